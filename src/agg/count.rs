@@ -1,0 +1,94 @@
+//! `count` (rows), `count:col` (non-null values) and `null_count:col`.
+
+use super::{AggState, BadValue, Func};
+use crate::value::{Column, ColumnType, Rows, Value};
+
+/// `count` alone: the number of rows.
+#[derive(Default, Debug)]
+pub struct CountRows(u64);
+
+impl AggState for CountRows {
+    fn update(&mut self, _col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
+        self.0 += rows.count() as u64;
+        Ok(())
+    }
+    fn merge(&mut self, other: &mut Self) {
+        self.0 += other.0;
+    }
+    fn finish(&self, _ty: ColumnType, _func: &Func) -> Value {
+        Value::Int(self.0.into())
+    }
+}
+
+fn count_valid(col: &Column<'_>, rows: Rows<'_>) -> u64 {
+    match (col.valid, rows) {
+        (None, rows) => rows.count() as u64,
+        (Some(valid), Rows::All(n)) => valid[..n].iter().filter(|&&v| v).count() as u64,
+        (Some(valid), Rows::Some(sel)) => sel.iter().filter(|&&r| valid[r as usize]).count() as u64,
+    }
+}
+
+/// `count:col`: the number of non-null values.
+#[derive(Default, Debug)]
+pub struct CountValues(u64);
+
+impl AggState for CountValues {
+    fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
+        self.0 += count_valid(col, rows);
+        Ok(())
+    }
+    fn merge(&mut self, other: &mut Self) {
+        self.0 += other.0;
+    }
+    fn finish(&self, _ty: ColumnType, _func: &Func) -> Value {
+        Value::Int(self.0.into())
+    }
+}
+
+/// `null_count:col`: the number of nulls (empty fields).
+#[derive(Default, Debug)]
+pub struct NullCount(u64);
+
+impl AggState for NullCount {
+    fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
+        self.0 += rows.count() as u64 - count_valid(col, rows);
+        Ok(())
+    }
+    fn merge(&mut self, other: &mut Self) {
+        self.0 += other.0;
+    }
+    fn finish(&self, _ty: ColumnType, _func: &Func) -> Value {
+        Value::Int(self.0.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn counts() {
+        let v = [Some(1.0), None, Some(3.0), None, None];
+        let f = Func::Count;
+        assert_eq!(
+            floats::<CountValues>(&v).finish(ColumnType::Float, &f),
+            Value::Int(2)
+        );
+        assert_eq!(
+            floats::<NullCount>(&v).finish(ColumnType::Float, &f),
+            Value::Int(3)
+        );
+        assert_eq!(
+            floats::<CountRows>(&v).finish(ColumnType::Float, &f),
+            Value::Int(5)
+        );
+        assert_eq!(
+            CountValues::default().finish(ColumnType::Null, &f),
+            Value::Int(0)
+        );
+        check_merge::<CountValues>(&v, ColumnType::Float, &f);
+        check_merge::<NullCount>(&v, ColumnType::Float, &f);
+        check_merge::<CountRows>(&v, ColumnType::Float, &f);
+    }
+}

@@ -1,0 +1,192 @@
+//! `min` and `max`: numeric order for numeric columns, byte order for text.
+//!
+//! A CSV column is text if any one of its values is not a number, and that
+//! value may sit in any partition. So alongside the numeric extremes the
+//! state keeps the extremes of the original text (when the source has text),
+//! and `finish` picks whichever the column's final type calls for.
+
+use std::cmp::Ordering;
+
+use super::{AggState, BadValue, Func};
+use crate::value::{Column, ColumnType, Data, Rows, Value};
+
+#[derive(Default, Debug, Clone)]
+pub struct Extreme<const MAX: bool> {
+    int: Option<i64>,
+    float: Option<f64>,
+    text: Option<Vec<u8>>,
+}
+
+impl<const MAX: bool> Extreme<MAX> {
+    /// True when `candidate` should replace `current`.
+    #[inline]
+    fn better(ord: Ordering) -> bool {
+        if MAX {
+            ord == Ordering::Greater
+        } else {
+            ord == Ordering::Less
+        }
+    }
+
+    #[inline]
+    fn offer_int(&mut self, v: i64) {
+        if self.int.is_none_or(|c| Self::better(v.cmp(&c))) {
+            self.int = Some(v);
+        }
+    }
+
+    #[inline]
+    fn offer_float(&mut self, v: f64) {
+        // total order: -0.0 < 0.0 and NaN above everything, so the answer
+        // never depends on which of two "equal" values came first
+        if self.float.is_none_or(|c| Self::better(v.total_cmp(&c))) {
+            self.float = Some(v);
+        }
+    }
+
+    #[inline]
+    fn offer_text(&mut self, v: &[u8]) {
+        match &mut self.text {
+            Some(c) => {
+                if Self::better(v.cmp(c)) {
+                    c.clear();
+                    c.extend_from_slice(v);
+                }
+            }
+            None => self.text = Some(v.to_vec()),
+        }
+    }
+}
+
+impl<const MAX: bool> AggState for Extreme<MAX> {
+    fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
+        match col.data {
+            Data::Int(values) => rows.for_each(|r| {
+                if col.is_valid(r) {
+                    self.offer_int(values[r])
+                }
+            }),
+            Data::Float(values) => rows.for_each(|r| {
+                if col.is_valid(r) {
+                    self.offer_float(values[r])
+                }
+            }),
+            Data::Text(_) | Data::Rows => {}
+        }
+        if let Some(raw) = col.raw.or(match col.data {
+            Data::Text(t) => Some(t),
+            _ => None,
+        }) {
+            // Find the batch's extreme first, then copy it once.
+            let mut best: Option<&[u8]> = None;
+            rows.for_each(|r| {
+                if col.is_valid(r) && best.is_none_or(|b| Self::better(raw[r].cmp(b))) {
+                    best = Some(raw[r]);
+                }
+            });
+            if let Some(b) = best {
+                self.offer_text(b);
+            }
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, other: &mut Self) {
+        if let Some(v) = other.int {
+            self.offer_int(v);
+        }
+        if let Some(v) = other.float {
+            self.offer_float(v);
+        }
+        if let Some(v) = other.text.take() {
+            self.offer_text(&v);
+        }
+    }
+
+    fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
+        match ty {
+            ColumnType::Null => Value::Null,
+            ColumnType::Int => self.int.map_or(Value::Null, |v| Value::Int(v.into())),
+            ColumnType::Float => {
+                let mut best = self.float;
+                if let Some(i) = self.int {
+                    let f = i as f64;
+                    if best.is_none_or(|b| Self::better(f.total_cmp(&b))) {
+                        best = Some(f);
+                    }
+                }
+                best.map_or(Value::Null, Value::Float)
+            }
+            ColumnType::Text => self.text.clone().map_or(Value::Null, Value::Text),
+        }
+    }
+}
+
+/// `min:col`.
+pub type Min = Extreme<false>;
+/// `max:col`.
+pub type Max = Extreme<true>;
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn numeric_and_merge() {
+        let v = [
+            Some(3.0),
+            None,
+            Some(-0.0),
+            Some(0.0),
+            Some(-7.5),
+            Some(10.0),
+        ];
+        assert_eq!(
+            floats::<Min>(&v).finish(ColumnType::Float, &Func::Min),
+            Value::Float(-7.5)
+        );
+        assert_eq!(
+            floats::<Max>(&v).finish(ColumnType::Float, &Func::Max),
+            Value::Float(10.0)
+        );
+        check_merge::<Min>(&v, ColumnType::Float, &Func::Min);
+        check_merge::<Max>(&v, ColumnType::Float, &Func::Max);
+        let zeros = [Some(0.0), Some(-0.0)];
+        check_merge::<Min>(&zeros, ColumnType::Float, &Func::Min);
+        assert_eq!(
+            format!(
+                "{:?}",
+                floats::<Min>(&zeros).finish(ColumnType::Float, &Func::Min)
+            ),
+            "Float(-0.0)"
+        );
+    }
+
+    #[test]
+    fn ints_in_float_column() {
+        let mut m = ints::<Max>(&[Some(12), Some(3)]);
+        m.merge(&mut floats::<Max>(&[Some(11.5)]));
+        assert_eq!(m.finish(ColumnType::Float, &Func::Max), Value::Float(12.0));
+        assert_eq!(m.finish(ColumnType::Int, &Func::Max), Value::Int(12));
+    }
+
+    #[test]
+    fn text_order_is_bytes() {
+        let (m, r) = texts::<Min>(&["pear", "", "Apple", "apple", "10"]);
+        assert!(r.is_ok());
+        assert_eq!(
+            m.finish(ColumnType::Text, &Func::Min),
+            Value::Text(b"10".to_vec())
+        );
+        let (m, _) = texts::<Max>(&["pear", "", "Apple", "ü"]);
+        assert_eq!(
+            m.finish(ColumnType::Text, &Func::Max),
+            Value::Text("ü".as_bytes().to_vec())
+        );
+        assert_eq!(
+            Min::default().finish(ColumnType::Text, &Func::Min),
+            Value::Null
+        );
+    }
+}

@@ -1,0 +1,378 @@
+//! Aggregate functions as mergeable partial states.
+//!
+//! Every aggregate implements [`AggState`]: `update` folds a batch of a
+//! column into the state, `merge` combines two partial states, and `finish`
+//! turns the state into the output value once the column's type is known.
+//! The scheduler only sees the type-erased [`StateVec`] (one state per
+//! group), so adding an aggregate means one new `AggState` and one line in
+//! [`Func::new_states`]; nothing else changes.
+//!
+//! Merging must be exact: the final answer may not depend on how rows were
+//! split into partitions nor on the order partials are merged in. States
+//! therefore carry exact sums, full value sets, or total orders, never
+//! rounded intermediate results such as per-partition means.
+
+mod count;
+mod distinct;
+mod extreme;
+mod moments;
+mod quantile;
+mod sum;
+
+use std::any::Any;
+
+use crate::value::{Column, ColumnType, Rows, Value};
+
+pub use count::{CountRows, CountValues, NullCount};
+pub use distinct::Distinct;
+pub use extreme::{Max, Min};
+pub use moments::{StdPop, StdSample, VarPop, VarSample};
+pub use quantile::Quantile;
+pub use sum::{Mean, Sum};
+
+/// A row whose value an aggregate cannot accept (text where a number is
+/// needed). `row` indexes the batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadValue {
+    pub row: usize,
+}
+
+/// A mergeable partial aggregate.
+pub trait AggState: Default + Send + 'static {
+    /// Folds the selected rows of `col` into the state. Returns the first
+    /// selected row the aggregate cannot use (a non-number for a numeric
+    /// aggregate); the caller turns it into a positioned error.
+    fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue>;
+    /// Absorbs `other` (left empty or in any state afterwards).
+    fn merge(&mut self, other: &mut Self);
+    /// The output value, given the column's final inferred type.
+    fn finish(&self, ty: ColumnType, func: &Func) -> Value;
+}
+
+/// One aggregate's states for every group of a partial result.
+pub trait StateVec: Send {
+    /// Makes sure groups `0..groups` exist.
+    fn resize(&mut self, groups: usize);
+    fn update(&mut self, col: &Column<'_>, groups: &Groups<'_>) -> Result<(), BadValue>;
+    /// Merges `other`'s group `i` into this vector's group `remap[i]`.
+    fn merge_from(&mut self, other: Box<dyn StateVec>, remap: &[u32]);
+    fn finish(&self, group: usize, ty: ColumnType, func: &Func) -> Value;
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+/// How the rows of a batch map to groups.
+#[derive(Clone, Copy, Debug)]
+pub enum Groups<'a> {
+    /// No `--by`: every row belongs to group 0.
+    Scalar,
+    /// `order` lists row indices grouped together; each `(group, start, end)`
+    /// run says that `order[start..end]` belong to `group` (rows ascending).
+    Grouped {
+        order: &'a [u32],
+        runs: &'a [(u32, u32, u32)],
+    },
+}
+
+struct States<S>(Vec<S>);
+
+impl<S: AggState> StateVec for States<S> {
+    fn resize(&mut self, groups: usize) {
+        if self.0.len() < groups {
+            self.0.resize_with(groups, S::default);
+        }
+    }
+
+    fn update(&mut self, col: &Column<'_>, groups: &Groups<'_>) -> Result<(), BadValue> {
+        match groups {
+            Groups::Scalar => {
+                self.resize(1);
+                self.0[0].update(col, Rows::All(col.len))
+            }
+            Groups::Grouped { order, runs } => {
+                // Keep going after an error so the earliest bad row of the
+                // batch is reported, whatever group it is in.
+                let mut first: Option<BadValue> = None;
+                for &(group, start, end) in runs.iter() {
+                    let rows = Rows::Some(&order[start as usize..end as usize]);
+                    if let Err(bad) = self.0[group as usize].update(col, rows) {
+                        if first.is_none_or(|f| bad.row < f.row) {
+                            first = Some(bad);
+                        }
+                    }
+                }
+                first.map_or(Ok(()), Err)
+            }
+        }
+    }
+
+    fn merge_from(&mut self, other: Box<dyn StateVec>, remap: &[u32]) {
+        let other = other
+            .into_any()
+            .downcast::<States<S>>()
+            .expect("merging partial states of the same aggregate");
+        for (i, mut state) in other.0.into_iter().enumerate() {
+            let dst = remap[i] as usize;
+            self.resize(dst + 1);
+            self.0[dst].merge(&mut state);
+        }
+    }
+
+    fn finish(&self, group: usize, ty: ColumnType, func: &Func) -> Value {
+        match self.0.get(group) {
+            Some(state) => state.finish(ty, func),
+            None => S::default().finish(ty, func),
+        }
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+fn states<S: AggState>() -> Box<dyn StateVec> {
+    Box::new(States::<S>(Vec::new()))
+}
+
+/// An aggregate function, as named in a spec.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Func {
+    /// `count` alone: number of rows.
+    CountRows,
+    /// `count:col`: number of non-null values.
+    Count,
+    Sum,
+    Mean,
+    Min,
+    Max,
+    Var,
+    Std,
+    VarPop,
+    StdPop,
+    NullCount,
+    /// `median` (0.5) or `pNN`: the fraction in `0..=1` and the label.
+    Quantile(f64, String),
+    Distinct,
+}
+
+/// Every function name, for help and "did you mean" messages.
+pub const FUNC_NAMES: &[&str] = &[
+    "count",
+    "sum",
+    "mean",
+    "min",
+    "max",
+    "var",
+    "std",
+    "var_pop",
+    "std_pop",
+    "null_count",
+    "median",
+    "pNN",
+    "distinct",
+];
+
+impl Func {
+    /// Parses a function name (`mean`, `p99.9`, ...). An empty error means
+    /// the name is unknown; otherwise the error says what is wrong.
+    pub fn parse(name: &str) -> Result<Func, String> {
+        let lower = name.to_ascii_lowercase();
+        Ok(match lower.as_str() {
+            "count" => Func::Count,
+            "sum" => Func::Sum,
+            "mean" | "avg" => Func::Mean,
+            "min" => Func::Min,
+            "max" => Func::Max,
+            "var" => Func::Var,
+            "std" | "stddev" => Func::Std,
+            "var_pop" => Func::VarPop,
+            "std_pop" => Func::StdPop,
+            "null_count" => Func::NullCount,
+            "median" => Func::Quantile(0.5, "median".into()),
+            "distinct" => Func::Distinct,
+            p if p.starts_with('p') && p.len() > 1 => {
+                let num = &p[1..];
+                let valid_chars = num.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+                let pct: f64 = match num.parse() {
+                    Ok(v) if valid_chars && num.as_bytes()[0].is_ascii_digit() => v,
+                    _ => return Err(format!("'{name}' is not a percentile: use pNN with NN between 0 and 100, like p99 or p99.9")),
+                };
+                if !(0.0..=100.0).contains(&pct) {
+                    return Err(format!(
+                        "percentile '{name}' is out of range: NN must be between 0 and 100"
+                    ));
+                }
+                Func::Quantile(percent_to_fraction(num), p.to_string())
+            }
+            _ => return Err(String::new()),
+        })
+    }
+
+    /// The name used in output column names (`mean` in `mean_x`).
+    pub fn label(&self) -> &str {
+        match self {
+            Func::CountRows | Func::Count => "count",
+            Func::Sum => "sum",
+            Func::Mean => "mean",
+            Func::Min => "min",
+            Func::Max => "max",
+            Func::Var => "var",
+            Func::Std => "std",
+            Func::VarPop => "var_pop",
+            Func::StdPop => "std_pop",
+            Func::NullCount => "null_count",
+            Func::Quantile(_, label) => label,
+            Func::Distinct => "distinct",
+        }
+    }
+
+    /// Whether the function needs numbers (a text value is an error).
+    pub fn needs_numbers(&self) -> bool {
+        matches!(
+            self,
+            Func::Sum
+                | Func::Mean
+                | Func::Var
+                | Func::Std
+                | Func::VarPop
+                | Func::StdPop
+                | Func::Quantile(..)
+        )
+    }
+
+    /// Fresh, empty states for this function.
+    pub fn new_states(&self) -> Box<dyn StateVec> {
+        match self {
+            Func::CountRows => states::<CountRows>(),
+            Func::Count => states::<CountValues>(),
+            Func::NullCount => states::<NullCount>(),
+            Func::Sum => states::<Sum>(),
+            Func::Mean => states::<Mean>(),
+            Func::Min => states::<Min>(),
+            Func::Max => states::<Max>(),
+            Func::Var => states::<VarSample>(),
+            Func::Std => states::<StdSample>(),
+            Func::VarPop => states::<VarPop>(),
+            Func::StdPop => states::<StdPop>(),
+            Func::Quantile(..) => states::<Quantile>(),
+            Func::Distinct => states::<Distinct>(),
+        }
+    }
+}
+
+/// `"99.9"` → 0.999, by moving the decimal point in the text, so that the
+/// fraction is the double nearest to the decimal the user wrote (dividing by
+/// 100 would give 0.9990000000000001).
+fn percent_to_fraction(digits: &str) -> f64 {
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let int = format!("{int:0>2}");
+    let (head, tail) = int.split_at(int.len() - 2);
+    format!("{head}.{tail}{frac}")
+        .parse()
+        .expect("validated digits")
+}
+
+/// Returns the first selected row of a text batch that is not a number,
+/// for the numeric aggregates (a text batch always has at least one).
+pub(crate) fn first_non_number(
+    col: &Column<'_>,
+    values: &[&[u8]],
+    rows: Rows<'_>,
+) -> Result<(), BadValue> {
+    rows.try_for_each(|r| {
+        if col.is_valid(r) && crate::value::parse_float_field(values[r]).is_none() {
+            Err(BadValue { row: r })
+        } else {
+            Ok(())
+        }
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers to drive states from plain vectors in unit tests.
+    use super::*;
+    use crate::value::Data;
+
+    /// Feeds `values` (None = null) as one float batch and returns the state.
+    pub fn floats<S: AggState>(values: &[Option<f64>]) -> S {
+        let mut s = S::default();
+        feed_floats(&mut s, values);
+        s
+    }
+
+    pub fn feed_floats<S: AggState>(s: &mut S, values: &[Option<f64>]) {
+        let data: Vec<f64> = values.iter().map(|v| v.unwrap_or(0.0)).collect();
+        let valid: Vec<bool> = values.iter().map(Option::is_some).collect();
+        let col = Column {
+            len: data.len(),
+            data: Data::Float(&data),
+            valid: Some(&valid),
+            raw: None,
+        };
+        s.update(&col, Rows::All(data.len())).unwrap();
+    }
+
+    pub fn ints<S: AggState>(values: &[Option<i64>]) -> S {
+        let mut s = S::default();
+        let data: Vec<i64> = values.iter().map(|v| v.unwrap_or(0)).collect();
+        let valid: Vec<bool> = values.iter().map(Option::is_some).collect();
+        let col = Column {
+            len: data.len(),
+            data: Data::Int(&data),
+            valid: Some(&valid),
+            raw: None,
+        };
+        s.update(&col, Rows::All(data.len())).unwrap();
+        s
+    }
+
+    pub fn texts<S: AggState>(values: &[&str]) -> (S, Result<(), BadValue>) {
+        let mut s = S::default();
+        let data: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+        let valid: Vec<bool> = values.iter().map(|v| !v.is_empty()).collect();
+        let col = Column {
+            len: data.len(),
+            data: Data::Text(&data),
+            valid: Some(&valid),
+            raw: Some(&data),
+        };
+        let r = s.update(&col, Rows::All(data.len()));
+        (s, r)
+    }
+
+    /// Splits `values` at every position, merges the halves, and checks the
+    /// result equals the unsplit state's (and that merging empties works).
+    pub fn check_merge<S: AggState>(values: &[Option<f64>], ty: ColumnType, func: &Func) {
+        let whole = floats::<S>(values).finish(ty, func);
+        for cut in 0..=values.len() {
+            let mut left = floats::<S>(&values[..cut]);
+            let mut right = floats::<S>(&values[cut..]);
+            left.merge(&mut right);
+            left.merge(&mut S::default());
+            let mut empty = S::default();
+            empty.merge(&mut left);
+            assert_eq!(
+                format!("{:?}", empty.finish(ty, func)),
+                format!("{whole:?}"),
+                "cut at {cut}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_the_decimal_written() {
+        assert_eq!(percent_to_fraction("99.9"), 0.999);
+        assert_eq!(percent_to_fraction("99"), 0.99);
+        assert_eq!(percent_to_fraction("5"), 0.05);
+        assert_eq!(percent_to_fraction("100"), 1.0);
+        assert_eq!(percent_to_fraction("0"), 0.0);
+        assert_eq!(percent_to_fraction("12.345"), 0.12345);
+        assert_eq!(Func::parse("p50"), Ok(Func::Quantile(0.5, "p50".into())));
+        assert_eq!(Func::parse("nope"), Err(String::new()));
+    }
+}

@@ -1,0 +1,189 @@
+//! `sum` and `mean`: exact integer sums and exactly rounded float sums.
+
+use super::{first_non_number, AggState, BadValue, Func};
+use crate::exact::ExactSum;
+use crate::value::{Column, ColumnType, Data, Rows, Value};
+
+/// Integers beyond this magnitude are not exact as `f64`.
+const EXACT_INT_LIMIT: i64 = 1 << 53;
+
+/// The shared state of `sum` and `mean`.
+///
+/// Integer batches are summed in an `i128`, exactly. Should the column turn
+/// out to be a float column (some other batch had a decimal value), each
+/// integer counts as the `f64` it parses to, like every other value of a
+/// float column; `rounding` records the exact difference for the rare
+/// integers beyond 2^53 so that the answer does not depend on which batch a
+/// value landed in.
+#[derive(Default, Debug, Clone)]
+pub struct SumState {
+    count: u64,
+    ints: i128,
+    rounding: i128,
+    floats: ExactSum,
+}
+
+impl SumState {
+    fn add_int(&mut self, v: i64) {
+        self.ints += v as i128;
+        if !(-EXACT_INT_LIMIT..=EXACT_INT_LIMIT).contains(&v) {
+            self.rounding += (v as f64) as i128 - v as i128;
+        }
+    }
+
+    fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
+        match col.data {
+            Data::Int(values) => match col.valid {
+                None => rows.for_each(|r| self.add_int(values[r])),
+                Some(valid) => rows.for_each(|r| {
+                    if valid[r] {
+                        self.add_int(values[r])
+                    }
+                }),
+            },
+            Data::Float(values) => match col.valid {
+                None => rows.for_each(|r| self.floats.add(values[r])),
+                Some(valid) => rows.for_each(|r| {
+                    if valid[r] {
+                        self.floats.add(values[r])
+                    }
+                }),
+            },
+            Data::Text(values) => return first_non_number(col, values, rows),
+            Data::Rows => {}
+        }
+        self.count += match col.valid {
+            None => rows.count() as u64,
+            Some(valid) => {
+                let mut n = 0;
+                rows.for_each(|r| n += valid[r] as u64);
+                n
+            }
+        };
+        Ok(())
+    }
+
+    fn merge(&mut self, other: &mut Self) {
+        self.count += other.count;
+        self.ints += other.ints;
+        self.rounding += other.rounding;
+        self.floats.merge(&other.floats);
+    }
+
+    /// The sum as the column's type: an exact integer, or the correctly
+    /// rounded float sum. Null when there were no values.
+    fn total(&self, ty: ColumnType) -> Value {
+        if self.count == 0 {
+            return Value::Null;
+        }
+        match ty {
+            ColumnType::Int => Value::Int(self.ints),
+            _ => {
+                let mut all = self.floats.clone();
+                all.add_integer(self.ints + self.rounding);
+                Value::Float(all.round())
+            }
+        }
+    }
+}
+
+/// `sum:col`.
+#[derive(Default, Debug)]
+pub struct Sum(SumState);
+
+impl AggState for Sum {
+    fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
+        self.0.update(col, rows)
+    }
+    fn merge(&mut self, other: &mut Self) {
+        self.0.merge(&mut other.0);
+    }
+    fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
+        self.0.total(ty)
+    }
+}
+
+/// `mean:col`: the exact sum, rounded once, divided by the count.
+#[derive(Default, Debug)]
+pub struct Mean(SumState);
+
+impl AggState for Mean {
+    fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
+        self.0.update(col, rows)
+    }
+    fn merge(&mut self, other: &mut Self) {
+        self.0.merge(&mut other.0);
+    }
+    fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
+        let n = self.0.count as f64;
+        match self.0.total(ty) {
+            Value::Int(s) => Value::Float(s as f64 / n),
+            Value::Float(s) => Value::Float(s / n),
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn float_sum_is_exact() {
+        let v = [
+            Some(1e100),
+            Some(1.0),
+            None,
+            Some(-1e100),
+            Some(0.1),
+            Some(0.2),
+        ];
+        let s = floats::<Sum>(&v);
+        assert_eq!(s.finish(ColumnType::Float, &Func::Sum), Value::Float(1.3));
+        check_merge::<Sum>(&v, ColumnType::Float, &Func::Sum);
+        check_merge::<Mean>(&v, ColumnType::Float, &Func::Mean);
+        let m = floats::<Mean>(&v);
+        assert_eq!(
+            m.finish(ColumnType::Float, &Func::Mean),
+            Value::Float(1.3 / 5.0)
+        );
+    }
+
+    #[test]
+    fn int_sum_does_not_overflow() {
+        let v = [Some(i64::MAX), Some(i64::MAX), Some(2)];
+        let s = ints::<Sum>(&v);
+        assert_eq!(
+            s.finish(ColumnType::Int, &Func::Sum),
+            Value::Int(2 * i64::MAX as i128 + 2)
+        );
+    }
+
+    #[test]
+    fn big_ints_in_float_column_count_as_floats() {
+        // 2^53 + 1 parses to 2^53 as a float; the float column's sum must not
+        // depend on whether the value sat in an integer batch.
+        let big = (1i64 << 53) + 1;
+        let mut s = ints::<Sum>(&[Some(big)]);
+        s.merge(&mut floats::<Sum>(&[Some(0.5)]));
+        assert_eq!(
+            s.finish(ColumnType::Float, &Func::Sum),
+            Value::Float(9007199254740992.5)
+        );
+    }
+
+    #[test]
+    fn empty_and_text() {
+        assert_eq!(
+            Sum::default().finish(ColumnType::Null, &Func::Sum),
+            Value::Null
+        );
+        assert_eq!(
+            Mean::default().finish(ColumnType::Float, &Func::Mean),
+            Value::Null
+        );
+        let (_, r) = texts::<Sum>(&["1", "", "x2", "y"]);
+        assert_eq!(r, Err(BadValue { row: 2 }));
+    }
+}

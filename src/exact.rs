@@ -1,0 +1,508 @@
+//! Exact arithmetic on floating-point data.
+//!
+//! [`ExactSum`] is a *superaccumulator*: a fixed-point integer wide enough to
+//! hold any sum of `f64` values (and of their squares) without rounding.
+//! Adding a value costs a few integer additions, two sums merge by adding
+//! their words, and the result is rounded to `f64` once, at the end. The
+//! result therefore depends only on the multiset of values added, never on
+//! their order or on how the data was partitioned: this is what makes
+//! `sum`, `mean`, `var` and `std` byte-identical for every partition and
+//! thread count, and equal to Python's `math.fsum` for sums.
+//!
+//! The accumulator stores only the window of 32-bit "chunks" that values
+//! actually touched, so a sum over data of similar magnitude needs a handful
+//! of words, which keeps per-group states in a group-by small.
+
+use num_bigint::{BigInt, BigUint, Sign};
+use num_traits::{One, Signed, Zero};
+
+/// Bits per chunk. Each chunk is an `i64`, so it can absorb 2^31 additions of
+/// a 32-bit part before carries must be propagated.
+const CHUNK_BITS: u32 = 32;
+const CHUNK_MASK: i64 = (1 << CHUNK_BITS) - 1;
+/// Additions allowed between two carry propagations (each adds < 2^32 to a
+/// chunk whose magnitude is < 2^32 after normalisation).
+const NORMALIZE_EVERY: u32 = 1 << 30;
+
+/// Bit position of 2^0 in the accumulator of plain values (2^-1074 is bit 0).
+pub const VALUE_SCALE: i64 = 1074;
+/// Bit position of 2^0 in an accumulator of squares (2^-2148 is bit 0).
+pub const SQUARE_SCALE: i64 = 2 * 1074;
+
+/// An exact sum of `f64` values (or of their exact squares).
+#[derive(Clone, Debug, Default)]
+pub struct ExactSum {
+    /// Index of the chunk stored in `chunks[0]`.
+    low: u32,
+    /// Signed chunks; chunk `i` weighs 2^(32 * (low + i)) in units of bit 0.
+    chunks: Vec<i64>,
+    pending: u32,
+    nan: bool,
+    pos_inf: bool,
+    neg_inf: bool,
+}
+
+/// Splits a finite `f64` into (negative, integer mantissa, bit position of
+/// the mantissa's lowest bit relative to 2^-1074).
+#[inline]
+fn decompose(x: f64) -> (bool, u64, u32) {
+    let bits = x.to_bits();
+    let neg = bits >> 63 != 0;
+    let exp = ((bits >> 52) & 0x7ff) as u32;
+    let frac = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        (neg, frac, 0)
+    } else {
+        (neg, frac | (1u64 << 52), exp - 1)
+    }
+}
+
+impl ExactSum {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True when nothing but zeros was added.
+    pub fn is_zero(&self) -> bool {
+        !self.nan && !self.pos_inf && !self.neg_inf && self.chunks.iter().all(|&c| c == 0)
+    }
+
+    #[inline]
+    fn note_special(&mut self, x: f64) {
+        if x.is_nan() {
+            self.nan = true;
+        } else if x > 0.0 {
+            self.pos_inf = true;
+        } else {
+            self.neg_inf = true;
+        }
+    }
+
+    /// Adds `x` exactly.
+    #[inline]
+    pub fn add(&mut self, x: f64) {
+        if !x.is_finite() {
+            self.note_special(x);
+            return;
+        }
+        let (neg, m, pos) = decompose(x);
+        if m != 0 {
+            self.add_magnitude(neg, m, pos);
+        }
+    }
+
+    /// Adds `x * x` exactly. Use on an accumulator read with [`SQUARE_SCALE`].
+    #[inline]
+    pub fn add_square(&mut self, x: f64) {
+        if !x.is_finite() {
+            // inf^2 = +inf, nan^2 = nan
+            self.note_special(x.abs());
+            return;
+        }
+        let (_, m, pos) = decompose(x);
+        if m == 0 {
+            return;
+        }
+        let sq = (m as u128) * (m as u128);
+        let pos = 2 * pos;
+        self.add_magnitude(false, sq as u64, pos);
+        let high = (sq >> 64) as u64;
+        if high != 0 {
+            self.add_magnitude(false, high, pos + 64);
+        }
+    }
+
+    /// Adds an integer exactly (in an accumulator read with [`VALUE_SCALE`]).
+    pub fn add_integer(&mut self, v: i128) {
+        if v == 0 {
+            return;
+        }
+        let neg = v < 0;
+        let mag = v.unsigned_abs();
+        let pos = VALUE_SCALE as u32;
+        if mag as u64 != 0 {
+            self.add_magnitude(neg, mag as u64, pos);
+        }
+        if (mag >> 64) as u64 != 0 {
+            self.add_magnitude(neg, (mag >> 64) as u64, pos + 64);
+        }
+    }
+
+    /// Adds ±m·2^pos (in units of bit 0).
+    #[inline]
+    fn add_magnitude(&mut self, neg: bool, m: u64, pos: u32) {
+        let idx = pos / CHUNK_BITS;
+        let wide = (m as u128) << (pos % CHUNK_BITS);
+        let parts = [
+            (wide as u64 & 0xffff_ffff) as i64,
+            ((wide >> 32) as u64 & 0xffff_ffff) as i64,
+            (wide >> 64) as i64,
+        ];
+        let used = if parts[2] != 0 { 3 } else { 2 };
+        self.cover(idx, idx + used as u32);
+        let base = (idx - self.low) as usize;
+        let slots = &mut self.chunks[base..base + used];
+        if neg {
+            for (s, p) in slots.iter_mut().zip(parts) {
+                *s -= p;
+            }
+        } else {
+            for (s, p) in slots.iter_mut().zip(parts) {
+                *s += p;
+            }
+        }
+        self.pending += 1;
+        if self.pending >= NORMALIZE_EVERY {
+            self.normalize();
+        }
+    }
+
+    /// Makes chunk indices `from..to` addressable.
+    #[inline]
+    fn cover(&mut self, from: u32, to: u32) {
+        if self.chunks.is_empty() {
+            self.low = from;
+            self.chunks.resize((to - from) as usize, 0);
+            return;
+        }
+        if from < self.low {
+            let extra = (self.low - from) as usize;
+            self.chunks.splice(0..0, std::iter::repeat_n(0, extra));
+            self.low = from;
+        }
+        let high = self.low + self.chunks.len() as u32;
+        if to > high {
+            self.chunks.resize((to - self.low) as usize, 0);
+        }
+    }
+
+    /// Propagates carries so that every chunk but the top one is in
+    /// `0..2^32` and the top one is small; the value is unchanged.
+    fn normalize(&mut self) {
+        self.pending = 0;
+        if self.chunks.is_empty() {
+            return;
+        }
+        let mut i = 0;
+        loop {
+            let carry = self.chunks[i] >> CHUNK_BITS;
+            if i + 1 == self.chunks.len() {
+                if carry == 0 || carry == -1 && self.chunks[i] < 0 && self.chunks[i] >= -(1 << 31) {
+                    break;
+                }
+                self.chunks.push(0);
+            }
+            self.chunks[i] &= CHUNK_MASK;
+            self.chunks[i + 1] += carry;
+            i += 1;
+        }
+    }
+
+    /// Adds another accumulator into this one.
+    pub fn merge(&mut self, other: &ExactSum) {
+        self.nan |= other.nan;
+        self.pos_inf |= other.pos_inf;
+        self.neg_inf |= other.neg_inf;
+        if other.chunks.is_empty() {
+            return;
+        }
+        let mut other = other.clone();
+        other.normalize();
+        self.normalize();
+        let top = other.low + other.chunks.len() as u32;
+        self.cover(other.low, top);
+        let base = (other.low - self.low) as usize;
+        for (s, o) in self.chunks[base..].iter_mut().zip(&other.chunks) {
+            *s += o;
+        }
+        self.pending = 2;
+    }
+
+    /// The special value (NaN or ±inf) the sum is, if any non-finite value
+    /// was added: NaN wins, and +inf with -inf gives NaN (IEEE semantics).
+    pub fn special(&self) -> Option<f64> {
+        if self.nan || (self.pos_inf && self.neg_inf) {
+            Some(f64::NAN)
+        } else if self.pos_inf {
+            Some(f64::INFINITY)
+        } else if self.neg_inf {
+            Some(f64::NEG_INFINITY)
+        } else {
+            None
+        }
+    }
+
+    /// The exact value as an integer multiple of 2^-scale (finite part only).
+    pub fn to_bigint(&self) -> BigInt {
+        let mut acc = BigInt::zero();
+        for &c in self.chunks.iter().rev() {
+            acc = (acc << CHUNK_BITS) + BigInt::from(c);
+        }
+        acc << (CHUNK_BITS as usize * self.low as usize)
+    }
+
+    /// The sum of plain values, correctly rounded to the nearest `f64`
+    /// (ties to even), exactly what `math.fsum` returns.
+    pub fn round(&self) -> f64 {
+        if let Some(s) = self.special() {
+            return s;
+        }
+        round_ratio(&self.to_bigint(), &BigUint::one(), -VALUE_SCALE)
+    }
+}
+
+/// `2^k` for `k` in the normal exponent range.
+fn pow2(k: i64) -> f64 {
+    debug_assert!((-1022..=1023).contains(&k));
+    f64::from_bits(((k + 1023) as u64) << 52)
+}
+
+/// `m · 2^k` where the result is known to be exactly representable or to
+/// overflow (`m <= 2^53`, `k >= -1074`).
+fn scale(m: u64, k: i64) -> f64 {
+    let x = m as f64;
+    if k > 1023 {
+        if k > 2100 {
+            return f64::INFINITY;
+        }
+        return x * pow2(1023) * pow2(k - 1023);
+    }
+    if k >= -1022 {
+        return x * pow2(k);
+    }
+    // subnormal result: scale in two exact steps
+    x * pow2(k + 64) * pow2(-64)
+}
+
+/// The `f64` nearest to `num / den · 2^exp2`, ties to even, with correct
+/// handling of subnormal results and overflow to infinity.
+pub fn round_ratio(num: &BigInt, den: &BigUint, exp2: i64) -> f64 {
+    if num.is_zero() {
+        return 0.0;
+    }
+    let neg = num.sign() == Sign::Minus;
+    let n = num.abs().to_biguint().expect("absolute value");
+    // choose a shift so that the quotient has 55 or 56 significant bits
+    let s = 55 + den.bits() as i64 - n.bits() as i64;
+    let (a, d) = if s >= 0 {
+        (n << s as usize, den.clone())
+    } else {
+        (n, den << (-s) as usize)
+    };
+    let (q, r) = (&a / &d, &a % &d);
+    let sticky = !r.is_zero();
+    let e = exp2 - s; // value = (q + r/d) · 2^e
+    let qbits = q.bits() as i64;
+    let shift = (qbits - 53).max(-1074 - e);
+    let (mantissa, exponent) = if shift <= 0 {
+        // only reachable for quotients that are already exact and tiny
+        let m: u64 = q.try_into().expect("small quotient");
+        (m << (-shift) as u32, e + shift)
+    } else {
+        let shift_u = shift as usize;
+        let m: u64 = (&q >> shift_u).try_into().expect("53-bit mantissa");
+        let rem = &q - (BigUint::from(m) << shift_u);
+        let half = BigUint::one() << (shift_u - 1);
+        let up = rem > half || (rem == half && (sticky || m & 1 == 1));
+        (m + up as u64, e + shift)
+    };
+    let v = scale(mantissa, exponent);
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shewchuk / CPython `math.fsum`: an independent exact reference.
+    pub(crate) fn fsum(values: &[f64]) -> f64 {
+        let mut partials: Vec<f64> = Vec::new();
+        let mut special = 0.0f64;
+        let mut inf_sum = 0.0f64;
+        for &x0 in values {
+            let mut x = x0;
+            if !x.is_finite() {
+                if x.is_infinite() {
+                    inf_sum += x;
+                }
+                special += x;
+                continue;
+            }
+            let mut i = 0;
+            for j in 0..partials.len() {
+                let mut y = partials[j];
+                if x.abs() < y.abs() {
+                    std::mem::swap(&mut x, &mut y);
+                }
+                let hi = x + y;
+                let lo = y - (hi - x);
+                if lo != 0.0 {
+                    partials[i] = lo;
+                    i += 1;
+                }
+                x = hi;
+            }
+            partials.truncate(i);
+            partials.push(x);
+        }
+        if special != 0.0 {
+            return if inf_sum.is_nan() { f64::NAN } else { special };
+        }
+        let mut n = partials.len();
+        let mut hi = 0.0;
+        if n > 0 {
+            n -= 1;
+            hi = partials[n];
+            let mut lo = 0.0;
+            while n > 0 {
+                let x = hi;
+                n -= 1;
+                let y = partials[n];
+                hi = x + y;
+                let yr = hi - x;
+                lo = y - yr;
+                if lo != 0.0 {
+                    break;
+                }
+            }
+            if n > 0 && ((lo < 0.0 && partials[n - 1] < 0.0) || (lo > 0.0 && partials[n - 1] > 0.0))
+            {
+                let y = lo * 2.0;
+                let x = hi + y;
+                let yr = x - hi;
+                if y == yr {
+                    hi = x;
+                }
+            }
+        }
+        hi
+    }
+
+    fn sum_of(values: &[f64]) -> f64 {
+        let mut s = ExactSum::new();
+        for &v in values {
+            s.add(v);
+        }
+        s.round()
+    }
+
+    #[test]
+    fn classic_cancellations() {
+        assert_eq!(sum_of(&[1e100, 1.0, -1e100]), 1.0);
+        assert_eq!(sum_of(&[0.1; 10]), 1.0);
+        assert_eq!(sum_of(&[1e308, 1e308, -1e308]), 1e308);
+        assert_eq!(sum_of(&[]), 0.0);
+        assert_eq!(sum_of(&[-0.5, 0.25]), -0.25);
+        assert_eq!(sum_of(&[f64::MAX, f64::MAX]), f64::INFINITY);
+        assert_eq!(sum_of(&[-f64::MAX, -f64::MAX]), f64::NEG_INFINITY);
+        assert_eq!(sum_of(&[5e-324, 5e-324]), 1e-323);
+        assert_eq!(sum_of(&[2.0f64.powi(53), 1.0]), 2.0f64.powi(53));
+        assert_eq!(
+            sum_of(&[2.0f64.powi(53), 1.0, 1e-10]),
+            2.0f64.powi(53) + 2.0
+        );
+        assert!(sum_of(&[f64::INFINITY, f64::NEG_INFINITY]).is_nan());
+        assert!(sum_of(&[1.0, f64::NAN]).is_nan());
+        assert_eq!(sum_of(&[1.0, f64::INFINITY]), f64::INFINITY);
+    }
+
+    #[test]
+    fn matches_fsum_on_awkward_data() {
+        let mut state = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..200 {
+            let n = (next() % 300) as usize;
+            let values: Vec<f64> = (0..n)
+                .map(|_| {
+                    let r = next();
+                    let exp = (r % 80) as i32 - 40 + if round % 7 == 0 { 300 } else { 0 };
+                    let mant = (next() >> 11) as f64 / (1u64 << 53) as f64;
+                    let sign = if r & (1 << 40) != 0 { -1.0 } else { 1.0 };
+                    sign * mant * 2f64.powi(exp)
+                })
+                .collect();
+            assert_eq!(
+                sum_of(&values).to_bits(),
+                fsum(&values).to_bits(),
+                "{values:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn merge_is_partition_independent() {
+        let values: Vec<f64> = (0..1000)
+            .map(|i| (i as f64).sin() * 10f64.powi(i % 30 - 15))
+            .collect();
+        let whole = sum_of(&values);
+        for parts in [1, 2, 3, 7, 64] {
+            let mut total = ExactSum::new();
+            for chunk in values.chunks(values.len().div_ceil(parts)) {
+                let mut s = ExactSum::new();
+                for &v in chunk {
+                    s.add(v);
+                }
+                total.merge(&s);
+            }
+            total.merge(&ExactSum::new());
+            assert_eq!(total.round().to_bits(), whole.to_bits());
+        }
+    }
+
+    #[test]
+    fn many_additions_survive_normalisation() {
+        let mut s = ExactSum::new();
+        s.pending = NORMALIZE_EVERY - 5;
+        for _ in 0..20 {
+            s.add(f64::MAX);
+            s.add(-f64::MAX);
+            s.add(3.0);
+        }
+        assert_eq!(s.round(), 60.0);
+    }
+
+    #[test]
+    fn integers_and_squares() {
+        let mut s = ExactSum::new();
+        s.add_integer(i128::from(i64::MAX) * 4);
+        s.add_integer(-3);
+        assert_eq!(
+            s.to_bigint(),
+            BigInt::from(i128::from(i64::MAX) * 4 - 3) << 1074usize
+        );
+        let mut q = ExactSum::new();
+        q.add_square(3.0);
+        q.add_square(-0.5);
+        assert_eq!(
+            round_ratio(&q.to_bigint(), &BigUint::one(), -SQUARE_SCALE),
+            9.25
+        );
+    }
+
+    #[test]
+    fn ratio_rounding() {
+        let one = BigUint::one();
+        assert_eq!(
+            round_ratio(&BigInt::from(1), &BigUint::from(3u32), 0),
+            1.0 / 3.0
+        );
+        assert_eq!(
+            round_ratio(&BigInt::from(-2), &BigUint::from(3u32), 0),
+            -2.0 / 3.0
+        );
+        assert_eq!(round_ratio(&BigInt::from(1), &one, -1074), 5e-324);
+        assert_eq!(round_ratio(&BigInt::from(1), &one, -1075), 0.0); // tie to even (zero)
+        assert_eq!(round_ratio(&BigInt::from(3), &one, -1075), 1e-323); // 1.5 ulp -> 2
+        assert_eq!(round_ratio(&BigInt::from(1), &one, 1024), f64::INFINITY);
+        assert_eq!(round_ratio(&BigInt::from(7), &BigUint::from(10u32), 0), 0.7);
+    }
+}

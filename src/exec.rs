@@ -1,0 +1,259 @@
+//! The scheduler: split the inputs into partitions, map the aggregates over
+//! them on a rayon pool, and reduce the partials in partition order.
+//!
+//! Determinism: the partials are exact and merged in partition order, so
+//! neither `--partitions` nor `--threads` can change the answer. Errors are
+//! deterministic too: a partition stops at its first bad record, partitions
+//! after a failed one are cancelled, and the error reported is the one of
+//! the earliest failed partition, i.e. the first bad record of the input.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::error::{show_value, DataError, Error, Result};
+use crate::partial::{Partial, Rejected, Table};
+use crate::plan::Plan;
+use crate::source::csv::CsvReader;
+use crate::source::split::{split_parallel, split_sequential};
+use crate::source::CsvInput;
+
+/// How to run a plan.
+#[derive(Clone, Debug)]
+pub struct ExecOptions {
+    /// Partitions per input; `None` picks from the input size and threads.
+    pub partitions: Option<usize>,
+    pub threads: usize,
+    pub delimiter: u8,
+    pub progress: bool,
+}
+
+/// A byte range of one input that starts and ends on record boundaries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Task {
+    input: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Partition count when the user gives none: about 32 MiB each, at least
+/// four per thread for balance, one for small inputs.
+pub fn default_partitions(bytes: usize, threads: usize) -> usize {
+    const TARGET: usize = 32 << 20;
+    if bytes < 1 << 20 {
+        return 1;
+    }
+    (bytes / TARGET)
+        .max(threads * 4)
+        .min(bytes / (64 << 10))
+        .clamp(1, 4096)
+}
+
+enum Stop {
+    Data(DataError),
+    Cancelled,
+}
+
+impl From<DataError> for Stop {
+    fn from(e: DataError) -> Self {
+        Stop::Data(e)
+    }
+}
+
+/// Runs `plan` over `inputs` and returns the result table.
+pub fn run(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start {} threads: {e}", opts.threads)))?;
+    pool.install(|| run_in_pool(plan, inputs, opts))
+}
+
+fn run_in_pool(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table> {
+    let parts_for = |input: &CsvInput| {
+        opts.partitions.unwrap_or_else(|| {
+            default_partitions(input.bytes().len() - input.body_start, opts.threads)
+        })
+    };
+    let mut tasks = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let bounds = split_parallel(input.bytes(), input.body_start, parts_for(input));
+        tasks.extend(bounds.windows(2).map(|w| Task {
+            input: i,
+            start: w[0],
+            end: w[1],
+        }));
+    }
+    let total: usize = inputs.iter().map(|i| i.bytes().len() - i.body_start).sum();
+    let progress = Progress::new(opts.progress, total as u64, tasks.len());
+    let (mut partials, strays) = map(plan, inputs, &tasks, opts.delimiter, &progress);
+
+    // A quote inside an unquoted field breaks the parity the splitter relies
+    // on: check the boundaries with the real parser, and redo if they moved.
+    if strays.iter().any(|&s| s) {
+        let mut exact = Vec::new();
+        for (i, input) in inputs.iter().enumerate() {
+            let bounds = split_sequential(
+                input.bytes(),
+                input.body_start,
+                parts_for(input),
+                opts.delimiter,
+            );
+            exact.extend(bounds.windows(2).map(|w| Task {
+                input: i,
+                start: w[0],
+                end: w[1],
+            }));
+        }
+        if exact != tasks {
+            progress.restart(exact.len());
+            partials = map(plan, inputs, &exact, opts.delimiter, &progress).0;
+        }
+    }
+    progress.finish();
+
+    let mut total = Partial::new(plan);
+    for partial in partials {
+        match partial {
+            Ok(p) => total.merge(p),
+            Err(Stop::Data(e)) => return Err(Error::Data(e)),
+            Err(Stop::Cancelled) => unreachable!("a cancelled partition follows a failed one"),
+        }
+    }
+    Ok(total.finish(plan))
+}
+
+type MapResult = (Vec<Result<Partial, Stop>>, Vec<bool>);
+
+/// Maps the plan over every task in parallel; results come back in task order.
+fn map(
+    plan: &Plan,
+    inputs: &[CsvInput],
+    tasks: &[Task],
+    delimiter: u8,
+    progress: &Progress,
+) -> MapResult {
+    let first_failed = AtomicUsize::new(usize::MAX);
+    let results: Vec<(Result<Partial, Stop>, bool)> = tasks
+        .par_iter()
+        .enumerate()
+        .map_init(
+            || CsvReader::new(plan, delimiter),
+            |reader, (index, task)| {
+                let input = &inputs[task.input];
+                let mut partial = Partial::new(plan);
+                let mut on_batch = |batch: &crate::batch::Batch<'_>,
+                                    starts: &[usize]|
+                 -> Result<(), Stop> {
+                    if first_failed.load(Ordering::Relaxed) < index {
+                        return Err(Stop::Cancelled);
+                    }
+                    partial.fold(plan, batch).map_err(|Rejected { row, agg }| {
+                        let a = &plan.aggs[agg];
+                        let slot = a.slot.expect("only column aggregates reject values");
+                        let raw = batch.columns[slot].raw.map_or(&b""[..], |r| r[row]);
+                        let msg = format!(
+                            "{} needs numbers, found {}",
+                            a.spec.func.label(),
+                            show_value(raw)
+                        );
+                        Stop::Data(input.error_at(starts[row], Some(&plan.slot_names[slot]), msg))
+                    })
+                };
+                let mut on_progress = |bytes: usize| progress.advance(bytes);
+                let outcome =
+                    reader.read_range(input, task.start, task.end, &mut on_batch, &mut on_progress);
+                progress.partition_done();
+                match outcome {
+                    Ok(info) => (Ok(partial), info.stray_quote.is_some()),
+                    Err(stop) => {
+                        if matches!(stop, Stop::Data(_)) {
+                            first_failed.fetch_min(index, Ordering::Relaxed);
+                        }
+                        (Err(stop), false)
+                    }
+                }
+            },
+        )
+        .collect();
+    results.into_iter().unzip()
+}
+
+/// The progress bar on stderr (bytes, throughput, ETA, partitions done).
+struct Progress {
+    bar: Option<ProgressBar>,
+    parts: AtomicUsize,
+    done: AtomicUsize,
+}
+
+impl Progress {
+    fn new(enabled: bool, bytes: u64, parts: usize) -> Progress {
+        let bar = enabled.then(|| {
+            let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        let p = Progress {
+            bar,
+            parts: AtomicUsize::new(parts),
+            done: AtomicUsize::new(0),
+        };
+        p.show_parts(0);
+        p
+    }
+
+    fn show_parts(&self, done: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!(
+                "partitions {done}/{}",
+                self.parts.load(Ordering::Relaxed)
+            ));
+        }
+    }
+
+    fn advance(&self, bytes: usize) {
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes as u64);
+        }
+    }
+
+    fn partition_done(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.show_parts(done);
+    }
+
+    fn restart(&self, parts: usize) {
+        self.parts.store(parts, Ordering::Relaxed);
+        self.done.store(0, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.set_position(0);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_partition_counts() {
+        assert_eq!(default_partitions(0, 8), 1);
+        assert_eq!(default_partitions(500_000, 8), 1);
+        assert_eq!(default_partitions(4 << 20, 2), 8);
+        assert_eq!(default_partitions(1_100_000_000, 2), 32);
+        assert_eq!(default_partitions(usize::MAX / 2, 2), 4096);
+    }
+}

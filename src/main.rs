@@ -1,0 +1,15 @@
+//! The `rayproc` binary: all the work is in the library; `main` only maps
+//! the outcome to an exit code.
+
+fn main() {
+    let code = match rayproc::cli::main_with_args(std::env::args_os()) {
+        Ok(()) => 0,
+        // `rayproc ... | head`: a closed stdout is not a failure
+        Err(e) if e.is_broken_pipe() => 0,
+        Err(e) => {
+            eprintln!("rayproc: error: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,134 @@
+//! Inputs: opening files (memory-mapped) or standard input, reading the
+//! CSV header, and splitting the body into partitions.
+
+pub mod csv;
+pub mod scan;
+pub mod split;
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use crate::error::{DataError, Error, Result};
+use scan::{field_bytes, AllFields, Scanner};
+
+/// The bytes of an input, kept mapped for the whole run.
+enum Bytes {
+    Mapped(Mmap),
+    Empty,
+}
+
+/// One CSV input: its bytes, header and where the records begin.
+pub struct CsvInput {
+    /// The name shown in messages (`<stdin>` for standard input).
+    pub name: String,
+    bytes: Bytes,
+    /// Column names, decoded.
+    pub header: Vec<String>,
+    /// Offset of the first byte after the header line.
+    pub body_start: usize,
+    /// True for a file with no bytes at all (not even a header).
+    pub is_empty: bool,
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+impl CsvInput {
+    /// Opens `path` (`-` is standard input) and reads its header.
+    pub fn open(path: &Path, delimiter: u8) -> Result<CsvInput> {
+        let (name, file) = if path.as_os_str() == "-" {
+            ("<stdin>".to_string(), spool_stdin()?)
+        } else {
+            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            (path.display().to_string(), file)
+        };
+        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            return Err(Error::io(
+                path,
+                io::Error::other("is a directory, not a CSV file"),
+            ));
+        }
+        let bytes = if meta.len() == 0 {
+            Bytes::Empty
+        } else {
+            // SAFETY: the map is read-only; a file truncated by another
+            // process while we read it can fault, as with any mmap reader.
+            let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+            #[cfg(unix)]
+            let _ = map.advise(memmap2::Advice::Sequential);
+            Bytes::Mapped(map)
+        };
+        let mut input = CsvInput {
+            name,
+            bytes,
+            header: Vec::new(),
+            body_start: 0,
+            is_empty: meta.len() == 0,
+        };
+        input.read_header(delimiter)?;
+        Ok(input)
+    }
+
+    /// The whole input.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.bytes {
+            Bytes::Mapped(m) => m,
+            Bytes::Empty => &[],
+        }
+    }
+
+    fn read_header(&mut self, delimiter: u8) -> Result<()> {
+        let buf = self.bytes();
+        let start = if buf.starts_with(BOM) { BOM.len() } else { 0 };
+        let mut scanner = Scanner::new(buf, start, delimiter);
+        let mut sink = AllFields::default();
+        let header = match scanner.next_record(usize::MAX, &mut sink) {
+            None => Vec::new(),
+            Some(Err(e)) => {
+                return Err(self
+                    .error_at(
+                        e.record_start,
+                        None,
+                        "unterminated quoted field in the header".into(),
+                    )
+                    .into())
+            }
+            Some(Ok(_)) => sink
+                .0
+                .iter()
+                .map(|&span| String::from_utf8_lossy(&field_bytes(buf, span)).into_owned())
+                .collect(),
+        };
+        self.body_start = scanner.position();
+        self.header = header;
+        Ok(())
+    }
+
+    /// The 1-based physical line of byte `offset`.
+    pub fn line_of(&self, offset: usize) -> u64 {
+        let buf = self.bytes();
+        1 + memchr::memchr_iter(b'\n', &buf[..offset.min(buf.len())]).count() as u64
+    }
+
+    /// A data error at the record starting at `offset`.
+    pub fn error_at(&self, offset: usize, column: Option<&str>, message: String) -> DataError {
+        DataError {
+            file: self.name.clone(),
+            line: self.line_of(offset),
+            column: column.map(str::to_string),
+            message,
+        }
+    }
+}
+
+/// Copies standard input into an anonymous temporary file, so that it can
+/// be mapped and split like any file without holding it in memory.
+fn spool_stdin() -> Result<File> {
+    let stdin_path = PathBuf::from("<stdin>");
+    let mut file = tempfile::tempfile().map_err(|e| Error::io(&stdin_path, e))?;
+    io::copy(&mut io::stdin().lock(), &mut file).map_err(|e| Error::io(&stdin_path, e))?;
+    Ok(file)
+}

@@ -1,0 +1,155 @@
+//! Splitting a CSV body into partitions that start and end on record
+//! boundaries, without parsing the whole file sequentially.
+//!
+//! In well-formed CSV every `"` opens, closes or doubles inside a quoted
+//! field, so a newline ends a record exactly when the number of quotes
+//! before it is even. The splitter cuts the body into equal byte ranges,
+//! counts the quotes of each range in parallel, and from each cut walks to
+//! the first newline with even quote parity.
+//!
+//! A quote inside an unquoted field (`5'11" tall`) breaks that invariant.
+//! The scanner reports such "stray" quotes; when one is seen, the caller
+//! recomputes the boundaries with [`split_sequential`] (a plain scan with the
+//! real parser) and, if they differ, runs again. The answer is therefore
+//! always the sequential parser's; only such files pay for a second pass.
+
+use memchr::{memchr2, memchr_iter};
+use rayon::prelude::*;
+
+use super::scan::{NoFields, Scanner};
+
+/// `parts + 1` evenly spaced cut points over `start..end`.
+fn cuts(start: usize, end: usize, parts: usize) -> Vec<usize> {
+    let len = end - start;
+    (0..=parts)
+        .map(|i| start + (len as u128 * i as u128 / parts as u128) as usize)
+        .collect()
+}
+
+/// Turns candidate boundaries into sorted, distinct ones from `start` to `end`.
+fn finish(mut bounds: Vec<usize>, start: usize, end: usize) -> Vec<usize> {
+    bounds.insert(0, start);
+    bounds.push(end);
+    for i in 1..bounds.len() {
+        bounds[i] = bounds[i].clamp(bounds[i - 1], end);
+    }
+    bounds.dedup();
+    if bounds.len() == 1 {
+        bounds.push(end); // empty body: one empty partition
+    }
+    bounds
+}
+
+/// Partition boundaries of `buf[start..]` by quote parity. Returns sorted
+/// offsets `b0 = start < b1 < ... < bn = buf.len()`; partition `i` is
+/// `b[i]..b[i+1]`.
+pub fn split_parallel(buf: &[u8], start: usize, parts: usize) -> Vec<usize> {
+    let end = buf.len();
+    if parts <= 1 || end <= start {
+        return finish(Vec::new(), start, end);
+    }
+    let points = cuts(start, end, parts);
+    let counts: Vec<usize> = points
+        .par_windows(2)
+        .map(|w| memchr_iter(b'"', &buf[w[0]..w[1]]).count())
+        .collect();
+    let mut parity = 0usize;
+    let mut starts = Vec::with_capacity(parts);
+    for (i, count) in counts.iter().enumerate() {
+        starts.push((points[i], parity & 1 == 1));
+        parity += count;
+    }
+    let bounds: Vec<usize> = starts[1..]
+        .par_iter()
+        .map(|&(cut, inside)| next_boundary(buf, cut, inside))
+        .collect();
+    finish(bounds, start, end)
+}
+
+/// The first offset after `from` that follows a newline at even quote
+/// parity, given whether `from` is inside quotes.
+fn next_boundary(buf: &[u8], from: usize, mut inside: bool) -> usize {
+    let mut pos = from;
+    while let Some(i) = memchr2(b'"', b'\n', &buf[pos..]) {
+        let at = pos + i;
+        if buf[at] == b'"' {
+            inside = !inside;
+        } else if !inside {
+            return at + 1;
+        }
+        pos = at + 1;
+    }
+    buf.len()
+}
+
+/// Partition boundaries found with the real parser, one record at a time:
+/// exact for any input, but sequential.
+pub fn split_sequential(buf: &[u8], start: usize, parts: usize, delimiter: u8) -> Vec<usize> {
+    let end = buf.len();
+    if parts <= 1 || end <= start {
+        return finish(Vec::new(), start, end);
+    }
+    let points = cuts(start, end, parts);
+    let mut bounds = Vec::with_capacity(parts);
+    let mut next = 1;
+    let mut scanner = Scanner::new(buf, start, delimiter);
+    while next < parts {
+        match scanner.next_record(usize::MAX, &mut NoFields) {
+            Some(Ok((record_start, _))) => {
+                while next < parts && record_start >= points[next] {
+                    bounds.push(record_start);
+                    next += 1;
+                }
+            }
+            // an unterminated quote swallows the rest: one last partition
+            _ => break,
+        }
+    }
+    finish(bounds, start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(buf: &[u8], bounds: &[usize]) -> Vec<String> {
+        bounds
+            .windows(2)
+            .map(|w| String::from_utf8_lossy(&buf[w[0]..w[1]]).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn respects_quotes() {
+        let buf = b"h\n\"a\nb\",1\n2,\"x\"\"\ny\"\n3,4\n";
+        for parts in 1..30 {
+            let b = split_parallel(buf, 2, parts);
+            assert_eq!(b, split_sequential(buf, 2, parts, b','), "parts {parts}");
+            for p in pieces(buf, &b) {
+                assert!(p.is_empty() || p.ends_with('\n'), "{p:?}");
+                assert_eq!(p.matches('"').count() % 2, 0, "{p:?}");
+            }
+            assert_eq!(
+                pieces(buf, &b).concat(),
+                "\"a\nb\",1\n2,\"x\"\"\ny\"\n3,4\n"
+            );
+        }
+    }
+
+    #[test]
+    fn edge_cases() {
+        assert_eq!(split_parallel(b"", 0, 4), vec![0, 0]);
+        assert_eq!(split_parallel(b"h\n", 2, 4), vec![2, 2]);
+        assert_eq!(split_parallel(b"h\n1\n2", 2, 1), vec![2, 5]);
+        let b = split_parallel(b"h\n1\n2\n3\n", 2, 100);
+        assert_eq!(b, vec![2, 4, 6, 8]);
+    }
+
+    #[test]
+    fn stray_quote_confuses_parity_but_not_sequential() {
+        let buf = b"h\n5'11\" tall\n1\n2\n3\n4\n";
+        let seq = split_sequential(buf, 2, 5, b',');
+        assert_eq!(pieces(buf, &seq).concat(), "5'11\" tall\n1\n2\n3\n4\n");
+        assert!(pieces(buf, &seq).iter().all(|p| p.ends_with('\n')));
+    }
+}

@@ -1,0 +1,286 @@
+//! Values, column types, and the columnar batch view that aggregates read.
+//!
+//! Sources (the CSV parser today, Arrow/Parquet readers later) turn their
+//! input into [`Column`] batches; aggregates only ever see this view, so a
+//! new source needs no change to any aggregate and vice versa.
+
+use std::cmp::Ordering;
+
+/// The inferred type of a column, ordered from narrowest to widest: a column
+/// is `Int` if every non-null value is a 64-bit integer, `Float` if every one
+/// is a number, and `Text` otherwise. `Null` means no non-null value was seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum ColumnType {
+    #[default]
+    Null,
+    Int,
+    Float,
+    Text,
+}
+
+impl ColumnType {
+    /// The narrowest type holding both.
+    pub fn widen(self, other: ColumnType) -> ColumnType {
+        self.max(other)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Null => "null",
+            ColumnType::Int => "integer",
+            ColumnType::Float => "float",
+            ColumnType::Text => "text",
+        }
+    }
+}
+
+/// One output value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    /// Integers are exact; sums may exceed the 64-bit range.
+    Int(i128),
+    Float(f64),
+    Text(Vec<u8>),
+}
+
+impl Value {
+    /// A total order for sorting group keys: numbers numerically (NaN last
+    /// among numbers), text by bytes, and null after everything.
+    pub fn total_cmp(&self, other: &Value) -> Ordering {
+        use Value::*;
+        match (self, other) {
+            (Null, Null) => Ordering::Equal,
+            (Null, _) => Ordering::Greater,
+            (_, Null) => Ordering::Less,
+            (Int(a), Int(b)) => a.cmp(b),
+            (Float(a), Float(b)) => a.total_cmp(b),
+            (Int(a), Float(b)) => (*a as f64).total_cmp(b),
+            (Float(a), Int(b)) => a.total_cmp(&(*b as f64)),
+            (Text(a), Text(b)) => a.cmp(b),
+            (Text(_), _) => Ordering::Greater,
+            (_, Text(_)) => Ordering::Less,
+        }
+    }
+}
+
+/// The typed values of one column over the rows of a batch.
+#[derive(Clone, Copy, Debug)]
+pub enum Data<'a> {
+    /// No column: the aggregate counts rows (`count` alone).
+    Rows,
+    Int(&'a [i64]),
+    Float(&'a [f64]),
+    Text(&'a [&'a [u8]]),
+}
+
+/// A column of a batch, as aggregates see it.
+#[derive(Clone, Copy, Debug)]
+pub struct Column<'a> {
+    /// Number of rows in the batch.
+    pub len: usize,
+    pub data: Data<'a>,
+    /// `valid[i]` is false when row `i` is null; `None` means no nulls.
+    pub valid: Option<&'a [bool]>,
+    /// The original text of every row, when the source is text (CSV). Lets
+    /// `min`/`max`/`distinct` answer in text order should the column turn out
+    /// to be text in another part of the input.
+    pub raw: Option<&'a [&'a [u8]]>,
+}
+
+impl<'a> Column<'a> {
+    /// A column-less view that only carries the number of rows.
+    pub fn rows(len: usize) -> Self {
+        Column {
+            len,
+            data: Data::Rows,
+            valid: None,
+            raw: None,
+        }
+    }
+
+    /// The type of the values in this batch.
+    pub fn batch_type(&self) -> ColumnType {
+        match self.data {
+            Data::Rows => ColumnType::Null,
+            Data::Int(_) => ColumnType::Int,
+            Data::Float(_) => ColumnType::Float,
+            Data::Text(_) => ColumnType::Text,
+        }
+    }
+
+    #[inline]
+    pub fn is_valid(&self, row: usize) -> bool {
+        self.valid.is_none_or(|v| v[row])
+    }
+}
+
+/// The rows of a batch an aggregate state must fold in.
+#[derive(Clone, Copy, Debug)]
+pub enum Rows<'a> {
+    /// Every row of the batch.
+    All(usize),
+    /// Only these row indices (one group's rows in a group-by).
+    Some(&'a [u32]),
+}
+
+impl Rows<'_> {
+    /// Calls `f` for every selected row, in order.
+    #[inline]
+    pub fn for_each(&self, mut f: impl FnMut(usize)) {
+        match *self {
+            Rows::All(n) => (0..n).for_each(f),
+            Rows::Some(rows) => rows.iter().for_each(|&r| f(r as usize)),
+        }
+    }
+
+    /// Like `for_each`, stopping at the first error.
+    #[inline]
+    pub fn try_for_each<E>(&self, f: impl FnMut(usize) -> Result<(), E>) -> Result<(), E> {
+        match *self {
+            Rows::All(n) => (0..n).try_for_each(f),
+            Rows::Some(rows) => rows.iter().map(|&r| r as usize).try_for_each(f),
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        match *self {
+            Rows::All(n) => n,
+            Rows::Some(rows) => rows.len(),
+        }
+    }
+}
+
+/// Parses a 64-bit integer: optional sign, then ASCII digits only.
+#[inline]
+pub fn parse_int(s: &[u8]) -> Option<i64> {
+    let (neg, digits) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + d as u64;
+    }
+    if neg {
+        if v <= 1u64 << 63 {
+            Some((v as i64).wrapping_neg())
+        } else {
+            None
+        }
+    } else {
+        i64::try_from(v).ok()
+    }
+}
+
+/// Parses a number (decimal, exponent, `inf`, `nan`) the way a CSV reader
+/// should: the whole field must be the number.
+#[inline]
+pub fn parse_float(s: &[u8]) -> Option<f64> {
+    fast_float2::parse(s).ok()
+}
+
+/// Strips ASCII spaces and tabs, so `" 42"` is a number too.
+pub fn trim_blanks(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
+/// An integer, with surrounding blanks allowed.
+#[inline]
+pub fn parse_int_field(s: &[u8]) -> Option<i64> {
+    parse_int(s).or_else(|| {
+        let t = trim_blanks(s);
+        if t.len() != s.len() {
+            parse_int(t)
+        } else {
+            None
+        }
+    })
+}
+
+/// A number, with surrounding blanks allowed.
+#[inline]
+pub fn parse_float_field(s: &[u8]) -> Option<f64> {
+    parse_float(s).or_else(|| {
+        let t = trim_blanks(s);
+        if t.len() != s.len() && !t.is_empty() {
+            parse_float(t)
+        } else {
+            None
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_int(b"0"), Some(0));
+        assert_eq!(parse_int(b"-12"), Some(-12));
+        assert_eq!(parse_int(b"+7"), Some(7));
+        assert_eq!(parse_int(b"007"), Some(7));
+        assert_eq!(parse_int(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_int(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_int(b"9223372036854775808"), None);
+        assert_eq!(parse_int(b"99999999999999999999"), None);
+        assert_eq!(parse_int(b"1.0"), None);
+        assert_eq!(parse_int(b"-"), None);
+        assert_eq!(parse_int(b""), None);
+        assert_eq!(parse_int(b"1e3"), None);
+        assert_eq!(parse_int_field(b" 5 "), Some(5));
+    }
+
+    #[test]
+    fn floats() {
+        assert_eq!(parse_float(b"1.5"), Some(1.5));
+        assert_eq!(parse_float(b"-2e-3"), Some(-2e-3));
+        assert_eq!(parse_float(b".5"), Some(0.5));
+        assert_eq!(parse_float(b"+1"), Some(1.0));
+        assert!(parse_float(b"nan").unwrap().is_nan());
+        assert_eq!(parse_float(b"inf"), Some(f64::INFINITY));
+        assert_eq!(parse_float(b"1,5"), None);
+        assert_eq!(parse_float(b"abc"), None);
+        assert_eq!(parse_float(b"1.5x"), None);
+        assert_eq!(parse_float(b""), None);
+        assert_eq!(parse_float_field(b"\t2.5 "), Some(2.5));
+        assert_eq!(parse_float_field(b"  "), None);
+    }
+
+    #[test]
+    fn key_order_puts_null_last() {
+        let mut v = vec![
+            Value::Null,
+            Value::Int(3),
+            Value::Int(-1),
+            Value::Float(0.5),
+        ];
+        v.sort_by(|a, b| a.total_cmp(b));
+        assert_eq!(
+            v,
+            vec![
+                Value::Int(-1),
+                Value::Float(0.5),
+                Value::Int(3),
+                Value::Null
+            ]
+        );
+    }
+}
