@@ -314,12 +314,12 @@ pub fn round_ratio(num: &BigInt, den: &BigUint, exp2: i64) -> f64 {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
+/// Reference implementations for tests: deliberately independent of the
+/// superaccumulator above.
+#[doc(hidden)]
+pub mod reference {
     /// Shewchuk / CPython `math.fsum`: an independent exact reference.
-    pub(crate) fn fsum(values: &[f64]) -> f64 {
+    pub fn fsum(values: &[f64]) -> f64 {
         let mut partials: Vec<f64> = Vec::new();
         let mut special = 0.0f64;
         let mut inf_sum = 0.0f64;
@@ -381,6 +381,12 @@ mod tests {
         }
         hi
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reference::fsum;
+    use super::*;
 
     fn sum_of(values: &[f64]) -> f64 {
         let mut s = ExactSum::new();
