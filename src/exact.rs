@@ -128,6 +128,24 @@ impl ExactSum {
         }
     }
 
+    /// Adds `v * v` exactly to an accumulator of squares (read with
+    /// [`SQUARE_SCALE`]).
+    pub fn add_integer_square(&mut self, v: i128) {
+        if v == 0 {
+            return;
+        }
+        let m = v.unsigned_abs();
+        assert!(m <= u64::MAX as u128, "square of a 64-bit integer");
+        let sq = m * m;
+        let pos = SQUARE_SCALE as u32;
+        if sq as u64 != 0 {
+            self.add_magnitude(false, sq as u64, pos);
+        }
+        if (sq >> 64) as u64 != 0 {
+            self.add_magnitude(false, (sq >> 64) as u64, pos + 64);
+        }
+    }
+
     /// Adds ±m·2^pos (in units of bit 0).
     #[inline]
     fn add_magnitude(&mut self, neg: bool, m: u64, pos: u32) {

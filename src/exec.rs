@@ -7,11 +7,16 @@
 //! after a failed one are cancelled, and the error reported is the one of
 //! the earliest failed partition, i.e. the first bad record of the input.
 
+
+pub use partitions::{run_partitions, Fold, PartitionOptions};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use crate::batch::Batch;
 use crate::error::{show_value, DataError, Error, Result};
 use crate::partial::{Partial, Rejected, Table};
 use crate::plan::Plan;
@@ -87,19 +92,14 @@ fn run_in_pool(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<T
     }
     let total: usize = inputs.iter().map(|i| i.bytes().len() - i.body_start).sum();
     let progress = Progress::new(opts.progress, total as u64, tasks.len());
-    let (mut partials, strays) = map(plan, inputs, &tasks, opts.delimiter, &progress);
+    let (mut partials, mut outcomes) = map(plan, inputs, &tasks, opts.delimiter, &progress);
 
     // A quote inside an unquoted field breaks the parity the splitter relies
     // on: check the boundaries with the real parser, and redo if they moved.
-    if strays.iter().any(|&s| s) {
+    if outcomes.iter().any(|o| matches!(o, Outcome::Done { stray_quote: true })) {
         let mut exact = Vec::new();
         for (i, input) in inputs.iter().enumerate() {
-            let bounds = split_sequential(
-                input.bytes(),
-                input.body_start,
-                parts_for(input),
-                opts.delimiter,
-            );
+            let bounds = split_sequential(input.bytes(), input.body_start, parts_for(input), opts.delimiter);
             exact.extend(bounds.windows(2).map(|w| Task {
                 input: i,
                 start: w[0],
@@ -108,76 +108,101 @@ fn run_in_pool(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<T
         }
         if exact != tasks {
             progress.restart(exact.len());
-            partials = map(plan, inputs, &exact, opts.delimiter, &progress).0;
+            (partials, outcomes) = map(plan, inputs, &exact, opts.delimiter, &progress);
         }
     }
     progress.finish();
 
+    // The first failed partition holds the input's first bad record.
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Done { .. } => {}
+            Outcome::Failed(e) => return Err(Error::Data(e)),
+            Outcome::Cancelled => unreachable!("a cancelled partition follows a failed one"),
+        }
+    }
     let mut total = Partial::new(plan);
     for partial in partials {
-        match partial {
-            Ok(p) => total.merge(p),
-            Err(Stop::Data(e)) => return Err(Error::Data(e)),
-            Err(Stop::Cancelled) => unreachable!("a cancelled partition follows a failed one"),
-        }
+        total.merge(partial);
     }
     Ok(total.finish(plan))
 }
 
-type MapResult = (Vec<Result<Partial, Stop>>, Vec<bool>);
+/// How one partition's map task ended.
+enum Outcome {
+    /// Read to the end; `stray_quote` if it met a quote inside an unquoted field.
+    Done { stray_quote: bool },
+    Failed(DataError),
+    /// Skipped because an earlier partition failed.
+    Cancelled,
+}
 
-/// Maps the plan over every task in parallel; results come back in task order.
+/// One worker thread's accumulator (a Ray "actor"): every partition the
+/// thread maps folds into the same partial, so a group-by builds one hash
+/// table per thread instead of one per partition.
+struct Worker<'p> {
+    partial: Partial,
+    reader: CsvReader<'p>,
+}
+
+/// Maps the plan over every task in parallel. Returns one partial per worker
+/// and the outcome of every task, in task order.
 fn map(
     plan: &Plan,
     inputs: &[CsvInput],
     tasks: &[Task],
     delimiter: u8,
     progress: &Progress,
-) -> MapResult {
+) -> (Vec<Partial>, Vec<Outcome>) {
     let first_failed = AtomicUsize::new(usize::MAX);
-    let results: Vec<(Result<Partial, Stop>, bool)> = tasks
+    let workers: Vec<Mutex<Worker<'_>>> = (0..rayon::current_num_threads())
+        .map(|_| {
+            Mutex::new(Worker {
+                partial: Partial::new(plan),
+                reader: CsvReader::new(plan, delimiter),
+            })
+        })
+        .collect();
+    let outcomes: Vec<Outcome> = tasks
         .par_iter()
         .enumerate()
-        .map_init(
-            || CsvReader::new(plan, delimiter),
-            |reader, (index, task)| {
-                let input = &inputs[task.input];
-                let mut partial = Partial::new(plan);
-                let mut on_batch = |batch: &crate::batch::Batch<'_>,
-                                    starts: &[usize]|
-                 -> Result<(), Stop> {
-                    if first_failed.load(Ordering::Relaxed) < index {
-                        return Err(Stop::Cancelled);
-                    }
-                    partial.fold(plan, batch).map_err(|Rejected { row, agg }| {
-                        let a = &plan.aggs[agg];
-                        let slot = a.slot.expect("only column aggregates reject values");
-                        let raw = batch.columns[slot].raw.map_or(&b""[..], |r| r[row]);
-                        let msg = format!(
-                            "{} needs numbers, found {}",
-                            a.spec.func.label(),
-                            show_value(raw)
-                        );
-                        Stop::Data(input.error_at(starts[row], Some(&plan.slot_names[slot]), msg))
-                    })
-                };
-                let mut on_progress = |bytes: usize| progress.advance(bytes);
-                let outcome =
-                    reader.read_range(input, task.start, task.end, &mut on_batch, &mut on_progress);
-                progress.partition_done();
-                match outcome {
-                    Ok(info) => (Ok(partial), info.stray_quote.is_some()),
-                    Err(stop) => {
-                        if matches!(stop, Stop::Data(_)) {
-                            first_failed.fetch_min(index, Ordering::Relaxed);
-                        }
-                        (Err(stop), false)
-                    }
+        .map(|(index, task)| {
+            let me = rayon::current_thread_index().unwrap_or(0) % workers.len();
+            let mut guard = workers[me].lock().expect("worker state");
+            let Worker { partial, reader } = &mut *guard;
+            let input = &inputs[task.input];
+            let mut on_batch = |batch: &Batch<'_>, starts: &[usize]| -> Result<(), Stop> {
+                if first_failed.load(Ordering::Relaxed) < index {
+                    return Err(Stop::Cancelled);
                 }
-            },
-        )
+                partial.fold(plan, batch).map_err(|Rejected { row, agg }| {
+                    let a = &plan.aggs[agg];
+                    let slot = a.slot.expect("only column aggregates reject values");
+                    let raw = batch.columns[slot].raw.map_or(&b""[..], |r| r[row]);
+                    let msg = format!("{} needs numbers, found {}", a.spec.func.label(), show_value(raw));
+                    Stop::Data(input.error_at(starts[row], Some(&plan.slot_names[slot]), msg))
+                })
+            };
+            let mut on_progress = |bytes: usize| progress.advance(bytes);
+            let result = reader.read_range(input, task.start, task.end, &mut on_batch, &mut on_progress);
+            progress.partition_done();
+            match result {
+                Ok(info) => Outcome::Done {
+                    stray_quote: info.stray_quote.is_some(),
+                },
+                Err(Stop::Data(e)) => {
+                    first_failed.fetch_min(index, Ordering::Relaxed);
+                    Outcome::Failed(e)
+                }
+                Err(Stop::Cancelled) => Outcome::Cancelled,
+            }
+        })
         .collect();
-    results.into_iter().unzip()
+    let partials = workers
+        .into_iter()
+        .map(|w| w.into_inner().expect("worker state").partial)
+        .collect();
+    (partials, outcomes)
 }
 
 /// The progress bar on stderr (bytes, throughput, ETA, partitions done).

@@ -1,40 +1,11 @@
 //! Partial results: the mergeable state of a set of aggregates (optionally
 //! per group) over some rows, and how it becomes the final table.
 
-use hashbrown::HashMap;
-
 use crate::agg::{BadValue, Groups, StateVec};
 use crate::batch::{decode_key, encode_key, Batch};
+use crate::keyset::KeySet;
 use crate::plan::Plan;
 use crate::value::{parse_float_field, parse_int_field, ColumnType, Value};
-
-/// Group keys seen so far, numbered in order of first appearance.
-#[derive(Default)]
-pub struct GroupTable {
-    index: HashMap<Box<[u8]>, u32>,
-    keys: Vec<Box<[u8]>>,
-}
-
-impl GroupTable {
-    #[inline]
-    fn id(&mut self, key: &[u8]) -> u32 {
-        if let Some(&id) = self.index.get(key) {
-            return id;
-        }
-        let id = self.keys.len() as u32;
-        self.index.insert(key.into(), id);
-        self.keys.push(key.into());
-        id
-    }
-
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-}
 
 /// A value an aggregate rejected, located in its batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +19,8 @@ pub struct Rejected {
 pub struct Partial {
     /// Widest type seen per slot.
     pub types: Vec<ColumnType>,
-    pub groups: GroupTable,
+    /// Group keys (encoded with [`encode_key`]), numbered by first appearance.
+    pub groups: KeySet,
     /// One state vector per aggregate.
     pub states: Vec<Box<dyn StateVec>>,
     pub rows: u64,
@@ -67,7 +39,7 @@ impl Partial {
     pub fn new(plan: &Plan) -> Partial {
         Partial {
             types: vec![ColumnType::Null; plan.slots()],
-            groups: GroupTable::default(),
+            groups: KeySet::new(),
             states: plan.aggs.iter().map(|a| a.spec.func.new_states()).collect(),
             rows: 0,
             scratch: GroupScratch::default(),
@@ -116,7 +88,7 @@ impl Partial {
             for &k in &plan.keys {
                 encode_key(&batch.columns[k], row, &mut s.key);
             }
-            s.ids.push(self.groups.id(&s.key));
+            s.ids.push(self.groups.intern(&s.key));
         }
         s.order.clear();
         s.order.extend(0..batch.len as u32);
@@ -145,12 +117,7 @@ impl Partial {
         let remap: Vec<u32> = if other.groups.is_empty() && self.groups.is_empty() {
             vec![0]
         } else {
-            other
-                .groups
-                .keys
-                .iter()
-                .map(|k| self.groups.id(k))
-                .collect()
+            self.groups.absorb(&other.groups)
         };
         for (mine, theirs) in self.states.iter_mut().zip(other.states) {
             mine.merge_from(theirs, &remap);
@@ -182,7 +149,6 @@ impl Partial {
         let key_types: Vec<ColumnType> = plan.keys.iter().map(|&k| self.types[k]).collect();
         let keys: Vec<Vec<Value>> = self
             .groups
-            .keys
             .iter()
             .map(|k| {
                 decode_key(k)

@@ -8,11 +8,12 @@
 use hashbrown::HashSet;
 
 use super::{AggState, BadValue, Func};
+use crate::keyset::KeySet;
 use crate::value::{parse_float_field, parse_int_field, Column, ColumnType, Data, Rows, Value};
 
 #[derive(Default, Debug)]
 pub struct Distinct {
-    text: HashSet<Box<[u8]>>,
+    text: KeySet,
     ints: HashSet<i64>,
     floats: HashSet<u64>,
 }
@@ -44,8 +45,8 @@ impl AggState for Distinct {
         });
         if let Some(raw) = raw {
             rows.for_each(|r| {
-                if col.is_valid(r) && !self.text.contains(raw[r]) {
-                    self.text.insert(raw[r].into());
+                if col.is_valid(r) {
+                    self.text.intern(raw[r]);
                 }
             });
             return Ok(());
@@ -69,7 +70,10 @@ impl AggState for Distinct {
     fn merge(&mut self, other: &mut Self) {
         union(&mut self.ints, &mut other.ints);
         union(&mut self.floats, &mut other.floats);
-        union(&mut self.text, &mut other.text);
+        if self.text.len() < other.text.len() {
+            std::mem::swap(&mut self.text, &mut other.text);
+        }
+        self.text.absorb(&other.text);
     }
 
     fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
@@ -78,7 +82,7 @@ impl AggState for Distinct {
             ColumnType::Text => self.text.len(),
             ColumnType::Int => {
                 let mut all = self.ints.clone();
-                all.extend(self.text.iter().filter_map(|t| parse_int_field(t)));
+                all.extend(self.text.iter().filter_map(parse_int_field));
                 all.len()
             }
             ColumnType::Float => {

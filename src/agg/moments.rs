@@ -9,14 +9,23 @@
 use num_bigint::{BigInt, BigUint};
 
 use super::{first_non_number, AggState, BadValue, Func};
-use crate::exact::{round_ratio, ExactSum, SQUARE_SCALE};
+use crate::exact::{round_ratio, ExactSum, SQUARE_SCALE, VALUE_SCALE};
 use crate::value::{Column, ColumnType, Data, Rows, Value};
 
+/// Integers beyond this magnitude are not exact as `f64`.
+const EXACT_INT_LIMIT: i64 = 1 << 53;
+
+/// Count, Σx and Σx², all exact. Integers are added exactly; should the
+/// column turn out to be float, each integer counts as the `f64` it parses
+/// to, and the `rounding_*` fields hold the exact corrections for the rare
+/// integers beyond 2^53 (Σ(r−v) and Σ(r²−v²) with r the rounded value).
 #[derive(Default, Debug, Clone)]
 pub struct Moments {
     count: u64,
     sum: ExactSum,
     squares: ExactSum,
+    rounding_sum: i128,
+    rounding_squares: i128,
 }
 
 impl Moments {
@@ -26,12 +35,24 @@ impl Moments {
         self.squares.add_square(x);
     }
 
+    #[inline]
+    fn add_int(&mut self, v: i64) {
+        let wide = v as i128;
+        self.sum.add_integer(wide);
+        self.squares.add_integer_square(wide);
+        if !(-EXACT_INT_LIMIT..=EXACT_INT_LIMIT).contains(&v) {
+            let rounded = (v as f64) as i128;
+            self.rounding_sum += rounded - wide;
+            self.rounding_squares += (rounded - wide) * (rounded + wide);
+        }
+    }
+
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         let mut n = 0u64;
         match col.data {
             Data::Int(values) => rows.for_each(|r| {
                 if col.is_valid(r) {
-                    self.add(values[r] as f64);
+                    self.add_int(values[r]);
                     n += 1;
                 }
             }),
@@ -52,10 +73,12 @@ impl Moments {
         self.count += other.count;
         self.sum.merge(&other.sum);
         self.squares.merge(&other.squares);
+        self.rounding_sum += other.rounding_sum;
+        self.rounding_squares += other.rounding_squares;
     }
 
     /// The variance with `n - ddof` in the denominator; null when `n <= ddof`.
-    fn variance(&self, ddof: u64) -> Option<f64> {
+    fn variance(&self, ddof: u64, ty: ColumnType) -> Option<f64> {
         if self.count <= ddof {
             return None;
         }
@@ -63,8 +86,12 @@ impl Moments {
             return Some(f64::NAN);
         }
         let n = BigInt::from(self.count);
-        let s = self.sum.to_bigint(); // Σx · 2^1074
-        let q = self.squares.to_bigint(); // Σx² · 2^2148
+        let mut s = self.sum.to_bigint(); // Σx · 2^1074
+        let mut q = self.squares.to_bigint(); // Σx² · 2^2148
+        if ty == ColumnType::Float {
+            s += BigInt::from(self.rounding_sum) << VALUE_SCALE as usize;
+            q += BigInt::from(self.rounding_squares) << SQUARE_SCALE as usize;
+        }
         let numerator = &n * q - &s * &s; // (nΣx² − (Σx)²) · 2^2148, never negative
         let denominator = BigUint::from(self.count) * BigUint::from(self.count - ddof);
         Some(round_ratio(&numerator, &denominator, -SQUARE_SCALE))
@@ -84,8 +111,8 @@ macro_rules! variance_state {
             fn merge(&mut self, other: &mut Self) {
                 self.0.merge(&other.0);
             }
-            fn finish(&self, _ty: ColumnType, _func: &Func) -> Value {
-                match self.0.variance($ddof) {
+            fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
+                match self.0.variance($ddof, ty) {
                     Some(v) if $sqrt => Value::Float(v.sqrt()),
                     Some(v) => Value::Float(v),
                     None => Value::Null,
@@ -174,6 +201,19 @@ mod tests {
         };
         let want = two_pass(&v, 1);
         assert!(((got - want) / want).abs() < 1e-12, "{got} vs {want}");
+    }
+
+    #[test]
+    fn big_integers_are_exact_and_float_columns_round_them() {
+        let big = 100_000_000_000_000_000i64;
+        let v = [Some(big + 1), Some(big + 2), Some(big + 3)];
+        let s = ints::<VarSample>(&v);
+        assert_eq!(s.finish(ColumnType::Int, &Func::Var), Value::Float(1.0));
+        // as floats the three values are all 1e17 (the spacing there is 16)
+        assert_eq!(s.finish(ColumnType::Float, &Func::Var), Value::Float(0.0));
+        let mut mixed = ints::<VarSample>(&v);
+        mixed.merge(&mut floats::<VarSample>(&[Some(1e17)]));
+        assert_eq!(mixed.finish(ColumnType::Float, &Func::Var), Value::Float(0.0));
     }
 
     #[test]

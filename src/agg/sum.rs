@@ -1,7 +1,9 @@
 //! `sum` and `mean`: exact integer sums and exactly rounded float sums.
 
 use super::{first_non_number, AggState, BadValue, Func};
-use crate::exact::ExactSum;
+use num_bigint::{BigInt, BigUint};
+
+use crate::exact::{round_ratio, ExactSum};
 use crate::value::{Column, ColumnType, Data, Rows, Value};
 
 /// Integers beyond this magnitude are not exact as `f64`.
@@ -115,10 +117,10 @@ impl AggState for Mean {
         self.0.merge(&mut other.0);
     }
     fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
-        let n = self.0.count as f64;
         match self.0.total(ty) {
-            Value::Int(s) => Value::Float(s as f64 / n),
-            Value::Float(s) => Value::Float(s / n),
+            // an integer column's mean is the exact quotient, rounded once
+            Value::Int(s) => Value::Float(round_ratio(&BigInt::from(s), &BigUint::from(self.0.count), 0)),
+            Value::Float(s) => Value::Float(s / self.0.count as f64),
             other => other,
         }
     }
@@ -158,6 +160,14 @@ mod tests {
             s.finish(ColumnType::Int, &Func::Sum),
             Value::Int(2 * i64::MAX as i128 + 2)
         );
+    }
+
+    #[test]
+    fn integer_mean_is_rounded_once() {
+        let v = [Some(7570846931225281958), Some(3609387305112233261), Some(8548464426703313150)];
+        let m = ints::<Mean>(&v);
+        // Python: sum(xs) / len(xs)
+        assert_eq!(m.finish(ColumnType::Int, &Func::Mean), Value::Float(6.576232887680276e18));
     }
 
     #[test]

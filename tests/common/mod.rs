@@ -1,0 +1,207 @@
+//! Helpers shared by the integration tests: running the `rayproc` binary,
+//! writing temporary CSV inputs, and checking that `--partitions` and
+//! `--threads` never change the output.
+
+#![allow(dead_code)] // each test crate uses a different subset
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// Partition counts every invariance check goes through.
+pub const PARTITIONS: &[u32] = &[1, 2, 3, 7, 64];
+/// Thread counts every invariance check goes through.
+pub const THREADS: &[u32] = &[1, 2, 4];
+
+/// A `rayproc` command, ready for arguments.
+pub fn rayproc() -> Command {
+    Command::cargo_bin("rayproc").expect("the rayproc binary is built")
+}
+
+/// What one run of the binary gave.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics with the whole run when the exit code is not `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32, what: &str) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "{what}: expected exit code {code}, got {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Panics unless the run succeeded with an empty stderr.
+    #[track_caller]
+    pub fn expect_ok(&self, what: &str) -> &Self {
+        self.expect_code(0, what);
+        assert_eq!(self.stderr, "", "{what}: unexpected stderr");
+        self
+    }
+
+    /// The stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// Runs `rayproc` with `args` and optional standard input.
+pub fn run_with_stdin<I, S>(args: I, stdin: Option<&[u8]>) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = rayproc();
+    cmd.args(args);
+    if let Some(bytes) = stdin {
+        cmd.write_stdin(bytes.to_vec());
+    }
+    let out = cmd.output().expect("rayproc runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs `rayproc` with `args` (no standard input).
+pub fn run<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run_with_stdin(args, None)
+}
+
+/// `rayproc run --input FILE ARGS...`
+pub fn run_on(file: &Path, args: &[&str]) -> Run {
+    let mut all: Vec<&OsStr> = vec![OsStr::new("run"), OsStr::new("--input"), file.as_os_str()];
+    all.extend(args.iter().map(OsStr::new));
+    run(all)
+}
+
+/// A temporary directory that holds test inputs and outputs.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `content` as file `name` in the directory and returns its path.
+    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, content).expect("write temporary CSV");
+        path
+    }
+
+    /// The names of the files now in the directory, sorted.
+    pub fn listing(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
+            .expect("read temporary directory")
+            .map(|e| {
+                e.expect("dir entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// Writes a single temporary CSV; keep the returned `Scratch` alive while
+/// the file is used.
+pub fn temp_csv(content: impl AsRef<[u8]>) -> (Scratch, PathBuf) {
+    let scratch = Scratch::new();
+    let path = scratch.write("input.csv", content);
+    (scratch, path)
+}
+
+/// The absolute path of a fixture under `testdata/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel)
+}
+
+/// Runs `rayproc run --input FILE ARGS --partitions P --threads T` for every
+/// P in [`PARTITIONS`] and T in [`THREADS`]; returns every run, labelled.
+pub fn run_everywhere(args: &[&str], file: &Path) -> Vec<(String, Run)> {
+    let mut runs = Vec::new();
+    for &p in PARTITIONS {
+        for &t in THREADS {
+            let (ps, ts) = (p.to_string(), t.to_string());
+            let mut all: Vec<&str> = args.to_vec();
+            all.extend(["--partitions", &ps, "--threads", &ts]);
+            runs.push((
+                format!("--partitions {p} --threads {t}"),
+                run_on(file, &all),
+            ));
+        }
+    }
+    runs
+}
+
+/// Runs with every partition and thread count, asserts that each run
+/// succeeds with the same stdout, and returns that stdout.
+#[track_caller]
+pub fn run_all_partitions(args: &[&str], file: &Path) -> String {
+    let runs = run_everywhere(args, file);
+    let (first_label, first) = &runs[0];
+    first.expect_code(0, &format!("{args:?} {first_label}"));
+    for (label, r) in &runs[1..] {
+        r.expect_code(0, &format!("{args:?} {label}"));
+        assert_eq!(
+            r.stdout,
+            first.stdout,
+            "{args:?} on {}: stdout with {label} differs from stdout with {first_label}",
+            file.display()
+        );
+    }
+    first.stdout.clone()
+}
+
+/// Runs with every partition and thread count and asserts that each run
+/// fails with exit code `code` and the same stderr; returns that stderr.
+#[track_caller]
+pub fn fail_all_partitions(args: &[&str], file: &Path, code: i32) -> String {
+    let runs = run_everywhere(args, file);
+    let (first_label, first) = &runs[0];
+    for (label, r) in &runs {
+        r.expect_code(code, &format!("{args:?} {label}"));
+        assert_eq!(r.stdout, "", "{args:?} {label}: stdout on failure");
+        assert_eq!(
+            r.stderr,
+            first.stderr,
+            "{args:?} on {}: stderr with {label} differs from stderr with {first_label}",
+            file.display()
+        );
+    }
+    first.stderr.clone()
+}
+
+/// The path of the `rayproc` binary, for tests that need a plain
+/// `std::process::Command` (pipes closed early, for instance).
+pub fn bin_path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("rayproc")
+}
