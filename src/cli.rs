@@ -10,8 +10,10 @@ use crate::error::{Error, Result};
 use crate::exec::{self, ExecOptions};
 use crate::output::{self, Format};
 use crate::plan::Plan;
-use crate::source::CsvInput;
+use crate::source::typed::{self, TypedInput};
+use crate::source::{detect_format, CsvInput, InputFormat};
 use crate::spec::{parse_specs, AggSpec};
+use crate::store::{self, SplitOptions, Store, StoreRunOptions};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -34,10 +36,41 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Aggregate columns of CSV inputs, optionally per group.
+    /// Aggregate columns of CSV, Parquet or Arrow inputs, or of a store, optionally per group.
     #[command(after_long_help = RUN_HELP, after_help = EXIT_CODES)]
     Run(RunArgs),
+    /// Parse CSV inputs once into a store of typed columnar partitions.
+    #[command(after_long_help = SPLIT_HELP, after_help = EXIT_CODES)]
+    Split(SplitArgs),
+    /// Describe a store: rows, partitions, sizes, schema, changed sources.
+    #[command(after_help = EXIT_CODES)]
+    Inspect(InspectArgs),
 }
+
+const SPLIT_HELP: &str = "\
+`split` parses the inputs exactly as `run` would (same splitter, parser and
+types: integer, float or text per column; an empty field is null) and writes
+one Arrow IPC file per partition plus manifest.json into DIR. Then
+
+  rayproc run --store DIR --agg ...
+
+gives the same output as `run --input` on the sources, without parsing them
+again: the partitions are memory-mapped and read in place. A column with no
+value at all is stored as an all-null Int64 column.
+
+The store is built in a temporary directory beside DIR and renamed into
+place: an interrupted split leaves no store behind, and an existing store at
+DIR is replaced only once the new one is complete.
+
+Examples:
+  rayproc split --input big.csv --store big.store
+  rayproc split --input a.csv --input b.csv --store ab.store --columns city,price
+  rayproc inspect big.store
+
+Exit codes:
+  0  success
+  1  data or I/O error (reported as `run` reports it; nothing is written)
+  2  usage error";
 
 const RUN_HELP: &str = "\
 Aggregates (SPEC is FUNC:COLUMN, or `count` alone; comma-separate several):
@@ -58,12 +91,24 @@ nulls, and an aggregate over no values is null (counts are 0).
 
 Memory: scalar aggregates use constant memory per group. median/pNN keep every
 value (8 bytes each); distinct keeps every distinct value; --by keeps one state
-per group.
+per group. Over a --store, scalar aggregates run in bounded memory whatever
+the store's size: partitions are mapped, read in place and released.
+
+Inputs: CSV, Parquet or Arrow IPC (Feather v2) files, told apart by their
+content (PAR1, ARROW1), not their name. Parquet and Arrow inputs are typed
+by their schema (see docs/store.md for how other types are read); only the
+needed columns are decoded, and row groups are read in parallel.
+
+Stores: `--store DIR` reads a store made by `rayproc split`. A store whose
+sources changed since the split is refused unless --allow-stale; every
+partition file's checksum is verified before it is used unless --no-verify.
 
 Examples:
   rayproc run --input big.csv --agg mean:price
   rayproc run --input a.csv --input b.csv --by city --agg count,p99:latency
   cat data.csv | rayproc run --input - --agg sum:amount --format json
+  rayproc run --input events.parquet --by day --agg count --format parquet --output by_day.parquet
+  rayproc run --store big.store --agg mean:price,p99:price
 
 Exit codes:
   0  success (also when stdout is closed early, as by `| head`)
@@ -81,10 +126,28 @@ pub enum ProgressMode {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Input CSV file; `-` reads standard input. Repeat for several files
-    /// that form one table (they must have the same header).
-    #[arg(long, short = 'i', required = true, value_name = "PATH")]
+    /// Input file (CSV, Parquet or Arrow IPC); `-` reads CSV from standard
+    /// input. Repeat for several files that form one table (they must have
+    /// the same columns).
+    #[arg(
+        long,
+        short = 'i',
+        required_unless_present = "store",
+        value_name = "PATH"
+    )]
     pub input: Vec<PathBuf>,
+
+    /// Read a store made by `rayproc split` instead of --input.
+    #[arg(long, value_name = "DIR", conflicts_with = "input")]
+    pub store: Option<PathBuf>,
+
+    /// With --store: use the store even if its sources changed since the split.
+    #[arg(long, requires = "store")]
+    pub allow_stale: bool,
+
+    /// With --store: skip the checksum check of the partition files.
+    #[arg(long, requires = "store")]
+    pub no_verify: bool,
 
     /// Aggregation(s): FUNC:COLUMN or `count`, comma-separated or repeated.
     #[arg(long, short = 'a', required = true, value_name = "SPEC")]
@@ -124,10 +187,150 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct SplitArgs {
+    /// Input CSV file; `-` reads standard input. Repeat for several files
+    /// that form one table (they must have the same header).
+    #[arg(long, short = 'i', required = true, value_name = "PATH")]
+    pub input: Vec<PathBuf>,
+
+    /// The store directory to write (replaced if it is already a store).
+    #[arg(long, short = 's', value_name = "DIR")]
+    pub store: PathBuf,
+
+    /// Partitions per input [default: from the input size and threads, as
+    /// `run` chooses them]. Never changes what `run --store` outputs.
+    #[arg(long, short = 'p', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub partitions: Option<u32>,
+
+    /// Store only these columns (comma-separated) [default: all].
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+
+    /// Worker threads [default: all cores].
+    #[arg(long, short = 't', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+
+    /// Field delimiter: one ASCII character, or `tab`.
+    #[arg(long, short = 'd', default_value = ",", value_name = "CHAR")]
+    pub delimiter: String,
+
+    /// Print nothing on stderr but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InspectFormat {
+    /// A summary for people.
+    Text,
+    /// The manifest as JSON, with `changed_sources` (and `verify`).
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The store directory.
+    #[arg(value_name = "DIR")]
+    pub store: PathBuf,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = InspectFormat::Text)]
+    pub format: InspectFormat,
+
+    /// Also check every partition file's size and checksum (exit 1 if one fails).
+    #[arg(long)]
+    pub verify: bool,
+}
+
+fn default_threads(threads: Option<u32>) -> usize {
+    threads
+        .map(|t| t as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// `rayproc split`.
+pub fn split(args: SplitArgs) -> Result<()> {
+    let delimiter = parse_delimiter(&args.delimiter)?;
+    if args.input.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err(Error::Usage(
+            "standard input (-) can be read only once".into(),
+        ));
+    }
+    for path in &args.input {
+        let format = detect_format(path)?;
+        if format != InputFormat::Csv {
+            return Err(Error::Usage(format!(
+                "{} is {}: `split` reads CSV; run reads {} files directly (--input)",
+                path.display(),
+                format.name(),
+                format.name()
+            )));
+        }
+    }
+    let columns = match args.columns {
+        Some(c) => {
+            let c: Vec<String> = c.iter().map(|s| s.trim().to_string()).collect();
+            if c.iter().any(String::is_empty) {
+                return Err(Error::Usage("--columns has an empty column name".into()));
+            }
+            Some(c)
+        }
+        None => None,
+    };
+    let fallback = || columns.clone().unwrap_or_default();
+    let (inputs, header) = open_csv_inputs(&args.input, delimiter, fallback)?;
+    let opts = SplitOptions {
+        store: args.store.clone(),
+        partitions: args.partitions.map(|p| p as usize),
+        threads: default_threads(args.threads),
+        delimiter,
+        columns,
+    };
+    let summary = store::split(&inputs, &header, &opts)?;
+    if !args.quiet {
+        eprintln!(
+            "rayproc: wrote {} rows in {} partitions ({}) to {}",
+            summary.rows,
+            summary.partitions,
+            store::human_bytes(summary.bytes),
+            args.store.display()
+        );
+    }
+    Ok(())
+}
+
+/// `rayproc inspect`.
+pub fn inspect(args: InspectArgs) -> Result<()> {
+    let store = Store::open(&args.store)?;
+    let changes = store.changed_sources();
+    let verified = args.verify.then(|| store.verify_all());
+    let text = match args.format {
+        InspectFormat::Text => store::describe(&store, &changes, verified.as_deref()),
+        InspectFormat::Json => store::describe_json(&store, &changes, verified.as_deref()),
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::io("<stdout>", e))?;
+    let bad = verified.iter().flatten().filter(|v| v.is_some()).count();
+    if bad > 0 {
+        return Err(Error::Other(format!(
+            "{bad} partition file(s) of {} failed verification; re-create the store with `rayproc split`",
+            args.store.display()
+        )));
+    }
+    Ok(())
+}
+
 /// A validated `run` request.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     pub inputs: Vec<PathBuf>,
+    pub store: Option<PathBuf>,
+    pub allow_stale: bool,
+    pub verify: bool,
     pub specs: Vec<AggSpec>,
     pub by: Vec<String>,
     pub format: Format,
@@ -164,10 +367,7 @@ impl RunArgs {
                 "standard input (-) can be read only once".into(),
             ));
         }
-        let threads = self
-            .threads
-            .map(|t| t as usize)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let threads = default_threads(self.threads);
         let format =
             self.format
                 .unwrap_or(if self.output.is_none() && io::stdout().is_terminal() {
@@ -181,8 +381,23 @@ impl RunArgs {
                 ProgressMode::Never => false,
                 ProgressMode::Auto => io::stderr().is_terminal(),
             };
+        if format == Format::Parquet && self.output.is_none() && io::stdout().is_terminal() {
+            return Err(Error::Usage(
+                "--format parquet writes binary data: give --output PATH, or redirect stdout"
+                    .into(),
+            ));
+        }
+        if self.store.is_some() && self.partitions.is_some() {
+            return Err(Error::Usage(
+                "--partitions does not apply to --store: a store's partitions are fixed by `rayproc split`"
+                    .into(),
+            ));
+        }
         Ok(RunConfig {
             inputs: self.input,
+            store: self.store,
+            allow_stale: self.allow_stale,
+            verify: !self.no_verify,
             specs,
             by,
             format,
@@ -199,9 +414,120 @@ impl RunArgs {
 
 /// Runs a validated request: open, plan, execute, write.
 pub fn run(config: &RunConfig) -> Result<()> {
+    let table = if let Some(dir) = &config.store {
+        run_store(config, dir)?
+    } else {
+        let mut formats = Vec::new();
+        for path in &config.inputs {
+            formats.push(detect_format(path)?);
+        }
+        if formats.iter().all(|&f| f == InputFormat::Csv) {
+            let (inputs, header) = open_csv_inputs(&config.inputs, config.exec.delimiter, || {
+                referenced_columns(config)
+            })?;
+            let plan = Plan::new(&header, &config.specs, &config.by)?;
+            exec::run(&plan, &inputs, &config.exec)?
+        } else {
+            run_typed(config, &formats)?
+        }
+    };
+    write_table(&table, config)
+}
+
+fn run_store(config: &RunConfig, dir: &std::path::Path) -> Result<crate::partial::Table> {
+    let store = Store::open(dir)?;
+    if !config.allow_stale {
+        let changes = store.changed_sources();
+        if let Some(c) = changes.first() {
+            return Err(Error::Other(format!(
+                "store {} is stale: its source {} changed since the split ({}); \
+                 re-run `rayproc split`, or pass --allow-stale to use the store as it is",
+                dir.display(),
+                c.path,
+                c.why
+            )));
+        }
+    }
+    let mut header = store.header();
+    if header.is_empty() && store.manifest.rows == 0 {
+        header = referenced_columns(config);
+    }
+    let plan = Plan::new(&header, &config.specs, &config.by)?;
+    store.run(
+        &plan,
+        &StoreRunOptions {
+            threads: config.exec.threads,
+            progress: config.exec.progress,
+            verify: config.verify,
+        },
+    )
+}
+
+fn run_typed(config: &RunConfig, formats: &[InputFormat]) -> Result<crate::partial::Table> {
+    if let Some(i) = formats.iter().position(|&f| f == InputFormat::Csv) {
+        let typed = formats
+            .iter()
+            .position(|&f| f != InputFormat::Csv)
+            .expect("a typed input");
+        return Err(Error::Usage(format!(
+            "{} is CSV but {} is {}: one run reads either CSV inputs or Parquet/Arrow inputs, not both",
+            config.inputs[i].display(),
+            config.inputs[typed].display(),
+            formats[typed].name()
+        )));
+    }
     let mut inputs = Vec::new();
-    for path in &config.inputs {
-        inputs.push(CsvInput::open(path, config.exec.delimiter)?);
+    for (path, format) in config.inputs.iter().zip(formats) {
+        inputs.push(match format {
+            InputFormat::Parquet => TypedInput::open_parquet(path)?,
+            _ => TypedInput::open_ipc(path)?,
+        });
+    }
+    let header = inputs[0].header();
+    for input in &inputs[1..] {
+        if input.header() != header {
+            return Err(Error::Other(format!(
+                "{}: columns [{}] differ from the columns of {} [{}]; inputs must share their columns",
+                input.name(),
+                input.header().join(","),
+                inputs[0].name(),
+                header.join(",")
+            )));
+        }
+    }
+    let plan = Plan::new(&header, &config.specs, &config.by)?;
+    typed::run(
+        &plan,
+        &inputs,
+        config.exec.partitions,
+        config.exec.threads,
+        config.exec.progress,
+    )
+}
+
+fn write_table(table: &crate::partial::Table, config: &RunConfig) -> Result<()> {
+    match &config.output {
+        Some(path) => output::write_atomically(path, |w| output::write(table, config.format, w)),
+        None => {
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            output::write(table, config.format, &mut out)
+                .and_then(|_| out.flush())
+                .map_err(|e| Error::io("<stdout>", e))
+        }
+    }
+}
+
+/// Opens CSV inputs and checks that they share one header; inputs with no
+/// bytes at all have none and take `fallback`'s when all are empty.
+fn open_csv_inputs(
+    paths: &[PathBuf],
+    delimiter: u8,
+    fallback: impl FnOnce() -> Vec<String>,
+) -> Result<(Vec<CsvInput>, Vec<String>)> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        inputs.push(CsvInput::open(path, delimiter)?);
     }
     // Inputs with no bytes at all contribute nothing and have no header.
     let header = inputs
@@ -210,7 +536,7 @@ pub fn run(config: &RunConfig) -> Result<()> {
         .map(|i| i.header.clone());
     let header = match header {
         Some(h) => h,
-        None => referenced_columns(config),
+        None => fallback(),
     };
     for input in inputs.iter().filter(|i| !i.is_empty) {
         if input.header != header {
@@ -230,19 +556,8 @@ pub fn run(config: &RunConfig) -> Result<()> {
             )));
         }
     }
-    let plan = Plan::new(&header, &config.specs, &config.by)?;
     inputs.retain(|i| !i.is_empty);
-    let table = exec::run(&plan, &inputs, &config.exec)?;
-    match &config.output {
-        Some(path) => output::write_atomically(path, |w| output::write(&table, config.format, w)),
-        None => {
-            let stdout = io::stdout();
-            let mut out = io::BufWriter::new(stdout.lock());
-            output::write(&table, config.format, &mut out)
-                .and_then(|_| out.flush())
-                .map_err(|e| Error::io("<stdout>", e))
-        }
-    }
+    Ok((inputs, header))
 }
 
 /// The columns a request names, used as the header of inputs that have none
@@ -273,6 +588,8 @@ where
     };
     match cli.command {
         Command::Run(args) => run(&args.validate()?),
+        Command::Split(args) => split(args),
+        Command::Inspect(args) => inspect(args),
     }
 }
 

@@ -7,6 +7,7 @@
 //! after a failed one are cancelled, and the error reported is the one of
 //! the earliest failed partition, i.e. the first bad record of the input.
 
+mod partitions;
 
 pub use partitions::{run_partitions, Fold, PartitionOptions};
 

@@ -37,4 +37,5 @@ pub mod partial;
 pub mod plan;
 pub mod source;
 pub mod spec;
+pub mod store;
 pub mod value;

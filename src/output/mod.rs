@@ -2,6 +2,7 @@
 //! `ndjson` for programs, to stdout or atomically to a file.
 
 mod atomic;
+pub mod parquet;
 
 use std::io::{self, Write};
 
@@ -21,6 +22,8 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Ndjson,
+    /// A Parquet file (needs --output, or a stdout that is not a terminal).
+    Parquet,
 }
 
 /// Writes `table` to `out` in `format`.
@@ -30,6 +33,7 @@ pub fn write(table: &Table, format: Format, out: &mut dyn Write) -> io::Result<(
         Format::Csv => write_csv(table, out),
         Format::Json => write_json(table, out, true),
         Format::Ndjson => write_json(table, out, false),
+        Format::Parquet => out.write_all(&parquet::to_parquet(table)?),
     }
 }
 

@@ -1,9 +1,13 @@
 //! Inputs: opening files (memory-mapped) or standard input, reading the
 //! CSV header, and splitting the body into partitions.
 
+pub mod arrow;
 pub mod csv;
+pub mod ipc;
+pub mod parquet;
 pub mod scan;
 pub mod split;
+pub mod typed;
 
 use std::fs::File;
 use std::io;
@@ -122,6 +126,59 @@ impl CsvInput {
             message,
         }
     }
+}
+
+/// The format of an input file, told by its content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    Csv,
+    /// `PAR1` at both ends.
+    Parquet,
+    /// An Arrow IPC file (Feather v2): `ARROW1` at both ends.
+    Ipc,
+}
+
+impl InputFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            InputFormat::Csv => "CSV",
+            InputFormat::Parquet => "Parquet",
+            InputFormat::Ipc => "Arrow IPC",
+        }
+    }
+}
+
+/// Tells an input's format by its magic bytes, whatever its name
+/// (standard input is CSV). Anything that is neither Parquet nor Arrow IPC
+/// is read as CSV.
+pub fn detect_format(path: &Path) -> Result<InputFormat> {
+    use std::io::{Read, Seek, SeekFrom};
+    if path.as_os_str() == "-" {
+        return Ok(InputFormat::Csv);
+    }
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        // let the CSV reader report the error, as before
+        Err(_) => return Ok(InputFormat::Csv),
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len < 12 || file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Ok(InputFormat::Csv);
+    }
+    let mut head = [0u8; 6];
+    let mut tail = [0u8; 6];
+    let read = file
+        .read_exact(&mut head)
+        .and_then(|_| file.seek(SeekFrom::End(-6)))
+        .and_then(|_| file.read_exact(&mut tail));
+    read.map_err(|e| Error::io(path, e))?;
+    Ok(if parquet::is_parquet(&head, &tail) {
+        InputFormat::Parquet
+    } else if ipc::is_ipc(&head) && tail == *ipc::MAGIC {
+        InputFormat::Ipc
+    } else {
+        InputFormat::Csv
+    })
 }
 
 /// Copies standard input into an anonymous temporary file, so that it can

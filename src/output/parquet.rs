@@ -1,0 +1,152 @@
+//! `--format parquet`: the result table as a Parquet file.
+//!
+//! Column types follow the values: integers are Int64 (Decimal128(38, 0)
+//! when a sum outgrows 64 bits), floats Float64 (a column mixing integers
+//! and floats is Float64), text Utf8 (Binary if some value is not UTF-8),
+//! and a column of nulls only is an all-null Int64.
+
+use std::sync::Arc;
+
+use arrow_array::{
+    ArrayRef, BinaryArray, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use super::plain;
+use crate::partial::Table;
+use crate::value::Value;
+
+/// The largest magnitude Decimal128(38, 0) holds.
+const DECIMAL_MAX: i128 = 10i128.pow(38) - 1;
+
+fn column(values: &[&Value]) -> (DataType, ArrayRef) {
+    let any = |f: fn(&Value) -> bool| values.iter().any(|v| f(v));
+    if any(|v| matches!(v, Value::Text(_))) {
+        let bytes = |v: &Value| match v {
+            Value::Null => None,
+            Value::Text(t) => Some(t.clone()),
+            other => Some(plain(other).into_bytes()),
+        };
+        let all: Vec<Option<Vec<u8>>> = values.iter().map(|v| bytes(v)).collect();
+        if all.iter().flatten().all(|b| std::str::from_utf8(b).is_ok()) {
+            let a: StringArray = all
+                .iter()
+                .map(|b| b.as_ref().map(|b| std::str::from_utf8(b).expect("checked")))
+                .collect();
+            return (DataType::Utf8, Arc::new(a));
+        }
+        let a: BinaryArray = all.iter().map(|b| b.as_deref()).collect();
+        return (DataType::Binary, Arc::new(a));
+    }
+    if any(|v| matches!(v, Value::Float(_))) {
+        let a: Float64Array = values
+            .iter()
+            .map(|v| match v {
+                Value::Float(f) => Some(*f),
+                Value::Int(i) => Some(*i as f64),
+                _ => None,
+            })
+            .collect();
+        return (DataType::Float64, Arc::new(a));
+    }
+    let ints = || {
+        values.iter().map(|v| match v {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        })
+    };
+    if ints().flatten().all(|i| i64::try_from(i).is_ok()) {
+        let a: Int64Array = ints().map(|i| i.map(|i| i as i64)).collect();
+        return (DataType::Int64, Arc::new(a));
+    }
+    if ints().flatten().all(|i| i.abs() <= DECIMAL_MAX) {
+        let a = Decimal128Array::from_iter(ints())
+            .with_precision_and_scale(38, 0)
+            .expect("valid precision");
+        return (DataType::Decimal128(38, 0), Arc::new(a));
+    }
+    let a: Float64Array = ints().map(|i| i.map(|i| i as f64)).collect();
+    (DataType::Float64, Arc::new(a))
+}
+
+/// The table as the bytes of a Parquet file (one row group, Snappy).
+pub fn to_parquet(table: &Table) -> std::io::Result<Vec<u8>> {
+    let mut fields = Vec::new();
+    let mut arrays = Vec::new();
+    for (j, name) in table.columns.iter().enumerate() {
+        let values: Vec<&Value> = table.rows.iter().map(|r| &r[j]).collect();
+        let (dt, array) = column(&values);
+        fields.push(Field::new(name, dt, true));
+        arrays.push(array);
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let mut out = Vec::new();
+    let mut writer =
+        ArrowWriter::try_new(&mut out, schema, Some(props)).map_err(std::io::Error::other)?;
+    writer.write(&batch).map_err(std::io::Error::other)?;
+    writer.close().map_err(std::io::Error::other)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    #[test]
+    fn types_follow_values() {
+        let table = Table {
+            columns: vec![
+                "k".into(),
+                "n".into(),
+                "x".into(),
+                "big".into(),
+                "none".into(),
+            ],
+            rows: vec![
+                vec![
+                    Value::Text(b"a".to_vec()),
+                    Value::Int(3),
+                    Value::Float(0.5),
+                    Value::Int(i64::MAX as i128 * 4),
+                    Value::Null,
+                ],
+                vec![
+                    Value::Null,
+                    Value::Int(-1),
+                    Value::Int(2),
+                    Value::Int(1),
+                    Value::Null,
+                ],
+            ],
+        };
+        let bytes = to_parquet(&table).unwrap();
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, &bytes).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+        let s = batches[0].schema();
+        let types: Vec<&DataType> = s.fields().iter().map(|f| f.data_type()).collect();
+        assert_eq!(
+            types,
+            [
+                &DataType::Utf8,
+                &DataType::Int64,
+                &DataType::Float64,
+                &DataType::Decimal128(38, 0),
+                &DataType::Int64
+            ]
+        );
+        assert_eq!(batches[0].num_rows(), 2);
+    }
+}

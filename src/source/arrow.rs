@@ -1,0 +1,544 @@
+//! Arrow arrays as [`Batch`] views: how typed sources (the object store,
+//! Parquet, Arrow IPC) feed the aggregates.
+//!
+//! Integer and float arrays are viewed in place (`Int64Array::values()` is
+//! the `&[i64]` the aggregates read); text arrays become one small vector of
+//! slices into the array's data; the null bitmap becomes a `Vec<bool>`.
+//! Typed sources have no original text, so [`Column::raw`] is `None`.
+//!
+//! Other Arrow types are read as one of rayproc's three types:
+//!
+//! | Arrow type | read as |
+//! | --- | --- |
+//! | Int8..Int64, UInt8..UInt32 | integer |
+//! | UInt64 | integer; a batch holding a value above 2^63-1 is float |
+//! | Float16, Float32, Float64 | float (widened exactly) |
+//! | Decimal32/64/128 with scale ≤ 0 | integer; a batch holding a value outside i64 is float |
+//! | Decimal32/64/128 with scale > 0 | float: the decimal's text, correctly rounded (as the CSV reader would) |
+//! | Utf8, LargeUtf8, Utf8View, Binary, LargeBinary, BinaryView | text (the bytes as stored; an empty string is a value, not null) |
+//! | Dictionary of any of those | text |
+//! | Boolean | text: `true` / `false` |
+//! | Date32, Date64 | text: `YYYY-MM-DD` |
+//! | Timestamp (any unit, any zone) | text: `YYYY-MM-DDTHH:MM:SS[.fraction]` in UTC, the fraction as long as the unit |
+//! | Null | an all-null integer column |
+//!
+//! Anything else (lists, structs, maps, intervals, durations, times of day,
+//! Decimal256) is an error naming the column.
+
+use std::sync::Arc;
+
+use arrow_array::builder::StringBuilder;
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrayRef, Float64Array, Int64Array};
+use arrow_schema::{DataType, TimeUnit};
+
+use crate::batch::Batch;
+use crate::source::csv::BATCH_ROWS;
+use crate::value::{parse_float, Column, ColumnType, Data};
+
+/// The rayproc type an Arrow column is read as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Null,
+    Int,
+    Float,
+    Text,
+}
+
+impl Kind {
+    pub fn column_type(self) -> ColumnType {
+        match self {
+            Kind::Null => ColumnType::Null,
+            Kind::Int => ColumnType::Int,
+            Kind::Float => ColumnType::Float,
+            Kind::Text => ColumnType::Text,
+        }
+    }
+}
+
+/// The kind an Arrow type is read as (before looking at values: UInt64 and
+/// integral decimals say `Int` but may turn out float), or why it cannot be.
+pub fn kind_of(dt: &DataType) -> Result<Kind, String> {
+    use DataType::*;
+    Ok(match dt {
+        Null => Kind::Null,
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => Kind::Int,
+        Float16 | Float32 | Float64 => Kind::Float,
+        Decimal32(_, s) | Decimal64(_, s) | Decimal128(_, s) => {
+            if *s <= 0 {
+                Kind::Int
+            } else {
+                Kind::Float
+            }
+        }
+        Utf8 | LargeUtf8 | Utf8View | Binary | LargeBinary | BinaryView | Boolean | Date32
+        | Date64 | Timestamp(_, _) => Kind::Text,
+        Dictionary(_, value) if is_text(value) => Kind::Text,
+        other => {
+            return Err(format!(
+                "has Arrow type {other}, which rayproc cannot aggregate \
+                 (supported: integers, floats, decimals, strings, binary, booleans, dates, timestamps)"
+            ))
+        }
+    })
+}
+
+fn is_text(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Utf8
+            | DataType::LargeUtf8
+            | DataType::Utf8View
+            | DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView
+    )
+}
+
+/// An array ready to be viewed as batch columns: Int64, Float64, a text-like
+/// array, or nothing (all null).
+pub struct Prepared {
+    kind: Kind,
+    array: ArrayRef,
+}
+
+impl Prepared {
+    /// The kind of this array's values (`Null` when every value is null).
+    pub fn kind(&self) -> Kind {
+        if self.array.null_count() == self.array.len() {
+            Kind::Null
+        } else {
+            self.kind
+        }
+    }
+}
+
+/// Converts `array` (of column `name`) to one of the shapes [`views`] reads,
+/// without copying Int64, Float64 and text arrays.
+pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
+    use DataType::*;
+    let kind = kind_of(array.data_type()).map_err(|why| format!("column '{name}' {why}"))?;
+    let keep = |kind| Prepared {
+        kind,
+        array: array.clone(),
+    };
+    let ints = |a: Int64Array| Prepared {
+        kind: Kind::Int,
+        array: Arc::new(a),
+    };
+    let floats = |a: Float64Array| Prepared {
+        kind: Kind::Float,
+        array: Arc::new(a),
+    };
+    let text = |a: arrow_array::StringArray| Prepared {
+        kind: Kind::Text,
+        array: Arc::new(a),
+    };
+    Ok(match array.data_type() {
+        Null | Int64 | Float64 => keep(kind),
+        Int8 => ints(array.as_primitive::<Int8Type>().unary(|v| v as i64)),
+        Int16 => ints(array.as_primitive::<Int16Type>().unary(|v| v as i64)),
+        Int32 => ints(array.as_primitive::<Int32Type>().unary(|v| v as i64)),
+        UInt8 => ints(array.as_primitive::<UInt8Type>().unary(|v| v as i64)),
+        UInt16 => ints(array.as_primitive::<UInt16Type>().unary(|v| v as i64)),
+        UInt32 => ints(array.as_primitive::<UInt32Type>().unary(|v| v as i64)),
+        UInt64 => {
+            let a = array.as_primitive::<UInt64Type>();
+            let fits = a.iter().flatten().all(|v| v <= i64::MAX as u64);
+            if fits {
+                ints(a.unary(|v| v as i64))
+            } else {
+                floats(a.unary(|v| v as f64))
+            }
+        }
+        Float16 => floats(array.as_primitive::<Float16Type>().unary(|v| v.to_f64())),
+        Float32 => floats(array.as_primitive::<Float32Type>().unary(|v| v as f64)),
+        Decimal32(_, s) => decimal(array.as_primitive::<Decimal32Type>(), *s),
+        Decimal64(_, s) => decimal(array.as_primitive::<Decimal64Type>(), *s),
+        Decimal128(_, s) => decimal(array.as_primitive::<Decimal128Type>(), *s),
+        Boolean => {
+            let a = array.as_boolean();
+            text(
+                a.iter()
+                    .map(|v| v.map(|b| if b { "true" } else { "false" }))
+                    .collect(),
+            )
+        }
+        Date32 => {
+            let a = array.as_primitive::<Date32Type>();
+            text(to_text(a, |d| format_date(d as i64)))
+        }
+        Date64 => {
+            let a = array.as_primitive::<Date64Type>();
+            text(to_text(a, |ms| format_date(ms.div_euclid(86_400_000))))
+        }
+        Timestamp(unit, _) => {
+            let (per_second, digits) = match unit {
+                TimeUnit::Second => (1, 0),
+                TimeUnit::Millisecond => (1_000, 3),
+                TimeUnit::Microsecond => (1_000_000, 6),
+                TimeUnit::Nanosecond => (1_000_000_000, 9),
+            };
+            // every timestamp type stores an i64; the unit is in the type
+            let a = array.to_data();
+            let a = arrow_array::PrimitiveArray::<Int64Type>::from(
+                a.into_builder()
+                    .data_type(DataType::Int64)
+                    .build()
+                    .map_err(|e| format!("column '{name}': {e}"))?,
+            );
+            text(to_text(&a, |v| format_timestamp(v, per_second, digits)))
+        }
+        _ => keep(Kind::Text),
+    })
+}
+
+fn to_text<T: ArrowPrimitiveType>(
+    a: &arrow_array::PrimitiveArray<T>,
+    f: impl Fn(T::Native) -> String,
+) -> arrow_array::StringArray {
+    let mut b = StringBuilder::with_capacity(a.len(), a.len() * 20);
+    for v in a.iter() {
+        match v {
+            Some(v) => b.append_value(f(v)),
+            None => b.append_null(),
+        }
+    }
+    b.finish()
+}
+
+fn decimal<T>(a: &arrow_array::PrimitiveArray<T>, scale: i8) -> Prepared
+where
+    T: ArrowPrimitiveType,
+    T::Native: Into<i128>,
+{
+    if scale <= 0 {
+        let factor = 10i128.checked_pow(scale.unsigned_abs() as u32);
+        let as_int = |v: T::Native| -> Option<i64> {
+            let v: i128 = v.into();
+            i64::try_from(v.checked_mul(factor?)?).ok()
+        };
+        if a.iter().flatten().all(|v| as_int(v).is_some()) {
+            let values: Int64Array = a.iter().map(|v| v.and_then(as_int)).collect();
+            return Prepared {
+                kind: Kind::Int,
+                array: Arc::new(values),
+            };
+        }
+    }
+    let values: Float64Array = a
+        .iter()
+        .map(|v| v.map(|v| decimal_to_f64(v.into(), scale)))
+        .collect();
+    Prepared {
+        kind: Kind::Float,
+        array: Arc::new(values),
+    }
+}
+
+/// `v × 10^-scale`, correctly rounded: the decimal is written out as text
+/// and parsed, as the CSV reader would read the same number.
+fn decimal_to_f64(v: i128, scale: i8) -> f64 {
+    let text = if scale <= 0 {
+        format!("{v}e{}", -(scale as i32))
+    } else {
+        format!("{v}e-{scale}")
+    };
+    parse_float(text.as_bytes()).unwrap_or(f64::NAN)
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD` (proleptic Gregorian).
+fn format_date(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn format_timestamp(v: i64, per_second: i64, digits: usize) -> String {
+    let secs = v.div_euclid(per_second);
+    let frac = v.rem_euclid(per_second);
+    let days = secs.div_euclid(86_400);
+    let s = secs.rem_euclid(86_400);
+    let mut out = format!(
+        "{}T{:02}:{:02}:{:02}",
+        format_date(days),
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    );
+    if digits > 0 {
+        out.push_str(&format!(".{frac:0digits$}"));
+    }
+    out
+}
+
+/// Howard Hinnant's `civil_from_days`.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The text of every row of a text-like array (empty for nulls).
+fn text_slices(array: &dyn Array) -> Vec<&[u8]> {
+    use DataType::*;
+    let n = array.len();
+    match array.data_type() {
+        Utf8 => {
+            let a = array.as_string::<i32>();
+            (0..n).map(|i| a.value(i).as_bytes()).collect()
+        }
+        LargeUtf8 => {
+            let a = array.as_string::<i64>();
+            (0..n).map(|i| a.value(i).as_bytes()).collect()
+        }
+        Utf8View => {
+            let a = array.as_string_view();
+            (0..n).map(|i| a.value(i).as_bytes()).collect()
+        }
+        Binary => {
+            let a = array.as_binary::<i32>();
+            (0..n).map(|i| a.value(i)).collect()
+        }
+        LargeBinary => {
+            let a = array.as_binary::<i64>();
+            (0..n).map(|i| a.value(i)).collect()
+        }
+        BinaryView => {
+            let a = array.as_binary_view();
+            (0..n).map(|i| a.value(i)).collect()
+        }
+        Dictionary(key, _) => match **key {
+            Int8 => dictionary_slices(array.as_dictionary::<Int8Type>()),
+            Int16 => dictionary_slices(array.as_dictionary::<Int16Type>()),
+            Int32 => dictionary_slices(array.as_dictionary::<Int32Type>()),
+            Int64 => dictionary_slices(array.as_dictionary::<Int64Type>()),
+            UInt8 => dictionary_slices(array.as_dictionary::<UInt8Type>()),
+            UInt16 => dictionary_slices(array.as_dictionary::<UInt16Type>()),
+            UInt32 => dictionary_slices(array.as_dictionary::<UInt32Type>()),
+            UInt64 => dictionary_slices(array.as_dictionary::<UInt64Type>()),
+            _ => vec![&[][..]; n],
+        },
+        _ => vec![&[][..]; n],
+    }
+}
+
+fn dictionary_slices<K: ArrowDictionaryKeyType>(a: &arrow_array::DictionaryArray<K>) -> Vec<&[u8]> {
+    let values = text_slices(a.values().as_ref());
+    a.keys()
+        .iter()
+        .map(|k| {
+            k.and_then(|k| {
+                values
+                    .get(arrow_buffer::ArrowNativeType::as_usize(k))
+                    .copied()
+            })
+            .unwrap_or(&b""[..])
+        })
+        .collect()
+}
+
+/// One prepared column, viewed.
+struct View<'a> {
+    kind: Kind,
+    ints: &'a [i64],
+    floats: &'a [f64],
+    text: Vec<&'a [u8]>,
+    zeros: Vec<i64>,
+    valid: Option<Vec<bool>>,
+}
+
+impl<'a> View<'a> {
+    fn new(p: &'a Prepared) -> View<'a> {
+        let a = p.array.as_ref();
+        let valid = (a.null_count() > 0).then(|| (0..a.len()).map(|i| a.is_valid(i)).collect());
+        let mut view = View {
+            kind: p.kind,
+            ints: &[],
+            floats: &[],
+            text: Vec::new(),
+            zeros: Vec::new(),
+            valid,
+        };
+        match p.kind {
+            Kind::Null => view.zeros = vec![0; a.len()],
+            Kind::Int => view.ints = a.as_primitive::<Int64Type>().values(),
+            Kind::Float => view.floats = a.as_primitive::<Float64Type>().values(),
+            Kind::Text => view.text = text_slices(a),
+        }
+        view
+    }
+
+    fn column(&self, start: usize, end: usize) -> (Column<'_>, ColumnType) {
+        let valid = self.valid.as_ref().map(|v| &v[start..end]);
+        let data = match self.kind {
+            Kind::Null => Data::Int(&self.zeros[start..end]),
+            Kind::Int => Data::Int(&self.ints[start..end]),
+            Kind::Float => Data::Float(&self.floats[start..end]),
+            Kind::Text => Data::Text(&self.text[start..end]),
+        };
+        // a batch without a value has no type, as in the CSV reader
+        let ty = if self.kind == Kind::Null || valid.is_some_and(|v| !v.contains(&true)) {
+            ColumnType::Null
+        } else {
+            self.kind.column_type()
+        };
+        let column = Column {
+            len: end - start,
+            data,
+            valid,
+            raw: None,
+        };
+        (column, ty)
+    }
+}
+
+/// Calls `f` with batches of at most [`BATCH_ROWS`] rows over `columns`
+/// (one per plan slot, all of length `len`), and the offset of each batch's
+/// first row.
+pub fn for_each_batch<E>(
+    columns: &[Prepared],
+    len: usize,
+    mut f: impl FnMut(&Batch<'_>, usize) -> Result<(), E>,
+) -> Result<(), E> {
+    let views: Vec<View<'_>> = columns.iter().map(View::new).collect();
+    let mut start = 0;
+    while start < len {
+        let end = (start + BATCH_ROWS).min(len);
+        let (columns, types) = views.iter().map(|v| v.column(start, end)).unzip();
+        let batch = Batch {
+            len: end - start,
+            columns,
+            types,
+        };
+        f(&batch, start)?;
+        start = end;
+    }
+    Ok(())
+}
+
+/// Why a typed source rejected a value: the row (among the arrays given to
+/// [`fold_arrays`]), the column and the aggregate, and the value's text.
+pub struct Rejection<'a> {
+    pub row: usize,
+    pub slot: usize,
+    pub agg: usize,
+    pub value: &'a [u8],
+}
+
+impl Rejection<'_> {
+    /// "column 'x': sum needs numbers, found "abc"", as the CSV path says it.
+    pub fn describe(&self, plan: &crate::plan::Plan) -> String {
+        format!(
+            "column '{}': {}",
+            plan.slot_names[self.slot],
+            self.message(plan)
+        )
+    }
+
+    /// "sum needs numbers, found "abc"".
+    pub fn message(&self, plan: &crate::plan::Plan) -> String {
+        format!(
+            "{} needs numbers, found {}",
+            plan.aggs[self.agg].spec.func.label(),
+            crate::error::show_value(self.value)
+        )
+    }
+}
+
+/// Folds `arrays` (one per plan slot, each `len` rows) into `fold`, in
+/// batches. A rejected value becomes the error `reject` makes of it.
+pub fn fold_arrays(
+    fold: &mut crate::exec::Fold<'_>,
+    names: &[String],
+    arrays: &[ArrayRef],
+    len: usize,
+    reject: impl Fn(Rejection<'_>) -> crate::error::Error,
+) -> crate::error::Result<()> {
+    let mut prepared = Vec::with_capacity(arrays.len());
+    for (name, array) in names.iter().zip(arrays) {
+        prepared.push(prepare(name, array).map_err(crate::error::Error::Other)?);
+    }
+    for_each_batch(&prepared, len, |batch, offset| {
+        if fold.cancelled() {
+            return Ok(());
+        }
+        fold.fold(batch).map_err(|r| {
+            let slot = fold.plan().aggs[r.agg]
+                .slot
+                .expect("only column aggregates reject values");
+            let value = match batch.columns[slot].data {
+                Data::Text(t) => t[r.row],
+                _ => &[],
+            };
+            reject(Rejection {
+                row: offset + r.row,
+                slot,
+                agg: r.agg,
+                value,
+            })
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{BooleanArray, Date32Array, Int32Array, StringArray, UInt64Array};
+
+    #[test]
+    fn dates_and_times() {
+        assert_eq!(format_date(0), "1970-01-01");
+        assert_eq!(format_date(19_723), "2024-01-01");
+        assert_eq!(format_date(-1), "1969-12-31");
+        assert_eq!(format_timestamp(1_500, 1_000, 3), "1970-01-01T00:00:01.500");
+        assert_eq!(format_timestamp(-1, 1, 0), "1969-12-31T23:59:59");
+        assert_eq!(format_timestamp(86_399, 1, 0), "1970-01-01T23:59:59");
+    }
+
+    #[test]
+    fn decimals_read_like_their_text() {
+        assert_eq!(decimal_to_f64(1234, 2), 12.34);
+        assert_eq!(decimal_to_f64(1, 1), 0.1);
+        assert_eq!(decimal_to_f64(7, -2), 700.0);
+    }
+
+    fn kinds(a: ArrayRef) -> (Kind, Vec<ColumnType>) {
+        let p = prepare("c", &a).unwrap();
+        let mut types = Vec::new();
+        for_each_batch::<()>(std::slice::from_ref(&p), a.len(), |b, _| {
+            types.push(b.types[0]);
+            Ok(())
+        })
+        .unwrap();
+        (p.kind(), types)
+    }
+
+    #[test]
+    fn casts() {
+        let a: ArrayRef = Arc::new(Int32Array::from(vec![Some(1), None, Some(-3)]));
+        assert_eq!(kinds(a), (Kind::Int, vec![ColumnType::Int]));
+        let a: ArrayRef = Arc::new(UInt64Array::from(vec![u64::MAX]));
+        assert_eq!(kinds(a), (Kind::Float, vec![ColumnType::Float]));
+        let a: ArrayRef = Arc::new(BooleanArray::from(vec![true, false]));
+        assert_eq!(kinds(a).0, Kind::Text);
+        let a: ArrayRef = Arc::new(StringArray::from(vec![None::<&str>, None]));
+        assert_eq!(kinds(a), (Kind::Null, vec![ColumnType::Null]));
+        let a: ArrayRef = Arc::new(Date32Array::from(vec![0]));
+        let p = prepare("d", &a).unwrap();
+        assert_eq!(text_slices(p.array.as_ref()), vec![&b"1970-01-01"[..]]);
+        let list = arrow_array::ListArray::new_null(
+            Arc::new(arrow_schema::Field::new("item", DataType::Int32, true)),
+            1,
+        );
+        let err = prepare("l", &(Arc::new(list) as ArrayRef)).err().unwrap();
+        assert!(err.starts_with("column 'l' has Arrow type List"), "{err}");
+    }
+}

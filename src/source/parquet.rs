@@ -1,0 +1,140 @@
+//! Parquet inputs: a partition is a run of row groups; only the columns the
+//! plan needs are decoded, and partitions are read in parallel, each through
+//! its own file handle.
+
+use std::fs::File;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::arrow::ProjectionMask;
+
+use super::arrow::fold_arrays;
+use crate::error::{Error, Result};
+use crate::exec::Fold;
+use crate::plan::{Plan, UNUSED};
+
+/// The magic bytes at both ends of a Parquet file.
+pub const MAGIC: &[u8] = b"PAR1";
+
+/// Rows per decoded record batch.
+const DECODE_ROWS: usize = 65_536;
+
+/// An opened Parquet file: its metadata and column names.
+pub struct ParquetInput {
+    pub name: String,
+    path: PathBuf,
+    meta: ArrowReaderMetadata,
+    /// Top-level column names.
+    pub header: Vec<String>,
+    /// First row of each row group, and the total row count at the end.
+    row_starts: Vec<u64>,
+}
+
+impl ParquetInput {
+    pub fn open(path: &Path) -> Result<ParquetInput> {
+        let name = path.display().to_string();
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+            .map_err(|e| Error::Other(format!("{name}: not a readable Parquet file: {e}")))?;
+        let header = meta
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let mut row_starts = vec![0u64];
+        for rg in meta.metadata().row_groups() {
+            let last = *row_starts.last().expect("non-empty");
+            row_starts.push(last + rg.num_rows().max(0) as u64);
+        }
+        Ok(ParquetInput {
+            name,
+            path: path.to_path_buf(),
+            meta,
+            header,
+            row_starts,
+        })
+    }
+
+    /// The Arrow type of column `i`.
+    pub fn data_type(&self, i: usize) -> arrow_schema::DataType {
+        self.meta.schema().field(i).data_type().clone()
+    }
+
+    /// Number of row groups.
+    pub fn row_groups(&self) -> usize {
+        self.row_starts.len() - 1
+    }
+
+    /// Compressed size of row groups `groups`, for the progress bar.
+    pub fn bytes(&self, groups: Range<usize>) -> u64 {
+        self.meta.metadata().row_groups()[groups]
+            .iter()
+            .map(|rg| rg.compressed_size().max(0) as u64)
+            .sum()
+    }
+
+    /// Checks that every column the plan reads has a supported type.
+    pub fn check_types(&self, plan: &Plan) -> Result<()> {
+        for (i, field) in self.meta.schema().fields().iter().enumerate() {
+            if plan.slot_of.get(i).is_some_and(|&s| s != UNUSED) {
+                super::arrow::kind_of(field.data_type()).map_err(|why| {
+                    Error::Other(format!("{}: column '{}' {why}", self.name, field.name()))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads row groups `groups` into `fold`, decoding only the plan's columns.
+    pub fn read(&self, plan: &Plan, groups: Range<usize>, fold: &mut Fold<'_>) -> Result<()> {
+        let wrap = |e: &dyn std::fmt::Display| Error::Other(format!("{}: {e}", self.name));
+        // Columns in file order, and for each slot its position among them.
+        let roots: Vec<usize> = (0..self.header.len())
+            .filter(|&i| plan.slot_of.get(i).is_some_and(|&s| s != UNUSED))
+            .collect();
+        let mut position_of_slot = vec![0; plan.slots()];
+        for (pos, &root) in roots.iter().enumerate() {
+            position_of_slot[plan.slot_of[root] as usize] = pos;
+        }
+        let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let mask = ProjectionMask::roots(self.meta.parquet_schema(), roots.iter().copied());
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
+            .with_projection(mask)
+            .with_row_groups(groups.clone().collect())
+            .with_batch_size(DECODE_ROWS)
+            .build()
+            .map_err(|e| wrap(&e))?;
+        let mut row = self.row_starts[groups.start];
+        for batch in reader {
+            if fold.cancelled() {
+                return Ok(());
+            }
+            let batch = batch.map_err(|e| wrap(&e))?;
+            let arrays: Vec<_> = position_of_slot
+                .iter()
+                .map(|&p| batch.column(p).clone())
+                .collect();
+            let first = row;
+            fold_arrays(fold, &plan.slot_names, &arrays, batch.num_rows(), |r| {
+                Error::Other(format!(
+                    "{}: row {}: {}",
+                    self.name,
+                    first + r.row as u64 + 1,
+                    r.describe(plan)
+                ))
+            })?;
+            row += batch.num_rows() as u64;
+        }
+        fold.advance(self.bytes(groups));
+        Ok(())
+    }
+}
+
+/// True when a file's first and last bytes are Parquet's magic.
+pub fn is_parquet(head: &[u8], tail: &[u8]) -> bool {
+    head.starts_with(MAGIC) && tail.ends_with(MAGIC)
+}

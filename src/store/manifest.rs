@@ -1,0 +1,270 @@
+//! `manifest.json`: what a store holds and how to check it.
+//!
+//! Compatibility rule: `format` is always `"rayproc-store"` and `version` is
+//! [`VERSION`]. A reader refuses any other version with a clear error.
+//! Fields may be added without a version change (readers ignore fields they
+//! do not know); anything that changes the meaning of an existing field or
+//! the layout of the partition files bumps the version.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The store format version this build writes and reads.
+pub const VERSION: u32 = 1;
+/// The `format` field of every manifest.
+pub const FORMAT: &str = "rayproc-store";
+/// The manifest's file name inside the store directory.
+pub const FILE_NAME: &str = "manifest.json";
+/// Bytes hashed at each end of a source file for its fingerprint.
+pub const FINGERPRINT_SPAN: u64 = 1 << 20;
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    /// `rayproc X.Y.Z` that wrote the store.
+    pub created_by: String,
+    /// Seconds since the Unix epoch.
+    pub created_at: u64,
+    /// The CSV field delimiter the sources were read with.
+    pub delimiter: String,
+    /// Total rows over all partitions.
+    pub rows: u64,
+    /// Total bytes of the partition files.
+    pub bytes: u64,
+    pub columns: Vec<ColumnInfo>,
+    pub sources: Vec<SourceInfo>,
+    pub partitions: Vec<PartitionInfo>,
+}
+
+/// One column of the store's schema.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ColumnInfo {
+    pub name: String,
+    /// rayproc's type: `integer`, `float`, `text`, or `null` (no value at
+    /// all; stored as an all-null Int64 column).
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// The Arrow type in the partition files: `Int64`, `Float64`, `Utf8`
+    /// (text that is valid UTF-8), or `Binary` (text that is not).
+    pub arrow_type: String,
+    pub null_count: u64,
+    /// For a text column, the first value that is not a number, so that
+    /// `sum:COL` over the store fails with the same `FILE:LINE:` as over CSV.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_non_number: Option<Position>,
+}
+
+/// Where a row of the store came from.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Position {
+    pub partition: usize,
+    /// Row index within the partition.
+    pub row: u64,
+    /// The source file as named on the command line.
+    pub file: String,
+    /// 1-based physical line where the record starts.
+    pub line: u64,
+}
+
+/// A source file, as it was when the store was made.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct SourceInfo {
+    /// As given on the command line (`<stdin>` for standard input).
+    pub path: String,
+    /// Absolute path used to re-check the source; absent for stdin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absolute_path: Option<String>,
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub modified_ns: u128,
+    /// `xxh3:` + the 64-bit XXH3 of the size and the first and last MiB.
+    pub fingerprint: String,
+}
+
+/// One partition file.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct PartitionInfo {
+    pub file: String,
+    pub rows: u64,
+    pub bytes: u64,
+    /// `xxh3:` + the 64-bit XXH3 of the whole file.
+    pub checksum: String,
+    /// Per column, in schema order.
+    pub columns: Vec<ColumnStats>,
+}
+
+/// Statistics of one column in one partition.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct ColumnStats {
+    pub null_count: u64,
+    /// Numbers as JSON numbers (non-finite floats as the strings `NaN`,
+    /// `inf`, `-inf`), text as a string (invalid UTF-8 replaced); absent
+    /// when the partition has no value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<serde_json::Value>,
+}
+
+impl Manifest {
+    /// Reads and checks `DIR/manifest.json`.
+    pub fn read(dir: &Path) -> Result<Manifest> {
+        let path = dir.join(FILE_NAME);
+        if !dir.is_dir() {
+            return Err(Error::Other(format!(
+                "{}: no such store directory (make one with `rayproc split`)",
+                dir.display()
+            )));
+        }
+        let text = std::fs::read(&path).map_err(|e| {
+            Error::Other(format!(
+                "{}: cannot read the store manifest: {e} (is {} a store made by `rayproc split`?)",
+                path.display(),
+                dir.display()
+            ))
+        })?;
+        let value: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+            Error::Other(format!(
+                "{}: the manifest is not valid JSON ({e}); re-create the store with `rayproc split`",
+                path.display()
+            ))
+        })?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+            return Err(Error::Other(format!(
+                "{}: not a rayproc store manifest (no \"format\": \"{FORMAT}\")",
+                path.display()
+            )));
+        }
+        match value.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v == VERSION as u64 => {}
+            other => {
+                let found = other.map_or("none".to_string(), |v| v.to_string());
+                return Err(Error::Other(format!(
+                    "{}: store format version {found} is not supported by this rayproc \
+                     (it reads version {VERSION}); re-create the store with `rayproc split`",
+                    path.display()
+                )));
+            }
+        }
+        let manifest: Manifest = serde_json::from_value(value).map_err(|e| {
+            Error::Other(format!(
+                "{}: malformed manifest ({e}); re-create the store with `rayproc split`",
+                path.display()
+            ))
+        })?;
+        manifest.check(&path)?;
+        Ok(manifest)
+    }
+
+    /// Internal consistency: partition files named plainly, counts adding up.
+    fn check(&self, path: &Path) -> Result<()> {
+        let bad =
+            |why: String| Error::Other(format!("{}: malformed manifest: {why}", path.display()));
+        for p in &self.partitions {
+            if p.file.contains(['/', '\\']) || p.file.starts_with('.') || p.file.is_empty() {
+                return Err(bad(format!("bad partition file name {:?}", p.file)));
+            }
+            if p.columns.len() != self.columns.len() {
+                return Err(bad(format!(
+                    "{} has stats for {} columns, the schema has {}",
+                    p.file,
+                    p.columns.len(),
+                    self.columns.len()
+                )));
+            }
+        }
+        if self.partitions.iter().map(|p| p.rows).sum::<u64>() != self.rows {
+            return Err(bad("partition rows do not add up to the total".into()));
+        }
+        Ok(())
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("manifest to JSON")
+    }
+}
+
+/// The modification time of `meta` in nanoseconds since the Unix epoch.
+pub fn modified_ns(meta: &std::fs::Metadata) -> u128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// Size plus the XXH3 of the first and last [`FINGERPRINT_SPAN`] bytes: cheap
+/// on any file size, and catches appends, truncations and most rewrites.
+/// (An in-place edit in the middle of a big file that keeps its size is
+/// caught by the modification time, not by this.)
+pub fn fingerprint(file: &mut File, size: u64) -> std::io::Result<String> {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(&size.to_le_bytes());
+    let mut buf = vec![0u8; FINGERPRINT_SPAN.min(size) as usize];
+    file.seek(SeekFrom::Start(0))?;
+    file.read_exact(&mut buf)?;
+    hasher.update(&buf);
+    if size > FINGERPRINT_SPAN {
+        let tail = FINGERPRINT_SPAN.min(size - FINGERPRINT_SPAN);
+        buf.resize(tail as usize, 0);
+        file.seek(SeekFrom::Start(size - tail))?;
+        file.read_exact(&mut buf)?;
+        hasher.update(&buf);
+    }
+    Ok(format!("xxh3:{:016x}", hasher.digest()))
+}
+
+/// The source at `info` as it is now, or why it cannot be checked.
+pub fn source_change(info: &SourceInfo) -> Option<String> {
+    let path = info.absolute_path.as_ref()?;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return Some(format!("cannot be read ({e})")),
+    };
+    if meta.len() != info.size {
+        return Some(format!(
+            "size is now {} bytes, was {}",
+            meta.len(),
+            info.size
+        ));
+    }
+    if modified_ns(&meta) != info.modified_ns {
+        return Some("modification time differs".into());
+    }
+    let now = File::open(path).and_then(|mut f| fingerprint(&mut f, meta.len()));
+    match now {
+        Ok(f) if f == info.fingerprint => None,
+        Ok(_) => Some("content differs".into()),
+        Err(e) => Some(format!("cannot be read ({e})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_see_both_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut data = vec![b'a'; 3 << 20];
+        std::fs::write(&path, &data).unwrap();
+        let fp = |p: &Path| {
+            let mut f = File::open(p).unwrap();
+            let n = f.metadata().unwrap().len();
+            fingerprint(&mut f, n).unwrap()
+        };
+        let first = fp(&path);
+        *data.last_mut().unwrap() = b'b';
+        std::fs::write(&path, &data).unwrap();
+        assert_ne!(fp(&path), first);
+        std::fs::write(&path, b"x").unwrap();
+        assert!(fp(&path).starts_with("xxh3:"));
+    }
+}

@@ -1,0 +1,212 @@
+//! The object store: parse a big input once into typed columnar partitions
+//! on disk (`rayproc split`), then run any number of aggregations over them
+//! at memory speed (`rayproc run --store`), the partitions memory-mapped and
+//! read in place.
+//!
+//! A store is a directory: one Arrow IPC file per partition
+//! (`part-00000.arrow`, ...) and a `manifest.json` ([`manifest::Manifest`])
+//! with the schema, the sources, and each partition's rows, size, column
+//! statistics and checksum. See `docs/store.md` for the layout and the
+//! compatibility rule.
+
+pub mod manifest;
+pub mod read;
+pub mod write;
+
+use std::fmt::Write as _;
+
+pub use read::{Change, Store, StoreRunOptions};
+pub use write::{split, SplitOptions, SplitSummary};
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A size for people: `812.3 MiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn stat_text(v: &Option<serde_json::Value>) -> String {
+    match v {
+        None => "null".into(),
+        Some(serde_json::Value::String(s)) => {
+            let mut t: String = s.chars().take(24).collect();
+            if s.chars().count() > 24 {
+                t.push('…');
+            }
+            t.replace('\n', "\\n")
+        }
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The manifest for people: rows, partitions, sizes, schema, sources (and
+/// whether they changed since the split), and with `verified` the result of
+/// checking each partition.
+pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<String>]>) -> String {
+    let m = &store.manifest;
+    let mut out = String::new();
+    let _ = writeln!(out, "store       {}", store.dir.display());
+    let _ = writeln!(
+        out,
+        "format      {} version {}, written by {}",
+        m.format, m.version, m.created_by
+    );
+    let _ = writeln!(
+        out,
+        "rows        {} in {} partitions, {}",
+        thousands(m.rows),
+        m.partitions.len(),
+        human_bytes(m.bytes)
+    );
+    let _ = writeln!(out, "sources");
+    for s in &m.sources {
+        let state = match changes.iter().find(|c| c.path == s.path) {
+            Some(c) => format!("CHANGED since the split: {}", c.why),
+            None if s.absolute_path.is_none() => "standard input, cannot be re-checked".into(),
+            None => "unchanged".into(),
+        };
+        let _ = writeln!(out, "  {}  {}  {state}", s.path, human_bytes(s.size));
+    }
+    let _ = writeln!(out, "columns");
+    let mins: Vec<Vec<String>> = m
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(c, col)| {
+            // min/max over partitions, as the manifest records them
+            let vals = |pick: fn(&manifest::ColumnStats) -> &Option<serde_json::Value>| {
+                m.partitions
+                    .iter()
+                    .filter_map(|p| pick(&p.columns[c]).clone())
+                    .collect::<Vec<_>>()
+            };
+            let order =
+                |a: &serde_json::Value, b: &serde_json::Value| match (a.as_f64(), b.as_f64()) {
+                    (Some(x), Some(y)) if col.ty != "text" => x.total_cmp(&y),
+                    _ => a.to_string().cmp(&b.to_string()),
+                };
+            let min = vals(|s| &s.min).into_iter().min_by(order);
+            let max = vals(|s| &s.max).into_iter().max_by(order);
+            vec![
+                col.name.clone(),
+                col.ty.clone(),
+                col.arrow_type.clone(),
+                thousands(col.null_count),
+                stat_text(&min),
+                stat_text(&max),
+            ]
+        })
+        .collect();
+    let head = ["name", "type", "arrow", "nulls", "min", "max"]
+        .map(String::from)
+        .to_vec();
+    table(&mut out, &head, &mins);
+    let _ = writeln!(out, "partitions");
+    let rows: Vec<Vec<String>> = m
+        .partitions
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut row = vec![
+                p.file.clone(),
+                thousands(p.rows),
+                human_bytes(p.bytes),
+                p.checksum.clone(),
+            ];
+            if let Some(v) = verified {
+                row.push(match &v[i] {
+                    None => "ok".into(),
+                    Some(e) => format!("BAD: {e}"),
+                });
+            }
+            row
+        })
+        .collect();
+    let mut head = ["file", "rows", "size", "checksum"]
+        .map(String::from)
+        .to_vec();
+    if verified.is_some() {
+        head.push("verify".into());
+    }
+    table(&mut out, &head, &rows);
+    out
+}
+
+fn table(out: &mut String, head: &[String], rows: &[Vec<String>]) {
+    let widths: Vec<usize> = (0..head.len())
+        .map(|j| {
+            rows.iter()
+                .map(|r| r[j].chars().count())
+                .chain([head[j].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |out: &mut String, r: &[String]| {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(c, &w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
+    };
+    line(out, head);
+    for r in rows {
+        line(out, r);
+    }
+}
+
+/// The manifest as JSON for scripts, with `changed_sources` (and with
+/// `verified`, `verify`: one entry per partition, `null` or the error).
+pub fn describe_json(
+    store: &Store,
+    changes: &[Change],
+    verified: Option<&[Option<String>]>,
+) -> String {
+    let mut v = serde_json::to_value(&store.manifest).expect("manifest to JSON");
+    v["changed_sources"] = serde_json::Value::Array(
+        changes
+            .iter()
+            .map(|c| serde_json::json!({"path": c.path, "why": c.why}))
+            .collect(),
+    );
+    if let Some(verified) = verified {
+        v["verify"] = serde_json::json!(verified);
+    }
+    serde_json::to_string_pretty(&v).expect("JSON") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_for_people() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(3 << 20), "3.0 MiB");
+    }
+}

@@ -1,0 +1,722 @@
+//! `rayproc split`: parse CSV inputs once into a store.
+//!
+//! Two passes over the CSV, each parallel over the same partitions as
+//! `rayproc run` would use:
+//!
+//! 1. **type**: every partition is parsed and each column's type widened
+//!    over its batches (integer → float → text), exactly as `run` types a
+//!    column; data errors stop the split here, reported as `run` reports
+//!    them. Stray quotes trigger the same exact re-split as in `run`.
+//! 2. **write**: every partition is parsed again and written with the final
+//!    types as one Arrow IPC file, hashed as it is written.
+//!
+//! Everything goes into a temporary directory beside the target, which is
+//! renamed into place only once the manifest is written: an interrupted
+//! split leaves no store that looks valid.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_ipc::writer::FileWriter;
+use arrow_schema::{DataType, Field, Schema};
+use rayon::prelude::*;
+
+use super::manifest::{
+    fingerprint, modified_ns, ColumnInfo, ColumnStats, Manifest, PartitionInfo, Position,
+    SourceInfo, FILE_NAME, FORMAT, VERSION,
+};
+use crate::agg::Func;
+use crate::batch::Batch;
+use crate::error::{DataError, Error, Result};
+use crate::exec::default_partitions;
+use crate::plan::Plan;
+use crate::source::csv::CsvReader;
+use crate::source::split::{split_parallel, split_sequential};
+use crate::source::CsvInput;
+use crate::spec::AggSpec;
+use crate::value::{parse_float_field, ColumnType, Data};
+
+/// Rows per Arrow record batch in a partition file.
+const WRITE_ROWS: usize = 65_536;
+
+/// What `rayproc split` was asked to do.
+#[derive(Clone, Debug)]
+pub struct SplitOptions {
+    pub store: PathBuf,
+    /// Partitions per input; `None` picks from the input size, as `run` does.
+    pub partitions: Option<usize>,
+    pub threads: usize,
+    pub delimiter: u8,
+    /// Only these columns (in this order); `None` keeps them all.
+    pub columns: Option<Vec<String>>,
+}
+
+/// What [`split`] wrote.
+#[derive(Debug)]
+pub struct SplitSummary {
+    pub rows: u64,
+    pub partitions: usize,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Task {
+    input: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Pass 1's findings about one partition.
+#[derive(Clone, Default)]
+struct Typing {
+    types: Vec<ColumnType>,
+    /// Per slot: every text value seen is valid UTF-8.
+    utf8: Vec<bool>,
+    /// Per slot: (row in partition, record start) of the first non-number.
+    first_text: Vec<Option<(u64, usize)>>,
+    stray_quote: bool,
+}
+
+enum Stop {
+    Data(DataError),
+    Io(Error),
+    Cancelled,
+}
+
+impl From<DataError> for Stop {
+    fn from(e: DataError) -> Self {
+        Stop::Data(e)
+    }
+}
+
+/// The plan that reads every stored column: one `count:COL` per column.
+fn column_plan(header: &[String], columns: &[String]) -> Result<Plan> {
+    let specs: Vec<AggSpec> = columns
+        .iter()
+        .map(|c| AggSpec {
+            func: Func::Count,
+            column: Some(c.clone()),
+            name: c.clone(),
+        })
+        .collect();
+    Plan::new(header, &specs, &[])
+}
+
+/// Parses `inputs` (which share `header`) and writes the store.
+pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Result<SplitSummary> {
+    let columns: Vec<String> = match &opts.columns {
+        Some(c) => {
+            for (i, name) in c.iter().enumerate() {
+                if c[..i].contains(name) {
+                    return Err(Error::Usage(format!("--columns names '{name}' twice")));
+                }
+            }
+            c.clone()
+        }
+        None => {
+            let mut unique: Vec<String> = Vec::new();
+            for h in header {
+                if !unique.contains(h) {
+                    unique.push(h.clone());
+                }
+            }
+            unique
+        }
+    };
+    let plan = column_plan(header, &columns)?;
+    let target = prepare_target(&opts.store)?;
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start {} threads: {e}", opts.threads)))?;
+    let parts_for = |input: &CsvInput| {
+        opts.partitions.unwrap_or_else(|| {
+            default_partitions(input.bytes().len() - input.body_start, opts.threads)
+        })
+    };
+    let tasks_of = |exact: bool| -> Vec<Task> {
+        let mut tasks = Vec::new();
+        for (i, input) in inputs.iter().enumerate() {
+            let bounds = if exact {
+                split_sequential(
+                    input.bytes(),
+                    input.body_start,
+                    parts_for(input),
+                    opts.delimiter,
+                )
+            } else {
+                split_parallel(input.bytes(), input.body_start, parts_for(input))
+            };
+            tasks.extend(bounds.windows(2).map(|w| Task {
+                input: i,
+                start: w[0],
+                end: w[1],
+            }));
+        }
+        tasks
+    };
+
+    // Pass 1: types.
+    let (tasks, typings) = pool.install(|| -> Result<(Vec<Task>, Vec<Typing>)> {
+        let tasks = pool.install(|| tasks_of(false));
+        let typings = type_pass(&plan, inputs, &tasks, opts.delimiter)?;
+        if typings.iter().any(|t| t.stray_quote) {
+            let exact = tasks_of(true);
+            if exact != tasks {
+                let typings = type_pass(&plan, inputs, &exact, opts.delimiter)?;
+                return Ok((exact, typings));
+            }
+        }
+        Ok((tasks, typings))
+    })?;
+    let slots = plan.slots();
+    let mut types = vec![ColumnType::Null; slots];
+    let mut utf8 = vec![true; slots];
+    let mut first_text: Vec<Option<Position>> = vec![None; slots];
+    for (p, t) in typings.iter().enumerate() {
+        for s in 0..slots {
+            types[s] = types[s].widen(t.types[s]);
+            utf8[s] &= t.utf8[s];
+            if first_text[s].is_none() {
+                if let Some((row, offset)) = t.first_text[s] {
+                    let input = &inputs[tasks[p].input];
+                    first_text[s] = Some(Position {
+                        partition: p,
+                        row,
+                        file: input.name.clone(),
+                        line: input.line_of(offset),
+                    });
+                }
+            }
+        }
+    }
+    let arrow_types: Vec<DataType> = (0..slots)
+        .map(|s| match types[s] {
+            ColumnType::Null | ColumnType::Int => DataType::Int64,
+            ColumnType::Float => DataType::Float64,
+            ColumnType::Text if utf8[s] => DataType::Utf8,
+            ColumnType::Text => DataType::Binary,
+        })
+        .collect();
+    let schema = Arc::new(Schema::new(
+        (0..slots)
+            .map(|s| Field::new(&plan.slot_names[s], arrow_types[s].clone(), true))
+            .collect::<Vec<_>>(),
+    ));
+
+    // Pass 2: write.
+    let dir = target.tmp.path();
+    let written: Vec<std::result::Result<PartitionInfo, Stop>> = pool.install(|| {
+        let first_failed = AtomicUsize::new(usize::MAX);
+        tasks
+            .par_iter()
+            .enumerate()
+            .map(|(i, task)| {
+                if first_failed.load(Ordering::Relaxed) < i {
+                    return Err(Stop::Cancelled);
+                }
+                let out = write_partition(
+                    &plan,
+                    &inputs[task.input],
+                    task,
+                    opts.delimiter,
+                    &schema,
+                    &types,
+                    dir,
+                    i,
+                );
+                if out.is_err() {
+                    first_failed.fetch_min(i, Ordering::Relaxed);
+                }
+                out
+            })
+            .collect()
+    });
+    let mut partitions = Vec::with_capacity(written.len());
+    for w in written {
+        match w {
+            Ok(p) => partitions.push(p),
+            Err(Stop::Data(e)) => return Err(Error::Data(e)),
+            Err(Stop::Io(e)) => return Err(e),
+            Err(Stop::Cancelled) => unreachable!("a cancelled partition follows a failed one"),
+        }
+    }
+
+    let columns: Vec<ColumnInfo> = (0..slots)
+        .map(|s| ColumnInfo {
+            name: plan.slot_names[s].clone(),
+            ty: types[s].name().to_string(),
+            arrow_type: arrow_types[s].to_string(),
+            null_count: partitions.iter().map(|p| p.columns[s].null_count).sum(),
+            first_non_number: if types[s] == ColumnType::Text {
+                first_text[s].clone()
+            } else {
+                None
+            },
+        })
+        .collect();
+    let mut sources = Vec::new();
+    for input in inputs {
+        sources.push(source_info(input)?);
+    }
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        version: VERSION,
+        created_by: format!("rayproc {}", env!("CARGO_PKG_VERSION")),
+        created_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        delimiter: (opts.delimiter as char).to_string(),
+        rows: partitions.iter().map(|p| p.rows).sum(),
+        bytes: partitions.iter().map(|p| p.bytes).sum(),
+        columns,
+        sources,
+        partitions,
+    };
+    let summary = SplitSummary {
+        rows: manifest.rows,
+        partitions: manifest.partitions.len(),
+        bytes: manifest.bytes,
+    };
+    target.commit(&manifest)?;
+    Ok(summary)
+}
+
+fn type_pass(
+    plan: &Plan,
+    inputs: &[CsvInput],
+    tasks: &[Task],
+    delimiter: u8,
+) -> Result<Vec<Typing>> {
+    let first_failed = AtomicUsize::new(usize::MAX);
+    let slots = plan.slots();
+    let results: Vec<std::result::Result<Typing, Stop>> = tasks
+        .par_iter()
+        .enumerate()
+        .map_init(
+            || CsvReader::new(plan, delimiter),
+            |reader, (index, task)| {
+                let mut typing = Typing {
+                    types: vec![ColumnType::Null; slots],
+                    utf8: vec![true; slots],
+                    first_text: vec![None; slots],
+                    stray_quote: false,
+                };
+                let mut rows = 0u64;
+                let mut on_batch = |batch: &Batch<'_>,
+                                    starts: &[usize]|
+                 -> std::result::Result<(), Stop> {
+                    if first_failed.load(Ordering::Relaxed) < index {
+                        return Err(Stop::Cancelled);
+                    }
+                    for s in 0..slots {
+                        let ty = batch.types[s];
+                        typing.types[s] = typing.types[s].widen(ty);
+                        if ty != ColumnType::Text {
+                            continue;
+                        }
+                        let col = &batch.columns[s];
+                        let raw = col.raw.expect("CSV batches keep their text");
+                        if typing.utf8[s] {
+                            typing.utf8[s] = raw.iter().all(|v| std::str::from_utf8(v).is_ok());
+                        }
+                        if typing.first_text[s].is_none() {
+                            let bad = (0..batch.len)
+                                .find(|&r| col.is_valid(r) && parse_float_field(raw[r]).is_none());
+                            if let Some(r) = bad {
+                                typing.first_text[s] = Some((rows + r as u64, starts[r]));
+                            }
+                        }
+                    }
+                    rows += batch.len as u64;
+                    Ok(())
+                };
+                let input = &inputs[task.input];
+                let outcome =
+                    reader.read_range(input, task.start, task.end, &mut on_batch, &mut |_| {});
+                match outcome {
+                    Ok(info) => {
+                        typing.stray_quote = info.stray_quote.is_some();
+                        Ok(typing)
+                    }
+                    Err(stop) => {
+                        if matches!(stop, Stop::Data(_)) {
+                            first_failed.fetch_min(index, Ordering::Relaxed);
+                        }
+                        Err(stop)
+                    }
+                }
+            },
+        )
+        .collect();
+    let mut typings = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(t) => typings.push(t),
+            Err(Stop::Data(e)) => return Err(Error::Data(e)),
+            Err(Stop::Io(e)) => return Err(e),
+            Err(Stop::Cancelled) => unreachable!("a cancelled partition follows a failed one"),
+        }
+    }
+    Ok(typings)
+}
+
+/// One column being gathered into a record batch.
+struct Gather {
+    ty: ColumnType,
+    ints: Vec<i64>,
+    floats: Vec<f64>,
+    offsets: Vec<i32>,
+    bytes: Vec<u8>,
+    valid: Vec<bool>,
+    stats: StatsAcc,
+}
+
+#[derive(Default)]
+struct StatsAcc {
+    nulls: u64,
+    int: Option<(i64, i64)>,
+    float: Option<(f64, f64)>,
+    text: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl StatsAcc {
+    fn finish(self) -> ColumnStats {
+        use serde_json::Value as J;
+        let float = |v: f64| {
+            if v.is_finite() {
+                serde_json::Number::from_f64(v).map_or(J::Null, J::Number)
+            } else {
+                J::String(crate::output::format_float(v))
+            }
+        };
+        let text = |v: Vec<u8>| J::String(String::from_utf8_lossy(&v).into_owned());
+        let (min, max) = if let Some((a, b)) = self.int {
+            (Some(J::from(a)), Some(J::from(b)))
+        } else if let Some((a, b)) = self.float {
+            (Some(float(a)), Some(float(b)))
+        } else if let Some((a, b)) = self.text {
+            (Some(text(a)), Some(text(b)))
+        } else {
+            (None, None)
+        };
+        ColumnStats {
+            null_count: self.nulls,
+            min,
+            max,
+        }
+    }
+}
+
+impl Gather {
+    fn new(ty: ColumnType) -> Gather {
+        Gather {
+            ty,
+            ints: Vec::new(),
+            floats: Vec::new(),
+            offsets: vec![0],
+            bytes: Vec::new(),
+            valid: Vec::new(),
+            stats: StatsAcc::default(),
+        }
+    }
+
+    fn push(&mut self, col: &crate::value::Column<'_>, row: usize) {
+        let valid = col.is_valid(row);
+        self.valid.push(valid);
+        if !valid {
+            self.stats.nulls += 1;
+        }
+        match self.ty {
+            ColumnType::Null | ColumnType::Int => {
+                let v = match col.data {
+                    Data::Int(v) if valid => v[row],
+                    _ => 0,
+                };
+                self.ints.push(v);
+                if valid {
+                    let s = self.stats.int.get_or_insert((v, v));
+                    s.0 = s.0.min(v);
+                    s.1 = s.1.max(v);
+                }
+            }
+            ColumnType::Float => {
+                let v = match col.data {
+                    _ if !valid => 0.0,
+                    Data::Float(v) => v[row],
+                    // an integer batch of a float column: the integer's
+                    // value, as the aggregates see it over CSV
+                    Data::Int(v) => v[row] as f64,
+                    _ => unreachable!("a float column has only numeric batches"),
+                };
+                self.floats.push(v);
+                if valid {
+                    let s = self.stats.float.get_or_insert((v, v));
+                    if v.total_cmp(&s.0).is_lt() {
+                        s.0 = v;
+                    }
+                    if v.total_cmp(&s.1).is_gt() {
+                        s.1 = v;
+                    }
+                }
+            }
+            ColumnType::Text => {
+                let raw = col.raw.expect("CSV batches keep their text");
+                if valid {
+                    let v = raw[row];
+                    self.bytes.extend_from_slice(v);
+                    match &mut self.stats.text {
+                        Some((lo, hi)) => {
+                            if v < &lo[..] {
+                                *lo = v.to_vec();
+                            }
+                            if v > &hi[..] {
+                                *hi = v.to_vec();
+                            }
+                        }
+                        None => self.stats.text = Some((v.to_vec(), v.to_vec())),
+                    }
+                }
+                self.offsets.push(self.bytes.len() as i32);
+            }
+        }
+    }
+
+    fn take(&mut self, dt: &DataType) -> ArrayRef {
+        let nulls = self
+            .valid
+            .contains(&false)
+            .then(|| NullBuffer::from(std::mem::take(&mut self.valid)));
+        self.valid.clear();
+        match dt {
+            DataType::Int64 => Arc::new(Int64Array::new(
+                ScalarBuffer::from(std::mem::take(&mut self.ints)),
+                nulls,
+            )),
+            DataType::Float64 => Arc::new(Float64Array::new(
+                ScalarBuffer::from(std::mem::take(&mut self.floats)),
+                nulls,
+            )),
+            _ => {
+                let offsets = OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(
+                    &mut self.offsets,
+                    vec![0],
+                )));
+                let values = Buffer::from_vec(std::mem::take(&mut self.bytes));
+                if *dt == DataType::Utf8 {
+                    // pass 1 checked that every value is UTF-8
+                    Arc::new(StringArray::new(offsets, values, nulls))
+                } else {
+                    Arc::new(BinaryArray::new(offsets, values, nulls))
+                }
+            }
+        }
+    }
+}
+
+/// Streams what it writes into a hasher, and counts it.
+struct Hashing<W> {
+    inner: W,
+    hasher: xxhash_rust::xxh3::Xxh3,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The name of partition `i`'s file.
+pub fn partition_file(i: usize) -> String {
+    format!("part-{i:05}.arrow")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_partition(
+    plan: &Plan,
+    input: &CsvInput,
+    task: &Task,
+    delimiter: u8,
+    schema: &Arc<Schema>,
+    types: &[ColumnType],
+    dir: &Path,
+    index: usize,
+) -> std::result::Result<PartitionInfo, Stop> {
+    let name = partition_file(index);
+    let path = dir.join(&name);
+    let io = |e: std::io::Error| Stop::Io(Error::io(&path, e));
+    let arrow =
+        |e: arrow_schema::ArrowError| Stop::Io(Error::Other(format!("{}: {e}", path.display())));
+    let file = File::create(&path).map_err(io)?;
+    let sink = Hashing {
+        inner: BufWriter::with_capacity(1 << 20, file),
+        hasher: xxhash_rust::xxh3::Xxh3::new(),
+        bytes: 0,
+    };
+    let mut writer = FileWriter::try_new(sink, schema).map_err(arrow)?;
+    let mut gathers: Vec<Gather> = types.iter().map(|&t| Gather::new(t)).collect();
+    let mut pending = 0usize;
+    let mut rows = 0u64;
+    let flush = |gathers: &mut Vec<Gather>,
+                 writer: &mut FileWriter<Hashing<BufWriter<File>>>|
+     -> std::result::Result<(), Stop> {
+        let arrays: Vec<ArrayRef> = gathers
+            .iter_mut()
+            .zip(schema.fields())
+            .map(|(g, f)| g.take(f.data_type()))
+            .collect();
+        let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(arrow)?;
+        writer.write(&batch).map_err(arrow)
+    };
+    let mut reader = CsvReader::new(plan, delimiter);
+    let mut on_batch = |batch: &Batch<'_>, _starts: &[usize]| -> std::result::Result<(), Stop> {
+        let mut start = 0;
+        while start < batch.len {
+            let take = (WRITE_ROWS - pending).min(batch.len - start);
+            for (g, col) in gathers.iter_mut().zip(&batch.columns) {
+                for row in start..start + take {
+                    g.push(col, row);
+                }
+            }
+            pending += take;
+            start += take;
+            if pending == WRITE_ROWS {
+                flush(&mut gathers, &mut writer)?;
+                pending = 0;
+            }
+        }
+        rows += batch.len as u64;
+        Ok(())
+    };
+    reader.read_range(input, task.start, task.end, &mut on_batch, &mut |_| {})?;
+    if pending > 0 {
+        flush(&mut gathers, &mut writer)?;
+    }
+    let mut sink = writer.into_inner().map_err(arrow)?;
+    sink.flush().map_err(io)?;
+    let checksum = format!("xxh3:{:016x}", sink.hasher.digest());
+    let bytes = sink.bytes;
+    let file = sink.inner.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    Ok(PartitionInfo {
+        file: name,
+        rows,
+        bytes,
+        checksum,
+        columns: gathers.into_iter().map(|g| g.stats.finish()).collect(),
+    })
+}
+
+fn source_info(input: &CsvInput) -> Result<SourceInfo> {
+    if input.name == "<stdin>" {
+        let bytes = input.bytes();
+        return Ok(SourceInfo {
+            path: input.name.clone(),
+            absolute_path: None,
+            size: bytes.len() as u64,
+            modified_ns: 0,
+            fingerprint: format!("xxh3:{:016x}", xxhash_rust::xxh3::xxh3_64(bytes)),
+        });
+    }
+    let path = Path::new(&input.name);
+    let absolute = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+    let mut file = File::open(&absolute).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    Ok(SourceInfo {
+        path: input.name.clone(),
+        absolute_path: Some(absolute.display().to_string()),
+        size: meta.len(),
+        modified_ns: modified_ns(&meta),
+        fingerprint: fingerprint(&mut file, meta.len()).map_err(|e| Error::io(path, e))?,
+    })
+}
+
+/// A store being built: a temporary directory beside the target.
+struct Target {
+    store: PathBuf,
+    tmp: tempfile::TempDir,
+}
+
+/// Checks that `store` may be (re)written and makes the temporary directory.
+fn prepare_target(store: &Path) -> Result<Target> {
+    if store.exists() {
+        let is_store = store.join(FILE_NAME).is_file();
+        let is_empty_dir = std::fs::read_dir(store).is_ok_and(|mut d| d.next().is_none());
+        if !is_store && !is_empty_dir {
+            return Err(Error::Usage(format!(
+                "--store {}: exists and is not a rayproc store; choose a new directory",
+                store.display()
+            )));
+        }
+    }
+    let parent = match store.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = store
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "store".into());
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.tmp-"))
+        .tempdir_in(parent)
+        .map_err(|e| Error::io(parent, e))?;
+    Ok(Target {
+        store: store.to_path_buf(),
+        tmp,
+    })
+}
+
+impl Target {
+    /// Writes the manifest last, then moves the directory into place.
+    fn commit(self, manifest: &Manifest) -> Result<()> {
+        let dir = self.tmp.path();
+        let path = dir.join(FILE_NAME);
+        let write = || -> std::io::Result<()> {
+            let mut f = File::create(&path)?;
+            f.write_all(manifest.to_json().as_bytes())?;
+            f.write_all(b"\n")?;
+            f.sync_all()?;
+            File::open(dir)?.sync_all()
+        };
+        write().map_err(|e| Error::io(&path, e))?;
+        let tmp = self.tmp.keep();
+        let store = &self.store;
+        // An old store is moved aside first (a directory cannot be renamed
+        // over a non-empty one), then removed once the new one is in place.
+        let mut old = None;
+        if store.exists() {
+            let aside = tmp.with_extension("old");
+            std::fs::rename(store, &aside).map_err(|e| Error::io(store, e))?;
+            old = Some(aside);
+        }
+        if let Err(e) = std::fs::rename(&tmp, store) {
+            if let Some(aside) = &old {
+                let _ = std::fs::rename(aside, store);
+            }
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(Error::io(store, e));
+        }
+        if let Some(parent) = store.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let _ = File::open(parent).and_then(|f| f.sync_all());
+        }
+        if let Some(aside) = old {
+            let _ = std::fs::remove_dir_all(aside);
+        }
+        Ok(())
+    }
+}

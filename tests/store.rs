@@ -1,0 +1,755 @@
+//! The object store and the typed inputs, end to end through the binary:
+//!
+//! - round trip: `run --input data.csv`, `split` + `run --store`, the same
+//!   data as Parquet and as Arrow IPC give byte-identical output, at several
+//!   partition and thread counts;
+//! - damage: a flipped byte, a truncated or deleted partition file, an edited
+//!   source, an unknown manifest version each fail with their own message
+//!   and exit 1, never with an answer;
+//! - `split` reports data errors as `run` does and writes nothing;
+//! - `--format parquet` writes a Parquet file that reads back.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use assert_cmd::Command;
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn rayproc<I, S>(args: I) -> Out
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::cargo_bin("rayproc")
+        .expect("binary")
+        .args(args)
+        .output()
+        .expect("runs");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[track_caller]
+fn ok<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S> + Clone,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let shown: Vec<String> = args
+        .clone()
+        .into_iter()
+        .map(|a| a.as_ref().to_string_lossy().into_owned())
+        .collect();
+    let out = rayproc(args);
+    assert_eq!(
+        out.code, 0,
+        "rayproc {shown:?} failed:\n{}{}",
+        out.stdout, out.stderr
+    );
+    out.stdout
+}
+
+#[track_caller]
+fn fails<I, S>(args: I, needle: &str) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = rayproc(args);
+    assert_eq!(
+        out.code, 1,
+        "expected exit 1:\n{}{}",
+        out.stdout, out.stderr
+    );
+    assert!(
+        out.stderr.contains(needle),
+        "stderr lacks {needle:?}:\n{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "no output on error: {}", out.stdout);
+    out.stderr
+}
+
+/// A small deterministic generator (no test may depend on luck).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// One generated cell: its CSV field and its typed value.
+#[derive(Clone)]
+enum Cell {
+    Null,
+    Int(i64),
+    Float(f64, String),
+    Text(String),
+}
+
+const COLUMNS: [&str; 7] = ["id", "n", "x", "t", "k", "empty", "late_text"];
+
+/// Rows with integers, floats (some written as integers), text with quotes,
+/// commas, newlines and non-ASCII, nulls everywhere, an all-null column, and
+/// a column that looks numeric until its last row.
+fn generate(rows: usize, seed: u64) -> Vec<Vec<Cell>> {
+    let mut g = Lcg(seed);
+    let words = [
+        "alpha",
+        "beta",
+        "say \"hi\"",
+        "a,b",
+        "line\nbreak",
+        "ünï",
+        "42x",
+        " pad",
+        "Z",
+    ];
+    (0..rows)
+        .map(|r| {
+            let n = match g.below(10) {
+                0 => Cell::Null,
+                1 => Cell::Int(i64::MAX - g.below(5) as i64),
+                _ => Cell::Int(g.below(2000) as i64 - 1000),
+            };
+            let x = match g.below(8) {
+                0 => Cell::Null,
+                1 => {
+                    let v = g.below(100) as i64 - 50;
+                    Cell::Float(v as f64, v.to_string())
+                }
+                2 => {
+                    let s = format!("{}e{}", g.below(999) + 1, g.below(40) as i64 - 20);
+                    Cell::Float(s.parse().unwrap(), s)
+                }
+                _ => {
+                    let s = format!("{}.{:03}", g.below(200) as i64 - 100, g.below(1000));
+                    Cell::Float(s.parse().unwrap(), s)
+                }
+            };
+            let t = match g.below(6) {
+                0 => Cell::Null,
+                _ => Cell::Text(words[g.below(words.len() as u64) as usize].to_string()),
+            };
+            let k = match g.below(9) {
+                0 => Cell::Null,
+                i => Cell::Text(format!("k{}", i % 4)),
+            };
+            let late = if r == rows - 1 {
+                Cell::Text("n/a".into())
+            } else if g.below(5) == 0 {
+                Cell::Null
+            } else {
+                Cell::Text(g.below(100).to_string())
+            };
+            vec![Cell::Int(r as i64), n, x, t, k, Cell::Null, late]
+        })
+        .collect()
+}
+
+fn csv_field(c: &Cell) -> String {
+    let s = match c {
+        Cell::Null => return String::new(),
+        Cell::Int(v) => v.to_string(),
+        Cell::Float(_, s) => s.clone(),
+        Cell::Text(s) => s.clone(),
+    };
+    if s.contains([',', '"', '\n']) || s.starts_with(' ') {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn write_csv(path: &Path, rows: &[Vec<Cell>]) {
+    let mut out = COLUMNS.join(",") + "\n";
+    for row in rows {
+        let fields: Vec<String> = row.iter().map(csv_field).collect();
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    fs::write(path, out).unwrap();
+}
+
+/// The rows as one Arrow record batch, typed as the CSV reader types them.
+fn record_batch(rows: &[Vec<Cell>]) -> RecordBatch {
+    let col = |j: usize| rows.iter().map(move |r| &r[j]);
+    let ints = |j: usize| -> ArrayRef {
+        Arc::new(Int64Array::from_iter(col(j).map(|c| match c {
+            Cell::Int(v) => Some(*v),
+            _ => None,
+        })))
+    };
+    let floats = |j: usize| -> ArrayRef {
+        Arc::new(Float64Array::from_iter(col(j).map(|c| match c {
+            Cell::Float(v, _) => Some(*v),
+            _ => None,
+        })))
+    };
+    let texts = |j: usize| -> ArrayRef {
+        Arc::new(StringArray::from_iter(col(j).map(|c| match c {
+            Cell::Text(s) => Some(s.clone()),
+            _ => None,
+        })))
+    };
+    let arrays = vec![
+        ints(0),
+        ints(1),
+        floats(2),
+        texts(3),
+        texts(4),
+        ints(5),
+        texts(6),
+    ];
+    let fields: Vec<Field> = COLUMNS
+        .iter()
+        .zip(&arrays)
+        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+        .collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
+}
+
+/// Writes the rows as Parquet with small row groups (several per file).
+fn write_parquet(path: &Path, rows: &[Vec<Cell>], row_group_rows: usize) {
+    let batch = record_batch(rows);
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .build();
+    let file = fs::File::create(path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+/// Writes the rows as an Arrow IPC file, in record batches of `per` rows.
+fn write_ipc(path: &Path, rows: &[Vec<Cell>], per: usize) {
+    let batch = record_batch(rows);
+    let file = fs::File::create(path).unwrap();
+    let mut w = arrow_ipc::writer::FileWriter::try_new(file, &batch.schema()).unwrap();
+    let mut at = 0;
+    while at < batch.num_rows() {
+        let n = per.min(batch.num_rows() - at);
+        w.write(&batch.slice(at, n)).unwrap();
+        at += n;
+    }
+    w.finish().unwrap();
+}
+
+const QUERIES: &[&[&str]] = &[
+    &["--agg", "count,count:n,sum:n,mean:n,min:n,max:n,var:n,std_pop:n,median:n,p90:n,distinct:n,null_count:n"],
+    &["--agg", "sum:x,mean:x,min:x,max:x,var:x,std:x,p99.9:x,distinct:x,null_count:x,count:x"],
+    &["--agg", "count:t,min:t,max:t,distinct:t,null_count:t,min:late_text,max:late_text,distinct:late_text"],
+    &["--agg", "count,sum:empty,min:empty,distinct:empty,null_count:empty,median:empty"],
+    &["--by", "k", "--agg", "count,sum:n,mean:x,max:t,distinct:late_text"],
+    &["--by", "k,t", "--agg", "count,min:x"],
+    &["--by", "late_text", "--agg", "count,sum:x"],
+    &["--by", "x", "--agg", "count"],
+    &["--by", "n", "--agg", "count,max:id"],
+];
+
+fn args(parts: &[&str], extra: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = vec!["run".into()];
+    v.extend(parts.iter().map(|s| s.to_string()));
+    v.extend(extra.iter().cloned());
+    v.extend(["--format".into(), "csv".into()]);
+    v
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    csv: PathBuf,
+}
+
+fn fixture(rows: usize, seed: u64) -> (Fixture, Vec<Vec<Cell>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let data = generate(rows, seed);
+    let csv = root.join("data.csv");
+    write_csv(&csv, &data);
+    (
+        Fixture {
+            _dir: dir,
+            root,
+            csv,
+        },
+        data,
+    )
+}
+
+#[test]
+fn csv_store_parquet_and_ipc_agree_byte_for_byte() {
+    let (fx, data) = fixture(9_000, 7);
+    let parquet = fx.root.join("data.parquet");
+    write_parquet(&parquet, &data, 1_000);
+    // detection is by content: a Parquet file named .csv is still Parquet
+    let disguised = fx.root.join("parquet-really.csv");
+    fs::copy(&parquet, &disguised).unwrap();
+    let ipc = fx.root.join("data.arrow");
+    write_ipc(&ipc, &data, 2_500);
+
+    let stores: Vec<(u32, PathBuf)> = [1u32, 3, 7]
+        .iter()
+        .map(|&p| {
+            let store = fx.root.join(format!("store{p}"));
+            ok([
+                "split",
+                "--input",
+                &s(&fx.csv),
+                "--store",
+                &s(&store),
+                "--partitions",
+                &p.to_string(),
+                "--quiet",
+            ]);
+            (p, store)
+        })
+        .collect();
+
+    for q in QUERIES {
+        let reference = ok(args(q, &["--input".into(), s(&fx.csv)]));
+        assert!(reference.lines().count() >= 2, "{reference}");
+        for p in [2u32, 5] {
+            let csv = ok(args(
+                q,
+                &["--input".into(), s(&fx.csv), "-p".into(), p.to_string()],
+            ));
+            assert_eq!(csv, reference, "CSV at {p} partitions, {q:?}");
+        }
+        for (p, store) in &stores {
+            for threads in ["1", "3"] {
+                let got = ok(args(
+                    q,
+                    &["--store".into(), s(store), "-t".into(), threads.into()],
+                ));
+                assert_eq!(
+                    got, reference,
+                    "store of {p} partitions, {threads} threads, {q:?}"
+                );
+            }
+        }
+        for input in [&parquet, &disguised, &ipc] {
+            for p in ["1", "4", "100"] {
+                let got = ok(args(
+                    q,
+                    &["--input".into(), s(input), "-p".into(), p.into()],
+                ));
+                assert_eq!(
+                    got,
+                    reference,
+                    "{} at {p} partitions, {q:?}",
+                    input.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn numeric_aggregate_over_text_fails_like_csv() {
+    let (fx, _) = fixture(3_000, 11);
+    let store = fx.root.join("st");
+    ok([
+        "split",
+        "-i",
+        &s(&fx.csv),
+        "--store",
+        &s(&store),
+        "-p",
+        "4",
+        "-q",
+    ]);
+    let from_csv = fails(
+        ["run", "-i", &s(&fx.csv), "--agg", "sum:late_text"],
+        "sum needs numbers",
+    );
+    let from_store = fails(
+        ["run", "--store", &s(&store), "--agg", "sum:late_text"],
+        "sum needs numbers",
+    );
+    assert_eq!(from_store, from_csv, "same FILE:LINE: message");
+    // the last record, on a later physical line than 3001 (quoted newlines)
+    assert!(
+        from_csv.contains(": column 'late_text': sum needs numbers, found \"n/a\""),
+        "{from_csv}"
+    );
+    let parquet = fx.root.join("d.parquet");
+    write_parquet(&parquet, &generate(3_000, 11), 500);
+    fails(
+        ["run", "-i", &s(&parquet), "--agg", "mean:late_text"],
+        "d.parquet: row 3000: column 'late_text': mean needs numbers, found \"n/a\"",
+    );
+}
+
+fn split_store(fx: &Fixture, name: &str, parts: &str) -> PathBuf {
+    let store = fx.root.join(name);
+    ok([
+        "split",
+        "-i",
+        &s(&fx.csv),
+        "--store",
+        &s(&store),
+        "-p",
+        parts,
+        "-q",
+    ]);
+    store
+}
+
+#[test]
+fn a_flipped_byte_is_caught_by_the_checksum() {
+    let (fx, _) = fixture(5_000, 3);
+    let store = split_store(&fx, "st", "3");
+    let part = store.join("part-00001.arrow");
+    let mut bytes = fs::read(&part).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x10;
+    fs::write(&part, &bytes).unwrap();
+    let err = fails(
+        ["run", "--store", &s(&store), "--agg", "sum:n,count"],
+        "checksum mismatch",
+    );
+    assert!(err.contains("part-00001.arrow"), "{err}");
+    let out = rayproc(["inspect", &s(&store), "--verify"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.contains("BAD"), "{}", out.stdout);
+    assert!(out.stderr.contains("1 partition file(s)"), "{}", out.stderr);
+}
+
+#[test]
+fn a_truncated_partition_is_refused() {
+    let (fx, _) = fixture(5_000, 4);
+    let store = split_store(&fx, "st", "2");
+    let part = store.join("part-00000.arrow");
+    let bytes = fs::read(&part).unwrap();
+    fs::write(&part, &bytes[..bytes.len() - 100]).unwrap();
+    let err = fails(
+        ["run", "--store", &s(&store), "--agg", "count"],
+        "truncated or replaced",
+    );
+    assert!(err.contains("part-00000.arrow"), "{err}");
+    // even without the checksum, a short file is never read
+    fails(
+        [
+            "run",
+            "--store",
+            &s(&store),
+            "--agg",
+            "count",
+            "--no-verify",
+        ],
+        "truncated or replaced",
+    );
+}
+
+#[test]
+fn a_missing_partition_is_refused() {
+    let (fx, _) = fixture(2_000, 5);
+    let store = split_store(&fx, "st", "3");
+    fs::remove_file(store.join("part-00002.arrow")).unwrap();
+    let err = fails(
+        ["run", "--store", &s(&store), "--agg", "count"],
+        "cannot open partition file",
+    );
+    assert!(err.contains("part-00002.arrow"), "{err}");
+}
+
+#[test]
+fn an_edited_source_makes_the_store_stale() {
+    let (fx, _) = fixture(2_000, 6);
+    let store = split_store(&fx, "st", "2");
+    let before = ok(["run", "--store", &s(&store), "--agg", "count"]);
+    let mut text = fs::read_to_string(&fx.csv).unwrap();
+    text.push_str("9999,1,1.5,z,k1,,7\n");
+    fs::write(&fx.csv, text).unwrap();
+    let err = fails(["run", "--store", &s(&store), "--agg", "count"], "is stale");
+    assert!(
+        err.contains("data.csv") && err.contains("--allow-stale"),
+        "{err}"
+    );
+    let stale = ok([
+        "run",
+        "--store",
+        &s(&store),
+        "--agg",
+        "count",
+        "--allow-stale",
+    ]);
+    assert_eq!(
+        stale, before,
+        "the store still answers for the data it holds"
+    );
+    let shown = ok(["inspect", &s(&store)]);
+    assert!(shown.contains("CHANGED since the split"), "{shown}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(["inspect", &s(&store), "--format", "json"])).unwrap();
+    assert_eq!(json["changed_sources"][0]["path"], s(&fx.csv));
+}
+
+#[test]
+fn an_unknown_manifest_version_is_refused() {
+    let (fx, _) = fixture(100, 8);
+    let store = split_store(&fx, "st", "1");
+    let path = store.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    m["version"] = 99.into();
+    fs::write(&path, m.to_string()).unwrap();
+    let err = fails(
+        ["run", "--store", &s(&store), "--agg", "count"],
+        "version 99",
+    );
+    assert!(err.contains("manifest.json"), "{err}");
+    fails(["inspect", &s(&store)], "version 99");
+    fs::write(&path, "{ not json").unwrap();
+    fails(
+        ["run", "--store", &s(&store), "--agg", "count"],
+        "not valid JSON",
+    );
+    fails(
+        [
+            "run",
+            "--store",
+            &s(&fx.root.join("nowhere")),
+            "--agg",
+            "count",
+        ],
+        "no such store",
+    );
+}
+
+#[test]
+fn split_reports_data_errors_like_run_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bad.csv");
+    fs::write(&csv, "a,b\n1,2\n3\n").unwrap();
+    let store = dir.path().join("st");
+    let from_run = fails(["run", "-i", &s(&csv), "--agg", "count"], "bad.csv:3:");
+    let from_split = fails(
+        ["split", "-i", &s(&csv), "--store", &s(&store)],
+        "bad.csv:3:",
+    );
+    assert_eq!(from_split, from_run);
+    let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "only the CSV: no store, no temporary directory"
+    );
+}
+
+#[test]
+fn split_replaces_a_store_and_keeps_other_directories() {
+    let (fx, _) = fixture(1_000, 9);
+    let store = split_store(&fx, "st", "4");
+    assert!(store.join("part-00003.arrow").exists());
+    let store = split_store(&fx, "st", "1");
+    assert!(
+        !store.join("part-00003.arrow").exists(),
+        "old partitions gone"
+    );
+    let entries: Vec<String> = fs::read_dir(&fx.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(entries.iter().all(|e| !e.starts_with('.')), "{entries:?}");
+    let other = fx.root.join("notastore");
+    fs::create_dir(&other).unwrap();
+    fs::write(other.join("precious.txt"), "keep").unwrap();
+    let out = rayproc(["split", "-i", &s(&fx.csv), "--store", &s(&other)]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(other.join("precious.txt").exists());
+}
+
+#[test]
+fn split_keeps_only_the_named_columns() {
+    let (fx, _) = fixture(1_000, 10);
+    let store = fx.root.join("st");
+    ok([
+        "split",
+        "-i",
+        &s(&fx.csv),
+        "--store",
+        &s(&store),
+        "--columns",
+        "k,x",
+        "-q",
+    ]);
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(["inspect", &s(&store), "--format", "json"])).unwrap();
+    let names: Vec<&str> = json["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["k", "x"]);
+    assert_eq!(json["rows"], 1000);
+    assert_eq!(
+        ok([
+            "run",
+            "--store",
+            &s(&store),
+            "--by",
+            "k",
+            "--agg",
+            "mean:x",
+            "-f",
+            "csv"
+        ]),
+        ok([
+            "run",
+            "-i",
+            &s(&fx.csv),
+            "--by",
+            "k",
+            "--agg",
+            "mean:x",
+            "-f",
+            "csv"
+        ])
+    );
+    let out = rayproc(["run", "--store", &s(&store), "--agg", "sum:n"]);
+    assert_eq!(out.code, 2, "unknown column in the store: {}", out.stderr);
+}
+
+#[test]
+fn inspect_describes_the_store() {
+    let (fx, _) = fixture(3_000, 12);
+    let store = split_store(&fx, "st", "3");
+    let text = ok(["inspect", &s(&store)]);
+    for needle in [
+        "3,000 in 3 partitions",
+        "unchanged",
+        "part-00002.arrow",
+        "late_text",
+        "text",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+    let verified = ok(["inspect", &s(&store), "--verify"]);
+    assert_eq!(verified.matches(" ok").count(), 3, "{verified}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(["inspect", &s(&store), "--format", "json"])).unwrap();
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["partitions"].as_array().unwrap().len(), 3);
+    let empty = json["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "empty")
+        .unwrap();
+    assert_eq!(empty["type"], "null");
+    assert_eq!(empty["arrow_type"], "Int64");
+    assert_eq!(empty["null_count"], 3000);
+}
+
+#[test]
+fn parquet_output_reads_back() {
+    let (fx, _) = fixture(2_000, 13);
+    let out = fx.root.join("result.parquet");
+    let q = ["--by", "k", "--agg", "count,sum:id,mean:x,max:t"];
+    let mut a = vec!["run", "-i"];
+    let csv = s(&fx.csv);
+    let outs = s(&out);
+    a.push(&csv);
+    a.extend(q);
+    let mut pq = a.clone();
+    pq.extend(["--format", "parquet", "--output", &outs]);
+    ok(&pq);
+    // the Parquet result, read as an input, gives the same table back
+    let expected = ok(a.iter().chain(&["-f", "csv"]));
+    let back = ok([
+        "run",
+        "-i",
+        &outs,
+        "--by",
+        "k,count,sum_id,mean_x,max_t",
+        "--agg",
+        "count",
+        "-f",
+        "csv",
+    ]);
+    let strip = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(
+        strip(&back)[1..],
+        expected.lines().skip(1).collect::<Vec<_>>()[..]
+    );
+    let file = fs::File::open(&out).unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let types: Vec<DataType> = reader
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.data_type().clone())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            DataType::Utf8,
+            DataType::Int64,
+            DataType::Int64,
+            DataType::Float64,
+            DataType::Utf8
+        ]
+    );
+}
+
+#[test]
+fn mixing_csv_and_parquet_inputs_is_a_usage_error() {
+    let (fx, data) = fixture(100, 14);
+    let parquet = fx.root.join("d.parquet");
+    write_parquet(&parquet, &data, 50);
+    let out = rayproc([
+        "run",
+        "-i",
+        &s(&fx.csv),
+        "-i",
+        &s(&parquet),
+        "--agg",
+        "count",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("is Parquet"), "{}", out.stderr);
+    // two Parquet inputs form one table
+    let two = ok([
+        "run",
+        "-i",
+        &s(&parquet),
+        "-i",
+        &s(&parquet),
+        "--agg",
+        "count",
+        "-f",
+        "csv",
+    ]);
+    assert_eq!(two, "count\n200\n");
+}
