@@ -753,3 +753,118 @@ fn mixing_csv_and_parquet_inputs_is_a_usage_error() {
     ]);
     assert_eq!(two, "count\n200\n");
 }
+
+#[test]
+fn other_arrow_types_are_read_by_the_documented_rules() {
+    use arrow_array::types::Int8Type;
+    use arrow_array::{
+        BooleanArray, Date32Array, Decimal128Array, DictionaryArray, Float32Array, Int32Array,
+        TimestampMillisecondArray,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typed.parquet");
+    let arrays: Vec<ArrayRef> = vec![
+        Arc::new(Int32Array::from(vec![Some(1), None, Some(-7)])),
+        Arc::new(Float32Array::from(vec![0.5, 1.25, -2.0])),
+        Arc::new(
+            Decimal128Array::from(vec![1234, -5, 100])
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+        ),
+        Arc::new(BooleanArray::from(vec![true, false, true])),
+        Arc::new(Date32Array::from(vec![19_723, 0, 19_724])),
+        Arc::new(TimestampMillisecondArray::from(vec![1_500, 0, 86_400_000])),
+        Arc::new(
+            vec!["b", "a", "b"]
+                .into_iter()
+                .collect::<DictionaryArray<Int8Type>>(),
+        ),
+    ];
+    let names = ["i32", "f32", "dec", "flag", "day", "ts", "dict"];
+    let fields: Vec<Field> = names
+        .iter()
+        .zip(&arrays)
+        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+        .collect();
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap();
+    let file = fs::File::create(&path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let p = s(&path);
+    assert_eq!(
+        ok([
+            "run",
+            "-i",
+            &p,
+            "--agg",
+            "sum:i32,sum:f32,sum:dec,max:flag,min:day,max:ts,distinct:dict",
+            "-f",
+            "csv"
+        ]),
+        "sum_i32,sum_f32,sum_dec,max_flag,min_day,max_ts,distinct_dict\n\
+         -6,-0.25,13.29,true,1970-01-01,1970-01-02T00:00:00.000,2\n"
+    );
+    assert_eq!(
+        ok(["run", "-i", &p, "--by", "dict", "--agg", "count", "-f", "csv"]),
+        "dict,count\na,1\nb,2\n"
+    );
+    fails(
+        ["run", "-i", &p, "--agg", "sum:flag"],
+        "typed.parquet: row 1: column 'flag': sum needs numbers, found \"true\"",
+    );
+}
+
+#[test]
+fn stores_of_standard_input_and_of_empty_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("st");
+    let out = Command::cargo_bin("rayproc")
+        .unwrap()
+        .args(["split", "-i", "-", "--store", &s(&store), "-q"])
+        .write_stdin("a,b\n1,x\n2,\n")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        ok([
+            "run",
+            "--store",
+            &s(&store),
+            "--agg",
+            "sum:a,count:b",
+            "-f",
+            "csv"
+        ]),
+        "sum_a,count_b\n3,1\n"
+    );
+    assert!(ok(["inspect", &s(&store)]).contains("standard input, cannot be re-checked"));
+    let header_only = dir.path().join("h.csv");
+    fs::write(&header_only, "a,b\n").unwrap();
+    let st2 = dir.path().join("st2");
+    ok(["split", "-i", &s(&header_only), "--store", &s(&st2), "-q"]);
+    assert_eq!(
+        ok([
+            "run",
+            "--store",
+            &s(&st2),
+            "--agg",
+            "count,sum:a,max:b",
+            "-f",
+            "csv"
+        ]),
+        ok([
+            "run",
+            "-i",
+            &s(&header_only),
+            "--agg",
+            "count,sum:a,max:b",
+            "-f",
+            "csv"
+        ]),
+    );
+}

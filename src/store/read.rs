@@ -26,6 +26,8 @@ use crate::source::ipc::{release_range, IpcFile};
 
 /// Bytes hashed between two releases of the pages just hashed.
 const HASH_CHUNK: usize = 8 << 20;
+/// Partitions up to this size stay resident between checksum and decode.
+const KEEP_MAPPED: usize = 64 << 20;
 
 /// An opened store: its directory and manifest.
 pub struct Store {
@@ -117,11 +119,18 @@ impl Store {
     fn check_checksum(&self, i: usize, map: &Mmap) -> Result<()> {
         let info = &self.manifest.partitions[i];
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        // A partition of ordinary size stays mapped in until decoded (its
+        // record batches are released one by one after folding); a huge
+        // one is released chunk by chunk, to keep the resident set bounded
+        // at the price of faulting its pages in twice.
+        let release = map.len() > KEEP_MAPPED;
         let mut at = 0;
         while at < map.len() {
             let end = (at + HASH_CHUNK).min(map.len());
             hasher.update(&map[at..end]);
-            release_range(map, at, end - at);
+            if release {
+                release_range(map, at, end - at);
+            }
             at = end;
         }
         let found = format!("xxh3:{:016x}", hasher.digest());
@@ -139,7 +148,9 @@ impl Store {
     /// Checks every partition file's size and checksum (`inspect --verify`).
     /// Returns one line per partition: `None` if fine, else the error.
     pub fn verify_all(&self) -> Vec<Option<String>> {
+        use rayon::prelude::*;
         (0..self.manifest.partitions.len())
+            .into_par_iter()
             .map(|i| {
                 self.map_partition(i)
                     .and_then(|m| self.check_checksum(i, &m))
