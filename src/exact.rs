@@ -37,6 +37,10 @@ pub struct ExactSum {
     /// Signed chunks; chunk `i` weighs 2^(32 * (low + i)) in units of bit 0.
     chunks: Vec<i64>,
     pending: u32,
+    /// Whether any value was added, and whether any was not -0.0: an IEEE
+    /// sum is -0.0 exactly when every term is -0.0.
+    any: bool,
+    not_negative_zero: bool,
     nan: bool,
     pos_inf: bool,
     neg_inf: bool,
@@ -81,6 +85,8 @@ impl ExactSum {
     /// Adds `x` exactly.
     #[inline]
     pub fn add(&mut self, x: f64) {
+        self.any = true;
+        self.not_negative_zero |= x.to_bits() != (-0.0f64).to_bits();
         if !x.is_finite() {
             self.note_special(x);
             return;
@@ -114,6 +120,8 @@ impl ExactSum {
 
     /// Adds an integer exactly (in an accumulator read with [`VALUE_SCALE`]).
     pub fn add_integer(&mut self, v: i128) {
+        self.any = true;
+        self.not_negative_zero = true;
         if v == 0 {
             return;
         }
@@ -218,6 +226,8 @@ impl ExactSum {
 
     /// Adds another accumulator into this one.
     pub fn merge(&mut self, other: &ExactSum) {
+        self.any |= other.any;
+        self.not_negative_zero |= other.not_negative_zero;
         self.nan |= other.nan;
         self.pos_inf |= other.pos_inf;
         self.neg_inf |= other.neg_inf;
@@ -265,7 +275,11 @@ impl ExactSum {
         if let Some(s) = self.special() {
             return s;
         }
-        round_ratio(&self.to_bigint(), &BigUint::one(), -VALUE_SCALE)
+        let sum = round_ratio(&self.to_bigint(), &BigUint::one(), -VALUE_SCALE);
+        if sum == 0.0 && self.any && !self.not_negative_zero {
+            return -0.0;
+        }
+        sum
     }
 }
 
@@ -419,7 +433,10 @@ mod tests {
         assert_eq!(sum_of(&[1e100, 1.0, -1e100]), 1.0);
         assert_eq!(sum_of(&[0.1; 10]), 1.0);
         assert_eq!(sum_of(&[1e308, 1e308, -1e308]), 1e308);
-        assert_eq!(sum_of(&[]), 0.0);
+        assert_eq!(sum_of(&[]).to_bits(), 0.0f64.to_bits());
+        assert_eq!(sum_of(&[-0.0, -0.0]).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(sum_of(&[-0.0, 0.0]).to_bits(), 0.0f64.to_bits());
+        assert_eq!(sum_of(&[-1.0, 1.0]).to_bits(), 0.0f64.to_bits());
         assert_eq!(sum_of(&[-0.5, 0.25]), -0.25);
         assert_eq!(sum_of(&[f64::MAX, f64::MAX]), f64::INFINITY);
         assert_eq!(sum_of(&[-f64::MAX, -f64::MAX]), f64::NEG_INFINITY);

@@ -22,7 +22,7 @@ use crate::error::{show_value, DataError, Error, Result};
 use crate::partial::{Partial, Rejected, Table};
 use crate::plan::Plan;
 use crate::source::csv::CsvReader;
-use crate::source::split::{split_parallel, split_sequential};
+use crate::source::split::{split_sequential, split_speculative};
 use crate::source::CsvInput;
 
 /// How to run a plan.
@@ -82,44 +82,46 @@ fn run_in_pool(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<T
             default_partitions(input.bytes().len() - input.body_start, opts.threads)
         })
     };
-    let mut tasks = Vec::new();
-    for (i, input) in inputs.iter().enumerate() {
-        let bounds = split_parallel(input.bytes(), input.body_start, parts_for(input));
-        tasks.extend(bounds.windows(2).map(|w| Task {
-            input: i,
-            start: w[0],
-            end: w[1],
-        }));
-    }
-    let total: usize = inputs.iter().map(|i| i.bytes().len() - i.body_start).sum();
-    let progress = Progress::new(opts.progress, total as u64, tasks.len());
-    let (mut partials, mut outcomes) = map(plan, inputs, &tasks, opts.delimiter, &progress);
-
-    // A quote inside an unquoted field breaks the parity the splitter relies
-    // on: check the boundaries with the real parser, and redo if they moved.
-    if outcomes.iter().any(|o| matches!(o, Outcome::Done { stray_quote: true })) {
-        let mut exact = Vec::new();
+    let tasks_from = |split: &dyn Fn(&CsvInput, usize) -> Vec<usize>| -> Vec<Task> {
+        let mut tasks = Vec::new();
         for (i, input) in inputs.iter().enumerate() {
-            let bounds = split_sequential(input.bytes(), input.body_start, parts_for(input), opts.delimiter);
-            exact.extend(bounds.windows(2).map(|w| Task {
+            let bounds = split(input, parts_for(input));
+            tasks.extend(bounds.windows(2).map(|w| Task {
                 input: i,
                 start: w[0],
                 end: w[1],
             }));
         }
-        if exact != tasks {
-            progress.restart(exact.len());
-            (partials, outcomes) = map(plan, inputs, &exact, opts.delimiter, &progress);
+        tasks
+    };
+    let tasks = tasks_from(&|input, parts| {
+        split_speculative(input.bytes(), input.body_start, parts, opts.delimiter)
+    });
+    let total: usize = inputs.iter().map(|i| i.bytes().len() - i.body_start).sum();
+    let progress = Progress::new(opts.progress, total as u64, tasks.len());
+    let (mut partials, mut outcomes) = map(plan, inputs, &tasks, opts.delimiter, &progress);
+
+    // Speculative boundaries are only guesses for malformed quoting: check
+    // that each partition's last record ends where the next one starts, and
+    // if one does not, redo the run on boundaries found by the real parser.
+    if let Verdict::Misaligned = check(inputs, &tasks, &outcomes) {
+        let exact = tasks_from(&|input, parts| {
+            split_sequential(input.bytes(), input.body_start, parts, opts.delimiter)
+        });
+        progress.restart(exact.len());
+        (partials, outcomes) = map(plan, inputs, &exact, opts.delimiter, &progress);
+        if let Verdict::Misaligned = check(inputs, &exact, &outcomes) {
+            return Err(Error::Other(
+                "internal error: exact partition boundaries failed validation".into(),
+            ));
         }
     }
     progress.finish();
 
     // The first failed partition holds the input's first bad record.
     for outcome in outcomes {
-        match outcome {
-            Outcome::Done { .. } => {}
-            Outcome::Failed(e) => return Err(Error::Data(e)),
-            Outcome::Cancelled => unreachable!("a cancelled partition follows a failed one"),
+        if let Outcome::Failed(e) = outcome {
+            return Err(Error::Data(e));
         }
     }
     let mut total = Partial::new(plan);
@@ -131,11 +133,41 @@ fn run_in_pool(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<T
 
 /// How one partition's map task ended.
 enum Outcome {
-    /// Read to the end; `stray_quote` if it met a quote inside an unquoted field.
-    Done { stray_quote: bool },
+    /// Read to the end; the next record starts at `stop`.
+    Done {
+        stop: usize,
+    },
     Failed(DataError),
     /// Skipped because an earlier partition failed.
     Cancelled,
+}
+
+enum Verdict {
+    /// Every partition up to the end (or up to the first failure, whose
+    /// error is then genuine) started on a true record boundary.
+    Aligned,
+    Misaligned,
+}
+
+/// Validates partition starts in order: the first starts at the body, and
+/// each next one where the previous one's last record ended.
+fn check(inputs: &[CsvInput], tasks: &[Task], outcomes: &[Outcome]) -> Verdict {
+    let mut expected = None;
+    for (task, outcome) in tasks.iter().zip(outcomes) {
+        let start = match expected {
+            Some((input, at)) if input == task.input => at,
+            _ => inputs[task.input].body_start,
+        };
+        if task.start != start {
+            return Verdict::Misaligned;
+        }
+        match outcome {
+            Outcome::Done { stop } => expected = Some((task.input, *stop)),
+            Outcome::Failed(_) => return Verdict::Aligned,
+            Outcome::Cancelled => unreachable!("a cancelled partition follows a failed one"),
+        }
+    }
+    Verdict::Aligned
 }
 
 /// One worker thread's accumulator (a Ray "actor"): every partition the
@@ -180,17 +212,20 @@ fn map(
                     let a = &plan.aggs[agg];
                     let slot = a.slot.expect("only column aggregates reject values");
                     let raw = batch.columns[slot].raw.map_or(&b""[..], |r| r[row]);
-                    let msg = format!("{} needs numbers, found {}", a.spec.func.label(), show_value(raw));
+                    let msg = format!(
+                        "{} needs numbers, found {}",
+                        a.spec.func.label(),
+                        show_value(raw)
+                    );
                     Stop::Data(input.error_at(starts[row], Some(&plan.slot_names[slot]), msg))
                 })
             };
             let mut on_progress = |bytes: usize| progress.advance(bytes);
-            let result = reader.read_range(input, task.start, task.end, &mut on_batch, &mut on_progress);
+            let result =
+                reader.read_range(input, task.start, task.end, &mut on_batch, &mut on_progress);
             progress.partition_done();
             match result {
-                Ok(info) => Outcome::Done {
-                    stray_quote: info.stray_quote.is_some(),
-                },
+                Ok(info) => Outcome::Done { stop: info.stop },
                 Err(Stop::Data(e)) => {
                     first_failed.fetch_min(index, Ordering::Relaxed);
                     Outcome::Failed(e)

@@ -1,11 +1,16 @@
 //! Partial results: the mergeable state of a set of aggregates (optionally
 //! per group) over some rows, and how it becomes the final table.
 
+use rayon::prelude::*;
+
 use crate::agg::{BadValue, Groups, StateVec};
 use crate::batch::{decode_key, encode_key, Batch};
 use crate::keyset::KeySet;
 use crate::plan::Plan;
 use crate::value::{parse_float_field, parse_int_field, ColumnType, Value};
+
+/// One state vector per aggregate.
+type StateVecs = Vec<Box<dyn StateVec>>;
 
 /// A value an aggregate rejected, located in its batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,8 +90,8 @@ impl Partial {
         s.ids.clear();
         for row in 0..batch.len {
             s.key.clear();
-            for &k in &plan.keys {
-                encode_key(&batch.columns[k], row, &mut s.key);
+            for (i, &k) in plan.keys.iter().enumerate() {
+                encode_key(&batch.columns[k], row, i + 1 == plan.keys.len(), &mut s.key);
             }
             s.ids.push(self.groups.intern(&s.key));
         }
@@ -144,58 +149,66 @@ impl Partial {
                 rows: vec![row],
             };
         }
-        // Type the keys, sort them, and merge groups whose keys are equal as
-        // values of the column's type ("7" and "007" in an integer column).
+        // Sort the groups by key. Text keys sort by their order-preserving
+        // encoding; other keys are typed first, and groups whose keys are
+        // equal as values of the column's type ("7" and "007" in an integer
+        // column) are merged.
+        let nkeys = plan.keys.len();
         let key_types: Vec<ColumnType> = plan.keys.iter().map(|&k| self.types[k]).collect();
-        let keys: Vec<Vec<Value>> = self
-            .groups
-            .iter()
-            .map(|k| {
-                decode_key(k)
-                    .into_iter()
-                    .zip(&key_types)
-                    .map(|(field, &ty)| typed_key(field, ty))
-                    .collect()
-            })
-            .collect();
-        let mut order: Vec<usize> = (0..keys.len()).collect();
-        order.sort_by(|&a, &b| compare_keys(&keys[a], &keys[b]));
-        let mut remap = vec![0u32; keys.len()];
-        let mut firsts: Vec<usize> = Vec::new();
-        for &g in &order {
-            if firsts
-                .last()
-                .is_none_or(|&f| compare_keys(&keys[f], &keys[g]).is_ne())
-            {
-                firsts.push(g);
-            }
-            remap[g] = (firsts.len() - 1) as u32;
-        }
-        let states: Vec<Box<dyn StateVec>> = if firsts.len() == keys.len() {
-            self.states
-        } else {
-            plan.aggs
-                .iter()
-                .zip(self.states)
-                .map(|(a, old)| {
-                    let mut new = a.spec.func.new_states();
-                    new.merge_from(old, &remap);
-                    new
-                })
+        let groups = &self.groups;
+        let typed = |g: u32| -> Vec<Value> {
+            decode_key(groups.get(g), nkeys)
+                .into_iter()
+                .zip(&key_types)
+                .map(|(field, &ty)| typed_key(field.as_deref(), ty))
                 .collect()
         };
-        let rows = firsts
+        let mut order: Vec<u32> = (0..groups.len() as u32).collect();
+        let text_only = key_types
             .iter()
-            .map(|&g| {
-                let final_group = remap[g] as usize;
-                let state_group = if firsts.len() == keys.len() {
-                    g
-                } else {
-                    final_group
-                };
-                keys[g]
+            .all(|t| matches!(t, ColumnType::Text | ColumnType::Null));
+        let (firsts, states, state_of): (Vec<u32>, StateVecs, Option<Vec<u32>>) = if text_only {
+            order.par_sort_unstable_by(|&a, &b| groups.get(a).cmp(groups.get(b)));
+            (order, self.states, None)
+        } else {
+            let keys: Vec<Vec<Value>> = (0..groups.len() as u32)
+                .into_par_iter()
+                .map(typed)
+                .collect();
+            order.par_sort_by(|&a, &b| compare_keys(&keys[a as usize], &keys[b as usize]));
+            let mut remap = vec![0u32; keys.len()];
+            let mut firsts: Vec<u32> = Vec::new();
+            for &g in &order {
+                let new = firsts
+                    .last()
+                    .is_none_or(|&f| compare_keys(&keys[f as usize], &keys[g as usize]).is_ne());
+                if new {
+                    firsts.push(g);
+                }
+                remap[g as usize] = (firsts.len() - 1) as u32;
+            }
+            if firsts.len() == keys.len() {
+                (firsts, self.states, None)
+            } else {
+                let merged = plan
+                    .aggs
                     .iter()
-                    .cloned()
+                    .zip(self.states)
+                    .map(|(a, old)| {
+                        let mut new = a.spec.func.new_states();
+                        new.merge_from(old, &remap);
+                        new
+                    })
+                    .collect();
+                (firsts, merged, Some(remap))
+            }
+        };
+        let rows = firsts
+            .par_iter()
+            .map(|&g| {
+                let state_group = state_of.as_ref().map_or(g, |remap| remap[g as usize]) as usize;
+                typed(g)
+                    .into_iter()
                     .chain(
                         plan.aggs
                             .iter()

@@ -7,8 +7,10 @@
 
 use std::io::Write;
 
+use num_bigint::{BigInt, BigUint};
 use proptest::prelude::*;
 use rayproc::exact::reference::fsum;
+use rayproc::exact::round_ratio;
 use rayproc::exec::{self, ExecOptions};
 use rayproc::output::{self, Format};
 use rayproc::partial::Table;
@@ -224,7 +226,9 @@ fn reference_column(values: &[&str]) -> Vec<(String, Value)> {
             ));
             let fs: Vec<f64> = ints.iter().map(|&i| i as f64).collect();
             let s: i128 = ints.iter().map(|&i| i as i128).sum();
-            out.push(("mean".into(), Value::Float(s as f64 / ints.len() as f64)));
+            // the exact quotient, rounded once (round_ratio has its own tests)
+            let mean = round_ratio(&BigInt::from(s), &BigUint::from(ints.len()), 0);
+            out.push(("mean".into(), Value::Float(mean)));
             out.push(("floats".into(), Value::Text(format!("{fs:?}").into_bytes())));
         }
         (_, Some(fs)) if !present.is_empty() => {

@@ -91,7 +91,7 @@ impl AggState for Distinct {
                 all.extend(
                     self.text
                         .iter()
-                        .filter_map(|t| parse_float_field(t))
+                        .filter_map(parse_float_field)
                         .map(float_key),
                 );
                 all.len()

@@ -38,7 +38,7 @@ pub struct BadValue {
 }
 
 /// A mergeable partial aggregate.
-pub trait AggState: Default + Send + 'static {
+pub trait AggState: Default + Send + Sync + 'static {
     /// Folds the selected rows of `col` into the state. Returns the first
     /// selected row the aggregate cannot use (a non-number for a numeric
     /// aggregate); the caller turns it into a positioned error.
@@ -50,7 +50,7 @@ pub trait AggState: Default + Send + 'static {
 }
 
 /// One aggregate's states for every group of a partial result.
-pub trait StateVec: Send {
+pub trait StateVec: Send + Sync {
     /// Makes sure groups `0..groups` exist.
     fn resize(&mut self, groups: usize);
     fn update(&mut self, col: &Column<'_>, groups: &Groups<'_>) -> Result<(), BadValue>;

@@ -213,7 +213,10 @@ mod tests {
         assert_eq!(s.finish(ColumnType::Float, &Func::Var), Value::Float(0.0));
         let mut mixed = ints::<VarSample>(&v);
         mixed.merge(&mut floats::<VarSample>(&[Some(1e17)]));
-        assert_eq!(mixed.finish(ColumnType::Float, &Func::Var), Value::Float(0.0));
+        assert_eq!(
+            mixed.finish(ColumnType::Float, &Func::Var),
+            Value::Float(0.0)
+        );
     }
 
     #[test]

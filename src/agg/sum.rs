@@ -20,6 +20,9 @@ const EXACT_INT_LIMIT: i64 = 1 << 53;
 #[derive(Default, Debug, Clone)]
 pub struct SumState {
     count: u64,
+    /// Whether an integer batch contributed (even zeros count: `0` in a
+    /// float column is +0.0, which makes the sum +0.0).
+    has_ints: bool,
     ints: i128,
     rounding: i128,
     floats: ExactSum,
@@ -27,6 +30,7 @@ pub struct SumState {
 
 impl SumState {
     fn add_int(&mut self, v: i64) {
+        self.has_ints = true;
         self.ints += v as i128;
         if !(-EXACT_INT_LIMIT..=EXACT_INT_LIMIT).contains(&v) {
             self.rounding += (v as f64) as i128 - v as i128;
@@ -67,6 +71,7 @@ impl SumState {
 
     fn merge(&mut self, other: &mut Self) {
         self.count += other.count;
+        self.has_ints |= other.has_ints;
         self.ints += other.ints;
         self.rounding += other.rounding;
         self.floats.merge(&other.floats);
@@ -82,7 +87,9 @@ impl SumState {
             ColumnType::Int => Value::Int(self.ints),
             _ => {
                 let mut all = self.floats.clone();
-                all.add_integer(self.ints + self.rounding);
+                if self.has_ints {
+                    all.add_integer(self.ints + self.rounding);
+                }
                 Value::Float(all.round())
             }
         }
@@ -119,7 +126,11 @@ impl AggState for Mean {
     fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
         match self.0.total(ty) {
             // an integer column's mean is the exact quotient, rounded once
-            Value::Int(s) => Value::Float(round_ratio(&BigInt::from(s), &BigUint::from(self.0.count), 0)),
+            Value::Int(s) => Value::Float(round_ratio(
+                &BigInt::from(s),
+                &BigUint::from(self.0.count),
+                0,
+            )),
             Value::Float(s) => Value::Float(s / self.0.count as f64),
             other => other,
         }
@@ -164,10 +175,17 @@ mod tests {
 
     #[test]
     fn integer_mean_is_rounded_once() {
-        let v = [Some(7570846931225281958), Some(3609387305112233261), Some(8548464426703313150)];
+        let v = [
+            Some(7570846931225281958),
+            Some(3609387305112233261),
+            Some(8548464426703313150),
+        ];
         let m = ints::<Mean>(&v);
         // Python: sum(xs) / len(xs)
-        assert_eq!(m.finish(ColumnType::Int, &Func::Mean), Value::Float(6.576232887680276e18));
+        assert_eq!(
+            m.finish(ColumnType::Int, &Func::Mean),
+            Value::Float(6.576232887680276e18)
+        );
     }
 
     #[test]

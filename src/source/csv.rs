@@ -1,5 +1,6 @@
 //! Reading a partition of a CSV input as typed batches.
 
+use super::fastscan::{FastScanner, Step};
 use super::scan::{unescape, FieldSink, Scanner, Span};
 use super::CsvInput;
 use crate::batch::Batch;
@@ -16,6 +17,10 @@ pub const BATCH_ROWS: usize = 4096;
 pub struct RangeInfo {
     /// First quote inside an unquoted field (see the splitter's docs).
     pub stray_quote: Option<usize>,
+    /// Where the first record at or after the range's end starts (the end of
+    /// the input if none): equals `end` exactly when `end` is a record
+    /// boundary, which is how speculative splits are validated.
+    pub stop: usize,
 }
 
 struct SlotSink<'a> {
@@ -31,6 +36,11 @@ impl FieldSink for SlotSink<'_> {
                 self.spans[slot as usize].push(span);
             }
         }
+    }
+
+    #[inline]
+    fn wants(&self, index: usize) -> bool {
+        self.slot_of.get(index).is_some_and(|&s| s != UNUSED)
     }
 }
 
@@ -146,45 +156,86 @@ impl<'p> CsvReader<'p> {
         on_progress: &mut dyn FnMut(usize),
     ) -> Result<RangeInfo, E> {
         let buf = input.bytes();
-        let ncols = self.plan.header.len();
-        let mut scanner = Scanner::new(buf, start, self.delimiter);
         let mut reported = start;
-        loop {
+        // The vectorised scanner handles well-formed quoting; at anything
+        // else it hands over to the scalar scanner at a record start.
+        let mut fast = FastScanner::new(buf, start, end, self.delimiter);
+        let resume = loop {
             let mut sink = SlotSink {
                 slot_of: &self.plan.slot_of,
                 spans: &mut self.spans,
             };
-            match scanner.next_record(end, &mut sink) {
-                None => break,
-                Some(Ok((record_start, fields))) => {
-                    if fields != ncols {
-                        self.truncate_to_complete();
-                        self.flush(input, on_batch)?;
-                        let msg =
-                            format!("expected {ncols} fields (as in the header), found {fields}");
-                        return Err(input.error_at(record_start, None, msg).into());
-                    }
-                    self.starts.push(record_start);
-                    if self.starts.len() == BATCH_ROWS {
-                        self.flush(input, on_batch)?;
-                        on_progress(scanner.position() - reported);
-                        reported = scanner.position();
+            match fast.next_record(&mut sink) {
+                Step::Record(record_start, fields) => {
+                    if self.accept(input, record_start, fields, on_batch)? {
+                        on_progress(record_start - reported);
+                        reported = record_start;
                     }
                 }
-                Some(Err(e)) => {
+                Step::End => break None,
+                Step::Irregular(at) => {
                     self.truncate_to_complete();
-                    self.flush(input, on_batch)?;
-                    let line = input.line_of(e.quote);
-                    let msg = format!("quoted field opened on line {line} is never closed");
-                    return Err(input.error_at(e.record_start, None, msg).into());
+                    break Some(at);
                 }
             }
+        };
+        let mut stray_quote = None;
+        let mut stop = fast.position();
+        if let Some(at) = resume {
+            let mut scanner = Scanner::new(buf, at, self.delimiter);
+            loop {
+                let mut sink = SlotSink {
+                    slot_of: &self.plan.slot_of,
+                    spans: &mut self.spans,
+                };
+                match scanner.next_record(end, &mut sink) {
+                    None => break,
+                    Some(Ok((record_start, fields))) => {
+                        if self.accept(input, record_start, fields, on_batch)? {
+                            on_progress(record_start - reported);
+                            reported = record_start;
+                        }
+                    }
+                    Some(Err(e)) => {
+                        self.truncate_to_complete();
+                        self.flush(input, on_batch)?;
+                        let line = input.line_of(e.quote);
+                        let msg = format!("quoted field opened on line {line} is never closed");
+                        return Err(input.error_at(e.record_start, None, msg).into());
+                    }
+                }
+            }
+            stray_quote = scanner.stray_quote;
+            stop = scanner.position();
         }
         self.flush(input, on_batch)?;
-        on_progress(end.max(scanner.position()) - reported);
-        Ok(RangeInfo {
-            stray_quote: scanner.stray_quote,
-        })
+        on_progress(end.saturating_sub(reported));
+        input.release(start, end);
+        Ok(RangeInfo { stray_quote, stop })
+    }
+
+    /// Takes a scanned record into the batch, flushing a full batch.
+    /// Returns whether it flushed.
+    fn accept<E: From<DataError>>(
+        &mut self,
+        input: &CsvInput,
+        record_start: usize,
+        fields: usize,
+        on_batch: &mut BatchFn<'_, E>,
+    ) -> Result<bool, E> {
+        let ncols = self.plan.header.len();
+        if fields != ncols {
+            self.truncate_to_complete();
+            self.flush(input, on_batch)?;
+            let msg = format!("expected {ncols} fields (as in the header), found {fields}");
+            return Err(input.error_at(record_start, None, msg).into());
+        }
+        self.starts.push(record_start);
+        if self.starts.len() == BATCH_ROWS {
+            self.flush(input, on_batch)?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// Drops fields of a record that was cut short by an error.

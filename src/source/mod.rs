@@ -3,6 +3,7 @@
 
 pub mod arrow;
 pub mod csv;
+pub mod fastscan;
 pub mod ipc;
 pub mod parquet;
 pub mod scan;
@@ -109,6 +110,27 @@ impl CsvInput {
         self.body_start = scanner.position();
         self.header = header;
         Ok(())
+    }
+
+    /// Tells the kernel the mapped pages of `start..end` are no longer
+    /// needed, so a run over a file larger than memory keeps a small
+    /// resident set. The pages stay in the page cache; reading them again
+    /// just maps them again.
+    pub fn release(&self, start: usize, end: usize) {
+        #[cfg(unix)]
+        if let Bytes::Mapped(map) = &self.bytes {
+            const PAGE: usize = 4096;
+            let from = start / PAGE * PAGE;
+            let to = end.min(map.len());
+            if to > from {
+                // SAFETY: the mapping is read-only and file-backed, so
+                // dropping its pages loses nothing: they are re-read from
+                // the file (or page cache) if touched again.
+                let _ = unsafe {
+                    map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
+                };
+            }
+        }
     }
 
     /// The 1-based physical line of byte `offset`.

@@ -27,8 +27,13 @@ pub struct Span {
 
 /// Receives the fields of each record.
 pub trait FieldSink {
-    /// Called for every field of a record, in order; `index` is 0-based.
+    /// Called for every wanted field of a record, in order; `index` is 0-based.
     fn field(&mut self, index: usize, span: Span);
+    /// Whether field `index` is wanted (lets the fast scanner skip work).
+    #[inline]
+    fn wants(&self, _index: usize) -> bool {
+        true
+    }
 }
 
 /// A quoted field that never closes.
@@ -239,6 +244,10 @@ pub struct NoFields;
 impl FieldSink for NoFields {
     #[inline]
     fn field(&mut self, _index: usize, _span: Span) {}
+    #[inline]
+    fn wants(&self, _index: usize) -> bool {
+        false
+    }
 }
 
 /// The decoded bytes of a span.

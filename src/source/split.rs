@@ -66,6 +66,64 @@ pub fn split_parallel(buf: &[u8], start: usize, parts: usize) -> Vec<usize> {
     finish(bounds, start, end)
 }
 
+/// Candidate partition boundaries of `buf[start..]`, found without reading
+/// more than a little past each cut: from each cut the quote state is
+/// *guessed* from the first quote whose role is unambiguous (see
+/// [`guess_inside`]), then the boundary is the first newline outside quotes.
+///
+/// A guess can only be wrong for malformed quoting, and callers validate
+/// every boundary: partition `i` is parsed from a true record start, so the
+/// record it ends on must end exactly where partition `i + 1` starts. On a
+/// mismatch the caller falls back to [`split_sequential`].
+pub fn split_speculative(buf: &[u8], start: usize, parts: usize, delimiter: u8) -> Vec<usize> {
+    let end = buf.len();
+    if parts <= 1 || end <= start {
+        return finish(Vec::new(), start, end);
+    }
+    let points = cuts(start, end, parts);
+    let bounds: Vec<usize> = points[1..parts]
+        .par_iter()
+        .map(|&cut| next_boundary(buf, cut, guess_inside(buf, cut, delimiter)))
+        .collect();
+    finish(bounds, start, end)
+}
+
+/// How far past a cut to look for a quote that tells the quote state.
+const LOOKAHEAD: usize = 1 << 20;
+
+/// Guesses whether offset `from` is inside a quoted field. In well-formed
+/// CSV a quote that follows a delimiter or newline, and is not followed by
+/// one, opens a field; a quote followed by a delimiter or newline, and not
+/// preceded by one, closes it; `""` pairs do not change the state. The first
+/// such unambiguous quote, and the parity of the quotes before it, give the
+/// state at `from`. With no telling quote in sight, assume outside.
+pub fn guess_inside(buf: &[u8], from: usize, delimiter: u8) -> bool {
+    let window_end = buf.len().min(from + LOOKAHEAD);
+    let is_sep = |b: u8| b == delimiter || b == b'\n' || b == b'\r';
+    let mut before = 0usize; // quotes in from..q
+    let mut pos = from;
+    while let Some(i) = memchr::memchr(b'"', &buf[pos..window_end]) {
+        let q = pos + i;
+        let next = buf.get(q + 1).copied();
+        if next == Some(b'"') {
+            before += 2;
+            pos = q + 2;
+            continue;
+        }
+        let opens = q == 0 || is_sep(buf[q - 1]);
+        let closes = next.is_none_or(is_sep);
+        if opens && !closes {
+            return before % 2 == 1; // outside just before q
+        }
+        if closes && !opens {
+            return before.is_multiple_of(2); // inside just before q
+        }
+        before += 1;
+        pos = q + 1;
+    }
+    false
+}
+
 /// The first offset after `from` that follows a newline at even quote
 /// parity, given whether `from` is inside quotes.
 fn next_boundary(buf: &[u8], from: usize, mut inside: bool) -> usize {
@@ -143,6 +201,27 @@ mod tests {
         assert_eq!(split_parallel(b"h\n1\n2", 2, 1), vec![2, 5]);
         let b = split_parallel(b"h\n1\n2\n3\n", 2, 100);
         assert_eq!(b, vec![2, 4, 6, 8]);
+    }
+
+    #[test]
+    fn speculative_guesses_the_quote_state() {
+        let buf = b"h\n\"a\nb\",1\n2,\"x\"\"\ny\"\n3,\"\"\n4,\",z\"\n";
+        let mut starts = vec![buf.len()];
+        let mut scanner = Scanner::new(buf, 2, b',');
+        while let Some(Ok((s, _))) = scanner.next_record(usize::MAX, &mut NoFields) {
+            starts.push(s);
+        }
+        for parts in 1..40 {
+            for b in split_speculative(buf, 2, parts, b',') {
+                assert!(
+                    starts.contains(&b),
+                    "parts {parts}: {b} is not a record start"
+                );
+            }
+        }
+        assert!(guess_inside(b"ab\"\n,x", 0, b','));
+        assert!(!guess_inside(b"ab\n\"x,", 0, b','));
+        assert!(!guess_inside(b"no quotes\n", 0, b','));
     }
 
     #[test]

@@ -1,0 +1,375 @@
+//! The vectorised fast path of the CSV scanner.
+//!
+//! It classifies 64 bytes at a time into bit masks (quotes, delimiters,
+//! newlines, carriage returns), turns the quote mask into an "inside quotes"
+//! mask with a prefix XOR, and walks the delimiters and newlines that lie
+//! outside quotes, a bit at a time. Fields are never visited byte by byte.
+//!
+//! Quote parity equals the scalar [`Scanner`](super::scan::Scanner)'s state
+//! only for well-formed quoting, so every block is checked: a quote that
+//! opens must follow a delimiter, a newline or the start of the range, and a
+//! quote that closes must precede a delimiter, CRLF, LF, a quote (the `""`
+//! escape) or the end of the input. Anything else (`5'11" tall`, text after
+//! a closing quote, an unterminated quote, a last record without a newline)
+//! makes the fast path stop with [`Step::Irregular`] at the start of the
+//! current record, and the caller finishes the range with the scalar
+//! scanner, which defines the semantics. The fast path therefore yields
+//! exactly the records the scalar scanner would.
+
+use super::scan::{FieldSink, Span};
+
+/// What the fast scanner found next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A record starting at `.0` with `.1` fields.
+    Record(usize, usize),
+    /// The range is done.
+    End,
+    /// Resume with the scalar scanner at this record start.
+    Irregular(usize),
+}
+
+/// Bit masks of one 64-byte block.
+struct Masks {
+    quote: u64,
+    delim: u64,
+    newline: u64,
+    cr: u64,
+}
+
+#[inline(always)]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn classify(block: &[u8; 64], delim: u8) -> Masks {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of the x86_64 baseline; loads are unaligned and
+    // within the 64-byte array.
+    unsafe {
+        let q = _mm_set1_epi8(b'"' as i8);
+        let d = _mm_set1_epi8(delim as i8);
+        let n = _mm_set1_epi8(b'\n' as i8);
+        let r = _mm_set1_epi8(b'\r' as i8);
+        let mut m = Masks {
+            quote: 0,
+            delim: 0,
+            newline: 0,
+            cr: 0,
+        };
+        for i in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * i) as *const __m128i);
+            let shift = 16 * i;
+            m.quote |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, q)) as u16 as u64) << shift;
+            m.delim |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, d)) as u16 as u64) << shift;
+            m.newline |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, n)) as u16 as u64) << shift;
+            m.cr |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, r)) as u16 as u64) << shift;
+        }
+        m
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn classify(block: &[u8; 64], delim: u8) -> Masks {
+    let mut m = Masks {
+        quote: 0,
+        delim: 0,
+        newline: 0,
+        cr: 0,
+    };
+    for (i, &b) in block.iter().enumerate() {
+        let bit = 1u64 << i;
+        m.quote |= if b == b'"' { bit } else { 0 };
+        m.delim |= if b == delim { bit } else { 0 };
+        m.newline |= if b == b'\n' { bit } else { 0 };
+        m.cr |= if b == b'\r' { bit } else { 0 };
+    }
+    m
+}
+
+/// Scans records of `buf[start..end]` a block at a time.
+pub struct FastScanner<'a> {
+    buf: &'a [u8],
+    end: usize,
+    delim: u8,
+    /// Offset of the current block.
+    block: usize,
+    /// Separators (delimiters and newlines outside quotes) not yet visited.
+    seps: u64,
+    /// Newlines outside quotes in the current block.
+    newlines: u64,
+    /// Whether the byte before the next block is inside quotes.
+    inside: bool,
+    /// Whether the byte before the next block ends a field or a quote.
+    prev_ok: bool,
+    record_start: usize,
+    field_start: usize,
+    field_index: usize,
+    loaded: bool,
+}
+
+impl<'a> FastScanner<'a> {
+    pub fn new(buf: &'a [u8], start: usize, end: usize, delim: u8) -> Self {
+        FastScanner {
+            buf,
+            end,
+            delim,
+            block: start,
+            seps: 0,
+            newlines: 0,
+            inside: false,
+            prev_ok: true,
+            record_start: start,
+            field_start: start,
+            field_index: 0,
+            loaded: false,
+        }
+    }
+
+    /// Where the next record would start (after [`Step::End`], where the
+    /// range's last record ended).
+    pub fn position(&self) -> usize {
+        self.record_start
+    }
+
+    /// Loads and checks the block at `self.block`; false if irregular.
+    #[inline]
+    fn load(&mut self) -> bool {
+        let buf = self.buf;
+        let b = self.block;
+        let valid = buf.len() - b;
+        let mut tmp = [0u8; 64];
+        let block: &[u8; 64] = if valid >= 64 {
+            buf[b..b + 64].try_into().expect("64 bytes")
+        } else {
+            tmp[..valid].copy_from_slice(&buf[b..]);
+            &tmp
+        };
+        let m = classify(block, self.delim);
+        let inside = prefix_xor(m.quote) ^ if self.inside { !0 } else { 0 };
+        let seps = (m.delim | m.newline) & !inside;
+        let opening = m.quote & inside;
+        let closing = m.quote & !inside;
+        let prev_ok = ((seps | closing) << 1) | self.prev_ok as u64;
+        // what may follow a closing quote: a separator, CRLF, a quote, or EOF
+        let mut follow = seps | m.quote | (m.cr & (m.newline >> 1));
+        let mut next_ok;
+        if valid > 64 {
+            let next = buf[b + 64];
+            if next == b'\n' {
+                follow |= m.cr & (1 << 63); // CR ends the block, LF starts the next
+            }
+            next_ok = follow >> 1;
+            let crlf = next == b'\r' && buf.get(b + 65) == Some(&b'\n');
+            if next == self.delim || next == b'\n' || next == b'"' || crlf {
+                next_ok |= 1 << 63;
+            }
+        } else {
+            next_ok = (follow >> 1) | (1 << (valid - 1)); // the input ends here
+        }
+        if (opening & !prev_ok) | (closing & !next_ok) != 0 {
+            return false;
+        }
+        let live = if valid >= 64 { !0 } else { (1u64 << valid) - 1 };
+        self.seps = seps & live;
+        self.newlines = m.newline & !inside & live;
+        self.inside = (inside >> 63) & 1 == 1;
+        self.prev_ok = ((seps | closing) >> 63) & 1 == 1;
+        self.loaded = true;
+        true
+    }
+
+    /// The next record, its fields fed to `sink`.
+    #[inline]
+    pub fn next_record<S: FieldSink>(&mut self, sink: &mut S) -> Step {
+        loop {
+            if self.record_start >= self.end {
+                return Step::End;
+            }
+            while self.seps == 0 {
+                if self.loaded {
+                    self.block += 64;
+                }
+                if self.block >= self.buf.len() {
+                    // unterminated quote or a last record without newline
+                    return Step::Irregular(self.record_start);
+                }
+                if !self.load() {
+                    return Step::Irregular(self.record_start);
+                }
+            }
+            let bit = self.seps.trailing_zeros();
+            self.seps &= self.seps - 1;
+            let pos = self.block + bit as usize;
+            let is_newline = (self.newlines >> bit) & 1 == 1;
+            let start = self.field_start;
+            let index = self.field_index;
+            self.field_start = pos + 1;
+            if is_newline
+                && index == 0
+                && (pos == start || (pos == start + 1 && self.buf[start] == b'\r'))
+            {
+                // blank line
+                self.record_start = pos + 1;
+                continue;
+            }
+            if sink.wants(index) {
+                sink.field(index, self.span(start, pos, is_newline));
+            }
+            self.field_index += 1;
+            if is_newline {
+                let record = self.record_start;
+                self.record_start = pos + 1;
+                self.field_index = 0;
+                return Step::Record(record, index + 1);
+            }
+        }
+    }
+
+    /// The span of the field `start..sep` (sep is its delimiter or newline).
+    #[inline]
+    fn span(&self, start: usize, sep: usize, is_newline: bool) -> Span {
+        let buf = self.buf;
+        let mut end = sep;
+        if is_newline && end > start && buf[end - 1] == b'\r' {
+            end -= 1;
+        }
+        if start < end && buf[start] == b'"' {
+            // validated: the field is "content" with its closing quote last
+            let content = &buf[start + 1..end - 1];
+            if memchr::memchr(b'"', content).is_some() {
+                Span {
+                    start,
+                    end,
+                    escaped: true,
+                }
+            } else {
+                Span {
+                    start: start + 1,
+                    end: end - 1,
+                    escaped: false,
+                }
+            }
+        } else {
+            Span {
+                start,
+                end,
+                escaped: false,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::scan::{AllFields, Scanner};
+    use super::*;
+
+    /// Records of `buf[start..]` by the fast path (finishing with the scalar
+    /// scanner when it bails out) and by the scalar scanner alone.
+    type Records = Vec<(usize, Vec<Span>)>;
+
+    fn both(buf: &[u8], start: usize) -> (Records, Records) {
+        let mut fast = Vec::new();
+        let mut f = FastScanner::new(buf, start, buf.len(), b',');
+        let mut resume = None;
+        loop {
+            let mut sink = AllFields::default();
+            match f.next_record(&mut sink) {
+                Step::Record(s, n) => {
+                    assert_eq!(n, sink.0.len());
+                    fast.push((s, sink.0));
+                }
+                Step::End => break,
+                Step::Irregular(at) => {
+                    resume = Some(at);
+                    break;
+                }
+            }
+        }
+        if let Some(at) = resume {
+            let mut s = Scanner::new(buf, at, b',');
+            loop {
+                let mut sink = AllFields::default();
+                match s.next_record(buf.len(), &mut sink) {
+                    Some(Ok((st, _))) => fast.push((st, sink.0)),
+                    _ => break,
+                }
+            }
+        }
+        let mut slow = Vec::new();
+        let mut s = Scanner::new(buf, start, b',');
+        loop {
+            let mut sink = AllFields::default();
+            match s.next_record(buf.len(), &mut sink) {
+                Some(Ok((st, _))) => slow.push((st, sink.0)),
+                _ => break,
+            }
+        }
+        (fast, slow)
+    }
+
+    #[test]
+    fn agrees_with_scalar_scanner() {
+        let long = "x".repeat(70);
+        let cases = [
+            "a,b\n1,2\n".to_string(),
+            "a,b\r\n1,2\r\n\r\n\n3,4\n".to_string(),
+            format!("\"{long}\",\"q\"\"q\"\n\"l1\r\nl2\",3\r\n,\n"),
+            format!("{long},\"a,b\"\n5'11\" tall,x\n{long}\n"),
+            "\"ab\"cd,e\nf,g\n".to_string(),
+            "a,b\n1,2".to_string(),
+            "a,\"open\n".to_string(),
+            format!("{}\"x\"\r\n", "y,".repeat(31)),
+            format!("{}\"\"\"\",\"\"\n", "z,".repeat(30)),
+            "\"a\"\rb\n".to_string(),
+            String::new(),
+        ];
+        for case in &cases {
+            let (fast, slow) = both(case.as_bytes(), 0);
+            assert_eq!(fast, slow, "{case:?}");
+        }
+    }
+
+    #[test]
+    fn agrees_on_generated_inputs() {
+        let pieces = [
+            "a",
+            "bb",
+            "",
+            "\"q\"",
+            "\"x,y\"",
+            "\"l\nm\"",
+            "\"d\"\"e\"",
+            "5'1\"",
+            "\"c\r\nd\"",
+        ];
+        let mut state = 7u64;
+        for _ in 0..300 {
+            let mut text = String::new();
+            for _ in 0..40 {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let p = pieces[(state >> 33) as usize % pieces.len()];
+                text.push_str(p);
+                text.push_str(match (state >> 20) % 5 {
+                    0 => "\n",
+                    1 => "\r\n",
+                    _ => ",",
+                });
+            }
+            let (fast, slow) = both(text.as_bytes(), 0);
+            assert_eq!(fast, slow, "{text:?}");
+        }
+    }
+}
