@@ -37,10 +37,11 @@ pub struct ExecOptions {
 
 /// A byte range of one input that starts and ends on record boundaries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Task {
-    input: usize,
-    start: usize,
-    end: usize,
+pub struct Task {
+    /// Index of the input.
+    pub input: usize,
+    pub start: usize,
+    pub end: usize,
 }
 
 /// Partition count when the user gives none: about 32 MiB each, at least
@@ -77,6 +78,54 @@ pub fn run(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table
 }
 
 fn run_in_pool(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table> {
+    let fold = |partial: &mut Partial, input: &CsvInput, batch: &Batch<'_>, starts: &[usize]| {
+        partial.fold(plan, batch).map_err(|Rejected { row, agg }| {
+            let a = &plan.aggs[agg];
+            let slot = a.slot.expect("only column aggregates reject values");
+            let raw = batch.columns[slot].raw.map_or(&b""[..], |r| r[row]);
+            let msg = format!(
+                "{} needs numbers, found {}",
+                a.spec.func.label(),
+                show_value(raw)
+            );
+            input.error_at(starts[row], Some(&plan.slot_names[slot]), msg)
+        })
+    };
+    let (_, partials) = map_csv(
+        plan,
+        inputs,
+        opts,
+        &|| Partial::new(plan),
+        &|p, _, i, b, s| fold(p, i, b, s),
+    )?;
+    let mut total = Partial::new(plan);
+    for partial in partials {
+        total.merge(partial);
+    }
+    Ok(total.finish(plan))
+}
+
+/// Folds a batch into a worker's state: (state, task index, input, batch,
+/// start offset of each row).
+pub type CsvFold<'f, W> =
+    dyn Fn(&mut W, usize, &CsvInput, &Batch<'_>, &[usize]) -> Result<(), DataError> + Sync + 'f;
+
+/// The map step over CSV inputs, shared by `run` and `split`: cuts every
+/// input into partitions, and folds every batch of every partition into a
+/// per-worker state (a Ray "actor": one per thread of the current pool).
+///
+/// Partition boundaries are speculative (see
+/// [`split_speculative`]); once the map is done they are validated in order,
+/// and if one was wrong the whole map runs again on boundaries found by the
+/// real parser. Returns the validated partitions and the worker states, or
+/// the error of the first bad record of the input.
+pub fn map_csv<W: Send>(
+    plan: &Plan,
+    inputs: &[CsvInput],
+    opts: &ExecOptions,
+    new_worker: &(dyn Fn() -> W + Sync),
+    fold: &CsvFold<'_, W>,
+) -> Result<(Vec<Task>, Vec<W>)> {
     let parts_for = |input: &CsvInput| {
         opts.partitions.unwrap_or_else(|| {
             default_partitions(input.bytes().len() - input.body_start, opts.threads)
@@ -94,23 +143,39 @@ fn run_in_pool(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<T
         }
         tasks
     };
-    let tasks = tasks_from(&|input, parts| {
+    let mut tasks = tasks_from(&|input, parts| {
         split_speculative(input.bytes(), input.body_start, parts, opts.delimiter)
     });
     let total: usize = inputs.iter().map(|i| i.bytes().len() - i.body_start).sum();
     let progress = Progress::new(opts.progress, total as u64, tasks.len());
-    let (mut partials, mut outcomes) = map(plan, inputs, &tasks, opts.delimiter, &progress);
+    let (mut workers, mut outcomes) = map(
+        plan,
+        inputs,
+        &tasks,
+        opts.delimiter,
+        &progress,
+        new_worker,
+        fold,
+    );
 
     // Speculative boundaries are only guesses for malformed quoting: check
     // that each partition's last record ends where the next one starts, and
-    // if one does not, redo the run on boundaries found by the real parser.
+    // if one does not, redo the map on boundaries found by the real parser.
     if let Verdict::Misaligned = check(inputs, &tasks, &outcomes) {
-        let exact = tasks_from(&|input, parts| {
+        tasks = tasks_from(&|input, parts| {
             split_sequential(input.bytes(), input.body_start, parts, opts.delimiter)
         });
-        progress.restart(exact.len());
-        (partials, outcomes) = map(plan, inputs, &exact, opts.delimiter, &progress);
-        if let Verdict::Misaligned = check(inputs, &exact, &outcomes) {
+        progress.restart(tasks.len());
+        (workers, outcomes) = map(
+            plan,
+            inputs,
+            &tasks,
+            opts.delimiter,
+            &progress,
+            new_worker,
+            fold,
+        );
+        if let Verdict::Misaligned = check(inputs, &tasks, &outcomes) {
             return Err(Error::Other(
                 "internal error: exact partition boundaries failed validation".into(),
             ));
@@ -124,11 +189,7 @@ fn run_in_pool(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<T
             return Err(Error::Data(e));
         }
     }
-    let mut total = Partial::new(plan);
-    for partial in partials {
-        total.merge(partial);
-    }
-    Ok(total.finish(plan))
+    Ok((tasks, workers))
 }
 
 /// How one partition's map task ended.
@@ -170,31 +231,20 @@ fn check(inputs: &[CsvInput], tasks: &[Task], outcomes: &[Outcome]) -> Verdict {
     Verdict::Aligned
 }
 
-/// One worker thread's accumulator (a Ray "actor"): every partition the
-/// thread maps folds into the same partial, so a group-by builds one hash
-/// table per thread instead of one per partition.
-struct Worker<'p> {
-    partial: Partial,
-    reader: CsvReader<'p>,
-}
-
-/// Maps the plan over every task in parallel. Returns one partial per worker
-/// and the outcome of every task, in task order.
-fn map(
+/// Maps `fold` over every task in parallel, one state per worker thread.
+/// Returns the states and the outcome of every task, in task order.
+fn map<W: Send>(
     plan: &Plan,
     inputs: &[CsvInput],
     tasks: &[Task],
     delimiter: u8,
     progress: &Progress,
-) -> (Vec<Partial>, Vec<Outcome>) {
+    new_worker: &(dyn Fn() -> W + Sync),
+    fold: &CsvFold<'_, W>,
+) -> (Vec<W>, Vec<Outcome>) {
     let first_failed = AtomicUsize::new(usize::MAX);
-    let workers: Vec<Mutex<Worker<'_>>> = (0..rayon::current_num_threads())
-        .map(|_| {
-            Mutex::new(Worker {
-                partial: Partial::new(plan),
-                reader: CsvReader::new(plan, delimiter),
-            })
-        })
+    let workers: Vec<Mutex<(W, CsvReader<'_>)>> = (0..rayon::current_num_threads())
+        .map(|_| Mutex::new((new_worker(), CsvReader::new(plan, delimiter))))
         .collect();
     let outcomes: Vec<Outcome> = tasks
         .par_iter()
@@ -202,23 +252,13 @@ fn map(
         .map(|(index, task)| {
             let me = rayon::current_thread_index().unwrap_or(0) % workers.len();
             let mut guard = workers[me].lock().expect("worker state");
-            let Worker { partial, reader } = &mut *guard;
+            let (state, reader) = &mut *guard;
             let input = &inputs[task.input];
             let mut on_batch = |batch: &Batch<'_>, starts: &[usize]| -> Result<(), Stop> {
                 if first_failed.load(Ordering::Relaxed) < index {
                     return Err(Stop::Cancelled);
                 }
-                partial.fold(plan, batch).map_err(|Rejected { row, agg }| {
-                    let a = &plan.aggs[agg];
-                    let slot = a.slot.expect("only column aggregates reject values");
-                    let raw = batch.columns[slot].raw.map_or(&b""[..], |r| r[row]);
-                    let msg = format!(
-                        "{} needs numbers, found {}",
-                        a.spec.func.label(),
-                        show_value(raw)
-                    );
-                    Stop::Data(input.error_at(starts[row], Some(&plan.slot_names[slot]), msg))
-                })
+                fold(state, index, input, batch, starts).map_err(Stop::Data)
             };
             let mut on_progress = |bytes: usize| progress.advance(bytes);
             let result =
@@ -234,11 +274,11 @@ fn map(
             }
         })
         .collect();
-    let partials = workers
+    let states = workers
         .into_iter()
-        .map(|w| w.into_inner().expect("worker state").partial)
+        .map(|w| w.into_inner().expect("worker state").0)
         .collect();
-    (partials, outcomes)
+    (states, outcomes)
 }
 
 /// The progress bar on stderr (bytes, throughput, ETA, partitions done).

@@ -15,8 +15,6 @@ pub const BATCH_ROWS: usize = 4096;
 /// What reading a range found besides its rows.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RangeInfo {
-    /// First quote inside an unquoted field (see the splitter's docs).
-    pub stray_quote: Option<usize>,
     /// Where the first record at or after the range's end starts (the end of
     /// the input if none): equals `end` exactly when `end` is a record
     /// boundary, which is how speculative splits are validated.
@@ -179,7 +177,6 @@ impl<'p> CsvReader<'p> {
                 }
             }
         };
-        let mut stray_quote = None;
         let mut stop = fast.position();
         if let Some(at) = resume {
             let mut scanner = Scanner::new(buf, at, self.delimiter);
@@ -205,13 +202,12 @@ impl<'p> CsvReader<'p> {
                     }
                 }
             }
-            stray_quote = scanner.stray_quote;
             stop = scanner.position();
         }
         self.flush(input, on_batch)?;
         on_progress(end.saturating_sub(reported));
         input.release(start, end);
-        Ok(RangeInfo { stray_quote, stop })
+        Ok(RangeInfo { stop })
     }
 
     /// Takes a scanned record into the batch, flushing a full batch.

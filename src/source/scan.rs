@@ -4,9 +4,7 @@
 //! - a field that starts with `"` is quoted: it may hold delimiters, `""`
 //!   (one quote), LF and CRLF; bytes after its closing quote up to the next
 //!   delimiter are kept literally;
-//! - a `"` anywhere else is an ordinary byte (`5'11" tall`); the scanner
-//!   remembers the first such "stray" quote, because it breaks the quote
-//!   parity the parallel splitter assumes;
+//! - a `"` anywhere else is an ordinary byte (`5'11" tall`);
 //! - records end at LF or CRLF (a lone CR is data); blank lines are skipped;
 //!   the last record may lack a newline.
 //!
@@ -50,8 +48,6 @@ pub struct Scanner<'a> {
     buf: &'a [u8],
     pos: usize,
     delimiter: u8,
-    /// Offset of the first quote found inside an unquoted field.
-    pub stray_quote: Option<usize>,
 }
 
 impl<'a> Scanner<'a> {
@@ -60,20 +56,12 @@ impl<'a> Scanner<'a> {
             buf,
             pos,
             delimiter,
-            stray_quote: None,
         }
     }
 
     /// Offset of the next byte to read.
     pub fn position(&self) -> usize {
         self.pos
-    }
-
-    #[inline]
-    fn note_stray(&mut self, at: usize) {
-        if self.stray_quote.is_none() {
-            self.stray_quote = Some(at);
-        }
     }
 
     /// Reads the next record if it starts before `limit`, feeding its fields
@@ -151,9 +139,6 @@ impl<'a> Scanner<'a> {
                 } else {
                     // text after the closing quote is kept as is
                     while !at_end(pos) {
-                        if buf[pos] == b'"' {
-                            self.note_stray(pos);
-                        }
                         pos += 1;
                     }
                     span = Span {
@@ -176,8 +161,7 @@ impl<'a> Scanner<'a> {
                         Some(i) => {
                             pos += i;
                             if buf[pos] == b'"' {
-                                self.note_stray(pos);
-                                pos += 1;
+                                pos += 1; // a quote inside an unquoted field is data
                             } else {
                                 break;
                             }
@@ -301,11 +285,6 @@ mod tests {
 
     #[test]
     fn lenient_quotes() {
-        let buf = b"5'11\" tall,x\n\"ab\"cd,e\n";
-        let mut s = Scanner::new(buf, 0, b',');
-        let mut sink = AllFields::default();
-        s.next_record(usize::MAX, &mut sink).unwrap().unwrap();
-        assert_eq!(s.stray_quote, Some(4));
         assert_eq!(
             records("5'11\" tall,x\n\"ab\"cd,e\n").unwrap(),
             [["5'11\" tall", "x"], ["abcd", "e"]]

@@ -3,17 +3,18 @@
 //!
 //! In well-formed CSV every `"` opens, closes or doubles inside a quoted
 //! field, so a newline ends a record exactly when the number of quotes
-//! before it is even. The splitter cuts the body into equal byte ranges,
-//! counts the quotes of each range in parallel, and from each cut walks to
-//! the first newline with even quote parity.
+//! before it is even. [`split_speculative`] cuts the body into equal byte
+//! ranges and, reading only a little past each cut, guesses the quote state
+//! there and walks to the first newline outside quotes.
 //!
-//! A quote inside an unquoted field (`5'11" tall`) breaks that invariant.
-//! The scanner reports such "stray" quotes; when one is seen, the caller
-//! recomputes the boundaries with [`split_sequential`] (a plain scan with the
-//! real parser) and, if they differ, runs again. The answer is therefore
-//! always the sequential parser's; only such files pay for a second pass.
+//! A guess can be wrong only for malformed quoting (`5'11" tall`, a quote
+//! inside an unquoted field). The map step therefore validates every
+//! boundary with the real parser (each partition's last record must end
+//! where the next partition starts) and, on a mismatch, redoes the map on
+//! [`split_sequential`]'s boundaries, found by a plain scan with the parser.
+//! The answer is always the sequential parser's; only such files pay twice.
 
-use memchr::{memchr2, memchr_iter};
+use memchr::memchr2;
 use rayon::prelude::*;
 
 use super::scan::{NoFields, Scanner};
@@ -38,32 +39,6 @@ fn finish(mut bounds: Vec<usize>, start: usize, end: usize) -> Vec<usize> {
         bounds.push(end); // empty body: one empty partition
     }
     bounds
-}
-
-/// Partition boundaries of `buf[start..]` by quote parity. Returns sorted
-/// offsets `b0 = start < b1 < ... < bn = buf.len()`; partition `i` is
-/// `b[i]..b[i+1]`.
-pub fn split_parallel(buf: &[u8], start: usize, parts: usize) -> Vec<usize> {
-    let end = buf.len();
-    if parts <= 1 || end <= start {
-        return finish(Vec::new(), start, end);
-    }
-    let points = cuts(start, end, parts);
-    let counts: Vec<usize> = points
-        .par_windows(2)
-        .map(|w| memchr_iter(b'"', &buf[w[0]..w[1]]).count())
-        .collect();
-    let mut parity = 0usize;
-    let mut starts = Vec::with_capacity(parts);
-    for (i, count) in counts.iter().enumerate() {
-        starts.push((points[i], parity & 1 == 1));
-        parity += count;
-    }
-    let bounds: Vec<usize> = starts[1..]
-        .par_iter()
-        .map(|&(cut, inside)| next_boundary(buf, cut, inside))
-        .collect();
-    finish(bounds, start, end)
 }
 
 /// Candidate partition boundaries of `buf[start..]`, found without reading
@@ -181,8 +156,7 @@ mod tests {
     fn respects_quotes() {
         let buf = b"h\n\"a\nb\",1\n2,\"x\"\"\ny\"\n3,4\n";
         for parts in 1..30 {
-            let b = split_parallel(buf, 2, parts);
-            assert_eq!(b, split_sequential(buf, 2, parts, b','), "parts {parts}");
+            let b = split_speculative(buf, 2, parts, b',');
             for p in pieces(buf, &b) {
                 assert!(p.is_empty() || p.ends_with('\n'), "{p:?}");
                 assert_eq!(p.matches('"').count() % 2, 0, "{p:?}");
@@ -196,10 +170,10 @@ mod tests {
 
     #[test]
     fn edge_cases() {
-        assert_eq!(split_parallel(b"", 0, 4), vec![0, 0]);
-        assert_eq!(split_parallel(b"h\n", 2, 4), vec![2, 2]);
-        assert_eq!(split_parallel(b"h\n1\n2", 2, 1), vec![2, 5]);
-        let b = split_parallel(b"h\n1\n2\n3\n", 2, 100);
+        assert_eq!(split_speculative(b"", 0, 4, b','), vec![0, 0]);
+        assert_eq!(split_speculative(b"h\n", 2, 4, b','), vec![2, 2]);
+        assert_eq!(split_speculative(b"h\n1\n2", 2, 1, b','), vec![2, 5]);
+        let b = split_speculative(b"h\n1\n2\n3\n", 2, 100, b',');
         assert_eq!(b, vec![2, 4, 6, 8]);
     }
 

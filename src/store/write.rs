@@ -14,6 +14,7 @@
 //! renamed into place only once the manifest is written: an interrupted
 //! split leaves no store that looks valid.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -33,10 +34,9 @@ use super::manifest::{
 use crate::agg::Func;
 use crate::batch::Batch;
 use crate::error::{DataError, Error, Result};
-use crate::exec::default_partitions;
+use crate::exec::{map_csv, ExecOptions, Task};
 use crate::plan::Plan;
 use crate::source::csv::CsvReader;
-use crate::source::split::{split_parallel, split_sequential};
 use crate::source::CsvInput;
 use crate::spec::AggSpec;
 use crate::value::{parse_float_field, ColumnType, Data};
@@ -64,13 +64,6 @@ pub struct SplitSummary {
     pub bytes: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Task {
-    input: usize,
-    start: usize,
-    end: usize,
-}
-
 /// Pass 1's findings about one partition.
 #[derive(Clone, Default)]
 struct Typing {
@@ -79,7 +72,8 @@ struct Typing {
     utf8: Vec<bool>,
     /// Per slot: (row in partition, record start) of the first non-number.
     first_text: Vec<Option<(u64, usize)>>,
-    stray_quote: bool,
+    /// Rows seen so far in the partition.
+    rows: u64,
 }
 
 enum Stop {
@@ -135,46 +129,14 @@ pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Res
         .num_threads(opts.threads)
         .build()
         .map_err(|e| Error::Other(format!("cannot start {} threads: {e}", opts.threads)))?;
-    let parts_for = |input: &CsvInput| {
-        opts.partitions.unwrap_or_else(|| {
-            default_partitions(input.bytes().len() - input.body_start, opts.threads)
-        })
+    // Pass 1: types, over validated partitions (the same split as `run`).
+    let exec_opts = ExecOptions {
+        partitions: opts.partitions,
+        threads: opts.threads,
+        delimiter: opts.delimiter,
+        progress: false,
     };
-    let tasks_of = |exact: bool| -> Vec<Task> {
-        let mut tasks = Vec::new();
-        for (i, input) in inputs.iter().enumerate() {
-            let bounds = if exact {
-                split_sequential(
-                    input.bytes(),
-                    input.body_start,
-                    parts_for(input),
-                    opts.delimiter,
-                )
-            } else {
-                split_parallel(input.bytes(), input.body_start, parts_for(input))
-            };
-            tasks.extend(bounds.windows(2).map(|w| Task {
-                input: i,
-                start: w[0],
-                end: w[1],
-            }));
-        }
-        tasks
-    };
-
-    // Pass 1: types.
-    let (tasks, typings) = pool.install(|| -> Result<(Vec<Task>, Vec<Typing>)> {
-        let tasks = pool.install(|| tasks_of(false));
-        let typings = type_pass(&plan, inputs, &tasks, opts.delimiter)?;
-        if typings.iter().any(|t| t.stray_quote) {
-            let exact = tasks_of(true);
-            if exact != tasks {
-                let typings = type_pass(&plan, inputs, &exact, opts.delimiter)?;
-                return Ok((exact, typings));
-            }
-        }
-        Ok((tasks, typings))
-    })?;
+    let (tasks, typings) = pool.install(|| type_pass(&plan, inputs, &exec_opts))?;
     let slots = plan.slots();
     let mut types = vec![ColumnType::Null; slots];
     let mut utf8 = vec![true; slots];
@@ -291,80 +253,53 @@ pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Res
 fn type_pass(
     plan: &Plan,
     inputs: &[CsvInput],
-    tasks: &[Task],
-    delimiter: u8,
-) -> Result<Vec<Typing>> {
-    let first_failed = AtomicUsize::new(usize::MAX);
+    opts: &ExecOptions,
+) -> Result<(Vec<Task>, Vec<Typing>)> {
     let slots = plan.slots();
-    let results: Vec<std::result::Result<Typing, Stop>> = tasks
-        .par_iter()
-        .enumerate()
-        .map_init(
-            || CsvReader::new(plan, delimiter),
-            |reader, (index, task)| {
-                let mut typing = Typing {
-                    types: vec![ColumnType::Null; slots],
-                    utf8: vec![true; slots],
-                    first_text: vec![None; slots],
-                    stray_quote: false,
-                };
-                let mut rows = 0u64;
-                let mut on_batch = |batch: &Batch<'_>,
-                                    starts: &[usize]|
-                 -> std::result::Result<(), Stop> {
-                    if first_failed.load(Ordering::Relaxed) < index {
-                        return Err(Stop::Cancelled);
-                    }
-                    for s in 0..slots {
-                        let ty = batch.types[s];
-                        typing.types[s] = typing.types[s].widen(ty);
-                        if ty != ColumnType::Text {
-                            continue;
-                        }
-                        let col = &batch.columns[s];
-                        let raw = col.raw.expect("CSV batches keep their text");
-                        if typing.utf8[s] {
-                            typing.utf8[s] = raw.iter().all(|v| std::str::from_utf8(v).is_ok());
-                        }
-                        if typing.first_text[s].is_none() {
-                            let bad = (0..batch.len)
-                                .find(|&r| col.is_valid(r) && parse_float_field(raw[r]).is_none());
-                            if let Some(r) = bad {
-                                typing.first_text[s] = Some((rows + r as u64, starts[r]));
-                            }
-                        }
-                    }
-                    rows += batch.len as u64;
-                    Ok(())
-                };
-                let input = &inputs[task.input];
-                let outcome =
-                    reader.read_range(input, task.start, task.end, &mut on_batch, &mut |_| {});
-                match outcome {
-                    Ok(info) => {
-                        typing.stray_quote = info.stray_quote.is_some();
-                        Ok(typing)
-                    }
-                    Err(stop) => {
-                        if matches!(stop, Stop::Data(_)) {
-                            first_failed.fetch_min(index, Ordering::Relaxed);
-                        }
-                        Err(stop)
-                    }
+    let blank = Typing {
+        types: vec![ColumnType::Null; slots],
+        utf8: vec![true; slots],
+        first_text: vec![None; slots],
+        rows: 0,
+    };
+    // each worker keeps the typings of the partitions it read, by index
+    let fold = |seen: &mut BTreeMap<usize, Typing>,
+                index: usize,
+                _input: &CsvInput,
+                batch: &Batch<'_>,
+                starts: &[usize]|
+     -> std::result::Result<(), DataError> {
+        let typing = seen.entry(index).or_insert_with(|| blank.clone());
+        for s in 0..slots {
+            let ty = batch.types[s];
+            typing.types[s] = typing.types[s].widen(ty);
+            if ty != ColumnType::Text {
+                continue;
+            }
+            let col = &batch.columns[s];
+            let raw = col.raw.expect("CSV batches keep their text");
+            if typing.utf8[s] {
+                typing.utf8[s] = raw.iter().all(|v| std::str::from_utf8(v).is_ok());
+            }
+            if typing.first_text[s].is_none() {
+                let bad = (0..batch.len)
+                    .find(|&r| col.is_valid(r) && parse_float_field(raw[r]).is_none());
+                if let Some(r) = bad {
+                    typing.first_text[s] = Some((typing.rows + r as u64, starts[r]));
                 }
-            },
-        )
-        .collect();
-    let mut typings = Vec::with_capacity(results.len());
-    for r in results {
-        match r {
-            Ok(t) => typings.push(t),
-            Err(Stop::Data(e)) => return Err(Error::Data(e)),
-            Err(Stop::Io(e)) => return Err(e),
-            Err(Stop::Cancelled) => unreachable!("a cancelled partition follows a failed one"),
+            }
+        }
+        typing.rows += batch.len as u64;
+        Ok(())
+    };
+    let (tasks, workers) = map_csv(plan, inputs, opts, &BTreeMap::new, &fold)?;
+    let mut typings = vec![blank.clone(); tasks.len()];
+    for seen in workers {
+        for (index, typing) in seen {
+            typings[index] = typing;
         }
     }
-    Ok(typings)
+    Ok((tasks, typings))
 }
 
 /// One column being gathered into a record batch.
