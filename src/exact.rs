@@ -83,7 +83,7 @@ impl ExactSum {
     }
 
     /// Adds `x` exactly.
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, x: f64) {
         self.any = true;
         self.not_negative_zero |= x.to_bits() != (-0.0f64).to_bits();
@@ -98,7 +98,7 @@ impl ExactSum {
     }
 
     /// Adds `x * x` exactly. Use on an accumulator read with [`SQUARE_SCALE`].
-    #[inline]
+    #[inline(always)]
     pub fn add_square(&mut self, x: f64) {
         if !x.is_finite() {
             // inf^2 = +inf, nan^2 = nan
@@ -155,28 +155,24 @@ impl ExactSum {
     }
 
     /// Adds ±m·2^pos (in units of bit 0).
-    #[inline]
+    #[inline(always)]
     fn add_magnitude(&mut self, neg: bool, m: u64, pos: u32) {
         let idx = pos / CHUNK_BITS;
         let wide = (m as u128) << (pos % CHUNK_BITS);
-        let parts = [
-            (wide as u64 & 0xffff_ffff) as i64,
-            ((wide >> 32) as u64 & 0xffff_ffff) as i64,
-            (wide >> 64) as i64,
-        ];
-        let used = if parts[2] != 0 { 3 } else { 2 };
-        self.cover(idx, idx + used as u32);
-        let base = (idx - self.low) as usize;
-        let slots = &mut self.chunks[base..base + used];
-        if neg {
-            for (s, p) in slots.iter_mut().zip(parts) {
-                *s -= p;
-            }
-        } else {
-            for (s, p) in slots.iter_mut().zip(parts) {
-                *s += p;
-            }
+        // conditional negation without a branch: (p ^ mask) - mask
+        let mask = -(neg as i64);
+        let p0 = ((wide as u64 & 0xffff_ffff) as i64 ^ mask) - mask;
+        let p1 = (((wide >> 32) as u64 & 0xffff_ffff) as i64 ^ mask) - mask;
+        let p2 = ((wide >> 64) as i64 ^ mask) - mask;
+        let base = idx.wrapping_sub(self.low) as usize;
+        if idx < self.low || base + 3 > self.chunks.len() {
+            self.cover(idx, idx + 3);
         }
+        let base = (idx - self.low) as usize;
+        let slots = &mut self.chunks[base..base + 3];
+        slots[0] += p0;
+        slots[1] += p1;
+        slots[2] += p2;
         self.pending += 1;
         if self.pending >= NORMALIZE_EVERY {
             self.normalize();
@@ -184,7 +180,8 @@ impl ExactSum {
     }
 
     /// Makes chunk indices `from..to` addressable.
-    #[inline]
+    #[cold]
+    #[inline(never)]
     fn cover(&mut self, from: u32, to: u32) {
         if self.chunks.is_empty() {
             self.low = from;

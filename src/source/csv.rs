@@ -24,6 +24,7 @@ pub struct RangeInfo {
 struct SlotSink<'a> {
     slot_of: &'a [u16],
     spans: &'a mut [Vec<Span>],
+    last_wanted: Option<usize>,
 }
 
 impl FieldSink for SlotSink<'_> {
@@ -39,6 +40,11 @@ impl FieldSink for SlotSink<'_> {
     #[inline]
     fn wants(&self, index: usize) -> bool {
         self.slot_of.get(index).is_some_and(|&s| s != UNUSED)
+    }
+
+    #[inline]
+    fn last_wanted(&self) -> Option<usize> {
+        self.last_wanted
     }
 }
 
@@ -155,6 +161,7 @@ impl<'p> CsvReader<'p> {
     ) -> Result<RangeInfo, E> {
         let buf = input.bytes();
         let mut reported = start;
+        let last_wanted = self.plan.slot_of.iter().rposition(|&s| s != UNUSED);
         // The vectorised scanner handles well-formed quoting; at anything
         // else it hands over to the scalar scanner at a record start.
         let mut fast = FastScanner::new(buf, start, end, self.delimiter);
@@ -162,6 +169,7 @@ impl<'p> CsvReader<'p> {
             let mut sink = SlotSink {
                 slot_of: &self.plan.slot_of,
                 spans: &mut self.spans,
+                last_wanted,
             };
             match fast.next_record(&mut sink) {
                 Step::Record(record_start, fields) => {
@@ -184,6 +192,7 @@ impl<'p> CsvReader<'p> {
                 let mut sink = SlotSink {
                     slot_of: &self.plan.slot_of,
                     spans: &mut self.spans,
+                    last_wanted,
                 };
                 match scanner.next_record(end, &mut sink) {
                     None => break,

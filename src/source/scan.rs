@@ -32,6 +32,12 @@ pub trait FieldSink {
     fn wants(&self, _index: usize) -> bool {
         true
     }
+    /// The highest wanted field index: the fast scanner only counts the
+    /// fields after it. `None` when no field is wanted.
+    #[inline]
+    fn last_wanted(&self) -> Option<usize> {
+        Some(usize::MAX)
+    }
 }
 
 /// A quoted field that never closes.
@@ -231,6 +237,10 @@ impl FieldSink for NoFields {
     #[inline]
     fn wants(&self, _index: usize) -> bool {
         false
+    }
+    #[inline]
+    fn last_wanted(&self) -> Option<usize> {
+        None
     }
 }
 
