@@ -12,6 +12,10 @@ use crate::value::{parse_float_field, parse_int_field, ColumnType, Value};
 /// One state vector per aggregate.
 type StateVecs = Vec<Box<dyn StateVec>>;
 
+/// Past this many groups, a batch's rows are folded one by one rather than
+/// sorted into runs per group.
+const MANY_GROUPS: usize = 1024;
+
 /// A value an aggregate rejected, located in its batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rejected {
@@ -34,7 +38,9 @@ pub struct Partial {
 
 #[derive(Default)]
 struct GroupScratch {
+    /// The batch's encoded keys, back to back; `key_ends[row]` ends row's.
     key: Vec<u8>,
+    key_ends: Vec<usize>,
     ids: Vec<u32>,
     order: Vec<u32>,
     runs: Vec<(u32, u32, u32)>,
@@ -62,13 +68,19 @@ impl Partial {
         let groups = if plan.keys.is_empty() {
             Groups::Scalar
         } else {
-            self.assign_groups(plan, batch);
+            let per_row = self.assign_groups(plan, batch);
             for s in &mut self.states {
                 s.resize(self.groups.len());
             }
-            Groups::Grouped {
-                order: &self.scratch.order,
-                runs: &self.scratch.runs,
+            if per_row {
+                Groups::PerRow {
+                    ids: &self.scratch.ids,
+                }
+            } else {
+                Groups::Grouped {
+                    order: &self.scratch.order,
+                    runs: &self.scratch.runs,
+                }
             }
         };
         let mut first: Option<Rejected> = None;
@@ -83,17 +95,25 @@ impl Partial {
         first.map_or(Ok(()), Err)
     }
 
-    /// Numbers the groups of the batch's rows and lists the rows of each
-    /// group together (ascending within a group).
-    fn assign_groups(&mut self, plan: &Plan, batch: &Batch<'_>) {
+    /// Numbers the groups of the batch's rows and, while there are few
+    /// groups, lists the rows of each group together (ascending within a
+    /// group). Returns true when rows should rather be folded one by one.
+    fn assign_groups(&mut self, plan: &Plan, batch: &Batch<'_>) -> bool {
         let s = &mut self.scratch;
         s.ids.clear();
+        s.key.clear();
+        s.key_ends.clear();
         for row in 0..batch.len {
-            s.key.clear();
             for (i, &k) in plan.keys.iter().enumerate() {
                 encode_key(&batch.columns[k], row, i + 1 == plan.keys.len(), &mut s.key);
             }
-            s.ids.push(self.groups.intern(&s.key));
+            s.key_ends.push(s.key.len());
+        }
+        let (keys, ends) = (&s.key, &s.key_ends);
+        let key = |r: usize| &keys[if r == 0 { 0 } else { ends[r - 1] }..ends[r]];
+        self.groups.intern_batch(batch.len, key, &mut s.ids);
+        if self.groups.len() > MANY_GROUPS {
+            return true;
         }
         s.order.clear();
         s.order.extend(0..batch.len as u32);
@@ -110,11 +130,16 @@ impl Partial {
             s.runs.push((g, start as u32, end as u32));
             start = end;
         }
+        false
     }
 
     /// Absorbs `other`. Exact merges make the order irrelevant to the
     /// answer; partials are still merged in partition order.
-    pub fn merge(&mut self, other: Partial) {
+    pub fn merge(&mut self, mut other: Partial) {
+        // absorbing the smaller table into the larger is cheaper
+        if other.groups.len() > self.groups.len() {
+            std::mem::swap(self, &mut other);
+        }
         for (t, o) in self.types.iter_mut().zip(&other.types) {
             *t = t.widen(*o);
         }

@@ -44,11 +44,15 @@ impl AggState for Distinct {
             _ => None,
         });
         if let Some(raw) = raw {
+            let mut selected: Vec<usize> = Vec::with_capacity(rows.count());
             rows.for_each(|r| {
                 if col.is_valid(r) {
-                    self.text.intern(raw[r]);
+                    selected.push(r);
                 }
             });
+            let mut ids = Vec::with_capacity(selected.len());
+            self.text
+                .intern_batch(selected.len(), |i| raw[selected[i]], &mut ids);
             return Ok(());
         }
         match col.data {

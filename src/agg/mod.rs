@@ -71,6 +71,9 @@ pub enum Groups<'a> {
         order: &'a [u32],
         runs: &'a [(u32, u32, u32)],
     },
+    /// `ids[row]` is the group of each row: for many small groups, where
+    /// sorting rows into runs costs more than it saves.
+    PerRow { ids: &'a [u32] },
 }
 
 struct States<S>(Vec<S>);
@@ -98,6 +101,18 @@ impl<S: AggState> StateVec for States<S> {
                         if first.is_none_or(|f| bad.row < f.row) {
                             first = Some(bad);
                         }
+                    }
+                }
+                first.map_or(Ok(()), Err)
+            }
+            Groups::PerRow { ids } => {
+                let mut first: Option<BadValue> = None;
+                for (row, &group) in ids.iter().enumerate() {
+                    let row = row as u32;
+                    let rows = Rows::Some(std::slice::from_ref(&row));
+                    if let Err(bad) = self.0[group as usize].update(col, rows) {
+                        // rows come in order: the first error is the earliest
+                        first.get_or_insert(bad);
                     }
                 }
                 first.map_or(Ok(()), Err)
