@@ -345,3 +345,52 @@ proptest! {
         }
     }
 }
+
+/// Many groups take the per-row folding path and the batched key table;
+/// check them against a plain BTreeMap reference at several partition counts.
+#[test]
+fn many_groups_match_a_map_reference() {
+    use std::collections::BTreeMap;
+    use std::fmt::Write as _;
+    let mut text = String::from("k,v\n");
+    let mut state = 42u64;
+    let mut reference: BTreeMap<String, (i128, i128, i64, i64)> = BTreeMap::new();
+    for i in 0..40_000 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let key = format!(
+            "key_{:05}{}",
+            (state >> 33) % 5000,
+            if i % 7 == 0 { "\"q\"" } else { "" }
+        );
+        let v = ((state >> 20) % 1000) as i64 - 500;
+        let quoted = key.contains('"');
+        if quoted {
+            writeln!(text, "\"{}\",{v}", key.replace('"', "\"\"")).unwrap();
+        } else {
+            writeln!(text, "{key},{v}").unwrap();
+        }
+        let e = reference.entry(key).or_insert((0, 0, i64::MAX, i64::MIN));
+        e.0 += 1;
+        e.1 += v as i128;
+        e.2 = e.2.min(v);
+        e.3 = e.3.max(v);
+    }
+    let file = write_temp(text.as_bytes());
+    let specs: Vec<String> = vec!["count,sum:v,min:v,max:v".into()];
+    let by = vec!["k".to_string()];
+    let mut want = String::from("k,count,sum_v,min_v,max_v\n");
+    for (k, (c, s, lo, hi)) in &reference {
+        let field = if k.contains('"') {
+            format!("\"{}\"", k.replace('"', "\"\""))
+        } else {
+            k.clone()
+        };
+        writeln!(want, "{field},{c},{s},{lo},{hi}").unwrap();
+    }
+    for (parts, threads) in [(1, 1), (7, 2), (64, 3)] {
+        let (_, got) = run_lib(file.path(), &specs, &by, parts, threads);
+        assert_eq!(got, want, "partitions {parts} threads {threads}");
+    }
+}
