@@ -118,9 +118,11 @@ Exit codes:
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ProgressMode {
-    /// A progress bar when stderr is a terminal.
+    /// A progress bar when stderr is a terminal, nothing otherwise.
     Auto,
+    /// A bar on a terminal; elsewhere (a log file) a plain line every 2 s.
     Always,
+    /// No progress.
     Never,
 }
 

@@ -14,13 +14,13 @@ pub use partitions::{run_partitions, Fold, PartitionOptions};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::batch::Batch;
 use crate::error::{show_value, DataError, Error, Result};
 use crate::partial::{Partial, Rejected, Table};
 use crate::plan::Plan;
+use crate::progress::Progress;
 use crate::source::csv::CsvReader;
 use crate::source::split::{split_sequential, split_speculative};
 use crate::source::CsvInput;
@@ -260,7 +260,7 @@ fn map<W: Send>(
                 }
                 fold(state, index, input, batch, starts).map_err(Stop::Data)
             };
-            let mut on_progress = |bytes: usize| progress.advance(bytes);
+            let mut on_progress = |bytes: usize| progress.advance(bytes as u64);
             let result =
                 reader.read_range(input, task.start, task.end, &mut on_batch, &mut on_progress);
             progress.partition_done();
@@ -279,70 +279,6 @@ fn map<W: Send>(
         .map(|w| w.into_inner().expect("worker state").0)
         .collect();
     (states, outcomes)
-}
-
-/// The progress bar on stderr (bytes, throughput, ETA, partitions done).
-struct Progress {
-    bar: Option<ProgressBar>,
-    parts: AtomicUsize,
-    done: AtomicUsize,
-}
-
-impl Progress {
-    fn new(enabled: bool, bytes: u64, parts: usize) -> Progress {
-        let bar = enabled.then(|| {
-            let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
-            );
-            bar
-        });
-        let p = Progress {
-            bar,
-            parts: AtomicUsize::new(parts),
-            done: AtomicUsize::new(0),
-        };
-        p.show_parts(0);
-        p
-    }
-
-    fn show_parts(&self, done: usize) {
-        if let Some(bar) = &self.bar {
-            bar.set_message(format!(
-                "partitions {done}/{}",
-                self.parts.load(Ordering::Relaxed)
-            ));
-        }
-    }
-
-    fn advance(&self, bytes: usize) {
-        if let Some(bar) = &self.bar {
-            bar.inc(bytes as u64);
-        }
-    }
-
-    fn partition_done(&self) {
-        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        self.show_parts(done);
-    }
-
-    fn restart(&self, parts: usize) {
-        self.parts.store(parts, Ordering::Relaxed);
-        self.done.store(0, Ordering::Relaxed);
-        if let Some(bar) = &self.bar {
-            bar.set_position(0);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ pub mod keyset;
 pub mod output;
 pub mod partial;
 pub mod plan;
+pub mod progress;
 pub mod source;
 pub mod spec;
 pub mod store;

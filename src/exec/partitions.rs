@@ -8,16 +8,16 @@
 //! at its first error, partitions after a failed one are cancelled, and the
 //! error reported is the earliest partition's.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::partial::{Partial, Rejected, Table};
 use crate::plan::Plan;
+use crate::progress::Progress;
 
 /// How to run the partitions of a typed source.
 #[derive(Clone, Debug)]
@@ -36,7 +36,7 @@ pub struct Fold<'a> {
     partial: &'a mut Partial,
     index: usize,
     first_failed: &'a AtomicUsize,
-    bar: Option<&'a ProgressBar>,
+    progress: &'a Progress,
 }
 
 impl Fold<'_> {
@@ -55,9 +55,7 @@ impl Fold<'_> {
 
     /// Reports `bytes` read, for the progress bar.
     pub fn advance(&self, bytes: u64) {
-        if let Some(bar) = self.bar {
-            bar.inc(bytes);
-        }
+        self.progress.advance(bytes);
     }
 
     /// The plan being run.
@@ -88,11 +86,8 @@ where
         .num_threads(opts.threads)
         .build()
         .map_err(|e| Error::Other(format!("cannot start {} threads: {e}", opts.threads)))?;
-    let bar = opts
-        .progress
-        .then(|| progress_bar(opts.total_bytes, partitions));
+    let progress = Progress::new(opts.progress, opts.total_bytes, partitions);
     let first_failed = AtomicUsize::new(usize::MAX);
-    let done = AtomicU64::new(0);
     let workers: Vec<Mutex<Partial>> = (0..opts.threads.max(1))
         .map(|_| Mutex::new(Partial::new(plan)))
         .collect();
@@ -114,24 +109,19 @@ where
                     partial: &mut partial,
                     index,
                     first_failed: &first_failed,
-                    bar: bar.as_ref(),
+                    progress: &progress,
                 };
                 let outcome = read(index, &mut fold);
                 if outcome.is_err() {
                     any_failed.store(true, Ordering::Relaxed);
                     first_failed.fetch_min(index, Ordering::Relaxed);
                 }
-                if let Some(bar) = &bar {
-                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    bar.set_message(format!("partitions {n}/{partitions}"));
-                }
+                progress.partition_done();
                 outcome
             })
             .collect()
     });
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     if any_failed.load(Ordering::Relaxed) {
         if let Some(err) = outcomes.into_iter().find_map(Result::err) {
             return Err(err);
@@ -142,19 +132,6 @@ where
         total.merge(worker.into_inner().unwrap_or_else(|e| e.into_inner()));
     }
     Ok(total.finish(plan))
-}
-
-fn progress_bar(bytes: u64, partitions: usize) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} {elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.set_message(format!("partitions 0/{partitions}"));
-    bar
 }
 
 #[cfg(test)]
