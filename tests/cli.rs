@@ -1829,3 +1829,22 @@ fn a_bad_value_after_quotes_inside_unquoted_fields_is_reported_at_its_line_at_ev
         "expected {want:?} in: {stderr}"
     );
 }
+
+#[test]
+fn progress_always_on_a_pipe_writes_plain_lines_to_stderr_only() {
+    let (_d, file) = temp_csv(&{
+        let mut t = String::from("x\n");
+        for i in 0..20_000 {
+            writeln!(t, "{i}").unwrap();
+        }
+        t
+    });
+    let r = run_on(&file, &["--agg", "sum:x", "--progress", "always", "--partitions", "4"]);
+    r.expect_code(0, "--progress always");
+    assert_eq!(r.stdout, "sum_x\n199990000\n", "progress never goes to stdout");
+    let last = r.stderr.lines().last().unwrap_or_default();
+    assert!(last.starts_with("rayproc: ") && last.ends_with("partitions 4/4"), "{:?}", r.stderr);
+    assert!(!r.stderr.contains('\u{1b}'), "no terminal escapes in a log: {:?}", r.stderr);
+    // auto: stderr is not a terminal here, so nothing
+    run_on(&file, &["--agg", "sum:x", "--progress", "auto"]).expect_ok("--progress auto on a pipe");
+}
