@@ -148,15 +148,18 @@ pub fn map_csv<W: Send>(
     });
     let total: usize = inputs.iter().map(|i| i.bytes().len() - i.body_start).sum();
     let progress = Progress::new(opts.progress, total as u64, tasks.len());
-    let (mut workers, mut outcomes) = map(
-        plan,
-        inputs,
-        &tasks,
-        opts.delimiter,
-        &progress,
-        new_worker,
-        fold,
-    );
+    let run_map = |tasks: &[Task]| {
+        map(
+            plan,
+            inputs,
+            tasks,
+            opts.delimiter,
+            &progress,
+            new_worker,
+            fold,
+        )
+    };
+    let (mut workers, mut outcomes) = run_map(&tasks);
 
     // Speculative boundaries are only guesses for malformed quoting: check
     // that each partition's last record ends where the next one starts, and
@@ -166,15 +169,7 @@ pub fn map_csv<W: Send>(
             split_sequential(input.bytes(), input.body_start, parts, opts.delimiter)
         });
         progress.restart(tasks.len());
-        (workers, outcomes) = map(
-            plan,
-            inputs,
-            &tasks,
-            opts.delimiter,
-            &progress,
-            new_worker,
-            fold,
-        );
+        (workers, outcomes) = run_map(&tasks);
         if let Verdict::Misaligned = check(inputs, &tasks, &outcomes) {
             return Err(Error::Other(
                 "internal error: exact partition boundaries failed validation".into(),

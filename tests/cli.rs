@@ -14,28 +14,11 @@ use serde_json::json;
 
 use common::{
     bin_path, fail_all_partitions, fixture, run, run_all_partitions, run_everywhere, run_on,
-    run_with_stdin, temp_csv, Scratch,
+    run_with_stdin, temp_csv, Lcg, Scratch,
 };
 
 // ---------------------------------------------------------------------------
 // helpers local to this file
-
-/// A small deterministic generator (PCG-style LCG), so that generated
-/// inputs are the same on every run.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// Builds a CSV text while tracking the physical line each record starts on.
 struct CsvText {
@@ -1839,12 +1822,33 @@ fn progress_always_on_a_pipe_writes_plain_lines_to_stderr_only() {
         }
         t
     });
-    let r = run_on(&file, &["--agg", "sum:x", "--progress", "always", "--partitions", "4"]);
+    let r = run_on(
+        &file,
+        &[
+            "--agg",
+            "sum:x",
+            "--progress",
+            "always",
+            "--partitions",
+            "4",
+        ],
+    );
     r.expect_code(0, "--progress always");
-    assert_eq!(r.stdout, "sum_x\n199990000\n", "progress never goes to stdout");
+    assert_eq!(
+        r.stdout, "sum_x\n199990000\n",
+        "progress never goes to stdout"
+    );
     let last = r.stderr.lines().last().unwrap_or_default();
-    assert!(last.starts_with("rayproc: ") && last.ends_with("partitions 4/4"), "{:?}", r.stderr);
-    assert!(!r.stderr.contains('\u{1b}'), "no terminal escapes in a log: {:?}", r.stderr);
+    assert!(
+        last.starts_with("rayproc: ") && last.ends_with("partitions 4/4"),
+        "{:?}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains('\u{1b}'),
+        "no terminal escapes in a log: {:?}",
+        r.stderr
+    );
     // auto: stderr is not a terminal here, so nothing
     run_on(&file, &["--agg", "sum:x", "--progress", "auto"]).expect_ok("--progress auto on a pipe");
 }

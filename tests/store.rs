@@ -9,6 +9,9 @@
 //! - `split` reports data errors as `run` does and writes nothing;
 //! - `--format parquet` writes a Parquet file that reads back.
 
+mod common;
+
+use common::Lcg;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,22 +82,6 @@ where
     );
     assert!(out.stdout.is_empty(), "no output on error: {}", out.stdout);
     out.stderr
-}
-
-/// A small deterministic generator (no test may depend on luck).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// One generated cell: its CSV field and its typed value.

@@ -205,3 +205,20 @@ pub fn fail_all_partitions(args: &[&str], file: &Path, code: i32) -> String {
 pub fn bin_path() -> PathBuf {
     assert_cmd::cargo::cargo_bin("rayproc")
 }
+
+/// A small deterministic generator (PCG-style LCG), so that generated
+/// inputs are the same on every run: no test may depend on luck.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
