@@ -152,6 +152,11 @@ impl Rows<'_> {
 }
 
 /// Parses a 64-bit integer: optional sign, then ASCII digits only.
+///
+/// A negative zero (`-0`, `-00`) is not an integer: it is the float -0.0,
+/// whose sign an integer cannot keep, so a column holding one is a float
+/// column (otherwise a sum of `-0.0` and `-0` would depend on which batch
+/// each value landed in).
 #[inline]
 pub fn parse_int(s: &[u8]) -> Option<i64> {
     let (neg, digits) = match s.first()? {
@@ -159,7 +164,16 @@ pub fn parse_int(s: &[u8]) -> Option<i64> {
         b'+' => (false, &s[1..]),
         _ => (false, s),
     };
-    if digits.is_empty() || digits.len() > 19 {
+    if digits.is_empty() {
+        return None;
+    }
+    // leading zeros do not count towards the 19 digits an i64 can hold
+    let first = digits
+        .iter()
+        .position(|&b| b != b'0')
+        .unwrap_or(digits.len());
+    let significant = &digits[first..];
+    if significant.len() > 19 {
         return None;
     }
     let mut v: u64 = 0;
@@ -171,7 +185,9 @@ pub fn parse_int(s: &[u8]) -> Option<i64> {
         v = v * 10 + d as u64;
     }
     if neg {
-        if v <= 1u64 << 63 {
+        if v == 0 {
+            None
+        } else if v <= 1u64 << 63 {
             Some((v as i64).wrapping_neg())
         } else {
             None
@@ -245,6 +261,19 @@ mod tests {
         assert_eq!(parse_int(b"-"), None);
         assert_eq!(parse_int(b""), None);
         assert_eq!(parse_int(b"1e3"), None);
+        assert_eq!(parse_int(b"00000000000000000001"), Some(1));
+        assert_eq!(
+            parse_int(b"-0000000000009223372036854775808"),
+            Some(i64::MIN)
+        );
+        assert_eq!(parse_int(b"0"), Some(0));
+        assert_eq!(parse_int(b"+00"), Some(0));
+        assert_eq!(parse_int(b"-0"), None, "negative zero is a float");
+        assert_eq!(parse_int(b"-00"), None);
+        assert_eq!(
+            parse_float(b"-0").map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
         assert_eq!(parse_int_field(b" 5 "), Some(5));
     }
 

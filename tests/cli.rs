@@ -1852,3 +1852,26 @@ fn progress_always_on_a_pipe_writes_plain_lines_to_stderr_only() {
     // auto: stderr is not a terminal here, so nothing
     run_on(&file, &["--agg", "sum:x", "--progress", "auto"]).expect_ok("--progress auto on a pipe");
 }
+
+#[test]
+fn negative_zero_is_a_float_whatever_the_partitioning() {
+    // "-0" is the float -0.0 (an integer cannot keep the sign), so both
+    // files are float columns of negative zeros at every partition count.
+    for text in ["x\n-0.0\n-0\n", "x\n-0\n-0.0\n", "x\n-0\n-00\n"] {
+        let (_d, file) = temp_csv(text);
+        let out = run_all_partitions(&["--agg", "sum:x,min:x,max:x,mean:x,distinct:x"], &file);
+        assert_eq!(
+            out, "sum_x,min_x,max_x,mean_x,distinct_x\n-0.0,-0.0,-0.0,-0.0,1\n",
+            "{text:?}"
+        );
+    }
+    let (_d, file) = temp_csv("x\n-0\n0\n");
+    let out = run_all_partitions(&["--agg", "sum:x,min:x,max:x"], &file);
+    assert_eq!(out, "sum_x,min_x,max_x\n0.0,-0.0,0.0\n");
+}
+
+#[test]
+fn integers_with_many_leading_zeros_are_still_integers() {
+    let (_d, file) = temp_csv("x\n00000000000000000001\n2\n");
+    assert_eq!(run_all_partitions(&["--agg", "sum:x"], &file), "sum_x\n3\n");
+}

@@ -1,0 +1,89 @@
+//! Number parsing.
+//!
+//! - `parse_int`, `parse_float` and their `_field` forms never panic;
+//! - `parse_int` agrees with `str::parse::<i64>`: whatever it accepts, std
+//!   accepts with the same value, and whatever std accepts, it accepts too,
+//!   except for inputs with more than 19 digits (the fast path's length
+//!   limit: `00000000000000000001` is not an integer to rayproc); non-UTF-8
+//!   input is never an integer;
+//!   an integer also parses as the float it rounds to (`v as f64`, except
+//!   that `-0`, `-00`... are the integer 0 but the float -0.0);
+//! - `parse_float` agrees with `str::parse::<f64>` bit for bit (NaNs compare
+//!   as NaN, whatever their payload): it accepts exactly what std accepts,
+//!   leading `+` included, and non-UTF-8 input is never a number;
+//! - the `_field` forms are the plain forms on the input with ASCII blanks
+//!   (space, tab) trimmed; a field of blanks only is no number.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rayproc::value::{parse_float, parse_float_field, parse_int, parse_int_field};
+
+fn trim(s: &[u8]) -> &[u8] {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t');
+    let start = s.iter().position(|b| !blank(b)).unwrap_or(s.len());
+    let end = s.iter().rposition(|b| !blank(b)).map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
+fn same_float(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let int = parse_int(data);
+    let float = parse_float(data);
+
+    match std::str::from_utf8(data) {
+        Ok(s) => {
+            let std_int = s.parse::<i64>().ok();
+            let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+            match int {
+                Some(v) => assert_eq!(std_int, Some(v), "parse_int({s:?}) = {v}, std disagrees"),
+                None if digits.len() <= 19 => {
+                    assert_eq!(std_int, None, "parse_int({s:?}) rejects what std accepts")
+                }
+                None => {}
+            }
+            // the same floats as std, leading '+' included, in both directions
+            let std_float = s.parse::<f64>().ok();
+            assert!(
+                same_float(float, std_float),
+                "parse_float({s:?}) = {float:?}, std gives {std_float:?}"
+            );
+        }
+        Err(_) => {
+            assert_eq!(int, None, "non-UTF-8 {data:?} parsed as an integer");
+            assert_eq!(float, None, "non-UTF-8 {data:?} parsed as a float");
+        }
+    }
+    if let Some(v) = int {
+        // `-0` is the integer 0 but the float -0.0, which `v as f64` is not
+        let as_float = if v == 0 && data[0] == b'-' {
+            -0.0
+        } else {
+            v as f64
+        };
+        assert!(
+            same_float(float, Some(as_float)),
+            "integer {v} parses as float {float:?}, not {as_float}"
+        );
+    }
+
+    let t = trim(data);
+    assert_eq!(
+        parse_int_field(data),
+        parse_int(t),
+        "parse_int_field({data:?})"
+    );
+    let expected = if t.is_empty() { None } else { parse_float(t) };
+    assert!(
+        same_float(parse_float_field(data), expected),
+        "parse_float_field({data:?}) = {:?}, trimmed parse gives {expected:?}",
+        parse_float_field(data)
+    );
+});
