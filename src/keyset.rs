@@ -62,6 +62,15 @@ impl std::fmt::Debug for KeySet {
     }
 }
 
+/// The first [`INLINE`] bytes of `key`, zero-padded.
+#[inline]
+fn head(key: &[u8]) -> [u8; INLINE] {
+    let mut bytes = [0u8; INLINE];
+    let n = key.len().min(INLINE);
+    bytes[..n].copy_from_slice(&key[..n]);
+    bytes
+}
+
 #[inline]
 fn tag_of(hash: u64) -> u32 {
     ((hash >> 32) as u32) | 1
@@ -134,27 +143,27 @@ impl KeySet {
         let _ = hash;
     }
 
+    /// Whether `slot` holds `key`; `head` is the key's first bytes,
+    /// zero-padded like a slot's, so short keys compare as two integers.
     #[inline]
-    fn slot_matches(&self, slot: &Slot, tag: u32, key: &[u8]) -> bool {
+    fn slot_matches(&self, slot: &Slot, tag: u32, key: &[u8], head: &[u8; INLINE]) -> bool {
         slot.tag == tag
             && slot.len as usize == key.len()
-            && if key.len() <= INLINE {
-                slot.bytes[..key.len()] == *key
-            } else {
-                slot.bytes == key[..INLINE] && self.get(slot.id) == key
-            }
+            && slot.bytes == *head
+            && (key.len() <= INLINE || self.get(slot.id) == key)
     }
 
     #[inline]
     fn intern_hashed(&mut self, key: &[u8], hash: u64) -> u32 {
         let tag = tag_of(hash);
+        let bytes = head(key);
         let mut i = hash as usize & self.mask;
         loop {
             let slot = &self.slots[i];
             if slot.tag == 0 {
                 break;
             }
-            if self.slot_matches(slot, tag, key) {
+            if self.slot_matches(slot, tag, key, &bytes) {
                 return slot.id;
             }
             i = (i + 1) & self.mask;
@@ -163,9 +172,6 @@ impl KeySet {
         self.arena.extend_from_slice(key);
         self.ends.push(self.arena.len());
         self.hashes.push(hash);
-        let mut bytes = [0u8; INLINE];
-        let n = key.len().min(INLINE);
-        bytes[..n].copy_from_slice(&key[..n]);
         self.slots[i] = Slot {
             tag,
             id,
@@ -197,13 +203,14 @@ impl KeySet {
     pub fn contains(&self, key: &[u8]) -> bool {
         let hash = self.hash(key);
         let tag = tag_of(hash);
+        let bytes = head(key);
         let mut i = hash as usize & self.mask;
         loop {
             let slot = &self.slots[i];
             if slot.tag == 0 {
                 return false;
             }
-            if self.slot_matches(slot, tag, key) {
+            if self.slot_matches(slot, tag, key, &bytes) {
                 return true;
             }
             i = (i + 1) & self.mask;

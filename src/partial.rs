@@ -193,7 +193,17 @@ impl Partial {
             .iter()
             .all(|t| matches!(t, ColumnType::Text | ColumnType::Null));
         let (firsts, states, state_of): (Vec<u32>, StateVecs, Option<Vec<u32>>) = if text_only {
-            order.par_sort_unstable_by(|&a, &b| groups.get(a).cmp(groups.get(b)));
+            // sort by a 16-byte prefix held inline first: the comparisons
+            // then rarely need the keys themselves, scattered in the arena
+            let mut keyed: Vec<(u128, u32)> = order
+                .iter()
+                .map(|&g| (prefix16(groups.get(g)), g))
+                .collect();
+            keyed.par_sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then_with(|| groups.get(a.1).cmp(groups.get(b.1)))
+            });
+            let order = keyed.into_iter().map(|(_, g)| g).collect();
             (order, self.states, None)
         } else {
             let keys: Vec<Vec<Value>> = (0..groups.len() as u32)
@@ -245,6 +255,15 @@ impl Partial {
             .collect();
         Table { columns, rows }
     }
+}
+
+/// The first 16 bytes as a big-endian integer, zero-padded: comparing these
+/// orders keys as their bytes do, except on ties (then compare in full).
+fn prefix16(key: &[u8]) -> u128 {
+    let mut b = [0u8; 16];
+    let n = key.len().min(16);
+    b[..n].copy_from_slice(&key[..n]);
+    u128::from_be_bytes(b)
 }
 
 fn compare_keys(a: &[Value], b: &[Value]) -> std::cmp::Ordering {

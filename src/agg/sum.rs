@@ -25,7 +25,9 @@ pub struct SumState {
     has_ints: bool,
     ints: i128,
     rounding: i128,
-    floats: ExactSum,
+    /// Boxed and created on first use: an integer column's per-group state
+    /// then stays small (a million groups means a million states).
+    floats: Option<Box<ExactSum>>,
 }
 
 impl SumState {
@@ -47,14 +49,17 @@ impl SumState {
                     }
                 }),
             },
-            Data::Float(values) => match col.valid {
-                None => rows.for_each(|r| self.floats.add(values[r])),
-                Some(valid) => rows.for_each(|r| {
-                    if valid[r] {
-                        self.floats.add(values[r])
-                    }
-                }),
-            },
+            Data::Float(values) => {
+                let floats = self.floats.get_or_insert_with(Box::default);
+                match col.valid {
+                    None => rows.for_each(|r| floats.add(values[r])),
+                    Some(valid) => rows.for_each(|r| {
+                        if valid[r] {
+                            floats.add(values[r])
+                        }
+                    }),
+                }
+            }
             Data::Text(values) => return first_non_number(col, values, rows),
             Data::Rows => {}
         }
@@ -74,7 +79,11 @@ impl SumState {
         self.has_ints |= other.has_ints;
         self.ints += other.ints;
         self.rounding += other.rounding;
-        self.floats.merge(&other.floats);
+        match (&mut self.floats, other.floats.take()) {
+            (Some(mine), Some(theirs)) => mine.merge(&theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
     }
 
     /// The sum as the column's type: an exact integer, or the correctly
@@ -86,7 +95,7 @@ impl SumState {
         match ty {
             ColumnType::Int => Value::Int(self.ints),
             _ => {
-                let mut all = self.floats.clone();
+                let mut all = self.floats.as_deref().cloned().unwrap_or_default();
                 if self.has_ints {
                     all.add_integer(self.ints + self.rounding);
                 }
