@@ -51,7 +51,7 @@ impl Partial {
         Partial {
             types: vec![ColumnType::Null; plan.slots()],
             groups: KeySet::new(),
-            states: plan.aggs.iter().map(|a| a.spec.func.new_states()).collect(),
+            states: plan.states.iter().map(|s| s.func.new_states()).collect(),
             rows: 0,
             scratch: GroupScratch::default(),
         }
@@ -84,11 +84,14 @@ impl Partial {
             }
         };
         let mut first: Option<Rejected> = None;
-        for (i, (agg, state)) in plan.aggs.iter().zip(&mut self.states).enumerate() {
-            let col = agg.slot.map_or(&rows_only, |s| &batch.columns[s]);
+        for (planned, state) in plan.states.iter().zip(&mut self.states) {
+            let col = planned.slot.map_or(&rows_only, |s| &batch.columns[s]);
             if let Err(BadValue { row }) = state.update(col, &groups) {
-                if first.is_none_or(|f| row < f.row) {
-                    first = Some(Rejected { row, agg: i });
+                if first.is_none_or(|f| (row, planned.first_agg) < (f.row, f.agg)) {
+                    first = Some(Rejected {
+                        row,
+                        agg: planned.first_agg,
+                    });
                 }
             }
         }
@@ -167,7 +170,7 @@ impl Partial {
                 .aggs
                 .iter()
                 .enumerate()
-                .map(|(i, a)| self.states[i].finish(0, agg_type(i), &a.spec.func))
+                .map(|(i, a)| self.states[a.state].finish(0, agg_type(i), &a.spec.func))
                 .collect();
             return Table {
                 columns,
@@ -226,11 +229,11 @@ impl Partial {
                 (firsts, self.states, None)
             } else {
                 let merged = plan
-                    .aggs
+                    .states
                     .iter()
                     .zip(self.states)
-                    .map(|(a, old)| {
-                        let mut new = a.spec.func.new_states();
+                    .map(|(planned, old)| {
+                        let mut new = planned.func.new_states();
                         new.merge_from(old, &remap);
                         new
                     })
@@ -244,12 +247,9 @@ impl Partial {
                 let state_group = state_of.as_ref().map_or(g, |remap| remap[g as usize]) as usize;
                 typed(g)
                     .into_iter()
-                    .chain(
-                        plan.aggs
-                            .iter()
-                            .enumerate()
-                            .map(|(i, a)| states[i].finish(state_group, agg_type(i), &a.spec.func)),
-                    )
+                    .chain(plan.aggs.iter().enumerate().map(|(i, a)| {
+                        states[a.state].finish(state_group, agg_type(i), &a.spec.func)
+                    }))
                     .collect()
             })
             .collect();

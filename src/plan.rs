@@ -1,5 +1,6 @@
 //! Resolving a request (specs, `--by`) against a table's columns.
 
+use crate::agg::{Func, SharedState};
 use crate::error::Error;
 use crate::spec::{nearest, AggSpec};
 
@@ -22,6 +23,9 @@ pub struct Plan {
     pub keys: Vec<usize>,
     /// The aggregates, in output order.
     pub aggs: Vec<PlannedAgg>,
+    /// The partial states to keep: aggregates of one column that can share
+    /// a state (`sum` and `mean`, say) point to the same one.
+    pub states: Vec<PlannedState>,
 }
 
 #[derive(Clone, Debug)]
@@ -29,6 +33,19 @@ pub struct PlannedAgg {
     pub spec: AggSpec,
     /// The slot the aggregate reads; `None` for `count` alone.
     pub slot: Option<usize>,
+    /// Index of its state in [`Plan::states`].
+    pub state: usize,
+}
+
+/// One partial state to compute.
+#[derive(Clone, Debug)]
+pub struct PlannedState {
+    /// A function whose `new_states` makes the state.
+    pub func: Func,
+    pub slot: Option<usize>,
+    /// The first aggregate (in output order) that reads the state: errors
+    /// about rejected values name it.
+    pub first_agg: usize,
 }
 
 impl Plan {
@@ -47,6 +64,7 @@ impl Plan {
             slot_names: Vec::new(),
             keys: Vec::new(),
             aggs: Vec::new(),
+            states: Vec::new(),
         };
         for name in by {
             let slot = plan.slot(name, &format!("--by {}", by.join(",")))?;
@@ -63,9 +81,49 @@ impl Plan {
             plan.aggs.push(PlannedAgg {
                 spec: spec.clone(),
                 slot,
+                state: 0,
             });
         }
+        plan.share_states();
         Ok(plan)
+    }
+
+    /// Assigns states: one per aggregate, except that aggregates of one
+    /// column with the same [`SharedState`] share one, and `sum`/`mean` join
+    /// the variances' state when a column has both.
+    fn share_states(&mut self) {
+        let with_moments: Vec<Option<usize>> = self
+            .aggs
+            .iter()
+            .filter(|a| a.spec.func.shared_state() == Some(SharedState::Moments))
+            .map(|a| a.slot)
+            .collect();
+        let mut shared: Vec<((SharedState, Option<usize>), usize)> = Vec::new();
+        for i in 0..self.aggs.len() {
+            let agg = &self.aggs[i];
+            let kind = agg.spec.func.shared_state().map(|k| match k {
+                SharedState::Sum if with_moments.contains(&agg.slot) => SharedState::Moments,
+                k => k,
+            });
+            let existing = kind.and_then(|k| shared.iter().find(|(key, _)| *key == (k, agg.slot)));
+            let state = match existing {
+                Some(&(_, state)) => state,
+                None => {
+                    self.states.push(PlannedState {
+                        func: kind
+                            .map_or_else(|| agg.spec.func.clone(), SharedState::representative),
+                        slot: agg.slot,
+                        first_agg: i,
+                    });
+                    let state = self.states.len() - 1;
+                    if let Some(k) = kind {
+                        shared.push(((k, agg.slot), state));
+                    }
+                    state
+                }
+            };
+            self.aggs[i].state = state;
+        }
     }
 
     fn slot(&mut self, name: &str, context: &str) -> Result<usize, Error> {
@@ -131,6 +189,23 @@ mod tests {
             plan.output_names(),
             ["city", "mean_price", "max_qty", "min_price", "count"]
         );
+    }
+
+    #[test]
+    fn aggregates_of_a_column_share_states() {
+        let specs = parse_specs(&[
+            "sum:price,mean:price,min:price,std:qty,mean:qty,sum:id,var:price,count",
+        ])
+        .unwrap();
+        let plan = Plan::new(&header(), &specs, &[]).unwrap();
+        let states: Vec<usize> = plan.aggs.iter().map(|a| a.state).collect();
+        // price: sum, mean and var share (moments); qty: std and mean share;
+        // id: its own sum state; min and count their own
+        assert_eq!(states, [0, 0, 1, 2, 2, 3, 0, 4]);
+        assert_eq!(plan.states.len(), 5);
+        assert_eq!(plan.states[0].func, Func::Var);
+        assert_eq!(plan.states[3].func, Func::Sum);
+        assert_eq!(plan.states[2].first_agg, 3);
     }
 
     #[test]

@@ -26,9 +26,9 @@ use crate::value::{Column, ColumnType, Rows, Value};
 pub use count::{CountRows, CountValues, NullCount};
 pub use distinct::Distinct;
 pub use extreme::{Max, Min};
-pub use moments::{StdPop, StdSample, VarPop, VarSample};
+pub use moments::Moments;
 pub use quantile::Quantile;
-pub use sum::{Mean, Sum};
+pub use sum::SumState;
 
 /// A row whose value an aggregate cannot accept (text where a number is
 /// needed). `row` indexes the batch.
@@ -169,6 +169,25 @@ pub enum Func {
     Distinct,
 }
 
+/// States that several aggregates of one column can share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SharedState {
+    /// Count and exact Σx: `sum`, `mean`.
+    Sum,
+    /// Count, exact Σx and Σx²: the variances, and `sum`/`mean` with them.
+    Moments,
+}
+
+impl SharedState {
+    /// A function whose [`Func::new_states`] makes this state.
+    pub fn representative(self) -> Func {
+        match self {
+            SharedState::Sum => Func::Sum,
+            SharedState::Moments => Func::Var,
+        }
+    }
+}
+
 /// Every function name, for help and "did you mean" messages.
 pub const FUNC_NAMES: &[&str] = &[
     "count",
@@ -254,20 +273,28 @@ impl Func {
         )
     }
 
+    /// Which state this function can share with others on the same column:
+    /// `sum` and `mean` share one; `var`, `std`, `var_pop`, `std_pop` share
+    /// another, which also answers `sum` and `mean` when both kinds are asked
+    /// of a column. `None`: a state of its own.
+    pub fn shared_state(&self) -> Option<SharedState> {
+        match self {
+            Func::Sum | Func::Mean => Some(SharedState::Sum),
+            Func::Var | Func::Std | Func::VarPop | Func::StdPop => Some(SharedState::Moments),
+            _ => None,
+        }
+    }
+
     /// Fresh, empty states for this function.
     pub fn new_states(&self) -> Box<dyn StateVec> {
         match self {
             Func::CountRows => states::<CountRows>(),
             Func::Count => states::<CountValues>(),
             Func::NullCount => states::<NullCount>(),
-            Func::Sum => states::<Sum>(),
-            Func::Mean => states::<Mean>(),
+            Func::Sum | Func::Mean => states::<SumState>(),
             Func::Min => states::<Min>(),
             Func::Max => states::<Max>(),
-            Func::Var => states::<VarSample>(),
-            Func::Std => states::<StdSample>(),
-            Func::VarPop => states::<VarPop>(),
-            Func::StdPop => states::<StdPop>(),
+            Func::Var | Func::Std | Func::VarPop | Func::StdPop => states::<Moments>(),
             Func::Quantile(..) => states::<Quantile>(),
             Func::Distinct => states::<Distinct>(),
         }

@@ -98,44 +98,58 @@ impl Moments {
     }
 }
 
-macro_rules! variance_state {
-    ($name:ident, $ddof:expr, $sqrt:expr, $doc:literal) => {
-        #[doc = $doc]
-        #[derive(Default, Debug)]
-        pub struct $name(Moments);
-
-        impl AggState for $name {
-            fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
-                self.0.update(col, rows)
+impl Moments {
+    /// Σx as the column's type: an exact integer, or the correctly rounded
+    /// float sum (integers beyond 2^53 counted as the floats they parse to).
+    fn total(&self, ty: ColumnType) -> Value {
+        if self.count == 0 {
+            return Value::Null;
+        }
+        if let Some(s) = self.sum.special() {
+            return Value::Float(s);
+        }
+        match ty {
+            ColumnType::Int => {
+                let exact = self.sum.to_bigint() >> VALUE_SCALE as usize;
+                Value::Int(i128::try_from(exact).expect("a sum of 64-bit integers fits 128 bits"))
             }
-            fn merge(&mut self, other: &mut Self) {
-                self.0.merge(&other.0);
-            }
-            fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
-                match self.0.variance($ddof, ty) {
-                    Some(v) if $sqrt => Value::Float(v.sqrt()),
-                    Some(v) => Value::Float(v),
-                    None => Value::Null,
+            _ => {
+                let mut all = self.sum.clone();
+                if self.rounding_sum != 0 {
+                    all.add_integer(self.rounding_sum);
                 }
+                Value::Float(all.round())
             }
         }
-    };
+    }
 }
 
-variance_state!(VarSample, 1, false, "`var:col`: sample variance (n - 1).");
-variance_state!(
-    StdSample,
-    1,
-    true,
-    "`std:col`: sample standard deviation (n - 1)."
-);
-variance_state!(VarPop, 0, false, "`var_pop:col`: population variance (n).");
-variance_state!(
-    StdPop,
-    0,
-    true,
-    "`std_pop:col`: population standard deviation (n)."
-);
+/// `var`, `std`, `var_pop`, `std_pop` of a column; also `sum` and `mean`
+/// when those are asked of the same column (one state serves them all).
+impl AggState for Moments {
+    fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
+        Moments::update(self, col, rows)
+    }
+    fn merge(&mut self, other: &mut Self) {
+        Moments::merge(self, other);
+    }
+    fn finish(&self, ty: ColumnType, func: &Func) -> Value {
+        let (ddof, sqrt) = match func {
+            Func::Var => (1, false),
+            Func::Std => (1, true),
+            Func::VarPop => (0, false),
+            Func::StdPop => (0, true),
+            Func::Sum => return self.total(ty),
+            Func::Mean => return super::sum::mean_of(self.total(ty), self.count),
+            other => unreachable!("moments state finishing {other:?}"),
+        };
+        match self.variance(ddof, ty) {
+            Some(v) if sqrt => Value::Float(v.sqrt()),
+            Some(v) => Value::Float(v),
+            None => Value::Null,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -162,19 +176,21 @@ mod tests {
         ];
         let f = Func::Var;
         assert_eq!(
-            floats::<VarPop>(&v).finish(ColumnType::Float, &f),
+            floats::<Moments>(&v).finish(ColumnType::Float, &Func::VarPop),
             Value::Float(4.0)
         );
         assert_eq!(
-            floats::<StdPop>(&v).finish(ColumnType::Float, &f),
+            floats::<Moments>(&v).finish(ColumnType::Float, &Func::StdPop),
             Value::Float(2.0)
         );
         assert_eq!(
-            floats::<VarSample>(&v).finish(ColumnType::Float, &f),
+            floats::<Moments>(&v).finish(ColumnType::Float, &Func::Var),
             Value::Float(32.0 / 7.0)
         );
-        check_merge::<VarSample>(&v, ColumnType::Float, &f);
-        check_merge::<StdPop>(&v, ColumnType::Float, &f);
+        check_merge::<Moments>(&v, ColumnType::Float, &Func::Var);
+        check_merge::<Moments>(&v, ColumnType::Float, &Func::StdPop);
+        check_merge::<Moments>(&v, ColumnType::Float, &Func::Sum);
+        check_merge::<Moments>(&v, ColumnType::Float, &Func::Mean);
     }
 
     #[test]
@@ -183,7 +199,7 @@ mod tests {
         let base = 1e9;
         let raw = [4.0, 7.0, 13.0, 16.0];
         let v: Vec<Option<f64>> = raw.iter().map(|x| Some(base + x)).collect();
-        let got = floats::<VarSample>(&v).finish(ColumnType::Float, &Func::Var);
+        let got = floats::<Moments>(&v).finish(ColumnType::Float, &Func::Var);
         assert_eq!(got, Value::Float(30.0));
         let plain: Vec<f64> = raw.to_vec();
         assert_eq!(two_pass(&plain, 1), 30.0);
@@ -195,7 +211,7 @@ mod tests {
             .map(|i| ((i * 7919) % 1000) as f64 / 37.0 - 3.0)
             .collect();
         let opt: Vec<Option<f64>> = v.iter().copied().map(Some).collect();
-        let Value::Float(got) = floats::<VarSample>(&opt).finish(ColumnType::Float, &Func::Var)
+        let Value::Float(got) = floats::<Moments>(&opt).finish(ColumnType::Float, &Func::Var)
         else {
             panic!()
         };
@@ -207,12 +223,12 @@ mod tests {
     fn big_integers_are_exact_and_float_columns_round_them() {
         let big = 100_000_000_000_000_000i64;
         let v = [Some(big + 1), Some(big + 2), Some(big + 3)];
-        let s = ints::<VarSample>(&v);
+        let s = ints::<Moments>(&v);
         assert_eq!(s.finish(ColumnType::Int, &Func::Var), Value::Float(1.0));
         // as floats the three values are all 1e17 (the spacing there is 16)
         assert_eq!(s.finish(ColumnType::Float, &Func::Var), Value::Float(0.0));
-        let mut mixed = ints::<VarSample>(&v);
-        mixed.merge(&mut floats::<VarSample>(&[Some(1e17)]));
+        let mut mixed = ints::<Moments>(&v);
+        mixed.merge(&mut floats::<Moments>(&[Some(1e17)]));
         assert_eq!(
             mixed.finish(ColumnType::Float, &Func::Var),
             Value::Float(0.0)
@@ -223,15 +239,18 @@ mod tests {
     fn too_few_values() {
         let f = Func::Var;
         assert_eq!(
-            floats::<VarSample>(&[Some(1.0)]).finish(ColumnType::Float, &f),
+            floats::<Moments>(&[Some(1.0)]).finish(ColumnType::Float, &f),
             Value::Null
         );
         assert_eq!(
-            floats::<VarPop>(&[Some(1.0)]).finish(ColumnType::Float, &f),
+            floats::<Moments>(&[Some(1.0)]).finish(ColumnType::Float, &Func::VarPop),
             Value::Float(0.0)
         );
-        assert_eq!(VarPop::default().finish(ColumnType::Null, &f), Value::Null);
-        let ints_state = ints::<VarSample>(&[Some(1), Some(2), Some(3), None]);
+        assert_eq!(
+            Moments::default().finish(ColumnType::Null, &Func::VarPop),
+            Value::Null
+        );
+        let ints_state = ints::<Moments>(&[Some(1), Some(2), Some(3), None]);
         assert_eq!(ints_state.finish(ColumnType::Int, &f), Value::Float(1.0));
     }
 }

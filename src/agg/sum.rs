@@ -105,44 +105,29 @@ impl SumState {
     }
 }
 
-/// `sum:col`.
-#[derive(Default, Debug)]
-pub struct Sum(SumState);
-
-impl AggState for Sum {
+/// `sum:col` and `mean:col` (one state serves both).
+impl AggState for SumState {
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
-        self.0.update(col, rows)
+        SumState::update(self, col, rows)
     }
     fn merge(&mut self, other: &mut Self) {
-        self.0.merge(&mut other.0);
+        SumState::merge(self, other);
     }
-    fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
-        self.0.total(ty)
+    fn finish(&self, ty: ColumnType, func: &Func) -> Value {
+        match func {
+            Func::Mean => mean_of(self.total(ty), self.count),
+            _ => self.total(ty),
+        }
     }
 }
 
-/// `mean:col`: the exact sum, rounded once, divided by the count.
-#[derive(Default, Debug)]
-pub struct Mean(SumState);
-
-impl AggState for Mean {
-    fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
-        self.0.update(col, rows)
-    }
-    fn merge(&mut self, other: &mut Self) {
-        self.0.merge(&mut other.0);
-    }
-    fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
-        match self.0.total(ty) {
-            // an integer column's mean is the exact quotient, rounded once
-            Value::Int(s) => Value::Float(round_ratio(
-                &BigInt::from(s),
-                &BigUint::from(self.0.count),
-                0,
-            )),
-            Value::Float(s) => Value::Float(s / self.0.count as f64),
-            other => other,
-        }
+/// The mean from a sum of `count` values: an integer column's mean is the
+/// exact quotient rounded once; a float column's is the rounded sum / count.
+pub(crate) fn mean_of(total: Value, count: u64) -> Value {
+    match total {
+        Value::Int(s) => Value::Float(round_ratio(&BigInt::from(s), &BigUint::from(count), 0)),
+        Value::Float(s) => Value::Float(s / count as f64),
+        other => other,
     }
 }
 
@@ -161,11 +146,11 @@ mod tests {
             Some(0.1),
             Some(0.2),
         ];
-        let s = floats::<Sum>(&v);
+        let s = floats::<SumState>(&v);
         assert_eq!(s.finish(ColumnType::Float, &Func::Sum), Value::Float(1.3));
-        check_merge::<Sum>(&v, ColumnType::Float, &Func::Sum);
-        check_merge::<Mean>(&v, ColumnType::Float, &Func::Mean);
-        let m = floats::<Mean>(&v);
+        check_merge::<SumState>(&v, ColumnType::Float, &Func::Sum);
+        check_merge::<SumState>(&v, ColumnType::Float, &Func::Mean);
+        let m = floats::<SumState>(&v);
         assert_eq!(
             m.finish(ColumnType::Float, &Func::Mean),
             Value::Float(1.3 / 5.0)
@@ -175,7 +160,7 @@ mod tests {
     #[test]
     fn int_sum_does_not_overflow() {
         let v = [Some(i64::MAX), Some(i64::MAX), Some(2)];
-        let s = ints::<Sum>(&v);
+        let s = ints::<SumState>(&v);
         assert_eq!(
             s.finish(ColumnType::Int, &Func::Sum),
             Value::Int(2 * i64::MAX as i128 + 2)
@@ -189,7 +174,7 @@ mod tests {
             Some(3609387305112233261),
             Some(8548464426703313150),
         ];
-        let m = ints::<Mean>(&v);
+        let m = ints::<SumState>(&v);
         // Python: sum(xs) / len(xs)
         assert_eq!(
             m.finish(ColumnType::Int, &Func::Mean),
@@ -202,8 +187,8 @@ mod tests {
         // 2^53 + 1 parses to 2^53 as a float; the float column's sum must not
         // depend on whether the value sat in an integer batch.
         let big = (1i64 << 53) + 1;
-        let mut s = ints::<Sum>(&[Some(big)]);
-        s.merge(&mut floats::<Sum>(&[Some(0.5)]));
+        let mut s = ints::<SumState>(&[Some(big)]);
+        s.merge(&mut floats::<SumState>(&[Some(0.5)]));
         assert_eq!(
             s.finish(ColumnType::Float, &Func::Sum),
             Value::Float(9007199254740992.5)
@@ -213,14 +198,14 @@ mod tests {
     #[test]
     fn empty_and_text() {
         assert_eq!(
-            Sum::default().finish(ColumnType::Null, &Func::Sum),
+            SumState::default().finish(ColumnType::Null, &Func::Sum),
             Value::Null
         );
         assert_eq!(
-            Mean::default().finish(ColumnType::Float, &Func::Mean),
+            SumState::default().finish(ColumnType::Float, &Func::Mean),
             Value::Null
         );
-        let (_, r) = texts::<Sum>(&["1", "", "x2", "y"]);
+        let (_, r) = texts::<SumState>(&["1", "", "x2", "y"]);
         assert_eq!(r, Err(BadValue { row: 2 }));
     }
 }
