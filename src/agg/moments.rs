@@ -47,7 +47,7 @@ impl Moments {
         }
     }
 
-    fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
+    fn add_rows(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         let mut n = 0u64;
         match col.data {
             Data::Int(values) => rows.for_each(|r| {
@@ -69,7 +69,7 @@ impl Moments {
         Ok(())
     }
 
-    fn merge(&mut self, other: &Self) {
+    fn absorb(&mut self, other: &Self) {
         self.count += other.count;
         self.sum.merge(&other.sum);
         self.squares.merge(&other.squares);
@@ -128,10 +128,10 @@ impl Moments {
 /// when those are asked of the same column (one state serves them all).
 impl AggState for Moments {
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
-        Moments::update(self, col, rows)
+        self.add_rows(col, rows)
     }
     fn merge(&mut self, other: &mut Self) {
-        Moments::merge(self, other);
+        self.absorb(other);
     }
     fn finish(&self, ty: ColumnType, func: &Func) -> Value {
         let (ddof, sqrt) = match func {
@@ -174,7 +174,6 @@ mod tests {
             Some(7.0),
             Some(9.0),
         ];
-        let f = Func::Var;
         assert_eq!(
             floats::<Moments>(&v).finish(ColumnType::Float, &Func::VarPop),
             Value::Float(4.0)

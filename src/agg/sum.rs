@@ -39,7 +39,7 @@ impl SumState {
         }
     }
 
-    fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
+    fn add_rows(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         match col.data {
             Data::Int(values) => match col.valid {
                 None => rows.for_each(|r| self.add_int(values[r])),
@@ -74,7 +74,7 @@ impl SumState {
         Ok(())
     }
 
-    fn merge(&mut self, other: &mut Self) {
+    fn absorb(&mut self, other: &mut Self) {
         self.count += other.count;
         self.has_ints |= other.has_ints;
         self.ints += other.ints;
@@ -108,10 +108,10 @@ impl SumState {
 /// `sum:col` and `mean:col` (one state serves both).
 impl AggState for SumState {
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
-        SumState::update(self, col, rows)
+        self.add_rows(col, rows)
     }
     fn merge(&mut self, other: &mut Self) {
-        SumState::merge(self, other);
+        self.absorb(other);
     }
     fn finish(&self, ty: ColumnType, func: &Func) -> Value {
         match func {
