@@ -120,27 +120,10 @@ impl KeySet {
         let hashes: Vec<u64> = (0..count).map(|i| self.hash(key(i))).collect();
         for i in 0..count {
             if let Some(&ahead) = hashes.get(i + PREFETCH) {
-                self.prefetch(ahead);
+                crate::hint::prefetch(&self.slots[ahead as usize & self.mask]);
             }
             ids.push(self.intern_hashed(key(i), hashes[i]));
         }
-    }
-
-    #[inline(always)]
-    fn prefetch(&self, hash: u64) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let slot = &self.slots[hash as usize & self.mask];
-            // SAFETY: prefetching is a hint; the address is a valid slot.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch(
-                    slot as *const Slot as *const i8,
-                    std::arch::x86_64::_MM_HINT_T0,
-                )
-            };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = hash;
     }
 
     /// Whether `slot` holds `key`; `head` is the key's first bytes,
@@ -199,24 +182,6 @@ impl KeySet {
         }
     }
 
-    /// Whether `key` is present.
-    pub fn contains(&self, key: &[u8]) -> bool {
-        let hash = self.hash(key);
-        let tag = tag_of(hash);
-        let bytes = head(key);
-        let mut i = hash as usize & self.mask;
-        loop {
-            let slot = &self.slots[i];
-            if slot.tag == 0 {
-                return false;
-            }
-            if self.slot_matches(slot, tag, key, &bytes) {
-                return true;
-            }
-            i = (i + 1) & self.mask;
-        }
-    }
-
     /// Every key, in id order.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
         (0..self.len() as u32).map(move |id| self.get(id))
@@ -243,7 +208,6 @@ mod tests {
         assert_eq!(a.intern(b"x"), 0);
         assert_eq!(a.get(2), b"yy");
         assert_eq!(a.get(1), b"");
-        assert!(a.contains(b"yy") && !a.contains(b"y"));
         let mut b = KeySet::new();
         b.intern(b"yy");
         b.intern(b"z");

@@ -31,6 +31,7 @@ pub mod cli;
 pub mod error;
 pub mod exact;
 pub mod exec;
+mod hint;
 pub mod keyset;
 pub mod output;
 pub mod partial;

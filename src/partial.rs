@@ -30,9 +30,8 @@ pub struct Partial {
     pub types: Vec<ColumnType>,
     /// Group keys (encoded with [`encode_key`]), numbered by first appearance.
     pub groups: KeySet,
-    /// One state vector per aggregate.
+    /// One state vector per planned state (`Plan::states`).
     pub states: Vec<Box<dyn StateVec>>,
-    pub rows: u64,
     scratch: GroupScratch,
 }
 
@@ -52,7 +51,6 @@ impl Partial {
             types: vec![ColumnType::Null; plan.slots()],
             groups: KeySet::new(),
             states: plan.states.iter().map(|s| s.func.new_states()).collect(),
-            rows: 0,
             scratch: GroupScratch::default(),
         }
     }
@@ -63,7 +61,6 @@ impl Partial {
         for (t, &b) in self.types.iter_mut().zip(&batch.types) {
             *t = t.widen(b);
         }
-        self.rows += batch.len as u64;
         let rows_only = crate::value::Column::rows(batch.len);
         let groups = if plan.keys.is_empty() {
             Groups::Scalar
@@ -146,7 +143,6 @@ impl Partial {
         for (t, o) in self.types.iter_mut().zip(&other.types) {
             *t = t.widen(*o);
         }
-        self.rows += other.rows;
         let remap: Vec<u32> = if other.groups.is_empty() && self.groups.is_empty() {
             vec![0]
         } else {

@@ -111,7 +111,7 @@ impl<S: AggState> StateVec for States<S> {
                     // the states of a million groups do not fit in cache:
                     // fetch the state a few rows ahead while folding this one
                     if let Some(&ahead) = ids.get(row + 8) {
-                        prefetch(&self.0[ahead as usize]);
+                        crate::hint::prefetch(&self.0[ahead as usize]);
                     }
                     let row = row as u32;
                     let rows = Rows::Some(std::slice::from_ref(&row));
@@ -147,21 +147,6 @@ impl<S: AggState> StateVec for States<S> {
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
     }
-}
-
-/// Hints the CPU to bring `value` into cache.
-#[inline(always)]
-fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is only a hint; the address is a valid reference.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(
-            value as *const T as *const i8,
-            std::arch::x86_64::_MM_HINT_T0,
-        )
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
 }
 
 fn states<S: AggState>() -> Box<dyn StateVec> {
