@@ -47,19 +47,11 @@ impl FieldSink for Recording {
         }
     }
 
-    fn wants(&self, index: usize) -> bool {
+    fn next_wanted(&self, index: usize) -> usize {
         match self.want {
-            Want::All => true,
-            Want::First => index == 0,
-            Want::None => false,
-        }
-    }
-
-    fn last_wanted(&self) -> Option<usize> {
-        match self.want {
-            Want::All => Some(usize::MAX),
-            Want::First => Some(0),
-            Want::None => None,
+            Want::All => index,
+            Want::First if index == 0 => 0,
+            Want::First | Want::None => usize::MAX,
         }
     }
 }

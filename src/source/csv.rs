@@ -23,8 +23,23 @@ pub struct RangeInfo {
 
 struct SlotSink<'a> {
     slot_of: &'a [u16],
+    /// `next_wanted[i]`: the first used field at or after `i`.
+    next_wanted: &'a [usize],
     spans: &'a mut [Vec<Span>],
-    last_wanted: Option<usize>,
+}
+
+/// For each field index, the first field at or after it that has a slot
+/// (`usize::MAX` past the last one); one entry past the header too.
+fn next_wanted_table(slot_of: &[u16]) -> Vec<usize> {
+    let mut table = vec![usize::MAX; slot_of.len() + 1];
+    for i in (0..slot_of.len()).rev() {
+        table[i] = if slot_of[i] != UNUSED {
+            i
+        } else {
+            table[i + 1]
+        };
+    }
+    table
 }
 
 impl FieldSink for SlotSink<'_> {
@@ -38,13 +53,13 @@ impl FieldSink for SlotSink<'_> {
     }
 
     #[inline]
-    fn wants(&self, index: usize) -> bool {
-        self.slot_of.get(index).is_some_and(|&s| s != UNUSED)
+    fn next_wanted(&self, index: usize) -> usize {
+        self.next_wanted.get(index).copied().unwrap_or(usize::MAX)
     }
 
     #[inline]
-    fn last_wanted(&self) -> Option<usize> {
-        self.last_wanted
+    fn wants(&self, index: usize) -> bool {
+        self.slot_of.get(index).is_some_and(|&s| s != UNUSED)
     }
 }
 
@@ -161,15 +176,15 @@ impl<'p> CsvReader<'p> {
     ) -> Result<RangeInfo, E> {
         let buf = input.bytes();
         let mut reported = start;
-        let last_wanted = self.plan.slot_of.iter().rposition(|&s| s != UNUSED);
+        let next_wanted = next_wanted_table(&self.plan.slot_of);
         // The vectorised scanner handles well-formed quoting; at anything
         // else it hands over to the scalar scanner at a record start.
         let mut fast = FastScanner::new(buf, start, end, self.delimiter);
         let resume = loop {
             let mut sink = SlotSink {
                 slot_of: &self.plan.slot_of,
+                next_wanted: &next_wanted,
                 spans: &mut self.spans,
-                last_wanted,
             };
             match fast.next_record(&mut sink) {
                 Step::Record(record_start, fields) => {
@@ -191,8 +206,8 @@ impl<'p> CsvReader<'p> {
             loop {
                 let mut sink = SlotSink {
                     slot_of: &self.plan.slot_of,
+                    next_wanted: &next_wanted,
                     spans: &mut self.spans,
-                    last_wanted,
                 };
                 match scanner.next_record(end, &mut sink) {
                     None => break,

@@ -30,7 +30,8 @@ pub enum Step {
 }
 
 /// Bit masks of one 64-byte block.
-struct Masks {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Masks {
     quote: u64,
     delim: u64,
     newline: u64,
@@ -48,9 +49,83 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
+/// Classifies one 64-byte block.
+type Classify = fn(&[u8; 64], u8) -> Masks;
+
+/// The widest classifier this processor runs, picked once per process.
+///
+/// Why a function pointer: the binary targets baseline x86-64 (it must run on
+/// any CI machine), so AVX2 and AVX-512 code can only be reached through
+/// runtime detection; one indirect call per 64 bytes costs far less than
+/// the classification it selects. `RAYPROC_NO_SIMD=1` forces the baseline.
+pub(super) fn classifier() -> Classify {
+    use std::sync::OnceLock;
+    static PICKED: OnceLock<Classify> = OnceLock::new();
+    *PICKED.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::env::var_os("RAYPROC_NO_SIMD").is_none() {
+                if std::arch::is_x86_feature_detected!("avx512bw") {
+                    return classify_avx512;
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    return classify_avx2;
+                }
+            }
+        }
+        classify_baseline
+    })
+}
+
 #[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn classify(block: &[u8; 64], delim: u8) -> Masks {
+fn classify_avx512(block: &[u8; 64], delim: u8) -> Masks {
+    #[target_feature(enable = "avx512bw")]
+    unsafe fn inner(block: &[u8; 64], delim: u8) -> Masks {
+        use std::arch::x86_64::*;
+        // SAFETY: one unaligned 64-byte load of the array.
+        let v = unsafe { _mm512_loadu_si512(block.as_ptr() as *const _) };
+        Masks {
+            quote: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8)),
+            delim: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(delim as i8)),
+            newline: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\n' as i8)),
+            cr: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\r' as i8)),
+        }
+    }
+    // SAFETY: only picked by `classifier` when AVX-512BW was detected.
+    unsafe { inner(block, delim) }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn classify_avx2(block: &[u8; 64], delim: u8) -> Masks {
+    #[target_feature(enable = "avx2")]
+    unsafe fn inner(block: &[u8; 64], delim: u8) -> Masks {
+        use std::arch::x86_64::*;
+        // SAFETY: two unaligned 32-byte loads within the array.
+        let (lo, hi) = unsafe {
+            (
+                _mm256_loadu_si256(block.as_ptr() as *const __m256i),
+                _mm256_loadu_si256(block.as_ptr().add(32) as *const __m256i),
+            )
+        };
+        let mask = |c: u8| {
+            let c = _mm256_set1_epi8(c as i8);
+            let l = _mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, c)) as u32 as u64;
+            let h = _mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, c)) as u32 as u64;
+            l | (h << 32)
+        };
+        Masks {
+            quote: mask(b'"'),
+            delim: mask(delim),
+            newline: mask(b'\n'),
+            cr: mask(b'\r'),
+        }
+    }
+    // SAFETY: only picked by `classifier` when AVX2 was detected.
+    unsafe { inner(block, delim) }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn classify_baseline(block: &[u8; 64], delim: u8) -> Masks {
     use std::arch::x86_64::*;
     // SAFETY: SSE2 is part of the x86_64 baseline; loads are unaligned and
     // within the 64-byte array.
@@ -78,8 +153,7 @@ fn classify(block: &[u8; 64], delim: u8) -> Masks {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn classify(block: &[u8; 64], delim: u8) -> Masks {
+fn classify_baseline(block: &[u8; 64], delim: u8) -> Masks {
     let mut m = Masks {
         quote: 0,
         delim: 0,
@@ -96,21 +170,103 @@ fn classify(block: &[u8; 64], delim: u8) -> Masks {
     m
 }
 
+/// Separators of one 64-byte block, bytes past the input's end excluded.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Block {
+    /// Delimiters and newlines outside quotes.
+    pub seps: u64,
+    /// Newlines outside quotes.
+    pub newlines: u64,
+}
+
+/// What one block's scan carries into the next.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct QuoteState {
+    /// Whether the byte before the next block is inside quotes.
+    inside: bool,
+    /// Whether the byte before the next block ends a field or a quote.
+    prev_ok: bool,
+}
+
+impl QuoteState {
+    /// The state at the start of a record (after a newline outside quotes).
+    pub const AT_RECORD_START: QuoteState = QuoteState {
+        inside: false,
+        prev_ok: true,
+    };
+
+    /// Classifies and checks the block of `buf` at offset `b` (fewer than
+    /// 64 bytes only at the input's end); `None` if its quoting is not
+    /// well formed (see the module doc).
+    #[inline(always)]
+    pub fn scan(&mut self, buf: &[u8], b: usize, delim: u8, classify: Classify) -> Option<Block> {
+        let valid = buf.len() - b;
+        let mut tmp = [0u8; 64];
+        let block: &[u8; 64] = if valid >= 64 {
+            buf[b..b + 64].try_into().expect("64 bytes")
+        } else {
+            tmp[..valid].copy_from_slice(&buf[b..]);
+            &tmp
+        };
+        let m = classify(block, delim);
+        let live = if valid >= 64 { !0 } else { (1u64 << valid) - 1 };
+        if m.quote == 0 {
+            // The common block: no quote, nothing to check, and the quote
+            // state carries over unchanged.
+            let inside = if self.inside { !0 } else { 0 };
+            let seps = (m.delim | m.newline) & !inside;
+            self.prev_ok = (seps >> 63) & 1 == 1;
+            return Some(Block {
+                seps: seps & live,
+                newlines: m.newline & !inside & live,
+            });
+        }
+        let inside = prefix_xor(m.quote) ^ if self.inside { !0 } else { 0 };
+        let seps = (m.delim | m.newline) & !inside;
+        let opening = m.quote & inside;
+        let closing = m.quote & !inside;
+        let prev_ok = ((seps | closing) << 1) | self.prev_ok as u64;
+        // what may follow a closing quote: a separator, CRLF, a quote, or EOF
+        let mut follow = seps | m.quote | (m.cr & (m.newline >> 1));
+        let mut next_ok;
+        if valid > 64 {
+            let next = buf[b + 64];
+            if next == b'\n' {
+                follow |= m.cr & (1 << 63); // CR ends the block, LF starts the next
+            }
+            next_ok = follow >> 1;
+            let crlf = next == b'\r' && buf.get(b + 65) == Some(&b'\n');
+            if next == delim || next == b'\n' || next == b'"' || crlf {
+                next_ok |= 1 << 63;
+            }
+        } else {
+            next_ok = (follow >> 1) | (1 << (valid - 1)); // the input ends here
+        }
+        if (opening & !prev_ok) | (closing & !next_ok) != 0 {
+            return None;
+        }
+        self.inside = (inside >> 63) & 1 == 1;
+        self.prev_ok = ((seps | closing) >> 63) & 1 == 1;
+        Some(Block {
+            seps: seps & live,
+            newlines: m.newline & !inside & live,
+        })
+    }
+}
+
 /// Scans records of `buf[start..end]` a block at a time.
 pub struct FastScanner<'a> {
     buf: &'a [u8],
     end: usize,
     delim: u8,
+    classify: Classify,
     /// Offset of the current block.
     block: usize,
     /// Separators (delimiters and newlines outside quotes) not yet visited.
     seps: u64,
     /// Newlines outside quotes in the current block.
     newlines: u64,
-    /// Whether the byte before the next block is inside quotes.
-    inside: bool,
-    /// Whether the byte before the next block ends a field or a quote.
-    prev_ok: bool,
+    quotes: QuoteState,
     record_start: usize,
     field_start: usize,
     field_index: usize,
@@ -123,11 +279,11 @@ impl<'a> FastScanner<'a> {
             buf,
             end,
             delim,
+            classify: classifier(),
             block: start,
             seps: 0,
             newlines: 0,
-            inside: false,
-            prev_ok: true,
+            quotes: QuoteState::AT_RECORD_START,
             record_start: start,
             field_start: start,
             field_index: 0,
@@ -144,48 +300,18 @@ impl<'a> FastScanner<'a> {
     /// Loads and checks the block at `self.block`; false if irregular.
     #[inline]
     fn load(&mut self) -> bool {
-        let buf = self.buf;
-        let b = self.block;
-        let valid = buf.len() - b;
-        let mut tmp = [0u8; 64];
-        let block: &[u8; 64] = if valid >= 64 {
-            buf[b..b + 64].try_into().expect("64 bytes")
-        } else {
-            tmp[..valid].copy_from_slice(&buf[b..]);
-            &tmp
-        };
-        let m = classify(block, self.delim);
-        let inside = prefix_xor(m.quote) ^ if self.inside { !0 } else { 0 };
-        let seps = (m.delim | m.newline) & !inside;
-        let opening = m.quote & inside;
-        let closing = m.quote & !inside;
-        let prev_ok = ((seps | closing) << 1) | self.prev_ok as u64;
-        // what may follow a closing quote: a separator, CRLF, a quote, or EOF
-        let mut follow = seps | m.quote | (m.cr & (m.newline >> 1));
-        let mut next_ok;
-        if valid > 64 {
-            let next = buf[b + 64];
-            if next == b'\n' {
-                follow |= m.cr & (1 << 63); // CR ends the block, LF starts the next
+        match self
+            .quotes
+            .scan(self.buf, self.block, self.delim, self.classify)
+        {
+            Some(block) => {
+                self.seps = block.seps;
+                self.newlines = block.newlines;
+                self.loaded = true;
+                true
             }
-            next_ok = follow >> 1;
-            let crlf = next == b'\r' && buf.get(b + 65) == Some(&b'\n');
-            if next == self.delim || next == b'\n' || next == b'"' || crlf {
-                next_ok |= 1 << 63;
-            }
-        } else {
-            next_ok = (follow >> 1) | (1 << (valid - 1)); // the input ends here
+            None => false,
         }
-        if (opening & !prev_ok) | (closing & !next_ok) != 0 {
-            return false;
-        }
-        let live = if valid >= 64 { !0 } else { (1u64 << valid) - 1 };
-        self.seps = seps & live;
-        self.newlines = m.newline & !inside & live;
-        self.inside = (inside >> 63) & 1 == 1;
-        self.prev_ok = ((seps | closing) >> 63) & 1 == 1;
-        self.loaded = true;
-        true
     }
 
     /// The next record, its fields fed to `sink`.
@@ -207,21 +333,33 @@ impl<'a> FastScanner<'a> {
                     return Step::Irregular(self.record_start);
                 }
             }
-            if sink
-                .last_wanted()
-                .is_none_or(|last| self.field_index > last)
-            {
-                // no wanted field left in this record: count the remaining
-                // delimiters up to its newline instead of visiting them
+            let target = sink.next_wanted(self.field_index);
+            if target != self.field_index {
+                // Fields `field_index..target` are not wanted: drop their
+                // delimiters in bulk, never past the record's newline.
                 let newlines = self.seps & self.newlines;
-                if newlines == 0 {
-                    self.field_index += self.seps.count_ones() as usize;
-                    self.seps = 0;
-                    continue;
+                let before = if newlines == 0 {
+                    self.seps
+                } else {
+                    self.seps & ((newlines & newlines.wrapping_neg()) - 1)
+                };
+                let skip = target - self.field_index;
+                let mut skipped = before;
+                if before.count_ones() as usize > skip {
+                    let mut rest = before;
+                    for _ in 0..skip {
+                        rest &= rest - 1;
+                    }
+                    skipped ^= rest;
                 }
-                let before = (newlines & newlines.wrapping_neg()) - 1;
-                self.field_index += (self.seps & before).count_ones() as usize;
-                self.seps &= !before;
+                if skipped != 0 {
+                    self.seps &= !skipped;
+                    self.field_index += skipped.count_ones() as usize;
+                    self.field_start = self.block + 64 - skipped.leading_zeros() as usize;
+                    if self.seps == 0 {
+                        continue;
+                    }
+                }
             }
             let bit = self.seps.trailing_zeros();
             self.seps &= self.seps - 1;
@@ -334,6 +472,38 @@ mod tests {
         (fast, slow)
     }
 
+    /// Every classifier this processor runs agrees with the baseline one.
+    #[test]
+    fn classifiers_agree() {
+        let mut picked: Vec<Classify> = vec![classifier()];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512bw") {
+                picked.push(classify_avx512);
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                picked.push(classify_avx2);
+            }
+        }
+        let alphabet = b"\"\n\r,;a\x00\xff";
+        let mut state = 99u64;
+        for _ in 0..2000 {
+            let mut block = [0u8; 64];
+            for b in block.iter_mut() {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                *b = alphabet[(state >> 33) as usize % alphabet.len()];
+            }
+            for delim in [b',', b';'] {
+                let want = classify_baseline(&block, delim);
+                for f in &picked {
+                    assert_eq!(f(&block, delim), want);
+                }
+            }
+        }
+    }
+
     #[test]
     fn agrees_with_scalar_scanner() {
         let long = "x".repeat(70);
@@ -365,11 +535,12 @@ mod tests {
             assert_eq!(index, 0);
             self.0.push(span);
         }
-        fn wants(&self, index: usize) -> bool {
-            index == 0
-        }
-        fn last_wanted(&self) -> Option<usize> {
-            Some(0)
+        fn next_wanted(&self, index: usize) -> usize {
+            if index == 0 {
+                0
+            } else {
+                usize::MAX
+            }
         }
     }
 

@@ -27,16 +27,17 @@ pub struct Span {
 pub trait FieldSink {
     /// Called for every wanted field of a record, in order; `index` is 0-based.
     fn field(&mut self, index: usize, span: Span);
-    /// Whether field `index` is wanted (lets the fast scanner skip work).
+    /// The first wanted field at or after `index`, `usize::MAX` if none:
+    /// the fast scanner skips the fields before it in bulk, without
+    /// visiting them one by one.
     #[inline]
-    fn wants(&self, _index: usize) -> bool {
-        true
+    fn next_wanted(&self, index: usize) -> usize {
+        index
     }
-    /// The highest wanted field index: the fast scanner only counts the
-    /// fields after it. `None` when no field is wanted.
+    /// Whether field `index` is wanted.
     #[inline]
-    fn last_wanted(&self) -> Option<usize> {
-        Some(usize::MAX)
+    fn wants(&self, index: usize) -> bool {
+        self.next_wanted(index) == index
     }
 }
 
@@ -235,12 +236,8 @@ impl FieldSink for NoFields {
     #[inline]
     fn field(&mut self, _index: usize, _span: Span) {}
     #[inline]
-    fn wants(&self, _index: usize) -> bool {
-        false
-    }
-    #[inline]
-    fn last_wanted(&self) -> Option<usize> {
-        None
+    fn next_wanted(&self, _index: usize) -> usize {
+        usize::MAX
     }
 }
 
