@@ -50,7 +50,7 @@ fn prefix_xor(mut x: u64) -> u64 {
 }
 
 /// Classifies one 64-byte block.
-type Classify = fn(&[u8; 64], u8) -> Masks;
+pub(super) type Classify = fn(&[u8; 64], u8) -> Masks;
 
 /// The widest classifier this processor runs, picked once per process.
 ///
@@ -377,7 +377,7 @@ impl<'a> FastScanner<'a> {
                 continue;
             }
             if sink.wants(index) {
-                sink.field(index, self.span(start, pos, is_newline));
+                sink.field(index, field_span(self.buf, start, pos, is_newline));
             }
             self.field_index += 1;
             if is_newline {
@@ -388,37 +388,37 @@ impl<'a> FastScanner<'a> {
             }
         }
     }
+}
 
-    /// The span of the field `start..sep` (sep is its delimiter or newline).
-    #[inline]
-    fn span(&self, start: usize, sep: usize, is_newline: bool) -> Span {
-        let buf = self.buf;
-        let mut end = sep;
-        if is_newline && end > start && buf[end - 1] == b'\r' {
-            end -= 1;
-        }
-        if start < end && buf[start] == b'"' {
-            // validated: the field is "content" with its closing quote last
-            let content = &buf[start + 1..end - 1];
-            if memchr::memchr(b'"', content).is_some() {
-                Span {
-                    start,
-                    end,
-                    escaped: true,
-                }
-            } else {
-                Span {
-                    start: start + 1,
-                    end: end - 1,
-                    escaped: false,
-                }
-            }
-        } else {
+/// The span of the field `buf[start..sep]` (`sep` is its delimiter or, if
+/// `is_newline`, its newline), in a block that passed the quoting checks.
+#[inline]
+pub(super) fn field_span(buf: &[u8], start: usize, sep: usize, is_newline: bool) -> Span {
+    let mut end = sep;
+    if is_newline && end > start && buf[end - 1] == b'\r' {
+        end -= 1;
+    }
+    if start < end && buf[start] == b'"' {
+        // validated: the field is "content" with its closing quote last
+        let content = &buf[start + 1..end - 1];
+        if memchr::memchr(b'"', content).is_some() {
             Span {
                 start,
                 end,
+                escaped: true,
+            }
+        } else {
+            Span {
+                start: start + 1,
+                end: end - 1,
                 escaped: false,
             }
+        }
+    } else {
+        Span {
+            start,
+            end,
+            escaped: false,
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod arrow;
 pub mod csv;
 pub mod fastscan;
+pub mod indexscan;
 pub mod ipc;
 pub mod parquet;
 pub mod scan;

@@ -1,0 +1,330 @@
+//! The batch fast path of the CSV scanner: index a window, then cut records.
+//!
+//! The per-record [`FastScanner`](super::fastscan::FastScanner) decides at
+//! every separator whether a block is used up, whether the field is wanted,
+//! whether the record ended: branches whose outcome depends on the data (a
+//! record ends in this block or the next one at random), so they mispredict
+//! about once per record. This path splits the work in two stages, as
+//! simdjson does:
+//!
+//! 1. *index*: classify a window of blocks (same checks as the fast
+//!    scanner, [`QuoteState::scan`]) and write the offset of every separator
+//!    outside quotes into a flat array;
+//! 2. *cut*: when every record of the window has exactly `ncols` fields,
+//!    record `r`'s separators are entries `r * ncols .. (r + 1) * ncols` of
+//!    that array, so a wanted field is two array reads, with no search.
+//!
+//! The window is regular when the number of newlines equals the number of
+//! `ncols`-groups and every group ends with a newline (then no group holds
+//! another one). Anything else (a blank line, a short record,
+//! quoting the block check rejects, a record longer than the window) makes
+//! [`IndexScanner::window`] answer [`Window::Irregular`], and the caller
+//! scans those records with the per-record scanners, which define the
+//! semantics and the errors. The records and fields this path yields are
+//! therefore exactly the fast scanner's.
+
+use super::fastscan::{classifier, field_span, Classify, QuoteState};
+use super::scan::Span;
+
+/// Bytes indexed per window: small enough for the window and its index to
+/// stay in the L2 cache while records are cut from it.
+const WINDOW: usize = 32 * 1024;
+
+/// Room for the index: at most one separator per byte, plus the slack the
+/// unconditional stores of [`IndexScanner::index_block`] write past the end.
+const INDEX_LEN: usize = WINDOW + 64 + 64;
+
+/// What [`IndexScanner::window`] found at a record start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Records from the given start up to `next` are cut and ready
+    /// ([`IndexScanner::records`]).
+    Records { next: usize },
+    /// The records from the given start up to `until` need the per-record
+    /// scanners (`until` is the input's end when no boundary is known).
+    Irregular { until: usize },
+    /// No record starts before the range's end.
+    End,
+}
+
+/// Indexes windows of `buf`; reuse it for a whole range.
+pub struct IndexScanner<'a> {
+    buf: &'a [u8],
+    delim: u8,
+    ncols: usize,
+    classify: Classify,
+    index: Box<[u32]>,
+    /// Where the indexed window starts.
+    base: usize,
+    /// Index entries that belong to complete records.
+    complete: usize,
+}
+
+impl<'a> IndexScanner<'a> {
+    pub fn new(buf: &'a [u8], delim: u8, ncols: usize) -> Self {
+        IndexScanner {
+            buf,
+            delim,
+            ncols,
+            classify: classifier(),
+            index: vec![0; INDEX_LEN].into_boxed_slice(),
+            base: 0,
+            complete: 0,
+        }
+    }
+
+    /// Indexes the window that starts at the record start `start`.
+    pub fn window(&mut self, start: usize, end: usize) -> Window {
+        if start >= end {
+            return Window::End;
+        }
+        let buf = self.buf;
+        let stop = (start + WINDOW).min(buf.len());
+        let mut quotes = QuoteState::AT_RECORD_START;
+        let mut len = 0usize;
+        let mut newlines = 0usize;
+        let mut last_newline = None;
+        let mut b = start;
+        while b < stop {
+            let Some(block) = quotes.scan(buf, b, self.delim, self.classify) else {
+                return Window::Irregular { until: buf.len() };
+            };
+            if block.newlines != 0 {
+                let last = 63 - block.newlines.leading_zeros() as usize;
+                let before = (block.seps & ((2u64 << last) - 1)).count_ones() as usize;
+                last_newline = Some(len + before - 1);
+                newlines += block.newlines.count_ones() as usize;
+            }
+            len = self.index_block(len, b - start, block.seps);
+            b += 64;
+        }
+        let Some(last) = last_newline else {
+            // a record longer than the window, or the input's unterminated end
+            return Window::Irregular { until: buf.len() };
+        };
+        let complete = last + 1;
+        let until = start + self.index[last] as usize + 1;
+        let ncols = self.ncols;
+        let window = &buf[start..until];
+        let regular = complete.is_multiple_of(ncols)
+            && newlines == complete / ncols
+            && self.index[..complete]
+                .iter()
+                .skip(ncols - 1)
+                .step_by(ncols)
+                .all(|&e| window[e as usize] == b'\n')
+            && (ncols > 1 || !self.has_blank_line(start, complete));
+        if !regular {
+            return Window::Irregular { until };
+        }
+        self.base = start;
+        self.complete = complete;
+        Window::Records { next: until }
+    }
+
+    /// With one column every separator is a newline, so a blank line (which
+    /// is skipped, not a record) looks like a record: look for one.
+    fn has_blank_line(&self, start: usize, complete: usize) -> bool {
+        let mut record = start;
+        for &e in &self.index[..complete] {
+            let sep = start + e as usize;
+            if sep == record || (sep == record + 1 && self.buf[record] == b'\r') {
+                return true;
+            }
+            record = sep + 1;
+        }
+        false
+    }
+
+    /// Appends the separators of one block at window offset `at`; returns
+    /// the new index length. Writes eight entries at a time whatever the
+    /// count, so that the loop's branches follow the separator density
+    /// (steady) rather than each separator (random).
+    #[inline(always)]
+    fn index_block(&mut self, len: usize, at: usize, seps: u64) -> usize {
+        let count = seps.count_ones() as usize;
+        let out = &mut self.index[len..len + 64];
+        let at = at as u32;
+        let mut rest = seps;
+        let mut i = 0;
+        while i < count {
+            let group: &mut [u32; 8] = (&mut out[i..i + 8]).try_into().expect("8 entries");
+            for slot in group {
+                *slot = at + rest.trailing_zeros();
+                rest &= rest.wrapping_sub(1);
+            }
+            i += 8;
+        }
+        len + count
+    }
+
+    /// The records of the last [`Window::Records`], in order: each one's
+    /// start and the spans of the wanted fields, `fields[k]` being a
+    /// 0-based field index.
+    pub fn records<'s>(&'s self) -> Records<'s, 'a> {
+        Records {
+            scanner: self,
+            next_entry: 0,
+            start: self.base,
+        }
+    }
+}
+
+/// The records of one regular window.
+pub struct Records<'s, 'a> {
+    scanner: &'s IndexScanner<'a>,
+    next_entry: usize,
+    start: usize,
+}
+
+impl Records<'_, '_> {
+    /// The next record's start, or `None` after the last.
+    #[inline(always)]
+    pub fn next_start(&self) -> Option<usize> {
+        (self.next_entry < self.scanner.complete).then_some(self.start)
+    }
+
+    /// The span of field `field` (0-based) of the current record.
+    #[inline(always)]
+    pub fn field(&self, field: usize) -> Span {
+        let s = self.scanner;
+        let entries = &s.index[self.next_entry..self.next_entry + s.ncols];
+        let start = match field {
+            0 => self.start,
+            f => s.base + entries[f - 1] as usize + 1,
+        };
+        let sep = s.base + entries[field] as usize;
+        field_span(s.buf, start, sep, field + 1 == s.ncols)
+    }
+
+    /// Moves to the next record.
+    #[inline(always)]
+    pub fn advance(&mut self) {
+        let s = self.scanner;
+        let last = s.index[self.next_entry + s.ncols - 1];
+        self.start = s.base + last as usize + 1;
+        self.next_entry += s.ncols;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fastscan::{FastScanner, Step};
+    use super::super::scan::AllFields;
+    use super::*;
+
+    /// Records of `buf` by the index path where it can, the fast path
+    /// elsewhere, and by the fast path alone: the same records, fields and
+    /// stopping point.
+    /// Returns how many records the index path cut.
+    fn check(text: &str, ncols: usize) -> usize {
+        let buf = text.as_bytes();
+        let mut fast_only = Vec::new();
+        let mut f = FastScanner::new(buf, 0, buf.len(), b',');
+        loop {
+            let mut sink = AllFields::default();
+            match f.next_record(&mut sink) {
+                Step::Record(s, _) => fast_only.push((s, sink.0)),
+                _ => break,
+            }
+        }
+        let mut mixed = Vec::new();
+        let mut cut = 0;
+        let mut index = IndexScanner::new(buf, b',', ncols);
+        let mut pos = 0;
+        loop {
+            match index.window(pos, buf.len()) {
+                Window::End => break,
+                Window::Records { next } => {
+                    let mut records = index.records();
+                    while let Some(start) = records.next_start() {
+                        let fields = (0..ncols).map(|i| records.field(i)).collect();
+                        mixed.push((start, fields));
+                        cut += 1;
+                        records.advance();
+                    }
+                    pos = next;
+                }
+                Window::Irregular { until } => {
+                    let mut f = FastScanner::new(buf, pos, until, b',');
+                    loop {
+                        let mut sink = AllFields::default();
+                        match f.next_record(&mut sink) {
+                            Step::Record(s, _) => mixed.push((s, sink.0)),
+                            _ => break,
+                        }
+                    }
+                    if f.position() == pos {
+                        break; // the fast path gave up too
+                    }
+                    pos = f.position();
+                }
+            }
+        }
+        assert_eq!(mixed, fast_only, "{text:?}");
+        cut
+    }
+
+    #[test]
+    fn regular_input_is_cut_from_the_index() {
+        let row = "1,\"a,b\",\"say \"\"hi\"\"\",x\r\n";
+        let text = row.repeat(5000);
+        assert_eq!(check(&text, 4), 5000);
+        // a blank line: only its window (~1260 rows) goes the per-record way
+        let text = format!("{}\n{}", row.repeat(2000), row.repeat(3000));
+        assert!(check(&text, 4) > 3000);
+    }
+
+    #[test]
+    fn agrees_with_fast_scanner() {
+        let long = "x".repeat(70);
+        let huge = "y".repeat(WINDOW + 100);
+        let cases = [
+            ("a,b\n1,2\n".to_string(), 2),
+            ("a,b\r\n1,2\r\n\r\n\n3,4\n".to_string(), 2),
+            (format!("\"{long}\",\"q\"\"q\"\n\"l1\r\nl2\",3\r\n,\n"), 2),
+            ("a\n\nb\n\r\nc\n".to_string(), 1),
+            ("a,b\n1,2,3\n4\n5,6\n".to_string(), 2),
+            (format!("{huge},1\n2,3\n"), 2),
+            ("a,b\n1,2".to_string(), 2),
+        ];
+        for (case, ncols) in &cases {
+            check(case, *ncols);
+        }
+    }
+
+    #[test]
+    fn agrees_on_generated_inputs() {
+        let pieces = [
+            "a",
+            "bb",
+            "",
+            "\"q\"",
+            "\"x,y\"",
+            "\"l\nm\"",
+            "\"d\"\"e\"",
+            "\"c\r\nd\"",
+        ];
+        let mut state = 11u64;
+        for round in 0..200 {
+            let ncols = 1 + round % 4;
+            let mut text = String::new();
+            for row in 0..(50 + round * 40) {
+                for col in 0..ncols {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    text.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+                    if col + 1 < ncols {
+                        text.push(',');
+                    }
+                }
+                text.push_str(if row % 7 == 0 { "\r\n" } else { "\n" });
+                if (state >> 20).is_multiple_of(97) {
+                    text.push('\n'); // a blank line now and then
+                }
+            }
+            check(&text, ncols);
+        }
+    }
+}
