@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Thread scaling of rayproc on a many-core machine: each query at 1, 2, 4, ...
+# threads, median of RUNS wall times, as a Markdown table.
+#
+#   bash benches/scaling.sh [BIN] [CSV]
+#
+# BIN defaults to target/release/rayproc, CSV to target/bench-data/d10m.csv.
+# Where the generator cannot run (a machine without polars or network), make
+# the CSV from a small generated one instead: SEED=d200k.csv (or .csv.gz)
+# REPEAT=50 writes the 200k rows 50 times (10M rows, ~1.1 GB, same columns and
+# value distributions; k_large then has at most 200k distinct keys).
+#
+# Env: THREADS (default "1 2 4 8 16"), RUNS (default 5), QUERIES (default q2),
+# OUT (default: stdout only).
+set -euo pipefail
+
+BIN=${1:-target/release/rayproc}
+CSV=${2:-target/bench-data/d10m.csv}
+THREADS=${THREADS:-1 2 4 8 16}
+RUNS=${RUNS:-5}
+QUERIES=${QUERIES:-q2}
+
+if [[ -n "${SEED:-}" && ! -f "$CSV" ]]; then
+    cat_seed() { if [[ "$SEED" == *.gz ]]; then gzip -dc "$SEED"; else cat "$SEED"; fi; }
+    { cat_seed | head -n 1 >"$CSV"; } || true  # head closes the pipe early
+    for _ in $(seq "${REPEAT:-50}"); do cat_seed | tail -n +2; done >>"$CSV"
+fi
+
+STATS=count
+for c in x y n; do for f in count sum min max mean std; do STATS+=",$f:$c"; done; done
+args_of() {
+    case $1 in
+        q1) echo "--agg mean:x" ;;
+        q2) echo "--agg $STATS" ;;
+        q3) echo "--by k_small --agg count,mean:x" ;;
+        q4) echo "--agg distinct:k_large" ;;
+        q5) echo "--agg median:x,p99:x" ;;
+        q6) echo "--by k_large --agg sum:n" ;;
+    esac
+}
+
+median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+wall() {
+    local s e
+    s=$(date +%s.%N)
+    "$@" >/dev/null
+    e=$(date +%s.%N)
+    awk -v s="$s" -v e="$e" 'BEGIN {print e - s}' 
+}
+
+rows=$("$BIN" run --input "$CSV" --agg count --format csv --quiet | tail -n 1)
+{
+    echo "rayproc $("$BIN" --version | cut -d' ' -f2), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $rows rows, $(du -h "$CSV" | cut -f1) CSV; median of $RUNS runs"
+    echo
+    printf '| query |'; for t in $THREADS; do printf ' %s thr |' "$t"; done; printf ' speed-up at %s |\n' "${THREADS##* }"
+    printf '|---|'; for _ in $THREADS; do printf -- '---|'; done; printf -- '---|\n'
+    "$BIN" run --input "$CSV" --agg count --quiet >/dev/null  # page cache warm
+    for q in ${QUERIES//,/ }; do
+        printf '| %s |' "$q"
+        first=
+        for t in $THREADS; do
+            # shellcheck disable=SC2046
+            m=$(for _ in $(seq "$RUNS"); do wall "$BIN" run --input "$CSV" $(args_of "$q") --threads "$t" --format json --quiet; done | median)
+            first=${first:-$m}
+            last=$m
+            printf ' %.3f s |' "$m"
+        done
+        printf ' %.1f× |\n' "$(awk -v a="$first" -v b="$last" 'BEGIN {print a / b}')"
+    done
+} | tee ${OUT:+"$OUT"}
