@@ -97,6 +97,22 @@ impl KeySet {
         &self.arena[start..self.ends[id]]
     }
 
+    /// Starts fetching what [`get`](Self::get) reads for key `id`: its end
+    /// offset, and where `ends` is already cached, its bytes. Visiting keys
+    /// out of insertion order (sorted output) misses the cache on both.
+    #[inline]
+    pub fn prefetch(&self, id: u32, bytes_too: bool) {
+        let id = id as usize;
+        if let Some(end) = self.ends.get(id) {
+            crate::hint::prefetch(end);
+            if bytes_too && id > 0 {
+                if let Some(b) = self.arena.get(self.ends[id - 1]) {
+                    crate::hint::prefetch(b);
+                }
+            }
+        }
+    }
+
     #[inline]
     fn hash(&self, key: &[u8]) -> u64 {
         self.hasher.hash_one(key)

@@ -57,6 +57,9 @@ pub trait StateVec: Send + Sync {
     /// Merges `other`'s group `i` into this vector's group `remap[i]`.
     fn merge_from(&mut self, other: Box<dyn StateVec>, remap: &[u32]);
     fn finish(&self, group: usize, ty: ColumnType, func: &Func) -> Value;
+    /// Starts fetching `group`'s state: the final table visits groups in
+    /// key order, which is random in memory.
+    fn prefetch(&self, group: usize);
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
@@ -141,6 +144,13 @@ impl<S: AggState> StateVec for States<S> {
         match self.0.get(group) {
             Some(state) => state.finish(ty, func),
             None => S::default().finish(ty, func),
+        }
+    }
+
+    #[inline]
+    fn prefetch(&self, group: usize) {
+        if let Some(state) = self.0.get(group) {
+            crate::hint::prefetch(state);
         }
     }
 
