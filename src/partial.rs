@@ -43,6 +43,8 @@ struct GroupScratch {
     ids: Vec<u32>,
     order: Vec<u32>,
     runs: Vec<(u32, u32, u32)>,
+    /// Per group: rows in the batch, then where its run starts in `order`.
+    counts: Vec<u32>,
 }
 
 impl Partial {
@@ -115,20 +117,29 @@ impl Partial {
         if self.groups.len() > MANY_GROUPS {
             return true;
         }
-        s.order.clear();
-        s.order.extend(0..batch.len as u32);
-        let ids = &s.ids;
-        s.order.sort_by_key(|&r| ids[r as usize]);
+        // Counting sort by group (few groups): rows ascending within each
+        // group's run, runs in group order.
+        s.counts.clear();
+        s.counts.resize(self.groups.len(), 0);
+        for &g in &s.ids {
+            s.counts[g as usize] += 1;
+        }
         s.runs.clear();
-        let mut start = 0;
-        while start < s.order.len() {
-            let g = ids[s.order[start] as usize];
-            let mut end = start + 1;
-            while end < s.order.len() && ids[s.order[end] as usize] == g {
-                end += 1;
+        let mut start = 0u32;
+        for (g, count) in s.counts.iter_mut().enumerate() {
+            if *count > 0 {
+                s.runs.push((g as u32, start, start + *count));
             }
-            s.runs.push((g, start as u32, end as u32));
-            start = end;
+            let next = start + *count;
+            *count = start;
+            start = next;
+        }
+        s.order.clear();
+        s.order.resize(batch.len, 0);
+        for (row, &g) in s.ids.iter().enumerate() {
+            let at = &mut s.counts[g as usize];
+            s.order[*at as usize] = row as u32;
+            *at += 1;
         }
         false
     }
