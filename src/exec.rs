@@ -102,6 +102,15 @@ fn run_in_pool(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<T
     for partial in partials {
         total.merge(partial);
     }
+    if !total.complete(plan) {
+        // a min/max column turned out to be text: run again, keeping the
+        // text of every value (rare; see `agg::extreme`)
+        let exact = Plan {
+            text_extremes: true,
+            ..plan.clone()
+        };
+        return run_in_pool(&exact, inputs, opts);
+    }
     Ok(total.finish(plan))
 }
 

@@ -52,7 +52,11 @@ impl Partial {
         Partial {
             types: vec![ColumnType::Null; plan.slots()],
             groups: KeySet::new(),
-            states: plan.states.iter().map(|s| s.func.new_states()).collect(),
+            states: plan
+                .states
+                .iter()
+                .map(|s| s.func.new_states_for(plan.text_extremes))
+                .collect(),
             scratch: GroupScratch::default(),
         }
     }
@@ -164,6 +168,19 @@ impl Partial {
         }
     }
 
+    /// Whether [`finish`](Self::finish) can answer: false when a state bet
+    /// on a column's type and lost (see [`crate::agg::AggState::complete`]);
+    /// then the map must run again with `plan.text_extremes` set.
+    pub fn complete(&self, plan: &Plan) -> bool {
+        plan.states
+            .iter()
+            .zip(&self.states)
+            .all(|(planned, states)| {
+                let ty = planned.slot.map_or(ColumnType::Null, |s| self.types[s]);
+                states.complete(ty)
+            })
+    }
+
     /// The final table: one row, or one row per group sorted by key.
     pub fn finish(self, plan: &Plan) -> Table {
         let columns = plan.output_names();
@@ -240,7 +257,7 @@ impl Partial {
                     .iter()
                     .zip(self.states)
                     .map(|(planned, old)| {
-                        let mut new = planned.func.new_states();
+                        let mut new = planned.func.new_states_for(plan.text_extremes);
                         new.merge_from(old, &remap);
                         new
                     })

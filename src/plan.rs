@@ -26,6 +26,10 @@ pub struct Plan {
     /// The partial states to keep: aggregates of one column that can share
     /// a state (`sum` and `mean`, say) point to the same one.
     pub states: Vec<PlannedState>,
+    /// Whether `min` and `max` keep the text of numeric values (see
+    /// [`crate::agg::Func::new_states_for`]); false unless a first run found
+    /// a text column where they had skipped it.
+    pub text_extremes: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -65,6 +69,7 @@ impl Plan {
             keys: Vec::new(),
             aggs: Vec::new(),
             states: Vec::new(),
+            text_extremes: false,
         };
         for name in by {
             let slot = plan.slot(name, &format!("--by {}", by.join(",")))?;

@@ -1025,6 +1025,45 @@ fn min_and_max_accept_text_where_mean_refuses_it() {
     );
 }
 
+/// Min/max skip the text of numeric batches and run again when the column
+/// turns out to be text: the answer must still be the byte-order extreme of
+/// every value, in every group, numbers included, at every partition count.
+#[test]
+fn min_and_max_of_a_column_that_turns_text_late() {
+    let mut csv = String::from("g,x\n");
+    let mut values: Vec<(char, String)> = Vec::new();
+    for i in 0..12_000u64 {
+        let g = if i % 3 == 0 { 'b' } else { 'a' };
+        let v = match i {
+            11_000 => "MID-text".to_string(),
+            _ => ((i * 7919) % 100_003).to_string(),
+        };
+        csv.push_str(&format!("{g},{v}\n"));
+        values.push((g, v));
+    }
+    let (_d, file) = temp_csv(&csv);
+    let expect = |group: Option<char>| {
+        let mut vs: Vec<&[u8]> = (values.iter())
+            .filter(|(g, _)| group.is_none_or(|w| *g == w))
+            .map(|(_, v)| v.as_bytes())
+            .collect();
+        vs.sort();
+        let s = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+        (s(vs[0]), s(vs[vs.len() - 1]))
+    };
+    let (min, max) = expect(None);
+    let out = run_all_partitions(&["--agg", "min:x,max:x"], &file);
+    assert_eq!(out, format!("min_x,max_x\n{min},{max}\n"));
+    let out = run_all_partitions(&["--by", "g", "--agg", "min:x,max:x"], &file);
+    let ((amin, amax), (bmin, bmax)) = (expect(Some('a')), expect(Some('b')));
+    assert_eq!(
+        out,
+        format!("g,min_x,max_x\na,{amin},{amax}\nb,{bmin},{bmax}\n")
+    );
+    assert_eq!(amax, "MID-text", "the text value is in group a");
+    assert_ne!(bmax, "MID-text", "group b saw numbers only");
+}
+
 #[test]
 fn an_unterminated_quote_is_a_data_error() {
     let (_d, file) = temp_csv("a,b\n1,2\n3,\"open\n4,5\n");

@@ -25,7 +25,7 @@ use crate::value::{Column, ColumnType, Rows, Value};
 
 pub use count::{CountRows, CountValues, NullCount};
 pub use distinct::Distinct;
-pub use extreme::{Max, Min};
+pub use extreme::{Max, MaxText, Min, MinText};
 pub use moments::Moments;
 pub use quantile::Quantile;
 pub use sum::SumState;
@@ -47,6 +47,13 @@ pub trait AggState: Default + Send + Sync + 'static {
     fn merge(&mut self, other: &mut Self);
     /// The output value, given the column's final inferred type.
     fn finish(&self, ty: ColumnType, func: &Func) -> Value;
+    /// Whether [`finish`](Self::finish) can answer for type `ty`. A state
+    /// that cut a corner betting on the type answers false when the bet was
+    /// lost, and the scheduler runs the map again with exact states
+    /// ([`Func::new_states_for`]).
+    fn complete(&self, _ty: ColumnType) -> bool {
+        true
+    }
 }
 
 /// One aggregate's states for every group of a partial result.
@@ -57,6 +64,8 @@ pub trait StateVec: Send + Sync {
     /// Merges `other`'s group `i` into this vector's group `remap[i]`.
     fn merge_from(&mut self, other: Box<dyn StateVec>, remap: &[u32]);
     fn finish(&self, group: usize, ty: ColumnType, func: &Func) -> Value;
+    /// Whether every group's state is [complete](AggState::complete).
+    fn complete(&self, ty: ColumnType) -> bool;
     /// Starts fetching `group`'s state: the final table visits groups in
     /// key order, which is random in memory.
     fn prefetch(&self, group: usize);
@@ -145,6 +154,10 @@ impl<S: AggState> StateVec for States<S> {
             Some(state) => state.finish(ty, func),
             None => S::default().finish(ty, func),
         }
+    }
+
+    fn complete(&self, ty: ColumnType) -> bool {
+        self.0.iter().all(|s| s.complete(ty))
     }
 
     #[inline]
@@ -302,7 +315,16 @@ impl Func {
 
     /// Fresh, empty states for this function.
     pub fn new_states(&self) -> Box<dyn StateVec> {
+        self.new_states_for(false)
+    }
+
+    /// Fresh, empty states; `text_extremes`: `min` and `max` keep the text
+    /// of numeric values too, needed once a column turned out to be text
+    /// (see [`extreme`]).
+    pub fn new_states_for(&self, text_extremes: bool) -> Box<dyn StateVec> {
         match self {
+            Func::Min if text_extremes => states::<MinText>(),
+            Func::Max if text_extremes => states::<MaxText>(),
             Func::CountRows => states::<CountRows>(),
             Func::Count => states::<CountValues>(),
             Func::NullCount => states::<NullCount>(),
