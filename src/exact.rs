@@ -139,12 +139,18 @@ impl ExactSum {
     /// Adds `v * v` exactly to an accumulator of squares (read with
     /// [`SQUARE_SCALE`]).
     pub fn add_integer_square(&mut self, v: i128) {
-        if v == 0 {
-            return;
-        }
         let m = v.unsigned_abs();
         assert!(m <= u64::MAX as u128, "square of a 64-bit integer");
-        let sq = m * m;
+        self.add_square_total(m * m);
+    }
+
+    /// Adds `sq`, a sum of squares of integers, exactly to an accumulator of
+    /// squares (read with [`SQUARE_SCALE`]): lets a caller sum the squares of
+    /// a batch in plain `u128` and add the total once.
+    pub fn add_square_total(&mut self, sq: u128) {
+        if sq == 0 {
+            return;
+        }
         let pos = SQUARE_SCALE as u32;
         if sq as u64 != 0 {
             self.add_magnitude(false, sq as u64, pos);

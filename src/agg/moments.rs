@@ -35,27 +35,44 @@ impl Moments {
         self.squares.add_square(x);
     }
 
-    #[inline]
-    fn add_int(&mut self, v: i64) {
-        let wide = v as i128;
-        self.sum.add_integer(wide);
-        self.squares.add_integer_square(wide);
-        if !(-EXACT_INT_LIMIT..=EXACT_INT_LIMIT).contains(&v) {
-            let rounded = (v as f64) as i128;
-            self.rounding_sum += rounded - wide;
-            self.rounding_squares += (rounded - wide) * (rounded + wide);
+    /// Adds integers: Σv and Σv² are summed in plain 128-bit integers
+    /// (exact; a sum of squares spills into the accumulator before it could
+    /// overflow) and each total is added to its accumulator once.
+    fn add_ints(&mut self, values: &[i64], col: &Column<'_>, rows: Rows<'_>) -> u64 {
+        let mut n = 0u64;
+        let mut sum = 0i128; // |Σv| < 2^63 · 2^32 rows: never overflows
+        let mut squares = 0u128;
+        rows.for_each(|r| {
+            if !col.is_valid(r) {
+                return;
+            }
+            let v = values[r];
+            let wide = v as i128;
+            sum += wide;
+            let sq = wide.unsigned_abs() * wide.unsigned_abs();
+            squares = squares.checked_add(sq).unwrap_or_else(|| {
+                self.squares.add_square_total(squares);
+                sq
+            });
+            if !(-EXACT_INT_LIMIT..=EXACT_INT_LIMIT).contains(&v) {
+                let rounded = (v as f64) as i128;
+                self.rounding_sum += rounded - wide;
+                self.rounding_squares += (rounded - wide) * (rounded + wide);
+            }
+            n += 1;
+        });
+        if n > 0 {
+            // (a batch of nulls must not mark the sum as holding a value)
+            self.sum.add_integer(sum);
+            self.squares.add_square_total(squares);
         }
+        n
     }
 
     fn add_rows(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         let mut n = 0u64;
         match col.data {
-            Data::Int(values) => rows.for_each(|r| {
-                if col.is_valid(r) {
-                    self.add_int(values[r]);
-                    n += 1;
-                }
-            }),
+            Data::Int(values) => n = self.add_ints(values, col, rows),
             Data::Float(values) => rows.for_each(|r| {
                 if col.is_valid(r) {
                     self.add(values[r]);
@@ -155,6 +172,34 @@ impl AggState for Moments {
 mod tests {
     use super::super::testing::*;
     use super::*;
+
+    /// Batch sums of integer squares overflow `u128` after four values near
+    /// `i64::MAX`: the spills must keep them exact, and a batch of nulls
+    /// must leave the sums untouched.
+    #[test]
+    fn integer_squares_spill_exactly() {
+        let one = [
+            Some(i64::MAX),
+            Some(i64::MIN),
+            None,
+            Some(i64::MAX - 1),
+            Some(-5),
+        ];
+        let values: Vec<Option<i64>> = one.iter().copied().cycle().take(35).collect();
+        let m = ints::<Moments>(&values);
+        let (mut sum, mut squares) = (ExactSum::default(), ExactSum::default());
+        for &v in values.iter().flatten() {
+            sum.add_integer(v as i128);
+            squares.add_integer_square(v as i128);
+        }
+        assert_eq!(m.sum.to_bigint(), sum.to_bigint());
+        assert_eq!(m.squares.to_bigint(), squares.to_bigint());
+        assert_eq!(m.count, 28);
+        let nulls = ints::<Moments>(&[None, None]);
+        assert_eq!(nulls.count, 0);
+        assert!(nulls.sum.is_zero() && nulls.squares.is_zero());
+        assert_eq!(nulls.finish(ColumnType::Float, &Func::Sum), Value::Null);
+    }
 
     fn two_pass(v: &[f64], ddof: usize) -> f64 {
         let n = v.len() as f64;
