@@ -1,8 +1,10 @@
 //! The scheduler: split the inputs into partitions, map the aggregates over
-//! them on a rayon pool, and reduce the partials in partition order.
+//! them on a rayon pool, and reduce the per-worker partials (a parallel
+//! tree of merges).
 //!
-//! Determinism: the partials are exact and merged in partition order, so
-//! neither `--partitions` nor `--threads` can change the answer. Errors are
+//! Determinism: the partials are exact, so their merge order cannot change
+//! the answer, and groups are output sorted by key: neither `--partitions`
+//! nor `--threads` can change a byte. Errors are
 //! deterministic too: a partition stops at its first bad record, partitions
 //! after a failed one are cancelled, and the error reported is the one of
 //! the earliest failed partition, i.e. the first bad record of the input.
@@ -98,10 +100,7 @@ fn run_in_pool(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<T
         &|| Partial::new(plan),
         &|p, _, i, b, s| fold(p, i, b, s),
     )?;
-    let mut total = Partial::new(plan);
-    for partial in partials {
-        total.merge(partial);
-    }
+    let total = Partial::merge_all(plan, partials);
     if !total.complete(plan) {
         // a min/max column turned out to be text: run again, keeping the
         // text of every value (rare; see `agg::extreme`)

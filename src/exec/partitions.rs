@@ -127,11 +127,10 @@ where
             return Err(err);
         }
     }
-    let mut total = Partial::new(plan);
-    for worker in workers {
-        total.merge(worker.into_inner().unwrap_or_else(|e| e.into_inner()));
-    }
-    Ok(total.finish(plan))
+    let partials = (workers.into_iter())
+        .map(|w| w.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect();
+    Ok(Partial::merge_all(plan, partials).finish(plan))
 }
 
 #[cfg(test)]
