@@ -7,6 +7,7 @@
 //! Only the public library API is used.
 
 use rayproc::source::fastscan::{FastScanner, Step};
+use rayproc::source::indexscan::{IndexScanner, Window};
 use rayproc::source::scan::{field_bytes, FieldSink, Scanner, Span};
 
 /// The delimiters a target picks from with the low two bits of its first byte.
@@ -106,40 +107,81 @@ pub fn scalar(
     }
 }
 
-/// The records starting in `start..end` by the fast scanner, finished by the
-/// scalar one from `Step::Irregular(at)` on (the protocol of the CSV reader).
+/// The records starting in `start..end` the way the CSV reader reads them:
+/// the index scanner cuts regular windows (records with as many fields as
+/// the input's first record), the fast scanner takes the windows it refuses,
+/// and from a `Step::Irregular(at)` on the scalar scanner finishes the range.
 pub fn fast(buf: &[u8], start: usize, end: usize, delim: u8, want: Want) -> (Vec<Record>, Outcome) {
+    let ncols = scalar(buf, 0, buf.len(), delim, Want::None)
+        .0
+        .first()
+        .map_or(1, |r| r.fields);
     let mut records: Vec<Record> = Vec::new();
-    let mut f = FastScanner::new(buf, start, end, delim);
+    let mut index = IndexScanner::new(buf, delim, ncols);
+    let mut pos = start;
     loop {
-        let mut sink = Recording::new(want);
-        match f.next_record(&mut sink) {
-            Step::Record(record_start, fields) => {
-                if want == Want::All {
-                    assert_eq!(fields, sink.fields.len(), "field count vs fields fed");
+        match index.window(pos, end) {
+            Window::End => return (records, Outcome::Done { stop: pos }),
+            Window::Records { next } => {
+                let mut cut = index.records();
+                while let Some(record_start) = cut.next_start() {
+                    if record_start >= end {
+                        return (records, Outcome::Done { stop: record_start });
+                    }
+                    let mut sink = Recording::new(want);
+                    for f in 0..ncols {
+                        if sink.wants(f) {
+                            sink.field(f, cut.field(f));
+                        }
+                    }
+                    records.push(Record {
+                        start: record_start,
+                        fields: ncols,
+                        wanted: sink.fields,
+                    });
+                    cut.advance();
                 }
-                records.push(Record {
-                    start: record_start,
-                    fields,
-                    wanted: sink.fields,
-                });
+                pos = next;
             }
-            Step::End => return (records, Outcome::Done { stop: f.position() }),
-            Step::Irregular(at) => {
-                assert!(
-                    at >= start && at < end.min(buf.len()),
-                    "Irregular({at}) outside {start}..{end}"
-                );
-                if let Some(last) = records.last() {
-                    assert!(
-                        at > last.start,
-                        "Irregular({at}) before the last record {}",
-                        last.start
-                    );
+            Window::Irregular { until } => {
+                let until = until.min(end);
+                let mut f = FastScanner::new(buf, pos, until, delim);
+                loop {
+                    let mut sink = Recording::new(want);
+                    match f.next_record(&mut sink) {
+                        Step::Record(record_start, fields) => {
+                            if want == Want::All {
+                                assert_eq!(fields, sink.fields.len(), "field count vs fields fed");
+                            }
+                            records.push(Record {
+                                start: record_start,
+                                fields,
+                                wanted: sink.fields,
+                            });
+                        }
+                        Step::End => break,
+                        Step::Irregular(at) => {
+                            assert!(
+                                at >= start && at < end.min(buf.len()),
+                                "Irregular({at}) outside {start}..{end}"
+                            );
+                            if let Some(last) = records.last() {
+                                assert!(
+                                    at > last.start,
+                                    "Irregular({at}) before the last record {}",
+                                    last.start
+                                );
+                            }
+                            let (rest, outcome) = scalar(buf, at, end, delim, want);
+                            records.extend(rest);
+                            return (records, outcome);
+                        }
+                    }
                 }
-                let (rest, outcome) = scalar(buf, at, end, delim, want);
-                records.extend(rest);
-                return (records, outcome);
+                pos = f.position();
+                if until == end {
+                    return (records, Outcome::Done { stop: pos });
+                }
             }
         }
     }

@@ -91,7 +91,8 @@ impl<'a> IndexScanner<'a> {
             };
             if block.newlines != 0 {
                 let last = 63 - block.newlines.leading_zeros() as usize;
-                let before = (block.seps & ((2u64 << last) - 1)).count_ones() as usize;
+                let upto_last = u64::MAX >> (63 - last);
+                let before = (block.seps & upto_last).count_ones() as usize;
                 last_newline = Some(len + before - 1);
                 newlines += block.newlines.count_ones() as usize;
             }
@@ -287,6 +288,8 @@ mod tests {
             ("a,b\n1,2,3\n4\n5,6\n".to_string(), 2),
             (format!("{huge},1\n2,3\n"), 2),
             ("a,b\n1,2".to_string(), 2),
+            // a newline in a block's last byte (found by fuzzing)
+            (format!("{},b\n", "a".repeat(61)).repeat(3), 2),
         ];
         for (case, ncols) in &cases {
             check(case, *ncols);
