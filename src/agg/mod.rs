@@ -54,6 +54,42 @@ pub trait AggState: Default + Send + Sync + 'static {
     fn complete(&self, _ty: ColumnType) -> bool {
         true
     }
+    /// Folds each row `r` of `col` into `states[ids[r]]` (a group-by with
+    /// many groups). Returns the first row rejected, as `update` does. The
+    /// default calls `update` row by row; a state whose per-row work is a
+    /// few instructions overrides it with one loop.
+    fn update_scattered(
+        states: &mut [Self],
+        col: &Column<'_>,
+        ids: &[u32],
+    ) -> Result<(), BadValue> {
+        update_each(states, col, ids)
+    }
+}
+
+/// Rows ahead whose group state is prefetched when folding row by row: the
+/// states of a million groups do not fit in cache.
+pub(crate) const STATE_PREFETCH: usize = 8;
+
+/// [`AggState::update_scattered`] by one `update` call per row.
+pub(crate) fn update_each<S: AggState>(
+    states: &mut [S],
+    col: &Column<'_>,
+    ids: &[u32],
+) -> Result<(), BadValue> {
+    let mut first: Option<BadValue> = None;
+    for (row, &group) in ids.iter().enumerate() {
+        if let Some(&ahead) = ids.get(row + STATE_PREFETCH) {
+            crate::hint::prefetch(&states[ahead as usize]);
+        }
+        let row = row as u32;
+        let rows = Rows::Some(std::slice::from_ref(&row));
+        if let Err(bad) = states[group as usize].update(col, rows) {
+            // rows come in order: the first error is the earliest
+            first.get_or_insert(bad);
+        }
+    }
+    first.map_or(Ok(()), Err)
 }
 
 /// One aggregate's states for every group of a partial result.
@@ -117,23 +153,7 @@ impl<S: AggState> StateVec for States<S> {
                 }
                 first.map_or(Ok(()), Err)
             }
-            Groups::PerRow { ids } => {
-                let mut first: Option<BadValue> = None;
-                for (row, &group) in ids.iter().enumerate() {
-                    // the states of a million groups do not fit in cache:
-                    // fetch the state a few rows ahead while folding this one
-                    if let Some(&ahead) = ids.get(row + 8) {
-                        crate::hint::prefetch(&self.0[ahead as usize]);
-                    }
-                    let row = row as u32;
-                    let rows = Rows::Some(std::slice::from_ref(&row));
-                    if let Err(bad) = self.0[group as usize].update(col, rows) {
-                        // rows come in order: the first error is the earliest
-                        first.get_or_insert(bad);
-                    }
-                }
-                first.map_or(Ok(()), Err)
-            }
+            Groups::PerRow { ids } => S::update_scattered(&mut self.0, col, ids),
         }
     }
 

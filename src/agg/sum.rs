@@ -113,6 +113,45 @@ impl AggState for SumState {
     fn merge(&mut self, other: &mut Self) {
         self.absorb(other);
     }
+    fn update_scattered(
+        states: &mut [Self],
+        col: &Column<'_>,
+        ids: &[u32],
+    ) -> Result<(), BadValue> {
+        let prefetch = |states: &[Self], row: usize| {
+            if let Some(&ahead) = ids.get(row + super::STATE_PREFETCH) {
+                crate::hint::prefetch(&states[ahead as usize]);
+            }
+        };
+        match col.data {
+            Data::Int(values) => {
+                for (row, &group) in ids.iter().enumerate() {
+                    prefetch(states, row);
+                    if col.is_valid(row) {
+                        let state = &mut states[group as usize];
+                        state.add_int(values[row]);
+                        state.count += 1;
+                    }
+                }
+                Ok(())
+            }
+            Data::Float(values) => {
+                for (row, &group) in ids.iter().enumerate() {
+                    prefetch(states, row);
+                    if col.is_valid(row) {
+                        let state = &mut states[group as usize];
+                        state
+                            .floats
+                            .get_or_insert_with(Box::default)
+                            .add(values[row]);
+                        state.count += 1;
+                    }
+                }
+                Ok(())
+            }
+            Data::Text(_) | Data::Rows => super::update_each(states, col, ids),
+        }
+    }
     fn finish(&self, ty: ColumnType, func: &Func) -> Value {
         match func {
             Func::Mean => mean_of(self.total(ty), self.count),
