@@ -1064,6 +1064,49 @@ fn min_and_max_of_a_column_that_turns_text_late() {
     assert_ne!(bmax, "MID-text", "group b saw numbers only");
 }
 
+/// Past 1024 groups, batches fold row by row into scattered states
+/// (`update_scattered`): float sums and means with nulls must match a
+/// reference, and a text value must still be reported at its own line.
+#[test]
+fn many_groups_of_floats_with_nulls() {
+    use std::collections::BTreeMap;
+    let mut csv = String::from("k,x\n");
+    let mut reference: BTreeMap<u32, (u64, f64)> = BTreeMap::new();
+    for i in 0..30_000u32 {
+        let k = (i * 7919) % 3000;
+        if i % 11 == 0 {
+            csv.push_str(&format!("{k:04},\n"));
+            reference.entry(k).or_insert((0, 0.0));
+            continue;
+        }
+        // quarters: every partial sum is exact, whatever the order
+        let x = (i % 400) as f64 / 4.0 - 37.25;
+        csv.push_str(&format!("{k:04},{x:?}\n"));
+        let e = reference.entry(k).or_insert((0, 0.0));
+        e.0 += 1;
+        e.1 += x;
+    }
+    let (_d, file) = temp_csv(&csv);
+    let mut want = String::from("k,count_x,sum_x,mean_x\n");
+    for (k, (n, sum)) in &reference {
+        let (sum, mean) = if *n == 0 {
+            (String::new(), String::new())
+        } else {
+            (format!("{sum:?}"), format!("{:?}", sum / *n as f64))
+        };
+        want.push_str(&format!("{k},{n},{sum},{mean}\n"));
+    }
+    let out = run_all_partitions(&["--by", "k", "--agg", "count:x,sum:x,mean:x"], &file);
+    assert_eq!(out, want);
+
+    let bad = csv.replacen("\n0007,", "\n0007,oops", 1);
+    let line = bad[..bad.find("oops").unwrap()].matches('\n').count() + 1;
+    let (_d, file) = temp_csv(&bad);
+    let stderr = fail_all_partitions(&["--by", "k", "--agg", "sum:x"], &file, 1);
+    assert!(stderr.contains(&format!(":{line}:")), "{stderr}");
+    assert!(stderr.contains("oops"), "{stderr}");
+}
+
 #[test]
 fn an_unterminated_quote_is_a_data_error() {
     let (_d, file) = temp_csv("a,b\n1,2\n3,\"open\n4,5\n");
