@@ -24,7 +24,9 @@ struct Slot {
     tag: u32,
     id: u32,
     len: u32,
-    _pad: u32,
+    /// The low bits of the hash: where the key goes when the table grows,
+    /// without a random read of `hashes`.
+    hash_low: u32,
     /// The key (short keys) or its first bytes (long keys).
     bytes: [u8; INLINE],
 }
@@ -175,7 +177,7 @@ impl KeySet {
             tag,
             id,
             len: key.len() as u32,
-            _pad: 0,
+            hash_low: hash as u32,
             bytes,
         };
         // keep the load factor at or below 1/2
@@ -189,8 +191,17 @@ impl KeySet {
         let old = std::mem::take(&mut self.slots);
         self.slots = vec![Slot::default(); old.len() * 2];
         self.mask = self.slots.len() - 1;
+        // Old slots in order land in two nearly sequential runs of the new
+        // table (home h or h + old length), so growing streams through
+        // memory instead of missing the cache once per key.
+        let low_bits_suffice = self.mask <= u32::MAX as usize;
         for slot in old.into_iter().filter(|s| s.tag != 0) {
-            let mut i = self.hashes[slot.id as usize] as usize & self.mask;
+            let hash = if low_bits_suffice {
+                slot.hash_low as usize
+            } else {
+                self.hashes[slot.id as usize] as usize
+            };
+            let mut i = hash & self.mask;
             while self.slots[i].tag != 0 {
                 i = (i + 1) & self.mask;
             }
