@@ -11,7 +11,7 @@
 # value distributions; k_large then has at most 200k distinct keys).
 #
 # Env: THREADS (default "1 2 4 8 16"), RUNS (default 5), QUERIES (default q2),
-# OUT (default: stdout only).
+# REPORT (a file to write the table to as well; default: stdout only).
 set -euo pipefail
 
 BIN=${1:-target/release/rayproc}
@@ -67,4 +67,4 @@ rows=$("$BIN" run --input "$CSV" --agg count --format csv --quiet | tail -n 1)
         done
         printf ' %.1f× |\n' "$(awk -v a="$first" -v b="$last" 'BEGIN {print a / b}')"
     done
-} | tee ${OUT:+"$OUT"}
+} | tee ${REPORT:+"$REPORT"}

@@ -214,6 +214,15 @@ mod tests {
     }
 
     #[test]
+    fn quantiles_of_a_column_share_its_values() {
+        let specs = parse_specs(&["median:price,p99:price,p90:qty,p25:price"]).unwrap();
+        let plan = Plan::new(&header(), &specs, &[]).unwrap();
+        let states: Vec<usize> = plan.aggs.iter().map(|a| a.state).collect();
+        assert_eq!(states, [0, 0, 1, 0]);
+        assert_eq!(plan.states.len(), 2);
+    }
+
+    #[test]
     fn unknown_columns_are_usage_errors() {
         let specs = parse_specs(&["mean:prise"]).unwrap();
         let err = Plan::new(&header(), &specs, &[]).unwrap_err();

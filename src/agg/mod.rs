@@ -224,6 +224,8 @@ pub enum SharedState {
     Sum,
     /// Count, exact Σx and Σx²: the variances, and `sum`/`mean` with them.
     Moments,
+    /// Every value: `median` and every `pNN` of one column read one copy.
+    Values,
 }
 
 impl SharedState {
@@ -232,6 +234,7 @@ impl SharedState {
         match self {
             SharedState::Sum => Func::Sum,
             SharedState::Moments => Func::Var,
+            SharedState::Values => Func::Quantile(0.5, "median".into()),
         }
     }
 }
@@ -329,6 +332,7 @@ impl Func {
         match self {
             Func::Sum | Func::Mean => Some(SharedState::Sum),
             Func::Var | Func::Std | Func::VarPop | Func::StdPop => Some(SharedState::Moments),
+            Func::Quantile(..) => Some(SharedState::Values),
             _ => None,
         }
     }
