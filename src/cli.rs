@@ -512,6 +512,15 @@ fn run_typed(config: &RunConfig, formats: &[InputFormat]) -> Result<crate::parti
 }
 
 fn write_table(table: &crate::partial::Table, config: &RunConfig) -> Result<()> {
+    // rows are formatted in parallel, on `--threads` threads like the rest
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.exec.threads)
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start {} threads: {e}", config.exec.threads)))?;
+    pool.install(|| write_table_here(table, config))
+}
+
+fn write_table_here(table: &crate::partial::Table, config: &RunConfig) -> Result<()> {
     match &config.output {
         Some(path) => output::write_atomically(path, |w| output::write(table, config.format, w)),
         None => {
