@@ -25,7 +25,7 @@ struct Slot {
     id: u32,
     len: u32,
     /// The low bits of the hash: where the key goes when the table grows,
-    /// without a random read of `hashes`.
+    /// without rehashing the key.
     hash_low: u32,
     /// The key (short keys) or its first bytes (long keys).
     bytes: [u8; INLINE],
@@ -36,7 +36,6 @@ struct Slot {
 pub struct KeySet {
     slots: Vec<Slot>,
     mask: usize,
-    hashes: Vec<u64>,
     /// `ends[id]` is the end of key `id` in `arena`; it starts at `ends[id-1]`.
     ends: Vec<usize>,
     arena: Vec<u8>,
@@ -48,7 +47,6 @@ impl Default for KeySet {
         KeySet {
             slots: vec![Slot::default(); 16],
             mask: 15,
-            hashes: Vec::new(),
             ends: Vec::new(),
             arena: Vec::new(),
             // seeded per table (hash flooding resistance); nothing depends
@@ -172,7 +170,6 @@ impl KeySet {
         let id = self.ends.len() as u32;
         self.arena.extend_from_slice(key);
         self.ends.push(self.arena.len());
-        self.hashes.push(hash);
         self.slots[i] = Slot {
             tag,
             id,
@@ -199,7 +196,8 @@ impl KeySet {
             let hash = if low_bits_suffice {
                 slot.hash_low as usize
             } else {
-                self.hashes[slot.id as usize] as usize
+                // tables past 2^32 slots: rehash (never at any size seen)
+                self.hash(self.get(slot.id)) as usize
             };
             let mut i = hash & self.mask;
             while self.slots[i].tag != 0 {
