@@ -29,6 +29,22 @@ struct SlotSink<'a> {
     spans: &'a mut [Vec<Span>],
 }
 
+impl<'a> SlotSink<'a> {
+    fn new(plan: &'a Plan, next_wanted: &'a [usize], spans: &'a mut [Vec<Span>]) -> Self {
+        SlotSink {
+            slot_of: &plan.slot_of,
+            next_wanted,
+            spans,
+        }
+    }
+}
+
+/// Bytes of a range consumed so far, reported at each full batch.
+struct RangeProgress<'f> {
+    reported: usize,
+    report: &'f mut dyn FnMut(usize),
+}
+
 /// For each field index, the first field at or after it that has a slot
 /// (`usize::MAX` past the last one); one entry past the header too.
 fn next_wanted_table(slot_of: &[u16]) -> Vec<usize> {
@@ -56,11 +72,6 @@ impl FieldSink for SlotSink<'_> {
     #[inline]
     fn next_wanted(&self, index: usize) -> usize {
         self.next_wanted.get(index).copied().unwrap_or(usize::MAX)
-    }
-
-    #[inline]
-    fn wants(&self, index: usize) -> bool {
-        self.slot_of.get(index).is_some_and(|&s| s != UNUSED)
     }
 }
 
@@ -176,7 +187,10 @@ impl<'p> CsvReader<'p> {
         on_progress: &mut dyn FnMut(usize),
     ) -> Result<RangeInfo, E> {
         let buf = input.bytes();
-        let mut reported = start;
+        let mut progress = RangeProgress {
+            reported: start,
+            report: on_progress,
+        };
         let next_wanted = next_wanted_table(&self.plan.slot_of);
         let ncols = self.plan.header.len();
         let wanted: Vec<(usize, usize)> = (self.plan.slot_of.iter().enumerate())
@@ -204,10 +218,7 @@ impl<'p> CsvReader<'p> {
                         for &(field, slot) in &wanted {
                             self.spans[slot].push(records.field(field));
                         }
-                        if self.accept(input, record_start, ncols, on_batch)? {
-                            on_progress(record_start - reported);
-                            reported = record_start;
-                        }
+                        self.accept(input, record_start, ncols, on_batch, &mut progress)?;
                         records.advance();
                     }
                     pos = next;
@@ -216,17 +227,10 @@ impl<'p> CsvReader<'p> {
                     let until = until.min(end);
                     let mut fast = FastScanner::new(buf, pos, until, self.delimiter);
                     loop {
-                        let mut sink = SlotSink {
-                            slot_of: &self.plan.slot_of,
-                            next_wanted: &next_wanted,
-                            spans: &mut self.spans,
-                        };
+                        let mut sink = SlotSink::new(self.plan, &next_wanted, &mut self.spans);
                         match fast.next_record(&mut sink) {
                             Step::Record(record_start, fields) => {
-                                if self.accept(input, record_start, fields, on_batch)? {
-                                    on_progress(record_start - reported);
-                                    reported = record_start;
-                                }
+                                self.accept(input, record_start, fields, on_batch, &mut progress)?;
                             }
                             Step::End => break,
                             Step::Irregular(at) => {
@@ -247,18 +251,11 @@ impl<'p> CsvReader<'p> {
         if let Some(at) = resume {
             let mut scanner = Scanner::new(buf, at, self.delimiter);
             loop {
-                let mut sink = SlotSink {
-                    slot_of: &self.plan.slot_of,
-                    next_wanted: &next_wanted,
-                    spans: &mut self.spans,
-                };
+                let mut sink = SlotSink::new(self.plan, &next_wanted, &mut self.spans);
                 match scanner.next_record(end, &mut sink) {
                     None => break,
                     Some(Ok((record_start, fields))) => {
-                        if self.accept(input, record_start, fields, on_batch)? {
-                            on_progress(record_start - reported);
-                            reported = record_start;
-                        }
+                        self.accept(input, record_start, fields, on_batch, &mut progress)?;
                     }
                     Some(Err(e)) => {
                         self.truncate_to_complete();
@@ -272,20 +269,21 @@ impl<'p> CsvReader<'p> {
             stop = scanner.position();
         }
         self.flush(input, on_batch)?;
-        on_progress(end.saturating_sub(reported));
+        (progress.report)(end.saturating_sub(progress.reported));
         input.release(start, end);
         Ok(RangeInfo { stop })
     }
 
-    /// Takes a scanned record into the batch, flushing a full batch.
-    /// Returns whether it flushed.
+    /// Takes a scanned record into the batch; a full batch is flushed and
+    /// the bytes up to the record reported as progress.
     fn accept<E: From<DataError>>(
         &mut self,
         input: &CsvInput,
         record_start: usize,
         fields: usize,
         on_batch: &mut BatchFn<'_, E>,
-    ) -> Result<bool, E> {
+        progress: &mut RangeProgress<'_>,
+    ) -> Result<(), E> {
         let ncols = self.plan.header.len();
         if fields != ncols {
             self.truncate_to_complete();
@@ -296,9 +294,10 @@ impl<'p> CsvReader<'p> {
         self.starts.push(record_start);
         if self.starts.len() == BATCH_ROWS {
             self.flush(input, on_batch)?;
-            return Ok(true);
+            (progress.report)(record_start - progress.reported);
+            progress.reported = record_start;
         }
-        Ok(false)
+        Ok(())
     }
 
     /// Drops fields of a record that was cut short by an error.
