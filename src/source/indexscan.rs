@@ -210,8 +210,7 @@ impl Records<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fastscan::{FastScanner, Step};
-    use super::super::scan::AllFields;
+    use super::super::fastscan::testing::{fast_records, lcg, PIECES};
     use super::*;
 
     /// Records of `buf` by the index path where it can, the fast path
@@ -220,15 +219,7 @@ mod tests {
     /// Returns how many records the index path cut.
     fn check(text: &str, ncols: usize) -> usize {
         let buf = text.as_bytes();
-        let mut fast_only = Vec::new();
-        let mut f = FastScanner::new(buf, 0, buf.len(), b',');
-        loop {
-            let mut sink = AllFields::default();
-            match f.next_record(&mut sink) {
-                Step::Record(s, _) => fast_only.push((s, sink.0)),
-                _ => break,
-            }
-        }
+        let (fast_only, _) = fast_records(buf, 0, buf.len());
         let mut mixed = Vec::new();
         let mut cut = 0;
         let mut index = IndexScanner::new(buf, b',', ncols);
@@ -247,18 +238,13 @@ mod tests {
                     pos = next;
                 }
                 Window::Irregular { until } => {
-                    let mut f = FastScanner::new(buf, pos, until, b',');
-                    loop {
-                        let mut sink = AllFields::default();
-                        match f.next_record(&mut sink) {
-                            Step::Record(s, _) => mixed.push((s, sink.0)),
-                            _ => break,
-                        }
-                    }
-                    if f.position() == pos {
+                    let (records, outcome) = fast_records(buf, pos, until);
+                    mixed.extend(records);
+                    let (Ok(next) | Err(next)) = outcome;
+                    if next == pos {
                         break; // the fast path gave up too
                     }
-                    pos = f.position();
+                    pos = next;
                 }
             }
         }
@@ -298,26 +284,14 @@ mod tests {
 
     #[test]
     fn agrees_on_generated_inputs() {
-        let pieces = [
-            "a",
-            "bb",
-            "",
-            "\"q\"",
-            "\"x,y\"",
-            "\"l\nm\"",
-            "\"d\"\"e\"",
-            "\"c\r\nd\"",
-        ];
         let mut state = 11u64;
         for round in 0..200 {
             let ncols = 1 + round % 4;
             let mut text = String::new();
             for row in 0..(50 + round * 40) {
                 for col in 0..ncols {
-                    state = state
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    text.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+                    lcg(&mut state);
+                    text.push_str(PIECES[(state >> 33) as usize % PIECES.len()]);
                     if col + 1 < ncols {
                         text.push(',');
                     }
