@@ -26,6 +26,7 @@
 //! ```
 
 pub mod agg;
+pub mod alloc;
 pub mod batch;
 pub mod cli;
 pub mod error;
