@@ -61,16 +61,49 @@ pub fn plain(v: &Value) -> String {
     }
 }
 
-fn json_value(v: &Value) -> String {
+/// Appends `v` as JSON to `out` (no allocation for valid UTF-8 text).
+fn push_json_value(out: &mut Vec<u8>, v: &Value) {
+    use std::io::Write as _;
     match v {
-        Value::Null => "null".into(),
-        Value::Int(i) => i.to_string(),
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Int(i) => write!(out, "{i}").expect("write to a Vec"),
         // JSON has no NaN or infinity
-        Value::Float(f) if !f.is_finite() => "null".into(),
-        Value::Float(f) => format_float(*f),
+        Value::Float(f) if !f.is_finite() => out.extend_from_slice(b"null"),
+        Value::Float(f) => write!(out, "{f:?}").expect("write to a Vec"),
         Value::Text(t) => {
-            serde_json::to_string(&String::from_utf8_lossy(t)).expect("string to JSON")
+            serde_json::to_writer(&mut *out, &String::from_utf8_lossy(t)).expect("string to JSON")
         }
+    }
+}
+
+/// Appends `v` as a CSV field to `out`: the [`plain`] text, quoted when
+/// it holds a delimiter, quote or line break or starts or ends with blanks.
+fn push_csv_field(out: &mut Vec<u8>, v: &Value) {
+    use std::io::Write as _;
+    match v {
+        Value::Null => {}
+        Value::Int(i) => write!(out, "{i}").expect("write to a Vec"),
+        Value::Float(f) if f.is_finite() => write!(out, "{f:?}").expect("write to a Vec"),
+        Value::Float(f) => out.extend_from_slice(format_float(*f).as_bytes()),
+        Value::Text(t) => push_csv_text(out, &String::from_utf8_lossy(t)),
+    }
+}
+
+fn push_csv_text(out: &mut Vec<u8>, s: &str) {
+    let needs_quotes = s.contains([',', '"', '\n', '\r'])
+        || s.starts_with([' ', '\t'])
+        || s.ends_with([' ', '\t']);
+    if needs_quotes {
+        out.push(b'"');
+        for piece in s.split_inclusive('"') {
+            out.extend_from_slice(piece.as_bytes());
+            if piece.ends_with('"') {
+                out.push(b'"');
+            }
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(s.as_bytes());
     }
 }
 
@@ -81,24 +114,37 @@ fn json_value(v: &Value) -> String {
 fn write_rows(
     rows: &[Vec<Value>],
     out: &mut dyn Write,
-    format_row: impl Fn(usize, &[Value], &mut Vec<u8>) -> io::Result<()> + Sync,
+    format_row: impl Fn(usize, &[Value], &mut Vec<u8>) + Sync,
 ) -> io::Result<()> {
     const CHUNK: usize = 4096;
     const WINDOW: usize = 16 * CHUNK;
+    // Rows of a big group-by lie wherever their group's row was built:
+    // fetch each row's values, then their text, a few rows ahead.
+    const AHEAD: usize = 8;
     for (w, window) in rows.chunks(WINDOW).enumerate() {
-        let parts: Vec<io::Result<Vec<u8>>> = window
+        let parts: Vec<Vec<u8>> = window
             .par_chunks(CHUNK)
             .enumerate()
             .map(|(c, chunk)| {
                 let mut buf = Vec::with_capacity(chunk.len() * 64);
                 for (k, row) in chunk.iter().enumerate() {
-                    format_row(w * WINDOW + c * CHUNK + k, row, &mut buf)?;
+                    if let Some(first) = chunk.get(k + 2 * AHEAD).and_then(|r| r.first()) {
+                        crate::hint::prefetch(first);
+                    }
+                    for v in chunk.get(k + AHEAD).into_iter().flatten() {
+                        if let Value::Text(t) = v {
+                            if let Some(b) = t.first() {
+                                crate::hint::prefetch(b);
+                            }
+                        }
+                    }
+                    format_row(w * WINDOW + c * CHUNK + k, row, &mut buf);
                 }
-                Ok(buf)
+                buf
             })
             .collect();
         for part in parts {
-            out.write_all(&part?)?;
+            out.write_all(&part)?;
         }
     }
     Ok(())
@@ -115,20 +161,21 @@ fn write_json(table: &Table, out: &mut dyn Write, array: bool) -> io::Result<()>
     }
     write_rows(&table.rows, out, |i, row, out| {
         if array {
-            write!(out, "{}", if i == 0 { "\n  " } else { ",\n  " })?;
+            out.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
         }
-        write!(out, "{{")?;
+        out.push(b'{');
         for (j, v) in row.iter().enumerate() {
             if j > 0 {
-                write!(out, ",")?;
+                out.push(b',');
             }
-            write!(out, "{}:{}", names[j], json_value(v))?;
+            out.extend_from_slice(names[j].as_bytes());
+            out.push(b':');
+            push_json_value(out, v);
         }
-        write!(out, "}}")?;
+        out.push(b'}');
         if !array {
-            writeln!(out)?;
+            out.push(b'\n');
         }
-        Ok(())
     })?;
     if array {
         writeln!(out, "{}]", if table.rows.is_empty() { "" } else { "\n" })?;
@@ -136,23 +183,24 @@ fn write_json(table: &Table, out: &mut dyn Write, array: bool) -> io::Result<()>
     Ok(())
 }
 
-fn csv_field(s: &str) -> String {
-    let needs_quotes = s.contains([',', '"', '\n', '\r'])
-        || s.starts_with([' ', '\t'])
-        || s.ends_with([' ', '\t']);
-    if needs_quotes {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn write_csv(table: &Table, out: &mut dyn Write) -> io::Result<()> {
-    let header: Vec<String> = table.columns.iter().map(|c| csv_field(c)).collect();
-    writeln!(out, "{}", header.join(","))?;
+    let mut header = Vec::new();
+    for (j, c) in table.columns.iter().enumerate() {
+        if j > 0 {
+            header.push(b',');
+        }
+        push_csv_text(&mut header, c);
+    }
+    header.push(b'\n');
+    out.write_all(&header)?;
     write_rows(&table.rows, out, |_, row, out| {
-        let fields: Vec<String> = row.iter().map(|v| csv_field(&plain(v))).collect();
-        writeln!(out, "{}", fields.join(","))
+        for (j, v) in row.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            push_csv_field(out, v);
+        }
+        out.push(b'\n');
     })
 }
 
