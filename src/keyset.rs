@@ -81,6 +81,15 @@ impl KeySet {
         Self::default()
     }
 
+    /// An empty set hashing with `hasher`: sets that share a hasher can
+    /// take each other's hashes ([`intern_hashed_batch`](Self::intern_hashed_batch)).
+    pub fn with_hasher(hasher: DefaultHashBuilder) -> Self {
+        KeySet {
+            hasher,
+            ..Self::default()
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }
@@ -97,24 +106,9 @@ impl KeySet {
         &self.arena[start..self.ends[id]]
     }
 
-    /// Starts fetching what [`get`](Self::get) reads for key `id`: its end
-    /// offset, and where `ends` is already cached, its bytes. Visiting keys
-    /// out of insertion order (sorted output) misses the cache on both.
+    /// The hash this set files `key` under.
     #[inline]
-    pub fn prefetch(&self, id: u32, bytes_too: bool) {
-        let id = id as usize;
-        if let Some(end) = self.ends.get(id) {
-            crate::hint::prefetch(end);
-            if bytes_too && id > 0 {
-                if let Some(b) = self.arena.get(self.ends[id - 1]) {
-                    crate::hint::prefetch(b);
-                }
-            }
-        }
-    }
-
-    #[inline]
-    fn hash(&self, key: &[u8]) -> u64 {
+    pub fn hash(&self, key: &[u8]) -> u64 {
         self.hasher.hash_one(key)
     }
 
@@ -134,6 +128,20 @@ impl KeySet {
         ids: &mut Vec<u32>,
     ) {
         let hashes: Vec<u64> = (0..count).map(|i| self.hash(key(i))).collect();
+        self.intern_hashed_batch(count, key, &hashes, ids);
+    }
+
+    /// [`intern_batch`](Self::intern_batch) with the keys' hashes given:
+    /// `hashes[i]` must be [`hash`](Self::hash)`(key(i))`, from this set or
+    /// one with the same hasher.
+    pub fn intern_hashed_batch<'k>(
+        &mut self,
+        count: usize,
+        key: impl Fn(usize) -> &'k [u8],
+        hashes: &[u64],
+        ids: &mut Vec<u32>,
+    ) {
+        debug_assert_eq!(hashes.len(), count);
         for i in 0..count {
             if let Some(&ahead) = hashes.get(i + PREFETCH) {
                 crate::hint::prefetch(&self.slots[ahead as usize & self.mask]);
@@ -152,8 +160,10 @@ impl KeySet {
             && (key.len() <= INLINE || self.get(slot.id) == key)
     }
 
+    /// [`intern`](Self::intern) with the key's hash given (as for
+    /// [`intern_hashed_batch`](Self::intern_hashed_batch)).
     #[inline]
-    fn intern_hashed(&mut self, key: &[u8], hash: u64) -> u32 {
+    pub fn intern_hashed(&mut self, key: &[u8], hash: u64) -> u32 {
         let tag = tag_of(hash);
         let bytes = head(key);
         let mut i = hash as usize & self.mask;

@@ -1957,3 +1957,41 @@ fn integers_with_many_leading_zeros_are_still_integers() {
     let (_d, file) = temp_csv("x\n00000000000000000001\n2\n");
     assert_eq!(run_all_partitions(&["--agg", "sum:x"], &file), "sum_x\n3\n");
 }
+
+#[test]
+fn many_groups_take_the_partitioned_path_and_keep_exact_answers() {
+    // 60k keys: past the 32k groups per worker where workers switch to the
+    // radix-partitioned group-by; every count and sum is checked, at every
+    // partition and thread count
+    let groups = 60_000u64;
+    let mut csv = String::from("key,n,x\n");
+    let mut rng = Lcg(7);
+    let mut want = std::collections::BTreeMap::new();
+    for i in 0..240_000u64 {
+        let g = if i < groups { i } else { rng.next() % groups };
+        let n = (rng.next() % 2_000) as i64 - 1_000;
+        let (count, sum) = want.entry(format!("k{g:05}")).or_insert((0u64, 0i64));
+        *count += 1;
+        *sum += n;
+        // x: a float column with a null now and then
+        let x = if i % 17 == 0 {
+            String::new()
+        } else {
+            format!("{}.5", n)
+        };
+        writeln!(csv, "k{g:05},{n},{x}").unwrap();
+    }
+    let (_dir, path) = temp_csv(&csv);
+    let out = run_all_partitions(&["--by", "key", "--agg", "count,sum:n,count:x"], &path);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("key,count,sum_n,count_x"));
+    let got: Vec<&str> = lines.collect();
+    assert_eq!(got.len(), groups as usize);
+    for (line, (key, (count, sum))) in got.iter().zip(&want) {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(
+            fields[..3],
+            [key.as_str(), &count.to_string(), &sum.to_string()]
+        );
+    }
+}

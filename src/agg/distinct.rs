@@ -38,6 +38,8 @@ fn union<T: std::hash::Hash + Eq>(mine: &mut HashSet<T>, theirs: &mut HashSet<T>
 }
 
 impl AggState for Distinct {
+    const READS_RAW: bool = true;
+
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         let raw = col.raw.or(match col.data {
             Data::Text(t) => Some(t),

@@ -39,6 +39,11 @@ pub struct BadValue {
 
 /// A mergeable partial aggregate.
 pub trait AggState: Default + Send + Sync + 'static {
+    /// Whether `update` reads [`Column::raw`], the source's text of numeric
+    /// values. The radix group-by buffers only typed values, so batches
+    /// whose raw text such a state would read are folded directly instead.
+    const READS_RAW: bool = false;
+
     /// Folds the selected rows of `col` into the state. Returns the first
     /// selected row the aggregate cannot use (a non-number for a numeric
     /// aggregate); the caller turns it into a positioned error.
@@ -99,13 +104,17 @@ pub trait StateVec: Send + Sync {
     fn update(&mut self, col: &Column<'_>, groups: &Groups<'_>) -> Result<(), BadValue>;
     /// Merges `other`'s group `i` into this vector's group `remap[i]`.
     fn merge_from(&mut self, other: Box<dyn StateVec>, remap: &[u32]);
+    /// Moves group `i`'s state to group `dest[i].1` of `to[dest[i].0]`
+    /// (vectors of the same aggregate), replacing what is there: splits a
+    /// table into partitions.
+    fn scatter(self: Box<Self>, to: &mut [&mut Box<dyn StateVec>], dest: &[(u32, u32)]);
+    /// See [`AggState::READS_RAW`].
+    fn reads_raw(&self) -> bool;
     fn finish(&self, group: usize, ty: ColumnType, func: &Func) -> Value;
     /// Whether every group's state is [complete](AggState::complete).
     fn complete(&self, ty: ColumnType) -> bool;
-    /// Starts fetching `group`'s state: the final table visits groups in
-    /// key order, which is random in memory.
-    fn prefetch(&self, group: usize);
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
 /// How the rows of a batch map to groups.
@@ -169,6 +178,26 @@ impl<S: AggState> StateVec for States<S> {
         }
     }
 
+    fn scatter(self: Box<Self>, to: &mut [&mut Box<dyn StateVec>], dest: &[(u32, u32)]) {
+        let mut to: Vec<&mut States<S>> = to
+            .iter_mut()
+            .map(|v| {
+                v.as_any_mut()
+                    .downcast_mut::<States<S>>()
+                    .expect("scattering into states of the same aggregate")
+            })
+            .collect();
+        for (state, &(part, group)) in self.0.into_iter().zip(dest) {
+            let target = &mut to[part as usize];
+            target.resize(group as usize + 1);
+            target.0[group as usize] = state;
+        }
+    }
+
+    fn reads_raw(&self) -> bool {
+        S::READS_RAW
+    }
+
     fn finish(&self, group: usize, ty: ColumnType, func: &Func) -> Value {
         match self.0.get(group) {
             Some(state) => state.finish(ty, func),
@@ -180,14 +209,11 @@ impl<S: AggState> StateVec for States<S> {
         self.0.iter().all(|s| s.complete(ty))
     }
 
-    #[inline]
-    fn prefetch(&self, group: usize) {
-        if let Some(state) = self.0.get(group) {
-            crate::hint::prefetch(state);
-        }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
     }
 
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+    fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
 }

@@ -1,5 +1,12 @@
 //! Partial results: the mergeable state of a set of aggregates (optionally
 //! per group) over some rows, and how it becomes the final table.
+//!
+//! A worker folds its batches into one hash table of groups. Past
+//! [`radix::RADIX_GROUPS`] groups that table no longer fits any cache, and
+//! the worker switches to the radix-partitioned layout of [`radix`]: rows
+//! are buffered by hash partition and aggregated partition by partition.
+
+mod radix;
 
 use rayon::prelude::*;
 
@@ -8,6 +15,8 @@ use crate::batch::{decode_key, encode_key, Batch};
 use crate::keyset::KeySet;
 use crate::plan::Plan;
 use crate::value::{parse_float_field, parse_int_field, ColumnType, Value};
+
+use radix::Radix;
 
 /// One state vector per aggregate.
 type StateVecs = Vec<Box<dyn StateVec>>;
@@ -24,15 +33,83 @@ pub struct Rejected {
     pub agg: usize,
 }
 
+/// A hash aggregate: group keys (encoded with [`encode_key`]), numbered by
+/// first appearance, and one state vector per planned state
+/// (`Plan::states`). Without `--by`, one keyless group.
+struct GroupTable {
+    groups: KeySet,
+    states: StateVecs,
+}
+
+impl GroupTable {
+    fn new(plan: &Plan) -> Self {
+        Self::with_keys(plan, KeySet::new())
+    }
+
+    fn with_keys(plan: &Plan, groups: KeySet) -> Self {
+        GroupTable {
+            groups,
+            states: plan
+                .states
+                .iter()
+                .map(|s| s.func.new_states_for(plan.text_extremes))
+                .collect(),
+        }
+    }
+
+    /// Makes sure every state vector covers every group.
+    fn resize_states(&mut self) {
+        for s in &mut self.states {
+            s.resize(self.groups.len());
+        }
+    }
+
+    /// Absorbs `other`. Exact merges make the order irrelevant to the
+    /// answer.
+    fn absorb(&mut self, mut other: GroupTable) {
+        // absorbing the smaller table into the larger is cheaper
+        if other.groups.len() > self.groups.len() {
+            std::mem::swap(self, &mut other);
+        }
+        let remap: Vec<u32> = if other.groups.is_empty() && self.groups.is_empty() {
+            vec![0]
+        } else {
+            self.groups.absorb(&other.groups)
+        };
+        for (mine, theirs) in self.states.iter_mut().zip(other.states) {
+            mine.merge_from(theirs, &remap);
+        }
+    }
+
+    fn complete(&self, plan: &Plan, types: &[ColumnType]) -> bool {
+        plan.states
+            .iter()
+            .zip(&self.states)
+            .all(|(planned, states)| {
+                let ty = planned.slot.map_or(ColumnType::Null, |s| types[s]);
+                states.complete(ty)
+            })
+    }
+}
+
 /// The partial result of the plan's aggregates over some rows.
 pub struct Partial {
     /// Widest type seen per slot.
-    pub types: Vec<ColumnType>,
-    /// Group keys (encoded with [`encode_key`]), numbered by first appearance.
-    pub groups: KeySet,
-    /// One state vector per planned state (`Plan::states`).
-    pub states: Vec<Box<dyn StateVec>>,
+    types: Vec<ColumnType>,
+    /// Where batches are folded (all of them, until a group-by has many
+    /// groups).
+    table: GroupTable,
+    /// Rows buffered by hash partition, once `table` has many groups.
+    radix: Option<Box<Radix>>,
+    /// After a partitioned merge: one table per hash partition, with
+    /// disjoint keys (`table` is then empty).
+    parts: Vec<GroupTable>,
     scratch: GroupScratch,
+    /// Groups in `table` past which batches are partitioned, and bytes of
+    /// buffered rows per fold ([`radix::RADIX_GROUPS`], [`radix::BUDGET`];
+    /// tests lower them).
+    radix_after: usize,
+    radix_budget: usize,
 }
 
 #[derive(Default)]
@@ -51,13 +128,23 @@ impl Partial {
     pub fn new(plan: &Plan) -> Partial {
         Partial {
             types: vec![ColumnType::Null; plan.slots()],
-            groups: KeySet::new(),
-            states: plan
-                .states
-                .iter()
-                .map(|s| s.func.new_states_for(plan.text_extremes))
-                .collect(),
+            table: GroupTable::new(plan),
+            radix: None,
+            parts: Vec::new(),
             scratch: GroupScratch::default(),
+            radix_after: radix::RADIX_GROUPS,
+            radix_budget: radix::BUDGET,
+        }
+    }
+
+    /// A partial that partitions past `radix_after` groups and folds its
+    /// buffers every `radix_budget` bytes.
+    #[cfg(test)]
+    fn with_limits(plan: &Plan, radix_after: usize, radix_budget: usize) -> Partial {
+        Partial {
+            radix_after,
+            radix_budget,
+            ..Partial::new(plan)
         }
     }
 
@@ -67,14 +154,37 @@ impl Partial {
         for (t, &b) in self.types.iter_mut().zip(&batch.types) {
             *t = t.widen(b);
         }
+        if !plan.keys.is_empty() {
+            if let Some(radix) = self.radix.as_deref_mut() {
+                if radix.accepts(batch) {
+                    self.scratch.encode_keys(plan, batch);
+                    radix.push(plan, batch, &self.scratch);
+                    return Ok(());
+                }
+            }
+        }
+        let result = self.fold_direct(plan, batch);
+        if self.radix.is_none()
+            && !plan.keys.is_empty()
+            && self.table.groups.len() > self.radix_after
+        {
+            let radix = Radix::new(plan, &self.table.states, self.radix_budget);
+            self.radix = Some(Box::new(radix));
+        }
+        result
+    }
+
+    /// Folds a batch into `table`.
+    fn fold_direct(&mut self, plan: &Plan, batch: &Batch<'_>) -> Result<(), Rejected> {
         let rows_only = crate::value::Column::rows(batch.len);
         let groups = if plan.keys.is_empty() {
             Groups::Scalar
         } else {
-            let per_row = self.assign_groups(plan, batch);
-            for s in &mut self.states {
-                s.resize(self.groups.len());
-            }
+            self.scratch.encode_keys(plan, batch);
+            let per_row = self
+                .scratch
+                .assign_groups(&mut self.table.groups, batch.len);
+            self.table.resize_states();
             if per_row {
                 Groups::PerRow {
                     ids: &self.scratch.ids,
@@ -87,7 +197,7 @@ impl Partial {
             }
         };
         let mut first: Option<Rejected> = None;
-        for (planned, state) in plan.states.iter().zip(&mut self.states) {
+        for (planned, state) in plan.states.iter().zip(&mut self.table.states) {
             let col = planned.slot.map_or(&rows_only, |s| &batch.columns[s]);
             if let Err(BadValue { row }) = state.update(col, &groups) {
                 if first.is_none_or(|f| (row, planned.first_agg) < (f.row, f.agg)) {
@@ -101,30 +211,253 @@ impl Partial {
         first.map_or(Ok(()), Err)
     }
 
-    /// Numbers the groups of the batch's rows and, while there are few
-    /// groups, lists the rows of each group together (ascending within a
-    /// group). Returns true when rows should rather be folded one by one.
-    fn assign_groups(&mut self, plan: &Plan, batch: &Batch<'_>) -> bool {
-        let s = &mut self.scratch;
-        s.ids.clear();
-        s.key.clear();
-        s.key_ends.clear();
+    /// Merges partials (one per worker) into one.
+    ///
+    /// Without partitioned workers: pairwise in parallel, a tree of depth
+    /// log2(n) instead of a chain of n - 1 merges (with many threads and
+    /// many groups the chain was the serial tail of a run). With them:
+    /// partition by partition in parallel ([`radix::reduce`]). Exact merges
+    /// and sorted output make the merge order irrelevant to the answer.
+    pub fn merge_all(plan: &Plan, partials: Vec<Partial>) -> Partial {
+        let mut types = vec![ColumnType::Null; plan.slots()];
+        let mut tables = Vec::with_capacity(partials.len());
+        let mut radixes = Vec::new();
+        for p in partials {
+            for (t, o) in types.iter_mut().zip(&p.types) {
+                *t = t.widen(*o);
+            }
+            tables.push(p.table);
+            radixes.extend(p.radix.map(|r| *r));
+            debug_assert!(p.parts.is_empty(), "merging merged partials");
+        }
+        let table = tables
+            .into_par_iter()
+            .reduce_with(|mut a, b| {
+                a.absorb(b);
+                a
+            })
+            .unwrap_or_else(|| GroupTable::new(plan));
+        let mut merged = Partial {
+            types,
+            ..Partial::new(plan)
+        };
+        if radixes.is_empty() {
+            merged.table = table;
+        } else {
+            merged.parts = radix::reduce(plan, radixes, table);
+        }
+        merged
+    }
+
+    /// The tables holding the groups: `parts` after a partitioned merge,
+    /// else `table`.
+    fn tables(&self) -> std::slice::Iter<'_, GroupTable> {
+        if self.parts.is_empty() {
+            std::slice::from_ref(&self.table).iter()
+        } else {
+            self.parts.iter()
+        }
+    }
+
+    /// Whether [`finish`](Self::finish) can answer: false when a state bet
+    /// on a column's type and lost (see [`crate::agg::AggState::complete`]);
+    /// then the map must run again with `plan.text_extremes` set.
+    pub fn complete(&self, plan: &Plan) -> bool {
+        debug_assert!(self.radix.is_none(), "complete() after merge_all");
+        self.tables().all(|t| t.complete(plan, &self.types))
+    }
+
+    /// The final table: one row, or one row per group sorted by key.
+    pub fn finish(self, plan: &Plan) -> Table {
+        let columns = plan.output_names();
+        let types = &self.types;
+        let agg_type = |i: usize| plan.aggs[i].slot.map_or(ColumnType::Null, |s| types[s]);
+        if plan.keys.is_empty() {
+            // in parallel: a quantile's finish selects among every value
+            let states = &self.table.states;
+            let row = (plan.aggs.par_iter().enumerate())
+                .map(|(i, a)| states[a.state].finish(0, agg_type(i), &a.spec.func))
+                .collect();
+            return Table {
+                columns,
+                rows: vec![row],
+            };
+        }
+        let tables = if self.parts.is_empty() {
+            vec![self.table]
+        } else {
+            self.parts
+        };
+        // Groups are numbered globally: table t's group i is `starts[t] + i`.
+        let mut starts = Vec::with_capacity(tables.len() + 1);
+        let mut keysets = Vec::with_capacity(tables.len());
+        let mut part_states = Vec::with_capacity(tables.len());
+        let mut total = 0usize;
+        for t in tables {
+            starts.push(total as u32);
+            total += t.groups.len();
+            keysets.push(t.groups);
+            part_states.push(t.states);
+        }
+        starts.push(total as u32);
+        let locate = |g: u32| -> (usize, u32) {
+            let t = starts.partition_point(|&s| s <= g) - 1;
+            (t, g - starts[t])
+        };
+        let key = |g: u32| {
+            let (t, i) = locate(g);
+            keysets[t].get(i)
+        };
+        // Sort the groups by key. Text keys sort by their order-preserving
+        // encoding; other keys are typed first, and groups whose keys are
+        // equal as values of the column's type ("7" and "007" in an integer
+        // column) are merged.
+        let nkeys = plan.keys.len();
+        let key_types: Vec<ColumnType> = plan.keys.iter().map(|&k| types[k]).collect();
+        let typed = |g: u32| -> Vec<Value> {
+            let mut values = Vec::with_capacity(nkeys);
+            push_typed_keys(key(g), &key_types, &mut values);
+            values
+        };
+        let text_only = key_types
+            .iter()
+            .all(|t| matches!(t, ColumnType::Text | ColumnType::Null));
+        let (firsts, states): (Vec<u32>, FinalStates) = if text_only {
+            // sort by a 16-byte prefix held inline first: the comparisons
+            // then rarely need the keys themselves, scattered in the arena
+            let mut keyed: Vec<(u128, u32)> = (0..total as u32)
+                .into_par_iter()
+                .map(|g| (prefix16(key(g)), g))
+                .collect();
+            keyed.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))));
+            let order = keyed.into_iter().map(|(_, g)| g).collect();
+            (order, FinalStates::PerTable(part_states))
+        } else {
+            let keys: Vec<Vec<Value>> = (0..total as u32).into_par_iter().map(typed).collect();
+            let mut order: Vec<u32> = (0..total as u32).collect();
+            order.par_sort_by(|&a, &b| compare_keys(&keys[a as usize], &keys[b as usize]));
+            let mut remap = vec![0u32; keys.len()];
+            let mut firsts: Vec<u32> = Vec::new();
+            for &g in &order {
+                let new = firsts
+                    .last()
+                    .is_none_or(|&f| compare_keys(&keys[f as usize], &keys[g as usize]).is_ne());
+                if new {
+                    firsts.push(g);
+                }
+                remap[g as usize] = (firsts.len() - 1) as u32;
+            }
+            if firsts.len() == keys.len() {
+                (firsts, FinalStates::PerTable(part_states))
+            } else {
+                let mut merged: StateVecs = plan
+                    .states
+                    .iter()
+                    .map(|planned| planned.func.new_states_for(plan.text_extremes))
+                    .collect();
+                for (t, states) in part_states.into_iter().enumerate() {
+                    let remap = &remap[starts[t] as usize..starts[t + 1] as usize];
+                    for (new, old) in merged.iter_mut().zip(states) {
+                        new.merge_from(old, remap);
+                    }
+                }
+                (firsts, FinalStates::Merged(merged, remap))
+            }
+        };
+        let state_at = |g: u32| -> (&StateVecs, usize) {
+            match &states {
+                FinalStates::PerTable(per) => {
+                    let (t, i) = locate(g);
+                    (&per[t], i as usize)
+                }
+                FinalStates::Merged(merged, remap) => (merged, remap[g as usize] as usize),
+            }
+        };
+        let row = |g: u32| -> Vec<Value> {
+            let mut row = Vec::with_capacity(nkeys + plan.aggs.len());
+            push_typed_keys(key(g), &key_types, &mut row);
+            let (states, i) = state_at(g);
+            row.extend(
+                plan.aggs
+                    .iter()
+                    .enumerate()
+                    .map(|(a_i, a)| states[a.state].finish(i, agg_type(a_i), &a.spec.func)),
+            );
+            row
+        };
+        // Rows are built in group order, which walks the keys and states
+        // in memory order (in key order every group would be a few cache
+        // misses), then moved into key order: only the rows themselves,
+        // three words each, are then visited at random.
+        let wanted = |g: u32| match &states {
+            FinalStates::PerTable(_) => true,
+            FinalStates::Merged(_, remap) => firsts[remap[g as usize] as usize] == g,
+        };
+        let mut built: Vec<Vec<Value>> = (0..total as u32)
+            .into_par_iter()
+            .map(|g| if wanted(g) { row(g) } else { Vec::new() })
+            .collect();
+        const AHEAD: usize = 16;
+        let mut rows = Vec::with_capacity(firsts.len());
+        for (i, &g) in firsts.iter().enumerate() {
+            if let Some(&ahead) = firsts.get(i + AHEAD) {
+                crate::hint::prefetch(&built[ahead as usize]);
+            }
+            rows.push(std::mem::take(&mut built[g as usize]));
+        }
+        Table { columns, rows }
+    }
+}
+
+/// Where the final states of the groups are: still in their tables, or
+/// merged into one vector (`remap[g]` is group `g`'s index) where typed
+/// keys made groups equal.
+enum FinalStates {
+    PerTable(Vec<StateVecs>),
+    Merged(StateVecs, Vec<u32>),
+}
+
+impl GroupScratch {
+    /// Encodes each row's group key into `key`, back to back.
+    fn encode_keys(&mut self, plan: &Plan, batch: &Batch<'_>) {
+        self.key.clear();
+        self.key_ends.clear();
         for row in 0..batch.len {
             for (i, &k) in plan.keys.iter().enumerate() {
-                encode_key(&batch.columns[k], row, i + 1 == plan.keys.len(), &mut s.key);
+                encode_key(
+                    &batch.columns[k],
+                    row,
+                    i + 1 == plan.keys.len(),
+                    &mut self.key,
+                );
             }
-            s.key_ends.push(s.key.len());
+            self.key_ends.push(self.key.len());
         }
-        let (keys, ends) = (&s.key, &s.key_ends);
-        let key = |r: usize| &keys[if r == 0 { 0 } else { ends[r - 1] }..ends[r]];
-        self.groups.intern_batch(batch.len, key, &mut s.ids);
-        if self.groups.len() > MANY_GROUPS {
+    }
+
+    /// Row `r`'s encoded key (after [`encode_keys`](Self::encode_keys)).
+    #[inline]
+    fn key(&self, r: usize) -> &[u8] {
+        let start = if r == 0 { 0 } else { self.key_ends[r - 1] };
+        &self.key[start..self.key_ends[r]]
+    }
+
+    /// Numbers the groups of the `len` encoded keys and, while there are
+    /// few groups, lists the rows of each group together (ascending within
+    /// a group). Returns true when rows should rather be folded one by one.
+    fn assign_groups(&mut self, groups: &mut KeySet, len: usize) -> bool {
+        let mut ids = std::mem::take(&mut self.ids);
+        ids.clear();
+        groups.intern_batch(len, |r| self.key(r), &mut ids);
+        self.ids = ids;
+        if groups.len() > MANY_GROUPS {
             return true;
         }
         // Counting sort by group (few groups): rows ascending within each
         // group's run, runs in group order.
+        let s = self;
         s.counts.clear();
-        s.counts.resize(self.groups.len(), 0);
+        s.counts.resize(groups.len(), 0);
         for &g in &s.ids {
             s.counts[g as usize] += 1;
         }
@@ -139,176 +472,13 @@ impl Partial {
             start = next;
         }
         s.order.clear();
-        s.order.resize(batch.len, 0);
+        s.order.resize(len, 0);
         for (row, &g) in s.ids.iter().enumerate() {
             let at = &mut s.counts[g as usize];
             s.order[*at as usize] = row as u32;
             *at += 1;
         }
         false
-    }
-
-    /// Merges partials (one per worker) pairwise in parallel, a tree of
-    /// depth log2(n) instead of a chain of n - 1 merges: with many threads
-    /// and many groups the chain was the serial tail of a run. Exact merges
-    /// and sorted output make the merge order irrelevant to the answer.
-    pub fn merge_all(plan: &Plan, partials: Vec<Partial>) -> Partial {
-        partials
-            .into_par_iter()
-            .reduce_with(|mut a, b| {
-                a.merge(b);
-                a
-            })
-            .unwrap_or_else(|| Partial::new(plan))
-    }
-
-    /// Absorbs `other`. Exact merges make the order irrelevant to the
-    /// answer.
-    pub fn merge(&mut self, mut other: Partial) {
-        // absorbing the smaller table into the larger is cheaper
-        if other.groups.len() > self.groups.len() {
-            std::mem::swap(self, &mut other);
-        }
-        for (t, o) in self.types.iter_mut().zip(&other.types) {
-            *t = t.widen(*o);
-        }
-        let remap: Vec<u32> = if other.groups.is_empty() && self.groups.is_empty() {
-            vec![0]
-        } else {
-            self.groups.absorb(&other.groups)
-        };
-        for (mine, theirs) in self.states.iter_mut().zip(other.states) {
-            mine.merge_from(theirs, &remap);
-        }
-    }
-
-    /// Whether [`finish`](Self::finish) can answer: false when a state bet
-    /// on a column's type and lost (see [`crate::agg::AggState::complete`]);
-    /// then the map must run again with `plan.text_extremes` set.
-    pub fn complete(&self, plan: &Plan) -> bool {
-        plan.states
-            .iter()
-            .zip(&self.states)
-            .all(|(planned, states)| {
-                let ty = planned.slot.map_or(ColumnType::Null, |s| self.types[s]);
-                states.complete(ty)
-            })
-    }
-
-    /// The final table: one row, or one row per group sorted by key.
-    pub fn finish(self, plan: &Plan) -> Table {
-        let columns = plan.output_names();
-        let agg_type = |i: usize| {
-            plan.aggs[i]
-                .slot
-                .map_or(ColumnType::Null, |s| self.types[s])
-        };
-        if plan.keys.is_empty() {
-            // in parallel: a quantile's finish selects among every value
-            let row = (plan.aggs.par_iter().enumerate())
-                .map(|(i, a)| self.states[a.state].finish(0, agg_type(i), &a.spec.func))
-                .collect();
-            return Table {
-                columns,
-                rows: vec![row],
-            };
-        }
-        // Sort the groups by key. Text keys sort by their order-preserving
-        // encoding; other keys are typed first, and groups whose keys are
-        // equal as values of the column's type ("7" and "007" in an integer
-        // column) are merged.
-        let nkeys = plan.keys.len();
-        let key_types: Vec<ColumnType> = plan.keys.iter().map(|&k| self.types[k]).collect();
-        let groups = &self.groups;
-        let typed = |g: u32| -> Vec<Value> {
-            decode_key(groups.get(g), nkeys)
-                .into_iter()
-                .zip(&key_types)
-                .map(|(field, &ty)| typed_key(field.as_deref(), ty))
-                .collect()
-        };
-        let mut order: Vec<u32> = (0..groups.len() as u32).collect();
-        let text_only = key_types
-            .iter()
-            .all(|t| matches!(t, ColumnType::Text | ColumnType::Null));
-        let (firsts, states, state_of): (Vec<u32>, StateVecs, Option<Vec<u32>>) = if text_only {
-            // sort by a 16-byte prefix held inline first: the comparisons
-            // then rarely need the keys themselves, scattered in the arena
-            let mut keyed: Vec<(u128, u32)> = order
-                .iter()
-                .map(|&g| (prefix16(groups.get(g)), g))
-                .collect();
-            keyed.par_sort_unstable_by(|a, b| {
-                a.0.cmp(&b.0)
-                    .then_with(|| groups.get(a.1).cmp(groups.get(b.1)))
-            });
-            let order = keyed.into_iter().map(|(_, g)| g).collect();
-            (order, self.states, None)
-        } else {
-            let keys: Vec<Vec<Value>> = (0..groups.len() as u32)
-                .into_par_iter()
-                .map(typed)
-                .collect();
-            order.par_sort_by(|&a, &b| compare_keys(&keys[a as usize], &keys[b as usize]));
-            let mut remap = vec![0u32; keys.len()];
-            let mut firsts: Vec<u32> = Vec::new();
-            for &g in &order {
-                let new = firsts
-                    .last()
-                    .is_none_or(|&f| compare_keys(&keys[f as usize], &keys[g as usize]).is_ne());
-                if new {
-                    firsts.push(g);
-                }
-                remap[g as usize] = (firsts.len() - 1) as u32;
-            }
-            if firsts.len() == keys.len() {
-                (firsts, self.states, None)
-            } else {
-                let merged = plan
-                    .states
-                    .iter()
-                    .zip(self.states)
-                    .map(|(planned, old)| {
-                        let mut new = planned.func.new_states_for(plan.text_extremes);
-                        new.merge_from(old, &remap);
-                        new
-                    })
-                    .collect();
-                (firsts, merged, Some(remap))
-            }
-        };
-        let state_group = |g: u32| state_of.as_ref().map_or(g, |remap| remap[g as usize]) as usize;
-        let row =
-            |g: u32| -> Vec<Value> {
-                let mut row = Vec::with_capacity(nkeys + plan.aggs.len());
-                row.extend(typed(g));
-                row.extend(plan.aggs.iter().enumerate().map(|(i, a)| {
-                    states[a.state].finish(state_group(g), agg_type(i), &a.spec.func)
-                }));
-                row
-            };
-        // Groups in key order are scattered in memory: fetch each one's key
-        // and states a few groups ahead, so that the cache misses overlap.
-        const AHEAD: usize = 8;
-        let (states, row, state_group) = (&states, &row, &state_group);
-        let rows = firsts
-            .par_chunks(4096)
-            .flat_map_iter(|chunk| {
-                (0..chunk.len()).map(move |i| {
-                    if let Some(&g) = chunk.get(i + 2 * AHEAD) {
-                        groups.prefetch(g, false);
-                    }
-                    if let Some(&g) = chunk.get(i + AHEAD) {
-                        groups.prefetch(g, true);
-                        for s in states {
-                            s.prefetch(state_group(g));
-                        }
-                    }
-                    row(chunk[i])
-                })
-            })
-            .collect();
-        Table { columns, rows }
     }
 }
 
@@ -327,6 +497,25 @@ fn compare_keys(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
         .map(|(x, y)| x.total_cmp(y))
         .find(|o| o.is_ne())
         .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+/// Appends the fields of an encoded key to `row`, typed.
+fn push_typed_keys(key: &[u8], types: &[ColumnType], row: &mut Vec<Value>) {
+    if let [ty] = types {
+        // one key column: no need to split fields (nor to allocate for it)
+        row.push(match key.split_first() {
+            Some((&crate::batch::VALUE_TAG, field)) => typed_key(Some(field), *ty),
+            _ => Value::Null,
+        });
+        return;
+    }
+    let fields = decode_key(key, types.len());
+    row.extend(
+        fields
+            .into_iter()
+            .zip(types)
+            .map(|(field, &ty)| typed_key(field.as_deref(), ty)),
+    );
 }
 
 /// A key field as a value of its column's type.
@@ -353,4 +542,181 @@ fn typed_key(field: Option<&[u8]>, ty: ColumnType) -> Value {
 pub struct Table {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Value>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::parse_specs;
+    use crate::value::{Column, Data};
+
+    /// One generated row: key, `v` (a number or null), `w` (an integer).
+    struct Row {
+        key: Option<String>,
+        v: Option<f64>,
+        w: i64,
+    }
+
+    fn rows(n: usize, groups: usize) -> Vec<Row> {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        (0..n)
+            .map(|i| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let g = seed as usize % groups;
+                Row {
+                    // a null key, and keys longer than a slot's inline bytes
+                    key: (g != 3).then(|| format!("g{g}{}", "x".repeat(g % 23))),
+                    // whole numbers in some stretches: batches of those are
+                    // integer batches, as a CSV reader would type them
+                    v: (!seed.is_multiple_of(11)).then_some(
+                        (seed >> 40) as f64 - 5000.0 + ((i / 500) % 3 != 0) as u8 as f64 * 0.25,
+                    ),
+                    w: (seed >> 20) as i64 % 1000 - 500,
+                }
+            })
+            .collect()
+    }
+
+    /// Folds `rows` in batches of `batch` rows into `partial`. A batch
+    /// holds `v` as integers when they all are, as floats otherwise; `w`
+    /// carries its source text in every other batch when `raw_w`.
+    fn fold(partial: &mut Partial, plan: &Plan, rows: &[Row], batch: usize, raw_w: bool) {
+        for (b, chunk) in rows.chunks(batch).enumerate() {
+            let len = chunk.len();
+            let keys: Vec<&[u8]> = chunk
+                .iter()
+                .map(|r| r.key.as_deref().unwrap_or("").as_bytes())
+                .collect();
+            let key_valid: Vec<bool> = chunk.iter().map(|r| r.key.is_some()).collect();
+            let v_valid: Vec<bool> = chunk.iter().map(|r| r.v.is_some()).collect();
+            let ints: Vec<i64> = chunk.iter().map(|r| r.v.unwrap_or(0.0) as i64).collect();
+            let floats: Vec<f64> = chunk.iter().map(|r| r.v.unwrap_or(0.0)).collect();
+            let w: Vec<i64> = chunk.iter().map(|r| r.w).collect();
+            let w_text: Vec<String> = w.iter().map(|v| v.to_string()).collect();
+            let w_raw: Vec<&[u8]> = w_text.iter().map(|t| t.as_bytes()).collect();
+            let int_batch = chunk.iter().all(|r| r.v.is_none_or(|v| v.fract() == 0.0));
+            let batch = Batch {
+                len,
+                columns: vec![
+                    Column {
+                        len,
+                        data: Data::Text(&keys),
+                        valid: Some(&key_valid),
+                        raw: None,
+                    },
+                    Column {
+                        len,
+                        data: if int_batch {
+                            Data::Int(&ints)
+                        } else {
+                            Data::Float(&floats)
+                        },
+                        valid: Some(&v_valid),
+                        raw: None,
+                    },
+                    Column {
+                        len,
+                        data: Data::Int(&w),
+                        valid: None,
+                        raw: (raw_w && b % 2 == 0).then_some(&w_raw[..]),
+                    },
+                ],
+                types: vec![
+                    ColumnType::Text,
+                    if int_batch {
+                        ColumnType::Int
+                    } else {
+                        ColumnType::Float
+                    },
+                    ColumnType::Int,
+                ],
+            };
+            partial.fold(plan, &batch).expect("numbers only");
+        }
+    }
+
+    fn plan(aggs: &str) -> Plan {
+        let header: Vec<String> = ["k", "v", "w"].map(String::from).to_vec();
+        Plan::new(&header, &parse_specs(&[aggs]).unwrap(), &["k".into()]).unwrap()
+    }
+
+    /// The table from `workers` partials, each folding every
+    /// `workers`-th slice of the rows.
+    fn run(
+        plan: &Plan,
+        rows: &[Row],
+        workers: usize,
+        limits: (usize, usize),
+        raw_w: bool,
+    ) -> Table {
+        let slices: Vec<&[Row]> = rows.chunks(rows.len().div_ceil(workers)).collect();
+        let partials = slices
+            .iter()
+            .map(|slice| {
+                let mut p = Partial::with_limits(plan, limits.0, limits.1);
+                fold(&mut p, plan, slice, 200, raw_w);
+                // the paths under test were taken
+                let radix = p.radix.as_deref();
+                assert_eq!(radix.is_some(), limits.0 < 10_000);
+                if limits.1 < 1 << 16 {
+                    assert!(radix.is_some_and(Radix::folded));
+                }
+                p
+            })
+            .collect();
+        let total = Partial::merge_all(plan, partials);
+        assert!(total.complete(plan));
+        total.finish(plan)
+    }
+
+    /// Asserts equal tables, showing the first difference only.
+    fn same(got: &Table, want: &Table, what: &str) {
+        assert_eq!(got.columns, want.columns);
+        for (i, (g, w)) in got.rows.iter().zip(&want.rows).enumerate() {
+            assert_eq!(g, w, "{what}: row {i}");
+        }
+        assert_eq!(got.rows.len(), want.rows.len(), "{what}");
+    }
+
+    #[test]
+    fn partitioned_group_by_answers_as_the_direct_one() {
+        let rows = rows(60_000, 9_000);
+        let plan = plan("count,count:v,sum:v,mean:v,std:v,median:v,p90:v,null_count:v,sum:w,min:w,max:w,distinct:w");
+        let direct = run(&plan, &rows, 1, (usize::MAX, usize::MAX), false);
+        assert!(direct.rows.len() > 8_900);
+        for (workers, limits) in [
+            (1, (0, usize::MAX)),
+            (3, (100, usize::MAX)),
+            // tiny budget: folds buffers into per-partition tables often,
+            // and at every change of v's type
+            (2, (10, 5_000)),
+            (4, (2_000, 1 << 24)),
+        ] {
+            let radix = run(&plan, &rows, workers, limits, false);
+            same(
+                &radix,
+                &direct,
+                &format!("{workers} workers, limits {limits:?}"),
+            );
+        }
+    }
+
+    #[test]
+    fn batches_whose_raw_text_a_state_reads_are_folded_directly() {
+        // min/max/distinct of w read its raw text: batches that carry it
+        // bypass the buffers, the others are buffered, and every state
+        // still sees every row once
+        let rows = rows(30_000, 5_000);
+        let plan = plan("sum:v,min:w,max:w,distinct:w,count");
+        let direct = run(&plan, &rows, 1, (usize::MAX, usize::MAX), true);
+        for workers in [1, 3] {
+            same(
+                &run(&plan, &rows, workers, (50, 4_096), true),
+                &direct,
+                "raw w",
+            );
+        }
+    }
 }

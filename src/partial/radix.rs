@@ -1,0 +1,607 @@
+//! The radix-partitioned group-by, for many groups.
+//!
+//! Why: a worker's hash table of a million groups is far larger than the
+//! CPU caches, so folding a row into it costs a cache miss for the key's
+//! slot and another for the group's state, on every row, in every worker;
+//! and the merge of the workers' tables misses again on every group. This
+//! is what DuckDB and Polars avoid by partitioning on the key hash first.
+//!
+//! How: once a worker's table passes [`RADIX_GROUPS`] groups, its rows are
+//! no longer folded but appended, key, hash and the typed values the states
+//! read, to one of [`PARTS`] buffers chosen by the top bits of the key's
+//! hash: sequential writes, no misses. The reduce then builds each
+//! partition's table from every worker's buffer for it, the partitions in
+//! parallel. A partition holds 1/[`PARTS`] of the groups, so its table stays
+//! in cache while it is built, and the partitions have disjoint keys, so
+//! nothing is merged twice.
+//!
+//! Memory stays bounded: a worker whose buffers pass [`BUDGET`] bytes folds
+//! each buffer into its own table for that partition (again one small table
+//! at a time), then starts over. The table a worker built before switching
+//! is split by partition at the reduce.
+//!
+//! Only typed values are buffered. A batch goes to the direct table instead
+//! when a state would read something else: text (which numeric aggregates
+//! reject, with an error that must name the row) or the source's raw text of
+//! numbers (`AggState::READS_RAW`: `min`/`max` on CSV, `distinct`). Either
+//! way every row is folded exactly once, and exact states make the answer
+//! independent of which way a row went.
+
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
+
+use hashbrown::DefaultHashBuilder;
+use rayon::prelude::*;
+
+use super::{GroupScratch, GroupTable, StateVecs};
+use crate::agg::{Groups, StateVec};
+use crate::batch::Batch;
+use crate::keyset::KeySet;
+use crate::plan::Plan;
+use crate::value::{Column, Data};
+
+/// Partitions: the top 8 bits of the key hash.
+pub(super) const PARTS: usize = 256;
+const PART_SHIFT: u32 = u64::BITS - PARTS.trailing_zeros();
+/// A worker switches to partitioning when its table passes this many
+/// groups: about where the table and states outgrow a core's L2 cache.
+pub(super) const RADIX_GROUPS: usize = 1 << 15;
+/// Bytes of buffered rows per worker before they are folded into the
+/// worker's per-partition tables.
+pub(super) const BUDGET: usize = 256 << 20;
+
+/// The hasher of every partitioned table, shared so that a row's partition
+/// and its slot in the partition's table come from one hash. Seeded once per
+/// process (hash flooding resistance).
+fn hasher() -> DefaultHashBuilder {
+    static HASHER: OnceLock<DefaultHashBuilder> = OnceLock::new();
+    *HASHER.get_or_init(DefaultHashBuilder::default)
+}
+
+#[inline]
+fn part_of(hash: u64) -> usize {
+    (hash >> PART_SHIFT) as usize
+}
+
+/// The type of a buffered column's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Int,
+    Float,
+}
+
+/// Buffered rows are written into chunks of this size, one chunk per
+/// partition at a time...
+const CHUNK: usize = 64 << 10;
+/// ...carved from slabs this large, big enough for huge pages
+/// ([`crate::alloc`]): the buffers are written once and read once, and 4 KiB
+/// pages would cost a page fault per 4 KiB.
+const SLAB: usize = 16 << 20;
+/// Rows decoded at a time when folding buffers: their columns stay in the
+/// L1/L2 cache next to the partition's table.
+const FOLD_ROWS: usize = 2048;
+/// Bytes staged per partition before they go to the slab.
+const STAGE: usize = 128;
+
+/// A zeroed, 64-byte aligned block of memory that rows are streamed into.
+struct Slab {
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: a slab is plain owned memory; `&Slab` only reads it.
+unsafe impl Send for Slab {}
+unsafe impl Sync for Slab {}
+
+impl Slab {
+    fn layout(len: usize) -> std::alloc::Layout {
+        std::alloc::Layout::from_size_align(len, 64).expect("slab layout")
+    }
+
+    fn new(len: usize) -> Slab {
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(Self::layout(len)) };
+        let ptr = std::ptr::NonNull::new(ptr)
+            .unwrap_or_else(|| std::alloc::handle_alloc_error(Self::layout(len)));
+        Slab { ptr, len }
+    }
+
+    fn bytes(&self, start: usize, len: usize) -> &[u8] {
+        assert!(start + len <= self.len);
+        // SAFETY: in bounds; the memory was zeroed, so every byte is
+        // initialized, and writes need `&mut self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(start), len) }
+    }
+
+    /// Writes `bytes` at `at`.
+    fn write(&mut self, at: usize, bytes: &[u8]) {
+        assert!(at + bytes.len() <= self.len);
+        // SAFETY: in bounds, and `&mut self` is exclusive.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.ptr.as_ptr().add(at), bytes.len())
+        }
+    }
+
+    /// Writes a full stage at `at` (a multiple of 64) with non-temporal
+    /// stores: the line goes to memory without first being read into the
+    /// cache, which for a write-once buffer halves the memory traffic and
+    /// keeps the caches for the tables.
+    fn stream(&mut self, at: usize, stage: &Stage) {
+        assert!(at.is_multiple_of(64) && at + STAGE <= self.len);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: in bounds, 16-byte aligned (slab and stage are 64-byte
+        // aligned, `at` a multiple of 64); SSE2 is part of x86-64.
+        unsafe {
+            use std::arch::x86_64::{__m128i, _mm_load_si128, _mm_stream_si128};
+            let dst = self.ptr.as_ptr().add(at) as *mut __m128i;
+            let src = stage.0.as_ptr() as *const __m128i;
+            for i in 0..STAGE / 16 {
+                _mm_stream_si128(dst.add(i), _mm_load_si128(src.add(i)));
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        self.write(at, &stage.0);
+    }
+}
+
+impl Drop for Slab {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.len)) }
+    }
+}
+
+/// Orders this thread's non-temporal stores before its later stores, so
+/// that another thread that takes the buffers over sees every row.
+fn store_fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of x86-64.
+    unsafe {
+        std::arch::x86_64::_mm_sfence()
+    }
+}
+
+/// The bytes of a partition not yet in its slab: the end of the current
+/// chunk, from a 64-byte boundary.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Stage([u8; STAGE]);
+
+/// Where a partition's rows continue: `used` of `capacity` bytes from
+/// `start` (a multiple of 64) in slab `slab`; the first `flushed` are in
+/// the slab, the rest in the partition's stage.
+#[derive(Clone, Copy)]
+struct Chunk {
+    slab: u32,
+    start: u32,
+    used: u32,
+    flushed: u32,
+    capacity: u32,
+}
+
+/// A worker's buffered rows, by partition.
+///
+/// A row is stored as: the key's hash (8 bytes), each buffered column's
+/// value (8 bytes: `i64` or `f64` bits, by the column's [`Kind`]), a
+/// validity bitmap (one bit per column), the key's length (4 bytes) and the
+/// key. One append-only stream per partition: rows collect in a small
+/// stage per partition, which is streamed to the partition's chunk a stage
+/// at a time; nothing is ever copied to grow.
+struct Buffers {
+    kinds: Vec<Kind>,
+    slabs: Vec<Slab>,
+    /// Free space in the last slab starts here.
+    slab_used: usize,
+    /// Per partition: its chunks, its stage and its rows.
+    chunks: Vec<Vec<Chunk>>,
+    stages: Vec<Stage>,
+    rows: Vec<usize>,
+    /// Bytes written since the last fold.
+    bytes: usize,
+    /// Scratch: the row being written.
+    row: Vec<u8>,
+}
+
+/// Rows of one partition, decoded into columns for folding.
+#[derive(Default)]
+struct Decoded<'a> {
+    /// The columns' kinds (rows of differing kinds are folded apart).
+    kinds: Vec<Kind>,
+    hashes: Vec<u64>,
+    keys: Vec<&'a [u8]>,
+    /// Per column: values as bits, validity, nulls.
+    values: Vec<Vec<u64>>,
+    valid: Vec<Vec<bool>>,
+    nulls: Vec<usize>,
+}
+
+impl Decoded<'_> {
+    fn clear(&mut self) {
+        self.hashes.clear();
+        self.keys.clear();
+        self.values.iter_mut().for_each(Vec::clear);
+        self.valid.iter_mut().for_each(Vec::clear);
+        self.nulls.iter_mut().for_each(|n| *n = 0);
+    }
+
+    /// Folds the rows into `table` (which hashes with [`hasher`]), and
+    /// forgets them.
+    fn fold_into(
+        &mut self,
+        table: &mut GroupTable,
+        state_cols: &[Option<usize>],
+        ids: &mut Vec<u32>,
+    ) {
+        let n = self.hashes.len();
+        if n == 0 {
+            return;
+        }
+        ids.clear();
+        let keys = &self.keys;
+        table
+            .groups
+            .intern_hashed_batch(n, |i| keys[i], &self.hashes, ids);
+        table.resize_states();
+        let groups = Groups::PerRow { ids };
+        for (state, col) in table.states.iter_mut().zip(state_cols) {
+            let column = match *col {
+                None => Column::rows(n),
+                Some(c) => Column {
+                    len: n,
+                    data: match self.kinds[c] {
+                        Kind::Int => Data::Int(bits_as(&self.values[c])),
+                        Kind::Float => Data::Float(bits_as(&self.values[c])),
+                    },
+                    valid: (self.nulls[c] > 0).then_some(&self.valid[c][..]),
+                    raw: None,
+                },
+            };
+            state
+                .update(&column, &groups)
+                .expect("typed values are never rejected");
+        }
+        self.clear();
+    }
+}
+
+/// 64-bit values viewed as `i64` or `f64`.
+trait FromBits {}
+impl FromBits for i64 {}
+impl FromBits for f64 {}
+
+fn bits_as<T: FromBits>(bits: &[u64]) -> &[T] {
+    const { assert!(std::mem::size_of::<T>() == 8 && std::mem::align_of::<T>() == 8) };
+    // SAFETY: `T` is i64 or f64: same size and alignment as u64, and every
+    // bit pattern is a valid value.
+    unsafe { std::slice::from_raw_parts(bits.as_ptr() as *const T, bits.len()) }
+}
+
+impl Buffers {
+    fn new(columns: usize) -> Buffers {
+        Buffers {
+            kinds: vec![Kind::Int; columns],
+            slabs: Vec::new(),
+            slab_used: 0,
+            chunks: vec![Vec::new(); PARTS],
+            stages: vec![Stage([0; STAGE]); PARTS],
+            rows: vec![0; PARTS],
+            bytes: 0,
+            row: Vec::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bytes == 0
+    }
+
+    /// Appends `self.row` to partition `p`.
+    #[inline]
+    fn append(&mut self, p: usize) {
+        let len = self.row.len();
+        let room = self.chunks[p].last().map_or(0, |c| c.capacity - c.used);
+        if room < len as u32 {
+            self.seal(p);
+            let size = len.max(CHUNK).next_multiple_of(64);
+            if self
+                .slabs
+                .last()
+                .is_none_or(|s| s.len - self.slab_used < size)
+            {
+                self.slabs.push(Slab::new(size.max(SLAB)));
+                self.slab_used = 0;
+            }
+            self.chunks[p].push(Chunk {
+                slab: (self.slabs.len() - 1) as u32,
+                start: self.slab_used as u32,
+                used: 0,
+                flushed: 0,
+                capacity: size as u32,
+            });
+            self.slab_used += size;
+        }
+        let chunk = self.chunks[p].last_mut().expect("a chunk with room");
+        let stage = &mut self.stages[p];
+        let mut src = &self.row[..];
+        while !src.is_empty() {
+            let fill = (chunk.used - chunk.flushed) as usize;
+            let n = src.len().min(STAGE - fill);
+            stage.0[fill..fill + n].copy_from_slice(&src[..n]);
+            chunk.used += n as u32;
+            src = &src[n..];
+            if fill + n == STAGE {
+                let at = (chunk.start + chunk.flushed) as usize;
+                self.slabs[chunk.slab as usize].stream(at, stage);
+                chunk.flushed += STAGE as u32;
+            }
+        }
+        self.rows[p] += 1;
+        self.bytes += len;
+    }
+
+    /// Moves partition `p`'s staged bytes into its slab.
+    fn seal(&mut self, p: usize) {
+        if let Some(chunk) = self.chunks[p].last_mut() {
+            let staged = (chunk.used - chunk.flushed) as usize;
+            let at = (chunk.start + chunk.flushed) as usize;
+            self.slabs[chunk.slab as usize].write(at, &self.stages[p].0[..staged]);
+            chunk.flushed = chunk.used;
+        }
+    }
+
+    /// Moves every staged byte into the slabs: before rows are read back.
+    fn seal_all(&mut self) {
+        for p in 0..PARTS {
+            self.seal(p);
+        }
+        store_fence();
+    }
+
+    /// Appends partition `p`'s rows to `d`; folds what `d` holds first if
+    /// its columns are of other kinds.
+    fn decode_into<'a>(
+        &'a self,
+        p: usize,
+        d: &mut Decoded<'a>,
+        table: &mut GroupTable,
+        state_cols: &[Option<usize>],
+        ids: &mut Vec<u32>,
+    ) {
+        if self.rows[p] == 0 {
+            return;
+        }
+        let cols = self.kinds.len();
+        if d.kinds != self.kinds {
+            d.fold_into(table, state_cols, ids);
+            d.kinds.clone_from(&self.kinds);
+            d.values.resize_with(cols, Vec::new);
+            d.valid.resize_with(cols, Vec::new);
+            d.nulls.resize(cols, 0);
+        }
+        let word = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8"));
+        let mask_len = cols.div_ceil(8);
+        for c in &self.chunks[p] {
+            debug_assert_eq!(c.used, c.flushed, "decoding sealed buffers");
+            let mut chunk = self.slabs[c.slab as usize].bytes(c.start as usize, c.used as usize);
+            while !chunk.is_empty() {
+                d.hashes.push(word(chunk, 0));
+                let mask = &chunk[8 + 8 * cols..8 + 8 * cols + mask_len];
+                for c in 0..cols {
+                    d.values[c].push(word(chunk, 8 + 8 * c));
+                    let valid = mask[c / 8] & (1 << (c % 8)) != 0;
+                    d.valid[c].push(valid);
+                    d.nulls[c] += !valid as usize;
+                }
+                let at = 8 + 8 * cols + mask_len;
+                let len = u32::from_le_bytes(chunk[at..at + 4].try_into().expect("4")) as usize;
+                d.keys.push(&chunk[at + 4..at + 4 + len]);
+                chunk = &chunk[at + 4 + len..];
+                if d.hashes.len() == FOLD_ROWS {
+                    d.fold_into(table, state_cols, ids);
+                }
+            }
+        }
+    }
+
+    /// Forgets every row, keeping the first slab for reuse.
+    fn clear(&mut self) {
+        self.slabs.truncate(1);
+        self.slab_used = 0;
+        self.chunks.iter_mut().for_each(Vec::clear);
+        self.rows.iter_mut().for_each(|r| *r = 0);
+        self.bytes = 0;
+    }
+}
+
+/// A worker's rows, buffered by partition.
+pub(super) struct Radix {
+    /// The batch slots whose values are buffered.
+    slots: Vec<usize>,
+    /// Whether a state reading raw text reads the slot.
+    raw_read: Vec<bool>,
+    /// Per planned state, the buffered column it reads (`None`: rows only).
+    state_cols: Vec<Option<usize>>,
+    buffers: Buffers,
+    /// Per partition, the rows folded so far (after the budget ran out).
+    tables: Vec<Option<GroupTable>>,
+    /// Scratch: each batch row's hash.
+    hashes: Vec<u64>,
+    /// Bytes buffered before a fold ([`BUDGET`]).
+    budget: usize,
+}
+
+impl Radix {
+    pub(super) fn new(plan: &Plan, states: &StateVecs, budget: usize) -> Radix {
+        let mut slots: Vec<usize> = Vec::new();
+        let mut raw_read: Vec<bool> = Vec::new();
+        let mut state_cols = Vec::with_capacity(plan.states.len());
+        for (planned, state) in plan.states.iter().zip(states) {
+            state_cols.push(planned.slot.map(|slot| {
+                let c = slots.iter().position(|&s| s == slot).unwrap_or_else(|| {
+                    slots.push(slot);
+                    raw_read.push(false);
+                    slots.len() - 1
+                });
+                raw_read[c] |= state.reads_raw();
+                c
+            }));
+        }
+        Radix {
+            buffers: Buffers::new(slots.len()),
+            slots,
+            raw_read,
+            state_cols,
+            tables: (0..PARTS).map(|_| None).collect(),
+            hashes: Vec::new(),
+            budget,
+        }
+    }
+
+    /// Whether the batch's rows can be buffered: every state reads typed
+    /// values only (see the module doc).
+    pub(super) fn accepts(&self, batch: &Batch<'_>) -> bool {
+        self.slots.iter().zip(&self.raw_read).all(|(&s, &raw)| {
+            let col = &batch.columns[s];
+            matches!(col.data, Data::Int(_) | Data::Float(_)) && !(raw && col.raw.is_some())
+        })
+    }
+
+    /// Appends the batch's rows (accepted, keys encoded in `scratch`) to
+    /// their partitions' buffers.
+    pub(super) fn push(&mut self, plan: &Plan, batch: &Batch<'_>, scratch: &GroupScratch) {
+        // a column changing type between batches: buffers hold one type
+        for c in 0..self.slots.len() {
+            let kind = match batch.columns[self.slots[c]].data {
+                Data::Int(_) => Kind::Int,
+                _ => Kind::Float,
+            };
+            if self.buffers.kinds[c] != kind {
+                self.fold_buffers(plan);
+                self.buffers.kinds[c] = kind;
+            }
+        }
+        let hasher = hasher();
+        self.hashes.clear();
+        self.hashes
+            .extend((0..batch.len).map(|r| hasher.hash_one(scratch.key(r))));
+        let cols: Vec<_> = self.slots.iter().map(|&s| &batch.columns[s]).collect();
+        let mask_len = cols.len().div_ceil(8);
+        for (r, &hash) in self.hashes.iter().enumerate() {
+            let row = &mut self.buffers.row;
+            row.clear();
+            row.extend_from_slice(&hash.to_le_bytes());
+            let mask_at = row.len() + 8 * cols.len();
+            for col in &cols {
+                let bits = match col.data {
+                    Data::Int(v) => v[r] as u64,
+                    Data::Float(v) => v[r].to_bits(),
+                    _ => unreachable!("accepted batches hold numbers"),
+                };
+                row.extend_from_slice(&bits.to_le_bytes());
+            }
+            row.resize(mask_at + mask_len, 0);
+            for (c, col) in cols.iter().enumerate() {
+                if col.is_valid(r) {
+                    row[mask_at + c / 8] |= 1 << (c % 8);
+                }
+            }
+            let key = scratch.key(r);
+            row.extend_from_slice(&(key.len() as u32).to_le_bytes());
+            row.extend_from_slice(key);
+            self.buffers.append(part_of(hash));
+        }
+        // the rows may be read by another thread (the reduce)
+        store_fence();
+        if self.buffers.bytes > self.budget {
+            self.fold_buffers(plan);
+        }
+    }
+
+    /// Whether buffers were folded into per-partition tables.
+    #[cfg(test)]
+    pub(super) fn folded(&self) -> bool {
+        self.tables.iter().any(Option::is_some)
+    }
+
+    /// Folds every buffer into its partition's table, emptying the buffers.
+    fn fold_buffers(&mut self, plan: &Plan) {
+        if self.buffers.is_empty() {
+            return;
+        }
+        self.buffers.seal_all();
+        let (mut d, mut ids) = (Decoded::default(), Vec::new());
+        for (p, table) in self.tables.iter_mut().enumerate() {
+            if self.buffers.rows[p] > 0 {
+                let table = table.get_or_insert_with(|| new_table(plan));
+                self.buffers
+                    .decode_into(p, &mut d, table, &self.state_cols, &mut ids);
+                d.fold_into(table, &self.state_cols, &mut ids);
+            }
+        }
+        self.buffers.clear();
+    }
+}
+
+fn new_table(plan: &Plan) -> GroupTable {
+    GroupTable::with_keys(plan, KeySet::with_hasher(hasher()))
+}
+
+/// The reduce with partitioned workers: `direct` (the merged direct tables)
+/// is split by partition, then each partition's table is built from every
+/// worker's buffer and table for it, in parallel. Returns one table per
+/// partition; their keys are disjoint.
+pub(super) fn reduce(plan: &Plan, radixes: Vec<Radix>, direct: GroupTable) -> Vec<GroupTable> {
+    let state_cols = radixes[0].state_cols.clone();
+    let mut folded: Vec<Vec<GroupTable>> = (0..PARTS).map(|_| Vec::new()).collect();
+    let mut buffers = Vec::with_capacity(radixes.len());
+    for radix in radixes {
+        for (p, table) in radix.tables.into_iter().enumerate() {
+            folded[p].extend(table);
+        }
+        let mut b = radix.buffers;
+        b.seal_all();
+        buffers.push(b);
+    }
+    let buffers = &buffers;
+    folded
+        .into_par_iter()
+        .zip(split(plan, direct))
+        .enumerate()
+        .map_init(
+            || (Decoded::default(), Vec::new()),
+            |(d, ids), (p, (folded, mut table))| {
+                for t in folded {
+                    table.absorb(t);
+                }
+                for b in buffers {
+                    b.decode_into(p, d, &mut table, &state_cols, ids);
+                }
+                d.fold_into(&mut table, &state_cols, ids);
+                table
+            },
+        )
+        .collect()
+}
+
+/// Splits a table into one per partition, by the keys' [`hasher`] hashes.
+fn split(plan: &Plan, table: GroupTable) -> Vec<GroupTable> {
+    let mut parts: Vec<GroupTable> = (0..PARTS).map(|_| new_table(plan)).collect();
+    if table.groups.is_empty() {
+        return parts;
+    }
+    let hasher = hasher();
+    let dest: Vec<(u32, u32)> = table
+        .groups
+        .iter()
+        .map(|key| {
+            let hash = hasher.hash_one(key);
+            let p = part_of(hash);
+            (p as u32, parts[p].groups.intern_hashed(key, hash))
+        })
+        .collect();
+    for (i, states) in table.states.into_iter().enumerate() {
+        let mut to: Vec<&mut Box<dyn StateVec>> =
+            parts.iter_mut().map(|t| &mut t.states[i]).collect();
+        states.scatter(&mut to, &dest);
+    }
+    parts
+}
