@@ -566,8 +566,16 @@ mod tests {
                 seed ^= seed << 17;
                 let g = seed as usize % groups;
                 Row {
-                    // a null key, and keys longer than a slot's inline bytes
-                    key: (g != 3).then(|| format!("g{g}{}", "x".repeat(g % 23))),
+                    // a null key, keys longer than a slot's inline bytes,
+                    // and rows longer than a radix stage
+                    key: (g != 3).then(|| {
+                        let pad = if g.is_multiple_of(50) {
+                            150 + g % 7
+                        } else {
+                            g % 23
+                        };
+                        format!("g{g}{}", "x".repeat(pad))
+                    }),
                     // whole numbers in some stretches: batches of those are
                     // integer batches, as a CSV reader would type them
                     v: (!seed.is_multiple_of(11)).then_some(

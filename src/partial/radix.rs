@@ -140,7 +140,7 @@ impl Slab {
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
-        self.write(at, &stage.0);
+        self.write(at, &stage.0[..STAGE]);
     }
 }
 
@@ -148,6 +148,30 @@ impl Drop for Slab {
     fn drop(&mut self) {
         // SAFETY: allocated in `new` with this layout.
         unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.len)) }
+    }
+}
+
+/// `dst.copy_from_slice(src)` for the short keys of a group-by, without a
+/// call to `memcpy`: two overlapping fixed-size moves for up to 32 bytes.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    assert_eq!(dst.len(), n);
+    if n > 32 {
+        dst.copy_from_slice(src);
+    } else if n >= 16 {
+        dst[..16].copy_from_slice(&src[..16]);
+        dst[n - 16..].copy_from_slice(&src[n - 16..]);
+    } else if n >= 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..].copy_from_slice(&src[n - 8..]);
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..].copy_from_slice(&src[n - 4..]);
+    } else if n > 0 {
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
     }
 }
 
@@ -162,10 +186,11 @@ fn store_fence() {
 }
 
 /// The bytes of a partition not yet in its slab: the end of the current
-/// chunk, from a 64-byte boundary.
+/// chunk, from a 64-byte boundary. Fewer than [`STAGE`] bytes wait here
+/// between rows; the second half takes a row that crosses the boundary.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
-struct Stage([u8; STAGE]);
+struct Stage([u8; 2 * STAGE]);
 
 /// Where a partition's rows continue: `used` of `capacity` bytes from
 /// `start` (a multiple of 64) in slab `slab`; the first `flushed` are in
@@ -198,7 +223,7 @@ struct Buffers {
     rows: Vec<usize>,
     /// Bytes written since the last fold.
     bytes: usize,
-    /// Scratch: the row being written.
+    /// Scratch: a row longer than a stage.
     row: Vec<u8>,
 }
 
@@ -283,7 +308,7 @@ impl Buffers {
             slabs: Vec::new(),
             slab_used: 0,
             chunks: vec![Vec::new(); PARTS],
-            stages: vec![Stage([0; STAGE]); PARTS],
+            stages: vec![Stage([0; 2 * STAGE]); PARTS],
             rows: vec![0; PARTS],
             bytes: 0,
             row: Vec::new(),
@@ -294,48 +319,71 @@ impl Buffers {
         self.bytes == 0
     }
 
-    /// Appends `self.row` to partition `p`.
+    /// Appends a row of `len` bytes to partition `p`; `write` fills them.
     #[inline]
-    fn append(&mut self, p: usize) {
-        let len = self.row.len();
+    fn append(&mut self, p: usize, len: usize, write: impl FnOnce(&mut [u8])) {
         let room = self.chunks[p].last().map_or(0, |c| c.capacity - c.used);
         if room < len as u32 {
-            self.seal(p);
-            let size = len.max(CHUNK).next_multiple_of(64);
-            if self
-                .slabs
-                .last()
-                .is_none_or(|s| s.len - self.slab_used < size)
-            {
-                self.slabs.push(Slab::new(size.max(SLAB)));
-                self.slab_used = 0;
-            }
-            self.chunks[p].push(Chunk {
-                slab: (self.slabs.len() - 1) as u32,
-                start: self.slab_used as u32,
-                used: 0,
-                flushed: 0,
-                capacity: size as u32,
-            });
-            self.slab_used += size;
+            self.new_chunk(p, len);
         }
         let chunk = self.chunks[p].last_mut().expect("a chunk with room");
         let stage = &mut self.stages[p];
-        let mut src = &self.row[..];
-        while !src.is_empty() {
-            let fill = (chunk.used - chunk.flushed) as usize;
-            let n = src.len().min(STAGE - fill);
-            stage.0[fill..fill + n].copy_from_slice(&src[..n]);
-            chunk.used += n as u32;
-            src = &src[n..];
-            if fill + n == STAGE {
+        let fill = (chunk.used - chunk.flushed) as usize;
+        if len <= STAGE {
+            write(&mut stage.0[fill..fill + len]);
+            chunk.used += len as u32;
+            if fill + len >= STAGE {
                 let at = (chunk.start + chunk.flushed) as usize;
                 self.slabs[chunk.slab as usize].stream(at, stage);
                 chunk.flushed += STAGE as u32;
+                stage.0.copy_within(STAGE.., 0);
             }
+        } else {
+            // a long key: through a scratch row, a stage at a time
+            let mut row = std::mem::take(&mut self.row);
+            row.clear();
+            row.resize(len, 0);
+            write(&mut row);
+            let mut src = &row[..];
+            while !src.is_empty() {
+                let fill = (chunk.used - chunk.flushed) as usize;
+                let n = src.len().min(STAGE - fill);
+                stage.0[fill..fill + n].copy_from_slice(&src[..n]);
+                chunk.used += n as u32;
+                src = &src[n..];
+                if fill + n == STAGE {
+                    let at = (chunk.start + chunk.flushed) as usize;
+                    self.slabs[chunk.slab as usize].stream(at, stage);
+                    chunk.flushed += STAGE as u32;
+                }
+            }
+            self.row = row;
         }
         self.rows[p] += 1;
         self.bytes += len;
+    }
+
+    /// Starts a chunk for partition `p` with room for at least `len` bytes.
+    #[cold]
+    fn new_chunk(&mut self, p: usize, len: usize) {
+        self.seal(p);
+        let size = len.max(CHUNK).next_multiple_of(64);
+        if self
+            .slabs
+            .last()
+            .is_none_or(|s| s.len - self.slab_used < size)
+        {
+            self.slabs.push(Slab::new(size.max(SLAB)));
+            self.slab_used = 0;
+        }
+        self.chunks[p].push(Chunk {
+            slab: (self.slabs.len() - 1) as u32,
+            start: self.slab_used as u32,
+            used: 0,
+            flushed: 0,
+            capacity: size as u32,
+        });
+        self.slab_used += size;
     }
 
     /// Moves partition `p`'s staged bytes into its slab.
@@ -484,30 +532,28 @@ impl Radix {
         self.hashes
             .extend((0..batch.len).map(|r| hasher.hash_one(scratch.key(r))));
         let cols: Vec<_> = self.slots.iter().map(|&s| &batch.columns[s]).collect();
-        let mask_len = cols.len().div_ceil(8);
+        let mask_at = 8 + 8 * cols.len();
+        let key_at = mask_at + cols.len().div_ceil(8) + 4;
         for (r, &hash) in self.hashes.iter().enumerate() {
-            let row = &mut self.buffers.row;
-            row.clear();
-            row.extend_from_slice(&hash.to_le_bytes());
-            let mask_at = row.len() + 8 * cols.len();
-            for col in &cols {
-                let bits = match col.data {
-                    Data::Int(v) => v[r] as u64,
-                    Data::Float(v) => v[r].to_bits(),
-                    _ => unreachable!("accepted batches hold numbers"),
-                };
-                row.extend_from_slice(&bits.to_le_bytes());
-            }
-            row.resize(mask_at + mask_len, 0);
-            for (c, col) in cols.iter().enumerate() {
-                if col.is_valid(r) {
-                    row[mask_at + c / 8] |= 1 << (c % 8);
-                }
-            }
             let key = scratch.key(r);
-            row.extend_from_slice(&(key.len() as u32).to_le_bytes());
-            row.extend_from_slice(key);
-            self.buffers.append(part_of(hash));
+            self.buffers
+                .append(part_of(hash), key_at + key.len(), |row| {
+                    row[..8].copy_from_slice(&hash.to_le_bytes());
+                    row[mask_at..key_at].fill(0);
+                    for (c, col) in cols.iter().enumerate() {
+                        let bits = match col.data {
+                            Data::Int(v) => v[r] as u64,
+                            Data::Float(v) => v[r].to_bits(),
+                            _ => unreachable!("accepted batches hold numbers"),
+                        };
+                        row[8 + 8 * c..16 + 8 * c].copy_from_slice(&bits.to_le_bytes());
+                        if col.is_valid(r) {
+                            row[mask_at + c / 8] |= 1 << (c % 8);
+                        }
+                    }
+                    row[key_at - 4..key_at].copy_from_slice(&(key.len() as u32).to_le_bytes());
+                    copy_short(&mut row[key_at..], key);
+                });
         }
         // the rows may be read by another thread (the reduce)
         store_fence();
@@ -604,4 +650,19 @@ fn split(plan: &Plan, table: GroupTable) -> Vec<GroupTable> {
         states.scatter(&mut to, &dest);
     }
     parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_copies_copy_every_length() {
+        let src: Vec<u8> = (1..=80).collect();
+        for n in 0..=80 {
+            let mut dst = vec![0u8; n];
+            copy_short(&mut dst, &src[..n]);
+            assert_eq!(dst, &src[..n], "{n} bytes");
+        }
+    }
 }
