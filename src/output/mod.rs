@@ -61,12 +61,39 @@ pub fn plain(v: &Value) -> String {
     }
 }
 
+/// Appends the decimal digits of `v` (what `{v}` prints, without the
+/// formatting machinery: a million-group result prints a million of them).
+fn push_int(out: &mut Vec<u8>, v: i128) {
+    let mut digits = [0u8; 40];
+    let mut at = digits.len();
+    let mut rest = v.unsigned_abs();
+    while rest > u64::MAX as u128 {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    let mut rest = rest as u64;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        at -= 1;
+        digits[at] = b'-';
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 /// Appends `v` as JSON to `out` (no allocation for valid UTF-8 text).
 fn push_json_value(out: &mut Vec<u8>, v: &Value) {
     use std::io::Write as _;
     match v {
         Value::Null => out.extend_from_slice(b"null"),
-        Value::Int(i) => write!(out, "{i}").expect("write to a Vec"),
+        Value::Int(i) => push_int(out, *i),
         // JSON has no NaN or infinity
         Value::Float(f) if !f.is_finite() => out.extend_from_slice(b"null"),
         Value::Float(f) => write!(out, "{f:?}").expect("write to a Vec"),
@@ -82,7 +109,7 @@ fn push_csv_field(out: &mut Vec<u8>, v: &Value) {
     use std::io::Write as _;
     match v {
         Value::Null => {}
-        Value::Int(i) => write!(out, "{i}").expect("write to a Vec"),
+        Value::Int(i) => push_int(out, *i),
         Value::Float(f) if f.is_finite() => write!(out, "{f:?}").expect("write to a Vec"),
         Value::Float(f) => out.extend_from_slice(format_float(*f).as_bytes()),
         Value::Text(t) => push_csv_text(out, &String::from_utf8_lossy(t)),
@@ -330,6 +357,22 @@ mod tests {
 
     #[test]
     fn floats_round_trip() {
+        for v in [
+            0,
+            7,
+            -7,
+            10,
+            -1_000_000,
+            i64::MAX as i128,
+            i64::MIN as i128,
+            u64::MAX as i128 + 1,
+            i128::MAX,
+            i128::MIN,
+        ] {
+            let mut out = Vec::new();
+            push_int(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
+        }
         assert_eq!(format_float(0.1), "0.1");
         assert_eq!(format_float(1.0), "1.0");
         assert_eq!(format_float(-0.0), "-0.0");

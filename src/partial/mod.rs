@@ -230,21 +230,20 @@ impl Partial {
             radixes.extend(p.radix.map(|r| *r));
             debug_assert!(p.parts.is_empty(), "merging merged partials");
         }
-        let table = tables
-            .into_par_iter()
-            .reduce_with(|mut a, b| {
-                a.absorb(b);
-                a
-            })
-            .unwrap_or_else(|| GroupTable::new(plan));
         let mut merged = Partial {
             types,
             ..Partial::new(plan)
         };
         if radixes.is_empty() {
-            merged.table = table;
+            merged.table = tables
+                .into_par_iter()
+                .reduce_with(|mut a, b| {
+                    a.absorb(b);
+                    a
+                })
+                .unwrap_or_else(|| GroupTable::new(plan));
         } else {
-            merged.parts = radix::reduce(plan, radixes, table);
+            merged.parts = radix::reduce(plan, radixes, tables);
         }
         merged
     }
@@ -397,16 +396,43 @@ impl Partial {
             .into_par_iter()
             .map(|g| if wanted(g) { row(g) } else { Vec::new() })
             .collect();
-        const AHEAD: usize = 16;
-        let mut rows = Vec::with_capacity(firsts.len());
-        for (i, &g) in firsts.iter().enumerate() {
-            if let Some(&ahead) = firsts.get(i + AHEAD) {
-                crate::hint::prefetch(&built[ahead as usize]);
-            }
-            rows.push(std::mem::take(&mut built[g as usize]));
-        }
+        let rows = take_in_order(&mut built, &firsts);
         Table { columns, rows }
     }
+}
+
+/// Moves `rows[i]` for each `i` of `order` into a new vector, in that
+/// order, in parallel; `order` must not repeat an index.
+fn take_in_order(rows: &mut [Vec<Value>], order: &[u32]) -> Vec<Vec<Value>> {
+    debug_assert!({
+        let mut seen = vec![false; rows.len()];
+        order
+            .iter()
+            .all(|&i| !std::mem::replace(&mut seen[i as usize], true))
+    });
+    assert!(order.iter().all(|&i| (i as usize) < rows.len()));
+    struct Rows(*mut Vec<Value>);
+    // SAFETY: shared so that threads take distinct rows (see below).
+    unsafe impl Sync for Rows {}
+    let base = Rows(rows.as_mut_ptr());
+    let base = &base;
+    const AHEAD: usize = 16;
+    order
+        .par_chunks(4096)
+        .flat_map_iter(|chunk| {
+            chunk.iter().enumerate().map(move |(k, &i)| {
+                // SAFETY: every index is in bounds (asserted above) and
+                // appears once in `order`, so each row is taken by one
+                // thread only, while `rows` is borrowed mutably by us.
+                unsafe {
+                    if let Some(&ahead) = chunk.get(k + AHEAD) {
+                        crate::hint::prefetch(&*base.0.add(ahead as usize));
+                    }
+                    std::mem::take(&mut *base.0.add(i as usize))
+                }
+            })
+        })
+        .collect()
 }
 
 /// Where the final states of the groups are: still in their tables, or

@@ -591,31 +591,41 @@ fn new_table(plan: &Plan) -> GroupTable {
     GroupTable::with_keys(plan, KeySet::with_hasher(hasher()))
 }
 
-/// The reduce with partitioned workers: `direct` (the merged direct tables)
-/// is split by partition, then each partition's table is built from every
-/// worker's buffer and table for it, in parallel. Returns one table per
-/// partition; their keys are disjoint.
-pub(super) fn reduce(plan: &Plan, radixes: Vec<Radix>, direct: GroupTable) -> Vec<GroupTable> {
+/// The reduce with partitioned workers: the workers' direct tables
+/// (`direct`) are split by partition, then each partition's table is built
+/// from every worker's pieces, buffers and tables for it, the partitions in
+/// parallel. Returns one table per partition; their keys are disjoint.
+pub(super) fn reduce(plan: &Plan, radixes: Vec<Radix>, direct: Vec<GroupTable>) -> Vec<GroupTable> {
     let state_cols = radixes[0].state_cols.clone();
-    let mut folded: Vec<Vec<GroupTable>> = (0..PARTS).map(|_| Vec::new()).collect();
+    let mut pieces: Vec<Vec<GroupTable>> = (0..PARTS).map(|_| Vec::new()).collect();
+    let split: Vec<Vec<GroupTable>> = direct
+        .into_par_iter()
+        .filter(|t| !t.groups.is_empty())
+        .map(|t| split(plan, t))
+        .collect();
+    for parts in split {
+        for (p, table) in parts.into_iter().enumerate() {
+            pieces[p].push(table);
+        }
+    }
     let mut buffers = Vec::with_capacity(radixes.len());
     for radix in radixes {
         for (p, table) in radix.tables.into_iter().enumerate() {
-            folded[p].extend(table);
+            pieces[p].extend(table);
         }
         let mut b = radix.buffers;
         b.seal_all();
         buffers.push(b);
     }
     let buffers = &buffers;
-    folded
+    pieces
         .into_par_iter()
-        .zip(split(plan, direct))
         .enumerate()
         .map_init(
             || (Decoded::default(), Vec::new()),
-            |(d, ids), (p, (folded, mut table))| {
-                for t in folded {
+            |(d, ids), (p, pieces)| {
+                let mut table = new_table(plan);
+                for t in pieces {
                     table.absorb(t);
                 }
                 for b in buffers {
@@ -631,9 +641,6 @@ pub(super) fn reduce(plan: &Plan, radixes: Vec<Radix>, direct: GroupTable) -> Ve
 /// Splits a table into one per partition, by the keys' [`hasher`] hashes.
 fn split(plan: &Plan, table: GroupTable) -> Vec<GroupTable> {
     let mut parts: Vec<GroupTable> = (0..PARTS).map(|_| new_table(plan)).collect();
-    if table.groups.is_empty() {
-        return parts;
-    }
     let hasher = hasher();
     let dest: Vec<(u32, u32)> = table
         .groups
