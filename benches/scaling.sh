@@ -8,7 +8,8 @@
 # Where the generator cannot run (a machine without polars or network), make
 # the CSV from a small generated one instead: SEED=d200k.csv (or .csv.gz)
 # REPEAT=50 writes the 200k rows 50 times (10M rows, ~1.1 GB, same columns and
-# value distributions; k_large then has at most 200k distinct keys).
+# value distributions; k_large then has at most 200k distinct keys, unless
+# SPREAD_KEYS=1 shifts each copy's keys, which gives ~1M distinct keys).
 #
 # Env: THREADS (default "1 2 4 8 16"), RUNS (default 5), QUERIES (default q2),
 # REPORT (a file to write the table to as well; default: stdout only).
@@ -23,7 +24,22 @@ QUERIES=${QUERIES:-q2}
 if [[ -n "${SEED:-}" && ! -f "$CSV" ]]; then
     cat_seed() { if [[ "$SEED" == *.gz ]]; then gzip -dc "$SEED"; else cat "$SEED"; fi; }
     { cat_seed | head -n 1 >"$CSV"; } || true  # head closes the pipe early
-    for _ in $(seq "${REPEAT:-50}"); do cat_seed | tail -n +2; done >>"$CSV"
+    for r in $(seq 0 $(( ${REPEAT:-50} - 1 ))); do
+        if [[ "${SPREAD_KEYS:-0}" == 1 ]]; then
+            # copy r shifts every k_large key by r * 20011 (mod 1M): ~1M distinct
+            # keys over the copies, about 10 rows each, like the reference data
+            cat_seed | tail -n +2 | awk -v shift=$(( r * 20011 )) '{
+                i = index($0, "key_")
+                if (i) {
+                    k = (substr($0, i + 4, 7) + shift) % 1000000
+                    $0 = substr($0, 1, i + 3) sprintf("%07d", k) substr($0, i + 11)
+                }
+                print
+            }'
+        else
+            cat_seed | tail -n +2
+        fi
+    done >>"$CSV"
 fi
 
 STATS=count
