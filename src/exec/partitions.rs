@@ -130,7 +130,8 @@ where
     let partials = (workers.into_iter())
         .map(|w| w.into_inner().unwrap_or_else(|e| e.into_inner()))
         .collect();
-    Ok(Partial::merge_all(plan, partials).finish(plan))
+    // the reduce runs on the --threads pool too, not on rayon's global one
+    Ok(pool.install(|| Partial::merge_all(plan, partials).finish(plan)))
 }
 
 #[cfg(test)]

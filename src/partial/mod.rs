@@ -106,10 +106,10 @@ pub struct Partial {
     parts: Vec<GroupTable>,
     scratch: GroupScratch,
     /// Groups in `table` past which batches are partitioned, and bytes of
-    /// buffered rows per fold ([`radix::RADIX_GROUPS`], [`radix::BUDGET`];
-    /// tests lower them).
+    /// buffered rows per fold ([`radix::RADIX_GROUPS`],
+    /// [`radix::worker_budget`] when `None`; tests lower them).
     radix_after: usize,
-    radix_budget: usize,
+    radix_budget: Option<usize>,
 }
 
 #[derive(Default)]
@@ -133,7 +133,7 @@ impl Partial {
             parts: Vec::new(),
             scratch: GroupScratch::default(),
             radix_after: radix::RADIX_GROUPS,
-            radix_budget: radix::BUDGET,
+            radix_budget: None,
         }
     }
 
@@ -143,7 +143,7 @@ impl Partial {
     fn with_limits(plan: &Plan, radix_after: usize, radix_budget: usize) -> Partial {
         Partial {
             radix_after,
-            radix_budget,
+            radix_budget: Some(radix_budget),
             ..Partial::new(plan)
         }
     }
@@ -168,7 +168,8 @@ impl Partial {
             && !plan.keys.is_empty()
             && self.table.groups.len() > self.radix_after
         {
-            let radix = Radix::new(plan, &self.table.states, self.radix_budget);
+            let budget = self.radix_budget.unwrap_or_else(radix::worker_budget);
+            let radix = Radix::new(plan, &self.table.states, budget);
             self.radix = Some(Box::new(radix));
         }
         result

@@ -15,9 +15,9 @@
 //! in cache while it is built, and the partitions have disjoint keys, so
 //! nothing is merged twice.
 //!
-//! Memory stays bounded: a worker whose buffers pass [`BUDGET`] bytes folds
-//! each buffer into its own table for that partition (again one small table
-//! at a time), then starts over. The table a worker built before switching
+//! Memory stays bounded: a worker whose buffers pass its share of [`BUDGET`]
+//! bytes folds each buffer into its own table for that partition (again one
+//! small table at a time), then starts over. The table a worker built before switching
 //! is split by partition at the reduce.
 //!
 //! Only typed values are buffered. A batch goes to the direct table instead
@@ -46,9 +46,16 @@ const PART_SHIFT: u32 = u64::BITS - PARTS.trailing_zeros();
 /// A worker switches to partitioning when its table passes this many
 /// groups: about where the table and states outgrow a core's L2 cache.
 pub(super) const RADIX_GROUPS: usize = 1 << 15;
-/// Bytes of buffered rows per worker before they are folded into the
-/// worker's per-partition tables.
-pub(super) const BUDGET: usize = 256 << 20;
+/// Bytes of buffered rows, all workers together, before a worker folds its
+/// rows into its per-partition tables...
+const BUDGET: usize = 512 << 20;
+/// ...but at least this many per worker.
+const MIN_WORKER_BUDGET: usize = 32 << 20;
+
+/// A worker's share of [`BUDGET`] in the current rayon pool (the map's).
+pub(super) fn worker_budget() -> usize {
+    (BUDGET / rayon::current_num_threads().max(1)).max(MIN_WORKER_BUDGET)
+}
 
 /// The hasher of every partitioned table, shared so that a row's partition
 /// and its slot in the partition's table come from one hash. Seeded once per
@@ -81,7 +88,7 @@ const SLAB: usize = 16 << 20;
 /// L1/L2 cache next to the partition's table.
 const FOLD_ROWS: usize = 2048;
 /// Bytes staged per partition before they go to the slab.
-const STAGE: usize = 128;
+const STAGE: usize = 64;
 
 /// A zeroed, 64-byte aligned block of memory that rows are streamed into.
 struct Slab {
@@ -192,10 +199,10 @@ fn store_fence() {
 #[repr(C, align(64))]
 struct Stage([u8; 2 * STAGE]);
 
-/// Where a partition's rows continue: `used` of `capacity` bytes from
-/// `start` (a multiple of 64) in slab `slab`; the first `flushed` are in
-/// the slab, the rest in the partition's stage.
-#[derive(Clone, Copy)]
+/// A run of a partition's rows: `used` of `capacity` bytes from `start` (a
+/// multiple of 64) in slab `slab`; the first `flushed` are in the slab, the
+/// rest (in the partition's open chunk only) in its stage.
+#[derive(Clone, Copy, Default)]
 struct Chunk {
     slab: u32,
     start: u32,
@@ -217,7 +224,11 @@ struct Buffers {
     slabs: Vec<Slab>,
     /// Free space in the last slab starts here.
     slab_used: usize,
-    /// Per partition: its chunks, its stage and its rows.
+    /// Per partition: the chunk rows go to (capacity 0: none yet), its
+    /// stage and its rows; kept apart from the full chunks, in arrays a row
+    /// touches one entry of, so that they stay in the L1 cache.
+    open: Vec<Chunk>,
+    /// Per partition: its full (or sealed) chunks.
     chunks: Vec<Vec<Chunk>>,
     stages: Vec<Stage>,
     rows: Vec<usize>,
@@ -307,6 +318,7 @@ impl Buffers {
             kinds: vec![Kind::Int; columns],
             slabs: Vec::new(),
             slab_used: 0,
+            open: vec![Chunk::default(); PARTS],
             chunks: vec![Vec::new(); PARTS],
             stages: vec![Stage([0; 2 * STAGE]); PARTS],
             rows: vec![0; PARTS],
@@ -322,11 +334,10 @@ impl Buffers {
     /// Appends a row of `len` bytes to partition `p`; `write` fills them.
     #[inline]
     fn append(&mut self, p: usize, len: usize, write: impl FnOnce(&mut [u8])) {
-        let room = self.chunks[p].last().map_or(0, |c| c.capacity - c.used);
-        if room < len as u32 {
+        if self.open[p].capacity - self.open[p].used < len as u32 {
             self.new_chunk(p, len);
         }
-        let chunk = self.chunks[p].last_mut().expect("a chunk with room");
+        let chunk = &mut self.open[p];
         let stage = &mut self.stages[p];
         let fill = (chunk.used - chunk.flushed) as usize;
         if len <= STAGE {
@@ -376,23 +387,28 @@ impl Buffers {
             self.slabs.push(Slab::new(size.max(SLAB)));
             self.slab_used = 0;
         }
-        self.chunks[p].push(Chunk {
+        self.open[p] = Chunk {
             slab: (self.slabs.len() - 1) as u32,
             start: self.slab_used as u32,
             used: 0,
             flushed: 0,
             capacity: size as u32,
-        });
+        };
         self.slab_used += size;
     }
 
-    /// Moves partition `p`'s staged bytes into its slab.
+    /// Moves partition `p`'s staged bytes into its slab and closes its open
+    /// chunk.
     fn seal(&mut self, p: usize) {
-        if let Some(chunk) = self.chunks[p].last_mut() {
+        let chunk = std::mem::take(&mut self.open[p]);
+        if chunk.capacity > 0 {
             let staged = (chunk.used - chunk.flushed) as usize;
             let at = (chunk.start + chunk.flushed) as usize;
             self.slabs[chunk.slab as usize].write(at, &self.stages[p].0[..staged]);
-            chunk.flushed = chunk.used;
+            self.chunks[p].push(Chunk {
+                flushed: chunk.used,
+                ..chunk
+            });
         }
     }
 
@@ -455,6 +471,7 @@ impl Buffers {
         self.slabs.truncate(1);
         self.slab_used = 0;
         self.chunks.iter_mut().for_each(Vec::clear);
+        self.open.iter_mut().for_each(|c| *c = Chunk::default());
         self.rows.iter_mut().for_each(|r| *r = 0);
         self.bytes = 0;
     }
@@ -473,7 +490,7 @@ pub(super) struct Radix {
     tables: Vec<Option<GroupTable>>,
     /// Scratch: each batch row's hash.
     hashes: Vec<u64>,
-    /// Bytes buffered before a fold ([`BUDGET`]).
+    /// Bytes buffered before a fold ([`worker_budget`]).
     budget: usize,
 }
 
