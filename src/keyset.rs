@@ -12,6 +12,25 @@ use std::hash::BuildHasher;
 
 use hashbrown::DefaultHashBuilder;
 
+/// Partitions of sets split by hash (the radix group-by, big `distinct`
+/// sets): the top 8 bits of a key's hash.
+pub const PARTS: usize = 256;
+const PART_SHIFT: u32 = u64::BITS - PARTS.trailing_zeros();
+
+/// The partition of a key with this [`shared_hasher`] hash.
+#[inline]
+pub fn part_of(hash: u64) -> usize {
+    (hash >> PART_SHIFT) as usize
+}
+
+/// The hasher of every set split by hash, shared so that a key's partition
+/// and its slot in the partition's set come from one hash. Seeded once per
+/// process (hash flooding resistance).
+pub fn shared_hasher() -> DefaultHashBuilder {
+    static HASHER: std::sync::OnceLock<DefaultHashBuilder> = std::sync::OnceLock::new();
+    *HASHER.get_or_init(DefaultHashBuilder::default)
+}
+
 /// Keys up to this long are stored in their slot.
 const INLINE: usize = 16;
 /// Rows ahead to prefetch in [`KeySet::intern_batch`].
@@ -158,6 +177,12 @@ impl KeySet {
             && slot.len as usize == key.len()
             && slot.bytes == *head
             && (key.len() <= INLINE || self.get(slot.id) == key)
+    }
+
+    /// Starts fetching the slot a key with this hash goes to first.
+    #[inline]
+    pub fn prefetch_slot(&self, hash: u64) {
+        crate::hint::prefetch(&self.slots[hash as usize & self.mask]);
     }
 
     /// [`intern`](Self::intern) with the key's hash given (as for

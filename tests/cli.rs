@@ -1995,3 +1995,37 @@ fn many_groups_take_the_partitioned_path_and_keep_exact_answers() {
         );
     }
 }
+
+#[test]
+fn distinct_of_many_texts_is_exact_with_few_and_many_threads() {
+    // past 64k distinct texts, in a pool of 8 or more threads, the sets are
+    // split by hash and merged part by part in parallel
+    let mut csv = String::from("key\n");
+    let mut rng = Lcg(11);
+    let mut want = std::collections::HashSet::new();
+    for _ in 0..200_000 {
+        let key = format!("t{}", rng.next() % 150_000);
+        writeln!(csv, "{key}").unwrap();
+        want.insert(key);
+    }
+    let (_dir, path) = temp_csv(&csv);
+    for (threads, partitions) in [("1", "1"), ("8", "16"), ("9", "3")] {
+        let out = run_on(
+            &path,
+            &[
+                "--agg",
+                "distinct:key",
+                "--threads",
+                threads,
+                "--partitions",
+                partitions,
+            ],
+        );
+        out.expect_ok("distinct");
+        assert_eq!(
+            out.stdout,
+            format!("distinct_key\n{}\n", want.len()),
+            "{threads} threads"
+        );
+    }
+}

@@ -5,17 +5,116 @@
 //! text of each distinct value and decide at `finish`, once the column's
 //! type is known. Memory grows with the number of distinct values.
 
+use std::hash::BuildHasher;
+
 use hashbrown::HashSet;
+use rayon::prelude::*;
 
 use super::{AggState, BadValue, Func};
-use crate::keyset::KeySet;
+use crate::keyset::{part_of, shared_hasher, KeySet, PARTS};
 use crate::value::{parse_float_field, parse_int_field, Column, ColumnType, Data, Rows, Value};
 
 #[derive(Default, Debug)]
 pub struct Distinct {
-    text: KeySet,
+    text: TextSet,
     ints: HashSet<i64>,
     floats: HashSet<u64>,
+}
+
+/// A set grows past this many texts before it is split by hash...
+const SPLIT_AT: usize = 1 << 16;
+/// ...and only in pools of this many threads: routing each text to its
+/// part costs more than the parallel merges save with fewer (measured on
+/// 1M distinct keys, 16 cores: 2 threads 0.72 -> 0.75 s, 4 even, 8 and 16
+/// threads 0.38 -> 0.31 s and 0.39 -> 0.30 s).
+const SPLIT_THREADS: usize = 8;
+
+/// Whether a set of `len` texts should be split.
+fn should_split(len: usize) -> bool {
+    len > SPLIT_AT && rayon::current_num_threads() >= SPLIT_THREADS
+}
+
+/// Distinct texts: one set while small; past [`SPLIT_AT`] texts (with many
+/// threads), [`PARTS`] sets by [`shared_hasher`] hash. Merging two big sets is then [`PARTS`]
+/// independent merges, run in parallel: with a million distinct values, a
+/// merge of whole sets was the serial tail of a many-thread run.
+#[derive(Default, Debug)]
+struct TextSet {
+    one: KeySet,
+    /// Empty until split (then `one` is empty).
+    parts: Vec<KeySet>,
+}
+
+impl TextSet {
+    fn len(&self) -> usize {
+        self.one.len() + self.parts.iter().map(KeySet::len).sum::<usize>()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.one
+            .iter()
+            .chain(self.parts.iter().flat_map(KeySet::iter))
+    }
+
+    /// Inserts `key(i)` for `i` in `0..count`.
+    fn insert_batch<'k>(&mut self, count: usize, key: impl Fn(usize) -> &'k [u8]) {
+        if self.parts.is_empty() {
+            let mut ids = Vec::with_capacity(count);
+            self.one.intern_batch(count, key, &mut ids);
+            if should_split(self.one.len()) {
+                self.split();
+            }
+            return;
+        }
+        let hasher = shared_hasher();
+        let hashes: Vec<u64> = (0..count).map(|i| hasher.hash_one(key(i))).collect();
+        const AHEAD: usize = 16;
+        for (i, &hash) in hashes.iter().enumerate() {
+            if let Some(&ahead) = hashes.get(i + AHEAD) {
+                self.parts[part_of(ahead)].prefetch_slot(ahead);
+            }
+            self.parts[part_of(hash)].intern_hashed(key(i), hash);
+        }
+    }
+
+    /// Moves the texts of `one` into [`PARTS`] sets.
+    fn split(&mut self) {
+        let hasher = shared_hasher();
+        self.parts = (0..PARTS).map(|_| KeySet::with_hasher(hasher)).collect();
+        let one = std::mem::take(&mut self.one);
+        for key in one.iter() {
+            let hash = hasher.hash_one(key);
+            self.parts[part_of(hash)].intern_hashed(key, hash);
+        }
+    }
+
+    fn merge(&mut self, other: &mut TextSet) {
+        if self.len() < other.len() {
+            std::mem::swap(self, other);
+        }
+        if self.parts.is_empty() {
+            // both small: other is the smaller
+            self.one.absorb(&other.one);
+            if should_split(self.one.len()) {
+                self.split();
+            }
+            return;
+        }
+        if other.parts.is_empty() {
+            let one = &other.one;
+            self.insert_batch(one.len(), |i| one.get(i as u32));
+            return;
+        }
+        self.parts
+            .par_iter_mut()
+            .zip(other.parts.par_iter_mut())
+            .for_each(|(mine, theirs)| {
+                if mine.len() < theirs.len() {
+                    std::mem::swap(mine, theirs);
+                }
+                mine.absorb(theirs);
+            });
+    }
 }
 
 /// Bits of a float with every NaN and both zeros made one value each.
@@ -52,9 +151,7 @@ impl AggState for Distinct {
                     selected.push(r);
                 }
             });
-            let mut ids = Vec::with_capacity(selected.len());
-            self.text
-                .intern_batch(selected.len(), |i| raw[selected[i]], &mut ids);
+            self.text.insert_batch(selected.len(), |i| raw[selected[i]]);
             return Ok(());
         }
         match col.data {
@@ -76,10 +173,7 @@ impl AggState for Distinct {
     fn merge(&mut self, other: &mut Self) {
         union(&mut self.ints, &mut other.ints);
         union(&mut self.floats, &mut other.floats);
-        if self.text.len() < other.text.len() {
-            std::mem::swap(&mut self.text, &mut other.text);
-        }
-        self.text.absorb(&other.text);
+        self.text.merge(&mut other.text);
     }
 
     fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
@@ -119,6 +213,44 @@ mod tests {
         assert_eq!(d.finish(ColumnType::Text, &Func::Distinct), Value::Int(3));
         let (d, _) = texts::<Distinct>(&["1", "1.0", "-0", "0.0"]);
         assert_eq!(d.finish(ColumnType::Float, &Func::Distinct), Value::Int(2));
+    }
+
+    #[test]
+    fn big_text_sets_split_and_merge_exactly() {
+        let keys: Vec<Vec<u8>> = (0..3 * SPLIT_AT as u64)
+            .map(|i| format!("v{}", i * 7919 % 200_003).into_bytes())
+            .collect();
+        // splitting happens in pools of SPLIT_THREADS threads
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(SPLIT_THREADS)
+            .build()
+            .unwrap();
+        let set_of = |range: std::ops::Range<usize>| {
+            let mut s = TextSet::default();
+            for chunk in keys[range].chunks(1000) {
+                pool.install(|| s.insert_batch(chunk.len(), |i| &chunk[i]));
+            }
+            s
+        };
+        let want = |range: std::ops::Range<usize>| -> HashSet<&[u8]> {
+            keys[range].iter().map(|k| &k[..]).collect()
+        };
+        let n = keys.len();
+        // small + small, big + small (both ways), big + big; overlapping
+        for (a, b) in [
+            (0..1000, 500..3000),
+            (0..n / 2, n / 2 - 10..n / 2 + 500),
+            (n - 700..n, 0..n / 2),
+            (0..2 * n / 3, n / 3..n),
+        ] {
+            let (mut x, mut y) = (set_of(a.clone()), set_of(b.clone()));
+            pool.install(|| x.merge(&mut y));
+            let mut all = want(a);
+            all.extend(want(b));
+            assert_eq!(x.len(), all.len());
+            assert_eq!(x.iter().collect::<HashSet<_>>(), all);
+        }
+        assert!(!set_of(0..n).parts.is_empty(), "big sets are split");
     }
 
     #[test]

@@ -28,21 +28,16 @@
 //! independent of which way a row went.
 
 use std::hash::BuildHasher;
-use std::sync::OnceLock;
 
-use hashbrown::DefaultHashBuilder;
 use rayon::prelude::*;
 
 use super::{GroupScratch, GroupTable, StateVecs};
 use crate::agg::{Groups, StateVec};
 use crate::batch::Batch;
-use crate::keyset::KeySet;
+use crate::keyset::{part_of, shared_hasher as hasher, KeySet, PARTS};
 use crate::plan::Plan;
 use crate::value::{Column, Data};
 
-/// Partitions: the top 8 bits of the key hash.
-pub(super) const PARTS: usize = 256;
-const PART_SHIFT: u32 = u64::BITS - PARTS.trailing_zeros();
 /// A worker switches to partitioning when its table passes this many
 /// groups: about where the table and states outgrow a core's L2 cache.
 pub(super) const RADIX_GROUPS: usize = 1 << 15;
@@ -55,19 +50,6 @@ const MIN_WORKER_BUDGET: usize = 32 << 20;
 /// A worker's share of [`BUDGET`] in the current rayon pool (the map's).
 pub(super) fn worker_budget() -> usize {
     (BUDGET / rayon::current_num_threads().max(1)).max(MIN_WORKER_BUDGET)
-}
-
-/// The hasher of every partitioned table, shared so that a row's partition
-/// and its slot in the partition's table come from one hash. Seeded once per
-/// process (hash flooding resistance).
-fn hasher() -> DefaultHashBuilder {
-    static HASHER: OnceLock<DefaultHashBuilder> = OnceLock::new();
-    *HASHER.get_or_init(DefaultHashBuilder::default)
-}
-
-#[inline]
-fn part_of(hash: u64) -> usize {
-    (hash >> PART_SHIFT) as usize
 }
 
 /// The type of a buffered column's values.
@@ -260,7 +242,7 @@ impl Decoded<'_> {
         self.nulls.iter_mut().for_each(|n| *n = 0);
     }
 
-    /// Folds the rows into `table` (which hashes with [`hasher`]), and
+    /// Folds the rows into `table` (which hashes with [`shared_hasher`](crate::keyset::shared_hasher)), and
     /// forgets them.
     fn fold_into(
         &mut self,
@@ -655,7 +637,7 @@ pub(super) fn reduce(plan: &Plan, radixes: Vec<Radix>, direct: Vec<GroupTable>) 
         .collect()
 }
 
-/// Splits a table into one per partition, by the keys' [`hasher`] hashes.
+/// Splits a table into one per partition, by the keys' [`shared_hasher`](crate::keyset::shared_hasher) hashes.
 fn split(plan: &Plan, table: GroupTable) -> Vec<GroupTable> {
     let mut parts: Vec<GroupTable> = (0..PARTS).map(|_| new_table(plan)).collect();
     let hasher = hasher();
