@@ -81,6 +81,15 @@ impl std::fmt::Debug for KeySet {
     }
 }
 
+/// `n` free slots; a big table gets huge pages ([`crate::alloc`]), as its
+/// slots are hit at random.
+fn new_slots(n: usize) -> Vec<Slot> {
+    let mut slots = Vec::with_capacity(n);
+    crate::alloc::advise_huge_pages(slots.as_ptr() as *const u8, n * std::mem::size_of::<Slot>());
+    slots.resize(n, Slot::default());
+    slots
+}
+
 /// The first [`INLINE`] bytes of `key`, zero-padded.
 #[inline]
 fn head(key: &[u8]) -> [u8; INLINE] {
@@ -221,7 +230,7 @@ impl KeySet {
 
     fn grow(&mut self) {
         let old = std::mem::take(&mut self.slots);
-        self.slots = vec![Slot::default(); old.len() * 2];
+        self.slots = new_slots(old.len() * 2);
         self.mask = self.slots.len() - 1;
         // Old slots in order land in two nearly sequential runs of the new
         // table (home h or h + old length), so growing streams through

@@ -1,9 +1,6 @@
 //! The `rayproc` binary: all the work is in the library; `main` only maps
 //! the outcome to an exit code.
 
-#[global_allocator]
-static ALLOC: rayproc::alloc::HugePageAlloc = rayproc::alloc::HugePageAlloc;
-
 fn main() {
     let code = match rayproc::cli::main_with_args(std::env::args_os()) {
         Ok(()) => 0,

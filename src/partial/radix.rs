@@ -92,6 +92,7 @@ impl Slab {
         let ptr = unsafe { std::alloc::alloc_zeroed(Self::layout(len)) };
         let ptr = std::ptr::NonNull::new(ptr)
             .unwrap_or_else(|| std::alloc::handle_alloc_error(Self::layout(len)));
+        crate::alloc::advise_huge_pages(ptr.as_ptr(), len);
         Slab { ptr, len }
     }
 
