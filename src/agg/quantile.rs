@@ -52,22 +52,92 @@ pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
-    let mut v = values.to_vec();
-    let n = v.len();
+    let n = values.len();
     let pos = q * (n - 1) as f64;
     let lo = (pos.floor() as usize).min(n - 1);
     let t = pos - lo as f64;
-    let (_, a, rest) = v.select_nth_unstable_by(lo, f64::total_cmp);
+    let next = t != 0.0;
+    let parallel = n >= PARALLEL_MIN && rayon::current_num_threads() > 1;
+    let (a, b) = parallel
+        .then(|| ranks_parallel(values, lo, next))
+        .flatten()
+        .unwrap_or_else(|| ranks_sequential(values, lo, next));
+    Some(b.map_or(a, |b| lerp(a, b, t)))
+}
+
+/// Values from which the selection runs in parallel.
+const PARALLEL_MIN: usize = 1 << 20;
+
+/// The value of rank `k` (0-based, in `f64::total_cmp` order) and, when
+/// `next`, the value of rank `k + 1` if there is one.
+fn ranks_sequential(values: &[f64], k: usize, next: bool) -> (f64, Option<f64>) {
+    let mut v = values.to_vec();
+    let (_, a, rest) = v.select_nth_unstable_by(k, f64::total_cmp);
     let a = *a;
-    if t == 0.0 || rest.is_empty() {
-        return Some(a);
+    let b = next
+        .then(|| rest.iter().copied().min_by(f64::total_cmp))
+        .flatten();
+    (a, b)
+}
+
+/// [`ranks_sequential`] on the current rayon pool, for big inputs: a sorted
+/// strided sample gives two values that bracket rank `k`; one parallel pass
+/// counts the values below the bracket and collects those inside it, and the
+/// selection runs on those few. The sequential selection was the serial tail
+/// of a quantile over ten million values on many cores. `None` when the
+/// bracket misses rank `k` (a sample fooled by the input's order); the
+/// caller then selects sequentially. Exact either way.
+fn ranks_parallel(values: &[f64], k: usize, next: bool) -> Option<(f64, Option<f64>)> {
+    use rayon::prelude::*;
+    use std::cmp::Ordering::{Greater, Less};
+    const SAMPLE: usize = 1 << 14;
+    const MARGIN: usize = 512; // 4 standard deviations of a sample rank
+    let n = values.len();
+    let step = n / SAMPLE;
+    let mut sample: Vec<f64> = (0..SAMPLE).map(|i| values[i * step]).collect();
+    sample.sort_unstable_by(f64::total_cmp);
+    let r = k * SAMPLE / n;
+    // near either end the bracket is open on that side
+    let lo = (r > MARGIN).then(|| sample[r - MARGIN]);
+    let hi = (r + MARGIN < SAMPLE).then(|| sample[r + MARGIN]);
+    let is_below = |v: &f64| lo.is_some_and(|lo| v.total_cmp(&lo) == Less);
+    let is_above = |v: &f64| hi.is_some_and(|hi| v.total_cmp(&hi) == Greater);
+    let parts: Vec<(usize, Vec<f64>)> = values
+        .par_chunks(1 << 16)
+        .map(|chunk| {
+            let mut below = 0;
+            let mut inside = Vec::new();
+            for v in chunk {
+                if is_below(v) {
+                    below += 1;
+                } else if !is_above(v) {
+                    inside.push(*v);
+                }
+            }
+            (below, inside)
+        })
+        .collect();
+    let below: usize = parts.iter().map(|p| p.0).sum();
+    let mut inside: Vec<f64> = Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum());
+    parts.iter().for_each(|p| inside.extend_from_slice(&p.1));
+    if k < below || k >= below + inside.len() {
+        return None;
     }
-    let b = rest
-        .iter()
-        .copied()
-        .min_by(f64::total_cmp)
-        .expect("non-empty");
-    Some(lerp(a, b, t))
+    let (_, a, rest) = inside.select_nth_unstable_by(k - below, f64::total_cmp);
+    let a = *a;
+    let b = if !next || k + 1 == n {
+        None
+    } else if let Some(b) = rest.iter().copied().min_by(f64::total_cmp) {
+        Some(b)
+    } else {
+        // rank k + 1 lies above the bracket: the least value there
+        values
+            .par_iter()
+            .copied()
+            .filter(is_above)
+            .min_by(f64::total_cmp)
+    };
+    Some((a, b))
 }
 
 /// numpy's `_lerp`: exact at both ends and monotonic.
@@ -87,6 +157,61 @@ mod tests {
 
     fn q(values: &[f64], q: f64) -> f64 {
         quantile(values, q).unwrap()
+    }
+
+    #[test]
+    fn parallel_selection_matches_the_sequential_one() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let n = PARALLEL_MIN + 12_345;
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let random: Vec<f64> = (0..n)
+            .map(|_| (next() % 100_000) as f64 * 0.5 - 7.0)
+            .collect();
+        let mut specials = random.clone();
+        for (i, v) in specials.iter_mut().enumerate().step_by(997) {
+            *v = [f64::NAN, -0.0, 0.0, f64::INFINITY, -f64::NAN][i % 5];
+        }
+        let sorted = {
+            let mut v = random.clone();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        // periodic with the sample's stride: the sample sees one value
+        let periodic: Vec<f64> = (0..n).map(|i| (i % (n / (1 << 14))) as f64).collect();
+        let two: Vec<f64> = (0..n).map(|i| (i % 2) as f64).collect();
+        let same = vec![3.25; n];
+        for values in [&random, &specials, &sorted, &periodic, &two, &same] {
+            for q in [0.0, 1e-7, 0.01, 0.25, 0.5, 0.75, 0.99, 0.999_999, 1.0] {
+                let n = values.len();
+                let pos = q * (n - 1) as f64;
+                let k = (pos.floor() as usize).min(n - 1);
+                let want = ranks_sequential(values, k, true);
+                let got = pool.install(|| ranks_parallel(values, k, true));
+                if std::ptr::eq(values, &random) || std::ptr::eq(values, &sorted) {
+                    assert!(got.is_some(), "the sample brackets rank {k}");
+                }
+                if let Some(got) = got {
+                    assert_eq!(got.0.to_bits(), want.0.to_bits(), "q {q}");
+                    assert_eq!(got.1.map(f64::to_bits), want.1.map(f64::to_bits), "q {q}");
+                }
+                let a = pool.install(|| quantile(values, q)).unwrap();
+                let b = one.install(|| quantile(values, q)).unwrap();
+                assert_eq!(a.to_bits(), b.to_bits(), "q {q}");
+            }
+        }
     }
 
     #[test]
