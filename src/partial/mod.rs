@@ -754,4 +754,74 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn integer_keys_written_two_ways_are_one_group_across_partitions() {
+        // "7" and "007" are different texts (so, likely, different hash
+        // partitions) but one integer key: finish merges them across tables
+        let header: Vec<String> = ["k", "v", "w"].map(String::from).to_vec();
+        let plan = Plan::new(
+            &header,
+            &parse_specs(&["count,sum:w"]).unwrap(),
+            &["k".into()],
+        )
+        .unwrap();
+        let fold_all = |partial: &mut Partial| {
+            for chunk in (0..40_000i64).collect::<Vec<_>>().chunks(500) {
+                let len = chunk.len();
+                let keys: Vec<i64> = chunk.iter().map(|i| i % 10_000).collect();
+                let text: Vec<String> = chunk
+                    .iter()
+                    .zip(&keys)
+                    .map(|(i, k)| {
+                        if i % 3 == 0 {
+                            format!("{k:05}")
+                        } else {
+                            k.to_string()
+                        }
+                    })
+                    .collect();
+                let raw: Vec<&[u8]> = text.iter().map(|t| t.as_bytes()).collect();
+                let w: Vec<i64> = chunk.to_vec();
+                let batch = Batch {
+                    len,
+                    columns: vec![
+                        Column {
+                            len,
+                            data: Data::Int(&keys),
+                            valid: None,
+                            raw: Some(&raw),
+                        },
+                        // slot 1: w (slots follow first mention: keys, then aggregates)
+                        Column {
+                            len,
+                            data: Data::Int(&w),
+                            valid: None,
+                            raw: None,
+                        },
+                    ],
+                    types: vec![ColumnType::Int, ColumnType::Int],
+                };
+                partial.fold(&plan, &batch).unwrap();
+            }
+        };
+        let finish = |limits: (usize, usize)| {
+            let mut p = Partial::with_limits(&plan, limits.0, limits.1);
+            fold_all(&mut p);
+            assert_eq!(p.radix.is_some(), limits.0 < 20_000);
+            Partial::merge_all(&plan, vec![p]).finish(&plan)
+        };
+        let direct = finish((usize::MAX, usize::MAX));
+        assert_eq!(direct.rows.len(), 10_000);
+        assert_eq!(
+            direct.rows[7],
+            vec![
+                Value::Int(7),
+                Value::Int(4),
+                Value::Int(7 + 10_007 + 20_007 + 30_007)
+            ]
+        );
+        same(&finish((100, usize::MAX)), &direct, "radix");
+        same(&finish((100, 3_000)), &direct, "radix, folded");
+    }
 }
