@@ -370,7 +370,7 @@ impl Func {
 
     /// Fresh, empty states; `text_extremes`: `min` and `max` keep the text
     /// of numeric values too, needed once a column turned out to be text
-    /// (see [`extreme`]).
+    /// (see the `extreme` module).
     pub fn new_states_for(&self, text_extremes: bool) -> Box<dyn StateVec> {
         match self {
             Func::Min if text_extremes => states::<MinText>(),

@@ -2,8 +2,8 @@
 //! per group) over some rows, and how it becomes the final table.
 //!
 //! A worker folds its batches into one hash table of groups. Past
-//! [`radix::RADIX_GROUPS`] groups that table no longer fits any cache, and
-//! the worker switches to the radix-partitioned layout of [`radix`]: rows
+//! `radix::RADIX_GROUPS` groups that table no longer fits any cache, and
+//! the worker switches to the radix-partitioned layout of `radix`: rows
 //! are buffered by hash partition and aggregated partition by partition.
 
 mod radix;
@@ -217,7 +217,7 @@ impl Partial {
     /// Without partitioned workers: pairwise in parallel, a tree of depth
     /// log2(n) instead of a chain of n - 1 merges (with many threads and
     /// many groups the chain was the serial tail of a run). With them:
-    /// partition by partition in parallel ([`radix::reduce`]). Exact merges
+    /// partition by partition in parallel (`radix::reduce`). Exact merges
     /// and sorted output make the merge order irrelevant to the answer.
     pub fn merge_all(plan: &Plan, partials: Vec<Partial>) -> Partial {
         let mut types = vec![ColumnType::Null; plan.slots()];

@@ -114,7 +114,7 @@ impl Prepared {
     }
 }
 
-/// Converts `array` (of column `name`) to one of the shapes [`views`] reads,
+/// Converts `array` (of column `name`) to one of the shapes [`for_each_batch`] reads,
 /// without copying Int64, Float64 and text arrays.
 pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
     use DataType::*;

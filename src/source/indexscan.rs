@@ -8,7 +8,7 @@
 //! simdjson does:
 //!
 //! 1. *index*: classify a window of blocks (same checks as the fast
-//!    scanner, [`QuoteState::scan`]) and write the offset of every separator
+//!    scanner, `QuoteState::scan`) and write the offset of every separator
 //!    outside quotes into a flat array;
 //! 2. *cut*: when every record of the window has exactly `ncols` fields,
 //!    record `r`'s separators are entries `r * ncols .. (r + 1) * ncols` of
