@@ -364,19 +364,18 @@ impl Partial {
                 (firsts, FinalStates::Merged(merged, remap))
             }
         };
-        let state_at = |g: u32| -> (&StateVecs, usize) {
+        // group g, which is group i of table t
+        let state_at = |g: u32, t: usize, i: u32| -> (&StateVecs, usize) {
             match &states {
-                FinalStates::PerTable(per) => {
-                    let (t, i) = locate(g);
-                    (&per[t], i as usize)
-                }
+                FinalStates::PerTable(per) => (&per[t], i as usize),
                 FinalStates::Merged(merged, remap) => (merged, remap[g as usize] as usize),
             }
         };
         let row = |g: u32| -> Vec<Value> {
             let mut row = Vec::with_capacity(nkeys + plan.aggs.len());
-            push_typed_keys(key(g), &key_types, &mut row);
-            let (states, i) = state_at(g);
+            let (t, i) = locate(g);
+            push_typed_keys(keysets[t].get(i), &key_types, &mut row);
+            let (states, i) = state_at(g, t, i);
             row.extend(
                 plan.aggs
                     .iter()
