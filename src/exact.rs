@@ -457,12 +457,7 @@ mod tests {
     #[test]
     fn matches_fsum_on_awkward_data() {
         let mut state = 0x1234_5678_9abc_def0u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = || crate::testing::xorshift(&mut state);
         for round in 0..200 {
             let n = (next() % 300) as usize;
             let values: Vec<f64> = (0..n)

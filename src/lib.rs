@@ -42,3 +42,16 @@ pub mod source;
 pub mod spec;
 pub mod store;
 pub mod value;
+
+/// Helpers shared by the unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// Steps a xorshift64 generator and returns its new state: cheap,
+    /// deterministic pseudo-random test data (`state` must not be 0).
+    pub fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+}

@@ -171,12 +171,7 @@ mod tests {
             .unwrap();
         let n = PARALLEL_MIN + 12_345;
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = || crate::testing::xorshift(&mut seed);
         let random: Vec<f64> = (0..n)
             .map(|_| (next() % 100_000) as f64 * 0.5 - 7.0)
             .collect();

@@ -587,9 +587,7 @@ mod tests {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         (0..n)
             .map(|i| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                let seed = crate::testing::xorshift(&mut seed);
                 let g = seed as usize % groups;
                 Row {
                     // a null key, keys longer than a slot's inline bytes,
