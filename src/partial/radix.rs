@@ -175,6 +175,15 @@ fn store_fence() {
     }
 }
 
+/// Moves the first [`STAGE`] bytes of a partition's stage to its open
+/// chunk in the slab.
+#[inline]
+fn stream_stage(slabs: &mut [Slab], chunk: &mut Chunk, stage: &Stage) {
+    let at = (chunk.start + chunk.flushed) as usize;
+    slabs[chunk.slab as usize].stream(at, stage);
+    chunk.flushed += STAGE as u32;
+}
+
 /// The bytes of a partition not yet in its slab: the end of the current
 /// chunk, from a 64-byte boundary. Fewer than [`STAGE`] bytes wait here
 /// between rows; the second half takes a row that crosses the boundary.
@@ -327,9 +336,7 @@ impl Buffers {
             write(&mut stage.0[fill..fill + len]);
             chunk.used += len as u32;
             if fill + len >= STAGE {
-                let at = (chunk.start + chunk.flushed) as usize;
-                self.slabs[chunk.slab as usize].stream(at, stage);
-                chunk.flushed += STAGE as u32;
+                stream_stage(&mut self.slabs, chunk, stage);
                 stage.0.copy_within(STAGE.., 0);
             }
         } else {
@@ -346,9 +353,7 @@ impl Buffers {
                 chunk.used += n as u32;
                 src = &src[n..];
                 if fill + n == STAGE {
-                    let at = (chunk.start + chunk.flushed) as usize;
-                    self.slabs[chunk.slab as usize].stream(at, stage);
-                    chunk.flushed += STAGE as u32;
+                    stream_stage(&mut self.slabs, chunk, stage);
                 }
             }
             self.row = row;
