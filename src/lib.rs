@@ -29,6 +29,7 @@ pub mod agg;
 pub mod alloc;
 pub mod batch;
 pub mod cli;
+pub mod decimal;
 pub mod error;
 pub mod exact;
 pub mod exec;

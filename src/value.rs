@@ -201,7 +201,9 @@ pub fn parse_int(s: &[u8]) -> Option<i64> {
 /// should: the whole field must be the number.
 #[inline]
 pub fn parse_float(s: &[u8]) -> Option<f64> {
-    fast_float2::parse(s).ok()
+    // the plain decimals of real data take the fast reader; exponents,
+    // `inf`, long mantissas and malformed text the general one
+    crate::decimal::parse_plain(s).or_else(|| fast_float2::parse(s).ok())
 }
 
 /// Strips ASCII spaces and tabs, so `" 42"` is a number too.

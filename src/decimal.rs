@@ -1,0 +1,407 @@
+//! A fast, exact reader for the plain decimals that fill real CSV files.
+//!
+//! Most numbers in data files are written as `[-]digits[.digits]` with at
+//! most 19 significant digits: the shortest round-trip form every
+//! serialiser (Polars, pandas, Python's `repr`) emits. A general parser
+//! spends most of its time on the forms these never use (exponents, `inf`,
+//! long mantissas), checked byte by byte. [`parse_plain`] reads only the plain
+//! form, eight fraction digits at a time, and leaves everything else to the
+//! general parser (its caller falls back on `None`).
+//!
+//! The result is always the correctly rounded `f64`, bit for bit what
+//! `str::parse` gives. `w / 10^p` is estimated with one 64-bit multiply by
+//! a reciprocal of 5^p, whose error is bounded; the rare estimate too close
+//! to a rounding boundary to decide is replaced by the exact integer
+//! quotient, rounded by hand (ties to even). No case relies on an
+//! approximation that might be off by one ulp.
+
+/// 5^p for the fraction lengths the exact path handles (p ≤ 19 < 27, so
+/// every entry fits in 64 bits).
+const POW5: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 5;
+        i += 1;
+    }
+    t
+};
+
+/// The most significant digits a `u64` mantissa holds without overflow.
+const MAX_DIGITS: usize = 19;
+
+/// Reads `s` if it is a plain decimal (`-`/`+`, digits, optionally `.` and
+/// more digits, at least one digit, and at most 19 digits in all); `None` means "not this form", not "not a number".
+#[inline]
+pub fn parse_plain(s: &[u8]) -> Option<f64> {
+    let (neg, start) = match s.first()? {
+        b'-' => (true, 1),
+        b'+' => (false, 1),
+        _ => (false, 0),
+    };
+    let mut i = start;
+    let mut w: u64 = 0;
+    // the integer part is short in practice: byte by byte
+    while i < s.len() {
+        let d = s[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        w = w.wrapping_mul(10).wrapping_add(d as u64);
+        i += 1;
+    }
+    let int_digits = i - start;
+    let mut frac_digits = 0;
+    if i < s.len() {
+        if s[i] != b'.' {
+            return None;
+        }
+        i += 1;
+        frac_digits = s.len() - i;
+        if frac_digits == 0 || int_digits + frac_digits > MAX_DIGITS {
+            return None;
+        }
+        while s.len() - i >= 8 {
+            let chunk = load8(&s[i..i + 8]);
+            if !all_digits(chunk) {
+                return None;
+            }
+            w = w * 100_000_000 + parse8(chunk);
+            i += 8;
+        }
+        let rest = s.len() - i;
+        if rest > 0 {
+            // `s` is at least 9 bytes long when a tail follows eight digits;
+            // otherwise read the tail byte by byte
+            if s.len() >= 8 {
+                // the last eight bytes, of which the first `8 - rest` were
+                // read already: blank them out as leading zeros
+                let chunk = load8(&s[s.len() - 8..]);
+                let shift = 8 * (8 - rest) as u32;
+                let keep = u64::MAX << shift;
+                let digits = (chunk & keep) | (0x3030_3030_3030_3030 & !keep);
+                if !all_digits(digits) {
+                    return None;
+                }
+                w = w * POW10_U64[rest] + parse8(digits);
+            } else {
+                for &b in &s[i..] {
+                    let d = b.wrapping_sub(b'0');
+                    if d > 9 {
+                        return None;
+                    }
+                    w = w * 10 + d as u64;
+                }
+            }
+        }
+    } else if int_digits == 0 {
+        return None;
+    }
+    if int_digits > MAX_DIGITS || int_digits + frac_digits == 0 {
+        return None;
+    }
+    let v = to_f64(w, frac_digits);
+    Some(if neg { -v } else { v })
+}
+
+const POW10_U64: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+#[inline(always)]
+fn load8(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b.try_into().unwrap())
+}
+
+/// Whether all eight bytes are ASCII digits.
+#[inline(always)]
+fn all_digits(c: u64) -> bool {
+    // a byte is a digit iff its high nibble is 3 and adding 6 keeps it there
+    (c & 0xF0F0_F0F0_F0F0_F0F0) == 0x3030_3030_3030_3030
+        && (c.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) == 0x3030_3030_3030_3030
+}
+
+/// The value of eight ASCII digits, the first (lowest) byte the most
+/// significant: three multiplies instead of eight.
+#[inline(always)]
+fn parse8(c: u64) -> u64 {
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 0x000F_4240_0000_0064; // 100 + (1000000 << 32)
+    const MUL2: u64 = 0x0000_2710_0000_0001; // 1 + (10000 << 32)
+    let c = c - 0x3030_3030_3030_3030;
+    let c = c * 10 + (c >> 8);
+    let v1 = (c & MASK).wrapping_mul(MUL1);
+    let v2 = ((c >> 16) & MASK).wrapping_mul(MUL2);
+    (v1.wrapping_add(v2) >> 32) as u32 as u64
+}
+
+/// `w / 10^p`, correctly rounded (ties to even), for `p` ≤ 19.
+///
+/// Every fraction goes through the same multiply, whatever its mantissa
+/// (no data-dependent choice between a fast and a slow path to mispredict):
+/// `wn · ⌊2^(63+b) / 5^p⌋` (with `wn` the mantissa shifted to 64 bits and
+/// `b` the bit length of 5^p) is the scaled quotient less at most `wn`, so
+/// its high word `v` is the truth or one below it. When the bits of `v`
+/// under the rounding bit are neither all zero nor nearly all one, the
+/// truth agrees with `v` on every bit that decides the rounding and is
+/// certainly not a tie; otherwise (about one value in 300) the quotient is
+/// taken exactly.
+#[inline]
+fn to_f64(w: u64, p: usize) -> f64 {
+    if w == 0 {
+        return 0.0;
+    }
+    if p == 0 {
+        // an integer conversion rounds to nearest, ties to even
+        return w as f64;
+    }
+    let lz = w.leading_zeros();
+    let wn = w << lz; // in [2^63, 2^64)
+    let v = ((wn as u128 * RECIP5[p] as u128) >> 64) as u64;
+    // the scaled quotient lies in (2^62, 2^64): its top bit is 62 or 63
+    let top = 63 - v.leading_zeros();
+    let guard = top - 53; // bits under the rounding bit: 9 or 10
+    let low = v & ((1 << guard) - 1);
+    if low == 0 || low > (1 << guard) - 3 {
+        return exact_quotient(w, p);
+    }
+    let round = (v >> guard) & 1;
+    let mant = (v >> (guard + 1)) + round;
+    // value = v · 2^(64 - 63 - b - lz - p); mant carries 2^(guard + 1)
+    let exp = (top as i32 - 52) + 1 - POW5_BITS[p] as i32 - lz as i32 - p as i32;
+    compose(mant, exp)
+}
+
+/// `mant · 2^exp` for `mant` in [2^52, 2^53] (a round-up may carry to
+/// 2^53) and a result in the normal range: the inputs lie in
+/// [10^-19, 2^64), far from both ends of the exponent range.
+#[inline(always)]
+fn compose(mant: u64, exp: i32) -> f64 {
+    let carry = (mant >> 53) as i32;
+    let mant = mant >> carry;
+    let biased = (exp + carry + 52 + 1023) as u64;
+    f64::from_bits((biased << 52) | (mant & ((1 << 52) - 1)))
+}
+
+/// Bit lengths of the powers of five.
+const POW5_BITS: [u32; 20] = {
+    let mut t = [0u32; 20];
+    let mut i = 0;
+    while i < 20 {
+        t[i] = 64 - POW5[i].leading_zeros();
+        i += 1;
+    }
+    t
+};
+
+/// `⌊2^(63+b) / 5^p⌋` with `b` the bit length of 5^p: a reciprocal in
+/// [2^63, 2^64). (Entry 0 is unused: integers convert directly.)
+const RECIP5: [u64; 20] = {
+    let mut t = [0u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = ((1u128 << (63 + POW5_BITS[i])) / POW5[i] as u128) as u64;
+        i += 1;
+    }
+    t
+};
+
+/// `w / 10^p` for the rare values too close to a rounding boundary for
+/// [`to_f64`]'s estimate: `w · 2^-p / 5^p`, the quotient by 5^p taken
+/// exactly to 128 bits with its remainder as the sticky bit.
+#[cold]
+#[inline(never)]
+fn exact_quotient(w: u64, p: usize) -> f64 {
+    let lz = w.leading_zeros();
+    let wn = w << lz; // in [2^63, 2^64)
+    let d = POW5[p];
+    // (wn · 2^64) / d in two 64-bit steps: the quotient has > 64 + 18 bits
+    let hi = wn / d;
+    let (lo, rem) = div_wide(wn % d, d);
+    let q = ((hi as u128) << 64) | lo as u128;
+    // value = q · 2^(-64 - lz - p), plus a nonzero fraction if rem != 0
+    let bits = 128 - q.leading_zeros();
+    let shift = bits - 53;
+    let mant = (q >> shift) as u64;
+    let dropped = q & ((1u128 << shift) - 1);
+    let half = 1u128 << (shift - 1);
+    let round_up = dropped > half || (dropped == half && (rem != 0 || mant & 1 == 1));
+    let exp = shift as i32 - 64 - lz as i32 - p as i32;
+    compose(mant + round_up as u64, exp)
+}
+
+/// `(hi · 2^64) / d` and its remainder, for `hi < d`.
+#[inline(always)]
+fn div_wide(hi: u64, d: u64) -> (u64, u64) {
+    debug_assert!(hi < d);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let (q, r): (u64, u64);
+        // SAFETY: `div` divides rdx:rax by `d`; hi < d keeps the quotient
+        // within 64 bits, so it cannot fault.
+        unsafe {
+            std::arch::asm!(
+                "div {d}",
+                d = in(reg) d,
+                inout("rax") 0u64 => q,
+                inout("rdx") hi => r,
+                options(pure, nomem, nostack)
+            );
+        }
+        (q, r)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let n = (hi as u128) << 64;
+        ((n / d as u128) as u64, (n % d as u128) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::xorshift;
+
+    fn check(s: &str) {
+        let std = s.parse::<f64>().ok();
+        if let Some(v) = parse_plain(s.as_bytes()) {
+            assert_eq!(
+                Some(v.to_bits()),
+                std.map(f64::to_bits),
+                "{s:?}: {v:e} vs std {std:?}"
+            );
+        }
+    }
+
+    fn must(s: &str) {
+        let v = parse_plain(s.as_bytes()).unwrap_or_else(|| panic!("{s:?} not plain"));
+        assert_eq!(v.to_bits(), s.parse::<f64>().unwrap().to_bits(), "{s:?}");
+    }
+
+    #[test]
+    fn plain_forms() {
+        for s in [
+            "0",
+            "-0",
+            "+0",
+            "0.0",
+            "-0.0",
+            "1",
+            "-1",
+            "1.5",
+            "-2.25",
+            ".5",
+            "-.5",
+            "007.50",
+            "0.8012042374516246",
+            "-1.2345678901234567",
+            "9007199254740993",
+            "9007199254740992.5",
+            "0.1",
+            "0.2",
+            "0.30000000000000004",
+            "123456789.123456789",
+            "9999999999999999999",
+            "0.000000000000000001",
+            "1.000000000000000001",
+            "0.999999999999999999",
+            "18446744073709551.61",
+        ] {
+            must(s);
+        }
+    }
+
+    #[test]
+    fn other_forms_fall_back() {
+        for s in [
+            "",
+            "-",
+            "+",
+            ".",
+            "1.",
+            "1e5",
+            "1.5E-3",
+            "inf",
+            "nan",
+            "1,5",
+            "1.5x",
+            " 1",
+            "1 ",
+            "--1",
+            "1.2.3",
+            "12345678901234567890",
+            "0.12345678901234567890",
+            "1.0000000x",
+            "1.00000000000000x",
+            "x.5",
+        ] {
+            assert_eq!(parse_plain(s.as_bytes()), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn shortest_round_trip_of_random_doubles() {
+        let mut state = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..300_000 {
+            let bits = xorshift(&mut state);
+            // random magnitudes in about [1e-7, 1e12], both signs
+            let mant = f64::from_bits((bits >> 12) | (1023 << 52)) - 1.0;
+            let scale = 10f64.powi((bits % 20) as i32 - 7);
+            let v = if bits & 1 == 1 {
+                -mant * scale
+            } else {
+                mant * scale
+            };
+            let s = format!("{v}");
+            check(&s);
+            if s.bytes().filter(u8::is_ascii_digit).count() <= MAX_DIGITS && !s.contains('e') {
+                must(&s);
+            }
+        }
+    }
+
+    #[test]
+    fn random_digit_strings_and_halfway_cases() {
+        let mut state = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..300_000 {
+            let r = xorshift(&mut state);
+            let digits = 1 + (r % 19) as usize;
+            let point = (r >> 8) as usize % (digits + 1);
+            let mut s = String::new();
+            let mut r2 = xorshift(&mut state);
+            for i in 0..digits {
+                if i == point {
+                    s.push('.');
+                }
+                // bias towards 0, 5 and 9 to reach ties and carries
+                let d = match r2 % 4 {
+                    0 => b'0',
+                    1 => b'5',
+                    2 => b'9',
+                    _ => b'0' + ((r2 >> 2) % 10) as u8,
+                };
+                r2 >>= 5;
+                if r2 == 0 {
+                    r2 = xorshift(&mut state);
+                }
+                s.push(d as char);
+            }
+            // (a point at `digits` is never pushed: an integer)
+            must(&s);
+        }
+        // exact ties between two doubles just above 2^53 (odd and even)
+        for w in [9007199254740993u64, 9007199254740995, 18014398509481986] {
+            must(&w.to_string());
+            must(&format!("{w}.0"));
+            must(&format!("{}.{}", w / 10, w % 10));
+        }
+    }
+}
