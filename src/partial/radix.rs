@@ -72,44 +72,35 @@ const FOLD_ROWS: usize = 2048;
 /// Bytes staged per partition before they go to the slab.
 const STAGE: usize = 64;
 
-/// A zeroed, 64-byte aligned block of memory that rows are streamed into.
+/// A zeroed, page-aligned block of memory that rows are streamed into.
+///
+/// An anonymous mapping, not a heap block: the kernel hands out its pages
+/// zeroed on first touch, so nothing writes the slab before the rows do (a
+/// 64-byte aligned `alloc_zeroed` is a `memset` of every byte, which also
+/// faults the pages in as small ones before the huge-page hint can apply).
 struct Slab {
-    ptr: std::ptr::NonNull<u8>,
-    len: usize,
+    map: memmap2::MmapMut,
 }
 
-// SAFETY: a slab is plain owned memory; `&Slab` only reads it.
-unsafe impl Send for Slab {}
-unsafe impl Sync for Slab {}
-
 impl Slab {
+    fn new(len: usize) -> Slab {
+        let map = memmap2::MmapMut::map_anon(len)
+            .unwrap_or_else(|_| std::alloc::handle_alloc_error(Self::layout(len)));
+        crate::alloc::advise_huge_pages(map.as_ptr(), len);
+        Slab { map }
+    }
+
     fn layout(len: usize) -> std::alloc::Layout {
         std::alloc::Layout::from_size_align(len, 64).expect("slab layout")
     }
 
-    fn new(len: usize) -> Slab {
-        // SAFETY: the layout has a non-zero size.
-        let ptr = unsafe { std::alloc::alloc_zeroed(Self::layout(len)) };
-        let ptr = std::ptr::NonNull::new(ptr)
-            .unwrap_or_else(|| std::alloc::handle_alloc_error(Self::layout(len)));
-        crate::alloc::advise_huge_pages(ptr.as_ptr(), len);
-        Slab { ptr, len }
-    }
-
     fn bytes(&self, start: usize, len: usize) -> &[u8] {
-        assert!(start + len <= self.len);
-        // SAFETY: in bounds; the memory was zeroed, so every byte is
-        // initialized, and writes need `&mut self`.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(start), len) }
+        &self.map[start..start + len]
     }
 
     /// Writes `bytes` at `at`.
     fn write(&mut self, at: usize, bytes: &[u8]) {
-        assert!(at + bytes.len() <= self.len);
-        // SAFETY: in bounds, and `&mut self` is exclusive.
-        unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.ptr.as_ptr().add(at), bytes.len())
-        }
+        self.map[at..at + bytes.len()].copy_from_slice(bytes);
     }
 
     /// Writes a full stage at `at` (a multiple of 64) with non-temporal
@@ -117,13 +108,14 @@ impl Slab {
     /// cache, which for a write-once buffer halves the memory traffic and
     /// keeps the caches for the tables.
     fn stream(&mut self, at: usize, stage: &Stage) {
-        assert!(at.is_multiple_of(64) && at + STAGE <= self.len);
+        assert!(at.is_multiple_of(64) && at + STAGE <= self.map.len());
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: in bounds, 16-byte aligned (slab and stage are 64-byte
-        // aligned, `at` a multiple of 64); SSE2 is part of x86-64.
+        // SAFETY: in bounds, 16-byte aligned (the slab is page-aligned, the
+        // stage 64-byte aligned, `at` a multiple of 64); SSE2 is part of
+        // x86-64.
         unsafe {
             use std::arch::x86_64::{__m128i, _mm_load_si128, _mm_stream_si128};
-            let dst = self.ptr.as_ptr().add(at) as *mut __m128i;
+            let dst = self.map.as_mut_ptr().add(at) as *mut __m128i;
             let src = stage.0.as_ptr() as *const __m128i;
             for i in 0..STAGE / 16 {
                 _mm_stream_si128(dst.add(i), _mm_load_si128(src.add(i)));
@@ -131,13 +123,6 @@ impl Slab {
         }
         #[cfg(not(target_arch = "x86_64"))]
         self.write(at, &stage.0[..STAGE]);
-    }
-}
-
-impl Drop for Slab {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.len)) }
     }
 }
 
@@ -370,7 +355,7 @@ impl Buffers {
         if self
             .slabs
             .last()
-            .is_none_or(|s| s.len - self.slab_used < size)
+            .is_none_or(|s| s.map.len() - self.slab_used < size)
         {
             self.slabs.push(Slab::new(size.max(SLAB)));
             self.slab_used = 0;
