@@ -34,6 +34,84 @@ const MAX_DIGITS: usize = 19;
 /// more digits, at least one digit, and at most 19 digits in all); `None` means "not this form", not "not a number".
 #[inline]
 pub fn parse_plain(s: &[u8]) -> Option<f64> {
+    let (w, p, neg) = match split_wide(s) {
+        Some(parts) => parts,
+        None => split_any(s)?,
+    };
+    let v = to_f64(w, p);
+    Some(if neg { -v } else { v })
+}
+
+/// The common shape, 16 to 24 bytes with the point among the first eight
+/// (`-0.8012042374516246`), read without a loop or a data-dependent branch:
+/// the eight leading bytes hold the sign, the integer digits, the point and
+/// any fraction digits past the last sixteen; the sixteen trailing bytes
+/// hold the rest. Each part is masked to its digits, checked and converted
+/// eight digits per multiply chain. Returns the mantissa, the number of
+/// fraction digits and the sign; `None` for any other shape.
+#[inline(always)]
+fn split_wide(s: &[u8]) -> Option<(u64, usize, bool)> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    let n = s.len();
+    if !(16..=24).contains(&n) {
+        return None;
+    }
+    let first = s[0];
+    let neg = first == b'-';
+    let sign = (neg || first == b'+') as usize;
+    let h = load8(&s[..8]);
+    // the first '.': a zero byte of h ^ "........"
+    let x = h ^ 0x2E2E_2E2E_2E2E_2E2E;
+    let dots = x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080;
+    if dots == 0 {
+        return None;
+    }
+    let d = (dots.trailing_zeros() / 8) as usize;
+    let frac = n - d - 1;
+    // the tail: the last min(frac, 16) bytes, all fraction digits
+    let tail_start = (d + 1).max(n - 16);
+    let t = n - tail_start;
+    // the head: digits before the tail (integer part, then fraction digits
+    // past the last sixteen), the point squeezed out of h
+    let head_len = tail_start - 1 - sign;
+    if frac == 0 || head_len + t > MAX_DIGITS || head_len > 8 {
+        return None;
+    }
+    let below = (1u64 << (8 * d)) - 1;
+    let squeezed = (h & below) | ((h >> 8) & !below);
+    // head digits are bytes [sign, sign + head_len): move them to the top
+    let end = sign + head_len;
+    let aligned = ((squeezed as u128) << (64 - 8 * end)) as u64;
+    let keep = (u128::from(u64::MAX) << (64 - 8 * head_len)) as u64;
+    let head = (aligned & keep) | (ZEROS & !keep);
+    let lo = load8(&s[n - 16..n - 8]);
+    let hi = load8(&s[n - 8..]);
+    let both = (lo as u128) | ((hi as u128) << 64);
+    let keep = u128::MAX << (8 * (16 - t));
+    let both = (both & keep) | ((ZEROS as u128 * 0x1_0000_0000_0000_0001) & !keep);
+    let (lo, hi) = (both as u64, (both >> 64) as u64);
+    if !(all_digits(head) & all_digits(lo) & all_digits(hi)) {
+        return None;
+    }
+    let tail = parse8(lo) * 100_000_000 + parse8(hi);
+    Some((parse8(head) * POW10_TAIL[t] + tail, frac, neg))
+}
+
+/// 10^t for the tail lengths of [`split_wide`] (1 to 16).
+const POW10_TAIL: [u64; 17] = {
+    let mut t = [1u64; 17];
+    let mut i = 1;
+    while i < 17 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// Any plain decimal, digit by digit for the integer part and eight at a
+/// time for the fraction.
+#[inline]
+fn split_any(s: &[u8]) -> Option<(u64, usize, bool)> {
     let (neg, start) = match s.first()? {
         b'-' => (true, 1),
         b'+' => (false, 1),
@@ -100,8 +178,7 @@ pub fn parse_plain(s: &[u8]) -> Option<f64> {
     if int_digits > MAX_DIGITS || int_digits + frac_digits == 0 {
         return None;
     }
-    let v = to_f64(w, frac_digits);
-    Some(if neg { -v } else { v })
+    Some((w, frac_digits, neg))
 }
 
 const POW10_U64: [u64; 9] = [
@@ -271,6 +348,10 @@ mod tests {
     use crate::testing::xorshift;
 
     fn check(s: &str) {
+        let b = s.as_bytes();
+        if let Some(parts) = split_wide(b) {
+            assert_eq!(Some(parts), split_any(b), "{s:?}: the two splits disagree");
+        }
         let std = s.parse::<f64>().ok();
         if let Some(v) = parse_plain(s.as_bytes()) {
             assert_eq!(
@@ -282,6 +363,7 @@ mod tests {
     }
 
     fn must(s: &str) {
+        check(s);
         let v = parse_plain(s.as_bytes()).unwrap_or_else(|| panic!("{s:?} not plain"));
         assert_eq!(v.to_bits(), s.parse::<f64>().unwrap().to_bits(), "{s:?}");
     }
@@ -317,6 +399,16 @@ mod tests {
         ] {
             must(s);
         }
+        for s in [
+            "-0.8012042374516246",
+            "0.12345678901234567",
+            "12345.67890123456789",
+        ] {
+            assert!(
+                split_wide(s.as_bytes()).is_some(),
+                "{s:?} takes the wide path"
+            );
+        }
     }
 
     #[test]
@@ -342,6 +434,12 @@ mod tests {
             "1.0000000x",
             "1.00000000000000x",
             "x.5",
+            "-1.234567890123.5",
+            "12345678.9012345e1",
+            "1.2345678901234 5",
+            "1234.56789012345-",
+            "0.123456789012345678901",
+            "+-1.2345678901234567",
         ] {
             assert_eq!(parse_plain(s.as_bytes()), None, "{s:?}");
         }
@@ -375,7 +473,7 @@ mod tests {
             let r = xorshift(&mut state);
             let digits = 1 + (r % 19) as usize;
             let point = (r >> 8) as usize % (digits + 1);
-            let mut s = String::new();
+            let mut s = String::from(["", "-", "+"][(r >> 16) as usize % 3]);
             let mut r2 = xorshift(&mut state);
             for i in 0..digits {
                 if i == point {
