@@ -199,7 +199,9 @@ struct Chunk {
 struct Buffers {
     kinds: Vec<Kind>,
     slabs: Vec<Slab>,
-    /// Free space in the last slab starts here.
+    /// The slab chunks are carved from (`usize::MAX`: none yet)...
+    slab: usize,
+    /// ...and where its free space starts.
     slab_used: usize,
     /// Per partition: the chunk rows go to (capacity 0: none yet), its
     /// stage and its rows; kept apart from the full chunks, in arrays a row
@@ -294,6 +296,7 @@ impl Buffers {
         Buffers {
             kinds: vec![Kind::Int; columns],
             slabs: Vec::new(),
+            slab: usize::MAX,
             slab_used: 0,
             open: vec![Chunk::default(); PARTS],
             chunks: vec![Vec::new(); PARTS],
@@ -354,14 +357,21 @@ impl Buffers {
         let size = len.max(CHUNK).next_multiple_of(64);
         if self
             .slabs
-            .last()
+            .get(self.slab)
             .is_none_or(|s| s.map.len() - self.slab_used < size)
         {
-            self.slabs.push(Slab::new(size.max(SLAB)));
+            // the next slab: one kept from before the last fold if it is
+            // large enough (its pages are mapped already), else a new one
+            self.slab = self.slab.wrapping_add(1);
+            if self.slabs.len() == self.slab {
+                self.slabs.push(Slab::new(size.max(SLAB)));
+            } else if self.slabs[self.slab].map.len() < size {
+                self.slabs[self.slab] = Slab::new(size.max(SLAB));
+            }
             self.slab_used = 0;
         }
         self.open[p] = Chunk {
-            slab: (self.slabs.len() - 1) as u32,
+            slab: self.slab as u32,
             start: self.slab_used as u32,
             used: 0,
             flushed: 0,
@@ -439,9 +449,10 @@ impl Buffers {
         }
     }
 
-    /// Forgets every row, keeping the first slab for reuse.
+    /// Forgets every row, keeping the slabs for reuse: memory written once
+    /// already costs no page faults.
     fn clear(&mut self) {
-        self.slabs.truncate(1);
+        self.slab = usize::MAX;
         self.slab_used = 0;
         self.chunks.iter_mut().for_each(Vec::clear);
         self.open.iter_mut().for_each(|c| *c = Chunk::default());
