@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use crate::batch::Batch;
 use crate::error::{show_value, DataError, Error, Result};
-use crate::partial::{Partial, Rejected, Table};
+use crate::partial::{Partial, Rejected, SharedParts, Table};
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::source::csv::CsvReader;
@@ -93,11 +93,12 @@ fn run_in_pool(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<T
             input.error_at(starts[row], Some(&plan.slot_names[slot]), msg)
         })
     };
+    let shared = SharedParts::new();
     let (_, partials) = map_csv(
         plan,
         inputs,
         opts,
-        &|| Partial::new(plan),
+        &|| Partial::sharing(plan, &shared),
         &|p, _, i, b, s| fold(p, i, b, s),
     )?;
     let total = Partial::merge_all(plan, partials);

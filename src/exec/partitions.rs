@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::batch::Batch;
 use crate::error::{Error, Result};
-use crate::partial::{Partial, Rejected, Table};
+use crate::partial::{Partial, Rejected, SharedParts, Table};
 use crate::plan::Plan;
 use crate::progress::Progress;
 
@@ -88,8 +88,9 @@ where
         .map_err(|e| Error::Other(format!("cannot start {} threads: {e}", opts.threads)))?;
     let progress = Progress::new(opts.progress, opts.total_bytes, partitions);
     let first_failed = AtomicUsize::new(usize::MAX);
+    let shared = SharedParts::new();
     let workers: Vec<Mutex<Partial>> = (0..opts.threads.max(1))
-        .map(|_| Mutex::new(Partial::new(plan)))
+        .map(|_| Mutex::new(Partial::sharing(plan, &shared)))
         .collect();
     let any_failed = AtomicBool::new(false);
     let outcomes: Vec<Result<()>> = pool.install(|| {

@@ -8,6 +8,8 @@
 
 mod radix;
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 use crate::agg::{BadValue, Groups, StateVec};
@@ -17,6 +19,7 @@ use crate::plan::Plan;
 use crate::value::{parse_float_field, parse_int_field, ColumnType, Value};
 
 use radix::Radix;
+pub use radix::SharedParts;
 
 /// One state vector per aggregate.
 type StateVecs = Vec<Box<dyn StateVec>>;
@@ -110,6 +113,9 @@ pub struct Partial {
     /// [`radix::worker_budget`] when `None`; tests lower them).
     radix_after: usize,
     radix_budget: Option<usize>,
+    /// Where partitioned rows are folded when the buffers are full: shared
+    /// by the run's workers, or this partial's own when `None`.
+    shared: Option<Arc<SharedParts>>,
 }
 
 #[derive(Default)]
@@ -134,6 +140,16 @@ impl Partial {
             scratch: GroupScratch::default(),
             radix_after: radix::RADIX_GROUPS,
             radix_budget: None,
+            shared: None,
+        }
+    }
+
+    /// A partial for one worker of a run whose workers fold their
+    /// partitioned rows into the same tables (see [`SharedParts`]).
+    pub fn sharing(plan: &Plan, shared: &Arc<SharedParts>) -> Partial {
+        Partial {
+            shared: Some(Arc::clone(shared)),
+            ..Partial::new(plan)
         }
     }
 
@@ -169,7 +185,8 @@ impl Partial {
             && self.table.groups.len() > self.radix_after
         {
             let budget = self.radix_budget.unwrap_or_else(radix::worker_budget);
-            let radix = Radix::new(plan, &self.table.states, budget);
+            let shared = self.shared.clone().unwrap_or_else(SharedParts::new);
+            let radix = Radix::new(plan, &self.table.states, budget, shared);
             self.radix = Some(Box::new(radix));
         }
         result
@@ -684,10 +701,16 @@ mod tests {
         raw_w: bool,
     ) -> Table {
         let slices: Vec<&[Row]> = rows.chunks(rows.len().div_ceil(workers)).collect();
+        // the even workers fold into shared tables, the odd ones into their own
+        let shared = SharedParts::new();
         let partials = slices
             .iter()
-            .map(|slice| {
+            .enumerate()
+            .map(|(w, slice)| {
                 let mut p = Partial::with_limits(plan, limits.0, limits.1);
+                if w % 2 == 0 {
+                    p.shared = Some(Arc::clone(&shared));
+                }
                 fold(&mut p, plan, slice, 200, raw_w);
                 // the paths under test were taken
                 let radix = p.radix.as_deref();
