@@ -16,7 +16,7 @@ const HUGE_MIN: usize = 4 << 20;
 const HUGE_PAGE: usize = 2 << 20;
 
 /// Asks for huge pages on the whole huge pages inside `[ptr, ptr + len)`,
-/// when the block is at least [`HUGE_MIN`] long. Call it before the memory
+/// when the block is at least `HUGE_MIN` (4 MiB) long. Call it before the memory
 /// is first touched. A hint: failure changes nothing.
 pub fn advise_huge_pages(ptr: *const u8, len: usize) {
     #[cfg(target_os = "linux")]
