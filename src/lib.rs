@@ -21,7 +21,7 @@
 //! let plan = Plan::new(&input.header, &parse_specs(&["mean:price"])?, &[])?;
 //! let opts = exec::ExecOptions { partitions: None, threads: 2, delimiter: b',', progress: false };
 //! let table = exec::run(&plan, &[input], &opts)?;
-//! println!("{:?}", table.rows);
+//! println!("{:?}", table.to_rows());
 //! # Ok::<(), rayproc::error::Error>(())
 //! ```
 
@@ -42,6 +42,7 @@ pub mod progress;
 pub mod source;
 pub mod spec;
 pub mod store;
+pub mod table;
 pub mod value;
 
 /// Helpers shared by the unit tests.

@@ -172,7 +172,10 @@ mod tests {
     #[test]
     fn sums_every_partition_and_reports_the_first_error() {
         let table = run(5, 2).unwrap();
-        assert_eq!(table.rows, vec![vec![Value::Int(1225), Value::Int(50)]]);
+        assert_eq!(
+            table.to_rows(),
+            vec![vec![Value::Int(1225), Value::Int(50)]]
+        );
         for threads in [1, 2, 4] {
             let err = run(12, threads).unwrap_err();
             assert_eq!(err.to_string(), "partition 5 failed");

@@ -8,8 +8,7 @@ use std::io::{self, Write};
 
 use rayon::prelude::*;
 
-use crate::partial::Table;
-use crate::value::Value;
+use crate::table::{Row, Table, ValueRef};
 
 pub use atomic::write_atomically;
 
@@ -52,12 +51,12 @@ pub fn format_float(v: f64) -> String {
 }
 
 /// A value as plain text (CSV field, table cell); null is empty.
-pub fn plain(v: &Value) -> String {
+pub fn plain(v: ValueRef<'_>) -> String {
     match v {
-        Value::Null => String::new(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => format_float(*f),
-        Value::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Null => String::new(),
+        ValueRef::Int(i) => i.to_string(),
+        ValueRef::Float(f) => format_float(f),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
     }
 }
 
@@ -89,15 +88,15 @@ fn push_int(out: &mut Vec<u8>, v: i128) {
 }
 
 /// Appends `v` as JSON to `out` (no allocation for valid UTF-8 text).
-fn push_json_value(out: &mut Vec<u8>, v: &Value) {
+fn push_json_value(out: &mut Vec<u8>, v: ValueRef<'_>) {
     use std::io::Write as _;
     match v {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Int(i) => push_int(out, *i),
+        ValueRef::Null => out.extend_from_slice(b"null"),
+        ValueRef::Int(i) => push_int(out, i),
         // JSON has no NaN or infinity
-        Value::Float(f) if !f.is_finite() => out.extend_from_slice(b"null"),
-        Value::Float(f) => write!(out, "{f:?}").expect("write to a Vec"),
-        Value::Text(t) => {
+        ValueRef::Float(f) if !f.is_finite() => out.extend_from_slice(b"null"),
+        ValueRef::Float(f) => write!(out, "{f:?}").expect("write to a Vec"),
+        ValueRef::Text(t) => {
             serde_json::to_writer(&mut *out, &String::from_utf8_lossy(t)).expect("string to JSON")
         }
     }
@@ -105,14 +104,14 @@ fn push_json_value(out: &mut Vec<u8>, v: &Value) {
 
 /// Appends `v` as a CSV field to `out`: the [`plain`] text, quoted when
 /// it holds a delimiter, quote or line break or starts or ends with blanks.
-fn push_csv_field(out: &mut Vec<u8>, v: &Value) {
+fn push_csv_field(out: &mut Vec<u8>, v: ValueRef<'_>) {
     use std::io::Write as _;
     match v {
-        Value::Null => {}
-        Value::Int(i) => push_int(out, *i),
-        Value::Float(f) if f.is_finite() => write!(out, "{f:?}").expect("write to a Vec"),
-        Value::Float(f) => out.extend_from_slice(format_float(*f).as_bytes()),
-        Value::Text(t) => push_csv_text(out, &String::from_utf8_lossy(t)),
+        ValueRef::Null => {}
+        ValueRef::Int(i) => push_int(out, i),
+        ValueRef::Float(f) if f.is_finite() => write!(out, "{f:?}").expect("write to a Vec"),
+        ValueRef::Float(f) => out.extend_from_slice(format_float(f).as_bytes()),
+        ValueRef::Text(t) => push_csv_text(out, &String::from_utf8_lossy(t)),
     }
 }
 
@@ -139,33 +138,33 @@ fn push_csv_text(out: &mut Vec<u8>, s: &str) {
 /// a window at a time, so that a million-group result neither formats on
 /// one thread nor sits in memory twice.
 fn write_rows(
-    rows: &[Vec<Value>],
+    table: &Table,
     out: &mut dyn Write,
-    format_row: impl Fn(usize, &[Value], &mut Vec<u8>) + Sync,
+    format_row: impl Fn(usize, Row<'_>, &mut Vec<u8>) + Sync,
 ) -> io::Result<()> {
     const CHUNK: usize = 4096;
     const WINDOW: usize = 16 * CHUNK;
     // Rows of a big group-by lie wherever their group's row was built:
-    // fetch each row's values, then their text, a few rows ahead.
+    // fetch each row's cells and text a few rows ahead.
     const AHEAD: usize = 8;
-    for (w, window) in rows.chunks(WINDOW).enumerate() {
-        let parts: Vec<Vec<u8>> = window
-            .par_chunks(CHUNK)
-            .enumerate()
-            .map(|(c, chunk)| {
-                let mut buf = Vec::with_capacity(chunk.len() * 64);
-                for (k, row) in chunk.iter().enumerate() {
-                    if let Some(first) = chunk.get(k + 2 * AHEAD).and_then(|r| r.first()) {
-                        crate::hint::prefetch(first);
+    let n = table.len();
+    for window in (0..n).step_by(WINDOW) {
+        let end = n.min(window + WINDOW);
+        let parts: Vec<Vec<u8>> = (window..end)
+            .step_by(CHUNK)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|start| {
+                let stop = end.min(start + CHUNK);
+                let mut buf = Vec::with_capacity((stop - start) * 64);
+                for i in start..stop {
+                    if i + 2 * AHEAD < stop {
+                        table.prefetch(i + 2 * AHEAD);
                     }
-                    for v in chunk.get(k + AHEAD).into_iter().flatten() {
-                        if let Value::Text(t) = v {
-                            if let Some(b) = t.first() {
-                                crate::hint::prefetch(b);
-                            }
-                        }
+                    if i + AHEAD < stop {
+                        table.row(i + AHEAD).prefetch_text();
                     }
-                    format_row(w * WINDOW + c * CHUNK + k, row, &mut buf);
+                    format_row(i, table.row(i), &mut buf);
                 }
                 buf
             })
@@ -186,7 +185,7 @@ fn write_json(table: &Table, out: &mut dyn Write, array: bool) -> io::Result<()>
     if array {
         write!(out, "[")?;
     }
-    write_rows(&table.rows, out, |i, row, out| {
+    write_rows(table, out, |i, row, out| {
         if array {
             out.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
         }
@@ -205,7 +204,7 @@ fn write_json(table: &Table, out: &mut dyn Write, array: bool) -> io::Result<()>
         }
     })?;
     if array {
-        writeln!(out, "{}]", if table.rows.is_empty() { "" } else { "\n" })?;
+        writeln!(out, "{}]", if table.is_empty() { "" } else { "\n" })?;
     }
     Ok(())
 }
@@ -220,7 +219,7 @@ fn write_csv(table: &Table, out: &mut dyn Write) -> io::Result<()> {
     }
     header.push(b'\n');
     out.write_all(&header)?;
-    write_rows(&table.rows, out, |_, row, out| {
+    write_rows(table, out, |_, row, out| {
         for (j, v) in row.iter().enumerate() {
             if j > 0 {
                 out.push(b',');
@@ -233,12 +232,11 @@ fn write_csv(table: &Table, out: &mut dyn Write) -> io::Result<()> {
 
 fn write_pretty(table: &Table, out: &mut dyn Write) -> io::Result<()> {
     let cells: Vec<Vec<String>> = table
-        .rows
-        .iter()
+        .rows()
         .map(|r| {
             r.iter()
                 .map(|v| match v {
-                    Value::Null => "null".to_string(),
+                    ValueRef::Null => "null".to_string(),
                     other => plain(other).replace('\n', "\\n").replace('\r', "\\r"),
                 })
                 .collect()
@@ -260,10 +258,12 @@ fn write_pretty(table: &Table, out: &mut dyn Write) -> io::Result<()> {
         .collect();
     let numeric: Vec<bool> = (0..table.columns.len())
         .map(|j| {
-            table
-                .rows
-                .iter()
-                .all(|r| matches!(r[j], Value::Int(_) | Value::Float(_) | Value::Null))
+            table.rows().all(|r| {
+                matches!(
+                    r.get(j),
+                    ValueRef::Int(_) | ValueRef::Float(_) | ValueRef::Null
+                )
+            })
         })
         .collect();
     let line = |out: &mut dyn Write, row: &[String]| -> io::Result<()> {
@@ -293,16 +293,17 @@ fn write_pretty(table: &Table, out: &mut dyn Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Value;
 
     /// Rows formatted in parallel windows come out in order, with the JSON
     /// separators right across window and chunk boundaries.
     #[test]
     fn many_rows_keep_their_order() {
         let n = 70_001;
-        let big = Table {
-            columns: vec!["i".into()],
-            rows: (0..n).map(|i| vec![Value::Int(i as i128)]).collect(),
-        };
+        let big = Table::from_rows(
+            vec!["i".into()],
+            (0..n).map(|i| vec![Value::Int(i as i128)]).collect(),
+        );
         let mut json = Vec::new();
         write(&big, Format::Json, &mut json).unwrap();
         let parsed: Vec<serde_json::Value> = serde_json::from_slice(&json).unwrap();
@@ -318,9 +319,9 @@ mod tests {
     }
 
     fn table() -> Table {
-        Table {
-            columns: vec!["city".into(), "count".into(), "mean_x".into()],
-            rows: vec![
+        Table::from_rows(
+            vec!["city".into(), "count".into(), "mean_x".into()],
+            vec![
                 vec![
                     Value::Text(b"Paris, FR".to_vec()),
                     Value::Int(3),
@@ -328,7 +329,7 @@ mod tests {
                 ],
                 vec![Value::Null, Value::Int(10), Value::Float(f64::NAN)],
             ],
-        }
+        )
     }
 
     fn render(format: Format) -> String {
@@ -383,10 +384,7 @@ mod tests {
 
     #[test]
     fn empty_json_array() {
-        let t = Table {
-            columns: vec!["k".into()],
-            rows: vec![],
-        };
+        let t = Table::from_rows(vec!["k".into()], vec![]);
         let mut out = Vec::new();
         write(&t, Format::Json, &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "[]\n");

@@ -16,21 +16,20 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use super::plain;
-use crate::partial::Table;
-use crate::value::Value;
+use crate::table::{Table, ValueRef};
 
 /// The largest magnitude Decimal128(38, 0) holds.
 const DECIMAL_MAX: i128 = 10i128.pow(38) - 1;
 
-fn column(values: &[&Value]) -> (DataType, ArrayRef) {
-    let any = |f: fn(&Value) -> bool| values.iter().any(|v| f(v));
-    if any(|v| matches!(v, Value::Text(_))) {
-        let bytes = |v: &Value| match v {
-            Value::Null => None,
-            Value::Text(t) => Some(t.clone()),
+fn column(values: &[ValueRef<'_>]) -> (DataType, ArrayRef) {
+    let any = |f: fn(&ValueRef<'_>) -> bool| values.iter().any(f);
+    if any(|v| matches!(v, ValueRef::Text(_))) {
+        let bytes = |v: &ValueRef<'_>| match *v {
+            ValueRef::Null => None,
+            ValueRef::Text(t) => Some(t.to_vec()),
             other => Some(plain(other).into_bytes()),
         };
-        let all: Vec<Option<Vec<u8>>> = values.iter().map(|v| bytes(v)).collect();
+        let all: Vec<Option<Vec<u8>>> = values.iter().map(bytes).collect();
         if all.iter().flatten().all(|b| std::str::from_utf8(b).is_ok()) {
             let a: StringArray = all
                 .iter()
@@ -41,20 +40,20 @@ fn column(values: &[&Value]) -> (DataType, ArrayRef) {
         let a: BinaryArray = all.iter().map(|b| b.as_deref()).collect();
         return (DataType::Binary, Arc::new(a));
     }
-    if any(|v| matches!(v, Value::Float(_))) {
+    if any(|v| matches!(v, ValueRef::Float(_))) {
         let a: Float64Array = values
             .iter()
-            .map(|v| match v {
-                Value::Float(f) => Some(*f),
-                Value::Int(i) => Some(*i as f64),
+            .map(|v| match *v {
+                ValueRef::Float(f) => Some(f),
+                ValueRef::Int(i) => Some(i as f64),
                 _ => None,
             })
             .collect();
         return (DataType::Float64, Arc::new(a));
     }
     let ints = || {
-        values.iter().map(|v| match v {
-            Value::Int(i) => Some(*i),
+        values.iter().map(|v| match *v {
+            ValueRef::Int(i) => Some(i),
             _ => None,
         })
     };
@@ -77,7 +76,7 @@ pub fn to_parquet(table: &Table) -> std::io::Result<Vec<u8>> {
     let mut fields = Vec::new();
     let mut arrays = Vec::new();
     for (j, name) in table.columns.iter().enumerate() {
-        let values: Vec<&Value> = table.rows.iter().map(|r| &r[j]).collect();
+        let values: Vec<ValueRef<'_>> = table.rows().map(|r| r.get(j)).collect();
         let (dt, array) = column(&values);
         fields.push(Field::new(name, dt, true));
         arrays.push(array);
@@ -98,19 +97,20 @@ pub fn to_parquet(table: &Table) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Value;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     #[test]
     fn types_follow_values() {
-        let table = Table {
-            columns: vec![
+        let table = Table::from_rows(
+            vec![
                 "k".into(),
                 "n".into(),
                 "x".into(),
                 "big".into(),
                 "none".into(),
             ],
-            rows: vec![
+            vec![
                 vec![
                     Value::Text(b"a".to_vec()),
                     Value::Int(3),
@@ -126,7 +126,7 @@ mod tests {
                     Value::Null,
                 ],
             ],
-        };
+        );
         let bytes = to_parquet(&table).unwrap();
         let mut file = tempfile::tempfile().unwrap();
         std::io::Write::write_all(&mut file, &bytes).unwrap();

@@ -16,6 +16,8 @@ use crate::agg::{BadValue, Groups, StateVec};
 use crate::batch::{decode_key, encode_key, Batch};
 use crate::keyset::KeySet;
 use crate::plan::Plan;
+pub use crate::table::Table;
+use crate::table::{RowBuilder, ValueRef};
 use crate::value::{parse_float_field, parse_int_field, ColumnType, Value};
 
 use radix::Radix;
@@ -295,10 +297,7 @@ impl Partial {
             let row = (plan.aggs.par_iter().enumerate())
                 .map(|(i, a)| states[a.state].finish(0, agg_type(i), &a.spec.func))
                 .collect();
-            return Table {
-                columns,
-                rows: vec![row],
-            };
+            return Table::from_rows(columns, vec![row]);
         }
         let tables = if self.parts.is_empty() {
             vec![self.table]
@@ -333,7 +332,7 @@ impl Partial {
         let key_types: Vec<ColumnType> = plan.keys.iter().map(|&k| types[k]).collect();
         let typed = |g: u32| -> Vec<Value> {
             let mut values = Vec::with_capacity(nkeys);
-            push_typed_keys(key(g), &key_types, &mut values);
+            for_each_typed_key(key(g), &key_types, |v| values.push(v.to_value()));
             values
         };
         let text_only = key_types
@@ -388,68 +387,35 @@ impl Partial {
                 FinalStates::Merged(merged, remap) => (merged, remap[g as usize] as usize),
             }
         };
-        let row = |g: u32| -> Vec<Value> {
-            let mut row = Vec::with_capacity(nkeys + plan.aggs.len());
+        // Rows are stored in group order, which walks the keys and states in
+        // memory order (in key order every group would be a few cache
+        // misses); the table reads them in key order through `firsts`.
+        let merged_away: Option<Vec<bool>> = match &states {
+            FinalStates::PerTable(_) => None,
+            FinalStates::Merged(..) => {
+                let mut away = vec![true; total];
+                firsts.iter().for_each(|&g| away[g as usize] = false);
+                Some(away)
+            }
+        };
+        let wanted = |g: u32| merged_away.as_ref().is_none_or(|away| !away[g as usize]);
+        let width = columns.len();
+        let fill = |g: usize, out: &mut RowBuilder<'_>| {
+            let g = g as u32;
+            if !wanted(g) {
+                // merged into another group's row: never read
+                (0..width).for_each(|_| out.push_ref(ValueRef::Null));
+                return;
+            }
             let (t, i) = locate(g);
-            push_typed_keys(keysets[t].get(i), &key_types, &mut row);
+            for_each_typed_key(keysets[t].get(i), &key_types, |v| out.push_ref(v));
             let (states, i) = state_at(g, t, i);
-            row.extend(
-                plan.aggs
-                    .iter()
-                    .enumerate()
-                    .map(|(a_i, a)| states[a.state].finish(i, agg_type(a_i), &a.spec.func)),
-            );
-            row
+            for (a_i, a) in plan.aggs.iter().enumerate() {
+                out.push(states[a.state].finish(i, agg_type(a_i), &a.spec.func));
+            }
         };
-        // Rows are built in group order, which walks the keys and states
-        // in memory order (in key order every group would be a few cache
-        // misses), then moved into key order: only the rows themselves,
-        // three words each, are then visited at random.
-        let wanted = |g: u32| match &states {
-            FinalStates::PerTable(_) => true,
-            FinalStates::Merged(_, remap) => firsts[remap[g as usize] as usize] == g,
-        };
-        let mut built: Vec<Vec<Value>> = (0..total as u32)
-            .into_par_iter()
-            .map(|g| if wanted(g) { row(g) } else { Vec::new() })
-            .collect();
-        let rows = take_in_order(&mut built, &firsts);
-        Table { columns, rows }
+        Table::build_parallel(columns, total, Some(firsts), fill)
     }
-}
-
-/// Moves `rows[i]` for each `i` of `order` into a new vector, in that
-/// order, in parallel; `order` must not repeat an index.
-fn take_in_order(rows: &mut [Vec<Value>], order: &[u32]) -> Vec<Vec<Value>> {
-    debug_assert!({
-        let mut seen = vec![false; rows.len()];
-        order
-            .iter()
-            .all(|&i| !std::mem::replace(&mut seen[i as usize], true))
-    });
-    assert!(order.iter().all(|&i| (i as usize) < rows.len()));
-    struct Rows(*mut Vec<Value>);
-    // SAFETY: shared so that threads take distinct rows (see below).
-    unsafe impl Sync for Rows {}
-    let base = Rows(rows.as_mut_ptr());
-    let base = &base;
-    const AHEAD: usize = 16;
-    order
-        .par_chunks(4096)
-        .flat_map_iter(|chunk| {
-            chunk.iter().enumerate().map(move |(k, &i)| {
-                // SAFETY: every index is in bounds (asserted above) and
-                // appears once in `order`, so each row is taken by one
-                // thread only, while `rows` is borrowed mutably by us.
-                unsafe {
-                    if let Some(&ahead) = chunk.get(k + AHEAD) {
-                        crate::hint::prefetch(&*base.0.add(ahead as usize));
-                    }
-                    std::mem::take(&mut *base.0.add(i as usize))
-                }
-            })
-        })
-        .collect()
 }
 
 /// Where the final states of the groups are: still in their tables, or
@@ -542,49 +508,39 @@ fn compare_keys(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
         .unwrap_or(std::cmp::Ordering::Equal)
 }
 
-/// Appends the fields of an encoded key to `row`, typed.
-fn push_typed_keys(key: &[u8], types: &[ColumnType], row: &mut Vec<Value>) {
+/// Calls `f` with each field of an encoded key, typed.
+fn for_each_typed_key(key: &[u8], types: &[ColumnType], mut f: impl FnMut(ValueRef<'_>)) {
     if let [ty] = types {
         // one key column: no need to split fields (nor to allocate for it)
-        row.push(match key.split_first() {
+        f(match key.split_first() {
             Some((&crate::batch::VALUE_TAG, field)) => typed_key(Some(field), *ty),
-            _ => Value::Null,
+            _ => ValueRef::Null,
         });
         return;
     }
     let fields = decode_key(key, types.len());
-    row.extend(
-        fields
-            .into_iter()
-            .zip(types)
-            .map(|(field, &ty)| typed_key(field.as_deref(), ty)),
-    );
-}
-
-/// A key field as a value of its column's type.
-fn typed_key(field: Option<&[u8]>, ty: ColumnType) -> Value {
-    let Some(raw) = field else {
-        return Value::Null;
-    };
-    match ty {
-        ColumnType::Int => {
-            parse_int_field(raw).map_or_else(|| Value::Text(raw.to_vec()), |v| Value::Int(v.into()))
-        }
-        ColumnType::Float => match parse_float_field(raw) {
-            // one group for 0.0 and -0.0
-            Some(0.0) => Value::Float(0.0),
-            Some(v) => Value::Float(v),
-            None => Value::Text(raw.to_vec()),
-        },
-        _ => Value::Text(raw.to_vec()),
+    for (field, &ty) in fields.iter().zip(types) {
+        f(typed_key(field.as_deref(), ty));
     }
 }
 
-/// The result of a run: named columns and rows of values.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Table {
-    pub columns: Vec<String>,
-    pub rows: Vec<Vec<Value>>,
+/// A key field as a value of its column's type.
+fn typed_key(field: Option<&[u8]>, ty: ColumnType) -> ValueRef<'_> {
+    let Some(raw) = field else {
+        return ValueRef::Null;
+    };
+    match ty {
+        ColumnType::Int => {
+            parse_int_field(raw).map_or(ValueRef::Text(raw), |v| ValueRef::Int(v.into()))
+        }
+        ColumnType::Float => match parse_float_field(raw) {
+            // one group for 0.0 and -0.0
+            Some(0.0) => ValueRef::Float(0.0),
+            Some(v) => ValueRef::Float(v),
+            None => ValueRef::Text(raw),
+        },
+        _ => ValueRef::Text(raw),
+    }
 }
 
 #[cfg(test)]
@@ -729,10 +685,11 @@ mod tests {
     /// Asserts equal tables, showing the first difference only.
     fn same(got: &Table, want: &Table, what: &str) {
         assert_eq!(got.columns, want.columns);
-        for (i, (g, w)) in got.rows.iter().zip(&want.rows).enumerate() {
+        let (got_rows, want_rows) = (got.to_rows(), want.to_rows());
+        for (i, (g, w)) in got_rows.iter().zip(&want_rows).enumerate() {
             assert_eq!(g, w, "{what}: row {i}");
         }
-        assert_eq!(got.rows.len(), want.rows.len(), "{what}");
+        assert_eq!(got.len(), want.len(), "{what}");
     }
 
     #[test]
@@ -740,7 +697,7 @@ mod tests {
         let rows = rows(60_000, 9_000);
         let plan = plan("count,count:v,sum:v,mean:v,std:v,median:v,p90:v,null_count:v,sum:w,min:w,max:w,distinct:w");
         let direct = run(&plan, &rows, 1, (usize::MAX, usize::MAX), false);
-        assert!(direct.rows.len() > 8_900);
+        assert!(direct.len() > 8_900);
         for (workers, limits) in [
             (1, (0, usize::MAX)),
             (3, (100, usize::MAX)),
@@ -832,9 +789,9 @@ mod tests {
             Partial::merge_all(&plan, vec![p]).finish(&plan)
         };
         let direct = finish((usize::MAX, usize::MAX));
-        assert_eq!(direct.rows.len(), 10_000);
+        assert_eq!(direct.len(), 10_000);
         assert_eq!(
-            direct.rows[7],
+            direct.to_rows()[7],
             vec![
                 Value::Int(7),
                 Value::Int(4),
