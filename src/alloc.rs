@@ -1,5 +1,5 @@
 //! Transparent huge pages for the few large tables that are touched at
-//! random, and the C allocator's growth step.
+//! random.
 //!
 //! A group-by over a million keys keeps hash tables of tens of megabytes
 //! whose slots are hit at random. With 4 KiB pages every first touch is a
@@ -9,23 +9,6 @@
 //! to pay: key-table slots and the radix group-by's row slabs. Not on every
 //! large allocation: growing vectors are moved by `mremap`, which splits
 //! huge pages, and a quantile's value vector ran 10-40% slower with them.
-
-/// Has the C allocator grow its heaps 64 MiB at a time.
-///
-/// Why: a group-by's result over a million groups is millions of small
-/// allocations made by the worker threads, whose glibc arenas grow by
-/// `mprotect`ing 128 KiB more of their heap each time; those system calls
-/// took 5% of a 1M-group run. Growing by 64 MiB makes them rare. The
-/// padding is address space, not memory: pages the program never touches
-/// cost nothing. Call it once, before the threads start; it is a no-op
-/// outside glibc.
-pub fn grow_heaps_in_large_steps() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes a tuning parameter of the allocator.
-    unsafe {
-        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
-    }
-}
 
 /// Blocks at least this large get the hint.
 const HUGE_MIN: usize = 4 << 20;

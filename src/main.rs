@@ -2,7 +2,6 @@
 //! the outcome to an exit code.
 
 fn main() {
-    rayproc::alloc::grow_heaps_in_large_steps();
     let code = match rayproc::cli::main_with_args(std::env::args_os()) {
         Ok(()) => 0,
         // `rayproc ... | head`: a closed stdout is not a failure
