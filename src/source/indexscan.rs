@@ -345,7 +345,7 @@ mod tests {
         for _ in 0..2000 {
             for col in 0..40 {
                 lcg(&mut state);
-                if (state >> 40) % 3 == 0 {
+                if (state >> 40).is_multiple_of(3) {
                     text.push('a');
                 }
                 text.push(if col == 39 { '\n' } else { ',' });
