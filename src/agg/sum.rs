@@ -11,32 +11,78 @@ const EXACT_INT_LIMIT: i64 = 1 << 53;
 
 /// The shared state of `sum` and `mean`.
 ///
-/// Integer batches are summed in an `i128`, exactly. Should the column turn
-/// out to be a float column (some other batch had a decimal value), each
-/// integer counts as the `f64` it parses to, like every other value of a
-/// float column; `rounding` records the exact difference for the rare
+/// Integer batches are summed exactly: in an `i64` while the sum fits,
+/// spilling into an `i128` carry when it would overflow. Should the column
+/// turn out to be a float column (some other batch had a decimal value),
+/// each integer counts as the `f64` it parses to, like every other value of
+/// a float column; `rounding` records the exact difference for the rare
 /// integers beyond 2^53 so that the answer does not depend on which batch a
 /// value landed in.
+///
+/// 32 bytes: a million groups means a million states, and the rare parts
+/// (the carry and rounding, a float sum's accumulator) are boxed and
+/// created on first use.
 #[derive(Default, Debug, Clone)]
 pub struct SumState {
+    /// Values counted, plus [`HAS_INTS`]: whether an integer batch
+    /// contributed (even zeros count: `0` in a float column is +0.0, which
+    /// makes the sum +0.0).
     count: u64,
-    /// Whether an integer batch contributed (even zeros count: `0` in a
-    /// float column is +0.0, which makes the sum +0.0).
-    has_ints: bool,
-    ints: i128,
-    rounding: i128,
-    /// Boxed and created on first use: an integer column's per-group state
-    /// then stays small (a million groups means a million states).
+    ints: i64,
+    big: Option<Box<BigInts>>,
     floats: Option<Box<ExactSum>>,
 }
 
+/// The bit of `SumState::count` that says an integer batch contributed.
+const HAS_INTS: u64 = 1 << 63;
+
+/// The rare parts of an integer sum.
+#[derive(Default, Debug, Clone)]
+struct BigInts {
+    /// What the `i64` sum spilled: the integer sum is `carry + ints`.
+    carry: i128,
+    /// Σ (v as f64 − v) over the integers beyond 2^53.
+    rounding: i128,
+}
+
 impl SumState {
-    fn add_int(&mut self, v: i64) {
-        self.has_ints = true;
-        self.ints += v as i128;
-        if !(-EXACT_INT_LIMIT..=EXACT_INT_LIMIT).contains(&v) {
-            self.rounding += (v as f64) as i128 - v as i128;
+    fn count(&self) -> u64 {
+        self.count & !HAS_INTS
+    }
+
+    fn has_ints(&self) -> bool {
+        self.count & HAS_INTS != 0
+    }
+
+    fn big(&mut self) -> &mut BigInts {
+        self.big.get_or_insert_with(Box::default)
+    }
+
+    /// Adds to the integer sum, spilling into the carry on overflow.
+    #[inline]
+    fn add_to_ints(&mut self, v: i64) {
+        match self.ints.checked_add(v) {
+            Some(sum) => self.ints = sum,
+            None => {
+                let spilled = self.ints;
+                self.big().carry += spilled as i128;
+                self.ints = v;
+            }
         }
+    }
+
+    #[inline]
+    fn add_int(&mut self, v: i64) {
+        self.count |= HAS_INTS;
+        self.add_to_ints(v);
+        if !(-EXACT_INT_LIMIT..=EXACT_INT_LIMIT).contains(&v) {
+            self.big().rounding += (v as f64) as i128 - v as i128;
+        }
+    }
+
+    /// The exact integer sum.
+    fn int_total(&self) -> i128 {
+        self.ints as i128 + self.big.as_ref().map_or(0, |b| b.carry)
     }
 
     fn add_rows(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
@@ -75,10 +121,14 @@ impl SumState {
     }
 
     fn absorb(&mut self, other: &mut Self) {
-        self.count += other.count;
-        self.has_ints |= other.has_ints;
-        self.ints += other.ints;
-        self.rounding += other.rounding;
+        let has_ints = (self.count | other.count) & HAS_INTS;
+        self.count = (self.count() + other.count()) | has_ints;
+        self.add_to_ints(other.ints);
+        if let Some(theirs) = other.big.take() {
+            let mine = self.big();
+            mine.carry += theirs.carry;
+            mine.rounding += theirs.rounding;
+        }
         match (&mut self.floats, other.floats.take()) {
             (Some(mine), Some(theirs)) => mine.merge(&theirs),
             (mine @ None, theirs) => *mine = theirs,
@@ -89,15 +139,16 @@ impl SumState {
     /// The sum as the column's type: an exact integer, or the correctly
     /// rounded float sum. Null when there were no values.
     fn total(&self, ty: ColumnType) -> Value {
-        if self.count == 0 {
+        if self.count() == 0 {
             return Value::Null;
         }
         match ty {
-            ColumnType::Int => Value::Int(self.ints),
+            ColumnType::Int => Value::Int(self.int_total()),
             _ => {
                 let mut all = self.floats.as_deref().cloned().unwrap_or_default();
-                if self.has_ints {
-                    all.add_integer(self.ints + self.rounding);
+                if self.has_ints() {
+                    let rounding = self.big.as_ref().map_or(0, |b| b.rounding);
+                    all.add_integer(self.int_total() + rounding);
                 }
                 Value::Float(all.round())
             }
@@ -154,7 +205,7 @@ impl AggState for SumState {
     }
     fn finish(&self, ty: ColumnType, func: &Func) -> Value {
         match func {
-            Func::Mean => mean_of(self.total(ty), self.count),
+            Func::Mean => mean_of(self.total(ty), self.count()),
             _ => self.total(ty),
         }
     }
@@ -204,6 +255,41 @@ mod tests {
             s.finish(ColumnType::Int, &Func::Sum),
             Value::Int(2 * i64::MAX as i128 + 2)
         );
+    }
+
+    #[test]
+    fn int_sums_spill_and_merge_exactly() {
+        assert_eq!(std::mem::size_of::<SumState>(), 32);
+        let v = [
+            Some(i64::MAX),
+            Some(i64::MAX),
+            Some(i64::MIN),
+            Some(i64::MIN),
+            Some(i64::MIN),
+            None,
+            Some(-1),
+            Some(i64::MAX),
+            Some(5),
+        ];
+        let want: i128 = v.iter().flatten().map(|&x| x as i128).sum();
+        let s = ints::<SumState>(&v);
+        assert_eq!(s.finish(ColumnType::Int, &Func::Sum), Value::Int(want));
+        // every cut, both sides possibly spilled; as a float column too
+        // (where i64::MAX counts as the f64 it rounds to)
+        for cut in 0..=v.len() {
+            let mut a = ints::<SumState>(&v[..cut]);
+            a.merge(&mut ints::<SumState>(&v[cut..]));
+            for (ty, func) in [
+                (ColumnType::Int, Func::Sum),
+                (ColumnType::Int, Func::Mean),
+                (ColumnType::Float, Func::Sum),
+            ] {
+                assert_eq!(a.finish(ty, &func), s.finish(ty, &func), "cut {cut}");
+            }
+        }
+        // ±2^63 three times each, then -1 + 5: exactly 4 (a naive f64 sum
+        // in this order says 5)
+        assert_eq!(s.finish(ColumnType::Float, &Func::Sum), Value::Float(4.0));
     }
 
     #[test]
