@@ -94,11 +94,11 @@ fn split_wide(s: &[u8]) -> Option<(u64, usize, bool)> {
         return None;
     }
     let tail = parse8(lo) * 100_000_000 + parse8(hi);
-    Some((parse8(head) * POW10_TAIL[t] + tail, frac, neg))
+    Some((parse8(head) * POW10[t] + tail, frac, neg))
 }
 
-/// 10^t for the tail lengths of [`split_wide`] (1 to 16).
-const POW10_TAIL: [u64; 17] = {
+/// 10^i for the digit counts read at once (up to 16).
+const POW10: [u64; 17] = {
     let mut t = [1u64; 17];
     let mut i = 1;
     while i < 17 {
@@ -161,7 +161,7 @@ fn split_any(s: &[u8]) -> Option<(u64, usize, bool)> {
                 if !all_digits(digits) {
                     return None;
                 }
-                w = w * POW10_U64[rest] + parse8(digits);
+                w = w * POW10[rest] + parse8(digits);
             } else {
                 for &b in &s[i..] {
                     let d = b.wrapping_sub(b'0');
@@ -180,18 +180,6 @@ fn split_any(s: &[u8]) -> Option<(u64, usize, bool)> {
     }
     Some((w, frac_digits, neg))
 }
-
-const POW10_U64: [u64; 9] = [
-    1,
-    10,
-    100,
-    1_000,
-    10_000,
-    100_000,
-    1_000_000,
-    10_000_000,
-    100_000_000,
-];
 
 #[inline(always)]
 fn load8(b: &[u8]) -> u64 {
