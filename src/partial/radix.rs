@@ -89,16 +89,17 @@ struct Slab {
     map: memmap2::MmapMut,
 }
 
+/// What an allocation failure reports for a slab of `len` bytes.
+fn page_layout(len: usize) -> std::alloc::Layout {
+    std::alloc::Layout::from_size_align(len, 4096).expect("slab layout")
+}
+
 impl Slab {
     fn new(len: usize) -> Slab {
         let map = memmap2::MmapMut::map_anon(len)
-            .unwrap_or_else(|_| std::alloc::handle_alloc_error(Self::layout(len)));
+            .unwrap_or_else(|_| std::alloc::handle_alloc_error(page_layout(len)));
         crate::alloc::advise_huge_pages(map.as_ptr(), len);
         Slab { map }
-    }
-
-    fn layout(len: usize) -> std::alloc::Layout {
-        std::alloc::Layout::from_size_align(len, 64).expect("slab layout")
     }
 
     fn bytes(&self, start: usize, len: usize) -> &[u8] {
