@@ -181,6 +181,27 @@ fn split_any(s: &[u8]) -> Option<(u64, usize, bool)> {
     Some((w, frac_digits, neg))
 }
 
+/// The value of 1 to 8 bytes that must all be ASCII digits (`None` if one
+/// is not): loaded as two overlapping 4-byte words, padded with leading
+/// zeros, checked and converted at once.
+#[inline]
+pub(crate) fn parse_digits_8(d: &[u8]) -> Option<u64> {
+    let n = d.len();
+    debug_assert!((1..=8).contains(&n));
+    if n < 4 {
+        return d.iter().try_fold(0u64, |v, &b| {
+            let digit = b.wrapping_sub(b'0');
+            (digit <= 9).then_some(v * 10 + digit as u64)
+        });
+    }
+    let first = u32::from_le_bytes(d[..4].try_into().expect("4 bytes")) as u64;
+    let last = u32::from_le_bytes(d[n - 4..].try_into().expect("4 bytes")) as u64;
+    // byte j of `d` goes to byte 8 - n + j; the words overlap on equal bytes
+    let pad = 8 * (8 - n) as u32;
+    let c = (first << pad) | (last << 32) | (0x3030_3030_3030_3030 & ((1u64 << pad) - 1));
+    all_digits(c).then(|| parse8(c))
+}
+
 #[inline(always)]
 fn load8(b: &[u8]) -> u64 {
     u64::from_le_bytes(b.try_into().unwrap())
@@ -396,6 +417,20 @@ mod tests {
                 split_wide(s.as_bytes()).is_some(),
                 "{s:?} takes the wide path"
             );
+        }
+    }
+
+    #[test]
+    fn short_digit_runs() {
+        for s in [
+            "0", "7", "42", "123", "1234", "00012", "987654", "1234567", "99999999",
+        ] {
+            assert_eq!(parse_digits_8(s.as_bytes()), s.parse().ok(), "{s:?}");
+        }
+        for s in [
+            "x", "1x", "12 ", "-123", "1234x678", "x2345678", "1234567/", "12:4",
+        ] {
+            assert_eq!(parse_digits_8(s.as_bytes()), None, "{s:?}");
         }
     }
 

@@ -167,6 +167,15 @@ pub fn parse_int(s: &[u8]) -> Option<i64> {
     if digits.is_empty() {
         return None;
     }
+    if digits.len() <= 8 {
+        // the common short integer: no loop, no overflow possible
+        let v = crate::decimal::parse_digits_8(digits)?;
+        return match (neg, v) {
+            (true, 0) => None, // negative zero is a float
+            (true, v) => Some(-(v as i64)),
+            (false, v) => Some(v as i64),
+        };
+    }
     // leading zeros do not count towards the 19 digits an i64 can hold
     let first = digits
         .iter()
