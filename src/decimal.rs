@@ -17,15 +17,18 @@
 
 /// 5^p for the fraction lengths the exact path handles (p ≤ 19 < 27, so
 /// every entry fits in 64 bits).
-const POW5: [u64; 20] = {
-    let mut t = [1u64; 20];
+const POW5: [u64; 20] = powers(5);
+
+/// `[1, base, base², ...]`, at compile time.
+const fn powers<const N: usize>(base: u64) -> [u64; N] {
+    let mut t = [1u64; N];
     let mut i = 1;
-    while i < 20 {
-        t[i] = t[i - 1] * 5;
+    while i < N {
+        t[i] = t[i - 1] * base;
         i += 1;
     }
     t
-};
+}
 
 /// The most significant digits a `u64` mantissa holds without overflow.
 const MAX_DIGITS: usize = 19;
@@ -98,15 +101,7 @@ fn split_wide(s: &[u8]) -> Option<(u64, usize, bool)> {
 }
 
 /// 10^i for the digit counts read at once (up to 16).
-const POW10: [u64; 17] = {
-    let mut t = [1u64; 17];
-    let mut i = 1;
-    while i < 17 {
-        t[i] = t[i - 1] * 10;
-        i += 1;
-    }
-    t
-};
+const POW10: [u64; 17] = powers(10);
 
 /// Any plain decimal, digit by digit for the integer part and eight at a
 /// time for the fraction.
