@@ -150,10 +150,9 @@ fn write_rows(
     let n = table.len();
     for window in (0..n).step_by(WINDOW) {
         let end = n.min(window + WINDOW);
-        let parts: Vec<Vec<u8>> = (window..end)
-            .step_by(CHUNK)
-            .collect::<Vec<_>>()
+        let parts: Vec<Vec<u8>> = (0..(end - window).div_ceil(CHUNK))
             .into_par_iter()
+            .map(|c| window + c * CHUNK)
             .map(|start| {
                 let stop = end.min(start + CHUNK);
                 let mut buf = Vec::with_capacity((stop - start) * 64);
