@@ -19,6 +19,10 @@ peers.py prints (q3_summary for Q3; groups / sum_of_sums / max_sum for Q6) and c
 each peer's RESULT line (floats to a relative tolerance of 1e-9, integers exactly). A failing
 or missing rayproc is reported as FAILED while the peers' figures are still measured.
 
+The report opens with the performance issue's targets (ratios to the fastest peer, Q1 against
+`wc -l`, peak RSS against the leanest peer, 2-thread scaling), each marked met or not; where
+one is missed, docs/performance.md explains where the time goes.
+
 Writes a markdown report (default docs/benchmarks.md). Exit status: 0 when every run of every
 engine succeeded and all answers agree, 1 otherwise (the report is written either way),
 2 for a usage error.
@@ -507,6 +511,77 @@ def section_tables(tasks, section, args, problems):
     return out + [""]
 
 
+# The performance issue's targets: (what, section, queries, limit on rayproc / fastest peer wall).
+RATIO_TARGETS = [
+    ("CSV wall ≤ 1/3 of the fastest peer", "csv", ("q1", "q2", "q3"), 1 / 3),
+    ("CSV wall ≤ 1/2 of the fastest peer", "csv", ("q4", "q5", "q6"), 1 / 2),
+    ("Parquet wall ≤ the fastest peer", "parquet", ("q1", "q2", "q3", "q4", "q5", "q6"), 1.0),
+]
+TARGET_THREADS = 2
+PERFORMANCE_DOC = "docs/performance.md"
+
+
+def rayproc_task(tasks, section, q):
+    return next((t for t in tasks if t.section == section and t.query == q and t.engine == "rayproc"
+                 and not t.failed), None)
+
+
+def target_rows(tasks, args):
+    """[target, measured, met] for every target the run has the figures for."""
+    rows = []
+
+    def add(what, value, limit, shown):
+        if not math.isnan(value):
+            rows.append([what, shown, "✓" if value <= limit else "✗"])
+
+    for what, section, queries, limit in RATIO_TARGETS:
+        for q in (q for q in queries if q in args.queries):
+            ray, peer = rayproc_task(tasks, section, q), fastest_peer(tasks, section, q, "wall")
+            if ray and peer:
+                ratio = ray.median("wall") / peer[1]
+                add(f"{q.upper()} {what}", ratio, limit,
+                    f"{fmt(ratio)} ({fmt(ray.median('wall'))} s vs {peer[0]} {fmt(peer[1])} s)")
+    wc = next((t for t in tasks if t.engine == "wc" and not t.failed), None)
+    q1 = rayproc_task(tasks, "csv", "q1")
+    if wc and q1:
+        ratio = q1.median("wall") / wc.median("wall")
+        add("Q1 CSV wall ≤ 2× `wc -l`", ratio, 2.0,
+            f"{ratio:.2f}× ({fmt(q1.median('wall'))} s vs {fmt(wc.median('wall'))} s)")
+    for q in (q for q in ("q1", "q2", "q3") if q in args.queries):
+        ray = rayproc_task(tasks, "csv", q)
+        leanest = min(((t.engine, t.median("rss_mib")) for t in tasks
+                       if t.section == "csv" and t.query == q and t.engine in PEERS and not t.failed),
+                      key=lambda p: p[1], default=None)
+        if ray and leanest:
+            ratio = ray.median("rss_mib") / leanest[1]
+            add(f"{q.upper()} CSV peak RSS ≤ 1/2 of the leanest peer's", ratio, 0.5,
+                f"{fmt(ratio)} ({fmt(ray.median('rss_mib'), 0)} vs {leanest[0]} {fmt(leanest[1], 0)} MiB)")
+    for t1 in (t for t in tasks if t.section == "scaling" and not t.failed):
+        t2 = rayproc_task(tasks, "csv", t1.query)
+        if t2:
+            ratio = t2.median("wall") / t1.median("wall")
+            add(f"{t1.query.upper()} CSV wall at {args.threads} threads ≤ 0.55 × 1 thread", ratio, 0.55,
+                f"{fmt(ratio)} ({fmt(t2.median('wall'))} s vs {fmt(t1.median('wall'))} s)")
+    return rows
+
+
+def targets_section(tasks, args):
+    rows = target_rows(tasks, args)
+    if not rows:
+        return []
+    out = ["## Targets", "",
+           "The performance issue's targets, checked against this run's medians "
+           f"(they are set for {TARGET_THREADS} threads"
+           + (f"; this run used {args.threads}, so read them as indicative" if args.threads != TARGET_THREADS
+              else "") + ").", ""]
+    out += table(["target", "measured", "met"], rows)
+    missed = sum(r[2] == "✗" for r in rows)
+    out += ["", f"{len(rows) - missed} of {len(rows)} met."
+            + (f" `{PERFORMANCE_DOC}` shows where the time goes on each query, with the profiles and "
+               "floors behind the ones missed." if missed else ""), ""]
+    return out
+
+
 def report(tasks, args, env, notes, problems):
     size = args.file.stat().st_size
     wc = next((t for t in tasks if t.engine == "wc" and t.ok_samples()), None)
@@ -544,6 +619,7 @@ def report(tasks, args, env, notes, problems):
         lines.append(f"> Note: {n}")
     if notes:
         lines.append("")
+    lines += targets_section(tasks, args)
     lines += ["## CSV", ""] + section_tables(tasks, "csv", args, problems)
 
     scaling = [t for t in tasks if t.section == "scaling"]
