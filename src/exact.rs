@@ -286,6 +286,152 @@ impl ExactSum {
     }
 }
 
+/// Bins of [`Binned`]: one per `pos` of [`decompose`] (0..=2045).
+const BINS: usize = 2046;
+/// Values binned before the bins are added to the accumulators: a bin then
+/// holds at most this many mantissas (< 2^53 each, so |sum| < 2^63) or
+/// squares (< 2^106 each, so sum < 2^116), and cannot overflow.
+const BIN_RUN: u32 = 1024;
+
+/// Integer sums of mantissas (and of their squares), one bin per binary
+/// exponent, kept all zero between uses.
+struct Bins {
+    values: [i64; BINS],
+    squares: [u128; BINS],
+}
+
+thread_local! {
+    static BINS_OF_THREAD: std::cell::RefCell<Bins> = const {
+        std::cell::RefCell::new(Bins { values: [0; BINS], squares: [0; BINS] })
+    };
+}
+
+/// Adds many values to an [`ExactSum`] (and, with `SQUARES`, their squares
+/// to a second one) faster than [`ExactSum::add`] one at a time, with the
+/// same result. Why: `add` spreads each value over three 32-bit chunks with
+/// a read-modify-write each, and consecutive values of similar magnitude hit
+/// the same chunks, so the additions wait on each other. Here a value is one
+/// integer addition to the bin of its exponent; the few bins a run of
+/// values touched reach the accumulator once per 1024 values.
+pub struct Binned<'a, const SQUARES: bool> {
+    bins: &'a mut Bins,
+    sum: &'a mut ExactSum,
+    squares: Option<&'a mut ExactSum>,
+    /// Values binned since the last flush, and the range of bins they hit.
+    pending: u32,
+    low: usize,
+    high: usize,
+    /// Whether any value since the last flush was not -0.0.
+    not_negative_zero: bool,
+}
+
+impl<const SQUARES: bool> Binned<'_, SQUARES> {
+    /// Adds `x` (and with `SQUARES`, `x * x`) exactly.
+    #[inline(always)]
+    pub fn add(&mut self, x: f64) {
+        let bits = x.to_bits();
+        self.not_negative_zero |= bits != (-0.0f64).to_bits();
+        let exp = ((bits >> 52) & 0x7ff) as usize;
+        if exp == 0x7ff {
+            self.special(x);
+            return;
+        }
+        let frac = bits & ((1u64 << 52) - 1);
+        let m = frac | (((exp != 0) as u64) << 52);
+        let pos = exp.saturating_sub(1);
+        let mask = -((bits >> 63) as i64);
+        self.bins.values[pos] += (m as i64 ^ mask) - mask;
+        if SQUARES {
+            self.bins.squares[pos] += (m as u128) * (m as u128);
+        }
+        self.low = self.low.min(pos);
+        self.high = self.high.max(pos);
+        self.pending += 1;
+        if self.pending == BIN_RUN {
+            self.flush();
+        }
+    }
+
+    #[cold]
+    fn special(&mut self, x: f64) {
+        self.sum.any = true;
+        self.sum.not_negative_zero = true;
+        self.sum.note_special(x);
+        if let Some(squares) = self.squares.as_deref_mut() {
+            squares.note_special(x.abs());
+        }
+    }
+
+    /// Moves the bins into the accumulators and zeroes them.
+    fn flush(&mut self) {
+        if self.pending == 0 {
+            return;
+        }
+        self.sum.any = true;
+        self.sum.not_negative_zero |= self.not_negative_zero;
+        for pos in self.low..=self.high {
+            let v = std::mem::take(&mut self.bins.values[pos]);
+            if v != 0 {
+                self.sum.add_magnitude(v < 0, v.unsigned_abs(), pos as u32);
+            }
+            if let Some(squares) = self.squares.as_deref_mut() {
+                let q = std::mem::take(&mut self.bins.squares[pos]);
+                if q != 0 {
+                    let pos = 2 * pos as u32;
+                    squares.add_magnitude(false, q as u64, pos);
+                    if (q >> 64) as u64 != 0 {
+                        squares.add_magnitude(false, (q >> 64) as u64, pos + 64);
+                    }
+                }
+            }
+        }
+        self.pending = 0;
+        self.low = BINS;
+        self.high = 0;
+        self.not_negative_zero = false;
+    }
+}
+
+/// Runs `f` with a [`Binned`] over this thread's bins.
+fn with_bins<const SQUARES: bool, R>(
+    sum: &mut ExactSum,
+    squares: Option<&mut ExactSum>,
+    f: impl FnOnce(&mut Binned<'_, SQUARES>) -> R,
+) -> R {
+    BINS_OF_THREAD.with_borrow_mut(|bins| {
+        let mut binned = Binned {
+            bins,
+            sum,
+            squares,
+            pending: 0,
+            low: BINS,
+            high: 0,
+            not_negative_zero: false,
+        };
+        let result = f(&mut binned);
+        binned.flush();
+        result
+    })
+}
+
+impl ExactSum {
+    /// Adds every value `f` passes to [`Binned::add`]: the same result as
+    /// [`add`](Self::add) on each, faster for more than a few dozen values.
+    pub fn add_many<R>(&mut self, f: impl FnOnce(&mut Binned<'_, false>) -> R) -> R {
+        with_bins(self, None, f)
+    }
+
+    /// Like [`add_many`](Self::add_many), also adding each value's square
+    /// to `squares` (as [`add_square`](Self::add_square) does).
+    pub fn add_many_with_squares<R>(
+        &mut self,
+        squares: &mut ExactSum,
+        f: impl FnOnce(&mut Binned<'_, true>) -> R,
+    ) -> R {
+        with_bins(self, Some(squares), f)
+    }
+}
+
 /// `2^k` for `k` in the normal exponent range.
 fn pow2(k: i64) -> f64 {
     debug_assert!((-1022..=1023).contains(&k));
@@ -472,6 +618,83 @@ mod tests {
             assert_eq!(
                 sum_of(&values).to_bits(),
                 fsum(&values).to_bits(),
+                "{values:?}"
+            );
+        }
+    }
+
+    /// Values of every kind: normal of any exponent, subnormal, both zeros,
+    /// the extremes, and now and then NaN or an infinity.
+    fn awkward_value(next: &mut impl FnMut() -> u64, specials: bool) -> f64 {
+        let r = next();
+        match r % 16 {
+            0 => f64::from_bits(next() & ((1u64 << 52) - 1)), // subnormal (or 0)
+            1 => [0.0, -0.0, f64::MAX, -f64::MAX, f64::MIN_POSITIVE, 5e-324][(r >> 8) as usize % 6],
+            2 if specials => [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][(r >> 8) as usize % 3],
+            3..=5 => f64::from_bits(next() & !(0x7ffu64 << 52) | (((r >> 8) % 2046 + 1) << 52)),
+            _ => {
+                let x = (next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                x * 2f64.powi((r >> 8) as i32 % 20)
+            }
+        }
+    }
+
+    #[test]
+    fn binned_adds_are_the_plain_adds() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || crate::testing::xorshift(&mut state);
+        // lengths around the flush interval, and runs of one value (one bin)
+        for (round, n) in [0, 1, 2, 5, 1023, 1024, 1025, 2048, 3000, 5000]
+            .into_iter()
+            .enumerate()
+        {
+            for specials in [false, true] {
+                let values: Vec<f64> = if round % 4 == 3 {
+                    vec![awkward_value(&mut next, false); n]
+                } else {
+                    (0..n).map(|_| awkward_value(&mut next, specials)).collect()
+                };
+                let (mut sum, mut squares) = (ExactSum::new(), ExactSum::new());
+                for &v in &values {
+                    sum.add(v);
+                    squares.add_square(v);
+                }
+                let mut binned = ExactSum::new();
+                binned.add_many(|b| values.iter().for_each(|&v| b.add(v)));
+                let (mut binned2, mut binned_squares) = (ExactSum::new(), ExactSum::new());
+                binned2.add_many_with_squares(&mut binned_squares, |b| {
+                    values.iter().for_each(|&v| b.add(v))
+                });
+                for got in [&binned, &binned2] {
+                    assert_eq!(got.to_bigint(), sum.to_bigint(), "n={n}");
+                    assert_eq!(got.round().to_bits(), sum.round().to_bits(), "n={n}");
+                    assert_eq!(
+                        got.special().map(f64::to_bits),
+                        sum.special().map(f64::to_bits)
+                    );
+                }
+                assert_eq!(binned_squares.to_bigint(), squares.to_bigint(), "n={n}");
+                assert_eq!(
+                    binned_squares.special().map(f64::to_bits),
+                    squares.special().map(f64::to_bits)
+                );
+            }
+        }
+        // the sign of an all-zero sum, and a sum of specials alone
+        for values in [
+            &[-0.0, -0.0][..],
+            &[-0.0, 0.0],
+            &[],
+            &[f64::NAN],
+            &[-0.0, f64::INFINITY],
+        ] {
+            let mut plain = ExactSum::new();
+            values.iter().for_each(|&v| plain.add(v));
+            let mut binned = ExactSum::new();
+            binned.add_many(|b| values.iter().for_each(|&v| b.add(v)));
+            assert_eq!(
+                binned.round().to_bits(),
+                plain.round().to_bits(),
                 "{values:?}"
             );
         }

@@ -400,6 +400,12 @@ fn percent_to_fraction(digits: &str) -> f64 {
         .expect("validated digits")
 }
 
+/// Rows of floats from which `sum`, `mean` and the moments add through
+/// [`ExactSum::add_many`](crate::exact::ExactSum::add_many): below, its
+/// fixed cost (sweeping the bins a run touched) outweighs what it saves,
+/// as for the short per-group runs of a group-by with many groups.
+pub(crate) const BINNED_ROWS: usize = 64;
+
 /// Returns the first selected row of a text batch that is not a number,
 /// for the numeric aggregates (a text batch always has at least one).
 pub(crate) fn first_non_number(

@@ -1,6 +1,6 @@
 //! `sum` and `mean`: exact integer sums and exactly rounded float sums.
 
-use super::{first_non_number, AggState, BadValue, Func};
+use super::{first_non_number, AggState, BadValue, Func, BINNED_ROWS};
 use num_bigint::{BigInt, BigUint};
 
 use crate::exact::{round_ratio, ExactSum};
@@ -97,13 +97,20 @@ impl SumState {
             },
             Data::Float(values) => {
                 let floats = self.floats.get_or_insert_with(Box::default);
-                match col.valid {
-                    None => rows.for_each(|r| floats.add(values[r])),
-                    Some(valid) => rows.for_each(|r| {
-                        if valid[r] {
+                if rows.count() >= BINNED_ROWS {
+                    floats.add_many(|sum| {
+                        rows.for_each(|r| {
+                            if col.is_valid(r) {
+                                sum.add(values[r])
+                            }
+                        })
+                    });
+                } else {
+                    rows.for_each(|r| {
+                        if col.is_valid(r) {
                             floats.add(values[r])
                         }
-                    }),
+                    });
                 }
             }
             Data::Text(values) => return first_non_number(col, values, rows),
