@@ -37,6 +37,32 @@ impl<const MAX: bool, const TEXT: bool> Extreme<MAX, TEXT> {
         }
     }
 
+    /// The extreme of `key(r)` over the batch's valid selected rows, `None`
+    /// when there are none. A plain loop over all rows without nulls, so
+    /// that it vectorises: offering values one by one chains every
+    /// comparison to the one before.
+    #[inline]
+    fn batch_best(col: &Column<'_>, rows: Rows<'_>, key: impl Fn(usize) -> i64) -> Option<i64> {
+        let pick = |a: i64, b: i64| if MAX { a.max(b) } else { a.min(b) };
+        let mut best = if MAX { i64::MIN } else { i64::MAX };
+        match (rows, col.valid) {
+            (Rows::All(n), None) => {
+                best = (0..n).fold(best, |b, r| pick(b, key(r)));
+                (n > 0).then_some(best)
+            }
+            _ => {
+                let mut any = false;
+                rows.for_each(|r| {
+                    if col.is_valid(r) {
+                        any = true;
+                        best = pick(best, key(r));
+                    }
+                });
+                any.then_some(best)
+            }
+        }
+    }
+
     #[inline]
     fn offer_int(&mut self, v: i64) {
         if self.int.is_none_or(|c| Self::better(v.cmp(&c))) {
@@ -67,6 +93,20 @@ impl<const MAX: bool, const TEXT: bool> Extreme<MAX, TEXT> {
     }
 }
 
+/// An integer that orders as `f64::total_cmp` orders floats (the same map
+/// `total_cmp` uses): negative floats get their magnitude bits flipped.
+#[inline]
+fn total_key(v: f64) -> i64 {
+    let bits = v.to_bits() as i64;
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
+}
+
+/// The float of a [`total_key`] (the map is its own inverse).
+#[inline]
+fn from_total_key(k: i64) -> f64 {
+    f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64)
+}
+
 /// The first 8 bytes as a big-endian integer, zero-padded: ordering these
 /// integers orders the strings, except on ties, which need a full compare.
 #[inline]
@@ -86,16 +126,16 @@ impl<const MAX: bool, const TEXT: bool> AggState for Extreme<MAX, TEXT> {
 
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         match col.data {
-            Data::Int(values) => rows.for_each(|r| {
-                if col.is_valid(r) {
-                    self.offer_int(values[r])
+            Data::Int(values) => {
+                if let Some(v) = Self::batch_best(col, rows, |r| values[r]) {
+                    self.offer_int(v);
                 }
-            }),
-            Data::Float(values) => rows.for_each(|r| {
-                if col.is_valid(r) {
-                    self.offer_float(values[r])
+            }
+            Data::Float(values) => {
+                if let Some(k) = Self::batch_best(col, rows, |r| total_key(values[r])) {
+                    self.offer_float(from_total_key(k));
                 }
-            }),
+            }
             Data::Text(_) | Data::Rows => {}
         }
         let raw = match col.data {
@@ -211,6 +251,76 @@ mod tests {
             ),
             "Float(-0.0)"
         );
+    }
+
+    #[test]
+    fn batch_extremes_follow_the_total_order() {
+        let awkward = [
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            5e-324,
+            -5e-324,
+            f64::MAX,
+            -f64::MAX,
+            1.5,
+            -2.25,
+        ];
+        for &v in &awkward {
+            assert_eq!(from_total_key(total_key(v)).to_bits(), v.to_bits());
+            for &w in &awkward {
+                assert_eq!(total_key(v).cmp(&total_key(w)), v.total_cmp(&w), "{v} {w}");
+            }
+        }
+        let mut state = 0x5eed_u64;
+        for n in [0usize, 1, 2, 7, 64, 300] {
+            let values: Vec<f64> = (0..n)
+                .map(|_| awkward[(crate::testing::xorshift(&mut state) % 12) as usize])
+                .collect();
+            let valid: Vec<bool> = (0..n)
+                .map(|_| !crate::testing::xorshift(&mut state).is_multiple_of(3))
+                .collect();
+            let picked: Vec<u32> = (0..n as u32).filter(|r| r % 3 != 1).collect();
+            for (valid, rows) in [
+                (None, Rows::All(n)),
+                (Some(&valid[..]), Rows::All(n)),
+                (None, Rows::Some(&picked)),
+                (Some(&valid[..]), Rows::Some(&picked)),
+            ] {
+                let col = Column {
+                    len: n,
+                    data: Data::Float(&values),
+                    valid,
+                    raw: None,
+                };
+                let mut seen = Vec::new();
+                rows.for_each(|r| {
+                    if col.is_valid(r) {
+                        seen.push(values[r]);
+                    }
+                });
+                let want_max = seen.iter().copied().max_by(f64::total_cmp);
+                let want_min = seen.iter().copied().min_by(f64::total_cmp);
+                let (mut max, mut min) = (Max::default(), Min::default());
+                max.update(&col, rows).unwrap();
+                min.update(&col, rows).unwrap();
+                let bits = |v: Value| match v {
+                    Value::Float(f) => Some(f.to_bits()),
+                    _ => None,
+                };
+                assert_eq!(
+                    bits(max.finish(ColumnType::Float, &Func::Max)),
+                    want_max.map(f64::to_bits)
+                );
+                assert_eq!(
+                    bits(min.finish(ColumnType::Float, &Func::Min)),
+                    want_min.map(f64::to_bits)
+                );
+            }
+        }
     }
 
     #[test]
