@@ -79,20 +79,28 @@ pub(super) fn classifier() -> Classify {
 
 #[cfg(target_arch = "x86_64")]
 fn classify_avx512(block: &[u8; 64], delim: u8) -> Masks {
-    #[target_feature(enable = "avx512bw")]
-    unsafe fn inner(block: &[u8; 64], delim: u8) -> Masks {
-        use std::arch::x86_64::*;
-        // SAFETY: one unaligned 64-byte load of the array.
-        let v = unsafe { _mm512_loadu_si512(block.as_ptr() as *const _) };
-        Masks {
-            quote: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8)),
-            delim: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(delim as i8)),
-            newline: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\n' as i8)),
-            cr: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\r' as i8)),
-        }
-    }
     // SAFETY: only picked by `classifier` when AVX-512BW was detected.
-    unsafe { inner(block, delim) }
+    unsafe { classify_avx512_inline(block, delim) }
+}
+
+/// The AVX-512 classifier itself, inlined into callers compiled with
+/// AVX-512BW (the index scanner's loop) and called by `classify_avx512`.
+///
+/// # Safety
+/// The processor must have AVX-512BW.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw")]
+#[inline]
+pub(super) unsafe fn classify_avx512_inline(block: &[u8; 64], delim: u8) -> Masks {
+    use std::arch::x86_64::*;
+    // SAFETY: one unaligned 64-byte load of the array.
+    let v = unsafe { _mm512_loadu_si512(block.as_ptr() as *const _) };
+    Masks {
+        quote: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8)),
+        delim: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(delim as i8)),
+        newline: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\n' as i8)),
+        cr: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\r' as i8)),
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -199,7 +207,13 @@ impl QuoteState {
     /// 64 bytes only at the input's end); `None` if its quoting is not
     /// well formed (see the module doc).
     #[inline(always)]
-    pub fn scan(&mut self, buf: &[u8], b: usize, delim: u8, classify: Classify) -> Option<Block> {
+    pub fn scan(
+        &mut self,
+        buf: &[u8],
+        b: usize,
+        delim: u8,
+        classify: impl Fn(&[u8; 64], u8) -> Masks,
+    ) -> Option<Block> {
         let valid = buf.len() - b;
         let mut tmp = [0u8; 64];
         let block: &[u8; 64] = if valid >= 64 {

@@ -23,7 +23,9 @@
 //! semantics and the errors. The records and fields this path yields are
 //! therefore exactly the fast scanner's.
 
-use super::fastscan::{classifier, field_span, Classify, QuoteState};
+#[cfg(target_arch = "x86_64")]
+use super::fastscan::classify_avx512_inline;
+use super::fastscan::{classifier, field_span, Classify, Masks, QuoteState};
 use super::scan::Span;
 
 /// Bytes indexed per window: small enough for the window and its index to
@@ -83,25 +85,19 @@ impl<'a> IndexScanner<'a> {
         }
         let buf = self.buf;
         let stop = (start + WINDOW).min(buf.len());
-        let mut quotes = QuoteState::AT_RECORD_START;
-        let mut len = 0usize;
-        let mut newlines = 0usize;
-        let mut last_newline = None;
-        let mut b = start;
-        while b < stop {
-            let Some(block) = quotes.scan(buf, b, self.delim, self.classify) else {
-                return Window::Irregular { until: buf.len() };
-            };
-            if block.newlines != 0 {
-                let last = 63 - block.newlines.leading_zeros() as usize;
-                let upto_last = u64::MAX >> (63 - last);
-                let before = (block.seps & upto_last).count_ones() as usize;
-                last_newline = Some(len + before - 1);
-                newlines += block.newlines.count_ones() as usize;
-            }
-            len = self.index_block(len, b - start, block.seps);
-            b += 64;
-        }
+        #[cfg(target_arch = "x86_64")]
+        let indexed = if self.compress {
+            // SAFETY: `compress` is only set when the processor has
+            // AVX-512 BW and VBMI2 (`compress_available`).
+            unsafe { self.index_blocks_avx512(start, stop) }
+        } else {
+            self.index_blocks::<false>(start, stop, self.classify)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let indexed = self.index_blocks::<false>(start, stop, self.classify);
+        let Some((newlines, last_newline)) = indexed else {
+            return Window::Irregular { until: buf.len() };
+        };
         let Some(last) = last_newline else {
             // a record longer than the window, or the input's unterminated end
             return Window::Irregular { until: buf.len() };
@@ -126,6 +122,56 @@ impl<'a> IndexScanner<'a> {
         Window::Records { next: until }
     }
 
+    /// Classifies and indexes the blocks of `start..stop`: the number of
+    /// newlines outside quotes and the index entry of the last one, or
+    /// `None` when a block's quoting needs the per-record scanners.
+    /// `COMPRESS`: index with [`index_block_compress`] (AVX-512 VBMI2).
+    #[inline(always)]
+    fn index_blocks<const COMPRESS: bool>(
+        &mut self,
+        start: usize,
+        stop: usize,
+        classify: impl Fn(&[u8; 64], u8) -> Masks,
+    ) -> Option<(usize, Option<usize>)> {
+        let mut quotes = QuoteState::AT_RECORD_START;
+        let mut len = 0usize;
+        let mut newlines = 0usize;
+        let mut last_newline = None;
+        let mut b = start;
+        while b < stop {
+            let block = quotes.scan(self.buf, b, self.delim, &classify)?;
+            if block.newlines != 0 {
+                let last = 63 - block.newlines.leading_zeros() as usize;
+                let upto_last = u64::MAX >> (63 - last);
+                let before = (block.seps & upto_last).count_ones() as usize;
+                last_newline = Some(len + before - 1);
+                newlines += block.newlines.count_ones() as usize;
+            }
+            len = self.index_block::<COMPRESS>(len, b - start, block.seps);
+            b += 64;
+        }
+        Some((newlines, last_newline))
+    }
+
+    /// [`index_blocks`](Self::index_blocks) compiled for AVX-512, with the
+    /// classifier and the byte compress inlined into the loop: through the
+    /// baseline's function pointer each block cost two calls.
+    ///
+    /// # Safety
+    /// The processor must have AVX-512 BW and VBMI2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512bw,avx512vbmi2,popcnt,lzcnt,bmi1")]
+    unsafe fn index_blocks_avx512(
+        &mut self,
+        start: usize,
+        stop: usize,
+    ) -> Option<(usize, Option<usize>)> {
+        self.index_blocks::<true>(start, stop, |block, delim| {
+            // SAFETY: this function runs only with AVX-512 BW.
+            unsafe { classify_avx512_inline(block, delim) }
+        })
+    }
+
     /// With one column every separator is a newline, so a blank line (which
     /// is skipped, not a record) looks like a record: look for one.
     fn has_blank_line(&self, start: usize, complete: usize) -> bool {
@@ -144,14 +190,16 @@ impl<'a> IndexScanner<'a> {
     /// the new index length. Writes eight entries at a time whatever the
     /// count, so that the loop's branches follow the separator density
     /// (steady) rather than each separator (random).
+    /// `COMPRESS` (only in [`index_blocks_avx512`](Self::index_blocks_avx512)):
+    /// with one byte compress.
     #[inline(always)]
-    fn index_block(&mut self, len: usize, at: usize, seps: u64) -> usize {
+    fn index_block<const COMPRESS: bool>(&mut self, len: usize, at: usize, seps: u64) -> usize {
         let count = seps.count_ones() as usize;
         let out = &mut self.index[len..len + 64];
         #[cfg(target_arch = "x86_64")]
-        if self.compress {
-            // SAFETY: `compress` is only set when the processor has the
-            // instructions (`compress_available`).
+        if COMPRESS {
+            // SAFETY: `COMPRESS` is only set in code that runs when the
+            // processor has the instructions (`compress_available`).
             unsafe { index_block_compress(out, at as u32, seps, count) };
             return len + count;
         }
@@ -207,6 +255,7 @@ fn compress_available() -> bool {
 /// The processor must have AVX-512 BW and VBMI2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512bw,avx512vbmi2")]
+#[inline]
 unsafe fn index_block_compress(out: &mut [u32], at: u32, seps: u64, count: usize) {
     use std::arch::x86_64::*;
     const IOTA: [u8; 64] = {
