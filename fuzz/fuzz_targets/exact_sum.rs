@@ -10,7 +10,9 @@
 //! - the IEEE special value (NaN for any NaN or for both infinities, else
 //!   the infinity) when some value is not finite;
 //! - itself for any order of the values and any split into two partial sums
-//!   merged either way round (NaN compares as NaN).
+//!   merged either way round (NaN compares as NaN);
+//! - itself when added many at a time (`add_many`, per-exponent bins), with
+//!   the same exact value, and the same exact sum of squares as `add_square`.
 //! The same bytes read as `i64` and added with `add_integer` must round to
 //! the exact `i128` sum converted to `f64` (round to nearest, ties to even).
 
@@ -91,6 +93,37 @@ fuzz_target!(|data: &[u8]| {
             "fsum vs {expected} for {values:?}"
         );
     }
+
+    // many at a time: the same accumulator, squares included
+    let plain = sum(&values);
+    let mut binned = ExactSum::new();
+    binned.add_many(|b| values.iter().for_each(|&v| b.add(v)));
+    assert!(same(binned.round(), whole), "add_many for {values:?}");
+    assert_eq!(
+        binned.to_bigint(),
+        plain.to_bigint(),
+        "add_many for {values:?}"
+    );
+    let mut squares = ExactSum::new();
+    values.iter().for_each(|&v| squares.add_square(v));
+    let (mut binned, mut binned_squares) = (ExactSum::new(), ExactSum::new());
+    binned.add_many_with_squares(&mut binned_squares, |b| {
+        values.iter().for_each(|&v| b.add(v))
+    });
+    assert_eq!(
+        binned.to_bigint(),
+        plain.to_bigint(),
+        "add_many_with_squares for {values:?}"
+    );
+    assert_eq!(
+        binned_squares.to_bigint(),
+        squares.to_bigint(),
+        "squares for {values:?}"
+    );
+    assert!(
+        binned_squares.special().map(f64::to_bits) == squares.special().map(f64::to_bits),
+        "special squares for {values:?}"
+    );
 
     // order and partitioning never matter
     let mut reversed = values.clone();
