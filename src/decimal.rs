@@ -35,7 +35,7 @@ const MAX_DIGITS: usize = 19;
 
 /// Reads `s` if it is a plain decimal (`-`/`+`, digits, optionally `.` and
 /// more digits, at least one digit, and at most 19 digits in all); `None` means "not this form", not "not a number".
-#[inline]
+#[inline(always)]
 pub fn parse_plain(s: &[u8]) -> Option<f64> {
     let (w, p, neg) = match split_wide(s) {
         Some(parts) => parts,

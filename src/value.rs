@@ -157,7 +157,7 @@ impl Rows<'_> {
 /// whose sign an integer cannot keep, so a column holding one is a float
 /// column (otherwise a sum of `-0.0` and `-0` would depend on which batch
 /// each value landed in).
-#[inline]
+#[inline(always)]
 pub fn parse_int(s: &[u8]) -> Option<i64> {
     let (neg, digits) = match s.first()? {
         b'-' => (true, &s[1..]),
@@ -208,11 +208,18 @@ pub fn parse_int(s: &[u8]) -> Option<i64> {
 
 /// Parses a number (decimal, exponent, `inf`, `nan`) the way a CSV reader
 /// should: the whole field must be the number.
-#[inline]
+#[inline(always)]
 pub fn parse_float(s: &[u8]) -> Option<f64> {
     // the plain decimals of real data take the fast reader; exponents,
     // `inf`, long mantissas and malformed text the general one
-    crate::decimal::parse_plain(s).or_else(|| fast_float2::parse(s).ok())
+    crate::decimal::parse_plain(s).or_else(|| parse_general(s))
+}
+
+/// Any number `fast_float2` reads: out of line, so that callers inline
+/// only the plain-decimal reader.
+#[inline(never)]
+fn parse_general(s: &[u8]) -> Option<f64> {
+    fast_float2::parse(s).ok()
 }
 
 /// Strips ASCII spaces and tabs, so `" 42"` is a number too.
@@ -229,29 +236,38 @@ pub fn trim_blanks(s: &[u8]) -> &[u8] {
 }
 
 /// An integer, with surrounding blanks allowed.
-#[inline]
+#[inline(always)]
 pub fn parse_int_field(s: &[u8]) -> Option<i64> {
-    parse_int(s).or_else(|| {
-        let t = trim_blanks(s);
-        if t.len() != s.len() {
-            parse_int(t)
-        } else {
-            None
-        }
-    })
+    parse_int(s).or_else(|| parse_int_trimmed(s))
+}
+
+/// [`parse_int`] of `s` without blanks around it, if it has any. Out of
+/// line, like [`parse_float_trimmed`]: callers inline only the common case.
+#[inline(never)]
+fn parse_int_trimmed(s: &[u8]) -> Option<i64> {
+    let t = trim_blanks(s);
+    if t.len() != s.len() {
+        parse_int(t)
+    } else {
+        None
+    }
 }
 
 /// A number, with surrounding blanks allowed.
-#[inline]
+#[inline(always)]
 pub fn parse_float_field(s: &[u8]) -> Option<f64> {
-    parse_float(s).or_else(|| {
-        let t = trim_blanks(s);
-        if t.len() != s.len() && !t.is_empty() {
-            parse_float(t)
-        } else {
-            None
-        }
-    })
+    parse_float(s).or_else(|| parse_float_trimmed(s))
+}
+
+/// [`parse_float`] of `s` without blanks around it, if it has any.
+#[inline(never)]
+fn parse_float_trimmed(s: &[u8]) -> Option<f64> {
+    let t = trim_blanks(s);
+    if t.len() != s.len() && !t.is_empty() {
+        parse_float(t)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -99,40 +99,16 @@ impl Typed {
             self.ints.resize(raw.len(), 0);
             return;
         }
-        let mut failed_at = None;
-        for (i, f) in raw.iter().enumerate() {
-            if f.is_empty() {
-                self.ints.push(0);
-                continue;
-            }
-            match parse_int_field(f) {
-                Some(v) => self.ints.push(v),
-                None => {
-                    failed_at = Some(i);
-                    break;
-                }
-            }
-        }
-        let Some(from) = failed_at else {
+        let Some(from) = parse_numbers::<Ints>(raw, &mut self.ints) else {
             self.ty = ColumnType::Int;
             return;
         };
         self.floats
             .extend(self.ints[..from].iter().map(|&v| v as f64));
-        for f in &raw[from..] {
-            if f.is_empty() {
-                self.floats.push(0.0);
-                continue;
-            }
-            match parse_float_field(f) {
-                Some(v) => self.floats.push(v),
-                None => {
-                    self.ty = ColumnType::Text;
-                    return;
-                }
-            }
-        }
-        self.ty = ColumnType::Float;
+        self.ty = match parse_numbers::<Floats>(&raw[from..], &mut self.floats) {
+            None => ColumnType::Float,
+            Some(_) => ColumnType::Text,
+        };
     }
 
     fn column<'a>(&'a self, raw: &'a [&'a [u8]]) -> Column<'a> {
@@ -148,6 +124,103 @@ impl Typed {
             raw: Some(raw),
         }
     }
+}
+
+/// A number reader for [`parse_numbers`]: a type, not a function value, so
+/// that the reader inlines into the loop compiled for AVX-512 (through a
+/// function value it stayed a call, compiled for the baseline).
+trait NumberReader {
+    type Value: Copy;
+    /// What a null (empty field) stands for in the values.
+    const NULL: Self::Value;
+    fn read(field: &[u8]) -> Option<Self::Value>;
+}
+
+struct Ints;
+
+impl NumberReader for Ints {
+    type Value = i64;
+    const NULL: i64 = 0;
+    #[inline(always)]
+    fn read(field: &[u8]) -> Option<i64> {
+        parse_int_field(field)
+    }
+}
+
+struct Floats;
+
+impl NumberReader for Floats {
+    type Value = f64;
+    const NULL: f64 = 0.0;
+    #[inline(always)]
+    fn read(field: &[u8]) -> Option<f64> {
+        parse_float_field(field)
+    }
+}
+
+/// Parses each field of `raw` (an empty one, a null, as `R::NULL`) onto
+/// `out`; stops at the first field that is not a number and returns its
+/// index.
+///
+/// Through [`parse_numbers_avx512`] where the processor has AVX-512 (and
+/// BMI1, BMI2, LZCNT), which the baseline target (x86-64-v2) lacks: the
+/// number readers compiled for it took 11% less CPU on the Q1 benchmark
+/// (mean of 10M decimals), as much as building the whole binary for
+/// x86-64-v4; BMI and AVX2 alone gained 4%.
+#[inline]
+fn parse_numbers<R: NumberReader>(raw: &[&[u8]], out: &mut Vec<R::Value>) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if avx512_available() {
+        // SAFETY: the processor has the instructions (`avx512_available`).
+        return unsafe { parse_numbers_avx512::<R>(raw, out) };
+    }
+    parse_numbers_with::<R>(raw, out)
+}
+
+#[inline(always)]
+fn parse_numbers_with<R: NumberReader>(raw: &[&[u8]], out: &mut Vec<R::Value>) -> Option<usize> {
+    for (i, f) in raw.iter().enumerate() {
+        if f.is_empty() {
+            out.push(R::NULL);
+            continue;
+        }
+        match R::read(f) {
+            Some(v) => out.push(v),
+            None => return Some(i),
+        }
+    }
+    None
+}
+
+/// [`parse_numbers_with`] compiled for AVX-512.
+///
+/// # Safety
+/// The processor must have AVX-512 F, BW, VL and DQ, BMI1, BMI2 and LZCNT.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,bmi1,bmi2,lzcnt")]
+unsafe fn parse_numbers_avx512<R: NumberReader>(
+    raw: &[&[u8]],
+    out: &mut Vec<R::Value>,
+) -> Option<usize> {
+    parse_numbers_with::<R>(raw, out)
+}
+
+/// Whether the processor has what [`parse_numbers_avx512`] needs (checked
+/// once), unless `RAYPROC_NO_SIMD` asks for the baseline.
+#[cfg(target_arch = "x86_64")]
+fn avx512_available() -> bool {
+    use std::sync::OnceLock;
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        std::env::var_os("RAYPROC_NO_SIMD").is_none()
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("bmi1")
+            && std::arch::is_x86_feature_detected!("bmi2")
+            && std::arch::is_x86_feature_detected!("lzcnt")
+    })
 }
 
 /// Receives each batch with the start offset of each of its rows.
@@ -364,5 +437,100 @@ impl<'p> CsvReader<'p> {
             s.clear();
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fields of every shape the number readers meet.
+    fn awkward_fields(n: usize) -> Vec<String> {
+        let mut state = 0x0dd_ba11_u64;
+        let mut next = move || crate::testing::xorshift(&mut state);
+        (0..n)
+            .map(|_| {
+                let r = next();
+                let x = f64::from_bits(next());
+                let small = (next() % 2_000_001) as i64 - 1_000_000;
+                match r % 12 {
+                    0 => String::new(),
+                    1 => format!("{}", small),
+                    2 => format!(" {small}\t"),
+                    3 => format!("{}", next() as i64),
+                    4 => format!("{:e}", x),
+                    5 => [
+                        "inf", "-nan", "1.2.3", "abc", "-0", "+5", ".5", "5.", "-", "0x10",
+                    ][(r >> 8) as usize % 10]
+                        .to_string(),
+                    6 => "9".repeat(1 + (r >> 8) as usize % 24),
+                    _ => format!(
+                        "{}",
+                        (next() >> 11) as f64 / (1u64 << 53) as f64 * 1e3 - 500.0
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batch_number_readers_agree_with_the_single_ones() {
+        let fields = awkward_fields(20_000);
+        // as generated (runs end at the first non-number), and with only
+        // the numbers each reader takes (long runs)
+        let floats_only: Vec<String> = (fields.iter())
+            .filter(|f| f.is_empty() || parse_float_field(f.as_bytes()).is_some())
+            .cloned()
+            .collect();
+        let ints_only: Vec<String> = (fields.iter())
+            .filter(|f| f.is_empty() || parse_int_field(f.as_bytes()).is_some())
+            .cloned()
+            .collect();
+        assert!(floats_only.len() > 10_000 && ints_only.len() > 5_000);
+        let chunks = (fields.chunks(97))
+            .chain(floats_only.chunks(4096))
+            .chain(ints_only.chunks(4096));
+        for chunk in chunks {
+            let raw: Vec<&[u8]> = chunk.iter().map(|f| f.as_bytes()).collect();
+            let mut ints = Vec::new();
+            let stop = parse_numbers::<Ints>(&raw, &mut ints);
+            let want: Vec<Option<i64>> = raw
+                .iter()
+                .map(|f| {
+                    if f.is_empty() {
+                        Some(0)
+                    } else {
+                        parse_int_field(f)
+                    }
+                })
+                .collect();
+            let want_stop = want.iter().position(Option::is_none);
+            assert_eq!(stop, want_stop);
+            let n = stop.unwrap_or(raw.len());
+            assert_eq!(
+                ints,
+                want[..n].iter().map(|v| v.unwrap()).collect::<Vec<_>>()
+            );
+
+            let mut floats = Vec::new();
+            let stop = parse_numbers::<Floats>(&raw, &mut floats);
+            let want: Vec<Option<u64>> = raw
+                .iter()
+                .map(|f| {
+                    if f.is_empty() {
+                        Some(0.0f64.to_bits())
+                    } else {
+                        parse_float_field(f).map(f64::to_bits)
+                    }
+                })
+                .collect();
+            assert_eq!(stop, want.iter().position(Option::is_none));
+            let n = stop.unwrap_or(raw.len());
+            let got: Vec<u64> = floats.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(
+                got,
+                want[..n].iter().map(|v| v.unwrap()).collect::<Vec<_>>()
+            );
+        }
     }
 }
