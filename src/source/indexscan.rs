@@ -32,6 +32,14 @@ use super::scan::Span;
 /// stay in the L2 cache while records are cut from it.
 const WINDOW: usize = 32 * 1024;
 
+/// Bytes ahead of the block being classified that are asked into the cache.
+/// The hardware prefetcher follows a stream only within a 4 KiB page, and
+/// the pages of a mapped file lie anywhere in memory, so each page's first
+/// lines were cache misses: most of the index loop's time was its loads.
+/// Prefetching 2 KiB ahead took Q1 0.243 -> 0.235 s (1, 1.5, 3 and 4 KiB
+/// measured within a percent of it, 4 KiB a little worse).
+const PREFETCH_AHEAD: usize = 2048;
+
 /// Room for the index: at most one separator per byte, plus the slack the
 /// unconditional stores of [`IndexScanner::index_block`] write past the end.
 const INDEX_LEN: usize = WINDOW + 64 + 64;
@@ -139,6 +147,9 @@ impl<'a> IndexScanner<'a> {
         let mut last_newline = None;
         let mut b = start;
         while b < stop {
+            if let Some(ahead) = self.buf.get(b + PREFETCH_AHEAD) {
+                crate::hint::prefetch(ahead);
+            }
             let block = quotes.scan(self.buf, b, self.delim, &classify)?;
             if block.newlines != 0 {
                 let last = 63 - block.newlines.leading_zeros() as usize;
