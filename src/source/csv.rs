@@ -205,22 +205,18 @@ unsafe fn parse_numbers_avx512<R: NumberReader>(
     parse_numbers_with::<R>(raw, out)
 }
 
-/// Whether the processor has what [`parse_numbers_avx512`] needs (checked
-/// once), unless `RAYPROC_NO_SIMD` asks for the baseline.
+/// Whether the processor has what [`parse_numbers_avx512`] needs, unless
+/// `RAYPROC_NO_SIMD` asks for the baseline (the detection macro caches).
 #[cfg(target_arch = "x86_64")]
 fn avx512_available() -> bool {
-    use std::sync::OnceLock;
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        std::env::var_os("RAYPROC_NO_SIMD").is_none()
-            && std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-            && std::arch::is_x86_feature_detected!("avx512dq")
-            && std::arch::is_x86_feature_detected!("bmi1")
-            && std::arch::is_x86_feature_detected!("bmi2")
-            && std::arch::is_x86_feature_detected!("lzcnt")
-    })
+    super::fastscan::simd_allowed()
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("bmi1")
+        && std::arch::is_x86_feature_detected!("bmi2")
+        && std::arch::is_x86_feature_detected!("lzcnt")
 }
 
 /// Receives each batch with the start offset of each of its rows.

@@ -52,6 +52,16 @@ fn prefix_xor(mut x: u64) -> u64 {
 /// Classifies one 64-byte block.
 pub(super) type Classify = fn(&[u8; 64], u8) -> Masks;
 
+/// Whether the SIMD paths may run: always, unless `RAYPROC_NO_SIMD` is set
+/// (which forces the baseline code, to test it on any machine). Read once;
+/// every runtime-detected path asks here first.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(super) fn simd_allowed() -> bool {
+    use std::sync::OnceLock;
+    static ALLOWED: OnceLock<bool> = OnceLock::new();
+    *ALLOWED.get_or_init(|| std::env::var_os("RAYPROC_NO_SIMD").is_none())
+}
+
 /// The widest classifier this processor runs, picked once per process.
 ///
 /// Why a function pointer: the binary targets baseline x86-64 (it must run on
@@ -64,7 +74,7 @@ pub(super) fn classifier() -> Classify {
     *PICKED.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::env::var_os("RAYPROC_NO_SIMD").is_none() {
+            if simd_allowed() {
                 if std::arch::is_x86_feature_detected!("avx512bw") {
                     return classify_avx512;
                 }

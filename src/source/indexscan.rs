@@ -23,9 +23,9 @@
 //! semantics and the errors. The records and fields this path yields are
 //! therefore exactly the fast scanner's.
 
-#[cfg(target_arch = "x86_64")]
-use super::fastscan::classify_avx512_inline;
 use super::fastscan::{classifier, field_span, Classify, Masks, QuoteState};
+#[cfg(target_arch = "x86_64")]
+use super::fastscan::{classify_avx512_inline, simd_allowed};
 use super::scan::Span;
 
 /// Bytes indexed per window: small enough for the window and its index to
@@ -245,13 +245,9 @@ impl<'a> IndexScanner<'a> {
 fn compress_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::sync::OnceLock;
-        static AVAILABLE: OnceLock<bool> = OnceLock::new();
-        *AVAILABLE.get_or_init(|| {
-            std::env::var_os("RAYPROC_NO_SIMD").is_none()
-                && std::arch::is_x86_feature_detected!("avx512bw")
-                && std::arch::is_x86_feature_detected!("avx512vbmi2")
-        })
+        simd_allowed()
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vbmi2")
     }
     #[cfg(not(target_arch = "x86_64"))]
     false
