@@ -393,11 +393,11 @@ impl<const SQUARES: bool> Binned<'_, SQUARES> {
 }
 
 /// Runs `f` with a [`Binned`] over this thread's bins.
-fn with_bins<const SQUARES: bool, R>(
+fn with_bins<const SQUARES: bool>(
     sum: &mut ExactSum,
     squares: Option<&mut ExactSum>,
-    f: impl FnOnce(&mut Binned<'_, SQUARES>) -> R,
-) -> R {
+    f: impl FnOnce(&mut Binned<'_, SQUARES>),
+) {
     BINS_OF_THREAD.with_borrow_mut(|bins| {
         let mut binned = Binned {
             bins,
@@ -408,26 +408,25 @@ fn with_bins<const SQUARES: bool, R>(
             high: 0,
             not_negative_zero: false,
         };
-        let result = f(&mut binned);
+        f(&mut binned);
         binned.flush();
-        result
     })
 }
 
 impl ExactSum {
     /// Adds every value `f` passes to [`Binned::add`]: the same result as
     /// [`add`](Self::add) on each, faster for more than a few dozen values.
-    pub fn add_many<R>(&mut self, f: impl FnOnce(&mut Binned<'_, false>) -> R) -> R {
+    pub fn add_many(&mut self, f: impl FnOnce(&mut Binned<'_, false>)) {
         with_bins(self, None, f)
     }
 
     /// Like [`add_many`](Self::add_many), also adding each value's square
     /// to `squares` (as [`add_square`](Self::add_square) does).
-    pub fn add_many_with_squares<R>(
+    pub fn add_many_with_squares(
         &mut self,
         squares: &mut ExactSum,
-        f: impl FnOnce(&mut Binned<'_, true>) -> R,
-    ) -> R {
+        f: impl FnOnce(&mut Binned<'_, true>),
+    ) {
         with_bins(self, Some(squares), f)
     }
 }
