@@ -486,15 +486,19 @@ impl GroupScratch {
             return false;
         }
         self.ids.clear();
-        for key in raw {
-            let id = self.short_keys.get(key).unwrap_or_else(|| {
-                let mut encoded = [0u8; 17];
-                encoded[0] = crate::batch::VALUE_TAG;
-                encoded[1..=key.len()].copy_from_slice(key);
-                let id = groups.intern(&encoded[..=key.len()]);
-                self.short_keys.insert(key, id);
-                id
-            });
+        for (row, key) in raw.iter().enumerate() {
+            let id = match self.short_keys.get(key) {
+                Some(id) => id,
+                None => {
+                    // new to the cache: the key table's id, for the key
+                    // encoded as the general path encodes it
+                    self.key.clear();
+                    encode_key(col, row, true, &mut self.key);
+                    let id = groups.intern(&self.key);
+                    self.short_keys.insert(key, id);
+                    id
+                }
+            };
             self.ids.push(id);
         }
         true
