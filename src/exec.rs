@@ -247,7 +247,7 @@ fn map<W: Send>(
     fold: &CsvFold<'_, W>,
 ) -> (Vec<W>, Vec<Outcome>) {
     let first_failed = AtomicUsize::new(usize::MAX);
-    let workers: Vec<Mutex<(W, CsvReader<'_>)>> = (0..rayon::current_num_threads())
+    let workers: Vec<Mutex<(W, CsvReader<'_, '_>)>> = (0..rayon::current_num_threads())
         .map(|_| Mutex::new((new_worker(), CsvReader::new(plan, delimiter))))
         .collect();
     let outcomes: Vec<Outcome> = tasks

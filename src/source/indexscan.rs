@@ -228,15 +228,9 @@ impl<'a> IndexScanner<'a> {
         len + count
     }
 
-    /// The records of the last [`Window::Records`], in order: each one's
-    /// start and the spans of the wanted fields, `fields[k]` being a
-    /// 0-based field index.
+    /// The records of the last [`Window::Records`], by number.
     pub fn records<'s>(&'s self) -> Records<'s, 'a> {
-        Records {
-            scanner: self,
-            next_entry: 0,
-            start: self.base,
-        }
+        Records { scanner: self }
     }
 }
 
@@ -299,37 +293,44 @@ unsafe fn index_block_compress(out: &mut [u32], at: u32, seps: u64, count: usize
 /// The records of one regular window.
 pub struct Records<'s, 'a> {
     scanner: &'s IndexScanner<'a>,
-    next_entry: usize,
-    start: usize,
 }
 
+/// Random access, so that a caller can cut one field of many records in a
+/// row (column by column) rather than every field of one record.
 impl Records<'_, '_> {
-    /// The next record's start, or `None` after the last.
-    #[inline(always)]
-    pub fn next_start(&self) -> Option<usize> {
-        (self.next_entry < self.scanner.complete).then_some(self.start)
+    /// How many records the window holds.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.scanner.complete / self.scanner.ncols
     }
 
-    /// The span of field `field` (0-based) of the current record.
+    /// Whether the window holds no record (never, for a `Window::Records`).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Where record `r` starts.
     #[inline(always)]
-    pub fn field(&self, field: usize) -> Span {
+    pub fn start(&self, r: usize) -> usize {
         let s = self.scanner;
-        let entries = &s.index[self.next_entry..self.next_entry + s.ncols];
-        let start = match field {
-            0 => self.start,
-            f => s.base + entries[f - 1] as usize + 1,
+        match r {
+            0 => s.base,
+            r => s.base + s.index[r * s.ncols - 1] as usize + 1,
+        }
+    }
+
+    /// The span of field `field` (0-based) of record `r`.
+    #[inline(always)]
+    pub fn field(&self, r: usize, field: usize) -> Span {
+        let s = self.scanner;
+        let entry = r * s.ncols + field;
+        let start = match entry {
+            0 => s.base,
+            e => s.base + s.index[e - 1] as usize + 1,
         };
-        let sep = s.base + entries[field] as usize;
+        let sep = s.base + s.index[entry] as usize;
         field_span(s.buf, start, sep, field + 1 == s.ncols)
-    }
-
-    /// Moves to the next record.
-    #[inline(always)]
-    pub fn advance(&mut self) {
-        let s = self.scanner;
-        let last = s.index[self.next_entry + s.ncols - 1];
-        self.start = s.base + last as usize + 1;
-        self.next_entry += s.ncols;
     }
 }
 
@@ -353,12 +354,11 @@ mod tests {
             match index.window(pos, buf.len()) {
                 Window::End => break,
                 Window::Records { next } => {
-                    let mut records = index.records();
-                    while let Some(start) = records.next_start() {
-                        let fields = (0..ncols).map(|i| records.field(i)).collect();
-                        mixed.push((start, fields));
+                    let records = index.records();
+                    for r in 0..records.len() {
+                        let fields = (0..ncols).map(|i| records.field(r, i)).collect();
+                        mixed.push((records.start(r), fields));
                         cut += 1;
-                        records.advance();
                     }
                     pos = next;
                 }
