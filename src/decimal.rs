@@ -15,6 +15,30 @@
 //! quotient, rounded by hand (ties to even). No case relies on an
 //! approximation that might be off by one ulp.
 
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x8;
+
+/// Reads the first eight of `fields` at once, as the CSV reader does where
+/// the processor has AVX-512 ([`x8`]): each lane's value and the mask of
+/// the lanes read. A lane read holds `parse_float_field` of its field, bit
+/// for bit; the others are for the scalar reader. `None` where the
+/// processor lacks the instructions (or `RAYPROC_NO_SIMD` is set). Public
+/// for the fuzz targets.
+pub fn read_plain8(fields: &[&[u8]]) -> Option<([f64; 8], u8)> {
+    #[cfg(target_arch = "x86_64")]
+    if crate::source::fastscan::simd_allowed()
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("avx512cd")
+    {
+        // SAFETY: the processor has the instructions (checked just above).
+        let (bits, read) = unsafe { x8::read8(fields, &x8::Tables::new()) };
+        return Some((bits.map(f64::from_bits), read));
+    }
+    let _ = fields;
+    None
+}
+
 /// 5^p for the fraction lengths the exact path handles (p ≤ 19 < 27, so
 /// every entry fits in 64 bits).
 const POW5: [u64; 20] = powers(5);

@@ -10,11 +10,14 @@
 //!   as NaN, whatever their payload): it accepts exactly what std accepts,
 //!   leading `+` included, and non-UTF-8 input is never a number;
 //! - the `_field` forms are the plain forms on the input with ASCII blanks
-//!   (space, tab) trimmed; a field of blanks only is no number.
+//!   (space, tab) trimmed; a field of blanks only is no number;
+//! - the eight-lane reader (`read_plain8`, AVX-512) gives each lane it reads
+//!   exactly `parse_float_field`'s value, on the input and its cuts.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use rayproc::decimal::read_plain8;
 use rayproc::value::{parse_float, parse_float_field, parse_int, parse_int_field};
 
 fn trim(s: &[u8]) -> &[u8] {
@@ -77,4 +80,30 @@ fuzz_target!(|data: &[u8]| {
         "parse_float_field({data:?}) = {:?}, trimmed parse gives {expected:?}",
         parse_float_field(data)
     );
+
+    // eight lanes: the input and cuts of it
+    let n = data.len();
+    let cut = |a: usize, b: usize| &data[a.min(n)..b.clamp(a.min(n), n)];
+    let lanes = [
+        data,
+        cut(1, n),
+        cut(0, n.saturating_sub(1)),
+        t,
+        cut(2, n),
+        cut(0, n.saturating_sub(2)),
+        cut(1, n.saturating_sub(1)),
+        cut(n / 2, n),
+    ];
+    if let Some((values, read)) = read_plain8(&lanes) {
+        for (lane, field) in lanes.iter().enumerate() {
+            if read >> lane & 1 == 1 {
+                let want = parse_float_field(field);
+                assert!(
+                    same_float(Some(values[lane]), want) && want.is_some(),
+                    "lane {lane}: {field:?} read as {}, scalar gives {want:?}",
+                    values[lane]
+                );
+            }
+        }
+    }
 });

@@ -123,15 +123,16 @@ pub fn fast(buf: &[u8], start: usize, end: usize, delim: u8, want: Want) -> (Vec
         match index.window(pos, end) {
             Window::End => return (records, Outcome::Done { stop: pos }),
             Window::Records { next } => {
-                let mut cut = index.records();
-                while let Some(record_start) = cut.next_start() {
+                let cut = index.records();
+                for r in 0..cut.len() {
+                    let record_start = cut.start(r);
                     if record_start >= end {
                         return (records, Outcome::Done { stop: record_start });
                     }
                     let mut sink = Recording::new(want);
                     for f in 0..ncols {
                         if sink.wants(f) {
-                            sink.field(f, cut.field(f));
+                            sink.field(f, cut.field(r, f));
                         }
                     }
                     records.push(Record {
@@ -139,7 +140,6 @@ pub fn fast(buf: &[u8], start: usize, end: usize, delim: u8, want: Want) -> (Vec
                         fields: ncols,
                         wanted: sink.fields,
                     });
-                    cut.advance();
                 }
                 pos = next;
             }

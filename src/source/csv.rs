@@ -138,7 +138,7 @@ impl Typed {
         };
         self.floats
             .extend(self.ints[..from].iter().map(|&v| v as f64));
-        self.ty = match parse_numbers::<Floats>(&raw[from..], &mut self.floats) {
+        self.ty = match parse_floats(&raw[from..], &mut self.floats) {
             None => ColumnType::Float,
             Some(_) => ColumnType::Text,
         };
@@ -236,6 +236,60 @@ unsafe fn parse_numbers_avx512<R: NumberReader>(
     out: &mut Vec<R::Value>,
 ) -> Option<usize> {
     parse_numbers_with::<R>(raw, out)
+}
+
+/// [`parse_numbers::<Floats>`](parse_numbers), eight fields at a time
+/// through [`read8`](crate::decimal::x8::read8) where the processor has
+/// AVX-512 (F, DQ, CD): the lanes it does not read go through the scalar
+/// reader, which therefore still decides every field that is not a plain
+/// decimal, and where a run stops.
+#[inline]
+fn parse_floats(raw: &[&[u8]], out: &mut Vec<f64>) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if avx512_available() && std::arch::is_x86_feature_detected!("avx512cd") {
+        // SAFETY: the processor has the instructions (checked just above).
+        return unsafe { parse_floats_avx512(raw, out) };
+    }
+    parse_numbers::<Floats>(raw, out)
+}
+
+/// [`parse_floats`] with AVX-512.
+///
+/// # Safety
+/// The processor must have what [`parse_numbers_avx512`] needs, and
+/// AVX-512 CD.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,bmi1,bmi2,lzcnt")]
+unsafe fn parse_floats_avx512(raw: &[&[u8]], out: &mut Vec<f64>) -> Option<usize> {
+    use crate::decimal::x8::{read8, Tables};
+    let tables = Tables::new();
+    let mut i = 0;
+    while i + 8 <= raw.len() {
+        let fields = &raw[i..i + 8];
+        // SAFETY: the caller's processor has the instructions.
+        let (bits, read) = unsafe { read8(fields, &tables) };
+        let at = out.len();
+        out.extend(bits.map(f64::from_bits));
+        let mut rest = !read;
+        while rest != 0 {
+            let lane = rest.trailing_zeros() as usize;
+            let field = fields[lane];
+            out[at + lane] = if field.is_empty() {
+                Floats::NULL
+            } else {
+                match Floats::read(field) {
+                    Some(v) => v,
+                    None => {
+                        out.truncate(at + lane);
+                        return Some(i + lane);
+                    }
+                }
+            };
+            rest &= rest - 1;
+        }
+        i += 8;
+    }
+    parse_numbers_with::<Floats>(&raw[i..], out).map(|stop| i + stop)
 }
 
 /// Whether the processor has what [`parse_numbers_avx512`] needs, unless
@@ -659,7 +713,7 @@ mod tests {
             );
 
             let mut floats = Vec::new();
-            let stop = parse_numbers::<Floats>(&raw, &mut floats);
+            let stop = parse_floats(&raw, &mut floats);
             let want: Vec<Option<u64>> = raw
                 .iter()
                 .map(|f| {

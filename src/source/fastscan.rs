@@ -56,7 +56,7 @@ pub(super) type Classify = fn(&[u8; 64], u8) -> Masks;
 /// (which forces the baseline code, to test it on any machine). Read once;
 /// every runtime-detected path asks here first.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-pub(super) fn simd_allowed() -> bool {
+pub(crate) fn simd_allowed() -> bool {
     use std::sync::OnceLock;
     static ALLOWED: OnceLock<bool> = OnceLock::new();
     *ALLOWED.get_or_init(|| std::env::var_os("RAYPROC_NO_SIMD").is_none())
