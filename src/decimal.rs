@@ -19,7 +19,7 @@
 pub(crate) mod x8;
 
 /// Reads the first eight of `fields` at once, as the CSV reader does where
-/// the processor has AVX-512 ([`x8`]): each lane's value and the mask of
+/// the processor has AVX-512 (`src/decimal/x8.rs`): each lane's value and the mask of
 /// the lanes read. A lane read holds `parse_float_field` of its field, bit
 /// for bit; the others are for the scalar reader. `None` where the
 /// processor lacks the instructions (or `RAYPROC_NO_SIMD` is set). Public
