@@ -362,7 +362,11 @@ impl<const SQUARES: bool> Binned<'_, SQUARES> {
         }
     }
 
-    /// Moves the bins into the accumulators and zeroes them.
+    /// Moves the bins into the accumulators and zeroes them. Out of line,
+    /// so that `add` stays small enough to inline into the callers' row
+    /// loops (inlined, it kept the per-row closure a call, with the bin
+    /// range and count stored to memory on every value).
+    #[inline(never)]
     fn flush(&mut self) {
         if self.pending == 0 {
             return;

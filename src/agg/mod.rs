@@ -406,6 +406,45 @@ fn percent_to_fraction(digits: &str) -> f64 {
 /// as for the short per-group runs of a group-by with many groups.
 pub(crate) const BINNED_ROWS: usize = 64;
 
+/// Calls `f` with the value of each selected row that holds one, in order,
+/// and returns how many: plain loops, so that `f` inlines into them
+/// (through [`Rows::for_each`] the per-row closure of a binned sum stayed a
+/// call, with the bins' state stored to memory on every value).
+#[inline(always)]
+pub(crate) fn for_each_value<T: Copy>(
+    col: &Column<'_>,
+    values: &[T],
+    rows: Rows<'_>,
+    mut f: impl FnMut(T),
+) -> u64 {
+    let mut count = 0;
+    match (rows, col.valid) {
+        (Rows::All(n), None) => {
+            for &v in &values[..n] {
+                f(v);
+            }
+            count = n as u64;
+        }
+        (Rows::All(n), Some(valid)) => {
+            for (&v, &ok) in values[..n].iter().zip(&valid[..n]) {
+                if ok {
+                    f(v);
+                    count += 1;
+                }
+            }
+        }
+        (Rows::Some(rows), _) => {
+            for &r in rows {
+                if col.is_valid(r as usize) {
+                    f(values[r as usize]);
+                    count += 1;
+                }
+            }
+        }
+    }
+    count
+}
+
 /// Returns the first selected row of a text batch that is not a number,
 /// for the numeric aggregates (a text batch always has at least one).
 pub(crate) fn first_non_number(

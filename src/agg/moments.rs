@@ -8,7 +8,7 @@
 
 use num_bigint::{BigInt, BigUint};
 
-use super::{first_non_number, AggState, BadValue, Func, BINNED_ROWS};
+use super::{first_non_number, for_each_value, AggState, BadValue, Func, BINNED_ROWS};
 use crate::exact::{round_ratio, ExactSum, SQUARE_SCALE, VALUE_SCALE};
 use crate::value::{Column, ColumnType, Data, Rows, Value};
 
@@ -75,12 +75,7 @@ impl Moments {
             Data::Int(values) => n = self.add_ints(values, col, rows),
             Data::Float(values) if rows.count() >= BINNED_ROWS => {
                 self.sum.add_many_with_squares(&mut self.squares, |binned| {
-                    rows.for_each(|r| {
-                        if col.is_valid(r) {
-                            binned.add(values[r]);
-                            n += 1;
-                        }
-                    })
+                    n = for_each_value(col, values, rows, |v| binned.add(v));
                 });
             }
             Data::Float(values) => rows.for_each(|r| {

@@ -1,6 +1,6 @@
 //! `sum` and `mean`: exact integer sums and exactly rounded float sums.
 
-use super::{first_non_number, AggState, BadValue, Func, BINNED_ROWS};
+use super::{first_non_number, for_each_value, AggState, BadValue, Func, BINNED_ROWS};
 use num_bigint::{BigInt, BigUint};
 
 use crate::exact::{round_ratio, ExactSum};
@@ -99,11 +99,7 @@ impl SumState {
                 let floats = self.floats.get_or_insert_with(Box::default);
                 if rows.count() >= BINNED_ROWS {
                     floats.add_many(|sum| {
-                        rows.for_each(|r| {
-                            if col.is_valid(r) {
-                                sum.add(values[r])
-                            }
-                        })
+                        for_each_value(col, values, rows, |v| sum.add(v));
                     });
                 } else {
                     rows.for_each(|r| {
