@@ -369,7 +369,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
             match index.window(pos, end) {
                 Window::End => stop = Some(pos),
                 Window::Records { next } => {
-                    stop = self.cut(&index, buf, end, &wanted, input, on_batch, &mut progress)?;
+                    stop = self.cut(&index, end, &wanted, input, on_batch, &mut progress)?;
                     pos = next;
                 }
                 Window::Irregular { until } => {
@@ -440,11 +440,9 @@ impl<'p, 'i> CsvReader<'p, 'i> {
     /// the records (two index reads each), where a record at a time cost a
     /// branchy call per record. Returns the first record start at or after
     /// `end`, if the window holds one.
-    #[allow(clippy::too_many_arguments)]
     fn cut<E: From<DataError>>(
         &mut self,
         index: &IndexScanner<'i>,
-        buf: &'i [u8],
         end: usize,
         wanted: &[(usize, usize)],
         input: &CsvInput,
@@ -469,18 +467,10 @@ impl<'p, 'i> CsvReader<'p, 'i> {
             }
             let Fields { raw, escaped } = &mut self.fields;
             for &(field, slot) in wanted {
-                // `extend` over a range writes without a capacity check or
-                // a length update per field
-                raw[slot].extend((r..take).map(|q| {
-                    let span = records.field(q, field);
-                    if span.escaped {
-                        let row = row + q - r;
-                        escaped.push(Escaped { slot, row, span });
-                        &[][..]
-                    } else {
-                        &buf[span.start..span.end]
-                    }
-                }));
+                records.cut_field(field, r..take, &mut raw[slot], |q, span| {
+                    let row = row + q - r;
+                    escaped.push(Escaped { slot, row, span });
+                });
             }
             if self.starts.len() == BATCH_ROWS {
                 let last = self.starts[BATCH_ROWS - 1];
