@@ -96,9 +96,23 @@ fn push_json_value(out: &mut Vec<u8>, v: ValueRef<'_>) {
         // JSON has no NaN or infinity
         ValueRef::Float(f) if !f.is_finite() => out.extend_from_slice(b"null"),
         ValueRef::Float(f) => write!(out, "{f:?}").expect("write to a Vec"),
-        ValueRef::Text(t) => {
-            serde_json::to_writer(&mut *out, &String::from_utf8_lossy(t)).expect("string to JSON")
-        }
+        ValueRef::Text(t) => push_json_text(out, t),
+    }
+}
+
+/// Appends `t` as a JSON string. Text of printable ASCII without `"` or
+/// `\` (group keys, mostly) is copied between quotes as it is; anything
+/// else goes through `serde_json`, invalid UTF-8 replaced as in [`plain`].
+#[inline]
+fn push_json_text(out: &mut Vec<u8>, t: &[u8]) {
+    let plain = |b: &u8| (0x20..0x7F).contains(b) && *b != b'"' && *b != b'\\';
+    if t.iter().all(plain) {
+        out.reserve(t.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(t);
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, &String::from_utf8_lossy(t)).expect("string to JSON")
     }
 }
 
@@ -379,6 +393,27 @@ mod tests {
         assert_eq!(format_float(1e21), "1e21");
         assert_eq!(format_float(1.5e-7), "1.5e-7");
         assert_eq!(format_float(f64::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn json_text_is_serde_jsons() {
+        let mut texts: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b'k', b]).collect();
+        texts.extend(
+            [
+                &b""[..],
+                b"key_0673906",
+                b"a \"q\" \\ z",
+                "é".as_bytes(),
+                b"\xff",
+            ]
+            .map(<[u8]>::to_vec),
+        );
+        for t in texts {
+            let mut got = Vec::new();
+            push_json_text(&mut got, &t);
+            let want = serde_json::to_vec(&String::from_utf8_lossy(&t)).unwrap();
+            assert_eq!(got, want, "{t:?}");
+        }
     }
 
     #[test]
