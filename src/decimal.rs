@@ -39,6 +39,26 @@ pub fn read_plain8(fields: &[&[u8]]) -> Option<([f64; 8], u8)> {
     None
 }
 
+/// Like [`read_plain8`], for the integer lanes (`src/decimal/x8.rs`): each
+/// lane read holds `parse_int_field` of its field. Only fields inside `buf`,
+/// at least seven bytes past its start, are read. Public for the fuzz
+/// targets.
+pub fn read_ints8(buf: &[u8], fields: &[&[u8]]) -> Option<([i64; 8], u8)> {
+    #[cfg(target_arch = "x86_64")]
+    if crate::source::fastscan::simd_allowed()
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+    {
+        let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+        // SAFETY: the processor has the instructions (checked just above),
+        // and `buf` is readable.
+        let (values, read) = unsafe { x8::read_int8(fields, readable) };
+        return Some((values.map(|v| v as i64), read));
+    }
+    let _ = (buf, fields);
+    None
+}
+
 /// 5^p for the fraction lengths the exact path handles (p ≤ 19 < 27, so
 /// every entry fits in 64 bits).
 const POW5: [u64; 20] = powers(5);

@@ -11,13 +11,14 @@
 //!   leading `+` included, and non-UTF-8 input is never a number;
 //! - the `_field` forms are the plain forms on the input with ASCII blanks
 //!   (space, tab) trimmed; a field of blanks only is no number;
-//! - the eight-lane reader (`read_plain8`, AVX-512) gives each lane it reads
-//!   exactly `parse_float_field`'s value, on the input and its cuts.
+//! - the eight-lane readers (`read_plain8`, `read_ints8`, AVX-512) give each
+//!   lane they read exactly `parse_float_field`'s (`parse_int_field`'s)
+//!   value, on the input and its cuts.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rayproc::decimal::read_plain8;
+use rayproc::decimal::{read_ints8, read_plain8};
 use rayproc::value::{parse_float, parse_float_field, parse_int, parse_int_field};
 
 fn trim(s: &[u8]) -> &[u8] {
@@ -94,6 +95,24 @@ fuzz_target!(|data: &[u8]| {
         cut(1, n.saturating_sub(1)),
         cut(n / 2, n),
     ];
+    // the integer lanes read fields inside a buffer: the input after eight bytes
+    let mut buf = b"01234567".to_vec();
+    buf.extend_from_slice(data);
+    let inside: Vec<&[u8]> = lanes
+        .iter()
+        .map(|lane| {
+            let at = 8 + (lane.as_ptr() as usize - data.as_ptr() as usize);
+            &buf[at..at + lane.len()]
+        })
+        .collect();
+    if let Some((values, read)) = read_ints8(&buf, &inside) {
+        for (lane, field) in inside.iter().enumerate() {
+            if read >> lane & 1 == 1 {
+                let want = parse_int_field(field);
+                assert_eq!(Some(values[lane]), want, "int lane {lane}: {field:?}");
+            }
+        }
+    }
     if let Some((values, read)) = read_plain8(&lanes) {
         for (lane, field) in lanes.iter().enumerate() {
             if read >> lane & 1 == 1 {

@@ -270,9 +270,69 @@ pub unsafe fn read8(fields: &[&[u8]], tables: &Tables) -> ([u64; 8], u8) {
     (out, read)
 }
 
+/// Reads the first eight of `fields` that are unsigned integers of one to
+/// eight digits (what [`parse_digits_8`](super::parse_digits_8) reads,
+/// `parse_int`'s common case): the values and the mask of the lanes read.
+/// A lane is only read when its field lies in `readable`, seven bytes past
+/// its start: the lane loads the eight bytes that end where the field ends
+/// and masks the bytes before the field to zeros.
+///
+/// # Safety
+/// The processor must have AVX-512 F and DQ, and every byte of
+/// `readable` must be readable.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+pub unsafe fn read_int8(fields: &[&[u8]], readable: std::ops::Range<usize>) -> ([u64; 8], u8) {
+    let fields: &[&[u8]; 8] = fields[..8].try_into().expect("eight fields");
+    let mut starts = [0u64; 8];
+    let mut lens = [0u64; 8];
+    for k in 0..8 {
+        starts[k] = fields[k].as_ptr() as u64;
+        lens[k] = fields[k].len() as u64;
+    }
+    // SAFETY: 8 lanes of 8 bytes each.
+    let (starts, n) = unsafe {
+        (
+            _mm512_loadu_si512(starts.as_ptr() as *const __m512i),
+            _mm512_loadu_si512(lens.as_ptr() as *const __m512i),
+        )
+    };
+    let zero = _mm512_setzero_si512();
+    let ends = _mm512_add_epi64(starts, n);
+    let sized = _mm512_test_epi64_mask(n, n) & _mm512_cmple_epu64_mask(n, splat(8));
+    let inside = _mm512_cmpge_epu64_mask(starts, splat(readable.start.saturating_add(7) as i64))
+        & _mm512_cmple_epu64_mask(ends, splat(readable.end as i64));
+    let lanes = sized & inside;
+    if lanes == 0 {
+        return ([0; 8], 0);
+    }
+    // SAFETY: a lane read loads ends-8..ends, inside `readable` (checked
+    // just above: its field starts at least seven bytes in and has 1 to 8
+    // bytes); other lanes load nothing.
+    let v = unsafe {
+        let at = _mm512_sub_epi64(ends, splat(8));
+        _mm512_mask_i64gather_epi64::<1>(zero, lanes, at, std::ptr::null::<i64>())
+    };
+    // the field is v's top n bytes; the bytes below become '0's
+    let keep = _mm512_sllv_epi64(
+        splat(-1),
+        _mm512_slli_epi64::<3>(_mm512_sub_epi64(splat(8), n)),
+    );
+    let c = _mm512_or_si512(
+        _mm512_and_si512(v, keep),
+        _mm512_andnot_si512(keep, splat(ZEROS)),
+    );
+    let read = lanes & all_digits(c);
+    let mut out = [0u64; 8];
+    // SAFETY: 8 lanes of 8 bytes each.
+    unsafe { _mm512_storeu_si512(out.as_mut_ptr() as *mut __m512i, parse8(c)) };
+    (out, read)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{read_plain8, split_wide};
+    use super::read_int8;
     use crate::value::parse_float_field;
 
     /// Plain decimals of `digits` digits, point anywhere (or nowhere), any
@@ -325,6 +385,58 @@ mod tests {
             }
         }
         (wide_count, read_count)
+    }
+
+    #[test]
+    fn integer_lanes_read_what_the_scalar_reader_reads() {
+        if read_plain8(&[&b""[..]; 8]).is_none() {
+            return; // no AVX-512 here
+        }
+        // fields of every shape, laid out in one buffer as in a CSV file
+        let mut state = 0x1e55_u64;
+        let mut text = String::from("head");
+        let mut spans = Vec::new();
+        for _ in 0..20_000 {
+            let r = crate::testing::xorshift(&mut state);
+            let field = match r % 8 {
+                0 => String::new(),
+                1 => format!("-{}", r >> 40),
+                2 => format!("+{}", r >> 50),
+                3 => "0".repeat(1 + (r >> 8) as usize % 9),
+                4 => format!("{}x", r >> 44),
+                5 => format!("{}", r >> 8),
+                _ => format!("{}", (r >> 8) % 10u64.pow(1 + (r >> 4) as u32 % 8)),
+            };
+            spans.push(text.len()..text.len() + field.len());
+            text.push_str(&field);
+            text.push(',');
+        }
+        let buf = text.as_bytes();
+        let fields: Vec<&[u8]> = spans.iter().map(|s| &buf[s.clone()]).collect();
+        let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+        let mut read_count = 0;
+        for chunk in fields.chunks_exact(8) {
+            // SAFETY: the processor has the features (checked above); the
+            // buffer is readable.
+            let (values, mask) = unsafe { read_int8(chunk, readable.clone()) };
+            for (lane, field) in chunk.iter().enumerate() {
+                let read = mask >> lane & 1 == 1;
+                let inside = field.as_ptr() as usize >= readable.start + 7;
+                let digits = (1..=8).contains(&field.len()) && field.iter().all(u8::is_ascii_digit);
+                assert_eq!(read, inside && digits, "{field:?}");
+                if read {
+                    read_count += 1;
+                    let want = crate::value::parse_int(field).expect("an integer");
+                    assert_eq!(values[lane] as i64, want, "{field:?}");
+                }
+            }
+        }
+        assert!(read_count > 6_000, "{read_count}");
+        // nothing outside `readable` is read: the first field starts 4 bytes in
+        let head = [&buf[4..5]; 8];
+        // SAFETY: as above
+        let (_, mask) = unsafe { read_int8(&head, readable.clone()) };
+        assert_eq!(mask, 0);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::batch::Batch;
 use crate::error::DataError;
 use crate::plan::{Plan, UNUSED};
 use crate::value::{parse_float_field, parse_int_field, Column, ColumnType, Data};
+use std::ops::Range;
 
 /// Rows per batch: small enough to stay in cache, large enough to amortise
 /// the per-batch work.
@@ -121,7 +122,8 @@ struct Typed {
 impl Typed {
     /// Infers the batch type of `raw` and parses it: integers if every
     /// non-null value is one, else floats if every one is a number, else text.
-    fn fill(&mut self, raw: &[&[u8]]) {
+    /// `readable`: addresses that may be read around a field (the input's).
+    fn fill(&mut self, raw: &[&[u8]], readable: Range<usize>) {
         self.ints.clear();
         self.floats.clear();
         self.valid.clear();
@@ -132,7 +134,7 @@ impl Typed {
             self.ints.resize(raw.len(), 0);
             return;
         }
-        let Some(from) = parse_numbers::<Ints>(raw, &mut self.ints) else {
+        let Some(from) = parse_ints(raw, &mut self.ints, readable) else {
             self.ty = ColumnType::Int;
             return;
         };
@@ -263,21 +265,72 @@ fn parse_floats(raw: &[&[u8]], out: &mut Vec<f64>) -> Option<usize> {
 unsafe fn parse_floats_avx512(raw: &[&[u8]], out: &mut Vec<f64>) -> Option<usize> {
     use crate::decimal::x8::{read8, Tables};
     let tables = Tables::new();
+    parse_eights::<Floats>(raw, out, |fields| {
+        // SAFETY: the caller's processor has the instructions.
+        let (bits, read) = unsafe { read8(fields, &tables) };
+        (bits.map(f64::from_bits), read)
+    })
+}
+
+/// [`parse_numbers::<Ints>`](parse_numbers), eight fields at a time through
+/// [`read_int8`](crate::decimal::x8::read_int8) where the processor has
+/// AVX-512, for the fields that lie in `readable` (the lanes load the eight
+/// bytes that end where a field ends).
+#[inline]
+fn parse_ints(raw: &[&[u8]], out: &mut Vec<i64>, readable: Range<usize>) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if avx512_available() {
+        // SAFETY: the processor has the instructions (checked just above).
+        return unsafe { parse_ints_avx512(raw, out, readable) };
+    }
+    let _ = readable;
+    parse_numbers::<Ints>(raw, out)
+}
+
+/// [`parse_ints`] with AVX-512.
+///
+/// # Safety
+/// The processor must have what [`parse_numbers_avx512`] needs, and every
+/// address in `readable` must be readable.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,bmi1,bmi2,lzcnt")]
+unsafe fn parse_ints_avx512(
+    raw: &[&[u8]],
+    out: &mut Vec<i64>,
+    readable: Range<usize>,
+) -> Option<usize> {
+    use crate::decimal::x8::read_int8;
+    parse_eights::<Ints>(raw, out, |fields| {
+        // SAFETY: the caller's processor has the instructions, and the
+        // caller vouches for `readable`.
+        let (values, read) = unsafe { read_int8(fields, readable.clone()) };
+        (values.map(|v| v as i64), read)
+    })
+}
+
+/// Parses `raw` like [`parse_numbers_with`], eight fields at a time through
+/// `read8` (their values and the mask of the lanes it read); the lanes it
+/// did not read go through `R::read`, which decides where a run stops.
+#[inline(always)]
+fn parse_eights<R: NumberReader>(
+    raw: &[&[u8]],
+    out: &mut Vec<R::Value>,
+    mut read8: impl FnMut(&[&[u8]]) -> ([R::Value; 8], u8),
+) -> Option<usize> {
     let mut i = 0;
     while i + 8 <= raw.len() {
         let fields = &raw[i..i + 8];
-        // SAFETY: the caller's processor has the instructions.
-        let (bits, read) = unsafe { read8(fields, &tables) };
+        let (values, read) = read8(fields);
         let at = out.len();
-        out.extend(bits.map(f64::from_bits));
+        out.extend(values);
         let mut rest = !read;
         while rest != 0 {
             let lane = rest.trailing_zeros() as usize;
             let field = fields[lane];
             out[at + lane] = if field.is_empty() {
-                Floats::NULL
+                R::NULL
             } else {
-                match Floats::read(field) {
+                match R::read(field) {
                     Some(v) => v,
                     None => {
                         out.truncate(at + lane);
@@ -289,7 +342,7 @@ unsafe fn parse_floats_avx512(raw: &[&[u8]], out: &mut Vec<f64>) -> Option<usize
         }
         i += 8;
     }
-    parse_numbers_with::<Floats>(&raw[i..], out).map(|stop| i + stop)
+    parse_numbers_with::<R>(&raw[i..], out).map(|stop| i + stop)
 }
 
 /// Whether the processor has what [`parse_numbers_avx512`] needs, unless
@@ -522,12 +575,14 @@ impl<'p, 'i> CsvReader<'p, 'i> {
         if n == 0 {
             return Ok(());
         }
+        let buf = input.bytes();
+        let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
         let result = if self.fields.escaped.is_empty() {
-            call_with_batch(&mut self.typed, &self.fields.raw, &self.starts, on_batch)
+            let raw = &self.fields.raw;
+            call_with_batch(&mut self.typed, raw, readable, &self.starts, on_batch)
         } else {
             // decode the escaped fields into a patched copy of the batch
             // (rare: only fields that hold `""`)
-            let buf = input.bytes();
             let decoded: Vec<Vec<u8>> = (self.fields.escaped.iter())
                 .map(|e| {
                     let mut out = Vec::new();
@@ -539,7 +594,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
             for (e, text) in self.fields.escaped.iter().zip(&decoded) {
                 raw[e.slot][e.row] = text;
             }
-            call_with_batch(&mut self.typed, &raw, &self.starts, on_batch)
+            call_with_batch(&mut self.typed, &raw, readable, &self.starts, on_batch)
         };
         self.starts.clear();
         self.fields.clear();
@@ -547,15 +602,17 @@ impl<'p, 'i> CsvReader<'p, 'i> {
     }
 }
 
-/// Types each slot's fields and calls `on_batch` with the batch.
+/// Types each slot's fields and calls `on_batch` with the batch;
+/// `readable` as for [`Typed::fill`].
 fn call_with_batch<E>(
     typed: &mut [Typed],
     raw: &[Vec<&[u8]>],
+    readable: Range<usize>,
     starts: &[usize],
     on_batch: &mut BatchFn<'_, E>,
 ) -> Result<(), E> {
     for (typed, raw) in typed.iter_mut().zip(raw) {
-        typed.fill(raw);
+        typed.fill(raw, readable.clone());
     }
     let batch = Batch {
         len: starts.len(),
@@ -681,9 +738,20 @@ mod tests {
             .chain(floats_only.chunks(4096))
             .chain(ints_only.chunks(4096));
         for chunk in chunks {
-            let raw: Vec<&[u8]> = chunk.iter().map(|f| f.as_bytes()).collect();
+            // the fields laid out in one buffer, as in an input (the
+            // integer lanes read only fields inside `readable`)
+            let text = format!("header,{}", chunk.join(","));
+            let mut at = "header,".len();
+            let raw: Vec<&[u8]> = (chunk.iter())
+                .map(|f| {
+                    let field = &text.as_bytes()[at..at + f.len()];
+                    at += f.len() + 1;
+                    field
+                })
+                .collect();
+            let readable = text.as_ptr() as usize..text.as_ptr() as usize + text.len();
             let mut ints = Vec::new();
-            let stop = parse_numbers::<Ints>(&raw, &mut ints);
+            let stop = parse_ints(&raw, &mut ints, readable);
             let want: Vec<Option<i64>> = raw
                 .iter()
                 .map(|f| {
