@@ -321,8 +321,23 @@ impl Partial {
             part_states.push(t.states);
         }
         starts.push(total as u32);
+        // The table of every 1024th group, so that finding a group's table
+        // is a step or two forward from there, not a binary search over
+        // 256 partitions (a million groups are located twice each: that
+        // search was 3% of a million-group run's CPU).
+        const BLOCK: u32 = 1024;
+        let block_tables: Vec<usize> = (0..=total as u32 / BLOCK)
+            .map(|b| {
+                starts
+                    .partition_point(|&s| s <= b * BLOCK)
+                    .saturating_sub(1)
+            })
+            .collect();
         let locate = |g: u32| -> (usize, u32) {
-            let t = starts.partition_point(|&s| s <= g) - 1;
+            let mut t = block_tables[(g / BLOCK) as usize];
+            while starts[t + 1] <= g {
+                t += 1;
+            }
             (t, g - starts[t])
         };
         let key = |g: u32| {
