@@ -120,6 +120,26 @@ fn mul_high(a: __m512i, b: __m512i) -> __m512i {
     _mm512_add_epi64(hh, _mm512_add_epi64(carries, _mm512_srli_epi64::<32>(mid)))
 }
 
+/// The addresses and the lengths of the first eight of `fields`, a lane each.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn addresses_and_lengths(fields: &[&[u8]]) -> (__m512i, __m512i) {
+    let fields: &[&[u8]; 8] = fields[..8].try_into().expect("eight fields");
+    let mut starts = [0u64; 8];
+    let mut lens = [0u64; 8];
+    for k in 0..8 {
+        starts[k] = fields[k].as_ptr() as u64;
+        lens[k] = fields[k].len() as u64;
+    }
+    // SAFETY: 8 lanes of 8 bytes each.
+    unsafe {
+        (
+            _mm512_loadu_si512(starts.as_ptr() as *const __m512i),
+            _mm512_loadu_si512(lens.as_ptr() as *const __m512i),
+        )
+    }
+}
+
 /// Reads the first eight of `fields`: the lanes' values as `f64` bits and
 /// the mask of the lanes read (see the module documentation); a lane not
 /// read holds garbage.
@@ -129,20 +149,7 @@ fn mul_high(a: __m512i, b: __m512i) -> __m512i {
 #[inline]
 #[target_feature(enable = "avx512f,avx512dq,avx512cd")]
 pub unsafe fn read8(fields: &[&[u8]], tables: &Tables) -> ([u64; 8], u8) {
-    let fields: &[&[u8]; 8] = fields[..8].try_into().expect("eight fields");
-    let mut starts = [0u64; 8];
-    let mut lens = [0u64; 8];
-    for k in 0..8 {
-        starts[k] = fields[k].as_ptr() as u64;
-        lens[k] = fields[k].len() as u64;
-    }
-    // SAFETY: 8 lanes of 8 bytes each.
-    let (starts, n) = unsafe {
-        (
-            _mm512_loadu_si512(starts.as_ptr() as *const __m512i),
-            _mm512_loadu_si512(lens.as_ptr() as *const __m512i),
-        )
-    };
+    let (starts, n) = addresses_and_lengths(fields);
     let zero = _mm512_setzero_si512();
     let one = splat(1);
     let ones = splat(-1);
@@ -283,20 +290,7 @@ pub unsafe fn read8(fields: &[&[u8]], tables: &Tables) -> ([u64; 8], u8) {
 #[inline]
 #[target_feature(enable = "avx512f,avx512dq")]
 pub unsafe fn read_int8(fields: &[&[u8]], readable: std::ops::Range<usize>) -> ([u64; 8], u8) {
-    let fields: &[&[u8]; 8] = fields[..8].try_into().expect("eight fields");
-    let mut starts = [0u64; 8];
-    let mut lens = [0u64; 8];
-    for k in 0..8 {
-        starts[k] = fields[k].as_ptr() as u64;
-        lens[k] = fields[k].len() as u64;
-    }
-    // SAFETY: 8 lanes of 8 bytes each.
-    let (starts, n) = unsafe {
-        (
-            _mm512_loadu_si512(starts.as_ptr() as *const __m512i),
-            _mm512_loadu_si512(lens.as_ptr() as *const __m512i),
-        )
-    };
+    let (starts, n) = addresses_and_lengths(fields);
     let zero = _mm512_setzero_si512();
     let ends = _mm512_add_epi64(starts, n);
     let sized = _mm512_test_epi64_mask(n, n) & _mm512_cmple_epu64_mask(n, splat(8));

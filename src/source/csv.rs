@@ -429,13 +429,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
                     let until = until.min(end);
                     let mut fast = FastScanner::new(buf, pos, until, self.delimiter);
                     loop {
-                        let mut sink = SlotSink {
-                            slot_of: &self.plan.slot_of,
-                            next_wanted: &next_wanted,
-                            buf,
-                            fields: &mut self.fields,
-                            row: self.starts.len(),
-                        };
+                        let mut sink = self.sink(&next_wanted, buf);
                         match fast.next_record(&mut sink) {
                             Step::Record(record_start, fields) => {
                                 self.accept(input, record_start, fields, on_batch, &mut progress)?;
@@ -459,13 +453,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
         if let Some(at) = resume {
             let mut scanner = Scanner::new(buf, at, self.delimiter);
             loop {
-                let mut sink = SlotSink {
-                    slot_of: &self.plan.slot_of,
-                    next_wanted: &next_wanted,
-                    buf,
-                    fields: &mut self.fields,
-                    row: self.starts.len(),
-                };
+                let mut sink = self.sink(&next_wanted, buf);
                 match scanner.next_record(end, &mut sink) {
                     None => break,
                     Some(Ok((record_start, fields))) => {
@@ -486,6 +474,17 @@ impl<'p, 'i> CsvReader<'p, 'i> {
         (progress.report)(end.saturating_sub(progress.reported));
         input.release(start, end);
         Ok(RangeInfo { stop })
+    }
+
+    /// A sink for the per-record scanners' fields of the next record.
+    fn sink<'a>(&'a mut self, next_wanted: &'a [usize], buf: &'i [u8]) -> SlotSink<'a, 'i> {
+        SlotSink {
+            slot_of: &self.plan.slot_of,
+            next_wanted,
+            buf,
+            fields: &mut self.fields,
+            row: self.starts.len(),
+        }
     }
 
     /// Takes the records of an indexed window that start before `end` into
