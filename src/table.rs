@@ -245,12 +245,13 @@ impl Table {
     /// ([`Row::prefetch_text`]), which needs the cells.
     pub fn prefetch(&self, i: usize) {
         let stored = self.order.as_ref().map_or(i, |o| o[i] as usize);
-        let r = stored % CHUNK;
-        if let Some(cell) = self.chunks[stored / CHUNK]
-            .cells
-            .get(r * self.columns.len())
-        {
-            crate::hint::prefetch(cell);
+        let width = self.columns.len();
+        let cells = &self.chunks[stored / CHUNK].cells;
+        let first = stored % CHUNK * width;
+        // a row's cells (32 bytes each) can span two cache lines
+        if let (Some(a), Some(b)) = (cells.get(first), cells.get(first + width.max(1) - 1)) {
+            crate::hint::prefetch(a);
+            crate::hint::prefetch(b);
         }
     }
 

@@ -71,14 +71,26 @@ fn push_int(out: &mut Vec<u8>, v: i128) {
         digits[at] = b'0' + (rest % 10) as u8;
         rest /= 10;
     }
+    // two digits per division
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut rest = rest as u64;
-    loop {
+    while rest >= 100 {
+        let pair = (rest % 100) as usize * 2;
+        rest /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if rest >= 10 {
+        let pair = rest as usize * 2;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
         at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
+        digits[at] = b'0' + rest as u8;
     }
     if v < 0 {
         at -= 1;
@@ -382,7 +394,13 @@ mod tests {
             u64::MAX as i128 + 1,
             i128::MAX,
             i128::MIN,
-        ] {
+        ]
+        .into_iter()
+        // every digit count, odd and even, at and around its powers of ten
+        .chain((0..39).flat_map(|k| {
+            let p = 10i128.pow(k);
+            [p - 1, p, p + 1, -p, p * 9 / 7]
+        })) {
             let mut out = Vec::new();
             push_int(&mut out, v);
             assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
