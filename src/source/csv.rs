@@ -248,7 +248,7 @@ unsafe fn parse_numbers_avx512<R: NumberReader>(
 #[inline]
 fn parse_floats(raw: &[&[u8]], out: &mut Vec<f64>) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
-    if avx512_available() && std::arch::is_x86_feature_detected!("avx512cd") {
+    if avx512_available() && crate::decimal::lanes_available() {
         // SAFETY: the processor has the instructions (checked just above).
         return unsafe { parse_floats_avx512(raw, out) };
     }
@@ -279,7 +279,7 @@ unsafe fn parse_floats_avx512(raw: &[&[u8]], out: &mut Vec<f64>) -> Option<usize
 #[inline]
 fn parse_ints(raw: &[&[u8]], out: &mut Vec<i64>, readable: Range<usize>) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
-    if avx512_available() {
+    if avx512_available() && crate::decimal::lanes_available() {
         // SAFETY: the processor has the instructions (checked just above).
         return unsafe { parse_ints_avx512(raw, out, readable) };
     }
@@ -524,12 +524,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
                     escaped.push(Escaped { slot, row, span });
                 });
             }
-            if self.starts.len() == BATCH_ROWS {
-                let last = self.starts[BATCH_ROWS - 1];
-                self.flush(input, on_batch)?;
-                (progress.report)(last - progress.reported);
-                progress.reported = last;
-            }
+            self.flush_if_full(input, on_batch, progress)?;
             if stop.is_some() {
                 return Ok(stop);
             }
@@ -556,10 +551,22 @@ impl<'p, 'i> CsvReader<'p, 'i> {
             return Err(input.error_at(record_start, None, msg).into());
         }
         self.starts.push(record_start);
+        self.flush_if_full(input, on_batch, progress)
+    }
+
+    /// Flushes a full batch and reports the bytes up to its last record as
+    /// progress.
+    fn flush_if_full<E: From<DataError>>(
+        &mut self,
+        input: &CsvInput,
+        on_batch: &mut BatchFn<'_, E>,
+        progress: &mut RangeProgress<'_>,
+    ) -> Result<(), E> {
         if self.starts.len() == BATCH_ROWS {
+            let last = self.starts[BATCH_ROWS - 1];
             self.flush(input, on_batch)?;
-            (progress.report)(record_start - progress.reported);
-            progress.reported = record_start;
+            (progress.report)(last - progress.reported);
+            progress.reported = last;
         }
         Ok(())
     }
