@@ -18,6 +18,17 @@
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x8;
 
+/// Whether the lane readers (`src/decimal/x8.rs`) may run: AVX-512 F, DQ
+/// and CD, unless `RAYPROC_NO_SIMD` asks for the baseline (the detection
+/// macro caches).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn lanes_available() -> bool {
+    crate::source::fastscan::simd_allowed()
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("avx512cd")
+}
+
 /// Reads the first eight of `fields` at once, as the CSV reader does where
 /// the processor has AVX-512 (`src/decimal/x8.rs`): each lane's value and the mask of
 /// the lanes read. A lane read holds `parse_float_field` of its field, bit
@@ -26,11 +37,7 @@ pub(crate) mod x8;
 /// for the fuzz targets.
 pub fn read_plain8(fields: &[&[u8]]) -> Option<([f64; 8], u8)> {
     #[cfg(target_arch = "x86_64")]
-    if crate::source::fastscan::simd_allowed()
-        && std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512dq")
-        && std::arch::is_x86_feature_detected!("avx512cd")
-    {
+    if lanes_available() {
         // SAFETY: the processor has the instructions (checked just above).
         let (bits, read) = unsafe { x8::read8(fields, &x8::Tables::new()) };
         return Some((bits.map(f64::from_bits), read));
@@ -45,10 +52,7 @@ pub fn read_plain8(fields: &[&[u8]]) -> Option<([f64; 8], u8)> {
 /// targets.
 pub fn read_ints8(buf: &[u8], fields: &[&[u8]]) -> Option<([i64; 8], u8)> {
     #[cfg(target_arch = "x86_64")]
-    if crate::source::fastscan::simd_allowed()
-        && std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512dq")
-    {
+    if lanes_available() {
         let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
         // SAFETY: the processor has the instructions (checked just above),
         // and `buf` is readable.
