@@ -12,7 +12,7 @@ use crate::output::{self, Format};
 use crate::plan::Plan;
 use crate::source::typed::{self, TypedInput};
 use crate::source::{detect_format, CsvInput, InputFormat};
-use crate::spec::{parse_specs, AggSpec};
+use crate::spec::{parse_columns, parse_specs, AggSpec, ColumnRef};
 use crate::store::{self, SplitOptions, Store, StoreRunOptions};
 
 const EXIT_CODES: &str = "\
@@ -85,6 +85,16 @@ Aggregates (SPEC is FUNC:COLUMN, or `count` alone; comma-separate several):
 Output columns are named `count` and FUNC_COLUMN (mean_x); --by columns come
 first, rows sorted by key (numbers numerically, text in byte order, null last).
 
+Column names (in --agg, --by and split --columns): whitespace around a name
+is trimmed; a name with a comma, surrounding spaces or a leading quote is
+written in double quotes, taken literally, a quote inside doubled:
+  --agg 'sum:\"a,b\"'   --agg 'mean:\" price\"'   --by '\"say \"\"hi\"\"\",city'
+A name the header repeats (k,k,v) must be told apart: k#2 (or \"k\"#2) is the
+second column named k, k alone is refused; such columns are labelled k#1,
+k#2 in the output. A column literally named k#2 wins over that reading; \"k#2\"
+always means it. Asking for one output column twice (mean:x,mean:x) is a
+usage error.
+
 Types: a column is integer if every non-null value is a 64-bit integer, float
 if every one is a number, else text. An empty field is null; aggregates skip
 nulls, and an aggregate over no values is null (counts are 0).
@@ -152,11 +162,13 @@ pub struct RunArgs {
     pub no_verify: bool,
 
     /// Aggregation(s): FUNC:COLUMN or `count`, comma-separated or repeated.
+    /// A column name with a comma or surrounding spaces is written in
+    /// double quotes (`sum:"a,b"`); `k#2` is the second column named k.
     #[arg(long, short = 'a', required = true, value_name = "SPEC")]
     pub agg: Vec<String>,
 
-    /// Group by these columns (comma-separated).
-    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    /// Group by these columns (comma-separated; names as in --agg).
+    #[arg(long, value_name = "COL[,COL...]")]
     pub by: Vec<String>,
 
     /// Partitions per input [default: from the input size and threads].
@@ -176,9 +188,11 @@ pub struct RunArgs {
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<PathBuf>,
 
-    /// Field delimiter: one ASCII character, or `tab`.
-    #[arg(long, short = 'd', default_value = ",", value_name = "CHAR")]
-    pub delimiter: String,
+    /// Field delimiter: one ASCII character, or `tab` [default: ,]. A store
+    /// keeps the delimiter it was split with: with --store, only that one
+    /// is accepted.
+    #[arg(long, short = 'd', value_name = "CHAR")]
+    pub delimiter: Option<String>,
 
     /// Progress bar on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
@@ -205,8 +219,9 @@ pub struct SplitArgs {
     #[arg(long, short = 'p', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub partitions: Option<u32>,
 
-    /// Store only these columns (comma-separated) [default: all].
-    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    /// Store only these columns (comma-separated; names as in `run --agg`,
+    /// quoted or `k#2`) [default: all].
+    #[arg(long, value_name = "COL[,COL...]")]
     pub columns: Option<Vec<String>>,
 
     /// Worker threads [default: all cores].
@@ -270,17 +285,14 @@ pub fn split(args: SplitArgs) -> Result<()> {
             )));
         }
     }
-    let columns = match args.columns {
-        Some(c) => {
-            let c: Vec<String> = c.iter().map(|s| s.trim().to_string()).collect();
-            if c.iter().any(String::is_empty) {
-                return Err(Error::Usage("--columns has an empty column name".into()));
-            }
-            Some(c)
-        }
+    let columns = match &args.columns {
+        Some(c) => Some(parse_columns(c, "--columns")?),
         None => None,
     };
-    let fallback = || columns.clone().unwrap_or_default();
+    let fallback = || {
+        let names = columns.iter().flatten().map(|c| c.plain_name().to_string());
+        names.collect()
+    };
     let (inputs, header) = open_csv_inputs(&args.input, delimiter, fallback)?;
     let opts = SplitOptions {
         store: args.store.clone(),
@@ -334,7 +346,9 @@ pub struct RunConfig {
     pub allow_stale: bool,
     pub verify: bool,
     pub specs: Vec<AggSpec>,
-    pub by: Vec<String>,
+    pub by: Vec<ColumnRef>,
+    /// `--delimiter` when given: with `--store`, it must be the store's.
+    pub delimiter_flag: Option<u8>,
     pub format: Format,
     pub output: Option<PathBuf>,
     pub exec: ExecOptions,
@@ -360,10 +374,8 @@ impl RunArgs {
     /// Checks the flags and fills in the defaults.
     pub fn validate(self) -> Result<RunConfig> {
         let specs = parse_specs(&self.agg)?;
-        let by: Vec<String> = self.by.iter().map(|s| s.trim().to_string()).collect();
-        if by.iter().any(String::is_empty) {
-            return Err(Error::Usage("--by has an empty column name".into()));
-        }
+        let by = parse_columns(&self.by, "--by")?;
+        let delimiter_flag = self.delimiter.as_deref().map(parse_delimiter).transpose()?;
         if self.input.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
             return Err(Error::Usage(
                 "standard input (-) can be read only once".into(),
@@ -402,12 +414,13 @@ impl RunArgs {
             verify: !self.no_verify,
             specs,
             by,
+            delimiter_flag,
             format,
             output: self.output,
             exec: ExecOptions {
                 partitions: self.partitions.map(|p| p as usize),
                 threads,
-                delimiter: parse_delimiter(&self.delimiter)?,
+                delimiter: delimiter_flag.unwrap_or(b','),
                 progress,
             },
         })
@@ -442,6 +455,17 @@ pub fn run(config: &RunConfig) -> Result<()> {
 
 fn run_store(config: &RunConfig, dir: &std::path::Path) -> Result<crate::partial::Table> {
     let store = Store::open(dir)?;
+    if let Some(d) = config.delimiter_flag {
+        let given = (d as char).to_string();
+        if given != store.manifest.delimiter {
+            return Err(Error::Usage(format!(
+                "--delimiter {given:?} does not apply to --store: {} was split with --delimiter {:?}, \
+                 and its columns are already apart; drop --delimiter, or split again",
+                dir.display(),
+                store.manifest.delimiter
+            )));
+        }
+    }
     if !config.allow_stale {
         let changes = store.changed_sources();
         if let Some(c) = changes.first() {
@@ -579,13 +603,14 @@ fn open_csv_inputs(
 /// (empty files): every aggregate is then over zero rows.
 fn referenced_columns(config: &RunConfig) -> Vec<String> {
     let mut cols: Vec<String> = Vec::new();
-    for name in config
+    for column in config
         .by
         .iter()
         .chain(config.specs.iter().filter_map(|s| s.column.as_ref()))
     {
-        if !cols.contains(name) {
-            cols.push(name.clone());
+        let name = column.plain_name();
+        if !cols.iter().any(|c| c == name) {
+            cols.push(name.to_string());
         }
     }
     cols

@@ -1,8 +1,21 @@
-//! Resolving a request (specs, `--by`) against a table's columns.
+//! Resolving a request (specs, `--by`, `split --columns`) against a table's
+//! columns.
+//!
+//! A header may repeat a name (`k,k,v`): files are made by other programs.
+//! Taking the first match would silently read the wrong column, so a
+//! reference that matches several columns is a usage error that lists their
+//! positions and says how to pick one (`k#2`, see [`crate::spec`]); columns
+//! that nobody names may repeat freely.
+//!
+//! Output column names are unique, because JSON objects, Parquet schemas and
+//! whoever reads a CSV by header need them to be: a column's *label* is its
+//! name, or `NAME#N` when the header repeats the name, and a request whose
+//! output names would repeat (`mean:x,mean:x`, or `--by count --agg count`)
+//! is refused, naming both.
 
 use crate::agg::{Func, SharedState};
 use crate::error::Error;
-use crate::spec::{nearest, AggSpec};
+use crate::spec::{nearest, quote_if_needed, AggSpec, ColumnRef};
 
 /// Marks a column that no aggregate or key needs.
 pub const UNUSED: u16 = u16::MAX;
@@ -19,6 +32,8 @@ pub struct Plan {
     pub slot_of: Vec<u16>,
     /// For each slot, the column name.
     pub slot_names: Vec<String>,
+    /// For each slot, the column's label in the output (see [`Plan::label`]).
+    pub slot_labels: Vec<String>,
     /// Slots of the `--by` columns, in order.
     pub keys: Vec<usize>,
     /// The aggregates, in output order.
@@ -54,7 +69,89 @@ pub struct PlannedState {
 
 impl Plan {
     /// Resolves `specs` and `by` against `header`.
-    pub fn new(header: &[String], specs: &[AggSpec], by: &[String]) -> Result<Plan, Error> {
+    pub fn new(header: &[String], specs: &[AggSpec], by: &[ColumnRef]) -> Result<Plan, Error> {
+        let mut plan = Plan::empty(header)?;
+        let by_text: Vec<&str> = by.iter().map(|c| c.text.as_str()).collect();
+        let by_context = format!("--by {}", by_text.join(","));
+        for column in by {
+            let slot = plan.slot(column, &by_context)?;
+            if plan.keys.contains(&slot) {
+                return Err(Error::Usage(format!(
+                    "--by names column '{}' twice",
+                    plan.slot_labels[slot]
+                )));
+            }
+            plan.keys.push(slot);
+        }
+        for spec in specs {
+            let mut spec = spec.clone();
+            let slot = match &spec.column {
+                Some(col) => {
+                    let slot = plan.slot(col, &format!("--agg {}", spec.text))?;
+                    spec.name = format!("{}_{}", spec.func.label(), plan.slot_labels[slot]);
+                    Some(slot)
+                }
+                None => None,
+            };
+            plan.aggs.push(PlannedAgg {
+                spec,
+                slot,
+                state: 0,
+            });
+        }
+        plan.check_output_names(by)?;
+        plan.share_states();
+        Ok(plan)
+    }
+
+    /// The plan that reads `columns` (as `split --columns` names them), in
+    /// that order: one `count:COL` per column, named by its label.
+    pub fn for_columns(header: &[String], columns: &[ColumnRef]) -> Result<Plan, Error> {
+        let mut plan = Plan::empty(header)?;
+        let texts: Vec<&str> = columns.iter().map(|c| c.text.as_str()).collect();
+        let context = format!("--columns {}", texts.join(","));
+        for column in columns {
+            let before = plan.slots();
+            let slot = plan.slot(column, &context)?;
+            if slot < before {
+                return Err(Error::Usage(format!(
+                    "--columns names column '{}' twice",
+                    plan.slot_labels[slot]
+                )));
+            }
+            plan.aggs.push(PlannedAgg {
+                spec: AggSpec {
+                    func: Func::Count,
+                    column: Some(column.clone()),
+                    name: plan.slot_labels[slot].clone(),
+                    text: column.text.clone(),
+                },
+                slot: Some(slot),
+                state: 0,
+            });
+        }
+        plan.share_states();
+        Ok(plan)
+    }
+
+    /// References to every column of `header`, in order (`NAME#N` where the
+    /// name repeats): what `split` stores without `--columns`.
+    pub fn every_column(header: &[String]) -> Vec<ColumnRef> {
+        (0..header.len())
+            .map(|i| {
+                let name = &header[i];
+                let mut column = ColumnRef::named(name);
+                if header.iter().filter(|h| *h == name).count() > 1 {
+                    let n = header[..=i].iter().filter(|h| *h == name).count();
+                    column.occurrence = Some(n);
+                    column.text = format!("{}#{n}", quote_if_needed(name));
+                }
+                column
+            })
+            .collect()
+    }
+
+    fn empty(header: &[String]) -> Result<Plan, Error> {
         if header.len() >= UNUSED as usize {
             return Err(Error::Other(format!(
                 "the input has {} columns; rayproc handles up to {}",
@@ -62,35 +159,36 @@ impl Plan {
                 UNUSED - 1
             )));
         }
-        let mut plan = Plan {
+        Ok(Plan {
             header: header.to_vec(),
             slot_of: vec![UNUSED; header.len()],
             slot_names: Vec::new(),
+            slot_labels: Vec::new(),
             keys: Vec::new(),
             aggs: Vec::new(),
             states: Vec::new(),
             text_extremes: false,
+        })
+    }
+
+    /// Refuses a request whose output would name two columns alike.
+    fn check_output_names(&self, by: &[ColumnRef]) -> Result<(), Error> {
+        let names = self.output_names();
+        let source = |i: usize| match i.checked_sub(self.keys.len()) {
+            None => format!("--by {}", by[i].text),
+            Some(a) => format!("--agg {}", self.aggs[a].spec.text),
         };
-        for name in by {
-            let slot = plan.slot(name, &format!("--by {}", by.join(",")))?;
-            if plan.keys.contains(&slot) {
-                return Err(Error::Usage(format!("--by names column '{name}' twice")));
+        for (j, name) in names.iter().enumerate() {
+            if let Some(i) = names[..j].iter().position(|n| n == name) {
+                return Err(Error::Usage(format!(
+                    "output column '{name}' would appear twice (from {} and from {}); \
+                     output column names must be unique: ask for each aggregate once",
+                    source(i),
+                    source(j)
+                )));
             }
-            plan.keys.push(slot);
         }
-        for spec in specs {
-            let slot = match &spec.column {
-                Some(col) => Some(plan.slot(col, &format!("--agg {}:{col}", spec.func.label()))?),
-                None => None,
-            };
-            plan.aggs.push(PlannedAgg {
-                spec: spec.clone(),
-                slot,
-                state: 0,
-            });
-        }
-        plan.share_states();
-        Ok(plan)
+        Ok(())
     }
 
     /// Assigns states: one per aggregate, except that aggregates of one
@@ -131,13 +229,83 @@ impl Plan {
         }
     }
 
-    fn slot(&mut self, name: &str, context: &str) -> Result<usize, Error> {
-        let Some(index) = self.header.iter().position(|h| h == name) else {
-            return Err(unknown_column(name, context, &self.header));
+    /// The label of column `index` in the output: its name, or `NAME#N`
+    /// (N-th of that name) when the header repeats the name.
+    pub fn label(&self, index: usize) -> String {
+        let name = &self.header[index];
+        if self.header.iter().filter(|h| *h == name).count() == 1 {
+            return name.clone();
+        }
+        let n = self.header[..=index].iter().filter(|h| *h == name).count();
+        format!("{name}#{n}")
+    }
+
+    /// The header position `column` refers to (see [`crate::spec`]).
+    fn resolve(&self, column: &ColumnRef, context: &str) -> Result<usize, Error> {
+        let positions = |name: &str| -> Vec<usize> {
+            (0..self.header.len())
+                .filter(|&i| self.header[i] == name)
+                .collect()
         };
+        // a bare `k#2` means the column literally called so, if there is one
+        let (name, occurrence) = match &column.literal {
+            Some(literal) if !positions(literal).is_empty() => (literal.as_str(), None),
+            _ => (column.name.as_str(), column.occurrence),
+        };
+        let found = positions(name);
+        let listed = |found: &[usize]| {
+            let numbers: Vec<String> = found.iter().map(|i| (i + 1).to_string()).collect();
+            format!(
+                "the input has {} columns named '{name}' (columns {})",
+                found.len(),
+                numbers.join(", ")
+            )
+        };
+        match (occurrence, found.len()) {
+            (_, 0) => Err(unknown_column(&column.text, name, context, &self.header)),
+            (None, 1) => Ok(found[0]),
+            (None, _) => {
+                let picks: Vec<String> =
+                    (1..=found.len()).map(|n| self.numbered(name, n)).collect();
+                Err(Error::Usage(format!(
+                    "column '{name}' in {context} is ambiguous: {}; \
+                     pick one by its number among them: {}",
+                    listed(&found),
+                    picks.join(", ")
+                )))
+            }
+            (Some(n), count) if n <= count => Ok(found[n - 1]),
+            (Some(_), _) => Err(Error::Usage(format!(
+                "no column {} in {context}: {}",
+                column.text,
+                if found.len() == 1 {
+                    format!(
+                        "the input has one column named '{name}' (column {})",
+                        found[0] + 1
+                    )
+                } else {
+                    listed(&found)
+                }
+            ))),
+        }
+    }
+
+    /// How to write a reference to the `n`-th column called `name`.
+    fn numbered(&self, name: &str, n: usize) -> String {
+        let bare = format!("{name}#{n}");
+        if quote_if_needed(name) == name && !self.header.contains(&bare) {
+            bare
+        } else {
+            format!("\"{}\"#{n}", name.replace('"', "\"\""))
+        }
+    }
+
+    fn slot(&mut self, column: &ColumnRef, context: &str) -> Result<usize, Error> {
+        let index = self.resolve(column, context)?;
         if self.slot_of[index] == UNUSED {
             self.slot_of[index] = self.slot_names.len() as u16;
-            self.slot_names.push(name.to_string());
+            self.slot_names.push(self.header[index].clone());
+            self.slot_labels.push(self.label(index));
         }
         Ok(self.slot_of[index] as usize)
     }
@@ -151,16 +319,21 @@ impl Plan {
     pub fn output_names(&self) -> Vec<String> {
         self.keys
             .iter()
-            .map(|&k| self.slot_names[k].clone())
+            .map(|&k| self.slot_labels[k].clone())
             .chain(self.aggs.iter().map(|a| a.spec.name.clone()))
             .collect()
     }
 }
 
-fn unknown_column(name: &str, context: &str, header: &[String]) -> Error {
-    let mut msg = format!("unknown column '{name}' in {context}");
+/// `text` is the reference as written, `name` the name it looks for.
+fn unknown_column(text: &str, name: &str, context: &str, header: &[String]) -> Error {
+    let mut msg = format!("unknown column '{text}' in {context}");
     if let Some(near) = nearest(name, header.iter().map(String::as_str)) {
         msg.push_str(&format!("; did you mean '{near}'?"));
+        let written = quote_if_needed(near);
+        if written != near {
+            msg.push_str(&format!(" (name it as {written})"));
+        }
     }
     if header.is_empty() {
         msg.push_str("; the input has no columns");

@@ -1,8 +1,30 @@
-//! The aggregation grammar: `--agg mean:x,p99.9:y,count`.
+//! The aggregation grammar (`--agg mean:x,p99.9:y,count`) and the way every
+//! flag names a column (`--agg`, `--by`, `split --columns`).
 //!
 //! A spec is `FUNC:COLUMN`, or `count` alone; one `--agg` may hold several
-//! specs separated by commas. Column names may themselves contain `:` (the
-//! first `:` separates the function), but not `,`.
+//! specs separated by commas. The first `:` separates the function (no
+//! function name has one), so `median:a:b` reads column `a:b`.
+//!
+//! Column names come from other people's files and may hold anything, so a
+//! column reference has two forms:
+//!
+//! - **bare**: `price`. Whitespace around it is trimmed (as around the whole
+//!   spec) and it cannot hold a comma, which separates list items.
+//! - **quoted**: `"a,b"`, `" price"`, `"say ""hi"""`: between double quotes,
+//!   as in a CSV field, the name is taken literally (`""` is one `"`), so
+//!   any header field can be named. A `"` that does not open the reference
+//!   is ordinary text (`5'11"`), as in the CSV reader.
+//!
+//! Headers may repeat a name (`k,k,v`). A reference that matches several
+//! columns is refused (see [`crate::plan`]) rather than resolved to the
+//! first: `NAME#N` picks the N-th column called NAME (1-based, in header
+//! order), bare (`k#2`) or after a quoted name (`"a,b"#2`). A column whose
+//! whole name is literally `k#2` wins over that reading of the bare form;
+//! the quoted forms are never ambiguous (`"k#2"` is the literal name,
+//! `"k"#2` the second `k`). The grammar is decided here; which column a
+//! reference means needs the header and is decided by the plan.
+
+use std::fmt;
 
 use crate::agg::{Func, FUNC_NAMES};
 use crate::error::Error;
@@ -12,16 +34,199 @@ use crate::error::Error;
 pub struct AggSpec {
     pub func: Func,
     /// `None` only for `count` alone.
-    pub column: Option<String>,
-    /// Output column name: `count` or `FUNC_COLUMN`.
+    pub column: Option<ColumnRef>,
+    /// Output column name: `count` or `FUNC_COLUMN`. The plan replaces
+    /// COLUMN by the column's label once the header is known (see
+    /// [`crate::plan::Plan::label`]).
     pub name: String,
+    /// The spec as written (trimmed), for messages.
+    pub text: String,
+}
+
+/// A column as a flag names it: see the module docs for the grammar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnRef {
+    /// The column's name.
+    pub name: String,
+    /// `NAME#N`: the N-th column (1-based) called `name`.
+    pub occurrence: Option<usize>,
+    /// For a bare `NAME#N`: the whole text, which is the reference when
+    /// some column has exactly that name.
+    pub literal: Option<String>,
+    /// The reference as written (trimmed), for messages.
+    pub text: String,
+}
+
+impl ColumnRef {
+    /// A reference to the column called `name`, with no `#N`.
+    pub fn named(name: &str) -> ColumnRef {
+        ColumnRef {
+            name: name.to_string(),
+            occurrence: None,
+            literal: None,
+            text: quote_if_needed(name),
+        }
+    }
+
+    /// The name to use for an input with no header: the literal reading.
+    pub fn plain_name(&self) -> &str {
+        self.literal.as_deref().unwrap_or(&self.name)
+    }
+}
+
+impl From<&str> for ColumnRef {
+    fn from(name: &str) -> ColumnRef {
+        ColumnRef::named(name)
+    }
+}
+
+impl fmt::Display for ColumnRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// `name` as a bare reference if it reads back as that name, else quoted.
+pub fn quote_if_needed(name: &str) -> String {
+    let bare = !name.is_empty()
+        && name.trim() == name
+        && !name.contains(',')
+        && !name.starts_with('"')
+        && occurrence_suffix(name).is_none();
+    if bare {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+/// `(NAME, N)` when `text` ends in `#N`, N a positive integer.
+fn occurrence_suffix(text: &str) -> Option<(&str, usize)> {
+    let (name, digits) = text.rsplit_once('#')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        return None;
+    }
+    Some((name, digits.parse().ok()?))
+}
+
+/// Splits a flag's value at the commas outside double quotes.
+pub fn split_list<'a>(value: &'a str, flag: &str) -> Result<Vec<&'a str>, Error> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut quoted = false;
+    // A quote opens a quoted name only at the start of a name (after
+    // optional spaces and, in --agg, `FUNC:`); inside one, `""` closes and
+    // reopens, which leaves the state as it was.
+    let mut at_name_start = true;
+    let mut after_func = false;
+    for (i, c) in value.char_indices() {
+        match c {
+            '"' if quoted => quoted = false,
+            '"' if at_name_start => quoted = true,
+            ',' if !quoted => {
+                parts.push(&value[start..i]);
+                start = i + 1;
+                at_name_start = true;
+                after_func = false;
+                continue;
+            }
+            ':' if !quoted && flag == "--agg" && !after_func => {
+                at_name_start = true;
+                after_func = true;
+                continue;
+            }
+            c if c.is_whitespace() && at_name_start => continue,
+            _ => {}
+        }
+        at_name_start = false;
+    }
+    if quoted {
+        return Err(Error::Usage(format!(
+            "{flag} {value}: a quoted column name is not closed; write \"NAME\" (a quote inside is doubled: \"\")"
+        )));
+    }
+    parts.push(&value[start..]);
+    Ok(parts)
+}
+
+/// Parses one column reference (`flag` names the flag, for messages).
+pub fn parse_column(text: &str, flag: &str) -> Result<ColumnRef, Error> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::Usage(format!(
+            "{flag} has an empty column name (a stray comma?); an empty name is written \"\""
+        )));
+    }
+    let Some(body) = text.strip_prefix('"') else {
+        return Ok(match occurrence_suffix(text) {
+            Some((name, n)) if !name.is_empty() => ColumnRef {
+                name: name.to_string(),
+                occurrence: Some(n),
+                literal: Some(text.to_string()),
+                text: text.to_string(),
+            },
+            _ => ColumnRef {
+                name: text.to_string(),
+                occurrence: None,
+                literal: None,
+                text: text.to_string(),
+            },
+        });
+    };
+    let mut name = String::new();
+    let mut chars = body.char_indices().peekable();
+    let mut rest = None;
+    while let Some((i, c)) = chars.next() {
+        if c == '"' {
+            if chars.peek().map(|&(_, c)| c) == Some('"') {
+                chars.next();
+            } else {
+                rest = Some(&body[i + 1..]);
+                break;
+            }
+        }
+        name.push(c);
+    }
+    let Some(rest) = rest else {
+        return Err(Error::Usage(format!(
+            "{flag} {text}: a quoted column name is not closed; write \"NAME\" (a quote inside is doubled: \"\")"
+        )));
+    };
+    let occurrence = match rest {
+        "" => None,
+        _ => match rest.strip_prefix('#').and_then(|_| occurrence_suffix(rest)) {
+            Some(("", n)) => Some(n),
+            _ => {
+                return Err(Error::Usage(format!(
+                    "{flag} {text}: after a quoted column name only #N may follow (the N-th column of that name), not {rest:?}"
+                )))
+            }
+        },
+    };
+    Ok(ColumnRef {
+        name,
+        occurrence,
+        literal: None,
+        text: text.to_string(),
+    })
+}
+
+/// Parses a list flag's values (`--by a,b --by c`) into column references.
+pub fn parse_columns<S: AsRef<str>>(values: &[S], flag: &str) -> Result<Vec<ColumnRef>, Error> {
+    let mut columns = Vec::new();
+    for value in values {
+        for part in split_list(value.as_ref(), flag)? {
+            columns.push(parse_column(part, flag)?);
+        }
+    }
+    Ok(columns)
 }
 
 /// Parses every `--agg` value into specs, in order.
 pub fn parse_specs<S: AsRef<str>>(values: &[S]) -> Result<Vec<AggSpec>, Error> {
     let mut specs = Vec::new();
     for value in values {
-        for part in value.as_ref().split(',') {
+        for part in split_list(value.as_ref(), "--agg")? {
             specs.push(parse_spec(part.trim())?);
         }
     }
@@ -63,45 +268,64 @@ fn parse_spec(text: &str) -> Result<AggSpec, Error> {
             func: Func::CountRows,
             column: None,
             name: "count".into(),
+            text: text.to_string(),
         }),
         None => Err(Error::Usage(format!(
             "--agg {text}: '{func_text}' needs a column, as in {func_text}:COLUMN"
         ))),
         Some("") => Err(Error::Usage(format!(
-            "--agg {text}: the column name is empty"
+            "--agg {text}: the column name is empty (an empty name is written \"\")"
         ))),
-        Some(col) => Ok(AggSpec {
-            name: format!("{}_{col}", func.label()),
-            func,
-            column: Some(col.to_string()),
-        }),
+        Some(col) => {
+            let column = parse_column(col, "--agg")?;
+            Ok(AggSpec {
+                name: format!("{}_{}", func.label(), column.name),
+                func,
+                column: Some(column),
+                text: text.to_string(),
+            })
+        }
     }
 }
 
-/// Levenshtein distance between two strings (by chars), case-insensitive.
+/// Edit distance between two strings, counted in chars and ignoring case:
+/// insertions, deletions, substitutions and swaps of two neighbours
+/// (`maen` is one edit from `mean`), each costing one.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.to_lowercase().chars().collect();
     let b: Vec<char> = b.to_lowercase().chars().collect();
+    // rows i-2, i-1 and i of the optimal-string-alignment table
+    let mut before: Vec<usize> = Vec::new();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
             let cost = usize::from(ca != cb);
             cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            if i > 0 && j > 0 && *ca == b[j - 1] && a[i - 1] == *cb {
+                cur[j + 1] = cur[j + 1].min(before[j - 1] + 1);
+            }
         }
-        prev = cur;
+        before = std::mem::replace(&mut prev, cur);
     }
     prev[b.len()]
 }
 
-/// The candidate closest to `word`, if it is close enough to be a likely typo.
+/// The candidate closest to `word`, if it is close enough to be a likely
+/// typo: at most one edit in three chars of the longer of the two, so that
+/// a one-letter name is matched only by itself in another case (`e` is not
+/// a typo of `ü`), `prise` is of `price`, and `qyt` is of `qty`.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let close = |d: usize, c: &str| {
+        let longer = word.chars().count().max(c.chars().count());
+        d * 3 <= longer
+    };
     let best = candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
+        .filter(|&(d, c)| close(d, c))
         .min_by_key(|&(d, _)| d)?;
-    let limit = (word.chars().count() / 2).max(2);
-    (best.0 <= limit).then_some(best.1)
+    Some(best.1)
 }
 
 #[cfg(test)]
@@ -151,5 +375,53 @@ mod tests {
         assert_eq!(nearest("pricee", ["price", "qty", "id"]), Some("price"));
         assert_eq!(nearest("zzzzzz", ["price", "qty"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("maen", "mean"), 1);
+        assert_eq!(nearest("qyt", ["price", "qty"]), Some("qty"));
+        assert_eq!(nearest("e", ["ü", "prix"]), None);
+        assert_eq!(nearest("E", ["ü", "e"]), Some("e"));
+        assert_eq!(nearest("grösse", ["ü", "größe"]), Some("größe"));
+        assert_eq!(nearest("ab", ["a", "b"]), None);
+    }
+
+    #[test]
+    fn quoted_and_numbered_columns() {
+        let specs =
+            parse_specs(&[r##"sum:"a,b", max: " price" ,min:"say ""hi""",p50:"k"#2,mean:k#2"##])
+                .unwrap();
+        let cols: Vec<&ColumnRef> = specs.iter().map(|s| s.column.as_ref().unwrap()).collect();
+        assert_eq!(cols[0].name, "a,b");
+        assert_eq!(cols[1].name, " price");
+        assert_eq!(cols[2].name, "say \"hi\"");
+        assert_eq!(
+            (
+                cols[3].name.as_str(),
+                cols[3].occurrence,
+                cols[3].literal.as_deref()
+            ),
+            ("k", Some(2), None)
+        );
+        assert_eq!(
+            (
+                cols[4].name.as_str(),
+                cols[4].occurrence,
+                cols[4].literal.as_deref()
+            ),
+            ("k", Some(2), Some("k#2"))
+        );
+        let by = parse_columns(&[r#""a,b",c , "" ,5'11",x#0"#], "--by").unwrap();
+        let names: Vec<&str> = by.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a,b", "c", "", "5'11\"", "x#0"]);
+        assert!(parse_columns(&[r#""a,b"#], "--by").is_err());
+        assert!(parse_columns(&[r#""a"b"#], "--by").is_err());
+        assert!(parse_columns(&["a,,b"], "--by").is_err());
+        assert!(parse_specs(&[r#"sum:"a"#]).is_err());
+        for name in ["a,b", " x", "\"q", "k#2", "", "plain", "a\"b"] {
+            let back = parse_column(&quote_if_needed(name), "--by").unwrap();
+            assert_eq!(
+                (back.name.as_str(), back.occurrence),
+                (name, None),
+                "{name}"
+            );
+        }
     }
 }

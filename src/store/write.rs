@@ -31,14 +31,13 @@ use super::manifest::{
     fingerprint, modified_ns, ColumnInfo, ColumnStats, Manifest, PartitionInfo, Position,
     SourceInfo, FILE_NAME, FORMAT, VERSION,
 };
-use crate::agg::Func;
 use crate::batch::Batch;
 use crate::error::{DataError, Error, Result};
 use crate::exec::{map_csv, ExecOptions, Task};
 use crate::plan::Plan;
 use crate::source::csv::CsvReader;
 use crate::source::CsvInput;
-use crate::spec::AggSpec;
+use crate::spec::ColumnRef;
 use crate::value::{parse_float_field, ColumnType, Data};
 
 /// Rows per Arrow record batch in a partition file.
@@ -53,7 +52,7 @@ pub struct SplitOptions {
     pub threads: usize,
     pub delimiter: u8,
     /// Only these columns (in this order); `None` keeps them all.
-    pub columns: Option<Vec<String>>,
+    pub columns: Option<Vec<ColumnRef>>,
 }
 
 /// What [`split`] wrote.
@@ -88,41 +87,14 @@ impl From<DataError> for Stop {
     }
 }
 
-/// The plan that reads every stored column: one `count:COL` per column.
-fn column_plan(header: &[String], columns: &[String]) -> Result<Plan> {
-    let specs: Vec<AggSpec> = columns
-        .iter()
-        .map(|c| AggSpec {
-            func: Func::Count,
-            column: Some(c.clone()),
-            name: c.clone(),
-        })
-        .collect();
-    Plan::new(header, &specs, &[])
-}
-
 /// Parses `inputs` (which share `header`) and writes the store.
 pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Result<SplitSummary> {
-    let columns: Vec<String> = match &opts.columns {
-        Some(c) => {
-            for (i, name) in c.iter().enumerate() {
-                if c[..i].contains(name) {
-                    return Err(Error::Usage(format!("--columns names '{name}' twice")));
-                }
-            }
-            c.clone()
-        }
-        None => {
-            let mut unique: Vec<String> = Vec::new();
-            for h in header {
-                if !unique.contains(h) {
-                    unique.push(h.clone());
-                }
-            }
-            unique
-        }
+    // every column by default, repeated names included (told apart as k#2)
+    let columns = match &opts.columns {
+        Some(c) => c.clone(),
+        None => Plan::every_column(header),
     };
-    let plan = column_plan(header, &columns)?;
+    let plan = Plan::for_columns(header, &columns)?;
     let target = prepare_target(&opts.store)?;
 
     let pool = rayon::ThreadPoolBuilder::new()
