@@ -342,9 +342,10 @@ fn output_to_a_fifo_feeds_its_reader() {
         &["--agg", "sum:x", "--output", fifo.to_str().unwrap()],
     )
     .expect_ok("fifo");
-    assert_eq!(reader.join().unwrap(), expected(&input));
+    // checked first: a replaced FIFO would leave the reader blocked
     let meta = std::fs::metadata(&fifo).unwrap();
     assert!(meta.file_type().is_fifo(), "the FIFO is still a FIFO");
+    assert_eq!(reader.join().unwrap(), expected(&input));
 }
 
 #[test]
@@ -379,6 +380,16 @@ fn thousands_of_threads_give_the_same_bytes_as_the_default() {
         );
         many.expect_code(0, "many threads");
         assert_eq!(many.stdout, base.stdout, "--threads {threads}");
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let useful = 4 * cores;
+        if useful < threads.parse().unwrap() {
+            assert_eq!(
+                many.stderr,
+                format!(
+                    "rayproc: note: --threads {threads} capped to {useful} (4 per core; more cannot help)\n"
+                )
+            );
+        }
         let quiet = run_on(
             &input,
             &[
