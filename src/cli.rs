@@ -260,10 +260,30 @@ pub struct InspectArgs {
     pub verify: bool,
 }
 
-fn default_threads(threads: Option<u32>) -> usize {
-    threads
-        .map(|t| t as usize)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+/// `--threads` or all cores; capped (with a note unless `quiet`) where
+/// more threads cannot help.
+fn default_threads(threads: Option<u32>, quiet: bool) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let Some(requested) = threads.map(|t| t as usize) else {
+        return cores;
+    };
+    let useful = exec::useful_threads(requested, cores);
+    if useful < requested && !quiet {
+        eprintln!(
+            "rayproc: note: --threads {requested} capped to {useful} ({} per core; more cannot help)",
+            exec::THREADS_PER_CORE
+        );
+    }
+    useful
+}
+
+/// Prints the note of `--partitions` coarsened for `inputs`, unless `quiet`.
+fn note_coarsening(partitions: Option<usize>, inputs: &[CsvInput], quiet: bool) {
+    if let Some(note) = exec::coarsening_note(partitions, inputs) {
+        if !quiet {
+            eprintln!("rayproc: note: {note}");
+        }
+    }
 }
 
 /// `rayproc split`.
@@ -294,10 +314,11 @@ pub fn split(args: SplitArgs) -> Result<()> {
         names.collect()
     };
     let (inputs, header) = open_csv_inputs(&args.input, delimiter, fallback)?;
+    note_coarsening(args.partitions.map(|p| p as usize), &inputs, args.quiet);
     let opts = SplitOptions {
         store: args.store.clone(),
         partitions: args.partitions.map(|p| p as usize),
-        threads: default_threads(args.threads),
+        threads: default_threads(args.threads, args.quiet),
         delimiter,
         columns,
     };
@@ -352,6 +373,8 @@ pub struct RunConfig {
     pub format: Format,
     pub output: Option<PathBuf>,
     pub exec: ExecOptions,
+    /// Nothing on stderr but errors.
+    pub quiet: bool,
 }
 
 fn parse_delimiter(text: &str) -> Result<u8> {
@@ -381,7 +404,7 @@ impl RunArgs {
                 "standard input (-) can be read only once".into(),
             ));
         }
-        let threads = default_threads(self.threads);
+        let threads = default_threads(self.threads, self.quiet);
         let format =
             self.format
                 .unwrap_or(if self.output.is_none() && io::stdout().is_terminal() {
@@ -423,6 +446,7 @@ impl RunArgs {
                 delimiter: delimiter_flag.unwrap_or(b','),
                 progress,
             },
+            quiet: self.quiet,
         })
     }
 }
@@ -440,6 +464,7 @@ pub fn run(config: &RunConfig) -> Result<()> {
             let (inputs, header) = open_csv_inputs(&config.inputs, config.exec.delimiter, || {
                 referenced_columns(config)
             })?;
+            note_coarsening(config.exec.partitions, &inputs, config.quiet);
             let plan = Plan::new(&header, &config.specs, &config.by)?;
             exec::run(&plan, &inputs, &config.exec)?
         } else {
@@ -536,11 +561,13 @@ fn run_typed(config: &RunConfig, formats: &[InputFormat]) -> Result<crate::parti
 }
 
 fn write_table(table: &crate::partial::Table, config: &RunConfig) -> Result<()> {
-    // rows are formatted in parallel, on `--threads` threads like the rest
+    // rows are formatted in parallel, on `--threads` threads like the rest,
+    // in chunks of 4096 rows: no more threads than chunks
+    let threads = config.exec.threads.min(table.len().div_ceil(4096).max(1));
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.exec.threads)
+        .num_threads(threads)
         .build()
-        .map_err(|e| Error::Other(format!("cannot start {} threads: {e}", config.exec.threads)))?;
+        .map_err(|e| Error::Other(format!("cannot start {threads} threads: {e}")))?;
     pool.install(|| write_table_here(table, config))
 }
 

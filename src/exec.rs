@@ -59,6 +59,59 @@ pub fn default_partitions(bytes: usize, threads: usize) -> usize {
         .clamp(1, 4096)
 }
 
+/// Threads per core beyond which `--threads` is capped: a thread more than
+/// the cores can run only waits (a few per core still help to overlap page
+/// faults on a cold file), and idle threads cost in the square of their
+/// number (see [`run`]).
+pub const THREADS_PER_CORE: usize = 4;
+
+/// The thread count used for `requested` threads on `cores` cores.
+pub fn useful_threads(requested: usize, cores: usize) -> usize {
+    requested.clamp(1, cores.max(1).saturating_mul(THREADS_PER_CORE))
+}
+
+/// Up to this many partitions per input are made as asked, however small
+/// (the tests cut tiny files into up to 64 to reach every boundary case).
+pub const ALWAYS_HONOURED_PARTITIONS: usize = 64;
+/// Beyond [`ALWAYS_HONOURED_PARTITIONS`], no partition is made smaller
+/// than this: each partition costs a task, a reader set-up and a boundary
+/// search that may look up to 1 MiB ahead, and below ~64 KiB those costs
+/// dominate (`--partitions 1000000` on 300 MB took 33 s instead of 0.44 s)
+/// while the parallelism gained is nil.
+pub const MIN_PARTITION_BYTES: usize = 64 << 10;
+
+/// The partition count used for `requested` partitions of a body of
+/// `body_bytes` bytes: coarsened past the point where partitions cannot
+/// help. The output never depends on it.
+pub fn useful_partitions(requested: usize, body_bytes: usize) -> usize {
+    requested.min((body_bytes / MIN_PARTITION_BYTES).max(ALWAYS_HONOURED_PARTITIONS))
+}
+
+/// Partitions of one input, as [`map_csv`] cuts it.
+fn partitions_for(input: &CsvInput, opts: &ExecOptions) -> usize {
+    let body = input.bytes().len() - input.body_start;
+    match opts.partitions {
+        Some(requested) => useful_partitions(requested, body),
+        None => default_partitions(body, opts.threads),
+    }
+}
+
+/// A note for stderr when `--partitions requested` is coarsened for one of
+/// `inputs` (`None` when every input gets what was asked).
+pub fn coarsening_note(requested: Option<usize>, inputs: &[CsvInput]) -> Option<String> {
+    let requested = requested?;
+    let used = inputs
+        .iter()
+        .map(|i| useful_partitions(requested, i.bytes().len() - i.body_start))
+        .max()?;
+    (used < requested).then(|| {
+        format!(
+            "--partitions {requested} coarsened to {used} (partitions under {} KiB cannot help)",
+            MIN_PARTITION_BYTES >> 10
+        )
+    })
+}
+
 enum Stop {
     Data(DataError),
     Cancelled,
@@ -72,10 +125,15 @@ impl From<DataError> for Stop {
 
 /// Runs `plan` over `inputs` and returns the result table.
 pub fn run(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table> {
+    // No more threads than partitions: an idle rayon thread is not free,
+    // each one's work stealing walks every other thread's epoch record, a
+    // cost in the square of the thread count (52 s for 4096 threads).
+    let tasks: usize = inputs.iter().map(|i| partitions_for(i, opts)).sum();
+    let threads = opts.threads.clamp(1, tasks.max(1));
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
+        .num_threads(threads)
         .build()
-        .map_err(|e| Error::Other(format!("cannot start {} threads: {e}", opts.threads)))?;
+        .map_err(|e| Error::Other(format!("cannot start {threads} threads: {e}")))?;
     pool.install(|| run_in_pool(plan, inputs, opts))
 }
 
@@ -135,11 +193,7 @@ pub fn map_csv<W: Send>(
     new_worker: &(dyn Fn() -> W + Sync),
     fold: &CsvFold<'_, W>,
 ) -> Result<(Vec<Task>, Vec<W>)> {
-    let parts_for = |input: &CsvInput| {
-        opts.partitions.unwrap_or_else(|| {
-            default_partitions(input.bytes().len() - input.body_start, opts.threads)
-        })
-    };
+    let parts_for = |input: &CsvInput| partitions_for(input, opts);
     let tasks_from = |split: &dyn Fn(&CsvInput, usize) -> Vec<usize>| -> Vec<Task> {
         let mut tasks = Vec::new();
         for (i, input) in inputs.iter().enumerate() {
@@ -296,5 +350,14 @@ mod tests {
         assert_eq!(default_partitions(4 << 20, 2), 8);
         assert_eq!(default_partitions(1_100_000_000, 2), 32);
         assert_eq!(default_partitions(usize::MAX / 2, 2), 4096);
+    }
+
+    #[test]
+    fn partitions_are_coarsened_only_past_the_point_of_use() {
+        assert_eq!(useful_partitions(64, 100), 64);
+        assert_eq!(useful_partitions(7, 100), 7);
+        assert_eq!(useful_partitions(1_000_000, 100), 64);
+        assert_eq!(useful_partitions(1_000_000, 300 << 20), 4800);
+        assert_eq!(useful_partitions(1000, 300 << 20), 1000);
     }
 }

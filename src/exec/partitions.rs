@@ -82,14 +82,17 @@ pub fn run_partitions<F>(
 where
     F: Fn(usize, &mut Fold<'_>) -> Result<()> + Sync,
 {
+    // no more threads than partitions: idle rayon threads cost in the
+    // square of their number (see `exec::run`)
+    let threads = opts.threads.clamp(1, partitions.max(1));
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
+        .num_threads(threads)
         .build()
-        .map_err(|e| Error::Other(format!("cannot start {} threads: {e}", opts.threads)))?;
+        .map_err(|e| Error::Other(format!("cannot start {threads} threads: {e}")))?;
     let progress = Progress::new(opts.progress, opts.total_bytes, partitions);
     let first_failed = AtomicUsize::new(usize::MAX);
     let shared = SharedParts::new();
-    let workers: Vec<Mutex<Partial>> = (0..opts.threads.max(1))
+    let workers: Vec<Mutex<Partial>> = (0..threads)
         .map(|_| Mutex::new(Partial::sharing(plan, &shared)))
         .collect();
     let any_failed = AtomicBool::new(false);

@@ -1,0 +1,471 @@
+//! Faults from outside the data (issue 17): inputs truncated while mapped,
+//! interrupts and kills while `--output` is written, what `--output` may
+//! overwrite, and extreme `--threads` / `--partitions`.
+//!
+//! The fault tests are deterministic: the binary's hidden test hook
+//! `RAYPROC_TEST_PAUSE=POINT:FLAG` makes it create FLAG at POINT (`map`:
+//! an input was just mapped; `output`: the temporary output file was just
+//! created) and wait until the test, having truncated a file or sent a
+//! signal, removes FLAG.
+
+#![cfg(unix)]
+
+mod common;
+
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use common::{bin_path, run, run_on, Scratch};
+
+/// A CSV of `rows` rows, a few hundred KiB for 20,000 rows.
+fn csv(rows: u64) -> String {
+    let mut text = String::from("k,x\n");
+    for i in 0..rows {
+        text.push_str(&format!("k{},{}.{:02}\n", i % 7, i * 3 % 1000, i % 100));
+    }
+    text
+}
+
+/// Starts rayproc with `args`, paused at `point`; returns once it waits
+/// there (its FLAG exists).
+fn spawn_paused(scratch: &Scratch, point: &str, args: &[&std::ffi::OsStr]) -> (Child, PathBuf) {
+    let flag = scratch.path("pause.flag");
+    let mut child = Command::new(bin_path())
+        .args(args)
+        .env("RAYPROC_TEST_PAUSE", format!("{point}:{}", flag.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rayproc starts");
+    while !flag.exists() {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "rayproc ended ({status}) before reaching {point}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    (child, flag)
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    std::ffi::OsStr::new(s)
+}
+
+fn temporaries(scratch: &Scratch) -> Vec<String> {
+    (scratch.listing().into_iter())
+        .filter(|n| n.contains(".rayproc-tmp-") || n.ends_with(".tmp"))
+        .collect()
+}
+
+#[test]
+fn an_input_truncated_while_mapped_is_an_error_not_a_crash() {
+    let scratch = Scratch::new();
+    let input = scratch.write("in.csv", csv(20_000));
+    let out = scratch.path("out.csv");
+    let args = [
+        os("run"),
+        os("--input"),
+        input.as_os_str(),
+        os("--agg"),
+        os("sum:x"),
+        os("--threads"),
+        os("1"),
+        os("--progress"),
+        os("never"),
+        os("--output"),
+        out.as_os_str(),
+    ];
+    let (child, flag) = spawn_paused(&scratch, "map", &args);
+    std::fs::File::options()
+        .write(true)
+        .open(&input)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    std::fs::remove_file(&flag).unwrap();
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(
+        done.status.code(),
+        Some(1),
+        "status {}: {stderr}",
+        done.status
+    );
+    assert_eq!(
+        stderr,
+        format!(
+            "rayproc: error: {} changed while being read (truncated?)\n",
+            input.display()
+        )
+    );
+    assert!(!out.exists());
+    assert_eq!(temporaries(&scratch), Vec::<String>::new());
+}
+
+#[test]
+fn a_store_partition_truncated_while_mapped_is_an_error_not_a_crash() {
+    let scratch = Scratch::new();
+    let input = scratch.write("in.csv", csv(20_000));
+    let store = scratch.path("st");
+    let made = run([
+        os("split"),
+        os("--input"),
+        input.as_os_str(),
+        os("--store"),
+        store.as_os_str(),
+        os("--partitions"),
+        os("2"),
+        os("--quiet"),
+    ]);
+    made.expect_code(0, "split");
+    let args = [
+        os("run"),
+        os("--store"),
+        store.as_os_str(),
+        os("--agg"),
+        os("sum:x"),
+        os("--threads"),
+        os("1"),
+        os("--progress"),
+        os("never"),
+    ];
+    let (child, flag) = spawn_paused(&scratch, "map", &args);
+    let mut truncated = Vec::new();
+    for entry in std::fs::read_dir(&store).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() != "manifest.json" && path.is_file() {
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(0)
+                .unwrap();
+            truncated.push(path);
+        }
+    }
+    std::fs::remove_file(&flag).unwrap();
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(
+        done.status.code(),
+        Some(1),
+        "status {}: {stderr}",
+        done.status
+    );
+    assert!(
+        truncated.iter().any(|p| stderr
+            == format!(
+                "rayproc: error: {} changed while being read (truncated?)\n",
+                p.display()
+            )),
+        "{stderr}"
+    );
+}
+
+/// `run --output out.csv` paused once its temporary file exists.
+fn paused_output_run(scratch: &Scratch) -> (Child, PathBuf, PathBuf) {
+    let input = scratch.write("in.csv", csv(100));
+    let out = scratch.write("out.csv", "old\n");
+    let args = [
+        os("run"),
+        os("--input"),
+        input.as_os_str(),
+        os("--agg"),
+        os("sum:x"),
+        os("--output"),
+        out.as_os_str(),
+    ];
+    let (child, flag) = spawn_paused(scratch, "output", &args);
+    assert_eq!(temporaries(scratch).len(), 1, "{:?}", scratch.listing());
+    (child, flag, out)
+}
+
+#[test]
+fn an_interrupted_output_leaves_no_temporary_file() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let scratch = Scratch::new();
+        let (child, _flag, out) = paused_output_run(&scratch);
+        // SAFETY: signals our own child, whose pid is alive (not reaped).
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        let done = child.wait_with_output().unwrap();
+        assert_eq!(done.status.signal(), Some(signal), "{}", done.status);
+        assert_eq!(
+            temporaries(&scratch),
+            Vec::<String>::new(),
+            "signal {signal}"
+        );
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "old\n");
+    }
+}
+
+#[test]
+fn the_leftover_of_a_killed_output_is_removed_by_the_next_run() {
+    let scratch = Scratch::new();
+    let (mut child, flag, out) = paused_output_run(&scratch);
+    let left = temporaries(&scratch);
+    assert!(
+        left[0].starts_with(&format!(".out.csv.rayproc-tmp-{}-", child.id())),
+        "{left:?}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_file(&flag).unwrap();
+    assert_eq!(temporaries(&scratch), left, "a KILL cannot be caught");
+    let input = scratch.path("in.csv");
+    run_on(
+        &input,
+        &["--agg", "sum:x", "--output", out.to_str().unwrap()],
+    )
+    .expect_ok("next run");
+    assert_eq!(temporaries(&scratch), Vec::<String>::new());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), expected(&input));
+}
+
+/// What `run --input INPUT --agg sum:x` prints on stdout.
+fn expected(input: &Path) -> String {
+    let run = run_on(input, &["--agg", "sum:x", "--format", "csv"]);
+    run.expect_ok("to stdout");
+    run.stdout
+}
+
+/// `run --input in.csv --agg sum:x --output TARGET`, through `sh` so that
+/// the umask can be set for the child alone.
+fn run_with_umask(umask: &str, input: &Path, target: &Path) -> common::Run {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+        .arg(bin_path())
+        .args(["run", "--input"])
+        .arg(input)
+        .args(["--agg", "sum:x", "--output"])
+        .arg(target)
+        .output()
+        .unwrap();
+    common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn output_files_get_the_umask_mode_and_replaced_files_keep_theirs() {
+    let scratch = Scratch::new();
+    let input = scratch.write("in.csv", csv(10));
+    let new = scratch.path("new.csv");
+    run_with_umask("022", &input, &new).expect_ok("umask 022");
+    assert_eq!(mode(&new), 0o644);
+    let private = scratch.path("private.csv");
+    run_with_umask("077", &input, &private).expect_ok("umask 077");
+    assert_eq!(mode(&private), 0o600);
+    let shared = scratch.write("shared.csv", "old\n");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o640)).unwrap();
+    run_with_umask("077", &input, &shared).expect_ok("replace");
+    assert_eq!(mode(&shared), 0o640);
+    assert_ne!(std::fs::read_to_string(&shared).unwrap(), "old\n");
+}
+
+#[test]
+fn output_through_a_symlink_replaces_the_target_and_keeps_the_link() {
+    let scratch = Scratch::new();
+    let input = scratch.write("in.csv", csv(10));
+    std::fs::create_dir(scratch.path("real")).unwrap();
+    let target = scratch.write("real/out.csv", "old\n");
+    let link = scratch.path("link.csv");
+    std::os::unix::fs::symlink("real/out.csv", &link).unwrap();
+    run_on(
+        &input,
+        &["--agg", "sum:x", "--output", link.to_str().unwrap()],
+    )
+    .expect_ok("link");
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), expected(&input));
+    assert_eq!(
+        std::fs::read_dir(scratch.path("real")).unwrap().count(),
+        1,
+        "no temporary left beside the target"
+    );
+}
+
+#[test]
+fn output_to_dev_null_writes_into_the_device() {
+    let (_scratch, input) = common::temp_csv(csv(10));
+    run_on(&input, &["--agg", "sum:x", "--output", "/dev/null"]).expect_ok("/dev/null");
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(meta.file_type().is_char_device());
+}
+
+#[test]
+fn output_to_dev_full_reports_the_full_device() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let (_scratch, input) = common::temp_csv(csv(10));
+    let failed = run_on(&input, &["--agg", "sum:x", "--output", "/dev/full"]);
+    failed.expect_code(1, "/dev/full");
+    assert!(
+        failed.stderr.starts_with("rayproc: error: /dev/full: ")
+            && failed.stderr.contains("No space left on device"),
+        "{}",
+        failed.stderr
+    );
+    let meta = std::fs::metadata("/dev/full").unwrap();
+    assert!(meta.file_type().is_char_device());
+}
+
+#[test]
+fn output_to_a_fifo_feeds_its_reader() {
+    let scratch = Scratch::new();
+    let input = scratch.write("in.csv", csv(10));
+    let fifo = scratch.path("pipe");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    run_on(
+        &input,
+        &["--agg", "sum:x", "--output", fifo.to_str().unwrap()],
+    )
+    .expect_ok("fifo");
+    // checked first: a replaced FIFO would leave the reader blocked
+    let meta = std::fs::metadata(&fifo).unwrap();
+    assert!(meta.file_type().is_fifo(), "the FIFO is still a FIFO");
+    assert_eq!(reader.join().unwrap(), expected(&input));
+}
+
+#[test]
+fn output_into_a_missing_folder_names_the_target() {
+    let (scratch, input) = common::temp_csv(csv(10));
+    let target = scratch.path("missing/out.csv");
+    let failed = run_on(
+        &input,
+        &["--agg", "sum:x", "--output", target.to_str().unwrap()],
+    );
+    failed.expect_code(1, "missing folder");
+    assert!(
+        failed
+            .stderr
+            .starts_with(&format!("rayproc: error: {}: ", target.display())),
+        "{}",
+        failed.stderr
+    );
+    assert!(!failed.stderr.contains(".out.csv."), "{}", failed.stderr);
+    assert_eq!(failed.stderr.lines().count(), 1, "{}", failed.stderr);
+}
+
+#[test]
+fn thousands_of_threads_give_the_same_bytes_as_the_default() {
+    let (_scratch, input) = common::temp_csv(csv(6));
+    let base = run_on(&input, &["--agg", "sum:x,count", "--by", "k"]);
+    base.expect_ok("default");
+    for threads in ["4096", "1000"] {
+        let many = run_on(
+            &input,
+            &["--agg", "sum:x,count", "--by", "k", "--threads", threads],
+        );
+        many.expect_code(0, "many threads");
+        assert_eq!(many.stdout, base.stdout, "--threads {threads}");
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let useful = 4 * cores;
+        if useful < threads.parse().unwrap() {
+            assert_eq!(
+                many.stderr,
+                format!(
+                    "rayproc: note: --threads {threads} capped to {useful} (4 per core; more cannot help)\n"
+                )
+            );
+        }
+        let quiet = run_on(
+            &input,
+            &[
+                "--agg",
+                "sum:x,count",
+                "--by",
+                "k",
+                "--threads",
+                threads,
+                "-q",
+            ],
+        );
+        quiet.expect_ok("quiet");
+        assert_eq!(quiet.stdout, base.stdout);
+    }
+}
+
+#[test]
+fn a_million_partitions_are_coarsened_and_give_the_same_bytes() {
+    // 64 partitions of this input are under 64 KiB: more are coarsened
+    let (_scratch, input) = common::temp_csv(csv(20_000));
+    let base = run_on(&input, &["--agg", "sum:x,mean:x,count", "--by", "k"]);
+    base.expect_ok("default");
+    let many = run_on(
+        &input,
+        &[
+            "--agg",
+            "sum:x,mean:x,count",
+            "--by",
+            "k",
+            "--partitions",
+            "1000000",
+            "--threads",
+            "2",
+        ],
+    );
+    many.expect_code(0, "a million partitions");
+    assert_eq!(many.stdout, base.stdout);
+    assert_eq!(
+        many.stderr,
+        "rayproc: note: --partitions 1000000 coarsened to 64 (partitions under 64 KiB cannot help)\n"
+    );
+    let honoured = run_on(
+        &input,
+        &[
+            "--agg",
+            "sum:x,mean:x,count",
+            "--by",
+            "k",
+            "--partitions",
+            "64",
+        ],
+    );
+    honoured.expect_ok("64 partitions are made as asked");
+    assert_eq!(honoured.stdout, base.stdout);
+    let store = _scratch.path("st");
+    let split = run([
+        os("split"),
+        os("--input"),
+        input.as_os_str(),
+        os("--store"),
+        store.as_os_str(),
+        os("--partitions"),
+        os("1000000"),
+    ]);
+    split.expect_code(0, "split into a million partitions");
+    assert!(split.stderr.contains("coarsened to 64"), "{}", split.stderr);
+    let stored = run([
+        os("run"),
+        os("--store"),
+        store.as_os_str(),
+        os("--agg"),
+        os("sum:x,mean:x,count"),
+        os("--by"),
+        os("k"),
+    ]);
+    stored.expect_ok("run --store");
+    assert_eq!(stored.stdout, base.stdout);
+}
