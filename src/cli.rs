@@ -84,6 +84,12 @@ Aggregates (SPEC is FUNC:COLUMN, or `count` alone; comma-separate several):
 
 Output columns are named `count` and FUNC_COLUMN (mean_x); --by columns come
 first, rows sorted by key (numbers numerically, text in byte order, null last).
+Keys are their bytes, UTF-8 or not; -0.0 and 0.0 are one key (0.0), and NaN in
+any spelling is one key (NaN), after +inf.
+
+Formats: csv writes text as its bytes, parquet as Binary where it is not UTF-8;
+json and ndjson refuse text that is not UTF-8 (exit 1, naming FILE:LINE);
+table shows control characters and invalid bytes as escapes (\\n, \\u{1b}, \\xff).
 
 Column names (in --agg, --by and split --columns): whitespace around a name
 is trimmed; a name with a comma, surrounding spaces or a leading quote is
@@ -453,8 +459,13 @@ impl RunArgs {
 
 /// Runs a validated request: open, plan, execute, write.
 pub fn run(config: &RunConfig) -> Result<()> {
+    // json/ndjson need UTF-8 text: see `output::utf8`
+    let check_text =
+        |table: &crate::partial::Table| output::utf8::check(table, config.format, |_| None);
     let table = if let Some(dir) = &config.store {
-        run_store(config, dir)?
+        let table = run_store(config, dir)?;
+        check_text(&table)?;
+        table
     } else {
         let mut formats = Vec::new();
         for path in &config.inputs {
@@ -466,9 +477,15 @@ pub fn run(config: &RunConfig) -> Result<()> {
             })?;
             note_coarsening(config.exec.partitions, &inputs, config.quiet);
             let plan = Plan::new(&header, &config.specs, &config.by)?;
-            exec::run(&plan, &inputs, &config.exec)?
+            let table = exec::run(&plan, &inputs, &config.exec)?;
+            output::utf8::check(&table, config.format, |column| {
+                output::utf8::locate_in_csv(&plan, &inputs, config.exec.delimiter, column)
+            })?;
+            table
         } else {
-            run_typed(config, &formats)?
+            let table = run_typed(config, &formats)?;
+            check_text(&table)?;
+            table
         }
     };
     write_table(&table, config)?;

@@ -1,8 +1,18 @@
 //! Writing the result table: `table` for people, `csv`, `json` and
 //! `ndjson` for programs, to stdout or atomically to a file.
+//!
+//! Text is bytes: keys and `min`/`max` of text are whatever the input held,
+//! valid UTF-8 or not, and two keys that differ in a byte are two rows. So
+//! every format must keep distinct texts distinct. `csv` writes the bytes as
+//! they are and Parquet writes a Binary column when some value is not UTF-8;
+//! `table` shows invalid bytes and control characters as escapes (a key
+//! holding ESC must not drive the terminal); `json` and `ndjson`, which can
+//! only hold UTF-8, refuse such text ([`utf8`]) rather than replace it by
+//! U+FFFD and print distinct keys alike.
 
 mod atomic;
 pub mod parquet;
+pub mod utf8;
 
 use std::io::{self, Write};
 
@@ -50,7 +60,9 @@ pub fn format_float(v: f64) -> String {
     }
 }
 
-/// A value as plain text (CSV field, table cell); null is empty.
+/// A value as plain text (Parquet text of a number); null is empty;
+/// invalid UTF-8 replaced (callers that must keep bytes use
+/// [`push_csv_field`] or [`for_terminal`]).
 pub fn plain(v: ValueRef<'_>) -> String {
     match v {
         ValueRef::Null => String::new(),
@@ -114,7 +126,8 @@ fn push_json_value(out: &mut Vec<u8>, v: ValueRef<'_>) {
 
 /// Appends `t` as a JSON string. Text of printable ASCII without `"` or
 /// `\` (group keys, mostly) is copied between quotes as it is; anything
-/// else goes through `serde_json`, invalid UTF-8 replaced as in [`plain`].
+/// else goes through `serde_json`, invalid UTF-8 replaced as in [`plain`]
+/// (the command line never gets here with it: see [`utf8`]).
 #[inline]
 fn push_json_text(out: &mut Vec<u8>, t: &[u8]) {
     let plain = |b: &u8| (0x20..0x7F).contains(b) && *b != b'"' && *b != b'\\';
@@ -128,8 +141,9 @@ fn push_json_text(out: &mut Vec<u8>, t: &[u8]) {
     }
 }
 
-/// Appends `v` as a CSV field to `out`: the [`plain`] text, quoted when
-/// it holds a delimiter, quote or line break or starts or ends with blanks.
+/// Appends `v` as a CSV field to `out`: the [`plain`] text (text as its
+/// bytes, valid UTF-8 or not), quoted when it holds a delimiter, quote or
+/// line break or starts or ends with blanks.
 fn push_csv_field(out: &mut Vec<u8>, v: ValueRef<'_>) {
     use std::io::Write as _;
     match v {
@@ -137,26 +151,57 @@ fn push_csv_field(out: &mut Vec<u8>, v: ValueRef<'_>) {
         ValueRef::Int(i) => push_int(out, i),
         ValueRef::Float(f) if f.is_finite() => write!(out, "{f:?}").expect("write to a Vec"),
         ValueRef::Float(f) => out.extend_from_slice(format_float(f).as_bytes()),
-        ValueRef::Text(t) => push_csv_text(out, &String::from_utf8_lossy(t)),
+        ValueRef::Text(t) => push_csv_text(out, t),
     }
 }
 
-fn push_csv_text(out: &mut Vec<u8>, s: &str) {
-    let needs_quotes = s.contains([',', '"', '\n', '\r'])
-        || s.starts_with([' ', '\t'])
-        || s.ends_with([' ', '\t']);
+fn push_csv_text(out: &mut Vec<u8>, s: &[u8]) {
+    let blank = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
+    let needs_quotes = s.iter().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+        || blank(s.first())
+        || blank(s.last());
     if needs_quotes {
         out.push(b'"');
-        for piece in s.split_inclusive('"') {
-            out.extend_from_slice(piece.as_bytes());
-            if piece.ends_with('"') {
+        for piece in s.split_inclusive(|&b| b == b'"') {
+            out.extend_from_slice(piece);
+            if piece.ends_with(b"\"") {
                 out.push(b'"');
             }
         }
         out.push(b'"');
     } else {
-        out.extend_from_slice(s.as_bytes());
+        out.extend_from_slice(s);
     }
+}
+
+/// Text as the `table` format shows it: safe to print on a terminal, and
+/// distinct texts shown distinctly. Line breaks and tabs are `\n`, `\r`,
+/// `\t`; other control characters (C0, DEL, C1: ESC would start a
+/// terminal command) and the bidirectional overrides and isolates (which
+/// reorder what is shown) are `\u{..}`; bytes that are not UTF-8 are
+/// `\xNN`. Everything else, backslash included, is shown as it is.
+pub fn for_terminal(t: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(t.len());
+    for chunk in t.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if c.is_control()
+                    || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') =>
+                {
+                    write!(out, "\\u{{{:x}}}", c as u32).expect("write to a String")
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            write!(out, "\\x{b:02x}").expect("write to a String");
+        }
+    }
+    out
 }
 
 /// Writes `format_row(index, row, buffer)` for every row, in order. Rows are
@@ -240,7 +285,7 @@ fn write_csv(table: &Table, out: &mut dyn Write) -> io::Result<()> {
         if j > 0 {
             header.push(b',');
         }
-        push_csv_text(&mut header, c);
+        push_csv_text(&mut header, c.as_bytes());
     }
     header.push(b'\n');
     out.write_all(&header)?;
@@ -262,14 +307,17 @@ fn write_pretty(table: &Table, out: &mut dyn Write) -> io::Result<()> {
             r.iter()
                 .map(|v| match v {
                     ValueRef::Null => "null".to_string(),
-                    other => plain(other).replace('\n', "\\n").replace('\r', "\\r"),
+                    ValueRef::Text(t) => for_terminal(t),
+                    other => plain(other),
                 })
                 .collect()
         })
         .collect();
+    let names: Vec<String> = (table.columns.iter())
+        .map(|c| for_terminal(c.as_bytes()))
+        .collect();
     let width = |s: &str| s.chars().count();
-    let widths: Vec<usize> = table
-        .columns
+    let widths: Vec<usize> = names
         .iter()
         .enumerate()
         .map(|(j, c)| {
@@ -306,7 +354,7 @@ fn write_pretty(table: &Table, out: &mut dyn Write) -> io::Result<()> {
             .collect();
         writeln!(out, "{}", parts.join("  ").trim_end())
     };
-    line(out, &table.columns)?;
+    line(out, &names)?;
     let rule: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
     writeln!(out, "{}", rule.join("  "))?;
     for row in &cells {
@@ -432,6 +480,33 @@ mod tests {
             let want = serde_json::to_vec(&String::from_utf8_lossy(&t)).unwrap();
             assert_eq!(got, want, "{t:?}");
         }
+    }
+
+    #[test]
+    fn terminal_text_is_escaped() {
+        // C0 and C1 controls (U+009B is CSI), DEL, invalid bytes
+        assert_eq!(
+            for_terminal(b"a\tb\r\n\x1b[0m\x7f\xc2\x9b\xff\xfe"),
+            "a\\tb\\r\\n\\u{1b}[0m\\u{7f}\\u{9b}\\xff\\xfe"
+        );
+        assert_eq!(
+            for_terminal("é\u{202e}\\ \u{2069}".as_bytes()),
+            "é\\u{202e}\\ \\u{2069}"
+        );
+    }
+
+    #[test]
+    fn csv_text_is_its_bytes() {
+        let t = Table::from_rows(
+            vec!["k".into()],
+            vec![
+                vec![Value::Text(b"\xff".to_vec())],
+                vec![Value::Text(b"a,\xfe\"".to_vec())],
+            ],
+        );
+        let mut out = Vec::new();
+        write(&t, Format::Csv, &mut out).unwrap();
+        assert_eq!(out, b"k\n\xff\n\"a,\xfe\"\"\"\n");
     }
 
     #[test]

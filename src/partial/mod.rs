@@ -701,8 +701,13 @@ fn typed_key(field: Option<&[u8]>, ty: ColumnType) -> ValueRef<'_> {
             parse_int_field(raw).map_or(ValueRef::Text(raw), |v| ValueRef::Int(v.into()))
         }
         ColumnType::Float => match parse_float_field(raw) {
-            // one group for 0.0 and -0.0
+            // One key for 0.0 and -0.0 (equal numbers), printed 0.0; one
+            // for every NaN (`nan`, `NaN`, `-nan`, any payload: a store or
+            // Parquet input keeps no spelling, and the key must not depend
+            // on the input kind), positive, so that it sorts after every
+            // number, +inf included, and before the null key.
             Some(0.0) => ValueRef::Float(0.0),
+            Some(v) if v.is_nan() => ValueRef::Float(f64::NAN),
             Some(v) => ValueRef::Float(v),
             None => ValueRef::Text(raw),
         },

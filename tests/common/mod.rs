@@ -222,3 +222,32 @@ impl Lcg {
         self.next() % n
     }
 }
+
+/// What one run of the binary gave, stdout as bytes: for outputs that need
+/// not be UTF-8 (`--format csv` writes text as its bytes).
+#[derive(Debug, Clone)]
+pub struct RunBytes {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+/// Runs `rayproc` with `args` and optional standard input, keeping stdout
+/// as bytes.
+pub fn run_bytes_with_stdin<I, S>(args: I, stdin: Option<&[u8]>) -> RunBytes
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = rayproc();
+    cmd.args(args);
+    if let Some(bytes) = stdin {
+        cmd.write_stdin(bytes.to_vec());
+    }
+    let out = cmd.output().expect("rayproc runs");
+    RunBytes {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

@@ -1,0 +1,347 @@
+//! Group keys at the edges (issues 16 and 17), end to end through the
+//! binary, with the same bytes from every partition and thread count and
+//! every input kind (CSV, `split` + `run --store`, Parquet):
+//!
+//! - keys are bytes: `\xff`, `\xfe` and a literal U+FFFD are three groups,
+//!   and `--format csv` writes them as they are; `json`/`ndjson` refuse text
+//!   that is not UTF-8, naming the first such line;
+//! - NaN is one key however it is spelled or signed, after +inf and before
+//!   the null key; `-0.0` and `0.0` are one key, `0.0`;
+//! - `--format table` shows control characters as escapes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch};
+use arrow_schema::{Field, Schema};
+use common::{run_bytes_with_stdin, Scratch, PARTITIONS, THREADS};
+
+/// Runs `rayproc run ARGS` at every partition and thread count (`--partitions`
+/// only where `partitions`), asserts success with one stdout, returns it.
+#[track_caller]
+fn same_everywhere(args: &[&str], partitions: bool) -> Vec<u8> {
+    let mut first: Option<(String, Vec<u8>)> = None;
+    for &p in if partitions { PARTITIONS } else { &[0] } {
+        for &t in THREADS {
+            let mut all = vec!["run".to_string()];
+            all.extend(args.iter().map(|a| a.to_string()));
+            all.extend(["--threads".into(), t.to_string()]);
+            if partitions {
+                all.extend(["--partitions".into(), p.to_string()]);
+            }
+            let label = all.join(" ");
+            let r = run_bytes_with_stdin(&all, None);
+            assert_eq!(r.code, 0, "{label}: {}", r.stderr);
+            assert_eq!(r.stderr, "", "{label}");
+            match &first {
+                None => first = Some((label, r.stdout)),
+                Some((first_label, out)) => {
+                    assert_eq!(&r.stdout, out, "{label}: stdout differs from {first_label}")
+                }
+            }
+        }
+    }
+    first.expect("a run").1
+}
+
+/// `split` of `csv` into stores of several partition counts, each store
+/// run with `args`: asserts every stdout is `want`.
+#[track_caller]
+fn store_gives(scratch: &Scratch, csv: &Path, args: &[&str], want: &[u8]) {
+    for parts in ["1", "3", "7"] {
+        let store = scratch.path(&format!("s{parts}.store"));
+        let s = store.to_str().unwrap();
+        let split = run_bytes_with_stdin(
+            [
+                "split",
+                "--input",
+                csv.to_str().unwrap(),
+                "--store",
+                s,
+                "--partitions",
+                parts,
+            ],
+            None,
+        );
+        assert_eq!(split.code, 0, "split: {}", split.stderr);
+        let mut all = vec!["--store", s];
+        all.extend(args);
+        assert_eq!(
+            String::from_utf8_lossy(&same_everywhere(&all, false)),
+            String::from_utf8_lossy(want),
+            "store of {parts} partitions"
+        );
+    }
+}
+
+/// Writes one record batch as Parquet, in row groups of 7 rows.
+fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
+    let fields: Vec<Field> = (columns.iter())
+        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+        .collect();
+    let arrays = columns.into_iter().map(|(_, a)| a).collect();
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(7))
+        .build();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+/// The non-UTF-8 fixture: 300 rows, key `KEYS[i % 6]` (`None`: null) and
+/// `v = i`, so each key has 50 rows and `v` sums to 7350 + 50 j for key j.
+const KEYS: [Option<&[u8]>; 6] = [
+    Some(b"a"),
+    Some(b"\xff"),
+    Some(b"\xfe"),
+    Some("\u{FFFD}".as_bytes()),
+    None,
+    Some(b"z\xff"),
+];
+
+fn non_utf8_input(scratch: &Scratch) -> PathBuf {
+    let mut csv = b"k,v\n".to_vec();
+    for i in 0..300 {
+        csv.extend_from_slice(KEYS[i % 6].unwrap_or(b""));
+        csv.extend_from_slice(format!(",{i}\n").as_bytes());
+    }
+    scratch.write("bytes.csv", csv)
+}
+
+/// Sorted by bytes: `a` < `z\xff` < U+FFFD (EF BF BD) < `\xfe` < `\xff`,
+/// then the null key.
+const BY_BYTES: &[u8] = b"k,count,sum_v\n\
+    a,50,7350\n\
+    z\xff,50,7600\n\
+    \xef\xbf\xbd,50,7500\n\
+    \xfe,50,7450\n\
+    \xff,50,7400\n\
+    ,50,7550\n";
+
+#[test]
+fn keys_that_are_not_utf8_are_grouped_by_their_bytes_in_every_input_kind() {
+    let scratch = Scratch::new();
+    let csv = non_utf8_input(&scratch);
+    let args = ["--by", "k", "--agg", "count,sum:v", "--format", "csv"];
+    let mut from_csv = vec!["--input", csv.to_str().unwrap()];
+    from_csv.extend(args);
+    let got = same_everywhere(&from_csv, true);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(BY_BYTES)
+    );
+    assert_eq!(got, BY_BYTES, "the bytes as they are");
+    store_gives(&scratch, &csv, &args, BY_BYTES);
+
+    let parquet = scratch.path("bytes.parquet");
+    let keys: BinaryArray = (0..300).map(|i| KEYS[i % 6]).collect();
+    let v: Int64Array = (0..300).map(Some).collect();
+    write_parquet(
+        &parquet,
+        vec![("k", Arc::new(keys) as ArrayRef), ("v", Arc::new(v))],
+    );
+    let mut from_parquet = vec!["--input", parquet.to_str().unwrap()];
+    from_parquet.extend(args);
+    assert_eq!(same_everywhere(&from_parquet, true), BY_BYTES, "Parquet");
+}
+
+#[test]
+fn distinct_min_and_max_of_text_are_by_bytes() {
+    let scratch = Scratch::new();
+    let csv = non_utf8_input(&scratch);
+    let args = ["--agg", "distinct:k,min:k,max:k,count:k", "--format", "csv"];
+    let want: &[u8] = b"distinct_k,min_k,max_k,count_k\n5,a,\xff,250\n";
+    let mut from_csv = vec!["--input", csv.to_str().unwrap()];
+    from_csv.extend(args);
+    assert_eq!(same_everywhere(&from_csv, true), want);
+    store_gives(&scratch, &csv, &args, want);
+}
+
+#[test]
+fn json_refuses_text_that_is_not_utf8_naming_its_first_line() {
+    let scratch = Scratch::new();
+    let csv = non_utf8_input(&scratch);
+    let csv_arg = csv.to_str().unwrap();
+    let name = csv.display().to_string();
+    // the first key that is not UTF-8 is `\xff`, on line 3
+    let want = format!(
+        "rayproc: error: {name}:3: column 'k': invalid UTF-8 in \"\\xff\": json output cannot hold"
+    );
+    for format in ["json", "ndjson"] {
+        for query in [
+            &["--by", "k", "--agg", "count"][..],
+            &["--by", "v,k", "--agg", "count"],
+            // max:k is `\xff`; the line is where column k first is not UTF-8
+            &["--agg", "min:k,max:k"],
+        ] {
+            for (p, t) in [("1", "1"), ("7", "2"), ("64", "4")] {
+                let mut args = vec!["run", "--input", csv_arg, "--format", format];
+                args.extend(query);
+                args.extend(["--partitions", p, "--threads", t]);
+                let r = run_bytes_with_stdin(&args, None);
+                let want = want.replace("json output", &format!("{format} output"));
+                assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+                assert!(r.stdout.is_empty(), "{args:?}: nothing is written");
+                assert!(r.stderr.starts_with(&want), "{args:?}: {}", r.stderr);
+                assert!(r.stderr.contains("--format csv"), "{}", r.stderr);
+            }
+        }
+    }
+    // a store has no lines: the column and the value instead
+    let store = scratch.path("bytes.store");
+    let s = store.to_str().unwrap();
+    let split = run_bytes_with_stdin(["split", "--input", csv_arg, "--store", s], None);
+    assert_eq!(split.code, 0, "{}", split.stderr);
+    let r = run_bytes_with_stdin(
+        [
+            "run", "--store", s, "--by", "k", "--agg", "count", "--format", "json",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    assert!(
+        r.stderr
+            .starts_with("rayproc: error: column 'k': invalid UTF-8 in \"z\\xff\": json output"),
+        "{}",
+        r.stderr
+    );
+    // UTF-8 keys, U+FFFD among them, are fine in JSON
+    let ok = scratch.write("ok.csv", "k\n\u{FFFD}\nb\n");
+    let r = run_bytes_with_stdin(
+        [
+            "run",
+            "--input",
+            ok.to_str().unwrap(),
+            "--by",
+            "k",
+            "--agg",
+            "count",
+            "--format",
+            "ndjson",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        String::from_utf8(r.stdout).unwrap(),
+        "{\"k\":\"b\",\"count\":1}\n{\"k\":\"\u{FFFD}\",\"count\":1}\n"
+    );
+}
+
+/// NaN spelled three ways, infinities, both zeros, a null, 20 times over:
+/// `v` is a power of two per spelling, so each sum shows who joined whom.
+const NAN_ROWS: [(&str, i64); 10] = [
+    ("nan", 1),
+    ("1", 2),
+    ("-nan", 4),
+    ("NaN", 8),
+    ("inf", 16),
+    ("-0.0", 32),
+    ("0", 64),
+    ("-inf", 128),
+    ("", 256),
+    ("2.5", 512),
+];
+
+/// One NaN key after +inf, before null; one zero key, `0.0`.
+const NAN_WANT: &str = "k,count,sum_v\n\
+    -inf,20,2560\n\
+    0.0,40,1920\n\
+    1.0,20,40\n\
+    2.5,20,10240\n\
+    inf,20,320\n\
+    NaN,60,260\n\
+    ,20,5120\n";
+
+#[test]
+fn nan_is_one_key_after_every_number_in_every_input_kind() {
+    let scratch = Scratch::new();
+    let mut text = String::from("k,v\n");
+    for _ in 0..20 {
+        for (k, v) in NAN_ROWS {
+            text.push_str(&format!("{k},{v}\n"));
+        }
+    }
+    let csv = scratch.write("nan.csv", text);
+    let args = ["--by", "k", "--agg", "count,sum:v", "--format", "csv"];
+    let mut from_csv = vec!["--input", csv.to_str().unwrap()];
+    from_csv.extend(args);
+    assert_eq!(
+        String::from_utf8(same_everywhere(&from_csv, true)).unwrap(),
+        NAN_WANT
+    );
+    store_gives(&scratch, &csv, &args, NAN_WANT.as_bytes());
+
+    // Parquet: NaN as stored, of either sign and any payload
+    let as_float = |k: &str| -> Option<f64> {
+        match k {
+            "nan" => Some(f64::NAN),
+            "-nan" => Some(f64::from_bits(0xfff8_0000_0000_0000)),
+            "NaN" => Some(f64::from_bits(0x7ff0_0000_0000_0001)),
+            "" => None,
+            k => Some(k.parse().unwrap()),
+        }
+    };
+    let rows = NAN_ROWS.iter().cycle().take(200);
+    let keys: Float64Array = rows.clone().map(|(k, _)| as_float(k)).collect();
+    let v: Int64Array = rows.map(|&(_, v)| Some(v)).collect();
+    let parquet = scratch.path("nan.parquet");
+    write_parquet(
+        &parquet,
+        vec![("k", Arc::new(keys) as ArrayRef), ("v", Arc::new(v))],
+    );
+    let mut from_parquet = vec!["--input", parquet.to_str().unwrap()];
+    from_parquet.extend(args);
+    assert_eq!(
+        String::from_utf8(same_everywhere(&from_parquet, true)).unwrap(),
+        NAN_WANT,
+        "Parquet"
+    );
+}
+
+#[test]
+fn the_table_format_shows_control_characters_as_escapes() {
+    let scratch = Scratch::new();
+    let csv = scratch.write(
+        "ctl.csv",
+        "k,v\n\"a\x1b[31mred\",1\n\"tab\there\",2\n\"nl\nx\",3\n\u{202E}rtl,4\nback\\slash,5\n\x07bell\x7f,6\n",
+    );
+    let got = same_everywhere(
+        &[
+            "--input",
+            csv.to_str().unwrap(),
+            "--by",
+            "k",
+            "--agg",
+            "count",
+            "--format",
+            "table",
+        ],
+        true,
+    );
+    let got = String::from_utf8(got).unwrap();
+    // sorted by bytes: 07 < a < b < n < t < E2 80 AE
+    let keys = [
+        "\\u{7}bell\\u{7f}",
+        "a\\u{1b}[31mred",
+        "back\\slash",
+        "nl\\nx",
+        "tab\\there",
+        "\\u{202e}rtl",
+    ];
+    let mut want = format!("{:<15}  count\n{}  -----\n", "k", "-".repeat(15));
+    for k in keys {
+        want.push_str(&format!("{k:<15}  {:>5}\n", 1));
+    }
+    assert_eq!(got, want);
+    assert!(
+        !got.chars()
+            .any(|c| (c.is_control() && c != '\n') || c == '\u{202E}'),
+        "nothing that drives a terminal"
+    );
+}
