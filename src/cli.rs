@@ -75,11 +75,12 @@ Exit codes:
 const RUN_HELP: &str = "\
 Aggregates (SPEC is FUNC:COLUMN, or `count` alone; comma-separate several):
   count            rows (alone) or non-null values (count:COL)
-  sum, mean        exact: the float sum is correctly rounded, whatever the partitioning
+  sum, mean        exact: the sum, and the exact sum / count, each rounded once
   min, max         numeric order, or byte order for text columns
-  var, std         sample (n-1);  var_pop, std_pop: population (n)
+  var, std         sample (n-1);  var_pop, std_pop: population (n); rounded once
   null_count       empty fields
-  median, pNN      exact, linear interpolation (p99, p99.9, p0..p100)
+  median, pNN      exact, linear interpolation rounded once (p99 is 99/100 as
+                   written, p99.9 is 999/1000; p0..p100)
   distinct         exact number of distinct non-null values
 
 Output columns are named `count` and FUNC_COLUMN (mean_x); --by columns come
@@ -102,8 +103,11 @@ always means it. Asking for one output column twice (mean:x,mean:x) is a
 usage error.
 
 Types: a column is integer if every non-null value is a 64-bit integer, float
-if every one is a number, else text. An empty field is null; aggregates skip
-nulls, and an aggregate over no values is null (counts are 0).
+if every one is a number, else text. An integer wider than 64 bits is never
+read as a float: its column is text for keys, min, max and distinct (compared
+by their text), and sum/mean/var/median read its integers exactly. An empty
+field is null; aggregates skip nulls, and an aggregate over no values is null
+(counts are 0).
 
 Memory: scalar aggregates use constant memory per group. median/pNN keep every
 value (8 bytes each); distinct keeps every distinct value; --by keeps one state

@@ -136,6 +136,20 @@ impl ExactSum {
         }
     }
 
+    /// Adds `v · 2^-scale` exactly for an integer `v` of any width: with
+    /// [`VALUE_SCALE`] the integer `v` to an accumulator of values, with
+    /// [`SQUARE_SCALE`] to one of squares.
+    pub fn add_big(&mut self, v: &BigInt, scale: i64) {
+        self.any = true;
+        self.not_negative_zero = true;
+        let neg = v.sign() == Sign::Minus;
+        for (i, d) in v.magnitude().iter_u64_digits().enumerate() {
+            if d != 0 {
+                self.add_magnitude(neg, d, scale as u32 + 64 * i as u32);
+            }
+        }
+    }
+
     /// Adds `v * v` exactly to an accumulator of squares (read with
     /// [`SQUARE_SCALE`]).
     pub fn add_integer_square(&mut self, v: i128) {
@@ -284,6 +298,68 @@ impl ExactSum {
         }
         sum
     }
+
+    /// The exact sum divided by `n` (> 0), rounded once to the nearest
+    /// `f64` (ties to even): a mean. Dividing the rounded sum would round
+    /// twice (off by one ulp) and overflow when the sum does but the mean
+    /// does not. Specials and the sign of zero follow [`round`](Self::round):
+    /// a mean of -0.0 values is -0.0, and a negative mean too small for a
+    /// subnormal is -0.0 as in IEEE division.
+    pub fn round_div(&self, n: u64) -> f64 {
+        if let Some(s) = self.special() {
+            return s;
+        }
+        let mean = round_ratio(&self.to_bigint(), &BigUint::from(n.max(1)), -VALUE_SCALE);
+        if mean == 0.0 && self.any && !self.not_negative_zero {
+            return -0.0;
+        }
+        mean
+    }
+}
+
+/// A finite `f64` as the exact integer `x · 2^1074` (the scale of an
+/// accumulator of plain values, [`VALUE_SCALE`]).
+pub fn scaled(x: f64) -> BigInt {
+    debug_assert!(x.is_finite());
+    let (neg, m, pos) = decompose(x);
+    let v = BigInt::from(m) << pos as usize;
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// The `f64` nearest to `sqrt(num / den · 2^exp2)`, ties to even, for
+/// `num >= 0`: a standard deviation rounded once (the square root of a
+/// rounded variance would round twice). The integer square root is taken
+/// with at least 56 significant bits, and whether it was inexact is appended
+/// as a sticky bit below them, so [`round_ratio`] rounds it correctly.
+pub fn round_sqrt_ratio(num: &BigInt, den: &BigUint, exp2: i64) -> f64 {
+    let Some(mut n) = num.to_biguint() else {
+        return f64::NAN; // a negative radicand: cannot happen for a variance
+    };
+    if n.is_zero() {
+        return 0.0;
+    }
+    let mut exp2 = exp2;
+    if exp2 % 2 != 0 {
+        n <<= 1usize;
+        exp2 -= 1;
+    }
+    // scale by 2^(2k) so that the quotient has at least 112 bits
+    let k = (114 + den.bits() as i64 - n.bits() as i64).div_euclid(2);
+    let (a, d) = if k >= 0 {
+        (n << (2 * k) as usize, den.clone())
+    } else {
+        (n, den << (-2 * k) as usize)
+    };
+    let (q, r) = (&a / &d, &a % &d);
+    let root = q.sqrt();
+    let sticky = !r.is_zero() || &root * &root != q;
+    let m = (root << 1usize) + BigUint::from(sticky as u8);
+    // value = sqrt(a / d) · 2^(exp2 / 2 - k) = (m / 2) · 2^(exp2 / 2 - k)
+    round_ratio(&BigInt::from(m), &BigUint::one(), exp2 / 2 - k - 1)
 }
 
 /// Bins of [`Binned`]: one per `pos` of [`decompose`] (0..=2045).
@@ -754,6 +830,18 @@ mod tests {
     }
 
     #[test]
+    fn wide_integers_add_exactly() {
+        let v: BigInt = "-89014103211118510720123456789".parse().unwrap();
+        let mut s = ExactSum::new();
+        s.add_big(&v, VALUE_SCALE);
+        s.add_integer(5);
+        assert_eq!(s.to_bigint(), (&v + 5) << 1074usize);
+        let mut q = ExactSum::new();
+        q.add_big(&(&v * &v), SQUARE_SCALE);
+        assert_eq!(q.to_bigint(), (&v * &v) << 2148usize);
+    }
+
+    #[test]
     fn ratio_rounding() {
         let one = BigUint::one();
         assert_eq!(
@@ -769,5 +857,111 @@ mod tests {
         assert_eq!(round_ratio(&BigInt::from(3), &one, -1075), 1e-323); // 1.5 ulp -> 2
         assert_eq!(round_ratio(&BigInt::from(1), &one, 1024), f64::INFINITY);
         assert_eq!(round_ratio(&BigInt::from(7), &BigUint::from(10u32), 0), 0.7);
+    }
+
+    /// `round_div` against a big-rational reference: the quotient `q` it
+    /// returns must be the nearest double to `S / n`, checked by comparing
+    /// `S / n` exactly with the midpoints between `q` and its neighbours.
+    #[test]
+    fn division_is_rounded_once() {
+        fn check(values: &[f64], n: u64) {
+            let mut s = ExactSum::new();
+            values.iter().for_each(|&v| s.add(v));
+            let got = s.round_div(n);
+            if let Some(sp) = s.special() {
+                assert_eq!(got.to_bits(), sp.to_bits());
+                return;
+            }
+            let exact = s.to_bigint(); // S · 2^1074; S / n vs midpoints · n
+            let n_big = BigInt::from(n);
+            if got.is_infinite() {
+                // beyond the midpoint between MAX and 2^1024
+                let edge = (scaled(f64::MAX) + (BigInt::one() << 2098usize)) * &n_big;
+                assert!(exact.abs() * 2 >= edge, "{values:?} / {n}");
+                return;
+            }
+            // 2^1024 stands for the infinity past MAX
+            let sc = |x: f64| match x {
+                f64::INFINITY => BigInt::one() << 2098usize,
+                f64::NEG_INFINITY => -(BigInt::one() << 2098usize),
+                _ => scaled(x),
+            };
+            let (q, up, down) = (sc(got), sc(got.next_up()), sc(got.next_down()));
+            // (q + down) / 2 <= S / n <= (q + up) / 2, ties to the even one
+            let lo = (&q + &down) * &n_big;
+            let hi = (&q + &up) * &n_big;
+            let twice = &exact * 2;
+            assert!(lo <= twice && twice <= hi, "{values:?} / {n} gave {got}");
+            if twice == lo || twice == hi {
+                assert_eq!(got.to_bits() & 1, 0, "tie to even: {values:?} / {n}");
+            }
+        }
+        check(&[9007199254740992.0, 1.0, 0.0], 3);
+        assert_eq!(
+            {
+                let mut s = ExactSum::new();
+                [9007199254740992.0, 1.0, 0.0]
+                    .iter()
+                    .for_each(|&v| s.add(v));
+                s.round_div(3)
+            },
+            3002399751580331.0
+        );
+        let mut s = ExactSum::new();
+        s.add(f64::MAX);
+        s.add(f64::MAX);
+        assert_eq!(s.round_div(2), f64::MAX);
+        let mut z = ExactSum::new();
+        z.add(-0.0);
+        z.add(-0.0);
+        assert_eq!(z.round_div(2).to_bits(), (-0.0f64).to_bits());
+        let mut t = ExactSum::new();
+        t.add(-5e-324);
+        assert_eq!(t.round_div(3).to_bits(), (-0.0f64).to_bits());
+        let mut state = 0x0dd_ba11u64;
+        let mut next = || crate::testing::xorshift(&mut state);
+        for _ in 0..3000 {
+            let len = (next() % 6) as usize;
+            let values: Vec<f64> = (0..len).map(|_| awkward_value(&mut next, true)).collect();
+            let n = [1, 2, 3, 7, 10, 1 << 40, u64::MAX][(next() % 7) as usize];
+            check(&values, n);
+        }
+    }
+
+    /// `round_sqrt_ratio` of an exact double is IEEE's correctly rounded
+    /// `sqrt`, subnormals included; and of rationals it brackets correctly.
+    #[test]
+    fn square_roots_are_rounded_once() {
+        let mut state = 0x5_9a7e_u64;
+        let mut next = || crate::testing::xorshift(&mut state);
+        for _ in 0..5000 {
+            let x = awkward_value(&mut next, false).abs();
+            let got = round_sqrt_ratio(&scaled(x), &BigUint::one(), -VALUE_SCALE);
+            assert_eq!(got.to_bits(), x.sqrt().to_bits(), "sqrt({x:e})");
+            // sqrt(x / d) against the midpoints, squared, exactly
+            let d = (next() % 1000) + 1;
+            let got = round_sqrt_ratio(&scaled(x), &BigUint::from(d), -VALUE_SCALE);
+            if x == 0.0 {
+                assert_eq!(got, 0.0);
+                continue;
+            }
+            let (q, up, down) = (scaled(got), scaled(got.next_up()), scaled(got.next_down()));
+            // ((q + down) / 2)^2 <= x / d <= ((q + up) / 2)^2, all at scale 2^2148
+            let target = scaled(x) * 4 * (BigInt::one() << 1074usize);
+            let lo = (&q + &down).pow(2) * BigInt::from(d);
+            let hi = (&q + &up).pow(2) * BigInt::from(d);
+            assert!(
+                lo <= target && target <= hi,
+                "sqrt({x:e} / {d}) gave {got:e}"
+            );
+        }
+        assert_eq!(
+            round_sqrt_ratio(&BigInt::from(2), &BigUint::one(), 0),
+            std::f64::consts::SQRT_2
+        );
+        assert_eq!(
+            round_sqrt_ratio(&BigInt::from(9), &BigUint::from(4u32), 2),
+            3.0
+        );
     }
 }

@@ -206,6 +206,35 @@ pub fn parse_int(s: &[u8]) -> Option<i64> {
     }
 }
 
+/// Whether `s` (blanks around it allowed) is an integer too wide for 64
+/// bits: an optional sign and ASCII digits, not all zeros, that
+/// [`parse_int`] rejects. Such a value is not read as a float: a float
+/// would merge neighbouring identifiers (`89014103211118510720` and
+/// `...721` are the same `f64`), so its batch is text, compared by its text,
+/// and the numeric aggregates read it exactly ([`parse_wide_int_field`]).
+pub fn is_wide_int_field(s: &[u8]) -> bool {
+    let t = trim_blanks(s);
+    let digits = match t.first() {
+        Some(b'-' | b'+') => &t[1..],
+        _ => t,
+    };
+    !digits.is_empty()
+        && digits.iter().all(u8::is_ascii_digit)
+        && digits.iter().any(|&b| b != b'0')
+        && parse_int(t).is_none()
+}
+
+/// The exact value of an integer field of any width (see
+/// [`is_wide_int_field`]); `None` for anything else.
+pub fn parse_wide_int_field(s: &[u8]) -> Option<num_bigint::BigInt> {
+    if !is_wide_int_field(s) {
+        return None;
+    }
+    let t = trim_blanks(s);
+    let t = t.strip_prefix(b"+").unwrap_or(t);
+    num_bigint::BigInt::parse_bytes(t, 10)
+}
+
 /// Parses a number (decimal, exponent, `inf`, `nan`) the way a CSV reader
 /// should: the whole field must be the number.
 #[inline(always)]
@@ -273,6 +302,31 @@ fn parse_float_trimmed(s: &[u8]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wide_integers() {
+        assert!(is_wide_int_field(b"89014103211118510720"));
+        assert!(is_wide_int_field(b" -9223372036854775809\t"));
+        assert!(is_wide_int_field(
+            b"+99999999999999999999999999999999999999999"
+        ));
+        assert!(!is_wide_int_field(b"9223372036854775807"));
+        assert!(!is_wide_int_field(b"-9223372036854775808"));
+        assert!(!is_wide_int_field(b"-000000000000000000000000"));
+        assert!(!is_wide_int_field(b"1e30"));
+        assert!(!is_wide_int_field(b"12345678901234567890.0"));
+        assert!(!is_wide_int_field(b""));
+        assert!(!is_wide_int_field(b"-"));
+        assert_eq!(
+            parse_wide_int_field(b"+00089014103211118510720"),
+            Some("89014103211118510720".parse().unwrap())
+        );
+        assert_eq!(
+            parse_wide_int_field(b" -9223372036854775809"),
+            Some("-9223372036854775809".parse().unwrap())
+        );
+        assert_eq!(parse_wide_int_field(b"12"), None);
+    }
 
     #[test]
     fn integers() {

@@ -13,6 +13,9 @@
 //!   merged either way round (NaN compares as NaN);
 //! - itself when added many at a time (`add_many`, per-exponent bins), with
 //!   the same exact value, and the same exact sum of squares as `add_square`.
+//! `round_div(n)` (a mean) is `round` for n = 1, and for n = 2 half of it
+//! wherever halving is exact (a finite normal sum of at least 2^-1021:
+//! rounding commutes with scaling by 2 there).
 //! The same bytes read as `i64` and added with `add_integer` must round to
 //! the exact `i128` sum converted to `f64` (round to nearest, ties to even).
 
@@ -63,6 +66,11 @@ fuzz_target!(|data: &[u8]| {
         .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
         .collect();
     let whole = sum(&values).round();
+    let acc = sum(&values);
+    assert!(same(acc.round_div(1), whole), "round_div(1) of {values:?}");
+    if whole.is_finite() && whole.abs() >= 2f64.powi(-1021) {
+        assert!(same(acc.round_div(2), whole / 2.0), "round_div(2) of {values:?}");
+    }
 
     if values.iter().all(|v| v.is_finite()) {
         if let Some(r) = reference(&values) {

@@ -11,6 +11,10 @@
 //!   leading `+` included, and non-UTF-8 input is never a number;
 //! - the `_field` forms are the plain forms on the input with ASCII blanks
 //!   (space, tab) trimmed; a field of blanks only is no number;
+//! - `is_wide_int_field` holds exactly for a sign and digits (blanks
+//!   around) that `parse_int_field` rejects and that are not all zeros;
+//!   such a field is a float too, and `parse_wide_int_field` reads its
+//!   exact value (canonical digits: no `+`, no leading zeros);
 //! - the eight-lane readers (`read_plain8`, `read_ints8`, AVX-512) give each
 //!   lane they read exactly `parse_float_field`'s (`parse_int_field`'s)
 //!   value, on the input and its cuts.
@@ -19,7 +23,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use rayproc::decimal::{read_ints8, read_plain8};
-use rayproc::value::{parse_float, parse_float_field, parse_int, parse_int_field};
+use rayproc::value::{
+    is_wide_int_field, parse_float, parse_float_field, parse_int, parse_int_field,
+    parse_wide_int_field,
+};
 
 fn trim(s: &[u8]) -> &[u8] {
     let blank = |b: &u8| matches!(b, b' ' | b'\t');
@@ -81,6 +88,27 @@ fuzz_target!(|data: &[u8]| {
         "parse_float_field({data:?}) = {:?}, trimmed parse gives {expected:?}",
         parse_float_field(data)
     );
+
+    // integers beyond 64 bits
+    let (neg, digits) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let all_digits = !digits.is_empty() && digits.iter().all(u8::is_ascii_digit);
+    let significant: Vec<u8> = digits.iter().copied().skip_while(|&b| b == b'0').collect();
+    let wide = all_digits && !significant.is_empty() && parse_int_field(data).is_none();
+    assert_eq!(is_wide_int_field(data), wide, "is_wide_int_field({data:?})");
+    match parse_wide_int_field(data) {
+        Some(v) => {
+            assert!(wide, "parse_wide_int_field({data:?}) read a non-wide field");
+            assert!(parse_float_field(data).is_some(), "wide {data:?} is no float");
+            let mut want = if neg { b"-".to_vec() } else { Vec::new() };
+            want.extend_from_slice(&significant);
+            assert_eq!(v.to_string().into_bytes(), want, "parse_wide_int_field({data:?})");
+        }
+        None => assert!(!wide, "parse_wide_int_field({data:?}) rejects a wide field"),
+    }
 
     // eight lanes: the input and cuts of it
     let n = data.len();

@@ -9,8 +9,10 @@
 use num_bigint::{BigInt, BigUint};
 
 use super::{first_non_number, for_each_value, AggState, BadValue, Func, BINNED_ROWS};
-use crate::exact::{round_ratio, ExactSum, SQUARE_SCALE, VALUE_SCALE};
-use crate::value::{Column, ColumnType, Data, Rows, Value};
+use crate::exact::{round_ratio, round_sqrt_ratio, ExactSum, SQUARE_SCALE, VALUE_SCALE};
+use crate::value::{
+    parse_float_field, parse_int_field, parse_wide_int_field, Column, ColumnType, Data, Rows, Value,
+};
 
 /// Integers beyond this magnitude are not exact as `f64`.
 const EXACT_INT_LIMIT: i64 = 1 << 53;
@@ -26,6 +28,48 @@ pub struct Moments {
     squares: ExactSum,
     rounding_sum: i128,
     rounding_squares: i128,
+    /// Whether a float batch contributed.
+    saw_float: bool,
+    /// Text batches (an integer wider than 64 bits makes its batch text).
+    text: Option<Box<TextMoments>>,
+}
+
+/// Σx and Σx² of the values of text batches: exact, for a column of
+/// integers only, and of each value as the float it parses to, for a
+/// column that holds a decimal somewhere.
+#[derive(Default, Debug, Clone)]
+struct TextMoments {
+    int_sum: ExactSum,
+    int_squares: ExactSum,
+    float_sum: ExactSum,
+    float_squares: ExactSum,
+    decimals: bool,
+}
+
+impl TextMoments {
+    fn add(&mut self, text: &[u8]) {
+        let float = parse_float_field(text).unwrap_or(f64::NAN);
+        self.float_sum.add(float);
+        self.float_squares.add_square(float);
+        match parse_int_field(text)
+            .map(BigInt::from)
+            .or_else(|| parse_wide_int_field(text))
+        {
+            Some(v) => {
+                self.int_squares.add_big(&(&v * &v), SQUARE_SCALE);
+                self.int_sum.add_big(&v, VALUE_SCALE);
+            }
+            None => self.decimals = true,
+        }
+    }
+
+    fn merge(&mut self, other: &Self) {
+        self.int_sum.merge(&other.int_sum);
+        self.int_squares.merge(&other.int_squares);
+        self.float_sum.merge(&other.float_sum);
+        self.float_squares.merge(&other.float_squares);
+        self.decimals |= other.decimals;
+    }
 }
 
 impl Moments {
@@ -73,6 +117,10 @@ impl Moments {
         let mut n = 0u64;
         match col.data {
             Data::Int(values) => n = self.add_ints(values, col, rows),
+            Data::Float(_) if !self.saw_float => {
+                self.saw_float = true;
+                return self.add_rows(col, rows);
+            }
             Data::Float(values) if rows.count() >= BINNED_ROWS => {
                 self.sum.add_many_with_squares(&mut self.squares, |binned| {
                     n = for_each_value(col, values, rows, |v| binned.add(v));
@@ -84,7 +132,16 @@ impl Moments {
                     n += 1;
                 }
             }),
-            Data::Text(values) => return first_non_number(col, values, rows),
+            Data::Text(values) => {
+                first_non_number(col, values, rows)?;
+                let text = self.text.get_or_insert_with(Box::default);
+                rows.for_each(|r| {
+                    if col.is_valid(r) {
+                        text.add(values[r]);
+                        n += 1;
+                    }
+                });
+            }
             Data::Rows => {}
         }
         self.count += n;
@@ -97,26 +154,69 @@ impl Moments {
         self.squares.merge(&other.squares);
         self.rounding_sum += other.rounding_sum;
         self.rounding_squares += other.rounding_squares;
+        self.saw_float |= other.saw_float;
+        match (&mut self.text, &other.text) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (mine @ None, Some(theirs)) => *mine = Some(theirs.clone()),
+            (_, None) => {}
+        }
     }
 
-    /// The variance with `n - ddof` in the denominator; null when `n <= ddof`.
-    fn variance(&self, ddof: u64, ty: ColumnType) -> Option<f64> {
+    /// Whether every value is an integer (some maybe wider than 64 bits),
+    /// so that Σx and Σx² are the exact integer sums; otherwise every
+    /// value counts as the float it parses to.
+    fn exact_int(&self, ty: ColumnType) -> bool {
+        match ty {
+            ColumnType::Int => true,
+            ColumnType::Text => !self.saw_float && !self.text.as_ref().is_some_and(|t| t.decimals),
+            _ => false,
+        }
+    }
+
+    /// Σx and Σx² as the column's type reads its values.
+    fn accumulators(&self, ty: ColumnType) -> (ExactSum, ExactSum) {
+        let exact = self.exact_int(ty);
+        let (mut sum, mut squares) = (self.sum.clone(), self.squares.clone());
+        if !exact {
+            if self.rounding_sum != 0 {
+                sum.add_big(&BigInt::from(self.rounding_sum), VALUE_SCALE);
+            }
+            if self.rounding_squares != 0 {
+                squares.add_big(&BigInt::from(self.rounding_squares), SQUARE_SCALE);
+            }
+        }
+        if let Some(t) = &self.text {
+            if exact {
+                sum.merge(&t.int_sum);
+                squares.merge(&t.int_squares);
+            } else {
+                sum.merge(&t.float_sum);
+                squares.merge(&t.float_squares);
+            }
+        }
+        (sum, squares)
+    }
+
+    /// The variance with `n - ddof` in the denominator, or with `sqrt` the
+    /// standard deviation, each rounded once; null when `n <= ddof`.
+    fn variance(&self, ddof: u64, ty: ColumnType, sqrt: bool) -> Option<f64> {
         if self.count <= ddof {
             return None;
         }
-        if self.sum.special().is_some() || self.squares.special().is_some() {
+        let (sum, squares) = self.accumulators(ty);
+        if sum.special().is_some() || squares.special().is_some() {
             return Some(f64::NAN);
         }
         let n = BigInt::from(self.count);
-        let mut s = self.sum.to_bigint(); // Σx · 2^1074
-        let mut q = self.squares.to_bigint(); // Σx² · 2^2148
-        if ty == ColumnType::Float {
-            s += BigInt::from(self.rounding_sum) << VALUE_SCALE as usize;
-            q += BigInt::from(self.rounding_squares) << SQUARE_SCALE as usize;
-        }
+        let s = sum.to_bigint(); // Σx · 2^1074
+        let q = squares.to_bigint(); // Σx² · 2^2148
         let numerator = &n * q - &s * &s; // (nΣx² − (Σx)²) · 2^2148, never negative
         let denominator = BigUint::from(self.count) * BigUint::from(self.count - ddof);
-        Some(round_ratio(&numerator, &denominator, -SQUARE_SCALE))
+        Some(if sqrt {
+            round_sqrt_ratio(&numerator, &denominator, -SQUARE_SCALE)
+        } else {
+            round_ratio(&numerator, &denominator, -SQUARE_SCALE)
+        })
     }
 }
 
@@ -127,22 +227,23 @@ impl Moments {
         if self.count == 0 {
             return Value::Null;
         }
-        if let Some(s) = self.sum.special() {
+        let (sum, _) = self.accumulators(ty);
+        if let Some(s) = sum.special() {
             return Value::Float(s);
         }
-        match ty {
-            ColumnType::Int => {
-                let exact = self.sum.to_bigint() >> VALUE_SCALE as usize;
-                Value::Int(i128::try_from(exact).expect("a sum of 64-bit integers fits 128 bits"))
-            }
-            _ => {
-                let mut all = self.sum.clone();
-                if self.rounding_sum != 0 {
-                    all.add_integer(self.rounding_sum);
-                }
-                Value::Float(all.round())
-            }
+        if self.exact_int(ty) {
+            super::sum::integer_value(sum.to_bigint() >> VALUE_SCALE as usize)
+        } else {
+            Value::Float(sum.round())
         }
+    }
+
+    /// The exact Σx divided by the count, rounded once.
+    fn mean(&self, ty: ColumnType) -> Value {
+        if self.count == 0 {
+            return Value::Null;
+        }
+        Value::Float(self.accumulators(ty).0.round_div(self.count))
     }
 }
 
@@ -162,14 +263,11 @@ impl AggState for Moments {
             Func::VarPop => (0, false),
             Func::StdPop => (0, true),
             Func::Sum => return self.total(ty),
-            Func::Mean => return super::sum::mean_of(self.total(ty), self.count),
+            Func::Mean => return self.mean(ty),
             other => unreachable!("moments state finishing {other:?}"),
         };
-        match self.variance(ddof, ty) {
-            Some(v) if sqrt => Value::Float(v.sqrt()),
-            Some(v) => Value::Float(v),
-            None => Value::Null,
-        }
+        self.variance(ddof, ty, sqrt)
+            .map_or(Value::Null, Value::Float)
     }
 }
 
@@ -281,6 +379,27 @@ mod tests {
         assert_eq!(
             mixed.finish(ColumnType::Float, &Func::Var),
             Value::Float(0.0)
+        );
+    }
+
+    #[test]
+    fn wide_integers_are_exact() {
+        let (mut m, r) = texts::<Moments>(&["89014103211118510720", "89014103211118510722"]);
+        assert_eq!(r, Ok(()));
+        m.merge(&mut ints::<Moments>(&[Some(1), None]));
+        assert_eq!(m.count, 3);
+        assert_eq!(
+            m.finish(ColumnType::Text, &Func::Sum),
+            Value::Int(178028206422237021443)
+        );
+        // exact mean 59342735474079014481, var of (a, a + 2, 1)
+        assert_eq!(
+            m.finish(ColumnType::Text, &Func::Mean),
+            Value::Float(5.934273547407901e19)
+        );
+        assert_eq!(
+            m.finish(ColumnType::Text, &Func::Var),
+            Value::Float(2.6411701901598862e39)
         );
     }
 

@@ -4,7 +4,9 @@ use super::{first_non_number, for_each_value, AggState, BadValue, Func, BINNED_R
 use num_bigint::{BigInt, BigUint};
 
 use crate::exact::{round_ratio, ExactSum};
-use crate::value::{Column, ColumnType, Data, Rows, Value};
+use crate::value::{
+    parse_float_field, parse_int_field, parse_wide_int_field, Column, ColumnType, Data, Rows, Value,
+};
 
 /// Integers beyond this magnitude are not exact as `f64`.
 const EXACT_INT_LIMIT: i64 = 1 << 53;
@@ -43,6 +45,14 @@ struct BigInts {
     carry: i128,
     /// Σ (v as f64 − v) over the integers beyond 2^53.
     rounding: i128,
+    /// Text batches: a batch with an integer wider than 64 bits is text
+    /// (see [`crate::value::is_wide_int_field`]). The exact sum of their
+    /// integers, the sum of all their values as the floats they parse to
+    /// (the answer should the column hold a decimal anywhere), and whether
+    /// they held a decimal.
+    wide: BigInt,
+    wide_as_floats: ExactSum,
+    decimals: bool,
 }
 
 impl SumState {
@@ -109,7 +119,15 @@ impl SumState {
                     });
                 }
             }
-            Data::Text(values) => return first_non_number(col, values, rows),
+            Data::Text(values) => {
+                first_non_number(col, values, rows)?;
+                let big = self.big();
+                rows.for_each(|r| {
+                    if col.is_valid(r) {
+                        add_text_number(big, values[r]);
+                    }
+                });
+            }
             Data::Rows => {}
         }
         self.count += match col.valid {
@@ -131,12 +149,52 @@ impl SumState {
             let mine = self.big();
             mine.carry += theirs.carry;
             mine.rounding += theirs.rounding;
+            mine.wide += &theirs.wide;
+            mine.wide_as_floats.merge(&theirs.wide_as_floats);
+            mine.decimals |= theirs.decimals;
         }
         match (&mut self.floats, other.floats.take()) {
             (Some(mine), Some(theirs)) => mine.merge(&theirs),
             (mine @ None, theirs) => *mine = theirs,
             (Some(_), None) => {}
         }
+    }
+
+    /// Whether the column's values are all integers, so that the sum is
+    /// an exact integer: an integer column, or a text one whose text batches
+    /// held integers only (some wider than 64 bits) and no float batch.
+    fn exact_int(&self, ty: ColumnType) -> bool {
+        match ty {
+            ColumnType::Int => true,
+            ColumnType::Text => {
+                self.floats.is_none() && !self.big.as_ref().is_some_and(|b| b.decimals)
+            }
+            _ => false,
+        }
+    }
+
+    /// The exact integer sum, wide integers included.
+    fn int_sum(&self) -> BigInt {
+        let wide = self
+            .big
+            .as_ref()
+            .map(|b| b.wide.clone())
+            .unwrap_or_default();
+        wide + self.int_total()
+    }
+
+    /// The exact sum of a float column: the floats, and the integers as the
+    /// `f64`s they parse to.
+    fn float_sum(&self) -> ExactSum {
+        let mut all = self.floats.as_deref().cloned().unwrap_or_default();
+        if self.has_ints() {
+            let rounding = self.big.as_ref().map_or(0, |b| b.rounding);
+            all.add_integer(self.int_total() + rounding);
+        }
+        if let Some(big) = &self.big {
+            all.merge(&big.wide_as_floats);
+        }
+        all
     }
 
     /// The sum as the column's type: an exact integer, or the correctly
@@ -147,15 +205,46 @@ impl SumState {
         }
         match ty {
             ColumnType::Int => Value::Int(self.int_total()),
-            _ => {
-                let mut all = self.floats.as_deref().cloned().unwrap_or_default();
-                if self.has_ints() {
-                    let rounding = self.big.as_ref().map_or(0, |b| b.rounding);
-                    all.add_integer(self.int_total() + rounding);
-                }
-                Value::Float(all.round())
-            }
+            _ if self.exact_int(ty) => integer_value(self.int_sum()),
+            _ => Value::Float(self.float_sum().round()),
         }
+    }
+
+    /// The exact sum divided by the count, rounded once. Null when there
+    /// were no values.
+    fn mean(&self, ty: ColumnType) -> Value {
+        let n = self.count();
+        if n == 0 {
+            return Value::Null;
+        }
+        Value::Float(if self.exact_int(ty) {
+            round_ratio(&self.int_sum(), &BigUint::from(n), 0)
+        } else {
+            self.float_sum().round_div(n)
+        })
+    }
+}
+
+/// Adds one value of a text batch (a number: the caller checked) to the
+/// wide-integer parts of a sum.
+fn add_text_number(big: &mut BigInts, text: &[u8]) {
+    let float = parse_float_field(text).unwrap_or(f64::NAN);
+    big.wide_as_floats.add(float);
+    match parse_int_field(text)
+        .map(BigInt::from)
+        .or_else(|| parse_wide_int_field(text))
+    {
+        Some(v) => big.wide += v,
+        None => big.decimals = true,
+    }
+}
+
+/// An exact integer as an output value: an integer when it fits 128 bits
+/// (every sum of 64-bit integers does), else its decimal digits.
+pub(crate) fn integer_value(v: BigInt) -> Value {
+    match i128::try_from(&v) {
+        Ok(v) => Value::Int(v),
+        Err(_) => Value::Text(v.to_string().into_bytes()),
     }
 }
 
@@ -208,19 +297,9 @@ impl AggState for SumState {
     }
     fn finish(&self, ty: ColumnType, func: &Func) -> Value {
         match func {
-            Func::Mean => mean_of(self.total(ty), self.count()),
+            Func::Mean => self.mean(ty),
             _ => self.total(ty),
         }
-    }
-}
-
-/// The mean from a sum of `count` values: an integer column's mean is the
-/// exact quotient rounded once; a float column's is the rounded sum / count.
-pub(crate) fn mean_of(total: Value, count: u64) -> Value {
-    match total {
-        Value::Int(s) => Value::Float(round_ratio(&BigInt::from(s), &BigUint::from(count), 0)),
-        Value::Float(s) => Value::Float(s / count as f64),
-        other => other,
     }
 }
 
@@ -244,9 +323,18 @@ mod tests {
         check_merge::<SumState>(&v, ColumnType::Float, &Func::Sum);
         check_merge::<SumState>(&v, ColumnType::Float, &Func::Mean);
         let m = floats::<SumState>(&v);
+        // the exact sum 1.3000000000000000444... / 5, rounded once
+        assert_eq!(m.finish(ColumnType::Float, &Func::Mean), Value::Float(0.26));
+        // 2^53 + 1 + 0 over 3: the rounded sum / 3 says ...330.5
+        let m = floats::<SumState>(&[Some(9007199254740992.0), Some(1.0), Some(0.0)]);
         assert_eq!(
             m.finish(ColumnType::Float, &Func::Mean),
-            Value::Float(1.3 / 5.0)
+            Value::Float(3002399751580331.0)
+        );
+        let m = floats::<SumState>(&[Some(f64::MAX), Some(f64::MAX)]);
+        assert_eq!(
+            m.finish(ColumnType::Float, &Func::Mean),
+            Value::Float(f64::MAX)
         );
     }
 
@@ -320,6 +408,32 @@ mod tests {
         assert_eq!(
             s.finish(ColumnType::Float, &Func::Sum),
             Value::Float(9007199254740992.5)
+        );
+    }
+
+    #[test]
+    fn wide_integers_in_text_batches_sum_exactly() {
+        let (mut s, r) =
+            texts::<SumState>(&["89014103211118510720", "", "-5", "89014103211118510721"]);
+        assert_eq!(r, Ok(()));
+        s.merge(&mut ints::<SumState>(&[Some(12345678901234567)]));
+        assert_eq!(
+            s.finish(ColumnType::Text, &Func::Sum),
+            Value::Int(178040552101138256003)
+        );
+        assert_eq!(
+            s.finish(ColumnType::Text, &Func::Mean),
+            Value::Float(4.451013802528457e19)
+        );
+        // with a decimal anywhere, every value counts as its float
+        s.merge(&mut floats::<SumState>(&[Some(0.5)]));
+        assert_eq!(
+            s.finish(ColumnType::Text, &Func::Sum),
+            Value::Float(1.7804055210113827e20)
+        );
+        assert_eq!(
+            s.finish(ColumnType::Text, &Func::Mean),
+            Value::Float(3.560811042022765e19)
         );
     }
 

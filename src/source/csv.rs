@@ -7,7 +7,9 @@ use super::CsvInput;
 use crate::batch::Batch;
 use crate::error::DataError;
 use crate::plan::{Plan, UNUSED};
-use crate::value::{parse_float_field, parse_int_field, Column, ColumnType, Data};
+use crate::value::{
+    is_wide_int_field, parse_float_field, parse_int_field, Column, ColumnType, Data,
+};
 use std::ops::Range;
 
 /// Rows per batch: small enough to stay in cache, large enough to amortise
@@ -138,9 +140,16 @@ impl Typed {
             self.ty = ColumnType::Int;
             return;
         };
+        if is_wide_int_field(raw[from]) {
+            // an integer beyond 64 bits: text, never a float (see
+            // `is_wide_int_field`)
+            self.ty = ColumnType::Text;
+            return;
+        }
         self.floats
             .extend(self.ints[..from].iter().map(|&v| v as f64));
         self.ty = match parse_floats(&raw[from..], &mut self.floats) {
+            None if has_wide_int(raw, &self.floats) => ColumnType::Text,
             None => ColumnType::Float,
             Some(_) => ColumnType::Text,
         };
@@ -159,6 +168,18 @@ impl Typed {
             raw: Some(raw),
         }
     }
+}
+
+/// Whether a float batch holds an integer too wide for 64 bits, which
+/// makes it text wherever it lands: only values of magnitude 2^63 or more
+/// can be one, so the text of the few such values is looked at.
+#[inline]
+fn has_wide_int(raw: &[&[u8]], floats: &[f64]) -> bool {
+    const WIDE: f64 = 9.2e18; // below 2^63, the least wide integer as a float
+    floats
+        .iter()
+        .zip(raw)
+        .any(|(v, f)| v.abs() >= WIDE && is_wide_int_field(f))
 }
 
 /// A number reader for [`parse_numbers`]: a type, not a function value, so
