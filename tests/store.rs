@@ -43,6 +43,13 @@ where
     }
 }
 
+/// The directory of the store's current generation (`DIR/gen-N`), where
+/// its manifest and partition files are.
+fn generation(store: &Path) -> PathBuf {
+    let name = fs::read_to_string(store.join("current")).expect("a store has `current`");
+    store.join(name.trim_end())
+}
+
 #[track_caller]
 fn ok<I, S>(args: I) -> String
 where
@@ -410,7 +417,7 @@ fn split_store(fx: &Fixture, name: &str, parts: &str) -> PathBuf {
 fn a_flipped_byte_is_caught_by_the_checksum() {
     let (fx, _) = fixture(5_000, 3);
     let store = split_store(&fx, "st", "3");
-    let part = store.join("part-00001.arrow");
+    let part = generation(&store).join("part-00001.arrow");
     let mut bytes = fs::read(&part).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x10;
@@ -430,7 +437,7 @@ fn a_flipped_byte_is_caught_by_the_checksum() {
 fn a_truncated_partition_is_refused() {
     let (fx, _) = fixture(5_000, 4);
     let store = split_store(&fx, "st", "2");
-    let part = store.join("part-00000.arrow");
+    let part = generation(&store).join("part-00000.arrow");
     let bytes = fs::read(&part).unwrap();
     fs::write(&part, &bytes[..bytes.len() - 100]).unwrap();
     let err = fails(
@@ -456,10 +463,10 @@ fn a_truncated_partition_is_refused() {
 fn a_missing_partition_is_refused() {
     let (fx, _) = fixture(2_000, 5);
     let store = split_store(&fx, "st", "3");
-    fs::remove_file(store.join("part-00002.arrow")).unwrap();
+    fs::remove_file(generation(&store).join("part-00002.arrow")).unwrap();
     let err = fails(
         ["run", "--store", &s(&store), "--agg", "count"],
-        "cannot open partition file",
+        "cannot open",
     );
     assert!(err.contains("part-00002.arrow"), "{err}");
 }
@@ -500,7 +507,7 @@ fn an_edited_source_makes_the_store_stale() {
 fn an_unknown_manifest_version_is_refused() {
     let (fx, _) = fixture(100, 8);
     let store = split_store(&fx, "st", "1");
-    let path = store.join("manifest.json");
+    let path = generation(&store).join("manifest.json");
     let mut m: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
     m["version"] = 99.into();
@@ -552,10 +559,10 @@ fn split_reports_data_errors_like_run_and_writes_nothing() {
 fn split_replaces_a_store_and_keeps_other_directories() {
     let (fx, _) = fixture(1_000, 9);
     let store = split_store(&fx, "st", "4");
-    assert!(store.join("part-00003.arrow").exists());
+    assert!(generation(&store).join("part-00003.arrow").exists());
     let store = split_store(&fx, "st", "1");
     assert!(
-        !store.join("part-00003.arrow").exists(),
+        !generation(&store).join("part-00003.arrow").exists(),
         "old partitions gone"
     );
     let entries: Vec<String> = fs::read_dir(&fx.root)

@@ -6,14 +6,39 @@
 //! points into the mapping. This is both the object store's partition
 //! reader and the reader of `--input x.arrow`.
 //!
+//! Every file is validated as it is decoded, whoever wrote it: offsets,
+//! lengths, UTF-8, dictionary keys and null counts are checked by Arrow's
+//! decoder before any array reaches the aggregates (which then read values
+//! through the arrays' safe accessors). A store's checksum does not replace
+//! this check: XXH3 is no signature, and whoever can edit a partition file
+//! can recompute the checksum the manifest records. Skipping validation
+//! would let crafted offsets reach unchecked slicing (memory unsafety), so
+//! there is no way to skip it.
+//!
+//! Arrow's IPC decoder (arrow-ipc 60) is not panic-free on hostile input:
+//! it slices the body with buffer offsets and lengths taken from the file
+//! using Arrow's panicking `slice_with_length`, before any unsafe code sees
+//! them. Every decoder call therefore runs under [`guarded`], which turns
+//! such a panic into an error naming the file (and keeps the panic message
+//! off stderr); the panic happens in bounds-checked code, so nothing is left
+//! half-built but the decoder's own state, which is dropped with the file.
+//!
+//! The footer is read with flatbuffers' verifier (bounded depth and table
+//! count), so a schema of deeply nested types is an error, not a stack
+//! overflow. A projection that names a column the file does not have is an
+//! error, not a panic.
+//!
 //! A mapped file truncated underneath the process raises SIGBUS: the store
-//! never rewrites a partition file in place (it builds a new store and
-//! renames), and inputs are assumed not to be rewritten during a run.
+//! never rewrites a partition file in place (it builds a new generation and
+//! switches to it), and inputs are assumed not to be rewritten during a run.
 
+use std::cell::Cell;
 use std::fs::File;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::ptr::NonNull;
 use std::sync::Arc;
+use std::sync::Once;
 
 use arrow_array::RecordBatch;
 use arrow_buffer::Buffer;
@@ -26,12 +51,58 @@ use crate::error::{Error, Result};
 
 /// The magic bytes that open and close an Arrow IPC file.
 pub const MAGIC: &[u8] = b"ARROW1";
+/// The shortest file that can hold the magic at both ends and a footer length.
+const MIN_LEN: usize = 2 * MAGIC.len() + 4;
 
-/// A memory-mapped Arrow IPC file.
+thread_local! {
+    /// Set while this thread runs a decoder call under [`guarded`].
+    static DECODING: Cell<bool> = const { Cell::new(false) };
+}
+static QUIET_HOOK: Once = Once::new();
+
+/// Runs an Arrow decoder call: its error, or a panic on a malformed file
+/// (see the module docs), becomes `Err` with the reason.
+fn guarded<T>(
+    decode: impl FnOnce() -> std::result::Result<T, arrow_schema::ArrowError>,
+) -> std::result::Result<T, String> {
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !DECODING.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = DECODING.with(|d| d.replace(true));
+    let out = std::panic::catch_unwind(AssertUnwindSafe(decode));
+    DECODING.with(|d| d.set(was));
+    match out {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("malformed buffers");
+            Err(format!("malformed: {why}"))
+        }
+    }
+}
+
+fn truncated(name: &str) -> Error {
+    Error::Other(format!(
+        "{name}: not a valid Arrow IPC file: missing the ARROW1 header (truncated?)"
+    ))
+}
+
+/// A memory-mapped (or, for tests and fuzzing, in-memory) Arrow IPC file.
 pub struct IpcFile {
     /// The name shown in messages.
     pub name: String,
-    map: Arc<Mmap>,
+    /// The mapping `buffer` views, when the bytes are mapped (pages of a map
+    /// can be released; bytes in memory cannot).
+    map: Option<Arc<Mmap>>,
     buffer: Buffer,
     pub schema: SchemaRef,
     decoder: FileDecoder,
@@ -50,32 +121,60 @@ impl IpcFile {
         projection: Option<Vec<usize>>,
     ) -> Result<IpcFile> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        // SAFETY: read-only map; see the module docs about truncation.
+        // SAFETY: a read-only map, viewed only as bytes that are validated
+        // before use; a file truncated under the map raises SIGBUS (see the
+        // module docs), it cannot make the map lie about its length.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        IpcFile::from_map(Arc::new(map), name, require_alignment, projection, false)
+        IpcFile::from_map(Arc::new(map), name, require_alignment, projection)
     }
 
-    /// Reads the footer of a mapped IPC file. `trusted` skips the
-    /// validation of decoded arrays (UTF-8, offsets): only for bytes whose
-    /// checksum was just verified against what rayproc itself wrote.
+    /// Reads the footer of a mapped IPC file; every batch decoded from it is
+    /// validated.
     pub fn from_map(
         map: Arc<Mmap>,
         name: &str,
         require_alignment: bool,
         projection: Option<Vec<usize>>,
-        trusted: bool,
+    ) -> Result<IpcFile> {
+        if map.len() < MIN_LEN {
+            return Err(truncated(name));
+        }
+        let ptr = NonNull::new(map.as_ptr() as *mut u8).expect("a map is never null");
+        let len = map.len();
+        // SAFETY: the buffer points at the map's `len` bytes and owns an Arc
+        // of the map, so the mapping outlives every array decoded from it;
+        // the map is read-only, so nothing writes through the pointer.
+        let buffer = unsafe { Buffer::from_custom_allocation(ptr, len, map.clone()) };
+        IpcFile::from_buffer(buffer, Some(map), name, require_alignment, projection)
+    }
+
+    /// Reads the footer of an IPC file held in memory (tests and fuzzing:
+    /// the same checks as a mapped file, validation included).
+    pub fn from_bytes(bytes: &[u8], name: &str, projection: Option<Vec<usize>>) -> Result<IpcFile> {
+        // copied into an aligned allocation, as a map would be aligned
+        let buffer = Buffer::from(bytes);
+        IpcFile::from_buffer(buffer, None, name, false, projection)
+    }
+
+    fn from_buffer(
+        buffer: Buffer,
+        map: Option<Arc<Mmap>>,
+        name: &str,
+        require_alignment: bool,
+        projection: Option<Vec<usize>>,
     ) -> Result<IpcFile> {
         let bad = |why: String| Error::Other(format!("{name}: not a valid Arrow IPC file: {why}"));
-        let len = map.len();
-        if len < 2 * MAGIC.len() + 4 || &map[..MAGIC.len()] != MAGIC {
-            return Err(bad("missing the ARROW1 header (truncated?)".into()));
+        let bytes = buffer.as_slice();
+        let len = bytes.len();
+        if len < MIN_LEN || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(truncated(name));
         }
-        let tail: [u8; 10] = map[len - 10..].try_into().expect("10 bytes");
+        let tail: [u8; 10] = bytes[len - 10..].try_into().expect("10 bytes");
         let footer_len = read_footer_length(tail).map_err(|e| bad(e.to_string()))?;
         if footer_len > len - 10 - MAGIC.len() {
             return Err(bad("footer length out of range (truncated?)".into()));
         }
-        let footer = root_as_footer(&map[len - 10 - footer_len..len - 10])
+        let footer = root_as_footer(&bytes[len - 10 - footer_len..len - 10])
             .map_err(|e| bad(format!("unreadable footer: {e}")))?;
         let fb_schema = footer
             .schema()
@@ -83,9 +182,8 @@ impl IpcFile {
         if !fb_schema.endianness().equals_to_target_endianness() {
             return Err(bad("written on a machine of the other endianness".into()));
         }
-        let schema = Arc::new(
-            arrow_ipc::convert::try_fb_to_schema(fb_schema).map_err(|e| bad(e.to_string()))?,
-        );
+        let schema =
+            Arc::new(guarded(|| arrow_ipc::convert::try_fb_to_schema(fb_schema)).map_err(bad)?);
         let blocks: Vec<Block> = footer
             .recordBatches()
             .map(|b| b.iter().copied().collect())
@@ -96,19 +194,17 @@ impl IpcFile {
             .unwrap_or_default();
         let version = footer.version();
 
-        let ptr = NonNull::new(map.as_ptr() as *mut u8).expect("a map is never null");
-        // SAFETY: the buffer points into the map, and owns an Arc of it, so
-        // the mapping outlives every array decoded from it.
-        let buffer = unsafe { Buffer::from_custom_allocation(ptr, len, map.clone()) };
         let mut decoder =
             FileDecoder::new(schema.clone(), version).with_require_alignment(require_alignment);
         if let Some(p) = projection {
+            if let Some(&c) = p.iter().find(|&&c| c >= schema.fields().len()) {
+                return Err(bad(format!(
+                    "column {} asked for, the file has {}",
+                    c + 1,
+                    schema.fields().len()
+                )));
+            }
             decoder = decoder.with_projection(p);
-        }
-        if trusted {
-            // SAFETY: the caller verified the file's checksum against the
-            // one recorded when rayproc wrote it.
-            decoder = unsafe { decoder.with_skip_validation(true) };
         }
         let mut file = IpcFile {
             name: name.to_string(),
@@ -120,8 +216,8 @@ impl IpcFile {
         };
         for block in &dictionaries {
             let buf = file.block_buffer(block)?;
-            file.decoder
-                .read_dictionary(block, &buf)
+            let decoder = &mut file.decoder;
+            guarded(|| decoder.read_dictionary(block, &buf))
                 .map_err(|e| bad(format!("dictionary: {e}")))?;
         }
         Ok(file)
@@ -131,7 +227,7 @@ impl IpcFile {
         let start = usize::try_from(block.offset()).ok();
         let len = usize::try_from(block.metaDataLength() as i64 + block.bodyLength()).ok();
         match (start, len) {
-            (Some(s), Some(l)) if s.checked_add(l).is_some_and(|e| e <= self.map.len()) => {
+            (Some(s), Some(l)) if s.checked_add(l).is_some_and(|e| e <= self.buffer.len()) => {
                 Ok(self.buffer.slice_with_length(s, l))
             }
             _ => Err(Error::Other(format!(
@@ -150,8 +246,7 @@ impl IpcFile {
     pub fn batch(&self, i: usize) -> Result<RecordBatch> {
         let block = &self.blocks[i];
         let buf = self.block_buffer(block)?;
-        self.decoder
-            .read_record_batch(block, &buf)
+        guarded(|| self.decoder.read_record_batch(block, &buf))
             .map_err(|e| {
                 Error::Other(format!(
                     "{}: record batch {i} is unreadable: {e}",
@@ -166,15 +261,60 @@ impl IpcFile {
     /// a later read faults them back in from there).
     pub fn release(&self, i: usize) {
         let block = &self.blocks[i];
-        let start = block.offset() as usize;
-        let len = (block.metaDataLength() as i64 + block.bodyLength()) as usize;
-        release_range(&self.map, start, len);
+        let start = usize::try_from(block.offset());
+        let len = usize::try_from(block.metaDataLength() as i64 + block.bodyLength());
+        if let (Some(map), Ok(start), Ok(len)) = (&self.map, start, len) {
+            release_range(map, start, len);
+        }
     }
 
-    /// The mapped bytes.
+    /// The file's bytes.
     pub fn bytes(&self) -> &[u8] {
-        &self.map
+        self.buffer.as_slice()
     }
+}
+
+/// Decodes every record batch of `file` and reads every column as the
+/// aggregates would (through [`crate::source::arrow::prepare`] and
+/// [`crate::source::arrow::for_each_batch`]): the rows read and a digest of
+/// the values. What the `ipc_file` fuzz target and the store's mutation
+/// tests drive: any damage must come out as an error, never as a panic or
+/// a crash.
+pub fn read_everything(file: &IpcFile) -> Result<(u64, u64)> {
+    use crate::source::arrow::{for_each_batch, prepare};
+    use crate::value::Data;
+    let mut rows = 0u64;
+    let mut digest = 0u64;
+    for b in 0..file.batches() {
+        let batch = file.batch(b)?;
+        let mut columns = Vec::new();
+        for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+            // a column rayproc cannot aggregate is skipped, as an unused one is
+            if let Ok(p) = prepare(field.name(), array) {
+                columns.push(p);
+            }
+        }
+        for_each_batch::<()>(&columns, batch.num_rows(), |view, _| {
+            for col in &view.columns {
+                for r in 0..view.len {
+                    if !col.is_valid(r) {
+                        continue;
+                    }
+                    let v = match col.data {
+                        Data::Int(v) => v[r] as u64,
+                        Data::Float(v) => v[r].to_bits(),
+                        Data::Text(t) => t[r].len() as u64 ^ t[r].first().map_or(0, |&c| c as u64),
+                        Data::Rows => 1,
+                    };
+                    digest = digest.rotate_left(5) ^ v;
+                }
+            }
+            Ok(())
+        })
+        .expect("the closure never fails");
+        rows += batch.num_rows() as u64;
+    }
+    Ok((rows, digest))
 }
 
 /// Drops `map[start..start + len]` from the resident set (whole pages only:
@@ -184,7 +324,9 @@ pub fn release_range(map: &Mmap, start: usize, len: usize) {
     if start < map.len() {
         let len = len.min(map.len() - start);
         // SAFETY: the map is a read-only shared file mapping, so dropped
-        // pages read back unchanged from the page cache on the next access.
+        // pages read back from the page cache (or the file) on the next
+        // access; MADV_DONTNEED on such a map never zeroes what Rust sees as
+        // live data. The range is clipped to the map above.
         let _ =
             unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, len) };
     }

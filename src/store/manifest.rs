@@ -4,7 +4,20 @@
 //! [`VERSION`]. A reader refuses any other version with a clear error.
 //! Fields may be added without a version change (readers ignore fields they
 //! do not know); anything that changes the meaning of an existing field or
-//! the layout of the partition files bumps the version.
+//! the layout of the partition files bumps the version. Version 2 added the
+//! generation layout (`current`, `gen-N/`, see [`super::layout`]) and the
+//! manifest's own checksum; a version 1 store is refused with a message
+//! saying to re-create it (stores are cheap to rebuild from their sources).
+//!
+//! Why the manifest has a checksum: it decides what the reader believes
+//! about the partition files (sizes, checksums) and what errors say
+//! (`first_non_number`), so damage to it must be caught like damage to a
+//! partition. The checksum is the first field, written on the file's second
+//! line, and covers the exact bytes after that line, so checking it needs
+//! no re-serialization (which could differ in float formatting). Like the
+//! partition checksums, it guards against accidents, not against someone
+//! who can write the store: that is what validating every partition file
+//! as it is decoded is for.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -16,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// The store format version this build writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// The `format` field of every manifest.
 pub const FORMAT: &str = "rayproc-store";
 /// The manifest's file name inside the store directory.
@@ -26,6 +39,10 @@ pub const FINGERPRINT_SPAN: u64 = 1 << 20;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Manifest {
+    /// `xxh3:` + the XXH3 of the manifest file's bytes after the line that
+    /// holds this field; set when read, absent while being written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
     pub format: String,
     pub version: u32,
     /// `rayproc X.Y.Z` that wrote the store.
@@ -114,28 +131,25 @@ pub struct ColumnStats {
 }
 
 impl Manifest {
-    /// Reads and checks `DIR/manifest.json`.
-    pub fn read(dir: &Path) -> Result<Manifest> {
-        let path = dir.join(FILE_NAME);
-        if !dir.is_dir() {
-            return Err(Error::Other(format!(
-                "{}: no such store directory (make one with `rayproc split`)",
-                dir.display()
-            )));
-        }
-        let text = std::fs::read(&path).map_err(|e| {
+    /// Reads and checks `manifest.json` in the generation directory `dir`
+    /// (shown as `shown`).
+    pub fn read(dir: &File, shown: &Path) -> Result<Manifest> {
+        let path = shown.join(FILE_NAME);
+        let file = super::layout::open_regular(dir, FILE_NAME, &path)?;
+        let text = super::layout::read_limited(&file, MAX_BYTES, &path)?;
+        Manifest::parse(&text, &path)
+    }
+
+    /// Checks and parses the text of a manifest read from `path`.
+    pub fn parse(text: &[u8], path: &Path) -> Result<Manifest> {
+        let damaged = |why: String| {
             Error::Other(format!(
-                "{}: cannot read the store manifest: {e} (is {} a store made by `rayproc split`?)",
-                path.display(),
-                dir.display()
-            ))
-        })?;
-        let value: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
-            Error::Other(format!(
-                "{}: the manifest is not valid JSON ({e}); re-create the store with `rayproc split`",
+                "{}: the manifest is damaged ({why}); re-create the store with `rayproc split`",
                 path.display()
             ))
-        })?;
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(text).map_err(|e| damaged(format!("not valid JSON: {e}")))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
             return Err(Error::Other(format!(
                 "{}: not a rayproc store manifest (no \"format\": \"{FORMAT}\")",
@@ -144,6 +158,13 @@ impl Manifest {
         }
         match value.get("version").and_then(|v| v.as_u64()) {
             Some(v) if v == VERSION as u64 => {}
+            Some(v) if v < VERSION as u64 => {
+                return Err(Error::Other(format!(
+                    "{}: store format version {v} was made by an older rayproc (this one \
+                     reads version {VERSION}); re-create the store with `rayproc split`",
+                    path.display()
+                )));
+            }
             other => {
                 let found = other.map_or("none".to_string(), |v| v.to_string());
                 return Err(Error::Other(format!(
@@ -153,13 +174,17 @@ impl Manifest {
                 )));
             }
         }
-        let manifest: Manifest = serde_json::from_value(value).map_err(|e| {
-            Error::Other(format!(
-                "{}: malformed manifest ({e}); re-create the store with `rayproc split`",
-                path.display()
-            ))
-        })?;
-        manifest.check(&path)?;
+        let (recorded, rest) = split_checksum(text)
+            .ok_or_else(|| damaged("its checksum line is missing or malformed".into()))?;
+        let found = format!("xxh3:{:016x}", xxhash_rust::xxh3::xxh3_64(rest));
+        if found != recorded {
+            return Err(damaged(format!(
+                "checksum mismatch: {found}, the manifest says {recorded}"
+            )));
+        }
+        let manifest: Manifest =
+            serde_json::from_value(value).map_err(|e| damaged(format!("malformed: {e}")))?;
+        manifest.check(path)?;
         Ok(manifest)
     }
 
@@ -186,9 +211,35 @@ impl Manifest {
         Ok(())
     }
 
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("manifest to JSON")
+    /// The manifest file's text: its checksum on the second line, over the
+    /// bytes after that line.
+    pub fn to_text(&self) -> String {
+        let mut plain = self.clone();
+        plain.checksum = None;
+        let body = serde_json::to_string_pretty(&plain).expect("manifest to JSON");
+        let rest = format!("{}\n", body.strip_prefix("{\n").expect("a JSON object"));
+        let sum = xxhash_rust::xxh3::xxh3_64(rest.as_bytes());
+        format!("{CHECKSUM_HEAD}{sum:016x}{CHECKSUM_TAIL}{rest}")
     }
+}
+
+/// What precedes the checksum's hex digits in a manifest file.
+const CHECKSUM_HEAD: &str = "{\n  \"checksum\": \"xxh3:";
+/// What follows them, ending the checksum's line.
+const CHECKSUM_TAIL: &str = "\",\n";
+/// A manifest larger than this is not one `split` wrote (4096 partitions of
+/// many columns stay far below it).
+const MAX_BYTES: u64 = 1 << 30;
+
+/// The checksum a manifest's text records, and the bytes it covers.
+fn split_checksum(text: &[u8]) -> Option<(String, &[u8])> {
+    let rest = text.strip_prefix(CHECKSUM_HEAD.as_bytes())?;
+    let (hex, rest) = rest.split_at_checked(16)?;
+    if !hex.iter().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let rest = rest.strip_prefix(CHECKSUM_TAIL.as_bytes())?;
+    Some((format!("xxh3:{}", std::str::from_utf8(hex).ok()?), rest))
 }
 
 /// The modification time of `meta` in nanoseconds since the Unix epoch.
@@ -248,6 +299,63 @@ pub fn source_change(info: &SourceInfo) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sample() -> Manifest {
+        Manifest {
+            checksum: None,
+            format: FORMAT.into(),
+            version: VERSION,
+            created_by: "rayproc test".into(),
+            created_at: 0,
+            delimiter: ",".into(),
+            rows: 2,
+            bytes: 10,
+            columns: vec![ColumnInfo {
+                name: "x".into(),
+                ty: "float".into(),
+                arrow_type: "Float64".into(),
+                null_count: 0,
+                first_non_number: None,
+            }],
+            sources: vec![],
+            partitions: vec![PartitionInfo {
+                file: "part-00000.arrow".into(),
+                rows: 2,
+                bytes: 10,
+                checksum: "xxh3:0".into(),
+                columns: vec![ColumnStats {
+                    null_count: 0,
+                    min: Some(serde_json::json!(0.1)),
+                    max: Some(serde_json::json!(1e300)),
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn the_manifest_checks_its_own_bytes() {
+        let m = sample();
+        let text = m.to_text();
+        let read = Manifest::parse(text.as_bytes(), Path::new("m")).unwrap();
+        assert!(read.checksum.as_deref().unwrap().starts_with("xxh3:"));
+        assert_eq!(
+            Manifest {
+                checksum: None,
+                ..read
+            },
+            m
+        );
+        let edited = text.replace("\"rows\": 2", "\"rows\": 3");
+        let err = Manifest::parse(edited.as_bytes(), Path::new("m"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("manifest is damaged"), "{err}");
+        let bare = serde_json::to_string_pretty(&m).unwrap();
+        let err = Manifest::parse(bare.as_bytes(), Path::new("m"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("checksum line is missing"), "{err}");
+    }
 
     #[test]
     fn fingerprints_see_both_ends() {

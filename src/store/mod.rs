@@ -3,12 +3,15 @@
 //! at memory speed (`rayproc run --store`), the partitions memory-mapped and
 //! read in place.
 //!
-//! A store is a directory: one Arrow IPC file per partition
-//! (`part-00000.arrow`, ...) and a `manifest.json` ([`manifest::Manifest`])
-//! with the schema, the sources, and each partition's rows, size, column
-//! statistics and checksum. See `docs/store.md` for the layout and the
-//! compatibility rule.
+//! A store is a directory holding generations ([`layout`]): `current` names
+//! the one to read, and each generation holds one Arrow IPC file per
+//! partition (`part-00000.arrow`, ...) and a `manifest.json`
+//! ([`manifest::Manifest`]) with the schema, the sources, and each
+//! partition's rows, size, column statistics and checksum. See
+//! `docs/store.md` for the layout, the compatibility rule and what holds
+//! under faults (crafted files, concurrent splits, killed splits).
 
+pub mod layout;
 pub mod manifest;
 pub mod read;
 pub mod write;

@@ -1,11 +1,21 @@
-//! Reading a store: map each partition file, check it, and view its Arrow
-//! buffers in place as batches.
+//! Reading a store: resolve its current generation, map each partition
+//! file, check it, and view its Arrow buffers in place as batches.
+//!
+//! [`Store::open`] resolves `current` once and holds a shared lock on that
+//! generation for as long as the `Store` lives, so a `split` replacing the
+//! store meanwhile neither disturbs nor removes it (see [`super::layout`]).
+//! Every file is opened relative to the generation's directory, only if it
+//! is a regular file and not a symbolic link.
 //!
 //! Each partition is checked before any of its rows is used: the file must
 //! exist, have the size the manifest records, hash to the recorded checksum
-//! (unless verification is turned off), and carry the manifest's schema. A
-//! damaged store therefore fails with an error naming the file, never with
-//! a wrong answer. Pages are released as soon as they have been read (the
+//! (unless verification is turned off), and carry the manifest's schema;
+//! then every record batch is validated by the Arrow decoder as it is read
+//! (offsets, lengths, UTF-8), whether or not the checksum was checked: a
+//! checksum catches accidents, and whoever can edit a partition file can
+//! recompute it, so it is no licence to trust the bytes. A damaged or
+//! crafted store therefore fails with an error naming the file, never with
+//! a crash. Pages are released as soon as they have been read (the
 //! checksum pass releases each chunk it hashed, the decode releases each
 //! record batch it folded), and a partition's map is dropped when it is
 //! done, so the resident set stays bounded by the page cache, not the store.
@@ -16,7 +26,8 @@ use std::sync::Arc;
 
 use memmap2::Mmap;
 
-use super::manifest::{source_change, Manifest};
+use super::layout;
+use super::manifest::{source_change, Manifest, FILE_NAME};
 use crate::error::{DataError, Error, Result};
 use crate::exec::{self, Fold, PartitionOptions};
 use crate::partial::Table;
@@ -29,11 +40,21 @@ const HASH_CHUNK: usize = 8 << 20;
 /// Partitions up to this size stay resident between checksum and decode.
 const KEEP_MAPPED: usize = 64 << 20;
 
-/// An opened store: its directory and manifest.
+/// An opened store: its directory, the generation it reads, and its
+/// manifest.
 pub struct Store {
+    /// The directory as the user named it.
     pub dir: PathBuf,
+    /// `dir/gen-N`, for messages.
+    pub generation: PathBuf,
+    /// The generation's directory, share-locked while the store is open.
+    gen_dir: File,
     pub manifest: Manifest,
 }
+
+/// Times a reader re-resolves `current` when a split switched it between
+/// reading it and locking the generation it named.
+const RESOLVE_TRIES: usize = 1000;
 
 /// How to run a plan over a store.
 #[derive(Clone, Debug)]
@@ -52,12 +73,63 @@ pub struct Change {
 }
 
 impl Store {
-    /// Reads and checks the manifest of the store in `dir`.
+    /// Resolves the current generation of the store in `dir`, locks it
+    /// against removal, and reads and checks its manifest.
     pub fn open(dir: &Path) -> Result<Store> {
-        Ok(Store {
-            dir: dir.to_path_buf(),
-            manifest: Manifest::read(dir)?,
-        })
+        let root = layout::open_dir(dir).map_err(|e| {
+            Error::Other(format!(
+                "{}: no such store directory ({e}); make one with `rayproc split`",
+                dir.display()
+            ))
+        })?;
+        for _ in 0..RESOLVE_TRIES {
+            let Some(name) = layout::read_current(&root, dir)? else {
+                let legacy = layout::open_regular(&root, FILE_NAME, &dir.join(FILE_NAME)).is_ok();
+                return Err(Error::Other(if legacy {
+                    format!(
+                        "{}: a store made by an older rayproc (format version 1); re-create \
+                         it with `rayproc split`",
+                        dir.display()
+                    )
+                } else {
+                    format!(
+                        "{}: not a rayproc store (no `{}` file; is it a store made by \
+                         `rayproc split`?)",
+                        dir.display(),
+                        layout::CURRENT
+                    )
+                }));
+            };
+            let gen_dir = match layout::open_subdir(&root, &name) {
+                Ok(d) => d,
+                // removed by a split that switched `current` meanwhile
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    return Err(Error::Other(format!(
+                        "{}: cannot open the store's generation {name} ({e}); the store is \
+                         damaged, re-create it with `rayproc split`",
+                        dir.display()
+                    )))
+                }
+            };
+            layout::lock(&gen_dir, false, true).map_err(|e| Error::io(dir, e))?;
+            if layout::read_current(&root, dir)?.as_deref() != Some(name.as_str()) {
+                continue;
+            }
+            let generation = dir.join(&name);
+            let manifest = Manifest::read(&gen_dir, &generation)?;
+            return Ok(Store {
+                dir: dir.to_path_buf(),
+                generation,
+                gen_dir,
+                manifest,
+            });
+        }
+        Err(Error::Other(format!(
+            "{}: the store kept changing while being opened ({RESOLVE_TRIES} splits in a row); \
+             try again",
+            dir.display()
+        )))
     }
 
     /// Column names, in schema order.
@@ -85,20 +157,15 @@ impl Store {
     }
 
     fn partition_path(&self, i: usize) -> PathBuf {
-        self.dir.join(&self.manifest.partitions[i].file)
+        self.generation.join(&self.manifest.partitions[i].file)
     }
 
-    /// Maps partition `i` after checking that it exists and has its size.
+    /// Maps partition `i` after checking that it is a regular file of the
+    /// store and has its size.
     fn map_partition(&self, i: usize) -> Result<Arc<Mmap>> {
         let info = &self.manifest.partitions[i];
         let path = self.partition_path(i);
-        let file = File::open(&path).map_err(|e| {
-            Error::Other(format!(
-                "{}: cannot open partition file ({e}); the store is damaged, \
-                 re-create it with `rayproc split`",
-                path.display()
-            ))
-        })?;
+        let file = layout::open_regular(&self.gen_dir, &info.file, &path)?;
         let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
         if len != info.bytes {
             return Err(Error::Other(format!(
@@ -108,7 +175,10 @@ impl Store {
                 info.bytes
             )));
         }
-        // SAFETY: read-only map of a file the store never rewrites in place.
+        // SAFETY: a read-only map of a regular file; its bytes are only ever
+        // read as bytes and validated before use (hostile content is an
+        // error). rayproc never rewrites a partition file in place; another
+        // process truncating it would raise SIGBUS (docs/store.md).
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&path, e))?;
         #[cfg(unix)]
         let _ = map.advise(memmap2::Advice::Sequential);
@@ -196,7 +266,7 @@ impl Store {
         if verify {
             self.check_checksum(i, &map)?;
         }
-        let ipc = IpcFile::from_map(map, &name, true, Some(needed.to_vec()), verify)?;
+        let ipc = IpcFile::from_map(map, &name, true, Some(needed.to_vec()))?;
         self.check_schema(&ipc, &name)?;
         let mut rows = 0u64;
         for b in 0..ipc.batches() {

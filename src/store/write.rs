@@ -10,9 +10,19 @@
 //! 2. **write**: every partition is parsed again and written with the final
 //!    types as one Arrow IPC file, hashed as it is written.
 //!
-//! Everything goes into a temporary directory beside the target, which is
-//! renamed into place only once the manifest is written: an interrupted
-//! split leaves no store that looks valid.
+//! Everything goes into a temporary directory inside the store directory
+//! (`DIR/.tmp-PID-XXXX`), which becomes a new generation once its manifest
+//! is written; then `current` is switched to it atomically and older
+//! generations no reader holds are removed (see [`super::layout`]). An
+//! interrupted split leaves the old store as it was; what a killed one left
+//! behind is removed by the next split, which holds the store's writer lock
+//! and so knows that no live split owns it.
+//!
+//! Partitions that cannot help are coarsened: a partition of less than
+//! [`MIN_PARTITION_BYTES`] of CSV, or more than [`MAX_PARTITIONS`] per
+//! input, would only add files and manifest entries (the manifest is held
+//! in memory by every reader), so `--partitions` is capped, with a note on
+//! stderr.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -27,6 +37,7 @@ use arrow_ipc::writer::FileWriter;
 use arrow_schema::{DataType, Field, Schema};
 use rayon::prelude::*;
 
+use super::layout;
 use super::manifest::{
     fingerprint, modified_ns, ColumnInfo, ColumnStats, Manifest, PartitionInfo, Position,
     SourceInfo, FILE_NAME, FORMAT, VERSION,
@@ -42,6 +53,18 @@ use crate::value::{parse_float_field, ColumnType, Data};
 
 /// Rows per Arrow record batch in a partition file.
 const WRITE_ROWS: usize = 65_536;
+/// The least CSV bytes worth a partition of their own.
+pub const MIN_PARTITION_BYTES: usize = 4 << 10;
+/// The most partitions `split` makes of one input.
+pub const MAX_PARTITIONS: usize = 4096;
+
+/// The partition count `split` uses for `requested` over inputs whose
+/// largest body is `largest` bytes.
+fn capped_partitions(requested: usize, largest: usize) -> usize {
+    requested
+        .min((largest / MIN_PARTITION_BYTES).max(1))
+        .min(MAX_PARTITIONS)
+}
 
 /// What `rayproc split` was asked to do.
 #[derive(Clone, Debug)]
@@ -95,6 +118,22 @@ pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Res
         None => Plan::every_column(header),
     };
     let plan = Plan::for_columns(header, &columns)?;
+    let partitions = opts.partitions.map(|requested| {
+        let largest = inputs
+            .iter()
+            .map(|i| i.bytes().len() - i.body_start)
+            .max()
+            .unwrap_or(0);
+        let capped = capped_partitions(requested, largest);
+        if capped < requested {
+            eprintln!(
+                "rayproc: note: --partitions {requested} would make partitions of less than \
+                 {} KiB of CSV each (or more than {MAX_PARTITIONS}); writing {capped} per input",
+                MIN_PARTITION_BYTES >> 10
+            );
+        }
+        capped
+    });
     let target = prepare_target(&opts.store)?;
 
     let pool = rayon::ThreadPoolBuilder::new()
@@ -103,7 +142,7 @@ pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Res
         .map_err(|e| Error::Other(format!("cannot start {} threads: {e}", opts.threads)))?;
     // Pass 1: types, over validated partitions (the same split as `run`).
     let exec_opts = ExecOptions {
-        partitions: opts.partitions,
+        partitions,
         threads: opts.threads,
         delimiter: opts.delimiter,
         progress: false,
@@ -200,6 +239,7 @@ pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Res
         sources.push(source_info(input)?);
     }
     let manifest = Manifest {
+        checksum: None,
         format: FORMAT.into(),
         version: VERSION,
         created_by: format!("rayproc {}", env!("CARGO_PKG_VERSION")),
@@ -552,78 +592,207 @@ fn source_info(input: &CsvInput) -> Result<SourceInfo> {
     })
 }
 
-/// A store being built: a temporary directory beside the target.
+/// A store being built: the store directory, locked for writing, and the
+/// temporary directory inside it that becomes the next generation.
 struct Target {
     store: PathBuf,
+    root: File,
     tmp: tempfile::TempDir,
 }
 
-/// Checks that `store` may be (re)written and makes the temporary directory.
-fn prepare_target(store: &Path) -> Result<Target> {
-    if store.exists() {
-        let is_store = store.join(FILE_NAME).is_file();
-        let is_empty_dir = std::fs::read_dir(store).is_ok_and(|mut d| d.next().is_none());
-        if !is_store && !is_empty_dir {
-            return Err(Error::Usage(format!(
-                "--store {}: exists and is not a rayproc store; choose a new directory",
-                store.display()
-            )));
+/// Whether `name` may appear in a store directory (this layout's or
+/// version 1's), so that `split` may write over the directory.
+fn belongs_to_a_store(name: &str) -> bool {
+    name == layout::CURRENT
+        || name == FILE_NAME
+        || name.starts_with(layout::TMP_PREFIX)
+        || layout::generation_number(name).is_some()
+        || (name.starts_with("part-") && name.ends_with(".arrow"))
+}
+
+/// `store` as a path to the directory itself: a symbolic link is replaced
+/// by what it points to (so `split --store link` writes the store the link
+/// names, and `--store .` the current directory), and a store cannot be
+/// written into one of its own generations.
+fn resolve_target(store: &Path) -> Result<PathBuf> {
+    let resolved = match std::fs::canonicalize(store) {
+        Ok(p) => p,
+        Err(_) => {
+            let parent = match store.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            let name = store.file_name().ok_or_else(|| {
+                Error::Usage(format!("--store {}: not a directory name", store.display()))
+            })?;
+            std::fs::canonicalize(parent)
+                .map_err(|e| Error::io(parent, e))?
+                .join(name)
+        }
+    };
+    if let (Some(parent), Some(name)) = (resolved.parent(), resolved.file_name()) {
+        let name = name.to_string_lossy();
+        if layout::generation_number(&name).is_some() || name.starts_with(layout::TMP_PREFIX) {
+            if parent.join(layout::CURRENT).exists() || parent.join(FILE_NAME).exists() {
+                return Err(Error::Usage(format!(
+                    "--store {}: is a part of the store {}; name the store itself",
+                    store.display(),
+                    parent.display()
+                )));
+            }
         }
     }
-    let parent = match store.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
+    Ok(resolved)
+}
+
+/// Checks that `store` may be (re)written, takes its writer lock, removes
+/// what killed splits left, and makes the temporary directory.
+fn prepare_target(store: &Path) -> Result<Target> {
+    let dir = resolve_target(store)?;
+    let not_a_store = || {
+        Error::Usage(format!(
+            "--store {}: exists and is not a rayproc store; choose a new directory",
+            store.display()
+        ))
     };
-    let name = store
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "store".into());
+    match std::fs::symlink_metadata(&dir) {
+        Ok(meta) if !meta.is_dir() => return Err(not_a_store()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io(&dir, e)),
+        },
+        Err(e) => return Err(Error::io(&dir, e)),
+    }
+    let names = |dir: &Path| -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            out.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        Ok(out)
+    };
+    if !names(&dir)?.iter().all(|n| belongs_to_a_store(n)) {
+        return Err(not_a_store());
+    }
+    let root = layout::open_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+    layout::lock(&root, true, true).map_err(|e| Error::io(&dir, e))?;
+    // Under the writer lock, no live split owns a temporary entry.
+    for name in names(&dir)? {
+        if name.starts_with(layout::TMP_PREFIX) {
+            let path = dir.join(&name);
+            let gone = match std::fs::symlink_metadata(&path) {
+                Ok(m) if m.is_dir() => std::fs::remove_dir_all(&path),
+                Ok(_) => std::fs::remove_file(&path),
+                Err(e) => Err(e),
+            };
+            gone.map_err(|e| Error::io(&path, e))?;
+        }
+    }
     let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.tmp-"))
-        .tempdir_in(parent)
-        .map_err(|e| Error::io(parent, e))?;
+        .prefix(&format!("{}{}-", layout::TMP_PREFIX, std::process::id()))
+        .tempdir_in(&dir)
+        .map_err(|e| Error::io(&dir, e))?;
     Ok(Target {
-        store: store.to_path_buf(),
+        store: dir,
+        root,
         tmp,
     })
 }
 
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
 impl Target {
-    /// Writes the manifest last, then moves the directory into place.
+    /// Writes the manifest last, makes the directory the next generation,
+    /// switches `current` to it, and removes what no reader holds.
     fn commit(self, manifest: &Manifest) -> Result<()> {
+        let store = &self.store;
         let dir = self.tmp.path();
         let path = dir.join(FILE_NAME);
         let write = || -> std::io::Result<()> {
             let mut f = File::create(&path)?;
-            f.write_all(manifest.to_json().as_bytes())?;
-            f.write_all(b"\n")?;
+            f.write_all(manifest.to_text().as_bytes())?;
             f.sync_all()?;
-            File::open(dir)?.sync_all()
+            sync_dir(dir)
         };
         write().map_err(|e| Error::io(&path, e))?;
-        let tmp = self.tmp.keep();
-        let store = &self.store;
-        // An old store is moved aside first (a directory cannot be renamed
-        // over a non-empty one), then removed once the new one is in place.
-        let mut old = None;
-        if store.exists() {
-            let aside = tmp.with_extension("old");
-            std::fs::rename(store, &aside).map_err(|e| Error::io(store, e))?;
-            old = Some(aside);
-        }
-        if let Err(e) = std::fs::rename(&tmp, store) {
-            if let Some(aside) = &old {
-                let _ = std::fs::rename(aside, store);
+
+        let mut generations = Vec::new();
+        for entry in std::fs::read_dir(store).map_err(|e| Error::io(store, e))? {
+            let entry = entry.map_err(|e| Error::io(store, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if layout::generation_number(&name).is_some() {
+                generations.push(name);
             }
+        }
+        let next = generations
+            .iter()
+            .filter_map(|n| layout::generation_number(n))
+            .max()
+            .map_or(1, |n| n + 1);
+        let name = layout::generation_name(next);
+        let generation = store.join(&name);
+        // from here the temporary directory is removed by hand on failure
+        let tmp = self.tmp.keep();
+        if let Err(e) = std::fs::rename(&tmp, &generation) {
             let _ = std::fs::remove_dir_all(&tmp);
-            return Err(Error::io(store, e));
+            return Err(Error::io(&generation, e));
         }
-        if let Some(parent) = store.parent().filter(|p| !p.as_os_str().is_empty()) {
-            let _ = File::open(parent).and_then(|f| f.sync_all());
+        let pointer = store.join(format!(
+            "{}current-{}",
+            layout::TMP_PREFIX,
+            std::process::id()
+        ));
+        let current = store.join(layout::CURRENT);
+        let switch = || -> std::io::Result<()> {
+            let mut f = File::create(&pointer)?;
+            f.write_all(format!("{name}\n").as_bytes())?;
+            f.sync_all()?;
+            sync_dir(store)?;
+            std::fs::rename(&pointer, &current)?;
+            sync_dir(store)
+        };
+        if let Err(e) = switch() {
+            let _ = std::fs::remove_file(&pointer);
+            let _ = std::fs::remove_dir_all(&generation);
+            return Err(Error::io(&current, e));
         }
-        if let Some(aside) = old {
-            let _ = std::fs::remove_dir_all(aside);
+        // A version 1 store's files: the manifest first, so that nothing
+        // looks like a version 1 store any more.
+        let _ = std::fs::remove_file(store.join(FILE_NAME));
+        if let Ok(entries) = std::fs::read_dir(store) {
+            for entry in entries.flatten() {
+                let n = entry.file_name().to_string_lossy().into_owned();
+                if n.starts_with("part-") && n.ends_with(".arrow") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        // Older generations that no reader holds; the others are left to
+        // the next split.
+        for old in generations {
+            if let Ok(d) = layout::open_subdir(&self.root, &old) {
+                if layout::lock(&d, true, false).unwrap_or(false) {
+                    let _ = std::fs::remove_dir_all(store.join(&old));
+                }
+            }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_that_cannot_help_are_coarsened() {
+        assert_eq!(capped_partitions(3, 30_000), 3);
+        assert_eq!(capped_partitions(64, 30_000), 7);
+        assert_eq!(capped_partitions(1_000_000, 100), 1);
+        assert_eq!(capped_partitions(1_000_000, 1 << 40), MAX_PARTITIONS);
     }
 }
