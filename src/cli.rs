@@ -440,7 +440,7 @@ pub fn run(config: &RunConfig) -> Result<()> {
             let (inputs, header) = open_csv_inputs(&config.inputs, config.exec.delimiter, || {
                 referenced_columns(config)
             })?;
-            let plan = Plan::new(&header, &config.specs, &config.by)?;
+            let plan = Plan::resolve(&header, &config.specs, &config.by)?;
             exec::run(&plan, &inputs, &config.exec)?
         } else {
             run_typed(config, &formats)?
@@ -482,7 +482,7 @@ fn run_store(config: &RunConfig, dir: &std::path::Path) -> Result<crate::partial
     if header.is_empty() && store.manifest.rows == 0 {
         header = referenced_columns(config);
     }
-    let plan = Plan::new(&header, &config.specs, &config.by)?;
+    let plan = Plan::resolve(&header, &config.specs, &config.by)?;
     store.run(
         &plan,
         &StoreRunOptions {
@@ -525,7 +525,7 @@ fn run_typed(config: &RunConfig, formats: &[InputFormat]) -> Result<crate::parti
             )));
         }
     }
-    let plan = Plan::new(&header, &config.specs, &config.by)?;
+    let plan = Plan::resolve(&header, &config.specs, &config.by)?;
     typed::run(
         &plan,
         &inputs,
