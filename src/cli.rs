@@ -480,7 +480,7 @@ pub fn run(config: &RunConfig) -> Result<()> {
                 referenced_columns(config)
             })?;
             note_coarsening(config.exec.partitions, &inputs, config.quiet);
-            let plan = Plan::new(&header, &config.specs, &config.by)?;
+            let plan = Plan::resolve(&header, &config.specs, &config.by)?;
             let table = exec::run(&plan, &inputs, &config.exec)?;
             output::utf8::check(&table, config.format, |column| {
                 output::utf8::locate_in_csv(&plan, &inputs, config.exec.delimiter, column)
@@ -528,7 +528,7 @@ fn run_store(config: &RunConfig, dir: &std::path::Path) -> Result<crate::partial
     if header.is_empty() && store.manifest.rows == 0 {
         header = referenced_columns(config);
     }
-    let plan = Plan::new(&header, &config.specs, &config.by)?;
+    let plan = Plan::resolve(&header, &config.specs, &config.by)?;
     store.run(
         &plan,
         &StoreRunOptions {
@@ -571,7 +571,7 @@ fn run_typed(config: &RunConfig, formats: &[InputFormat]) -> Result<crate::parti
             )));
         }
     }
-    let plan = Plan::new(&header, &config.specs, &config.by)?;
+    let plan = Plan::resolve(&header, &config.specs, &config.by)?;
     typed::run(
         &plan,
         &inputs,

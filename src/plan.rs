@@ -10,8 +10,10 @@
 //! Output column names are unique, because JSON objects, Parquet schemas and
 //! whoever reads a CSV by header need them to be: a column's *label* is its
 //! name, or `NAME#N` when the header repeats the name, and a request whose
-//! output names would repeat (`mean:x,mean:x`, or `--by count --agg count`)
-//! is refused, naming both.
+//! aggregates (or keys) would repeat an output name (`mean:x,mean:x`,
+//! `var:pop_x,var_pop:x`) is refused, naming both. A key named like an
+//! aggregate (`--by count --agg count`, over a previous result) is allowed:
+//! refusing it would leave no way to ask.
 
 use crate::agg::{Func, SharedState};
 use crate::error::Error;
@@ -68,8 +70,15 @@ pub struct PlannedState {
 }
 
 impl Plan {
-    /// Resolves `specs` and `by` against `header`.
-    pub fn new(header: &[String], specs: &[AggSpec], by: &[ColumnRef]) -> Result<Plan, Error> {
+    /// Resolves `specs` and `by` (column names, each taken literally)
+    /// against `header`.
+    pub fn new(header: &[String], specs: &[AggSpec], by: &[String]) -> Result<Plan, Error> {
+        let by: Vec<ColumnRef> = by.iter().map(|name| ColumnRef::named(name)).collect();
+        Plan::resolve(header, specs, &by)
+    }
+
+    /// Resolves `specs` and `by` (as the flags name them) against `header`.
+    pub fn resolve(header: &[String], specs: &[AggSpec], by: &[ColumnRef]) -> Result<Plan, Error> {
         let mut plan = Plan::empty(header)?;
         let by_text: Vec<&str> = by.iter().map(|c| c.text.as_str()).collect();
         let by_context = format!("--by {}", by_text.join(","));
@@ -178,8 +187,18 @@ impl Plan {
             None => format!("--by {}", by[i].text),
             Some(a) => format!("--agg {}", self.aggs[a].spec.text),
         };
+        // A key may share its name with an aggregate (`--by count --agg
+        // count` over a previous result): each is still told apart by its
+        // place, and refusing would leave no way to ask.
+        let keys = self.keys.len();
         for (j, name) in names.iter().enumerate() {
-            if let Some(i) = names[..j].iter().position(|n| n == name) {
+            let earlier = if j < keys {
+                &names[..j]
+            } else {
+                &names[keys..j]
+            };
+            if let Some(i) = earlier.iter().position(|n| n == name) {
+                let i = if j < keys { i } else { i + keys };
                 return Err(Error::Usage(format!(
                     "output column '{name}' would appear twice (from {} and from {}); \
                      output column names must be unique: ask for each aggregate once",
@@ -241,7 +260,7 @@ impl Plan {
     }
 
     /// The header position `column` refers to (see [`crate::spec`]).
-    fn resolve(&self, column: &ColumnRef, context: &str) -> Result<usize, Error> {
+    fn position_of(&self, column: &ColumnRef, context: &str) -> Result<usize, Error> {
         let positions = |name: &str| -> Vec<usize> {
             (0..self.header.len())
                 .filter(|&i| self.header[i] == name)
@@ -301,7 +320,7 @@ impl Plan {
     }
 
     fn slot(&mut self, column: &ColumnRef, context: &str) -> Result<usize, Error> {
-        let index = self.resolve(column, context)?;
+        let index = self.position_of(column, context)?;
         if self.slot_of[index] == UNUSED {
             self.slot_of[index] = self.slot_names.len() as u16;
             self.slot_names.push(self.header[index].clone());
@@ -409,5 +428,22 @@ mod tests {
             &["town".into()]
         )
         .is_err());
+    }
+
+    #[test]
+    fn repeated_names_are_picked_by_number_and_labelled() {
+        let header: Vec<String> = ["k", "v", "k"].iter().map(|s| s.to_string()).collect();
+        let by = crate::spec::parse_columns(&["k#2"], "--by").unwrap();
+        let plan =
+            Plan::resolve(&header, &parse_specs(&["sum:v,count:k#1"]).unwrap(), &by).unwrap();
+        assert_eq!(plan.output_names(), ["k#2", "sum_v", "count_k#1"]);
+        assert_eq!(plan.slot_names, ["k", "v", "k"]);
+        let err = Plan::new(&header, &parse_specs(&["count:k"]).unwrap(), &[]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("columns 1, 3"), "{err}");
+        let every = Plan::every_column(&header);
+        let plan = Plan::for_columns(&header, &every).unwrap();
+        assert_eq!(plan.slot_names, header);
+        assert_eq!(plan.slot_of, [0, 1, 2]);
     }
 }
