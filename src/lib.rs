@@ -39,6 +39,7 @@ pub mod output;
 pub mod partial;
 pub mod plan;
 pub mod progress;
+pub mod signals;
 pub mod source;
 pub mod spec;
 pub mod store;

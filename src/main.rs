@@ -2,6 +2,8 @@
 //! the outcome to an exit code.
 
 fn main() {
+    // before any thread starts: every thread inherits the blocked signals
+    rayproc::signals::init();
     let code = match rayproc::cli::main_with_args(std::env::args_os()) {
         Ok(()) => 0,
         // `rayproc ... | head`: a closed stdout is not a failure

@@ -65,6 +65,7 @@ impl CsvInput {
             let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
             #[cfg(unix)]
             let _ = map.advise(memmap2::Advice::Sequential);
+            crate::signals::register_mapping_for_run(map.as_ptr(), map.len(), name.as_ref());
             Bytes::Mapped(map)
         };
         let mut input = CsvInput {

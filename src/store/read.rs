@@ -262,6 +262,7 @@ impl Store {
         let path = self.partition_path(i);
         let name = path.display().to_string();
         let map = self.map_partition(i)?;
+        let _truncation = crate::signals::register_mapping(map.as_ptr(), map.len(), &path);
         if verify {
             self.check_checksum(i, &map)?;
         }

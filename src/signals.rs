@@ -1,0 +1,465 @@
+//! What rayproc does when the process is stopped from outside: interrupted
+//! (SIGINT, SIGTERM, SIGHUP) or faulting on a mapped input that shrank under
+//! it (SIGBUS).
+//!
+//! # Why
+//!
+//! rayproc writes through temporary files and directories (`--output`'s
+//! hidden file, `split`'s store under construction) that are renamed into
+//! place only when complete. Killed halfway, it would leave them behind.
+//! And it reads its inputs memory-mapped: a file truncated while mapped
+//! (logrotate's `copytruncate`, a store partition overwritten) makes the
+//! next read of a page past the new end raise SIGBUS, which by default
+//! kills the process with no message (exit 135) and leaves the temporary
+//! files too. Both cases become clean exits here:
+//!
+//! - **Interrupts.** [`init`], called first thing in `main` (before rayon or
+//!   any other thread exists, so that every thread inherits the mask),
+//!   blocks SIGINT, SIGTERM and SIGHUP in all threads and starts one thread
+//!   that `sigwait`s for them. That thread runs ordinary code, not a signal
+//!   handler: it removes every path registered with [`remove_on_interrupt`]
+//!   (`remove_dir_all` for directories), then restores the default action
+//!   and re-raises the signal, so the shell sees a death by that signal
+//!   (exit status 130, 143, 129) and a script's `trap` or `set -e` behaves
+//!   as with any other program. A signal that was ignored when rayproc
+//!   started (`nohup` ignores SIGHUP) stays ignored.
+//! - **SIGBUS.** The mmap sites register each mapped region with
+//!   [`register_mapping`]. A `SA_SIGINFO` handler looks the faulting
+//!   address (`si_addr`) up; when it lies in a registered region, the
+//!   handler writes `rayproc: error: FILE changed while being read
+//!   (truncated?)` with `write(2)`, unlinks the registered temporary files
+//!   and `_exit(1)`s. A fault anywhere else is a real bug: the handler
+//!   restores the default action and re-raises, and the process still
+//!   dies of SIGBUS. Registered directories are not removed from the
+//!   handler (that would need `opendir`, which allocates): the next run's
+//!   cleanup removes them.
+//!
+//! # The registries are lock-free slot tables
+//!
+//! A signal handler may interrupt a thread that holds any lock, the
+//! allocator's included, so the handler may only read atomics and call
+//! async-signal-safe functions (`write`, `unlink`, `_exit`, `sigaction`,
+//! `raise`). Both registries are fixed-size static arrays of slots
+//! (region start, length, and a pointer to a C string made when the slot
+//! was filled); a slot is claimed with a compare-and-swap on its `busy`
+//! flag, filled, and published by storing the path pointer last.
+//!
+//! The one hazard is a string freed while the handler (or the interrupt
+//! thread) reads it. A global `DYING` flag closes it, Dekker style, with
+//! sequentially consistent atomics: the dying side stores `DYING` and then
+//! reads the slots; a releasing thread clears the slot's pointer and then
+//! reads `DYING`. If the releasing thread saw `DYING` unset, the dying side
+//! will see the cleared pointer; if it saw it set, it frees nothing and
+//! parks for good (the process is about to end). A full table is not an
+//! error: the region or path is then simply not covered (4096 mappings,
+//! 256 temporary paths at once are far beyond what a run holds).
+//!
+//! Nothing is installed unless [`init`] ran: the library used from another
+//! program, and the unit tests, keep their own signal dispositions.
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::SeqCst};
+
+/// One registered region or path.
+struct Slot {
+    busy: AtomicBool,
+    start: AtomicUsize,
+    len: AtomicUsize,
+    path: AtomicPtr<libc::c_char>,
+}
+
+impl Slot {
+    const fn new() -> Slot {
+        Slot {
+            busy: AtomicBool::new(false),
+            start: AtomicUsize::new(0),
+            len: AtomicUsize::new(0),
+            path: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+}
+
+const CLEANUP_SLOTS: usize = 256;
+const MAPPING_SLOTS: usize = 4096;
+
+/// Paths to remove when interrupted (files are unlinked on SIGBUS too).
+static CLEANUP: [Slot; CLEANUP_SLOTS] = [const { Slot::new() }; CLEANUP_SLOTS];
+/// Mapped input regions and the names to report them by.
+static MAPPINGS: [Slot; MAPPING_SLOTS] = [const { Slot::new() }; MAPPING_SLOTS];
+/// Set once the process is ending from a signal; see the module docs.
+static DYING: AtomicBool = AtomicBool::new(false);
+/// Set by [`init`]: without it nothing is registered.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Blocks the current thread for good: the process is ending from a signal
+/// and the thread must not touch the registries any more.
+fn park_forever() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Fills a free slot of `table`; `None` when the table is full or `init`
+/// did not run.
+fn claim(table: &'static [Slot], start: usize, len: usize, path: &Path) -> Option<usize> {
+    if !ACTIVE.load(SeqCst) {
+        return None;
+    }
+    let c_path = c_string(path)?;
+    for (i, slot) in table.iter().enumerate() {
+        if slot
+            .busy
+            .compare_exchange(false, true, SeqCst, SeqCst)
+            .is_ok()
+        {
+            slot.start.store(start, SeqCst);
+            slot.len.store(len, SeqCst);
+            slot.path.store(c_path.into_raw(), SeqCst);
+            if DYING.load(SeqCst) {
+                park_forever();
+            }
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// Empties slot `i` of `table`.
+fn release(table: &'static [Slot], i: usize) {
+    let slot = &table[i];
+    let path = slot.path.swap(std::ptr::null_mut(), SeqCst);
+    if DYING.load(SeqCst) {
+        // the dying side may be reading `path`: keep it, and stay out
+        park_forever();
+    }
+    if !path.is_null() {
+        // SAFETY: `path` came from `CString::into_raw` in `claim`, and the
+        // swap above took it out of the table: no one else can free it, and
+        // the dying side, which alone reads it concurrently, did not start
+        // (DYING was unset after the swap; see the module docs).
+        drop(unsafe { CString::from_raw(path) });
+    }
+    slot.busy.store(false, SeqCst);
+}
+
+#[cfg(unix)]
+fn c_string(path: &Path) -> Option<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(path.as_os_str().as_bytes()).ok()
+}
+
+#[cfg(not(unix))]
+fn c_string(path: &Path) -> Option<CString> {
+    CString::new(path.to_string_lossy().into_owned()).ok()
+}
+
+/// Keeps a path registered for removal on interrupt; dropping it
+/// unregisters the path (and removes nothing).
+#[must_use = "the path is unregistered when the guard is dropped"]
+pub struct Guard {
+    slot: Option<usize>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(i) = self.slot.take() {
+            release(&CLEANUP, i);
+        }
+    }
+}
+
+/// Registers `path` (a file or a directory) to be removed if the process is
+/// interrupted by SIGINT, SIGTERM or SIGHUP while the guard lives; a file is
+/// also unlinked on a SIGBUS from a truncated input.
+///
+/// Register before creating the path, or better use [`create_removable`],
+/// which also closes the race with an interrupt that arrives in between.
+pub fn remove_on_interrupt(path: PathBuf) -> Guard {
+    Guard {
+        slot: claim(&CLEANUP, 0, 0, &path),
+    }
+}
+
+/// Registers `path` for removal on interrupt, then calls `create` to make
+/// it. If an interrupt's cleanup ran between the two, the new path is
+/// removed here and the thread waits for the process to end.
+pub fn create_removable<T>(
+    path: PathBuf,
+    create: impl FnOnce(&Path) -> io::Result<T>,
+) -> io::Result<(T, Guard)> {
+    let guard = remove_on_interrupt(path.clone());
+    let made = create(&path)?;
+    if DYING.load(SeqCst) {
+        remove_path(&path);
+        park_forever();
+    }
+    Ok((made, guard))
+}
+
+/// Keeps a mapped region registered; dropping it unregisters the region.
+/// Drop it before the region is unmapped.
+#[must_use = "the region is unregistered when the guard is dropped"]
+pub struct MappingGuard {
+    slot: Option<usize>,
+}
+
+impl Drop for MappingGuard {
+    fn drop(&mut self) {
+        if let Some(i) = self.slot.take() {
+            release(&MAPPINGS, i);
+        }
+    }
+}
+
+/// Registers the mapped region `ptr..ptr + len` of file `path` (named as the
+/// user knows it): a SIGBUS in it then ends the run with
+/// `rayproc: error: PATH changed while being read (truncated?)` and exit
+/// code 1 instead of a crash.
+pub fn register_mapping(ptr: *const u8, len: usize, path: &Path) -> MappingGuard {
+    let slot = claim(&MAPPINGS, ptr as usize, len, path);
+    test_pause("map");
+    MappingGuard { slot }
+}
+
+/// [`register_mapping`] for a region that stays mapped until the process
+/// has finished its work (a CSV input): the registration is never undone.
+pub fn register_mapping_for_run(ptr: *const u8, len: usize, path: &Path) {
+    std::mem::forget(register_mapping(ptr, len, path));
+}
+
+/// A hook for the fault tests, inert unless `RAYPROC_TEST_PAUSE` is
+/// `POINT:FLAG` with this `point`: the first time the process gets here it
+/// creates file FLAG and waits until the test removes it, having in
+/// between truncated an input or sent a signal.
+pub fn test_pause(point: &str) {
+    static DONE: AtomicBool = AtomicBool::new(false);
+    let Some(spec) = std::env::var_os("RAYPROC_TEST_PAUSE") else {
+        return;
+    };
+    let spec = spec.to_string_lossy();
+    let Some((at, flag)) = spec.split_once(':') else {
+        return;
+    };
+    if at != point || DONE.swap(true, SeqCst) {
+        return;
+    }
+    if std::fs::write(flag, b"").is_err() {
+        return;
+    }
+    while Path::new(flag).exists() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Removes a file, or a directory and its content; errors are ignored (the
+/// path may not exist yet, or any more).
+fn remove_path(path: &Path) {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            let _ = std::fs::remove_dir_all(path);
+        }
+        Ok(_) => {
+            let _ = std::fs::remove_file(path);
+        }
+        Err(_) => {}
+    }
+}
+
+/// Installs the interrupt thread and the SIGBUS handler. Call it first in
+/// `main`, before any other thread starts; calling it again does nothing.
+pub fn init() {
+    #[cfg(unix)]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            ACTIVE.store(true, SeqCst);
+            unix::start_interrupt_thread();
+            unix::install_bus_handler();
+        });
+    }
+}
+
+#[cfg(unix)]
+mod unix {
+    use super::*;
+
+    const INTERRUPTS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+    /// True when `signo` is ignored (as `nohup` leaves SIGHUP).
+    fn ignored(signo: libc::c_int) -> bool {
+        // SAFETY: a null new action only reads the current one into `old`,
+        // a plain C struct for which all-zero bytes are a valid value.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(signo, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+        }
+    }
+
+    pub(super) fn start_interrupt_thread() {
+        // SAFETY: sigset_t is a plain C struct, initialised by sigemptyset
+        // before use; pthread_sigmask only changes this thread's mask,
+        // which the threads started later inherit.
+        let set = unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for signo in INTERRUPTS {
+                if !ignored(signo) {
+                    libc::sigaddset(&mut set, signo);
+                }
+            }
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            set
+        };
+        let started = std::thread::Builder::new()
+            .name("rayproc-signals".into())
+            .spawn(move || loop {
+                let mut signo: libc::c_int = 0;
+                // SAFETY: `set` is an initialised signal set and `signo` a
+                // valid place for the answer.
+                if unsafe { libc::sigwait(&set, &mut signo) } == 0 {
+                    interrupted(signo);
+                }
+            });
+        if started.is_err() {
+            // No thread, no cleanup: let the signals kill as before.
+            // SAFETY: as above, on this thread's own mask.
+            unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+        }
+    }
+
+    /// Removes the registered paths and dies of `signo`.
+    fn interrupted(signo: libc::c_int) -> ! {
+        DYING.store(true, SeqCst);
+        for slot in &CLEANUP {
+            let path = slot.path.load(SeqCst);
+            if !path.is_null() {
+                // SAFETY: a published pointer is a live C string from
+                // `claim`; with DYING set no one frees it (module docs).
+                let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
+                use std::os::unix::ffi::OsStrExt;
+                remove_path(Path::new(std::ffi::OsStr::from_bytes(bytes)));
+            }
+        }
+        // SAFETY: plain libc calls on this thread's own signal state; with
+        // the default action restored and the signal unblocked here, raise
+        // ends the process with that signal, as the shell expects.
+        unsafe {
+            libc::signal(signo, libc::SIG_DFL);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, signo);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            libc::raise(signo);
+            libc::_exit(128 + signo)
+        }
+    }
+
+    pub(super) fn install_bus_handler() {
+        // SAFETY: `on_bus` has the SA_SIGINFO handler signature and only
+        // does async-signal-safe work; the struct is zeroed (a valid empty
+        // mask and no flags) before the fields that matter are set.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                on_bus;
+            action.sa_sigaction = handler as libc::sighandler_t;
+            action.sa_flags = libc::SA_SIGINFO;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
+        }
+    }
+
+    /// Writes all of `bytes` to stderr, async-signal-safely.
+    fn write_stderr(bytes: &[u8]) {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            // SAFETY: `rest` is a valid readable buffer of its length.
+            let n = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
+            if n <= 0 {
+                return;
+            }
+            rest = &rest[n as usize..];
+        }
+    }
+
+    /// The SIGBUS handler: only atomics and async-signal-safe calls.
+    extern "C" fn on_bus(signo: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+        // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO
+        // handler; si_addr is meaningful for kernel-raised SIGBUS (si_code
+        // > 0), and a sent one (kill, si_code <= 0) is treated as foreign.
+        let (code, addr) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
+        if DYING.swap(true, SeqCst) {
+            // another thread is already ending the process
+            loop {
+                // SAFETY: pause only waits for a signal.
+                unsafe { libc::pause() };
+            }
+        }
+        let path = if code > 0 { find_mapping(addr) } else { None };
+        let Some(path) = path else {
+            // not ours: die of SIGBUS as without this handler (returning
+            // re-runs a faulting access; a sent signal is re-raised)
+            // SAFETY: sigaction/raise are async-signal-safe.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = libc::SIG_DFL;
+                libc::sigaction(signo, &action, std::ptr::null_mut());
+                libc::raise(signo);
+            }
+            return;
+        };
+        write_stderr(b"rayproc: error: ");
+        // SAFETY: a published pointer is a live NUL-terminated string that
+        // no one frees once DYING is set (module docs).
+        write_stderr(unsafe { CStr::from_ptr(path) }.to_bytes());
+        write_stderr(b" changed while being read (truncated?)\n");
+        for slot in &CLEANUP {
+            let file = slot.path.load(SeqCst);
+            if !file.is_null() {
+                // SAFETY: as above; unlink fails harmlessly on a directory.
+                unsafe { libc::unlink(file) };
+            }
+        }
+        // SAFETY: _exit is async-signal-safe and runs no destructors.
+        unsafe { libc::_exit(1) }
+    }
+
+    /// The name of the registered region that holds `addr`.
+    fn find_mapping(addr: usize) -> Option<*const libc::c_char> {
+        for slot in &MAPPINGS {
+            let path = slot.path.load(SeqCst);
+            if path.is_null() {
+                continue;
+            }
+            let start = slot.start.load(SeqCst);
+            let len = slot.len.load(SeqCst);
+            if addr >= start && addr - start < len {
+                return Some(path);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_claimed_released_and_reused() {
+        ACTIVE.store(true, SeqCst);
+        let a = remove_on_interrupt(PathBuf::from("/nonexistent/a"));
+        let b = remove_on_interrupt(PathBuf::from("/nonexistent/b"));
+        let (ia, ib) = (a.slot.unwrap(), b.slot.unwrap());
+        assert_ne!(ia, ib);
+        drop(a);
+        assert!(CLEANUP[ia].path.load(SeqCst).is_null());
+        let again = register_mapping(0x1000 as *const u8, 10, Path::new("x"));
+        assert!(again.slot.is_some());
+        drop(again);
+        drop(b);
+    }
+}
