@@ -1,6 +1,6 @@
 //! Group keys at the edges (issues 16 and 17), end to end through the
 //! binary, with the same bytes from every partition and thread count and
-//! every input kind (CSV, `split` + `run --store`, Parquet):
+//! every input kind (CSV, `split` + `run --store`, Parquet, Arrow IPC):
 //!
 //! - keys are bytes: `\xff`, `\xfe` and a literal U+FFFD are three groups,
 //!   and `--format csv` writes them as they are; `json`/`ndjson` refuse text
@@ -76,19 +76,39 @@ fn store_gives(scratch: &Scratch, csv: &Path, args: &[&str], want: &[u8]) {
     }
 }
 
-/// Writes one record batch as Parquet, in row groups of 7 rows.
-fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
+fn record_batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
     let fields: Vec<Field> = (columns.iter())
         .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
         .collect();
     let arrays = columns.into_iter().map(|(_, a)| a).collect();
-    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
+}
+
+/// Writes the columns as Parquet (`NAME.parquet`, row groups of 7 rows)
+/// and as Arrow IPC (`NAME.arrow`, record batches of 11 rows); returns both
+/// paths.
+fn write_typed(scratch: &Scratch, name: &str, columns: Vec<(&str, ArrayRef)>) -> [PathBuf; 2] {
+    let batch = record_batch(columns);
+    let parquet = scratch.path(&format!("{name}.parquet"));
+    write_parquet(&parquet, &batch);
+    let ipc = scratch.path(&format!("{name}.arrow"));
+    let file = std::fs::File::create(&ipc).unwrap();
+    let mut w = arrow_ipc::writer::FileWriter::try_new(file, &batch.schema()).unwrap();
+    for at in (0..batch.num_rows()).step_by(11) {
+        w.write(&batch.slice(at, 11.min(batch.num_rows() - at)))
+            .unwrap();
+    }
+    w.finish().unwrap();
+    [parquet, ipc]
+}
+
+fn write_parquet(path: &Path, batch: &RecordBatch) {
     let props = parquet::file::properties::WriterProperties::builder()
         .set_max_row_group_row_count(Some(7))
         .build();
     let file = std::fs::File::create(path).unwrap();
     let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
-    w.write(&batch).unwrap();
+    w.write(batch).unwrap();
     w.close().unwrap();
 }
 
@@ -137,16 +157,15 @@ fn keys_that_are_not_utf8_are_grouped_by_their_bytes_in_every_input_kind() {
     assert_eq!(got, BY_BYTES, "the bytes as they are");
     store_gives(&scratch, &csv, &args, BY_BYTES);
 
-    let parquet = scratch.path("bytes.parquet");
     let keys: BinaryArray = (0..300).map(|i| KEYS[i % 6]).collect();
     let v: Int64Array = (0..300).map(Some).collect();
-    write_parquet(
-        &parquet,
-        vec![("k", Arc::new(keys) as ArrayRef), ("v", Arc::new(v))],
-    );
-    let mut from_parquet = vec!["--input", parquet.to_str().unwrap()];
-    from_parquet.extend(args);
-    assert_eq!(same_everywhere(&from_parquet, true), BY_BYTES, "Parquet");
+    let columns = vec![("k", Arc::new(keys) as ArrayRef), ("v", Arc::new(v) as _)];
+    for typed in write_typed(&scratch, "bytes", columns) {
+        let mut from_typed = vec!["--input", typed.to_str().unwrap()];
+        from_typed.extend(args);
+        let got = same_everywhere(&from_typed, true);
+        assert_eq!(got, BY_BYTES, "{}", typed.display());
+    }
 }
 
 #[test]
@@ -277,7 +296,7 @@ fn nan_is_one_key_after_every_number_in_every_input_kind() {
     );
     store_gives(&scratch, &csv, &args, NAN_WANT.as_bytes());
 
-    // Parquet: NaN as stored, of either sign and any payload
+    // Parquet and Arrow IPC: NaN as stored, of either sign and any payload
     let as_float = |k: &str| -> Option<f64> {
         match k {
             "nan" => Some(f64::NAN),
@@ -290,18 +309,13 @@ fn nan_is_one_key_after_every_number_in_every_input_kind() {
     let rows = NAN_ROWS.iter().cycle().take(200);
     let keys: Float64Array = rows.clone().map(|(k, _)| as_float(k)).collect();
     let v: Int64Array = rows.map(|&(_, v)| Some(v)).collect();
-    let parquet = scratch.path("nan.parquet");
-    write_parquet(
-        &parquet,
-        vec![("k", Arc::new(keys) as ArrayRef), ("v", Arc::new(v))],
-    );
-    let mut from_parquet = vec!["--input", parquet.to_str().unwrap()];
-    from_parquet.extend(args);
-    assert_eq!(
-        String::from_utf8(same_everywhere(&from_parquet, true)).unwrap(),
-        NAN_WANT,
-        "Parquet"
-    );
+    let columns = vec![("k", Arc::new(keys) as ArrayRef), ("v", Arc::new(v) as _)];
+    for typed in write_typed(&scratch, "nan", columns) {
+        let mut from_typed = vec!["--input", typed.to_str().unwrap()];
+        from_typed.extend(args);
+        let got = String::from_utf8(same_everywhere(&from_typed, true)).unwrap();
+        assert_eq!(got, NAN_WANT, "{}", typed.display());
+    }
 }
 
 #[test]
