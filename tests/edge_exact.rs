@@ -85,6 +85,16 @@ fn mean_keeps_the_sign_rule_of_the_sum() {
 }
 
 #[test]
+fn std_is_rounded_once() {
+    // var = 563/12; sqrt of the rounded var is 6.849574196011505, one ulp
+    // below the correctly rounded root of the exact variance
+    assert_eq!(
+        answer(&column(&["7", "8", "3", "19"]), &["--agg", "std:x,var:x"]),
+        "std_x,var_x\n6.849574196011506,46.916666666666664\n"
+    );
+}
+
+#[test]
 fn integer_mean_is_rounded_once() {
     // i64::MAX * 3 - 1 over 3: exact sum is an i128; the mean rounds once
     let csv = column(&[
@@ -163,12 +173,10 @@ fn quantiles_with_infinities() {
     );
 }
 
-/// Quantiles of random floats against an exact rational reference: the
-/// interpolation a + (b - a) * t computed in big integers and rounded once
-/// by Python-checked hand arithmetic is too slow here, so the reference is
-/// the property that the answer lies between a and b, equals them at the
-/// ends, and is the same at every partition and thread count; the exact
-/// rounding itself is property-tested in the library's unit tests.
+/// Quantiles of random floats in groups are the same at every partition
+/// and thread count; the exact rounding itself is property-tested against a
+/// big-rational reference in the library's unit tests
+/// (`agg::quantile::tests::agrees_with_a_rational_reference`).
 #[test]
 fn quantiles_are_partition_independent_on_random_data() {
     let mut rng = Lcg(0x5eed);

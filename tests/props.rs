@@ -10,7 +10,7 @@ use std::io::Write;
 use num_bigint::{BigInt, BigUint};
 use proptest::prelude::*;
 use rayproc::exact::reference::fsum;
-use rayproc::exact::round_ratio;
+use rayproc::exact::{round_ratio, scaled};
 use rayproc::exec::{self, ExecOptions};
 use rayproc::output::{self, Format};
 use rayproc::partial::Table;
@@ -245,8 +245,21 @@ fn reference_column(values: &[&str]) -> Vec<(String, Value)> {
             // fsum (like CPython's) fails on an overflowing sum: skip those
             if !(s.is_nan() && fs.iter().all(|f| f.is_finite())) {
                 out.push(("sum".into(), Value::Float(s)));
-                out.push(("mean".into(), Value::Float(s / fs.len() as f64)));
             }
+            // the mean: the exact sum / n, rounded once (-0.0 when every
+            // value is -0.0, as for the sum)
+            let mean = if fs.iter().all(|f| f.is_finite()) {
+                let exact: BigInt = fs.iter().map(|&f| scaled(f)).sum();
+                let m = round_ratio(&exact, &BigUint::from(fs.len()), -1074);
+                if m == 0.0 && fs.iter().all(|f| f.is_sign_negative()) {
+                    -0.0
+                } else {
+                    m
+                }
+            } else {
+                s / fs.len() as f64
+            };
+            out.push(("mean".into(), Value::Float(mean)));
         }
         _ => {
             let min = present
