@@ -280,7 +280,7 @@ fn default_threads(threads: Option<u32>, quiet: bool) -> usize {
     let useful = exec::useful_threads(requested, cores);
     if useful < requested && !quiet {
         eprintln!(
-            "rayproc: note: --threads {requested} capped to {useful} ({} per core; more cannot help)",
+            "rayproc: note: --threads {requested} capped to {useful} (more than {} per core cannot help)",
             exec::THREADS_PER_CORE
         );
     }

@@ -59,20 +59,25 @@ pub fn default_partitions(bytes: usize, threads: usize) -> usize {
         .clamp(1, 4096)
 }
 
-/// Threads per core beyond which `--threads` is capped: a thread more than
-/// the cores can run only waits (a few per core still help to overlap page
-/// faults on a cold file), and idle threads cost in the square of their
-/// number (see [`run`]).
+/// Threads per core beyond which `--threads` is capped (but never below
+/// [`ALWAYS_HONOURED_THREADS`]): a thread more than the cores can run only
+/// waits (a few per core still help to overlap page faults on a cold file),
+/// and idle threads cost in the square of their number (see [`run`]).
 pub const THREADS_PER_CORE: usize = 4;
+/// Thread counts up to this are always honoured (at most ~0.1 s of idle
+/// cost), so that tests may oversubscribe a small machine.
+pub const ALWAYS_HONOURED_THREADS: usize = 256;
 
 /// The thread count used for `requested` threads on `cores` cores.
 pub fn useful_threads(requested: usize, cores: usize) -> usize {
-    requested.clamp(1, cores.max(1).saturating_mul(THREADS_PER_CORE))
+    let cap = cores.saturating_mul(THREADS_PER_CORE);
+    requested.clamp(1, cap.max(ALWAYS_HONOURED_THREADS))
 }
 
-/// Up to this many partitions per input are made as asked, however small
-/// (the tests cut tiny files into up to 64 to reach every boundary case).
-pub const ALWAYS_HONOURED_PARTITIONS: usize = 64;
+/// Up to this many partitions per input are made as asked, however small:
+/// the most [`default_partitions`] ever picks, and far more than tests need
+/// to cut tiny files at every boundary.
+pub const ALWAYS_HONOURED_PARTITIONS: usize = 4096;
 /// Beyond [`ALWAYS_HONOURED_PARTITIONS`], no partition is made smaller
 /// than this: each partition costs a task, a reader set-up and a boundary
 /// search that may look up to 1 MiB ahead, and below ~64 KiB those costs
@@ -356,7 +361,10 @@ mod tests {
     fn partitions_are_coarsened_only_past_the_point_of_use() {
         assert_eq!(useful_partitions(64, 100), 64);
         assert_eq!(useful_partitions(7, 100), 7);
-        assert_eq!(useful_partitions(1_000_000, 100), 64);
+        assert_eq!(useful_partitions(1_000_000, 100), 4096);
+        assert_eq!(useful_threads(4096, 2), 256);
+        assert_eq!(useful_threads(4096, 256), 1024);
+        assert_eq!(useful_threads(9, 2), 9);
         assert_eq!(useful_partitions(1_000_000, 300 << 20), 4800);
         assert_eq!(useful_partitions(1000, 300 << 20), 1000);
     }

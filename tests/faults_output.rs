@@ -381,12 +381,12 @@ fn thousands_of_threads_give_the_same_bytes_as_the_default() {
         many.expect_code(0, "many threads");
         assert_eq!(many.stdout, base.stdout, "--threads {threads}");
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let useful = 4 * cores;
+        let useful = (4 * cores).max(256);
         if useful < threads.parse().unwrap() {
             assert_eq!(
                 many.stderr,
                 format!(
-                    "rayproc: note: --threads {threads} capped to {useful} (4 per core; more cannot help)\n"
+                    "rayproc: note: --threads {threads} capped to {useful} (more than 4 per core cannot help)\n"
                 )
             );
         }
@@ -409,7 +409,7 @@ fn thousands_of_threads_give_the_same_bytes_as_the_default() {
 
 #[test]
 fn a_million_partitions_are_coarsened_and_give_the_same_bytes() {
-    // 64 partitions of this input are under 64 KiB: more are coarsened
+    // partitions of this input are under 64 KiB: past 4096 they are coarsened
     let (_scratch, input) = common::temp_csv(csv(20_000));
     let base = run_on(&input, &["--agg", "sum:x,mean:x,count", "--by", "k"]);
     base.expect_ok("default");
@@ -430,7 +430,7 @@ fn a_million_partitions_are_coarsened_and_give_the_same_bytes() {
     assert_eq!(many.stdout, base.stdout);
     assert_eq!(
         many.stderr,
-        "rayproc: note: --partitions 1000000 coarsened to 64 (partitions under 64 KiB cannot help)\n"
+        "rayproc: note: --partitions 1000000 coarsened to 4096 (partitions under 64 KiB cannot help)\n"
     );
     let honoured = run_on(
         &input,
@@ -456,7 +456,11 @@ fn a_million_partitions_are_coarsened_and_give_the_same_bytes() {
         os("1000000"),
     ]);
     split.expect_code(0, "split into a million partitions");
-    assert!(split.stderr.contains("coarsened to 64"), "{}", split.stderr);
+    assert!(
+        split.stderr.contains("coarsened to 4096"),
+        "{}",
+        split.stderr
+    );
     let stored = run([
         os("run"),
         os("--store"),
