@@ -524,9 +524,9 @@ fn run_store(config: &RunConfig, dir: &std::path::Path) -> Result<crate::partial
             )));
         }
     }
-    let mut header = store.header();
-    if header.is_empty() && store.manifest.rows == 0 {
-        header = referenced_columns(config);
+    let header = store.header();
+    if header.is_empty() && store.manifest.rows == 0 && !referenced_columns(config).is_empty() {
+        return Err(no_header(&format!("store {}", dir.display())));
     }
     let plan = Plan::resolve(&header, &config.specs, &config.by)?;
     store.run(
@@ -606,7 +606,8 @@ fn write_table_here(table: &crate::partial::Table, config: &RunConfig) -> Result
 }
 
 /// Opens CSV inputs and checks that they share one header; inputs with no
-/// bytes at all have none and take `fallback`'s when all are empty.
+/// bytes at all have none; when all are empty, the request may name no
+/// column (`fallback` gives the named ones), since nothing can check them.
 fn open_csv_inputs(
     paths: &[PathBuf],
     delimiter: u8,
@@ -623,7 +624,11 @@ fn open_csv_inputs(
         .map(|i| i.header.clone());
     let header = match header {
         Some(h) => h,
-        None => fallback(),
+        // with no header at all, a named column cannot be checked: refuse
+        None => match fallback() {
+            named if named.is_empty() => named,
+            _ => return Err(no_header(&inputs[0].name)),
+        },
     };
     for input in inputs.iter().filter(|i| !i.is_empty) {
         if input.header != header {
@@ -647,8 +652,15 @@ fn open_csv_inputs(
     Ok((inputs, header))
 }
 
-/// The columns a request names, used as the header of inputs that have none
-/// (empty files): every aggregate is then over zero rows.
+/// The error for a request that names columns when no input has a header.
+fn no_header(name: &str) -> Error {
+    Error::Other(format!(
+        "{name}: empty input, no header to check the columns against"
+    ))
+}
+
+/// The columns a request names, which an input with no header (an empty
+/// file) cannot be checked against.
 fn referenced_columns(config: &RunConfig) -> Vec<String> {
     let mut cols: Vec<String> = Vec::new();
     for column in config

@@ -1,9 +1,14 @@
 //! Property tests for rayproc's invariants:
-//! - random CSVs (quotes, embedded LF/CRLF, CRLF endings, empty fields,
-//!   stray quotes inside unquoted fields, BOM, missing final newline) give
-//!   byte-identical output for every partition count and thread count;
+//! - random CSVs (quotes, embedded LF/CRLF/CR, LF, CRLF and lone CR line
+//!   endings, empty fields, stray quotes inside unquoted fields, BOM,
+//!   missing final newline) give byte-identical output for every partition
+//!   count and thread count;
 //! - the output matches a simple sequential reference built on the `csv`
-//!   crate's parser, with float sums checked against `math.fsum`.
+//!   crate's parser, with float sums checked against `math.fsum`;
+//! - the speculative splitter, with a look-ahead window of a few bytes so
+//!   that telling quotes and `""` pairs straddle its edge, never panics, and
+//!   its boundaries, whenever they pass the scheduler's validation, give
+//!   exactly the sequential parse's records.
 
 use std::io::Write;
 
@@ -49,7 +54,7 @@ fn cell(kind: u8) -> BoxedStrategy<Cell> {
     .prop_map(Cell::Float);
     let text = prop_oneof![
         "[a-z]{1,6}",
-        "[a-z]{1,3}(,|\n|\r\n|\"|')[a-z ]{0,4}",
+        "[a-z]{1,3}(,|\n|\r\n|\r|\"|')[a-z ]{0,4}",
         Just("5'11\" tall".to_string()),
         Just("a\"b".to_string()),
         Just("ü€𝄞".to_string()),
@@ -67,7 +72,8 @@ fn cell(kind: u8) -> BoxedStrategy<Cell> {
 struct CsvCase {
     kinds: Vec<u8>,
     rows: Vec<Vec<Cell>>,
-    crlf: Vec<bool>,
+    /// Line ending before each row: LF, CRLF or a lone CR.
+    ends: Vec<u8>,
     quote_all: bool,
     bom: bool,
     final_newline: bool,
@@ -79,16 +85,16 @@ fn csv_case() -> impl Strategy<Value = CsvCase> {
         (
             Just(kinds),
             prop::collection::vec(row, 0..60),
-            prop::collection::vec(any::<bool>(), 60),
+            prop::collection::vec(0u8..3, 60),
             any::<bool>(),
             any::<bool>(),
             any::<bool>(),
         )
             .prop_map(
-                |(kinds, rows, crlf, quote_all, bom, final_newline)| CsvCase {
+                |(kinds, rows, ends, quote_all, bom, final_newline)| CsvCase {
                     kinds,
                     rows,
-                    crlf,
+                    ends,
                     quote_all,
                     bom,
                     final_newline,
@@ -105,10 +111,10 @@ fn render(case: &CsvCase) -> Vec<u8> {
     let names: Vec<String> = (0..case.kinds.len()).map(|i| format!("c{i}")).collect();
     out.extend_from_slice(names.join(",").as_bytes());
     for (r, row) in case.rows.iter().enumerate() {
-        out.extend_from_slice(if case.crlf[r % case.crlf.len()] {
-            b"\r\n"
-        } else {
-            b"\n"
+        out.extend_from_slice(match case.ends[r % case.ends.len()] {
+            0 => b"\n",
+            1 => b"\r\n",
+            _ => b"\r",
         });
         let fields: Vec<String> = row
             .iter()
@@ -356,6 +362,105 @@ proptest! {
         for w in table.to_rows().windows(2) {
             prop_assert_eq!(w[0][0].total_cmp(&w[1][0]), std::cmp::Ordering::Less);
         }
+    }
+}
+
+/// Pieces of CSV text for the splitter's property: quoted fields with
+/// separators, CRs and long runs of `""` pairs, stray quotes, and every line
+/// ending (glued together they may leave a quote open, which is an outcome
+/// of its own).
+fn split_piece() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("a".to_string()),
+        Just(String::new()),
+        Just("\"q\"".to_string()),
+        Just("\",\n\"".to_string()),
+        Just("\"x\ry\r\nz\"".to_string()),
+        Just("5'11\" tall".to_string()),
+        Just("\"ab\"cd".to_string()),
+        (0usize..40).prop_map(|n| format!("\"{}\"", "x\"\"".repeat(n))),
+        (0usize..40).prop_map(|n| format!("\"{}\"", "\"\"".repeat(n))),
+        Just(",".to_string()),
+        Just(",".to_string()),
+        Just("\n".to_string()),
+        Just("\r\n".to_string()),
+        Just("\r".to_string()),
+    ]
+}
+
+type Records = Vec<(usize, Vec<Vec<u8>>)>;
+
+/// Records (start, fields) of `buf` starting in `from..limit`, by the
+/// scalar scanner, and where it stopped (`Err`: the start of the record
+/// whose quote never closes).
+fn scalar_records(buf: &[u8], from: usize, limit: usize) -> (Records, Result<usize, usize>) {
+    use rayproc::source::scan::{field_bytes, AllFields, Scanner};
+    let mut scanner = Scanner::new(buf, from, b',');
+    let mut out = Vec::new();
+    loop {
+        let mut sink = AllFields::default();
+        match scanner.next_record(limit, &mut sink) {
+            Some(Ok((start, _))) => out.push((
+                start,
+                sink.0.iter().map(|&sp| field_bytes(buf, sp)).collect(),
+            )),
+            Some(Err(e)) => return (out, Err(e.record_start)),
+            None => return (out, Ok(scanner.position())),
+        }
+    }
+}
+
+/// The partitions `bounds` of `buf`, read and validated as the scheduler
+/// does (each one from where the previous one's last record ended):
+/// `None` when a boundary is not where the previous partition stopped.
+fn read_validated(buf: &[u8], bounds: &[usize]) -> Option<(Records, Result<usize, usize>)> {
+    let mut records = Vec::new();
+    let mut expected = bounds[0];
+    for w in bounds.windows(2) {
+        if w[0] != expected {
+            return None;
+        }
+        let (part, stop) = scalar_records(buf, w[0], w[1]);
+        records.extend(part);
+        match stop {
+            Ok(stop) => expected = stop,
+            Err(_) => return Some((records, stop)),
+        }
+    }
+    Some((records, Ok(expected)))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn speculative_boundaries_at_a_small_window_are_sound(
+        pieces in prop::collection::vec(split_piece(), 0..80),
+        window in 16usize..64,
+        parts in 1usize..20,
+    ) {
+        use rayproc::source::split::{guess_inside, split_sequential, split_speculative_within};
+        let text = format!("h,i\n{}", pieces.concat());
+        let buf = text.as_bytes();
+        let body = 4;
+        for from in 0..=buf.len() {
+            guess_inside(buf, from, b',', window);
+        }
+        let whole = scalar_records(buf, body, buf.len());
+        let spec = split_speculative_within(buf, body, parts, b',', window);
+        prop_assert_eq!(spec[0], body);
+        prop_assert_eq!(*spec.last().unwrap(), buf.len());
+        prop_assert!(spec.len() <= parts + 1);
+        for &b in &spec[1..spec.len() - 1] {
+            let after_end = buf[b - 1] == b'\n' || (buf[b - 1] == b'\r' && buf.get(b) != Some(&b'\n'));
+            prop_assert!(after_end, "{} does not follow a record end in {:?}", b, text);
+        }
+        if let Some(got) = read_validated(buf, &spec) {
+            prop_assert_eq!(&got, &whole, "validated speculative boundaries {:?}", spec);
+        }
+        let seq = split_sequential(buf, body, parts, b',');
+        let got = read_validated(buf, &seq);
+        prop_assert_eq!(got.as_ref(), Some(&whole), "sequential boundaries {:?}", seq);
     }
 }
 

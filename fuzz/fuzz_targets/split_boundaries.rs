@@ -4,7 +4,9 @@
 //!   scanner (exactly the first record start at or after each cut point),
 //!   and reading its partitions validates and gives the whole input's records.
 //! - `split_speculative`: boundaries are in bounds, sorted and strictly
-//!   increasing, and every inner one follows a newline. They may be wrong for
+//!   increasing, and every inner one follows a record end (LF or a lone CR),
+//!   with the production look-ahead and with a small one (16..64 bytes, so
+//!   that `""` pairs and telling quotes straddle the window's edge). They may be wrong for
 //!   some quoting (the scheduler validates them), so they are not required to
 //!   be record starts; but whenever they pass the scheduler's validation
 //!   (`exec::check`), the partitions must give exactly the whole input's
@@ -17,7 +19,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rayproc::source::scan::{NoFields, Scanner};
-use rayproc::source::split::{guess_inside, split_sequential, split_speculative};
+use rayproc::source::split::{guess_inside, split_sequential, split_speculative_within, LOOKAHEAD};
 use rayproc_fuzz::{read_validated, scalar, Outcome, DELIMITERS, WANTS};
 
 /// `parts + 1` evenly spaced cut points over `start..end` (as the splitter cuts).
@@ -61,6 +63,7 @@ fuzz_target!(|data: &[u8]| {
     let delim = DELIMITERS[(first & 3) as usize];
     let want = WANTS[((first >> 2) & 3) as usize % WANTS.len()];
     let len = buf.len();
+    let small = 16 + len % 49;
 
     // The body starts at 0, or after a header record as `CsvInput` reads it.
     let mut starts = vec![0];
@@ -105,26 +108,27 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(got_end, end, "partitions of split_sequential {seq:?}");
 
             // speculative: structure only, and the validation is sound
-            let spec = split_speculative(buf, start, parts, delim);
-            check_shape(&spec, start, len, parts, "split_speculative");
-            for &b in &spec[1..spec.len() - 1] {
-                assert_eq!(
-                    buf[b - 1],
-                    b'\n',
-                    "split_speculative: {b} does not follow a newline ({spec:?})"
-                );
-            }
-            if let Some((got, got_end)) = read_validated(buf, &spec, delim, want) {
-                assert_eq!(
-                    got, records,
-                    "validated partitions of split_speculative {spec:?}"
-                );
-                assert_eq!(
-                    got_end, end,
-                    "validated partitions of split_speculative {spec:?}"
-                );
-                if let Outcome::Done { stop } = got_end {
-                    assert_eq!(stop, len);
+            for lookahead in [LOOKAHEAD, small] {
+                let spec = split_speculative_within(buf, start, parts, delim, lookahead);
+                check_shape(&spec, start, len, parts, "split_speculative");
+                for &b in &spec[1..spec.len() - 1] {
+                    assert!(
+                        buf[b - 1] == b'\n' || (buf[b - 1] == b'\r' && buf.get(b) != Some(&b'\n')),
+                        "split_speculative: {b} does not follow a record end ({spec:?})"
+                    );
+                }
+                if let Some((got, got_end)) = read_validated(buf, &spec, delim, want) {
+                    assert_eq!(
+                        got, records,
+                        "validated partitions of split_speculative {spec:?}"
+                    );
+                    assert_eq!(
+                        got_end, end,
+                        "validated partitions of split_speculative {spec:?}"
+                    );
+                    if let Outcome::Done { stop } = got_end {
+                        assert_eq!(stop, len);
+                    }
                 }
             }
         }
@@ -132,6 +136,8 @@ fuzz_target!(|data: &[u8]| {
 
     // guess_inside reads only a window past its offset; it must not panic anywhere
     for from in [0, len / 3, len / 2, len.saturating_sub(1), len] {
-        let _ = guess_inside(buf, from, delim);
+        for lookahead in [LOOKAHEAD, small, 1, 2, usize::MAX] {
+            let _ = guess_inside(buf, from, delim, lookahead);
+        }
     }
 });

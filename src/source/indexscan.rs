@@ -481,9 +481,35 @@ mod tests {
             ("a,b\n1,2".to_string(), 2),
             // a newline in a block's last byte (found by fuzzing)
             (format!("{},b\n", "a".repeat(61)).repeat(3), 2),
+            // lone CRs end records: the index path hands over
+            ("a,b\r1,2\r3,4\r".repeat(50), 2),
+            (format!("{},b\r\n", "a".repeat(60)).repeat(3), 2),
+            ("a,\"x\ry\"\n1,2\n".repeat(50), 2),
         ];
         for (case, ncols) in &cases {
             check(case, *ncols);
+        }
+    }
+
+    /// A lone CR outside quotes ends a record, which the index does not
+    /// model: such a window is irregular. CRLF and a CR inside quotes are not.
+    #[test]
+    fn a_lone_cr_makes_the_window_irregular() {
+        for (text, regular) in [
+            ("1,2\n3,4\n", true),
+            ("1,2\r\n3,4\r\n", true),
+            ("1,\"a\rb\"\n3,4\n", true),
+            ("1,2\r3,4\n", false),
+            ("1,2\n3,4\r", false),
+        ] {
+            let text = text.repeat(20);
+            let mut index = IndexScanner::new(text.as_bytes(), b',', 2);
+            let got = index.window(0, text.len());
+            assert_eq!(
+                matches!(got, Window::Records { .. }),
+                regular,
+                "{text:?}: {got:?}"
+            );
         }
     }
 

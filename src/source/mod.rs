@@ -1,5 +1,15 @@
 //! Inputs: opening files (memory-mapped) or standard input, reading the
 //! CSV header, and splitting the body into partitions.
+//!
+//! Only a regular file can be mapped, and only its `stat` size says how
+//! many bytes it holds. Everything else (standard input, a pipe such as
+//! `<(zcat f.gz)` or `/dev/stdin`, a named FIFO, a character device) and a
+//! regular file whose stat size is 0 but that yields bytes when read (the
+//! files of `/proc`) is copied ("spooled") into an anonymous temporary
+//! file first, which is then mapped like any file: trusting the stat size
+//! read those as empty, a silent `count 0`. A pipe's bytes can be read only
+//! once, so the first reader, [`detect_format`], spools it and keeps the
+//! copy for [`CsvInput::open`] (see [`spooled_copy`]).
 
 pub mod arrow;
 pub mod csv;
@@ -12,8 +22,9 @@ pub mod split;
 pub mod typed;
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use memmap2::Mmap;
 
@@ -37,6 +48,9 @@ pub struct CsvInput {
     pub body_start: usize,
     /// True for a file with no bytes at all (not even a header).
     pub is_empty: bool,
+    /// True when the bytes were copied from standard input, a pipe or
+    /// another input that cannot be read again (see the module doc).
+    pub spooled: bool,
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -44,11 +58,11 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 impl CsvInput {
     /// Opens `path` (`-` is standard input) and reads its header.
     pub fn open(path: &Path, delimiter: u8) -> Result<CsvInput> {
-        let (name, file) = if path.as_os_str() == "-" {
-            ("<stdin>".to_string(), spool_stdin()?)
+        let (name, file, spooled) = if path.as_os_str() == "-" {
+            ("<stdin>".to_string(), spool_stdin()?, true)
         } else {
-            let file = File::open(path).map_err(|e| Error::io(path, e))?;
-            (path.display().to_string(), file)
+            let (file, spooled) = open_readable(path)?;
+            (path.display().to_string(), file, spooled)
         };
         let meta = file.metadata().map_err(|e| Error::io(path, e))?;
         if meta.is_dir() {
@@ -74,6 +88,7 @@ impl CsvInput {
             header: Vec::new(),
             body_start: 0,
             is_empty: meta.len() == 0,
+            spooled,
         };
         input.read_header(delimiter)?;
         Ok(input)
@@ -135,10 +150,10 @@ impl CsvInput {
         }
     }
 
-    /// The 1-based physical line of byte `offset`.
+    /// The 1-based physical line of byte `offset`: LF, CRLF and a lone CR
+    /// each end a line, as they end a record.
     pub fn line_of(&self, offset: usize) -> u64 {
-        let buf = self.bytes();
-        1 + memchr::memchr_iter(b'\n', &buf[..offset.min(buf.len())]).count() as u64
+        line_of(self.bytes(), offset)
     }
 
     /// A data error at the record starting at `offset`.
@@ -172,18 +187,37 @@ impl InputFormat {
     }
 }
 
+/// The 1-based physical line of byte `offset` of `buf`: LF, CRLF and a
+/// lone CR each end a line.
+pub fn line_of(buf: &[u8], offset: usize) -> u64 {
+    let head = &buf[..offset.min(buf.len())];
+    let lf = memchr::memchr_iter(b'\n', head).count();
+    let lone_cr = memchr::memchr_iter(b'\r', head)
+        .filter(|&i| buf.get(i + 1) != Some(&b'\n'))
+        .count();
+    1 + (lf + lone_cr) as u64
+}
+
 /// Tells an input's format by its magic bytes, whatever its name
 /// (standard input is CSV). Anything that is neither Parquet nor Arrow IPC
-/// is read as CSV.
+/// is read as CSV. A pipe or FIFO is spooled here (its bytes can be read
+/// only once) and sniffed from the copy; Parquet and Arrow IPC are read by
+/// random access from the path, so they must come as regular files.
 pub fn detect_format(path: &Path) -> Result<InputFormat> {
-    use std::io::{Read, Seek, SeekFrom};
     if path.as_os_str() == "-" {
         return Ok(InputFormat::Csv);
     }
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        // let the CSV reader report the error, as before
-        Err(_) => return Ok(InputFormat::Csv),
+    let spooled = match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() && !m.is_dir() => Some(spooled_copy(path)?),
+        _ => None,
+    };
+    let mut file = match spooled {
+        Some(ref f) => f.try_clone().map_err(|e| Error::io(path, e))?,
+        None => match File::open(path) {
+            Ok(f) => f,
+            // let the CSV reader report the error, as before
+            Err(_) => return Ok(InputFormat::Csv),
+        },
     };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     if len < 12 || file.metadata().is_ok_and(|m| m.is_dir()) {
@@ -196,20 +230,84 @@ pub fn detect_format(path: &Path) -> Result<InputFormat> {
         .and_then(|_| file.seek(SeekFrom::End(-6)))
         .and_then(|_| file.read_exact(&mut tail));
     read.map_err(|e| Error::io(path, e))?;
-    Ok(if parquet::is_parquet(&head, &tail) {
+    let format = if parquet::is_parquet(&head, &tail) {
         InputFormat::Parquet
     } else if ipc::is_ipc(&head) && tail == *ipc::MAGIC {
         InputFormat::Ipc
     } else {
         InputFormat::Csv
-    })
+    };
+    if spooled.is_some() && format != InputFormat::Csv {
+        return Err(Error::io(
+            path,
+            io::Error::other(format!(
+                "holds {} but is not a regular file (a pipe or FIFO); {} inputs are read \
+                 by random access: save it to a file first",
+                format.name(),
+                format.name()
+            )),
+        ));
+    }
+    Ok(format)
+}
+
+/// Inputs that are not regular files, already spooled, by path: a pipe
+/// yields its bytes once, so every open after the first gets this copy.
+static SPOOLED: Mutex<Vec<(PathBuf, File)>> = Mutex::new(Vec::new());
+
+/// The spooled copy of the non-regular file `path`, made on first use.
+fn spooled_copy(path: &Path) -> Result<File> {
+    let mut spooled = SPOOLED.lock().unwrap_or_else(|e| e.into_inner());
+    let copy = match spooled.iter().find(|(p, _)| p == path) {
+        Some((_, f)) => f,
+        None => {
+            let source = File::open(path).map_err(|e| Error::io(path, e))?;
+            let file = spool(path, source, &[])?;
+            spooled.push((path.to_path_buf(), file));
+            &spooled.last().expect("just pushed").1
+        }
+    };
+    copy.try_clone().map_err(|e| Error::io(path, e))
+}
+
+/// Opens `path` for mapping: the file itself when it is a regular file with
+/// bytes, else a spooled copy (see the module doc). True when spooled.
+fn open_readable(path: &Path) -> Result<(File, bool)> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() && !meta.is_dir() {
+        return Ok((spooled_copy(path)?, true));
+    }
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() || meta.len() > 0 {
+        return Ok((file, false));
+    }
+    // a stat size of 0: truly empty, or generated on read (`/proc`)
+    let mut first = [0u8; 4096];
+    let n = loop {
+        match file.read(&mut first) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => break r.map_err(|e| Error::io(path, e))?,
+        }
+    };
+    if n == 0 {
+        return Ok((file, false));
+    }
+    Ok((spool(path, file, &first[..n])?, true))
+}
+
+/// Copies `head` and then the rest of `source` into an anonymous temporary
+/// file, rewound.
+fn spool(path: &Path, mut source: impl Read, head: &[u8]) -> Result<File> {
+    let mut file = tempfile::tempfile().map_err(|e| Error::io(path, e))?;
+    file.write_all(head).map_err(|e| Error::io(path, e))?;
+    io::copy(&mut source, &mut file).map_err(|e| Error::io(path, e))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(file)
 }
 
 /// Copies standard input into an anonymous temporary file, so that it can
 /// be mapped and split like any file without holding it in memory.
 fn spool_stdin() -> Result<File> {
-    let stdin_path = PathBuf::from("<stdin>");
-    let mut file = tempfile::tempfile().map_err(|e| Error::io(&stdin_path, e))?;
-    io::copy(&mut io::stdin().lock(), &mut file).map_err(|e| Error::io(&stdin_path, e))?;
-    Ok(file)
+    spool(Path::new("<stdin>"), io::stdin().lock(), &[])
 }

@@ -13,8 +13,16 @@
 //! where the next partition starts) and, on a mismatch, redoes the map on
 //! [`split_sequential`]'s boundaries, found by a plain scan with the parser.
 //! The answer is always the sequential parser's; only such files pay twice.
+//!
+//! Records end at LF, CRLF or a lone CR (see [`scan`](super::scan)), so a
+//! boundary follows an LF or a CR that no LF follows.
+//!
+//! The look-ahead of the guess is bounded ([`LOOKAHEAD`] in production) so
+//! that a cut inside a huge quoted field costs a bounded read; it is a
+//! parameter of [`split_speculative_within`] and [`guess_inside`] so that
+//! tests and the fuzz target reach the window's edge with a few bytes.
 
-use memchr::memchr2;
+use memchr::memchr3;
 use rayon::prelude::*;
 
 use super::scan::{NoFields, Scanner};
@@ -51,6 +59,18 @@ fn finish(mut bounds: Vec<usize>, start: usize, end: usize) -> Vec<usize> {
 /// record it ends on must end exactly where partition `i + 1` starts. On a
 /// mismatch the caller falls back to [`split_sequential`].
 pub fn split_speculative(buf: &[u8], start: usize, parts: usize, delimiter: u8) -> Vec<usize> {
+    split_speculative_within(buf, start, parts, delimiter, LOOKAHEAD)
+}
+
+/// [`split_speculative`] with the guess looking at most `lookahead` bytes
+/// past each cut.
+pub fn split_speculative_within(
+    buf: &[u8],
+    start: usize,
+    parts: usize,
+    delimiter: u8,
+    lookahead: usize,
+) -> Vec<usize> {
     let end = buf.len();
     if parts <= 1 || end <= start {
         return finish(Vec::new(), start, end);
@@ -58,26 +78,32 @@ pub fn split_speculative(buf: &[u8], start: usize, parts: usize, delimiter: u8) 
     let points = cuts(start, end, parts);
     let bounds: Vec<usize> = points[1..parts]
         .par_iter()
-        .map(|&cut| next_boundary(buf, cut, guess_inside(buf, cut, delimiter)))
+        .map(|&cut| next_boundary(buf, cut, guess_inside(buf, cut, delimiter, lookahead)))
         .collect();
     finish(bounds, start, end)
 }
 
-/// How far past a cut to look for a quote that tells the quote state.
-const LOOKAHEAD: usize = 1 << 20;
+/// How far past a cut [`split_speculative`] looks for a quote that tells
+/// the quote state.
+pub const LOOKAHEAD: usize = 1 << 20;
 
 /// Guesses whether offset `from` is inside a quoted field. In well-formed
 /// CSV a quote that follows a delimiter or newline, and is not followed by
 /// one, opens a field; a quote followed by a delimiter or newline, and not
 /// preceded by one, closes it; `""` pairs do not change the state. The first
 /// such unambiguous quote, and the parity of the quotes before it, give the
-/// state at `from`. With no telling quote in sight, assume outside.
-pub fn guess_inside(buf: &[u8], from: usize, delimiter: u8) -> bool {
-    let window_end = buf.len().min(from + LOOKAHEAD);
+/// state at `from`. With no telling quote among the `lookahead` bytes from
+/// `from`, assume outside.
+pub fn guess_inside(buf: &[u8], from: usize, delimiter: u8, lookahead: usize) -> bool {
+    let window_end = buf.len().min(from.saturating_add(lookahead));
     let is_sep = |b: u8| b == delimiter || b == b'\n' || b == b'\r';
     let mut before = 0usize; // quotes in from..q
     let mut pos = from;
-    while let Some(i) = memchr::memchr(b'"', &buf[pos..window_end]) {
+    // `pos` may pass `window_end` by one when a `""` pair straddles it
+    while pos < window_end {
+        let Some(i) = memchr::memchr(b'"', &buf[pos..window_end]) else {
+            break;
+        };
         let q = pos + i;
         let next = buf.get(q + 1).copied();
         if next == Some(b'"') {
@@ -99,16 +125,18 @@ pub fn guess_inside(buf: &[u8], from: usize, delimiter: u8) -> bool {
     false
 }
 
-/// The first offset after `from` that follows a newline at even quote
-/// parity, given whether `from` is inside quotes.
+/// The first offset after `from` that follows a record end (LF, or a CR
+/// that no LF follows) at even quote parity, given whether `from` is inside
+/// quotes.
 fn next_boundary(buf: &[u8], from: usize, mut inside: bool) -> usize {
     let mut pos = from;
-    while let Some(i) = memchr2(b'"', b'\n', &buf[pos..]) {
+    while let Some(i) = memchr3(b'"', b'\n', b'\r', &buf[pos..]) {
         let at = pos + i;
-        if buf[at] == b'"' {
-            inside = !inside;
-        } else if !inside {
-            return at + 1;
+        match buf[at] {
+            b'"' => inside = !inside,
+            b'\r' if buf.get(at + 1) == Some(&b'\n') => {} // the LF ends it
+            _ if !inside => return at + 1,
+            _ => {}
         }
         pos = at + 1;
     }
@@ -193,9 +221,65 @@ mod tests {
                 );
             }
         }
-        assert!(guess_inside(b"ab\"\n,x", 0, b','));
-        assert!(!guess_inside(b"ab\n\"x,", 0, b','));
-        assert!(!guess_inside(b"no quotes\n", 0, b','));
+        assert!(guess_inside(b"ab\"\n,x", 0, b',', LOOKAHEAD));
+        assert!(!guess_inside(b"ab\n\"x,", 0, b',', LOOKAHEAD));
+        assert!(!guess_inside(b"no quotes\n", 0, b',', LOOKAHEAD));
+    }
+
+    /// A run of `""` pairs longer than the look-ahead window: a pair that
+    /// straddles the window's edge took the search past it (a panic at the
+    /// default 1 MiB window with a million pairs).
+    #[test]
+    fn doubled_quotes_straddling_the_window_edge() {
+        let mut buf = b"k,t\na,\"".to_vec();
+        for _ in 0..100 {
+            buf.extend(b"x\"\"");
+        }
+        buf.extend(b"\"\nb,x\n");
+        let body = 4;
+        for window in 1..70 {
+            for from in 0..=buf.len() {
+                guess_inside(&buf, from, b',', window);
+            }
+            for parts in 1..12 {
+                let b = split_speculative_within(&buf, body, parts, b',', window);
+                assert_eq!((b[0], *b.last().unwrap()), (body, buf.len()));
+                for &inner in &b[1..b.len() - 1] {
+                    assert_eq!(buf[inner - 1], b'\n', "window {window}, parts {parts}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lone_cr_ends_a_record_for_both_splitters() {
+        let buf = b"h\r1\r\"a\rb\"\r2\r\n3\r\r4\n5\r";
+        let mut starts = vec![buf.len()];
+        let mut scanner = Scanner::new(buf, 2, b',');
+        while let Some(Ok((s, _))) = scanner.next_record(usize::MAX, &mut NoFields) {
+            starts.push(s);
+        }
+        assert_eq!(starts, [20, 2, 4, 10, 13, 16, 18]);
+        for parts in 1..30 {
+            // each partition, read from its start, stops where the next starts
+            // (a boundary may fall before a blank line: the reader skips it)
+            let bounds = split_speculative(buf, 2, parts, b',');
+            let mut read = Vec::new();
+            for w in bounds.windows(2) {
+                let mut scanner = Scanner::new(buf, w[0], b',');
+                while let Some(Ok((s, _))) = scanner.next_record(w[1], &mut NoFields) {
+                    read.push(s);
+                }
+                assert_eq!(scanner.position(), w[1], "parts {parts}: {bounds:?}");
+            }
+            assert_eq!(read, starts[1..], "parts {parts}: {bounds:?}");
+            for b in split_sequential(buf, 2, parts, b',') {
+                assert!(
+                    starts.contains(&b),
+                    "parts {parts}: {b} is not a record start"
+                );
+            }
+        }
     }
 
     #[test]

@@ -569,7 +569,8 @@ fn write_partition(
 }
 
 fn source_info(input: &CsvInput) -> Result<SourceInfo> {
-    if input.name == "<stdin>" {
+    if input.spooled {
+        // standard input or a pipe: it cannot be read again to check it
         let bytes = input.bytes();
         return Ok(SourceInfo {
             path: input.name.clone(),

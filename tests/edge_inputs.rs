@@ -1,0 +1,337 @@
+//! Inputs at the edges of what the reader sees (issue 16, "never a panic,
+//! never a silent wrong answer"):
+//! - a quoted field of a million `""` pairs, which straddle the splitter's
+//!   look-ahead window (it panicked);
+//! - inputs that are not regular files (a FIFO, `/dev/stdin` on a pipe,
+//!   `/proc` files with a stat size of 0), which were read as empty;
+//! - lone CR line endings (old Mac exports), which were read as one record;
+//! - an empty input, which accepted any column name.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+
+use common::*;
+
+/// `rayproc split` of `file` at `partitions` into a new store under
+/// `scratch`, then `run --store` with `args`: its stdout.
+fn via_store(scratch: &Scratch, file: &Path, partitions: u32, args: &[&str]) -> String {
+    let store = scratch.path(&format!("store{partitions}"));
+    let p = partitions.to_string();
+    let file = file.to_str().unwrap();
+    let store_s = store.to_str().unwrap();
+    run([
+        "split",
+        "-i",
+        file,
+        "--store",
+        store_s,
+        "-q",
+        "--partitions",
+        &p,
+    ])
+    .expect_ok(&format!("split --partitions {p}"));
+    let mut all = vec!["run", "--store", store_s];
+    all.extend(args);
+    let r = run(all);
+    r.expect_ok(&format!("run --store, split at {p}"));
+    r.stdout
+}
+
+// ---------------------------------------------------------------- crash
+
+#[test]
+fn a_million_doubled_quotes_in_one_field_split_and_run_without_a_panic() {
+    let mut text = String::from("k,t\na,\"");
+    text.push_str(&"x\"\"".repeat(1_000_000));
+    text.push_str("\"\nb,x\n");
+    let (scratch, file) = temp_csv(&text);
+    let args = ["--agg", "count,min:k,max:k,distinct:t"];
+    let want = "count,min_k,max_k,distinct_t\n2,a,b,2\n";
+    assert_eq!(run_all_partitions(&args, &file), want);
+    // the default partitioning (a 3 MB file gets several partitions)
+    let r = run_on(&file, &args);
+    r.expect_ok("default partitions");
+    assert_eq!(r.stdout, want);
+    for p in [1, 2, 3, 7, 64] {
+        assert_eq!(via_store(&scratch, &file, p, &args), want, "split at {p}");
+    }
+    // `split` at its default partitioning too
+    let store = scratch.path("default");
+    run([
+        "split",
+        "-i",
+        file.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "-q",
+    ])
+    .expect_ok("split at the default partitioning");
+}
+
+// ---------------------------------------------------------------- non-regular files
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// Writes `content` into the FIFO `path` from a thread (opening it blocks
+/// until rayproc opens it for reading).
+#[cfg(unix)]
+fn feed(path: &Path, content: &'static [u8]) -> std::thread::JoinHandle<()> {
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        // rayproc reads to the end, so every byte is taken
+        f.write_all(content).unwrap();
+    })
+}
+
+#[cfg(unix)]
+#[test]
+fn a_named_fifo_is_read_whole() {
+    const CSV: &[u8] = b"x,k\n1,a\n2,b\n4,a\n";
+    let scratch = Scratch::new();
+    for (p, t) in [(1u32, 1u32), (3, 2), (64, 4)] {
+        let fifo = scratch.path(&format!("in{p}.fifo"));
+        mkfifo(&fifo);
+        let writer = feed(&fifo, CSV);
+        let (ps, ts) = (p.to_string(), t.to_string());
+        let r = run_on(
+            &fifo,
+            &[
+                "--by",
+                "k",
+                "--agg",
+                "count,sum:x",
+                "--partitions",
+                &ps,
+                "--threads",
+                &ts,
+            ],
+        );
+        writer.join().unwrap();
+        r.expect_ok("fifo");
+        assert_eq!(
+            r.stdout, "k,count,sum_x\na,2,5\nb,1,2\n",
+            "--partitions {p}"
+        );
+    }
+    // split too: a store of the FIFO's rows, whose source cannot be re-checked
+    let fifo = scratch.path("split.fifo");
+    mkfifo(&fifo);
+    let writer = feed(&fifo, CSV);
+    let store = scratch.path("st");
+    let r = run([
+        "split",
+        "-i",
+        fifo.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "-q",
+    ]);
+    writer.join().unwrap();
+    r.expect_ok("split of a fifo");
+    let r = run([
+        "run",
+        "--store",
+        store.to_str().unwrap(),
+        "--agg",
+        "count,sum:x",
+    ]);
+    r.expect_ok("run --store of a fifo's store");
+    assert_eq!(r.stdout, "count,sum_x\n3,7\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_holding_parquet_is_refused_not_misread() {
+    // Parquet is read by random access from its path; a pipe cannot be
+    // re-read, so it is refused clearly rather than read as empty or CSV.
+    let scratch = Scratch::new();
+    let fifo = scratch.path("p.fifo");
+    mkfifo(&fifo);
+    let mut bytes = b"PAR1".to_vec();
+    bytes.extend([0u8; 16]);
+    bytes.extend(b"PAR1");
+    let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+    let writer = feed(&fifo, bytes);
+    let r = run_on(&fifo, &["--agg", "count"]);
+    writer.join().unwrap();
+    r.expect_code(1, "parquet in a fifo");
+    assert!(
+        r.stderr.contains("p.fifo") && r.stderr.contains("Parquet"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn dev_stdin_on_a_pipe_is_read_whole() {
+    let csv = b"x,y\n1,2\n3,\n5,6\n";
+    for p in ["1", "2", "7"] {
+        let r = run_with_stdin(
+            [
+                "run",
+                "--input",
+                "/dev/stdin",
+                "--agg",
+                "count,sum:x,count:y",
+                "--partitions",
+                p,
+            ],
+            Some(csv),
+        );
+        r.expect_ok("/dev/stdin");
+        assert_eq!(r.stdout, "count,sum_x,count_y\n3,9,2\n", "--partitions {p}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_proc_file_with_stat_size_0_is_read_whole() {
+    // /proc/meminfo: `Name:   value kB` lines, no commas or quotes, and a
+    // stable number of lines; its stat size is 0.
+    let path = Path::new("/proc/meminfo");
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return; // no /proc here
+    };
+    assert_eq!(
+        std::fs::metadata(path).unwrap().len(),
+        0,
+        "the case under test"
+    );
+    let lines = text.lines().filter(|l| !l.is_empty()).count();
+    let r = run_on(path, &["--agg", "count", "--delimiter", "|"]);
+    r.expect_ok("/proc/meminfo");
+    assert_eq!(r.stdout, format!("count\n{}\n", lines - 1));
+}
+
+// ---------------------------------------------------------------- lone CR
+
+#[test]
+fn lone_cr_line_endings_are_record_ends() {
+    let (_d, file) = temp_csv("a,b\r1,2\r3,4\r");
+    let out = run_all_partitions(&["--agg", "count,sum:a,sum:b"], &file);
+    assert_eq!(out, "count,sum_a,sum_b\n2,4,6\n");
+    // no final line end; a CR inside quotes is data; blank lines of CRs skipped
+    let (_d, file) = temp_csv("k,t\r\r\"a\rb\",1\r\r\nz,\"2\"\r\r\rz,3");
+    let out = run_all_partitions(&["--agg", "count,sum:t,distinct:k"], &file);
+    assert_eq!(out, "count,sum_t,distinct_k\n3,6,2\n");
+}
+
+/// A generated file of mixed line ends (LF, CRLF, lone CR, inside and
+/// outside quotes), longer than a scanner window, against the `csv` crate.
+#[test]
+fn mixed_line_ends_match_the_csv_crate_at_every_partitioning() {
+    let mut rng = Lcg(16);
+    let mut text = String::from("id,v,note\r");
+    let ends = ["\n", "\r\n", "\r", "\r\r\n", "\n\r"];
+    let notes = ["plain", "\"a\rb\"", "\"x\r\ny\"", "\"q\"\"\r\"", ""];
+    for i in 0..20_000u64 {
+        let note = notes[rng.below(notes.len() as u64) as usize];
+        let end = if rng.below(50) == 0 {
+            ends[rng.below(ends.len() as u64) as usize]
+        } else {
+            "\n" // mostly LF, so that the fast paths run and hand over
+        };
+        text.push_str(&format!("{i},{},{note}{end}", rng.below(1000)));
+    }
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let (mut count, mut sum, mut notes_seen) = (0u64, 0u64, std::collections::BTreeSet::new());
+    for r in reader.records() {
+        let r = r.unwrap();
+        count += 1;
+        sum += r[1].parse::<u64>().unwrap();
+        if !r[2].is_empty() {
+            notes_seen.insert(r[2].to_string());
+        }
+    }
+    let (scratch, file) = temp_csv(&text);
+    let args = ["--agg", "count,sum:v,distinct:note"];
+    let want = format!(
+        "count,sum_v,distinct_note\n{count},{sum},{}\n",
+        notes_seen.len()
+    );
+    assert_eq!(run_all_partitions(&args, &file), want);
+    for p in [1, 3, 64] {
+        assert_eq!(via_store(&scratch, &file, p, &args), want, "split at {p}");
+    }
+}
+
+#[test]
+fn errors_after_lone_crs_name_the_physical_line() {
+    // line 1 header, 2 `1,2`, 3 blank (CR), 4 `3` (one field), 5 `4,5`
+    let (_d, file) = temp_csv("a,b\r1,2\r\r3\r4,5\r");
+    let stderr = fail_all_partitions(&["--agg", "count"], &file, 1);
+    let want = format!("{}:4:", file.display());
+    assert!(stderr.contains(&want), "expected {want:?} in: {stderr}");
+    // a bad number after CRLF and lone CR lines
+    let (_d, file) = temp_csv("a,b\r\n1,2\r3,4\n5,x\r");
+    let stderr = fail_all_partitions(&["--agg", "sum:b"], &file, 1);
+    let want = format!("{}:4:", file.display());
+    assert!(stderr.contains(&want), "expected {want:?} in: {stderr}");
+}
+
+// ---------------------------------------------------------------- empty input
+
+#[test]
+fn an_empty_input_refuses_named_columns_but_counts_0() {
+    let (_d, file) = temp_csv("");
+    for args in [
+        &["--agg", "sum:typo"][..],
+        &["--agg", "count,sum:x"],
+        &["--by", "k", "--agg", "count"],
+    ] {
+        let stderr = fail_all_partitions(args, &file, 1);
+        let want = format!(
+            "{}: empty input, no header to check the columns against",
+            file.display()
+        );
+        assert!(stderr.contains(&want), "{args:?}: {stderr}");
+    }
+    assert_eq!(run_all_partitions(&["--agg", "count"], &file), "count\n0\n");
+}
+
+#[test]
+fn an_empty_input_beside_others_takes_their_header() {
+    let s = Scratch::new();
+    let empty = s.write("empty.csv", "");
+    let full = s.write("full.csv", "x\n5\n");
+    let (e, f) = (empty.to_str().unwrap(), full.to_str().unwrap());
+    let r = run(["run", "-i", e, "-i", f, "-i", e, "--agg", "count,sum:x"]);
+    r.expect_ok("empty, full, empty");
+    assert_eq!(r.stdout, "count,sum_x\n1,5\n");
+    let r = run(["run", "-i", e, "-i", f, "--agg", "sum:typo"]);
+    r.expect_code(2, "the full input's header is checked");
+    // all empty: refused
+    let r = run(["run", "-i", e, "-i", e, "--agg", "sum:x"]);
+    r.expect_code(1, "two empty inputs");
+    assert!(r.stderr.contains("empty input, no header"), "{}", r.stderr);
+}
+
+#[test]
+fn a_store_of_an_empty_input_refuses_named_columns_too() {
+    let s = Scratch::new();
+    let empty = s.write("empty.csv", "");
+    let store = s.path("st");
+    let (e, st) = (empty.to_str().unwrap(), store.to_str().unwrap());
+    // --columns names columns nothing can check
+    let r = run(["split", "-i", e, "--store", st, "-q", "--columns", "x"]);
+    r.expect_code(1, "split --columns of an empty input");
+    assert!(r.stderr.contains("empty input, no header"), "{}", r.stderr);
+    run(["split", "-i", e, "--store", st, "-q"]).expect_ok("split of an empty input");
+    let r = run(["run", "--store", st, "--agg", "sum:typo"]);
+    r.expect_code(1, "run --store of an empty input's store");
+    assert!(r.stderr.contains("empty input, no header"), "{}", r.stderr);
+    let r = run(["run", "--store", st, "--agg", "count"]);
+    r.expect_ok("count of an empty store");
+    assert_eq!(r.stdout, "count\n0\n");
+}
