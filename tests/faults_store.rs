@@ -390,6 +390,50 @@ fn the_split_after_a_killed_one_succeeds_and_removes_its_leftovers() {
 }
 
 #[test]
+fn an_interrupted_split_removes_its_temporary_directory() {
+    let scratch = Scratch::new();
+    let data = csv(&scratch, 400_000);
+    let store = scratch.path("st");
+    split(&data, &store, "2");
+    let expected = rp(&["run", "--store", s(&store), "--agg", "count,sum:id"]);
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let mut child = Command::new(bin())
+            .args([
+                "split",
+                "-i",
+                s(&data),
+                "--store",
+                s(&store),
+                "-p",
+                "8",
+                "-t",
+                "1",
+                "-q",
+            ])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let busy = |d: &Path| entries(d).iter().any(|n| n.starts_with('.'));
+        while !busy(&store) && start.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // SAFETY: signalling a child this test started and has not reaped
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        let _ = child.wait();
+        let hidden: Vec<String> = entries(&store)
+            .into_iter()
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert!(hidden.is_empty(), "signal {signal} left {hidden:?}");
+        assert_eq!(
+            rp(&["run", "--store", s(&store), "--agg", "count,sum:id"]).stdout,
+            expected.stdout
+        );
+    }
+}
+
+#[test]
 fn split_store_dot_from_inside_the_store_replaces_it() {
     let scratch = Scratch::new();
     let data = csv(&scratch, 500);

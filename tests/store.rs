@@ -648,7 +648,7 @@ fn inspect_describes_the_store() {
     assert_eq!(verified.matches(" ok").count(), 3, "{verified}");
     let json: serde_json::Value =
         serde_json::from_str(&ok(["inspect", &s(&store), "--format", "json"])).unwrap();
-    assert_eq!(json["version"], 1);
+    assert_eq!(json["version"], 2);
     assert_eq!(json["partitions"].as_array().unwrap().len(), 3);
     let empty = json["columns"]
         .as_array()

@@ -5,7 +5,7 @@
 //!   current              "gen-000042\n": the generation readers use
 //!   gen-000042/          one complete store: manifest.json + part-*.arrow
 //!   gen-000041/          an older generation a reader may still hold
-//!   .tmp-PID-XXXX/       a generation being written by `split`
+//!   .tmp-PID/            a generation being written by `split`
 //! ```
 //!
 //! Why generations: `split` over an existing store must never make a reader

@@ -11,7 +11,8 @@
 //!    types as one Arrow IPC file, hashed as it is written.
 //!
 //! Everything goes into a temporary directory inside the store directory
-//! (`DIR/.tmp-PID-XXXX`), which becomes a new generation once its manifest
+//! (`DIR/.tmp-PID`, removed on failure and, through [`crate::signals`], on
+//! SIGINT/SIGTERM/SIGHUP), which becomes a new generation once its manifest
 //! is written; then `current` is switched to it atomically and older
 //! generations no reader holds are removed (see [`super::layout`]). An
 //! interrupted split leaves the old store as it was; what a killed one left
@@ -184,7 +185,7 @@ pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Res
     ));
 
     // Pass 2: write.
-    let dir = target.tmp.path();
+    let dir = target.tmp.as_path();
     let written: Vec<std::result::Result<PartitionInfo, Stop>> = pool.install(|| {
         let first_failed = AtomicUsize::new(usize::MAX);
         tasks
@@ -598,7 +599,24 @@ fn source_info(input: &CsvInput) -> Result<SourceInfo> {
 struct Target {
     store: PathBuf,
     root: File,
-    tmp: tempfile::TempDir,
+    /// `DIR/.tmp-PID`: unique, since the writer lock admits one live split.
+    tmp: PathBuf,
+    /// Removes `tmp` if the process is interrupted (SIGINT, SIGTERM, SIGHUP).
+    _interrupt: crate::signals::Guard,
+    /// This split made `store`, so a failed split removes it again.
+    created: bool,
+    committed: bool,
+}
+
+impl Drop for Target {
+    /// A split that failed leaves nothing (after a commit, `tmp` is gone).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.tmp);
+        if self.created && !self.committed {
+            // only if empty: another split may have filled it meanwhile
+            let _ = std::fs::remove_dir(&self.store);
+        }
+    }
 }
 
 /// Whether `name` may appear in a store directory (this layout's or
@@ -656,16 +674,16 @@ fn prepare_target(store: &Path) -> Result<Target> {
             store.display()
         ))
     };
-    match std::fs::symlink_metadata(&dir) {
+    let created = match std::fs::symlink_metadata(&dir) {
         Ok(meta) if !meta.is_dir() => return Err(not_a_store()),
-        Ok(_) => {}
+        Ok(_) => false,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::create_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
             Err(e) => return Err(Error::io(&dir, e)),
         },
         Err(e) => return Err(Error::io(&dir, e)),
-    }
+    };
     let names = |dir: &Path| -> Result<Vec<String>> {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
@@ -691,14 +709,16 @@ fn prepare_target(store: &Path) -> Result<Target> {
             gone.map_err(|e| Error::io(&path, e))?;
         }
     }
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!("{}{}-", layout::TMP_PREFIX, std::process::id()))
-        .tempdir_in(&dir)
-        .map_err(|e| Error::io(&dir, e))?;
+    let tmp = dir.join(format!("{}{}", layout::TMP_PREFIX, std::process::id()));
+    let ((), guard) = crate::signals::create_removable(tmp.clone(), |p| std::fs::create_dir(p))
+        .map_err(|e| Error::io(&tmp, e))?;
     Ok(Target {
         store: dir,
         root,
         tmp,
+        _interrupt: guard,
+        created,
+        committed: false,
     })
 }
 
@@ -709,9 +729,11 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 impl Target {
     /// Writes the manifest last, makes the directory the next generation,
     /// switches `current` to it, and removes what no reader holds.
-    fn commit(self, manifest: &Manifest) -> Result<()> {
-        let store = &self.store;
-        let dir = self.tmp.path();
+    fn commit(mut self, manifest: &Manifest) -> Result<()> {
+        let store_dir = self.store.clone();
+        let store = store_dir.as_path();
+        let tmp = self.tmp.clone();
+        let dir = tmp.as_path();
         let path = dir.join(FILE_NAME);
         let write = || -> std::io::Result<()> {
             let mut f = File::create(&path)?;
@@ -736,12 +758,7 @@ impl Target {
             .map_or(1, |n| n + 1);
         let name = layout::generation_name(next);
         let generation = store.join(&name);
-        // from here the temporary directory is removed by hand on failure
-        let tmp = self.tmp.keep();
-        if let Err(e) = std::fs::rename(&tmp, &generation) {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(Error::io(&generation, e));
-        }
+        std::fs::rename(dir, &generation).map_err(|e| Error::io(&generation, e))?;
         let pointer = store.join(format!(
             "{}current-{}",
             layout::TMP_PREFIX,
@@ -761,6 +778,7 @@ impl Target {
             let _ = std::fs::remove_dir_all(&generation);
             return Err(Error::io(&current, e));
         }
+        self.committed = true;
         // A version 1 store's files: the manifest first, so that nothing
         // looks like a version 1 store any more.
         let _ = std::fs::remove_file(store.join(FILE_NAME));
