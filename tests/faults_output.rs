@@ -136,9 +136,16 @@ fn a_store_partition_truncated_while_mapped_is_an_error_not_a_crash() {
     ];
     let (child, flag) = spawn_paused(&scratch, "map", &args);
     let mut truncated = Vec::new();
+    // the partitions live in the store's current generation folder
+    let mut files = Vec::new();
     for entry in std::fs::read_dir(&store).unwrap() {
         let path = entry.unwrap().path();
-        if path.file_name().unwrap() != "manifest.json" && path.is_file() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    for path in files {
+        if path.extension().is_some_and(|e| e == "arrow") && path.is_file() {
             std::fs::File::options()
                 .write(true)
                 .open(&path)
@@ -472,4 +479,66 @@ fn a_million_partitions_are_coarsened_and_give_the_same_bytes() {
     ]);
     stored.expect_ok("run --store");
     assert_eq!(stored.stdout, base.stdout);
+}
+
+#[test]
+fn an_arrow_input_truncated_while_mapped_is_an_error_not_a_crash() {
+    let scratch = Scratch::new();
+    let source = scratch.write("in.csv", csv(20_000));
+    let store = scratch.path("in.store");
+    let made = run([
+        os("split"),
+        os("--input"),
+        source.as_os_str(),
+        os("--store"),
+        store.as_os_str(),
+        os("--partitions"),
+        os("1"),
+        os("--quiet"),
+    ]);
+    made.expect_code(0, "split");
+    // a store partition is an Arrow IPC file: read it as an --input
+    let partition = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .flat_map(|g| std::fs::read_dir(g).unwrap().map(|e| e.unwrap().path()))
+        .find(|p| p.extension().is_some_and(|e| e == "arrow"))
+        .expect("the store has a partition");
+    let input = scratch.path("in.arrow");
+    std::fs::copy(&partition, &input).unwrap();
+    let args = [
+        os("run"),
+        os("--input"),
+        input.as_os_str(),
+        os("--agg"),
+        os("sum:x"),
+        os("--threads"),
+        os("1"),
+        os("--progress"),
+        os("never"),
+    ];
+    let (child, flag) = spawn_paused(&scratch, "map", &args);
+    std::fs::File::options()
+        .write(true)
+        .open(&input)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    std::fs::remove_file(&flag).unwrap();
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(
+        done.status.code(),
+        Some(1),
+        "status {}: {stderr}",
+        done.status
+    );
+    assert_eq!(
+        stderr,
+        format!(
+            "rayproc: error: {} changed while being read (truncated?)\n",
+            input.display()
+        )
+    );
 }

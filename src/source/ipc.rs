@@ -125,6 +125,10 @@ impl IpcFile {
         // before use; a file truncated under the map raises SIGBUS (see the
         // module docs), it cannot make the map lie about its length.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        // Arrays decoded from the map may outlive this file (they share the
+        // map), so the region stays registered for the whole run: a page
+        // that vanishes under it is an error naming the file, not a crash.
+        crate::signals::register_mapping_for_run(map.as_ptr(), map.len(), Path::new(name));
         IpcFile::from_map(Arc::new(map), name, require_alignment, projection)
     }
 

@@ -33,7 +33,13 @@ use scan::{field_bytes, AllFields, Scanner};
 
 /// The bytes of an input, kept mapped for the whole run.
 enum Bytes {
-    Mapped(Mmap),
+    /// The guard keeps the region registered for the SIGBUS handler (see
+    /// [`crate::signals`]); it is declared first so that it is dropped, and
+    /// the region unregistered, before the map is unmapped.
+    Mapped {
+        _registered: crate::signals::MappingGuard,
+        map: Mmap,
+    },
     Empty,
 }
 
@@ -79,8 +85,11 @@ impl CsvInput {
             let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
             #[cfg(unix)]
             let _ = map.advise(memmap2::Advice::Sequential);
-            crate::signals::register_mapping_for_run(map.as_ptr(), map.len(), name.as_ref());
-            Bytes::Mapped(map)
+            let guard = crate::signals::register_mapping(map.as_ptr(), map.len(), name.as_ref());
+            Bytes::Mapped {
+                _registered: guard,
+                map,
+            }
         };
         let mut input = CsvInput {
             name,
@@ -97,7 +106,7 @@ impl CsvInput {
     /// The whole input.
     pub fn bytes(&self) -> &[u8] {
         match &self.bytes {
-            Bytes::Mapped(m) => m,
+            Bytes::Mapped { map, .. } => map,
             Bytes::Empty => &[],
         }
     }
@@ -135,7 +144,7 @@ impl CsvInput {
     /// just maps them again.
     pub fn release(&self, start: usize, end: usize) {
         #[cfg(unix)]
-        if let Bytes::Mapped(map) = &self.bytes {
+        if let Bytes::Mapped { map, .. } = &self.bytes {
             const PAGE: usize = 4096;
             let from = start / PAGE * PAGE;
             let to = end.min(map.len());
