@@ -651,14 +651,14 @@ fn resolve_target(store: &Path) -> Result<PathBuf> {
     };
     if let (Some(parent), Some(name)) = (resolved.parent(), resolved.file_name()) {
         let name = name.to_string_lossy();
-        if layout::generation_number(&name).is_some() || name.starts_with(layout::TMP_PREFIX) {
-            if parent.join(layout::CURRENT).exists() || parent.join(FILE_NAME).exists() {
-                return Err(Error::Usage(format!(
-                    "--store {}: is a part of the store {}; name the store itself",
-                    store.display(),
-                    parent.display()
-                )));
-            }
+        let inner =
+            layout::generation_number(&name).is_some() || name.starts_with(layout::TMP_PREFIX);
+        if inner && (parent.join(layout::CURRENT).exists() || parent.join(FILE_NAME).exists()) {
+            return Err(Error::Usage(format!(
+                "--store {}: is a part of the store {}; name the store itself",
+                store.display(),
+                parent.display()
+            )));
         }
     }
     Ok(resolved)
