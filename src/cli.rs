@@ -324,13 +324,15 @@ pub fn split(args: SplitArgs) -> Result<()> {
         names.collect()
     };
     let (inputs, header) = open_csv_inputs(&args.input, delimiter, fallback)?;
-    note_coarsening(args.partitions.map(|p| p as usize), &inputs, args.quiet);
+    // split caps --partitions by its own rule (a store's partition count
+    // bounds its readers' memory) and notes it itself
     let opts = SplitOptions {
         store: args.store.clone(),
         partitions: args.partitions.map(|p| p as usize),
         threads: default_threads(args.threads, args.quiet),
         delimiter,
         columns,
+        quiet: args.quiet,
     };
     let summary = store::split(&inputs, &header, &opts)?;
     if !args.quiet {

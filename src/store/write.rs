@@ -77,6 +77,8 @@ pub struct SplitOptions {
     pub delimiter: u8,
     /// Only these columns (in this order); `None` keeps them all.
     pub columns: Option<Vec<ColumnRef>>,
+    /// No notes on stderr (a capped `--partitions`).
+    pub quiet: bool,
 }
 
 /// What [`split`] wrote.
@@ -126,7 +128,7 @@ pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Res
             .max()
             .unwrap_or(0);
         let capped = capped_partitions(requested, largest);
-        if capped < requested {
+        if capped < requested && !opts.quiet {
             eprintln!(
                 "rayproc: note: --partitions {requested} would make partitions of less than \
                  {} KiB of CSV each (or more than {MAX_PARTITIONS}); writing {capped} per input",
