@@ -103,6 +103,9 @@ impl AggState for Quantile {
             let mut all = self.text_ints.clone();
             all.extend(self.ints.iter().map(|&v| BigInt::from(v)));
             quantile_wide(all, &num, &den)
+        } else if self.ints.is_empty() && self.text_floats.is_empty() {
+            // the common float column: no copy of its values
+            quantile_of(&self.floats, &num, &den)
         } else {
             // a float column: its integers count as the floats they parse to
             let mut all = self.floats.clone();
