@@ -153,7 +153,7 @@ fn run_in_pool(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<T
                 a.spec.func.label(),
                 show_value(raw)
             );
-            input.error_at(starts[row], Some(&plan.slot_names[slot]), msg)
+            input.error_at(starts[row], Some(&plan.slot_labels[slot]), msg)
         })
     };
     let shared = SharedParts::new();

@@ -121,6 +121,25 @@ fn split_stores_repeated_columns_and_run_reads_them_as_from_the_csv() {
     );
 }
 
+/// A data error in a repeated column names it as the output does (`v#2`),
+/// and the store finds the line of that column, not of the first `v`.
+#[test]
+fn a_data_error_in_a_repeated_column_names_it_by_its_label() {
+    let scratch = Scratch::new();
+    let csv = scratch.write("in.csv", "k,v,v\na,x,1\nb,2,y\n");
+    let store = split_to(&scratch, &csv, &[]);
+    let expected = format!(
+        "rayproc: error: {}:3: column 'v#2': sum needs numbers, found \"y\"\n",
+        csv.display()
+    );
+    let from_csv = run_on(&csv, &["--agg", "sum:v#2"]);
+    from_csv.expect_code(1, "csv");
+    assert_eq!(from_csv.stderr, expected);
+    let from_store = run(["run", "--store", &store, "--agg", "sum:v#2"]);
+    from_store.expect_code(1, "store");
+    assert_eq!(from_store.stderr, expected);
+}
+
 // ---------------------------------------------------------------------------
 // 2. names with commas, colons, spaces, quotes
 

@@ -438,7 +438,7 @@ impl Rejection<'_> {
     pub fn describe(&self, plan: &crate::plan::Plan) -> String {
         format!(
             "column '{}': {}",
-            plan.slot_names[self.slot],
+            plan.slot_labels[self.slot],
             self.message(plan)
         )
     }

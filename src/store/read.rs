@@ -278,12 +278,12 @@ impl Store {
             let first = rows;
             fold_arrays(fold, &plan.slot_names, &arrays, batch.num_rows(), |r| {
                 let row = first + r.row as u64;
-                let column = &plan.slot_names[r.slot];
+                // by position, not name: a header may repeat a name
+                let column = &plan.slot_labels[r.slot];
                 let origin = self
                     .manifest
                     .columns
-                    .iter()
-                    .find(|c| &c.name == column)
+                    .get(needed[positions[r.slot]])
                     .and_then(|c| c.first_non_number.as_ref())
                     .filter(|p| p.partition == i && p.row == row);
                 match origin {
