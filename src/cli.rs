@@ -20,7 +20,8 @@ Exit codes:
   0  success (also when stdout is closed early, as by `| head`)
   1  data or I/O error: malformed CSV, a non-number where a number is needed,
      unreadable input, unwritable output (nothing is written)
-  2  usage error: bad flag, bad --agg spec, unknown column";
+  2  usage error: bad flag, bad --agg spec, unknown column
+  129, 130, 143  ended by SIGHUP, SIGINT, SIGTERM (temporary files removed first)";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -70,7 +71,8 @@ Examples:
 Exit codes:
   0  success
   1  data or I/O error (reported as `run` reports it; nothing is written)
-  2  usage error";
+  2  usage error
+  129, 130, 143  ended by SIGHUP, SIGINT, SIGTERM (temporary files removed first)";
 
 const RUN_HELP: &str = "\
 Aggregates (SPEC is FUNC:COLUMN, or `count` alone; comma-separate several):
@@ -134,7 +136,8 @@ Exit codes:
   0  success (also when stdout is closed early, as by `| head`)
   1  data or I/O error: malformed CSV, a non-number where a number is needed,
      unreadable input, unwritable output (nothing is written)
-  2  usage error: bad flag, bad --agg spec, unknown column";
+  2  usage error: bad flag, bad --agg spec, unknown column
+  129, 130, 143  ended by SIGHUP, SIGINT, SIGTERM (temporary files removed first)";
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ProgressMode {
