@@ -321,6 +321,27 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Starts a `split` of `data` into `store` slow enough (8 partitions, one
+/// thread) to be stopped halfway.
+fn spawn_slow_split(data: &Path, store: &Path) -> std::process::Child {
+    Command::new(bin())
+        .args([
+            "split",
+            "-i",
+            s(data),
+            "--store",
+            s(store),
+            "-p",
+            "8",
+            "-t",
+            "1",
+            "-q",
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn the_split_after_a_killed_one_succeeds_and_removes_its_leftovers() {
     let scratch = Scratch::new();
@@ -330,22 +351,7 @@ fn the_split_after_a_killed_one_succeeds_and_removes_its_leftovers() {
     let expected = rp(&["run", "--store", s(&store), "--agg", "count,sum:id"]);
     let mut killed = 0;
     for attempt in 0..3 {
-        let mut child = Command::new(bin())
-            .args([
-                "split",
-                "-i",
-                s(&data),
-                "--store",
-                s(&store),
-                "-p",
-                "8",
-                "-t",
-                "1",
-                "-q",
-            ])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_slow_split(&data, &store);
         // wait until its temporary directory exists (in the store or beside it)
         let start = Instant::now();
         let busy = |d: &Path| {
@@ -397,22 +403,7 @@ fn an_interrupted_split_removes_its_temporary_directory() {
     split(&data, &store, "2");
     let expected = rp(&["run", "--store", s(&store), "--agg", "count,sum:id"]);
     for signal in [libc::SIGINT, libc::SIGTERM] {
-        let mut child = Command::new(bin())
-            .args([
-                "split",
-                "-i",
-                s(&data),
-                "--store",
-                s(&store),
-                "-p",
-                "8",
-                "-t",
-                "1",
-                "-q",
-            ])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_slow_split(&data, &store);
         let start = Instant::now();
         let busy = |d: &Path| entries(d).iter().any(|n| n.starts_with('.'));
         while !busy(&store) && start.elapsed() < Duration::from_secs(20) {

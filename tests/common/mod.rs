@@ -61,16 +61,11 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut cmd = rayproc();
-    cmd.args(args);
-    if let Some(bytes) = stdin {
-        cmd.write_stdin(bytes.to_vec());
-    }
-    let out = cmd.output().expect("rayproc runs");
+    let out = run_bytes_with_stdin(args, stdin);
     Run {
-        code: out.status.code().unwrap_or(-1),
+        code: out.code,
         stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stderr: out.stderr,
     }
 }
 
