@@ -590,11 +590,7 @@ fn write_table(table: &crate::partial::Table, config: &RunConfig) -> Result<()> 
     // rows are formatted in parallel, on `--threads` threads like the rest,
     // in chunks of 4096 rows: no more threads than chunks
     let threads = config.exec.threads.min(table.len().div_ceil(4096).max(1));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start {threads} threads: {e}")))?;
-    pool.install(|| write_table_here(table, config))
+    exec::pool(threads)?.install(|| write_table_here(table, config))
 }
 
 fn write_table_here(table: &crate::partial::Table, config: &RunConfig) -> Result<()> {

@@ -117,6 +117,16 @@ pub fn coarsening_note(requested: Option<usize>, inputs: &[CsvInput]) -> Option<
     })
 }
 
+/// The one place a thread pool is built: `threads` rayon threads (at least
+/// one). Callers size it (no more threads than tasks: see [`run`]).
+pub fn pool(threads: usize) -> Result<rayon::ThreadPool> {
+    let threads = threads.max(1);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start {threads} threads: {e}")))
+}
+
 enum Stop {
     Data(DataError),
     Cancelled,
@@ -135,11 +145,7 @@ pub fn run(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table
     // cost in the square of the thread count (52 s for 4096 threads).
     let tasks: usize = inputs.iter().map(|i| partitions_for(i, opts)).sum();
     let threads = opts.threads.clamp(1, tasks.max(1));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start {threads} threads: {e}")))?;
-    pool.install(|| run_in_pool(plan, inputs, opts))
+    pool(threads)?.install(|| run_in_pool(plan, inputs, opts))
 }
 
 fn run_in_pool(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table> {

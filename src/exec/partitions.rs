@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::batch::Batch;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::partial::{Partial, Rejected, SharedParts, Table};
 use crate::plan::Plan;
 use crate::progress::Progress;
@@ -85,10 +85,7 @@ where
     // no more threads than partitions: idle rayon threads cost in the
     // square of their number (see `exec::run`)
     let threads = opts.threads.clamp(1, partitions.max(1));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start {threads} threads: {e}")))?;
+    let pool = super::pool(threads)?;
     let progress = Progress::new(opts.progress, opts.total_bytes, partitions);
     let first_failed = AtomicUsize::new(usize::MAX);
     let shared = SharedParts::new();
@@ -141,6 +138,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use crate::spec::parse_specs;
     use crate::value::{Column, ColumnType, Data, Value};
 

@@ -139,10 +139,7 @@ pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Res
     });
     let target = prepare_target(&opts.store)?;
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start {} threads: {e}", opts.threads)))?;
+    let pool = crate::exec::pool(opts.threads)?;
     // Pass 1: types, over validated partitions (the same split as `run`).
     let exec_opts = ExecOptions {
         partitions,
