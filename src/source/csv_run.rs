@@ -127,15 +127,16 @@ fn run_in_pool(
             input.error_at(starts[row], Some(&plan.slot_labels[slot]), msg)
         })
     };
-    let shared = SharedParts::new();
-    let (_, partials) = map(
-        pool,
-        plan,
-        inputs,
-        opts,
-        &|n| (0..n).map(|_| Partial::sharing(plan, &shared)).collect(),
-        &|p, _, i, b, s| fold(p, i, b, s),
-    )?;
+    // The workers of one attempt share their spilled group tables; a map
+    // again on exact boundaries must not find the first attempt's rows
+    // there, so each attempt gets its own.
+    let new_partials = |n| {
+        let shared = SharedParts::new();
+        (0..n).map(|_| Partial::sharing(plan, &shared)).collect()
+    };
+    let (_, partials) = map(pool, plan, inputs, opts, &new_partials, &|p, _, i, b, s| {
+        fold(p, i, b, s)
+    })?;
     let total = Partial::merge_all(plan, partials);
     if !total.complete(plan) {
         // a min/max column turned out to be text: run again, keeping the
@@ -300,7 +301,77 @@ fn check(inputs: &[CsvInput], tasks: &[CsvTask], outcomes: &[Outcome<usize, Stop
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+    use crate::spec::parse_specs;
+
+    /// Records whose stray quotes (`ab",` looks like a closing quote) make
+    /// the speculative splitter take the newline inside `"p\nq"` for a
+    /// record end whenever a cut falls before one.
+    fn misleading_csv(pairs: usize) -> (tempfile::TempDir, CsvInput) {
+        let mut text = String::from("k,a,b,c,d\n");
+        for i in 0..pairs {
+            text += &format!("k{i},1,,,\nw{i},2,ab\",c\"d,\"p\nq\"\n");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).unwrap();
+        let input = CsvInput::open(&path, b',').unwrap();
+        (dir, input)
+    }
+
+    fn opts(partitions: usize, threads: usize) -> ExecOptions {
+        ExecOptions {
+            partitions: Some(partitions),
+            threads,
+            delimiter: b',',
+            progress: false,
+        }
+    }
+
+    #[test]
+    fn a_wrong_guess_maps_again_from_fresh_states() {
+        let (_dir, input) = misleading_csv(500);
+        let plan = Plan::new(&input.header, &parse_specs(&["count"]).unwrap(), &[]).unwrap();
+        let inputs = [input];
+        let attempts = AtomicUsize::new(0);
+        let new_workers = |n| {
+            attempts.fetch_add(1, Ordering::Relaxed);
+            vec![0usize; n]
+        };
+        let fold = |rows: &mut usize, _: usize, _: &CsvInput, b: &Batch<'_>, _: &[usize]| {
+            *rows += b.len;
+            Ok(())
+        };
+        let pool = exec::pool(2).unwrap();
+        let (tasks, workers) =
+            map(&pool, &plan, &inputs, &opts(16, 2), &new_workers, &fold).unwrap();
+        assert_eq!(attempts.load(Ordering::Relaxed), 2, "no re-map");
+        // the answer is the exact map's alone
+        assert_eq!(workers.iter().sum::<usize>(), 1000);
+        let bytes = inputs[0].bytes();
+        for task in &tasks[1..] {
+            let at = &bytes[task.start - 1..task.start + 1];
+            assert!(
+                at == b"\nk" || at == b"\nw",
+                "{task:?} starts inside a record"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrong_guess_does_not_change_the_answer() {
+        let (_dir, input) = misleading_csv(3000);
+        let specs = parse_specs(&["count,sum:a"]).unwrap();
+        let plan = Plan::new(&input.header, &specs, &["k".to_string()]).unwrap();
+        let inputs = [input];
+        let one = run(&plan, &inputs, &opts(1, 1)).unwrap();
+        for (partitions, threads) in [(7, 2), (64, 3)] {
+            let many = run(&plan, &inputs, &opts(partitions, threads)).unwrap();
+            assert_eq!(many.to_rows(), one.to_rows(), "{partitions} partitions");
+        }
+    }
 
     #[test]
     fn default_partition_counts() {
