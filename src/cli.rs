@@ -11,9 +11,9 @@ use crate::exec::{self, ExecOptions};
 use crate::output::{self, Format};
 use crate::plan::Plan;
 use crate::source::typed::{self, TypedInput};
-use crate::source::{detect_format, CsvInput, InputFormat};
+use crate::source::{csv_run, detect_format, CsvInput, InputFormat};
 use crate::spec::{parse_columns, parse_specs, AggSpec, ColumnRef};
-use crate::store::{self, SplitOptions, Store, StoreRunOptions};
+use crate::store::{self, CreateOptions, Store, StoreRunOptions};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -292,7 +292,7 @@ fn default_threads(threads: Option<u32>, quiet: bool) -> usize {
 
 /// Prints the note of `--partitions` coarsened for `inputs`, unless `quiet`.
 fn note_coarsening(partitions: Option<usize>, inputs: &[CsvInput], quiet: bool) {
-    if let Some(note) = exec::coarsening_note(partitions, inputs) {
+    if let Some(note) = csv_run::coarsening_note(partitions, inputs) {
         if !quiet {
             eprintln!("rayproc: note: {note}");
         }
@@ -329,7 +329,7 @@ pub fn split(args: SplitArgs) -> Result<()> {
     let (inputs, header) = open_csv_inputs(&args.input, delimiter, fallback)?;
     // split caps --partitions by its own rule (a store's partition count
     // bounds its readers' memory) and notes it itself
-    let opts = SplitOptions {
+    let opts = CreateOptions {
         store: args.store.clone(),
         partitions: args.partitions.map(|p| p as usize),
         threads: default_threads(args.threads, args.quiet),
@@ -337,7 +337,7 @@ pub fn split(args: SplitArgs) -> Result<()> {
         columns,
         quiet: args.quiet,
     };
-    let summary = store::split(&inputs, &header, &opts)?;
+    let summary = store::create(&inputs, &header, &opts)?;
     if !args.quiet {
         eprintln!(
             "rayproc: wrote {} rows in {} partitions ({}) to {}",

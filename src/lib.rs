@@ -5,11 +5,14 @@
 //!
 //! 1. **split** ([`source::split`]): each memory-mapped input is cut into
 //!    byte ranges that start and end on record boundaries, quotes included;
-//! 2. **map** ([`exec`]): every partition is parsed ([`source::csv`]) into
-//!    typed [`batch::Batch`]es that feed mergeable aggregate states
-//!    ([`agg::AggState`]), on a rayon pool;
-//! 3. **reduce** ([`partial`]): the partial states are merged in partition
-//!    order and finished into a [`partial::Table`], which [`output`] writes.
+//! 2. **map** ([`exec`]): every partition is a task, run on a rayon pool
+//!    ([`source::csv_run`] makes them of CSV inputs, [`source::typed`] of
+//!    Parquet and Arrow IPC files, [`store`] of its partition files); a
+//!    task is parsed ([`source::csv`]) or decoded into typed
+//!    [`batch::Batch`]es that feed the mergeable aggregate states
+//!    ([`agg::AggState`]) of the worker thread running it;
+//! 3. **reduce** ([`partial`]): the per-worker partial states are merged and
+//!    finished into a [`partial::Table`], which [`output`] writes.
 //!
 //! Every partial state is exact (integer sums, superaccumulators for float
 //! sums and variances, full value sets for quantiles and distinct counts), so

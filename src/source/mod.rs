@@ -1,5 +1,8 @@
 //! Inputs: opening files (memory-mapped) or standard input, reading the
-//! CSV header, and splitting the body into partitions.
+//! CSV header, and making each kind of input a producer of tasks for the
+//! engine ([`crate::exec`]): CSV byte ranges ([`csv_run`], cut by
+//! [`split`]), Parquet and Arrow IPC runs of row groups or record batches
+//! ([`typed`]).
 //!
 //! Only a regular file can be mapped, and only its `stat` size says how
 //! many bytes it holds. Everything else (standard input, a pipe such as
@@ -13,6 +16,7 @@
 
 pub mod arrow;
 pub mod csv;
+pub mod csv_run;
 pub mod fastscan;
 pub mod indexscan;
 pub mod ipc;

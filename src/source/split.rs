@@ -8,10 +8,11 @@
 //! there and walks to the first newline outside quotes.
 //!
 //! A guess can be wrong only for malformed quoting (`5'11" tall`, a quote
-//! inside an unquoted field). The map step therefore validates every
-//! boundary with the real parser (each partition's last record must end
-//! where the next partition starts) and, on a mismatch, redoes the map on
-//! [`split_sequential`]'s boundaries, found by a plain scan with the parser.
+//! inside an unquoted field). The map step ([`super::csv_run`]) therefore
+//! validates every boundary with the real parser (each partition's last
+//! record must end where the next partition starts) and, on a mismatch,
+//! redoes the map on [`split_sequential`]'s boundaries, found by a plain
+//! scan with the parser.
 //! The answer is always the sequential parser's; only such files pay twice.
 //!
 //! Records end at LF, CRLF or a lone CR (see [`scan`](super::scan)), so a

@@ -1,5 +1,6 @@
 //! Typed inputs (Parquet, Arrow IPC): opening, partitioning and running a
-//! plan over them with [`crate::exec::run_partitions`].
+//! plan over them with [`crate::exec::aggregate`]. A task is a run of row
+//! groups or record batches of one input.
 
 use std::ops::Range;
 use std::path::Path;
@@ -7,7 +8,7 @@ use std::path::Path;
 use super::ipc::IpcFile;
 use super::parquet::ParquetInput;
 use crate::error::{Error, Result};
-use crate::exec::{self, Fold, PartitionOptions};
+use crate::exec::{self, AggregateOptions, ExecOptions, Fold};
 use crate::partial::Table;
 use crate::plan::{Plan, UNUSED};
 
@@ -215,7 +216,7 @@ pub fn run(
             tasks.push(TypedTask { input: i, units });
         }
     }
-    let opts = PartitionOptions {
+    let opts = AggregateOptions {
         threads,
         progress,
         total_bytes: tasks
@@ -223,10 +224,16 @@ pub fn run(
             .map(|t| inputs[t.input].bytes(t.units.clone()))
             .sum(),
     };
-    exec::run_partitions(plan, tasks.len(), &opts, |i, fold| {
-        let task = &tasks[i];
+    exec::aggregate(plan, &tasks, &opts, |task, fold| {
         inputs[task.input].read(plan, task.units.clone(), fold)
     })
+}
+
+impl exec::Input for TypedInput {
+    /// [`run`]; typed inputs have no delimiter.
+    fn run(plan: &Plan, inputs: &[TypedInput], opts: &ExecOptions) -> Result<Table> {
+        run(plan, inputs, opts.partitions, opts.threads, opts.progress)
+    }
 }
 
 #[cfg(test)]

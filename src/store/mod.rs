@@ -1,7 +1,7 @@
 //! The object store: parse a big input once into typed columnar partitions
-//! on disk (`rayproc split`), then run any number of aggregations over them
-//! at memory speed (`rayproc run --store`), the partitions memory-mapped and
-//! read in place.
+//! on disk (`rayproc split`, [`create`]), then run any number of aggregations
+//! over them at memory speed (`rayproc run --store`, [`Store::run`]), the
+//! partitions memory-mapped and read in place.
 //!
 //! A store is a directory holding generations ([`layout`]): `current` names
 //! the one to read, and each generation holds one Arrow IPC file per
@@ -19,7 +19,7 @@ pub mod write;
 use std::fmt::Write as _;
 
 pub use read::{Change, Store, StoreRunOptions};
-pub use write::{split, SplitOptions, SplitSummary};
+pub use write::{create, CreateOptions, CreateSummary};
 
 /// `1234567` as `1,234,567`.
 fn thousands(n: u64) -> String {

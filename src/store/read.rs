@@ -29,7 +29,7 @@ use memmap2::Mmap;
 use super::layout;
 use super::manifest::{source_change, Manifest, FILE_NAME};
 use crate::error::{DataError, Error, Result};
-use crate::exec::{self, Fold, PartitionOptions};
+use crate::exec::{self, AggregateOptions, Fold};
 use crate::partial::Table;
 use crate::plan::{Plan, UNUSED};
 use crate::source::arrow::fold_arrays;
@@ -239,12 +239,14 @@ impl Store {
         for (pos, &c) in needed.iter().enumerate() {
             positions[plan.slot_of[c] as usize] = pos;
         }
-        let popts = PartitionOptions {
+        let aopts = AggregateOptions {
             threads: opts.threads,
             progress: opts.progress,
             total_bytes: self.manifest.bytes,
         };
-        exec::run_partitions(plan, self.manifest.partitions.len(), &popts, |i, fold| {
+        // a task is a partition file, by its index
+        let tasks: Vec<usize> = (0..self.manifest.partitions.len()).collect();
+        exec::aggregate(plan, &tasks, &aopts, |&i, fold| {
             self.read_partition(i, plan, &needed, &positions, opts.verify, fold)
         })
     }

@@ -1,7 +1,11 @@
-//! `rayproc split`: parse CSV inputs once into a store.
+//! Creating a store (`rayproc split`): parse CSV inputs once into typed
+//! partition files. (The command is named for the split / map / reduce
+//! pattern; in the code, `split` is the CSV splitter's, [`crate::source::split`],
+//! and making a store is [`create`].)
 //!
 //! Two passes over the CSV, each parallel over the same partitions as
-//! `rayproc run` would use:
+//! `rayproc run` would use, and each a run of the engine's tasks
+//! ([`crate::exec::run_tasks`]):
 //!
 //! 1. **type**: every partition is parsed and each column's type widened
 //!    over its batches (integer → float → text), exactly as `run` types a
@@ -29,14 +33,12 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_ipc::writer::FileWriter;
 use arrow_schema::{DataType, Field, Schema};
-use rayon::prelude::*;
 
 use super::layout;
 use super::manifest::{
@@ -45,9 +47,11 @@ use super::manifest::{
 };
 use crate::batch::Batch;
 use crate::error::{DataError, Error, Result};
-use crate::exec::{map_csv, ExecOptions, Task};
+use crate::exec::{self, ExecOptions};
 use crate::plan::Plan;
+use crate::progress::Progress;
 use crate::source::csv::CsvReader;
+use crate::source::csv_run::{self, CsvTask};
 use crate::source::CsvInput;
 use crate::spec::ColumnRef;
 use crate::value::{parse_float_field, ColumnType, Data};
@@ -59,7 +63,7 @@ pub const MIN_PARTITION_BYTES: usize = 4 << 10;
 /// The most partitions `split` makes of one input.
 pub const MAX_PARTITIONS: usize = 4096;
 
-/// The partition count `split` uses for `requested` over inputs whose
+/// The partition count a store gets for `requested` over inputs whose
 /// largest body is `largest` bytes.
 fn capped_partitions(requested: usize, largest: usize) -> usize {
     requested
@@ -69,7 +73,7 @@ fn capped_partitions(requested: usize, largest: usize) -> usize {
 
 /// What `rayproc split` was asked to do.
 #[derive(Clone, Debug)]
-pub struct SplitOptions {
+pub struct CreateOptions {
     pub store: PathBuf,
     /// Partitions per input; `None` picks from the input size, as `run` does.
     pub partitions: Option<usize>,
@@ -81,9 +85,9 @@ pub struct SplitOptions {
     pub quiet: bool,
 }
 
-/// What [`split`] wrote.
+/// What [`create`] wrote.
 #[derive(Debug)]
-pub struct SplitSummary {
+pub struct CreateSummary {
     pub rows: u64,
     pub partitions: usize,
     pub bytes: u64,
@@ -101,20 +105,25 @@ struct Typing {
     rows: u64,
 }
 
+/// Why writing a partition stopped.
 enum Stop {
-    Data(DataError),
-    Io(Error),
+    Failed(Error),
+    /// An earlier partition failed ([`exec::Ctx::cancelled`]).
     Cancelled,
 }
 
 impl From<DataError> for Stop {
     fn from(e: DataError) -> Self {
-        Stop::Data(e)
+        Stop::Failed(Error::Data(e))
     }
 }
 
 /// Parses `inputs` (which share `header`) and writes the store.
-pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Result<SplitSummary> {
+pub fn create(
+    inputs: &[CsvInput],
+    header: &[String],
+    opts: &CreateOptions,
+) -> Result<CreateSummary> {
     // every column by default, repeated names included (told apart as k#2)
     let columns = match &opts.columns {
         Some(c) => c.clone(),
@@ -139,7 +148,7 @@ pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Res
     });
     let target = prepare_target(&opts.store)?;
 
-    let pool = crate::exec::pool(opts.threads)?;
+    let pool = exec::pool(opts.threads)?;
     // Pass 1: types, over validated partitions (the same split as `run`).
     let exec_opts = ExecOptions {
         partitions,
@@ -147,7 +156,7 @@ pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Res
         delimiter: opts.delimiter,
         progress: false,
     };
-    let (tasks, typings) = pool.install(|| type_pass(&plan, inputs, &exec_opts))?;
+    let (tasks, typings) = type_pass(&pool, &plan, inputs, &exec_opts)?;
     let slots = plan.slots();
     let mut types = vec![ColumnType::Null; slots];
     let mut utf8 = vec![true; slots];
@@ -183,43 +192,28 @@ pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Res
             .collect::<Vec<_>>(),
     ));
 
-    // Pass 2: write.
+    // Pass 2: write, one partition file per task, each worker with a reader.
     let dir = target.tmp.as_path();
-    let written: Vec<std::result::Result<PartitionInfo, Stop>> = pool.install(|| {
-        let first_failed = AtomicUsize::new(usize::MAX);
-        tasks
-            .par_iter()
-            .enumerate()
-            .map(|(i, task)| {
-                if first_failed.load(Ordering::Relaxed) < i {
-                    return Err(Stop::Cancelled);
-                }
-                let out = write_partition(
-                    &plan,
-                    &inputs[task.input],
-                    task,
-                    opts.delimiter,
-                    &schema,
-                    &types,
-                    dir,
-                    i,
-                );
-                if out.is_err() {
-                    first_failed.fetch_min(i, Ordering::Relaxed);
-                }
-                out
-            })
-            .collect()
-    });
-    let mut partitions = Vec::with_capacity(written.len());
-    for w in written {
-        match w {
-            Ok(p) => partitions.push(p),
-            Err(Stop::Data(e)) => return Err(Error::Data(e)),
-            Err(Stop::Io(e)) => return Err(e),
-            Err(Stop::Cancelled) => unreachable!("a cancelled partition follows a failed one"),
+    let readers = (0..pool.current_num_threads())
+        .map(|_| CsvReader::new(&plan, opts.delimiter))
+        .collect();
+    let written = exec::run_tasks(
+        &pool,
+        &tasks,
+        &Progress::hidden(),
+        readers,
+        |reader, task, ctx| {
+            let input = &inputs[task.input];
+            write_partition(reader, input, task, &schema, &types, dir, ctx)
+        },
+    );
+    let partitions = match written.into_result() {
+        Ok((_, partitions)) => partitions,
+        Err(Stop::Failed(e)) => return Err(e),
+        Err(Stop::Cancelled) => {
+            unreachable!("a writer stops for a cancellation only when cancelled")
         }
-    }
+    };
 
     let columns: Vec<ColumnInfo> = (0..slots)
         .map(|s| ColumnInfo {
@@ -253,7 +247,7 @@ pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Res
         sources,
         partitions,
     };
-    let summary = SplitSummary {
+    let summary = CreateSummary {
         rows: manifest.rows,
         partitions: manifest.partitions.len(),
         bytes: manifest.bytes,
@@ -263,10 +257,11 @@ pub fn split(inputs: &[CsvInput], header: &[String], opts: &SplitOptions) -> Res
 }
 
 fn type_pass(
+    pool: &rayon::ThreadPool,
     plan: &Plan,
     inputs: &[CsvInput],
     opts: &ExecOptions,
-) -> Result<(Vec<Task>, Vec<Typing>)> {
+) -> Result<(Vec<CsvTask>, Vec<Typing>)> {
     let slots = plan.slots();
     let blank = Typing {
         types: vec![ColumnType::Null; slots],
@@ -304,7 +299,8 @@ fn type_pass(
         typing.rows += batch.len as u64;
         Ok(())
     };
-    let (tasks, workers) = map_csv(plan, inputs, opts, &BTreeMap::new, &fold)?;
+    let new_workers = |n| (0..n).map(|_| BTreeMap::new()).collect();
+    let (tasks, workers) = csv_run::map(pool, plan, inputs, opts, &new_workers, &fold)?;
     let mut typings = vec![blank.clone(); tasks.len()];
     for seen in workers {
         for (index, typing) in seen {
@@ -492,22 +488,23 @@ pub fn partition_file(i: usize) -> String {
     format!("part-{i:05}.arrow")
 }
 
-#[allow(clippy::too_many_arguments)]
-fn write_partition(
-    plan: &Plan,
-    input: &CsvInput,
-    task: &Task,
-    delimiter: u8,
+/// Writes task `ctx.index()`'s records as partition file
+/// [`partition_file`]`(index)` in `dir`.
+fn write_partition<'i>(
+    reader: &mut CsvReader<'_, 'i>,
+    input: &'i CsvInput,
+    task: &CsvTask,
     schema: &Arc<Schema>,
     types: &[ColumnType],
     dir: &Path,
-    index: usize,
+    ctx: &exec::Ctx<'_>,
 ) -> std::result::Result<PartitionInfo, Stop> {
-    let name = partition_file(index);
+    let name = partition_file(ctx.index());
     let path = dir.join(&name);
-    let io = |e: std::io::Error| Stop::Io(Error::io(&path, e));
-    let arrow =
-        |e: arrow_schema::ArrowError| Stop::Io(Error::Other(format!("{}: {e}", path.display())));
+    let io = |e: std::io::Error| Stop::Failed(Error::io(&path, e));
+    let arrow = |e: arrow_schema::ArrowError| {
+        Stop::Failed(Error::Other(format!("{}: {e}", path.display())))
+    };
     let file = File::create(&path).map_err(io)?;
     let sink = Hashing {
         inner: BufWriter::with_capacity(1 << 20, file),
@@ -529,8 +526,10 @@ fn write_partition(
         let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(arrow)?;
         writer.write(&batch).map_err(arrow)
     };
-    let mut reader = CsvReader::new(plan, delimiter);
     let mut on_batch = |batch: &Batch<'_>, _starts: &[usize]| -> std::result::Result<(), Stop> {
+        if ctx.cancelled() {
+            return Err(Stop::Cancelled);
+        }
         let mut start = 0;
         while start < batch.len {
             let take = (WRITE_ROWS - pending).min(batch.len - start);

@@ -1,0 +1,393 @@
+//! CSV inputs as producers of tasks for the engine ([`crate::exec`]): how
+//! many partitions an input is cut into, the speculative split into byte
+//! ranges ([`super::split`]), the reader that maps each range
+//! ([`super::csv::CsvReader`]), and the validation that makes guessed
+//! boundaries safe.
+//!
+//! Why a CSV map is not just one run of tasks: finding exact record
+//! boundaries takes a sequential pass with the parser, so the splitter
+//! *guesses* them from a little look-ahead past each cut. The guess can be
+//! wrong only for malformed quoting, and the map itself shows whether it
+//! was: partition *i* starts on a true record boundary if every partition
+//! before it did and the last record of partition *i − 1* ended exactly
+//! there. So [`map`] runs the tasks, then checks the boundaries in order;
+//! if one was wrong, everything read is discarded and the map runs again on
+//! boundaries found by the parser ([`split_sequential`]). The answer, and
+//! the error, are always the sequential parser's, for every partition
+//! count; only such files pay twice. An error in a partition that started
+//! on a wrongly guessed boundary is discarded with the rest of that map.
+
+use crate::batch::Batch;
+use crate::error::{show_value, DataError, Error, Result};
+use crate::exec::{self, ExecOptions, Outcome};
+use crate::partial::{Partial, Rejected, SharedParts, Table};
+use crate::plan::Plan;
+use crate::progress::Progress;
+
+use super::csv::CsvReader;
+use super::split::{split_sequential, split_speculative};
+use super::CsvInput;
+
+/// A byte range of one input that starts and ends on record boundaries
+/// (once validated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsvTask {
+    /// Index of the input.
+    pub input: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Partition count when the user gives none: about 32 MiB each, at least
+/// four per thread for balance, one for small inputs.
+pub fn default_partitions(bytes: usize, threads: usize) -> usize {
+    const TARGET: usize = 32 << 20;
+    if bytes < 1 << 20 {
+        return 1;
+    }
+    (bytes / TARGET)
+        .max(threads * 4)
+        .min(bytes / (64 << 10))
+        .clamp(1, 4096)
+}
+
+/// Up to this many partitions per input are made as asked, however small:
+/// the most [`default_partitions`] ever picks, and far more than tests need
+/// to cut tiny files at every boundary.
+pub const ALWAYS_HONOURED_PARTITIONS: usize = 4096;
+/// Beyond [`ALWAYS_HONOURED_PARTITIONS`], no partition is made smaller
+/// than this: each partition costs a task, a reader set-up and a boundary
+/// search that may look up to 1 MiB ahead, and below ~64 KiB those costs
+/// dominate (`--partitions 1000000` on 300 MB took 33 s instead of 0.44 s)
+/// while the parallelism gained is nil.
+pub const MIN_PARTITION_BYTES: usize = 64 << 10;
+
+/// The partition count used for `requested` partitions of a body of
+/// `body_bytes` bytes: coarsened past the point where partitions cannot
+/// help. The output never depends on it.
+pub fn useful_partitions(requested: usize, body_bytes: usize) -> usize {
+    requested.min((body_bytes / MIN_PARTITION_BYTES).max(ALWAYS_HONOURED_PARTITIONS))
+}
+
+/// Partitions of one input, as [`map`] cuts it.
+fn partitions_for(input: &CsvInput, opts: &ExecOptions) -> usize {
+    let body = input.bytes().len() - input.body_start;
+    match opts.partitions {
+        Some(requested) => useful_partitions(requested, body),
+        None => default_partitions(body, opts.threads),
+    }
+}
+
+/// A note for stderr when `--partitions requested` is coarsened for one of
+/// `inputs` (`None` when every input gets what was asked).
+pub fn coarsening_note(requested: Option<usize>, inputs: &[CsvInput]) -> Option<String> {
+    let requested = requested?;
+    let used = inputs
+        .iter()
+        .map(|i| useful_partitions(requested, i.bytes().len() - i.body_start))
+        .max()?;
+    (used < requested).then(|| {
+        format!(
+            "--partitions {requested} coarsened to {used} (partitions under {} KiB cannot help)",
+            MIN_PARTITION_BYTES >> 10
+        )
+    })
+}
+
+impl exec::Input for CsvInput {
+    fn run(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table> {
+        run(plan, inputs, opts)
+    }
+}
+
+/// Runs `plan` over CSV `inputs` (which share its header) and returns the
+/// result table.
+pub fn run(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table> {
+    let tasks: usize = inputs.iter().map(|i| partitions_for(i, opts)).sum();
+    let pool = exec::pool_for(opts.threads, tasks)?;
+    pool.install(|| run_in_pool(&pool, plan, inputs, opts))
+}
+
+fn run_in_pool(
+    pool: &rayon::ThreadPool,
+    plan: &Plan,
+    inputs: &[CsvInput],
+    opts: &ExecOptions,
+) -> Result<Table> {
+    let fold = |partial: &mut Partial, input: &CsvInput, batch: &Batch<'_>, starts: &[usize]| {
+        partial.fold(plan, batch).map_err(|Rejected { row, agg }| {
+            let a = &plan.aggs[agg];
+            let slot = a.slot.expect("only column aggregates reject values");
+            let raw = batch.columns[slot].raw.map_or(&b""[..], |r| r[row]);
+            let msg = format!(
+                "{} needs numbers, found {}",
+                a.spec.func.label(),
+                show_value(raw)
+            );
+            input.error_at(starts[row], Some(&plan.slot_labels[slot]), msg)
+        })
+    };
+    // The workers of one attempt share their spilled group tables; a map
+    // again on exact boundaries must not find the first attempt's rows
+    // there, so each attempt gets its own.
+    let new_partials = |n| {
+        let shared = SharedParts::new();
+        (0..n).map(|_| Partial::sharing(plan, &shared)).collect()
+    };
+    let (_, partials) = map(pool, plan, inputs, opts, &new_partials, &|p, _, i, b, s| {
+        fold(p, i, b, s)
+    })?;
+    let total = Partial::merge_all(plan, partials);
+    if !total.complete(plan) {
+        // a min/max column turned out to be text: run again, keeping the
+        // text of every value (rare; see `agg::extreme`)
+        let exact = Plan {
+            text_extremes: true,
+            ..plan.clone()
+        };
+        return run_in_pool(pool, &exact, inputs, opts);
+    }
+    Ok(total.finish(plan))
+}
+
+/// Folds a batch into a worker's state: (state, task index, input, batch,
+/// start offset of each row).
+pub type CsvFold<'f, W> =
+    dyn Fn(&mut W, usize, &CsvInput, &Batch<'_>, &[usize]) -> Result<(), DataError> + Sync + 'f;
+
+/// Why a partition's reader stopped before its end.
+enum Stop {
+    Data(DataError),
+    /// An earlier partition failed ([`exec::Ctx::cancelled`]).
+    Cancelled,
+}
+
+impl From<DataError> for Stop {
+    fn from(e: DataError) -> Self {
+        Stop::Data(e)
+    }
+}
+
+/// The map step over CSV inputs, shared by `run` and `split`: cuts every
+/// input into partitions, and folds every batch of every partition into the
+/// state of the worker thread reading it (`new_workers(n)` makes the states
+/// of the pool's `n` threads, afresh for each attempt of the map).
+///
+/// Partition boundaries are speculative (see [`split_speculative`]); once
+/// the map is done they are validated in order, and if one was wrong the
+/// whole map runs again on boundaries found by the real parser (see the
+/// module doc). Returns the validated partitions and the worker states, or
+/// the error of the first bad record of the input.
+pub fn map<W: Send>(
+    pool: &rayon::ThreadPool,
+    plan: &Plan,
+    inputs: &[CsvInput],
+    opts: &ExecOptions,
+    new_workers: &(dyn Fn(usize) -> Vec<W> + Sync),
+    fold: &CsvFold<'_, W>,
+) -> Result<(Vec<CsvTask>, Vec<W>)> {
+    // the splitter's look-ahead runs on the pool too
+    pool.install(|| map_in_pool(pool, plan, inputs, opts, new_workers, fold))
+}
+
+fn map_in_pool<W: Send>(
+    pool: &rayon::ThreadPool,
+    plan: &Plan,
+    inputs: &[CsvInput],
+    opts: &ExecOptions,
+    new_workers: &(dyn Fn(usize) -> Vec<W> + Sync),
+    fold: &CsvFold<'_, W>,
+) -> Result<(Vec<CsvTask>, Vec<W>)> {
+    let tasks_from = |split: &dyn Fn(&CsvInput, usize) -> Vec<usize>| -> Vec<CsvTask> {
+        let mut tasks = Vec::new();
+        for (i, input) in inputs.iter().enumerate() {
+            let bounds = split(input, partitions_for(input, opts));
+            tasks.extend(bounds.windows(2).map(|w| CsvTask {
+                input: i,
+                start: w[0],
+                end: w[1],
+            }));
+        }
+        tasks
+    };
+    let mut tasks = tasks_from(&|input, parts| {
+        split_speculative(input.bytes(), input.body_start, parts, opts.delimiter)
+    });
+    let total: usize = inputs.iter().map(|i| i.bytes().len() - i.body_start).sum();
+    let progress = Progress::new(opts.progress, total as u64, tasks.len());
+    let run_map = |tasks: &[CsvTask]| {
+        let workers: Vec<(W, CsvReader<'_, '_>)> = new_workers(pool.current_num_threads())
+            .into_iter()
+            .map(|w| (w, CsvReader::new(plan, opts.delimiter)))
+            .collect();
+        let ran = exec::run_tasks(pool, tasks, &progress, workers, |worker, task, ctx| {
+            let (state, reader) = worker;
+            let input = &inputs[task.input];
+            let index = ctx.index();
+            let mut on_batch = |batch: &Batch<'_>, starts: &[usize]| -> Result<(), Stop> {
+                if ctx.cancelled() {
+                    return Err(Stop::Cancelled);
+                }
+                fold(state, index, input, batch, starts).map_err(Stop::Data)
+            };
+            let mut on_progress = |bytes: usize| ctx.advance(bytes as u64);
+            let read =
+                reader.read_range(input, task.start, task.end, &mut on_batch, &mut on_progress);
+            read.map(|info| info.stop)
+        });
+        let workers: Vec<W> = ran.workers.into_iter().map(|(w, _)| w).collect();
+        (workers, ran.outcomes)
+    };
+    let (mut workers, mut outcomes) = run_map(&tasks);
+
+    // Speculative boundaries are only guesses for malformed quoting: check
+    // that each partition's last record ends where the next one starts, and
+    // if one does not, redo the map on boundaries found by the real parser.
+    if let Verdict::Misaligned = check(inputs, &tasks, &outcomes) {
+        tasks = tasks_from(&|input, parts| {
+            split_sequential(input.bytes(), input.body_start, parts, opts.delimiter)
+        });
+        progress.restart(tasks.len());
+        (workers, outcomes) = run_map(&tasks);
+        if let Verdict::Misaligned = check(inputs, &tasks, &outcomes) {
+            return Err(Error::Other(
+                "internal error: exact partition boundaries failed validation".into(),
+            ));
+        }
+    }
+    progress.finish();
+
+    // The first failed partition holds the input's first bad record.
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Failed(Stop::Data(e)) => return Err(Error::Data(e)),
+            Outcome::Failed(Stop::Cancelled) => {
+                unreachable!("a reader stops for a cancellation only when cancelled")
+            }
+            Outcome::Done(_) | Outcome::Cancelled => {}
+        }
+    }
+    Ok((tasks, workers))
+}
+
+enum Verdict {
+    /// Every partition up to the end (or up to the first failure, whose
+    /// error is then genuine) started on a true record boundary.
+    Aligned,
+    Misaligned,
+}
+
+/// Validates partition starts in order: the first starts at the body, and
+/// each next one where the previous one's last record ended (`Done(stop)`:
+/// the next record starts at `stop`).
+fn check(inputs: &[CsvInput], tasks: &[CsvTask], outcomes: &[Outcome<usize, Stop>]) -> Verdict {
+    let mut expected = None;
+    for (task, outcome) in tasks.iter().zip(outcomes) {
+        let start = match expected {
+            Some((input, at)) if input == task.input => at,
+            _ => inputs[task.input].body_start,
+        };
+        if task.start != start {
+            return Verdict::Misaligned;
+        }
+        match outcome {
+            Outcome::Done(stop) => expected = Some((task.input, *stop)),
+            Outcome::Failed(_) => return Verdict::Aligned,
+            Outcome::Cancelled => unreachable!("a cancelled partition follows a failed one"),
+        }
+    }
+    Verdict::Aligned
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::spec::parse_specs;
+
+    /// Records whose stray quotes (`ab",` looks like a closing quote) make
+    /// the speculative splitter take the newline inside `"p\nq"` for a
+    /// record end whenever a cut falls before one.
+    fn misleading_csv(pairs: usize) -> (tempfile::TempDir, CsvInput) {
+        let mut text = String::from("k,a,b,c,d\n");
+        for i in 0..pairs {
+            text += &format!("k{i},1,,,\nw{i},2,ab\",c\"d,\"p\nq\"\n");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).unwrap();
+        let input = CsvInput::open(&path, b',').unwrap();
+        (dir, input)
+    }
+
+    fn opts(partitions: usize, threads: usize) -> ExecOptions {
+        ExecOptions {
+            partitions: Some(partitions),
+            threads,
+            delimiter: b',',
+            progress: false,
+        }
+    }
+
+    #[test]
+    fn a_wrong_guess_maps_again_from_fresh_states() {
+        let (_dir, input) = misleading_csv(500);
+        let plan = Plan::new(&input.header, &parse_specs(&["count"]).unwrap(), &[]).unwrap();
+        let inputs = [input];
+        let attempts = AtomicUsize::new(0);
+        let new_workers = |n| {
+            attempts.fetch_add(1, Ordering::Relaxed);
+            vec![0usize; n]
+        };
+        let fold = |rows: &mut usize, _: usize, _: &CsvInput, b: &Batch<'_>, _: &[usize]| {
+            *rows += b.len;
+            Ok(())
+        };
+        let pool = exec::pool(2).unwrap();
+        let (tasks, workers) =
+            map(&pool, &plan, &inputs, &opts(16, 2), &new_workers, &fold).unwrap();
+        assert_eq!(attempts.load(Ordering::Relaxed), 2, "no re-map");
+        // the answer is the exact map's alone
+        assert_eq!(workers.iter().sum::<usize>(), 1000);
+        let bytes = inputs[0].bytes();
+        for task in &tasks[1..] {
+            let at = &bytes[task.start - 1..task.start + 1];
+            assert!(
+                at == b"\nk" || at == b"\nw",
+                "{task:?} starts inside a record"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrong_guess_does_not_change_the_answer() {
+        let (_dir, input) = misleading_csv(3000);
+        let specs = parse_specs(&["count,sum:a"]).unwrap();
+        let plan = Plan::new(&input.header, &specs, &["k".to_string()]).unwrap();
+        let inputs = [input];
+        let one = run(&plan, &inputs, &opts(1, 1)).unwrap();
+        for (partitions, threads) in [(7, 2), (64, 3)] {
+            let many = run(&plan, &inputs, &opts(partitions, threads)).unwrap();
+            assert_eq!(many.to_rows(), one.to_rows(), "{partitions} partitions");
+        }
+    }
+
+    #[test]
+    fn default_partition_counts() {
+        assert_eq!(default_partitions(0, 8), 1);
+        assert_eq!(default_partitions(500_000, 8), 1);
+        assert_eq!(default_partitions(4 << 20, 2), 8);
+        assert_eq!(default_partitions(1_100_000_000, 2), 32);
+        assert_eq!(default_partitions(usize::MAX / 2, 2), 4096);
+    }
+
+    #[test]
+    fn partitions_are_coarsened_only_past_the_point_of_use() {
+        assert_eq!(useful_partitions(64, 100), 64);
+        assert_eq!(useful_partitions(7, 100), 7);
+        assert_eq!(useful_partitions(1_000_000, 100), 4096);
+        assert_eq!(useful_partitions(1_000_000, 300 << 20), 4800);
+        assert_eq!(useful_partitions(1000, 300 << 20), 1000);
+    }
+}
