@@ -5,6 +5,10 @@ use std::borrow::Cow;
 
 use crate::value::{Column, ColumnType};
 
+/// Rows per batch, whatever the source (CSV, Arrow, Parquet): small enough
+/// to stay in cache, large enough to amortise the per-batch work.
+pub const BATCH_ROWS: usize = 4096;
+
 /// A batch of rows, one [`Column`] per parsed slot.
 pub struct Batch<'a> {
     pub len: usize,

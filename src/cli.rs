@@ -26,7 +26,7 @@ Exit codes:
 #[derive(Parser, Debug)]
 #[command(
     name = "rayproc",
-    version,
+    version = crate::cpu::version(),
     about = "Fast, exact aggregations over big CSV files: split, map in parallel, reduce.",
     after_help = EXIT_CODES
 )]

@@ -17,13 +17,14 @@
 //!   exact value (canonical digits: no `+`, no leading zeros);
 //! - the eight-lane readers (`read_plain8`, `read_ints8`, AVX-512) give each
 //!   lane they read exactly `parse_float_field`'s (`parse_int_field`'s)
-//!   value, on the input and its cuts.
+//!   value, on the input and its cuts (where the processor has them and
+//!   `RAYPROC_SIMD` allows them: see `rayproc::cpu`).
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rayproc::decimal::{read_ints8, read_plain8};
-use rayproc::value::{
+use rayproc::number::batch::{read_ints8, read_plain8};
+use rayproc::number::{
     is_wide_int_field, parse_float, parse_float_field, parse_int, parse_int_field,
     parse_wide_int_field,
 };

@@ -4,6 +4,9 @@
 //! `rayproc::source::csv::CsvReader::read_range` does), and the invariants
 //! every scanned record must satisfy.
 //!
+//! The vectorised scanners run the process's paths (`rayproc::cpu`): set
+//! `RAYPROC_SIMD=avx2|sse|none` to fuzz a narrower one.
+//!
 //! Only the public library API is used.
 
 use rayproc::source::fastscan::{FastScanner, Step};

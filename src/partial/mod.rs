@@ -15,10 +15,11 @@ use rayon::prelude::*;
 use crate::agg::{BadValue, Groups, StateVec};
 use crate::batch::{decode_key, encode_key, Batch};
 use crate::keyset::KeySet;
+use crate::number::{parse_float_field, parse_int_field};
 use crate::plan::Plan;
 pub use crate::table::Table;
 use crate::table::{RowBuilder, ValueRef};
-use crate::value::{parse_float_field, parse_int_field, ColumnType, Value};
+use crate::value::{ColumnType, Value};
 
 use radix::Radix;
 pub use radix::SharedParts;

@@ -33,9 +33,9 @@ use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array};
 use arrow_schema::{DataType, TimeUnit};
 
-use crate::batch::Batch;
-use crate::source::csv::BATCH_ROWS;
-use crate::value::{parse_float, Column, ColumnType, Data};
+use crate::batch::{Batch, BATCH_ROWS};
+use crate::number::parse_float;
+use crate::value::{Column, ColumnType, Data};
 
 /// The rayproc type an Arrow column is read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

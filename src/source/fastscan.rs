@@ -22,6 +22,7 @@
 //! fast path, and the check costs nothing on blocks with no CR at all.
 
 use super::scan::{FieldSink, Span};
+use crate::cpu::{self, Features};
 
 /// What the fast scanner found next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,44 +58,61 @@ fn prefix_xor(mut x: u64) -> u64 {
 /// Classifies one 64-byte block.
 pub(super) type Classify = fn(&[u8; 64], u8) -> Masks;
 
-/// Whether the SIMD paths may run: always, unless `RAYPROC_NO_SIMD` is set
-/// (which forces the baseline code, to test it on any machine). Read once;
-/// every runtime-detected path asks here first.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-pub(crate) fn simd_allowed() -> bool {
-    use std::sync::OnceLock;
-    static ALLOWED: OnceLock<bool> = OnceLock::new();
-    *ALLOWED.get_or_init(|| std::env::var_os("RAYPROC_NO_SIMD").is_none())
+/// The block classifiers, widest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Classifier {
+    /// AVX-512 BW: one 64-byte compare per mask.
+    Avx512,
+    /// AVX2: two 32-byte compares per mask.
+    Avx2,
+    /// SSE2 (the x86-64 baseline): four 16-byte compares per mask.
+    Sse2,
+    /// No explicit SIMD: a byte at a time (what other architectures run).
+    Portable,
 }
 
-/// The widest classifier this processor runs, picked once per process.
-///
-/// Why a function pointer: the binary targets baseline x86-64 (it must run on
-/// any CI machine), so AVX2 and AVX-512 code can only be reached through
-/// runtime detection; one indirect call per 64 bytes costs far less than
-/// the classification it selects. `RAYPROC_NO_SIMD=1` forces the baseline.
-pub(super) fn classifier() -> Classify {
-    use std::sync::OnceLock;
-    static PICKED: OnceLock<Classify> = OnceLock::new();
-    *PICKED.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if simd_allowed() {
-                if std::arch::is_x86_feature_detected!("avx512bw") {
-                    return classify_avx512;
-                }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    return classify_avx2;
-                }
-            }
+impl Classifier {
+    /// The widest classifier `features` allow.
+    pub(super) fn of(features: Features) -> Classifier {
+        // (off x86-64 every feature is false)
+        if features.avx512bw() {
+            Classifier::Avx512
+        } else if features.avx2() {
+            Classifier::Avx2
+        } else if features.sse2() {
+            Classifier::Sse2
+        } else {
+            Classifier::Portable
         }
-        classify_baseline
-    })
+    }
+}
+
+/// The widest classifier `features` allow ([`Classifier::of`]), as a
+/// function.
+///
+/// Why a function pointer: the binary targets x86-64-v2 (it must run on
+/// any CI machine), so AVX2 and AVX-512 code can only be reached through
+/// run-time detection ([`crate::cpu`]); one indirect call per 64 bytes
+/// costs far less than the classification it selects. The functions that
+/// need more than the baseline are private to this module and handed out
+/// only here, so that holding one means the processor has its
+/// instructions.
+pub(super) fn classifier(features: Features) -> Classify {
+    match Classifier::of(features) {
+        #[cfg(target_arch = "x86_64")]
+        Classifier::Avx512 => classify_avx512,
+        #[cfg(target_arch = "x86_64")]
+        Classifier::Avx2 => classify_avx2,
+        #[cfg(target_arch = "x86_64")]
+        Classifier::Sse2 => classify_sse2,
+        _ => classify_portable,
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 fn classify_avx512(block: &[u8; 64], delim: u8) -> Masks {
-    // SAFETY: only picked by `classifier` when AVX-512BW was detected.
+    // SAFETY: only handed out by `classifier` when the processor has
+    // AVX-512 BW (`Features::avx512bw`).
     unsafe { classify_avx512_inline(block, delim) }
 }
 
@@ -143,12 +161,13 @@ fn classify_avx2(block: &[u8; 64], delim: u8) -> Masks {
             cr: mask(b'\r'),
         }
     }
-    // SAFETY: only picked by `classifier` when AVX2 was detected.
+    // SAFETY: only handed out by `classifier` when the processor has AVX2
+    // (`Features::avx2`).
     unsafe { inner(block, delim) }
 }
 
 #[cfg(target_arch = "x86_64")]
-fn classify_baseline(block: &[u8; 64], delim: u8) -> Masks {
+fn classify_sse2(block: &[u8; 64], delim: u8) -> Masks {
     use std::arch::x86_64::*;
     // SAFETY: SSE2 is part of the x86_64 baseline; loads are unaligned and
     // within the 64-byte array.
@@ -175,8 +194,9 @@ fn classify_baseline(block: &[u8; 64], delim: u8) -> Masks {
     }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
-fn classify_baseline(block: &[u8; 64], delim: u8) -> Masks {
+/// The classifier without explicit SIMD: what other architectures run, and
+/// the reference the others are tested against.
+fn classify_portable(block: &[u8; 64], delim: u8) -> Masks {
     let mut m = Masks {
         quote: 0,
         delim: 0,
@@ -315,11 +335,23 @@ pub struct FastScanner<'a> {
 
 impl<'a> FastScanner<'a> {
     pub fn new(buf: &'a [u8], start: usize, end: usize, delim: u8) -> Self {
+        Self::with_features(buf, start, end, delim, cpu::features())
+    }
+
+    /// [`new`](Self::new), with the classifier `features` allow rather than
+    /// this process's ([`cpu::features`]): to compare the paths.
+    pub fn with_features(
+        buf: &'a [u8],
+        start: usize,
+        end: usize,
+        delim: u8,
+        features: Features,
+    ) -> Self {
         FastScanner {
             buf,
             end,
             delim,
-            classify: classifier(),
+            classify: classifier(features),
             block: start,
             seps: 0,
             newlines: 0,
@@ -468,6 +500,13 @@ pub(super) fn field_span(buf: &[u8], start: usize, sep: usize, is_newline: bool)
 pub(super) mod testing {
     use super::super::scan::{AllFields, Scanner, Span};
     use super::{FastScanner, Step};
+    use crate::cpu::{self, Features, Level};
+
+    /// The features of each cap, lowest first: every path this processor
+    /// has, whatever `RAYPROC_SIMD` says.
+    pub fn every_path() -> Vec<Features> {
+        Level::ALL.map(|cap| cpu::detected().capped(cap)).to_vec()
+    }
 
     /// Records as (start, every field's span).
     pub type Records = Vec<(usize, Vec<Span>)>;
@@ -493,12 +532,18 @@ pub(super) mod testing {
         *state
     }
 
-    /// Records starting in `buf[start..end]` by the fast scanner, each one's
-    /// field count checked against the fields fed; `Some(at)` if it gave up
-    /// at record `at`, else where the next record would start.
-    pub fn fast_records(buf: &[u8], start: usize, end: usize) -> (Records, Result<usize, usize>) {
+    /// Records starting in `buf[start..end]` by the fast scanner with the
+    /// classifier `features` allow, each one's field count checked against
+    /// the fields fed; `Some(at)` if it gave up at record `at`, else where
+    /// the next record would start.
+    pub fn fast_records(
+        features: Features,
+        buf: &[u8],
+        start: usize,
+        end: usize,
+    ) -> (Records, Result<usize, usize>) {
         let mut records = Vec::new();
-        let mut f = FastScanner::new(buf, start, end, b',');
+        let mut f = FastScanner::with_features(buf, start, end, b',', features);
         loop {
             let mut sink = AllFields::default();
             match f.next_record(&mut sink) {
@@ -533,29 +578,48 @@ mod tests {
     use super::testing::*;
     use super::*;
 
-    /// Records of `buf[start..]` by the fast path (finishing with the scalar
-    /// scanner when it bails out) and by the scalar scanner alone.
-    fn both(buf: &[u8], start: usize) -> (Records, Records) {
-        let (mut fast, outcome) = fast_records(buf, start, buf.len());
-        if let Err(at) = outcome {
-            fast.extend(scalar_records(buf, at));
+    /// Checks that the fast path on every classifier this processor has
+    /// (finishing with the scalar scanner when it bails out) reads the
+    /// records of `buf` the scalar scanner alone reads.
+    fn check_paths(buf: &[u8]) {
+        let slow = scalar_records(buf, 0);
+        for features in every_path() {
+            let (mut fast, outcome) = fast_records(features, buf, 0, buf.len());
+            if let Err(at) = outcome {
+                fast.extend(scalar_records(buf, at));
+            }
+            assert_eq!(
+                fast,
+                slow,
+                "{:?}: {:?}",
+                Classifier::of(features),
+                buf.escape_ascii().to_string()
+            );
         }
-        (fast, scalar_records(buf, start))
     }
 
-    /// Every classifier this processor runs agrees with the baseline one.
+    /// Each cap selects its classifier: the widest at or below it that the
+    /// processor has.
+    #[test]
+    fn each_cap_selects_its_classifier() {
+        use crate::cpu::Level;
+        let full = crate::cpu::detected();
+        for cap in Level::ALL {
+            let want = match cap.min(full.level()) {
+                Level::Avx512 => Classifier::Avx512,
+                Level::Avx2 => Classifier::Avx2,
+                Level::Sse => Classifier::Sse2,
+                Level::None => Classifier::Portable,
+            };
+            assert_eq!(Classifier::of(full.capped(cap)), want, "cap {cap}");
+        }
+        assert_eq!(Classifier::of(Features::NONE), Classifier::Portable);
+    }
+
+    /// Every classifier this processor has agrees with the portable one.
     #[test]
     fn classifiers_agree() {
-        let mut picked: Vec<Classify> = vec![classifier()];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512bw") {
-                picked.push(classify_avx512);
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                picked.push(classify_avx2);
-            }
-        }
+        let picked: Vec<Classify> = every_path().into_iter().map(classifier).collect();
         let alphabet = b"\"\n\r,;a\x00\xff";
         let mut state = 99u64;
         for _ in 0..2000 {
@@ -567,7 +631,7 @@ mod tests {
                 *b = alphabet[(state >> 33) as usize % alphabet.len()];
             }
             for delim in [b',', b';'] {
-                let want = classify_baseline(&block, delim);
+                let want = classify_portable(&block, delim);
                 for f in &picked {
                     assert_eq!(f(&block, delim), want);
                 }
@@ -598,8 +662,7 @@ mod tests {
             "x\n\"a\rb\"\n".repeat(20),
         ];
         for case in &cases {
-            let (fast, slow) = both(case.as_bytes(), 0);
-            assert_eq!(fast, slow, "{case:?}");
+            check_paths(case.as_bytes());
         }
     }
 
@@ -664,8 +727,7 @@ mod tests {
                     _ => ",",
                 });
             }
-            let (fast, slow) = both(text.as_bytes(), 0);
-            assert_eq!(fast, slow, "{text:?}");
+            check_paths(text.as_bytes());
         }
     }
 }

@@ -23,10 +23,11 @@
 //! semantics and the errors. The records and fields this path yields are
 //! therefore exactly the fast scanner's.
 
-use super::fastscan::{classifier, field_span, Classify, Masks, QuoteState};
 #[cfg(target_arch = "x86_64")]
-use super::fastscan::{classify_avx512_inline, simd_allowed};
+use super::fastscan::classify_avx512_inline;
+use super::fastscan::{classifier, field_span, Classify, Masks, QuoteState};
 use super::scan::Span;
+use crate::cpu::{self, Features};
 
 /// Bytes indexed per window: small enough for the window and its index to
 /// stay in the L2 cache while records are cut from it.
@@ -63,7 +64,8 @@ pub struct IndexScanner<'a> {
     delim: u8,
     ncols: usize,
     classify: Classify,
-    /// Whether [`index_block`](Self::index_block) may use AVX-512 VBMI2.
+    /// Whether [`index_block`](Self::index_block) may use AVX-512 VBMI2
+    /// (set only when the processor has it: [`Features::avx512_vbmi2`]).
     compress: bool,
     index: Box<[u32]>,
     /// Where the indexed window starts.
@@ -74,12 +76,18 @@ pub struct IndexScanner<'a> {
 
 impl<'a> IndexScanner<'a> {
     pub fn new(buf: &'a [u8], delim: u8, ncols: usize) -> Self {
+        Self::with_features(buf, delim, ncols, cpu::features())
+    }
+
+    /// [`new`](Self::new), with the paths `features` allow rather than this
+    /// process's ([`cpu::features`]): to compare the paths.
+    pub fn with_features(buf: &'a [u8], delim: u8, ncols: usize, features: Features) -> Self {
         IndexScanner {
             buf,
             delim,
             ncols,
-            classify: classifier(),
-            compress: compress_available(),
+            classify: classifier(features),
+            compress: features.avx512_vbmi2(),
             index: vec![0; INDEX_LEN].into_boxed_slice(),
             base: 0,
             complete: 0,
@@ -96,7 +104,8 @@ impl<'a> IndexScanner<'a> {
         #[cfg(target_arch = "x86_64")]
         let indexed = if self.compress {
             // SAFETY: `compress` is only set when the processor has
-            // AVX-512 BW and VBMI2 (`compress_available`).
+            // AVX-512 BW and VBMI2, BMI1 and LZCNT (`avx512_vbmi2`), what
+            // `index_blocks_avx512` enables besides the baseline's POPCNT.
             unsafe { self.index_blocks_avx512(start, stop) }
         } else {
             self.index_blocks::<false>(start, stop, self.classify)
@@ -169,7 +178,8 @@ impl<'a> IndexScanner<'a> {
     /// baseline's function pointer each block cost two calls.
     ///
     /// # Safety
-    /// The processor must have AVX-512 BW and VBMI2.
+    /// The processor must have AVX-512 BW and VBMI2, POPCNT (the baseline),
+    /// LZCNT and BMI1 ([`Features::avx512_vbmi2`]).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512bw,avx512vbmi2,popcnt,lzcnt,bmi1")]
     unsafe fn index_blocks_avx512(
@@ -210,7 +220,7 @@ impl<'a> IndexScanner<'a> {
         #[cfg(target_arch = "x86_64")]
         if COMPRESS {
             // SAFETY: `COMPRESS` is only set in code that runs when the
-            // processor has the instructions (`compress_available`).
+            // processor has the instructions (`index_blocks_avx512`).
             unsafe { index_block_compress(out, at as u32, seps, count) };
             return len + count;
         }
@@ -232,19 +242,6 @@ impl<'a> IndexScanner<'a> {
     pub fn records<'s>(&'s self) -> Records<'s, 'a> {
         Records { scanner: self }
     }
-}
-
-/// Whether the processor can index a block with one byte compress
-/// (AVX-512 VBMI2), unless `RAYPROC_NO_SIMD` asks for the baseline.
-fn compress_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        simd_allowed()
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512vbmi2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
 }
 
 /// Writes `at + i` for each set bit `i` of `seps` (`count` of them) to
@@ -370,19 +367,41 @@ impl<'a> Records<'_, 'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fastscan::testing::{fast_records, lcg, PIECES};
+    use super::super::fastscan::testing::{every_path, fast_records, lcg, PIECES};
     use super::*;
+    use crate::cpu::Level;
+
+    /// Each cap selects its paths: the byte compress only at `avx512`, on a
+    /// processor with VBMI2.
+    #[test]
+    fn each_cap_selects_its_path() {
+        let full = cpu::detected();
+        for cap in Level::ALL {
+            let index = IndexScanner::with_features(b"a\n", b',', 1, full.capped(cap));
+            let want = cap == Level::Avx512 && full.avx512_vbmi2();
+            assert_eq!(index.compress, want, "cap {cap}");
+        }
+    }
 
     /// Records of `buf` by the index path where it can, the fast path
     /// elsewhere, and by the fast path alone: the same records, fields and
-    /// stopping point.
+    /// stopping point, on every path this processor has.
     /// Returns how many records the index path cut.
     fn check(text: &str, ncols: usize) -> usize {
+        let cuts: Vec<usize> = (every_path().into_iter())
+            .map(|features| check_with(features, text, ncols))
+            .collect();
+        assert!(cuts.windows(2).all(|w| w[0] == w[1]), "{cuts:?}");
+        cuts[0]
+    }
+
+    /// [`check`] on the paths `features` allow.
+    fn check_with(features: Features, text: &str, ncols: usize) -> usize {
         let buf = text.as_bytes();
-        let (fast_only, _) = fast_records(buf, 0, buf.len());
+        let (fast_only, _) = fast_records(features, buf, 0, buf.len());
         let mut mixed = Vec::new();
         let mut cut = 0;
-        let mut index = IndexScanner::new(buf, b',', ncols);
+        let mut index = IndexScanner::with_features(buf, b',', ncols, features);
         let mut pos = 0;
         loop {
             match index.window(pos, buf.len()) {
@@ -420,7 +439,7 @@ mod tests {
                     pos = next;
                 }
                 Window::Irregular { until } => {
-                    let (records, outcome) = fast_records(buf, pos, until);
+                    let (records, outcome) = fast_records(features, buf, pos, until);
                     mixed.extend(records);
                     let (Ok(next) | Err(next)) = outcome;
                     if next == pos {
@@ -430,7 +449,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(mixed, fast_only, "{text:?}");
+        assert_eq!(mixed, fast_only, "{features:?}: {text:?}");
         cut
     }
 
@@ -503,13 +522,15 @@ mod tests {
             ("1,2\n3,4\r", false),
         ] {
             let text = text.repeat(20);
-            let mut index = IndexScanner::new(text.as_bytes(), b',', 2);
-            let got = index.window(0, text.len());
-            assert_eq!(
-                matches!(got, Window::Records { .. }),
-                regular,
-                "{text:?}: {got:?}"
-            );
+            for features in every_path() {
+                let mut index = IndexScanner::with_features(text.as_bytes(), b',', 2, features);
+                let got = index.window(0, text.len());
+                assert_eq!(
+                    matches!(got, Window::Records { .. }),
+                    regular,
+                    "{features:?}: {text:?}: {got:?}"
+                );
+            }
         }
     }
 

@@ -1,4 +1,4 @@
-//! [`split_wide`](super::split_wide) and [`to_f64`](super::to_f64) on eight
+//! [`split_wide`](super::decimal::split_wide) and [`to_f64`](super::decimal::to_f64) on eight
 //! fields at once, in the 64-bit lanes of AVX-512 registers.
 //!
 //! Why: the scalar reader is a chain of about seventy instructions per
@@ -16,7 +16,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{POW10, POW5_BITS, RECIP5};
+use super::decimal::{MAX_DIGITS, POW10, POW5_BITS, RECIP5};
 
 const ZEROS: i64 = 0x3030_3030_3030_3030;
 
@@ -77,7 +77,7 @@ fn splat(v: i64) -> __m512i {
     _mm512_set1_epi64(v)
 }
 
-/// Lanes whose eight bytes are all ASCII digits ([`all_digits`](super::all_digits)).
+/// Lanes whose eight bytes are all ASCII digits ([`all_digits`](super::decimal::all_digits)).
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn all_digits(c: __m512i) -> __mmask8 {
@@ -87,7 +87,7 @@ fn all_digits(c: __m512i) -> __mmask8 {
     a & _mm512_cmpeq_epi64_mask(_mm512_and_si512(plus6, high), splat(ZEROS))
 }
 
-/// [`parse8`](super::parse8) in each lane.
+/// [`parse8`](super::decimal::parse8) in each lane.
 #[inline]
 #[target_feature(enable = "avx512f,avx512dq")]
 fn parse8(c: __m512i) -> __m512i {
@@ -193,10 +193,7 @@ pub unsafe fn read8(fields: &[&[u8]], tables: &Tables) -> ([u64; 8], u8) {
     let head_len = _mm512_sub_epi64(_mm512_sub_epi64(tail_start, one), sign);
     let shape = has_dot
         & _mm512_test_epi64_mask(frac, frac)
-        & _mm512_cmple_epu64_mask(
-            _mm512_add_epi64(head_len, t),
-            splat(super::MAX_DIGITS as i64),
-        )
+        & _mm512_cmple_epu64_mask(_mm512_add_epi64(head_len, t), splat(MAX_DIGITS as i64))
         & _mm512_cmple_epu64_mask(head_len, splat(8));
     // the head: the point squeezed out, the digits moved to the top
     let below = _mm512_sub_epi64(_mm512_sllv_epi64(one, _mm512_slli_epi64::<3>(d)), one);
@@ -278,7 +275,7 @@ pub unsafe fn read8(fields: &[&[u8]], tables: &Tables) -> ([u64; 8], u8) {
 }
 
 /// Reads the first eight of `fields` that are unsigned integers of one to
-/// eight digits (what [`parse_digits_8`](super::parse_digits_8) reads,
+/// eight digits (what [`parse_digits_8`](super::decimal::parse_digits_8) reads,
 /// `parse_int`'s common case): the values and the mask of the lanes read.
 /// A lane is only read when its field lies in `readable`, seven bytes past
 /// its start: the lane loads the eight bytes that end where the field ends
@@ -325,9 +322,15 @@ pub unsafe fn read_int8(fields: &[&[u8]], readable: std::ops::Range<usize>) -> (
 
 #[cfg(test)]
 mod tests {
-    use super::super::{read_plain8, split_wide};
-    use super::read_int8;
-    use crate::value::parse_float_field;
+    use super::super::decimal::split_wide;
+    use super::{read8, read_int8, Tables};
+    use crate::number::{parse_float_field, parse_int};
+
+    /// Whether this processor has the lanes' instructions (whatever
+    /// `RAYPROC_SIMD` says: these tests compare the paths it has).
+    fn lanes() -> bool {
+        crate::cpu::detected().avx512_lanes()
+    }
 
     /// Plain decimals of `digits` digits, point anywhere (or nowhere), any
     /// sign; with `runs`, some are all nines or zeros after the first digit
@@ -366,7 +369,10 @@ mod tests {
         let (mut wide_count, mut read_count) = (0, 0);
         for chunk in fields.chunks_exact(8) {
             let raw: Vec<&[u8]> = chunk.iter().map(|f| f.as_bytes()).collect();
-            let (values, mask) = read_plain8(&raw).expect("AVX-512");
+            // SAFETY: the processor has AVX-512 F, DQ and CD (the callers
+            // return first when `lanes()` is false).
+            let (bits, mask) = unsafe { read8(&raw, &Tables::new()) };
+            let values = bits.map(f64::from_bits);
             for (lane, field) in raw.iter().enumerate() {
                 let wide = split_wide(field).is_some();
                 wide_count += wide as usize;
@@ -383,7 +389,7 @@ mod tests {
 
     #[test]
     fn integer_lanes_read_what_the_scalar_reader_reads() {
-        if read_plain8(&[&b""[..]; 8]).is_none() {
+        if !lanes() {
             return; // no AVX-512 here
         }
         // fields of every shape, laid out in one buffer as in a CSV file
@@ -410,8 +416,8 @@ mod tests {
         let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
         let mut read_count = 0;
         for chunk in fields.chunks_exact(8) {
-            // SAFETY: the processor has the features (checked above); the
-            // buffer is readable.
+            // SAFETY: the processor has AVX-512 F and DQ (`lanes()`, checked
+            // above); the buffer is readable.
             let (values, mask) = unsafe { read_int8(chunk, readable.clone()) };
             for (lane, field) in chunk.iter().enumerate() {
                 let read = mask >> lane & 1 == 1;
@@ -420,7 +426,7 @@ mod tests {
                 assert_eq!(read, inside && digits, "{field:?}");
                 if read {
                     read_count += 1;
-                    let want = crate::value::parse_int(field).expect("an integer");
+                    let want = parse_int(field).expect("an integer");
                     assert_eq!(values[lane] as i64, want, "{field:?}");
                 }
             }
@@ -435,7 +441,7 @@ mod tests {
 
     #[test]
     fn lanes_read_what_the_scalar_reader_reads() {
-        if read_plain8(&[&b""[..]; 8]).is_none() {
+        if !lanes() {
             return; // no AVX-512 here
         }
         // the shapes around plain decimals (blanks, exponents, text, empty

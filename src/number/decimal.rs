@@ -14,54 +14,9 @@
 //! to a rounding boundary to decide is replaced by the exact integer
 //! quotient, rounded by hand (ties to even). No case relies on an
 //! approximation that might be off by one ulp.
-
-#[cfg(target_arch = "x86_64")]
-pub(crate) mod x8;
-
-/// Whether the lane readers (`src/decimal/x8.rs`) may run: AVX-512 F, DQ
-/// and CD, unless `RAYPROC_NO_SIMD` asks for the baseline (the detection
-/// macro caches).
-#[cfg(target_arch = "x86_64")]
-pub(crate) fn lanes_available() -> bool {
-    crate::source::fastscan::simd_allowed()
-        && std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512dq")
-        && std::arch::is_x86_feature_detected!("avx512cd")
-}
-
-/// Reads the first eight of `fields` at once, as the CSV reader does where
-/// the processor has AVX-512 (`src/decimal/x8.rs`): each lane's value and the mask of
-/// the lanes read. A lane read holds `parse_float_field` of its field, bit
-/// for bit; the others are for the scalar reader. `None` where the
-/// processor lacks the instructions (or `RAYPROC_NO_SIMD` is set). Public
-/// for the fuzz targets.
-pub fn read_plain8(fields: &[&[u8]]) -> Option<([f64; 8], u8)> {
-    #[cfg(target_arch = "x86_64")]
-    if lanes_available() {
-        // SAFETY: the processor has the instructions (checked just above).
-        let (bits, read) = unsafe { x8::read8(fields, &x8::Tables::new()) };
-        return Some((bits.map(f64::from_bits), read));
-    }
-    let _ = fields;
-    None
-}
-
-/// Like [`read_plain8`], for the integer lanes (`src/decimal/x8.rs`): each
-/// lane read holds `parse_int_field` of its field. Only fields inside `buf`,
-/// at least seven bytes past its start, are read. Public for the fuzz
-/// targets.
-pub fn read_ints8(buf: &[u8], fields: &[&[u8]]) -> Option<([i64; 8], u8)> {
-    #[cfg(target_arch = "x86_64")]
-    if lanes_available() {
-        let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
-        // SAFETY: the processor has the instructions (checked just above),
-        // and `buf` is readable.
-        let (values, read) = unsafe { x8::read_int8(fields, readable) };
-        return Some((values.map(|v| v as i64), read));
-    }
-    let _ = (buf, fields);
-    None
-}
+//!
+//! [`x8`](super::x8) runs the same steps on eight fields at once (AVX-512);
+//! the items it shares with this reader are `pub(super)`.
 
 /// 5^p for the fraction lengths the exact path handles (p ≤ 19 < 27, so
 /// every entry fits in 64 bits).
@@ -79,7 +34,7 @@ const fn powers<const N: usize>(base: u64) -> [u64; N] {
 }
 
 /// The most significant digits a `u64` mantissa holds without overflow.
-const MAX_DIGITS: usize = 19;
+pub(super) const MAX_DIGITS: usize = 19;
 
 /// Reads `s` if it is a plain decimal (`-`/`+`, digits, optionally `.` and
 /// more digits, at least one digit, and at most 19 digits in all); `None` means "not this form", not "not a number".
@@ -101,7 +56,7 @@ pub fn parse_plain(s: &[u8]) -> Option<f64> {
 /// eight digits per multiply chain. Returns the mantissa, the number of
 /// fraction digits and the sign; `None` for any other shape.
 #[inline(always)]
-fn split_wide(s: &[u8]) -> Option<(u64, usize, bool)> {
+pub(super) fn split_wide(s: &[u8]) -> Option<(u64, usize, bool)> {
     const ZEROS: u64 = 0x3030_3030_3030_3030;
     let n = s.len();
     if !(16..=24).contains(&n) {
@@ -149,7 +104,7 @@ fn split_wide(s: &[u8]) -> Option<(u64, usize, bool)> {
 }
 
 /// 10^i for the digit counts read at once (up to 16).
-const POW10: [u64; 17] = powers(10);
+pub(super) const POW10: [u64; 17] = powers(10);
 
 /// Any plain decimal, digit by digit for the integer part and eight at a
 /// time for the fraction.
@@ -228,7 +183,7 @@ fn split_any(s: &[u8]) -> Option<(u64, usize, bool)> {
 /// is not): loaded as two overlapping 4-byte words, padded with leading
 /// zeros, checked and converted at once.
 #[inline]
-pub(crate) fn parse_digits_8(d: &[u8]) -> Option<u64> {
+pub(super) fn parse_digits_8(d: &[u8]) -> Option<u64> {
     let n = d.len();
     debug_assert!((1..=8).contains(&n));
     if n < 4 {
@@ -252,7 +207,7 @@ fn load8(b: &[u8]) -> u64 {
 
 /// Whether all eight bytes are ASCII digits.
 #[inline(always)]
-fn all_digits(c: u64) -> bool {
+pub(super) fn all_digits(c: u64) -> bool {
     // a byte is a digit iff its high nibble is 3 and adding 6 keeps it there
     (c & 0xF0F0_F0F0_F0F0_F0F0) == 0x3030_3030_3030_3030
         && (c.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) == 0x3030_3030_3030_3030
@@ -261,7 +216,7 @@ fn all_digits(c: u64) -> bool {
 /// The value of eight ASCII digits, the first (lowest) byte the most
 /// significant: three multiplies instead of eight.
 #[inline(always)]
-fn parse8(c: u64) -> u64 {
+pub(super) fn parse8(c: u64) -> u64 {
     const MASK: u64 = 0x0000_00FF_0000_00FF;
     const MUL1: u64 = 0x000F_4240_0000_0064; // 100 + (1000000 << 32)
     const MUL2: u64 = 0x0000_2710_0000_0001; // 1 + (10000 << 32)
@@ -321,7 +276,7 @@ fn compose(mant: u64, exp: i32) -> f64 {
 }
 
 /// Bit lengths of the powers of five.
-const POW5_BITS: [u32; 20] = {
+pub(super) const POW5_BITS: [u32; 20] = {
     let mut t = [0u32; 20];
     let mut i = 0;
     while i < 20 {
@@ -333,7 +288,7 @@ const POW5_BITS: [u32; 20] = {
 
 /// `⌊2^(63+b) / 5^p⌋` with `b` the bit length of 5^p: a reciprocal in
 /// [2^63, 2^64). (Entry 0 is unused: integers convert directly.)
-const RECIP5: [u64; 20] = {
+pub(super) const RECIP5: [u64; 20] = {
     let mut t = [0u64; 20];
     let mut i = 1;
     while i < 20 {

@@ -1,0 +1,331 @@
+//! Which vectorised paths may run: the one place that asks the processor.
+//!
+//! The binary targets x86-64-v2 (SSE4.2, POPCNT: every x86-64 machine in
+//! use has them), so the AVX2 and AVX-512 paths can only be reached through
+//! run-time detection. Every call site that picks a path (the block
+//! classifier, the index scanner, the batch number readers, the eight-lane
+//! readers) asks here, so that:
+//!
+//! - the processor is asked once per process ([`detected`], cached);
+//! - one switch caps every path at once, so that the AVX2 and baseline paths
+//!   can be tested and measured on a machine that has AVX-512;
+//! - what ran can be told: `rayproc --version` prints the level
+//!   ([`version`]), for benchmark records.
+//!
+//! # Levels
+//!
+//! From lowest to highest ([`Level`]):
+//!
+//! | level | what runs |
+//! | --- | --- |
+//! | `none` | no explicit SIMD: the portable block classifier (what a build for another architecture runs) and the scalar number readers |
+//! | `sse` | the x86-64 baseline: the SSE2 block classifier |
+//! | `avx2` | the AVX2 block classifier |
+//! | `avx512` | the AVX-512 BW classifier; with VBMI2 (and BMI1, LZCNT) the index scanner's byte compress; with F, BW, VL, DQ, BMI1, BMI2, LZCNT the batch number loop compiled for AVX-512; with CD too the eight-lane readers |
+//!
+//! A level only allows a path: each path still needs its own instructions,
+//! which [`Features`] answers for (an AVX-512 machine without VBMI2 runs the
+//! AVX-512 classifier and indexes without the compress). What the compiler
+//! emits for the target itself (SSE4.2, POPCNT, prefetches, streaming
+//! stores) runs at every level: a level selects paths, it does not
+//! recompile them.
+//!
+//! # Environment
+//!
+//! - `RAYPROC_SIMD=avx512|avx2|sse|none` caps the level: the paths that run
+//!   are those of the lower of the cap and what the processor has. ASCII
+//!   case is ignored; an empty value is no cap. Any other value is refused
+//!   at start-up ([`check_env`], called by `main`: a usage error, exit 2,
+//!   naming the accepted values) rather than silently ignored, since a
+//!   benchmark that meant to cap and did not would record the wrong path.
+//!   (A library caller that skips the check gets the `none` paths for such
+//!   a value: the slowest, never a wrong one.)
+//! - `RAYPROC_NO_SIMD` (set to anything) is the older switch: the same as
+//!   `RAYPROC_SIMD=sse`, the baseline the binary's target guarantees. With
+//!   both set, the lower cap wins.
+//!
+//! Every path gives the same output bytes (tested in `tests/simd_paths.rs`
+//! and by the per-path differential tests next to each path).
+
+use std::ffi::OsStr;
+use std::sync::OnceLock;
+
+/// How far up the vectorised paths may go, lowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// No explicit SIMD code.
+    None,
+    /// The x86-64 baseline (SSE2).
+    Sse,
+    /// AVX2.
+    Avx2,
+    /// AVX-512.
+    Avx512,
+}
+
+impl Level {
+    /// Every level, lowest first.
+    pub const ALL: [Level; 4] = [Level::None, Level::Sse, Level::Avx2, Level::Avx512];
+
+    /// The name `RAYPROC_SIMD` and `--version` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::None => "none",
+            Level::Sse => "sse",
+            Level::Avx2 => "avx2",
+            Level::Avx512 => "avx512",
+        }
+    }
+
+    /// The level named `name` (ASCII case ignored).
+    pub fn parse(name: &str) -> Option<Level> {
+        Level::ALL
+            .into_iter()
+            .find(|l| l.name().eq_ignore_ascii_case(name))
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The instructions the vectorised paths need, as far as they may be used:
+/// what the processor has, less what a cap forbids. Each method answers for
+/// one path and checks every feature its `#[target_feature]` list enables,
+/// so that a `true` is the whole safety argument for calling it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Features {
+    level: Level,
+    /// AVX-512 VBMI2, BMI1 and LZCNT, besides BW (the index compress).
+    vbmi2: bool,
+    /// AVX-512 F, VL and DQ, BMI1, BMI2 and LZCNT, besides BW (the batch
+    /// number loop).
+    numbers: bool,
+    /// AVX-512 F, DQ and CD (the eight-lane readers).
+    lanes: bool,
+}
+
+impl Features {
+    /// No vectorised path at all (the `none` level).
+    pub const NONE: Features = Features {
+        level: Level::None,
+        vbmi2: false,
+        numbers: false,
+        lanes: false,
+    };
+
+    /// Asks the processor (not cached: see [`detected`]).
+    fn detect() -> Features {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            let level = if has!("avx512f") && has!("avx512bw") && has!("avx2") {
+                Level::Avx512
+            } else if has!("avx2") {
+                Level::Avx2
+            } else {
+                // SSE2 is part of x86-64 itself
+                Level::Sse
+            };
+            let avx512 = level == Level::Avx512;
+            let bmi = has!("bmi1") && has!("bmi2") && has!("lzcnt");
+            Features {
+                level,
+                vbmi2: avx512 && has!("avx512vbmi2") && has!("bmi1") && has!("lzcnt"),
+                numbers: avx512 && has!("avx512vl") && has!("avx512dq") && bmi,
+                lanes: avx512 && has!("avx512dq") && has!("avx512cd"),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Features::NONE
+    }
+
+    /// These features less everything above `cap`.
+    pub fn capped(self, cap: Level) -> Features {
+        if cap >= self.level {
+            return self;
+        }
+        Features {
+            level: cap,
+            ..Features::NONE
+        }
+    }
+
+    /// The highest level allowed.
+    pub fn level(self) -> Level {
+        self.level
+    }
+
+    /// SSE2 (the x86-64 baseline), unless capped at `none`.
+    pub fn sse2(self) -> bool {
+        self.level >= Level::Sse
+    }
+
+    /// AVX2.
+    pub fn avx2(self) -> bool {
+        self.level >= Level::Avx2
+    }
+
+    /// AVX-512 F and BW (and AVX2).
+    pub fn avx512bw(self) -> bool {
+        self.level >= Level::Avx512
+    }
+
+    /// AVX-512 BW and VBMI2, BMI1 and LZCNT: the index scanner's byte
+    /// compress and its block loop (`source::indexscan`).
+    pub fn avx512_vbmi2(self) -> bool {
+        self.avx512bw() && self.vbmi2
+    }
+
+    /// AVX-512 F, BW, VL and DQ, BMI1, BMI2 and LZCNT: the batch number loop
+    /// compiled for AVX-512 (`number::batch`).
+    pub fn avx512_numbers(self) -> bool {
+        self.avx512bw() && self.numbers
+    }
+
+    /// AVX-512 F, DQ and CD: the eight-lane readers (`number::x8`).
+    pub fn avx512_lanes(self) -> bool {
+        self.avx512bw() && self.lanes
+    }
+}
+
+/// What the processor has, asked once per process; no cap applied.
+pub fn detected() -> Features {
+    static DETECTED: OnceLock<Features> = OnceLock::new();
+    *DETECTED.get_or_init(Features::detect)
+}
+
+/// What the paths of this process may use: [`detected`] capped by the
+/// environment (see the module documentation), decided once.
+#[inline]
+pub fn features() -> Features {
+    static FEATURES: OnceLock<Features> = OnceLock::new();
+    *FEATURES.get_or_init(|| detected().capped(env_cap().unwrap_or(Level::None)))
+}
+
+/// The highest level this process runs ([`features`]).
+pub fn level() -> Level {
+    features().level()
+}
+
+/// The cap the environment asks for, or the message refusing it.
+fn env_cap() -> Result<Level, String> {
+    cap_from(
+        std::env::var_os("RAYPROC_SIMD").as_deref(),
+        std::env::var_os("RAYPROC_NO_SIMD").is_some(),
+    )
+}
+
+/// The cap for a `RAYPROC_SIMD` value and whether `RAYPROC_NO_SIMD` is
+/// set: the lower of the two; no cap (`avx512`) when neither asks for one.
+pub fn cap_from(simd: Option<&OsStr>, no_simd: bool) -> Result<Level, String> {
+    let cap = match simd {
+        None => Level::Avx512,
+        Some(v) if v.is_empty() => Level::Avx512,
+        Some(v) => v.to_str().and_then(Level::parse).ok_or_else(|| {
+            let names: Vec<&str> = Level::ALL.iter().rev().map(|l| l.name()).collect();
+            format!(
+                "RAYPROC_SIMD={}: unknown value; expected one of {} (or unset)",
+                v.to_string_lossy(),
+                names.join(", ")
+            )
+        })?,
+    };
+    Ok(if no_simd { cap.min(Level::Sse) } else { cap })
+}
+
+/// Refuses an unknown `RAYPROC_SIMD` value: a usage error (exit 2). `main`
+/// calls it before anything else runs.
+pub fn check_env() -> crate::error::Result<()> {
+    env_cap().map(|_| ()).map_err(crate::error::Error::Usage)
+}
+
+/// The version `rayproc --version` prints after the name: the package
+/// version and the level this process runs, e.g. `0.1.0 (simd: avx512)`.
+pub fn version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| format!("{} (simd: {})", env!("CARGO_PKG_VERSION"), level()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_order() {
+        for l in Level::ALL {
+            assert_eq!(Level::parse(l.name()), Some(l));
+            assert_eq!(Level::parse(&l.name().to_uppercase()), Some(l));
+        }
+        assert!(Level::ALL.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(Level::parse("avx-512"), None);
+        assert_eq!(Level::parse(""), None);
+    }
+
+    #[test]
+    fn the_environment_caps() {
+        let os = |s: &str| Some(OsStr::new(s).to_owned());
+        let cap = |simd: Option<std::ffi::OsString>, no| cap_from(simd.as_deref(), no);
+        assert_eq!(cap(None, false), Ok(Level::Avx512));
+        assert_eq!(cap(os(""), false), Ok(Level::Avx512));
+        assert_eq!(cap(None, true), Ok(Level::Sse));
+        for l in Level::ALL {
+            assert_eq!(cap(os(l.name()), false), Ok(l));
+            // the older switch caps at the baseline; the lower cap wins
+            assert_eq!(cap(os(l.name()), true), Ok(l.min(Level::Sse)));
+        }
+        assert_eq!(cap(os("AVX2"), false), Ok(Level::Avx2));
+        let err = cap(os("avx3"), false).unwrap_err();
+        assert!(
+            err.contains("RAYPROC_SIMD=avx3") && err.contains("avx512, avx2, sse, none"),
+            "{err}"
+        );
+        // refused whatever RAYPROC_NO_SIMD says
+        assert!(cap(os("fast"), true).is_err());
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            assert!(cap_from(Some(OsStr::from_bytes(b"avx\xff")), false).is_err());
+        }
+    }
+
+    #[test]
+    fn a_cap_takes_the_lower_level_and_clears_the_paths_above_it() {
+        let full = detected();
+        for cap in Level::ALL {
+            let f = full.capped(cap);
+            assert_eq!(f.level(), cap.min(full.level()), "cap {cap}");
+            assert_eq!(f.sse2(), f.level() >= Level::Sse);
+            assert_eq!(f.avx2(), f.level() >= Level::Avx2);
+            let avx512 = f.level() == Level::Avx512;
+            assert_eq!(f.avx512bw(), avx512);
+            assert_eq!(f.avx512_vbmi2(), avx512 && full.avx512_vbmi2());
+            assert_eq!(f.avx512_numbers(), avx512 && full.avx512_numbers());
+            assert_eq!(f.avx512_lanes(), avx512 && full.avx512_lanes());
+            // capping twice is capping once, at the lower cap
+            for other in Level::ALL {
+                assert_eq!(f.capped(other), full.capped(cap.min(other)));
+            }
+        }
+        assert_eq!(full.capped(Level::None), Features::NONE);
+    }
+
+    /// What the detection finds agrees with the processor's own answer.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn detection_agrees_with_the_processor() {
+        use std::arch::is_x86_feature_detected as has;
+        let f = detected();
+        assert!(f.sse2());
+        assert_eq!(f.avx2(), has!("avx2"));
+        assert_eq!(f.avx512bw(), has!("avx512f") && has!("avx512bw"));
+        if f.avx512_lanes() {
+            assert!(has!("avx512dq") && has!("avx512cd"));
+        }
+        if f.avx512_vbmi2() {
+            assert!(has!("avx512vbmi2"));
+        }
+    }
+}

@@ -1,0 +1,452 @@
+//! A batch's column of numbers, read at once: what the CSV reader types its
+//! batches with.
+//!
+//! Why a batch reader besides the field readers of [`super`]: one loop over
+//! a column can be compiled for the widest instructions the processor has
+//! (the binary targets x86-64-v2), with the field readers inlined into it,
+//! and can read eight fields at a time in the lanes of an AVX-512 register
+//! ([`super::x8`]). Three paths ([`Path`]), picked per call from
+//! [`crate::cpu`]'s answer; each gives exactly what the field readers give
+//! field by field, which the tests here check on every path the processor
+//! has:
+//!
+//! - [`Path::Lanes`]: eight fields at a time through the lanes; the lanes
+//!   they leave (another shape, an empty field, text, the rare value whose
+//!   rounding the estimate cannot decide) go through the field reader,
+//!   which therefore still decides where a run of numbers stops;
+//! - [`Path::Avx512`]: a field at a time, the loop compiled for AVX-512 (and
+//!   BMI1, BMI2, LZCNT): the readers compiled for it took 11% less CPU on the
+//!   Q1 benchmark (mean of 10M decimals), as much as building the whole
+//!   binary for x86-64-v4; BMI and AVX2 alone gained 4%;
+//! - [`Path::Scalar`]: the same loop compiled for the baseline.
+
+use std::ops::Range;
+
+use super::{is_wide_int_field, parse_float_field, parse_int_field};
+use crate::cpu::{self, Features};
+
+/// How a batch's numbers are read (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    Lanes,
+    Avx512,
+    Scalar,
+}
+
+impl Path {
+    /// The fastest path `features` allow.
+    pub fn of(features: Features) -> Path {
+        if features.avx512_numbers() && features.avx512_lanes() {
+            Path::Lanes
+        } else if features.avx512_numbers() {
+            Path::Avx512
+        } else {
+            Path::Scalar
+        }
+    }
+}
+
+/// Whether a float batch holds an integer too wide for 64 bits, which
+/// makes it text wherever it lands: only values of magnitude 2^63 or more
+/// can be one, so the text of the few such values is looked at.
+#[inline]
+pub(crate) fn has_wide_int(raw: &[&[u8]], floats: &[f64]) -> bool {
+    const WIDE: f64 = 9.2e18; // below 2^63, the least wide integer as a float
+    floats
+        .iter()
+        .zip(raw)
+        .any(|(v, f)| v.abs() >= WIDE && is_wide_int_field(f))
+}
+
+/// A number reader for [`parse_numbers`]: a type, not a function value, so
+/// that the reader inlines into the loop compiled for AVX-512 (through a
+/// function value it stayed a call, compiled for the baseline).
+trait NumberReader {
+    type Value: Copy;
+    /// What a null (empty field) stands for in the values.
+    const NULL: Self::Value;
+    fn read(field: &[u8]) -> Option<Self::Value>;
+}
+
+struct Ints;
+
+impl NumberReader for Ints {
+    type Value = i64;
+    const NULL: i64 = 0;
+    #[inline(always)]
+    fn read(field: &[u8]) -> Option<i64> {
+        parse_int_field(field)
+    }
+}
+
+struct Floats;
+
+impl NumberReader for Floats {
+    type Value = f64;
+    const NULL: f64 = 0.0;
+    #[inline(always)]
+    fn read(field: &[u8]) -> Option<f64> {
+        parse_float_field(field)
+    }
+}
+
+/// Parses each field of `raw` as an integer ([`parse_int_field`]; an empty
+/// one, a null, as 0) onto `out`; stops at the first field that is not one
+/// and returns its index. `readable`: addresses that may be read around a
+/// field (the mapped input's); the integer lanes read a field only inside
+/// it, seven bytes past its start (they load the eight bytes that end where
+/// the field ends).
+#[inline]
+pub(crate) fn parse_ints(
+    raw: &[&[u8]],
+    out: &mut Vec<i64>,
+    readable: Range<usize>,
+) -> Option<usize> {
+    parse_ints_with(cpu::features(), raw, out, readable)
+}
+
+/// [`parse_ints`] on the path `features` allow.
+#[inline]
+fn parse_ints_with(
+    features: Features,
+    raw: &[&[u8]],
+    out: &mut Vec<i64>,
+    readable: Range<usize>,
+) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if Path::of(features) == Path::Lanes {
+        // SAFETY: the processor has what `parse_ints_avx512` needs
+        // (`Path::Lanes`: `avx512_numbers` and `avx512_lanes`), and
+        // `readable` is the caller's readable range.
+        return unsafe { parse_ints_avx512(raw, out, readable) };
+    }
+    let _ = readable;
+    parse_numbers::<Ints>(features, raw, out)
+}
+
+/// Parses each field of `raw` as a number ([`parse_float_field`]; an empty
+/// one, a null, as 0.0) onto `out`; stops at the first field that is not
+/// one and returns its index.
+#[inline]
+pub(crate) fn parse_floats(raw: &[&[u8]], out: &mut Vec<f64>) -> Option<usize> {
+    parse_floats_with(cpu::features(), raw, out)
+}
+
+/// [`parse_floats`] on the path `features` allow.
+#[inline]
+fn parse_floats_with(features: Features, raw: &[&[u8]], out: &mut Vec<f64>) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if Path::of(features) == Path::Lanes {
+        // SAFETY: the processor has what `parse_floats_avx512` needs
+        // (`Path::Lanes`: `avx512_numbers` and `avx512_lanes`).
+        return unsafe { parse_floats_avx512(raw, out) };
+    }
+    parse_numbers::<Floats>(features, raw, out)
+}
+
+/// Parses each field of `raw` (an empty one, a null, as `R::NULL`) onto
+/// `out`, a field at a time; stops at the first field that is not a number
+/// and returns its index. Through [`parse_numbers_avx512`] where `features`
+/// allow.
+#[inline]
+fn parse_numbers<R: NumberReader>(
+    features: Features,
+    raw: &[&[u8]],
+    out: &mut Vec<R::Value>,
+) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if features.avx512_numbers() {
+        // SAFETY: the processor has the instructions (`avx512_numbers`).
+        return unsafe { parse_numbers_avx512::<R>(raw, out) };
+    }
+    let _ = features;
+    parse_numbers_with::<R>(raw, out)
+}
+
+#[inline(always)]
+fn parse_numbers_with<R: NumberReader>(raw: &[&[u8]], out: &mut Vec<R::Value>) -> Option<usize> {
+    for (i, f) in raw.iter().enumerate() {
+        if f.is_empty() {
+            out.push(R::NULL);
+            continue;
+        }
+        match R::read(f) {
+            Some(v) => out.push(v),
+            None => return Some(i),
+        }
+    }
+    None
+}
+
+/// [`parse_numbers_with`] compiled for AVX-512.
+///
+/// # Safety
+/// The processor must have AVX-512 F, BW, VL and DQ, BMI1, BMI2 and LZCNT
+/// ([`Features::avx512_numbers`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,bmi1,bmi2,lzcnt")]
+unsafe fn parse_numbers_avx512<R: NumberReader>(
+    raw: &[&[u8]],
+    out: &mut Vec<R::Value>,
+) -> Option<usize> {
+    parse_numbers_with::<R>(raw, out)
+}
+
+/// [`parse_floats`] on [`Path::Lanes`]: eight fields at a time through
+/// [`read8`](super::x8::read8).
+///
+/// # Safety
+/// The processor must have what [`parse_numbers_avx512`] needs, and
+/// AVX-512 CD ([`Features::avx512_lanes`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,bmi1,bmi2,lzcnt")]
+unsafe fn parse_floats_avx512(raw: &[&[u8]], out: &mut Vec<f64>) -> Option<usize> {
+    use super::x8::{read8, Tables};
+    let tables = Tables::new();
+    parse_eights::<Floats>(raw, out, |fields| {
+        // SAFETY: the caller's processor has the instructions.
+        let (bits, read) = unsafe { read8(fields, &tables) };
+        (bits.map(f64::from_bits), read)
+    })
+}
+
+/// [`parse_ints`] on [`Path::Lanes`]: eight fields at a time through
+/// [`read_int8`](super::x8::read_int8), for the fields that lie in
+/// `readable`.
+///
+/// # Safety
+/// The processor must have what [`parse_numbers_avx512`] needs, and every
+/// address in `readable` must be readable.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,bmi1,bmi2,lzcnt")]
+unsafe fn parse_ints_avx512(
+    raw: &[&[u8]],
+    out: &mut Vec<i64>,
+    readable: Range<usize>,
+) -> Option<usize> {
+    use super::x8::read_int8;
+    parse_eights::<Ints>(raw, out, |fields| {
+        // SAFETY: the caller's processor has the instructions, and the
+        // caller vouches for `readable`.
+        let (values, read) = unsafe { read_int8(fields, readable.clone()) };
+        (values.map(|v| v as i64), read)
+    })
+}
+
+/// Parses `raw` like [`parse_numbers_with`], eight fields at a time through
+/// `read8` (their values and the mask of the lanes it read); the lanes it
+/// did not read go through `R::read`, which decides where a run stops.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn parse_eights<R: NumberReader>(
+    raw: &[&[u8]],
+    out: &mut Vec<R::Value>,
+    mut read8: impl FnMut(&[&[u8]]) -> ([R::Value; 8], u8),
+) -> Option<usize> {
+    let mut i = 0;
+    while i + 8 <= raw.len() {
+        let fields = &raw[i..i + 8];
+        let (values, read) = read8(fields);
+        let at = out.len();
+        out.extend(values);
+        let mut rest = !read;
+        while rest != 0 {
+            let lane = rest.trailing_zeros() as usize;
+            let field = fields[lane];
+            out[at + lane] = if field.is_empty() {
+                R::NULL
+            } else {
+                match R::read(field) {
+                    Some(v) => v,
+                    None => {
+                        out.truncate(at + lane);
+                        return Some(i + lane);
+                    }
+                }
+            };
+            rest &= rest - 1;
+        }
+        i += 8;
+    }
+    parse_numbers_with::<R>(&raw[i..], out).map(|stop| i + stop)
+}
+
+/// Reads the first eight of `fields` at once, as the CSV reader does on
+/// [`Path::Lanes`]: each lane's value and the mask of the lanes read. A
+/// lane read holds [`parse_float_field`] of its field, bit for bit; the
+/// others are for the field reader. `None` where the lanes may not run
+/// ([`Features::avx512_lanes`]). Public for the fuzz targets.
+pub fn read_plain8(fields: &[&[u8]]) -> Option<([f64; 8], u8)> {
+    #[cfg(target_arch = "x86_64")]
+    if cpu::features().avx512_lanes() {
+        // SAFETY: the processor has AVX-512 F, DQ and CD (`avx512_lanes`).
+        let (bits, read) = unsafe { super::x8::read8(fields, &super::x8::Tables::new()) };
+        return Some((bits.map(f64::from_bits), read));
+    }
+    let _ = fields;
+    None
+}
+
+/// Like [`read_plain8`], for the integer lanes: each lane read holds
+/// [`parse_int_field`] of its field. Only fields inside `buf`, at least
+/// seven bytes past its start, are read. Public for the fuzz targets.
+pub fn read_ints8(buf: &[u8], fields: &[&[u8]]) -> Option<([i64; 8], u8)> {
+    #[cfg(target_arch = "x86_64")]
+    if cpu::features().avx512_lanes() {
+        let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+        // SAFETY: the processor has AVX-512 F and DQ (`avx512_lanes`), and
+        // `buf`, a slice, is readable.
+        let (values, read) = unsafe { super::x8::read_int8(fields, readable) };
+        return Some((values.map(|v| v as i64), read));
+    }
+    let _ = (buf, fields);
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::Level;
+
+    /// Each cap selects its path: the lanes only at `avx512` (on a
+    /// processor that has them), the scalar loop below.
+    #[test]
+    fn each_cap_selects_its_path() {
+        let full = cpu::detected();
+        for cap in Level::ALL {
+            let f = full.capped(cap);
+            let want = match f.level() {
+                Level::Avx512 if full.avx512_numbers() && full.avx512_lanes() => Path::Lanes,
+                Level::Avx512 if full.avx512_numbers() => Path::Avx512,
+                _ => Path::Scalar,
+            };
+            assert_eq!(Path::of(f), want, "cap {cap}");
+        }
+        assert_eq!(Path::of(Features::NONE), Path::Scalar);
+    }
+
+    /// Fields of every shape the number readers meet.
+    fn awkward_fields(n: usize) -> Vec<String> {
+        let mut state = 0x0dd_ba11_u64;
+        let mut next = move || crate::testing::xorshift(&mut state);
+        (0..n)
+            .map(|_| {
+                let r = next();
+                let x = f64::from_bits(next());
+                let small = (next() % 2_000_001) as i64 - 1_000_000;
+                match r % 12 {
+                    0 => String::new(),
+                    1 => format!("{}", small),
+                    2 => format!(" {small}\t"),
+                    3 => format!("{}", next() as i64),
+                    4 => format!("{:e}", x),
+                    5 => [
+                        "inf", "-nan", "1.2.3", "abc", "-0", "+5", ".5", "5.", "-", "0x10",
+                    ][(r >> 8) as usize % 10]
+                        .to_string(),
+                    6 => "9".repeat(1 + (r >> 8) as usize % 24),
+                    _ => format!(
+                        "{}",
+                        (next() >> 11) as f64 / (1u64 << 53) as f64 * 1e3 - 500.0
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    /// Every path the processor has (whatever `RAYPROC_SIMD` says) reads
+    /// what the field readers read, field by field, and stops where they
+    /// stop.
+    #[test]
+    fn batch_number_readers_agree_with_the_single_ones() {
+        let fields = awkward_fields(20_000);
+        // as generated (runs end at the first non-number), and with only
+        // the numbers each reader takes (long runs)
+        let floats_only: Vec<String> = (fields.iter())
+            .filter(|f| f.is_empty() || parse_float_field(f.as_bytes()).is_some())
+            .cloned()
+            .collect();
+        let ints_only: Vec<String> = (fields.iter())
+            .filter(|f| f.is_empty() || parse_int_field(f.as_bytes()).is_some())
+            .cloned()
+            .collect();
+        assert!(floats_only.len() > 10_000 && ints_only.len() > 5_000);
+        let chunks: Vec<&[String]> = (fields.chunks(97))
+            .chain(floats_only.chunks(4096))
+            .chain(ints_only.chunks(4096))
+            .collect();
+        let mut paths = Vec::new();
+        for cap in Level::ALL {
+            let features = cpu::detected().capped(cap);
+            paths.push(Path::of(features));
+            for chunk in &chunks {
+                check_chunk(features, chunk);
+            }
+        }
+        // on an AVX-512 machine, the lanes were among the paths compared
+        if cpu::detected().avx512_numbers() && cpu::detected().avx512_lanes() {
+            assert!(paths.contains(&Path::Lanes) && paths.contains(&Path::Scalar));
+        }
+    }
+
+    /// `chunk` through the batch readers on the path `features` allow,
+    /// against the field readers.
+    fn check_chunk(features: Features, chunk: &[String]) {
+        // the fields laid out in one buffer, as in an input (the
+        // integer lanes read only fields inside `readable`)
+        let text = format!("header,{}", chunk.join(","));
+        let mut at = "header,".len();
+        let raw: Vec<&[u8]> = (chunk.iter())
+            .map(|f| {
+                let field = &text.as_bytes()[at..at + f.len()];
+                at += f.len() + 1;
+                field
+            })
+            .collect();
+        let readable = text.as_ptr() as usize..text.as_ptr() as usize + text.len();
+        let mut ints = Vec::new();
+        let stop = parse_ints_with(features, &raw, &mut ints, readable);
+        let want: Vec<Option<i64>> = raw
+            .iter()
+            .map(|f| {
+                if f.is_empty() {
+                    Some(0)
+                } else {
+                    parse_int_field(f)
+                }
+            })
+            .collect();
+        let want_stop = want.iter().position(Option::is_none);
+        assert_eq!(stop, want_stop, "{:?}", Path::of(features));
+        let n = stop.unwrap_or(raw.len());
+        assert_eq!(
+            ints,
+            want[..n].iter().map(|v| v.unwrap()).collect::<Vec<_>>()
+        );
+
+        let mut floats = Vec::new();
+        let stop = parse_floats_with(features, &raw, &mut floats);
+        let want: Vec<Option<u64>> = raw
+            .iter()
+            .map(|f| {
+                if f.is_empty() {
+                    Some(0.0f64.to_bits())
+                } else {
+                    parse_float_field(f).map(f64::to_bits)
+                }
+            })
+            .collect();
+        assert_eq!(
+            stop,
+            want.iter().position(Option::is_none),
+            "{:?}",
+            Path::of(features)
+        );
+        let n = stop.unwrap_or(raw.len());
+        let got: Vec<u64> = floats.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(
+            got,
+            want[..n].iter().map(|v| v.unwrap()).collect::<Vec<_>>()
+        );
+    }
+}
