@@ -25,10 +25,14 @@
 //!
 //! A level only allows a path: each path still needs its own instructions,
 //! which [`Features`] answers for (an AVX-512 machine without VBMI2 runs the
-//! AVX-512 classifier and indexes without the compress). What the compiler
-//! emits for the target itself (SSE4.2, POPCNT, prefetches, streaming
-//! stores) runs at every level: a level selects paths, it does not
-//! recompile them.
+//! AVX-512 classifier and indexes without the compress). A [`Features`] is
+//! only made by asking the processor and by capping (which only clears), so
+//! a `true` from it is the whole safety argument of the `unsafe` call to the
+//! path it names. What the compiler emits for the target itself (SSE4.2,
+//! POPCNT, prefetches, streaming stores) runs at every level, and so does
+//! the run-time detection of dependencies (`memchr`'s AVX2 searches in the
+//! scalar scanner and the splitter): a level selects rayproc's paths, it
+//! does not recompile them.
 //!
 //! # Environment
 //!
