@@ -28,7 +28,7 @@
 //!     parse_specs(&["count,mean:price"])?,
 //! );
 //! q.by = parse_columns(&["city"], "by")?;
-//! q.threads = 2;
+//! q.threads = Some(2);
 //! let table = query::run(&q)?;
 //! println!("{:?}", table.to_rows());
 //! # Ok::<(), rayproc::error::Error>(())

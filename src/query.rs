@@ -72,11 +72,13 @@ pub struct Query {
     /// Never changes the result. Not for [`Source::Store`], whose
     /// partitions are fixed by the split.
     pub partitions: Option<usize>,
-    /// Worker threads (see [`threads`]). Never changes the result.
-    pub threads: usize,
+    /// Worker threads; `None` is every core. Capped where more cannot
+    /// help, with a note unless `quiet` (see [`threads`]). Never changes
+    /// the result.
+    pub threads: Option<usize>,
     /// A progress bar (or line) on stderr.
     pub progress: bool,
-    /// No notes on stderr (a coarsened partition count).
+    /// No notes on stderr (capped threads, coarsened partitions).
     pub quiet: bool,
     /// The format the result is for, when it will be written: `json` and
     /// `ndjson` cannot hold text that is not UTF-8, and the query then
@@ -96,7 +98,7 @@ impl Query {
             by: Vec::new(),
             delimiter: None,
             partitions: None,
-            threads: threads(None, true),
+            threads: None,
             progress: false,
             quiet: false,
             format: None,
@@ -137,6 +139,8 @@ pub fn run(query: &Query) -> Result<Table> {
 /// header, ready to read the data.
 pub struct Prepared<'q> {
     query: &'q Query,
+    /// `query.threads`, resolved.
+    threads: usize,
     plan: Plan,
     inputs: Inputs,
 }
@@ -152,8 +156,10 @@ enum Inputs {
 
 /// Opens the inputs of `query`, checks that they form one table, and
 /// resolves its plan: everything short of reading the data. Notes on
-/// stderr (unless `quiet`) when `partitions` is coarsened.
+/// stderr (unless `quiet`) when `threads` is capped or `partitions`
+/// coarsened.
 pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
+    let threads = threads(query.threads, query.quiet);
     let (plan, inputs) = match &query.source {
         Source::Store {
             dir, allow_stale, ..
@@ -195,6 +201,7 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
     };
     Ok(Prepared {
         query,
+        threads,
         plan,
         inputs,
     })
@@ -215,7 +222,7 @@ impl Prepared<'_> {
                 &self.plan,
                 inputs,
                 query.partitions,
-                query.threads,
+                self.threads,
                 query.progress,
             ),
             Inputs::Store(store) => {
@@ -223,7 +230,7 @@ impl Prepared<'_> {
                 store.run(
                     &self.plan,
                     &StoreRunOptions {
-                        threads: query.threads,
+                        threads: self.threads,
                         progress: query.progress,
                         verify,
                     },
@@ -249,7 +256,7 @@ impl Prepared<'_> {
     fn exec_options(&self) -> ExecOptions {
         ExecOptions {
             partitions: self.query.partitions,
-            threads: self.query.threads,
+            threads: self.threads,
             delimiter: self.query.delimiter.unwrap_or(b','),
             progress: self.query.progress,
         }
@@ -435,12 +442,12 @@ pub struct Split {
     /// [`run`] does. Capped (with a note unless `quiet`) where partitions
     /// would be too small.
     pub partitions: Option<usize>,
-    /// Worker threads (see [`threads`]).
-    pub threads: usize,
+    /// Worker threads; `None` is every core (see [`threads`]).
+    pub threads: Option<usize>,
     pub delimiter: u8,
     /// Only these columns (in this order); `None` keeps them all.
     pub columns: Option<Vec<ColumnRef>>,
-    /// No notes on stderr.
+    /// No notes on stderr (capped threads or partitions).
     pub quiet: bool,
 }
 
@@ -449,6 +456,7 @@ pub struct Split {
 pub fn split(request: &Split) -> Result<SplitSummary> {
     check_inputs(&request.inputs)?;
     check_csv(&request.inputs)?;
+    let threads = threads(request.threads, request.quiet);
     let fallback = || {
         let names = request.columns.iter().flatten();
         names.map(|c| c.plain_name().to_string()).collect()
@@ -459,7 +467,7 @@ pub fn split(request: &Split) -> Result<SplitSummary> {
     let opts = SplitOptions {
         store: request.store.clone(),
         partitions: request.partitions,
-        threads: request.threads,
+        threads,
         delimiter: request.delimiter,
         columns: request.columns.clone(),
         quiet: request.quiet,
@@ -469,7 +477,7 @@ pub fn split(request: &Split) -> Result<SplitSummary> {
 
 /// Fails unless every one of `paths` is CSV: a store is built from CSV,
 /// and Parquet and Arrow inputs are read directly.
-pub fn check_csv(paths: &[PathBuf]) -> Result<()> {
+fn check_csv(paths: &[PathBuf]) -> Result<()> {
     for path in paths {
         let format = detect_format(path)?;
         if format != InputFormat::Csv {

@@ -29,7 +29,7 @@ fn sample() -> PathBuf {
 fn query(source: Source, specs: &[&str], by: &[&str]) -> Query {
     let mut q = Query::new(source, parse_specs(specs).unwrap());
     q.by = parse_columns(by, "--by").unwrap();
-    q.threads = 2;
+    q.threads = Some(2);
     q
 }
 
@@ -76,7 +76,7 @@ fn partitions_and_threads_do_not_change_the_table() {
     for (partitions, threads) in [(1, 1), (3, 2), (7, 4)] {
         let mut q = query(Source::Files(vec![sample()]), &["count,sum:qty"], &["city"]);
         q.partitions = Some(partitions);
-        q.threads = threads;
+        q.threads = Some(threads);
         assert_eq!(query::run(&q).unwrap().to_rows(), reference);
     }
 }
@@ -89,7 +89,7 @@ fn a_store_made_and_read_through_the_library_gives_what_the_binary_gives() {
         inputs: vec![sample()],
         store: store.clone(),
         partitions: Some(2),
-        threads: 2,
+        threads: Some(2),
         delimiter: b',',
         columns: None,
         quiet: true,

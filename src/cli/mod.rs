@@ -45,7 +45,8 @@ where
 /// `rayproc run`: the query's table, written where `--output` says.
 pub fn run(config: &RunConfig) -> Result<()> {
     let table = query::run(&config.query)?;
-    let threads = config.query.threads;
+    // (silent: a capped --threads was noted when validated)
+    let threads = query::threads(config.query.threads, true);
     output::write_table(&table, config.format, config.output.as_deref(), threads)?;
     // The process ends right after this: returning the result's memory
     // (tens of MiB for a million groups) would only delay the exit.

@@ -4,10 +4,10 @@
 //!
 //! What belongs here is what only makes sense on a command line: text to
 //! parse (specs, column lists, `tab`), defaults that look at the terminal
-//! (`--format`, `--progress`), and conflicts between flags. The checks run
-//! in a fixed order, the one users have always seen when a command line
-//! has several faults, and nothing is opened or read here beyond what a
-//! check needs, so that a usage error leaves no trace.
+//! (`--format`, `--progress`), and conflicts between flags. Nothing is
+//! opened or read here: what needs the inputs is checked by
+//! [`crate::query`]. The checks keep the order they have always had, so
+//! that a command line with several faults reports the same one first.
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
@@ -52,6 +52,9 @@ impl RunArgs {
         let by = parse_columns(&self.by, "--by")?;
         let delimiter = self.delimiter.as_deref().map(parse_delimiter).transpose()?;
         query::check_stdin_once(&self.input)?;
+        // resolved here, not in the query, so that a capped --threads is
+        // noted before the usage errors below, as it always was (resolving
+        // it again in the query is silent)
         let threads = query::threads(self.threads.map(|t| t as usize), self.quiet);
         let format =
             self.format
@@ -89,7 +92,7 @@ impl RunArgs {
                 by,
                 delimiter,
                 partitions: self.partitions.map(|p| p as usize),
-                threads,
+                threads: Some(threads),
                 progress,
                 quiet: self.quiet,
                 format: Some(format),
@@ -101,18 +104,17 @@ impl RunArgs {
 }
 
 impl SplitArgs {
-    /// Checks the flags (and that the inputs are CSV) and fills in the
-    /// defaults.
+    /// Checks the flags and fills in the defaults. (That the inputs are
+    /// CSV, which takes reading them, is checked by [`query::split`].)
     pub fn validate(self) -> Result<Split> {
         let delimiter = parse_delimiter(&self.delimiter)?;
         query::check_stdin_once(&self.input)?;
-        query::check_csv(&self.input)?;
         let columns = match &self.columns {
             Some(c) => Some(parse_columns(c, "--columns")?),
             None => None,
         };
         Ok(Split {
-            threads: query::threads(self.threads.map(|t| t as usize), self.quiet),
+            threads: self.threads.map(|t| t as usize),
             inputs: self.input,
             store: self.store,
             partitions: self.partitions.map(|p| p as usize),

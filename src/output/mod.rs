@@ -39,9 +39,9 @@ pub enum Format {
     Parquet,
 }
 
-/// Writes `table` in `format` to `path`, atomically (see [`atomic`]), or
-/// to stdout when `path` is `None`. Rows are formatted in parallel on up to
-/// `threads` threads, like the rest of a run.
+/// Writes `table` in `format` to `path`, atomically (see
+/// [`write_atomically`]), or to stdout when `path` is `None`. Rows are
+/// formatted in parallel on up to `threads` threads, like the rest of a run.
 pub fn write_table(
     table: &Table,
     format: Format,
