@@ -18,12 +18,21 @@
 //! sums and variances, full value sets for quantiles and distinct counts), so
 //! the output never depends on the partition or thread count.
 //!
+//! [`query`] is the entry point: a [`query::Query`] (inputs, aggregates,
+//! keys, settings) in, a [`table::Table`] out, with no command line
+//! involved; the `rayproc` binary is a thin layer of flags over it
+//! ([`cli`]).
+//!
 //! ```no_run
-//! use rayproc::{exec, plan::Plan, source::CsvInput, spec::parse_specs};
-//! let input = CsvInput::open("data.csv".as_ref(), b',')?;
-//! let plan = Plan::new(&input.header, &parse_specs(&["mean:price"])?, &[])?;
-//! let opts = exec::ExecOptions { partitions: None, threads: 2, delimiter: b',', progress: false };
-//! let table = exec::run(&plan, &[input], &opts)?;
+//! use rayproc::query::{self, Query, Source};
+//! use rayproc::spec::{parse_columns, parse_specs};
+//! let mut q = Query::new(
+//!     Source::Files(vec!["data.csv".into()]),
+//!     parse_specs(&["count,mean:price"])?,
+//! );
+//! q.by = parse_columns(&["city"], "by")?;
+//! q.threads = Some(2);
+//! let table = query::run(&q)?;
 //! println!("{:?}", table.to_rows());
 //! # Ok::<(), rayproc::error::Error>(())
 //! ```
@@ -43,6 +52,7 @@ pub mod output;
 pub mod partial;
 pub mod plan;
 pub mod progress;
+pub mod query;
 pub mod signals;
 pub mod source;
 pub mod spec;

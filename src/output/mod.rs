@@ -15,9 +15,11 @@ pub mod parquet;
 pub mod utf8;
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::error::{Error, Result};
 use crate::table::{Row, Table, ValueRef};
 
 pub use atomic::write_atomically;
@@ -35,6 +37,29 @@ pub enum Format {
     Ndjson,
     /// A Parquet file (needs --output, or a stdout that is not a terminal).
     Parquet,
+}
+
+/// Writes `table` in `format` to `path`, atomically (see
+/// [`write_atomically`]), or to stdout when `path` is `None`. Rows are
+/// formatted in parallel on up to `threads` threads, like the rest of a run.
+pub fn write_table(
+    table: &Table,
+    format: Format,
+    path: Option<&Path>,
+    threads: usize,
+) -> Result<()> {
+    // chunks of 4096 rows: no more threads than chunks
+    let threads = threads.min(table.len().div_ceil(4096).max(1));
+    crate::exec::pool(threads)?.install(|| match path {
+        Some(path) => write_atomically(path, |w| write(table, format, w)),
+        None => {
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            write(table, format, &mut out)
+                .and_then(|_| out.flush())
+                .map_err(|e| Error::io("<stdout>", e))
+        }
+    })
 }
 
 /// Writes `table` to `out` in `format`.

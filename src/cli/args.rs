@@ -1,0 +1,163 @@
+//! The clap definitions: every flag of every subcommand, with its short
+//! help. Nothing here checks more than clap can (ranges, required and
+//! conflicting flags); what needs thought is in `validate.rs`, and what the
+//! values mean is in [`crate::query`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::help::{EXIT_CODES, RUN_HELP, SPLIT_HELP};
+use crate::output::Format;
+use crate::query::InspectFormat;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rayproc",
+    version = crate::cpu::version(),
+    about = "Fast, exact aggregations over big CSV files: split, map in parallel, reduce.",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Aggregate columns of CSV, Parquet or Arrow inputs, or of a store, optionally per group.
+    #[command(after_long_help = RUN_HELP, after_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// Parse CSV inputs once into a store of typed columnar partitions.
+    #[command(after_long_help = SPLIT_HELP, after_help = EXIT_CODES)]
+    Split(SplitArgs),
+    /// Describe a store: rows, partitions, sizes, schema, changed sources.
+    #[command(after_help = EXIT_CODES)]
+    Inspect(InspectArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// A progress bar when stderr is a terminal, nothing otherwise.
+    Auto,
+    /// A bar on a terminal; elsewhere (a log file) a plain line every 2 s.
+    Always,
+    /// No progress.
+    Never,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Input file (CSV, Parquet or Arrow IPC); `-` reads CSV from standard
+    /// input. Repeat for several files that form one table (they must have
+    /// the same columns).
+    #[arg(
+        long,
+        short = 'i',
+        required_unless_present = "store",
+        value_name = "PATH"
+    )]
+    pub input: Vec<PathBuf>,
+
+    /// Read a store made by `rayproc split` instead of --input.
+    #[arg(long, value_name = "DIR", conflicts_with = "input")]
+    pub store: Option<PathBuf>,
+
+    /// With --store: use the store even if its sources changed since the split.
+    #[arg(long, requires = "store")]
+    pub allow_stale: bool,
+
+    /// With --store: skip the checksum check of the partition files.
+    #[arg(long, requires = "store")]
+    pub no_verify: bool,
+
+    /// Aggregation(s): FUNC:COLUMN or `count`, comma-separated or repeated.
+    /// A column name with a comma or surrounding spaces is written in
+    /// double quotes (`sum:"a,b"`); `k#2` is the second column named k.
+    #[arg(long, short = 'a', required = true, value_name = "SPEC")]
+    pub agg: Vec<String>,
+
+    /// Group by these columns (comma-separated; names as in --agg).
+    #[arg(long, value_name = "COL[,COL...]")]
+    pub by: Vec<String>,
+
+    /// Partitions per input [default: from the input size and threads].
+    /// Never changes the output.
+    #[arg(long, short = 'p', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub partitions: Option<u32>,
+
+    /// Worker threads [default: all cores]. Never changes the output.
+    #[arg(long, short = 't', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+
+    /// Output format [default: table on a terminal, csv otherwise].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<Format>,
+
+    /// Write the result to this file (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Field delimiter: one ASCII character, or `tab` [default: ,]. A store
+    /// keeps the delimiter it was split with: with --store, only that one
+    /// is accepted.
+    #[arg(long, short = 'd', value_name = "CHAR")]
+    pub delimiter: Option<String>,
+
+    /// Progress bar on stderr.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+
+    /// Print nothing on stderr but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SplitArgs {
+    /// Input CSV file; `-` reads standard input. Repeat for several files
+    /// that form one table (they must have the same header).
+    #[arg(long, short = 'i', required = true, value_name = "PATH")]
+    pub input: Vec<PathBuf>,
+
+    /// The store directory to write (replaced if it is already a store).
+    #[arg(long, short = 's', value_name = "DIR")]
+    pub store: PathBuf,
+
+    /// Partitions per input [default: from the input size and threads, as
+    /// `run` chooses them]. Never changes what `run --store` outputs.
+    #[arg(long, short = 'p', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub partitions: Option<u32>,
+
+    /// Store only these columns (comma-separated; names as in `run --agg`,
+    /// quoted or `k#2`) [default: all].
+    #[arg(long, value_name = "COL[,COL...]")]
+    pub columns: Option<Vec<String>>,
+
+    /// Worker threads [default: all cores].
+    #[arg(long, short = 't', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+
+    /// Field delimiter: one ASCII character, or `tab`.
+    #[arg(long, short = 'd', default_value = ",", value_name = "CHAR")]
+    pub delimiter: String,
+
+    /// Print nothing on stderr but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The store directory.
+    #[arg(value_name = "DIR")]
+    pub store: PathBuf,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = InspectFormat::Text)]
+    pub format: InspectFormat,
+
+    /// Also check every partition file's size and checksum (exit 1 if one fails).
+    #[arg(long)]
+    pub verify: bool,
+}

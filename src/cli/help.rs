@@ -1,0 +1,109 @@
+//! The long help texts: what `--help` prints after the flags.
+//!
+//! They are kept apart from the flag definitions (`args.rs`) because they
+//! are prose, edited as prose and long enough to hide the flags. Each
+//! `-h` ends with [`EXIT_CODES`]; `run --help` and `split --help` end with
+//! a longer text instead, which gives the exit codes in that command's
+//! words.
+
+/// The exit statuses, for the end of every `-h`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (also when stdout is closed early, as by `| head`)
+  1  data or I/O error: malformed CSV, a non-number where a number is needed,
+     unreadable input, unwritable output (nothing is written)
+  2  usage error: bad flag, bad --agg spec, unknown column
+  129, 130, 143  ended by SIGHUP, SIGINT, SIGTERM (temporary files removed first)";
+
+/// `run --help`: aggregates, output, names, types, memory, inputs, stores.
+pub const RUN_HELP: &str = "\
+Aggregates (SPEC is FUNC:COLUMN, or `count` alone; comma-separate several):
+  count            rows (alone) or non-null values (count:COL)
+  sum, mean        exact: the sum, and the exact sum / count, each rounded once
+  min, max         numeric order, or byte order for text columns
+  var, std         sample (n-1);  var_pop, std_pop: population (n); rounded once
+  null_count       empty fields
+  median, pNN      exact, linear interpolation rounded once (p99 is 99/100 as
+                   written, p99.9 is 999/1000; p0..p100)
+  distinct         exact number of distinct non-null values
+
+Output columns are named `count` and FUNC_COLUMN (mean_x); --by columns come
+first, rows sorted by key (numbers numerically, text in byte order, null last).
+Keys are their bytes, UTF-8 or not; -0.0 and 0.0 are one key (0.0), and NaN in
+any spelling is one key (NaN), after +inf.
+
+Formats: csv writes text as its bytes, parquet as Binary where it is not UTF-8;
+json and ndjson refuse text that is not UTF-8 (exit 1, naming FILE:LINE);
+table shows control characters and invalid bytes as escapes (\\n, \\u{1b}, \\xff).
+
+Column names (in --agg, --by and split --columns): whitespace around a name
+is trimmed; a name with a comma, surrounding spaces or a leading quote is
+written in double quotes, taken literally, a quote inside doubled:
+  --agg 'sum:\"a,b\"'   --agg 'mean:\" price\"'   --by '\"say \"\"hi\"\"\",city'
+A name the header repeats (k,k,v) must be told apart: k#2 (or \"k\"#2) is the
+second column named k, k alone is refused; such columns are labelled k#1,
+k#2 in the output. A column literally named k#2 wins over that reading; \"k#2\"
+always means it. Asking for one output column twice (mean:x,mean:x) is a
+usage error.
+
+Types: a column is integer if every non-null value is a 64-bit integer, float
+if every one is a number, else text. An integer wider than 64 bits is never
+read as a float: its column is text for keys, min, max and distinct (compared
+by their text), and sum/mean/var/median read its integers exactly. An empty
+field is null; aggregates skip nulls, and an aggregate over no values is null
+(counts are 0).
+
+Memory: scalar aggregates use constant memory per group. median/pNN keep every
+value (8 bytes each); distinct keeps every distinct value; --by keeps one state
+per group. Over a --store, scalar aggregates run in bounded memory whatever
+the store's size: partitions are mapped, read in place and released.
+
+Inputs: CSV, Parquet or Arrow IPC (Feather v2) files, told apart by their
+content (PAR1, ARROW1), not their name. Parquet and Arrow inputs are typed
+by their schema (see docs/store.md for how other types are read); only the
+needed columns are decoded, and row groups are read in parallel.
+
+Stores: `--store DIR` reads a store made by `rayproc split`. A store whose
+sources changed since the split is refused unless --allow-stale; every
+partition file's checksum is verified before it is used unless --no-verify.
+
+Examples:
+  rayproc run --input big.csv --agg mean:price
+  rayproc run --input a.csv --input b.csv --by city --agg count,p99:latency
+  cat data.csv | rayproc run --input - --agg sum:amount --format json
+  rayproc run --input events.parquet --by day --agg count --format parquet --output by_day.parquet
+  rayproc run --store big.store --agg mean:price,p99:price
+
+Exit codes:
+  0  success (also when stdout is closed early, as by `| head`)
+  1  data or I/O error: malformed CSV, a non-number where a number is needed,
+     unreadable input, unwritable output (nothing is written)
+  2  usage error: bad flag, bad --agg spec, unknown column
+  129, 130, 143  ended by SIGHUP, SIGINT, SIGTERM (temporary files removed first)";
+
+/// `split --help`: what a store is and how it is written.
+pub const SPLIT_HELP: &str = "\
+`split` parses the inputs exactly as `run` would (same splitter, parser and
+types: integer, float or text per column; an empty field is null) and writes
+one Arrow IPC file per partition plus manifest.json into DIR. Then
+
+  rayproc run --store DIR --agg ...
+
+gives the same output as `run --input` on the sources, without parsing them
+again: the partitions are memory-mapped and read in place. A column with no
+value at all is stored as an all-null Int64 column.
+
+The store is built in a temporary directory beside DIR and renamed into
+place: an interrupted split leaves no store behind, and an existing store at
+DIR is replaced only once the new one is complete.
+
+Examples:
+  rayproc split --input big.csv --store big.store
+  rayproc split --input a.csv --input b.csv --store ab.store --columns city,price
+  rayproc inspect big.store
+
+Exit codes:
+  0  success
+  1  data or I/O error (reported as `run` reports it; nothing is written)
+  2  usage error
+  129, 130, 143  ended by SIGHUP, SIGINT, SIGTERM (temporary files removed first)";

@@ -1,0 +1,534 @@
+//! The library's entry points: a plain, validated request in, a result out,
+//! one per thing rayproc does. [`run`] answers a [`Query`] with a
+//! [`Table`], [`split`] builds a store from a [`Split`], [`inspect`]
+//! describes one for an [`Inspect`].
+//!
+//! These exist so that something other than the command line can drive
+//! rayproc: the binary (whose `cli` module only parses flags into these
+//! values), tests that want a result without spawning a process, and
+//! future drivers (a Python binding, `rayproc map`/`reduce` across
+//! machines). So the values hold no clap type and no flag text, only what
+//! a run needs: paths, parsed specs, counts. Everything between those
+//! values and the engine lives here and nowhere else: telling CSV from
+//! Parquet and Arrow IPC, choosing the CSV, typed or store engine, checking
+//! that inputs share their header, the rules for empty inputs, the notes
+//! on stderr about capped settings, and the UTF-8 check that `json` output
+//! needs (which must run while the inputs are open, since standard input
+//! cannot be read twice to find the offending line).
+//!
+//! A query runs in two steps, [`prepare`] (open the inputs, agree on one
+//! header, resolve the plan: every error a request can have short of bad
+//! data) and [`Prepared::execute`] (read the data). The seam is where a
+//! step that wants something other than a finished table (the partial
+//! states of a `map`, a dry run that only checks a request) plugs in.
+//!
+//! The calls into the engines (`exec`, `source::typed`, `store`) are all
+//! in this module, so that the engines can change shape with one place to
+//! follow them.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::exec::{self, ExecOptions};
+use crate::output::{self, Format};
+use crate::plan::Plan;
+use crate::source::typed::{self, TypedInput};
+use crate::source::{detect_format, CsvInput, InputFormat};
+use crate::spec::{AggSpec, ColumnRef};
+use crate::store::{self, CreateOptions, Store, StoreRunOptions};
+use crate::table::Table;
+
+pub use crate::store::CreateSummary;
+
+/// Where a query's rows come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Files that form one table: all CSV (sharing one header; `-` is
+    /// standard input, at most once), or all Parquet / Arrow IPC (sharing
+    /// their columns). The format is told by content, not by name.
+    Files(Vec<PathBuf>),
+    /// A store made by [`split`].
+    Store {
+        dir: PathBuf,
+        /// Use the store even if its sources changed since the split.
+        allow_stale: bool,
+        /// Check every partition file's checksum before using it.
+        verify: bool,
+    },
+}
+
+/// An aggregation request: what `rayproc run` does, without its flags.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub source: Source,
+    /// The aggregates, in output order (see [`crate::spec::parse_specs`]).
+    pub specs: Vec<AggSpec>,
+    /// Group-by columns, in output order (see [`crate::spec::parse_columns`]).
+    pub by: Vec<ColumnRef>,
+    /// The CSV field delimiter; `None` is `,`. A store keeps the delimiter
+    /// it was split with: with [`Source::Store`], `Some` must be that one.
+    pub delimiter: Option<u8>,
+    /// Partitions per input; `None` picks from the input size and threads.
+    /// Never changes the result. Not for [`Source::Store`], whose
+    /// partitions are fixed by the split.
+    pub partitions: Option<usize>,
+    /// Worker threads; `None` is every core. Capped where more cannot
+    /// help, with a note unless `quiet` (see [`threads`]). Never changes
+    /// the result.
+    pub threads: Option<usize>,
+    /// A progress bar (or line) on stderr.
+    pub progress: bool,
+    /// No notes on stderr (capped threads, coarsened partitions).
+    pub quiet: bool,
+    /// The format the result is for, when it will be written: `json` and
+    /// `ndjson` cannot hold text that is not UTF-8, and the query then
+    /// fails, naming the first input line holding such text. `None`
+    /// accepts any text (a [`Table`]'s text is bytes).
+    pub format: Option<Format>,
+}
+
+impl Query {
+    /// A query of `specs` over `source` with the defaults of `rayproc run`:
+    /// no grouping, `,`, partitions from the input size, every core, no
+    /// progress, notes on, no output format to check for.
+    pub fn new(source: Source, specs: Vec<AggSpec>) -> Query {
+        Query {
+            source,
+            specs,
+            by: Vec::new(),
+            delimiter: None,
+            partitions: None,
+            threads: None,
+            progress: false,
+            quiet: false,
+            format: None,
+        }
+    }
+
+    /// The columns the query names, which an input with no header (an
+    /// empty file) cannot be checked against.
+    fn referenced_columns(&self) -> Vec<String> {
+        let mut cols: Vec<String> = Vec::new();
+        for column in self
+            .by
+            .iter()
+            .chain(self.specs.iter().filter_map(|s| s.column.as_ref()))
+        {
+            let name = column.plain_name();
+            if !cols.iter().any(|c| c == name) {
+                cols.push(name.to_string());
+            }
+        }
+        cols
+    }
+}
+
+/// Runs `query` and returns its result: [`prepare`], then
+/// [`Prepared::execute`], then, when `query.format` needs UTF-8 text,
+/// [`Prepared::check_text`].
+pub fn run(query: &Query) -> Result<Table> {
+    let prepared = prepare(query)?;
+    let table = prepared.execute()?;
+    if let Some(format) = query.format {
+        prepared.check_text(&table, format)?;
+    }
+    Ok(table)
+}
+
+/// A query with its inputs open and its plan resolved against their
+/// header, ready to read the data.
+pub struct Prepared<'q> {
+    query: &'q Query,
+    /// `query.threads`, resolved.
+    threads: usize,
+    plan: Plan,
+    inputs: Inputs,
+}
+
+/// The opened inputs of a [`Prepared`] query, one kind per engine.
+enum Inputs {
+    /// CSV files (those with no bytes at all left out).
+    Csv(Vec<CsvInput>),
+    /// Parquet or Arrow IPC files.
+    Typed(Vec<TypedInput>),
+    Store(Box<Store>),
+}
+
+/// Opens the inputs of `query`, checks that they form one table, and
+/// resolves its plan: everything short of reading the data. Notes on
+/// stderr (unless `quiet`) when `threads` is capped or `partitions`
+/// coarsened.
+pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
+    let threads = threads(query.threads, query.quiet);
+    let (plan, inputs) = match &query.source {
+        Source::Store {
+            dir, allow_stale, ..
+        } => {
+            if query.partitions.is_some() {
+                return Err(Error::Usage(
+                    "--partitions does not apply to --store: a store's partitions are fixed by `rayproc split`"
+                        .into(),
+                ));
+            }
+            let store = open_store(query, dir, *allow_stale)?;
+            let plan = Plan::resolve(&store.header(), &query.specs, &query.by)?;
+            (plan, Inputs::Store(Box::new(store)))
+        }
+        Source::Files(paths) => {
+            check_inputs(paths)?;
+            let mut formats = Vec::new();
+            for path in paths {
+                formats.push(detect_format(path)?);
+            }
+            if formats.iter().all(|&f| f == InputFormat::Csv) {
+                let (inputs, header) =
+                    open_csv_inputs(paths, query.delimiter.unwrap_or(b','), || {
+                        query.referenced_columns()
+                    })?;
+                if let Some(note) = crate::source::csv_run::coarsening_note(query.partitions, &inputs) {
+                    if !query.quiet {
+                        eprintln!("rayproc: note: {note}");
+                    }
+                }
+                let plan = Plan::resolve(&header, &query.specs, &query.by)?;
+                (plan, Inputs::Csv(inputs))
+            } else {
+                let (inputs, header) = open_typed_inputs(paths, &formats)?;
+                let plan = Plan::resolve(&header, &query.specs, &query.by)?;
+                (plan, Inputs::Typed(inputs))
+            }
+        }
+    };
+    Ok(Prepared {
+        query,
+        threads,
+        plan,
+        inputs,
+    })
+}
+
+impl Prepared<'_> {
+    /// The resolved plan: which columns are read, the keys, the aggregates.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Reads the data and returns the result table.
+    pub fn execute(&self) -> Result<Table> {
+        let query = self.query;
+        match &self.inputs {
+            Inputs::Csv(inputs) => exec::run(&self.plan, inputs, &self.exec_options()),
+            Inputs::Typed(inputs) => typed::run(
+                &self.plan,
+                inputs,
+                query.partitions,
+                self.threads,
+                query.progress,
+            ),
+            Inputs::Store(store) => {
+                let verify = matches!(query.source, Source::Store { verify: true, .. });
+                store.run(
+                    &self.plan,
+                    &StoreRunOptions {
+                        threads: self.threads,
+                        progress: query.progress,
+                        verify,
+                    },
+                )
+            }
+        }
+    }
+
+    /// Fails when `format` needs UTF-8 text and `table` (this query's
+    /// result) holds text that is not; for CSV inputs the error names the
+    /// first input line holding such a value, found by reading them again
+    /// (on this error path only; see [`output::utf8`]).
+    pub fn check_text(&self, table: &Table, format: Format) -> Result<()> {
+        match &self.inputs {
+            Inputs::Csv(inputs) => output::utf8::check(table, format, |column| {
+                let delimiter = self.query.delimiter.unwrap_or(b',');
+                output::utf8::locate_in_csv(&self.plan, inputs, delimiter, column)
+            }),
+            Inputs::Typed(_) | Inputs::Store(_) => output::utf8::check(table, format, |_| None),
+        }
+    }
+
+    fn exec_options(&self) -> ExecOptions {
+        ExecOptions {
+            partitions: self.query.partitions,
+            threads: self.threads,
+            delimiter: self.query.delimiter.unwrap_or(b','),
+            progress: self.query.progress,
+        }
+    }
+}
+
+/// Opens the store of a query and checks that the query may read it: the
+/// delimiter, if given, is the store's, and its sources did not change
+/// (unless `allow_stale`), and a store of no column is named no column.
+fn open_store(query: &Query, dir: &Path, allow_stale: bool) -> Result<Store> {
+    let store = Store::open(dir)?;
+    if let Some(d) = query.delimiter {
+        let given = (d as char).to_string();
+        if given != store.manifest.delimiter {
+            return Err(Error::Usage(format!(
+                "--delimiter {given:?} does not apply to --store: {} was split with --delimiter {:?}, \
+                 and its columns are already apart; drop --delimiter, or split again",
+                dir.display(),
+                store.manifest.delimiter
+            )));
+        }
+    }
+    if !allow_stale {
+        let changes = store.changed_sources();
+        if let Some(c) = changes.first() {
+            return Err(Error::Other(format!(
+                "store {} is stale: its source {} changed since the split ({}); \
+                 re-run `rayproc split`, or pass --allow-stale to use the store as it is",
+                dir.display(),
+                c.path,
+                c.why
+            )));
+        }
+    }
+    if store.header().is_empty()
+        && store.manifest.rows == 0
+        && !query.referenced_columns().is_empty()
+    {
+        return Err(no_header(&format!("store {}", dir.display())));
+    }
+    Ok(store)
+}
+
+/// Opens Parquet and Arrow IPC inputs (`formats` tells which; CSV among
+/// them is refused) and checks that they share their columns.
+fn open_typed_inputs(
+    paths: &[PathBuf],
+    formats: &[InputFormat],
+) -> Result<(Vec<TypedInput>, Vec<String>)> {
+    if let Some(i) = formats.iter().position(|&f| f == InputFormat::Csv) {
+        let typed = formats
+            .iter()
+            .position(|&f| f != InputFormat::Csv)
+            .expect("a typed input");
+        return Err(Error::Usage(format!(
+            "{} is CSV but {} is {}: one run reads either CSV inputs or Parquet/Arrow inputs, not both",
+            paths[i].display(),
+            paths[typed].display(),
+            formats[typed].name()
+        )));
+    }
+    let mut inputs = Vec::new();
+    for (path, format) in paths.iter().zip(formats) {
+        inputs.push(match format {
+            InputFormat::Parquet => TypedInput::open_parquet(path)?,
+            _ => TypedInput::open_ipc(path)?,
+        });
+    }
+    let header = inputs[0].header();
+    for input in &inputs[1..] {
+        if input.header() != header {
+            return Err(Error::Other(format!(
+                "{}: columns [{}] differ from the columns of {} [{}]; inputs must share their columns",
+                input.name(),
+                input.header().join(","),
+                inputs[0].name(),
+                header.join(",")
+            )));
+        }
+    }
+    Ok((inputs, header))
+}
+
+/// Opens CSV inputs and checks that they share one header; inputs with no
+/// bytes at all have none; when all are empty, the request may name no
+/// column (`fallback` gives the named ones), since nothing can check them.
+fn open_csv_inputs(
+    paths: &[PathBuf],
+    delimiter: u8,
+    fallback: impl FnOnce() -> Vec<String>,
+) -> Result<(Vec<CsvInput>, Vec<String>)> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        inputs.push(CsvInput::open(path, delimiter)?);
+    }
+    // Inputs with no bytes at all contribute nothing and have no header.
+    let header = inputs
+        .iter()
+        .find(|i| !i.is_empty)
+        .map(|i| i.header.clone());
+    let header = match header {
+        Some(h) => h,
+        // with no header at all, a named column cannot be checked: refuse
+        None => match fallback() {
+            named if named.is_empty() => named,
+            _ => return Err(no_header(&inputs[0].name)),
+        },
+    };
+    for input in inputs.iter().filter(|i| !i.is_empty) {
+        if input.header != header {
+            let first = inputs
+                .iter()
+                .find(|i| !i.is_empty)
+                .expect("a non-empty input");
+            return Err(Error::Data(input.error_at(
+                0,
+                None,
+                format!(
+                    "header [{}] differs from the header of {} [{}]; inputs must share one header",
+                    input.header.join(","),
+                    first.name,
+                    header.join(",")
+                ),
+            )));
+        }
+    }
+    inputs.retain(|i| !i.is_empty);
+    Ok((inputs, header))
+}
+
+/// The error for a request that names columns when no input has a header.
+fn no_header(name: &str) -> Error {
+    Error::Other(format!(
+        "{name}: empty input, no header to check the columns against"
+    ))
+}
+
+/// Fails when there is no input, or standard input is named twice.
+fn check_inputs(paths: &[PathBuf]) -> Result<()> {
+    if paths.is_empty() {
+        return Err(Error::Usage("no input: give at least one file".into()));
+    }
+    check_stdin_once(paths)
+}
+
+/// Fails when `paths` name standard input (`-`) more than once: its bytes
+/// can be read only once.
+pub fn check_stdin_once(paths: &[PathBuf]) -> Result<()> {
+    if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err(Error::Usage(
+            "standard input (-) can be read only once".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The worker thread count for `requested` threads (`None`: every core),
+/// capped where more threads cannot help, with a note on stderr unless
+/// `quiet`.
+pub fn threads(requested: Option<usize>, quiet: bool) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let Some(requested) = requested else {
+        return cores;
+    };
+    let useful = exec::useful_threads(requested, cores);
+    if useful < requested && !quiet {
+        eprintln!(
+            "rayproc: note: --threads {requested} capped to {useful} (more than {} per core cannot help)",
+            exec::THREADS_PER_CORE
+        );
+    }
+    useful
+}
+
+/// A store to build: what `rayproc split` does, without its flags.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// CSV files that form one table (`-` is standard input, at most once).
+    pub inputs: Vec<PathBuf>,
+    /// The store directory (replaced if it is already a store).
+    pub store: PathBuf,
+    /// Partitions per input; `None` picks from the input size, as
+    /// [`run`] does. Capped (with a note unless `quiet`) where partitions
+    /// would be too small.
+    pub partitions: Option<usize>,
+    /// Worker threads; `None` is every core (see [`threads`]).
+    pub threads: Option<usize>,
+    pub delimiter: u8,
+    /// Only these columns (in this order); `None` keeps them all.
+    pub columns: Option<Vec<ColumnRef>>,
+    /// No notes on stderr (capped threads or partitions).
+    pub quiet: bool,
+}
+
+/// Parses the inputs of `request` once and writes them as a store of typed
+/// columnar partitions, which [`Source::Store`] then reads in place.
+pub fn split(request: &Split) -> Result<CreateSummary> {
+    check_inputs(&request.inputs)?;
+    check_csv(&request.inputs)?;
+    let threads = threads(request.threads, request.quiet);
+    let fallback = || {
+        let names = request.columns.iter().flatten();
+        names.map(|c| c.plain_name().to_string()).collect()
+    };
+    let (inputs, header) = open_csv_inputs(&request.inputs, request.delimiter, fallback)?;
+    // split caps --partitions by its own rule (a store's partition count
+    // bounds its readers' memory) and notes it itself
+    let opts = CreateOptions {
+        store: request.store.clone(),
+        partitions: request.partitions,
+        threads,
+        delimiter: request.delimiter,
+        columns: request.columns.clone(),
+        quiet: request.quiet,
+    };
+    store::create(&inputs, &header, &opts)
+}
+
+/// Fails unless every one of `paths` is CSV: a store is built from CSV,
+/// and Parquet and Arrow inputs are read directly.
+fn check_csv(paths: &[PathBuf]) -> Result<()> {
+    for path in paths {
+        let format = detect_format(path)?;
+        if format != InputFormat::Csv {
+            return Err(Error::Usage(format!(
+                "{} is {}: `split` reads CSV; run reads {} files directly (--input)",
+                path.display(),
+                format.name(),
+                format.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// How [`inspect`] describes a store.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InspectFormat {
+    /// A summary for people.
+    Text,
+    /// The manifest as JSON, with `changed_sources` (and `verify`).
+    Json,
+}
+
+/// A store to describe: what `rayproc inspect` does, without its flags.
+#[derive(Debug, Clone)]
+pub struct Inspect {
+    pub store: PathBuf,
+    pub format: InspectFormat,
+    /// Also check every partition file's size and checksum.
+    pub verify: bool,
+}
+
+/// What [`inspect`] found.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    /// The description: rows, partitions, sizes, schema, changed sources,
+    /// and with `verify` each partition's check.
+    pub text: String,
+    /// Partition files that failed verification (0 without `verify`).
+    pub failed: usize,
+}
+
+/// Describes the store of `request`.
+pub fn inspect(request: &Inspect) -> Result<Inspection> {
+    let store = Store::open(&request.store)?;
+    let changes = store.changed_sources();
+    let verified = request.verify.then(|| store.verify_all());
+    let text = match request.format {
+        InspectFormat::Text => store::describe(&store, &changes, verified.as_deref()),
+        InspectFormat::Json => store::describe_json(&store, &changes, verified.as_deref()),
+    };
+    let failed = verified.iter().flatten().filter(|v| v.is_some()).count();
+    Ok(Inspection { text, failed })
+}
