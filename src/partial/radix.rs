@@ -34,7 +34,9 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use super::{GroupScratch, GroupTable, StateVecs};
+use super::group_table::GroupTable;
+use super::scratch::GroupScratch;
+use super::StateVecs;
 use crate::agg::{Groups, StateVec};
 use crate::batch::Batch;
 use crate::keyset::{part_of, shared_hasher as hasher, KeySet, PARTS};
