@@ -185,7 +185,9 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
                     open_csv_inputs(paths, query.delimiter.unwrap_or(b','), || {
                         query.referenced_columns()
                     })?;
-                if let Some(note) = crate::source::csv_run::coarsening_note(query.partitions, &inputs) {
+                if let Some(note) =
+                    crate::source::csv_run::coarsening_note(query.partitions, &inputs)
+                {
                     if !query.quiet {
                         eprintln!("rayproc: note: {note}");
                     }

@@ -26,7 +26,7 @@
 
 use std::fmt;
 
-use crate::agg::{Func, FUNC_NAMES};
+use crate::agg::Func;
 use crate::error::Error;
 
 /// One requested aggregate.
@@ -253,9 +253,9 @@ fn parse_spec(text: &str) -> Result<AggSpec, Error> {
         if why.is_empty() {
             let mut msg = format!(
                 "unknown aggregate function '{func_text}' in --agg {text}; known functions: {}",
-                FUNC_NAMES.join(", ")
+                Func::names().collect::<Vec<_>>().join(", ")
             );
-            if let Some(near) = nearest(func_text, FUNC_NAMES.iter().copied()) {
+            if let Some(near) = nearest(func_text, Func::names()) {
                 msg.push_str(&format!("; did you mean '{near}'?"));
             }
             Error::Usage(msg)

@@ -4,8 +4,10 @@
 //! column into the state, `merge` combines two partial states, and `finish`
 //! turns the state into the output value once the column's type is known.
 //! The scheduler only sees the type-erased [`StateVec`] (one state per
-//! group), so adding an aggregate means one new `AggState` and one line in
-//! [`Func::new_states`]; nothing else changes.
+//! group), so adding an aggregate means one new `AggState`, a [`Func`]
+//! variant, one line in [`Func::new_states_for`] and one in [`FUNCS`] (its
+//! name, which parsing, labels and messages read); nothing outside this
+//! module changes.
 //!
 //! Merging must be exact: the final answer may not depend on how rows were
 //! split into partitions nor on the order partials are merged in. States
@@ -265,43 +267,94 @@ impl SharedState {
     }
 }
 
-/// Every function name, for help and "did you mean" messages.
-pub const FUNC_NAMES: &[&str] = &[
-    "count",
-    "sum",
-    "mean",
-    "min",
-    "max",
-    "var",
-    "std",
-    "var_pop",
-    "std_pop",
-    "null_count",
-    "median",
-    "pNN",
-    "distinct",
+/// An aggregate function's name and what `--agg` reads it as: one entry of
+/// [`FUNCS`].
+pub struct FuncName {
+    /// The name: what the list of functions in messages shows, and the
+    /// label of output columns (`mean` in `mean_x`).
+    pub name: &'static str,
+    /// Other spellings `--agg` accepts (any case, as the name).
+    pub aliases: &'static [&'static str],
+    /// Whether the function needs numbers (a text value is an error).
+    pub needs_numbers: bool,
+    /// The function the name stands for; `None` for `pNN`, whose name is a
+    /// pattern: [`Func::parse`] reads the percentile from the digits.
+    make: Option<fn() -> Func>,
+}
+
+impl FuncName {
+    /// A function of numbers (a text value is an error).
+    const fn numeric(name: &'static str, make: fn() -> Func) -> FuncName {
+        FuncName {
+            name,
+            aliases: &[],
+            needs_numbers: true,
+            make: Some(make),
+        }
+    }
+
+    /// A function of any values, text included.
+    const fn any(name: &'static str, make: fn() -> Func) -> FuncName {
+        FuncName {
+            needs_numbers: false,
+            ..FuncName::numeric(name, make)
+        }
+    }
+
+    const fn aliases(self, aliases: &'static [&'static str]) -> FuncName {
+        FuncName { aliases, ..self }
+    }
+}
+
+/// Every aggregate function, once: [`Func::parse`], [`Func::label`],
+/// [`Func::needs_numbers`] and the list of known functions in help and
+/// "did you mean" messages ([`Func::names`]) all read this table, in this
+/// order. A new aggregate is a [`Func`] variant, its state
+/// ([`Func::new_states_for`]) and a line here.
+pub const FUNCS: &[FuncName] = &[
+    // `count` alone is `Func::CountRows` (see `crate::spec`): also `count`
+    FuncName::any("count", || Func::Count),
+    FuncName::numeric("sum", || Func::Sum),
+    FuncName::numeric("mean", || Func::Mean).aliases(&["avg"]),
+    FuncName::any("min", || Func::Min),
+    FuncName::any("max", || Func::Max),
+    FuncName::numeric("var", || Func::Var),
+    FuncName::numeric("std", || Func::Std).aliases(&["stddev"]),
+    FuncName::numeric("var_pop", || Func::VarPop),
+    FuncName::numeric("std_pop", || Func::StdPop),
+    FuncName::any("null_count", || Func::NullCount),
+    FuncName::numeric("median", || Func::Quantile(0.5, "median".into())),
+    // a pattern: `Func::parse` reads the percentile from the digits
+    FuncName {
+        name: "pNN",
+        aliases: &[],
+        needs_numbers: true,
+        make: None,
+    },
+    FuncName::any("distinct", || Func::Distinct),
 ];
 
 impl Func {
+    /// Every function name, in [`FUNCS`] order, for help and "did you mean"
+    /// messages.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        FUNCS.iter().map(|f| f.name)
+    }
+
     /// Parses a function name (`mean`, `p99.9`, ...). An empty error means
     /// the name is unknown; otherwise the error says what is wrong.
     pub fn parse(name: &str) -> Result<Func, String> {
         let lower = name.to_ascii_lowercase();
-        Ok(match lower.as_str() {
-            "count" => Func::Count,
-            "sum" => Func::Sum,
-            "mean" | "avg" => Func::Mean,
-            "min" => Func::Min,
-            "max" => Func::Max,
-            "var" => Func::Var,
-            "std" | "stddev" => Func::Std,
-            "var_pop" => Func::VarPop,
-            "std_pop" => Func::StdPop,
-            "null_count" => Func::NullCount,
-            "median" => Func::Quantile(0.5, "median".into()),
-            "distinct" => Func::Distinct,
-            p if p.starts_with('p') && p.len() > 1 => {
-                let num = &p[1..];
+        let named = FUNCS.iter().find_map(|f| match f.make {
+            Some(make) if f.name == lower || f.aliases.contains(&lower.as_str()) => Some(make()),
+            _ => None,
+        });
+        if let Some(func) = named {
+            return Ok(func);
+        }
+        // the one pattern, after the names, which it must not shadow
+        match lower.strip_prefix('p') {
+            Some(num) if !num.is_empty() => {
                 let valid_chars = num.bytes().all(|b| b.is_ascii_digit() || b == b'.');
                 let pct: f64 = match num.parse() {
                     Ok(v) if valid_chars && num.as_bytes()[0].is_ascii_digit() => v,
@@ -312,42 +365,40 @@ impl Func {
                         "percentile '{name}' is out of range: NN must be between 0 and 100"
                     ));
                 }
-                Func::Quantile(percent_to_fraction(num), p.to_string())
+                Ok(Func::Quantile(percent_to_fraction(num), lower))
             }
-            _ => return Err(String::new()),
-        })
+            _ => Err(String::new()),
+        }
+    }
+
+    /// This function's entry in [`FUNCS`]: the one whose function is of the
+    /// same variant (`count` for `count` alone; `median` for every
+    /// quantile, whose label is its own).
+    fn entry(&self) -> &'static FuncName {
+        let variant = std::mem::discriminant(match self {
+            Func::CountRows => &Func::Count,
+            f => f,
+        });
+        FUNCS
+            .iter()
+            .find(|f| {
+                f.make
+                    .is_some_and(|make| std::mem::discriminant(&make()) == variant)
+            })
+            .expect("every function is in FUNCS")
     }
 
     /// The name used in output column names (`mean` in `mean_x`).
     pub fn label(&self) -> &str {
         match self {
-            Func::CountRows | Func::Count => "count",
-            Func::Sum => "sum",
-            Func::Mean => "mean",
-            Func::Min => "min",
-            Func::Max => "max",
-            Func::Var => "var",
-            Func::Std => "std",
-            Func::VarPop => "var_pop",
-            Func::StdPop => "std_pop",
-            Func::NullCount => "null_count",
             Func::Quantile(_, label) => label,
-            Func::Distinct => "distinct",
+            _ => self.entry().name,
         }
     }
 
     /// Whether the function needs numbers (a text value is an error).
     pub fn needs_numbers(&self) -> bool {
-        matches!(
-            self,
-            Func::Sum
-                | Func::Mean
-                | Func::Var
-                | Func::Std
-                | Func::VarPop
-                | Func::StdPop
-                | Func::Quantile(..)
-        )
+        self.entry().needs_numbers
     }
 
     /// Which state this function can share with others on the same column:
@@ -548,5 +599,29 @@ mod tests {
         assert_eq!(percent_to_fraction("12.345"), 0.12345);
         assert_eq!(Func::parse("p50"), Ok(Func::Quantile(0.5, "p50".into())));
         assert_eq!(Func::parse("nope"), Err(String::new()));
+    }
+
+    #[test]
+    fn every_name_parses_to_a_function_labelled_by_it() {
+        for f in FUNCS {
+            let Some(make) = f.make else {
+                assert_eq!(f.name, "pNN");
+                continue;
+            };
+            let func = make();
+            assert_eq!(func.label(), f.name);
+            assert_eq!(func.needs_numbers(), f.needs_numbers, "{}", f.name);
+            for spelling in std::iter::once(&f.name).chain(f.aliases) {
+                assert_eq!(Func::parse(spelling), Ok(func.clone()));
+                assert_eq!(Func::parse(&spelling.to_uppercase()), Ok(func.clone()));
+            }
+        }
+        assert_eq!(Func::CountRows.label(), "count");
+        assert_eq!(Func::parse("p99.9").unwrap().label(), "p99.9");
+        assert!(Func::parse("p99").unwrap().needs_numbers());
+        assert_eq!(
+            Func::names().collect::<Vec<_>>().join(", "),
+            "count, sum, mean, min, max, var, std, var_pop, std_pop, null_count, median, pNN, distinct"
+        );
     }
 }

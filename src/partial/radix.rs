@@ -34,7 +34,9 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use super::{GroupScratch, GroupTable, StateVecs};
+use super::group_table::GroupTable;
+use super::scratch::GroupScratch;
+use super::StateVecs;
 use crate::agg::{Groups, StateVec};
 use crate::batch::Batch;
 use crate::keyset::{part_of, shared_hasher as hasher, KeySet, PARTS};
@@ -61,7 +63,7 @@ pub(super) fn worker_budget() -> usize {
 
 /// The type of a buffered column's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+enum BufferedType {
     Int,
     Float,
 }
@@ -199,13 +201,13 @@ struct Chunk {
 /// A worker's buffered rows, by partition.
 ///
 /// A row is stored as: the key's hash (8 bytes), each buffered column's
-/// value (8 bytes: `i64` or `f64` bits, by the column's [`Kind`]), a
+/// value (8 bytes: `i64` or `f64` bits, by the column's [`BufferedType`]), a
 /// validity bitmap (one bit per column), the key's length (4 bytes) and the
 /// key. One append-only stream per partition: rows collect in a small
 /// stage per partition, which is streamed to the partition's chunk a stage
 /// at a time; nothing is ever copied to grow.
 struct Buffers {
-    kinds: Vec<Kind>,
+    kinds: Vec<BufferedType>,
     slabs: Vec<Slab>,
     /// The slab chunks are carved from (`usize::MAX`: none yet)...
     slab: usize,
@@ -229,7 +231,7 @@ struct Buffers {
 #[derive(Default)]
 struct Decoded<'a> {
     /// The columns' kinds (rows of differing kinds are folded apart).
-    kinds: Vec<Kind>,
+    kinds: Vec<BufferedType>,
     hashes: Vec<u64>,
     keys: Vec<&'a [u8]>,
     /// Per column: values as bits, validity, nulls.
@@ -272,8 +274,8 @@ impl Decoded<'_> {
                 Some(c) => Column {
                     len: n,
                     data: match self.kinds[c] {
-                        Kind::Int => Data::Int(bits_as(&self.values[c])),
-                        Kind::Float => Data::Float(bits_as(&self.values[c])),
+                        BufferedType::Int => Data::Int(bits_as(&self.values[c])),
+                        BufferedType::Float => Data::Float(bits_as(&self.values[c])),
                     },
                     valid: (self.nulls[c] > 0).then_some(&self.valid[c][..]),
                     raw: None,
@@ -302,7 +304,7 @@ fn bits_as<T: FromBits>(bits: &[u64]) -> &[T] {
 impl Buffers {
     fn new(columns: usize) -> Buffers {
         Buffers {
-            kinds: vec![Kind::Int; columns],
+            kinds: vec![BufferedType::Int; columns],
             slabs: Vec::new(),
             slab: usize::MAX,
             slab_used: 0,
@@ -541,8 +543,8 @@ impl Radix {
         // a column changing type between batches: buffers hold one type
         for c in 0..self.slots.len() {
             let kind = match batch.columns[self.slots[c]].data {
-                Data::Int(_) => Kind::Int,
-                _ => Kind::Float,
+                Data::Int(_) => BufferedType::Int,
+                _ => BufferedType::Float,
             };
             if self.buffers.kinds[c] != kind {
                 self.fold_buffers(plan);

@@ -39,42 +39,42 @@ use crate::value::{Column, ColumnType, Data};
 
 /// The rayproc type an Arrow column is read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub enum ReadAs {
     Null,
     Int,
     Float,
     Text,
 }
 
-impl Kind {
+impl ReadAs {
     pub fn column_type(self) -> ColumnType {
         match self {
-            Kind::Null => ColumnType::Null,
-            Kind::Int => ColumnType::Int,
-            Kind::Float => ColumnType::Float,
-            Kind::Text => ColumnType::Text,
+            ReadAs::Null => ColumnType::Null,
+            ReadAs::Int => ColumnType::Int,
+            ReadAs::Float => ColumnType::Float,
+            ReadAs::Text => ColumnType::Text,
         }
     }
 }
 
 /// The kind an Arrow type is read as (before looking at values: UInt64 and
 /// integral decimals say `Int` but may turn out float), or why it cannot be.
-pub fn kind_of(dt: &DataType) -> Result<Kind, String> {
+pub fn kind_of(dt: &DataType) -> Result<ReadAs, String> {
     use DataType::*;
     Ok(match dt {
-        Null => Kind::Null,
-        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => Kind::Int,
-        Float16 | Float32 | Float64 => Kind::Float,
+        Null => ReadAs::Null,
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => ReadAs::Int,
+        Float16 | Float32 | Float64 => ReadAs::Float,
         Decimal32(_, s) | Decimal64(_, s) | Decimal128(_, s) => {
             if *s <= 0 {
-                Kind::Int
+                ReadAs::Int
             } else {
-                Kind::Float
+                ReadAs::Float
             }
         }
         Utf8 | LargeUtf8 | Utf8View | Binary | LargeBinary | BinaryView | Boolean | Date32
-        | Date64 | Timestamp(_, _) => Kind::Text,
-        Dictionary(_, value) if is_text(value) => Kind::Text,
+        | Date64 | Timestamp(_, _) => ReadAs::Text,
+        Dictionary(_, value) if is_text(value) => ReadAs::Text,
         other => {
             return Err(format!(
                 "has Arrow type {other}, which rayproc cannot aggregate \
@@ -99,15 +99,15 @@ fn is_text(dt: &DataType) -> bool {
 /// An array ready to be viewed as batch columns: Int64, Float64, a text-like
 /// array, or nothing (all null).
 pub struct Prepared {
-    kind: Kind,
+    kind: ReadAs,
     array: ArrayRef,
 }
 
 impl Prepared {
     /// The kind of this array's values (`Null` when every value is null).
-    pub fn kind(&self) -> Kind {
+    pub fn kind(&self) -> ReadAs {
         if self.array.null_count() == self.array.len() {
-            Kind::Null
+            ReadAs::Null
         } else {
             self.kind
         }
@@ -124,15 +124,15 @@ pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
         array: array.clone(),
     };
     let ints = |a: Int64Array| Prepared {
-        kind: Kind::Int,
+        kind: ReadAs::Int,
         array: Arc::new(a),
     };
     let floats = |a: Float64Array| Prepared {
-        kind: Kind::Float,
+        kind: ReadAs::Float,
         array: Arc::new(a),
     };
     let text = |a: arrow_array::StringArray| Prepared {
-        kind: Kind::Text,
+        kind: ReadAs::Text,
         array: Arc::new(a),
     };
     Ok(match array.data_type() {
@@ -190,7 +190,7 @@ pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
             );
             text(to_text(&a, |v| format_timestamp(v, per_second, digits)))
         }
-        _ => keep(Kind::Text),
+        _ => keep(ReadAs::Text),
     })
 }
 
@@ -222,7 +222,7 @@ where
         if a.iter().flatten().all(|v| as_int(v).is_some()) {
             let values: Int64Array = a.iter().map(|v| v.and_then(as_int)).collect();
             return Prepared {
-                kind: Kind::Int,
+                kind: ReadAs::Int,
                 array: Arc::new(values),
             };
         }
@@ -232,7 +232,7 @@ where
         .map(|v| v.map(|v| decimal_to_f64(v.into(), scale)))
         .collect();
     Prepared {
-        kind: Kind::Float,
+        kind: ReadAs::Float,
         array: Arc::new(values),
     }
 }
@@ -347,7 +347,7 @@ fn dictionary_slices<K: ArrowDictionaryKeyType>(a: &arrow_array::DictionaryArray
 
 /// One prepared column, viewed.
 struct View<'a> {
-    kind: Kind,
+    kind: ReadAs,
     ints: &'a [i64],
     floats: &'a [f64],
     text: Vec<&'a [u8]>,
@@ -368,10 +368,10 @@ impl<'a> View<'a> {
             valid,
         };
         match p.kind {
-            Kind::Null => view.zeros = vec![0; a.len()],
-            Kind::Int => view.ints = a.as_primitive::<Int64Type>().values(),
-            Kind::Float => view.floats = a.as_primitive::<Float64Type>().values(),
-            Kind::Text => view.text = text_slices(a),
+            ReadAs::Null => view.zeros = vec![0; a.len()],
+            ReadAs::Int => view.ints = a.as_primitive::<Int64Type>().values(),
+            ReadAs::Float => view.floats = a.as_primitive::<Float64Type>().values(),
+            ReadAs::Text => view.text = text_slices(a),
         }
         view
     }
@@ -379,13 +379,13 @@ impl<'a> View<'a> {
     fn column(&self, start: usize, end: usize) -> (Column<'_>, ColumnType) {
         let valid = self.valid.as_ref().map(|v| &v[start..end]);
         let data = match self.kind {
-            Kind::Null => Data::Int(&self.zeros[start..end]),
-            Kind::Int => Data::Int(&self.ints[start..end]),
-            Kind::Float => Data::Float(&self.floats[start..end]),
-            Kind::Text => Data::Text(&self.text[start..end]),
+            ReadAs::Null => Data::Int(&self.zeros[start..end]),
+            ReadAs::Int => Data::Int(&self.ints[start..end]),
+            ReadAs::Float => Data::Float(&self.floats[start..end]),
+            ReadAs::Text => Data::Text(&self.text[start..end]),
         };
         // a batch without a value has no type, as in the CSV reader
-        let ty = if self.kind == Kind::Null || valid.is_some_and(|v| !v.contains(&true)) {
+        let ty = if self.kind == ReadAs::Null || valid.is_some_and(|v| !v.contains(&true)) {
             ColumnType::Null
         } else {
             self.kind.column_type()
@@ -510,7 +510,7 @@ mod tests {
         assert_eq!(decimal_to_f64(7, -2), 700.0);
     }
 
-    fn kinds(a: ArrayRef) -> (Kind, Vec<ColumnType>) {
+    fn kinds(a: ArrayRef) -> (ReadAs, Vec<ColumnType>) {
         let p = prepare("c", &a).unwrap();
         let mut types = Vec::new();
         for_each_batch::<()>(std::slice::from_ref(&p), a.len(), |b, _| {
@@ -524,13 +524,13 @@ mod tests {
     #[test]
     fn casts() {
         let a: ArrayRef = Arc::new(Int32Array::from(vec![Some(1), None, Some(-3)]));
-        assert_eq!(kinds(a), (Kind::Int, vec![ColumnType::Int]));
+        assert_eq!(kinds(a), (ReadAs::Int, vec![ColumnType::Int]));
         let a: ArrayRef = Arc::new(UInt64Array::from(vec![u64::MAX]));
-        assert_eq!(kinds(a), (Kind::Float, vec![ColumnType::Float]));
+        assert_eq!(kinds(a), (ReadAs::Float, vec![ColumnType::Float]));
         let a: ArrayRef = Arc::new(BooleanArray::from(vec![true, false]));
-        assert_eq!(kinds(a).0, Kind::Text);
+        assert_eq!(kinds(a).0, ReadAs::Text);
         let a: ArrayRef = Arc::new(StringArray::from(vec![None::<&str>, None]));
-        assert_eq!(kinds(a), (Kind::Null, vec![ColumnType::Null]));
+        assert_eq!(kinds(a), (ReadAs::Null, vec![ColumnType::Null]));
         let a: ArrayRef = Arc::new(Date32Array::from(vec![0]));
         let p = prepare("d", &a).unwrap();
         assert_eq!(text_slices(p.array.as_ref()), vec![&b"1970-01-01"[..]]);

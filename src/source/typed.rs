@@ -138,7 +138,7 @@ fn slot_positions(plan: &Plan) -> Vec<usize> {
 /// A column that is text in one input and numeric in another would be
 /// typed per batch, which typed sources do not support: refuse it.
 fn check_kinds(plan: &Plan, inputs: &[TypedInput]) -> Result<()> {
-    use super::arrow::{kind_of, Kind};
+    use super::arrow::{kind_of, ReadAs as Kind};
     for col in needed_columns(plan) {
         let mut seen: Option<(Kind, &str)> = None;
         for input in inputs {

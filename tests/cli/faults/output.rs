@@ -10,14 +10,12 @@
 
 #![cfg(unix)]
 
-mod common;
-
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use common::{bin_path, run, run_on, Scratch};
+use crate::common::{bin_path, run, run_on, Scratch};
 
 /// A CSV of `rows` rows, a few hundred KiB for 20,000 rows.
 fn csv(rows: u64) -> String {
@@ -232,7 +230,7 @@ fn expected(input: &Path) -> String {
 
 /// `run --input in.csv --agg sum:x --output TARGET`, through `sh` so that
 /// the umask can be set for the child alone.
-fn run_with_umask(umask: &str, input: &Path, target: &Path) -> common::Run {
+fn run_with_umask(umask: &str, input: &Path, target: &Path) -> crate::common::Run {
     let out = Command::new("sh")
         .arg("-c")
         .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
@@ -243,7 +241,7 @@ fn run_with_umask(umask: &str, input: &Path, target: &Path) -> common::Run {
         .arg(target)
         .output()
         .unwrap();
-    common::Run {
+    crate::common::Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -298,7 +296,7 @@ fn output_through_a_symlink_replaces_the_target_and_keeps_the_link() {
 
 #[test]
 fn output_to_dev_null_writes_into_the_device() {
-    let (_scratch, input) = common::temp_csv(csv(10));
+    let (_scratch, input) = crate::common::temp_csv(csv(10));
     run_on(&input, &["--agg", "sum:x", "--output", "/dev/null"]).expect_ok("/dev/null");
     let meta = std::fs::metadata("/dev/null").unwrap();
     assert!(meta.file_type().is_char_device());
@@ -309,7 +307,7 @@ fn output_to_dev_full_reports_the_full_device() {
     if !Path::new("/dev/full").exists() {
         return;
     }
-    let (_scratch, input) = common::temp_csv(csv(10));
+    let (_scratch, input) = crate::common::temp_csv(csv(10));
     let failed = run_on(&input, &["--agg", "sum:x", "--output", "/dev/full"]);
     failed.expect_code(1, "/dev/full");
     assert!(
@@ -347,7 +345,7 @@ fn output_to_a_fifo_feeds_its_reader() {
 
 #[test]
 fn output_into_a_missing_folder_names_the_target() {
-    let (scratch, input) = common::temp_csv(csv(10));
+    let (scratch, input) = crate::common::temp_csv(csv(10));
     let target = scratch.path("missing/out.csv");
     let failed = run_on(
         &input,
@@ -367,7 +365,7 @@ fn output_into_a_missing_folder_names_the_target() {
 
 #[test]
 fn thousands_of_threads_give_the_same_bytes_as_the_default() {
-    let (_scratch, input) = common::temp_csv(csv(6));
+    let (_scratch, input) = crate::common::temp_csv(csv(6));
     let base = run_on(&input, &["--agg", "sum:x,count", "--by", "k"]);
     base.expect_ok("default");
     for threads in ["4096", "1000"] {
@@ -407,7 +405,7 @@ fn thousands_of_threads_give_the_same_bytes_as_the_default() {
 #[test]
 fn a_million_partitions_are_coarsened_and_give_the_same_bytes() {
     // partitions of this input are under 64 KiB: past 4096 they are coarsened
-    let (_scratch, input) = common::temp_csv(csv(20_000));
+    let (_scratch, input) = crate::common::temp_csv(csv(20_000));
     let base = run_on(&input, &["--agg", "sum:x,mean:x,count", "--by", "k"]);
     base.expect_ok("default");
     let many = run_on(

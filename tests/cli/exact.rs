@@ -1,10 +1,88 @@
+//! Exact numerics: integer sums beyond `i64`, correctly rounded float sums,
+//! variances of values with a large offset.
+//!
 //! Exactness at the edges (issue 16): means rounded once, quantiles
 //! interpolated exactly, integers wider than 64 bits kept exact. Every
 //! answer is checked at every `--partitions` / `--threads`.
 
-mod common;
+use crate::common::*;
 
-use common::*;
+/// The shortest round-trip text of a float, as the contract wants it
+/// (Rust's `{:?}` prints exactly that, with `.0` for integral values).
+fn float_text(v: f64) -> String {
+    format!("{v:?}")
+}
+
+#[test]
+fn integer_sum_beyond_i64_max_is_printed_exactly() {
+    let (_d, file) = temp_csv("x,y\n9223372036854775807,-9223372036854775808\n9223372036854775807,-9223372036854775808\n10,-9223372036854775808\n");
+    let out = run_all_partitions(&["--agg", "sum:x,sum:y"], &file);
+    // 2 * (2^63 - 1) + 10 = 18446744073709551624; 3 * -2^63 = -27670116110564327424
+    assert_eq!(
+        out,
+        "sum_x,sum_y\n18446744073709551624,-27670116110564327424\n"
+    );
+}
+
+#[test]
+fn float_sum_is_exactly_rounded_1e100_plus_1_minus_1e100_is_1() {
+    let mut text = String::from("x\n1e100\n");
+    for _ in 0..3000 {
+        text.push_str("0.0\n");
+    }
+    text.push_str("1\n");
+    for _ in 0..3000 {
+        text.push_str("0.0\n");
+    }
+    text.push_str("-1e100\n");
+    let (_d, file) = temp_csv(&text);
+    let out = run_all_partitions(&["--agg", "sum:x,mean:x,count:x"], &file);
+    let n = 6003.0;
+    assert_eq!(
+        out,
+        format!("sum_x,mean_x,count_x\n1.0,{},6003\n", float_text(1.0 / n))
+    );
+}
+
+#[test]
+fn float_sum_of_ten_tenths_is_exactly_1() {
+    let (_d, file) = temp_csv("x\n0.1\n0.1\n0.1\n0.1\n0.1\n0.1\n0.1\n0.1\n0.1\n0.1\n");
+    let out = run_all_partitions(&["--agg", "sum:x,mean:x"], &file);
+    assert_eq!(out, "sum_x,mean_x\n1.0,0.1\n");
+}
+
+#[test]
+fn variance_of_large_offset_integers_is_exact() {
+    // 10^17 + 1, 10^17 + 2, 10^17 + 3: deviations -1, 0, 1 -> var 1,
+    // var_pop 2/3, std_pop sqrt(2/3). A naive float computation loses it all.
+    let (_d, file) = temp_csv("x\n100000000000000001\n100000000000000002\n100000000000000003\n");
+    let out = run_all_partitions(
+        &[
+            "--agg",
+            "var:x,std:x,var_pop:x,std_pop:x,sum:x",
+            "--format",
+            "json",
+        ],
+        &file,
+    );
+    let v = &json_of(&out)[0];
+    assert_eq!(f64_of(&v["var_x"]), 1.0);
+    assert_eq!(f64_of(&v["std_x"]), 1.0);
+    assert_eq!(f64_of(&v["var_pop_x"]), 2.0 / 3.0);
+    assert_eq!(f64_of(&v["std_pop_x"]), 0.816496580927726);
+    assert!(out.contains("\"sum_x\":300000000000000006"), "{out}");
+}
+
+#[test]
+fn variance_of_large_offset_floats_is_exact() {
+    // 1e9 + 0.5 and 1e9 + 1.5 are exact doubles: var = 0.5, var_pop = 0.25.
+    let (_d, file) = temp_csv("x\n1000000000.5\n1000000001.5\n");
+    let out = run_all_partitions(&["--agg", "var:x,var_pop:x,mean:x"], &file);
+    assert_eq!(out, "var_x,var_pop_x,mean_x\n0.5,0.25,1000000001.0\n");
+}
+
+// ---------------------------------------------------------------------------
+// at the edges (issue 16)
 
 /// The CSV output of `run --agg AGG` (and `--by` if given) over `csv`, the
 /// same at every partition and thread count.

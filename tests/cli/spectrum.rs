@@ -11,14 +11,12 @@
 //! is null; a column is integer if every non-null value is an i64, float if
 //! every one is a number, else text; min/max/keys compare in that type.
 
-mod common;
-
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value as Json};
 
-use common::{fixture, run_on};
+use crate::common::{fixture, run_on};
 
 const SPECTRUM_PARTITIONS: &[u32] = &[1, 2, 3, 7, 64];
 

@@ -1,3 +1,9 @@
+//! Grouping: keys sort numerically or in byte order as their column's type
+//! says, null last; keys equal as values (`7` and `007`, `2` and `2.0`)
+//! are one group; several `--by` columns sort by the first, then the next;
+//! many groups (row by row folding, the radix-partitioned path) keep exact
+//! answers.
+//!
 //! Group keys at the edges (issues 16 and 17), end to end through the
 //! binary, with the same bytes from every partition and thread count and
 //! every input kind (CSV, `split` + `run --store`, Parquet, Arrow IPC):
@@ -9,14 +15,185 @@
 //!   the null key; `-0.0` and `0.0` are one key, `0.0`;
 //! - `--format table` shows control characters as escapes.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::common::{run_bytes_with_stdin, Scratch, PARTITIONS, THREADS};
 use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch};
 use arrow_schema::{Field, Schema};
-use common::{run_bytes_with_stdin, Scratch, PARTITIONS, THREADS};
+use std::fmt::Write as _;
+
+use crate::common::{fail_all_partitions, fixture, run_all_partitions, temp_csv, Lcg};
+
+#[test]
+fn integer_keys_sort_numerically_with_007_and_7_one_group_and_null_last() {
+    // group_keys.csv int_key: 10,9,-1,100,(null),2,9,007,7 with v = 1..9
+    let out = run_all_partitions(
+        &["--by", "int_key", "--agg", "count,sum:v"],
+        &fixture("group_keys.csv"),
+    );
+    assert_eq!(
+        out,
+        "int_key,count,sum_v\n-1,1,3\n2,1,6\n7,2,17\n9,2,9\n10,1,1\n100,1,4\n,1,5\n"
+    );
+}
+
+#[test]
+fn float_keys_sort_numerically_with_2_and_2_0_one_group_and_null_last() {
+    // float_key: 1.5,10,2,-0.5,(null),2.0,1.5,(null),10
+    let out = run_all_partitions(
+        &["--by", "float_key", "--agg", "count,sum:v"],
+        &fixture("group_keys.csv"),
+    );
+    assert_eq!(
+        out,
+        "float_key,count,sum_v\n-0.5,1,4\n1.5,2,8\n2.0,2,9\n10.0,2,11\n,2,13\n"
+    );
+}
+
+#[test]
+fn text_keys_sort_in_byte_order_with_null_last() {
+    // text_key: b,B,a,é,(null),Z,10,9,b
+    let out = run_all_partitions(
+        &["--by", "text_key", "--agg", "count,sum:v"],
+        &fixture("group_keys.csv"),
+    );
+    assert_eq!(
+        out,
+        "text_key,count,sum_v\n10,1,7\n9,1,8\nB,1,2\nZ,1,6\na,1,3\nb,2,10\né,1,4\n,1,5\n"
+    );
+}
+
+#[test]
+fn distinct_and_extremes_follow_the_column_type() {
+    let out = run_all_partitions(
+        &[
+            "--agg",
+            "distinct:int_key,distinct:float_key,distinct:text_key,min:int_key,max:int_key,min:text_key,max:text_key,min:float_key,max:float_key",
+        ],
+        &fixture("group_keys.csv"),
+    );
+    assert_eq!(
+        out,
+        "distinct_int_key,distinct_float_key,distinct_text_key,min_int_key,max_int_key,min_text_key,max_text_key,min_float_key,max_float_key\n\
+         6,4,7,-1,100,10,é,-0.5,10.0\n"
+    );
+}
+
+#[test]
+fn group_by_several_columns_sorts_by_the_first_then_the_next() {
+    let (_d, file) = temp_csv("a,b,v\nx,10,1\ny,2,2\nx,9,3\n,1,4\nx,,5\ny,2,6\n");
+    let out = run_all_partitions(&["--by", "a,b", "--agg", "count,sum:v"], &file);
+    assert_eq!(
+        out,
+        "a,b,count,sum_v\nx,9,1,3\nx,10,1,1\nx,,1,5\ny,2,2,8\n,1,1,4\n"
+    );
+}
+
+#[test]
+fn distinct_counts_7_and_007_once_in_an_integer_column() {
+    let (_d, file) = temp_csv("k\n7\n007\n+7\n8\n\n");
+    let out = run_all_partitions(&["--agg", "distinct:k,count:k,null_count:k,sum:k"], &file);
+    assert_eq!(out, "distinct_k,count_k,null_count_k,sum_k\n2,4,0,29\n");
+}
+
+#[test]
+fn integer_looking_keys_join_their_float_group_when_the_column_is_float() {
+    // 6000 rows of "2" then "2.0" and "2.5": the column is float, "2" and
+    // "2.0" are the same key.
+    let mut text = String::from("k,v\n");
+    for _ in 0..6000 {
+        text.push_str("2,1\n");
+    }
+    text.push_str("2.0,1\n2.5,1\n");
+    let (_d, file) = temp_csv(&text);
+    let out = run_all_partitions(&["--by", "k", "--agg", "count,sum:v"], &file);
+    assert_eq!(out, "k,count,sum_v\n2.0,6001,6001\n2.5,1,1\n");
+}
+
+/// Past 1024 groups, batches fold row by row into scattered states
+/// (`update_scattered`): float sums and means with nulls must match a
+/// reference, and a text value must still be reported at its own line.
+#[test]
+fn many_groups_of_floats_with_nulls() {
+    use std::collections::BTreeMap;
+    let mut csv = String::from("k,x\n");
+    let mut reference: BTreeMap<u32, (u64, f64)> = BTreeMap::new();
+    for i in 0..30_000u32 {
+        let k = (i * 7919) % 3000;
+        if i % 11 == 0 {
+            csv.push_str(&format!("{k:04},\n"));
+            reference.entry(k).or_insert((0, 0.0));
+            continue;
+        }
+        // quarters: every partial sum is exact, whatever the order
+        let x = (i % 400) as f64 / 4.0 - 37.25;
+        csv.push_str(&format!("{k:04},{x:?}\n"));
+        let e = reference.entry(k).or_insert((0, 0.0));
+        e.0 += 1;
+        e.1 += x;
+    }
+    let (_d, file) = temp_csv(&csv);
+    let mut want = String::from("k,count_x,sum_x,mean_x\n");
+    for (k, (n, sum)) in &reference {
+        let (sum, mean) = if *n == 0 {
+            (String::new(), String::new())
+        } else {
+            (format!("{sum:?}"), format!("{:?}", sum / *n as f64))
+        };
+        want.push_str(&format!("{k},{n},{sum},{mean}\n"));
+    }
+    let out = run_all_partitions(&["--by", "k", "--agg", "count:x,sum:x,mean:x"], &file);
+    assert_eq!(out, want);
+
+    let bad = csv.replacen("\n0007,", "\n0007,oops", 1);
+    let line = bad[..bad.find("oops").unwrap()].matches('\n').count() + 1;
+    let (_d, file) = temp_csv(&bad);
+    let stderr = fail_all_partitions(&["--by", "k", "--agg", "sum:x"], &file, 1);
+    assert!(stderr.contains(&format!(":{line}:")), "{stderr}");
+    assert!(stderr.contains("oops"), "{stderr}");
+}
+
+#[test]
+fn many_groups_take_the_partitioned_path_and_keep_exact_answers() {
+    // 60k keys: past the 32k groups per worker where workers switch to the
+    // radix-partitioned group-by; every count and sum is checked, at every
+    // partition and thread count
+    let groups = 60_000u64;
+    let mut csv = String::from("key,n,x\n");
+    let mut rng = Lcg(7);
+    let mut want = std::collections::BTreeMap::new();
+    for i in 0..240_000u64 {
+        let g = if i < groups { i } else { rng.next() % groups };
+        let n = (rng.next() % 2_000) as i64 - 1_000;
+        let (count, sum) = want.entry(format!("k{g:05}")).or_insert((0u64, 0i64));
+        *count += 1;
+        *sum += n;
+        // x: a float column with a null now and then
+        let x = if i % 17 == 0 {
+            String::new()
+        } else {
+            format!("{}.5", n)
+        };
+        writeln!(csv, "k{g:05},{n},{x}").unwrap();
+    }
+    let (_dir, path) = temp_csv(&csv);
+    let out = run_all_partitions(&["--by", "key", "--agg", "count,sum:n,count:x"], &path);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("key,count,sum_n,count_x"));
+    let got: Vec<&str> = lines.collect();
+    assert_eq!(got.len(), groups as usize);
+    for (line, (key, (count, sum))) in got.iter().zip(&want) {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(
+            fields[..3],
+            [key.as_str(), &count.to_string(), &sum.to_string()]
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// at the edges (issues 16 and 17)
 
 /// Runs `rayproc run ARGS` at every partition and thread count (`--partitions`
 /// only where `partitions`), asserts success with one stdout, returns it.

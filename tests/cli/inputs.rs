@@ -1,3 +1,7 @@
+//! Where rows come from: standard input (`--input -`, once), several
+//! inputs forming one table (same header, errors naming their own file
+//! and line), a missing file.
+//!
 //! Inputs at the edges of what the reader sees (issue 16, "never a panic,
 //! never a silent wrong answer"):
 //! - a quoted field of a million `""` pairs, which straddle the splitter's
@@ -7,12 +11,168 @@
 //! - lone CR line endings (old Mac exports), which were read as one record;
 //! - an empty input, which accepted any column name.
 
-mod common;
-
 use std::io::Write;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
+use crate::common::{run_with_stdin, sample};
+
+#[test]
+fn input_dash_reads_standard_input() {
+    let bytes = std::fs::read(sample()).unwrap();
+    let r = run_with_stdin(
+        [
+            "run",
+            "--input",
+            "-",
+            "--by",
+            "city",
+            "--agg",
+            "count,sum:qty",
+        ],
+        Some(&bytes),
+    );
+    r.expect_ok("stdin");
+    assert_eq!(
+        r.stdout,
+        "city,count,sum_qty\nBerlin,2,3\nLisbon,1,5\nParis,3,10\n"
+    );
+}
+
+#[test]
+fn input_dash_gives_the_same_answer_at_every_partition_count() {
+    let bytes = std::fs::read(sample()).unwrap();
+    let mut outs = Vec::new();
+    for p in ["1", "2", "3", "7", "64"] {
+        let r = run_with_stdin(
+            [
+                "run",
+                "--input",
+                "-",
+                "--agg",
+                "count,mean:price,min:note",
+                "--partitions",
+                p,
+            ],
+            Some(&bytes),
+        );
+        r.expect_ok(&format!("stdin --partitions {p}"));
+        outs.push(r.stdout);
+    }
+    assert!(outs.iter().all(|o| o == &outs[0]), "{outs:?}");
+}
+
+#[test]
+fn errors_in_standard_input_name_stdin_and_the_line() {
+    let r = run_with_stdin(
+        ["run", "--input", "-", "--agg", "mean:x"],
+        // line 1 header, line 2, lines 3-4 (quoted newline), line 5 bad
+        Some(b"x,n\n1,a\n2,\"b\nc\"\nbad,d\n"),
+    );
+    r.expect_code(1, "stdin error");
+    assert!(r.stderr.contains("<stdin>:5:"), "stderr: {}", r.stderr);
+}
+
+#[test]
+fn standard_input_can_be_read_only_once() {
+    let r = run_with_stdin(
+        ["run", "--input", "-", "--input", "-", "--agg", "count"],
+        Some(b"x\n1\n"),
+    );
+    r.expect_code(2, "--input - twice");
+}
+
+#[test]
+fn two_inputs_form_one_table() {
+    let s = Scratch::new();
+    let a = s.write("a.csv", "k,x\nb,1\na,2\n");
+    let b = s.write("b.csv", "k,x\na,10\nc,\"20\"\n");
+    let r = run([
+        "run",
+        "--input",
+        a.to_str().unwrap(),
+        "--input",
+        b.to_str().unwrap(),
+        "--by",
+        "k",
+        "--agg",
+        "count,sum:x",
+    ]);
+    r.expect_ok("two inputs");
+    assert_eq!(r.stdout, "k,count,sum_x\na,2,12\nb,1,1\nc,1,20\n");
+    let r = run([
+        "run",
+        "--input",
+        a.to_str().unwrap(),
+        "--input",
+        b.to_str().unwrap(),
+        "--agg",
+        "count,median:x",
+        "--format",
+        "json",
+    ]);
+    r.expect_ok("two inputs, no groups");
+    let v = r.json();
+    assert_eq!(v[0]["count"], 4);
+    assert_eq!(f64_of(&v[0]["median_x"]), 6.0, "median of 1,2,10,20");
+}
+
+#[test]
+fn two_inputs_with_different_headers_exit_1() {
+    let s = Scratch::new();
+    let a = s.write("a.csv", "k,x\nb,1\n");
+    let b = s.write("b.csv", "k,y\na,10\n");
+    let r = run([
+        "run",
+        "--input",
+        a.to_str().unwrap(),
+        "--input",
+        b.to_str().unwrap(),
+        "--agg",
+        "count",
+    ]);
+    r.expect_code(1, "mismatched headers");
+    assert_eq!(r.stdout, "");
+    assert!(
+        r.stderr.contains("b.csv"),
+        "names the odd file: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn an_error_in_the_second_input_names_that_file_and_its_own_line() {
+    let s = Scratch::new();
+    let a = s.write("a.csv", "k,x\nb,1\na,2\nc,3\n");
+    let b = s.write("b.csv", "k,x\na,10\nc,oops\n");
+    let r = run([
+        "run",
+        "--input",
+        a.to_str().unwrap(),
+        "--input",
+        b.to_str().unwrap(),
+        "--agg",
+        "sum:x",
+    ]);
+    r.expect_code(1, "bad value in second input");
+    let want = format!("{}:3:", b.display());
+    assert!(
+        r.stderr.contains(&want),
+        "expected {want:?} in: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_missing_input_file_exits_1() {
+    let s = Scratch::new();
+    let r = run_on(&s.path("missing.csv"), &["--agg", "count"]);
+    r.expect_code(1, "missing input");
+    assert!(r.stderr.contains("missing.csv"), "{}", r.stderr);
+}
+
+// ---------------------------------------------------------------------------
+// at the edges (issue 16)
 
 /// `rayproc split` of `file` at `partitions` into a new store under
 /// `scratch`, then `run --store` with `args`: its stdout.

@@ -8,17 +8,15 @@
 //! The binary under test is `RAYPROC_BIN` when set (to run these tests
 //! against an older build and see them fail), else the one cargo built.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Lcg, Run, Scratch};
+use crate::common::{Lcg, Run, Scratch};
 
 fn bin() -> PathBuf {
-    std::env::var_os("RAYPROC_BIN").map_or_else(common::bin_path, PathBuf::from)
+    std::env::var_os("RAYPROC_BIN").map_or_else(crate::common::bin_path, PathBuf::from)
 }
 
 /// Runs the binary; a run that has not ended after `limit` is killed and

@@ -9,9 +9,7 @@
 //! - `split` reports data errors as `run` does and writes nothing;
 //! - `--format parquet` writes a Parquet file that reads back.
 
-mod common;
-
-use common::Lcg;
+use crate::common::Lcg;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -3,9 +3,7 @@
 //! which flag an error names, `--delimiter` with `--store`, and the
 //! nearest-name suggestion.
 
-mod common;
-
-use common::{fail_all_partitions, run, run_all_partitions, run_on, temp_csv, Scratch};
+use crate::common::{fail_all_partitions, run, run_all_partitions, run_on, temp_csv, Scratch};
 
 const REPEATED_KEY: &str = "k,k,v\na,x,1\nb,y,2\na,y,3\n";
 const REPEATED_VALUE: &str = "k,v,v\na,1,10\nb,2,20\na,3,30\n";

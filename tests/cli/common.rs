@@ -1,8 +1,7 @@
-//! Helpers shared by the integration tests: running the `rayproc` binary,
-//! writing temporary CSV inputs, and checking that `--partitions` and
-//! `--threads` never change the output.
-
-#![allow(dead_code)] // each test crate uses a different subset
+//! Helpers shared by the contract tests: running the `rayproc` binary,
+//! writing temporary CSV inputs, checking that `--partitions` and
+//! `--threads` never change the output, building CSV text that knows its
+//! lines, and reading JSON output.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -245,4 +244,47 @@ where
         stdout: out.stdout,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+// ---------------------------------------------------------------------------
+// CSV text, the sample file, JSON output
+
+/// Builds a CSV text while tracking the physical line each record starts on.
+pub struct CsvText {
+    pub text: String,
+    /// Newlines in `text` so far.
+    newlines: usize,
+}
+
+impl CsvText {
+    pub fn new(header: &str) -> CsvText {
+        CsvText {
+            text: format!("{header}\n"),
+            newlines: 1,
+        }
+    }
+    /// The 1-based physical line the next record will start on.
+    pub fn next_line(&self) -> usize {
+        1 + self.newlines
+    }
+    /// Appends a raw record (terminator included by the caller) and returns
+    /// the line it starts on.
+    pub fn push(&mut self, record: &str) -> usize {
+        let line = self.next_line();
+        self.text.push_str(record);
+        self.newlines += record.matches('\n').count();
+        line
+    }
+}
+
+pub fn sample() -> PathBuf {
+    fixture("sample.csv")
+}
+
+pub fn json_of(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
+}
+
+pub fn f64_of(v: &serde_json::Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"))
 }

@@ -1,0 +1,307 @@
+//! Finishing: the merged states become the final [`Table`], one row, or one
+//! row per group sorted by key.
+//!
+//! This is the one place where a column's final type is known (a column is
+//! text if *any* batch was), so it is where keys are typed, sorted and,
+//! where two spellings are one value (`7` and `007` in an integer column,
+//! `0.0` and `-0.0`, every NaN), merged into one group; and where each
+//! state is finished into its value. It runs once per run, after the
+//! reduce, over every group: a million-group result is sorted and built in
+//! parallel, in steps that each say what they cost:
+//!
+//! 1. [`Numbering`]: the groups of every table (one, or one per hash
+//!    partition after a partitioned merge) numbered globally;
+//! 2. [`sort_text_keys`] or [`sort_typed_keys`]: the groups in key order,
+//!    and for typed keys the groups that turned out equal merged;
+//! 3. [`build`]: the rows, built in group (memory) order and read in key
+//!    order.
+
+use rayon::prelude::*;
+
+use super::group_table::GroupTable;
+use super::StateVecs;
+use crate::batch::decode_key;
+use crate::keyset::KeySet;
+use crate::number::{parse_float_field, parse_int_field};
+use crate::plan::Plan;
+use crate::table::{RowBuilder, Table, ValueRef};
+use crate::value::{ColumnType, Value};
+
+/// The final type of aggregate `i`'s column (`Null` for `count` alone).
+fn agg_type(plan: &Plan, types: &[ColumnType], i: usize) -> ColumnType {
+    plan.aggs[i].slot.map_or(ColumnType::Null, |s| types[s])
+}
+
+/// The one row of a run without `--by`, from its keyless group.
+pub(super) fn scalar(table: &GroupTable, types: &[ColumnType], plan: &Plan) -> Table {
+    let columns = plan.output_names();
+    // in parallel: a quantile's finish selects among every value
+    let states = &table.states;
+    let row = (plan.aggs.par_iter().enumerate())
+        .map(|(i, a)| states[a.state].finish(0, agg_type(plan, types, i), &a.spec.func))
+        .collect();
+    Table::from_rows(columns, vec![row])
+}
+
+/// One row per group of `tables` (whose keys are disjoint), sorted by key.
+pub(super) fn grouped(tables: Vec<GroupTable>, types: &[ColumnType], plan: &Plan) -> Table {
+    let (groups, part_states) = Numbering::new(tables);
+    // Sort the groups by key. Text keys sort by their order-preserving
+    // encoding; other keys are typed first, and groups whose keys are
+    // equal as values of the column's type ("7" and "007" in an integer
+    // column) are merged.
+    let key_types: Vec<ColumnType> = plan.keys.iter().map(|&k| types[k]).collect();
+    let text_only = key_types
+        .iter()
+        .all(|t| matches!(t, ColumnType::Text | ColumnType::Null));
+    let (firsts, states) = if text_only {
+        let order = sort_text_keys(&groups);
+        (order, FinalStates::PerTable(part_states))
+    } else {
+        sort_typed_keys(&groups, &key_types, part_states, plan)
+    };
+    build(plan, types, &groups, &key_types, firsts, states)
+}
+
+/// The groups of every table, numbered globally: table t's group i is
+/// `starts[t] + i`.
+struct Numbering {
+    keysets: Vec<KeySet>,
+    starts: Vec<u32>,
+    total: usize,
+    /// The table of every [`BLOCK`]th group, so that finding a group's
+    /// table is a step or two forward from there, not a binary search over
+    /// 256 partitions (a million groups are located twice each: that
+    /// search was 3% of a million-group run's CPU).
+    block_tables: Vec<usize>,
+}
+
+const BLOCK: u32 = 1024;
+
+impl Numbering {
+    /// Numbers the groups of `tables`; returns their states apart, table
+    /// by table.
+    fn new(tables: Vec<GroupTable>) -> (Numbering, Vec<StateVecs>) {
+        let mut starts = Vec::with_capacity(tables.len() + 1);
+        let mut keysets = Vec::with_capacity(tables.len());
+        let mut part_states = Vec::with_capacity(tables.len());
+        let mut total = 0usize;
+        for t in tables {
+            starts.push(total as u32);
+            total += t.groups.len();
+            keysets.push(t.groups);
+            part_states.push(t.states);
+        }
+        starts.push(total as u32);
+        let block_tables: Vec<usize> = (0..=total as u32 / BLOCK)
+            .map(|b| {
+                starts
+                    .partition_point(|&s| s <= b * BLOCK)
+                    .saturating_sub(1)
+            })
+            .collect();
+        let numbering = Numbering {
+            keysets,
+            starts,
+            total,
+            block_tables,
+        };
+        (numbering, part_states)
+    }
+
+    /// Group `g` as (table, group in that table).
+    #[inline]
+    fn locate(&self, g: u32) -> (usize, u32) {
+        let starts = &self.starts;
+        let mut t = self.block_tables[(g / BLOCK) as usize];
+        while starts[t + 1] <= g {
+            t += 1;
+        }
+        (t, g - starts[t])
+    }
+
+    /// Group `g`'s encoded key.
+    #[inline]
+    fn key(&self, g: u32) -> &[u8] {
+        let (t, i) = self.locate(g);
+        self.keysets[t].get(i)
+    }
+}
+
+/// The groups in key order, for keys that are all text: their encoding
+/// sorts as the keys do, and no two groups are equal.
+fn sort_text_keys(groups: &Numbering) -> Vec<u32> {
+    let total = groups.total;
+    let key = |g: u32| groups.key(g);
+    // sort by a 16-byte prefix held inline first: the comparisons
+    // then rarely need the keys themselves, scattered in the arena
+    let mut keyed: Vec<(u128, u32)> = (0..total as u32)
+        .into_par_iter()
+        .map(|g| (prefix16(key(g)), g))
+        .collect();
+    keyed.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))));
+    keyed.into_iter().map(|(_, g)| g).collect()
+}
+
+/// The groups in key order, for typed keys: returns the first group of
+/// each run of equal keys, in order, and the states, merged where a run
+/// holds several groups.
+fn sort_typed_keys(
+    groups: &Numbering,
+    key_types: &[ColumnType],
+    part_states: Vec<StateVecs>,
+    plan: &Plan,
+) -> (Vec<u32>, FinalStates) {
+    let total = groups.total;
+    let starts = &groups.starts;
+    let nkeys = plan.keys.len();
+    let typed = |g: u32| -> Vec<Value> {
+        let mut values = Vec::with_capacity(nkeys);
+        for_each_typed_key(groups.key(g), key_types, |v| values.push(v.to_value()));
+        values
+    };
+    let keys: Vec<Vec<Value>> = (0..total as u32).into_par_iter().map(typed).collect();
+    let mut order: Vec<u32> = (0..total as u32).collect();
+    order.par_sort_by(|&a, &b| compare_keys(&keys[a as usize], &keys[b as usize]));
+    let mut remap = vec![0u32; keys.len()];
+    let mut firsts: Vec<u32> = Vec::new();
+    for &g in &order {
+        let new = firsts
+            .last()
+            .is_none_or(|&f| compare_keys(&keys[f as usize], &keys[g as usize]).is_ne());
+        if new {
+            firsts.push(g);
+        }
+        remap[g as usize] = (firsts.len() - 1) as u32;
+    }
+    if firsts.len() == keys.len() {
+        (firsts, FinalStates::PerTable(part_states))
+    } else {
+        let mut merged: StateVecs = plan
+            .states
+            .iter()
+            .map(|planned| planned.func.new_states_for(plan.text_extremes))
+            .collect();
+        for (t, states) in part_states.into_iter().enumerate() {
+            let remap = &remap[starts[t] as usize..starts[t + 1] as usize];
+            for (new, old) in merged.iter_mut().zip(states) {
+                new.merge_from(old, remap);
+            }
+        }
+        (firsts, FinalStates::Merged(merged, remap))
+    }
+}
+
+/// Where the final states of the groups are: still in their tables, or
+/// merged into one vector (`remap[g]` is group `g`'s index) where typed
+/// keys made groups equal.
+enum FinalStates {
+    PerTable(Vec<StateVecs>),
+    Merged(StateVecs, Vec<u32>),
+}
+
+/// The table: a row per group in `firsts` (the groups in key order), its
+/// typed key and its aggregates' values.
+fn build(
+    plan: &Plan,
+    types: &[ColumnType],
+    groups: &Numbering,
+    key_types: &[ColumnType],
+    firsts: Vec<u32>,
+    states: FinalStates,
+) -> Table {
+    let columns = plan.output_names();
+    let total = groups.total;
+    // group g, which is group i of table t
+    let state_at = |g: u32, t: usize, i: u32| -> (&StateVecs, usize) {
+        match &states {
+            FinalStates::PerTable(per) => (&per[t], i as usize),
+            FinalStates::Merged(merged, remap) => (merged, remap[g as usize] as usize),
+        }
+    };
+    // Rows are stored in group order, which walks the keys and states in
+    // memory order (in key order every group would be a few cache
+    // misses); the table reads them in key order through `firsts`.
+    let merged_away: Option<Vec<bool>> = match &states {
+        FinalStates::PerTable(_) => None,
+        FinalStates::Merged(..) => {
+            let mut away = vec![true; total];
+            firsts.iter().for_each(|&g| away[g as usize] = false);
+            Some(away)
+        }
+    };
+    let wanted = |g: u32| merged_away.as_ref().is_none_or(|away| !away[g as usize]);
+    let width = columns.len();
+    let fill = |g: usize, out: &mut RowBuilder<'_>| {
+        let g = g as u32;
+        if !wanted(g) {
+            // merged into another group's row: never read
+            (0..width).for_each(|_| out.push_ref(ValueRef::Null));
+            return;
+        }
+        let (t, i) = groups.locate(g);
+        for_each_typed_key(groups.keysets[t].get(i), key_types, |v| out.push_ref(v));
+        let (states, i) = state_at(g, t, i);
+        for (a_i, a) in plan.aggs.iter().enumerate() {
+            out.push(states[a.state].finish(i, agg_type(plan, types, a_i), &a.spec.func));
+        }
+    };
+    Table::build_parallel(columns, total, Some(firsts), fill)
+}
+
+/// The first 16 bytes as a big-endian integer, zero-padded: comparing these
+/// orders keys as their bytes do, except on ties (then compare in full).
+fn prefix16(key: &[u8]) -> u128 {
+    let mut b = [0u8; 16];
+    let n = key.len().min(16);
+    b[..n].copy_from_slice(&key[..n]);
+    u128::from_be_bytes(b)
+}
+
+fn compare_keys(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.total_cmp(y))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+/// Calls `f` with each field of an encoded key, typed.
+fn for_each_typed_key(key: &[u8], types: &[ColumnType], mut f: impl FnMut(ValueRef<'_>)) {
+    if let [ty] = types {
+        // one key column: no need to split fields (nor to allocate for it)
+        f(match key.split_first() {
+            Some((&crate::batch::VALUE_TAG, field)) => typed_key(Some(field), *ty),
+            _ => ValueRef::Null,
+        });
+        return;
+    }
+    let fields = decode_key(key, types.len());
+    for (field, &ty) in fields.iter().zip(types) {
+        f(typed_key(field.as_deref(), ty));
+    }
+}
+
+/// A key field as a value of its column's type.
+fn typed_key(field: Option<&[u8]>, ty: ColumnType) -> ValueRef<'_> {
+    let Some(raw) = field else {
+        return ValueRef::Null;
+    };
+    match ty {
+        ColumnType::Int => {
+            parse_int_field(raw).map_or(ValueRef::Text(raw), |v| ValueRef::Int(v.into()))
+        }
+        ColumnType::Float => match parse_float_field(raw) {
+            // One key for 0.0 and -0.0 (equal numbers), printed 0.0; one
+            // for every NaN (`nan`, `NaN`, `-nan`, any payload: a store or
+            // Parquet input keeps no spelling, and the key must not depend
+            // on the input kind), positive, so that it sorts after every
+            // number, +inf included, and before the null key.
+            Some(0.0) => ValueRef::Float(0.0),
+            Some(v) if v.is_nan() => ValueRef::Float(f64::NAN),
+            Some(v) => ValueRef::Float(v),
+            None => ValueRef::Text(raw),
+        },
+        _ => ValueRef::Text(raw),
+    }
+}

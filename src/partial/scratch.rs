@@ -1,0 +1,152 @@
+//! Per-batch grouping scratch: a batch's rows turned into group ids, and
+//! the ids into the shape the states fold (`agg::Groups`).
+//!
+//! Grouping a batch is the hot loop of every group-by: encode each row's
+//! key, intern it into the worker's key table, then either sort the rows
+//! into one run per group (few groups: each state folds a run at once) or
+//! hand the states the ids row by row (many groups: sorting would cost more
+//! than it saves). The buffers live here, reused batch after batch, so that
+//! grouping allocates nothing once a worker is warm; the short-key cache
+//! ([`ShortKeys`]) that skips the encoding and the key table for short text
+//! keys is one of them.
+
+use super::short_keys::ShortKeys;
+use crate::batch::{encode_key, Batch};
+use crate::keyset::KeySet;
+use crate::plan::Plan;
+
+/// Past this many groups, a batch's rows are folded one by one rather than
+/// sorted into runs per group.
+pub(super) const MANY_GROUPS: usize = 1024;
+
+/// A worker's grouping buffers, reused from batch to batch.
+#[derive(Default)]
+pub(super) struct GroupScratch {
+    /// The batch's encoded keys, back to back; `key_ends[row]` ends row's.
+    key: Vec<u8>,
+    key_ends: Vec<usize>,
+    /// Per row: its group id.
+    pub(super) ids: Vec<u32>,
+    /// The rows of each group together, and per group `(group, start,
+    /// end)` in `order` (see `agg::Groups::Grouped`).
+    pub(super) order: Vec<u32>,
+    pub(super) runs: Vec<(u32, u32, u32)>,
+    /// Per group: rows in the batch, then where its run starts in `order`.
+    counts: Vec<u32>,
+    /// Short single-column keys seen so far and their group ids.
+    short_keys: ShortKeys,
+}
+
+impl GroupScratch {
+    /// Encodes each row's group key into `key`, back to back.
+    pub(super) fn encode_keys(&mut self, plan: &Plan, batch: &Batch<'_>) {
+        self.key.clear();
+        self.key_ends.clear();
+        for row in 0..batch.len {
+            for (i, &k) in plan.keys.iter().enumerate() {
+                encode_key(
+                    &batch.columns[k],
+                    row,
+                    i + 1 == plan.keys.len(),
+                    &mut self.key,
+                );
+            }
+            self.key_ends.push(self.key.len());
+        }
+    }
+
+    /// Row `r`'s encoded key (after [`encode_keys`](Self::encode_keys)).
+    #[inline]
+    pub(super) fn key(&self, r: usize) -> &[u8] {
+        let start = if r == 0 { 0 } else { self.key_ends[r - 1] };
+        &self.key[start..self.key_ends[r]]
+    }
+
+    /// Numbers the groups of the `len` encoded keys and, while there are
+    /// few groups, lists the rows of each group together (ascending within
+    /// a group). Returns true when rows should rather be folded one by one.
+    pub(super) fn assign_groups(&mut self, groups: &mut KeySet, len: usize) -> bool {
+        let mut ids = std::mem::take(&mut self.ids);
+        ids.clear();
+        groups.intern_batch(len, |r| self.key(r), &mut ids);
+        self.ids = ids;
+        self.group_runs(groups.len(), len)
+    }
+
+    /// With one key column whose keys are all short text (up to 16 bytes,
+    /// no nulls), the batch's group ids from the [`ShortKeys`] cache, keys
+    /// it does not know yet interned into `groups` and cached; false (and
+    /// nothing done) for any other batch, or once there are many groups.
+    pub(super) fn short_key_ids(
+        &mut self,
+        plan: &Plan,
+        batch: &Batch<'_>,
+        groups: &mut KeySet,
+    ) -> bool {
+        use crate::value::Data;
+        let [k] = plan.keys[..] else {
+            return false;
+        };
+        let col = &batch.columns[k];
+        let raw = match (col.raw, col.data) {
+            (Some(raw), _) => raw,
+            (None, Data::Text(text)) => text,
+            _ => return false,
+        };
+        if col.valid.is_some() || groups.len() > MANY_GROUPS || raw.iter().any(|k| k.len() > 16) {
+            return false;
+        }
+        self.ids.clear();
+        for (row, key) in raw.iter().enumerate() {
+            let id = match self.short_keys.get(key) {
+                Some(id) => id,
+                None => {
+                    // new to the cache: the key table's id, for the key
+                    // encoded as the general path encodes it
+                    self.key.clear();
+                    encode_key(col, row, true, &mut self.key);
+                    let id = groups.intern(&self.key);
+                    self.short_keys.insert(key, id);
+                    id
+                }
+            };
+            self.ids.push(id);
+        }
+        true
+    }
+
+    /// Lists the rows of each group together (ascending within a group)
+    /// while there are few groups, from `ids`; returns true when rows should
+    /// rather be folded one by one.
+    pub(super) fn group_runs(&mut self, groups: usize, len: usize) -> bool {
+        if groups > MANY_GROUPS {
+            return true;
+        }
+        // Counting sort by group (few groups): rows ascending within each
+        // group's run, runs in group order.
+        let s = self;
+        s.counts.clear();
+        s.counts.resize(groups, 0);
+        for &g in &s.ids {
+            s.counts[g as usize] += 1;
+        }
+        s.runs.clear();
+        let mut start = 0u32;
+        for (g, count) in s.counts.iter_mut().enumerate() {
+            if *count > 0 {
+                s.runs.push((g as u32, start, start + *count));
+            }
+            let next = start + *count;
+            *count = start;
+            start = next;
+        }
+        s.order.clear();
+        s.order.resize(len, 0);
+        for (row, &g) in s.ids.iter().enumerate() {
+            let at = &mut s.counts[g as usize];
+            s.order[*at as usize] = row as u32;
+            *at += 1;
+        }
+        false
+    }
+}

@@ -1,0 +1,294 @@
+//! Errors: a data error names `FILE:LINE:` (the physical line where the
+//! record starts), the column and the value, and it is the first bad
+//! record in file order whatever the partitioning, with nothing on stdout
+//! (exit 1); a usage error says what is wrong and what was meant (exit 2).
+
+use crate::common::{
+    fail_all_partitions, fixture, run, run_all_partitions, run_on, sample, temp_csv, CsvText, Lcg,
+};
+
+// ---------------------------------------------------------------------------
+// errors with positions
+
+#[test]
+fn wrong_field_count_after_multiline_records_reports_the_physical_line() {
+    // field_count_error.csv, by hand:
+    //   line 1      header id,text,v
+    //   lines 2-4   1,"a\nb\nc",1
+    //   lines 5-6   2,"x\r\ny",2 (CRLF inside the quotes and at the end)
+    //   line 7      3,plain,3
+    //   line 8      (blank)
+    //   lines 9-10  4,"q ""z""\n",4
+    //   line 11     5,oops          <- 2 fields instead of 3
+    let file = fixture("field_count_error.csv");
+    let stderr = fail_all_partitions(&["--agg", "count"], &file, 1);
+    let want = format!("{}:11:", file.display());
+    assert!(stderr.contains(&want), "expected {want:?} in: {stderr}");
+}
+
+#[test]
+fn wrong_field_count_with_too_many_fields_is_an_error_too() {
+    let (_d, file) = temp_csv("a,b\n1,2\n3,4,5\n6,7\n");
+    let stderr = fail_all_partitions(&["--agg", "count"], &file, 1);
+    let want = format!("{}:3:", file.display());
+    assert!(stderr.contains(&want), "expected {want:?} in: {stderr}");
+}
+
+/// A 20,000-record file whose `latency_ms` column has non-numbers at
+/// several places, with multi-line records before them so that record and
+/// line numbers differ. Returns the text and the (line, value) of each bad
+/// record in file order.
+fn file_with_bad_values() -> (String, Vec<(usize, String)>) {
+    let mut rng = Lcg(7);
+    let mut csv = CsvText::new("id,grp,latency_ms,note");
+    let mut bad = Vec::new();
+    let bad_at = [
+        (3001, "oops!"),
+        (9000, "N/A"),
+        (12345, "1.2.3"),
+        (19999, "bad-value"),
+    ];
+    for i in 0..20000u64 {
+        let note = match i % 5 {
+            0 => "\"two\nlines\"".to_string(),
+            1 => "\"three\r\nlines\nhere\"".to_string(),
+            _ => "plain".to_string(),
+        };
+        let latency = match bad_at.iter().find(|(at, _)| *at == i) {
+            Some((_, v)) => v.to_string(),
+            None => format!("{}.{}", rng.below(1000), rng.below(10)),
+        };
+        let line = csv.push(&format!("{i},g{},{latency},{note}\n", i % 17));
+        if bad_at.iter().any(|(at, _)| *at == i) {
+            bad.push((line, latency));
+        }
+    }
+    (csv.text, bad)
+}
+
+#[test]
+fn a_non_number_in_a_mean_column_reports_file_line_column_and_value() {
+    let (text, bad) = file_with_bad_values();
+    let (_d, file) = temp_csv(&text);
+    let (line, value) = &bad[0];
+    assert!(
+        *line > 3001 + 1,
+        "multi-line records make lines differ from records"
+    );
+    let stderr = fail_all_partitions(&["--agg", "mean:latency_ms"], &file, 1);
+    let want = format!("{}:{line}:", file.display());
+    assert!(stderr.contains(&want), "expected {want:?} in: {stderr}");
+    assert!(stderr.contains("latency_ms"), "names the column: {stderr}");
+    assert!(
+        stderr.contains(value.as_str()),
+        "shows the value {value:?}: {stderr}"
+    );
+    for (_, later) in &bad[1..] {
+        assert!(
+            !stderr.contains(later.as_str()),
+            "only the first bad value: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_first_bad_record_in_file_order_is_reported_by_every_numeric_aggregate_at_every_partition_count(
+) {
+    let (text, bad) = file_with_bad_values();
+    let (_d, file) = temp_csv(&text);
+    let want = format!("{}:{}:", file.display(), bad[0].0);
+    for agg in [
+        "sum:latency_ms",
+        "var:latency_ms",
+        "std:latency_ms",
+        "median:latency_ms",
+        "p99:latency_ms",
+        "count,min:latency_ms,mean:latency_ms",
+    ] {
+        for by in [None, Some("grp")] {
+            let mut args = vec!["--agg", agg];
+            if let Some(b) = by {
+                args.extend(["--by", b]);
+            }
+            let stderr = fail_all_partitions(&args, &file, 1);
+            assert!(
+                stderr.contains(&want) && stderr.contains(bad[0].1.as_str()),
+                "--agg {agg} --by {by:?}: expected {want:?} and {:?} in: {stderr}",
+                bad[0].1
+            );
+        }
+    }
+}
+
+#[test]
+fn a_field_count_error_before_a_bad_value_is_the_one_reported_and_vice_versa() {
+    for (short_at, bad_at) in [(4000u64, 15000u64), (15000, 4000)] {
+        let mut csv = CsvText::new("id,x,note");
+        let (mut short_line, mut bad_line) = (0, 0);
+        for i in 0..20000u64 {
+            let note = if i % 3 == 0 { "\"a\nb\"" } else { "c" };
+            if i == short_at {
+                short_line = csv.push(&format!("{i},{note}\n"));
+            } else if i == bad_at {
+                bad_line = csv.push(&format!("{i},zzz,{note}\n"));
+            } else {
+                csv.push(&format!("{i},{i},{note}\n"));
+            }
+        }
+        let (_d, file) = temp_csv(&csv.text);
+        let stderr = fail_all_partitions(&["--agg", "mean:x"], &file, 1);
+        let first = short_line.min(bad_line);
+        let want = format!("{}:{first}:", file.display());
+        assert!(
+            stderr.contains(&want),
+            "short record on line {short_line}, bad value on line {bad_line}: expected {want:?} in: {stderr}"
+        );
+        if bad_line < short_line {
+            assert!(stderr.contains("zzz"), "{stderr}");
+        }
+    }
+}
+
+#[test]
+fn min_and_max_accept_text_where_mean_refuses_it() {
+    let (_d, file) = temp_csv("x\n3\nabc\n10\n");
+    let out = run_all_partitions(&["--agg", "min:x,max:x,count:x"], &file);
+    assert_eq!(
+        out, "min_x,max_x,count_x\n10,abc,3\n",
+        "byte order: \"10\" < \"3\" < \"abc\""
+    );
+    let r = run_on(&file, &["--agg", "mean:x"]);
+    r.expect_code(1, "mean of text");
+    assert!(
+        r.stderr.contains(&format!("{}:3:", file.display())),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_bad_value_after_quotes_inside_unquoted_fields_is_reported_at_its_line_at_every_partition_count(
+) {
+    let mut csv = CsvText::new("id,h,v");
+    for i in 0..3000 {
+        let h = match i % 7 {
+            3 => "5'11\" tall",
+            5 => "\"multi\nline\"",
+            _ => "plain",
+        };
+        csv.push(&format!("{i},{h},{i}\n"));
+    }
+    let line = csv.push("3000,plain,oops\n");
+    for i in 3001..4000 {
+        csv.push(&format!("{i},\"a\nb\",{i}\n"));
+    }
+    let (_d, file) = temp_csv(&csv.text);
+    let stderr = fail_all_partitions(&["--agg", "sum:v"], &file, 1);
+    let want = format!("{}:{line}:", file.display());
+    assert!(
+        stderr.contains(&want) && stderr.contains("oops"),
+        "expected {want:?} in: {stderr}"
+    );
+}
+
+#[test]
+fn an_unterminated_quote_is_a_data_error() {
+    let (_d, file) = temp_csv("a,b\n1,2\n3,\"open\n4,5\n");
+    let r = run_on(&file, &["--agg", "count"]);
+    r.expect_code(1, "unterminated quote");
+    assert!(
+        r.stderr.contains(&format!("{}:3:", file.display())),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn data_errors_print_nothing_on_stdout() {
+    let (_d, file) = temp_csv("x\n1\nq\n");
+    for format in ["csv", "json", "ndjson", "table"] {
+        let r = run_on(&file, &["--agg", "sum:x", "--format", format]);
+        r.expect_code(1, format);
+        assert_eq!(r.stdout, "", "{format}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// usage errors
+
+#[test]
+fn an_unknown_column_exits_2_listing_columns_with_did_you_mean() {
+    let r = run_on(&sample(), &["--agg", "mean:prise"]);
+    r.expect_code(2, "unknown column");
+    assert!(r.stderr.contains("did you mean 'price'"), "{}", r.stderr);
+    for col in ["id", "city", "price", "qty", "note"] {
+        assert!(r.stderr.contains(col), "lists column {col}: {}", r.stderr);
+    }
+    assert_eq!(r.stdout, "");
+}
+
+#[test]
+fn an_unknown_by_column_exits_2_with_did_you_mean() {
+    let r = run_on(&sample(), &["--by", "ctiy", "--agg", "count"]);
+    r.expect_code(2, "unknown --by column");
+    assert!(r.stderr.contains("did you mean 'city'"), "{}", r.stderr);
+}
+
+#[test]
+fn a_bad_function_exits_2_with_did_you_mean() {
+    let r = run_on(&sample(), &["--agg", "maen:price"]);
+    r.expect_code(2, "bad function");
+    assert!(r.stderr.contains("did you mean 'mean'"), "{}", r.stderr);
+}
+
+#[test]
+fn p101_exits_2() {
+    for spec in ["p101:price", "p-1:price", "pxx:price", "p100.5:price"] {
+        let r = run_on(&sample(), &["--agg", spec]);
+        r.expect_code(2, spec);
+        assert_eq!(r.stdout, "", "{spec}");
+    }
+}
+
+#[test]
+fn malformed_specs_and_flags_exit_2() {
+    for args in [
+        vec!["--agg", "mean"],
+        vec!["--agg", "mean:"],
+        vec!["--agg", "count,"],
+        vec!["--agg", "count", "--partitions", "0"],
+        vec!["--agg", "count", "--threads", "0"],
+        vec!["--agg", "count", "--format", "xml"],
+        vec!["--agg", "count", "--progress", "sometimes"],
+        vec!["--agg", "count", "--by", "city,"],
+        vec!["--agg", "count", "--by", "city,city"],
+        vec!["--agg", "count", "--no-such-flag"],
+    ] {
+        let r = run_on(&sample(), &args);
+        r.expect_code(2, &format!("{args:?}"));
+        assert_eq!(r.stdout, "", "{args:?}");
+    }
+    let r = run(["run", "--agg", "count"]);
+    r.expect_code(2, "missing --input");
+    let r = run(["run", "--input", sample().to_str().unwrap()]);
+    r.expect_code(2, "missing --agg");
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    for args in [vec!["--help"], vec!["run", "--help"], vec!["run", "-h"]] {
+        let r = run(&args);
+        r.expect_code(0, &format!("{args:?}"));
+        let text = &r.stdout;
+        assert!(text.contains("Exit codes"), "{args:?}: {text}");
+        for (code, word) in [("0", "success"), ("1", "data"), ("2", "usage")] {
+            assert!(
+                text.lines().any(|l| {
+                    let t = l.trim_start();
+                    t.starts_with(code) && t[1..].starts_with(' ') && t.contains(word)
+                }),
+                "{args:?}: no line for exit code {code} ({word}):\n{text}"
+            );
+        }
+    }
+}

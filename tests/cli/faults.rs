@@ -1,0 +1,6 @@
+//! Faults from outside the data: what happens to `--output`, to inputs and
+//! to the store when files are truncated, replaced or are not what they
+//! seem, and when a run is interrupted or killed.
+
+mod output;
+mod store;

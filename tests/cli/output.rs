@@ -1,0 +1,440 @@
+//! What is written where: the formats (`csv` by default on a pipe,
+//! `json`, `ndjson`, an aligned `table`), `--output` files (created only on
+//! success, replaced atomically, never half written), a stdout closed early
+//! (`| head`), `--quiet`, and `--progress` lines, which go to stderr only.
+
+use std::fmt::Write as _;
+use std::io::Read;
+use std::process::{Command as StdCommand, Stdio};
+
+use serde_json::json;
+
+use crate::common::{bin_path, json_of, run_on, sample, temp_csv, Scratch};
+
+// ---------------------------------------------------------------------------
+// helpers local to this module
+
+/// Checks that a `--format table` rendering is aligned: the second line is
+/// a rule of dash runs, and every other line has one non-blank cell inside
+/// each run and only spaces between runs.
+fn assert_aligned(table: &str, columns: &[&str]) {
+    let lines: Vec<Vec<char>> = table.lines().map(|l| l.chars().collect()).collect();
+    assert!(lines.len() >= 2, "table has a header and a rule:\n{table}");
+    let rule = &lines[1];
+    assert!(
+        rule.iter().all(|&c| c == '-' || c == ' ') && rule.contains(&'-'),
+        "second line is a rule of dashes:\n{table}"
+    );
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < rule.len() {
+        if rule[i] == '-' {
+            let start = i;
+            while i < rule.len() && rule[i] == '-' {
+                i += 1;
+            }
+            spans.push((start, i));
+        } else {
+            i += 1;
+        }
+    }
+    assert_eq!(
+        spans.len(),
+        columns.len(),
+        "one dash run per column:\n{table}"
+    );
+    for (n, line) in lines.iter().enumerate().filter(|&(n, _)| n != 1) {
+        assert!(
+            line.len() <= rule.len(),
+            "line {n} is wider than the rule:\n{table}"
+        );
+        let mut prev_end = 0;
+        for (j, &(start, end)) in spans.iter().enumerate() {
+            let gap: String = line[prev_end.min(line.len())..start.min(line.len())]
+                .iter()
+                .collect();
+            assert!(
+                gap.trim().is_empty(),
+                "line {n}: text outside the column runs ({gap:?}):\n{table}"
+            );
+            let cell: String = line[start.min(line.len())..end.min(line.len())]
+                .iter()
+                .collect();
+            assert!(
+                !cell.trim().is_empty(),
+                "line {n}: column {j} is empty or misaligned:\n{table}"
+            );
+            if n == 0 {
+                assert_eq!(cell.trim(), columns[j], "header cell {j}:\n{table}");
+            }
+            prev_end = end;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// output formats
+
+#[test]
+fn csv_is_the_default_format_when_stdout_is_not_a_terminal_and_null_is_an_empty_field() {
+    let default = run_on(
+        &sample(),
+        &["--by", "city", "--agg", "count,mean:price,min:price"],
+    );
+    let csv = run_on(
+        &sample(),
+        &[
+            "--by",
+            "city",
+            "--agg",
+            "count,mean:price,min:price",
+            "--format",
+            "csv",
+        ],
+    );
+    default.expect_ok("default format");
+    csv.expect_ok("--format csv");
+    assert_eq!(default.stdout, csv.stdout);
+    let (_d, file) = temp_csv("k,x\na,1.5\nb,\n");
+    let r = run_on(&file, &["--by", "k", "--agg", "count,sum:x,min:x"]);
+    r.expect_ok("null aggregate");
+    assert_eq!(r.stdout, "k,count,sum_x,min_x\na,1,1.5,1.5\nb,1,,\n");
+}
+
+#[test]
+fn ndjson_prints_one_object_per_line_with_group_columns_first() {
+    let r = run_on(
+        &sample(),
+        &[
+            "--by",
+            "city",
+            "--agg",
+            "count,mean:price,min:note",
+            "--format",
+            "ndjson",
+        ],
+    );
+    r.expect_ok("ndjson");
+    assert_eq!(
+        r.stdout,
+        "{\"city\":\"Berlin\",\"count\":2,\"mean_price\":7.25,\"min_note\":\"with, comma\"}\n\
+         {\"city\":\"Lisbon\",\"count\":1,\"mean_price\":3.5,\"min_note\":\"she said \\\"hi\\\"\"}\n\
+         {\"city\":\"Paris\",\"count\":3,\"mean_price\":40.833333333333336,\"min_note\":\"5'11\\\" tall\"}\n"
+    );
+    for line in r.stdout.lines() {
+        let v = json_of(line);
+        assert!(v.is_object(), "{line}");
+    }
+}
+
+#[test]
+fn json_prints_one_array_of_objects() {
+    let r = run_on(
+        &sample(),
+        &[
+            "--by",
+            "city",
+            "--agg",
+            "count,sum:qty,max:price,min:note",
+            "--format",
+            "json",
+        ],
+    );
+    r.expect_ok("json");
+    assert_eq!(
+        r.json(),
+        json!([
+            {"city": "Berlin", "count": 2, "sum_qty": 3, "max_price": 7.25, "min_note": "with, comma"},
+            {"city": "Lisbon", "count": 1, "sum_qty": 5, "max_price": 3.5, "min_note": "she said \"hi\""},
+            {"city": "Paris", "count": 3, "sum_qty": 10, "max_price": 100.0, "min_note": "5'11\" tall"},
+        ])
+    );
+}
+
+#[test]
+fn json_prints_integers_as_integers_and_integral_floats_with_a_fraction() {
+    let (_d, file) = temp_csv("i,f\n1,1.5\n2,1.5\n");
+    let r = run_on(&file, &["--agg", "sum:i,sum:f", "--format", "ndjson"]);
+    r.expect_ok("ndjson types");
+    assert_eq!(r.stdout, "{\"sum_i\":3,\"sum_f\":3.0}\n");
+}
+
+#[test]
+fn json_prints_null_for_null_and_infinite_floats() {
+    // 1e308 + 1e308 = 2e308 exactly, which rounds to +inf; JSON has no inf.
+    let (_d, file) = temp_csv("x,e\n1e308,\n1e308,\n");
+    for format in ["json", "ndjson"] {
+        let r = run_on(&file, &["--agg", "sum:x,min:e,count:e", "--format", format]);
+        r.expect_ok(format);
+        let v = if format == "json" {
+            r.json()[0].clone()
+        } else {
+            json_of(r.stdout.trim_end())
+        };
+        assert_eq!(
+            v,
+            json!({"sum_x": null, "min_e": null, "count_e": 0}),
+            "{format}"
+        );
+    }
+}
+
+#[test]
+fn table_format_has_an_aligned_header() {
+    let r = run_on(
+        &sample(),
+        &[
+            "--by",
+            "city",
+            "--agg",
+            "count,mean:price,min:note",
+            "--format",
+            "table",
+        ],
+    );
+    r.expect_ok("table");
+    assert_aligned(&r.stdout, &["city", "count", "mean_price", "min_note"]);
+    assert_eq!(
+        r.stdout.lines().count(),
+        2 + 3,
+        "header, rule, 3 rows:\n{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("Berlin") && r.stdout.contains("40.833333333333336"));
+}
+
+// ---------------------------------------------------------------------------
+// --output
+
+#[test]
+fn output_file_is_created_with_the_result_and_stdout_stays_empty() {
+    let s = Scratch::new();
+    let input = s.write("in.csv", std::fs::read(sample()).unwrap());
+    let out = s.path("result.csv");
+    let r = run_on(
+        &input,
+        &[
+            "--by",
+            "city",
+            "--agg",
+            "count",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    );
+    r.expect_ok("--output");
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "city,count\nBerlin,2\nLisbon,1\nParis,3\n"
+    );
+    assert_eq!(
+        s.listing(),
+        ["in.csv", "result.csv"],
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn output_file_defaults_to_csv_and_honours_format() {
+    let s = Scratch::new();
+    let out = s.path("r.json");
+    let r = run_on(
+        &sample(),
+        &[
+            "--agg",
+            "count",
+            "--format",
+            "json",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    );
+    r.expect_ok("--output json");
+    assert_eq!(
+        json_of(&std::fs::read_to_string(&out).unwrap()),
+        json!([{"count": 6}])
+    );
+}
+
+#[test]
+fn output_file_is_not_created_on_a_data_error_and_no_temporary_is_left() {
+    let s = Scratch::new();
+    let input = s.write("in.csv", "x\n1\nnope\n2\n");
+    let out = s.path("result.csv");
+    let r = run_on(
+        &input,
+        &["--agg", "sum:x", "--output", out.to_str().unwrap()],
+    );
+    r.expect_code(1, "data error with --output");
+    assert!(!out.exists(), "the target must not be created");
+    assert_eq!(s.listing(), ["in.csv"], "no temporary file left");
+}
+
+#[test]
+fn existing_output_file_is_left_unchanged_on_a_data_error() {
+    let s = Scratch::new();
+    let input = s.write("in.csv", "x,y\n1,2\n3\n");
+    let out = s.write("result.csv", "previous content\n");
+    let r = run_on(
+        &input,
+        &["--agg", "count", "--output", out.to_str().unwrap()],
+    );
+    r.expect_code(1, "field count error with --output");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous content\n");
+    assert_eq!(
+        s.listing(),
+        ["in.csv", "result.csv"],
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn existing_output_file_is_replaced_on_success() {
+    let s = Scratch::new();
+    let input = s.write("in.csv", "x\n1\n2\n");
+    let out = s.write(
+        "result.csv",
+        "previous content that is longer than the result\n",
+    );
+    let r = run_on(
+        &input,
+        &["--agg", "sum:x", "--output", out.to_str().unwrap()],
+    );
+    r.expect_ok("--output over an existing file");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "sum_x\n3\n");
+    assert_eq!(s.listing(), ["in.csv", "result.csv"]);
+}
+
+#[test]
+fn output_into_a_missing_directory_exits_1() {
+    let s = Scratch::new();
+    let out = s.path("no/such/dir/result.csv");
+    let r = run_on(
+        &sample(),
+        &["--agg", "count", "--output", out.to_str().unwrap()],
+    );
+    r.expect_code(1, "unwritable --output");
+    assert!(!r.stderr.is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// stdout closed early, quiet mode
+
+#[test]
+fn a_closed_stdout_exits_0_quietly() {
+    let s = Scratch::new();
+    let mut text = String::from("id,v\n");
+    for i in 0..100_000u64 {
+        writeln!(text, "{i},{}", i % 7).unwrap();
+    }
+    let input = s.write("big.csv", &text);
+    for format in ["csv", "ndjson"] {
+        let mut child = StdCommand::new(bin_path())
+            .args(["run", "--input"])
+            .arg(&input)
+            .args(["--by", "id", "--agg", "count,sum:v", "--format", format])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn rayproc");
+        drop(child.stdout.take()); // like `| head -0`: the reader is gone
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "{format}: exit status {status:?}, stderr: {stderr}"
+        );
+        assert_eq!(stderr, "", "{format}: stderr must stay empty");
+    }
+}
+
+#[test]
+fn quiet_mode_prints_nothing_on_stderr() {
+    let (_d, file) = temp_csv(&{
+        let mut t = String::from("k,x\n");
+        for i in 0..50_000 {
+            writeln!(t, "k{},{}.5", i % 13, i).unwrap();
+        }
+        t
+    });
+    for progress in ["always", "auto", "never"] {
+        let r = run_on(
+            &file,
+            &[
+                "--by",
+                "k",
+                "--agg",
+                "count,mean:x",
+                "--quiet",
+                "--progress",
+                progress,
+            ],
+        );
+        r.expect_ok(&format!("--quiet --progress {progress}"));
+        assert_eq!(r.stdout.lines().count(), 14);
+    }
+}
+
+#[test]
+fn quiet_mode_still_reports_errors() {
+    let (_d, file) = temp_csv("x\n1\nq\n");
+    let r = run_on(&file, &["--agg", "sum:x", "--quiet"]);
+    r.expect_code(1, "--quiet error");
+    assert!(
+        r.stderr.contains(&format!("{}:3:", file.display())),
+        "{}",
+        r.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------
+// --progress
+
+#[test]
+fn progress_always_on_a_pipe_writes_plain_lines_to_stderr_only() {
+    let (_d, file) = temp_csv(&{
+        let mut t = String::from("x\n");
+        for i in 0..20_000 {
+            writeln!(t, "{i}").unwrap();
+        }
+        t
+    });
+    let r = run_on(
+        &file,
+        &[
+            "--agg",
+            "sum:x",
+            "--progress",
+            "always",
+            "--partitions",
+            "4",
+        ],
+    );
+    r.expect_code(0, "--progress always");
+    assert_eq!(
+        r.stdout, "sum_x\n199990000\n",
+        "progress never goes to stdout"
+    );
+    let last = r.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("rayproc: ") && last.ends_with("partitions 4/4"),
+        "{:?}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains('\u{1b}'),
+        "no terminal escapes in a log: {:?}",
+        r.stderr
+    );
+    // auto: stderr is not a terminal here, so nothing
+    run_on(&file, &["--agg", "sum:x", "--progress", "auto"]).expect_ok("--progress auto on a pipe");
+}
