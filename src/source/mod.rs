@@ -13,6 +13,7 @@
 
 pub mod arrow;
 pub mod csv;
+pub mod decompress;
 pub mod fastscan;
 pub mod indexscan;
 pub mod ipc;
