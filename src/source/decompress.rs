@@ -61,7 +61,7 @@
 //! channel holds at most [`PIECES_AHEAD`] pieces of [`PIECE`] bytes, and a
 //! worker cannot claim a job while the queue is full, so at most
 //! `threads + 1` jobs are in flight and the decoded bytes buffered are at
-//! most `(threads + 1) · (PIECES_AHEAD + 1) · PIECE` (20 MiB with 2 threads),
+//! most `(threads + 1) · (PIECES_AHEAD + 1) · PIECE` (15 MiB with 2 threads),
 //! whatever the input size. A job that fails sends its error in its place
 //! in the order, so the error reported is the first one in the input, as
 //! the sequential decoder would report it.

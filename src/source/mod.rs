@@ -18,6 +18,7 @@ pub mod fastscan;
 pub mod indexscan;
 pub mod ipc;
 pub mod parquet;
+pub mod paths;
 pub mod scan;
 pub mod split;
 pub mod typed;
