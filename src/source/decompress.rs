@@ -635,6 +635,7 @@ impl<R: BufRead> Read for ZstdReader<R> {
             let (used, produced) = (inb.pos, outb.pos());
             self.src.consume(used);
             self.pos += used as u64;
+            let ended = result == Ok(0);
             match result {
                 Err(code) => return Err(self.zstd_error(code)),
                 Ok(0) => {
@@ -651,7 +652,9 @@ impl<R: BufRead> Read for ZstdReader<R> {
             if produced > 0 {
                 return Ok(produced);
             }
-            if used == 0 && !self.between_frames {
+            // no byte read or written and no frame ended: the input is
+            // over inside a frame, or the decoder is stuck (never loop)
+            if used == 0 && !ended {
                 if at_end {
                     return Err(self.err(
                         DecodeErrorKind::Truncated,
@@ -889,7 +892,7 @@ impl ParallelDecoder {
         let all = (*bytes).as_ref();
         let jobs = match split_members(all, compression) {
             Some(ranges) => group_jobs(&ranges, all.len(), job_bytes),
-            None => vec![0..all.len()],
+            None => std::iter::once(0..all.len()).collect(),
         };
         let parallel = jobs.len() > 1;
         let threads = threads.clamp(1, jobs.len());

@@ -226,15 +226,23 @@ fn double_star_matches_any_depth() {
 
 #[test]
 fn a_relative_pattern_keeps_relative_paths() {
-    let d = tree(&["rel/a.csv", "rel/b.csv"]);
-    // the working directory is the process's: build the relative pattern
-    // from the current directory to the temporary one
-    let cwd = std::env::current_dir().unwrap();
-    let Ok(rel) = d.path().strip_prefix(&cwd) else {
-        return; // the temporary folder is not below the working directory
-    };
-    let files = expand(&rel.join("rel/*.csv")).unwrap();
-    assert_eq!(files[0].path, rel.join("rel/a.csv"));
+    // a folder below the working directory (the package root under cargo)
+    let d = tempfile::Builder::new()
+        .prefix("paths-test-rel-")
+        .tempdir_in(".")
+        .unwrap();
+    let name = d.path().file_name().unwrap().to_str().unwrap().to_string();
+    for f in ["rel/a.csv", "rel/b.csv"] {
+        fs::create_dir_all(d.path().join("rel")).unwrap();
+        fs::write(d.path().join(f), "x").unwrap();
+    }
+    let files = expand(Path::new(&format!("{name}/rel/*.csv"))).unwrap();
+    assert_eq!(files[0].path, Path::new(&name).join("rel/a.csv"));
+    // a pattern in the first component lists the working directory
+    let first = format!("[{}]{}/rel/b.*", &name[..1], &name[1..]);
+    let files = expand(Path::new(&first)).unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].path, Path::new(&name).join("rel/b.csv"));
 }
 
 // -------------------------------------------------------------- datasets
