@@ -17,10 +17,12 @@
 pub mod arrow;
 pub mod csv;
 pub mod csv_run;
+pub mod decompress;
 pub mod fastscan;
 pub mod indexscan;
 pub mod ipc;
 pub mod parquet;
+pub mod paths;
 pub mod scan;
 pub mod split;
 pub mod typed;
