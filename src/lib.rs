@@ -33,6 +33,7 @@ pub mod decimal;
 pub mod error;
 pub mod exact;
 pub mod exec;
+pub mod filter;
 mod hint;
 pub mod keyset;
 pub mod output;
