@@ -45,6 +45,7 @@ pub mod source;
 pub mod spec;
 pub mod store;
 pub mod table;
+pub mod timebucket;
 pub mod value;
 
 /// Helpers shared by the unit tests.
