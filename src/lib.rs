@@ -45,6 +45,7 @@ pub mod cpu;
 pub mod error;
 pub mod exact;
 pub mod exec;
+pub mod filter;
 mod hint;
 pub mod keyset;
 pub mod number;
@@ -58,6 +59,7 @@ pub mod source;
 pub mod spec;
 pub mod store;
 pub mod table;
+pub mod timebucket;
 pub mod value;
 
 /// Helpers shared by the unit tests.

@@ -1,0 +1,492 @@
+//! Evaluating a bound `--where` expression on a columnar batch.
+//!
+//! Each node computes a truth value per row, coded `FALSE < UNKNOWN < TRUE`
+//! (0, 1, 2), so that SQL's three-valued `and` is the minimum, `or` the
+//! maximum and `not` is `2 - v`. A node is given a *selection* (the rows it
+//! must decide, ascending) and writes only those rows of its output. `and`
+//! evaluates its first term on the selection and each next one only on the
+//! rows not yet false; `or` likewise on the rows not yet true. A test's loop
+//! is chosen once per batch by the column's type (integer, float, text), so
+//! that no per-row dispatch remains.
+//!
+//! A numeric test meeting a field that is not a number stops the batch. The
+//! report must be the row that row-by-row evaluation (left to right, with
+//! short-circuit) would stop at: the least row where *any* evaluated test
+//! rejects. Since the selections are exactly the rows row-by-row evaluation
+//! visits, every test only looks at rows before the least rejection found
+//! so far, and a later test may lower it.
+
+use std::io::Write as _;
+
+use regex::bytes::Regex;
+
+use super::like::LikePattern;
+use super::number::{classify, BetweenTest, CmpOp, CmpTest, InTest, NumLit, NumTest};
+use super::{Expr, Literal, Node, TestKind};
+use crate::batch::Batch;
+use crate::value::{Column, Data};
+
+const FALSE: u8 = 0;
+const UNKNOWN: u8 = 1;
+const TRUE: u8 = 2;
+
+#[inline(always)]
+fn truth(b: bool) -> u8 {
+    (b as u8) << 1
+}
+
+/// A numeric test met a field that is not a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rejected {
+    /// The row in the batch.
+    pub row: usize,
+    /// The slot (index in `Batch::columns`) of the field.
+    pub slot: usize,
+    /// Which test rejected it, for [`Bound::message`].
+    pub test: usize,
+}
+
+/// An expression bound to batch slots, ready to evaluate batches. Cheap to
+/// share between threads (`Sync`).
+#[derive(Clone, Debug)]
+pub struct Bound {
+    root: BNode,
+    /// The slots read, ascending, each once.
+    slots: Vec<usize>,
+    /// Each test in the canonical form, by test number.
+    tests: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+enum BNode {
+    And(Vec<BNode>),
+    Or(Vec<BNode>),
+    Not(Box<BNode>),
+    Leaf(Leaf),
+}
+
+#[derive(Clone, Debug)]
+struct Leaf {
+    slot: usize,
+    /// Index into `Bound::tests`.
+    test: usize,
+    negated: bool,
+    kind: LeafKind,
+}
+
+#[derive(Clone, Debug)]
+enum LeafKind {
+    IsNull,
+    Cmp(CmpTest),
+    Between(Box<BetweenTest>),
+    In(InTest),
+    TextCmp(CmpOp, Vec<u8>),
+    TextBetween(Vec<u8>, Vec<u8>),
+    /// Sorted.
+    TextIn(Vec<Vec<u8>>),
+    Like(LikePattern),
+    Regex(Regex),
+}
+
+/// The rows a node must decide.
+#[derive(Clone, Copy)]
+enum Sel<'s> {
+    /// `0..n`.
+    All(usize),
+    /// These rows, ascending.
+    Rows(&'s [u32]),
+}
+
+impl Sel<'_> {
+    /// Only the rows before `limit`.
+    fn before(self, limit: usize) -> Self {
+        match self {
+            Sel::All(n) => Sel::All(n.min(limit)),
+            Sel::Rows(r) => Sel::Rows(&r[..r.partition_point(|&x| (x as usize) < limit)]),
+        }
+    }
+
+    #[inline(always)]
+    fn for_each(self, mut f: impl FnMut(usize)) {
+        match self {
+            Sel::All(n) => (0..n).for_each(f),
+            Sel::Rows(rows) => rows.iter().for_each(|&r| f(r as usize)),
+        }
+    }
+
+    /// Like `for_each`, stopping at the first `Err` (a rejected row).
+    #[inline(always)]
+    fn try_for_each(self, mut f: impl FnMut(usize) -> Result<(), usize>) -> Result<(), usize> {
+        match self {
+            Sel::All(n) => (0..n).try_for_each(f),
+            Sel::Rows(rows) => rows.iter().try_for_each(|&r| f(r as usize)),
+        }
+    }
+
+    fn collect_where(self, out: &[u8], keep: impl Fn(u8) -> bool, into: &mut Vec<u32>) {
+        into.clear();
+        self.for_each(|r| {
+            if keep(out[r]) {
+                into.push(r as u32);
+            }
+        });
+    }
+}
+
+/// State of one evaluation.
+struct Ctx<'b, 'a> {
+    batch: &'b Batch<'a>,
+    /// Rows from here on need no answer: an earlier one was rejected.
+    limit: usize,
+    rejected: Option<Rejected>,
+    /// Scratch for the text of a number with no source text.
+    text: Vec<u8>,
+}
+
+impl Bound {
+    pub(crate) fn new(expr: &Expr, slots: &[usize]) -> Bound {
+        assert_eq!(slots.len(), expr.columns().len(), "one slot per column");
+        let mut tests = Vec::new();
+        let root = Self::build(expr, expr.root(), slots, &mut tests);
+        let mut used = slots.to_vec();
+        used.sort_unstable();
+        used.dedup();
+        Bound {
+            root,
+            slots: used,
+            tests,
+        }
+    }
+
+    fn build(expr: &Expr, node: &Node, slots: &[usize], tests: &mut Vec<String>) -> BNode {
+        let all = |items: &[Node], tests: &mut Vec<String>| {
+            items
+                .iter()
+                .map(|n| Self::build(expr, n, slots, tests))
+                .collect()
+        };
+        match node {
+            Node::And(items) => BNode::And(all(items, tests)),
+            Node::Or(items) => BNode::Or(all(items, tests)),
+            Node::Not(inner) => BNode::Not(Box::new(Self::build(expr, inner, slots, tests))),
+            Node::Test(t) => {
+                let number = |l: &Literal| match l {
+                    Literal::Number(n) => NumLit::clone(n),
+                    Literal::Text(_) => unreachable!("the parser checks literal kinds"),
+                };
+                let text = |l: &Literal| match l {
+                    Literal::Text(s) => s.as_bytes().to_vec(),
+                    Literal::Number(_) => unreachable!("the parser checks literal kinds"),
+                };
+                let (negated, kind) = match &t.kind {
+                    TestKind::Compare(op, Literal::Number(n)) => {
+                        (false, LeafKind::Cmp(CmpTest::new(*op, NumLit::clone(n))))
+                    }
+                    TestKind::Compare(op, Literal::Text(s)) => {
+                        (false, LeafKind::TextCmp(*op, s.as_bytes().to_vec()))
+                    }
+                    TestKind::In { negated, list } => match &list[0] {
+                        Literal::Number(_) => (
+                            *negated,
+                            LeafKind::In(InTest::new(list.iter().map(number).collect())),
+                        ),
+                        Literal::Text(_) => {
+                            let mut set: Vec<Vec<u8>> = list.iter().map(text).collect();
+                            set.sort_unstable();
+                            set.dedup();
+                            (*negated, LeafKind::TextIn(set))
+                        }
+                    },
+                    TestKind::Between { negated, low, high } => match low {
+                        Literal::Number(n) => (
+                            *negated,
+                            LeafKind::Between(Box::new(BetweenTest::new(
+                                NumLit::clone(n),
+                                number(high),
+                            ))),
+                        ),
+                        Literal::Text(s) => (
+                            *negated,
+                            LeafKind::TextBetween(s.as_bytes().to_vec(), text(high)),
+                        ),
+                    },
+                    TestKind::IsNull { negated } => (*negated, LeafKind::IsNull),
+                    TestKind::Like {
+                        negated, compiled, ..
+                    } => (*negated, LeafKind::Like(compiled.clone())),
+                    TestKind::Regex { negated, regex } => {
+                        (*negated, LeafKind::Regex(regex.clone()))
+                    }
+                };
+                tests.push(expr.test_text(t));
+                BNode::Leaf(Leaf {
+                    slot: slots[t.column],
+                    test: tests.len() - 1,
+                    negated,
+                    kind,
+                })
+            }
+        }
+    }
+
+    /// The slots the expression reads, ascending.
+    pub fn slots(&self) -> &[usize] {
+        &self.slots
+    }
+
+    /// Sets `keep[i]` (for every row `i` of the batch) to whether the
+    /// expression is true for row `i`.
+    pub fn eval(&self, batch: &Batch<'_>, keep: &mut Vec<bool>) -> Result<(), Rejected> {
+        let out = self.truths(batch)?;
+        keep.clear();
+        keep.extend(out.iter().map(|&v| v == TRUE));
+        Ok(())
+    }
+
+    /// Sets `rows` to the rows for which the expression is true, ascending
+    /// (what `Rows::Some` takes).
+    pub fn select(&self, batch: &Batch<'_>, rows: &mut Vec<u32>) -> Result<(), Rejected> {
+        let out = self.truths(batch)?;
+        Sel::All(batch.len).collect_where(&out, |v| v == TRUE, rows);
+        Ok(())
+    }
+
+    /// The message for a rejected field whose text is `value`, e.g.
+    /// `--where price > 3 needs a number, found "n/a"` (the caller adds
+    /// `FILE:LINE: column 'price': `).
+    pub fn message(&self, rejected: &Rejected, value: &[u8]) -> String {
+        format!(
+            "--where {} needs a number, found {}",
+            self.tests[rejected.test],
+            crate::error::show_value(value)
+        )
+    }
+
+    /// Each row's truth value: `FALSE`, `UNKNOWN` or `TRUE`.
+    pub(crate) fn truths(&self, batch: &Batch<'_>) -> Result<Vec<u8>, Rejected> {
+        let mut out = vec![FALSE; batch.len];
+        let mut ctx = Ctx {
+            batch,
+            limit: batch.len,
+            rejected: None,
+            text: Vec::new(),
+        };
+        eval_node(&self.root, Sel::All(batch.len), &mut out, &mut ctx);
+        match ctx.rejected {
+            Some(r) => Err(r),
+            None => Ok(out),
+        }
+    }
+}
+
+fn eval_node(node: &BNode, sel: Sel<'_>, out: &mut [u8], ctx: &mut Ctx<'_, '_>) {
+    match node {
+        BNode::Leaf(leaf) => eval_leaf(leaf, sel.before(ctx.limit), out, ctx),
+        BNode::Not(inner) => {
+            eval_node(inner, sel, out, ctx);
+            sel.for_each(|r| out[r] = TRUE - out[r]);
+        }
+        BNode::And(items) => combine(items, sel, out, ctx, FALSE, u8::min),
+        BNode::Or(items) => combine(items, sel, out, ctx, TRUE, u8::max),
+    }
+}
+
+/// `and` (`decided` FALSE, `join` min) or `or` (TRUE, max): each next term
+/// only on the rows the ones before left undecided.
+fn combine(
+    items: &[BNode],
+    sel: Sel<'_>,
+    out: &mut [u8],
+    ctx: &mut Ctx<'_, '_>,
+    decided: u8,
+    join: fn(u8, u8) -> u8,
+) {
+    let (first, rest) = items.split_first().expect("a term");
+    eval_node(first, sel, out, ctx);
+    if rest.is_empty() {
+        return;
+    }
+    let mut pending = Vec::new();
+    sel.before(ctx.limit)
+        .collect_where(out, |v| v != decided, &mut pending);
+    let mut next = vec![FALSE; out.len()];
+    for item in rest {
+        if pending.is_empty() {
+            break;
+        }
+        eval_node(item, Sel::Rows(&pending), &mut next, ctx);
+        let limit = ctx.limit;
+        pending.retain(|&r| {
+            let r = r as usize;
+            out[r] = join(out[r], next[r]);
+            out[r] != decided && r < limit
+        });
+    }
+}
+
+fn eval_leaf(leaf: &Leaf, sel: Sel<'_>, out: &mut [u8], ctx: &mut Ctx<'_, '_>) {
+    let col = ctx.batch.columns[leaf.slot];
+    let neg = leaf.negated;
+    let done = match &leaf.kind {
+        LeafKind::IsNull => {
+            if matches!(col.data, Data::Rows) {
+                sel.for_each(|r| out[r] = truth(!neg));
+            } else {
+                sel.for_each(|r| out[r] = truth(col.is_valid(r) == neg));
+            }
+            Ok(())
+        }
+        LeafKind::Cmp(t) => numeric(t, neg, &col, sel, out),
+        LeafKind::Between(t) => numeric(&**t, neg, &col, sel, out),
+        LeafKind::In(t) => numeric(t, neg, &col, sel, out),
+        LeafKind::TextCmp(op, lit) => {
+            textual(|s| op.holds(s.cmp(lit)), neg, &col, sel, out, ctx);
+            Ok(())
+        }
+        LeafKind::TextBetween(lo, hi) => {
+            textual(
+                |s| s >= lo.as_slice() && s <= hi.as_slice(),
+                neg,
+                &col,
+                sel,
+                out,
+                ctx,
+            );
+            Ok(())
+        }
+        LeafKind::TextIn(set) => {
+            textual(
+                |s| set.binary_search_by(|x| x.as_slice().cmp(s)).is_ok(),
+                neg,
+                &col,
+                sel,
+                out,
+                ctx,
+            );
+            Ok(())
+        }
+        LeafKind::Like(p) => {
+            textual(|s| p.matches(s), neg, &col, sel, out, ctx);
+            Ok(())
+        }
+        LeafKind::Regex(re) => {
+            textual(|s| re.is_match(s), neg, &col, sel, out, ctx);
+            Ok(())
+        }
+    };
+    if let Err(row) = done {
+        // the first rejection of this test; an earlier test's is later
+        // (it only looked at rows before `limit`)
+        ctx.limit = row;
+        ctx.rejected = Some(Rejected {
+            row,
+            slot: leaf.slot,
+            test: leaf.test,
+        });
+    }
+}
+
+/// A numeric test over the selected rows; `Err(row)` at the first field
+/// that is not a number.
+fn numeric<T: NumTest>(
+    t: &T,
+    neg: bool,
+    col: &Column<'_>,
+    sel: Sel<'_>,
+    out: &mut [u8],
+) -> Result<(), usize> {
+    match col.data {
+        Data::Rows => sel.for_each(|r| out[r] = UNKNOWN),
+        Data::Int(v) => match (sel, col.valid) {
+            // the common case, one tight loop
+            (Sel::All(n), None) => {
+                for (o, &x) in out[..n].iter_mut().zip(&v[..n]) {
+                    *o = truth(t.int(x) != neg);
+                }
+            }
+            (_, valid) => sel.for_each(|r| {
+                out[r] = match valid {
+                    Some(ok) if !ok[r] => UNKNOWN,
+                    _ => truth(t.int(v[r]) != neg),
+                }
+            }),
+        },
+        Data::Float(v) => sel.for_each(|r| {
+            if !col.is_valid(r) {
+                out[r] = UNKNOWN;
+                return;
+            }
+            let d = v[r];
+            let holds = if t.ambiguous(d) {
+                // an integral value that compares differently as the
+                // integer its text may be: decide by the text
+                match col.raw.and_then(|raw| classify(raw[r])) {
+                    Some(n) => t.field(&n),
+                    None => t.double(d),
+                }
+            } else {
+                t.double(d)
+            };
+            out[r] = truth(holds != neg);
+        }),
+        Data::Text(s) => {
+            return sel.try_for_each(|r| {
+                if !col.is_valid(r) {
+                    out[r] = UNKNOWN;
+                    return Ok(());
+                }
+                match classify(s[r]) {
+                    Some(n) => {
+                        out[r] = truth(t.field(&n) != neg);
+                        Ok(())
+                    }
+                    None => Err(r),
+                }
+            })
+        }
+    }
+    Ok(())
+}
+
+/// A test of the field's text over the selected rows.
+fn textual(
+    test: impl Fn(&[u8]) -> bool,
+    neg: bool,
+    col: &Column<'_>,
+    sel: Sel<'_>,
+    out: &mut [u8],
+    ctx: &mut Ctx<'_, '_>,
+) {
+    let text = &mut ctx.text;
+    let run = |s: &[u8], r: usize, out: &mut [u8]| out[r] = truth(test(s) != neg);
+    match (col.data, col.raw) {
+        (Data::Rows, _) => sel.for_each(|r| out[r] = UNKNOWN),
+        (Data::Text(s), _) | (Data::Int(_) | Data::Float(_), Some(s)) => sel.for_each(|r| {
+            if col.is_valid(r) {
+                run(s[r], r, out)
+            } else {
+                out[r] = UNKNOWN
+            }
+        }),
+        // no source text: the number as the CSV writer prints it (as
+        // `batch::encode_key` writes key text)
+        (Data::Int(v), None) => sel.for_each(|r| {
+            if col.is_valid(r) {
+                text.clear();
+                write!(text, "{}", v[r]).expect("write to a Vec");
+                run(text, r, out)
+            } else {
+                out[r] = UNKNOWN
+            }
+        }),
+        (Data::Float(v), None) => sel.for_each(|r| {
+            if col.is_valid(r) {
+                text.clear();
+                write!(text, "{:?}", v[r]).expect("write to a Vec");
+                run(text, r, out)
+            } else {
+                out[r] = UNKNOWN
+            }
+        }),
+    }
+}

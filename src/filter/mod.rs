@@ -1,0 +1,328 @@
+//! `--where EXPR`: which rows an aggregation reads.
+//!
+//! ```text
+//! city in ('Paris', 'Lisbon') and not (price < 0 or qty is null)
+//! "unit price" between 1 and 9.99 or sku like 'A-%' or note ~ '(?i)refund'
+//! ```
+//!
+//! (In a shell, double quotes around such an expression keep its single
+//! quotes: `--where "city = 'Paris'"`.)
+//!
+//! # Language
+//!
+//! `or`, `and`, `not` and parentheses, with SQL's precedence (`not` binds
+//! tightest, then `and`, then `or`), over tests of one column against
+//! literals: `=` (`==`), `!=` (`<>`), `<`, `<=`, `>`, `>=`; `[not] in (...)`;
+//! `[not] between LOW and HIGH` (both bounds included); `is [not] null`;
+//! `[not] like 'pattern'` (SQL `LIKE`: `%` any run, `_` one character,
+//! backslash escapes, whole field, case-sensitive; see [`like`]); `~ 'regex'`
+//! and `!~ 'regex'` (Rust `regex` syntax, matched anywhere in the field as
+//! PostgreSQL's `~` does; anchor with `^...$`). Keywords are
+//! case-insensitive and reserved. A column is a bare name
+//! (`[A-Za-z_][A-Za-z0-9_]*`) or a name in double quotes (`"unit price"`,
+//! `""` for a quote inside), optionally followed by `#N`, the N-th column
+//! of that name when the header repeats it (as in `--agg`); text literals
+//! are in single quotes (`''` inside); number literals are decimals with an
+//! optional sign and exponent (`-1.5e3`). The grammar is in [`parse`].
+//!
+//! # Meaning
+//!
+//! The kind of the literal decides the comparison, never the type of the
+//! column (which may differ between batches of one input):
+//!
+//! - **a number literal compares numerically**. A field that is not a
+//!   number is a data error ([`Rejected`]), as it is for `sum`. Integers
+//!   are compared *exactly*, also with fractional literals and beyond 2^53
+//!   (`x < 2.5` is `x <= 2`; `x = 9007199254740993` is not
+//!   `9007199254740992`), and so are integers wider than 64 bits. Other
+//!   numbers are doubles and compare with the double the same number reader
+//!   makes of the literal, exactly, so that `x = 0.1` finds the fields
+//!   written `0.1`. NaN is above every number (as in `max` and in key
+//!   order), `-0.0` equals `0`. The rule is decided by each field's text,
+//!   so a row's fate does not depend on how the input is cut into batches;
+//!   see [`number`].
+//! - **a text literal compares the field's text** (CSV-unquoted), in byte
+//!   order, as `min`/`max` order text. For a number column this is its text
+//!   as written in the input; where the source has no text (Parquet, Arrow)
+//!   it is the number as the CSV writer prints it (`7`, `2.5`, `1e-7`).
+//! - `in` and `between` compare each literal as above; their literals must
+//!   all be numbers or all be text.
+//!
+//! **Nulls** (empty fields) follow SQL's three-valued logic: a test of a
+//! null is *unknown*, except `is [not] null`; `not unknown` is unknown;
+//! `false and unknown` is false, `true or unknown` is true, otherwise
+//! unknown wins over true in `and` and over false in `or`. A row is kept
+//! only when the whole expression is true: `x != 5` drops the rows where
+//! `x` is null, `x != 5 or x is null` keeps them.
+//!
+//! # Evaluation
+//!
+//! [`Expr::bind`] maps the expression's columns to batch slots, giving a
+//! [`Bound`] that evaluates a whole [`Batch`] at a time, node by node: a
+//! test runs one loop over its column (type dispatch outside the loop), and
+//! `and`/`or` evaluate each next term only on the rows still undecided
+//! (true or unknown for `and`, false or unknown for `or`), as SQL's
+//! short-circuit does row by row. A non-number met by a numeric test is
+//! reported at the earliest row where row-by-row evaluation would meet one,
+//! whatever the batch, so the error is the same for every `--partitions`.
+
+pub mod eval;
+pub mod like;
+pub mod number;
+mod parse;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+pub use eval::{Bound, Rejected};
+pub use number::{CmpOp, NumLit};
+pub use parse::{parse, ParseError};
+
+#[cfg(doc)]
+use crate::batch::Batch;
+use crate::spec::{nearest, ColumnRef};
+
+/// A parsed `--where` expression.
+#[derive(Clone, Debug)]
+pub struct Expr {
+    text: String,
+    root: Node,
+    /// The distinct columns, in order of first mention.
+    columns: Vec<ColumnRef>,
+    /// The byte offset of each column's first mention.
+    offsets: Vec<usize>,
+}
+
+/// A node of the expression tree.
+#[derive(Clone, Debug)]
+pub(crate) enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    Test(Test),
+}
+
+/// A test of one column.
+#[derive(Clone, Debug)]
+pub(crate) struct Test {
+    /// Index into [`Expr::columns`].
+    pub column: usize,
+    pub kind: TestKind,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum TestKind {
+    Compare(CmpOp, Literal),
+    /// The literals are all numbers or all text.
+    In {
+        negated: bool,
+        list: Vec<Literal>,
+    },
+    /// Both bounds numbers, or both text.
+    Between {
+        negated: bool,
+        low: Literal,
+        high: Literal,
+    },
+    IsNull {
+        negated: bool,
+    },
+    Like {
+        negated: bool,
+        pattern: String,
+        compiled: like::LikePattern,
+    },
+    Regex {
+        negated: bool,
+        regex: regex::bytes::Regex,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Literal {
+    Number(Box<NumLit>),
+    Text(String),
+}
+
+impl Expr {
+    /// The expression as given.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The columns the expression reads, each once, in order of first
+    /// mention: the caller gives each a batch slot (see [`Expr::bind`]).
+    pub fn columns(&self) -> &[ColumnRef] {
+        &self.columns
+    }
+
+    /// The header position of each of [`Expr::columns`]. An unknown column
+    /// is an error positioned at its first mention, suggesting the nearest
+    /// name ([`crate::spec::nearest`], as for `--agg`) and listing the
+    /// columns; a name the header repeats must be picked as `NAME#N`.
+    pub fn resolve(&self, header: &[String]) -> Result<Vec<usize>, ParseError> {
+        self.columns
+            .iter()
+            .zip(&self.offsets)
+            .map(|(c, &at)| self.position(header, c, at))
+            .collect()
+    }
+
+    fn position(&self, header: &[String], c: &ColumnRef, at: usize) -> Result<usize, ParseError> {
+        let found: Vec<usize> = (0..header.len()).filter(|&i| header[i] == c.name).collect();
+        let error = |message: String| ParseError::new(&self.text, at, message);
+        let listed = || {
+            let numbers: Vec<String> = found.iter().map(|i| (i + 1).to_string()).collect();
+            format!(
+                "the input has {} columns named '{}' (columns {})",
+                found.len(),
+                c.name,
+                numbers.join(", ")
+            )
+        };
+        match (c.occurrence, found.len()) {
+            (_, 0) => {
+                let mut note = String::new();
+                if let Some(near) = nearest(&c.name, header.iter().map(String::as_str)) {
+                    note = format!("did you mean {}?\n", parse::write_name(near));
+                }
+                if header.is_empty() {
+                    note.push_str("the input has no columns");
+                } else {
+                    let list: Vec<String> = header.iter().map(|h| format!("'{h}'")).collect();
+                    note.push_str(&format!("available columns: {}", list.join(", ")));
+                }
+                Err(error(format!("unknown column {}", c.text)).with_note(note))
+            }
+            (None, 1) => Ok(found[0]),
+            (None, n) => {
+                let name = parse::write_name(&c.name);
+                let picks: Vec<String> = (1..=n).map(|i| format!("{name}#{i}")).collect();
+                Err(
+                    error(format!("column {} is ambiguous", c.text)).with_note(format!(
+                        "{}; pick one by its number: {}",
+                        listed(),
+                        picks.join(", ")
+                    )),
+                )
+            }
+            (Some(n), count) if n <= count => Ok(found[n - 1]),
+            (Some(_), 1) => Err(error(format!("no column {}", c.text)).with_note(format!(
+                "the input has one column named '{}' (column {})",
+                c.name,
+                found[0] + 1
+            ))),
+            (Some(_), _) => Err(error(format!("no column {}", c.text)).with_note(listed())),
+        }
+    }
+
+    /// Binds the expression to batch slots: `slot_of` is called once for
+    /// each of [`Expr::columns`], in order, and gives the index in
+    /// [`Batch::columns`] where that column will be.
+    pub fn bind<E>(
+        &self,
+        mut slot_of: impl FnMut(&ColumnRef) -> Result<usize, E>,
+    ) -> Result<Bound, E> {
+        let slots = self
+            .columns
+            .iter()
+            .map(&mut slot_of)
+            .collect::<Result<Vec<_>, E>>()?;
+        Ok(Bound::new(self, &slots))
+    }
+
+    /// Binds to batches whose slots are the header's positions
+    /// ([`Expr::resolve`]).
+    pub fn bind_header(&self, header: &[String]) -> Result<Bound, ParseError> {
+        let positions = self.resolve(header)?;
+        Ok(Bound::new(self, &positions))
+    }
+
+    pub(crate) fn root(&self) -> &Node {
+        &self.root
+    }
+
+    /// A test written back in the canonical form.
+    pub(crate) fn test_text(&self, t: &Test) -> String {
+        let mut s = String::new();
+        self.write_test(&mut s, t).expect("write to a String");
+        s
+    }
+
+    fn write_node(&self, f: &mut impl fmt::Write, node: &Node) -> fmt::Result {
+        let list = |f: &mut dyn fmt::Write, items: &[Node], sep: &str| -> fmt::Result {
+            f.write_char('(')?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(sep)?;
+                }
+                let mut s = String::new();
+                self.write_node(&mut s, item)?;
+                f.write_str(&s)?;
+            }
+            f.write_char(')')
+        };
+        match node {
+            Node::And(items) => list(f, items, " AND "),
+            Node::Or(items) => list(f, items, " OR "),
+            Node::Not(inner) => {
+                f.write_str("NOT ")?;
+                self.write_node(f, inner)
+            }
+            Node::Test(t) => self.write_test(f, t),
+        }
+    }
+
+    fn write_test(&self, f: &mut impl fmt::Write, t: &Test) -> fmt::Result {
+        let c = &self.columns[t.column];
+        write!(f, "{}", parse::write_name(&c.name))?;
+        if let Some(n) = c.occurrence {
+            write!(f, "#{n}")?;
+        }
+        let not = |negated: bool| if negated { " NOT" } else { "" };
+        match &t.kind {
+            TestKind::Compare(op, lit) => write!(f, " {} {lit}", op.symbol()),
+            TestKind::In { negated, list } => {
+                let items: Vec<String> = list.iter().map(Literal::to_string).collect();
+                write!(f, "{} IN ({})", not(*negated), items.join(", "))
+            }
+            TestKind::Between { negated, low, high } => {
+                write!(f, "{} BETWEEN {low} AND {high}", not(*negated))
+            }
+            TestKind::IsNull { negated } => write!(f, " IS{} NULL", not(*negated)),
+            TestKind::Like {
+                negated, pattern, ..
+            } => write!(f, "{} LIKE {}", not(*negated), text_literal(pattern)),
+            TestKind::Regex { negated, regex } => {
+                let op = if *negated { "!~" } else { "~" };
+                write!(f, " {op} {}", text_literal(regex.as_str()))
+            }
+        }
+    }
+}
+
+impl fmt::Display for Expr {
+    /// The canonical form: keywords in capitals, every `and`/`or` in
+    /// parentheses, names quoted only where needed. It parses back to the
+    /// same expression.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        self.write_node(&mut s, &self.root)?;
+        f.write_str(&s)
+    }
+}
+
+fn text_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+impl fmt::Display for Literal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Literal::Number(n) => f.write_str(n.text()),
+            Literal::Text(s) => f.write_str(&text_literal(s)),
+        }
+    }
+}

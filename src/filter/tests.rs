@@ -1,0 +1,1060 @@
+//! Parser and evaluator tests on hand-built batches.
+
+use std::slice::from_ref;
+
+use super::*;
+use crate::batch::Batch;
+use crate::value::{parse_float_field, parse_int_field, Column, ColumnType, Data};
+
+fn canonical(text: &str) -> String {
+    let e = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    let c = e.to_string();
+    // the canonical form parses back to itself
+    assert_eq!(parse(&c).unwrap().to_string(), c, "{text}");
+    c
+}
+
+fn err(text: &str) -> ParseError {
+    match parse(text) {
+        Ok(e) => panic!("{text} parsed as {e}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn precedence_and_associativity() {
+    let cases = [
+        ("a = 1 or b = 2 and c = 3", "(a = 1 OR (b = 2 AND c = 3))"),
+        ("a = 1 and b = 2 or c = 3", "((a = 1 AND b = 2) OR c = 3)"),
+        ("a = 1 or b = 2 or c = 3", "(a = 1 OR b = 2 OR c = 3)"),
+        ("a = 1 and b = 2 and c = 3", "(a = 1 AND b = 2 AND c = 3)"),
+        ("not a = 1 and b = 2", "(NOT a = 1 AND b = 2)"),
+        ("not a = 1 or b = 2", "(NOT a = 1 OR b = 2)"),
+        ("not (a = 1 and b = 2)", "NOT (a = 1 AND b = 2)"),
+        ("(a = 1 or b = 2) and c = 3", "((a = 1 OR b = 2) AND c = 3)"),
+        ("a = 1 and (b = 2 or c = 3)", "(a = 1 AND (b = 2 OR c = 3))"),
+        ("not not a is null", "NOT NOT a IS NULL"),
+        ("((a = 1))", "a = 1"),
+        (
+            "a = 1 or not b = 2 and c = 3 or d = 4",
+            "(a = 1 OR (NOT b = 2 AND c = 3) OR d = 4)",
+        ),
+        (
+            "x between 1 and 2 and y = 3",
+            "(x BETWEEN 1 AND 2 AND y = 3)",
+        ),
+        (
+            "x not between 1 and 2 or y not in (1)",
+            "(x NOT BETWEEN 1 AND 2 OR y NOT IN (1))",
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(canonical(text), want, "{text}");
+    }
+}
+
+#[test]
+fn every_operator_and_keyword_case() {
+    let cases = [
+        ("x = 1", "x = 1"),
+        ("x == 1", "x = 1"),
+        ("x != 1", "x != 1"),
+        ("x <> 1", "x != 1"),
+        ("x < 1", "x < 1"),
+        ("x <= 1", "x <= 1"),
+        ("x > 1", "x > 1"),
+        ("x >= 1", "x >= 1"),
+        ("x>=-1.5e3", "x >= -1.5e3"),
+        ("x<+.5", "x < +.5"),
+        ("x=5.", "x = 5."),
+        ("x IN (1, 2.5,3)", "x IN (1, 2.5, 3)"),
+        ("x Not In ('a','b')", "x NOT IN ('a', 'b')"),
+        ("x BETWEEN 'a' AND 'b'", "x BETWEEN 'a' AND 'b'"),
+        ("x is null", "x IS NULL"),
+        ("x IS NOT NULL", "x IS NOT NULL"),
+        ("x LIKE 'a%_'", "x LIKE 'a%_'"),
+        ("x not like 'a'", "x NOT LIKE 'a'"),
+        ("x ~ '^a.*$'", "x ~ '^a.*$'"),
+        ("x !~ 'b'", "x !~ 'b'"),
+        (
+            "A = 1 AnD b NoT iN (1) oR c Is NoT nUlL",
+            "((A = 1 AND b NOT IN (1)) OR c IS NOT NULL)",
+        ),
+        ("x=1AND y=2", "x = 1"),
+    ];
+    for (text, want) in cases {
+        if text == "x=1AND y=2" {
+            // a number glued to a word is an error, not `1 AND`
+            assert_eq!(err(text).column(), 4);
+            continue;
+        }
+        assert_eq!(canonical(text), want, "{text}");
+    }
+}
+
+#[test]
+fn quoting() {
+    let cases = [
+        (r#""unit price" >= 2"#, r#""unit price" >= 2"#),
+        (r#""say ""hi""" = 'it''s'"#, r#""say ""hi""" = 'it''s'"#),
+        (r#""x" = ''"#, "x = ''"),
+        (r#""and" = 1"#, r#""and" = 1"#),
+        (r#""NULL" is null"#, r#""NULL" IS NULL"#),
+        (r#""" = 'a'"#, r#""" = 'a'"#),
+        ("k#2 = 1", "k#2 = 1"),
+        (r##""a b"#2 = 1"##, r##""a b"#2 = 1"##),
+        ("x = 'a\"b'", "x = 'a\"b'"),
+        ("x = 'é ''€'''", "x = 'é ''€'''"),
+        ("_x1 = 1", "_x1 = 1"),
+        ("x\t=\n1", "x = 1"),
+    ];
+    for (text, want) in cases {
+        assert_eq!(canonical(text), want, "{text}");
+    }
+    let e = parse(r##""say ""hi""" = 'it''s' and k#2 = 1 and "k"#2 = 2 and x = 1"##).unwrap();
+    let names: Vec<(&str, Option<usize>)> = e
+        .columns()
+        .iter()
+        .map(|c| (c.name.as_str(), c.occurrence))
+        .collect();
+    assert_eq!(
+        names,
+        [("say \"hi\"", None), ("k", Some(2)), ("x", None)],
+        "distinct, in order of first mention"
+    );
+}
+
+/// (expression, 1-based column of the error, part of the message)
+const MALFORMED: &[(&str, usize, &str)] = &[
+    (
+        "x >> 3",
+        4,
+        "expected a number or a 'text' literal after \">\", found \">\"",
+    ),
+    ("", 1, "expected a condition"),
+    ("   ", 4, "found the end"),
+    ("x", 2, "expected a comparison (=, !="),
+    ("x = ", 5, "after \"=\", found the end"),
+    ("x = 'abc", 5, "text literal is not closed"),
+    ("\"x = 1", 1, "quoted column name is not closed"),
+    ("(x = 1", 7, "expected \")\" to close the \"(\" at column 1"),
+    ("x = 1)", 6, "unmatched \")\""),
+    (
+        "x = 1 y = 2",
+        7,
+        "expected and, or or the end of the expression",
+    ),
+    (
+        "x in ()",
+        7,
+        "expected a number or a 'text' literal after \"(\"",
+    ),
+    ("x in 1", 6, "expected \"(\" and a list of values"),
+    (
+        "x in (1, 'a')",
+        10,
+        "numbers and texts cannot be mixed in an in list",
+    ),
+    ("x in (1 2)", 9, "expected \",\" or \")\""),
+    (
+        "x between 1 or 2",
+        13,
+        "expected \"and\" (between LOW and HIGH)",
+    ),
+    (
+        "x between 1 and 'b'",
+        17,
+        "cannot be mixed as bounds of between",
+    ),
+    ("x is nul", 6, "expected \"null\" or \"not null\""),
+    ("x is not 1", 10, "expected \"null\""),
+    ("x = null", 5, "expected a number"),
+    ("x = y", 5, "found \"y\""),
+    ("x = \"y\"", 5, "found \"y\""),
+    ("x ~ '('", 5, "not a valid regex"),
+    ("x ~ 3", 5, "expected a 'regex' in single quotes"),
+    ("x like 'a\\'", 8, "ends in an escaping backslash"),
+    ("x like b", 8, "expected a 'pattern'"),
+    ("unit price > 3", 6, "after \"unit\", found \"price\""),
+    ("prix€ > 3", 5, "unexpected \"€\""),
+    ("unit-price > 3", 5, "unexpected \"-\""),
+    ("x = 1.2.3", 8, "unexpected \".\" after the number 1.2"),
+    ("x = 1e", 6, "unexpected \"e\" after the number 1"),
+    ("x ! 3", 3, "unexpected \"!\""),
+    ("and = 3", 1, "expected a condition"),
+    ("3 < x", 1, "expected a condition"),
+    ("k#0 = 1", 2, "expected a column number"),
+    ("k# = 1", 2, "expected a column number"),
+    (
+        "x not = 1",
+        7,
+        "expected \"in\", \"between\" or \"like\" after \"not\"",
+    ),
+    ("x = 1 and", 10, "expected a condition"),
+    ("x = 1 or or y = 2", 10, "expected a condition"),
+    ("not", 4, "expected a condition"),
+    ("x = 'a' 'b'", 9, "found 'b'"),
+    ("(", 2, "expected a condition"),
+    (
+        "x = 1 and (y = 2 or (z = 3)",
+        28,
+        "to close the \"(\" at column 11",
+    ),
+    ("é = 1", 1, "unexpected \"é\""),
+    ("x = 1 ; drop", 7, "unexpected \";\""),
+];
+
+#[test]
+fn error_positions() {
+    for &(text, column, part) in MALFORMED {
+        let e = err(text);
+        assert_eq!(e.column(), column, "{text}: {e}");
+        assert!(e.message.contains(part), "{text}: {e}");
+        assert_eq!(e.input(), text);
+    }
+}
+
+#[test]
+fn error_display_has_a_caret() {
+    let head =
+        "--where: expected a number or a 'text' literal after \">\", found \">\" at column 4: ";
+    assert_eq!(
+        err("x >> 3").to_string(),
+        format!("{head}x >> 3\n{}^", " ".repeat(head.len() + 3))
+    );
+    // the caret counts characters, not bytes, and a tab or newline shows as
+    // one space
+    let e = err("\"é\"\t= 'x' and\n€");
+    let s = e.to_string();
+    let (first, rest) = s.split_once('\n').unwrap();
+    let caret = rest.lines().next().unwrap();
+    assert_eq!(first.chars().nth(caret.chars().count() - 1), Some('€'));
+    assert!(e.note.as_deref().unwrap().contains("double quotes"), "{s}");
+    // notes follow the caret line
+    let s = err("x = null").to_string();
+    assert!(s.lines().nth(2).unwrap().contains("is null"), "{s}");
+    let s = err("and = 1").to_string();
+    assert!(s.contains("\"and\""), "{s}");
+    let e: crate::error::Error = err("x").into();
+    assert_eq!(e.exit_code(), 2);
+}
+
+#[test]
+fn nesting_is_bounded() {
+    let deep = format!("{}x = 1{}", "(".repeat(100), ")".repeat(100));
+    assert_eq!(canonical(&deep), "x = 1");
+    let too_deep = format!("{}x = 1{}", "(".repeat(500), ")".repeat(500));
+    assert!(err(&too_deep).message.contains("nests deeper"));
+    let nots = format!("{}x = 1", "not ".repeat(1000));
+    assert!(err(&nots).message.contains("nests deeper"));
+    // long flat chains are not nesting
+    let chain = ["x = 1"; 5000].join(" or ");
+    assert!(parse(&chain).is_ok());
+}
+
+#[test]
+fn resolution_against_a_header() {
+    let header: Vec<String> = ["id", "unit price", "qty", "k", "k"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let e = parse(r#"qty > 1 and "unit price" < 3 and k#2 = 1 and id = 0"#).unwrap();
+    assert_eq!(e.resolve(&header).unwrap(), vec![2, 1, 4, 0]);
+
+    let err = parse("qty > 1 and unit_prise < 3")
+        .unwrap()
+        .resolve(&header)
+        .unwrap_err();
+    assert_eq!(err.column(), 13);
+    assert_eq!(err.message, "unknown column unit_prise");
+    let s = err.to_string();
+    assert!(s.contains("did you mean \"unit price\"?"), "{s}");
+    assert!(s.contains("available columns: 'id', 'unit price'"), "{s}");
+
+    let err = parse("id = 1 and k = 2")
+        .unwrap()
+        .resolve(&header)
+        .unwrap_err();
+    assert_eq!(
+        (err.column(), err.message.as_str()),
+        (12, "column k is ambiguous")
+    );
+    assert!(err.to_string().contains("columns 4, 5"), "{err}");
+    assert!(err.to_string().contains("k#1, k#2"), "{err}");
+    let err = parse("k#3 = 2").unwrap().resolve(&header).unwrap_err();
+    assert_eq!(err.message, "no column k#3");
+    let err = parse("id#2 = 2").unwrap().resolve(&header).unwrap_err();
+    assert!(
+        err.to_string().contains("one column named 'id' (column 1)"),
+        "{err}"
+    );
+    let err = parse("x = 1").unwrap().resolve(&[]).unwrap_err();
+    assert!(
+        err.to_string().contains("the input has no columns"),
+        "{err}"
+    );
+    let err = parse("ID = 1").unwrap().resolve(&header).unwrap_err();
+    assert!(err.to_string().contains("did you mean id?"), "{err}");
+
+    // binding through the caller's own slot numbers
+    let e = parse("qty > 1 or id = 2 or qty < 0").unwrap();
+    let mut asked = Vec::new();
+    let b = e
+        .bind(|c| {
+            asked.push(c.name.clone());
+            Ok::<_, ()>(7 - asked.len())
+        })
+        .unwrap();
+    assert_eq!(asked, ["qty", "id"]);
+    assert_eq!(b.slots(), &[5, 6]);
+    assert_eq!(e.bind(|_| Err::<usize, _>("no")).unwrap_err(), "no");
+}
+
+// ---- evaluation ----------------------------------------------------------
+
+/// A column's data, owned, for building test batches.
+#[derive(Clone)]
+enum Owned {
+    Int(Vec<i64>),
+    Float(Vec<f64>),
+    Text,
+}
+
+#[derive(Clone)]
+struct Col {
+    data: Owned,
+    valid: Vec<bool>,
+    /// The field texts (the `Text` data, and `raw` when `has_raw`).
+    texts: Vec<Vec<u8>>,
+    has_raw: bool,
+}
+
+/// A column as the CSV reader types it: integer if every non-empty field is
+/// one, else float if every one is a number (no integer wider than 64
+/// bits), else text; `raw` holds the fields.
+fn csv(fields: &[&str]) -> Col {
+    let texts: Vec<Vec<u8>> = fields.iter().map(|f| f.as_bytes().to_vec()).collect();
+    let valid: Vec<bool> = fields.iter().map(|f| !f.is_empty()).collect();
+    let values = || fields.iter().filter(|f| !f.is_empty());
+    let data = if values().all(|f| parse_int_field(f.as_bytes()).is_some()) {
+        Owned::Int(
+            fields
+                .iter()
+                .map(|f| parse_int_field(f.as_bytes()).unwrap_or(0))
+                .collect(),
+        )
+    } else if values().all(|f| {
+        parse_float_field(f.as_bytes()).is_some() && !crate::value::is_wide_int_field(f.as_bytes())
+    }) {
+        Owned::Float(
+            fields
+                .iter()
+                .map(|f| parse_float_field(f.as_bytes()).unwrap_or(0.0))
+                .collect(),
+        )
+    } else {
+        Owned::Text
+    };
+    Col {
+        data,
+        valid,
+        texts,
+        has_raw: true,
+    }
+}
+
+/// A text column (every value text, whatever it looks like).
+fn text(fields: &[&str]) -> Col {
+    Col {
+        data: Owned::Text,
+        ..csv(fields)
+    }
+}
+
+/// A typed integer column with no source text (Parquet, Arrow).
+fn ints(values: &[Option<i64>]) -> Col {
+    Col {
+        data: Owned::Int(values.iter().map(|v| v.unwrap_or(0)).collect()),
+        valid: values.iter().map(Option::is_some).collect(),
+        texts: vec![Vec::new(); values.len()],
+        has_raw: false,
+    }
+}
+
+/// A typed float column with no source text.
+fn floats(values: &[Option<f64>]) -> Col {
+    Col {
+        data: Owned::Float(values.iter().map(|v| v.unwrap_or(0.0)).collect()),
+        valid: values.iter().map(Option::is_some).collect(),
+        texts: vec![Vec::new(); values.len()],
+        has_raw: false,
+    }
+}
+
+fn with_batch<R>(cols: &[Col], f: impl FnOnce(&Batch<'_>) -> R) -> R {
+    let len = cols[0].valid.len();
+    let refs: Vec<Vec<&[u8]>> = cols
+        .iter()
+        .map(|c| c.texts.iter().map(Vec::as_slice).collect())
+        .collect();
+    let columns: Vec<Column<'_>> = cols
+        .iter()
+        .zip(&refs)
+        .map(|(c, t)| {
+            assert_eq!(c.valid.len(), len);
+            Column {
+                len,
+                data: match &c.data {
+                    Owned::Int(v) => Data::Int(v),
+                    Owned::Float(v) => Data::Float(v),
+                    Owned::Text => Data::Text(t),
+                },
+                valid: c.valid.contains(&false).then_some(&c.valid[..]),
+                raw: c.has_raw.then_some(&t[..]),
+            }
+        })
+        .collect();
+    let types = columns
+        .iter()
+        .map(|c| match c.data {
+            Data::Int(_) => ColumnType::Int,
+            Data::Float(_) => ColumnType::Float,
+            _ => ColumnType::Text,
+        })
+        .collect();
+    f(&Batch {
+        len,
+        columns,
+        types,
+    })
+}
+
+/// Each row's truth: `Some(true)`, `Some(false)` or `None` (unknown); the
+/// columns are named `a`, `b`, `c`, ... in order.
+fn truths(expr: &str, cols: &[Col]) -> Result<Vec<Option<bool>>, Rejected> {
+    let header: Vec<String> = (0..cols.len())
+        .map(|i| ((b'a' + i as u8) as char).to_string())
+        .collect();
+    let bound = parse(expr)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .bind_header(&header)
+        .unwrap_or_else(|e| panic!("{e}"));
+    with_batch(cols, |batch| {
+        let t = bound.truths(batch)?;
+        // eval and select agree with the truths
+        let mut keep = Vec::new();
+        let mut rows = Vec::new();
+        bound.eval(batch, &mut keep).unwrap();
+        bound.select(batch, &mut rows).unwrap();
+        let kept: Vec<u32> = (0..keep.len() as u32)
+            .filter(|&i| keep[i as usize])
+            .collect();
+        assert_eq!(rows, kept);
+        Ok(t.iter()
+            .map(|&v| match v {
+                0 => Some(false),
+                1 => None,
+                _ => Some(true),
+            })
+            .collect())
+    })
+}
+
+/// The rows kept.
+fn kept(expr: &str, cols: &[Col]) -> Vec<usize> {
+    truths(expr, cols)
+        .unwrap_or_else(|r| panic!("{expr}: rejected {r:?}"))
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t == Some(true))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[test]
+fn comparisons_on_integers() {
+    let a = csv(&["-3", "0", "2", "3", "", "10"]);
+    assert_eq!(a.data.kind(), "int");
+    let cases: &[(&str, &[usize])] = &[
+        ("a = 3", &[3]),
+        ("a == 3.0", &[3]),
+        ("a = 2.5", &[]),
+        ("a != 3", &[0, 1, 2, 5]),
+        ("a <> 2.5", &[0, 1, 2, 3, 5]),
+        ("a < 2.5", &[0, 1, 2]),
+        ("a <= 2", &[0, 1, 2]),
+        ("a > 2.5", &[3, 5]),
+        ("a >= 3", &[3, 5]),
+        ("a > -3.5", &[0, 1, 2, 3, 5]),
+        ("a < -2.5", &[0]),
+        ("a >= 1e1", &[5]),
+        ("a in (3, 10, 2.5)", &[3, 5]),
+        ("a not in (3, 10)", &[0, 1, 2]),
+        ("a between 0 and 3", &[1, 2, 3]),
+        ("a between -2.5 and 2.5", &[1, 2]),
+        ("a between 3 and 0", &[]),
+        ("a not between 0 and 3", &[0, 5]),
+        ("a is null", &[4]),
+        ("a is not null", &[0, 1, 2, 3, 5]),
+    ];
+    for &(expr, want) in cases {
+        assert_eq!(kept(expr, from_ref(&a)), want, "{expr}");
+        // the same values typed by a Parquet reader (no text)
+        let typed = ints(&[Some(-3), Some(0), Some(2), Some(3), None, Some(10)]);
+        assert_eq!(kept(expr, &[typed]), want, "{expr} (typed)");
+        // and in a text batch (the column holds text elsewhere)
+        let t = text(&["-3", "0", "2", "3", "", "10"]);
+        assert_eq!(kept(expr, &[t]), want, "{expr} (text batch)");
+    }
+}
+
+impl Owned {
+    fn kind(&self) -> &'static str {
+        match self {
+            Owned::Int(_) => "int",
+            Owned::Float(_) => "float",
+            Owned::Text => "text",
+        }
+    }
+}
+
+#[test]
+fn comparisons_on_floats() {
+    let fields = ["0.1", "-0.0", "2.5", "nan", "", "inf", "-inf", "1e-7"];
+    let a = csv(&fields);
+    assert_eq!(a.data.kind(), "float");
+    let cases: &[(&str, &[usize])] = &[
+        ("a = 0.1", &[0]),
+        ("a = 0.10", &[0]),
+        ("a = 1e-1", &[0]),
+        ("a = 0", &[1]),
+        ("a = -0", &[1]),
+        ("a < 0", &[6]),
+        ("a > 2.5", &[3, 5]),
+        ("a >= 2.5", &[2, 3, 5]),
+        ("a != 2.5", &[0, 1, 3, 5, 6, 7]),
+        ("a <= 1e400", &[0, 1, 2, 5, 6, 7]),
+        ("a = 1e400", &[5]),
+        ("a = -1e400", &[6]),
+        ("a in (0.1, 2.5)", &[0, 2]),
+        ("a between 0 and 1", &[0, 1, 7]),
+        ("a not between 0 and 1", &[2, 3, 5, 6]),
+        ("a is null", &[4]),
+        ("a = 0.0000001", &[7]),
+    ];
+    for &(expr, want) in cases {
+        assert_eq!(kept(expr, from_ref(&a)), want, "{expr}");
+        assert_eq!(kept(expr, &[text(&fields)]), want, "{expr} (text batch)");
+    }
+}
+
+#[test]
+fn integers_compare_exactly_near_2_pow_63_and_2_pow_53() {
+    let a = csv(&[
+        "9223372036854775807",
+        "9223372036854775806",
+        "-9223372036854775808",
+        "9007199254740992",
+        "9007199254740993",
+    ]);
+    assert_eq!(a.data.kind(), "int");
+    let cases: &[(&str, &[usize])] = &[
+        ("a = 9223372036854775807", &[0]),
+        ("a > 9223372036854775806", &[0]),
+        ("a >= 9223372036854775806.5", &[0]),
+        ("a < 9223372036854775806.5", &[1, 2, 3, 4]),
+        ("a > 9223372036854775807", &[]),
+        ("a < 9223372036854775808", &[0, 1, 2, 3, 4]),
+        ("a = 9.223372036854775807e18", &[0]),
+        ("a = 9223372036854775808", &[]),
+        ("a > 9.2e18", &[0, 1]),
+        ("a = -9223372036854775808", &[2]),
+        ("a < -9223372036854775807", &[2]),
+        ("a < -9223372036854775808", &[]),
+        ("a > -1e300", &[0, 1, 2, 3, 4]),
+        ("a = 9007199254740993", &[4]),
+        ("a = 9007199254740992", &[3]),
+        ("a > 9007199254740992", &[0, 1, 4]),
+        ("a in (9007199254740993, 9223372036854775806)", &[1, 4]),
+        ("a between 9007199254740992.5 and 9007199254740993", &[4]),
+    ];
+    for &(expr, want) in cases {
+        assert_eq!(kept(expr, from_ref(&a)), want, "{expr}");
+    }
+    // in a float batch (the column also holds 0.5 there), the integers are
+    // doubles, but they compare by their text, exactly, as in the int batch
+    let f = csv(&[
+        "9007199254740992",
+        "9007199254740993",
+        "0.5",
+        "9223372036854775807",
+    ]);
+    assert_eq!(f.data.kind(), "float");
+    assert_eq!(kept("a = 9007199254740993", from_ref(&f)), [1]);
+    assert_eq!(kept("a = 9007199254740992", from_ref(&f)), [0]);
+    assert_eq!(kept("a > 9007199254740992", from_ref(&f)), [1, 3]);
+    assert_eq!(kept("a in (9007199254740993)", from_ref(&f)), [1]);
+    assert_eq!(kept("a < 9223372036854775807", from_ref(&f)), [0, 1, 2]);
+    // without source text a double is all there is
+    let typed = floats(&[Some(9007199254740992.0)]);
+    assert_eq!(kept("a = 9007199254740993", &[typed]), [0]);
+    // integers wider than 64 bits: text batches, compared exactly
+    let w = csv(&[
+        "89014103211118510720",
+        "89014103211118510721",
+        "5",
+        "-1e400",
+    ]);
+    assert_eq!(w.data.kind(), "text");
+    assert_eq!(kept("a > 89014103211118510720", from_ref(&w)), [1]);
+    assert_eq!(kept("a = 89014103211118510721", from_ref(&w)), [1]);
+    assert_eq!(kept("a < 1e20", from_ref(&w)), [0, 1, 2, 3]);
+    assert_eq!(kept("a in (5, 89014103211118510720)", from_ref(&w)), [0, 2]);
+}
+
+#[test]
+fn a_literal_finer_than_a_double() {
+    // 3 and 3.0 are the same double, but "3" is an integer (compared
+    // exactly: below the literal) and "3.0" a double (equal to the literal's
+    // double), in whatever batch they land
+    let lit = "3.00000000000000000001";
+    for cols in [csv(&["3", "3.0", "4"]), text(&["3", "3.0", "4"])] {
+        assert_eq!(kept(&format!("a < {lit}"), from_ref(&cols)), [0]);
+        assert_eq!(kept(&format!("a = {lit}"), from_ref(&cols)), [1]);
+        assert_eq!(kept(&format!("a in (1, {lit})"), from_ref(&cols)), [1]);
+        assert_eq!(kept(&format!("a between {lit} and 5"), &[cols]), [1, 2]);
+    }
+    assert_eq!(kept(&format!("a < {lit}"), &[csv(&["3", "4"])]), [0]);
+}
+
+#[test]
+fn results_do_not_depend_on_the_batch_type() {
+    // each field, in a batch typed by its neighbours and alone in a text
+    // batch, must get the same answer for every literal
+    let pool = [
+        "0",
+        "3",
+        "3.0",
+        "-0",
+        "0.1",
+        "2.5",
+        "-2.5",
+        "9007199254740993",
+        "9007199254740992",
+        "9007199254740992.0",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "1e19",
+        "1e400",
+        "-inf",
+        "nan",
+        "1.5e-300",
+        "007",
+        " 7 ",
+        "+7",
+    ];
+    let literals = [
+        "0",
+        "-0",
+        "3",
+        "3.0",
+        "3.00000000000000000001",
+        "0.1",
+        "2.5",
+        "-2.5",
+        "9007199254740993",
+        "9007199254740992",
+        "9223372036854775807",
+        "9223372036854775806.5",
+        "1e19",
+        "1e400",
+        "1.5e-300",
+        "7",
+        "-1e-400",
+    ];
+    let ops = ["=", "!=", "<", "<=", ">", ">="];
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for _ in 0..200 {
+        let fields: Vec<&str> = (0..6)
+            .map(|_| pool[(crate::testing::xorshift(&mut state) % pool.len() as u64) as usize])
+            .collect();
+        let typed = csv(&fields);
+        for lit in literals {
+            for op in ops {
+                let expr = format!("a {op} {lit}");
+                let want = kept(&expr, &[text(&fields)]);
+                assert_eq!(kept(&expr, from_ref(&typed)), want, "{expr} on {fields:?}");
+            }
+            let expr = format!("a in ({lit}, 2.5)");
+            assert_eq!(kept(&expr, from_ref(&typed)), kept(&expr, &[text(&fields)]));
+            let expr = format!("a between {lit} and 1e19");
+            assert_eq!(kept(&expr, from_ref(&typed)), kept(&expr, &[text(&fields)]));
+        }
+    }
+}
+
+#[test]
+fn text_comparisons() {
+    let a = csv(&["apple", "Banana", "", "banana", "cherry", "a,b", "é"]);
+    let cases: &[(&str, &[usize])] = &[
+        ("a = 'banana'", &[3]),
+        ("a != 'banana'", &[0, 1, 4, 5, 6]),
+        ("a < 'b'", &[0, 1, 5]),
+        ("a >= 'banana'", &[3, 4, 6]),
+        ("a > 'z'", &[6]),
+        ("a in ('cherry', 'apple', 'kiwi')", &[0, 4]),
+        ("a not in ('cherry', 'apple')", &[1, 3, 5, 6]),
+        ("a between 'a' and 'b'", &[0, 5]),
+        ("a like 'b%'", &[3]),
+        ("a like '_anana'", &[1, 3]),
+        ("a not like '%an%'", &[0, 4, 5, 6]),
+        ("a like '_'", &[6]),
+        ("a ~ 'an+a$'", &[1, 3]),
+        ("a ~ '(?i)^b'", &[1, 3]),
+        ("a !~ 'a'", &[4, 6]),
+        ("a ~ ','", &[5]),
+        ("a = ''", &[]),
+    ];
+    for &(expr, want) in cases {
+        assert_eq!(kept(expr, from_ref(&a)), want, "{expr}");
+    }
+}
+
+#[test]
+fn text_comparisons_on_number_columns() {
+    // with source text: the text as written
+    let a = csv(&["007", "7", "10", "", "-1"]);
+    assert_eq!(a.data.kind(), "int");
+    assert_eq!(kept("a = '007'", from_ref(&a)), [0]);
+    assert_eq!(kept("a = 7", from_ref(&a)), [0, 1]);
+    assert_eq!(kept("a < '2'", from_ref(&a)), [0, 2, 4], "byte order");
+    assert_eq!(kept("a like '%7'", from_ref(&a)), [0, 1]);
+    assert_eq!(kept("a ~ '^-'", from_ref(&a)), [4]);
+    assert_eq!(kept("a in ('10', '7')", from_ref(&a)), [1, 2]);
+    let f = csv(&["1.50", "2.5", "1e-7"]);
+    assert_eq!(f.data.kind(), "float");
+    assert_eq!(kept("a = '1.50'", from_ref(&f)), [0]);
+    assert_eq!(kept("a like '1%'", from_ref(&f)), [0, 2]);
+    // without: as the CSV writer prints them
+    let i = ints(&[Some(7), Some(-12), None]);
+    assert_eq!(kept("a = '7'", from_ref(&i)), [0]);
+    assert_eq!(kept("a like '-1_'", from_ref(&i)), [1]);
+    assert_eq!(kept("a is null", &[i]), [2]);
+    let f = floats(&[Some(1.5), Some(1e-7), Some(2.0), Some(f64::NAN)]);
+    assert_eq!(kept("a = '1.5'", from_ref(&f)), [0]);
+    assert_eq!(kept("a = '1e-7'", from_ref(&f)), [1]);
+    assert_eq!(kept("a = '2.0'", from_ref(&f)), [2]);
+    assert_eq!(kept("a = 'NaN'", from_ref(&f)), [3]);
+    assert_eq!(kept("a > 1e300", &[f]), [3], "NaN is above every number");
+}
+
+#[test]
+fn like_and_regex_special_characters() {
+    let a = text(&["a.c", "abc", "a%c", "a_c", "(x)", "[y]", "a\\c", "$1.00"]);
+    let cases: &[(&str, &[usize])] = &[
+        ("a like 'a.c'", &[0]),
+        ("a like 'a_c'", &[0, 1, 2, 3, 6]),
+        ("a like 'a\\%c'", &[2]),
+        ("a like 'a\\_c'", &[3]),
+        ("a like 'a\\\\c'", &[6]),
+        ("a like '(%)'", &[4]),
+        ("a like '[%]'", &[5]),
+        ("a like '$_.%'", &[7]),
+        ("a ~ '^a.c$'", &[0, 1, 2, 3, 6]),
+        ("a ~ '^a\\.c$'", &[0]),
+        ("a ~ '\\$\\d'", &[7]),
+        ("a ~ '^\\(x\\)$'", &[4]),
+    ];
+    for &(expr, want) in cases {
+        assert_eq!(kept(expr, from_ref(&a)), want, "{expr}");
+    }
+    // fields need not be UTF-8
+    let mut bad = text(&["x", "y"]);
+    bad.texts = vec![b"a\xffb".to_vec(), "aéb".as_bytes().to_vec()];
+    assert_eq!(kept("a like 'a_b'", from_ref(&bad)), [0, 1]);
+    assert_eq!(kept("a ~ '^a.b$'", from_ref(&bad)), [1], "a Unicode regex");
+    assert_eq!(kept("a ~ '(?-u)^a.b$'", from_ref(&bad)), [0]);
+    assert_eq!(kept("a > 'a'", &[bad]), [0, 1]);
+}
+
+#[test]
+fn three_valued_logic() {
+    // a = 1: true, false, unknown; likewise b: every pair
+    let (t, f, n) = (Some(true), Some(false), None);
+    let values = [t, f, n];
+    let field = |v: Option<bool>| match v {
+        Some(true) => "1",
+        Some(false) => "0",
+        None => "",
+    };
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for x in values {
+        for y in values {
+            a.push(field(x));
+            b.push(field(y));
+        }
+    }
+    let cols = [csv(&a), csv(&b)];
+    let and = truths("a = 1 and b = 1", &cols).unwrap();
+    let or = truths("a = 1 or b = 1", &cols).unwrap();
+    let not = truths("not a = 1", &cols).unwrap();
+    #[rustfmt::skip]
+    let want_and = [t, f, n,  f, f, f,  n, f, n];
+    #[rustfmt::skip]
+    let want_or = [t, t, t,  t, f, n,  t, n, n];
+    #[rustfmt::skip]
+    let want_not = [f, f, f,  t, t, t,  n, n, n];
+    assert_eq!(and, want_and);
+    assert_eq!(or, want_or);
+    assert_eq!(not, want_not);
+    // unknown in every test of a null but is [not] null
+    let x = csv(&["", "1"]);
+    for expr in [
+        "a = 1",
+        "a != 1",
+        "a < 1",
+        "a in (1)",
+        "a not in (1)",
+        "a between 0 and 2",
+        "a not between 0 and 2",
+        "a like '%'",
+        "a not like '%'",
+        "a ~ ''",
+        "a !~ ''",
+        "a = 'x'",
+    ] {
+        assert_eq!(truths(expr, from_ref(&x)).unwrap()[0], None, "{expr}");
+    }
+    assert_eq!(truths("a is null", from_ref(&x)).unwrap(), [t, f]);
+    assert_eq!(truths("a is not null", from_ref(&x)).unwrap(), [f, t]);
+    assert_eq!(truths("not a is null", from_ref(&x)).unwrap(), [f, t]);
+    assert_eq!(kept("a != 5", from_ref(&x)), [1]);
+    assert_eq!(kept("a != 5 or a is null", from_ref(&x)), [0, 1]);
+    assert_eq!(truths("not (a = 1 or a = 2)", &[x]).unwrap(), [n, f]);
+    // a column with no values at all (every field empty)
+    let empty = csv(&["", ""]);
+    assert_eq!(
+        truths("a > 1 or a like 'x'", from_ref(&empty)).unwrap(),
+        [n, n]
+    );
+    assert_eq!(kept("a is null", &[empty]), [0, 1]);
+}
+
+#[test]
+fn short_circuit_over_many_terms() {
+    let a = csv(&["1", "2", "3", "4", "5", "6", "", "8"]);
+    let b = csv(&["x", "y", "x", "y", "x", "", "x", "y"]);
+    let cases: &[(&str, &[usize])] = &[
+        ("a > 2 and b = 'x' and a < 6", &[2, 4]),
+        ("a < 2 or b = 'y' or a = 5", &[0, 1, 3, 4, 7]),
+        ("(a < 3 or a > 6) and (b = 'x' or b is null)", &[0]),
+        ("not (a < 3 or b = 'x')", &[3, 7]),
+        ("a > 100 or a < 0 or b = 'x'", &[0, 2, 4, 6]),
+        (
+            "a = 1 or a = 2 or a = 3 or a = 4 or a = 8",
+            &[0, 1, 2, 3, 7],
+        ),
+        ("a > 0 and a > 1 and a > 2 and not a > 4", &[2, 3]),
+    ];
+    for &(expr, want) in cases {
+        assert_eq!(kept(expr, &[a.clone(), b.clone()]), want, "{expr}");
+    }
+}
+
+#[test]
+fn non_numbers_are_rejected_at_the_first_row_reached() {
+    let a = text(&["1", "2", "abc"]);
+    let b = text(&["zz", "1", "1"]);
+    let c = csv(&["0", "1", "1"]);
+    let cols = [a, b, c];
+    let rejected = |expr: &str| truths(expr, &cols).unwrap_err();
+    // row by row: row 0's b is reached (a = 1 > 0), and is not a number
+    assert_eq!(
+        rejected("a > 0 and b > 0"),
+        Rejected {
+            row: 0,
+            slot: 1,
+            test: 1
+        }
+    );
+    // row 0 and 1 are decided by a alone; row 2's a is not a number
+    assert_eq!(
+        rejected("a > 0 or b > 0"),
+        Rejected {
+            row: 2,
+            slot: 0,
+            test: 0
+        }
+    );
+    // b is looked at only where c = 1
+    assert_eq!(
+        rejected("c = 1 and b > 0 and a > 0"),
+        Rejected {
+            row: 2,
+            slot: 0,
+            test: 2
+        }
+    );
+    assert_eq!(
+        rejected("not (a < 5)"),
+        Rejected {
+            row: 2,
+            slot: 0,
+            test: 0
+        }
+    );
+    assert_eq!(rejected("a in (1, 2)").row, 2);
+    assert_eq!(rejected("a between 1 and 2").row, 2);
+    // never reached: no error
+    assert_eq!(kept("c = 2 and b > 0", &cols), Vec::<usize>::new());
+    assert_eq!(kept("c = 0 or b > 0", &cols), [0, 1, 2]);
+    assert_eq!(
+        rejected("c = 1 or b > 0"),
+        Rejected {
+            row: 0,
+            slot: 1,
+            test: 1
+        }
+    );
+    // text tests never reject
+    assert_eq!(kept("a = 'abc' or b like 'z%'", &cols), [0, 2]);
+    // the message names the test
+    let bound = parse("c = 1 and b > 0 and a > 0").unwrap();
+    let bound = bound
+        .bind_header(&["a".into(), "b".into(), "c".into()])
+        .unwrap();
+    let r = rejected("c = 1 and b > 0 and a > 0");
+    assert_eq!(
+        bound.message(&r, b"abc"),
+        "--where a > 0 needs a number, found \"abc\""
+    );
+    // blanks around a number are fine, as for sum
+    assert_eq!(kept("a > 1", &[text(&[" 2", "1 ", "\t3\t"])]), [0, 2]);
+}
+
+#[test]
+fn columns_of_different_types_in_one_expression() {
+    let id = ints(&[Some(1), Some(2), Some(3), None]);
+    let price = csv(&["9.99", "", "0.5", "12"]);
+    let city = csv(&["Paris", "Lisbon", "paris", "Berlin"]);
+    let cols = [id, price, city];
+    assert_eq!(kept("a >= 2 and b < 10", &cols), [2]);
+    assert_eq!(kept("b is null or c ~ '(?i)^paris$'", &cols), [0, 1, 2]);
+    assert_eq!(kept("a is null and c = 'Berlin' and b = 12", &cols), [3]);
+    assert_eq!(kept("not (a = 1) and c > 'M'", &cols), [2]);
+}
+
+#[test]
+fn a_column_may_be_used_twice_and_batches_may_be_empty() {
+    let a = csv(&["1", "5", "9"]);
+    assert_eq!(kept("a > 2 and a < 8 or a = 1", &[a]), [0, 1]);
+    let empty = csv(&[]);
+    let header = ["a".to_string()];
+    let bound = parse("a = 1").unwrap().bind_header(&header).unwrap();
+    with_batch(&[empty], |batch| {
+        let mut keep = vec![true];
+        bound.eval(batch, &mut keep).unwrap();
+        assert!(keep.is_empty());
+    });
+}
+
+#[test]
+fn bound_expressions_are_shareable() {
+    fn sync<T: Send + Sync>() {}
+    sync::<Bound>();
+    sync::<Expr>();
+}
+
+#[test]
+fn random_input_never_panics() {
+    let pieces = [
+        "x",
+        "y",
+        "\"a b\"",
+        "'t'",
+        "'",
+        "\"",
+        "1",
+        "-2.5e3",
+        "9223372036854775808",
+        "(",
+        ")",
+        ",",
+        "=",
+        "!=",
+        "<>",
+        "<",
+        ">=",
+        "~",
+        "!~",
+        "!",
+        "and",
+        "OR",
+        "not",
+        "in",
+        "between",
+        "is",
+        "null",
+        "like",
+        "'%a_'",
+        "'\\'",
+        "'('",
+        "#2",
+        "#",
+        " ",
+        "é",
+        ".",
+        "\\",
+        "%",
+        // whole tests, so that many inputs parse
+        "x = 1",
+        "y in (1, 2.5)",
+        "x like 'a%'",
+        "x is not null",
+        "y between 1 and 9",
+        "x ~ 'b'",
+        "\"a b\" != 'c'",
+        "x > -1e400",
+    ];
+    let cols = [
+        csv(&["1", "", "abc", "2.5", "9007199254740993"]),
+        csv(&["", "7", "8", "9", "10"]),
+    ];
+    let mut state = 0x5eed_u64;
+    let mut parsed = 0;
+    for _ in 0..30_000 {
+        let r = crate::testing::xorshift(&mut state);
+        let mut text = String::new();
+        for i in 0..(r % 10) {
+            let k = crate::testing::xorshift(&mut state);
+            text.push_str(pieces[(k % pieces.len() as u64) as usize]);
+            if !(k >> 32).is_multiple_of(3) || i == 0 {
+                text.push(' ');
+            }
+        }
+        match parse(&text) {
+            Ok(e) => {
+                parsed += 1;
+                let c = e.to_string();
+                assert_eq!(parse(&c).unwrap().to_string(), c, "{text}");
+                // x is slot 0, everything else slot 1
+                let bound = e.bind(|c| Ok::<_, ()>(usize::from(c.name != "x"))).unwrap();
+                with_batch(&cols, |batch| {
+                    let mut keep = Vec::new();
+                    if bound.eval(batch, &mut keep).is_ok() {
+                        assert_eq!(keep.len(), 5);
+                    }
+                });
+            }
+            Err(e) => {
+                assert!(
+                    e.offset <= text.len() && text.is_char_boundary(e.offset),
+                    "{text}"
+                );
+                assert!(e.to_string().starts_with("--where: "));
+            }
+        }
+    }
+    assert!(parsed > 100, "{parsed} parsed");
+}
