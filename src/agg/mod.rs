@@ -12,6 +12,7 @@
 //! therefore carry exact sums, full value sets, or total orders, never
 //! rounded intermediate results such as per-partition means.
 
+pub mod approx;
 mod count;
 mod distinct;
 mod extreme;
@@ -23,6 +24,7 @@ use std::any::Any;
 
 use crate::value::{Column, ColumnType, Rows, Value};
 
+pub use approx::{ApproxDistinct, ApproxQuantile};
 pub use count::{CountRows, CountValues, NullCount};
 pub use distinct::Distinct;
 pub use extreme::{Max, MaxText, Min, MinText};
@@ -241,6 +243,11 @@ pub enum Func {
     /// `median` (0.5) or `pNN`: the fraction in `0..=1` and the label.
     Quantile(f64, String),
     Distinct,
+    /// `approx_distinct`: a HyperLogLog estimate (see [`approx`]).
+    ApproxDistinct,
+    /// `approx_median` / `approx_pNN`: like `Quantile`, from a DDSketch;
+    /// the label has the `approx_` prefix.
+    ApproxQuantile(f64, String),
 }
 
 /// States that several aggregates of one column can share.
@@ -252,6 +259,8 @@ pub enum SharedState {
     Moments,
     /// Every value: `median` and every `pNN` of one column read one copy.
     Values,
+    /// One DDSketch: `approx_median` and every `approx_pNN` of a column.
+    Sketch,
 }
 
 impl SharedState {
@@ -261,6 +270,7 @@ impl SharedState {
             SharedState::Sum => Func::Sum,
             SharedState::Moments => Func::Var,
             SharedState::Values => Func::Quantile(0.5, "median".into()),
+            SharedState::Sketch => Func::ApproxQuantile(0.5, "approx_median".into()),
         }
     }
 }
@@ -280,6 +290,9 @@ pub const FUNC_NAMES: &[&str] = &[
     "median",
     "pNN",
     "distinct",
+    "approx_distinct",
+    "approx_median",
+    "approx_pNN",
 ];
 
 impl Func {
@@ -287,6 +300,18 @@ impl Func {
     /// the name is unknown; otherwise the error says what is wrong.
     pub fn parse(name: &str) -> Result<Func, String> {
         let lower = name.to_ascii_lowercase();
+        if let Some(rest) = lower.strip_prefix("approx_") {
+            // the exact function's name and checks, then its sketch
+            return match Func::parse(rest) {
+                Ok(Func::Distinct) => Ok(Func::ApproxDistinct),
+                Ok(Func::Quantile(q, label)) => {
+                    Ok(Func::ApproxQuantile(q, format!("approx_{label}")))
+                }
+                Ok(_) => Err(String::new()),
+                // the message quotes `rest` first: quote the whole name
+                Err(why) => Err(why.replacen(rest, &lower, 1)),
+            };
+        }
         Ok(match lower.as_str() {
             "count" => Func::Count,
             "sum" => Func::Sum,
@@ -333,6 +358,8 @@ impl Func {
             Func::NullCount => "null_count",
             Func::Quantile(_, label) => label,
             Func::Distinct => "distinct",
+            Func::ApproxDistinct => "approx_distinct",
+            Func::ApproxQuantile(_, label) => label,
         }
     }
 
@@ -347,6 +374,7 @@ impl Func {
                 | Func::VarPop
                 | Func::StdPop
                 | Func::Quantile(..)
+                | Func::ApproxQuantile(..)
         )
     }
 
@@ -359,6 +387,7 @@ impl Func {
             Func::Sum | Func::Mean => Some(SharedState::Sum),
             Func::Var | Func::Std | Func::VarPop | Func::StdPop => Some(SharedState::Moments),
             Func::Quantile(..) => Some(SharedState::Values),
+            Func::ApproxQuantile(..) => Some(SharedState::Sketch),
             _ => None,
         }
     }
@@ -384,6 +413,8 @@ impl Func {
             Func::Var | Func::Std | Func::VarPop | Func::StdPop => states::<Moments>(),
             Func::Quantile(..) => states::<Quantile>(),
             Func::Distinct => states::<Distinct>(),
+            Func::ApproxDistinct => states::<ApproxDistinct>(),
+            Func::ApproxQuantile(..) => states::<ApproxQuantile>(),
         }
     }
 }
