@@ -166,7 +166,7 @@ pub(crate) mod testing {
             let mut a = states.swap_remove(i);
             let j = (next() % states.len() as u64) as usize;
             let mut b = states.swap_remove(j);
-            if next() % 2 == 0 {
+            if next().is_multiple_of(2) {
                 a.merge(&mut b);
                 states.push(a);
             } else {

@@ -133,12 +133,23 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
 impl AggState for ApproxQuantile {
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         match col.data {
-            Data::Float(values) => {
-                for_each_value(col, values, rows, |v| self.push(v));
-            }
-            Data::Int(values) => {
-                for_each_value(col, values, rows, |v| self.push(v as f64));
-            }
+            // past the first few values, straight into the sketch
+            Data::Float(values) => match &mut self.sketch {
+                Some(sketch) => {
+                    for_each_value(col, values, rows, |v| sketch.add(v));
+                }
+                None => {
+                    for_each_value(col, values, rows, |v| self.push(v));
+                }
+            },
+            Data::Int(values) => match &mut self.sketch {
+                Some(sketch) => {
+                    for_each_value(col, values, rows, |v| sketch.add(v as f64));
+                }
+                None => {
+                    for_each_value(col, values, rows, |v| self.push(v as f64));
+                }
+            },
             Data::Text(values) => {
                 first_non_number(col, values, rows)?;
                 rows.for_each(|r| {
