@@ -309,7 +309,7 @@ impl Func {
                 }
                 Ok(_) => Err(String::new()),
                 // the message quotes `rest` first: quote the whole name
-                Err(why) => Err(why.replacen(rest, &lower, 1)),
+                Err(why) => Err(why.replacen(rest, name, 1)),
             };
         }
         Ok(match lower.as_str() {

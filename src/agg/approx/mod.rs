@@ -22,18 +22,19 @@
 //!   XXH3, so it estimates exactly the count `distinct` gives. See
 //!   [`distinct`](self::distinct) and [`hll`](self::hll).
 //! - [`ApproxQuantile`] (`approx_median`, `approx_pNN`): DDSketch with
-//!   relative accuracy 1% (`gamma = 1.01/0.99`): the value of each rank is
-//!   known within 1% of itself, so the quantile is within 1% of the exact
-//!   one (of `(1-t)|a| + t|b|` when it interpolates across zero), exact
-//!   up to 64 values, at p0 and p100, and for zeros, infinities and NaN.
-//!   Bucket counts are integers, so merging is exact addition; memory is at
-//!   most 2048 buckets per sign (32 KiB; typical data a few KiB): values
-//!   more than 2^58.5 (4e17) times smaller in magnitude than the largest of
-//!   their sign fall into the lowest bucket kept, which the largest value
-//!   alone determines, so the collapse is order-independent too. See
-//!   [`quantile`](self::quantile) and [`ddsketch`](self::ddsketch).
-//!   The result is a float, for integer columns too (the bound is
-//!   relative: integers above 2^53 lose nothing that matters).
+//!   relative accuracy 1% (`gamma <= 1.01/0.99`): the value of each rank
+//!   is known within 1% of itself, so the quantile is within 1% of the
+//!   exact one (of `(1-t)|a| + t|b|` when it interpolates across zero),
+//!   exact up to 64 values, at p0 and p100, and for zeros, infinities and
+//!   NaN. Bucket counts are integers, so merging is exact addition. Memory
+//!   is at most 2048 buckets per sign (about 1 KiB per decade of magnitudes
+//!   spanned, 32 KiB at most): values more than 2^58.5 (4e17) times smaller
+//!   in magnitude than the largest of their sign fall into the lowest
+//!   bucket kept, which the largest value alone determines, so the collapse
+//!   is order-independent too. See [`quantile`](self::quantile) and
+//!   [`ddsketch`](self::ddsketch). The result is a float, for integer
+//!   columns too (the bound is relative: integers above 2^53 lose nothing
+//!   that matters).
 //!
 //! Both start empty and grow on demand (a hash set, a list of values), so
 //! a group-by's many small groups cost little more than their values.
@@ -175,5 +176,37 @@ pub(crate) mod testing {
             }
         }
         states.pop().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::agg::{Func, SharedState};
+
+    #[test]
+    fn names_parse_and_label() {
+        assert_eq!(Func::parse("approx_distinct"), Ok(Func::ApproxDistinct));
+        assert_eq!(
+            Func::parse("approx_median"),
+            Ok(Func::ApproxQuantile(0.5, "approx_median".into()))
+        );
+        assert_eq!(
+            Func::parse("APPROX_P99.9"),
+            Ok(Func::ApproxQuantile(0.999, "approx_p99.9".into()))
+        );
+        assert_eq!(Func::parse("approx_sum"), Err(String::new()));
+        assert_eq!(Func::parse("approx_approx_distinct"), Err(String::new()));
+        assert!(Func::parse("approx_p101")
+            .unwrap_err()
+            .contains("'approx_p101'"));
+        assert!(Func::parse("approx_pxx")
+            .unwrap_err()
+            .contains("'approx_pxx'"));
+        let p99 = Func::parse("approx_p99").unwrap();
+        assert_eq!(p99.label(), "approx_p99");
+        assert_eq!(Func::ApproxDistinct.label(), "approx_distinct");
+        assert!(p99.needs_numbers() && !Func::ApproxDistinct.needs_numbers());
+        assert_eq!(p99.shared_state(), Some(SharedState::Sketch));
+        assert_eq!(Func::ApproxDistinct.shared_state(), None);
     }
 }

@@ -127,7 +127,8 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
     } else {
         a * (1.0 - t) + b * t
     };
-    v.clamp(a, b)
+    // (not `clamp`, which panics should a rounding ever order them wrong)
+    v.max(a).min(b)
 }
 
 impl AggState for ApproxQuantile {
