@@ -49,8 +49,9 @@
 use std::fmt;
 
 use crate::error::Error;
+use crate::number::{parse_int, trim_blanks};
 use crate::spec::ColumnRef;
-use crate::value::{parse_int, trim_blanks, Column, Data};
+use crate::value::{Column, Data};
 
 /// The unit of a time bucket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -14,6 +14,7 @@
 //! therefore carry exact sums, full value sets, or total orders, never
 //! rounded intermediate results such as per-partition means.
 
+pub mod approx;
 mod count;
 mod distinct;
 mod extreme;
@@ -25,6 +26,7 @@ use std::any::Any;
 
 use crate::value::{Column, ColumnType, Rows, Value};
 
+pub use approx::{ApproxDistinct, ApproxQuantile};
 pub use count::{CountRows, CountValues, NullCount};
 pub use distinct::Distinct;
 pub use extreme::{Max, MaxText, Min, MinText};
@@ -243,6 +245,11 @@ pub enum Func {
     /// `median` (0.5) or `pNN`: the fraction in `0..=1` and the label.
     Quantile(f64, String),
     Distinct,
+    /// `approx_distinct`: a HyperLogLog estimate (see [`approx`]).
+    ApproxDistinct,
+    /// `approx_median` / `approx_pNN`: like `Quantile`, from a DDSketch;
+    /// the label has the `approx_` prefix.
+    ApproxQuantile(f64, String),
 }
 
 /// States that several aggregates of one column can share.
@@ -254,6 +261,8 @@ pub enum SharedState {
     Moments,
     /// Every value: `median` and every `pNN` of one column read one copy.
     Values,
+    /// One DDSketch: `approx_median` and every `approx_pNN` of a column.
+    Sketch,
 }
 
 impl SharedState {
@@ -263,6 +272,7 @@ impl SharedState {
             SharedState::Sum => Func::Sum,
             SharedState::Moments => Func::Var,
             SharedState::Values => Func::Quantile(0.5, "median".into()),
+            SharedState::Sketch => Func::ApproxQuantile(0.5, "approx_median".into()),
         }
     }
 }
@@ -332,6 +342,17 @@ pub const FUNCS: &[FuncName] = &[
         make: None,
     },
     FuncName::any("distinct", || Func::Distinct),
+    FuncName::any("approx_distinct", || Func::ApproxDistinct),
+    FuncName::numeric("approx_median", || {
+        Func::ApproxQuantile(0.5, "approx_median".into())
+    }),
+    // a pattern, as `pNN`
+    FuncName {
+        name: "approx_pNN",
+        aliases: &[],
+        needs_numbers: true,
+        make: None,
+    },
 ];
 
 impl Func {
@@ -345,6 +366,18 @@ impl Func {
     /// the name is unknown; otherwise the error says what is wrong.
     pub fn parse(name: &str) -> Result<Func, String> {
         let lower = name.to_ascii_lowercase();
+        if let Some(rest) = lower.strip_prefix("approx_") {
+            // the exact function's name and checks, then its sketch
+            return match Func::parse(rest) {
+                Ok(Func::Distinct) => Ok(Func::ApproxDistinct),
+                Ok(Func::Quantile(q, label)) => {
+                    Ok(Func::ApproxQuantile(q, format!("approx_{label}")))
+                }
+                Ok(_) => Err(String::new()),
+                // the message quotes `rest` first: quote the whole name
+                Err(why) => Err(why.replacen(rest, name, 1)),
+            };
+        }
         let named = FUNCS.iter().find_map(|f| match f.make {
             Some(make) if f.name == lower || f.aliases.contains(&lower.as_str()) => Some(make()),
             _ => None,
@@ -392,6 +425,7 @@ impl Func {
     pub fn label(&self) -> &str {
         match self {
             Func::Quantile(_, label) => label,
+            Func::ApproxQuantile(_, label) => label,
             _ => self.entry().name,
         }
     }
@@ -410,6 +444,7 @@ impl Func {
             Func::Sum | Func::Mean => Some(SharedState::Sum),
             Func::Var | Func::Std | Func::VarPop | Func::StdPop => Some(SharedState::Moments),
             Func::Quantile(..) => Some(SharedState::Values),
+            Func::ApproxQuantile(..) => Some(SharedState::Sketch),
             _ => None,
         }
     }
@@ -435,6 +470,8 @@ impl Func {
             Func::Var | Func::Std | Func::VarPop | Func::StdPop => states::<Moments>(),
             Func::Quantile(..) => states::<Quantile>(),
             Func::Distinct => states::<Distinct>(),
+            Func::ApproxDistinct => states::<ApproxDistinct>(),
+            Func::ApproxQuantile(..) => states::<ApproxQuantile>(),
         }
     }
 }
@@ -605,7 +642,7 @@ mod tests {
     fn every_name_parses_to_a_function_labelled_by_it() {
         for f in FUNCS {
             let Some(make) = f.make else {
-                assert_eq!(f.name, "pNN");
+                assert!(["pNN", "approx_pNN"].contains(&f.name), "{}", f.name);
                 continue;
             };
             let func = make();
@@ -620,8 +657,16 @@ mod tests {
         assert_eq!(Func::parse("p99.9").unwrap().label(), "p99.9");
         assert!(Func::parse("p99").unwrap().needs_numbers());
         assert_eq!(
+            Func::parse("approx_p99.9").unwrap(),
+            Func::ApproxQuantile(0.999, "approx_p99.9".into())
+        );
+        assert!(Func::parse("approx_p99").unwrap().needs_numbers());
+        assert!(!Func::ApproxDistinct.needs_numbers());
+        assert_eq!(Func::parse("approx_sum"), Err(String::new()));
+        assert_eq!(
             Func::names().collect::<Vec<_>>().join(", "),
-            "count, sum, mean, min, max, var, std, var_pop, std_pop, null_count, median, pNN, distinct"
+            "count, sum, mean, min, max, var, std, var_pop, std_pop, null_count, median, pNN, distinct, \
+             approx_distinct, approx_median, approx_pNN"
         );
     }
 }

@@ -119,7 +119,7 @@ impl AggState for Quantile {
 
 /// The fraction a quantile's label stands for, exactly: `median` is 1/2,
 /// `p99.9` is 999/1000 (the digits as written over a power of ten).
-fn fraction(label: &str) -> (BigUint, BigUint) {
+pub(super) fn fraction(label: &str) -> (BigUint, BigUint) {
     let Some(digits) = label.strip_prefix('p') else {
         return (BigUint::one(), BigUint::from(2u32));
     };

@@ -28,7 +28,7 @@
 
 use std::cmp::Ordering;
 
-use crate::value::{is_wide_int_field, parse_float, parse_float_field, parse_int_field};
+use crate::number::{is_wide_int_field, parse_float, parse_float_field, parse_int_field};
 
 /// 2^53: from here on, not every integer is a double.
 const EXACT_DOUBLES: f64 = 9_007_199_254_740_992.0;
@@ -359,7 +359,7 @@ pub(crate) fn classify(text: &[u8]) -> Option<FieldNumber> {
         return Some(FieldNumber::Int(v));
     }
     if is_wide_int_field(text) {
-        let t = crate::value::trim_blanks(text);
+        let t = crate::number::trim_blanks(text);
         return Decimal::parse(t).map(FieldNumber::Wide);
     }
     parse_float_field(text).map(FieldNumber::Double)

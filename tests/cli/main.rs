@@ -13,6 +13,7 @@
 mod common;
 
 mod aggregates;
+mod approx;
 mod dialect;
 mod errors;
 mod exact;

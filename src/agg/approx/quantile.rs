@@ -1,0 +1,477 @@
+//! `approx_median`, `approx_pNN`: quantiles from a DDSketch.
+//!
+//! Up to [`EXACT_MAX`] values the state keeps the values themselves and
+//! answers exactly (as `median`/`pNN` do, integers read as floats); past
+//! that, a [`Sketch`] of fixed-size buckets. Which of the two a state holds
+//! depends only on how many values it has seen, and the sketch only on
+//! the multiset of values, so merges in any order give the same answer.
+//!
+//! The rank arithmetic is the exact quantiles' (numpy's "linear" method):
+//! with `n` values and the percentile as written (`p99.9` is 999/1000),
+//! the answer lies between the values of ranks `k` and `k + 1` at weight
+//! `t`, both found in integers. The sketch gives each rank's value within
+//! relative error [`RELATIVE_ACCURACY`] (its bucket's representative; the
+//! least and greatest values exactly), and the two are interpolated in
+//! floating point. So the answer is within 1% of
+//! `(1 - t)·|a| + t·|b|`, `a` and `b` the exact values of the two ranks:
+//! within 1% of the exact answer whenever `a` and `b` have the same sign
+//! (always, for `median` of more than a couple of values of one sign).
+//! Zeros, infinities and NaN are counted exactly and ordered as the exact
+//! quantiles order them (`f64::total_cmp`: `-NaN`, `-inf`, ..., `-0.0`,
+//! `0.0`, ..., `inf`, `NaN`), and interpolation follows the exact rules:
+//! NaN if either rank is NaN, between a finite value and an infinity that
+//! infinity, between `-inf` and `inf` NaN.
+
+use num_bigint::BigUint;
+use num_traits::{ToPrimitive, Zero};
+
+use super::ddsketch::Sketch;
+pub use super::ddsketch::{MAX_BUCKETS, RELATIVE_ACCURACY};
+use crate::agg::quantile::{fraction, quantile_of};
+use crate::agg::{first_non_number, for_each_value, AggState, BadValue, Func};
+use crate::value::{parse_float_field, Column, ColumnType, Data, Rows, Value};
+
+/// Values a state keeps as they are, answering exactly.
+pub const EXACT_MAX: usize = 64;
+
+/// The `approx_median` / `approx_pNN` state (see the module docs).
+#[derive(Default, Debug, Clone)]
+pub struct ApproxQuantile {
+    /// Every value, while there are at most [`EXACT_MAX`] (then empty).
+    values: Vec<f64>,
+    sketch: Option<Box<Sketch>>,
+}
+
+impl ApproxQuantile {
+    #[inline(always)]
+    fn push(&mut self, v: f64) {
+        match &mut self.sketch {
+            Some(sketch) => sketch.add(v),
+            None => {
+                self.values.push(v);
+                if self.values.len() > EXACT_MAX {
+                    self.spill();
+                }
+            }
+        }
+    }
+
+    /// Moves the values into a sketch.
+    fn spill(&mut self) {
+        let sketch = self.sketch.get_or_insert_with(Box::default);
+        for v in std::mem::take(&mut self.values) {
+            sketch.add(v);
+        }
+    }
+
+    /// The quantile `num / den` of the values, or `None` without any.
+    fn quantile(&self, num: &BigUint, den: &BigUint) -> Option<f64> {
+        let Some(sketch) = &self.sketch else {
+            return quantile_of(&self.values, num, den);
+        };
+        let n = sketch.count();
+        let scaled = num * BigUint::from(n - 1);
+        let k = (&scaled / den).to_u64().map_or(n - 1, |k| k.min(n - 1));
+        let r = &scaled % den;
+        let a = sketch.value_at(k);
+        if r.is_zero() || k + 1 == n {
+            return Some(a);
+        }
+        // t = r / den, to 64 bits
+        let t = ((r << 64u32) / den).to_u64().unwrap_or(u64::MAX) as f64 / 2f64.powi(64);
+        Some(lerp(a, sketch.value_at(k + 1), t))
+    }
+
+    /// Bytes of the state's content, whatever the order it was built in.
+    #[cfg(test)]
+    pub(crate) fn canonical_bytes(&self) -> Vec<u8> {
+        match &self.sketch {
+            Some(s) => s.canonical_bytes(),
+            None => {
+                let mut v = self.values.clone();
+                v.sort_by(f64::total_cmp);
+                v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect()
+            }
+        }
+    }
+}
+
+/// `a + (b - a)·t` for `a <= b` and `0 < t < 1`, with the exact quantiles'
+/// rules for NaN, infinities and zeros.
+fn lerp(a: f64, b: f64, t: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        return f64::NAN;
+    }
+    if a.is_infinite() || b.is_infinite() {
+        return if a == b {
+            a
+        } else if a == f64::NEG_INFINITY && b == f64::INFINITY {
+            f64::NAN
+        } else if b == f64::INFINITY {
+            b
+        } else {
+            a
+        };
+    }
+    if a == b {
+        // two zeros: -0.0 only when both are
+        return if a == 0.0 && a.is_sign_negative() != b.is_sign_negative() {
+            0.0
+        } else {
+            a
+        };
+    }
+    let d = b - a;
+    let v = if d.is_finite() {
+        a + d * t
+    } else {
+        a * (1.0 - t) + b * t
+    };
+    // (not `clamp`, which panics should a rounding ever order them wrong)
+    v.max(a).min(b)
+}
+
+impl AggState for ApproxQuantile {
+    fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
+        match col.data {
+            // past the first few values, straight into the sketch
+            Data::Float(values) => match &mut self.sketch {
+                Some(sketch) => {
+                    for_each_value(col, values, rows, |v| sketch.add(v));
+                }
+                None => {
+                    for_each_value(col, values, rows, |v| self.push(v));
+                }
+            },
+            Data::Int(values) => match &mut self.sketch {
+                Some(sketch) => {
+                    for_each_value(col, values, rows, |v| sketch.add(v as f64));
+                }
+                None => {
+                    for_each_value(col, values, rows, |v| self.push(v as f64));
+                }
+            },
+            Data::Text(values) => {
+                first_non_number(col, values, rows)?;
+                rows.for_each(|r| {
+                    if col.is_valid(r) {
+                        self.push(parse_float_field(values[r]).unwrap_or(f64::NAN));
+                    }
+                });
+            }
+            Data::Rows => {}
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, other: &mut Self) {
+        if self.sketch.is_none() && other.sketch.is_some() {
+            std::mem::swap(self, other);
+        }
+        match (&mut self.sketch, &other.sketch) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (Some(mine), None) => other.values.iter().for_each(|&v| mine.add(v)),
+            (None, _) => {
+                self.values.append(&mut other.values);
+                if self.values.len() > EXACT_MAX {
+                    self.spill();
+                }
+            }
+        }
+    }
+
+    fn finish(&self, _ty: ColumnType, func: &Func) -> Value {
+        let Func::ApproxQuantile(_, label) = func else {
+            unreachable!("approximate quantile state used for {func:?}")
+        };
+        let (num, den) = fraction(label.strip_prefix("approx_").unwrap_or(label));
+        self.quantile(&num, &den).map_or(Value::Null, Value::Float)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{batch_of, merge_in_random_tree};
+    use super::*;
+    use crate::agg::Quantile;
+
+    const LABELS: &[&str] = &[
+        "p0", "p0.1", "p1", "p5", "p10", "p25", "median", "p75", "p90", "p99", "p99.9", "p100",
+    ];
+
+    fn func(label: &str) -> Func {
+        Func::ApproxQuantile(0.0, format!("approx_{label}"))
+    }
+
+    fn state_of(values: &[f64]) -> ApproxQuantile {
+        let mut s = ApproxQuantile::default();
+        for chunk in values.chunks(4096) {
+            let col = Column {
+                len: chunk.len(),
+                data: Data::Float(chunk),
+                valid: None,
+                raw: None,
+            };
+            s.update(&col, Rows::All(chunk.len())).unwrap();
+        }
+        s
+    }
+
+    /// The exact values of the two ranks a quantile interpolates between,
+    /// and the weight of the second.
+    fn exact_ranks(sorted: &[f64], label: &str) -> (f64, f64, f64) {
+        let (num, den) = fraction(label);
+        let n = sorted.len();
+        let scaled = num * BigUint::from(n - 1);
+        let k = (&scaled / &den).to_usize().unwrap();
+        let r = (&scaled % &den).to_f64().unwrap() / den.to_f64().unwrap();
+        (sorted[k], sorted[(k + 1).min(n - 1)], r)
+    }
+
+    struct Gen(u64);
+    impl Gen {
+        fn unit(&mut self) -> f64 {
+            (crate::testing::xorshift(&mut self.0) >> 11) as f64 / (1u64 << 53) as f64
+        }
+        fn normal(&mut self) -> f64 {
+            let (u, v) = (self.unit().max(1e-300), self.unit());
+            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        }
+    }
+
+    /// Uniform, lognormal, negative and mixed-sign data: every quantile is
+    /// within 1% of `(1 - t)|a| + t|b|`, hence of the exact answer when
+    /// its two ranks share a sign, and agrees with the exact state's answer
+    /// that far.
+    #[test]
+    fn within_one_percent_of_the_exact_quantiles() {
+        let mut g = Gen(0x5151_7777);
+        let n = 200_000;
+        let uniform: Vec<f64> = (0..n).map(|_| g.unit() * 1000.0).collect();
+        let lognormal: Vec<f64> = (0..n).map(|_| (g.normal() * 2.0).exp()).collect();
+        let negative: Vec<f64> = (0..n).map(|_| -(g.normal() * 3.0 + 1.0).exp()).collect();
+        let mixed: Vec<f64> = (0..n).map(|_| g.normal() * 50.0 + 20.0).collect();
+        let ints: Vec<f64> = (0..n).map(|_| (g.unit() * 1e6).floor() - 3e5).collect();
+        let heavy: Vec<f64> = (0..n).map(|_| 1.0 / g.unit().max(1e-12)).collect();
+        for (name, values) in [
+            ("uniform", &uniform),
+            ("lognormal", &lognormal),
+            ("negative", &negative),
+            ("mixed", &mixed),
+            ("integers", &ints),
+            ("heavy tail", &heavy),
+        ] {
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let approx = state_of(values);
+            let mut exact = Quantile::default();
+            crate::agg::testing::feed_floats(
+                &mut exact,
+                &values.iter().map(|&v| Some(v)).collect::<Vec<_>>(),
+            );
+            for &label in LABELS {
+                let Value::Float(got) = approx.finish(ColumnType::Float, &func(label)) else {
+                    panic!()
+                };
+                let Value::Float(want) =
+                    exact.finish(ColumnType::Float, &Func::Quantile(0.0, label.into()))
+                else {
+                    panic!()
+                };
+                let (a, b, t) = exact_ranks(&sorted, label);
+                let scale = (1.0 - t) * a.abs() + t * b.abs();
+                let bound = RELATIVE_ACCURACY * scale * (1.0 + 1e-9);
+                assert!(
+                    (got - want).abs() <= bound,
+                    "{name} {label}: {got} vs exact {want} (bound {bound})"
+                );
+                if a.signum() == b.signum() {
+                    assert!((got - want).abs() <= 0.01 * want.abs(), "{name} {label}");
+                }
+                if label == "p0" || label == "p100" {
+                    assert_eq!(got, want, "{name} {label} is exact");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn small_states_are_exact() {
+        let mut g = Gen(99);
+        for n in [1usize, 2, 3, 10, 63, EXACT_MAX] {
+            let values: Vec<f64> = (0..n).map(|_| g.normal() * 1e3).collect();
+            let approx = state_of(&values);
+            assert!(approx.sketch.is_none());
+            let mut exact = Quantile::default();
+            crate::agg::testing::feed_floats(
+                &mut exact,
+                &values.iter().map(|&v| Some(v)).collect::<Vec<_>>(),
+            );
+            for &label in LABELS {
+                assert_eq!(
+                    approx.finish(ColumnType::Float, &func(label)),
+                    exact.finish(ColumnType::Float, &Func::Quantile(0.0, label.into()))
+                );
+            }
+        }
+        assert!(state_of(&[1.0; EXACT_MAX + 1]).sketch.is_some());
+        assert_eq!(
+            ApproxQuantile::default().finish(ColumnType::Null, &func("median")),
+            Value::Null
+        );
+    }
+
+    /// Zeros, infinities and NaN are counted exactly and follow the exact
+    /// quantiles' rules.
+    #[test]
+    fn specials_follow_the_exact_rules() {
+        let inf = f64::INFINITY;
+        let mut values = vec![1.5; 100];
+        values.extend([inf; 100]);
+        let s = state_of(&values);
+        let q = |s: &ApproxQuantile, label| match s.finish(ColumnType::Float, &func(label)) {
+            Value::Float(v) => v,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(q(&s, "p75"), inf);
+        assert_eq!(q(&s, "median"), inf, "between 1.5 and inf");
+        assert_eq!(q(&s, "p25"), 1.5);
+        values.extend([f64::NAN; 10]);
+        assert!(q(&state_of(&values), "p100").is_nan());
+        assert_eq!(q(&state_of(&values), "p0"), 1.5);
+        let mut both = vec![-inf; 100];
+        both.extend([inf; 100]);
+        assert!(q(&state_of(&both), "median").is_nan());
+        let zeros = vec![-0.0; 100];
+        assert_eq!(
+            q(&state_of(&zeros), "median").to_bits(),
+            (-0.0f64).to_bits()
+        );
+        let mut mixed_zeros = vec![-0.0; 100];
+        mixed_zeros.extend([0.0; 100]);
+        assert_eq!(
+            q(&state_of(&mixed_zeros), "median").to_bits(),
+            0.0f64.to_bits()
+        );
+        let mut around = vec![-1.0; 100];
+        around.extend([1.0; 100]);
+        assert_eq!(q(&state_of(&around), "median"), 0.0);
+        let tiny: Vec<f64> = (1..200).map(|i| f64::from_bits(i * 1000)).collect();
+        let got = q(&state_of(&tiny), "median");
+        assert!(got > 0.0 && got < f64::MIN_POSITIVE, "subnormals: {got}");
+    }
+
+    /// Random splits into 1..64 parts, merged in random orders and tree
+    /// shapes, give the same sketch bytes and answers.
+    #[test]
+    fn merge_order_never_matters() {
+        let mut g = Gen(0xfeed);
+        let mut seed = 0x7777_1234u64;
+        let mut next = || crate::testing::xorshift(&mut seed);
+        let texts: Vec<Vec<String>> = [10usize, EXACT_MAX + 1, 5000, 50_000]
+            .iter()
+            .map(|&n| {
+                (0..n)
+                    .map(|i| match i % 7 {
+                        0 => format!("{}", (g.normal() * 1e4) as i64),
+                        1 => "0".into(),
+                        2 => format!("{:e}", g.normal().exp() * 1e200),
+                        3 => format!("{}", -g.unit() * 1e-250),
+                        _ => format!("{}", g.normal() * 100.0),
+                    })
+                    .collect()
+            })
+            .collect();
+        for texts in &texts {
+            let values: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+            let mut reference: Option<Vec<u8>> = None;
+            for _ in 0..12 {
+                let parts = 1 + (next() % 64) as usize;
+                let merged = merge_in_random_tree::<ApproxQuantile>(&values, parts, &mut next);
+                let mut bytes = merged.canonical_bytes();
+                for &label in LABELS {
+                    let v = merged.finish(ColumnType::Float, &func(label));
+                    bytes.extend(format!("{v:?}").bytes());
+                }
+                match &reference {
+                    None => reference = Some(bytes),
+                    Some(r) => assert!(r == &bytes, "{} values, {parts} parts", values.len()),
+                }
+            }
+        }
+    }
+
+    /// An integer reads the same in an integer, float or text batch.
+    #[test]
+    fn batch_types_do_not_matter() {
+        let texts: Vec<String> = (0..3000)
+            .map(|i| ((i * 7919) % 5003 - 2000).to_string())
+            .collect();
+        let raw: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+        let ints = batch_of(&raw);
+        let mut with_float = raw.clone();
+        with_float.push("0.5");
+        let floats = batch_of(&with_float);
+        let mut with_wide = raw.clone();
+        with_wide.push("89014103211118510720");
+        let wide = batch_of(&with_wide);
+        assert_eq!(ints.ty(), ColumnType::Int);
+        assert_eq!(floats.ty(), ColumnType::Float);
+        assert_eq!(wide.ty(), ColumnType::Text);
+        let state = |b: &super::super::testing::OwnedBatch| {
+            let mut s = ApproxQuantile::default();
+            b.feed(&mut s).unwrap();
+            s
+        };
+        let (mut a, mut f, mut w) = (state(&ints), state(&floats), state(&wide));
+        // the extra value, as a batch of its own
+        a.merge(&mut state(&batch_of(&["0.5"])));
+        f.merge(&mut state(&batch_of(&["89014103211118510720"])));
+        w.merge(&mut state(&batch_of(&["0.5"])));
+        assert_eq!(a.canonical_bytes(), state(&floats).canonical_bytes());
+        // ints, 0.5 and the wide integer, batched two ways
+        assert_eq!(f.canonical_bytes(), w.canonical_bytes());
+    }
+
+    #[test]
+    fn text_that_is_not_a_number_is_refused() {
+        let mut s = ApproxQuantile::default();
+        assert_eq!(
+            batch_of(&["1", "", "x"]).feed(&mut s),
+            Err(BadValue { row: 2 })
+        );
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let mut g = Gen(3);
+        // magnitudes from 1e-300 to 1e300, both signs
+        let values: Vec<f64> = (0..1_000_000)
+            .map(|_| {
+                let v = 10f64.powf(g.unit() * 600.0 - 300.0);
+                if g.unit() < 0.5 {
+                    -v
+                } else {
+                    v
+                }
+            })
+            .collect();
+        let s = state_of(&values);
+        let (neg, pos) = s.sketch.as_ref().unwrap().stores_len();
+        assert!(neg <= MAX_BUCKETS && pos <= MAX_BUCKETS, "{neg} {pos}");
+        // the top quantiles keep their accuracy
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        for label in ["p99", "p99.9", "p1"] {
+            let (a, b, t) = exact_ranks(&sorted, label);
+            let want = a + (b - a) * t;
+            let Value::Float(got) = s.finish(ColumnType::Float, &func(label)) else {
+                panic!()
+            };
+            assert!(
+                (got - want).abs() <= 0.01 * want.abs(),
+                "{label}: {got} vs {want}"
+            );
+        }
+    }
+}
