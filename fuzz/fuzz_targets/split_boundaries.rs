@@ -9,7 +9,7 @@
 //!   that `""` pairs and telling quotes straddle the window's edge). They may be wrong for
 //!   some quoting (the scheduler validates them), so they are not required to
 //!   be record starts; but whenever they pass the scheduler's validation
-//!   (`exec::check`), the partitions must give exactly the whole input's
+//!   (`source::csv_run::check`), the partitions must give exactly the whole input's
 //!   records and error.
 //!
 //! Input: byte 0 picks the delimiter (bits 0-1), the sink (bits 2-3) and one

@@ -274,7 +274,7 @@ pub fn restrict(records: &[Record], want: Want) -> Vec<Record> {
 
 /// Reads consecutive ranges as the scheduler does (each range read from its
 /// start with [`fast`]), then validates the starts in order as
-/// `exec::check` does: the first range starts at `start`, and each next one
+/// `source::csv_run::check` does: the first range starts at `start`, and each next one
 /// where the previous one's reading stopped; a failed range ends the check
 /// (its error is genuine, since it started at a true record start).
 ///
