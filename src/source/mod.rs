@@ -240,8 +240,11 @@ pub fn detect_format(path: &Path) -> Result<InputFormat> {
     }
     let mut head = [0u8; 6];
     let mut tail = [0u8; 6];
+    // a spooled copy's clones share one file offset, which an earlier
+    // call on the same path left at the end
     let read = file
-        .read_exact(&mut head)
+        .rewind()
+        .and_then(|_| file.read_exact(&mut head))
         .and_then(|_| file.seek(SeekFrom::End(-6)))
         .and_then(|_| file.read_exact(&mut tail));
     read.map_err(|e| Error::io(path, e))?;

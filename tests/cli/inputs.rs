@@ -255,6 +255,24 @@ fn feed(path: &Path, content: &'static [u8]) -> std::thread::JoinHandle<()> {
 
 #[cfg(unix)]
 #[test]
+fn one_fifo_named_twice_is_read_once_and_counted_twice() {
+    // both --input's are the same pipe: its bytes are spooled once, and the
+    // second format check must not read the copy from where the first left
+    // it ("failed to fill whole buffer" before the fix)
+    const CSV: &[u8] = b"x,k\n1,a\n2,b\n4,a\n";
+    let scratch = Scratch::new();
+    let fifo = scratch.path("twice.fifo");
+    mkfifo(&fifo);
+    let writer = feed(&fifo, CSV);
+    let f = fifo.to_str().unwrap();
+    let r = run(["run", "--input", f, "--input", f, "--agg", "count,sum:x"]);
+    writer.join().unwrap();
+    r.expect_ok("one fifo twice");
+    assert_eq!(r.stdout, "count,sum_x\n6,14\n");
+}
+
+#[cfg(unix)]
+#[test]
 fn a_named_fifo_is_read_whole() {
     const CSV: &[u8] = b"x,k\n1,a\n2,b\n4,a\n";
     let scratch = Scratch::new();
