@@ -43,8 +43,8 @@
 //! A value is read at fixed positions, with no allocation and no search;
 //! without an offset the key is copied from the checked fields, and only
 //! `week` and offsets do day arithmetic (Howard Hinnant's
-//! `days_from_civil`/`civil_from_days`, written out here:
-//! `source::arrow` has a private `civil_from_days` of its own).
+//! `days_from_civil`/`civil_from_days`, written out here and shared
+//! with `source::arrow`, which prints Arrow dates with them).
 
 use std::fmt;
 
@@ -413,8 +413,9 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The date `z` days after 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+/// The date `z` days after 1970-01-01 (Howard Hinnant's `civil_from_days`);
+/// also how `source::arrow` prints Arrow dates and timestamps.
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

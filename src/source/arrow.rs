@@ -250,7 +250,7 @@ fn decimal_to_f64(v: i128, scale: i8) -> f64 {
 
 /// Days since 1970-01-01 as `YYYY-MM-DD` (proleptic Gregorian).
 fn format_date(days: i64) -> String {
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::timebucket::civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02}")
 }
 
@@ -270,20 +270,6 @@ fn format_timestamp(v: i64, per_second: i64, digits: usize) -> String {
         out.push_str(&format!(".{frac:0digits$}"));
     }
     out
-}
-
-/// Howard Hinnant's `civil_from_days`.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// The text of every row of a text-like array (empty for nulls).
