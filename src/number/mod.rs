@@ -97,6 +97,24 @@ pub fn is_wide_int_field(s: &[u8]) -> bool {
         && parse_int(t).is_none()
 }
 
+/// Whether `s` (blanks around it allowed) is an integer written with a
+/// significant leading zero: an optional sign, then two or more ASCII
+/// digits of which the first is `0` (`007`, `-01`, `08123`; not `0`, not
+/// `0.5`). Such a value is an identifier (a zip code, an account number)
+/// more often than a quantity, and reading it as a number would lose its
+/// text: `08123` would print as `8123` and `7` and `007` would be one key.
+/// So its column is text (keys, `min`/`max` and `distinct` see the text
+/// as written), while the numeric aggregates still read it as a number.
+#[inline]
+pub fn is_zero_padded_int(s: &[u8]) -> bool {
+    let t = trim_blanks(s);
+    let digits = match t.first() {
+        Some(b'-' | b'+') => &t[1..],
+        _ => t,
+    };
+    digits.len() >= 2 && digits[0] == b'0' && digits.iter().all(u8::is_ascii_digit)
+}
+
 /// The exact value of an integer field of any width (see
 /// [`is_wide_int_field`]); `None` for anything else.
 pub fn parse_wide_int_field(s: &[u8]) -> Option<num_bigint::BigInt> {
@@ -184,6 +202,14 @@ mod tests {
             b"+99999999999999999999999999999999999999999"
         ));
         assert!(!is_wide_int_field(b"9223372036854775807"));
+        for padded in ["007", "-01", "+00", "08123", " 0012\t", "00"] {
+            assert!(is_zero_padded_int(padded.as_bytes()), "{padded}");
+        }
+        for plain in [
+            "0", "-0", "7", "0.5", "00.5", "0e1", "10", "", "-", "0x1", "0 1",
+        ] {
+            assert!(!is_zero_padded_int(plain.as_bytes()), "{plain}");
+        }
         assert!(!is_wide_int_field(b"-9223372036854775808"));
         assert!(!is_wide_int_field(b"-000000000000000000000000"));
         assert!(!is_wide_int_field(b"1e30"));

@@ -7,7 +7,7 @@ use super::CsvInput;
 use crate::batch::{Batch, BATCH_ROWS};
 use crate::error::DataError;
 use crate::number::batch::{has_wide_int, parse_floats, parse_ints};
-use crate::number::is_wide_int_field;
+use crate::number::{is_wide_int_field, is_zero_padded_int};
 use crate::plan::{Plan, UNUSED};
 use crate::value::{Column, ColumnType, Data};
 use std::ops::Range;
@@ -119,7 +119,9 @@ struct Typed {
 
 impl Typed {
     /// Infers the batch type of `raw` and parses it: integers if every
-    /// non-null value is one, else floats if every one is a number, else text.
+    /// non-null value is one, else floats if every one is a number, else
+    /// text; text too when a value is a zero-padded integer (`007`, see
+    /// [`numeric_unless_padded`]).
     /// `readable`: addresses that may be read around a field (the input's).
     fn fill(&mut self, raw: &[&[u8]], readable: Range<usize>) {
         self.ints.clear();
@@ -133,7 +135,7 @@ impl Typed {
             return;
         }
         let Some(from) = parse_ints(raw, &mut self.ints, readable) else {
-            self.ty = ColumnType::Int;
+            self.ty = numeric_unless_padded(ColumnType::Int, raw);
             return;
         };
         if is_wide_int_field(raw[from]) {
@@ -146,7 +148,7 @@ impl Typed {
             .extend(self.ints[..from].iter().map(|&v| v as f64));
         self.ty = match parse_floats(&raw[from..], &mut self.floats) {
             None if has_wide_int(raw, &self.floats) => ColumnType::Text,
-            None => ColumnType::Float,
+            None => numeric_unless_padded(ColumnType::Float, raw),
             Some(_) => ColumnType::Text,
         };
     }
@@ -163,6 +165,22 @@ impl Typed {
             valid: self.has_nulls.then_some(&self.valid[..]),
             raw: Some(raw),
         }
+    }
+}
+
+/// `ty` (a number type every field of `raw` parsed as), or text when a
+/// field is an integer with a significant leading zero (`007`; see
+/// [`is_zero_padded_int`]): such a column keeps its text as keys and in
+/// `min`/`max`/`distinct`, and its numeric aggregates parse the text.
+fn numeric_unless_padded(ty: ColumnType, raw: &[&[u8]]) -> ColumnType {
+    // only a field starting with a zero, a sign or a blank can be padded
+    let padded = raw.iter().any(|f| {
+        matches!(f.first(), Some(b'0' | b'-' | b'+' | b' ' | b'\t')) && is_zero_padded_int(f)
+    });
+    if padded {
+        ColumnType::Text
+    } else {
+        ty
     }
 }
 

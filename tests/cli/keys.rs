@@ -26,15 +26,42 @@ use std::fmt::Write as _;
 use crate::common::{fail_all_partitions, fixture, run_all_partitions, temp_csv, Lcg};
 
 #[test]
-fn integer_keys_sort_numerically_with_007_and_7_one_group_and_null_last() {
-    // group_keys.csv int_key: 10,9,-1,100,(null),2,9,007,7 with v = 1..9
+fn a_zero_padded_integer_keeps_its_column_text_with_007_and_7_two_groups() {
+    // group_keys.csv int_key: 10,9,-1,100,(null),2,9,007,7 with v = 1..9:
+    // `007` makes the column text, so keys are the text as written, in
+    // byte order, null last; sum still reads the numbers
     let out = run_all_partitions(
-        &["--by", "int_key", "--agg", "count,sum:v"],
+        &["--by", "int_key", "--agg", "count,sum:v,sum:int_key"],
         &fixture("group_keys.csv"),
     );
     assert_eq!(
         out,
-        "int_key,count,sum_v\n-1,1,3\n2,1,6\n7,2,17\n9,2,9\n10,1,1\n100,1,4\n,1,5\n"
+        "int_key,count,sum_v,sum_int_key\n-1,1,3,-1\n007,1,8,7\n10,1,1,10\n100,1,4,100\n\
+         2,1,6,2\n7,1,9,7\n9,2,9,18\n,1,5,\n"
+    );
+}
+
+#[test]
+fn integer_keys_sort_numerically_with_null_last() {
+    let mut text = String::from("k,v\n");
+    for (k, v) in [
+        ("10", 1),
+        ("9", 2),
+        ("-1", 3),
+        ("100", 4),
+        ("", 5),
+        ("2", 6),
+        ("9", 7),
+        ("0", 8),
+        ("0", 9),
+    ] {
+        writeln!(text, "{k},{v}").unwrap();
+    }
+    let (_dir, path) = temp_csv(&text);
+    let out = run_all_partitions(&["--by", "k", "--agg", "count,sum:v"], &path);
+    assert_eq!(
+        out,
+        "k,count,sum_v\n-1,1,3\n0,2,17\n2,1,6\n9,2,9\n10,1,1\n100,1,4\n,1,5\n"
     );
 }
 
@@ -76,7 +103,7 @@ fn distinct_and_extremes_follow_the_column_type() {
     assert_eq!(
         out,
         "distinct_int_key,distinct_float_key,distinct_text_key,min_int_key,max_int_key,min_text_key,max_text_key,min_float_key,max_float_key\n\
-         6,4,7,-1,100,10,é,-0.5,10.0\n"
+         7,4,7,-1,9,10,é,-0.5,10.0\n"
     );
 }
 
@@ -91,10 +118,66 @@ fn group_by_several_columns_sorts_by_the_first_then_the_next() {
 }
 
 #[test]
-fn distinct_counts_7_and_007_once_in_an_integer_column() {
+fn distinct_counts_7_and_plus_7_once_in_an_integer_column() {
+    let (_d, file) = temp_csv("k\n7\n+7\n8\n\n");
+    let out = run_all_partitions(&["--agg", "distinct:k,count:k,null_count:k,sum:k"], &file);
+    assert_eq!(out, "distinct_k,count_k,null_count_k,sum_k\n2,3,0,22\n");
+}
+
+#[test]
+fn distinct_counts_7_and_007_apart_once_a_zero_padded_value_makes_the_column_text() {
     let (_d, file) = temp_csv("k\n7\n007\n+7\n8\n\n");
     let out = run_all_partitions(&["--agg", "distinct:k,count:k,null_count:k,sum:k"], &file);
-    assert_eq!(out, "distinct_k,count_k,null_count_k,sum_k\n2,4,0,29\n");
+    assert_eq!(out, "distinct_k,count_k,null_count_k,sum_k\n4,4,0,29\n");
+}
+
+/// Zip codes and zero-padded account numbers (issue 15 §3): the text as
+/// written is the key, the extreme and the distinct value, in every input
+/// kind, even when the only padded value comes after thousands of plain
+/// ones (other batches, other partitions); the numeric aggregates read the
+/// numbers.
+#[test]
+fn zip_codes_and_padded_ids_keep_their_text() {
+    let scratch = Scratch::new();
+    let mut text = String::from("zip,acct,amount\n");
+    for i in 0..6000 {
+        let zip = ["10115", "75001", "94103"][i % 3];
+        writeln!(text, "{zip},{},{}", 100 + i % 7, i % 10).unwrap();
+    }
+    text.push_str("08123,0042,5\n00501,-007,1\n75001,7,2\n");
+    let csv = scratch.path("zips.csv");
+    std::fs::write(&csv, &text).unwrap();
+    let args = [
+        "--by",
+        "zip",
+        "--agg",
+        "count,sum:amount,min:acct,max:acct,distinct:acct,sum:acct",
+    ];
+    let out = run_all_partitions(&args, &csv);
+    let want = "zip,count,sum_amount,min_acct,max_acct,distinct_acct,sum_acct\n\
+                00501,1,1,-007,-007,1,-7\n\
+                08123,1,5,0042,0042,1,42\n\
+                10115,2000,9000,100,106,7,206001\n\
+                75001,2001,9002,100,7,8,206006\n\
+                94103,2000,9000,100,106,7,205997\n";
+    assert_eq!(out, want);
+    store_gives(
+        &scratch,
+        &csv,
+        &["--by", "zip", "--agg", &args[3]],
+        want.as_bytes(),
+    );
+    // without the padded values both columns are integers again
+    let plain = text.replace("08123,0042,5\n00501,-007,1\n", "");
+    let csv = scratch.path("plain.csv");
+    std::fs::write(&csv, plain).unwrap();
+    let out = run_all_partitions(&["--by", "zip", "--agg", "count,max:acct"], &csv);
+    assert!(
+        out.starts_with("zip,count,max_acct\n10115,2000,106\n75001,2001,106\n"),
+        "{out}"
+    );
+    let json = run_all_partitions(&["--agg", "min:zip", "--format", "json"], &csv);
+    assert!(json.contains(r#"{"min_zip":10115}"#), "{json}");
 }
 
 #[test]
@@ -141,7 +224,8 @@ fn many_groups_of_floats_with_nulls() {
         } else {
             (format!("{sum:?}"), format!("{:?}", sum / *n as f64))
         };
-        want.push_str(&format!("{k},{n},{sum},{mean}\n"));
+        // zero-padded keys keep their text (issue 15 §3)
+        want.push_str(&format!("{k:04},{n},{sum},{mean}\n"));
     }
     let out = run_all_partitions(&["--by", "k", "--agg", "count:x,sum:x,mean:x"], &file);
     assert_eq!(out, want);

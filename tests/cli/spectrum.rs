@@ -8,8 +8,10 @@
 //! - `--by <every column> --agg count` (the records themselves, as a multiset).
 //!
 //! The expected values use rayproc's documented typing rules: a JSON `""`
-//! is null; a column is integer if every non-null value is an i64, float if
-//! every one is a number, else text; min/max/keys compare in that type.
+//! is null; a column is text if a value is an integer with a significant
+//! leading zero (`08123`), else integer if every non-null value is an i64,
+//! float if every one is a number, else text; min/max/keys compare in that
+//! type.
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
@@ -56,11 +58,18 @@ fn as_number(s: &str) -> Option<f64> {
     s.parse::<f64>().ok()
 }
 
+/// `007`, `-01`: an integer written with a significant leading zero.
+fn zero_padded(s: &str) -> bool {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    digits.len() >= 2 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Types a column's raw values ("" is null).
 fn type_column(raw: &[String]) -> Vec<Option<Cell>> {
     let present: Vec<&String> = raw.iter().filter(|s| !s.is_empty()).collect();
-    let all_int = present.iter().all(|s| s.parse::<i64>().is_ok());
-    let all_num = present.iter().all(|s| as_number(s).is_some());
+    let padded = present.iter().any(|s| zero_padded(s));
+    let all_int = !padded && present.iter().all(|s| s.parse::<i64>().is_ok());
+    let all_num = !padded && present.iter().all(|s| as_number(s).is_some());
     raw.iter()
         .map(|s| {
             if s.is_empty() {
@@ -321,8 +330,8 @@ fn expectations_for_comma_in_quotes_are_what_a_person_reads() {
     let zip = case.columns.iter().position(|c| c == "zip").unwrap();
     assert_eq!(
         expected_groups(&case, &[zip]),
-        json!([{"zip": 8123, "count": 1}]),
-        "\"08123\" is an integer column"
+        json!([{"zip": "08123", "count": 1}]),
+        "\"08123\" is a zip code: its column is text"
     );
     let empty = cases().into_iter().find(|c| c.name == "empty").unwrap();
     assert_eq!(

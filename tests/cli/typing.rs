@@ -107,7 +107,7 @@ fn distinct_counts_values_of_the_column_type() {
 fn negative_zero_is_a_float_whatever_the_partitioning() {
     // "-0" is the float -0.0 (an integer cannot keep the sign), so both
     // files are float columns of negative zeros at every partition count.
-    for text in ["x\n-0.0\n-0\n", "x\n-0\n-0.0\n", "x\n-0\n-00\n"] {
+    for text in ["x\n-0.0\n-0\n", "x\n-0\n-0.0\n", "x\n-0\n-0e0\n"] {
         let (_d, file) = temp_csv(text);
         let out = run_all_partitions(&["--agg", "sum:x,min:x,max:x,mean:x,distinct:x"], &file);
         assert_eq!(
@@ -115,6 +115,11 @@ fn negative_zero_is_a_float_whatever_the_partitioning() {
             "{text:?}"
         );
     }
+    // `-00` is a zero-padded integer: its column is text, so min, max and
+    // distinct see the text, the sum the number
+    let (_d, file) = temp_csv("x\n-0\n-00\n");
+    let out = run_all_partitions(&["--agg", "sum:x,min:x,max:x,distinct:x"], &file);
+    assert_eq!(out, "sum_x,min_x,max_x,distinct_x\n-0.0,-0,-00,2\n");
     let (_d, file) = temp_csv("x\n-0\n0\n");
     let out = run_all_partitions(&["--agg", "sum:x,min:x,max:x"], &file);
     assert_eq!(out, "sum_x,min_x,max_x\n0.0,-0.0,0.0\n");

@@ -102,7 +102,8 @@ pub(crate) mod testing {
     }
 
     /// A batch of `values` (`""` is null), typed as `source::csv` types
-    /// one: integers if every value is one, else floats if every one is a
+    /// one: text if a value is a zero-padded integer (`007`), else
+    /// integers if every value is one, else floats if every one is a
     /// number and none a too-wide integer, else text.
     pub fn batch_of(values: &[&str]) -> OwnedBatch {
         let present: Vec<&[u8]> = values
@@ -112,6 +113,8 @@ pub(crate) mod testing {
             .collect();
         let ty = if present.is_empty() {
             ColumnType::Null
+        } else if present.iter().any(|v| crate::number::is_zero_padded_int(v)) {
+            ColumnType::Text
         } else if present.iter().all(|v| parse_int_field(v).is_some()) {
             ColumnType::Int
         } else if present
