@@ -135,7 +135,7 @@ impl Typed {
             return;
         }
         let Some(from) = parse_ints(raw, &mut self.ints, readable) else {
-            self.ty = numeric_unless_padded(ColumnType::Int, raw);
+            self.ty = numeric_unless_padded(ColumnType::Int, raw, &self.ints, &[]);
             return;
         };
         if is_wide_int_field(raw[from]) {
@@ -148,7 +148,7 @@ impl Typed {
             .extend(self.ints[..from].iter().map(|&v| v as f64));
         self.ty = match parse_floats(&raw[from..], &mut self.floats) {
             None if has_wide_int(raw, &self.floats) => ColumnType::Text,
-            None => numeric_unless_padded(ColumnType::Float, raw),
+            None => numeric_unless_padded(ColumnType::Float, raw, &[], &self.floats),
             Some(_) => ColumnType::Text,
         };
     }
@@ -168,15 +168,59 @@ impl Typed {
     }
 }
 
-/// `ty` (a number type every field of `raw` parsed as), or text when a
-/// field is an integer with a significant leading zero (`007`; see
-/// [`is_zero_padded_int`]): such a column keeps its text as keys and in
-/// `min`/`max`/`distinct`, and its numeric aggregates parse the text.
-fn numeric_unless_padded(ty: ColumnType, raw: &[&[u8]]) -> ColumnType {
-    // only a field starting with a zero, a sign or a blank can be padded
-    let padded = raw.iter().any(|f| {
-        matches!(f.first(), Some(b'0' | b'-' | b'+' | b' ' | b'\t')) && is_zero_padded_int(f)
-    });
+/// `ty` (the number type every field of `raw` parsed as, with `ints` or
+/// `floats` their values), or text when a field is an integer with a
+/// significant leading zero (`007`; see [`is_zero_padded_int`]): such a
+/// column keeps its text as keys and in `min`/`max`/`distinct`, and its
+/// numeric aggregates parse the text.
+///
+/// Reading every field's bytes again cost 15% of a float query (the batch
+/// has left the cache by now), so the values pick the candidates: an
+/// integer field longer than its value printed (`007` is 3 bytes, `7` one;
+/// a `+` or blanks make the rest), and an integer-valued float. Only those
+/// are read.
+fn numeric_unless_padded(
+    ty: ColumnType,
+    raw: &[&[u8]],
+    ints: &[i64],
+    floats: &[f64],
+) -> ColumnType {
+    // POW10[n] = 10^n: a value below 10^(digits - 1) has fewer digits than
+    // its field
+    const POW10: [u64; 20] = {
+        let mut t = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    // A field longer than its value printed, or an integer-valued float.
+    // A branch-free pass finds whether any field is one; only then are the
+    // candidates' bytes read.
+    let int_candidate = |f: &[u8], v: i64| {
+        let digits = f.len().saturating_sub((v < 0) as usize);
+        (digits >= 2) & (v.unsigned_abs() < POW10[digits.saturating_sub(1).min(19)])
+    };
+    // `v as i64 as f64 == v`: integer-valued (no call to `trunc`, which
+    // the baseline x86-64 target has no instruction for)
+    let float_candidate = |f: &[u8], v: f64| (f.len() >= 2) & (v as i64 as f64 == v);
+    let padded = match ty {
+        ColumnType::Int => {
+            let any = raw
+                .iter()
+                .zip(ints)
+                .fold(false, |c, (f, &v)| c | int_candidate(f, v));
+            any && (raw.iter().zip(ints))
+                .any(|(f, &v)| int_candidate(f, v) && is_zero_padded_int(f))
+        }
+        _ => {
+            let any = (raw.iter().zip(floats)).fold(false, |c, (f, &v)| c | float_candidate(f, v));
+            any && (raw.iter().zip(floats))
+                .any(|(f, &v)| float_candidate(f, v) && is_zero_padded_int(f))
+        }
+    };
     if padded {
         ColumnType::Text
     } else {
