@@ -164,7 +164,7 @@ fn zip_codes_and_padded_ids_keep_their_text() {
     store_gives(
         &scratch,
         &csv,
-        &["--by", "zip", "--agg", &args[3]],
+        &["--by", "zip", "--agg", args[3]],
         want.as_bytes(),
     );
     // without the padded values both columns are integers again
