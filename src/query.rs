@@ -343,6 +343,7 @@ fn open_typed_inputs(
             )));
         }
     }
+    dataset::check_keys(&header, hive_keys, inputs[0].name())?;
     header.extend(hive_keys.iter().cloned());
     Ok((inputs, header))
 }
@@ -390,6 +391,9 @@ fn open_csv_inputs(
         }
     }
     inputs.retain(|i| !i.is_empty);
+    if let Some(first) = inputs.first() {
+        dataset::check_keys(&header, hive_keys, &first.name)?;
+    }
     header.extend(hive_keys.iter().cloned());
     Ok((inputs, header))
 }

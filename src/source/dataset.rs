@@ -124,6 +124,19 @@ pub fn columns_differ(header: &[String], first: &str, want: &[String]) -> String
     )
 }
 
+/// Fails when a Hive key is also one of the files' own columns (`header`):
+/// the table would hold two columns of that name, one of them not in the
+/// files, and `--by key` would not say which.
+pub fn check_keys(header: &[String], keys: &[String], first: &str) -> Result<()> {
+    match keys.iter().find(|k| header.contains(k)) {
+        Some(k) => Err(Error::Other(format!(
+            "{first}: the folder key {k}= names a column that the file also has: rename the \
+             column or the key=value folders"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The Hive values of `file`, in key order: the empty text for a null.
 pub fn hive_values(file: &InputFile) -> Vec<String> {
     file.hive.iter().map(|(_, v)| v.clone()).collect()
