@@ -473,4 +473,20 @@ mod tests {
         drop(again);
         drop(b);
     }
+
+    #[test]
+    fn ten_thousand_mappings_all_get_a_slot() {
+        // a dataset of 10,000 files maps each of them at once: every
+        // region must be covered (the table once held 4,096), and the
+        // claims must not rescan the busy slots (they were quadratic)
+        ACTIVE.store(true, SeqCst);
+        let guards: Vec<MappingGuard> = (0..10_000)
+            .map(|i| register_mapping((0x1000 * (i + 1)) as *const u8, 10, Path::new("m")))
+            .collect();
+        let mut slots: Vec<usize> = guards.iter().map(|g| g.slot.expect("a slot")).collect();
+        slots.sort_unstable();
+        slots.dedup();
+        assert_eq!(slots.len(), 10_000);
+        drop(guards);
+    }
 }

@@ -181,6 +181,9 @@ pub struct CsvReader<'p, 'i> {
     /// [`super::dataset`]): each read one's slot and constant text, which
     /// [`Self::flush`] gives every row.
     hive: Vec<(usize, &'i [u8])>,
+    /// The index scanner's storage, kept from range to range (see
+    /// [`IndexScanner::reusing`]).
+    index: Option<Box<[u32]>>,
 }
 
 impl<'p, 'i> CsvReader<'p, 'i> {
@@ -195,6 +198,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
             },
             typed: (0..plan.slots()).map(|_| Typed::default()).collect(),
             hive: Vec::new(),
+            index: None,
         }
     }
 
@@ -234,7 +238,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
         // (every record `ncols` fields, well-formed quoting); the per-record
         // vectorised scanner takes the windows it refuses; at quoting only
         // the scalar scanner accepts, that one finishes the range.
-        let mut index = IndexScanner::new(buf, self.delimiter, ncols);
+        let mut index = IndexScanner::reusing(buf, self.delimiter, ncols, self.index.take());
         let mut pos = start;
         let mut stop = None;
         let mut resume = None;
@@ -270,6 +274,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
             }
         }
         let mut stop = stop.unwrap_or(pos);
+        self.index = Some(index.into_index());
         if let Some(at) = resume {
             let mut scanner = Scanner::new(buf, at, self.delimiter);
             loop {
