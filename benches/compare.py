@@ -769,6 +769,11 @@ def main(argv=None):
 
     problems = check_answers(tasks)
     text = report(tasks, args, env, notes, problems)
+    # sections measured by other scripts (benches/many_files.sh, ...) follow
+    # this marker; a regeneration keeps them
+    marker = "<!-- sections below are written by hand and kept by compare.py -->"
+    if args.out.exists() and marker in (old := args.out.read_text()):
+        text = text.rstrip("\n") + "\n\n" + old[old.index(marker):]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(f"\nwrote {args.out}", file=sys.stderr)

@@ -32,6 +32,8 @@ use crate::error::{Error, Result};
 use crate::exec::{self, ExecOptions};
 use crate::output::{self, Format};
 use crate::plan::Plan;
+use crate::source::dataset;
+use crate::source::paths::InputFile;
 use crate::source::typed::{self, TypedInput};
 use crate::source::{detect_format, CsvInput, InputFormat};
 use crate::spec::{AggSpec, ColumnRef};
@@ -174,15 +176,14 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
             let plan = Plan::resolve(&store.header(), &query.specs, &query.by)?;
             (plan, Inputs::Store(Box::new(store)))
         }
-        Source::Files(paths) => {
-            check_inputs(paths)?;
-            let mut formats = Vec::new();
-            for path in paths {
-                formats.push(detect_format(path)?);
-            }
+        Source::Files(args) => {
+            check_inputs(args)?;
+            let (files, hive_keys) = dataset::expand_all(args)?;
+            let formats = dataset::open_all(&files, threads, |_, f| detect_format(&f.path))?;
             if formats.iter().all(|&f| f == InputFormat::Csv) {
+                let delimiter = query.delimiter.unwrap_or(b',');
                 let (inputs, header) =
-                    open_csv_inputs(paths, query.delimiter.unwrap_or(b','), || {
+                    open_csv_inputs(&files, &hive_keys, delimiter, threads, || {
                         query.referenced_columns()
                     })?;
                 if let Some(note) =
@@ -195,7 +196,7 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
                 let plan = Plan::resolve(&header, &query.specs, &query.by)?;
                 (plan, Inputs::Csv(inputs))
             } else {
-                let (inputs, header) = open_typed_inputs(paths, &formats)?;
+                let (inputs, header) = open_typed_inputs(&files, &hive_keys, &formats, threads)?;
                 let plan = Plan::resolve(&header, &query.specs, &query.by)?;
                 (plan, Inputs::Typed(inputs))
             }
@@ -303,11 +304,15 @@ fn open_store(query: &Query, dir: &Path, allow_stale: bool) -> Result<Store> {
 }
 
 /// Opens Parquet and Arrow IPC inputs (`formats` tells which; CSV among
-/// them is refused) and checks that they share their columns.
+/// them is refused) and checks that they share their columns; the header
+/// is theirs followed by the Hive keys.
 fn open_typed_inputs(
-    paths: &[PathBuf],
+    files: &[InputFile],
+    hive_keys: &[String],
     formats: &[InputFormat],
+    threads: usize,
 ) -> Result<(Vec<TypedInput>, Vec<String>)> {
+    let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
     if let Some(i) = formats.iter().position(|&f| f == InputFormat::Csv) {
         let typed = formats
             .iter()
@@ -320,46 +325,51 @@ fn open_typed_inputs(
             formats[typed].name()
         )));
     }
-    let mut inputs = Vec::new();
-    for (path, format) in paths.iter().zip(formats) {
-        inputs.push(match format {
-            InputFormat::Parquet => TypedInput::open_parquet(path)?,
-            _ => TypedInput::open_ipc(path)?,
-        });
-    }
-    let header = inputs[0].header();
+    let types = dataset::hive_types(files);
+    let inputs = dataset::open_all(files, threads, |i, file| {
+        let hive = dataset::hive_values(file);
+        match formats[i] {
+            InputFormat::Parquet => TypedInput::open_parquet(&file.path, hive, &types),
+            _ => TypedInput::open_ipc(&file.path, hive, &types),
+        }
+    })?;
+    let mut header = inputs[0].header();
     for input in &inputs[1..] {
         if input.header() != header {
             return Err(Error::Other(format!(
-                "{}: columns [{}] differ from the columns of {} [{}]; inputs must share their columns",
+                "{}: {}",
                 input.name(),
-                input.header().join(","),
-                inputs[0].name(),
-                header.join(",")
+                dataset::columns_differ(&input.header(), inputs[0].name(), &header)
             )));
         }
     }
+    dataset::check_keys(&header, hive_keys, inputs[0].name())?;
+    header.extend(hive_keys.iter().cloned());
     Ok((inputs, header))
 }
 
 /// Opens CSV inputs and checks that they share one header; inputs with no
 /// bytes at all have none; when all are empty, the request may name no
 /// column (`fallback` gives the named ones), since nothing can check them.
+/// The header returned is the files' followed by the Hive keys.
 fn open_csv_inputs(
-    paths: &[PathBuf],
+    files: &[InputFile],
+    hive_keys: &[String],
     delimiter: u8,
+    threads: usize,
     fallback: impl FnOnce() -> Vec<String>,
 ) -> Result<(Vec<CsvInput>, Vec<String>)> {
-    let mut inputs = Vec::new();
-    for path in paths {
-        inputs.push(CsvInput::open(path, delimiter)?);
-    }
+    let mut inputs = dataset::open_all(files, threads, |_, file| {
+        let mut input = CsvInput::open(&file.path, delimiter)?;
+        input.hive = dataset::hive_values(file);
+        Ok(input)
+    })?;
     // Inputs with no bytes at all contribute nothing and have no header.
     let header = inputs
         .iter()
         .find(|i| !i.is_empty)
         .map(|i| i.header.clone());
-    let header = match header {
+    let mut header = match header {
         Some(h) => h,
         // with no header at all, a named column cannot be checked: refuse
         None => match fallback() {
@@ -376,16 +386,15 @@ fn open_csv_inputs(
             return Err(Error::Data(input.error_at(
                 0,
                 None,
-                format!(
-                    "header [{}] differs from the header of {} [{}]; inputs must share one header",
-                    input.header.join(","),
-                    first.name,
-                    header.join(",")
-                ),
+                dataset::columns_differ(&input.header, &first.name, &header),
             )));
         }
     }
     inputs.retain(|i| !i.is_empty);
+    if let Some(first) = inputs.first() {
+        dataset::check_keys(&header, hive_keys, &first.name)?;
+    }
+    header.extend(hive_keys.iter().cloned());
     Ok((inputs, header))
 }
 
@@ -457,13 +466,15 @@ pub struct Split {
 /// columnar partitions, which [`Source::Store`] then reads in place.
 pub fn split(request: &Split) -> Result<CreateSummary> {
     check_inputs(&request.inputs)?;
-    check_csv(&request.inputs)?;
     let threads = threads(request.threads, request.quiet);
+    let (files, hive_keys) = dataset::expand_all(&request.inputs)?;
+    check_csv(&files, threads)?;
     let fallback = || {
         let names = request.columns.iter().flatten();
         names.map(|c| c.plain_name().to_string()).collect()
     };
-    let (inputs, header) = open_csv_inputs(&request.inputs, request.delimiter, fallback)?;
+    let (inputs, header) =
+        open_csv_inputs(&files, &hive_keys, request.delimiter, threads, fallback)?;
     // split caps --partitions by its own rule (a store's partition count
     // bounds its readers' memory) and notes it itself
     let opts = CreateOptions {
@@ -479,9 +490,10 @@ pub fn split(request: &Split) -> Result<CreateSummary> {
 
 /// Fails unless every one of `paths` is CSV: a store is built from CSV,
 /// and Parquet and Arrow inputs are read directly.
-fn check_csv(paths: &[PathBuf]) -> Result<()> {
-    for path in paths {
-        let format = detect_format(path)?;
+fn check_csv(files: &[InputFile], threads: usize) -> Result<()> {
+    let formats = dataset::open_all(files, threads, |_, f| detect_format(&f.path))?;
+    for (file, &format) in files.iter().zip(&formats) {
+        let path = &file.path;
         if format != InputFormat::Csv {
             return Err(Error::Usage(format!(
                 "{} is {}: `split` reads CSV; run reads {} files directly (--input)",

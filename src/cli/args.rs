@@ -48,9 +48,10 @@ pub enum ProgressMode {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Input file (CSV, Parquet or Arrow IPC); `-` reads CSV from standard
-    /// input. Repeat for several files that form one table (they must have
-    /// the same columns).
+    /// Input file (CSV, Parquet or Arrow IPC), quoted glob pattern, or
+    /// dataset folder (key=value folders become columns); `-` reads CSV from
+    /// standard input. Repeat for several files that form one table (they
+    /// must have the same columns).
     #[arg(
         long,
         short = 'i',
@@ -115,8 +116,9 @@ pub struct RunArgs {
 
 #[derive(Args, Debug)]
 pub struct SplitArgs {
-    /// Input CSV file; `-` reads standard input. Repeat for several files
-    /// that form one table (they must have the same header).
+    /// Input CSV file, quoted glob pattern, or dataset folder; `-` reads
+    /// standard input. Repeat for several files that form one table (they
+    /// must have the same header).
     #[arg(long, short = 'i', required = true, value_name = "PATH")]
     pub input: Vec<PathBuf>,
 

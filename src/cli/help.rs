@@ -70,7 +70,11 @@ the store's size: partitions are mapped, read in place and released.
 Inputs: CSV, Parquet or Arrow IPC (Feather v2) files, told apart by their
 content (PAR1, ARROW1), not their name. Parquet and Arrow inputs are typed
 by their schema (see docs/store.md for how other types are read); only the
-needed columns are decoded, and row groups are read in parallel.
+needed columns are decoded, and row groups are read in parallel. A quoted
+glob (--input 'logs/*.csv') is expanded by rayproc, sorted by path; a folder
+(--input DIR) reads every file below it but hidden and _-prefixed ones
+(_SUCCESS); key=value folders (Hive style) become text columns named key.
+All files form one table and must have the same columns.
 
 Stores: `--store DIR` reads a store made by `rayproc split`. A store whose
 sources changed since the split is refused unless --allow-stale; every
@@ -79,6 +83,8 @@ partition file's checksum is verified before it is used unless --no-verify.
 Examples:
   rayproc run --input big.csv --agg mean:price
   rayproc run --input a.csv --input b.csv --by city --agg count,p99:latency
+  rayproc run --input 'logs/2026-11-*.csv' --agg count
+  rayproc run --input lake/events --by year --agg count,sum:amount
   cat data.csv | rayproc run --input - --agg sum:amount --format json
   rayproc run --input events.parquet --by day --agg count --format parquet --output by_day.parquet
   rayproc run --store big.store --agg mean:price,p99:price

@@ -239,6 +239,13 @@ pub struct CsvReader<'p, 'i> {
     starts: Vec<usize>,
     fields: Fields<'i>,
     typed: Vec<Typed>,
+    /// The Hive columns of the input being read (see
+    /// [`super::dataset`]): each read one's slot and constant text, which
+    /// [`Self::flush`] gives every row.
+    hive: Vec<(usize, &'i [u8])>,
+    /// The index scanner's storage, kept from range to range (see
+    /// [`IndexScanner::reusing`]).
+    index: Option<Box<[u32]>>,
 }
 
 impl<'p, 'i> CsvReader<'p, 'i> {
@@ -252,6 +259,8 @@ impl<'p, 'i> CsvReader<'p, 'i> {
                 escaped: Vec::new(),
             },
             typed: (0..plan.slots()).map(|_| Typed::default()).collect(),
+            hive: Vec::new(),
+            index: None,
         }
     }
 
@@ -273,9 +282,17 @@ impl<'p, 'i> CsvReader<'p, 'i> {
             reported: start,
             report: on_progress,
         };
-        let next_wanted = next_wanted_table(&self.plan.slot_of);
-        let ncols = self.plan.header.len();
-        let wanted: Vec<(usize, usize)> = (self.plan.slot_of.iter().enumerate())
+        // the file's own columns; the plan's header also holds the Hive
+        // columns after them, which no field of the file fills
+        let ncols = input.header.len();
+        let slot_of = &self.plan.slot_of[..ncols];
+        self.hive = (input.hive.iter().enumerate())
+            .map(|(k, v)| (self.plan.slot_of[ncols + k], v.as_bytes()))
+            .filter(|&(slot, _)| slot != UNUSED)
+            .map(|(slot, v)| (slot as usize, v))
+            .collect();
+        let next_wanted = next_wanted_table(slot_of);
+        let wanted: Vec<(usize, usize)> = (slot_of.iter().enumerate())
             .filter(|&(_, &slot)| slot != UNUSED)
             .map(|(field, &slot)| (field, slot as usize))
             .collect();
@@ -283,7 +300,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
         // (every record `ncols` fields, well-formed quoting); the per-record
         // vectorised scanner takes the windows it refuses; at quoting only
         // the scalar scanner accepts, that one finishes the range.
-        let mut index = IndexScanner::new(buf, self.delimiter, ncols);
+        let mut index = IndexScanner::reusing(buf, self.delimiter, ncols, self.index.take());
         let mut pos = start;
         let mut stop = None;
         let mut resume = None;
@@ -319,6 +336,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
             }
         }
         let mut stop = stop.unwrap_or(pos);
+        self.index = Some(index.into_index());
         if let Some(at) = resume {
             let mut scanner = Scanner::new(buf, at, self.delimiter);
             loop {
@@ -348,7 +366,8 @@ impl<'p, 'i> CsvReader<'p, 'i> {
     /// A sink for the per-record scanners' fields of the next record.
     fn sink<'a>(&'a mut self, next_wanted: &'a [usize], buf: &'i [u8]) -> SlotSink<'a, 'i> {
         SlotSink {
-            slot_of: &self.plan.slot_of,
+            // the file's own columns (`next_wanted` has one entry more)
+            slot_of: &self.plan.slot_of[..next_wanted.len() - 1],
             next_wanted,
             buf,
             fields: &mut self.fields,
@@ -412,7 +431,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
         on_batch: &mut BatchFn<'_, E>,
         progress: &mut RangeProgress<'_>,
     ) -> Result<(), E> {
-        let ncols = self.plan.header.len();
+        let ncols = input.header.len();
         if fields != ncols {
             self.fields.truncate(self.starts.len());
             self.flush(input, on_batch)?;
@@ -449,6 +468,9 @@ impl<'p, 'i> CsvReader<'p, 'i> {
         let n = self.starts.len();
         if n == 0 {
             return Ok(());
+        }
+        for &(slot, value) in &self.hive {
+            self.fields.raw[slot].resize(n, value);
         }
         let buf = input.bytes();
         let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();

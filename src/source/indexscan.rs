@@ -79,16 +79,41 @@ impl<'a> IndexScanner<'a> {
         Self::with_features(buf, delim, ncols, cpu::features())
     }
 
+    /// [`new`](Self::new) on the index of an earlier scanner
+    /// ([`into_index`](Self::into_index)), if any: a new one zeroes 130 KiB,
+    /// and a range per small file of a dataset paid that 10,000 times (its
+    /// contents do not matter: every entry is written before it is read, as
+    /// across the windows of one range).
+    pub fn reusing(buf: &'a [u8], delim: u8, ncols: usize, index: Option<Box<[u32]>>) -> Self {
+        Self::with_index(buf, delim, ncols, cpu::features(), index)
+    }
+
+    /// The index storage, for [`reusing`](Self::reusing).
+    pub fn into_index(self) -> Box<[u32]> {
+        self.index
+    }
+
     /// [`new`](Self::new), with the paths `features` allow rather than this
     /// process's ([`cpu::features`]): to compare the paths.
     pub fn with_features(buf: &'a [u8], delim: u8, ncols: usize, features: Features) -> Self {
+        Self::with_index(buf, delim, ncols, features, None)
+    }
+
+    fn with_index(
+        buf: &'a [u8],
+        delim: u8,
+        ncols: usize,
+        features: Features,
+        index: Option<Box<[u32]>>,
+    ) -> Self {
         IndexScanner {
             buf,
             delim,
             ncols,
             classify: classifier(features),
             compress: features.avx512_vbmi2(),
-            index: vec![0; INDEX_LEN].into_boxed_slice(),
+            index: (index.filter(|i| i.len() == INDEX_LEN))
+                .unwrap_or_else(|| vec![0; INDEX_LEN].into_boxed_slice()),
             base: 0,
             complete: 0,
         }

@@ -17,6 +17,7 @@
 pub mod arrow;
 pub mod csv;
 pub mod csv_run;
+pub mod dataset;
 pub mod decompress;
 pub mod fastscan;
 pub mod indexscan;
@@ -63,6 +64,9 @@ pub struct CsvInput {
     /// True when the bytes were copied from standard input, a pipe or
     /// another input that cannot be read again (see the module doc).
     pub spooled: bool,
+    /// The values of the Hive columns that follow the file's own columns
+    /// in the table (see [`dataset`]); empty outside a Hive dataset.
+    pub hive: Vec<String>,
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -104,6 +108,7 @@ impl CsvInput {
             body_start: 0,
             is_empty: meta.len() == 0,
             spooled,
+            hive: Vec::new(),
         };
         input.read_header(delimiter)?;
         Ok(input)

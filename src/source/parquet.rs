@@ -90,16 +90,20 @@ impl ParquetInput {
     }
 
     /// Reads row groups `groups` into `fold`, decoding only the plan's columns.
-    pub fn read(&self, plan: &Plan, groups: Range<usize>, fold: &mut Fold<'_>) -> Result<()> {
+    /// `hive`: the Hive columns' types and values (see
+    /// [`super::typed::slot_arrays`]).
+    pub fn read(
+        &self,
+        plan: &Plan,
+        groups: Range<usize>,
+        fold: &mut Fold<'_>,
+        hive: &[(super::dataset::HiveType, String)],
+    ) -> Result<()> {
         let wrap = |e: &dyn std::fmt::Display| Error::Other(format!("{}: {e}", self.name));
         // Columns in file order, and for each slot its position among them.
         let roots: Vec<usize> = (0..self.header.len())
             .filter(|&i| plan.slot_of.get(i).is_some_and(|&s| s != UNUSED))
             .collect();
-        let mut position_of_slot = vec![0; plan.slots()];
-        for (pos, &root) in roots.iter().enumerate() {
-            position_of_slot[plan.slot_of[root] as usize] = pos;
-        }
         let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         let mask = ProjectionMask::roots(self.meta.parquet_schema(), roots.iter().copied());
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
@@ -114,10 +118,7 @@ impl ParquetInput {
                 return Ok(());
             }
             let batch = batch.map_err(|e| wrap(&e))?;
-            let arrays: Vec<_> = position_of_slot
-                .iter()
-                .map(|&p| batch.column(p).clone())
-                .collect();
+            let arrays = super::typed::slot_arrays(plan, hive, &batch);
             let first = row;
             fold_arrays(fold, &plan.slot_names, &arrays, batch.num_rows(), |r| {
                 Error::Other(format!(

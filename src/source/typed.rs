@@ -1,10 +1,15 @@
 //! Typed inputs (Parquet, Arrow IPC): opening, partitioning and running a
 //! plan over them with [`crate::exec::aggregate`]. A task is a run of row
-//! groups or record batches of one input.
+//! groups or record batches of one input. The Hive columns of a dataset
+//! (see [`super::dataset`]) are constant arrays added to each decoded batch
+//! ([`slot_arrays`]).
 
 use std::ops::Range;
 use std::path::Path;
 
+use arrow_array::{ArrayRef, RecordBatch};
+
+use super::dataset::HiveType;
 use super::ipc::IpcFile;
 use super::parquet::ParquetInput;
 use crate::error::{Error, Result};
@@ -12,8 +17,14 @@ use crate::exec::{self, AggregateOptions, ExecOptions, Fold};
 use crate::partial::Table;
 use crate::plan::{Plan, UNUSED};
 
-/// One typed input file.
-pub enum TypedInput {
+/// One typed input file, and the values of its Hive columns.
+pub struct TypedInput {
+    file: TypedFile,
+    /// Each Hive column's type (the dataset's) and this file's value.
+    hive: Vec<(HiveType, String)>,
+}
+
+enum TypedFile {
     Parquet(ParquetInput),
     Ipc(IpcFile, std::path::PathBuf),
 }
@@ -26,41 +37,54 @@ pub struct TypedTask {
 }
 
 impl TypedInput {
-    pub fn open_parquet(path: &Path) -> Result<TypedInput> {
-        ParquetInput::open(path).map(TypedInput::Parquet)
+    /// Opens a Parquet file whose Hive columns have `types` and, here,
+    /// `hive` (the empty text for a null).
+    pub fn open_parquet(path: &Path, hive: Vec<String>, types: &[HiveType]) -> Result<TypedInput> {
+        let file = TypedFile::Parquet(ParquetInput::open(path)?);
+        Ok(TypedInput::new(file, hive, types))
     }
 
-    pub fn open_ipc(path: &Path) -> Result<TypedInput> {
+    /// Opens an Arrow IPC file; `hive` and `types` as for
+    /// [`Self::open_parquet`].
+    pub fn open_ipc(path: &Path, hive: Vec<String>, types: &[HiveType]) -> Result<TypedInput> {
         let name = path.display().to_string();
-        IpcFile::open(path, &name, false, None).map(|f| TypedInput::Ipc(f, path.to_path_buf()))
+        let f = IpcFile::open(path, &name, false, None)?;
+        let file = TypedFile::Ipc(f, path.to_path_buf());
+        Ok(TypedInput::new(file, hive, types))
+    }
+
+    fn new(file: TypedFile, hive: Vec<String>, types: &[HiveType]) -> TypedInput {
+        let hive = types.iter().copied().zip(hive).collect();
+        TypedInput { file, hive }
     }
 
     pub fn name(&self) -> &str {
-        match self {
-            TypedInput::Parquet(p) => &p.name,
-            TypedInput::Ipc(f, _) => &f.name,
+        match &self.file {
+            TypedFile::Parquet(p) => &p.name,
+            TypedFile::Ipc(f, _) => &f.name,
         }
     }
 
+    /// The file's own columns (the Hive columns not included).
     pub fn header(&self) -> Vec<String> {
-        match self {
-            TypedInput::Parquet(p) => p.header.clone(),
-            TypedInput::Ipc(f, _) => f.schema.fields().iter().map(|f| f.name().clone()).collect(),
+        match &self.file {
+            TypedFile::Parquet(p) => p.header.clone(),
+            TypedFile::Ipc(f, _) => f.schema.fields().iter().map(|f| f.name().clone()).collect(),
         }
     }
 
     /// Row groups or record batches: the units partitions are made of.
     fn units(&self) -> usize {
-        match self {
-            TypedInput::Parquet(p) => p.row_groups(),
-            TypedInput::Ipc(f, _) => f.batches(),
+        match &self.file {
+            TypedFile::Parquet(p) => p.row_groups(),
+            TypedFile::Ipc(f, _) => f.batches(),
         }
     }
 
     fn bytes(&self, units: Range<usize>) -> u64 {
-        match self {
-            TypedInput::Parquet(p) => p.bytes(units),
-            TypedInput::Ipc(f, _) => {
+        match &self.file {
+            TypedFile::Parquet(p) => p.bytes(units),
+            TypedFile::Ipc(f, _) => {
                 let n = f.batches().max(1) as u64;
                 f.bytes().len() as u64 * units.len() as u64 / n
             }
@@ -68,9 +92,9 @@ impl TypedInput {
     }
 
     fn check_types(&self, plan: &Plan) -> Result<()> {
-        match self {
-            TypedInput::Parquet(p) => p.check_types(plan),
-            TypedInput::Ipc(f, _) => {
+        match &self.file {
+            TypedFile::Parquet(p) => p.check_types(plan),
+            TypedFile::Ipc(f, _) => {
                 for (i, field) in f.schema.fields().iter().enumerate() {
                     if plan.slot_of.get(i).is_some_and(|&s| s != UNUSED) {
                         super::arrow::kind_of(field.data_type()).map_err(|why| {
@@ -84,18 +108,15 @@ impl TypedInput {
     }
 
     fn read(&self, plan: &Plan, units: Range<usize>, fold: &mut Fold<'_>) -> Result<()> {
-        match self {
-            TypedInput::Parquet(p) => p.read(plan, units, fold),
-            TypedInput::Ipc(f, _) => {
+        match &self.file {
+            TypedFile::Parquet(p) => p.read(plan, units, fold, &self.hive),
+            TypedFile::Ipc(f, _) => {
                 for i in units {
                     if fold.cancelled() {
                         return Ok(());
                     }
                     let batch = f.batch(i)?;
-                    let arrays: Vec<_> = slot_positions(plan)
-                        .into_iter()
-                        .map(|p| batch.column(p).clone())
-                        .collect();
+                    let arrays = slot_arrays(plan, &self.hive, &batch);
                     super::arrow::fold_arrays(
                         fold,
                         &plan.slot_names,
@@ -119,32 +140,50 @@ impl TypedInput {
     }
 }
 
-/// The columns the plan reads, in file order.
-fn needed_columns(plan: &Plan) -> Vec<usize> {
-    (0..plan.slot_of.len())
+/// The file columns the plan reads, in file order (of a file of
+/// `file_columns` columns: the Hive columns follow them).
+fn needed_columns(plan: &Plan, file_columns: usize) -> Vec<usize> {
+    (0..file_columns)
         .filter(|&i| plan.slot_of[i] != UNUSED)
         .collect()
 }
 
-/// For each slot, its position among [`needed_columns`].
-fn slot_positions(plan: &Plan) -> Vec<usize> {
-    let mut positions = vec![0; plan.slots()];
-    for (pos, col) in needed_columns(plan).into_iter().enumerate() {
-        positions[plan.slot_of[col] as usize] = pos;
+/// One array per plan slot for a batch decoded with only the needed file
+/// columns (in file order): those by their position among them, each Hive
+/// column as `batch.num_rows()` copies of this file's value.
+pub(super) fn slot_arrays(
+    plan: &Plan,
+    hive: &[(HiveType, String)],
+    batch: &RecordBatch,
+) -> Vec<ArrayRef> {
+    let file_columns = plan.slot_of.len() - hive.len();
+    let mut arrays: Vec<Option<ArrayRef>> = vec![None; plan.slots()];
+    for (pos, col) in needed_columns(plan, file_columns).into_iter().enumerate() {
+        arrays[plan.slot_of[col] as usize] = Some(batch.column(pos).clone());
     }
-    positions
+    for (k, (ty, value)) in hive.iter().enumerate() {
+        let slot = plan.slot_of[file_columns + k];
+        if slot != UNUSED {
+            arrays[slot as usize] = Some(ty.array(value, batch.num_rows()));
+        }
+    }
+    arrays
+        .into_iter()
+        .map(|a| a.expect("every slot is a column"))
+        .collect()
 }
 
 /// A column that is text in one input and numeric in another would be
 /// typed per batch, which typed sources do not support: refuse it.
 fn check_kinds(plan: &Plan, inputs: &[TypedInput]) -> Result<()> {
     use super::arrow::{kind_of, ReadAs as Kind};
-    for col in needed_columns(plan) {
+    let file_columns = plan.slot_of.len() - inputs.first().map_or(0, |i| i.hive.len());
+    for col in needed_columns(plan, file_columns) {
         let mut seen: Option<(Kind, &str)> = None;
         for input in inputs {
-            let dt = match input {
-                TypedInput::Parquet(p) => p.data_type(col),
-                TypedInput::Ipc(f, _) => f.schema.field(col).data_type().clone(),
+            let dt = match &input.file {
+                TypedFile::Parquet(p) => p.data_type(col),
+                TypedFile::Ipc(f, _) => f.schema.field(col).data_type().clone(),
             };
             let Ok(kind) = kind_of(&dt) else { continue };
             if kind == Kind::Null {
@@ -196,12 +235,19 @@ pub fn run(
     for input in inputs {
         input.check_types(plan)?;
         // decode only the needed columns of IPC files
-        projected.push(match input {
-            TypedInput::Ipc(f, path) => Some(TypedInput::Ipc(
-                IpcFile::open(path, &f.name, false, Some(needed_columns(plan)))?,
-                path.clone(),
-            )),
-            TypedInput::Parquet(_) => None,
+        projected.push(match &input.file {
+            TypedFile::Ipc(f, path) => {
+                let file_columns = f.schema.fields().len();
+                let columns = Some(needed_columns(plan, file_columns));
+                Some(TypedInput {
+                    file: TypedFile::Ipc(
+                        IpcFile::open(path, &f.name, false, columns)?,
+                        path.clone(),
+                    ),
+                    hive: input.hive.clone(),
+                })
+            }
+            TypedFile::Parquet(_) => None,
         });
     }
     let inputs: Vec<&TypedInput> = inputs

@@ -14,6 +14,7 @@ mod common;
 
 mod aggregates;
 mod approx;
+mod datasets;
 mod dialect;
 mod errors;
 mod exact;

@@ -1,0 +1,246 @@
+//! Many files read as one table: expanding `--input` arguments (patterns,
+//! folders; see [`super::paths`]), opening the files in parallel, checking
+//! that they share their columns, and the Hive columns (`key=value`
+//! folders) that a dataset adds after each file's own columns.
+//!
+//! # Hive columns
+//!
+//! A Hive key is a column of the table like any other: it follows the
+//! file's own columns (in folder order, outermost first) in the header the
+//! plan is resolved against, so `--by year`, `--agg count:year` and a
+//! filter see a slot. The engines fill its slot with the file's constant:
+//!
+//! - CSV ([`super::csv::CsvReader`]): each batch gets the value's text as
+//!   the raw field of every row, and is typed per batch exactly like a CSV
+//!   field: `year=2024` reads as the integer 2024 wherever a CSV field
+//!   `2024` would, `city=Paris` as text, `x=1.5` as a float, and a null
+//!   folder (`key=` or `key=__HIVE_DEFAULT_PARTITION__`) as a null, the
+//!   empty field. A non-number under `sum` is the usual error, naming the
+//!   file and the line of the first record of the batch.
+//! - Parquet and Arrow IPC ([`super::typed`]): a constant Arrow array per
+//!   decoded batch, typed once for the whole dataset ([`HiveType`]):
+//!   Int64 when every non-null value of the key is an integer written as
+//!   rayproc writes it (`2024`, `-3`; not `007` or `+3`), else Float64 when
+//!   every one is a float written as rayproc writes it (`1.5`), else text.
+//!   One type for all files, because typed sources do not re-type a column
+//!   per batch; and only canonical spellings are numbers, so that a group
+//!   key prints the folder's text byte for byte, as the CSV path does
+//!   (there a key keeps its original text). The only difference from CSV:
+//!   a key whose values mix spellings (`k=1`, `k=x`, or `k=007`) is text
+//!   in a typed dataset, where CSV types it per batch.
+//!
+//! # Why open in parallel
+//!
+//! A day of logs is 10,000 files. Opening one costs a few system calls
+//! (`stat`, `open`, `mmap`, and the header's page fault) that are mostly
+//! waiting: done one after the other they took a visible share of a run
+//! over many small files, so they run on a pool, and the first error in
+//! argument order is the one reported, whichever thread met it.
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use super::paths::{self, InputFile};
+use crate::error::{Error, Result};
+
+/// The files of `args` (each expanded by [`paths::expand`]), in argument
+/// order, and the Hive keys they all share (see [`paths::hive_columns`]).
+pub fn expand_all(args: &[PathBuf]) -> Result<(Vec<InputFile>, Vec<String>)> {
+    let mut files = Vec::new();
+    for arg in args {
+        files.extend(paths::expand(arg)?);
+    }
+    let keys = paths::hive_columns(&files)?;
+    Ok((files, keys))
+}
+
+/// `open` applied to every file (and its index), in parallel when there are many, in
+/// order; the error of the first file (in order) that fails.
+pub fn open_all<T: Send>(
+    files: &[InputFile],
+    threads: usize,
+    open: impl Fn(usize, &InputFile) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    let open = |(i, file): (usize, &InputFile)| open(i, file);
+    /// Fewer files are opened in the calling thread: a pool costs more.
+    const PARALLEL_FROM: usize = 16;
+    /// Opening is mostly waiting for the file system: more threads than
+    /// cores help when the files are not cached.
+    const THREADS_PER_CORE: usize = 4;
+    let results: Vec<Result<T>> = if files.len() < PARALLEL_FROM {
+        files.iter().enumerate().map(open).collect()
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads((threads * THREADS_PER_CORE).clamp(1, 64))
+            .build()
+            .map_err(|e| Error::Other(format!("cannot start threads: {e}")))?;
+        pool.install(|| {
+            (files.par_iter().enumerate())
+                .with_min_len(8)
+                .map(open)
+                .collect()
+        })
+    };
+    results.into_iter().collect()
+}
+
+/// Why `header` (of a file) differs from `want` (the first file's): the
+/// first column that differs, by position, or the first missing or extra
+/// one.
+pub fn first_difference(header: &[String], want: &[String]) -> String {
+    for (i, (got, wanted)) in header.iter().zip(want).enumerate() {
+        if got != wanted {
+            return format!("column {} is '{got}', not '{wanted}'", i + 1);
+        }
+    }
+    match header.len().cmp(&want.len()) {
+        std::cmp::Ordering::Less => format!(
+            "it has {} columns, not {}: column {} '{}' is missing",
+            header.len(),
+            want.len(),
+            header.len() + 1,
+            want[header.len()]
+        ),
+        _ => format!(
+            "it has {} columns, not {}: column {} '{}' is extra",
+            header.len(),
+            want.len(),
+            want.len() + 1,
+            header[want.len()]
+        ),
+    }
+}
+
+/// The message for a file whose columns (`header`) differ from those of
+/// the first file, `first` (whose columns are `want`).
+pub fn columns_differ(header: &[String], first: &str, want: &[String]) -> String {
+    format!(
+        "its columns differ from those of {first}: {}; files read as one table must have the \
+         same columns, in the same order (this file: [{}]; {first}: [{}])",
+        first_difference(header, want),
+        header.join(","),
+        want.join(",")
+    )
+}
+
+/// Fails when a Hive key is also one of the files' own columns (`header`):
+/// the table would hold two columns of that name, one of them not in the
+/// files, and `--by key` would not say which.
+pub fn check_keys(header: &[String], keys: &[String], first: &str) -> Result<()> {
+    match keys.iter().find(|k| header.contains(k)) {
+        Some(k) => Err(Error::Other(format!(
+            "{first}: the folder key {k}= names a column that the file also has: rename the \
+             column or the key=value folders"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The Hive values of `file`, in key order: the empty text for a null.
+pub fn hive_values(file: &InputFile) -> Vec<String> {
+    file.hive.iter().map(|(_, v)| v.clone()).collect()
+}
+
+/// The Arrow type a Hive key takes in a Parquet / Arrow IPC dataset (see
+/// the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HiveType {
+    Int,
+    Float,
+    Text,
+}
+
+impl HiveType {
+    /// The type of a key whose values (over every file) are `values`.
+    pub fn of<'a>(values: impl IntoIterator<Item = &'a str>) -> HiveType {
+        let (mut ints, mut floats) = (true, true);
+        for v in values.into_iter().filter(|v| !v.is_empty()) {
+            ints &= v.parse::<i64>().is_ok_and(|i| i.to_string() == v);
+            floats &= v
+                .parse::<f64>()
+                .is_ok_and(|f| f.is_finite() && format!("{f:?}") == v);
+        }
+        if ints {
+            HiveType::Int
+        } else if floats {
+            HiveType::Float
+        } else {
+            HiveType::Text
+        }
+    }
+
+    /// A column of `len` copies of `value` of this type (all null for the
+    /// empty value).
+    pub fn array(self, value: &str, len: usize) -> arrow_array::ArrayRef {
+        use arrow_array::{Float64Array, Int64Array, StringArray};
+        use std::sync::Arc;
+        if value.is_empty() {
+            return Arc::new(Int64Array::new_null(len));
+        }
+        match self {
+            HiveType::Int => Arc::new(Int64Array::from_value(
+                value.parse().expect("typed as an integer"),
+                len,
+            )),
+            HiveType::Float => Arc::new(Float64Array::from_value(
+                value.parse().expect("typed as a float"),
+                len,
+            )),
+            HiveType::Text => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                value, len,
+            ))),
+        }
+    }
+}
+
+/// The types of the Hive keys of `files` (which share their keys).
+pub fn hive_types(files: &[InputFile]) -> Vec<HiveType> {
+    let keys = files.first().map_or(0, |f| f.hive.len());
+    (0..keys)
+        .map(|k| HiveType::of(files.iter().map(|f| f.hive[k].1.as_str())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn the_first_difference_is_named() {
+        let want = s(&["a", "b", "c"]);
+        assert_eq!(
+            first_difference(&s(&["a", "x", "c"]), &want),
+            "column 2 is 'x', not 'b'"
+        );
+        assert_eq!(
+            first_difference(&s(&["a", "b"]), &want),
+            "it has 2 columns, not 3: column 3 'c' is missing"
+        );
+        assert_eq!(
+            first_difference(&s(&["a", "b", "c", "d"]), &want),
+            "it has 4 columns, not 3: column 4 'd' is extra"
+        );
+    }
+
+    #[test]
+    fn hive_types_take_only_canonical_numbers() {
+        assert_eq!(HiveType::of(["2024", "2025", ""]), HiveType::Int);
+        assert_eq!(HiveType::of(["-3"]), HiveType::Int);
+        assert_eq!(HiveType::of(["007"]), HiveType::Text);
+        assert_eq!(HiveType::of(["+3"]), HiveType::Text);
+        assert_eq!(HiveType::of(["1.5", "2.25"]), HiveType::Float);
+        assert_eq!(HiveType::of(["1.5", "2"]), HiveType::Text);
+        assert_eq!(HiveType::of(["1.50"]), HiveType::Text);
+        assert_eq!(HiveType::of(["Paris"]), HiveType::Text);
+        assert_eq!(HiveType::of(["", ""]), HiveType::Int);
+        let a = HiveType::Int.array("", 3);
+        assert_eq!(a.null_count(), 3);
+        let a = HiveType::Text.array("x", 2);
+        assert_eq!(a.len(), 2);
+    }
+}
