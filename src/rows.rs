@@ -107,25 +107,20 @@ impl Buckets {
         let mut first: Option<(usize, usize, TimeError)> = None;
         for (b, bucket) in plan.buckets.iter().enumerate() {
             let col = &batch.columns[bucket.slot];
-            let keys = &mut self.keys[b];
-            let valid = &mut self.valid[b];
-            keys.clear();
-            valid.clear();
-            let len = key_len(bucket.unit);
+            let (keys, valid) = (&mut self.keys[b], &mut self.valid[b]);
             // rows past an earlier bucket's error are never looked at
             let limit = first.map_or(batch.len, |f| f.0);
-            for row in 0..limit {
-                if !col.is_valid(row) {
-                    keys.resize(keys.len() + len, 0);
-                    valid.push(false);
-                    continue;
-                }
-                if let Err(e) = bucket.unit.bucket_row(col, row, keys) {
-                    first = Some((row, b, e));
-                    break;
-                }
-                debug_assert_eq!(keys.len(), (row + 1) * len);
-                valid.push(true);
+            let bad = match bucket.unit {
+                TimeUnit::Year => keys_of::<4>(bucket.unit, col, limit, keys, valid),
+                TimeUnit::Month => keys_of::<7>(bucket.unit, col, limit, keys, valid),
+                TimeUnit::Week => keys_of::<8>(bucket.unit, col, limit, keys, valid),
+                TimeUnit::Day => keys_of::<10>(bucket.unit, col, limit, keys, valid),
+                TimeUnit::Hour => keys_of::<13>(bucket.unit, col, limit, keys, valid),
+                TimeUnit::Minute => keys_of::<16>(bucket.unit, col, limit, keys, valid),
+                TimeUnit::Second => keys_of::<19>(bucket.unit, col, limit, keys, valid),
+            };
+            if let Some((row, e)) = bad {
+                first = Some((row, b, e));
             }
         }
         first
@@ -191,6 +186,45 @@ impl Buckets {
 /// Appends `v[r]` for each of `rows` to `out`.
 fn pick<T: Copy>(v: &[T], rows: &[u32], out: &mut Vec<T>) {
     out.extend(rows.iter().map(|&r| v[r as usize]));
+}
+
+/// The `L`-byte keys of `unit` (see [`key_len`]) of rows `..limit` of
+/// `col`, up to the first value that has none (its row and error).
+fn keys_of<const L: usize>(
+    unit: TimeUnit,
+    col: &Column<'_>,
+    limit: usize,
+    keys: &mut Vec<u8>,
+    valid: &mut Vec<bool>,
+) -> Option<(usize, TimeError)> {
+    debug_assert_eq!(L, key_len(unit));
+    keys.clear();
+    keys.resize(limit * L, 0);
+    valid.clear();
+    valid.resize(limit, true);
+    let mut one = Vec::with_capacity(L);
+    let text = match (col.data, col.raw) {
+        (Data::Text(t), _) | (Data::Float(_), Some(t)) => Some(t),
+        _ => None,
+    };
+    for (row, key) in keys.chunks_exact_mut(L).enumerate() {
+        if !col.is_valid(row) {
+            valid[row] = false;
+            continue;
+        }
+        if let Some(plain) = text.and_then(|t| unit.bucket_plain::<L>(t[row])) {
+            *<&mut [u8; L]>::try_from(key).expect("L bytes") = plain;
+            continue;
+        }
+        one.clear();
+        if let Err(e) = unit.bucket_row(col, row, &mut one) {
+            keys.truncate(row * L);
+            valid.truncate(row);
+            return Some((row, e));
+        }
+        key.copy_from_slice(&one);
+    }
+    None
 }
 
 /// The kept rows of one column, gathered.

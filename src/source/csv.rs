@@ -152,6 +152,15 @@ impl Typed {
         };
     }
 
+    /// Takes `raw` as text, unparsed: for a `--where` column that only some
+    /// rows' tests read (see [`crate::filter::Bound::leading_slot`]).
+    fn text(&mut self, raw: &[&[u8]]) {
+        self.valid.clear();
+        self.valid.extend(raw.iter().map(|f| !f.is_empty()));
+        self.has_nulls = self.valid.contains(&false);
+        self.ty = ColumnType::Text;
+    }
+
     fn column<'a>(&'a self, raw: &'a [&'a [u8]]) -> Column<'a> {
         let data = match self.ty {
             ColumnType::Null | ColumnType::Int => Data::Int(&self.ints),
@@ -437,9 +446,12 @@ impl Stage<'_> {
     /// them (and their starts). `raw` and `starts` are left compacted to the
     /// kept rows; `readable` as for [`Typed::fill`].
     ///
-    /// The filter reads only its own columns, typed on every row; the other
-    /// columns are typed on the kept rows only, and so are the filter's
-    /// again when rows were dropped, so that a dropped row never decides a
+    /// The filter reads only its own columns: the one its first test reads
+    /// typed on every row, the others as text (their tests see only the
+    /// rows still undecided, and read a text field's number by the same
+    /// rule: `k = 'a' and x > 0` parses `x` only where `k` is `a`). Then
+    /// every column is typed on the kept rows only (the leading one again
+    /// if rows were dropped), so that a dropped row never decides a
     /// column's type: the batch is the one filtering the file first gives.
     fn run<'r, E: From<DataError>>(
         &mut self,
@@ -452,10 +464,14 @@ impl Stage<'_> {
         let plan = self.plan;
         let n = starts.len();
         // slots already typed on exactly the rows handed on
-        let mut typed_already: &[usize] = &[];
+        let mut typed_already = None;
         if let Some(filter) = &plan.filter {
+            let leading = filter.leading_slot();
             for &s in filter.slots() {
-                self.typed[s].fill(&raw[s], readable.clone());
+                match s == leading {
+                    true => self.typed[s].fill(&raw[s], readable.clone()),
+                    false => self.typed[s].text(&raw[s]),
+                }
             }
             let columns = (0..plan.slots())
                 .map(|s| match filter.slots().contains(&s) {
@@ -488,7 +504,7 @@ impl Stage<'_> {
                 return Ok(());
             }
             if kept.len() == n {
-                typed_already = filter.slots();
+                typed_already = Some(leading);
             } else {
                 for r in raw.iter_mut() {
                     compact(r, kept);
@@ -497,7 +513,7 @@ impl Stage<'_> {
             }
         }
         for (s, (typed, raw)) in self.typed.iter_mut().zip(raw.iter()).enumerate() {
-            if !typed_already.contains(&s) {
+            if typed_already != Some(s) {
                 typed.fill(raw, readable.clone());
             }
         }
