@@ -119,7 +119,8 @@ impl Query {
             .filter_map(|c| crate::timebucket::TimeUnit::parse_by(&c.text)?.ok())
             .map(|(_, c)| c)
             .collect();
-        let by = (self.by.iter()).filter(|c| crate::timebucket::TimeUnit::parse_by(&c.text).is_none());
+        let by =
+            (self.by.iter()).filter(|c| crate::timebucket::TimeUnit::parse_by(&c.text).is_none());
         let filtered = self.filter.iter().flat_map(|f| f.columns());
         for column in by
             .chain(&buckets)
@@ -209,11 +210,13 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
                         eprintln!("rayproc: note: {note}");
                     }
                 }
-                let plan = Plan::resolve_where(&header, &query.specs, &query.by, query.filter.as_ref())?;
+                let plan =
+                    Plan::resolve_where(&header, &query.specs, &query.by, query.filter.as_ref())?;
                 (plan, Inputs::Csv(inputs))
             } else {
                 let (inputs, header) = open_typed_inputs(paths, &formats)?;
-                let plan = Plan::resolve_where(&header, &query.specs, &query.by, query.filter.as_ref())?;
+                let plan =
+                    Plan::resolve_where(&header, &query.specs, &query.by, query.filter.as_ref())?;
                 (plan, Inputs::Typed(inputs))
             }
         }

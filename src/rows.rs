@@ -398,7 +398,11 @@ mod tests {
         let p = plan("month(ts)", Some("x > 1"));
         assert_eq!(p.keys, [2]);
         assert_eq!(p.output_names(), ["month_ts", "sum_x"]);
-        let (got, err) = run(&p, &["2026-01-31", "", "2026-02-01T00:00+01:00"], &[1, 2, 3]);
+        let (got, err) = run(
+            &p,
+            &["2026-01-31", "", "2026-02-01T00:00+01:00"],
+            &[1, 2, 3],
+        );
         assert_eq!(err, None);
         assert_eq!(got, [("null".into(), 2), ("2026-01".into(), 3)]);
     }
@@ -407,11 +411,18 @@ mod tests {
     fn the_earliest_bad_row_wins() {
         // a bad time at row 2 (kept row 1): row 1 is folded, then the error
         let p = plan("day(ts)", Some("x != 2"));
-        let (got, err) = run(&p, &["2026-01-31", "2026-02-01", "nope", "x"], &[1, 2, 3, 4]);
+        let (got, err) = run(
+            &p,
+            &["2026-01-31", "2026-02-01", "nope", "x"],
+            &[1, 2, 3, 4],
+        );
         assert_eq!(got, [("2026-01-31".into(), 1)]);
         let err = err.unwrap();
         assert_eq!((err.row, err.slot), (2, 0));
-        assert!(err.message.starts_with("day(ts) needs a date-time"), "{err:?}");
+        assert!(
+            err.message.starts_with("day(ts) needs a date-time"),
+            "{err:?}"
+        );
         // a rejected filter value after a bad time: the time's error
         let p = plan("day(ts)", Some("x > 0 or ts > 5"));
         let (_, err) = run(&p, &["1", "2026-02-30", "abc"], &[1, 2, -3]);
@@ -420,7 +431,10 @@ mod tests {
         assert_eq!(got.len(), 2);
         let err = err.unwrap();
         assert_eq!((err.row, err.slot), (2, 0));
-        assert!(err.message.contains("needs a number, found \"abc\""), "{err:?}");
+        assert!(
+            err.message.contains("needs a number, found \"abc\""),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -429,7 +443,10 @@ mod tests {
         let specs = parse_specs(&["count"]).unwrap();
         let by = parse_columns(&["day(ts),day_ts"], "--by").unwrap();
         let err = Plan::resolve(&header, &specs, &by).unwrap_err();
-        assert!(err.to_string().contains("'day_ts' would appear twice"), "{err}");
+        assert!(
+            err.to_string().contains("'day_ts' would appear twice"),
+            "{err}"
+        );
         let by = parse_columns(&["day(ts),DAY( ts )"], "--by").unwrap();
         assert!(Plan::resolve(&header, &specs, &by).is_err());
         let by = parse_columns(&["ts,day(ts),hour(ts),\"day(ts)\""], "--by");

@@ -644,9 +644,15 @@ mod tests {
             }
         }
         assert!(accepted > 100_000, "{accepted}");
-        assert_eq!(Day.bucket_plain::<10>(b"2024-02-29 23:59:59"), Some(*b"2024-02-29"));
+        assert_eq!(
+            Day.bucket_plain::<10>(b"2024-02-29 23:59:59"),
+            Some(*b"2024-02-29")
+        );
         assert_eq!(Day.bucket_plain::<10>(b"2023-02-29 23:59:59"), None);
-        assert_eq!(Hour.bucket_plain::<13>(b"2024-02-29 23:59:59"), Some(*b"2024-02-29T23"));
+        assert_eq!(
+            Hour.bucket_plain::<13>(b"2024-02-29 23:59:59"),
+            Some(*b"2024-02-29T23")
+        );
     }
 
     #[test]

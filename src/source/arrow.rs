@@ -423,10 +423,7 @@ pub struct Rejection {
 impl Rejection {
     /// "column 'x': sum needs numbers, found "abc"", as the CSV path says it.
     pub fn describe(&self, plan: &crate::plan::Plan) -> String {
-        format!(
-            "column '{}': {}",
-            plan.slot_labels[self.slot], self.message
-        )
+        format!("column '{}': {}", plan.slot_labels[self.slot], self.message)
     }
 }
 
