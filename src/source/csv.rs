@@ -453,11 +453,11 @@ impl Stage<'_> {
     /// every column is typed on the kept rows only (the leading one again
     /// if rows were dropped), so that a dropped row never decides a
     /// column's type: the batch is the one filtering the file first gives.
-    fn run<'r, E: From<DataError>>(
+    fn run<E: From<DataError>>(
         &mut self,
         input: &CsvInput,
         readable: Range<usize>,
-        raw: &mut [Vec<&'r [u8]>],
+        raw: &mut [Vec<&[u8]>],
         starts: &mut Vec<usize>,
         on_batch: &mut BatchFn<'_, E>,
     ) -> Result<(), E> {
