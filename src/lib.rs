@@ -54,6 +54,7 @@ pub mod partial;
 pub mod plan;
 pub mod progress;
 pub mod query;
+pub mod rows;
 pub mod signals;
 pub mod source;
 pub mod spec;

@@ -17,7 +17,21 @@
 
 use crate::agg::{Func, SharedState};
 use crate::error::Error;
+use crate::filter::{Bound, Expr};
 use crate::spec::{nearest, quote_if_needed, AggSpec, ColumnRef};
+use crate::timebucket::TimeUnit;
+
+/// A time-bucket key: `unit(column)`.
+#[derive(Clone, Debug)]
+pub struct Bucket {
+    pub unit: TimeUnit,
+    /// The slot of the column read.
+    pub slot: usize,
+    /// The term as written (`day(ts)`), for messages.
+    pub term: String,
+    /// The output column: `day_ts`.
+    pub name: String,
+}
 
 /// Marks a column that no aggregate or key needs.
 pub const UNUSED: u16 = u16::MAX;
@@ -36,8 +50,16 @@ pub struct Plan {
     pub slot_names: Vec<String>,
     /// For each slot, the column's label in the output (see [`Plan::label`]).
     pub slot_labels: Vec<String>,
-    /// Slots of the `--by` columns, in order.
+    /// Batch columns of the `--by` keys, in order: a slot, or a time
+    /// bucket's column (`slots() + i` for `buckets[i]`).
     pub keys: Vec<usize>,
+    /// The time buckets among the keys (`--by 'day(ts)'`). Sources append
+    /// one text column per bucket after the slots' columns (see
+    /// [`crate::rows`]), so that keys need nothing but a batch column.
+    pub buckets: Vec<Bucket>,
+    /// The `--where` filter, bound to slots: only the rows it keeps reach
+    /// the aggregates. The columns it reads have slots like any other.
+    pub filter: Option<Bound>,
     /// The aggregates, in output order.
     pub aggs: Vec<PlannedAgg>,
     /// The partial states to keep: aggregates of one column that can share
@@ -79,18 +101,57 @@ impl Plan {
 
     /// Resolves `specs` and `by` (as the flags name them) against `header`.
     pub fn resolve(header: &[String], specs: &[AggSpec], by: &[ColumnRef]) -> Result<Plan, Error> {
+        Plan::resolve_where(header, specs, by, None)
+    }
+
+    /// [`Plan::resolve`] with a `--where` filter. A `--by` term written
+    /// `FUNC(COLUMN)` with a time unit as `FUNC` (`day(ts)`, see
+    /// [`TimeUnit::parse_by`]) is a time bucket of that column.
+    pub fn resolve_where(
+        header: &[String],
+        specs: &[AggSpec],
+        by: &[ColumnRef],
+        filter: Option<&Expr>,
+    ) -> Result<Plan, Error> {
         let mut plan = Plan::empty(header)?;
         let by_text: Vec<&str> = by.iter().map(|c| c.text.as_str()).collect();
         let by_context = format!("--by {}", by_text.join(","));
+        // a bucket's key column is numbered once every slot is known
+        let mut bucket_keys = Vec::new();
         for column in by {
-            let slot = plan.slot(column, &by_context)?;
-            if plan.keys.contains(&slot) {
-                return Err(Error::Usage(format!(
-                    "--by names column '{}' twice",
-                    plan.slot_labels[slot]
-                )));
+            match TimeUnit::parse_by(&column.text) {
+                Some(parsed) => {
+                    let (unit, inner) = parsed?;
+                    let slot = plan.slot(&inner, &by_context)?;
+                    if (plan.buckets.iter()).any(|b| (b.unit, b.slot) == (unit, slot)) {
+                        return Err(Error::Usage(format!(
+                            "--by names {}({}) twice",
+                            unit.name(),
+                            plan.slot_labels[slot]
+                        )));
+                    }
+                    plan.buckets.push(Bucket {
+                        unit,
+                        slot,
+                        term: column.text.clone(),
+                        name: unit.output_name(&plan.slot_labels[slot]),
+                    });
+                    bucket_keys.push(plan.keys.len());
+                    plan.keys.push(plan.buckets.len() - 1);
+                }
+                None => {
+                    let slot = plan.slot(column, &by_context)?;
+                    let twice = (plan.keys.iter().enumerate())
+                        .any(|(i, &k)| k == slot && !bucket_keys.contains(&i));
+                    if twice {
+                        return Err(Error::Usage(format!(
+                            "--by names column '{}' twice",
+                            plan.slot_labels[slot]
+                        )));
+                    }
+                    plan.keys.push(slot);
+                }
             }
-            plan.keys.push(slot);
         }
         for spec in specs {
             let mut spec = spec.clone();
@@ -107,6 +168,18 @@ impl Plan {
                 slot,
                 state: 0,
             });
+        }
+        if let Some(expr) = filter {
+            let positions = expr.resolve(header)?;
+            let mut next = positions.into_iter();
+            plan.filter = Some(expr.bind(|_| {
+                let index = next.next().expect("one position per column");
+                Ok::<_, Error>(plan.slot_at(index))
+            })?);
+        }
+        let slots = plan.slots();
+        for &i in &bucket_keys {
+            plan.keys[i] += slots;
         }
         plan.check_output_names(by)?;
         plan.share_states();
@@ -174,6 +247,8 @@ impl Plan {
             slot_names: Vec::new(),
             slot_labels: Vec::new(),
             keys: Vec::new(),
+            buckets: Vec::new(),
+            filter: None,
             aggs: Vec::new(),
             states: Vec::new(),
             text_extremes: false,
@@ -321,12 +396,17 @@ impl Plan {
 
     fn slot(&mut self, column: &ColumnRef, context: &str) -> Result<usize, Error> {
         let index = self.position_of(column, context)?;
+        Ok(self.slot_at(index))
+    }
+
+    /// The slot of header column `index`, given one if it has none.
+    fn slot_at(&mut self, index: usize) -> usize {
         if self.slot_of[index] == UNUSED {
             self.slot_of[index] = self.slot_names.len() as u16;
             self.slot_names.push(self.header[index].clone());
             self.slot_labels.push(self.label(index));
         }
-        Ok(self.slot_of[index] as usize)
+        self.slot_of[index] as usize
     }
 
     /// Number of parsed columns.
@@ -334,11 +414,26 @@ impl Plan {
         self.slot_names.len()
     }
 
+    /// Number of columns of the batches the aggregates see: the slots, then
+    /// one per time bucket.
+    pub fn width(&self) -> usize {
+        self.slots() + self.buckets.len()
+    }
+
+    /// The output name of batch column `column`: a slot's label, or a
+    /// bucket's name.
+    pub fn column_label(&self, column: usize) -> &str {
+        match column.checked_sub(self.slots()) {
+            None => &self.slot_labels[column],
+            Some(b) => &self.buckets[b].name,
+        }
+    }
+
     /// Output column names: keys, then aggregates.
     pub fn output_names(&self) -> Vec<String> {
         self.keys
             .iter()
-            .map(|&k| self.slot_labels[k].clone())
+            .map(|&k| self.column_label(k).to_string())
             .chain(self.aggs.iter().map(|a| a.spec.name.clone()))
             .collect()
     }

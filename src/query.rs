@@ -65,8 +65,13 @@ pub struct Query {
     pub source: Source,
     /// The aggregates, in output order (see [`crate::spec::parse_specs`]).
     pub specs: Vec<AggSpec>,
-    /// Group-by columns, in output order (see [`crate::spec::parse_columns`]).
+    /// Group-by columns, in output order (see [`crate::spec::parse_columns`]);
+    /// a term `FUNC(COLUMN)` with a time unit as FUNC (`day(ts)`) is a time
+    /// bucket of that column (see [`crate::timebucket`]).
     pub by: Vec<ColumnRef>,
+    /// `--where`: only the rows for which it is true are aggregated (see
+    /// [`crate::filter`]; [`crate::filter::parse`] makes one).
+    pub filter: Option<crate::filter::Expr>,
     /// The CSV field delimiter; `None` is `,`. A store keeps the delimiter
     /// it was split with: with [`Source::Store`], `Some` must be that one.
     pub delimiter: Option<u8>,
@@ -98,6 +103,7 @@ impl Query {
             source,
             specs,
             by: Vec::new(),
+            filter: None,
             delimiter: None,
             partitions: None,
             threads: None,
@@ -111,10 +117,17 @@ impl Query {
     /// empty file) cannot be checked against.
     fn referenced_columns(&self) -> Vec<String> {
         let mut cols: Vec<String> = Vec::new();
-        for column in self
-            .by
-            .iter()
+        let buckets: Vec<ColumnRef> = (self.by.iter())
+            .filter_map(|c| crate::timebucket::TimeUnit::parse_by(&c.text)?.ok())
+            .map(|(_, c)| c)
+            .collect();
+        let by =
+            (self.by.iter()).filter(|c| crate::timebucket::TimeUnit::parse_by(&c.text).is_none());
+        let filtered = self.filter.iter().flat_map(|f| f.columns());
+        for column in by
+            .chain(&buckets)
             .chain(self.specs.iter().filter_map(|s| s.column.as_ref()))
+            .chain(filtered)
         {
             let name = column.plain_name();
             if !cols.iter().any(|c| c == name) {
@@ -173,7 +186,12 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
                 ));
             }
             let store = open_store(query, dir, *allow_stale)?;
-            let plan = Plan::resolve(&store.header(), &query.specs, &query.by)?;
+            let plan = Plan::resolve_where(
+                &store.header(),
+                &query.specs,
+                &query.by,
+                query.filter.as_ref(),
+            )?;
             (plan, Inputs::Store(Box::new(store)))
         }
         Source::Files(args) => {
@@ -193,11 +211,13 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
                         eprintln!("rayproc: note: {note}");
                     }
                 }
-                let plan = Plan::resolve(&header, &query.specs, &query.by)?;
+                let plan =
+                    Plan::resolve_where(&header, &query.specs, &query.by, query.filter.as_ref())?;
                 (plan, Inputs::Csv(inputs))
             } else {
                 let (inputs, header) = open_typed_inputs(&files, &hive_keys, &formats, threads)?;
-                let plan = Plan::resolve(&header, &query.specs, &query.by)?;
+                let plan =
+                    Plan::resolve_where(&header, &query.specs, &query.by, query.filter.as_ref())?;
                 (plan, Inputs::Typed(inputs))
             }
         }

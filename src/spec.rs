@@ -92,7 +92,8 @@ pub fn quote_if_needed(name: &str) -> String {
         && name.trim() == name
         && !name.contains(',')
         && !name.starts_with('"')
-        && occurrence_suffix(name).is_none();
+        && occurrence_suffix(name).is_none()
+        && crate::timebucket::TimeUnit::parse_by_term(name).is_none();
     if bare {
         name.to_string()
     } else {
@@ -115,8 +116,9 @@ pub fn split_list<'a>(value: &'a str, flag: &str) -> Result<Vec<&'a str>, Error>
     let mut start = 0;
     let mut quoted = false;
     // A quote opens a quoted name only at the start of a name (after
-    // optional spaces and, in --agg, `FUNC:`); inside one, `""` closes and
-    // reopens, which leaves the state as it was.
+    // optional spaces and, in --agg, `FUNC:`, in --by, `FUNC(` as in
+    // `day("a,b")`); inside one, `""` closes and reopens, which leaves the
+    // state as it was.
     let mut at_name_start = true;
     let mut after_func = false;
     for (i, c) in value.char_indices() {
@@ -131,6 +133,11 @@ pub fn split_list<'a>(value: &'a str, flag: &str) -> Result<Vec<&'a str>, Error>
                 continue;
             }
             ':' if !quoted && flag == "--agg" && !after_func => {
+                at_name_start = true;
+                after_func = true;
+                continue;
+            }
+            '(' if !quoted && flag == "--by" && !after_func => {
                 at_name_start = true;
                 after_func = true;
                 continue;

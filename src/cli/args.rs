@@ -78,9 +78,16 @@ pub struct RunArgs {
     #[arg(long, short = 'a', required = true, value_name = "SPEC")]
     pub agg: Vec<String>,
 
-    /// Group by these columns (comma-separated; names as in --agg).
+    /// Group by these columns (comma-separated; names as in --agg), or
+    /// time buckets of them: year(ts), month, week, day, hour, minute,
+    /// second (output column day_ts).
     #[arg(long, value_name = "COL[,COL...]")]
     pub by: Vec<String>,
+
+    /// Aggregate only the rows for which EXPR is true (see below):
+    /// --where "status >= 500 and path like '/api/%'".
+    #[arg(long = "where", short = 'w', value_name = "EXPR")]
+    pub filter: Option<String>,
 
     /// Partitions per input [default: from the input size and threads].
     /// Never changes the output.

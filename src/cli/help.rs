@@ -55,6 +55,33 @@ k#2 in the output. A column literally named k#2 wins over that reading; \"k#2\"
 always means it. Asking for one output column twice (mean:x,mean:x) is a
 usage error.
 
+--where EXPR keeps only the rows for which EXPR is true, before anything is
+aggregated (as if the input were filtered first: count counts kept rows, a
+--by group with no kept row is absent, a dropped row decides no type):
+  or, and, not, ( )                 not binds tightest, then and, then or
+  COL = LIT  (also ==), != (<>), <, <=, >, >=
+  COL [not] in (LIT, ...)           COL [not] between LOW and HIGH (inclusive)
+  COL is [not] null                 COL [not] like 'A-%_' (% any run, _ one char)
+  COL ~ 'regex', COL !~ 'regex'     Rust regex syntax, found anywhere in the field
+Keywords in any case. COL is a bare name ([A-Za-z_][A-Za-z0-9_]*), or in double
+quotes (\"unit price\"), k#2 as above; text in single quotes ('it''s'); numbers
+as written (-1.5e3). A number literal compares numerically (a field that is not
+a number there is a data error, exit 1, FILE:LINE); a text literal compares the
+field's text in byte order. A null (empty field) makes a test unknown (SQL's
+three-valued logic; only `is null` sees it): x != 5 drops the rows where x is
+null. In a shell, double quotes keep the single ones:
+  --where \"status >= 500 and path like '/api/%'\"
+
+Time buckets: --by 'hour(ts)' groups by the hour of column ts, and likewise
+year, month, week (ISO week, from Monday), day, minute, second, mixable with
+columns (--by 'day(ts),status'). The output column is FUNC_COLUMN (hour_ts);
+keys are ISO 8601 text that sorts as it reads: 2026, 2026-11, 2026-W48,
+2026-11-30, 2026-11-30T02, 2026-11-30T02:24, 2026-11-30T02:24:41. Values: ISO
+8601 / RFC 3339 dates and date-times (T or a space, optional fraction, optional
+Z, +HH:MM or +HHMM offset: converted to UTC first; without one, bucketed as
+written), or integer Unix epoch seconds; anything else is a data error. A
+quoted \"day(ts)\" is a column of that name.
+
 Types: a column is integer if every non-null value is a 64-bit integer, float
 if every one is a number, else text. An integer wider than 64 bits is never
 read as a float: its column is text for keys, min, max and distinct (compared
@@ -88,12 +115,14 @@ Examples:
   cat data.csv | rayproc run --input - --agg sum:amount --format json
   rayproc run --input events.parquet --by day --agg count --format parquet --output by_day.parquet
   rayproc run --store big.store --agg mean:price,p99:price
+  rayproc run --input log.csv --where \"status >= 500\" --agg count,p99:latency
+  rayproc run --input log.csv --by 'hour(ts)' --agg count,mean:latency
 
 Exit codes:
   0  success (also when stdout is closed early, as by `| head`)
   1  data or I/O error: malformed CSV, a non-number where a number is needed,
      unreadable input, unwritable output (nothing is written)
-  2  usage error: bad flag, bad --agg spec, unknown column
+  2  usage error: bad flag, bad --agg spec or --where, unknown column
   129, 130, 143  ended by SIGHUP, SIGINT, SIGTERM (temporary files removed first)";
 
 /// `split --help`: what a store is and how it is written.

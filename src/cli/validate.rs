@@ -50,6 +50,11 @@ impl RunArgs {
     pub fn validate(self) -> Result<RunConfig> {
         let specs = parse_specs(&self.agg)?;
         let by = parse_columns(&self.by, "--by")?;
+        let filter = self
+            .filter
+            .as_deref()
+            .map(crate::filter::parse)
+            .transpose()?;
         let delimiter = self.delimiter.as_deref().map(parse_delimiter).transpose()?;
         query::check_stdin_once(&self.input)?;
         // resolved here, not in the query, so that a capped --threads is
@@ -90,6 +95,7 @@ impl RunArgs {
                 source,
                 specs,
                 by,
+                filter,
                 delimiter,
                 partitions: self.partitions.map(|p| p as usize),
                 threads: Some(threads),

@@ -34,7 +34,7 @@ pub struct Fold<'a> {
     ctx: &'a Ctx<'a>,
 }
 
-impl Fold<'_> {
+impl<'a> Fold<'a> {
     /// Folds one batch into the worker's partial result. A rejected value
     /// (text where a number is needed) comes back for the reader to turn
     /// into a positioned error.
@@ -54,7 +54,7 @@ impl Fold<'_> {
     }
 
     /// The plan being run.
-    pub fn plan(&self) -> &Plan {
+    pub fn plan(&self) -> &'a Plan {
         self.plan
     }
 }

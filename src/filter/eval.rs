@@ -234,6 +234,22 @@ impl Bound {
         &self.slots
     }
 
+    /// The slot of the test that sees every row of a batch (the first term
+    /// of each `and`/`or` down from the root). The other
+    /// tests see only the rows still undecided, so a source may hand their
+    /// columns over as text rather than parse every field first: a numeric
+    /// test reads a text field by the same rule (see [`super::number`]).
+    pub fn leading_slot(&self) -> usize {
+        let mut node = &self.root;
+        loop {
+            match node {
+                BNode::And(items) | BNode::Or(items) => node = &items[0],
+                BNode::Not(inner) => node = inner,
+                BNode::Leaf(leaf) => return leaf.slot,
+            }
+        }
+    }
+
     /// Sets `keep[i]` (for every row `i` of the batch) to whether the
     /// expression is true for row `i`.
     pub fn eval(&self, batch: &Batch<'_>, keep: &mut Vec<bool>) -> Result<(), Rejected> {

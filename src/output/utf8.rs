@@ -103,6 +103,10 @@ pub fn locate_in_csv(
         None => plan.keys[column],
         Some(agg) => plan.aggs.get(agg)?.slot?,
     };
+    // a time bucket's keys are ASCII
+    if slot >= plan.slots() {
+        return None;
+    }
     let name = &plan.slot_names[slot];
     let mut reader = CsvReader::new(plan, delimiter);
     for input in inputs {

@@ -78,7 +78,7 @@ pub struct Partial {
 impl Partial {
     pub fn new(plan: &Plan) -> Partial {
         Partial {
-            types: vec![ColumnType::Null; plan.slots()],
+            types: vec![ColumnType::Null; plan.width()],
             table: GroupTable::new(plan),
             radix: None,
             parts: Vec::new(),
@@ -185,7 +185,7 @@ impl Partial {
     /// partition by partition in parallel (`radix::reduce`). Exact merges
     /// and sorted output make the merge order irrelevant to the answer.
     pub fn merge_all(plan: &Plan, partials: Vec<Partial>) -> Partial {
-        let mut types = vec![ColumnType::Null; plan.slots()];
+        let mut types = vec![ColumnType::Null; plan.width()];
         let mut tables = Vec::with_capacity(partials.len());
         let mut radixes = Vec::new();
         for p in partials {

@@ -411,64 +411,64 @@ pub fn for_each_batch<E>(
 }
 
 /// Why a typed source rejected a value: the row (among the arrays given to
-/// [`fold_arrays`]), the column and the aggregate, and the value's text.
-pub struct Rejection<'a> {
+/// [`fold_arrays`]), the column, and what is wrong with it.
+pub struct Rejection {
     pub row: usize,
     pub slot: usize,
-    pub agg: usize,
-    pub value: &'a [u8],
+    /// "sum needs numbers, found "abc"", "--where x > 1 needs a number,
+    /// found "abc"", as the CSV path says it.
+    pub message: String,
 }
 
-impl Rejection<'_> {
+impl Rejection {
     /// "column 'x': sum needs numbers, found "abc"", as the CSV path says it.
     pub fn describe(&self, plan: &crate::plan::Plan) -> String {
-        format!(
-            "column '{}': {}",
-            plan.slot_labels[self.slot],
-            self.message(plan)
-        )
-    }
-
-    /// "sum needs numbers, found "abc"".
-    pub fn message(&self, plan: &crate::plan::Plan) -> String {
-        format!(
-            "{} needs numbers, found {}",
-            plan.aggs[self.agg].spec.func.label(),
-            crate::error::show_value(self.value)
-        )
+        format!("column '{}': {}", plan.slot_labels[self.slot], self.message)
     }
 }
 
 /// Folds `arrays` (one per plan slot, each `len` rows) into `fold`, in
-/// batches. A rejected value becomes the error `reject` makes of it.
+/// batches, keeping the rows the plan's filter keeps and adding its time
+/// buckets ([`crate::rows::fold_typed`]). A rejected value becomes the
+/// error `reject` makes of it.
 pub fn fold_arrays(
     fold: &mut crate::exec::Fold<'_>,
     names: &[String],
     arrays: &[ArrayRef],
     len: usize,
-    reject: impl Fn(Rejection<'_>) -> crate::error::Error,
+    reject: impl Fn(Rejection) -> crate::error::Error,
 ) -> crate::error::Result<()> {
     let mut prepared = Vec::with_capacity(arrays.len());
     for (name, array) in names.iter().zip(arrays) {
         prepared.push(prepare(name, array).map_err(crate::error::Error::Other)?);
     }
+    let mut buckets = crate::rows::Buckets::default();
     for_each_batch(&prepared, len, |batch, offset| {
         if fold.cancelled() {
             return Ok(());
         }
-        fold.fold(batch).map_err(|r| {
-            let slot = fold.plan().aggs[r.agg]
-                .slot
-                .expect("only column aggregates reject values");
-            let value = match batch.columns[slot].data {
-                Data::Text(t) => t[r.row],
-                _ => &[],
-            };
+        let plan = fold.plan();
+        let mut on = |batch: &Batch<'_>| {
+            fold.fold(batch).map_err(|r| {
+                let agg = &plan.aggs[r.agg];
+                let slot = agg.slot.expect("only column aggregates reject values");
+                let value = crate::rows::value_text(&batch.columns[slot], r.row);
+                crate::rows::BadRow {
+                    row: r.row,
+                    slot,
+                    message: format!(
+                        "{} needs numbers, found {}",
+                        agg.spec.func.label(),
+                        crate::error::show_value(&value)
+                    ),
+                }
+            })
+        };
+        crate::rows::fold_typed(plan, batch, &mut buckets, &mut on).map_err(|bad| {
             reject(Rejection {
-                row: offset + r.row,
-                slot,
-                agg: r.agg,
-                value,
+                row: offset + bad.row,
+                slot: bad.slot,
+                message: bad.message,
             })
         })
     })

@@ -9,6 +9,7 @@ use crate::error::DataError;
 use crate::number::batch::{has_wide_int, parse_floats, parse_ints};
 use crate::number::{is_wide_int_field, is_zero_padded_int};
 use crate::plan::{Plan, UNUSED};
+use crate::rows::Buckets;
 use crate::value::{Column, ColumnType, Data};
 use std::ops::Range;
 
@@ -153,6 +154,15 @@ impl Typed {
         };
     }
 
+    /// Takes `raw` as text, unparsed: for a `--where` column that only some
+    /// rows' tests read (see [`crate::filter::Bound::leading_slot`]).
+    fn text(&mut self, raw: &[&[u8]]) {
+        self.valid.clear();
+        self.valid.extend(raw.iter().map(|f| !f.is_empty()));
+        self.has_nulls = self.valid.contains(&false);
+        self.ty = ColumnType::Text;
+    }
+
     fn column<'a>(&'a self, raw: &'a [&'a [u8]]) -> Column<'a> {
         let data = match self.ty {
             ColumnType::Null | ColumnType::Int => Data::Int(&self.ints),
@@ -238,7 +248,7 @@ pub struct CsvReader<'p, 'i> {
     delimiter: u8,
     starts: Vec<usize>,
     fields: Fields<'i>,
-    typed: Vec<Typed>,
+    stage: Stage<'p>,
     /// The Hive columns of the input being read (see
     /// [`super::dataset`]): each read one's slot and constant text, which
     /// [`Self::flush`] gives every row.
@@ -258,7 +268,12 @@ impl<'p, 'i> CsvReader<'p, 'i> {
                 raw: vec![Vec::with_capacity(BATCH_ROWS); plan.slots()],
                 escaped: Vec::new(),
             },
-            typed: (0..plan.slots()).map(|_| Typed::default()).collect(),
+            stage: Stage {
+                plan,
+                typed: (0..plan.slots()).map(|_| Typed::default()).collect(),
+                kept: Vec::with_capacity(BATCH_ROWS),
+                buckets: Buckets::default(),
+            },
             hive: Vec::new(),
             index: None,
         }
@@ -475,8 +490,8 @@ impl<'p, 'i> CsvReader<'p, 'i> {
         let buf = input.bytes();
         let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
         let result = if self.fields.escaped.is_empty() {
-            let raw = &self.fields.raw;
-            call_with_batch(&mut self.typed, raw, readable, &self.starts, on_batch)
+            let raw = &mut self.fields.raw;
+            (self.stage).run(input, readable, raw, &mut self.starts, on_batch)
         } else {
             // decode the escaped fields into a patched copy of the batch
             // (rare: only fields that hold `""`)
@@ -491,7 +506,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
             for (e, text) in self.fields.escaped.iter().zip(&decoded) {
                 raw[e.slot][e.row] = text;
             }
-            call_with_batch(&mut self.typed, &raw, readable, &self.starts, on_batch)
+            (self.stage).run(input, readable, &mut raw, &mut self.starts, on_batch)
         };
         self.starts.clear();
         self.fields.clear();
@@ -499,24 +514,119 @@ impl<'p, 'i> CsvReader<'p, 'i> {
     }
 }
 
-/// Types each slot's fields and calls `on_batch` with the batch;
-/// `readable` as for [`Typed::fill`].
-fn call_with_batch<E>(
-    typed: &mut [Typed],
-    raw: &[Vec<&[u8]>],
-    readable: Range<usize>,
-    starts: &[usize],
-    on_batch: &mut BatchFn<'_, E>,
-) -> Result<(), E> {
-    for (typed, raw) in typed.iter_mut().zip(raw) {
-        typed.fill(raw, readable.clone());
+/// What turns a batch's fields into the batch the aggregates see: the
+/// `--where` filter, typing, the time-bucket keys ([`crate::rows`]).
+struct Stage<'p> {
+    plan: &'p Plan,
+    typed: Vec<Typed>,
+    /// The rows the filter keeps.
+    kept: Vec<u32>,
+    buckets: Buckets,
+}
+
+impl Stage<'_> {
+    /// Filters the fields `raw` (one vector per slot) of the records
+    /// starting at `starts`, types the kept rows and calls `on_batch` with
+    /// them (and their starts). `raw` and `starts` are left compacted to the
+    /// kept rows; `readable` as for [`Typed::fill`].
+    ///
+    /// The filter reads only its own columns: the one its first test reads
+    /// typed on every row, the others as text (their tests see only the
+    /// rows still undecided, and read a text field's number by the same
+    /// rule: `k = 'a' and x > 0` parses `x` only where `k` is `a`). Then
+    /// every column is typed on the kept rows only (the leading one again
+    /// if rows were dropped), so that a dropped row never decides a
+    /// column's type: the batch is the one filtering the file first gives.
+    fn run<E: From<DataError>>(
+        &mut self,
+        input: &CsvInput,
+        readable: Range<usize>,
+        raw: &mut [Vec<&[u8]>],
+        starts: &mut Vec<usize>,
+        on_batch: &mut BatchFn<'_, E>,
+    ) -> Result<(), E> {
+        let plan = self.plan;
+        let n = starts.len();
+        // slots already typed on exactly the rows handed on
+        let mut typed_already = None;
+        if let Some(filter) = &plan.filter {
+            let leading = filter.leading_slot();
+            for &s in filter.slots() {
+                match s == leading {
+                    true => self.typed[s].fill(&raw[s], readable.clone()),
+                    false => self.typed[s].text(&raw[s]),
+                }
+            }
+            let columns = (0..plan.slots())
+                .map(|s| match filter.slots().contains(&s) {
+                    true => self.typed[s].column(&raw[s]),
+                    false => Column::rows(n),
+                })
+                .collect();
+            let types = (self.typed.iter()).map(|t| t.ty).collect();
+            let batch = Batch {
+                len: n,
+                columns,
+                types,
+            };
+            let selected = filter.select(&batch, &mut self.kept);
+            drop(batch);
+            if let Err(rejected) = selected {
+                let (row, slot) = (rejected.row, rejected.slot);
+                let message = filter.message(&rejected, raw[slot][row]);
+                let error = input.error_at(starts[row], Some(&plan.slot_labels[slot]), message);
+                // the rows before it first: an earlier row's error wins
+                raw.iter_mut().for_each(|r| r.truncate(row));
+                starts.truncate(row);
+                if row > 0 {
+                    self.run(input, readable, raw, starts, on_batch)?;
+                }
+                return Err(error.into());
+            }
+            let kept = &self.kept;
+            if kept.is_empty() {
+                return Ok(());
+            }
+            if kept.len() == n {
+                typed_already = Some(leading);
+            } else {
+                for r in raw.iter_mut() {
+                    compact(r, kept);
+                }
+                compact(starts, kept);
+            }
+        }
+        for (s, (typed, raw)) in self.typed.iter_mut().zip(raw.iter()).enumerate() {
+            if typed_already != Some(s) {
+                typed.fill(raw, readable.clone());
+            }
+        }
+        let batch = Batch {
+            len: starts.len(),
+            columns: (self.typed.iter().zip(raw.iter()))
+                .map(|(t, r)| t.column(r))
+                .collect(),
+            types: self.typed.iter().map(|t| t.ty).collect(),
+        };
+        let starts = &starts[..];
+        self.buckets.with_buckets(
+            plan,
+            &batch,
+            &mut |b| on_batch(b, &starts[..b.len]),
+            |bad| {
+                let column = Some(&plan.slot_labels[bad.slot][..]);
+                input.error_at(starts[bad.row], column, bad.message).into()
+            },
+        )
     }
-    let batch = Batch {
-        len: starts.len(),
-        columns: typed.iter().zip(raw).map(|(t, r)| t.column(r)).collect(),
-        types: typed.iter().map(|t| t.ty).collect(),
-    };
-    on_batch(&batch, starts)
+}
+
+/// Keeps entries `kept` (ascending) of `v`, in place.
+fn compact<T: Copy>(v: &mut Vec<T>, kept: &[u32]) {
+    for (to, &from) in kept.iter().enumerate() {
+        v[to] = v[from as usize];
+    }
+    v.truncate(kept.len());
 }
 
 #[cfg(test)]

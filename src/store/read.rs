@@ -294,7 +294,7 @@ impl Store {
                         file: p.file.clone(),
                         line: p.line,
                         column: Some(column.clone()),
-                        message: r.message(plan),
+                        message: r.message.clone(),
                     }),
                     None => Error::Other(format!("{name}: row {}: {}", row + 1, r.describe(plan))),
                 }

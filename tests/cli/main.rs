@@ -29,3 +29,4 @@ mod simd_paths;
 mod spectrum;
 mod store;
 mod typing;
+mod where_buckets;

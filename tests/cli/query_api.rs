@@ -193,3 +193,37 @@ fn the_plan_is_known_before_the_data_is_read() {
     let table = prepared.execute().unwrap();
     assert_eq!(table.columns, ["city", "count", "mean_price"]);
 }
+
+#[test]
+fn a_filtered_query_gives_what_run_where_prints() {
+    let path = sample();
+    let mut q = query(
+        Source::Files(vec![path.clone()]),
+        &["count,mean:price"],
+        &["city"],
+    );
+    q.filter = Some(rayproc::filter::parse("price > 2 and city is not null").unwrap());
+    let table = query::run(&q).unwrap();
+    let p = path.to_str().unwrap();
+    let args = [
+        "run",
+        "--input",
+        p,
+        "--format",
+        "csv",
+        "--agg",
+        "count,mean:price",
+        "--by",
+        "city",
+        "--where",
+        "price > 2 and city is not null",
+    ];
+    let (code, stdout, _) = rayproc(&args);
+    assert_eq!(code, 0);
+    assert_eq!(written(&table, Format::Csv), stdout);
+    let unfiltered = query::run(&query(Source::Files(vec![path]), &["count"], &[])).unwrap();
+    assert_ne!(
+        written(&table, Format::Csv),
+        written(&unfiltered, Format::Csv)
+    );
+}

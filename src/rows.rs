@@ -1,0 +1,461 @@
+//! What every source does to a batch between reading it and folding it:
+//! keep only the rows `--where` keeps ([`Plan::filter`]) and append the
+//! time-bucket key columns ([`Plan::buckets`]).
+//!
+//! Both happen before the aggregates see a row, so that a filtered query
+//! gives exactly what filtering the input first and aggregating would: a
+//! dropped row creates no group, is not counted, and cannot make its
+//! columns text or float. The CSV reader filters its raw fields before it
+//! types them (`source::csv`: the types of a batch are decided by its kept
+//! rows); typed sources (Parquet, Arrow IPC, the store) call
+//! [`fold_typed`], which gathers the kept rows of their typed columns.
+//!
+//! # Errors
+//!
+//! A row can fail three ways: a numeric `--where` test meets a non-number,
+//! a bucket key column holds something that is not a time, an aggregate
+//! meets a non-number. The error reported is the earliest row's, in input
+//! order, as row-by-row evaluation would find it: the filter's error is
+//! the earliest among the tests ([`crate::filter::Bound::select`]); on it,
+//! the rows before it are still filtered and folded, so that an earlier
+//! bucket or aggregate error wins. Likewise a bad time value: the rows
+//! before it are folded first. Errors come back with the row of the batch
+//! given ([`BadRow`]), which the source turns into a position.
+
+use crate::batch::Batch;
+use crate::plan::Plan;
+use crate::timebucket::{TimeError, TimeUnit};
+use crate::value::{Column, ColumnType, Data};
+
+/// A row that cannot be folded: its row in the batch, the slot of the
+/// field, and what is wrong (`--where x > 3 needs a number, found "n/a"`;
+/// the source adds where).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    pub row: usize,
+    pub slot: usize,
+    pub message: String,
+}
+
+/// The text of row `row` of `col`, for a message: the source text where
+/// there is one, else the value as the CSV writer prints it.
+pub fn value_text(col: &Column<'_>, row: usize) -> Vec<u8> {
+    match (col.raw, col.data) {
+        (Some(raw), _) => raw[row].to_vec(),
+        (None, Data::Text(t)) => t[row].to_vec(),
+        (None, Data::Int(v)) => v[row].to_string().into_bytes(),
+        (None, Data::Float(v)) => crate::output::format_float(v[row]).into_bytes(),
+        (None, Data::Rows) => Vec::new(),
+    }
+}
+
+/// The first `len` rows of `col`.
+pub fn head<'a>(col: &Column<'a>, len: usize) -> Column<'a> {
+    let data = match col.data {
+        Data::Rows => Data::Rows,
+        Data::Int(v) => Data::Int(&v[..len]),
+        Data::Float(v) => Data::Float(&v[..len]),
+        Data::Text(t) => Data::Text(&t[..len]),
+    };
+    Column {
+        len,
+        data,
+        valid: col.valid.map(|v| &v[..len]),
+        raw: col.raw.map(|r| &r[..len]),
+    }
+}
+
+/// The first `len` rows of `batch` (types as they were).
+fn head_batch<'a>(batch: &Batch<'a>, len: usize) -> Batch<'a> {
+    Batch {
+        len,
+        columns: batch.columns.iter().map(|c| head(c, len)).collect(),
+        types: batch.types.clone(),
+    }
+}
+
+/// The length of every key of `unit`: keys have fixed positions
+/// (`2026-11-30T02`), so a batch's keys are one buffer cut at a stride.
+fn key_len(unit: TimeUnit) -> usize {
+    match unit {
+        TimeUnit::Year => 4,
+        TimeUnit::Month => 7,
+        TimeUnit::Week => 8,
+        TimeUnit::Day => 10,
+        TimeUnit::Hour => 13,
+        TimeUnit::Minute => 16,
+        TimeUnit::Second => 19,
+    }
+}
+
+/// The bucket key columns of a batch, reused from batch to batch.
+#[derive(Default)]
+pub struct Buckets {
+    /// Per bucket: its keys back to back, [`key_len`] bytes each (zeros
+    /// for a null).
+    keys: Vec<Vec<u8>>,
+    valid: Vec<Vec<bool>>,
+}
+
+impl Buckets {
+    /// Computes the key of every row of every bucket, each up to its first
+    /// bad value; returns the earliest bad value's row, bucket and error.
+    fn compute(&mut self, plan: &Plan, batch: &Batch<'_>) -> Option<(usize, usize, TimeError)> {
+        let n = plan.buckets.len();
+        self.keys.resize_with(n, Vec::new);
+        self.valid.resize_with(n, Vec::new);
+        let mut first: Option<(usize, usize, TimeError)> = None;
+        for (b, bucket) in plan.buckets.iter().enumerate() {
+            let col = &batch.columns[bucket.slot];
+            let (keys, valid) = (&mut self.keys[b], &mut self.valid[b]);
+            // rows past an earlier bucket's error are never looked at
+            let limit = first.map_or(batch.len, |f| f.0);
+            let bad = match bucket.unit {
+                TimeUnit::Year => keys_of::<4>(bucket.unit, col, limit, keys, valid),
+                TimeUnit::Month => keys_of::<7>(bucket.unit, col, limit, keys, valid),
+                TimeUnit::Week => keys_of::<8>(bucket.unit, col, limit, keys, valid),
+                TimeUnit::Day => keys_of::<10>(bucket.unit, col, limit, keys, valid),
+                TimeUnit::Hour => keys_of::<13>(bucket.unit, col, limit, keys, valid),
+                TimeUnit::Minute => keys_of::<16>(bucket.unit, col, limit, keys, valid),
+                TimeUnit::Second => keys_of::<19>(bucket.unit, col, limit, keys, valid),
+            };
+            if let Some((row, e)) = bad {
+                first = Some((row, b, e));
+            }
+        }
+        first
+    }
+
+    /// Passes `batch` to `on` with the plan's bucket key columns appended
+    /// (as is when there are none). A value that has no bucket: the rows
+    /// before it are passed on, then its error returned.
+    pub fn with_buckets<E>(
+        &mut self,
+        plan: &Plan,
+        batch: &Batch<'_>,
+        on: &mut dyn FnMut(&Batch<'_>) -> Result<(), E>,
+        bad: impl FnOnce(BadRow) -> E,
+    ) -> Result<(), E> {
+        if plan.buckets.is_empty() {
+            return on(batch);
+        }
+        let first = self.compute(plan, batch);
+        let len = first.map_or(batch.len, |f| f.0);
+        let slices: Vec<Vec<&[u8]>> = (plan.buckets.iter().zip(&self.keys))
+            .map(|(bucket, keys)| keys.chunks_exact(key_len(bucket.unit)).take(len).collect())
+            .collect();
+        let mut columns: Vec<Column<'_>> = batch.columns.iter().map(|c| head(c, len)).collect();
+        let mut types = batch.types.clone();
+        for (slices, valid) in slices.iter().zip(&self.valid) {
+            let valid = &valid[..len];
+            let has_nulls = valid.contains(&false);
+            columns.push(Column {
+                len,
+                data: Data::Text(slices),
+                valid: has_nulls.then_some(valid),
+                raw: None,
+            });
+            types.push(if valid.contains(&true) {
+                ColumnType::Text
+            } else {
+                ColumnType::Null
+            });
+        }
+        if len > 0 {
+            on(&Batch {
+                len,
+                columns,
+                types,
+            })?;
+        }
+        match first {
+            None => Ok(()),
+            Some((row, b, e)) => {
+                let bucket = &plan.buckets[b];
+                let value = value_text(&batch.columns[bucket.slot], row);
+                Err(bad(BadRow {
+                    row,
+                    slot: bucket.slot,
+                    message: e.message(&bucket.term, &value),
+                }))
+            }
+        }
+    }
+}
+
+/// Appends `v[r]` for each of `rows` to `out`.
+fn pick<T: Copy>(v: &[T], rows: &[u32], out: &mut Vec<T>) {
+    out.extend(rows.iter().map(|&r| v[r as usize]));
+}
+
+/// The `L`-byte keys of `unit` (see [`key_len`]) of rows `..limit` of
+/// `col`, up to the first value that has none (its row and error).
+fn keys_of<const L: usize>(
+    unit: TimeUnit,
+    col: &Column<'_>,
+    limit: usize,
+    keys: &mut Vec<u8>,
+    valid: &mut Vec<bool>,
+) -> Option<(usize, TimeError)> {
+    debug_assert_eq!(L, key_len(unit));
+    keys.clear();
+    keys.resize(limit * L, 0);
+    valid.clear();
+    valid.resize(limit, true);
+    let mut one = Vec::with_capacity(L);
+    let text = match (col.data, col.raw) {
+        (Data::Text(t), _) | (Data::Float(_), Some(t)) => Some(t),
+        _ => None,
+    };
+    for (row, key) in keys.chunks_exact_mut(L).enumerate() {
+        if !col.is_valid(row) {
+            valid[row] = false;
+            continue;
+        }
+        if let Some(plain) = text.and_then(|t| unit.bucket_plain::<L>(t[row])) {
+            *<&mut [u8; L]>::try_from(key).expect("L bytes") = plain;
+            continue;
+        }
+        one.clear();
+        if let Err(e) = unit.bucket_row(col, row, &mut one) {
+            keys.truncate(row * L);
+            valid.truncate(row);
+            return Some((row, e));
+        }
+        key.copy_from_slice(&one);
+    }
+    None
+}
+
+/// The kept rows of one column, gathered.
+#[derive(Default)]
+struct Gathered<'a> {
+    ints: Vec<i64>,
+    floats: Vec<f64>,
+    text: Vec<&'a [u8]>,
+    raw: Vec<&'a [u8]>,
+    valid: Vec<bool>,
+}
+
+impl<'a> Gathered<'a> {
+    /// Gathers rows `rows` of `col` (of batch type `ty`); returns the
+    /// column's type on those rows: `ty`, or null when none holds a value.
+    fn gather(&mut self, col: &Column<'a>, ty: ColumnType, rows: &[u32]) -> ColumnType {
+        match col.data {
+            Data::Rows => {}
+            Data::Int(v) => pick(v, rows, &mut self.ints),
+            Data::Float(v) => pick(v, rows, &mut self.floats),
+            Data::Text(t) => pick(t, rows, &mut self.text),
+        }
+        if let Some(raw) = col.raw {
+            pick(raw, rows, &mut self.raw);
+        }
+        match col.valid {
+            Some(valid) => {
+                pick(valid, rows, &mut self.valid);
+                if self.valid.contains(&true) {
+                    ty
+                } else {
+                    ColumnType::Null
+                }
+            }
+            None => ty,
+        }
+    }
+
+    fn column(&self, like: &Column<'_>, len: usize) -> Column<'_> {
+        let data = match like.data {
+            Data::Rows => Data::Rows,
+            Data::Int(_) => Data::Int(&self.ints),
+            Data::Float(_) => Data::Float(&self.floats),
+            Data::Text(_) => Data::Text(&self.text),
+        };
+        Column {
+            len,
+            data,
+            valid: like.valid.is_some().then_some(&self.valid[..]),
+            raw: like.raw.is_some().then_some(&self.raw[..]),
+        }
+    }
+}
+
+/// Filters a typed batch (Parquet, Arrow IPC, the store) with the plan's
+/// filter, appends its bucket columns and passes the kept rows to `on`.
+/// `on`'s errors name rows of the batch it is given; the errors returned
+/// name rows of `batch`.
+pub fn fold_typed(
+    plan: &Plan,
+    batch: &Batch<'_>,
+    buckets: &mut Buckets,
+    on: &mut dyn FnMut(&Batch<'_>) -> Result<(), BadRow>,
+) -> Result<(), BadRow> {
+    let Some(filter) = &plan.filter else {
+        return buckets.with_buckets(plan, batch, on, |bad| bad);
+    };
+    let mut kept = Vec::with_capacity(batch.len);
+    if let Err(rejected) = filter.select(batch, &mut kept) {
+        // the rows before it first: an earlier row's error wins
+        fold_typed(plan, &head_batch(batch, rejected.row), buckets, on)?;
+        let value = value_text(&batch.columns[rejected.slot], rejected.row);
+        return Err(BadRow {
+            row: rejected.row,
+            slot: rejected.slot,
+            message: filter.message(&rejected, &value),
+        });
+    }
+    if kept.is_empty() {
+        return Ok(());
+    }
+    if kept.len() == batch.len {
+        return buckets.with_buckets(plan, batch, on, |bad| bad);
+    }
+    let mut gathered: Vec<Gathered<'_>> = Vec::new();
+    gathered.resize_with(batch.columns.len(), Gathered::default);
+    let types: Vec<ColumnType> = (gathered.iter_mut().zip(&batch.columns).zip(&batch.types))
+        .map(|((g, col), &ty)| g.gather(col, ty, &kept))
+        .collect();
+    let columns = (gathered.iter().zip(&batch.columns))
+        .map(|(g, col)| g.column(col, kept.len()))
+        .collect();
+    let kept_batch = Batch {
+        len: kept.len(),
+        columns,
+        types,
+    };
+    let at = |mut bad: BadRow| {
+        bad.row = kept[bad.row] as usize;
+        bad
+    };
+    buckets
+        .with_buckets(plan, &kept_batch, on, |bad| bad)
+        .map_err(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{parse_columns, parse_specs};
+
+    fn plan(by: &str, filter: Option<&str>) -> Plan {
+        let header: Vec<String> = ["ts", "x"].iter().map(|s| s.to_string()).collect();
+        let by = parse_columns(&[by], "--by").unwrap();
+        let expr = filter.map(|f| crate::filter::parse(f).unwrap());
+        Plan::resolve_where(
+            &header,
+            &parse_specs(&["sum:x"]).unwrap(),
+            &by,
+            expr.as_ref(),
+        )
+        .unwrap()
+    }
+
+    /// Runs `fold_typed` on a batch of text timestamps and integer `x`:
+    /// the keys and x values folded, and the error.
+    fn run(plan: &Plan, ts: &[&str], x: &[i64]) -> (Vec<(String, i64)>, Option<BadRow>) {
+        let ts: Vec<&[u8]> = ts.iter().map(|t| t.as_bytes()).collect();
+        let valid: Vec<bool> = ts.iter().map(|t| !t.is_empty()).collect();
+        let batch = Batch {
+            len: ts.len(),
+            columns: vec![
+                Column {
+                    len: ts.len(),
+                    data: Data::Text(&ts),
+                    valid: Some(&valid),
+                    raw: None,
+                },
+                Column {
+                    len: x.len(),
+                    data: Data::Int(x),
+                    valid: None,
+                    raw: None,
+                },
+            ],
+            types: vec![ColumnType::Text, ColumnType::Int],
+        };
+        let mut got = Vec::new();
+        let mut on = |b: &Batch<'_>| -> Result<(), BadRow> {
+            let Data::Text(keys) = b.columns[2].data else {
+                panic!("a text key column")
+            };
+            let Data::Int(xs) = b.columns[1].data else {
+                panic!("ints")
+            };
+            for r in 0..b.len {
+                let key = match b.columns[2].is_valid(r) {
+                    true => String::from_utf8(keys[r].to_vec()).unwrap(),
+                    false => "null".into(),
+                };
+                got.push((key, xs[r]));
+            }
+            Ok(())
+        };
+        let err = fold_typed(plan, &batch, &mut Buckets::default(), &mut on).err();
+        (got, err)
+    }
+
+    #[test]
+    fn buckets_are_appended_and_rows_filtered() {
+        let p = plan("month(ts)", Some("x > 1"));
+        assert_eq!(p.keys, [2]);
+        assert_eq!(p.output_names(), ["month_ts", "sum_x"]);
+        let (got, err) = run(
+            &p,
+            &["2026-01-31", "", "2026-02-01T00:00+01:00"],
+            &[1, 2, 3],
+        );
+        assert_eq!(err, None);
+        assert_eq!(got, [("null".into(), 2), ("2026-01".into(), 3)]);
+    }
+
+    #[test]
+    fn the_earliest_bad_row_wins() {
+        // a bad time at row 2 (kept row 1): row 1 is folded, then the error
+        let p = plan("day(ts)", Some("x != 2"));
+        let (got, err) = run(
+            &p,
+            &["2026-01-31", "2026-02-01", "nope", "x"],
+            &[1, 2, 3, 4],
+        );
+        assert_eq!(got, [("2026-01-31".into(), 1)]);
+        let err = err.unwrap();
+        assert_eq!((err.row, err.slot), (2, 0));
+        assert!(
+            err.message.starts_with("day(ts) needs a date-time"),
+            "{err:?}"
+        );
+        // a rejected filter value after a bad time: the time's error
+        let p = plan("day(ts)", Some("x > 0 or ts > 5"));
+        let (_, err) = run(&p, &["1", "2026-02-30", "abc"], &[1, 2, -3]);
+        assert_eq!(err.unwrap().row, 1);
+        let (got, err) = run(&p, &["1", "7", "abc"], &[1, 2, -3]);
+        assert_eq!(got.len(), 2);
+        let err = err.unwrap();
+        assert_eq!((err.row, err.slot), (2, 0));
+        assert!(
+            err.message.contains("needs a number, found \"abc\""),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn bucket_keys_are_told_from_columns() {
+        let header: Vec<String> = ["ts", "day_ts"].iter().map(|s| s.to_string()).collect();
+        let specs = parse_specs(&["count"]).unwrap();
+        let by = parse_columns(&["day(ts),day_ts"], "--by").unwrap();
+        let err = Plan::resolve(&header, &specs, &by).unwrap_err();
+        assert!(
+            err.to_string().contains("'day_ts' would appear twice"),
+            "{err}"
+        );
+        let by = parse_columns(&["day(ts),DAY( ts )"], "--by").unwrap();
+        assert!(Plan::resolve(&header, &specs, &by).is_err());
+        let by = parse_columns(&["ts,day(ts),hour(ts),\"day(ts)\""], "--by");
+        // a quoted term names a column, here one that does not exist
+        let err = Plan::resolve(&header, &specs, &by.unwrap()).unwrap_err();
+        assert!(err.to_string().contains("unknown column"), "{err}");
+        let by = parse_columns(&["ts,day(ts),hour(ts)"], "--by").unwrap();
+        let p = Plan::resolve(&header, &specs, &by).unwrap();
+        assert_eq!(p.keys, [0, 1, 2]);
+        assert_eq!(p.output_names(), ["ts", "day_ts", "hour_ts", "count"]);
+    }
+}
