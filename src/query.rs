@@ -33,7 +33,7 @@ use crate::exec::{self, ExecOptions};
 use crate::output::{self, Format};
 use crate::plan::Plan;
 use crate::source::typed::{self, TypedInput};
-use crate::source::{detect_format, CsvInput, InputFormat};
+use crate::source::{detect_format, CsvInput, InputFormat, OpenOptions};
 use crate::spec::{AggSpec, ColumnRef};
 use crate::store::{self, CreateOptions, Store, StoreRunOptions};
 use crate::table::Table;
@@ -85,6 +85,9 @@ pub struct Query {
     /// fails, naming the first input line holding such text. `None`
     /// accepts any text (a [`Table`]'s text is bytes).
     pub format: Option<Format>,
+    /// CSV inputs have no header line: the first line is data, and the
+    /// columns are named `1`, `2`, ... (as `cut -f` counts them).
+    pub no_header: bool,
 }
 
 impl Query {
@@ -102,6 +105,7 @@ impl Query {
             progress: false,
             quiet: false,
             format: None,
+            no_header: false,
         }
     }
 
@@ -181,10 +185,14 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
                 formats.push(detect_format(path)?);
             }
             if formats.iter().all(|&f| f == InputFormat::Csv) {
+                let options = OpenOptions {
+                    delimiter: query.delimiter.unwrap_or(b','),
+                    no_header: query.no_header,
+                    stream: true,
+                    threads,
+                };
                 let (inputs, header) =
-                    open_csv_inputs(paths, query.delimiter.unwrap_or(b','), || {
-                        query.referenced_columns()
-                    })?;
+                    open_csv_inputs(paths, &options, || query.referenced_columns())?;
                 if let Some(note) =
                     crate::source::csv_run::coarsening_note(query.partitions, &inputs)
                 {
@@ -247,6 +255,11 @@ impl Prepared<'_> {
     /// (on this error path only; see [`output::utf8`]).
     pub fn check_text(&self, table: &Table, format: Format) -> Result<()> {
         match &self.inputs {
+            // a streamed input cannot be read again: the error then names
+            // the column and the value, not the line
+            Inputs::Csv(inputs) if inputs.iter().any(CsvInput::is_stream) => {
+                output::utf8::check(table, format, |_| None)
+            }
             Inputs::Csv(inputs) => output::utf8::check(table, format, |column| {
                 let delimiter = self.query.delimiter.unwrap_or(b',');
                 output::utf8::locate_in_csv(&self.plan, inputs, delimiter, column)
@@ -347,12 +360,12 @@ fn open_typed_inputs(
 /// column (`fallback` gives the named ones), since nothing can check them.
 fn open_csv_inputs(
     paths: &[PathBuf],
-    delimiter: u8,
+    options: &OpenOptions,
     fallback: impl FnOnce() -> Vec<String>,
 ) -> Result<(Vec<CsvInput>, Vec<String>)> {
     let mut inputs = Vec::new();
     for path in paths {
-        inputs.push(CsvInput::open(path, delimiter)?);
+        inputs.push(CsvInput::open_with(path, options)?);
     }
     // Inputs with no bytes at all contribute nothing and have no header.
     let header = inputs
@@ -451,6 +464,8 @@ pub struct Split {
     pub columns: Option<Vec<ColumnRef>>,
     /// No notes on stderr (capped threads or partitions).
     pub quiet: bool,
+    /// The inputs have no header line (see [`Query::no_header`]).
+    pub no_header: bool,
 }
 
 /// Parses the inputs of `request` once and writes them as a store of typed
@@ -463,7 +478,11 @@ pub fn split(request: &Split) -> Result<CreateSummary> {
         let names = request.columns.iter().flatten();
         names.map(|c| c.plain_name().to_string()).collect()
     };
-    let (inputs, header) = open_csv_inputs(&request.inputs, request.delimiter, fallback)?;
+    let options = OpenOptions {
+        no_header: request.no_header,
+        ..OpenOptions::new(request.delimiter)
+    };
+    let (inputs, header) = open_csv_inputs(&request.inputs, &options, fallback)?;
     // split caps --partitions by its own rule (a store's partition count
     // bounds its readers' memory) and notes it itself
     let opts = CreateOptions {
