@@ -27,4 +27,5 @@ mod query_api;
 mod simd_paths;
 mod spectrum;
 mod store;
+mod stream;
 mod typing;
