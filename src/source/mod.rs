@@ -50,9 +50,11 @@ enum Bytes {
         _registered: crate::signals::MappingGuard,
         map: Mmap,
     },
-    /// Bytes held in memory: a block of a stream ([`stream`]), or the first
-    /// bytes of a stream, read to find its header.
-    Owned(Vec<u8>),
+    /// The first `.1` bytes of a buffer held in memory: a block of a
+    /// stream ([`stream`]), or the first bytes of a stream, read to find
+    /// its header. (The buffer keeps its length, so that a recycled one is
+    /// not zeroed again.)
+    Owned(Vec<u8>, usize),
     Empty,
 }
 
@@ -121,6 +123,8 @@ impl CsvInput {
             let name = "<stdin>".to_string();
             let stdin: Box<dyn Read + Send> = Box::new(io::stdin());
             if options.stream {
+                #[cfg(target_os = "linux")]
+                stream::grow_pipe(0);
                 return stream::open(name, stdin, options);
             }
             (name, spool_stdin()?, true)
@@ -205,7 +209,7 @@ impl CsvInput {
     pub fn bytes(&self) -> &[u8] {
         match &self.bytes {
             Bytes::Mapped { map, .. } => map,
-            Bytes::Owned(v) => v,
+            Bytes::Owned(v, len) => &v[..*len],
             Bytes::Empty => &[],
         }
     }
@@ -392,7 +396,10 @@ fn open_readable(path: &Path) -> Result<(File, bool)> {
     if n == 0 {
         return Ok((file, false));
     }
-    Ok((spool(path, io::Cursor::new(first[..n].to_vec()).chain(file))?, true))
+    Ok((
+        spool(path, io::Cursor::new(first[..n].to_vec()).chain(file))?,
+        true,
+    ))
 }
 
 /// Copies `source` into an anonymous temporary file, rewound.

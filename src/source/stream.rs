@@ -46,14 +46,15 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Condvar, Mutex};
 
 use memchr::{memchr, memrchr2};
 use memmap2::Mmap;
 
 use super::csv::CsvReader;
 use super::decompress::{self, Compression, ParallelDecoder};
+use super::fastscan::{FastScanner, Step};
 use super::scan::{FieldSink, Scanner, Span};
 use super::{line_of, Bytes, CsvInput, OpenOptions, BOM};
 use crate::batch::Batch;
@@ -90,6 +91,8 @@ pub fn peek_pipe(path: &Path) -> Result<Vec<u8>> {
         None => {}
     }
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    #[cfg(target_os = "linux")]
+    grow_pipe(std::os::fd::AsRawFd::as_raw_fd(&file));
     let mut head = Vec::with_capacity(PEEK);
     (&mut file)
         .take(PEEK as u64)
@@ -122,11 +125,32 @@ pub fn take_pipe(path: &Path) -> Result<Option<Box<dyn Read + Send>>> {
         ))),
         None => {
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            #[cfg(target_os = "linux")]
+            grow_pipe(std::os::fd::AsRawFd::as_raw_fd(&file));
             pipes.push((path.to_path_buf(), Pipe::Taken));
             Ok(Some(Box::new(file)))
         }
     }
 }
+
+/// Asks the kernel for a 1 MiB buffer on the pipe `fd` (64 KiB by
+/// default; 1 MiB is the default most an unprivileged process may ask):
+/// the writer then runs ahead of the reader by a block's worth, rather
+/// than waiting for a wake-up every 64 KiB, which on a busy machine cost
+/// more than the parsing. Anything but a pipe refuses, harmlessly.
+#[cfg(target_os = "linux")]
+pub fn grow_pipe(fd: std::os::fd::RawFd) {
+    // SAFETY: F_SETPIPE_SZ takes an int and touches no memory of ours; an
+    // fd that is not a pipe (or a size over the limit) gets an error,
+    // which is ignored.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20);
+    }
+}
+
+/// (No pipe buffer to size elsewhere.)
+#[cfg(not(target_os = "linux"))]
+pub fn grow_pipe(_fd: i32) {}
 
 /// Opens a stream (standard input, a pipe) for streaming: tells whether it
 /// is compressed (decompressed then on a thread of its own, ahead of the
@@ -157,20 +181,26 @@ pub fn open_compressed(
 /// Reads the first bytes of a stream, up to the end of its first record
 /// (the header, or with `no_header` the first data line), and makes the
 /// streamed input.
-fn start(name: String, mut reader: Box<dyn Read + Send>, options: &OpenOptions) -> Result<CsvInput> {
+fn start(
+    name: String,
+    mut reader: Box<dyn Read + Send>,
+    options: &OpenOptions,
+) -> Result<CsvInput> {
     let mut head = Vec::new();
+    let mut len = 0;
     let mut eof = false;
-    while !eof && !first_record_read(&head, options.delimiter) {
-        let want = (head.len() * 2).max(64 << 10);
-        eof = fill(&mut reader, &mut head, want).map_err(|e| read_error(&name, e, None))?;
+    while !eof && !first_record_read(&head[..len], options.delimiter) {
+        let want = (len * 2).max(64 << 10);
+        eof =
+            fill(&mut reader, &mut head, &mut len, want).map_err(|e| read_error(&name, e, None))?;
     }
-    let is_empty = head.is_empty();
+    let is_empty = len == 0;
     let mut input = CsvInput {
         name,
         bytes: if is_empty {
             Bytes::Empty
         } else {
-            Bytes::Owned(head)
+            Bytes::Owned(head, len)
         },
         header: Vec::new(),
         body_start: 0,
@@ -202,36 +232,36 @@ fn certain_end(buf: &[u8], end: usize) -> bool {
     end < buf.len() || (end > 0 && buf[end - 1] == b'\n')
 }
 
-/// Reads from `reader` into `buf` until it holds `want` bytes or the
-/// stream ends (then true).
-fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
-    let mut filled = buf.len();
-    if want <= filled {
-        return Ok(false);
+/// Reads from `reader` into `buf[*len..]` until `*len` is `want` or the
+/// stream ends (then true). `buf` grows to `want` bytes if shorter (zeroed
+/// once: a recycled buffer is reused as it is).
+fn fill(
+    reader: &mut dyn Read,
+    buf: &mut Vec<u8>,
+    len: &mut usize,
+    want: usize,
+) -> io::Result<bool> {
+    if buf.len() < want {
+        buf.resize(want, 0);
     }
-    buf.resize(want, 0);
-    let result = loop {
-        if filled == want {
-            break Ok(false);
-        }
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break Ok(true),
-            Ok(n) => filled += n,
+    while *len < want {
+        match reader.read(&mut buf[*len..want]) {
+            Ok(0) => return Ok(true),
+            Ok(n) => *len += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => break Err(e),
+            Err(e) => return Err(e),
         }
-    };
-    buf.truncate(filled);
-    result
+    }
+    Ok(false)
 }
 
 /// The error for a failed read of stream `name`; `line`: the line the
 /// text read so far reached, when known.
 fn read_error(name: &str, e: io::Error, line: Option<u64>) -> Error {
     match (decompress::error(name, e), line) {
-        (Error::Other(message), Some(line)) => {
-            Error::Other(format!("{message} (the text read so far reaches line {line})"))
-        }
+        (Error::Other(message), Some(line)) => Error::Other(format!(
+            "{message} (the text read so far reaches line {line})"
+        )),
         (e, _) => e,
     }
 }
@@ -264,8 +294,23 @@ pub fn last_boundary(buf: &[u8], from: usize, delimiter: u8) -> Option<usize> {
             return Some(i + 1);
         }
     }
-    let mut scanner = Scanner::new(buf, from, delimiter);
+    // the vectorised scanner walks well-formed quoting; the scalar one
+    // takes over where it stops (see `source::fastscan`)
     let mut last = None;
+    let mut fast = FastScanner::new(buf, from, buf.len(), delimiter);
+    let resume = loop {
+        match fast.next_record(&mut Skip) {
+            Step::Record(..) => {
+                let end = fast.position();
+                if certain_end(buf, end) {
+                    last = Some(end);
+                }
+            }
+            Step::End => return last,
+            Step::Irregular(at) => break at,
+        }
+    };
+    let mut scanner = Scanner::new(buf, resume, delimiter);
     while let Some(Ok(_)) = scanner.next_record(usize::MAX, &mut Skip) {
         let end = scanner.position();
         if certain_end(buf, end) {
@@ -288,12 +333,12 @@ pub fn block_size(threads: usize) -> usize {
     ((128 << 20) / (2 * threads + 2)).clamp(1 << 20, 8 << 20)
 }
 
-/// A block of a stream: whole records, starting at `start` of `buf`.
+/// A block of a stream: whole records, `buf[start..len]`.
 struct Block {
     seq: usize,
     buf: Vec<u8>,
+    len: usize,
     start: usize,
-    line_base: u64,
 }
 
 /// Folds a batch of a block (wrapped as a [`CsvInput`]) into a worker's
@@ -314,24 +359,51 @@ impl From<DataError> for Stop {
     }
 }
 
-/// The first failure among the blocks, by block number.
-struct Failure {
+/// What the workers share: the first failure among the blocks, by block
+/// number, and each block's count of physical lines. The producer does
+/// not count lines (it is the one sequential stage); each worker counts
+/// its block's, and a block that fails waits for the counts of the blocks
+/// before it (taken by workers before it, so counted or being counted) to
+/// name its line in the whole input.
+struct Shared {
     /// The number of the first failed block so far (`usize::MAX`: none).
-    seq: AtomicUsize,
+    failed: AtomicUsize,
     error: Mutex<Option<(usize, DataError)>>,
+    lines: Mutex<Vec<Option<u64>>>,
+    counted: Condvar,
 }
 
-impl Failure {
+impl Shared {
     fn record(&self, seq: usize, e: DataError) {
         let mut first = self.error.lock().unwrap_or_else(|e| e.into_inner());
         if first.as_ref().is_none_or(|(s, _)| seq < *s) {
             *first = Some((seq, e));
         }
-        self.seq.fetch_min(seq, Ordering::SeqCst);
+        self.failed.fetch_min(seq, Ordering::SeqCst);
     }
 
-    fn before(&self, seq: usize) -> bool {
-        self.seq.load(Ordering::Relaxed) < seq
+    fn failed_before(&self, seq: usize) -> bool {
+        self.failed.load(Ordering::Relaxed) < seq
+    }
+
+    fn count(&self, seq: usize, lines: u64) {
+        let mut all = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        if all.len() <= seq {
+            all.resize(seq + 1, None);
+        }
+        all[seq] = Some(lines);
+        self.counted.notify_all();
+    }
+
+    /// The lines before block `seq`, once every earlier block is counted.
+    fn lines_before(&self, seq: usize) -> u64 {
+        let mut all = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if all.len() >= seq && all[..seq].iter().all(Option::is_some) {
+                return all[..seq].iter().flatten().sum();
+            }
+            all = self.counted.wait(all).unwrap_or_else(|e| e.into_inner());
+        }
     }
 }
 
@@ -355,42 +427,56 @@ pub fn map<W: Send>(
     let (tx, rx) = sync_channel::<Block>(threads);
     let rx = Mutex::new(rx);
     let (recycle_tx, recycle_rx) = channel::<Vec<u8>>();
-    let failure = Failure {
-        seq: AtomicUsize::new(usize::MAX),
+    let shared = Shared {
+        failed: AtomicUsize::new(usize::MAX),
         error: Mutex::new(None),
+        lines: Mutex::new(Vec::new()),
+        counted: Condvar::new(),
     };
     let (produced, states) = std::thread::scope(|scope| {
         let handles: Vec<_> = workers
             .into_iter()
             .map(|mut state| {
-                let (rx, failure, recycle) = (&rx, &failure, recycle_tx.clone());
+                let (rx, shared, recycle) = (&rx, &shared, recycle_tx.clone());
                 scope.spawn(move || {
                     loop {
                         let block = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                         let Ok(block) = block else { break };
-                        parse_block(plan, input, opts, &mut state, fold, block, failure, &recycle);
+                        let buf = parse_block(plan, input, opts, &mut state, fold, block, shared);
+                        let _ = recycle.send(buf);
                     }
                     state
                 })
             })
             .collect();
-        let produced = produce(input, opts.delimiter, reader, block_size(threads), tx, &recycle_rx, &failure);
+        let produced = produce(
+            input,
+            opts.delimiter,
+            reader,
+            block_size(threads),
+            tx,
+            &recycle_rx,
+            &shared,
+        );
         let states: Vec<W> = handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect();
         (produced, states)
     });
-    if let Some((_, e)) = failure.error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    if let Some((_, e)) = shared.error.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(Error::Data(e));
     }
-    produced?;
+    if let Err((e, blocks, carry_lines)) = produced {
+        let lines = shared.lines.into_inner().unwrap_or_else(|e| e.into_inner());
+        let before: u64 = lines.iter().take(blocks).flatten().sum();
+        return Err(read_error(&input.name, e, Some(before + carry_lines)));
+    }
     Ok(states)
 }
 
 /// Parses one block into `state`, recording its failure; returns its
 /// buffer for reuse.
-#[allow(clippy::too_many_arguments)]
 fn parse_block<W>(
     plan: &Plan,
     input: &CsvInput,
@@ -398,47 +484,59 @@ fn parse_block<W>(
     state: &mut W,
     fold: &StreamFold<'_, W>,
     block: Block,
-    failure: &Failure,
-    recycle: &Sender<Vec<u8>>,
-) {
+    shared: &Shared,
+) -> Vec<u8> {
     let Block {
         seq,
         buf,
+        len,
         start,
-        line_base,
     } = block;
-    if failure.before(seq) {
-        let _ = recycle.send(buf);
-        return;
+    // (a block ends on a certain boundary: a CR at its end is a lone CR)
+    shared.count(seq, line_of(&buf[..len], len) - 1);
+    if shared.failed_before(seq) {
+        return buf;
     }
-    let len = buf.len();
-    let piece = CsvInput {
+    let mut piece = CsvInput {
         name: input.name.clone(),
-        bytes: Bytes::Owned(buf),
+        bytes: Bytes::Owned(buf, len),
         header: Vec::new(),
         body_start: start,
         is_empty: false,
         spooled: false,
-        line_base,
+        line_base: 0,
         stream: None,
     };
-    let read = {
+    let read = |piece: &CsvInput, state: &mut W| {
         let mut reader = CsvReader::new(plan, opts.delimiter);
         let mut on_batch = |batch: &Batch<'_>, starts: &[usize]| -> Result<(), Stop> {
-            if failure.before(seq) {
+            if shared.failed_before(seq) {
                 return Err(Stop::Cancelled);
             }
-            fold(state, &piece, batch, starts).map_err(Stop::Data)
+            fold(state, piece, batch, starts).map_err(Stop::Data)
         };
-        reader.read_range(&piece, start, len, &mut on_batch, &mut |_| {})
+        reader.read_range(piece, start, len, &mut on_batch, &mut |_| {})
     };
-    if let Err(Stop::Data(e)) = read {
-        failure.record(seq, e);
+    if let Err(Stop::Data(e)) = read(&piece, state) {
+        // read again, to the same error, knowing the lines before the
+        // block (the error's message may name a line too); the run fails,
+        // so what the state holds no longer matters
+        piece.line_base = shared.lines_before(seq);
+        let e = match read(&piece, state) {
+            Err(Stop::Data(again)) => again,
+            _ => e,
+        };
+        shared.record(seq, e);
     }
-    if let Bytes::Owned(buf) = piece.bytes {
-        let _ = recycle.send(buf);
+    match piece.bytes {
+        Bytes::Owned(buf, _) => buf,
+        _ => unreachable!("a block owns its bytes"),
     }
 }
+
+/// A failed read: the error, the blocks queued before it, and the lines of
+/// the bytes read since.
+type ReadFailure = (io::Error, usize, u64);
 
 /// Reads the stream into blocks cut on record boundaries and queues them
 /// in order, until the stream ends or a block fails.
@@ -449,61 +547,61 @@ fn produce(
     block: usize,
     tx: SyncSender<Block>,
     recycle: &Receiver<Vec<u8>>,
-    failure: &Failure,
-) -> Result<()> {
+    shared: &Shared,
+) -> std::result::Result<(), ReadFailure> {
+    let head = input.bytes();
     let mut buf = recycle.try_recv().unwrap_or_default();
-    buf.clear();
-    buf.extend_from_slice(input.bytes());
+    if buf.len() < head.len() {
+        buf.resize(head.len(), 0);
+    }
+    buf[..head.len()].copy_from_slice(head);
+    let mut len = head.len();
     let mut start = input.body_start;
     let mut seq = 0;
-    let mut line_base = 0;
     let mut want = block;
     loop {
-        if failure.before(usize::MAX) {
+        if shared.failed_before(usize::MAX) {
             return Ok(());
         }
-        let target = want.max(buf.len() + 1);
-        let eof = match fill(&mut reader, &mut buf, target) {
+        let target = want.max(len + 1);
+        let eof = match fill(&mut reader, &mut buf, &mut len, target) {
             Ok(eof) => eof,
-            Err(e) => {
-                let line = line_base + line_of(&buf, buf.len());
-                return Err(read_error(&input.name, e, Some(line)));
-            }
+            Err(e) => return Err((e, seq, line_of(&buf[..len], len) - 1)),
         };
         if eof {
-            if buf.len() > start {
-                let last = Block {
+            if len > start {
+                let _ = tx.send(Block {
                     seq,
                     buf,
+                    len,
                     start,
-                    line_base,
-                };
-                let _ = tx.send(last);
+                });
             }
             return Ok(());
         }
-        let Some(cut) = last_boundary(&buf, start, delimiter) else {
+        let Some(cut) = last_boundary(&buf[..len], start, delimiter) else {
             // a record longer than the block: grow it
-            want = buf.len() * 2;
+            want = len * 2;
             continue;
         };
         let mut next = recycle.try_recv().unwrap_or_default();
-        next.clear();
-        next.extend_from_slice(&buf[cut..]);
-        let lines = line_of(&buf, cut) - 1;
-        buf.truncate(cut);
+        let carry = len - cut;
+        if next.len() < carry {
+            next.resize(carry, 0);
+        }
+        next[..carry].copy_from_slice(&buf[cut..len]);
         let full = Block {
             seq,
             buf,
+            len: cut,
             start,
-            line_base,
         };
         if tx.send(full).is_err() {
             return Ok(()); // the workers are gone (a panic, re-raised by the caller)
         }
         seq += 1;
-        line_base += lines;
         buf = next;
+        len = carry;
         start = 0;
         want = block;
     }
@@ -519,9 +617,8 @@ pub fn run(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table
     };
     let pool = exec::pool(opts.threads)?;
     let shared = SharedParts::new();
-    let fresh = |n: usize| -> Vec<Partial> {
-        (0..n).map(|_| Partial::sharing(plan, &shared)).collect()
-    };
+    let fresh =
+        |n: usize| -> Vec<Partial> { (0..n).map(|_| Partial::sharing(plan, &shared)).collect() };
     let mut partials = Vec::new();
     for input in inputs {
         if input.is_stream() {

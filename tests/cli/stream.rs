@@ -79,7 +79,9 @@ fn tricky_csv(rng: &mut Lcg, rows: usize) -> Vec<u8> {
             _ => format!("n{i}"),
         };
         t.extend_from_slice(format!("{k},{x},{note}").as_bytes());
-        t.extend_from_slice([&b"\n"[..], b"\r\n", b"\r", b"\n\n", b"\r\n\r\n"][rng.below(5) as usize]);
+        t.extend_from_slice(
+            [&b"\n"[..], b"\r\n", b"\r", b"\n\n", b"\r\n\r\n"][rng.below(5) as usize],
+        );
     }
     t
 }
@@ -104,7 +106,11 @@ fn stdin_at_any_block_size_answers_as_the_file() {
                 let mut args = args_for("-", query);
                 args.extend_from_slice(&["--threads", &threads]);
                 let got = run_streamed(&args, &text, block);
-                assert_same(&got, &want, &format!("round {round} block {block} {query:?}"));
+                assert_same(
+                    &got,
+                    &want,
+                    &format!("round {round} block {block} {query:?}"),
+                );
             }
         }
     }
@@ -200,7 +206,9 @@ fn non_utf8_text_on_stdin_fails_json_naming_the_column() {
     // column and the value
     let text = b"k,x\na,1\n\xff,2\n";
     let r = run_streamed(
-        &["run", "-i", "-", "--by", "k", "--agg", "sum:x", "-f", "json"],
+        &[
+            "run", "-i", "-", "--by", "k", "--agg", "sum:x", "-f", "json",
+        ],
         text,
         4,
     );
@@ -237,7 +245,12 @@ fn big_csv(rows: usize) -> Vec<u8> {
         } else {
             "plain"
         };
-        t += &format!("{i},g{},{}.{},{note}\n", rng.below(7), rng.below(1000), i % 10);
+        t += &format!(
+            "{i},g{},{}.{},{note}\n",
+            rng.below(7),
+            rng.below(1000),
+            i % 10
+        );
     }
     t.into_bytes()
 }
@@ -262,7 +275,14 @@ fn in_members(data: &[u8], parts: usize, compress: fn(&[u8]) -> Vec<u8>) -> Vec<
 
 const CQUERIES: &[&[&str]] = &[
     &["--agg", "count,sum:x,mean:x,max:id"],
-    &["--by", "k", "--agg", "count,sum:x,min:note", "--partitions", "7"],
+    &[
+        "--by",
+        "k",
+        "--agg",
+        "count,sum:x,min:note",
+        "--partitions",
+        "7",
+    ],
 ];
 
 #[test]
@@ -367,7 +387,12 @@ fn no_header_names_the_columns_by_position() {
     r.expect_ok("file");
     assert_eq!(r.stdout, want);
     let got = run_streamed(&args_for("-", &q), text, 5);
-    assert_eq!((got.code, String::from_utf8_lossy(&got.stdout).as_ref()), (0, want), "{}", got.stderr);
+    assert_eq!(
+        (got.code, String::from_utf8_lossy(&got.stdout).as_ref()),
+        (0, want),
+        "{}",
+        got.stderr
+    );
     let gz = scratch.write("t.gz", gzip(text));
     let r = run_on(&gz, &q);
     r.expect_ok("gz");
@@ -388,8 +413,16 @@ fn split_takes_no_header_and_compressed_inputs() {
     let gz = scratch.write("t.gz", gzip(b"a,1\nb,2\na,4\n"));
     let store = scratch.path("st");
     let s = store.to_str().unwrap();
-    run(["split", "-i", gz.to_str().unwrap(), "--store", s, "--no-header", "-q"])
-        .expect_ok("split");
+    run([
+        "split",
+        "-i",
+        gz.to_str().unwrap(),
+        "--store",
+        s,
+        "--no-header",
+        "-q",
+    ])
+    .expect_ok("split");
     let r = run(["run", "--store", s, "--by", "1", "--agg", "sum:2"]);
     r.expect_ok("run on the store");
     assert_eq!(r.stdout, "1,sum_2\na,5\nb,2\n");
