@@ -167,7 +167,8 @@ impl CsvInput {
             let compression = decompress::sniff(&map[..map.len().min(decompress::SNIFF_LEN)]);
             if compression != decompress::Compression::None {
                 if options.stream {
-                    return stream::open_compressed(name, map, compression, options);
+                    let file = file.try_clone().map_err(|e| Error::io(path, e))?;
+                    return stream::open_compressed(name, map, file, compression, options);
                 }
                 // `split` maps its inputs: a decompressed copy
                 let text = decompress::decoder(compression, &map[..], &name);

@@ -166,15 +166,24 @@ pub fn open(name: String, reader: Box<dyn Read + Send>, options: &OpenOptions) -
 }
 
 /// Opens a compressed file (mapped) for streaming: decompressed on several
-/// threads when it holds several members or frames, else on one, ahead of
-/// the parsers (see [`ParallelDecoder`]).
+/// threads when it holds several members or frames whose bounds can be
+/// found (see [`ParallelDecoder`]), else read from `file` and decompressed
+/// on one thread, ahead of the parsers (unmapped then: a map would count
+/// the whole compressed file in the resident set as it is read).
 pub fn open_compressed(
     name: String,
     map: Mmap,
+    file: File,
     compression: Compression,
     options: &OpenOptions,
 ) -> Result<CsvInput> {
-    let decoder = ParallelDecoder::new(Arc::new(map), compression, &name, options.threads);
+    let decoder = if decompress::split_members(&map, compression).is_some() {
+        ParallelDecoder::new(Arc::new(map), compression, &name, options.threads)
+    } else {
+        drop(map);
+        let text = decompress::decoder(compression, file, &name);
+        ParallelDecoder::from_reader(text)
+    };
     start(name, Box::new(decoder), options)
 }
 
