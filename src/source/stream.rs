@@ -690,7 +690,7 @@ mod tests {
         assert_eq!(last_boundary(b"a,b", 0, b','), None);
         assert_eq!(last_boundary(b"a,\"b\nc\"\nd,\"e\nf", 0, b','), Some(8));
         assert_eq!(last_boundary(b"a,\"b\nc\"\r", 0, b','), None);
-        assert_eq!(last_boundary(b"a,\"b\nc\"\rx", 0, b','), Some(9));
+        assert_eq!(last_boundary(b"a,\"b\nc\"\rx", 0, b','), Some(8));
         assert_eq!(last_boundary(b"x\na,\"b\nc", 2, b','), None);
     }
 }
