@@ -35,7 +35,7 @@ use crate::plan::Plan;
 use crate::source::dataset;
 use crate::source::paths::InputFile;
 use crate::source::typed::{self, TypedInput};
-use crate::source::{detect_format, CsvInput, InputFormat};
+use crate::source::{detect_format, CsvInput, InputFormat, OpenOptions};
 use crate::spec::{AggSpec, ColumnRef};
 use crate::store::{self, CreateOptions, Store, StoreRunOptions};
 use crate::table::Table;
@@ -92,6 +92,9 @@ pub struct Query {
     /// fails, naming the first input line holding such text. `None`
     /// accepts any text (a [`Table`]'s text is bytes).
     pub format: Option<Format>,
+    /// CSV inputs have no header line: the first line is data, and the
+    /// columns are named `1`, `2`, ... (as `cut -f` counts them).
+    pub no_header: bool,
 }
 
 impl Query {
@@ -110,6 +113,7 @@ impl Query {
             progress: false,
             quiet: false,
             format: None,
+            no_header: false,
         }
     }
 
@@ -199,9 +203,14 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
             let (files, hive_keys) = dataset::expand_all(args)?;
             let formats = dataset::open_all(&files, threads, |_, f| detect_format(&f.path))?;
             if formats.iter().all(|&f| f == InputFormat::Csv) {
-                let delimiter = query.delimiter.unwrap_or(b',');
+                let options = OpenOptions {
+                    delimiter: query.delimiter.unwrap_or(b','),
+                    no_header: query.no_header,
+                    stream: true,
+                    threads,
+                };
                 let (inputs, header) =
-                    open_csv_inputs(&files, &hive_keys, delimiter, threads, || {
+                    open_csv_inputs(&files, &hive_keys, &options, threads, || {
                         query.referenced_columns()
                     })?;
                 if let Some(note) =
@@ -268,6 +277,11 @@ impl Prepared<'_> {
     /// (on this error path only; see [`output::utf8`]).
     pub fn check_text(&self, table: &Table, format: Format) -> Result<()> {
         match &self.inputs {
+            // a streamed input cannot be read again: the error then names
+            // the column and the value, not the line
+            Inputs::Csv(inputs) if inputs.iter().any(CsvInput::is_stream) => {
+                output::utf8::check(table, format, |_| None)
+            }
             Inputs::Csv(inputs) => output::utf8::check(table, format, |column| {
                 let delimiter = self.query.delimiter.unwrap_or(b',');
                 output::utf8::locate_in_csv(&self.plan, inputs, delimiter, column)
@@ -375,12 +389,12 @@ fn open_typed_inputs(
 fn open_csv_inputs(
     files: &[InputFile],
     hive_keys: &[String],
-    delimiter: u8,
+    options: &OpenOptions,
     threads: usize,
     fallback: impl FnOnce() -> Vec<String>,
 ) -> Result<(Vec<CsvInput>, Vec<String>)> {
     let mut inputs = dataset::open_all(files, threads, |_, file| {
-        let mut input = CsvInput::open(&file.path, delimiter)?;
+        let mut input = CsvInput::open_with(&file.path, options)?;
         input.hive = dataset::hive_values(file);
         Ok(input)
     })?;
@@ -480,6 +494,8 @@ pub struct Split {
     pub columns: Option<Vec<ColumnRef>>,
     /// No notes on stderr (capped threads or partitions).
     pub quiet: bool,
+    /// The inputs have no header line (see [`Query::no_header`]).
+    pub no_header: bool,
 }
 
 /// Parses the inputs of `request` once and writes them as a store of typed
@@ -493,8 +509,11 @@ pub fn split(request: &Split) -> Result<CreateSummary> {
         let names = request.columns.iter().flatten();
         names.map(|c| c.plain_name().to_string()).collect()
     };
-    let (inputs, header) =
-        open_csv_inputs(&files, &hive_keys, request.delimiter, threads, fallback)?;
+    let options = OpenOptions {
+        no_header: request.no_header,
+        ..OpenOptions::new(request.delimiter)
+    };
+    let (inputs, header) = open_csv_inputs(&files, &hive_keys, &options, threads, fallback)?;
     // split caps --partitions by its own rule (a store's partition count
     // bounds its readers' memory) and notes it itself
     let opts = CreateOptions {

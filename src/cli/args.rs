@@ -112,6 +112,11 @@ pub struct RunArgs {
     #[arg(long, short = 'd', value_name = "CHAR")]
     pub delimiter: Option<String>,
 
+    /// CSV inputs have no header line: the first line is data, and the
+    /// columns are named 1, 2, ... (as `cut -f` counts them).
+    #[arg(long)]
+    pub no_header: bool,
+
     /// Progress bar on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
@@ -150,6 +155,11 @@ pub struct SplitArgs {
     /// Field delimiter: one ASCII character, or `tab`.
     #[arg(long, short = 'd', default_value = ",", value_name = "CHAR")]
     pub delimiter: String,
+
+    /// The inputs have no header line: the first line is data, and the
+    /// columns are named 1, 2, ...
+    #[arg(long)]
+    pub no_header: bool,
 
     /// Print nothing on stderr but errors.
     #[arg(long, short = 'q')]

@@ -102,6 +102,7 @@ impl RunArgs {
                 progress,
                 quiet: self.quiet,
                 format: Some(format),
+                no_header: self.no_header,
             },
             format,
             output: self.output,
@@ -127,6 +128,7 @@ impl SplitArgs {
             delimiter,
             columns,
             quiet: self.quiet,
+            no_header: self.no_header,
         })
     }
 }

@@ -103,6 +103,9 @@ impl exec::Input for CsvInput {
 /// Runs `plan` over CSV `inputs` (which share its header) and returns the
 /// result table.
 pub fn run(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table> {
+    if inputs.iter().any(CsvInput::is_stream) {
+        return super::stream::run(plan, inputs, opts);
+    }
     let tasks: usize = inputs.iter().map(|i| partitions_for(i, opts)).sum();
     let pool = exec::pool_for(opts.threads, tasks)?;
     pool.install(|| run_in_pool(&pool, plan, inputs, opts))

@@ -210,14 +210,15 @@ fn approx_aggregates_work_with_by() {
     }
 }
 
-/// A value counts once whatever batch it lands in: `7` and `007` are one
-/// integer, `1` and `1.0` one float, but two texts, as for `distinct`.
+/// A value counts once whatever batch it lands in: `1` and `1.0` are one
+/// float, `7` and `+7` one integer, but `7` and `007` two texts (a
+/// zero-padded integer makes its column text), as for `distinct`.
 #[test]
 fn approx_distinct_counts_what_distinct_counts() {
     let scratch = Scratch::new();
-    // integer ids, some with leading zeros; `f` turns float in its last
-    // row only, `s` text in its next-to-last (where `007` and `7` are two
-    // values)
+    // ids, some with leading zeros (so a text column of 1400 values);
+    // `f` turns float in its last row only, `s` text in its next-to-last
+    // (where `007` and `7` are two values)
     let mut csv = String::from("i,f,s\n");
     for r in 0..30_000 {
         let v = r % 700;
@@ -250,7 +251,7 @@ fn approx_distinct_counts_what_distinct_counts() {
     assert_eq!(
         out,
         "approx_distinct_i,distinct_i,approx_distinct_f,distinct_f,approx_distinct_s,distinct_s\n\
-         700,700,500,500,1001,1001\n"
+         1400,1400,500,500,1001,1001\n"
     );
 }
 

@@ -28,5 +28,6 @@ mod query_api;
 mod simd_paths;
 mod spectrum;
 mod store;
+mod stream;
 mod typing;
 mod where_buckets;

@@ -93,6 +93,7 @@ fn a_store_made_and_read_through_the_library_gives_what_the_binary_gives() {
         delimiter: b',',
         columns: None,
         quiet: true,
+        no_header: false,
     })
     .unwrap();
     assert_eq!(summary.rows, 6);

@@ -1,0 +1,700 @@
+//! Streamed CSV inputs: standard input, pipes, FIFOs and compressed files,
+//! read in blocks as they arrive and parsed in parallel while the producer
+//! is still writing, in bounded memory.
+//!
+//! # Why blocks, and where they are cut
+//!
+//! Such an input cannot be mapped (a pipe has no size and yields its bytes
+//! once; a compressed file's text exists only as it is decompressed), and
+//! copying it whole first (to a temporary file, as `run` once did) costs a
+//! second pass, disk the size of the stream, and time before the first row.
+//! So one thread, the *producer* ([`map`]'s caller), reads the stream into
+//! blocks of about [`block_size`] bytes and hands each to a bounded queue;
+//! worker threads parse the blocks with the file reader
+//! ([`super::csv::CsvReader`]), each block wrapped as a [`CsvInput`] of its
+//! own, and fold them into their own partial states, which merge exactly
+//! as the partitions of a file do. The queue holds at most one block per
+//! worker and the producer recycles the blocks parsed, so memory is
+//! `(2 · threads + 2)` blocks whatever the stream's length.
+//!
+//! A block must end exactly on a record boundary, as the file parser
+//! ([`super::scan::Scanner`]) sees them, since a worker reads a block from
+//! its first byte as from a record start. [`last_boundary`] finds the last
+//! one: where the block holds no quote byte, every line end is one (the
+//! block starts on a boundary, so no quoted field is open), and a
+//! `memrchr` finds the last; otherwise the scanner walks the block's
+//! records. A record end is only *certain* if the next byte is known: a CR
+//! as the last byte read may be the first half of a CRLF whose LF is still
+//! in the pipe, and a record that runs to the end of the bytes read may go
+//! on. A block with no certain boundary (a record longer than a block) is
+//! grown until it holds one.
+//!
+//! # The same answer and the same errors as a file
+//!
+//! Each block carries the count of physical lines before it
+//! ([`CsvInput::line_base`]), counted by [`super::line_of`]'s rule, so an
+//! error in a block names the line of the whole input, byte-identical to
+//! the error for the same bytes in a file. Blocks are numbered; when one
+//! fails, the blocks after it stop and the producer stops reading, but the
+//! blocks before it run to the end, and the failure of the lowest-numbered
+//! block is the one reported: the input's first bad record, as the file
+//! map reports it. A file run that finds a `min`/`max` column to be text
+//! runs again keeping text extremes; a stream cannot be read again, so
+//! streamed runs keep text extremes from the start (same answer).
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Condvar, Mutex};
+
+use memchr::{memchr, memrchr2};
+use memmap2::Mmap;
+
+use super::csv::CsvReader;
+use super::decompress::{self, Compression, ParallelDecoder};
+use super::fastscan::{FastScanner, Step};
+use super::scan::{FieldSink, Scanner, Span};
+use super::{line_of, Bytes, CsvInput, OpenOptions, BOM};
+use crate::batch::Batch;
+use crate::error::{show_value, DataError, Error, Result};
+use crate::exec::{self, ExecOptions};
+use crate::partial::{Partial, Rejected, SharedParts, Table};
+use crate::plan::Plan;
+
+/// The unread rest of a streamed input, taken once by [`map`].
+pub struct Rest {
+    reader: Mutex<Option<Box<dyn Read + Send>>>,
+}
+
+/// A pipe or FIFO named as an input: opened (with its first bytes read) by
+/// [`peek_pipe`], then taken by [`take_pipe`].
+enum Pipe {
+    Peeked(Vec<u8>, File),
+    Taken,
+}
+
+/// The pipes opened so far, by path: a pipe yields its bytes once.
+static PIPES: Mutex<Vec<(PathBuf, Pipe)>> = Mutex::new(Vec::new());
+
+/// Bytes [`peek_pipe`] reads to tell the format.
+const PEEK: usize = 8;
+
+/// Opens the pipe or FIFO `path` and returns its first bytes (up to 8), to
+/// tell its format; [`take_pipe`] then yields the whole stream.
+pub fn peek_pipe(path: &Path) -> Result<Vec<u8>> {
+    let mut pipes = PIPES.lock().unwrap_or_else(|e| e.into_inner());
+    match pipes.iter().find(|(p, _)| p == path) {
+        Some((_, Pipe::Peeked(head, _))) => return Ok(head.clone()),
+        Some((_, Pipe::Taken)) => return Ok(Vec::new()),
+        None => {}
+    }
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    #[cfg(target_os = "linux")]
+    grow_pipe(std::os::fd::AsRawFd::as_raw_fd(&file));
+    let mut head = Vec::with_capacity(PEEK);
+    (&mut file)
+        .take(PEEK as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, e))?;
+    pipes.push((path.to_path_buf(), Pipe::Peeked(head.clone(), file)));
+    Ok(head)
+}
+
+/// The stream of `path` when it is a pipe, a FIFO or another file that is
+/// neither regular nor a directory (`None` otherwise). A pipe named twice
+/// is a usage error: its bytes can be read only once.
+pub fn take_pipe(path: &Path) -> Result<Option<Box<dyn Read + Send>>> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() && !m.is_dir() => {}
+        _ => return Ok(None),
+    }
+    let mut pipes = PIPES.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = pipes.iter_mut().find(|(p, _)| p == path);
+    match entry {
+        Some((_, pipe @ Pipe::Peeked(..))) => {
+            let Pipe::Peeked(head, file) = std::mem::replace(pipe, Pipe::Taken) else {
+                unreachable!("matched above")
+            };
+            Ok(Some(Box::new(io::Cursor::new(head).chain(file))))
+        }
+        Some((_, Pipe::Taken)) => Err(Error::Usage(format!(
+            "{} is a pipe named twice as an input: its bytes can be read only once",
+            path.display()
+        ))),
+        None => {
+            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            #[cfg(target_os = "linux")]
+            grow_pipe(std::os::fd::AsRawFd::as_raw_fd(&file));
+            pipes.push((path.to_path_buf(), Pipe::Taken));
+            Ok(Some(Box::new(file)))
+        }
+    }
+}
+
+/// Asks the kernel for a 1 MiB buffer on the pipe `fd` (64 KiB by
+/// default; 1 MiB is the default most an unprivileged process may ask):
+/// the writer then runs ahead of the reader by a block's worth, rather
+/// than waiting for a wake-up every 64 KiB, which on a busy machine cost
+/// more than the parsing. Anything but a pipe refuses, harmlessly.
+#[cfg(target_os = "linux")]
+pub fn grow_pipe(fd: std::os::fd::RawFd) {
+    // SAFETY: F_SETPIPE_SZ takes an int and touches no memory of ours; an
+    // fd that is not a pipe (or a size over the limit) gets an error,
+    // which is ignored.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20);
+    }
+}
+
+/// (No pipe buffer to size elsewhere.)
+#[cfg(not(target_os = "linux"))]
+pub fn grow_pipe(_fd: i32) {}
+
+/// Opens a stream (standard input, a pipe) for streaming: tells whether it
+/// is compressed (decompressed then on a thread of its own, ahead of the
+/// parsers) and reads its header.
+pub fn open(name: String, reader: Box<dyn Read + Send>, options: &OpenOptions) -> Result<CsvInput> {
+    let (compression, reader) =
+        decompress::sniff_reader(reader, &name).map_err(|e| read_error(&name, e, None))?;
+    let reader: Box<dyn Read + Send> = match compression {
+        Compression::None => reader,
+        _ => Box::new(ParallelDecoder::from_reader(reader)),
+    };
+    start(name, reader, options)
+}
+
+/// Opens a compressed file (mapped) for streaming: decompressed on several
+/// threads when it holds several members or frames whose bounds can be
+/// found (see [`ParallelDecoder`]), else read from `file` and decompressed
+/// on one thread, ahead of the parsers (unmapped then: a map would count
+/// the whole compressed file in the resident set as it is read).
+pub fn open_compressed(
+    name: String,
+    map: Mmap,
+    file: File,
+    compression: Compression,
+    options: &OpenOptions,
+) -> Result<CsvInput> {
+    let decoder = if decompress::split_members(&map, compression).is_some() {
+        ParallelDecoder::new(Arc::new(map), compression, &name, options.threads)
+    } else {
+        drop(map);
+        let text = decompress::decoder(compression, file, &name);
+        ParallelDecoder::from_reader(text)
+    };
+    start(name, Box::new(decoder), options)
+}
+
+/// Reads the first bytes of a stream, up to the end of its first record
+/// (the header, or with `no_header` the first data line), and makes the
+/// streamed input.
+fn start(
+    name: String,
+    mut reader: Box<dyn Read + Send>,
+    options: &OpenOptions,
+) -> Result<CsvInput> {
+    let mut head = Vec::new();
+    let mut len = 0;
+    let mut eof = false;
+    while !eof && !first_record_read(&head[..len], options.delimiter) {
+        let want = (len * 2).max(64 << 10);
+        eof =
+            fill(&mut reader, &mut head, &mut len, want).map_err(|e| read_error(&name, e, None))?;
+    }
+    let is_empty = len == 0;
+    let mut input = CsvInput {
+        name,
+        bytes: if is_empty {
+            Bytes::Empty
+        } else {
+            Bytes::Owned(head, len)
+        },
+        header: Vec::new(),
+        body_start: 0,
+        is_empty,
+        spooled: false,
+        hive: Vec::new(),
+        line_base: 0,
+        stream: Some(Rest {
+            reader: Mutex::new(Some(reader)),
+        }),
+    };
+    input.read_header(options.delimiter, options.no_header)?;
+    Ok(input)
+}
+
+/// True when `head` holds a whole first record whose end is certain (see
+/// [`certain_end`]).
+fn first_record_read(head: &[u8], delimiter: u8) -> bool {
+    let start = if head.starts_with(BOM) { BOM.len() } else { 0 };
+    let mut scanner = Scanner::new(head, start, delimiter);
+    matches!(scanner.next_record(usize::MAX, &mut Skip), Some(Ok(_)))
+        && certain_end(head, scanner.position())
+}
+
+/// Whether a record the scanner ended at `end` of the bytes read so far
+/// (`buf`) surely ends there, whatever bytes come next: a byte follows it
+/// (so its line end, CRLF included, is whole), or it ends with an LF. A
+/// record that runs to the end of `buf`, or ends at a CR there, may not.
+fn certain_end(buf: &[u8], end: usize) -> bool {
+    end < buf.len() || (end > 0 && buf[end - 1] == b'\n')
+}
+
+/// Reads from `reader` into `buf[*len..]` until `*len` is `want` or the
+/// stream ends (then true). `buf` grows to `want` bytes if shorter (zeroed
+/// once: a recycled buffer is reused as it is).
+fn fill(
+    reader: &mut dyn Read,
+    buf: &mut Vec<u8>,
+    len: &mut usize,
+    want: usize,
+) -> io::Result<bool> {
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    while *len < want {
+        match reader.read(&mut buf[*len..want]) {
+            Ok(0) => return Ok(true),
+            Ok(n) => *len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
+/// The error for a failed read of stream `name`; `line`: the line the
+/// text read so far reached, when known.
+fn read_error(name: &str, e: io::Error, line: Option<u64>) -> Error {
+    match (decompress::error(name, e), line) {
+        (Error::Other(message), Some(line)) => Error::Other(format!(
+            "{message} (the text read so far reaches line {line})"
+        )),
+        (e, _) => e,
+    }
+}
+
+/// A sink that takes no field: the scanner only finds record ends.
+struct Skip;
+
+impl FieldSink for Skip {
+    #[inline]
+    fn field(&mut self, _: usize, _: Span) {}
+    #[inline]
+    fn next_wanted(&self, _: usize) -> usize {
+        usize::MAX
+    }
+}
+
+/// The end of the last record of `buf[from..]` (`from` is a record
+/// boundary) whose end is certain (see [`certain_end`]): where the next
+/// block may start. `None` when no record of `buf[from..]` surely ends.
+pub fn last_boundary(buf: &[u8], from: usize, delimiter: u8) -> Option<usize> {
+    if memchr(b'"', &buf[from..]).is_none() {
+        // no quoted field: every line end ends a record
+        let mut end = buf.len();
+        loop {
+            let i = from + memrchr2(b'\n', b'\r', &buf[from..end])?;
+            if buf[i] == b'\r' && i + 1 == buf.len() {
+                end = i; // maybe the CR of a CRLF
+                continue;
+            }
+            return Some(i + 1);
+        }
+    }
+    // the vectorised scanner walks well-formed quoting; the scalar one
+    // takes over where it stops (see `source::fastscan`)
+    let mut last = None;
+    let mut fast = FastScanner::new(buf, from, buf.len(), delimiter);
+    let resume = loop {
+        match fast.next_record(&mut Skip) {
+            Step::Record(..) => {
+                let end = fast.position();
+                if certain_end(buf, end) {
+                    last = Some(end);
+                }
+            }
+            Step::End => return last,
+            Step::Irregular(at) => break at,
+        }
+    };
+    let mut scanner = Scanner::new(buf, resume, delimiter);
+    while let Some(Ok(_)) = scanner.next_record(usize::MAX, &mut Skip) {
+        let end = scanner.position();
+        if certain_end(buf, end) {
+            last = Some(end);
+        }
+    }
+    last
+}
+
+/// Bytes per block: `RAYPROC_STREAM_BLOCK` when set (for tests: tiny blocks
+/// put boundaries everywhere), else 8 MiB, less with many threads so that
+/// the `2 · threads + 2` blocks in memory stay under 128 MiB.
+pub fn block_size(threads: usize) -> usize {
+    if let Some(n) = std::env::var("RAYPROC_STREAM_BLOCK")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        return n.max(1);
+    }
+    ((128 << 20) / (2 * threads + 2)).clamp(1 << 20, 8 << 20)
+}
+
+/// A block of a stream: whole records, `buf[start..len]`.
+struct Block {
+    seq: usize,
+    buf: Vec<u8>,
+    len: usize,
+    start: usize,
+}
+
+/// Folds a batch of a block (wrapped as a [`CsvInput`]) into a worker's
+/// state: (state, block, batch, start offset of each row in the block).
+pub type StreamFold<'f, W> =
+    dyn Fn(&mut W, &CsvInput, &Batch<'_>, &[usize]) -> Result<(), DataError> + Sync + 'f;
+
+/// Why a block's reader stopped.
+enum Stop {
+    Data(DataError),
+    /// An earlier block failed.
+    Cancelled,
+}
+
+impl From<DataError> for Stop {
+    fn from(e: DataError) -> Self {
+        Stop::Data(e)
+    }
+}
+
+/// What the workers share: the first failure among the blocks, by block
+/// number, and each block's count of physical lines. The producer does
+/// not count lines (it is the one sequential stage); each worker counts
+/// its block's, and a block that fails waits for the counts of the blocks
+/// before it (taken by workers before it, so counted or being counted) to
+/// name its line in the whole input.
+struct Shared {
+    /// The number of the first failed block so far (`usize::MAX`: none).
+    failed: AtomicUsize,
+    error: Mutex<Option<(usize, DataError)>>,
+    lines: Mutex<Vec<Option<u64>>>,
+    counted: Condvar,
+}
+
+impl Shared {
+    fn record(&self, seq: usize, e: DataError) {
+        let mut first = self.error.lock().unwrap_or_else(|e| e.into_inner());
+        if first.as_ref().is_none_or(|(s, _)| seq < *s) {
+            *first = Some((seq, e));
+        }
+        self.failed.fetch_min(seq, Ordering::SeqCst);
+    }
+
+    fn failed_before(&self, seq: usize) -> bool {
+        self.failed.load(Ordering::Relaxed) < seq
+    }
+
+    fn count(&self, seq: usize, lines: u64) {
+        let mut all = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        if all.len() <= seq {
+            all.resize(seq + 1, None);
+        }
+        all[seq] = Some(lines);
+        self.counted.notify_all();
+    }
+
+    /// The lines before block `seq`, once every earlier block is counted.
+    fn lines_before(&self, seq: usize) -> u64 {
+        let mut all = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if all.len() >= seq && all[..seq].iter().all(Option::is_some) {
+                return all[..seq].iter().flatten().sum();
+            }
+            all = self.counted.wait(all).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// The map step over the streamed input `input`: reads its stream in
+/// blocks, parses them on one thread per state of `workers` and folds
+/// every batch into that thread's state. Returns the states, or the error
+/// of the input's first bad record (else of the stream's read).
+pub fn map<W: Send>(
+    plan: &Plan,
+    input: &CsvInput,
+    opts: &ExecOptions,
+    workers: Vec<W>,
+    fold: &StreamFold<'_, W>,
+) -> Result<Vec<W>> {
+    let reader = input
+        .stream
+        .as_ref()
+        .and_then(|rest| rest.reader.lock().unwrap_or_else(|e| e.into_inner()).take())
+        .ok_or_else(|| Error::Other(format!("internal error: {} read twice", input.name)))?;
+    let threads = workers.len().max(1);
+    let (tx, rx) = sync_channel::<Block>(threads);
+    let rx = Mutex::new(rx);
+    let (recycle_tx, recycle_rx) = channel::<Vec<u8>>();
+    let shared = Shared {
+        failed: AtomicUsize::new(usize::MAX),
+        error: Mutex::new(None),
+        lines: Mutex::new(Vec::new()),
+        counted: Condvar::new(),
+    };
+    let (produced, states) = std::thread::scope(|scope| {
+        let handles: Vec<_> = workers
+            .into_iter()
+            .map(|mut state| {
+                let (rx, shared, recycle) = (&rx, &shared, recycle_tx.clone());
+                scope.spawn(move || {
+                    loop {
+                        let block = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok(block) = block else { break };
+                        let buf = parse_block(plan, input, opts, &mut state, fold, block, shared);
+                        let _ = recycle.send(buf);
+                    }
+                    state
+                })
+            })
+            .collect();
+        let produced = produce(
+            input,
+            opts.delimiter,
+            reader,
+            block_size(threads),
+            tx,
+            &recycle_rx,
+            &shared,
+        );
+        let states: Vec<W> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect();
+        (produced, states)
+    });
+    if let Some((_, e)) = shared.error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(Error::Data(e));
+    }
+    if let Err((e, blocks, carry_lines)) = produced {
+        let lines = shared.lines.into_inner().unwrap_or_else(|e| e.into_inner());
+        let before: u64 = lines.iter().take(blocks).flatten().sum();
+        return Err(read_error(&input.name, e, Some(before + carry_lines)));
+    }
+    Ok(states)
+}
+
+/// Parses one block into `state`, recording its failure; returns its
+/// buffer for reuse.
+fn parse_block<W>(
+    plan: &Plan,
+    input: &CsvInput,
+    opts: &ExecOptions,
+    state: &mut W,
+    fold: &StreamFold<'_, W>,
+    block: Block,
+    shared: &Shared,
+) -> Vec<u8> {
+    let Block {
+        seq,
+        buf,
+        len,
+        start,
+    } = block;
+    // (a block ends on a certain boundary: a CR at its end is a lone CR)
+    shared.count(seq, line_of(&buf[..len], len) - 1);
+    if shared.failed_before(seq) {
+        return buf;
+    }
+    let mut piece = CsvInput {
+        name: input.name.clone(),
+        bytes: Bytes::Owned(buf, len),
+        // the reader takes the file's own columns from the header and the
+        // Hive columns after them from `hive`
+        header: input.header.clone(),
+        body_start: start,
+        is_empty: false,
+        spooled: false,
+        hive: input.hive.clone(),
+        line_base: 0,
+        stream: None,
+    };
+    let read = |piece: &CsvInput, state: &mut W| {
+        let mut reader = CsvReader::new(plan, opts.delimiter);
+        let mut on_batch = |batch: &Batch<'_>, starts: &[usize]| -> Result<(), Stop> {
+            if shared.failed_before(seq) {
+                return Err(Stop::Cancelled);
+            }
+            fold(state, piece, batch, starts).map_err(Stop::Data)
+        };
+        reader.read_range(piece, start, len, &mut on_batch, &mut |_| {})
+    };
+    if let Err(Stop::Data(e)) = read(&piece, state) {
+        // read again, to the same error, knowing the lines before the
+        // block (the error's message may name a line too); the run fails,
+        // so what the state holds no longer matters
+        piece.line_base = shared.lines_before(seq);
+        let e = match read(&piece, state) {
+            Err(Stop::Data(again)) => again,
+            _ => e,
+        };
+        shared.record(seq, e);
+    }
+    match piece.bytes {
+        Bytes::Owned(buf, _) => buf,
+        _ => unreachable!("a block owns its bytes"),
+    }
+}
+
+/// A failed read: the error, the blocks queued before it, and the lines of
+/// the bytes read since.
+type ReadFailure = (io::Error, usize, u64);
+
+/// Reads the stream into blocks cut on record boundaries and queues them
+/// in order, until the stream ends or a block fails.
+fn produce(
+    input: &CsvInput,
+    delimiter: u8,
+    mut reader: Box<dyn Read + Send>,
+    block: usize,
+    tx: SyncSender<Block>,
+    recycle: &Receiver<Vec<u8>>,
+    shared: &Shared,
+) -> std::result::Result<(), ReadFailure> {
+    let head = input.bytes();
+    let mut buf = recycle.try_recv().unwrap_or_default();
+    if buf.len() < head.len() {
+        buf.resize(head.len(), 0);
+    }
+    buf[..head.len()].copy_from_slice(head);
+    let mut len = head.len();
+    let mut start = input.body_start;
+    let mut seq = 0;
+    let mut want = block;
+    loop {
+        if shared.failed_before(usize::MAX) {
+            return Ok(());
+        }
+        let target = want.max(len + 1);
+        let eof = match fill(&mut reader, &mut buf, &mut len, target) {
+            Ok(eof) => eof,
+            Err(e) => return Err((e, seq, line_of(&buf[..len], len) - 1)),
+        };
+        if eof {
+            if len > start {
+                let _ = tx.send(Block {
+                    seq,
+                    buf,
+                    len,
+                    start,
+                });
+            }
+            return Ok(());
+        }
+        let Some(cut) = last_boundary(&buf[..len], start, delimiter) else {
+            // a record longer than the block: grow it
+            want = len * 2;
+            continue;
+        };
+        let mut next = recycle.try_recv().unwrap_or_default();
+        let carry = len - cut;
+        if next.len() < carry {
+            next.resize(carry, 0);
+        }
+        next[..carry].copy_from_slice(&buf[cut..len]);
+        let full = Block {
+            seq,
+            buf,
+            len: cut,
+            start,
+        };
+        if tx.send(full).is_err() {
+            return Ok(()); // the workers are gone (a panic, re-raised by the caller)
+        }
+        seq += 1;
+        buf = next;
+        len = carry;
+        start = 0;
+        want = block;
+    }
+}
+
+/// Runs `plan` over CSV `inputs` of which some are streamed, in input
+/// order (files through the file map, streams through [`map`]), and
+/// returns the result table.
+pub fn run(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table> {
+    let plan = &Plan {
+        text_extremes: true,
+        ..plan.clone()
+    };
+    let pool = exec::pool(opts.threads)?;
+    let shared = SharedParts::new();
+    let fresh =
+        |n: usize| -> Vec<Partial> { (0..n).map(|_| Partial::sharing(plan, &shared)).collect() };
+    let mut partials = Vec::new();
+    for input in inputs {
+        if input.is_stream() {
+            let fold = |p: &mut Partial, piece: &CsvInput, b: &Batch<'_>, s: &[usize]| {
+                fold(plan, p, piece, b, s)
+            };
+            partials.extend(map(plan, input, opts, fresh(opts.threads.max(1)), &fold)?);
+        } else {
+            let fold = |p: &mut Partial, _: usize, i: &CsvInput, b: &Batch<'_>, s: &[usize]| {
+                fold(plan, p, i, b, s)
+            };
+            let one = std::slice::from_ref(input);
+            let (_, states) = super::csv_run::map(&pool, plan, one, opts, &fresh, &fold)?;
+            partials.extend(states);
+        }
+    }
+    pool.install(|| {
+        let total = Partial::merge_all(plan, partials);
+        if !total.complete(plan) {
+            return Err(Error::Other(
+                "internal error: a streamed run kept no text extremes".into(),
+            ));
+        }
+        Ok(total.finish(plan))
+    })
+}
+
+/// Folds a batch into a partial; a rejected value is an error at its row.
+fn fold(
+    plan: &Plan,
+    partial: &mut Partial,
+    input: &CsvInput,
+    batch: &Batch<'_>,
+    starts: &[usize],
+) -> Result<(), DataError> {
+    partial.fold(plan, batch).map_err(|Rejected { row, agg }| {
+        let a = &plan.aggs[agg];
+        let slot = a.slot.expect("only column aggregates reject values");
+        let raw = batch.columns[slot].raw.map_or(&b""[..], |r| r[row]);
+        let msg = format!(
+            "{} needs numbers, found {}",
+            a.spec.func.label(),
+            show_value(raw)
+        );
+        input.error_at(starts[row], Some(&plan.slot_labels[slot]), msg)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boundaries_are_certain_ends() {
+        assert_eq!(last_boundary(b"a,b\nc,d\ne", 0, b','), Some(8));
+        assert_eq!(last_boundary(b"a,b\nc,d\r", 0, b','), Some(4));
+        assert_eq!(last_boundary(b"a,b\rc,d\r", 0, b','), Some(4));
+        assert_eq!(last_boundary(b"a,b\r\rc", 0, b','), Some(5));
+        assert_eq!(last_boundary(b"a,b\r\n", 0, b','), Some(5));
+        assert_eq!(last_boundary(b"a,b", 0, b','), None);
+        assert_eq!(last_boundary(b"a,\"b\nc\"\nd,\"e\nf", 0, b','), Some(8));
+        assert_eq!(last_boundary(b"a,\"b\nc\"\r", 0, b','), None);
+        assert_eq!(last_boundary(b"a,\"b\nc\"\rx", 0, b','), Some(8));
+        assert_eq!(last_boundary(b"x\na,\"b\nc", 2, b','), None);
+    }
+}
