@@ -117,19 +117,6 @@ fn run_in_pool(
     inputs: &[CsvInput],
     opts: &ExecOptions,
 ) -> Result<Table> {
-    let fold = |partial: &mut Partial, input: &CsvInput, batch: &Batch<'_>, starts: &[usize]| {
-        partial.fold(plan, batch).map_err(|Rejected { row, agg }| {
-            let a = &plan.aggs[agg];
-            let slot = a.slot.expect("only column aggregates reject values");
-            let raw = batch.columns[slot].raw.map_or(&b""[..], |r| r[row]);
-            let msg = format!(
-                "{} needs numbers, found {}",
-                a.spec.func.label(),
-                show_value(raw)
-            );
-            input.error_at(starts[row], Some(&plan.slot_labels[slot]), msg)
-        })
-    };
     // The workers of one attempt share their spilled group tables; a map
     // again on exact boundaries must not find the first attempt's rows
     // there, so each attempt gets its own.
@@ -138,7 +125,7 @@ fn run_in_pool(
         (0..n).map(|_| Partial::sharing(plan, &shared)).collect()
     };
     let (_, partials) = map(pool, plan, inputs, opts, &new_partials, &|p, _, i, b, s| {
-        fold(p, i, b, s)
+        fold_batch(plan, p, i, b, s)
     })?;
     let total = Partial::merge_all(plan, partials);
     if !total.complete(plan) {
@@ -151,6 +138,29 @@ fn run_in_pool(
         return run_in_pool(pool, &exact, inputs, opts);
     }
     Ok(total.finish(plan))
+}
+
+/// Folds a batch of `input` into a partial; a value an aggregate rejects
+/// is an error at its record (`FILE:LINE: column 'x': sum needs numbers,
+/// found "abc"`). Shared by the file map and the stream.
+pub(crate) fn fold_batch(
+    plan: &Plan,
+    partial: &mut Partial,
+    input: &CsvInput,
+    batch: &Batch<'_>,
+    starts: &[usize],
+) -> Result<(), DataError> {
+    partial.fold(plan, batch).map_err(|Rejected { row, agg }| {
+        let a = &plan.aggs[agg];
+        let slot = a.slot.expect("only column aggregates reject values");
+        let raw = batch.columns[slot].raw.map_or(&b""[..], |r| r[row]);
+        let msg = format!(
+            "{} needs numbers, found {}",
+            a.spec.func.label(),
+            show_value(raw)
+        );
+        input.error_at(starts[row], Some(&plan.slot_labels[slot]), msg)
+    })
 }
 
 /// Folds a batch into a worker's state: (state, task index, input, batch,

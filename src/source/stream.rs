@@ -53,14 +53,15 @@ use memchr::{memchr, memrchr2};
 use memmap2::Mmap;
 
 use super::csv::CsvReader;
+use super::csv_run::fold_batch;
 use super::decompress::{self, Compression, ParallelDecoder};
 use super::fastscan::{FastScanner, Step};
 use super::scan::{FieldSink, Scanner, Span};
 use super::{line_of, Bytes, CsvInput, OpenOptions, BOM};
 use crate::batch::Batch;
-use crate::error::{show_value, DataError, Error, Result};
+use crate::error::{DataError, Error, Result};
 use crate::exec::{self, ExecOptions};
-use crate::partial::{Partial, Rejected, SharedParts, Table};
+use crate::partial::{Partial, SharedParts, Table};
 use crate::plan::Plan;
 
 /// The unread rest of a streamed input, taken once by [`map`].
@@ -636,12 +637,12 @@ pub fn run(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table
     for input in inputs {
         if input.is_stream() {
             let fold = |p: &mut Partial, piece: &CsvInput, b: &Batch<'_>, s: &[usize]| {
-                fold(plan, p, piece, b, s)
+                fold_batch(plan, p, piece, b, s)
             };
             partials.extend(map(plan, input, opts, fresh(opts.threads.max(1)), &fold)?);
         } else {
             let fold = |p: &mut Partial, _: usize, i: &CsvInput, b: &Batch<'_>, s: &[usize]| {
-                fold(plan, p, i, b, s)
+                fold_batch(plan, p, i, b, s)
             };
             let one = std::slice::from_ref(input);
             let (_, states) = super::csv_run::map(&pool, plan, one, opts, &fresh, &fold)?;
@@ -656,27 +657,6 @@ pub fn run(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table
             ));
         }
         Ok(total.finish(plan))
-    })
-}
-
-/// Folds a batch into a partial; a rejected value is an error at its row.
-fn fold(
-    plan: &Plan,
-    partial: &mut Partial,
-    input: &CsvInput,
-    batch: &Batch<'_>,
-    starts: &[usize],
-) -> Result<(), DataError> {
-    partial.fold(plan, batch).map_err(|Rejected { row, agg }| {
-        let a = &plan.aggs[agg];
-        let slot = a.slot.expect("only column aggregates reject values");
-        let raw = batch.columns[slot].raw.map_or(&b""[..], |r| r[row]);
-        let msg = format!(
-            "{} needs numbers, found {}",
-            a.spec.func.label(),
-            show_value(raw)
-        );
-        input.error_at(starts[row], Some(&plan.slot_labels[slot]), msg)
     })
 }
 
