@@ -361,3 +361,44 @@ fn a_hive_key_that_is_also_a_column_of_the_files_is_refused() {
     assert!(r.stderr.contains("the folder key year="), "{}", r.stderr);
     assert!(r.stderr.contains("a.csv"), "{}", r.stderr);
 }
+
+/// A Hive dataset whose files are compressed (read as streams, in blocks)
+/// and plain, asked with `--where` on a Hive key and a time bucket: the
+/// blocks of a stream carry the file's columns and its Hive values (the
+/// merge of streams and datasets first read such blocks with no columns).
+#[test]
+fn a_compressed_hive_dataset_answers_filtered_and_bucketed() {
+    use std::io::Write;
+    let scratch = Scratch::new();
+    let root = scratch.path("ds");
+    let gz = root.join("year=2025/a.csv.gz");
+    std::fs::create_dir_all(gz.parent().unwrap()).unwrap();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    e.write_all(
+        b"ts,v\n2025-01-01T10:00:00,1\n2025-01-01T23:59:59,2\n2024-12-31T23:00:00-02:00,5\n",
+    )
+    .unwrap();
+    std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    put(
+        &root,
+        "year=2026/b.csv",
+        "ts,v\n2026-11-30T02:24:41+01:00,3\n",
+    );
+    put(&root, "year=2024/c.csv", "ts,v\n2024-06-01T00:00:00,7\n");
+    let out = run_all_partitions(
+        &[
+            "--by",
+            "day(ts)",
+            "--agg",
+            "count,sum:v,min:year",
+            "--where",
+            "year >= 2025 and v > 1",
+        ],
+        &root,
+    );
+    // -02:00 moves the last 2025 row to 2025-01-01 in UTC
+    assert_eq!(
+        out,
+        "day_ts,count,sum_v,min_year\n2025-01-01,2,7,2025\n2026-11-30,1,3,2026\n"
+    );
+}
