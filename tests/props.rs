@@ -204,8 +204,20 @@ fn reference_records(bytes: &[u8]) -> Vec<Vec<String>> {
 /// The sequential reference for one column's scalar aggregates.
 fn reference_column(values: &[&str]) -> Vec<(String, Value)> {
     let present: Vec<&str> = values.iter().copied().filter(|v| !v.is_empty()).collect();
-    let ints: Option<Vec<i64>> = present.iter().map(|v| v.parse::<i64>().ok()).collect();
-    let floats: Option<Vec<f64>> = present.iter().map(|v| v.parse::<f64>().ok()).collect();
+    // an integer with a significant leading zero (`007`) makes the column
+    // text: min, max and distinct compare its text
+    let padded = present.iter().any(|v| {
+        let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+        digits.len() >= 2 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit())
+    });
+    let ints: Option<Vec<i64>> = match padded {
+        true => None,
+        false => present.iter().map(|v| v.parse::<i64>().ok()).collect(),
+    };
+    let floats: Option<Vec<f64>> = match padded {
+        true => None,
+        false => present.iter().map(|v| v.parse::<f64>().ok()).collect(),
+    };
     let mut out = vec![
         ("count".to_string(), Value::Int(present.len() as i128)),
         (
