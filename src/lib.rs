@@ -62,6 +62,7 @@ pub mod store;
 pub mod table;
 pub mod timebucket;
 pub mod value;
+pub mod wire;
 
 /// Helpers shared by the unit tests.
 #[cfg(test)]
