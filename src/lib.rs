@@ -48,6 +48,7 @@ pub mod exec;
 pub mod filter;
 mod hint;
 pub mod keyset;
+pub mod mapreduce;
 pub mod number;
 pub mod output;
 pub mod partial;
