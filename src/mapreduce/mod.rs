@@ -370,7 +370,7 @@ fn csv_part(
             });
         }
     }
-    let (partial, stops) = match read_pieces(plan, inputs, &pieces, opts)? {
+    let (partial, stops) = match read_pieces(plan, inputs, &pieces, opts, exact)? {
         PieceRead::Done(partial, stops) => (*partial, stops),
         PieceRead::Failed(input, at, e) => {
             // an error is genuine only if its range started on a record
@@ -424,19 +424,24 @@ enum PieceRead {
 
 /// Reads `pieces`, each cut further into `threads` ranges (guessed
 /// boundaries, checked against where each range stopped; a piece whose
-/// inner cuts do not meet is read again whole).
+/// inner cuts do not meet is read again whole). With `exact`, each piece
+/// is one range: an error then needs no checking.
 fn read_pieces(
     plan: &Plan,
     inputs: &[CsvInput],
     pieces: &[Piece],
     opts: &ExecOptions,
+    exact: bool,
 ) -> Result<PieceRead> {
     const MIN_RANGE: usize = 1 << 20;
     let mut tasks = Vec::new();
     let mut owner = Vec::new();
     for (p, piece) in pieces.iter().enumerate() {
         let (start, end) = (piece.start as usize, piece.end as usize);
-        let ranges = opts.threads.min((end - start) / MIN_RANGE).max(1);
+        let ranges = match exact {
+            true => 1,
+            false => opts.threads.min((end - start) / MIN_RANGE).max(1),
+        };
         let input = &inputs[piece.input];
         let points: Vec<usize> = (0..=ranges)
             .map(|i| start + (end - start) * i / ranges)

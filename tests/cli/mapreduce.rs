@@ -420,3 +420,79 @@ fn cluster_without_a_driver_says_how_to_get_one() {
         .unwrap();
     assert_eq!(r.status.code(), Some(2));
 }
+
+#[test]
+fn parts_read_by_several_threads_give_the_same_bytes() {
+    // pieces of several MiB are cut again into one range per thread; with
+    // misleading quotes those inner cuts can be wrong too
+    let dir = Scratch::new();
+    let plain = varied_csv(&dir, "big.csv", 120_000, 9);
+    let mut text = String::from("k,a,b,c,d\n");
+    for i in 0..130_000 {
+        text += &format!("k{},1,,,\nw{},2,ab\",c\"d,\"p\nq\"\n", i % 5, i % 3);
+    }
+    let misleading = dir.write("misleading.csv", &text);
+    for (path, agg) in [
+        (plain, "count,sum:x,distinct:t"),
+        (misleading, "count,sum:a,max:d"),
+    ] {
+        let p = path.display().to_string();
+        let want = run_query(
+            &["--input", &p, "--by", "k", "--agg", agg],
+            &["--format", "csv"],
+        );
+        want.expect_ok("run");
+        for (n, threads) in [(1, "3"), (2, "4")] {
+            let query = [
+                "--input",
+                &p,
+                "--by",
+                "k",
+                "--agg",
+                agg,
+                "--threads",
+                threads,
+            ];
+            let parts = map_all(&dir, &query, n);
+            let got = reduce(&parts, &["--format", "csv"]);
+            got.expect_code(0, "reduce");
+            assert_eq!(
+                got.stdout, want.stdout,
+                "{p} in {n} parts, {threads} threads"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_compressed_input_goes_whole_to_one_part() {
+    let dir = Scratch::new();
+    let a = varied_csv(&dir, "a.csv", 4000, 11);
+    let b = varied_csv(&dir, "b.csv", 4000, 12);
+    let status = std::process::Command::new("gzip")
+        .arg("-k")
+        .arg(&b)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let gz = format!("{}.gz", b.display());
+    let a = a.display().to_string();
+    let query = [
+        "--input",
+        &a,
+        "--input",
+        &gz,
+        "--by",
+        "k",
+        "--agg",
+        "count,mean:x,min:t",
+    ];
+    let want = run_query(&query, &["--format", "csv"]);
+    want.expect_ok("run");
+    for n in [1, 2, 5] {
+        let parts = map_all(&dir, &query, n);
+        let got = reduce(&parts, &["--format", "csv"]);
+        got.expect_ok("reduce");
+        assert_eq!(got.stdout, want.stdout, "{n} parts");
+    }
+}

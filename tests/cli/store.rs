@@ -860,3 +860,54 @@ fn stores_of_standard_input_and_of_empty_files() {
         ]),
     );
 }
+
+/// `map` of every part and `reduce` over Parquet (parts are runs of row
+/// groups), Arrow IPC (record batches) and a store (partition files): the
+/// CSV run's answer, for part counts below, at and above the unit counts.
+#[test]
+fn map_reduce_over_parquet_ipc_and_stores_is_the_csv_answer() {
+    let (fx, data) = fixture(6_000, 13);
+    let parquet = fx.root.join("data.parquet");
+    write_parquet(&parquet, &data, 700);
+    let ipc = fx.root.join("data.arrow");
+    write_ipc(&ipc, &data, 1_100);
+    let store = fx.root.join("store");
+    ok([
+        "split",
+        "--input",
+        &s(&fx.csv),
+        "--store",
+        &s(&store),
+        "-p",
+        "5",
+        "--quiet",
+    ]);
+    for q in &QUERIES[..6] {
+        let reference = ok(args(q, &["--input".into(), s(&fx.csv)]));
+        let sources: [[String; 2]; 3] = [
+            ["--input".into(), s(&parquet)],
+            ["--input".into(), s(&ipc)],
+            ["--store".into(), s(&store)],
+        ];
+        for source in &sources {
+            for n in [1usize, 3, 9, 20] {
+                let mut partials = Vec::new();
+                for i in 0..n {
+                    let out = fx.root.join(format!("{i}.part"));
+                    let mut a: Vec<String> = vec!["map".into()];
+                    a.extend(source.iter().cloned());
+                    a.extend(q.iter().map(|x| x.to_string()));
+                    a.extend(["--part".into(), format!("{i}/{n}")]);
+                    a.extend(["--emit-partial".into(), s(&out)]);
+                    ok(a);
+                    partials.push(s(&out));
+                }
+                partials.reverse();
+                let mut a: Vec<String> = vec!["reduce".into()];
+                a.extend(partials);
+                a.extend(["--format".into(), "csv".into()]);
+                assert_eq!(ok(a), reference, "{source:?} in {n} parts, {q:?}");
+            }
+        }
+    }
+}
