@@ -323,7 +323,10 @@ mod tests {
         let mut r = crate::wire::Reader::new(&out);
         let back = KeySet::decode(&mut r).unwrap();
         r.finish().unwrap();
-        assert_eq!(back.iter().collect::<Vec<_>>(), set.iter().collect::<Vec<_>>());
+        assert_eq!(
+            back.iter().collect::<Vec<_>>(),
+            set.iter().collect::<Vec<_>>()
+        );
         let mut again = Vec::new();
         back.encode(&mut again);
         assert_eq!(again, out);
