@@ -895,6 +895,90 @@ mod tests {
         }
     }
 
+    fn wire_bytes(s: &ExactSum) -> Vec<u8> {
+        let mut out = Vec::new();
+        s.encode(&mut out);
+        out
+    }
+
+    fn from_wire(bytes: &[u8]) -> Result<ExactSum, crate::wire::WireError> {
+        let mut r = crate::wire::Reader::new(bytes);
+        let s = ExactSum::decode(&mut r)?;
+        r.finish()?;
+        Ok(s)
+    }
+
+    /// The byte form keeps the exact value, the specials and the sign of
+    /// zero; one value has one form, whatever the window and the order of
+    /// additions; decoded sums merge exactly.
+    #[test]
+    fn wire_form_is_exact_and_canonical() {
+        let mut state = 0x0bad_cafe_u64;
+        let mut next = || crate::testing::xorshift(&mut state);
+        for round in 0..2000 {
+            let n = (next() % 12) as usize;
+            let values: Vec<f64> = (0..n)
+                .map(|_| awkward_value(&mut next, round % 5 == 0))
+                .collect();
+            let (mut fwd, mut back) = (ExactSum::new(), ExactSum::new());
+            values.iter().for_each(|&v| fwd.add(v));
+            values.iter().rev().for_each(|&v| back.add(v));
+            if round % 3 == 0 {
+                let v = next() as i64 as i128 * (next() % 1000) as i128;
+                fwd.add_integer(v);
+                back.add_integer(v);
+            }
+            let bytes = wire_bytes(&fwd);
+            assert_eq!(wire_bytes(&back), bytes, "{values:?}");
+            let d = from_wire(&bytes).unwrap();
+            assert_eq!(d.to_bigint(), fwd.to_bigint());
+            assert_eq!(d.round().to_bits(), fwd.round().to_bits());
+            assert_eq!(wire_bytes(&d), bytes);
+            for cut in 0..bytes.len() {
+                assert!(from_wire(&bytes[..cut]).is_err());
+            }
+            let mut merged = d.clone();
+            merged.merge(&from_wire(&wire_bytes(&back)).unwrap());
+            let mut want = fwd.clone();
+            want.merge(&back);
+            assert_eq!(merged.to_bigint(), want.to_bigint());
+            assert_eq!(wire_bytes(&merged), wire_bytes(&want));
+        }
+        // negative sums whose window had room above: -1 is one chunk
+        let mut a = ExactSum::new();
+        a.add(1e20);
+        a.add(-1e20);
+        a.add(-5e-324);
+        assert_eq!(wire_bytes(&a), [3, 1, 0, 1]);
+        // a sum of squares, and an integer wider than 64 bits
+        let mut q = ExactSum::new();
+        q.add_square(1e300);
+        q.add_big(&(BigInt::from(7) << 3000usize), VALUE_SCALE);
+        let d = from_wire(&wire_bytes(&q)).unwrap();
+        assert_eq!(d.to_bigint(), q.to_bigint());
+    }
+
+    #[test]
+    fn wire_form_refuses_other_forms() {
+        let err = |b: &[u8]| from_wire(b).unwrap_err().0;
+        assert!(err(&[0x20, 0]).contains("unknown flags"));
+        assert!(err(&[0, 1, 0, 0]).contains("not canonical"), "a zero top");
+        // two chunks: the low one zero
+        assert!(err(&[0, 2, 0, 0, 0, 0, 0, 2]).contains("lowest chunk is zero"));
+        // a top of -1 over a chunk that can carry it (the form is -2^31)
+        assert!(err(&[0, 2, 0, 0, 0, 0, 0x80, 1]).contains("not canonical"));
+        assert!(from_wire(&[0, 2, 0, 0, 0, 0, 0x7f, 1]).is_ok());
+        // beyond the window limit
+        let mut far = vec![0, 1];
+        crate::wire::put_varint(&mut far, MAX_WIRE_CHUNKS);
+        far.push(2);
+        assert!(err(&far).contains("beyond the limit"));
+        // a top beyond 2^32 (zigzag 2^33)
+        let mut wide = vec![0, 1, 0];
+        crate::wire::put_varint(&mut wide, 1 << 33);
+        assert!(err(&wide).contains("not canonical"));
+    }
+
     #[test]
     fn merge_is_partition_independent() {
         let values: Vec<f64> = (0..1000)

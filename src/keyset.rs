@@ -306,6 +306,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn wire_keys_round_trip_in_id_order() {
+        let long = [b'k'; 200];
+        let mut keys: Vec<Vec<u8>> = vec![b"".to_vec(), b"\x01a".to_vec(), long.to_vec()];
+        let mut more = long.to_vec();
+        more.push(b'x');
+        keys.push(more);
+        keys.push(long[..100].to_vec());
+        keys.extend((0..1000u32).map(|i| format!("\x01g{}", i * 7919 % 1000).into_bytes()));
+        let mut set = KeySet::new();
+        keys.iter().for_each(|k| {
+            set.intern(k);
+        });
+        let mut out = Vec::new();
+        set.encode(&mut out);
+        let mut r = crate::wire::Reader::new(&out);
+        let back = KeySet::decode(&mut r).unwrap();
+        r.finish().unwrap();
+        assert_eq!(
+            back.iter().collect::<Vec<_>>(),
+            set.iter().collect::<Vec<_>>()
+        );
+        let mut again = Vec::new();
+        back.encode(&mut again);
+        assert_eq!(again, out);
+        for cut in 0..out.len() {
+            assert!(KeySet::decode(&mut crate::wire::Reader::new(&out[..cut])).is_err());
+        }
+        // a key twice: ids would not be positions
+        let mut dup = vec![2];
+        crate::wire::put_prefixed(&mut dup, b"", b"ab");
+        crate::wire::put_prefixed(&mut dup, b"ab", b"ab");
+        let e = KeySet::decode(&mut crate::wire::Reader::new(&dup)).unwrap_err();
+        assert!(e.0.contains("key 1 repeats"), "{e}");
+        // a shared length that is not the longest
+        let bad = [2, 0, 2, b'a', b'b', 0, 1, b'a'];
+        let e = KeySet::decode(&mut crate::wire::Reader::new(&bad)).unwrap_err();
+        assert!(e.0.contains("shared prefix"), "{e}");
+    }
+
+    #[test]
     fn interns_and_absorbs() {
         let mut a = KeySet::new();
         assert_eq!(a.intern(b"x"), 0);

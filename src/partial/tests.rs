@@ -315,3 +315,321 @@ fn integer_keys_written_two_ways_are_one_group_across_partitions() {
     same(&finish((100, usize::MAX)), &direct, "radix");
     same(&finish((100, 3_000)), &direct, "radix, folded");
 }
+
+/// Every aggregate, for the partial byte-form tests.
+const ALL_AGGS: &str = "count,count:v,sum:v,mean:v,std:v,var_pop:v,median:v,p90:v,null_count:v,\
+sum:w,min:w,max:w,min:k,max:k,distinct:w,distinct:k,approx_distinct:k,approx_median:v,approx_p99:w";
+
+/// The partial of `rows` (as `run` folds them, merged), its byte form.
+fn partial_of(plan: &Plan, rows: &[Row], workers: usize, limits: (usize, usize)) -> Partial {
+    let slices: Vec<&[Row]> = rows.chunks(rows.len().div_ceil(workers).max(1)).collect();
+    let partials = slices
+        .iter()
+        .map(|slice| {
+            let mut p = Partial::with_limits(plan, limits.0, limits.1);
+            fold(&mut p, plan, slice, 200, true);
+            p
+        })
+        .collect();
+    Partial::merge_all(plan, partials)
+}
+
+fn bytes_of(p: &Partial) -> Vec<u8> {
+    let mut out = Vec::new();
+    p.encode(&mut out);
+    out
+}
+
+fn keyless_plan(aggs: &str) -> Plan {
+    let header: Vec<String> = ["k", "v", "w"].map(String::from).to_vec();
+    // `count:k` first: slots in the order `fold` makes columns (k, v, w)
+    let aggs = format!("count:k,{aggs}");
+    Plan::new(&header, &parse_specs(&[&aggs]).unwrap(), &[]).unwrap()
+}
+
+#[test]
+fn wire_partials_round_trip_to_the_same_table() {
+    let rows = rows(30_000, 4_000);
+    for plan in [plan(ALL_AGGS), keyless_plan(ALL_AGGS)] {
+        // direct, and through the radix path (one table per partition)
+        for (workers, limits) in [(1, (usize::MAX, usize::MAX)), (3, (100, 5_000))] {
+            let p = partial_of(&plan, &rows, workers, limits);
+            assert_eq!(p.parts.is_empty(), plan.keys.is_empty() || limits.0 > 1000);
+            let bytes = bytes_of(&p);
+            let want = p.finish(&plan);
+            let decoded = Partial::decode(&plan, &bytes).unwrap();
+            assert_eq!(bytes_of(&decoded), bytes, "canonical");
+            same(&decoded.finish(&plan), &want, &format!("{workers} workers"));
+        }
+    }
+}
+
+#[test]
+fn wire_decoded_partials_merge_as_the_originals() {
+    let rows = rows(20_000, 3_000);
+    for plan in [plan(ALL_AGGS), keyless_plan(ALL_AGGS)] {
+        let want = partial_of(&plan, &rows, 2, (usize::MAX, usize::MAX)).finish(&plan);
+        // three map parts, one through the radix path, merged in a tree
+        let parts: Vec<Vec<u8>> = rows
+            .chunks(7_000)
+            .enumerate()
+            .map(|(i, part)| {
+                let limits = if i == 1 {
+                    (50, 4_096)
+                } else {
+                    (usize::MAX, usize::MAX)
+                };
+                bytes_of(&partial_of(&plan, part, 2, limits))
+            })
+            .collect();
+        let decode = |b: &[u8]| Partial::decode(&plan, b).unwrap();
+        let left = Partial::merge_all(&plan, vec![decode(&parts[2]), decode(&parts[0])]);
+        let left = decode(&bytes_of(&left));
+        let all = Partial::merge_all(&plan, vec![decode(&parts[1]), left, Partial::new(&plan)]);
+        assert!(all.complete(&plan));
+        same(&all.finish(&plan), &want, "map parts merged after decoding");
+    }
+}
+
+#[test]
+fn wire_partial_decoding_checks_plan_and_keys() {
+    let plan2 = plan("count,sum:w");
+    let rows = rows(500, 40);
+    let bytes = bytes_of(&partial_of(&plan2, &rows, 1, (usize::MAX, usize::MAX)));
+    let err = |plan: &Plan, b: &[u8]| Partial::decode(plan, b).err().unwrap().0;
+    // another plan: its states, its keys
+    assert!(!err(&plan("count,sum:w,min:w"), &bytes).is_empty());
+    assert!(!err(&keyless_plan("count,sum:w"), &bytes).is_empty());
+    // bad types, bad keys, a repeated key, trailing bytes
+    let header: Vec<String> = ["a", "b", "w"].map(String::from).to_vec();
+    let two_keys = Plan::new(
+        &header,
+        &parse_specs(&["count"]).unwrap(),
+        &["a".into(), "b".into()],
+    )
+    .unwrap();
+    let partial = |types: &[u8], keys: &[&[u8]]| {
+        let mut out = vec![types.len() as u8];
+        out.extend_from_slice(types);
+        out.push(keys.len() as u8);
+        let mut prev: &[u8] = &[];
+        for k in keys {
+            crate::wire::put_prefixed(&mut out, prev, k);
+            prev = k;
+        }
+        out.extend(std::iter::repeat_n(1u8, keys.len()));
+        out
+    };
+    assert!(Partial::decode(
+        &two_keys,
+        &partial(&[3, 3], &[b"\x01a\0\0\x02", b"\x02\x01\0"])
+    )
+    .is_ok());
+    for (types, key, why) in [
+        (&[3u8, 3][..], &b"\x01a"[..], "not terminated"),
+        (&[3, 3], b"\x01a\0", "not escaped"),
+        (&[3, 3], b"\x01a\0\x05\x02", "not escaped"),
+        (&[3, 3], b"\x02", "field 1 missing"),
+        (&[3, 3], b"\x02\x02\x02", "after the last field"),
+        (&[3, 3], b"\x07\x02", "unknown tag"),
+        (&[0, 3], b"\x01a\0\0\x02", "column of nulls"),
+        (&[3, 9], b"\x02\x02", "unknown column type"),
+    ] {
+        let e = err(&two_keys, &partial(types, &[key]));
+        assert!(e.contains(why), "{key:?}: {e}");
+    }
+    let dup = partial(&[3, 3], &[b"\x02\x02", b"\x02\x02"]);
+    assert!(err(&two_keys, &dup).contains("repeats"));
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    assert!(err(&plan2, &trailing).contains("trailing"));
+}
+
+/// Thousands of mutated and random byte strings: decoding never panics,
+/// and what decodes merges (with itself and a fresh partial) and finishes.
+#[test]
+fn wire_mutated_partials_never_panic() {
+    let rows = rows(300, 25);
+    let small = "count,sum:v,mean:w,std:v,median:v,min:k,max:w,distinct:k,approx_distinct:w,approx_median:v,null_count:v";
+    let mut seed = 0xfeed_beef_u64;
+    let mut next = || crate::testing::xorshift(&mut seed);
+    for plan in [plan(small), keyless_plan(small)] {
+        let good = bytes_of(&partial_of(&plan, &rows, 1, (usize::MAX, usize::MAX)));
+        assert!(Partial::decode(&plan, &good).is_ok());
+        for cut in 0..good.len() {
+            assert!(Partial::decode(&plan, &good[..cut]).is_err(), "cut {cut}");
+        }
+        let mut accepted = 0;
+        for round in 0..3_000 {
+            let mut bytes = if round % 10 == 9 {
+                (0..next() % 64).map(|_| next() as u8).collect()
+            } else {
+                good.clone()
+            };
+            for _ in 0..1 + next() % 3 {
+                if bytes.is_empty() {
+                    break;
+                }
+                let i = next() as usize % bytes.len();
+                match next() % 6 {
+                    0 => bytes[i] ^= 1 << (next() % 8),
+                    1 => bytes[i] = next() as u8,
+                    2 => bytes.truncate(i),
+                    3 => bytes.insert(i, next() as u8),
+                    4 => {
+                        bytes.remove(i);
+                    }
+                    _ => bytes.extend((0..next() % 8).map(|_| next() as u8)),
+                }
+            }
+            if let Ok(p) = Partial::decode(&plan, &bytes) {
+                accepted += 1;
+                assert_eq!(bytes_of(&p), bytes, "accepted bytes are canonical");
+                let q = Partial::decode(&plan, &bytes).unwrap();
+                let merged = Partial::merge_all(&plan, vec![p, q, Partial::new(&plan)]);
+                merged.complete(&plan);
+                merged.finish(&plan);
+            }
+        }
+        assert!(accepted > 0, "some mutations are valid partials");
+    }
+}
+
+/// Prints the byte form's size for the benchmark's shapes of query (run
+/// with `--ignored --nocapture`).
+#[test]
+#[ignore]
+fn wire_sizes() {
+    let header: Vec<String> = ["k", "x", "t"].map(String::from).to_vec();
+    let mut seed = 0x1234_5678u64;
+    let mut next = || crate::testing::xorshift(&mut seed);
+    let size = |aggs: &str,
+                by: bool,
+                n: usize,
+                groups: usize,
+                col: &mut dyn FnMut(usize) -> (Vec<f64>, Vec<i64>, Vec<String>)| {
+        let by_cols: Vec<String> = if by { vec!["k".into()] } else { vec![] };
+        let plan = Plan::new(&header, &parse_specs(&[aggs]).unwrap(), &by_cols).unwrap();
+        let mut p = Partial::new(&plan);
+        let mut done = 0;
+        while done < n {
+            let len = (n - done).min(4096);
+            let (floats, ints, texts) = col(len);
+            let keys: Vec<String> = (0..len)
+                .map(|i| format!("{}", (done + i) * 7919 % groups.max(1)))
+                .collect();
+            let key_raw: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+            let text_raw: Vec<&[u8]> = texts.iter().map(|t| t.as_bytes()).collect();
+            let x = if floats.is_empty() {
+                Data::Int(&ints)
+            } else {
+                Data::Float(&floats)
+            };
+            let mut columns = Vec::new();
+            if by {
+                columns.push(Column {
+                    len,
+                    data: Data::Text(&key_raw),
+                    valid: None,
+                    raw: None,
+                });
+            }
+            let ty = if texts.is_empty() {
+                columns.push(Column {
+                    len,
+                    data: x,
+                    valid: None,
+                    raw: None,
+                });
+                if floats.is_empty() {
+                    ColumnType::Int
+                } else {
+                    ColumnType::Float
+                }
+            } else {
+                columns.push(Column {
+                    len,
+                    data: Data::Text(&text_raw),
+                    valid: None,
+                    raw: None,
+                });
+                ColumnType::Text
+            };
+            let mut types = vec![ty];
+            if by {
+                types.insert(0, ColumnType::Text);
+            }
+            p.fold(
+                &plan,
+                &Batch {
+                    len,
+                    columns,
+                    types,
+                },
+            )
+            .unwrap();
+            done += len;
+        }
+        let p = Partial::merge_all(&plan, vec![p]);
+        let bytes = bytes_of(&p);
+        assert!(Partial::decode(&plan, &bytes).is_ok());
+        println!(
+            "{aggs:>12} by={by} rows={n} groups={groups}: {} bytes",
+            bytes.len()
+        );
+    };
+    size("mean:x", false, 1_000_000, 0, &mut |len| {
+        (
+            (0..len)
+                .map(|_| (next() >> 11) as f64 / (1u64 << 53) as f64 * 1000.0)
+                .collect(),
+            vec![],
+            vec![],
+        )
+    });
+    size("sum:x", false, 1_000_000, 0, &mut |len| {
+        (
+            vec![],
+            (0..len)
+                .map(|_| (next() % 2_000_001) as i64 - 1_000_000)
+                .collect(),
+            vec![],
+        )
+    });
+    size("median:x", false, 100_000, 0, &mut |len| {
+        (
+            (0..len)
+                .map(|_| (next() % 100_000) as f64 / 100.0)
+                .collect(),
+            vec![],
+            vec![],
+        )
+    });
+    size("median:x", false, 100_000, 0, &mut |len| {
+        (
+            (0..len)
+                .map(|_| (next() >> 11) as f64 / (1u64 << 53) as f64)
+                .collect(),
+            vec![],
+            vec![],
+        )
+    });
+    size("distinct:t", false, 100_000, 0, &mut |len| {
+        (
+            vec![],
+            vec![],
+            (0..len)
+                .map(|_| format!("user_{:06}", next() % 1_000_000))
+                .collect(),
+        )
+    });
+    size("mean:x", true, 1_000_000, 100_000, &mut |len| {
+        (
+            (0..len)
+                .map(|_| (next() % 100_000) as f64 / 100.0)
+                .collect(),
+            vec![],
+            vec![],
+        )
+    });
+}
