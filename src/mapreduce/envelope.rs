@@ -152,7 +152,7 @@ impl Header {
                 other.args, self.args
             ));
         }
-        if self.inputs != other.inputs {
+        if self.inputs != other.inputs || self.bodies != other.bodies {
             let differ = (self.inputs.iter().zip(&other.inputs))
                 .find(|(a, b)| a != b)
                 .map(|(a, _)| a.path.clone())

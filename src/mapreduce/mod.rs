@@ -57,6 +57,9 @@ use crate::store::StoreRunOptions;
 use envelope::{Body, InputId, Piece, PlanText, SourceKind};
 pub use envelope::{Header, PartialFile};
 
+/// The most parts a query may be cut into.
+pub const MAX_PARTS: usize = 1_000_000;
+
 /// Part `index` (0-based) of `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Part {
@@ -75,7 +78,7 @@ impl Part {
         let (i, n) = text.split_once('/').ok_or_else(bad)?;
         let index: usize = i.trim().parse().map_err(|_| bad())?;
         let count: usize = n.trim().parse().map_err(|_| bad())?;
-        if index >= count || count > 1_000_000 {
+        if index >= count || count > MAX_PARTS {
             return Err(bad());
         }
         Ok(Part { index, count })
@@ -546,6 +549,7 @@ pub fn reduce(request: &Reduce) -> Result<Reduced> {
     let mut units = read_units(&request.partials)?;
     let first = &units[0];
     let reference = first.file.header.clone();
+    check_header(&reference).map_err(|why| Error::Other(format!("{}: {why}", first.name)))?;
     for unit in &units[1..] {
         if let Some(why) = reference.mismatch(&unit.file.header) {
             return Err(Error::Other(format!(
@@ -622,6 +626,22 @@ fn read_units(paths: &[PathBuf]) -> Result<Vec<Unit>> {
             Ok(Unit { name, file })
         })
         .collect()
+}
+
+/// What the rest of the reduce relies on in a header (which comes from
+/// another machine): a part count `map` could have made, a store named by
+/// one path, a delimiter `--delimiter` accepts.
+fn check_header(header: &Header) -> std::result::Result<(), String> {
+    if header.parts == 0 || header.parts > MAX_PARTS {
+        return Err(format!("bad header: {} parts", header.parts));
+    }
+    if header.source == SourceKind::Store && header.args.len() != 1 {
+        return Err("bad header: a store is one directory".into());
+    }
+    if matches!(header.plan.delimiter, b'"' | b'\n' | b'\r') {
+        return Err("bad header: the delimiter cannot be a quote or a line end".into());
+    }
+    Ok(())
 }
 
 /// Every part at most once, and with `complete`, every part.

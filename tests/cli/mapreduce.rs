@@ -496,3 +496,45 @@ fn a_compressed_input_goes_whole_to_one_part() {
         assert_eq!(got.stdout, want.stdout, "{n} parts");
     }
 }
+
+#[test]
+fn a_crafted_header_is_an_error_not_a_crash() {
+    use rayproc::mapreduce::PartialFile;
+    let dir = Scratch::new();
+    let s = sample().display().to_string();
+    let parts = map_all(&dir, &["--input", &s, "--agg", "count,sum:price"], 2);
+    let real = PartialFile::from_bytes(&std::fs::read(&parts[0]).unwrap()).unwrap();
+    let crafted = dir.path("crafted.part");
+    let edits: Vec<(&str, Box<dyn Fn(&mut PartialFile)>)> = vec![
+        (
+            "a billion parts",
+            Box::new(|f| f.header.parts = 1_000_000_000),
+        ),
+        ("no parts", Box::new(|f| f.header.parts = 0)),
+        (
+            "a part past the count",
+            Box::new(|f| f.header.covered = vec![5]),
+        ),
+        (
+            "a quote as delimiter",
+            Box::new(|f| f.header.plan.delimiter = b'"'),
+        ),
+        (
+            "an unknown column",
+            Box::new(|f| f.header.plan.agg = vec!["sum:nope".into()]),
+        ),
+        (
+            "a body of another plan",
+            Box::new(|f| f.header.plan.agg = vec!["median:price".into()]),
+        ),
+        ("a garbage body", Box::new(|f| f.body = vec![0xff; 40])),
+    ];
+    for (what, edit) in edits {
+        let mut file = real.clone();
+        edit(&mut file);
+        std::fs::write(&crafted, file.to_bytes()).unwrap();
+        let r = reduce(&[crafted.clone()], &["--emit-partial", "-"]);
+        r.expect_code(1, what);
+        assert!(r.stderr.contains("crafted.part"), "{what}: {}", r.stderr);
+    }
+}
