@@ -272,25 +272,47 @@ impl KeySet {
     /// order, so that each key's id is its position; a key given twice is
     /// an error (ids must equal positions).
     pub fn decode(r: &mut crate::wire::Reader<'_>) -> Result<KeySet, crate::wire::WireError> {
+        let mut set = KeySet::new();
+        set.decode_into(r, |_, _| Ok(()))?;
+        Ok(set)
+    }
+
+    /// Reads keys as [`decode`](Self::decode) does, each checked by
+    /// `check(index, key)`, into this set (where some may be already):
+    /// returns each read key's id here. A key read twice is an error. On an
+    /// error the keys before it stay inserted.
+    pub fn decode_into(
+        &mut self,
+        r: &mut crate::wire::Reader<'_>,
+        mut check: impl FnMut(usize, &[u8]) -> Result<(), String>,
+    ) -> Result<Vec<u32>, crate::wire::WireError> {
         let at = r.pos();
         // each key takes two varints at least
         let n = r.len(2)?;
-        if n > u32::MAX as usize {
+        if self.len().saturating_add(n) > u32::MAX as usize {
             return Err(r.error(format!("{n} keys (the count at byte {at})")));
         }
-        let mut set = KeySet::new();
+        let mut ids = Vec::with_capacity(n);
+        // the ids this decoding produced, to tell a repeated key
+        let mut seen = vec![0u64; (self.len() + n).div_ceil(64)];
         let mut scratch: Vec<u8> = Vec::new();
         let mut prev = 0..0;
         for i in 0..n {
             let at = r.pos();
             let cur = r.get_prefixed(&mut scratch, prev)?;
-            if set.intern(&scratch[cur.clone()]) as usize != i {
+            let key = &scratch[cur.clone()];
+            check(i, key).map_err(|why| r.error(why))?;
+            let id = self.intern(key);
+            let (word, bit) = (id as usize / 64, 1u64 << (id % 64));
+            if seen[word] & bit != 0 {
                 return Err(r.error(format!("key {i} repeats an earlier key (from byte {at})")));
             }
+            seen[word] |= bit;
+            ids.push(id);
             scratch.drain(..cur.start);
             prev = 0..cur.len();
         }
-        Ok(set)
+        Ok(ids)
     }
 
     /// Inserts every key of `other`; returns each of `other`'s ids' new id.

@@ -18,7 +18,6 @@
 
 use super::group_table::GroupTable;
 use super::Partial;
-use crate::keyset::KeySet;
 use crate::plan::Plan;
 use crate::value::ColumnType;
 use crate::wire::{put_prefixed, put_u8, put_varint, Reader, WireError};
@@ -62,6 +61,23 @@ impl Partial {
     /// Reads a partial of `plan` from `bytes` (what [`encode`](Self::encode)
     /// wrote). Errors name the byte offset in `bytes`.
     pub fn decode(plan: &Plan, bytes: &[u8]) -> Result<Partial, WireError> {
+        let mut partial = Partial::new(plan);
+        partial.absorb_encoded(plan, bytes)?;
+        Ok(partial)
+    }
+
+    /// Merges the partial whose byte form is `bytes` into this one, as
+    /// decoding it and [`merge_all`](Self::merge_all) would, but without
+    /// building its table: each key goes straight into this partial's keys
+    /// and each state into its group's (a reduce of many partials with a
+    /// million groups each spent most of its time building and absorbing
+    /// the decoded tables). `self` must not have been through `merge_all`
+    /// (one table). On an error `self` is left part-merged: drop it.
+    pub fn absorb_encoded(&mut self, plan: &Plan, bytes: &[u8]) -> Result<(), WireError> {
+        assert!(
+            self.radix.is_none() && self.parts.is_empty(),
+            "absorbing into a merged partial"
+        );
         let mut r = Reader::new(bytes);
         let at = r.pos();
         let width = r.len(1)?;
@@ -82,24 +98,19 @@ impl Partial {
                 b => return Err(WireError(format!("unknown column type {b} at byte {at}"))),
             });
         }
-        let keyed = !plan.keys.is_empty();
-        let keys = if keyed {
+        let remap = if self.keyed {
             let at = r.pos();
-            let keys = KeySet::decode(&mut r)?;
             let key_types: Vec<ColumnType> = plan.keys.iter().map(|&k| types[k]).collect();
-            for (i, key) in keys.iter().enumerate() {
-                check_key(key, &key_types).map_err(|why| {
-                    WireError(format!("group key {i} (keys from byte {at}): {why}"))
-                })?;
-            }
-            keys
+            self.table.groups.decode_into(&mut r, |i, key| {
+                check_key(key, &key_types)
+                    .map_err(|why| format!("group key {i} (keys from byte {at}): {why}"))
+            })?
         } else {
-            KeySet::new()
+            vec![0]
         };
-        let groups = if keyed { keys.len() } else { 1 };
-        let mut table = GroupTable::with_keys(plan, keys);
-        for (planned, states) in plan.states.iter().zip(&mut table.states) {
-            states.decode_into(groups, &mut r).map_err(|e| {
+        for (planned, states) in plan.states.iter().zip(&mut self.table.states) {
+            let mut read = planned.func.new_states_for(plan.text_extremes);
+            read.decode_into(remap.len(), &mut r).map_err(|e| {
                 let column = planned
                     .slot
                     .map(|s| format!(" of '{}'", plan.column_label(s)));
@@ -109,13 +120,14 @@ impl Partial {
                     column.unwrap_or_default()
                 ))
             })?;
+            states.merge_from(read, &remap);
         }
         r.finish()?;
-        Ok(Partial {
-            types,
-            table,
-            ..Partial::new(plan)
-        })
+        self.table.resize_states();
+        for (t, &o) in self.types.iter_mut().zip(&types) {
+            *t = t.widen(o);
+        }
+        Ok(())
     }
 }
 
