@@ -566,12 +566,20 @@ pub fn reduce(request: &Reduce) -> Result<Reduced> {
     let prepared_plan = plan_of(&reference, &units[0].name)?;
     let plan = &prepared_plan;
     let pool = crate::exec::pool(threads)?;
+    // each thread absorbs its share of the partials into one partial, as
+    // they are decoded; then the threads' partials merge
     let merged = pool.install(|| -> Result<Partial> {
+        let share = units.len().div_ceil(threads.max(1));
         let partials = units
-            .par_iter()
-            .map(|u| {
-                Partial::decode(plan, &u.file.body)
-                    .map_err(|e| Error::Other(format!("{}: corrupted partial: {e}", u.name)))
+            .par_chunks(share)
+            .map(|chunk| {
+                let mut total = Partial::new(plan);
+                for u in chunk {
+                    total
+                        .absorb_encoded(plan, &u.file.body)
+                        .map_err(|e| Error::Other(format!("{}: corrupted partial: {e}", u.name)))?;
+                }
+                Ok(total)
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Partial::merge_all(plan, partials))
@@ -725,7 +733,9 @@ fn plan_of(header: &Header, name: &str) -> Result<Plan> {
 }
 
 /// The parts next to a CSV cut where a range did not start where the one
-/// before it stopped.
+/// before it stopped, and the parts between them: a part whose range in
+/// a file was empty (its two cuts guessed at the same place) records no
+/// piece there, yet its exact cuts may differ.
 fn misaligned_parts(units: &[Unit], header: &Header) -> Result<BTreeSet<usize>> {
     let mut bad = BTreeSet::new();
     for (k, body) in header.bodies.iter().enumerate() {
@@ -742,17 +752,15 @@ fn misaligned_parts(units: &[Unit], header: &Header) -> Result<BTreeSet<usize>> 
         let mut before: Option<&Piece> = None;
         for piece in pieces {
             if piece.start != cursor {
-                bad.insert(piece.part);
-                bad.extend(before.map(|b| b.part));
+                let from = before.map_or(0, |b| b.part.min(piece.part));
+                bad.extend(from..=piece.part.max(from));
             }
             cursor = piece.stop;
             before = Some(piece);
         }
         if cursor != body.len {
             match before {
-                Some(b) => {
-                    bad.insert(b.part);
-                }
+                Some(b) => bad.extend(b.part..header.parts),
                 None => {
                     return Err(Error::Other(format!(
                         "internal error: no part read {}",
@@ -785,19 +793,20 @@ fn repair_cuts(units: &mut Vec<Unit>, header: &Header, query: &Query, quiet: boo
                 "internal error: exact part boundaries failed validation".into(),
             ));
         }
+        if !quiet {
+            let shown: Vec<String> = (redo.iter())
+                .flat_map(|u| u.file.header.covered.iter())
+                .map(|p| format!("{p}/{}", header.parts))
+                .collect();
+            eprintln!(
+                "rayproc: note: mapping part{} {} again with exact record boundaries: a guessed \
+                 cut fell inside a quoted field (malformed quoting)",
+                if shown.len() == 1 { "" } else { "s" },
+                shown.join(", ")
+            );
+        }
         for unit in redo {
             let parts = &unit.file.header.covered;
-            if !quiet {
-                let shown: Vec<String> = parts
-                    .iter()
-                    .map(|p| format!("{p}/{}", header.parts))
-                    .collect();
-                eprintln!(
-                    "rayproc: note: mapping part {} again with exact record boundaries: a guessed \
-                     cut fell inside a quoted field (malformed quoting)",
-                    shown.join(", ")
-                );
-            }
             let file = map_part(query, parts, header.parts, true)?;
             if let Some(why) = header.mismatch(&file.header) {
                 return Err(Error::Other(format!(
