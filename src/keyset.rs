@@ -297,20 +297,41 @@ impl KeySet {
         let mut seen = vec![0u64; (self.len() + n).div_ceil(64)];
         let mut scratch: Vec<u8> = Vec::new();
         let mut prev = 0..0;
-        for i in 0..n {
-            let at = r.pos();
-            let cur = r.get_prefixed(&mut scratch, prev)?;
-            let key = &scratch[cur.clone()];
-            check(i, key).map_err(|why| r.error(why))?;
-            let id = self.intern(key);
-            let (word, bit) = (id as usize / 64, 1u64 << (id % 64));
-            if seen[word] & bit != 0 {
-                return Err(r.error(format!("key {i} repeats an earlier key (from byte {at})")));
+        // keys are read a block at a time and interned together, so that
+        // the table's cache misses overlap (see `intern_batch`)
+        const BLOCK: usize = 1024;
+        let mut block: Vec<u8> = Vec::new();
+        let mut ends: Vec<usize> = Vec::with_capacity(BLOCK);
+        let mut block_ids: Vec<u32> = Vec::with_capacity(BLOCK);
+        let mut i = 0;
+        while i < n {
+            let first = i;
+            block.clear();
+            ends.clear();
+            while i < n && ends.len() < BLOCK {
+                let cur = r.get_prefixed(&mut scratch, prev)?;
+                let key = &scratch[cur.clone()];
+                check(i, key).map_err(|why| r.error(why))?;
+                block.extend_from_slice(key);
+                ends.push(block.len());
+                scratch.drain(..cur.start);
+                prev = 0..cur.len();
+                i += 1;
             }
-            seen[word] |= bit;
-            ids.push(id);
-            scratch.drain(..cur.start);
-            prev = 0..cur.len();
+            let key = |j: usize| &block[if j == 0 { 0 } else { ends[j - 1] }..ends[j]];
+            block_ids.clear();
+            self.intern_batch(ends.len(), key, &mut block_ids);
+            for (j, &id) in block_ids.iter().enumerate() {
+                let (word, bit) = (id as usize / 64, 1u64 << (id % 64));
+                if seen[word] & bit != 0 {
+                    return Err(r.error(format!(
+                        "key {} repeats an earlier key (the keys from byte {at})",
+                        first + j
+                    )));
+                }
+                seen[word] |= bit;
+            }
+            ids.extend_from_slice(&block_ids);
         }
         Ok(ids)
     }
