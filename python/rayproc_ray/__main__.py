@@ -11,6 +11,7 @@ cluster's CPUs), --threads T (CPUs per task, default 1), --format F, --output PA
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -52,6 +53,10 @@ def _on_signal(signum, _frame):
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    # Ray's driver prints cluster events (a task retried because its node died) with Python's
+    # sys.stdout; the table goes to file descriptor 1 from the final `rayproc reduce` only.
+    # Keep the two apart: Ray's notices go to stderr (nowhere with --quiet).
+    sys.stdout = open(os.devnull, "w") if args.quiet else sys.stderr
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _on_signal)
     try:
