@@ -40,6 +40,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -317,6 +318,7 @@ def _connect(ray, address: Optional[str], stage: str):
     tasks: None when the binary is in the job's working_dir, else (digest, [ObjectRef])."""
     global _INIT_STAGE
     if not ray.is_initialized():
+        _probe(address)
         try:
             kwargs = {}
             if not address and not os.environ.get("RAY_ADDRESS"):
@@ -344,6 +346,22 @@ def _connect(ray, address: Optional[str], stage: str):
         data = f.read()
     digest = hashlib.sha256(data).hexdigest()[:32]
     return (digest, [ray.put(data)])
+
+
+def _probe(address: Optional[str]):
+    """Fails fast on a HOST:PORT nobody listens on: ray.init would retry for minutes,
+    printing its C++ warnings on stderr."""
+    if not address or "://" in address or address in ("auto", "local") or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    except (OSError, ValueError) as e:
+        raise RayprocError(
+            f"rayproc: error: cannot connect to the Ray cluster at {address}: "
+            f"{getattr(e, 'strerror', None) or e} (is `ray start --head` running there?)",
+            1,
+        ) from None
 
 
 def _first_line(text: str) -> str:

@@ -171,6 +171,12 @@ def test_errors(c: LoopbackCluster, data: dict, tmp: str):
     want = run_local(["--input", data["quoted"], "--agg", "mean:nope"])
     assert got.returncode == want.returncode == 2 and got.stderr == want.stderr, (got, want)
     log("ok: unknown column -> exit 2, same message as run")
+    from loopback import free_port
+
+    got = run_cluster(f"127.0.0.1:{free_port()}", ["--input", data["quoted"], "--agg", "mean:x"])
+    assert got.returncode == 1 and got.stderr.startswith(b"rayproc: error: cannot connect to the Ray cluster at 127.0.0.1:"), got
+    assert got.stderr.count(b"\n") == 1, got.stderr
+    log("ok: nobody at the address -> exit 1, one line")
 
 
 def test_api(c: LoopbackCluster, data: dict, tmp: str):
