@@ -197,8 +197,21 @@ def _stage_binary(binary: str) -> str:
             os.rename(tmp, final)
         except OSError:  # another run staged it first
             shutil.rmtree(tmp, ignore_errors=True)
+        _prune_stages(root, keep=final)
         return final
     raise RayprocError(f"rayproc: error: cannot stage the binary for the workers: {last_error}", 1)
+
+
+def _prune_stages(root: str, keep: str, count: int = 4):
+    """Each rebuilt binary gets a stage folder (17 MB): keep the `count` newest."""
+    try:
+        stages = [os.path.join(root, d) for d in os.listdir(root) if d.startswith("stage-")]
+        stages.sort(key=lambda d: os.stat(d).st_mtime, reverse=True)
+    except OSError:
+        return
+    for d in stages[count:]:
+        if d != keep:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def _make_map_task():
