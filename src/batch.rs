@@ -20,7 +20,7 @@ pub struct Batch<'a> {
 /// The first byte of a key field holding a value.
 pub(crate) const VALUE_TAG: u8 = 1;
 /// The key field of a null.
-const NULL_TAG: u8 = 2;
+pub(crate) const NULL_TAG: u8 = 2;
 
 /// Appends the group-key encoding of row `row` of `col` to `out`.
 ///

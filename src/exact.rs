@@ -317,6 +317,122 @@ impl ExactSum {
     }
 }
 
+/// Chunk indices an encoded [`ExactSum`] may reach (`low + chunks`): 2^14
+/// chunks of 32 bits, a sum of magnitude up to 2^(2^19). Sums of floats
+/// and of their squares stay below chunk 140; only the exact sums of
+/// integers wider than 64 bits (text columns) reach further, and those of
+/// integers (squares) over about 78,000 (39,000) decimal digits are refused.
+/// The bound keeps a hostile encoding from making a later merge allocate
+/// a huge window.
+pub const MAX_WIRE_CHUNKS: u64 = 1 << 14;
+
+impl ExactSum {
+    /// Appends the sum's byte form: a flags byte (bit 0 `any`, 1
+    /// `not_negative_zero`, 2 NaN, 3 +inf, 4 -inf), the number `n` of
+    /// chunks, and when `n > 0` the index of the lowest, the `n - 1` low
+    /// chunks as `u32`s and the top one as a zigzag varint. The chunks are
+    /// the normalised window trimmed of zero chunks at both ends, so one
+    /// value has one form (see [`decode`](Self::decode)).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        use crate::wire::{put_u32, put_u8, put_varint, put_zigzag};
+        let flags = self.any as u8
+            | (self.not_negative_zero as u8) << 1
+            | (self.nan as u8) << 2
+            | (self.pos_inf as u8) << 3
+            | (self.neg_inf as u8) << 4;
+        put_u8(out, flags);
+        let (low, chunks) = self.canonical_chunks();
+        put_varint(out, chunks.len() as u64);
+        if let Some((&top, rest)) = chunks.split_last() {
+            put_varint(out, low as u64);
+            rest.iter().for_each(|&c| put_u32(out, c as u32));
+            put_zigzag(out, top);
+        }
+    }
+
+    /// The normalised chunks without zero chunks at either end, and the
+    /// index of the first; a top chunk of -1 folded into the one below
+    /// where that one can carry it (both forms are normalised).
+    fn canonical_chunks(&self) -> (u32, Vec<i64>) {
+        let mut s = self.clone();
+        s.normalize();
+        let mut chunks = s.chunks;
+        loop {
+            match chunks[..] {
+                [.., 0] => {
+                    chunks.pop();
+                }
+                [.., below, -1] if below >= 1 << 31 => {
+                    chunks.pop();
+                    *chunks.last_mut().expect("two chunks") -= 1 << CHUNK_BITS;
+                }
+                _ => break,
+            }
+        }
+        let skip = chunks.iter().position(|&c| c != 0).unwrap_or(chunks.len());
+        chunks.drain(..skip);
+        let low = if chunks.is_empty() {
+            0
+        } else {
+            s.low + skip as u32
+        };
+        (low, chunks)
+    }
+
+    /// Reads what [`encode`](Self::encode) wrote, refusing any other form:
+    /// flag bits beyond the five, zero chunks at either end, a top chunk out
+    /// of the normalised range (`-2^31..2^32`, not 0) or foldable, a window
+    /// past [`MAX_WIRE_CHUNKS`]. What is accepted is a normalised
+    /// accumulator, which `add` and `merge` can take 2^30 more additions
+    /// into without overflow.
+    pub fn decode(r: &mut crate::wire::Reader<'_>) -> Result<ExactSum, crate::wire::WireError> {
+        let at = r.pos();
+        let flags = r.get_u8()?;
+        if flags >> 5 != 0 {
+            return Err(r.bad_state("exact sum", at, format!("unknown flags {flags:#x}")));
+        }
+        let n = r.len(1)?;
+        let mut sum = ExactSum {
+            any: flags & 1 != 0,
+            not_negative_zero: flags & 2 != 0,
+            nan: flags & 4 != 0,
+            pos_inf: flags & 8 != 0,
+            neg_inf: flags & 16 != 0,
+            ..ExactSum::default()
+        };
+        if n == 0 {
+            return Ok(sum);
+        }
+        let low = r.get_varint()?;
+        if low + n as u64 > MAX_WIRE_CHUNKS {
+            return Err(r.bad_state(
+                "exact sum",
+                at,
+                format!(
+                    "chunks {low}..{} beyond the limit {MAX_WIRE_CHUNKS}",
+                    low + n as u64
+                ),
+            ));
+        }
+        let mut chunks = Vec::with_capacity(n);
+        for _ in 1..n {
+            chunks.push(r.get_u32()? as i64);
+        }
+        let top = r.get_zigzag()?;
+        let foldable = top == -1 && chunks.last().is_some_and(|&c| c >= 1 << 31);
+        if !(-(1 << 31)..1 << CHUNK_BITS).contains(&top) || top == 0 || foldable {
+            return Err(r.bad_state("exact sum", at, format!("top chunk {top} not canonical")));
+        }
+        chunks.push(top);
+        if chunks[0] == 0 {
+            return Err(r.bad_state("exact sum", at, "lowest chunk is zero"));
+        }
+        sum.low = low as u32;
+        sum.chunks = chunks;
+        Ok(sum)
+    }
+}
+
 /// A finite `f64` as the exact integer `x · 2^1074` (the scale of an
 /// accumulator of plain values, [`VALUE_SCALE`]).
 pub fn scaled(x: f64) -> BigInt {

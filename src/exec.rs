@@ -39,7 +39,7 @@
 
 mod fold;
 
-pub use fold::{aggregate, AggregateOptions, Fold};
+pub use fold::{aggregate, aggregate_partial, AggregateOptions, Fold};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;

@@ -256,6 +256,43 @@ impl KeySet {
         (0..self.len() as u32).map(move |id| self.get(id))
     }
 
+    /// Appends the set's byte form: the number of keys, then each key in
+    /// id order, front-coded against the one before
+    /// ([`put_prefixed`](crate::wire::put_prefixed)).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        crate::wire::put_varint(out, self.len() as u64);
+        let mut prev: &[u8] = &[];
+        for key in self.iter() {
+            crate::wire::put_prefixed(out, prev, key);
+            prev = key;
+        }
+    }
+
+    /// Reads what [`encode`](Self::encode) wrote, interning the keys in
+    /// order, so that each key's id is its position; a key given twice is
+    /// an error (ids must equal positions).
+    pub fn decode(r: &mut crate::wire::Reader<'_>) -> Result<KeySet, crate::wire::WireError> {
+        let at = r.pos();
+        // each key takes two varints at least
+        let n = r.len(2)?;
+        if n > u32::MAX as usize {
+            return Err(r.error(format!("{n} keys (the count at byte {at})")));
+        }
+        let mut set = KeySet::new();
+        let mut scratch: Vec<u8> = Vec::new();
+        let mut prev = 0..0;
+        for i in 0..n {
+            let at = r.pos();
+            let cur = r.get_prefixed(&mut scratch, prev)?;
+            if set.intern(&scratch[cur.clone()]) as usize != i {
+                return Err(r.error(format!("key {i} repeats an earlier key (from byte {at})")));
+            }
+            scratch.drain(..cur.start);
+            prev = 0..cur.len();
+        }
+        Ok(set)
+    }
+
     /// Inserts every key of `other`; returns each of `other`'s ids' new id.
     pub fn absorb(&mut self, other: &KeySet) -> Vec<u32> {
         let mut ids = Vec::with_capacity(other.len());

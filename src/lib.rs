@@ -48,6 +48,7 @@ pub mod exec;
 pub mod filter;
 mod hint;
 pub mod keyset;
+pub mod mapreduce;
 pub mod number;
 pub mod output;
 pub mod partial;
@@ -62,6 +63,7 @@ pub mod store;
 pub mod table;
 pub mod timebucket;
 pub mod value;
+pub mod wire;
 
 /// Helpers shared by the unit tests.
 #[cfg(test)]

@@ -165,7 +165,7 @@ pub struct Prepared<'q> {
 }
 
 /// The opened inputs of a [`Prepared`] query, one kind per engine.
-enum Inputs {
+pub(crate) enum Inputs {
     /// CSV files (those with no bytes at all left out).
     Csv(Vec<CsvInput>),
     /// Parquet or Arrow IPC files.
@@ -243,6 +243,16 @@ impl Prepared<'_> {
     /// The resolved plan: which columns are read, the keys, the aggregates.
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// The opened inputs (for `rayproc map`, which reads a part of them).
+    pub(crate) fn inputs(&self) -> &Inputs {
+        &self.inputs
+    }
+
+    /// The worker thread count, resolved.
+    pub(crate) fn threads(&self) -> usize {
+        self.threads
     }
 
     /// Reads the data and returns the result table.

@@ -1,7 +1,8 @@
 //! `count` (rows), `count:col` (non-null values) and `null_count:col`.
 
-use super::{AggState, BadValue, Func};
+use super::{get_count, AggState, BadValue, Func};
 use crate::value::{Column, ColumnType, Rows, Value};
+use crate::wire::{put_varint, Reader, WireError};
 
 /// `count` alone: the number of rows.
 #[derive(Default, Debug)]
@@ -14,6 +15,13 @@ impl AggState for CountRows {
     }
     fn merge(&mut self, other: &mut Self) {
         self.0 += other.0;
+    }
+    /// The count, a varint.
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_varint(out, self.0);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        Ok(CountRows(get_count(r, "count")?))
     }
     fn finish(&self, _ty: ColumnType, _func: &Func) -> Value {
         Value::Int(self.0.into())
@@ -40,6 +48,13 @@ impl AggState for CountValues {
     fn merge(&mut self, other: &mut Self) {
         self.0 += other.0;
     }
+    /// The count, a varint.
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_varint(out, self.0);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        Ok(CountValues(get_count(r, "count")?))
+    }
     fn finish(&self, _ty: ColumnType, _func: &Func) -> Value {
         Value::Int(self.0.into())
     }
@@ -56,6 +71,13 @@ impl AggState for NullCount {
     }
     fn merge(&mut self, other: &mut Self) {
         self.0 += other.0;
+    }
+    /// The count, a varint.
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_varint(out, self.0);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        Ok(NullCount(get_count(r, "null_count")?))
     }
     fn finish(&self, _ty: ColumnType, _func: &Func) -> Value {
         Value::Int(self.0.into())

@@ -13,6 +13,9 @@ use rayon::prelude::*;
 use super::{AggState, BadValue, Func};
 use crate::keyset::{part_of, shared_hasher, KeySet, PARTS};
 use crate::value::{parse_float_field, parse_int_field, Column, ColumnType, Data, Rows, Value};
+use crate::wire::{
+    i64_from_order_key, i64_order_key, put_prefixed, put_sorted_u64s, put_varint, Reader, WireError,
+};
 
 #[derive(Default, Debug)]
 pub struct Distinct {
@@ -198,6 +201,64 @@ impl AggState for Distinct {
             }
         };
         Value::Int(n as i128)
+    }
+
+    /// The integers, then the floats (as their canonical bits), each a
+    /// sorted set ([`put_sorted_u64s`]); then the texts, sorted, each as
+    /// the length of the prefix it shares with the one before, and the
+    /// rest (length-prefixed): canonical, and keys like `user_000123` take
+    /// a few bytes each.
+    fn encode(&self, out: &mut Vec<u8>) {
+        let mut ints: Vec<u64> = self.ints.iter().map(|&v| i64_order_key(v)).collect();
+        ints.sort_unstable();
+        put_sorted_u64s(out, &ints);
+        let mut floats: Vec<u64> = self.floats.iter().copied().collect();
+        floats.sort_unstable();
+        put_sorted_u64s(out, &floats);
+        let mut texts: Vec<&[u8]> = self.text.iter().collect();
+        if texts.len() >= 1 << 16 {
+            texts.par_sort_unstable();
+        } else {
+            texts.sort_unstable();
+        }
+        put_varint(out, texts.len() as u64);
+        let mut prev: &[u8] = &[];
+        for t in texts {
+            put_prefixed(out, prev, t);
+            prev = t;
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        const AGG: &str = "distinct";
+        let ints = r.get_sorted_u64s(true)?;
+        let at = r.pos();
+        let floats = r.get_sorted_u64s(true)?;
+        if floats.iter().any(|&k| k != float_key(f64::from_bits(k))) {
+            return Err(r.bad_state(AGG, at, "a float not in canonical form"));
+        }
+        // each text takes two varints at least
+        let n = r.len(2)?;
+        let mut arena: Vec<u8> = Vec::new();
+        let mut ends: Vec<usize> = Vec::with_capacity(n);
+        let mut prev = 0..0;
+        for i in 0..n {
+            let at = r.pos();
+            let cur = r.get_prefixed(&mut arena, prev.clone())?;
+            if i > 0 && arena[cur.clone()] <= arena[prev.clone()] {
+                return Err(r.bad_state(AGG, at, "texts not sorted, or a repeat"));
+            }
+            ends.push(cur.end);
+            prev = cur;
+        }
+        let mut text = TextSet::default();
+        let start = |i: usize| if i == 0 { 0 } else { ends[i - 1] };
+        text.insert_batch(n, |i| &arena[start(i)..ends[i]]);
+        Ok(Distinct {
+            text,
+            ints: ints.into_iter().map(i64_from_order_key).collect(),
+            floats: floats.into_iter().collect(),
+        })
     }
 }
 

@@ -14,6 +14,7 @@ use std::cmp::Ordering;
 
 use super::{AggState, BadValue, Func};
 use crate::value::{Column, ColumnType, Data, Rows, Value};
+use crate::wire::{put_bytes, put_f64, put_u8, put_zigzag, Reader, WireError};
 
 /// `MAX`: a maximum, else a minimum; `TEXT`: keep the text extremes of
 /// numeric batches too.
@@ -205,6 +206,54 @@ impl<const MAX: bool, const TEXT: bool> AggState for Extreme<MAX, TEXT> {
             }
             ColumnType::Text => self.text.clone().map_or(Value::Null, Value::Text),
         }
+    }
+
+    /// A flags byte (bit 0: an integer, 1: a float, 2: a text follow; 3:
+    /// `text_skipped`), then those present: the integer (zigzag), the
+    /// float's bits, the text (length-prefixed). The same for the text
+    /// variants: a state that skipped text decodes as incomplete there too.
+    fn encode(&self, out: &mut Vec<u8>) {
+        let flags = self.int.is_some() as u8
+            | (self.float.is_some() as u8) << 1
+            | (self.text.is_some() as u8) << 2
+            | (self.text_skipped as u8) << 3;
+        put_u8(out, flags);
+        if let Some(v) = self.int {
+            put_zigzag(out, v);
+        }
+        if let Some(v) = self.float {
+            put_f64(out, v);
+        }
+        if let Some(t) = &self.text {
+            put_bytes(out, t);
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        let at = r.pos();
+        let flags = r.get_u8()?;
+        if flags >> 4 != 0 {
+            let agg = if MAX { "max" } else { "min" };
+            return Err(r.bad_state(agg, at, format!("unknown flags {flags:#x}")));
+        }
+        Ok(Extreme {
+            int: if flags & 1 != 0 {
+                Some(r.get_zigzag()?)
+            } else {
+                None
+            },
+            float: if flags & 2 != 0 {
+                Some(r.get_f64()?)
+            } else {
+                None
+            },
+            text: if flags & 4 != 0 {
+                Some(r.get_bytes()?.to_vec())
+            } else {
+                None
+            },
+            text_skipped: flags & 8 != 0,
+        })
     }
 }
 

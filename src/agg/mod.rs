@@ -21,10 +21,13 @@ mod extreme;
 mod moments;
 mod quantile;
 mod sum;
+#[cfg(test)]
+mod wire_tests;
 
 use std::any::Any;
 
 use crate::value::{Column, ColumnType, Rows, Value};
+use crate::wire::{Reader, WireError};
 
 pub use approx::{ApproxDistinct, ApproxQuantile};
 pub use count::{CountRows, CountValues, NullCount};
@@ -74,6 +77,31 @@ pub trait AggState: Default + Send + Sync + 'static {
     ) -> Result<(), BadValue> {
         update_each(states, col, ids)
     }
+    /// Appends the state's byte form (docs/partials.md), canonical: equal
+    /// states encode alike, and [`decode`](Self::decode) accepts nothing
+    /// else. At least one byte, so that a count of states can be checked
+    /// against the bytes left.
+    fn encode(&self, out: &mut Vec<u8>);
+    /// Reads what [`encode`](Self::encode) wrote. The bytes may be hostile:
+    /// every invariant that `update`, `merge`, `finish` and `complete`
+    /// rely on is checked here, so that a decoded state never makes them
+    /// panic, overflow or allocate beyond a constant times its bytes.
+    fn decode(r: &mut Reader<'_>) -> Result<Self, WireError>;
+}
+
+/// The largest count (of rows, values, bucket entries) a decoded state may
+/// hold: 2^56, more than any input could have (a row is at least a byte),
+/// and small enough that merging 256 such states cannot overflow a `u64`.
+pub const MAX_WIRE_COUNT: u64 = 1 << 56;
+
+/// Reads a count of at most [`MAX_WIRE_COUNT`] for aggregate `agg`.
+pub(crate) fn get_count(r: &mut Reader<'_>, agg: &str) -> Result<u64, WireError> {
+    let at = r.pos();
+    let n = r.get_varint()?;
+    if n > MAX_WIRE_COUNT {
+        return Err(r.bad_state(agg, at, format!("count {n} beyond 2^56")));
+    }
+    Ok(n)
 }
 
 /// Rows ahead whose group state is prefetched when folding row by row: the
@@ -119,6 +147,13 @@ pub trait StateVec: Send + Sync {
     fn complete(&self, ty: ColumnType) -> bool;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
     fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// Appends the states of groups `0..groups`, one after the other (a
+    /// group without a state as a fresh one's), with no count: the caller
+    /// knows the number of groups.
+    fn encode(&self, groups: usize, out: &mut Vec<u8>);
+    /// Reads `groups` states written by [`encode`](Self::encode) and
+    /// appends them.
+    fn decode_into(&mut self, groups: usize, r: &mut Reader<'_>) -> Result<(), WireError>;
 }
 
 /// How the rows of a batch map to groups.
@@ -219,6 +254,25 @@ impl<S: AggState> StateVec for States<S> {
 
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
+    }
+
+    fn encode(&self, groups: usize, out: &mut Vec<u8>) {
+        let fresh = S::default();
+        for g in 0..groups {
+            self.0.get(g).unwrap_or(&fresh).encode(out);
+        }
+    }
+
+    fn decode_into(&mut self, groups: usize, r: &mut Reader<'_>) -> Result<(), WireError> {
+        // every state takes a byte at least
+        if groups > r.remaining() {
+            return Err(r.error(format!("{groups} states in {} bytes", r.remaining())));
+        }
+        self.0.reserve(groups);
+        for _ in 0..groups {
+            self.0.push(S::decode(r)?);
+        }
+        Ok(())
     }
 }
 

@@ -13,6 +13,7 @@ use crate::exact::{round_ratio, round_sqrt_ratio, ExactSum, SQUARE_SCALE, VALUE_
 use crate::value::{
     parse_float_field, parse_int_field, parse_wide_int_field, Column, ColumnType, Data, Rows, Value,
 };
+use crate::wire::{put_u8, put_varint, put_zigzag128, Reader, WireError};
 
 /// Integers beyond this magnitude are not exact as `f64`.
 const EXACT_INT_LIMIT: i64 = 1 << 53;
@@ -268,6 +269,62 @@ impl AggState for Moments {
         };
         self.variance(ddof, ty, sqrt)
             .map_or(Value::Null, Value::Float)
+    }
+    /// The count; a flags byte (bit 0: a float batch contributed, 1: text
+    /// sums follow, 2: their `decimals`); Σx and Σx²; the two roundings
+    /// (zigzag `i128`s); with bit 1 the four sums of text batches.
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_varint(out, self.count);
+        let decimals = self.text.as_ref().is_some_and(|t| t.decimals);
+        put_u8(
+            out,
+            self.saw_float as u8 | (self.text.is_some() as u8) << 1 | (decimals as u8) << 2,
+        );
+        self.sum.encode(out);
+        self.squares.encode(out);
+        put_zigzag128(out, self.rounding_sum);
+        put_zigzag128(out, self.rounding_squares);
+        if let Some(t) = &self.text {
+            for s in [&t.int_sum, &t.int_squares, &t.float_sum, &t.float_squares] {
+                s.encode(out);
+            }
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        const AGG: &str = "var/std";
+        let at = r.pos();
+        let count = super::get_count(r, AGG)?;
+        let flags = r.get_u8()?;
+        if flags >> 3 != 0 || (flags & 4 != 0 && flags & 2 == 0) {
+            return Err(r.bad_state(AGG, at, format!("bad flags {flags:#x}")));
+        }
+        let mut m = Moments {
+            count,
+            sum: ExactSum::decode(r)?,
+            squares: ExactSum::decode(r)?,
+            rounding_sum: r.get_zigzag128()?,
+            rounding_squares: r.get_zigzag128()?,
+            saw_float: flags & 1 != 0,
+            text: None,
+        };
+        // each integer beyond 2^53 rounds by under 2^10, its square by
+        // under 2^75: bounds that merges cannot overflow
+        let n = count as u128;
+        if m.rounding_sum.unsigned_abs() > n << 10
+            || m.rounding_squares.unsigned_abs() > n.saturating_mul(1 << 75).min(1 << 120)
+        {
+            return Err(r.bad_state(AGG, at, "integer rounding out of range"));
+        }
+        if flags & 2 != 0 {
+            m.text = Some(Box::new(TextMoments {
+                int_sum: ExactSum::decode(r)?,
+                int_squares: ExactSum::decode(r)?,
+                float_sum: ExactSum::decode(r)?,
+                float_squares: ExactSum::decode(r)?,
+                decimals: flags & 4 != 0,
+            }));
+        }
+        Ok(m)
     }
 }
 

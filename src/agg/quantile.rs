@@ -26,6 +26,10 @@ use crate::exact::{round_ratio, scaled, VALUE_SCALE};
 use crate::value::{
     parse_float_field, parse_int_field, parse_wide_int_field, Column, ColumnType, Data, Rows, Value,
 };
+use crate::wire::{
+    f64_from_order_key, f64_order_key, i64_from_order_key, i64_order_key, put_bigint, put_f64,
+    put_sorted_u64s, put_u8, put_varint, Reader, WireError,
+};
 
 #[derive(Default, Debug)]
 pub struct Quantile {
@@ -115,6 +119,66 @@ impl AggState for Quantile {
         };
         result.map_or(Value::Null, Value::Float)
     }
+
+    /// A flags byte (bit 0: `decimals`); the floats and the integers, each
+    /// sorted (`f64::total_cmp` order) and delta-coded
+    /// ([`put_sorted_u64s`]); the text batches' floats (bits) and integers
+    /// (big integers), as they are. Sorting makes the form canonical and
+    /// small: the values' order never mattered to `finish`.
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_u8(out, self.decimals as u8);
+        put_sorted_u64s(out, &sorted_keys(&self.floats, |&v| f64_order_key(v)));
+        put_sorted_u64s(out, &sorted_keys(&self.ints, |&v| i64_order_key(v)));
+        put_varint(out, self.text_floats.len() as u64);
+        self.text_floats.iter().for_each(|&v| put_f64(out, v));
+        put_varint(out, self.text_ints.len() as u64);
+        self.text_ints.iter().for_each(|v| put_bigint(out, v));
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        let at = r.pos();
+        let decimals = r.get_bool()?;
+        let floats = r.get_sorted_u64s(false)?;
+        let ints = r.get_sorted_u64s(false)?;
+        let n = r.len(8)?;
+        let mut text_floats = Vec::with_capacity(n);
+        for _ in 0..n {
+            text_floats.push(r.get_f64()?);
+        }
+        let n = r.len(1)?;
+        let mut text_ints = Vec::with_capacity(n);
+        for _ in 0..n {
+            text_ints.push(r.get_bigint()?);
+        }
+        // every text value adds a float, and an integer or `decimals`
+        if text_ints.len() > text_floats.len() || decimals != (text_floats.len() > text_ints.len())
+        {
+            return Err(r.bad_state(
+                "median/pNN",
+                at,
+                "text values and their integers do not match",
+            ));
+        }
+        Ok(Quantile {
+            floats: floats.into_iter().map(f64_from_order_key).collect(),
+            ints: ints.into_iter().map(i64_from_order_key).collect(),
+            text_floats,
+            text_ints,
+            decimals,
+        })
+    }
+}
+
+/// `key` of every value, sorted (in parallel for many).
+fn sorted_keys<T: Sync>(values: &[T], key: impl Fn(&T) -> u64 + Sync) -> Vec<u64> {
+    use rayon::prelude::*;
+    let mut keys: Vec<u64> = values.iter().map(key).collect();
+    if keys.len() >= 1 << 16 {
+        keys.par_sort_unstable();
+    } else {
+        keys.sort_unstable();
+    }
+    keys
 }
 
 /// The fraction a quantile's label stands for, exactly: `median` is 1/2,

@@ -7,6 +7,9 @@ use crate::exact::{round_ratio, ExactSum};
 use crate::value::{
     parse_float_field, parse_int_field, parse_wide_int_field, Column, ColumnType, Data, Rows, Value,
 };
+use crate::wire::{
+    put_bigint, put_bool, put_u8, put_varint, put_zigzag, put_zigzag128, Reader, WireError,
+};
 
 /// Integers beyond this magnitude are not exact as `f64`.
 const EXACT_INT_LIMIT: i64 = 1 << 53;
@@ -300,6 +303,72 @@ impl AggState for SumState {
             Func::Mean => self.mean(ty),
             _ => self.total(ty),
         }
+    }
+    /// The count; a flags byte (bit 0: an integer batch contributed, 1:
+    /// the rare parts follow, 2: a float sum follows); the `i64` sum when
+    /// bit 0; the carry, the rounding (zigzag `i128`s), the wide sum, its
+    /// float sum and the decimals flag when bit 1; the float sum when bit 2.
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_varint(out, self.count());
+        let flags = self.has_ints() as u8
+            | (self.big.is_some() as u8) << 1
+            | (self.floats.is_some() as u8) << 2;
+        put_u8(out, flags);
+        if self.has_ints() {
+            put_zigzag(out, self.ints);
+        }
+        if let Some(big) = &self.big {
+            put_zigzag128(out, big.carry);
+            put_zigzag128(out, big.rounding);
+            put_bigint(out, &big.wide);
+            big.wide_as_floats.encode(out);
+            put_bool(out, big.decimals);
+        }
+        if let Some(floats) = &self.floats {
+            floats.encode(out);
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        const AGG: &str = "sum";
+        let at = r.pos();
+        let count = super::get_count(r, AGG)?;
+        let flags = r.get_u8()?;
+        if flags >> 3 != 0 {
+            return Err(r.bad_state(AGG, at, format!("unknown flags {flags:#x}")));
+        }
+        let has_ints = flags & 1 != 0;
+        if has_ints && count == 0 {
+            return Err(r.bad_state(AGG, at, "integers without a count"));
+        }
+        let mut state = SumState {
+            count: count | if has_ints { HAS_INTS } else { 0 },
+            ints: if has_ints { r.get_zigzag()? } else { 0 },
+            big: None,
+            floats: None,
+        };
+        if flags & 2 != 0 {
+            let big = BigInts {
+                carry: r.get_zigzag128()?,
+                rounding: r.get_zigzag128()?,
+                wide: r.get_bigint()?,
+                wide_as_floats: ExactSum::decode(r)?,
+                decimals: r.get_bool()?,
+            };
+            // |Σ ints| <= count · 2^63, each rounding under 2^10: bounds
+            // that merges of a few hundred states cannot overflow
+            let n = count as i128;
+            if big.carry.unsigned_abs() > ((n + 1) << 63) as u128
+                || big.rounding.unsigned_abs() > (n << 10) as u128
+                || (!has_ints && (big.carry != 0 || big.rounding != 0))
+            {
+                return Err(r.bad_state(AGG, at, "integer carry or rounding out of range"));
+            }
+            state.big = Some(Box::new(big));
+        }
+        if flags & 4 != 0 {
+            state.floats = Some(Box::new(ExactSum::decode(r)?));
+        }
+        Ok(state)
     }
 }
 

@@ -34,6 +34,14 @@ pub enum Command {
     /// Describe a store: rows, partitions, sizes, schema, changed sources.
     #[command(after_help = EXIT_CODES)]
     Inspect(InspectArgs),
+    /// Aggregate one part (I/N) of the inputs into a partial result file,
+    /// for `rayproc reduce` (to run one query across machines).
+    #[command(after_help = EXIT_CODES)]
+    Map(MapArgs),
+    /// Merge the partial results of `rayproc map` into the result `run`
+    /// prints (or into one partial).
+    #[command(after_help = EXIT_CODES)]
+    Reduce(ReduceArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -46,8 +54,10 @@ pub enum ProgressMode {
     Never,
 }
 
-#[derive(Args, Debug)]
-pub struct RunArgs {
+/// The flags that say what to compute over what: shared by `run` and
+/// `map` (a map is a run of one part).
+#[derive(Args, Debug, Clone)]
+pub struct QueryArgs {
     /// Input file (CSV, Parquet or Arrow IPC), quoted glob pattern, or
     /// dataset folder (key=value folders become columns); `-` reads CSV from
     /// standard input. Repeat for several files that form one table (they
@@ -89,22 +99,9 @@ pub struct RunArgs {
     #[arg(long = "where", short = 'w', value_name = "EXPR")]
     pub filter: Option<String>,
 
-    /// Partitions per input [default: from the input size and threads].
-    /// Never changes the output.
-    #[arg(long, short = 'p', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub partitions: Option<u32>,
-
     /// Worker threads [default: all cores]. Never changes the output.
     #[arg(long, short = 't', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,
-
-    /// Output format [default: table on a terminal, csv otherwise].
-    #[arg(long, short = 'f', value_enum)]
-    pub format: Option<Format>,
-
-    /// Write the result to this file (atomically) instead of stdout.
-    #[arg(long, short = 'o', value_name = "PATH")]
-    pub output: Option<PathBuf>,
 
     /// Field delimiter: one ASCII character, or `tab` [default: ,]. A store
     /// keeps the delimiter it was split with: with --store, only that one
@@ -117,9 +114,82 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_header: bool,
 
+    /// Print nothing on stderr but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+
+    /// Partitions per input [default: from the input size and threads].
+    /// Never changes the output. With --cluster: the number of Ray tasks.
+    #[arg(long, short = 'p', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub partitions: Option<u32>,
+
+    /// Output format [default: table on a terminal, csv otherwise].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<Format>,
+
+    /// Write the result to this file (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
     /// Progress bar on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+
+    /// Run on a Ray cluster (`auto`, HOST:PORT or ray://HOST:PORT): one Ray
+    /// task per partition, each a `rayproc map`, then `rayproc reduce`
+    /// (see docs/cluster.md). The same bytes as without it.
+    #[arg(long, value_name = "ADDRESS")]
+    pub cluster: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct MapArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+
+    /// The part to aggregate: I/N, part I (counted from 0) of N. The N
+    /// parts together hold every record once.
+    #[arg(long, value_name = "I/N")]
+    pub part: String,
+
+    /// Where to write the partial result (`-`: stdout), for `rayproc reduce`.
+    #[arg(long, value_name = "FILE")]
+    pub emit_partial: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ReduceArgs {
+    /// Partial files written by `rayproc map` (or by `reduce --emit-partial`).
+    #[arg(required = true, value_name = "PARTIAL")]
+    pub partials: Vec<PathBuf>,
+
+    /// Output format [default: table on a terminal, csv otherwise].
+    #[arg(long, short = 'f', value_enum, conflicts_with = "emit_partial")]
+    pub format: Option<Format>,
+
+    /// Write the result to this file (atomically) instead of stdout.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "PATH",
+        conflicts_with = "emit_partial"
+    )]
+    pub output: Option<PathBuf>,
+
+    /// Merge into one partial file (`-`: stdout) instead of the result:
+    /// a step of a tree reduction; parts may be missing.
+    #[arg(long, value_name = "FILE")]
+    pub emit_partial: Option<PathBuf>,
+
+    /// Worker threads [default: all cores].
+    #[arg(long, short = 't', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
 
     /// Print nothing on stderr but errors.
     #[arg(long, short = 'q')]

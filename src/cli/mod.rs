@@ -10,6 +10,7 @@
 //! one sees a raw flag.
 
 pub mod args;
+mod cluster;
 pub mod help;
 pub mod validate;
 
@@ -17,8 +18,10 @@ use std::io::{self, Write};
 
 use clap::Parser;
 
-pub use args::{Cli, Command, InspectArgs, ProgressMode, RunArgs, SplitArgs};
-pub use validate::RunConfig;
+pub use args::{
+    Cli, Command, InspectArgs, MapArgs, ProgressMode, QueryArgs, ReduceArgs, RunArgs, SplitArgs,
+};
+pub use validate::{MapConfig, ReduceConfig, RunConfig};
 
 use crate::error::{Error, Result};
 use crate::output;
@@ -36,7 +39,10 @@ where
         Err(e) => e.exit(), // clap prints help/version (exit 0) or usage errors (exit 2)
     };
     match cli.command {
+        Command::Run(args) if args.cluster.is_some() => cluster::run(args),
         Command::Run(args) => run(&args.validate()?),
+        Command::Map(args) => map(&args.validate()?),
+        Command::Reduce(args) => reduce(&args.validate()?),
         Command::Split(args) => split(&args.validate()?),
         Command::Inspect(args) => inspect(&args.validate()?),
     }
@@ -52,6 +58,43 @@ pub fn run(config: &RunConfig) -> Result<()> {
     // (tens of MiB for a million groups) would only delay the exit.
     std::mem::forget(table);
     Ok(())
+}
+
+/// `rayproc map`: the partial result of one part, written where
+/// `--emit-partial` says.
+pub fn map(config: &MapConfig) -> Result<()> {
+    let file = crate::mapreduce::map(&config.query, config.part)?;
+    write_partial(&file.to_bytes(), &config.emit)
+}
+
+/// `rayproc reduce`: the merged result (or partial).
+pub fn reduce(config: &ReduceConfig) -> Result<()> {
+    match crate::mapreduce::reduce(&config.reduce)? {
+        crate::mapreduce::Reduced::Partial(file) => {
+            let emit = config.emit.as_deref().expect("a partial is asked for");
+            write_partial(&file.to_bytes(), emit)
+        }
+        crate::mapreduce::Reduced::Table(table) => {
+            // the inputs are not read here: a text that JSON cannot hold
+            // is named by its column and value
+            output::utf8::check(&table, config.format, |_| None)?;
+            let threads = query::threads(config.reduce.threads, true);
+            output::write_table(&table, config.format, config.output.as_deref(), threads)
+        }
+    }
+}
+
+/// Writes a partial file's bytes to `path` (atomically), or to stdout.
+fn write_partial(bytes: &[u8], path: &std::path::Path) -> Result<()> {
+    if path.as_os_str() == "-" {
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        return out
+            .write_all(bytes)
+            .and_then(|_| out.flush())
+            .map_err(|e| Error::io("<stdout>", e));
+    }
+    output::write_atomically(path, |w| w.write_all(bytes))
 }
 
 /// `rayproc split`: the store, and a line on stderr saying what it holds.

@@ -12,8 +12,9 @@
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 
-use super::args::{InspectArgs, ProgressMode, RunArgs, SplitArgs};
+use super::args::{InspectArgs, MapArgs, ProgressMode, QueryArgs, ReduceArgs, RunArgs, SplitArgs};
 use crate::error::{Error, Result};
+use crate::mapreduce::{Part, Reduce};
 use crate::output::Format;
 use crate::query::{self, Inspect, Query, Source, Split};
 use crate::spec::{parse_columns, parse_specs};
@@ -45,9 +46,10 @@ pub(super) fn parse_delimiter(text: &str) -> Result<u8> {
     Ok(d)
 }
 
-impl RunArgs {
-    /// Checks the flags and fills in the defaults.
-    pub fn validate(self) -> Result<RunConfig> {
+impl QueryArgs {
+    /// Checks the flags shared by `run` and `map` and makes the query, with
+    /// `run`'s defaults for the rest (no partitions, progress or format).
+    pub fn validate(self) -> Result<Query> {
         let specs = parse_specs(&self.agg)?;
         let by = parse_columns(&self.by, "--by")?;
         let filter = self
@@ -61,27 +63,6 @@ impl RunArgs {
         // noted before the usage errors below, as it always was (resolving
         // it again in the query is silent)
         let threads = query::threads(self.threads.map(|t| t as usize), self.quiet);
-        let format =
-            self.format
-                .unwrap_or(if self.output.is_none() && io::stdout().is_terminal() {
-                    Format::Table
-                } else {
-                    Format::Csv
-                });
-        let progress = !self.quiet
-            && match self.progress {
-                ProgressMode::Always => true,
-                ProgressMode::Never => false,
-                ProgressMode::Auto => io::stderr().is_terminal(),
-            };
-        if format == Format::Parquet && self.output.is_none() && io::stdout().is_terminal() {
-            return Err(Error::Usage(
-                "--format parquet writes binary data: give --output PATH, or redirect stdout"
-                    .into(),
-            ));
-        }
-        // (--partitions with --store is refused by `query::prepare`, the
-        // next step, with the same words a library caller gets)
         let source = match self.store {
             Some(dir) => Source::Store {
                 dir,
@@ -90,22 +71,106 @@ impl RunArgs {
             },
             None => Source::Files(self.input),
         };
+        Ok(Query {
+            by,
+            filter,
+            delimiter,
+            threads: Some(threads),
+            quiet: self.quiet,
+            no_header: self.no_header,
+            ..Query::new(source, specs)
+        })
+    }
+}
+
+impl RunArgs {
+    /// Checks the flags and fills in the defaults.
+    pub fn validate(self) -> Result<RunConfig> {
+        let quiet = self.query.quiet;
+        let query = self.query.validate()?;
+        let format = output_format(self.format, self.output.is_none())?;
+        let progress = !quiet
+            && match self.progress {
+                ProgressMode::Always => true,
+                ProgressMode::Never => false,
+                ProgressMode::Auto => io::stderr().is_terminal(),
+            };
+        // (--partitions with --store is refused by `query::prepare`, the
+        // next step, with the same words a library caller gets)
         Ok(RunConfig {
             query: Query {
-                source,
-                specs,
-                by,
-                filter,
-                delimiter,
                 partitions: self.partitions.map(|p| p as usize),
-                threads: Some(threads),
                 progress,
-                quiet: self.quiet,
                 format: Some(format),
-                no_header: self.no_header,
+                ..query
             },
             format,
             output: self.output,
+        })
+    }
+}
+
+/// `--format`, or its default: a table on a terminal, CSV otherwise. Binary
+/// Parquet is not written to a terminal.
+fn output_format(format: Option<Format>, to_stdout: bool) -> Result<Format> {
+    let terminal = to_stdout && io::stdout().is_terminal();
+    let format = format.unwrap_or(if terminal { Format::Table } else { Format::Csv });
+    if format == Format::Parquet && terminal {
+        return Err(Error::Usage(
+            "--format parquet writes binary data: give --output PATH, or redirect stdout".into(),
+        ));
+    }
+    Ok(format)
+}
+
+/// A validated `map` request.
+#[derive(Debug, Clone)]
+pub struct MapConfig {
+    pub query: Query,
+    pub part: Part,
+    /// `-` is stdout.
+    pub emit: PathBuf,
+}
+
+impl MapArgs {
+    pub fn validate(self) -> Result<MapConfig> {
+        let query = self.query.validate()?;
+        let part = Part::parse(&self.part)?;
+        Ok(MapConfig {
+            query,
+            part,
+            emit: self.emit_partial,
+        })
+    }
+}
+
+/// A validated `reduce` request: what to merge, and where the result goes.
+#[derive(Debug, Clone)]
+pub struct ReduceConfig {
+    pub reduce: Reduce,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    /// `--emit-partial`: the merged partial's file (`-` is stdout).
+    pub emit: Option<PathBuf>,
+}
+
+impl ReduceArgs {
+    pub fn validate(self) -> Result<ReduceConfig> {
+        let threads = query::threads(self.threads.map(|t| t as usize), self.quiet);
+        let format = match &self.emit_partial {
+            Some(_) => Format::Csv, // unused
+            None => output_format(self.format, self.output.is_none())?,
+        };
+        Ok(ReduceConfig {
+            reduce: Reduce {
+                partials: self.partials,
+                merge_only: self.emit_partial.is_some(),
+                threads: Some(threads),
+                quiet: self.quiet,
+            },
+            format,
+            output: self.output,
+            emit: self.emit_partial,
         })
     }
 }

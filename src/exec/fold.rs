@@ -71,6 +71,38 @@ where
     T: Sync,
     F: Fn(&T, &mut Fold<'_>) -> Result<()> + Sync,
 {
+    let (pool, total) = fold_all(plan, tasks, opts, read)?;
+    // the finish runs on the --threads pool too, not on rayon's global one
+    Ok(pool.install(|| total.finish(plan)))
+}
+
+/// [`aggregate`] short of the finish: the merged partial result of the
+/// tasks, as `rayproc map` ships it.
+pub fn aggregate_partial<T, F>(
+    plan: &Plan,
+    tasks: &[T],
+    opts: &AggregateOptions,
+    read: F,
+) -> Result<Partial>
+where
+    T: Sync,
+    F: Fn(&T, &mut Fold<'_>) -> Result<()> + Sync,
+{
+    Ok(fold_all(plan, tasks, opts, read)?.1)
+}
+
+/// Runs the tasks and merges the workers' partials (on the run's pool,
+/// which is returned for the finish).
+fn fold_all<T, F>(
+    plan: &Plan,
+    tasks: &[T],
+    opts: &AggregateOptions,
+    read: F,
+) -> Result<(rayon::ThreadPool, Partial)>
+where
+    T: Sync,
+    F: Fn(&T, &mut Fold<'_>) -> Result<()> + Sync,
+{
     let pool = super::pool_for(opts.threads, tasks.len())?;
     let progress = Progress::new(opts.progress, opts.total_bytes, tasks.len());
     let shared = SharedParts::new();
@@ -82,8 +114,8 @@ where
     });
     progress.finish();
     let (partials, _) = ran.into_result()?;
-    // the reduce runs on the --threads pool too, not on rayon's global one
-    Ok(pool.install(|| Partial::merge_all(plan, partials).finish(plan)))
+    let total = pool.install(|| Partial::merge_all(plan, partials));
+    Ok((pool, total))
 }
 
 #[cfg(test)]

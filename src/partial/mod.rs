@@ -25,6 +25,7 @@ mod scratch;
 mod short_keys;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 use std::sync::Arc;
 
@@ -73,6 +74,9 @@ pub struct Partial {
     /// Where partitioned rows are folded when the buffers are full: shared
     /// by the run's workers, or this partial's own when `None`.
     shared: Option<Arc<SharedParts>>,
+    /// Whether the plan has keys (`--by`): then the groups are keyed,
+    /// else there is one keyless group. Read by [`encode`](Self::encode).
+    keyed: bool,
 }
 
 impl Partial {
@@ -86,6 +90,7 @@ impl Partial {
             radix_after: radix::RADIX_GROUPS,
             radix_budget: None,
             shared: None,
+            keyed: !plan.keys.is_empty(),
         }
     }
 

@@ -229,27 +229,16 @@ fn map_in_pool<W: Send>(
     let total: usize = inputs.iter().map(|i| i.bytes().len() - i.body_start).sum();
     let progress = Progress::new(opts.progress, total as u64, tasks.len());
     let run_map = |tasks: &[CsvTask]| {
-        let workers: Vec<(W, CsvReader<'_, '_>)> = new_workers(pool.current_num_threads())
-            .into_iter()
-            .map(|w| (w, CsvReader::new(plan, opts.delimiter)))
-            .collect();
-        let ran = exec::run_tasks(pool, tasks, &progress, workers, |worker, task, ctx| {
-            let (state, reader) = worker;
-            let input = &inputs[task.input];
-            let index = ctx.index();
-            let mut on_batch = |batch: &Batch<'_>, starts: &[usize]| -> Result<(), Stop> {
-                if ctx.cancelled() {
-                    return Err(Stop::Cancelled);
-                }
-                fold(state, index, input, batch, starts).map_err(Stop::Data)
-            };
-            let mut on_progress = |bytes: usize| ctx.advance(bytes as u64);
-            let read =
-                reader.read_range(input, task.start, task.end, &mut on_batch, &mut on_progress);
-            read.map(|info| info.stop)
-        });
-        let workers: Vec<W> = ran.workers.into_iter().map(|(w, _)| w).collect();
-        (workers, ran.outcomes)
+        read_ranges(
+            pool,
+            plan,
+            inputs,
+            opts,
+            tasks,
+            &progress,
+            new_workers,
+            fold,
+        )
     };
     let (mut workers, mut outcomes) = run_map(&tasks);
 
@@ -281,6 +270,85 @@ fn map_in_pool<W: Send>(
         }
     }
     Ok((tasks, workers))
+}
+
+/// Reads every range of `tasks` on `pool`, folding each batch into the
+/// state of the worker thread reading it; returns the worker states and how
+/// each task ended (`Done(stop)`: where its last record ended).
+#[allow(clippy::too_many_arguments)]
+fn read_ranges<W: Send>(
+    pool: &rayon::ThreadPool,
+    plan: &Plan,
+    inputs: &[CsvInput],
+    opts: &ExecOptions,
+    tasks: &[CsvTask],
+    progress: &Progress,
+    new_workers: &(dyn Fn(usize) -> Vec<W> + Sync),
+    fold: &CsvFold<'_, W>,
+) -> (Vec<W>, Vec<Outcome<usize, Stop>>) {
+    let workers: Vec<(W, CsvReader<'_, '_>)> = new_workers(pool.current_num_threads())
+        .into_iter()
+        .map(|w| (w, CsvReader::new(plan, opts.delimiter)))
+        .collect();
+    let ran = exec::run_tasks(pool, tasks, progress, workers, |worker, task, ctx| {
+        let (state, reader) = worker;
+        let input = &inputs[task.input];
+        let index = ctx.index();
+        let mut on_batch = |batch: &Batch<'_>, starts: &[usize]| -> Result<(), Stop> {
+            if ctx.cancelled() {
+                return Err(Stop::Cancelled);
+            }
+            fold(state, index, input, batch, starts).map_err(Stop::Data)
+        };
+        let mut on_progress = |bytes: usize| ctx.advance(bytes as u64);
+        let read = reader.read_range(input, task.start, task.end, &mut on_batch, &mut on_progress);
+        read.map(|info| info.stop)
+    });
+    let workers: Vec<W> = ran.workers.into_iter().map(|(w, _)| w).collect();
+    (workers, ran.outcomes)
+}
+
+/// The merged partial result of `plan` over exactly the ranges `tasks`
+/// (what `rayproc map` ships for one part), and where each range's last
+/// record ended. The ranges are not validated here: the caller records
+/// the stops, and `rayproc reduce` checks that the parts meet. On a bad
+/// record, the index of the earliest failed range and its error.
+pub fn partial_of_ranges(
+    plan: &Plan,
+    inputs: &[CsvInput],
+    tasks: &[CsvTask],
+    opts: &ExecOptions,
+) -> std::result::Result<(Partial, Vec<usize>), (usize, Error)> {
+    let pool = exec::pool_for(opts.threads, tasks.len()).map_err(|e| (0, e))?;
+    let shared = SharedParts::new();
+    let new_workers = |n| (0..n).map(|_| Partial::sharing(plan, &shared)).collect();
+    let fold = |p: &mut Partial, _: usize, i: &CsvInput, b: &Batch<'_>, s: &[usize]| {
+        fold_batch(plan, p, i, b, s)
+    };
+    let progress = Progress::hidden();
+    let (workers, outcomes) = pool.install(|| {
+        read_ranges(
+            &pool,
+            plan,
+            inputs,
+            opts,
+            tasks,
+            &progress,
+            &new_workers,
+            &fold,
+        )
+    });
+    let mut stops = Vec::with_capacity(tasks.len());
+    for (index, outcome) in outcomes.into_iter().enumerate() {
+        match outcome {
+            Outcome::Done(stop) => stops.push(stop),
+            Outcome::Failed(Stop::Data(e)) => return Err((index, Error::Data(e))),
+            Outcome::Failed(Stop::Cancelled) | Outcome::Cancelled => {
+                unreachable!("only a task after a failed one is cancelled")
+            }
+        }
+    }
+    Ok((pool.install(|| Partial::merge_all(plan, workers)), stops))
 }
 
 enum Verdict {

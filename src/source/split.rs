@@ -170,6 +170,56 @@ pub fn split_sequential(buf: &[u8], start: usize, parts: usize, delimiter: u8) -
     finish(bounds, start, end)
 }
 
+/// The record boundary for each of `points` (ascending offsets in
+/// `start..=buf.len()`), for cuts made by someone other than this module
+/// (`rayproc map` cuts several inputs as one): the body start and the end
+/// stay themselves, and every other point moves to the first boundary at
+/// or after it, guessed as [`split_speculative`] does or, with `exact`,
+/// found by [`split_sequential`]'s scan. The boundaries never decrease, so
+/// consecutive points always bound a (possibly empty) range; a wrong guess
+/// is caught as for the run's partitions, by checking where each range's
+/// last record ended.
+pub fn boundaries_at(
+    buf: &[u8],
+    start: usize,
+    points: &[usize],
+    delimiter: u8,
+    exact: bool,
+) -> Vec<usize> {
+    let end = buf.len();
+    let inner = |p: usize| p > start && p < end;
+    let mut raw: Vec<usize> = points.iter().map(|&p| p.clamp(start, end)).collect();
+    if exact {
+        let mut scanner = Scanner::new(buf, start, delimiter);
+        let mut pending = raw.iter_mut().filter(|p| inner(**p)).peekable();
+        while pending.peek().is_some() {
+            match scanner.next_record(usize::MAX, &mut NoFields) {
+                Some(Ok((record_start, _))) => {
+                    while let Some(p) = pending.next_if(|p| record_start >= **p) {
+                        *p = record_start;
+                    }
+                }
+                // an unterminated quote swallows the rest
+                _ => {
+                    for p in pending.by_ref() {
+                        *p = end;
+                    }
+                }
+            }
+        }
+    } else {
+        for p in raw.iter_mut().filter(|p| inner(**p)) {
+            *p = next_boundary(buf, *p, guess_inside(buf, *p, delimiter, LOOKAHEAD));
+        }
+    }
+    let mut floor = start;
+    for p in &mut raw {
+        floor = floor.max(*p);
+        *p = floor;
+    }
+    raw
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,5 +339,28 @@ mod tests {
         let seq = split_sequential(buf, 2, 5, b',');
         assert_eq!(pieces(buf, &seq).concat(), "5'11\" tall\n1\n2\n3\n4\n");
         assert!(pieces(buf, &seq).iter().all(|p| p.ends_with('\n')));
+    }
+
+    #[test]
+    fn boundaries_at_points_agree_with_the_splitters() {
+        let buf = b"h\n\"a\nb\",1\n2,\"x\"\"\ny\"\n3,4\n5,6\n";
+        let mut starts = vec![buf.len()];
+        let mut scanner = Scanner::new(buf, 2, b',');
+        while let Some(Ok((s, _))) = scanner.next_record(usize::MAX, &mut NoFields) {
+            starts.push(s);
+        }
+        let points: Vec<usize> = (2..=buf.len()).collect();
+        for exact in [false, true] {
+            let b = boundaries_at(buf, 2, &points, b',', exact);
+            assert_eq!((b[0], *b.last().unwrap()), (2, buf.len()));
+            assert!(b.windows(2).all(|w| w[0] <= w[1]));
+            for (&p, &at) in points.iter().zip(&b) {
+                assert!(starts.contains(&at), "exact {exact}: {p} -> {at}");
+                assert!(at >= p);
+            }
+        }
+        // a stray quote misleads the guess but not the scan
+        let buf = b"h\n5'11\" tall\n1\n2\n";
+        assert_eq!(boundaries_at(buf, 2, &[5], b',', true), vec![13]);
     }
 }

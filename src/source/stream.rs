@@ -621,6 +621,23 @@ fn produce(
     }
 }
 
+/// The merged partial result of `plan` (which must keep text extremes:
+/// a stream cannot be read twice) over one streamed input: what `rayproc
+/// map` ships for the part holding a compressed file.
+pub fn partial(plan: &Plan, input: &CsvInput, opts: &ExecOptions) -> Result<Partial> {
+    debug_assert!(plan.text_extremes, "a stream is read once");
+    let shared = SharedParts::new();
+    let workers = (0..opts.threads.max(1))
+        .map(|_| Partial::sharing(plan, &shared))
+        .collect();
+    let fold = |p: &mut Partial, piece: &CsvInput, b: &Batch<'_>, s: &[usize]| {
+        fold_batch(plan, p, piece, b, s)
+    };
+    let partials = map(plan, input, opts, workers, &fold)?;
+    let pool = exec::pool(opts.threads)?;
+    Ok(pool.install(|| Partial::merge_all(plan, partials)))
+}
+
 /// Runs `plan` over CSV `inputs` of which some are streamed, in input
 /// order (files through the file map, streams through [`map`]), and
 /// returns the result table.

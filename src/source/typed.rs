@@ -221,20 +221,13 @@ pub fn runs(units: usize, parts: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Runs `plan` over typed `inputs`. `partitions` is per input (default: one
-/// per row group or record batch).
-pub fn run(
-    plan: &Plan,
-    inputs: &[TypedInput],
-    partitions: Option<usize>,
-    threads: usize,
-    progress: bool,
-) -> Result<Table> {
+/// Checks that `plan` can read `inputs`, and reopens the Arrow IPC ones to
+/// decode only the columns it reads: `None` where an input is used as is.
+fn project(plan: &Plan, inputs: &[TypedInput]) -> Result<Vec<Option<TypedInput>>> {
     check_kinds(plan, inputs)?;
     let mut projected = Vec::with_capacity(inputs.len());
     for input in inputs {
         input.check_types(plan)?;
-        // decode only the needed columns of IPC files
         projected.push(match &input.file {
             TypedFile::Ipc(f, path) => {
                 let file_columns = f.schema.fields().len();
@@ -250,18 +243,73 @@ pub fn run(
             TypedFile::Parquet(_) => None,
         });
     }
+    Ok(projected)
+}
+
+/// The row groups or record batches of each input: the units tasks are
+/// made of.
+pub fn units(inputs: &[TypedInput]) -> Vec<usize> {
+    inputs.iter().map(TypedInput::units).collect()
+}
+
+/// Runs `plan` over typed `inputs`. `partitions` is per input (default: one
+/// per row group or record batch).
+pub fn run(
+    plan: &Plan,
+    inputs: &[TypedInput],
+    partitions: Option<usize>,
+    threads: usize,
+    progress: bool,
+) -> Result<Table> {
+    let mut tasks = Vec::new();
+    for (i, n) in units(inputs).into_iter().enumerate() {
+        for units in runs(n, partitions.unwrap_or(n)) {
+            tasks.push(TypedTask { input: i, units });
+        }
+    }
+    with_tasks(
+        plan,
+        inputs,
+        &tasks,
+        threads,
+        progress,
+        |tasks, opts, read| exec::aggregate(plan, tasks, opts, read),
+    )
+}
+
+/// The merged partial result of `plan` over `tasks` of `inputs` (what
+/// `rayproc map` ships for one part).
+pub fn partial(
+    plan: &Plan,
+    inputs: &[TypedInput],
+    tasks: &[TypedTask],
+    threads: usize,
+) -> Result<crate::partial::Partial> {
+    with_tasks(plan, inputs, tasks, threads, false, |tasks, opts, read| {
+        exec::aggregate_partial(plan, tasks, opts, read)
+    })
+}
+
+/// Calls `engine` with `tasks`, the options to run them with, and the
+/// reader of one task, over the projected inputs.
+fn with_tasks<R>(
+    plan: &Plan,
+    inputs: &[TypedInput],
+    tasks: &[TypedTask],
+    threads: usize,
+    progress: bool,
+    engine: impl FnOnce(
+        &[TypedTask],
+        &AggregateOptions,
+        &(dyn Fn(&TypedTask, &mut Fold<'_>) -> Result<()> + Sync),
+    ) -> Result<R>,
+) -> Result<R> {
+    let projected = project(plan, inputs)?;
     let inputs: Vec<&TypedInput> = inputs
         .iter()
         .zip(&projected)
         .map(|(i, p)| p.as_ref().unwrap_or(i))
         .collect();
-    let mut tasks = Vec::new();
-    for (i, input) in inputs.iter().enumerate() {
-        let n = input.units();
-        for units in runs(n, partitions.unwrap_or(n)) {
-            tasks.push(TypedTask { input: i, units });
-        }
-    }
     let opts = AggregateOptions {
         threads,
         progress,
@@ -270,7 +318,7 @@ pub fn run(
             .map(|t| inputs[t.input].bytes(t.units.clone()))
             .sum(),
     };
-    exec::aggregate(plan, &tasks, &opts, |task, fold| {
+    engine(tasks, &opts, &|task: &TypedTask, fold: &mut Fold<'_>| {
         inputs[task.input].read(plan, task.units.clone(), fold)
     })
 }

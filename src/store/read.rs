@@ -232,6 +232,39 @@ impl Store {
 
     /// Runs `plan` (resolved against [`Store::header`]) over the store.
     pub fn run(&self, plan: &Plan, opts: &StoreRunOptions) -> Result<Table> {
+        let (needed, positions) = Self::columns_read(plan);
+        let aopts = self.aggregate_options(opts);
+        // a task is a partition file, by its index
+        let tasks: Vec<usize> = (0..self.partitions()).collect();
+        exec::aggregate(plan, &tasks, &aopts, |&i, fold| {
+            self.read_partition(i, plan, &needed, &positions, opts.verify, fold)
+        })
+    }
+
+    /// The partition files of the store.
+    pub fn partitions(&self) -> usize {
+        self.manifest.partitions.len()
+    }
+
+    /// The merged partial result of `plan` over the partition files
+    /// `files` (what `rayproc map` ships for one part of a store).
+    pub fn partial(
+        &self,
+        plan: &Plan,
+        files: std::ops::Range<usize>,
+        opts: &StoreRunOptions,
+    ) -> Result<crate::partial::Partial> {
+        let (needed, positions) = Self::columns_read(plan);
+        let aopts = self.aggregate_options(opts);
+        let tasks: Vec<usize> = files.collect();
+        exec::aggregate_partial(plan, &tasks, &aopts, |&i, fold| {
+            self.read_partition(i, plan, &needed, &positions, opts.verify, fold)
+        })
+    }
+
+    /// The store columns `plan` reads (in store order), and the position
+    /// among them of each plan slot's column.
+    fn columns_read(plan: &Plan) -> (Vec<usize>, Vec<usize>) {
         let needed: Vec<usize> = (0..plan.slot_of.len())
             .filter(|&c| plan.slot_of[c] != UNUSED)
             .collect();
@@ -239,16 +272,15 @@ impl Store {
         for (pos, &c) in needed.iter().enumerate() {
             positions[plan.slot_of[c] as usize] = pos;
         }
-        let aopts = AggregateOptions {
+        (needed, positions)
+    }
+
+    fn aggregate_options(&self, opts: &StoreRunOptions) -> AggregateOptions {
+        AggregateOptions {
             threads: opts.threads,
             progress: opts.progress,
             total_bytes: self.manifest.bytes,
-        };
-        // a task is a partition file, by its index
-        let tasks: Vec<usize> = (0..self.manifest.partitions.len()).collect();
-        exec::aggregate(plan, &tasks, &aopts, |&i, fold| {
-            self.read_partition(i, plan, &needed, &positions, opts.verify, fold)
-        })
+        }
     }
 
     fn read_partition(

@@ -22,6 +22,7 @@ mod faults;
 mod inputs;
 mod invariance;
 mod keys;
+mod mapreduce;
 mod names;
 mod output;
 mod query_api;

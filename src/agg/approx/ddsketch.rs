@@ -259,6 +259,82 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The byte form: the number `n` of buckets from the least to the
+    /// greatest with a count (0: empty); then the least's index (zigzag),
+    /// the `n` counts, and the least and greatest magnitudes' bits.
+    fn encode(&self, out: &mut Vec<u8>) {
+        use crate::wire::{put_u64, put_varint, put_zigzag};
+        let Some((lo, hi)) = self.nonzero_range() else {
+            put_varint(out, 0);
+            return;
+        };
+        put_varint(out, (hi - lo + 1) as u64);
+        put_zigzag(out, lo as i64);
+        let counts = &self.counts[(lo - self.base) as usize..=(hi - self.base) as usize];
+        counts.iter().for_each(|&c| put_varint(out, c));
+        put_u64(out, self.min_bits);
+        put_u64(out, self.max_bits);
+    }
+
+    /// Reads what [`encode`](Self::encode) wrote, checking what the rank
+    /// lookups and the collapse rely on: at most [`MAX_BUCKETS`] buckets,
+    /// the ends counted, indices of finite magnitudes, a total of at most
+    /// 2^56, and extremes that are positive finite values lying in the
+    /// greatest bucket and (or below the floor of) the least one.
+    fn decode(r: &mut crate::wire::Reader<'_>) -> Result<Store, crate::wire::WireError> {
+        const AGG: &str = "approx quantile";
+        let at = r.pos();
+        let n = r.len(1)?;
+        if n == 0 {
+            return Ok(Store::default());
+        }
+        let bad = |r: &crate::wire::Reader<'_>, why: &str| Err(r.bad_state(AGG, at, why));
+        if n > MAX_BUCKETS {
+            return bad(r, "too many buckets");
+        }
+        let lo = r.get_zigzag()?;
+        let (least, greatest) = (
+            index_of(f64::from_bits(1)) as i64,
+            index_of(f64::MAX) as i64,
+        );
+        if lo < least || lo + n as i64 - 1 > greatest {
+            return bad(r, "bucket index out of range");
+        }
+        let (lo, hi) = (lo as i32, (lo + n as i64 - 1) as i32);
+        let mut counts = Vec::with_capacity(n);
+        let mut total = 0u64;
+        for _ in 0..n {
+            let c = r.get_varint()?;
+            total = total.saturating_add(c);
+            counts.push(c);
+        }
+        if total > crate::agg::MAX_WIRE_COUNT {
+            return bad(r, "count beyond 2^56");
+        }
+        if counts[0] == 0 || counts[n - 1] == 0 {
+            return bad(r, "an end bucket without a count");
+        }
+        let (min_bits, max_bits) = (r.get_u64()?, r.get_u64()?);
+        let magnitude = 1..INF_BITS;
+        if !magnitude.contains(&min_bits) || !magnitude.contains(&max_bits) || min_bits > max_bits {
+            return bad(r, "bad extremes");
+        }
+        let floor = hi - (MAX_BUCKETS as i32 - 1);
+        if index_of(f64::from_bits(max_bits)) != hi
+            || index_of(f64::from_bits(min_bits)).max(floor) != lo
+        {
+            return bad(r, "extremes outside their buckets");
+        }
+        Ok(Store {
+            base: lo,
+            counts,
+            min_bits,
+            max_bits,
+        })
+    }
+}
+
 /// A DDSketch over all of `f64`.
 #[derive(Clone, Debug, Default)]
 pub struct Sketch {
@@ -325,6 +401,36 @@ impl Sketch {
         for (a, b) in self.specials.iter_mut().zip(other.specials) {
             *a += b;
         }
+    }
+
+    /// The byte form: the positive and the negative store, then the
+    /// counts of `-0.0`, `+0.0`, `-NaN`, `-inf`, `+inf`, `+NaN` (varints).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        self.pos.encode(out);
+        self.neg.encode(out);
+        for &c in self.zeros.iter().chain(&self.specials) {
+            crate::wire::put_varint(out, c);
+        }
+    }
+
+    /// Reads what [`encode`](Self::encode) wrote; the whole count is at
+    /// most 2^56.
+    pub fn decode(r: &mut crate::wire::Reader<'_>) -> Result<Sketch, crate::wire::WireError> {
+        let at = r.pos();
+        let mut s = Sketch {
+            pos: Store::decode(r)?,
+            neg: Store::decode(r)?,
+            ..Sketch::default()
+        };
+        let mut total = s.pos.total() + s.neg.total();
+        for c in s.zeros.iter_mut().chain(&mut s.specials) {
+            *c = crate::agg::get_count(r, "approx quantile")?;
+            total += *c;
+        }
+        if total > crate::agg::MAX_WIRE_COUNT {
+            return Err(r.bad_state("approx quantile", at, "count beyond 2^56"));
+        }
+        Ok(s)
     }
 
     /// The number of values counted.

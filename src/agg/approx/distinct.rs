@@ -205,6 +205,22 @@ impl AggState for ApproxDistinct {
         let n = self.sketch_for(ty).map_or(0, |s| s.count());
         Value::Int(n.into())
     }
+
+    /// The four sketches: `common`, `ints`, `floats`, `texts`.
+    fn encode(&self, out: &mut Vec<u8>) {
+        for s in [&self.common, &self.ints, &self.floats, &self.texts] {
+            s.encode(out);
+        }
+    }
+
+    fn decode(r: &mut crate::wire::Reader<'_>) -> Result<Self, crate::wire::WireError> {
+        Ok(ApproxDistinct {
+            common: Hll::decode(r)?,
+            ints: Hll::decode(r)?,
+            floats: Hll::decode(r)?,
+            texts: Hll::decode(r)?,
+        })
+    }
 }
 
 #[cfg(test)]

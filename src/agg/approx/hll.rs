@@ -176,6 +176,72 @@ impl Hll {
     }
 }
 
+/// Register bytes of a dense sketch's byte form: 6 bits a register.
+const PACKED: usize = REGISTERS * 6 / 8;
+
+impl Hll {
+    /// Appends the sketch's byte form: `0`, then the hashes as a sorted set
+    /// ([`put_sorted_u64s`](crate::wire::put_sorted_u64s)); or `1`, then the
+    /// registers, 6 bits each (four in three bytes, low bits first).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match &self.repr {
+            Repr::Exact(set) => {
+                out.push(0);
+                let mut hashes = Vec::with_capacity(set.len);
+                set.for_each(|h| hashes.push(h));
+                hashes.sort_unstable();
+                crate::wire::put_sorted_u64s(out, &hashes);
+            }
+            Repr::Dense(registers) => {
+                out.push(1);
+                for four in registers.chunks(4) {
+                    let w = four
+                        .iter()
+                        .enumerate()
+                        .fold(0u32, |w, (i, &r)| w | (r as u32) << (6 * i));
+                    out.extend_from_slice(&w.to_le_bytes()[..3]);
+                }
+            }
+        }
+    }
+
+    /// Reads what [`encode`](Self::encode) wrote: at most [`EXACT_MAX`]
+    /// distinct hashes (more is the dense form), or registers of at most
+    /// `Q + 1` (the estimate indexes a histogram by them).
+    pub fn decode(r: &mut crate::wire::Reader<'_>) -> Result<Hll, crate::wire::WireError> {
+        const AGG: &str = "approx_distinct";
+        let at = r.pos();
+        match r.get_u8()? {
+            0 => {
+                let hashes = r.get_sorted_u64s(true)?;
+                if hashes.len() > EXACT_MAX {
+                    return Err(r.bad_state(AGG, at, format!("{} hashes kept", hashes.len())));
+                }
+                let mut sketch = Hll::default();
+                hashes.into_iter().for_each(|h| sketch.insert(h));
+                Ok(sketch)
+            }
+            1 => {
+                let packed = r.get_slice(PACKED)?;
+                let mut registers = vec![0u8; REGISTERS].into_boxed_slice();
+                for (four, three) in registers.chunks_mut(4).zip(packed.chunks(3)) {
+                    let w = u32::from_le_bytes([three[0], three[1], three[2], 0]);
+                    for (i, reg) in four.iter_mut().enumerate() {
+                        *reg = (w >> (6 * i) & 63) as u8;
+                    }
+                }
+                if let Some(bad) = registers.iter().find(|&&v| v as usize > Q + 1) {
+                    return Err(r.bad_state(AGG, at, format!("register value {bad}")));
+                }
+                Ok(Hll {
+                    repr: Repr::Dense(registers),
+                })
+            }
+            tag => Err(r.bad_state(AGG, at, format!("unknown sketch form {tag}"))),
+        }
+    }
+}
+
 /// Ertl's improved estimator over the register-value histogram.
 fn ertl_estimate(registers: &[u8]) -> f64 {
     let mut histogram = [0u32; Q + 2];

@@ -187,6 +187,53 @@ impl AggState for ApproxQuantile {
         let (num, den) = fraction(label.strip_prefix("approx_").unwrap_or(label));
         self.quantile(&num, &den).map_or(Value::Null, Value::Float)
     }
+
+    /// `0`, then the values (count, bits); or `1`, then the sketch.
+    fn encode(&self, out: &mut Vec<u8>) {
+        match &self.sketch {
+            None => {
+                out.push(0);
+                crate::wire::put_varint(out, self.values.len() as u64);
+                self.values
+                    .iter()
+                    .for_each(|&v| crate::wire::put_f64(out, v));
+            }
+            Some(sketch) => {
+                out.push(1);
+                sketch.encode(out);
+            }
+        }
+    }
+
+    /// At most [`EXACT_MAX`] values, or a sketch of more.
+    fn decode(r: &mut crate::wire::Reader<'_>) -> Result<Self, crate::wire::WireError> {
+        const AGG: &str = "approx quantile";
+        let at = r.pos();
+        match r.get_u8()? {
+            0 => {
+                let n = r.len(8)?;
+                if n > EXACT_MAX {
+                    return Err(r.bad_state(AGG, at, format!("{n} values kept")));
+                }
+                let values = (0..n).map(|_| r.get_f64()).collect::<Result<_, _>>()?;
+                Ok(ApproxQuantile {
+                    values,
+                    sketch: None,
+                })
+            }
+            1 => {
+                let sketch = Sketch::decode(r)?;
+                if sketch.count() <= EXACT_MAX as u64 {
+                    return Err(r.bad_state(AGG, at, "a sketch of few values"));
+                }
+                Ok(ApproxQuantile {
+                    values: Vec::new(),
+                    sketch: Some(Box::new(sketch)),
+                })
+            }
+            tag => Err(r.bad_state(AGG, at, format!("unknown form {tag}"))),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,130 @@
+//! `rayproc run --cluster ADDRESS`: the same query on a Ray cluster. The
+//! scheduling is Ray's and lives in the Python driver (`python/`,
+//! `rayproc_ray`); this module only checks the flags as `run` would, and
+//! hands the driver a normalised command line (long flags, absolute
+//! paths, since the workers do not share this directory) with the path of
+//! this binary, which the driver ships to the workers. The driver runs
+//! `rayproc map` per part and `rayproc reduce`, so the answer is this
+//! binary's, byte for byte; its exit code becomes ours (exec).
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use clap::ValueEnum;
+
+use super::args::{ProgressMode, RunArgs};
+use crate::error::{Error, Result};
+
+/// The environment variable naming the Python interpreter of the driver.
+pub const PYTHON_VAR: &str = "RAYPROC_PYTHON";
+
+pub fn run(args: RunArgs) -> Result<()> {
+    // the same usage errors as without --cluster, first
+    args.clone().validate()?;
+    let argv = driver_args(&args)?;
+    let python = std::env::var_os(PYTHON_VAR).unwrap_or_else(|| "python3".into());
+    let mut command = std::process::Command::new(&python);
+    command.arg("-m").arg("rayproc_ray").arg("run").args(&argv);
+    exec(command, &python)
+}
+
+#[cfg(unix)]
+fn exec(mut command: std::process::Command, python: &OsString) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let e = command.exec();
+    Err(cannot_start(python, e))
+}
+
+#[cfg(not(unix))]
+fn exec(mut command: std::process::Command, python: &OsString) -> Result<()> {
+    let status = command.status().map_err(|e| cannot_start(python, e))?;
+    std::process::exit(status.code().unwrap_or(1));
+}
+
+fn cannot_start(python: &OsString, e: std::io::Error) -> Error {
+    Error::Other(format!(
+        "--cluster: cannot start {} ({e}); set {PYTHON_VAR} to a Python that has the driver \
+         (pip install ./python, see docs/cluster.md)",
+        Path::new(python).display()
+    ))
+}
+
+/// The driver's command line for `args` (already validated).
+fn driver_args(args: &RunArgs) -> Result<Vec<OsString>> {
+    let q = &args.query;
+    let refuse = |flag: &str| {
+        Err(Error::Usage(format!(
+            "{flag} does not apply with --cluster"
+        )))
+    };
+    if q.allow_stale {
+        return refuse("--allow-stale");
+    }
+    if q.no_verify {
+        return refuse("--no-verify");
+    }
+    let mut out: Vec<OsString> = Vec::new();
+    let mut flag = |name: &str, value: OsString| {
+        out.push(name.into());
+        out.push(value);
+    };
+    let binary = std::env::current_exe()
+        .map_err(|e| Error::Other(format!("--cluster: cannot find this binary: {e}")))?;
+    flag("--address", args.cluster.clone().unwrap_or_default().into());
+    flag("--rayproc", binary.into());
+    for input in &q.input {
+        if input.as_os_str() == "-" {
+            return Err(Error::Usage(
+                "--cluster reads files that every node sees, not standard input".into(),
+            ));
+        }
+        flag("--input", absolute(input)?);
+    }
+    if let Some(store) = &q.store {
+        flag("--store", absolute(store)?);
+    }
+    for a in &q.agg {
+        flag("--agg", a.into());
+    }
+    for b in &q.by {
+        flag("--by", b.into());
+    }
+    if let Some(w) = &q.filter {
+        flag("--where", w.into());
+    }
+    if let Some(d) = &q.delimiter {
+        flag("--delimiter", d.into());
+    }
+    if let Some(p) = args.partitions {
+        flag("--partitions", p.to_string().into());
+    }
+    if let Some(t) = q.threads {
+        flag("--threads", t.to_string().into());
+    }
+    if let Some(f) = args.format {
+        let name = f.to_possible_value().expect("every format has a name");
+        flag("--format", name.get_name().into());
+    }
+    if let Some(o) = &args.output {
+        flag("--output", absolute(o)?);
+    }
+    let progress = match args.progress {
+        ProgressMode::Auto => "auto",
+        ProgressMode::Always => "always",
+        ProgressMode::Never => "never",
+    };
+    flag("--progress", progress.into());
+    if q.no_header {
+        out.push("--no-header".into());
+    }
+    if q.quiet {
+        out.push("--quiet".into());
+    }
+    Ok(out)
+}
+
+fn absolute(path: &Path) -> Result<OsString> {
+    std::path::absolute(path)
+        .map(OsString::from)
+        .map_err(|e| Error::io(path, e))
+}

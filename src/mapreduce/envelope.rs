@@ -1,0 +1,326 @@
+//! The partial file: what one `rayproc map` writes and `rayproc reduce`
+//! reads. The body (types, group keys, aggregate states) is
+//! [`Partial::encode`](crate::partial::Partial::encode)'s; this module
+//! wraps it so that a reducer can refuse what it must not merge before
+//! decoding a byte of state:
+//!
+//! ```text
+//! "RAYPROCP"  u32 version  u32 header length  header (JSON)
+//! u64 body length  body  u64 xxh3-64 of every byte before it
+//! ```
+//!
+//! The header is JSON (read by people and by the Ray driver as much as by
+//! rayproc): the plan as the user wrote it, the inputs' identity, the
+//! parts covered and, for CSV, where each part's byte ranges started and
+//! where their last records ended, which is how a guessed cut is checked
+//! (see the module doc of [`super`]). The checksum comes last, so a
+//! truncated or corrupted file is refused whatever was damaged; every
+//! length is checked against the bytes present before it is used.
+
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64;
+
+/// The first bytes of every partial file.
+pub const MAGIC: &[u8; 8] = b"RAYPROCP";
+/// The format version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// The query a partial answers, as written (so that the reducer can plan
+/// it again), and the columns it was resolved against.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct PlanText {
+    /// `--agg`, one spec per entry, as written.
+    pub agg: Vec<String>,
+    /// `--by`, one column or bucket per entry, as written.
+    pub by: Vec<String>,
+    /// `--where`, as written.
+    #[serde(rename = "where")]
+    pub filter: Option<String>,
+    /// The CSV delimiter (one byte).
+    pub delimiter: u8,
+    pub no_header: bool,
+    /// The inputs' columns (Hive columns included).
+    pub columns: Vec<String>,
+}
+
+/// One input, and how to tell that it is the same one later.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct InputId {
+    /// The path as the map opened it.
+    pub path: String,
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: u64,
+    /// xxh3-64 (hex) of the first and last 64 KiB (a store: of its
+    /// manifest).
+    pub sample: String,
+}
+
+/// A byte range of a CSV input that a part read (or a run of row groups,
+/// record batches or store partition files: then `start..end` counts
+/// those, and `stop` is `end`).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    pub part: usize,
+    /// Index into [`Header::bodies`] (CSV) or the input list (others).
+    pub input: usize,
+    pub start: u64,
+    pub end: u64,
+    /// Where the last record read ended: the next piece of the input must
+    /// start here.
+    pub stop: u64,
+    /// The cuts were found by the parser, not guessed.
+    pub exact: bool,
+}
+
+/// The body of a CSV input as the map saw it: its records lie in
+/// `body_start..len`; a compressed input (`whole`) is read by one part,
+/// from start to end.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    pub name: String,
+    pub body_start: u64,
+    pub len: u64,
+    pub whole: bool,
+}
+
+/// What kind of source the parts were cut from.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Csv,
+    /// Parquet or Arrow IPC files: parts are runs of row groups / batches.
+    Typed,
+    /// A store: parts are runs of partition files.
+    Store,
+}
+
+/// The header of a partial file.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Header {
+    pub plan: PlanText,
+    pub source: SourceKind,
+    /// `--input` as given (or the store directory): a reducer that must map
+    /// a part again opens these.
+    pub args: Vec<String>,
+    /// The files read, after glob and folder expansion.
+    pub inputs: Vec<InputId>,
+    /// CSV only: each non-empty input's body.
+    #[serde(default)]
+    pub bodies: Vec<Body>,
+    /// N of `--part I/N`.
+    pub parts: usize,
+    /// The parts whose rows this partial holds, ascending.
+    pub covered: Vec<usize>,
+    pub pieces: Vec<Piece>,
+}
+
+impl Header {
+    /// A hex digest of everything two partials must share to be merged
+    /// (plan, source, inputs, part count): shown in messages and docs.
+    pub fn fingerprint(&self) -> String {
+        let shared = (
+            &self.plan,
+            self.source,
+            &self.args,
+            &self.inputs,
+            self.parts,
+        );
+        let json = serde_json::to_vec(&shared).expect("plain data serialises");
+        format!("{:016x}", xxh3_64(&json))
+    }
+
+    /// Why `self` and `other` cannot be merged, if they cannot.
+    pub fn mismatch(&self, other: &Header) -> Option<String> {
+        if self.plan != other.plan {
+            return Some(format!(
+                "it answers another query (--agg {:?} --by {:?} --where {:?}, columns {:?}; \
+                 expected --agg {:?} --by {:?} --where {:?}, columns {:?})",
+                other.plan.agg,
+                other.plan.by,
+                other.plan.filter,
+                other.plan.columns,
+                self.plan.agg,
+                self.plan.by,
+                self.plan.filter,
+                self.plan.columns
+            ));
+        }
+        if self.source != other.source || self.args != other.args {
+            return Some(format!(
+                "it was mapped from other inputs ({:?}; expected {:?})",
+                other.args, self.args
+            ));
+        }
+        if self.inputs != other.inputs {
+            let differ = (self.inputs.iter().zip(&other.inputs))
+                .find(|(a, b)| a != b)
+                .map(|(a, _)| a.path.clone())
+                .unwrap_or_else(|| "the list of files".into());
+            return Some(format!(
+                "its inputs differ from the other partials' ({differ} changed between the maps?)"
+            ));
+        }
+        if self.parts != other.parts {
+            return Some(format!(
+                "it is a part of {} parts, the others of {}",
+                other.parts, self.parts
+            ));
+        }
+        None
+    }
+}
+
+/// A partial file's header and body.
+#[derive(Debug, Clone)]
+pub struct PartialFile {
+    pub header: Header,
+    pub body: Vec<u8>,
+}
+
+impl PartialFile {
+    /// The file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = serde_json::to_vec(&self.header).expect("plain data serialises");
+        let mut out = Vec::with_capacity(32 + header.len() + self.body.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&(self.body.len() as u64).to_le_bytes());
+        out.extend_from_slice(&self.body);
+        let sum = xxh3_64(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out
+    }
+
+    /// Reads a partial file's bytes; the error says what is wrong with
+    /// them (the caller adds the file's name).
+    pub fn from_bytes(bytes: &[u8]) -> Result<PartialFile, String> {
+        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+            return Err("not a rayproc partial (made by `rayproc map --emit-partial`)".into());
+        }
+        let (content, sum) = bytes.split_at(bytes.len().saturating_sub(8).max(MAGIC.len()));
+        let version = read_u32(content, 8).ok_or("truncated")?;
+        if version != VERSION {
+            return Err(format!(
+                "partial format version {version}; this rayproc reads version {VERSION}"
+            ));
+        }
+        if sum.len() != 8 || xxh3_64(content).to_le_bytes() != sum {
+            return Err("truncated or corrupted (checksum mismatch)".into());
+        }
+        let header_len = read_u32(content, 12).ok_or("truncated")? as usize;
+        let header_end = 16usize.checked_add(header_len).ok_or("bad header length")?;
+        let header_bytes = content.get(16..header_end).ok_or("truncated header")?;
+        let header: Header =
+            serde_json::from_slice(header_bytes).map_err(|e| format!("bad header: {e}"))?;
+        let body_len = read_u64(content, header_end).ok_or("truncated")?;
+        let body_start = header_end + 8;
+        if body_len != (content.len() - body_start) as u64 {
+            return Err(format!(
+                "the body is {} bytes, the header says {body_len}",
+                content.len() - body_start
+            ));
+        }
+        Ok(PartialFile {
+            header,
+            body: content[body_start..].to_vec(),
+        })
+    }
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    let b = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes(b.try_into().ok()?))
+}
+
+fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    let b = bytes.get(at..at.checked_add(8)?)?;
+    Some(u64::from_le_bytes(b.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> PartialFile {
+        PartialFile {
+            header: Header {
+                plan: PlanText {
+                    agg: vec!["mean:x".into()],
+                    by: vec!["k".into()],
+                    filter: Some("x > 1".into()),
+                    delimiter: b',',
+                    no_header: false,
+                    columns: vec!["k".into(), "x".into()],
+                },
+                source: SourceKind::Csv,
+                args: vec!["/d/a.csv".into()],
+                inputs: vec![InputId {
+                    path: "/d/a.csv".into(),
+                    size: 100,
+                    mtime_ns: 7,
+                    sample: "ab".into(),
+                }],
+                bodies: vec![Body {
+                    name: "/d/a.csv".into(),
+                    body_start: 4,
+                    len: 100,
+                    whole: false,
+                }],
+                parts: 4,
+                covered: vec![2],
+                pieces: vec![Piece {
+                    part: 2,
+                    input: 0,
+                    start: 50,
+                    end: 75,
+                    stop: 77,
+                    exact: false,
+                }],
+            },
+            body: vec![1, 2, 3, 4, 5],
+        }
+    }
+
+    #[test]
+    fn round_trips_and_refuses_every_damage() {
+        let file = sample();
+        let bytes = file.to_bytes();
+        let back = PartialFile::from_bytes(&bytes).unwrap();
+        assert_eq!(back.header, file.header);
+        assert_eq!(back.body, file.body);
+        for cut in 0..bytes.len() {
+            assert!(PartialFile::from_bytes(&bytes[..cut]).is_err(), "cut {cut}");
+        }
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x20;
+            assert!(PartialFile::from_bytes(&bad).is_err(), "flip {i}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(PartialFile::from_bytes(&longer).is_err());
+        assert!(PartialFile::from_bytes(b"col\n1\n")
+            .unwrap_err()
+            .starts_with("not a rayproc partial"));
+    }
+
+    #[test]
+    fn mismatches_say_what_differs() {
+        let a = sample().header;
+        let mut b = a.clone();
+        assert_eq!(a.mismatch(&b), None);
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        b.plan.agg = vec!["sum:x".into()];
+        assert!(a.mismatch(&b).unwrap().contains("another query"));
+        let mut c = a.clone();
+        c.inputs[0].size = 101;
+        assert!(a.mismatch(&c).unwrap().contains("/d/a.csv changed"));
+        assert_ne!(a.fingerprint(), c.fingerprint());
+        let mut d = a.clone();
+        d.parts = 8;
+        assert!(a.mismatch(&d).unwrap().contains("8 parts"));
+    }
+}

@@ -1,0 +1,821 @@
+//! `rayproc map` and `rayproc reduce`: one query cut into N parts that any
+//! scheduler can run on any machine, and the merge of their partial
+//! results into the table `rayproc run` prints, byte for byte.
+//!
+//! **Parts.** Part `I` of `N` is a fixed share of the inputs, decided by
+//! the inputs alone, so that maps run anywhere, in any order, agree on it
+//! without talking to each other:
+//! - CSV files are laid end to end (their bodies, headers left out) and
+//!   cut at `total * I / N` bytes. Inside a file, a cut moves to the next
+//!   record boundary as `run` finds its partition boundaries
+//!   ([`split::boundaries_at`]): guessed from a little look-ahead, so a
+//!   map reads only its share. A compressed file cannot be entered in the
+//!   middle: it belongs whole to the part where it starts.
+//! - Parquet and Arrow IPC files: their row groups or record batches, laid
+//!   end to end and cut by count. A store: its partition files.
+//!
+//! **Checking the guesses.** A guessed cut can be wrong only for
+//! malformed quoting. Each map records, per byte range it read, where its
+//! last record ended; the reducer checks that every range of a file starts
+//! where the one before it stopped, as `run` checks its partitions. Where
+//! one does not, the reducer maps the parts on both sides of that cut
+//! again with boundaries found by the parser (exact cuts, which all maps
+//! agree on), until every cut meets: the answer is never silently wrong,
+//! only such files pay twice. A map that meets a bad record checks its own
+//! start the same way before it reports the error, so that an error is
+//! never an artefact of a wrong guess.
+//!
+//! **What a partial holds** is in [`envelope`] (the file) and
+//! `docs/partials.md`: the plan as written, the inputs' identity (size,
+//! modification time, a hash of their ends), the parts covered, and the
+//! exact aggregate states. The reducer refuses partials of another plan or
+//! of changed inputs, a part given twice or missing, and damaged files.
+//!
+//! Maps keep the text of `min`/`max` values always (`Plan::text_extremes`,
+//! as streams do): a column numeric in one part may be text in another,
+//! and no part can know.
+
+pub mod envelope;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::error::{Error, Result};
+use crate::exec::ExecOptions;
+use crate::partial::{Partial, Table};
+use crate::plan::Plan;
+use crate::query::{self, Inputs, Query, Source};
+use crate::source::csv_run::{self, CsvTask};
+use crate::source::typed::{self, TypedTask};
+use crate::source::{dataset, split, stream, CsvInput};
+use crate::store::StoreRunOptions;
+
+use envelope::{Body, InputId, Piece, PlanText, SourceKind};
+pub use envelope::{Header, PartialFile};
+
+/// Part `index` (0-based) of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Part {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Part {
+    /// Parses `I/N` (`--part`).
+    pub fn parse(text: &str) -> Result<Part> {
+        let bad = || {
+            Error::Usage(format!(
+                "--part must be I/N with 0 <= I < N (part I of N, counted from 0), not {text:?}"
+            ))
+        };
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let index: usize = i.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if index >= count || count > 1_000_000 {
+            return Err(bad());
+        }
+        Ok(Part { index, count })
+    }
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// `rayproc map`: the partial result of one part of a query.
+pub fn map(query: &Query, part: Part) -> Result<PartialFile> {
+    if let Source::Files(args) = &query.source {
+        if args.iter().any(|a| a.as_os_str() == "-") {
+            return Err(Error::Usage(
+                "map reads files: standard input cannot be cut into parts (save it to a file first)"
+                    .into(),
+            ));
+        }
+    }
+    map_part(query, &[part.index], part.count, false)
+}
+
+/// Maps `parts` of `count` into one partial; `exact`: every CSV cut is
+/// found by the parser rather than guessed.
+fn map_part(query: &Query, parts: &[usize], count: usize, exact: bool) -> Result<PartialFile> {
+    let prepared = query::prepare(query)?;
+    let plan = Plan {
+        text_extremes: true,
+        ..prepared.plan().clone()
+    };
+    let threads = prepared.threads();
+    let (args, inputs) = identity(query)?;
+    let mut pieces = Vec::new();
+    let mut bodies = Vec::new();
+    let (source, partial) = match prepared.inputs() {
+        Inputs::Csv(csv) => {
+            bodies = csv_bodies(csv)?;
+            let mut partials = Vec::new();
+            for &index in parts {
+                let part = Part { index, count };
+                let cut = csv_part(
+                    &plan,
+                    csv,
+                    &bodies,
+                    part,
+                    exact,
+                    &exec_options(query, threads),
+                )?;
+                partials.push(cut.0);
+                pieces.extend(cut.1);
+            }
+            (SourceKind::Csv, merge_flat(&plan, partials))
+        }
+        Inputs::Typed(typed_inputs) => {
+            let units = typed::units(typed_inputs);
+            let mut tasks = Vec::new();
+            for &index in parts {
+                for (input, range) in unit_share(&units, Part { index, count }) {
+                    pieces.push(Piece {
+                        part: index,
+                        input,
+                        start: range.start as u64,
+                        end: range.end as u64,
+                        stop: range.end as u64,
+                        exact: true,
+                    });
+                    tasks.extend(range.map(|u| TypedTask {
+                        input,
+                        units: u..u + 1,
+                    }));
+                }
+            }
+            let partial = typed::partial(&plan, typed_inputs, &tasks, threads)?;
+            (SourceKind::Typed, partial)
+        }
+        Inputs::Store(store) => {
+            let files = store.partitions();
+            let verify = matches!(query.source, Source::Store { verify: true, .. });
+            let mut partials = Vec::new();
+            for &index in parts {
+                let range = files * index / count..files * (index + 1) / count;
+                pieces.push(Piece {
+                    part: index,
+                    input: 0,
+                    start: range.start as u64,
+                    end: range.end as u64,
+                    stop: range.end as u64,
+                    exact: true,
+                });
+                let opts = StoreRunOptions {
+                    threads,
+                    progress: false,
+                    verify,
+                };
+                partials.push(store.partial(&plan, range, &opts)?);
+            }
+            (SourceKind::Store, merge_flat(&plan, partials))
+        }
+    };
+    let mut body = Vec::new();
+    partial.encode(&mut body);
+    let header = Header {
+        plan: plan_text(query, &plan),
+        source,
+        args,
+        inputs,
+        bodies,
+        parts: count,
+        covered: parts.to_vec(),
+        pieces,
+    };
+    Ok(PartialFile { header, body })
+}
+
+/// Merges partials that may each come from [`Partial::merge_all`] (which
+/// merges only unmerged ones) into one, flattened through its byte form.
+fn merge_flat(plan: &Plan, mut partials: Vec<Partial>) -> Partial {
+    if partials.len() == 1 {
+        return partials.pop().expect("one partial");
+    }
+    let flat = partials
+        .into_iter()
+        .map(|p| {
+            let mut bytes = Vec::new();
+            p.encode(&mut bytes);
+            Partial::decode(plan, &bytes).expect("a partial decodes its own encoding")
+        })
+        .collect();
+    Partial::merge_all(plan, flat)
+}
+
+/// The query as written, for the header.
+fn plan_text(query: &Query, plan: &Plan) -> PlanText {
+    PlanText {
+        agg: query.specs.iter().map(|s| s.text.clone()).collect(),
+        by: query.by.iter().map(|c| c.text.clone()).collect(),
+        filter: query.filter.as_ref().map(|f| f.text().to_string()),
+        delimiter: query.delimiter.unwrap_or(b','),
+        no_header: query.no_header,
+        columns: plan.header.clone(),
+    }
+}
+
+/// The inputs as given, and the identity of every file they name.
+fn identity(query: &Query) -> Result<(Vec<String>, Vec<InputId>)> {
+    match &query.source {
+        Source::Files(args) => {
+            let (files, _) = dataset::expand_all(args)?;
+            let ids = files
+                .par_iter()
+                .map(|f| file_identity(&f.path))
+                .collect::<Result<Vec<_>>>()?;
+            let args = args.iter().map(|a| a.display().to_string()).collect();
+            Ok((args, ids))
+        }
+        Source::Store { dir, .. } => {
+            let store = crate::store::Store::open(dir)?;
+            let manifest = serde_json::to_vec(&store.manifest).expect("plain data serialises");
+            let id = InputId {
+                path: dir.display().to_string(),
+                size: store.manifest.bytes,
+                mtime_ns: 0,
+                sample: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&manifest)),
+            };
+            Ok((vec![dir.display().to_string()], vec![id]))
+        }
+    }
+}
+
+/// Size, modification time and a hash of the first and last 64 KiB.
+fn file_identity(path: &Path) -> Result<InputId> {
+    const SPAN: u64 = 64 << 10;
+    let io = |e| Error::io(path, e);
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64);
+    let size = meta.len();
+    let mut hasher = Xxh3::new();
+    let mut buf = vec![0u8; SPAN.min(size) as usize];
+    file.read_exact(&mut buf).map_err(io)?;
+    hasher.update(&buf);
+    if size > SPAN {
+        let tail = SPAN.min(size - SPAN);
+        file.seek(SeekFrom::Start(size - tail)).map_err(io)?;
+        buf.resize(tail as usize, 0);
+        file.read_exact(&mut buf).map_err(io)?;
+        hasher.update(&buf);
+    }
+    Ok(InputId {
+        path: path.display().to_string(),
+        size,
+        mtime_ns,
+        sample: format!("{:016x}", hasher.digest()),
+    })
+}
+
+/// Each CSV input's body; a streamed (compressed) input is one whole unit
+/// whose size is its file's.
+fn csv_bodies(inputs: &[CsvInput]) -> Result<Vec<Body>> {
+    inputs
+        .iter()
+        .map(|input| {
+            if input.is_stream() {
+                let len = std::fs::metadata(&input.name)
+                    .map_err(|e| Error::io(&input.name, e))?
+                    .len();
+                Ok(Body {
+                    name: input.name.clone(),
+                    body_start: 0,
+                    len,
+                    whole: true,
+                })
+            } else {
+                Ok(Body {
+                    name: input.name.clone(),
+                    body_start: input.body_start as u64,
+                    len: input.bytes().len() as u64,
+                    whole: false,
+                })
+            }
+        })
+        .collect()
+}
+
+/// Offset `total * i / n` without overflow.
+fn cut_at(total: u64, i: usize, n: usize) -> u64 {
+    (total as u128 * i as u128 / n as u128) as u64
+}
+
+/// One part of CSV inputs: its partial and the pieces it read.
+fn csv_part(
+    plan: &Plan,
+    inputs: &[CsvInput],
+    bodies: &[Body],
+    part: Part,
+    exact: bool,
+    opts: &ExecOptions,
+) -> Result<(Partial, Vec<Piece>)> {
+    let sizes: Vec<u64> = bodies.iter().map(|b| b.len - b.body_start).collect();
+    let total: u64 = sizes.iter().sum();
+    let (lo, hi) = (
+        cut_at(total, part.index, part.count),
+        cut_at(total, part.index + 1, part.count),
+    );
+    let mut pieces = Vec::new();
+    let mut whole = Vec::new();
+    let mut base = 0u64;
+    for (k, (body, &size)) in bodies.iter().zip(&sizes).enumerate() {
+        let (from, to) = (base, base + size);
+        base = to;
+        if body.whole {
+            if (lo..hi).contains(&from) {
+                whole.push(k);
+            }
+            continue;
+        }
+        if lo.max(from) >= hi.min(to) {
+            continue; // no byte of this body in the part
+        }
+        // every cut up to the part's end, inside this body: the boundaries
+        // never decrease, so each depends on the cuts before it alone
+        let points: Vec<usize> = (0..=part.index + 1)
+            .map(|j| {
+                let c = cut_at(total, j, part.count).clamp(from, to);
+                (body.body_start + (c - from)) as usize
+            })
+            .collect();
+        let input = &inputs[k];
+        let bounds = split::boundaries_at(
+            input.bytes(),
+            input.body_start,
+            &points,
+            opts.delimiter,
+            exact,
+        );
+        let (start, end) = (bounds[part.index], bounds[part.index + 1]);
+        if start < end {
+            pieces.push(Piece {
+                part: part.index,
+                input: k,
+                start: start as u64,
+                end: end as u64,
+                stop: end as u64,
+                exact,
+            });
+        }
+    }
+    let (partial, stops) = match read_pieces(plan, inputs, &pieces, opts)? {
+        PieceRead::Done(partial, stops) => (*partial, stops),
+        PieceRead::Failed(input, at, e) => {
+            // an error is genuine only if its range started on a record
+            // boundary; else the cuts were guessed wrong: map exactly
+            let body = &bodies[input];
+            let genuine =
+                at as u64 == body.body_start || is_record_start(&inputs[input], at, opts.delimiter);
+            if exact || genuine {
+                return Err(e);
+            }
+            return csv_part(plan, inputs, bodies, part, true, opts);
+        }
+    };
+    for (piece, stop) in pieces.iter_mut().zip(stops) {
+        piece.stop = stop as u64;
+    }
+    let mut partials = vec![partial];
+    for k in whole {
+        partials.push(stream::partial(plan, &inputs[k], opts)?);
+        pieces.push(Piece {
+            part: part.index,
+            input: k,
+            start: 0,
+            end: bodies[k].len,
+            stop: bodies[k].len,
+            exact: true,
+        });
+    }
+    pieces.sort_by_key(|p| (p.input, p.start));
+    Ok((merge_flat(plan, partials), pieces))
+}
+
+/// How a map reads CSV: `threads` ranges at a time, no progress.
+fn exec_options(query: &Query, threads: usize) -> ExecOptions {
+    ExecOptions {
+        partitions: None,
+        threads,
+        delimiter: query.delimiter.unwrap_or(b','),
+        progress: false,
+    }
+}
+
+/// How reading a part's pieces ended.
+enum PieceRead {
+    /// The partial, and where each piece's last record ended.
+    Done(Box<Partial>, Vec<usize>),
+    /// The earliest bad record: its input, the start of the range it was
+    /// read from, and the error.
+    Failed(usize, usize, Error),
+}
+
+/// Reads `pieces`, each cut further into `threads` ranges (guessed
+/// boundaries, checked against where each range stopped; a piece whose
+/// inner cuts do not meet is read again whole).
+fn read_pieces(
+    plan: &Plan,
+    inputs: &[CsvInput],
+    pieces: &[Piece],
+    opts: &ExecOptions,
+) -> Result<PieceRead> {
+    const MIN_RANGE: usize = 1 << 20;
+    let mut tasks = Vec::new();
+    let mut owner = Vec::new();
+    for (p, piece) in pieces.iter().enumerate() {
+        let (start, end) = (piece.start as usize, piece.end as usize);
+        let ranges = opts.threads.min((end - start) / MIN_RANGE).max(1);
+        let input = &inputs[piece.input];
+        let points: Vec<usize> = (0..=ranges)
+            .map(|i| start + (end - start) * i / ranges)
+            .collect();
+        let bounds =
+            split::boundaries_at(&input.bytes()[..end], start, &points, opts.delimiter, false);
+        for w in bounds.windows(2) {
+            tasks.push(CsvTask {
+                input: piece.input,
+                start: w[0],
+                end: w[1].max(w[0]),
+            });
+            owner.push(p);
+        }
+    }
+    let (partial, stops) = match csv_run::partial_of_ranges(plan, inputs, &tasks, opts) {
+        Ok(done) => done,
+        Err((t, e)) => return Ok(PieceRead::Failed(tasks[t].input, tasks[t].start, e)),
+    };
+    // the inner cuts of each piece must meet, as `run`'s partitions must
+    let mut piece_stops = vec![0usize; pieces.len()];
+    let mut inner_ok = true;
+    for t in 0..tasks.len() {
+        let same_next = t + 1 < tasks.len() && owner[t + 1] == owner[t];
+        if same_next && stops[t] != tasks[t + 1].start {
+            inner_ok = false;
+        }
+        piece_stops[owner[t]] = stops[t];
+    }
+    if inner_ok || tasks.len() == pieces.len() {
+        return Ok(PieceRead::Done(Box::new(partial), piece_stops));
+    }
+    // read every piece whole: one range each
+    let whole: Vec<CsvTask> = pieces
+        .iter()
+        .map(|p| CsvTask {
+            input: p.input,
+            start: p.start as usize,
+            end: p.end as usize,
+        })
+        .collect();
+    match csv_run::partial_of_ranges(plan, inputs, &whole, opts) {
+        Ok((partial, stops)) => Ok(PieceRead::Done(Box::new(partial), stops)),
+        Err((t, e)) => Ok(PieceRead::Failed(whole[t].input, whole[t].start, e)),
+    }
+}
+
+/// Whether a record starts at `at` in `input`, by the parser (a scan from
+/// the body start: on the error path only).
+fn is_record_start(input: &CsvInput, at: usize, delimiter: u8) -> bool {
+    let bounds = split::boundaries_at(input.bytes(), input.body_start, &[at], delimiter, true);
+    bounds[0] == at
+}
+
+/// The units (row groups, record batches) of part `part`, by input: the
+/// units of all inputs laid end to end and cut by count.
+fn unit_share(units: &[usize], part: Part) -> Vec<(usize, std::ops::Range<usize>)> {
+    let total: usize = units.iter().sum();
+    let lo = total * part.index / part.count;
+    let hi = total * (part.index + 1) / part.count;
+    let mut share = Vec::new();
+    let mut base = 0;
+    for (input, &n) in units.iter().enumerate() {
+        let (from, to) = (lo.max(base), hi.min(base + n));
+        if from < to {
+            share.push((input, from - base..to - base));
+        }
+        base += n;
+    }
+    share
+}
+
+/// `rayproc reduce`: what to merge and into what.
+#[derive(Debug, Clone)]
+pub struct Reduce {
+    /// Partial files (`-`: standard input, once).
+    pub partials: Vec<PathBuf>,
+    /// Merge into one partial (a step of a tree reduction) rather than
+    /// finish: parts may then be missing.
+    pub merge_only: bool,
+    pub threads: Option<usize>,
+    pub quiet: bool,
+}
+
+/// What [`reduce`] made.
+pub enum Reduced {
+    Table(Table),
+    Partial(PartialFile),
+}
+
+/// One partial file read, and its name.
+struct Unit {
+    name: String,
+    file: PartialFile,
+}
+
+/// `rayproc reduce`: checks that the partials belong together, repairs
+/// wrongly guessed cuts (see the module doc), and merges them.
+pub fn reduce(request: &Reduce) -> Result<Reduced> {
+    query::check_stdin_once(&request.partials)?;
+    let threads = query::threads(request.threads, request.quiet);
+    let mut units = read_units(&request.partials)?;
+    let first = &units[0];
+    let reference = first.file.header.clone();
+    for unit in &units[1..] {
+        if let Some(why) = reference.mismatch(&unit.file.header) {
+            return Err(Error::Other(format!(
+                "{}: cannot be merged with {}: {why}",
+                unit.name, first.name
+            )));
+        }
+    }
+    check_coverage(&units, &reference, request.merge_only)?;
+    let query = query_of(&reference, &units[0].name, threads)?;
+    if !request.merge_only && reference.source == SourceKind::Csv {
+        repair_cuts(&mut units, &reference, &query, request.quiet)?;
+    }
+    let prepared_plan = plan_of(&reference, &units[0].name)?;
+    let plan = &prepared_plan;
+    let pool = crate::exec::pool(threads)?;
+    let merged = pool.install(|| -> Result<Partial> {
+        let partials = units
+            .par_iter()
+            .map(|u| {
+                Partial::decode(plan, &u.file.body)
+                    .map_err(|e| Error::Other(format!("{}: corrupted partial: {e}", u.name)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Partial::merge_all(plan, partials))
+    })?;
+    if request.merge_only {
+        let mut covered: Vec<usize> = units
+            .iter()
+            .flat_map(|u| u.file.header.covered.iter().copied())
+            .collect();
+        covered.sort_unstable();
+        let mut pieces: Vec<Piece> = units
+            .iter()
+            .flat_map(|u| u.file.header.pieces.iter().copied())
+            .collect();
+        pieces.sort_by_key(|p| (p.input, p.start, p.part));
+        let mut body = Vec::new();
+        merged.encode(&mut body);
+        let header = Header {
+            covered,
+            pieces,
+            ..reference
+        };
+        return Ok(Reduced::Partial(PartialFile { header, body }));
+    }
+    if !merged.complete(plan) {
+        return Err(Error::Other(
+            "internal error: a partial kept no text extremes".into(),
+        ));
+    }
+    Ok(Reduced::Table(pool.install(|| merged.finish(plan))))
+}
+
+fn read_units(paths: &[PathBuf]) -> Result<Vec<Unit>> {
+    if paths.is_empty() {
+        return Err(Error::Usage("no partial: give at least one file".into()));
+    }
+    paths
+        .par_iter()
+        .map(|path| {
+            let (name, bytes) = if path.as_os_str() == "-" {
+                let mut bytes = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| Error::io("<stdin>", e))?;
+                ("<stdin>".to_string(), bytes)
+            } else {
+                let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+                (path.display().to_string(), bytes)
+            };
+            let file = PartialFile::from_bytes(&bytes)
+                .map_err(|why| Error::Other(format!("{name}: {why}")))?;
+            Ok(Unit { name, file })
+        })
+        .collect()
+}
+
+/// Every part at most once, and with `complete`, every part.
+fn check_coverage(units: &[Unit], reference: &Header, merge_only: bool) -> Result<()> {
+    let n = reference.parts;
+    let mut holder: Vec<Option<&str>> = vec![None; n];
+    for unit in units {
+        for &p in &unit.file.header.covered {
+            let slot = holder
+                .get_mut(p)
+                .ok_or_else(|| Error::Other(format!("{}: names part {p} of {n}", unit.name)))?;
+            if let Some(other) = slot {
+                return Err(Error::Other(format!(
+                    "{}: part {p}/{n} is also in {other}: each part must be given once",
+                    unit.name
+                )));
+            }
+            *slot = Some(&unit.name);
+        }
+    }
+    if !merge_only {
+        let missing: Vec<String> = (0..n)
+            .filter(|&p| holder[p].is_none())
+            .map(|p| format!("{p}/{n}"))
+            .collect();
+        if !missing.is_empty() {
+            let shown = missing.iter().take(10).cloned().collect::<Vec<_>>();
+            return Err(Error::Other(format!(
+                "parts missing: {}{} ({} of {n} parts given); map every part, or merge \
+                 with --emit-partial",
+                shown.join(", "),
+                if missing.len() > 10 { ", ..." } else { "" },
+                n - missing.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The query of a partial's header, to map a part again.
+fn query_of(header: &Header, name: &str, threads: usize) -> Result<Query> {
+    let bad = |e: Error| Error::Other(format!("{name}: bad query in the header: {e}"));
+    let specs = crate::spec::parse_specs(&header.plan.agg).map_err(bad)?;
+    let by = crate::spec::parse_columns(&header.plan.by, "--by").map_err(bad)?;
+    let filter = (header.plan.filter.as_deref())
+        .map(crate::filter::parse)
+        .transpose()
+        .map_err(|e| bad(e.into()))?;
+    let source = match header.source {
+        SourceKind::Store => Source::Store {
+            dir: PathBuf::from(&header.args[0]),
+            allow_stale: true,
+            verify: true,
+        },
+        _ => Source::Files(header.args.iter().map(PathBuf::from).collect()),
+    };
+    let mut query = Query::new(source, specs);
+    query.by = by;
+    query.filter = filter;
+    query.delimiter = Some(header.plan.delimiter);
+    query.no_header = header.plan.no_header;
+    query.threads = Some(threads);
+    query.quiet = true;
+    Ok(query)
+}
+
+/// The plan of a partial's header, resolved against its columns.
+fn plan_of(header: &Header, name: &str) -> Result<Plan> {
+    let query = query_of(header, name, 1)?;
+    let plan = Plan::resolve_where(
+        &header.plan.columns,
+        &query.specs,
+        &query.by,
+        query.filter.as_ref(),
+    )
+    .map_err(|e| Error::Other(format!("{name}: bad query in the header: {e}")))?;
+    Ok(Plan {
+        text_extremes: true,
+        ..plan
+    })
+}
+
+/// The parts next to a CSV cut where a range did not start where the one
+/// before it stopped.
+fn misaligned_parts(units: &[Unit], header: &Header) -> Result<BTreeSet<usize>> {
+    let mut bad = BTreeSet::new();
+    for (k, body) in header.bodies.iter().enumerate() {
+        if body.whole {
+            continue;
+        }
+        let mut pieces: Vec<&Piece> = units
+            .iter()
+            .flat_map(|u| u.file.header.pieces.iter())
+            .filter(|p| p.input == k)
+            .collect();
+        pieces.sort_by_key(|p| (p.start, p.part));
+        let mut cursor = body.body_start;
+        let mut before: Option<&Piece> = None;
+        for piece in pieces {
+            if piece.start != cursor {
+                bad.insert(piece.part);
+                bad.extend(before.map(|b| b.part));
+            }
+            cursor = piece.stop;
+            before = Some(piece);
+        }
+        if cursor != body.len {
+            match before {
+                Some(b) => {
+                    bad.insert(b.part);
+                }
+                None => {
+                    return Err(Error::Other(format!(
+                        "internal error: no part read {}",
+                        body.name
+                    )))
+                }
+            }
+        }
+    }
+    Ok(bad)
+}
+
+/// Maps again, with exact cuts, every partial holding a part next to a
+/// cut that did not meet, until all meet (see the module doc).
+fn repair_cuts(units: &mut Vec<Unit>, header: &Header, query: &Query, quiet: bool) -> Result<()> {
+    loop {
+        let bad = misaligned_parts(units, header)?;
+        if bad.is_empty() {
+            return Ok(());
+        }
+        let (redo, keep): (Vec<Unit>, Vec<Unit>) = std::mem::take(units)
+            .into_iter()
+            .partition(|u| u.file.header.covered.iter().any(|p| bad.contains(p)));
+        *units = keep;
+        if redo
+            .iter()
+            .all(|u| u.file.header.pieces.iter().all(|p| p.exact))
+        {
+            return Err(Error::Other(
+                "internal error: exact part boundaries failed validation".into(),
+            ));
+        }
+        for unit in redo {
+            let parts = &unit.file.header.covered;
+            if !quiet {
+                let shown: Vec<String> = parts
+                    .iter()
+                    .map(|p| format!("{p}/{}", header.parts))
+                    .collect();
+                eprintln!(
+                    "rayproc: note: mapping part {} again with exact record boundaries: a guessed \
+                     cut fell inside a quoted field (malformed quoting)",
+                    shown.join(", ")
+                );
+            }
+            let file = map_part(query, parts, header.parts, true)?;
+            if let Some(why) = header.mismatch(&file.header) {
+                return Err(Error::Other(format!(
+                    "{}: cannot map part {} again: {why}",
+                    unit.name, parts[0]
+                )));
+            }
+            units.push(Unit {
+                name: unit.name,
+                file,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_parse() {
+        assert_eq!(Part::parse("0/1").unwrap(), Part { index: 0, count: 1 });
+        assert_eq!(Part::parse("7/8").unwrap(), Part { index: 7, count: 8 });
+        for bad in ["8/8", "1", "-1/3", "a/b", "1/0", "0/2000000"] {
+            assert!(Part::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unit_shares_cover_every_unit_once() {
+        for units in [vec![3, 0, 5], vec![1], vec![0], vec![4, 4, 4, 4]] {
+            for n in 1..12 {
+                let mut seen = Vec::new();
+                for index in 0..n {
+                    for (input, range) in unit_share(&units, Part { index, count: n }) {
+                        seen.extend(range.map(|u| (input, u)));
+                    }
+                }
+                let all: Vec<(usize, usize)> = (units.iter().enumerate())
+                    .flat_map(|(i, &n)| (0..n).map(move |u| (i, u)))
+                    .collect();
+                assert_eq!(seen, all, "{units:?} in {n}");
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! A [`Partial`]'s byte form: what `rayproc map --emit-partial` ships and
+//! `rayproc reduce` merges (the body of the partial file; the map/reduce
+//! commands wrap it in an envelope with the plan, inputs and checksum).
+//!
+//! The layout (docs/partials.md): the column types, the group keys (with
+//! `--by`), then each planned state's vector, group by group. A partial
+//! to encode comes from [`Partial::merge_all`]; after a partitioned merge
+//! its groups sit in one table per hash partition, with disjoint keys, and
+//! are written as one table (the keys of every partition in turn, and each
+//! state vector likewise), so a decoded partial is one table that merges
+//! and finishes like any other.
+//!
+//! Decoding trusts nothing: the type count must be the plan's width, the
+//! keys must be distinct and well-formed for the plan's number of key
+//! columns (`finish` splits and types them), each state must pass its own
+//! checks ([`AggState::decode`](crate::agg::AggState::decode)), and no
+//! byte may be left over.
+
+use super::group_table::GroupTable;
+use super::Partial;
+use crate::keyset::KeySet;
+use crate::plan::Plan;
+use crate::value::ColumnType;
+use crate::wire::{put_prefixed, put_u8, put_varint, Reader, WireError};
+
+/// The byte of each column type.
+fn type_byte(t: ColumnType) -> u8 {
+    match t {
+        ColumnType::Null => 0,
+        ColumnType::Int => 1,
+        ColumnType::Float => 2,
+        ColumnType::Text => 3,
+    }
+}
+
+impl Partial {
+    /// Appends the partial's byte form. The partial must come from
+    /// [`merge_all`](Self::merge_all) (no rows left buffered).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        assert!(self.radix.is_none(), "encoding a partial before merge_all");
+        put_varint(out, self.types.len() as u64);
+        self.types.iter().for_each(|&t| put_u8(out, type_byte(t)));
+        let tables: Vec<&GroupTable> = self.tables().collect();
+        let groups = |t: &GroupTable| if self.keyed { t.groups.len() } else { 1 };
+        if self.keyed {
+            let total: usize = tables.iter().map(|t| t.groups.len()).sum();
+            put_varint(out, total as u64);
+            let mut prev: &[u8] = &[];
+            for key in tables.iter().flat_map(|t| t.groups.iter()) {
+                put_prefixed(out, prev, key);
+                prev = key;
+            }
+        }
+        let states = tables.first().map_or(0, |t| t.states.len());
+        for s in 0..states {
+            for t in &tables {
+                t.states[s].encode(groups(t), out);
+            }
+        }
+    }
+
+    /// Reads a partial of `plan` from `bytes` (what [`encode`](Self::encode)
+    /// wrote). Errors name the byte offset in `bytes`.
+    pub fn decode(plan: &Plan, bytes: &[u8]) -> Result<Partial, WireError> {
+        let mut r = Reader::new(bytes);
+        let at = r.pos();
+        let width = r.len(1)?;
+        if width != plan.width() {
+            return Err(WireError(format!(
+                "{width} column types at byte {at}, the plan has {} columns",
+                plan.width()
+            )));
+        }
+        let mut types = Vec::with_capacity(width);
+        for _ in 0..width {
+            let at = r.pos();
+            types.push(match r.get_u8()? {
+                0 => ColumnType::Null,
+                1 => ColumnType::Int,
+                2 => ColumnType::Float,
+                3 => ColumnType::Text,
+                b => return Err(WireError(format!("unknown column type {b} at byte {at}"))),
+            });
+        }
+        let keyed = !plan.keys.is_empty();
+        let keys = if keyed {
+            let at = r.pos();
+            let keys = KeySet::decode(&mut r)?;
+            let key_types: Vec<ColumnType> = plan.keys.iter().map(|&k| types[k]).collect();
+            for (i, key) in keys.iter().enumerate() {
+                check_key(key, &key_types).map_err(|why| {
+                    WireError(format!("group key {i} (keys from byte {at}): {why}"))
+                })?;
+            }
+            keys
+        } else {
+            KeySet::new()
+        };
+        let groups = if keyed { keys.len() } else { 1 };
+        let mut table = GroupTable::with_keys(plan, keys);
+        for (planned, states) in plan.states.iter().zip(&mut table.states) {
+            states.decode_into(groups, &mut r).map_err(|e| {
+                let column = planned
+                    .slot
+                    .map(|s| format!(" of '{}'", plan.column_label(s)));
+                WireError(format!(
+                    "{}{}: {e}",
+                    planned.func.label(),
+                    column.unwrap_or_default()
+                ))
+            })?;
+        }
+        r.finish()?;
+        Ok(Partial {
+            types,
+            table,
+            ..Partial::new(plan)
+        })
+    }
+}
+
+/// Checks that `key` is what [`encode_key`](crate::batch::encode_key)
+/// makes of `types.len()` fields, so that `finish` can split it
+/// ([`decode_key`](crate::batch::decode_key) panics on anything else): a
+/// field is a null tag, or a value tag and its bytes, which in any field
+/// but the last escape `0x00` as `00 FF` and end with `00 00`. A column
+/// whose type is null holds only nulls.
+fn check_key(key: &[u8], types: &[ColumnType]) -> Result<(), String> {
+    use crate::batch::{NULL_TAG, VALUE_TAG};
+    let mut rest = key;
+    for (i, &ty) in types.iter().enumerate() {
+        let last = i + 1 == types.len();
+        let Some((&tag, after)) = rest.split_first() else {
+            return Err(format!("field {i} missing"));
+        };
+        rest = after;
+        match tag {
+            NULL_TAG => continue,
+            VALUE_TAG if ty == ColumnType::Null => {
+                return Err(format!("field {i} holds a value in a column of nulls"))
+            }
+            VALUE_TAG if last => rest = &[],
+            VALUE_TAG => loop {
+                let Some(zero) = memchr::memchr(0, rest) else {
+                    return Err(format!("field {i} not terminated"));
+                };
+                match rest.get(zero + 1) {
+                    Some(0xFF) => rest = &rest[zero + 2..],
+                    Some(0) => {
+                        rest = &rest[zero + 2..];
+                        break;
+                    }
+                    _ => return Err(format!("field {i}: a zero byte not escaped")),
+                }
+            },
+            _ => return Err(format!("field {i}: unknown tag {tag}")),
+        }
+    }
+    if !rest.is_empty() {
+        return Err(format!("{} bytes after the last field", rest.len()));
+    }
+    Ok(())
+}

@@ -1,0 +1,422 @@
+//! `rayproc map` and `rayproc reduce`: every part mapped, then reduced, is
+//! `rayproc run`'s answer byte for byte, for any part count, any order
+//! and any reduction tree; partials that do not belong together are
+//! refused; data errors read as in `run`.
+
+use std::path::PathBuf;
+
+use crate::common::*;
+
+/// Maps every part of `n` into `dir`, returning the partial files (in
+/// part order).
+fn map_all(dir: &Scratch, query: &[&str], n: usize) -> Vec<PathBuf> {
+    (0..n)
+        .map(|i| {
+            let out = dir.path(&format!("p{i}-of-{n}.part"));
+            let mut args: Vec<String> = vec!["map".into()];
+            args.extend(query.iter().map(|s| s.to_string()));
+            args.extend([
+                "--part".into(),
+                format!("{i}/{n}"),
+                "--emit-partial".into(),
+                out.display().to_string(),
+            ]);
+            run(&args).expect_ok(&format!("map {i}/{n}"));
+            out
+        })
+        .collect()
+}
+
+fn reduce(partials: &[PathBuf], extra: &[&str]) -> Run {
+    let mut args: Vec<String> = vec!["reduce".into()];
+    args.extend(partials.iter().map(|p| p.display().to_string()));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    run(&args)
+}
+
+fn run_query(query: &[&str], extra: &[&str]) -> Run {
+    let mut args = vec!["run"];
+    args.extend(query);
+    args.extend(extra);
+    run(&args)
+}
+
+/// A CSV with quoted newlines and commas, many groups, floats that cancel,
+/// integers past 2^53, and text: `rows` records.
+fn varied_csv(dir: &Scratch, name: &str, rows: usize, seed: u64) -> PathBuf {
+    let mut rng = Lcg(seed);
+    let mut text = String::from("k,x,n,t\n");
+    for i in 0..rows {
+        let k = format!("g{}", rng.below(37));
+        let x = match rng.below(4) {
+            0 => "1e16".to_string(),
+            1 => "-1e16".to_string(),
+            _ => format!("{}.{}", rng.below(1000) as i64 - 500, rng.below(100)),
+        };
+        let n = (i as i64 * 7919) % 1000
+            + if i % 97 == 0 {
+                9_007_199_254_740_993
+            } else {
+                0
+            };
+        let t = match rng.below(5) {
+            0 => "\"line\nbreak\"".to_string(),
+            1 => "\"a,b\"".to_string(),
+            2 => String::new(),
+            _ => format!("w{}", rng.below(50)),
+        };
+        text += &format!("{k},{x},{n},{t}\n");
+    }
+    dir.write(name, text)
+}
+
+const QUERIES: &[&[&str]] = &[
+    &["--agg", "count,sum:x,mean:x,min:t,max:t,sum:n,var:x"],
+    &[
+        "--by",
+        "k",
+        "--agg",
+        "count,median:x,p90:n,distinct:t,min:x,max:n",
+    ],
+    &["--by", "t", "--agg", "count,sum:x"],
+    &[
+        "--where",
+        "x > 0 and t is not null",
+        "--by",
+        "k",
+        "--agg",
+        "mean:x,count",
+    ],
+];
+
+#[test]
+fn every_part_mapped_then_reduced_is_the_run_answer() {
+    let dir = Scratch::new();
+    let a = varied_csv(&dir, "a.csv", 3000, 1);
+    let b = varied_csv(&dir, "b.csv", 700, 2);
+    let (a, b) = (a.display().to_string(), b.display().to_string());
+    for q in QUERIES {
+        let mut query: Vec<&str> = vec!["--input", &a, "--input", &b];
+        query.extend(*q);
+        let want = run_query(&query, &["--format", "csv"]);
+        want.expect_ok("run");
+        for n in [1, 2, 3, 8, 31] {
+            let parts = map_all(&dir, &query, n);
+            let mut shuffled = parts.clone();
+            shuffled.reverse();
+            let got = reduce(&shuffled, &["--format", "csv"]);
+            got.expect_ok(&format!("reduce of {n}"));
+            assert_eq!(got.stdout, want.stdout, "{q:?} in {n} parts");
+        }
+    }
+}
+
+#[test]
+fn a_reduction_tree_of_any_shape_gives_the_same_bytes() {
+    let dir = Scratch::new();
+    let a = varied_csv(&dir, "a.csv", 2000, 3).display().to_string();
+    let query = [
+        "--input",
+        &a,
+        "--by",
+        "k",
+        "--agg",
+        "count,sum:x,p99:x,distinct:t",
+    ];
+    let want = run_query(&query, &["--format", "json"]);
+    let parts = map_all(&dir, &query, 7);
+    // ((0 1 2) (3 4)) 5 6, with the merged partials of the inner nodes
+    let left = dir.path("left.part");
+    let right = dir.path("right.part");
+    let inner = dir.path("inner.part");
+    reduce(
+        &parts[0..3],
+        &["--emit-partial", &left.display().to_string()],
+    )
+    .expect_ok("left");
+    reduce(
+        &parts[3..5],
+        &["--emit-partial", &right.display().to_string()],
+    )
+    .expect_ok("right");
+    reduce(
+        &[right.clone(), left.clone()],
+        &["--emit-partial", &inner.display().to_string()],
+    )
+    .expect_ok("inner");
+    let got = reduce(
+        &[parts[6].clone(), inner, parts[5].clone()],
+        &["--format", "json"],
+    );
+    got.expect_ok("root");
+    assert_eq!(got.stdout, want.stdout);
+    // a merged partial still covers only its parts
+    let r = reduce(&[left], &["--format", "json"]);
+    r.expect_code(1, "a subtree alone");
+    assert!(
+        r.stderr.contains("parts missing: 3/7, 4/7, 5/7, 6/7"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn partials_that_do_not_belong_together_are_refused() {
+    let dir = Scratch::new();
+    let a = varied_csv(&dir, "a.csv", 500, 4).display().to_string();
+    let b = varied_csv(&dir, "b.csv", 500, 5).display().to_string();
+    let (d1, d2, d3) = (Scratch::new(), Scratch::new(), Scratch::new());
+    let mine = map_all(&d1, &["--input", &a, "--agg", "sum:x"], 3);
+    let other_query = map_all(&d2, &["--input", &a, "--agg", "mean:x"], 3);
+    let other_input = map_all(&d3, &["--input", &b, "--agg", "sum:x"], 3);
+
+    let r = reduce(
+        &[mine[0].clone(), mine[1].clone(), other_query[2].clone()],
+        &[],
+    );
+    r.expect_code(1, "another query");
+    assert!(r.stderr.contains("another query"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&other_query[2].display().to_string()),
+        "{}",
+        r.stderr
+    );
+
+    let r = reduce(
+        &[mine[0].clone(), mine[1].clone(), other_input[2].clone()],
+        &[],
+    );
+    r.expect_code(1, "other inputs");
+    assert!(r.stderr.contains("other inputs"), "{}", r.stderr);
+
+    let r = reduce(&[mine[0].clone(), mine[1].clone()], &[]);
+    r.expect_code(1, "a missing part");
+    assert!(r.stderr.contains("parts missing: 2/3"), "{}", r.stderr);
+
+    let r = reduce(
+        &[
+            mine[0].clone(),
+            mine[1].clone(),
+            mine[1].clone(),
+            mine[2].clone(),
+        ],
+        &[],
+    );
+    r.expect_code(1, "a part twice");
+    assert!(r.stderr.contains("part 1/3 is also in"), "{}", r.stderr);
+
+    let r = reduce(
+        &[mine[0].clone(), mine[1].clone(), other_input[2].clone()],
+        &[],
+    );
+    r.expect_code(1, "other inputs");
+
+    // damaged files: every truncation and a flipped byte
+    let bytes = std::fs::read(&mine[2]).unwrap();
+    let bad = d1.path("bad.part");
+    for cut in [0, 5, 20, bytes.len() / 2, bytes.len() - 1] {
+        std::fs::write(&bad, &bytes[..cut]).unwrap();
+        let r = reduce(&[mine[0].clone(), mine[1].clone(), bad.clone()], &[]);
+        r.expect_code(1, &format!("truncated at {cut}"));
+        assert!(r.stderr.contains("bad.part"), "{}", r.stderr);
+    }
+    let mut flipped = bytes.clone();
+    let at = bytes.len() - 12;
+    flipped[at] ^= 1;
+    std::fs::write(&bad, &flipped).unwrap();
+    let r = reduce(&[mine[0].clone(), mine[1].clone(), bad.clone()], &[]);
+    r.expect_code(1, "a flipped byte");
+    assert!(r.stderr.contains("checksum"), "{}", r.stderr);
+    let r = reduce(&[a.clone().into()], &[]);
+    r.expect_code(1, "a CSV as a partial");
+    assert!(r.stderr.contains("not a rayproc partial"), "{}", r.stderr);
+}
+
+#[test]
+fn a_bad_record_fails_its_part_as_run_fails() {
+    let dir = Scratch::new();
+    let mut text = String::from("k,x,t\n");
+    for i in 0..5000 {
+        text += &format!("k{},{i},\"a\nb\"\n", i % 3);
+    }
+    text += "k1,oops,c\n";
+    for i in 0..100 {
+        text += &format!("k2,{i},d\n");
+    }
+    let path = dir.write("bad.csv", &text);
+    let p = path.display().to_string();
+    let query = ["--input", &p, "--agg", "sum:x"];
+    let want = run_query(&query, &[]);
+    want.expect_code(1, "run");
+    assert!(want.stderr.contains(":10002:"), "{}", want.stderr);
+    let mut failed = 0;
+    for i in 0..4 {
+        let out = dir.path(&format!("{i}.part"));
+        let r = run([
+            "map",
+            "--input",
+            &p,
+            "--agg",
+            "sum:x",
+            "--part",
+            &format!("{i}/4"),
+            "--emit-partial",
+            &out.display().to_string(),
+        ]);
+        if r.code != 0 {
+            r.expect_code(1, "the failing part");
+            assert_eq!(r.stderr, want.stderr);
+            assert!(!out.exists(), "nothing written on failure");
+            failed += 1;
+        }
+    }
+    assert_eq!(failed, 1, "one part holds the bad record");
+}
+
+#[test]
+fn wrong_guesses_are_repaired_at_reduce() {
+    // stray quotes (`ab",`) make the guess take the newline inside "p\nq"
+    // for a record end wherever a cut falls before one
+    let dir = Scratch::new();
+    let mut text = String::from("k,a,b,c,d\n");
+    for i in 0..3000 {
+        text += &format!("k{},1,,,\nw{},2,ab\",c\"d,\"p\nq\"\n", i % 5, i % 3);
+    }
+    let path = dir.write("misleading.csv", &text);
+    let p = path.display().to_string();
+    let query = [
+        "--input",
+        &p,
+        "--by",
+        "k",
+        "--agg",
+        "count,sum:a,distinct:d",
+    ];
+    let want = run_query(&query, &["--format", "csv"]);
+    want.expect_ok("run");
+    let mut repaired = false;
+    for n in [2, 5, 16] {
+        let parts = map_all(&dir, &query, n);
+        let got = reduce(&parts, &["--format", "csv"]);
+        got.expect_code(0, "reduce");
+        assert_eq!(got.stdout, want.stdout, "{n} parts");
+        repaired |= got.stderr.contains("again with exact record boundaries");
+    }
+    assert!(repaired, "no guess was wrong: the test does not test");
+}
+
+#[test]
+fn map_refuses_standard_input_and_bad_parts() {
+    let r = run_with_stdin(
+        [
+            "map",
+            "--input",
+            "-",
+            "--agg",
+            "count",
+            "--part",
+            "0/2",
+            "--emit-partial",
+            "-",
+        ],
+        Some(b"x\n1\n"),
+    );
+    r.expect_code(2, "stdin");
+    assert!(
+        r.stderr.contains("standard input cannot be cut"),
+        "{}",
+        r.stderr
+    );
+    let s = sample().display().to_string();
+    for bad in ["2/2", "x", "1/0"] {
+        let r = run([
+            "map",
+            "--input",
+            &s,
+            "--agg",
+            "count",
+            "--part",
+            bad,
+            "--emit-partial",
+            "-",
+        ]);
+        r.expect_code(2, bad);
+        assert!(r.stderr.contains("--part must be I/N"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn reduce_writes_every_format_and_output_atomically() {
+    let dir = Scratch::new();
+    let s = sample().display().to_string();
+    let query = [
+        "--input",
+        &s,
+        "--by",
+        "city",
+        "--agg",
+        "count,mean:price,max:note",
+    ];
+    let parts = map_all(&dir, &query, 3);
+    for format in ["csv", "table", "json", "ndjson"] {
+        let want = run_query(&query, &["--format", format]);
+        let got = reduce(&parts, &["--format", format]);
+        got.expect_ok(format);
+        assert_eq!(got.stdout, want.stdout, "{format}");
+    }
+    let out = dir.path("result.parquet");
+    let o = out.display().to_string();
+    reduce(&parts, &["--format", "parquet", "--output", &o]).expect_ok("parquet");
+    let want_out = dir.path("want.parquet");
+    run_query(
+        &query,
+        &[
+            "--format",
+            "parquet",
+            "--output",
+            &want_out.display().to_string(),
+        ],
+    )
+    .expect_ok("run parquet");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&want_out).unwrap()
+    );
+    // partials to stdout, and reduce from them
+    let r = run_bytes_with_stdin(
+        [
+            "map",
+            "--input",
+            &s,
+            "--agg",
+            "count",
+            "--part",
+            "0/1",
+            "--emit-partial",
+            "-",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.starts_with(b"RAYPROCP"));
+}
+
+#[test]
+fn cluster_without_a_driver_says_how_to_get_one() {
+    let s = sample().display().to_string();
+    let r = rayproc()
+        .env("RAYPROC_PYTHON", "/nonexistent/python")
+        .args(["run", "--cluster", "auto", "--input", &s, "--agg", "count"])
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("RAYPROC_PYTHON"), "{err}");
+    // flags are checked before the driver is looked for
+    let r = rayproc()
+        .env("RAYPROC_PYTHON", "/nonexistent/python")
+        .args(["run", "--cluster", "auto", "--input", "-", "--agg", "count"])
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(2));
+}
