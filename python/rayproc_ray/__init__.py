@@ -437,7 +437,15 @@ def _execute(
     n = partitions
 
     task = ray.remote(_make_map_task())
-    opts = dict(num_cpus=plan.threads, max_retries=max_retries, retry_exceptions=False)
+    # SPREAD: parts go round the nodes rather than filling the driver's node first (Ray's
+    # default packs short tasks onto the local node); the inputs are on a shared filesystem,
+    # so spreading them spreads the reading too.
+    opts = dict(
+        num_cpus=plan.threads,
+        max_retries=max_retries,
+        retry_exceptions=False,
+        scheduling_strategy="SPREAD",
+    )
     opts.update(ray_options or {})
 
     def submit(i):

@@ -158,7 +158,7 @@ def test_cli(c: LoopbackCluster, data: dict, tmp: str):
 def test_errors(c: LoopbackCluster, data: dict, tmp: str):
     args = ["--input", data["bad"], "--by", "k", "--agg", "mean:x"]
     want = run_local(args)
-    assert want.returncode == 1 and b":2102:" in want.stderr, want.stderr
+    assert want.returncode == 1 and b":2101:" in want.stderr, want.stderr
     for n in (2, 5):
         out = os.path.join(tmp, f"never-{n}.csv")
         got = run_cluster(c.address, [*args, "--partitions", str(n), "--output", out])
