@@ -101,17 +101,6 @@ fn venv_python(venv: &Path) -> PathBuf {
 #[test]
 fn run_cluster_on_a_two_node_loopback_ray_cluster() {
     let t = Instant::now();
-    // Transitional: until `rayproc map`/`reduce` are merged, there is nothing to run.
-    let has_map = Command::new(env!("CARGO_BIN_EXE_rayproc"))
-        .args(["map", "--help"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_map {
-        eprintln!("cluster test: SKIPPED: this rayproc has no `map` subcommand yet");
-        return;
-    }
     let venv = repo().join("target").join("ray-venv");
     let python = venv_python(&venv);
     let script = repo().join("python").join("tests").join("test_cluster.py");
