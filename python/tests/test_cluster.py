@@ -22,6 +22,7 @@ import logging
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -254,6 +255,38 @@ def test_kill_worker_node(c: LoopbackCluster, data: dict, tmp: str):
         log(f"ok: worker node killed mid-run -> the run FAILED CLEANLY (exit 1): {text.strip()}")
 
 
+def test_interrupt(c: LoopbackCluster, data: dict, tmp: str):
+    """Ctrl-C: the tasks are cancelled (no map left running), exit 130, no --output."""
+    slow = os.path.join(tmp, "slower-rayproc")
+    with open(slow, "w") as f:
+        # The map becomes `sleep 31.7` (exec: the task's own child, as a real map is).
+        f.write(f'#!/bin/sh\nif [ "$1" = map ]; then exec sleep 31.7; fi\nexec {CLUSTER_BIN} "$@"\n')
+    os.chmod(slow, 0o755)
+    out = os.path.join(tmp, "interrupted.csv")
+    cmd = [sys.executable, "-m", "rayproc_ray", "run", "--address", c.address, "--rayproc", slow,
+           "--input", data["quoted"], "--agg", "mean:x", "--partitions", "4", "--output", out]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
+    deadline = time.time() + 60
+    while time.time() < deadline and not _sleepers():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, f"exit {proc.returncode}: {err.decode()}"
+    assert b"Traceback" not in err, err.decode()
+    assert not os.path.exists(out)
+    deadline = time.time() + 20
+    while time.time() < deadline and _sleepers():
+        time.sleep(0.2)
+    left = _sleepers()
+    assert not left, f"maps still running after Ctrl-C: {left}"
+    log("ok: Ctrl-C -> exit 130, every map cancelled, no --output")
+
+
+def _sleepers():
+    """Every process on the machine that is one of test_interrupt's maps (orphans too)."""
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and _cmd(int(p)) == b"sleep\x0031.7\x00"]
+
+
 def _cmd(pid: int) -> bytes:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -271,7 +304,7 @@ def main():
         log(f"starting a 2-node loopback Ray cluster (head 127.0.0.1, worker 127.0.0.2) in {c.tmp}")
         c.start()
         log(f"cluster up at {c.address}")
-        for test in (test_cli, test_errors, test_api, test_kill_worker_node):
+        for test in (test_cli, test_errors, test_api, test_interrupt, test_kill_worker_node):
             if not ONLY or test.__name__ in ONLY:
                 test(c, data, tmp)
         ok = True
