@@ -133,10 +133,15 @@ def test_cli(c: LoopbackCluster, data: dict, tmp: str):
     trace = os.path.join(tmp, "trace.jsonl")
     nodes = set()
     for n in (1, 3, 8):
-        check_same(c.address, grouped, n, {"RAYPROC_RAY_TRACE": trace, "RAYPROC_RAY_MERGE_FANIN": 3})
+        # Parts alternate between the nodes (custom resources node_a, node_b): Ray would
+        # otherwise keep such short tasks wherever a worker is idle first.
+        hooks = {"RAYPROC_RAY_TRACE": trace, "RAYPROC_RAY_MERGE_FANIN": 3, "RAYPROC_RAY_ROUND_ROBIN": "node_a,node_b"}
+        check_same(c.address, grouped, n, hooks)
         rows, summary = trace_of(trace)
         assert sorted(r["part"] for r in rows) == list(range(n)), rows
         nodes |= {r["node"] for r in rows}
+        if n > 1:
+            assert len({r["node"] for r in rows}) == 2, f"parts should alternate nodes: {rows}"
         if n == 8:
             assert summary["merges"] >= 2, f"fan-in 3 over 8 parts should merge: {summary}"
     assert len(nodes) == 2, f"parts should have run on both nodes, ran on {nodes}"
