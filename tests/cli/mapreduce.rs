@@ -505,7 +505,8 @@ fn a_crafted_header_is_an_error_not_a_crash() {
     let parts = map_all(&dir, &["--input", &s, "--agg", "count,sum:price"], 2);
     let real = PartialFile::from_bytes(&std::fs::read(&parts[0]).unwrap()).unwrap();
     let crafted = dir.path("crafted.part");
-    let edits: Vec<(&str, Box<dyn Fn(&mut PartialFile)>)> = vec![
+    type Edit = Box<dyn Fn(&mut PartialFile)>;
+    let edits: Vec<(&str, Edit)> = vec![
         (
             "a billion parts",
             Box::new(|f| f.header.parts = 1_000_000_000),
@@ -533,7 +534,7 @@ fn a_crafted_header_is_an_error_not_a_crash() {
         let mut file = real.clone();
         edit(&mut file);
         std::fs::write(&crafted, file.to_bytes()).unwrap();
-        let r = reduce(&[crafted.clone()], &["--emit-partial", "-"]);
+        let r = reduce(std::slice::from_ref(&crafted), &["--emit-partial", "-"]);
         r.expect_code(1, what);
         assert!(r.stderr.contains("crafted.part"), "{what}: {}", r.stderr);
     }
