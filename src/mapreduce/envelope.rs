@@ -113,6 +113,10 @@ pub struct Header {
     /// The parts whose rows this partial holds, ascending.
     pub covered: Vec<usize>,
     pub pieces: Vec<Piece>,
+    /// Whether `min`/`max` states keep the text of numbers
+    /// (`Plan::text_extremes`): partials merge only with the same.
+    #[serde(default)]
+    pub text_extremes: bool,
 }
 
 impl Header {
@@ -279,6 +283,7 @@ mod tests {
                     stop: 77,
                     exact: false,
                 }],
+                text_extremes: false,
             },
             body: vec![1, 2, 3, 4, 5],
         }

@@ -31,9 +31,13 @@
 //! exact aggregate states. The reducer refuses partials of another plan or
 //! of changed inputs, a part given twice or missing, and damaged files.
 //!
-//! Maps keep the text of `min`/`max` values always (`Plan::text_extremes`,
-//! as streams do): a column numeric in one part may be text in another,
-//! and no part can know.
+//! **Text and numbers in one column.** `min`/`max` bet that a column is
+//! numeric and keep only numbers; a part that finds text in such a column
+//! maps itself again keeping the text of every value
+//! (`Plan::text_extremes`), as `run` does. A column numeric in one part
+//! and text in another is found only by the reducer: it then maps the
+//! parts that kept no text again (rare: `run` pays the same twice).
+//! Inputs read as streams (compressed files) always keep the text.
 
 pub mod envelope;
 
@@ -101,15 +105,26 @@ pub fn map(query: &Query, part: Part) -> Result<PartialFile> {
             ));
         }
     }
-    map_part(query, &[part.index], part.count, false)
+    map_part(query, &[part.index], part.count, false, false)
 }
 
 /// Maps `parts` of `count` into one partial; `exact`: every CSV cut is
-/// found by the parser rather than guessed.
-fn map_part(query: &Query, parts: &[usize], count: usize, exact: bool) -> Result<PartialFile> {
+/// found by the parser rather than guessed; `text`: keep the text of
+/// `min`/`max` values (else only where this part needs it).
+fn map_part(
+    query: &Query,
+    parts: &[usize],
+    count: usize,
+    exact: bool,
+    text: bool,
+) -> Result<PartialFile> {
     let prepared = query::prepare(query)?;
+    let streamed = match prepared.inputs() {
+        Inputs::Csv(csv) => csv.iter().any(CsvInput::is_stream),
+        _ => false,
+    };
     let plan = Plan {
-        text_extremes: true,
+        text_extremes: text || streamed,
         ..prepared.plan().clone()
     };
     let threads = prepared.threads();
@@ -181,6 +196,11 @@ fn map_part(query: &Query, parts: &[usize], count: usize, exact: bool) -> Result
             (SourceKind::Store, merge_flat(&plan, partials))
         }
     };
+    if !plan.text_extremes && !partial.complete(&plan) {
+        // a min/max column of this part holds text: keep every value's text
+        drop(prepared);
+        return map_part(query, parts, count, exact, true);
+    }
     let mut body = Vec::new();
     partial.encode(&mut body);
     let header = Header {
@@ -192,6 +212,7 @@ fn map_part(query: &Query, parts: &[usize], count: usize, exact: bool) -> Result
         parts: count,
         covered: parts.to_vec(),
         pieces,
+        text_extremes: plan.text_extremes,
     };
     Ok(PartialFile { header, body })
 }
@@ -560,30 +581,44 @@ pub fn reduce(request: &Reduce) -> Result<Reduced> {
     }
     check_coverage(&units, &reference, request.merge_only)?;
     let query = query_of(&reference, &units[0].name, threads)?;
-    if !request.merge_only && reference.source == SourceKind::Csv {
-        repair_cuts(&mut units, &reference, &query, request.quiet)?;
-    }
-    let prepared_plan = plan_of(&reference, &units[0].name)?;
-    let plan = &prepared_plan;
+    // the cuts are checked once every part is there and mapped for good
+    let check_cuts = !request.merge_only && reference.source == SourceKind::Csv;
     let pool = crate::exec::pool(threads)?;
-    // each thread absorbs its share of the partials into one partial, as
-    // they are decoded; then the threads' partials merge
-    let merged = pool.install(|| -> Result<Partial> {
-        let share = units.len().div_ceil(threads.max(1));
-        let partials = units
-            .par_chunks(share)
-            .map(|chunk| {
-                let mut total = Partial::new(plan);
-                for u in chunk {
-                    total
-                        .absorb_encoded(plan, &u.file.body)
-                        .map_err(|e| Error::Other(format!("{}: corrupted partial: {e}", u.name)))?;
-                }
-                Ok(total)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Partial::merge_all(plan, partials))
-    })?;
+    // Partials merge only with partials of the same min/max states, and a
+    // part mapped again may keep text where it did not: settle both until
+    // nothing changes (a map keeping text is never mapped again without).
+    let mut rounds = 0;
+    let merged = loop {
+        rounds += 1;
+        if rounds > 4 {
+            return Err(Error::Other(
+                "internal error: the partials did not settle".into(),
+            ));
+        }
+        let keeps_text = |units: &[Unit]| units.iter().any(|u| u.file.header.text_extremes);
+        if keeps_text(&units) {
+            keep_text(&mut units, &reference, &query, request.quiet)?;
+        }
+        if check_cuts {
+            repair_cuts(&mut units, &reference, &query, request.quiet)?;
+        }
+        let text = keeps_text(&units);
+        if units.iter().any(|u| u.file.header.text_extremes != text) {
+            continue;
+        }
+        let merged = merge_units(&units, &reference, &pool, threads)?;
+        if !request.merge_only && !text {
+            let plan = plan_of(&reference, &units[0].name, false)?;
+            if !merged.complete(&plan) {
+                keep_text(&mut units, &reference, &query, request.quiet)?;
+                continue;
+            }
+        }
+        break merged;
+    };
+    let text = units.iter().any(|u| u.file.header.text_extremes);
+    let prepared_plan = plan_of(&reference, &units[0].name, text)?;
+    let plan = &prepared_plan;
     if request.merge_only {
         let mut covered: Vec<usize> = units
             .iter()
@@ -600,6 +635,7 @@ pub fn reduce(request: &Reduce) -> Result<Reduced> {
         let header = Header {
             covered,
             pieces,
+            text_extremes: text,
             ..reference
         };
         return Ok(Reduced::Partial(PartialFile { header, body }));
@@ -610,6 +646,69 @@ pub fn reduce(request: &Reduce) -> Result<Reduced> {
         ));
     }
     Ok(Reduced::Table(pool.install(|| merged.finish(plan))))
+}
+
+/// Merges the units' partials: each thread absorbs its share as it
+/// decodes them, then the threads' partials merge. The units must agree on
+/// `text_extremes`.
+fn merge_units(
+    units: &[Unit],
+    header: &Header,
+    pool: &rayon::ThreadPool,
+    threads: usize,
+) -> Result<Partial> {
+    let text = units.iter().any(|u| u.file.header.text_extremes);
+    let plan = &plan_of(header, &units[0].name, text)?;
+    pool.install(|| -> Result<Partial> {
+        let share = units.len().div_ceil(threads.max(1));
+        let partials = units
+            .par_chunks(share)
+            .map(|chunk| {
+                let mut total = Partial::new(plan);
+                for u in chunk {
+                    total
+                        .absorb_encoded(plan, &u.file.body)
+                        .map_err(|e| Error::Other(format!("{}: corrupted partial: {e}", u.name)))?;
+                }
+                Ok(total)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Partial::merge_all(plan, partials))
+    })
+}
+
+/// Maps again, keeping the text of `min`/`max` values, every unit that
+/// kept none: a column was text in some part and numeric in another.
+fn keep_text(units: &mut [Unit], header: &Header, query: &Query, quiet: bool) -> Result<()> {
+    let redo: Vec<usize> = (0..units.len())
+        .filter(|&i| !units[i].file.header.text_extremes)
+        .collect();
+    if redo.is_empty() {
+        return Ok(());
+    }
+    if !quiet {
+        eprintln!(
+            "rayproc: note: mapping {} of {} partials again keeping the text of min/max values: \
+             a column is text in some parts and numbers in others",
+            redo.len(),
+            units.len()
+        );
+    }
+    for i in redo {
+        let unit = &mut units[i];
+        let old = &unit.file.header;
+        // (cuts are checked after this, as for the first maps)
+        let exact = !old.pieces.is_empty() && old.pieces.iter().all(|p| p.exact);
+        let file = map_part(query, &old.covered, header.parts, exact, true)?;
+        if let Some(why) = header.mismatch(&file.header) {
+            return Err(Error::Other(format!(
+                "{}: cannot map part {} again: {why}",
+                unit.name, old.covered[0]
+            )));
+        }
+        unit.file = file;
+    }
+    Ok(())
 }
 
 fn read_units(paths: &[PathBuf]) -> Result<Vec<Unit>> {
@@ -716,8 +815,9 @@ fn query_of(header: &Header, name: &str, threads: usize) -> Result<Query> {
     Ok(query)
 }
 
-/// The plan of a partial's header, resolved against its columns.
-fn plan_of(header: &Header, name: &str) -> Result<Plan> {
+/// The plan of a partial's header, resolved against its columns, with
+/// `min`/`max` keeping text or not.
+fn plan_of(header: &Header, name: &str, text_extremes: bool) -> Result<Plan> {
     let query = query_of(header, name, 1)?;
     let plan = Plan::resolve_where(
         &header.plan.columns,
@@ -727,7 +827,7 @@ fn plan_of(header: &Header, name: &str) -> Result<Plan> {
     )
     .map_err(|e| Error::Other(format!("{name}: bad query in the header: {e}")))?;
     Ok(Plan {
-        text_extremes: true,
+        text_extremes,
         ..plan
     })
 }
@@ -807,7 +907,8 @@ fn repair_cuts(units: &mut Vec<Unit>, header: &Header, query: &Query, quiet: boo
         }
         for unit in redo {
             let parts = &unit.file.header.covered;
-            let file = map_part(query, parts, header.parts, true)?;
+            let text = unit.file.header.text_extremes;
+            let file = map_part(query, parts, header.parts, true, text)?;
             if let Some(why) = header.mismatch(&file.header) {
                 return Err(Error::Other(format!(
                     "{}: cannot map part {} again: {why}",

@@ -539,3 +539,51 @@ fn a_crafted_header_is_an_error_not_a_crash() {
         assert!(r.stderr.contains("crafted.part"), "{what}: {}", r.stderr);
     }
 }
+
+#[test]
+fn a_column_numeric_in_one_part_and_text_in_another_keeps_min_max_exact() {
+    // `v` holds numbers in the first half and text in the second: min/max
+    // must compare everything as text (as `run` does), which the parts of
+    // numbers alone cannot know; the reducer maps them again
+    let dir = Scratch::new();
+    let mut text = String::from("k,v\n");
+    for i in 0..4000 {
+        // the text of 1000.50 is not the number's shortest form
+        text += &format!("k{},{}.50\n", i % 3, 1000 + i);
+    }
+    for i in 0..4000 {
+        text += &format!("k{},w{}\n", i % 3, i);
+    }
+    let path = dir.write("mixed.csv", &text);
+    let p = path.display().to_string();
+    for q in [
+        vec!["--input", &p, "--agg", "min:v,max:v,count"],
+        vec!["--input", &p, "--by", "k", "--agg", "max:v,min:v"],
+    ] {
+        let want = run_query(&q, &["--format", "csv"]);
+        want.expect_ok("run");
+        assert!(want.stdout.contains("1000.50"), "{}", want.stdout);
+        for n in [1, 2, 3, 8] {
+            let parts = map_all(&dir, &q, n);
+            let got = reduce(&parts, &["--format", "csv"]);
+            got.expect_code(0, "reduce");
+            assert_eq!(got.stdout, want.stdout, "{q:?} in {n} parts");
+            if n == 2 {
+                assert!(
+                    got.stderr.contains("keeping the text of min/max"),
+                    "{}",
+                    got.stderr
+                );
+            }
+            // and through a tree of merged partials
+            let merged = dir.path("merged.part");
+            let m = merged.display().to_string();
+            reduce(&parts[..n / 2 + 1], &["--emit-partial", &m, "--quiet"]).expect_ok("merge");
+            let mut rest = vec![merged.clone()];
+            rest.extend(parts[n / 2 + 1..].iter().cloned());
+            let got = reduce(&rest, &["--format", "csv", "--quiet"]);
+            got.expect_ok("tree");
+            assert_eq!(got.stdout, want.stdout, "tree of {n}");
+        }
+    }
+}
