@@ -300,7 +300,9 @@ impl Prepared<'_> {
         }
     }
 
-    fn exec_options(&self) -> ExecOptions {
+    /// How the engines run this query (`rayproc map` reads its CSV part
+    /// with these too).
+    pub(crate) fn exec_options(&self) -> ExecOptions {
         ExecOptions {
             partitions: self.query.partitions,
             threads: self.threads,

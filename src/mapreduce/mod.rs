@@ -137,14 +137,7 @@ fn map_part(
             let mut partials = Vec::new();
             for &index in parts {
                 let part = Part { index, count };
-                let cut = csv_part(
-                    &plan,
-                    csv,
-                    &bodies,
-                    part,
-                    exact,
-                    &exec_options(query, threads),
-                )?;
+                let cut = csv_part(&plan, csv, &bodies, part, exact, &prepared.exec_options())?;
                 partials.push(cut.0);
                 pieces.extend(cut.1);
             }
@@ -425,16 +418,6 @@ fn csv_part(
     }
     pieces.sort_by_key(|p| (p.input, p.start));
     Ok((merge_flat(plan, partials), pieces))
-}
-
-/// How a map reads CSV: `threads` ranges at a time, no progress.
-fn exec_options(query: &Query, threads: usize) -> ExecOptions {
-    ExecOptions {
-        partitions: None,
-        threads,
-        delimiter: query.delimiter.unwrap_or(b','),
-        progress: false,
-    }
 }
 
 /// How reading a part's pieces ended.

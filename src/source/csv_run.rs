@@ -168,8 +168,8 @@ pub(crate) fn fold_batch(
 pub type CsvFold<'f, W> =
     dyn Fn(&mut W, usize, &CsvInput, &Batch<'_>, &[usize]) -> Result<(), DataError> + Sync + 'f;
 
-/// Why a partition's reader stopped before its end.
-enum Stop {
+/// Why a partition's (or a stream block's) reader stopped before its end.
+pub(crate) enum Stop {
     Data(DataError),
     /// An earlier partition failed ([`exec::Ctx::cancelled`]).
     Cancelled,

@@ -53,7 +53,7 @@ use memchr::{memchr, memrchr2};
 use memmap2::Mmap;
 
 use super::csv::CsvReader;
-use super::csv_run::fold_batch;
+use super::csv_run::{fold_batch, Stop};
 use super::decompress::{self, Compression, ParallelDecoder};
 use super::fastscan::{FastScanner, Step};
 use super::scan::{FieldSink, Scanner, Span};
@@ -356,19 +356,6 @@ struct Block {
 /// state: (state, block, batch, start offset of each row in the block).
 pub type StreamFold<'f, W> =
     dyn Fn(&mut W, &CsvInput, &Batch<'_>, &[usize]) -> Result<(), DataError> + Sync + 'f;
-
-/// Why a block's reader stopped.
-enum Stop {
-    Data(DataError),
-    /// An earlier block failed.
-    Cancelled,
-}
-
-impl From<DataError> for Stop {
-    fn from(e: DataError) -> Self {
-        Stop::Data(e)
-    }
-}
 
 /// What the workers share: the first failure among the blocks, by block
 /// number, and each block's count of physical lines. The producer does
