@@ -8,7 +8,9 @@ benches/run.sh:
     target/bench-venv/bin/python benches/compare.py --queries q1,q3 --runs 3 --scaling --parquet
 
 For every query Q1..Q6 it runs, interleaved round-robin, N times each:
-  * rayproc        `rayproc run --input F --agg ... [--by ...] --threads T --format json --quiet`
+  * rayproc        `rayproc run --input F --agg ... [--by ...] --threads T --format json --quiet`,
+                   once per instruction path asked for (`--simd all`: avx512, avx2 and the portable
+                   path, each capped with RAYPROC_SIMD, so one AVX-512 machine measures them all)
   * duckdb, polars `python benches/peers.py --engine E --query qN --file F --threads T`
 and, once per round, the floors `cat F > /dev/null`, `wc -l F` and the bare Python imports of
 the peers. Each child's wall time, user+sys CPU time and peak RSS come from os.wait4's rusage;
@@ -19,9 +21,10 @@ peers.py prints (q3_summary for Q3; groups / sum_of_sums / max_sum for Q6) and c
 each peer's RESULT line (floats to a relative tolerance of 1e-9, integers exactly). A failing
 or missing rayproc is reported as FAILED while the peers' figures are still measured.
 
-The report opens with the performance issue's targets (ratios to the fastest peer, Q1 against
-`wc -l`, peak RSS against the leanest peer, 2-thread scaling), each marked met or not; where
-one is missed, docs/performance.md explains where the time goes.
+The report opens with the performance issues' targets (ratios to the fastest peer on every
+path, Q1 against `wc -l`, the portable path against AVX2, peak RSS against the leanest peer,
+2-thread scaling), each marked met or not; where one is missed, docs/performance.md explains
+where the time goes. Every path must print the same bytes, checked like the answers.
 
 Writes a markdown report (default docs/benchmarks.md). Exit status: 0 when every run of every
 engine succeeded and all answers agree, 1 otherwise (the report is written either way),
@@ -33,6 +36,7 @@ import json
 import shlex
 import math
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -222,8 +226,10 @@ class Sample:
 GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
 
 
-def measure(argv, timeout, keep_stdout=True):
-    """Run argv once: wall time, user+sys CPU (wait4 rusage) and peak RSS of the command."""
+def measure(argv, timeout, keep_stdout=True, env=None):
+    """Run argv once: wall time, user+sys CPU (wait4 rusage) and peak RSS of the command.
+
+    env: variables added to this process's environment for the command."""
     if shutil.which(argv[0]) is None:
         return Sample(False, error=f"cannot start {argv[0]}: not found or not executable"), ""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
@@ -233,7 +239,8 @@ def measure(argv, timeout, keep_stdout=True):
         try:
             # own process group, so a timeout kills the command and not only GNU time
             proc = subprocess.Popen(wrapped, stdin=subprocess.DEVNULL, stderr=err, process_group=0,
-                                    stdout=out if keep_stdout else subprocess.DEVNULL)
+                                    stdout=out if keep_stdout else subprocess.DEVNULL,
+                                    env={**os.environ, **env} if env else None)
         except OSError as e:
             return Sample(False, error=f"cannot start {argv[0]}: {e}"), ""
         timed_out = threading.Event()
@@ -279,6 +286,7 @@ class Task:
     engine: str
     argv: list
     answer: object = None  # stdout -> answer dict, or None for floors
+    env: dict = None       # environment added for the command (rayproc's RAYPROC_SIMD cap)
     samples: list = field(default_factory=list)
     failed: str = ""      # first error; a failed task is not run again
 
@@ -291,7 +299,7 @@ class Task:
 
 
 def run_once(task, timeout):
-    sample, stdout = measure(task.argv, timeout, keep_stdout=task.answer is not None)
+    sample, stdout = measure(task.argv, timeout, keep_stdout=task.answer is not None, env=task.env)
     if sample.ok and task.answer is not None:
         try:
             sample.answer = task.answer(stdout)
@@ -351,6 +359,8 @@ def environment(args):
         "kernel": os.uname().release,
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "rayproc": command_output([str(binary), "--version"]),
+        "rayproc paths measured": ", ".join(args.paths) + " (each under `RAYPROC_SIMD=PATH`; "
+                                  "`--version` shows the machine's own)",
         "rayproc binary": f"{binary} (built {built}; git {commit})",
         "duckdb": package_version("duckdb"),
         "polars": package_version("polars"),
@@ -359,6 +369,51 @@ def environment(args):
 
 
 # ----------------------------------------------------------------------------- plan
+# rayproc's instruction paths, highest first, as RAYPROC_SIMD and `rayproc --version` name them
+# (src/cpu.rs). `none` is the portable path, what a build for another architecture (arm64) runs.
+SIMD_PATHS = ("avx512", "avx2", "sse", "none")
+PORTABLE_PATHS = ("none", "sse")
+# `--simd all`: every path this machine can run but sse (the baseline classifier, between the two)
+ALL_PATHS = ("avx512", "avx2", "none")
+
+
+def simd_path(rayproc, cap=None):
+    """The path rayproc runs under RAYPROC_SIMD=cap (None: no cap), from its --version line."""
+    env = {**os.environ, "RAYPROC_SIMD": cap or ""}
+    env.pop("RAYPROC_NO_SIMD", None)
+    try:
+        out = subprocess.run([rayproc, "--version"], env=env, capture_output=True, text=True,
+                             timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"simd: (\w+)", out)
+    return m.group(1) if m else None
+
+
+def resolve_paths(args, notes):
+    """args.simd ("native", "all" or a list) -> the distinct paths that run here, highest first."""
+    native = simd_path(args.rayproc)
+    if native is None:
+        return ["native"]  # no usable binary: its tasks fail and say why
+    wanted = {"native": [native], "all": list(ALL_PATHS)}.get(args.simd, args.simd.split(","))
+    paths = []
+    for cap in wanted:
+        got = simd_path(args.rayproc, cap)
+        if got != cap:
+            notes.append(f"RAYPROC_SIMD={cap} runs the {got} path on this machine (its own is {native}).")
+        if got and got not in paths:
+            paths.append(got)
+    return sorted(paths, key=SIMD_PATHS.index)
+
+
+def rayproc_engine(path):
+    return f"rayproc [{path}]"
+
+
+def simd_env(path):
+    return None if path == "native" else {"RAYPROC_SIMD": path}
+
+
 def rayproc_argv(args, query, path, threads):
     return ([args.rayproc, "run", "--input", str(path), *QUERIES[query].rayproc_args,
              "--threads", str(threads), "--format", "json", "--quiet"])
@@ -403,8 +458,11 @@ def plan(args, notes):
         for q in args.queries:
             if rayproc_too:
                 answer = QUERIES[q].answer
-                tasks.append(Task(section, q, "rayproc", rayproc_argv(args, q, path, args.threads),
-                                  lambda out, answer=answer: answer(rayproc_rows(out))))
+                for simd in args.paths:
+                    tasks.append(Task(section, q, rayproc_engine(simd),
+                                      rayproc_argv(args, q, path, args.threads),
+                                      lambda out, answer=answer: answer(rayproc_rows(out)),
+                                      env=simd_env(simd)))
             for e in peers:
                 tasks.append(Task(section, q, e, peer_argv(args, e, q, path), peer_answer))
 
@@ -417,7 +475,8 @@ def plan(args, notes):
             answer = QUERIES[q].answer
             for n in (1, args.threads):
                 tasks.append(Task("scaling", q, scaling_engine(n), rayproc_argv(args, q, args.file, n),
-                                  lambda out, answer=answer: answer(rayproc_rows(out))))
+                                  lambda out, answer=answer: answer(rayproc_rows(out)),
+                                  env=simd_env(args.paths[0])))
         if args.threads == 1:
             notes.append("--scaling with --threads 1 compares 1 thread with itself.")
     if args.parquet:
@@ -463,6 +522,13 @@ def check_answers(tasks):
     for t in tasks:
         if t.engine.startswith("rayproc") and len({s.digest for s in t.ok_samples()}) > 1:
             problems.append(f"{t.section} {t.query.upper()}: {t.engine} output differs from run to run")
+    for section, q in dict.fromkeys((t.section, t.query) for t in tasks if t.section in ("csv", "parquet")):
+        digests = {t.engine: t.ok_samples()[0].digest for t in tasks
+                   if t.section == section and t.query == q and t.engine.startswith("rayproc [")
+                   and t.ok_samples()}
+        if len(set(digests.values())) > 1:
+            problems.append(f"{section} {q.upper()}: rayproc's output differs between paths "
+                            f"({', '.join(sorted(digests))})")
     return problems
 
 
@@ -498,21 +564,26 @@ def section_tables(tasks, section, args, problems):
     out = []
     rows = []
     for q in args.queries:
-        ray = next((t for t in tasks
-                    if t.section == section and t.query == q and t.engine == "rayproc"), None)
         pw, pc = fastest_peer(tasks, section, q, "wall"), fastest_peer(tasks, section, q, "cpu")
-        if ray is None:
-            continue
-        rw, rc = ray.median("wall"), ray.median("cpu")
-        rows.append([f"{q.upper()} {QUERIES[q].title}", fmt(rw),
-                     f"{fmt(pw[1])} ({pw[0]})" if pw else "—",
-                     fmt(rw / pw[1]) if pw and not math.isnan(rw) else "—",
-                     fmt(rc), f"{fmt(pc[1])} ({pc[0]})" if pc else "—",
-                     fmt(rc / pc[1]) if pc and not math.isnan(rc) else "—",
-                     answer_status(ray, problems)])
+        for simd in args.paths:
+            ray = next((t for t in tasks if t.section == section and t.query == q
+                        and t.engine == rayproc_engine(simd)), None)
+            if ray is None:
+                continue
+            rw, rc = ray.median("wall"), ray.median("cpu")
+            rows.append([f"{q.upper()} {QUERIES[q].title}", simd, fmt(rw),
+                         f"{fmt(pw[1])} ({pw[0]})" if pw else "—",
+                         fmt(rw / pw[1]) if pw and not math.isnan(rw) else "—",
+                         fmt(rc), f"{fmt(pc[1])} ({pc[0]})" if pc else "—",
+                         fmt(rc / pc[1]) if pc and not math.isnan(rc) else "—",
+                         answer_status(ray, problems)])
+    if rows and len(args.paths) > 1:
+        out += ["### Wall ratio to the fastest peer, per instruction path", ""]
+        out += path_table(tasks, section, args)
+        out += [""]
     if rows:
         out += ["### Summary: rayproc against the fastest peer", ""]
-        out += table(["query", "rayproc wall s", "fastest peer wall s", "wall ratio",
+        out += table(["query", "path", "rayproc wall s", "fastest peer wall s", "wall ratio",
                       "rayproc CPU s", "lowest peer CPU s", "CPU ratio", "rayproc answer"], rows)
         out += ["", "Ratios are rayproc / peer: below 1 means rayproc is faster.", ""]
     rows = []
@@ -527,19 +598,46 @@ def section_tables(tasks, section, args, problems):
     return out + [""]
 
 
-# The performance issue's targets: (what, section, queries, limit on rayproc / fastest peer wall).
+# The performance issues' targets: (what, section, queries, limit on rayproc / fastest peer
+# wall), checked on every instruction path measured.
 RATIO_TARGETS = [
     ("CSV wall ≤ 1/3 of the fastest peer", "csv", ("q1", "q2", "q3"), 1 / 3),
-    ("CSV wall ≤ 1/2 of the fastest peer", "csv", ("q4", "q5", "q6"), 1 / 2),
+    ("CSV wall ≤ 0.4 of the fastest peer", "csv", ("q4", "q6"), 0.4),
+    ("CSV wall ≤ 1/2 of the fastest peer", "csv", ("q5",), 1 / 2),
     ("Parquet wall ≤ the fastest peer", "parquet", ("q1", "q2", "q3", "q4", "q5", "q6"), 1.0),
 ]
+# Q1 against `wc -l`: the AVX-512 path may take 1.5 times as long, every other path twice
+WC_LIMITS = {"avx512": 1.5}
+WC_LIMIT = 2.0
+# the portable path against the AVX2 path (what arm64 runs against an x86-64 server)
+PORTABLE_LIMIT = 1.3
 TARGET_THREADS = 2
 PERFORMANCE_DOC = "docs/performance.md"
 
 
-def rayproc_task(tasks, section, q):
-    return next((t for t in tasks if t.section == section and t.query == q and t.engine == "rayproc"
-                 and not t.failed), None)
+def rayproc_task(tasks, section, q, simd):
+    return next((t for t in tasks if t.section == section and t.query == q
+                 and t.engine == rayproc_engine(simd) and not t.failed), None)
+
+
+def path_table(tasks, section, args):
+    """One row per query, a wall-ratio column per path, and each portable path against AVX2."""
+    portable = [p for p in args.paths if p in PORTABLE_PATHS] if "avx2" in args.paths else []
+    rows = []
+    for q in args.queries:
+        peer = fastest_peer(tasks, section, q, "wall")
+        row = [f"{q.upper()} {QUERIES[q].title}", f"{fmt(peer[1])} ({peer[0]})" if peer else "—"]
+        for simd in args.paths:
+            t = rayproc_task(tasks, section, q, simd)
+            row.append(f"{fmt(t.median('wall') / peer[1])} ({fmt(t.median('wall'))} s)"
+                       if t and peer else fmt(t.median("wall")) + " s" if t else "—")
+        avx2 = rayproc_task(tasks, section, q, "avx2")
+        for simd in portable:
+            t = rayproc_task(tasks, section, q, simd)
+            row.append(fmt(t.median("wall") / avx2.median("wall")) if t and avx2 else "—")
+        rows.append(row)
+    return table(["query", "fastest peer wall s"] + [f"{p}: ratio (wall)" for p in args.paths]
+                 + [f"{p} / avx2" for p in portable], rows)
 
 
 def target_rows(tasks, args):
@@ -550,27 +648,39 @@ def target_rows(tasks, args):
         if not math.isnan(value):
             rows.append([what, shown, "✓" if value <= limit else "✗"])
 
-    for what, section, queries, limit in RATIO_TARGETS:
-        for q in (q for q in queries if q in args.queries):
-            ray, peer = rayproc_task(tasks, section, q), fastest_peer(tasks, section, q, "wall")
-            if ray and peer:
-                ratio = ray.median("wall") / peer[1]
-                add(f"{q.upper()} {what}", ratio, limit,
-                    f"{fmt(ratio)} ({fmt(ray.median('wall'))} s vs {peer[0]} {fmt(peer[1])} s)")
-    wc = next((t for t in tasks if t.engine == "wc" and not t.failed), None)
-    q1 = rayproc_task(tasks, "csv", "q1")
-    if wc and q1:
-        ratio = q1.median("wall") / wc.median("wall")
-        add("Q1 CSV wall ≤ 2× `wc -l`", ratio, 2.0,
-            f"{ratio:.2f}× ({fmt(q1.median('wall'))} s vs {fmt(wc.median('wall'))} s)")
+    for simd in args.paths:
+        for what, section, queries, limit in RATIO_TARGETS:
+            for q in (q for q in queries if q in args.queries):
+                ray = rayproc_task(tasks, section, q, simd)
+                peer = fastest_peer(tasks, section, q, "wall")
+                if ray and peer:
+                    ratio = ray.median("wall") / peer[1]
+                    add(f"{q.upper()} [{simd}] {what}", ratio, limit,
+                        f"{fmt(ratio)} ({fmt(ray.median('wall'))} s vs {peer[0]} {fmt(peer[1])} s)")
+        wc = next((t for t in tasks if t.engine == "wc" and not t.failed), None)
+        q1 = rayproc_task(tasks, "csv", "q1", simd)
+        if wc and q1:
+            ratio, limit = q1.median("wall") / wc.median("wall"), WC_LIMITS.get(simd, WC_LIMIT)
+            add(f"Q1 [{simd}] CSV wall ≤ {limit:g}× `wc -l`", ratio, limit,
+                f"{ratio:.2f}× ({fmt(q1.median('wall'))} s vs {fmt(wc.median('wall'))} s)")
+    if "avx2" in args.paths:
+        for simd in (p for p in args.paths if p in PORTABLE_PATHS):
+            for section in ("csv", "parquet"):
+                for q in args.queries:
+                    t, avx2 = rayproc_task(tasks, section, q, simd), rayproc_task(tasks, section, q, "avx2")
+                    if t and avx2:
+                        ratio = t.median("wall") / avx2.median("wall")
+                        add(f"{q.upper()} [{simd}] {section.upper() if section == 'csv' else 'Parquet'} "
+                            f"wall ≤ {PORTABLE_LIMIT:g}× the avx2 path", ratio, PORTABLE_LIMIT,
+                            f"{fmt(ratio)} ({fmt(t.median('wall'))} s vs {fmt(avx2.median('wall'))} s)")
     for q in (q for q in ("q1", "q2", "q3") if q in args.queries):
-        ray = rayproc_task(tasks, "csv", q)
+        ray = rayproc_task(tasks, "csv", q, args.paths[0])
         leanest = min(((t.engine, t.median("rss_mib")) for t in tasks
                        if t.section == "csv" and t.query == q and t.engine in PEERS and not t.failed),
                       key=lambda p: p[1], default=None)
         if ray and leanest:
             ratio = ray.median("rss_mib") / leanest[1]
-            add(f"{q.upper()} CSV peak RSS ≤ 1/2 of the leanest peer's", ratio, 0.5,
+            add(f"{q.upper()} [{args.paths[0]}] CSV peak RSS ≤ 1/2 of the leanest peer's", ratio, 0.5,
                 f"{fmt(ratio)} ({fmt(ray.median('rss_mib'), 0)} vs {leanest[0]} {fmt(leanest[1], 0)} MiB)")
     for t1, t2 in scaling_pairs(tasks, args):
         if not (t1.failed or t2.failed):
@@ -585,7 +695,7 @@ def targets_section(tasks, args):
     if not rows:
         return []
     out = ["## Targets", "",
-           "The performance issue's targets, checked against this run's medians "
+           "The performance issues' targets, checked against this run's medians on every path measured "
            f"(they are set for {TARGET_THREADS} threads"
            + (f"; this run used {args.threads}, so read them as indicative" if args.threads != TARGET_THREADS
               else "") + ").", ""]
@@ -681,7 +791,8 @@ def report(tasks, args, env, notes, problems):
                      f"{t.engine}: {t.failed}")
     lines += ["", "## Commands", "", "```"]
     for t in tasks:
-        command = " ".join(shlex.quote(a) for a in t.argv) + (" > /dev/null" if t.engine == "cat" else "")
+        command = " ".join([f"{k}={v}" for k, v in (t.env or {}).items()]
+                           + [shlex.quote(a) for a in t.argv]) + (" > /dev/null" if t.engine == "cat" else "")
         lines.append(command.replace(f"{REPO}/", ""))
     lines += ["```", ""]
     return "\n".join(lines)
@@ -707,6 +818,11 @@ def parse_args(argv):
                     help="also run the queries on the Parquet copy of the data")
     ap.add_argument("--parquet-file", type=Path, help="Parquet file (default: --file with .parquet)")
     ap.add_argument("--no-floors", action="store_true", help="skip cat / wc -l / import floors")
+    ap.add_argument("--simd", default="native",
+                    help="rayproc's instruction paths to measure, each as its own engine under a "
+                         "RAYPROC_SIMD cap: 'native' (the machine's own, default), 'all' "
+                         "(avx512,avx2,none where the machine has them) or a comma-separated "
+                         "subset of " + ",".join(SIMD_PATHS))
     ap.add_argument("--timeout", type=float, default=900, help="seconds before a run is killed (default 900)")
     ap.add_argument("--out", type=Path, default=REPO / "docs/benchmarks.md",
                     help="markdown report (default: %(default)s)")
@@ -718,6 +834,8 @@ def parse_args(argv):
           [e for e in args.engines if e not in ("rayproc", *PEERS)]
     if bad or not args.queries or not args.engines:
         ap.error(f"unknown or missing query/engine: {', '.join(bad) or '(none given)'}")
+    if args.simd not in ("native", "all") and any(p not in SIMD_PATHS for p in args.simd.split(",")):
+        ap.error(f"--simd: expected native, all or a subset of {','.join(SIMD_PATHS)}, got {args.simd!r}")
     if args.runs < 1 or args.threads < 1 or args.warmup < 0:
         ap.error("--runs and --threads must be at least 1, --warmup at least 0")
     if not args.file.is_file():
@@ -740,6 +858,7 @@ def main(argv=None):
     if load > len(os.sched_getaffinity(0)) / 2:
         notes.append(f"load average was {load:.2f} at start: another process was busy, "
                      "wall times are less reliable than CPU times.")
+    args.paths = resolve_paths(args, notes)
     env = environment(args)
     tasks = plan(args, notes)
 

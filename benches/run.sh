@@ -5,6 +5,7 @@
 #   bash benches/run.sh                                # 10M rows, all queries, 5 runs
 #   ROWS=1000000 bash benches/run.sh --runs 3
 #   bash benches/run.sh --queries q1,q3 --scaling --parquet
+#   bash benches/run.sh --simd all                     # also the avx2 and portable paths
 #   SKIP_BUILD=1 bash benches/run.sh --rayproc /path/to/rayproc
 #
 # Environment:
