@@ -259,6 +259,12 @@ impl Table {
         (0..self.len).map(|i| self.row(i))
     }
 
+    /// Whether every text cell is ASCII: one pass over the text arenas,
+    /// so that a check of the text (is it UTF-8?) can skip the rows.
+    pub fn text_is_ascii(&self) -> bool {
+        self.chunks.iter().all(|c| c.text.is_ascii())
+    }
+
     /// The rows as owned values (tests, small tables).
     pub fn to_rows(&self) -> Vec<Vec<Value>> {
         self.rows()
@@ -342,5 +348,20 @@ mod tests {
         let small = Table::from_rows(columns, rows.clone());
         assert_eq!(small.to_rows(), rows);
         assert!(small != t);
+    }
+
+    #[test]
+    fn text_is_ascii_looks_at_every_chunk() {
+        let n = 2 * CHUNK + 3;
+        for (odd, want) in [(None, true), (Some(CHUNK + 1), false), (Some(n - 1), false)] {
+            let t = Table::build_parallel(vec!["k".into()], n, None, |r, row| {
+                if Some(r) == odd {
+                    row.push_text("caf\u{e9}".as_bytes());
+                } else {
+                    row.push_text(format!("key{r}").as_bytes());
+                }
+            });
+            assert_eq!(t.text_is_ascii(), want, "{odd:?}");
+        }
     }
 }

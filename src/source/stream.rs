@@ -741,7 +741,8 @@ mod tests {
             // scalar scanner's last record: also a record boundary.
             let fast = last_boundary(&text, from, b',');
             let scalar = scalar_last_boundary(&text, from);
-            let blank_after = |a: usize, b: usize| text[a..b].iter().all(|&c| c == b'\n' || c == b'\r');
+            let blank_after =
+                |a: usize, b: usize| text[a..b].iter().all(|&c| c == b'\n' || c == b'\r');
             assert!(
                 fast == scalar
                     || matches!((fast, scalar), (Some(f), s) if f > s.unwrap_or(from) && blank_after(s.unwrap_or(from), f)),
