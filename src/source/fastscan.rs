@@ -741,7 +741,8 @@ mod tests {
         let picked: Vec<Classify> = every_path().into_iter().map(classifier).collect();
         // bytes next to the classified ones in value too (borrows and
         // carries of the SWAR compare), high-bit bytes and NUL
-        let alphabet = b"\"\n\r,;a\x00\xff\x0b\x0c\x0e\x09\x21\x23\x2b\x2d\x3a\x3c\x80\xa2\x8a\x8d\xac\x7f";
+        let alphabet =
+            b"\"\n\r,;a\x00\xff\x0b\x0c\x0e\x09\x21\x23\x2b\x2d\x3a\x3c\x80\xa2\x8a\x8d\xac\x7f";
         let mut state = 99u64;
         for _ in 0..2000 {
             let mut block = [0u8; 64];

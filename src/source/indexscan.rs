@@ -23,11 +23,11 @@
 //! semantics and the errors. The records and fields this path yields are
 //! therefore exactly the fast scanner's.
 
-#[cfg(target_arch = "x86_64")]
-use super::fastscan::{classify_avx2_inline, classify_avx512_inline, classify_sse2};
 use super::fastscan::{
     classifier, classify_portable, field_span, Classifier, Classify, Masks, QuoteState,
 };
+#[cfg(target_arch = "x86_64")]
+use super::fastscan::{classify_avx2_inline, classify_avx512_inline, classify_sse2};
 use super::scan::Span;
 use crate::cpu::{self, Features};
 
