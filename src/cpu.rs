@@ -18,10 +18,10 @@
 //!
 //! | level | what runs |
 //! | --- | --- |
-//! | `none` | no explicit SIMD: the portable block classifier (what a build for another architecture runs) and the scalar number readers |
-//! | `sse` | the x86-64 baseline: the SSE2 block classifier |
-//! | `avx2` | the AVX2 block classifier |
-//! | `avx512` | the AVX-512 BW classifier; with VBMI2 (and BMI1, LZCNT) the index scanner's byte compress; with F, BW, VL, DQ, BMI1, BMI2, LZCNT the batch number loop compiled for AVX-512; with CD too the eight-lane readers |
+//! | `none` | no explicit SIMD: the portable block classifier (SWAR, eight bytes per `u64`; what a build for another architecture runs) inlined into the index loop, and the scalar number readers |
+//! | `sse` | the x86-64 baseline: the SSE2 block classifier inlined into the index loop; the scalar number readers |
+//! | `avx2` | the AVX2 block classifier; with BMI1, BMI2 and LZCNT the index loop compiled for them with that classifier inlined; with FMA too the batch number loop compiled for AVX2 |
+//! | `avx512` | the AVX-512 BW classifier; with VBMI2 (and BMI1, LZCNT) the index scanner's byte compress; with F, BW, VL, DQ, BMI1, BMI2, LZCNT the batch number loop compiled for AVX-512; with CD too the eight-lane readers (without the AVX-512 number loop's features, the `avx2` one) |
 //!
 //! A level only allows a path: each path still needs its own instructions,
 //! which [`Features`] answers for (an AVX-512 machine without VBMI2 runs the
@@ -109,6 +109,11 @@ pub struct Features {
     numbers: bool,
     /// AVX-512 F, DQ and CD (the eight-lane readers).
     lanes: bool,
+    /// BMI1, BMI2 and LZCNT, besides AVX2 (the index loop and, with FMA,
+    /// the batch number loop compiled for AVX2).
+    avx2_bmi: bool,
+    /// FMA, besides AVX2 and BMI (the batch number loop compiled for AVX2).
+    fma: bool,
 }
 
 impl Features {
@@ -118,6 +123,8 @@ impl Features {
         vbmi2: false,
         numbers: false,
         lanes: false,
+        avx2_bmi: false,
+        fma: false,
     };
 
     /// Asks the processor (not cached: see [`detected`]).
@@ -140,6 +147,8 @@ impl Features {
                 vbmi2: avx512 && has!("avx512vbmi2") && has!("bmi1") && has!("lzcnt"),
                 numbers: avx512 && has!("avx512vl") && has!("avx512dq") && bmi,
                 lanes: avx512 && has!("avx512dq") && has!("avx512cd"),
+                avx2_bmi: level >= Level::Avx2 && bmi,
+                fma: level >= Level::Avx2 && has!("fma"),
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -150,6 +159,15 @@ impl Features {
     pub fn capped(self, cap: Level) -> Features {
         if cap >= self.level {
             return self;
+        }
+        if cap == Level::Avx2 {
+            // the AVX2 paths stay; the AVX-512 ones go
+            return Features {
+                level: cap,
+                avx2_bmi: self.avx2_bmi,
+                fma: self.fma,
+                ..Features::NONE
+            };
         }
         Features {
             level: cap,
@@ -192,6 +210,18 @@ impl Features {
     /// AVX-512 F, DQ and CD: the eight-lane readers (`number::x8`).
     pub fn avx512_lanes(self) -> bool {
         self.avx512bw() && self.lanes
+    }
+
+    /// AVX2, BMI1, BMI2 and LZCNT: the index scanner's block loop compiled
+    /// for AVX2 (`source::indexscan`).
+    pub fn avx2_bmi(self) -> bool {
+        self.avx2() && self.avx2_bmi
+    }
+
+    /// AVX2, BMI1, BMI2, LZCNT and FMA: the batch number loop compiled for
+    /// AVX2 (`number::batch`).
+    pub fn avx2_numbers(self) -> bool {
+        self.avx2_bmi() && self.fma
     }
 }
 
@@ -308,6 +338,10 @@ mod tests {
             assert_eq!(f.avx512_vbmi2(), avx512 && full.avx512_vbmi2());
             assert_eq!(f.avx512_numbers(), avx512 && full.avx512_numbers());
             assert_eq!(f.avx512_lanes(), avx512 && full.avx512_lanes());
+            // the AVX2 paths stay at `avx2` and above
+            let avx2 = f.level() >= Level::Avx2;
+            assert_eq!(f.avx2_bmi(), avx2 && full.avx2_bmi());
+            assert_eq!(f.avx2_numbers(), avx2 && full.avx2_numbers());
             // capping twice is capping once, at the lower cap
             for other in Level::ALL {
                 assert_eq!(f.capped(other), full.capped(cap.min(other)));
@@ -331,5 +365,10 @@ mod tests {
         if f.avx512_vbmi2() {
             assert!(has!("avx512vbmi2"));
         }
+        assert_eq!(
+            f.avx2_bmi(),
+            has!("avx2") && has!("bmi1") && has!("bmi2") && has!("lzcnt")
+        );
+        assert_eq!(f.avx2_numbers(), f.avx2_bmi() && has!("fma"));
     }
 }

@@ -23,9 +23,11 @@
 //! semantics and the errors. The records and fields this path yields are
 //! therefore exactly the fast scanner's.
 
+use super::fastscan::{
+    classifier, classify_portable, field_span, Classifier, Classify, Masks, QuoteState,
+};
 #[cfg(target_arch = "x86_64")]
-use super::fastscan::classify_avx512_inline;
-use super::fastscan::{classifier, field_span, Classify, Masks, QuoteState};
+use super::fastscan::{classify_avx2_inline, classify_avx512_inline, classify_sse2};
 use super::scan::Span;
 use crate::cpu::{self, Features};
 
@@ -58,15 +60,52 @@ pub enum Window {
     End,
 }
 
+/// How a window's blocks are classified and indexed: each path is the one
+/// loop [`IndexScanner::index_blocks`], with its classifier inlined (through
+/// the function pointer each 64-byte block cost a call) and, where it says
+/// so, compiled for wider instructions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IndexPath {
+    /// AVX-512 BW classifier, byte compress (VBMI2), the loop compiled for
+    /// them (and BMI1, LZCNT): [`Features::avx512_vbmi2`].
+    Avx512Compress,
+    /// AVX2 classifier, the loop compiled for AVX2, BMI1, BMI2 and LZCNT
+    /// (`tzcnt`, `blsr`, `lzcnt` in the bit walks): [`Features::avx2_bmi`].
+    Avx2,
+    /// SSE2 classifier, baseline loop.
+    Sse2,
+    /// The portable (SWAR) classifier, baseline loop: what other
+    /// architectures run.
+    Portable,
+    /// Whatever classifier [`classifier`] hands out, through its pointer
+    /// (an AVX-512 machine without VBMI2; an AVX2 one without BMI).
+    Pointer,
+}
+
+impl IndexPath {
+    /// The fastest path `features` allow.
+    fn of(features: Features) -> IndexPath {
+        if features.avx512_vbmi2() {
+            return IndexPath::Avx512Compress;
+        }
+        match Classifier::of(features) {
+            Classifier::Avx2 if features.avx2_bmi() => IndexPath::Avx2,
+            Classifier::Sse2 => IndexPath::Sse2,
+            Classifier::Portable => IndexPath::Portable,
+            _ => IndexPath::Pointer,
+        }
+    }
+}
+
 /// Indexes windows of `buf`; reuse it for a whole range.
 pub struct IndexScanner<'a> {
     buf: &'a [u8],
     delim: u8,
     ncols: usize,
     classify: Classify,
-    /// Whether [`index_block`](Self::index_block) may use AVX-512 VBMI2
-    /// (set only when the processor has it: [`Features::avx512_vbmi2`]).
-    compress: bool,
+    /// How blocks are indexed: set from [`Features`], so that a path that
+    /// needs instructions is only set when the processor has them.
+    path: IndexPath,
     index: Box<[u32]>,
     /// Where the indexed window starts.
     base: usize,
@@ -111,7 +150,7 @@ impl<'a> IndexScanner<'a> {
             delim,
             ncols,
             classify: classifier(features),
-            compress: features.avx512_vbmi2(),
+            path: IndexPath::of(features),
             index: (index.filter(|i| i.len() == INDEX_LEN))
                 .unwrap_or_else(|| vec![0; INDEX_LEN].into_boxed_slice()),
             base: 0,
@@ -126,17 +165,27 @@ impl<'a> IndexScanner<'a> {
         }
         let buf = self.buf;
         let stop = (start + WINDOW).min(buf.len());
-        #[cfg(target_arch = "x86_64")]
-        let indexed = if self.compress {
-            // SAFETY: `compress` is only set when the processor has
-            // AVX-512 BW and VBMI2, BMI1 and LZCNT (`avx512_vbmi2`), what
-            // `index_blocks_avx512` enables besides the baseline's POPCNT.
-            unsafe { self.index_blocks_avx512(start, stop) }
-        } else {
-            self.index_blocks::<false>(start, stop, self.classify)
+        let indexed = match self.path {
+            #[cfg(target_arch = "x86_64")]
+            IndexPath::Avx512Compress => {
+                // SAFETY: `path` is only `Avx512Compress` when the processor
+                // has AVX-512 BW and VBMI2, BMI1 and LZCNT (`avx512_vbmi2`),
+                // what `index_blocks_avx512` enables besides the baseline's
+                // POPCNT.
+                unsafe { self.index_blocks_avx512(start, stop) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            IndexPath::Avx2 => {
+                // SAFETY: `path` is only `Avx2` when the processor has AVX2,
+                // BMI1, BMI2 and LZCNT (`avx2_bmi`), what
+                // `index_blocks_avx2` enables besides the baseline's POPCNT.
+                unsafe { self.index_blocks_avx2(start, stop) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            IndexPath::Sse2 => self.index_blocks::<false>(start, stop, classify_sse2),
+            IndexPath::Portable => self.index_blocks::<false>(start, stop, classify_portable),
+            _ => self.index_blocks::<false>(start, stop, self.classify),
         };
-        #[cfg(not(target_arch = "x86_64"))]
-        let indexed = self.index_blocks::<false>(start, stop, self.classify);
         let Some((newlines, last_newline)) = indexed else {
             return Window::Irregular { until: buf.len() };
         };
@@ -215,6 +264,25 @@ impl<'a> IndexScanner<'a> {
         self.index_blocks::<true>(start, stop, |block, delim| {
             // SAFETY: this function runs only with AVX-512 BW.
             unsafe { classify_avx512_inline(block, delim) }
+        })
+    }
+
+    /// [`index_blocks`](Self::index_blocks) compiled for AVX2 (and BMI1,
+    /// BMI2, LZCNT), with the AVX2 classifier inlined into the loop.
+    ///
+    /// # Safety
+    /// The processor must have AVX2, BMI1, BMI2, LZCNT and POPCNT (the
+    /// baseline) ([`Features::avx2_bmi`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,popcnt,lzcnt,bmi1,bmi2")]
+    unsafe fn index_blocks_avx2(
+        &mut self,
+        start: usize,
+        stop: usize,
+    ) -> Option<(usize, Option<usize>)> {
+        self.index_blocks::<false>(start, stop, |block, delim| {
+            // SAFETY: this function runs only with AVX2.
+            unsafe { classify_avx2_inline(block, delim) }
         })
     }
 
@@ -397,15 +465,24 @@ mod tests {
     use crate::cpu::Level;
 
     /// Each cap selects its paths: the byte compress only at `avx512`, on a
-    /// processor with VBMI2.
+    /// processor with VBMI2; the AVX2 loop at `avx2` (and at `avx512`
+    /// without VBMI2), on a processor with BMI.
     #[test]
     fn each_cap_selects_its_path() {
         let full = cpu::detected();
         for cap in Level::ALL {
             let index = IndexScanner::with_features(b"a\n", b',', 1, full.capped(cap));
-            let want = cap == Level::Avx512 && full.avx512_vbmi2();
-            assert_eq!(index.compress, want, "cap {cap}");
+            let level = cap.min(full.level());
+            let want = match level {
+                Level::Avx512 if full.avx512_vbmi2() => IndexPath::Avx512Compress,
+                Level::Avx2 if full.avx2_bmi() => IndexPath::Avx2,
+                Level::Sse => IndexPath::Sse2,
+                Level::None => IndexPath::Portable,
+                _ => IndexPath::Pointer,
+            };
+            assert_eq!(index.path, want, "cap {cap}");
         }
+        assert_eq!(IndexPath::of(Features::NONE), IndexPath::Portable);
     }
 
     /// Records of `buf` by the index path where it can, the fast path
