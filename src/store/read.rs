@@ -28,6 +28,7 @@ use memmap2::Mmap;
 
 use super::layout;
 use super::manifest::{source_change, Manifest, FILE_NAME};
+use super::verify::{self, Layout};
 use crate::error::{DataError, Error, Result};
 use crate::exec::{self, AggregateOptions, Fold};
 use crate::partial::Table;
@@ -185,14 +186,15 @@ impl Store {
         Ok(Arc::new(map))
     }
 
-    /// Hashes a mapped partition and compares with the manifest.
+    /// Hashes a mapped partition whole and compares with the manifest
+    /// (`inspect --verify`; queries check only what they read, see
+    /// [`Store::check_columns`]).
     fn check_checksum(&self, i: usize, map: &Mmap) -> Result<()> {
         let info = &self.manifest.partitions[i];
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-        // A partition of ordinary size stays mapped in until decoded (its
-        // record batches are released one by one after folding); a huge
-        // one is released chunk by chunk, to keep the resident set bounded
-        // at the price of faulting its pages in twice.
+        // A partition of ordinary size stays mapped in while it is read; a
+        // huge one is released chunk by chunk, to keep the resident set
+        // bounded.
         let release = map.len() > KEEP_MAPPED;
         let mut at = 0;
         while at < map.len() {
@@ -203,29 +205,81 @@ impl Store {
             }
             at = end;
         }
-        let found = format!("xxh3:{:016x}", hasher.digest());
+        let found = verify::show(hasher.digest());
         if found != info.checksum {
-            return Err(Error::Other(format!(
-                "{}: checksum mismatch ({found}, the manifest says {}): the partition file is \
-                 corrupted; re-create the store with `rayproc split`",
-                self.partition_path(i).display(),
-                info.checksum
-            )));
+            return Err(self.corrupted(i, "", &found, &info.checksum));
         }
         Ok(())
     }
 
-    /// Checks every partition file's size and checksum (`inspect --verify`).
-    /// Returns one line per partition: `None` if fine, else the error.
+    fn corrupted(&self, i: usize, what: &str, found: &str, recorded: &str) -> Error {
+        Error::Other(format!(
+            "{}: checksum mismatch{what} ({found}, the manifest says {recorded}): the partition \
+             file is corrupted; re-create the store with `rayproc split`",
+            self.partition_path(i).display(),
+        ))
+    }
+
+    /// Checks partition `i`'s frame (schema, batch metadata, footer) and
+    /// the checksums of `columns` (store column indices) against the
+    /// manifest ([`super::verify`]): what a query reads, and nothing else.
+    fn check_columns(&self, i: usize, ipc: &IpcFile, columns: &[usize]) -> Result<()> {
+        let info = &self.manifest.partitions[i];
+        let path = self.partition_path(i);
+        let malformed = |e: String| {
+            Error::Other(format!(
+                "{}: not a partition file as `split` writes them ({e}); the store is damaged, \
+                 re-create it with `rayproc split`",
+                path.display()
+            ))
+        };
+        let bytes = ipc.bytes();
+        let mut layout = Layout::read_bodies(bytes, ipc.blocks()).map_err(malformed)?;
+        let found = verify::show(layout.frame_hash(bytes));
+        if found != info.frame_checksum {
+            let what = " in the file's frame (schema, batch metadata, footer)";
+            return Err(self.corrupted(i, what, &found, &info.frame_checksum));
+        }
+        layout
+            .read_buffers(bytes, ipc.blocks(), &ipc.schema)
+            .map_err(malformed)?;
+        // An ordinary partition stays mapped in until decoded; a huge one
+        // is released as it is hashed, to keep the resident set bounded at
+        // the price of faulting its pages in twice.
+        let release = |r: &std::ops::Range<usize>| {
+            if let Some(map) = ipc.map().filter(|m| m.len() > KEEP_MAPPED) {
+                release_range(map, r.start, r.len());
+            }
+        };
+        for &c in columns {
+            let found = verify::show(layout.column_hash(bytes, c, release));
+            let recorded = &info.columns[c].checksum;
+            if &found != recorded {
+                let what = format!(" in column '{}'", self.manifest.columns[c].name);
+                return Err(self.corrupted(i, &what, &found, recorded));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks every partition file's size and checksum, and its frame and
+    /// every column's checksum (`inspect --verify`). Returns one line per
+    /// partition: `None` if fine, else the error.
     pub fn verify_all(&self) -> Vec<Option<String>> {
         use rayon::prelude::*;
+        let all: Vec<usize> = (0..self.manifest.columns.len()).collect();
         (0..self.manifest.partitions.len())
             .into_par_iter()
             .map(|i| {
-                self.map_partition(i)
-                    .and_then(|m| self.check_checksum(i, &m))
-                    .err()
-                    .map(|e| e.to_string())
+                let check = || -> Result<()> {
+                    let map = self.map_partition(i)?;
+                    self.check_checksum(i, &map)?;
+                    let name = self.partition_path(i).display().to_string();
+                    let ipc = IpcFile::from_map(map, &name, true, None)?;
+                    self.check_schema(&ipc, &name)?;
+                    self.check_columns(i, &ipc, &all)
+                };
+                check().err().map(|e| e.to_string())
             })
             .collect()
     }
@@ -297,11 +351,11 @@ impl Store {
         let name = path.display().to_string();
         let map = self.map_partition(i)?;
         let _truncation = crate::signals::register_mapping(map.as_ptr(), map.len(), &path);
-        if verify {
-            self.check_checksum(i, &map)?;
-        }
         let ipc = IpcFile::from_map(map, &name, true, Some(needed.to_vec()))?;
         self.check_schema(&ipc, &name)?;
+        if verify {
+            self.check_columns(i, &ipc, needed)?;
+        }
         let mut rows = 0u64;
         for b in 0..ipc.batches() {
             if fold.cancelled() {
