@@ -8,17 +8,23 @@
 //! is a regular file and not a symbolic link.
 //!
 //! Each partition is checked before any of its rows is used: the file must
-//! exist, have the size the manifest records, hash to the recorded checksum
-//! (unless verification is turned off), and carry the manifest's schema;
-//! then every record batch is validated by the Arrow decoder as it is read
-//! (offsets, lengths, UTF-8), whether or not the checksum was checked: a
-//! checksum catches accidents, and whoever can edit a partition file can
-//! recompute it, so it is no licence to trust the bytes. A damaged or
-//! crafted store therefore fails with an error naming the file, never with
-//! a crash. Pages are released as soon as they have been read (the
-//! checksum pass releases each chunk it hashed, the decode releases each
-//! record batch it folded), and a partition's map is dropped when it is
-//! done, so the resident set stays bounded by the page cache, not the store.
+//! exist, have the size the manifest records and carry the manifest's
+//! schema, and (unless verification is turned off) its frame (schema, batch
+//! metadata, footer) and every column the query reads must hash to the
+//! checksums the manifest records ([`super::verify`]): a query hashes what it
+//! reads, not the columns it never touches. Then every record batch is
+//! validated by the Arrow decoder as it is read (offsets, lengths, UTF-8 of
+//! the columns read), whether or not the checksums were checked: a checksum
+//! catches accidents, and whoever can edit a partition file can recompute
+//! it, so it is no licence to trust the bytes. A damaged or crafted store
+//! therefore fails with an error naming the file, never with a crash.
+//!
+//! A partition of ordinary size (up to [`KEEP_MAPPED`]) stays mapped in
+//! from its checksum pass to its decode and is dropped as a whole when done;
+//! a huge one gives its pages back as soon as they have been read (the
+//! checksum pass each range it hashed, the decode each record batch it
+//! folded), so the resident set stays bounded by the page cache, not the
+//! store.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -356,6 +362,7 @@ impl Store {
         if verify {
             self.check_columns(i, &ipc, needed)?;
         }
+        let huge = info.bytes as usize > KEEP_MAPPED;
         let mut rows = 0u64;
         for b in 0..ipc.batches() {
             if fold.cancelled() {
@@ -387,7 +394,12 @@ impl Store {
             })?;
             rows += batch.num_rows() as u64;
             drop(batch);
-            ipc.release(b);
+            // A huge partition gives back each batch's pages as it goes (a
+            // bounded resident set); an ordinary one all at once, when its
+            // map is dropped, which costs no system call per batch.
+            if huge {
+                ipc.release(b);
+            }
         }
         if rows != info.rows {
             return Err(Error::Other(format!(
