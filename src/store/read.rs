@@ -41,6 +41,7 @@ use crate::partial::Table;
 use crate::plan::{Plan, UNUSED};
 use crate::source::arrow::fold_arrays;
 use crate::source::ipc::{release_range, IpcFile};
+use xxhash_rust::xxh3::Xxh3;
 
 /// Bytes hashed between two releases of the pages just hashed.
 const HASH_CHUNK: usize = 8 << 20;
@@ -226,10 +227,10 @@ impl Store {
         ))
     }
 
-    /// Checks partition `i`'s frame (schema, batch metadata, footer) and
-    /// the checksums of `columns` (store column indices) against the
-    /// manifest ([`super::verify`]): what a query reads, and nothing else.
-    fn check_columns(&self, i: usize, ipc: &IpcFile, columns: &[usize]) -> Result<()> {
+    /// Checks partition `i`'s frame (schema, batch metadata, footer)
+    /// against the manifest ([`super::verify`]) and reads where each
+    /// column's buffers lie, for the column checksums.
+    fn checked_layout(&self, i: usize, ipc: &IpcFile) -> Result<Layout> {
         let info = &self.manifest.partitions[i];
         let path = self.partition_path(i);
         let malformed = |e: String| {
@@ -249,6 +250,16 @@ impl Store {
         layout
             .read_buffers(bytes, ipc.blocks(), &ipc.schema)
             .map_err(malformed)?;
+        Ok(layout)
+    }
+
+    /// Checks partition `i`'s frame (schema, batch metadata, footer) and
+    /// the checksums of `columns` (store column indices) against the
+    /// manifest, reading the whole of each column before returning.
+    fn check_columns(&self, i: usize, ipc: &IpcFile, columns: &[usize]) -> Result<()> {
+        let info = &self.manifest.partitions[i];
+        let bytes = ipc.bytes();
+        let layout = self.checked_layout(i, ipc)?;
         // An ordinary partition stays mapped in until decoded; a huge one
         // is released as it is hashed, to keep the resident set bounded at
         // the price of faulting its pages in twice.
@@ -359,19 +370,48 @@ impl Store {
         let _truncation = crate::signals::register_mapping(map.as_ptr(), map.len(), &path);
         let ipc = IpcFile::from_map(map, &name, true, Some(needed.to_vec()))?;
         self.check_schema(&ipc, &name)?;
-        if verify {
-            self.check_columns(i, &ipc, needed)?;
-        }
+        // The frame is checked first (it says where each column's buffers
+        // lie); each column read is hashed batch by batch just before the
+        // batch is decoded (its bytes then come from the cache, not from
+        // memory a second time), and compared once the partition is read.
+        // Should anything fail meanwhile, the partition is hashed to the end
+        // and a checksum mismatch is the error reported: a damaged file is
+        // reported as damaged, and no answer is given either way.
+        let mut check = match verify {
+            true => Some((
+                self.checked_layout(i, &ipc)?,
+                needed.iter().map(|_| Xxh3::new()).collect::<Vec<_>>(),
+            )),
+            false => None,
+        };
+        let bytes = ipc.bytes();
+        let hash_batch = |check: &mut Option<(Layout, Vec<Xxh3>)>, b: usize| {
+            if let Some((layout, hashers)) = check {
+                for (h, &c) in hashers.iter_mut().zip(needed) {
+                    layout.hash_batch(bytes, c, b, h);
+                }
+            }
+        };
         let huge = info.bytes as usize > KEEP_MAPPED;
         let mut rows = 0u64;
+        let mut hashed = 0;
+        let mut outcome = Ok(());
         for b in 0..ipc.batches() {
             if fold.cancelled() {
                 return Ok(());
             }
-            let batch = ipc.batch(b)?;
+            hash_batch(&mut check, b);
+            hashed = b + 1;
+            let batch = match ipc.batch(b) {
+                Ok(batch) => batch,
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            };
             let arrays: Vec<_> = positions.iter().map(|&p| batch.column(p).clone()).collect();
             let first = rows;
-            fold_arrays(fold, &plan.slot_names, &arrays, batch.num_rows(), |r| {
+            let folded = fold_arrays(fold, &plan.slot_names, &arrays, batch.num_rows(), |r| {
                 let row = first + r.row as u64;
                 // by position, not name: a header may repeat a name
                 let column = &plan.slot_labels[r.slot];
@@ -391,7 +431,11 @@ impl Store {
                     }),
                     None => Error::Other(format!("{name}: row {}: {}", row + 1, r.describe(plan))),
                 }
-            })?;
+            });
+            if let Err(e) = folded {
+                outcome = Err(e);
+                break;
+            }
             rows += batch.num_rows() as u64;
             drop(batch);
             // A huge partition gives back each batch's pages as it goes (a
@@ -401,6 +445,22 @@ impl Store {
                 ipc.release(b);
             }
         }
+        if check.is_some() {
+            for b in hashed..ipc.batches() {
+                hash_batch(&mut check, b);
+            }
+        }
+        if let Some((_, hashers)) = &check {
+            for (h, &c) in hashers.iter().zip(needed) {
+                let found = verify::show(h.digest());
+                let recorded = &info.columns[c].checksum;
+                if &found != recorded {
+                    let what = format!(" in column '{}'", self.manifest.columns[c].name);
+                    return Err(self.corrupted(i, &what, &found, recorded));
+                }
+            }
+        }
+        outcome?;
         if rows != info.rows {
             return Err(Error::Other(format!(
                 "{name}: holds {rows} rows, the manifest says {}; re-create the store with `rayproc split`",

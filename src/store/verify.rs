@@ -170,6 +170,15 @@ impl Layout {
         Ok(())
     }
 
+    /// Adds column `c`'s buffers in record batch `b` to `h` (hashing every
+    /// batch in order gives [`Layout::column_hash`]).
+    pub fn hash_batch(&self, bytes: &[u8], c: usize, b: usize, h: &mut Xxh3) {
+        let per = self.columns[c].len() / self.bodies.len().max(1);
+        for r in &self.columns[c][b * per..(b + 1) * per] {
+            h.update(&bytes[r.clone()]);
+        }
+    }
+
     /// Column `c`'s checksum; `done(range)` is told each range once hashed.
     pub fn column_hash(&self, bytes: &[u8], c: usize, mut done: impl FnMut(&Range<usize>)) -> u64 {
         let mut h = Xxh3::new();
