@@ -15,7 +15,7 @@
 #     store (verification on; Arrow validation always is), from the Parquet copy
 #     (`run --input`), and DuckDB on its own persisted table (a .duckdb file made from the
 #     CSV once), medians of RUNS, --threads THREADS (2), the three run in turn within each
-#     round so they see the same machine; outputs of the store and Parquet runs are
+#     round (in a rotating order) so they see the same machine; outputs of the store and Parquet runs are
 #     compared byte for byte (and their md5 printed, to compare before/after a change).
 #
 #   bash benches/store_bench.sh                 # 10M rows, 3 runs
@@ -100,7 +100,7 @@ if [ "${PEERS:-0}" = 1 ]; then
     }
     echo "## Store against Parquet and DuckDB's table ($(nproc) cores, $(date -u +%Y-%m-%d))"
     echo
-    echo "$("$BIN" --version), --threads $THREADS, median of $RUNS rounds (each round runs the three in turn)."
+    echo "$("$BIN" --version), --threads $THREADS, median of $RUNS rounds (each round runs the three in turn, in a rotating order)."
     echo "Data: $CSV; store $(du -sh "$STORE" | cut -f1) ($(ls "$STORE/$(cat "$STORE/current")" | grep -c arrow) partitions),"
     echo "Parquet $(du -h "$PARQUET" | cut -f1) (written by DuckDB), DuckDB table $(du -h "$DUCKDB" | cut -f1)."
     echo
@@ -109,10 +109,15 @@ if [ "${PEERS:-0}" = 1 ]; then
     for q in ${QUERIES:-q1 q2 q3 q4 q5 q6}; do
         read -ra qa <<<"${Q[$q]}"
         st=() pq=() dk=()
-        for _ in $(seq "$RUNS"); do
-            OUTFILE="$TMP/$q-store.out" st+=("$(wall "$BIN" run --store "$STORE" "${qa[@]}" --threads "$THREADS" --format csv --quiet)")
-            OUTFILE="$TMP/$q-parquet.out" pq+=("$(wall "$BIN" run --input "$PARQUET" "${qa[@]}" --threads "$THREADS" --format csv --quiet)")
-            OUTFILE="$TMP/$q-duckdb.out" dk+=("$(wall "$PY" benches/peers.py --engine duckdb --query "$q" --file "$DUCKDB" --threads "$THREADS")")
+        for r in $(seq "$RUNS"); do
+            # the three in a rotating order, so that none always follows the same one
+            for k in 0 1 2; do
+                case $(((r + k) % 3)) in
+                    0) OUTFILE="$TMP/$q-store.out" st+=("$(wall "$BIN" run --store "$STORE" "${qa[@]}" --threads "$THREADS" --format csv --quiet)") ;;
+                    1) OUTFILE="$TMP/$q-parquet.out" pq+=("$(wall "$BIN" run --input "$PARQUET" "${qa[@]}" --threads "$THREADS" --format csv --quiet)") ;;
+                    2) OUTFILE="$TMP/$q-duckdb.out" dk+=("$(wall "$PY" benches/peers.py --engine duckdb --query "$q" --file "$DUCKDB" --threads "$THREADS")") ;;
+                esac
+            done
         done
         ms=$(printf '%s\n' "${st[@]}" | median)
         mp=$(printf '%s\n' "${pq[@]}" | median)
