@@ -12,19 +12,21 @@
 //! schema, and (unless verification is turned off) its frame (schema, batch
 //! metadata, footer) and every column the query reads must hash to the
 //! checksums the manifest records ([`super::verify`]): a query hashes what it
-//! reads, not the columns it never touches. Then every record batch is
-//! validated by the Arrow decoder as it is read (offsets, lengths, UTF-8 of
-//! the columns read), whether or not the checksums were checked: a checksum
+//! reads, not the columns it never touches. The frame is checked first; the
+//! columns batch by batch, each batch hashed just before it is decoded, and
+//! compared when the partition is read (a mismatch is the error reported,
+//! and no answer is given). Every record batch is validated by the Arrow
+//! decoder as it is read (offsets, lengths, UTF-8 of the columns read),
+//! whether or not the checksums were checked: a checksum
 //! catches accidents, and whoever can edit a partition file can recompute
 //! it, so it is no licence to trust the bytes. A damaged or crafted store
 //! therefore fails with an error naming the file, never with a crash.
 //!
 //! A partition of ordinary size (up to [`KEEP_MAPPED`]) stays mapped in
-//! from its checksum pass to its decode and is dropped as a whole when done;
-//! a huge one gives its pages back as soon as they have been read (the
-//! checksum pass each range it hashed, the decode each record batch it
-//! folded), so the resident set stays bounded by the page cache, not the
-//! store.
+//! while it is read and is dropped as a whole when done; a huge one gives
+//! its pages back as soon as they have been read (each record batch once
+//! hashed and folded; `inspect --verify` each range it hashed), so the
+//! resident set stays bounded by the page cache, not the store.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
