@@ -11,9 +11,18 @@
 # time of RUNS runs and the largest peak RSS seen. The data must exist (benches/setup.sh
 # makes target/bench-data/d10m.csv and d10m.parquet, and the venv with duckdb).
 #
+#   * with PEERS=1 instead, the store's target (issue 18): Q1-Q6 of benches/peers.py from the
+#     store (verification on; Arrow validation always is), from the Parquet copy
+#     (`run --input`), and DuckDB on its own persisted table (a .duckdb file made from the
+#     CSV once), medians of RUNS, --threads THREADS (2), the three run in turn within each
+#     round (in a rotating order) so they see the same machine; outputs of the store and Parquet runs are
+#     compared byte for byte (and their md5 printed, to compare before/after a change).
+#
 #   bash benches/store_bench.sh                 # 10M rows, 3 runs
 #   RUNS=5 BIG=1 bash benches/store_bench.sh    # plus the 5 GB bounded-memory check
 #   SKIP_BUILD=1 bash benches/store_bench.sh
+#   PEERS=1 CSV=/tmp/d10m.csv PARQUET=/tmp/d10m.parquet PY=/tmp/bench-venv/bin/python \
+#     bash benches/store_bench.sh               # Q1-Q6: store / Parquet / DuckDB table
 #
 # Exit status: 0, or 1 if a command failed, answers disagree, or (BIG=1) RSS exceeds 256 MiB.
 set -euo pipefail
@@ -22,10 +31,12 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 RUNS="${RUNS:-3}"
 DATA="${DATA:-target/bench-data}"
-CSV="$DATA/d10m.csv"
-PARQUET="$DATA/d10m.parquet"
-STORE="$DATA/d10m.store"
-PY="target/bench-venv/bin/python"
+CSV="${CSV:-$DATA/d10m.csv}"
+PARQUET="${PARQUET:-$DATA/d10m.parquet}"
+STORE="${STORE:-$DATA/d10m.store}"
+DUCKDB="${DUCKDB:-${PARQUET%.parquet}.duckdb}"
+PY="${PY:-target/bench-venv/bin/python}"
+THREADS="${THREADS:-2}"
 BIN="target/release/rayproc"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
@@ -59,6 +70,66 @@ measure() {
 }
 
 mib() { awk "BEGIN{printf \"%.0f\", $1/1024}"; }
+
+# The store's target (issue 18): Q1-Q6 from the store, the Parquet copy, and DuckDB's table.
+if [ "${PEERS:-0}" = 1 ]; then
+    if [ ! -e "$STORE/current" ] || [ "${RESPLIT:-0}" = 1 ]; then
+        "$BIN" split --input "$CSV" --store "$STORE" --threads "$THREADS" --quiet
+    fi
+    if [ ! -e "$DUCKDB" ]; then
+        "$PY" -c "import duckdb,sys; c=duckdb.connect(sys.argv[1]); c.execute(\"CREATE TABLE t AS SELECT * FROM read_csv('\"+sys.argv[2]+\"')\"); c.close()" "$DUCKDB.tmp" "$CSV"
+        mv "$DUCKDB.tmp" "$DUCKDB"
+    fi
+    STATS=count
+    for c in x y n; do for f in count sum min max mean std; do STATS+=",$f:$c"; done; done
+    declare -A Q=(
+        [q1]="--agg mean:x"
+        [q2]="--agg $STATS"
+        [q3]="--by k_small --agg count,mean:x"
+        [q4]="--agg distinct:k_large"
+        [q5]="--agg median:x,p99:x"
+        [q6]="--by k_large --agg sum:n"
+    )
+    median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+    wall() { # wall seconds of "$@", stdout to $OUTFILE
+        local s e
+        s=$(date +%s.%N)
+        "$@" >"$OUTFILE" || { echo "store_bench: FAILED: $*" >&2; status=1; }
+        e=$(date +%s.%N)
+        awk -v s="$s" -v e="$e" 'BEGIN {printf "%.3f\n", e - s}'
+    }
+    echo "## Store against Parquet and DuckDB's table ($(nproc) cores, $(date -u +%Y-%m-%d))"
+    echo
+    echo "$("$BIN" --version), --threads $THREADS, median of $RUNS rounds (each round runs the three in turn, in a rotating order)."
+    echo "Data: $CSV; store $(du -sh "$STORE" | cut -f1) ($(ls "$STORE/$(cat "$STORE/current")" | grep -c arrow) partitions),"
+    echo "Parquet $(du -h "$PARQUET" | cut -f1) (written by DuckDB), DuckDB table $(du -h "$DUCKDB" | cut -f1)."
+    echo
+    echo "| query | store (run --store) | Parquet (run --input) | DuckDB table (peers.py) | store / Parquet | store / DuckDB | md5 of the store's output |"
+    echo "| --- | --- | --- | --- | --- | --- | --- |"
+    for q in ${QUERIES:-q1 q2 q3 q4 q5 q6}; do
+        read -ra qa <<<"${Q[$q]}"
+        st=() pq=() dk=()
+        for r in $(seq "$RUNS"); do
+            # the three in a rotating order, so that none always follows the same one
+            for k in 0 1 2; do
+                case $(((r + k) % 3)) in
+                    0) OUTFILE="$TMP/$q-store.out" st+=("$(wall "$BIN" run --store "$STORE" "${qa[@]}" --threads "$THREADS" --format csv --quiet)") ;;
+                    1) OUTFILE="$TMP/$q-parquet.out" pq+=("$(wall "$BIN" run --input "$PARQUET" "${qa[@]}" --threads "$THREADS" --format csv --quiet)") ;;
+                    2) OUTFILE="$TMP/$q-duckdb.out" dk+=("$(wall "$PY" benches/peers.py --engine duckdb --query "$q" --file "$DUCKDB" --threads "$THREADS")") ;;
+                esac
+            done
+        done
+        ms=$(printf '%s\n' "${st[@]}" | median)
+        mp=$(printf '%s\n' "${pq[@]}" | median)
+        md=$(printf '%s\n' "${dk[@]}" | median)
+        if ! cmp -s "$TMP/$q-store.out" "$TMP/$q-parquet.out"; then
+            echo "store_bench: $q: the store's output differs from Parquet's" >&2
+            status=1
+        fi
+        echo "| $q \`${Q[$q]}\` | $ms | $mp | $md | $(awk -v a="$ms" -v b="$mp" 'BEGIN{printf "%.2f", a/b}') | $(awk -v a="$ms" -v b="$md" 'BEGIN{printf "%.2f", a/b}') | $(md5sum <"$TMP/$q-store.out" | cut -c1-12) |"
+    done
+    exit "$status"
+fi
 
 echo "## rayproc store benchmark ($(nproc) cores, $(date -u +%Y-%m-%d), best of $RUNS)"
 echo

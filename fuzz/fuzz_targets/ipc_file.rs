@@ -1,5 +1,6 @@
 //! Arrow IPC files as the store and `--input x.arrow` read them: any bytes
-//! go through `IpcFile::from_bytes` (footer, schema, dictionaries) and
+//! go through `IpcFile::from_bytes` (footer, schema, dictionaries), the
+//! store's per-column checksums (`store::verify`: batch metadata) and
 //! `read_everything` (every record batch decoded and validated, every
 //! column viewed as the aggregates view it). Invariant: an error or a
 //! result, never a panic, a crash or a hang, whatever the offsets, lengths,
@@ -21,6 +22,8 @@ fuzz_target!(|data: &[u8]| {
         None => (None, data),
     };
     if let Ok(file) = IpcFile::from_bytes(bytes, "fuzz", projection) {
+        // where the store's per-column checksums look (batch metadata)
+        let _ = rayproc::store::verify::checksums(file.bytes(), file.blocks(), &file.schema);
         let _ = read_everything(&file);
     }
 });

@@ -78,7 +78,8 @@ pub struct QueryArgs {
     #[arg(long, requires = "store")]
     pub allow_stale: bool,
 
-    /// With --store: skip the checksum check of the partition files.
+    /// With --store: skip the checksum check of the partition files (their
+    /// frames and the columns read).
     #[arg(long, requires = "store")]
     pub no_verify: bool,
 

@@ -104,8 +104,9 @@ glob (--input 'logs/*.csv') is expanded by rayproc, sorted by path; a folder
 All files form one table and must have the same columns.
 
 Stores: `--store DIR` reads a store made by `rayproc split`. A store whose
-sources changed since the split is refused unless --allow-stale; every
-partition file's checksum is verified before it is used unless --no-verify.
+sources changed since the split is refused unless --allow-stale; the
+checksums of each partition file's frame and of every column the query
+reads are verified before use unless --no-verify.
 
 Examples:
   rayproc run --input big.csv --agg mean:price

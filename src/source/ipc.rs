@@ -241,6 +241,18 @@ impl IpcFile {
         }
     }
 
+    /// The footer's record batch blocks, in file order as the footer lists
+    /// them (where each batch's metadata and body lie; unchecked: see
+    /// [`IpcFile::batch`] for the checked read).
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+
+    /// The mapping the file is read from, when it is mapped.
+    pub fn map(&self) -> Option<&Mmap> {
+        self.map.as_deref()
+    }
+
     /// Number of record batches.
     pub fn batches(&self) -> usize {
         self.blocks.len()

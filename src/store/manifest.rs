@@ -8,6 +8,11 @@
 //! generation layout (`current`, `gen-N/`, see [`super::layout`]) and the
 //! manifest's own checksum; a version 1 store is refused with a message
 //! saying to re-create it (stores are cheap to rebuild from their sources).
+//! Version 3 added the per-column checksums (`frame_checksum` of each
+//! partition, `checksum` of each column's statistics; see
+//! [`super::verify`]), which `run --store` checks instead of the whole
+//! file's: a version 2 store has none, and is refused the same way rather
+//! than read unverified.
 //!
 //! Why the manifest has a checksum: it decides what the reader believes
 //! about the partition files (sizes, checksums) and what errors say
@@ -29,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// The store format version this build writes and reads.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The `format` field of every manifest.
 pub const FORMAT: &str = "rayproc-store";
 /// The manifest's file name inside the store directory.
@@ -111,8 +116,12 @@ pub struct PartitionInfo {
     pub file: String,
     pub rows: u64,
     pub bytes: u64,
-    /// `xxh3:` + the 64-bit XXH3 of the whole file.
+    /// `xxh3:` + the 64-bit XXH3 of the whole file (`inspect --verify`).
     pub checksum: String,
+    /// `xxh3:` + the XXH3 of the file's bytes outside its record batches'
+    /// bodies (schema, batch metadata, footer; see [`super::verify`]):
+    /// checked by every query, with the checksums of the columns it reads.
+    pub frame_checksum: String,
     /// Per column, in schema order.
     pub columns: Vec<ColumnStats>,
 }
@@ -120,6 +129,9 @@ pub struct PartitionInfo {
 /// Statistics of one column in one partition.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 pub struct ColumnStats {
+    /// `xxh3:` + the XXH3 of the column's buffers in this partition's file,
+    /// batch after batch (see [`super::verify`]).
+    pub checksum: String,
     pub null_count: u64,
     /// Numbers as JSON numbers (non-finite floats as the strings `NaN`,
     /// `inf`, `-inf`), text as a string (invalid UTF-8 replaced); absent
@@ -323,7 +335,9 @@ mod tests {
                 rows: 2,
                 bytes: 10,
                 checksum: "xxh3:0".into(),
+                frame_checksum: "xxh3:1".into(),
                 columns: vec![ColumnStats {
+                    checksum: "xxh3:2".into(),
                     null_count: 0,
                     min: Some(serde_json::json!(0.1)),
                     max: Some(serde_json::json!(1e300)),

@@ -14,6 +14,7 @@
 pub mod layout;
 pub mod manifest;
 pub mod read;
+pub mod verify;
 pub mod write;
 
 use std::fmt::Write as _;

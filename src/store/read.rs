@@ -8,17 +8,25 @@
 //! is a regular file and not a symbolic link.
 //!
 //! Each partition is checked before any of its rows is used: the file must
-//! exist, have the size the manifest records, hash to the recorded checksum
-//! (unless verification is turned off), and carry the manifest's schema;
-//! then every record batch is validated by the Arrow decoder as it is read
-//! (offsets, lengths, UTF-8), whether or not the checksum was checked: a
-//! checksum catches accidents, and whoever can edit a partition file can
-//! recompute it, so it is no licence to trust the bytes. A damaged or
-//! crafted store therefore fails with an error naming the file, never with
-//! a crash. Pages are released as soon as they have been read (the
-//! checksum pass releases each chunk it hashed, the decode releases each
-//! record batch it folded), and a partition's map is dropped when it is
-//! done, so the resident set stays bounded by the page cache, not the store.
+//! exist, have the size the manifest records and carry the manifest's
+//! schema, and (unless verification is turned off) its frame (schema, batch
+//! metadata, footer) and every column the query reads must hash to the
+//! checksums the manifest records ([`super::verify`]): a query hashes what it
+//! reads, not the columns it never touches. The frame is checked first; the
+//! columns batch by batch, each batch hashed just before it is decoded, and
+//! compared when the partition is read (a mismatch is the error reported,
+//! and no answer is given). Every record batch is validated by the Arrow
+//! decoder as it is read (offsets, lengths, UTF-8 of the columns read),
+//! whether or not the checksums were checked: a checksum
+//! catches accidents, and whoever can edit a partition file can recompute
+//! it, so it is no licence to trust the bytes. A damaged or crafted store
+//! therefore fails with an error naming the file, never with a crash.
+//!
+//! A partition of ordinary size (up to [`KEEP_MAPPED`]) stays mapped in
+//! while it is read and is dropped as a whole when done; a huge one gives
+//! its pages back as soon as they have been read (each record batch once
+//! hashed and folded; `inspect --verify` each range it hashed), so the
+//! resident set stays bounded by the page cache, not the store.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -28,12 +36,14 @@ use memmap2::Mmap;
 
 use super::layout;
 use super::manifest::{source_change, Manifest, FILE_NAME};
+use super::verify::{self, Layout};
 use crate::error::{DataError, Error, Result};
 use crate::exec::{self, AggregateOptions, Fold};
 use crate::partial::Table;
 use crate::plan::{Plan, UNUSED};
 use crate::source::arrow::fold_arrays;
 use crate::source::ipc::{release_range, IpcFile};
+use xxhash_rust::xxh3::Xxh3;
 
 /// Bytes hashed between two releases of the pages just hashed.
 const HASH_CHUNK: usize = 8 << 20;
@@ -185,14 +195,15 @@ impl Store {
         Ok(Arc::new(map))
     }
 
-    /// Hashes a mapped partition and compares with the manifest.
+    /// Hashes a mapped partition whole and compares with the manifest
+    /// (`inspect --verify`; queries check only what they read, see
+    /// [`Store::check_columns`]).
     fn check_checksum(&self, i: usize, map: &Mmap) -> Result<()> {
         let info = &self.manifest.partitions[i];
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-        // A partition of ordinary size stays mapped in until decoded (its
-        // record batches are released one by one after folding); a huge
-        // one is released chunk by chunk, to keep the resident set bounded
-        // at the price of faulting its pages in twice.
+        // A partition of ordinary size stays mapped in while it is read; a
+        // huge one is released chunk by chunk, to keep the resident set
+        // bounded.
         let release = map.len() > KEEP_MAPPED;
         let mut at = 0;
         while at < map.len() {
@@ -203,29 +214,91 @@ impl Store {
             }
             at = end;
         }
-        let found = format!("xxh3:{:016x}", hasher.digest());
+        let found = verify::show(hasher.digest());
         if found != info.checksum {
-            return Err(Error::Other(format!(
-                "{}: checksum mismatch ({found}, the manifest says {}): the partition file is \
-                 corrupted; re-create the store with `rayproc split`",
-                self.partition_path(i).display(),
-                info.checksum
-            )));
+            return Err(self.corrupted(i, "", &found, &info.checksum));
         }
         Ok(())
     }
 
-    /// Checks every partition file's size and checksum (`inspect --verify`).
-    /// Returns one line per partition: `None` if fine, else the error.
+    fn corrupted(&self, i: usize, what: &str, found: &str, recorded: &str) -> Error {
+        Error::Other(format!(
+            "{}: checksum mismatch{what} ({found}, the manifest says {recorded}): the partition \
+             file is corrupted; re-create the store with `rayproc split`",
+            self.partition_path(i).display(),
+        ))
+    }
+
+    /// Checks partition `i`'s frame (schema, batch metadata, footer)
+    /// against the manifest ([`super::verify`]) and reads where each
+    /// column's buffers lie, for the column checksums.
+    fn checked_layout(&self, i: usize, ipc: &IpcFile) -> Result<Layout> {
+        let info = &self.manifest.partitions[i];
+        let path = self.partition_path(i);
+        let malformed = |e: String| {
+            Error::Other(format!(
+                "{}: not a partition file as `split` writes them ({e}); the store is damaged, \
+                 re-create it with `rayproc split`",
+                path.display()
+            ))
+        };
+        let bytes = ipc.bytes();
+        let mut layout = Layout::read_bodies(bytes, ipc.blocks()).map_err(malformed)?;
+        let found = verify::show(layout.frame_hash(bytes));
+        if found != info.frame_checksum {
+            let what = " in the file's frame (schema, batch metadata, footer)";
+            return Err(self.corrupted(i, what, &found, &info.frame_checksum));
+        }
+        layout
+            .read_buffers(bytes, ipc.blocks(), &ipc.schema)
+            .map_err(malformed)?;
+        Ok(layout)
+    }
+
+    /// Checks partition `i`'s frame (schema, batch metadata, footer) and
+    /// the checksums of `columns` (store column indices) against the
+    /// manifest, reading the whole of each column before returning.
+    fn check_columns(&self, i: usize, ipc: &IpcFile, columns: &[usize]) -> Result<()> {
+        let info = &self.manifest.partitions[i];
+        let bytes = ipc.bytes();
+        let layout = self.checked_layout(i, ipc)?;
+        // An ordinary partition stays mapped in until decoded; a huge one
+        // is released as it is hashed, to keep the resident set bounded at
+        // the price of faulting its pages in twice.
+        let release = |r: &std::ops::Range<usize>| {
+            if let Some(map) = ipc.map().filter(|m| m.len() > KEEP_MAPPED) {
+                release_range(map, r.start, r.len());
+            }
+        };
+        for &c in columns {
+            let found = verify::show(layout.column_hash(bytes, c, release));
+            let recorded = &info.columns[c].checksum;
+            if &found != recorded {
+                let what = format!(" in column '{}'", self.manifest.columns[c].name);
+                return Err(self.corrupted(i, &what, &found, recorded));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks every partition file's size and checksum, and its frame and
+    /// every column's checksum (`inspect --verify`). Returns one line per
+    /// partition: `None` if fine, else the error.
     pub fn verify_all(&self) -> Vec<Option<String>> {
         use rayon::prelude::*;
+        let all: Vec<usize> = (0..self.manifest.columns.len()).collect();
         (0..self.manifest.partitions.len())
             .into_par_iter()
             .map(|i| {
-                self.map_partition(i)
-                    .and_then(|m| self.check_checksum(i, &m))
-                    .err()
-                    .map(|e| e.to_string())
+                let check = || -> Result<()> {
+                    let map = self.map_partition(i)?;
+                    self.check_checksum(i, &map)?;
+                    let name = self.partition_path(i).display().to_string();
+                    let ipc = IpcFile::from_map(map, &name, true, None)?;
+                    self.check_schema(&ipc, &name)?;
+                    self.check_columns(i, &ipc, &all)
+                };
+                check().err().map(|e| e.to_string())
             })
             .collect()
     }
@@ -297,20 +370,50 @@ impl Store {
         let name = path.display().to_string();
         let map = self.map_partition(i)?;
         let _truncation = crate::signals::register_mapping(map.as_ptr(), map.len(), &path);
-        if verify {
-            self.check_checksum(i, &map)?;
-        }
         let ipc = IpcFile::from_map(map, &name, true, Some(needed.to_vec()))?;
         self.check_schema(&ipc, &name)?;
+        // The frame is checked first (it says where each column's buffers
+        // lie); each column read is hashed batch by batch just before the
+        // batch is decoded (its bytes then come from the cache, not from
+        // memory a second time), and compared once the partition is read.
+        // Should anything fail meanwhile, the partition is hashed to the end
+        // and a checksum mismatch is the error reported: a damaged file is
+        // reported as damaged, and no answer is given either way.
+        let mut check = match verify {
+            true => Some((
+                self.checked_layout(i, &ipc)?,
+                needed.iter().map(|_| Xxh3::new()).collect::<Vec<_>>(),
+            )),
+            false => None,
+        };
+        let bytes = ipc.bytes();
+        let hash_batch = |check: &mut Option<(Layout, Vec<Xxh3>)>, b: usize| {
+            if let Some((layout, hashers)) = check {
+                for (h, &c) in hashers.iter_mut().zip(needed) {
+                    layout.hash_batch(bytes, c, b, h);
+                }
+            }
+        };
+        let huge = info.bytes as usize > KEEP_MAPPED;
         let mut rows = 0u64;
+        let mut hashed = 0;
+        let mut outcome = Ok(());
         for b in 0..ipc.batches() {
             if fold.cancelled() {
                 return Ok(());
             }
-            let batch = ipc.batch(b)?;
+            hash_batch(&mut check, b);
+            hashed = b + 1;
+            let batch = match ipc.batch(b) {
+                Ok(batch) => batch,
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            };
             let arrays: Vec<_> = positions.iter().map(|&p| batch.column(p).clone()).collect();
             let first = rows;
-            fold_arrays(fold, &plan.slot_names, &arrays, batch.num_rows(), |r| {
+            let folded = fold_arrays(fold, &plan.slot_names, &arrays, batch.num_rows(), |r| {
                 let row = first + r.row as u64;
                 // by position, not name: a header may repeat a name
                 let column = &plan.slot_labels[r.slot];
@@ -330,11 +433,36 @@ impl Store {
                     }),
                     None => Error::Other(format!("{name}: row {}: {}", row + 1, r.describe(plan))),
                 }
-            })?;
+            });
+            if let Err(e) = folded {
+                outcome = Err(e);
+                break;
+            }
             rows += batch.num_rows() as u64;
             drop(batch);
-            ipc.release(b);
+            // A huge partition gives back each batch's pages as it goes (a
+            // bounded resident set); an ordinary one all at once, when its
+            // map is dropped, which costs no system call per batch.
+            if huge {
+                ipc.release(b);
+            }
         }
+        if check.is_some() {
+            for b in hashed..ipc.batches() {
+                hash_batch(&mut check, b);
+            }
+        }
+        if let Some((_, hashers)) = &check {
+            for (h, &c) in hashers.iter().zip(needed) {
+                let found = verify::show(h.digest());
+                let recorded = &info.columns[c].checksum;
+                if &found != recorded {
+                    let what = format!(" in column '{}'", self.manifest.columns[c].name);
+                    return Err(self.corrupted(i, &what, &found, recorded));
+                }
+            }
+        }
+        outcome?;
         if rows != info.rows {
             return Err(Error::Other(format!(
                 "{name}: holds {rows} rows, the manifest says {}; re-create the store with `rayproc split`",

@@ -350,6 +350,7 @@ impl StatsAcc {
             (None, None)
         };
         ColumnStats {
+            checksum: String::new(),
             null_count: self.nulls,
             min,
             max,
@@ -558,13 +559,35 @@ fn write_partition<'i>(
     let bytes = sink.bytes;
     let file = sink.inner.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
+    drop(file);
+    let (frame_checksum, column_checksums) = column_checksums(&path)?;
+    let mut columns: Vec<ColumnStats> = gathers.into_iter().map(|g| g.stats.finish()).collect();
+    for (stats, sum) in columns.iter_mut().zip(column_checksums) {
+        stats.checksum = sum;
+    }
     Ok(PartitionInfo {
         file: name,
         rows,
         bytes,
         checksum,
-        columns: gathers.into_iter().map(|g| g.stats.finish()).collect(),
+        frame_checksum,
+        columns,
     })
+}
+
+/// The frame and column checksums of the partition file just written
+/// ([`super::verify`]), read back as a reader will read them (the bytes
+/// are still in the page cache).
+fn column_checksums(path: &Path) -> std::result::Result<(String, Vec<String>), Stop> {
+    let shown = path.display().to_string();
+    let file = File::open(path).map_err(|e| Stop::Failed(Error::io(path, e)))?;
+    // SAFETY: a read-only map of the file this split has just written and
+    // synced in its own temporary directory; nothing else writes it.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Stop::Failed(Error::io(path, e)))?;
+    let ipc = crate::source::ipc::IpcFile::from_map(Arc::new(map), &shown, true, None)
+        .map_err(Stop::Failed)?;
+    super::verify::checksums(ipc.bytes(), ipc.blocks(), &ipc.schema)
+        .map_err(|e| Stop::Failed(Error::Other(format!("{shown}: {e}"))))
 }
 
 fn source_info(input: &CsvInput) -> Result<SourceInfo> {

@@ -411,24 +411,95 @@ fn split_store(fx: &Fixture, name: &str, parts: &str) -> PathBuf {
     store
 }
 
+/// Where column `name`'s buffers (and the record batches' bodies) lie in
+/// a partition file, as the store's reader finds them.
+fn layout_of(bytes: &[u8], name: &str) -> (rayproc::store::verify::Layout, usize) {
+    let ipc = rayproc::source::ipc::IpcFile::from_bytes(bytes, "part", None).unwrap();
+    let mut layout = rayproc::store::verify::Layout::read_bodies(bytes, ipc.blocks()).unwrap();
+    layout
+        .read_buffers(bytes, ipc.blocks(), &ipc.schema)
+        .unwrap();
+    let c = ipc.schema.index_of(name).unwrap();
+    (layout, c)
+}
+
 #[test]
 fn a_flipped_byte_is_caught_by_the_checksum() {
     let (fx, _) = fixture(5_000, 3);
     let store = split_store(&fx, "st", "3");
     let part = generation(&store).join("part-00001.arrow");
+    let sum_x = ok(["run", "--store", &s(&store), "--agg", "sum:x,count"]);
     let mut bytes = fs::read(&part).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x10;
+    // a byte in the middle of column n's values (its last buffer)
+    let (layout, n) = layout_of(&bytes, "n");
+    let values = layout.columns[n].last().unwrap().clone();
+    bytes[values.start + values.len() / 2] ^= 0x10;
     fs::write(&part, &bytes).unwrap();
     let err = fails(
         ["run", "--store", &s(&store), "--agg", "sum:n,count"],
-        "checksum mismatch",
+        "checksum mismatch in column 'n'",
     );
     assert!(err.contains("part-00001.arrow"), "{err}");
+    fails(
+        ["run", "--store", &s(&store), "--by", "n", "--agg", "count"],
+        "checksum mismatch",
+    );
+    // a query that does not read n never sees the damage: its answer is whole
+    assert_eq!(
+        ok(["run", "--store", &s(&store), "--agg", "sum:x,count"]),
+        sum_x
+    );
     let out = rayproc(["inspect", &s(&store), "--verify"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stdout.contains("BAD"), "{}", out.stdout);
     assert!(out.stderr.contains("1 partition file(s)"), "{}", out.stderr);
+}
+
+#[test]
+fn a_flipped_byte_in_the_frame_fails_every_query() {
+    let (fx, _) = fixture(5_000, 13);
+    let store = split_store(&fx, "st", "2");
+    let part = generation(&store).join("part-00000.arrow");
+    let mut bytes = fs::read(&part).unwrap();
+    // a byte of the first record batch's metadata, just before its body
+    let (layout, _) = layout_of(&bytes, "n");
+    bytes[layout.bodies[0].start - 9] ^= 0x01;
+    fs::write(&part, &bytes).unwrap();
+    for agg in ["count", "sum:n", "max:t"] {
+        let err = fails(
+            ["run", "--store", &s(&store), "--agg", agg],
+            "checksum mismatch in the file's frame",
+        );
+        assert!(err.contains("part-00000.arrow"), "{err}");
+    }
+}
+
+#[test]
+fn a_version_2_store_is_refused_not_read_unverified() {
+    let (fx, _) = fixture(100, 14);
+    let store = split_store(&fx, "st", "1");
+    let path = generation(&store).join("manifest.json");
+    let text = fs::read_to_string(&path).unwrap();
+    // as version 2 wrote it: no per-column checksums, its own checksum right
+    let rest = text
+        .split_once(",\n")
+        .unwrap()
+        .1
+        .replace("\"version\": 3", "\"version\": 2");
+    let sum = xxhash_rust::xxh3::xxh3_64(rest.as_bytes());
+    fs::write(
+        &path,
+        format!("{{\n  \"checksum\": \"xxh3:{sum:016x}\",\n{rest}"),
+    )
+    .unwrap();
+    let err = fails(
+        ["run", "--store", &s(&store), "--agg", "count"],
+        "store format version 2 was made by an older rayproc",
+    );
+    assert!(
+        err.contains("re-create the store with `rayproc split`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -646,7 +717,7 @@ fn inspect_describes_the_store() {
     assert_eq!(verified.matches(" ok").count(), 3, "{verified}");
     let json: serde_json::Value =
         serde_json::from_str(&ok(["inspect", &s(&store), "--format", "json"])).unwrap();
-    assert_eq!(json["version"], 2);
+    assert_eq!(json["version"], 3);
     assert_eq!(json["partitions"].as_array().unwrap().len(), 3);
     let empty = json["columns"]
         .as_array()

@@ -109,9 +109,17 @@ fn recompute_checksums(store: &Path) {
     let mut text = fs::read_to_string(&path).unwrap();
     let m: serde_json::Value = serde_json::from_str(&text).unwrap();
     for p in m["partitions"].as_array().unwrap() {
+        let bytes = fs::read(dir.join(p["file"].as_str().unwrap())).unwrap();
         let old = p["checksum"].as_str().unwrap();
-        let new = xxh3(&fs::read(dir.join(p["file"].as_str().unwrap())).unwrap());
-        text = text.replace(old, &new);
+        text = text.replace(old, &xxh3(&bytes));
+        // the frame's and each column's (store format 3), as `split` computes them
+        let ipc = rayproc::source::ipc::IpcFile::from_bytes(&bytes, "part", None).unwrap();
+        let (frame, columns) =
+            rayproc::store::verify::checksums(&bytes, ipc.blocks(), &ipc.schema).unwrap();
+        text = text.replace(p["frame_checksum"].as_str().unwrap(), &frame);
+        for (c, new) in p["columns"].as_array().unwrap().iter().zip(columns) {
+            text = text.replace(c["checksum"].as_str().unwrap(), &new);
+        }
     }
     write_manifest(&path, &text);
 }
@@ -153,6 +161,19 @@ fn a_crafted_partition_with_recomputed_checksums_is_an_error_not_a_crash() {
     let at = find(&bytes, &offsets).expect("the text column's offsets");
     bytes[at + 8..at + 12].copy_from_slice(&0x3fff_0000i32.to_le_bytes());
     fs::write(&part, &bytes).unwrap();
+    // Checksums not recomputed: columns are hashed batch by batch as they
+    // are decoded, and when the decode fails first the partition is hashed
+    // to its end, so the damage is reported as such; a query that does not
+    // read t never sees it.
+    let out = rp(&["run", "--store", s(&store), "--agg", "max:t"]);
+    out.expect_code(1, "max:t over a damaged column");
+    assert!(
+        out.stderr.contains("checksum mismatch in column 't'")
+            && out.stderr.contains("part-00000.arrow"),
+        "{}",
+        out.stderr
+    );
+    rp(&["run", "--store", s(&store), "--agg", "sum:id,count"]).expect_code(0, "t unread");
     recompute_checksums(&store);
     for extra in [&[][..], &["--no-verify"][..]] {
         for agg in ["max:t", "distinct:t", "count,min:t,sum:id"] {
@@ -504,8 +525,8 @@ fn absurd_partition_counts_are_coarsened() {
 /// The real attack surface, in process: partition files (and an Arrow file
 /// with dictionaries and nested types) mutated by bit flips, truncations,
 /// and overwritten 32-bit words (offsets, lengths, counts), each read
-/// through `IpcFile::from_bytes` and `read_everything`, as the `ipc_file`
-/// fuzz target does. Any outcome but a panic or a crash is fine.
+/// through `IpcFile::from_bytes`, the store's per-column checksums and
+/// `read_everything`, as the `ipc_file` fuzz target does. Any outcome but a panic or a crash is fine.
 #[test]
 fn mutated_arrow_files_never_panic() {
     use rayproc::source::ipc::{read_everything, IpcFile};
@@ -544,7 +565,11 @@ fn mutated_arrow_files_never_panic() {
                 bytes[at..at + 4].copy_from_slice(&word.to_le_bytes());
             }
         }
-        let outcome = IpcFile::from_bytes(&bytes, "mutant", None).and_then(|f| read_everything(&f));
+        let outcome = IpcFile::from_bytes(&bytes, "mutant", None).and_then(|f| {
+            // the store's per-column checksums read the batch metadata too
+            let _ = rayproc::store::verify::checksums(f.bytes(), f.blocks(), &f.schema);
+            read_everything(&f)
+        });
         errors += outcome.is_err() as usize;
     }
     assert!(errors > 0, "mutations are noticed");
