@@ -9,8 +9,8 @@ benches/run.sh:
 
 For every query Q1..Q6 it runs, interleaved round-robin, N times each:
   * rayproc        `rayproc run --input F --agg ... [--by ...] --threads T --format json --quiet`,
-                   once per instruction path asked for (`--simd all`: avx512, avx2 and the portable
-                   path, each capped with RAYPROC_SIMD, so one AVX-512 machine measures them all)
+                   once per instruction path asked for (`--simd all`: avx512, avx2, sse and the portable
+                   `none`, each capped with RAYPROC_SIMD, so one AVX-512 machine measures them all)
   * duckdb, polars `python benches/peers.py --engine E --query qN --file F --threads T`
 and, once per round, the floors `cat F > /dev/null`, `wc -l F` and the bare Python imports of
 the peers. Each child's wall time, user+sys CPU time and peak RSS come from os.wait4's rusage;
@@ -373,8 +373,9 @@ def environment(args):
 # (src/cpu.rs). `none` is the portable path, what a build for another architecture (arm64) runs.
 SIMD_PATHS = ("avx512", "avx2", "sse", "none")
 PORTABLE_PATHS = ("none", "sse")
-# `--simd all`: every path this machine can run but sse (the baseline classifier, between the two)
-ALL_PATHS = ("avx512", "avx2", "none")
+# `--simd all`: every path this machine can run; sse is what RAYPROC_NO_SIMD=1 runs on x86-64,
+# none what a build for another architecture (arm64) runs
+ALL_PATHS = SIMD_PATHS
 
 
 def simd_path(rayproc, cap=None):
@@ -821,7 +822,7 @@ def parse_args(argv):
     ap.add_argument("--simd", default="native",
                     help="rayproc's instruction paths to measure, each as its own engine under a "
                          "RAYPROC_SIMD cap: 'native' (the machine's own, default), 'all' "
-                         "(avx512,avx2,none where the machine has them) or a comma-separated "
+                         "(avx512,avx2,sse,none where the machine has them) or a comma-separated "
                          "subset of " + ",".join(SIMD_PATHS))
     ap.add_argument("--timeout", type=float, default=900, help="seconds before a run is killed (default 900)")
     ap.add_argument("--out", type=Path, default=REPO / "docs/benchmarks.md",
