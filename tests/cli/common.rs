@@ -288,3 +288,32 @@ pub fn json_of(stdout: &str) -> serde_json::Value {
 pub fn f64_of(v: &serde_json::Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"))
 }
+
+/// Where a store's manifest and partition files are: its current
+/// generation (`DIR/gen-N`), or the directory itself for an older
+/// rayproc's store.
+pub fn store_generation(store: &Path) -> PathBuf {
+    match std::fs::read_to_string(store.join("current")) {
+        Ok(name) => store.join(name.trim_end()),
+        Err(_) => store.to_path_buf(),
+    }
+}
+
+/// Writes `text` as the store manifest at `path`, its checksum line
+/// recomputed the way `split` writes it (when it has one: an older
+/// rayproc's manifest has none): what someone who can write the store can
+/// always do.
+pub fn write_store_manifest(path: &Path, text: &str) {
+    const HEAD: &str = "{\n  \"checksum\": \"xxh3:";
+    let out = match text.strip_prefix(HEAD) {
+        Some(after) => {
+            let rest = &after[16 + 3..];
+            format!(
+                "{HEAD}{:016x}\",\n{rest}",
+                xxhash_rust::xxh3::xxh3_64(rest.as_bytes())
+            )
+        }
+        None => text.to_string(),
+    };
+    std::fs::write(path, out).unwrap();
+}

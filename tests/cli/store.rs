@@ -9,7 +9,7 @@
 //! - `split` reports data errors as `run` does and writes nothing;
 //! - `--format parquet` writes a Parquet file that reads back.
 
-use crate::common::Lcg;
+use crate::common::{store_generation, write_store_manifest, Lcg};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,13 +39,6 @@ where
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
-}
-
-/// The directory of the store's current generation (`DIR/gen-N`), where
-/// its manifest and partition files are.
-fn generation(store: &Path) -> PathBuf {
-    let name = fs::read_to_string(store.join("current")).expect("a store has `current`");
-    store.join(name.trim_end())
 }
 
 #[track_caller]
@@ -427,7 +420,7 @@ fn layout_of(bytes: &[u8], name: &str) -> (rayproc::store::verify::Layout, usize
 fn a_flipped_byte_is_caught_by_the_checksum() {
     let (fx, _) = fixture(5_000, 3);
     let store = split_store(&fx, "st", "3");
-    let part = generation(&store).join("part-00001.arrow");
+    let part = store_generation(&store).join("part-00001.arrow");
     let sum_x = ok(["run", "--store", &s(&store), "--agg", "sum:x,count"]);
     let mut bytes = fs::read(&part).unwrap();
     // a byte in the middle of column n's values (its last buffer)
@@ -459,7 +452,7 @@ fn a_flipped_byte_is_caught_by_the_checksum() {
 fn a_flipped_byte_in_the_frame_fails_every_query() {
     let (fx, _) = fixture(5_000, 13);
     let store = split_store(&fx, "st", "2");
-    let part = generation(&store).join("part-00000.arrow");
+    let part = store_generation(&store).join("part-00000.arrow");
     let mut bytes = fs::read(&part).unwrap();
     // a byte of the first record batch's metadata, just before its body
     let (layout, _) = layout_of(&bytes, "n");
@@ -478,20 +471,10 @@ fn a_flipped_byte_in_the_frame_fails_every_query() {
 fn a_version_2_store_is_refused_not_read_unverified() {
     let (fx, _) = fixture(100, 14);
     let store = split_store(&fx, "st", "1");
-    let path = generation(&store).join("manifest.json");
+    let path = store_generation(&store).join("manifest.json");
     let text = fs::read_to_string(&path).unwrap();
     // as version 2 wrote it: no per-column checksums, its own checksum right
-    let rest = text
-        .split_once(",\n")
-        .unwrap()
-        .1
-        .replace("\"version\": 3", "\"version\": 2");
-    let sum = xxhash_rust::xxh3::xxh3_64(rest.as_bytes());
-    fs::write(
-        &path,
-        format!("{{\n  \"checksum\": \"xxh3:{sum:016x}\",\n{rest}"),
-    )
-    .unwrap();
+    write_store_manifest(&path, &text.replace("\"version\": 3", "\"version\": 2"));
     let err = fails(
         ["run", "--store", &s(&store), "--agg", "count"],
         "store format version 2 was made by an older rayproc",
@@ -506,7 +489,7 @@ fn a_version_2_store_is_refused_not_read_unverified() {
 fn a_truncated_partition_is_refused() {
     let (fx, _) = fixture(5_000, 4);
     let store = split_store(&fx, "st", "2");
-    let part = generation(&store).join("part-00000.arrow");
+    let part = store_generation(&store).join("part-00000.arrow");
     let bytes = fs::read(&part).unwrap();
     fs::write(&part, &bytes[..bytes.len() - 100]).unwrap();
     let err = fails(
@@ -532,7 +515,7 @@ fn a_truncated_partition_is_refused() {
 fn a_missing_partition_is_refused() {
     let (fx, _) = fixture(2_000, 5);
     let store = split_store(&fx, "st", "3");
-    fs::remove_file(generation(&store).join("part-00002.arrow")).unwrap();
+    fs::remove_file(store_generation(&store).join("part-00002.arrow")).unwrap();
     let err = fails(
         ["run", "--store", &s(&store), "--agg", "count"],
         "cannot open",
@@ -576,7 +559,7 @@ fn an_edited_source_makes_the_store_stale() {
 fn an_unknown_manifest_version_is_refused() {
     let (fx, _) = fixture(100, 8);
     let store = split_store(&fx, "st", "1");
-    let path = generation(&store).join("manifest.json");
+    let path = store_generation(&store).join("manifest.json");
     let mut m: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
     m["version"] = 99.into();
@@ -628,10 +611,10 @@ fn split_reports_data_errors_like_run_and_writes_nothing() {
 fn split_replaces_a_store_and_keeps_other_directories() {
     let (fx, _) = fixture(1_000, 9);
     let store = split_store(&fx, "st", "4");
-    assert!(generation(&store).join("part-00003.arrow").exists());
+    assert!(store_generation(&store).join("part-00003.arrow").exists());
     let store = split_store(&fx, "st", "1");
     assert!(
-        !generation(&store).join("part-00003.arrow").exists(),
+        !store_generation(&store).join("part-00003.arrow").exists(),
         "old partitions gone"
     );
     let entries: Vec<String> = fs::read_dir(&fx.root)

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Lcg, Run, Scratch};
+use crate::common::{store_generation, write_store_manifest, Lcg, Run, Scratch};
 
 fn bin() -> PathBuf {
     std::env::var_os("RAYPROC_BIN").map_or_else(crate::common::bin_path, PathBuf::from)
@@ -87,15 +87,6 @@ fn split(csv: &Path, store: &Path, partitions: &str) {
     .expect_code(0, "split");
 }
 
-/// Where the store's manifest and partition files are: the current
-/// generation (or the directory itself, for an older rayproc's store).
-fn generation(store: &Path) -> PathBuf {
-    match fs::read_to_string(store.join("current")) {
-        Ok(name) => store.join(name.trim_end()),
-        Err(_) => store.to_path_buf(),
-    }
-}
-
 fn xxh3(bytes: &[u8]) -> String {
     format!("xxh3:{:016x}", xxhash_rust::xxh3::xxh3_64(bytes))
 }
@@ -104,7 +95,7 @@ fn xxh3(bytes: &[u8]) -> String {
 /// are now, and the manifest's own checksum the way `split` writes it:
 /// what someone who can write the store can always do.
 fn recompute_checksums(store: &Path) {
-    let dir = generation(store);
+    let dir = store_generation(store);
     let path = dir.join("manifest.json");
     let mut text = fs::read_to_string(&path).unwrap();
     let m: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -121,24 +112,7 @@ fn recompute_checksums(store: &Path) {
             text = text.replace(c["checksum"].as_str().unwrap(), &new);
         }
     }
-    write_manifest(&path, &text);
-}
-
-/// Writes `text` as the manifest at `path`, its checksum line recomputed
-/// (when it has one: an older rayproc's manifest has none).
-fn write_manifest(path: &Path, text: &str) {
-    const HEAD: &str = "{\n  \"checksum\": \"xxh3:";
-    let out = match text.strip_prefix(HEAD) {
-        Some(after) => {
-            let rest = &after[16 + 3..];
-            format!(
-                "{HEAD}{:016x}\",\n{rest}",
-                xxhash_rust::xxh3::xxh3_64(rest.as_bytes())
-            )
-        }
-        None => text.to_string(),
-    };
-    fs::write(path, out).unwrap();
+    write_store_manifest(&path, &text);
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -151,7 +125,7 @@ fn a_crafted_partition_with_recomputed_checksums_is_an_error_not_a_crash() {
     let data = csv(&scratch, 3_000);
     let store = scratch.path("st");
     split(&data, &store, "1");
-    let part = generation(&store).join("part-00000.arrow");
+    let part = store_generation(&store).join("part-00000.arrow");
     let mut bytes = fs::read(&part).unwrap();
     // the text column's offsets 0, 7, 14, 21 (i32, little-endian)
     let offsets: Vec<u8> = [0i32, 7, 14, 21]
@@ -196,7 +170,7 @@ fn an_edited_manifest_is_caught_by_its_checksum() {
     let data = csv(&scratch, 2_000);
     let store = scratch.path("st");
     split(&data, &store, "2");
-    let path = generation(&store).join("manifest.json");
+    let path = store_generation(&store).join("manifest.json");
     let text = fs::read_to_string(&path).unwrap();
     assert!(text.contains("\"line\": 2"), "{text}");
     // only the reported line changes: no count, no size is off
@@ -230,7 +204,7 @@ fn a_fifo_in_a_store_is_refused_without_hanging() {
     for victim in ["part-00000.arrow", "manifest.json"] {
         let store = scratch.path(&format!("st-{victim}"));
         split(&data, &store, "1");
-        replace(&generation(&store).join(victim), mkfifo);
+        replace(&store_generation(&store).join(victim), mkfifo);
         let limit = Duration::from_secs(20);
         let store_arg = s(&store);
         for args in [
@@ -254,7 +228,7 @@ fn a_directory_in_place_of_a_partition_is_named_as_such() {
     let data = csv(&scratch, 500);
     let store = scratch.path("st");
     split(&data, &store, "1");
-    replace(&generation(&store).join("part-00000.arrow"), |p| {
+    replace(&store_generation(&store).join("part-00000.arrow"), |p| {
         fs::create_dir(p).unwrap()
     });
     let out = rp(&["run", "--store", s(&store), "--agg", "count"]);
@@ -274,7 +248,7 @@ fn a_symbolic_link_in_a_store_is_never_followed() {
     for victim in ["part-00000.arrow", "manifest.json"] {
         let store = scratch.path(&format!("st-{victim}"));
         split(&data, &store, "1");
-        replace(&generation(&store).join(victim), |p| {
+        replace(&store_generation(&store).join(victim), |p| {
             std::os::unix::fs::symlink(&outside, p).unwrap()
         });
         for args in [
@@ -510,7 +484,7 @@ fn absurd_partition_counts_are_coarsened() {
         "{}",
         out.stderr
     );
-    let files = entries(&generation(&store));
+    let files = entries(&store_generation(&store));
     let size = fs::metadata(&data).unwrap().len() as usize;
     assert!(
         files.len() <= size / 4096 + 2,
@@ -535,7 +509,7 @@ fn mutated_arrow_files_never_panic() {
     let store = scratch.path("st");
     split(&data, &store, "1");
     let seeds = [
-        fs::read(generation(&store).join("part-00000.arrow")).unwrap(),
+        fs::read(store_generation(&store).join("part-00000.arrow")).unwrap(),
         typed_file(),
     ];
     for seed in &seeds {
