@@ -252,14 +252,16 @@ fn quantile_wide(mut values: Vec<BigInt>, num: &BigUint, den: &BigUint) -> Optio
     Some(round_ratio(&numerator, den, 0))
 }
 
-/// `a + (b - a) · r / den` (with `0 < r < den` and `a <= b`) rounded once;
-/// infinities and NaN as the module docs say.
-fn lerp(a: f64, b: f64, r: &BigUint, den: &BigUint) -> f64 {
+/// The value between `a <= b` when either is NaN or infinite (the module
+/// docs' rules: NaN spreads, `-inf` to `inf` is NaN, otherwise the infinite
+/// end wins), or `None` when both are finite. The exact and the approximate
+/// quantiles share it, so that both agree wherever the data is not finite.
+pub(crate) fn lerp_non_finite(a: f64, b: f64) -> Option<f64> {
     if a.is_nan() || b.is_nan() {
-        return f64::NAN;
+        return Some(f64::NAN);
     }
     if a.is_infinite() || b.is_infinite() {
-        return if a == b {
+        return Some(if a == b {
             a
         } else if a == f64::NEG_INFINITY && b == f64::INFINITY {
             f64::NAN
@@ -267,7 +269,16 @@ fn lerp(a: f64, b: f64, r: &BigUint, den: &BigUint) -> f64 {
             b
         } else {
             a
-        };
+        });
+    }
+    None
+}
+
+/// `a + (b - a) · r / den` (with `0 < r < den` and `a <= b`) rounded once;
+/// infinities and NaN as the module docs say.
+fn lerp(a: f64, b: f64, r: &BigUint, den: &BigUint) -> f64 {
+    if let Some(v) = lerp_non_finite(a, b) {
+        return v;
     }
     let (a_big, b_big) = (scaled(a), scaled(b));
     let numerator = &a_big * BigInt::from(den.clone()) + (b_big - &a_big) * BigInt::from(r.clone());

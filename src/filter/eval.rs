@@ -486,23 +486,34 @@ fn textual(
         }),
         // no source text: the number as the CSV writer prints it (as
         // `batch::encode_key` writes key text)
-        (Data::Int(v), None) => sel.for_each(|r| {
-            if col.is_valid(r) {
-                text.clear();
-                write!(text, "{}", v[r]).expect("write to a Vec");
-                run(text, r, out)
-            } else {
-                out[r] = UNKNOWN
-            }
-        }),
-        (Data::Float(v), None) => sel.for_each(|r| {
-            if col.is_valid(r) {
-                text.clear();
-                write!(text, "{:?}", v[r]).expect("write to a Vec");
-                run(text, r, out)
-            } else {
-                out[r] = UNKNOWN
-            }
-        }),
+        (Data::Int(v), None) => {
+            let print = |t: &mut Vec<u8>, r: usize| write!(t, "{}", v[r]);
+            each_printed(col, sel, text, out, print, run)
+        }
+        (Data::Float(v), None) => {
+            let print = |t: &mut Vec<u8>, r: usize| write!(t, "{:?}", v[r]);
+            each_printed(col, sel, text, out, print, run)
+        }
     }
+}
+
+/// Writes `run`'s truth for the text `print` writes of each selected valid
+/// row (into the reused buffer `text`), and `UNKNOWN` for each null one.
+fn each_printed(
+    col: &Column<'_>,
+    sel: Sel<'_>,
+    text: &mut Vec<u8>,
+    out: &mut [u8],
+    print: impl Fn(&mut Vec<u8>, usize) -> std::io::Result<()>,
+    run: impl Fn(&[u8], usize, &mut [u8]),
+) {
+    sel.for_each(|r| {
+        if col.is_valid(r) {
+            text.clear();
+            print(text, r).expect("write to a Vec");
+            run(text, r, out)
+        } else {
+            out[r] = UNKNOWN
+        }
+    })
 }

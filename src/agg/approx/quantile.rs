@@ -27,7 +27,7 @@ use num_traits::{ToPrimitive, Zero};
 
 use super::ddsketch::Sketch;
 pub use super::ddsketch::{MAX_BUCKETS, RELATIVE_ACCURACY};
-use crate::agg::quantile::{fraction, quantile_of};
+use crate::agg::quantile::{fraction, lerp_non_finite, quantile_of};
 use crate::agg::{first_non_number, for_each_value, AggState, BadValue, Func};
 use crate::value::{parse_float_field, Column, ColumnType, Data, Rows, Value};
 
@@ -99,19 +99,8 @@ impl ApproxQuantile {
 /// `a + (b - a)·t` for `a <= b` and `0 < t < 1`, with the exact quantiles'
 /// rules for NaN, infinities and zeros.
 fn lerp(a: f64, b: f64, t: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        return f64::NAN;
-    }
-    if a.is_infinite() || b.is_infinite() {
-        return if a == b {
-            a
-        } else if a == f64::NEG_INFINITY && b == f64::INFINITY {
-            f64::NAN
-        } else if b == f64::INFINITY {
-            b
-        } else {
-            a
-        };
+    if let Some(v) = lerp_non_finite(a, b) {
+        return v;
     }
     if a == b {
         // two zeros: -0.0 only when both are
