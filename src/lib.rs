@@ -64,6 +64,7 @@ pub mod table;
 pub mod timebucket;
 pub mod value;
 pub mod wire;
+pub mod xxh3;
 
 /// Helpers shared by the unit tests.
 #[cfg(test)]

@@ -17,8 +17,8 @@
 //! truncated or corrupted file is refused whatever was damaged; every
 //! length is checked against the bytes present before it is used.
 
+use crate::xxh3::xxh3_64;
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::xxh3_64;
 
 /// The first bytes of every partial file.
 pub const MAGIC: &[u8; 8] = b"RAYPROCP";

@@ -45,8 +45,8 @@ use std::collections::BTreeSet;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use crate::xxh3::Xxh3;
 use rayon::prelude::*;
-use xxhash_rust::xxh3::Xxh3;
 
 use crate::error::{Error, Result};
 use crate::exec::ExecOptions;
@@ -258,7 +258,7 @@ fn identity(query: &Query) -> Result<(Vec<String>, Vec<InputId>)> {
                 path: dir.display().to_string(),
                 size: store.manifest.bytes,
                 mtime_ns: 0,
-                sample: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&manifest)),
+                sample: format!("{:016x}", crate::xxh3::xxh3_64(&manifest)),
             };
             Ok((vec![dir.display().to_string()], vec![id]))
         }

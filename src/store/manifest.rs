@@ -188,7 +188,7 @@ impl Manifest {
         }
         let (recorded, rest) = split_checksum(text)
             .ok_or_else(|| damaged("its checksum line is missing or malformed".into()))?;
-        let found = format!("xxh3:{:016x}", xxhash_rust::xxh3::xxh3_64(rest));
+        let found = format!("xxh3:{:016x}", crate::xxh3::xxh3_64(rest));
         if found != recorded {
             return Err(damaged(format!(
                 "checksum mismatch: {found}, the manifest says {recorded}"
@@ -230,7 +230,7 @@ impl Manifest {
         plain.checksum = None;
         let body = serde_json::to_string_pretty(&plain).expect("manifest to JSON");
         let rest = format!("{}\n", body.strip_prefix("{\n").expect("a JSON object"));
-        let sum = xxhash_rust::xxh3::xxh3_64(rest.as_bytes());
+        let sum = crate::xxh3::xxh3_64(rest.as_bytes());
         format!("{CHECKSUM_HEAD}{sum:016x}{CHECKSUM_TAIL}{rest}")
     }
 }
@@ -267,7 +267,7 @@ pub fn modified_ns(meta: &std::fs::Metadata) -> u128 {
 /// (An in-place edit in the middle of a big file that keeps its size is
 /// caught by the modification time, not by this.)
 pub fn fingerprint(file: &mut File, size: u64) -> std::io::Result<String> {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut hasher = crate::xxh3::Xxh3::new();
     hasher.update(&size.to_le_bytes());
     let mut buf = vec![0u8; FINGERPRINT_SPAN.min(size) as usize];
     file.seek(SeekFrom::Start(0))?;

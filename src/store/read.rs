@@ -43,7 +43,7 @@ use crate::partial::Table;
 use crate::plan::{Plan, UNUSED};
 use crate::source::arrow::fold_arrays;
 use crate::source::ipc::{release_range, IpcFile};
-use xxhash_rust::xxh3::Xxh3;
+use crate::xxh3::Xxh3;
 
 /// Bytes hashed between two releases of the pages just hashed.
 const HASH_CHUNK: usize = 8 << 20;
@@ -200,7 +200,7 @@ impl Store {
     /// [`Store::check_columns`]).
     fn check_checksum(&self, i: usize, map: &Mmap) -> Result<()> {
         let info = &self.manifest.partitions[i];
-        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        let mut hasher = crate::xxh3::Xxh3::new();
         // A partition of ordinary size stays mapped in while it is read; a
         // huge one is released chunk by chunk, to keep the resident set
         // bounded.

@@ -31,9 +31,9 @@
 
 use std::ops::Range;
 
+use crate::xxh3::Xxh3;
 use arrow_ipc::Block;
 use arrow_schema::{DataType, Schema};
-use xxhash_rust::xxh3::Xxh3;
 
 /// Where a partition file's checked bytes lie.
 #[derive(Debug, Clone, PartialEq)]

@@ -467,7 +467,7 @@ impl Gather {
 /// Streams what it writes into a hasher, and counts it.
 struct Hashing<W> {
     inner: W,
-    hasher: xxhash_rust::xxh3::Xxh3,
+    hasher: crate::xxh3::Xxh3,
     bytes: u64,
 }
 
@@ -509,7 +509,7 @@ fn write_partition<'i>(
     let file = File::create(&path).map_err(io)?;
     let sink = Hashing {
         inner: BufWriter::with_capacity(1 << 20, file),
-        hasher: xxhash_rust::xxh3::Xxh3::new(),
+        hasher: crate::xxh3::Xxh3::new(),
         bytes: 0,
     };
     let mut writer = FileWriter::try_new(sink, schema).map_err(arrow)?;
@@ -599,7 +599,7 @@ fn source_info(input: &CsvInput) -> Result<SourceInfo> {
             absolute_path: None,
             size: bytes.len() as u64,
             modified_ns: 0,
-            fingerprint: format!("xxh3:{:016x}", xxhash_rust::xxh3::xxh3_64(bytes)),
+            fingerprint: format!("xxh3:{:016x}", crate::xxh3::xxh3_64(bytes)),
         });
     }
     let path = Path::new(&input.name);

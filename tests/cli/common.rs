@@ -310,7 +310,7 @@ pub fn write_store_manifest(path: &Path, text: &str) {
             let rest = &after[16 + 3..];
             format!(
                 "{HEAD}{:016x}\",\n{rest}",
-                xxhash_rust::xxh3::xxh3_64(rest.as_bytes())
+                rayproc::xxh3::xxh3_64(rest.as_bytes())
             )
         }
         None => text.to_string(),

@@ -37,7 +37,7 @@
 //! keeps no text for them (such inputs never mix text and numbers in one
 //! column).
 
-use xxhash_rust::xxh3::xxh3_64_with_seed;
+use crate::xxh3::xxh3_64_with_seed;
 
 use super::hll::Hll;
 use crate::agg::{AggState, BadValue, Func};

@@ -359,7 +359,7 @@ impl HashSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xxhash_rust::xxh3::xxh3_64_with_seed;
+    use crate::xxh3::xxh3_64_with_seed;
 
     fn hash(i: u64) -> u64 {
         xxh3_64_with_seed(&i.to_le_bytes(), 0x5eed)

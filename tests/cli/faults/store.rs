@@ -88,7 +88,7 @@ fn split(csv: &Path, store: &Path, partitions: &str) {
 }
 
 fn xxh3(bytes: &[u8]) -> String {
-    format!("xxh3:{:016x}", xxhash_rust::xxh3::xxh3_64(bytes))
+    format!("xxh3:{:016x}", rayproc::xxh3::xxh3_64(bytes))
 }
 
 /// Rewrites the manifest's partition checksums to match the files as they
