@@ -22,6 +22,8 @@
 pub mod batch;
 pub mod decimal;
 #[cfg(target_arch = "x86_64")]
+pub(crate) mod x4;
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod x8;
 
 /// Parses a 64-bit integer: optional sign, then ASCII digits only.
