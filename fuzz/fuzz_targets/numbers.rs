@@ -15,15 +15,16 @@
 //!   around) that `parse_int_field` rejects and that are not all zeros;
 //!   such a field is a float too, and `parse_wide_int_field` reads its
 //!   exact value (canonical digits: no `+`, no leading zeros);
-//! - the eight-lane readers (`read_plain8`, `read_ints8`, AVX-512) give each
-//!   lane they read exactly `parse_float_field`'s (`parse_int_field`'s)
-//!   value, on the input and its cuts (where the processor has them and
-//!   `RAYPROC_SIMD` allows them: see `rayproc::cpu`).
+//! - the eight-lane readers (`read_plain8`, `read_ints8`, AVX-512) and the
+//!   four-lane ones (`read_plain4`, `read_ints4`, AVX2) give each lane they
+//!   read exactly `parse_float_field`'s (`parse_int_field`'s) value, on the
+//!   input and its cuts (where the processor has them and `RAYPROC_SIMD`
+//!   allows them: see `rayproc::cpu`).
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rayproc::number::batch::{read_ints8, read_plain8};
+use rayproc::number::batch::{read_ints4, read_ints8, read_plain4, read_plain8};
 use rayproc::number::{
     is_wide_int_field, parse_float, parse_float_field, parse_int, parse_int_field,
     parse_wide_int_field,
@@ -103,10 +104,17 @@ fuzz_target!(|data: &[u8]| {
     match parse_wide_int_field(data) {
         Some(v) => {
             assert!(wide, "parse_wide_int_field({data:?}) read a non-wide field");
-            assert!(parse_float_field(data).is_some(), "wide {data:?} is no float");
+            assert!(
+                parse_float_field(data).is_some(),
+                "wide {data:?} is no float"
+            );
             let mut want = if neg { b"-".to_vec() } else { Vec::new() };
             want.extend_from_slice(&significant);
-            assert_eq!(v.to_string().into_bytes(), want, "parse_wide_int_field({data:?})");
+            assert_eq!(
+                v.to_string().into_bytes(),
+                want,
+                "parse_wide_int_field({data:?})"
+            );
         }
         None => assert!(!wide, "parse_wide_int_field({data:?}) rejects a wide field"),
     }
@@ -139,6 +147,31 @@ fuzz_target!(|data: &[u8]| {
             if read >> lane & 1 == 1 {
                 let want = parse_int_field(field);
                 assert_eq!(Some(values[lane]), want, "int lane {lane}: {field:?}");
+            }
+        }
+    }
+    // four lanes: the first four cuts, then the last four
+    for at in [0, 4] {
+        let four = &inside[at..at + 4];
+        if let Some((values, read)) = read_ints4(&buf, four) {
+            for (lane, field) in four.iter().enumerate() {
+                if read >> lane & 1 == 1 {
+                    let want = parse_int_field(field);
+                    assert_eq!(Some(values[lane]), want, "int lane {lane}: {field:?}");
+                }
+            }
+        }
+        let four = &lanes[at..at + 4];
+        if let Some((values, read)) = read_plain4(four) {
+            for (lane, field) in four.iter().enumerate() {
+                if read >> lane & 1 == 1 {
+                    let want = parse_float_field(field);
+                    assert!(
+                        same_float(Some(values[lane]), want) && want.is_some(),
+                        "four-lane {lane}: {field:?} read as {}, scalar gives {want:?}",
+                        values[lane]
+                    );
+                }
             }
         }
     }

@@ -15,8 +15,9 @@
 //! quotient, rounded by hand (ties to even). No case relies on an
 //! approximation that might be off by one ulp.
 //!
-//! [`x8`](super::x8) runs the same steps on eight fields at once (AVX-512);
-//! the items it shares with this reader are `pub(super)`.
+//! [`x8`](super::x8) runs the same steps on eight fields at once (AVX-512),
+//! [`x4`](super::x4) on four (AVX2); the items they share with this reader
+//! are `pub(super)`.
 
 /// 5^p for the fraction lengths the exact path handles (p ≤ 19 < 27, so
 /// every entry fits in 64 bits).

@@ -3,9 +3,10 @@
 //! Numbers are read in three places, which must agree bit for bit: a
 //! field at a time (this file: what aggregates, group keys and the store
 //! read), a batch's column at a time ([`batch`]: what the CSV reader types
-//! its batches with, eight fields at a time where the processor allows),
-//! and the plain-decimal reader both build on ([`decimal`], and [`x8`], its
-//! form on the eight 64-bit lanes of an AVX-512 register). One module, so
+//! its batches with, eight or four fields at a time where the processor
+//! allows), and the plain-decimal reader both build on ([`decimal`], and
+//! [`x8`] and [`x4`], its forms on the eight 64-bit lanes of an AVX-512
+//! register and the four of an AVX2 one). One module, so
 //! that the readers' contract is in one place and the paths are tested
 //! against each other here (and in the `numbers` fuzz target):
 //!
@@ -21,6 +22,8 @@
 
 pub mod batch;
 pub mod decimal;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x4;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x8;
 

@@ -1,0 +1,636 @@
+//! [`x8`](super::x8)'s readers on four fields at once, in the 64-bit lanes
+//! of AVX2 registers: what AVX2 machines without AVX-512 (AMD Zen 2 and 3,
+//! most laptops and desktops) run.
+//!
+//! Why: on the AVX2 path the scalar float reader took a third of the CPU
+//! of the benchmark's six statistics of three columns (Q2), twice what the
+//! eight lanes take on AVX-512. Like the eight lanes, these run the very
+//! same integer steps as [`split_wide`](super::decimal::split_wide) and
+//! [`to_f64`](super::decimal::to_f64) (the same loads, masks, digit checks,
+//! reciprocal multiply and rounding decision), so a lane's result is bit
+//! for bit the scalar one, and a lane is read only where the scalar reader
+//! would take the same steps; every other lane (another shape, an empty
+//! field, text, the one value in 300 that needs the exact quotient) is left
+//! to the scalar reader, which defines the semantics.
+//!
+//! On the benchmark's fields the four lanes take a third less time than
+//! the scalar reader compiled for AVX2 for floats, a fifth less for
+//! integers (`docs/performance.md`). AVX2 lacks what the eight lanes lean
+//! on, so each is built from what it has:
+//!
+//! - masks are vectors of all-ones lanes (no mask registers), turned into
+//!   a bit per lane once, at the end;
+//! - unsigned 64-bit compares: signed ones with the sign bit flipped;
+//! - the first '.': its byte index is a byte sum (`vpsadbw`) of the mask of
+//!   the bytes below it, which the lowest bit of the SWAR zero-byte test
+//!   gives directly (no 64-bit `lzcnt`);
+//! - eight digits: `vpmaddubsw` and `vpmaddwd` (pairs, then fours), one
+//!   32×32-bit multiply for the last step (no 64-bit `mullo`); the value
+//!   is the same, as the digits were checked;
+//! - the leading zeros of the mantissa: the exponent of the half that holds
+//!   its top bit, converted to a double exactly (the 2^52 trick); the
+//!   scaled quotient's top bit is 62 or 63, which its top bit tells;
+//! - tables (10^t, the reciprocals of 5^p): `vpgatherqq` from tables padded
+//!   to 32 entries and indexed modulo 32, so that no lane reads outside
+//!   them whatever its garbage; the bit lengths of 5^p are a multiply;
+//! - the fields' bytes: masked `vpgatherqq` of the three words each lane
+//!   reads (plain loads of the twelve words, inserted into the lanes, took
+//!   5 to 10% more time on the Xeon measured; on AMD Zen 2, whose gathers
+//!   are slower, this is the step to re-measure).
+
+use std::arch::x86_64::*;
+
+use super::decimal::{MAX_DIGITS, POW10, POW5_BITS, RECIP5};
+
+const ZEROS: i64 = 0x3030_3030_3030_3030;
+
+/// `entries` padded with zeros to 32, so that an index modulo 32 stays in.
+const fn pad32<const N: usize>(entries: [u64; N]) -> [u64; 32] {
+    let mut t = [0u64; 32];
+    let mut i = 0;
+    while i < N {
+        t[i] = entries[i];
+        i += 1;
+    }
+    t
+}
+
+static POW10_32: [u64; 32] = pad32(POW10);
+static RECIP5_32: [u64; 32] = pad32(RECIP5);
+
+/// The bit length of 5^p is `⌊p · log2 5⌋ + 1`; `log2 5` is taken as
+/// `POW5_BITS_MUL / 2^10`, exact enough for every `p` the lanes meet
+/// (checked at compile time below).
+const POW5_BITS_MUL: u64 = 2378;
+
+const _: () = {
+    let mut p = 0;
+    while p < POW5_BITS.len() {
+        assert!(((p as u64 * POW5_BITS_MUL) >> 10) + 1 == POW5_BITS[p] as u64);
+        p += 1;
+    }
+};
+
+#[inline]
+#[target_feature(enable = "avx2")]
+fn splat(v: i64) -> __m256i {
+    _mm256_set1_epi64x(v)
+}
+
+/// Lanes where `a > b`, unsigned: all ones, else zeros.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn gt_u(a: __m256i, b: __m256i) -> __m256i {
+    let flip = splat(i64::MIN);
+    _mm256_cmpgt_epi64(_mm256_xor_si256(a, flip), _mm256_xor_si256(b, flip))
+}
+
+/// Lanes where `a <= b`, unsigned.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn le_u(a: __m256i, b: __m256i) -> __m256i {
+    _mm256_xor_si256(gt_u(a, b), splat(-1))
+}
+
+/// Unsigned maximum of `a` and `b`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn max_u(a: __m256i, b: __m256i) -> __m256i {
+    _mm256_blendv_epi8(b, a, gt_u(a, b))
+}
+
+/// A bit per lane of `lanes` (each all ones or zeros).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn bits(lanes: __m256i) -> u8 {
+    _mm256_movemask_pd(_mm256_castsi256_pd(lanes)) as u8
+}
+
+/// Lanes whose eight bytes are all ASCII digits ([`all_digits`](super::decimal::all_digits)).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn all_digits(c: __m256i) -> __m256i {
+    let high = splat(0xF0F0_F0F0_F0F0_F0F0_u64 as i64);
+    let a = _mm256_cmpeq_epi64(_mm256_and_si256(c, high), splat(ZEROS));
+    let plus6 = _mm256_add_epi64(c, splat(0x0606_0606_0606_0606));
+    _mm256_and_si256(
+        a,
+        _mm256_cmpeq_epi64(_mm256_and_si256(plus6, high), splat(ZEROS)),
+    )
+}
+
+/// The value of eight ASCII digits in each lane, the first (lowest) byte
+/// the most significant: [`parse8`](super::decimal::parse8)'s value
+/// where all eight are digits (garbage elsewhere).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn parse8(c: __m256i) -> __m256i {
+    let d = _mm256_sub_epi8(c, _mm256_set1_epi8(b'0' as i8));
+    // pairs: 10 · first + second, in 16 bits
+    let pairs = _mm256_maddubs_epi16(d, _mm256_set1_epi16(0x010A));
+    // fours: 100 · first pair + second, in 32 bits
+    let fours = _mm256_madd_epi16(pairs, _mm256_set1_epi32(0x0001_0064));
+    _mm256_add_epi64(
+        _mm256_mul_epu32(fours, splat(10_000)),
+        _mm256_srli_epi64::<32>(fours),
+    )
+}
+
+/// The high 64 bits of each lane's 128-bit product `a · b`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn mul_high(a: __m256i, b: __m256i) -> __m256i {
+    let (a_hi, b_hi) = (_mm256_srli_epi64::<32>(a), _mm256_srli_epi64::<32>(b));
+    let ll = _mm256_mul_epu32(a, b);
+    let lh = _mm256_mul_epu32(a, b_hi);
+    let hl = _mm256_mul_epu32(a_hi, b);
+    let hh = _mm256_mul_epu32(a_hi, b_hi);
+    let low32 = splat(0xFFFF_FFFF);
+    let mid = _mm256_add_epi64(
+        _mm256_srli_epi64::<32>(ll),
+        _mm256_add_epi64(_mm256_and_si256(lh, low32), _mm256_and_si256(hl, low32)),
+    );
+    let carries = _mm256_add_epi64(_mm256_srli_epi64::<32>(lh), _mm256_srli_epi64::<32>(hl));
+    _mm256_add_epi64(hh, _mm256_add_epi64(carries, _mm256_srli_epi64::<32>(mid)))
+}
+
+/// The low 64 bits of `a · b` for `a` < 2^32.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn mul_lo_32x64(a: __m256i, b: __m256i) -> __m256i {
+    let low = _mm256_mul_epu32(a, b);
+    let high = _mm256_mul_epu32(a, _mm256_srli_epi64::<32>(b));
+    _mm256_add_epi64(low, _mm256_slli_epi64::<32>(high))
+}
+
+/// The leading zeros of each lane (anything for a zero lane): the
+/// exponent of the half that holds the top bit, made a double exactly.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn lzcnt(w: __m256i) -> __m256i {
+    let hi = _mm256_srli_epi64::<32>(w);
+    let hi_zero = _mm256_cmpeq_epi64(hi, _mm256_setzero_si256());
+    let half = _mm256_blendv_epi8(hi, _mm256_and_si256(w, splat(0xFFFF_FFFF)), hi_zero);
+    // 2^52 + half, less 2^52: `half` as a double, exactly (it has 32 bits)
+    const TWO52: i64 = 0x4330_0000_0000_0000;
+    let f = _mm256_sub_pd(
+        _mm256_castsi256_pd(_mm256_or_si256(half, splat(TWO52))),
+        _mm256_castsi256_pd(splat(TWO52)),
+    );
+    // its biased exponent: 1023 + ⌊log2 half⌋
+    let e = _mm256_srli_epi64::<52>(_mm256_castpd_si256(f));
+    // 63 - (⌊log2 half⌋ + 32 unless the high half is zero)
+    _mm256_sub_epi64(
+        _mm256_add_epi64(splat(63 + 1023 - 32), _mm256_and_si256(hi_zero, splat(32))),
+        e,
+    )
+}
+
+/// Each lane's entry `idx` (modulo 32) of `table`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn lookup(table: &'static [u64; 32], idx: __m256i) -> __m256i {
+    let idx = _mm256_and_si256(idx, splat(31));
+    // SAFETY: every index is below 32, the table's length.
+    unsafe { _mm256_i64gather_epi64::<8>(table.as_ptr() as *const i64, idx) }
+}
+
+/// The addresses and the lengths of the first four of `fields`, a lane each.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn addresses_and_lengths(fields: &[&[u8]]) -> (__m256i, __m256i) {
+    let f: &[&[u8]; 4] = fields[..4].try_into().expect("four fields");
+    let start = |k: usize| f[k].as_ptr() as i64;
+    let len = |k: usize| f[k].len() as i64;
+    (
+        _mm256_set_epi64x(start(3), start(2), start(1), start(0)),
+        _mm256_set_epi64x(len(3), len(2), len(1), len(0)),
+    )
+}
+
+/// Reads the first four of `fields`: the lanes' values as `f64` bits and
+/// the mask of the lanes read (see the module documentation); a lane not
+/// read holds garbage. The steps are [`read8`](super::x8::read8)'s, one
+/// for one.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[inline]
+#[target_feature(enable = "avx2")]
+pub unsafe fn read4(fields: &[&[u8]]) -> ([u64; 4], u8) {
+    let (starts, n) = addresses_and_lengths(fields);
+    let zero = _mm256_setzero_si256();
+    let one = splat(1);
+    let ones = splat(-1);
+    // 16 to 24 bytes: the three loads below stay within the field
+    let sized = _mm256_and_si256(gt_u(n, splat(15)), le_u(n, splat(24)));
+    if bits(sized) == 0 {
+        return ([0; 4], 0);
+    }
+    let base = std::ptr::null::<i64>();
+    // SAFETY: a gathered lane reads bytes 0..8, len-16..len-8 and
+    // len-8..len of its field, which has 16 to 24 bytes; other lanes
+    // read nothing.
+    let (h, lo, hi) = unsafe {
+        let tail = _mm256_sub_epi64(_mm256_add_epi64(starts, n), splat(16));
+        (
+            _mm256_mask_i64gather_epi64::<1>(zero, base, starts, sized),
+            _mm256_mask_i64gather_epi64::<1>(zero, base, tail, sized),
+            _mm256_mask_i64gather_epi64::<1>(zero, base, _mm256_add_epi64(tail, splat(8)), sized),
+        )
+    };
+    // the sign
+    let first = _mm256_and_si256(h, splat(0xFF));
+    let neg = _mm256_cmpeq_epi64(first, splat(b'-' as i64));
+    let signed = _mm256_or_si256(neg, _mm256_cmpeq_epi64(first, splat(b'+' as i64)));
+    let sign = _mm256_and_si256(signed, one);
+    // the first '.': a zero byte of h ^ "........"
+    let x = _mm256_xor_si256(h, splat(0x2E2E_2E2E_2E2E_2E2E));
+    let borrow = _mm256_sub_epi64(x, splat(0x0101_0101_0101_0101));
+    let dots = _mm256_and_si256(
+        _mm256_andnot_si256(x, borrow),
+        splat(0x8080_8080_8080_8080_u64 as i64),
+    );
+    let no_dot = _mm256_cmpeq_epi64(dots, zero);
+    // its lowest bit is bit 7 of byte d: the bytes below d are
+    // (lowest >> 7) - 1, and d their count
+    let lowest = _mm256_and_si256(dots, _mm256_sub_epi64(zero, dots));
+    let below = _mm256_sub_epi64(_mm256_srli_epi64::<7>(lowest), one);
+    let d = _mm256_sad_epu8(_mm256_and_si256(below, splat(0x0101_0101_0101_0101)), zero);
+    let d1 = _mm256_add_epi64(d, one);
+    let frac = _mm256_sub_epi64(n, d1);
+    let tail_start = max_u(d1, _mm256_sub_epi64(n, splat(16)));
+    let t = _mm256_sub_epi64(n, tail_start);
+    let head_len = _mm256_sub_epi64(_mm256_sub_epi64(tail_start, one), sign);
+    let shape = _mm256_andnot_si256(
+        _mm256_or_si256(no_dot, _mm256_cmpeq_epi64(frac, zero)),
+        _mm256_and_si256(
+            le_u(_mm256_add_epi64(head_len, t), splat(MAX_DIGITS as i64)),
+            le_u(head_len, splat(8)),
+        ),
+    );
+    // the head: the point squeezed out, the digits moved to the top
+    let squeezed = _mm256_or_si256(
+        _mm256_and_si256(h, below),
+        _mm256_andnot_si256(below, _mm256_srli_epi64::<8>(h)),
+    );
+    let end = _mm256_add_epi64(sign, head_len);
+    // (a shift by 64 or more gives 0, as the scalar u128 shifts do)
+    let aligned = _mm256_sllv_epi64(
+        squeezed,
+        _mm256_sub_epi64(splat(64), _mm256_slli_epi64::<3>(end)),
+    );
+    let keep = _mm256_sllv_epi64(
+        ones,
+        _mm256_sub_epi64(splat(64), _mm256_slli_epi64::<3>(head_len)),
+    );
+    let head = _mm256_or_si256(
+        _mm256_and_si256(aligned, keep),
+        _mm256_andnot_si256(keep, splat(ZEROS)),
+    );
+    // the tail: its last t digits, zeros before them
+    let s = _mm256_slli_epi64::<3>(_mm256_sub_epi64(splat(16), t));
+    let keep_lo = _mm256_sllv_epi64(ones, s);
+    let keep_hi = _mm256_sllv_epi64(ones, _mm256_sub_epi64(max_u(s, splat(64)), splat(64)));
+    let lo = _mm256_or_si256(
+        _mm256_and_si256(lo, keep_lo),
+        _mm256_andnot_si256(keep_lo, splat(ZEROS)),
+    );
+    let hi = _mm256_or_si256(
+        _mm256_and_si256(hi, keep_hi),
+        _mm256_andnot_si256(keep_hi, splat(ZEROS)),
+    );
+    let digits = _mm256_and_si256(
+        all_digits(head),
+        _mm256_and_si256(all_digits(lo), all_digits(hi)),
+    );
+    // (each parse8 is below 10^8 < 2^32: one 32×32-bit multiply)
+    let tail = _mm256_add_epi64(_mm256_mul_epu32(parse8(lo), splat(100_000_000)), parse8(hi));
+    let pow10 = lookup(&POW10_32, t);
+    let w = _mm256_add_epi64(mul_lo_32x64(parse8(head), pow10), tail);
+
+    // to_f64(w, frac)
+    let w_zero = _mm256_cmpeq_epi64(w, zero);
+    let lz = lzcnt(w);
+    let recip = lookup(&RECIP5_32, frac);
+    let v = mul_high(_mm256_sllv_epi64(w, lz), recip);
+    // v lies in [2^62, 2^64) for w > 0: its top bit is 62 or 63
+    let top = _mm256_add_epi64(splat(62), _mm256_srli_epi64::<63>(v));
+    let guard = _mm256_sub_epi64(top, splat(53));
+    let guard_mask = _mm256_sub_epi64(_mm256_sllv_epi64(one, guard), one);
+    let low = _mm256_and_si256(v, guard_mask);
+    let decided = _mm256_andnot_si256(
+        _mm256_cmpeq_epi64(low, zero),
+        le_u(low, _mm256_sub_epi64(guard_mask, splat(2))),
+    );
+    let round = _mm256_and_si256(_mm256_srlv_epi64(v, guard), one);
+    let mant = _mm256_add_epi64(_mm256_srlv_epi64(v, _mm256_add_epi64(guard, one)), round);
+    // exp = (top - 52) + 1 - POW5_BITS[p] - lz - p
+    let pow5_bits = _mm256_add_epi64(
+        _mm256_srli_epi64::<10>(_mm256_mul_epu32(frac, splat(POW5_BITS_MUL as i64))),
+        one,
+    );
+    let exp = _mm256_sub_epi64(
+        _mm256_sub_epi64(_mm256_add_epi64(top, splat(1 - 52)), pow5_bits),
+        _mm256_add_epi64(lz, frac),
+    );
+    // compose(mant, exp)
+    let carry = _mm256_srli_epi64::<53>(mant);
+    let mant = _mm256_srlv_epi64(mant, carry);
+    let biased = _mm256_add_epi64(_mm256_add_epi64(exp, carry), splat(52 + 1023));
+    let value = _mm256_or_si256(
+        _mm256_slli_epi64::<52>(biased),
+        _mm256_and_si256(mant, splat((1 << 52) - 1)),
+    );
+    let value = _mm256_andnot_si256(w_zero, value);
+    let value = _mm256_or_si256(value, _mm256_and_si256(neg, splat(i64::MIN)));
+    let read = _mm256_and_si256(
+        _mm256_and_si256(sized, shape),
+        _mm256_and_si256(digits, _mm256_or_si256(decided, w_zero)),
+    );
+    let mut out = [0u64; 4];
+    // SAFETY: 4 lanes of 8 bytes each.
+    unsafe { _mm256_storeu_si256(out.as_mut_ptr() as *mut __m256i, value) };
+    (out, bits(read))
+}
+
+/// Reads the first four of `fields` that are unsigned integers of one to
+/// eight digits, as [`read_int8`](super::x8::read_int8) does eight: the
+/// values and the mask of the lanes read. A lane is only read when its
+/// field lies in `readable`, seven bytes past its start: the lane loads
+/// the eight bytes that end where the field ends and masks the bytes
+/// before the field to zeros.
+///
+/// # Safety
+/// The processor must have AVX2, and every byte of `readable` must be
+/// readable.
+#[inline]
+#[target_feature(enable = "avx2")]
+pub unsafe fn read_int4(fields: &[&[u8]], readable: std::ops::Range<usize>) -> ([u64; 4], u8) {
+    let (starts, n) = addresses_and_lengths(fields);
+    let zero = _mm256_setzero_si256();
+    let ends = _mm256_add_epi64(starts, n);
+    let sized = _mm256_andnot_si256(_mm256_cmpeq_epi64(n, zero), le_u(n, splat(8)));
+    let inside = _mm256_andnot_si256(
+        gt_u(splat(readable.start.saturating_add(7) as i64), starts),
+        le_u(ends, splat(readable.end as i64)),
+    );
+    let lanes = _mm256_and_si256(sized, inside);
+    if bits(lanes) == 0 {
+        return ([0; 4], 0);
+    }
+    // SAFETY: a lane read loads ends-8..ends, inside `readable` (checked
+    // just above: its field starts at least seven bytes in and has 1 to 8
+    // bytes); other lanes load nothing.
+    let v = unsafe {
+        let at = _mm256_sub_epi64(ends, splat(8));
+        _mm256_mask_i64gather_epi64::<1>(zero, std::ptr::null::<i64>(), at, lanes)
+    };
+    // the field is v's top n bytes; the bytes below become '0's
+    let keep = _mm256_sllv_epi64(
+        splat(-1),
+        _mm256_slli_epi64::<3>(_mm256_sub_epi64(splat(8), n)),
+    );
+    let c = _mm256_or_si256(
+        _mm256_and_si256(v, keep),
+        _mm256_andnot_si256(keep, splat(ZEROS)),
+    );
+    let read = _mm256_and_si256(lanes, all_digits(c));
+    let mut out = [0u64; 4];
+    // SAFETY: 4 lanes of 8 bytes each.
+    unsafe { _mm256_storeu_si256(out.as_mut_ptr() as *mut __m256i, parse8(c)) };
+    (out, bits(read))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::decimal::split_wide;
+    use super::{read4, read_int4};
+    use crate::number::{parse_float_field, parse_int, parse_int_field};
+
+    /// Whether this processor has the lanes' instructions (whatever
+    /// `RAYPROC_SIMD` says: these tests compare the paths it has).
+    fn lanes() -> bool {
+        crate::cpu::detected().avx2_numbers()
+    }
+
+    /// Plain decimals of `digits` digits, point anywhere (or nowhere), any
+    /// sign, with leading zeros; with `runs`, some are all nines or zeros
+    /// after the first digit (carries, exact quotients, zero mantissas).
+    fn decimals(seed: u64, count: usize, digits: std::ops::Range<u64>, runs: bool) -> Vec<String> {
+        let mut state = seed;
+        let mut next = move || crate::testing::xorshift(&mut state);
+        (0..count)
+            .map(|_| {
+                let r = next();
+                let len = (digits.start + r % (digits.end - digits.start)) as usize;
+                let mut s: String = (0..len)
+                    .map(|i| match (r >> 8) % 5 {
+                        0 if runs => '9',
+                        1 if runs && i > 0 => '0',
+                        2 if i < (r >> 40) as usize % 6 => '0', // leading zeros
+                        _ => (b'0' + (next() % 10) as u8) as char,
+                    })
+                    .collect();
+                let dot = (r >> 16) as usize % (len + 2);
+                if dot <= len {
+                    s.insert(dot, '.');
+                }
+                match (r >> 24) % 4 {
+                    0 => format!("-{s}"),
+                    1 => format!("+{s}"),
+                    _ => s,
+                }
+            })
+            .collect()
+    }
+
+    /// Decimals next to the midpoint of two doubles, where the rounding
+    /// is hardest to decide: the exact decimal expansion of a midpoint
+    /// `m / 2^e` (`m` odd, 54 bits; magnitudes 0.5 to 2^20) cut to 17 to
+    /// 19 significant digits, and one unit of the last digit either side;
+    /// with a sign, and with a trailing zero. (No midpoint itself has
+    /// the wide shape: one with at most eight integer digits needs more
+    /// than 19 digits.)
+    fn near_ties(count: usize) -> Vec<String> {
+        use num_bigint::BigUint;
+        let mut state = 0x71e5_u64;
+        let mut out = Vec::new();
+        for _ in 0..count {
+            let r = crate::testing::xorshift(&mut state);
+            let m = (1u64 << 53) | (r >> 11) | 1;
+            let e = 54 - (r % 21) as u32;
+            // m / 2^e = m · 5^e / 10^e
+            let exact = (BigUint::from(m) * BigUint::from(5u32).pow(e)).to_string();
+            let int_len = exact.len() - e as usize;
+            let (int, frac) = match int_len {
+                0 => ("0".to_string(), exact.clone()),
+                _ => (exact[..int_len].to_string(), exact[int_len..].to_string()),
+            };
+            for sig in 17..=19 {
+                let keep = sig - int.len();
+                let cut: u64 = format!("{int}{}", &frac[..keep]).parse().expect("digits");
+                for tweak in [0i64, -1, 1] {
+                    let d = format!("{:0w$}", cut as i64 + tweak, w = sig);
+                    let (i, f) = d.split_at(d.len() - keep);
+                    out.push(format!("{i}.{f}"));
+                    out.push(format!("-{i}.{f}0"));
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads `fields` four at a time; checks every lane read against
+    /// the scalar reader. Returns how many fields `split_wide` reads and
+    /// how many of those the lanes read.
+    fn check(fields: &[String]) -> (usize, usize) {
+        let (mut wide_count, mut read_count) = (0, 0);
+        for chunk in fields.chunks_exact(4) {
+            let raw: Vec<&[u8]> = chunk.iter().map(|f| f.as_bytes()).collect();
+            // SAFETY: the processor has AVX2 (the callers return first
+            // when `lanes()` is false).
+            let (bits, mask) = unsafe { read4(&raw) };
+            assert!(mask < 16);
+            for (lane, field) in raw.iter().enumerate() {
+                let wide = split_wide(field).is_some();
+                wide_count += wide as usize;
+                if mask >> lane & 1 == 1 {
+                    read_count += 1;
+                    assert!(wide, "{:?}", chunk[lane]);
+                    let want = parse_float_field(field).expect("a number");
+                    assert_eq!(bits[lane], want.to_bits(), "{:?}", chunk[lane]);
+                }
+            }
+        }
+        (wide_count, read_count)
+    }
+
+    #[test]
+    fn lanes_read_what_the_scalar_reader_reads() {
+        if !lanes() {
+            return; // no AVX2 here
+        }
+        // the shapes around plain decimals (blanks, exponents, text, empty
+        // fields, a point only, two points, signs only), then plain
+        // decimals with runs of nines and zeros, of every length
+        let mut fields: Vec<String> = [
+            "",
+            " 1.5",
+            "1.5 ",
+            "1e5",
+            "0.1234567890123456e1",
+            "abc",
+            " 0.8012042374516246",
+            "0.8012042374516246 ",
+            "0.80120423745162.6",
+            "-.8012042374516246",
+            "+-0.801204237451624",
+            "0.801204237451624x",
+            "1234567890123456.",
+            "................",
+            "-----------------",
+            "0000000000000000.0",
+            "-0.0000000000000000",
+            "12345678901234567890.5",
+            "0.12345678901234567890",
+            "123456789.123456789",
+            "9999999999.999999999",
+            "0.000000000000000001",
+            "\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}",
+            "0.8012042374516246\u{e9}",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        fields.extend(decimals(0x5eed, 40_000, 1..26, true));
+        let (wide, read) = check(&fields);
+        assert!(wide > 3_000 && read > 2_000, "{read} of {wide}");
+        // every offset of the special fields among the lanes
+        for skip in 1..4 {
+            check(&fields[skip..]);
+        }
+        // next to midpoints: many land on the exact quotient
+        let (wide, read) = check(&near_ties(2_000));
+        assert!(wide > 10_000 && read > 0 && read < wide, "{read} of {wide}");
+        // random digits: the estimate decides all but about one in 300
+        let (wide, read) = check(&decimals(0xfee1, 40_000, 14..23, false));
+        assert!(wide > 5_000 && read * 100 >= wide * 99, "{read} of {wide}");
+        // the benchmark's shape: shortest round trips of doubles in [0, 1)
+        let mut state = 0xd10_u64;
+        let shortest: Vec<String> = (0..40_000)
+            .map(|_| {
+                let r = crate::testing::xorshift(&mut state);
+                let v = (r >> 11) as f64 / (1u64 << 53) as f64;
+                if r & 1 == 1 {
+                    format!("{}", -v * 1e3)
+                } else {
+                    format!("{v}")
+                }
+            })
+            .collect();
+        let (wide, read) = check(&shortest);
+        assert!(wide > 30_000 && read * 100 >= wide * 99, "{read} of {wide}");
+    }
+
+    #[test]
+    fn integer_lanes_read_what_the_scalar_reader_reads() {
+        if !lanes() {
+            return; // no AVX2 here
+        }
+        // fields of every shape, laid out in one buffer as in a CSV file
+        let mut state = 0x1e55_u64;
+        let mut text = String::from("head");
+        let mut spans = Vec::new();
+        for _ in 0..20_000 {
+            let r = crate::testing::xorshift(&mut state);
+            let field = match r % 9 {
+                0 => String::new(),
+                1 => format!("-{}", r >> 40),
+                2 => format!("+{}", r >> 50),
+                3 => "0".repeat(1 + (r >> 8) as usize % 9),
+                4 => format!("{}x", r >> 44),
+                5 => format!("{}", r >> 8),
+                6 => format!(" {}", r >> 44),
+                _ => format!("{}", (r >> 8) % 10u64.pow(1 + (r >> 4) as u32 % 8)),
+            };
+            spans.push(text.len()..text.len() + field.len());
+            text.push_str(&field);
+            text.push(',');
+        }
+        let buf = text.as_bytes();
+        let fields: Vec<&[u8]> = spans.iter().map(|s| &buf[s.clone()]).collect();
+        let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+        let mut read_count = 0;
+        for chunk in fields.chunks_exact(4) {
+            // SAFETY: the processor has AVX2 (`lanes()`, checked above);
+            // the buffer is readable.
+            let (values, mask) = unsafe { read_int4(chunk, readable.clone()) };
+            assert!(mask < 16);
+            for (lane, field) in chunk.iter().enumerate() {
+                let read = mask >> lane & 1 == 1;
+                let inside = field.as_ptr() as usize >= readable.start + 7;
+                let digits = (1..=8).contains(&field.len()) && field.iter().all(u8::is_ascii_digit);
+                assert_eq!(read, inside && digits, "{field:?}");
+                if read {
+                    read_count += 1;
+                    let want = parse_int(field).expect("an integer");
+                    assert_eq!(values[lane] as i64, want, "{field:?}");
+                    assert_eq!(parse_int_field(field), Some(want));
+                }
+            }
+        }
+        assert!(read_count > 6_000, "{read_count}");
+        // nothing outside `readable` is read: the first field starts 4
+        // bytes in, the last ends past it
+        let head = [&buf[4..5]; 4];
+        // SAFETY: as above
+        let (_, mask) = unsafe { read_int4(&head, readable.clone()) };
+        assert_eq!(mask, 0);
+        let short = readable.start..readable.end - 1;
+        let last = [&buf[buf.len() - 2..]; 4];
+        // SAFETY: as above (a narrower range)
+        let (_, mask) = unsafe { read_int4(&last, short) };
+        assert_eq!(mask, 0);
+    }
+}
