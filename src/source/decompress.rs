@@ -13,8 +13,9 @@
 //! # Never a wrong answer
 //!
 //! A damaged file must stop the run with an error naming it, not yield
-//! different bytes. The gzip reader is written here over raw deflate (so that
-//! every check is ours and says where it failed): each member's header is
+//! different bytes. The gzip reader is written here over raw deflate, inflated
+//! by our own decoder ([`inflate`], faster than zlib-rs; see its doc), so that
+//! every check is ours and says where it failed: each member's header is
 //! parsed (reserved flags refused, the optional header CRC checked), its
 //! deflate stream must end, and its trailer's CRC-32 and length (ISIZE) must
 //! match what was inflated. zstd frames are checked by libzstd: block
