@@ -30,7 +30,7 @@ impl Bits {
         self.put(rev, len)
     }
     fn align(&mut self) -> &mut Self {
-        if self.n % 8 != 0 {
+        if !self.n.is_multiple_of(8) {
             let pad = 8 - self.n % 8;
             self.put(0, pad);
         }
@@ -368,11 +368,11 @@ fn dynamic_block_with_long_codes_uses_subtables() {
     let mut b = Bits::default();
     dynamic_header(&mut b, true, &lit, &dist, None);
     let mut want = Vec::new();
-    for s in 0..256usize {
-        b.code(lc[s].0, lc[s].1);
+    for (s, &(code, len)) in lc.iter().enumerate().take(256) {
+        b.code(code, len);
         want.push(s as u8);
     }
-    // every length symbol with distance symbol (sym % 13) and extra 0
+    // every length symbol, with distance symbol (sym * 7) % 16 and extra 0
     for s in 257..286usize {
         let len = LEN_BASE[s - 257] as usize;
         b.code(lc[s].0, lc[s].1)
