@@ -13,8 +13,9 @@
 //! # Never a wrong answer
 //!
 //! A damaged file must stop the run with an error naming it, not yield
-//! different bytes. The gzip reader is written here over raw deflate (so that
-//! every check is ours and says where it failed): each member's header is
+//! different bytes. The gzip reader is written here over raw deflate, inflated
+//! by our own decoder ([`inflate`], faster than zlib-rs; see its doc), so that
+//! every check is ours and says where it failed: each member's header is
 //! parsed (reserved flags refused, the optional header CRC checked), its
 //! deflate stream must end, and its trailer's CRC-32 and length (ISIZE) must
 //! match what was inflated. zstd frames are checked by libzstd: block
@@ -74,7 +75,8 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use flate2::{Crc, Decompress, FlushDecompress, Status};
+use flate2::Crc;
+use inflate::Inflater;
 use zstd::zstd_safe::{self, DCtx, InBuffer, OutBuffer};
 
 use crate::error::Error;
@@ -291,7 +293,7 @@ struct GzipReader<R> {
     name: String,
     /// Offset of `src`'s next byte in the input.
     pos: u64,
-    inflate: Decompress,
+    inflate: Inflater,
     /// CRC-32 of the current member's output.
     crc: Crc,
     /// CRC-32 of the current header's bytes (for FHCRC).
@@ -309,7 +311,7 @@ impl<R: BufRead> GzipReader<R> {
             src,
             name: name.to_string(),
             pos: base,
-            inflate: Decompress::new(false),
+            inflate: Inflater::new(),
             crc: Crc::new(),
             header_crc: Crc::new(),
             state: GzState::Header,
@@ -442,7 +444,7 @@ impl<R: BufRead> GzipReader<R> {
                 return Err(self.corrupt(at, "header CRC-16 mismatch".into()));
             }
         }
-        self.inflate.reset(false);
+        self.inflate.reset();
         self.crc.reset();
         Ok(true)
     }
@@ -484,18 +486,15 @@ impl<R: BufRead> GzipReader<R> {
         loop {
             let input = fill(&mut self.src)?;
             let at_end = input.is_empty();
-            let (in0, out0) = (self.inflate.total_in(), self.inflate.total_out());
-            let status = self.inflate.decompress(input, out, FlushDecompress::None);
-            let used = (self.inflate.total_in() - in0) as usize;
-            let produced = (self.inflate.total_out() - out0) as usize;
+            let (used, produced, status) = self.inflate.inflate(input, out);
             self.src.consume(used);
             self.pos += used as u64;
-            let status = match status {
-                Ok(s) => s,
+            let ended = match status {
+                Ok(ended) => ended,
                 Err(e) => return Err(self.corrupt(self.pos, format!("invalid deflate data ({e})"))),
             };
             self.crc.update(&out[..produced]);
-            if status == Status::StreamEnd {
+            if ended {
                 self.trailer()?;
                 self.state = GzState::Header;
                 return Ok(produced);
@@ -1145,6 +1144,8 @@ impl Drop for ParallelDecoder {
         }
     }
 }
+
+pub mod inflate;
 
 #[cfg(test)]
 mod tests;
