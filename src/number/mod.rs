@@ -22,6 +22,8 @@
 
 pub mod batch;
 pub mod decimal;
+#[cfg(all(test, target_arch = "x86_64"))]
+mod lanes_testing;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x4;
 #[cfg(target_arch = "x86_64")]

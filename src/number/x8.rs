@@ -322,9 +322,8 @@ pub unsafe fn read_int8(fields: &[&[u8]], readable: std::ops::Range<usize>) -> (
 
 #[cfg(test)]
 mod tests {
-    use super::super::decimal::split_wide;
     use super::{read8, read_int8, Tables};
-    use crate::number::{parse_float_field, parse_int};
+    use crate::number::lanes_testing::{float_lanes_agree, integer_lanes_agree};
 
     /// Whether this processor has the lanes' instructions (whatever
     /// `RAYPROC_SIMD` says: these tests compare the paths it has).
@@ -332,59 +331,17 @@ mod tests {
         crate::cpu::detected().avx512_lanes()
     }
 
-    /// Plain decimals of `digits` digits, point anywhere (or nowhere), any
-    /// sign; with `runs`, some are all nines or zeros after the first digit
-    /// (carries, exact quotients, zero mantissas).
-    fn decimals(count: usize, digits: std::ops::Range<u64>, runs: bool) -> Vec<String> {
-        let mut state = 0x5eed_u64;
-        let mut next = move || crate::testing::xorshift(&mut state);
-        (0..count)
-            .map(|_| {
-                let r = next();
-                let len = (digits.start + r % (digits.end - digits.start)) as usize;
-                let mut s: String = (0..len)
-                    .map(|i| match (r >> 8) % 4 {
-                        0 if runs => '9',
-                        1 if runs && i > 0 => '0',
-                        _ => (b'0' + (next() % 10) as u8) as char,
-                    })
-                    .collect();
-                let dot = (r >> 16) as usize % (len + 2);
-                if dot <= len {
-                    s.insert(dot, '.');
-                }
-                match (r >> 24) % 4 {
-                    0 => format!("-{s}"),
-                    1 => format!("+{s}"),
-                    _ => s,
-                }
-            })
-            .collect()
-    }
-
-    /// Reads `fields` eight at a time; checks every lane read against
-    /// the scalar reader. Returns how many fields `split_wide` reads and
-    /// how many of those the lanes read.
-    fn check(fields: &[String]) -> (usize, usize) {
-        let (mut wide_count, mut read_count) = (0, 0);
-        for chunk in fields.chunks_exact(8) {
-            let raw: Vec<&[u8]> = chunk.iter().map(|f| f.as_bytes()).collect();
-            // SAFETY: the processor has AVX-512 F, DQ and CD (the callers
-            // return first when `lanes()` is false).
-            let (bits, mask) = unsafe { read8(&raw, &Tables::new()) };
-            let values = bits.map(f64::from_bits);
-            for (lane, field) in raw.iter().enumerate() {
-                let wide = split_wide(field).is_some();
-                wide_count += wide as usize;
-                if mask >> lane & 1 == 1 {
-                    read_count += 1;
-                    assert!(wide, "{:?}", chunk[lane]);
-                    let want = parse_float_field(field).expect("a number");
-                    assert_eq!(values[lane].to_bits(), want.to_bits(), "{:?}", chunk[lane]);
-                }
-            }
+    #[test]
+    fn lanes_read_what_the_scalar_reader_reads() {
+        if !lanes() {
+            return; // no AVX-512 here
         }
-        (wide_count, read_count)
+        float_lanes_agree(8, &|raw| {
+            // SAFETY: the processor has AVX-512 F, DQ and CD (`lanes()`,
+            // checked above).
+            let (bits, mask) = unsafe { read8(raw, &Tables::new()) };
+            (bits.to_vec(), mask as u32)
+        });
     }
 
     #[test]
@@ -392,68 +349,11 @@ mod tests {
         if !lanes() {
             return; // no AVX-512 here
         }
-        // fields of every shape, laid out in one buffer as in a CSV file
-        let mut state = 0x1e55_u64;
-        let mut text = String::from("head");
-        let mut spans = Vec::new();
-        for _ in 0..20_000 {
-            let r = crate::testing::xorshift(&mut state);
-            let field = match r % 8 {
-                0 => String::new(),
-                1 => format!("-{}", r >> 40),
-                2 => format!("+{}", r >> 50),
-                3 => "0".repeat(1 + (r >> 8) as usize % 9),
-                4 => format!("{}x", r >> 44),
-                5 => format!("{}", r >> 8),
-                _ => format!("{}", (r >> 8) % 10u64.pow(1 + (r >> 4) as u32 % 8)),
-            };
-            spans.push(text.len()..text.len() + field.len());
-            text.push_str(&field);
-            text.push(',');
-        }
-        let buf = text.as_bytes();
-        let fields: Vec<&[u8]> = spans.iter().map(|s| &buf[s.clone()]).collect();
-        let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
-        let mut read_count = 0;
-        for chunk in fields.chunks_exact(8) {
-            // SAFETY: the processor has AVX-512 F and DQ (`lanes()`, checked
-            // above); the buffer is readable.
-            let (values, mask) = unsafe { read_int8(chunk, readable.clone()) };
-            for (lane, field) in chunk.iter().enumerate() {
-                let read = mask >> lane & 1 == 1;
-                let inside = field.as_ptr() as usize >= readable.start + 7;
-                let digits = (1..=8).contains(&field.len()) && field.iter().all(u8::is_ascii_digit);
-                assert_eq!(read, inside && digits, "{field:?}");
-                if read {
-                    read_count += 1;
-                    let want = parse_int(field).expect("an integer");
-                    assert_eq!(values[lane] as i64, want, "{field:?}");
-                }
-            }
-        }
-        assert!(read_count > 6_000, "{read_count}");
-        // nothing outside `readable` is read: the first field starts 4 bytes in
-        let head = [&buf[4..5]; 8];
-        // SAFETY: as above
-        let (_, mask) = unsafe { read_int8(&head, readable.clone()) };
-        assert_eq!(mask, 0);
-    }
-
-    #[test]
-    fn lanes_read_what_the_scalar_reader_reads() {
-        if !lanes() {
-            return; // no AVX-512 here
-        }
-        // the shapes around plain decimals (blanks, exponents, text, empty
-        // fields), then plain decimals with runs of nines and zeros
-        let mut fields: Vec<String> = ["", " 1.5", "1.5 ", "1e5", "0.1234567890123456e1", "abc"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        fields.extend(decimals(40_000, 1..25, true));
-        check(&fields);
-        // random digits: the estimate decides all but about one in 300
-        let (wide, read) = check(&decimals(40_000, 14..23, false));
-        assert!(wide > 5_000 && read * 100 >= wide * 99, "{read} of {wide}");
+        integer_lanes_agree(8, &|fields, readable| {
+            // SAFETY: the processor has AVX-512 F and DQ (`lanes()`,
+            // checked above); `readable` is a readable buffer's range.
+            let (values, mask) = unsafe { read_int8(fields, readable) };
+            (values.to_vec(), mask as u32)
+        });
     }
 }
