@@ -113,6 +113,21 @@ fn mask(n: u32) -> u64 {
     (1u64 << n) - 1
 }
 
+/// The length or distance of entry `e` (its base, bits 16 and up) plus its
+/// extra bits, read from `bits`, whose bottom holds the entry's code.
+#[inline(always)]
+fn base_plus_extra(e: u32, bits: u64) -> usize {
+    (e >> 16) as usize + ((bits & mask(e & 0xff)) >> ((e >> 8) & 0xf)) as usize
+}
+
+/// Where the subtable entry of first-level entry `e` is, given `bits`
+/// past the first level's (the subtable's start is bits 16 and up of `e`,
+/// its index width bits 8 to 11).
+#[inline(always)]
+fn subtable_index(e: u32, bits: u64) -> usize {
+    (e >> 16) as usize + (bits & mask((e >> 8) & 0xf)) as usize
+}
+
 /// What is wrong with a deflate stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InflateError {
@@ -606,7 +621,7 @@ impl Inflater {
             }
             return Peek::Invalid(InflateError::BadLitLen);
         }
-        let len = (e >> 16) as usize + ((bb >> at & mask(e & 0xff)) >> ((e >> 8) & 0xf)) as usize;
+        let len = base_plus_extra(e, bb >> at);
         let Some((d, dat)) = lookup(&self.dist[..], DIST_BITS, bb >> bits, bl - bits) else {
             return Peek::Need;
         };
@@ -617,8 +632,7 @@ impl Inflater {
         if d & EXCEPTIONAL != 0 {
             return Peek::Invalid(InflateError::BadDistance);
         }
-        let dist = (d >> 16) as usize
-            + ((bb >> (bits + dat) & mask(d & 0xff)) >> ((d >> 8) & 0xf)) as usize;
+        let dist = base_plus_extra(d, bb >> (bits + dat));
         Peek::Match(bits + dbits, len, dist)
     }
 
@@ -745,8 +759,7 @@ impl Inflater {
             if e & EXCEPTIONAL != 0 {
                 if e & SUBTABLE != 0 {
                     consume!(e);
-                    e = lit[((e >> 16) as usize + (bitbuf & mask((e >> 8) & 0xf)) as usize)
-                        .min(LIT_ENOUGH - 1)];
+                    e = lit[subtable_index(e, bitbuf).min(LIT_ENOUGH - 1)];
                     if e & LITERAL != 0 {
                         consume!(e);
                         put!((e >> 16) as u8);
@@ -769,13 +782,12 @@ impl Inflater {
             // here and 28 for the distance, from at least 56
             let saved = bitbuf;
             consume!(e);
-            let len = (e >> 16) as usize + ((saved & mask(e & 0xff)) >> ((e >> 8) & 0xf)) as usize;
+            let len = base_plus_extra(e, saved);
             let mut d = dtab[(bitbuf & mask(DIST_BITS)) as usize];
             if d & EXCEPTIONAL != 0 {
                 if d & SUBTABLE != 0 {
                     consume!(d);
-                    d = dtab[((d >> 16) as usize + (bitbuf & mask((d >> 8) & 0xf)) as usize)
-                        .min(DIST_ENOUGH - 1)];
+                    d = dtab[subtable_index(d, bitbuf).min(DIST_ENOUGH - 1)];
                 }
                 if d & EXCEPTIONAL != 0 {
                     exit = Err(InflateError::BadDistance);
@@ -784,7 +796,7 @@ impl Inflater {
             }
             let saved = bitbuf;
             consume!(d);
-            let dist = (d >> 16) as usize + ((saved & mask(d & 0xff)) >> ((d >> 8) & 0xf)) as usize;
+            let dist = base_plus_extra(d, saved);
             e = lit[(bitbuf & mask(LIT_BITS)) as usize];
             refill!();
             if dist >= 8 && dist <= o {
@@ -868,7 +880,7 @@ fn lookup(table: &[u32], tb: u32, bb: u64, bl: u32) -> Option<(u32, u32)> {
     if bl < tb {
         return None;
     }
-    let at = (e >> 16) as usize + (bb >> tb & mask((e >> 8) & 0xf)) as usize;
+    let at = subtable_index(e, bb >> tb);
     Some((*table.get(at)?, tb))
 }
 
