@@ -1,6 +1,6 @@
 //! `count` (rows), `count:col` (non-null values) and `null_count:col`.
 
-use super::{get_count, AggState, BadValue, Func};
+use super::{count_valid, get_count, AggState, BadValue, Func};
 use crate::value::{Column, ColumnType, Rows, Value};
 use crate::wire::{put_varint, Reader, WireError};
 
@@ -25,14 +25,6 @@ impl AggState for CountRows {
     }
     fn finish(&self, _ty: ColumnType, _func: &Func) -> Value {
         Value::Int(self.0.into())
-    }
-}
-
-fn count_valid(col: &Column<'_>, rows: Rows<'_>) -> u64 {
-    match (col.valid, rows) {
-        (None, rows) => rows.count() as u64,
-        (Some(valid), Rows::All(n)) => valid[..n].iter().filter(|&&v| v).count() as u64,
-        (Some(valid), Rows::Some(sel)) => sel.iter().filter(|&&r| valid[r as usize]).count() as u64,
     }
 }
 

@@ -37,6 +37,23 @@ pub use moments::Moments;
 pub use quantile::Quantile;
 pub use sum::SumState;
 
+/// What finishing a group may need to know about its whole column,
+/// gathered from every group's state before any group is finished
+/// ([`StateVec::gather`]).
+///
+/// Why: a group's rows share batches with other groups' rows, and a batch
+/// is typed as a whole (one `1.5` makes it a float batch), so what a single
+/// state saw of its column depends on partitioning. Facts about the whole
+/// column do not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ColumnFacts {
+    /// Some value of the column is a number but not an integer (`1.5`,
+    /// `1e3`, `1.0`): the sums of a text column holding numbers then read
+    /// every value as the float it parses to, in every group; without one,
+    /// they are exact integers (some maybe wider than 64 bits).
+    pub non_integers: bool,
+}
+
 /// A row whose value an aggregate cannot accept (text where a number is
 /// needed). `row` indexes the batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +74,14 @@ pub trait AggState: Default + Send + Sync + 'static {
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue>;
     /// Absorbs `other` (left empty or in any state afterwards).
     fn merge(&mut self, other: &mut Self);
+    /// Adds what this state knows about its whole column to `facts`.
+    fn gather(&self, _facts: &mut ColumnFacts) {}
+    /// The output value, given the column's final inferred type and what
+    /// [`gather`](Self::gather) found in every group; by default
+    /// [`finish`](Self::finish), which needs neither.
+    fn finish_in(&self, ty: ColumnType, func: &Func, _facts: &ColumnFacts) -> Value {
+        self.finish(ty, func)
+    }
     /// The output value, given the column's final inferred type.
     fn finish(&self, ty: ColumnType, func: &Func) -> Value;
     /// Whether [`finish`](Self::finish) can answer for type `ty`. A state
@@ -70,6 +95,10 @@ pub trait AggState: Default + Send + Sync + 'static {
     /// many groups). Returns the first row rejected, as `update` does. The
     /// default calls `update` row by row; a state whose per-row work is a
     /// few instructions overrides it with one loop.
+    ///
+    /// The result must be what `update` on each group's rows gives, to the
+    /// bit: which of the two a batch gets depends on how many groups a
+    /// worker has seen, hence on partitioning.
     fn update_scattered(
         states: &mut [Self],
         col: &Column<'_>,
@@ -142,7 +171,10 @@ pub trait StateVec: Send + Sync {
     fn scatter(self: Box<Self>, to: &mut [&mut Box<dyn StateVec>], dest: &[(u32, u32)]);
     /// See [`AggState::READS_RAW`].
     fn reads_raw(&self) -> bool;
-    fn finish(&self, group: usize, ty: ColumnType, func: &Func) -> Value;
+    /// Adds what every group's state knows about the column to `facts`
+    /// ([`AggState::gather`]).
+    fn gather(&self, facts: &mut ColumnFacts);
+    fn finish(&self, group: usize, ty: ColumnType, func: &Func, facts: &ColumnFacts) -> Value;
     /// Whether every group's state is [complete](AggState::complete).
     fn complete(&self, ty: ColumnType) -> bool;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
@@ -237,10 +269,14 @@ impl<S: AggState> StateVec for States<S> {
         S::READS_RAW
     }
 
-    fn finish(&self, group: usize, ty: ColumnType, func: &Func) -> Value {
+    fn gather(&self, facts: &mut ColumnFacts) {
+        self.0.iter().for_each(|s| s.gather(facts));
+    }
+
+    fn finish(&self, group: usize, ty: ColumnType, func: &Func, facts: &ColumnFacts) -> Value {
         match self.0.get(group) {
-            Some(state) => state.finish(ty, func),
-            None => S::default().finish(ty, func),
+            Some(state) => state.finish_in(ty, func, facts),
+            None => S::default().finish_in(ty, func, facts),
         }
     }
 
@@ -548,6 +584,15 @@ fn percent_to_fraction(digits: &str) -> f64 {
 /// as for the short per-group runs of a group-by with many groups.
 pub(crate) const BINNED_ROWS: usize = 64;
 
+/// The number of the selected rows of `col` that are not null.
+pub(crate) fn count_valid(col: &Column<'_>, rows: Rows<'_>) -> u64 {
+    match (col.valid, rows) {
+        (None, rows) => rows.count() as u64,
+        (Some(valid), Rows::All(n)) => valid[..n].iter().filter(|&&v| v).count() as u64,
+        (Some(valid), Rows::Some(sel)) => sel.iter().filter(|&&r| valid[r as usize]).count() as u64,
+    }
+}
+
 /// Calls `f` with the value of each selected row that holds one, in order,
 /// and returns how many: plain loops, so that `f` inlines into them
 /// (through [`Rows::for_each`] the per-row closure of a binned sum stayed a
@@ -679,6 +724,79 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Folding a batch row by row (`Groups::PerRow`, `update_scattered`)
+    /// must leave every state as folding each group's run does
+    /// (`Groups::Grouped`): which one a batch gets depends on how many
+    /// groups a worker has seen, so on partitioning. Compared by the states'
+    /// canonical byte form, which also sees a state that merely exists.
+    #[test]
+    fn scattered_and_grouped_updates_agree() {
+        use crate::value::Data;
+        let funcs = [
+            Func::CountRows,
+            Func::Count,
+            Func::NullCount,
+            Func::Sum,
+            Func::Std,
+            Func::Min,
+            Func::Max,
+            Func::Quantile(0.5, "median".into()),
+            Func::Distinct,
+        ];
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for groups in [1usize, 3, 40, 300] {
+            let len = 2000;
+            let ids: Vec<u32> = (0..len).map(|_| (next() % groups as u64) as u32).collect();
+            // group 0 holds only nulls
+            let valid: Vec<bool> = ids.iter().map(|&g| g != 0 && next() % 5 != 0).collect();
+            let floats: Vec<f64> = (0..len)
+                .map(|_| (next() as f64 - 2e9) * 1.5f64.powi((next() % 40) as i32 - 20))
+                .collect();
+            let ints: Vec<i64> = (0..len).map(|_| next() as i64 - (1 << 30)).collect();
+            let mut order: Vec<u32> = (0..len as u32).collect();
+            order.sort_by_key(|&r| ids[r as usize]);
+            let mut runs = Vec::new();
+            for g in 0..groups {
+                let start = order.partition_point(|&r| (ids[r as usize] as usize) < g);
+                let end = order.partition_point(|&r| (ids[r as usize] as usize) <= g);
+                if start < end {
+                    runs.push((g as u32, start as u32, end as u32));
+                }
+            }
+            for (kind, data) in [("floats", Data::Float(&floats)), ("ints", Data::Int(&ints))] {
+                let col = Column {
+                    len,
+                    data,
+                    valid: Some(&valid),
+                    raw: None,
+                };
+                for func in &funcs {
+                    let (mut grouped, mut scattered) = (func.new_states(), func.new_states());
+                    grouped.resize(groups);
+                    scattered.resize(groups);
+                    let by_runs = Groups::Grouped {
+                        order: &order,
+                        runs: &runs,
+                    };
+                    grouped.update(&col, &by_runs).unwrap();
+                    scattered
+                        .update(&col, &Groups::PerRow { ids: &ids })
+                        .unwrap();
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    grouped.encode(groups, &mut a);
+                    scattered.encode(groups, &mut b);
+                    assert!(a == b, "{func:?}, {groups} groups of {kind}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn percentiles_are_the_decimal_written() {

@@ -8,7 +8,10 @@
 
 use num_bigint::{BigInt, BigUint};
 
-use super::{first_non_number, for_each_value, AggState, BadValue, Func, BINNED_ROWS};
+use super::{
+    count_valid, first_non_number, for_each_value, AggState, BadValue, ColumnFacts, Func,
+    BINNED_ROWS,
+};
 use crate::exact::{round_ratio, round_sqrt_ratio, ExactSum, SQUARE_SCALE, VALUE_SCALE};
 use crate::value::{
     parse_float_field, parse_int_field, parse_wide_int_field, Column, ColumnType, Data, Rows, Value,
@@ -118,7 +121,10 @@ impl Moments {
         let mut n = 0u64;
         match col.data {
             Data::Int(values) => n = self.add_ints(values, col, rows),
-            Data::Float(_) if !self.saw_float => {
+            // Only a value marks the state as holding floats (`exact_int`):
+            // a null in a float batch must not, or the answer would depend
+            // on which batch the null's row fell in.
+            Data::Float(_) if !self.saw_float && count_valid(col, rows) > 0 => {
                 self.saw_float = true;
                 return self.add_rows(col, rows);
             }
@@ -166,17 +172,19 @@ impl Moments {
     /// Whether every value is an integer (some maybe wider than 64 bits),
     /// so that Σx and Σx² are the exact integer sums; otherwise every
     /// value counts as the float it parses to.
-    fn exact_int(&self, ty: ColumnType) -> bool {
+    ///
+    /// For a text column, a fact of the whole column ([`ColumnFacts`]): no
+    /// group holds a number but integers.
+    fn exact_int(ty: ColumnType, facts: &ColumnFacts) -> bool {
         match ty {
             ColumnType::Int => true,
-            ColumnType::Text => !self.saw_float && !self.text.as_ref().is_some_and(|t| t.decimals),
+            ColumnType::Text => !facts.non_integers,
             _ => false,
         }
     }
 
     /// Σx and Σx² as the column's type reads its values.
-    fn accumulators(&self, ty: ColumnType) -> (ExactSum, ExactSum) {
-        let exact = self.exact_int(ty);
+    fn accumulators(&self, exact: bool) -> (ExactSum, ExactSum) {
         let (mut sum, mut squares) = (self.sum.clone(), self.squares.clone());
         if !exact {
             if self.rounding_sum != 0 {
@@ -200,11 +208,11 @@ impl Moments {
 
     /// The variance with `n - ddof` in the denominator, or with `sqrt` the
     /// standard deviation, each rounded once; null when `n <= ddof`.
-    fn variance(&self, ddof: u64, ty: ColumnType, sqrt: bool) -> Option<f64> {
+    fn variance(&self, ddof: u64, exact: bool, sqrt: bool) -> Option<f64> {
         if self.count <= ddof {
             return None;
         }
-        let (sum, squares) = self.accumulators(ty);
+        let (sum, squares) = self.accumulators(exact);
         if sum.special().is_some() || squares.special().is_some() {
             return Some(f64::NAN);
         }
@@ -224,15 +232,15 @@ impl Moments {
 impl Moments {
     /// Σx as the column's type: an exact integer, or the correctly rounded
     /// float sum (integers beyond 2^53 counted as the floats they parse to).
-    fn total(&self, ty: ColumnType) -> Value {
+    fn total(&self, exact: bool) -> Value {
         if self.count == 0 {
             return Value::Null;
         }
-        let (sum, _) = self.accumulators(ty);
+        let (sum, _) = self.accumulators(exact);
         if let Some(s) = sum.special() {
             return Value::Float(s);
         }
-        if self.exact_int(ty) {
+        if exact {
             super::sum::integer_value(sum.to_bigint() >> VALUE_SCALE as usize)
         } else {
             Value::Float(sum.round())
@@ -240,11 +248,11 @@ impl Moments {
     }
 
     /// The exact Σx divided by the count, rounded once.
-    fn mean(&self, ty: ColumnType) -> Value {
+    fn mean(&self, exact: bool) -> Value {
         if self.count == 0 {
             return Value::Null;
         }
-        Value::Float(self.accumulators(ty).0.round_div(self.count))
+        Value::Float(self.accumulators(exact).0.round_div(self.count))
     }
 }
 
@@ -257,17 +265,28 @@ impl AggState for Moments {
     fn merge(&mut self, other: &mut Self) {
         self.absorb(other);
     }
+    /// A float batch's value, or a text batch's number that is not an
+    /// integer, makes the column's sums floats in every group.
+    fn gather(&self, facts: &mut ColumnFacts) {
+        facts.non_integers |= self.saw_float || self.text.as_ref().is_some_and(|t| t.decimals);
+    }
     fn finish(&self, ty: ColumnType, func: &Func) -> Value {
+        let mut facts = ColumnFacts::default();
+        self.gather(&mut facts);
+        self.finish_in(ty, func, &facts)
+    }
+    fn finish_in(&self, ty: ColumnType, func: &Func, facts: &ColumnFacts) -> Value {
+        let exact = Self::exact_int(ty, facts);
         let (ddof, sqrt) = match func {
             Func::Var => (1, false),
             Func::Std => (1, true),
             Func::VarPop => (0, false),
             Func::StdPop => (0, true),
-            Func::Sum => return self.total(ty),
-            Func::Mean => return self.mean(ty),
+            Func::Sum => return self.total(exact),
+            Func::Mean => return self.mean(exact),
             other => unreachable!("moments state finishing {other:?}"),
         };
-        self.variance(ddof, ty, sqrt)
+        self.variance(ddof, exact, sqrt)
             .map_or(Value::Null, Value::Float)
     }
     /// The count; a flags byte (bit 0: a float batch contributed, 1: text

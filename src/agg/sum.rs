@@ -1,6 +1,9 @@
 //! `sum` and `mean`: exact integer sums and exactly rounded float sums.
 
-use super::{first_non_number, for_each_value, AggState, BadValue, Func, BINNED_ROWS};
+use super::{
+    count_valid, first_non_number, for_each_value, AggState, BadValue, ColumnFacts, Func,
+    BINNED_ROWS,
+};
 use num_bigint::{BigInt, BigUint};
 
 use crate::exact::{round_ratio, ExactSum};
@@ -108,6 +111,10 @@ impl SumState {
                     }
                 }),
             },
+            // Only a value marks the group as summing floats (`exact_int`):
+            // a null in a float batch must not, or the answer would depend
+            // on which batch the null's row fell in.
+            Data::Float(_) if count_valid(col, rows) == 0 => {}
             Data::Float(values) => {
                 let floats = self.floats.get_or_insert_with(Box::default);
                 if rows.count() >= BINNED_ROWS {
@@ -133,14 +140,7 @@ impl SumState {
             }
             Data::Rows => {}
         }
-        self.count += match col.valid {
-            None => rows.count() as u64,
-            Some(valid) => {
-                let mut n = 0;
-                rows.for_each(|r| n += valid[r] as u64);
-                n
-            }
-        };
+        self.count += count_valid(col, rows);
         Ok(())
     }
 
@@ -163,15 +163,13 @@ impl SumState {
         }
     }
 
-    /// Whether the column's values are all integers, so that the sum is
-    /// an exact integer: an integer column, or a text one whose text batches
-    /// held integers only (some wider than 64 bits) and no float batch.
-    fn exact_int(&self, ty: ColumnType) -> bool {
+    /// Whether the sum is an exact integer: an integer column, or a text
+    /// one (numbers wider than 64 bits among them) holding no number but
+    /// integers, in any group ([`ColumnFacts`]).
+    fn exact_int(ty: ColumnType, facts: &ColumnFacts) -> bool {
         match ty {
             ColumnType::Int => true,
-            ColumnType::Text => {
-                self.floats.is_none() && !self.big.as_ref().is_some_and(|b| b.decimals)
-            }
+            ColumnType::Text => !facts.non_integers,
             _ => false,
         }
     }
@@ -202,25 +200,25 @@ impl SumState {
 
     /// The sum as the column's type: an exact integer, or the correctly
     /// rounded float sum. Null when there were no values.
-    fn total(&self, ty: ColumnType) -> Value {
+    fn total(&self, ty: ColumnType, facts: &ColumnFacts) -> Value {
         if self.count() == 0 {
             return Value::Null;
         }
         match ty {
             ColumnType::Int => Value::Int(self.int_total()),
-            _ if self.exact_int(ty) => integer_value(self.int_sum()),
+            _ if Self::exact_int(ty, facts) => integer_value(self.int_sum()),
             _ => Value::Float(self.float_sum().round()),
         }
     }
 
     /// The exact sum divided by the count, rounded once. Null when there
     /// were no values.
-    fn mean(&self, ty: ColumnType) -> Value {
+    fn mean(&self, ty: ColumnType, facts: &ColumnFacts) -> Value {
         let n = self.count();
         if n == 0 {
             return Value::Null;
         }
-        Value::Float(if self.exact_int(ty) {
+        Value::Float(if Self::exact_int(ty, facts) {
             round_ratio(&self.int_sum(), &BigUint::from(n), 0)
         } else {
             self.float_sum().round_div(n)
@@ -298,10 +296,21 @@ impl AggState for SumState {
             Data::Text(_) | Data::Rows => super::update_each(states, col, ids),
         }
     }
+    /// A float batch's value, or a text batch's number that is not an
+    /// integer, makes the column's sums floats in every group.
+    fn gather(&self, facts: &mut ColumnFacts) {
+        facts.non_integers |=
+            self.floats.is_some() || self.big.as_ref().is_some_and(|b| b.decimals);
+    }
     fn finish(&self, ty: ColumnType, func: &Func) -> Value {
+        let mut facts = ColumnFacts::default();
+        self.gather(&mut facts);
+        self.finish_in(ty, func, &facts)
+    }
+    fn finish_in(&self, ty: ColumnType, func: &Func, facts: &ColumnFacts) -> Value {
         match func {
-            Func::Mean => self.mean(ty),
-            _ => self.total(ty),
+            Func::Mean => self.mean(ty, facts),
+            _ => self.total(ty, facts),
         }
     }
     /// The count; a flags byte (bit 0: an integer batch contributed, 1:

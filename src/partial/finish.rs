@@ -20,6 +20,7 @@ use rayon::prelude::*;
 
 use super::group_table::GroupTable;
 use super::StateVecs;
+use crate::agg::ColumnFacts;
 use crate::batch::decode_key;
 use crate::keyset::KeySet;
 use crate::number::{parse_float_field, parse_int_field};
@@ -32,13 +33,34 @@ fn agg_type(plan: &Plan, types: &[ColumnType], i: usize) -> ColumnType {
     plan.aggs[i].slot.map_or(ColumnType::Null, |s| types[s])
 }
 
+/// What every group's states of aggregate `i` know about its column
+/// ([`ColumnFacts`]), from each of `tables`' state vectors. Only a text
+/// column's answers need them (see `agg::ColumnFacts`), so other columns
+/// skip the pass over their groups.
+fn column_facts<'a>(
+    plan: &Plan,
+    types: &[ColumnType],
+    i: usize,
+    tables: impl Iterator<Item = &'a StateVecs>,
+) -> ColumnFacts {
+    let mut facts = ColumnFacts::default();
+    if agg_type(plan, types, i) == ColumnType::Text {
+        let state = plan.aggs[i].state;
+        tables.for_each(|states| states[state].gather(&mut facts));
+    }
+    facts
+}
+
 /// The one row of a run without `--by`, from its keyless group.
 pub(super) fn scalar(table: &GroupTable, types: &[ColumnType], plan: &Plan) -> Table {
     let columns = plan.output_names();
     // in parallel: a quantile's finish selects among every value
     let states = &table.states;
     let row = (plan.aggs.par_iter().enumerate())
-        .map(|(i, a)| states[a.state].finish(0, agg_type(plan, types, i), &a.spec.func))
+        .map(|(i, a)| {
+            let facts = column_facts(plan, types, i, std::iter::once(states));
+            states[a.state].finish(0, agg_type(plan, types, i), &a.spec.func, &facts)
+        })
         .collect();
     Table::from_rows(columns, vec![row])
 }
@@ -231,6 +253,12 @@ fn build(
         }
     };
     let wanted = |g: u32| merged_away.as_ref().is_none_or(|away| !away[g as usize]);
+    let facts: Vec<ColumnFacts> = (0..plan.aggs.len())
+        .map(|i| match &states {
+            FinalStates::PerTable(per) => column_facts(plan, types, i, per.iter()),
+            FinalStates::Merged(merged, _) => column_facts(plan, types, i, std::iter::once(merged)),
+        })
+        .collect();
     let width = columns.len();
     let fill = |g: usize, out: &mut RowBuilder<'_>| {
         let g = g as u32;
@@ -243,7 +271,8 @@ fn build(
         for_each_typed_key(groups.keysets[t].get(i), key_types, |v| out.push_ref(v));
         let (states, i) = state_at(g, t, i);
         for (a_i, a) in plan.aggs.iter().enumerate() {
-            out.push(states[a.state].finish(i, agg_type(plan, types, a_i), &a.spec.func));
+            let ty = agg_type(plan, types, a_i);
+            out.push(states[a.state].finish(i, ty, &a.spec.func, &facts[a_i]));
         }
     };
     Table::build_parallel(columns, total, Some(firsts), fill)

@@ -335,6 +335,41 @@ fn wide_integers_sum_exactly() {
     );
 }
 
+/// A text column of numbers (one wider than 64 bits) where one group has
+/// a `1.5`: every group's sum reads its values as floats, whatever batch
+/// (float or not) each group's rows shared with the `1.5`. Before, a group
+/// whose integers or null sat in the `1.5`'s batch summed floats and the
+/// others exact integers, so the answer changed with `--partitions`
+/// (`b,1e20` with one partition, `b,99999999999999999999` with two).
+#[test]
+fn text_column_sums_do_not_depend_on_which_rows_share_a_batch() {
+    let csv = |decimal: &str| {
+        let mut csv = String::from("g,v\nb,\n");
+        csv.push_str(&"c,1\n".repeat(3000));
+        csv.push_str(&format!("a,{decimal}\n"));
+        csv.push_str(&"c,1\n".repeat(2000));
+        csv.push_str("b,99999999999999999999\n");
+        csv
+    };
+    for aggs in ["sum:v,mean:v", "sum:v,std:v"] {
+        let args = ["--by", "g", "--agg", aggs];
+        // a non-integer in the column: floats in every group
+        let out = answer(&csv("1.5"), &args);
+        assert!(
+            out.contains("\nb,1e20,") && out.contains("\nc,5000.0,"),
+            "{aggs}: {out}"
+        );
+        // integers only: exact in every group
+        let out = answer(&csv("2"), &args);
+        assert!(
+            out.contains("\na,2,")
+                && out.contains("\nb,99999999999999999999,")
+                && out.contains("\nc,5000,"),
+            "{aggs}: {out}"
+        );
+    }
+}
+
 #[test]
 fn wide_integers_survive_the_store() {
     let (dir, path) = temp_csv(identifiers());
