@@ -13,6 +13,19 @@ impl AggState for CountRows {
         self.0 += rows.count() as u64;
         Ok(())
     }
+    fn scatters(_col: &Column<'_>) -> bool {
+        true
+    }
+    fn update_scattered(
+        states: &mut [Self],
+        _col: &Column<'_>,
+        ids: &[u32],
+    ) -> Result<(), BadValue> {
+        for &group in ids {
+            states[group as usize].0 += 1;
+        }
+        Ok(())
+    }
     fn merge(&mut self, other: &mut Self) {
         self.0 += other.0;
     }
@@ -35,6 +48,19 @@ pub struct CountValues(u64);
 impl AggState for CountValues {
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         self.0 += count_valid(col, rows);
+        Ok(())
+    }
+    fn scatters(_col: &Column<'_>) -> bool {
+        true
+    }
+    fn update_scattered(
+        states: &mut [Self],
+        col: &Column<'_>,
+        ids: &[u32],
+    ) -> Result<(), BadValue> {
+        for (row, &group) in ids.iter().enumerate() {
+            states[group as usize].0 += col.is_valid(row) as u64;
+        }
         Ok(())
     }
     fn merge(&mut self, other: &mut Self) {

@@ -106,6 +106,18 @@ pub trait AggState: Default + Send + Sync + 'static {
     ) -> Result<(), BadValue> {
         update_each(states, col, ids)
     }
+    /// Whether [`update_scattered`](Self::update_scattered) on `col` is one
+    /// loop over the batch's rows in order, at least as fast as `update` on
+    /// each group's run of rows. When every aggregate of a batch says so
+    /// and the runs would be short (fewer than [`BINNED_ROWS`] rows a group,
+    /// too few for the batch loops that make runs pay: binned sums), the
+    /// batch is folded row by row and never sorted into runs. Reading the
+    /// values in row order instead of group by group also keeps the reads
+    /// sequential: a batch read from a store or Parquet file is not in cache
+    /// yet, and a group's run jumps across it.
+    fn scatters(_col: &Column<'_>) -> bool {
+        false
+    }
     /// Appends the state's byte form (docs/partials.md), canonical: equal
     /// states encode alike, and [`decode`](Self::decode) accepts nothing
     /// else. At least one byte, so that a count of states can be checked
@@ -171,6 +183,8 @@ pub trait StateVec: Send + Sync {
     fn scatter(self: Box<Self>, to: &mut [&mut Box<dyn StateVec>], dest: &[(u32, u32)]);
     /// See [`AggState::READS_RAW`].
     fn reads_raw(&self) -> bool;
+    /// See [`AggState::scatters`].
+    fn scatters(&self, col: &Column<'_>) -> bool;
     /// Adds what every group's state knows about the column to `facts`
     /// ([`AggState::gather`]).
     fn gather(&self, facts: &mut ColumnFacts);
@@ -267,6 +281,10 @@ impl<S: AggState> StateVec for States<S> {
 
     fn reads_raw(&self) -> bool {
         S::READS_RAW
+    }
+
+    fn scatters(&self, col: &Column<'_>) -> bool {
+        S::scatters(col)
     }
 
     fn gather(&self, facts: &mut ColumnFacts) {

@@ -262,6 +262,30 @@ impl AggState for Moments {
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         self.add_rows(col, rows)
     }
+    fn scatters(col: &Column<'_>) -> bool {
+        matches!(col.data, Data::Float(_))
+    }
+    fn update_scattered(
+        states: &mut [Self],
+        col: &Column<'_>,
+        ids: &[u32],
+    ) -> Result<(), BadValue> {
+        let Data::Float(values) = col.data else {
+            return super::update_each(states, col, ids);
+        };
+        for (row, &group) in ids.iter().enumerate() {
+            if let Some(&ahead) = ids.get(row + super::STATE_PREFETCH) {
+                crate::hint::prefetch(&states[ahead as usize]);
+            }
+            if col.is_valid(row) {
+                let state = &mut states[group as usize];
+                state.saw_float = true;
+                state.add(values[row]);
+                state.count += 1;
+            }
+        }
+        Ok(())
+    }
     fn merge(&mut self, other: &mut Self) {
         self.absorb(other);
     }

@@ -257,6 +257,9 @@ impl AggState for SumState {
     fn merge(&mut self, other: &mut Self) {
         self.absorb(other);
     }
+    fn scatters(col: &Column<'_>) -> bool {
+        matches!(col.data, Data::Int(_) | Data::Float(_))
+    }
     fn update_scattered(
         states: &mut [Self],
         col: &Column<'_>,

@@ -148,12 +148,19 @@ impl Partial {
         let groups = if plan.keys.is_empty() {
             Groups::Scalar
         } else {
+            let scatters = plan
+                .states
+                .iter()
+                .zip(&self.table.states)
+                .all(|(planned, state)| {
+                    state.scatters(planned.slot.map_or(&rows_only, |s| &batch.columns[s]))
+                });
             let groups = &mut self.table.groups;
             let per_row = if self.scratch.short_key_ids(plan, batch, groups) {
-                self.scratch.group_runs(groups.len(), batch.len)
+                self.scratch.group_runs(groups.len(), batch.len, scatters)
             } else {
                 self.scratch.encode_keys(plan, batch);
-                self.scratch.assign_groups(groups, batch.len)
+                self.scratch.assign_groups(groups, batch.len, scatters)
             };
             self.table.resize_states();
             if per_row {

@@ -11,6 +11,7 @@
 //! keys is one of them.
 
 use super::short_keys::ShortKeys;
+use crate::agg::BINNED_ROWS;
 use crate::batch::{encode_key, Batch};
 use crate::keyset::KeySet;
 use crate::plan::Plan;
@@ -65,12 +66,17 @@ impl GroupScratch {
     /// Numbers the groups of the `len` encoded keys and, while there are
     /// few groups, lists the rows of each group together (ascending within
     /// a group). Returns true when rows should rather be folded one by one.
-    pub(super) fn assign_groups(&mut self, groups: &mut KeySet, len: usize) -> bool {
+    pub(super) fn assign_groups(
+        &mut self,
+        groups: &mut KeySet,
+        len: usize,
+        scatters: bool,
+    ) -> bool {
         let mut ids = std::mem::take(&mut self.ids);
         ids.clear();
         groups.intern_batch(len, |r| self.key(r), &mut ids);
         self.ids = ids;
-        self.group_runs(groups.len(), len)
+        self.group_runs(groups.len(), len, scatters)
     }
 
     /// With one key column whose keys are all short text (up to 16 bytes,
@@ -117,9 +123,12 @@ impl GroupScratch {
 
     /// Lists the rows of each group together (ascending within a group)
     /// while there are few groups, from `ids`; returns true when rows should
-    /// rather be folded one by one.
-    pub(super) fn group_runs(&mut self, groups: usize, len: usize) -> bool {
-        if groups > MANY_GROUPS {
+    /// rather be folded one by one: past [`MANY_GROUPS`], or when
+    /// `scatters` (every aggregate folds rows one by one as fast,
+    /// [`crate::agg::AggState::scatters`]) and the runs would average fewer
+    /// than [`BINNED_ROWS`] rows.
+    pub(super) fn group_runs(&mut self, groups: usize, len: usize, scatters: bool) -> bool {
+        if groups > MANY_GROUPS || (scatters && len < groups * BINNED_ROWS) {
             return true;
         }
         // Counting sort by group (few groups): rows ascending within each
