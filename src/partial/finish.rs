@@ -252,10 +252,8 @@ fn build(
 /// The first 16 bytes as a big-endian integer, zero-padded: comparing these
 /// orders keys as their bytes do, except on ties (then compare in full).
 fn prefix16(key: &[u8]) -> u128 {
-    let mut b = [0u8; 16];
-    let n = key.len().min(16);
-    b[..n].copy_from_slice(&key[..n]);
-    u128::from_be_bytes(b)
+    // the little-endian head, byte-swapped: byte 0 most significant
+    crate::keyset::head(key).swap_bytes()
 }
 
 fn compare_keys(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
