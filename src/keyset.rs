@@ -7,6 +7,9 @@
 //! the table is far larger than the CPU caches and every lookup is a cache
 //! miss; [`KeySet::intern_batch`] therefore hashes a whole batch first and
 //! prefetches each slot a few rows ahead, so that the misses overlap.
+//! A large table doubles in place ([`Slots`]): growing a million-key set
+//! by allocating each larger table anew was most of the fresh memory, and
+//! of the kernel's page zeroing, that such a set cost.
 
 use std::hash::BuildHasher;
 
@@ -192,12 +195,12 @@ impl std::ops::Deref for Slots {
     fn deref(&self) -> &[Slot] {
         match self {
             Slots::Heap(v) => v,
-            // SAFETY: `len` initialised slots (zeroed pages are free
-            // slots: `Slot` is plain integers), owned by `self`.
             #[cfg(target_os = "linux")]
-            Slots::Mapped { ptr, len } => unsafe {
-                std::slice::from_raw_parts(ptr.as_ptr(), *len)
-            },
+            Slots::Mapped { ptr, len } => {
+                // SAFETY: `len` initialised slots (zeroed pages are free
+                // slots: `Slot` is plain integers), owned by `self`.
+                unsafe { std::slice::from_raw_parts(ptr.as_ptr(), *len) }
+            }
         }
     }
 }
@@ -206,11 +209,11 @@ impl std::ops::DerefMut for Slots {
     fn deref_mut(&mut self) -> &mut [Slot] {
         match self {
             Slots::Heap(v) => v,
-            // SAFETY: as in `deref`, and `&mut self` is exclusive.
             #[cfg(target_os = "linux")]
-            Slots::Mapped { ptr, len } => unsafe {
-                std::slice::from_raw_parts_mut(ptr.as_ptr(), *len)
-            },
+            Slots::Mapped { ptr, len } => {
+                // SAFETY: as in `deref`, and `&mut self` is exclusive.
+                unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), *len) }
+            }
         }
     }
 }
@@ -685,7 +688,10 @@ mod tests {
         }
         let copy = slots.clone();
         assert_eq!(copy.len(), slots.len());
-        assert!(copy.iter().zip(slots.iter()).all(|(a, b)| a.id == b.id && a.tag == b.tag));
+        assert!(copy
+            .iter()
+            .zip(slots.iter())
+            .all(|(a, b)| a.id == b.id && a.tag == b.tag));
     }
 
     #[test]
