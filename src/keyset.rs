@@ -7,6 +7,9 @@
 //! the table is far larger than the CPU caches and every lookup is a cache
 //! miss; [`KeySet::intern_batch`] therefore hashes a whole batch first and
 //! prefetches each slot a few rows ahead, so that the misses overlap.
+//! A large table doubles in place ([`Slots`]): growing a million-key set
+//! by allocating each larger table anew was most of the fresh memory, and
+//! of the kernel's page zeroing, that such a set cost.
 
 use std::hash::BuildHasher;
 
@@ -46,14 +49,15 @@ struct Slot {
     /// The low bits of the hash: where the key goes when the table grows,
     /// without rehashing the key.
     hash_low: u32,
-    /// The key (short keys) or its first bytes (long keys).
-    bytes: [u8; INLINE],
+    /// The key (short keys) or its first bytes (long keys), zero-padded,
+    /// little-endian ([`head`]).
+    bytes: u128,
 }
 
 /// A set of byte strings, each numbered in order of first insertion.
 #[derive(Clone)]
 pub struct KeySet {
-    slots: Vec<Slot>,
+    slots: Slots,
     mask: usize,
     /// `ends[id]` is the end of key `id` in `arena`; it starts at `ends[id-1]`.
     ends: Vec<usize>,
@@ -64,7 +68,7 @@ pub struct KeySet {
 impl Default for KeySet {
     fn default() -> Self {
         KeySet {
-            slots: vec![Slot::default(); 16],
+            slots: Slots::new(16),
             mask: 15,
             ends: Vec::new(),
             arena: Vec::new(),
@@ -81,22 +85,195 @@ impl std::fmt::Debug for KeySet {
     }
 }
 
-/// `n` free slots; a big table gets huge pages ([`crate::alloc`]), as its
-/// slots are hit at random.
-fn new_slots(n: usize) -> Vec<Slot> {
-    let mut slots = Vec::with_capacity(n);
-    crate::alloc::advise_huge_pages(slots.as_ptr() as *const u8, n * std::mem::size_of::<Slot>());
-    slots.resize(n, Slot::default());
-    slots
+/// Tables of at least this many bytes live in an anonymous mapping
+/// ([`Slots`]). Smaller ones stay on the heap, which recycles the blocks
+/// they free: from 64 KiB up, the radix group-by's 256 partition tables
+/// (256-512 KiB each) took 15% more page faults in mappings of their own.
+const MAP_MIN: usize = 1 << 20;
+
+/// A table's slots: a heap vector while small, then an anonymous mapping
+/// that doubles in place.
+///
+/// Why a mapping: a table that doubles by allocating a new block, filling
+/// it and freeing the old one touches fresh memory for every size it passes
+/// through, twice its final size in all, and on this VM fresh memory is
+/// what a million keys cost most (the kernel zeroing pages was a quarter of
+/// `distinct` over a million keys). `mremap` keeps the old pages where
+/// they are, without copying them, and adds zeroed pages after them (zero
+/// is a free slot), so doubling touches only the new half, and
+/// [`KeySet::grow`] then moves the keys within the table.
+enum Slots {
+    Heap(Vec<Slot>),
+    /// `len` slots at `ptr`, from `mmap` (len * 32 bytes, whole pages).
+    #[cfg(target_os = "linux")]
+    Mapped {
+        ptr: std::ptr::NonNull<Slot>,
+        len: usize,
+    },
 }
 
-/// The first [`INLINE`] bytes of `key`, zero-padded.
+// SAFETY: a `Mapped` owns its mapping exclusively, like a `Vec` owns its
+// buffer; `Slot` is plain data.
+unsafe impl Send for Slots {}
+// SAFETY: as above; shared references only read.
+unsafe impl Sync for Slots {}
+
+impl Slots {
+    /// `n` free slots (`n` a power of two).
+    fn new(n: usize) -> Slots {
+        Slots::Heap(vec![Slot::default(); n])
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Slots::Heap(v) => v.len(),
+            #[cfg(target_os = "linux")]
+            Slots::Mapped { len, .. } => *len,
+        }
+    }
+
+    /// Doubles the table: the slots stay where they are, the new half is
+    /// free.
+    fn double(&mut self) {
+        let len = self.len();
+        let new_len = len * 2;
+        let bytes = new_len * std::mem::size_of::<Slot>();
+        let layout = || std::alloc::Layout::array::<Slot>(new_len).expect("table size");
+        match self {
+            #[cfg(target_os = "linux")]
+            Slots::Heap(v) if bytes >= MAP_MIN => {
+                // SAFETY: a fresh private anonymous mapping; failure is
+                // checked below.
+                let ptr = unsafe {
+                    libc::mmap(
+                        std::ptr::null_mut(),
+                        bytes,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                        -1,
+                        0,
+                    )
+                };
+                if ptr == libc::MAP_FAILED {
+                    std::alloc::handle_alloc_error(layout());
+                }
+                crate::alloc::advise_huge_pages(ptr as *const u8, bytes);
+                let ptr = std::ptr::NonNull::new(ptr as *mut Slot).expect("mmap is never null");
+                // SAFETY: the mapping holds `new_len >= len` slots (page
+                // aligned, so aligned for `Slot`) and does not overlap `v`.
+                unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), ptr.as_ptr(), len) };
+                *self = Slots::Mapped { ptr, len: new_len };
+            }
+            Slots::Heap(v) => v.resize(new_len, Slot::default()),
+            #[cfg(target_os = "linux")]
+            Slots::Mapped { ptr, len } => {
+                let old_bytes = *len * std::mem::size_of::<Slot>();
+                // SAFETY: `ptr` is our mapping of `old_bytes`; `mremap`
+                // keeps its contents and maps zeroed pages after them, at
+                // whatever address it returns (checked below).
+                let new = unsafe {
+                    libc::mremap(
+                        ptr.as_ptr() as *mut libc::c_void,
+                        old_bytes,
+                        bytes,
+                        libc::MREMAP_MAYMOVE,
+                    )
+                };
+                if new == libc::MAP_FAILED {
+                    std::alloc::handle_alloc_error(layout());
+                }
+                crate::alloc::advise_huge_pages(new as *const u8, bytes);
+                *ptr = std::ptr::NonNull::new(new as *mut Slot).expect("mremap is never null");
+                *len = new_len;
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Slots {
+    type Target = [Slot];
+    fn deref(&self) -> &[Slot] {
+        match self {
+            Slots::Heap(v) => v,
+            #[cfg(target_os = "linux")]
+            Slots::Mapped { ptr, len } => {
+                // SAFETY: `len` initialised slots (zeroed pages are free
+                // slots: `Slot` is plain integers), owned by `self`.
+                unsafe { std::slice::from_raw_parts(ptr.as_ptr(), *len) }
+            }
+        }
+    }
+}
+
+impl std::ops::DerefMut for Slots {
+    fn deref_mut(&mut self) -> &mut [Slot] {
+        match self {
+            Slots::Heap(v) => v,
+            #[cfg(target_os = "linux")]
+            Slots::Mapped { ptr, len } => {
+                // SAFETY: as in `deref`, and `&mut self` is exclusive.
+                unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), *len) }
+            }
+        }
+    }
+}
+
+impl Clone for Slots {
+    fn clone(&self) -> Slots {
+        match self {
+            Slots::Heap(v) => Slots::Heap(v.clone()),
+            #[cfg(target_os = "linux")]
+            Slots::Mapped { .. } => Slots::Heap(self.to_vec()),
+        }
+    }
+}
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let Slots::Mapped { ptr, len } = self {
+            // SAFETY: our mapping of `len` slots, unmapped once; nothing
+            // borrows it past `drop`.
+            unsafe {
+                libc::munmap(
+                    ptr.as_ptr() as *mut libc::c_void,
+                    *len * std::mem::size_of::<Slot>(),
+                );
+            }
+        }
+    }
+}
+
+/// The first [`INLINE`] bytes of `key`, zero-padded, as a little-endian
+/// integer: byte `i` of the key is bits `8 * i..8 * i + 8`.
+///
+/// Built from a few (overlapping) whole-word loads, never byte by byte:
+/// copying the key into a zeroed stack buffer with `memcpy` and reading the
+/// buffer back as words stalled on store forwarding (the word load spans
+/// two of `memcpy`'s stores), which was 40% of interning a key.
 #[inline]
-fn head(key: &[u8]) -> [u8; INLINE] {
-    let mut bytes = [0u8; INLINE];
-    let n = key.len().min(INLINE);
-    bytes[..n].copy_from_slice(&key[..n]);
-    bytes
+pub(crate) fn head(key: &[u8]) -> u128 {
+    let n = key.len();
+    let u64_at = |at: usize| u64::from_le_bytes(key[at..at + 8].try_into().expect("8 bytes"));
+    let u32_at = |at: usize| u32::from_le_bytes(key[at..at + 4].try_into().expect("4 bytes"));
+    let (lo, hi) = if n >= INLINE {
+        (u64_at(0), u64_at(8))
+    } else if n > 8 {
+        // bytes 8..n are the top of the last 8 bytes
+        (u64_at(0), u64_at(n - 8) >> (8 * (16 - n)))
+    } else if n == 8 {
+        (u64_at(0), 0)
+    } else if n >= 4 {
+        // two overlapping halves; overlapping bytes are equal, so OR them
+        let last = (u32_at(n - 4) as u64) << (8 * (n - 4));
+        (u32_at(0) as u64 | last, 0)
+    } else if n > 0 {
+        let at = |i: usize| (key[i] as u64) << (8 * i);
+        (at(0) | at(n / 2) | at(n - 1), 0)
+    } else {
+        (0, 0)
+    };
+    (hi as u128) << 64 | lo as u128
 }
 
 #[inline]
@@ -181,10 +358,10 @@ impl KeySet {
     /// Whether `slot` holds `key`; `head` is the key's first bytes,
     /// zero-padded like a slot's, so short keys compare as two integers.
     #[inline]
-    fn slot_matches(&self, slot: &Slot, tag: u32, key: &[u8], head: &[u8; INLINE]) -> bool {
+    fn slot_matches(&self, slot: &Slot, tag: u32, key: &[u8], head: u128) -> bool {
         slot.tag == tag
             && slot.len as usize == key.len()
-            && slot.bytes == *head
+            && slot.bytes == head
             && (key.len() <= INLINE || self.get(slot.id) == key)
     }
 
@@ -206,7 +383,7 @@ impl KeySet {
             if slot.tag == 0 {
                 break;
             }
-            if self.slot_matches(slot, tag, key, &bytes) {
+            if self.slot_matches(slot, tag, key, bytes) {
                 return slot.id;
             }
             i = (i + 1) & self.mask;
@@ -228,22 +405,61 @@ impl KeySet {
         id
     }
 
+    /// Doubles the table in place ([`Slots::double`]) and moves each key
+    /// to where the larger table wants it.
+    ///
+    /// Moving keys within one table must never leave a hole in the probe
+    /// run of a key already moved. Old slots are taken out and reinserted
+    /// in position order, starting after the first free slot `w`; a key at
+    /// `p > w` probed from a home `h` in `(w, p]` (its run could not cross
+    /// the free slot), so reinserted it lands either in `[h, p]` (home `h`;
+    /// `p` was just freed), where every slot has been visited, or in the
+    /// new half (home `h + old length`), which holds moved keys only:
+    /// neither run crosses a slot still to be visited. The keys before `w`
+    /// (a run that may wrap past the old end) and any key whose new-half
+    /// run would wrap past the new end are set aside and inserted last. Old
+    /// slots are visited in order, so moving streams through memory.
     fn grow(&mut self) {
-        let old = std::mem::take(&mut self.slots);
-        self.slots = new_slots(old.len() * 2);
-        self.mask = self.slots.len() - 1;
-        // Old slots in order land in two nearly sequential runs of the new
-        // table (home h or h + old length), so growing streams through
-        // memory instead of missing the cache once per key.
+        let old_len = self.slots.len();
+        self.slots.double();
+        let len = self.slots.len();
+        self.mask = len - 1;
         let low_bits_suffice = self.mask <= u32::MAX as usize;
-        for slot in old.into_iter().filter(|s| s.tag != 0) {
+        let home = |set: &KeySet, slot: &Slot| -> usize {
             let hash = if low_bits_suffice {
                 slot.hash_low as usize
             } else {
                 // tables past 2^32 slots: rehash (never at any size seen)
-                self.hash(self.get(slot.id)) as usize
+                set.hash(set.get(slot.id)) as usize
             };
-            let mut i = hash & self.mask;
+            hash & set.mask
+        };
+        let mut aside: Vec<Slot> = Vec::new();
+        let mut p = 0;
+        while self.slots[p].tag != 0 {
+            aside.push(std::mem::take(&mut self.slots[p]));
+            p += 1;
+        }
+        for p in p..old_len {
+            if self.slots[p].tag == 0 {
+                continue;
+            }
+            let slot = std::mem::take(&mut self.slots[p]);
+            let mut i = home(self, &slot);
+            loop {
+                if self.slots[i].tag == 0 {
+                    self.slots[i] = slot;
+                    break;
+                }
+                i += 1;
+                if i == len {
+                    aside.push(slot);
+                    break;
+                }
+            }
+        }
+        for slot in aside {
+            let mut i = home(self, &slot);
             while self.slots[i].tag != 0 {
                 i = (i + 1) & self.mask;
             }
@@ -386,6 +602,96 @@ mod tests {
         let bad = [2, 0, 2, b'a', b'b', 0, 1, b'a'];
         let e = KeySet::decode(&mut crate::wire::Reader::new(&bad)).unwrap_err();
         assert!(e.0.contains("shared prefix"), "{e}");
+    }
+
+    #[test]
+    fn heads_are_the_first_bytes_zero_padded() {
+        let key: Vec<u8> = (1..=40).collect();
+        for n in 0..=40 {
+            let mut want = [0u8; INLINE];
+            let m = n.min(INLINE);
+            want[..m].copy_from_slice(&key[..m]);
+            assert_eq!(head(&key[..n]), u128::from_le_bytes(want), "{n} bytes");
+        }
+        // zero bytes inside a key are not padding: the length tells them apart
+        let mut set = KeySet::new();
+        let ids: Vec<u32> = [&b""[..], b"\0", b"\0\0", b"a\0", b"a", &[0; 16], &[0; 17]]
+            .iter()
+            .map(|k| set.intern(k))
+            .collect();
+        assert_eq!(ids, (0..7).collect::<Vec<u32>>());
+        assert_eq!(set.intern(b"a\0"), 3);
+        assert_eq!(set.intern(&[0; 17]), 6);
+    }
+
+    /// Keys with chosen hashes ([`KeySet::intern_hashed`]): runs piled at
+    /// the table's end (wrapping past it before and after each doubling),
+    /// many keys on one home, spread keys; empty, inline, long and huge
+    /// keys.
+    #[test]
+    fn growth_keeps_every_key_findable_with_clustered_hashes() {
+        let n = 20_000u64;
+        let key = |i: u64| -> Vec<u8> {
+            match i % 5 {
+                _ if i == 0 => Vec::new(),
+                _ if i == 1 => vec![b'h'; 1 << 20],
+                0 => i.to_string().into_bytes(),
+                1 => format!("{i:0>16}").into_bytes(),
+                2 => format!("{i:x>40}").into_bytes(),
+                3 => i.to_le_bytes().to_vec(),
+                _ => format!("{i:0>17}").into_bytes(),
+            }
+        };
+        let hash = |i: u64| -> u64 {
+            let low = match i % 4 {
+                0 => u32::MAX as u64 - i % 5,
+                1 => 7,
+                2 => i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32,
+                _ => (1 << 15) - 1 - i % 3,
+            };
+            (i.wrapping_mul(0x2545_F491_4F6C_DD1D) & !0xFFFF_FFFF) | low
+        };
+        let mut set = KeySet::new();
+        let check = |set: &mut KeySet, upto: u64| {
+            assert_eq!(set.len() as u64, upto);
+            for i in 0..upto {
+                assert_eq!(set.intern_hashed(&key(i), hash(i)), i as u32, "key {i}");
+                assert_eq!(set.get(i as u32), &key(i)[..]);
+            }
+            assert_eq!(set.len() as u64, upto, "no key inserted twice");
+        };
+        for i in 0..n {
+            assert_eq!(set.intern_hashed(&key(i), hash(i)), i as u32);
+            if (i + 1).is_power_of_two() || i + 1 == n {
+                check(&mut set, i + 1);
+            }
+        }
+        // the slots' storage moved to a mapping on the way (Linux)
+        assert!(set.slots.len() * std::mem::size_of::<Slot>() > MAP_MIN);
+        let copy = set.clone();
+        drop(set);
+        let mut copy = copy;
+        check(&mut copy, n);
+    }
+
+    #[test]
+    fn slots_double_in_place() {
+        let mut slots = Slots::new(4);
+        slots[3].tag = 9;
+        while slots.len() * std::mem::size_of::<Slot>() < 4 * MAP_MIN {
+            let len = slots.len();
+            slots.double();
+            assert_eq!(slots.len(), 2 * len);
+            assert_eq!(slots[3].tag, 9);
+            assert!(slots[len..].iter().all(|s| s.tag == 0 && s.bytes == 0));
+            slots[2 * len - 1].id = len as u32;
+        }
+        let copy = slots.clone();
+        assert_eq!(copy.len(), slots.len());
+        assert!(copy
+            .iter()
+            .zip(slots.iter())
+            .all(|(a, b)| a.id == b.id && a.tag == b.tag));
     }
 
     #[test]
