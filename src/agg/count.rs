@@ -1,6 +1,6 @@
 //! `count` (rows), `count:col` (non-null values) and `null_count:col`.
 
-use super::{count_valid, get_count, AggState, BadValue, Func};
+use super::{count_valid, each_scattered, get_count, AggState, BadValue, Func};
 use crate::value::{Column, ColumnType, Rows, Value};
 use crate::wire::{put_varint, Reader, WireError};
 
@@ -21,9 +21,7 @@ impl AggState for CountRows {
         _col: &Column<'_>,
         ids: &[u32],
     ) -> Result<(), BadValue> {
-        for &group in ids {
-            states[group as usize].0 += 1;
-        }
+        each_scattered(states, ids, |state, _| state.0 += 1);
         Ok(())
     }
     fn merge(&mut self, other: &mut Self) {
@@ -58,9 +56,9 @@ impl AggState for CountValues {
         col: &Column<'_>,
         ids: &[u32],
     ) -> Result<(), BadValue> {
-        for (row, &group) in ids.iter().enumerate() {
-            states[group as usize].0 += col.is_valid(row) as u64;
-        }
+        each_scattered(states, ids, |state, row| {
+            state.0 += col.is_valid(row) as u64
+        });
         Ok(())
     }
     fn merge(&mut self, other: &mut Self) {
@@ -85,6 +83,19 @@ pub struct NullCount(u64);
 impl AggState for NullCount {
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         self.0 += rows.count() as u64 - count_valid(col, rows);
+        Ok(())
+    }
+    fn scatters(_col: &Column<'_>) -> bool {
+        true
+    }
+    fn update_scattered(
+        states: &mut [Self],
+        col: &Column<'_>,
+        ids: &[u32],
+    ) -> Result<(), BadValue> {
+        each_scattered(states, ids, |state, row| {
+            state.0 += !col.is_valid(row) as u64
+        });
         Ok(())
     }
     fn merge(&mut self, other: &mut Self) {

@@ -149,6 +149,19 @@ pub(crate) fn get_count(r: &mut Reader<'_>, agg: &str) -> Result<u64, WireError>
 /// states of a million groups do not fit in cache.
 pub(crate) const STATE_PREFETCH: usize = 8;
 
+/// Calls `f` with `states[ids[row]]` and `row` for every row in order,
+/// each group's state prefetched [`STATE_PREFETCH`] rows ahead: the loop
+/// of every [`AggState::update_scattered`].
+#[inline(always)]
+pub(crate) fn each_scattered<S>(states: &mut [S], ids: &[u32], mut f: impl FnMut(&mut S, usize)) {
+    for (row, &group) in ids.iter().enumerate() {
+        if let Some(&ahead) = ids.get(row + STATE_PREFETCH) {
+            crate::hint::prefetch(&states[ahead as usize]);
+        }
+        f(&mut states[group as usize], row);
+    }
+}
+
 /// [`AggState::update_scattered`] by one `update` call per row.
 pub(crate) fn update_each<S: AggState>(
     states: &mut [S],
@@ -156,17 +169,13 @@ pub(crate) fn update_each<S: AggState>(
     ids: &[u32],
 ) -> Result<(), BadValue> {
     let mut first: Option<BadValue> = None;
-    for (row, &group) in ids.iter().enumerate() {
-        if let Some(&ahead) = ids.get(row + STATE_PREFETCH) {
-            crate::hint::prefetch(&states[ahead as usize]);
-        }
+    each_scattered(states, ids, |state, row| {
         let row = row as u32;
-        let rows = Rows::Some(std::slice::from_ref(&row));
-        if let Err(bad) = states[group as usize].update(col, rows) {
+        if let Err(bad) = state.update(col, Rows::Some(std::slice::from_ref(&row))) {
             // rows come in order: the first error is the earliest
             first.get_or_insert(bad);
         }
-    }
+    });
     first.map_or(Ok(()), Err)
 }
 

@@ -9,8 +9,8 @@
 use num_bigint::{BigInt, BigUint};
 
 use super::{
-    count_valid, first_non_number, for_each_value, AggState, BadValue, ColumnFacts, Func,
-    BINNED_ROWS,
+    count_valid, each_scattered, first_non_number, for_each_value, AggState, BadValue, ColumnFacts,
+    Func, BINNED_ROWS,
 };
 use crate::exact::{round_ratio, round_sqrt_ratio, ExactSum, SQUARE_SCALE, VALUE_SCALE};
 use crate::value::{
@@ -273,17 +273,13 @@ impl AggState for Moments {
         let Data::Float(values) = col.data else {
             return super::update_each(states, col, ids);
         };
-        for (row, &group) in ids.iter().enumerate() {
-            if let Some(&ahead) = ids.get(row + super::STATE_PREFETCH) {
-                crate::hint::prefetch(&states[ahead as usize]);
-            }
+        each_scattered(states, ids, |state, row| {
             if col.is_valid(row) {
-                let state = &mut states[group as usize];
                 state.saw_float = true;
                 state.add(values[row]);
                 state.count += 1;
             }
-        }
+        });
         Ok(())
     }
     fn merge(&mut self, other: &mut Self) {

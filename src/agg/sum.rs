@@ -1,8 +1,8 @@
 //! `sum` and `mean`: exact integer sums and exactly rounded float sums.
 
 use super::{
-    count_valid, first_non_number, for_each_value, AggState, BadValue, ColumnFacts, Func,
-    BINNED_ROWS,
+    count_valid, each_scattered, first_non_number, for_each_value, AggState, BadValue, ColumnFacts,
+    Func, BINNED_ROWS,
 };
 use num_bigint::{BigInt, BigUint};
 
@@ -265,35 +265,24 @@ impl AggState for SumState {
         col: &Column<'_>,
         ids: &[u32],
     ) -> Result<(), BadValue> {
-        let prefetch = |states: &[Self], row: usize| {
-            if let Some(&ahead) = ids.get(row + super::STATE_PREFETCH) {
-                crate::hint::prefetch(&states[ahead as usize]);
-            }
-        };
         match col.data {
             Data::Int(values) => {
-                for (row, &group) in ids.iter().enumerate() {
-                    prefetch(states, row);
+                each_scattered(states, ids, |state, row| {
                     if col.is_valid(row) {
-                        let state = &mut states[group as usize];
                         state.add_int(values[row]);
                         state.count += 1;
                     }
-                }
+                });
                 Ok(())
             }
             Data::Float(values) => {
-                for (row, &group) in ids.iter().enumerate() {
-                    prefetch(states, row);
+                each_scattered(states, ids, |state, row| {
                     if col.is_valid(row) {
-                        let state = &mut states[group as usize];
-                        state
-                            .floats
-                            .get_or_insert_with(Box::default)
-                            .add(values[row]);
+                        let floats = state.floats.get_or_insert_with(Box::default);
+                        floats.add(values[row]);
                         state.count += 1;
                     }
-                }
+                });
                 Ok(())
             }
             Data::Text(_) | Data::Rows => super::update_each(states, col, ids),
