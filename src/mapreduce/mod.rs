@@ -858,7 +858,15 @@ fn misaligned_parts(units: &[Unit], header: &Header) -> Result<BTreeSet<usize>> 
 
 /// Maps again, with exact cuts, every partial holding a part next to a
 /// cut that did not meet, until all meet (see the module doc).
+///
+/// A part is known to have exact cuts when it holds a piece marked exact,
+/// or when this repair mapped it again. A part whose range was empty holds
+/// no piece, so its pieces alone cannot say: counting such a part as exact
+/// (every one of its none is) made a misaligned run of guessed empty parts
+/// an "internal error" instead of a part to map again. Each round maps at
+/// least one part not yet known exact, so the rounds end.
 fn repair_cuts(units: &mut Vec<Unit>, header: &Header, query: &Query, quiet: bool) -> Result<()> {
+    let mut remapped = BTreeSet::new();
     loop {
         let bad = misaligned_parts(units, header)?;
         if bad.is_empty() {
@@ -868,10 +876,13 @@ fn repair_cuts(units: &mut Vec<Unit>, header: &Header, query: &Query, quiet: boo
             .into_iter()
             .partition(|u| u.file.header.covered.iter().any(|p| bad.contains(p)));
         *units = keep;
-        if redo
-            .iter()
-            .all(|u| u.file.header.pieces.iter().all(|p| p.exact))
-        {
+        let known_exact = |u: &Unit| {
+            let h = &u.file.header;
+            (h.covered.iter()).all(|&part| {
+                remapped.contains(&part) || h.pieces.iter().any(|p| p.part == part && p.exact)
+            })
+        };
+        if redo.iter().all(known_exact) {
             return Err(Error::Other(
                 "internal error: exact part boundaries failed validation".into(),
             ));
@@ -892,6 +903,7 @@ fn repair_cuts(units: &mut Vec<Unit>, header: &Header, query: &Query, quiet: boo
             let parts = &unit.file.header.covered;
             let text = unit.file.header.text_extremes;
             let file = map_part(query, parts, header.parts, true, text)?;
+            remapped.extend(parts.iter().copied());
             if let Some(why) = header.mismatch(&file.header) {
                 return Err(Error::Other(format!(
                     "{}: cannot map part {} again: {why}",
