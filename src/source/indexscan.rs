@@ -74,7 +74,7 @@ enum IndexPath {
     Avx2,
     /// SSE2 classifier, baseline loop.
     Sse2,
-    /// The portable (SWAR) classifier, baseline loop: what other
+    /// The portable classifier, baseline loop: what other
     /// architectures run.
     Portable,
     /// Whatever classifier [`classifier`] hands out, through its pointer
