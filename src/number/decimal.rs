@@ -88,21 +88,34 @@ pub(super) fn split_wide(s: &[u8]) -> Option<(u64, usize, bool)> {
     let squeezed = (h & below) | ((h >> 8) & !below);
     // head digits are bytes [sign, sign + head_len): move them to the top
     let end = sign + head_len;
-    let aligned = ((squeezed as u128) << (64 - 8 * end)) as u64;
-    let keep = (u128::from(u64::MAX) << (64 - 8 * head_len)) as u64;
+    // (with no head digits the shift wraps, but `keep` is then empty)
+    let aligned = squeezed.wrapping_shl(64 - 8 * end as u32);
+    let keep = TOP_BYTES[head_len];
     let head = (aligned & keep) | (ZEROS & !keep);
+    // the tail's 16 - t leading bytes become zeros; masks from tables, not
+    // 128-bit shifts (several instructions each on the x86-64 baseline)
+    let (keep_lo, keep_hi) = (TOP_BYTES[t.saturating_sub(8)], TOP_BYTES[t.min(8)]);
     let lo = load8(&s[n - 16..n - 8]);
     let hi = load8(&s[n - 8..]);
-    let both = (lo as u128) | ((hi as u128) << 64);
-    let keep = u128::MAX << (8 * (16 - t));
-    let both = (both & keep) | ((ZEROS as u128 * 0x1_0000_0000_0000_0001) & !keep);
-    let (lo, hi) = (both as u64, (both >> 64) as u64);
+    let lo = (lo & keep_lo) | (ZEROS & !keep_lo);
+    let hi = (hi & keep_hi) | (ZEROS & !keep_hi);
     if !(all_digits(head) & all_digits(lo) & all_digits(hi)) {
         return None;
     }
     let tail = parse8(lo) * 100_000_000 + parse8(hi);
     Some((parse8(head) * POW10[t] + tail, frac, neg))
 }
+
+/// `TOP_BYTES[k]`: the top `k` bytes of a `u64` set (`k` ≤ 8).
+const TOP_BYTES: [u64; 9] = {
+    let mut t = [0u64; 9];
+    let mut k = 1;
+    while k <= 8 {
+        t[k] = u64::MAX << (64 - 8 * k);
+        k += 1;
+    }
+    t
+};
 
 /// 10^i for the digit counts read at once (up to 16).
 pub(super) const POW10: [u64; 17] = powers(10);
