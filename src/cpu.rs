@@ -18,7 +18,7 @@
 //!
 //! | level | what runs |
 //! | --- | --- |
-//! | `none` | no explicit SIMD: the portable block classifier (plain Rust the compiler vectorises with the target's own vectors; what a build for another architecture runs) inlined into the index loop, and the scalar number readers |
+//! | `none` | no explicit SIMD: the portable block classifier (plain Rust the compiler vectorises with the target's own vectors; what a build for another architecture runs) called by the index loop once per block (the compiler keeps it out of line; inlining it measured no faster), and the scalar number readers |
 //! | `sse` | the x86-64 baseline: the SSE2 block classifier inlined into the index loop; the scalar number readers |
 //! | `avx2` | the AVX2 block classifier; with BMI1, BMI2 and LZCNT the index loop compiled for them with that classifier inlined; with FMA too the batch number loop compiled for AVX2 and the four-lane float reader |
 //! | `avx512` | the AVX-512 BW classifier; with VBMI2 (and BMI1, LZCNT) the index scanner's byte compress; with F, BW, VL, DQ, BMI1, BMI2, LZCNT the batch number loop compiled for AVX-512; with CD too the eight-lane readers (without the AVX-512 number loop's features, the `avx2` one) |

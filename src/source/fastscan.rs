@@ -241,8 +241,7 @@ pub(super) fn classify_sse2(block: &[u8; 64], delim: u8) -> Masks {
 ///   bytes per instruction;
 /// - the eight words are ORed into one, so byte `j` of the result holds
 ///   bit `w` when byte `8w + j` matched: the 8×8 bit matrix whose
-///   transpose (three delta swaps) is the mask.
-///
+///   transpose (three delta swaps) is the mask;
 /// - quotes and CRs are rare: one OR of their compares over the block
 ///   decides whether their masks are packed at all.
 ///
@@ -730,8 +729,8 @@ mod tests {
     #[test]
     fn classifiers_agree() {
         let picked: Vec<Classify> = every_path().into_iter().map(classifier).collect();
-        // bytes next to the classified ones in value too (borrows and
-        // carries of a SWAR compare), high-bit bytes and NUL
+        // bytes next to the classified ones in value too (what an
+        // arithmetic compare could confuse with them), high-bit bytes and NUL
         let alphabet =
             b"\"\n\r,;a\x00\xff\x0b\x0c\x0e\x09\x21\x23\x2b\x2d\x3a\x3c\x80\xa2\x8a\x8d\xac\x7f";
         let mut state = 99u64;

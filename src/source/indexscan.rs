@@ -61,9 +61,10 @@ pub enum Window {
 }
 
 /// How a window's blocks are classified and indexed: each path is the one
-/// loop [`IndexScanner::index_blocks`], with its classifier inlined (through
-/// the function pointer each 64-byte block cost a call) and, where it says
-/// so, compiled for wider instructions.
+/// loop [`IndexScanner::index_blocks`], with its classifier known at compile
+/// time rather than through the function pointer (inlined on the x86-64
+/// paths; the portable one the compiler keeps out of line) and, where it
+/// says so, compiled for wider instructions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum IndexPath {
     /// AVX-512 BW classifier, byte compress (VBMI2), the loop compiled for
