@@ -323,6 +323,24 @@ def read_proc(path, key):
     return "unknown"
 
 
+def cpu_description():
+    """The CPU's model name with its family and model numbers: a virtual machine often names
+    every Intel processor "Intel(R) Xeon(R) Processor", and the numbers tell the generations
+    apart (family 6, model 143 is Sapphire Rapids, 207 Emerald Rapids; AMD family 25 is Zen 3)."""
+    fields = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if not line.strip():
+                break  # the first processor's entry is enough
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+    except OSError:
+        return "unknown"
+    name = fields.get("model name", "unknown")
+    numbers = [f"{k} {fields[k]}" for k in ("cpu family", "model", "stepping") if k in fields]
+    return f"{name} ({', '.join(numbers)})" if numbers else name
+
+
 def command_output(argv):
     try:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=REPO)
@@ -354,7 +372,7 @@ def environment(args):
         commit += " with uncommitted changes"
     return {
         "nproc": f"{os.cpu_count()} ({len(os.sched_getaffinity(0))} usable)",
-        "CPU": read_proc("/proc/cpuinfo", "model name"),
+        "CPU": cpu_description(),
         "memory": f"{int(mem_kb) / 2**20:.1f} GiB" if mem_kb.isdigit() else mem_kb,
         "kernel": os.uname().release,
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
