@@ -292,7 +292,7 @@ impl ExactSum {
         if let Some(s) = self.special() {
             return s;
         }
-        let sum = round_ratio(&self.to_bigint(), &BigUint::one(), -VALUE_SCALE);
+        let sum = self.round_over(1);
         if sum == 0.0 && self.any && !self.not_negative_zero {
             return -0.0;
         }
@@ -309,11 +309,40 @@ impl ExactSum {
         if let Some(s) = self.special() {
             return s;
         }
-        let mean = round_ratio(&self.to_bigint(), &BigUint::from(n.max(1)), -VALUE_SCALE);
+        let mean = self.round_over(n.max(1));
         if mean == 0.0 && self.any && !self.not_negative_zero {
             return -0.0;
         }
         mean
+    }
+}
+
+impl ExactSum {
+    /// The finite part over `den` (> 0), rounded once: in 128-bit integers
+    /// when the sum fits ([`small`](Self::small)), else through `BigInt`.
+    /// A group-by's float `sum` and `mean` finish every group's state here,
+    /// and with a million groups the big-integer path (allocating shifts and
+    /// a long division per group) was a tenth of the run.
+    fn round_over(&self, den: u64) -> f64 {
+        match self.small() {
+            Some((v, shift)) => {
+                round_ratio_small(v < 0, v.unsigned_abs(), den, shift - VALUE_SCALE)
+            }
+            None => round_ratio(&self.to_bigint(), &BigUint::from(den), -VALUE_SCALE),
+        }
+    }
+
+    /// The finite part as `v · 2^shift` in units of bit 0 (what
+    /// [`to_bigint`](Self::to_bigint) gives, `v << shift`), when `v` fits in
+    /// an `i128`: the chunks from the lowest nonzero one up, added in
+    /// checked arithmetic (`None` on overflow, whatever the chunks' signs).
+    fn small(&self) -> Option<(i128, i64)> {
+        let skip = self.chunks.iter().take_while(|&&c| c == 0).count();
+        let mut v: i128 = 0;
+        for &c in self.chunks[skip..].iter().rev() {
+            v = v.checked_mul(1 << CHUNK_BITS)?.checked_add(c as i128)?;
+        }
+        Some((v, CHUNK_BITS as i64 * (self.low as i64 + skip as i64)))
     }
 }
 
@@ -679,6 +708,52 @@ pub fn round_ratio(num: &BigInt, den: &BigUint, exp2: i64) -> f64 {
         let m: u64 = (&q >> shift_u).try_into().expect("53-bit mantissa");
         let rem = &q - (BigUint::from(m) << shift_u);
         let half = BigUint::one() << (shift_u - 1);
+        let up = rem > half || (rem == half && (sticky || m & 1 == 1));
+        (m + up as u64, e + shift)
+    };
+    let v = scale(mantissa, exponent);
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// [`round_ratio`] of `±num / den · 2^exp2` for a numerator and a
+/// denominator that fit in 128 and 64 bits: the same steps in `u128`
+/// arithmetic, without allocating. The shifted operands stay within 128
+/// bits: with `s >= 0` the numerator grows to `55 + bits(den) <= 119` bits,
+/// with `s < 0` the denominator to `bits(num) - 55 <= 73`; the quotient has
+/// 55 or 56 bits either way.
+pub fn round_ratio_small(neg: bool, num: u128, den: u64, exp2: i64) -> f64 {
+    assert!(den > 0, "division by zero");
+    if num == 0 {
+        return 0.0;
+    }
+    let den_bits = 64 - den.leading_zeros() as i64;
+    let num_bits = 128 - num.leading_zeros() as i64;
+    // a shift that gives the quotient 55 or 56 significant bits
+    let s = 55 + den_bits - num_bits;
+    let (a, d) = if s >= 0 {
+        (num << s, den as u128)
+    } else {
+        (num, (den as u128) << -s)
+    };
+    let (q, r) = (a / d, a % d);
+    let sticky = r != 0;
+    let e = exp2 - s; // value = (q + r/d) · 2^e
+    let qbits = 128 - q.leading_zeros() as i64;
+    let shift = (qbits - 53).max(-1074 - e);
+    let (mantissa, exponent) = if shift <= 0 {
+        // only reachable for quotients that are already exact and tiny
+        ((q as u64) << -shift, e + shift)
+    } else if shift >= 64 {
+        // q < 2^56 is below half of 2^shift: rounds to zero
+        (0, e + shift)
+    } else {
+        let m = (q >> shift) as u64;
+        let rem = q - ((m as u128) << shift);
+        let half = 1u128 << (shift - 1);
         let up = rem > half || (rem == half && (sticky || m & 1 == 1));
         (m + up as u64, e + shift)
     };
@@ -1057,6 +1132,81 @@ mod tests {
         assert_eq!(round_ratio(&BigInt::from(3), &one, -1075), 1e-323); // 1.5 ulp -> 2
         assert_eq!(round_ratio(&BigInt::from(1), &one, 1024), f64::INFINITY);
         assert_eq!(round_ratio(&BigInt::from(7), &BigUint::from(10u32), 0), 0.7);
+    }
+
+    /// The 128-bit ratio is the big-integer one, bit for bit: numerators and
+    /// denominators of every length, exponents from below the subnormals to
+    /// past overflow, both signs.
+    #[test]
+    fn small_ratio_is_the_big_one() {
+        let check = |neg: bool, num: u128, den: u64, exp2: i64| {
+            let big = BigInt::from(num) * if neg { -1 } else { 1 };
+            let want = round_ratio(&big, &BigUint::from(den), exp2);
+            let got = round_ratio_small(neg, num, den, exp2);
+            assert_eq!(
+                got.to_bits(),
+                want.to_bits(),
+                "{neg} {num} / {den} · 2^{exp2}"
+            );
+        };
+        for (num, den, exp2) in [
+            (1, 1, -1074),
+            (1, 1, -1075), // half the least subnormal: ties to zero
+            (3, 1, -1075),
+            (1, 1, 1024),
+            (u128::MAX, 1, 0),
+            (u128::MAX, u64::MAX, 0),
+            (1, u64::MAX, 0),
+            ((1 << 53) + 1, 1, 0),
+            (1 << 127, 3, -1200),
+            (7, 10, 0),
+        ] {
+            check(false, num, den, exp2);
+            check(true, num, den, exp2);
+        }
+        let mut state = 0x5eed_1234_u64;
+        let mut next = || crate::testing::xorshift(&mut state);
+        for _ in 0..20_000 {
+            let num_bits = 1 + next() % 128;
+            let num =
+                ((next() as u128) << 64 | next() as u128) >> (128 - num_bits) | 1 << (num_bits - 1);
+            let den = (next() >> (next() % 64)).max(1);
+            let exp2 = match next() % 4 {
+                0 => -1300 + (next() % 400) as i64, // subnormal results and zero
+                1 => 900 + (next() % 300) as i64,   // near and past overflow
+                _ => -200 + (next() % 400) as i64,
+            };
+            check(next() % 2 == 0, num, den, exp2);
+        }
+    }
+
+    /// Sums that fit in 128 bits round and divide through the small path,
+    /// others through `BigInt`, with the same answers; both paths are taken.
+    #[test]
+    fn small_sums_round_as_big_ones() {
+        let (mut small, mut big) = (0, 0);
+        let mut state = 0xabcd_ef01_u64;
+        let mut next = || crate::testing::xorshift(&mut state);
+        for _ in 0..5000 {
+            let mut s = ExactSum::new();
+            for _ in 0..(next() % 12) {
+                let v = awkward_value(&mut next, false);
+                s.add(v);
+                if next() % 4 == 0 {
+                    s.add(-v); // cancellations leave chunks of both signs
+                }
+            }
+            match s.small() {
+                Some(_) => small += 1,
+                None => big += 1,
+            }
+            let exact = s.to_bigint();
+            for n in [1, 3, 10, u64::MAX] {
+                let want = round_ratio(&exact, &BigUint::from(n), -VALUE_SCALE);
+                assert_eq!(s.round_over(n).to_bits(), want.to_bits(), "{s:?} / {n}");
+            }
+        }
+        assert!(small > 1000 && big > 100, "small {small}, big {big}");
     }
 
     /// `round_div` against a big-rational reference: the quotient `q` it

@@ -6,7 +6,7 @@ use super::{
 };
 use num_bigint::{BigInt, BigUint};
 
-use crate::exact::{round_ratio, ExactSum};
+use crate::exact::{round_ratio, round_ratio_small, ExactSum};
 use crate::value::{
     parse_float_field, parse_int_field, parse_wide_int_field, Column, ColumnType, Data, Rows, Value,
 };
@@ -198,6 +198,16 @@ impl SumState {
         all
     }
 
+    /// `f` of [`float_sum`](Self::float_sum), borrowed when the float sum
+    /// is all of it (no integer batch, no wide parts): finishing a million
+    /// groups then copies no accumulator.
+    fn with_float_sum<T>(&self, f: impl FnOnce(&ExactSum) -> T) -> T {
+        match &self.floats {
+            Some(floats) if !self.has_ints() && self.big.is_none() => f(floats),
+            _ => f(&self.float_sum()),
+        }
+    }
+
     /// The sum as the column's type: an exact integer, or the correctly
     /// rounded float sum. Null when there were no values.
     fn total(&self, ty: ColumnType, facts: &ColumnFacts) -> Value {
@@ -207,7 +217,7 @@ impl SumState {
         match ty {
             ColumnType::Int => Value::Int(self.int_total()),
             _ if Self::exact_int(ty, facts) => integer_value(self.int_sum()),
-            _ => Value::Float(self.float_sum().round()),
+            _ => Value::Float(self.with_float_sum(ExactSum::round)),
         }
     }
 
@@ -218,10 +228,17 @@ impl SumState {
         if n == 0 {
             return Value::Null;
         }
-        Value::Float(if Self::exact_int(ty, facts) {
-            round_ratio(&self.int_sum(), &BigUint::from(n), 0)
+        Value::Float(if !Self::exact_int(ty, facts) {
+            self.with_float_sum(|sum| sum.round_div(n))
+        } else if self
+            .big
+            .as_ref()
+            .is_none_or(|b| b.wide.sign() == num_bigint::Sign::NoSign)
+        {
+            let total = self.int_total();
+            round_ratio_small(total < 0, total.unsigned_abs(), n, 0)
         } else {
-            self.float_sum().round_div(n)
+            round_ratio(&self.int_sum(), &BigUint::from(n), 0)
         })
     }
 }
@@ -435,6 +452,12 @@ mod tests {
         let want: i128 = v.iter().flatten().map(|&x| x as i128).sum();
         let s = ints::<SumState>(&v);
         assert_eq!(s.finish(ColumnType::Int, &Func::Sum), Value::Int(want));
+        // the spilled sum's mean through 128-bit integers, as through BigInt
+        let n = BigUint::from(v.iter().flatten().count());
+        assert_eq!(
+            s.finish(ColumnType::Int, &Func::Mean),
+            Value::Float(round_ratio(&BigInt::from(want), &n, 0))
+        );
         // every cut, both sides possibly spilled; as a float column too
         // (where i64::MAX counts as the f64 it rounds to)
         for cut in 0..=v.len() {
