@@ -279,11 +279,24 @@ impl ExactSum {
 
     /// The exact value as an integer multiple of 2^-scale (finite part only).
     pub fn to_bigint(&self) -> BigInt {
+        let (v, shift) = self.to_bigint_scaled();
+        v << shift as usize
+    }
+
+    /// [`to_bigint`](Self::to_bigint) as `v · 2^shift`, `v` from the chunks
+    /// above the lowest nonzero one: a sum of values near 1 is a few limbs
+    /// here, against thirty-odd shifted into place (2^1074 is bit 0), and a
+    /// variance's products and division work on those few.
+    pub fn to_bigint_scaled(&self) -> (BigInt, i64) {
+        if let Some((v, shift)) = self.small() {
+            return (BigInt::from(v), shift);
+        }
+        let skip = self.chunks.iter().take_while(|&&c| c == 0).count();
         let mut acc = BigInt::zero();
-        for &c in self.chunks.iter().rev() {
+        for &c in self.chunks[skip..].iter().rev() {
             acc = (acc << CHUNK_BITS) + BigInt::from(c);
         }
-        acc << (CHUNK_BITS as usize * self.low as usize)
+        (acc, CHUNK_BITS as i64 * (self.low as i64 + skip as i64))
     }
 
     /// The sum of plain values, correctly rounded to the nearest `f64`

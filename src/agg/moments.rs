@@ -7,6 +7,7 @@
 //! the data whatever the partitioning: no Welford drift, no cancellation.
 
 use num_bigint::{BigInt, BigUint};
+use num_traits::Zero;
 
 use super::{
     count_valid, each_scattered, first_non_number, for_each_value, AggState, BadValue, ColumnFacts,
@@ -183,6 +184,19 @@ impl Moments {
         }
     }
 
+    /// `f` of Σx and Σx² as the column's type reads its values, borrowed
+    /// when no correction applies (no text batch; exact, or no integer
+    /// beyond 2^53): finishing a million groups then copies no accumulator.
+    fn with_accumulators<T>(&self, exact: bool, f: impl FnOnce(&ExactSum, &ExactSum) -> T) -> T {
+        let plain = exact || (self.rounding_sum == 0 && self.rounding_squares == 0);
+        if plain && self.text.is_none() {
+            f(&self.sum, &self.squares)
+        } else {
+            let (sum, squares) = self.accumulators(exact);
+            f(&sum, &squares)
+        }
+    }
+
     /// Σx and Σx² as the column's type reads its values.
     fn accumulators(&self, exact: bool) -> (ExactSum, ExactSum) {
         let (mut sum, mut squares) = (self.sum.clone(), self.squares.clone());
@@ -212,19 +226,17 @@ impl Moments {
         if self.count <= ddof {
             return None;
         }
-        let (sum, squares) = self.accumulators(exact);
-        if sum.special().is_some() || squares.special().is_some() {
-            return Some(f64::NAN);
-        }
-        let n = BigInt::from(self.count);
-        let s = sum.to_bigint(); // Σx · 2^1074
-        let q = squares.to_bigint(); // Σx² · 2^2148
-        let numerator = &n * q - &s * &s; // (nΣx² − (Σx)²) · 2^2148, never negative
-        let denominator = BigUint::from(self.count) * BigUint::from(self.count - ddof);
-        Some(if sqrt {
-            round_sqrt_ratio(&numerator, &denominator, -SQUARE_SCALE)
-        } else {
-            round_ratio(&numerator, &denominator, -SQUARE_SCALE)
+        self.with_accumulators(exact, |sum, squares| {
+            if sum.special().is_some() || squares.special().is_some() {
+                return Some(f64::NAN);
+            }
+            let (numerator, exp2) = spread(self.count, sum, squares);
+            let denominator = BigUint::from(self.count) * BigUint::from(self.count - ddof);
+            Some(if sqrt {
+                round_sqrt_ratio(&numerator, &denominator, exp2)
+            } else {
+                round_ratio(&numerator, &denominator, exp2)
+            })
         })
     }
 }
@@ -236,15 +248,16 @@ impl Moments {
         if self.count == 0 {
             return Value::Null;
         }
-        let (sum, _) = self.accumulators(exact);
-        if let Some(s) = sum.special() {
-            return Value::Float(s);
-        }
-        if exact {
-            super::sum::integer_value(sum.to_bigint() >> VALUE_SCALE as usize)
-        } else {
-            Value::Float(sum.round())
-        }
+        self.with_accumulators(exact, |sum, _| {
+            if let Some(s) = sum.special() {
+                return Value::Float(s);
+            }
+            if exact {
+                super::sum::integer_value(sum.to_bigint() >> VALUE_SCALE as usize)
+            } else {
+                Value::Float(sum.round())
+            }
+        })
     }
 
     /// The exact Σx divided by the count, rounded once.
@@ -252,7 +265,7 @@ impl Moments {
         if self.count == 0 {
             return Value::Null;
         }
-        Value::Float(self.accumulators(exact).0.round_div(self.count))
+        Value::Float(self.with_accumulators(exact, |sum, _| sum.round_div(self.count)))
     }
 }
 
@@ -367,6 +380,22 @@ impl AggState for Moments {
     }
 }
 
+/// `n·Σx² − (Σx)²` of `n` values' exact sums, as `(v, e)` with the value
+/// `v · 2^e`: the numerator of their variance, never negative. Computed
+/// from the sums' significant limbs ([`ExactSum::to_bigint_scaled`]), each
+/// shifted only by the difference of their exponents, not from the
+/// integers of 2^1074 and 2^2148 units, whose products and division ran on
+/// thirty to seventy limbs per group.
+fn spread(n: u64, sum: &ExactSum, squares: &ExactSum) -> (BigInt, i64) {
+    let (s, a) = sum.to_bigint_scaled(); // Σx = s · 2^(a - 1074)
+    let (q, b) = squares.to_bigint_scaled(); // Σx² = q · 2^(b - 2148)
+                                             // (Σx)² = s² · 2^(2a - 2148): both terms at the lower exponent
+    let low = if s.is_zero() { b } else { b.min(2 * a) };
+    let terms = (BigInt::from(n) * q) << (b - low) as usize;
+    let numerator = terms - ((&s * &s) << (2 * a - low) as usize);
+    (numerator, low - SQUARE_SCALE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
@@ -398,6 +427,57 @@ mod tests {
         assert_eq!(nulls.count, 0);
         assert!(nulls.sum.is_zero() && nulls.squares.is_zero());
         assert_eq!(nulls.finish(ColumnType::Float, &Func::Sum), Value::Null);
+    }
+
+    /// The variance from the sums' significant limbs ([`spread`]) is the
+    /// one from their full integers, bit for bit: values near 1, tiny and
+    /// huge magnitudes, cancellations, integers, zero sums.
+    #[test]
+    fn spread_is_the_full_formula() {
+        let full = |m: &Moments, ddof: u64, exact: bool, sqrt: bool| {
+            let (sum, squares) = m.accumulators(exact);
+            let (s, q) = (sum.to_bigint(), squares.to_bigint());
+            let numerator = BigInt::from(m.count) * q - &s * &s;
+            let den = BigUint::from(m.count) * BigUint::from(m.count - ddof);
+            if sqrt {
+                round_sqrt_ratio(&numerator, &den, -SQUARE_SCALE)
+            } else {
+                round_ratio(&numerator, &den, -SQUARE_SCALE)
+            }
+        };
+        let mut state = 0x7a11_5eedu64;
+        let mut next = || crate::testing::xorshift(&mut state);
+        for round in 0..3000 {
+            let len = 2 + (next() % 9) as usize;
+            let m = if round % 5 == 4 {
+                let v: Vec<Option<i64>> = (0..len)
+                    .map(|_| Some(next() as i64 >> (next() % 64)))
+                    .collect();
+                ints::<Moments>(&v)
+            } else {
+                let v: Vec<Option<f64>> = (0..len)
+                    .map(|i| {
+                        let x = match next() % 5 {
+                            0 => f64::from_bits(next() >> 2), // any magnitude
+                            1 => 0.0,
+                            _ => (next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5,
+                        };
+                        Some(if i % 3 == 2 { -x } else { x })
+                    })
+                    .collect();
+                floats::<Moments>(&v)
+            };
+            for (ddof, sqrt) in [(0, false), (1, false), (0, true), (1, true)] {
+                let exact = round % 5 == 4;
+                let got = m.variance(ddof, exact, sqrt).expect("n > ddof");
+                let want = full(&m, ddof, exact, sqrt);
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "{m:?} ddof {ddof} sqrt {sqrt}"
+                );
+            }
+        }
     }
 
     fn two_pass(v: &[f64], ddof: usize) -> f64 {
