@@ -35,7 +35,7 @@ pub struct ExactSum {
     /// Index of the chunk stored in `chunks[0]`.
     low: u32,
     /// Signed chunks; chunk `i` weighs 2^(32 * (low + i)) in units of bit 0.
-    chunks: Vec<i64>,
+    chunks: Window,
     pending: u32,
     /// Whether any value was added, and whether any was not -0.0: an IEEE
     /// sum is -0.0 exactly when every term is -0.0.
@@ -44,6 +44,98 @@ pub struct ExactSum {
     nan: bool,
     pos_inf: bool,
     neg_inf: bool,
+}
+
+/// Chunks a [`Window`] holds in place.
+const INLINE: usize = 6;
+
+/// An [`ExactSum`]'s chunks: up to [`INLINE`] in place, a wider window on
+/// the heap. Values of one magnitude touch three chunks, and a column's
+/// values near 1 (their squares) five or six; a group-by holds a sum per
+/// group (two for a deviation), and a window on the heap was an allocation
+/// per sum, freed again at the end, and a pointer to follow on every
+/// addition.
+#[derive(Clone)]
+enum Window {
+    Inline { len: u8, chunks: [i64; INLINE] },
+    Heap(Vec<i64>),
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window::Inline {
+            len: 0,
+            chunks: [0; INLINE],
+        }
+    }
+}
+
+impl std::fmt::Debug for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl std::ops::Deref for Window {
+    type Target = [i64];
+    fn deref(&self) -> &[i64] {
+        match self {
+            Window::Inline { len, chunks } => &chunks[..*len as usize],
+            Window::Heap(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Window {
+    fn deref_mut(&mut self) -> &mut [i64] {
+        match self {
+            Window::Inline { len, chunks } => &mut chunks[..*len as usize],
+            Window::Heap(v) => v,
+        }
+    }
+}
+
+impl Window {
+    /// `chunks` as a window: in place if they fit.
+    fn from_vec(chunks: Vec<i64>) -> Window {
+        let mut w = Window::default();
+        w.resize(chunks.len());
+        w.copy_from_slice(&chunks);
+        w
+    }
+
+    /// Grows the window to `n` chunks, the new ones zero (never shrinks).
+    fn resize(&mut self, n: usize) {
+        match self {
+            Window::Inline { len, .. } if n <= INLINE => *len = (*len).max(n as u8),
+            Window::Inline { .. } => {
+                let mut v = Vec::with_capacity(n);
+                v.extend_from_slice(self);
+                v.resize(n, 0);
+                *self = Window::Heap(v);
+            }
+            Window::Heap(v) => {
+                if n > v.len() {
+                    v.resize(n, 0);
+                }
+            }
+        }
+    }
+
+    /// Puts `extra` zero chunks below the first.
+    fn prepend_zeros(&mut self, extra: usize) {
+        let old = self.len();
+        self.resize(old + extra);
+        self.copy_within(..old, extra);
+        self[..extra].fill(0);
+    }
+
+    /// Appends one chunk.
+    fn push(&mut self, chunk: i64) {
+        let n = self.len();
+        self.resize(n + 1);
+        self[n] = chunk;
+    }
 }
 
 /// Splits a finite `f64` into (negative, integer mantissa, bit position of
@@ -205,17 +297,17 @@ impl ExactSum {
     fn cover(&mut self, from: u32, to: u32) {
         if self.chunks.is_empty() {
             self.low = from;
-            self.chunks.resize((to - from) as usize, 0);
+            self.chunks.resize((to - from) as usize);
             return;
         }
         if from < self.low {
             let extra = (self.low - from) as usize;
-            self.chunks.splice(0..0, std::iter::repeat_n(0, extra));
+            self.chunks.prepend_zeros(extra);
             self.low = from;
         }
         let high = self.low + self.chunks.len() as u32;
         if to > high {
-            self.chunks.resize((to - self.low) as usize, 0);
+            self.chunks.resize((to - self.low) as usize);
         }
     }
 
@@ -257,7 +349,7 @@ impl ExactSum {
         let top = other.low + other.chunks.len() as u32;
         self.cover(other.low, top);
         let base = (other.low - self.low) as usize;
-        for (s, o) in self.chunks[base..].iter_mut().zip(&other.chunks) {
+        for (s, o) in self.chunks[base..].iter_mut().zip(other.chunks.iter()) {
             *s += o;
         }
         self.pending = 2;
@@ -398,7 +490,7 @@ impl ExactSum {
     fn canonical_chunks(&self) -> (u32, Vec<i64>) {
         let mut s = self.clone();
         s.normalize();
-        let mut chunks = s.chunks;
+        let mut chunks = s.chunks.to_vec();
         loop {
             match chunks[..] {
                 [.., 0] => {
@@ -470,7 +562,7 @@ impl ExactSum {
             return Err(r.bad_state("exact sum", at, "lowest chunk is zero"));
         }
         sum.low = low as u32;
-        sum.chunks = chunks;
+        sum.chunks = Window::from_vec(chunks);
         Ok(sum)
     }
 }
@@ -1145,6 +1237,42 @@ mod tests {
         assert_eq!(round_ratio(&BigInt::from(3), &one, -1075), 1e-323); // 1.5 ulp -> 2
         assert_eq!(round_ratio(&BigInt::from(1), &one, 1024), f64::INFINITY);
         assert_eq!(round_ratio(&BigInt::from(7), &BigUint::from(10u32), 0), 0.7);
+    }
+
+    /// A window keeps its chunks in order as it grows past its inline room,
+    /// at either end, and back from a vector.
+    #[test]
+    fn windows_grow_in_place_then_on_the_heap() {
+        let mut w = Window::default();
+        let mut model: Vec<i64> = Vec::new();
+        let mut step = 0i64;
+        for round in 0..40 {
+            step += 1;
+            match round % 3 {
+                0 => {
+                    w.push(step);
+                    model.push(step);
+                }
+                1 => {
+                    let extra = (round % 4) as usize;
+                    w.prepend_zeros(extra);
+                    model.splice(0..0, std::iter::repeat_n(0, extra));
+                    if let Some(first) = w.first_mut() {
+                        *first = -step;
+                        model[0] = -step;
+                    }
+                }
+                _ => {
+                    let n = model.len() + (round % 5) as usize;
+                    w.resize(n);
+                    model.resize(n, 0);
+                    w.resize(1); // never shrinks
+                }
+            }
+            assert_eq!(&w[..], &model[..], "round {round}");
+            assert_eq!(matches!(w, Window::Inline { .. }), model.len() <= INLINE);
+            assert_eq!(&Window::from_vec(model.clone())[..], &model[..]);
+        }
     }
 
     /// The 128-bit ratio is the big-integer one, bit for bit: numerators and
