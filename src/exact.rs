@@ -437,11 +437,28 @@ impl ExactSum {
         }
     }
 
+    /// [`small`](Self::small) for a sum that is not negative and may need
+    /// up to 256 bits: a sum of squares, whose window is twice as wide.
+    pub fn small_unsigned(&self) -> Option<(U256, i64)> {
+        let skip = self.chunks.iter().take_while(|&&c| c == 0).count();
+        let mut v = U256::default();
+        for &c in self.chunks[skip..].iter().rev() {
+            v = v.checked_shl(CHUNK_BITS)?;
+            let magnitude = U256::mul(c.unsigned_abs() as u128, 1);
+            v = if c >= 0 {
+                v.checked_add(magnitude)?
+            } else {
+                v.checked_sub(magnitude)?
+            };
+        }
+        Some((v, CHUNK_BITS as i64 * (self.low as i64 + skip as i64)))
+    }
+
     /// The finite part as `v · 2^shift` in units of bit 0 (what
     /// [`to_bigint`](Self::to_bigint) gives, `v << shift`), when `v` fits in
     /// an `i128`: the chunks from the lowest nonzero one up, added in
     /// checked arithmetic (`None` on overflow, whatever the chunks' signs).
-    fn small(&self) -> Option<(i128, i64)> {
+    pub fn small(&self) -> Option<(i128, i64)> {
         let skip = self.chunks.iter().take_while(|&&c| c == 0).count();
         let mut v: i128 = 0;
         for &c in self.chunks[skip..].iter().rev() {
@@ -831,6 +848,13 @@ pub fn round_ratio(num: &BigInt, den: &BigUint, exp2: i64) -> f64 {
 /// with `s < 0` the denominator to `bits(num) - 55 <= 73`; the quotient has
 /// 55 or 56 bits either way.
 pub fn round_ratio_small(neg: bool, num: u128, den: u64, exp2: i64) -> f64 {
+    round_ratio_sticky(neg, num, den, exp2, false)
+}
+
+/// [`round_ratio_small`] of a numerator that lost nonzero bits below the
+/// ones given when `lost` (then the true value lies strictly above
+/// `num / den · 2^exp2`, less than one unit of `num` above it).
+fn round_ratio_sticky(neg: bool, num: u128, den: u64, exp2: i64, lost: bool) -> f64 {
     assert!(den > 0, "division by zero");
     if num == 0 {
         return 0.0;
@@ -845,7 +869,7 @@ pub fn round_ratio_small(neg: bool, num: u128, den: u64, exp2: i64) -> f64 {
         (num, (den as u128) << -s)
     };
     let (q, r) = (a / d, a % d);
-    let sticky = r != 0;
+    let sticky = r != 0 || lost;
     let e = exp2 - s; // value = (q + r/d) · 2^e
     let qbits = 128 - q.leading_zeros() as i64;
     let shift = (qbits - 53).max(-1074 - e);
@@ -868,6 +892,193 @@ pub fn round_ratio_small(neg: bool, num: u128, den: u64, exp2: i64) -> f64 {
     } else {
         v
     }
+}
+
+/// A 256-bit unsigned integer, four little-endian words: the numerator of
+/// a variance whose sums fit in 128 bits ([`round_ratio_wide`],
+/// [`round_sqrt_ratio_wide`]), so that a million groups' deviations finish
+/// without allocating.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct U256([u64; 4]);
+
+impl U256 {
+    /// `a · b`, exactly.
+    pub fn mul(a: u128, b: u128) -> U256 {
+        let (a0, a1) = (a as u64 as u128, a >> 64);
+        let (b0, b1) = (b as u64 as u128, b >> 64);
+        let (p00, p01, p10, p11) = (a0 * b0, a0 * b1, a1 * b0, a1 * b1);
+        // below 3 · 2^64, and the top below 2^128 since a · b < 2^256
+        let mid = (p00 >> 64) + (p01 as u64 as u128) + (p10 as u64 as u128);
+        let top = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+        U256([p00 as u64, mid as u64, top as u64, (top >> 64) as u64])
+    }
+
+    fn is_zero(self) -> bool {
+        self.0 == [0; 4]
+    }
+
+    /// `self · n`, or `None` past 256 bits.
+    pub fn times(self, n: u64) -> Option<U256> {
+        let mut out = [0u64; 4];
+        let mut carry = 0u128;
+        for (i, slot) in out.iter_mut().enumerate() {
+            let p = self.0[i] as u128 * n as u128 + carry;
+            *slot = p as u64;
+            carry = p >> 64;
+        }
+        (carry == 0).then_some(U256(out))
+    }
+
+    /// Significant bits.
+    fn bits(self) -> u32 {
+        match self.0.iter().rposition(|&w| w != 0) {
+            Some(i) => 64 * i as u32 + 64 - self.0[i].leading_zeros(),
+            None => 0,
+        }
+    }
+
+    /// `self · 2^k`, or `None` if it needs more than 256 bits.
+    pub fn checked_shl(self, k: u32) -> Option<U256> {
+        if self.is_zero() {
+            return Some(self);
+        }
+        if self.bits() + k > 256 {
+            return None;
+        }
+        let (words, bits) = ((k / 64) as usize, k % 64);
+        let mut out = [0u64; 4];
+        for i in (words..4).rev() {
+            let w = self.0[i - words];
+            let below = if bits > 0 && i > words {
+                self.0[i - words - 1] >> (64 - bits)
+            } else {
+                0
+            };
+            out[i] = (w << bits) | below;
+        }
+        Some(U256(out))
+    }
+
+    /// `⌊self / 2^k⌋`, and whether the bits shifted out were not all zero.
+    fn shr_sticky(self, k: u32) -> (U256, bool) {
+        if k >= 256 {
+            return (U256::default(), !self.is_zero());
+        }
+        let (words, bits) = ((k / 64) as usize, k % 64);
+        let lost = self.0[..words].iter().any(|&w| w != 0)
+            || (bits > 0 && self.0[words] & ((1u64 << bits) - 1) != 0);
+        let mut out = [0u64; 4];
+        for (i, slot) in out.iter_mut().enumerate().take(4 - words) {
+            let w = self.0[i + words];
+            let above = if bits > 0 && i + words + 1 < 4 {
+                self.0[i + words + 1] << (64 - bits)
+            } else {
+                0
+            };
+            *slot = (w >> bits) | above;
+        }
+        (U256(out), lost)
+    }
+
+    /// `self + other`, or `None` past 256 bits.
+    fn checked_add(self, other: U256) -> Option<U256> {
+        let mut out = [0u64; 4];
+        let mut carry = false;
+        for (i, slot) in out.iter_mut().enumerate() {
+            let (d, c1) = self.0[i].overflowing_add(other.0[i]);
+            let (d, c2) = d.overflowing_add(carry as u64);
+            *slot = d;
+            carry = c1 || c2;
+        }
+        (!carry).then_some(U256(out))
+    }
+
+    /// `self - other`, or `None` if negative.
+    pub fn checked_sub(self, other: U256) -> Option<U256> {
+        let mut out = [0u64; 4];
+        let mut borrow = false;
+        for (i, slot) in out.iter_mut().enumerate() {
+            let (d, b1) = self.0[i].overflowing_sub(other.0[i]);
+            let (d, b2) = d.overflowing_sub(borrow as u64);
+            *slot = d;
+            borrow = b1 || b2;
+        }
+        (!borrow).then_some(U256(out))
+    }
+
+    /// `⌊self / d⌋` and the remainder, a word at a time.
+    fn div_rem(self, d: u64) -> (U256, u64) {
+        let mut out = [0u64; 4];
+        let mut rem = 0u128;
+        for i in (0..4).rev() {
+            let cur = (rem << 64) | self.0[i] as u128;
+            out[i] = (cur / d as u128) as u64;
+            rem = cur % d as u128;
+        }
+        (U256(out), rem as u64)
+    }
+
+    fn to_u128(self) -> Option<u128> {
+        (self.0[2] == 0 && self.0[3] == 0).then(|| self.0[0] as u128 | (self.0[1] as u128) << 64)
+    }
+}
+
+/// [`round_ratio`] of `num / den · 2^exp2` for a 256-bit numerator and a
+/// 64-bit denominator: a numerator wider than 127 bits is cut to 127, the
+/// bits it loses kept as a sticky bit, which is all the rounding needs.
+pub fn round_ratio_wide(num: U256, den: u64, exp2: i64) -> f64 {
+    let cut = num.bits().saturating_sub(127);
+    let (top, lost) = num.shr_sticky(cut);
+    let top = top.to_u128().expect("127 bits");
+    round_ratio_sticky(false, top, den, exp2 + cut as i64, lost)
+}
+
+/// [`round_sqrt_ratio`] of a 256-bit numerator and a 64-bit denominator, in
+/// fixed-width arithmetic: the same steps, with the scaled division's
+/// dividend shifted right (its lost bits kept as a sticky bit) where
+/// `round_sqrt_ratio` shifts the divisor left. `None` when a step would
+/// need more than 256 bits.
+pub fn round_sqrt_ratio_wide(num: U256, den: u64, exp2: i64) -> Option<f64> {
+    assert!(den > 0, "division by zero");
+    if num.is_zero() {
+        return Some(0.0);
+    }
+    let (mut n, mut exp2) = (num, exp2);
+    if exp2 % 2 != 0 {
+        n = n.checked_shl(1)?;
+        exp2 -= 1;
+    }
+    let den_bits = 64 - den.leading_zeros() as i64;
+    // scale by 2^(2k) so that the quotient has at least 112 bits
+    let k = (114 + den_bits - n.bits() as i64).div_euclid(2);
+    let (a, lost) = if k >= 0 {
+        (n.checked_shl(2 * k as u32)?, false)
+    } else {
+        n.shr_sticky((-2 * k) as u32)
+    };
+    let (q, r) = a.div_rem(den);
+    let q = q.to_u128()?;
+    let root = isqrt(q);
+    let sticky = lost || r != 0 || root * root != q;
+    let m = (root << 1) + sticky as u128;
+    // value = sqrt(a / d) · 2^(exp2 / 2 - k) = (m / 2) · 2^(exp2 / 2 - k)
+    Some(round_ratio_small(false, m, 1, exp2 / 2 - k - 1))
+}
+
+/// `⌊√q⌋`: the float estimate, one Newton step, then exact by steps of one.
+fn isqrt(q: u128) -> u128 {
+    if q == 0 {
+        return 0;
+    }
+    let mut r = ((q as f64).sqrt() as u128).max(1);
+    r = (r + q / r) / 2;
+    while r.checked_mul(r).is_none_or(|sq| sq > q) {
+        r -= 1;
+    }
+    while (r + 1).checked_mul(r + 1).is_some_and(|sq| sq <= q) {
+        r += 1;
+    }
+    r
 }
 
 /// Reference implementations for tests: deliberately independent of the
@@ -1321,11 +1532,120 @@ mod tests {
         }
     }
 
+    /// The fixed-width ratio and square root are the `BigInt` ones, bit for
+    /// bit, for numerators of every length up to 256 bits; the 256-bit
+    /// operations agree with `BigUint`'s.
+    #[test]
+    fn wide_ratios_are_the_big_ones() {
+        let big = |x: U256| {
+            x.0.iter().rev().fold(BigUint::zero(), |acc, &w| {
+                (acc << 64usize) + BigUint::from(w)
+            })
+        };
+        let mut roots = 0;
+        let mut state = 0x2_5600_u64;
+        let mut next = || crate::testing::xorshift(&mut state);
+        let wide128 = |next: &mut dyn FnMut() -> u64| {
+            let bits = 1 + next() % 128;
+            (((next() as u128) << 64 | next() as u128) >> (128 - bits)) | 1 << (bits - 1)
+        };
+        for round in 0..20_000 {
+            let (a, b) = (wide128(&mut next), wide128(&mut next));
+            let product = U256::mul(a, b);
+            assert_eq!(big(product), BigUint::from(a) * BigUint::from(b));
+            let k = (next() % 300) as u32;
+            match product.checked_shl(k) {
+                Some(p) => assert_eq!(big(p), big(product) << k as usize),
+                None => assert!(product.bits() + k > 256),
+            }
+            let (down, lost) = product.shr_sticky(k);
+            assert_eq!(big(down), big(product) >> k as usize);
+            assert_eq!(
+                lost,
+                big(product) % (BigUint::one() << k as usize) != BigUint::zero()
+            );
+            let n = next() >> (next() % 64);
+            match product.times(n) {
+                Some(p) => assert_eq!(big(p), big(product) * BigUint::from(n)),
+                None => assert!(big(product) * BigUint::from(n) >= BigUint::one() << 256usize),
+            }
+            let smaller = U256::mul(a >> (next() % 128), b);
+            match product.checked_add(smaller) {
+                Some(p) => assert_eq!(big(p), big(product) + big(smaller)),
+                None => assert!(big(product) + big(smaller) >= BigUint::one() << 256usize),
+            }
+            match product.checked_sub(smaller) {
+                Some(d) => assert_eq!(big(d), big(product) - big(smaller)),
+                None => assert!(big(product) < big(smaller)),
+            }
+            let den = (next() >> (next() % 64)).max(1);
+            let exp2 = match round % 3 {
+                0 => -2300 + (next() % 300) as i64, // subnormal results
+                1 => 1500 + (next() % 700) as i64,  // near and past overflow
+                _ => -2200 + (next() % 400) as i64, // a variance's usual range
+            };
+            let num = BigInt::from(big(product));
+            assert_eq!(
+                round_ratio_wide(product, den, exp2).to_bits(),
+                round_ratio(&num, &BigUint::from(den), exp2).to_bits(),
+                "{product:?} / {den} · 2^{exp2}"
+            );
+            if let Some(got) = round_sqrt_ratio_wide(product, den, exp2) {
+                let want = round_sqrt_ratio(&num, &BigUint::from(den), exp2);
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "sqrt {product:?} / {den} · 2^{exp2}"
+                );
+                roots += 1;
+            }
+        }
+        assert!(roots > 19_000, "only {roots} square roots in fixed width");
+        // halfway cases decided only by bits below the ones kept: a tie
+        // without them, above the tie with them
+        // (an even mantissa: ties to even would round down)
+        let tie = (((1u128 << 52) | 2) << 3) | 1 << 2; // 56 bits, halfway at bit 2
+        let num = U256::mul(tie, 1).checked_shl(100).expect("fits").0;
+        let num = U256([num[0] | 1, num[1], num[2], num[3]]);
+        assert_eq!(
+            round_ratio_wide(num, 1, 0).to_bits(),
+            round_ratio(&BigInt::from(big(num)), &BigUint::one(), 0).to_bits()
+        );
+        // a 58-bit root, halfway at bit 4 (its double at bit 5): its square
+        // of 115 bits is scaled by exactly the 2^40 shifted in here
+        let root = (((1u128 << 52) | 2) << 5) | 1 << 4;
+        let square = U256::mul(root, root).checked_shl(40).expect("fits").0;
+        let num = U256([square[0] | 1, square[1], square[2], square[3]]);
+        let want = round_sqrt_ratio(&BigInt::from(big(num)), &BigUint::one(), 0);
+        assert_eq!(
+            round_sqrt_ratio_wide(num, 1, 0).map(f64::to_bits),
+            Some(want.to_bits())
+        );
+        for q in [
+            0u128,
+            1,
+            2,
+            3,
+            4,
+            99,
+            100,
+            u64::MAX as u128,
+            u128::MAX,
+            (1 << 114) + 12345,
+        ] {
+            let r = isqrt(q);
+            assert!(
+                r * r <= q && (r + 1).checked_mul(r + 1).is_none_or(|sq| sq > q),
+                "{q}"
+            );
+        }
+    }
+
     /// Sums that fit in 128 bits round and divide through the small path,
     /// others through `BigInt`, with the same answers; both paths are taken.
     #[test]
     fn small_sums_round_as_big_ones() {
-        let (mut small, mut big) = (0, 0);
+        let (mut small, mut big, mut wide) = (0, 0, 0);
         let mut state = 0xabcd_ef01_u64;
         let mut next = || crate::testing::xorshift(&mut state);
         for _ in 0..5000 {
@@ -1341,6 +1661,17 @@ mod tests {
                 Some(_) => small += 1,
                 None => big += 1,
             }
+            // a sum of squares (never negative) in 256 bits, as BigInt
+            let mut squares = ExactSum::new();
+            for _ in 0..(next() % 6) {
+                squares.add_square(awkward_value(&mut next, false));
+            }
+            if let Some((v, shift)) = squares.small_unsigned() {
+                let words = v.0.iter().rev();
+                let v = words.fold(BigInt::zero(), |acc, &w| (acc << 64usize) + BigInt::from(w));
+                assert_eq!(v << shift as usize, squares.to_bigint());
+                wide += 1;
+            }
             let exact = s.to_bigint();
             for n in [1, 3, 10, u64::MAX] {
                 let want = round_ratio(&exact, &BigUint::from(n), -VALUE_SCALE);
@@ -1348,6 +1679,7 @@ mod tests {
             }
         }
         assert!(small > 1000 && big > 100, "small {small}, big {big}");
+        assert!(wide > 1000, "squares in 256 bits: {wide}");
     }
 
     /// `round_div` against a big-rational reference: the quotient `q` it

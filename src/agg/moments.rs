@@ -13,7 +13,10 @@ use super::{
     count_valid, each_scattered, first_non_number, for_each_value, AggState, BadValue, ColumnFacts,
     Func, BINNED_ROWS,
 };
-use crate::exact::{round_ratio, round_sqrt_ratio, ExactSum, SQUARE_SCALE, VALUE_SCALE};
+use crate::exact::{
+    round_ratio, round_ratio_wide, round_sqrt_ratio, round_sqrt_ratio_wide, ExactSum, SQUARE_SCALE,
+    U256, VALUE_SCALE,
+};
 use crate::value::{
     parse_float_field, parse_int_field, parse_wide_int_field, Column, ColumnType, Data, Rows, Value,
 };
@@ -230,6 +233,9 @@ impl Moments {
             if sum.special().is_some() || squares.special().is_some() {
                 return Some(f64::NAN);
             }
+            if let Some(v) = variance_small(self.count, ddof, sqrt, sum, squares) {
+                return Some(v);
+            }
             let (numerator, exp2) = spread(self.count, sum, squares);
             let denominator = BigUint::from(self.count) * BigUint::from(self.count - ddof);
             Some(if sqrt {
@@ -377,6 +383,35 @@ impl AggState for Moments {
             }));
         }
         Ok(m)
+    }
+}
+
+/// The variance (with `sqrt`, the deviation) of [`spread`]'s numerator in
+/// fixed-width arithmetic, when the sums fit in 128 bits, the numerator in
+/// 256 and the denominator `n · (n - ddof)` in 64: a million groups'
+/// deviations then finish without allocating (through `BigInt`, the
+/// division and square root were about 15% of a million-group `std`).
+/// `None` otherwise, for the caller's `BigInt` path.
+fn variance_small(
+    n: u64,
+    ddof: u64,
+    sqrt: bool,
+    sum: &ExactSum,
+    squares: &ExactSum,
+) -> Option<f64> {
+    let (s, a) = sum.small()?; // Σx = s · 2^(a - 1074)
+    let (q, b) = squares.small_unsigned()?; // Σx² = q · 2^(b - 2148)
+    let low = if s == 0 { b } else { b.min(2 * a) };
+    let terms = q.times(n)?.checked_shl(u32::try_from(b - low).ok()?)?;
+    let s = s.unsigned_abs();
+    let square = U256::mul(s, s).checked_shl(u32::try_from(2 * a - low).ok()?)?;
+    let numerator = terms.checked_sub(square)?;
+    let denominator = n.checked_mul(n - ddof)?;
+    let exp2 = low - SQUARE_SCALE;
+    if sqrt {
+        round_sqrt_ratio_wide(numerator, denominator, exp2)
+    } else {
+        Some(round_ratio_wide(numerator, denominator, exp2))
     }
 }
 
