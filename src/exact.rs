@@ -383,12 +383,22 @@ impl ExactSum {
         if let Some((v, shift)) = self.small() {
             return (BigInt::from(v), shift);
         }
-        let skip = self.chunks.iter().take_while(|&&c| c == 0).count();
+        let (chunks, shift) = self.significant();
         let mut acc = BigInt::zero();
-        for &c in self.chunks[skip..].iter().rev() {
+        for &c in chunks.iter().rev() {
             acc = (acc << CHUNK_BITS) + BigInt::from(c);
         }
-        (acc, CHUNK_BITS as i64 * (self.low as i64 + skip as i64))
+        (acc, shift)
+    }
+
+    /// The chunks from the lowest nonzero one up, and the weight of that
+    /// one in units of bit 0 (`2^shift`): the forms of the value that
+    /// [`to_bigint_scaled`](Self::to_bigint_scaled), [`small`](Self::small)
+    /// and [`small_unsigned`](Self::small_unsigned) build.
+    fn significant(&self) -> (&[i64], i64) {
+        let skip = self.chunks.iter().take_while(|&&c| c == 0).count();
+        let shift = CHUNK_BITS as i64 * (self.low as i64 + skip as i64);
+        (&self.chunks[skip..], shift)
     }
 
     /// The sum of plain values, correctly rounded to the nearest `f64`
@@ -440,9 +450,9 @@ impl ExactSum {
     /// [`small`](Self::small) for a sum that is not negative and may need
     /// up to 256 bits: a sum of squares, whose window is twice as wide.
     pub fn small_unsigned(&self) -> Option<(U256, i64)> {
-        let skip = self.chunks.iter().take_while(|&&c| c == 0).count();
+        let (chunks, shift) = self.significant();
         let mut v = U256::default();
-        for &c in self.chunks[skip..].iter().rev() {
+        for &c in chunks.iter().rev() {
             v = v.checked_shl(CHUNK_BITS)?;
             let magnitude = U256::mul(c.unsigned_abs() as u128, 1);
             v = if c >= 0 {
@@ -451,7 +461,7 @@ impl ExactSum {
                 v.checked_sub(magnitude)?
             };
         }
-        Some((v, CHUNK_BITS as i64 * (self.low as i64 + skip as i64)))
+        Some((v, shift))
     }
 
     /// The finite part as `v · 2^shift` in units of bit 0 (what
@@ -459,12 +469,12 @@ impl ExactSum {
     /// an `i128`: the chunks from the lowest nonzero one up, added in
     /// checked arithmetic (`None` on overflow, whatever the chunks' signs).
     pub fn small(&self) -> Option<(i128, i64)> {
-        let skip = self.chunks.iter().take_while(|&&c| c == 0).count();
+        let (chunks, shift) = self.significant();
         let mut v: i128 = 0;
-        for &c in self.chunks[skip..].iter().rev() {
+        for &c in chunks.iter().rev() {
             v = v.checked_mul(1 << CHUNK_BITS)?.checked_add(c as i128)?;
         }
-        Some((v, CHUNK_BITS as i64 * (self.low as i64 + skip as i64)))
+        Some((v, shift))
     }
 }
 
