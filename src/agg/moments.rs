@@ -387,8 +387,8 @@ impl AggState for Moments {
 }
 
 /// The variance (with `sqrt`, the deviation) of [`spread`]'s numerator in
-/// fixed-width arithmetic, when the sums fit in 128 bits, the numerator in
-/// 256 and the denominator `n · (n - ddof)` in 64: a million groups'
+/// fixed-width arithmetic, when Σx fits in 128 bits, Σx² and the numerator
+/// in 256 and the denominator `n · (n - ddof)` in 64: a million groups'
 /// deviations then finish without allocating (through `BigInt`, the
 /// division and square root were about 15% of a million-group `std`).
 /// `None` otherwise, for the caller's `BigInt` path.
