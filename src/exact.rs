@@ -454,7 +454,7 @@ impl ExactSum {
         let mut v = U256::default();
         for &c in chunks.iter().rev() {
             v = v.checked_shl(CHUNK_BITS)?;
-            let magnitude = U256::mul(c.unsigned_abs() as u128, 1);
+            let magnitude = U256::from(c.unsigned_abs() as u128);
             v = if c >= 0 {
                 v.checked_add(magnitude)?
             } else {
@@ -910,6 +910,12 @@ fn round_ratio_sticky(neg: bool, num: u128, den: u64, exp2: i64, lost: bool) -> 
 /// without allocating.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct U256([u64; 4]);
+
+impl From<u128> for U256 {
+    fn from(v: u128) -> U256 {
+        U256([v as u64, (v >> 64) as u64, 0, 0])
+    }
+}
 
 impl U256 {
     /// `a · b`, exactly.
@@ -1615,7 +1621,7 @@ mod tests {
         // without them, above the tie with them
         // (an even mantissa: ties to even would round down)
         let tie = (((1u128 << 52) | 2) << 3) | 1 << 2; // 56 bits, halfway at bit 2
-        let num = U256::mul(tie, 1).checked_shl(100).expect("fits").0;
+        let num = U256::from(tie).checked_shl(100).expect("fits").0;
         let num = U256([num[0] | 1, num[1], num[2], num[3]]);
         assert_eq!(
             round_ratio_wide(num, 1, 0).to_bits(),
