@@ -152,17 +152,140 @@ impl Numbering {
 
 /// The groups in key order, for keys that are all text: their encoding
 /// sorts as the keys do, and no two groups are equal.
+///
+/// The groups are sorted by a 16-byte prefix of the key held inline, so
+/// that comparisons rarely need the keys themselves, scattered in the
+/// arenas; groups whose prefixes tie are then put in full key order
+/// ([`order_ties`]). Where the bits in which the prefixes differ and the
+/// group numbers fit in 64 bits together (a million keys `key_0000000` to
+/// `key_0999999` differ in 24 bits: the low four of six digits), each
+/// group is sorted as one `u64` ([`Packing`]): a third of the time of
+/// sorting `(u128, u32)` pairs.
 fn sort_text_keys(groups: &Numbering) -> Vec<u32> {
     let total = groups.total;
     let key = |g: u32| groups.key(g);
-    // sort by a 16-byte prefix held inline first: the comparisons
-    // then rarely need the keys themselves, scattered in the arena
-    let mut keyed: Vec<(u128, u32)> = (0..total as u32)
+    let prefixes: Vec<u128> = (0..total as u32)
         .into_par_iter()
-        .map(|g| (prefix16(key(g)), g))
+        .map(|g| prefix16(key(g)))
         .collect();
-    keyed.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))));
-    keyed.into_iter().map(|(_, g)| g).collect()
+    let by_key = |a: u32, b: u32| key(a).cmp(key(b));
+    match Packing::of(&prefixes) {
+        Some(packing) => {
+            let mut packed: Vec<u64> = (prefixes.par_iter().zip(0..total as u32))
+                .map(|(&p, g)| packing.pack(p, g))
+                .collect();
+            drop(prefixes);
+            packed.par_sort_unstable();
+            let (shift, mask) = (packing.group_bits, packing.group_mask());
+            order_ties(
+                &mut packed,
+                |a, b| a >> shift == b >> shift,
+                |a, b| by_key((a & mask) as u32, (b & mask) as u32),
+            );
+            packed.into_iter().map(|v| (v & mask) as u32).collect()
+        }
+        None => {
+            let mut keyed: Vec<(u128, u32)> =
+                prefixes.into_par_iter().zip(0..total as u32).collect();
+            keyed.par_sort_unstable_by_key(|k| k.0);
+            order_ties(&mut keyed, |a, b| a.0 == b.0, |a, b| by_key(a.1, b.1));
+            keyed.into_iter().map(|(_, g)| g).collect()
+        }
+    }
+}
+
+/// An order-preserving map of 16-byte key prefixes, with a group number
+/// each, to `u64`s: the bits in which some prefixes differ, in order, above
+/// the group number. Bits in which all prefixes agree do not change their
+/// order, so the packed values sort as the prefixes do, and values of equal
+/// prefixes as their groups.
+struct Packing {
+    /// Each byte of the prefix in which prefixes differ, most significant
+    /// first: its shift in the prefix, the number of its bits that differ,
+    /// and those bits of each byte value, compacted in order.
+    bytes: Vec<(u32, u32, [u8; 256])>,
+    /// Bits under the packed prefix that hold the group.
+    group_bits: u32,
+}
+
+impl Packing {
+    /// The packing of `prefixes` (group `g`'s is `prefixes[g]`), if the bits
+    /// in which they differ and the groups' numbers fit in 64 bits.
+    fn of(prefixes: &[u128]) -> Option<Packing> {
+        let first = *prefixes.first()?;
+        let differ = (prefixes.par_iter())
+            .map(|p| p ^ first)
+            .reduce(|| 0, |a, b| a | b);
+        let last_group = u32::try_from(prefixes.len() - 1).ok()?;
+        let group_bits = u32::BITS - last_group.leading_zeros();
+        if differ.count_ones() + group_bits > u64::BITS {
+            return None;
+        }
+        let bytes = (0..16)
+            .rev()
+            .map(|b| 8 * b)
+            .filter_map(|shift| {
+                let mask = (differ >> shift) as u8;
+                (mask != 0).then(|| (shift, mask.count_ones(), compacted(mask)))
+            })
+            .collect();
+        Some(Packing { bytes, group_bits })
+    }
+
+    fn group_mask(&self) -> u64 {
+        (1u64 << self.group_bits) - 1
+    }
+
+    #[inline]
+    fn pack(&self, prefix: u128, group: u32) -> u64 {
+        let mut v = 0u64;
+        for (shift, width, table) in &self.bytes {
+            v = (v << width) | table[(prefix >> shift) as u8 as usize] as u64;
+        }
+        // (with no bits for groups, the only group is 0)
+        (v << self.group_bits) | group as u64
+    }
+}
+
+/// For each byte value, its bits under `mask`, moved together in order
+/// (the most significant highest): what `pext` does, as a table.
+fn compacted(mask: u8) -> [u8; 256] {
+    let mut table = [0u8; 256];
+    for (byte, out) in table.iter_mut().enumerate() {
+        for bit in (0..8).rev().filter(|&bit| mask >> bit & 1 == 1) {
+            *out = (*out << 1) | (byte >> bit & 1) as u8;
+        }
+    }
+    table
+}
+
+/// Puts each run of `sorted` whose prefixes are `same` in `order`: the
+/// groups whose keys agree on the bytes sorted by and differ after them
+/// (keys longer than 16 bytes, or ending in zero bytes). Such runs are
+/// rare and short; a long one (many keys sharing their first 16 bytes) is
+/// sorted in parallel.
+fn order_ties<T: Send + Sync>(
+    sorted: &mut [T],
+    same: impl Fn(&T, &T) -> bool,
+    order: impl Fn(&T, &T) -> std::cmp::Ordering + Sync,
+) {
+    let mut runs: Vec<&mut [T]> = Vec::new();
+    let mut rest = sorted;
+    while rest.len() > 1 {
+        let len = 1 + rest.windows(2).take_while(|w| same(&w[0], &w[1])).count();
+        let (run, tail) = rest.split_at_mut(len);
+        if len > 1 {
+            runs.push(run);
+        }
+        rest = tail;
+    }
+    runs.into_par_iter().for_each(|run| {
+        if run.len() > 1 << 14 {
+            run.par_sort_unstable_by(&order);
+        } else {
+            run.sort_unstable_by(&order);
+        }
+    });
 }
 
 /// The groups in key order, for typed keys: returns the first group of
@@ -385,5 +508,99 @@ mod tests {
         }
         let none = Numbering::new(Vec::new()).0;
         assert!(sort_text_keys(&none).is_empty());
+    }
+
+    /// `keys` spread over `parts` tables, then sorted: the keys in the
+    /// order `sort_text_keys` gives, and whether it packed them.
+    fn sorted_keys(keys: &[Vec<u8>], parts: usize) -> (Vec<Vec<u8>>, bool) {
+        let mut tables: Vec<GroupTable> = (0..parts)
+            .map(|_| GroupTable {
+                groups: KeySet::new(),
+                states: Vec::new(),
+            })
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            tables[i * 31 % parts].groups.intern(k);
+        }
+        let (groups, _) = Numbering::new(tables);
+        let prefixes: Vec<u128> = (0..groups.total as u32)
+            .map(|g| prefix16(groups.key(g)))
+            .collect();
+        let packed = Packing::of(&prefixes).is_some();
+        let got = sort_text_keys(&groups)
+            .into_iter()
+            .map(|g| groups.key(g).to_vec())
+            .collect();
+        (got, packed)
+    }
+
+    /// Keys that differ in few bits are packed, and still come back in
+    /// byte order where their 16-byte prefixes tie (longer keys, trailing
+    /// zero bytes); keys that differ in many bits take the wide sort.
+    #[test]
+    fn packed_and_wide_sorts_agree_with_byte_order() {
+        let mut digits: Vec<Vec<u8>> = (0..20_000u32)
+            .map(|i| format!("key_{:07}", i * 7919 % 20_000).into_bytes())
+            .collect();
+        digits.extend([
+            b"key_0000001\0".to_vec(),
+            b"key_0000001\0\0".to_vec(),
+            b"key_0000001234567b".to_vec(),
+            b"key_0000001234567a".to_vec(),
+            b"key_0000001234567".to_vec(),
+        ]);
+        let mut want = digits.clone();
+        want.sort();
+        let (got, packed) = sorted_keys(&digits, 7);
+        assert!(packed);
+        assert_eq!(got, want);
+
+        // random keys of a few letters, random lengths, shared prefixes:
+        // sometimes packed, sometimes not
+        let mut state = 3u64;
+        let mut paths = [0; 2];
+        for round in 0..200 {
+            let alphabet: &[u8] = [&b"ab"[..], b"a\0", b"abcdefgh", b"\x00\x7f\x80\xff"][round % 4];
+            let prefix = &b"prefix_of_sixteen_bytes"[..round % 24];
+            let n = 1 + crate::testing::xorshift(&mut state) as usize % 300;
+            let mut keys: Vec<Vec<u8>> = (0..n)
+                .map(|_| {
+                    let r = crate::testing::xorshift(&mut state);
+                    let len = r as usize % 24;
+                    let mut k = prefix.to_vec();
+                    k.extend(
+                        (0..len)
+                            .map(|i| alphabet[(r >> (8 + 2 * i % 48)) as usize % alphabet.len()]),
+                    );
+                    k
+                })
+                .collect();
+            keys.sort();
+            keys.dedup();
+            let mut shuffled = keys.clone();
+            shuffled.sort_by_key(|k| crate::keyset::head(k).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let (got, packed) = sorted_keys(&shuffled, 1 + round % 5);
+            paths[packed as usize] += 1;
+            assert_eq!(got, keys, "round {round}");
+        }
+        assert!(paths[0] > 10 && paths[1] > 10, "{paths:?}");
+    }
+
+    #[test]
+    fn compacted_bits_keep_their_order() {
+        for mask in 0..=255u8 {
+            let table = compacted(mask);
+            for byte in 0..=255u8 {
+                let mut want = 0u8;
+                let mut at = 0;
+                for bit in 0..8 {
+                    if mask >> bit & 1 == 1 {
+                        want |= (byte >> bit & 1) << at;
+                        at += 1;
+                    }
+                }
+                assert_eq!(table[byte as usize], want, "mask {mask:#x} byte {byte:#x}");
+            }
+        }
     }
 }
