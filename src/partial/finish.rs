@@ -354,27 +354,16 @@ fn sort_typed_keys(
 ) -> (Vec<u32>, FinalStates) {
     let total = groups.total;
     let starts = &groups.starts;
-    let nkeys = plan.keys.len();
-    let typed = |g: u32| -> Vec<Value> {
-        let mut values = Vec::with_capacity(nkeys);
-        for_each_typed_key(groups.key(g), key_types, |v| values.push(v.to_value()));
-        values
-    };
-    let keys: Vec<Vec<Value>> = (0..total as u32).into_par_iter().map(typed).collect();
-    let mut order: Vec<u32> = (0..total as u32).collect();
-    order.par_sort_by(|&a, &b| compare_keys(&keys[a as usize], &keys[b as usize]));
-    let mut remap = vec![0u32; keys.len()];
+    let (order, new_run) = key_order(groups, key_types);
+    let mut remap = vec![0u32; total];
     let mut firsts: Vec<u32> = Vec::new();
-    for &g in &order {
-        let new = firsts
-            .last()
-            .is_none_or(|&f| compare_keys(&keys[f as usize], &keys[g as usize]).is_ne());
+    for (&g, new) in order.iter().zip(new_run) {
         if new {
             firsts.push(g);
         }
         remap[g as usize] = (firsts.len() - 1) as u32;
     }
-    if firsts.len() == keys.len() {
+    if firsts.len() == total {
         (firsts, FinalStates::PerTable(part_states))
     } else {
         let mut merged: StateVecs = plan
@@ -389,6 +378,92 @@ fn sort_typed_keys(
             }
         }
         (firsts, FinalStates::Merged(merged, remap))
+    }
+}
+
+/// The groups in key order, and whether each starts a run of equal keys.
+fn key_order(groups: &Numbering, key_types: &[ColumnType]) -> (Vec<u32>, Vec<bool>) {
+    let Some(mut sorted) = number_keys(groups, key_types) else {
+        return value_order(groups, key_types);
+    };
+    sorted.par_sort_unstable();
+    let key = |e: u128| e >> u32::BITS;
+    let new_run = (0..sorted.len())
+        .map(|i| i == 0 || key(sorted[i - 1]) != key(sorted[i]))
+        .collect();
+    (sorted.into_iter().map(|e| e as u32).collect(), new_run)
+}
+
+/// [`key_order`] for any keys: each group's key typed as `Value`s, the
+/// groups sorted by them ([`compare_keys`]), equal keys in group order.
+fn value_order(groups: &Numbering, key_types: &[ColumnType]) -> (Vec<u32>, Vec<bool>) {
+    let typed = |g: u32| -> Vec<Value> {
+        let mut values = Vec::with_capacity(key_types.len());
+        for_each_typed_key(groups.key(g), key_types, |v| values.push(v.to_value()));
+        values
+    };
+    let keys: Vec<Vec<Value>> = (0..groups.total as u32)
+        .into_par_iter()
+        .map(typed)
+        .collect();
+    let mut order: Vec<u32> = (0..groups.total as u32).collect();
+    order.par_sort_by(|&a, &b| compare_keys(&keys[a as usize], &keys[b as usize]));
+    let key = |i: usize| &keys[order[i] as usize];
+    let new_run = (0..order.len())
+        .map(|i| i == 0 || compare_keys(key(i - 1), key(i)).is_ne())
+        .collect();
+    (order, new_run)
+}
+
+/// For one key column of numbers (integers or floats) whose every key is
+/// a number or null: each group's key as a `u128` that sorts as the keys
+/// do ([`Value::total_cmp`]), above the group's number, so that the groups
+/// sort as plain integers, and equal keys (`7` and `007`) in the order of
+/// their groups, as the stable sort of [`compare_keys`] puts them. `None`
+/// for any other keys (several columns, text, a key that is not a number
+/// of its column's type).
+///
+/// Why: sorting a million groups by their keys as `Vec<Value>`s, each
+/// comparison two lookups and a match, took a million integer keys three
+/// times as long as Polars' whole group-by.
+fn number_keys(groups: &Numbering, key_types: &[ColumnType]) -> Option<Vec<u128>> {
+    let &[ty @ (ColumnType::Int | ColumnType::Float)] = key_types else {
+        return None;
+    };
+    // numbers below null: numbers are ordered unsigned integers of 64
+    // bits, null the bit above them
+    const NULL: u128 = 1 << 64;
+    (0..groups.total as u32)
+        .into_par_iter()
+        .map(|g| {
+            let mut key = None;
+            for_each_typed_key(groups.key(g), &[ty], |v| {
+                key = match v {
+                    ValueRef::Null => Some(NULL),
+                    ValueRef::Int(i) => i64::try_from(i).ok().map(|i| ordered_int(i) as u128),
+                    ValueRef::Float(f) => Some(ordered_float(f) as u128),
+                    ValueRef::Text(_) => None,
+                }
+            });
+            key.map(|k| (k << u32::BITS) | g as u128)
+        })
+        .collect()
+}
+
+/// `i` as an unsigned integer of the same order.
+fn ordered_int(i: i64) -> u64 {
+    (i as u64) ^ (1 << 63)
+}
+
+/// `f` as an unsigned integer ordered as [`f64::total_cmp`] orders floats.
+fn ordered_float(f: f64) -> u64 {
+    let bits = f.to_bits();
+    // negative floats: every bit flipped (a larger magnitude sorts lower);
+    // the rest: the sign bit set, above every negative
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
     }
 }
 
@@ -657,6 +732,95 @@ mod tests {
             paths[0] > 10 && paths[1] > 10 && skips > 10,
             "{paths:?} {skips}"
         );
+    }
+
+    /// Number keys sorted as `u128`s come back in the order, and with the
+    /// runs of equal keys, that sorting them as `Value`s gives: integers
+    /// (`7`, `007`, `+7`, the ends of `i64`), floats (`-0.0` and `0.0`,
+    /// NaNs, infinities, subnormals), nulls.
+    #[test]
+    fn number_keys_sort_as_values() {
+        let ints = [
+            "7",
+            "007",
+            "+7",
+            "-7",
+            "0",
+            "-1",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "12",
+            "120",
+            " 5",
+        ];
+        let floats = [
+            "0.0", "-0.0", "0", "1.5", "-1.5", "1e300", "-1e300", "inf", "-inf", "NaN", "nan",
+            "-nan", "5e-324", "-5e-324", "2.5", "2.50", "7",
+        ];
+        let mut state = 21u64;
+        for (ty, words) in [
+            (ColumnType::Int, &ints[..]),
+            (ColumnType::Float, &floats[..]),
+        ] {
+            for round in 0..50 {
+                let mut keys: Vec<Vec<u8>> = Vec::new();
+                for _ in 0..1 + round * 7 {
+                    let r = crate::testing::xorshift(&mut state);
+                    let mut key = match r % 13 {
+                        0 => vec![crate::batch::NULL_TAG],
+                        _ => {
+                            let word = words[(r >> 8) as usize % words.len()];
+                            let mut k = vec![crate::batch::VALUE_TAG];
+                            k.extend_from_slice(word.as_bytes());
+                            k
+                        }
+                    };
+                    if (r >> 32) % 3 == 0 && ty == ColumnType::Int {
+                        // other integers, some equal to the words'
+                        key = vec![crate::batch::VALUE_TAG];
+                        key.extend_from_slice(
+                            ((r >> 40) as i64 % 200 - 100).to_string().as_bytes(),
+                        );
+                    }
+                    keys.push(key);
+                }
+                keys.sort();
+                keys.dedup();
+                let mut tables: Vec<GroupTable> = (0..1 + round % 4)
+                    .map(|_| GroupTable {
+                        groups: KeySet::new(),
+                        states: Vec::new(),
+                    })
+                    .collect();
+                let n = tables.len();
+                for (i, k) in keys.iter().enumerate() {
+                    tables[i * 7 % n].groups.intern(k);
+                }
+                let (groups, _) = Numbering::new(tables);
+                assert!(number_keys(&groups, &[ty]).is_some());
+                assert!(number_keys(&groups, &[ty, ty]).is_none());
+                assert_eq!(
+                    key_order(&groups, &[ty]),
+                    value_order(&groups, &[ty]),
+                    "{ty:?}, round {round}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn keys_not_numbers_are_sorted_as_values() {
+        let mut table = GroupTable {
+            groups: KeySet::new(),
+            states: Vec::new(),
+        };
+        for k in [&b"\x017"[..], b"\x01abc", b"\x02"] {
+            table.groups.intern(k);
+        }
+        let (groups, _) = Numbering::new(vec![table]);
+        assert!(number_keys(&groups, &[ColumnType::Int]).is_none());
+        assert!(number_keys(&groups, &[ColumnType::Text]).is_none());
+        assert_eq!(key_order(&groups, &[ColumnType::Int]).0, vec![0, 1, 2]);
     }
 
     #[test]
