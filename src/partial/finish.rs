@@ -775,7 +775,7 @@ mod tests {
                             k
                         }
                     };
-                    if (r >> 32) % 3 == 0 && ty == ColumnType::Int {
+                    if (r >> 32).is_multiple_of(3) && ty == ColumnType::Int {
                         // other integers, some equal to the words'
                         key = vec![crate::batch::VALUE_TAG];
                         key.extend_from_slice(
@@ -830,7 +830,7 @@ mod tests {
             let r = crate::testing::xorshift(&mut state);
             let a: Vec<u8> = (0..r % 40).map(|i| (i % 7) as u8).collect();
             let mut b = a[..(r >> 8) as usize % (a.len() + 1)].to_vec();
-            if (r >> 16) % 2 == 0 {
+            if (r >> 16).is_multiple_of(2) {
                 b.push(9);
             }
             b.extend((0..(r >> 24) % 20).map(|i| i as u8));
