@@ -162,10 +162,31 @@ impl Numbering {
 /// group is sorted as one `u64` ([`Packing`]): a third of the time of
 /// sorting `(u128, u32)` pairs.
 fn sort_text_keys(groups: &Numbering) -> Vec<u32> {
-    let total = groups.total;
-    let key = |g: u32| groups.key(g);
-    let (prefixes, _) = sort_prefixes(groups);
-    let by_key = |a: u32, b: u32| key(a).cmp(key(b));
+    sort_byte_keys(groups)
+}
+
+/// Keys numbered `0..len()`, each a byte string, sorted by their bytes.
+trait ByteKeys: Sync {
+    fn len(&self) -> usize;
+    fn key(&self, g: u32) -> &[u8];
+}
+
+impl ByteKeys for Numbering {
+    fn len(&self) -> usize {
+        self.total
+    }
+
+    fn key(&self, g: u32) -> &[u8] {
+        Numbering::key(self, g)
+    }
+}
+
+/// The keys' numbers in the order of their bytes (see [`sort_text_keys`]);
+/// equal keys in the order of their numbers.
+fn sort_byte_keys<K: ByteKeys>(keys: &K) -> Vec<u32> {
+    let total = keys.len();
+    let (prefixes, _) = sort_prefixes(keys);
+    let by_key = |a: u32, b: u32| keys.key(a).cmp(keys.key(b)).then(a.cmp(&b));
     match Packing::of(&prefixes) {
         Some(packing) => {
             let mut packed: Vec<u64> = (prefixes.par_iter().zip(0..total as u32))
@@ -197,9 +218,9 @@ fn sort_text_keys(groups: &Numbering) -> Vec<u32> {
 /// least), the 16 after what all keys share. Sorted by their first 16
 /// bytes, such keys would mostly tie and be sorted by whole keys read from
 /// the arenas, three times slower.
-fn sort_prefixes(groups: &Numbering) -> (Vec<u128>, usize) {
-    let total = groups.total;
-    let key = |g: u32| groups.key(g);
+fn sort_prefixes<K: ByteKeys>(keys: &K) -> (Vec<u128>, usize) {
+    let total = keys.len();
+    let key = |g: u32| keys.key(g);
     let prefixes_from = |skip: usize| -> Vec<u128> {
         (0..total as u32)
             .into_par_iter()
@@ -394,25 +415,100 @@ fn key_order(groups: &Numbering, key_types: &[ColumnType]) -> (Vec<u32>, Vec<boo
     (sorted.into_iter().map(|e| e as u32).collect(), new_run)
 }
 
-/// [`key_order`] for any keys: each group's key typed as `Value`s, the
-/// groups sorted by them ([`compare_keys`]), equal keys in group order.
+/// [`key_order`] for any keys: each group's typed key encoded as bytes
+/// that sort as the keys do ([`Encoded`]), the groups sorted by them as
+/// text keys are ([`sort_byte_keys`]), equal keys in group order.
+///
+/// Why not the typed values themselves: sorting a million groups by keys
+/// of two columns as `Vec<Value>`s, each comparison two lookups, a match
+/// per column and `memcmp` calls, took three times Polars' whole group-by.
 fn value_order(groups: &Numbering, key_types: &[ColumnType]) -> (Vec<u32>, Vec<bool>) {
-    let typed = |g: u32| -> Vec<Value> {
-        let mut values = Vec::with_capacity(key_types.len());
-        for_each_typed_key(groups.key(g), key_types, |v| values.push(v.to_value()));
-        values
-    };
-    let keys: Vec<Vec<Value>> = (0..groups.total as u32)
-        .into_par_iter()
-        .map(typed)
-        .collect();
-    let mut order: Vec<u32> = (0..groups.total as u32).collect();
-    order.par_sort_by(|&a, &b| compare_keys(&keys[a as usize], &keys[b as usize]));
-    let key = |i: usize| &keys[order[i] as usize];
+    let encoded = Encoded::new(groups, key_types);
+    let order = sort_byte_keys(&encoded);
+    let key = |i: usize| encoded.key(order[i]);
     let new_run = (0..order.len())
-        .map(|i| i == 0 || compare_keys(key(i - 1), key(i)).is_ne())
+        .map(|i| i == 0 || key(i - 1) != key(i))
         .collect();
     (order, new_run)
+}
+
+/// Every group's typed key as bytes whose order is the keys' order
+/// ([`compare_keys`], [`Value::total_cmp`] field by field) and that are
+/// equal exactly when the keys are: field by field, a class byte (numbers,
+/// then text, then null, as `total_cmp` orders them) and for a number its
+/// 16 (integers) or 8 (floats, [`ordered_float`]) bytes, big-endian, as an
+/// ordered unsigned integer
+/// (a column holds integers or floats, never both), for text its bytes
+/// with each zero byte followed by `FF`, then a zero byte. A text's
+/// encoding ends in a zero byte followed by nothing or a class byte
+/// (below `FF`), so it sorts before every longer text it begins. Each
+/// field's encoding is prefix-free, so comparing two keys' bytes compares
+/// their first differing fields.
+struct Encoded {
+    /// Keys of groups `c * ENCODE_CHUNK ..`: their bytes and ends.
+    chunks: Vec<(Vec<u8>, Vec<u32>)>,
+}
+
+/// Groups encoded by one task.
+const ENCODE_CHUNK: usize = 1 << 14;
+
+impl Encoded {
+    fn new(groups: &Numbering, key_types: &[ColumnType]) -> Encoded {
+        let chunks = (0..groups.total.div_ceil(ENCODE_CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let range = c * ENCODE_CHUNK..groups.total.min((c + 1) * ENCODE_CHUNK);
+                let mut bytes = Vec::new();
+                let mut ends = Vec::with_capacity(range.len());
+                for g in range {
+                    for_each_typed_key(groups.key(g as u32), key_types, |v| {
+                        encode_value(v, &mut bytes)
+                    });
+                    ends.push(u32::try_from(bytes.len()).expect("a chunk's keys exceed 4 GiB"));
+                }
+                (bytes, ends)
+            })
+            .collect();
+        Encoded { chunks }
+    }
+}
+
+impl ByteKeys for Encoded {
+    fn len(&self) -> usize {
+        self.chunks.iter().map(|(_, ends)| ends.len()).sum()
+    }
+
+    fn key(&self, g: u32) -> &[u8] {
+        let (bytes, ends) = &self.chunks[g as usize / ENCODE_CHUNK];
+        let i = g as usize % ENCODE_CHUNK;
+        let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+        &bytes[start..ends[i] as usize]
+    }
+}
+
+/// Appends `v`'s encoding (see [`Encoded`]).
+fn encode_value(v: ValueRef<'_>, out: &mut Vec<u8>) {
+    match v {
+        ValueRef::Int(i) => {
+            out.push(1);
+            out.extend_from_slice(&((i as u128) ^ (1 << 127)).to_be_bytes());
+        }
+        ValueRef::Float(f) => {
+            out.push(1);
+            out.extend_from_slice(&ordered_float(f).to_be_bytes());
+        }
+        ValueRef::Text(t) => {
+            out.push(2);
+            for piece in t.split_inclusive(|&b| b == 0) {
+                out.extend_from_slice(piece);
+                if piece.ends_with(&[0]) {
+                    out.push(0xFF);
+                }
+            }
+            out.push(0);
+        }
+        ValueRef::Null => out.push(3),
+    }
 }
 
 /// For one key column of numbers (integers or floats) whose every key is
@@ -538,6 +634,7 @@ fn prefix16(key: &[u8]) -> u128 {
     crate::keyset::head(key).swap_bytes()
 }
 
+#[cfg(test)]
 fn compare_keys(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
     a.iter()
         .zip(b)
@@ -734,6 +831,90 @@ mod tests {
         );
     }
 
+    /// What [`value_order`] computes, as it did before keys were encoded:
+    /// each key typed as `Value`s, the groups sorted by them with a stable
+    /// sort.
+    fn value_order_reference(
+        groups: &Numbering,
+        key_types: &[ColumnType],
+    ) -> (Vec<u32>, Vec<bool>) {
+        let typed = |g: u32| -> Vec<Value> {
+            let mut values = Vec::new();
+            for_each_typed_key(groups.key(g), key_types, |v| values.push(v.to_value()));
+            values
+        };
+        let keys: Vec<Vec<Value>> = (0..groups.total as u32).map(typed).collect();
+        let mut order: Vec<u32> = (0..groups.total as u32).collect();
+        order.sort_by(|&a, &b| compare_keys(&keys[a as usize], &keys[b as usize]));
+        let key = |i: usize| &keys[order[i] as usize];
+        let new_run = (0..order.len())
+            .map(|i| i == 0 || compare_keys(key(i - 1), key(i)).is_ne())
+            .collect();
+        (order, new_run)
+    }
+
+    /// Keys of several columns of every type, encoded and sorted as bytes,
+    /// come back in the order, and with the runs of equal keys, of the
+    /// typed values: numbers of both kinds and spellings, text with zero
+    /// bytes and empty text, nulls.
+    #[test]
+    fn encoded_keys_sort_as_values() {
+        use crate::value::{Column, Data};
+        let words: [&[u8]; 16] = [
+            b"7", b"007", b"-0.0", b"0", b"NaN", b"-inf", b"1.5", b"", b"a", b"a\0", b"a\0\0",
+            b"a\x01", b"\0", b"\xff", b"12", b"-3",
+        ];
+        let types = [ColumnType::Int, ColumnType::Float, ColumnType::Text];
+        let mut state = 77u64;
+        for round in 0..120 {
+            let width = 1 + round % 3;
+            let key_types: Vec<ColumnType> =
+                (0..width).map(|c| types[(round / 3 + c) % 3]).collect();
+            let rows = 1 + (crate::testing::xorshift(&mut state) % 400) as usize;
+            // per column: its fields and validity
+            let columns: Vec<(Vec<&[u8]>, Vec<bool>)> = (0..width)
+                .map(|_| {
+                    (0..rows)
+                        .map(|_| {
+                            let r = crate::testing::xorshift(&mut state);
+                            (words[r as usize % words.len()], (r >> 8) % 9 != 0)
+                        })
+                        .unzip()
+                })
+                .collect();
+            let mut table = GroupTable {
+                groups: KeySet::new(),
+                states: Vec::new(),
+            };
+            let mut key = Vec::new();
+            for row in 0..rows {
+                key.clear();
+                for (c, (fields, valid)) in columns.iter().enumerate() {
+                    let col = Column {
+                        len: rows,
+                        data: Data::Text(fields),
+                        valid: Some(valid),
+                        raw: Some(fields),
+                    };
+                    crate::batch::encode_key(&col, row, c + 1 == width, &mut key);
+                }
+                table.groups.intern(&key);
+            }
+            let (groups, _) = Numbering::new(vec![table]);
+            assert_eq!(
+                value_order(&groups, &key_types),
+                value_order_reference(&groups, &key_types),
+                "{key_types:?}"
+            );
+            if width == 1 && key_types[0] != ColumnType::Text {
+                assert_eq!(
+                    key_order(&groups, &key_types),
+                    value_order_reference(&groups, &key_types),
+                );
+            }
+        }
+    }
+
     /// Number keys sorted as `u128`s come back in the order, and with the
     /// runs of equal keys, that sorting them as `Value`s gives: integers
     /// (`7`, `007`, `+7`, the ends of `i64`), floats (`-0.0` and `0.0`,
@@ -801,8 +982,12 @@ mod tests {
                 assert!(number_keys(&groups, &[ty, ty]).is_none());
                 assert_eq!(
                     key_order(&groups, &[ty]),
-                    value_order(&groups, &[ty]),
+                    value_order_reference(&groups, &[ty]),
                     "{ty:?}, round {round}"
+                );
+                assert_eq!(
+                    value_order(&groups, &[ty]),
+                    value_order_reference(&groups, &[ty])
                 );
             }
         }
