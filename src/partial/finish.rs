@@ -12,7 +12,9 @@
 //! 1. [`Numbering`]: the groups of every table (one, or one per hash
 //!    partition after a partitioned merge) numbered globally;
 //! 2. [`sort_text_keys`] or [`sort_typed_keys`]: the groups in key order,
-//!    and for typed keys the groups that turned out equal merged;
+//!    and for typed keys the groups that turned out equal merged; both sort
+//!    integers, not keys (one number column as `u128`s, everything else as
+//!    bytes whose order is the keys', [`sort_byte_keys`]);
 //! 3. [`build`]: the rows, built in group (memory) order and read in key
 //!    order.
 
@@ -154,15 +156,6 @@ impl Numbering {
 
 /// The groups in key order, for keys that are all text: their encoding
 /// sorts as the keys do, and no two groups are equal.
-///
-/// The groups are sorted by 16 bytes of the key held inline
-/// ([`sort_prefixes`]), so that comparisons rarely need the keys
-/// themselves, scattered in the arenas; groups whose prefixes tie are then
-/// put in full key order ([`order_ties`]). Where the bits in which the prefixes differ and the
-/// group numbers fit in 64 bits together (a million keys `key_0000000` to
-/// `key_0999999` differ in 24 bits: the low four of six digits), each
-/// group is sorted as one `u64` ([`Packing`]): a third of the time of
-/// sorting `(u128, u32)` pairs.
 fn sort_text_keys(groups: &Numbering) -> Vec<u32> {
     sort_byte_keys(groups)
 }
@@ -183,8 +176,18 @@ impl ByteKeys for Numbering {
     }
 }
 
-/// The keys' numbers in the order of their bytes (see [`sort_text_keys`]);
-/// equal keys in the order of their numbers.
+/// The keys' numbers in the order of their bytes; equal keys in the
+/// order of their numbers.
+///
+/// The keys are sorted by 16 of their bytes held inline
+/// ([`sort_prefixes`]), so that comparisons rarely need the keys
+/// themselves, scattered in the arenas; keys whose 16 bytes tie are then
+/// put in order by the bytes after them ([`order_ties`], [`sort_run`]).
+/// Where the bits in which those 16 bytes differ and the keys' numbers fit
+/// in 64 bits together (a million keys `key_0000000` to `key_0999999`
+/// differ in 24 bits: the low four of six digits), each key is sorted as
+/// one `u64` ([`Packing`]): a third of the time of sorting `(u128, u32)`
+/// pairs.
 fn sort_byte_keys<K: ByteKeys>(keys: &K) -> Vec<u32> {
     let total = keys.len();
     let (prefixes, skipped) = sort_prefixes(keys);
