@@ -11,7 +11,7 @@
 //! huge pages, and a quantile's value vector ran 10-40% slower with them.
 
 /// Blocks at least this large get the hint.
-const HUGE_MIN: usize = 4 << 20;
+pub(crate) const HUGE_MIN: usize = 4 << 20;
 /// The size of a transparent huge page on x86-64 and most arm64 kernels.
 const HUGE_PAGE: usize = 2 << 20;
 

@@ -157,7 +157,7 @@ impl Slots {
                 if ptr == libc::MAP_FAILED {
                     std::alloc::handle_alloc_error(layout());
                 }
-                crate::alloc::advise_huge_pages(ptr as *const u8, bytes);
+                advise_mapping(ptr, bytes);
                 let ptr = std::ptr::NonNull::new(ptr as *mut Slot).expect("mmap is never null");
                 // SAFETY: the mapping holds `new_len >= len` slots (page
                 // aligned, so aligned for `Slot`) and does not overlap `v`.
@@ -168,26 +168,84 @@ impl Slots {
             #[cfg(target_os = "linux")]
             Slots::Mapped { ptr, len } => {
                 let old_bytes = *len * std::mem::size_of::<Slot>();
-                // SAFETY: `ptr` is our mapping of `old_bytes`; `mremap`
+                let old = ptr.as_ptr() as *mut libc::c_void;
+                // SAFETY: `old` is our mapping of `old_bytes`; `mremap`
                 // keeps its contents and maps zeroed pages after them, at
-                // whatever address it returns (checked below).
-                let new = unsafe {
-                    libc::mremap(
-                        ptr.as_ptr() as *mut libc::c_void,
-                        old_bytes,
-                        bytes,
-                        libc::MREMAP_MAYMOVE,
-                    )
+                // whatever address it returns (checked below), or fails
+                // and leaves it as it was.
+                let remapped = unsafe { libc::mremap(old, old_bytes, bytes, libc::MREMAP_MAYMOVE) };
+                let new = if remapped == libc::MAP_FAILED {
+                    // SAFETY: `old` is our mapping of `old_bytes`, given up
+                    // here (nothing else refers to it).
+                    unsafe { remap_by_copy(old, old_bytes, bytes) }
+                        .unwrap_or_else(|| std::alloc::handle_alloc_error(layout()))
+                } else {
+                    remapped
                 };
-                if new == libc::MAP_FAILED {
-                    std::alloc::handle_alloc_error(layout());
-                }
-                crate::alloc::advise_huge_pages(new as *const u8, bytes);
+                advise_mapping(new, bytes);
                 *ptr = std::ptr::NonNull::new(new as *mut Slot).expect("mremap is never null");
                 *len = new_len;
             }
         }
     }
+}
+
+/// Asks for huge pages on the whole of a table's mapping, `bytes` long at
+/// `ptr`, once it is large enough ([`crate::alloc`]'s threshold). The
+/// whole mapping, not only the huge pages inside it: advice on part of a
+/// mapping splits it in several, and `mremap` refuses to move a range
+/// that spans more than one (a `distinct` per group of a hundred sets of
+/// 100,000 keys aborted there, "memory allocation of 8388608 bytes
+/// failed").
+#[cfg(target_os = "linux")]
+fn advise_mapping(ptr: *mut libc::c_void, bytes: usize) {
+    if bytes >= crate::alloc::HUGE_MIN {
+        // SAFETY: the caller's own mapping of `bytes`; the advice changes
+        // no contents, and failure is harmless (ignored).
+        unsafe {
+            libc::madvise(ptr, bytes, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+/// What `mremap` does, by copying: a new mapping of `bytes`, zeroed past
+/// the `old_bytes` copied from `old`, which is unmapped. For the mapping
+/// `mremap` refuses (split by someone's advice, or the kernel's limits);
+/// `None` if no memory is left.
+///
+/// # Safety
+/// `old` must be a mapping of `old_bytes` (at most `bytes`) owned by the
+/// caller, who gives it up: it is unmapped on success.
+#[cfg(target_os = "linux")]
+unsafe fn remap_by_copy(
+    old: *mut libc::c_void,
+    old_bytes: usize,
+    bytes: usize,
+) -> Option<*mut libc::c_void> {
+    debug_assert!(old_bytes <= bytes);
+    // SAFETY: a fresh private anonymous mapping; failure is checked.
+    let new = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            bytes,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if new == libc::MAP_FAILED {
+        return None;
+    }
+    // SAFETY: `old` holds `old_bytes` readable bytes (the caller's
+    // mapping), `new` `bytes >= old_bytes` writable ones, and two live
+    // mappings do not overlap; `old` is then unmapped once, as the caller
+    // gave it up.
+    unsafe {
+        std::ptr::copy_nonoverlapping(old as *const u8, new as *mut u8, old_bytes);
+        libc::munmap(old, old_bytes);
+    }
+    Some(new)
 }
 
 impl std::ops::Deref for Slots {
@@ -563,6 +621,57 @@ impl KeySet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A table whose mapping is split in several (advice on a part of it,
+    /// as huge-page advice on the huge pages inside a block did) still
+    /// doubles, keeping its slots: `mremap` refuses such a range, and the
+    /// table is then copied into a new mapping. (Before, the run aborted.)
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_split_mapping_still_doubles() {
+        let len = 3 * (2 << 20) / std::mem::size_of::<Slot>(); // 6 MiB
+        let bytes = len * std::mem::size_of::<Slot>();
+        // SAFETY: a fresh private anonymous mapping, checked.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(ptr, libc::MAP_FAILED);
+        let mut slots = Slots::Mapped {
+            ptr: std::ptr::NonNull::new(ptr as *mut Slot).unwrap(),
+            len,
+        };
+        for (i, slot) in slots.iter_mut().enumerate() {
+            slot.id = i as u32;
+            slot.tag = 1;
+        }
+        // SAFETY: the page at 1 MiB into our mapping, made read-only
+        // (nothing writes the old slots again): the mapping is then three
+        // ranges that `mremap` will not move as one, as partial huge-page
+        // advice made it
+        unsafe {
+            let page = (ptr as *mut u8).add(1 << 20) as *mut libc::c_void;
+            assert_eq!(libc::mprotect(page, 4096, libc::PROT_READ), 0);
+        }
+        slots.double();
+        assert_eq!(slots.len(), 2 * len);
+        assert!(slots[..len]
+            .iter()
+            .enumerate()
+            .all(|(i, s)| s.id == i as u32 && s.tag == 1));
+        assert!(slots[len..].iter().all(|s| s.tag == 0 && s.id == 0));
+        slots.double();
+        assert!(slots[..len]
+            .iter()
+            .enumerate()
+            .all(|(i, s)| s.id == i as u32));
+    }
 
     #[test]
     fn wire_keys_round_trip_in_id_order() {
