@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""A million groups of every kind of key: rayproc, Polars and DuckDB side by side.
+
+The reference queries group a million text keys that differ early (`key_0000000`, Q6). Real
+keys also come as numbers, as text that begins alike (URLs, paths), and as several columns; a
+group-by's last step sorts its groups by key, and each kind of key takes another way through
+that sort (`src/partial/finish.rs`). This runs `sum(v)` grouped by each kind of key over a
+million rows with a million distinct keys, on each engine in turn (round-robin, so that all see
+the same machine), and prints the median wall time of each and rayproc's ratio to the fastest
+peer. Every engine reads the CSV and materialises the sorted result; rayproc also prints it as
+JSON (to /dev/null).
+
+    target/bench-venv/bin/python benches/groups_bench.py [--runs 5] [--threads 2]
+
+The data (about 20 MB per kind) is generated into target/bench-data/groups/ on first use. Needs
+the venv of benches/setup.sh (polars, duckdb).
+"""
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(REPO, "target", "bench-data", "groups")
+ROWS = 1_000_000
+
+# kind: (description, key columns, how row i's key fields are written)
+KINDS = {
+    "text": ("text keys differing early (`key_0123456`)", ["k"], lambda k: [f"key_{k:07d}"]),
+    "url": ("text keys beginning alike (`https://example.com/item/0123456`)", ["k"],
+            lambda k: [f"https://example.com/item/{k:07d}"]),
+    "int": ("integer keys", ["k"], lambda k: [str(k * 37 + 5)]),
+    "float": ("float keys", ["k"], lambda k: [repr(k / 7.0)]),
+    "two": ("two columns: text and integer", ["a", "b"], lambda k: [f"cat_{k % 100:03d}", str(k // 100 * 7)]),
+}
+
+
+def data_file(kind):
+    path = os.path.join(DATA, f"{kind}.csv")
+    if not os.path.exists(path):
+        os.makedirs(DATA, exist_ok=True)
+        rng = random.Random(kind)
+        keys = list(range(ROWS))
+        rng.shuffle(keys)
+        _, cols, fields = KINDS[kind]
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(",".join(cols + ["v"]) + "\n")
+            for k in keys:
+                f.write(",".join(fields(k) + [str(rng.randrange(1_000_000))]) + "\n")
+        os.replace(tmp, path)
+    return path
+
+
+def commands(kind, path, args):
+    cols = KINDS[kind][1]
+    by = ", ".join(f'"{c}"' for c in cols)
+    polars = (f"import polars as pl; pl.scan_csv({path!r}).group_by({by})"
+              f".agg(pl.col('v').sum()).sort({by}).collect()")
+    duckdb = (f"import duckdb; c = duckdb.connect(); c.execute('SET threads TO {args.threads}'); "
+              f"c.execute(\"SELECT {', '.join(cols)}, sum(v) FROM read_csv('{path}') "
+              f"GROUP BY ALL ORDER BY ALL\").fetchall()")
+    env = dict(os.environ, POLARS_MAX_THREADS=str(args.threads))
+    return {
+        "rayproc": ([args.rayproc, "run", "--input", path, "--by", ",".join(cols), "--agg", "sum:v",
+                     "--threads", str(args.threads), "--format", "json", "--quiet"], env),
+        "polars": ([args.python, "-c", polars], env),
+        "duckdb": ([args.python, "-c", duckdb], env),
+    }
+
+
+def timed(argv, env):
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--kinds", default=",".join(KINDS))
+    ap.add_argument("--rayproc", default=os.path.join(REPO, "target", "release", "rayproc"))
+    ap.add_argument("--python", default=sys.executable)
+    args = ap.parse_args()
+    version = subprocess.run([args.rayproc, "--version"], capture_output=True, text=True).stdout.strip()
+    print(f"{version}, --threads {args.threads}, {ROWS:,} rows and groups, median of {args.runs}\n")
+    print("| keys | rayproc s | polars s | duckdb s | rayproc / fastest peer |")
+    print("| --- | --- | --- | --- | --- |")
+    for kind in args.kinds.split(","):
+        path = data_file(kind)
+        cmds = commands(kind, path, args)
+        times = {engine: [] for engine in cmds}
+        for _ in range(args.runs):
+            for engine, (argv, env) in cmds.items():
+                times[engine].append(timed(argv, env))
+        med = {engine: statistics.median(t) for engine, t in times.items()}
+        peer = min(med["polars"], med["duckdb"])
+        print(f"| {KINDS[kind][0]} | {med['rayproc']:.2f} | {med['polars']:.2f} | "
+              f"{med['duckdb']:.2f} | {med['rayproc'] / peer:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
