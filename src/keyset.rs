@@ -142,21 +142,8 @@ impl Slots {
         match self {
             #[cfg(target_os = "linux")]
             Slots::Heap(v) if bytes >= MAP_MIN => {
-                // SAFETY: a fresh private anonymous mapping; failure is
-                // checked below.
-                let ptr = unsafe {
-                    libc::mmap(
-                        std::ptr::null_mut(),
-                        bytes,
-                        libc::PROT_READ | libc::PROT_WRITE,
-                        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                        -1,
-                        0,
-                    )
-                };
-                if ptr == libc::MAP_FAILED {
-                    std::alloc::handle_alloc_error(layout());
-                }
+                let ptr =
+                    map_anon(bytes).unwrap_or_else(|| std::alloc::handle_alloc_error(layout()));
                 advise_mapping(ptr, bytes);
                 let ptr = std::ptr::NonNull::new(ptr as *mut Slot).expect("mmap is never null");
                 // SAFETY: the mapping holds `new_len >= len` slots (page
@@ -188,6 +175,25 @@ impl Slots {
             }
         }
     }
+}
+
+/// A fresh private anonymous mapping of `bytes` (zeroed, page-aligned),
+/// readable and writable; `None` if no memory is left.
+#[cfg(target_os = "linux")]
+fn map_anon(bytes: usize) -> Option<*mut libc::c_void> {
+    // SAFETY: asks for new memory only; no existing mapping is touched,
+    // and failure is checked.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            bytes,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    (ptr != libc::MAP_FAILED).then_some(ptr)
 }
 
 /// Asks for huge pages on the whole of a table's mapping, `bytes` long at
@@ -223,20 +229,7 @@ unsafe fn remap_by_copy(
     bytes: usize,
 ) -> Option<*mut libc::c_void> {
     debug_assert!(old_bytes <= bytes);
-    // SAFETY: a fresh private anonymous mapping; failure is checked.
-    let new = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            bytes,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if new == libc::MAP_FAILED {
-        return None;
-    }
+    let new = map_anon(bytes)?;
     // SAFETY: `old` holds `old_bytes` readable bytes (the caller's
     // mapping), `new` `bytes >= old_bytes` writable ones, and two live
     // mappings do not overlap; `old` is then unmapped once, as the caller
@@ -631,18 +624,7 @@ mod tests {
     fn a_split_mapping_still_doubles() {
         let len = 3 * (2 << 20) / std::mem::size_of::<Slot>(); // 6 MiB
         let bytes = len * std::mem::size_of::<Slot>();
-        // SAFETY: a fresh private anonymous mapping, checked.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(ptr, libc::MAP_FAILED);
+        let ptr = map_anon(bytes).expect("a mapping");
         let mut slots = Slots::Mapped {
             ptr: std::ptr::NonNull::new(ptr as *mut Slot).unwrap(),
             len,
