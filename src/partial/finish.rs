@@ -190,12 +190,12 @@ impl ByteKeys for Numbering {
 /// pairs.
 fn sort_byte_keys<K: ByteKeys>(keys: &K) -> Vec<u32> {
     let total = keys.len();
-    let (prefixes, skipped) = sort_prefixes(keys);
+    let prefixes = sort_prefixes(keys);
     // ties: the keys' next 16 bytes decide
-    let depth = skipped + 16;
+    let depth = prefixes.skipped + 16;
     match Packing::of(&prefixes) {
         Some(packing) => {
-            let mut packed: Vec<u64> = (prefixes.par_iter().zip(0..total as u32))
+            let mut packed: Vec<u64> = (prefixes.values.par_iter().zip(0..total as u32))
                 .map(|(&p, g)| packing.pack(p, g))
                 .collect();
             drop(prefixes);
@@ -211,8 +211,11 @@ fn sort_byte_keys<K: ByteKeys>(keys: &K) -> Vec<u32> {
             packed.into_iter().map(|v| (v & mask) as u32).collect()
         }
         None => {
-            let mut keyed: Vec<(u128, u32)> =
-                prefixes.into_par_iter().zip(0..total as u32).collect();
+            let mut keyed: Vec<(u128, u32)> = prefixes
+                .values
+                .into_par_iter()
+                .zip(0..total as u32)
+                .collect();
             keyed.par_sort_unstable();
             order_ties(
                 &mut keyed,
@@ -226,23 +229,29 @@ fn sort_byte_keys<K: ByteKeys>(keys: &K) -> Vec<u32> {
     }
 }
 
-/// The 16 bytes of each group's key that it is sorted by, and where they
-/// start in the keys: the first 16, or, where all keys begin alike
+/// The 16 bytes of each key that it is sorted by, where they start in the
+/// keys, and the bits in which they differ: the first 16, or, where all keys begin alike
 /// (`https://example.com/item/...`: they share their first eight bytes at
 /// least), the 16 after what all keys share. Sorted by their first 16
 /// bytes, such keys would mostly tie and be sorted by whole keys read from
 /// the arenas, three times slower.
-fn sort_prefixes<K: ByteKeys>(keys: &K) -> (Vec<u128>, usize) {
+fn sort_prefixes<K: ByteKeys>(keys: &K) -> Prefixes {
     let total = keys.len();
     let key = |g: u32| keys.key(g);
-    let prefixes_from = |skip: usize| -> Vec<u128> {
-        (0..total as u32)
+    let prefixes_from = |skipped: usize| -> Prefixes {
+        let values: Vec<u128> = (0..total as u32)
             .into_par_iter()
-            .map(|g| prefix16(&key(g)[skip..]))
-            .collect()
+            .map(|g| prefix16(&key(g)[skipped..]))
+            .collect();
+        let differ = differing_bits(&values);
+        Prefixes {
+            values,
+            skipped,
+            differ,
+        }
     };
     let prefixes = prefixes_from(0);
-    if total > 1 && differing_bits(&prefixes).leading_zeros() >= 64 {
+    if total > 1 && prefixes.differ.leading_zeros() >= 64 {
         let first = key(0);
         let shared = (0..total as u32)
             .into_par_iter()
@@ -250,10 +259,20 @@ fn sort_prefixes<K: ByteKeys>(keys: &K) -> (Vec<u128>, usize) {
             .min()
             .unwrap_or(0);
         if shared > 0 {
-            return (prefixes_from(shared), shared);
+            return prefixes_from(shared);
         }
     }
-    (prefixes, 0)
+    prefixes
+}
+
+/// The 16 bytes of each key that [`sort_byte_keys`] sorts by.
+struct Prefixes {
+    /// Key `g`'s 16 bytes, big-endian.
+    values: Vec<u128>,
+    /// Where they start in every key.
+    skipped: usize,
+    /// The bits in which some of `values` differ.
+    differ: u128,
 }
 
 /// An order-preserving map of 16-byte key prefixes, with a group number
@@ -273,9 +292,9 @@ struct Packing {
 impl Packing {
     /// The packing of `prefixes` (group `g`'s is `prefixes[g]`), if the bits
     /// in which they differ and the groups' numbers fit in 64 bits.
-    fn of(prefixes: &[u128]) -> Option<Packing> {
-        let differ = differing_bits(prefixes);
-        let last_group = u32::try_from(prefixes.len().checked_sub(1)?).ok()?;
+    fn of(prefixes: &Prefixes) -> Option<Packing> {
+        let differ = prefixes.differ;
+        let last_group = u32::try_from(prefixes.values.len().checked_sub(1)?).ok()?;
         let group_bits = u32::BITS - last_group.leading_zeros();
         if differ.count_ones() + group_bits > u64::BITS {
             return None;
@@ -824,8 +843,8 @@ mod tests {
             tables[i * 31 % parts].groups.intern(k);
         }
         let (groups, _) = Numbering::new(tables);
-        let (prefixes, skipped) = sort_prefixes(&groups);
-        let packed = Packing::of(&prefixes).is_some();
+        let prefixes = sort_prefixes(&groups);
+        let (packed, skipped) = (Packing::of(&prefixes).is_some(), prefixes.skipped);
         let got = sort_text_keys(&groups)
             .into_iter()
             .map(|g| groups.key(g).to_vec())
