@@ -51,6 +51,11 @@
 //! `data/year=*/*.csv` gives `year`, `data/year=2026/*.csv` none), as
 //! Polars does.
 //!
+//! A rayproc store (`rayproc split --store DIR`) is not a dataset: its
+//! folder holds a pointer file and generations of partitions, of which one
+//! is current. Any file inside one, named, walked or matched, is an error
+//! that names the store and `--store`, the flag that reads it.
+//!
 //! # Symbolic links
 //!
 //! Links to files are followed. Links to folders are followed too, for a
@@ -120,6 +125,7 @@ pub fn expand(arg: &Path) -> Result<Vec<InputFile>> {
     } else {
         let meta = fs::metadata(arg).map_err(|e| Error::io(arg, e))?;
         if !meta.is_dir() {
+            refuse_store_files([&arg.to_path_buf()])?;
             return Ok(vec![InputFile {
                 path: arg.to_path_buf(),
                 hive: Vec::new(),
@@ -140,8 +146,61 @@ pub fn expand(arg: &Path) -> Result<Vec<InputFile>> {
         files.sort();
         with_hive(arg, files)?
     };
+    refuse_store_files(files.iter().map(|f| &f.path))?;
     hive_columns(&files)?;
     Ok(files)
+}
+
+/// Refuses files that belong to a rayproc store (`rayproc split --store`):
+/// its `current` file, and anything in its generation folders. Read as a
+/// folder of data files, a store would mix every generation still on disk
+/// (an old one a reader still holds counted twice) and read its pointer
+/// file and manifests as data; `--store` reads the current generation
+/// alone and verifies it.
+fn refuse_store_files<'a>(files: impl IntoIterator<Item = &'a PathBuf>) -> Result<()> {
+    use crate::store::layout::{generation_number, CURRENT};
+    let folder = |p: &'a Path| match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let is_generation = |name: Option<&OsStr>| {
+        name.and_then(OsStr::to_str)
+            .and_then(generation_number)
+            .is_some()
+    };
+    // a store: `current` beside at least one generation folder
+    let is_store = |dir: &Path| {
+        dir.join(CURRENT).is_file()
+            && fs::read_dir(dir).is_ok_and(|read| {
+                read.flatten()
+                    .any(|e| is_generation(Some(&e.file_name())) && e.path().is_dir())
+            })
+    };
+    let mut checked: Option<&Path> = None;
+    for f in files {
+        let dir = folder(f);
+        let store = if f.file_name() == Some(OsStr::new(CURRENT)) {
+            dir
+        } else if is_generation(dir.file_name()) {
+            if checked == Some(dir) {
+                continue;
+            }
+            checked = Some(dir);
+            folder(dir)
+        } else {
+            continue;
+        };
+        if is_store(store) {
+            return Err(Error::Other(format!(
+                "{}: this folder is a rayproc store; query it with --store {} \
+                 (read as a folder of files, it would mix the store's generations \
+                 and skip its checks)",
+                store.display(),
+                store.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The Hive columns of files read as one table: the keys every file has,

@@ -523,6 +523,35 @@ fn a_missing_partition_is_refused() {
     assert!(err.contains("part-00002.arrow"), "{err}");
 }
 
+/// `--input STORE` used to read the store's folder as a dataset: its
+/// pointer file `current` sniffed as CSV beside the Arrow partitions (an
+/// error about mixing inputs), and every generation on disk read at once.
+/// Naming a generation's folder read its manifest as CSV.
+#[test]
+fn a_store_named_as_input_points_to_store() {
+    let (fx, _) = fixture(500, 6);
+    let store = split_store(&fx, "st", "2");
+    let err = fails(
+        ["run", "--input", &s(&store), "--agg", "count"],
+        "is a rayproc store",
+    );
+    assert!(err.contains(&format!("--store {}", s(&store))), "{err}");
+    // a generation's folder and its files too: the folder holds the
+    // manifest beside the partitions, and a pattern over the generations
+    // would count the same rows twice
+    let generation = s(&store_generation(&store));
+    for arg in [generation.clone(), format!("{generation}/part-00000.arrow")] {
+        fails(
+            ["run", "--input", &arg, "--agg", "count"],
+            "is a rayproc store",
+        );
+    }
+    // copied out of the store, a partition is an Arrow file like any other
+    let copy = fx.root.join("part.arrow");
+    fs::copy(format!("{generation}/part-00000.arrow"), &copy).unwrap();
+    ok(["run", "--input", &s(&copy), "--agg", "count,sum:n"]);
+}
+
 #[test]
 fn an_edited_source_makes_the_store_stale() {
     let (fx, _) = fixture(2_000, 6);

@@ -451,3 +451,33 @@ fn dangling_links_are_errors_where_they_are_read() {
     assert_eq!(names(&d, "t/a*"), ["t/a.csv"]);
     assert_eq!(names(&d, "**/a.csv"), ["t/a.csv"]);
 }
+
+// ------------------------------------------------------------- stores
+
+#[test]
+fn a_store_is_refused_as_a_dataset_and_named_with_the_flag_to_use() {
+    let dir = tree(&[
+        "st/current",
+        "st/gen-000001/part-00000.arrow",
+        "st/gen-000002/part-00000.arrow",
+    ]);
+    for arg in [
+        "st",
+        "st/*",
+        "st/**/*",
+        "st/current",
+        "st/gen-000002",
+        "st/gen-*/*.arrow",
+    ] {
+        let e = err(&dir, arg);
+        assert!(
+            e.contains("is a rayproc store") && e.contains("--store"),
+            "{arg}: {e}"
+        );
+    }
+    // a `current` file, or a folder named like a generation, outside a
+    // store is data like any other
+    let other = tree(&["plain/current", "plain/x.csv", "gen-000001/y.csv"]);
+    assert_eq!(names(&other, "plain"), ["plain/current", "plain/x.csv"]);
+    assert_eq!(names(&other, "gen-000001"), ["gen-000001/y.csv"]);
+}
