@@ -45,13 +45,44 @@ impl<'a> From<&'a Value> for ValueRef<'a> {
     }
 }
 
-/// A stored value: text lives in its chunk's arena.
+/// A stored value, 16 bytes: text, and the rare integer too wide for 64
+/// bits, live in the chunk's arena.
+///
+/// Why so small: a group-by's result holds a cell per group and column,
+/// all fresh memory (a page fault per 4 KiB) and, when the rows are written
+/// in key order, read at random (a cache miss per row). With `i128` and two
+/// `usize` inline a cell took 32 bytes: 960 MB of cells for ten million
+/// groups of three columns.
 #[derive(Clone, Copy, Debug)]
 enum Cell {
     Null,
-    Int(i128),
+    Int(i64),
+    /// An integer outside `i64`: 16 little-endian bytes at `at` in the arena.
+    WideInt {
+        at: usize,
+    },
     Float(f64),
-    Text { start: usize, end: usize },
+    Text {
+        start: usize,
+        len: u32,
+    },
+    /// Text of 4 GiB or more: its start and length, two little-endian
+    /// `u64`s, at `at` in the arena (before the text itself).
+    LongText {
+        at: usize,
+    },
+}
+
+const _: () = assert!(std::mem::size_of::<Cell>() <= 16);
+
+/// The longest text a [`Cell::Text`] holds (its length is a `u32`); the
+/// unit tests lower it to reach [`Cell::LongText`].
+const TEXT_MAX: usize = if cfg!(test) { 100 } else { u32::MAX as usize };
+
+/// The 16 bytes at `at` of `arena`, as two little-endian `u64`s.
+fn words_at(arena: &[u8], at: usize) -> (u64, u64) {
+    let word = |i: usize| u64::from_le_bytes(arena[i..i + 8].try_into().expect("8 bytes"));
+    (word(at), word(at + 8))
 }
 
 #[derive(Debug, Default)]
@@ -86,18 +117,32 @@ impl RowBuilder<'_> {
     }
 
     pub fn push_ref(&mut self, v: ValueRef<'_>) {
+        let text = &mut self.chunk.text;
         let cell = match v {
             ValueRef::Null => Cell::Null,
-            ValueRef::Int(i) => Cell::Int(i),
-            ValueRef::Float(f) => Cell::Float(f),
-            ValueRef::Text(t) => {
-                let start = self.chunk.text.len();
-                self.chunk.text.extend_from_slice(t);
-                Cell::Text {
-                    start,
-                    end: self.chunk.text.len(),
+            ValueRef::Int(i) => match i64::try_from(i) {
+                Ok(i) => Cell::Int(i),
+                Err(_) => {
+                    let at = text.len();
+                    text.extend_from_slice(&i.to_le_bytes());
+                    Cell::WideInt { at }
                 }
-            }
+            },
+            ValueRef::Float(f) => Cell::Float(f),
+            ValueRef::Text(t) => match u32::try_from(t.len()) {
+                Ok(len) if t.len() <= TEXT_MAX => {
+                    let start = text.len();
+                    text.extend_from_slice(t);
+                    Cell::Text { start, len }
+                }
+                _ => {
+                    let at = text.len();
+                    text.extend_from_slice(&(at as u64 + 16).to_le_bytes());
+                    text.extend_from_slice(&(t.len() as u64).to_le_bytes());
+                    text.extend_from_slice(t);
+                    Cell::LongText { at }
+                }
+            },
         };
         self.chunk.cells.push(cell);
     }
@@ -127,9 +172,17 @@ impl<'a> Row<'a> {
     pub fn get(&self, column: usize) -> ValueRef<'a> {
         match self.cells[column] {
             Cell::Null => ValueRef::Null,
-            Cell::Int(i) => ValueRef::Int(i),
+            Cell::Int(i) => ValueRef::Int(i as i128),
+            Cell::WideInt { at } => {
+                let (lo, hi) = words_at(self.text, at);
+                ValueRef::Int(((hi as u128) << 64 | lo as u128) as i128)
+            }
             Cell::Float(f) => ValueRef::Float(f),
-            Cell::Text { start, end } => ValueRef::Text(&self.text[start..end]),
+            Cell::Text { start, len } => ValueRef::Text(&self.text[start..start + len as usize]),
+            Cell::LongText { at } => {
+                let (start, len) = words_at(self.text, at);
+                ValueRef::Text(&self.text[start as usize..][..len as usize])
+            }
         }
     }
 
@@ -141,8 +194,8 @@ impl<'a> Row<'a> {
     /// cells themselves should be, see [`Table::prefetch`]).
     pub fn prefetch_text(&self) {
         for cell in self.cells {
-            if let Cell::Text { start, end } = *cell {
-                if start < end {
+            if let Cell::Text { start, len } = *cell {
+                if len > 0 {
                     crate::hint::prefetch(&self.text[start]);
                 }
                 return;
@@ -248,7 +301,7 @@ impl Table {
         let width = self.columns.len();
         let cells = &self.chunks[stored / CHUNK].cells;
         let first = stored % CHUNK * width;
-        // a row's cells (32 bytes each) can span two cache lines
+        // a row's cells (16 bytes each) can span two cache lines
         if let (Some(a), Some(b)) = (cells.get(first), cells.get(first + width.max(1) - 1)) {
             crate::hint::prefetch(a);
             crate::hint::prefetch(b);
@@ -310,6 +363,46 @@ impl PartialEq for Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every kind of cell, the wide integers and long texts that live in
+    /// the arena among them, comes back as it went in, next to its
+    /// neighbours.
+    #[test]
+    fn every_value_round_trips_through_a_cell() {
+        let long = vec![b'x'; TEXT_MAX + 1];
+        let longest = vec![b'y'; TEXT_MAX];
+        let values = [
+            ValueRef::Null,
+            ValueRef::Int(0),
+            ValueRef::Int(i64::MAX as i128),
+            ValueRef::Int(i64::MIN as i128),
+            ValueRef::Int(i64::MAX as i128 + 1),
+            ValueRef::Int(i64::MIN as i128 - 1),
+            ValueRef::Int(i128::MAX),
+            ValueRef::Int(i128::MIN),
+            ValueRef::Int(-(1 << 100) + 12345),
+            ValueRef::Float(-0.0),
+            ValueRef::Float(f64::MIN_POSITIVE),
+            ValueRef::Text(b""),
+            ValueRef::Text(b"key"),
+            ValueRef::Text(&long),
+            ValueRef::Text(b"after"),
+            ValueRef::Text(&longest),
+            ValueRef::Text(&long[..TEXT_MAX + 1]),
+        ];
+        let columns: Vec<String> = (0..values.len()).map(|i| format!("c{i}")).collect();
+        let n = 3;
+        let t = Table::build(columns, n, None, |_, row| {
+            for v in values {
+                row.push_ref(v);
+            }
+        });
+        for r in 0..n {
+            let got: Vec<ValueRef<'_>> = t.row(r).iter().collect();
+            assert_eq!(got, values, "row {r}");
+        }
+        assert_eq!(std::mem::size_of::<Cell>(), 16);
+    }
 
     #[test]
     fn rows_come_back_in_order_across_chunks() {
