@@ -43,6 +43,21 @@ pub struct Quantile {
     decimals: bool,
 }
 
+impl Quantile {
+    /// How many values the state holds.
+    pub(crate) fn len(&self) -> usize {
+        self.floats.len() + self.ints.len() + self.text_floats.len()
+    }
+
+    /// Each value as a float: integers as the floats nearest them, text as
+    /// the float it parses to (what a sketch of the values counts).
+    pub(crate) fn for_each_float(&self, mut f: impl FnMut(f64)) {
+        self.floats.iter().for_each(|&v| f(v));
+        self.ints.iter().for_each(|&v| f(v as f64));
+        self.text_floats.iter().for_each(|&v| f(v));
+    }
+}
+
 impl AggState for Quantile {
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         match col.data {

@@ -1,10 +1,11 @@
 //! `approx_median`, `approx_pNN`: quantiles from a DDSketch.
 //!
-//! Up to [`EXACT_MAX`] values the state keeps the values themselves and
-//! answers exactly (as `median`/`pNN` do, integers read as floats); past
-//! that, a [`Sketch`] of fixed-size buckets. Which of the two a state holds
-//! depends only on how many values it has seen, and the sketch only on
-//! the multiset of values, so merges in any order give the same answer.
+//! Up to [`EXACT_MAX`] values the state is the exact quantiles' state
+//! ([`Quantile`]) and answers as `median`/`pNN` do, to the bit (integers
+//! beyond 2^53 too); past that, a [`Sketch`] of fixed-size buckets. Which
+//! of the two a state holds depends only on how many values it has seen,
+//! and the sketch only on the multiset of values, so merges in any order
+//! give the same answer.
 //!
 //! The rank arithmetic is the exact quantiles' (numpy's "linear" method):
 //! with `n` values and the percentile as written (`p99.9` is 999/1000),
@@ -27,49 +28,40 @@ use num_traits::{ToPrimitive, Zero};
 
 use super::ddsketch::Sketch;
 pub use super::ddsketch::{MAX_BUCKETS, RELATIVE_ACCURACY};
-use crate::agg::quantile::{fraction, lerp_non_finite, quantile_of};
-use crate::agg::{first_non_number, for_each_value, AggState, BadValue, Func};
-use crate::value::{parse_float_field, Column, ColumnType, Data, Rows, Value};
+use crate::agg::quantile::{fraction, lerp_non_finite};
+use crate::agg::{for_each_value, AggState, BadValue, Func, Quantile};
+use crate::value::{Column, ColumnType, Data, Rows, Value};
 
 /// Values a state keeps as they are, answering exactly.
 pub const EXACT_MAX: usize = 64;
 
 /// The `approx_median` / `approx_pNN` state (see the module docs).
-#[derive(Default, Debug, Clone)]
+#[derive(Default, Debug)]
 pub struct ApproxQuantile {
     /// Every value, while there are at most [`EXACT_MAX`] (then empty).
-    values: Vec<f64>,
+    exact: Quantile,
     sketch: Option<Box<Sketch>>,
 }
 
 impl ApproxQuantile {
-    #[inline(always)]
-    fn push(&mut self, v: f64) {
-        match &mut self.sketch {
-            Some(sketch) => sketch.add(v),
-            None => {
-                self.values.push(v);
-                if self.values.len() > EXACT_MAX {
-                    self.spill();
-                }
-            }
+    /// Moves the values into a sketch once there are more than
+    /// [`EXACT_MAX`].
+    fn spill_if_many(&mut self) {
+        if self.sketch.is_none() && self.exact.len() > EXACT_MAX {
+            let mut sketch = Box::<Sketch>::default();
+            self.exact.for_each_float(|v| sketch.add(v));
+            self.exact = Quantile::default();
+            self.sketch = Some(sketch);
         }
     }
 
-    /// Moves the values into a sketch.
-    fn spill(&mut self) {
-        let sketch = self.sketch.get_or_insert_with(Box::default);
-        for v in std::mem::take(&mut self.values) {
-            sketch.add(v);
-        }
-    }
-
-    /// The quantile `num / den` of the values, or `None` without any.
-    fn quantile(&self, num: &BigUint, den: &BigUint) -> Option<f64> {
-        let Some(sketch) = &self.sketch else {
-            return quantile_of(&self.values, num, den);
-        };
+    /// The quantile `num / den` of the sketch's values, or `None` without
+    /// any.
+    fn sketch_quantile(sketch: &Sketch, num: &BigUint, den: &BigUint) -> Option<f64> {
         let n = sketch.count();
+        if n == 0 {
+            return None;
+        }
         let scaled = num * BigUint::from(n - 1);
         let k = (&scaled / den).to_u64().map_or(n - 1, |k| k.min(n - 1));
         let r = &scaled % den;
@@ -88,7 +80,8 @@ impl ApproxQuantile {
         match &self.sketch {
             Some(s) => s.canonical_bytes(),
             None => {
-                let mut v = self.values.clone();
+                let mut v = Vec::new();
+                self.exact.for_each_float(|x| v.push(x));
                 v.sort_by(f64::total_cmp);
                 v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect()
             }
@@ -122,31 +115,26 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
 
 impl AggState for ApproxQuantile {
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
+        let Some(sketch) = &mut self.sketch else {
+            // the first few values, kept exactly (a batch at most past
+            // EXACT_MAX before they go to the sketch)
+            self.exact.update(col, rows)?;
+            self.spill_if_many();
+            return Ok(());
+        };
         match col.data {
-            // past the first few values, straight into the sketch
-            Data::Float(values) => match &mut self.sketch {
-                Some(sketch) => {
-                    for_each_value(col, values, rows, |v| sketch.add(v));
-                }
-                None => {
-                    for_each_value(col, values, rows, |v| self.push(v));
-                }
-            },
-            Data::Int(values) => match &mut self.sketch {
-                Some(sketch) => {
-                    for_each_value(col, values, rows, |v| sketch.add(v as f64));
-                }
-                None => {
-                    for_each_value(col, values, rows, |v| self.push(v as f64));
-                }
-            },
-            Data::Text(values) => {
-                first_non_number(col, values, rows)?;
-                rows.for_each(|r| {
-                    if col.is_valid(r) {
-                        self.push(parse_float_field(values[r]).unwrap_or(f64::NAN));
-                    }
-                });
+            Data::Float(values) => {
+                for_each_value(col, values, rows, |v| sketch.add(v));
+            }
+            Data::Int(values) => {
+                for_each_value(col, values, rows, |v| sketch.add(v as f64));
+            }
+            Data::Text(_) => {
+                // numbers in text (a wide integer made the batch text):
+                // checked and read as the exact state reads them
+                let mut batch = Quantile::default();
+                batch.update(col, rows)?;
+                batch.for_each_float(|v| sketch.add(v));
             }
             Data::Rows => {}
         }
@@ -159,33 +147,32 @@ impl AggState for ApproxQuantile {
         }
         match (&mut self.sketch, &other.sketch) {
             (Some(mine), Some(theirs)) => mine.merge(theirs),
-            (Some(mine), None) => other.values.iter().for_each(|&v| mine.add(v)),
+            (Some(mine), None) => other.exact.for_each_float(|v| mine.add(v)),
             (None, _) => {
-                self.values.append(&mut other.values);
-                if self.values.len() > EXACT_MAX {
-                    self.spill();
-                }
+                self.exact.merge(&mut other.exact);
+                self.spill_if_many();
             }
         }
     }
 
-    fn finish(&self, _ty: ColumnType, func: &Func) -> Value {
-        let Func::ApproxQuantile(_, label) = func else {
+    fn finish(&self, ty: ColumnType, func: &Func) -> Value {
+        let Func::ApproxQuantile(q, label) = func else {
             unreachable!("approximate quantile state used for {func:?}")
         };
-        let (num, den) = fraction(label.strip_prefix("approx_").unwrap_or(label));
-        self.quantile(&num, &den).map_or(Value::Null, Value::Float)
+        let label = label.strip_prefix("approx_").unwrap_or(label);
+        let Some(sketch) = &self.sketch else {
+            return self.exact.finish(ty, &Func::Quantile(*q, label.into()));
+        };
+        let (num, den) = fraction(label);
+        Self::sketch_quantile(sketch, &num, &den).map_or(Value::Null, Value::Float)
     }
 
-    /// `0`, then the values (count, bits); or `1`, then the sketch.
+    /// `0`, then the exact state's form; or `1`, then the sketch.
     fn encode(&self, out: &mut Vec<u8>) {
         match &self.sketch {
             None => {
                 out.push(0);
-                crate::wire::put_varint(out, self.values.len() as u64);
-                self.values
-                    .iter()
-                    .for_each(|&v| crate::wire::put_f64(out, v));
+                self.exact.encode(out);
             }
             Some(sketch) => {
                 out.push(1);
@@ -200,13 +187,13 @@ impl AggState for ApproxQuantile {
         let at = r.pos();
         match r.get_u8()? {
             0 => {
-                let n = r.len(8)?;
+                let exact = Quantile::decode(r)?;
+                let n = exact.len();
                 if n > EXACT_MAX {
                     return Err(r.bad_state(AGG, at, format!("{n} values kept")));
                 }
-                let values = (0..n).map(|_| r.get_f64()).collect::<Result<_, _>>()?;
                 Ok(ApproxQuantile {
-                    values,
+                    exact,
                     sketch: None,
                 })
             }
@@ -216,7 +203,7 @@ impl AggState for ApproxQuantile {
                     return Err(r.bad_state(AGG, at, "a sketch of few values"));
                 }
                 Ok(ApproxQuantile {
-                    values: Vec::new(),
+                    exact: Quantile::default(),
                     sketch: Some(Box::new(sketch)),
                 })
             }
@@ -355,6 +342,44 @@ mod tests {
             ApproxQuantile::default().finish(ColumnType::Null, &func("median")),
             Value::Null
         );
+    }
+
+    /// Up to [`EXACT_MAX`] values the answer is `median`/`pNN`'s to the
+    /// bit whatever the column holds: integers past 2^53 (which a float
+    /// cannot hold: the median of 1 and 2^53 + 1 is 2^52 + 1, and reading
+    /// them as floats gave 2^52), integers wider than 64 bits, mixed
+    /// columns. (Before, the values were kept as floats.)
+    #[test]
+    fn small_states_answer_as_the_exact_quantiles_do() {
+        let cases: &[&[&str]] = &[
+            &["1", "9007199254740993"],
+            &["-9223372036854775808", "9223372036854775806"],
+            &["9223372036854775807", "9223372036854775806", "-3"],
+            &["89014103211118510720", "1", "-7"],
+            &["0.5", "9007199254740993", ""],
+            &["1e300", "-1e300", "3", "0.1"],
+        ];
+        for values in cases {
+            let batch = batch_of(values);
+            let (mut approx, mut exact) = (ApproxQuantile::default(), Quantile::default());
+            batch.feed(&mut approx).unwrap();
+            batch.feed(&mut exact).unwrap();
+            // and built from two states merged
+            let (mut first, mut rest) = (ApproxQuantile::default(), ApproxQuantile::default());
+            batch_of(&values[..1]).feed(&mut first).unwrap();
+            batch_of(&values[1..]).feed(&mut rest).unwrap();
+            first.merge(&mut rest);
+            for &label in LABELS {
+                let want = exact.finish(batch.ty(), &Func::Quantile(0.0, label.into()));
+                for s in [&approx, &first] {
+                    assert_eq!(
+                        format!("{:?}", s.finish(batch.ty(), &func(label))),
+                        format!("{want:?}"),
+                        "{values:?} {label}"
+                    );
+                }
+            }
+        }
     }
 
     /// Zeros, infinities and NaN are counted exactly and follow the exact
