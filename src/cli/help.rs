@@ -32,9 +32,12 @@ Aggregates (SPEC is FUNC:COLUMN, or `count` alone; comma-separate several):
   approx_median, approx_pNN
                    within 1% of the exact median/pNN (DDSketch; 1% of the
                    larger of the two values it lies between when they differ
-                   in sign); exact up to 64 values and at p0, p100; a float;
-                   at most 32 KiB. Both approx_ aggregates give the same
-                   bytes for every --partitions and --threads
+                   in sign); exact up to 64 values (median/pNN's answer) and
+                   at p0, p100; a float; at most 32 KiB, so magnitudes more
+                   than 4e17 times below the largest of their sign share one
+                   bucket, and quantiles among them lose the 1% bound. Both
+                   approx_ aggregates give the same bytes for every
+                   --partitions and --threads
 
 Output columns are named `count` and FUNC_COLUMN (mean_x); --by columns come
 first, rows sorted by key (numbers numerically, text in byte order, null last).
