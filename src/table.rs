@@ -101,6 +101,9 @@ pub struct Table {
     /// Row `i` of the table is stored row `order[i]`; `None`: stored order.
     order: Option<Vec<u32>>,
     len: usize,
+    /// What the run should say about the values beside writing them (an
+    /// approximate answer that may miss its bound), one line each.
+    pub notes: Vec<String>,
 }
 
 /// Appends one stored row's cells, in column order.
@@ -269,6 +272,7 @@ impl Table {
             chunks,
             order,
             len,
+            notes: Vec::new(),
         }
     }
 

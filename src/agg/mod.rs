@@ -84,6 +84,12 @@ pub trait AggState: Default + Send + Sync + 'static {
     }
     /// The output value, given the column's final inferred type.
     fn finish(&self, ty: ColumnType, func: &Func) -> Value;
+    /// Whether [`finish`](Self::finish)'s answer may be off by more than
+    /// the aggregate promises (an approximate quantile among values its
+    /// bounded sketch had to merge): the run says so on stderr.
+    fn beyond_bound(&self, _func: &Func) -> bool {
+        false
+    }
     /// Whether [`finish`](Self::finish) can answer for type `ty`. A state
     /// that cut a corner betting on the type answers false when the bet was
     /// lost, and the scheduler runs the map again with exact states
@@ -198,6 +204,8 @@ pub trait StateVec: Send + Sync {
     /// ([`AggState::gather`]).
     fn gather(&self, facts: &mut ColumnFacts);
     fn finish(&self, group: usize, ty: ColumnType, func: &Func, facts: &ColumnFacts) -> Value;
+    /// [`AggState::beyond_bound`] of a group's state.
+    fn beyond_bound(&self, group: usize, func: &Func) -> bool;
     /// Whether every group's state is [complete](AggState::complete).
     fn complete(&self, ty: ColumnType) -> bool;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
@@ -305,6 +313,10 @@ impl<S: AggState> StateVec for States<S> {
             Some(state) => state.finish_in(ty, func, facts),
             None => S::default().finish_in(ty, func, facts),
         }
+    }
+
+    fn beyond_bound(&self, group: usize, func: &Func) -> bool {
+        self.0.get(group).is_some_and(|s| s.beyond_bound(func))
     }
 
     fn complete(&self, ty: ColumnType) -> bool {

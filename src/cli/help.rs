@@ -35,7 +35,8 @@ Aggregates (SPEC is FUNC:COLUMN, or `count` alone; comma-separate several):
                    in sign); exact up to 64 values (median/pNN's answer) and
                    at p0, p100; a float; at most 32 KiB, so magnitudes more
                    than 4e17 times below the largest of their sign share one
-                   bucket, and quantiles among them lose the 1% bound. Both
+                   bucket, and quantiles among them lose the 1% bound (a note
+                   on stderr says so, naming the column). Both
                    approx_ aggregates give the same bytes for every
                    --partitions and --threads
 

@@ -54,6 +54,7 @@ pub fn run(config: &RunConfig) -> Result<()> {
     // (silent: a capped --threads was noted when validated)
     let threads = query::threads(config.query.threads, true);
     output::write_table(&table, config.format, config.output.as_deref(), threads)?;
+    print_notes(&table, config.query.quiet);
     // The process ends right after this: returning the result's memory
     // (tens of MiB for a million groups) would only delay the exit.
     std::mem::forget(table);
@@ -79,7 +80,19 @@ pub fn reduce(config: &ReduceConfig) -> Result<()> {
             // is named by its column and value
             output::utf8::check(&table, config.format, |_| None)?;
             let threads = query::threads(config.reduce.threads, true);
-            output::write_table(&table, config.format, config.output.as_deref(), threads)
+            output::write_table(&table, config.format, config.output.as_deref(), threads)?;
+            print_notes(&table, config.reduce.quiet);
+            Ok(())
+        }
+    }
+}
+
+/// The table's notes on its values ([`crate::table::Table::notes`]), on
+/// stderr, unless `--quiet`.
+fn print_notes(table: &crate::table::Table, quiet: bool) {
+    if !quiet {
+        for note in &table.notes {
+            eprintln!("rayproc: note: {note}");
         }
     }
 }

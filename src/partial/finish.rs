@@ -18,6 +18,8 @@
 //! 3. [`build`]: the rows, built in group (memory) order and read in key
 //!    order.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rayon::prelude::*;
 
 use super::group_table::GroupTable;
@@ -66,7 +68,35 @@ pub(super) fn scalar(table: &GroupTable, types: &[ColumnType], plan: &Plan) -> T
             states[a.state].finish(0, agg_type(plan, types, i), &a.spec.func, &facts)
         })
         .collect();
-    Table::from_rows(columns, vec![row])
+    let beyond: Vec<usize> = (plan.aggs.iter())
+        .map(|a| states[a.state].beyond_bound(0, &a.spec.func) as usize)
+        .collect();
+    let mut out = Table::from_rows(columns, vec![row]);
+    out.notes = beyond_bound_notes(plan, &beyond, None);
+    out
+}
+
+/// A note per aggregate whose answer may miss its bound
+/// ([`crate::agg::AggState::beyond_bound`]): `beyond[i]` of aggregate
+/// `i`'s answers (of `groups`, with `--by`).
+fn beyond_bound_notes(plan: &Plan, beyond: &[usize], groups: Option<usize>) -> Vec<String> {
+    let names = plan.output_names();
+    let key_columns = plan.keys.len();
+    (beyond.iter().enumerate())
+        .filter(|&(_, &n)| n > 0)
+        .map(|(i, &n)| {
+            let which = match groups {
+                Some(groups) => format!("in {n} of {groups} groups, the answer lies"),
+                None => "the answer lies".to_string(),
+            };
+            format!(
+                "{}: {which} among values more than 4e17 times smaller in magnitude than \
+                 the largest of their sign, which the sketch keeps in one bucket: it may be \
+                 off by more than 1%",
+                names[key_columns + i]
+            )
+        })
+        .collect()
 }
 
 /// One row per group of `tables` (whose keys are disjoint), sorted by key.
@@ -701,6 +731,7 @@ fn build(
         })
         .collect();
     let width = columns.len();
+    let beyond: Vec<AtomicUsize> = plan.aggs.iter().map(|_| AtomicUsize::new(0)).collect();
     let fill = |g: usize, out: &mut RowBuilder<'_>| {
         let g = g as u32;
         if !wanted(g) {
@@ -714,9 +745,16 @@ fn build(
         for (a_i, a) in plan.aggs.iter().enumerate() {
             let ty = agg_type(plan, types, a_i);
             out.push(states[a.state].finish(i, ty, &a.spec.func, &facts[a_i]));
+            if states[a.state].beyond_bound(i, &a.spec.func) {
+                beyond[a_i].fetch_add(1, Ordering::Relaxed);
+            }
         }
     };
-    Table::build_parallel(columns, total, Some(firsts), fill)
+    let groups = firsts.len();
+    let mut table = Table::build_parallel(columns, total, Some(firsts), fill);
+    let beyond: Vec<usize> = beyond.into_iter().map(AtomicUsize::into_inner).collect();
+    table.notes = beyond_bound_notes(plan, &beyond, Some(groups));
+    table
 }
 
 /// The first 16 bytes as a big-endian integer, zero-padded: comparing these

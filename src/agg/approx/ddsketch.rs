@@ -238,6 +238,22 @@ impl Store {
         unreachable!("rank {k} beyond the store's {total} values")
     }
 
+    /// Whether the `k`-th smallest magnitude (as in
+    /// [`magnitude_at`](Self::magnitude_at)) is read from the lowest
+    /// bucket while it holds values moved up from below the floor: then it
+    /// stands for values it is not within 1% of. The least and greatest are
+    /// exact.
+    fn collapsed_at(&self, k: u64, total: u64) -> bool {
+        if k == 0 || k + 1 == total {
+            return false;
+        }
+        let Some((lowest, _)) = self.nonzero_range() else {
+            return false;
+        };
+        let holds_collapsed = index_of(f64::from_bits(self.min_bits)) < lowest;
+        holds_collapsed && k < self.counts[(lowest - self.base) as usize]
+    }
+
     /// `(bucket, count)` of every bucket with a count, ascending, and the
     /// magnitude extremes: the content, whatever the array's layout.
     #[cfg(test)]
@@ -468,6 +484,22 @@ impl Sketch {
             k -= n;
         }
         unreachable!("rank beyond the sketch's values")
+    }
+
+    /// Whether [`value_at`](Self::value_at)`(k)` may be off by more than
+    /// the sketch's relative accuracy: it lies among magnitudes moved into
+    /// a store's lowest bucket ([`MAX_BUCKETS`]).
+    pub fn collapsed_at(&self, k: u64) -> bool {
+        let (neg, pos) = (self.neg.total(), self.pos.total());
+        let before_neg = self.specials[0] + self.specials[1];
+        let before_pos = before_neg + neg + self.zeros[0] + self.zeros[1];
+        if (before_neg..before_neg + neg).contains(&k) {
+            self.neg.collapsed_at(neg - 1 - (k - before_neg), neg)
+        } else if (before_pos..before_pos + pos).contains(&k) {
+            self.pos.collapsed_at(k - before_pos, pos)
+        } else {
+            false
+        }
     }
 
     /// Bytes of the sketch's content, whatever its layout in memory.
