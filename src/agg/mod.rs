@@ -84,11 +84,12 @@ pub trait AggState: Default + Send + Sync + 'static {
     }
     /// The output value, given the column's final inferred type.
     fn finish(&self, ty: ColumnType, func: &Func) -> Value;
-    /// Whether [`finish`](Self::finish)'s answer may be off by more than
-    /// the aggregate promises (an approximate quantile among values its
-    /// bounded sketch had to merge): the run says so on stderr.
-    fn beyond_bound(&self, _func: &Func) -> bool {
-        false
+    /// Why [`finish`](Self::finish)'s answer may be off by more than the
+    /// aggregate promises, if it may (an approximate quantile among values
+    /// its bounded sketch had to merge): the run says so on stderr, after
+    /// the column's name (and the number of groups).
+    fn beyond_bound(&self, _func: &Func) -> Option<&'static str> {
+        None
     }
     /// Whether [`finish`](Self::finish) can answer for type `ty`. A state
     /// that cut a corner betting on the type answers false when the bet was
@@ -205,7 +206,7 @@ pub trait StateVec: Send + Sync {
     fn gather(&self, facts: &mut ColumnFacts);
     fn finish(&self, group: usize, ty: ColumnType, func: &Func, facts: &ColumnFacts) -> Value;
     /// [`AggState::beyond_bound`] of a group's state.
-    fn beyond_bound(&self, group: usize, func: &Func) -> bool;
+    fn beyond_bound(&self, group: usize, func: &Func) -> Option<&'static str>;
     /// Whether every group's state is [complete](AggState::complete).
     fn complete(&self, ty: ColumnType) -> bool;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
@@ -315,8 +316,8 @@ impl<S: AggState> StateVec for States<S> {
         }
     }
 
-    fn beyond_bound(&self, group: usize, func: &Func) -> bool {
-        self.0.get(group).is_some_and(|s| s.beyond_bound(func))
+    fn beyond_bound(&self, group: usize, func: &Func) -> Option<&'static str> {
+        self.0.get(group).and_then(|s| s.beyond_bound(func))
     }
 
     fn complete(&self, ty: ColumnType) -> bool {

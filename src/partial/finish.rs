@@ -19,6 +19,7 @@
 //!    order.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
@@ -68,8 +69,11 @@ pub(super) fn scalar(table: &GroupTable, types: &[ColumnType], plan: &Plan) -> T
             states[a.state].finish(0, agg_type(plan, types, i), &a.spec.func, &facts)
         })
         .collect();
-    let beyond: Vec<usize> = (plan.aggs.iter())
-        .map(|a| states[a.state].beyond_bound(0, &a.spec.func) as usize)
+    let beyond: Vec<(usize, Option<&str>)> = (plan.aggs.iter())
+        .map(|a| {
+            let why = states[a.state].beyond_bound(0, &a.spec.func);
+            (why.is_some() as usize, why)
+        })
         .collect();
     let mut out = Table::from_rows(columns, vec![row]);
     out.notes = beyond_bound_notes(plan, &beyond, None);
@@ -77,24 +81,23 @@ pub(super) fn scalar(table: &GroupTable, types: &[ColumnType], plan: &Plan) -> T
 }
 
 /// A note per aggregate whose answer may miss its bound
-/// ([`crate::agg::AggState::beyond_bound`]): `beyond[i]` of aggregate
-/// `i`'s answers (of `groups`, with `--by`).
-fn beyond_bound_notes(plan: &Plan, beyond: &[usize], groups: Option<usize>) -> Vec<String> {
+/// ([`crate::agg::AggState::beyond_bound`]): `beyond[i]` is how many of
+/// aggregate `i`'s answers may (of `groups`, with `--by`), and why.
+fn beyond_bound_notes(
+    plan: &Plan,
+    beyond: &[(usize, Option<&str>)],
+    groups: Option<usize>,
+) -> Vec<String> {
     let names = plan.output_names();
     let key_columns = plan.keys.len();
     (beyond.iter().enumerate())
-        .filter(|&(_, &n)| n > 0)
-        .map(|(i, &n)| {
-            let which = match groups {
-                Some(groups) => format!("in {n} of {groups} groups, the answer lies"),
-                None => "the answer lies".to_string(),
-            };
-            format!(
-                "{}: {which} among values more than 4e17 times smaller in magnitude than \
-                 the largest of their sign, which the sketch keeps in one bucket: it may be \
-                 off by more than 1%",
-                names[key_columns + i]
-            )
+        .filter_map(|(i, &(n, why))| {
+            let why = why.filter(|_| n > 0)?;
+            let name = &names[key_columns + i];
+            Some(match groups {
+                Some(groups) => format!("{name}: in {n} of {groups} groups, {why}"),
+                None => format!("{name}: {why}"),
+            })
         })
         .collect()
 }
@@ -731,7 +734,10 @@ fn build(
         })
         .collect();
     let width = columns.len();
-    let beyond: Vec<AtomicUsize> = plan.aggs.iter().map(|_| AtomicUsize::new(0)).collect();
+    // per aggregate: answers that may miss its bound, and why
+    let beyond: Vec<(AtomicUsize, OnceLock<&str>)> = (plan.aggs.iter())
+        .map(|_| (AtomicUsize::new(0), OnceLock::new()))
+        .collect();
     let fill = |g: usize, out: &mut RowBuilder<'_>| {
         let g = g as u32;
         if !wanted(g) {
@@ -745,14 +751,17 @@ fn build(
         for (a_i, a) in plan.aggs.iter().enumerate() {
             let ty = agg_type(plan, types, a_i);
             out.push(states[a.state].finish(i, ty, &a.spec.func, &facts[a_i]));
-            if states[a.state].beyond_bound(i, &a.spec.func) {
-                beyond[a_i].fetch_add(1, Ordering::Relaxed);
+            if let Some(why) = states[a.state].beyond_bound(i, &a.spec.func) {
+                beyond[a_i].0.fetch_add(1, Ordering::Relaxed);
+                beyond[a_i].1.get_or_init(|| why);
             }
         }
     };
     let groups = firsts.len();
     let mut table = Table::build_parallel(columns, total, Some(firsts), fill);
-    let beyond: Vec<usize> = beyond.into_iter().map(AtomicUsize::into_inner).collect();
+    let beyond: Vec<(usize, Option<&str>)> = (beyond.into_iter())
+        .map(|(n, why)| (n.into_inner(), why.into_inner()))
+        .collect();
     table.notes = beyond_bound_notes(plan, &beyond, Some(groups));
     table
 }

@@ -244,14 +244,18 @@ impl Store {
     /// stands for values it is not within 1% of. The least and greatest are
     /// exact.
     fn collapsed_at(&self, k: u64, total: u64) -> bool {
-        if k == 0 || k + 1 == total {
+        if k == 0 || k + 1 == total || !self.has_collapsed() {
             return false;
         }
-        let Some((lowest, _)) = self.nonzero_range() else {
-            return false;
-        };
-        let holds_collapsed = index_of(f64::from_bits(self.min_bits)) < lowest;
-        holds_collapsed && k < self.counts[(lowest - self.base) as usize]
+        let lowest = self.counts.iter().position(|&c| c != 0);
+        lowest.is_some_and(|j| k < self.counts[j])
+    }
+
+    /// Whether the lowest bucket holds values moved up from below the
+    /// floor: the least magnitude's own bucket is below it.
+    fn has_collapsed(&self) -> bool {
+        self.nonzero_range()
+            .is_some_and(|(lowest, _)| index_of(f64::from_bits(self.min_bits)) < lowest)
     }
 
     /// `(bucket, count)` of every bucket with a count, ascending, and the
@@ -500,6 +504,11 @@ impl Sketch {
         } else {
             false
         }
+    }
+
+    /// Whether either store holds magnitudes moved into its lowest bucket.
+    pub fn has_collapsed(&self) -> bool {
+        self.pos.has_collapsed() || self.neg.has_collapsed()
     }
 
     /// Bytes of the sketch's content, whatever its layout in memory.

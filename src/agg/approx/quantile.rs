@@ -174,17 +174,20 @@ impl AggState for ApproxQuantile {
         Self::sketch_quantile(sketch, &num, &den).map_or(Value::Null, Value::Float)
     }
 
-    fn beyond_bound(&self, func: &Func) -> bool {
+    fn beyond_bound(&self, func: &Func) -> Option<&'static str> {
         let (Some(sketch), Func::ApproxQuantile(_, label)) = (&self.sketch, func) else {
-            return false;
+            return None;
         };
-        let n = sketch.count();
-        if n == 0 {
-            return false;
+        if !sketch.has_collapsed() {
+            return None;
         }
         let (num, den) = fraction(label.strip_prefix("approx_").unwrap_or(label));
-        let (k, r) = Self::ranks(n, &num, &den);
-        sketch.collapsed_at(k) || (r.is_some() && sketch.collapsed_at(k + 1))
+        let (k, r) = Self::ranks(sketch.count(), &num, &den);
+        (sketch.collapsed_at(k) || (r.is_some() && sketch.collapsed_at(k + 1))).then_some(
+            "the answer lies among values more than 4e17 times smaller in magnitude than \
+             the largest of their sign, which the sketch keeps in one bucket: it may be off \
+             by more than 1%",
+        )
     }
 
     /// `0`, then the exact state's form; or `1`, then the sketch.
@@ -398,7 +401,7 @@ mod tests {
                 let (a, b, t) = exact_ranks(&sorted, label);
                 let want = a + (b - a) * t;
                 let within = (got - want).abs() <= 0.0101 * want.abs();
-                if approx.beyond_bound(&func(label)) {
+                if approx.beyond_bound(&func(label)).is_some() {
                     flagged += 1;
                 } else {
                     assert!(within, "{name} {label}: {got} vs {want}, not flagged");
@@ -408,11 +411,13 @@ mod tests {
         // the wide spans do lose the bound, and say so
         assert!(flagged > 20, "{flagged} answers flagged");
         // small states and ordinary data never do
-        assert!(!state_of(&[1.0, 1e300]).beyond_bound(&func("median")));
+        assert!(state_of(&[1.0, 1e300])
+            .beyond_bound(&func("median"))
+            .is_none());
         let ordinary: Vec<f64> = (0..5000).map(|_| (g.normal() * 5.0).exp()).collect();
         assert!(LABELS
             .iter()
-            .all(|&l| !state_of(&ordinary).beyond_bound(&func(l))));
+            .all(|&l| state_of(&ordinary).beyond_bound(&func(l)).is_none()));
     }
 
     /// Up to [`EXACT_MAX`] values the answer is `median`/`pNN`'s to the
