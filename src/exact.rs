@@ -607,6 +607,39 @@ pub fn scaled(x: f64) -> BigInt {
     }
 }
 
+/// Two finite floats as integers at one scale, `(A, B, e)` with
+/// `a = A · 2^e` and `b = B · 2^e`, when both fit in 80 bits there (their
+/// significant bits span at most 80 places together); `None` otherwise.
+/// A quantile's interpolation between neighbouring values then runs in
+/// `i128` ([`round_ratio_small`]) instead of on the heap ([`scaled`]).
+pub fn common_scale(a: f64, b: f64) -> Option<(i128, i128, i64)> {
+    // each as (negative, odd mantissa or 0, position of its lowest bit)
+    let odd = |x: f64| {
+        let (neg, m, pos) = decompose(x);
+        let tz = if m == 0 { 0 } else { m.trailing_zeros() };
+        (neg, m >> tz, pos + tz)
+    };
+    let (a, b) = (odd(a), odd(b));
+    let low = match (a.1, b.1) {
+        (0, 0) => 0,
+        (0, _) => b.2,
+        (_, 0) => a.2,
+        _ => a.2.min(b.2),
+    };
+    let at_low = |(neg, m, pos): (bool, u64, u32)| -> Option<i128> {
+        if m == 0 {
+            return Some(0);
+        }
+        let shift = pos - low;
+        if 64 - m.leading_zeros() + shift > 80 {
+            return None;
+        }
+        let v = (m as i128) << shift;
+        Some(if neg { -v } else { v })
+    };
+    Some((at_low(a)?, at_low(b)?, low as i64 - VALUE_SCALE))
+}
+
 /// The `f64` nearest to `sqrt(num / den · 2^exp2)`, ties to even, for
 /// `num >= 0`: a standard deviation rounded once (the square root of a
 /// rounded variance would round twice). The integer square root is taken

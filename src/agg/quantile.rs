@@ -22,7 +22,7 @@ use num_bigint::{BigInt, BigUint};
 use num_traits::{One, Zero};
 
 use super::{first_non_number, AggState, BadValue, Func};
-use crate::exact::{round_ratio, scaled, VALUE_SCALE};
+use crate::exact::{common_scale, round_ratio, round_ratio_small, scaled, VALUE_SCALE};
 use crate::value::{
     parse_float_field, parse_int_field, parse_wide_int_field, Column, ColumnType, Data, Rows, Value,
 };
@@ -35,18 +35,25 @@ use crate::wire::{
 pub struct Quantile {
     floats: Vec<f64>,
     ints: Vec<i64>,
-    /// Values of text batches (an integer wider than 64 bits makes its
-    /// batch text): each as the float it parses to, and the integers among
-    /// them exactly; `decimals` when one was not an integer.
-    text_floats: Vec<f64>,
-    text_ints: Vec<BigInt>,
+    /// Values of text batches, boxed: a rare column (an integer wider than
+    /// 64 bits makes its batch text), and a state per group pays for every
+    /// byte held inline (56 bytes with the box, 104 without).
+    text: Option<Box<TextValues>>,
+}
+
+/// A text batch's values: each as the float it parses to, and the integers
+/// among them exactly; `decimals` when one was not an integer.
+#[derive(Default, Debug)]
+struct TextValues {
+    floats: Vec<f64>,
+    ints: Vec<BigInt>,
     decimals: bool,
 }
 
 impl Quantile {
     /// How many values the state holds.
     pub(crate) fn len(&self) -> usize {
-        self.floats.len() + self.ints.len() + self.text_floats.len()
+        self.floats.len() + self.ints.len() + self.text_floats().len()
     }
 
     /// Each value as a float: integers as the floats nearest them, text as
@@ -54,7 +61,20 @@ impl Quantile {
     pub(crate) fn for_each_float(&self, mut f: impl FnMut(f64)) {
         self.floats.iter().for_each(|&v| f(v));
         self.ints.iter().for_each(|&v| f(v as f64));
-        self.text_floats.iter().for_each(|&v| f(v));
+        self.text_floats().iter().for_each(|&v| f(v));
+    }
+
+    fn text_floats(&self) -> &[f64] {
+        self.text.as_ref().map_or(&[], |t| &t.floats)
+    }
+
+    fn text_ints(&self) -> &[BigInt] {
+        self.text.as_ref().map_or(&[], |t| &t.ints)
+    }
+
+    /// Whether a text value was not an integer.
+    fn decimals(&self) -> bool {
+        self.text.as_ref().is_some_and(|t| t.decimals)
     }
 }
 
@@ -78,14 +98,18 @@ impl AggState for Quantile {
                         return;
                     }
                     let text = values[r];
-                    self.text_floats
+                    // boxed at its first value, so that a state holds a
+                    // box only when it holds text values
+                    let text_values = self.text.get_or_insert_with(Box::default);
+                    text_values
+                        .floats
                         .push(parse_float_field(text).unwrap_or(f64::NAN));
                     match parse_int_field(text)
                         .map(BigInt::from)
                         .or_else(|| parse_wide_int_field(text))
                     {
-                        Some(v) => self.text_ints.push(v),
-                        None => self.decimals = true,
+                        Some(v) => text_values.ints.push(v),
+                        None => text_values.decimals = true,
                     }
                 });
             }
@@ -104,33 +128,39 @@ impl AggState for Quantile {
         }
         take_all(&mut self.floats, &mut other.floats);
         take_all(&mut self.ints, &mut other.ints);
-        take_all(&mut self.text_floats, &mut other.text_floats);
-        take_all(&mut self.text_ints, &mut other.text_ints);
-        self.decimals |= other.decimals;
+        match (&mut self.text, other.text.take()) {
+            (_, None) => {}
+            (None, theirs) => self.text = theirs,
+            (Some(mine), Some(mut theirs)) => {
+                take_all(&mut mine.floats, &mut theirs.floats);
+                take_all(&mut mine.ints, &mut theirs.ints);
+                mine.decimals |= theirs.decimals;
+            }
+        }
     }
 
     fn finish(&self, ty: ColumnType, func: &Func) -> Value {
         let Func::Quantile(_, label) = func else {
             unreachable!("quantile state used for {func:?}")
         };
-        let (num, den) = fraction(label);
-        let all_ints = self.floats.is_empty() && !self.decimals;
+        let fraction = Fraction::of(label);
+        let all_ints = self.floats.is_empty() && !self.decimals();
         let result = if ty == ColumnType::Int && all_ints {
-            quantile_ints(&self.ints, &num, &den)
+            quantile_ints(&self.ints, &fraction)
         } else if ty == ColumnType::Text && all_ints {
             // integers, some wider than 64 bits
-            let mut all = self.text_ints.clone();
+            let mut all = self.text_ints().to_vec();
             all.extend(self.ints.iter().map(|&v| BigInt::from(v)));
-            quantile_wide(all, &num, &den)
-        } else if self.ints.is_empty() && self.text_floats.is_empty() {
+            quantile_wide(all, &fraction)
+        } else if self.ints.is_empty() && self.text.is_none() {
             // the common float column: no copy of its values
-            quantile_of(&self.floats, &num, &den)
+            quantile_of(&self.floats, &fraction)
         } else {
             // a float column: its integers count as the floats they parse to
             let mut all = self.floats.clone();
             all.extend(self.ints.iter().map(|&v| v as f64));
-            all.extend_from_slice(&self.text_floats);
-            quantile_of(&all, &num, &den)
+            all.extend_from_slice(self.text_floats());
+            quantile_of(&all, &fraction)
         };
         result.map_or(Value::Null, Value::Float)
     }
@@ -141,13 +171,13 @@ impl AggState for Quantile {
     /// (big integers), as they are. Sorting makes the form canonical and
     /// small: the values' order never mattered to `finish`.
     fn encode(&self, out: &mut Vec<u8>) {
-        put_u8(out, self.decimals as u8);
+        put_u8(out, self.decimals() as u8);
         put_sorted_u64s(out, &sorted_keys(&self.floats, |&v| f64_order_key(v)));
         put_sorted_u64s(out, &sorted_keys(&self.ints, |&v| i64_order_key(v)));
-        put_varint(out, self.text_floats.len() as u64);
-        self.text_floats.iter().for_each(|&v| put_f64(out, v));
-        put_varint(out, self.text_ints.len() as u64);
-        self.text_ints.iter().for_each(|v| put_bigint(out, v));
+        put_varint(out, self.text_floats().len() as u64);
+        self.text_floats().iter().for_each(|&v| put_f64(out, v));
+        put_varint(out, self.text_ints().len() as u64);
+        self.text_ints().iter().for_each(|v| put_bigint(out, v));
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
@@ -177,9 +207,14 @@ impl AggState for Quantile {
         Ok(Quantile {
             floats: floats.into_iter().map(f64_from_order_key).collect(),
             ints: ints.into_iter().map(i64_from_order_key).collect(),
-            text_floats,
-            text_ints,
-            decimals,
+            // no text values: no box (the form a state that never saw text has)
+            text: (!text_floats.is_empty()).then(|| {
+                Box::new(TextValues {
+                    floats: text_floats,
+                    ints: text_ints,
+                    decimals,
+                })
+            }),
         })
     }
 }
@@ -208,63 +243,159 @@ pub(super) fn fraction(label: &str) -> (BigUint, BigUint) {
     (num, BigUint::from(10u32).pow(2 + frac.len() as u32))
 }
 
+/// A quantile's fraction, `num / den`: in machine words for every label
+/// with at most [`WORD_FRACTION_DIGITS`] digits after the point (the
+/// finish of a million groups then allocates nothing), in big integers for
+/// the rest.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Fraction {
+    Words { num: u64, den: u64 },
+    Big { num: BigUint, den: BigUint },
+}
+
+/// The most digits after a percentile's point that [`Fraction::Words`]
+/// takes: `den` is then at most 10^12 < 2^40, which keeps the
+/// interpolation's numerator within 122 bits ([`lerp`]).
+const WORD_FRACTION_DIGITS: usize = 10;
+
+impl Fraction {
+    /// The fraction a quantile's label stands for, exactly (see
+    /// [`fraction`]).
+    pub(crate) fn of(label: &str) -> Fraction {
+        let words = match label.strip_prefix('p') {
+            None => Some((1, 2)),
+            Some(digits) => {
+                let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+                let digits = || int.bytes().chain(frac.bytes());
+                (int.len() <= 3
+                    && frac.len() <= WORD_FRACTION_DIGITS
+                    && digits().all(|b| b.is_ascii_digit()))
+                .then(|| {
+                    let num = digits().fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+                    (num, 10u64.pow(2 + frac.len() as u32))
+                })
+            }
+        };
+        match words {
+            Some((num, den)) => Fraction::Words { num, den },
+            None => {
+                let (num, den) = fraction(label);
+                Fraction::Big { num, den }
+            }
+        }
+    }
+}
+
+/// The weight `r / den` of rank `k + 1` in an interpolation, in the form of
+/// its [`Fraction`].
+enum Weight {
+    Words { r: u64, den: u64 },
+    Big { r: BigUint, den: BigUint },
+}
+
+impl Weight {
+    fn is_zero(&self) -> bool {
+        match self {
+            Weight::Words { r, .. } => *r == 0,
+            Weight::Big { r, .. } => r.is_zero(),
+        }
+    }
+
+    fn big(&self) -> (BigUint, BigUint) {
+        match self {
+            Weight::Words { r, den } => (BigUint::from(*r), BigUint::from(*den)),
+            Weight::Big { r, den } => (r.clone(), den.clone()),
+        }
+    }
+}
+
 /// For `n` values and the fraction `num / den`: the lower rank `k` of the
-/// position `(n - 1) · num / den` and the remainder `r` of that division
-/// (the weight of rank `k + 1` is `r / den`).
-fn position(n: usize, num: &BigUint, den: &BigUint) -> (usize, BigUint) {
-    let scaled = num * BigUint::from(n - 1);
-    let k = &scaled / den;
-    let r = &scaled % den;
-    let k = usize::try_from(k).map_or(n - 1, |k| k.min(n - 1));
-    (k, r)
+/// position `(n - 1) · num / den` and the weight `r / den` of rank `k + 1`
+/// (`r` the remainder of that division).
+fn position(n: usize, f: &Fraction) -> (usize, Weight) {
+    match f {
+        Fraction::Words { num, den } => {
+            // num < 2^40 and n < 2^64: the product fits in 104 bits
+            let scaled = u128::from(*num) * (n as u128 - 1);
+            let k = (scaled / u128::from(*den)).min(n as u128 - 1) as usize;
+            let r = (scaled % u128::from(*den)) as u64;
+            (k, Weight::Words { r, den: *den })
+        }
+        Fraction::Big { num, den } => {
+            let scaled = num * BigUint::from(n - 1);
+            let k = &scaled / den;
+            let r = &scaled % den;
+            let k = usize::try_from(k).map_or(n - 1, |k| k.min(n - 1));
+            (
+                k,
+                Weight::Big {
+                    r,
+                    den: den.clone(),
+                },
+            )
+        }
+    }
 }
 
 /// The `num / den` quantile of `values` (any order), numpy's "linear"
 /// method, computed exactly and rounded once.
-pub fn quantile_of(values: &[f64], num: &BigUint, den: &BigUint) -> Option<f64> {
+pub(crate) fn quantile_of(values: &[f64], f: &Fraction) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
-    let (k, r) = position(values.len(), num, den);
-    let (a, b) = ranks(values, k, !r.is_zero());
+    let (k, w) = position(values.len(), f);
+    let (a, b) = ranks(values, k, !w.is_zero());
     Some(match b {
         None => a,
-        Some(b) => lerp(a, b, &r, den),
+        Some(b) => lerp(a, b, &w),
     })
 }
 
 /// Like [`quantile_of`] on integers, exactly.
-pub fn quantile_ints(values: &[i64], num: &BigUint, den: &BigUint) -> Option<f64> {
+pub(crate) fn quantile_ints(values: &[i64], f: &Fraction) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
-    let (k, r) = position(values.len(), num, den);
-    let (a, b) = ranks(values, k, !r.is_zero());
-    let a_big = BigInt::from(a);
-    let numerator = match b {
-        None => return Some(round_ratio(&a_big, &BigUint::one(), 0)),
-        Some(b) => {
-            &a_big * BigInt::from(den.clone()) + (BigInt::from(b) - &a_big) * BigInt::from(r)
-        }
+    let (k, w) = position(values.len(), f);
+    let (a, b) = ranks(values, k, !w.is_zero());
+    let Some(b) = b else {
+        // `as` rounds to nearest, ties to even: exact rounding of one integer
+        return Some(a as f64);
     };
-    Some(round_ratio(&numerator, den, 0))
+    if let Weight::Words { r, den } = w {
+        // |a · den| < 2^103 and (b - a) · r < 2^104: no overflow
+        let numerator =
+            i128::from(a) * i128::from(den) + (i128::from(b) - i128::from(a)) * i128::from(r);
+        return Some(round_ratio_small(
+            numerator < 0,
+            numerator.unsigned_abs(),
+            den,
+            0,
+        ));
+    }
+    let (r, den) = w.big();
+    let a_big = BigInt::from(a);
+    let numerator =
+        &a_big * BigInt::from(den.clone()) + (BigInt::from(b) - &a_big) * BigInt::from(r);
+    Some(round_ratio(&numerator, &den, 0))
 }
 
 /// Like [`quantile_ints`] on integers of any width (a rare column: sorted
 /// whole).
-fn quantile_wide(mut values: Vec<BigInt>, num: &BigUint, den: &BigUint) -> Option<f64> {
+fn quantile_wide(mut values: Vec<BigInt>, f: &Fraction) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
     values.sort_unstable();
-    let (k, r) = position(values.len(), num, den);
+    let (k, w) = position(values.len(), f);
     let a = &values[k];
-    if r.is_zero() {
+    if w.is_zero() {
         return Some(round_ratio(a, &BigUint::one(), 0));
     }
+    let (r, den) = w.big();
     let b = &values[k + 1];
     let numerator = a * BigInt::from(den.clone()) + (b - a) * BigInt::from(r);
-    Some(round_ratio(&numerator, den, 0))
+    Some(round_ratio(&numerator, &den, 0))
 }
 
 /// The value between `a <= b` when either is NaN or infinite (the module
@@ -290,22 +421,34 @@ pub(crate) fn lerp_non_finite(a: f64, b: f64) -> Option<f64> {
 }
 
 /// `a + (b - a) · r / den` (with `0 < r < den` and `a <= b`) rounded once;
-/// infinities and NaN as the module docs say.
-fn lerp(a: f64, b: f64, r: &BigUint, den: &BigUint) -> f64 {
+/// infinities and NaN as the module docs say. In `i128` when the weight is
+/// in words and both values fit at one scale ([`common_scale`]), which is
+/// nearly always; on the heap otherwise. Both give the one correctly
+/// rounded result (`lerp_words_matches_the_big_integers` checks it).
+fn lerp(a: f64, b: f64, w: &Weight) -> f64 {
     if let Some(v) = lerp_non_finite(a, b) {
         return v;
     }
-    let (a_big, b_big) = (scaled(a), scaled(b));
-    let numerator = &a_big * BigInt::from(den.clone()) + (b_big - &a_big) * BigInt::from(r.clone());
-    if numerator.is_zero() {
-        // both zeros: -0.0 only when both are
-        return if a.is_sign_negative() && b.is_sign_negative() {
-            -0.0
-        } else {
-            0.0
-        };
-    }
-    round_ratio(&numerator, den, -VALUE_SCALE)
+    let rounded = match (w, common_scale(a, b)) {
+        (&Weight::Words { r, den }, Some((a_int, b_int, exp2))) => {
+            // |a · den| < 2^120 and (b - a) · r < 2^121: no overflow
+            let numerator = a_int * i128::from(den) + (b_int - a_int) * i128::from(r);
+            (numerator != 0)
+                .then(|| round_ratio_small(numerator < 0, numerator.unsigned_abs(), den, exp2))
+        }
+        _ => {
+            let (r, den) = w.big();
+            let (a_big, b_big) = (scaled(a), scaled(b));
+            let numerator = &a_big * BigInt::from(den.clone()) + (b_big - &a_big) * BigInt::from(r);
+            (!numerator.is_zero()).then(|| round_ratio(&numerator, &den, -VALUE_SCALE))
+        }
+    };
+    // a zero numerator: both zeros, -0.0 only when both are
+    rounded.unwrap_or(if a.is_sign_negative() && b.is_sign_negative() {
+        -0.0
+    } else {
+        0.0
+    })
 }
 
 /// A value the rank selection can order: floats by `f64::total_cmp`
@@ -342,7 +485,19 @@ const PARALLEL_MIN: usize = 1 << 20;
 /// The value of rank `k` (0-based, in `f64::total_cmp` order) and, when
 /// `next`, the value of rank `k + 1` if there is one.
 fn ranks_sequential<T: Ranked>(values: &[T], k: usize, next: bool) -> (T, Option<T>) {
-    let mut v = values.to_vec();
+    // a group's few values are copied to the stack, not the heap: a
+    // million groups finish without a million allocations
+    const ON_STACK: usize = 32;
+    let mut stack = [values[0]; ON_STACK];
+    let mut heap = Vec::new();
+    let v = if values.len() <= ON_STACK {
+        let v = &mut stack[..values.len()];
+        v.copy_from_slice(values);
+        v
+    } else {
+        heap.extend_from_slice(values);
+        &mut heap[..]
+    };
     let (_, a, rest) = v.select_nth_unstable_by(k, T::order);
     let a = *a;
     let b = next
@@ -413,8 +568,7 @@ mod tests {
     use super::*;
 
     fn q(values: &[f64], label: &str) -> f64 {
-        let (num, den) = fraction(label);
-        quantile_of(values, &num, &den).unwrap()
+        quantile_of(values, &Fraction::of(label)).unwrap()
     }
 
     #[test]
@@ -450,8 +604,8 @@ mod tests {
             for q in [
                 "p0", "p0.00001", "p1", "p25", "median", "p75", "p99", "p99.9999", "p100",
             ] {
-                let (num, den) = fraction(q);
-                let (k, _) = position(values.len(), &num, &den);
+                let f = Fraction::of(q);
+                let (k, _) = position(values.len(), &f);
                 let want = ranks_sequential(values, k, true);
                 let got = pool.install(|| ranks_parallel(values, k, true));
                 if std::ptr::eq(values, &random) || std::ptr::eq(values, &sorted) {
@@ -461,8 +615,8 @@ mod tests {
                     assert_eq!(got.0.to_bits(), want.0.to_bits(), "q {q}");
                     assert_eq!(got.1.map(f64::to_bits), want.1.map(f64::to_bits), "q {q}");
                 }
-                let a = pool.install(|| quantile_of(values, &num, &den)).unwrap();
-                let b = one.install(|| quantile_of(values, &num, &den)).unwrap();
+                let a = pool.install(|| quantile_of(values, &f)).unwrap();
+                let b = one.install(|| quantile_of(values, &f)).unwrap();
                 assert_eq!(a.to_bits(), b.to_bits(), "q {q}");
             }
         }
@@ -477,10 +631,7 @@ mod tests {
         assert_eq!(q(&[5.0], "p99"), 5.0);
         assert_eq!(q(&[3.0, 1.0, 2.0], "p0"), 1.0);
         assert_eq!(q(&[3.0, 1.0, 2.0], "p100"), 3.0);
-        assert_eq!(
-            quantile_of(&[], &BigUint::one(), &BigUint::from(2u32)),
-            None
-        );
+        assert_eq!(quantile_of(&[], &Fraction::of("median")), None);
         // numpy says 3.9699999999999998: 0.99 is not 99/100, and 3 + 0.97
         // rounds twice; the exact 3.97 is nearest to the double 3.97
         assert_eq!(q(&[1.0, 2.0, 3.0, 4.0], "p99"), 3.97);
@@ -499,16 +650,149 @@ mod tests {
 
     #[test]
     fn integers_interpolate_exactly() {
-        let (num, den) = fraction("median");
+        let median = Fraction::of("median");
         let v = [-10_000_000_000_000_000, 10_000_000_000_000_002];
-        assert_eq!(quantile_ints(&v, &num, &den), Some(1.0));
-        assert_eq!(quantile_ints(&[i64::MAX, i64::MIN], &num, &den), Some(-0.5));
+        assert_eq!(quantile_ints(&v, &median), Some(1.0));
+        assert_eq!(quantile_ints(&[i64::MAX, i64::MIN], &median), Some(-0.5));
         let mut s = ints::<Quantile>(&[Some(i64::MAX), Some(i64::MAX - 2), None]);
         s.merge(&mut ints::<Quantile>(&[Some(3)]));
         assert_eq!(
             s.finish(ColumnType::Int, &Func::Quantile(0.75, "p75".into())),
             Value::Float(9223372036854775806.0)
         );
+    }
+
+    #[test]
+    fn a_state_is_small() {
+        // a state per group: 1M groups of `median` by a key hold 56 MB inline
+        assert!(std::mem::size_of::<Quantile>() <= 56);
+    }
+
+    #[test]
+    fn fractions_in_words_are_the_fractions_in_big_integers() {
+        for label in [
+            "median",
+            "p0",
+            "p5",
+            "p05",
+            "p50",
+            "p99",
+            "p99.9",
+            "p100",
+            "p0.0000000001",
+            "p99.9999999999",
+        ] {
+            let Fraction::Words { num, den } = Fraction::of(label) else {
+                panic!("{label} not in words")
+            };
+            assert_eq!(
+                fraction(label),
+                (BigUint::from(num), BigUint::from(den)),
+                "{label}"
+            );
+        }
+        for label in ["p99.99999999999", "p0.00000000000000000000001", "p0099"] {
+            let (num, den) = fraction(label);
+            assert_eq!(Fraction::of(label), Fraction::Big { num, den }, "{label}");
+        }
+    }
+
+    /// The interpolation in `i128` against the one in big integers, on
+    /// pairs of every spread of magnitudes (subnormals, zeros of both
+    /// signs, neighbours, values far apart) and weights of every label
+    /// length: the same bits, or both NaN.
+    #[test]
+    fn lerp_words_matches_the_big_integers() {
+        let mut seed = 0x5eed_1e4f_u64;
+        let mut next = || crate::testing::xorshift(&mut seed);
+        let specials = [
+            0.0,
+            -0.0,
+            f64::MIN_POSITIVE,
+            5e-324,
+            -5e-324,
+            1e-310,
+            f64::MAX,
+            -f64::MAX,
+            1.0,
+            1.0000000000000002,
+            -3.5,
+            1e20,
+        ];
+        const ROUNDS: usize = 200_000;
+        let mut in_words = 0;
+        for round in 0..ROUNDS {
+            let pick = |next: &mut dyn FnMut() -> u64| -> f64 {
+                match next() % 4 {
+                    0 => specials[(next() % specials.len() as u64) as usize],
+                    // any finite double
+                    1 => loop {
+                        let v = f64::from_bits(next());
+                        if v.is_finite() {
+                            break v;
+                        }
+                    },
+                    // a decimal-ish value in a band of magnitudes
+                    _ => {
+                        let m = (next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                        m * 2f64.powi((next() % 24) as i32 - 12)
+                    }
+                }
+            };
+            let (x, y) = (pick(&mut next), pick(&mut next));
+            let (a, b) = if x.total_cmp(&y).is_le() {
+                (x, y)
+            } else {
+                (y, x)
+            };
+            let den = 10u64.pow(1 + (round % 12) as u32);
+            let r = 1 + next() % (den - 1);
+            in_words += common_scale(a, b).is_some() as usize;
+            let words = lerp(a, b, &Weight::Words { r, den });
+            let big = lerp(
+                a,
+                b,
+                &Weight::Big {
+                    r: BigUint::from(r),
+                    den: BigUint::from(den),
+                },
+            );
+            assert_eq!(words.to_bits(), big.to_bits(), "{a:e} {b:e} {r}/{den}");
+        }
+        // most pairs took the path in words (the rest fall back by design)
+        assert!(in_words > ROUNDS / 3, "{in_words} of {ROUNDS}");
+    }
+
+    #[test]
+    fn integer_interpolation_in_words_matches_the_big_integers() {
+        let mut seed = 0x1a7e_u64;
+        let mut next = || crate::testing::xorshift(&mut seed);
+        for round in 0..100_000 {
+            let n = 2 + (next() % 5) as usize;
+            let values: Vec<i64> = (0..n)
+                .map(|_| match next() % 3 {
+                    0 => next() as i64,
+                    1 => [i64::MIN, i64::MAX, 0, -1, 1][(next() % 5) as usize],
+                    _ => (next() % 2001) as i64 - 1000,
+                })
+                .collect();
+            let digits = (round % 11) as usize;
+            let frac: String = (0..digits)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            let label = format!("p{}.{frac}", next() % 100);
+            let label = label.trim_end_matches('.');
+            let f = Fraction::of(label);
+            assert!(matches!(f, Fraction::Words { .. }), "{label}");
+            let (num, den) = fraction(label);
+            let big = Fraction::Big { num, den };
+            let (got, want) = (quantile_ints(&values, &f), quantile_ints(&values, &big));
+            assert_eq!(
+                got.map(f64::to_bits),
+                want.map(f64::to_bits),
+                "{label} of {values:?}"
+            );
+        }
     }
 
     #[test]
