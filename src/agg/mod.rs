@@ -20,6 +20,7 @@ mod distinct;
 mod extreme;
 mod moments;
 mod quantile;
+mod small_values;
 mod sum;
 #[cfg(test)]
 mod wire_tests;

@@ -21,6 +21,7 @@ use std::cmp::Ordering;
 use num_bigint::{BigInt, BigUint};
 use num_traits::{One, Zero};
 
+use super::small_values::SmallValues;
 use super::{first_non_number, AggState, BadValue, Func};
 use crate::exact::{common_scale, round_ratio, round_ratio_small, scaled, VALUE_SCALE};
 use crate::value::{
@@ -33,8 +34,8 @@ use crate::wire::{
 
 #[derive(Default, Debug)]
 pub struct Quantile {
-    floats: Vec<f64>,
-    ints: Vec<i64>,
+    floats: SmallValues<f64>,
+    ints: SmallValues<i64>,
     /// Values of text batches, boxed: a rare column (an integer wider than
     /// 64 bits makes its batch text), and a state per group pays for every
     /// byte held inline (56 bytes with the box, 104 without).
@@ -81,16 +82,8 @@ impl Quantile {
 impl AggState for Quantile {
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         match col.data {
-            Data::Int(values) => rows.for_each(|r| {
-                if col.is_valid(r) {
-                    self.ints.push(values[r])
-                }
-            }),
-            Data::Float(values) => rows.for_each(|r| {
-                if col.is_valid(r) {
-                    self.floats.push(values[r])
-                }
-            }),
+            Data::Int(values) => push_valid(&mut self.ints, col, values, rows),
+            Data::Float(values) => push_valid(&mut self.floats, col, values, rows),
             Data::Text(values) => {
                 first_non_number(col, values, rows)?;
                 rows.for_each(|r| {
@@ -126,8 +119,8 @@ impl AggState for Quantile {
                 mine.append(theirs);
             }
         }
-        take_all(&mut self.floats, &mut other.floats);
-        take_all(&mut self.ints, &mut other.ints);
+        self.floats.append(&mut other.floats);
+        self.ints.append(&mut other.ints);
         match (&mut self.text, other.text.take()) {
             (_, None) => {}
             (None, theirs) => self.text = theirs,
@@ -157,7 +150,7 @@ impl AggState for Quantile {
             quantile_of(&self.floats, &fraction)
         } else {
             // a float column: its integers count as the floats they parse to
-            let mut all = self.floats.clone();
+            let mut all = self.floats.to_vec();
             all.extend(self.ints.iter().map(|&v| v as f64));
             all.extend_from_slice(self.text_floats());
             quantile_of(&all, &fraction)
@@ -172,8 +165,8 @@ impl AggState for Quantile {
     /// small: the values' order never mattered to `finish`.
     fn encode(&self, out: &mut Vec<u8>) {
         put_u8(out, self.decimals() as u8);
-        put_sorted_u64s(out, &sorted_keys(&self.floats, |&v| f64_order_key(v)));
-        put_sorted_u64s(out, &sorted_keys(&self.ints, |&v| i64_order_key(v)));
+        put_sorted_u64s(out, &sorted_keys(&self.floats[..], |&v| f64_order_key(v)));
+        put_sorted_u64s(out, &sorted_keys(&self.ints[..], |&v| i64_order_key(v)));
         put_varint(out, self.text_floats().len() as u64);
         self.text_floats().iter().for_each(|&v| put_f64(out, v));
         put_varint(out, self.text_ints().len() as u64);
@@ -205,8 +198,13 @@ impl AggState for Quantile {
             ));
         }
         Ok(Quantile {
-            floats: floats.into_iter().map(f64_from_order_key).collect(),
-            ints: ints.into_iter().map(i64_from_order_key).collect(),
+            floats: SmallValues::from(
+                floats
+                    .into_iter()
+                    .map(f64_from_order_key)
+                    .collect::<Vec<_>>(),
+            ),
+            ints: SmallValues::from(ints.into_iter().map(i64_from_order_key).collect::<Vec<_>>()),
             // no text values: no box (the form a state that never saw text has)
             text: (!text_floats.is_empty()).then(|| {
                 Box::new(TextValues {
@@ -216,6 +214,27 @@ impl AggState for Quantile {
                 })
             }),
         })
+    }
+}
+
+/// Appends the valid rows' values: a group's few rows one by one, a whole
+/// batch's onto the heap at once.
+#[inline]
+fn push_valid<T: Copy>(to: &mut SmallValues<T>, col: &Column<'_>, values: &[T], rows: Rows<'_>) {
+    match rows {
+        Rows::Some(some) if some.len() <= 2 => rows.for_each(|r| {
+            if col.is_valid(r) {
+                to.push(values[r])
+            }
+        }),
+        _ => {
+            let to = to.as_vec();
+            rows.for_each(|r| {
+                if col.is_valid(r) {
+                    to.push(values[r])
+                }
+            })
+        }
     }
 }
 
