@@ -117,6 +117,14 @@ fn canonical_small_int(t: &[u8]) -> Option<i64> {
 #[derive(Default, Debug, Clone)]
 pub struct ApproxDistinct {
     common: Hll,
+    /// The other three sketches, boxed: an everyday integer column's states
+    /// never need them, and a state per group pays for every byte in place
+    /// (48 bytes with the box, 160 without).
+    rest: Option<Box<Rest>>,
+}
+
+#[derive(Default, Debug, Clone)]
+struct Rest {
     ints: Hll,
     floats: Hll,
     texts: Hll,
@@ -129,21 +137,28 @@ impl ApproxDistinct {
         if is_common(v, text) {
             self.common.insert(hash_int(v));
         } else {
-            self.ints.insert(hash_int(v));
-            self.floats.insert(hash_float(v as f64));
+            let rest = self.rest_mut();
+            rest.ints.insert(hash_int(v));
+            rest.floats.insert(hash_float(v as f64));
             if let Some(t) = text {
-                self.texts.insert(hash_text(t));
+                rest.texts.insert(hash_text(t));
             }
         }
     }
 
+    fn rest_mut(&mut self) -> &mut Rest {
+        self.rest.get_or_insert_with(Box::default)
+    }
+
     /// The sketch of every value as type `ty` compares them.
     fn sketch_for(&self, ty: ColumnType) -> Option<Hll> {
+        let none = Rest::default();
+        let rest = self.rest.as_deref().unwrap_or(&none);
         let other = match ty {
             ColumnType::Null => return None,
-            ColumnType::Int => &self.ints,
-            ColumnType::Float => &self.floats,
-            ColumnType::Text => &self.texts,
+            ColumnType::Int => &rest.ints,
+            ColumnType::Float => &rest.floats,
+            ColumnType::Text => &rest.texts,
         };
         Some(self.common.union(other))
     }
@@ -175,9 +190,10 @@ impl AggState for ApproxDistinct {
             },
             Data::Float(values) => rows.for_each(|r| {
                 if col.is_valid(r) {
-                    self.floats.insert(hash_float(values[r]));
+                    let rest = self.rest_mut();
+                    rest.floats.insert(hash_float(values[r]));
                     if let Some(raw) = col.raw {
-                        self.texts.insert(hash_text(raw[r]));
+                        rest.texts.insert(hash_text(raw[r]));
                     }
                 }
             }),
@@ -185,7 +201,7 @@ impl AggState for ApproxDistinct {
                 let text = col.raw.unwrap_or(values);
                 rows.for_each(|r| {
                     if col.is_valid(r) {
-                        self.texts.insert(hash_text(text[r]));
+                        self.rest_mut().texts.insert(hash_text(text[r]));
                     }
                 })
             }
@@ -196,9 +212,15 @@ impl AggState for ApproxDistinct {
 
     fn merge(&mut self, other: &mut Self) {
         self.common.absorb(&mut other.common);
-        self.ints.absorb(&mut other.ints);
-        self.floats.absorb(&mut other.floats);
-        self.texts.absorb(&mut other.texts);
+        match (&mut self.rest, other.rest.take()) {
+            (_, None) => {}
+            (None, theirs) => self.rest = theirs,
+            (Some(mine), Some(mut theirs)) => {
+                mine.ints.absorb(&mut theirs.ints);
+                mine.floats.absorb(&mut theirs.floats);
+                mine.texts.absorb(&mut theirs.texts);
+            }
+        }
     }
 
     fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
@@ -208,17 +230,25 @@ impl AggState for ApproxDistinct {
 
     /// The four sketches: `common`, `ints`, `floats`, `texts`.
     fn encode(&self, out: &mut Vec<u8>) {
-        for s in [&self.common, &self.ints, &self.floats, &self.texts] {
+        let none = Rest::default();
+        let rest = self.rest.as_deref().unwrap_or(&none);
+        for s in [&self.common, &rest.ints, &rest.floats, &rest.texts] {
             s.encode(out);
         }
     }
 
     fn decode(r: &mut crate::wire::Reader<'_>) -> Result<Self, crate::wire::WireError> {
-        Ok(ApproxDistinct {
-            common: Hll::decode(r)?,
+        let common = Hll::decode(r)?;
+        let rest = Rest {
             ints: Hll::decode(r)?,
             floats: Hll::decode(r)?,
             texts: Hll::decode(r)?,
+        };
+        // all empty: no box (the form a state that never needed one has)
+        let empty = rest.ints.is_empty() && rest.floats.is_empty() && rest.texts.is_empty();
+        Ok(ApproxDistinct {
+            common,
+            rest: (!empty).then(|| Box::new(rest)),
         })
     }
 }
@@ -230,6 +260,12 @@ mod tests {
     use super::*;
     use crate::agg::Distinct;
     use crate::value::{is_wide_int_field, parse_float_field, parse_int_field};
+
+    #[test]
+    fn a_state_is_small() {
+        // a state per group and worker: the sketches beyond `common` boxed
+        assert!(std::mem::size_of::<ApproxDistinct>() <= 48);
+    }
 
     fn feed(s: &mut impl AggState, values: &[&str]) {
         batch_of(values).feed(s).unwrap();

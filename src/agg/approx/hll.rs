@@ -67,6 +67,11 @@ fn offer(registers: &mut [u8], h: u64) {
 }
 
 impl Hll {
+    /// Whether no hash was inserted.
+    pub fn is_empty(&self) -> bool {
+        matches!(&self.repr, Repr::Exact(set) if set.len == 0)
+    }
+
     /// Inserts a hash.
     #[inline]
     pub fn insert(&mut self, h: u64) {
