@@ -10,7 +10,7 @@ use std::hash::BuildHasher;
 use hashbrown::HashSet;
 use rayon::prelude::*;
 
-use super::{AggState, BadValue, Func};
+use super::{merge_boxed, AggState, BadValue, Func};
 use crate::keyset::{part_of, shared_hasher, KeySet, PARTS};
 use crate::value::{parse_float_field, parse_int_field, Column, ColumnType, Data, Rows, Value};
 use crate::wire::{
@@ -308,14 +308,10 @@ impl AggState for Distinct {
     }
 
     fn merge(&mut self, other: &mut Self) {
-        match (&mut self.typed, other.typed.take()) {
-            (_, None) => {}
-            (None, theirs) => self.typed = theirs,
-            (Some(mine), Some(mut theirs)) => {
-                union(&mut mine.ints, &mut theirs.ints);
-                union(&mut mine.floats, &mut theirs.floats);
-            }
-        }
+        merge_boxed(&mut self.typed, other.typed.take(), |mine, theirs| {
+            union(&mut mine.ints, &mut theirs.ints);
+            union(&mut mine.floats, &mut theirs.floats);
+        });
         self.text.merge(&mut other.text);
     }
 

@@ -187,6 +187,21 @@ pub(crate) fn update_each<S: AggState>(
     first.map_or(Ok(()), Err)
 }
 
+/// Merges the boxed part of two states that few groups need (text values,
+/// typed sets, spare sketches): theirs moves over when this state has none,
+/// else `merge` combines the two.
+pub(crate) fn merge_boxed<T>(
+    mine: &mut Option<Box<T>>,
+    theirs: Option<Box<T>>,
+    merge: impl FnOnce(&mut T, &mut T),
+) {
+    match (mine.as_mut(), theirs) {
+        (_, None) => {}
+        (None, theirs) => *mine = theirs,
+        (Some(m), Some(mut t)) => merge(m, &mut t),
+    }
+}
+
 /// One aggregate's states for every group of a partial result.
 pub trait StateVec: Send + Sync {
     /// Makes sure groups `0..groups` exist.

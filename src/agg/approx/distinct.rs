@@ -212,15 +212,11 @@ impl AggState for ApproxDistinct {
 
     fn merge(&mut self, other: &mut Self) {
         self.common.absorb(&mut other.common);
-        match (&mut self.rest, other.rest.take()) {
-            (_, None) => {}
-            (None, theirs) => self.rest = theirs,
-            (Some(mine), Some(mut theirs)) => {
-                mine.ints.absorb(&mut theirs.ints);
-                mine.floats.absorb(&mut theirs.floats);
-                mine.texts.absorb(&mut theirs.texts);
-            }
-        }
+        crate::agg::merge_boxed(&mut self.rest, other.rest.take(), |mine, theirs| {
+            mine.ints.absorb(&mut theirs.ints);
+            mine.floats.absorb(&mut theirs.floats);
+            mine.texts.absorb(&mut theirs.texts);
+        });
     }
 
     fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
