@@ -44,6 +44,8 @@ impl AggState for CountRows {
 pub struct CountValues(u64);
 
 impl AggState for CountValues {
+    const TAKES_TEXT: bool = true;
+
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         self.0 += count_valid(col, rows);
         Ok(())
@@ -81,6 +83,8 @@ impl AggState for CountValues {
 pub struct NullCount(u64);
 
 impl AggState for NullCount {
+    const TAKES_TEXT: bool = true;
+
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         self.0 += rows.count() as u64 - count_valid(col, rows);
         Ok(())

@@ -10,7 +10,7 @@ use std::hash::BuildHasher;
 use hashbrown::HashSet;
 use rayon::prelude::*;
 
-use super::{merge_boxed, AggState, BadValue, Func};
+use super::{each_scattered, merge_boxed, AggState, BadValue, Func};
 use crate::keyset::{part_of, shared_hasher, KeySet, PARTS};
 use crate::value::{parse_float_field, parse_int_field, Column, ColumnType, Data, Rows, Value};
 use crate::wire::{
@@ -275,6 +275,7 @@ fn union<T: std::hash::Hash + Eq>(mine: &mut HashSet<T>, theirs: &mut HashSet<T>
 
 impl AggState for Distinct {
     const READS_RAW: bool = true;
+    const TAKES_TEXT: bool = true;
 
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         let raw = col.raw.or(match col.data {
@@ -303,6 +304,39 @@ impl AggState for Distinct {
                 }
             }),
             Data::Text(_) | Data::Rows => {}
+        }
+        Ok(())
+    }
+
+    /// A row at a time, as `update` would take each group's rows: the
+    /// radix group-by folds its buffered rows so, and `update` on one row
+    /// built a list of one row for it.
+    fn update_scattered(
+        states: &mut [Self],
+        col: &Column<'_>,
+        ids: &[u32],
+    ) -> Result<(), BadValue> {
+        let raw = col.raw.or(match col.data {
+            Data::Text(t) => Some(t),
+            _ => None,
+        });
+        match (raw, col.data) {
+            (Some(raw), _) => each_scattered(states, ids, |state, r| {
+                if col.is_valid(r) {
+                    state.text.insert_batch(1, |_| raw[r]);
+                }
+            }),
+            (None, Data::Int(values)) => each_scattered(states, ids, |state, r| {
+                if col.is_valid(r) {
+                    Self::insert_typed(&mut state.typed_mut().ints, values[r]);
+                }
+            }),
+            (None, Data::Float(values)) => each_scattered(states, ids, |state, r| {
+                if col.is_valid(r) {
+                    Self::insert_typed(&mut state.typed_mut().floats, float_key(values[r]));
+                }
+            }),
+            (None, Data::Text(_) | Data::Rows) => {}
         }
         Ok(())
     }

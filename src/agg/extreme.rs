@@ -139,6 +139,7 @@ fn prefix(v: &[u8]) -> u64 {
 impl<const MAX: bool, const TEXT: bool> AggState for Extreme<MAX, TEXT> {
     /// the text of numeric values decides the bet (`text_skipped`)
     const READS_RAW: bool = true;
+    const TAKES_TEXT: bool = true;
 
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         match col.data {

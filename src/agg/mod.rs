@@ -68,6 +68,10 @@ pub trait AggState: Default + Send + Sync + 'static {
     /// values. The radix group-by buffers only typed values, so batches
     /// whose raw text such a state would read are folded directly instead.
     const READS_RAW: bool = false;
+    /// Whether `update` takes a text column's values without rejecting
+    /// any: then the radix group-by may buffer a text column this state
+    /// reads (with its text), since no error has to name a row.
+    const TAKES_TEXT: bool = false;
 
     /// Folds the selected rows of `col` into the state. Returns the first
     /// selected row the aggregate cannot use (a non-number for a numeric
@@ -215,6 +219,8 @@ pub trait StateVec: Send + Sync {
     fn scatter(self: Box<Self>, to: &mut [&mut Box<dyn StateVec>], dest: &[(u32, u32)]);
     /// See [`AggState::READS_RAW`].
     fn reads_raw(&self) -> bool;
+    /// See [`AggState::TAKES_TEXT`].
+    fn takes_text(&self) -> bool;
     /// See [`AggState::scatters`].
     fn scatters(&self, col: &Column<'_>) -> bool;
     /// Adds what every group's state knows about the column to `facts`
@@ -315,6 +321,10 @@ impl<S: AggState> StateVec for States<S> {
 
     fn reads_raw(&self) -> bool {
         S::READS_RAW
+    }
+
+    fn takes_text(&self) -> bool {
+        S::TAKES_TEXT
     }
 
     fn scatters(&self, col: &Column<'_>) -> bool {

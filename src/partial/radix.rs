@@ -21,12 +21,16 @@
 //! refills the same buffers. The table a worker built before switching is
 //! split by partition at the reduce.
 //!
-//! Only typed values are buffered. A batch goes to the direct table instead
-//! when a state would read something else: text (which numeric aggregates
-//! reject, with an error that must name the row) or the source's raw text of
-//! numbers (`AggState::READS_RAW`: `min`/`max` on CSV, `distinct`). Either
-//! way every row is folded exactly once, and exact states make the answer
-//! independent of which way a row went.
+//! A buffered row carries what its states read: numbers as 8-byte words,
+//! and the text of a field where a state reads text. That is a text
+//! column's values when every state of the column takes text
+//! (`AggState::TAKES_TEXT`: `count`, `min`/`max`, `distinct`), and the
+//! source's text of numbers when a state reads it (`AggState::READS_RAW`:
+//! `min`/`max` and `distinct` on CSV). A batch of text a numeric aggregate
+//! reads goes to the direct table instead: the aggregate rejects it, and
+//! the error must name the row. Either way every row is folded exactly
+//! once, and exact states make the answer independent of which way a row
+//! went.
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -66,6 +70,29 @@ pub(super) fn worker_budget() -> usize {
 enum BufferedType {
     Int,
     Float,
+    /// Text, carried as the row's text of the column (the word unused).
+    Text,
+}
+
+/// How a buffered column is stored: its values' type, and whether the
+/// column came with the source's text of its values ([`Column::raw`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Kind {
+    ty: BufferedType,
+    raw: bool,
+}
+
+impl Kind {
+    /// A numeric column with no text: what buffers start with.
+    const INT: Kind = Kind {
+        ty: BufferedType::Int,
+        raw: false,
+    };
+
+    /// Whether rows of this kind carry the column's text.
+    fn carries_text(self) -> bool {
+        self.raw || self.ty == BufferedType::Text
+    }
 }
 
 /// Buffered rows are written into chunks of this size, one chunk per
@@ -203,13 +230,15 @@ struct Chunk {
 /// A worker's buffered rows, by partition.
 ///
 /// A row is stored as: the key's hash (8 bytes), each buffered column's
-/// value (8 bytes: `i64` or `f64` bits, by the column's [`BufferedType`]), a
-/// validity bitmap (one bit per column), the key's length (4 bytes) and the
-/// key. One append-only stream per partition: rows collect in a small
-/// stage per partition, which is streamed to the partition's chunk a stage
-/// at a time; nothing is ever copied to grow.
+/// value (8 bytes: `i64` or `f64` bits, by the column's [`BufferedType`];
+/// unused for text), a validity bitmap (one bit per column), the key's
+/// length (4 bytes) and the key, then for each column whose [`Kind`]
+/// carries text, the field's length (4 bytes) and text. One append-only
+/// stream per partition: rows collect in a small stage per partition,
+/// which is streamed to the partition's chunk a stage at a time; nothing
+/// is ever copied to grow.
 struct Buffers {
-    kinds: Vec<BufferedType>,
+    kinds: Vec<Kind>,
     slabs: Vec<Slab>,
     /// The slab chunks are carved from (`usize::MAX`: none yet)...
     slab: usize,
@@ -233,11 +262,13 @@ struct Buffers {
 #[derive(Default)]
 struct Decoded<'a> {
     /// The columns' kinds (rows of differing kinds are folded apart).
-    kinds: Vec<BufferedType>,
+    kinds: Vec<Kind>,
     hashes: Vec<u64>,
     keys: Vec<&'a [u8]>,
-    /// Per column: values as bits, validity, nulls.
+    /// Per column: values as bits, text (if its kind carries any),
+    /// validity, nulls.
     values: Vec<Vec<u64>>,
+    texts: Vec<Vec<&'a [u8]>>,
     valid: Vec<Vec<bool>>,
     nulls: Vec<usize>,
 }
@@ -247,6 +278,7 @@ impl Decoded<'_> {
         self.hashes.clear();
         self.keys.clear();
         self.values.iter_mut().for_each(Vec::clear);
+        self.texts.iter_mut().for_each(Vec::clear);
         self.valid.iter_mut().for_each(Vec::clear);
         self.nulls.iter_mut().for_each(|n| *n = 0);
     }
@@ -273,19 +305,24 @@ impl Decoded<'_> {
         for (state, col) in table.states.iter_mut().zip(state_cols) {
             let column = match *col {
                 None => Column::rows(n),
-                Some(c) => Column {
-                    len: n,
-                    data: match self.kinds[c] {
-                        BufferedType::Int => Data::Int(bits_as(&self.values[c])),
-                        BufferedType::Float => Data::Float(bits_as(&self.values[c])),
-                    },
-                    valid: (self.nulls[c] > 0).then_some(&self.valid[c][..]),
-                    raw: None,
-                },
+                Some(c) => {
+                    let kind = self.kinds[c];
+                    let texts = &self.texts[c][..];
+                    Column {
+                        len: n,
+                        data: match kind.ty {
+                            BufferedType::Int => Data::Int(bits_as(&self.values[c])),
+                            BufferedType::Float => Data::Float(bits_as(&self.values[c])),
+                            BufferedType::Text => Data::Text(texts),
+                        },
+                        valid: (self.nulls[c] > 0).then_some(&self.valid[c][..]),
+                        raw: kind.raw.then_some(texts),
+                    }
+                }
             };
             state
                 .update(&column, &groups)
-                .expect("typed values are never rejected");
+                .expect("buffered values are never rejected");
         }
         self.clear();
     }
@@ -306,7 +343,7 @@ fn bits_as<T: FromBits>(bits: &[u64]) -> &[T] {
 impl Buffers {
     fn new(columns: usize) -> Buffers {
         Buffers {
-            kinds: vec![BufferedType::Int; columns],
+            kinds: vec![Kind::INT; columns],
             slabs: Vec::new(),
             slab: usize::MAX,
             slab_used: 0,
@@ -433,6 +470,7 @@ impl Buffers {
             d.fold_into(table, state_cols, ids);
             d.kinds.clone_from(&self.kinds);
             d.values.resize_with(cols, Vec::new);
+            d.texts.resize_with(cols, Vec::new);
             d.valid.resize_with(cols, Vec::new);
             d.nulls.resize(cols, 0);
         }
@@ -457,9 +495,20 @@ impl Buffers {
                     d.nulls[c] += !valid as usize;
                 }
                 let at = 8 + 8 * cols + mask_len;
-                let len = u32::from_le_bytes(chunk[at..at + 4].try_into().expect("4")) as usize;
+                let len_at = |at: usize| {
+                    u32::from_le_bytes(chunk[at..at + 4].try_into().expect("4")) as usize
+                };
+                let len = len_at(at);
                 d.keys.push(&chunk[at + 4..at + 4 + len]);
-                chunk = &chunk[at + 4 + len..];
+                let mut at = at + 4 + len;
+                for (c, kind) in self.kinds.iter().enumerate() {
+                    if kind.carries_text() {
+                        let len = len_at(at);
+                        d.texts[c].push(&chunk[at + 4..at + 4 + len]);
+                        at += 4 + len;
+                    }
+                }
+                chunk = &chunk[at..];
                 if d.hashes.len() == FOLD_ROWS {
                     d.fold_into(table, state_cols, ids);
                 }
@@ -483,8 +532,10 @@ impl Buffers {
 pub(super) struct Radix {
     /// The batch slots whose values are buffered.
     slots: Vec<usize>,
-    /// Whether a state reading raw text reads the slot.
+    /// Whether a state reading raw text reads the slot...
     raw_read: Vec<bool>,
+    /// ...and whether every state reading it takes text.
+    takes_text: Vec<bool>,
     /// Per planned state, the buffered column it reads (`None`: rows only).
     state_cols: Vec<Option<usize>>,
     buffers: Buffers,
@@ -509,15 +560,18 @@ impl Radix {
     ) -> Radix {
         let mut slots: Vec<usize> = Vec::new();
         let mut raw_read: Vec<bool> = Vec::new();
+        let mut takes_text: Vec<bool> = Vec::new();
         let mut state_cols = Vec::with_capacity(plan.states.len());
         for (planned, state) in plan.states.iter().zip(states) {
             state_cols.push(planned.slot.map(|slot| {
                 let c = slots.iter().position(|&s| s == slot).unwrap_or_else(|| {
                     slots.push(slot);
                     raw_read.push(false);
+                    takes_text.push(true);
                     slots.len() - 1
                 });
                 raw_read[c] |= state.reads_raw();
+                takes_text[c] &= state.takes_text();
                 c
             }));
         }
@@ -525,6 +579,7 @@ impl Radix {
             buffers: Buffers::new(slots.len()),
             slots,
             raw_read,
+            takes_text,
             state_cols,
             first_part: shared
                 .next_start
@@ -536,13 +591,32 @@ impl Radix {
         }
     }
 
-    /// Whether the batch's rows can be buffered: every state reads typed
-    /// values only (see the module doc).
+    /// Whether the batch's rows can be buffered: no state would reject a
+    /// value (see the module doc).
     pub(super) fn accepts(&self, batch: &Batch<'_>) -> bool {
-        self.slots.iter().zip(&self.raw_read).all(|(&s, &raw)| {
-            let col = &batch.columns[s];
-            matches!(col.data, Data::Int(_) | Data::Float(_)) && !(raw && col.raw.is_some())
-        })
+        self.slots
+            .iter()
+            .zip(&self.takes_text)
+            .all(|(&s, &takes_text)| match batch.columns[s].data {
+                Data::Int(_) | Data::Float(_) => true,
+                Data::Text(_) => takes_text,
+                Data::Rows => false,
+            })
+    }
+
+    /// How column `c` of an accepted batch is buffered.
+    fn kind_of(&self, c: usize, col: &Column<'_>) -> Kind {
+        let ty = match col.data {
+            Data::Int(_) => BufferedType::Int,
+            Data::Float(_) => BufferedType::Float,
+            _ => BufferedType::Text,
+        };
+        Kind {
+            ty,
+            // the source's text, where a state reads it (a text column's
+            // values are its text either way)
+            raw: col.raw.is_some() && (self.raw_read[c] || ty == BufferedType::Text),
+        }
     }
 
     /// Appends the batch's rows (accepted, keys encoded in `scratch`) to
@@ -550,10 +624,7 @@ impl Radix {
     pub(super) fn push(&mut self, plan: &Plan, batch: &Batch<'_>, scratch: &GroupScratch) {
         // a column changing type between batches: buffers hold one type
         for c in 0..self.slots.len() {
-            let kind = match batch.columns[self.slots[c]].data {
-                Data::Int(_) => BufferedType::Int,
-                _ => BufferedType::Float,
-            };
+            let kind = self.kind_of(c, &batch.columns[self.slots[c]]);
             if self.buffers.kinds[c] != kind {
                 self.fold_buffers(plan);
                 self.buffers.kinds[c] = kind;
@@ -564,35 +635,50 @@ impl Radix {
         self.hashes
             .extend((0..batch.len).map(|r| hasher.hash_one(scratch.key(r))));
         let cols: Vec<_> = self.slots.iter().map(|&s| &batch.columns[s]).collect();
+        // the columns whose text the rows carry
+        let texts: Vec<&[&[u8]]> = (cols.iter().zip(&self.buffers.kinds))
+            .filter(|(_, kind)| kind.carries_text())
+            .map(|(col, _)| match (col.raw, col.data) {
+                (Some(raw), _) | (None, Data::Text(raw)) => raw,
+                _ => unreachable!("a kind carries text the column has"),
+            })
+            .collect();
         let mask_at = 8 + 8 * cols.len();
         let key_at = mask_at + cols.len().div_ceil(8) + 4;
         for (r, &hash) in self.hashes.iter().enumerate() {
             let key = scratch.key(r);
-            self.buffers
-                .append(part_of(hash), key_at + key.len(), |row| {
-                    row[..8].copy_from_slice(&hash.to_le_bytes());
-                    // The validity bits are gathered in a register and each
-                    // mask byte written once: the row lies in one of 256
-                    // stages, often not in L1, and a read-modify-write of a
-                    // byte there waited for the line (half of this
-                    // closure's time), where plain stores do not wait.
-                    let mut mask = 0u8;
-                    for (c, col) in cols.iter().enumerate() {
-                        let bits = match col.data {
-                            Data::Int(v) => v[r] as u64,
-                            Data::Float(v) => v[r].to_bits(),
-                            _ => unreachable!("accepted batches hold numbers"),
-                        };
-                        row[8 + 8 * c..16 + 8 * c].copy_from_slice(&bits.to_le_bytes());
-                        mask |= (col.is_valid(r) as u8) << (c % 8);
-                        if c % 8 == 7 || c + 1 == cols.len() {
-                            row[mask_at + c / 8] = mask;
-                            mask = 0;
-                        }
+            let len = key_at + key.len() + texts.iter().map(|t| 4 + t[r].len()).sum::<usize>();
+            self.buffers.append(part_of(hash), len, |row| {
+                row[..8].copy_from_slice(&hash.to_le_bytes());
+                // The validity bits are gathered in a register and each
+                // mask byte written once: the row lies in one of 256
+                // stages, often not in L1, and a read-modify-write of a
+                // byte there waited for the line (half of this
+                // closure's time), where plain stores do not wait.
+                let mut mask = 0u8;
+                for (c, col) in cols.iter().enumerate() {
+                    let bits = match col.data {
+                        Data::Int(v) => v[r] as u64,
+                        Data::Float(v) => v[r].to_bits(),
+                        _ => 0,
+                    };
+                    row[8 + 8 * c..16 + 8 * c].copy_from_slice(&bits.to_le_bytes());
+                    mask |= (col.is_valid(r) as u8) << (c % 8);
+                    if c % 8 == 7 || c + 1 == cols.len() {
+                        row[mask_at + c / 8] = mask;
+                        mask = 0;
                     }
-                    row[key_at - 4..key_at].copy_from_slice(&(key.len() as u32).to_le_bytes());
-                    copy_short(&mut row[key_at..], key);
-                });
+                }
+                row[key_at - 4..key_at].copy_from_slice(&(key.len() as u32).to_le_bytes());
+                let mut at = key_at + key.len();
+                copy_short(&mut row[key_at..at], key);
+                for text in &texts {
+                    let text = text[r];
+                    row[at..at + 4].copy_from_slice(&(text.len() as u32).to_le_bytes());
+                    copy_short(&mut row[at + 4..at + 4 + text.len()], text);
+                    at += 4 + text.len();
+                }
+            });
         }
         // the rows may be read by another thread (the reduce)
         store_fence();

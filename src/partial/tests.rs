@@ -230,12 +230,12 @@ fn partitioned_group_by_answers_as_the_direct_one() {
 }
 
 #[test]
-fn batches_whose_raw_text_a_state_reads_are_folded_directly() {
-    // min/max/distinct of w read its raw text: batches that carry it
-    // bypass the buffers, the others are buffered, and every state
-    // still sees every row once
+fn buffered_rows_carry_the_raw_text_a_state_reads() {
+    // min/max/distinct of w read its raw text: every other batch carries
+    // it, and its rows carry it through the buffers (before, such batches
+    // bypassed them); every state still sees every row once
     let rows = rows(30_000, 5_000);
-    let plan = plan("sum:v,min:w,max:w,distinct:w,count");
+    let plan = plan("sum:v,min:w,max:w,distinct:w,approx_distinct:w,count");
     let direct = run(&plan, &rows, 1, (usize::MAX, usize::MAX), true);
     for workers in [1, 3] {
         same(
@@ -244,6 +244,69 @@ fn batches_whose_raw_text_a_state_reads_are_folded_directly() {
             "raw w",
         );
     }
+}
+
+#[test]
+fn buffered_rows_carry_a_text_column_whose_states_all_take_text() {
+    // k is text (with nulls, and keys longer than a stage): counted,
+    // compared and counted apart through the buffers
+    let rows = rows(30_000, 5_000);
+    let plan = plan("count:k,null_count:k,min:k,max:k,distinct:k,approx_distinct:k,sum:v");
+    let direct = run(&plan, &rows, 1, (usize::MAX, usize::MAX), false);
+    for (workers, limits) in [(1, (50, 4_096)), (3, (100, usize::MAX)), (2, (10, 1 << 20))] {
+        same(
+            &run(&plan, &rows, workers, limits, false),
+            &direct,
+            &format!("text k, {workers} workers, limits {limits:?}"),
+        );
+    }
+}
+
+#[test]
+fn text_a_numeric_aggregate_reads_is_never_buffered() {
+    // once partitioning, a batch whose v is text goes to the direct table,
+    // where `sum` rejects it at its first text row
+    let sums = plan("distinct:v,sum:v");
+    let mut partial = Partial::with_limits(&sums, 0, 1 << 20);
+    let keys: Vec<Vec<u8>> = (0..8).map(|i| format!("k{i}").into_bytes()).collect();
+    let keys: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+    let ints: Vec<i64> = (0..8).collect();
+    let text: Vec<&[u8]> = vec![b"1", b"2", b"x", b"4", b"y", b"6", b"7", b"8"];
+    let w = vec![0i64; 8];
+    fn batch<'a>(keys: &'a [&'a [u8]], v: Data<'a>, w: &'a [i64]) -> Batch<'a> {
+        let col = |data| Column {
+            len: keys.len(),
+            data,
+            valid: None,
+            raw: None,
+        };
+        let v_type = match v {
+            Data::Int(_) => ColumnType::Int,
+            _ => ColumnType::Text,
+        };
+        Batch {
+            len: keys.len(),
+            columns: vec![col(Data::Text(keys)), col(v), col(Data::Int(w))],
+            types: vec![ColumnType::Text, v_type, ColumnType::Int],
+        }
+    }
+    partial
+        .fold(&sums, &batch(&keys, Data::Int(&ints), &w))
+        .unwrap();
+    let radix = partial.radix.as_deref().expect("partitioning");
+    let texts = batch(&keys, Data::Text(&text), &w);
+    assert!(!radix.accepts(&texts));
+    // without the sum, the same batch is buffered, with its text
+    let takes_text = plan("distinct:v,count:v,min:v");
+    let mut buffered = Partial::with_limits(&takes_text, 0, 1 << 20);
+    buffered
+        .fold(&takes_text, &batch(&keys, Data::Int(&ints), &w))
+        .unwrap();
+    assert!(buffered.radix.as_deref().unwrap().accepts(&texts));
+    assert_eq!(
+        partial.fold(&sums, &texts),
+        Err(Rejected { row: 2, agg: 1 })
+    );
 }
 
 #[test]

@@ -276,6 +276,95 @@ fn many_groups_take_the_partitioned_path_and_keep_exact_answers() {
     }
 }
 
+#[test]
+fn many_groups_buffer_the_text_their_aggregates_read_and_keep_exact_answers() {
+    // 60k keys, past where workers switch to the radix-partitioned
+    // group-by, whose buffered rows carry the text that `distinct`, `min`,
+    // `max` and `count` read: of a text column (`note`: nulls, and notes
+    // longer than a buffer's stage), of numbers (`n`: `+7` and `7` are one
+    // value), and of a column that one late zero-padded value makes text
+    // (`z`: `7` and `007` apart, compared as bytes)
+    use std::collections::{BTreeMap, BTreeSet};
+    #[derive(Default)]
+    struct Want {
+        n: BTreeSet<i64>,
+        notes: BTreeSet<String>,
+        count_note: u64,
+        z: BTreeSet<String>,
+    }
+    let groups = 60_000u64;
+    let mut csv = String::from("key,n,note,z\n");
+    let mut rng = Lcg(11);
+    let mut want: BTreeMap<String, Want> = BTreeMap::new();
+    for i in 0..240_000u64 {
+        let g = if i < groups { i } else { rng.next() % groups };
+        let n = (rng.next() % 20) as i64 - 10;
+        let n_text = if i % 5 == 0 && n >= 0 {
+            format!("+{n}")
+        } else {
+            n.to_string()
+        };
+        let note = match rng.next() % 10 {
+            0 => String::new(),
+            9 => format!("long {}", "x".repeat(70 + (g % 5) as usize)),
+            r => format!("note {}", r * 7 % 13),
+        };
+        let z = if i == 200_000 {
+            "007".to_string()
+        } else {
+            (rng.next() % 9).to_string()
+        };
+        let w = want.entry(format!("k{g:05}")).or_default();
+        w.n.insert(n);
+        if !note.is_empty() {
+            w.notes.insert(note.clone());
+            w.count_note += 1;
+        }
+        w.z.insert(z.clone());
+        writeln!(csv, "k{g:05},{n_text},{note},{z}").unwrap();
+    }
+    let (_dir, path) = temp_csv(&csv);
+    let aggs = "distinct:n,min:n,max:n,distinct:note,min:note,max:note,count:note,distinct:z,max:z";
+    let out = run_all_partitions(&["--by", "key", "--agg", aggs], &path);
+    let mut lines = out.lines();
+    lines.next();
+    let got: Vec<&str> = lines.collect();
+    assert_eq!(got.len(), groups as usize);
+    for (line, (key, w)) in got.iter().zip(&want) {
+        let expected = [
+            key.clone(),
+            w.n.len().to_string(),
+            w.n.first().unwrap().to_string(),
+            w.n.last().unwrap().to_string(),
+            w.notes.len().to_string(),
+            w.notes.first().cloned().unwrap_or_default(),
+            w.notes.last().cloned().unwrap_or_default(),
+            w.count_note.to_string(),
+            w.z.len().to_string(),
+            w.z.last().cloned().unwrap(),
+        ];
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields, expected, "{line}");
+    }
+
+    // a text value that a numeric aggregate reads is not buffered: the
+    // error still names its line, whichever path its batch took
+    let mut bad = String::from("key,m\n");
+    for i in 0..240_000u64 {
+        let g = if i < groups { i } else { rng.next() % groups };
+        if i == 150_000 {
+            writeln!(bad, "k{g:05},oops").unwrap();
+        } else {
+            writeln!(bad, "k{g:05},{}", i % 97).unwrap();
+        }
+    }
+    let line = bad[..bad.find("oops").unwrap()].matches('\n').count() + 1;
+    let (_d, file) = temp_csv(&bad);
+    let stderr = fail_all_partitions(&["--by", "key", "--agg", "distinct:m,sum:m"], &file, 1);
+    assert!(stderr.contains(&format!(":{line}:")), "{stderr}");
+    assert!(stderr.contains("oops"), "{stderr}");
+}
+
 // ---------------------------------------------------------------------------
 // at the edges (issues 16 and 17)
 

@@ -173,6 +173,7 @@ impl ApproxDistinct {
 
 impl AggState for ApproxDistinct {
     const READS_RAW: bool = true;
+    const TAKES_TEXT: bool = true;
 
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         match col.data {
