@@ -12,6 +12,13 @@ JSON (to /dev/null).
 
     target/bench-venv/bin/python benches/groups_bench.py [--runs 5] [--threads 2]
 
+With `--aggs` it times, instead, each kind of aggregate grouped by the reference data's
+`k_large` (a million groups of about ten rows, `target/bench-data/d10m.csv` from
+benches/run.sh): means and deviations, exact quantiles, `distinct` of numbers and of text,
+`approx_distinct`, and `min`/`max` of a number and of text.
+
+    target/bench-venv/bin/python benches/groups_bench.py --aggs [--runs 3]
+
 The data (about 20 MB per kind) is generated into target/bench-data/groups/ on first use. Needs
 the venv of benches/setup.sh (polars, duckdb).
 """
@@ -36,6 +43,42 @@ KINDS = {
     "float": ("float keys", ["k"], lambda k: [repr(k / 7.0)]),
     "two": ("two columns: text and integer", ["a", "b"], lambda k: [f"cat_{k % 100:03d}", str(k // 100 * 7)]),
 }
+
+
+# aggregate: (description, rayproc's --agg, Polars' expressions, DuckDB's select list)
+AGGS = {
+    "moments": ("`mean:x,std:x`", "mean:x,std:x",
+                "pl.col('x').mean().alias('mean'), pl.col('x').std().alias('std')", "avg(x), stddev_samp(x)"),
+    "quantiles": ("`median:x,p99:y` (exact)", "median:x,p99:y",
+                  "pl.col('x').median(), pl.col('y').quantile(0.99, 'linear')",
+                  "median(x), quantile_cont(y, 0.99)"),
+    "distinct": ("`distinct:n` (integers)", "distinct:n", "pl.col('n').n_unique()",
+                 "count(DISTINCT n)"),
+    "approx": ("`approx_distinct:n`", "approx_distinct:n", "pl.col('n').approx_n_unique()",
+               "approx_count_distinct(n)"),
+    "text": ("`distinct:note` (text)", "distinct:note", "pl.col('note').n_unique()",
+             "count(DISTINCT note)"),
+    "extremes": ("`min:x,max:note`", "min:x,max:note", "pl.col('x').min(), pl.col('note').max()",
+                 "min(x), max(note)"),
+}
+REFERENCE = os.path.join(REPO, "target", "bench-data", "d10m.csv")
+
+
+def agg_commands(agg, args):
+    _, spec, polars_exprs, duckdb_select = AGGS[agg]
+    path = REFERENCE
+    polars = (f"import polars as pl; pl.scan_csv({path!r}).group_by('k_large')"
+              f".agg({polars_exprs}).sort('k_large').collect()")
+    duckdb = (f"import duckdb; c = duckdb.connect(); c.execute('SET threads TO {args.threads}'); "
+              f"c.execute(\"SELECT k_large, {duckdb_select} FROM read_csv('{path}') "
+              f"GROUP BY ALL ORDER BY ALL\").fetchall()")
+    env = dict(os.environ, POLARS_MAX_THREADS=str(args.threads))
+    return {
+        "rayproc": ([args.rayproc, "run", "--input", path, "--by", "k_large", "--agg", spec,
+                     "--threads", str(args.threads), "--format", "json", "--quiet"], env),
+        "polars": ([args.python, "-c", polars], env),
+        "duckdb": ([args.python, "-c", duckdb], env),
+    }
 
 
 def data_file(kind):
@@ -83,23 +126,33 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--kinds", default=",".join(KINDS))
+    ap.add_argument("--aggs", nargs="?", const=",".join(AGGS), default=None,
+                    help="time these aggregates by k_large of the reference data instead "
+                         f"(default when given alone: {','.join(AGGS)})")
     ap.add_argument("--rayproc", default=os.path.join(REPO, "target", "release", "rayproc"))
     ap.add_argument("--python", default=sys.executable)
     args = ap.parse_args()
     version = subprocess.run([args.rayproc, "--version"], capture_output=True, text=True).stdout.strip()
-    print(f"{version}, --threads {args.threads}, {ROWS:,} rows and groups, median of {args.runs}\n")
-    print("| keys | rayproc s | polars s | duckdb s | rayproc / fastest peer |")
+    if args.aggs:
+        if not os.path.exists(REFERENCE):
+            sys.exit(f"{REFERENCE} is missing: benches/run.sh generates it")
+        print(f"{version}, --threads {args.threads}, {REFERENCE} by k_large (a million groups), "
+              f"median of {args.runs}\n")
+        print("| aggregates | rayproc s | polars s | duckdb s | rayproc / fastest peer |")
+        cases = [(AGGS[a][0], agg_commands(a, args)) for a in args.aggs.split(",")]
+    else:
+        print(f"{version}, --threads {args.threads}, {ROWS:,} rows and groups, median of {args.runs}\n")
+        print("| keys | rayproc s | polars s | duckdb s | rayproc / fastest peer |")
+        cases = ((KINDS[k][0], commands(k, data_file(k), args)) for k in args.kinds.split(","))
     print("| --- | --- | --- | --- | --- |")
-    for kind in args.kinds.split(","):
-        path = data_file(kind)
-        cmds = commands(kind, path, args)
+    for label, cmds in cases:
         times = {engine: [] for engine in cmds}
         for _ in range(args.runs):
             for engine, (argv, env) in cmds.items():
                 times[engine].append(timed(argv, env))
         med = {engine: statistics.median(t) for engine, t in times.items()}
         peer = min(med["polars"], med["duckdb"])
-        print(f"| {KINDS[kind][0]} | {med['rayproc']:.2f} | {med['polars']:.2f} | "
+        print(f"| {label} | {med['rayproc']:.2f} | {med['polars']:.2f} | "
               f"{med['duckdb']:.2f} | {med['rayproc'] / peer:.2f} |", flush=True)
 
 
