@@ -528,6 +528,20 @@ impl Buffers {
     }
 }
 
+/// The most bytes of text a buffered row carries: a batch with a longer
+/// row (fields of a gigabyte) is folded directly, so that a row's lengths
+/// never overflow their 32 bits.
+const MAX_ROW_TEXT: usize = 1 << 30;
+
+/// The text a buffered column's rows carry (its [`Kind`] carries text):
+/// the source's text of its values, or its values if they are text.
+fn carried_text<'a>(col: &Column<'a>) -> &'a [&'a [u8]] {
+    match (col.raw, col.data) {
+        (Some(raw), _) | (None, Data::Text(raw)) => raw,
+        _ => unreachable!("a kind carries text the column has"),
+    }
+}
+
 /// A worker's rows, buffered by partition.
 pub(super) struct Radix {
     /// The batch slots whose values are buffered.
@@ -592,16 +606,22 @@ impl Radix {
     }
 
     /// Whether the batch's rows can be buffered: no state would reject a
-    /// value (see the module doc).
+    /// value (see the module doc), and the text the rows would carry fits
+    /// a row's 32-bit lengths with room to spare.
     pub(super) fn accepts(&self, batch: &Batch<'_>) -> bool {
-        self.slots
-            .iter()
-            .zip(&self.takes_text)
-            .all(|(&s, &takes_text)| match batch.columns[s].data {
+        let mut longest = 0usize;
+        (0..self.slots.len()).all(|c| {
+            let col = &batch.columns[self.slots[c]];
+            let typed = match col.data {
                 Data::Int(_) | Data::Float(_) => true,
-                Data::Text(_) => takes_text,
+                Data::Text(_) => self.takes_text[c],
                 Data::Rows => false,
-            })
+            };
+            if typed && self.kind_of(c, col).carries_text() {
+                longest += carried_text(col).iter().map(|t| t.len()).max().unwrap_or(0);
+            }
+            typed && longest <= MAX_ROW_TEXT
+        })
     }
 
     /// How column `c` of an accepted batch is buffered.
@@ -638,10 +658,7 @@ impl Radix {
         // the columns whose text the rows carry
         let texts: Vec<&[&[u8]]> = (cols.iter().zip(&self.buffers.kinds))
             .filter(|(_, kind)| kind.carries_text())
-            .map(|(col, _)| match (col.raw, col.data) {
-                (Some(raw), _) | (None, Data::Text(raw)) => raw,
-                _ => unreachable!("a kind carries text the column has"),
-            })
+            .map(|(col, _)| carried_text(col))
             .collect();
         let mask_at = 8 + 8 * cols.len();
         let key_at = mask_at + cols.len().div_ceil(8) + 4;
