@@ -11,7 +11,7 @@
 #![cfg(unix)]
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -29,8 +29,38 @@ fn csv(rows: u64) -> String {
 /// Starts rayproc with `args`, paused at `point`; returns once it waits
 /// there (its FLAG exists).
 fn spawn_paused(scratch: &Scratch, point: &str, args: &[&std::ffi::OsStr]) -> (Child, PathBuf) {
+    spawn_paused_ignoring(scratch, point, args, None)
+}
+
+/// [`spawn_paused`], with the interrupt signals at their default action in
+/// the child but `ignored`, which it starts with ignored (as under
+/// `nohup`). Whatever the tests' own process ignores, a child inherits:
+/// run under `nohup`, SIGHUP sent to the child was ignored, and the test
+/// that sent it waited forever.
+fn spawn_paused_ignoring(
+    scratch: &Scratch,
+    point: &str,
+    args: &[&std::ffi::OsStr],
+    ignored: Option<libc::c_int>,
+) -> (Child, PathBuf) {
     let flag = scratch.path("pause.flag");
-    let mut child = Command::new(bin_path())
+    let mut command = Command::new(bin_path());
+    // SAFETY: between fork and exec the hook calls only `signal`, which is
+    // async-signal-safe, and touches no memory shared with the parent.
+    unsafe {
+        command.pre_exec(move || {
+            for signo in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                let action = if Some(signo) == ignored {
+                    libc::SIG_IGN
+                } else {
+                    libc::SIG_DFL
+                };
+                libc::signal(signo, action);
+            }
+            Ok(())
+        });
+    }
+    let mut child = command
         .args(args)
         .env("RAYPROC_TEST_PAUSE", format!("{point}:{}", flag.display()))
         .stdout(Stdio::piped())
@@ -196,6 +226,39 @@ fn an_interrupted_output_leaves_no_temporary_file() {
         );
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "old\n");
     }
+}
+
+#[test]
+fn a_signal_ignored_when_rayproc_starts_stays_ignored() {
+    // under `nohup` SIGHUP is ignored: rayproc keeps ignoring it (and
+    // goes on), and still cleans up after the SIGTERM that follows
+    let scratch = Scratch::new();
+    let input = scratch.write("in.csv", csv(100));
+    let out = scratch.write("out.csv", "old\n");
+    let args = [
+        os("run"),
+        os("--input"),
+        input.as_os_str(),
+        os("--agg"),
+        os("sum:x"),
+        os("--output"),
+        out.as_os_str(),
+    ];
+    let (mut child, _flag) = spawn_paused_ignoring(&scratch, "output", &args, Some(libc::SIGHUP));
+    // SAFETY: signals our own child, whose pid is alive (not reaped).
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP ended a nohup run"
+    );
+    assert_eq!(temporaries(&scratch).len(), 1);
+    // SAFETY: as above.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let done = child.wait_with_output().unwrap();
+    assert_eq!(done.status.signal(), Some(libc::SIGTERM), "{}", done.status);
+    assert_eq!(temporaries(&scratch), Vec::<String>::new());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "old\n");
 }
 
 #[test]
