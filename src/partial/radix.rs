@@ -24,7 +24,8 @@
 //! A buffered row carries what its states read: numbers as 8-byte words,
 //! and the text of a field where a state reads text. That is a text
 //! column's values when every state of the column takes text
-//! (`AggState::TAKES_TEXT`: `count`, `min`/`max`, `distinct`), and the
+//! (`AggState::TAKES_TEXT`: `count`, `null_count`, `min`/`max`, `distinct`,
+//! `approx_distinct`), and the
 //! source's text of numbers when a state reads it (`AggState::READS_RAW`:
 //! `min`/`max` and `distinct` on CSV). A batch of text a numeric aggregate
 //! reads goes to the direct table instead: the aggregate rejects it, and
