@@ -346,6 +346,15 @@ fn many_groups_buffer_the_text_their_aggregates_read_and_keep_exact_answers() {
         let fields: Vec<&str> = line.split(',').collect();
         assert_eq!(fields, expected, "{line}");
     }
+    // the same bytes from stores, whose columns are typed and carry no
+    // source text: text columns go through the buffers as text
+    let scratch = Scratch::new();
+    store_gives(
+        &scratch,
+        &path,
+        &["--by", "key", "--agg", aggs],
+        out.as_bytes(),
+    );
 
     // a text value that a numeric aggregate reads is not buffered: the
     // error still names its line, whichever path its batch took
