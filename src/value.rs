@@ -120,6 +120,16 @@ impl<'a> Column<'a> {
     pub fn is_valid(&self, row: usize) -> bool {
         self.valid.is_none_or(|v| v[row])
     }
+
+    /// Each row's text: the source's text of its values ([`raw`](Self::raw)),
+    /// or the values themselves when they are text; `None` for numbers
+    /// read from a typed source.
+    pub fn text(&self) -> Option<&'a [&'a [u8]]> {
+        match (self.raw, self.data) {
+            (Some(raw), _) | (None, Data::Text(raw)) => Some(raw),
+            _ => None,
+        }
+    }
 }
 
 /// The rows of a batch an aggregate state must fold in.

@@ -317,10 +317,7 @@ impl AggState for Distinct {
     const TAKES_TEXT: bool = true;
 
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
-        let raw = col.raw.or(match col.data {
-            Data::Text(t) => Some(t),
-            _ => None,
-        });
+        let raw = col.text();
         if let Some(raw) = raw {
             let mut selected: Vec<usize> = Vec::with_capacity(rows.count());
             rows.for_each(|r| {
@@ -355,10 +352,7 @@ impl AggState for Distinct {
         col: &Column<'_>,
         ids: &[u32],
     ) -> Result<(), BadValue> {
-        let raw = col.raw.or(match col.data {
-            Data::Text(t) => Some(t),
-            _ => None,
-        });
+        let raw = col.text();
         match (raw, col.data) {
             (Some(raw), _) => each_scattered(states, ids, |state, r| {
                 if col.is_valid(r) {

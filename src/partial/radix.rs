@@ -537,10 +537,7 @@ const MAX_ROW_TEXT: usize = 1 << 30;
 /// The text a buffered column's rows carry (its [`Kind`] carries text):
 /// the source's text of its values, or its values if they are text.
 fn carried_text<'a>(col: &Column<'a>) -> &'a [&'a [u8]] {
-    match (col.raw, col.data) {
-        (Some(raw), _) | (None, Data::Text(raw)) => raw,
-        _ => unreachable!("a kind carries text the column has"),
-    }
+    col.text().expect("a kind carries text the column has")
 }
 
 /// A worker's rows, buffered by partition.
