@@ -66,19 +66,7 @@ REFERENCE = os.path.join(REPO, "target", "bench-data", "d10m.csv")
 
 def agg_commands(agg, args):
     _, spec, polars_exprs, duckdb_select = AGGS[agg]
-    path = REFERENCE
-    polars = (f"import polars as pl; pl.scan_csv({path!r}).group_by('k_large')"
-              f".agg({polars_exprs}).sort('k_large').collect()")
-    duckdb = (f"import duckdb; c = duckdb.connect(); c.execute('SET threads TO {args.threads}'); "
-              f"c.execute(\"SELECT k_large, {duckdb_select} FROM read_csv('{path}') "
-              f"GROUP BY ALL ORDER BY ALL\").fetchall()")
-    env = dict(os.environ, POLARS_MAX_THREADS=str(args.threads))
-    return {
-        "rayproc": ([args.rayproc, "run", "--input", path, "--by", "k_large", "--agg", spec,
-                     "--threads", str(args.threads), "--format", "json", "--quiet"], env),
-        "polars": ([args.python, "-c", polars], env),
-        "duckdb": ([args.python, "-c", duckdb], env),
-    }
+    return engine_commands(REFERENCE, ["k_large"], spec, polars_exprs, duckdb_select, args)
 
 
 def data_file(kind):
@@ -99,16 +87,20 @@ def data_file(kind):
 
 
 def commands(kind, path, args):
-    cols = KINDS[kind][1]
+    return engine_commands(path, KINDS[kind][1], "sum:v", "pl.col('v').sum()", "sum(v)", args)
+
+
+def engine_commands(path, cols, spec, polars_exprs, duckdb_select, args):
+    """Each engine's command: group `path` by `cols`, aggregate, sort, materialise."""
     by = ", ".join(f'"{c}"' for c in cols)
     polars = (f"import polars as pl; pl.scan_csv({path!r}).group_by({by})"
-              f".agg(pl.col('v').sum()).sort({by}).collect()")
+              f".agg({polars_exprs}).sort({by}).collect()")
     duckdb = (f"import duckdb; c = duckdb.connect(); c.execute('SET threads TO {args.threads}'); "
-              f"c.execute(\"SELECT {', '.join(cols)}, sum(v) FROM read_csv('{path}') "
+              f"c.execute(\"SELECT {', '.join(cols)}, {duckdb_select} FROM read_csv('{path}') "
               f"GROUP BY ALL ORDER BY ALL\").fetchall()")
     env = dict(os.environ, POLARS_MAX_THREADS=str(args.threads))
     return {
-        "rayproc": ([args.rayproc, "run", "--input", path, "--by", ",".join(cols), "--agg", "sum:v",
+        "rayproc": ([args.rayproc, "run", "--input", path, "--by", ",".join(cols), "--agg", spec,
                      "--threads", str(args.threads), "--format", "json", "--quiet"], env),
         "polars": ([args.python, "-c", polars], env),
         "duckdb": ([args.python, "-c", duckdb], env),

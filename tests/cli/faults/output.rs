@@ -194,6 +194,15 @@ fn a_store_partition_truncated_while_mapped_is_an_error_not_a_crash() {
 
 /// `run --output out.csv` paused once its temporary file exists.
 fn paused_output_run(scratch: &Scratch) -> (Child, PathBuf, PathBuf) {
+    paused_output_run_ignoring(scratch, None)
+}
+
+/// [`paused_output_run`], the child starting with `ignored` ignored
+/// ([`spawn_paused_ignoring`]).
+fn paused_output_run_ignoring(
+    scratch: &Scratch,
+    ignored: Option<libc::c_int>,
+) -> (Child, PathBuf, PathBuf) {
     let input = scratch.write("in.csv", csv(100));
     let out = scratch.write("out.csv", "old\n");
     let args = [
@@ -205,7 +214,7 @@ fn paused_output_run(scratch: &Scratch) -> (Child, PathBuf, PathBuf) {
         os("--output"),
         out.as_os_str(),
     ];
-    let (child, flag) = spawn_paused(scratch, "output", &args);
+    let (child, flag) = spawn_paused_ignoring(scratch, "output", &args, ignored);
     assert_eq!(temporaries(scratch).len(), 1, "{:?}", scratch.listing());
     (child, flag, out)
 }
@@ -233,18 +242,7 @@ fn a_signal_ignored_when_rayproc_starts_stays_ignored() {
     // under `nohup` SIGHUP is ignored: rayproc keeps ignoring it (and
     // goes on), and still cleans up after the SIGTERM that follows
     let scratch = Scratch::new();
-    let input = scratch.write("in.csv", csv(100));
-    let out = scratch.write("out.csv", "old\n");
-    let args = [
-        os("run"),
-        os("--input"),
-        input.as_os_str(),
-        os("--agg"),
-        os("sum:x"),
-        os("--output"),
-        out.as_os_str(),
-    ];
-    let (mut child, _flag) = spawn_paused_ignoring(&scratch, "output", &args, Some(libc::SIGHUP));
+    let (mut child, _flag, out) = paused_output_run_ignoring(&scratch, Some(libc::SIGHUP));
     // SAFETY: signals our own child, whose pid is alive (not reaped).
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) };
     std::thread::sleep(std::time::Duration::from_millis(300));
