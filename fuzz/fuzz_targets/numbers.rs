@@ -19,11 +19,15 @@
 //!   four-lane ones (`read_plain4`, `read_ints4`, AVX2) give each lane they
 //!   read exactly `parse_float_field`'s (`parse_int_field`'s) value, on the
 //!   input and its cuts (where the processor has them and `RAYPROC_SIMD`
-//!   allows them: see `rayproc::cpu`).
+//!   allows them: see `rayproc::cpu`);
+//! - a text `distinct` keeps as a code (`rayproc::agg::number_codes`) is
+//!   written back from it byte for byte, and the code's integer and float
+//!   are the text's.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use rayproc::agg::number_codes;
 use rayproc::number::batch::{read_ints4, read_ints8, read_plain4, read_plain8};
 use rayproc::number::{
     is_wide_int_field, parse_float, parse_float_field, parse_int, parse_int_field,
@@ -117,6 +121,21 @@ fuzz_target!(|data: &[u8]| {
             );
         }
         None => assert!(!wide, "parse_wide_int_field({data:?}) rejects a wide field"),
+    }
+
+    // `distinct`'s codes of plain numbers: the text written back byte for
+    // byte, and the numbers its text parses to
+    if let Some(code) = number_codes::encode(data) {
+        let mut buf = [0; number_codes::MAX_TEXT];
+        assert_eq!(number_codes::write(code, &mut buf), data, "code of {data:?}");
+        assert!(
+            same_float(number_codes::float_of(code), parse_float_field(data)),
+            "float_of(code of {data:?})"
+        );
+        let int = parse_int_field(data);
+        assert_eq!(number_codes::int_of(code), int, "int_of(code of {data:?})");
+        let canonical = int.is_some_and(|v| v.to_string().as_bytes() == data);
+        assert_eq!(number_codes::is_canonical_int(code), canonical, "{data:?}");
     }
 
     // eight lanes: the input and cuts of it

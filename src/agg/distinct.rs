@@ -10,6 +10,7 @@ use std::hash::BuildHasher;
 use hashbrown::HashSet;
 use rayon::prelude::*;
 
+use super::number_codes::{self, CodeSet};
 use super::{each_scattered, merge_boxed, AggState, BadValue, Func};
 use crate::keyset::{part_of, shared_hasher, KeySet, PARTS};
 use crate::value::{parse_float_field, parse_int_field, Column, ColumnType, Data, Rows, Value};
@@ -74,9 +75,11 @@ fn should_split(len: usize) -> bool {
     len > SPLIT_AT && rayon::current_num_threads() >= SPLIT_THREADS
 }
 
-/// Distinct texts: a list while few, then one set; past [`SPLIT_AT`]
+/// Distinct texts: a list while few; then, while most texts spell a
+/// number plainly, a set of their codes ([`number_codes`]) beside a set of
+/// the other texts; otherwise one set of texts, and past [`SPLIT_AT`]
 /// texts (with many threads), [`PARTS`] sets by [`shared_hasher`] hash.
-/// Merging two big sets is then [`PARTS`] independent merges, run in
+/// Merging two big text sets is then [`PARTS`] independent merges, run in
 /// parallel: with a million distinct values, a merge of whole sets was the
 /// serial tail of a many-thread run.
 ///
@@ -87,12 +90,62 @@ fn should_split(len: usize) -> bool {
 #[derive(Default, Debug)]
 struct TextSet {
     small: SmallTexts,
-    /// `None` while the texts fit in `small` (then `parts` is empty too);
-    /// boxed, as few groups' sets outgrow the list and a state per group
-    /// pays for every byte in place (`TextSet` is 64 bytes, 144 unboxed).
-    one: Option<Box<KeySet>>,
-    /// Empty until split (then `one` is `None`).
-    parts: Vec<KeySet>,
+    /// `None` while the texts fit in `small` (which is then the whole
+    /// set; otherwise it is empty); boxed, as few groups' sets outgrow the
+    /// list and a state per group pays for every byte in place.
+    big: Option<Box<Big>>,
+}
+
+/// A [`TextSet`] past its list, in the order it moves through: codes to
+/// one set of texts when the other texts outnumber the codes, one set to
+/// parts when large.
+#[derive(Debug)]
+enum Big {
+    /// The texts that are plain numbers, as codes, and the others (a text
+    /// is in one or the other by its spelling alone, so never in both).
+    Codes {
+        codes: CodeSet,
+        others: KeySet,
+    },
+    One(KeySet),
+    Parts(Vec<KeySet>),
+}
+
+/// [`Big::Codes`] becomes one set of texts when the texts that are not
+/// plain numbers outnumber the codes and this many.
+const OTHERS_MAX: usize = 1024;
+
+impl Big {
+    /// Codes 1, one set 2, parts 3.
+    fn rank(&self) -> u8 {
+        match self {
+            Big::Codes { .. } => 1,
+            Big::One(_) => 2,
+            Big::Parts(_) => 3,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Big::Codes { codes, others } => codes.len() + others.len(),
+            Big::One(one) => one.len(),
+            Big::Parts(parts) => parts.iter().map(KeySet::len).sum(),
+        }
+    }
+
+    /// The set's texts as one set of texts (codes written back).
+    fn into_texts(self) -> Big {
+        match self {
+            Big::Codes { codes, mut others } => {
+                let mut buf = [0; number_codes::MAX_TEXT];
+                for code in codes.iter() {
+                    others.intern(number_codes::write(code, &mut buf));
+                }
+                Big::One(others)
+            }
+            texts => texts,
+        }
+    }
 }
 
 /// At most [`SMALL`] texts of at most 255 bytes each, in one heap block:
@@ -148,75 +201,149 @@ impl SmallTexts {
 
 impl TextSet {
     fn len(&self) -> usize {
-        self.small.len
-            + self.one.as_ref().map_or(0, |one| one.len())
-            + self.parts.iter().map(KeySet::len).sum::<usize>()
+        self.small.len + self.big.as_ref().map_or(0, |big| big.len())
     }
 
-    fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.small
-            .iter()
-            .chain(self.one.iter().flat_map(|one| one.iter()))
-            .chain(self.parts.iter().flat_map(KeySet::iter))
-    }
-
-    /// 0 while a list, 1 as one set, 2 split.
+    /// 0 while a list, then [`Big::rank`].
     fn rank(&self) -> u8 {
-        match (&self.one, self.parts.is_empty()) {
-            (None, true) => 0,
-            (Some(_), _) => 1,
-            (None, false) => 2,
+        self.big.as_ref().map_or(0, |big| big.rank())
+    }
+
+    /// Calls `f` with each text (codes written back).
+    fn for_each_text(&self, mut f: impl FnMut(&[u8])) {
+        self.small.iter().for_each(&mut f);
+        match self.big.as_deref() {
+            None => {}
+            Some(Big::Codes { codes, others }) => {
+                let mut buf = [0; number_codes::MAX_TEXT];
+                codes
+                    .iter()
+                    .for_each(|code| f(number_codes::write(code, &mut buf)));
+                others.iter().for_each(f);
+            }
+            Some(Big::One(one)) => one.iter().for_each(f),
+            Some(Big::Parts(parts)) => parts.iter().flat_map(KeySet::iter).for_each(f),
+        }
+    }
+
+    /// The values `from_text` reads from the texts, and `from_code` from
+    /// the codes (the same values: see [`number_codes`]).
+    fn values<T: Send>(
+        &self,
+        from_text: impl Fn(&[u8]) -> Option<T>,
+        from_code: impl Fn(u64) -> Option<T> + Sync,
+    ) -> Vec<T> {
+        match self.big.as_deref() {
+            Some(Big::Codes { codes, others }) => {
+                let mut out = codes.values(from_code);
+                out.extend(others.iter().filter_map(from_text));
+                out
+            }
+            _ => {
+                let mut out = Vec::with_capacity(self.len());
+                self.for_each_text(|t| out.extend(from_text(t)));
+                out
+            }
+        }
+    }
+
+    /// Whether every text is the one spelling of its integer
+    /// ([`canonical_int`]).
+    fn all_canonical_ints(&self) -> bool {
+        match self.big.as_deref() {
+            Some(Big::Codes { codes, others }) => {
+                codes.iter().all(number_codes::is_canonical_int) && others.iter().all(canonical_int)
+            }
+            _ => {
+                let mut all = true;
+                self.for_each_text(|t| all &= canonical_int(t));
+                all
+            }
         }
     }
 
     /// Inserts `key(i)` for `i` in `0..count`.
     fn insert_batch<'k>(&mut self, count: usize, key: impl Fn(usize) -> &'k [u8]) {
         let mut from = 0;
-        if self.rank() == 0 {
+        if self.big.is_none() {
             while from < count && self.small.insert(key(from)) {
                 from += 1;
             }
             if from == count {
                 return;
             }
-            // the list is full: its texts and the rest go to a set
+            // the list is full: its texts and the rest go to a set, of
+            // codes if some are plain numbers
             let small = std::mem::take(&mut self.small);
-            let mut one = KeySet::new();
-            small.iter().for_each(|t| {
-                one.intern(t);
-            });
-            self.one = Some(Box::new(one));
+            let texts: Vec<&[u8]> = small.iter().collect();
+            self.big = Some(Box::new(
+                if texts.iter().any(|t| number_codes::encode(t).is_some()) {
+                    Big::Codes {
+                        codes: CodeSet::default(),
+                        others: KeySet::new(),
+                    }
+                } else {
+                    Big::One(KeySet::new())
+                },
+            ));
+            Self::insert_big(self.big.as_deref_mut(), texts.len(), |i| texts[i]);
         }
-        let key = |i: usize| key(from + i);
-        let count = count - from;
-        if let Some(one) = &mut self.one {
-            let mut ids = Vec::with_capacity(count);
-            one.intern_batch(count, key, &mut ids);
-            if should_split(one.len()) {
-                self.split();
-            }
-            return;
-        }
-        let hasher = shared_hasher();
-        let hashes: Vec<u64> = (0..count).map(|i| hasher.hash_one(key(i))).collect();
-        const AHEAD: usize = 16;
-        for (i, &hash) in hashes.iter().enumerate() {
-            if let Some(&ahead) = hashes.get(i + AHEAD) {
-                self.parts[part_of(ahead)].prefetch_slot(ahead);
-            }
-            self.parts[part_of(hash)].intern_hashed(key(i), hash);
+        Self::insert_big(self.big.as_deref_mut(), count - from, |i| key(from + i));
+        if matches!(self.big.as_deref(), Some(Big::One(one)) if should_split(one.len())) {
+            self.split();
         }
     }
 
-    /// Moves the texts of `one` into [`PARTS`] sets.
+    /// [`insert_batch`](Self::insert_batch) past the list.
+    fn insert_big<'k>(big: Option<&mut Big>, count: usize, key: impl Fn(usize) -> &'k [u8]) {
+        let big = big.expect("a set past the list");
+        match big {
+            Big::Codes { codes, others } => {
+                let mut plain = Vec::with_capacity(count);
+                for i in 0..count {
+                    match number_codes::encode(key(i)) {
+                        Some(code) => plain.push(code),
+                        None => {
+                            others.intern(key(i));
+                        }
+                    }
+                }
+                codes.insert_all(plain);
+                if others.len() > codes.len().max(OTHERS_MAX) {
+                    let texts = std::mem::replace(big, Big::Parts(Vec::new()));
+                    *big = texts.into_texts();
+                }
+            }
+            Big::One(one) => {
+                let mut ids = Vec::with_capacity(count);
+                one.intern_batch(count, key, &mut ids);
+            }
+            Big::Parts(parts) => {
+                let hasher = shared_hasher();
+                let hashes: Vec<u64> = (0..count).map(|i| hasher.hash_one(key(i))).collect();
+                const AHEAD: usize = 16;
+                for (i, &hash) in hashes.iter().enumerate() {
+                    if let Some(&ahead) = hashes.get(i + AHEAD) {
+                        parts[part_of(ahead)].prefetch_slot(ahead);
+                    }
+                    parts[part_of(hash)].intern_hashed(key(i), hash);
+                }
+            }
+        }
+    }
+
+    /// Moves the texts of one set into [`PARTS`] sets.
     fn split(&mut self) {
         let hasher = shared_hasher();
-        self.parts = (0..PARTS).map(|_| KeySet::with_hasher(hasher)).collect();
-        let one = self.one.take().expect("a set to split");
+        let mut parts: Vec<KeySet> = (0..PARTS).map(|_| KeySet::with_hasher(hasher)).collect();
+        let Some(Big::One(one)) = self.big.as_deref() else {
+            unreachable!("only one set of texts is split");
+        };
         for key in one.iter() {
             let hash = hasher.hash_one(key);
-            self.parts[part_of(hash)].intern_hashed(key, hash);
+            parts[part_of(hash)].intern_hashed(key, hash);
         }
+        self.big = Some(Box::new(Big::Parts(parts)));
     }
 
     fn merge(&mut self, other: &mut TextSet) {
@@ -224,32 +351,46 @@ impl TextSet {
         if (self.rank(), self.len()) < (other.rank(), other.len()) {
             std::mem::swap(self, other);
         }
-        match (other.rank(), &mut self.one) {
-            (0, _) => {
-                let texts: Vec<&[u8]> = other.small.iter().collect();
-                self.insert_batch(texts.len(), |i| texts[i]);
+        let Some(theirs) = other.big.take() else {
+            let texts: Vec<&[u8]> = other.small.iter().collect();
+            self.insert_batch(texts.len(), |i| texts[i]);
+            return;
+        };
+        let mine = self.big.as_deref_mut().expect("ranked at least as high");
+        match (mine, *theirs) {
+            (
+                Big::Codes { codes, others },
+                Big::Codes {
+                    codes: their_codes,
+                    others: their_others,
+                },
+            ) => {
+                codes.absorb(&their_codes);
+                others.absorb(&their_others);
             }
-            (1, Some(one)) => {
-                // both one set: other is the smaller
-                one.absorb(other.one.as_ref().expect("one set"));
-                if should_split(one.len()) {
+            (Big::One(mine), Big::One(theirs)) => {
+                // both one set: theirs is the smaller
+                mine.absorb(&theirs);
+                if should_split(mine.len()) {
                     self.split();
                 }
             }
-            (1, None) => {
-                let one = other.one.as_ref().expect("one set");
-                self.insert_batch(one.len(), |i| one.get(i as u32));
-            }
-            _ => self
-                .parts
+            (Big::Parts(mine), Big::Parts(mut theirs)) => mine
                 .par_iter_mut()
-                .zip(other.parts.par_iter_mut())
+                .zip(theirs.par_iter_mut())
                 .for_each(|(mine, theirs)| {
                     if mine.len() < theirs.len() {
                         std::mem::swap(mine, theirs);
                     }
                     mine.absorb(theirs);
                 }),
+            // ranked lower: its texts, one by one
+            (_, theirs) => {
+                let Big::One(one) = theirs.into_texts() else {
+                    unreachable!("codes and one set become one set");
+                };
+                self.insert_batch(one.len(), |i| one.get(i as u32));
+            }
         }
     }
 }
@@ -287,28 +428,39 @@ fn canonical_int(text: &[u8]) -> bool {
     well_formed && (digits.len() <= 18 || parse_int_field(text).is_some())
 }
 
-/// The number of distinct values among `keys`. A group's few values are
-/// sorted on the stack; a hash set built per group in `finish` was a tenth
-/// of a million-group `distinct` (its growth, then its free).
+/// The number of distinct values among `keys`, by sorting them. A group's
+/// few values are sorted on the stack; a hash set built per group in
+/// `finish` was a tenth of a million-group `distinct` (its growth, then
+/// its free), and one of ten million values took twice as long as a
+/// parallel sort.
 fn count_distinct(mut keys: impl Iterator<Item = u64>) -> usize {
     const FEW: usize = 32;
     let mut few = [0u64; FEW];
     let mut n = 0;
     while let Some(key) = keys.next() {
         if n == FEW {
-            let mut all: HashSet<u64> = few.iter().copied().collect();
-            all.insert(key);
-            all.extend(keys);
-            return all.len();
+            let mut all: Vec<u64> = few.iter().copied().chain([key]).chain(keys).collect();
+            if all.len() >= 1 << 16 {
+                all.par_sort_unstable();
+            } else {
+                all.sort_unstable();
+            }
+            return count_runs(&all);
         }
         few[n] = key;
         n += 1;
     }
     let few = &mut few[..n];
     few.sort_unstable();
-    few.iter()
+    count_runs(few)
+}
+
+/// The number of runs of equal keys in `sorted`.
+fn count_runs(sorted: &[u64]) -> usize {
+    sorted
+        .iter()
         .enumerate()
-        .filter(|&(i, k)| i == 0 || few[i - 1] != *k)
+        .filter(|&(i, k)| i == 0 || sorted[i - 1] != *k)
         .count()
 }
 
@@ -389,22 +541,23 @@ impl AggState for Distinct {
             // every text the one spelling of its integer, and no typed
             // values: as many integers as texts (a set of ten million
             // integers built here took a second)
-            ColumnType::Int if self.typed.is_none() && self.text.iter().all(canonical_int) => {
+            ColumnType::Int if self.typed.is_none() && self.text.all_canonical_ints() => {
                 self.text.len()
             }
             ColumnType::Int => count_distinct(
                 (self.ints())
-                    .chain(self.text.iter().filter_map(parse_int_field))
+                    .chain(self.text.values(parse_int_field, number_codes::int_of))
                     .map(|v| v as u64),
             ),
             ColumnType::Float => count_distinct(
                 (self.floats())
                     .chain(self.ints().map(|i| float_key(i as f64)))
                     .chain(
-                        self.text
-                            .iter()
-                            .filter_map(parse_float_field)
-                            .map(float_key),
+                        (self
+                            .text
+                            .values(parse_float_field, number_codes::float_of)
+                            .into_iter())
+                        .map(float_key),
                     ),
             ),
         };
@@ -423,7 +576,15 @@ impl AggState for Distinct {
         let mut floats: Vec<u64> = self.floats().collect();
         floats.sort_unstable();
         put_sorted_u64s(out, &floats);
-        let mut texts: Vec<&[u8]> = self.text.iter().collect();
+        let mut arena = Vec::new();
+        let mut ends = Vec::with_capacity(self.text.len());
+        self.text.for_each_text(|t| {
+            arena.extend_from_slice(t);
+            ends.push(arena.len());
+        });
+        let mut texts: Vec<&[u8]> = (ends.iter().enumerate())
+            .map(|(i, &end)| &arena[if i == 0 { 0 } else { ends[i - 1] }..end])
+            .collect();
         if texts.len() >= 1 << 16 {
             texts.par_sort_unstable();
         } else {
@@ -482,6 +643,16 @@ mod tests {
     fn a_state_is_small() {
         // a state per group and worker: `--by id` on 10M rows holds 20M
         assert!(std::mem::size_of::<Distinct>() <= 72);
+    }
+
+    impl TextSet {
+        fn texts(&self) -> HashSet<Vec<u8>> {
+            let mut all = HashSet::new();
+            self.for_each_text(|t| {
+                assert!(all.insert(t.to_vec()), "{t:?} twice");
+            });
+            all
+        }
     }
 
     #[test]
@@ -580,14 +751,15 @@ mod tests {
             let mut all = want(a);
             all.extend(want(b));
             assert_eq!(x.len(), all.len());
-            assert_eq!(x.iter().collect::<HashSet<_>>(), all);
+            assert_eq!(x.texts(), all.into_iter().map(<[u8]>::to_vec).collect());
         }
-        assert!(!set_of(0..n).parts.is_empty(), "big sets are split");
+        assert_eq!(set_of(0..n).rank(), 3, "big sets are split");
     }
 
-    /// Lists that fill up or meet a long text become sets, and every
-    /// pair of kinds merges into the union: against a `HashSet` model,
-    /// with empty texts, repeats, and texts past 255 bytes.
+    /// Lists that fill up or meet a long text become sets (of codes while
+    /// every text is a plain number), and every pair of kinds merges into
+    /// the union: against a `HashSet` model, with empty texts, repeats,
+    /// texts past 255 bytes, and numbers spelled several ways.
     #[test]
     fn small_sets_grow_into_sets_and_merge_exactly() {
         let mut state = 3u64;
@@ -597,13 +769,19 @@ mod tests {
             for _ in 0..2 {
                 let r = crate::testing::xorshift(&mut state);
                 let n = (r % 40) as usize;
+                // numbers only (kept as codes), or now and then a text
+                // that is not a plain number (codes become texts)
+                let numbers = !(r >> 40).is_multiple_of(3);
                 let texts: Vec<Vec<u8>> = (0..n)
                     .map(|_| {
                         let r = crate::testing::xorshift(&mut state);
-                        match r % 23 {
-                            0 => vec![b'x'; 250 + (r >> 8) as usize % 10],
-                            1 => Vec::new(),
-                            _ => format!("t{}", (r >> 8) % 30).into_bytes(),
+                        let v = (r >> 8) % 30;
+                        match (numbers, r % 23) {
+                            (_, 0) => vec![b'x'; 250 + (r >> 8) as usize % 10],
+                            (_, 1) => Vec::new(),
+                            (false, _) => format!("t{v}").into_bytes(),
+                            (true, 2..=4) => format!("-{v}.{}0", v % 3).into_bytes(),
+                            (true, _) => format!("{v}").into_bytes(),
                         }
                     })
                     .collect();
@@ -621,9 +799,9 @@ mod tests {
             x.merge(&mut y);
             mx.extend(my);
             assert_eq!(x.len(), mx.len());
-            assert_eq!(x.iter().map(<[u8]>::to_vec).collect::<HashSet<_>>(), mx);
+            assert_eq!(x.texts(), mx);
         }
-        assert!(ranks.contains(&0) && ranks.contains(&1), "{ranks:?}");
+        assert_eq!(ranks, HashSet::from([0, 1, 2]), "lists, codes, texts");
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod count;
 mod distinct;
 mod extreme;
 mod moments;
+pub mod number_codes;
 mod quantile;
 mod small_values;
 mod sum;

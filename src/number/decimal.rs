@@ -49,6 +49,28 @@ pub fn parse_plain(s: &[u8]) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
+/// The parts of `s` if it is a plain decimal (as [`parse_plain`] reads):
+/// its digits as one integer, the number of them after the point, and
+/// whether it is negative.
+/// Short integers (ids, counts) are read eight digits at once first.
+#[inline(always)]
+pub fn split_plain(s: &[u8]) -> Option<(u64, usize, bool)> {
+    let unsigned = s.strip_prefix(b"-").unwrap_or(s);
+    if (1..=8).contains(&unsigned.len()) {
+        if let Some(w) = parse_digits_8(unsigned) {
+            return Some((w, 0, unsigned.len() != s.len()));
+        }
+    }
+    split_wide(s).or_else(|| split_any(s))
+}
+
+/// `w / 10^p`, correctly rounded, for `p` ≤ 19: the value of the parts
+/// [`split_plain`] gives (`None` for a larger `p`).
+#[inline]
+pub fn decimal_to_f64(w: u64, p: usize) -> Option<f64> {
+    (p < POW5.len()).then(|| to_f64(w, p))
+}
+
 /// The common shape, 16 to 24 bytes with the point among the first eight
 /// (`-0.8012042374516246`), read without a loop or a data-dependent branch:
 /// the eight leading bytes hold the sign, the integer digits, the point and
@@ -373,6 +395,8 @@ mod tests {
         if let Some(parts) = split_wide(b) {
             assert_eq!(Some(parts), split_any(b), "{s:?}: the two splits disagree");
         }
+        let general = split_wide(b).or_else(|| split_any(b));
+        assert_eq!(split_plain(b), general, "{s:?}: the short path disagrees");
         let std = s.parse::<f64>().ok();
         if let Some(v) = parse_plain(s.as_bytes()) {
             assert_eq!(
@@ -443,6 +467,25 @@ mod tests {
             "x", "1x", "12 ", "-123", "1234x678", "x2345678", "1234567/", "12:4",
         ] {
             assert_eq!(parse_digits_8(s.as_bytes()), None, "{s:?}");
+        }
+        // what `split_plain` reads eight digits at once, with and without
+        // a sign
+        for s in [
+            "0",
+            "-0",
+            "+0",
+            "7",
+            "-7",
+            "-",
+            "-12345678",
+            "123456789",
+            "-123456789",
+            "00012",
+            "-x",
+            "--1",
+            "1-",
+        ] {
+            check(s);
         }
     }
 

@@ -4,6 +4,7 @@
 //! decides it (the last one, in these tests), and every aggregate reads the
 //! column as that type.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use serde_json::json;
@@ -168,4 +169,63 @@ fn min_and_max_of_a_column_that_turns_text_late() {
     );
     assert_eq!(amax, "MID-text", "the text value is in group a");
     assert_ne!(bmax, "MID-text", "group b saw numbers only");
+}
+
+/// `distinct` keeps a CSV column's texts until the column's type is known;
+/// past a few values, texts that spell a number plainly are kept as codes
+/// of 8 bytes and the others beside them, and a set whose other texts
+/// outnumber its codes becomes a set of texts. Numbers spelled several
+/// ways, some plainly and some not, are counted as the column's type says,
+/// at every partition and thread count.
+#[test]
+fn distinct_counts_numbers_spelled_many_ways_as_their_column_type() {
+    let mut rng = crate::common::Lcg(5);
+    let mut csv = String::from("i,f,t\n");
+    let (mut ints, mut floats, mut texts) = (HashSet::new(), HashSet::new(), HashSet::new());
+    for row in 0..4000 {
+        let v = rng.below(400) as i64 - 200;
+        let i = match rng.below(10) {
+            0 if v >= 0 => format!("+{v}"),
+            1 => format!(" {v}"),
+            _ => v.to_string(),
+        };
+        ints.insert(v);
+        let x = if rng.below(2) == 0 {
+            rng.below(320) as f64 / 8.0 - 20.0
+        } else {
+            rng.next() as f64 / (1u64 << 31) as f64
+        };
+        let shortest = x.to_string();
+        let f = match rng.below(6) {
+            0 => format!("{x:e}"),
+            1 => format!("{x:.20}"),
+            2 if shortest.contains('.') => format!("{shortest}0"),
+            2 => format!("{shortest}.0"),
+            _ => shortest,
+        };
+        assert_eq!(f.parse::<f64>().unwrap(), x, "{f}");
+        floats.insert(if x == 0.0 { 0 } else { x.to_bits() });
+        // numbers, then words: the codes become texts
+        let t = if row < 2000 {
+            i.clone()
+        } else {
+            format!("w{}", rng.below(1500))
+        };
+        texts.insert(t.clone());
+        writeln!(csv, "{i},{f},{t}").unwrap();
+    }
+    csv.push_str("-0,-0,-0\n");
+    texts.insert("-0".to_string());
+    let (_d, file) = temp_csv(&csv);
+    let out = run_all_partitions(&["--agg", "distinct:i,distinct:f,distinct:t"], &file);
+    // `-0` is no integer: the column of `i` is a float column
+    assert_eq!(
+        out,
+        format!(
+            "distinct_i,distinct_f,distinct_t\n{},{},{}\n",
+            ints.len(),
+            floats.len(),
+            texts.len()
+        )
+    );
 }
