@@ -7,10 +7,10 @@
 
 use std::hash::BuildHasher;
 
-use hashbrown::HashSet;
 use rayon::prelude::*;
 
-use super::number_codes::{self, CodeSet};
+use super::number_codes;
+use super::u64set::U64Set;
 use super::{each_scattered, merge_boxed, AggState, BadValue, Func};
 use crate::keyset::{part_of, shared_hasher, KeySet, PARTS};
 use crate::value::{parse_float_field, parse_int_field, Column, ColumnType, Data, Rows, Value};
@@ -27,13 +27,12 @@ pub struct Distinct {
     typed: Option<Box<TypedSets>>,
 }
 
-/// The values a typed set makes room for when it outgrows its first table.
-const GROWN_TYPED: usize = 14;
-
+/// A typed column's distinct values: integers as their `u64` bits, floats
+/// as [`float_key`].
 #[derive(Default, Debug)]
 struct TypedSets {
-    ints: HashSet<i64>,
-    floats: HashSet<u64>,
+    ints: U64Set,
+    floats: U64Set,
 }
 
 impl Distinct {
@@ -41,24 +40,24 @@ impl Distinct {
         self.typed.get_or_insert_with(Box::default)
     }
 
-    /// Inserts a typed batch's value into `set`. A set of one to three
-    /// values takes the smallest table; a fourth makes room for
-    /// [`GROWN_TYPED`] at once, where doubling took two more allocator
-    /// calls for ten values (a group-by on a key of a million groups).
-    #[inline]
-    fn insert_typed<T: std::hash::Hash + Eq>(set: &mut HashSet<T>, v: T) {
-        if set.len() == set.capacity() && (1..GROWN_TYPED).contains(&set.capacity()) {
-            set.reserve(GROWN_TYPED - set.len());
-        }
-        set.insert(v);
-    }
-
     fn ints(&self) -> impl Iterator<Item = i64> + '_ {
-        self.typed.iter().flat_map(|t| t.ints.iter().copied())
+        (self.typed.iter()).flat_map(|t| t.ints.iter().map(|v| v as i64))
     }
 
     fn floats(&self) -> impl Iterator<Item = u64> + '_ {
-        self.typed.iter().flat_map(|t| t.floats.iter().copied())
+        self.typed.iter().flat_map(|t| t.floats.iter())
+    }
+
+    /// Whether the state holds typed values of one kind only (`ints` or
+    /// not) and no text: its set's size is then the count.
+    fn only_typed(&self, ints: bool) -> Option<usize> {
+        let typed = self.typed.as_deref()?;
+        let (set, other) = if ints {
+            (&typed.ints, &typed.floats)
+        } else {
+            (&typed.floats, &typed.ints)
+        };
+        (other.is_empty() && self.text.len() == 0).then_some(set.len())
     }
 }
 
@@ -104,7 +103,7 @@ enum Big {
     /// The texts that are plain numbers, as codes, and the others (a text
     /// is in one or the other by its spelling alone, so never in both).
     Codes {
-        codes: CodeSet,
+        codes: U64Set,
         others: KeySet,
     },
     One(KeySet),
@@ -279,7 +278,7 @@ impl TextSet {
             self.big = Some(Box::new(
                 if texts.iter().any(|t| number_codes::encode(t).is_some()) {
                     Big::Codes {
-                        codes: CodeSet::default(),
+                        codes: U64Set::default(),
                         others: KeySet::new(),
                     }
                 } else {
@@ -407,11 +406,11 @@ fn float_key(v: f64) -> u64 {
 }
 
 /// Moves the smaller set into the larger one.
-fn union<T: std::hash::Hash + Eq>(mine: &mut HashSet<T>, theirs: &mut HashSet<T>) {
+fn union(mine: &mut U64Set, theirs: &mut U64Set) {
     if mine.len() < theirs.len() {
         std::mem::swap(mine, theirs);
     }
-    mine.extend(theirs.drain());
+    mine.absorb(theirs);
 }
 
 /// Whether `text` is an integer as it is printed, its one spelling (`7`,
@@ -480,17 +479,16 @@ impl AggState for Distinct {
             self.text.insert_batch(selected.len(), |i| raw[selected[i]]);
             return Ok(());
         }
+        let mut keys: Vec<u64> = Vec::with_capacity(rows.count());
         match col.data {
-            Data::Int(values) => rows.for_each(|r| {
-                if col.is_valid(r) {
-                    Self::insert_typed(&mut self.typed_mut().ints, values[r]);
-                }
-            }),
-            Data::Float(values) => rows.for_each(|r| {
-                if col.is_valid(r) {
-                    Self::insert_typed(&mut self.typed_mut().floats, float_key(values[r]));
-                }
-            }),
+            Data::Int(values) => {
+                rows.for_each(|r| keys.extend(col.is_valid(r).then_some(values[r] as u64)));
+                self.typed_mut().ints.insert_all(keys);
+            }
+            Data::Float(values) => {
+                rows.for_each(|r| keys.extend(col.is_valid(r).then(|| float_key(values[r]))));
+                self.typed_mut().floats.insert_all(keys);
+            }
             Data::Text(_) | Data::Rows => {}
         }
         Ok(())
@@ -513,12 +511,12 @@ impl AggState for Distinct {
             }),
             (None, Data::Int(values)) => each_scattered(states, ids, |state, r| {
                 if col.is_valid(r) {
-                    Self::insert_typed(&mut state.typed_mut().ints, values[r]);
+                    state.typed_mut().ints.insert(values[r] as u64);
                 }
             }),
             (None, Data::Float(values)) => each_scattered(states, ids, |state, r| {
                 if col.is_valid(r) {
-                    Self::insert_typed(&mut state.typed_mut().floats, float_key(values[r]));
+                    state.typed_mut().floats.insert(float_key(values[r]));
                 }
             }),
             (None, Data::Text(_) | Data::Rows) => {}
@@ -544,22 +542,26 @@ impl AggState for Distinct {
             ColumnType::Int if self.typed.is_none() && self.text.all_canonical_ints() => {
                 self.text.len()
             }
-            ColumnType::Int => count_distinct(
-                (self.ints())
-                    .chain(self.text.values(parse_int_field, number_codes::int_of))
-                    .map(|v| v as u64),
-            ),
-            ColumnType::Float => count_distinct(
-                (self.floats())
-                    .chain(self.ints().map(|i| float_key(i as f64)))
-                    .chain(
-                        (self
-                            .text
-                            .values(parse_float_field, number_codes::float_of)
-                            .into_iter())
-                        .map(float_key),
-                    ),
-            ),
+            // a typed set alone holds distinct values already (but not
+            // integers among floats: two integers may round to one float)
+            ColumnType::Int => self.only_typed(true).unwrap_or_else(|| {
+                count_distinct(
+                    (self.ints())
+                        .chain(self.text.values(parse_int_field, number_codes::int_of))
+                        .map(|v| v as u64),
+                )
+            }),
+            ColumnType::Float => self.only_typed(false).unwrap_or_else(|| {
+                count_distinct(
+                    (self.floats())
+                        .chain(self.ints().map(|i| float_key(i as f64)))
+                        .chain(
+                            (self.text.values(parse_float_field, number_codes::float_of))
+                                .into_iter()
+                                .map(float_key),
+                        ),
+                )
+            }),
         };
         Value::Int(n as i128)
     }
@@ -626,7 +628,9 @@ impl AggState for Distinct {
         // no typed values: no box (the form a state that never saw one has)
         let typed = (!ints.is_empty() || !floats.is_empty()).then(|| {
             Box::new(TypedSets {
-                ints: ints.into_iter().map(i64_from_order_key).collect(),
+                ints: (ints.into_iter())
+                    .map(|k| i64_from_order_key(k) as u64)
+                    .collect(),
                 floats: floats.into_iter().collect(),
             })
         });
@@ -638,6 +642,7 @@ impl AggState for Distinct {
 mod tests {
     use super::super::testing::*;
     use super::*;
+    use hashbrown::HashSet;
 
     #[test]
     fn a_state_is_small() {
@@ -802,6 +807,29 @@ mod tests {
             assert_eq!(x.texts(), mx);
         }
         assert_eq!(ranks, HashSet::from([0, 1, 2]), "lists, codes, texts");
+    }
+
+    /// A typed set alone is counted by its size; integers among floats
+    /// are counted as the floats they round to (2^53 and 2^53 + 1 are one).
+    #[test]
+    fn typed_sets_count_the_column_type_s_values() {
+        let big = 1i64 << 53;
+        let values = [
+            Some(big),
+            Some(big + 1),
+            Some(-1),
+            None,
+            Some(-1),
+            Some(i64::MIN),
+        ];
+        let d = ints::<Distinct>(&values);
+        assert_eq!(d.finish(ColumnType::Int, &Func::Distinct), Value::Int(4));
+        assert_eq!(d.finish(ColumnType::Float, &Func::Distinct), Value::Int(3));
+        let mut d = ints::<Distinct>(&values);
+        feed_floats(&mut d, &[Some(9007199254740992.0), Some(0.5), Some(-1.0)]);
+        assert_eq!(d.finish(ColumnType::Float, &Func::Distinct), Value::Int(4));
+        let f = floats::<Distinct>(&[Some(f64::NAN), Some(-f64::NAN), Some(-0.0), Some(0.0)]);
+        assert_eq!(f.finish(ColumnType::Float, &Func::Distinct), Value::Int(2));
     }
 
     #[test]

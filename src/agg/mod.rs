@@ -23,6 +23,7 @@ pub mod number_codes;
 mod quantile;
 mod small_values;
 mod sum;
+mod u64set;
 #[cfg(test)]
 mod wire_tests;
 

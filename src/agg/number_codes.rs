@@ -19,16 +19,9 @@
 //! in the common cases and from its text otherwise ([`int_of`],
 //! [`float_of`]), so it is always the number the text parses to.
 //!
-//! A [`CodeSet`] is a flat table of `u64`s (open addressing, linear
-//! probing): 8 bytes a slot, against a text's 32-byte slot, arena bytes and
-//! end.
+//! A set of codes is a [`U64Set`](super::u64set::U64Set): 8 bytes a slot,
+//! against a text's 32-byte slot, arena bytes and end.
 
-use std::hash::BuildHasher;
-
-use hashbrown::DefaultHashBuilder;
-use rayon::prelude::*;
-
-use crate::keyset::shared_hasher;
 use crate::number::decimal::{decimal_to_f64, split_plain};
 use crate::number::{parse_float_field, parse_int_field};
 
@@ -116,168 +109,6 @@ pub fn float_of(code: u64) -> Option<f64> {
 #[inline]
 pub fn is_canonical_int(code: u64) -> bool {
     matches!(parts(code), (negative, m, 0) if !(negative && m == 0))
-}
-
-/// The most a table is filled: `len` at most this many eighths of its slots.
-const MAX_LOAD_EIGHTHS: usize = 5;
-/// Codes ahead to prefetch the slot of while inserting.
-const PREFETCH: usize = 16;
-/// The smallest table.
-const MIN_SLOTS: usize = 64;
-
-/// A table of `n` free slots, on huge pages when large: the table is
-/// touched at random, and on 4 KiB pages each first touch of a page took
-/// two faults (a read maps the shared zero page, the write that follows
-/// copies it), a fifth of the CPU of `distinct` over ten million numbers.
-fn free_slots(n: usize) -> Vec<u64> {
-    // zeroed by the allocator: fresh pages, not written
-    let slots = vec![0; n];
-    crate::alloc::advise_huge_pages(slots.as_ptr() as *const u8, n * 8);
-    slots
-}
-
-/// A set of codes: a power-of-two table of `code + 1` (0 is a free slot;
-/// no code is `u64::MAX`, its scale would be 31).
-///
-/// A code's first slot is the top bits of its hash, so the table is in
-/// hash order: doubling it, or adding another set's codes in their table
-/// order, writes the table from one end to the other instead of at random
-/// (each code's new first slot is twice its old one, or one more).
-#[derive(Clone)]
-pub struct CodeSet {
-    slots: Vec<u64>,
-    /// `64 - log2(slots.len())`: a hash shifted right by this is a slot.
-    shift: u32,
-    len: usize,
-    hasher: DefaultHashBuilder,
-}
-
-impl std::fmt::Debug for CodeSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CodeSet").field("len", &self.len).finish()
-    }
-}
-
-impl Default for CodeSet {
-    fn default() -> Self {
-        CodeSet::with_capacity(0)
-    }
-}
-
-impl CodeSet {
-    /// An empty set with room for `n` codes.
-    pub fn with_capacity(n: usize) -> CodeSet {
-        let slots = Self::slots_for(n);
-        CodeSet {
-            slots: free_slots(slots),
-            shift: 64 - slots.trailing_zeros(),
-            len: 0,
-            hasher: shared_hasher(),
-        }
-    }
-
-    /// The table size that holds `n` codes.
-    fn slots_for(n: usize) -> usize {
-        (n * 8 / MAX_LOAD_EIGHTHS + 1)
-            .next_power_of_two()
-            .max(MIN_SLOTS)
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Every code, in table order.
-    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
-        self.slots.iter().filter(|&&s| s != 0).map(|&s| s - 1)
-    }
-
-    /// `f` of every code that has a value, in parallel for large sets.
-    pub fn values<T: Send>(&self, f: impl Fn(u64) -> Option<T> + Sync) -> Vec<T> {
-        if self.slots.len() < 1 << 16 {
-            return self.iter().filter_map(f).collect();
-        }
-        (self.slots.par_iter())
-            .filter(|&&s| s != 0)
-            .filter_map(|&s| f(s - 1))
-            .collect()
-    }
-
-    #[inline]
-    fn hash(&self, code: u64) -> u64 {
-        self.hasher.hash_one(code)
-    }
-
-    /// Inserts every code of `codes`.
-    pub fn insert_all(&mut self, codes: impl IntoIterator<Item = u64>) {
-        const CHUNK: usize = 1024;
-        let mut codes = codes.into_iter();
-        let mut chunk = [0u64; CHUNK];
-        let mut hashes = [0u64; CHUNK];
-        loop {
-            let mut n = 0;
-            for (slot, code) in chunk.iter_mut().zip(&mut codes) {
-                *slot = code;
-                n += 1;
-            }
-            for (hash, &code) in hashes.iter_mut().zip(&chunk[..n]) {
-                *hash = self.hash(code);
-            }
-            for i in 0..n {
-                if (self.len + 1) * 8 > self.slots.len() * MAX_LOAD_EIGHTHS {
-                    self.grow();
-                }
-                if let Some(&ahead) = hashes[..n].get(i + PREFETCH) {
-                    crate::hint::prefetch(&self.slots[(ahead >> self.shift) as usize]);
-                }
-                self.insert_hashed(chunk[i] + 1, (hashes[i] >> self.shift) as usize);
-            }
-            if n < CHUNK {
-                return;
-            }
-        }
-    }
-
-    /// Inserts the stored form `stored` (`code + 1`) from slot `i` on.
-    #[inline]
-    fn insert_hashed(&mut self, stored: u64, mut i: usize) {
-        let mask = self.slots.len() - 1;
-        loop {
-            let slot = self.slots[i];
-            if slot == stored {
-                return;
-            }
-            if slot == 0 {
-                self.slots[i] = stored;
-                self.len += 1;
-                return;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    /// Doubles the table.
-    fn grow(&mut self) {
-        self.resize(self.slots.len() * 2);
-    }
-
-    /// Moves the codes to a table of `slots` slots.
-    fn resize(&mut self, slots: usize) {
-        let old = std::mem::replace(&mut self.slots, free_slots(slots));
-        self.shift = 64 - slots.trailing_zeros();
-        self.len = 0;
-        // the new table holds them all: `insert_all` does not grow it
-        self.insert_all(old.into_iter().filter(|&s| s != 0).map(|s| s - 1));
-    }
-
-    /// Adds every code of `other`.
-    pub fn absorb(&mut self, other: &CodeSet) {
-        let slots = Self::slots_for(self.len + other.len);
-        if slots > self.slots.len() {
-            self.resize(slots);
-        }
-        self.insert_all(other.iter());
-    }
 }
 
 #[cfg(test)]
@@ -409,32 +240,5 @@ mod tests {
             let canonical = parse_int_field(t.as_bytes()).is_some_and(|v| v.to_string() == t);
             assert_eq!(is_canonical_int(code), canonical, "{t}");
         }
-    }
-
-    #[test]
-    fn sets_hold_each_code_once_through_growth_and_absorbing() {
-        let mut state = 7u64;
-        let mut model = std::collections::HashSet::new();
-        let mut a = CodeSet::default();
-        let mut b = CodeSet::with_capacity(1000);
-        for round in 0..50 {
-            let codes: Vec<u64> = (0..500)
-                .map(|_| crate::testing::xorshift(&mut state) % 20_000)
-                .collect();
-            model.extend(codes.iter().copied());
-            if round % 2 == 0 {
-                a.insert_all(codes);
-            } else {
-                b.insert_all(codes);
-            }
-        }
-        a.absorb(&b);
-        assert_eq!(a.len(), model.len());
-        let got: std::collections::HashSet<u64> = a.iter().collect();
-        assert_eq!(got, model);
-        // the largest code is stored as itself plus one, never 0
-        let top = encode(b"-0.0000000000000001").unwrap();
-        a.insert_all([top, top]);
-        assert_eq!(a.len(), model.len() + 1);
     }
 }
