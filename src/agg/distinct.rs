@@ -430,8 +430,7 @@ fn canonical_int(text: &[u8]) -> bool {
 /// The number of distinct values among `keys`, by sorting them. A group's
 /// few values are sorted on the stack; a hash set built per group in
 /// `finish` was a tenth of a million-group `distinct` (its growth, then
-/// its free), and one of ten million values took twice as long as a
-/// parallel sort.
+/// its free); many values are sorted in parallel.
 fn count_distinct(mut keys: impl Iterator<Item = u64>) -> usize {
     const FEW: usize = 32;
     let mut few = [0u64; FEW];
