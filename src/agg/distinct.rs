@@ -101,10 +101,11 @@ struct TextSet {
 #[derive(Debug)]
 enum Big {
     /// The texts that are plain numbers, as codes, and the others (a text
-    /// is in one or the other by its spelling alone, so never in both).
+    /// is in one or the other by its spelling alone, so never in both;
+    /// `None` until the first, as a key set takes 512 bytes before it).
     Codes {
         codes: U64Set,
-        others: KeySet,
+        others: Option<KeySet>,
     },
     One(KeySet),
     Parts(Vec<KeySet>),
@@ -126,7 +127,7 @@ impl Big {
 
     fn len(&self) -> usize {
         match self {
-            Big::Codes { codes, others } => codes.len() + others.len(),
+            Big::Codes { codes, others } => codes.len() + others.as_ref().map_or(0, KeySet::len),
             Big::One(one) => one.len(),
             Big::Parts(parts) => parts.iter().map(KeySet::len).sum(),
         }
@@ -135,12 +136,13 @@ impl Big {
     /// The set's texts as one set of texts (codes written back).
     fn into_texts(self) -> Big {
         match self {
-            Big::Codes { codes, mut others } => {
+            Big::Codes { codes, others } => {
+                let mut texts = others.unwrap_or_default();
                 let mut buf = [0; number_codes::MAX_TEXT];
                 for code in codes.iter() {
-                    others.intern(number_codes::write(code, &mut buf));
+                    texts.intern(number_codes::write(code, &mut buf));
                 }
-                Big::One(others)
+                Big::One(texts)
             }
             texts => texts,
         }
@@ -218,7 +220,7 @@ impl TextSet {
                 codes
                     .iter()
                     .for_each(|code| f(number_codes::write(code, &mut buf)));
-                others.iter().for_each(f);
+                others.iter().flat_map(KeySet::iter).for_each(f);
             }
             Some(Big::One(one)) => one.iter().for_each(f),
             Some(Big::Parts(parts)) => parts.iter().flat_map(KeySet::iter).for_each(f),
@@ -235,7 +237,7 @@ impl TextSet {
         match self.big.as_deref() {
             Some(Big::Codes { codes, others }) => {
                 let mut out = codes.values(from_code);
-                out.extend(others.iter().filter_map(from_text));
+                out.extend(others.iter().flat_map(KeySet::iter).filter_map(from_text));
                 out
             }
             _ => {
@@ -251,7 +253,8 @@ impl TextSet {
     fn all_canonical_ints(&self) -> bool {
         match self.big.as_deref() {
             Some(Big::Codes { codes, others }) => {
-                codes.iter().all(number_codes::is_canonical_int) && others.iter().all(canonical_int)
+                codes.iter().all(number_codes::is_canonical_int)
+                    && others.iter().flat_map(KeySet::iter).all(canonical_int)
             }
             _ => {
                 let mut all = true;
@@ -279,7 +282,7 @@ impl TextSet {
                 if texts.iter().any(|t| number_codes::encode(t).is_some()) {
                     Big::Codes {
                         codes: U64Set::default(),
-                        others: KeySet::new(),
+                        others: None,
                     }
                 } else {
                     Big::One(KeySet::new())
@@ -303,12 +306,12 @@ impl TextSet {
                     match number_codes::encode(key(i)) {
                         Some(code) => plain.push(code),
                         None => {
-                            others.intern(key(i));
+                            others.get_or_insert_with(KeySet::new).intern(key(i));
                         }
                     }
                 }
                 codes.insert_all(plain);
-                if others.len() > codes.len().max(OTHERS_MAX) {
+                if others.as_ref().map_or(0, KeySet::len) > codes.len().max(OTHERS_MAX) {
                     let texts = std::mem::replace(big, Big::Parts(Vec::new()));
                     *big = texts.into_texts();
                 }
@@ -360,12 +363,16 @@ impl TextSet {
             (
                 Big::Codes { codes, others },
                 Big::Codes {
-                    codes: their_codes,
+                    codes: mut their_codes,
                     others: their_others,
                 },
             ) => {
+                // into the larger set of codes
+                if codes.len() < their_codes.len() {
+                    std::mem::swap(codes, &mut their_codes);
+                }
                 codes.absorb(&their_codes);
-                others.absorb(&their_others);
+                merge_other_texts(others, their_others);
             }
             (Big::One(mine), Big::One(theirs)) => {
                 // both one set: theirs is the smaller
@@ -402,6 +409,17 @@ fn float_key(v: f64) -> u64 {
         0
     } else {
         v.to_bits()
+    }
+}
+
+/// Adds `theirs` to `mine`, either of which may not exist yet.
+fn merge_other_texts(mine: &mut Option<KeySet>, theirs: Option<KeySet>) {
+    match (mine.as_mut(), theirs) {
+        (_, None) => {}
+        (None, theirs) => *mine = theirs,
+        (Some(m), Some(t)) => {
+            m.absorb(&t);
+        }
     }
 }
 
