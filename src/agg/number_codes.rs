@@ -11,13 +11,13 @@
 //! form `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 19 digits, whose
 //! digits read as one integer `m` are below 2^58 (every text of 17 digits,
 //! the most a shortest round-trip double has), is described exactly by its
-//! sign, `m` and the number of digits after the point `s`:
-//! a 64-bit code from which
-//! the text is written back byte for byte ([`write`]). Two texts are one
-//! code exactly when they are one text, so a set of codes counts texts
-//! like a set of texts; the number a code spells is read from it directly
-//! in the common cases and from its text otherwise ([`int_of`],
-//! [`float_of`]), so it is always the number the text parses to.
+//! sign, `m` and the number of digits after the point `s`: a 64-bit code
+//! from which the text is written back byte for byte ([`write`]). Two
+//! texts are one code exactly when they are one text, so a set of codes
+//! counts texts like a set of texts; the number a code spells is read from
+//! it directly in the common cases and from its text otherwise
+//! ([`int_of`], [`float_of`]), so it is always the number the text parses
+//! to.
 //!
 //! A set of codes is a [`U64Set`](super::u64set::U64Set): 8 bytes a slot,
 //! against a text's 32-byte slot, arena bytes and end.
@@ -30,8 +30,7 @@ use crate::number::{parse_float_field, parse_int_field};
 const SCALE_SHIFT: u32 = 58;
 const DIGITS_MASK: u64 = (1 << SCALE_SHIFT) - 1;
 /// The most digits a coded text has, and so after the point: what the
-/// number reader's plain-decimal splitter takes (a code is never
-/// `u64::MAX`, whose scale would be 31).
+/// number reader's plain-decimal splitter takes.
 const MAX_DIGITS: usize = 19;
 /// The longest text a code writes: a sign, `0.` and [`MAX_DIGITS`] digits.
 pub const MAX_TEXT: usize = MAX_DIGITS + 3;
@@ -85,7 +84,7 @@ pub fn write(code: u64, buf: &mut [u8; MAX_TEXT]) -> &[u8] {
 #[inline]
 pub fn int_of(code: u64) -> Option<i64> {
     match parts(code) {
-        // below 10^17: fits, and its negation too (`-0` is no integer)
+        // below 2^58: fits, and its negation too (`-0` is no integer)
         (negative, m, 0) if !(negative && m == 0) => {
             Some(if negative { -(m as i64) } else { m as i64 })
         }
