@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::number_codes;
 use super::u64set::U64Set;
-use super::{each_scattered, merge_boxed, AggState, BadValue, Func};
+use super::{each_scattered, merge_optional, AggState, BadValue, Func};
 use crate::keyset::{part_of, shared_hasher, KeySet, PARTS};
 use crate::value::{parse_float_field, parse_int_field, Column, ColumnType, Data, Rows, Value};
 use crate::wire::{
@@ -372,7 +372,9 @@ impl TextSet {
                     std::mem::swap(codes, &mut their_codes);
                 }
                 codes.absorb(&their_codes);
-                merge_other_texts(others, their_others);
+                merge_optional(others, their_others, |mine, theirs| {
+                    mine.absorb(theirs);
+                });
             }
             (Big::One(mine), Big::One(theirs)) => {
                 // both one set: theirs is the smaller
@@ -409,17 +411,6 @@ fn float_key(v: f64) -> u64 {
         0
     } else {
         v.to_bits()
-    }
-}
-
-/// Adds `theirs` to `mine`, either of which may not exist yet.
-fn merge_other_texts(mine: &mut Option<KeySet>, theirs: Option<KeySet>) {
-    match (mine.as_mut(), theirs) {
-        (_, None) => {}
-        (None, theirs) => *mine = theirs,
-        (Some(m), Some(t)) => {
-            m.absorb(&t);
-        }
     }
 }
 
@@ -542,7 +533,7 @@ impl AggState for Distinct {
     }
 
     fn merge(&mut self, other: &mut Self) {
-        merge_boxed(&mut self.typed, other.typed.take(), |mine, theirs| {
+        merge_optional(&mut self.typed, other.typed.take(), |mine, theirs| {
             union(&mut mine.ints, &mut theirs.ints);
             union(&mut mine.floats, &mut theirs.floats);
         });
@@ -572,11 +563,10 @@ impl AggState for Distinct {
                 count_distinct(
                     (self.floats())
                         .chain(self.ints().map(|i| float_key(i as f64)))
-                        .chain(
-                            (self.text.values(parse_float_field, number_codes::float_of))
-                                .into_iter()
-                                .map(float_key),
-                        ),
+                        .chain(self.text.values(
+                            |t| parse_float_field(t).map(float_key),
+                            |c| number_codes::float_of(c).map(float_key),
+                        )),
                 )
             }),
         };

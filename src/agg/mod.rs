@@ -193,12 +193,12 @@ pub(crate) fn update_each<S: AggState>(
     first.map_or(Ok(()), Err)
 }
 
-/// Merges the boxed part of two states that few groups need (text values,
-/// typed sets, spare sketches): theirs moves over when this state has none,
-/// else `merge` combines the two.
-pub(crate) fn merge_boxed<T>(
-    mine: &mut Option<Box<T>>,
-    theirs: Option<Box<T>>,
+/// Merges the optional part of two states, often boxed as few groups need
+/// it (text values, typed sets, spare sketches): theirs moves over when
+/// this state has none, else `merge` combines the two.
+pub(crate) fn merge_optional<T>(
+    mine: &mut Option<T>,
+    theirs: Option<T>,
     merge: impl FnOnce(&mut T, &mut T),
 ) {
     match (mine.as_mut(), theirs) {

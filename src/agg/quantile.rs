@@ -22,7 +22,7 @@ use num_bigint::{BigInt, BigUint};
 use num_traits::{One, Zero};
 
 use super::small_values::SmallValues;
-use super::{first_non_number, merge_boxed, AggState, BadValue, Func};
+use super::{first_non_number, merge_optional, AggState, BadValue, Func};
 use crate::exact::{common_scale, round_ratio, round_ratio_small, scaled, VALUE_SCALE};
 use crate::value::{
     parse_float_field, parse_int_field, parse_wide_int_field, Column, ColumnType, Data, Rows, Value,
@@ -121,7 +121,7 @@ impl AggState for Quantile {
         }
         self.floats.append(&mut other.floats);
         self.ints.append(&mut other.ints);
-        merge_boxed(&mut self.text, other.text.take(), |mine, theirs| {
+        merge_optional(&mut self.text, other.text.take(), |mine, theirs| {
             take_all(&mut mine.floats, &mut theirs.floats);
             take_all(&mut mine.ints, &mut theirs.ints);
             mine.decimals |= theirs.decimals;

@@ -25,13 +25,12 @@
 //! and the text of a field where a state reads text. That is a text
 //! column's values when every state of the column takes text
 //! (`AggState::TAKES_TEXT`: `count`, `null_count`, `min`/`max`, `distinct`,
-//! `approx_distinct`), and the
-//! source's text of numbers when a state reads it (`AggState::READS_RAW`:
-//! `min`/`max` and `distinct` on CSV). A batch of text a numeric aggregate
-//! reads goes to the direct table instead: the aggregate rejects it, and
-//! the error must name the row. Either way every row is folded exactly
-//! once, and exact states make the answer independent of which way a row
-//! went.
+//! `approx_distinct`), and the source's text of numbers when a state reads
+//! it (`AggState::READS_RAW`: `min`/`max` and `distinct` on CSV). A batch
+//! of text a numeric aggregate reads goes to the direct table instead: the
+//! aggregate rejects it, and the error must name the row. Either way every
+//! row is folded exactly once, and exact states make the answer independent
+//! of which way a row went.
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};

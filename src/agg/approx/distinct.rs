@@ -213,7 +213,7 @@ impl AggState for ApproxDistinct {
 
     fn merge(&mut self, other: &mut Self) {
         self.common.absorb(&mut other.common);
-        crate::agg::merge_boxed(&mut self.rest, other.rest.take(), |mine, theirs| {
+        crate::agg::merge_optional(&mut self.rest, other.rest.take(), |mine, theirs| {
             mine.ints.absorb(&mut theirs.ints);
             mine.floats.absorb(&mut theirs.floats);
             mine.texts.absorb(&mut theirs.texts);
