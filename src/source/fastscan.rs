@@ -358,14 +358,11 @@ impl QuoteState {
         classify: impl Fn(&[u8; 64], u8) -> Masks,
     ) -> Option<Block> {
         let valid = buf.len() - b;
-        let mut tmp = [0u8; 64];
-        let block: &[u8; 64] = if valid >= 64 {
-            buf[b..b + 64].try_into().expect("64 bytes")
+        let m = if valid >= 64 {
+            classify(buf[b..b + 64].try_into().expect("64 bytes"), delim)
         } else {
-            tmp[..valid].copy_from_slice(&buf[b..]);
-            &tmp
+            classify_tail(&buf[b..], delim, &classify)
         };
-        let m = classify(block, delim);
         let live = if valid >= 64 { !0 } else { (1u64 << valid) - 1 };
         // CRs that an LF follows (the last byte's LF is the next block's first)
         let crlf = |m: &Masks| {
@@ -420,6 +417,16 @@ impl QuoteState {
             newlines: m.newline & !inside & live,
         })
     }
+}
+
+/// The masks of the input's last, short block, padded with zeros (which
+/// match no class): out of the block loop, whose every block paid for
+/// zeroing the padding when it was inline.
+#[cold]
+fn classify_tail(tail: &[u8], delim: u8, classify: impl Fn(&[u8; 64], u8) -> Masks) -> Masks {
+    let mut block = [0u8; 64];
+    block[..tail.len()].copy_from_slice(tail);
+    classify(&block, delim)
 }
 
 /// Scans records of `buf[start..end]` a block at a time.

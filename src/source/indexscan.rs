@@ -187,36 +187,62 @@ impl<'a> IndexScanner<'a> {
             IndexPath::Portable => self.index_blocks::<false>(start, stop, classify_portable),
             _ => self.index_blocks::<false>(start, stop, self.classify),
         };
-        let Some((newlines, last_newline)) = indexed else {
+        let Some((newlines, len)) = indexed else {
             return Window::Irregular { until: buf.len() };
         };
-        let Some(last) = last_newline else {
-            // a record longer than the window, or the input's unterminated end
-            return Window::Irregular { until: buf.len() };
-        };
-        let complete = last + 1;
-        let until = start + self.index[last] as usize + 1;
-        let ncols = self.ncols;
-        let window = &buf[start..until];
-        let regular = complete.is_multiple_of(ncols)
-            && newlines == complete / ncols
-            && self.index[..complete]
-                .iter()
-                .skip(ncols - 1)
-                .step_by(ncols)
-                .all(|&e| window[e as usize] == b'\n')
-            && (ncols > 1 || !self.has_blank_line(start, complete));
+        // A window is regular when its newlines are exactly every `ncols`-th
+        // separator: then the first `newlines * ncols` entries are whole
+        // records. Checking that the entries there are newlines is enough:
+        // they are `newlines` distinct newlines outside quotes, so they are
+        // all of them, and between two of them lie `ncols - 1` delimiters.
+        let complete = newlines * self.ncols;
+        let regular = newlines > 0
+            && complete <= len
+            && self.newline_at_every_record_end(start, complete)
+            && (self.ncols > 1 || !self.has_blank_line(start, complete));
         if !regular {
-            return Window::Irregular { until };
+            return match self.last_newline(start, len) {
+                // the records up to the window's last newline
+                Some(until) => Window::Irregular { until },
+                // a record longer than the window, or the input's
+                // unterminated end
+                None => Window::Irregular { until: buf.len() },
+            };
         }
+        let until = start + self.index[complete - 1] as usize + 1;
         self.base = start;
         self.complete = complete;
         Window::Records { next: until }
     }
 
+    /// Whether entries `ncols - 1, 2 * ncols - 1, ..` below `complete` of
+    /// the window at `start` are newlines.
+    fn newline_at_every_record_end(&self, start: usize, complete: usize) -> bool {
+        let window = &self.buf[start..];
+        (self.index[..complete].iter())
+            .skip(self.ncols - 1)
+            .step_by(self.ncols)
+            .all(|&e| window[e as usize] == b'\n')
+    }
+
+    /// Just past the last newline among the `len` entries of the window at
+    /// `start`, if any (an entry is a separator outside quotes, so a
+    /// newline there ends a record; the delimiter is never a newline).
+    fn last_newline(&self, start: usize, len: usize) -> Option<usize> {
+        let window = &self.buf[start..];
+        (self.index[..len].iter().rev())
+            .map(|&e| e as usize)
+            .find(|&e| window[e] == b'\n')
+            .map(|e| start + e + 1)
+    }
+
     /// Classifies and indexes the blocks of `start..stop`: the number of
-    /// newlines outside quotes and the index entry of the last one, or
-    /// `None` when a block's quoting needs the per-record scanners.
+    /// newlines outside quotes and of index entries, or `None` when a
+    /// block's quoting needs the per-record scanners. Where the newlines
+    /// lie is left to [`window`](Self::window), which finds them through
+    /// the index: located per block here, they were a branch that went
+    /// either way at random (a record spans about two blocks) and a
+    /// `lzcnt`, mask and `popcnt` on every block with one.
     /// `COMPRESS`: index with [`index_block_compress`] (AVX-512 VBMI2).
     #[inline(always)]
     fn index_blocks<const COMPRESS: bool>(
@@ -224,28 +250,21 @@ impl<'a> IndexScanner<'a> {
         start: usize,
         stop: usize,
         classify: impl Fn(&[u8; 64], u8) -> Masks,
-    ) -> Option<(usize, Option<usize>)> {
+    ) -> Option<(usize, usize)> {
         let mut quotes = QuoteState::AT_RECORD_START;
         let mut len = 0usize;
         let mut newlines = 0usize;
-        let mut last_newline = None;
         let mut b = start;
         while b < stop {
             if let Some(ahead) = self.buf.get(b + PREFETCH_AHEAD) {
                 crate::hint::prefetch(ahead);
             }
             let block = quotes.scan(self.buf, b, self.delim, &classify)?;
-            if block.newlines != 0 {
-                let last = 63 - block.newlines.leading_zeros() as usize;
-                let upto_last = u64::MAX >> (63 - last);
-                let before = (block.seps & upto_last).count_ones() as usize;
-                last_newline = Some(len + before - 1);
-                newlines += block.newlines.count_ones() as usize;
-            }
+            newlines += block.newlines.count_ones() as usize;
             len = self.index_block::<COMPRESS>(len, b - start, block.seps);
             b += 64;
         }
-        Some((newlines, last_newline))
+        Some((newlines, len))
     }
 
     /// [`index_blocks`](Self::index_blocks) compiled for AVX-512, with the
@@ -257,11 +276,7 @@ impl<'a> IndexScanner<'a> {
     /// LZCNT and BMI1 ([`Features::avx512_vbmi2`]).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512bw,avx512vbmi2,popcnt,lzcnt,bmi1")]
-    unsafe fn index_blocks_avx512(
-        &mut self,
-        start: usize,
-        stop: usize,
-    ) -> Option<(usize, Option<usize>)> {
+    unsafe fn index_blocks_avx512(&mut self, start: usize, stop: usize) -> Option<(usize, usize)> {
         self.index_blocks::<true>(start, stop, |block, delim| {
             // SAFETY: this function runs only with AVX-512 BW.
             unsafe { classify_avx512_inline(block, delim) }
@@ -276,11 +291,7 @@ impl<'a> IndexScanner<'a> {
     /// baseline) ([`Features::avx2_bmi`]).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,popcnt,lzcnt,bmi1,bmi2")]
-    unsafe fn index_blocks_avx2(
-        &mut self,
-        start: usize,
-        stop: usize,
-    ) -> Option<(usize, Option<usize>)> {
+    unsafe fn index_blocks_avx2(&mut self, start: usize, stop: usize) -> Option<(usize, usize)> {
         self.index_blocks::<false>(start, stop, |block, delim| {
             // SAFETY: this function runs only with AVX2.
             unsafe { classify_avx2_inline(block, delim) }
