@@ -218,11 +218,17 @@ impl<'a> IndexScanner<'a> {
     /// Whether entries `ncols - 1, 2 * ncols - 1, ..` below `complete` of
     /// the window at `start` are newlines.
     fn newline_at_every_record_end(&self, start: usize, complete: usize) -> bool {
-        let window = &self.buf[start..];
-        (self.index[..complete].iter())
-            .skip(self.ncols - 1)
-            .step_by(self.ncols)
-            .all(|&e| window[e as usize] == b'\n')
+        let (window, ncols) = (&self.buf[start..], self.ncols);
+        // (an index loop: `skip` and `step_by` over the entries compiled to
+        // a call, 2% of Q1)
+        let mut e = ncols - 1;
+        while e < complete {
+            if window[self.index[e] as usize] != b'\n' {
+                return false;
+            }
+            e += ncols;
+        }
+        true
     }
 
     /// Just past the last newline among the `len` entries of the window at
