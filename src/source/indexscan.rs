@@ -654,6 +654,39 @@ mod tests {
         }
     }
 
+    /// An irregular window hands the per-record scanners the records up to
+    /// its last newline outside quotes, not the rest of the input; with no
+    /// newline in the window, the rest. A window whose newline count equals
+    /// its records' but not at every record's end (a short record and a
+    /// long one) is irregular.
+    #[test]
+    fn an_irregular_window_hands_over_up_to_its_last_newline() {
+        let row = "1,2,3\n";
+        let short = format!("1,2\n{}", row.repeat(WINDOW / row.len() + 10));
+        // the window's last newline: the last one in its first WINDOW bytes
+        let last = short.as_bytes()[..WINDOW]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .unwrap();
+        let compensated = format!("1,2\n3,4,5,6\n{}", row.repeat(20));
+        let quoted_tail = format!("1,2\n{}\"a\nb\"", row.repeat(3));
+        let long = format!("{},1,2\n", "x".repeat(WINDOW + 10));
+        for features in every_path() {
+            for (text, want) in [
+                (&short, last + 1),
+                (&compensated, compensated.len()),
+                (&quoted_tail, quoted_tail.rfind("\n\"a").unwrap() + 1),
+                (&long, long.len()),
+            ] {
+                let mut index = IndexScanner::with_features(text.as_bytes(), b',', 3, features);
+                let got = index.window(0, text.len());
+                assert_eq!(got, Window::Irregular { until: want }, "{features:?}");
+            }
+        }
+        check(&short, 3);
+        check(&compensated, 3);
+    }
+
     #[test]
     fn agrees_on_generated_inputs() {
         let mut state = 11u64;
