@@ -559,8 +559,11 @@ impl<'a> FastScanner<'a> {
                 && index == 0
                 && (pos == start || (pos == start + 1 && self.buf[start] == b'\r'))
             {
-                // blank line
-                self.record_start = pos + 1;
+                // A blank line. The scalar scanner skips it a byte at a
+                // time up to the range's end, so a range ending at the LF
+                // of a blank CRLF line stops at that LF (`start` < `end`
+                // here, or the record would not have been begun).
+                self.record_start = (pos + 1).min(self.end.max(start + 1));
                 continue;
             }
             if sink.wants(index) {
@@ -689,7 +692,7 @@ pub(super) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::super::scan::{AllFields, Span};
+    use super::super::scan::{AllFields, Scanner, Span};
     use super::testing::*;
     use super::*;
 
@@ -826,6 +829,28 @@ mod tests {
         ];
         for case in &cases {
             check_paths(case.as_bytes());
+        }
+    }
+
+    /// A range that ends inside a blank CRLF line (at its LF) stops where
+    /// the scalar scanner stops, at the LF, not past it: the next range
+    /// starts there, so where the stop lies decides nothing about the
+    /// records, but the scalar scanner defines it (the `scan_equivalence`
+    /// fuzz target found `\r\n` + a record, read as the range `0..1`).
+    #[test]
+    fn a_range_ending_in_a_blank_crlf_line_stops_as_the_scalar_scanner() {
+        for text in ["\r\nx\n", "a,b\n\r\n\r\n1,2\n", "\n\r\n\n\r\nq\r\n"] {
+            let buf = text.as_bytes();
+            for end in 0..=buf.len() {
+                let mut scalar = Scanner::new(buf, 0, b',');
+                while let Some(Ok(_)) = scalar.next_record(end, &mut AllFields::default()) {}
+                for features in every_path() {
+                    let (_, stop) = fast_records(features, buf, 0, end);
+                    if let Ok(stop) = stop {
+                        assert_eq!(stop, scalar.position(), "{text:?} 0..{end} {features:?}");
+                    }
+                }
+            }
         }
     }
 
