@@ -561,9 +561,10 @@ impl<'a> FastScanner<'a> {
             {
                 // A blank line. The scalar scanner skips it a byte at a
                 // time up to the range's end, so a range ending at the LF
-                // of a blank CRLF line stops at that LF (`start` < `end`
-                // here, or the record would not have been begun).
-                self.record_start = (pos + 1).min(self.end.max(start + 1));
+                // of a blank CRLF line stops at that LF (`start`, the
+                // record's start, is before `end` here, or the record
+                // would not have been begun).
+                self.record_start = (pos + 1).min(self.end);
                 continue;
             }
             if sink.wants(index) {
