@@ -39,7 +39,7 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 
 use super::group_table::GroupTable;
-use super::scratch::GroupScratch;
+use super::scratch::{copy_short, GroupScratch};
 use super::StateVecs;
 use crate::agg::{Groups, StateVec};
 use crate::batch::Batch;
@@ -162,30 +162,6 @@ impl Slab {
         }
         #[cfg(not(target_arch = "x86_64"))]
         self.write(at, &stage.0[..STAGE]);
-    }
-}
-
-/// `dst.copy_from_slice(src)` for the short keys of a group-by, without a
-/// call to `memcpy`: two overlapping fixed-size moves for up to 32 bytes.
-#[inline(always)]
-fn copy_short(dst: &mut [u8], src: &[u8]) {
-    let n = src.len();
-    assert_eq!(dst.len(), n);
-    if n > 32 {
-        dst.copy_from_slice(src);
-    } else if n >= 16 {
-        dst[..16].copy_from_slice(&src[..16]);
-        dst[n - 16..].copy_from_slice(&src[n - 16..]);
-    } else if n >= 8 {
-        dst[..8].copy_from_slice(&src[..8]);
-        dst[n - 8..].copy_from_slice(&src[n - 8..]);
-    } else if n >= 4 {
-        dst[..4].copy_from_slice(&src[..4]);
-        dst[n - 4..].copy_from_slice(&src[n - 4..]);
-    } else if n > 0 {
-        dst[0] = src[0];
-        dst[n / 2] = src[n / 2];
-        dst[n - 1] = src[n - 1];
     }
 }
 

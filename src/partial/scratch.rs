@@ -43,6 +43,9 @@ impl GroupScratch {
     pub(super) fn encode_keys(&mut self, plan: &Plan, batch: &Batch<'_>) {
         self.key.clear();
         self.key_ends.clear();
+        if self.encode_text_keys(plan, batch) {
+            return;
+        }
         for row in 0..batch.len {
             for (i, &k) in plan.keys.iter().enumerate() {
                 encode_key(
@@ -54,6 +57,41 @@ impl GroupScratch {
             }
             self.key_ends.push(self.key.len());
         }
+    }
+
+    /// [`encode_keys`](Self::encode_keys) for the common key of a
+    /// many-group run, one text column with no nulls: each key is the value
+    /// tag and the text (what [`encode_key`] writes for the last field of a
+    /// key), copied without a call per row (`encode_key`'s general match
+    /// and `memcpy` calls were 3% of a million-group run). False, and
+    /// nothing written, for any other key.
+    fn encode_text_keys(&mut self, plan: &Plan, batch: &Batch<'_>) -> bool {
+        use crate::batch::VALUE_TAG;
+        use crate::value::Data;
+        let [k] = plan.keys[..] else {
+            return false;
+        };
+        let col = &batch.columns[k];
+        let text = match (col.raw, col.data) {
+            (Some(raw), _) => raw,
+            (None, Data::Text(text)) => text,
+            _ => return false,
+        };
+        if col.valid.is_some() {
+            return false;
+        }
+        let total = text.iter().map(|t| 1 + t.len()).sum::<usize>();
+        self.key.resize(total, 0);
+        self.key_ends.reserve(text.len());
+        let mut at = 0;
+        for t in text {
+            let end = at + 1 + t.len();
+            self.key[at] = VALUE_TAG;
+            copy_short(&mut self.key[at + 1..end], t);
+            self.key_ends.push(end);
+            at = end;
+        }
+        true
     }
 
     /// Row `r`'s encoded key (after [`encode_keys`](Self::encode_keys)).
@@ -157,5 +195,107 @@ impl GroupScratch {
             *at += 1;
         }
         false
+    }
+}
+
+/// `dst.copy_from_slice(src)` for the short keys of a group-by, without a
+/// call to `memcpy`: two overlapping fixed-size moves for up to 32 bytes.
+#[inline(always)]
+pub(super) fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    assert_eq!(dst.len(), n);
+    if n > 32 {
+        dst.copy_from_slice(src);
+    } else if n >= 16 {
+        dst[..16].copy_from_slice(&src[..16]);
+        dst[n - 16..].copy_from_slice(&src[n - 16..]);
+    } else if n >= 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..].copy_from_slice(&src[n - 8..]);
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..].copy_from_slice(&src[n - 4..]);
+    } else if n > 0 {
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::encode_key;
+    use crate::spec::parse_specs;
+    use crate::value::{Column, ColumnType, Data};
+
+    /// The keys [`GroupScratch::encode_keys`] writes, from whichever path,
+    /// are [`encode_key`]'s, row by row.
+    #[test]
+    fn keys_of_one_text_column_encode_as_encode_key_does() {
+        let long = "k".repeat(70);
+        let texts: Vec<&[u8]> = vec![
+            b"",
+            b"a",
+            b"ab",
+            b"abc",
+            b"abcd",
+            b"key_0673906",
+            b"a\0b",
+            b"0123456789abcdef",
+            b"0123456789abcdefg",
+            b"\0\0\0\xff",
+            long.as_bytes(),
+            b"x,y",
+        ];
+        let len = texts.len();
+        let header: Vec<String> = ["k", "v"].map(String::from).to_vec();
+        let plan = Plan::new(&header, &parse_specs(&["count"]).unwrap(), &["k".into()]).unwrap();
+        let numbers: Vec<i64> = (0..len as i64).collect();
+        let mut valid = vec![true; len];
+        let cases: [(Option<&[bool]>, bool); 3] =
+            [(None, false), (None, true), (Some(&valid), false)];
+        for (v, as_raw) in cases {
+            // as text, as a number column's source text, and with a
+            // validity mask (the general path)
+            let col = Column {
+                len,
+                data: if as_raw {
+                    Data::Int(&numbers)
+                } else {
+                    Data::Text(&texts)
+                },
+                valid: v,
+                raw: as_raw.then_some(&texts[..]),
+            };
+            check(&plan, col);
+        }
+        valid[3] = false;
+        let col = Column {
+            len,
+            data: Data::Text(&texts),
+            valid: Some(&valid),
+            raw: None,
+        };
+        check(&plan, col);
+    }
+
+    fn check(plan: &Plan, col: Column<'_>) {
+        let len = col.len;
+        let batch = Batch {
+            len,
+            columns: vec![col],
+            types: vec![ColumnType::Text],
+        };
+        let mut scratch = GroupScratch::default();
+        // twice: the buffers are reused
+        for _ in 0..2 {
+            scratch.encode_keys(plan, &batch);
+            for r in 0..len {
+                let mut want = Vec::new();
+                encode_key(&batch.columns[0], r, true, &mut want);
+                assert_eq!(scratch.key(r), &want[..], "row {r}");
+            }
+        }
     }
 }

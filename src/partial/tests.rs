@@ -66,7 +66,8 @@ fn fold(partial: &mut Partial, plan: &Plan, rows: &[Row], batch: usize, raw_w: b
                 Column {
                     len,
                     data: Data::Text(&keys),
-                    valid: Some(&key_valid),
+                    // as sources hand them: no validity when nothing is null
+                    valid: key_valid.contains(&false).then_some(&key_valid[..]),
                     raw: None,
                 },
                 Column {
