@@ -280,7 +280,7 @@ impl IpcFile {
         let start = usize::try_from(block.offset());
         let len = usize::try_from(block.metaDataLength() as i64 + block.bodyLength());
         if let (Some(map), Ok(start), Ok(len)) = (&self.map, start, len) {
-            release_range(map, start, len);
+            super::release_range(map, start, len);
         }
     }
 
@@ -331,23 +331,6 @@ pub fn read_everything(file: &IpcFile) -> Result<(u64, u64)> {
         rows += batch.num_rows() as u64;
     }
     Ok((rows, digest))
-}
-
-/// Drops `map[start..start + len]` from the resident set (whole pages only:
-/// pages shared with a neighbour are dropped too, and simply fault back in).
-pub fn release_range(map: &Mmap, start: usize, len: usize) {
-    #[cfg(target_os = "linux")]
-    if start < map.len() {
-        let len = len.min(map.len() - start);
-        // SAFETY: the map is a read-only shared file mapping, so dropped
-        // pages read back from the page cache (or the file) on the next
-        // access; MADV_DONTNEED on such a map never zeroes what Rust sees as
-        // live data. The range is clipped to the map above.
-        let _ =
-            unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, len) };
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (map, start, len);
 }
 
 /// True when `head` (a file's first bytes) opens an Arrow IPC file.

@@ -252,22 +252,11 @@ impl CsvInput {
 
     /// Tells the kernel the mapped pages of `start..end` are no longer
     /// needed, so a run over a file larger than memory keeps a small
-    /// resident set. The pages stay in the page cache; reading them again
-    /// just maps them again.
+    /// resident set ([`release_range`]). The pages stay in the page cache;
+    /// reading them again just maps them again.
     pub fn release(&self, start: usize, end: usize) {
-        #[cfg(unix)]
         if let Bytes::Mapped { map, .. } = &self.bytes {
-            const PAGE: usize = 4096;
-            let from = start / PAGE * PAGE;
-            let to = end.min(map.len());
-            if to > from {
-                // SAFETY: the mapping is read-only and file-backed, so
-                // dropping its pages loses nothing: they are re-read from
-                // the file (or page cache) if touched again.
-                let _ = unsafe {
-                    map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
-                };
-            }
+            release_range(map, start, end.saturating_sub(start));
         }
     }
 
@@ -306,6 +295,25 @@ impl InputFormat {
             InputFormat::Ipc => "Arrow IPC",
         }
     }
+}
+
+/// Drops the mapped pages of `map[start..start + len]` from the resident
+/// set: whole pages (memmap2 rounds the start down to one), so a page
+/// shared with a neighbouring range is dropped too and simply faults back
+/// in if that range still reads it. The pages stay in the page cache.
+pub fn release_range(map: &Mmap, start: usize, len: usize) {
+    #[cfg(unix)]
+    if start < map.len() {
+        let len = len.min(map.len() - start);
+        // SAFETY: the map is a read-only shared file mapping, so dropped
+        // pages read back from the page cache (or the file) on the next
+        // access; MADV_DONTNEED on such a map never zeroes what Rust sees as
+        // live data. The range is clipped to the map above.
+        let _ =
+            unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, len) };
+    }
+    #[cfg(not(unix))]
+    let _ = (map, start, len);
 }
 
 /// The 1-based physical line of byte `offset` of `buf`: LF, CRLF and a

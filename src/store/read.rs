@@ -42,7 +42,8 @@ use crate::exec::{self, AggregateOptions, Fold};
 use crate::partial::Table;
 use crate::plan::{Plan, UNUSED};
 use crate::source::arrow::fold_arrays;
-use crate::source::ipc::{release_range, IpcFile};
+use crate::source::ipc::IpcFile;
+use crate::source::release_range;
 use crate::xxh3::Xxh3;
 
 /// Bytes hashed between two releases of the pages just hashed.
