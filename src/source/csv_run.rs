@@ -203,7 +203,7 @@ pub fn map<W: Send>(
     pool.install(|| map_in_pool(pool, plan, inputs, opts, new_workers, fold))
 }
 
-/// [`split_speculative`](super::split::split_speculative) of `input` into `parts`, each stretch read past a
+/// The speculative split of `input` into `parts`, each stretch read past a
 /// cut let go at once ([`split_speculative_releasing`]): partitions release
 /// their own pages once read, and the splitter's would otherwise all be
 /// resident at the start of the map, up to 2 MiB each.

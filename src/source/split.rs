@@ -112,7 +112,10 @@ fn split_guessing(
         .map(|&cut| {
             let bound = next_boundary(buf, cut, guess_inside(buf, cut, delimiter, lookahead));
             // what the guess and the search for the boundary may have read
-            release(cut, bound.max(cut.saturating_add(lookahead)).min(end));
+            // (the guess looks at the byte before a quote, and at the one
+            // after a `""` pair that straddles the look-ahead's end)
+            let read_to = bound.max(cut.saturating_add(lookahead).saturating_add(2));
+            release(cut.saturating_sub(1), read_to.min(end));
             bound
         })
         .collect();
@@ -260,7 +263,8 @@ mod tests {
     use super::*;
 
     /// Every stretch the guesses read is handed to `release` once: from
-    /// its cut to at least the boundary found past it, within the input.
+    /// the byte before its cut to at least the boundary found past it and
+    /// the look-ahead's end, within the input.
     #[test]
     fn the_reads_past_each_cut_are_released() {
         let mut text = String::from("a,b\n");
@@ -278,7 +282,7 @@ mod tests {
         let cuts = cuts(4, buf.len(), parts);
         assert_eq!(released.len(), parts - 1);
         for (&(from, to), &cut) in released.iter().zip(&cuts[1..parts]) {
-            assert_eq!(from, cut);
+            assert_eq!(from, cut - 1);
             let bound = bounds[bounds.partition_point(|&b| b < cut)];
             assert!(
                 to >= bound && to >= cut + 100 && to <= buf.len(),
