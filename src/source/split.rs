@@ -185,6 +185,20 @@ fn next_boundary(buf: &[u8], from: usize, mut inside: bool) -> usize {
 /// Partition boundaries found with the real parser, one record at a time:
 /// exact for any input, but sequential.
 pub fn split_sequential(buf: &[u8], start: usize, parts: usize, delimiter: u8) -> Vec<usize> {
+    split_sequential_releasing(buf, start, parts, delimiter, &|_, _| {})
+}
+
+/// [`split_sequential`] of a mapped file, calling `release(from, to)` for
+/// the records behind the scan as it passes each cut: it reads the whole
+/// input before the map starts, and every page it read stayed mapped until
+/// its partition was read again.
+pub fn split_sequential_releasing(
+    buf: &[u8],
+    start: usize,
+    parts: usize,
+    delimiter: u8,
+    release: &dyn Fn(usize, usize),
+) -> Vec<usize> {
     let end = buf.len();
     if parts <= 1 || end <= start {
         return finish(Vec::new(), start, end);
@@ -193,9 +207,14 @@ pub fn split_sequential(buf: &[u8], start: usize, parts: usize, delimiter: u8) -
     let mut bounds = Vec::with_capacity(parts);
     let mut next = 1;
     let mut scanner = Scanner::new(buf, start, delimiter);
+    let mut released = 0;
     while next < parts {
         match scanner.next_record(usize::MAX, &mut NoFields) {
             Some(Ok((record_start, _))) => {
+                if next < parts && record_start >= points[next] {
+                    release(released, record_start);
+                    released = record_start;
+                }
                 while next < parts && record_start >= points[next] {
                     bounds.push(record_start);
                     next += 1;
@@ -205,6 +224,7 @@ pub fn split_sequential(buf: &[u8], start: usize, parts: usize, delimiter: u8) -
             _ => break,
         }
     }
+    release(released, scanner.position().min(end));
     finish(bounds, start, end)
 }
 
@@ -261,6 +281,35 @@ pub fn boundaries_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The exact split releases what its scan passed, in order, up to where
+    /// the scan stopped, and finds the boundaries it finds without releasing.
+    #[test]
+    fn the_sequential_scan_releases_what_it_passed() {
+        let mut text = String::from("a,b\n");
+        for i in 0..3000 {
+            text += &format!("{i},\"x\ny {i}\"\n");
+        }
+        let buf = text.as_bytes();
+        let released = std::cell::RefCell::new(Vec::new());
+        let release = |from, to| released.borrow_mut().push((from, to));
+        let bounds = split_sequential_releasing(buf, 4, 7, b',', &release);
+        assert_eq!(bounds, split_sequential(buf, 4, 7, b','));
+        let released = released.into_inner();
+        assert_eq!(released.len(), 7, "one per cut passed and one at the end");
+        assert_eq!(released[0].0, 0);
+        for w in released.windows(2) {
+            assert_eq!(w[0].1, w[1].0, "contiguous");
+        }
+        for &(from, to) in &released[..6] {
+            assert!(from <= to && bounds.contains(&to), "{from}..{to}");
+        }
+        // the scan stops in the record after the last cut
+        let last_cut = bounds[bounds.len() - 2];
+        assert!(
+            released[6].0 == last_cut && released[6].1 > last_cut && released[6].1 <= buf.len()
+        );
+    }
 
     /// Every stretch the guesses read is handed to `release` once: from
     /// the byte before its cut to at least the boundary found past it and
