@@ -15,6 +15,7 @@ use crate::agg::BINNED_ROWS;
 use crate::batch::{encode_key, Batch};
 use crate::keyset::KeySet;
 use crate::plan::Plan;
+use crate::value::Column;
 
 /// Past this many groups, a batch's rows are folded one by one rather than
 /// sorted into runs per group.
@@ -67,19 +68,9 @@ impl GroupScratch {
     /// nothing written, for any other key.
     fn encode_text_keys(&mut self, plan: &Plan, batch: &Batch<'_>) -> bool {
         use crate::batch::VALUE_TAG;
-        use crate::value::Data;
-        let [k] = plan.keys[..] else {
+        let Some((_, text)) = sole_text_key(plan, batch) else {
             return false;
         };
-        let col = &batch.columns[k];
-        let text = match (col.raw, col.data) {
-            (Some(raw), _) => raw,
-            (None, Data::Text(text)) => text,
-            _ => return false,
-        };
-        if col.valid.is_some() {
-            return false;
-        }
         let total = text.iter().map(|t| 1 + t.len()).sum::<usize>();
         self.key.resize(total, 0);
         self.key_ends.reserve(text.len());
@@ -127,17 +118,10 @@ impl GroupScratch {
         batch: &Batch<'_>,
         groups: &mut KeySet,
     ) -> bool {
-        use crate::value::Data;
-        let [k] = plan.keys[..] else {
+        let Some((col, raw)) = sole_text_key(plan, batch) else {
             return false;
         };
-        let col = &batch.columns[k];
-        let raw = match (col.raw, col.data) {
-            (Some(raw), _) => raw,
-            (None, Data::Text(text)) => text,
-            _ => return false,
-        };
-        if col.valid.is_some() || groups.len() > MANY_GROUPS || raw.iter().any(|k| k.len() > 16) {
+        if groups.len() > MANY_GROUPS || raw.iter().any(|k| k.len() > 16) {
             return false;
         }
         self.ids.clear();
@@ -196,6 +180,27 @@ impl GroupScratch {
         }
         false
     }
+}
+
+/// The batch's key column and each row's key text, when the plan groups by
+/// one column that has text for every row (a text column, or a column
+/// parsed from text that kept it) and no nulls: the key both fast paths
+/// above take. None for any other key.
+fn sole_text_key<'b, 'a>(
+    plan: &Plan,
+    batch: &'b Batch<'a>,
+) -> Option<(&'b Column<'a>, &'a [&'a [u8]])> {
+    use crate::value::Data;
+    let [k] = plan.keys[..] else {
+        return None;
+    };
+    let col = &batch.columns[k];
+    let text = match (col.raw, col.data) {
+        (Some(raw), _) => raw,
+        (None, Data::Text(text)) => text,
+        _ => return None,
+    };
+    col.valid.is_none().then_some((col, text))
 }
 
 /// `dst.copy_from_slice(src)` for the short keys of a group-by, without a
