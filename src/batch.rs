@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use crate::dict::Codes;
 use crate::value::{Column, ColumnType};
 
 /// Rows per batch, whatever the source (CSV, Arrow, Parquet): small enough
@@ -15,6 +16,30 @@ pub struct Batch<'a> {
     pub columns: Vec<Column<'a>>,
     /// Type of each slot's non-null values in this batch (`Null` if none).
     pub types: Vec<ColumnType>,
+    /// Per slot, the rows as codes into a dictionary the run's batches
+    /// share, where the source has them (a store's dictionary-coded text
+    /// columns); shorter than `columns`, or empty, where it has none. The
+    /// column's text is there too: codes are a faster way to the same
+    /// values, never the only one.
+    pub codes: Vec<Option<Codes<'a>>>,
+}
+
+impl<'a> Batch<'a> {
+    /// A batch of these columns, none of them coded.
+    pub fn new(len: usize, columns: Vec<Column<'a>>, types: Vec<ColumnType>) -> Batch<'a> {
+        Batch {
+            len,
+            columns,
+            types,
+            codes: Vec::new(),
+        }
+    }
+
+    /// Slot `slot`'s codes, if the source coded it.
+    #[inline]
+    pub fn codes(&self, slot: usize) -> Option<Codes<'a>> {
+        self.codes.get(slot).copied().flatten()
+    }
 }
 
 /// The first byte of a key field holding a value.

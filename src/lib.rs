@@ -42,6 +42,7 @@ pub mod alloc;
 pub mod batch;
 pub mod cli;
 pub mod cpu;
+pub mod dict;
 pub mod error;
 pub mod exact;
 pub mod exec;

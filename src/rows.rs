@@ -71,6 +71,9 @@ fn head_batch<'a>(batch: &Batch<'a>, len: usize) -> Batch<'a> {
         len,
         columns: batch.columns.iter().map(|c| head(c, len)).collect(),
         types: batch.types.clone(),
+        codes: (batch.codes.iter())
+            .map(|c| c.map(|c| c.slice(0, len)))
+            .collect(),
     }
 }
 
@@ -166,6 +169,9 @@ impl Buckets {
                 len,
                 columns,
                 types,
+                codes: (batch.codes.iter())
+                    .map(|c| c.map(|c| c.slice(0, len)))
+                    .collect(),
             })?;
         }
         match first {
@@ -317,10 +323,17 @@ pub fn fold_typed(
     let columns = (gathered.iter().zip(&batch.columns))
         .map(|(g, col)| g.column(col, kept.len()))
         .collect();
+    // a coded column's codes are gathered with its rows
+    let kept_codes: Vec<Option<Vec<u32>>> = (batch.codes.iter())
+        .map(|c| c.map(|c| kept.iter().map(|&r| c.codes()[r as usize]).collect()))
+        .collect();
     let kept_batch = Batch {
         len: kept.len(),
         columns,
         types,
+        codes: (batch.codes.iter().zip(&kept_codes))
+            .map(|(c, k)| Some(c.as_ref()?.with_codes(k.as_ref()?)))
+            .collect(),
     };
     let at = |mut bad: BadRow| {
         bad.row = kept[bad.row] as usize;
@@ -355,6 +368,7 @@ mod tests {
         let ts: Vec<&[u8]> = ts.iter().map(|t| t.as_bytes()).collect();
         let valid: Vec<bool> = ts.iter().map(|t| !t.is_empty()).collect();
         let batch = Batch {
+            codes: Vec::new(),
             len: ts.len(),
             columns: vec![
                 Column {

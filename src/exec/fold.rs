@@ -140,6 +140,7 @@ mod tests {
             }
             let values: Vec<i64> = (0..10).map(|v| v + 10 * i as i64).collect();
             let batch = Batch {
+                codes: Vec::new(),
                 len: values.len(),
                 columns: vec![Column {
                     len: values.len(),

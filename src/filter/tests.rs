@@ -423,6 +423,7 @@ fn with_batch<R>(cols: &[Col], f: impl FnOnce(&Batch<'_>) -> R) -> R {
         })
         .collect();
     f(&Batch {
+        codes: Vec::new(),
         len,
         columns,
         types,

@@ -15,9 +15,11 @@
 //! - `scratch` (and its `short_keys` cache): turning one batch's rows into
 //!   group ids, the hot loop of a group-by;
 //! - `radix`: the partitioned layout for many groups;
+//! - `coded`: the group-by of one dictionary-coded key, by code;
 //! - `finish`: typing, sorting and merging the keys, and finishing the
 //!   states into the [`Table`].
 
+mod coded;
 mod finish;
 mod group_table;
 mod radix;
@@ -37,6 +39,7 @@ use crate::plan::Plan;
 pub use crate::table::Table;
 use crate::value::ColumnType;
 
+use coded::Coded;
 use group_table::GroupTable;
 use radix::Radix;
 pub use radix::SharedParts;
@@ -44,6 +47,40 @@ use scratch::GroupScratch;
 
 /// One state vector per aggregate.
 type StateVecs = Vec<Box<dyn StateVec>>;
+
+/// Whether every state can take the batch's rows one by one, group by
+/// group ([`crate::agg::AggState::scatters`]).
+fn scatters(plan: &Plan, states: &StateVecs, batch: &Batch<'_>) -> bool {
+    let rows_only = crate::value::Column::rows(batch.len);
+    plan.states.iter().zip(states).all(|(planned, state)| {
+        state.scatters(planned.slot.map_or(&rows_only, |s| &batch.columns[s]))
+    })
+}
+
+/// Folds the batch into `states` by `groups`; the earliest rejected row
+/// (the first aggregate, in plan order, at that row) if any. Every state
+/// sees the whole batch either way.
+fn update_states(
+    plan: &Plan,
+    states: &mut StateVecs,
+    batch: &Batch<'_>,
+    groups: &Groups<'_>,
+) -> Result<(), Rejected> {
+    let rows_only = crate::value::Column::rows(batch.len);
+    let mut first: Option<Rejected> = None;
+    for (planned, state) in plan.states.iter().zip(states) {
+        let col = planned.slot.map_or(&rows_only, |s| &batch.columns[s]);
+        if let Err(BadValue { row }) = state.update(col, groups) {
+            if first.is_none_or(|f| (row, planned.first_agg) < (f.row, f.agg)) {
+                first = Some(Rejected {
+                    row,
+                    agg: planned.first_agg,
+                });
+            }
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
 
 /// A value an aggregate rejected, located in its batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +114,9 @@ pub struct Partial {
     /// Whether the plan has keys (`--by`): then the groups are keyed,
     /// else there is one keyless group. Read by [`encode`](Self::encode).
     keyed: bool,
+    /// States by code, while every batch's key is coded against one
+    /// dictionary (see `coded`).
+    coded: Option<Box<Coded>>,
 }
 
 impl Partial {
@@ -91,6 +131,7 @@ impl Partial {
             radix_budget: None,
             shared: None,
             keyed: !plan.keys.is_empty(),
+            coded: None,
         }
     }
 
@@ -120,6 +161,24 @@ impl Partial {
         for (t, &b) in self.types.iter_mut().zip(&batch.types) {
             *t = t.widen(b);
         }
+        if let [k] = plan.keys[..] {
+            let codes = batch.codes(k).filter(|_| batch.columns[k].valid.is_none());
+            if let Some(codes) = codes {
+                let fresh = self.radix.is_none() && self.table.groups.is_empty();
+                if self.coded.is_none() && fresh && codes.dict().len() <= coded::MAX_CODES {
+                    self.coded = Some(Box::new(Coded::new(plan, codes.dict())));
+                }
+                if let Some(coded) = self.coded.as_deref_mut().filter(|c| c.accepts(&codes)) {
+                    return coded.fold(plan, batch, codes, &mut self.scratch);
+                }
+            }
+        }
+        if let Some(coded) = self.coded.take() {
+            // a batch the codes cannot take: on the hash way from here
+            let mut table = coded.into_table(plan);
+            table.absorb(std::mem::replace(&mut self.table, GroupTable::new(plan)));
+            self.table = table;
+        }
         if !plan.keys.is_empty() {
             if let Some(radix) = self.radix.as_deref_mut() {
                 if radix.accepts(batch) {
@@ -144,17 +203,10 @@ impl Partial {
 
     /// Folds a batch into `table`.
     fn fold_direct(&mut self, plan: &Plan, batch: &Batch<'_>) -> Result<(), Rejected> {
-        let rows_only = crate::value::Column::rows(batch.len);
         let groups = if plan.keys.is_empty() {
             Groups::Scalar
         } else {
-            let scatters = plan
-                .states
-                .iter()
-                .zip(&self.table.states)
-                .all(|(planned, state)| {
-                    state.scatters(planned.slot.map_or(&rows_only, |s| &batch.columns[s]))
-                });
+            let scatters = scatters(plan, &self.table.states, batch);
             let groups = &mut self.table.groups;
             let per_row = if self.scratch.short_key_ids(plan, batch, groups) {
                 self.scratch.group_runs(groups.len(), batch.len, scatters)
@@ -174,19 +226,36 @@ impl Partial {
                 }
             }
         };
-        let mut first: Option<Rejected> = None;
-        for (planned, state) in plan.states.iter().zip(&mut self.table.states) {
-            let col = planned.slot.map_or(&rows_only, |s| &batch.columns[s]);
-            if let Err(BadValue { row }) = state.update(col, &groups) {
-                if first.is_none_or(|f| (row, planned.first_agg) < (f.row, f.agg)) {
-                    first = Some(Rejected {
-                        row,
-                        agg: planned.first_agg,
-                    });
-                }
-            }
+        update_states(plan, &mut self.table.states, batch, &groups)
+    }
+
+    /// Merges the workers' coded states, when every partial holding
+    /// groups holds them by code over one dictionary: code by code, then
+    /// into disjoint tables for `finish`. Otherwise the coded states become
+    /// tables that merge as every other.
+    fn merge_coded(
+        plan: &Plan,
+        coded: Vec<Coded>,
+        tables: &mut Vec<GroupTable>,
+        radixes: &[Radix],
+    ) -> Option<Vec<GroupTable>> {
+        let first = coded.first()?;
+        let alone = radixes.is_empty()
+            && tables.iter().all(|t| t.groups.is_empty())
+            && coded.iter().all(|c| c.same_dict(first));
+        if !alone {
+            tables.extend(coded.into_iter().map(|c| c.into_table(plan)));
+            return None;
         }
-        first.map_or(Ok(()), Err)
+        let merged = coded
+            .into_par_iter()
+            .reduce_with(|mut a, b| {
+                a.absorb(b);
+                a
+            })
+            .expect("at least one coded partial");
+        // a few tables per thread: they are interned in parallel
+        Some(merged.into_tables(plan, 4 * rayon::current_num_threads()))
     }
 
     /// Merges partials (one per worker) into one.
@@ -200,19 +269,23 @@ impl Partial {
         let mut types = vec![ColumnType::Null; plan.width()];
         let mut tables = Vec::with_capacity(partials.len());
         let mut radixes = Vec::new();
+        let mut coded = Vec::new();
         for p in partials {
             for (t, o) in types.iter_mut().zip(&p.types) {
                 *t = t.widen(*o);
             }
             tables.push(p.table);
             radixes.extend(p.radix.map(|r| *r));
+            coded.extend(p.coded.map(|c| *c));
             debug_assert!(p.parts.is_empty(), "merging merged partials");
         }
         let mut merged = Partial {
             types,
             ..Partial::new(plan)
         };
-        if radixes.is_empty() {
+        if let Some(parts) = Self::merge_coded(plan, coded, &mut tables, &radixes) {
+            merged.parts = parts;
+        } else if radixes.is_empty() {
             merged.table = tables
                 .into_par_iter()
                 .reduce_with(|mut a, b| {

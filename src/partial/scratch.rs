@@ -288,6 +288,7 @@ mod tests {
     fn check(plan: &Plan, col: Column<'_>) {
         let len = col.len;
         let batch = Batch {
+            codes: Vec::new(),
             len,
             columns: vec![col],
             types: vec![ColumnType::Text],

@@ -1,9 +1,10 @@
 //! Tests of [`Partial`] as a whole: folding, merging and finishing give
 //! the same table whichever grouping path the rows took (the short-key
 //! cache or the general one, direct or radix-partitioned, shared or own
-//! partition tables).
+//! partition tables, or by dictionary code).
 
 use super::*;
+use crate::dict::{Codes, Dictionary};
 use crate::spec::parse_specs;
 use crate::value::{Column, Data, Value};
 
@@ -46,11 +47,30 @@ fn rows(n: usize, groups: usize) -> Vec<Row> {
 /// holds `v` as integers when they all are, as floats otherwise; `w`
 /// carries its source text in every other batch when `raw_w`.
 fn fold(partial: &mut Partial, plan: &Plan, rows: &[Row], batch: usize, raw_w: bool) {
+    fold_coding(partial, plan, rows, batch, raw_w, None);
+}
+
+/// [`fold`], with the key column of every `every`-th batch also coded
+/// against `dict` (a dictionary of every key, as a store's), when given.
+fn fold_coding(
+    partial: &mut Partial,
+    plan: &Plan,
+    rows: &[Row],
+    batch: usize,
+    raw_w: bool,
+    coding: Option<(&Arc<Dictionary>, usize)>,
+) {
+    let values: Vec<&[u8]> = coding.map_or(Vec::new(), |(d, _)| d.iter().collect());
     for (b, chunk) in rows.chunks(batch).enumerate() {
         let len = chunk.len();
         let keys: Vec<&[u8]> = chunk
             .iter()
             .map(|r| r.key.as_deref().unwrap_or("").as_bytes())
+            .collect();
+        // a null key's code means nothing: 0
+        let codes: Vec<u32> = keys
+            .iter()
+            .map(|k| values.binary_search(k).unwrap_or(0) as u32)
             .collect();
         let key_valid: Vec<bool> = chunk.iter().map(|r| r.key.is_some()).collect();
         let v_valid: Vec<bool> = chunk.iter().map(|r| r.v.is_some()).collect();
@@ -96,6 +116,13 @@ fn fold(partial: &mut Partial, plan: &Plan, rows: &[Row], batch: usize, raw_w: b
                 },
                 ColumnType::Int,
             ],
+            codes: match coding {
+                Some((dict, every)) if b % every == 0 => {
+                    let valid = key_valid.contains(&false).then_some(&key_valid[..]);
+                    vec![Some(Codes::new(&codes, valid, dict).unwrap())]
+                }
+                _ => Vec::new(),
+            },
         };
         partial.fold(plan, &batch).expect("numbers only");
     }
@@ -186,6 +213,7 @@ fn short_keys_group_as_the_general_path() {
                     raw: None,
                 };
                 let batch = Batch {
+                    codes: Vec::new(),
                     len: chunk.len(),
                     columns: vec![
                         Column {
@@ -286,6 +314,7 @@ fn text_a_numeric_aggregate_reads_is_never_buffered() {
             _ => ColumnType::Text,
         };
         Batch {
+            codes: Vec::new(),
             len: keys.len(),
             columns: vec![col(Data::Text(keys)), col(v), col(Data::Int(w))],
             types: vec![ColumnType::Text, v_type, ColumnType::Int],
@@ -345,6 +374,7 @@ fn integer_keys_written_two_ways_are_one_group_across_partitions() {
             let raw: Vec<&[u8]> = text.iter().map(|t| t.as_bytes()).collect();
             let w: Vec<i64> = chunk.to_vec();
             let batch = Batch {
+                codes: Vec::new(),
                 len,
                 columns: vec![
                     Column {
@@ -632,6 +662,7 @@ fn wire_sizes() {
             p.fold(
                 &plan,
                 &Batch {
+                    codes: Vec::new(),
                     len,
                     columns,
                     types,
@@ -702,4 +733,116 @@ fn wire_sizes() {
             vec![],
         )
     });
+}
+
+/// A sorted dictionary of the rows' keys, as a store writes one.
+fn dict_of(rows: &[Row]) -> Arc<Dictionary> {
+    let mut keys: Vec<&[u8]> = rows
+        .iter()
+        .filter_map(|r| r.key.as_deref())
+        .map(str::as_bytes)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    Arc::new(Dictionary::new(keys).unwrap())
+}
+
+/// The table of `workers` partials folding the rows with their keys coded
+/// (every `every`-th batch, against `dicts[w % dicts.len()]` for worker
+/// `w`), and whether any partial still held coded states before the merge.
+fn run_coded(
+    plan: &Plan,
+    rows: &[Row],
+    workers: usize,
+    every: usize,
+    dicts: &[Arc<Dictionary>],
+) -> (Table, bool) {
+    let slices: Vec<&[Row]> = rows.chunks(rows.len().div_ceil(workers)).collect();
+    let partials: Vec<Partial> = slices
+        .iter()
+        .enumerate()
+        .map(|(w, slice)| {
+            let mut p = Partial::with_limits(plan, 500, 1 << 14);
+            fold_coding(
+                &mut p,
+                plan,
+                slice,
+                200,
+                true,
+                Some((&dicts[w % dicts.len()], every)),
+            );
+            p
+        })
+        .collect();
+    let coded = partials.iter().any(|p| p.coded.is_some());
+    let total = Partial::merge_all(plan, partials);
+    assert!(total.complete(plan));
+    (total.finish(plan), coded)
+}
+
+#[test]
+fn keys_grouped_by_code_answer_as_hashed_keys() {
+    for (groups, nulls) in [
+        (3, false),
+        (40, true),
+        (40, false),
+        (5_000, true),
+        (5_000, false),
+    ] {
+        // group 3 is the null key; a batch with a null key is not coded
+        let rows: Vec<Row> = (rows(12_000, groups).into_iter())
+            .filter(|r| nulls || r.key.is_some())
+            .collect();
+        let dict = dict_of(&rows);
+        let plan = plan(ALL_AGGS);
+        let want = run(&plan, &rows, 1, (usize::MAX, usize::MAX), true);
+        for workers in [1, 3] {
+            // every batch coded; one coded and one not, by turns; two
+            // dictionaries of the same values (workers on different
+            // sources): each way the same answer
+            let other = dict_of(&rows);
+            for (every, dicts) in [
+                (1, vec![dict.clone()]),
+                (2, vec![dict.clone()]),
+                (1, vec![dict.clone(), other]),
+            ] {
+                let (got, coded) = run_coded(&plan, &rows, workers, every, &dicts);
+                // the coded path ran while no null key or uncoded batch
+                // came (a worker may see no null key where they are rare)
+                assert!(nulls && every == 1 || coded == (!nulls && every == 1));
+                same(
+                    &got,
+                    &want,
+                    &format!(
+                        "{groups} groups, {workers} workers, every {every}, {} dicts",
+                        dicts.len()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn coded_states_become_tables_with_the_codes_that_had_rows() {
+    let rows: Vec<Row> = rows(3_000, 40)
+        .into_iter()
+        .filter(|r| r.key.is_some())
+        .collect();
+    // a dictionary with values no row has, before, between and after
+    let mut values: Vec<String> = rows.iter().filter_map(|r| r.key.clone()).collect();
+    values.extend(["", "g0", "g39zz", "zzz"].map(String::from));
+    values.sort();
+    values.dedup();
+    let dict = Arc::new(Dictionary::new(values.iter().map(|v| v.as_bytes())).unwrap());
+    let plan = plan("count,sum:w,min:k");
+    let want = run(&plan, &rows, 1, (usize::MAX, usize::MAX), false);
+    let (got, coded) = run_coded(&plan, &rows, 2, 1, &[dict]);
+    assert!(coded);
+    same(&got, &want, "unused codes");
+    assert_eq!(
+        got.len(),
+        39,
+        "one row per key that occurs (group 3 is the null key)"
+    );
 }

@@ -34,6 +34,7 @@ use arrow_array::{Array, ArrayRef, Float64Array, Int64Array};
 use arrow_schema::{DataType, TimeUnit};
 
 use crate::batch::{Batch, BATCH_ROWS};
+use crate::dict::{Codes, Dictionary};
 use crate::number::parse_float;
 use crate::value::{Column, ColumnType, Data};
 
@@ -101,6 +102,9 @@ fn is_text(dt: &DataType) -> bool {
 pub struct Prepared {
     kind: ReadAs,
     array: ArrayRef,
+    /// For a coded column: `array` holds `u32` codes into this dictionary,
+    /// each checked to be in range ([`Prepared::coded`]).
+    dict: Option<Arc<Dictionary>>,
 }
 
 impl Prepared {
@@ -114,6 +118,39 @@ impl Prepared {
     }
 }
 
+impl Prepared {
+    /// A text column stored as codes into `dict` (a store's
+    /// dictionary-coded column): `array` must be `UInt32`, and every
+    /// non-null code less than the dictionary's length.
+    pub fn coded(name: &str, array: &ArrayRef, dict: &Arc<Dictionary>) -> Result<Prepared, String> {
+        let Some(a) = array.as_primitive_opt::<UInt32Type>() else {
+            return Err(format!(
+                "column '{name}': codes must be UInt32, found {}",
+                array.data_type()
+            ));
+        };
+        let valid = valid_mask(array.as_ref());
+        if let Err(row) = Codes::new(a.values(), valid.as_deref(), dict) {
+            return Err(format!(
+                "column '{name}': row {}: code {} is past the end of its dictionary of {} values",
+                row + 1,
+                a.values()[row],
+                dict.len()
+            ));
+        }
+        Ok(Prepared {
+            kind: ReadAs::Text,
+            array: array.clone(),
+            dict: Some(Arc::clone(dict)),
+        })
+    }
+}
+
+/// Per row, whether it holds a value; `None` when every row does.
+fn valid_mask(a: &dyn Array) -> Option<Vec<bool>> {
+    (a.null_count() > 0).then(|| (0..a.len()).map(|i| a.is_valid(i)).collect())
+}
+
 /// Converts `array` (of column `name`) to one of the shapes [`for_each_batch`] reads,
 /// without copying Int64, Float64 and text arrays.
 pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
@@ -122,18 +159,22 @@ pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
     let keep = |kind| Prepared {
         kind,
         array: array.clone(),
+        dict: None,
     };
     let ints = |a: Int64Array| Prepared {
         kind: ReadAs::Int,
         array: Arc::new(a),
+        dict: None,
     };
     let floats = |a: Float64Array| Prepared {
         kind: ReadAs::Float,
         array: Arc::new(a),
+        dict: None,
     };
     let text = |a: arrow_array::StringArray| Prepared {
         kind: ReadAs::Text,
         array: Arc::new(a),
+        dict: None,
     };
     Ok(match array.data_type() {
         Null | Int64 | Float64 => keep(kind),
@@ -224,6 +265,7 @@ where
             return Prepared {
                 kind: ReadAs::Int,
                 array: Arc::new(values),
+                dict: None,
             };
         }
     }
@@ -234,6 +276,7 @@ where
     Prepared {
         kind: ReadAs::Float,
         array: Arc::new(values),
+        dict: None,
     }
 }
 
@@ -339,25 +382,39 @@ struct View<'a> {
     text: Vec<&'a [u8]>,
     zeros: Vec<i64>,
     valid: Option<Vec<bool>>,
+    codes: Option<Codes<'a>>,
 }
 
 impl<'a> View<'a> {
     fn new(p: &'a Prepared) -> View<'a> {
         let a = p.array.as_ref();
-        let valid = (a.null_count() > 0).then(|| (0..a.len()).map(|i| a.is_valid(i)).collect());
         let mut view = View {
             kind: p.kind,
             ints: &[],
             floats: &[],
             text: Vec::new(),
             zeros: Vec::new(),
-            valid,
+            valid: valid_mask(a),
+            codes: None,
         };
-        match p.kind {
-            ReadAs::Null => view.zeros = vec![0; a.len()],
-            ReadAs::Int => view.ints = a.as_primitive::<Int64Type>().values(),
-            ReadAs::Float => view.floats = a.as_primitive::<Float64Type>().values(),
-            ReadAs::Text => view.text = text_slices(a),
+        match (p.kind, &p.dict) {
+            (ReadAs::Null, _) => view.zeros = vec![0; a.len()],
+            (ReadAs::Int, _) => view.ints = a.as_primitive::<Int64Type>().values(),
+            (ReadAs::Float, _) => view.floats = a.as_primitive::<Float64Type>().values(),
+            (ReadAs::Text, None) => view.text = text_slices(a),
+            (ReadAs::Text, Some(dict)) => {
+                let codes = a.as_primitive::<UInt32Type>().values();
+                let codes = Codes::new(codes, view.valid.as_deref(), dict)
+                    .expect("codes are checked when the column is prepared");
+                // a null row's code means nothing (and may be past the end)
+                view.text = match &view.valid {
+                    None => codes.codes().iter().map(|&c| dict.get(c)).collect(),
+                    Some(valid) => (codes.codes().iter().zip(valid))
+                        .map(|(&c, &ok)| if ok { dict.get(c) } else { &b""[..] })
+                        .collect(),
+                };
+                view.codes = Some(codes);
+            }
         }
         view
     }
@@ -403,6 +460,9 @@ pub fn for_each_batch<E>(
             len: end - start,
             columns,
             types,
+            codes: (views.iter())
+                .map(|v| v.codes.map(|c| c.slice(start, end)))
+                .collect(),
         };
         f(&batch, start)?;
         start = end;
@@ -431,16 +491,25 @@ impl Rejection {
 /// batches, keeping the rows the plan's filter keeps and adding its time
 /// buckets ([`crate::rows::fold_typed`]). A rejected value becomes the
 /// error `reject` makes of it.
+///
+/// `dicts[i]`, where there is one, is the dictionary `arrays[i]` holds
+/// codes into ([`Prepared::coded`]); `dicts` may be shorter than `arrays`,
+/// or empty, where no array is coded.
 pub fn fold_arrays(
     fold: &mut crate::exec::Fold<'_>,
     names: &[String],
     arrays: &[ArrayRef],
+    dicts: &[Option<Arc<Dictionary>>],
     len: usize,
     reject: impl Fn(Rejection) -> crate::error::Error,
 ) -> crate::error::Result<()> {
     let mut prepared = Vec::with_capacity(arrays.len());
-    for (name, array) in names.iter().zip(arrays) {
-        prepared.push(prepare(name, array).map_err(crate::error::Error::Other)?);
+    for (i, (name, array)) in names.iter().zip(arrays).enumerate() {
+        let p = match dicts.get(i) {
+            Some(Some(dict)) => Prepared::coded(name, array, dict),
+            _ => prepare(name, array),
+        };
+        prepared.push(p.map_err(crate::error::Error::Other)?);
     }
     let mut buckets = crate::rows::Buckets::default();
     for_each_batch(&prepared, len, |batch, offset| {

@@ -580,11 +580,7 @@ impl Stage<'_> {
                 })
                 .collect();
             let types = (self.typed.iter()).map(|t| t.ty).collect();
-            let batch = Batch {
-                len: n,
-                columns,
-                types,
-            };
+            let batch = Batch::new(n, columns, types);
             let selected = filter.select(&batch, &mut self.kept);
             drop(batch);
             if let Err(rejected) = selected {
@@ -623,6 +619,7 @@ impl Stage<'_> {
                 .map(|(t, r)| t.column(r))
                 .collect(),
             types: self.typed.iter().map(|t| t.ty).collect(),
+            codes: Vec::new(),
         };
         let starts = &starts[..];
         self.buckets.with_buckets(

@@ -120,14 +120,21 @@ impl ParquetInput {
             let batch = batch.map_err(|e| wrap(&e))?;
             let arrays = super::typed::slot_arrays(plan, hive, &batch);
             let first = row;
-            fold_arrays(fold, &plan.slot_names, &arrays, batch.num_rows(), |r| {
-                Error::Other(format!(
-                    "{}: row {}: {}",
-                    self.name,
-                    first + r.row as u64 + 1,
-                    r.describe(plan)
-                ))
-            })?;
+            fold_arrays(
+                fold,
+                &plan.slot_names,
+                &arrays,
+                &[],
+                batch.num_rows(),
+                |r| {
+                    Error::Other(format!(
+                        "{}: row {}: {}",
+                        self.name,
+                        first + r.row as u64 + 1,
+                        r.describe(plan)
+                    ))
+                },
+            )?;
             row += batch.num_rows() as u64;
         }
         fold.advance(self.bytes(groups));

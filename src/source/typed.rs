@@ -121,6 +121,7 @@ impl TypedInput {
                         fold,
                         &plan.slot_names,
                         &arrays,
+                        &[],
                         batch.num_rows(),
                         |r| {
                             Error::Other(format!(

@@ -414,27 +414,36 @@ impl Store {
             };
             let arrays: Vec<_> = positions.iter().map(|&p| batch.column(p).clone()).collect();
             let first = rows;
-            let folded = fold_arrays(fold, &plan.slot_names, &arrays, batch.num_rows(), |r| {
-                let row = first + r.row as u64;
-                // by position, not name: a header may repeat a name
-                let column = &plan.slot_labels[r.slot];
-                let origin = self
-                    .manifest
-                    .columns
-                    .get(needed[positions[r.slot]])
-                    .and_then(|c| c.first_non_number.as_ref())
-                    .filter(|p| p.partition == i && p.row == row);
-                match origin {
-                    // the same FILE:LINE: error as `run --input` on the source
-                    Some(p) => Error::Data(DataError {
-                        file: p.file.clone(),
-                        line: p.line,
-                        column: Some(column.clone()),
-                        message: r.message.clone(),
-                    }),
-                    None => Error::Other(format!("{name}: row {}: {}", row + 1, r.describe(plan))),
-                }
-            });
+            let folded = fold_arrays(
+                fold,
+                &plan.slot_names,
+                &arrays,
+                &[],
+                batch.num_rows(),
+                |r| {
+                    let row = first + r.row as u64;
+                    // by position, not name: a header may repeat a name
+                    let column = &plan.slot_labels[r.slot];
+                    let origin = self
+                        .manifest
+                        .columns
+                        .get(needed[positions[r.slot]])
+                        .and_then(|c| c.first_non_number.as_ref())
+                        .filter(|p| p.partition == i && p.row == row);
+                    match origin {
+                        // the same FILE:LINE: error as `run --input` on the source
+                        Some(p) => Error::Data(DataError {
+                            file: p.file.clone(),
+                            line: p.line,
+                            column: Some(column.clone()),
+                            message: r.message.clone(),
+                        }),
+                        None => {
+                            Error::Other(format!("{name}: row {}: {}", row + 1, r.describe(plan)))
+                        }
+                    }
+                },
+            );
             if let Err(e) = folded {
                 outcome = Err(e);
                 break;
