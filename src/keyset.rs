@@ -362,6 +362,28 @@ impl KeySet {
         &self.arena[start..self.ends[id]]
     }
 
+    /// Bytes of all keys together.
+    pub fn bytes(&self) -> usize {
+        self.arena.len()
+    }
+
+    /// The id of `key`, if it is in the set.
+    pub fn find(&self, key: &[u8]) -> Option<u32> {
+        let hash = self.hash(key);
+        let (tag, bytes) = (tag_of(hash), head(key));
+        let mut i = hash as usize & self.mask;
+        loop {
+            let slot = &self.slots[i];
+            if slot.tag == 0 {
+                return None;
+            }
+            if self.slot_matches(slot, tag, key, bytes) {
+                return Some(slot.id);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
     /// The hash this set files `key` under.
     #[inline]
     pub fn hash(&self, key: &[u8]) -> u64 {
@@ -614,6 +636,23 @@ impl KeySet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_finds_what_was_interned_and_nothing_else() {
+        let mut set = KeySet::new();
+        let keys: Vec<Vec<u8>> = (0..5000)
+            .map(|i| format!("key{i}{}", "y".repeat(i % 40)).into_bytes())
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(set.intern(k), i as u32);
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(set.find(k), Some(i as u32));
+        }
+        assert_eq!(set.find(b"key5000"), None);
+        assert_eq!(set.find(b""), None);
+        assert_eq!(set.bytes(), keys.iter().map(Vec::len).sum::<usize>());
+    }
 
     /// A table whose mapping is split in several (advice on a part of it,
     /// as huge-page advice on the huge pages inside a block did) still

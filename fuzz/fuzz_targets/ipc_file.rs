@@ -2,7 +2,8 @@
 //! go through `IpcFile::from_bytes` (footer, schema, dictionaries), the
 //! store's per-column checksums (`store::verify`: batch metadata) and
 //! `read_everything` (every record batch decoded and validated, every
-//! column viewed as the aggregates view it). Invariant: an error or a
+//! column viewed as the aggregates view it) and, as a store's dictionary
+//! file, `store::dictionary::from_ipc`. Invariant: an error or a
 //! result, never a panic, a crash or a hang, whatever the offsets, lengths,
 //! dictionary ids, null buffers or nesting say.
 //!
@@ -25,5 +26,7 @@ fuzz_target!(|data: &[u8]| {
         // where the store's per-column checksums look (batch metadata)
         let _ = rayproc::store::verify::checksums(file.bytes(), file.blocks(), &file.schema);
         let _ = read_everything(&file);
+        // as a store's dictionary file (`store::dictionary`)
+        let _ = rayproc::store::dictionary::from_ipc(&file);
     }
 });

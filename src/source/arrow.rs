@@ -102,9 +102,9 @@ fn is_text(dt: &DataType) -> bool {
 pub struct Prepared {
     kind: ReadAs,
     array: ArrayRef,
-    /// For a coded column: `array` holds `u32` codes into this dictionary,
-    /// each checked to be in range ([`Prepared::coded`]).
-    dict: Option<Arc<Dictionary>>,
+    /// A text column's rows also as `u32` codes into a dictionary, each
+    /// checked to be in range ([`Prepared::with_codes`]).
+    codes: Option<(ArrayRef, Arc<Dictionary>)>,
 }
 
 impl Prepared {
@@ -119,17 +119,31 @@ impl Prepared {
 }
 
 impl Prepared {
-    /// A text column stored as codes into `dict` (a store's
-    /// dictionary-coded column): `array` must be `UInt32`, and every
-    /// non-null code less than the dictionary's length.
-    pub fn coded(name: &str, array: &ArrayRef, dict: &Arc<Dictionary>) -> Result<Prepared, String> {
-        let Some(a) = array.as_primitive_opt::<UInt32Type>() else {
+    /// This text column with its rows also as codes into `dict` (a store's
+    /// coded column): `codes` must be `UInt32`, null where the column is,
+    /// and each non-null code less than the dictionary's length, naming
+    /// the row's value. The length and nulls are checked here, the range by
+    /// [`Codes::new`]; that a code names its row's value is the checksum's
+    /// and the writer's word (a wrong one groups the row under another key,
+    /// but reads no memory out of bounds).
+    pub fn with_codes(
+        mut self,
+        name: &str,
+        codes: &ArrayRef,
+        dict: &Arc<Dictionary>,
+    ) -> Result<Prepared, String> {
+        let Some(a) = codes.as_primitive_opt::<UInt32Type>() else {
             return Err(format!(
                 "column '{name}': codes must be UInt32, found {}",
-                array.data_type()
+                codes.data_type()
             ));
         };
-        let valid = valid_mask(array.as_ref());
+        let same_nulls = a.len() == self.array.len()
+            && (0..a.len()).all(|i| a.is_valid(i) == self.array.is_valid(i));
+        if self.kind != ReadAs::Text || !same_nulls {
+            return Err(format!("column '{name}': its codes do not match its rows"));
+        }
+        let valid = valid_mask(codes.as_ref());
         if let Err(row) = Codes::new(a.values(), valid.as_deref(), dict) {
             return Err(format!(
                 "column '{name}': row {}: code {} is past the end of its dictionary of {} values",
@@ -138,11 +152,8 @@ impl Prepared {
                 dict.len()
             ));
         }
-        Ok(Prepared {
-            kind: ReadAs::Text,
-            array: array.clone(),
-            dict: Some(Arc::clone(dict)),
-        })
+        self.codes = Some((codes.clone(), Arc::clone(dict)));
+        Ok(self)
     }
 }
 
@@ -159,22 +170,22 @@ pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
     let keep = |kind| Prepared {
         kind,
         array: array.clone(),
-        dict: None,
+        codes: None,
     };
     let ints = |a: Int64Array| Prepared {
         kind: ReadAs::Int,
         array: Arc::new(a),
-        dict: None,
+        codes: None,
     };
     let floats = |a: Float64Array| Prepared {
         kind: ReadAs::Float,
         array: Arc::new(a),
-        dict: None,
+        codes: None,
     };
     let text = |a: arrow_array::StringArray| Prepared {
         kind: ReadAs::Text,
         array: Arc::new(a),
-        dict: None,
+        codes: None,
     };
     Ok(match array.data_type() {
         Null | Int64 | Float64 => keep(kind),
@@ -265,7 +276,7 @@ where
             return Prepared {
                 kind: ReadAs::Int,
                 array: Arc::new(values),
-                dict: None,
+                codes: None,
             };
         }
     }
@@ -276,7 +287,7 @@ where
     Prepared {
         kind: ReadAs::Float,
         array: Arc::new(values),
-        dict: None,
+        codes: None,
     }
 }
 
@@ -397,24 +408,18 @@ impl<'a> View<'a> {
             valid: valid_mask(a),
             codes: None,
         };
-        match (p.kind, &p.dict) {
-            (ReadAs::Null, _) => view.zeros = vec![0; a.len()],
-            (ReadAs::Int, _) => view.ints = a.as_primitive::<Int64Type>().values(),
-            (ReadAs::Float, _) => view.floats = a.as_primitive::<Float64Type>().values(),
-            (ReadAs::Text, None) => view.text = text_slices(a),
-            (ReadAs::Text, Some(dict)) => {
-                let codes = a.as_primitive::<UInt32Type>().values();
-                let codes = Codes::new(codes, view.valid.as_deref(), dict)
-                    .expect("codes are checked when the column is prepared");
-                // a null row's code means nothing (and may be past the end)
-                view.text = match &view.valid {
-                    None => codes.codes().iter().map(|&c| dict.get(c)).collect(),
-                    Some(valid) => (codes.codes().iter().zip(valid))
-                        .map(|(&c, &ok)| if ok { dict.get(c) } else { &b""[..] })
-                        .collect(),
-                };
-                view.codes = Some(codes);
-            }
+        match p.kind {
+            ReadAs::Null => view.zeros = vec![0; a.len()],
+            ReadAs::Int => view.ints = a.as_primitive::<Int64Type>().values(),
+            ReadAs::Float => view.floats = a.as_primitive::<Float64Type>().values(),
+            ReadAs::Text => view.text = text_slices(a),
+        }
+        if let Some((codes, dict)) = &p.codes {
+            let codes = codes.as_primitive::<UInt32Type>().values();
+            view.codes = Some(
+                Codes::new(codes, view.valid.as_deref(), dict)
+                    .expect("codes are checked when the column is prepared"),
+            );
         }
         view
     }
@@ -492,24 +497,26 @@ impl Rejection {
 /// buckets ([`crate::rows::fold_typed`]). A rejected value becomes the
 /// error `reject` makes of it.
 ///
-/// `dicts[i]`, where there is one, is the dictionary `arrays[i]` holds
-/// codes into ([`Prepared::coded`]); `dicts` may be shorter than `arrays`,
-/// or empty, where no array is coded.
+/// `codes[i]`, where there is one, is `arrays[i]`'s rows as codes into a
+/// dictionary ([`Prepared::with_codes`]); `codes` may be shorter than
+/// `arrays`, or empty, where no array has codes.
 pub fn fold_arrays(
     fold: &mut crate::exec::Fold<'_>,
     names: &[String],
     arrays: &[ArrayRef],
-    dicts: &[Option<Arc<Dictionary>>],
+    codes: &[Option<(ArrayRef, Arc<Dictionary>)>],
     len: usize,
     reject: impl Fn(Rejection) -> crate::error::Error,
 ) -> crate::error::Result<()> {
     let mut prepared = Vec::with_capacity(arrays.len());
     for (i, (name, array)) in names.iter().zip(arrays).enumerate() {
-        let p = match dicts.get(i) {
-            Some(Some(dict)) => Prepared::coded(name, array, dict),
-            _ => prepare(name, array),
-        };
-        prepared.push(p.map_err(crate::error::Error::Other)?);
+        let mut p = prepare(name, array).map_err(crate::error::Error::Other)?;
+        if let Some(Some((codes, dict))) = codes.get(i) {
+            p = p
+                .with_codes(name, codes, dict)
+                .map_err(crate::error::Error::Other)?;
+        }
+        prepared.push(p);
     }
     let mut buckets = crate::rows::Buckets::default();
     for_each_batch(&prepared, len, |batch, offset| {

@@ -1,7 +1,8 @@
 //! `manifest.json`: what a store holds and how to check it.
 //!
 //! Compatibility rule: `format` is always `"rayproc-store"` and `version` is
-//! [`VERSION`]. A reader refuses any other version with a clear error.
+//! [`VERSION`]. A reader refuses any version it does not read with a clear
+//! error.
 //! Fields may be added without a version change (readers ignore fields they
 //! do not know); anything that changes the meaning of an existing field or
 //! the layout of the partition files bumps the version. Version 2 added the
@@ -12,7 +13,12 @@
 //! partition, `checksum` of each column's statistics; see
 //! [`super::verify`]), which `run --store` checks instead of the whole
 //! file's: a version 2 store has none, and is refused the same way rather
-//! than read unverified.
+//! than read unverified. Version 4 added dictionary-coded text columns (a
+//! `dictionary`, and a `UInt32` field of codes after the columns in every
+//! partition file; see [`super::dictionary`]): a version 3 reader would
+//! refuse their partition files' schema as not the manifest's, so the
+//! version says so first. This reader reads version 3 stores too (from
+//! [`MIN_VERSION`]): they are version 4 stores without a coded column.
 //!
 //! Why the manifest has a checksum: it decides what the reader believes
 //! about the partition files (sizes, checksums) and what errors say
@@ -34,7 +40,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// The store format version this build writes and reads.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
+/// The oldest store format version this build reads (version 3 is version
+/// 4 without dictionary-coded columns).
+pub const MIN_VERSION: u32 = 3;
 /// The `format` field of every manifest.
 pub const FORMAT: &str = "rayproc-store";
 /// The manifest's file name inside the store directory.
@@ -81,6 +90,10 @@ pub struct ColumnInfo {
     /// `sum:COL` over the store fails with the same `FILE:LINE:` as over CSV.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_non_number: Option<Position>,
+    /// For a dictionary-coded text column (`arrow_type` `UInt32`: a code
+    /// per row), its dictionary (see [`super::dictionary`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dictionary: Option<super::dictionary::DictionaryInfo>,
 }
 
 /// Where a row of the store came from.
@@ -124,6 +137,43 @@ pub struct PartitionInfo {
     pub frame_checksum: String,
     /// Per column, in schema order.
     pub columns: Vec<ColumnStats>,
+    /// Per coded column (those with a `dictionary`, in column order), its
+    /// codes' field after the columns (see [`super::dictionary`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codes: Vec<ColumnStats>,
+}
+
+impl PartitionInfo {
+    /// The statistics of schema field `field`: a column's, or past the
+    /// columns, the codes of a coded one.
+    pub fn field(&self, field: usize) -> &ColumnStats {
+        match field.checked_sub(self.columns.len()) {
+            None => &self.columns[field],
+            Some(c) => &self.codes[c],
+        }
+    }
+}
+
+impl Manifest {
+    /// The coded columns, in the order their codes' fields follow the
+    /// columns in every partition file.
+    pub fn coded_columns(&self) -> Vec<usize> {
+        (0..self.columns.len())
+            .filter(|&c| self.columns[c].dictionary.is_some())
+            .collect()
+    }
+
+    /// What schema field `field` holds, for messages: `column 'k'`, or
+    /// `the codes of column 'k'`.
+    pub fn field_label(&self, field: usize) -> String {
+        match field.checked_sub(self.columns.len()) {
+            None => format!("column '{}'", self.columns[field].name),
+            Some(c) => format!(
+                "the codes of column '{}'",
+                self.columns[self.coded_columns()[c]].name
+            ),
+        }
+    }
 }
 
 /// Statistics of one column in one partition.
@@ -169,11 +219,11 @@ impl Manifest {
             )));
         }
         match value.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v == VERSION as u64 => {}
+            Some(v) if (MIN_VERSION as u64..=VERSION as u64).contains(&v) => {}
             Some(v) if v < VERSION as u64 => {
                 return Err(Error::Other(format!(
                     "{}: store format version {v} was made by an older rayproc (this one \
-                     reads version {VERSION}); re-create the store with `rayproc split`",
+                     reads versions {MIN_VERSION} to {VERSION}); re-create the store with `rayproc split`",
                     path.display()
                 )));
             }
@@ -181,7 +231,7 @@ impl Manifest {
                 let found = other.map_or("none".to_string(), |v| v.to_string());
                 return Err(Error::Other(format!(
                     "{}: store format version {found} is not supported by this rayproc \
-                     (it reads version {VERSION}); re-create the store with `rayproc split`",
+                     (it reads versions {MIN_VERSION} to {VERSION}); re-create the store with `rayproc split`",
                     path.display()
                 )));
             }
@@ -208,12 +258,32 @@ impl Manifest {
             if p.file.contains(['/', '\\']) || p.file.starts_with('.') || p.file.is_empty() {
                 return Err(bad(format!("bad partition file name {:?}", p.file)));
             }
+            if p.codes.len() != self.coded_columns().len() {
+                return Err(bad(format!(
+                    "{} has the codes of {} columns, {} columns are coded",
+                    p.file,
+                    p.codes.len(),
+                    self.coded_columns().len()
+                )));
+            }
             if p.columns.len() != self.columns.len() {
                 return Err(bad(format!(
                     "{} has stats for {} columns, the schema has {}",
                     p.file,
                     p.columns.len(),
                     self.columns.len()
+                )));
+            }
+        }
+        for c in &self.columns {
+            let Some(d) = &c.dictionary else { continue };
+            if d.file.contains(['/', '\\']) || d.file.starts_with('.') || d.file.is_empty() {
+                return Err(bad(format!("bad dictionary file name {:?}", d.file)));
+            }
+            if c.ty != "text" || !["Utf8", "Binary"].contains(&c.arrow_type.as_str()) {
+                return Err(bad(format!(
+                    "column '{}' has a dictionary but is {} ({})",
+                    c.name, c.ty, c.arrow_type
                 )));
             }
         }
@@ -328,6 +398,7 @@ mod tests {
                 arrow_type: "Float64".into(),
                 null_count: 0,
                 first_non_number: None,
+                dictionary: None,
             }],
             sources: vec![],
             partitions: vec![PartitionInfo {
@@ -342,6 +413,7 @@ mod tests {
                     min: Some(serde_json::json!(0.1)),
                     max: Some(serde_json::json!(1e300)),
                 }],
+                codes: Vec::new(),
             }],
         }
     }

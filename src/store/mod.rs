@@ -11,6 +11,7 @@
 //! `docs/store.md` for the layout, the compatibility rule and what holds
 //! under faults (crafted files, concurrent splits, killed splits).
 
+pub mod dictionary;
 pub mod layout;
 pub mod manifest;
 pub mod read;

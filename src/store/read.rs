@@ -32,11 +32,13 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow_schema::DataType;
 use memmap2::Mmap;
 
 use super::layout;
 use super::manifest::{source_change, Manifest, FILE_NAME};
 use super::verify::{self, Layout};
+use crate::dict::Dictionary;
 use crate::error::{DataError, Error, Result};
 use crate::exec::{self, AggregateOptions, Fold};
 use crate::partial::Table;
@@ -61,6 +63,17 @@ pub struct Store {
     /// The generation's directory, share-locked while the store is open.
     gen_dir: File,
     pub manifest: Manifest,
+}
+
+/// The schema fields a run reads ([`Store::columns_read`]).
+struct ColumnsRead {
+    /// Schema fields, in the order the partition's projection holds them.
+    needed: Vec<usize>,
+    /// Per plan slot: the position of its column among `needed`.
+    positions: Vec<usize>,
+    /// Per plan slot: the position of its codes among `needed`, and their
+    /// dictionary, for a coded column the plan groups by.
+    codes: Vec<Option<(usize, Arc<Dictionary>)>>,
 }
 
 /// Times a reader re-resolves `current` when a split switched it between
@@ -273,9 +286,9 @@ impl Store {
         };
         for &c in columns {
             let found = verify::show(layout.column_hash(bytes, c, release));
-            let recorded = &info.columns[c].checksum;
+            let recorded = &info.field(c).checksum;
             if &found != recorded {
-                let what = format!(" in column '{}'", self.manifest.columns[c].name);
+                let what = format!(" in {}", self.manifest.field_label(c));
                 return Err(self.corrupted(i, &what, &found, recorded));
             }
         }
@@ -287,11 +300,20 @@ impl Store {
     /// partition: `None` if fine, else the error.
     pub fn verify_all(&self) -> Vec<Option<String>> {
         use rayon::prelude::*;
-        let all: Vec<usize> = (0..self.manifest.columns.len()).collect();
+        let fields = self.manifest.columns.len() + self.manifest.coded_columns().len();
+        let all: Vec<usize> = (0..fields).collect();
+        // every partition holds codes into every dictionary
+        let dictionaries = (self.manifest.coded_columns().iter())
+            .try_for_each(|&c| self.dictionary(c, true).map(drop))
+            .err()
+            .map(|e| e.to_string());
         (0..self.manifest.partitions.len())
             .into_par_iter()
             .map(|i| {
                 let check = || -> Result<()> {
+                    if let Some(e) = &dictionaries {
+                        return Err(Error::Other(e.clone()));
+                    }
                     let map = self.map_partition(i)?;
                     self.check_checksum(i, &map)?;
                     let name = self.partition_path(i).display().to_string();
@@ -306,13 +328,22 @@ impl Store {
 
     /// Runs `plan` (resolved against [`Store::header`]) over the store.
     pub fn run(&self, plan: &Plan, opts: &StoreRunOptions) -> Result<Table> {
-        let (needed, positions) = Self::columns_read(plan);
+        let read = self.columns_read(plan, opts.verify)?;
         let aopts = self.aggregate_options(opts);
         // a task is a partition file, by its index
         let tasks: Vec<usize> = (0..self.partitions()).collect();
         exec::aggregate(plan, &tasks, &aopts, |&i, fold| {
-            self.read_partition(i, plan, &needed, &positions, opts.verify, fold)
+            self.read_partition(i, plan, &read, opts.verify, fold)
         })
+    }
+
+    /// Column `c`'s dictionary, read and checked (see
+    /// [`super::dictionary::read`]), if the column is coded.
+    pub fn dictionary(&self, c: usize, verify: bool) -> Result<Option<Arc<Dictionary>>> {
+        let Some(info) = &self.manifest.columns[c].dictionary else {
+            return Ok(None);
+        };
+        super::dictionary::read(&self.gen_dir, &self.generation, info, verify).map(Some)
     }
 
     /// The partition files of the store.
@@ -328,25 +359,41 @@ impl Store {
         files: std::ops::Range<usize>,
         opts: &StoreRunOptions,
     ) -> Result<crate::partial::Partial> {
-        let (needed, positions) = Self::columns_read(plan);
+        let read = self.columns_read(plan, opts.verify)?;
         let aopts = self.aggregate_options(opts);
         let tasks: Vec<usize> = files.collect();
         exec::aggregate_partial(plan, &tasks, &aopts, |&i, fold| {
-            self.read_partition(i, plan, &needed, &positions, opts.verify, fold)
+            self.read_partition(i, plan, &read, opts.verify, fold)
         })
     }
 
-    /// The store columns `plan` reads (in store order), and the position
-    /// among them of each plan slot's column.
-    fn columns_read(plan: &Plan) -> (Vec<usize>, Vec<usize>) {
-        let needed: Vec<usize> = (0..plan.slot_of.len())
+    /// The schema fields `plan` reads: the column of each slot, and the
+    /// codes of a coded column the plan groups by, with its dictionary
+    /// (read and checked once per run).
+    fn columns_read(&self, plan: &Plan, verify: bool) -> Result<ColumnsRead> {
+        let mut needed: Vec<usize> = (0..plan.slot_of.len())
             .filter(|&c| plan.slot_of[c] != UNUSED)
             .collect();
         let mut positions = vec![0; plan.slots()];
         for (pos, &c) in needed.iter().enumerate() {
             positions[plan.slot_of[c] as usize] = pos;
         }
-        (needed, positions)
+        let mut codes = vec![None; plan.slots()];
+        let columns = self.manifest.columns.len();
+        for (k, &c) in self.manifest.coded_columns().iter().enumerate() {
+            let slot = plan.slot_of.get(c).copied().unwrap_or(UNUSED);
+            if slot == UNUSED || !plan.keys.contains(&(slot as usize)) {
+                continue;
+            }
+            let dict = self.dictionary(c, verify)?.expect("a coded column");
+            codes[slot as usize] = Some((needed.len(), dict));
+            needed.push(columns + k);
+        }
+        Ok(ColumnsRead {
+            needed,
+            positions,
+            codes,
+        })
     }
 
     fn aggregate_options(&self, opts: &StoreRunOptions) -> AggregateOptions {
@@ -361,11 +408,11 @@ impl Store {
         &self,
         i: usize,
         plan: &Plan,
-        needed: &[usize],
-        positions: &[usize],
+        read: &ColumnsRead,
         verify: bool,
         fold: &mut Fold<'_>,
     ) -> Result<()> {
+        let (needed, positions) = (&read.needed[..], &read.positions[..]);
         let info = &self.manifest.partitions[i];
         let path = self.partition_path(i);
         let name = path.display().to_string();
@@ -413,12 +460,18 @@ impl Store {
                 }
             };
             let arrays: Vec<_> = positions.iter().map(|&p| batch.column(p).clone()).collect();
+            let codes: Vec<_> = (read.codes.iter())
+                .map(|c| {
+                    c.as_ref()
+                        .map(|(p, dict)| (batch.column(*p).clone(), Arc::clone(dict)))
+                })
+                .collect();
             let first = rows;
             let folded = fold_arrays(
                 fold,
                 &plan.slot_names,
                 &arrays,
-                &[],
+                &codes,
                 batch.num_rows(),
                 |r| {
                     let row = first + r.row as u64;
@@ -465,9 +518,9 @@ impl Store {
         if let Some((_, hashers)) = &check {
             for (h, &c) in hashers.iter().zip(needed) {
                 let found = verify::show(h.digest());
-                let recorded = &info.columns[c].checksum;
+                let recorded = &info.field(c).checksum;
                 if &found != recorded {
-                    let what = format!(" in column '{}'", self.manifest.columns[c].name);
+                    let what = format!(" in {}", self.manifest.field_label(c));
                     return Err(self.corrupted(i, &what, &found, recorded));
                 }
             }
@@ -483,14 +536,21 @@ impl Store {
         Ok(())
     }
 
-    /// The partition file's schema must be the manifest's.
+    /// The partition file's schema must be the manifest's: its columns,
+    /// then the codes of each coded one.
     fn check_schema(&self, ipc: &IpcFile, name: &str) -> Result<()> {
         let fields = ipc.schema.fields();
-        let same = fields.len() == self.manifest.columns.len()
+        let columns = &self.manifest.columns;
+        let coded = self.manifest.coded_columns();
+        let same = fields.len() == columns.len() + coded.len()
             && fields
                 .iter()
-                .zip(&self.manifest.columns)
-                .all(|(f, c)| f.name() == &c.name && f.data_type().to_string() == c.arrow_type);
+                .zip(columns)
+                .all(|(f, c)| f.name() == &c.name && f.data_type().to_string() == c.arrow_type)
+            && fields[columns.len()..].iter().zip(&coded).all(|(f, &c)| {
+                f.name() == &super::dictionary::codes_field(&columns[c].name)
+                    && *f.data_type() == DataType::UInt32
+            });
         if !same {
             return Err(Error::Other(format!(
                 "{name}: the partition's schema differs from the manifest's; \

@@ -35,11 +35,14 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{
+    ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
+};
 use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_ipc::writer::FileWriter;
 use arrow_schema::{DataType, Field, Schema};
 
+use super::dictionary::{self, Coder, DictionaryInfo, Distinct};
 use super::layout;
 use super::manifest::{
     fingerprint, modified_ns, ColumnInfo, ColumnStats, Manifest, PartitionInfo, Position,
@@ -156,7 +159,7 @@ pub fn create(
         delimiter: opts.delimiter,
         progress: false,
     };
-    let (tasks, typings) = type_pass(&pool, &plan, inputs, &exec_opts)?;
+    let (tasks, typings, distinct) = type_pass(&pool, &plan, inputs, &exec_opts)?;
     let slots = plan.slots();
     let mut types = vec![ColumnType::Null; slots];
     let mut utf8 = vec![true; slots];
@@ -178,6 +181,16 @@ pub fn create(
             }
         }
     }
+    // a text column with few enough distinct values is coded
+    let coders: Vec<Option<Coder>> = pool.install(|| {
+        (distinct.into_iter().enumerate())
+            .map(|(s, d)| {
+                (types[s] == ColumnType::Text)
+                    .then(|| d.into_coder())
+                    .flatten()
+            })
+            .collect()
+    });
     let arrow_types: Vec<DataType> = (0..slots)
         .map(|s| match types[s] {
             ColumnType::Null | ColumnType::Int => DataType::Int64,
@@ -186,14 +199,30 @@ pub fn create(
             ColumnType::Text => DataType::Binary,
         })
         .collect();
+    // the columns, then the codes of each coded one (in column order)
     let schema = Arc::new(Schema::new(
         (0..slots)
             .map(|s| Field::new(&plan.slot_names[s], arrow_types[s].clone(), true))
+            .chain((0..slots).filter(|&s| coders[s].is_some()).map(|s| {
+                Field::new(
+                    dictionary::codes_field(&plan.slot_names[s]),
+                    DataType::UInt32,
+                    true,
+                )
+            }))
             .collect::<Vec<_>>(),
     ));
 
-    // Pass 2: write, one partition file per task, each worker with a reader.
+    // Pass 2: write, one partition file per task, each worker with a reader
+    // (and the coded columns' dictionaries).
     let dir = target.tmp.as_path();
+    let mut dictionaries: Vec<Option<DictionaryInfo>> = Vec::with_capacity(slots);
+    for (s, coder) in coders.iter().enumerate() {
+        dictionaries.push(match coder {
+            Some(c) => Some(dictionary::write(dir, s, c, utf8[s])?),
+            None => None,
+        });
+    }
     let readers = (0..pool.current_num_threads())
         .map(|_| CsvReader::new(&plan, opts.delimiter))
         .collect();
@@ -204,7 +233,12 @@ pub fn create(
         readers,
         |reader, task, ctx| {
             let input = &inputs[task.input];
-            write_partition(reader, input, task, &schema, &types, dir, ctx)
+            let out = Written {
+                schema: &schema,
+                types: &types,
+                coders: &coders,
+            };
+            write_partition(reader, input, task, &out, dir, ctx)
         },
     );
     let partitions = match written.into_result() {
@@ -226,6 +260,7 @@ pub fn create(
             } else {
                 None
             },
+            dictionary: dictionaries[s].clone(),
         })
         .collect();
     let mut sources = Vec::new();
@@ -261,7 +296,7 @@ fn type_pass(
     plan: &Plan,
     inputs: &[CsvInput],
     opts: &ExecOptions,
-) -> Result<(Vec<CsvTask>, Vec<Typing>)> {
+) -> Result<(Vec<CsvTask>, Vec<Typing>, Vec<Distinct>)> {
     let slots = plan.slots();
     let blank = Typing {
         types: vec![ColumnType::Null; slots],
@@ -269,22 +304,28 @@ fn type_pass(
         first_text: vec![None; slots],
         rows: 0,
     };
-    // each worker keeps the typings of the partitions it read, by index
-    let fold = |seen: &mut BTreeMap<usize, Typing>,
+    // each worker keeps the typings of the partitions it read, by index,
+    // and the distinct values of each column that has only text so far
+    let fold = |worker: &mut TypeWorker,
                 index: usize,
                 _input: &CsvInput,
                 batch: &Batch<'_>,
                 starts: &[usize]|
      -> std::result::Result<(), DataError> {
-        let typing = seen.entry(index).or_insert_with(|| blank.clone());
+        let typing = worker.seen.entry(index).or_insert_with(|| blank.clone());
         for s in 0..slots {
             let ty = batch.types[s];
             typing.types[s] = typing.types[s].widen(ty);
             if ty != ColumnType::Text {
+                if ty != ColumnType::Null {
+                    // a batch of numbers: the column is not coded
+                    worker.distinct[s].abandon();
+                }
                 continue;
             }
             let col = &batch.columns[s];
             let raw = col.raw.expect("CSV batches keep their text");
+            worker.distinct[s].add((0..batch.len).filter(|&r| col.is_valid(r)).map(|r| raw[r]));
             if typing.utf8[s] {
                 typing.utf8[s] = raw.iter().all(|v| std::str::from_utf8(v).is_ok());
             }
@@ -299,20 +340,46 @@ fn type_pass(
         typing.rows += batch.len as u64;
         Ok(())
     };
-    let new_workers = |n| (0..n).map(|_| BTreeMap::new()).collect();
+    let new_workers = |n| {
+        (0..n)
+            .map(|_| TypeWorker {
+                seen: BTreeMap::new(),
+                distinct: (0..slots).map(|_| Distinct::new()).collect(),
+            })
+            .collect()
+    };
     let (tasks, workers) = csv_run::map(pool, plan, inputs, opts, &new_workers, &fold)?;
     let mut typings = vec![blank.clone(); tasks.len()];
-    for seen in workers {
-        for (index, typing) in seen {
+    let mut distinct: Option<Vec<Distinct>> = None;
+    for worker in workers {
+        for (index, typing) in worker.seen {
             typings[index] = typing;
         }
+        distinct = Some(match distinct {
+            None => worker.distinct,
+            Some(d) => (d.into_iter().zip(worker.distinct))
+                .map(|(a, b)| a.merge(b))
+                .collect(),
+        });
     }
-    Ok((tasks, typings))
+    let distinct = distinct.unwrap_or_else(|| (0..slots).map(|_| Distinct::new()).collect());
+    Ok((tasks, typings, distinct))
+}
+
+/// A type-pass worker's findings.
+struct TypeWorker {
+    /// The typing of each partition it read, by index.
+    seen: BTreeMap<usize, Typing>,
+    /// Per slot: the distinct values of the text batches it read.
+    distinct: Vec<Distinct>,
 }
 
 /// One column being gathered into a record batch.
-struct Gather {
+struct Gather<'c> {
     ty: ColumnType,
+    /// A coded text column's coder, and its codes so far.
+    coder: Option<&'c Coder>,
+    codes: Vec<u32>,
     ints: Vec<i64>,
     floats: Vec<f64>,
     offsets: Vec<i32>,
@@ -358,10 +425,12 @@ impl StatsAcc {
     }
 }
 
-impl Gather {
-    fn new(ty: ColumnType) -> Gather {
+impl<'c> Gather<'c> {
+    fn new(ty: ColumnType, coder: Option<&'c Coder>) -> Gather<'c> {
         Gather {
             ty,
+            coder,
+            codes: Vec::new(),
             ints: Vec::new(),
             floats: Vec::new(),
             offsets: vec![0],
@@ -371,7 +440,9 @@ impl Gather {
         }
     }
 
-    fn push(&mut self, col: &crate::value::Column<'_>, row: usize) {
+    /// Adds the row; false if a coded column's value has no code (the
+    /// input changed since the type pass gathered its values).
+    fn push(&mut self, col: &crate::value::Column<'_>, row: usize) -> bool {
         let valid = col.is_valid(row);
         self.valid.push(valid);
         if !valid {
@@ -414,7 +485,9 @@ impl Gather {
                 let raw = col.raw.expect("CSV batches keep their text");
                 if valid {
                     let v = raw[row];
-                    self.bytes.extend_from_slice(v);
+                    if self.coder.is_none() {
+                        self.bytes.extend_from_slice(v);
+                    }
                     match &mut self.stats.text {
                         Some((lo, hi)) => {
                             if v < &lo[..] {
@@ -427,9 +500,17 @@ impl Gather {
                         None => self.stats.text = Some((v.to_vec(), v.to_vec())),
                     }
                 }
-                self.offsets.push(self.bytes.len() as i32);
+                match self.coder {
+                    Some(coder) if valid => match coder.code(raw[row]) {
+                        Some(code) => self.codes.push(code),
+                        None => return false,
+                    },
+                    Some(_) => self.codes.push(0),
+                    None => self.offsets.push(self.bytes.len() as i32),
+                }
             }
         }
+        true
     }
 
     fn take(&mut self, dt: &DataType) -> ArrayRef {
@@ -445,6 +526,10 @@ impl Gather {
             )),
             DataType::Float64 => Arc::new(Float64Array::new(
                 ScalarBuffer::from(std::mem::take(&mut self.floats)),
+                nulls,
+            )),
+            DataType::UInt32 => Arc::new(UInt32Array::new(
+                ScalarBuffer::from(std::mem::take(&mut self.codes)),
                 nulls,
             )),
             _ => {
@@ -465,10 +550,32 @@ impl Gather {
 }
 
 /// Streams what it writes into a hasher, and counts it.
-struct Hashing<W> {
+pub(super) struct Hashing<W> {
     inner: W,
     hasher: crate::xxh3::Xxh3,
     bytes: u64,
+}
+
+impl<W> Hashing<W> {
+    pub(super) fn new(inner: W) -> Hashing<W> {
+        Hashing {
+            inner,
+            hasher: crate::xxh3::Xxh3::new(),
+            bytes: 0,
+        }
+    }
+
+    pub(super) fn digest(&self) -> u64 {
+        self.hasher.digest()
+    }
+
+    pub(super) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    pub(super) fn into_inner(self) -> W {
+        self.inner
+    }
 }
 
 impl<W: Write> Write for Hashing<W> {
@@ -484,6 +591,16 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
+/// What every partition file holds: its schema (the columns, then the
+/// codes of the coded ones), the columns' types, and the coded columns'
+/// coders.
+#[derive(Clone, Copy)]
+struct Written<'a> {
+    schema: &'a Arc<Schema>,
+    types: &'a [ColumnType],
+    coders: &'a [Option<Coder>],
+}
+
 /// The name of partition `i`'s file.
 pub fn partition_file(i: usize) -> String {
     format!("part-{i:05}.arrow")
@@ -495,11 +612,15 @@ fn write_partition<'i>(
     reader: &mut CsvReader<'_, 'i>,
     input: &'i CsvInput,
     task: &CsvTask,
-    schema: &Arc<Schema>,
-    types: &[ColumnType],
+    out: &Written<'_>,
     dir: &Path,
     ctx: &exec::Ctx<'_>,
 ) -> std::result::Result<PartitionInfo, Stop> {
+    let Written {
+        schema,
+        types,
+        coders,
+    } = *out;
     let name = partition_file(ctx.index());
     let path = dir.join(&name);
     let io = |e: std::io::Error| Stop::Failed(Error::io(&path, e));
@@ -507,13 +628,17 @@ fn write_partition<'i>(
         Stop::Failed(Error::Other(format!("{}: {e}", path.display())))
     };
     let file = File::create(&path).map_err(io)?;
-    let sink = Hashing {
-        inner: BufWriter::with_capacity(1 << 20, file),
-        hasher: crate::xxh3::Xxh3::new(),
-        bytes: 0,
-    };
+    let sink = Hashing::new(BufWriter::with_capacity(1 << 20, file));
     let mut writer = FileWriter::try_new(sink, schema).map_err(arrow)?;
-    let mut gathers: Vec<Gather> = types.iter().map(|&t| Gather::new(t)).collect();
+    // per schema field: the batch column it gathers, and how
+    let mut sources: Vec<usize> = (0..types.len()).collect();
+    let mut gathers: Vec<Gather> = types.iter().map(|&t| Gather::new(t, None)).collect();
+    for (s, coder) in coders.iter().enumerate() {
+        if let Some(coder) = coder {
+            sources.push(s);
+            gathers.push(Gather::new(ColumnType::Text, Some(coder)));
+        }
+    }
     let mut pending = 0usize;
     let mut rows = 0u64;
     let flush = |gathers: &mut Vec<Gather>,
@@ -534,9 +659,16 @@ fn write_partition<'i>(
         let mut start = 0;
         while start < batch.len {
             let take = (WRITE_ROWS - pending).min(batch.len - start);
-            for (g, col) in gathers.iter_mut().zip(&batch.columns) {
+            for (g, &source) in gathers.iter_mut().zip(&sources) {
+                let col = &batch.columns[source];
                 for row in start..start + take {
-                    g.push(col, row);
+                    if !g.push(col, row) {
+                        // the same text read twice gave another value
+                        return Err(Stop::Failed(Error::Other(format!(
+                            "{}: the input changed while it was being split",
+                            input.name
+                        ))));
+                    }
                 }
             }
             pending += take;
@@ -565,6 +697,15 @@ fn write_partition<'i>(
     for (stats, sum) in columns.iter_mut().zip(column_checksums) {
         stats.checksum = sum;
     }
+    // the codes' statistics are their column's; only their checksums count
+    let codes: Vec<ColumnStats> = (columns.split_off(types.len()).into_iter())
+        .map(|c| ColumnStats {
+            checksum: c.checksum,
+            null_count: c.null_count,
+            min: None,
+            max: None,
+        })
+        .collect();
     Ok(PartitionInfo {
         file: name,
         rows,
@@ -572,6 +713,7 @@ fn write_partition<'i>(
         checksum,
         frame_checksum,
         columns,
+        codes,
     })
 }
 

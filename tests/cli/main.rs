@@ -29,6 +29,7 @@ mod query_api;
 mod simd_paths;
 mod spectrum;
 mod store;
+mod store_codes;
 mod stream;
 mod typing;
 mod where_buckets;

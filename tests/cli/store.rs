@@ -474,7 +474,7 @@ fn a_version_2_store_is_refused_not_read_unverified() {
     let path = store_generation(&store).join("manifest.json");
     let text = fs::read_to_string(&path).unwrap();
     // as version 2 wrote it: no per-column checksums, its own checksum right
-    write_store_manifest(&path, &text.replace("\"version\": 3", "\"version\": 2"));
+    write_store_manifest(&path, &text.replace("\"version\": 4", "\"version\": 2"));
     let err = fails(
         ["run", "--store", &s(&store), "--agg", "count"],
         "store format version 2 was made by an older rayproc",
@@ -729,7 +729,7 @@ fn inspect_describes_the_store() {
     assert_eq!(verified.matches(" ok").count(), 3, "{verified}");
     let json: serde_json::Value =
         serde_json::from_str(&ok(["inspect", &s(&store), "--format", "json"])).unwrap();
-    assert_eq!(json["version"], 3);
+    assert_eq!(json["version"], 4);
     assert_eq!(json["partitions"].as_array().unwrap().len(), 3);
     let empty = json["columns"]
         .as_array()

@@ -1,0 +1,246 @@
+//! A store's dictionary-coded text columns: a group-by on one reads its
+//! codes and groups by code, and answers exactly as the CSV does; damaged
+//! codes or dictionaries are errors, never a crash or a wrong answer.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::common::{run, store_generation, write_store_manifest, Scratch};
+
+/// Rows of `g` (3,000 text keys, no null, one with a comma), `h` (50 keys
+/// and nulls), `v` (integers) and `w` (floats).
+fn csv(rows: usize) -> String {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut out = String::from("g,h,v,w\n");
+    for _ in 0..rows {
+        let r = next();
+        let g = match r % 3000 {
+            7 => "\"g,7\"".to_string(),
+            n => format!("g{n}"),
+        };
+        let h = if (r >> 20) % 7 == 0 {
+            String::new()
+        } else {
+            format!("h{}", (r >> 24) % 50)
+        };
+        let v = (r >> 32) % 1000;
+        let w = ((r >> 40) % 10_000) as f64 / 8.0 - 300.0;
+        out.push_str(&format!("{g},{h},{v},{w}\n"));
+    }
+    out
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+    out.stdout
+}
+
+fn fails(args: &[&str], needle: &str) -> String {
+    let out = run(args);
+    assert_eq!(
+        out.code, 1,
+        "{args:?} should fail: {}{}",
+        out.stdout, out.stderr
+    );
+    assert!(
+        out.stderr.contains(needle),
+        "{needle:?} not in: {}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    out.stderr
+}
+
+fn split(csv: &Path, store: &Path, parts: &str) {
+    let (csv, store) = (csv.display().to_string(), store.display().to_string());
+    ok(&["split", "-i", &csv, "--store", &store, "-p", parts, "-q"]);
+}
+
+fn manifest(store: &Path) -> serde_json::Value {
+    let text = fs::read_to_string(store_generation(store).join("manifest.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The names of the store's coded columns.
+fn coded(store: &Path) -> Vec<String> {
+    (manifest(store)["columns"].as_array().unwrap().iter())
+        .filter(|c| c.get("dictionary").is_some())
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn setup(rows: usize, parts: &str) -> (Scratch, PathBuf, PathBuf) {
+    let scratch = Scratch::new();
+    let csv = scratch.write("data.csv", csv(rows));
+    let store = csv.with_file_name("st");
+    split(&csv, &store, parts);
+    (scratch, csv, store)
+}
+
+#[test]
+fn coded_columns_answer_as_the_csv_does() {
+    let (_scratch, csv, _) = setup(20_000, "1");
+    let csv_s = csv.display().to_string();
+    let queries: &[&[&str]] = &[
+        &[
+            "--by",
+            "g",
+            "--agg",
+            "count,sum:v,mean:w,min:h,max:h,distinct:h,median:w,null_count:h",
+        ],
+        &["--by", "h", "--agg", "count,sum:v,distinct:g,min:g,max:g"],
+        &[
+            "--by",
+            "g",
+            "--agg",
+            "count,sum:w",
+            "--where",
+            "v > 500 and h != 'h3'",
+        ],
+        &["--by", "g,h", "--agg", "count"],
+        &["--by", "g", "--agg", "count", "--where", "g >= 'g2'"],
+        &["--agg", "distinct:g,min:g,max:g,count:h"],
+    ];
+    for parts in ["1", "5"] {
+        let store = csv.with_file_name(format!("st{parts}"));
+        split(&csv, &store, parts);
+        // g and h are text with few values: coded; v and w are numbers
+        assert_eq!(coded(&store), ["g", "h"]);
+        let store_s = store.display().to_string();
+        for q in queries {
+            for format in ["csv", "json"] {
+                let mut want_args = vec!["run", "-i", &csv_s, "--format", format];
+                want_args.extend_from_slice(q);
+                let want = ok(&want_args);
+                assert!(want.lines().count() >= 2, "{want}");
+                for threads in ["1", "3"] {
+                    let mut args = vec![
+                        "run", "--store", &store_s, "-t", threads, "--format", format,
+                    ];
+                    args.extend_from_slice(q);
+                    assert_eq!(ok(&args), want, "{parts} parts, {threads} threads, {q:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_column_of_mostly_distinct_or_numeric_values_is_not_coded() {
+    let scratch = Scratch::new();
+    // u: every value new; n: numbers in most batches, text in the last
+    let mut text = String::from("u,n\n");
+    for i in 0..5_000 {
+        let n = if i == 4_999 {
+            "x".to_string()
+        } else {
+            (i % 10).to_string()
+        };
+        text.push_str(&format!("id{i},{n}\n"));
+    }
+    let csv = scratch.write("data.csv", text);
+    let store = csv.with_file_name("st");
+    split(&csv, &store, "2");
+    // u: 5,000 values, too few to give up on early, so coded; n is typed
+    // text only by its last value: its numeric batches were never gathered
+    assert_eq!(coded(&store), ["u"]);
+    let (c, st) = (csv.display().to_string(), store.display().to_string());
+    for by in ["u", "n"] {
+        let want = ok(&["run", "-i", &c, "--by", by, "--agg", "count"]);
+        assert_eq!(
+            ok(&["run", "--store", &st, "--by", by, "--agg", "count"]),
+            want
+        );
+    }
+}
+
+/// Where the named field's last buffer (its values) lies in a partition
+/// file, as the store's reader finds it.
+fn values_of(bytes: &[u8], field: &str) -> std::ops::Range<usize> {
+    let ipc = rayproc::source::ipc::IpcFile::from_bytes(bytes, "part", None).unwrap();
+    let mut layout = rayproc::store::verify::Layout::read_bodies(bytes, ipc.blocks()).unwrap();
+    layout
+        .read_buffers(bytes, ipc.blocks(), &ipc.schema)
+        .unwrap();
+    let c = ipc.schema.index_of(field).unwrap();
+    layout.columns[c].last().unwrap().clone()
+}
+
+#[test]
+fn a_code_past_its_dictionary_is_an_error() {
+    let (_scratch, _, store) = setup(3_000, "2");
+    let st = store.display().to_string();
+    let part = store_generation(&store).join("part-00001.arrow");
+    let mut bytes = fs::read(&part).unwrap();
+    let codes = values_of(&bytes, "g#codes");
+    bytes[codes.start + 40..codes.start + 44].copy_from_slice(&u32::MAX.to_le_bytes());
+    fs::write(&part, &bytes).unwrap();
+    let by_g = ["run", "--store", &st, "--by", "g", "--agg", "count"];
+    let err = fails(&by_g, "checksum mismatch in the codes of column 'g'");
+    assert!(err.contains("part-00001.arrow"), "{err}");
+    // unverified, the code is still checked against the dictionary
+    let mut unverified = by_g.to_vec();
+    unverified.push("--no-verify");
+    let err = fails(
+        &unverified,
+        "code 4294967295 is past the end of its dictionary",
+    );
+    assert!(err.contains("row 11"), "{err}");
+    // a query that does not group by g never reads the codes
+    ok(&["run", "--store", &st, "--agg", "count:g,distinct:g"]);
+}
+
+#[test]
+fn a_dictionary_out_of_order_is_an_error() {
+    let (_scratch, _, store) = setup(20_000, "2");
+    let st = store.display().to_string();
+    let m = manifest(&store);
+    let g = &m["columns"].as_array().unwrap()[0];
+    let dict = store_generation(&store).join(g["dictionary"]["file"].as_str().unwrap());
+    let mut bytes = fs::read(&dict).unwrap();
+    // "g,7", "g0", "g1", "g10", ... are the first values: swap two
+    let at = bytes.windows(7).position(|w| w == b"g0g1g10").unwrap();
+    bytes[at..at + 4].copy_from_slice(b"g1g0");
+    fs::write(&dict, &bytes).unwrap();
+    let by_g = ["run", "--store", &st, "--by", "g", "--agg", "count"];
+    fails(&by_g, "checksum mismatch");
+    let mut unverified = by_g.to_vec();
+    unverified.push("--no-verify");
+    let err = fails(
+        &unverified,
+        "dictionary value 2 is not greater than the one before it",
+    );
+    assert!(err.contains("dict-0.arrow"), "{err}");
+    let verified = run(["inspect", &st, "--verify"]);
+    assert_ne!(verified.code, 0, "{}", verified.stdout);
+    // a query that does not group by g does not read the dictionary
+    ok(&[
+        "run",
+        "--store",
+        &st,
+        "--by",
+        "h",
+        "--agg",
+        "count,distinct:g",
+    ]);
+}
+
+#[test]
+fn a_manifest_whose_dictionary_names_another_file_is_refused() {
+    let (_scratch, _, store) = setup(1_000, "1");
+    let path = store_generation(&store).join("manifest.json");
+    let text = fs::read_to_string(&path).unwrap();
+    write_store_manifest(&path, &text.replace("dict-0.arrow", "../dict-0.arrow"));
+    let st = store.display().to_string();
+    fails(
+        &["run", "--store", &st, "--agg", "count"],
+        "bad dictionary file name",
+    );
+}
