@@ -114,10 +114,15 @@ pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<Str
                 };
             let min = vals(|s| &s.min).into_iter().min_by(order);
             let max = vals(|s| &s.max).into_iter().max_by(order);
+            // a coded column: its dictionary's size beside the Arrow type
+            let arrow = match &col.dictionary {
+                Some(d) => format!("{} + codes of {}", col.arrow_type, thousands(d.values)),
+                None => col.arrow_type.clone(),
+            };
             vec![
                 col.name.clone(),
                 col.ty.clone(),
-                col.arrow_type.clone(),
+                arrow,
                 thousands(col.null_count),
                 stat_text(&min),
                 stat_text(&max),

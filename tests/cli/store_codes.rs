@@ -114,6 +114,8 @@ fn coded_columns_answer_as_the_csv_does() {
         // g and h are text with few values: coded; v and w are numbers
         assert_eq!(coded(&store), ["g", "h"]);
         let store_s = store.display().to_string();
+        let described = ok(&["inspect", &store_s]);
+        assert!(described.contains("Utf8 + codes of 50"), "{described}");
         for q in queries {
             for format in ["csv", "json"] {
                 let mut want_args = vec!["run", "-i", &csv_s, "--format", format];
@@ -243,4 +245,28 @@ fn a_manifest_whose_dictionary_names_another_file_is_refused() {
         &["run", "--store", &st, "--agg", "count"],
         "bad dictionary file name",
     );
+}
+
+#[test]
+fn a_version_3_store_is_read_as_a_store_without_coded_columns() {
+    let scratch = Scratch::new();
+    let mut text = String::from("v,w\n");
+    for i in 0..2_000 {
+        text.push_str(&format!("{},{}.5\n", i % 17, i % 5));
+    }
+    let csv = scratch.write("data.csv", text);
+    let store = csv.with_file_name("st");
+    split(&csv, &store, "2");
+    assert!(coded(&store).is_empty());
+    let path = store_generation(&store).join("manifest.json");
+    let manifest = fs::read_to_string(&path).unwrap();
+    // what a version 3 rayproc wrote for the same input
+    write_store_manifest(&path, &manifest.replace("\"version\": 4", "\"version\": 3"));
+    let (c, st) = (csv.display().to_string(), store.display().to_string());
+    let q = ["--by", "v", "--agg", "count,sum:w"];
+    let mut want = vec!["run", "-i", &c];
+    want.extend_from_slice(&q);
+    let mut got = vec!["run", "--store", &st];
+    got.extend_from_slice(&q);
+    assert_eq!(ok(&got), ok(&want));
 }
