@@ -28,10 +28,19 @@ use crate::batch::{Batch, VALUE_TAG};
 use crate::dict::{Codes, Dictionary};
 use crate::plan::Plan;
 
-/// The largest dictionary grouped by code: a state per value is allocated
-/// up front, which past this many values could cost more memory than a hash
-/// table of the groups that actually occur.
-pub(super) const MAX_CODES: usize = 1 << 22;
+/// The most states, over all of a run's workers, that grouping by code may
+/// allocate: every worker holds a state per dictionary value, allocated up
+/// front, where the hash group-by past a few thousand groups folds into one
+/// table per hash partition that its workers share. Past this, a
+/// dictionary's states could cost more memory than the hash path's tables
+/// (a million values at 2 threads are 2M states, 64 MiB of sums; at 16
+/// threads they would be 16M).
+const MAX_STATES: usize = 1 << 23;
+
+/// Whether a run's workers group by code over a dictionary of `values`.
+pub(super) fn worth_it(values: usize) -> bool {
+    values.saturating_mul(rayon::current_num_threads()) <= MAX_STATES
+}
 
 /// A worker's states, one per dictionary value.
 pub(super) struct Coded {

@@ -165,7 +165,7 @@ impl Partial {
             let codes = batch.codes(k).filter(|_| batch.columns[k].valid.is_none());
             if let Some(codes) = codes {
                 let fresh = self.radix.is_none() && self.table.groups.is_empty();
-                if self.coded.is_none() && fresh && codes.dict().len() <= coded::MAX_CODES {
+                if self.coded.is_none() && fresh && coded::worth_it(codes.dict().len()) {
                     self.coded = Some(Box::new(Coded::new(plan, codes.dict())));
                 }
                 if let Some(coded) = self.coded.as_deref_mut().filter(|c| c.accepts(&codes)) {

@@ -36,8 +36,8 @@ use crate::error::{Error, Result};
 use crate::keyset::KeySet;
 use crate::source::ipc::IpcFile;
 
-/// The most values a coded column's dictionary holds (as many as a query
-/// groups by code, `partial`'s limit).
+/// The most values a coded column's dictionary holds (a query groups by
+/// code over fewer still, by its thread count: `partial::coded`).
 pub const MAX_VALUES: usize = 1 << 22;
 /// The most bytes of text a coded column's dictionary holds.
 pub const MAX_BYTES: usize = 256 << 20;
