@@ -116,6 +116,13 @@ fn coded_columns_answer_as_the_csv_does() {
         let store_s = store.display().to_string();
         let described = ok(&["inspect", &store_s]);
         assert!(described.contains("Utf8 + codes of 50"), "{described}");
+        // every field checks out, the codes' and the dictionaries' too
+        let verified = ok(&["inspect", &store_s, "--verify"]);
+        assert_eq!(
+            verified.matches(" ok").count(),
+            parts.parse::<usize>().unwrap(),
+            "{verified}"
+        );
         for q in queries {
             for format in ["csv", "json"] {
                 let mut want_args = vec!["run", "-i", &csv_s, "--format", format];
