@@ -116,9 +116,7 @@ impl Prepared {
             self.kind
         }
     }
-}
 
-impl Prepared {
     /// This text column with its rows also as codes into `dict` (a store's
     /// coded column): `codes` must be `UInt32`, null where the column is,
     /// and each non-null code less than the dictionary's length, naming
