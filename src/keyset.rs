@@ -369,7 +369,30 @@ impl KeySet {
 
     /// The id of `key`, if it is in the set.
     pub fn find(&self, key: &[u8]) -> Option<u32> {
-        let hash = self.hash(key);
+        self.find_hashed(key, self.hash(key))
+    }
+
+    /// [`find`](Self::find) for `count` keys (`key(i)` for each `i`),
+    /// pushing each one's id (or `None`) to `ids`; each slot is prefetched
+    /// a few keys ahead, as [`intern_batch`](Self::intern_batch) does.
+    pub fn find_batch<'k>(
+        &self,
+        count: usize,
+        key: impl Fn(usize) -> &'k [u8],
+        ids: &mut Vec<Option<u32>>,
+    ) {
+        let hashes: Vec<u64> = (0..count).map(|i| self.hash(key(i))).collect();
+        for i in 0..count {
+            if let Some(&ahead) = hashes.get(i + PREFETCH) {
+                crate::hint::prefetch(&self.slots[ahead as usize & self.mask]);
+            }
+            ids.push(self.find_hashed(key(i), hashes[i]));
+        }
+    }
+
+    /// [`find`](Self::find) with the key's hash given.
+    #[inline]
+    fn find_hashed(&self, key: &[u8], hash: u64) -> Option<u32> {
         let (tag, bytes) = (tag_of(hash), head(key));
         let mut i = hash as usize & self.mask;
         loop {
@@ -649,6 +672,16 @@ mod tests {
         for (i, k) in keys.iter().enumerate() {
             assert_eq!(set.find(k), Some(i as u32));
         }
+        let mut found = Vec::new();
+        let probes: Vec<&[u8]> = keys
+            .iter()
+            .map(Vec::as_slice)
+            .chain([&b"nope"[..]])
+            .collect();
+        set.find_batch(probes.len(), |i| probes[i], &mut found);
+        assert_eq!(found.len(), probes.len());
+        assert!((0..keys.len()).all(|i| found[i] == Some(i as u32)));
+        assert_eq!(found[keys.len()], None);
         assert_eq!(set.find(b"key5000"), None);
         assert_eq!(set.find(b""), None);
         assert_eq!(set.bytes(), keys.iter().map(Vec::len).sum::<usize>());

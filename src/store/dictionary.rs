@@ -61,6 +61,8 @@ pub struct Distinct {
     set: Option<KeySet>,
     /// Values added, repeats included.
     seen: u64,
+    /// The ids of a batch's values (not needed, but interned into).
+    ids: Vec<u32>,
 }
 
 /// Past this many distinct values, a column whose values are mostly
@@ -75,6 +77,7 @@ impl Distinct {
         Distinct {
             set: Some(KeySet::new()),
             seen: 0,
+            ids: Vec::new(),
         }
     }
 
@@ -86,10 +89,11 @@ impl Distinct {
     /// Adds `values`; gives up past the limits.
     pub fn add<'v>(&mut self, values: impl Iterator<Item = &'v [u8]>) {
         if let Some(set) = &mut self.set {
-            for v in values {
-                set.intern(v);
-                self.seen += 1;
-            }
+            // a batch at a time: the set prefetches each value's slot
+            let values: Vec<&[u8]> = values.collect();
+            self.ids.clear();
+            set.intern_batch(values.len(), |i| values[i], &mut self.ids);
+            self.seen += values.len() as u64;
             let n = set.len();
             let mostly_distinct = n > EARLY && n as u64 * MOSTLY_DISTINCT > self.seen;
             if n > MAX_VALUES || set.bytes() > MAX_BYTES || mostly_distinct {
@@ -139,10 +143,25 @@ pub struct Coder {
 }
 
 impl Coder {
-    /// The code of `value`, if it was gathered.
-    #[inline]
-    pub fn code(&self, value: &[u8]) -> Option<u32> {
-        self.set.find(value).map(|id| self.code_of[id as usize])
+    /// The codes of a batch's `values` (0 for a null, where `valid` says
+    /// so), into `codes`; false if a value was not gathered.
+    pub fn code_batch(
+        &self,
+        values: &[&[u8]],
+        valid: Option<&[bool]>,
+        codes: &mut Vec<u32>,
+    ) -> bool {
+        let mut ids = Vec::with_capacity(values.len());
+        self.set.find_batch(values.len(), |i| values[i], &mut ids);
+        codes.clear();
+        for (row, id) in ids.into_iter().enumerate() {
+            codes.push(match (id, valid.is_none_or(|v| v[row])) {
+                (Some(id), true) => self.code_of[id as usize],
+                (None, true) => return false,
+                (_, false) => 0,
+            });
+        }
+        true
     }
 
     /// The values in code order.

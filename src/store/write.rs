@@ -380,6 +380,8 @@ struct Gather<'c> {
     /// A coded text column's coder, and its codes so far.
     coder: Option<&'c Coder>,
     codes: Vec<u32>,
+    /// The codes of the batch being gathered, per row.
+    batch_codes: Vec<u32>,
     ints: Vec<i64>,
     floats: Vec<f64>,
     offsets: Vec<i32>,
@@ -431,6 +433,7 @@ impl<'c> Gather<'c> {
             ty,
             coder,
             codes: Vec::new(),
+            batch_codes: Vec::new(),
             ints: Vec::new(),
             floats: Vec::new(),
             offsets: vec![0],
@@ -440,9 +443,8 @@ impl<'c> Gather<'c> {
         }
     }
 
-    /// Adds the row; false if a coded column's value has no code (the
-    /// input changed since the type pass gathered its values).
-    fn push(&mut self, col: &crate::value::Column<'_>, row: usize) -> bool {
+    /// Adds the row (a coded column's code from `batch_codes`).
+    fn push(&mut self, col: &crate::value::Column<'_>, row: usize) {
         let valid = col.is_valid(row);
         self.valid.push(valid);
         if !valid {
@@ -501,16 +503,11 @@ impl<'c> Gather<'c> {
                     }
                 }
                 match self.coder {
-                    Some(coder) if valid => match coder.code(raw[row]) {
-                        Some(code) => self.codes.push(code),
-                        None => return false,
-                    },
-                    Some(_) => self.codes.push(0),
+                    Some(_) => self.codes.push(self.batch_codes[row]),
                     None => self.offsets.push(self.bytes.len() as i32),
                 }
             }
         }
-        true
     }
 
     fn take(&mut self, dt: &DataType) -> ArrayRef {
@@ -656,19 +653,27 @@ fn write_partition<'i>(
         if ctx.cancelled() {
             return Err(Stop::Cancelled);
         }
+        // the coded columns' codes, a batch at a time
+        for (g, &source) in gathers.iter_mut().zip(&sources) {
+            if let Some(coder) = g.coder {
+                let col = &batch.columns[source];
+                let raw = col.raw.expect("CSV batches keep their text");
+                if !coder.code_batch(raw, col.valid, &mut g.batch_codes) {
+                    // the same text read twice gave another value
+                    return Err(Stop::Failed(Error::Other(format!(
+                        "{}: the input changed while it was being split",
+                        input.name
+                    ))));
+                }
+            }
+        }
         let mut start = 0;
         while start < batch.len {
             let take = (WRITE_ROWS - pending).min(batch.len - start);
             for (g, &source) in gathers.iter_mut().zip(&sources) {
                 let col = &batch.columns[source];
                 for row in start..start + take {
-                    if !g.push(col, row) {
-                        // the same text read twice gave another value
-                        return Err(Stop::Failed(Error::Other(format!(
-                            "{}: the input changed while it was being split",
-                            input.name
-                        ))));
-                    }
+                    g.push(col, row);
                 }
             }
             pending += take;
