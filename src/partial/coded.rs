@@ -44,7 +44,7 @@ pub(super) fn worth_it(values: usize) -> bool {
 
 /// A worker's states, one per dictionary value.
 pub(super) struct Coded {
-    dict: Arc<Dictionary>,
+    pub(super) dict: Arc<Dictionary>,
     states: StateVecs,
     /// Per code: whether any row had it (only those become groups).
     seen: Vec<bool>,
@@ -63,9 +63,10 @@ impl Coded {
         }
     }
 
-    /// Whether `codes` index this partial's dictionary.
-    pub(super) fn accepts(&self, codes: &Codes<'_>) -> bool {
-        Arc::ptr_eq(&self.dict, codes.dict())
+    /// Whether `dict` is this partial's dictionary (the same one, not an
+    /// equal one: codes into it index these states).
+    pub(super) fn codes_into(&self, dict: &Arc<Dictionary>) -> bool {
+        Arc::ptr_eq(&self.dict, dict)
     }
 
     /// Folds a batch whose key column (no nulls) is `codes`.
@@ -97,7 +98,7 @@ impl Coded {
     /// Adds `other`'s states (over the same dictionary) to these, code by
     /// code.
     pub(super) fn absorb(&mut self, other: Coded) {
-        debug_assert!(Arc::ptr_eq(&self.dict, &other.dict));
+        debug_assert!(self.codes_into(&other.dict));
         let identity: Vec<u32> = (0..self.dict.len() as u32).collect();
         for (mine, theirs) in self.states.iter_mut().zip(other.states) {
             mine.merge_from(theirs, &identity);
@@ -105,11 +106,6 @@ impl Coded {
         for (s, o) in self.seen.iter_mut().zip(other.seen) {
             *s |= o;
         }
-    }
-
-    /// Whether `other` codes against the same dictionary.
-    pub(super) fn same_dict(&self, other: &Coded) -> bool {
-        Arc::ptr_eq(&self.dict, &other.dict)
     }
 
     /// The groups that had rows, as at most `parts` tables with disjoint

@@ -168,7 +168,11 @@ impl Partial {
                 if self.coded.is_none() && fresh && coded::worth_it(codes.dict().len()) {
                     self.coded = Some(Box::new(Coded::new(plan, codes.dict())));
                 }
-                if let Some(coded) = self.coded.as_deref_mut().filter(|c| c.accepts(&codes)) {
+                if let Some(coded) = self
+                    .coded
+                    .as_deref_mut()
+                    .filter(|c| c.codes_into(codes.dict()))
+                {
                     return coded.fold(plan, batch, codes, &mut self.scratch);
                 }
             }
@@ -242,7 +246,7 @@ impl Partial {
         let first = coded.first()?;
         let alone = radixes.is_empty()
             && tables.iter().all(|t| t.groups.is_empty())
-            && coded.iter().all(|c| c.same_dict(first));
+            && coded.iter().all(|c| c.codes_into(&first.dict));
         if !alone {
             tables.extend(coded.into_iter().map(|c| c.into_table(plan)));
             return None;

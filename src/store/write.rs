@@ -483,13 +483,14 @@ impl<'c> Gather<'c> {
                     }
                 }
             }
+            // a coded column's codes: its text and statistics are gathered
+            // beside them, by the column's own gather
+            ColumnType::Text if self.coder.is_some() => self.codes.push(self.batch_codes[row]),
             ColumnType::Text => {
                 let raw = col.raw.expect("CSV batches keep their text");
                 if valid {
                     let v = raw[row];
-                    if self.coder.is_none() {
-                        self.bytes.extend_from_slice(v);
-                    }
+                    self.bytes.extend_from_slice(v);
                     match &mut self.stats.text {
                         Some((lo, hi)) => {
                             if v < &lo[..] {
@@ -502,10 +503,7 @@ impl<'c> Gather<'c> {
                         None => self.stats.text = Some((v.to_vec(), v.to_vec())),
                     }
                 }
-                match self.coder {
-                    Some(_) => self.codes.push(self.batch_codes[row]),
-                    None => self.offsets.push(self.bytes.len() as i32),
-                }
+                self.offsets.push(self.bytes.len() as i32);
             }
         }
     }
@@ -702,15 +700,9 @@ fn write_partition<'i>(
     for (stats, sum) in columns.iter_mut().zip(column_checksums) {
         stats.checksum = sum;
     }
-    // the codes' statistics are their column's; only their checksums count
-    let codes: Vec<ColumnStats> = (columns.split_off(types.len()).into_iter())
-        .map(|c| ColumnStats {
-            checksum: c.checksum,
-            null_count: c.null_count,
-            min: None,
-            max: None,
-        })
-        .collect();
+    // the codes' fields follow the columns (their statistics are their
+    // columns'; a codes field has only a checksum and a null count)
+    let codes = columns.split_off(types.len());
     Ok(PartitionInfo {
         file: name,
         rows,
