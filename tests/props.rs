@@ -698,3 +698,61 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// A store split from a random CSV answers every query with the CSV's
+    /// bytes: at random partition and thread counts for the split and the
+    /// query, with and without a group-by on the first column (which the
+    /// split may have stored as codes into a dictionary: few distinct
+    /// texts, or texts mixed with numbers, or numbers only).
+    #[test]
+    fn store_answers_as_its_csv(
+        case in csv_case(),
+        split_parts in 1usize..9,
+        split_threads in 1usize..3,
+        run_threads in 1usize..3,
+    ) {
+        use rayproc::query::{self, Query, Source, Split};
+        let bytes = render(&case);
+        let file = write_temp(&bytes);
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("s");
+        let split = Split {
+            inputs: vec![file.path().to_path_buf()],
+            store: store.clone(),
+            partitions: Some(split_parts),
+            threads: Some(split_threads),
+            delimiter: b',',
+            columns: None,
+            quiet: true,
+            no_header: false,
+        };
+        let specs = parse_specs(&specs_for(&case.kinds)).unwrap();
+        let split = query::split(&split);
+        for by in [vec![], vec![rayproc::spec::ColumnRef::named("c0")]] {
+            let mut csv = Query::new(Source::Files(vec![file.path().to_path_buf()]), specs.clone());
+            csv.by = by.clone();
+            csv.threads = Some(2);
+            csv.quiet = true;
+            let want = query::run(&csv).map(|t| csv_bytes(&t));
+            let mut from_store = csv.clone();
+            from_store.source = Source::Store { dir: store.clone(), allow_stale: false, verify: true };
+            from_store.threads = Some(run_threads);
+            let Ok(want) = want else {
+                // what the CSV cannot answer, its store cannot either
+                let got = split.as_ref().ok().map(|_| query::run(&from_store));
+                prop_assert!(!matches!(got, Some(Ok(_))), "the CSV fails ({:?}), its store answers", want.err());
+                continue;
+            };
+            prop_assert!(split.is_ok(), "split failed: {:?}", split.as_ref().err());
+            let got = csv_bytes(&query::run(&from_store).unwrap());
+            prop_assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want),
+                "split {} partitions, {} threads; by {:?}", split_parts, split_threads, by
+            );
+        }
+    }
+}
