@@ -124,6 +124,23 @@ impl Slots {
         Slots::Heap(vec![Slot::default(); n])
     }
 
+    /// `n` free slots (`n` a power of two), mapped from the start where a
+    /// table that size would have been by doubling.
+    fn with_len(n: usize) -> Slots {
+        #[cfg(target_os = "linux")]
+        {
+            let bytes = n * std::mem::size_of::<Slot>();
+            if bytes >= MAP_MIN {
+                let layout = std::alloc::Layout::array::<Slot>(n).expect("table size");
+                let ptr = map_anon(bytes).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+                advise_mapping(ptr, bytes);
+                let ptr = std::ptr::NonNull::new(ptr as *mut Slot).expect("mmap is never null");
+                return Slots::Mapped { ptr, len: n };
+            }
+        }
+        Slots::new(n)
+    }
+
     fn len(&self) -> usize {
         match self {
             Slots::Heap(v) => v.len(),
@@ -343,6 +360,22 @@ impl KeySet {
         KeySet {
             hasher,
             ..Self::default()
+        }
+    }
+
+    /// An empty set with room for `keys` keys of `bytes` bytes in all
+    /// before it grows: for a caller that knows what it will intern (a
+    /// table that grows by doubling touches fresh memory at every size it
+    /// passes through, and moves every key each time).
+    pub fn with_capacity(keys: usize, bytes: usize) -> Self {
+        // the load factor stays at or below 1/2 (see `intern_hashed`)
+        let slots = keys.saturating_mul(2).next_power_of_two().max(16);
+        KeySet {
+            slots: Slots::with_len(slots),
+            mask: slots - 1,
+            ends: Vec::with_capacity(keys),
+            arena: Vec::with_capacity(bytes),
+            hasher: DefaultHashBuilder::default(),
         }
     }
 
@@ -685,6 +718,37 @@ mod tests {
         assert_eq!(set.find(b"key5000"), None);
         assert_eq!(set.find(b""), None);
         assert_eq!(set.bytes(), keys.iter().map(Vec::len).sum::<usize>());
+    }
+
+    /// A set made with room for its keys interns them without growing
+    /// (mapped from the start when that large), finds them, and grows as
+    /// any other past its capacity.
+    #[test]
+    fn a_set_with_capacity_holds_its_keys_without_growing() {
+        for n in [0usize, 1, 1000, 40_000] {
+            let key = |i: usize| format!("k{i}{}", "z".repeat(i % 23)).into_bytes();
+            let bytes: usize = (0..n).map(|i| key(i).len()).sum();
+            let mut set = KeySet::with_capacity(n, bytes);
+            let slots = set.slots.len();
+            // past the load limit of the table it was made with
+            let keys: Vec<Vec<u8>> = (0..slots).map(key).collect();
+            #[cfg(target_os = "linux")]
+            assert_eq!(
+                matches!(set.slots, Slots::Mapped { .. }),
+                slots * std::mem::size_of::<Slot>() >= MAP_MIN
+            );
+            let mut ids = Vec::new();
+            set.intern_batch(n, |i| &keys[i], &mut ids);
+            assert!(ids.iter().enumerate().all(|(i, &id)| id as usize == i));
+            assert_eq!(set.slots.len(), slots, "{n} keys grew their table");
+            for (i, k) in keys.iter().enumerate() {
+                assert_eq!(set.intern(k), i as u32);
+            }
+            assert!(set.slots.len() > slots);
+            for (i, k) in keys.iter().enumerate() {
+                assert_eq!(set.find(k), Some(i as u32));
+            }
+        }
     }
 
     /// A table whose mapping is split in several (advice on a part of it,

@@ -26,6 +26,7 @@ use super::{update_states, Rejected, StateVecs};
 use crate::agg::{Groups, StateVec};
 use crate::batch::{Batch, VALUE_TAG};
 use crate::dict::{Codes, Dictionary};
+use crate::keyset::KeySet;
 use crate::plan::Plan;
 
 /// The most states, over all of a run's workers, that grouping by code may
@@ -123,16 +124,24 @@ impl Coded {
         let mut tables: Vec<GroupTable> = chunks
             .par_iter()
             .map(|chunk| {
-                let mut table = GroupTable::new(plan);
-                let mut key = Vec::new();
-                for (i, &c) in chunk.iter().enumerate() {
-                    // what `encode_key` writes for a key of one text column
-                    key.clear();
-                    key.push(VALUE_TAG);
-                    key.extend_from_slice(dict.get(c));
-                    let id = table.groups.intern(&key);
-                    assert_eq!(id as usize, i, "dictionary values are distinct");
+                // what `encode_key` writes for a key of one text column,
+                // for every code of the chunk
+                let mut keys = Vec::new();
+                let mut ends = Vec::with_capacity(chunk.len());
+                for &c in chunk.iter() {
+                    keys.push(VALUE_TAG);
+                    keys.extend_from_slice(dict.get(c));
+                    ends.push(keys.len());
                 }
+                let key = |i: usize| &keys[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
+                // sized for its keys up front (no doubling: no fresh pages
+                // twice), and interned a batch at a time (prefetched slots)
+                let set = KeySet::with_capacity(chunk.len(), keys.len());
+                let mut table = GroupTable::with_keys(plan, set);
+                let mut ids = Vec::with_capacity(chunk.len());
+                table.groups.intern_batch(chunk.len(), key, &mut ids);
+                let in_order = ids.iter().enumerate().all(|(i, &id)| id as usize == i);
+                assert!(in_order, "dictionary values are distinct");
                 table
             })
             .collect();

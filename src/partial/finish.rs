@@ -189,7 +189,19 @@ impl Numbering {
 
 /// The groups in key order, for keys that are all text: their encoding
 /// sorts as the keys do, and no two groups are equal.
+///
+/// Groups numbered in key order already (a key column grouped by code
+/// into a sorted dictionary, `partial::coded`) are found so in one pass
+/// that stops at the first pair out of order, at once for hashed keys.
 fn sort_text_keys(groups: &Numbering) -> Vec<u32> {
+    let total = groups.total as u32;
+    let in_order = (1..total)
+        .into_par_iter()
+        .with_min_len(4096)
+        .all(|g| groups.key(g - 1) < groups.key(g));
+    if in_order {
+        return (0..total).collect();
+    }
     sort_byte_keys(groups)
 }
 
@@ -874,6 +886,45 @@ mod tests {
         }
         let none = Numbering::new(Vec::new()).0;
         assert!(sort_text_keys(&none).is_empty());
+    }
+
+    /// Groups numbered in key order (consecutive runs of sorted keys per
+    /// table, as the coded group-by numbers them) come back as they are;
+    /// one pair out of order anywhere, and they are sorted.
+    #[test]
+    fn text_keys_in_order_already_stay_so() {
+        let sorted: Vec<Vec<u8>> = (0..20_000u32)
+            .map(|i| format!("k{i:06}").into_bytes())
+            .collect();
+        let numbered = |keys: &[Vec<u8>]| {
+            let tables: Vec<GroupTable> = keys
+                .chunks(3001)
+                .map(|chunk| {
+                    let mut groups = KeySet::new();
+                    chunk.iter().for_each(|k| _ = groups.intern(k));
+                    GroupTable {
+                        groups,
+                        states: Vec::new(),
+                    }
+                })
+                .collect();
+            Numbering::new(tables).0
+        };
+        let groups = numbered(&sorted);
+        assert!(sort_text_keys(&groups).into_iter().eq(0..20_000));
+        for swap in [0, 3000, 9999, 19_998] {
+            let mut keys = sorted.clone();
+            keys.swap(swap, swap + 1);
+            let groups = numbered(&keys);
+            let got: Vec<&[u8]> = sort_text_keys(&groups)
+                .into_iter()
+                .map(|g| groups.key(g))
+                .collect();
+            assert!(
+                got.iter().zip(&sorted).all(|(g, w)| g == w),
+                "swap at {swap}"
+            );
+        }
     }
 
     /// `keys` spread over `parts` tables, then sorted: the keys in the
