@@ -160,8 +160,11 @@ pub(crate) fn get_count(r: &mut Reader<'_>, agg: &str) -> Result<u64, WireError>
 }
 
 /// Rows ahead whose group state is prefetched when folding row by row: the
-/// states of a million groups do not fit in cache.
-pub(crate) const STATE_PREFETCH: usize = 8;
+/// states of a million groups do not fit in cache. Far enough ahead to
+/// cover a miss to memory when a row's update is a few instructions (a
+/// sum's): at 8 rows, 80% of a store's million-group sum waited on the
+/// state's load; 24 took a tenth off its CPU (64 measured no better).
+pub(crate) const STATE_PREFETCH: usize = 24;
 
 /// Calls `f` with `states[ids[row]]` and `row` for every row in order,
 /// each group's state prefetched [`STATE_PREFETCH`] rows ahead: the loop
@@ -264,6 +267,12 @@ struct States<S>(Vec<S>);
 
 impl<S: AggState> StateVec for States<S> {
     fn resize(&mut self, groups: usize) {
+        if self.0.capacity() == 0 {
+            // sized once, large: states hit at random, on huge pages
+            self.0.reserve_exact(groups);
+            let bytes = groups * std::mem::size_of::<S>();
+            crate::alloc::advise_huge_pages(self.0.as_ptr() as *const u8, bytes);
+        }
         if self.0.len() < groups {
             self.0.resize_with(groups, S::default);
         }
