@@ -137,7 +137,8 @@ impl Prepared {
             ));
         };
         let same_nulls = a.len() == self.array.len()
-            && (0..a.len()).all(|i| a.is_valid(i) == self.array.is_valid(i));
+            && ((a.null_count() == 0 && self.array.null_count() == 0)
+                || (0..a.len()).all(|i| a.is_valid(i) == self.array.is_valid(i)));
         if self.kind != ReadAs::Text || !same_nulls {
             return Err(format!("column '{name}': its codes do not match its rows"));
         }
@@ -325,69 +326,121 @@ fn format_timestamp(v: i64, per_second: i64, digits: usize) -> String {
 }
 
 /// The text of every row of a text-like array (empty for nulls).
+#[cfg(test)]
 fn text_slices(array: &dyn Array) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let values = dictionary_values(array);
+    text_range(array, &values, 0, array.len(), &mut out);
+    out
+}
+
+/// A dictionary array's values as text (empty for any other array).
+fn dictionary_values(array: &dyn Array) -> Vec<&[u8]> {
     use DataType::*;
-    let n = array.len();
-    match array.data_type() {
-        Utf8 => {
-            let a = array.as_string::<i32>();
-            (0..n).map(|i| a.value(i).as_bytes()).collect()
-        }
-        LargeUtf8 => {
-            let a = array.as_string::<i64>();
-            (0..n).map(|i| a.value(i).as_bytes()).collect()
-        }
-        Utf8View => {
-            let a = array.as_string_view();
-            (0..n).map(|i| a.value(i).as_bytes()).collect()
-        }
-        Binary => {
-            let a = array.as_binary::<i32>();
-            (0..n).map(|i| a.value(i)).collect()
-        }
-        LargeBinary => {
-            let a = array.as_binary::<i64>();
-            (0..n).map(|i| a.value(i)).collect()
-        }
-        BinaryView => {
-            let a = array.as_binary_view();
-            (0..n).map(|i| a.value(i)).collect()
-        }
-        Dictionary(key, _) => match **key {
-            Int8 => dictionary_slices(array.as_dictionary::<Int8Type>()),
-            Int16 => dictionary_slices(array.as_dictionary::<Int16Type>()),
-            Int32 => dictionary_slices(array.as_dictionary::<Int32Type>()),
-            Int64 => dictionary_slices(array.as_dictionary::<Int64Type>()),
-            UInt8 => dictionary_slices(array.as_dictionary::<UInt8Type>()),
-            UInt16 => dictionary_slices(array.as_dictionary::<UInt16Type>()),
-            UInt32 => dictionary_slices(array.as_dictionary::<UInt32Type>()),
-            UInt64 => dictionary_slices(array.as_dictionary::<UInt64Type>()),
-            _ => vec![&[][..]; n],
-        },
-        _ => vec![&[][..]; n],
+    let Dictionary(key, _) = array.data_type() else {
+        return Vec::new();
+    };
+    fn values(a: &ArrayRef) -> Vec<&[u8]> {
+        let mut out = Vec::new();
+        text_range(a.as_ref(), &[], 0, a.len(), &mut out);
+        out
+    }
+    match **key {
+        Int8 => values(array.as_dictionary::<Int8Type>().values()),
+        Int16 => values(array.as_dictionary::<Int16Type>().values()),
+        Int32 => values(array.as_dictionary::<Int32Type>().values()),
+        Int64 => values(array.as_dictionary::<Int64Type>().values()),
+        UInt8 => values(array.as_dictionary::<UInt8Type>().values()),
+        UInt16 => values(array.as_dictionary::<UInt16Type>().values()),
+        UInt32 => values(array.as_dictionary::<UInt32Type>().values()),
+        UInt64 => values(array.as_dictionary::<UInt64Type>().values()),
+        _ => Vec::new(),
     }
 }
 
-fn dictionary_slices<K: ArrowDictionaryKeyType>(a: &arrow_array::DictionaryArray<K>) -> Vec<&[u8]> {
-    let values = text_slices(a.values().as_ref());
-    a.keys()
-        .iter()
-        .map(|k| {
-            k.and_then(|k| {
-                values
-                    .get(arrow_buffer::ArrowNativeType::as_usize(k))
-                    .copied()
-            })
-            .unwrap_or(&b""[..])
+/// Replaces `out` with the text of rows `start..end` of a text-like array
+/// (empty for nulls); `dict_values` are its values if it is a dictionary
+/// array ([`dictionary_values`]). A batch at a time: a partition's rows at
+/// once would be a fresh vector of 16 bytes per row, faulted in page by
+/// page, where a batch's is reused from batch to batch and stays in cache.
+fn text_range<'a>(
+    array: &'a dyn Array,
+    dict_values: &[&'a [u8]],
+    start: usize,
+    end: usize,
+    out: &mut Vec<&'a [u8]>,
+) {
+    use DataType::*;
+    out.clear();
+    let rows = start..end;
+    match array.data_type() {
+        Utf8 => {
+            let a = array.as_string::<i32>();
+            out.extend(rows.map(|i| a.value(i).as_bytes()));
+        }
+        LargeUtf8 => {
+            let a = array.as_string::<i64>();
+            out.extend(rows.map(|i| a.value(i).as_bytes()));
+        }
+        Utf8View => {
+            let a = array.as_string_view();
+            out.extend(rows.map(|i| a.value(i).as_bytes()));
+        }
+        Binary => {
+            let a = array.as_binary::<i32>();
+            out.extend(rows.map(|i| a.value(i)));
+        }
+        LargeBinary => {
+            let a = array.as_binary::<i64>();
+            out.extend(rows.map(|i| a.value(i)));
+        }
+        BinaryView => {
+            let a = array.as_binary_view();
+            out.extend(rows.map(|i| a.value(i)));
+        }
+        Dictionary(key, _) => match **key {
+            Int8 => dictionary_range(array.as_dictionary::<Int8Type>(), dict_values, rows, out),
+            Int16 => dictionary_range(array.as_dictionary::<Int16Type>(), dict_values, rows, out),
+            Int32 => dictionary_range(array.as_dictionary::<Int32Type>(), dict_values, rows, out),
+            Int64 => dictionary_range(array.as_dictionary::<Int64Type>(), dict_values, rows, out),
+            UInt8 => dictionary_range(array.as_dictionary::<UInt8Type>(), dict_values, rows, out),
+            UInt16 => dictionary_range(array.as_dictionary::<UInt16Type>(), dict_values, rows, out),
+            UInt32 => dictionary_range(array.as_dictionary::<UInt32Type>(), dict_values, rows, out),
+            UInt64 => dictionary_range(array.as_dictionary::<UInt64Type>(), dict_values, rows, out),
+            _ => out.resize(end - start, &[]),
+        },
+        _ => out.resize(end - start, &[]),
+    }
+}
+
+/// [`text_range`] of a dictionary array whose values are `values`.
+fn dictionary_range<'a, K: ArrowDictionaryKeyType>(
+    a: &arrow_array::DictionaryArray<K>,
+    values: &[&'a [u8]],
+    rows: std::ops::Range<usize>,
+    out: &mut Vec<&'a [u8]>,
+) {
+    let keys = a.keys();
+    out.extend(rows.map(|i| {
+        let k = keys.is_valid(i).then(|| keys.value(i));
+        k.and_then(|k| {
+            values
+                .get(arrow_buffer::ArrowNativeType::as_usize(k))
+                .copied()
         })
-        .collect()
+        .unwrap_or(&b""[..])
+    }));
 }
 
 /// One prepared column, viewed.
 struct View<'a> {
     kind: ReadAs,
+    array: &'a dyn Array,
     ints: &'a [i64],
     floats: &'a [f64],
+    /// A text column's values, if it is a dictionary array.
+    dict_values: Vec<&'a [u8]>,
+    /// A text column's rows of the current batch ([`View::fill`]).
     text: Vec<&'a [u8]>,
     zeros: Vec<i64>,
     valid: Option<Vec<bool>>,
@@ -399,8 +452,10 @@ impl<'a> View<'a> {
         let a = p.array.as_ref();
         let mut view = View {
             kind: p.kind,
+            array: a,
             ints: &[],
             floats: &[],
+            dict_values: Vec::new(),
             text: Vec::new(),
             zeros: Vec::new(),
             valid: valid_mask(a),
@@ -410,7 +465,7 @@ impl<'a> View<'a> {
             ReadAs::Null => view.zeros = vec![0; a.len()],
             ReadAs::Int => view.ints = a.as_primitive::<Int64Type>().values(),
             ReadAs::Float => view.floats = a.as_primitive::<Float64Type>().values(),
-            ReadAs::Text => view.text = text_slices(a),
+            ReadAs::Text => view.dict_values = dictionary_values(a),
         }
         if let Some((codes, dict)) = &p.codes {
             let codes = codes.as_primitive::<UInt32Type>().values();
@@ -422,13 +477,21 @@ impl<'a> View<'a> {
         view
     }
 
+    /// Readies rows `start..end` for [`column`](Self::column).
+    fn fill(&mut self, start: usize, end: usize) {
+        if self.kind == ReadAs::Text {
+            text_range(self.array, &self.dict_values, start, end, &mut self.text);
+        }
+    }
+
+    /// Rows `start..end`, the last ones [`fill`](Self::fill) readied.
     fn column(&self, start: usize, end: usize) -> (Column<'_>, ColumnType) {
         let valid = self.valid.as_ref().map(|v| &v[start..end]);
         let data = match self.kind {
             ReadAs::Null => Data::Int(&self.zeros[start..end]),
             ReadAs::Int => Data::Int(&self.ints[start..end]),
             ReadAs::Float => Data::Float(&self.floats[start..end]),
-            ReadAs::Text => Data::Text(&self.text[start..end]),
+            ReadAs::Text => Data::Text(&self.text[..end - start]),
         };
         // a batch without a value has no type, as in the CSV reader
         let ty = if self.kind == ReadAs::Null || valid.is_some_and(|v| !v.contains(&true)) {
@@ -454,10 +517,11 @@ pub fn for_each_batch<E>(
     len: usize,
     mut f: impl FnMut(&Batch<'_>, usize) -> Result<(), E>,
 ) -> Result<(), E> {
-    let views: Vec<View<'_>> = columns.iter().map(View::new).collect();
+    let mut views: Vec<View<'_>> = columns.iter().map(View::new).collect();
     let mut start = 0;
     while start < len {
         let end = (start + BATCH_ROWS).min(len);
+        views.iter_mut().for_each(|v| v.fill(start, end));
         let (columns, types) = views.iter().map(|v| v.column(start, end)).unzip();
         let batch = Batch {
             len: end - start,
@@ -600,5 +664,39 @@ mod tests {
         );
         let err = prepare("l", &(Arc::new(list) as ArrayRef)).err().unwrap();
         assert!(err.starts_with("column 'l' has Arrow type List"), "{err}");
+    }
+
+    /// Text read a batch at a time is the array's text, row for row, in
+    /// every batch (the last one short), for plain, view and dictionary
+    /// arrays with nulls (whose text is empty).
+    #[test]
+    fn text_comes_batch_by_batch() {
+        use arrow_array::{DictionaryArray, StringViewArray};
+        let n = 2 * BATCH_ROWS + 77;
+        let texts: Vec<Option<String>> = (0..n)
+            .map(|i| (i % 5 != 3).then(|| format!("v{}", i % 97)))
+            .collect();
+        let want: Vec<Vec<u8>> = (texts.iter())
+            .map(|t| t.clone().unwrap_or_default().into_bytes())
+            .collect();
+        let plain: ArrayRef = Arc::new(StringArray::from(texts.clone()));
+        let view: ArrayRef = Arc::new(StringViewArray::from(texts.clone()));
+        let dict: DictionaryArray<arrow_array::types::UInt16Type> =
+            texts.iter().map(|t| t.as_deref()).collect();
+        for array in [plain, view, Arc::new(dict) as ArrayRef] {
+            let p = prepare("t", &array).unwrap();
+            let mut got: Vec<Vec<u8>> = Vec::new();
+            for_each_batch(std::slice::from_ref(&p), n, |batch, offset| {
+                assert_eq!(offset, got.len());
+                let Data::Text(rows) = batch.columns[0].data else {
+                    panic!("text expected");
+                };
+                assert_eq!(rows.len(), batch.len);
+                got.extend(rows.iter().map(|r| r.to_vec()));
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+            assert_eq!(got, want, "{}", array.data_type());
+        }
     }
 }
