@@ -6,12 +6,14 @@
 //! type is known. Memory grows with the number of distinct values.
 
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use super::number_codes;
 use super::u64set::U64Set;
 use super::{each_scattered, merge_optional, AggState, BadValue, Func};
+use crate::dict::{Codes, Dictionary};
 use crate::keyset::{part_of, shared_hasher, KeySet, PARTS};
 use crate::value::{parse_float_field, parse_int_field, Column, ColumnType, Data, Rows, Value};
 use crate::wire::{
@@ -109,6 +111,18 @@ enum Big {
     },
     One(KeySet),
     Parts(Vec<KeySet>),
+    /// Values of one dictionary, a bit per value: a column read as codes
+    /// (a store's dictionary-coded text, [`AggState::update_codes`]),
+    /// where a set of ten million rows' texts was ten million hash
+    /// lookups. Anything else joining the set makes it one set of texts
+    /// first ([`TextSet::undict`]).
+    Dict {
+        dict: Arc<Dictionary>,
+        /// Bit `c % 64` of word `c / 64`: whether code `c` was seen.
+        seen: Vec<u64>,
+        /// Bits set.
+        len: usize,
+    },
 }
 
 /// [`Big::Codes`] becomes one set of texts when the texts that are not
@@ -120,7 +134,7 @@ impl Big {
     fn rank(&self) -> u8 {
         match self {
             Big::Codes { .. } => 1,
-            Big::One(_) => 2,
+            Big::One(_) | Big::Dict { .. } => 2,
             Big::Parts(_) => 3,
         }
     }
@@ -130,12 +144,21 @@ impl Big {
             Big::Codes { codes, others } => codes.len() + others.as_ref().map_or(0, KeySet::len),
             Big::One(one) => one.len(),
             Big::Parts(parts) => parts.iter().map(KeySet::len).sum(),
+            Big::Dict { len, .. } => *len,
         }
     }
 
     /// The set's texts as one set of texts (codes written back).
     fn into_texts(self) -> Big {
         match self {
+            Big::Dict { dict, seen, len } => {
+                let seen: Vec<u32> = codes_seen(&seen).collect();
+                let bytes = seen.iter().map(|&c| dict.get(c).len()).sum();
+                let mut texts = KeySet::with_capacity(len, bytes);
+                let mut ids = Vec::with_capacity(len);
+                texts.intern_batch(seen.len(), |i| dict.get(seen[i]), &mut ids);
+                Big::One(texts)
+            }
             Big::Codes { codes, others } => {
                 let mut texts = others.unwrap_or_default();
                 let mut buf = [0; number_codes::MAX_TEXT];
@@ -147,6 +170,20 @@ impl Big {
             texts => texts,
         }
     }
+}
+
+/// The codes whose bits are set in `seen`, ascending.
+fn codes_seen(seen: &[u64]) -> impl Iterator<Item = u32> + '_ {
+    (seen.iter().enumerate()).flat_map(|(w, &word)| {
+        let mut bits = word;
+        std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let bit = bits.trailing_zeros();
+                bits &= bits - 1;
+                (w * 64) as u32 + bit
+            })
+        })
+    })
 }
 
 /// At most [`SMALL`] texts of at most 255 bytes each, in one heap block:
@@ -224,7 +261,60 @@ impl TextSet {
             }
             Some(Big::One(one)) => one.iter().for_each(f),
             Some(Big::Parts(parts)) => parts.iter().flat_map(KeySet::iter).for_each(f),
+            Some(Big::Dict { dict, seen, .. }) => codes_seen(seen).for_each(|c| f(dict.get(c))),
         }
+    }
+
+    /// A set by code becomes one set of texts (what every other form
+    /// merges with and inserts into).
+    fn undict(&mut self) {
+        if let Some(big) = self.big.as_deref_mut() {
+            if matches!(big, Big::Dict { .. }) {
+                let dict = std::mem::replace(big, Big::Parts(Vec::new()));
+                *big = dict.into_texts();
+            }
+        }
+    }
+
+    /// Inserts the values of the selected rows of `col`, whose rows are
+    /// also `codes`: by code while the set holds nothing but codes into
+    /// their dictionary, else as texts.
+    fn insert_codes(&mut self, col: &Column<'_>, codes: Codes<'_>, rows: Rows<'_>) {
+        let dict = codes.dict();
+        let codes = codes.codes();
+        if self.len() == 0 && self.big.is_none() {
+            self.big = Some(Box::new(Big::Dict {
+                dict: Arc::clone(dict),
+                seen: vec![0; dict.len().div_ceil(64)],
+                len: 0,
+            }));
+        }
+        if let Some(Big::Dict {
+            dict: mine,
+            seen,
+            len,
+        }) = self.big.as_deref_mut()
+        {
+            if Arc::ptr_eq(mine, dict) {
+                rows.for_each(|r| {
+                    if col.is_valid(r) {
+                        // in range: `Codes` are checked against their dictionary
+                        let code = codes[r] as usize;
+                        let (word, bit) = (code / 64, 1u64 << (code % 64));
+                        *len += (seen[word] & bit == 0) as usize;
+                        seen[word] |= bit;
+                    }
+                });
+                return;
+            }
+        }
+        let mut selected: Vec<u32> = Vec::with_capacity(rows.count());
+        rows.for_each(|r| {
+            if col.is_valid(r) {
+                selected.push(codes[r]);
+            }
+        });
+        self.insert_batch(selected.len(), |i| dict.get(selected[i]));
     }
 
     /// The values `from_text` reads from the texts, and `from_code` from
@@ -266,6 +356,7 @@ impl TextSet {
 
     /// Inserts `key(i)` for `i` in `0..count`.
     fn insert_batch<'k>(&mut self, count: usize, key: impl Fn(usize) -> &'k [u8]) {
+        self.undict();
         let mut from = 0;
         if self.big.is_none() {
             while from < count && self.small.insert(key(from)) {
@@ -320,6 +411,11 @@ impl TextSet {
                 let mut ids = Vec::with_capacity(count);
                 one.intern_batch(count, key, &mut ids);
             }
+            Big::Dict { .. } => {
+                let dict = std::mem::replace(big, Big::Parts(Vec::new()));
+                *big = dict.into_texts();
+                Self::insert_big(Some(big), count, key);
+            }
             Big::Parts(parts) => {
                 let hasher = shared_hasher();
                 let hashes: Vec<u64> = (0..count).map(|i| hasher.hash_one(key(i))).collect();
@@ -349,6 +445,31 @@ impl TextSet {
     }
 
     fn merge(&mut self, other: &mut TextSet) {
+        // an empty side changes nothing (and keeps a set by code so)
+        if other.len() == 0 {
+            return;
+        }
+        if self.len() == 0 {
+            std::mem::swap(self, other);
+            return;
+        }
+        if let (
+            Some(Big::Dict { dict, seen, len }),
+            Some(Big::Dict {
+                dict: d, seen: s, ..
+            }),
+        ) = (self.big.as_deref_mut(), other.big.as_deref())
+        {
+            if Arc::ptr_eq(dict, d) {
+                seen.iter_mut()
+                    .zip(s)
+                    .for_each(|(mine, theirs)| *mine |= theirs);
+                *len = seen.iter().map(|w| w.count_ones() as usize).sum();
+                return;
+            }
+        }
+        self.undict();
+        other.undict();
         // into the further grown of the two, or the larger
         if (self.rank(), self.len()) < (other.rank(), other.len()) {
             std::mem::swap(self, other);
@@ -474,6 +595,12 @@ fn count_runs(sorted: &[u64]) -> usize {
 impl AggState for Distinct {
     const READS_RAW: bool = true;
     const TAKES_TEXT: bool = true;
+    const READS_CODES: bool = true;
+
+    fn update_codes(&mut self, col: &Column<'_>, codes: Codes<'_>, rows: Rows<'_>) -> bool {
+        self.text.insert_codes(col, codes, rows);
+        true
+    }
 
     fn update(&mut self, col: &Column<'_>, rows: Rows<'_>) -> Result<(), BadValue> {
         let raw = col.text();
@@ -650,6 +777,124 @@ mod tests {
     use super::super::testing::*;
     use super::*;
     use hashbrown::HashSet;
+
+    /// `distinct` of `values` (None: null) fed as codes into `dict` in
+    /// batches of `batch` rows.
+    fn by_codes(dict: &Arc<Dictionary>, values: &[Option<u32>], batch: usize) -> Distinct {
+        let mut state = Distinct::default();
+        feed(&mut state, dict, values, batch);
+        state
+    }
+
+    fn feed(state: &mut Distinct, dict: &Arc<Dictionary>, values: &[Option<u32>], batch: usize) {
+        for chunk in values.chunks(batch) {
+            let text: Vec<&[u8]> = chunk
+                .iter()
+                .map(|c| c.map_or(&b""[..], |c| dict.get(c)))
+                .collect();
+            let valid: Vec<bool> = chunk.iter().map(Option::is_some).collect();
+            // a null row's code means nothing: out of range here
+            let codes: Vec<u32> = chunk.iter().map(|c| c.unwrap_or(u32::MAX)).collect();
+            let col = Column {
+                len: chunk.len(),
+                data: Data::Text(&text),
+                valid: Some(&valid),
+                raw: None,
+            };
+            let codes = Codes::new(&codes, Some(&valid), dict).unwrap();
+            assert!(state.update_codes(&col, codes, Rows::All(chunk.len())));
+        }
+    }
+
+    /// The same state by text.
+    fn by_text(dict: &Dictionary, values: &[Option<u32>]) -> Distinct {
+        let texts: Vec<&[u8]> = values.iter().flatten().map(|&c| dict.get(c)).collect();
+        let mut state = Distinct::default();
+        state.text.insert_batch(texts.len(), |i| texts[i]);
+        state
+    }
+
+    fn encoded(state: &Distinct) -> Vec<u8> {
+        let mut out = Vec::new();
+        state.encode(&mut out);
+        out
+    }
+
+    /// A set by code answers, encodes and merges as the set of its texts:
+    /// with a set by code of the same dictionary (bit by bit), of another
+    /// one, with texts, with an empty set, and then takes texts.
+    #[test]
+    fn a_set_by_code_is_its_texts() {
+        let values: Vec<String> = (0..300).map(|i| format!("v{i:03}")).collect();
+        let dict = Arc::new(Dictionary::new(values.iter().map(|v| v.as_bytes())).unwrap());
+        let other = Arc::new(Dictionary::new(values.iter().map(|v| v.as_bytes())).unwrap());
+        let rows = |from: u32, step: u32| -> Vec<Option<u32>> {
+            (0..500u32)
+                .map(|i| (i % 7 != 0).then_some((from + i * step) % 300))
+                .collect()
+        };
+        let (a, b) = (rows(0, 3), rows(1, 5));
+        let coded = by_codes(&dict, &a, 64);
+        assert!(matches!(coded.text.big.as_deref(), Some(Big::Dict { .. })));
+        let want = by_text(&dict, &a);
+        assert_eq!(coded.text.len(), want.text.len());
+        assert_eq!(coded.text.texts(), want.text.texts());
+        assert_eq!(encoded(&coded), encoded(&want));
+        assert_eq!(
+            coded.finish(ColumnType::Text, &Func::Distinct),
+            want.finish(ColumnType::Text, &Func::Distinct)
+        );
+        let mut both = by_text(&dict, &a);
+        both.merge(&mut by_text(&dict, &b));
+        let joined: Vec<Distinct> = vec![
+            // same dictionary: bit by bit
+            {
+                let mut s = by_codes(&dict, &a, 100);
+                s.merge(&mut by_codes(&dict, &b, 7));
+                assert!(matches!(s.text.big.as_deref(), Some(Big::Dict { .. })));
+                s
+            },
+            // another dictionary: as texts
+            {
+                let mut s = by_codes(&dict, &a, 100);
+                s.merge(&mut by_codes(&other, &b, 100));
+                s
+            },
+            // texts into codes, codes into texts
+            {
+                let mut s = by_codes(&dict, &a, 100);
+                s.merge(&mut by_text(&dict, &b));
+                s
+            },
+            {
+                let mut s = by_text(&dict, &b);
+                s.merge(&mut by_codes(&dict, &a, 100));
+                s
+            },
+            // codes of another dictionary fed to a set by code: as texts
+            {
+                let mut s = by_codes(&dict, &a, 100);
+                feed(&mut s, &other, &b, 33);
+                assert!(matches!(s.text.big.as_deref(), Some(Big::One(_))));
+                s
+            },
+        ];
+        for (i, mut s) in joined.into_iter().enumerate() {
+            assert_eq!(s.text.texts(), both.text.texts(), "case {i}");
+            assert_eq!(encoded(&s), encoded(&both), "case {i}");
+            // and a set by code takes texts after
+            s.text.insert_batch(2, |i| [&b"zz"[..], b"v001"][i]);
+            assert_eq!(s.text.len(), both.text.len() + 1, "case {i}");
+        }
+        // an empty set merged in keeps a set by code as it is
+        let mut s = by_codes(&dict, &a, 50);
+        s.merge(&mut Distinct::default());
+        assert!(matches!(s.text.big.as_deref(), Some(Big::Dict { .. })));
+        let mut e = Distinct::default();
+        e.merge(&mut s);
+        assert!(matches!(e.text.big.as_deref(), Some(Big::Dict { .. })));
+        assert_eq!(e.text.texts(), want.text.texts());
+    }
 
     #[test]
     fn a_state_is_small() {

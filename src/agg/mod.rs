@@ -29,6 +29,7 @@ mod wire_tests;
 
 use std::any::Any;
 
+use crate::dict::Codes;
 use crate::value::{Column, ColumnType, Rows, Value};
 use crate::wire::{Reader, WireError};
 
@@ -74,7 +75,20 @@ pub trait AggState: Default + Send + Sync + 'static {
     /// any: then the radix group-by may buffer a text column this state
     /// reads (with its text), since no error has to name a row.
     const TAKES_TEXT: bool = false;
+    /// Whether [`update_codes`](Self::update_codes) takes a column's rows
+    /// as codes into a dictionary; a source reads a store's codes for a
+    /// state without `--by` only then ([`Func::reads_codes`]).
+    const READS_CODES: bool = false;
 
+    /// Folds the selected rows of `col` given also as `codes` into one
+    /// shared dictionary (a store's dictionary-coded text column, `dict`)
+    /// into the state, as [`update`](Self::update) on the rows of `col`
+    /// would: `false` if the state does not read codes, and `update` must
+    /// take the rows. Called without `--by` only, and only on a state with
+    /// [`READS_CODES`](Self::READS_CODES).
+    fn update_codes(&mut self, _col: &Column<'_>, _codes: Codes<'_>, _rows: Rows<'_>) -> bool {
+        false
+    }
     /// Folds the selected rows of `col` into the state. Returns the first
     /// selected row the aggregate cannot use (a non-number for a numeric
     /// aggregate); the caller turns it into a positioned error.
@@ -216,6 +230,12 @@ pub trait StateVec: Send + Sync {
     /// Makes sure groups `0..groups` exist.
     fn resize(&mut self, groups: usize);
     fn update(&mut self, col: &Column<'_>, groups: &Groups<'_>) -> Result<(), BadValue>;
+    /// [`AggState::update_codes`] of the rows of `groups`: `false` where
+    /// the state, or this grouping, does not take codes (then `update`
+    /// must take the rows).
+    fn update_codes(&mut self, col: &Column<'_>, codes: Codes<'_>, groups: &Groups<'_>) -> bool;
+    /// See [`AggState::READS_CODES`].
+    fn reads_codes(&self) -> bool;
     /// Merges `other`'s group `i` into this vector's group `remap[i]`.
     fn merge_from(&mut self, other: Box<dyn StateVec>, remap: &[u32]);
     /// Moves group `i`'s state to group `dest[i].1` of `to[dest[i].0]`
@@ -336,6 +356,18 @@ impl<S: AggState> StateVec for States<S> {
 
     fn takes_text(&self) -> bool {
         S::TAKES_TEXT
+    }
+
+    fn update_codes(&mut self, col: &Column<'_>, codes: Codes<'_>, groups: &Groups<'_>) -> bool {
+        if !S::READS_CODES || !matches!(groups, Groups::Scalar) {
+            return false;
+        }
+        self.resize(1);
+        self.0[0].update_codes(col, codes, Rows::All(col.len))
+    }
+
+    fn reads_codes(&self) -> bool {
+        S::READS_CODES
     }
 
     fn scatters(&self, col: &Column<'_>) -> bool {
@@ -619,6 +651,12 @@ impl Func {
     /// Fresh, empty states for this function.
     pub fn new_states(&self) -> Box<dyn StateVec> {
         self.new_states_for(false)
+    }
+
+    /// Whether this function's state reads a column's rows as codes into a
+    /// dictionary, in a run without `--by` ([`AggState::READS_CODES`]).
+    pub fn reads_codes(&self) -> bool {
+        self.new_states_for(false).reads_codes()
     }
 
     /// Fresh, empty states; `text_extremes`: `min` and `max` keep the text

@@ -70,6 +70,10 @@ fn update_states(
     let mut first: Option<Rejected> = None;
     for (planned, state) in plan.states.iter().zip(states) {
         let col = planned.slot.map_or(&rows_only, |s| &batch.columns[s]);
+        let codes = planned.slot.and_then(|s| batch.codes(s));
+        if codes.is_some_and(|codes| state.update_codes(col, codes, groups)) {
+            continue;
+        }
         if let Err(BadValue { row }) = state.update(col, groups) {
             if first.is_none_or(|f| (row, planned.first_agg) < (f.row, f.agg)) {
                 first = Some(Rejected {

@@ -368,8 +368,9 @@ impl Store {
     }
 
     /// The schema fields `plan` reads: the column of each slot, and the
-    /// codes of a coded column the plan groups by alone, with its
-    /// dictionary (read and checked once per run).
+    /// codes of a coded column whose codes the plan reads
+    /// ([`Plan::reads_codes`]), with its dictionary (read and checked once
+    /// per run).
     fn columns_read(&self, plan: &Plan, verify: bool) -> Result<ColumnsRead> {
         let mut needed: Vec<usize> = (0..plan.slot_of.len())
             .filter(|&c| plan.slot_of[c] != UNUSED)
@@ -382,8 +383,7 @@ impl Store {
         let columns = self.manifest.columns.len();
         for (k, &c) in self.manifest.coded_columns().iter().enumerate() {
             let slot = plan.slot_of.get(c).copied().unwrap_or(UNUSED);
-            // only a group-by on this column alone groups by code
-            if slot == UNUSED || plan.keys != [slot as usize] {
+            if slot == UNUSED || !plan.reads_codes(slot as usize) {
                 continue;
             }
             let dict = self.dictionary(c, verify)?.expect("a coded column");

@@ -1,6 +1,7 @@
 //! A store's dictionary-coded text columns: a group-by on one reads its
-//! codes and groups by code, and answers exactly as the CSV does; damaged
-//! codes or dictionaries are errors, never a crash or a wrong answer.
+//! codes and groups by code, a `distinct` of one without `--by` counts
+//! codes, and both answer exactly as the CSV does; damaged codes or
+//! dictionaries are errors, never a crash or a wrong answer.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -202,8 +203,13 @@ fn a_code_past_its_dictionary_is_an_error() {
         "code 4294967295 is past the end of its dictionary",
     );
     assert!(err.contains("row 11"), "{err}");
-    // a query that does not group by g never reads the codes
-    ok(&["run", "--store", &st, "--agg", "count:g,distinct:g"]);
+    // `distinct` of g reads the codes too, and finds them damaged...
+    let distinct = ["run", "--store", &st, "--agg", "count:g,distinct:g"];
+    fails(&distinct, "checksum mismatch in the codes of column 'g'");
+    // ...but a query that neither groups by g nor counts its distinct
+    // values never reads the codes
+    ok(&["run", "--store", &st, "--agg", "count:g,min:g,max:g"]);
+    ok(&["run", "--store", &st, "--by", "h", "--agg", "distinct:g"]);
 }
 
 #[test]
