@@ -148,6 +148,14 @@ impl Big {
         }
     }
 
+    /// A set by code becomes one set of texts; any other form stays.
+    fn undict(&mut self) {
+        if matches!(self, Big::Dict { .. }) {
+            let dict = std::mem::replace(self, Big::Parts(Vec::new()));
+            *self = dict.into_texts();
+        }
+    }
+
     /// The set's texts as one set of texts (codes written back).
     fn into_texts(self) -> Big {
         match self {
@@ -269,10 +277,7 @@ impl TextSet {
     /// merges with and inserts into).
     fn undict(&mut self) {
         if let Some(big) = self.big.as_deref_mut() {
-            if matches!(big, Big::Dict { .. }) {
-                let dict = std::mem::replace(big, Big::Parts(Vec::new()));
-                *big = dict.into_texts();
-            }
+            big.undict();
         }
     }
 
@@ -412,8 +417,7 @@ impl TextSet {
                 one.intern_batch(count, key, &mut ids);
             }
             Big::Dict { .. } => {
-                let dict = std::mem::replace(big, Big::Parts(Vec::new()));
-                *big = dict.into_texts();
+                big.undict();
                 Self::insert_big(Some(big), count, key);
             }
             Big::Parts(parts) => {
