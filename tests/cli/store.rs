@@ -994,3 +994,55 @@ fn map_reduce_over_parquet_ipc_and_stores_is_the_csv_answer() {
         }
     }
 }
+
+/// KNOWN DEFECT (found in stop 37 by a store property test; not fixed):
+/// under `--where`, `run --input` types a column by the rows the filter
+/// keeps (a dropped `abc` leaves an integer column, a dropped `-1.0` an
+/// integer one), but a store's column keeps the type `split` gave it over
+/// every row: a text column stays text (`min` in text order), and a float
+/// column has lost which rows were integers and their exact values past
+/// 2^53. Fixing it needs the store to keep that (docs/store.md, "Known
+/// limitation"); until then this test fails, and is ignored.
+#[test]
+#[ignore = "known defect: a store does not retype columns by the rows --where keeps"]
+fn a_filter_types_a_store_column_by_the_rows_it_keeps() {
+    let scratch = crate::common::Scratch::new();
+    for (csv, filter, aggs) in [
+        ("c0\n10\n9\nabc\n", "c0 <> 'abc'", "min:c0,sum:c0"),
+        ("c0\n9007199254740993\n-1.0\n", "c0 > 0", "sum:c0"),
+        ("c0\n1.5\n2\n3\n", "c0 > 1.5", "sum:c0,max:c0"),
+    ] {
+        let input = scratch.write("in.csv", csv);
+        let store = scratch.path("s");
+        let _ = fs::remove_dir_all(&store);
+        ok([
+            "split",
+            "-i",
+            input.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "-q",
+        ]);
+        let want = ok([
+            "run",
+            "-i",
+            input.to_str().unwrap(),
+            "--where",
+            filter,
+            "--agg",
+            aggs,
+            "-q",
+        ]);
+        let got = ok([
+            "run",
+            "--store",
+            store.to_str().unwrap(),
+            "--where",
+            filter,
+            "--agg",
+            aggs,
+            "-q",
+        ]);
+        assert_eq!(got, want, "{csv:?} where {filter}");
+    }
+}
