@@ -92,8 +92,6 @@ pub struct PlannedState {
 }
 
 impl Plan {
-    /// Resolves `specs` and `by` (column names, each taken literally)
-    /// against `header`.
     /// Whether a source that has slot `slot`'s rows also as codes into a
     /// dictionary should hand them over: the plan groups by that column
     /// alone (`partial`'s coded group-by), or, without `--by`, a state
@@ -104,6 +102,8 @@ impl Plan {
                 && (self.states.iter()).any(|s| s.slot == Some(slot) && s.func.reads_codes()))
     }
 
+    /// Resolves `specs` and `by` (column names, each taken literally)
+    /// against `header`.
     pub fn new(header: &[String], specs: &[AggSpec], by: &[String]) -> Result<Plan, Error> {
         let by: Vec<ColumnRef> = by.iter().map(|name| ColumnRef::named(name)).collect();
         Plan::resolve(header, specs, &by)
