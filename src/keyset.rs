@@ -128,17 +128,21 @@ impl Slots {
     /// table that size would have been by doubling.
     fn with_len(n: usize) -> Slots {
         #[cfg(target_os = "linux")]
-        {
-            let bytes = n * std::mem::size_of::<Slot>();
-            if bytes >= MAP_MIN {
-                let layout = std::alloc::Layout::array::<Slot>(n).expect("table size");
-                let ptr = map_anon(bytes).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
-                advise_mapping(ptr, bytes);
-                let ptr = std::ptr::NonNull::new(ptr as *mut Slot).expect("mmap is never null");
-                return Slots::Mapped { ptr, len: n };
-            }
+        if n * std::mem::size_of::<Slot>() >= MAP_MIN {
+            return Slots::mapped(n);
         }
         Slots::new(n)
+    }
+
+    /// `n` free slots in a fresh anonymous mapping (zeroed: free).
+    #[cfg(target_os = "linux")]
+    fn mapped(n: usize) -> Slots {
+        let bytes = n * std::mem::size_of::<Slot>();
+        let layout = std::alloc::Layout::array::<Slot>(n).expect("table size");
+        let ptr = map_anon(bytes).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        advise_mapping(ptr, bytes);
+        let ptr = std::ptr::NonNull::new(ptr as *mut Slot).expect("mmap is never null");
+        Slots::Mapped { ptr, len: n }
     }
 
     fn len(&self) -> usize {
@@ -159,14 +163,14 @@ impl Slots {
         match self {
             #[cfg(target_os = "linux")]
             Slots::Heap(v) if bytes >= MAP_MIN => {
-                let ptr =
-                    map_anon(bytes).unwrap_or_else(|| std::alloc::handle_alloc_error(layout()));
-                advise_mapping(ptr, bytes);
-                let ptr = std::ptr::NonNull::new(ptr as *mut Slot).expect("mmap is never null");
+                let mapped = Slots::mapped(new_len);
+                let Slots::Mapped { ptr, .. } = &mapped else {
+                    unreachable!("a mapping was made")
+                };
                 // SAFETY: the mapping holds `new_len >= len` slots (page
                 // aligned, so aligned for `Slot`) and does not overlap `v`.
                 unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), ptr.as_ptr(), len) };
-                *self = Slots::Mapped { ptr, len: new_len };
+                *self = mapped;
             }
             Slots::Heap(v) => v.resize(new_len, Slot::default()),
             #[cfg(target_os = "linux")]
