@@ -1023,26 +1023,11 @@ fn a_filter_types_a_store_column_by_the_rows_it_keeps() {
             store.to_str().unwrap(),
             "-q",
         ]);
-        let want = ok([
-            "run",
-            "-i",
-            input.to_str().unwrap(),
-            "--where",
-            filter,
-            "--agg",
-            aggs,
-            "-q",
-        ]);
-        let got = ok([
-            "run",
-            "--store",
-            store.to_str().unwrap(),
-            "--where",
-            filter,
-            "--agg",
-            aggs,
-            "-q",
-        ]);
+        let run = |flag: &str, source: &Path| {
+            let source = source.to_str().unwrap();
+            ok(["run", flag, source, "--where", filter, "--agg", aggs, "-q"])
+        };
+        let (want, got) = (run("-i", &input), run("--store", &store));
         assert_eq!(got, want, "{csv:?} where {filter}");
     }
 }
