@@ -6,11 +6,10 @@ use super::scan::{unescape, FieldSink, Scanner, Span};
 use super::CsvInput;
 use crate::batch::{Batch, BATCH_ROWS};
 use crate::error::DataError;
-use crate::number::batch::{has_wide_int, parse_floats, parse_ints};
-use crate::number::{is_wide_int_field, is_zero_padded_int};
+use crate::number::typing::Typed;
 use crate::plan::{Plan, UNUSED};
 use crate::rows::Buckets;
-use crate::value::{Column, ColumnType, Data};
+use crate::value::Column;
 use std::ops::Range;
 
 /// What reading a range found besides its rows.
@@ -106,152 +105,6 @@ impl FieldSink for SlotSink<'_, '_> {
     fn next_wanted(&self, index: usize) -> usize {
         self.next_wanted.get(index).copied().unwrap_or(usize::MAX)
     }
-}
-
-/// Typed values of one slot of one batch.
-#[derive(Default)]
-struct Typed {
-    ty: ColumnType,
-    ints: Vec<i64>,
-    floats: Vec<f64>,
-    valid: Vec<bool>,
-    has_nulls: bool,
-}
-
-impl Typed {
-    /// Infers the batch type of `raw` and parses it: integers if every
-    /// non-null value is one, else floats if every one is a number, else
-    /// text; text too when a value is a zero-padded integer (`007`, see
-    /// [`numeric_unless_padded`]).
-    /// `readable`: addresses that may be read around a field (the input's).
-    fn fill(&mut self, raw: &[&[u8]], readable: Range<usize>) {
-        self.ints.clear();
-        self.floats.clear();
-        self.valid.clear();
-        self.valid.extend(raw.iter().map(|f| !f.is_empty()));
-        self.has_nulls = self.valid.contains(&false);
-        if !self.valid.contains(&true) {
-            self.ty = ColumnType::Null;
-            self.ints.resize(raw.len(), 0);
-            return;
-        }
-        let Some(from) = parse_ints(raw, &mut self.ints, readable) else {
-            self.ty = numeric_unless_padded(ColumnType::Int, raw, &self.ints, &[]);
-            return;
-        };
-        if is_wide_int_field(raw[from]) {
-            // an integer beyond 64 bits: text, never a float (see
-            // `is_wide_int_field`)
-            self.ty = ColumnType::Text;
-            return;
-        }
-        self.floats
-            .extend(self.ints[..from].iter().map(|&v| v as f64));
-        self.ty = match parse_floats(&raw[from..], &mut self.floats) {
-            None if has_wide_int(raw, &self.floats) => ColumnType::Text,
-            None => numeric_unless_padded(ColumnType::Float, raw, &[], &self.floats),
-            Some(_) => ColumnType::Text,
-        };
-    }
-
-    /// Takes `raw` as text, unparsed: for a `--where` column that only some
-    /// rows' tests read (see [`crate::filter::Bound::leading_slot`]).
-    fn text(&mut self, raw: &[&[u8]]) {
-        self.valid.clear();
-        self.valid.extend(raw.iter().map(|f| !f.is_empty()));
-        self.has_nulls = self.valid.contains(&false);
-        self.ty = ColumnType::Text;
-    }
-
-    fn column<'a>(&'a self, raw: &'a [&'a [u8]]) -> Column<'a> {
-        let data = match self.ty {
-            ColumnType::Null | ColumnType::Int => Data::Int(&self.ints),
-            ColumnType::Float => Data::Float(&self.floats),
-            ColumnType::Text => Data::Text(raw),
-        };
-        Column {
-            len: raw.len(),
-            data,
-            valid: self.has_nulls.then_some(&self.valid[..]),
-            raw: Some(raw),
-        }
-    }
-}
-
-/// `ty` (the number type every field of `raw` parsed as, with `ints` or
-/// `floats` their values), or text when a field is an integer with a
-/// significant leading zero (`007`; see [`is_zero_padded_int`]): such a
-/// column keeps its text as keys and in `min`/`max`/`distinct`, and its
-/// numeric aggregates parse the text.
-///
-/// Reading every field's bytes again cost 15% of a float query (the batch
-/// has left the cache by now), so the values pick the candidates: an
-/// integer field longer than its value printed (`007` is 3 bytes, `7` one;
-/// a `+` or blanks make the rest), and an integer-valued float. Only those
-/// are read.
-fn numeric_unless_padded(
-    ty: ColumnType,
-    raw: &[&[u8]],
-    ints: &[i64],
-    floats: &[f64],
-) -> ColumnType {
-    // POW10[n] = 10^n: a value below 10^(digits - 1) has fewer digits than
-    // its field
-    const POW10: [u64; 20] = {
-        let mut t = [1u64; 20];
-        let mut i = 1;
-        while i < 20 {
-            t[i] = t[i - 1] * 10;
-            i += 1;
-        }
-        t
-    };
-    // A field longer than its value printed, or an integer-valued float.
-    // A branch-free pass finds whether any field is one; only then are the
-    // candidates' bytes read.
-    let int_candidate = |f: &[u8], v: i64| {
-        let digits = f.len().saturating_sub((v < 0) as usize);
-        (digits >= 2) & (v.unsigned_abs() < POW10[digits.saturating_sub(1).min(19)])
-    };
-    let float_candidate = |f: &[u8], v: f64| (f.len() >= 2) & may_be_integer(v);
-    let padded = match ty {
-        ColumnType::Int => {
-            let any = raw
-                .iter()
-                .zip(ints)
-                .fold(false, |c, (f, &v)| c | int_candidate(f, v));
-            any && (raw.iter().zip(ints))
-                .any(|(f, &v)| int_candidate(f, v) && is_zero_padded_int(f))
-        }
-        _ => {
-            let any = (raw.iter().zip(floats)).fold(false, |c, (f, &v)| c | float_candidate(f, v));
-            any && (raw.iter().zip(floats))
-                .any(|(f, &v)| float_candidate(f, v) && is_zero_padded_int(f))
-        }
-    };
-    if padded {
-        ColumnType::Text
-    } else {
-        ty
-    }
-}
-
-/// Whether `v` may be integer-valued: true for every integer-valued `v`
-/// (and for the infinities); false for NaN and every value with a
-/// fraction.
-///
-/// Plain float arithmetic the compiler vectorises on every target (two or
-/// four values per instruction): at or above 2^52 every double is an
-/// integer; below, adding 2^52 rounds `|v|` to an integer (ties to even),
-/// and subtracting it again is exact, so the difference is `|v|` only when
-/// `|v|` was one. The cast `v as i64 as f64 == v` it replaces saturates,
-/// which compiled to scalar compares and moves per value: 6.6% of the CPU
-/// of the benchmark's Q2 (`docs/performance.md`).
-#[inline(always)]
-fn may_be_integer(v: f64) -> bool {
-    const TWO_52: f64 = 4_503_599_627_370_496.0;
-    let a = v.abs();
-    (a >= TWO_52) | ((a + TWO_52) - TWO_52 == a)
 }
 
 /// Receives each batch with the start offset of each of its rows.
@@ -670,70 +523,6 @@ mod tests {
             .read_range(&input, start, end, &mut on_batch, &mut |_| {})
             .unwrap();
         got
-    }
-
-    #[test]
-    fn may_be_integer_is_integer_valued() {
-        let integer = |v: f64| v.is_finite() && v.trunc() == v;
-        let mut state = 11u64;
-        let mut values = vec![
-            0.0,
-            -0.0,
-            0.5,
-            1.0,
-            -7.0,
-            4_503_599_627_370_495.5,
-            4_503_599_627_370_496.0,
-            2_251_799_813_685_247.5,
-            9.3e18,
-            1e300,
-            f64::MIN_POSITIVE,
-            5e-324,
-            f64::MAX,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NAN,
-        ];
-        for _ in 0..100_000 {
-            let r = crate::testing::xorshift(&mut state);
-            values.push(f64::from_bits(r));
-            // integers and halves near every power of two
-            let x = (r >> 11) as f64 / (1u64 << (r % 60)) as f64;
-            values.extend([x, x.trunc(), x.trunc() + 0.5, -x]);
-        }
-        for v in values {
-            if v.is_nan() {
-                assert!(!may_be_integer(v));
-            } else if v.is_infinite() {
-                assert!(may_be_integer(v));
-            } else {
-                assert_eq!(may_be_integer(v), integer(v), "{v:e}");
-            }
-        }
-    }
-
-    #[test]
-    fn zero_padded_integers_make_a_number_column_text() {
-        let ty = |fields: &[&str]| {
-            let raw: Vec<&[u8]> = fields.iter().map(|f| f.as_bytes()).collect();
-            let ints: Result<Vec<i64>, _> = fields.iter().map(|f| f.trim().parse()).collect();
-            match ints {
-                Ok(ints) => numeric_unless_padded(ColumnType::Int, &raw, &ints, &[]),
-                Err(_) => {
-                    let floats: Vec<f64> =
-                        fields.iter().map(|f| f.trim().parse().unwrap()).collect();
-                    numeric_unless_padded(ColumnType::Float, &raw, &[], &floats)
-                }
-            }
-        };
-        assert_eq!(ty(&["1", "70", "-7"]), ColumnType::Int);
-        assert_eq!(ty(&["1", "070"]), ColumnType::Text);
-        assert_eq!(ty(&["1", "-07"]), ColumnType::Text);
-        assert_eq!(ty(&["1", "+7", " 7", "0"]), ColumnType::Int);
-        assert_eq!(ty(&["1.5", "7.0", "1e3", "inf", "-0.0"]), ColumnType::Float);
-        assert_eq!(ty(&["1.5", "007"]), ColumnType::Text);
-        assert_eq!(ty(&["1.5", "-00"]), ColumnType::Text);
-        assert_eq!(ty(&["0.25", "0123456789012345678901"]), ColumnType::Text);
     }
 
     #[test]
