@@ -289,9 +289,15 @@ impl<'a> Gathered<'a> {
 /// filter, appends its bucket columns and passes the kept rows to `on`.
 /// `on`'s errors name rows of the batch it is given; the errors returned
 /// name rows of `batch`.
+///
+/// `spelling` says, per slot, how a column is typed by the rows the filter
+/// keeps ([`Spelling`]; empty: every column as typed), over rows that start
+/// `first` rows before `batch`'s first row.
 pub fn fold_typed(
     plan: &Plan,
     batch: &Batch<'_>,
+    spelling: &[Spelling<'_>],
+    first: usize,
     buckets: &mut Buckets,
     on: &mut dyn FnMut(&Batch<'_>) -> Result<(), BadRow>,
 ) -> Result<(), BadRow> {
@@ -301,7 +307,8 @@ pub fn fold_typed(
     let mut kept = Vec::with_capacity(batch.len);
     if let Err(rejected) = filter.select(batch, &mut kept) {
         // the rows before it first: an earlier row's error wins
-        fold_typed(plan, &head_batch(batch, rejected.row), buckets, on)?;
+        let head = head_batch(batch, rejected.row);
+        fold_typed(plan, &head, spelling, first, buckets, on)?;
         let value = value_text(&batch.columns[rejected.slot], rejected.row);
         return Err(BadRow {
             row: rejected.row,
@@ -312,7 +319,16 @@ pub fn fold_typed(
     if kept.is_empty() {
         return Ok(());
     }
+    let respelled = spelling.iter().any(|s| !matches!(s, Spelling::AsTyped));
     if kept.len() == batch.len {
+        if respelled {
+            return respell(
+                batch,
+                spelling,
+                |r| first + r,
+                |b| buckets.with_buckets(plan, b, on, |bad| bad),
+            );
+        }
         return buckets.with_buckets(plan, batch, on, |bad| bad);
     }
     let mut gathered: Vec<Gathered<'_>> = Vec::new();
@@ -339,9 +355,177 @@ pub fn fold_typed(
         bad.row = kept[bad.row] as usize;
         bad
     };
-    buckets
-        .with_buckets(plan, &kept_batch, on, |bad| bad)
-        .map_err(at)
+    let folded = if respelled {
+        let row_of = |r: usize| first + kept[r] as usize;
+        respell(&kept_batch, spelling, row_of, |b| {
+            buckets.with_buckets(plan, b, on, |bad| bad)
+        })
+    } else {
+        buckets.with_buckets(plan, &kept_batch, on, |bad| bad)
+    };
+    folded.map_err(at)
+}
+
+/// How a typed source's column is typed by the rows `--where` keeps.
+///
+/// The CSV reader types each column of a batch by the rows the filter
+/// keeps ([`crate::number::typing`]): in a column of `10`, `9` and `abc`,
+/// the rows without `abc` are integers. A typed source's column has its
+/// type whatever rows are kept (a Parquet column of strings stays text),
+/// except where the source says otherwise: a store answers as the CSV it
+/// was split from, so it types its text columns' kept values as the CSV
+/// reader types a batch ([`Spelling::Text`]), and a float column whose CSV
+/// spelled some values as integers is integers wherever every kept value
+/// was one ([`Spelling::Float`]), with the integers' exact values.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum Spelling<'a> {
+    /// The column's type is the source's.
+    #[default]
+    AsTyped,
+    /// The kept values are CSV fields: typed as the CSV reader types them.
+    Text,
+    /// A float column, and which of its rows were integers.
+    Float(IntMarks<'a>),
+}
+
+/// Which rows of a float column its CSV spelled as integers, and their
+/// values.
+#[derive(Clone, Copy, Debug)]
+pub struct IntMarks<'a> {
+    /// A bitmap (least significant bit first) and the bit of row 0; `None`
+    /// when every row is marked.
+    bits: Option<(&'a [u8], usize)>,
+    /// The integers, per row; `None` when each is its float's value (every
+    /// integer of the column within ±2^53).
+    exact: Option<&'a [i64]>,
+}
+
+impl<'a> IntMarks<'a> {
+    /// The marks of `len` rows, or why `bits` and `exact` cannot be them.
+    pub fn new(
+        bits: Option<(&'a [u8], usize)>,
+        exact: Option<&'a [i64]>,
+        len: usize,
+    ) -> Result<IntMarks<'a>, String> {
+        if let Some((bytes, offset)) = bits {
+            if offset
+                .checked_add(len)
+                .is_none_or(|end| end.div_ceil(8) > bytes.len())
+            {
+                return Err(format!(
+                    "a bitmap of {} bytes marks {len} rows",
+                    bytes.len()
+                ));
+            }
+        }
+        if exact.is_some_and(|v| v.len() < len) {
+            return Err(format!(
+                "{} integers for {len} rows",
+                exact.map_or(0, <[i64]>::len)
+            ));
+        }
+        Ok(IntMarks { bits, exact })
+    }
+
+    /// Row `row`'s integer, if its field was one (`float`: the row's value).
+    #[inline]
+    fn int(&self, row: usize, float: f64) -> Option<i64> {
+        if let Some((bytes, offset)) = self.bits {
+            let bit = offset + row;
+            if bytes[bit / 8] >> (bit % 8) & 1 == 0 {
+                return None;
+            }
+        }
+        Some(match self.exact {
+            Some(v) => v[row],
+            // within ±2^53: the float is the integer
+            None => float as i64,
+        })
+    }
+}
+
+/// Calls `on` with `batch` retyped as `spelling` says: a text column typed
+/// by its values, a float column of marked integers as those integers.
+/// `row_of(r)` is the row of batch row `r` among the rows `spelling`
+/// covers. A column whose type does not change is passed as it was (with
+/// its codes); one that changes loses its codes (they code text).
+fn respell<'a, E>(
+    batch: &Batch<'a>,
+    spelling: &[Spelling<'_>],
+    row_of: impl Fn(usize) -> usize,
+    on: impl FnOnce(&Batch<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    use crate::number::typing::Typed;
+    let slots = batch.columns.len();
+    let mut texts: Vec<Vec<&'a [u8]>> = vec![Vec::new(); slots];
+    let mut typed: Vec<Typed> = (0..slots).map(|_| Typed::default()).collect();
+    let mut ints: Vec<Vec<i64>> = vec![Vec::new(); slots];
+    // which slots change type, and to what
+    let mut changed: Vec<Option<ColumnType>> = vec![None; slots];
+    for (s, spelled) in spelling.iter().enumerate() {
+        let col = &batch.columns[s];
+        if batch.types[s] == ColumnType::Null {
+            continue;
+        }
+        match (spelled, col.data) {
+            (Spelling::Text, Data::Text(t)) => {
+                // a null's text is empty, as in a CSV batch
+                let t = (0..col.len).map(|r| if col.is_valid(r) { t[r] } else { &[][..] });
+                texts[s].extend(t);
+                // a stored text need not lie in one readable buffer: no
+                // lane reads around a field
+                typed[s].fill(&texts[s], 0..0);
+                if typed[s].ty != ColumnType::Text {
+                    changed[s] = Some(typed[s].ty);
+                }
+            }
+            (Spelling::Float(marks), Data::Float(v)) => {
+                let v = &v[..col.len];
+                let mut all = true;
+                ints[s].extend(
+                    v.iter()
+                        .enumerate()
+                        .map(|(r, &f)| match marks.int(row_of(r), f) {
+                            Some(i) => i,
+                            None => {
+                                all &= !col.is_valid(r);
+                                0
+                            }
+                        }),
+                );
+                if all {
+                    changed[s] = Some(ColumnType::Int);
+                }
+            }
+            _ => {}
+        }
+    }
+    if changed.iter().all(Option::is_none) {
+        return on(batch);
+    }
+    let mut columns = batch.columns.clone();
+    let mut types = batch.types.clone();
+    let mut codes = batch.codes.clone();
+    for (s, ty) in changed.iter().enumerate() {
+        let Some(ty) = *ty else { continue };
+        columns[s] = match spelling[s] {
+            Spelling::Text => typed[s].column(&texts[s]),
+            _ => Column {
+                data: Data::Int(&ints[s]),
+                ..columns[s]
+            },
+        };
+        types[s] = ty;
+        if let Some(c) = codes.get_mut(s) {
+            *c = None;
+        }
+    }
+    on(&Batch {
+        len: batch.len,
+        columns,
+        types,
+        codes,
+    })
 }
 
 #[cfg(test)]
@@ -403,8 +587,149 @@ mod tests {
             }
             Ok(())
         };
-        let err = fold_typed(plan, &batch, &mut Buckets::default(), &mut on).err();
+        let err = fold_typed(plan, &batch, &[], 0, &mut Buckets::default(), &mut on).err();
         (got, err)
+    }
+
+    /// What `respell` passes on for one column: its type, and its values
+    /// as text (`Int`/`Float` printed, text as is, `null`).
+    fn respelled(
+        col: Column<'_>,
+        ty: ColumnType,
+        spelling: Spelling<'_>,
+    ) -> (ColumnType, Vec<String>, bool) {
+        let batch = Batch::new(col.len, vec![col], vec![ty]);
+        let mut out = None;
+        respell(
+            &batch,
+            &[spelling],
+            |r| r + 1,
+            |b| -> Result<(), ()> {
+                let c = &b.columns[0];
+                let values = (0..b.len)
+                    .map(|r| match (c.is_valid(r), c.data) {
+                        (false, _) => "null".to_string(),
+                        (true, Data::Int(v)) => format!("int {}", v[r]),
+                        (true, Data::Float(v)) => format!("float {}", v[r]),
+                        (true, Data::Text(t)) => String::from_utf8_lossy(t[r]).into_owned(),
+                        (true, Data::Rows) => unreachable!(),
+                    })
+                    .collect();
+                out = Some((b.types[0], values, c.raw.is_some()));
+                Ok(())
+            },
+        )
+        .unwrap();
+        out.unwrap()
+    }
+
+    #[test]
+    fn a_text_column_is_typed_by_its_values_as_in_a_csv_batch() {
+        let text = |t: &[&'static str], valid: Option<&'static [bool]>| {
+            let t: Vec<&[u8]> = t.iter().map(|s| s.as_bytes()).collect();
+            let t: &'static [&'static [u8]] = Vec::leak(t);
+            Column {
+                len: t.len(),
+                data: Data::Text(t),
+                valid,
+                raw: None,
+            }
+        };
+        // numbers: integers (with their text, as a CSV batch has it)
+        let (ty, v, raw) = respelled(text(&["10", " 9"], None), ColumnType::Text, Spelling::Text);
+        assert_eq!(
+            (ty, v, raw),
+            (ColumnType::Int, vec!["int 10".into(), "int 9".into()], true)
+        );
+        // a null's bytes are never read: it stays null
+        let (ty, v, _) = respelled(
+            text(&["1.5", "abc"], Some(&[true, false])),
+            ColumnType::Text,
+            Spelling::Text,
+        );
+        assert_eq!(
+            (ty, v),
+            (ColumnType::Float, vec!["float 1.5".into(), "null".into()])
+        );
+        // text stays text; a zero-padded integer keeps its column text
+        for values in [&["10", "abc"][..], &["007", "7"][..]] {
+            let (ty, v, raw) = respelled(text(values, None), ColumnType::Text, Spelling::Text);
+            assert_eq!(
+                (ty, v, raw),
+                (
+                    ColumnType::Text,
+                    values.iter().map(|s| s.to_string()).collect(),
+                    false
+                )
+            );
+        }
+        // as typed where the source says so
+        let (ty, _, _) = respelled(text(&["1"], None), ColumnType::Text, Spelling::AsTyped);
+        assert_eq!(ty, ColumnType::Text);
+    }
+
+    #[test]
+    fn a_float_column_of_marked_integers_is_those_integers() {
+        // rows 1.. of the marks (row_of is r + 1): bits 1, 2, 3
+        let floats: &'static [f64] = &[2.0, 9007199254740992.0, -0.5];
+        let col = |len: usize, valid: Option<&'static [bool]>| Column {
+            len,
+            data: Data::Float(&floats[..len]),
+            valid,
+            raw: None,
+        };
+        let bits = [0b0110u8];
+        let marks = IntMarks::new(Some((&bits, 0)), None, 4).unwrap();
+        let (ty, v, _) = respelled(col(2, None), ColumnType::Float, Spelling::Float(marks));
+        assert_eq!(
+            (ty, v),
+            (
+                ColumnType::Int,
+                vec!["int 2".into(), "int 9007199254740992".into()]
+            )
+        );
+        // an unmarked value keeps the column float; an unmarked null does not
+        let (ty, _, _) = respelled(col(3, None), ColumnType::Float, Spelling::Float(marks));
+        assert_eq!(ty, ColumnType::Float);
+        let (ty, v, _) = respelled(
+            col(3, Some(&[true, true, false])),
+            ColumnType::Float,
+            Spelling::Float(marks),
+        );
+        assert_eq!(
+            (ty, &v[..2]),
+            (
+                ColumnType::Int,
+                &["int 2".to_string(), "int 9007199254740992".into()][..]
+            )
+        );
+        // the exact integers, where the float is not the value
+        let exact = [0, 2, 9007199254740993, 0];
+        let marks = IntMarks::new(Some((&bits, 0)), Some(&exact), 4).unwrap();
+        let (_, v, _) = respelled(col(2, None), ColumnType::Float, Spelling::Float(marks));
+        assert_eq!(v, ["int 2", "int 9007199254740993"]);
+        // a bit offset, and every row marked
+        let shifted = [0b1100u8];
+        let marks = IntMarks::new(Some((&shifted, 1)), None, 4).unwrap();
+        assert_eq!(
+            respelled(col(2, None), ColumnType::Float, Spelling::Float(marks)).0,
+            ColumnType::Int
+        );
+        let marks = IntMarks::new(None, None, 4).unwrap();
+        assert_eq!(
+            respelled(col(2, None), ColumnType::Float, Spelling::Float(marks)).0,
+            ColumnType::Int
+        );
+    }
+
+    #[test]
+    fn marks_must_cover_their_rows() {
+        let bits = [0u8; 2];
+        assert!(IntMarks::new(Some((&bits, 0)), None, 16).is_ok());
+        assert!(IntMarks::new(Some((&bits, 1)), None, 16).is_err());
+        assert!(IntMarks::new(Some((&bits, usize::MAX)), None, 1).is_err());
+        assert!(IntMarks::new(None, Some(&[1, 2]), 3).is_err());
+        assert!(IntMarks::new(None, Some(&[1, 2, 3]), 3).is_ok());
     }
 
     #[test]

@@ -706,7 +706,9 @@ proptest! {
     /// bytes: at random partition and thread counts for the split and the
     /// query, with and without a group-by on the first column (which the
     /// split may have stored as codes into a dictionary: few distinct
-    /// texts, or texts mixed with numbers, or numbers only).
+    /// texts, or texts mixed with numbers, or numbers only), and with and
+    /// without a `--where` on it (which types every column by the rows it
+    /// keeps: text may become numbers, floats integers).
     #[test]
     fn store_answers_as_its_csv(
         case in csv_case(),
@@ -731,9 +733,13 @@ proptest! {
         };
         let specs = parse_specs(&specs_for(&case.kinds)).unwrap();
         let split = query::split(&split);
-        for by in [vec![], vec![rayproc::spec::ColumnRef::named("c0")]] {
+        let filter = rayproc::filter::parse(where_case(case.kinds[0]).0).unwrap();
+        let forms = [(vec![], None), (vec![rayproc::spec::ColumnRef::named("c0")], None)];
+        let filtered = forms.clone().map(|(by, _)| (by, Some(filter.clone())));
+        for (by, filter) in forms.into_iter().chain(filtered) {
             let mut csv = Query::new(Source::Files(vec![file.path().to_path_buf()]), specs.clone());
             csv.by = by.clone();
+            csv.filter = filter.clone();
             csv.threads = Some(2);
             csv.quiet = true;
             let want = query::run(&csv).map(|t| csv_bytes(&t));
@@ -751,7 +757,7 @@ proptest! {
             prop_assert_eq!(
                 String::from_utf8_lossy(&got),
                 String::from_utf8_lossy(&want),
-                "split {} partitions, {} threads; by {:?}", split_parts, split_threads, by
+                "split {} partitions, {} threads; by {:?}, where {:?}", split_parts, split_threads, by, filter
             );
         }
     }

@@ -537,6 +537,58 @@ pub fn for_each_batch<E>(
     Ok(())
 }
 
+/// How a column of [`fold_arrays`] is typed by the rows `--where` keeps
+/// (see [`crate::rows::Spelling`]): what a store says of the columns whose
+/// CSV types depend on the rows.
+pub enum Spelled {
+    /// Text whose values are CSV fields: typed as the CSV reader types them.
+    Text,
+    /// A float column, and per row whether its CSV field was an integer: a
+    /// `Boolean` array without nulls, or an `Int64` array of the integers,
+    /// null where a field was not one.
+    Float(ArrayRef),
+}
+
+impl Spelled {
+    /// The spelling of column `name` (prepared as `p`, `len` rows), or why
+    /// the arrays cannot be what they say.
+    fn spelling<'a>(
+        &'a self,
+        name: &str,
+        p: &Prepared,
+        len: usize,
+    ) -> crate::error::Result<crate::rows::Spelling<'a>> {
+        use crate::rows::{IntMarks, Spelling};
+        let bad = |why: String| {
+            crate::error::Error::Other(format!("the integers of column '{name}': {why}"))
+        };
+        Ok(match self {
+            Spelled::Text if p.kind == ReadAs::Text => Spelling::Text,
+            Spelled::Float(marks) if p.kind == ReadAs::Float => {
+                if marks.len() != len {
+                    return Err(bad(format!("{} rows, the column has {len}", marks.len())));
+                }
+                let bits = |b: &'a arrow_buffer::BooleanBuffer| (b.values(), b.offset());
+                let found = match marks.data_type() {
+                    DataType::Boolean if marks.null_count() == 0 => {
+                        IntMarks::new(Some(bits(marks.as_boolean().values())), None, len)
+                    }
+                    DataType::Int64 => {
+                        let ints = marks.as_primitive::<Int64Type>();
+                        let marked = ints.nulls().map(|n| bits(n.inner()));
+                        IntMarks::new(marked, Some(ints.values()), len)
+                    }
+                    other => Err(format!(
+                        "{other} is neither Boolean (without nulls) nor Int64"
+                    )),
+                };
+                Spelling::Float(found.map_err(bad)?)
+            }
+            _ => Spelling::AsTyped,
+        })
+    }
+}
+
 /// Why a typed source rejected a value: the row (among the arrays given to
 /// [`fold_arrays`]), the column, and what is wrong with it.
 pub struct Rejection {
@@ -561,22 +613,30 @@ impl Rejection {
 ///
 /// `codes[i]`, where there is one, is `arrays[i]`'s rows as codes into a
 /// dictionary ([`Prepared::with_codes`]); `codes` may be shorter than
-/// `arrays`, or empty, where no array has codes.
+/// `arrays`, or empty, where no array has codes. Likewise `spelled[i]`:
+/// how `arrays[i]` is typed by the rows `--where` keeps ([`Spelled`]; as
+/// typed where there is none).
 pub fn fold_arrays(
     fold: &mut crate::exec::Fold<'_>,
     names: &[String],
     arrays: &[ArrayRef],
     codes: &[Option<(ArrayRef, Arc<Dictionary>)>],
+    spelled: &[Option<Spelled>],
     len: usize,
     reject: impl Fn(Rejection) -> crate::error::Error,
 ) -> crate::error::Result<()> {
     let mut prepared = Vec::with_capacity(arrays.len());
+    let mut spelling = Vec::new();
     for (i, (name, array)) in names.iter().zip(arrays).enumerate() {
         let mut p = prepare(name, array).map_err(crate::error::Error::Other)?;
         if let Some(Some((codes, dict))) = codes.get(i) {
             p = p
                 .with_codes(name, codes, dict)
                 .map_err(crate::error::Error::Other)?;
+        }
+        if let Some(Some(how)) = spelled.get(i) {
+            spelling.resize(i + 1, crate::rows::Spelling::AsTyped);
+            spelling[i] = how.spelling(name, &p, len)?;
         }
         prepared.push(p);
     }
@@ -602,7 +662,8 @@ pub fn fold_arrays(
                 }
             })
         };
-        crate::rows::fold_typed(plan, batch, &mut buckets, &mut on).map_err(|bad| {
+        let folded = crate::rows::fold_typed(plan, batch, &spelling, offset, &mut buckets, &mut on);
+        folded.map_err(|bad| {
             reject(Rejection {
                 row: offset + bad.row,
                 slot: bad.slot,

@@ -125,6 +125,7 @@ impl ParquetInput {
                 &plan.slot_names,
                 &arrays,
                 &[],
+                &[],
                 batch.num_rows(),
                 |r| {
                     Error::Other(format!(

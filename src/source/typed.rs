@@ -122,6 +122,7 @@ impl TypedInput {
                         &plan.slot_names,
                         &arrays,
                         &[],
+                        &[],
                         batch.num_rows(),
                         |r| {
                             Error::Other(format!(

@@ -17,8 +17,14 @@
 //! `dictionary`, and a `UInt32` field of codes after the columns in every
 //! partition file; see [`super::dictionary`]): a version 3 reader would
 //! refuse their partition files' schema as not the manifest's, so the
-//! version says so first. This reader reads version 3 stores too (from
-//! [`MIN_VERSION`]): they are version 4 stores without a coded column.
+//! version says so first. Version 5 added the integers of float columns
+//! (`integers`, and a field after the codes in every partition file: which
+//! rows of a float column the CSV spelled as integers, see
+//! [`ColumnInfo::integers`]), which `--where` needs to type the rows it
+//! keeps as the CSV would. This reader reads version 3 and 4 stores too
+//! (from [`MIN_VERSION`]): they are version 5 stores without integers
+//! recorded, which answer every query except one with `--where` that reads
+//! a float column (refused, with a message to re-create the store).
 //!
 //! Why the manifest has a checksum: it decides what the reader believes
 //! about the partition files (sizes, checksums) and what errors say
@@ -40,10 +46,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// The store format version this build writes and reads.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 /// The oldest store format version this build reads (version 3 is version
-/// 4 without dictionary-coded columns).
+/// 4 without dictionary-coded columns; version 4 is version 5 without the
+/// integers of float columns).
 pub const MIN_VERSION: u32 = 3;
+/// The first store format version that records the integers of float
+/// columns.
+pub const INTEGERS_VERSION: u32 = 5;
 /// The `format` field of every manifest.
 pub const FORMAT: &str = "rayproc-store";
 /// The manifest's file name inside the store directory.
@@ -94,6 +104,15 @@ pub struct ColumnInfo {
     /// per row), its dictionary (see [`super::dictionary`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dictionary: Option<super::dictionary::DictionaryInfo>,
+    /// For a float column some of whose values the CSV spelled as integers
+    /// (`2` beside `2.5`): the Arrow type of the field `NAME#ints` after the
+    /// codes in every partition file, which marks those rows. `Boolean`
+    /// (true where the field was an integer) when every such integer is
+    /// within ±2^53, so that its float is its value; else `Int64`, the
+    /// integers themselves, null where the field was not one. Read only by
+    /// a query with `--where`, which types a column by the rows it keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integers: Option<String>,
 }
 
 /// Where a row of the store came from.
@@ -141,15 +160,20 @@ pub struct PartitionInfo {
     /// codes' field after the columns (see [`super::dictionary`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub codes: Vec<ColumnStats>,
+    /// Per float column with `integers` (in column order), its integers'
+    /// field after the codes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integers: Vec<ColumnStats>,
 }
 
 impl PartitionInfo {
     /// The statistics of schema field `field`: a column's, or past the
-    /// columns, the codes of a coded one.
+    /// columns, the codes of a coded one, then the integers of a float one.
     pub fn field(&self, field: usize) -> &ColumnStats {
         match field.checked_sub(self.columns.len()) {
             None => &self.columns[field],
-            Some(c) => &self.codes[c],
+            Some(c) if c < self.codes.len() => &self.codes[c],
+            Some(c) => &self.integers[c - self.codes.len()],
         }
     }
 }
@@ -163,14 +187,32 @@ impl Manifest {
             .collect()
     }
 
-    /// What schema field `field` holds, for messages: `column 'k'`, or
-    /// `the codes of column 'k'`.
+    /// The float columns with integers recorded, in the order their fields
+    /// follow the codes in every partition file.
+    pub fn integer_columns(&self) -> Vec<usize> {
+        (0..self.columns.len())
+            .filter(|&c| self.columns[c].integers.is_some())
+            .collect()
+    }
+
+    /// The schema fields of every partition file: the columns, the codes,
+    /// the integers.
+    pub fn fields(&self) -> usize {
+        self.columns.len() + self.coded_columns().len() + self.integer_columns().len()
+    }
+
+    /// What schema field `field` holds, for messages: `column 'k'`,
+    /// `the codes of column 'k'`, or `the integers of column 'x'`.
     pub fn field_label(&self, field: usize) -> String {
+        let coded = self.coded_columns();
         match field.checked_sub(self.columns.len()) {
             None => format!("column '{}'", self.columns[field].name),
+            Some(c) if c < coded.len() => {
+                format!("the codes of column '{}'", self.columns[coded[c]].name)
+            }
             Some(c) => format!(
-                "the codes of column '{}'",
-                self.columns[self.coded_columns()[c]].name
+                "the integers of column '{}'",
+                self.columns[self.integer_columns()[c - coded.len()]].name
             ),
         }
     }
@@ -266,6 +308,14 @@ impl Manifest {
                     self.coded_columns().len()
                 )));
             }
+            if p.integers.len() != self.integer_columns().len() {
+                return Err(bad(format!(
+                    "{} has the integers of {} columns, {} columns have them",
+                    p.file,
+                    p.integers.len(),
+                    self.integer_columns().len()
+                )));
+            }
             if p.columns.len() != self.columns.len() {
                 return Err(bad(format!(
                     "{} has stats for {} columns, the schema has {}",
@@ -276,6 +326,17 @@ impl Manifest {
             }
         }
         for c in &self.columns {
+            if let Some(ints) = &c.integers {
+                if c.ty != "float"
+                    || c.arrow_type != "Float64"
+                    || !["Boolean", "Int64"].contains(&ints.as_str())
+                {
+                    return Err(bad(format!(
+                        "column '{}' has integers of type {ints} but is {} ({})",
+                        c.name, c.ty, c.arrow_type
+                    )));
+                }
+            }
             let Some(d) = &c.dictionary else { continue };
             if d.file.contains(['/', '\\']) || d.file.starts_with('.') || d.file.is_empty() {
                 return Err(bad(format!("bad dictionary file name {:?}", d.file)));
@@ -399,6 +460,7 @@ mod tests {
                 null_count: 0,
                 first_non_number: None,
                 dictionary: None,
+                integers: None,
             }],
             sources: vec![],
             partitions: vec![PartitionInfo {
@@ -414,6 +476,7 @@ mod tests {
                     max: Some(serde_json::json!(1e300)),
                 }],
                 codes: Vec::new(),
+                integers: Vec::new(),
             }],
         }
     }

@@ -114,10 +114,12 @@ pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<Str
                 };
             let min = vals(|s| &s.min).into_iter().min_by(order);
             let max = vals(|s| &s.max).into_iter().max_by(order);
-            // a coded column: its dictionary's size beside the Arrow type
-            let arrow = match &col.dictionary {
-                Some(d) => format!("{} + codes of {}", col.arrow_type, thousands(d.values)),
-                None => col.arrow_type.clone(),
+            // a coded column: its dictionary's size beside the Arrow type;
+            // a float column with integers: their field's type
+            let arrow = match (&col.dictionary, &col.integers) {
+                (Some(d), _) => format!("{} + codes of {}", col.arrow_type, thousands(d.values)),
+                (None, Some(ints)) => format!("{} + integers ({ints})", col.arrow_type),
+                (None, None) => col.arrow_type.clone(),
             };
             vec![
                 col.name.clone(),

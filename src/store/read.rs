@@ -36,14 +36,14 @@ use arrow_schema::DataType;
 use memmap2::Mmap;
 
 use super::layout;
-use super::manifest::{source_change, Manifest, FILE_NAME};
+use super::manifest::{source_change, Manifest, FILE_NAME, INTEGERS_VERSION};
 use super::verify::{self, Layout};
 use crate::dict::Dictionary;
 use crate::error::{DataError, Error, Result};
 use crate::exec::{self, AggregateOptions, Fold};
 use crate::partial::Table;
 use crate::plan::{Plan, UNUSED};
-use crate::source::arrow::fold_arrays;
+use crate::source::arrow::{fold_arrays, Spelled};
 use crate::source::ipc::IpcFile;
 use crate::source::release_range;
 use crate::xxh3::Xxh3;
@@ -74,6 +74,19 @@ struct ColumnsRead {
     /// Per plan slot: the position of its codes among `needed`, and their
     /// dictionary, for a coded column the plan groups by.
     codes: Vec<Option<(usize, Arc<Dictionary>)>>,
+    /// Per plan slot, under `--where`: how its column is typed by the rows
+    /// kept (a text column by its values; a float column by its integers,
+    /// at this position among `needed`).
+    spelled: Vec<Option<SpelledAt>>,
+}
+
+/// How a column is typed by the rows `--where` keeps
+/// ([`crate::source::arrow::Spelled`]), before a partition is read.
+#[derive(Clone, Copy)]
+enum SpelledAt {
+    Text,
+    /// The integers' field, by its position among the fields read.
+    Float(usize),
 }
 
 /// Times a reader re-resolves `current` when a split switched it between
@@ -300,8 +313,7 @@ impl Store {
     /// partition: `None` if fine, else the error.
     pub fn verify_all(&self) -> Vec<Option<String>> {
         use rayon::prelude::*;
-        let fields = self.manifest.columns.len() + self.manifest.coded_columns().len();
-        let all: Vec<usize> = (0..fields).collect();
+        let all: Vec<usize> = (0..self.manifest.fields()).collect();
         // every partition holds codes into every dictionary
         let dictionaries = (self.manifest.coded_columns().iter())
             .try_for_each(|&c| self.dictionary(c, true).map(drop))
@@ -381,7 +393,8 @@ impl Store {
         }
         let mut codes = vec![None; plan.slots()];
         let columns = self.manifest.columns.len();
-        for (k, &c) in self.manifest.coded_columns().iter().enumerate() {
+        let coded = self.manifest.coded_columns();
+        for (k, &c) in coded.iter().enumerate() {
             let slot = plan.slot_of.get(c).copied().unwrap_or(UNUSED);
             if slot == UNUSED || !plan.reads_codes(slot as usize) {
                 continue;
@@ -390,10 +403,44 @@ impl Store {
             codes[slot as usize] = Some((needed.len(), dict));
             needed.push(columns + k);
         }
+        // Under `--where`, a column is typed by the rows kept, as `run
+        // --input` types the CSV: text by its values, a float column by its
+        // integers, where it has any.
+        let mut spelled = vec![None; plan.slots()];
+        if plan.filter.is_some() {
+            let integers = self.manifest.integer_columns();
+            for (c, info) in self.manifest.columns.iter().enumerate() {
+                let slot = plan.slot_of.get(c).copied().unwrap_or(UNUSED);
+                if slot == UNUSED {
+                    continue;
+                }
+                spelled[slot as usize] = match info.ty.as_str() {
+                    "text" => Some(SpelledAt::Text),
+                    "float" if info.integers.is_some() => {
+                        let k = integers.iter().position(|&i| i == c).expect("listed");
+                        needed.push(columns + coded.len() + k);
+                        Some(SpelledAt::Float(needed.len() - 1))
+                    }
+                    "float" if self.manifest.version < INTEGERS_VERSION => {
+                        return Err(Error::Other(format!(
+                            "{}: store format version {} does not record which values of \
+                             float column '{}' were integers, which `--where` needs to type \
+                             the rows it keeps as the CSV would; re-create the store with \
+                             `rayproc split`",
+                            self.dir.display(),
+                            self.manifest.version,
+                            info.name
+                        )));
+                    }
+                    _ => None,
+                };
+            }
+        }
         Ok(ColumnsRead {
             needed,
             positions,
             codes,
+            spelled,
         })
     }
 
@@ -467,12 +514,21 @@ impl Store {
                         .map(|(p, dict)| (batch.column(*p).clone(), Arc::clone(dict)))
                 })
                 .collect();
+            let spelled: Vec<_> = (read.spelled.iter())
+                .map(|s| {
+                    s.map(|s| match s {
+                        SpelledAt::Text => Spelled::Text,
+                        SpelledAt::Float(p) => Spelled::Float(batch.column(p).clone()),
+                    })
+                })
+                .collect();
             let first = rows;
             let folded = fold_arrays(
                 fold,
                 &plan.slot_names,
                 &arrays,
                 &codes,
+                &spelled,
                 batch.num_rows(),
                 |r| {
                     let row = first + r.row as u64;
@@ -538,12 +594,14 @@ impl Store {
     }
 
     /// The partition file's schema must be the manifest's: its columns,
-    /// then the codes of each coded one.
+    /// then the codes of each coded one, then the integers of each float
+    /// one that has them.
     fn check_schema(&self, ipc: &IpcFile, name: &str) -> Result<()> {
         let fields = ipc.schema.fields();
         let columns = &self.manifest.columns;
         let coded = self.manifest.coded_columns();
-        let same = fields.len() == columns.len() + coded.len()
+        let integers = self.manifest.integer_columns();
+        let same = fields.len() == self.manifest.fields()
             && fields
                 .iter()
                 .zip(columns)
@@ -551,6 +609,10 @@ impl Store {
             && fields[columns.len()..].iter().zip(&coded).all(|(f, &c)| {
                 f.name() == &super::dictionary::codes_field(&columns[c].name)
                     && *f.data_type() == DataType::UInt32
+            })
+            && (fields[columns.len() + coded.len()..].iter().zip(&integers)).all(|(f, &c)| {
+                f.name() == &super::write::integers_field(&columns[c].name)
+                    && columns[c].integers.as_deref() == Some(&f.data_type().to_string()[..])
             });
         if !same {
             return Err(Error::Other(format!(

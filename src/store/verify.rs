@@ -54,7 +54,7 @@ pub fn show(hash: u64) -> String {
 /// the types a store holds.
 fn buffers_of(dt: &DataType) -> Option<usize> {
     match dt {
-        DataType::Int64 | DataType::Float64 | DataType::UInt32 => Some(2),
+        DataType::Int64 | DataType::Float64 | DataType::UInt32 | DataType::Boolean => Some(2),
         DataType::Utf8 | DataType::Binary => Some(3),
         _ => None,
     }

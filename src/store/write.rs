@@ -36,9 +36,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{
-    ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
+    ArrayRef, BinaryArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    UInt32Array,
 };
-use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_ipc::writer::FileWriter;
 use arrow_schema::{DataType, Field, Schema};
 
@@ -51,6 +52,8 @@ use super::manifest::{
 use crate::batch::Batch;
 use crate::error::{DataError, Error, Result};
 use crate::exec::{self, ExecOptions};
+use crate::number::parse_int_field;
+use crate::number::typing::may_be_integer;
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::source::csv::CsvReader;
@@ -104,8 +107,64 @@ struct Typing {
     utf8: Vec<bool>,
     /// Per slot: (row in partition, record start) of the first non-number.
     first_text: Vec<Option<(u64, usize)>>,
+    /// Per slot: whether a number batch held an integer (see
+    /// [`Integers`]).
+    integers: Vec<Integers>,
     /// Rows seen so far in the partition.
     rows: u64,
+}
+
+/// What a column's number batches held of integers: a float column with
+/// any records which of its rows they were ([`ColumnInfo::integers`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+enum Integers {
+    #[default]
+    None,
+    /// Integers, each within ±2^53 (its float is its value).
+    Exact,
+    /// An integer beyond ±2^53.
+    Wide,
+}
+
+/// Integers beyond this magnitude may not be their float's value.
+const EXACT_INTS: u64 = 1 << 53;
+
+impl Integers {
+    fn of(v: i64) -> Integers {
+        match v.unsigned_abs() > EXACT_INTS {
+            true => Integers::Wide,
+            false => Integers::Exact,
+        }
+    }
+
+    /// What number batch `col` of type `ty` holds of integers.
+    fn of_batch(col: &crate::value::Column<'_>, ty: ColumnType) -> Integers {
+        let mut found = Integers::None;
+        for row in 0..col.len {
+            if let Some(v) = spelled_int(col, ty, row) {
+                found = found.max(Integers::of(v));
+            }
+        }
+        found
+    }
+}
+
+/// The integer row `row` of number batch `col` (of type `ty`) was spelled
+/// as, if its field was one: every value of an integer batch; in a float
+/// batch, a value that parses as an integer (`2`, not `2.0`), which only an
+/// integer-valued one can (the rest are not read again).
+#[inline]
+fn spelled_int(col: &crate::value::Column<'_>, ty: ColumnType, row: usize) -> Option<i64> {
+    if !col.is_valid(row) {
+        return None;
+    }
+    match (ty, col.data) {
+        (ColumnType::Int, Data::Int(v)) => Some(v[row]),
+        (ColumnType::Float, Data::Float(v)) if may_be_integer(v[row]) => {
+            parse_int_field(col.raw.expect("CSV batches keep their text")[row])
+        }
+        _ => None,
+    }
 }
 
 /// Why writing a partition stopped.
@@ -164,9 +223,11 @@ pub fn create(
     let mut types = vec![ColumnType::Null; slots];
     let mut utf8 = vec![true; slots];
     let mut first_text: Vec<Option<Position>> = vec![None; slots];
+    let mut integers = vec![Integers::None; slots];
     for (p, t) in typings.iter().enumerate() {
         for s in 0..slots {
             types[s] = types[s].widen(t.types[s]);
+            integers[s] = integers[s].max(t.integers[s]);
             utf8[s] &= t.utf8[s];
             if first_text[s].is_none() {
                 if let Some((row, offset)) = t.first_text[s] {
@@ -199,7 +260,21 @@ pub fn create(
             ColumnType::Text => DataType::Binary,
         })
         .collect();
-    // the columns, then the codes of each coded one (in column order)
+    // only a float column's integers are recorded
+    for (i, ty) in integers.iter_mut().zip(&types) {
+        if *ty != ColumnType::Float {
+            *i = Integers::None;
+        }
+    }
+    let integer_types: Vec<Option<DataType>> = (integers.iter())
+        .map(|i| match i {
+            Integers::None => None,
+            Integers::Exact => Some(DataType::Boolean),
+            Integers::Wide => Some(DataType::Int64),
+        })
+        .collect();
+    // the columns, then the codes of each coded one, then the integers of
+    // each float one that has them (in column order)
     let schema = Arc::new(Schema::new(
         (0..slots)
             .map(|s| Field::new(&plan.slot_names[s], arrow_types[s].clone(), true))
@@ -209,6 +284,15 @@ pub fn create(
                     DataType::UInt32,
                     true,
                 )
+            }))
+            .chain((0..slots).filter_map(|s| {
+                let dt = integer_types[s].clone()?;
+                let nullable = dt == DataType::Int64;
+                Some(Field::new(
+                    integers_field(&plan.slot_names[s]),
+                    dt,
+                    nullable,
+                ))
             }))
             .collect::<Vec<_>>(),
     ));
@@ -237,6 +321,7 @@ pub fn create(
                 schema: &schema,
                 types: &types,
                 coders: &coders,
+                integers: &integers,
             };
             write_partition(reader, input, task, &out, dir, ctx)
         },
@@ -261,6 +346,7 @@ pub fn create(
                 None
             },
             dictionary: dictionaries[s].clone(),
+            integers: integer_types[s].as_ref().map(DataType::to_string),
         })
         .collect();
     let mut sources = Vec::new();
@@ -302,6 +388,7 @@ fn type_pass(
         types: vec![ColumnType::Null; slots],
         utf8: vec![true; slots],
         first_text: vec![None; slots],
+        integers: vec![Integers::None; slots],
         rows: 0,
     };
     // each worker keeps the typings of the partitions it read, by index,
@@ -320,6 +407,10 @@ fn type_pass(
                 if ty != ColumnType::Null {
                     // a batch of numbers: the column is not coded
                     worker.distinct[s].abandon();
+                    if typing.integers[s] != Integers::Wide {
+                        let found = Integers::of_batch(&batch.columns[s], ty);
+                        typing.integers[s] = typing.integers[s].max(found);
+                    }
                 }
                 continue;
             }
@@ -379,6 +470,11 @@ struct Gather<'c> {
     ty: ColumnType,
     /// A coded text column's coder, and its codes so far.
     coder: Option<&'c Coder>,
+    /// Not `None` for the integers of a float column
+    /// ([`Gather::push_integers`]): `Exact` gathers `marks`, `Wide` the
+    /// integers as `ints` (null where a field was not one).
+    integers: Integers,
+    marks: Vec<bool>,
     codes: Vec<u32>,
     /// The codes of the batch being gathered, per row.
     batch_codes: Vec<u32>,
@@ -432,6 +528,8 @@ impl<'c> Gather<'c> {
         Gather {
             ty,
             coder,
+            integers: Integers::None,
+            marks: Vec::new(),
             codes: Vec::new(),
             batch_codes: Vec::new(),
             ints: Vec::new(),
@@ -508,6 +606,36 @@ impl<'c> Gather<'c> {
         }
     }
 
+    /// Adds rows `rows` of a float column's batch `col` (of type `ty`) to
+    /// the column's integers; false if one is beyond ±2^53 where the type
+    /// pass found none.
+    fn push_integers(
+        &mut self,
+        col: &crate::value::Column<'_>,
+        ty: ColumnType,
+        rows: std::ops::Range<usize>,
+    ) -> bool {
+        for row in rows {
+            let int = spelled_int(col, ty, row);
+            match self.integers {
+                Integers::Wide => {
+                    self.valid.push(int.is_some());
+                    self.ints.push(int.unwrap_or(0));
+                    if int.is_none() {
+                        self.stats.nulls += 1;
+                    }
+                }
+                _ => {
+                    if int.is_some_and(|v| Integers::of(v) == Integers::Wide) {
+                        return false;
+                    }
+                    self.marks.push(int.is_some());
+                }
+            }
+        }
+        true
+    }
+
     fn take(&mut self, dt: &DataType) -> ArrayRef {
         let nulls = self
             .valid
@@ -526,6 +654,10 @@ impl<'c> Gather<'c> {
             DataType::UInt32 => Arc::new(UInt32Array::new(
                 ScalarBuffer::from(std::mem::take(&mut self.codes)),
                 nulls,
+            )),
+            DataType::Boolean => Arc::new(BooleanArray::new(
+                BooleanBuffer::from(std::mem::take(&mut self.marks)),
+                None,
             )),
             _ => {
                 let offsets = OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(
@@ -594,6 +726,14 @@ struct Written<'a> {
     schema: &'a Arc<Schema>,
     types: &'a [ColumnType],
     coders: &'a [Option<Coder>],
+    /// Per column: the integers its field records.
+    integers: &'a [Integers],
+}
+
+/// The name of the field of a float column's integers in partition files
+/// ([`ColumnInfo::integers`]).
+pub fn integers_field(column: &str) -> String {
+    format!("{column}#ints")
 }
 
 /// The name of partition `i`'s file.
@@ -615,6 +755,7 @@ fn write_partition<'i>(
         schema,
         types,
         coders,
+        integers,
     } = *out;
     let name = partition_file(ctx.index());
     let path = dir.join(&name);
@@ -632,6 +773,15 @@ fn write_partition<'i>(
         if let Some(coder) = coder {
             sources.push(s);
             gathers.push(Gather::new(ColumnType::Text, Some(coder)));
+        }
+    }
+    for (s, &ints) in integers.iter().enumerate() {
+        if ints != Integers::None {
+            sources.push(s);
+            gathers.push(Gather {
+                integers: ints,
+                ..Gather::new(ColumnType::Float, None)
+            });
         }
     }
     let mut pending = 0usize;
@@ -670,6 +820,17 @@ fn write_partition<'i>(
             let take = (WRITE_ROWS - pending).min(batch.len - start);
             for (g, &source) in gathers.iter_mut().zip(&sources) {
                 let col = &batch.columns[source];
+                if g.integers != Integers::None {
+                    let ty = batch.types[source];
+                    if !g.push_integers(col, ty, start..start + take) {
+                        // the type pass found every integer within ±2^53
+                        return Err(Stop::Failed(Error::Other(format!(
+                            "{}: the input changed while it was being split",
+                            input.name
+                        ))));
+                    }
+                    continue;
+                }
                 for row in start..start + take {
                     g.push(col, row);
                 }
@@ -700,9 +861,11 @@ fn write_partition<'i>(
     for (stats, sum) in columns.iter_mut().zip(column_checksums) {
         stats.checksum = sum;
     }
-    // the codes' fields follow the columns (their statistics are their
-    // columns'; a codes field has only a checksum and a null count)
-    let codes = columns.split_off(types.len());
+    // the codes' fields follow the columns, then the integers' (their
+    // statistics are their columns'; such a field has only a checksum and
+    // a null count)
+    let mut codes = columns.split_off(types.len());
+    let integers = codes.split_off(coders.iter().flatten().count());
     Ok(PartitionInfo {
         file: name,
         rows,
@@ -711,6 +874,7 @@ fn write_partition<'i>(
         frame_checksum,
         columns,
         codes,
+        integers,
     })
 }
 

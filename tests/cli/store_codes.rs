@@ -260,6 +260,80 @@ fn a_manifest_whose_dictionary_names_another_file_is_refused() {
     );
 }
 
+/// A float column's integers (`f#ints`) are read, and so verified, only
+/// by a query with `--where` that reads the column: damage to them is a
+/// checksum mismatch there, and nothing to a query that does not read them.
+#[test]
+fn damaged_integers_are_caught_where_a_filter_reads_them() {
+    let scratch = Scratch::new();
+    let mut text = String::from("f,v\n");
+    for i in 0..3_000 {
+        let f = match i % 10 {
+            0 => "0.25".to_string(),
+            1 => "9007199254740993".to_string(),
+            _ => (i % 100).to_string(),
+        };
+        text.push_str(&format!("{f},{}\n", i % 7));
+    }
+    let csv = scratch.write("data.csv", text);
+    let store = csv.with_file_name("st");
+    split(&csv, &store, "2");
+    let (c, st) = (csv.display().to_string(), store.display().to_string());
+    let filtered = ["--where", "f > 1", "--agg", "sum:f,max:f"];
+    let run = |source: &[&str], q: &[&str]| ok(&[&["run"], source, q].concat());
+    // sound: the integers past 2^53 answer exactly, as over the CSV
+    let want = run(&["-i", &c], &filtered);
+    assert!(want.contains("9007199254740993"), "{want}");
+    assert_eq!(run(&["--store", &st], &filtered), want);
+    let m = fs::read_to_string(store_generation(&store).join("manifest.json")).unwrap();
+    assert!(m.contains("\"integers\": \"Int64\""), "{m}");
+    let part = store_generation(&store).join("part-00001.arrow");
+    let mut bytes = fs::read(&part).unwrap();
+    let ints = values_of(&bytes, "f#ints");
+    bytes[ints.start + 8] ^= 1;
+    fs::write(&part, &bytes).unwrap();
+    let mut args = vec!["run", "--store", &st];
+    args.extend_from_slice(&filtered);
+    let err = fails(&args, "checksum mismatch in the integers of column 'f'");
+    assert!(err.contains("part-00001.arrow"), "{err}");
+    // a query without `--where` never reads them
+    let plain = ["--agg", "sum:f,min:f"];
+    assert_eq!(run(&["--store", &st], &plain), run(&["-i", &c], &plain));
+}
+
+/// A version 4 store does not record which values of a float column were
+/// integers: it answers `--where` as before where no float column is read,
+/// and refuses (rather than answer other than its CSV) where one is.
+#[test]
+fn a_version_4_store_refuses_a_filter_over_a_float_column() {
+    let scratch = Scratch::new();
+    let mut text = String::from("v,w,t\n");
+    for i in 0..2_000 {
+        text.push_str(&format!("{},{}.5,{}\n", i % 17, i % 5, ["a", "7"][i % 2]));
+    }
+    let csv = scratch.write("data.csv", text);
+    let store = csv.with_file_name("st");
+    split(&csv, &store, "2");
+    let path = store_generation(&store).join("manifest.json");
+    let manifest = fs::read_to_string(&path).unwrap();
+    assert!(
+        manifest.contains("\"version\": 5"),
+        "the version this rayproc writes"
+    );
+    write_store_manifest(&path, &manifest.replace("\"version\": 5", "\"version\": 4"));
+    let (c, st) = (csv.display().to_string(), store.display().to_string());
+    let q = ["--where", "t <> 'a'", "--by", "v", "--agg", "count,min:t"];
+    let mut want = vec!["run", "-i", &c];
+    want.extend_from_slice(&q);
+    let mut got = vec!["run", "--store", &st];
+    got.extend_from_slice(&q);
+    assert_eq!(ok(&got), ok(&want));
+    fails(
+        &["run", "--store", &st, "--where", "v > 3", "--agg", "sum:w"],
+        "store format version 4 does not record which values of float column 'w' were integers",
+    );
+}
+
 #[test]
 fn a_version_3_store_is_read_as_a_store_without_coded_columns() {
     let scratch = Scratch::new();
@@ -274,7 +348,11 @@ fn a_version_3_store_is_read_as_a_store_without_coded_columns() {
     let path = store_generation(&store).join("manifest.json");
     let manifest = fs::read_to_string(&path).unwrap();
     // what a version 3 rayproc wrote for the same input
-    write_store_manifest(&path, &manifest.replace("\"version\": 4", "\"version\": 3"));
+    assert!(
+        manifest.contains("\"version\": 5"),
+        "the version this rayproc writes"
+    );
+    write_store_manifest(&path, &manifest.replace("\"version\": 5", "\"version\": 3"));
     let (c, st) = (csv.display().to_string(), store.display().to_string());
     let q = ["--by", "v", "--agg", "count,sum:w"];
     let mut want = vec!["run", "-i", &c];
