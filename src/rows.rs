@@ -429,7 +429,7 @@ impl<'a> IntMarks<'a> {
 
     /// Row `row`'s integer, if its field was one (`float`: the row's value).
     #[inline]
-    fn int(&self, row: usize, float: f64) -> Option<i64> {
+    pub fn int(&self, row: usize, float: f64) -> Option<i64> {
         if let Some((bytes, offset)) = self.bits {
             let bit = offset + row;
             if bytes[bit / 8] >> (bit % 8) & 1 == 0 {

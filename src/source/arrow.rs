@@ -558,34 +558,42 @@ impl Spelled {
         p: &Prepared,
         len: usize,
     ) -> crate::error::Result<crate::rows::Spelling<'a>> {
-        use crate::rows::{IntMarks, Spelling};
+        use crate::rows::Spelling;
         let bad = |why: String| {
             crate::error::Error::Other(format!("the integers of column '{name}': {why}"))
         };
         Ok(match self {
             Spelled::Text if p.kind == ReadAs::Text => Spelling::Text,
             Spelled::Float(marks) if p.kind == ReadAs::Float => {
-                if marks.len() != len {
-                    return Err(bad(format!("{} rows, the column has {len}", marks.len())));
-                }
-                let bits = |b: &'a arrow_buffer::BooleanBuffer| (b.values(), b.offset());
-                let found = match marks.data_type() {
-                    DataType::Boolean if marks.null_count() == 0 => {
-                        IntMarks::new(Some(bits(marks.as_boolean().values())), None, len)
-                    }
-                    DataType::Int64 => {
-                        let ints = marks.as_primitive::<Int64Type>();
-                        let marked = ints.nulls().map(|n| bits(n.inner()));
-                        IntMarks::new(marked, Some(ints.values()), len)
-                    }
-                    other => Err(format!(
-                        "{other} is neither Boolean (without nulls) nor Int64"
-                    )),
-                };
-                Spelling::Float(found.map_err(bad)?)
+                Spelling::Float(int_marks(marks, len).map_err(bad)?)
             }
             _ => Spelling::AsTyped,
         })
+    }
+}
+
+/// The integers `marks` records of a float column of `len` rows
+/// ([`Spelled::Float`]), or why it cannot be them.
+pub fn int_marks(marks: &ArrayRef, len: usize) -> Result<crate::rows::IntMarks<'_>, String> {
+    use crate::rows::IntMarks;
+    if marks.len() != len {
+        return Err(format!("{} rows, the column has {len}", marks.len()));
+    }
+    fn bits(b: &arrow_buffer::BooleanBuffer) -> (&[u8], usize) {
+        (b.values(), b.offset())
+    }
+    match marks.data_type() {
+        DataType::Boolean if marks.null_count() == 0 => {
+            IntMarks::new(Some(bits(marks.as_boolean().values())), None, len)
+        }
+        DataType::Int64 => {
+            let ints = marks.as_primitive::<Int64Type>();
+            let marked = ints.nulls().map(|n| bits(n.inner()));
+            IntMarks::new(marked, Some(ints.values()), len)
+        }
+        other => Err(format!(
+            "{other} is neither Boolean (without nulls) nor Int64"
+        )),
     }
 }
 

@@ -309,6 +309,12 @@ pub fn read_everything(file: &IpcFile) -> Result<(u64, u64)> {
             if let Ok(p) = prepare(field.name(), array) {
                 columns.push(p);
             }
+            // as the integers of a float column (a store's `NAME#ints`)
+            if let Ok(marks) = crate::source::arrow::int_marks(array, batch.num_rows()) {
+                for r in 0..batch.num_rows() {
+                    digest ^= marks.int(r, r as f64).map_or(0, |v| v as u64);
+                }
+            }
         }
         for_each_batch::<()>(&columns, batch.num_rows(), |view, _| {
             for col in &view.columns {
