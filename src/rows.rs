@@ -444,6 +444,13 @@ impl<'a> IntMarks<'a> {
     }
 }
 
+/// Whether `field` is neither an integer nor a number: it makes a CSV
+/// batch's column text, whatever the rest of the batch holds.
+fn not_a_number(field: &[u8]) -> bool {
+    use crate::number::{parse_float_field, parse_int_field};
+    parse_int_field(field).is_none() && parse_float_field(field).is_none()
+}
+
 /// Calls `on` with `batch` retyped as `spelling` says: a text column typed
 /// by its values, a float column of marked integers as those integers.
 /// `row_of(r)` is the row of batch row `r` among the rows `spelling`
@@ -469,6 +476,12 @@ fn respell<'a, E>(
         }
         match (spelled, col.data) {
             (Spelling::Text, Data::Text(t)) => {
+                // most text columns are text from their first value on:
+                // what the rule below decides at once, without a copy
+                let first = (0..col.len).find(|&r| col.is_valid(r));
+                if first.is_some_and(|r| not_a_number(t[r])) {
+                    continue;
+                }
                 // a null's text is empty, as in a CSV batch
                 let t = (0..col.len).map(|r| if col.is_valid(r) { t[r] } else { &[][..] });
                 texts[s].extend(t);
@@ -652,7 +665,7 @@ mod tests {
             (ColumnType::Float, vec!["float 1.5".into(), "null".into()])
         );
         // text stays text; a zero-padded integer keeps its column text
-        for values in [&["10", "abc"][..], &["007", "7"][..]] {
+        for values in [&["10", "abc"][..], &["abc", "10"][..], &["007", "7"][..]] {
             let (ty, v, raw) = respelled(text(values, None), ColumnType::Text, Spelling::Text);
             assert_eq!(
                 (ty, v, raw),
