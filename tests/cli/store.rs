@@ -1105,5 +1105,21 @@ fn a_filter_types_a_store_column_by_the_rows_it_keeps() {
         let (want, got) = (run("-i", &input), run("--store", &store));
         let shown = &csv[..csv.len().min(40)];
         assert_eq!(got, want, "{shown:?}... where {filter}");
+        // and in parts, as a cluster runs it: `map` of each, `reduce`
+        let mut partials = Vec::new();
+        for i in 0..2 {
+            let out = scratch.path(&format!("{i}.part"));
+            let (st, part) = (store.to_str().unwrap(), format!("{i}/2"));
+            let mut args = vec!["map", "--store", st, "--where", filter, "--agg", aggs];
+            if !by.is_empty() {
+                args.extend(["--by", by]);
+            }
+            args.extend(["--part", &part, "--emit-partial", out.to_str().unwrap()]);
+            ok(args);
+            partials.push(out.to_str().unwrap().to_string());
+        }
+        let mut reduce = vec!["reduce".to_string()];
+        reduce.extend(partials);
+        assert_eq!(ok(reduce), want, "{shown:?}... where {filter}, in 2 parts");
     }
 }
