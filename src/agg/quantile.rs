@@ -470,17 +470,32 @@ fn lerp(a: f64, b: f64, w: &Weight) -> f64 {
 /// (NaN of either sign at the ends), integers as integers.
 pub(crate) trait Ranked: Copy + Send + Sync {
     fn order(&self, other: &Self) -> Ordering;
+    /// An integer in the same order: `a.order(b)` is `a.key().cmp(&b.key())`.
+    fn key(&self) -> i64;
 }
 
 impl Ranked for f64 {
     fn order(&self, other: &Self) -> Ordering {
         self.total_cmp(other)
     }
+
+    /// What `f64::total_cmp` compares: the bits, with a negative value's
+    /// other 63 bits flipped.
+    #[inline(always)]
+    fn key(&self) -> i64 {
+        let bits = self.to_bits() as i64;
+        bits ^ (((bits >> 63) as u64) >> 1) as i64
+    }
 }
 
 impl Ranked for i64 {
     fn order(&self, other: &Self) -> Ordering {
         self.cmp(other)
+    }
+
+    #[inline(always)]
+    fn key(&self) -> i64 {
+        *self
     }
 }
 
@@ -530,7 +545,7 @@ fn ranks_sequential<T: Ranked>(values: &[T], k: usize, next: bool) -> (T, Option
 /// caller then selects sequentially. Exact either way.
 fn ranks_parallel<T: Ranked>(values: &[T], k: usize, next: bool) -> Option<(T, Option<T>)> {
     use rayon::prelude::*;
-    use std::cmp::Ordering::{Greater, Less};
+    use std::cmp::Ordering::Greater;
     const SAMPLE: usize = 1 << 14;
     const MARGIN: usize = 512; // 4 standard deviations of a sample rank
     let n = values.len();
@@ -541,19 +556,32 @@ fn ranks_parallel<T: Ranked>(values: &[T], k: usize, next: bool) -> Option<(T, O
     // near either end the bracket is open on that side
     let lo = (r > MARGIN).then(|| sample[r - MARGIN]);
     let hi = (r + MARGIN < SAMPLE).then(|| sample[r + MARGIN]);
-    let is_below = |v: &T| lo.is_some_and(|lo| v.order(&lo) == Less);
     let is_above = |v: &T| hi.is_some_and(|hi| v.order(&hi) == Greater);
+    // The pass over every value compares keys (integers; the open side of
+    // the bracket is the key no value is beyond) and has no branch on a
+    // value: every value is written to a small buffer, whose end moves
+    // only past the values inside the bracket. With a comparison through
+    // `order`, the bracket's `Option`s and a branch per value (mispredicted
+    // at each value inside), it took 40% of a median's CPU over ten
+    // million values.
+    let lo_key = lo.map_or(i64::MIN, |lo| lo.key());
+    let hi_key = hi.map_or(i64::MAX, |hi| hi.key());
+    const BLOCK: usize = 512;
     let parts: Vec<(usize, Vec<T>)> = values
         .par_chunks(1 << 16)
         .map(|chunk| {
             let mut below = 0;
             let mut inside = Vec::new();
-            for v in chunk {
-                if is_below(v) {
-                    below += 1;
-                } else if !is_above(v) {
-                    inside.push(*v);
+            let mut buf = [values[0]; BLOCK];
+            for block in chunk.chunks(BLOCK) {
+                let mut n = 0;
+                for v in block {
+                    let key = v.key();
+                    below += (key < lo_key) as usize;
+                    buf[n] = *v;
+                    n += (key >= lo_key && key <= hi_key) as usize;
                 }
+                inside.extend_from_slice(&buf[..n]);
             }
             (below, inside)
         })
@@ -584,6 +612,37 @@ mod tests {
 
     fn q(values: &[f64], label: &str) -> f64 {
         quantile_of(values, &Fraction::of(label)).unwrap()
+    }
+
+    #[test]
+    fn keys_order_as_the_values_do() {
+        let mut seed = 7u64;
+        let mut floats = vec![
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            5e-324,
+            -5e-324,
+            f64::MAX,
+            f64::MIN,
+            1.5,
+            -1.5,
+        ];
+        floats.extend((0..2000).map(|_| f64::from_bits(crate::testing::xorshift(&mut seed))));
+        for a in &floats {
+            for b in &floats[..40] {
+                assert_eq!(a.key().cmp(&b.key()), a.order(b), "{a:e} {b:e}");
+            }
+        }
+        let ints = [i64::MIN, -1, 0, 1, i64::MAX];
+        for a in &ints {
+            for b in &ints {
+                assert_eq!(a.key().cmp(&b.key()), a.order(b));
+            }
+        }
     }
 
     #[test]
