@@ -305,7 +305,29 @@ pub fn fold_typed(
         return buckets.with_buckets(plan, batch, on, |bad| bad);
     };
     let mut kept = Vec::with_capacity(batch.len);
-    if let Err(rejected) = filter.select(batch, &mut kept) {
+    let texts = float_texts(batch, spelling, first, filter.slots());
+    let selected = if texts.is_empty() {
+        filter.select(batch, &mut kept)
+    } else {
+        // the filter reads the float columns' texts; the rest of the
+        // batch goes on as it is
+        let rows: Vec<Option<Vec<&[u8]>>> =
+            texts.iter().map(|t| t.as_ref().map(row_texts)).collect();
+        let mut columns = batch.columns.clone();
+        for (col, rows) in columns.iter_mut().zip(&rows) {
+            if let Some(rows) = rows {
+                col.raw = Some(rows);
+            }
+        }
+        let view = Batch {
+            len: batch.len,
+            columns,
+            types: batch.types.clone(),
+            codes: batch.codes.clone(),
+        };
+        filter.select(&view, &mut kept)
+    };
+    if let Err(rejected) = selected {
         // the rows before it first: an earlier row's error wins
         let head = head_batch(batch, rejected.row);
         fold_typed(plan, &head, spelling, first, buckets, on)?;
@@ -442,6 +464,49 @@ impl<'a> IntMarks<'a> {
             None => float as i64,
         })
     }
+}
+
+/// The text a filter reads of a float column with integers, per row (see
+/// [`Spelling::Float`]): a marked row's integer as written (`2`, the exact
+/// `9007199254740993`), any other row's float as the CSV writer prints it
+/// (what a filter reads of a float without text). With it, a numeric test
+/// that the float alone cannot decide (an integral value near the literal)
+/// decides by the integer, as over the CSV's text, and a text test reads
+/// `2` where the CSV had `2`, not `2.0`. Per slot the filter `reads`: the
+/// texts back to back and where each row's ends; none elsewhere.
+fn float_texts(
+    batch: &Batch<'_>,
+    spelling: &[Spelling<'_>],
+    first: usize,
+    reads: &[usize],
+) -> Vec<Option<(Vec<u8>, Vec<usize>)>> {
+    use std::io::Write;
+    let mut slots: Vec<Option<(Vec<u8>, Vec<usize>)>> = Vec::new();
+    for &s in reads {
+        let (Some(Spelling::Float(marks)), Data::Float(v)) =
+            (spelling.get(s), batch.columns[s].data)
+        else {
+            continue;
+        };
+        let (mut text, mut ends) = (Vec::new(), Vec::with_capacity(batch.len));
+        for (r, &f) in v[..batch.len].iter().enumerate() {
+            let written = match marks.int(first + r, f) {
+                Some(i) => write!(text, "{i}"),
+                None => write!(text, "{f:?}"),
+            };
+            written.expect("write to a Vec");
+            ends.push(text.len());
+        }
+        slots.resize_with(slots.len().max(s + 1), || None);
+        slots[s] = Some((text, ends));
+    }
+    slots
+}
+
+/// Each row's text of one slot of [`float_texts`].
+fn row_texts((text, ends): &(Vec<u8>, Vec<usize>)) -> Vec<&[u8]> {
+    let starts = std::iter::once(0).chain(ends.iter().copied());
+    starts.zip(ends).map(|(a, &b)| &text[a..b]).collect()
 }
 
 /// Whether `field` is neither an integer nor a number: it makes a CSV

@@ -999,6 +999,38 @@ fn map_reduce_over_parquet_ipc_and_stores_is_the_csv_answer() {
     }
 }
 
+/// KNOWN LIMITATION (found in stop 38, not fixed): a text test in
+/// `--where` (`like`, a text literal) reads a number column's text as the
+/// CSV wrote it (`+7`, `1.50`, `1e3`); a store keeps the numbers, not their
+/// text, and reads them as the CSV writer prints them (`7`, `1.5`,
+/// `1000.0`), so where the two differ the store keeps other rows
+/// (docs/store.md, "Text tests of number columns"). Numeric tests, and text
+/// written as the writer prints it, agree. Fixing it needs the store to
+/// keep the text of such fields; until then this test fails, and is
+/// ignored.
+#[test]
+#[ignore = "known limitation: a store reads a number column's text as printed, not as written"]
+fn a_text_test_reads_a_store_number_as_the_csv_wrote_it() {
+    let scratch = crate::common::Scratch::new();
+    for (csv, filter) in [
+        ("c0\n+7\n8\n", "c0 like '+%'"),
+        ("c0\n1.50\n2.5\n", "c0 like '%0'"),
+        ("c0\n1e3\n2.5\n", "c0 = '1e3'"),
+    ] {
+        let input = scratch.write("in.csv", csv);
+        let store = scratch.path("s");
+        let _ = fs::remove_dir_all(&store);
+        let (i, st) = (input.to_str().unwrap(), store.to_str().unwrap());
+        ok(["split", "-i", i, "--store", st, "-q"]);
+        let run = |flag: &str, source: &str| {
+            ok([
+                "run", flag, source, "--where", filter, "--agg", "count", "-q",
+            ])
+        };
+        assert_eq!(run("--store", st), run("-i", i), "{csv:?} where {filter}");
+    }
+}
+
 /// Under `--where`, `run --input` types a column by the rows the filter
 /// keeps (a dropped `abc` leaves an integer column, a dropped `-1.0` an
 /// integer one); a store answers the same: it types a text column's kept
@@ -1063,6 +1095,21 @@ fn a_filter_types_a_store_column_by_the_rows_it_keeps() {
             "count:c0,sum:c0,min:c0",
             "",
         ),
+        // the filter reads a float column's integers as integers: exactly
+        // past 2^53, and as their text (`2`, not `2.0`)
+        (
+            "c0\n9007199254740993\n-1.5\n",
+            "c0 > 9007199254740992",
+            "count",
+            "",
+        ),
+        (
+            "c0\n9007199254740993\n-1.5\n",
+            "c0 <> 9007199254740992",
+            "count",
+            "",
+        ),
+        ("c0\n2\n2.5\n12\n", "c0 like '%2'", "count,sum:c0", ""),
         (&spread, "v <> 1", "sum:f,mean:f,min:k,max:k,distinct:k", ""),
         (&spread, "f <> 0.5", "sum:f,count", "k"),
         (&spread, "k <> 'x'", "sum:k,sum:f,max:f", "v"),
