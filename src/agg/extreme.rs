@@ -112,7 +112,7 @@ impl<const MAX: bool, const TEXT: bool> Extreme<MAX, TEXT> {
 /// An integer that orders as `f64::total_cmp` orders floats (the same map
 /// `total_cmp` uses): negative floats get their magnitude bits flipped.
 #[inline]
-fn total_key(v: f64) -> i64 {
+pub(super) fn total_key(v: f64) -> i64 {
     let bits = v.to_bits() as i64;
     bits ^ ((((bits >> 63) as u64) >> 1) as i64)
 }
@@ -320,20 +320,7 @@ mod tests {
 
     #[test]
     fn batch_extremes_follow_the_total_order() {
-        let awkward = [
-            f64::NAN,
-            -f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.0,
-            -0.0,
-            5e-324,
-            -5e-324,
-            f64::MAX,
-            -f64::MAX,
-            1.5,
-            -2.25,
-        ];
+        let awkward = super::super::testing::AWKWARD_FLOATS;
         for &v in &awkward {
             assert_eq!(from_total_key(total_key(v)).to_bits(), v.to_bits());
             for &w in &awkward {

@@ -769,6 +769,24 @@ pub(crate) mod testing {
     use super::*;
     use crate::value::Data;
 
+    /// Floats at the edges of `f64::total_cmp`'s order: NaNs of both
+    /// signs, the infinities, both zeros, the least subnormals, the
+    /// extremes, and two plain values.
+    pub const AWKWARD_FLOATS: [f64; 12] = [
+        f64::NAN,
+        -f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        0.0,
+        -0.0,
+        5e-324,
+        -5e-324,
+        f64::MAX,
+        -f64::MAX,
+        1.5,
+        -2.25,
+    ];
+
     /// Feeds `values` (None = null) as one float batch and returns the state.
     pub fn floats<S: AggState>(values: &[Option<f64>]) -> S {
         let mut s = S::default();

@@ -479,12 +479,9 @@ impl Ranked for f64 {
         self.total_cmp(other)
     }
 
-    /// What `f64::total_cmp` compares: the bits, with a negative value's
-    /// other 63 bits flipped.
     #[inline(always)]
     fn key(&self) -> i64 {
-        let bits = self.to_bits() as i64;
-        bits ^ (((bits >> 63) as u64) >> 1) as i64
+        super::extreme::total_key(*self)
     }
 }
 
@@ -617,20 +614,7 @@ mod tests {
     #[test]
     fn keys_order_as_the_values_do() {
         let mut seed = 7u64;
-        let mut floats = vec![
-            f64::NAN,
-            -f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.0,
-            -0.0,
-            5e-324,
-            -5e-324,
-            f64::MAX,
-            f64::MIN,
-            1.5,
-            -1.5,
-        ];
+        let mut floats = super::super::testing::AWKWARD_FLOATS.to_vec();
         floats.extend((0..2000).map(|_| f64::from_bits(crate::testing::xorshift(&mut seed))));
         for a in &floats {
             for b in &floats[..40] {
