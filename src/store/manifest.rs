@@ -296,24 +296,23 @@ impl Manifest {
     fn check(&self, path: &Path) -> Result<()> {
         let bad =
             |why: String| Error::Other(format!("{}: malformed manifest: {why}", path.display()));
+        let (coded, integers) = (self.coded_columns().len(), self.integer_columns().len());
         for p in &self.partitions {
             if p.file.contains(['/', '\\']) || p.file.starts_with('.') || p.file.is_empty() {
                 return Err(bad(format!("bad partition file name {:?}", p.file)));
             }
-            if p.codes.len() != self.coded_columns().len() {
+            if p.codes.len() != coded {
                 return Err(bad(format!(
-                    "{} has the codes of {} columns, {} columns are coded",
+                    "{} has the codes of {} columns, {coded} columns are coded",
                     p.file,
-                    p.codes.len(),
-                    self.coded_columns().len()
+                    p.codes.len()
                 )));
             }
-            if p.integers.len() != self.integer_columns().len() {
+            if p.integers.len() != integers {
                 return Err(bad(format!(
-                    "{} has the integers of {} columns, {} columns have them",
+                    "{} has the integers of {} columns, {integers} columns have them",
                     p.file,
-                    p.integers.len(),
-                    self.integer_columns().len()
+                    p.integers.len()
                 )));
             }
             if p.columns.len() != self.columns.len() {
