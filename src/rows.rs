@@ -509,13 +509,6 @@ fn row_texts((text, ends): &(Vec<u8>, Vec<usize>)) -> Vec<&[u8]> {
     starts.zip(ends).map(|(a, &b)| &text[a..b]).collect()
 }
 
-/// Whether `field` is neither an integer nor a number: it makes a CSV
-/// batch's column text, whatever the rest of the batch holds.
-fn not_a_number(field: &[u8]) -> bool {
-    use crate::number::{parse_float_field, parse_int_field};
-    parse_int_field(field).is_none() && parse_float_field(field).is_none()
-}
-
 /// Calls `on` with `batch` retyped as `spelling` says: a text column typed
 /// by its values, a float column of marked integers as those integers.
 /// `row_of(r)` is the row of batch row `r` among the rows `spelling`
@@ -544,6 +537,8 @@ fn respell<'a, E>(
                 // most text columns are text from their first value on:
                 // what the rule below decides at once, without a copy
                 let first = (0..col.len).find(|&r| col.is_valid(r));
+                // (every integer is a number: one test says "not a number")
+                let not_a_number = |f: &[u8]| crate::number::parse_float_field(f).is_none();
                 if first.is_some_and(|r| not_a_number(t[r])) {
                     continue;
                 }
