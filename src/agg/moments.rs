@@ -22,8 +22,7 @@ use crate::value::{
 };
 use crate::wire::{put_u8, put_varint, put_zigzag128, Reader, WireError};
 
-/// Integers beyond this magnitude are not exact as `f64`.
-const EXACT_INT_LIMIT: i64 = 1 << 53;
+use crate::number::EXACT_INT_LIMIT;
 
 /// Count, Σx and Σx², all exact. Integers are added exactly; should the
 /// column turn out to be float, each integer counts as the `f64` it parses

@@ -14,8 +14,7 @@ use crate::wire::{
     put_bigint, put_bool, put_u8, put_varint, put_zigzag, put_zigzag128, Reader, WireError,
 };
 
-/// Integers beyond this magnitude are not exact as `f64`.
-const EXACT_INT_LIMIT: i64 = 1 << 53;
+use crate::number::EXACT_INT_LIMIT;
 
 /// The shared state of `sum` and `mean`.
 ///

@@ -161,6 +161,10 @@ pub fn trim_blanks(s: &[u8]) -> &[u8] {
     &s[start..end]
 }
 
+/// Integers beyond this magnitude may not be exact as `f64` (within it,
+/// every integer is its float's value).
+pub const EXACT_INT_LIMIT: i64 = 1 << 53;
+
 /// An integer, with surrounding blanks allowed.
 #[inline(always)]
 pub fn parse_int_field(s: &[u8]) -> Option<i64> {

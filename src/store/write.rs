@@ -52,8 +52,8 @@ use super::manifest::{
 use crate::batch::Batch;
 use crate::error::{DataError, Error, Result};
 use crate::exec::{self, ExecOptions};
-use crate::number::parse_int_field;
 use crate::number::typing::may_be_integer;
+use crate::number::{parse_int_field, EXACT_INT_LIMIT};
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::source::csv::CsvReader;
@@ -126,12 +126,9 @@ enum Integers {
     Wide,
 }
 
-/// Integers beyond this magnitude may not be their float's value.
-const EXACT_INTS: u64 = 1 << 53;
-
 impl Integers {
     fn of(v: i64) -> Integers {
-        match v.unsigned_abs() > EXACT_INTS {
+        match !(-EXACT_INT_LIMIT..=EXACT_INT_LIMIT).contains(&v) {
             true => Integers::Wide,
             false => Integers::Exact,
         }
