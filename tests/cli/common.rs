@@ -299,6 +299,18 @@ pub fn store_generation(store: &Path) -> PathBuf {
     }
 }
 
+/// Rewrites `store`'s manifest as a rayproc writing format `version` would
+/// have (the same fields, the checksum recomputed), for the tests of older
+/// stores; the manifest must be of the version this rayproc writes.
+pub fn set_store_version(store: &Path, version: u32) {
+    let path = store_generation(store).join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let now = format!("\"version\": {}", rayproc::store::manifest::VERSION);
+    assert!(text.contains(&now), "the version this rayproc writes");
+    let older = text.replace(&now, &format!("\"version\": {version}"));
+    write_store_manifest(&path, &older);
+}
+
 /// Writes `text` as the store manifest at `path`, its checksum line
 /// recomputed the way `split` writes it (when it has one: an older
 /// rayproc's manifest has none): what someone who can write the store can
