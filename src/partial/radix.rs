@@ -55,10 +55,14 @@ pub(super) const RADIX_GROUPS: usize = 1 << 15;
 /// enough that the buffers' pages, reused from fold to fold, are not a
 /// large share of the run's memory (fresh pages cost the kernel's time:
 /// 512 MiB of buffers, once all rows of a 10M-row group-by, added 110 MiB
-/// of peak memory and ran no faster).
-const BUDGET: usize = 128 << 20;
+/// of peak memory and ran no faster). Each fold reads every partition's
+/// table again, so a smaller budget trades fresh pages for folds; 80 MiB
+/// holds as many rows as 128 MiB did before rows lost their hash and
+/// 4-byte lengths (the reference million-group run: peak memory 365 → 310
+/// MiB, time the same).
+const BUDGET: usize = 80 << 20;
 /// ...but at least this many per worker.
-const MIN_WORKER_BUDGET: usize = 32 << 20;
+const MIN_WORKER_BUDGET: usize = 20 << 20;
 
 /// A worker's share of [`BUDGET`] in the current rayon pool (the map's).
 pub(super) fn worker_budget() -> usize {
@@ -205,14 +209,21 @@ struct Chunk {
 
 /// A worker's buffered rows, by partition.
 ///
-/// A row is stored as: the key's hash (8 bytes), each buffered column's
-/// value (8 bytes: `i64` or `f64` bits, by the column's [`BufferedType`];
-/// unused for text), a validity bitmap (one bit per column), the key's
-/// length (4 bytes) and the key, then for each column whose [`Kind`]
-/// carries text, the field's length (4 bytes) and text. One append-only
-/// stream per partition: rows collect in a small stage per partition,
-/// which is streamed to the partition's chunk a stage at a time; nothing
-/// is ever copied to grow.
+/// A row is stored as: each buffered column's value (8 bytes: `i64` or
+/// `f64` bits, by the column's [`BufferedType`]; unused for text), a
+/// validity bitmap (one bit per column), the key's length ([`put_len`]) and
+/// the key, then for each column whose [`Kind`] carries text, the field's
+/// length and text. One append-only stream per partition: rows collect in
+/// a small stage per partition, which is streamed to the partition's chunk
+/// a stage at a time; nothing is ever copied to grow.
+///
+/// The key's hash is not stored: decoding hashes the key again, which costs
+/// less than the 8 bytes a row would carry. Every byte of a row is written
+/// to fresh memory once per budget's worth of rows and read back once, and
+/// on a VM whose host hands out fresh pages slowly the buffers' first
+/// touch was the largest single cost of a million-group run (a reference
+/// row of a 12-byte key and one number: 33 bytes with the hash and 4-byte
+/// lengths, 22 without).
 struct Buffers {
     kinds: Vec<Kind>,
     slabs: Vec<Slab>,
@@ -452,6 +463,7 @@ impl Buffers {
         }
         let word = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8"));
         let mask_len = cols.div_ceil(8);
+        let hasher = hasher();
         for c in &self.chunks[p] {
             debug_assert_eq!(c.used, c.flushed, "decoding sealed buffers");
             let mut chunk = self.slabs[c.slab as usize].bytes(c.start as usize, c.used as usize);
@@ -462,26 +474,23 @@ impl Buffers {
                 if let Some(ahead) = chunk.get(DECODE_AHEAD) {
                     crate::hint::prefetch(ahead);
                 }
-                d.hashes.push(word(chunk, 0));
-                let mask = &chunk[8 + 8 * cols..8 + 8 * cols + mask_len];
+                let mask = &chunk[8 * cols..8 * cols + mask_len];
                 for c in 0..cols {
-                    d.values[c].push(word(chunk, 8 + 8 * c));
+                    d.values[c].push(word(chunk, 8 * c));
                     let valid = mask[c / 8] & (1 << (c % 8)) != 0;
                     d.valid[c].push(valid);
                     d.nulls[c] += !valid as usize;
                 }
-                let at = 8 + 8 * cols + mask_len;
-                let len_at = |at: usize| {
-                    u32::from_le_bytes(chunk[at..at + 4].try_into().expect("4")) as usize
-                };
-                let len = len_at(at);
-                d.keys.push(&chunk[at + 4..at + 4 + len]);
-                let mut at = at + 4 + len;
+                let (len, at) = get_len(chunk, 8 * cols + mask_len);
+                let key = &chunk[at..at + len];
+                d.hashes.push(hasher.hash_one(key));
+                d.keys.push(key);
+                let mut at = at + len;
                 for (c, kind) in self.kinds.iter().enumerate() {
                     if kind.carries_text() {
-                        let len = len_at(at);
-                        d.texts[c].push(&chunk[at + 4..at + 4 + len]);
-                        at += 4 + len;
+                        let (len, text_at) = get_len(chunk, at);
+                        d.texts[c].push(&chunk[text_at..text_at + len]);
+                        at = text_at + len;
                     }
                 }
                 chunk = &chunk[at..];
@@ -504,6 +513,47 @@ impl Buffers {
     }
 }
 
+/// A buffered length below this takes one byte; a longer one this byte
+/// and then four.
+const LONG_LEN: u8 = u8::MAX;
+
+/// The bytes [`put_len`] writes for `len`.
+#[inline]
+fn len_size(len: usize) -> usize {
+    if len < LONG_LEN as usize {
+        1
+    } else {
+        5
+    }
+}
+
+/// Writes `len` (below [`MAX_ROW_TEXT`]) at `at` in `row`; returns where
+/// the bytes it counts go.
+#[inline]
+fn put_len(row: &mut [u8], at: usize, len: usize) -> usize {
+    if len < LONG_LEN as usize {
+        row[at] = len as u8;
+        at + 1
+    } else {
+        row[at] = LONG_LEN;
+        row[at + 1..at + 5].copy_from_slice(&(len as u32).to_le_bytes());
+        at + 5
+    }
+}
+
+/// Reads a length [`put_len`] wrote at `at`: the length, and where the
+/// bytes it counts start.
+#[inline]
+fn get_len(row: &[u8], at: usize) -> (usize, usize) {
+    match row[at] {
+        LONG_LEN => {
+            let len = u32::from_le_bytes(row[at + 1..at + 5].try_into().expect("4"));
+            (len as usize, at + 5)
+        }
+        len => (len as usize, at + 1),
+    }
+}
+
 /// The most bytes of text a buffered row carries: a batch with a longer
 /// row (fields of a gigabyte) is folded directly, so that a row's lengths
 /// never overflow their 32 bits.
@@ -517,8 +567,10 @@ fn carried_text<'a>(col: &Column<'a>) -> &'a [&'a [u8]] {
 
 /// A worker's rows, buffered by partition.
 pub(super) struct Radix {
-    /// The batch slots whose values are buffered.
+    /// The batch slots whose values are buffered...
     slots: Vec<usize>,
+    /// ...and those of the key.
+    key_slots: Vec<usize>,
     /// Whether a state reading raw text reads the slot...
     raw_read: Vec<bool>,
     /// ...and whether every state reading it takes text.
@@ -565,6 +617,7 @@ impl Radix {
         Radix {
             buffers: Buffers::new(slots.len()),
             slots,
+            key_slots: plan.keys.clone(),
             raw_read,
             takes_text,
             state_cols,
@@ -579,10 +632,17 @@ impl Radix {
     }
 
     /// Whether the batch's rows can be buffered: no state would reject a
-    /// value (see the module doc), and the text the rows would carry fits
-    /// a row's 32-bit lengths with room to spare.
+    /// value (see the module doc), and the key and text the rows would
+    /// carry fit a row's 32-bit lengths with room to spare.
     pub(super) fn accepts(&self, batch: &Batch<'_>) -> bool {
-        let mut longest = 0usize;
+        // an encoded key is its fields' text (or 8-byte numbers) and a few
+        // bytes of tags and lengths per field
+        let mut longest = (self.key_slots.iter())
+            .map(|&k| match batch.columns[k].text() {
+                Some(text) => 16 + text.iter().map(|t| t.len()).max().unwrap_or(0),
+                None => 16,
+            })
+            .sum::<usize>();
         (0..self.slots.len()).all(|c| {
             let col = &batch.columns[self.slots[c]];
             let typed = match col.data {
@@ -594,7 +654,7 @@ impl Radix {
                 longest += carried_text(col).iter().map(|t| t.len()).max().unwrap_or(0);
             }
             typed && longest <= MAX_ROW_TEXT
-        })
+        }) && longest <= MAX_ROW_TEXT
     }
 
     /// How column `c` of an accepted batch is buffered.
@@ -633,13 +693,18 @@ impl Radix {
             .filter(|(_, kind)| kind.carries_text())
             .map(|(col, _)| carried_text(col))
             .collect();
-        let mask_at = 8 + 8 * cols.len();
-        let key_at = mask_at + cols.len().div_ceil(8) + 4;
+        let mask_at = 8 * cols.len();
+        let len_at = mask_at + cols.len().div_ceil(8);
         for (r, &hash) in self.hashes.iter().enumerate() {
             let key = scratch.key(r);
-            let len = key_at + key.len() + texts.iter().map(|t| 4 + t[r].len()).sum::<usize>();
+            let len = len_at
+                + len_size(key.len())
+                + key.len()
+                + texts
+                    .iter()
+                    .map(|t| len_size(t[r].len()) + t[r].len())
+                    .sum::<usize>();
             self.buffers.append(part_of(hash), len, |row| {
-                row[..8].copy_from_slice(&hash.to_le_bytes());
                 // The validity bits are gathered in a register and each
                 // mask byte written once: the row lies in one of 256
                 // stages, often not in L1, and a read-modify-write of a
@@ -652,21 +717,21 @@ impl Radix {
                         Data::Float(v) => v[r].to_bits(),
                         _ => 0,
                     };
-                    row[8 + 8 * c..16 + 8 * c].copy_from_slice(&bits.to_le_bytes());
+                    row[8 * c..8 * c + 8].copy_from_slice(&bits.to_le_bytes());
                     mask |= (col.is_valid(r) as u8) << (c % 8);
                     if c % 8 == 7 || c + 1 == cols.len() {
                         row[mask_at + c / 8] = mask;
                         mask = 0;
                     }
                 }
-                row[key_at - 4..key_at].copy_from_slice(&(key.len() as u32).to_le_bytes());
+                let key_at = put_len(row, len_at, key.len());
                 let mut at = key_at + key.len();
                 copy_short(&mut row[key_at..at], key);
                 for text in &texts {
                     let text = text[r];
-                    row[at..at + 4].copy_from_slice(&(text.len() as u32).to_le_bytes());
-                    copy_short(&mut row[at + 4..at + 4 + text.len()], text);
-                    at += 4 + text.len();
+                    let text_at = put_len(row, at, text.len());
+                    at = text_at + text.len();
+                    copy_short(&mut row[text_at..at], text);
                 }
             });
         }
@@ -813,6 +878,21 @@ fn split(plan: &Plan, table: GroupTable) -> Vec<GroupTable> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lengths_read_back_as_written() {
+        let mut row = vec![0u8; 16];
+        for len in [0, 1, 254, 255, 256, 65_536, MAX_ROW_TEXT] {
+            row.fill(0xAA);
+            let end = put_len(&mut row, 3, len);
+            assert_eq!(end, 3 + len_size(len), "{len}");
+            assert_eq!(get_len(&row, 3), (len, end), "{len}");
+            assert!(
+                row[end..].iter().all(|&b| b == 0xAA),
+                "{len}: wrote past its size"
+            );
+        }
+    }
 
     #[test]
     fn short_copies_copy_every_length() {

@@ -23,9 +23,12 @@ fn rows(n: usize, groups: usize) -> Vec<Row> {
             let g = seed as usize % groups;
             Row {
                 // a null key, keys longer than a slot's inline bytes,
-                // and rows longer than a radix stage
+                // rows longer than a radix stage, and keys about 255 bytes
+                // long (a buffered length's one byte, or five)
                 key: (g != 3).then(|| {
-                    let pad = if g.is_multiple_of(50) {
+                    let pad = if g.is_multiple_of(100) {
+                        245 + g % 13
+                    } else if g.is_multiple_of(50) {
                         150 + g % 7
                     } else {
                         g % 23
@@ -339,6 +342,14 @@ fn text_a_numeric_aggregate_reads_is_never_buffered() {
     let mut long = text.clone();
     long[5] = &huge;
     assert!(!(buffered.radix.as_deref().unwrap()).accepts(&batch(&keys, Data::Text(&long), &w)));
+    // nor a key that long
+    let mut long_keys = keys.clone();
+    long_keys[3] = &huge;
+    assert!(!(buffered.radix.as_deref().unwrap()).accepts(&batch(
+        &long_keys,
+        Data::Int(&ints),
+        &w
+    )));
     assert_eq!(
         partial.fold(&sums, &texts),
         Err(Rejected { row: 2, agg: 1 })
