@@ -6,9 +6,15 @@
 //! page fault and nearly every access a TLB miss; 2 MiB pages cut both by a
 //! factor of 512. Many kernels only grant huge pages to memory that asks for
 //! them (`madvise` mode), hence the hint, given only where it was measured
-//! to pay: key-table slots and the radix group-by's row slabs. Not on every
+//! to pay: key-table slots and aggregate state vectors. Not on every
 //! large allocation: growing vectors are moved by `mremap`, which splits
 //! huge pages, and a quantile's value vector ran 10-40% slower with them.
+//! Nor on memory that is fresh each time or written in order (the radix
+//! group-by's row slabs, `distinct`'s `u64` sets): where a VM reports freed
+//! memory to its host (virtio-balloon free page reporting, on free blocks
+//! of 2 MiB and up), a fresh huge page is one the host faults in again, at
+//! up to six times a small page's cost per byte (`docs/performance.md`,
+//! stop 39).
 
 /// Blocks at least this large get the hint.
 pub(crate) const HUGE_MIN: usize = 4 << 20;
