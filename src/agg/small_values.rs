@@ -60,6 +60,14 @@ impl<T: Copy> SmallValues<T> {
         }
     }
 
+    /// The values as a `Vec` (the heap list itself, when on the heap).
+    pub(crate) fn into_vec(self) -> Vec<T> {
+        match self {
+            SmallValues::Heap(heap) => heap,
+            other => other.to_vec(),
+        }
+    }
+
     /// Moves every value of `other` into this list (in no particular order).
     pub(crate) fn append(&mut self, other: &mut Self) {
         match (&mut *self, &mut *other) {
