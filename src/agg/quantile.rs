@@ -125,7 +125,8 @@ impl AggState for Quantile {
                     }
                     let text = values[r];
                     // boxed at its first value, so that a state holds a
-                    // box only when it holds text values
+                    // box only when it holds text values (or big merged
+                    // lists)
                     let text_values = self.extra.get_or_insert_with(Box::default);
                     text_values
                         .floats
