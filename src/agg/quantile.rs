@@ -66,36 +66,29 @@ const KEEP_APART: usize = 1 << 16;
 impl Quantile {
     /// How many values the state holds.
     pub(crate) fn len(&self) -> usize {
-        let floats: usize = self.float_parts().iter().map(|p| p.len()).sum();
-        let ints: usize = self.int_parts().iter().map(|p| p.len()).sum();
-        floats + ints + self.text_floats().len()
+        total_len(&self.float_parts()) + total_len(&self.int_parts()) + self.text_floats().len()
     }
 
     /// Each value as a float: integers as the floats nearest them, text as
     /// the float it parses to (what a sketch of the values counts).
     pub(crate) fn for_each_float(&self, mut f: impl FnMut(f64)) {
-        self.float_parts()
-            .iter()
-            .for_each(|p| p.iter().for_each(|&v| f(v)));
+        (self.float_parts().iter()).for_each(|p| p.iter().for_each(|&v| f(v)));
         (self.int_parts().iter()).for_each(|p| p.iter().for_each(|&v| f(v as f64)));
         self.text_floats().iter().for_each(|&v| f(v));
     }
 
     /// The float values: the state's list, and those of merged states kept
     /// apart.
-    fn float_parts(&self) -> Vec<&[f64]> {
-        let apart = self.extra.as_ref().map_or(&[][..], |t| &t.float_parts[..]);
-        std::iter::once(&self.floats[..])
-            .chain(apart.iter().map(|p| &p[..]))
-            .collect()
+    fn float_parts(&self) -> Parts<'_, f64> {
+        Parts::of(
+            &self.floats,
+            self.extra.as_ref().map(|e| &e.float_parts[..]),
+        )
     }
 
     /// The integer values, as [`float_parts`](Self::float_parts).
-    fn int_parts(&self) -> Vec<&[i64]> {
-        let apart = self.extra.as_ref().map_or(&[][..], |t| &t.int_parts[..]);
-        std::iter::once(&self.ints[..])
-            .chain(apart.iter().map(|p| &p[..]))
-            .collect()
+    fn int_parts(&self) -> Parts<'_, i64> {
+        Parts::of(&self.ints, self.extra.as_ref().map(|e| &e.int_parts[..]))
     }
 
     fn text_floats(&self) -> &[f64] {
@@ -110,6 +103,44 @@ impl Quantile {
     fn decimals(&self) -> bool {
         self.extra.as_ref().is_some_and(|t| t.decimals)
     }
+}
+
+/// A state's list of one type and the lists kept apart from it, as one
+/// slice of lists. With none apart (every state but a few big merged
+/// ones) nothing is allocated: `len` and `finish` run once per group, a
+/// million times in a million-group run.
+enum Parts<'a, T> {
+    One([&'a [T]; 1]),
+    Many(Vec<&'a [T]>),
+}
+
+impl<'a, T> Parts<'a, T> {
+    fn of(first: &'a [T], apart: Option<&'a [Vec<T>]>) -> Parts<'a, T> {
+        match apart {
+            Some(apart) if !apart.is_empty() => Parts::Many(
+                std::iter::once(first)
+                    .chain(apart.iter().map(Vec::as_slice))
+                    .collect(),
+            ),
+            _ => Parts::One([first]),
+        }
+    }
+}
+
+impl<'a, T> std::ops::Deref for Parts<'a, T> {
+    type Target = [&'a [T]];
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Parts::One(one) => one,
+            Parts::Many(many) => many,
+        }
+    }
+}
+
+/// How many values `parts` hold together.
+fn total_len<T>(parts: &[&[T]]) -> usize {
+    parts.iter().map(|p| p.len()).sum()
 }
 
 impl AggState for Quantile {
@@ -186,8 +217,7 @@ impl AggState for Quantile {
         };
         let fraction = Fraction::of(label);
         let (floats, ints) = (self.float_parts(), self.int_parts());
-        let no_floats = floats.iter().all(|p| p.is_empty());
-        let no_ints = ints.iter().all(|p| p.is_empty());
+        let (no_floats, no_ints) = (total_len(&floats) == 0, total_len(&ints) == 0);
         let all_ints = no_floats && !self.decimals();
         let result = if ty == ColumnType::Int && all_ints {
             quantile_ints_parts(&ints, &fraction)
@@ -417,7 +447,7 @@ pub(crate) fn quantile_of(values: &[f64], f: &Fraction) -> Option<f64> {
 
 /// [`quantile_of`] the values of every part together.
 fn quantile_of_parts(parts: &[&[f64]], f: &Fraction) -> Option<f64> {
-    let n: usize = parts.iter().map(|p| p.len()).sum();
+    let n = total_len(parts);
     if n == 0 {
         return None;
     }
@@ -437,7 +467,7 @@ pub(crate) fn quantile_ints(values: &[i64], f: &Fraction) -> Option<f64> {
 
 /// [`quantile_ints`] of the values of every part together.
 fn quantile_ints_parts(parts: &[&[i64]], f: &Fraction) -> Option<f64> {
-    let n: usize = parts.iter().map(|p| p.len()).sum();
+    let n = total_len(parts);
     if n == 0 {
         return None;
     }
@@ -570,7 +600,7 @@ impl Ranked for i64 {
 /// the values of every part: in parallel for big inputs, else
 /// sequentially.
 fn ranks<T: Ranked>(parts: &[&[T]], k: usize, next: bool) -> (T, Option<T>) {
-    let n: usize = parts.iter().map(|p| p.len()).sum();
+    let n = total_len(parts);
     let parallel = n >= PARALLEL_MIN && rayon::current_num_threads() > 1;
     parallel
         .then(|| ranks_parallel(parts, k, next))
@@ -587,7 +617,7 @@ fn ranks_sequential<T: Ranked>(parts: &[&[T]], k: usize, next: bool) -> (T, Opti
     // a group's few values are copied to the stack, not the heap: a
     // million groups finish without a million allocations
     const ON_STACK: usize = 32;
-    let n: usize = parts.iter().map(|p| p.len()).sum();
+    let n = total_len(parts);
     let first = *parts.iter().find_map(|p| p.first()).expect("a value");
     let mut stack = [first; ON_STACK];
     let mut heap = Vec::new();
@@ -623,7 +653,8 @@ fn ranks_parallel<T: Ranked>(parts: &[&[T]], k: usize, next: bool) -> Option<(T,
     use std::cmp::Ordering::Greater;
     const SAMPLE: usize = 1 << 14;
     const MARGIN: usize = 512; // 4 standard deviations of a sample rank
-                               // where each part starts among all the values
+
+    // where each part starts among all the values
     let starts: Vec<usize> = (parts.iter())
         .scan(0, |at, p| {
             let start = *at;
@@ -631,7 +662,7 @@ fn ranks_parallel<T: Ranked>(parts: &[&[T]], k: usize, next: bool) -> Option<(T,
             Some(start)
         })
         .collect();
-    let n: usize = parts.iter().map(|p| p.len()).sum();
+    let n = total_len(parts);
     let value_at = |i: usize| {
         let p = starts.partition_point(|&s| s <= i) - 1;
         parts[p][i - starts[p]]
