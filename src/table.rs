@@ -62,6 +62,15 @@ enum Cell {
         at: usize,
     },
     Float(f64),
+    /// Text of at most [`SHORT_MAX`] bytes, in the cell itself: the group
+    /// keys of a big group-by mostly (`key_0673906`). Written in key order,
+    /// such a row is one random read, its cells, where a key in the arena
+    /// was two: the cells, then the text they point to. (Q6 formats a
+    /// million rows read at random; see `docs/performance.md`.)
+    Short {
+        len: u8,
+        bytes: [u8; SHORT_MAX],
+    },
     Text {
         start: usize,
         len: u32,
@@ -75,6 +84,10 @@ enum Cell {
 
 const _: () = assert!(std::mem::size_of::<Cell>() <= 16);
 
+/// The longest text a [`Cell::Short`] holds: what fits beside its tag and
+/// length in 16 bytes.
+const SHORT_MAX: usize = 14;
+
 /// The longest text a [`Cell::Text`] holds (its length is a `u32`); the
 /// unit tests lower it to reach [`Cell::LongText`].
 const TEXT_MAX: usize = if cfg!(test) { 100 } else { u32::MAX as usize };
@@ -85,11 +98,14 @@ fn words_at(arena: &[u8], at: usize) -> (u64, u64) {
     (word(at), word(at + 8))
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Chunk {
     /// Row-major: row `r`'s cells are `cells[r * width..(r + 1) * width]`.
     cells: Vec<Cell>,
     text: Vec<u8>,
+    /// Whether every [`Cell::Short`] text is ASCII (the arena is checked
+    /// in one pass instead: [`Table::text_is_ascii`]).
+    short_ascii: bool,
 }
 
 /// The result of a run: named columns and rows of values.
@@ -132,6 +148,15 @@ impl RowBuilder<'_> {
                 }
             },
             ValueRef::Float(f) => Cell::Float(f),
+            ValueRef::Text(t) if t.len() <= SHORT_MAX => {
+                let mut bytes = [0u8; SHORT_MAX];
+                bytes[..t.len()].copy_from_slice(t);
+                self.chunk.short_ascii &= t.is_ascii();
+                Cell::Short {
+                    len: t.len() as u8,
+                    bytes,
+                }
+            }
             ValueRef::Text(t) => match u32::try_from(t.len()) {
                 Ok(len) if t.len() <= TEXT_MAX => {
                     let start = text.len();
@@ -173,7 +198,8 @@ impl<'a> Row<'a> {
     }
 
     pub fn get(&self, column: usize) -> ValueRef<'a> {
-        match self.cells[column] {
+        let cells: &'a [Cell] = self.cells;
+        match cells[column] {
             Cell::Null => ValueRef::Null,
             Cell::Int(i) => ValueRef::Int(i as i128),
             Cell::WideInt { at } => {
@@ -181,6 +207,7 @@ impl<'a> Row<'a> {
                 ValueRef::Int(((hi as u128) << 64 | lo as u128) as i128)
             }
             Cell::Float(f) => ValueRef::Float(f),
+            Cell::Short { len, ref bytes } => ValueRef::Text(&bytes[..len as usize]),
             Cell::Text { start, len } => ValueRef::Text(&self.text[start..start + len as usize]),
             Cell::LongText { at } => {
                 let (start, len) = words_at(self.text, at);
@@ -193,15 +220,20 @@ impl<'a> Row<'a> {
         (0..self.cells.len()).map(|j| self.get(j))
     }
 
-    /// Asks for the row's text to be cached (its first text cell's; the
-    /// cells themselves should be, see [`Table::prefetch`]).
+    /// Asks for the row's text to be cached (its first text cell's, if
+    /// that is in the arena; the cells themselves should be, see
+    /// [`Table::prefetch`]).
     pub fn prefetch_text(&self) {
         for cell in self.cells {
-            if let Cell::Text { start, len } = *cell {
-                if len > 0 {
-                    crate::hint::prefetch(&self.text[start]);
+            match *cell {
+                Cell::Text { start, len } => {
+                    if len > 0 {
+                        crate::hint::prefetch(&self.text[start]);
+                    }
+                    return;
                 }
-                return;
+                Cell::Short { .. } | Cell::LongText { .. } => return,
+                _ => {}
             }
         }
     }
@@ -316,10 +348,13 @@ impl Table {
         (0..self.len).map(|i| self.row(i))
     }
 
-    /// Whether every text cell is ASCII: one pass over the text arenas,
-    /// so that a check of the text (is it UTF-8?) can skip the rows.
+    /// Whether every text cell is ASCII: one pass over the text arenas
+    /// (short texts were checked as they were stored), so that a check of
+    /// the text (is it UTF-8?) can skip the rows.
     pub fn text_is_ascii(&self) -> bool {
-        self.chunks.iter().all(|c| c.text.is_ascii())
+        self.chunks
+            .iter()
+            .all(|c| c.short_ascii && c.text.is_ascii())
     }
 
     /// The rows as owned values (tests, small tables).
@@ -340,6 +375,7 @@ fn build_chunk(
     let mut chunk = Chunk {
         cells: Vec::with_capacity(rows.len() * width),
         text: Vec::new(),
+        short_ascii: true,
     };
     for r in rows {
         let before = chunk.cells.len();
@@ -389,6 +425,9 @@ mod tests {
             ValueRef::Float(f64::MIN_POSITIVE),
             ValueRef::Text(b""),
             ValueRef::Text(b"key"),
+            ValueRef::Text(b"fourteen bytes"),
+            ValueRef::Text(b"fifteen bytes.."),
+            ValueRef::Text(b"\xff\x00 bytes"),
             ValueRef::Text(&long),
             ValueRef::Text(b"after"),
             ValueRef::Text(&longest),
@@ -450,15 +489,25 @@ mod tests {
     #[test]
     fn text_is_ascii_looks_at_every_chunk() {
         let n = 2 * CHUNK + 3;
-        for (odd, want) in [(None, true), (Some(CHUNK + 1), false), (Some(n - 1), false)] {
+        // a short text (in its cell) and a long one (in the arena)
+        let short = "caf\u{e9}";
+        let long = "a long caf\u{e9}, not in its cell";
+        let cases = [
+            (None, "", true),
+            (Some(CHUNK + 1), short, false),
+            (Some(n - 1), short, false),
+            (Some(CHUNK + 1), long, false),
+            (Some(n - 1), long, false),
+        ];
+        for (odd, text, want) in cases {
             let t = Table::build_parallel(vec!["k".into()], n, None, |r, row| {
                 if Some(r) == odd {
-                    row.push_text("caf\u{e9}".as_bytes());
+                    row.push_text(text.as_bytes());
                 } else {
                     row.push_text(format!("key{r}").as_bytes());
                 }
             });
-            assert_eq!(t.text_is_ascii(), want, "{odd:?}");
+            assert_eq!(t.text_is_ascii(), want, "{odd:?} {text:?}");
         }
     }
 }
