@@ -45,8 +45,8 @@ impl<'a> From<&'a Value> for ValueRef<'a> {
     }
 }
 
-/// A stored value, 16 bytes: text, and the rare integer too wide for 64
-/// bits, live in the chunk's arena.
+/// A stored value, 16 bytes: text longer than [`SHORT_MAX`] bytes, and the
+/// rare integer too wide for 64 bits, live in the chunk's arena.
 ///
 /// Why so small: a group-by's result holds a cell per group and column,
 /// all fresh memory (a page fault per 4 KiB) and, when the rows are written
@@ -198,6 +198,7 @@ impl<'a> Row<'a> {
     }
 
     pub fn get(&self, column: usize) -> ValueRef<'a> {
+        // (a short text borrows the cells for 'a, not `self`)
         let cells: &'a [Cell] = self.cells;
         match cells[column] {
             Cell::Null => ValueRef::Null,
