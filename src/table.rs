@@ -221,9 +221,10 @@ impl<'a> Row<'a> {
         (0..self.cells.len()).map(|j| self.get(j))
     }
 
-    /// Asks for the row's text to be cached (its first text cell's, if
-    /// that is in the arena; the cells themselves should be, see
-    /// [`Table::prefetch`]).
+    /// Asks for the row's text to be cached: its first text cell's, when
+    /// that is a [`Cell::Text`] (a short text is in its cell already; a
+    /// long one's place is in the arena too, a read away). The cells
+    /// themselves should be cached, see [`Table::prefetch`].
     pub fn prefetch_text(&self) {
         for cell in self.cells {
             match *cell {

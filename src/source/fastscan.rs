@@ -250,10 +250,10 @@ pub(super) fn classify_sse2(block: &[u8; 64], delim: u8) -> Masks {
 /// newline matrices side by side in one SSE register, so packing both
 /// classes into one matrix saves nothing (measured, `docs/performance.md`,
 /// "Tried and reverted"), and it compiles the rare-byte test to a
-/// `pmovmskb`. The SWAR form it replaced (exact
-/// zero-byte tests on `u64` words, the marks shifted into place one word
-/// at a time) took twice as long: Q1 on the portable path took 0.37 s with
-/// it and 0.31 s with this (2 threads, x86-64 with `RAYPROC_SIMD=none`).
+/// `pmovmskb`. The SWAR form it replaced (exact zero-byte tests on `u64`
+/// words, the marks shifted into place one word at a time) took twice as
+/// long: Q1 on the portable path took 0.37 s with it and 0.31 s with this
+/// (2 threads, x86-64 with `RAYPROC_SIMD=none`).
 #[inline(always)]
 pub(super) fn classify_portable(block: &[u8; 64], delim: u8) -> Masks {
     /// Byte `i`'s weight: the bit of its word, `i / 8`.
