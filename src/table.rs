@@ -222,7 +222,7 @@ impl<'a> Row<'a> {
     }
 
     /// Asks for the row's text to be cached: its first text cell's, when
-    /// that is a [`Cell::Text`] (a short text is in its cell already; a
+    /// that is a `Cell::Text` (a short text is in its cell already; a
     /// long one's place is in the arena too, a read away). The cells
     /// themselves should be cached, see [`Table::prefetch`].
     pub fn prefetch_text(&self) {

@@ -229,8 +229,9 @@ pub(super) fn classify_sse2(block: &[u8; 64], delim: u8) -> Masks {
 }
 
 /// The classifier without explicit SIMD: what other architectures run, and
-/// the reference the others are tested against ([`classify_bytes`] is the
-/// byte-at-a-time definition it is tested against in turn).
+/// the reference the others are tested against (`classify_bytes`, compiled
+/// for tests, is the byte-at-a-time definition it is tested against in
+/// turn).
 ///
 /// Plain Rust, written so that the compiler vectorises it with whatever
 /// vectors the target has (SSE2 on x86-64, NEON on aarch64) and needs no
