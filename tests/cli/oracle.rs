@@ -40,8 +40,8 @@ fn oracle(suite: &str, args: &[&str]) {
 
 #[test]
 fn every_aggregate_matches_the_exact_oracle() {
-    // three cases of 60,000 rows or more: past the radix group-by's
-    // threshold of groups per worker
+    // three cases of 150,000 rows in tens of thousands of groups: past
+    // the radix group-by's threshold of groups per worker
     oracle("aggregates", &["--cases", "200", "--big", "3"]);
 }
 

@@ -6,9 +6,9 @@ SUITE is `aggregates`, `where`, `buckets` or `dialect`. Each case is a
 random input and query made from its seed (the same seed, the same case on
 every machine), answered by rayproc and by an oracle written from the
 contract in README.md; the first disagreement is printed with the seed and
-the command, and the exit code is 1. `--big K` adds K cases of 60,000 rows
-or more with tens of thousands of groups (the radix group-by), to the
-aggregates suite. Only the Python standard library is needed.
+the command, and the exit code is 1. `--big K` adds K cases of 150,000
+rows grouped into tens of thousands of groups on one thread (the radix
+group-by) to the aggregates suite. Only the Python standard library is needed.
 """
 import argparse
 import importlib
