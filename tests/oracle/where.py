@@ -6,8 +6,10 @@ float and text columns with nulls; the rows the evaluator keeps must be
 the rows rayproc aggregates (their count, the exact sum of an integer
 column, the least and greatest text).
 """
-import csv, io, json, random, re, subprocess
+import csv, io, json, math, random, re, subprocess
 from fractions import Fraction
+
+from aggregates import as_num, col_type
 
 R = "rayproc"  # set by run.py
 
@@ -27,12 +29,9 @@ def gen(kind, rng):
 
 
 def num(s):
-    try:
-        if re.fullmatch(r"[+-]?\d+", s.strip()):
-            return Fraction(int(s))
-        return Fraction(float(s))
-    except (ValueError, OverflowError):
-        return None
+    """The exact value of a field or literal that is a finite number, else None."""
+    v = as_num(s)
+    return None if v is None or not math.isfinite(v) else Fraction(v)
 
 
 class DataError(Exception):
@@ -68,11 +67,7 @@ def NOT(v):
 
 
 def AND(a, b):
-    if a is False or b is False:
-        return False
-    if a is None or b is None:
-        return None
-    return True
+    return NOT(OR(NOT(a), NOT(b)))
 
 
 def OR(a, b):
@@ -191,7 +186,7 @@ def run_case(seed):
     want = {"count": len(kept), "sum_n": sum(ns) if ns else None,
             "min_k": min(ks).decode() if ks else None, "max_k": max(ks).decode() if ks else None}
     # min/max of k: k's type may be numeric when every kept k is a number
-    kt = ks and all(num(k.decode()) is not None for k in ks)
+    kt = col_type([r[2] for r in kept]) in ("int", "float")
     for name in ["count", "sum_n"] + ([] if kt else ["min_k", "max_k"]):
         if got.get(name) != want[name]:
             return f"MISMATCH {name}: got {got.get(name)!r} want {want[name]!r} {desc}"
