@@ -151,14 +151,12 @@ TEXTS = ["a", "b", "B", "ab", "a,b", 'say "hi"', "line\nbreak", " sp", "sp ", "Ã
          "key_0001", "-", "0x1", "1e", "null", "\tx"]
 
 
-BIG = False  # 150,000 rows and many groups (see run_case)
-
-
-def gen_value(kind, rng):
+def gen_value(kind, rng, big=False):
+    """A random field of a column of `kind`; `big`: keys of tens of thousands of values."""
     r = rng.random()
-    if BIG and kind == "key" and r > 0.05:
+    if big and kind == "key" and r > 0.05:
         return "k%d" % rng.randint(0, 70000)
-    if BIG and kind == "ikey" and r > 0.05:
+    if big and kind == "ikey" and r > 0.05:
         return str(rng.randint(-80000, 80000))
     if r < 0.12:
         return ""
@@ -288,12 +286,10 @@ def check_kinds(seed, cmd, data, want, rng):
 
 
 def run_case(seed, big=False):
-    """None, or what went wrong in case `seed`."""
-    global BIG
-    BIG = big
+    """None, or what went wrong in case `seed` (`big`: 150,000 rows in many groups)."""
     rng = random.Random(seed)
-    nrows = rng.choice([0, 1, 2, 3, 5, 10, 50, 200, 2000]) if not BIG else 150_000
-    rows = [[gen_value(kind, rng) for _, kind in COLS] for _ in range(nrows)]
+    nrows = rng.choice([0, 1, 2, 3, 5, 10, 50, 200, 2000]) if not big else 150_000
+    rows = [[gen_value(kind, rng, big) for _, kind in COLS] for _ in range(nrows)]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator=rng.choice(["\n", "\r\n"]))
     w.writerow([c for c, _ in COLS])
@@ -301,7 +297,7 @@ def run_case(seed, big=False):
     data = buf.getvalue().encode()
     # query
     by = rng.choice([[], [], ["k"], ["g"], ["f"], ["k", "g"], ["g", "k"]])
-    if BIG:
+    if big:
         # tens of thousands of groups in one worker, even after a filter
         # keeps half the rows: past the radix group-by's threshold (32,768)
         by = rng.choice([["k"], ["g"], ["k", "g"], ["g", "k"]])
@@ -371,7 +367,7 @@ def run_case(seed, big=False):
             else:
                 out[name] = agg_value(func, [r[idx[col]] for r in rs], types[col], pfrac_of(func))
         expected[nk] = out
-    threads = 1 if BIG else rng.choice([1, 2, 3])
+    threads = 1 if big else rng.choice([1, 2, 3])
     parts = rng.choice([None, 1, 2, 7])
     agg = ",".join("count" if c is None else f"{f}:{c}" for f, c in specs)
     cmd = [R, "run", "--input", "-", "--agg", agg, "--format", "json", "--quiet", "--threads", str(threads)]
