@@ -75,12 +75,12 @@ pub fn decimal_to_f64(w: u64, p: usize) -> Option<f64> {
 /// (`-0.8012042374516246`), read without a loop or a data-dependent branch:
 /// the eight leading bytes hold the sign, the integer digits, the point and
 /// any fraction digits past the last sixteen; the sixteen trailing bytes
-/// hold the rest. Each part is masked to its digits, checked and converted
-/// eight digits per multiply chain. Returns the mantissa, the number of
-/// fraction digits and the sign; `None` for any other shape.
+/// hold the rest. Each part is turned into digit values, masked to its
+/// digits, and converted eight digits per multiply chain; one test checks
+/// all three parts. Returns the mantissa, the number of fraction digits
+/// and the sign; `None` for any other shape.
 #[inline(always)]
 pub(super) fn split_wide(s: &[u8]) -> Option<(u64, usize, bool)> {
-    const ZEROS: u64 = 0x3030_3030_3030_3030;
     let n = s.len();
     if !(16..=24).contains(&n) {
         return None;
@@ -110,22 +110,19 @@ pub(super) fn split_wide(s: &[u8]) -> Option<(u64, usize, bool)> {
     let squeezed = (h & below) | ((h >> 8) & !below);
     // head digits are bytes [sign, sign + head_len): move them to the top
     let end = sign + head_len;
-    // (with no head digits the shift wraps, but `keep` is then empty)
+    // (with no head digits the shift wraps, but the mask is then empty)
     let aligned = squeezed.wrapping_shl(64 - 8 * end as u32);
-    let keep = TOP_BYTES[head_len];
-    let head = (aligned & keep) | (ZEROS & !keep);
-    // the tail's 16 - t leading bytes become zeros; masks from tables, not
-    // 128-bit shifts (several instructions each on the x86-64 baseline)
-    let (keep_lo, keep_hi) = (TOP_BYTES[t.saturating_sub(8)], TOP_BYTES[t.min(8)]);
-    let lo = load8(&s[n - 16..n - 8]);
-    let hi = load8(&s[n - 8..]);
-    let lo = (lo & keep_lo) | (ZEROS & !keep_lo);
-    let hi = (hi & keep_hi) | (ZEROS & !keep_hi);
-    if !(all_digits(head) & all_digits(lo) & all_digits(hi)) {
+    // the bytes masked off become leading zeros (digit value 0); masks
+    // from tables, not 128-bit shifts (several instructions each on the
+    // x86-64 baseline)
+    let head = digit_values(aligned) & TOP_BYTES[head_len];
+    let lo = digit_values(load8(&s[n - 16..n - 8])) & TOP_BYTES[t.saturating_sub(8)];
+    let hi = digit_values(load8(&s[n - 8..])) & TOP_BYTES[t.min(8)];
+    if non_digits(head) | non_digits(lo) | non_digits(hi) != 0 {
         return None;
     }
-    let tail = parse8(lo) * 100_000_000 + parse8(hi);
-    Some((parse8(head) * POW10[t] + tail, frac, neg))
+    let tail = parse8_values(lo) * 100_000_000 + parse8_values(hi);
+    Some((parse8_values(head) * POW10[t] + tail, frac, neg))
 }
 
 /// `TOP_BYTES[k]`: the top `k` bytes of a `u64` set (`k` ≤ 8).
@@ -189,13 +186,11 @@ fn split_any(s: &[u8]) -> Option<(u64, usize, bool)> {
                 // the last eight bytes, of which the first `8 - rest` were
                 // read already: blank them out as leading zeros
                 let chunk = load8(&s[s.len() - 8..]);
-                let shift = 8 * (8 - rest) as u32;
-                let keep = u64::MAX << shift;
-                let digits = (chunk & keep) | (0x3030_3030_3030_3030 & !keep);
-                if !all_digits(digits) {
+                let digits = digit_values(chunk) & TOP_BYTES[rest];
+                if non_digits(digits) != 0 {
                     return None;
                 }
-                w = w * POW10[rest] + parse8(digits);
+                w = w * POW10[rest] + parse8_values(digits);
             } else {
                 for &b in &s[i..] {
                     let d = b.wrapping_sub(b'0');
@@ -228,12 +223,13 @@ pub(super) fn parse_digits_8(d: &[u8]) -> Option<u64> {
             (digit <= 9).then_some(v * 10 + digit as u64)
         });
     }
-    let first = u32::from_le_bytes(d[..4].try_into().expect("4 bytes")) as u64;
-    let last = u32::from_le_bytes(d[n - 4..].try_into().expect("4 bytes")) as u64;
-    // byte j of `d` goes to byte 8 - n + j; the words overlap on equal bytes
-    let pad = 8 * (8 - n) as u32;
-    let c = (first << pad) | (last << 32) | (0x3030_3030_3030_3030 & ((1u64 << pad) - 1));
-    all_digits(c).then(|| parse8(c))
+    const ZEROS4: u32 = 0x3030_3030;
+    let first = u32::from_le_bytes(d[..4].try_into().expect("4 bytes")) ^ ZEROS4;
+    let last = u32::from_le_bytes(d[n - 4..].try_into().expect("4 bytes")) ^ ZEROS4;
+    // byte j of `d` goes to byte 8 - n + j (the words overlap on equal
+    // bytes); the bytes below stay 0, leading zeros
+    let x = ((first as u64) << (8 * (8 - n))) | ((last as u64) << 32);
+    (non_digits(x) == 0).then(|| parse8_values(x))
 }
 
 #[inline(always)]
@@ -241,23 +237,48 @@ fn load8(b: &[u8]) -> u64 {
     u64::from_le_bytes(b.try_into().unwrap())
 }
 
+/// ASCII `'0'` in every byte.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// The digit values of eight bytes: XOR `'0'` maps the ASCII digits to 0
+/// to 9, and every other byte above 9 (it is a bijection, so no other
+/// byte lands in 0 to 9). In this form a byte masked to zero is a leading
+/// zero, and several words are checked at once ([`non_digits`]).
+#[inline(always)]
+pub(super) fn digit_values(c: u64) -> u64 {
+    c ^ ZEROS
+}
+
+/// Zero exactly when every byte of `x` is at most 9 ([`digit_values`] of
+/// eight digits); the results for several words may be ORed and tested
+/// once. A byte above 9 has a high bit in its upper nibble, or gets one when
+/// 6 is added. A carry out of a byte happens only when it is 250 or more,
+/// which fails by itself, so a carry never hides a failing byte.
+#[inline(always)]
+pub(super) fn non_digits(x: u64) -> u64 {
+    (x | x.wrapping_add(0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0
+}
+
 /// Whether all eight bytes are ASCII digits.
 #[inline(always)]
 pub(super) fn all_digits(c: u64) -> bool {
-    // a byte is a digit iff its high nibble is 3 and adding 6 keeps it there
-    (c & 0xF0F0_F0F0_F0F0_F0F0) == 0x3030_3030_3030_3030
-        && (c.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) == 0x3030_3030_3030_3030
+    non_digits(digit_values(c)) == 0
 }
 
 /// The value of eight ASCII digits, the first (lowest) byte the most
 /// significant: three multiplies instead of eight.
 #[inline(always)]
 pub(super) fn parse8(c: u64) -> u64 {
+    parse8_values(digit_values(c))
+}
+
+/// [`parse8`] of the digit values `x` (each byte 0 to 9).
+#[inline(always)]
+fn parse8_values(x: u64) -> u64 {
     const MASK: u64 = 0x0000_00FF_0000_00FF;
     const MUL1: u64 = 0x000F_4240_0000_0064; // 100 + (1000000 << 32)
     const MUL2: u64 = 0x0000_2710_0000_0001; // 1 + (10000 << 32)
-    let c = c - 0x3030_3030_3030_3030;
-    let c = c * 10 + (c >> 8);
+    let c = x * 10 + (x >> 8);
     let v1 = (c & MASK).wrapping_mul(MUL1);
     let v2 = ((c >> 16) & MASK).wrapping_mul(MUL2);
     (v1.wrapping_add(v2) >> 32) as u32 as u64
@@ -453,6 +474,36 @@ mod tests {
                 split_wide(s.as_bytes()).is_some(),
                 "{s:?} takes the wide path"
             );
+        }
+    }
+
+    #[test]
+    fn digit_checks_are_the_bytewise_test() {
+        let bytewise = |c: u64| c.to_le_bytes().iter().all(u8::is_ascii_digit);
+        let mut words = vec![0u64, u64::MAX, ZEROS, 0x3939_3939_3939_3939];
+        // every byte value at every position, among digits (`0`, `9` and
+        // mixed) and after a carry-prone byte
+        for fill in [ZEROS, 0x3939_3939_3939_3939, 0x3132_3334_3536_3738] {
+            for pos in 0..8 {
+                for b in 0..=255u64 {
+                    let w = (fill & !(0xFF << (8 * pos))) | (b << (8 * pos));
+                    words.extend([w, w | 0xFA]);
+                }
+            }
+        }
+        let mut state = 0x1234_5678_9ABC_DEF1;
+        for _ in 0..100_000 {
+            let r = xorshift(&mut state);
+            // random words, and words of digits with a few bytes replaced
+            words.extend([r, (r & 0x0F0F_0F0F_0F0F_0F0F) | ZEROS, ZEROS ^ (r & 0x0F0F)]);
+        }
+        for c in words {
+            assert_eq!(all_digits(c), bytewise(c), "{c:#018x}");
+            assert_eq!(non_digits(digit_values(c)) == 0, bytewise(c), "{c:#018x}");
+            if bytewise(c) {
+                let text = String::from_utf8(c.to_le_bytes().to_vec()).unwrap();
+                assert_eq!(parse8(c), text.parse::<u64>().unwrap(), "{text}");
+            }
         }
     }
 
