@@ -45,8 +45,10 @@ pub fn parse_plain(s: &[u8]) -> Option<f64> {
         Some(parts) => parts,
         None => split_any(s)?,
     };
+    // `to_f64` is never negative (zero is +0.0), so the sign is one bit
+    // set: branch-free, as a sign branch mispredicts on data of both signs
     let v = to_f64(w, p);
-    Some(if neg { -v } else { v })
+    Some(f64::from_bits(v.to_bits() | (neg as u64) << 63))
 }
 
 /// The parts of `s` if it is a plain decimal (as [`parse_plain`] reads):
