@@ -247,7 +247,7 @@ const ZEROS: u64 = 0x3030_3030_3030_3030;
 /// byte lands in 0 to 9). In this form a byte masked to zero is a leading
 /// zero, and several words are checked at once ([`non_digits`]).
 #[inline(always)]
-pub(super) fn digit_values(c: u64) -> u64 {
+fn digit_values(c: u64) -> u64 {
     c ^ ZEROS
 }
 
@@ -257,7 +257,7 @@ pub(super) fn digit_values(c: u64) -> u64 {
 /// 6 is added. A carry out of a byte happens only when it is 250 or more,
 /// which fails by itself, so a carry never hides a failing byte.
 #[inline(always)]
-pub(super) fn non_digits(x: u64) -> u64 {
+fn non_digits(x: u64) -> u64 {
     (x | x.wrapping_add(0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0
 }
 
