@@ -225,9 +225,9 @@ pub(super) fn parse_digits_8(d: &[u8]) -> Option<u64> {
             (digit <= 9).then_some(v * 10 + digit as u64)
         });
     }
-    const ZEROS4: u32 = 0x3030_3030;
-    let first = u32::from_le_bytes(d[..4].try_into().expect("4 bytes")) ^ ZEROS4;
-    let last = u32::from_le_bytes(d[n - 4..].try_into().expect("4 bytes")) ^ ZEROS4;
+    let zeros = ZEROS as u32;
+    let first = u32::from_le_bytes(d[..4].try_into().expect("4 bytes")) ^ zeros;
+    let last = u32::from_le_bytes(d[n - 4..].try_into().expect("4 bytes")) ^ zeros;
     // byte j of `d` goes to byte 8 - n + j (the words overlap on equal
     // bytes); the bytes below stay 0, leading zeros
     let x = ((first as u64) << (8 * (8 - n))) | ((last as u64) << 32);
