@@ -105,6 +105,15 @@ pub trait AggState: Default + Send + Sync + 'static {
     }
     /// The output value, given the column's final inferred type.
     fn finish(&self, ty: ColumnType, func: &Func) -> Value;
+    /// [`finish_in`](Self::finish_in) of each of `funcs`, the aggregates
+    /// that share this state (`Plan::states`), in order. A state whose
+    /// aggregates share work overrides it to do that work once: the
+    /// quantiles of one column select among the same values.
+    fn finish_each(&self, ty: ColumnType, funcs: &[&Func], facts: &ColumnFacts) -> Vec<Value> {
+        (funcs.iter())
+            .map(|func| self.finish_in(ty, func, facts))
+            .collect()
+    }
     /// Why [`finish`](Self::finish)'s answer may be off by more than the
     /// aggregate promises, if it may (an approximate quantile among values
     /// its bounded sketch had to merge): the run says so on stderr, after
@@ -252,6 +261,14 @@ pub trait StateVec: Send + Sync {
     /// ([`AggState::gather`]).
     fn gather(&self, facts: &mut ColumnFacts);
     fn finish(&self, group: usize, ty: ColumnType, func: &Func, facts: &ColumnFacts) -> Value;
+    /// [`AggState::finish_each`] of a group's state.
+    fn finish_each(
+        &self,
+        group: usize,
+        ty: ColumnType,
+        funcs: &[&Func],
+        facts: &ColumnFacts,
+    ) -> Vec<Value>;
     /// [`AggState::beyond_bound`] of a group's state.
     fn beyond_bound(&self, group: usize, func: &Func) -> Option<&'static str>;
     /// Whether every group's state is [complete](AggState::complete).
@@ -382,6 +399,19 @@ impl<S: AggState> StateVec for States<S> {
         match self.0.get(group) {
             Some(state) => state.finish_in(ty, func, facts),
             None => S::default().finish_in(ty, func, facts),
+        }
+    }
+
+    fn finish_each(
+        &self,
+        group: usize,
+        ty: ColumnType,
+        funcs: &[&Func],
+        facts: &ColumnFacts,
+    ) -> Vec<Value> {
+        match self.0.get(group) {
+            Some(state) => state.finish_each(ty, funcs, facts),
+            None => S::default().finish_each(ty, funcs, facts),
         }
     }
 

@@ -25,15 +25,13 @@ use rayon::prelude::*;
 
 use super::group_table::GroupTable;
 use super::StateVecs;
-use crate::agg::ColumnFacts;
+use crate::agg::{ColumnFacts, Func};
 use crate::batch::decode_key;
 use crate::keyset::KeySet;
 use crate::number::{parse_float_field, parse_int_field};
 use crate::plan::Plan;
 use crate::table::{RowBuilder, Table, ValueRef};
-use crate::value::ColumnType;
-#[cfg(test)]
-use crate::value::Value;
+use crate::value::{ColumnType, Value};
 
 /// The final type of aggregate `i`'s column (`Null` for `count` alone).
 fn agg_type(plan: &Plan, types: &[ColumnType], i: usize) -> ColumnType {
@@ -61,14 +59,27 @@ fn column_facts<'a>(
 /// The one row of a run without `--by`, from its keyless group.
 pub(super) fn scalar(table: &GroupTable, types: &[ColumnType], plan: &Plan) -> Table {
     let columns = plan.output_names();
-    // in parallel: a quantile's finish selects among every value
+    // The aggregates of each state finish together (the quantiles of a
+    // column select among its values once), the states in parallel: a
+    // quantile's finish selects among every value. Aggregates share a
+    // state only on one column, so their type and facts are the first's.
     let states = &table.states;
-    let row = (plan.aggs.par_iter().enumerate())
-        .map(|(i, a)| {
-            let facts = column_facts(plan, types, i, std::iter::once(states));
-            states[a.state].finish(0, agg_type(plan, types, i), &a.spec.func, &facts)
+    let mut of_state: Vec<Vec<usize>> = vec![Vec::new(); states.len()];
+    (plan.aggs.iter().enumerate()).for_each(|(i, a)| of_state[a.state].push(i));
+    let finished: Vec<Vec<(usize, Value)>> = (of_state.par_iter().enumerate())
+        .filter(|(_, aggs)| !aggs.is_empty())
+        .map(|(state, aggs)| {
+            let first = aggs[0];
+            let facts = column_facts(plan, types, first, std::iter::once(states));
+            let funcs: Vec<&Func> = aggs.iter().map(|&i| &plan.aggs[i].spec.func).collect();
+            let values = states[state].finish_each(0, agg_type(plan, types, first), &funcs, &facts);
+            aggs.iter().copied().zip(values).collect()
         })
         .collect();
+    let mut row = vec![Value::Null; plan.aggs.len()];
+    for (i, value) in finished.into_iter().flatten() {
+        row[i] = value;
+    }
     let beyond: Vec<(usize, Option<&str>)> = (plan.aggs.iter())
         .map(|a| {
             let why = states[a.state].beyond_bound(0, &a.spec.func);
