@@ -56,6 +56,11 @@ struct Extra {
     int_parts: Vec<Vec<i64>>,
 }
 
+/// A state holding fewer values finishes each quantile apart
+/// ([`ranks_sequential`] copies up to 32 values to the stack): the
+/// vectors of a selection together would cost more than they save.
+const SELECT_TOGETHER_MIN: usize = 1 << 10;
+
 /// Merging two states that both hold at least this many values of a type
 /// keeps the other's list apart: the selection reads every list in place.
 /// Appending ten million values in two workers' lists copied half of them
@@ -252,6 +257,10 @@ impl AggState for Quantile {
     /// selection: one copy of the values where they must be copied, and one
     /// parallel pass over them for every rank ([`ranks_many`]).
     fn finish_each(&self, ty: ColumnType, funcs: &[&Func], _facts: &ColumnFacts) -> Vec<Value> {
+        if self.len() < SELECT_TOGETHER_MIN {
+            // a small group's values: on the stack, nothing allocated
+            return funcs.iter().map(|f| self.finish(ty, f)).collect();
+        }
         let fractions: Vec<Fraction> = funcs.iter().map(|f| Fraction::of(label_of(f))).collect();
         let mut out = Vec::with_capacity(funcs.len());
         self.quantiles(ty, &fractions, &mut |v| {

@@ -56,23 +56,33 @@ fn column_facts<'a>(
     facts
 }
 
+/// The aggregates of each state that any has (`Plan::states`): the
+/// state, its aggregates in order, and their functions. Aggregates share a
+/// state only on one column, so they share its final type and facts too.
+fn aggregates_of_states(plan: &Plan) -> Vec<(usize, Vec<usize>, Vec<&Func>)> {
+    let mut of_state: Vec<Vec<usize>> = vec![Vec::new(); plan.states.len()];
+    (plan.aggs.iter().enumerate()).for_each(|(i, a)| of_state[a.state].push(i));
+    (of_state.into_iter().enumerate())
+        .filter(|(_, aggs)| !aggs.is_empty())
+        .map(|(state, aggs)| {
+            let funcs = aggs.iter().map(|&i| &plan.aggs[i].spec.func).collect();
+            (state, aggs, funcs)
+        })
+        .collect()
+}
+
 /// The one row of a run without `--by`, from its keyless group.
 pub(super) fn scalar(table: &GroupTable, types: &[ColumnType], plan: &Plan) -> Table {
     let columns = plan.output_names();
     // The aggregates of each state finish together (the quantiles of a
     // column select among its values once), the states in parallel: a
-    // quantile's finish selects among every value. Aggregates share a
-    // state only on one column, so their type and facts are the first's.
+    // quantile's finish selects among every value.
     let states = &table.states;
-    let mut of_state: Vec<Vec<usize>> = vec![Vec::new(); states.len()];
-    (plan.aggs.iter().enumerate()).for_each(|(i, a)| of_state[a.state].push(i));
-    let finished: Vec<Vec<(usize, Value)>> = (of_state.par_iter().enumerate())
-        .filter(|(_, aggs)| !aggs.is_empty())
-        .map(|(state, aggs)| {
+    let finished: Vec<Vec<(usize, Value)>> = (aggregates_of_states(plan).par_iter())
+        .map(|(state, aggs, funcs)| {
             let first = aggs[0];
             let facts = column_facts(plan, types, first, std::iter::once(states));
-            let funcs: Vec<&Func> = aggs.iter().map(|&i| &plan.aggs[i].spec.func).collect();
-            let values = states[state].finish_each(0, agg_type(plan, types, first), &funcs, &facts);
+            let values = states[*state].finish_each(0, agg_type(plan, types, first), funcs, &facts);
             aggs.iter().copied().zip(values).collect()
         })
         .collect();
@@ -761,6 +771,16 @@ fn build(
     let beyond: Vec<(AtomicUsize, OnceLock<&str>)> = (plan.aggs.iter())
         .map(|_| (AtomicUsize::new(0), OnceLock::new()))
         .collect();
+    // Where aggregates share a state (the quantiles of a column), each
+    // group's finish goes state by state; else aggregate by aggregate,
+    // with nothing allocated per group.
+    let together = {
+        let of_states = aggregates_of_states(plan);
+        of_states
+            .iter()
+            .any(|(_, aggs, _)| aggs.len() > 1)
+            .then_some(of_states)
+    };
     let fill = |g: usize, out: &mut RowBuilder<'_>| {
         let g = g as u32;
         if !wanted(g) {
@@ -771,9 +791,21 @@ fn build(
         let (t, i) = groups.locate(g);
         for_each_typed_key(groups.keysets[t].get(i), key_types, |v| out.push_ref(v));
         let (states, i) = state_at(g, t, i);
+        if let Some(together) = &together {
+            // a state's aggregates finish together, then go in order
+            let mut row = vec![Value::Null; plan.aggs.len()];
+            for (state, aggs, funcs) in together {
+                let ty = agg_type(plan, types, aggs[0]);
+                let values = states[*state].finish_each(i, ty, funcs, &facts[aggs[0]]);
+                aggs.iter().zip(values).for_each(|(&a_i, v)| row[a_i] = v);
+            }
+            row.into_iter().for_each(|v| out.push(v));
+        }
         for (a_i, a) in plan.aggs.iter().enumerate() {
-            let ty = agg_type(plan, types, a_i);
-            out.push(states[a.state].finish(i, ty, &a.spec.func, &facts[a_i]));
+            if together.is_none() {
+                let ty = agg_type(plan, types, a_i);
+                out.push(states[a.state].finish(i, ty, &a.spec.func, &facts[a_i]));
+            }
             if let Some(why) = states[a.state].beyond_bound(i, &a.spec.func) {
                 beyond[a_i].0.fetch_add(1, Ordering::Relaxed);
                 beyond[a_i].1.get_or_init(|| why);

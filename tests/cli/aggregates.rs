@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use crate::common::{f64_of, json_of, run_all_partitions, run_on, sample, temp_csv};
+use crate::common::{f64_of, json_of, run_all_partitions, run_on, sample, temp_csv, Lcg};
 
 // ---------------------------------------------------------------------------
 // the sample file
@@ -141,6 +141,56 @@ fn median_and_percentiles_use_linear_interpolation() {
         ("p50_x", 30.0),
     ] {
         assert_eq!(f64_of(&v[name]), want, "{name} in {out}");
+    }
+}
+
+#[test]
+fn quantiles_of_one_column_answer_together_as_each_alone() {
+    // the quantiles of a column finish together (one selection), among
+    // other aggregates and the quantiles of another column: every column
+    // of the answer is the one its aggregate gives alone, with and without
+    // --by, for big groups (selected together) and small ones (apart)
+    let mut rng = Lcg(0x5eed_0f9a_1700);
+    let mut text = String::from("k,x,y\n");
+    for (key, rows) in [("big", 3000), ("mid", 1500), ("few", 5)] {
+        for i in 0..rows {
+            let x = rng.below(100_000) as f64 / 64.0 - 500.0;
+            let y = rng.below(1_000_000) as i64 - 400_000;
+            // a null now and then in each column
+            let x = if i % 97 == 5 {
+                String::new()
+            } else {
+                x.to_string()
+            };
+            let y = if i % 89 == 7 {
+                String::new()
+            } else {
+                y.to_string()
+            };
+            writeln!(text, "{key},{x},{y}").unwrap();
+        }
+    }
+    let (_d, file) = temp_csv(&text);
+    let aggs = [
+        "p99:x", "count", "median:y", "mean:x", "p1:x", "p50:y", "median:x", "p100:y",
+    ];
+    let all = aggs.join(",");
+    for by in [&[][..], &["--by", "k"][..]] {
+        let together = run_all_partitions(&[by, &["--agg", &all]].concat(), &file);
+        let keys = by.len() / 2;
+        for (i, agg) in aggs.iter().enumerate() {
+            let alone = run_all_partitions(&[by, &["--agg", agg]].concat(), &file);
+            let column = |out: &str, at: usize| -> Vec<String> {
+                (out.lines())
+                    .map(|line| line.split(',').nth(at).unwrap().to_string())
+                    .collect()
+            };
+            assert_eq!(
+                column(&together, keys + i),
+                column(&alone, keys),
+                "{agg} {by:?}:\n{together}"
+            );
+        }
     }
 }
 
