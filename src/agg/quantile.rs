@@ -481,26 +481,26 @@ fn label_of(func: &Func) -> &str {
 /// method, computed exactly and rounded once.
 #[cfg(test)]
 pub(crate) fn quantile_of(values: &[f64], f: &Fraction) -> Option<f64> {
-    let mut result = None;
-    select(
-        &[values],
-        std::slice::from_ref(f),
-        interpolate_floats,
-        &mut |v| result = v,
-    );
-    result
+    select_one(values, f, interpolate_floats)
 }
 
 /// Like [`quantile_of`] on integers, exactly.
 #[cfg(test)]
 pub(crate) fn quantile_ints(values: &[i64], f: &Fraction) -> Option<f64> {
+    select_one(values, f, interpolate_ints)
+}
+
+/// [`select`] of one fraction of one list of values.
+#[cfg(test)]
+fn select_one<T: Ranked>(
+    values: &[T],
+    f: &Fraction,
+    interpolate: fn(T, Option<T>, &Weight) -> f64,
+) -> Option<f64> {
     let mut result = None;
-    select(
-        &[values],
-        std::slice::from_ref(f),
-        interpolate_ints,
-        &mut |v| result = v,
-    );
+    select(&[values], std::slice::from_ref(f), interpolate, &mut |v| {
+        result = v
+    });
     result
 }
 
@@ -745,11 +745,14 @@ fn ranks_sequential_many<T: Ranked>(parts: &[&[T]], wanted: &[Wanted]) -> Vec<(T
     let mut v = parts.concat();
     let mut order: Vec<usize> = (0..wanted.len()).collect();
     order.sort_by_key(|&i| wanted[i].k);
-    let mut found = vec![None; wanted.len()];
-    let mut at = order.iter();
+    let mut ascending = Vec::with_capacity(wanted.len());
     select_ascending(&mut v, order.iter().map(|&i| wanted[i]), |ranks| {
-        found[*at.next().expect("a rank per wanted")] = Some(ranks)
+        ascending.push(ranks)
     });
+    let mut found = vec![None; wanted.len()];
+    for (&i, ranks) in order.iter().zip(ascending) {
+        found[i] = Some(ranks);
+    }
     (found.into_iter())
         .map(|ranks| ranks.expect("every rank is selected"))
         .collect()

@@ -800,12 +800,13 @@ fn build(
                 aggs.iter().zip(values).for_each(|(&a_i, v)| row[a_i] = v);
             }
             row.into_iter().for_each(|v| out.push(v));
-        }
-        for (a_i, a) in plan.aggs.iter().enumerate() {
-            if together.is_none() {
+        } else {
+            for (a_i, a) in plan.aggs.iter().enumerate() {
                 let ty = agg_type(plan, types, a_i);
                 out.push(states[a.state].finish(i, ty, &a.spec.func, &facts[a_i]));
             }
+        }
+        for (a_i, a) in plan.aggs.iter().enumerate() {
             if let Some(why) = states[a.state].beyond_bound(i, &a.spec.func) {
                 beyond[a_i].0.fetch_add(1, Ordering::Relaxed);
                 beyond[a_i].1.get_or_init(|| why);
