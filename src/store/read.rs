@@ -12,7 +12,10 @@
 //! schema, and (unless verification is turned off) its frame (schema, batch
 //! metadata, footer) and every column the query reads must hash to the
 //! checksums the manifest records ([`super::verify`]): a query hashes what it
-//! reads, not the columns it never touches. The frame is checked first; the
+//! reads, not the columns it never touches. A coded column of few values
+//! ([`SMALL_DICTIONARY`]) is read as its codes into its dictionary, never
+//! as its text field: the codes are fewer bytes to hash and check, and the
+//! dictionary, checked once per run, stays in cache for the lookups. The frame is checked first; the
 //! columns batch by batch, each batch hashed just before it is decoded, and
 //! compared when the partition is read (a mismatch is the error reported,
 //! and no answer is given). Every record batch is validated by the Arrow
@@ -32,6 +35,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow_array::ArrayRef;
 use arrow_schema::DataType;
 use memmap2::Mmap;
 
@@ -69,8 +73,10 @@ pub struct Store {
 struct ColumnsRead {
     /// Schema fields, in the order the partition's projection holds them.
     needed: Vec<usize>,
-    /// Per plan slot: the position of its column among `needed`.
-    positions: Vec<usize>,
+    /// Per plan slot: its column (a manifest column index)...
+    columns: Vec<usize>,
+    /// ...and where its rows come from.
+    rows: Vec<RowsAt>,
     /// Per plan slot: the position of its codes among `needed`, and their
     /// dictionary, for a coded column the plan groups by.
     codes: Vec<Option<(usize, Arc<Dictionary>)>>,
@@ -79,6 +85,30 @@ struct ColumnsRead {
     /// at this position among `needed`).
     spelled: Vec<Option<SpelledAt>>,
 }
+
+/// Where a plan slot's rows are read from.
+#[derive(Clone)]
+enum RowsAt {
+    /// The column's field, at this position among the fields read.
+    Column(usize),
+    /// A coded column with a small dictionary: its codes' field, at this
+    /// position, each code standing for its value in the dictionary (here
+    /// as an Arrow array), and the column's own field is not read at all.
+    Codes(usize, ArrayRef),
+}
+
+/// Coded text columns with at most this many distinct values are read as
+/// their codes and their dictionary, not as their text.
+///
+/// Why: the text field of a column like `k_small` (a hundred values) is
+/// 11 bytes a row of offsets and text that verification hashes and Arrow
+/// validation checks (offsets in order, UTF-8) batch by batch, for values
+/// the codes name in 4 bytes, against a dictionary checked once per run. A
+/// row's text is then its dictionary value, looked up by code: for a
+/// dictionary this small, the lookups stay in the L1 and L2 caches. A
+/// million values would miss the caches on every row, where the text is
+/// read in order, so larger dictionaries keep the text.
+const SMALL_DICTIONARY: u64 = 1 << 14;
 
 /// How a column is typed by the rows `--where` keeps
 /// ([`crate::source::arrow::Spelled`]), before a partition is read.
@@ -379,29 +409,48 @@ impl Store {
         })
     }
 
-    /// The schema fields `plan` reads: the column of each slot, and the
-    /// codes of a coded column whose codes the plan reads
-    /// ([`Plan::reads_codes`]), with its dictionary (read and checked once
-    /// per run).
+    /// The schema fields `plan` reads: the column of each slot (or, for a
+    /// coded column with a dictionary of at most [`SMALL_DICTIONARY`]
+    /// values, its codes and dictionary instead), and the codes of a coded
+    /// column whose codes the plan reads ([`Plan::reads_codes`]), with its
+    /// dictionary (read and checked once per run).
     fn columns_read(&self, plan: &Plan, verify: bool) -> Result<ColumnsRead> {
-        let mut needed: Vec<usize> = (0..plan.slot_of.len())
-            .filter(|&c| plan.slot_of[c] != UNUSED)
-            .collect();
-        let mut positions = vec![0; plan.slots()];
-        for (pos, &c) in needed.iter().enumerate() {
-            positions[plan.slot_of[c] as usize] = pos;
-        }
-        let mut codes = vec![None; plan.slots()];
         let columns = self.manifest.columns.len();
         let coded = self.manifest.coded_columns();
+        let slot_of = |c: usize| plan.slot_of.get(c).copied().unwrap_or(UNUSED);
+        let small = |c: usize| {
+            (self.manifest.columns[c].dictionary.as_ref())
+                .is_some_and(|d| d.values <= SMALL_DICTIONARY)
+        };
+        let mut slot_columns = vec![0; plan.slots()];
+        let mut needed: Vec<usize> = Vec::new();
+        let mut rows = vec![RowsAt::Column(0); plan.slots()];
+        for c in (0..columns).filter(|&c| slot_of(c) != UNUSED) {
+            let slot = slot_of(c) as usize;
+            slot_columns[slot] = c;
+            if !small(c) {
+                rows[slot] = RowsAt::Column(needed.len());
+                needed.push(c);
+            }
+        }
+        // the codes' fields follow the columns', in the same order
+        let mut codes = vec![None; plan.slots()];
         for (k, &c) in coded.iter().enumerate() {
-            let slot = plan.slot_of.get(c).copied().unwrap_or(UNUSED);
-            if slot == UNUSED || !plan.reads_codes(slot as usize) {
+            let slot = slot_of(c);
+            if slot == UNUSED || !(small(c) || plan.reads_codes(slot as usize)) {
                 continue;
             }
+            let slot = slot as usize;
             let dict = self.dictionary(c, verify)?.expect("a coded column");
-            codes[slot as usize] = Some((needed.len(), dict));
+            let at = needed.len();
             needed.push(columns + k);
+            if small(c) {
+                let values = arrow_array::BinaryArray::from_iter_values(dict.iter());
+                rows[slot] = RowsAt::Codes(at, Arc::new(values));
+            }
+            if plan.reads_codes(slot) {
+                codes[slot] = Some((at, dict));
+            }
         }
         // Under `--where`, a column is typed by the rows kept, as `run
         // --input` types the CSV: text by its values, a float column by its
@@ -438,7 +487,8 @@ impl Store {
         }
         Ok(ColumnsRead {
             needed,
-            positions,
+            columns: slot_columns,
+            rows,
             codes,
             spelled,
         })
@@ -460,7 +510,7 @@ impl Store {
         verify: bool,
         fold: &mut Fold<'_>,
     ) -> Result<()> {
-        let (needed, positions) = (&read.needed[..], &read.positions[..]);
+        let needed = &read.needed[..];
         let info = &self.manifest.partitions[i];
         let path = self.partition_path(i);
         let name = path.display().to_string();
@@ -507,7 +557,20 @@ impl Store {
                     break;
                 }
             };
-            let arrays: Vec<_> = positions.iter().map(|&p| batch.column(p).clone()).collect();
+            let arrays = (read.rows.iter().zip(&plan.slot_names))
+                .map(|(at, column)| match at {
+                    RowsAt::Column(p) => Ok(batch.column(*p).clone()),
+                    RowsAt::Codes(p, values) => dictionary_rows(column, batch.column(*p), values)
+                        .map_err(|why| Error::Other(format!("{name}: {why}"))),
+                })
+                .collect::<Result<Vec<_>>>();
+            let arrays = match arrays {
+                Ok(arrays) => arrays,
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            };
             let codes: Vec<_> = (read.codes.iter())
                 .map(|c| {
                     c.as_ref()
@@ -537,7 +600,7 @@ impl Store {
                     let origin = self
                         .manifest
                         .columns
-                        .get(needed[positions[r.slot]])
+                        .get(read.columns[r.slot])
                         .and_then(|c| c.first_non_number.as_ref())
                         .filter(|p| p.partition == i && p.row == row);
                     match origin {
@@ -622,4 +685,34 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// A coded column's rows as an Arrow dictionary array: `codes` (a `UInt32`
+/// array, null where the column is) into `values`, the run's dictionary
+/// of column `name`. A code past the end of the dictionary is an error
+/// naming its row, never a value read out of bounds.
+fn dictionary_rows(
+    name: &str,
+    codes: &ArrayRef,
+    values: &ArrayRef,
+) -> std::result::Result<ArrayRef, String> {
+    use arrow_array::{cast::AsArray, Array};
+    let keys = (codes.as_primitive_opt::<arrow_array::types::UInt32Type>()).ok_or_else(|| {
+        format!(
+            "column '{name}': codes must be UInt32, found {}",
+            codes.data_type()
+        )
+    })?;
+    let past = (keys.values().iter().enumerate())
+        .find(|&(row, &code)| code as usize >= values.len() && keys.is_valid(row));
+    if let Some((row, code)) = past {
+        return Err(format!(
+            "column '{name}': row {}: code {code} is past the end of its dictionary of {} values",
+            row + 1,
+            values.len()
+        ));
+    }
+    let rows = arrow_array::DictionaryArray::try_new(keys.clone(), Arc::clone(values))
+        .map_err(|e| format!("column '{name}': {e}"))?;
+    Ok(Arc::new(rows))
 }

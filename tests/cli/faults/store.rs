@@ -122,7 +122,13 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 #[test]
 fn a_crafted_partition_with_recomputed_checksums_is_an_error_not_a_crash() {
     let scratch = Scratch::new();
-    let data = csv(&scratch, 3_000);
+    // t of more distinct values than a store reads as codes: its text is
+    // what a query reads
+    let mut text = String::from("id,x,t\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("{i},{}.5,w{i:06}\n", i % 97));
+    }
+    let data = scratch.write("data.csv", text);
     let store = scratch.path("st");
     split(&data, &store, "1");
     let part = store_generation(&store).join("part-00000.arrow");
