@@ -15,15 +15,16 @@
 //! reads, not the columns it never touches. A coded column of few values
 //! ([`SMALL_DICTIONARY`]) is read as its codes into its dictionary, never
 //! as its text field: the codes are fewer bytes to hash and check, and the
-//! dictionary, checked once per run, stays in cache for the lookups. The frame is checked first; the
-//! columns batch by batch, each batch hashed just before it is decoded, and
-//! compared when the partition is read (a mismatch is the error reported,
-//! and no answer is given). Every record batch is validated by the Arrow
-//! decoder as it is read (offsets, lengths, UTF-8 of the columns read),
-//! whether or not the checksums were checked: a checksum
-//! catches accidents, and whoever can edit a partition file can recompute
-//! it, so it is no licence to trust the bytes. A damaged or crafted store
-//! therefore fails with an error naming the file, never with a crash.
+//! dictionary, checked once per run, stays in cache for the lookups. The
+//! frame is checked first; the columns batch by batch, each batch hashed
+//! just before it is decoded, and compared when the partition is read (a
+//! mismatch is the error reported, and no answer is given). Every record
+//! batch is validated by the Arrow decoder as it is read (offsets, lengths,
+//! UTF-8 of the columns read), whether or not the checksums were checked: a
+//! checksum catches accidents, and whoever can edit a partition file can
+//! recompute it, so it is no licence to trust the bytes. A damaged or
+//! crafted store therefore fails with an error naming the file, never with
+//! a crash.
 //!
 //! A partition of ordinary size (up to [`KEEP_MAPPED`]) stays mapped in
 //! while it is read and is dropped as a whole when done; a huge one gives
