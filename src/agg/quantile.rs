@@ -900,6 +900,14 @@ mod tests {
     use super::super::testing::*;
     use super::*;
 
+    /// A pool of `threads` rayon threads, for running the parallel paths.
+    fn pool_of(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
     fn q(values: &[f64], label: &str) -> f64 {
         quantile_of(values, &Fraction::of(label)).unwrap()
     }
@@ -924,14 +932,8 @@ mod tests {
 
     #[test]
     fn parallel_selection_matches_the_sequential_one() {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(4)
-            .build()
-            .unwrap();
-        let one = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .unwrap();
+        let pool = pool_of(4);
+        let one = pool_of(1);
         let n = PARALLEL_MIN + 12_345;
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = || crate::testing::xorshift(&mut seed);
@@ -994,10 +996,7 @@ mod tests {
 
     #[test]
     fn ranks_selected_together_are_those_selected_alone() {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(3)
-            .build()
-            .unwrap();
+        let pool = pool_of(3);
         let n = PARALLEL_MIN + 4_321;
         let mut seed = 0x5851_f42d_4c95_7f2du64;
         let mut next = || crate::testing::xorshift(&mut seed);
@@ -1049,10 +1048,7 @@ mod tests {
 
     #[test]
     fn quantiles_finished_together_are_those_finished_alone() {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
+        let pool = pool_of(2);
         let mut seed = 0x1405_7b7e_f767_814fu64;
         let mut next = || crate::testing::xorshift(&mut seed);
         let labels = [
