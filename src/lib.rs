@@ -53,6 +53,7 @@ pub mod mapreduce;
 pub mod number;
 pub mod output;
 pub mod partial;
+pub mod pipe;
 pub mod plan;
 pub mod progress;
 pub mod query;

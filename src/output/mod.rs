@@ -53,6 +53,9 @@ pub fn write_table(
     crate::exec::pool(threads)?.install(|| match path {
         Some(path) => write_atomically(path, |w| write(table, format, w)),
         None => {
+            // a result piped to a program: see `crate::pipe`
+            #[cfg(target_os = "linux")]
+            crate::pipe::grow(std::os::fd::AsRawFd::as_raw_fd(&io::stdout()));
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());
             write(table, format, &mut out)

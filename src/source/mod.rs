@@ -128,7 +128,7 @@ impl CsvInput {
             let stdin: Box<dyn Read + Send> = Box::new(io::stdin());
             if options.stream {
                 #[cfg(target_os = "linux")]
-                stream::grow_pipe(0);
+                crate::pipe::grow(0);
                 return stream::open(name, stdin, options);
             }
             (name, spool_stdin()?, true)

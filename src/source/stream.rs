@@ -96,7 +96,7 @@ pub fn peek_pipe(path: &Path) -> Result<Vec<u8>> {
     }
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     #[cfg(target_os = "linux")]
-    grow_pipe(std::os::fd::AsRawFd::as_raw_fd(&file));
+    crate::pipe::grow(std::os::fd::AsRawFd::as_raw_fd(&file));
     let mut head = Vec::with_capacity(PEEK);
     (&mut file)
         .take(PEEK as u64)
@@ -130,31 +130,12 @@ pub fn take_pipe(path: &Path) -> Result<Option<Box<dyn Read + Send>>> {
         None => {
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
             #[cfg(target_os = "linux")]
-            grow_pipe(std::os::fd::AsRawFd::as_raw_fd(&file));
+            crate::pipe::grow(std::os::fd::AsRawFd::as_raw_fd(&file));
             pipes.push((path.to_path_buf(), Pipe::Taken));
             Ok(Some(Box::new(file)))
         }
     }
 }
-
-/// Asks the kernel for a 1 MiB buffer on the pipe `fd` (64 KiB by
-/// default; 1 MiB is the default most an unprivileged process may ask):
-/// the writer then runs ahead of the reader by a block's worth, rather
-/// than waiting for a wake-up every 64 KiB, which on a busy machine cost
-/// more than the parsing. Anything but a pipe refuses, harmlessly.
-#[cfg(target_os = "linux")]
-pub fn grow_pipe(fd: std::os::fd::RawFd) {
-    // SAFETY: F_SETPIPE_SZ takes an int and touches no memory of ours; an
-    // fd that is not a pipe (or a size over the limit) gets an error,
-    // which is ignored.
-    unsafe {
-        libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20);
-    }
-}
-
-/// (No pipe buffer to size elsewhere.)
-#[cfg(not(target_os = "linux"))]
-pub fn grow_pipe(_fd: i32) {}
 
 /// Opens a stream (standard input, a pipe) for streaming: tells whether it
 /// is compressed (decompressed then on a thread of its own, ahead of the

@@ -438,3 +438,34 @@ fn progress_always_on_a_pipe_writes_plain_lines_to_stderr_only() {
     // auto: stderr is not a terminal here, so nothing
     run_on(&file, &["--agg", "sum:x", "--progress", "auto"]).expect_ok("--progress auto on a pipe");
 }
+
+/// A result piped to a program gets a 1 MiB pipe buffer (`rayproc::pipe`):
+/// a million-group result then waits for its reader every megabyte, not
+/// every 64 KiB.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_piped_stdout_gets_a_one_mebibyte_buffer() {
+    use std::os::fd::AsRawFd;
+    let max: usize = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    if max < 1 << 20 {
+        eprintln!("skipped: pipe-max-size {max} is under 1 MiB");
+        return;
+    }
+    let mut child = StdCommand::new(bin_path())
+        .args(["run", "--input", "testdata/sample.csv", "--agg", "count"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("rayproc starts");
+    let mut out = child.stdout.take().expect("a piped stdout");
+    assert!(child.wait().expect("rayproc ends").success());
+    // the pipe outlives the writer while this end is open
+    // SAFETY: F_GETPIPE_SZ reads the size of the pipe `out` holds open.
+    let size = unsafe { libc::fcntl(out.as_raw_fd(), libc::F_GETPIPE_SZ) };
+    assert_eq!(size, 1 << 20);
+    let mut text = String::new();
+    out.read_to_string(&mut text).unwrap();
+    assert!(text.starts_with("count\n"), "{text}");
+}
