@@ -9,7 +9,8 @@
 //! prefetches each slot a few rows ahead, so that the misses overlap.
 //! A large table doubles in place ([`Slots`]): growing a million-key set
 //! by allocating each larger table anew was most of the fresh memory, and
-//! of the kernel's page zeroing, that such a set cost.
+//! of the kernel's page zeroing, that such a set cost; its fresh pages are
+//! mapped writable before a probe reads them ([`populate`]).
 
 use std::hash::BuildHasher;
 
