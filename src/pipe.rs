@@ -10,15 +10,59 @@
 //! wake-up, which on a busy machine cost more than the parsing (streamed
 //! input), and 2-4% of a million-group JSON result read by Python.
 
-/// Asks the kernel for a 1 MiB buffer on the pipe `fd`. Anything but a
-/// pipe refuses, harmlessly, as does a limit below 1 MiB.
+/// The buffer a pipe is given.
+#[cfg(target_os = "linux")]
+const SIZE: libc::c_int = 1 << 20;
+
+/// Asks the kernel for a 1 MiB buffer on the pipe `fd`, unless it has as
+/// much already (a pipe someone made larger is not shrunk). Anything but
+/// a pipe refuses, harmlessly, as does a limit below 1 MiB.
 #[cfg(target_os = "linux")]
 pub fn grow(fd: std::os::fd::RawFd) {
-    // SAFETY: F_SETPIPE_SZ takes an int and touches no memory of ours; an
-    // fd that is not a pipe (or a size over the limit) gets an error,
-    // which is ignored.
+    // SAFETY: F_GETPIPE_SZ and F_SETPIPE_SZ take an int and touch no
+    // memory of ours; an fd that is not a pipe (or a size over the limit)
+    // gets an error (-1), which is ignored.
     unsafe {
-        libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20);
+        let size = libc::fcntl(fd, libc::F_GETPIPE_SZ);
+        if (0..SIZE).contains(&size) {
+            libc::fcntl(fd, libc::F_SETPIPE_SZ, SIZE);
+        }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    fn size(fd: libc::c_int) -> libc::c_int {
+        // SAFETY: as in `grow`.
+        unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) }
+    }
+
+    #[test]
+    fn grows_a_pipe_and_never_shrinks_one() {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: `fds` has room for the two ends `pipe` writes.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let before = size(fds[1]);
+        grow(fds[1]);
+        let max: libc::c_int = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        assert_eq!(size(fds[0]), if max >= SIZE { SIZE } else { before });
+        // larger than 1 MiB: where this process may (root), it stays so
+        // SAFETY: as in `grow`.
+        if unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, 2 * SIZE) } == 2 * SIZE {
+            grow(fds[0]);
+            assert_eq!(size(fds[1]), 2 * SIZE);
+        }
+        grow(-1); // not a file: nothing happens
+                  // SAFETY: the two ends made above, closed once.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
     }
 }
 
