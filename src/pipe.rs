@@ -23,11 +23,17 @@ pub fn grow(fd: std::os::fd::RawFd) {
     // memory of ours; an fd that is not a pipe (or a size over the limit)
     // gets an error (-1), which is ignored.
     unsafe {
-        let size = libc::fcntl(fd, libc::F_GETPIPE_SZ);
-        if (0..SIZE).contains(&size) {
+        if needs_growth(libc::fcntl(fd, libc::F_GETPIPE_SZ)) {
             libc::fcntl(fd, libc::F_SETPIPE_SZ, SIZE);
         }
     }
+}
+
+/// Whether a pipe of `size` bytes (`F_GETPIPE_SZ`; -1 for no pipe) is
+/// grown: only one smaller than [`SIZE`].
+#[cfg(target_os = "linux")]
+fn needs_growth(size: libc::c_int) -> bool {
+    (0..SIZE).contains(&size)
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -51,14 +57,17 @@ mod tests {
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(0);
         assert_eq!(size(fds[0]), if max >= SIZE { SIZE } else { before });
-        // larger than 1 MiB: where this process may (root), it stays so
+        // larger than 1 MiB: where this process may (CAP_SYS_RESOURCE), it
+        // stays so
         // SAFETY: as in `grow`.
         if unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, 2 * SIZE) } == 2 * SIZE {
             grow(fds[0]);
             assert_eq!(size(fds[1]), 2 * SIZE);
         }
         grow(-1); // not a file: nothing happens
-                  // SAFETY: the two ends made above, closed once.
+        assert!(needs_growth(4096) && needs_growth(64 << 10));
+        assert!(!needs_growth(SIZE) && !needs_growth(2 * SIZE) && !needs_growth(-1));
+        // SAFETY: the two ends made above, closed once.
         unsafe {
             libc::close(fds[0]);
             libc::close(fds[1]);
