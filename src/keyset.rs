@@ -242,6 +242,12 @@ fn advise_mapping(ptr: *mut libc::c_void, bytes: usize) {
     }
 }
 
+/// The page size `populate` works in: x86-64's and most arm64 kernels'.
+/// With larger pages it stays correct: `madvise` may refuse a start that
+/// is not on one, and the fallback then writes to some pages more than once.
+#[cfg(target_os = "linux")]
+const PAGE: usize = 4096;
+
 /// Maps in, writable, the fresh pages of a table's mapping, `bytes` at
 /// `ptr`, before any slot in them is read.
 ///
@@ -259,7 +265,6 @@ fn advise_mapping(ptr: *mut libc::c_void, bytes: usize) {
 /// mapping owned by the caller; `ptr` need not be page-aligned.
 #[cfg(target_os = "linux")]
 unsafe fn populate(ptr: *mut libc::c_void, bytes: usize) {
-    const PAGE: usize = 4096;
     // `madvise` takes a page-aligned start: the page `ptr` lies in belongs
     // to the same mapping, and populating a page already mapped changes
     // nothing.
@@ -287,7 +292,6 @@ unsafe fn populate(ptr: *mut libc::c_void, bytes: usize) {
 /// As for [`populate`]: fresh (zeroed) writable memory owned by the caller.
 #[cfg(target_os = "linux")]
 unsafe fn touch_pages(ptr: *mut libc::c_void, bytes: usize) {
-    const PAGE: usize = 4096;
     let base = ptr as *mut u8;
     let mut at = 0;
     while at < bytes {
@@ -993,8 +997,8 @@ mod tests {
     #[cfg(target_os = "linux")]
     fn all_resident(slots: &[Slot]) -> bool {
         let (ptr, bytes) = (slots.as_ptr() as usize, std::mem::size_of_val(slots));
-        assert_eq!(ptr % 4096, 0, "a mapping starts on a page");
-        let mut pages = vec![0u8; bytes.div_ceil(4096)];
+        assert_eq!(ptr % PAGE, 0, "a mapping starts on a page");
+        let mut pages = vec![0u8; bytes.div_ceil(PAGE)];
         // SAFETY: `[ptr, ptr + bytes)` is a live mapping of ours (`slots`),
         // and `pages` holds one byte per page of it.
         let rc = unsafe { libc::mincore(ptr as *mut libc::c_void, bytes, pages.as_mut_ptr()) };
