@@ -26,7 +26,8 @@ path, Q1 against `wc -l`, the portable path against AVX2, peak RSS against the l
 2-thread scaling), each marked met or not by the medians, with the ratio's range over the
 rounds (each rayproc run against the same round's peers): a target met by the medians but
 missed in some round is marked so, since its margin is within the machine's noise. Where one
-is missed, docs/performance.md explains where the time goes. Every path must print the same bytes, checked like the answers.
+is missed, docs/performance.md explains where the time goes. Every path must print the same
+bytes, checked like the answers.
 
 Writes a markdown report (default docs/benchmarks.md). Exit status: 0 when every run of every
 engine succeeded and all answers agree, 1 otherwise (the report is written either way),
@@ -571,13 +572,18 @@ def table(header, rows):
     return lines
 
 
+def peer_tasks(tasks, section, q):
+    """The peers' tasks for query `q` in `section` that have not failed."""
+    return [t for t in tasks if t.section == section and t.query == q and t.engine in PEERS
+            and not t.failed]
+
+
 def fastest_peer(tasks, section, q, attr):
     best = None
-    for t in tasks:
-        if t.section == section and t.query == q and t.engine in PEERS and not t.failed:
-            v = t.median(attr)
-            if not math.isnan(v) and (best is None or v < best[1]):
-                best = (t.engine, v)
+    for t in peer_tasks(tasks, section, q):
+        v = t.median(attr)
+        if not math.isnan(v) and (best is None or v < best[1]):
+            best = (t.engine, v)
     return best
 
 
@@ -634,11 +640,6 @@ WC_LIMIT = 2.0
 PORTABLE_LIMIT = 1.3
 TARGET_THREADS = 2
 PERFORMANCE_DOC = "docs/performance.md"
-
-
-def peer_tasks(tasks, section, q):
-    return [t for t in tasks if t.section == section and t.query == q and t.engine in PEERS
-            and not t.failed]
 
 
 def round_ratios(task, against):
