@@ -27,7 +27,9 @@ const LOOKUPS: usize = 1 << 22;
 /// Rounds per figure; the median is shown.
 const ROUNDS: usize = 5;
 
-/// `n` distinct keys of `len` bytes (at least 8), packed end to end.
+/// `n` distinct keys of `len` bytes (at least 8), packed end to end: key
+/// `k` ends in the last `len - 4` digits of `257 k + 17`, distinct for
+/// every `k` below `10^(len - 4)` (257 is prime to 10).
 fn keys(n: usize, len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(n * len);
     for i in 0..n {
@@ -90,6 +92,7 @@ fn measure(n: usize, len: usize) {
     let mut set = KeySet::with_hasher(hasher);
     let mut ids = Vec::with_capacity(BATCH);
     set.intern_batch(n, key, &mut ids);
+    assert_eq!(set.len(), n, "the keys repeat");
     let all_hashes: Vec<Vec<u64>> = batches
         .iter()
         .map(|b| b.iter().map(|&k| hasher.hash_one(k)).collect())
@@ -103,6 +106,9 @@ fn measure(n: usize, len: usize) {
         std::hint::black_box(&ids);
         start.elapsed()
     });
+    // key `k` was interned `k`th: the last batch found its keys
+    let last = &order[(order.len() - 1) / BATCH * BATCH..];
+    assert!(ids.len() == last.len() && ids.iter().zip(last).all(|(&id, &k)| id as usize == k));
 
     // new keys, into sets growing from empty (their fresh memory
     // included), enough of them for a steady figure
