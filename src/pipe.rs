@@ -19,14 +19,20 @@ const SIZE: libc::c_int = 1 << 20;
 /// a pipe refuses, harmlessly, as does a limit below 1 MiB.
 #[cfg(target_os = "linux")]
 pub fn grow(fd: std::os::fd::RawFd) {
-    // SAFETY: F_GETPIPE_SZ and F_SETPIPE_SZ take an int and touch no
-    // memory of ours; an fd that is not a pipe (or a size over the limit)
-    // gets an error (-1), which is ignored.
-    unsafe {
-        if needs_growth(libc::fcntl(fd, libc::F_GETPIPE_SZ)) {
-            libc::fcntl(fd, libc::F_SETPIPE_SZ, SIZE);
-        }
+    if needs_growth(size(fd)) {
+        // SAFETY: F_SETPIPE_SZ takes an int and touches no memory of ours;
+        // a size over the limit gets an error (-1), which is ignored.
+        unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, SIZE) };
     }
+}
+
+/// The buffer of the pipe `fd` in bytes (`F_GETPIPE_SZ`), or -1 if `fd`
+/// is no pipe.
+#[cfg(target_os = "linux")]
+fn size(fd: std::os::fd::RawFd) -> libc::c_int {
+    // SAFETY: F_GETPIPE_SZ touches no memory of ours; an fd that is not a
+    // pipe gets an error (-1).
+    unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) }
 }
 
 /// Whether a pipe of `size` bytes (`F_GETPIPE_SZ`; -1 for no pipe) is
@@ -39,11 +45,6 @@ fn needs_growth(size: libc::c_int) -> bool {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
-
-    fn size(fd: libc::c_int) -> libc::c_int {
-        // SAFETY: as in `grow`.
-        unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) }
-    }
 
     #[test]
     fn grows_a_pipe_and_never_shrinks_one() {
@@ -74,7 +75,3 @@ mod tests {
         }
     }
 }
-
-/// (No pipe buffer to size elsewhere.)
-#[cfg(not(target_os = "linux"))]
-pub fn grow(_fd: i32) {}
