@@ -3,7 +3,7 @@
 use super::fastscan::{FastScanner, Step};
 use super::indexscan::{IndexScanner, Window};
 use super::scan::{unescape, FieldSink, Scanner, Span};
-use super::CsvInput;
+use super::{CsvInput, FetchAhead};
 use crate::batch::{Batch, BATCH_ROWS};
 use crate::error::DataError;
 use crate::number::typing::Typed;
@@ -180,6 +180,9 @@ impl<'p, 'i> CsvReader<'p, 'i> {
             .filter(|&(_, &slot)| slot != UNUSED)
             .map(|(field, &slot)| (field, slot as usize))
             .collect();
+        // the range's pages missing from the page cache are read from disk
+        // a chunk at a time, while the scan works on the ones before
+        let mut ahead = FetchAhead::new(input, start, end);
         // Three scanners, fastest first: the index path cuts regular windows
         // (every record `ncols` fields, well-formed quoting); the per-record
         // vectorised scanner takes the windows it refuses; at quoting only
@@ -189,6 +192,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
         let mut stop = None;
         let mut resume = None;
         while stop.is_none() && resume.is_none() {
+            ahead.at(input, pos);
             match index.window(pos, end) {
                 Window::End => stop = Some(pos),
                 Window::Records { next } => {
