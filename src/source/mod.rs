@@ -315,7 +315,7 @@ const FETCH_CHUNK: usize = 32 << 20;
 /// the last one, so that a large range (a file of 100 GB cut in 4,096
 /// partitions, or `--partitions 1`) never asks for more of the file than
 /// the page cache may hold until the scan gets there.
-pub struct FetchAhead {
+pub(crate) struct FetchAhead {
     /// Where the next chunk starts.
     to: usize,
     end: usize,
@@ -323,7 +323,7 @@ pub struct FetchAhead {
 
 impl FetchAhead {
     /// Asks for the first chunk of `input[start..end]`.
-    pub fn new(input: &CsvInput, start: usize, end: usize) -> FetchAhead {
+    pub(crate) fn new(input: &CsvInput, start: usize, end: usize) -> FetchAhead {
         let mut ahead = FetchAhead { to: start, end };
         ahead.at(input, start);
         ahead
@@ -331,7 +331,7 @@ impl FetchAhead {
 
     /// The scan is at `pos`: asks for the next chunk when it is due.
     #[inline]
-    pub fn at(&mut self, input: &CsvInput, pos: usize) {
+    pub(crate) fn at(&mut self, input: &CsvInput, pos: usize) {
         if self.to < self.end && pos.saturating_add(FETCH_CHUNK / 2) >= self.to {
             let next = self.to.saturating_add(FETCH_CHUNK).min(self.end);
             input.fetch_ahead(self.to, next);
@@ -357,10 +357,10 @@ const FETCH_STEP: usize = 128 << 10;
 /// one window ahead at a time per thread. Asked for at once, a partition's
 /// reads are queued together and overlap the scan. From a cold page cache
 /// (the 1.1 GB reference file dropped by `posix_fadvise(DONTNEED)`), Q1 at
-/// two threads took 0.75 s without this and 0.64 s with it, Q6 1.32 and
-/// 1.03 s. A range whose sampled pages are all resident is left alone:
+/// two threads took 0.75 s without this and 0.64 s with it, Q6 1.30 and
+/// 1.15 s. A range whose sampled pages are all resident is left alone:
 /// asking for a cached range still costs a page-cache lookup per page.
-pub fn fetch_ahead(map: &Mmap, start: usize, end: usize) {
+fn fetch_ahead(map: &Mmap, start: usize, end: usize) {
     #[cfg(target_os = "linux")]
     {
         let end = end.min(map.len());
