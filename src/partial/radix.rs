@@ -756,23 +756,70 @@ impl Radix {
         self.shared.tables.iter().any(|t| lock(t).is_some())
     }
 
+    /// The partitions holding buffered rows, in the order this worker
+    /// folds them.
+    #[cfg(test)]
+    pub(super) fn buffered_parts(&self) -> Vec<usize> {
+        (self.first_part..self.first_part + PARTS)
+            .map(|p| p % PARTS)
+            .filter(|&p| self.buffers.rows[p] > 0)
+            .collect()
+    }
+
     /// Folds every buffer into its partition's table, emptying the buffers.
-    fn fold_buffers(&mut self, plan: &Plan) {
+    ///
+    /// A partition another worker is folding is passed over and taken up
+    /// after the others, not waited for. Waiting made convoys: the workers
+    /// fill their buffers at one rate and fold at about the same time, and
+    /// the second worker to fold a partition is the faster one (its table
+    /// has grown, its keys are there), so once it caught up with the first
+    /// it waited for the lock of every partition after that one in turn
+    /// (the reference million-group run: one worker asleep for 50 and then
+    /// 26 ms in its two folds, 30 to 116 lock waits a run; none now, and
+    /// 0.586 → 0.574 s over 15 interleaved pairs).
+    pub(super) fn fold_buffers(&mut self, plan: &Plan) {
         if self.buffers.is_empty() {
             return;
         }
         self.buffers.seal_all();
         let (mut d, mut ids) = (Decoded::default(), Vec::new());
-        for p in (self.first_part..self.first_part + PARTS).map(|p| p % PARTS) {
-            if self.buffers.rows[p] > 0 {
-                let mut table = lock(&self.shared.tables[p]);
-                let table = table.get_or_insert_with(|| new_table(plan));
-                self.buffers
-                    .decode_into(p, &mut d, table, &self.state_cols, &mut ids);
-                d.fold_into(table, &self.state_cols, &mut ids);
+        let mut pending: Vec<usize> = (self.first_part..self.first_part + PARTS)
+            .map(|p| p % PARTS)
+            .filter(|&p| self.buffers.rows[p] > 0)
+            .collect();
+        let mut busy = Vec::with_capacity(pending.len());
+        while !pending.is_empty() {
+            for &p in &pending {
+                match try_lock(&self.shared.tables[p]) {
+                    Some(mut table) => self.fold_part(plan, p, &mut table, &mut d, &mut ids),
+                    None => busy.push(p),
+                }
             }
+            if busy.len() == pending.len() {
+                // every one left is being folded by another worker: wait
+                // for the first (the others hold one partition each)
+                let p = busy.remove(0);
+                let mut table = lock(&self.shared.tables[p]);
+                self.fold_part(plan, p, &mut table, &mut d, &mut ids);
+            }
+            std::mem::swap(&mut pending, &mut busy);
+            busy.clear();
         }
         self.buffers.clear();
+    }
+
+    /// Folds partition `p`'s buffered rows into its shared table (locked).
+    fn fold_part<'a>(
+        &'a self,
+        plan: &Plan,
+        p: usize,
+        table: &mut Option<GroupTable>,
+        d: &mut Decoded<'a>,
+        ids: &mut Vec<u32>,
+    ) {
+        let table = table.get_or_insert_with(|| new_table(plan));
+        self.buffers.decode_into(p, d, table, &self.state_cols, ids);
+        d.fold_into(table, &self.state_cols, ids);
     }
 }
 
@@ -785,7 +832,9 @@ impl Radix {
 /// group is built once, and the buffers, whose pages are reused from fold
 /// to fold, stay as small as the budget. A worker holds one partition's lock
 /// while it folds that partition's rows (1/[`PARTS`] of its buffers); the
-/// workers start at different partitions, so they seldom wait.
+/// workers start at different partitions, and one that finds a partition
+/// locked folds the others first ([`Radix::fold_buffers`]), so they seldom
+/// wait.
 pub struct SharedParts {
     tables: Vec<Mutex<Option<GroupTable>>>,
     /// Spreads the workers' starting partitions.
@@ -799,12 +848,30 @@ impl SharedParts {
             next_start: AtomicUsize::new(0),
         })
     }
+
+    /// Partition `p`'s table, locked.
+    #[cfg(test)]
+    pub(super) fn table(&self, p: usize) -> std::sync::MutexGuard<'_, Option<GroupTable>> {
+        lock(&self.tables[p])
+    }
 }
 
 /// Locks a partition's table; a worker that panicked while folding leaves
 /// the run failing anyway, so poisoning is ignored.
 fn lock(table: &Mutex<Option<GroupTable>>) -> std::sync::MutexGuard<'_, Option<GroupTable>> {
     table.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Locks a partition's table if no other worker holds it (poisoning
+/// ignored, as in [`lock`]).
+fn try_lock(
+    table: &Mutex<Option<GroupTable>>,
+) -> Option<std::sync::MutexGuard<'_, Option<GroupTable>>> {
+    match table.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
 }
 
 fn new_table(plan: &Plan) -> GroupTable {

@@ -165,6 +165,55 @@ fn run(plan: &Plan, rows: &[Row], workers: usize, limits: (usize, usize), raw_w:
     total.finish(plan)
 }
 
+/// A worker folding its buffers does not wait for a partition another
+/// worker is folding: it folds every other partition first. (Waiting for
+/// each partition's lock in turn made the workers convoy.)
+#[test]
+fn a_fold_passes_over_a_partition_another_worker_holds() {
+    let plan = plan("count,sum:v,sum:w");
+    // no whole numbers in `v`: a batch of them would change the buffered
+    // column's type, which folds the buffers at once
+    let mut rows = rows(20_000, 5_000);
+    rows.iter_mut().for_each(|r| r.v = r.v.map(|v| v + 0.5));
+    let shared = SharedParts::new();
+    let mut partial = Partial::with_limits(&plan, 100, usize::MAX);
+    partial.shared = Some(Arc::clone(&shared));
+    fold(&mut partial, &plan, &rows, 200, false);
+    let radix = partial.radix.as_deref_mut().expect("partitioned");
+    assert!(!radix.folded());
+    let parts = radix.buffered_parts();
+    assert!(parts.len() > 100, "{} partitions", parts.len());
+    // the partition this worker would fold first, held by "another worker"
+    let held = shared.table(parts[0]);
+    std::thread::scope(|s| {
+        let folder = s.spawn(|| radix.fold_buffers(&plan));
+        let others_folded = || parts[1..].iter().all(|&p| shared.table(p).is_some());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !others_folded() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let folded_while_held = others_folded();
+        assert!(held.is_none(), "folded a partition while another held it");
+        drop(held);
+        folder.join().unwrap();
+        assert!(
+            folded_while_held,
+            "the fold waited for the held partition before folding the others"
+        );
+    });
+    assert!(parts.iter().all(|&p| shared.table(p).is_some()));
+    // and the rows all arrived: the answer is the one-worker direct table's
+    let total = Partial::merge_all(&plan, vec![partial]);
+    let mut direct = Partial::with_limits(&plan, usize::MAX, usize::MAX);
+    fold(&mut direct, &plan, &rows, 200, false);
+    let want = Partial::merge_all(&plan, vec![direct]).finish(&plan);
+    same(
+        &total.finish(&plan),
+        &want,
+        "folded around a held partition",
+    );
+}
+
 /// Asserts equal tables, showing the first difference only.
 fn same(got: &Table, want: &Table, what: &str) {
     assert_eq!(got.columns, want.columns);
