@@ -7,7 +7,8 @@ benches/run.sh:
     target/bench-venv/bin/python benches/compare.py --file target/bench-data/d10m.csv
     target/bench-venv/bin/python benches/compare.py --queries q1,q3 --runs 3 --scaling --parquet
 
-For every query Q1..Q6 it runs, interleaved round-robin, N times each:
+For every query Q1..Q6 it runs, interleaved round-robin (each query's commands in an order
+rotated by one place every round, see round_order), N times each:
   * rayproc        `rayproc run --input F --agg ... [--by ...] --threads T --format json --quiet`,
                    once per instruction path asked for (`--simd all`: avx512, avx2, sse and the portable
                    `none`, each capped with RAYPROC_SIMD, so one AVX-512 machine measures them all)
@@ -662,6 +663,23 @@ def round_ratios(task, against):
     return ratios
 
 
+def round_order(tasks, round_no):
+    """The tasks in the order round `round_no` runs them: each query's (and the floors') commands
+    together, as planned, but each group's order rotated by one more place every round. A
+    command run first in its group runs just after the last group's, often a peer that freed
+    700 MiB, and on a VM whose host takes freed memory back, the next process's fresh pages
+    are slower: run first every round, Q4 at avx512 took 0.44-0.46 s where it took 0.39 s
+    between rayproc runs. Rotated, no engine takes that place every round."""
+    groups = {}
+    for t in tasks:
+        groups.setdefault((t.section, t.query), []).append(t)
+    ordered = []
+    for group in groups.values():
+        k = round_no % len(group)
+        ordered += group[k:] + group[:k]
+    return ordered
+
+
 def rayproc_task(tasks, section, q, simd):
     return next((t for t in tasks if t.section == section and t.query == q
                  and t.engine == rayproc_engine(simd) and not t.failed), None)
@@ -792,7 +810,8 @@ def report(tasks, args, env, notes, problems):
         f"- file: `{args.file.name}`, {size:,} bytes ({size / 2**30:.2f} GiB)"
         + (f", {n_rows:,} data rows" if n_rows is not None else ""),
         f"- threads: {args.threads} for every engine; {args.runs} runs of each command, interleaved "
-        f"round-robin{f', after {args.warmup} untimed warm-up round(s)' if args.warmup else ''}; "
+        f"round-robin, each query's commands in an order rotated by one place every round"
+        f"{f', after {args.warmup} untimed warm-up round(s)' if args.warmup else ''}; "
         "file read once beforehand so it sits in the page cache",
         "- figures are medians over the runs of the whole process: wall time, user+sys CPU time "
         "(os.wait4 rusage) and peak RSS "
@@ -936,7 +955,7 @@ def main(argv=None):
             label = f"warm-up {round_no + 1}/{args.warmup}"
         else:
             label = f"run {round_no - args.warmup + 1}/{args.runs}"
-        for t in tasks:
+        for t in round_order(tasks, round_no):
             if t.failed:
                 continue
             s = run_once(t, args.timeout)
