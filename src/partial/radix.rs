@@ -758,7 +758,6 @@ impl Radix {
 
     /// The partitions holding buffered rows, in the order this worker
     /// folds them.
-    #[cfg(test)]
     pub(super) fn buffered_parts(&self) -> Vec<usize> {
         (self.first_part..self.first_part + PARTS)
             .map(|p| p % PARTS)
@@ -783,10 +782,7 @@ impl Radix {
         }
         self.buffers.seal_all();
         let (mut d, mut ids) = (Decoded::default(), Vec::new());
-        let mut pending: Vec<usize> = (self.first_part..self.first_part + PARTS)
-            .map(|p| p % PARTS)
-            .filter(|&p| self.buffers.rows[p] > 0)
-            .collect();
+        let mut pending = self.buffered_parts();
         let mut busy = Vec::with_capacity(pending.len());
         while !pending.is_empty() {
             for &p in &pending {
