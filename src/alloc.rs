@@ -19,9 +19,9 @@
 //! On such a VM the hint is not given at all ([`huge_pages_pay`]): the
 //! tables it was for are fresh memory in every run too. `distinct` over a
 //! million keys, whose two 64 MiB key tables are all its fresh memory, ran
-//! 0.34 s with huge pages back to back but 0.48-0.50 s when the host had
-//! taken the free memory back (a run after another process freed 1.5 GiB),
-//! and 0.355 s either way on small pages (stop 53).
+//! 0.34-0.35 s with huge pages back to back but 0.50 s when the host had
+//! taken the free memory back (a run 2.5 s after another process freed 1.5
+//! GiB), and 0.355 s either way on small pages (stop 53).
 
 /// Blocks at least this large get the hint.
 pub(crate) const HUGE_MIN: usize = 4 << 20;

@@ -305,7 +305,8 @@ struct States<S>(Vec<S>);
 impl<S: AggState> StateVec for States<S> {
     fn resize(&mut self, groups: usize) {
         if self.0.capacity() == 0 {
-            // sized once, large: states hit at random, on huge pages
+            // sized once, large: states hit at random, on huge pages where
+            // they pay
             self.0.reserve_exact(groups);
             let bytes = groups * std::mem::size_of::<S>();
             crate::alloc::advise_huge_pages(self.0.as_ptr() as *const u8, bytes);

@@ -119,16 +119,15 @@ const DECODE_AHEAD: usize = 512;
 /// zeroed on first touch, so nothing writes the slab before the rows do (a
 /// 64-byte aligned `alloc_zeroed` is a `memset` of every byte).
 ///
-/// Small pages, not huge ones, unlike the key tables: a slab is written in
+/// Small pages, never huge ones (key tables get them where they pay,
+/// [`crate::alloc::huge_pages_pay`]): a slab is written in
 /// order, so huge pages spare few TLB misses, and where a VM reports freed
 /// memory to its host (virtio-balloon free page reporting, which works on
 /// free blocks of 2 MiB and up), a fresh huge page is one the host must
 /// fault in again: 0.12 to 2.2 ms per MiB on the VM these figures are from,
 /// against a steady 0.36 ms for small pages. Without the advice the
 /// reference million-group run took 0.546 s against 0.586 (5 interleaved
-/// rounds, 2.5 s apart), 0.548 against 0.570 back to back; `distinct` over a
-/// million keys, whose tables are read at random, ran 0.70 s against 0.42
-/// with no huge pages anywhere, so the tables keep theirs.
+/// rounds, 2.5 s apart), 0.548 against 0.570 back to back.
 struct Slab {
     map: memmap2::MmapMut,
 }
