@@ -16,7 +16,7 @@
 //! up to six times a small page's cost per byte (`docs/performance.md`,
 //! stop 39).
 //!
-//! On such a VM the hint is not given at all ([`huge_pages_pay`]): the
+//! On such a VM the hint is not given at all (`huge_pages_pay`): the
 //! tables it was for are fresh memory in every run too. `distinct` over a
 //! million keys, whose two 64 MiB key tables are all its fresh memory, ran
 //! 0.34-0.35 s with huge pages back to back but 0.50 s when the host had
@@ -24,17 +24,17 @@
 //! GiB), and 0.355 s either way on small pages (stop 53).
 
 /// Blocks at least this large get the hint.
-pub(crate) const HUGE_MIN: usize = 4 << 20;
+const HUGE_MIN: usize = 4 << 20;
 /// The size of a transparent huge page on x86-64 and most arm64 kernels.
 const HUGE_PAGE: usize = 2 << 20;
 
 /// Asks for huge pages on the whole huge pages inside `[ptr, ptr + len)`,
 /// when the block is at least `HUGE_MIN` (4 MiB) long and huge pages pay
-/// here ([`huge_pages_pay`]). Call it before the memory is first touched.
+/// here (`huge_pages_pay`). Call it before the memory is first touched.
 /// A hint: failure changes nothing.
 pub fn advise_huge_pages(ptr: *const u8, len: usize) {
     #[cfg(target_os = "linux")]
-    if len >= HUGE_MIN && !ptr.is_null() && huge_pages_pay() {
+    if !ptr.is_null() && huge_pages_for(len) {
         let start = (ptr as usize).next_multiple_of(HUGE_PAGE);
         let end = (ptr as usize + len) & !(HUGE_PAGE - 1);
         if end > start {
@@ -49,11 +49,19 @@ pub fn advise_huge_pages(ptr: *const u8, len: usize) {
     let _ = (ptr, len);
 }
 
+/// Whether a block of `len` bytes gets the huge-page hint: at least
+/// [`HUGE_MIN`] long, on a machine where huge pages pay. The one place the
+/// policy is decided, for [`advise_huge_pages`] and the key tables' own
+/// mappings (`keyset::advise_mapping`).
+pub(crate) fn huge_pages_for(len: usize) -> bool {
+    len >= HUGE_MIN && huge_pages_pay()
+}
+
 /// Whether fresh huge pages are worth asking for on this machine: not where
 /// the host takes the guest's free memory back (see the module doc), which
 /// Linux shows as a virtio balloon device offering free page reporting.
 /// Looked up once per process.
-pub(crate) fn huge_pages_pay() -> bool {
+fn huge_pages_pay() -> bool {
     static PAY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *PAY.get_or_init(|| !free_pages_reported())
 }

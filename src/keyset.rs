@@ -225,8 +225,8 @@ fn map_anon(bytes: usize) -> Option<*mut libc::c_void> {
 }
 
 /// Asks for huge pages on the whole of a table's mapping, `bytes` long at
-/// `ptr`, once it is large enough ([`crate::alloc`]'s threshold), where
-/// huge pages pay ([`crate::alloc::huge_pages_pay`]). The
+/// `ptr`, where [`crate::alloc::huge_pages_for`] says a block that large
+/// gets them. The
 /// whole mapping, not only the huge pages inside it: advice on part of a
 /// mapping splits it in several, and `mremap` refuses to move a range
 /// that spans more than one (a `distinct` per group of a hundred sets of
@@ -234,7 +234,7 @@ fn map_anon(bytes: usize) -> Option<*mut libc::c_void> {
 /// failed").
 #[cfg(target_os = "linux")]
 fn advise_mapping(ptr: *mut libc::c_void, bytes: usize) {
-    if bytes >= crate::alloc::HUGE_MIN && crate::alloc::huge_pages_pay() {
+    if crate::alloc::huge_pages_for(bytes) {
         // SAFETY: the caller's own mapping of `bytes`; the advice changes
         // no contents, and failure is harmless (ignored).
         unsafe {

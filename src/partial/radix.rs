@@ -120,7 +120,7 @@ const DECODE_AHEAD: usize = 512;
 /// 64-byte aligned `alloc_zeroed` is a `memset` of every byte).
 ///
 /// Small pages, never huge ones (key tables get them where they pay,
-/// [`crate::alloc::huge_pages_pay`]): a slab is written in
+/// [`crate::alloc::huge_pages_for`]): a slab is written in
 /// order, so huge pages spare few TLB misses, and where a VM reports freed
 /// memory to its host (virtio-balloon free page reporting, which works on
 /// free blocks of 2 MiB and up), a fresh huge page is one the host must
