@@ -341,7 +341,16 @@ impl<'a> IndexScanner<'a> {
         while i < count {
             let group: &mut [u32; 8] = (&mut out[i..i + 8]).try_into().expect("8 entries");
             for slot in group {
-                *slot = at + rest.trailing_zeros();
+                // A volatile store, so that each entry is one plain 32-bit
+                // store: with ordinary ones LLVM's SLP vectoriser gathers
+                // the eight offsets into two vectors (`pinsrd`, two uops
+                // each on one port) and stores those, which took 3-6% more
+                // of Q1's CPU on the AVX2 and portable paths (docs/performance.md,
+                // "Separators indexed with plain stores").
+                // SAFETY: `slot` is a valid, aligned, exclusive reference;
+                // a volatile write to ordinary memory is an ordinary write
+                // that the compiler may not merge or drop.
+                unsafe { std::ptr::write_volatile(slot, at + rest.trailing_zeros()) };
                 rest &= rest.wrapping_sub(1);
             }
             i += 8;
