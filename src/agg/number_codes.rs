@@ -12,7 +12,7 @@
 //! digits read as one integer `m` are below 2^58 (every text of 17 digits,
 //! the most a shortest round-trip double has), is described exactly by its
 //! sign, `m` and the number of digits after the point `s`: a 64-bit code
-//! from which the text is written back byte for byte ([`write`]). Two
+//! from which the text is written back byte for byte ([`write`](fn@write)). Two
 //! texts are one code exactly when they are one text, so a set of codes
 //! counts texts like a set of texts; the number a code spells is read from
 //! it directly in the common cases and from its text otherwise

@@ -564,7 +564,7 @@ fn interpolate_ints(a: i64, b: Option<i64>, w: &Weight) -> f64 {
     round_ratio(&numerator, &den, 0)
 }
 
-/// Like [`quantile_ints`] on sorted integers of any width (a rare column:
+/// Like the tests' `quantile_ints` on sorted integers of any width (a rare column:
 /// sorted whole).
 fn quantile_sorted_wide(values: &[BigInt], f: &Fraction) -> Option<f64> {
     if values.is_empty() {

@@ -23,7 +23,7 @@
 //! `""` for a quote inside), optionally followed by `#N`, the N-th column
 //! of that name when the header repeats it (as in `--agg`); text literals
 //! are in single quotes (`''` inside); number literals are decimals with an
-//! optional sign and exponent (`-1.5e3`). The grammar is in [`parse`].
+//! optional sign and exponent (`-1.5e3`). The grammar is in [`parse`](mod@parse).
 //!
 //! # Meaning
 //!

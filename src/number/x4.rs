@@ -6,7 +6,7 @@
 //! of the benchmark's six statistics of three columns (Q2), twice what the
 //! eight lanes take on AVX-512. Like the eight lanes, these run the very
 //! same integer steps as [`split_wide`](super::decimal::split_wide) and
-//! [`to_f64`](super::decimal::to_f64) (the same loads, masks, digit checks,
+//! [`decimal_to_f64`](super::decimal::decimal_to_f64) (the same loads, masks, digit checks,
 //! reciprocal multiply and rounding decision), so a lane's result is bit
 //! for bit the scalar one, and a lane is read only where the scalar reader
 //! would take the same steps; every other lane (another shape, an empty

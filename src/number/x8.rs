@@ -1,5 +1,6 @@
-//! [`split_wide`](super::decimal::split_wide) and [`to_f64`](super::decimal::to_f64) on eight
-//! fields at once, in the 64-bit lanes of AVX-512 registers.
+//! [`split_wide`](super::decimal::split_wide) and
+//! [`decimal_to_f64`](super::decimal::decimal_to_f64) on eight fields at
+//! once, in the 64-bit lanes of AVX-512 registers.
 //!
 //! Why: the scalar reader is a chain of about seventy instructions per
 //! value with little to overlap, and parsing took a third of the CPU of

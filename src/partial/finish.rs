@@ -589,7 +589,7 @@ fn value_order(groups: &Numbering, key_types: &[ColumnType]) -> (Vec<u32>, Vec<b
 }
 
 /// Every group's typed key as bytes whose order is the keys' order
-/// ([`compare_keys`], [`Value::total_cmp`] field by field) and that are
+/// (the tests' `compare_keys`, [`Value::total_cmp`] field by field) and that are
 /// equal exactly when the keys are: field by field, a class byte (numbers,
 /// then text, then null, as `total_cmp` orders them) and for a number its
 /// 8 bytes, big-endian, as an ordered unsigned integer ([`ordered_int`],
@@ -673,7 +673,7 @@ fn encode_value(v: ValueRef<'_>, out: &mut Vec<u8>) {
 /// a number or null: each group's key as a `u128` that sorts as the keys
 /// do ([`Value::total_cmp`]), above the group's number, so that the groups
 /// sort as plain integers, and equal keys (`7` and `007`) in the order of
-/// their groups, as the stable sort of [`compare_keys`] puts them. `None`
+/// their groups, as a stable sort by the tests' `compare_keys` puts them. `None`
 /// for any other keys (several columns, text, a key that is not a number
 /// of its column's type).
 ///

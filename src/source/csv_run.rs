@@ -12,7 +12,8 @@
 //! before it did and the last record of partition *i − 1* ended exactly
 //! there. So [`map`] runs the tasks, then checks the boundaries in order;
 //! if one was wrong, everything read is discarded and the map runs again on
-//! boundaries found by the parser ([`split_sequential`]). The answer, and
+//! boundaries found by the parser
+//! ([`split_sequential`](crate::source::split::split_sequential)). The answer, and
 //! the error, are always the sequential parser's, for every partition
 //! count; only such files pay twice. An error in a partition that started
 //! on a wrongly guessed boundary is discarded with the rest of that map.

@@ -17,7 +17,7 @@
 //! as it decodes it (offsets, UTF-8), and [`Dictionary::new`] refuses
 //! values that are not strictly ascending, so no two codes name one value.
 //! Codes are checked against the dictionary's length as each partition is
-//! read ([`crate::source::arrow::Prepared::coded`]).
+//! read ([`crate::source::arrow::Prepared::with_codes`]).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -20,7 +20,7 @@
 //!   as `distinct` compares them (`007` is `7` in an integer column, `1.0`
 //!   is `1` in a float one, every NaN is one value), through fixed-seeded
 //!   XXH3, so it estimates exactly the count `distinct` gives. See
-//!   [`distinct`](self::distinct) and [`hll`](self::hll).
+//!   [`distinct`] and [`hll`].
 //! - [`ApproxQuantile`] (`approx_median`, `approx_pNN`): DDSketch with
 //!   relative accuracy 1% (`gamma <= 1.01/0.99`): the value of each rank
 //!   is known within 1% of itself, so the quantile is within 1% of the
@@ -31,8 +31,8 @@
 //!   spanned, 32 KiB at most): values more than 2^58.5 (4e17) times smaller
 //!   in magnitude than the largest of their sign fall into the lowest
 //!   bucket kept, which the largest value alone determines, so the collapse
-//!   is order-independent too. See [`quantile`](self::quantile) and
-//!   [`ddsketch`](self::ddsketch). The result is a float, for integer
+//!   is order-independent too. See [`quantile`] and
+//!   [`ddsketch`]. The result is a float, for integer
 //!   columns too (the bound is relative: integers above 2^53 lose nothing
 //!   that matters).
 //!
