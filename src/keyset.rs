@@ -226,11 +226,10 @@ fn map_anon(bytes: usize) -> Option<*mut libc::c_void> {
 
 /// Asks for huge pages on the whole of a table's mapping, `bytes` long at
 /// `ptr`, where [`crate::alloc::huge_pages_for`] says a block that large
-/// gets them. The
-/// whole mapping, not only the huge pages inside it: advice on part of a
-/// mapping splits it in several, and `mremap` refuses to move a range
-/// that spans more than one (a `distinct` per group of a hundred sets of
-/// 100,000 keys aborted there, "memory allocation of 8388608 bytes
+/// gets them. The whole mapping, not only the huge pages inside it: advice
+/// on part of a mapping splits it in several, and `mremap` refuses to move
+/// a range that spans more than one (a `distinct` per group of a hundred
+/// sets of 100,000 keys aborted there, "memory allocation of 8388608 bytes
 /// failed").
 #[cfg(target_os = "linux")]
 fn advise_mapping(ptr: *mut libc::c_void, bytes: usize) {

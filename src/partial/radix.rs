@@ -120,8 +120,8 @@ const DECODE_AHEAD: usize = 512;
 /// 64-byte aligned `alloc_zeroed` is a `memset` of every byte).
 ///
 /// Small pages, never huge ones (key tables get them where they pay,
-/// [`crate::alloc::huge_pages_for`]): a slab is written in
-/// order, so huge pages spare few TLB misses, and where a VM reports freed
+/// [`crate::alloc::huge_pages_for`]): a slab is written in order, so huge
+/// pages spare few TLB misses, and where a VM reports freed
 /// memory to its host (virtio-balloon free page reporting, which works on
 /// free blocks of 2 MiB and up), a fresh huge page is one the host must
 /// fault in again: 0.12 to 2.2 ms per MiB on the VM these figures are from,

@@ -31,10 +31,9 @@
 //!   spanned, 32 KiB at most): values more than 2^58.5 (4e17) times smaller
 //!   in magnitude than the largest of their sign fall into the lowest
 //!   bucket kept, which the largest value alone determines, so the collapse
-//!   is order-independent too. See [`quantile`] and
-//!   [`ddsketch`]. The result is a float, for integer
-//!   columns too (the bound is relative: integers above 2^53 lose nothing
-//!   that matters).
+//!   is order-independent too. See [`quantile`] and [`ddsketch`]. The
+//!   result is a float, for integer columns too (the bound is relative:
+//!   integers above 2^53 lose nothing that matters).
 //!
 //! Both start empty and grow on demand (a hash set, a list of values), so
 //! a group-by's many small groups cost little more than their values.
