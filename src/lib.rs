@@ -59,6 +59,7 @@ pub mod mapreduce;
 pub mod number;
 pub mod output;
 pub mod partial;
+pub mod phases;
 pub mod pipe;
 pub mod plan;
 pub mod progress;

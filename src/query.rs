@@ -146,6 +146,7 @@ impl Query {
 /// [`Prepared::execute`], then, when `query.format` needs UTF-8 text,
 /// [`Prepared::check_text`].
 pub fn run(query: &Query) -> Result<Table> {
+    crate::phases::mark("start");
     let prepared = prepare(query)?;
     let table = prepared.execute()?;
     if let Some(format) = query.format {

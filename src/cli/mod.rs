@@ -54,6 +54,7 @@ pub fn run(config: &RunConfig) -> Result<()> {
     // (silent: a capped --threads was noted when validated)
     let threads = query::threads(config.query.threads, true);
     output::write_table(&table, config.format, config.output.as_deref(), threads)?;
+    crate::phases::mark("output");
     print_notes(&table, config.query.quiet);
     // The process ends right after this: returning the result's memory
     // (tens of MiB for a million groups) would only delay the exit.

@@ -114,7 +114,9 @@ where
     });
     progress.finish();
     let (partials, _) = ran.into_result()?;
+    crate::phases::mark("map");
     let total = pool.install(|| Partial::merge_all(plan, partials));
+    crate::phases::mark("merge");
     Ok((pool, total))
 }
 

@@ -140,7 +140,10 @@ pub(super) fn grouped(tables: Vec<GroupTable>, types: &[ColumnType], plan: &Plan
     } else {
         sort_typed_keys(&groups, &key_types, part_states, plan)
     };
-    build(plan, types, &groups, &key_types, firsts, states)
+    crate::phases::mark("sort");
+    let table = build(plan, types, &groups, &key_types, firsts, states);
+    crate::phases::mark("build");
+    table
 }
 
 /// The groups of every table, numbered globally: table t's group i is

@@ -128,7 +128,9 @@ fn run_in_pool(
     let (_, partials) = map(pool, plan, inputs, opts, &new_partials, &|p, _, i, b, s| {
         fold_batch(plan, p, i, b, s)
     })?;
+    crate::phases::mark("map");
     let total = Partial::merge_all(plan, partials);
+    crate::phases::mark("merge");
     if !total.complete(plan) {
         // a min/max column turned out to be text: run again, keeping the
         // text of every value (rare; see `agg::extreme`)

@@ -469,3 +469,49 @@ fn a_piped_stdout_gets_a_one_mebibyte_buffer() {
     out.read_to_string(&mut text).unwrap();
     assert!(text.starts_with("count\n"), "{text}");
 }
+
+// ---------------------------------------------------------------------------
+// RAYPROC_PHASES
+
+/// With `RAYPROC_PHASES` set, a run prints on stderr the time of each of
+/// its phases in order, whatever the input kind, and its output is the
+/// same; without it (the test environment may not carry it), nothing.
+#[test]
+fn phase_times_go_to_stderr_only_when_asked() {
+    let args = ["--by", "city", "--agg", "count,sum:qty", "--quiet"];
+    let plain = crate::common::rayproc()
+        .env_remove("RAYPROC_PHASES")
+        .args(["run", "--input"])
+        .arg(sample())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(plain.status.success());
+    assert_eq!(String::from_utf8_lossy(&plain.stderr), "");
+    let timed = crate::common::rayproc()
+        .env("RAYPROC_PHASES", "1")
+        .args(["run", "--input"])
+        .arg(sample())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(timed.status.success());
+    assert_eq!(timed.stdout, plain.stdout, "timing changes no output");
+    let stderr = String::from_utf8_lossy(&timed.stderr);
+    let phases: Vec<&str> = stderr
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        phases,
+        ["start", "map", "merge", "sort", "build", "output"],
+        "{stderr}"
+    );
+    for line in stderr.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(fields.len(), 4, "name, time, ms, +delta: {line}");
+        let at: f64 = fields[1].parse().unwrap();
+        let delta: f64 = fields[3].parse().unwrap();
+        assert!(at >= 0.0 && delta >= 0.0 && delta <= at + 1e-9, "{line}");
+    }
+}
