@@ -120,6 +120,18 @@ pub struct Table {
     /// What the run should say about the values beside writing them (an
     /// approximate answer that may miss its bound), one line each.
     pub notes: Vec<String>,
+    /// What the rows were built from, freed with the table ([`Table::keep`]).
+    kept: Kept,
+}
+
+/// Values a table holds on to only so that they are freed with it.
+#[derive(Default)]
+struct Kept(Vec<Box<dyn Send + Sync>>);
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Kept({} values)", self.0.len())
+    }
 }
 
 /// Appends one stored row's cells, in column order.
@@ -307,7 +319,20 @@ impl Table {
             order,
             len,
             notes: Vec::new(),
+            kept: Kept::default(),
         }
+    }
+
+    /// Holds on to `value` until the table is dropped: what its rows were
+    /// built from (a group-by's keys and states), so that freeing those
+    /// is not a step of its own between building the table and writing
+    /// it. Freeing a million groups' states is a walk over all of them,
+    /// and their heap blocks, on one thread: 4 ms for the reference
+    /// million-group sum, 50 ms with a mean's exact sums. The command line
+    /// never frees the table (it exits right after writing it), so there
+    /// the walk does not happen at all.
+    pub fn keep(&mut self, value: impl Send + Sync + 'static) {
+        self.kept.0.push(Box::new(value));
     }
 
     pub fn len(&self) -> usize {
@@ -405,6 +430,19 @@ impl PartialEq for Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a table keeps lives exactly as long as the table.
+    #[test]
+    fn kept_values_are_freed_with_the_table() {
+        let states = std::sync::Arc::new(vec![1u64; 4]);
+        let mut table = Table::from_rows(vec!["x".into()], vec![vec![Value::Int(1)]]);
+        table.keep(std::sync::Arc::clone(&states));
+        table.keep(std::sync::Arc::clone(&states));
+        assert_eq!(std::sync::Arc::strong_count(&states), 3);
+        assert_eq!(table.len(), 1, "keeping changes no row");
+        drop(table);
+        assert_eq!(std::sync::Arc::strong_count(&states), 1);
+    }
 
     /// Every kind of cell, the wide integers and long texts that live in
     /// the arena among them, comes back as it went in, next to its

@@ -141,7 +141,10 @@ pub(super) fn grouped(tables: Vec<GroupTable>, types: &[ColumnType], plan: &Plan
         sort_typed_keys(&groups, &key_types, part_states, plan)
     };
     crate::phases::mark("sort");
-    let table = build(plan, types, &groups, &key_types, firsts, states);
+    let mut table = build(plan, types, &groups, &key_types, firsts, &states);
+    // freed with the table, not here: see `Table::keep`
+    table.keep(groups);
+    table.keep(states);
     crate::phases::mark("build");
     table
 }
@@ -740,7 +743,7 @@ fn build(
     groups: &Numbering,
     key_types: &[ColumnType],
     firsts: Vec<u32>,
-    states: FinalStates,
+    states: &FinalStates,
 ) -> Table {
     let columns = plan.output_names();
     let total = groups.total;
