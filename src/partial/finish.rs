@@ -252,7 +252,7 @@ impl ByteKeys for Numbering {
 /// order of their numbers.
 ///
 /// The keys are sorted by 16 of their bytes held inline
-/// ([`sort_prefixes`]), so that comparisons rarely need the keys
+/// ([`prefix_bits`]), so that comparisons rarely need the keys
 /// themselves, scattered in the arenas; keys whose 16 bytes tie are then
 /// put in order by the bytes after them ([`order_ties`], [`sort_run`]).
 /// Where the bits in which those 16 bytes differ and the keys' numbers fit
@@ -262,15 +262,19 @@ impl ByteKeys for Numbering {
 /// pairs.
 fn sort_byte_keys<K: ByteKeys>(keys: &K) -> Vec<u32> {
     let total = keys.len();
-    let prefixes = sort_prefixes(keys);
+    let bits = prefix_bits(keys);
+    let prefix = |g: u32| prefix16(&keys.key(g)[bits.skipped..]);
     // ties: the keys' next 16 bytes decide
-    let depth = prefixes.skipped + 16;
-    match Packing::of(&prefixes) {
+    let depth = bits.skipped + 16;
+    match Packing::of(&bits, total) {
         Some(packing) => {
-            let mut packed: Vec<u64> = (prefixes.values.par_iter().zip(0..total as u32))
-                .map(|(&p, g)| packing.pack(p, g))
+            // packed straight from the keys: their 16-byte prefixes are
+            // never stored (16 MB of fresh memory written and read again
+            // for a million keys)
+            let mut packed: Vec<u64> = (0..total as u32)
+                .into_par_iter()
+                .map(|g| packing.pack(prefix(g), g))
                 .collect();
-            drop(prefixes);
             packed.par_sort_unstable();
             let (shift, mask) = (packing.group_bits, packing.group_mask());
             order_ties(
@@ -283,10 +287,9 @@ fn sort_byte_keys<K: ByteKeys>(keys: &K) -> Vec<u32> {
             packed.into_iter().map(|v| (v & mask) as u32).collect()
         }
         None => {
-            let mut keyed: Vec<(u128, u32)> = prefixes
-                .values
+            let mut keyed: Vec<(u128, u32)> = (0..total as u32)
                 .into_par_iter()
-                .zip(0..total as u32)
+                .map(|g| (prefix(g), g))
                 .collect();
             keyed.par_sort_unstable();
             order_ties(
@@ -301,29 +304,32 @@ fn sort_byte_keys<K: ByteKeys>(keys: &K) -> Vec<u32> {
     }
 }
 
-/// The 16 bytes of each key that it is sorted by, where they start in the
-/// keys, and the bits in which they differ: the first 16, or, where all keys begin alike
-/// (`https://example.com/item/...`: they share their first eight bytes at
-/// least), the 16 after what all keys share. Sorted by their first 16
-/// bytes, such keys would mostly tie and be sorted by whole keys read from
-/// the arenas, three times slower.
-fn sort_prefixes<K: ByteKeys>(keys: &K) -> Prefixes {
+/// Where the 16 bytes that [`sort_byte_keys`] sorts each key by start,
+/// and the bits in which they differ: the first 16, or, where all keys
+/// begin alike (`https://example.com/item/...`: they share their first
+/// eight bytes at least), the 16 after what all keys share. Sorted by
+/// their first 16 bytes, such keys would mostly tie and be sorted by whole
+/// keys read from the arenas, three times slower.
+fn prefix_bits<K: ByteKeys>(keys: &K) -> PrefixBits {
     let total = keys.len();
     let key = |g: u32| keys.key(g);
-    let prefixes_from = |skipped: usize| -> Prefixes {
-        let values: Vec<u128> = (0..total as u32)
+    let bits_from = |skipped: usize| -> PrefixBits {
+        let first = prefix16(&key(0)[skipped..]);
+        let differ = (0..total as u32)
             .into_par_iter()
-            .map(|g| prefix16(&key(g)[skipped..]))
-            .collect();
-        let differ = differing_bits(&values);
-        Prefixes {
-            values,
-            skipped,
-            differ,
-        }
+            .with_min_len(4096)
+            .map(|g| prefix16(&key(g)[skipped..]) ^ first)
+            .reduce(|| 0, |a, b| a | b);
+        PrefixBits { skipped, differ }
     };
-    let prefixes = prefixes_from(0);
-    if total > 1 && prefixes.differ.leading_zeros() >= 64 {
+    if total == 0 {
+        return PrefixBits {
+            skipped: 0,
+            differ: 0,
+        };
+    }
+    let bits = bits_from(0);
+    if total > 1 && bits.differ.leading_zeros() >= 64 {
         let first = key(0);
         let shared = (0..total as u32)
             .into_par_iter()
@@ -331,19 +337,16 @@ fn sort_prefixes<K: ByteKeys>(keys: &K) -> Prefixes {
             .min()
             .unwrap_or(0);
         if shared > 0 {
-            return prefixes_from(shared);
+            return bits_from(shared);
         }
     }
-    prefixes
+    bits
 }
 
-/// The 16 bytes of each key that [`sort_byte_keys`] sorts by.
-struct Prefixes {
-    /// Key `g`'s 16 bytes, big-endian.
-    values: Vec<u128>,
-    /// Where they start in every key.
+/// The 16 bytes of each key that [`sort_byte_keys`] sorts by: where they
+/// start in every key, and the bits in which some keys' differ.
+struct PrefixBits {
     skipped: usize,
-    /// The bits in which some of `values` differ.
     differ: u128,
 }
 
@@ -362,11 +365,11 @@ struct Packing {
 }
 
 impl Packing {
-    /// The packing of `prefixes` (group `g`'s is `prefixes[g]`), if the bits
-    /// in which they differ and the groups' numbers fit in 64 bits.
-    fn of(prefixes: &Prefixes) -> Option<Packing> {
-        let differ = prefixes.differ;
-        let last_group = u32::try_from(prefixes.values.len().checked_sub(1)?).ok()?;
+    /// The packing of the prefixes of `groups` keys, which differ in
+    /// `bits.differ`, if those bits and the groups' numbers fit in 64 bits.
+    fn of(bits: &PrefixBits, groups: usize) -> Option<Packing> {
+        let differ = bits.differ;
+        let last_group = u32::try_from(groups.checked_sub(1)?).ok()?;
         let group_bits = u32::BITS - last_group.leading_zeros();
         if differ.count_ones() + group_bits > u64::BITS {
             return None;
@@ -395,16 +398,6 @@ impl Packing {
         // (with no bits for groups, the only group is 0)
         (v << self.group_bits) | group as u64
     }
-}
-
-/// The bits in which some of `prefixes` differ.
-fn differing_bits(prefixes: &[u128]) -> u128 {
-    let Some(&first) = prefixes.first() else {
-        return 0;
-    };
-    (prefixes.par_iter())
-        .map(|p| p ^ first)
-        .reduce(|| 0, |a, b| a | b)
 }
 
 /// The length of the longest common prefix of `a` and `b`.
@@ -991,8 +984,8 @@ mod tests {
             tables[i * 31 % parts].groups.intern(k);
         }
         let (groups, _) = Numbering::new(tables);
-        let prefixes = sort_prefixes(&groups);
-        let (packed, skipped) = (Packing::of(&prefixes).is_some(), prefixes.skipped);
+        let bits = prefix_bits(&groups);
+        let (packed, skipped) = (Packing::of(&bits, groups.len()).is_some(), bits.skipped);
         let got = sort_text_keys(&groups)
             .into_iter()
             .map(|g| groups.key(g).to_vec())
