@@ -344,7 +344,8 @@ fn prefix_bits<K: ByteKeys>(keys: &K) -> PrefixBits {
 }
 
 /// The 16 bytes of each key that [`sort_byte_keys`] sorts by: where they
-/// start in every key, and the bits in which some keys' differ.
+/// start in every key, and the bits in which those bytes differ between
+/// some keys.
 struct PrefixBits {
     skipped: usize,
     differ: u128,

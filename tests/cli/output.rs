@@ -474,27 +474,26 @@ fn a_piped_stdout_gets_a_one_mebibyte_buffer() {
 // RAYPROC_PHASES
 
 /// With `RAYPROC_PHASES` set, a run prints on stderr the time of each of
-/// its phases in order, whatever the input kind, and its output is the
-/// same; without it (the test environment may not carry it), nothing.
+/// its phases in order, and its output is the same; without it (the test
+/// environment may not carry it), nothing.
 #[test]
 fn phase_times_go_to_stderr_only_when_asked() {
-    let args = ["--by", "city", "--agg", "count,sum:qty", "--quiet"];
-    let plain = crate::common::rayproc()
-        .env_remove("RAYPROC_PHASES")
-        .args(["run", "--input"])
-        .arg(sample())
-        .args(args)
-        .output()
-        .unwrap();
+    let run = |timed: bool| {
+        let mut cmd = crate::common::rayproc();
+        if timed {
+            cmd.env("RAYPROC_PHASES", "1");
+        } else {
+            cmd.env_remove("RAYPROC_PHASES");
+        }
+        (cmd.args(["run", "--input"]).arg(sample()))
+            .args(["--by", "city", "--agg", "count,sum:qty", "--quiet"])
+            .output()
+            .unwrap()
+    };
+    let plain = run(false);
     assert!(plain.status.success());
     assert_eq!(String::from_utf8_lossy(&plain.stderr), "");
-    let timed = crate::common::rayproc()
-        .env("RAYPROC_PHASES", "1")
-        .args(["run", "--input"])
-        .arg(sample())
-        .args(args)
-        .output()
-        .unwrap();
+    let timed = run(true);
     assert!(timed.status.success());
     assert_eq!(timed.stdout, plain.stdout, "timing changes no output");
     let stderr = String::from_utf8_lossy(&timed.stderr);
