@@ -102,6 +102,27 @@ impl Plan {
                 && (self.states.iter()).any(|s| s.slot == Some(slot) && s.func.reads_codes()))
     }
 
+    /// This plan as a group-by of its one column with no aggregates, when
+    /// it is a lone `distinct` without `--by`: the answer is then the
+    /// number of groups whose key is not null, once keys that are one value
+    /// of the column's type are merged, which is how the groups' keys are
+    /// finished anyway. The run's workers can then share the partitioned
+    /// tables of the group-by (each key held once) instead of each building
+    /// a set of nearly every key (see `Partial::for_run`). `None` for any
+    /// other plan.
+    pub fn lone_distinct_as_groups(&self) -> Option<Plan> {
+        let [agg] = &self.aggs[..] else {
+            return None;
+        };
+        let slot = agg.slot?;
+        (self.keys.is_empty() && agg.spec.func == Func::Distinct).then(|| Plan {
+            keys: vec![slot],
+            aggs: Vec::new(),
+            states: Vec::new(),
+            ..self.clone()
+        })
+    }
+
     /// Resolves `specs` and `by` (column names, each taken literally)
     /// against `header`.
     pub fn new(header: &[String], specs: &[AggSpec], by: &[String]) -> Result<Plan, Error> {

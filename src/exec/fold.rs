@@ -24,6 +24,12 @@ pub struct AggregateOptions {
     /// Total bytes the tasks will report through [`Fold::advance`], for the
     /// progress bar; 0 when unknown.
     pub total_bytes: u64,
+    /// Whether the tasks may hand a text column over as dictionary codes
+    /// (a store's): a lone `distinct` then keeps its per-worker sets, a
+    /// bit per dictionary value, which beat grouping by its column
+    /// ([`Partial::for_run`]) on every thread count (1M keys, 16 threads
+    /// on 2 cores: 0.075 s against 0.35 s).
+    pub coded: bool,
 }
 
 /// What a task's reader folds its batches into: the partial result of the
@@ -71,7 +77,7 @@ where
     T: Sync,
     F: Fn(&T, &mut Fold<'_>) -> Result<()> + Sync,
 {
-    let (pool, total) = fold_all(plan, tasks, opts, read)?;
+    let (pool, total) = fold_all(plan, tasks, opts, true, read)?;
     // the finish runs on the --threads pool too, not on rayon's global one
     Ok(pool.install(|| total.finish(plan)))
 }
@@ -88,15 +94,17 @@ where
     T: Sync,
     F: Fn(&T, &mut Fold<'_>) -> Result<()> + Sync,
 {
-    Ok(fold_all(plan, tasks, opts, read)?.1)
+    Ok(fold_all(plan, tasks, opts, false, read)?.1)
 }
 
 /// Runs the tasks and merges the workers' partials (on the run's pool,
-/// which is returned for the finish).
+/// which is returned for the finish). `finishes`: whether the partial is
+/// finished here ([`Partial::for_run`]) rather than shipped.
 fn fold_all<T, F>(
     plan: &Plan,
     tasks: &[T],
     opts: &AggregateOptions,
+    finishes: bool,
     read: F,
 ) -> Result<(rayon::ThreadPool, Partial)>
 where
@@ -106,9 +114,12 @@ where
     let pool = super::pool_for(opts.threads, tasks.len())?;
     let progress = Progress::new(opts.progress, opts.total_bytes, tasks.len());
     let shared = SharedParts::new();
-    let workers = (0..pool.current_num_threads())
-        .map(|_| Partial::sharing(plan, &shared))
-        .collect();
+    let threads = pool.current_num_threads();
+    let worker = || match finishes && !opts.coded {
+        true => Partial::for_run(plan, &shared, threads),
+        false => Partial::sharing(plan, &shared),
+    };
+    let workers = (0..threads).map(|_| worker()).collect();
     let ran = super::run_tasks(&pool, tasks, &progress, workers, |partial, task, ctx| {
         read(task, &mut Fold { plan, partial, ctx })
     });
@@ -134,6 +145,7 @@ mod tests {
             threads,
             progress: false,
             total_bytes: 0,
+            coded: false,
         };
         let tasks: Vec<usize> = (0..partitions).collect();
         aggregate(&plan, &tasks, &opts, |&i, fold| {

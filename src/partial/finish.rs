@@ -101,6 +101,51 @@ pub(super) fn scalar(table: &GroupTable, types: &[ColumnType], plan: &Plan) -> T
     out
 }
 
+/// The one row of a run without `--by` whose answers are `values`, in
+/// the order of `plan.aggs`.
+pub(super) fn one_row(plan: &Plan, values: Vec<Value>) -> Table {
+    debug_assert_eq!(values.len(), plan.aggs.len());
+    Table::from_rows(plan.output_names(), vec![values])
+}
+
+/// The number of distinct values among the keys of a group-by of the one
+/// column `slot` (`Plan::lone_distinct_as_groups`), as `distinct` counts
+/// them: the null key is none; text keys are distinct as they are (a
+/// partitioned merge leaves each in one table); keys of a number column
+/// are counted as the values they spell, as `grouped` merges them
+/// ([`typed_key`]: `7` and `007` one integer, `0.0` and `-0.0` one
+/// float, every NaN one), and a key that does not parse as the column's
+/// type is skipped, as `distinct` skips it.
+pub(super) fn distinct_keys<'a>(
+    tables: impl Iterator<Item = &'a GroupTable>,
+    types: &[ColumnType],
+    slot: usize,
+) -> usize {
+    let ty = types[slot];
+    let tables: Vec<&GroupTable> = tables.collect();
+    let fields = |t: &'a GroupTable| {
+        (t.groups.iter()).filter_map(|key| match key.split_first() {
+            Some((&crate::batch::VALUE_TAG, field)) => Some(field),
+            _ => None,
+        })
+    };
+    if !matches!(ty, ColumnType::Int | ColumnType::Float) {
+        return tables.par_iter().map(|&t| fields(t).count()).sum();
+    }
+    let mut values: Vec<u64> = (tables.par_iter())
+        .flat_map_iter(|&t| {
+            fields(t).filter_map(|field| match typed_key(Some(field), ty) {
+                ValueRef::Int(i) => Some(i as u64),
+                ValueRef::Float(f) => Some(f.to_bits()),
+                _ => None,
+            })
+        })
+        .collect();
+    values.par_sort_unstable();
+    values.dedup();
+    values.len()
+}
+
 /// A note per aggregate whose answer may miss its bound
 /// ([`crate::agg::AggState::beyond_bound`]): `beyond[i]` is how many of
 /// aggregate `i`'s answers may (of `groups`, with `--by`), and why.

@@ -834,6 +834,10 @@ pub struct SharedParts {
     tables: Vec<Mutex<Option<GroupTable>>>,
     /// Spreads the workers' starting partitions.
     next_start: AtomicUsize,
+    /// Whether the run's lone `distinct` is grouped by its column, decided
+    /// by the first batch any worker folds (see `Partial::for_run`), so
+    /// that every worker of the run folds the same way.
+    pub(super) lone_distinct_grouped: std::sync::OnceLock<bool>,
 }
 
 impl SharedParts {
@@ -841,6 +845,7 @@ impl SharedParts {
         Arc::new(SharedParts {
             tables: (0..PARTS).map(|_| Mutex::new(None)).collect(),
             next_start: AtomicUsize::new(0),
+            lone_distinct_grouped: std::sync::OnceLock::new(),
         })
     }
 

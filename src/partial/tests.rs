@@ -906,3 +906,66 @@ fn coded_states_become_tables_with_the_codes_that_had_rows() {
         "one row per key that occurs (group 3 is the null key)"
     );
 }
+
+/// A lone `distinct` on 8 or more threads: the run's first batch (its
+/// column is text) makes every worker group by the column, also past the
+/// radix threshold; workers that fold nothing stay as they were and are
+/// left out of the merge; the answer is the per-worker sets'. Fewer
+/// threads, or a first batch of numbers, keep the sets.
+#[test]
+fn a_lone_distinct_on_many_threads_groups_by_its_text_column() {
+    let header: Vec<String> = ["k", "v", "w"].map(String::from).to_vec();
+    let plan = Plan::new(&header, &parse_specs(&["distinct:k"]).unwrap(), &[]).unwrap();
+    for (n, groups) in [(30_000, 4_000), (400_000, 3 * radix::RADIX_GROUPS)] {
+        let rows = rows(n, groups);
+        let mut alone = Partial::new(&plan);
+        fold(&mut alone, &plan, &rows, 200, false);
+        assert!(alone.keys_only.is_none() && alone.may_group.is_none());
+        let want = Partial::merge_all(&plan, vec![alone]).finish(&plan);
+
+        let shared = SharedParts::new();
+        let mut partials: Vec<Partial> = (0..8)
+            .map(|_| Partial::for_run(&plan, &shared, 8))
+            .collect();
+        for (p, slice) in partials.iter_mut().zip(rows.chunks(n.div_ceil(5))) {
+            fold(p, &plan, slice, 200, false);
+        }
+        let grouped = partials.iter().filter(|p| p.keys_only.is_some()).count();
+        assert_eq!(grouped, 5, "the workers that folded a batch group");
+        let radix = partials.iter().any(|p| p.radix.is_some());
+        assert_eq!(radix, groups > radix::RADIX_GROUPS);
+        assert_eq!(shared.lone_distinct_grouped.get(), Some(&true));
+        let total = Partial::merge_all(&plan, partials);
+        same(
+            &total.finish(&plan),
+            &want,
+            &format!("{groups} keys, grouped"),
+        );
+
+        let mut few = Partial::for_run(&plan, &SharedParts::new(), 7);
+        fold(&mut few, &plan, &rows[..1000], 200, false);
+        assert!(few.keys_only.is_none(), "7 threads keep the sets");
+    }
+    // a column of numbers: the sets stay
+    let plan = Plan::new(&header, &parse_specs(&["distinct:v"]).unwrap(), &[]).unwrap();
+    let shared = SharedParts::new();
+    let mut p = Partial::for_run(&plan, &shared, 8);
+    let ints: Vec<i64> = (0..1000).collect();
+    let batch = Batch {
+        len: 1000,
+        columns: vec![Column {
+            len: 1000,
+            data: Data::Int(&ints),
+            valid: None,
+            raw: None,
+        }],
+        types: vec![ColumnType::Int],
+        codes: Vec::new(),
+    };
+    p.fold(&plan, &batch).unwrap();
+    assert!(
+        p.keys_only.is_none(),
+        "a first batch of numbers keeps the sets"
+    );
+    assert_eq!(shared.lone_distinct_grouped.get(), Some(&false));
+}

@@ -37,6 +37,10 @@ impl Partial {
     /// [`merge_all`](Self::merge_all) (no rows left buffered).
     pub fn encode(&self, out: &mut Vec<u8>) {
         assert!(self.radix.is_none(), "encoding a partial before merge_all");
+        assert!(
+            self.keys_only.is_none(),
+            "encoding a partial made to finish here (Partial::for_run)"
+        );
         put_varint(out, self.types.len() as u64);
         self.types.iter().for_each(|&t| put_u8(out, type_byte(t)));
         let tables: Vec<&GroupTable> = self.tables().collect();

@@ -123,7 +123,10 @@ fn run_in_pool(
     // there, so each attempt gets its own.
     let new_partials = |n| {
         let shared = SharedParts::new();
-        (0..n).map(|_| Partial::sharing(plan, &shared)).collect()
+        let threads = pool.current_num_threads();
+        (0..n)
+            .map(|_| Partial::for_run(plan, &shared, threads))
+            .collect()
     };
     let (_, partials) = map(pool, plan, inputs, opts, &new_partials, &|p, _, i, b, s| {
         fold_batch(plan, p, i, b, s)

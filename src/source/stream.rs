@@ -632,8 +632,13 @@ pub fn run(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table
     };
     let pool = exec::pool(opts.threads)?;
     let shared = SharedParts::new();
-    let fresh =
-        |n: usize| -> Vec<Partial> { (0..n).map(|_| Partial::sharing(plan, &shared)).collect() };
+    // one mode for every partial of the run, streamed or mapped
+    let threads = pool.current_num_threads();
+    let fresh = |n: usize| -> Vec<Partial> {
+        (0..n)
+            .map(|_| Partial::for_run(plan, &shared, threads))
+            .collect()
+    };
     let mut partials = Vec::new();
     for input in inputs {
         if input.is_stream() {

@@ -319,6 +319,7 @@ fn with_tasks<R>(
             .iter()
             .map(|t| inputs[t.input].bytes(t.units.clone()))
             .sum(),
+        coded: false,
     };
     engine(tasks, &opts, &|task: &TypedTask, fold: &mut Fold<'_>| {
         inputs[task.input].read(plan, task.units.clone(), fold)

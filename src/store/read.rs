@@ -500,6 +500,7 @@ impl Store {
             threads: opts.threads,
             progress: opts.progress,
             total_bytes: self.manifest.bytes,
+            coded: true,
         }
     }
 

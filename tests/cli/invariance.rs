@@ -186,7 +186,8 @@ fn the_default_partitioning_of_a_big_file_gives_the_single_partition_answer() {
 #[test]
 fn distinct_of_many_texts_is_exact_with_few_and_many_threads() {
     // past 64k distinct texts, in a pool of 8 or more threads, the sets are
-    // split by hash and merged part by part in parallel
+    // split by hash and merged part by part in parallel; alone, `distinct`
+    // groups by its column there instead, so it runs beside `count` too
     let mut csv = String::from("key\n");
     let mut rng = Lcg(11);
     let mut want = std::collections::HashSet::new();
@@ -197,22 +198,101 @@ fn distinct_of_many_texts_is_exact_with_few_and_many_threads() {
     }
     let (_dir, path) = temp_csv(&csv);
     for (threads, partitions) in [("1", "1"), ("8", "16"), ("9", "3")] {
-        let out = run_on(
-            &path,
-            &[
+        for (agg, tail) in [("distinct:key", ""), ("distinct:key,count", ",200000")] {
+            let args = [
                 "--agg",
-                "distinct:key",
+                agg,
                 "--threads",
                 threads,
                 "--partitions",
                 partitions,
-            ],
-        );
-        out.expect_ok("distinct");
-        assert_eq!(
-            out.stdout,
-            format!("distinct_key\n{}\n", want.len()),
-            "{threads} threads"
-        );
+            ];
+            let out = run_on(&path, &args);
+            out.expect_ok(agg);
+            let header = agg.replace("distinct:key", "distinct_key");
+            assert_eq!(
+                out.stdout,
+                format!("{header}\n{}{tail}\n", want.len()),
+                "{agg} on {threads} threads"
+            );
+        }
+    }
+}
+
+#[test]
+fn distinct_alone_on_many_threads_counts_what_distinct_with_others_counts() {
+    // alone, on 8 or more threads, `distinct` is answered by grouping on
+    // its column (one shared table per hash partition, each key once);
+    // beside another aggregate it keeps a set per worker. Both must count
+    // values as the column's type: `7`, `007` and `0007` one integer, `0.0`
+    // and `-0.0` one float, every NaN one, texts as spelled, nulls none.
+    let mut csv = String::from("i,f,t,n\n");
+    let mut rng = Lcg(5);
+    let spellings = [
+        ("7", "0.0", "abc", ""),
+        ("007", "-0.0", "7", ""),
+        ("0007", "NaN", "007", ""),
+        ("-0", "nan", "", ""),
+        ("0", "1", "abc", ""),
+        ("", "1.0", "x", ""),
+        ("12", "1e0", "", ""),
+        ("-12", "-inf", "7", ""),
+    ];
+    for row in 0..40_000u64 {
+        let (i, f, t, n) = spellings[(row % 8) as usize];
+        let r = rng.next() % 3_000;
+        if row % 5 == 0 {
+            writeln!(csv, "{r},{r}.5,t{r},{n}").unwrap();
+        } else {
+            writeln!(csv, "{i},{f},{t},{n}").unwrap();
+        }
+    }
+    let (_dir, path) = temp_csv(&csv);
+    for column in ["i", "f", "t", "n"] {
+        let alone = format!("distinct:{column}");
+        let with_count = format!("distinct:{column},count");
+        let want = run_on(&path, &["--agg", &with_count, "--threads", "1"]);
+        want.expect_ok(&with_count);
+        let want = want
+            .stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .to_string();
+        for (threads, partitions) in [
+            ("1", "1"),
+            ("2", "5"),
+            ("8", "16"),
+            ("16", "16"),
+            ("9", "64"),
+        ] {
+            for agg in [&alone, &with_count] {
+                let args = [
+                    "--agg",
+                    agg,
+                    "--threads",
+                    threads,
+                    "--partitions",
+                    partitions,
+                ];
+                let out = run_on(&path, &args);
+                out.expect_ok(agg);
+                let got = out
+                    .stdout
+                    .lines()
+                    .nth(1)
+                    .unwrap()
+                    .split(',')
+                    .next()
+                    .unwrap();
+                assert_eq!(
+                    got, want,
+                    "{agg} on {threads} threads, {partitions} partitions"
+                );
+            }
+        }
     }
 }

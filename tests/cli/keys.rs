@@ -718,3 +718,53 @@ fn the_table_format_shows_control_characters_as_escapes() {
         "nothing that drives a terminal"
     );
 }
+
+/// A lone `distinct` on many threads groups by its column (see the
+/// invariance test of the same name for CSV); on typed columns too, its
+/// count is `distinct`'s: integers as integers, `0.0` and `-0.0` one
+/// float, every NaN one, nulls none.
+#[test]
+fn distinct_alone_on_many_threads_counts_typed_values_as_distinct_with_others_does() {
+    let scratch = Scratch::new();
+    let n = 3000;
+    let ints: Vec<Option<i64>> = (0..n)
+        .map(|i| (i % 7 != 0).then_some((i * i) % 1013 - 500))
+        .collect();
+    let floats: Vec<Option<f64>> = (0..n)
+        .map(|i| match i % 9 {
+            0 => None,
+            1 => Some(-0.0),
+            2 => Some(0.0),
+            3 => Some(f64::NAN),
+            4 => Some(-f64::NAN),
+            5 => Some(f64::INFINITY),
+            _ => Some((i % 401) as f64 / 4.0),
+        })
+        .collect();
+    let texts: Vec<Option<Vec<u8>>> = (0..n)
+        .map(|i| (i % 5 != 0).then(|| format!("t{}", i % 777).into_bytes()))
+        .collect();
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("i", Arc::new(Int64Array::from(ints))),
+        ("f", Arc::new(Float64Array::from(floats))),
+        ("b", Arc::new(BinaryArray::from_iter(texts))),
+    ];
+    for path in write_typed(&scratch, "typed", columns) {
+        for column in ["i", "f", "b"] {
+            let with_count = format!("distinct:{column},count");
+            let first = |agg: &str, threads: &str| {
+                let out = crate::common::run_on(&path, &["--agg", agg, "--threads", threads]);
+                out.expect_ok(agg);
+                let row = out.stdout.lines().nth(1).unwrap().to_string();
+                row.split(',').next().unwrap().to_string()
+            };
+            let want = first(&with_count, "1");
+            for threads in ["1", "8", "16"] {
+                for agg in [format!("distinct:{column}"), with_count.clone()] {
+                    let got = first(&agg, threads);
+                    assert_eq!(got, want, "{agg} on {threads} threads, {}", path.display());
+                }
+            }
+        }
+    }
+}

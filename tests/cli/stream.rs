@@ -116,6 +116,26 @@ fn stdin_at_any_block_size_answers_as_the_file() {
     }
 }
 
+/// A lone `distinct` on 8 or more threads is grouped by its column, from
+/// a stream too: the answer is the file's on one thread.
+#[test]
+fn distinct_alone_on_many_threads_answers_from_stdin_as_the_file() {
+    let scratch = Scratch::new();
+    let mut rng = Lcg(15);
+    let text = tricky_csv(&mut rng, 3000);
+    for agg in ["distinct:x", "distinct:note", "distinct:k"] {
+        let one = ["--agg", agg, "--threads", "1"];
+        let want = file_answer(&scratch, &text, &one);
+        assert_eq!(want.code, 0, "{}", want.stderr);
+        for (threads, block) in [("8", 700), ("12", 4096)] {
+            let mut args = args_for("-", &["--agg", agg]);
+            args.extend_from_slice(&["--threads", threads]);
+            let got = run_streamed(&args, &text, block);
+            assert_same(&got, &want, &format!("{agg} on {threads} threads"));
+        }
+    }
+}
+
 #[test]
 fn errors_on_stdin_are_the_files_errors() {
     let scratch = Scratch::new();
