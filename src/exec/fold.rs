@@ -115,9 +115,12 @@ where
     let progress = Progress::new(opts.progress, opts.total_bytes, tasks.len());
     let shared = SharedParts::new();
     let threads = pool.current_num_threads();
-    let worker = || match finishes && !opts.coded {
-        true => Partial::for_run(plan, &shared, threads),
-        false => Partial::sharing(plan, &shared),
+    let worker = || {
+        if finishes && !opts.coded {
+            Partial::for_run(plan, &shared, threads)
+        } else {
+            Partial::sharing(plan, &shared)
+        }
     };
     let workers = (0..threads).map(|_| worker()).collect();
     let ran = super::run_tasks(&pool, tasks, &progress, workers, |partial, task, ctx| {

@@ -101,13 +101,6 @@ pub(super) fn scalar(table: &GroupTable, types: &[ColumnType], plan: &Plan) -> T
     out
 }
 
-/// The one row of a run without `--by` whose answers are `values`, in
-/// the order of `plan.aggs`.
-pub(super) fn one_row(plan: &Plan, values: Vec<Value>) -> Table {
-    debug_assert_eq!(values.len(), plan.aggs.len());
-    Table::from_rows(plan.output_names(), vec![values])
-}
-
 /// The number of distinct values among the keys of a group-by of the one
 /// column `slot` (`Plan::lone_distinct_as_groups`), as `distinct` counts
 /// them: the null key is none; text keys are distinct as they are (a

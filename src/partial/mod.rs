@@ -411,7 +411,8 @@ impl Partial {
     pub fn finish(self, plan: &Plan) -> Table {
         if let Some(grouped) = &self.keys_only {
             let count = finish::distinct_keys(self.tables(), &self.types, grouped.keys[0]);
-            return finish::one_row(plan, vec![Value::Int(count as i128)]);
+            let answer = vec![Value::Int(count as i128)];
+            return Table::from_rows(plan.output_names(), vec![answer]);
         }
         if plan.keys.is_empty() {
             return finish::scalar(&self.table, &self.types, plan);

@@ -46,6 +46,15 @@ impl Run {
         self
     }
 
+    /// The first field of the first row after the header, of a CSV answer
+    /// (what one `--agg` without `--by` gives first).
+    #[track_caller]
+    pub fn first_answer(&self) -> &str {
+        let row = self.stdout.lines().nth(1);
+        let row = row.unwrap_or_else(|| panic!("no row in:\n{}", self.stdout));
+        row.split(',').next().unwrap_or_default()
+    }
+
     /// The stdout parsed as JSON.
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {

@@ -252,16 +252,7 @@ fn distinct_alone_on_many_threads_counts_what_distinct_with_others_counts() {
         let alone = format!("distinct:{column}");
         let with_count = format!("distinct:{column},count");
         let want = run_on(&path, &["--agg", &with_count, "--threads", "1"]);
-        want.expect_ok(&with_count);
-        let want = want
-            .stdout
-            .lines()
-            .nth(1)
-            .unwrap()
-            .split(',')
-            .next()
-            .unwrap()
-            .to_string();
+        let want = want.expect_ok(&with_count).first_answer();
         for (threads, partitions) in [
             ("1", "1"),
             ("2", "5"),
@@ -279,17 +270,9 @@ fn distinct_alone_on_many_threads_counts_what_distinct_with_others_counts() {
                     partitions,
                 ];
                 let out = run_on(&path, &args);
-                out.expect_ok(agg);
-                let got = out
-                    .stdout
-                    .lines()
-                    .nth(1)
-                    .unwrap()
-                    .split(',')
-                    .next()
-                    .unwrap();
                 assert_eq!(
-                    got, want,
+                    out.expect_ok(agg).first_answer(),
+                    want,
                     "{agg} on {threads} threads, {partitions} partitions"
                 );
             }

@@ -754,9 +754,7 @@ fn distinct_alone_on_many_threads_counts_typed_values_as_distinct_with_others_do
             let with_count = format!("distinct:{column},count");
             let first = |agg: &str, threads: &str| {
                 let out = crate::common::run_on(&path, &["--agg", agg, "--threads", threads]);
-                out.expect_ok(agg);
-                let row = out.stdout.lines().nth(1).unwrap().to_string();
-                row.split(',').next().unwrap().to_string()
+                out.expect_ok(agg).first_answer().to_string()
             };
             let want = first(&with_count, "1");
             for threads in ["1", "8", "16"] {
