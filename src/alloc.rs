@@ -24,8 +24,11 @@
 //! GiB), and 0.355 s either way on small pages (stop 53).
 
 /// Blocks at least this large get the hint.
+// the policy below is Linux's (`madvise`); elsewhere only the tests ask it
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 const HUGE_MIN: usize = 4 << 20;
 /// The size of a transparent huge page on x86-64 and most arm64 kernels.
+#[cfg(target_os = "linux")]
 const HUGE_PAGE: usize = 2 << 20;
 
 /// Asks for huge pages on the whole huge pages inside `[ptr, ptr + len)`,
@@ -53,6 +56,7 @@ pub fn advise_huge_pages(ptr: *const u8, len: usize) {
 /// [`HUGE_MIN`] long, on a machine where huge pages pay. The one place the
 /// policy is decided, for [`advise_huge_pages`] and the key tables' own
 /// mappings (`keyset::advise_mapping`).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) fn huge_pages_for(len: usize) -> bool {
     len >= HUGE_MIN && huge_pages_pay()
 }
@@ -61,6 +65,7 @@ pub(crate) fn huge_pages_for(len: usize) -> bool {
 /// the host takes the guest's free memory back (see the module doc), which
 /// Linux shows as a virtio balloon device offering free page reporting.
 /// Looked up once per process.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn huge_pages_pay() -> bool {
     static PAY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *PAY.get_or_init(|| !free_pages_reported())
@@ -82,6 +87,7 @@ fn free_pages_reported() -> bool {
 }
 
 #[cfg(not(target_os = "linux"))]
+#[allow(dead_code)]
 fn free_pages_reported() -> bool {
     false
 }

@@ -90,6 +90,8 @@ impl std::fmt::Debug for KeySet {
 /// ([`Slots`]). Smaller ones stay on the heap, which recycles the blocks
 /// they free: from 64 KiB up, the radix group-by's 256 partition tables
 /// (256-512 KiB each) took 15% more page faults in mappings of their own.
+// used off Linux by the tests only (no mappings there)
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 const MAP_MIN: usize = 1 << 20;
 
 /// A table's slots: a heap vector while small, then an anonymous mapping
@@ -161,7 +163,10 @@ impl Slots {
     fn double(&mut self) {
         let len = self.len();
         let new_len = len * 2;
+        // only the mappings (Linux) need these
+        #[cfg(target_os = "linux")]
         let bytes = new_len * std::mem::size_of::<Slot>();
+        #[cfg(target_os = "linux")]
         let layout = || std::alloc::Layout::array::<Slot>(new_len).expect("table size");
         match self {
             #[cfg(target_os = "linux")]

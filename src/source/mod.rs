@@ -342,10 +342,12 @@ impl FetchAhead {
 
 /// Pages of a range [`fetch_ahead`] looks at to tell whether the range is
 /// in the page cache.
+#[cfg(target_os = "linux")]
 const FETCH_SAMPLES: usize = 8;
 /// The most one `MADV_WILLNEED` asks for: Linux reads at most the
 /// device's readahead window per call (`force_page_cache_ra`), 128 KiB by
 /// default (`read_ahead_kb`), so a larger range is asked for in steps.
+#[cfg(target_os = "linux")]
 const FETCH_STEP: usize = 128 << 10;
 
 /// Asks the kernel to start reading `map[start..end]` from disk now, when
