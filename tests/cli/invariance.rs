@@ -3,10 +3,13 @@
 //! rayproc partitions by itself, and on sets split across threads.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use serde_json::json;
 
-use crate::common::{json_of, run_all_partitions, run_everywhere, run_on, temp_csv, CsvText, Lcg};
+use crate::common::{
+    json_of, run_all_partitions, run_everywhere, run_on, temp_csv, CsvText, Lcg, Run,
+};
 
 /// ~20k records with quoted newlines (LF and CRLF), quoted commas, doubled
 /// quotes, nulls, blank lines and mixed line endings. Returns the text and
@@ -199,15 +202,7 @@ fn distinct_of_many_texts_is_exact_with_few_and_many_threads() {
     let (_dir, path) = temp_csv(&csv);
     for (threads, partitions) in [("1", "1"), ("8", "16"), ("9", "3")] {
         for (agg, tail) in [("distinct:key", ""), ("distinct:key,count", ",200000")] {
-            let args = [
-                "--agg",
-                agg,
-                "--threads",
-                threads,
-                "--partitions",
-                partitions,
-            ];
-            let out = run_on(&path, &args);
+            let out = run_agg(&path, agg, threads, partitions);
             out.expect_ok(agg);
             let header = agg.replace("distinct:key", "distinct_key");
             assert_eq!(
@@ -217,6 +212,19 @@ fn distinct_of_many_texts_is_exact_with_few_and_many_threads() {
             );
         }
     }
+}
+
+/// `--agg AGG` over `path` on `threads` threads and `partitions` partitions.
+fn run_agg(path: &Path, agg: &str, threads: &str, partitions: &str) -> Run {
+    let args = [
+        "--agg",
+        agg,
+        "--threads",
+        threads,
+        "--partitions",
+        partitions,
+    ];
+    run_on(path, &args)
 }
 
 #[test]
@@ -261,15 +269,7 @@ fn distinct_alone_on_many_threads_counts_what_distinct_with_others_counts() {
             ("9", "64"),
         ] {
             for agg in [&alone, &with_count] {
-                let args = [
-                    "--agg",
-                    agg,
-                    "--threads",
-                    threads,
-                    "--partitions",
-                    partitions,
-                ];
-                let out = run_on(&path, &args);
+                let out = run_agg(&path, agg, threads, partitions);
                 assert_eq!(
                     out.expect_ok(agg).first_answer(),
                     want,
