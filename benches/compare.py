@@ -363,6 +363,42 @@ def package_version(name):
         return "not installed"
 
 
+def memory_reclaim():
+    """What may take this machine's memory away between runs, which makes runs right after a
+    pause or after another process freed memory slower (docs/performance.md): a virtio balloon
+    that reports free pages to its host, and DAMON schemes that page out memory (the page cache
+    of the data file included) left untouched for a while."""
+    found = []
+    devices = Path("/sys/bus/virtio/devices")
+    try:
+        for dev in devices.iterdir():
+            try:
+                device = int((dev / "device").read_text().strip(), 0)
+                features = (dev / "features").read_text().strip()
+            except (OSError, ValueError):
+                continue
+            # virtio balloon (device 5) with VIRTIO_BALLOON_F_REPORTING (feature bit 5)
+            if device == 5 and len(features) > 5 and features[5] == "1":
+                found.append("virtio balloon free page reporting")
+                break
+    except OSError:
+        pass
+    kdamonds = Path("/sys/kernel/mm/damon/admin/kdamonds")
+    try:
+        for kd in sorted(kdamonds.iterdir()):
+            if not kd.name.isdigit() or (kd / "state").read_text().strip() != "on":
+                continue
+            for scheme in sorted(kd.glob("contexts/*/schemes/[0-9]*")):
+                action = (scheme / "action").read_text().strip()
+                age = (scheme / "access_pattern/age/min").read_text().strip()
+                aggr = (scheme.parent.parent / "monitoring_attrs/intervals/aggr_us").read_text()
+                idle_s = int(age) * int(aggr) / 1e6
+                found.append(f"DAMON {action} of memory idle {idle_s:g} s or more")
+    except (OSError, ValueError):
+        pass
+    return "; ".join(found) if found else "none found"
+
+
 def environment(args):
     mem_kb = read_proc("/proc/meminfo", "MemTotal").split()[0]
     found = shutil.which(args.rayproc)
@@ -380,6 +416,7 @@ def environment(args):
         "memory": f"{int(mem_kb) / 2**20:.1f} GiB" if mem_kb.isdigit() else mem_kb,
         "kernel": os.uname().release,
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "memory reclaim": memory_reclaim(),
         "rayproc": command_output([str(binary), "--version"]),
         "rayproc paths measured": ", ".join(args.paths) + " (each under `RAYPROC_SIMD=PATH`; "
                                   "`--version` shows the machine's own)",
