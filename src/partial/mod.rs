@@ -179,6 +179,19 @@ impl Partial {
         }
     }
 
+    /// `n` partials made by [`for_run`](Self::for_run), sharing `shared`:
+    /// the workers of one map.
+    pub fn for_run_workers(
+        plan: &Plan,
+        shared: &Arc<SharedParts>,
+        threads: usize,
+        n: usize,
+    ) -> Vec<Partial> {
+        (0..n)
+            .map(|_| Partial::for_run(plan, shared, threads))
+            .collect()
+    }
+
     /// Decides, at this worker's first batch, whether it folds by the
     /// grouped plan: as the run's first batch said (see
     /// [`for_run`](Self::for_run)). The partial holds nothing yet, so it

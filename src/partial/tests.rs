@@ -924,9 +924,7 @@ fn a_lone_distinct_on_many_threads_groups_by_its_text_column() {
         let want = Partial::merge_all(&plan, vec![alone]).finish(&plan);
 
         let shared = SharedParts::new();
-        let mut partials: Vec<Partial> = (0..8)
-            .map(|_| Partial::for_run(&plan, &shared, 8))
-            .collect();
+        let mut partials = Partial::for_run_workers(&plan, &shared, 8, 8);
         for (p, slice) in partials.iter_mut().zip(rows.chunks(n.div_ceil(5))) {
             fold(p, &plan, slice, 200, false);
         }

@@ -121,13 +121,8 @@ fn run_in_pool(
     // The workers of one attempt share their spilled group tables; a map
     // again on exact boundaries must not find the first attempt's rows
     // there, so each attempt gets its own.
-    let new_partials = |n| {
-        let shared = SharedParts::new();
-        let threads = pool.current_num_threads();
-        (0..n)
-            .map(|_| Partial::for_run(plan, &shared, threads))
-            .collect()
-    };
+    let new_partials =
+        |n| Partial::for_run_workers(plan, &SharedParts::new(), pool.current_num_threads(), n);
     let (_, partials) = map(pool, plan, inputs, opts, &new_partials, &|p, _, i, b, s| {
         fold_batch(plan, p, i, b, s)
     })?;

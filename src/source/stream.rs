@@ -634,11 +634,7 @@ pub fn run(plan: &Plan, inputs: &[CsvInput], opts: &ExecOptions) -> Result<Table
     let shared = SharedParts::new();
     // one mode for every partial of the run, streamed or mapped
     let threads = pool.current_num_threads();
-    let fresh = |n: usize| -> Vec<Partial> {
-        (0..n)
-            .map(|_| Partial::for_run(plan, &shared, threads))
-            .collect()
-    };
+    let fresh = |n: usize| Partial::for_run_workers(plan, &shared, threads, n);
     let mut partials = Vec::new();
     for input in inputs {
         if input.is_stream() {
