@@ -445,6 +445,12 @@ impl KeySet {
     /// table that grows by doubling touches fresh memory at every size it
     /// passes through, and moves every key each time).
     pub fn with_capacity(keys: usize, bytes: usize) -> Self {
+        Self::with_capacity_and_hasher(keys, bytes, DefaultHashBuilder::default())
+    }
+
+    /// [`with_capacity`](Self::with_capacity), hashing with `hasher` (as
+    /// [`with_hasher`](Self::with_hasher)).
+    pub fn with_capacity_and_hasher(keys: usize, bytes: usize, hasher: DefaultHashBuilder) -> Self {
         // the load factor stays at or below 1/2 (see `intern_hashed`)
         let slots = keys.saturating_mul(2).next_power_of_two().max(16);
         KeySet {
@@ -452,7 +458,7 @@ impl KeySet {
             mask: slots - 1,
             ends: Vec::with_capacity(keys),
             arena: Vec::with_capacity(bytes),
-            hasher: DefaultHashBuilder::default(),
+            hasher,
         }
     }
 

@@ -9,6 +9,11 @@
 //! merge               440.6 ms    +39.3
 //! ```
 //!
+//! A group-by partitioned by hash marks two steps of its merge before
+//! `merge` itself: `merge.split` (the workers' unpartitioned tables split
+//! by partition) and `merge.fold` (each partition's table built from its
+//! pieces and buffered rows).
+//!
 //! Why it exists: a profile says which functions take the CPU's time, not
 //! how long each step of a run keeps the others waiting, and whole-run wall
 //! times on a shared VM vary by more than a small phase's gain. Timing the

@@ -50,9 +50,10 @@ where
 
 /// `rayproc run`: the query's table, written where `--output` says.
 pub fn run(config: &RunConfig) -> Result<()> {
-    let table = query::run(&config.query)?;
     // (silent: a capped --threads was noted when validated)
     let threads = query::threads(config.query.threads, true);
+    crate::alloc::pad_heaps_for(threads);
+    let table = query::run(&config.query)?;
     output::write_table(&table, config.format, config.output.as_deref(), threads)?;
     crate::phases::mark("output");
     print_notes(&table, config.query.quiet);

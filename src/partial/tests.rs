@@ -300,6 +300,9 @@ fn partitioned_group_by_answers_as_the_direct_one() {
         // and at every change of v's type
         (2, (10, 5_000)),
         (4, (2_000, 1 << 24)),
+        // more workers than the buffer budget's floors allow: their
+        // buffers are unmapped aside, and eight small tables are split
+        (8, (500, 1 << 24)),
     ] {
         let radix = run(&plan, &rows, workers, limits, false);
         same(
