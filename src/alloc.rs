@@ -24,7 +24,7 @@
 //! GiB), and 0.355 s either way on small pages (stop 53).
 
 /// From this many threads a run pads glibc's heaps ([`pad_heaps_for`]).
-pub const MANY_THREADS: usize = 8;
+const MANY_THREADS: usize = 8;
 
 /// Has glibc grow each heap by 64 MiB at a time rather than by what the
 /// allocation needs, for a run of `threads` threads, from

@@ -875,7 +875,15 @@ fn try_lock(
 }
 
 fn new_table(plan: &Plan) -> GroupTable {
-    GroupTable::with_keys(plan, KeySet::with_hasher(hasher()))
+    table_with_room(plan, 0, 0)
+}
+
+/// A partition's table with room for `keys` keys of `bytes` bytes in all.
+fn table_with_room(plan: &Plan, keys: usize, bytes: usize) -> GroupTable {
+    GroupTable::with_keys(
+        plan,
+        KeySet::with_capacity_and_hasher(keys, bytes, hasher()),
+    )
 }
 
 /// The reduce with partitioned workers: the workers' direct tables
@@ -909,7 +917,6 @@ pub(super) fn reduce(plan: &Plan, radixes: Vec<Radix>, direct: Vec<GroupTable>) 
         b.seal_all();
         buffers.push(b);
     }
-    let buffers_read = &buffers;
     let tables = pieces
         .into_par_iter()
         .enumerate()
@@ -920,7 +927,7 @@ pub(super) fn reduce(plan: &Plan, radixes: Vec<Radix>, direct: Vec<GroupTable>) 
                 for t in pieces {
                     table.absorb(t);
                 }
-                for b in buffers_read {
+                for b in &buffers {
                     b.decode_into(p, d, &mut table, &state_cols, ids);
                 }
                 d.fold_into(&mut table, &state_cols, ids);
@@ -960,10 +967,7 @@ fn split(plan: &Plan, table: GroupTable) -> Vec<GroupTable> {
     let keys = share + share / 4 + 8;
     let bytes = (table.groups.bytes() / PARTS) * 5 / 4 + 64;
     let mut parts: Vec<GroupTable> = (0..PARTS)
-        .map(|_| {
-            let set = KeySet::with_capacity_and_hasher(keys, bytes, hasher());
-            GroupTable::with_keys(plan, set)
-        })
+        .map(|_| table_with_room(plan, keys, bytes))
         .collect();
     let hasher = hasher();
     let dest: Vec<(u32, u32)> = table
