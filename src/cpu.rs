@@ -18,8 +18,8 @@
 //!
 //! | level | what runs |
 //! | --- | --- |
-//! | `none` | no explicit SIMD: the portable block classifier (plain Rust the compiler vectorises with the target's own vectors; what a build for another architecture runs) called by the index loop once per block (the compiler keeps it out of line; inlining it measured no faster), and the scalar number readers |
-//! | `sse` | the x86-64 baseline: the SSE2 block classifier inlined into the index loop; the scalar number readers |
+//! | `none` | no explicit SIMD: the portable block classifier (plain Rust the compiler vectorises with the target's own vectors; what a build for an architecture other than x86-64 and aarch64 runs) called by the index loop once per block (the compiler keeps it out of line; inlining it measured no faster), and the scalar number readers |
+//! | `sse` (named `neon` on aarch64) | the target's baseline vectors: on x86-64 the SSE2 block classifier, on aarch64 the NEON one, inlined into the index loop; the scalar number readers |
 //! | `avx2` | the AVX2 block classifier; with BMI1, BMI2 and LZCNT the index loop compiled for them with that classifier inlined; with FMA too the batch number loop compiled for AVX2 and the four-lane float reader |
 //! | `avx512` | the AVX-512 BW classifier; with VBMI2 (and BMI1, LZCNT) the index scanner's byte compress; with F, BW, VL, DQ, BMI1, BMI2, LZCNT the batch number loop compiled for AVX-512; with CD too the eight-lane readers (without the AVX-512 number loop's features, the `avx2` one) |
 //!
@@ -59,7 +59,8 @@ use std::sync::OnceLock;
 pub enum Level {
     /// No explicit SIMD code.
     None,
-    /// The x86-64 baseline (SSE2).
+    /// The target's baseline vectors: SSE2 on x86-64, NEON on aarch64
+    /// (named [`BASELINE`] there).
     Sse,
     /// AVX2.
     Avx2,
@@ -75,7 +76,7 @@ impl Level {
     pub fn name(self) -> &'static str {
         match self {
             Level::None => "none",
-            Level::Sse => "sse",
+            Level::Sse => BASELINE,
             Level::Avx2 => "avx2",
             Level::Avx512 => "avx512",
         }
@@ -88,6 +89,14 @@ impl Level {
             .find(|l| l.name().eq_ignore_ascii_case(name))
     }
 }
+
+/// The name of [`Level::Sse`]: the vectors every processor of the target
+/// has, which are SSE2 on x86-64 and NEON (Advanced SIMD) on aarch64.
+pub const BASELINE: &str = if cfg!(target_arch = "aarch64") {
+    "neon"
+} else {
+    "sse"
+};
 
 impl std::fmt::Display for Level {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -151,7 +160,15 @@ impl Features {
                 fma: level >= Level::Avx2 && has!("fma"),
             }
         }
-        #[cfg(not(target_arch = "x86_64"))]
+        #[cfg(target_arch = "aarch64")]
+        {
+            // NEON is part of aarch64 itself, as SSE2 is of x86-64
+            Features {
+                level: Level::Sse,
+                ..Features::NONE
+            }
+        }
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
         Features::NONE
     }
 
@@ -182,7 +199,12 @@ impl Features {
 
     /// SSE2 (the x86-64 baseline), unless capped at `none`.
     pub fn sse2(self) -> bool {
-        self.level >= Level::Sse
+        cfg!(target_arch = "x86_64") && self.level >= Level::Sse
+    }
+
+    /// NEON (the aarch64 baseline), unless capped at `none`.
+    pub fn neon(self) -> bool {
+        cfg!(target_arch = "aarch64") && self.level >= Level::Sse
     }
 
     /// AVX2.
@@ -313,7 +335,8 @@ mod tests {
         assert_eq!(cap(os("AVX2"), false), Ok(Level::Avx2));
         let err = cap(os("avx3"), false).unwrap_err();
         assert!(
-            err.contains("RAYPROC_SIMD=avx3") && err.contains("avx512, avx2, sse, none"),
+            err.contains("RAYPROC_SIMD=avx3")
+                && err.contains(&format!("avx512, avx2, {BASELINE}, none")),
             "{err}"
         );
         // refused whatever RAYPROC_NO_SIMD says
@@ -331,7 +354,9 @@ mod tests {
         for cap in Level::ALL {
             let f = full.capped(cap);
             assert_eq!(f.level(), cap.min(full.level()), "cap {cap}");
-            assert_eq!(f.sse2(), f.level() >= Level::Sse);
+            let baseline = f.level() >= Level::Sse;
+            assert_eq!(f.sse2(), baseline && cfg!(target_arch = "x86_64"));
+            assert_eq!(f.neon(), baseline && cfg!(target_arch = "aarch64"));
             assert_eq!(f.avx2(), f.level() >= Level::Avx2);
             let avx512 = f.level() == Level::Avx512;
             assert_eq!(f.avx512bw(), avx512);
@@ -348,6 +373,17 @@ mod tests {
             }
         }
         assert_eq!(full.capped(Level::None), Features::NONE);
+    }
+
+    /// Every aarch64 processor has NEON, and nothing else is detected there.
+    #[cfg(target_arch = "aarch64")]
+    #[test]
+    fn detection_on_aarch64_is_the_baseline() {
+        let f = detected();
+        assert_eq!(f.level(), Level::Sse);
+        assert!(f.neon() && !f.sse2() && !f.avx2());
+        assert_eq!(Level::Sse.name(), "neon");
+        assert_eq!(Level::parse("NEON"), Some(Level::Sse));
     }
 
     /// What the detection finds agrees with the processor's own answer.

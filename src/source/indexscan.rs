@@ -23,6 +23,8 @@
 //! semantics and the errors. The records and fields this path yields are
 //! therefore exactly the fast scanner's.
 
+#[cfg(target_arch = "aarch64")]
+use super::fastscan::classify_neon;
 use super::fastscan::{
     classifier, classify_portable, field_span, Classifier, Classify, Masks, QuoteState,
 };
@@ -75,6 +77,8 @@ enum IndexPath {
     Avx2,
     /// SSE2 classifier, baseline loop.
     Sse2,
+    /// NEON classifier (aarch64), baseline loop.
+    Neon,
     /// The portable classifier, baseline loop: what other
     /// architectures run.
     Portable,
@@ -92,6 +96,7 @@ impl IndexPath {
         match Classifier::of(features) {
             Classifier::Avx2 if features.avx2_bmi() => IndexPath::Avx2,
             Classifier::Sse2 => IndexPath::Sse2,
+            Classifier::Neon => IndexPath::Neon,
             Classifier::Portable => IndexPath::Portable,
             _ => IndexPath::Pointer,
         }
@@ -184,6 +189,8 @@ impl<'a> IndexScanner<'a> {
             }
             #[cfg(target_arch = "x86_64")]
             IndexPath::Sse2 => self.index_blocks::<false>(start, stop, classify_sse2),
+            #[cfg(target_arch = "aarch64")]
+            IndexPath::Neon => self.index_blocks::<false>(start, stop, classify_neon),
             IndexPath::Portable => self.index_blocks::<false>(start, stop, classify_portable),
             _ => self.index_blocks::<false>(start, stop, self.classify),
         };
@@ -503,6 +510,7 @@ mod tests {
             let want = match level {
                 Level::Avx512 if full.avx512_vbmi2() => IndexPath::Avx512Compress,
                 Level::Avx2 if full.avx2_bmi() => IndexPath::Avx2,
+                Level::Sse if cfg!(target_arch = "aarch64") => IndexPath::Neon,
                 Level::Sse => IndexPath::Sse2,
                 Level::None => IndexPath::Portable,
                 _ => IndexPath::Pointer,
