@@ -68,7 +68,7 @@ pub(super) enum Classifier {
     /// SSE2 (the x86-64 baseline): four 16-byte compares per mask.
     Sse2,
     /// NEON (the aarch64 baseline): four 16-byte compares per mask, packed
-    /// by pairwise adds.
+    /// by shifts and inserts.
     Neon,
     /// No explicit SIMD: a byte at a time (what other architectures run).
     Portable,
@@ -245,7 +245,7 @@ pub(super) fn classify_sse2(block: &[u8; 64], delim: u8) -> Masks {
 /// silicon) run, as NEON is part of every one of them.
 ///
 /// NEON has no movemask, which is why the portable classifier weights and
-/// transposes: about 115 instructions a block on aarch64 for the delimiter
+/// transposes: about 117 instructions a block on aarch64 for the delimiter
 /// and newline masks and the test for quotes and CRs. Here the block is
 /// loaded de-interleaved (`ld4`: vector `j` holds bytes `4k + j`), so that
 /// shift-right-and-insert (`sri`) folds the four compares of a class into
@@ -297,7 +297,8 @@ pub(super) fn classify_neon(block: &[u8; 64], delim: u8) -> Masks {
     }
 }
 
-/// The classifier without explicit SIMD: what other architectures run, and
+/// The classifier without explicit SIMD: what architectures other than
+/// x86-64 and aarch64 run (and either at `RAYPROC_SIMD=none`), and
 /// the reference the others are tested against (`classify_bytes`, compiled
 /// for tests, is the byte-at-a-time definition it is tested against in
 /// turn).
@@ -838,18 +839,19 @@ mod tests {
     }
 
     /// The classifiers that pack their masks without a movemask
-    /// instruction, by weights: the portable one, and NEON's on aarch64.
-    fn weighing_classifiers() -> Vec<Classify> {
+    /// instruction: the portable one (weights and a transpose), and NEON's
+    /// on aarch64 (shifts and inserts).
+    fn packing_classifiers() -> Vec<Classify> {
         #[cfg(target_arch = "aarch64")]
         return vec![classify_portable, classify_neon];
         #[cfg(not(target_arch = "aarch64"))]
         vec![classify_portable]
     }
 
-    /// The weighing classifiers on every byte value, for every delimiter.
+    /// The packing classifiers on every byte value, for every delimiter.
     #[test]
-    fn weighing_classifiers_on_every_byte() {
-        for classify in weighing_classifiers() {
+    fn packing_classifiers_on_every_byte() {
+        for classify in packing_classifiers() {
             for delim in 0..=255u8 {
                 for start in (0..256).step_by(64) {
                     let mut block = [0u8; 64];
@@ -864,12 +866,12 @@ mod tests {
         }
     }
 
-    /// The weighing classifiers put each byte at its own bit: every
+    /// The packing classifiers put each byte at its own bit: every
     /// classified byte alone at every position, and every position but
-    /// one (the weights and their packing get each word and each bit).
+    /// one (the packing gets each word and each bit).
     #[test]
-    fn weighing_classifiers_at_every_position() {
-        for classify in weighing_classifiers() {
+    fn packing_classifiers_at_every_position() {
+        for classify in packing_classifiers() {
             for c in [b'"', b',', b'\n', b'\r'] {
                 for i in 0..64 {
                     let mut alone = [b'a'; 64];
