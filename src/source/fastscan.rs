@@ -70,7 +70,9 @@ pub(super) enum Classifier {
     /// NEON (the aarch64 baseline): four 16-byte compares per mask, packed
     /// by shifts and inserts.
     Neon,
-    /// No explicit SIMD: a byte at a time (what other architectures run).
+    /// No explicit SIMD: byte compares the compiler vectorises (what
+    /// architectures other than x86-64 and aarch64 run, and either at
+    /// `RAYPROC_SIMD=none`).
     Portable,
 }
 
