@@ -5,8 +5,12 @@
 //! serialiser (Polars, pandas, Python's `repr`) emits. A general parser
 //! spends most of its time on the forms these never use (exponents, `inf`,
 //! long mantissas), checked byte by byte. [`parse_plain`] reads only the plain
-//! form, eight fraction digits at a time, and leaves everything else to the
-//! general parser (its caller falls back on `None`).
+//! form, and leaves everything else to the general parser (its caller falls
+//! back on `None`). Its two common shapes are read without a loop, a word
+//! at a time: up to 15 bytes ([`split_short`]: prices, rates, coordinates,
+//! most measurements) and 16 to 24 ([`split_wide`]: the shortest
+//! round-trip form of a random double); any other plain decimal digit by
+//! digit ([`split_any`], which defines the form).
 //!
 //! The result is always the correctly rounded `f64`, bit for bit what
 //! `str::parse` gives. `w / 10^p` is estimated with one 64-bit multiply by
@@ -15,9 +19,10 @@
 //! quotient, rounded by hand (ties to even). No case relies on an
 //! approximation that might be off by one ulp.
 //!
-//! [`x8`](super::x8) runs the same steps on eight fields at once (AVX-512),
-//! [`x4`](super::x4) on four (AVX2); the items they share with this reader
-//! are `pub(super)`.
+//! [`x8`](super::x8) runs [`split_wide`]'s steps on eight fields at once
+//! (AVX-512), [`x4`](super::x4) on four (AVX2); the items they share with
+//! this reader are `pub(super)`. Their lanes leave every other shape, the
+//! short one included, to this reader.
 
 /// 5^p for the fraction lengths the exact path handles (p ≤ 19 < 27, so
 /// every entry fits in 64 bits).
@@ -41,10 +46,7 @@ pub(super) const MAX_DIGITS: usize = 19;
 /// more digits, at least one digit, and at most 19 digits in all); `None` means "not this form", not "not a number".
 #[inline(always)]
 pub fn parse_plain(s: &[u8]) -> Option<f64> {
-    let (w, p, neg) = match split_wide(s) {
-        Some(parts) => parts,
-        None => split_any(s)?,
-    };
+    let (w, p, neg) = split_fixed(s).or_else(|| split_any(s))?;
     // `to_f64` is never negative (zero is +0.0), so the sign is one bit
     // set: branch-free, as a sign branch mispredicts on data of both signs
     let v = to_f64(w, p);
@@ -63,7 +65,19 @@ pub fn split_plain(s: &[u8]) -> Option<(u64, usize, bool)> {
             return Some((w, 0, unsigned.len() != s.len()));
         }
     }
-    split_wide(s).or_else(|| split_any(s))
+    split_fixed(s).or_else(|| split_any(s))
+}
+
+/// The parts of `s` by one of the readers without a loop: [`split_short`]
+/// for up to 15 bytes, [`split_wide`] for 16 to 24; `None` where neither
+/// reads `s` (the caller falls back on [`split_any`]).
+#[inline(always)]
+fn split_fixed(s: &[u8]) -> Option<(u64, usize, bool)> {
+    if s.len() < 16 {
+        split_short(s)
+    } else {
+        split_wide(s)
+    }
 }
 
 /// `w / 10^p`, correctly rounded, for `p` ≤ 19: the value of the parts
@@ -125,6 +139,88 @@ pub(super) fn split_wide(s: &[u8]) -> Option<(u64, usize, bool)> {
     }
     let tail = parse8_values(lo) * 100_000_000 + parse8_values(hi);
     Some((parse8_values(head) * POW10[t] + tail, frac, neg))
+}
+
+/// The short shapes, 1 to 15 bytes (`19.99`, `-4.1405`, `-122.419416`,
+/// `42`): what most columns of measurements, prices and rates hold, read
+/// without a loop as [`split_wide`] reads the long ones (before, each of
+/// their bytes went through [`split_any`]'s loop, whose exit mispredicts
+/// wherever the integer parts' lengths vary).
+///
+/// The field is placed right-aligned in a 16-byte frame of two words,
+/// `lo` (frame bytes 0 to 7) and `hi` (8 to 15), the bytes before it zero:
+/// loads that stay within the field (overlapping where it is shorter than
+/// a word). The first `.` is squeezed out by moving the bytes before it up
+/// one byte, the digits are then the frame's top bytes, and bytes masked
+/// off below them are leading zeros. Accepts exactly what [`split_any`]
+/// accepts, with the same parts (the tests compare them); `None` for
+/// anything else, and for lengths outside 1 to 15.
+#[inline(always)]
+pub(super) fn split_short(s: &[u8]) -> Option<(u64, usize, bool)> {
+    let n = s.len();
+    if !(1..16).contains(&n) {
+        return None;
+    }
+    let (lo, hi) = if n >= 8 {
+        let hi = load8(&s[n - 8..]);
+        // byte j of `s` (j < n - 8) to frame byte 16 - n + j; the bytes
+        // the words share are equal, and those past the word drop out
+        let lo = if n > 8 {
+            load8(&s[..8]) << (8 * (16 - n))
+        } else {
+            0
+        };
+        (lo, hi)
+    } else if n >= 4 {
+        // two 4-byte loads that overlap on equal bytes
+        let first = u32::from_le_bytes(s[..4].try_into().expect("4 bytes")) as u64;
+        let last = u32::from_le_bytes(s[n - 4..].try_into().expect("4 bytes")) as u64;
+        (0, (first << (8 * (8 - n))) | (last << 32))
+    } else {
+        // 1 to 3 bytes: the first, middle and last (some the same byte)
+        let at = |j: usize| (s[j] as u64) << (8 * (8 - n + j));
+        (0, at(0) | at(n / 2) | at(n - 1))
+    };
+    let first = s[0];
+    let neg = first == b'-';
+    let sign = (neg || first == b'+') as usize;
+    // the first '.': the lowest zero byte of a word ^ "........" (the
+    // frame's zero bytes are not one); the SWAR test is exact for the
+    // lowest zero byte of a word, which is the one wanted
+    let dots = |w: u64| {
+        let x = w ^ 0x2E2E_2E2E_2E2E_2E2E;
+        x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080
+    };
+    let (in_lo, in_hi) = (dots(lo), dots(hi));
+    let (lo, hi, frac) = if in_lo != 0 {
+        // frame byte d < 8: the bytes below it move up one
+        let d = in_lo.trailing_zeros() / 8;
+        let below = (1u64 << (8 * d)) - 1;
+        let lo = ((lo & below) << 8) | (lo & (!below << 8));
+        (lo, hi, 15 - d as usize)
+    } else if in_hi != 0 {
+        // frame byte 8 + d: the bytes below it move up one, the top byte
+        // of `lo` into `hi`
+        let d = in_hi.trailing_zeros() / 8;
+        let below = (1u64 << (8 * d)) - 1;
+        let hi = ((hi & below) << 8) | (hi & (!below << 8)) | (lo >> 56);
+        (lo << 8, hi, 7 - d as usize)
+    } else {
+        (lo, hi, usize::MAX)
+    };
+    // digits: every byte but the sign and the point, at the frame's top
+    let point = (frac != usize::MAX) as usize;
+    let k = n - sign - point;
+    if k == 0 || frac == 0 {
+        return None;
+    }
+    let hi = digit_values(hi) & TOP_BYTES[k.min(8)];
+    let lo = digit_values(lo) & TOP_BYTES[k.saturating_sub(8)];
+    if non_digits(hi) | non_digits(lo) != 0 {
+        return None;
+    }
+    let w = parse8_values(lo) * 100_000_000 + parse8_values(hi);
+    Some((w, if point == 1 { frac } else { 0 }, neg))
 }
 
 /// `TOP_BYTES[k]`: the top `k` bytes of a `u64` set (`k` ≤ 8).
@@ -418,7 +514,14 @@ mod tests {
         if let Some(parts) = split_wide(b) {
             assert_eq!(Some(parts), split_any(b), "{s:?}: the two splits disagree");
         }
-        let general = split_wide(b).or_else(|| split_any(b));
+        if let Some(parts) = split_short(b) {
+            assert_eq!(
+                Some(parts),
+                split_any(b),
+                "{s:?}: the short split disagrees"
+            );
+        }
+        let general = split_any(b);
         assert_eq!(split_plain(b), general, "{s:?}: the short path disagrees");
         let std = s.parse::<f64>().ok();
         if let Some(v) = parse_plain(s.as_bytes()) {
@@ -539,6 +642,73 @@ mod tests {
             "1-",
         ] {
             check(s);
+        }
+    }
+
+    /// [`split_short`] reads exactly what [`split_any`] reads, with the
+    /// same parts, at every length it takes: every string of up to five
+    /// bytes over an alphabet of digits, signs, points and other bytes,
+    /// and random ones of six to fifteen bytes.
+    #[test]
+    fn short_split_is_the_general_one() {
+        const ALPHABET: &[u8] = b"0159.-+e x";
+        let agree = |b: &[u8]| {
+            assert_eq!(
+                split_short(b),
+                split_any(b),
+                "{:?}",
+                String::from_utf8_lossy(b)
+            );
+        };
+        let mut strings = vec![Vec::new()];
+        for _ in 0..5 {
+            strings = (strings.iter())
+                .flat_map(|s| {
+                    ALPHABET.iter().map(move |&c| {
+                        let mut t = s.clone();
+                        t.push(c);
+                        t
+                    })
+                })
+                .collect();
+            strings.iter().for_each(|s| agree(s));
+        }
+        let mut state = 0x6A09_E667_F3BC_C909;
+        for _ in 0..300_000 {
+            let r = xorshift(&mut state);
+            let n = 6 + (r % 10) as usize;
+            let mut s = Vec::with_capacity(n);
+            let mut bits = xorshift(&mut state);
+            for i in 0..n {
+                // mostly digits, a sign first now and then, a point or two
+                let c = match (bits % 16, i) {
+                    (0, 0) => b'-',
+                    (1, 0) => b'+',
+                    (2 | 3, _) => b'.',
+                    (4, _) => ALPHABET[(bits >> 4) as usize % ALPHABET.len()],
+                    _ => b'0' + ((bits >> 4) % 10) as u8,
+                };
+                s.push(c);
+                bits = bits.rotate_right(7) ^ r;
+            }
+            agree(&s);
+        }
+        for s in [
+            "19.99",
+            "-4.1405",
+            "-122.419416",
+            "37.774929",
+            "1700000000.123",
+            "0.12345678",
+            "-0.1234567",
+            "12345678",
+            "-1234567.",
+            "999999999999999",
+            "-99999999999999",
+            ".12345678901234",
+        ] {
+            agree(s.as_bytes());
+            must(s.trim_end_matches('.'));
         }
     }
 
