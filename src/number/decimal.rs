@@ -46,12 +46,43 @@ pub(super) const MAX_DIGITS: usize = 19;
 /// more digits, at least one digit, and at most 19 digits in all); `None` means "not this form", not "not a number".
 #[inline(always)]
 pub fn parse_plain(s: &[u8]) -> Option<f64> {
-    let (w, p, neg) = split_fixed(s).or_else(|| split_any(s))?;
-    // `to_f64` is never negative (zero is +0.0), so the sign is one bit
-    // set: branch-free, as a sign branch mispredicts on data of both signs
-    let v = to_f64(w, p);
+    let (v, neg) = if s.len() < 16 {
+        // (what `split_short` does not read, `split_any` does not either)
+        let (w, p, neg) = split_short(s)?;
+        (short_to_f64(w, p), neg)
+    } else {
+        let (w, p, neg) = split_wide(s).or_else(|| split_any(s))?;
+        (to_f64(w, p), neg)
+    };
+    // the quotient is never negative (zero is +0.0), so the sign is one
+    // bit set: branch-free, as a sign branch mispredicts on data of both
+    // signs
     Some(f64::from_bits(v.to_bits() | (neg as u64) << 63))
 }
+
+/// `w / 10^p`, correctly rounded, for the parts [`split_short`] gives: at
+/// most 15 digits, so `w` < 10^15 < 2^53 and 10^p (p ≤ 14) are both exact
+/// doubles, and one IEEE division, itself correctly rounded, is the
+/// correctly rounded quotient (Clinger's fast path, which holds for every
+/// short decimal, so no branch picks it). Cheaper than [`to_f64`]'s
+/// multiply and rounding decision, which longer mantissas need.
+#[inline(always)]
+fn short_to_f64(w: u64, p: usize) -> f64 {
+    debug_assert!(w < 1 << 53 && p < 16);
+    // (w < 2^63: the signed conversion, one instruction on x86-64)
+    (w as i64) as f64 / POW10_F64[p & 15]
+}
+
+/// 10^i as doubles, exact for every entry (10^i is exact up to 10^22).
+const POW10_F64: [f64; 16] = {
+    let mut t = [1f64; 16];
+    let mut i = 1;
+    while i < 16 {
+        t[i] = t[i - 1] * 10.0;
+        i += 1;
+    }
+    t
+};
 
 /// The parts of `s` if it is a plain decimal (as [`parse_plain`] reads):
 /// its digits as one integer, the number of them after the point, and
@@ -709,6 +740,33 @@ mod tests {
         ] {
             agree(s.as_bytes());
             must(s.trim_end_matches('.'));
+        }
+    }
+
+    /// The division [`short_to_f64`] takes gives what [`to_f64`]'s
+    /// multiply and rounding decision give, for every mantissa and scale a
+    /// short decimal can have: random ones of each digit count, and the
+    /// extremes (all nines, powers of ten, ties' neighbourhoods).
+    #[test]
+    fn short_quotients_are_the_general_ones() {
+        let agree = |w: u64, p: usize| {
+            assert_eq!(
+                short_to_f64(w, p).to_bits(),
+                to_f64(w, p).to_bits(),
+                "{w} / 10^{p}"
+            );
+        };
+        let mut state = 0xBB67_AE85_84CA_A73B;
+        for digits in 1..=15u32 {
+            let top = 10u64.pow(digits);
+            for p in 0..=(digits as usize).min(14) {
+                for w in [0, 1, 5, top / 10, top / 2, top - 1, top - 5, top / 3] {
+                    agree(w, p);
+                }
+                for _ in 0..20_000 {
+                    agree(xorshift(&mut state) % top, p);
+                }
+            }
         }
     }
 
