@@ -240,6 +240,8 @@ pub(super) fn split_short(s: &[u8]) -> Option<(u64, usize, bool)> {
         (lo, hi, usize::MAX)
     };
     // digits: every byte but the sign and the point, at the frame's top
+    // (no point: `frac` is `usize::MAX`; as an `Option` the reader took 13
+    // to 19 more instructions a row of three columns, callgrind)
     let point = (frac != usize::MAX) as usize;
     let k = n - sign - point;
     if k == 0 || frac == 0 {
