@@ -47,11 +47,10 @@ pub(super) const MAX_DIGITS: usize = 19;
 #[inline(always)]
 pub fn parse_plain(s: &[u8]) -> Option<f64> {
     let (v, neg) = if s.len() < 16 {
-        // (what `split_short` does not read, `split_any` does not either)
         let (w, p, neg) = split_short(s)?;
         (short_to_f64(w, p), neg)
     } else {
-        let (w, p, neg) = split_wide(s).or_else(|| split_any(s))?;
+        let (w, p, neg) = split_long(s)?;
         (to_f64(w, p), neg)
     };
     // the quotient is never negative (zero is +0.0), so the sign is one
@@ -96,19 +95,19 @@ pub fn split_plain(s: &[u8]) -> Option<(u64, usize, bool)> {
             return Some((w, 0, unsigned.len() != s.len()));
         }
     }
-    split_fixed(s).or_else(|| split_any(s))
-}
-
-/// The parts of `s` by one of the readers without a loop: [`split_short`]
-/// for up to 15 bytes, [`split_wide`] for 16 to 24; `None` where neither
-/// reads `s` (the caller falls back on [`split_any`]).
-#[inline(always)]
-fn split_fixed(s: &[u8]) -> Option<(u64, usize, bool)> {
     if s.len() < 16 {
         split_short(s)
     } else {
-        split_wide(s)
+        split_long(s)
     }
+}
+
+/// The parts of `s`, 16 bytes or longer: [`split_wide`] for the common
+/// 16 to 24, [`split_any`] for the rest. (Under 16 bytes [`split_short`]
+/// reads exactly what `split_any` reads, so nothing falls back there.)
+#[inline(always)]
+fn split_long(s: &[u8]) -> Option<(u64, usize, bool)> {
+    split_wide(s).or_else(|| split_any(s))
 }
 
 /// `w / 10^p`, correctly rounded, for `p` ≤ 19: the value of the parts
