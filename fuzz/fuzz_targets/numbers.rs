@@ -151,13 +151,14 @@ fuzz_target!(|data: &[u8]| {
         cut(1, n.saturating_sub(1)),
         cut(n / 2, n),
     ];
-    // the integer lanes read fields inside a buffer: the input after eight bytes
-    let mut buf = b"01234567".to_vec();
+    // the integer lanes and the short float ones read fields inside a
+    // buffer: the input after sixteen bytes
+    let mut buf = b"0123456789,1.5,-".to_vec();
     buf.extend_from_slice(data);
     let inside: Vec<&[u8]> = lanes
         .iter()
         .map(|lane| {
-            let at = 8 + (lane.as_ptr() as usize - data.as_ptr() as usize);
+            let at = 16 + (lane.as_ptr() as usize - data.as_ptr() as usize);
             &buf[at..at + lane.len()]
         })
         .collect();
@@ -180,8 +181,8 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        let four = &lanes[at..at + 4];
-        if let Some((values, read)) = read_plain4(four) {
+        let four = &inside[at..at + 4];
+        if let Some((values, read)) = read_plain4(&buf, four) {
             for (lane, field) in four.iter().enumerate() {
                 if read >> lane & 1 == 1 {
                     let want = parse_float_field(field);
@@ -194,8 +195,8 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    if let Some((values, read)) = read_plain8(&lanes) {
-        for (lane, field) in lanes.iter().enumerate() {
+    if let Some((values, read)) = read_plain8(&buf, &inside) {
+        for (lane, field) in inside.iter().enumerate() {
             if read >> lane & 1 == 1 {
                 let want = parse_float_field(field);
                 assert!(

@@ -152,29 +152,44 @@ fn parse_ints_with(
 
 /// Parses each field of `raw` as a number ([`parse_float_field`]; an empty
 /// one, a null, as 0.0) onto `out`; stops at the first field that is not
-/// one and returns its index.
+/// one and returns its index. `readable`: as for [`parse_ints`]; the float
+/// lanes read a short field (1 to 15 bytes) only inside it, 16 bytes past
+/// its start less the field's length (they load the 16 bytes that end
+/// where the field ends).
 #[inline]
-pub(crate) fn parse_floats(raw: &[&[u8]], out: &mut Vec<f64>) -> Option<usize> {
-    parse_floats_with(cpu::features(), raw, out)
+pub(crate) fn parse_floats(
+    raw: &[&[u8]],
+    out: &mut Vec<f64>,
+    readable: Range<usize>,
+) -> Option<usize> {
+    parse_floats_with(cpu::features(), raw, out, readable)
 }
 
 /// [`parse_floats`] on the path `features` allow.
 #[inline]
-fn parse_floats_with(features: Features, raw: &[&[u8]], out: &mut Vec<f64>) -> Option<usize> {
+fn parse_floats_with(
+    features: Features,
+    raw: &[&[u8]],
+    out: &mut Vec<f64>,
+    readable: Range<usize>,
+) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     match Path::of(features) {
         Path::Lanes => {
             // SAFETY: the processor has what `parse_floats_avx512` needs
-            // (`Path::Lanes`: `avx512_numbers` and `avx512_lanes`).
-            return unsafe { parse_floats_avx512(raw, out) };
+            // (`Path::Lanes`: `avx512_numbers` and `avx512_lanes`), and
+            // `readable` is the caller's readable range.
+            return unsafe { parse_floats_avx512(raw, out, readable) };
         }
         Path::Avx2 => {
             // SAFETY: the processor has what `parse_floats_avx2` needs
-            // (`Path::Avx2`: `avx2_numbers`).
-            return unsafe { parse_floats_avx2(raw, out) };
+            // (`Path::Avx2`: `avx2_numbers`), and `readable` is the
+            // caller's readable range.
+            return unsafe { parse_floats_avx2(raw, out, readable) };
         }
         Path::Avx512 | Path::Scalar => {}
     }
+    let _ = readable;
     parse_numbers::<Floats>(features, raw, out)
 }
 
@@ -249,20 +264,78 @@ unsafe fn parse_numbers_avx2<R: NumberReader>(
     parse_numbers_with::<R>(raw, out)
 }
 
+/// The shapes of decimal the float lanes try on a batch: those of its
+/// first eight non-empty fields, long (16 to 24 bytes) or short (1 to 15),
+/// as a column mostly keeps one shape (the lanes leave any field of
+/// another shape to the field reader, so this choice is only speed).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+enum Shapes {
+    Long,
+    Short,
+    Both,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Shapes {
+    fn of(raw: &[&[u8]]) -> Shapes {
+        let (mut long, mut short) = (false, false);
+        for field in raw.iter().filter(|f| !f.is_empty()).take(8) {
+            long |= field.len() >= 16;
+            short |= field.len() < 16;
+        }
+        match (long, short) {
+            (true, false) => Shapes::Long,
+            (false, true) => Shapes::Short,
+            _ => Shapes::Both,
+        }
+    }
+}
+
 /// [`parse_floats`] on [`Path::Lanes`]: eight fields at a time through
-/// [`read8`](super::x8::read8).
+/// [`read8`](super::x8::read8), for the shapes of the batch's first
+/// fields ([`Shapes`]), the short ones that lie in `readable`.
 ///
 /// # Safety
 /// The processor must have what [`parse_numbers_avx512`] needs, and
-/// AVX-512 CD ([`Features::avx512_lanes`]).
+/// AVX-512 CD ([`Features::avx512_lanes`]); every address in `readable`
+/// must be readable.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,bmi1,bmi2,lzcnt")]
-unsafe fn parse_floats_avx512(raw: &[&[u8]], out: &mut Vec<f64>) -> Option<usize> {
+unsafe fn parse_floats_avx512(
+    raw: &[&[u8]],
+    out: &mut Vec<f64>,
+    readable: Range<usize>,
+) -> Option<usize> {
+    // SAFETY: (each arm) the caller's processor has the instructions, and
+    // the caller vouches for `readable`.
+    unsafe {
+        match Shapes::of(raw) {
+            Shapes::Long => parse_floats8::<true, false>(raw, out, readable),
+            Shapes::Short => parse_floats8::<false, true>(raw, out, readable),
+            Shapes::Both => parse_floats8::<true, true>(raw, out, readable),
+        }
+    }
+}
+
+/// [`parse_floats_avx512`] for the shapes `LONG` and `SHORT`.
+///
+/// # Safety
+/// As for [`parse_floats_avx512`].
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,bmi1,bmi2,lzcnt")]
+unsafe fn parse_floats8<const LONG: bool, const SHORT: bool>(
+    raw: &[&[u8]],
+    out: &mut Vec<f64>,
+    readable: Range<usize>,
+) -> Option<usize> {
     use super::x8::{read8, Tables};
     let tables = Tables::new();
     parse_lanes::<Floats, 8>(raw, out, |fields| {
-        // SAFETY: the caller's processor has the instructions.
-        let (bits, read) = unsafe { read8(fields, &tables) };
+        // SAFETY: the caller's processor has the instructions, and the
+        // caller vouches for `readable`.
+        let (bits, read) = unsafe { read8::<LONG, SHORT>(fields, &tables, readable.clone()) };
         (bits.map(f64::from_bits), read)
     })
 }
@@ -291,17 +364,47 @@ unsafe fn parse_ints_avx512(
 }
 
 /// [`parse_floats`] on [`Path::Avx2`]: four fields at a time through
-/// [`read4`](super::x4::read4).
+/// [`read4`](super::x4::read4), for the shapes of the batch's first
+/// fields ([`Shapes`]), the short ones that lie in `readable`.
 ///
 /// # Safety
-/// The processor must have what [`parse_numbers_avx2`] needs.
+/// The processor must have what [`parse_numbers_avx2`] needs, and every
+/// address in `readable` must be readable.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,bmi1,bmi2,lzcnt,fma")]
-unsafe fn parse_floats_avx2(raw: &[&[u8]], out: &mut Vec<f64>) -> Option<usize> {
+unsafe fn parse_floats_avx2(
+    raw: &[&[u8]],
+    out: &mut Vec<f64>,
+    readable: Range<usize>,
+) -> Option<usize> {
+    // SAFETY: (each arm) the caller's processor has the instructions, and
+    // the caller vouches for `readable`.
+    unsafe {
+        match Shapes::of(raw) {
+            Shapes::Long => parse_floats4::<true, false>(raw, out, readable),
+            Shapes::Short => parse_floats4::<false, true>(raw, out, readable),
+            Shapes::Both => parse_floats4::<true, true>(raw, out, readable),
+        }
+    }
+}
+
+/// [`parse_floats_avx2`] for the shapes `LONG` and `SHORT`.
+///
+/// # Safety
+/// As for [`parse_floats_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,bmi1,bmi2,lzcnt,fma")]
+unsafe fn parse_floats4<const LONG: bool, const SHORT: bool>(
+    raw: &[&[u8]],
+    out: &mut Vec<f64>,
+    readable: Range<usize>,
+) -> Option<usize> {
     use super::x4::read4;
     parse_lanes::<Floats, 4>(raw, out, |fields| {
-        // SAFETY: the caller's processor has the instructions.
-        let (bits, read) = unsafe { read4(fields) };
+        // SAFETY: the caller's processor has the instructions, and the
+        // caller vouches for `readable`.
+        let (bits, read) = unsafe { read4::<LONG, SHORT>(fields, readable.clone()) };
         (bits.map(f64::from_bits), read)
     })
 }
@@ -370,16 +473,21 @@ fn parse_lanes<R: NumberReader, const N: usize>(
 /// Reads the first eight of `fields` at once, as the CSV reader does on
 /// [`Path::Lanes`]: each lane's value and the mask of the lanes read. A
 /// lane read holds [`parse_float_field`] of its field, bit for bit; the
-/// others are for the field reader. `None` where the lanes may not run
+/// others are for the field reader. Only short fields (1 to 15 bytes)
+/// inside `buf`, ending at least 16 bytes past its start, are read; long
+/// ones anywhere. `None` where the lanes may not run
 /// ([`Features::avx512_lanes`]). Public for the fuzz targets.
-pub fn read_plain8(fields: &[&[u8]]) -> Option<([f64; 8], u8)> {
+pub fn read_plain8(buf: &[u8], fields: &[&[u8]]) -> Option<([f64; 8], u8)> {
     #[cfg(target_arch = "x86_64")]
     if cpu::features().avx512_lanes() {
-        // SAFETY: the processor has AVX-512 F, DQ and CD (`avx512_lanes`).
-        let (bits, read) = unsafe { super::x8::read8(fields, &super::x8::Tables::new()) };
+        let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+        // SAFETY: the processor has AVX-512 F, DQ and CD (`avx512_lanes`),
+        // and `buf`, a slice, is readable.
+        let (bits, read) =
+            unsafe { super::x8::read8::<true, true>(fields, &super::x8::Tables::new(), readable) };
         return Some((bits.map(f64::from_bits), read));
     }
-    let _ = fields;
+    let _ = (buf, fields);
     None
 }
 
@@ -402,16 +510,19 @@ pub fn read_ints8(buf: &[u8], fields: &[&[u8]]) -> Option<([i64; 8], u8)> {
 /// Reads the first four of `fields` at once, as the CSV reader does on
 /// [`Path::Avx2`]: each lane's value and the mask of the lanes read. A
 /// lane read holds [`parse_float_field`] of its field, bit for bit; the
-/// others are for the field reader. `None` where the lanes may not run
+/// others are for the field reader. Only short fields inside `buf` are
+/// read, as for [`read_plain8`]. `None` where the lanes may not run
 /// ([`Features::avx2_numbers`]). Public for the fuzz targets.
-pub fn read_plain4(fields: &[&[u8]]) -> Option<([f64; 4], u8)> {
+pub fn read_plain4(buf: &[u8], fields: &[&[u8]]) -> Option<([f64; 4], u8)> {
     #[cfg(target_arch = "x86_64")]
     if cpu::features().avx2_numbers() {
-        // SAFETY: the processor has AVX2 (`avx2_numbers`).
-        let (bits, read) = unsafe { super::x4::read4(fields) };
+        let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+        // SAFETY: the processor has AVX2 (`avx2_numbers`), and `buf`, a
+        // slice, is readable.
+        let (bits, read) = unsafe { super::x4::read4::<true, true>(fields, readable) };
         return Some((bits.map(f64::from_bits), read));
     }
-    let _ = fields;
+    let _ = (buf, fields);
     None
 }
 
@@ -474,6 +585,9 @@ mod tests {
                     ][(r >> 8) as usize % 10]
                         .to_string(),
                     6 => "9".repeat(1 + (r >> 8) as usize % 24),
+                    // short decimals: prices, rates
+                    7 => format!("{:.2}", small as f64 / 7.0),
+                    8 => format!("{:.4}", small as f64 / 3e3),
                     _ => format!(
                         "{}",
                         (next() >> 11) as f64 / (1u64 << 53) as f64 * 1e3 - 500.0
@@ -500,9 +614,20 @@ mod tests {
             .cloned()
             .collect();
         assert!(floats_only.len() > 10_000 && ints_only.len() > 5_000);
+        // batches whose first fields are all of one shape, long (16 bytes
+        // or more) or short, then of every shape: the lanes try only the
+        // first fields' shape (`Shapes`), and the field reader reads the rest
+        let of_shape = |long: bool| -> Vec<String> {
+            let first = floats_only
+                .iter()
+                .filter(|f| !f.is_empty() && (f.len() >= 16) == long);
+            first.take(8).chain(&floats_only).cloned().collect()
+        };
+        let (long_first, short_first) = (of_shape(true), of_shape(false));
         let chunks: Vec<&[String]> = (fields.chunks(97))
             .chain(floats_only.chunks(4096))
             .chain(ints_only.chunks(4096))
+            .chain([&long_first[..], &short_first[..]])
             .collect();
         let mut paths = Vec::new();
         for cap in Level::ALL {
@@ -538,7 +663,7 @@ mod tests {
             .collect();
         let readable = text.as_ptr() as usize..text.as_ptr() as usize + text.len();
         let mut ints = Vec::new();
-        let stop = parse_ints_with(features, &raw, &mut ints, readable);
+        let stop = parse_ints_with(features, &raw, &mut ints, readable.clone());
         let want: Vec<Option<i64>> = raw
             .iter()
             .map(|f| {
@@ -558,7 +683,7 @@ mod tests {
         );
 
         let mut floats = Vec::new();
-        let stop = parse_floats_with(features, &raw, &mut floats);
+        let stop = parse_floats_with(features, &raw, &mut floats, readable);
         let want: Vec<Option<u64>> = raw
             .iter()
             .map(|f| {

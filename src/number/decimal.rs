@@ -73,7 +73,7 @@ fn short_to_f64(w: u64, p: usize) -> f64 {
 }
 
 /// 10^i as doubles, exact for every entry (10^i is exact up to 10^22).
-const POW10_F64: [f64; 16] = {
+pub(super) const POW10_F64: [f64; 16] = {
     let mut t = [1f64; 16];
     let mut i = 1;
     while i < 16 {

@@ -6,14 +6,15 @@
 
 use std::ops::Range;
 
-use super::decimal::split_wide;
+use super::decimal::{split_short, split_wide};
 use super::{parse_float_field, parse_int, parse_int_field};
 
 /// Each lane's value (the bits of a float, or an integer) and a mask of
 /// the lanes read.
 pub(super) type Lanes = (Vec<u64>, u32);
-/// A float lane reader: the fields, one per lane.
-pub(super) type FloatReader<'a> = &'a dyn Fn(&[&[u8]]) -> Lanes;
+/// A float lane reader: the fields, one per lane, and the address range it
+/// may read (the short fields'; the long ones are read within themselves).
+pub(super) type FloatReader<'a> = &'a dyn Fn(&[&[u8]], Range<usize>) -> Lanes;
 /// An integer lane reader: the fields, one per lane, and the address range
 /// it may read.
 pub(super) type IntReader<'a> = &'a dyn Fn(&[&[u8]], Range<usize>) -> Lanes;
@@ -85,28 +86,62 @@ fn near_ties(count: usize) -> Vec<String> {
     out
 }
 
+/// `fields` laid out in one buffer after `head`, a comma after each, as in
+/// a CSV file: the buffer and each field's place in it.
+fn layout<S: AsRef<str>>(head: &str, fields: &[S]) -> (String, Vec<Range<usize>>) {
+    let mut text = String::from(head);
+    let mut spans = Vec::with_capacity(fields.len());
+    for field in fields {
+        let field = field.as_ref();
+        spans.push(text.len()..text.len() + field.len());
+        text.push_str(field);
+        text.push(',');
+    }
+    (text, spans)
+}
+
+/// How many fields of the long shape ([`split_wide`]) and of the short
+/// one ([`split_short`], inside the readable range) [`check`] met, and
+/// how many of each the lanes read.
+#[derive(Debug, Default)]
+struct Counts {
+    wide: usize,
+    wide_read: usize,
+    short: usize,
+    short_read: usize,
+}
+
 /// Reads `fields` `n` at a time with `read` (bits of each lane's value, and
-/// a mask of the lanes read); checks every lane read against the scalar
-/// reader. Returns how many fields `split_wide` reads and how many of those
-/// the lanes read.
-fn check(fields: &[String], n: usize, read: FloatReader<'_>) -> (usize, usize) {
-    let (mut wide_count, mut read_count) = (0, 0);
-    for chunk in fields.chunks_exact(n) {
-        let raw: Vec<&[u8]> = chunk.iter().map(|f| f.as_bytes()).collect();
-        let (bits, mask) = read(&raw);
+/// a mask of the lanes read), laid out in one buffer after a two-byte
+/// head; checks every lane read against the scalar reader, and that the
+/// lanes read every short decimal they may.
+fn check(fields: &[String], n: usize, read: FloatReader<'_>) -> Counts {
+    let (text, spans) = layout("h,", fields);
+    let buf = text.as_bytes();
+    let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+    let mut counts = Counts::default();
+    for (chunk, spans) in fields.chunks_exact(n).zip(spans.chunks_exact(n)) {
+        let raw: Vec<&[u8]> = spans.iter().map(|s| &buf[s.clone()]).collect();
+        let (bits, mask) = read(&raw, readable.clone());
         assert!(mask < 1 << n);
         for (lane, field) in raw.iter().enumerate() {
             let wide = split_wide(field).is_some();
-            wide_count += wide as usize;
-            if mask >> lane & 1 == 1 {
-                read_count += 1;
-                assert!(wide, "{:?}", chunk[lane]);
+            // a short field the lanes may read: it ends 16 bytes in or more
+            let short = split_short(field).is_some() && spans[lane].end >= 16;
+            let read = mask >> lane & 1 == 1;
+            counts.wide += wide as usize;
+            counts.short += short as usize;
+            counts.wide_read += (wide && read) as usize;
+            counts.short_read += (short && read) as usize;
+            assert!(!short || read, "short {:?} not read", chunk[lane]);
+            if read {
+                assert!(wide || short, "{:?}", chunk[lane]);
                 let want = parse_float_field(field).expect("a number");
                 assert_eq!(bits[lane], want.to_bits(), "{:?}", chunk[lane]);
             }
         }
     }
-    (wide_count, read_count)
+    counts
 }
 
 /// The float lanes of width `n` (`read`: as for [`check`]) read exactly
@@ -145,24 +180,69 @@ pub(super) fn float_lanes_agree(n: usize, read: FloatReader<'_>) {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    fields.extend(
+        [
+            "-",
+            "+",
+            ".",
+            "-.",
+            "5.",
+            "-5.",
+            ".5",
+            "+.5",
+            "1.2.3",
+            "--1",
+            "1-",
+            "1e5",
+            " 1",
+            "1 ",
+            "-0",
+            "-0.0",
+            "+0",
+            "00.00",
+            "0",
+            "999999999999999",
+            "99999999.9999999",
+            ".99999999999999",
+            "-9999999.9999999",
+            "123456789012345",
+            "0.0000000000001",
+        ]
+        .map(String::from),
+    );
     fields.extend(decimals(0x5eed, 40_000, 1..26, true));
-    let (wide, read_count) = check(&fields, n, read);
-    assert!(wide > 3_000 && read_count > 2_000, "{read_count} of {wide}");
+    let counts = check(&fields, n, read);
+    assert!(
+        counts.wide > 3_000 && counts.wide_read > 2_000 && counts.short > 10_000,
+        "{counts:?}"
+    );
     // every offset of the special fields among the lanes
     for skip in 1..n {
         check(&fields[skip..], n, read);
     }
+    // short decimals only: prices, rates, coordinates, with either sign
+    let mut state = 0x5407_u64;
+    let short: Vec<String> = (0..40_000)
+        .map(|_| {
+            let r = crate::testing::xorshift(&mut state);
+            let v = (r >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi((r % 5) as i32);
+            let v = if r >> 8 & 1 == 1 { -v } else { v };
+            format!("{v:.prec$}", prec = (r >> 4) as usize % 9)
+        })
+        .collect();
+    let counts = check(&short, n, read);
+    assert!(counts.short > 39_000, "{counts:?}");
     // next to midpoints: many land on the exact quotient
-    let (wide, read_count) = check(&near_ties(2_000), n, read);
+    let counts = check(&near_ties(2_000), n, read);
     assert!(
-        wide > 10_000 && read_count > 0 && read_count < wide,
-        "{read_count} of {wide}"
+        counts.wide > 10_000 && counts.wide_read > 0 && counts.wide_read < counts.wide,
+        "{counts:?}"
     );
     // random digits: the estimate decides all but about one in 300
-    let (wide, read_count) = check(&decimals(0xfee1, 40_000, 14..23, false), n, read);
+    let counts = check(&decimals(0xfee1, 40_000, 14..23, false), n, read);
     assert!(
-        wide > 5_000 && read_count * 100 >= wide * 99,
-        "{read_count} of {wide}"
+        counts.wide > 5_000 && counts.wide_read * 100 >= counts.wide * 99,
+        "{counts:?}"
     );
     // the benchmark's shape: shortest round trips of doubles in [0, 1)
     let mut state = 0xd10_u64;
@@ -177,11 +257,21 @@ pub(super) fn float_lanes_agree(n: usize, read: FloatReader<'_>) {
             }
         })
         .collect();
-    let (wide, read_count) = check(&shortest, n, read);
+    let counts = check(&shortest, n, read);
     assert!(
-        wide > 30_000 && read_count * 100 >= wide * 99,
-        "{read_count} of {wide}"
+        counts.wide > 30_000 && counts.wide_read * 100 >= counts.wide * 99,
+        "{counts:?}"
     );
+    // no short field is read outside the readable range: one that ends
+    // less than 16 bytes past its start, one that ends past its end
+    let (text, _) = layout("", &["12.5"; 8]);
+    let buf = text.as_bytes();
+    let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+    let early = vec![&buf[10..14]; n];
+    assert_eq!(read(&early, readable.clone()).1, 0);
+    let late = vec![&buf[buf.len() - 5..buf.len() - 1]; n];
+    assert_eq!(read(&late, readable.start..readable.end - 2).1, 0);
+    assert_eq!(read(&late, readable.clone()).1, (1 << n) - 1);
 }
 
 /// The integer lanes of width `n` (`read`: each lane's value and a mask of
@@ -191,11 +281,10 @@ pub(super) fn float_lanes_agree(n: usize, read: FloatReader<'_>) {
 pub(super) fn integer_lanes_agree(n: usize, read: IntReader<'_>) {
     // fields of every shape, laid out in one buffer as in a CSV file
     let mut state = 0x1e55_u64;
-    let mut text = String::from("head");
-    let mut spans = Vec::new();
+    let mut shapes = Vec::new();
     for _ in 0..20_000 {
         let r = crate::testing::xorshift(&mut state);
-        let field = match r % 9 {
+        shapes.push(match r % 9 {
             0 => String::new(),
             1 => format!("-{}", r >> 40),
             2 => format!("+{}", r >> 50),
@@ -204,11 +293,9 @@ pub(super) fn integer_lanes_agree(n: usize, read: IntReader<'_>) {
             5 => format!("{}", r >> 8),
             6 => format!(" {}", r >> 44),
             _ => format!("{}", (r >> 8) % 10u64.pow(1 + (r >> 4) as u32 % 8)),
-        };
-        spans.push(text.len()..text.len() + field.len());
-        text.push_str(&field);
-        text.push(',');
+        });
     }
+    let (text, spans) = layout("head", &shapes);
     let buf = text.as_bytes();
     let fields: Vec<&[u8]> = spans.iter().map(|s| &buf[s.clone()]).collect();
     let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();

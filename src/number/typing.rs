@@ -37,7 +37,7 @@ impl Typed {
             self.ints.resize(raw.len(), 0);
             return;
         }
-        let Some(from) = parse_ints(raw, &mut self.ints, readable) else {
+        let Some(from) = parse_ints(raw, &mut self.ints, readable.clone()) else {
             self.ty = numeric_unless_padded(ColumnType::Int, raw, &self.ints, &[]);
             return;
         };
@@ -49,7 +49,7 @@ impl Typed {
         }
         self.floats
             .extend(self.ints[..from].iter().map(|&v| v as f64));
-        self.ty = match parse_floats(&raw[from..], &mut self.floats) {
+        self.ty = match parse_floats(&raw[from..], &mut self.floats, readable) {
             None if has_wide_int(raw, &self.floats) => ColumnType::Text,
             None => numeric_unless_padded(ColumnType::Float, raw, &[], &self.floats),
             Some(_) => ColumnType::Text,

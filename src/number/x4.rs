@@ -1,6 +1,7 @@
 //! [`x8`](super::x8)'s readers on four fields at once, in the 64-bit lanes
 //! of AVX2 registers: what AVX2 machines without AVX-512 (AMD Zen 2 and 3,
-//! most laptops and desktops) run.
+//! most laptops and desktops) run. Both shapes of decimal are read, the
+//! long and the short, as there.
 //!
 //! Why: on the AVX2 path the scalar float reader took a third of the CPU
 //! of the benchmark's six statistics of three columns (Q2), twice what the
@@ -24,6 +25,8 @@
 //! - the first '.': its byte index is a byte sum (`vpsadbw`) of the mask of
 //!   the bytes below it, which the lowest bit of the SWAR zero-byte test
 //!   gives directly (no 64-bit `lzcnt`);
+//! - a short decimal's value: the mantissa (below 2^50) made a double by
+//!   the 2^52 trick (no 64-bit integer conversion), 10^p by `vgatherqpd`;
 //! - eight digits: `vpmaddubsw` and `vpmaddwd` (pairs, then fours), one
 //!   32×32-bit multiply for the last step (no 64-bit `mullo`); the value
 //!   is the same, as the digits were checked;
@@ -40,7 +43,9 @@
 
 use std::arch::x86_64::*;
 
-use super::decimal::{MAX_DIGITS, POW10, POW5_BITS, RECIP5};
+use std::ops::Range;
+
+use super::decimal::{MAX_DIGITS, POW10, POW10_F64, POW5_BITS, RECIP5};
 
 const ZEROS: i64 = 0x3030_3030_3030_3030;
 
@@ -57,6 +62,7 @@ const fn pad32<const N: usize>(entries: [u64; N]) -> [u64; 32] {
 
 static POW10_32: [u64; 32] = pad32(POW10);
 static RECIP5_32: [u64; 32] = pad32(RECIP5);
+static POW10_F64_16: [f64; 16] = POW10_F64;
 
 /// The bit length of 5^p is `⌊p · log2 5⌋ + 1`; `log2 5` is taken as
 /// `POW5_BITS_MUL / 2^10`, exact enough for every `p` the lanes meet
@@ -125,7 +131,13 @@ fn all_digits(c: __m256i) -> __m256i {
 #[inline]
 #[target_feature(enable = "avx2")]
 fn parse8(c: __m256i) -> __m256i {
-    let d = _mm256_sub_epi8(c, _mm256_set1_epi8(b'0' as i8));
+    parse8_values(_mm256_sub_epi8(c, _mm256_set1_epi8(b'0' as i8)))
+}
+
+/// [`parse8`] of the digit values `d` (each byte 0 to 9).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn parse8_values(d: __m256i) -> __m256i {
     // pairs: 10 · first + second, in 16 bits
     let pairs = _mm256_maddubs_epi16(d, _mm256_set1_epi16(0x010A));
     // fours: 100 · first pair + second, in 32 bits
@@ -211,147 +223,326 @@ fn addresses_and_lengths(fields: &[&[u8]]) -> (__m256i, __m256i) {
 /// Reads the first four of `fields`: the lanes' values as `f64` bits and
 /// the mask of the lanes read (see the module documentation); a lane not
 /// read holds garbage. The steps are [`read8`](super::x8::read8)'s, one
-/// for one.
+/// for one, and so are the shapes tried (`LONG`, `SHORT`) and `readable`.
 ///
 /// # Safety
-/// The processor must have AVX2.
+/// The processor must have AVX2, and every byte of `readable` must be
+/// readable.
 #[inline]
 #[target_feature(enable = "avx2")]
-pub unsafe fn read4(fields: &[&[u8]]) -> ([u64; 4], u8) {
+pub unsafe fn read4<const LONG: bool, const SHORT: bool>(
+    fields: &[&[u8]],
+    readable: Range<usize>,
+) -> ([u64; 4], u8) {
     let (starts, n) = addresses_and_lengths(fields);
-    let zero = _mm256_setzero_si256();
-    let one = splat(1);
-    let ones = splat(-1);
-    // 16 to 24 bytes: the three loads below stay within the field
-    let sized = _mm256_and_si256(gt_u(n, splat(15)), le_u(n, splat(24)));
-    if bits(sized) == 0 {
-        return ([0; 4], 0);
-    }
-    let base = std::ptr::null::<i64>();
-    // SAFETY: a gathered lane reads bytes 0..8, len-16..len-8 and
-    // len-8..len of its field, which has 16 to 24 bytes; other lanes
-    // read nothing.
-    let (h, lo, hi) = unsafe {
-        let tail = _mm256_sub_epi64(_mm256_add_epi64(starts, n), splat(16));
-        (
-            _mm256_mask_i64gather_epi64::<1>(zero, base, starts, sized),
-            _mm256_mask_i64gather_epi64::<1>(zero, base, tail, sized),
-            _mm256_mask_i64gather_epi64::<1>(zero, base, _mm256_add_epi64(tail, splat(8)), sized),
-        )
-    };
-    // the sign
-    let first = _mm256_and_si256(h, splat(0xFF));
-    let neg = _mm256_cmpeq_epi64(first, splat(b'-' as i64));
-    let signed = _mm256_or_si256(neg, _mm256_cmpeq_epi64(first, splat(b'+' as i64)));
-    let sign = _mm256_and_si256(signed, one);
-    // the first '.': a zero byte of h ^ "........"
-    let x = _mm256_xor_si256(h, splat(0x2E2E_2E2E_2E2E_2E2E));
-    let borrow = _mm256_sub_epi64(x, splat(0x0101_0101_0101_0101));
-    let dots = _mm256_and_si256(
-        _mm256_andnot_si256(x, borrow),
-        splat(0x8080_8080_8080_8080_u64 as i64),
-    );
-    let no_dot = _mm256_cmpeq_epi64(dots, zero);
-    // its lowest bit is bit 7 of byte d: the bytes below d are
-    // (lowest >> 7) - 1, and d their count
-    let lowest = _mm256_and_si256(dots, _mm256_sub_epi64(zero, dots));
-    let below = _mm256_sub_epi64(_mm256_srli_epi64::<7>(lowest), one);
-    let d = _mm256_sad_epu8(_mm256_and_si256(below, splat(0x0101_0101_0101_0101)), zero);
-    let d1 = _mm256_add_epi64(d, one);
-    let frac = _mm256_sub_epi64(n, d1);
-    let tail_start = max_u(d1, _mm256_sub_epi64(n, splat(16)));
-    let t = _mm256_sub_epi64(n, tail_start);
-    let head_len = _mm256_sub_epi64(_mm256_sub_epi64(tail_start, one), sign);
-    let shape = _mm256_andnot_si256(
-        _mm256_or_si256(no_dot, _mm256_cmpeq_epi64(frac, zero)),
-        _mm256_and_si256(
-            le_u(_mm256_add_epi64(head_len, t), splat(MAX_DIGITS as i64)),
-            le_u(head_len, splat(8)),
-        ),
-    );
-    // the head: the point squeezed out, the digits moved to the top
-    let squeezed = _mm256_or_si256(
-        _mm256_and_si256(h, below),
-        _mm256_andnot_si256(below, _mm256_srli_epi64::<8>(h)),
-    );
-    let end = _mm256_add_epi64(sign, head_len);
-    // (a shift by 64 or more gives 0, as the scalar u128 shifts do)
-    let aligned = _mm256_sllv_epi64(
-        squeezed,
-        _mm256_sub_epi64(splat(64), _mm256_slli_epi64::<3>(end)),
-    );
-    let keep = _mm256_sllv_epi64(
-        ones,
-        _mm256_sub_epi64(splat(64), _mm256_slli_epi64::<3>(head_len)),
-    );
-    let head = _mm256_or_si256(
-        _mm256_and_si256(aligned, keep),
-        _mm256_andnot_si256(keep, splat(ZEROS)),
-    );
-    // the tail: its last t digits, zeros before them
-    let s = _mm256_slli_epi64::<3>(_mm256_sub_epi64(splat(16), t));
-    let keep_lo = _mm256_sllv_epi64(ones, s);
-    let keep_hi = _mm256_sllv_epi64(ones, _mm256_sub_epi64(max_u(s, splat(64)), splat(64)));
-    let lo = _mm256_or_si256(
-        _mm256_and_si256(lo, keep_lo),
-        _mm256_andnot_si256(keep_lo, splat(ZEROS)),
-    );
-    let hi = _mm256_or_si256(
-        _mm256_and_si256(hi, keep_hi),
-        _mm256_andnot_si256(keep_hi, splat(ZEROS)),
-    );
-    let digits = _mm256_and_si256(
-        all_digits(head),
-        _mm256_and_si256(all_digits(lo), all_digits(hi)),
-    );
-    // (each parse8 is below 10^8 < 2^32: one 32×32-bit multiply)
-    let tail = _mm256_add_epi64(_mm256_mul_epu32(parse8(lo), splat(100_000_000)), parse8(hi));
-    let pow10 = lookup(&POW10_32, t);
-    let w = _mm256_add_epi64(mul_lo_32x64(parse8(head), pow10), tail);
+    let none = _mm256_setzero_si256();
+    // the long shape, 16 to 24 bytes: `read8`'s steps
+    let (long, long_read) = if LONG {
+        'long: {
+            let zero = _mm256_setzero_si256();
+            let one = splat(1);
+            let ones = splat(-1);
+            // 16 to 24 bytes: the three loads below stay within the field
+            let sized = _mm256_and_si256(gt_u(n, splat(15)), le_u(n, splat(24)));
+            if bits(sized) == 0 {
+                break 'long (zero, zero);
+            }
+            let base = std::ptr::null::<i64>();
+            // SAFETY: a gathered lane reads bytes 0..8, len-16..len-8 and
+            // len-8..len of its field, which has 16 to 24 bytes; other lanes
+            // read nothing.
+            let (h, lo, hi) = unsafe {
+                let tail = _mm256_sub_epi64(_mm256_add_epi64(starts, n), splat(16));
+                (
+                    _mm256_mask_i64gather_epi64::<1>(zero, base, starts, sized),
+                    _mm256_mask_i64gather_epi64::<1>(zero, base, tail, sized),
+                    _mm256_mask_i64gather_epi64::<1>(
+                        zero,
+                        base,
+                        _mm256_add_epi64(tail, splat(8)),
+                        sized,
+                    ),
+                )
+            };
+            // the sign
+            let first = _mm256_and_si256(h, splat(0xFF));
+            let neg = _mm256_cmpeq_epi64(first, splat(b'-' as i64));
+            let signed = _mm256_or_si256(neg, _mm256_cmpeq_epi64(first, splat(b'+' as i64)));
+            let sign = _mm256_and_si256(signed, one);
+            // the first '.': a zero byte of h ^ "........"
+            let x = _mm256_xor_si256(h, splat(0x2E2E_2E2E_2E2E_2E2E));
+            let borrow = _mm256_sub_epi64(x, splat(0x0101_0101_0101_0101));
+            let dots = _mm256_and_si256(
+                _mm256_andnot_si256(x, borrow),
+                splat(0x8080_8080_8080_8080_u64 as i64),
+            );
+            let no_dot = _mm256_cmpeq_epi64(dots, zero);
+            // its lowest bit is bit 7 of byte d: the bytes below d are
+            // (lowest >> 7) - 1, and d their count
+            let lowest = _mm256_and_si256(dots, _mm256_sub_epi64(zero, dots));
+            let below = _mm256_sub_epi64(_mm256_srli_epi64::<7>(lowest), one);
+            let d = _mm256_sad_epu8(_mm256_and_si256(below, splat(0x0101_0101_0101_0101)), zero);
+            let d1 = _mm256_add_epi64(d, one);
+            let frac = _mm256_sub_epi64(n, d1);
+            let tail_start = max_u(d1, _mm256_sub_epi64(n, splat(16)));
+            let t = _mm256_sub_epi64(n, tail_start);
+            let head_len = _mm256_sub_epi64(_mm256_sub_epi64(tail_start, one), sign);
+            let shape = _mm256_andnot_si256(
+                _mm256_or_si256(no_dot, _mm256_cmpeq_epi64(frac, zero)),
+                _mm256_and_si256(
+                    le_u(_mm256_add_epi64(head_len, t), splat(MAX_DIGITS as i64)),
+                    le_u(head_len, splat(8)),
+                ),
+            );
+            // the head: the point squeezed out, the digits moved to the top
+            let squeezed = _mm256_or_si256(
+                _mm256_and_si256(h, below),
+                _mm256_andnot_si256(below, _mm256_srli_epi64::<8>(h)),
+            );
+            let end = _mm256_add_epi64(sign, head_len);
+            // (a shift by 64 or more gives 0, as the scalar u128 shifts do)
+            let aligned = _mm256_sllv_epi64(
+                squeezed,
+                _mm256_sub_epi64(splat(64), _mm256_slli_epi64::<3>(end)),
+            );
+            let keep = _mm256_sllv_epi64(
+                ones,
+                _mm256_sub_epi64(splat(64), _mm256_slli_epi64::<3>(head_len)),
+            );
+            let head = _mm256_or_si256(
+                _mm256_and_si256(aligned, keep),
+                _mm256_andnot_si256(keep, splat(ZEROS)),
+            );
+            // the tail: its last t digits, zeros before them
+            let s = _mm256_slli_epi64::<3>(_mm256_sub_epi64(splat(16), t));
+            let keep_lo = _mm256_sllv_epi64(ones, s);
+            let keep_hi = _mm256_sllv_epi64(ones, _mm256_sub_epi64(max_u(s, splat(64)), splat(64)));
+            let lo = _mm256_or_si256(
+                _mm256_and_si256(lo, keep_lo),
+                _mm256_andnot_si256(keep_lo, splat(ZEROS)),
+            );
+            let hi = _mm256_or_si256(
+                _mm256_and_si256(hi, keep_hi),
+                _mm256_andnot_si256(keep_hi, splat(ZEROS)),
+            );
+            let digits = _mm256_and_si256(
+                all_digits(head),
+                _mm256_and_si256(all_digits(lo), all_digits(hi)),
+            );
+            // (each parse8 is below 10^8 < 2^32: one 32×32-bit multiply)
+            let tail =
+                _mm256_add_epi64(_mm256_mul_epu32(parse8(lo), splat(100_000_000)), parse8(hi));
+            let pow10 = lookup(&POW10_32, t);
+            let w = _mm256_add_epi64(mul_lo_32x64(parse8(head), pow10), tail);
 
-    // to_f64(w, frac)
-    let w_zero = _mm256_cmpeq_epi64(w, zero);
-    let lz = lzcnt(w);
-    let recip = lookup(&RECIP5_32, frac);
-    let v = mul_high(_mm256_sllv_epi64(w, lz), recip);
-    // v lies in [2^62, 2^64) for w > 0: its top bit is 62 or 63
-    let top = _mm256_add_epi64(splat(62), _mm256_srli_epi64::<63>(v));
-    let guard = _mm256_sub_epi64(top, splat(53));
-    let guard_mask = _mm256_sub_epi64(_mm256_sllv_epi64(one, guard), one);
-    let low = _mm256_and_si256(v, guard_mask);
-    let decided = _mm256_andnot_si256(
-        _mm256_cmpeq_epi64(low, zero),
-        le_u(low, _mm256_sub_epi64(guard_mask, splat(2))),
-    );
-    let round = _mm256_and_si256(_mm256_srlv_epi64(v, guard), one);
-    let mant = _mm256_add_epi64(_mm256_srlv_epi64(v, _mm256_add_epi64(guard, one)), round);
-    // exp = (top - 52) + 1 - POW5_BITS[p] - lz - p
-    let pow5_bits = _mm256_add_epi64(
-        _mm256_srli_epi64::<10>(_mm256_mul_epu32(frac, splat(POW5_BITS_MUL as i64))),
-        one,
-    );
-    let exp = _mm256_sub_epi64(
-        _mm256_sub_epi64(_mm256_add_epi64(top, splat(1 - 52)), pow5_bits),
-        _mm256_add_epi64(lz, frac),
-    );
-    // compose(mant, exp)
-    let carry = _mm256_srli_epi64::<53>(mant);
-    let mant = _mm256_srlv_epi64(mant, carry);
-    let biased = _mm256_add_epi64(_mm256_add_epi64(exp, carry), splat(52 + 1023));
-    let value = _mm256_or_si256(
-        _mm256_slli_epi64::<52>(biased),
-        _mm256_and_si256(mant, splat((1 << 52) - 1)),
-    );
-    let value = _mm256_andnot_si256(w_zero, value);
-    let value = _mm256_or_si256(value, _mm256_and_si256(neg, splat(i64::MIN)));
-    let read = _mm256_and_si256(
-        _mm256_and_si256(sized, shape),
-        _mm256_and_si256(digits, _mm256_or_si256(decided, w_zero)),
-    );
+            // to_f64(w, frac)
+            let w_zero = _mm256_cmpeq_epi64(w, zero);
+            let lz = lzcnt(w);
+            let recip = lookup(&RECIP5_32, frac);
+            let v = mul_high(_mm256_sllv_epi64(w, lz), recip);
+            // v lies in [2^62, 2^64) for w > 0: its top bit is 62 or 63
+            let top = _mm256_add_epi64(splat(62), _mm256_srli_epi64::<63>(v));
+            let guard = _mm256_sub_epi64(top, splat(53));
+            let guard_mask = _mm256_sub_epi64(_mm256_sllv_epi64(one, guard), one);
+            let low = _mm256_and_si256(v, guard_mask);
+            let decided = _mm256_andnot_si256(
+                _mm256_cmpeq_epi64(low, zero),
+                le_u(low, _mm256_sub_epi64(guard_mask, splat(2))),
+            );
+            let round = _mm256_and_si256(_mm256_srlv_epi64(v, guard), one);
+            let mant = _mm256_add_epi64(_mm256_srlv_epi64(v, _mm256_add_epi64(guard, one)), round);
+            // exp = (top - 52) + 1 - POW5_BITS[p] - lz - p
+            let pow5_bits = _mm256_add_epi64(
+                _mm256_srli_epi64::<10>(_mm256_mul_epu32(frac, splat(POW5_BITS_MUL as i64))),
+                one,
+            );
+            let exp = _mm256_sub_epi64(
+                _mm256_sub_epi64(_mm256_add_epi64(top, splat(1 - 52)), pow5_bits),
+                _mm256_add_epi64(lz, frac),
+            );
+            // compose(mant, exp)
+            let carry = _mm256_srli_epi64::<53>(mant);
+            let mant = _mm256_srlv_epi64(mant, carry);
+            let biased = _mm256_add_epi64(_mm256_add_epi64(exp, carry), splat(52 + 1023));
+            let value = _mm256_or_si256(
+                _mm256_slli_epi64::<52>(biased),
+                _mm256_and_si256(mant, splat((1 << 52) - 1)),
+            );
+            let value = _mm256_andnot_si256(w_zero, value);
+            let value = _mm256_or_si256(value, _mm256_and_si256(neg, splat(i64::MIN)));
+            let read = _mm256_and_si256(
+                _mm256_and_si256(sized, shape),
+                _mm256_and_si256(digits, _mm256_or_si256(decided, w_zero)),
+            );
+            (value, read)
+        }
+    } else {
+        (none, none)
+    };
+    // the short shape, 1 to 15 bytes, of the lanes left, for the fields
+    // that lie in `readable` at least 16 bytes past its start minus their
+    // length: `read8`'s steps
+    let (short, short_read) = if SHORT && (!LONG || bits(long_read) != 0xF) {
+        'short: {
+            let zero = _mm256_setzero_si256();
+            let one = splat(1);
+            let ones = splat(-1);
+            let ends = _mm256_add_epi64(starts, n);
+            let sized = _mm256_andnot_si256(_mm256_cmpeq_epi64(n, zero), le_u(n, splat(15)));
+            let inside = _mm256_andnot_si256(
+                gt_u(splat(readable.start.saturating_add(16) as i64), ends),
+                le_u(ends, splat(readable.end as i64)),
+            );
+            let lanes = _mm256_and_si256(sized, inside);
+            if bits(lanes) == 0 {
+                break 'short (zero, zero);
+            }
+            let base = std::ptr::null::<i64>();
+            // SAFETY: a lane read loads ends-16..ends, inside `readable` (checked
+            // just above: the field ends in it, at least 16 bytes past its start);
+            // other lanes load nothing.
+            let (lo, hi) = unsafe {
+                let at = _mm256_sub_epi64(ends, splat(16));
+                (
+                    _mm256_mask_i64gather_epi64::<1>(zero, base, at, lanes),
+                    _mm256_mask_i64gather_epi64::<1>(
+                        zero,
+                        base,
+                        _mm256_add_epi64(at, splat(8)),
+                        lanes,
+                    ),
+                )
+            };
+            // the frame: the field right-aligned, the bytes before it zero (a
+            // shift by 64 or more gives 0: all of `lo` for a field of 8 bytes or
+            // fewer)
+            let before = _mm256_slli_epi64::<3>(_mm256_sub_epi64(splat(16), n));
+            let lo = _mm256_and_si256(lo, _mm256_sllv_epi64(ones, before));
+            let hi = _mm256_and_si256(
+                hi,
+                _mm256_sllv_epi64(ones, _mm256_sub_epi64(max_u(before, splat(64)), splat(64))),
+            );
+            // the sign: the field's first byte, in `lo` or in `hi` (the other
+            // shift is by 64 or more, or of zeros)
+            let first = _mm256_and_si256(
+                _mm256_or_si256(
+                    _mm256_srlv_epi64(lo, before),
+                    _mm256_srlv_epi64(hi, _mm256_sub_epi64(before, splat(64))),
+                ),
+                splat(0xFF),
+            );
+            let neg = _mm256_cmpeq_epi64(first, splat(b'-' as i64));
+            let signed = _mm256_or_si256(neg, _mm256_cmpeq_epi64(first, splat(b'+' as i64)));
+            let sign = _mm256_and_si256(signed, one);
+            // the first '.': the lowest zero byte of a word ^ "........"; the
+            // bytes below it are `below`, `(lowest >> 7) - 1`, and its index
+            // their count
+            let dots = |w: __m256i| {
+                let x = _mm256_xor_si256(w, splat(0x2E2E_2E2E_2E2E_2E2E));
+                let borrow = _mm256_sub_epi64(x, splat(0x0101_0101_0101_0101));
+                _mm256_and_si256(
+                    _mm256_andnot_si256(x, borrow),
+                    splat(0x8080_8080_8080_8080_u64 as i64),
+                )
+            };
+            let below = |dots: __m256i| {
+                let lowest = _mm256_and_si256(dots, _mm256_sub_epi64(zero, dots));
+                _mm256_sub_epi64(_mm256_srli_epi64::<7>(lowest), one)
+            };
+            let index = |below: __m256i| {
+                _mm256_sad_epu8(_mm256_and_si256(below, splat(0x0101_0101_0101_0101)), zero)
+            };
+            // the bytes below the point move up one, over it
+            let squeeze = |w: __m256i, below: __m256i| {
+                _mm256_or_si256(
+                    _mm256_slli_epi64::<8>(_mm256_and_si256(w, below)),
+                    _mm256_andnot_si256(
+                        _mm256_or_si256(_mm256_slli_epi64::<8>(below), splat(0xFF)),
+                        w,
+                    ),
+                )
+            };
+            let (in_lo, in_hi) = (dots(lo), dots(hi));
+            let no_lo = _mm256_cmpeq_epi64(in_lo, zero);
+            let no_hi = _mm256_cmpeq_epi64(in_hi, zero);
+            let dot_lo = _mm256_xor_si256(no_lo, ones);
+            let dot_hi = _mm256_andnot_si256(no_hi, no_lo);
+            let point = _mm256_or_si256(dot_lo, dot_hi);
+            let (below_lo, below_hi) = (below(in_lo), below(in_hi));
+            // frame byte `at` is the point
+            let at = _mm256_blendv_epi8(
+                _mm256_add_epi64(index(below_hi), splat(8)),
+                index(below_lo),
+                dot_lo,
+            );
+            let frac = _mm256_and_si256(_mm256_sub_epi64(splat(15), at), point);
+            let lo_squeezed =
+                _mm256_blendv_epi8(_mm256_slli_epi64::<8>(lo), squeeze(lo, below_lo), dot_lo);
+            let hi_squeezed = _mm256_or_si256(squeeze(hi, below_hi), _mm256_srli_epi64::<56>(lo));
+            let lo = _mm256_blendv_epi8(lo, lo_squeezed, point);
+            let hi = _mm256_blendv_epi8(hi, hi_squeezed, dot_hi);
+            // digits: every byte but the sign and the point, at the frame's top
+            let k = _mm256_sub_epi64(_mm256_sub_epi64(n, sign), _mm256_and_si256(point, one));
+            let shape = _mm256_andnot_si256(
+                _mm256_or_si256(
+                    _mm256_cmpeq_epi64(k, zero),
+                    _mm256_and_si256(point, _mm256_cmpeq_epi64(frac, zero)),
+                ),
+                ones,
+            );
+            let top_bytes = |k: __m256i| {
+                _mm256_sllv_epi64(ones, _mm256_sub_epi64(splat(64), _mm256_slli_epi64::<3>(k)))
+            };
+            // (k ≤ 15: the 32-bit minimum and maximum are the 64-bit ones)
+            let hi = _mm256_and_si256(
+                _mm256_xor_si256(hi, splat(ZEROS)),
+                top_bytes(_mm256_min_epu32(k, splat(8))),
+            );
+            let lo = _mm256_and_si256(
+                _mm256_xor_si256(lo, splat(ZEROS)),
+                top_bytes(_mm256_sub_epi64(_mm256_max_epu32(k, splat(8)), splat(8))),
+            );
+            let digits = _mm256_cmpeq_epi64(_mm256_or_si256(non_digits(hi), non_digits(lo)), zero);
+            // (each parse8 is below 10^8 < 2^32: one 32×32-bit multiply)
+            let w = _mm256_add_epi64(
+                _mm256_mul_epu32(parse8_values(lo), splat(100_000_000)),
+                parse8_values(hi),
+            );
+            // short_to_f64(w, frac): one division, as in the scalar reader; `w`
+            // (below 10^15 < 2^52 in a lane read) as a double is 2^52 + w less 2^52
+            const TWO52: i64 = 0x4330_0000_0000_0000;
+            let w = _mm256_sub_pd(
+                _mm256_castsi256_pd(_mm256_or_si256(w, splat(TWO52))),
+                _mm256_castsi256_pd(splat(TWO52)),
+            );
+            // SAFETY: every index is below 16, the table's length.
+            let pow10 = unsafe {
+                _mm256_i64gather_pd::<8>(POW10_F64_16.as_ptr(), _mm256_and_si256(frac, splat(15)))
+            };
+            let value = _mm256_castpd_si256(_mm256_div_pd(w, pow10));
+            let value = _mm256_or_si256(value, _mm256_and_si256(neg, splat(i64::MIN)));
+            let read = _mm256_and_si256(lanes, _mm256_and_si256(shape, digits));
+            (value, read)
+        }
+    } else {
+        (none, none)
+    };
+    let value = _mm256_blendv_epi8(long, short, short_read);
     let mut out = [0u64; 4];
     // SAFETY: 4 lanes of 8 bytes each.
     unsafe { _mm256_storeu_si256(out.as_mut_ptr() as *mut __m256i, value) };
-    (out, bits(read))
+    (out, bits(_mm256_or_si256(long_read, short_read)))
+}
+
+/// [`non_digits`](super::decimal::non_digits) in each lane: zero exactly
+/// when every byte is at most 9.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn non_digits(x: __m256i) -> __m256i {
+    _mm256_and_si256(
+        _mm256_or_si256(x, _mm256_add_epi64(x, splat(0x0606_0606_0606_0606))),
+        splat(0xF0F0_F0F0_F0F0_F0F0_u64 as i64),
+    )
 }
 
 /// Reads the first four of `fields` that are unsigned integers of one to
@@ -418,9 +609,10 @@ mod tests {
         if !lanes() {
             return; // no AVX2 here
         }
-        float_lanes_agree(4, &|raw| {
-            // SAFETY: the processor has AVX2 (`lanes()`, checked above).
-            let (bits, mask) = unsafe { read4(raw) };
+        float_lanes_agree(4, &|raw, readable| {
+            // SAFETY: the processor has AVX2 (`lanes()`, checked above);
+            // `readable` is a readable buffer's range.
+            let (bits, mask) = unsafe { read4::<true, true>(raw, readable) };
             (bits.to_vec(), mask as u32)
         });
     }

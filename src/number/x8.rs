@@ -1,6 +1,7 @@
 //! [`split_wide`](super::decimal::split_wide) and
-//! [`decimal_to_f64`](super::decimal::decimal_to_f64) on eight fields at
-//! once, in the 64-bit lanes of AVX-512 registers.
+//! [`decimal_to_f64`](super::decimal::decimal_to_f64), and
+//! [`split_short`](super::decimal::split_short) and its one division, on
+//! eight fields at once, in the 64-bit lanes of AVX-512 registers.
 //!
 //! Why: the scalar reader is a chain of about seventy instructions per
 //! value with little to overlap, and parsing took a third of the CPU of
@@ -10,14 +11,22 @@
 //! bit for bit the scalar one; only the 64×64-bit high multiply is built
 //! from four 32×32-bit ones.
 //!
-//! A lane is *read* when its field has the shape `split_wide` reads and the
-//! reciprocal estimate decides the rounding; every other lane (another
-//! shape, an empty field, text, the one value in 300 that needs the exact
-//! quotient) is left to the scalar reader, which defines the semantics.
+//! Two shapes are read, each lane taking the one its length picks: the
+//! long one (16 to 24 bytes, the shortest round trip of a random double)
+//! and the short one (1 to 15 bytes: prices, rates, coordinates, small
+//! integers), whose value is one IEEE division in the lanes as in the
+//! scalar reader. A lane is *read* when its field has one of the shapes
+//! and, for the long one, the reciprocal estimate decides the rounding;
+//! every other lane (another shape, an empty field, text, the one long
+//! value in 300 that needs the exact quotient, a short field too near the
+//! start of the readable bytes) is left to the scalar reader, which
+//! defines the semantics.
 
 use std::arch::x86_64::*;
 
-use super::decimal::{MAX_DIGITS, POW10, POW5_BITS, RECIP5};
+use std::ops::Range;
+
+use super::decimal::{MAX_DIGITS, POW10, POW10_F64, POW5_BITS, RECIP5};
 
 const ZEROS: i64 = 0x3030_3030_3030_3030;
 
@@ -58,6 +67,8 @@ pub struct Tables {
     pow10: Table,
     recip5: Table,
     pow5_bits: Table,
+    /// 10^0 to 10^15 as doubles, eight a register.
+    pow10_f64: [__m512d; 2],
 }
 
 impl Tables {
@@ -68,6 +79,14 @@ impl Tables {
             pow10: Table::new(&POW10),
             recip5: Table::new(&RECIP5),
             pow5_bits: Table::new(&POW5_BITS.map(u64::from)),
+            // SAFETY: each load reads 8 entries of the 16.
+            pow10_f64: unsafe {
+                let t = POW10_F64;
+                [
+                    _mm512_loadu_pd(t.as_ptr()),
+                    _mm512_loadu_pd(t[8..].as_ptr()),
+                ]
+            },
         }
     }
 }
@@ -92,10 +111,16 @@ fn all_digits(c: __m512i) -> __mmask8 {
 #[inline]
 #[target_feature(enable = "avx512f,avx512dq")]
 fn parse8(c: __m512i) -> __m512i {
+    parse8_values(_mm512_sub_epi64(c, splat(ZEROS)))
+}
+
+/// [`parse8`] of the digit values `c` (each byte 0 to 9).
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn parse8_values(c: __m512i) -> __m512i {
     const MASK: i64 = 0x0000_00FF_0000_00FF;
     const MUL1: i64 = 0x000F_4240_0000_0064;
     const MUL2: i64 = 0x0000_2710_0000_0001;
-    let c = _mm512_sub_epi64(c, splat(ZEROS));
     let c = _mm512_add_epi64(_mm512_mullo_epi64(c, splat(10)), _mm512_srli_epi64::<8>(c));
     let v1 = _mm512_mullo_epi64(_mm512_and_si512(c, splat(MASK)), splat(MUL1));
     let c16 = _mm512_srli_epi64::<16>(c);
@@ -143,136 +168,314 @@ fn addresses_and_lengths(fields: &[&[u8]]) -> (__m512i, __m512i) {
 
 /// Reads the first eight of `fields`: the lanes' values as `f64` bits and
 /// the mask of the lanes read (see the module documentation); a lane not
-/// read holds garbage.
+/// read holds garbage. Only the shapes asked for are tried: the long one
+/// with `LONG`, the short one with `SHORT` (of the lanes the long one
+/// left). A short field is only read when it lies in `readable`, at least
+/// 16 bytes past its start minus its length: its lane loads the 16 bytes
+/// that end where the field ends.
+///
+/// Why the shapes are parameters, and the readers written out here rather
+/// than called: the CSV reader's loop over a column of one shape runs only
+/// that shape's reader (with both, a column of long decimals took 3 percent
+/// more time), and only a function with one caller is reliably inlined
+/// into that loop (called, the reader took 2 percent more instructions).
 ///
 /// # Safety
-/// The processor must have AVX-512 F, DQ and CD.
+/// The processor must have AVX-512 F, DQ and CD, and every byte of
+/// `readable` must be readable.
 #[inline]
 #[target_feature(enable = "avx512f,avx512dq,avx512cd")]
-pub unsafe fn read8(fields: &[&[u8]], tables: &Tables) -> ([u64; 8], u8) {
+pub unsafe fn read8<const LONG: bool, const SHORT: bool>(
+    fields: &[&[u8]],
+    tables: &Tables,
+    readable: Range<usize>,
+) -> ([u64; 8], u8) {
     let (starts, n) = addresses_and_lengths(fields);
-    let zero = _mm512_setzero_si512();
-    let one = splat(1);
-    let ones = splat(-1);
-    // 16 to 24 bytes: the three loads below stay within the field
-    let sized = _mm512_cmpge_epu64_mask(n, splat(16)) & _mm512_cmple_epu64_mask(n, splat(24));
-    if sized == 0 {
-        return ([0; 8], 0);
-    }
-    let base = std::ptr::null::<i64>();
-    // SAFETY: a gathered lane reads bytes 0..8, len-16..len-8 and
-    // len-8..len of its field, which has 16 to 24 bytes; other lanes
-    // read nothing.
-    let (h, lo, hi) = unsafe {
-        let tail = _mm512_sub_epi64(_mm512_add_epi64(starts, n), splat(16));
-        (
-            _mm512_mask_i64gather_epi64::<1>(zero, sized, starts, base),
-            _mm512_mask_i64gather_epi64::<1>(zero, sized, tail, base),
-            _mm512_mask_i64gather_epi64::<1>(zero, sized, _mm512_add_epi64(tail, splat(8)), base),
-        )
-    };
-    // the sign
-    let first = _mm512_and_si512(h, splat(0xFF));
-    let neg = _mm512_cmpeq_epi64_mask(first, splat(b'-' as i64));
-    let signed = neg | _mm512_cmpeq_epi64_mask(first, splat(b'+' as i64));
-    let sign = _mm512_maskz_mov_epi64(signed, one);
-    // the first '.': a zero byte of h ^ "........"
-    let x = _mm512_xor_si512(h, splat(0x2E2E_2E2E_2E2E_2E2E));
-    let borrow = _mm512_sub_epi64(x, splat(0x0101_0101_0101_0101));
-    let dots = _mm512_and_si512(
-        _mm512_andnot_si512(x, borrow),
-        splat(0x8080_8080_8080_8080_u64 as i64),
-    );
-    let has_dot = _mm512_test_epi64_mask(dots, dots);
-    let lowest = _mm512_and_si512(dots, _mm512_sub_epi64(zero, dots));
-    let trailing = _mm512_sub_epi64(splat(63), _mm512_lzcnt_epi64(lowest));
-    let d = _mm512_srli_epi64::<3>(trailing);
-    let d1 = _mm512_add_epi64(d, one);
-    let frac = _mm512_sub_epi64(n, d1);
-    let tail_start = _mm512_max_epu64(d1, _mm512_sub_epi64(n, splat(16)));
-    let t = _mm512_sub_epi64(n, tail_start);
-    let head_len = _mm512_sub_epi64(_mm512_sub_epi64(tail_start, one), sign);
-    let shape = has_dot
-        & _mm512_test_epi64_mask(frac, frac)
-        & _mm512_cmple_epu64_mask(_mm512_add_epi64(head_len, t), splat(MAX_DIGITS as i64))
-        & _mm512_cmple_epu64_mask(head_len, splat(8));
-    // the head: the point squeezed out, the digits moved to the top
-    let below = _mm512_sub_epi64(_mm512_sllv_epi64(one, _mm512_slli_epi64::<3>(d)), one);
-    let squeezed = _mm512_or_si512(
-        _mm512_and_si512(h, below),
-        _mm512_andnot_si512(below, _mm512_srli_epi64::<8>(h)),
-    );
-    let end = _mm512_add_epi64(sign, head_len);
-    // (a shift by 64 or more gives 0, as the scalar u128 shifts do)
-    let aligned = _mm512_sllv_epi64(
-        squeezed,
-        _mm512_sub_epi64(splat(64), _mm512_slli_epi64::<3>(end)),
-    );
-    let keep = _mm512_sllv_epi64(
-        ones,
-        _mm512_sub_epi64(splat(64), _mm512_slli_epi64::<3>(head_len)),
-    );
-    let head = _mm512_or_si512(
-        _mm512_and_si512(aligned, keep),
-        _mm512_andnot_si512(keep, splat(ZEROS)),
-    );
-    // the tail: its last t digits, zeros before them
-    let s = _mm512_slli_epi64::<3>(_mm512_sub_epi64(splat(16), t));
-    let keep_lo = _mm512_sllv_epi64(ones, s);
-    let keep_hi = _mm512_sllv_epi64(
-        ones,
-        _mm512_sub_epi64(_mm512_max_epu64(s, splat(64)), splat(64)),
-    );
-    let lo = _mm512_or_si512(
-        _mm512_and_si512(lo, keep_lo),
-        _mm512_andnot_si512(keep_lo, splat(ZEROS)),
-    );
-    let hi = _mm512_or_si512(
-        _mm512_and_si512(hi, keep_hi),
-        _mm512_andnot_si512(keep_hi, splat(ZEROS)),
-    );
-    let digits = all_digits(head) & all_digits(lo) & all_digits(hi);
-    let tail = _mm512_add_epi64(
-        _mm512_mullo_epi64(parse8(lo), splat(100_000_000)),
-        parse8(hi),
-    );
-    let w = _mm512_add_epi64(_mm512_mullo_epi64(parse8(head), tables.pow10.get(t)), tail);
+    let none = _mm512_setzero_si512();
+    // the long shape, 16 to 24 bytes: `split_wide`'s steps, then
+    // `decimal_to_f64`'s
+    let (long, long_read) = if LONG {
+        'long: {
+            let zero = _mm512_setzero_si512();
+            let one = splat(1);
+            let ones = splat(-1);
+            // 16 to 24 bytes: the three loads below stay within the field
+            let sized =
+                _mm512_cmpge_epu64_mask(n, splat(16)) & _mm512_cmple_epu64_mask(n, splat(24));
+            if sized == 0 {
+                break 'long (zero, 0);
+            }
+            let base = std::ptr::null::<i64>();
+            // SAFETY: a gathered lane reads bytes 0..8, len-16..len-8 and
+            // len-8..len of its field, which has 16 to 24 bytes; other lanes
+            // read nothing.
+            let (h, lo, hi) = unsafe {
+                let tail = _mm512_sub_epi64(_mm512_add_epi64(starts, n), splat(16));
+                (
+                    _mm512_mask_i64gather_epi64::<1>(zero, sized, starts, base),
+                    _mm512_mask_i64gather_epi64::<1>(zero, sized, tail, base),
+                    _mm512_mask_i64gather_epi64::<1>(
+                        zero,
+                        sized,
+                        _mm512_add_epi64(tail, splat(8)),
+                        base,
+                    ),
+                )
+            };
+            // the sign
+            let first = _mm512_and_si512(h, splat(0xFF));
+            let neg = _mm512_cmpeq_epi64_mask(first, splat(b'-' as i64));
+            let signed = neg | _mm512_cmpeq_epi64_mask(first, splat(b'+' as i64));
+            let sign = _mm512_maskz_mov_epi64(signed, one);
+            // the first '.': a zero byte of h ^ "........"
+            let x = _mm512_xor_si512(h, splat(0x2E2E_2E2E_2E2E_2E2E));
+            let borrow = _mm512_sub_epi64(x, splat(0x0101_0101_0101_0101));
+            let dots = _mm512_and_si512(
+                _mm512_andnot_si512(x, borrow),
+                splat(0x8080_8080_8080_8080_u64 as i64),
+            );
+            let has_dot = _mm512_test_epi64_mask(dots, dots);
+            let lowest = _mm512_and_si512(dots, _mm512_sub_epi64(zero, dots));
+            let trailing = _mm512_sub_epi64(splat(63), _mm512_lzcnt_epi64(lowest));
+            let d = _mm512_srli_epi64::<3>(trailing);
+            let d1 = _mm512_add_epi64(d, one);
+            let frac = _mm512_sub_epi64(n, d1);
+            let tail_start = _mm512_max_epu64(d1, _mm512_sub_epi64(n, splat(16)));
+            let t = _mm512_sub_epi64(n, tail_start);
+            let head_len = _mm512_sub_epi64(_mm512_sub_epi64(tail_start, one), sign);
+            let shape = has_dot
+                & _mm512_test_epi64_mask(frac, frac)
+                & _mm512_cmple_epu64_mask(_mm512_add_epi64(head_len, t), splat(MAX_DIGITS as i64))
+                & _mm512_cmple_epu64_mask(head_len, splat(8));
+            // the head: the point squeezed out, the digits moved to the top
+            let below = _mm512_sub_epi64(_mm512_sllv_epi64(one, _mm512_slli_epi64::<3>(d)), one);
+            let squeezed = _mm512_or_si512(
+                _mm512_and_si512(h, below),
+                _mm512_andnot_si512(below, _mm512_srli_epi64::<8>(h)),
+            );
+            let end = _mm512_add_epi64(sign, head_len);
+            // (a shift by 64 or more gives 0, as the scalar u128 shifts do)
+            let aligned = _mm512_sllv_epi64(
+                squeezed,
+                _mm512_sub_epi64(splat(64), _mm512_slli_epi64::<3>(end)),
+            );
+            let keep = _mm512_sllv_epi64(
+                ones,
+                _mm512_sub_epi64(splat(64), _mm512_slli_epi64::<3>(head_len)),
+            );
+            let head = _mm512_or_si512(
+                _mm512_and_si512(aligned, keep),
+                _mm512_andnot_si512(keep, splat(ZEROS)),
+            );
+            // the tail: its last t digits, zeros before them
+            let s = _mm512_slli_epi64::<3>(_mm512_sub_epi64(splat(16), t));
+            let keep_lo = _mm512_sllv_epi64(ones, s);
+            let keep_hi = _mm512_sllv_epi64(
+                ones,
+                _mm512_sub_epi64(_mm512_max_epu64(s, splat(64)), splat(64)),
+            );
+            let lo = _mm512_or_si512(
+                _mm512_and_si512(lo, keep_lo),
+                _mm512_andnot_si512(keep_lo, splat(ZEROS)),
+            );
+            let hi = _mm512_or_si512(
+                _mm512_and_si512(hi, keep_hi),
+                _mm512_andnot_si512(keep_hi, splat(ZEROS)),
+            );
+            let digits = all_digits(head) & all_digits(lo) & all_digits(hi);
+            let tail = _mm512_add_epi64(
+                _mm512_mullo_epi64(parse8(lo), splat(100_000_000)),
+                parse8(hi),
+            );
+            let w = _mm512_add_epi64(_mm512_mullo_epi64(parse8(head), tables.pow10.get(t)), tail);
 
-    // to_f64(w, frac)
-    let w_zero = _mm512_cmpeq_epi64_mask(w, zero);
-    let lz = _mm512_lzcnt_epi64(w);
-    let v = mul_high(_mm512_sllv_epi64(w, lz), tables.recip5.get(frac));
-    let top = _mm512_sub_epi64(splat(63), _mm512_lzcnt_epi64(v));
-    let guard = _mm512_sub_epi64(top, splat(53));
-    let guard_mask = _mm512_sub_epi64(_mm512_sllv_epi64(one, guard), one);
-    let low = _mm512_and_si512(v, guard_mask);
-    let decided = _mm512_test_epi64_mask(low, low)
-        & _mm512_cmple_epu64_mask(low, _mm512_sub_epi64(guard_mask, splat(2)));
-    let round = _mm512_and_si512(_mm512_srlv_epi64(v, guard), one);
-    let mant = _mm512_add_epi64(_mm512_srlv_epi64(v, _mm512_add_epi64(guard, one)), round);
-    // exp = (top - 52) + 1 - POW5_BITS[p] - lz - p
-    let exp = _mm512_sub_epi64(
-        _mm512_sub_epi64(
-            _mm512_add_epi64(top, splat(1 - 52)),
-            tables.pow5_bits.get(frac),
-        ),
-        _mm512_add_epi64(lz, frac),
-    );
-    // compose(mant, exp)
-    let carry = _mm512_srli_epi64::<53>(mant);
-    let mant = _mm512_srlv_epi64(mant, carry);
-    let biased = _mm512_add_epi64(_mm512_add_epi64(exp, carry), splat(52 + 1023));
-    let bits = _mm512_or_si512(
-        _mm512_slli_epi64::<52>(biased),
-        _mm512_and_si512(mant, splat((1 << 52) - 1)),
-    );
-    let bits = _mm512_mask_blend_epi64(w_zero, bits, zero);
-    let bits = _mm512_mask_or_epi64(bits, neg, bits, splat(i64::MIN));
-    let read = sized & shape & digits & (decided | w_zero);
+            // to_f64(w, frac)
+            let w_zero = _mm512_cmpeq_epi64_mask(w, zero);
+            let lz = _mm512_lzcnt_epi64(w);
+            let v = mul_high(_mm512_sllv_epi64(w, lz), tables.recip5.get(frac));
+            let top = _mm512_sub_epi64(splat(63), _mm512_lzcnt_epi64(v));
+            let guard = _mm512_sub_epi64(top, splat(53));
+            let guard_mask = _mm512_sub_epi64(_mm512_sllv_epi64(one, guard), one);
+            let low = _mm512_and_si512(v, guard_mask);
+            let decided = _mm512_test_epi64_mask(low, low)
+                & _mm512_cmple_epu64_mask(low, _mm512_sub_epi64(guard_mask, splat(2)));
+            let round = _mm512_and_si512(_mm512_srlv_epi64(v, guard), one);
+            let mant = _mm512_add_epi64(_mm512_srlv_epi64(v, _mm512_add_epi64(guard, one)), round);
+            // exp = (top - 52) + 1 - POW5_BITS[p] - lz - p
+            let exp = _mm512_sub_epi64(
+                _mm512_sub_epi64(
+                    _mm512_add_epi64(top, splat(1 - 52)),
+                    tables.pow5_bits.get(frac),
+                ),
+                _mm512_add_epi64(lz, frac),
+            );
+            // compose(mant, exp)
+            let carry = _mm512_srli_epi64::<53>(mant);
+            let mant = _mm512_srlv_epi64(mant, carry);
+            let biased = _mm512_add_epi64(_mm512_add_epi64(exp, carry), splat(52 + 1023));
+            let bits = _mm512_or_si512(
+                _mm512_slli_epi64::<52>(biased),
+                _mm512_and_si512(mant, splat((1 << 52) - 1)),
+            );
+            let bits = _mm512_mask_blend_epi64(w_zero, bits, zero);
+            let bits = _mm512_mask_or_epi64(bits, neg, bits, splat(i64::MIN));
+            (bits, sized & shape & digits & (decided | w_zero))
+        }
+    } else {
+        (none, 0)
+    };
+    // the short shape, 1 to 15 bytes, of the lanes left, for the fields
+    // that lie in `readable` at least 16 bytes past its start minus their
+    // length: `split_short`'s steps, one for one (its frame is the 16
+    // bytes that end where the field ends, the bytes before the field
+    // masked to zeros), then its division
+    let (short, short_read) = if SHORT && (!LONG || long_read != 0xFF) {
+        'short: {
+            let zero = _mm512_setzero_si512();
+            let one = splat(1);
+            let ones = splat(-1);
+            let ends = _mm512_add_epi64(starts, n);
+            let sized = _mm512_test_epi64_mask(n, n) & _mm512_cmple_epu64_mask(n, splat(15));
+            let inside =
+                _mm512_cmpge_epu64_mask(ends, splat(readable.start.saturating_add(16) as i64))
+                    & _mm512_cmple_epu64_mask(ends, splat(readable.end as i64));
+            let lanes = sized & inside;
+            if lanes == 0 {
+                break 'short (zero, 0);
+            }
+            let base = std::ptr::null::<i64>();
+            // SAFETY: a lane read loads ends-16..ends, inside `readable` (checked
+            // just above: the field ends in it, at least 16 bytes past its start);
+            // other lanes load nothing.
+            let (lo, hi) = unsafe {
+                let at = _mm512_sub_epi64(ends, splat(16));
+                (
+                    _mm512_mask_i64gather_epi64::<1>(zero, lanes, at, base),
+                    _mm512_mask_i64gather_epi64::<1>(
+                        zero,
+                        lanes,
+                        _mm512_add_epi64(at, splat(8)),
+                        base,
+                    ),
+                )
+            };
+            // the frame: the field right-aligned, the bytes before it zero (a
+            // shift by 64 or more gives 0: all of `lo` for a field of 8 bytes or
+            // fewer)
+            let before = _mm512_slli_epi64::<3>(_mm512_sub_epi64(splat(16), n));
+            let lo = _mm512_and_si512(lo, _mm512_sllv_epi64(ones, before));
+            let hi = _mm512_and_si512(
+                hi,
+                _mm512_sllv_epi64(
+                    ones,
+                    _mm512_sub_epi64(_mm512_max_epu64(before, splat(64)), splat(64)),
+                ),
+            );
+            // the sign: the field's first byte, in `lo` or in `hi` (the other
+            // shift is by 64 or more, or of zeros)
+            let first = _mm512_and_si512(
+                _mm512_or_si512(
+                    _mm512_srlv_epi64(lo, before),
+                    _mm512_srlv_epi64(hi, _mm512_sub_epi64(before, splat(64))),
+                ),
+                splat(0xFF),
+            );
+            let neg = _mm512_cmpeq_epi64_mask(first, splat(b'-' as i64));
+            let signed = neg | _mm512_cmpeq_epi64_mask(first, splat(b'+' as i64));
+            let sign = _mm512_maskz_mov_epi64(signed, one);
+            // the first '.': the lowest zero byte of a word ^ "........"; the
+            // bytes below it are `below`, `(lowest >> 7) - 1`
+            let dots = |w: __m512i| {
+                let x = _mm512_xor_si512(w, splat(0x2E2E_2E2E_2E2E_2E2E));
+                let borrow = _mm512_sub_epi64(x, splat(0x0101_0101_0101_0101));
+                _mm512_and_si512(
+                    _mm512_andnot_si512(x, borrow),
+                    splat(0x8080_8080_8080_8080_u64 as i64),
+                )
+            };
+            let below = |dots: __m512i| {
+                let lowest = _mm512_and_si512(dots, _mm512_sub_epi64(zero, dots));
+                _mm512_sub_epi64(_mm512_srli_epi64::<7>(lowest), one)
+            };
+            // the bytes below the point move up one, over it
+            let squeeze = |w: __m512i, below: __m512i| {
+                _mm512_or_si512(
+                    _mm512_slli_epi64::<8>(_mm512_and_si512(w, below)),
+                    _mm512_andnot_si512(
+                        _mm512_or_si512(_mm512_slli_epi64::<8>(below), splat(0xFF)),
+                        w,
+                    ),
+                )
+            };
+            let (in_lo, in_hi) = (dots(lo), dots(hi));
+            let dot_lo = _mm512_test_epi64_mask(in_lo, in_lo);
+            let dot_hi = !dot_lo & _mm512_test_epi64_mask(in_hi, in_hi);
+            let point = dot_lo | dot_hi;
+            let (below_lo, below_hi) = (below(in_lo), below(in_hi));
+            // frame byte `at` is the point: 64 - lzcnt(below) is 8 times its
+            // index in its word
+            let at_lo =
+                _mm512_srli_epi64::<3>(_mm512_sub_epi64(splat(64), _mm512_lzcnt_epi64(below_lo)));
+            let at_hi =
+                _mm512_srli_epi64::<3>(_mm512_sub_epi64(splat(128), _mm512_lzcnt_epi64(below_hi)));
+            let at = _mm512_mask_blend_epi64(dot_lo, at_hi, at_lo);
+            let frac = _mm512_maskz_sub_epi64(point, splat(15), at);
+            let lo_squeezed =
+                _mm512_mask_blend_epi64(dot_lo, _mm512_slli_epi64::<8>(lo), squeeze(lo, below_lo));
+            let hi_squeezed = _mm512_or_si512(squeeze(hi, below_hi), _mm512_srli_epi64::<56>(lo));
+            let lo = _mm512_mask_blend_epi64(point, lo, lo_squeezed);
+            let hi = _mm512_mask_blend_epi64(dot_hi, hi, hi_squeezed);
+            // digits: every byte but the sign and the point, at the frame's top
+            let unsigned = _mm512_sub_epi64(n, sign);
+            let k = _mm512_mask_sub_epi64(unsigned, point, unsigned, one);
+            let shape =
+                _mm512_test_epi64_mask(k, k) & !(point & _mm512_testn_epi64_mask(frac, frac));
+            let top_bytes = |k: __m512i| {
+                _mm512_sllv_epi64(ones, _mm512_sub_epi64(splat(64), _mm512_slli_epi64::<3>(k)))
+            };
+            let hi = _mm512_and_si512(
+                _mm512_xor_si512(hi, splat(ZEROS)),
+                top_bytes(_mm512_min_epu64(k, splat(8))),
+            );
+            let lo = _mm512_and_si512(
+                _mm512_xor_si512(lo, splat(ZEROS)),
+                top_bytes(_mm512_sub_epi64(_mm512_max_epu64(k, splat(8)), splat(8))),
+            );
+            let digits =
+                _mm512_testn_epi64_mask(_mm512_or_si512(non_digits(hi), non_digits(lo)), ones);
+            let w = _mm512_add_epi64(
+                _mm512_mullo_epi64(parse8_values(lo), splat(100_000_000)),
+                parse8_values(hi),
+            );
+            // short_to_f64(w, frac): one division, as in the scalar reader
+            let [p10_lo, p10_hi] = tables.pow10_f64;
+            let value = _mm512_div_pd(
+                _mm512_cvtepi64_pd(w),
+                _mm512_permutex2var_pd(p10_lo, frac, p10_hi),
+            );
+            let value = _mm512_castpd_si512(value);
+            let bits = _mm512_mask_or_epi64(value, neg, value, splat(i64::MIN));
+            (bits, lanes & shape & digits)
+        }
+    } else {
+        (none, 0)
+    };
+    let bits = _mm512_mask_blend_epi64(short_read, long, short);
     let mut out = [0u64; 8];
     // SAFETY: 8 lanes of 8 bytes each.
     unsafe { _mm512_storeu_si512(out.as_mut_ptr() as *mut __m512i, bits) };
-    (out, read)
+    (out, long_read | short_read)
+}
+
+/// [`non_digits`](super::decimal::non_digits) in each lane: zero exactly
+/// when every byte is at most 9.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn non_digits(x: __m512i) -> __m512i {
+    _mm512_and_si512(
+        _mm512_or_si512(x, _mm512_add_epi64(x, splat(0x0606_0606_0606_0606))),
+        splat(0xF0F0_F0F0_F0F0_F0F0_u64 as i64),
+    )
 }
 
 /// Reads the first eight of `fields` that are unsigned integers of one to
@@ -337,10 +540,10 @@ mod tests {
         if !lanes() {
             return; // no AVX-512 here
         }
-        float_lanes_agree(8, &|raw| {
+        float_lanes_agree(8, &|raw, readable| {
             // SAFETY: the processor has AVX-512 F, DQ and CD (`lanes()`,
-            // checked above).
-            let (bits, mask) = unsafe { read8(raw, &Tables::new()) };
+            // checked above); `readable` is a readable buffer's range.
+            let (bits, mask) = unsafe { read8::<true, true>(raw, &Tables::new(), readable) };
             (bits.to_vec(), mask as u32)
         });
     }
