@@ -651,7 +651,8 @@ mod tests {
     /// against the field readers.
     fn check_chunk(features: Features, chunk: &[String]) {
         // the fields laid out in one buffer, as in an input (the
-        // integer lanes read only fields inside `readable`)
+        // integer lanes and the short float ones read only fields inside
+        // `readable`)
         let text = format!("header,{}", chunk.join(","));
         let mut at = "header,".len();
         let raw: Vec<&[u8]> = (chunk.iter())

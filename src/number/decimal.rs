@@ -19,10 +19,10 @@
 //! quotient, rounded by hand (ties to even). No case relies on an
 //! approximation that might be off by one ulp.
 //!
-//! [`x8`](super::x8) runs [`split_wide`]'s steps on eight fields at once
-//! (AVX-512), [`x4`](super::x4) on four (AVX2); the items they share with
-//! this reader are `pub(super)`. Their lanes leave every other shape, the
-//! short one included, to this reader.
+//! [`x8`](super::x8) runs [`split_wide`]'s and [`split_short`]'s steps on
+//! eight fields at once (AVX-512), [`x4`](super::x4) on four (AVX2); the
+//! items they share with this reader are `pub(super)`. Their lanes leave
+//! every other shape to this reader.
 
 /// 5^p for the fraction lengths the exact path handles (p ≤ 19 < 27, so
 /// every entry fits in 64 bits).
