@@ -109,13 +109,12 @@ fn numeric_unless_padded(
         t
     };
     // A field longer than its value printed, or an integer-valued float.
-    // A branch-free pass finds whether any field is one; only then are the
+    // A branch-free pass finds whether any value is one; only then are the
     // candidates' bytes read.
     let int_candidate = |f: &[u8], v: i64| {
         let digits = f.len().saturating_sub((v < 0) as usize);
         (digits >= 2) & (v.unsigned_abs() < POW10[digits.saturating_sub(1).min(19)])
     };
-    let float_candidate = |f: &[u8], v: f64| (f.len() >= 2) & may_be_integer(v);
     let padded = match ty {
         ColumnType::Int => {
             let any = raw
@@ -126,9 +125,25 @@ fn numeric_unless_padded(
                 .any(|(f, &v)| int_candidate(f, v) && is_zero_padded_int(f))
         }
         _ => {
-            let any = (raw.iter().zip(floats)).fold(false, |c, (f, &v)| c | float_candidate(f, v));
-            any && (raw.iter().zip(floats))
-                .any(|(f, &v)| float_candidate(f, v) && is_zero_padded_int(f))
+            // the integer-valued floats first, from the values alone
+            // (contiguous: the test vectorises), then only their fields'
+            // bytes. A test of the fields' lengths in the same pass strode
+            // over their 16-byte slices: on two columns of prices and
+            // rates, a few of them whole, 23 instructions a value against
+            // 13 (callgrind)
+            let any = floats.iter().fold(false, |c, &v| c | may_be_integer(v));
+            any && (floats.chunks(64).zip(raw.chunks(64))).any(|(values, fields)| {
+                let mut whole = [0u8; 64];
+                for (w, &v) in whole.iter_mut().zip(values) {
+                    *w = may_be_integer(v) as u8;
+                }
+                (whole.chunks_exact(8).enumerate())
+                    .filter(|(_, eight)| eight != &[0; 8])
+                    .any(|(at, eight)| {
+                        (eight.iter().zip(&fields[8 * at..]))
+                            .any(|(&w, f)| w != 0 && is_zero_padded_int(f))
+                    })
+            })
         }
     };
     if padded {
@@ -222,5 +237,35 @@ mod tests {
         assert_eq!(ty(&["1.5", "007"]), ColumnType::Text);
         assert_eq!(ty(&["1.5", "-00"]), ColumnType::Text);
         assert_eq!(ty(&["0.25", "0123456789012345678901"]), ColumnType::Text);
+        // a long float column with whole values (the integer-valued
+        // floats are found 64 at a time): one padded field anywhere
+        let column: Vec<String> = (0..300)
+            .map(|i| match i % 7 {
+                0 => format!("{}.00", i),
+                1 => format!("{}", i),
+                2 => String::new(),
+                _ => format!("{}.25", i),
+            })
+            .collect();
+        let fields = |padded: Option<usize>| -> Vec<&str> {
+            (column.iter().enumerate())
+                .map(|(i, f)| {
+                    if Some(i) == padded {
+                        "0042"
+                    } else {
+                        f.as_str()
+                    }
+                })
+                .collect()
+        };
+        let float_ty = |fields: &[&str]| {
+            let raw: Vec<&[u8]> = fields.iter().map(|f| f.as_bytes()).collect();
+            let floats: Vec<f64> = (fields.iter()).map(|f| f.parse().unwrap_or(0.0)).collect();
+            numeric_unless_padded(ColumnType::Float, &raw, &[], &floats)
+        };
+        assert_eq!(float_ty(&fields(None)), ColumnType::Float);
+        for at in [0, 3, 63, 64, 65, 127, 128, 200, 299] {
+            assert_eq!(float_ty(&fields(Some(at))), ColumnType::Text, "{at}");
+        }
     }
 }
