@@ -75,6 +75,27 @@ pub(crate) fn has_wide_int(raw: &[&[u8]], floats: &[f64]) -> bool {
         .any(|(v, f)| v.abs() >= WIDE && is_wide_int_field(f))
 }
 
+/// Calls `$reader::<LONG, SHORT>($args)` for the shapes of decimal the
+/// float lanes should try on the batch `$raw`: those of its first eight
+/// non-empty fields, long (16 to 24 bytes) or short (1 to 15), or both, as a
+/// column mostly keeps one shape (the lanes leave any field of another
+/// shape to the field reader, so this choice is only speed).
+#[cfg(target_arch = "x86_64")]
+macro_rules! by_shape {
+    ($raw:expr, $reader:ident($($arg:expr),*)) => {{
+        let (mut long, mut short) = (false, false);
+        for field in $raw.iter().filter(|f| !f.is_empty()).take(8) {
+            long |= field.len() >= 16;
+            short |= field.len() < 16;
+        }
+        match (long, short) {
+            (true, false) => $reader::<true, false>($($arg),*),
+            (false, true) => $reader::<false, true>($($arg),*),
+            _ => $reader::<true, true>($($arg),*),
+        }
+    }};
+}
+
 /// A number reader for [`parse_numbers`]: a type, not a function value, so
 /// that the reader inlines into the loop compiled for AVX-512 (through a
 /// function value it stayed a call, compiled for the baseline).
@@ -179,13 +200,13 @@ fn parse_floats_with(
             // SAFETY: the processor has what `parse_floats_avx512` needs
             // (`Path::Lanes`: `avx512_numbers` and `avx512_lanes`), and
             // `readable` is the caller's readable range.
-            return unsafe { parse_floats_avx512(raw, out, readable) };
+            return unsafe { by_shape!(raw, parse_floats_avx512(raw, out, readable)) };
         }
         Path::Avx2 => {
             // SAFETY: the processor has what `parse_floats_avx2` needs
             // (`Path::Avx2`: `avx2_numbers`), and `readable` is the
             // caller's readable range.
-            return unsafe { parse_floats_avx2(raw, out, readable) };
+            return unsafe { by_shape!(raw, parse_floats_avx2(raw, out, readable)) };
         }
         Path::Avx512 | Path::Scalar => {}
     }
@@ -264,37 +285,10 @@ unsafe fn parse_numbers_avx2<R: NumberReader>(
     parse_numbers_with::<R>(raw, out)
 }
 
-/// The shapes of decimal the float lanes try on a batch: those of its
-/// first eight non-empty fields, long (16 to 24 bytes) or short (1 to 15),
-/// as a column mostly keeps one shape (the lanes leave any field of
-/// another shape to the field reader, so this choice is only speed).
-#[cfg(target_arch = "x86_64")]
-#[derive(Clone, Copy)]
-enum Shapes {
-    Long,
-    Short,
-    Both,
-}
-
-#[cfg(target_arch = "x86_64")]
-impl Shapes {
-    fn of(raw: &[&[u8]]) -> Shapes {
-        let (mut long, mut short) = (false, false);
-        for field in raw.iter().filter(|f| !f.is_empty()).take(8) {
-            long |= field.len() >= 16;
-            short |= field.len() < 16;
-        }
-        match (long, short) {
-            (true, false) => Shapes::Long,
-            (false, true) => Shapes::Short,
-            _ => Shapes::Both,
-        }
-    }
-}
-
 /// [`parse_floats`] on [`Path::Lanes`]: eight fields at a time through
-/// [`read8`](super::x8::read8), for the shapes of the batch's first
-/// fields ([`Shapes`]), the short ones that lie in `readable`.
+/// [`read8`](super::x8::read8), for the shapes `LONG` and `SHORT` (those of
+/// the batch's first fields: `by_shape`), the short ones that lie in
+/// `readable`.
 ///
 /// # Safety
 /// The processor must have what [`parse_numbers_avx512`] needs, and
@@ -302,30 +296,7 @@ impl Shapes {
 /// must be readable.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,bmi1,bmi2,lzcnt")]
-unsafe fn parse_floats_avx512(
-    raw: &[&[u8]],
-    out: &mut Vec<f64>,
-    readable: Range<usize>,
-) -> Option<usize> {
-    // SAFETY: (each arm) the caller's processor has the instructions, and
-    // the caller vouches for `readable`.
-    unsafe {
-        match Shapes::of(raw) {
-            Shapes::Long => parse_floats8::<true, false>(raw, out, readable),
-            Shapes::Short => parse_floats8::<false, true>(raw, out, readable),
-            Shapes::Both => parse_floats8::<true, true>(raw, out, readable),
-        }
-    }
-}
-
-/// [`parse_floats_avx512`] for the shapes `LONG` and `SHORT`.
-///
-/// # Safety
-/// As for [`parse_floats_avx512`].
-#[cfg(target_arch = "x86_64")]
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512cd,bmi1,bmi2,lzcnt")]
-unsafe fn parse_floats8<const LONG: bool, const SHORT: bool>(
+unsafe fn parse_floats_avx512<const LONG: bool, const SHORT: bool>(
     raw: &[&[u8]],
     out: &mut Vec<f64>,
     readable: Range<usize>,
@@ -364,38 +335,16 @@ unsafe fn parse_ints_avx512(
 }
 
 /// [`parse_floats`] on [`Path::Avx2`]: four fields at a time through
-/// [`read4`](super::x4::read4), for the shapes of the batch's first
-/// fields ([`Shapes`]), the short ones that lie in `readable`.
+/// [`read4`](super::x4::read4), for the shapes `LONG` and `SHORT` (those of
+/// the batch's first fields: `by_shape`), the short ones that lie in
+/// `readable`.
 ///
 /// # Safety
 /// The processor must have what [`parse_numbers_avx2`] needs, and every
 /// address in `readable` must be readable.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,bmi1,bmi2,lzcnt,fma")]
-unsafe fn parse_floats_avx2(
-    raw: &[&[u8]],
-    out: &mut Vec<f64>,
-    readable: Range<usize>,
-) -> Option<usize> {
-    // SAFETY: (each arm) the caller's processor has the instructions, and
-    // the caller vouches for `readable`.
-    unsafe {
-        match Shapes::of(raw) {
-            Shapes::Long => parse_floats4::<true, false>(raw, out, readable),
-            Shapes::Short => parse_floats4::<false, true>(raw, out, readable),
-            Shapes::Both => parse_floats4::<true, true>(raw, out, readable),
-        }
-    }
-}
-
-/// [`parse_floats_avx2`] for the shapes `LONG` and `SHORT`.
-///
-/// # Safety
-/// As for [`parse_floats_avx2`].
-#[cfg(target_arch = "x86_64")]
-#[inline]
-#[target_feature(enable = "avx2,bmi1,bmi2,lzcnt,fma")]
-unsafe fn parse_floats4<const LONG: bool, const SHORT: bool>(
+unsafe fn parse_floats_avx2<const LONG: bool, const SHORT: bool>(
     raw: &[&[u8]],
     out: &mut Vec<f64>,
     readable: Range<usize>,
@@ -616,7 +565,7 @@ mod tests {
         assert!(floats_only.len() > 10_000 && ints_only.len() > 5_000);
         // batches whose first fields are all of one shape, long (16 bytes
         // or more) or short, then of every shape: the lanes try only the
-        // first fields' shape (`Shapes`), and the field reader reads the rest
+        // first fields' shape (`by_shape`), and the field reader reads the rest
         let of_shape = |long: bool| -> Vec<String> {
             let first = floats_only
                 .iter()

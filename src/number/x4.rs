@@ -269,19 +269,11 @@ pub unsafe fn read4<const LONG: bool, const SHORT: bool>(
             let neg = _mm256_cmpeq_epi64(first, splat(b'-' as i64));
             let signed = _mm256_or_si256(neg, _mm256_cmpeq_epi64(first, splat(b'+' as i64)));
             let sign = _mm256_and_si256(signed, one);
-            // the first '.': a zero byte of h ^ "........"
-            let x = _mm256_xor_si256(h, splat(0x2E2E_2E2E_2E2E_2E2E));
-            let borrow = _mm256_sub_epi64(x, splat(0x0101_0101_0101_0101));
-            let dots = _mm256_and_si256(
-                _mm256_andnot_si256(x, borrow),
-                splat(0x8080_8080_8080_8080_u64 as i64),
-            );
+            // the first '.', byte d of h: the bytes below it, and their count
+            let dots = dots(h);
             let no_dot = _mm256_cmpeq_epi64(dots, zero);
-            // its lowest bit is bit 7 of byte d: the bytes below d are
-            // (lowest >> 7) - 1, and d their count
-            let lowest = _mm256_and_si256(dots, _mm256_sub_epi64(zero, dots));
-            let below = _mm256_sub_epi64(_mm256_srli_epi64::<7>(lowest), one);
-            let d = _mm256_sad_epu8(_mm256_and_si256(below, splat(0x0101_0101_0101_0101)), zero);
+            let below = below_lowest(dots);
+            let d = byte_count(below);
             let d1 = _mm256_add_epi64(d, one);
             let frac = _mm256_sub_epi64(n, d1);
             let tail_start = max_u(d1, _mm256_sub_epi64(n, splat(16)));
@@ -434,24 +426,8 @@ pub unsafe fn read4<const LONG: bool, const SHORT: bool>(
             let neg = _mm256_cmpeq_epi64(first, splat(b'-' as i64));
             let signed = _mm256_or_si256(neg, _mm256_cmpeq_epi64(first, splat(b'+' as i64)));
             let sign = _mm256_and_si256(signed, one);
-            // the first '.': the lowest zero byte of a word ^ "........"; the
-            // bytes below it are `below`, `(lowest >> 7) - 1`, and its index
-            // their count
-            let dots = |w: __m256i| {
-                let x = _mm256_xor_si256(w, splat(0x2E2E_2E2E_2E2E_2E2E));
-                let borrow = _mm256_sub_epi64(x, splat(0x0101_0101_0101_0101));
-                _mm256_and_si256(
-                    _mm256_andnot_si256(x, borrow),
-                    splat(0x8080_8080_8080_8080_u64 as i64),
-                )
-            };
-            let below = |dots: __m256i| {
-                let lowest = _mm256_and_si256(dots, _mm256_sub_epi64(zero, dots));
-                _mm256_sub_epi64(_mm256_srli_epi64::<7>(lowest), one)
-            };
-            let index = |below: __m256i| {
-                _mm256_sad_epu8(_mm256_and_si256(below, splat(0x0101_0101_0101_0101)), zero)
-            };
+            // the first '.' of each word: the bytes below it, and their
+            // count, its index
             // the bytes below the point move up one, over it
             let squeeze = |w: __m256i, below: __m256i| {
                 _mm256_or_si256(
@@ -468,11 +444,11 @@ pub unsafe fn read4<const LONG: bool, const SHORT: bool>(
             let dot_lo = _mm256_xor_si256(no_lo, ones);
             let dot_hi = _mm256_andnot_si256(no_hi, no_lo);
             let point = _mm256_or_si256(dot_lo, dot_hi);
-            let (below_lo, below_hi) = (below(in_lo), below(in_hi));
+            let (below_lo, below_hi) = (below_lowest(in_lo), below_lowest(in_hi));
             // frame byte `at` is the point
             let at = _mm256_blendv_epi8(
-                _mm256_add_epi64(index(below_hi), splat(8)),
-                index(below_lo),
+                _mm256_add_epi64(byte_count(below_hi), splat(8)),
+                byte_count(below_lo),
                 dot_lo,
             );
             let frac = _mm256_and_si256(_mm256_sub_epi64(splat(15), at), point);
@@ -532,6 +508,40 @@ pub unsafe fn read4<const LONG: bool, const SHORT: bool>(
     // SAFETY: 4 lanes of 8 bytes each.
     unsafe { _mm256_storeu_si256(out.as_mut_ptr() as *mut __m256i, value) };
     (out, bits(_mm256_or_si256(long_read, short_read)))
+}
+
+/// The first '.' of each lane: the lowest zero byte of `w ^ "........"`
+/// has bit 7 set (bits above it may be set too, by the borrow; the lowest
+/// set bit is exact).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn dots(w: __m256i) -> __m256i {
+    let x = _mm256_xor_si256(w, splat(0x2E2E_2E2E_2E2E_2E2E));
+    let borrow = _mm256_sub_epi64(x, splat(0x0101_0101_0101_0101));
+    _mm256_and_si256(
+        _mm256_andnot_si256(x, borrow),
+        splat(0x8080_8080_8080_8080_u64 as i64),
+    )
+}
+
+/// The bytes below the lowest byte `dots` marks (bit 7 of byte d):
+/// `(lowest >> 7) - 1`; all ones where `dots` is zero.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn below_lowest(dots: __m256i) -> __m256i {
+    let lowest = _mm256_and_si256(dots, _mm256_sub_epi64(_mm256_setzero_si256(), dots));
+    _mm256_sub_epi64(_mm256_srli_epi64::<7>(lowest), splat(1))
+}
+
+/// How many bytes `below` ([`below_lowest`]) covers: the index of the
+/// byte marked.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn byte_count(below: __m256i) -> __m256i {
+    _mm256_sad_epu8(
+        _mm256_and_si256(below, splat(0x0101_0101_0101_0101)),
+        _mm256_setzero_si256(),
+    )
 }
 
 /// [`non_digits`](super::decimal::non_digits) in each lane: zero exactly

@@ -227,13 +227,8 @@ pub unsafe fn read8<const LONG: bool, const SHORT: bool>(
             let neg = _mm512_cmpeq_epi64_mask(first, splat(b'-' as i64));
             let signed = neg | _mm512_cmpeq_epi64_mask(first, splat(b'+' as i64));
             let sign = _mm512_maskz_mov_epi64(signed, one);
-            // the first '.': a zero byte of h ^ "........"
-            let x = _mm512_xor_si512(h, splat(0x2E2E_2E2E_2E2E_2E2E));
-            let borrow = _mm512_sub_epi64(x, splat(0x0101_0101_0101_0101));
-            let dots = _mm512_and_si512(
-                _mm512_andnot_si512(x, borrow),
-                splat(0x8080_8080_8080_8080_u64 as i64),
-            );
+            // the first '.'
+            let dots = dots(h);
             let has_dot = _mm512_test_epi64_mask(dots, dots);
             let lowest = _mm512_and_si512(dots, _mm512_sub_epi64(zero, dots));
             let trailing = _mm512_sub_epi64(splat(63), _mm512_lzcnt_epi64(lowest));
@@ -383,16 +378,8 @@ pub unsafe fn read8<const LONG: bool, const SHORT: bool>(
             let neg = _mm512_cmpeq_epi64_mask(first, splat(b'-' as i64));
             let signed = neg | _mm512_cmpeq_epi64_mask(first, splat(b'+' as i64));
             let sign = _mm512_maskz_mov_epi64(signed, one);
-            // the first '.': the lowest zero byte of a word ^ "........"; the
-            // bytes below it are `below`, `(lowest >> 7) - 1`
-            let dots = |w: __m512i| {
-                let x = _mm512_xor_si512(w, splat(0x2E2E_2E2E_2E2E_2E2E));
-                let borrow = _mm512_sub_epi64(x, splat(0x0101_0101_0101_0101));
-                _mm512_and_si512(
-                    _mm512_andnot_si512(x, borrow),
-                    splat(0x8080_8080_8080_8080_u64 as i64),
-                )
-            };
+            // the first '.' of a word, and the bytes below it: `below`,
+            // `(lowest >> 7) - 1`
             let below = |dots: __m512i| {
                 let lowest = _mm512_and_si512(dots, _mm512_sub_epi64(zero, dots));
                 _mm512_sub_epi64(_mm512_srli_epi64::<7>(lowest), one)
@@ -465,6 +452,20 @@ pub unsafe fn read8<const LONG: bool, const SHORT: bool>(
     // SAFETY: 8 lanes of 8 bytes each.
     unsafe { _mm512_storeu_si512(out.as_mut_ptr() as *mut __m512i, bits) };
     (out, long_read | short_read)
+}
+
+/// The first '.' of each lane: the lowest zero byte of `w ^ "........"`
+/// has bit 7 set (bits above it may be set too, by the borrow; the lowest
+/// set bit is exact).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn dots(w: __m512i) -> __m512i {
+    let x = _mm512_xor_si512(w, splat(0x2E2E_2E2E_2E2E_2E2E));
+    let borrow = _mm512_sub_epi64(x, splat(0x0101_0101_0101_0101));
+    _mm512_and_si512(
+        _mm512_andnot_si512(x, borrow),
+        splat(0x8080_8080_8080_8080_u64 as i64),
+    )
 }
 
 /// [`non_digits`](super::decimal::non_digits) in each lane: zero exactly
