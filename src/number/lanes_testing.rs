@@ -325,3 +325,117 @@ pub(super) fn integer_lanes_agree(n: usize, read: IntReader<'_>) {
     let last = vec![&buf[buf.len() - 2..]; n];
     assert_eq!(read(&last, short).1, 0);
 }
+
+/// One page of input between two pages that fault when touched: a lane
+/// that loads a byte outside the input crashes the test.
+struct Fenced {
+    map: *mut u8,
+}
+
+impl Fenced {
+    const PAGE: usize = 4096;
+
+    fn new() -> Fenced {
+        // SAFETY: a fresh anonymous mapping of three pages, the outer two
+        // then made inaccessible; `map` is checked before use.
+        unsafe {
+            let map = libc::mmap(
+                std::ptr::null_mut(),
+                3 * Self::PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(map, libc::MAP_FAILED);
+            let map = map as *mut u8;
+            assert_eq!(libc::mprotect(map as _, Self::PAGE, libc::PROT_NONE), 0);
+            let after = map.add(2 * Self::PAGE);
+            assert_eq!(libc::mprotect(after as _, Self::PAGE, libc::PROT_NONE), 0);
+            Fenced { map }
+        }
+    }
+
+    /// The input page, `text` written at its start (`end`: at its end),
+    /// the rest blanks.
+    fn page(&mut self, text: &str, end: bool) -> &[u8] {
+        assert!(text.len() <= Self::PAGE);
+        // SAFETY: the middle page is mapped, readable and writable, and
+        // borrowed from `self` for as long as the slice lives.
+        let page = unsafe { std::slice::from_raw_parts_mut(self.map.add(Self::PAGE), Self::PAGE) };
+        page.fill(b' ');
+        let at = if end { Self::PAGE - text.len() } else { 0 };
+        page[at..at + text.len()].copy_from_slice(text.as_bytes());
+        page
+    }
+}
+
+impl Drop for Fenced {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, unmapped once.
+        unsafe { libc::munmap(self.map as _, 3 * Self::PAGE) };
+    }
+}
+
+/// The lanes load nothing outside the readable range, whichever of their
+/// lanes they read: every shape of field, `n` at a time in every rotation,
+/// at the very start of an input page and at its very end, with pages
+/// that fault on either side (the lanes choose, per lane, between the
+/// field's bytes and a blank: a lane that loaded its field where it may
+/// not would crash here).
+pub(super) fn lanes_stay_inside(n: usize, floats: FloatReader<'_>, ints: IntReader<'_>) {
+    let shapes = [
+        "1",
+        "-2",
+        "1.5",
+        "-0.25",
+        "12345678",
+        "123456789",
+        "3.14159265358979",
+        "0.8012042374516246",
+        "-0.801204237451624612",
+        "abc",
+        "",
+        "7.",
+    ];
+    let mut fenced = Fenced::new();
+    for end in [false, true] {
+        for rotate in 0..shapes.len() {
+            let fields: Vec<&str> = (0..n)
+                .map(|k| shapes[(rotate + k) % shapes.len()])
+                .collect();
+            let (text, spans) = layout("", &fields);
+            // at the end: the last field's comma dropped, so that it ends
+            // where the page does
+            let text = if end {
+                &text[..text.len() - 1]
+            } else {
+                &text[..]
+            };
+            let page = fenced.page(text, end);
+            let shift = if end { page.len() - text.len() } else { 0 };
+            let raw: Vec<&[u8]> = spans
+                .iter()
+                .map(|s| &page[s.start + shift..s.end + shift])
+                .collect();
+            let readable = page.as_ptr() as usize..page.as_ptr() as usize + page.len();
+            let (bits, mask) = floats(&raw, readable.clone());
+            for (lane, field) in raw
+                .iter()
+                .enumerate()
+                .filter(|(lane, _)| mask >> lane & 1 == 1)
+            {
+                let want = parse_float_field(field).expect("a number");
+                assert_eq!(bits[lane], want.to_bits(), "{field:?}");
+            }
+            let (values, mask) = ints(&raw, readable);
+            for (lane, field) in raw
+                .iter()
+                .enumerate()
+                .filter(|(lane, _)| mask >> lane & 1 == 1)
+            {
+                assert_eq!(Some(values[lane] as i64), parse_int(field), "{field:?}");
+            }
+        }
+    }
+}

@@ -24,6 +24,8 @@ pub mod batch;
 pub mod decimal;
 #[cfg(all(test, target_arch = "x86_64"))]
 mod lanes_testing;
+#[cfg(target_arch = "x86_64")]
+mod loads;
 pub mod typing;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x4;

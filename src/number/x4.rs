@@ -26,26 +26,32 @@
 //!   the bytes below it, which the lowest bit of the SWAR zero-byte test
 //!   gives directly (no 64-bit `lzcnt`);
 //! - a short decimal's value: the mantissa (below 2^50) made a double by
-//!   the 2^52 trick (no 64-bit integer conversion), 10^p by `vgatherqpd`;
+//!   the 2^52 trick (no 64-bit integer conversion), 10^p the product of
+//!   two `vpermd` lookups in registers;
 //! - eight digits: `vpmaddubsw` and `vpmaddwd` (pairs, then fours), one
 //!   32×32-bit multiply for the last step (no 64-bit `mullo`); the value
 //!   is the same, as the digits were checked;
 //! - the leading zeros of the mantissa: the exponent of the half that holds
 //!   its top bit, converted to a double exactly (the 2^52 trick); the
 //!   scaled quotient's top bit is 62 or 63, which its top bit tells;
-//! - tables (10^t, the reciprocals of 5^p): `vpgatherqq` from tables padded
-//!   to 32 entries and indexed modulo 32, so that no lane reads outside
-//!   them whatever its garbage; the bit lengths of 5^p are a multiply;
-//! - the fields' bytes: masked `vpgatherqq` of the three words each lane
-//!   reads (plain loads of the twelve words, inserted into the lanes, took
-//!   5 to 10% more time on the Xeon measured; on AMD Zen 2, whose gathers
-//!   are slower, this is the step to re-measure).
+//! - tables (10^t, the reciprocals of 5^p): each lane's entry loaded on
+//!   its own, at its index modulo 32 in tables padded to 32 entries, so
+//!   that no lane reads outside them whatever its garbage; the bit lengths
+//!   of 5^p are a multiply;
+//! - the fields' bytes: plain loads, 16 bytes or 8 a lane, shuffled into
+//!   place. No gathers: on the machines this path is for they are
+//!   microcode ([`super::loads`] says more), and even on the Xeon measured,
+//!   where gathers are fast, the loads took 4 to 7% less time on float
+//!   columns (`docs/performance.md`, "The lanes without gathers"). Plain
+//!   loads of each word on its own, through general registers and with a
+//!   branch-free choice of address per lane, had taken 3 to 5% more.
 
 use std::arch::x86_64::*;
 
 use std::ops::Range;
 
-use super::decimal::{MAX_DIGITS, POW10, POW10_F64, POW5_BITS, RECIP5};
+use super::decimal::{MAX_DIGITS, POW10, POW5_BITS, RECIP5};
+use super::loads::{before_end, lane_address};
 
 const ZEROS: i64 = 0x3030_3030_3030_3030;
 
@@ -62,7 +68,6 @@ const fn pad32<const N: usize>(entries: [u64; N]) -> [u64; 32] {
 
 static POW10_32: [u64; 32] = pad32(POW10);
 static RECIP5_32: [u64; 32] = pad32(RECIP5);
-static POW10_F64_16: [f64; 16] = POW10_F64;
 
 /// The bit length of 5^p is `⌊p · log2 5⌋ + 1`; `log2 5` is taken as
 /// `POW5_BITS_MUL / 2^10`, exact enough for every `p` the lanes meet
@@ -202,9 +207,16 @@ fn lzcnt(w: __m256i) -> __m256i {
 #[inline]
 #[target_feature(enable = "avx2")]
 fn lookup(table: &'static [u64; 32], idx: __m256i) -> __m256i {
-    let idx = _mm256_and_si256(idx, splat(31));
-    // SAFETY: every index is below 32, the table's length.
-    unsafe { _mm256_i64gather_epi64::<8>(table.as_ptr() as *const i64, idx) }
+    let mut i = [0u64; 4];
+    // SAFETY: 4 lanes of 8 bytes each.
+    unsafe { _mm256_storeu_si256(i.as_mut_ptr() as *mut __m256i, idx) };
+    let at = |k: usize| &table[i[k] as usize % 32] as *const u64;
+    // SAFETY: each address is of an entry of `table`.
+    let pair = |k: usize| unsafe {
+        let low = _mm_castsi128_pd(_mm_loadl_epi64(at(k) as *const __m128i));
+        _mm_castpd_si128(_mm_loadh_pd(low, at(k + 1) as *const f64))
+    };
+    _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(pair(0)), pair(2))
 }
 
 /// The addresses and the lengths of the first four of `fields`, a lane each.
@@ -218,6 +230,82 @@ fn addresses_and_lengths(fields: &[&[u8]]) -> (__m256i, __m256i) {
         _mm256_set_epi64x(start(3), start(2), start(1), start(0)),
         _mm256_set_epi64x(len(3), len(2), len(1), len(0)),
     )
+}
+
+/// The 16 bytes that end where each of the first four of `fields` ends,
+/// for the lanes in `lanes` (the others get zeros): their low eight bytes
+/// in the first vector, their high eight in the second.
+///
+/// Plain loads, not gathers, here and in [`words`] ([`super::loads`] says
+/// why).
+///
+/// # Safety
+/// The 16 bytes before the end of each field of `lanes` must be readable.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn last16(fields: &[&[u8]], lanes: u8) -> (__m256i, __m256i) {
+    let f: &[&[u8]; 4] = fields[..4].try_into().expect("four fields");
+    // SAFETY: the caller's promise for the lanes read, a blank for the others.
+    let load = |k: usize| unsafe {
+        _mm_loadu_si128(lane_address(f, lanes, k, |field| before_end(field, 16)) as *const __m128i)
+    };
+    // lanes 0 and 2 in one vector, 1 and 3 in the other: the unpacks,
+    // which work within each 128-bit half, then put lane k in place k
+    let even = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(load(0)), load(2));
+    let odd = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(load(1)), load(3));
+    (
+        _mm256_unpacklo_epi64(even, odd),
+        _mm256_unpackhi_epi64(even, odd),
+    )
+}
+
+/// The eight bytes at `at(field)` of each of the first four of `fields`,
+/// for the lanes in `lanes` (the others get zeros).
+///
+/// # Safety
+/// The eight bytes at `at(field)` of each field of `lanes` must be readable.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn words(fields: &[&[u8]], lanes: u8, at: impl Fn(&[u8]) -> *const u8) -> __m256i {
+    let f: &[&[u8]; 4] = fields[..4].try_into().expect("four fields");
+    let at = |k: usize| lane_address(f, lanes, k, &at);
+    // lanes k and k+1 in one half: a load to the low eight bytes and one
+    // to the high (`vmovq`, `vmovhps`), so that no word passes through a
+    // general register
+    // SAFETY: the caller's promise for the lanes read, a blank for the others.
+    let pair = |k: usize| unsafe {
+        let low = _mm_castsi128_pd(_mm_loadl_epi64(at(k) as *const __m128i));
+        _mm_castpd_si128(_mm_loadh_pd(low, at(k + 1) as *const f64))
+    };
+    _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(pair(0)), pair(2))
+}
+
+/// 10^p for each lane's `p` (0 to 15; only the low four bits are read), as
+/// a double: 10^(p mod 4) · 10^(4·⌊p/4⌋), both looked up in a register by
+/// `vpermd` and their product exact (it is below 2^53). A gather from a
+/// table costs more on most AVX2 machines ([`super::loads`] says why).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn pow10_f64(p: __m256i) -> __m256i {
+    let units = _mm256_castpd_si256(_mm256_setr_pd(1.0, 10.0, 100.0, 1000.0));
+    let tens_of_thousands = _mm256_castpd_si256(_mm256_setr_pd(1.0, 1e4, 1e8, 1e12));
+    // the 32-bit indices of entry i of a table of four doubles: 2i and 2i+1
+    let pairs = |i: __m256i| {
+        let twice = _mm256_slli_epi64::<1>(i);
+        _mm256_or_si256(
+            _mm256_or_si256(twice, _mm256_slli_epi64::<32>(twice)),
+            splat(1 << 32),
+        )
+    };
+    let low = _mm256_permutevar8x32_epi32(units, pairs(_mm256_and_si256(p, splat(3))));
+    let high = _mm256_permutevar8x32_epi32(
+        tens_of_thousands,
+        pairs(_mm256_and_si256(_mm256_srli_epi64::<2>(p), splat(3))),
+    );
+    _mm256_castpd_si256(_mm256_mul_pd(
+        _mm256_castsi256_pd(low),
+        _mm256_castsi256_pd(high),
+    ))
 }
 
 /// Reads the first four of `fields`: the lanes' values as `f64` bits and
@@ -247,22 +335,11 @@ pub unsafe fn read4<const LONG: bool, const SHORT: bool>(
             if bits(sized) == 0 {
                 break 'long (zero, zero);
             }
-            let base = std::ptr::null::<i64>();
-            // SAFETY: a gathered lane reads bytes 0..8, len-16..len-8 and
-            // len-8..len of its field, which has 16 to 24 bytes; other lanes
-            // read nothing.
-            let (h, lo, hi) = unsafe {
-                let tail = _mm256_sub_epi64(_mm256_add_epi64(starts, n), splat(16));
-                (
-                    _mm256_mask_i64gather_epi64::<1>(zero, base, starts, sized),
-                    _mm256_mask_i64gather_epi64::<1>(zero, base, tail, sized),
-                    _mm256_mask_i64gather_epi64::<1>(
-                        zero,
-                        base,
-                        _mm256_add_epi64(tail, splat(8)),
-                        sized,
-                    ),
-                )
+            // SAFETY: a lane read loads bytes 0..8 and len-16..len of its
+            // field, which has 16 to 24 bytes; other lanes load zeros.
+            let (h, (lo, hi)) = unsafe {
+                let lanes = bits(sized);
+                (words(fields, lanes, <[u8]>::as_ptr), last16(fields, lanes))
             };
             // the sign
             let first = _mm256_and_si256(h, splat(0xFF));
@@ -389,22 +466,10 @@ pub unsafe fn read4<const LONG: bool, const SHORT: bool>(
             if bits(lanes) == 0 {
                 break 'short (zero, zero);
             }
-            let base = std::ptr::null::<i64>();
             // SAFETY: a lane read loads ends-16..ends, inside `readable` (checked
             // just above: the field ends in it, at least 16 bytes past its start);
-            // other lanes load nothing.
-            let (lo, hi) = unsafe {
-                let at = _mm256_sub_epi64(ends, splat(16));
-                (
-                    _mm256_mask_i64gather_epi64::<1>(zero, base, at, lanes),
-                    _mm256_mask_i64gather_epi64::<1>(
-                        zero,
-                        base,
-                        _mm256_add_epi64(at, splat(8)),
-                        lanes,
-                    ),
-                )
-            };
+            // other lanes load zeros.
+            let (lo, hi) = unsafe { last16(fields, bits(lanes)) };
             // the frame: the field right-aligned, the bytes before it zero (a
             // shift by 64 or more gives 0: all of `lo` for a field of 8 bytes or
             // fewer)
@@ -491,11 +556,8 @@ pub unsafe fn read4<const LONG: bool, const SHORT: bool>(
                 _mm256_castsi256_pd(_mm256_or_si256(w, splat(TWO52))),
                 _mm256_castsi256_pd(splat(TWO52)),
             );
-            // SAFETY: every index is below 16, the table's length.
-            let pow10 = unsafe {
-                _mm256_i64gather_pd::<8>(POW10_F64_16.as_ptr(), _mm256_and_si256(frac, splat(15)))
-            };
-            let value = _mm256_castpd_si256(_mm256_div_pd(w, pow10));
+            let pow10 = pow10_f64(frac);
+            let value = _mm256_castpd_si256(_mm256_div_pd(w, _mm256_castsi256_pd(pow10)));
             let value = _mm256_or_si256(value, _mm256_and_si256(neg, splat(i64::MIN)));
             let read = _mm256_and_si256(lanes, _mm256_and_si256(shape, digits));
             (value, read)
@@ -582,11 +644,8 @@ pub unsafe fn read_int4(fields: &[&[u8]], readable: std::ops::Range<usize>) -> (
     }
     // SAFETY: a lane read loads ends-8..ends, inside `readable` (checked
     // just above: its field starts at least seven bytes in and has 1 to 8
-    // bytes); other lanes load nothing.
-    let v = unsafe {
-        let at = _mm256_sub_epi64(ends, splat(8));
-        _mm256_mask_i64gather_epi64::<1>(zero, std::ptr::null::<i64>(), at, lanes)
-    };
+    // bytes); other lanes load zeros.
+    let v = unsafe { words(fields, bits(lanes), |field| before_end(field, 8)) };
     // the field is v's top n bytes; the bytes below become '0's
     let keep = _mm256_sllv_epi64(
         splat(-1),
@@ -605,8 +664,12 @@ pub unsafe fn read_int4(fields: &[&[u8]], readable: std::ops::Range<usize>) -> (
 
 #[cfg(test)]
 mod tests {
+    use std::ops::Range;
+
     use super::{read4, read_int4};
-    use crate::number::lanes_testing::{float_lanes_agree, integer_lanes_agree};
+    use crate::number::lanes_testing::{
+        float_lanes_agree, integer_lanes_agree, lanes_stay_inside, Lanes,
+    };
 
     /// Whether this processor has the lanes' instructions (whatever
     /// `RAYPROC_SIMD` says: these tests compare the paths it has).
@@ -614,17 +677,30 @@ mod tests {
         crate::cpu::detected().avx2_numbers()
     }
 
+    /// [`read4`] of the shapes `LONG` and `SHORT`, as the shared checks
+    /// call a float reader (`readable`: a readable buffer's range).
+    fn floats<const LONG: bool, const SHORT: bool>(raw: &[&[u8]], readable: Range<usize>) -> Lanes {
+        assert!(lanes());
+        // SAFETY: the processor has AVX2 (asserted above); `readable` is a
+        // readable buffer's range (the checks' contract).
+        let (bits, mask) = unsafe { read4::<LONG, SHORT>(raw, readable) };
+        (bits.to_vec(), mask as u32)
+    }
+
+    /// [`read_int4`], as the shared checks call an integer reader.
+    fn ints(fields: &[&[u8]], readable: Range<usize>) -> Lanes {
+        assert!(lanes());
+        // SAFETY: as in `floats`.
+        let (values, mask) = unsafe { read_int4(fields, readable) };
+        (values.to_vec(), mask as u32)
+    }
+
     #[test]
     fn lanes_read_what_the_scalar_reader_reads() {
         if !lanes() {
             return; // no AVX2 here
         }
-        float_lanes_agree(4, &|raw, readable| {
-            // SAFETY: the processor has AVX2 (`lanes()`, checked above);
-            // `readable` is a readable buffer's range.
-            let (bits, mask) = unsafe { read4::<true, true>(raw, readable) };
-            (bits.to_vec(), mask as u32)
-        });
+        float_lanes_agree(4, &floats::<true, true>);
     }
 
     #[test]
@@ -632,11 +708,16 @@ mod tests {
         if !lanes() {
             return; // no AVX2 here
         }
-        integer_lanes_agree(4, &|fields, readable| {
-            // SAFETY: the processor has AVX2 (`lanes()`, checked above);
-            // `readable` is a readable buffer's range.
-            let (values, mask) = unsafe { read_int4(fields, readable) };
-            (values.to_vec(), mask as u32)
-        });
+        integer_lanes_agree(4, &ints);
+    }
+
+    #[test]
+    fn lanes_load_nothing_outside_the_input() {
+        if !lanes() {
+            return; // no AVX2 here
+        }
+        lanes_stay_inside(4, &floats::<true, true>, &ints);
+        lanes_stay_inside(4, &floats::<true, false>, &ints);
+        lanes_stay_inside(4, &floats::<false, true>, &ints);
     }
 }

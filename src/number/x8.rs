@@ -27,6 +27,7 @@ use std::arch::x86_64::*;
 use std::ops::Range;
 
 use super::decimal::{MAX_DIGITS, POW10, POW10_F64, POW5_BITS, RECIP5};
+use super::loads::{before_end, lane_address};
 
 const ZEROS: i64 = 0x3030_3030_3030_3030;
 
@@ -166,6 +167,59 @@ fn addresses_and_lengths(fields: &[&[u8]]) -> (__m512i, __m512i) {
     }
 }
 
+/// The 16 bytes that end where each of the first eight of `fields` ends,
+/// for the lanes in `lanes` (the others get zeros): their low eight bytes
+/// in the first vector, their high eight in the second. Plain loads, not
+/// gathers, here and in [`words`] ([`super::loads`] says why).
+///
+/// # Safety
+/// The 16 bytes before the end of each field of `lanes` must be readable.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn last16(fields: &[&[u8]], lanes: u8) -> (__m512i, __m512i) {
+    let f: &[&[u8]; 8] = fields[..8].try_into().expect("eight fields");
+    // SAFETY: the caller's promise for the lanes read, a blank for the others.
+    let load = |k: usize| unsafe {
+        _mm_loadu_si128(lane_address(f, lanes, k, |field| before_end(field, 16)) as *const __m128i)
+    };
+    // the even lanes in one vector, the odd in the other: the unpacks,
+    // which work within each 128-bit quarter, then put lane k in place k
+    let spread = |k: usize| {
+        let v = _mm512_castsi128_si512(load(k));
+        let v = _mm512_inserti32x4::<1>(v, load(k + 2));
+        let v = _mm512_inserti32x4::<2>(v, load(k + 4));
+        _mm512_inserti32x4::<3>(v, load(k + 6))
+    };
+    let (even, odd) = (spread(0), spread(1));
+    (
+        _mm512_unpacklo_epi64(even, odd),
+        _mm512_unpackhi_epi64(even, odd),
+    )
+}
+
+/// The eight bytes at `at(field)` of each of the first eight of `fields`,
+/// for the lanes in `lanes` (the others get zeros).
+///
+/// # Safety
+/// The eight bytes at `at(field)` of each field of `lanes` must be readable.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn words(fields: &[&[u8]], lanes: u8, at: impl Fn(&[u8]) -> *const u8) -> __m512i {
+    let f: &[&[u8]; 8] = fields[..8].try_into().expect("eight fields");
+    let at = |k: usize| lane_address(f, lanes, k, &at);
+    // lanes k and k+1 in one quarter: a load to its low eight bytes and one
+    // to its high (`vmovq`, `vmovhps`)
+    // SAFETY: the caller's promise for the lanes read, a blank for the others.
+    let pair = |k: usize| unsafe {
+        let low = _mm_castsi128_pd(_mm_loadl_epi64(at(k) as *const __m128i));
+        _mm_castpd_si128(_mm_loadh_pd(low, at(k + 1) as *const f64))
+    };
+    let v = _mm512_castsi128_si512(pair(0));
+    let v = _mm512_inserti32x4::<1>(v, pair(2));
+    let v = _mm512_inserti32x4::<2>(v, pair(4));
+    _mm512_inserti32x4::<3>(v, pair(6))
+}
+
 /// Reads the first eight of `fields`: the lanes' values as `f64` bits and
 /// the mask of the lanes read (see the module documentation); a lane not
 /// read holds garbage. Only the shapes asked for are tried: the long one
@@ -205,23 +259,10 @@ pub unsafe fn read8<const LONG: bool, const SHORT: bool>(
             if sized == 0 {
                 break 'long (zero, 0);
             }
-            let base = std::ptr::null::<i64>();
-            // SAFETY: a gathered lane reads bytes 0..8, len-16..len-8 and
-            // len-8..len of its field, which has 16 to 24 bytes; other lanes
-            // read nothing.
-            let (h, lo, hi) = unsafe {
-                let tail = _mm512_sub_epi64(_mm512_add_epi64(starts, n), splat(16));
-                (
-                    _mm512_mask_i64gather_epi64::<1>(zero, sized, starts, base),
-                    _mm512_mask_i64gather_epi64::<1>(zero, sized, tail, base),
-                    _mm512_mask_i64gather_epi64::<1>(
-                        zero,
-                        sized,
-                        _mm512_add_epi64(tail, splat(8)),
-                        base,
-                    ),
-                )
-            };
+            // SAFETY: a lane read loads bytes 0..8 and len-16..len of its
+            // field, which has 16 to 24 bytes; other lanes load zeros.
+            let (h, (lo, hi)) =
+                unsafe { (words(fields, sized, <[u8]>::as_ptr), last16(fields, sized)) };
             // the sign
             let first = _mm512_and_si512(h, splat(0xFF));
             let neg = _mm512_cmpeq_epi64_mask(first, splat(b'-' as i64));
@@ -338,22 +379,10 @@ pub unsafe fn read8<const LONG: bool, const SHORT: bool>(
             if lanes == 0 {
                 break 'short (zero, 0);
             }
-            let base = std::ptr::null::<i64>();
             // SAFETY: a lane read loads ends-16..ends, inside `readable` (checked
             // just above: the field ends in it, at least 16 bytes past its start);
-            // other lanes load nothing.
-            let (lo, hi) = unsafe {
-                let at = _mm512_sub_epi64(ends, splat(16));
-                (
-                    _mm512_mask_i64gather_epi64::<1>(zero, lanes, at, base),
-                    _mm512_mask_i64gather_epi64::<1>(
-                        zero,
-                        lanes,
-                        _mm512_add_epi64(at, splat(8)),
-                        base,
-                    ),
-                )
-            };
+            // other lanes load zeros.
+            let (lo, hi) = unsafe { last16(fields, lanes) };
             // the frame: the field right-aligned, the bytes before it zero (a
             // shift by 64 or more gives 0: all of `lo` for a field of 8 bytes or
             // fewer)
@@ -493,7 +522,6 @@ fn non_digits(x: __m512i) -> __m512i {
 #[target_feature(enable = "avx512f,avx512dq")]
 pub unsafe fn read_int8(fields: &[&[u8]], readable: std::ops::Range<usize>) -> ([u64; 8], u8) {
     let (starts, n) = addresses_and_lengths(fields);
-    let zero = _mm512_setzero_si512();
     let ends = _mm512_add_epi64(starts, n);
     let sized = _mm512_test_epi64_mask(n, n) & _mm512_cmple_epu64_mask(n, splat(8));
     let inside = _mm512_cmpge_epu64_mask(starts, splat(readable.start.saturating_add(7) as i64))
@@ -504,11 +532,8 @@ pub unsafe fn read_int8(fields: &[&[u8]], readable: std::ops::Range<usize>) -> (
     }
     // SAFETY: a lane read loads ends-8..ends, inside `readable` (checked
     // just above: its field starts at least seven bytes in and has 1 to 8
-    // bytes); other lanes load nothing.
-    let v = unsafe {
-        let at = _mm512_sub_epi64(ends, splat(8));
-        _mm512_mask_i64gather_epi64::<1>(zero, lanes, at, std::ptr::null::<i64>())
-    };
+    // bytes); other lanes load zeros.
+    let v = unsafe { words(fields, lanes, |field| before_end(field, 8)) };
     // the field is v's top n bytes; the bytes below become '0's
     let keep = _mm512_sllv_epi64(
         splat(-1),
@@ -527,8 +552,12 @@ pub unsafe fn read_int8(fields: &[&[u8]], readable: std::ops::Range<usize>) -> (
 
 #[cfg(test)]
 mod tests {
+    use std::ops::Range;
+
     use super::{read8, read_int8, Tables};
-    use crate::number::lanes_testing::{float_lanes_agree, integer_lanes_agree};
+    use crate::number::lanes_testing::{
+        float_lanes_agree, integer_lanes_agree, lanes_stay_inside, Lanes,
+    };
 
     /// Whether this processor has the lanes' instructions (whatever
     /// `RAYPROC_SIMD` says: these tests compare the paths it has).
@@ -536,17 +565,30 @@ mod tests {
         crate::cpu::detected().avx512_lanes()
     }
 
+    /// [`read8`] of the shapes `LONG` and `SHORT`, as the shared checks
+    /// call a float reader (`readable`: a readable buffer's range).
+    fn floats<const LONG: bool, const SHORT: bool>(raw: &[&[u8]], readable: Range<usize>) -> Lanes {
+        assert!(lanes());
+        // SAFETY: the processor has AVX-512 F, DQ and CD (asserted above);
+        // `readable` is a readable buffer's range (the checks' contract).
+        let (bits, mask) = unsafe { read8::<LONG, SHORT>(raw, &Tables::new(), readable) };
+        (bits.to_vec(), mask as u32)
+    }
+
+    /// [`read_int8`], as the shared checks call an integer reader.
+    fn ints(fields: &[&[u8]], readable: Range<usize>) -> Lanes {
+        assert!(lanes());
+        // SAFETY: as in `floats`.
+        let (values, mask) = unsafe { read_int8(fields, readable) };
+        (values.to_vec(), mask as u32)
+    }
+
     #[test]
     fn lanes_read_what_the_scalar_reader_reads() {
         if !lanes() {
             return; // no AVX-512 here
         }
-        float_lanes_agree(8, &|raw, readable| {
-            // SAFETY: the processor has AVX-512 F, DQ and CD (`lanes()`,
-            // checked above); `readable` is a readable buffer's range.
-            let (bits, mask) = unsafe { read8::<true, true>(raw, &Tables::new(), readable) };
-            (bits.to_vec(), mask as u32)
-        });
+        float_lanes_agree(8, &floats::<true, true>);
     }
 
     #[test]
@@ -554,11 +596,16 @@ mod tests {
         if !lanes() {
             return; // no AVX-512 here
         }
-        integer_lanes_agree(8, &|fields, readable| {
-            // SAFETY: the processor has AVX-512 F and DQ (`lanes()`,
-            // checked above); `readable` is a readable buffer's range.
-            let (values, mask) = unsafe { read_int8(fields, readable) };
-            (values.to_vec(), mask as u32)
-        });
+        integer_lanes_agree(8, &ints);
+    }
+
+    #[test]
+    fn lanes_load_nothing_outside_the_input() {
+        if !lanes() {
+            return; // no AVX-512 here
+        }
+        lanes_stay_inside(8, &floats::<true, true>, &ints);
+        lanes_stay_inside(8, &floats::<true, false>, &ints);
+        lanes_stay_inside(8, &floats::<false, true>, &ints);
     }
 }
