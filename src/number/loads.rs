@@ -8,7 +8,7 @@
 //! a load), and on Intel's Skylake to Ice Lake and Tiger Lake the
 //! microcode that mitigates Gather Data Sampling, on by default, slows it
 //! further. Even where gathers are fast (the Xeon, model 207, these figures
-//! are from), the loads took 6 to 12% less time on float columns
+//! are from), the loads took 2 to 14% less time on float columns
 //! (`docs/performance.md`, "The lanes without gathers").
 //!
 //! A load has no mask, so a lane that must not read its field (another
@@ -44,4 +44,21 @@ pub(super) fn lane_address<const N: usize>(
 #[inline(always)]
 pub(super) fn before_end(field: &[u8], back: usize) -> *const u8 {
     field.as_ptr().wrapping_add(field.len()).wrapping_sub(back)
+}
+
+/// The eight bytes at `low` and the eight at `high`, as the low and high
+/// halves of one vector: `vmovq` and `vmovhps`, straight into a vector
+/// register (through general registers and inserts the same words took
+/// more time; `docs/performance.md`, Tried and reverted).
+///
+/// # Safety
+/// The eight bytes at each address must be readable.
+#[inline(always)]
+pub(super) unsafe fn pair(low: *const u8, high: *const u8) -> std::arch::x86_64::__m128i {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller's promise; SSE2 is part of x86-64.
+    unsafe {
+        let low = _mm_castsi128_pd(_mm_loadl_epi64(low as *const __m128i));
+        _mm_castpd_si128(_mm_loadh_pd(low, high as *const f64))
+    }
 }

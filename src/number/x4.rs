@@ -41,7 +41,7 @@
 //! - the fields' bytes: plain loads, 16 bytes or 8 a lane, shuffled into
 //!   place. No gathers: on the machines this path is for they are
 //!   microcode ([`super::loads`] says more), and even on the Xeon measured,
-//!   where gathers are fast, the loads took 4 to 7% less time on float
+//!   where gathers are fast, the loads took 4 to 14% less time on float
 //!   columns (`docs/performance.md`, "The lanes without gathers"). Plain
 //!   loads of each word on its own, through general registers and with a
 //!   branch-free choice of address per lane, had taken 3 to 5% more.
@@ -51,7 +51,7 @@ use std::arch::x86_64::*;
 use std::ops::Range;
 
 use super::decimal::{MAX_DIGITS, POW10, POW5_BITS, RECIP5};
-use super::loads::{before_end, lane_address};
+use super::loads::{before_end, lane_address, pair};
 
 const ZEROS: i64 = 0x3030_3030_3030_3030;
 
@@ -210,13 +210,10 @@ fn lookup(table: &'static [u64; 32], idx: __m256i) -> __m256i {
     let mut i = [0u64; 4];
     // SAFETY: 4 lanes of 8 bytes each.
     unsafe { _mm256_storeu_si256(i.as_mut_ptr() as *mut __m256i, idx) };
-    let at = |k: usize| &table[i[k] as usize % 32] as *const u64;
+    let at = |k: usize| &table[i[k] as usize % 32] as *const u64 as *const u8;
     // SAFETY: each address is of an entry of `table`.
-    let pair = |k: usize| unsafe {
-        let low = _mm_castsi128_pd(_mm_loadl_epi64(at(k) as *const __m128i));
-        _mm_castpd_si128(_mm_loadh_pd(low, at(k + 1) as *const f64))
-    };
-    _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(pair(0)), pair(2))
+    let two = |k: usize| unsafe { pair(at(k), at(k + 1)) };
+    _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(two(0)), two(2))
 }
 
 /// The addresses and the lengths of the first four of `fields`, a lane each.
@@ -269,15 +266,10 @@ unsafe fn last16(fields: &[&[u8]], lanes: u8) -> (__m256i, __m256i) {
 unsafe fn words(fields: &[&[u8]], lanes: u8, at: impl Fn(&[u8]) -> *const u8) -> __m256i {
     let f: &[&[u8]; 4] = fields[..4].try_into().expect("four fields");
     let at = |k: usize| lane_address(f, lanes, k, &at);
-    // lanes k and k+1 in one half: a load to the low eight bytes and one
-    // to the high (`vmovq`, `vmovhps`), so that no word passes through a
-    // general register
+    // lanes k and k+1 in one half
     // SAFETY: the caller's promise for the lanes read, a blank for the others.
-    let pair = |k: usize| unsafe {
-        let low = _mm_castsi128_pd(_mm_loadl_epi64(at(k) as *const __m128i));
-        _mm_castpd_si128(_mm_loadh_pd(low, at(k + 1) as *const f64))
-    };
-    _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(pair(0)), pair(2))
+    let two = |k: usize| unsafe { pair(at(k), at(k + 1)) };
+    _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(two(0)), two(2))
 }
 
 /// 10^p for each lane's `p` (0 to 15; only the low four bits are read), as
@@ -288,7 +280,7 @@ unsafe fn words(fields: &[&[u8]], lanes: u8, at: impl Fn(&[u8]) -> *const u8) ->
 #[target_feature(enable = "avx2")]
 fn pow10_f64(p: __m256i) -> __m256i {
     let units = _mm256_castpd_si256(_mm256_setr_pd(1.0, 10.0, 100.0, 1000.0));
-    let tens_of_thousands = _mm256_castpd_si256(_mm256_setr_pd(1.0, 1e4, 1e8, 1e12));
+    let powers_of_1e4 = _mm256_castpd_si256(_mm256_setr_pd(1.0, 1e4, 1e8, 1e12));
     // the 32-bit indices of entry i of a table of four doubles: 2i and 2i+1
     let pairs = |i: __m256i| {
         let twice = _mm256_slli_epi64::<1>(i);
@@ -299,7 +291,7 @@ fn pow10_f64(p: __m256i) -> __m256i {
     };
     let low = _mm256_permutevar8x32_epi32(units, pairs(_mm256_and_si256(p, splat(3))));
     let high = _mm256_permutevar8x32_epi32(
-        tens_of_thousands,
+        powers_of_1e4,
         pairs(_mm256_and_si256(_mm256_srli_epi64::<2>(p), splat(3))),
     );
     _mm256_castpd_si256(_mm256_mul_pd(

@@ -27,7 +27,7 @@ use std::arch::x86_64::*;
 use std::ops::Range;
 
 use super::decimal::{MAX_DIGITS, POW10, POW10_F64, POW5_BITS, RECIP5};
-use super::loads::{before_end, lane_address};
+use super::loads::{before_end, lane_address, pair};
 
 const ZEROS: i64 = 0x3030_3030_3030_3030;
 
@@ -207,17 +207,13 @@ unsafe fn last16(fields: &[&[u8]], lanes: u8) -> (__m512i, __m512i) {
 unsafe fn words(fields: &[&[u8]], lanes: u8, at: impl Fn(&[u8]) -> *const u8) -> __m512i {
     let f: &[&[u8]; 8] = fields[..8].try_into().expect("eight fields");
     let at = |k: usize| lane_address(f, lanes, k, &at);
-    // lanes k and k+1 in one quarter: a load to its low eight bytes and one
-    // to its high (`vmovq`, `vmovhps`)
+    // lanes k and k+1 in one quarter
     // SAFETY: the caller's promise for the lanes read, a blank for the others.
-    let pair = |k: usize| unsafe {
-        let low = _mm_castsi128_pd(_mm_loadl_epi64(at(k) as *const __m128i));
-        _mm_castpd_si128(_mm_loadh_pd(low, at(k + 1) as *const f64))
-    };
-    let v = _mm512_castsi128_si512(pair(0));
-    let v = _mm512_inserti32x4::<1>(v, pair(2));
-    let v = _mm512_inserti32x4::<2>(v, pair(4));
-    _mm512_inserti32x4::<3>(v, pair(6))
+    let two = |k: usize| unsafe { pair(at(k), at(k + 1)) };
+    let v = _mm512_castsi128_si512(two(0));
+    let v = _mm512_inserti32x4::<1>(v, two(2));
+    let v = _mm512_inserti32x4::<2>(v, two(4));
+    _mm512_inserti32x4::<3>(v, two(6))
 }
 
 /// Reads the first eight of `fields`: the lanes' values as `f64` bits and
