@@ -128,6 +128,13 @@ impl NumberReader for Floats {
     }
 }
 
+/// The addresses of `buf`'s bytes: the `readable` range the batch readers
+/// take for fields that lie in `buf`.
+pub(crate) fn readable(buf: &[u8]) -> Range<usize> {
+    let bytes = buf.as_ptr_range();
+    bytes.start as usize..bytes.end as usize
+}
+
 /// Parses each field of `raw` as an integer ([`parse_int_field`]; an empty
 /// one, a null, as 0) onto `out`; stops at the first field that is not one
 /// and returns its index. `readable`: addresses that may be read around a
@@ -429,7 +436,7 @@ fn parse_lanes<R: NumberReader, const N: usize>(
 pub fn read_plain8(buf: &[u8], fields: &[&[u8]]) -> Option<([f64; 8], u8)> {
     #[cfg(target_arch = "x86_64")]
     if cpu::features().avx512_lanes() {
-        let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+        let readable = readable(buf);
         // SAFETY: the processor has AVX-512 F, DQ and CD (`avx512_lanes`),
         // and `buf`, a slice, is readable.
         let (bits, read) =
@@ -446,7 +453,7 @@ pub fn read_plain8(buf: &[u8], fields: &[&[u8]]) -> Option<([f64; 8], u8)> {
 pub fn read_ints8(buf: &[u8], fields: &[&[u8]]) -> Option<([i64; 8], u8)> {
     #[cfg(target_arch = "x86_64")]
     if cpu::features().avx512_lanes() {
-        let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+        let readable = readable(buf);
         // SAFETY: the processor has AVX-512 F and DQ (`avx512_lanes`), and
         // `buf`, a slice, is readable.
         let (values, read) = unsafe { super::x8::read_int8(fields, readable) };
@@ -465,7 +472,7 @@ pub fn read_ints8(buf: &[u8], fields: &[&[u8]]) -> Option<([i64; 8], u8)> {
 pub fn read_plain4(buf: &[u8], fields: &[&[u8]]) -> Option<([f64; 4], u8)> {
     #[cfg(target_arch = "x86_64")]
     if cpu::features().avx2_numbers() {
-        let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+        let readable = readable(buf);
         // SAFETY: the processor has AVX2 (`avx2_numbers`), and `buf`, a
         // slice, is readable.
         let (bits, read) = unsafe { super::x4::read4::<true, true>(fields, readable) };
@@ -481,7 +488,7 @@ pub fn read_plain4(buf: &[u8], fields: &[&[u8]]) -> Option<([f64; 4], u8)> {
 pub fn read_ints4(buf: &[u8], fields: &[&[u8]]) -> Option<([i64; 4], u8)> {
     #[cfg(target_arch = "x86_64")]
     if cpu::features().avx2_numbers() {
-        let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+        let readable = readable(buf);
         // SAFETY: the processor has AVX2 (`avx2_numbers`), and `buf`, a
         // slice, is readable.
         let (values, read) = unsafe { super::x4::read_int4(fields, readable) };
@@ -611,7 +618,7 @@ mod tests {
                 field
             })
             .collect();
-        let readable = text.as_ptr() as usize..text.as_ptr() as usize + text.len();
+        let readable = super::readable(text.as_bytes());
         let mut ints = Vec::new();
         let stop = parse_ints_with(features, &raw, &mut ints, readable.clone());
         let want: Vec<Option<i64>> = raw

@@ -6,6 +6,7 @@
 
 use std::ops::Range;
 
+use super::batch::readable;
 use super::decimal::{split_short, split_wide};
 use super::{parse_float_field, parse_int, parse_int_field};
 
@@ -118,7 +119,7 @@ struct Counts {
 fn check(fields: &[String], n: usize, read: FloatReader<'_>) -> Counts {
     let (text, spans) = layout("h,", fields);
     let buf = text.as_bytes();
-    let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+    let readable = readable(buf);
     let mut counts = Counts::default();
     for (chunk, spans) in fields.chunks_exact(n).zip(spans.chunks_exact(n)) {
         let raw: Vec<&[u8]> = spans.iter().map(|s| &buf[s.clone()]).collect();
@@ -266,7 +267,7 @@ pub(super) fn float_lanes_agree(n: usize, read: FloatReader<'_>) {
     // less than 16 bytes past its start, one that ends past its end
     let (text, _) = layout("", &["12.5"; 8]);
     let buf = text.as_bytes();
-    let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+    let readable = readable(buf);
     let early = vec![&buf[10..14]; n];
     assert_eq!(read(&early, readable.clone()).1, 0);
     let late = vec![&buf[buf.len() - 5..buf.len() - 1]; n];
@@ -298,7 +299,7 @@ pub(super) fn integer_lanes_agree(n: usize, read: IntReader<'_>) {
     let (text, spans) = layout("head", &shapes);
     let buf = text.as_bytes();
     let fields: Vec<&[u8]> = spans.iter().map(|s| &buf[s.clone()]).collect();
-    let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+    let readable = readable(buf);
     let mut read_count = 0;
     for chunk in fields.chunks_exact(n) {
         let (values, mask) = read(chunk, readable.clone());
@@ -418,7 +419,7 @@ pub(super) fn lanes_stay_inside(n: usize, floats: FloatReader<'_>, ints: IntRead
                 .iter()
                 .map(|s| &page[s.start + shift..s.end + shift])
                 .collect();
-            let readable = page.as_ptr() as usize..page.as_ptr() as usize + page.len();
+            let readable = readable(page);
             let (bits, mask) = floats(&raw, readable.clone());
             for (lane, field) in raw
                 .iter()

@@ -361,7 +361,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
             self.fields.raw[slot].resize(n, value);
         }
         let buf = input.bytes();
-        let readable = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+        let readable = crate::number::batch::readable(buf);
         let result = if self.fields.escaped.is_empty() {
             let raw = &mut self.fields.raw;
             (self.stage).run(input, readable, raw, &mut self.starts, on_batch)
