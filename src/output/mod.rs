@@ -11,13 +11,12 @@
 //! U+FFFD and print distinct keys alike.
 
 mod atomic;
+mod ordered;
 pub mod parquet;
 pub mod utf8;
 
 use std::io::{self, Write};
 use std::path::Path;
-
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::table::{Row, Table, ValueRef};
@@ -233,45 +232,33 @@ pub fn for_terminal(t: &[u8]) -> String {
 }
 
 /// Writes `format_row(index, row, buffer)` for every row, in order. Rows are
-/// formatted in parallel on the current rayon pool (the `--threads` pool),
-/// a window at a time, so that a million-group result neither formats on
-/// one thread nor sits in memory twice.
+/// formatted in chunks on every thread of the current rayon pool (the
+/// `--threads` pool) and written as they complete ([`ordered`]), so that a
+/// million-group result neither formats on one thread nor sits in memory
+/// twice.
 fn write_rows(
     table: &Table,
     out: &mut dyn Write,
     format_row: impl Fn(usize, Row<'_>, &mut Vec<u8>) + Sync,
 ) -> io::Result<()> {
     const CHUNK: usize = 4096;
-    const WINDOW: usize = 16 * CHUNK;
     // Rows of a big group-by lie wherever their group's row was built:
     // fetch each row's cells and text a few rows ahead.
     const AHEAD: usize = 8;
     let n = table.len();
-    for window in (0..n).step_by(WINDOW) {
-        let end = n.min(window + WINDOW);
-        let parts: Vec<Vec<u8>> = (0..(end - window).div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|c| window + c * CHUNK)
-            .map(|start| {
-                let stop = end.min(start + CHUNK);
-                let mut buf = Vec::with_capacity((stop - start) * 64);
-                for i in start..stop {
-                    if i + 2 * AHEAD < stop {
-                        table.prefetch(i + 2 * AHEAD);
-                    }
-                    if i + AHEAD < stop {
-                        table.row(i + AHEAD).prefetch_text();
-                    }
-                    format_row(i, table.row(i), &mut buf);
-                }
-                buf
-            })
-            .collect();
-        for part in parts {
-            out.write_all(&part)?;
+    ordered::write_in_order(n.div_ceil(CHUNK), out, |c, buf| {
+        let (start, stop) = (c * CHUNK, n.min((c + 1) * CHUNK));
+        buf.reserve((stop - start) * 64);
+        for i in start..stop {
+            if i + 2 * AHEAD < stop {
+                table.prefetch(i + 2 * AHEAD);
+            }
+            if i + AHEAD < stop {
+                table.row(i + AHEAD).prefetch_text();
+            }
+            format_row(i, table.row(i), buf);
         }
-    }
-    Ok(())
+    })
 }
 
 fn write_json(table: &Table, out: &mut dyn Write, array: bool) -> io::Result<()> {
