@@ -257,8 +257,7 @@ mod tests {
     fn a_write_error_stops_every_thread() {
         for threads in [1, 2, 4] {
             let mut out = Failing { budget: 100 };
-            let result =
-                pool(threads).install(|| write_in_order(1000, &mut out, |c, buf| chunk(c, buf)));
+            let result = pool(threads).install(|| write_in_order(1000, &mut out, chunk));
             let err = result.expect_err("the writer failed");
             assert_eq!(err.to_string(), "disk full");
         }
