@@ -29,10 +29,8 @@ impl Typed {
     pub(crate) fn fill(&mut self, raw: &[&[u8]], readable: Range<usize>) {
         self.ints.clear();
         self.floats.clear();
-        self.valid.clear();
-        self.valid.extend(raw.iter().map(|f| !f.is_empty()));
-        self.has_nulls = self.valid.contains(&false);
-        if !self.valid.contains(&true) {
+        let nulls = self.mark_valid(raw);
+        if nulls == raw.len() {
             self.ty = ColumnType::Null;
             self.ints.resize(raw.len(), 0);
             return;
@@ -59,10 +57,22 @@ impl Typed {
     /// Takes `raw` as text, unparsed: for a `--where` column that only some
     /// rows' tests read (see [`crate::filter::Bound::leading_slot`]).
     pub(crate) fn text(&mut self, raw: &[&[u8]]) {
-        self.valid.clear();
-        self.valid.extend(raw.iter().map(|f| !f.is_empty()));
-        self.has_nulls = self.valid.contains(&false);
+        self.mark_valid(raw);
         self.ty = ColumnType::Text;
+    }
+
+    /// Marks which fields of `raw` are not empty (nulls), and returns how
+    /// many are: counted as they are marked, not by searching the marks
+    /// again (a byte loop over the batch that cost 6 instructions a field).
+    fn mark_valid(&mut self, raw: &[&[u8]]) -> usize {
+        let mut nulls = 0;
+        self.valid.clear();
+        self.valid.extend(raw.iter().map(|f| {
+            nulls += f.is_empty() as usize;
+            !f.is_empty()
+        }));
+        self.has_nulls = nulls != 0;
+        nulls
     }
 
     pub(crate) fn column<'a>(&'a self, raw: &'a [&'a [u8]]) -> Column<'a> {
