@@ -220,20 +220,35 @@ pub(super) fn classify_sse2(block: &[u8; 64], delim: u8) -> Masks {
         let d = _mm_set1_epi8(delim as i8);
         let n = _mm_set1_epi8(b'\n' as i8);
         let r = _mm_set1_epi8(b'\r' as i8);
-        let mut m = Masks {
-            quote: 0,
-            delim: 0,
-            newline: 0,
-            cr: 0,
+        let v: [__m128i; 4] =
+            std::array::from_fn(|i| _mm_loadu_si128(block.as_ptr().add(16 * i) as *const __m128i));
+        let mask = |c: __m128i| {
+            (0..4).fold(0u64, |m, i| {
+                m | (_mm_movemask_epi8(_mm_cmpeq_epi8(v[i], c)) as u16 as u64) << (16 * i)
+            })
         };
-        for i in 0..4 {
-            let v = _mm_loadu_si128(block.as_ptr().add(16 * i) as *const __m128i);
-            let shift = 16 * i;
-            m.quote |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, q)) as u16 as u64) << shift;
-            m.delim |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, d)) as u16 as u64) << shift;
-            m.newline |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, n)) as u16 as u64) << shift;
-            m.cr |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, r)) as u16 as u64) << shift;
-        }
+        // Quotes and CRs are rare: one movemask of their ORed compares says
+        // whether to pack them. Most blocks have neither, and so take 9
+        // movemasks, not 16: one port of Intel's cores runs them (Q1 at
+        // `sse`, 9 interleaved pairs: 0.310 -> 0.289 s; the same test in
+        // the AVX2 classifier, 4 movemasks of 8, gained nothing).
+        let rare = v.iter().fold(_mm_setzero_si128(), |any, &v| {
+            _mm_or_si128(
+                any,
+                _mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, r)),
+            )
+        });
+        let (quote, cr) = if _mm_movemask_epi8(rare) != 0 {
+            (mask(q), mask(r))
+        } else {
+            (0, 0)
+        };
+        let m = Masks {
+            quote,
+            delim: mask(d),
+            newline: mask(n),
+            cr,
+        };
         Masks {
             quote: opaque(m.quote),
             delim: opaque(m.delim),
