@@ -61,9 +61,9 @@ impl Typed {
         self.ty = ColumnType::Text;
     }
 
-    /// Marks which fields of `raw` are not empty (nulls), and returns how
-    /// many are: counted as they are marked, not by searching the marks
-    /// again (a byte loop over the batch that cost 6 instructions a field).
+    /// Marks which fields of `raw` are not empty, and returns how many are
+    /// empty (nulls): counted as they are marked, not by searching the
+    /// marks again (a byte loop over the batch, 6 instructions a field).
     fn mark_valid(&mut self, raw: &[&[u8]]) -> usize {
         let mut nulls = 0;
         self.valid.clear();
