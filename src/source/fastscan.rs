@@ -243,17 +243,11 @@ pub(super) fn classify_sse2(block: &[u8; 64], delim: u8) -> Masks {
         } else {
             (0, 0)
         };
-        let m = Masks {
-            quote,
-            delim: mask(d),
-            newline: mask(n),
-            cr,
-        };
         Masks {
-            quote: opaque(m.quote),
-            delim: opaque(m.delim),
-            newline: opaque(m.newline),
-            cr: opaque(m.cr),
+            quote: opaque(quote),
+            delim: opaque(mask(d)),
+            newline: opaque(mask(n)),
+            cr: opaque(cr),
         }
     }
 }
