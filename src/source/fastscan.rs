@@ -209,45 +209,120 @@ pub(super) unsafe fn classify_avx2_inline(block: &[u8; 64], delim: u8) -> Masks 
     }
 }
 
+/// SSE2 helpers of [`classify_sse2`] and [`split_sse2`]: the block's four
+/// vectors, the test for quotes and CRs, and a byte class's mask.
 #[cfg(target_arch = "x86_64")]
-#[inline]
-pub(super) fn classify_sse2(block: &[u8; 64], delim: u8) -> Masks {
+mod sse2 {
     use std::arch::x86_64::*;
-    // SAFETY: SSE2 is part of the x86_64 baseline; loads are unaligned and
-    // within the 64-byte array.
-    unsafe {
-        let q = _mm_set1_epi8(b'"' as i8);
-        let d = _mm_set1_epi8(delim as i8);
-        let n = _mm_set1_epi8(b'\n' as i8);
-        let r = _mm_set1_epi8(b'\r' as i8);
-        let v: [__m128i; 4] =
-            std::array::from_fn(|i| _mm_loadu_si128(block.as_ptr().add(16 * i) as *const __m128i));
-        let mask = |c: __m128i| {
-            (0..4).fold(0u64, |m, i| {
-                m | (_mm_movemask_epi8(_mm_cmpeq_epi8(v[i], c)) as u16 as u64) << (16 * i)
-            })
-        };
-        // Quotes and CRs are rare: one movemask of their ORed compares says
-        // whether to pack them. Most blocks have neither, and so take 9
-        // movemasks, not 16: one port of Intel's cores runs them (Q1 at
-        // `sse`, 9 interleaved pairs: 0.310 -> 0.289 s; the same test in
-        // the AVX2 classifier, 4 movemasks of 8, gained nothing).
-        let rare = v.iter().fold(_mm_setzero_si128(), |any, &v| {
-            _mm_or_si128(
-                any,
-                _mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, r)),
-            )
-        });
-        let (quote, cr) = if _mm_movemask_epi8(rare) != 0 {
-            (mask(q), mask(r))
+
+    #[inline(always)]
+    pub fn load(block: &[u8; 64]) -> [__m128i; 4] {
+        // SAFETY: SSE2 is part of the x86_64 baseline; the loads are
+        // unaligned and within the 64-byte array.
+        std::array::from_fn(|i| unsafe {
+            _mm_loadu_si128(block.as_ptr().add(16 * i) as *const __m128i)
+        })
+    }
+
+    /// The bytes equal to `c`, a `u8` broadcast by `_mm_set1_epi8`.
+    #[inline(always)]
+    pub fn eq(v: __m128i, c: u8) -> __m128i {
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        unsafe { _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8)) }
+    }
+
+    /// Bit `i` for each byte `i` whose lane in `marks` is all ones.
+    #[inline(always)]
+    pub fn pack(marks: [__m128i; 4]) -> u64 {
+        (0..4).fold(0u64, |m, i| {
+            // SAFETY: SSE2 is part of the x86_64 baseline.
+            let bits = unsafe { _mm_movemask_epi8(marks[i]) };
+            m | (bits as u16 as u64) << (16 * i)
+        })
+    }
+
+    /// Whether the block holds a quote or a CR: one movemask of the ORed
+    /// compares.
+    #[inline(always)]
+    pub fn has_rare(v: &[__m128i; 4]) -> bool {
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        unsafe {
+            let rare = v.iter().fold(_mm_setzero_si128(), |any, &v| {
+                _mm_or_si128(any, _mm_or_si128(eq(v, b'"'), eq(v, b'\r')))
+            });
+            _mm_movemask_epi8(rare) != 0
+        }
+    }
+
+    /// The four masks, quotes and CRs only if `rare`.
+    #[inline(always)]
+    pub fn masks(v: &[__m128i; 4], delim: u8, rare: bool) -> super::Masks {
+        let mask = |c: u8| pack(v.map(|v| eq(v, c)));
+        let (quote, cr) = if rare {
+            (mask(b'"'), mask(b'\r'))
         } else {
             (0, 0)
         };
-        Masks {
-            quote: opaque(quote),
-            delim: opaque(mask(d)),
-            newline: opaque(mask(n)),
-            cr: opaque(cr),
+        super::Masks {
+            quote: super::opaque(quote),
+            delim: super::opaque(mask(delim)),
+            newline: super::opaque(mask(b'\n')),
+            cr: super::opaque(cr),
+        }
+    }
+}
+
+/// The SSE2 classifier: what x86-64 machines without AVX2 run (SSE2 is
+/// part of every one), and every x86-64 machine at `RAYPROC_SIMD=sse`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(super) fn classify_sse2(block: &[u8; 64], delim: u8) -> Masks {
+    // Quotes and CRs are rare: one movemask of their ORed compares says
+    // whether to pack them. Most blocks have neither, and so take 9
+    // movemasks, not 16: one port of Intel's cores runs them (Q1 at
+    // `sse`, 9 interleaved pairs: 0.310 -> 0.289 s; the same test in
+    // the AVX2 classifier, 4 movemasks of 8, gained nothing).
+    let v = sse2::load(block);
+    sse2::masks(&v, delim, sse2::has_rare(&v))
+}
+
+/// A block as the index loop needs it: see [`split_sse2`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Classified {
+    /// A block with no quote and no CR: its delimiters and newlines
+    /// together, and the number of its newlines.
+    Plain { seps: u64, newlines: u32 },
+    /// Any other block, classified ([`Masks`]).
+    Masks(Masks),
+}
+
+/// [`classify_sse2`] for the index loop, which needs the newlines of a
+/// block with no quote or CR (most blocks) only counted: its delimiter and
+/// newline compares are ORed before one movemask, and the newlines summed
+/// bytewise (`psadbw`), 5 movemasks a block instead of 9. A block with a
+/// quote or CR gets the four masks, from the same loads and test.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(super) fn split_sse2(block: &[u8; 64], delim: u8) -> Classified {
+    use std::arch::x86_64::*;
+    let v = sse2::load(block);
+    if sse2::has_rare(&v) {
+        return Classified::Masks(sse2::masks(&v, delim, true));
+    }
+    let newline = v.map(|v| sse2::eq(v, b'\n'));
+    // SAFETY: SSE2 is part of the x86_64 baseline.
+    unsafe {
+        let seps = sse2::pack(std::array::from_fn(|i| {
+            _mm_or_si128(sse2::eq(v[i], delim), newline[i])
+        }));
+        // each byte counts the newlines at its place in the four vectors
+        // (0 to 4: a compare is -1 where it matches), then one byte sum
+        let lines = (newline.iter()).fold(_mm_setzero_si128(), |n, &m| _mm_sub_epi8(n, m));
+        let sums = _mm_sad_epu8(lines, _mm_setzero_si128());
+        let newlines = _mm_cvtsi128_si32(sums) + _mm_cvtsi128_si32(_mm_unpackhi_epi64(sums, sums));
+        Classified::Plain {
+            seps,
+            newlines: newlines as u32,
         }
     }
 }
@@ -308,6 +383,46 @@ pub(super) fn classify_neon(block: &[u8; 64], delim: u8) -> Masks {
     }
 }
 
+/// Byte `i`'s weight in [`weighted_mask`]: the bit of its word, `i / 8`.
+const WEIGHT: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut i = 0;
+    while i < 64 {
+        t[i] = 1 << (i / 8);
+        i += 1;
+    }
+    t
+};
+
+/// `p` with bit `8i + w` moved to bit `8w + i`: the transpose of the
+/// 8×8 bit matrix whose rows are `p`'s bytes.
+#[inline(always)]
+fn transpose8x8(mut p: u64) -> u64 {
+    let t = (p ^ (p >> 7)) & 0x00AA_00AA_00AA_00AA;
+    p ^= t ^ (t << 7);
+    let t = (p ^ (p >> 14)) & 0x0000_CCCC_0000_CCCC;
+    p ^= t ^ (t << 14);
+    let t = (p ^ (p >> 28)) & 0x0000_0000_F0F0_F0F0;
+    p ^ t ^ (t << 28)
+}
+
+/// The mask of the bytes `marks` is true of, bit `i` for byte `i`: each
+/// byte's mark weighted by the bit of its word, the eight words ORed (byte
+/// `j` then holds bit `w` when byte `8w + j` is marked), and that matrix
+/// transposed. The compiler vectorises the compares and weights.
+#[inline(always)]
+fn weighted_mask(block: &[u8; 64], marks: impl Fn(u8) -> bool) -> u64 {
+    let mut weighted = [0u8; 64];
+    for ((out, &b), &w) in weighted.iter_mut().zip(block).zip(&WEIGHT) {
+        *out = if marks(b) { w } else { 0 };
+    }
+    let mut p = 0u64;
+    for word in weighted.chunks_exact(8) {
+        p |= u64::from_le_bytes(word.try_into().expect("8 bytes"));
+    }
+    transpose8x8(p)
+}
+
 /// The classifier without explicit SIMD: what architectures other than
 /// x86-64 and aarch64 run (and either at `RAYPROC_SIMD=none`), and
 /// the reference the others are tested against (`classify_bytes`, compiled
@@ -338,52 +453,48 @@ pub(super) fn classify_neon(block: &[u8; 64], delim: u8) -> Masks {
 /// (2 threads, x86-64 with `RAYPROC_SIMD=none`).
 #[inline(always)]
 pub(super) fn classify_portable(block: &[u8; 64], delim: u8) -> Masks {
-    /// Byte `i`'s weight: the bit of its word, `i / 8`.
-    const WEIGHT: [u8; 64] = {
-        let mut t = [0u8; 64];
-        let mut i = 0;
-        while i < 64 {
-            t[i] = 1 << (i / 8);
-            i += 1;
-        }
-        t
-    };
-    /// `p` with bit `8i + w` moved to bit `8w + i`: the transpose of the
-    /// 8×8 bit matrix whose rows are `p`'s bytes.
-    #[inline(always)]
-    fn transpose(mut p: u64) -> u64 {
-        let t = (p ^ (p >> 7)) & 0x00AA_00AA_00AA_00AA;
-        p ^= t ^ (t << 7);
-        let t = (p ^ (p >> 14)) & 0x0000_CCCC_0000_CCCC;
-        p ^= t ^ (t << 14);
-        let t = (p ^ (p >> 28)) & 0x0000_0000_F0F0_F0F0;
-        p ^ t ^ (t << 28)
-    }
-    /// The mask of the bytes equal to `c`.
-    #[inline(always)]
-    fn mask(block: &[u8; 64], c: u8) -> u64 {
-        let mut weighted = [0u8; 64];
-        for ((out, &b), &w) in weighted.iter_mut().zip(block).zip(&WEIGHT) {
-            *out = if b == c { w } else { 0 };
-        }
-        let mut p = 0u64;
-        for word in weighted.chunks_exact(8) {
-            p |= u64::from_le_bytes(word.try_into().expect("8 bytes"));
-        }
-        transpose(p)
-    }
-    // quotes and CRs are rare: one OR of compares says whether to pack them
-    let rare = (block.iter()).fold(0u8, |any, &b| any | (b == b'"') as u8 | (b == b'\r') as u8);
-    let (quote, cr) = if rare != 0 {
-        (mask(block, b'"'), mask(block, b'\r'))
+    portable_masks(block, delim, has_rare(block))
+}
+
+/// Whether the block holds a quote or a CR: one OR of compares (which the
+/// compiler turns into one movemask on x86-64).
+#[inline(always)]
+fn has_rare(block: &[u8; 64]) -> bool {
+    (block.iter()).fold(0u8, |any, &b| any | (b == b'"') as u8 | (b == b'\r') as u8) != 0
+}
+
+/// [`classify_portable`]'s four masks, quotes and CRs only if `rare`.
+#[inline(always)]
+fn portable_masks(block: &[u8; 64], delim: u8, rare: bool) -> Masks {
+    let (quote, cr) = if rare {
+        (
+            weighted_mask(block, |b| b == b'"'),
+            weighted_mask(block, |b| b == b'\r'),
+        )
     } else {
         (0, 0)
     };
     Masks {
         quote,
-        delim: mask(block, delim),
-        newline: mask(block, b'\n'),
+        delim: weighted_mask(block, |b| b == delim),
+        newline: weighted_mask(block, |b| b == b'\n'),
         cr,
+    }
+}
+
+/// [`split_sse2`] in plain Rust, from [`weighted_mask`]: a block with no
+/// quote or CR has its delimiters and newlines marked together (one
+/// transpose instead of two) and its newlines counted by a byte sum.
+#[inline]
+pub(super) fn split_portable(block: &[u8; 64], delim: u8) -> Classified {
+    if has_rare(block) {
+        return Classified::Masks(portable_masks(block, delim, true));
+    }
+    let seps = weighted_mask(block, |b| b == delim || b == b'\n');
+    let newlines = (block.iter()).fold(0u8, |n, &b| n + (b == b'\n') as u8);
+    Classified::Plain {
+        seps,
+        newlines: newlines as u32,
     }
 }
 
@@ -432,6 +543,38 @@ impl QuoteState {
         prev_ok: true,
     };
 
+    /// The separators of a full block at offset `b` as the index loop
+    /// needs them: from `split` (see [`split_sse2`]) when it finds the
+    /// block plain and the block starts outside quotes, where its
+    /// delimiters and newlines are exactly [`scan`](Self::scan)'s
+    /// separators; otherwise checked by `scan`'s rules from the masks
+    /// (`classify` for a block inside quotes). Returns the separators and
+    /// the number of newlines among them; `None` as `scan`.
+    #[inline(always)]
+    pub fn split_scan(
+        &mut self,
+        buf: &[u8],
+        b: usize,
+        delim: u8,
+        split: impl Fn(&[u8; 64], u8) -> Classified,
+        classify: impl Fn(&[u8; 64], u8) -> Masks,
+    ) -> Option<(u64, u32)> {
+        let block: &[u8; 64] = buf[b..b + 64].try_into().expect("64 bytes");
+        let m = if self.inside {
+            classify(block, delim)
+        } else {
+            match split(block, delim) {
+                Classified::Plain { seps, newlines } => {
+                    self.prev_ok = (seps >> 63) & 1 == 1;
+                    return Some((seps, newlines));
+                }
+                Classified::Masks(m) => m,
+            }
+        };
+        let block = self.check(buf, b, delim, m)?;
+        Some((block.seps, block.newlines.count_ones()))
+    }
+
     /// Classifies and checks the block of `buf` at offset `b` (fewer than
     /// 64 bytes only at the input's end); `None` if its quoting is not
     /// well formed (see the module doc).
@@ -443,12 +586,18 @@ impl QuoteState {
         delim: u8,
         classify: impl Fn(&[u8; 64], u8) -> Masks,
     ) -> Option<Block> {
-        let valid = buf.len() - b;
-        let m = if valid >= 64 {
+        let m = if buf.len() - b >= 64 {
             classify(buf[b..b + 64].try_into().expect("64 bytes"), delim)
         } else {
             classify_tail(&buf[b..], delim, &classify)
         };
+        self.check(buf, b, delim, m)
+    }
+
+    /// [`scan`](Self::scan) of the block at offset `b` classified as `m`.
+    #[inline(always)]
+    fn check(&mut self, buf: &[u8], b: usize, delim: u8, m: Masks) -> Option<Block> {
+        let valid = buf.len() - b;
         let live = if valid >= 64 { !0 } else { (1u64 << valid) - 1 };
         // CRs that an LF follows (the last byte's LF is the next block's first)
         let crlf = |m: &Masks| {
@@ -896,6 +1045,69 @@ mod tests {
                             "{c} at {i}"
                         );
                     }
+                }
+            }
+        }
+    }
+
+    /// What [`split_sse2`] and [`split_portable`] must give: the block's
+    /// masks if it holds a quote or CR, else its delimiters and newlines
+    /// together and the number of newlines.
+    fn split_bytes(block: &[u8; 64], delim: u8) -> Classified {
+        let m = classify_bytes(block, delim);
+        if m.quote | m.cr != 0 {
+            Classified::Masks(m)
+        } else {
+            Classified::Plain {
+                seps: m.delim | m.newline,
+                newlines: m.newline.count_ones(),
+            }
+        }
+    }
+
+    fn splitters() -> Vec<fn(&[u8; 64], u8) -> Classified> {
+        let mut all: Vec<fn(&[u8; 64], u8) -> Classified> = vec![split_portable];
+        #[cfg(target_arch = "x86_64")]
+        all.push(split_sse2);
+        all
+    }
+
+    /// The splitters against their definition: random blocks of the bytes
+    /// the classifiers tell apart and their neighbours, every byte value
+    /// at every position, and each classified byte
+    /// alone and everywhere but one position (with up to 64 newlines a
+    /// block, whose count must not wrap).
+    #[test]
+    fn splitters_agree_with_their_definition() {
+        let alphabet =
+            b"\"\n\r,;a\x00\xff\x0b\x0c\x0e\x09\x21\x23\x2b\x2d\x3a\x3c\x80\xa2\x8a\x8d\xac\x7f";
+        let mut state = 7u64;
+        let mut blocks = Vec::new();
+        for _ in 0..2000 {
+            blocks.push(std::array::from_fn(|_| {
+                alphabet[(lcg(&mut state) >> 33) as usize % alphabet.len()]
+            }));
+        }
+        for start in (0..256).step_by(64) {
+            let mut block: [u8; 64] = std::array::from_fn(|i| (start + i) as u8);
+            blocks.push(block);
+            block.reverse();
+            blocks.push(block);
+        }
+        for c in [b'"', b',', b'\n', b'\r'] {
+            for i in 0..64 {
+                let mut alone = [b'a'; 64];
+                alone[i] = c;
+                let mut all_but = [c; 64];
+                all_but[i] = b'a';
+                blocks.extend([alone, all_but]);
+            }
+        }
+        blocks.push([b'\n'; 64]);
+        for split in splitters() {
+            for block in &blocks {
+                for delim in [b',', b';', b'\t', 0x00, 0xff, b'a'] {
+                    assert_eq!(split(block, delim), split_bytes(block, delim), "{block:?}");
                 }
             }
         }

@@ -26,10 +26,11 @@
 #[cfg(target_arch = "aarch64")]
 use super::fastscan::classify_neon;
 use super::fastscan::{
-    classifier, classify_portable, field_span, Classifier, Classify, Masks, QuoteState,
+    classifier, classify_portable, field_span, split_portable, Classified, Classifier, Classify,
+    Masks, QuoteState,
 };
 #[cfg(target_arch = "x86_64")]
-use super::fastscan::{classify_avx2_inline, classify_avx512_inline, classify_sse2};
+use super::fastscan::{classify_avx2_inline, classify_avx512_inline, classify_sse2, split_sse2};
 use super::scan::Span;
 use crate::cpu::{self, Features};
 
@@ -188,10 +189,12 @@ impl<'a> IndexScanner<'a> {
                 unsafe { self.index_blocks_avx2(start, stop) }
             }
             #[cfg(target_arch = "x86_64")]
-            IndexPath::Sse2 => self.index_blocks::<false>(start, stop, classify_sse2),
+            IndexPath::Sse2 => self.index_blocks_split(start, stop, split_sse2, classify_sse2),
             #[cfg(target_arch = "aarch64")]
             IndexPath::Neon => self.index_blocks::<false>(start, stop, classify_neon),
-            IndexPath::Portable => self.index_blocks::<false>(start, stop, classify_portable),
+            IndexPath::Portable => {
+                self.index_blocks_split(start, stop, split_portable, classify_portable)
+            }
             _ => self.index_blocks::<false>(start, stop, self.classify),
         };
         let Some((newlines, len)) = indexed else {
@@ -309,6 +312,42 @@ impl<'a> IndexScanner<'a> {
             // SAFETY: this function runs only with AVX2.
             unsafe { classify_avx2_inline(block, delim) }
         })
+    }
+
+    /// [`index_blocks`](Self::index_blocks) for the paths whose
+    /// classifiers pay for each mask they pack (SSE2, portable): the index
+    /// loop needs a block's separators and how many of them are newlines,
+    /// not where, so a full block with no quote or CR outside quotes (most
+    /// blocks) is taken from `split` in that form ([`split_sse2`]: 5
+    /// movemasks a block instead of 9; one transpose instead of two in
+    /// plain Rust), and any other block from its masks and the quoting
+    /// checks ([`QuoteState::split_scan`]).
+    fn index_blocks_split(
+        &mut self,
+        start: usize,
+        stop: usize,
+        split: impl Fn(&[u8; 64], u8) -> Classified,
+        classify: impl Fn(&[u8; 64], u8) -> Masks,
+    ) -> Option<(usize, usize)> {
+        let mut quotes = QuoteState::AT_RECORD_START;
+        let mut len = 0usize;
+        let mut newlines = 0usize;
+        let mut b = start;
+        while b < stop {
+            if let Some(ahead) = self.buf.get(b + PREFETCH_AHEAD) {
+                crate::hint::prefetch(ahead);
+            }
+            let (seps, count) = if self.buf.len() - b >= 64 {
+                quotes.split_scan(self.buf, b, self.delim, &split, &classify)?
+            } else {
+                let block = quotes.scan(self.buf, b, self.delim, &classify)?;
+                (block.seps, block.newlines.count_ones())
+            };
+            newlines += count as usize;
+            len = self.index_block::<false>(len, b - start, seps);
+            b += 64;
+        }
+        Some((newlines, len))
     }
 
     /// With one column every separator is a newline, so a blank line (which
