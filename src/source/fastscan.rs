@@ -448,10 +448,12 @@ fn weighted_mask(block: &[u8; 64], marks: impl Fn(u8) -> bool) -> u64 {
 /// classes into one matrix saves nothing where both masks are needed
 /// (measured, `docs/performance.md`, "Tried and reverted"), and it
 /// compiles the rare-byte test to a `pmovmskb`. The index loop, which
-/// needs the newlines only counted, takes [`split_portable`] instead. The SWAR form it replaced (exact zero-byte tests on `u64`
-/// words, the marks shifted into place one word at a time) took twice as
-/// long: Q1 on the portable path took 0.37 s with it and 0.31 s with this
-/// (2 threads, x86-64 with `RAYPROC_SIMD=none`).
+/// needs the newlines only counted, takes [`split_portable`] instead.
+///
+/// The SWAR form this replaced (exact zero-byte tests on `u64` words, the
+/// marks shifted into place one word at a time) took twice as long: Q1 on
+/// the portable path took 0.37 s with it and 0.31 s with this (2 threads,
+/// x86-64 with `RAYPROC_SIMD=none`).
 #[inline(always)]
 pub(super) fn classify_portable(block: &[u8; 64], delim: u8) -> Masks {
     portable_masks(block, delim, has_rare(block))
