@@ -1029,25 +1029,35 @@ mod tests {
         }
     }
 
+    /// Each classified byte `c` at each position `i`: alone among `a`s,
+    /// and everywhere but there.
+    fn lone_bytes() -> Vec<(u8, usize, [[u8; 64]; 2])> {
+        let mut all = Vec::new();
+        for c in [b'"', b',', b'\n', b'\r'] {
+            for i in 0..64 {
+                let mut alone = [b'a'; 64];
+                alone[i] = c;
+                let mut all_but = [c; 64];
+                all_but[i] = b'a';
+                all.push((c, i, [alone, all_but]));
+            }
+        }
+        all
+    }
+
     /// The packing classifiers put each byte at its own bit: every
     /// classified byte alone at every position, and every position but
     /// one (the packing gets each word and each bit).
     #[test]
     fn packing_classifiers_at_every_position() {
         for classify in packing_classifiers() {
-            for c in [b'"', b',', b'\n', b'\r'] {
-                for i in 0..64 {
-                    let mut alone = [b'a'; 64];
-                    alone[i] = c;
-                    let mut all_but = [c; 64];
-                    all_but[i] = b'a';
-                    for block in [alone, all_but] {
-                        assert_eq!(
-                            classify(&block, b','),
-                            classify_bytes(&block, b','),
-                            "{c} at {i}"
-                        );
-                    }
+            for (c, i, blocks) in lone_bytes() {
+                for block in blocks {
+                    assert_eq!(
+                        classify(&block, b','),
+                        classify_bytes(&block, b','),
+                        "{c} at {i}"
+                    );
                 }
             }
         }
@@ -1097,15 +1107,7 @@ mod tests {
             block.reverse();
             blocks.push(block);
         }
-        for c in [b'"', b',', b'\n', b'\r'] {
-            for i in 0..64 {
-                let mut alone = [b'a'; 64];
-                alone[i] = c;
-                let mut all_but = [c; 64];
-                all_but[i] = b'a';
-                blocks.extend([alone, all_but]);
-            }
-        }
+        blocks.extend(lone_bytes().into_iter().flat_map(|(_, _, pair)| pair));
         blocks.push([b'\n'; 64]);
         for split in splitters() {
             for block in &blocks {
