@@ -44,8 +44,6 @@ pub use fold::{aggregate, aggregate_partial, AggregateOptions, Fold};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use rayon::prelude::*;
-
 use crate::error::{Error, Result};
 use crate::partial::Table;
 use crate::plan::Plan;
@@ -62,6 +60,9 @@ pub struct ExecOptions {
     pub delimiter: u8,
     /// Show progress on stderr.
     pub progress: bool,
+    /// Whether a CSV input's default partitions may end in smaller tasks
+    /// ([`taper`]): a run's may, a store's (one file each) may not.
+    pub taper: bool,
 }
 
 /// A kind of input a plan can run over: it makes its tasks and runs them
@@ -173,6 +174,14 @@ impl<W, R, E> Ran<W, R, E> {
 /// Returns the states and the outcome of every task, in task order; see
 /// the module doc for cancellation and which error wins.
 ///
+/// Every thread takes the next task not yet taken, in task order, until
+/// none is left: the last tasks to start are the last in the slice, so a
+/// producer that makes its last tasks small ([`taper`]) bounds the time one
+/// thread works alone at the end of the run by one small task. (Rayon's
+/// parallel iterators split the slice in halves by count instead: each
+/// thread worked through a half in order, and the run ended with whatever
+/// task one of them had left, half a task's time alone on average.)
+///
 /// A task must not wait on the pool itself (a rayon `join` inside `run`):
 /// a thread waiting there may run another task, whose worker state it
 /// already holds.
@@ -192,44 +201,73 @@ where
 {
     assert!(!workers.is_empty(), "run_tasks needs a worker state");
     let first_failed = AtomicUsize::new(usize::MAX);
+    let next = AtomicUsize::new(0);
     let workers: Vec<Mutex<W>> = workers.into_iter().map(Mutex::new).collect();
-    let outcomes = pool.install(|| {
-        tasks
-            .par_iter()
-            .with_max_len(1)
-            .enumerate()
-            .map(|(index, task)| {
-                let ctx = Ctx {
-                    index,
-                    first_failed: &first_failed,
-                    progress,
-                };
-                let outcome = if ctx.cancelled() {
-                    Outcome::Cancelled
-                } else {
-                    let me = rayon::current_thread_index().unwrap_or(0) % workers.len();
-                    // A task that panicked leaves the run failing anyway.
-                    let mut worker = workers[me].lock().unwrap_or_else(|e| e.into_inner());
-                    match run(&mut worker, task, &ctx) {
-                        // stopped early, or ran in vain: discarded either way
-                        _ if ctx.cancelled() => Outcome::Cancelled,
-                        Ok(r) => Outcome::Done(r),
-                        Err(e) => {
-                            first_failed.fetch_min(index, Ordering::Relaxed);
-                            Outcome::Failed(e)
-                        }
+    // each thread's tasks and how they ended
+    let ran: Vec<Vec<(usize, Outcome<R, E>)>> = pool.broadcast(|thread| {
+        let me = thread.index() % workers.len();
+        let mut ran = Vec::new();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(task) = tasks.get(index) else {
+                break;
+            };
+            let ctx = Ctx {
+                index,
+                first_failed: &first_failed,
+                progress,
+            };
+            let outcome = if ctx.cancelled() {
+                Outcome::Cancelled
+            } else {
+                // A task that panicked leaves the run failing anyway.
+                let mut worker = workers[me].lock().unwrap_or_else(|e| e.into_inner());
+                match run(&mut worker, task, &ctx) {
+                    // stopped early, or ran in vain: discarded either way
+                    _ if ctx.cancelled() => Outcome::Cancelled,
+                    Ok(r) => Outcome::Done(r),
+                    Err(e) => {
+                        first_failed.fetch_min(index, Ordering::Relaxed);
+                        Outcome::Failed(e)
                     }
-                };
-                progress.partition_done();
-                outcome
-            })
-            .collect()
+                }
+            };
+            progress.partition_done();
+            ran.push((index, outcome));
+        }
+        ran
     });
+    let mut outcomes: Vec<Option<Outcome<R, E>>> = (0..tasks.len()).map(|_| None).collect();
+    for (index, outcome) in ran.into_iter().flatten() {
+        outcomes[index] = Some(outcome);
+    }
+    let outcomes = outcomes
+        .into_iter()
+        .map(|o| o.expect("every task is taken by one thread"))
+        .collect();
     let workers = workers
         .into_iter()
         .map(|w| w.into_inner().unwrap_or_else(|e| e.into_inner()))
         .collect();
     Ran { workers, outcomes }
+}
+
+/// How a producer that can cut its input anywhere (CSV) groups `4 × parts`
+/// equal pieces into tasks for `threads` threads: the number of pieces in
+/// each task, in order. The last `2 × threads` parts are cut in quarters
+/// (one piece a task), the others stay whole (four). With [`run_tasks`]
+/// taking tasks in order, the threads end the run on quarter tasks: one
+/// works alone at the end for at most a quarter of a part's time, where it
+/// was half a part's on average. A run of fewer than `4 × threads` parts,
+/// or on one thread, keeps every part whole.
+pub fn taper(parts: usize, threads: usize) -> Vec<usize> {
+    let small = 2 * threads;
+    if threads <= 1 || parts < 2 * small {
+        return vec![4; parts];
+    }
+    let mut sizes = vec![4; parts - small];
+    sizes.extend(std::iter::repeat_n(1, 4 * small));
+    sizes
 }
 
 #[cfg(test)]
@@ -300,6 +338,65 @@ mod tests {
             assert!(matches!(ran.outcomes[7], Outcome::Failed(_)));
             assert_eq!(ran.into_result().err().unwrap(), "task 7 failed");
         }
+    }
+
+    /// Threads take tasks in task order: task 0 waits for task 1 to end,
+    /// so the other thread must take task 1 before any later one. (Rayon's
+    /// split of the slice in halves gave the other thread task 20 of 40
+    /// first, and task 1 only once it had run out of its half.)
+    #[test]
+    fn tasks_are_taken_in_task_order() {
+        let pool = pool(2).unwrap();
+        let tasks: Vec<usize> = (0..40).collect();
+        let ended = AtomicUsize::new(0);
+        let one_ended = std::sync::atomic::AtomicBool::new(false);
+        let ran = run_tasks(
+            &pool,
+            &tasks,
+            &Progress::hidden(),
+            vec![(), ()],
+            |_, &i, _| {
+                let before = match i {
+                    0 => {
+                        let start = std::time::Instant::now();
+                        while !one_ended.load(Ordering::SeqCst) && start.elapsed().as_secs() < 10 {
+                            std::thread::yield_now();
+                        }
+                        usize::MAX
+                    }
+                    1 => {
+                        let before = ended.load(Ordering::SeqCst);
+                        one_ended.store(true, Ordering::SeqCst);
+                        before
+                    }
+                    _ => usize::MAX,
+                };
+                ended.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, ()>(before)
+            },
+        );
+        let (_, results) = ran.into_result().unwrap();
+        assert!(
+            one_ended.load(Ordering::SeqCst),
+            "task 1 never ran beside task 0"
+        );
+        assert_eq!(results[1], 0, "tasks ended before task 1 began");
+    }
+
+    #[test]
+    fn tapers_cut_the_last_parts_in_quarters() {
+        let mut expected = vec![4; 28];
+        expected.extend([1; 16]);
+        assert_eq!(taper(32, 2), expected);
+        for (parts, threads) in [(32, 2), (64, 16), (8, 2), (100, 3)] {
+            let pieces = taper(parts, threads);
+            assert_eq!(pieces.iter().sum::<usize>(), 4 * parts);
+            assert_eq!(pieces.iter().filter(|&&p| p == 1).count(), 8 * threads);
+        }
+        // too few parts, or one thread: every part whole
+        assert_eq!(taper(7, 2), vec![4; 7]);
+        assert_eq!(taper(32, 1), vec![4; 32]);
+        assert_eq!(taper(1, 4), vec![4]);
     }
 
     #[test]

@@ -309,6 +309,7 @@ impl Prepared<'_> {
             threads: self.threads,
             delimiter: self.query.delimiter.unwrap_or(b','),
             progress: self.query.progress,
+            taper: true,
         }
     }
 }

@@ -177,6 +177,7 @@ fn run_lib(
         threads,
         delimiter: b',',
         progress: false,
+        taper: true,
     };
     let table = exec::run(&plan, &[input], &opts).unwrap();
     let mut out = Vec::new();
@@ -546,6 +547,7 @@ fn run_lib_where(
         threads: 2,
         delimiter: b',',
         progress: false,
+        taper: true,
     };
     let table = exec::run(&plan, &[input], &opts).unwrap();
     let mut out = Vec::new();

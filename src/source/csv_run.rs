@@ -70,6 +70,23 @@ pub fn useful_partitions(requested: usize, body_bytes: usize) -> usize {
     requested.min((body_bytes / MIN_PARTITION_BYTES).max(ALWAYS_HONOURED_PARTITIONS))
 }
 
+/// The boundaries of tasks of `pieces[t]` consecutive pieces each, from
+/// the boundaries of equal pieces ([`exec::taper`]). A split that merged
+/// pieces (records longer than a piece) has fewer boundaries than asked
+/// for: each of its ranges is a task then.
+fn tapered(bounds: &[usize], pieces: &[usize]) -> Vec<usize> {
+    if bounds.len() != pieces.iter().sum::<usize>() + 1 {
+        return bounds.to_vec();
+    }
+    let mut at = 0;
+    let mut tasks = vec![bounds[0]];
+    for &n in pieces {
+        at += n;
+        tasks.push(bounds[at]);
+    }
+    tasks
+}
+
 /// Partitions of one input, as [`map`] cuts it.
 fn partitions_for(input: &CsvInput, opts: &ExecOptions) -> usize {
     let body = input.bytes().len() - input.body_start;
@@ -233,7 +250,14 @@ fn map_in_pool<W: Send>(
     let tasks_from = |split: &dyn Fn(&CsvInput, usize) -> Vec<usize>| -> Vec<CsvTask> {
         let mut tasks = Vec::new();
         for (i, input) in inputs.iter().enumerate() {
-            let bounds = split(input, partitions_for(input, opts));
+            let parts = partitions_for(input, opts);
+            // the run's last input ends it: its last tasks are cut small
+            let bounds = if opts.taper && opts.partitions.is_none() && i + 1 == inputs.len() {
+                let pieces = exec::taper(parts, pool.current_num_threads());
+                tapered(&split(input, pieces.iter().sum()), &pieces)
+            } else {
+                split(input, parts)
+            };
             tasks.extend(bounds.windows(2).map(|w| CsvTask {
                 input: i,
                 start: w[0],
@@ -474,6 +498,7 @@ mod tests {
             threads,
             delimiter: b',',
             progress: false,
+            taper: true,
         }
     }
 
@@ -518,6 +543,77 @@ mod tests {
             let many = run(&plan, &inputs, &opts(partitions, threads)).unwrap();
             assert_eq!(many.to_rows(), one.to_rows(), "{partitions} partitions");
         }
+    }
+
+    /// A run with the default partitions ends on quarter tasks
+    /// (`exec::taper`): the last `2 × threads` partitions are cut in four,
+    /// whether the boundaries were guessed or, after a wrong guess, found
+    /// by the parser; a store's split (no taper) keeps them whole. Either
+    /// way the answer is the one-partition run's.
+    #[test]
+    fn a_run_ends_on_quarter_tasks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clean.csv");
+        let mut text = String::from("k,a,b,c,d\n");
+        for i in 0..60_000 {
+            text += &format!("k{},{i},x,\"y,\"\"z\"\"\",\r\n", i % 97);
+        }
+        std::fs::write(&path, &text).unwrap();
+        let (_dir, misleading) = misleading_csv(35_000);
+        let cases = [
+            (CsvInput::open(&path, b',').unwrap(), 60_000),
+            (misleading, 70_000),
+        ];
+        for (input, records) in cases {
+            let specs = parse_specs(&["count,sum:a"]).unwrap();
+            let plan = Plan::new(&input.header, &specs, &["k".to_string()]).unwrap();
+            let body = input.bytes().len() - input.body_start;
+            let parts = default_partitions(body, 2);
+            assert!(parts >= 8, "{body} bytes: too few partitions to taper");
+            let inputs = [input];
+            let one = run(&plan, &inputs, &opts(1, 1)).unwrap();
+            let fold = |rows: &mut usize, _: usize, _: &CsvInput, b: &Batch<'_>, _: &[usize]| {
+                *rows += b.len;
+                Ok(())
+            };
+            let pool = exec::pool(2).unwrap();
+            for taper in [true, false] {
+                let opts = ExecOptions {
+                    partitions: None,
+                    taper,
+                    ..opts(0, 2)
+                };
+                let (tasks, rows) =
+                    map(&pool, &plan, &inputs, &opts, &|n| vec![0usize; n], &fold).unwrap();
+                assert_eq!(rows.iter().sum::<usize>(), records);
+                let sizes: Vec<usize> = tasks.iter().map(|t| t.end - t.start).collect();
+                if taper {
+                    assert_eq!(tasks.len(), parts - 4 + 16, "{sizes:?}");
+                    for &quarter in &sizes[parts - 4..] {
+                        let ratio = quarter as f64 / sizes[0] as f64;
+                        assert!((0.2..0.3).contains(&ratio), "{sizes:?}");
+                    }
+                } else {
+                    assert_eq!(tasks.len(), parts, "{sizes:?}");
+                }
+                let many = run(&plan, &inputs, &opts).unwrap();
+                assert_eq!(many.to_rows(), one.to_rows(), "taper {taper}");
+            }
+        }
+    }
+
+    #[test]
+    fn tapered_tasks_group_whole_pieces() {
+        let bounds: Vec<usize> = (0..=12).map(|i| i * 10).collect();
+        assert_eq!(
+            tapered(&bounds, &[4, 4, 1, 1, 1, 1]),
+            vec![0, 40, 80, 90, 100, 110, 120]
+        );
+        // a split that merged pieces: its ranges as they are
+        assert_eq!(
+            tapered(&[0, 50, 120], &[4, 4, 1, 1, 1, 1]),
+            vec![0, 50, 120]
+        );
     }
 
     #[test]

@@ -214,6 +214,8 @@ pub fn create(
         threads: opts.threads,
         delimiter: opts.delimiter,
         progress: false,
+        // one store file per partition, as many as asked or the default
+        taper: false,
     };
     let (tasks, typings, distinct) = type_pass(&pool, &plan, inputs, &exec_opts)?;
     let slots = plan.slots();
