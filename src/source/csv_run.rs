@@ -70,6 +70,25 @@ pub fn useful_partitions(requested: usize, body_bytes: usize) -> usize {
     requested.min((body_bytes / MIN_PARTITION_BYTES).max(ALWAYS_HONOURED_PARTITIONS))
 }
 
+/// Whether `input` is cut into tasks of `pieces` ([`exec::taper`]): when
+/// the tasks cut small are in the page cache. Read from disk, a task asks
+/// for its range when it starts (`source::FetchAhead`), and the small
+/// tasks' reads, asked for a quarter at a time, kept the device less busy
+/// than the threads' wait at the end cost: from a cold page cache, Q1
+/// took 0.88-0.99 s tapered against 0.73-0.92 s. Tested before the split
+/// reads anything around its cuts.
+fn tapers(input: &CsvInput, pieces: &[usize]) -> bool {
+    let whole = pieces.iter().take_while(|&&p| p == 4).count();
+    if whole == pieces.len() {
+        return false;
+    }
+    // where the first small task starts, about
+    let body = input.bytes().len() - input.body_start;
+    let total: usize = pieces.iter().sum();
+    let from = input.body_start + (body as u128 * (4 * whole) as u128 / total as u128) as usize;
+    input.is_cached(from, input.bytes().len())
+}
+
 /// The boundaries of tasks of `pieces[t]` consecutive pieces each, from
 /// the boundaries of equal pieces ([`exec::taper`]). A split that merged
 /// pieces (records longer than a piece) has fewer boundaries than asked
@@ -252,8 +271,13 @@ fn map_in_pool<W: Send>(
         for (i, input) in inputs.iter().enumerate() {
             let parts = partitions_for(input, opts);
             // the run's last input ends it: its last tasks are cut small
-            let bounds = if opts.taper && opts.partitions.is_none() && i + 1 == inputs.len() {
-                let pieces = exec::taper(parts, pool.current_num_threads());
+            // (when they are in memory: see `tapers`)
+            let pieces = exec::taper(parts, pool.current_num_threads());
+            let bounds = if opts.taper
+                && opts.partitions.is_none()
+                && i + 1 == inputs.len()
+                && tapers(input, &pieces)
+            {
                 tapered(&split(input, pieces.iter().sum()), &pieces)
             } else {
                 split(input, parts)
@@ -600,6 +624,50 @@ mod tests {
                 assert_eq!(many.to_rows(), one.to_rows(), "taper {taper}");
             }
         }
+    }
+
+    /// A run over a file read from disk keeps its partitions whole: its
+    /// small tasks would each ask the disk for a quarter of what a
+    /// partition asks for (`tapers`).
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_run_from_disk_keeps_its_partitions_whole() {
+        use std::os::fd::AsRawFd;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cold.csv");
+        let mut text = String::from("k,a\n");
+        for i in 0..200_000 {
+            text += &format!("k{},{i}\n", i % 97);
+        }
+        std::fs::write(&path, &text).unwrap();
+        let input = CsvInput::open(&path, b',').unwrap();
+        // evicted once opened: reading the header reads ahead
+        let file = std::fs::File::open(&path).unwrap();
+        file.sync_all().unwrap();
+        // SAFETY: an advice on the test's own open file; no contents change.
+        let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        assert_eq!(rc, 0);
+        let body = input.bytes().len() - input.body_start;
+        if input.is_cached(input.body_start + body / 2, input.bytes().len()) {
+            eprintln!("the file system kept the evicted pages: nothing to check");
+            return;
+        }
+        let parts = default_partitions(body, 2);
+        let plan = Plan::new(&input.header, &parse_specs(&["sum:a"]).unwrap(), &[]).unwrap();
+        let fold = |rows: &mut usize, _: usize, _: &CsvInput, b: &Batch<'_>, _: &[usize]| {
+            *rows += b.len;
+            Ok(())
+        };
+        let opts = ExecOptions {
+            partitions: None,
+            ..opts(0, 2)
+        };
+        let pool = exec::pool(2).unwrap();
+        let (tasks, rows) =
+            map(&pool, &plan, &[input], &opts, &|n| vec![0usize; n], &fold).unwrap();
+        assert_eq!(rows.iter().sum::<usize>(), 200_000);
+        assert_eq!(tasks.len(), parts);
     }
 
     #[test]

@@ -260,6 +260,19 @@ impl CsvInput {
         }
     }
 
+    /// Whether `start..end` of the input is in memory: for a mapped file,
+    /// whether the pages [`fetch_ahead`] samples are all in the page cache.
+    pub(crate) fn is_cached(&self, start: usize, end: usize) -> bool {
+        match &self.bytes {
+            #[cfg(target_os = "linux")]
+            Bytes::Mapped { map, .. } => {
+                let end = end.min(map.len());
+                start >= end || all_resident(map, start, end)
+            }
+            _ => true,
+        }
+    }
+
     /// Starts reading `start..end` of a mapped input from disk where it is
     /// not in the page cache ([`fetch_ahead`]).
     fn fetch_ahead(&self, start: usize, end: usize) {
