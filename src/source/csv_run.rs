@@ -569,6 +569,22 @@ mod tests {
         }
     }
 
+    /// The tasks `map` makes of `inputs` at 2 threads with `opts`, and the
+    /// rows its workers read.
+    fn tasks_and_rows(
+        plan: &Plan,
+        inputs: &[CsvInput],
+        opts: &ExecOptions,
+    ) -> (Vec<CsvTask>, usize) {
+        let fold = |rows: &mut usize, _: usize, _: &CsvInput, b: &Batch<'_>, _: &[usize]| {
+            *rows += b.len;
+            Ok(())
+        };
+        let pool = exec::pool(2).unwrap();
+        let (tasks, rows) = map(&pool, plan, inputs, opts, &|n| vec![0usize; n], &fold).unwrap();
+        (tasks, rows.iter().sum())
+    }
+
     /// A run with the default partitions ends on quarter tasks
     /// (`exec::taper`): the last `2 × threads` partitions are cut in four,
     /// whether the boundaries were guessed or, after a wrong guess, found
@@ -596,20 +612,14 @@ mod tests {
             assert!(parts >= 8, "{body} bytes: too few partitions to taper");
             let inputs = [input];
             let one = run(&plan, &inputs, &opts(1, 1)).unwrap();
-            let fold = |rows: &mut usize, _: usize, _: &CsvInput, b: &Batch<'_>, _: &[usize]| {
-                *rows += b.len;
-                Ok(())
-            };
-            let pool = exec::pool(2).unwrap();
             for taper in [true, false] {
                 let opts = ExecOptions {
                     partitions: None,
                     taper,
                     ..opts(0, 2)
                 };
-                let (tasks, rows) =
-                    map(&pool, &plan, &inputs, &opts, &|n| vec![0usize; n], &fold).unwrap();
-                assert_eq!(rows.iter().sum::<usize>(), records);
+                let (tasks, rows) = tasks_and_rows(&plan, &inputs, &opts);
+                assert_eq!(rows, records);
                 let sizes: Vec<usize> = tasks.iter().map(|t| t.end - t.start).collect();
                 if taper {
                     assert_eq!(tasks.len(), parts - 4 + 16, "{sizes:?}");
@@ -655,18 +665,12 @@ mod tests {
         }
         let parts = default_partitions(body, 2);
         let plan = Plan::new(&input.header, &parse_specs(&["sum:a"]).unwrap(), &[]).unwrap();
-        let fold = |rows: &mut usize, _: usize, _: &CsvInput, b: &Batch<'_>, _: &[usize]| {
-            *rows += b.len;
-            Ok(())
-        };
         let opts = ExecOptions {
             partitions: None,
             ..opts(0, 2)
         };
-        let pool = exec::pool(2).unwrap();
-        let (tasks, rows) =
-            map(&pool, &plan, &[input], &opts, &|n| vec![0usize; n], &fold).unwrap();
-        assert_eq!(rows.iter().sum::<usize>(), 200_000);
+        let (tasks, rows) = tasks_and_rows(&plan, &[input], &opts);
+        assert_eq!(rows, 200_000);
         assert_eq!(tasks.len(), parts);
     }
 
