@@ -272,15 +272,13 @@ fn map_in_pool<W: Send>(
             let parts = partitions_for(input, opts);
             // the run's last input ends it: its last tasks are cut small
             // (when they are in memory: see `tapers`)
-            let pieces = exec::taper(parts, pool.current_num_threads());
-            let bounds = if opts.taper
-                && opts.partitions.is_none()
-                && i + 1 == inputs.len()
-                && tapers(input, &pieces)
-            {
-                tapered(&split(input, pieces.iter().sum()), &pieces)
-            } else {
-                split(input, parts)
+            let last = opts.taper && opts.partitions.is_none() && i + 1 == inputs.len();
+            let pieces = last
+                .then(|| exec::taper(parts, pool.current_num_threads()))
+                .filter(|pieces| tapers(input, pieces));
+            let bounds = match pieces {
+                Some(pieces) => tapered(&split(input, pieces.iter().sum()), &pieces),
+                None => split(input, parts),
             };
             tasks.extend(bounds.windows(2).map(|w| CsvTask {
                 input: i,
