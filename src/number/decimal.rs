@@ -444,29 +444,39 @@ fn to_f64(w: u64, p: usize) -> f64 {
     let lz = w.leading_zeros();
     let wn = w << lz; // in [2^63, 2^64)
     let v = ((wn as u128 * RECIP5[p] as u128) >> 64) as u64;
-    // the scaled quotient lies in (2^62, 2^64): its top bit is 62 or 63
-    let top = 63 - v.leading_zeros();
-    let guard = top - 53; // bits under the rounding bit: 9 or 10
-    let low = v & ((1 << guard) - 1);
-    if low == 0 || low > (1 << guard) - 3 {
+    // The scaled quotient lies in (2^62, 2^64). Moved up one place when
+    // its top bit is 62 (`s` = 1), it always has 53 mantissa bits in bits
+    // 63 to 11, the rounding bit in bit 10 and the bits under it in bits 9
+    // to 0: one variable shift instead of a bit scan of `v` and three
+    // shifts by a guard width of 9 or 10.
+    let s = (!v >> 63) as u32;
+    let vn = v << s;
+    // The truth lies in [v, v + 2), [vn, vn + 2^(s+1)) in these units: the
+    // rounding is decided unless the bits under the rounding bit are all
+    // zero (a tie, or just above one) or within two of v's units (2^(s+1)
+    // of vn's) of carrying into the rounding bit; the values the lanes
+    // leave to this reader are the same.
+    let low = vn & 0x3FF;
+    if low.wrapping_sub(1) >= 0x3FF - (2 << s) {
         return exact_quotient(w, p);
     }
-    let round = (v >> guard) & 1;
-    let mant = (v >> (guard + 1)) + round;
-    // value = v · 2^(64 - 63 - b - lz - p); mant carries 2^(guard + 1)
-    let exp = (top as i32 - 52) + 1 - POW5_BITS[p] as i32 - lz as i32 - p as i32;
+    // the mantissa rounded on the rounding bit: (x >> 1) + (x & 1)
+    let mant = ((vn >> 10) + 1) >> 1;
+    // value = v · 2^(1 - b - lz - p) = mant · 2^(12 - s - b - lz - p)
+    let exp = 12 - s as i32 - POW5_BITS[p] as i32 - lz as i32 - p as i32;
     compose(mant, exp)
 }
 
 /// `mant · 2^exp` for `mant` in [2^52, 2^53] (a round-up may carry to
 /// 2^53) and a result in the normal range: the inputs lie in
-/// [10^-19, 2^64), far from both ends of the exponent range.
+/// [10^-19, 2^64), far from both ends of the exponent range. The
+/// mantissa's top bit is added to the exponent field one below the
+/// exponent, which a round-up's carry to 2^53 then moves up by one, as
+/// it must (no test of the carry).
 #[inline(always)]
 fn compose(mant: u64, exp: i32) -> f64 {
-    let carry = (mant >> 53) as i32;
-    let mant = mant >> carry;
-    let biased = (exp + carry + 52 + 1023) as u64;
-    f64::from_bits((biased << 52) | (mant & ((1 << 52) - 1)))
+    debug_assert!((1 << 52..=1 << 53).contains(&mant));
+    f64::from_bits((((exp + 52 + 1023 - 1) as u64) << 52) + mant)
 }
 
 /// Bit lengths of the powers of five.

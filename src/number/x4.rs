@@ -410,8 +410,8 @@ pub unsafe fn read4<const LONG: bool, const SHORT: bool>(
                 _mm256_cmpeq_epi64(low, zero),
                 le_u(low, _mm256_sub_epi64(guard_mask, splat(2))),
             );
-            let round = _mm256_and_si256(_mm256_srlv_epi64(v, guard), one);
-            let mant = _mm256_add_epi64(_mm256_srlv_epi64(v, _mm256_add_epi64(guard, one)), round);
+            // rounded on the rounding bit: (x + 1) >> 1 of x = v >> guard
+            let mant = _mm256_srli_epi64::<1>(_mm256_add_epi64(_mm256_srlv_epi64(v, guard), one));
             // exp = (top - 52) + 1 - POW5_BITS[p] - lz - p
             let pow5_bits = _mm256_add_epi64(
                 _mm256_srli_epi64::<10>(_mm256_mul_epu32(frac, splat(POW5_BITS_MUL as i64))),
@@ -421,13 +421,11 @@ pub unsafe fn read4<const LONG: bool, const SHORT: bool>(
                 _mm256_sub_epi64(_mm256_add_epi64(top, splat(1 - 52)), pow5_bits),
                 _mm256_add_epi64(lz, frac),
             );
-            // compose(mant, exp)
-            let carry = _mm256_srli_epi64::<53>(mant);
-            let mant = _mm256_srlv_epi64(mant, carry);
-            let biased = _mm256_add_epi64(_mm256_add_epi64(exp, carry), splat(52 + 1023));
-            let value = _mm256_or_si256(
-                _mm256_slli_epi64::<52>(biased),
-                _mm256_and_si256(mant, splat((1 << 52) - 1)),
+            // compose(mant, exp): the mantissa added, its top bit to the
+            // exponent field one below the exponent
+            let value = _mm256_add_epi64(
+                _mm256_slli_epi64::<52>(_mm256_add_epi64(exp, splat(52 + 1023 - 1))),
+                mant,
             );
             let value = _mm256_andnot_si256(w_zero, value);
             let value = _mm256_or_si256(value, _mm256_and_si256(neg, splat(i64::MIN)));

@@ -331,8 +331,8 @@ pub unsafe fn read8<const LONG: bool, const SHORT: bool>(
             let low = _mm512_and_si512(v, guard_mask);
             let decided = _mm512_test_epi64_mask(low, low)
                 & _mm512_cmple_epu64_mask(low, _mm512_sub_epi64(guard_mask, splat(2)));
-            let round = _mm512_and_si512(_mm512_srlv_epi64(v, guard), one);
-            let mant = _mm512_add_epi64(_mm512_srlv_epi64(v, _mm512_add_epi64(guard, one)), round);
+            // rounded on the rounding bit: (x + 1) >> 1 of x = v >> guard
+            let mant = _mm512_srli_epi64::<1>(_mm512_add_epi64(_mm512_srlv_epi64(v, guard), one));
             // exp = (top - 52) + 1 - POW5_BITS[p] - lz - p
             let exp = _mm512_sub_epi64(
                 _mm512_sub_epi64(
@@ -341,13 +341,11 @@ pub unsafe fn read8<const LONG: bool, const SHORT: bool>(
                 ),
                 _mm512_add_epi64(lz, frac),
             );
-            // compose(mant, exp)
-            let carry = _mm512_srli_epi64::<53>(mant);
-            let mant = _mm512_srlv_epi64(mant, carry);
-            let biased = _mm512_add_epi64(_mm512_add_epi64(exp, carry), splat(52 + 1023));
-            let bits = _mm512_or_si512(
-                _mm512_slli_epi64::<52>(biased),
-                _mm512_and_si512(mant, splat((1 << 52) - 1)),
+            // compose(mant, exp): the mantissa added, its top bit to the
+            // exponent field one below the exponent
+            let bits = _mm512_add_epi64(
+                _mm512_slli_epi64::<52>(_mm512_add_epi64(exp, splat(52 + 1023 - 1))),
+                mant,
             );
             let bits = _mm512_mask_blend_epi64(w_zero, bits, zero);
             let bits = _mm512_mask_or_epi64(bits, neg, bits, splat(i64::MIN));
