@@ -788,6 +788,36 @@ mod tests {
         }
     }
 
+    /// Decimals just under a power of two whose correctly rounded value is
+    /// that power: the rounded mantissa carries to 2^53, which `compose`
+    /// moves into the exponent. Random digits almost never round that way
+    /// (all 53 mantissa bits must be ones), so these are made on purpose:
+    /// `2^k - 1` followed by nines, up to the 19 digits the plain form
+    /// holds, and `0.99…9` with 17 and 18 nines. Some must round up (the
+    /// case tested), and every one must be what `str::parse` gives.
+    #[test]
+    fn roundings_that_carry_into_the_exponent() {
+        let mut carried = 0;
+        for k in 0..40u32 {
+            let int = ((1u64 << k) - 1).to_string();
+            for nines in 1..=(19 - int.len()) {
+                let s = format!("{int}.{}", "9".repeat(nines));
+                check(&s);
+                let v = parse_plain(s.as_bytes());
+                carried += (v == Some((1u64 << k) as f64)) as usize;
+            }
+        }
+        for nines in 17..=18 {
+            let s = format!("0.{}", "9".repeat(nines));
+            must(&s);
+            assert_eq!(parse_plain(s.as_bytes()), Some(1.0), "{s:?}");
+        }
+        assert!(
+            carried >= 40,
+            "only {carried} decimals rounded up to a power of two"
+        );
+    }
+
     #[test]
     fn other_forms_fall_back() {
         for s in [
