@@ -456,11 +456,18 @@ mod tests {
         for i in 0..pairs {
             text += &format!("k{i},1,,,\nw{i},2,ab\",c\"d,\"p\nq\"\n");
         }
+        let (dir, path) = written(&text);
+        let input = CsvInput::open(&path, b',').unwrap();
+        (dir, input)
+    }
+
+    /// `text` written to a file in a fresh temporary folder (kept while
+    /// the returned guard lives), and the file's path.
+    fn written(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, text).unwrap();
-        let input = CsvInput::open(&path, b',').unwrap();
-        (dir, input)
+        (dir, path)
     }
 
     /// The resident bytes of the mapping that starts at `at`, from
@@ -486,15 +493,13 @@ mod tests {
     #[test]
     #[cfg(target_os = "linux")]
     fn the_splitters_reads_do_not_stay_resident() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.csv");
         let mut text = String::from("id,x,note\n");
         let mut i = 0;
         while text.len() < 48 << 20 {
             text += &format!("{i},{}.25,\"note {i}, quoted\"\n", i % 1000);
             i += 1;
         }
-        std::fs::write(&path, &text).unwrap();
+        let (_dir, path) = written(&text);
         let parts = 64;
         type Split = fn(&CsvInput, usize, u8) -> Vec<usize>;
         let splits: [(&str, Split); 2] = [
@@ -590,13 +595,11 @@ mod tests {
     /// way the answer is the one-partition run's.
     #[test]
     fn a_run_ends_on_quarter_tasks() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("clean.csv");
         let mut text = String::from("k,a,b,c,d\n");
         for i in 0..60_000 {
             text += &format!("k{},{i},x,\"y,\"\"z\"\"\",\r\n", i % 97);
         }
-        std::fs::write(&path, &text).unwrap();
+        let (_dir, path) = written(&text);
         let (_dir, misleading) = misleading_csv(35_000);
         let cases = [
             (CsvInput::open(&path, b',').unwrap(), 60_000),
@@ -642,13 +645,11 @@ mod tests {
     fn a_run_from_disk_keeps_its_partitions_whole() {
         use std::os::fd::AsRawFd;
 
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cold.csv");
         let mut text = String::from("k,a\n");
         for i in 0..200_000 {
             text += &format!("k{},{i}\n", i % 97);
         }
-        std::fs::write(&path, &text).unwrap();
+        let (_dir, path) = written(&text);
         let input = CsvInput::open(&path, b',').unwrap();
         // evicted once opened: reading the header reads ahead
         let file = std::fs::File::open(&path).unwrap();
