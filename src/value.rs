@@ -41,6 +41,28 @@ impl ColumnType {
     }
 }
 
+/// The order rayproc puts floats in wherever it compares them (min and
+/// max, quantiles, group keys, a store's statistics): `f64::total_cmp`'s
+/// (-inf < ... < -0.0 < 0.0 < ... < inf), with every NaN, of either sign
+/// and any payload, one value after +inf ("NaN last"). `total_cmp` alone
+/// puts a NaN whose sign bit is set (`-nan`, or numpy's `inf * 0`) below
+/// -inf.
+#[inline]
+pub fn float_cmp(a: f64, b: f64) -> Ordering {
+    canonical_nan(a).total_cmp(&canonical_nan(b))
+}
+
+/// `v`, or the one NaN [`float_cmp`] orders last if `v` is any NaN (a
+/// select, not a branch, in a vectorised loop).
+#[inline(always)]
+pub fn canonical_nan(v: f64) -> f64 {
+    if v.is_nan() {
+        f64::NAN
+    } else {
+        v
+    }
+}
+
 /// One output value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
@@ -61,9 +83,9 @@ impl Value {
             (Null, _) => Ordering::Greater,
             (_, Null) => Ordering::Less,
             (Int(a), Int(b)) => a.cmp(b),
-            (Float(a), Float(b)) => a.total_cmp(b),
-            (Int(a), Float(b)) => (*a as f64).total_cmp(b),
-            (Float(a), Int(b)) => a.total_cmp(&(*b as f64)),
+            (Float(a), Float(b)) => float_cmp(*a, *b),
+            (Int(a), Float(b)) => float_cmp(*a as f64, *b),
+            (Float(a), Int(b)) => float_cmp(*a, *b as f64),
             (Text(a), Text(b)) => a.cmp(b),
             (Text(_), _) => Ordering::Greater,
             (_, Text(_)) => Ordering::Less,

@@ -13,7 +13,7 @@
 use std::cmp::Ordering;
 
 use super::{AggState, BadValue, Func};
-use crate::value::{Column, ColumnType, Data, Rows, Value};
+use crate::value::{canonical_nan, float_cmp, Column, ColumnType, Data, Rows, Value};
 use crate::wire::{put_bytes, put_f64, put_u8, put_zigzag, Reader, WireError};
 
 /// `MAX`: a maximum, else a minimum; `TEXT`: keep the text extremes of
@@ -90,7 +90,7 @@ impl<const MAX: bool, const TEXT: bool> Extreme<MAX, TEXT> {
     fn offer_float(&mut self, v: f64) {
         // total order: -0.0 < 0.0 and NaN above everything, so the answer
         // never depends on which of two "equal" values came first
-        if self.float.is_none_or(|c| Self::better(v.total_cmp(&c))) {
+        if self.float.is_none_or(|c| Self::better(float_cmp(v, c))) {
             self.float = Some(v);
         }
     }
@@ -109,15 +109,18 @@ impl<const MAX: bool, const TEXT: bool> Extreme<MAX, TEXT> {
     }
 }
 
-/// An integer that orders as `f64::total_cmp` orders floats (the same map
-/// `total_cmp` uses): negative floats get their magnitude bits flipped.
+/// An integer that orders as [`float_cmp`] orders floats (the map
+/// `f64::total_cmp` uses, of the float with its NaN made the one NaN
+/// [`float_cmp`] puts last): negative floats get their magnitude bits
+/// flipped.
 #[inline]
 pub(super) fn total_key(v: f64) -> i64 {
-    let bits = v.to_bits() as i64;
+    let bits = canonical_nan(v).to_bits() as i64;
     bits ^ ((((bits >> 63) as u64) >> 1) as i64)
 }
 
-/// The float of a [`total_key`] (the map is its own inverse).
+/// The float of a [`total_key`] (the map is its own inverse; a NaN comes
+/// back as the canonical one).
 #[inline]
 fn from_total_key(k: i64) -> f64 {
     f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64)
@@ -214,7 +217,7 @@ impl<const MAX: bool, const TEXT: bool> AggState for Extreme<MAX, TEXT> {
                 let mut best = self.float;
                 if let Some(i) = self.int {
                     let f = i as f64;
-                    if best.is_none_or(|b| Self::better(f.total_cmp(&b))) {
+                    if best.is_none_or(|b| Self::better(float_cmp(f, b))) {
                         best = Some(f);
                     }
                 }
@@ -319,12 +322,37 @@ mod tests {
     }
 
     #[test]
+    fn a_nan_of_either_sign_is_the_largest_value() {
+        let neg_nan = f64::from_bits(0xfff8_0000_0000_0000);
+        let values = [Some(1.0), Some(neg_nan), Some(f64::NEG_INFINITY)];
+        let got = |v: Value| format!("{v:?}");
+        assert_eq!(
+            got(floats::<Max>(&values).finish(ColumnType::Float, &Func::Max)),
+            "Float(NaN)"
+        );
+        assert_eq!(
+            got(floats::<Min>(&values).finish(ColumnType::Float, &Func::Min)),
+            "Float(-inf)"
+        );
+        // an integer against the NaN, in a float column
+        let mut max = floats::<Max>(&[Some(neg_nan)]);
+        max.merge(&mut ints::<Max>(&[Some(7)]));
+        assert_eq!(got(max.finish(ColumnType::Float, &Func::Max)), "Float(NaN)");
+        let mut min = floats::<Min>(&[Some(neg_nan)]);
+        min.merge(&mut ints::<Min>(&[Some(7)]));
+        assert_eq!(got(min.finish(ColumnType::Float, &Func::Min)), "Float(7.0)");
+    }
+
+    #[test]
     fn batch_extremes_follow_the_total_order() {
         let awkward = super::super::testing::AWKWARD_FLOATS;
         for &v in &awkward {
-            assert_eq!(from_total_key(total_key(v)).to_bits(), v.to_bits());
+            assert_eq!(
+                from_total_key(total_key(v)).to_bits(),
+                canonical_nan(v).to_bits()
+            );
             for &w in &awkward {
-                assert_eq!(total_key(v).cmp(&total_key(w)), v.total_cmp(&w), "{v} {w}");
+                assert_eq!(total_key(v).cmp(&total_key(w)), float_cmp(v, w), "{v} {w}");
             }
         }
         let mut state = 0x5eed_u64;
@@ -363,8 +391,16 @@ mod tests {
                         seen.push(values[r]);
                     }
                 });
-                let want_max = seen.iter().copied().max_by(f64::total_cmp);
-                let want_min = seen.iter().copied().min_by(f64::total_cmp);
+                let want_max = seen
+                    .iter()
+                    .copied()
+                    .map(canonical_nan)
+                    .max_by(|a, b| float_cmp(*a, *b));
+                let want_min = seen
+                    .iter()
+                    .copied()
+                    .map(canonical_nan)
+                    .min_by(|a, b| float_cmp(*a, *b));
                 let (mut max, mut min) = (Max::default(), Min::default());
                 max.update(&col, rows).unwrap();
                 min.update(&col, rows).unwrap();

@@ -539,10 +539,12 @@ fn select<T: Ranked>(
 /// The value `w` of the way from rank `k`'s value `a` to rank `k + 1`'s
 /// `b` (absent when `w` is zero), for floats.
 fn interpolate_floats(a: f64, b: Option<f64>, w: &Weight) -> f64 {
-    match b {
+    // a NaN rank gives the one NaN: NaNs of other bits are equal in the
+    // selection's order, and which of them a rank holds must not show
+    crate::value::canonical_nan(match b {
         None => a,
         Some(b) => lerp(a, b, w),
-    }
+    })
 }
 
 /// [`interpolate_floats`] for integers, exactly.
@@ -634,8 +636,9 @@ fn lerp(a: f64, b: f64, w: &Weight) -> f64 {
     })
 }
 
-/// A value the rank selection can order: floats by `f64::total_cmp`
-/// (NaN of either sign at the ends), integers as integers.
+/// A value the rank selection can order: floats by
+/// [`float_cmp`](crate::value::float_cmp) (NaN of either sign last),
+/// integers as integers.
 pub(crate) trait Ranked: Copy + Send + Sync {
     fn order(&self, other: &Self) -> Ordering;
     /// An integer in the same order: `a.order(b)` is `a.key().cmp(&b.key())`.
@@ -644,7 +647,7 @@ pub(crate) trait Ranked: Copy + Send + Sync {
 
 impl Ranked for f64 {
     fn order(&self, other: &Self) -> Ordering {
-        self.total_cmp(other)
+        crate::value::float_cmp(*self, *other)
     }
 
     #[inline(always)]
@@ -713,7 +716,7 @@ fn ranks_many<T: Ranked>(parts: &[&[T]], wanted: &[Wanted]) -> Vec<(T, Option<T>
         .collect()
 }
 
-/// The value of rank `k` (0-based, in `f64::total_cmp` order) and, when
+/// The value of rank `k` (0-based, in [`Ranked::order`]) and, when
 /// `next`, the value of rank `k + 1` if there is one.
 fn ranks_sequential<T: Ranked>(parts: &[&[T]], k: usize, next: bool) -> (T, Option<T>) {
     // a group's few values are copied to the stack, not the heap: a
@@ -913,6 +916,17 @@ mod tests {
     }
 
     #[test]
+    fn a_nan_of_either_sign_ranks_last() {
+        let neg_nan = f64::from_bits(0xfff8_0000_0000_0000);
+        let values = [1.0, neg_nan, f64::NEG_INFINITY];
+        assert_eq!(q(&values, "p0"), f64::NEG_INFINITY);
+        assert_eq!(q(&values, "median"), 1.0);
+        // the one NaN, whichever the values held
+        assert_eq!(q(&values, "p100").to_bits(), f64::NAN.to_bits());
+        assert_eq!(q(&[neg_nan], "median").to_bits(), f64::NAN.to_bits());
+    }
+
+    #[test]
     fn keys_order_as_the_values_do() {
         let mut seed = 7u64;
         let mut floats = super::super::testing::AWKWARD_FLOATS.to_vec();
@@ -934,6 +948,9 @@ mod tests {
     fn parallel_selection_matches_the_sequential_one() {
         let pool = pool_of(4);
         let one = pool_of(1);
+        // NaNs of either sign are one value in the selection's order: a
+        // rank may hold either
+        let bits = |v: f64| crate::value::canonical_nan(v).to_bits();
         let n = PARALLEL_MIN + 12_345;
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = || crate::testing::xorshift(&mut seed);
@@ -967,25 +984,17 @@ mod tests {
                 let (b, c) = rest.split_at(rest.len() / 2 + 17);
                 let split: [&[f64]; 4] = [c, &[], a, b];
                 if let Some(got) = pool.install(|| ranks_parallel(&split, &wanted))[0] {
-                    assert_eq!(got.0.to_bits(), want.0.to_bits(), "parts, q {q}");
-                    assert_eq!(
-                        got.1.map(f64::to_bits),
-                        want.1.map(f64::to_bits),
-                        "parts, q {q}"
-                    );
+                    assert_eq!(bits(got.0), bits(want.0), "parts, q {q}");
+                    assert_eq!(got.1.map(bits), want.1.map(bits), "parts, q {q}");
                 }
                 let sequential_parts = ranks_sequential(&split, k, true);
-                assert_eq!(
-                    sequential_parts.0.to_bits(),
-                    want.0.to_bits(),
-                    "parts, q {q}"
-                );
+                assert_eq!(bits(sequential_parts.0), bits(want.0), "parts, q {q}");
                 if std::ptr::eq(values, &random) || std::ptr::eq(values, &sorted) {
                     assert!(got.is_some(), "the sample brackets rank {k}");
                 }
                 if let Some(got) = got {
-                    assert_eq!(got.0.to_bits(), want.0.to_bits(), "q {q}");
-                    assert_eq!(got.1.map(f64::to_bits), want.1.map(f64::to_bits), "q {q}");
+                    assert_eq!(bits(got.0), bits(want.0), "q {q}");
+                    assert_eq!(got.1.map(bits), want.1.map(bits), "q {q}");
                 }
                 let a = pool.install(|| quantile_of(values, &f)).unwrap();
                 let b = one.install(|| quantile_of(values, &f)).unwrap();

@@ -572,10 +572,10 @@ impl<'c> Gather<'c> {
                 self.floats.push(v);
                 if valid {
                     let s = self.stats.float.get_or_insert((v, v));
-                    if v.total_cmp(&s.0).is_lt() {
+                    if crate::value::float_cmp(v, s.0).is_lt() {
                         s.0 = v;
                     }
-                    if v.total_cmp(&s.1).is_gt() {
+                    if crate::value::float_cmp(v, s.1).is_gt() {
                         s.1 = v;
                     }
                 }

@@ -677,6 +677,44 @@ fn nan_is_one_key_after_every_number_in_every_input_kind() {
     }
 }
 
+/// A NaN with its sign bit set (`-nan`, numpy's `inf * 0`) is the NaN that
+/// sorts last in min, max and the quantiles too, as it does as a key:
+/// `f64::total_cmp` alone put it below -inf (min NaN, max 1.0, median
+/// -inf here).
+#[test]
+fn a_negative_nan_is_last_in_min_max_and_quantiles_in_every_input_kind() {
+    const WANT: &str = "min_x,max_x,p0_x,median_x,p100_x\n-inf,NaN,-inf,1.0,NaN\n";
+    let scratch = Scratch::new();
+    let csv = scratch.write("neg_nan.csv", "x\n1\n-nan\n-inf\n");
+    let args = [
+        "--agg",
+        "min:x,max:x,p0:x,median:x,p100:x",
+        "--format",
+        "csv",
+    ];
+    let mut from_csv = vec!["--input", csv.to_str().unwrap()];
+    from_csv.extend(args);
+    assert_eq!(
+        String::from_utf8(same_everywhere(&from_csv, true)).unwrap(),
+        WANT
+    );
+    store_gives(&scratch, &csv, &args, WANT.as_bytes());
+    let x: Float64Array = [
+        1.0,
+        f64::from_bits(0xfff8_0000_0000_0000),
+        f64::NEG_INFINITY,
+    ]
+    .into_iter()
+    .map(Some)
+    .collect();
+    for typed in write_typed(&scratch, "neg_nan", vec![("x", Arc::new(x) as ArrayRef)]) {
+        let mut from_typed = vec!["--input", typed.to_str().unwrap()];
+        from_typed.extend(args);
+        let got = String::from_utf8(same_everywhere(&from_typed, true)).unwrap();
+        assert_eq!(got, WANT, "{}", typed.display());
+    }
+}
+
 #[test]
 fn the_table_format_shows_control_characters_as_escapes() {
     let scratch = Scratch::new();
