@@ -69,15 +69,29 @@ impl<'a> Fold<'a> {
 /// threads (no more than tasks) and reduces the partial results into the
 /// final table, or returns the earliest failed task's error.
 ///
-/// `read` passes each batch of its task to `fold.fold`. A failed task may
-/// have folded part of its rows into its worker's partial: that partial is
-/// then discarded with the whole result.
+/// `read` passes each batch of its task to `fold.fold`, reading as
+/// [`Fold::plan`] says. A failed task may have folded part of its rows
+/// into its worker's partial: that partial is then discarded with the
+/// whole result.
+///
+/// A `min`/`max` column that some tasks read as numbers and others as text
+/// (a store's text column under `--where` is typed by the rows each
+/// partition keeps, as `run --input` types the CSV) is text, and the
+/// states that saw numbers kept no text: the tasks then run again with
+/// every value's text kept ([`Plan::text_extremes`]), as the CSV run does.
 pub fn aggregate<T, F>(plan: &Plan, tasks: &[T], opts: &AggregateOptions, read: F) -> Result<Table>
 where
     T: Sync,
     F: Fn(&T, &mut Fold<'_>) -> Result<()> + Sync,
 {
-    let (pool, total) = fold_all(plan, tasks, opts, true, read)?;
+    let (pool, total) = fold_all(plan, tasks, opts, true, &read)?;
+    if !plan.text_extremes && !total.complete(plan) {
+        let exact = Plan {
+            text_extremes: true,
+            ..plan.clone()
+        };
+        return aggregate(&exact, tasks, opts, read);
+    }
     // the finish runs on the --threads pool too, not on rayon's global one
     Ok(pool.install(|| total.finish(plan)))
 }

@@ -322,7 +322,7 @@ fn with_tasks<R>(
         coded: false,
     };
     engine(tasks, &opts, &|task: &TypedTask, fold: &mut Fold<'_>| {
-        inputs[task.input].read(plan, task.units.clone(), fold)
+        inputs[task.input].read(fold.plan(), task.units.clone(), fold)
     })
 }
 

@@ -376,7 +376,7 @@ impl Store {
         // a task is a partition file, by its index
         let tasks: Vec<usize> = (0..self.partitions()).collect();
         exec::aggregate(plan, &tasks, &aopts, |&i, fold| {
-            self.read_partition(i, plan, &read, opts.verify, fold)
+            self.read_partition(i, fold.plan(), &read, opts.verify, fold)
         })
     }
 

@@ -1051,7 +1051,18 @@ fn a_filter_types_a_store_column_by_the_rows_it_keeps() {
         };
         spread.push_str(&format!("{f},{k},{}\n", i % 3));
     }
+    // a text column whose kept values are text (`007`) in one partition
+    // and numbers in another: min/max read the numbers' text too (they
+    // lost the other partitions' values: `007,007`)
+    let mut retyped = String::from("m,v\n007,1\n");
+    for i in 0..150_000 {
+        retyped.push_str(&format!("x,{}\n", i % 3));
+    }
+    retyped.push_str("5,2\n1.5,0\n");
     for (csv, filter, aggs, by) in [
+        (&retyped[..], "m <> 'x'", "min:m,max:m,count:m", ""),
+        (&retyped, "m <> 'x'", "min:m,max:m", "m"),
+        (&retyped, "m <> 'x'", "min:m,max:m", "v"),
         ("c0\n10\n9\nabc\n", "c0 <> 'abc'", "min:c0,sum:c0", ""),
         ("c0\n9007199254740993\n-1.0\n", "c0 > 0", "sum:c0", ""),
         ("c0\n1.5\n2\n3\n", "c0 > 1.5", "sum:c0,max:c0", ""),
