@@ -110,11 +110,20 @@ impl Quantile {
     }
 
     /// The quantiles `fractions` of the values, for a column of final type
-    /// `ty`, each given to `emit` in order (`None` without values).
-    fn quantiles(&self, ty: ColumnType, fractions: &[Fraction], emit: &mut dyn FnMut(Option<f64>)) {
+    /// `ty` with `facts` about its values in every group, each given to
+    /// `emit` in order (`None` without values).
+    fn quantiles(
+        &self,
+        ty: ColumnType,
+        facts: &ColumnFacts,
+        fractions: &[Fraction],
+        emit: &mut dyn FnMut(Option<f64>),
+    ) {
         let (floats, ints) = (self.float_parts(), self.int_parts());
         let (no_floats, no_ints) = (total_len(&floats) == 0, total_len(&ints) == 0);
-        let all_ints = no_floats && !self.decimals();
+        // a text column's integers are read exactly unless the column
+        // holds a decimal anywhere, in this group or another
+        let all_ints = no_floats && !self.decimals() && !facts.non_integers;
         if ty == ColumnType::Int && all_ints {
             select(&ints, fractions, interpolate_ints, emit)
         } else if ty == ColumnType::Text && all_ints {
@@ -244,10 +253,23 @@ impl AggState for Quantile {
         });
     }
 
+    /// A float batch's value, or a text batch's number that is not an
+    /// integer, makes a text column's quantiles read every value as a
+    /// float, in every group (as its sums do).
+    fn gather(&self, facts: &mut ColumnFacts) {
+        facts.non_integers |= total_len(&self.float_parts()) > 0 || self.decimals();
+    }
+
     fn finish(&self, ty: ColumnType, func: &Func) -> Value {
+        let mut facts = ColumnFacts::default();
+        self.gather(&mut facts);
+        self.finish_in(ty, func, &facts)
+    }
+
+    fn finish_in(&self, ty: ColumnType, func: &Func, facts: &ColumnFacts) -> Value {
         let fraction = Fraction::of(label_of(func));
         let mut result = Value::Null;
-        self.quantiles(ty, std::slice::from_ref(&fraction), &mut |v| {
+        self.quantiles(ty, facts, std::slice::from_ref(&fraction), &mut |v| {
             result = v.map_or(Value::Null, Value::Float)
         });
         result
@@ -256,14 +278,16 @@ impl AggState for Quantile {
     /// The quantiles of one column (they share this state) with one
     /// selection: one copy of the values where they must be copied, and one
     /// parallel pass over them for every rank ([`ranks_many`]).
-    fn finish_each(&self, ty: ColumnType, funcs: &[&Func], _facts: &ColumnFacts) -> Vec<Value> {
+    fn finish_each(&self, ty: ColumnType, funcs: &[&Func], facts: &ColumnFacts) -> Vec<Value> {
         if self.len() < SELECT_TOGETHER_MIN {
             // a small group's values: on the stack, nothing allocated
-            return funcs.iter().map(|f| self.finish(ty, f)).collect();
+            return (funcs.iter())
+                .map(|f| self.finish_in(ty, f, facts))
+                .collect();
         }
         let fractions: Vec<Fraction> = funcs.iter().map(|f| Fraction::of(label_of(f))).collect();
         let mut out = Vec::with_capacity(funcs.len());
-        self.quantiles(ty, &fractions, &mut |v| {
+        self.quantiles(ty, facts, &fractions, &mut |v| {
             out.push(v.map_or(Value::Null, Value::Float))
         });
         out

@@ -370,6 +370,33 @@ fn text_column_sums_do_not_depend_on_which_rows_share_a_batch() {
     }
 }
 
+/// The same for median and pNN: a text column (here by its `007`) holding
+/// a decimal anywhere reads every value as a float in every group, as its
+/// sums and variances do. Before, a group of integers only interpolated
+/// them exactly: `A`'s p25 was 9007199254740994.0 (from
+/// 9007199254740993.75) beside a variance of the floats.
+#[test]
+fn text_column_quantiles_read_floats_in_every_group_when_one_holds_a_decimal() {
+    let args = ["--by", "k", "--agg", "p25:x,median:x,var:x"];
+    let csv = |b: &str| format!("k,x\nA,9007199254740993\nA,9007199254740996\nB,{b}\nC,007\n");
+    // the floats 2^53 and 2^53 + 4
+    assert_eq!(
+        answer(&csv("0.5"), &args),
+        "k,p25_x,median_x,var_x\n\
+         A,9007199254740992.0,9007199254740994.0,8.0\n\
+         B,0.5,0.5,\n\
+         C,7.0,7.0,\n"
+    );
+    // integers only: exact in every group (993.75 and 994.5, rounded once)
+    assert_eq!(
+        answer(&csv("5"), &args),
+        "k,p25_x,median_x,var_x\n\
+         A,9007199254740994.0,9007199254740994.0,4.5\n\
+         B,5.0,5.0,\n\
+         C,7.0,7.0,\n"
+    );
+}
+
 #[test]
 fn wide_integers_survive_the_store() {
     let (dir, path) = temp_csv(identifiers());
