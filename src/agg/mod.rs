@@ -827,28 +827,27 @@ pub(crate) mod testing {
 
     pub fn feed_floats<S: AggState>(s: &mut S, values: &[Option<f64>]) {
         let data: Vec<f64> = values.iter().map(|v| v.unwrap_or(0.0)).collect();
-        let valid: Vec<bool> = values.iter().map(Option::is_some).collect();
-        let col = Column {
-            len: data.len(),
-            data: Data::Float(&data),
-            valid: Some(&valid),
-            raw: None,
-        };
-        s.update(&col, Rows::All(data.len())).unwrap();
+        feed_numbers(s, Data::Float(&data), values);
     }
 
+    /// Feeds `values` (None = null) as one integer batch and returns the state.
     pub fn ints<S: AggState>(values: &[Option<i64>]) -> S {
         let mut s = S::default();
         let data: Vec<i64> = values.iter().map(|v| v.unwrap_or(0)).collect();
+        feed_numbers(&mut s, Data::Int(&data), values);
+        s
+    }
+
+    /// Feeds one numeric batch, `data`, null where `values` is None.
+    fn feed_numbers<S: AggState, T>(s: &mut S, data: Data<'_>, values: &[Option<T>]) {
         let valid: Vec<bool> = values.iter().map(Option::is_some).collect();
         let col = Column {
-            len: data.len(),
-            data: Data::Int(&data),
+            len: valid.len(),
+            data,
             valid: Some(&valid),
             raw: None,
         };
-        s.update(&col, Rows::All(data.len())).unwrap();
-        s
+        s.update(&col, Rows::All(valid.len())).unwrap();
     }
 
     pub fn texts<S: AggState>(values: &[&str]) -> (S, Result<(), BadValue>) {
