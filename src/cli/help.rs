@@ -43,10 +43,12 @@ Aggregates (SPEC is FUNC:COLUMN, or `count` alone; comma-separate several):
 Output columns are named `count` and FUNC_COLUMN (mean_x); --by columns come
 first, rows sorted by key (numbers numerically, text in byte order, null last).
 Keys are their bytes, UTF-8 or not; -0.0 and 0.0 are one key (0.0), and NaN in
-any spelling is one key (NaN), after +inf.
+any spelling or sign is one key (NaN), after +inf: the largest value in min,
+max and the quantiles too.
 
 Formats: csv writes text as its bytes, parquet as Binary where it is not UTF-8;
-json and ndjson refuse text that is not UTF-8 (exit 1, naming FILE:LINE);
+json and ndjson refuse text that is not UTF-8 (exit 1, naming FILE:LINE of an
+uncompressed CSV file, else the column and the value);
 table shows control characters and invalid bytes as escapes (\\n, \\u{1b}, \\xff).
 
 Column names (in --agg, --by and split --columns): whitespace around a name
