@@ -90,6 +90,25 @@ fn guarded<T>(
     }
 }
 
+/// The codec of a compressed buffer, if `why` is the Arrow decoder's
+/// refusal to decompress one.
+///
+/// Compressed IPC files (LZ4 frame is pyarrow's default for Feather v2,
+/// zstd the other) are refused, not read: arrow-ipc sizes the output of
+/// each buffer by the length the file claims, before it checks it, so a
+/// crafted 1 KiB file could ask for exabytes and abort the process. Reading
+/// them needs those lengths bounded first (by the batch's rows and each
+/// column's type); until then the error says what to do instead.
+fn refused_codec(why: &str) -> Option<&'static str> {
+    if why.contains("lz4 IPC decompression requires") {
+        Some("LZ4")
+    } else if why.contains("zstd IPC decompression requires") {
+        Some("zstd")
+    } else {
+        None
+    }
+}
+
 fn truncated(name: &str) -> Error {
     Error::Other(format!(
         "{name}: not a valid Arrow IPC file: missing the ARROW1 header (truncated?)"
@@ -263,11 +282,18 @@ impl IpcFile {
         let block = &self.blocks[i];
         let buf = self.block_buffer(block)?;
         guarded(|| self.decoder.read_record_batch(block, &buf))
-            .map_err(|e| {
-                Error::Other(format!(
+            .map_err(|e| match refused_codec(&e) {
+                Some(codec) => Error::Other(format!(
+                    "{}: record batch {i} is compressed ({codec}), which rayproc does not \
+                     read: write the file uncompressed (pyarrow: \
+                     feather.write_feather(table, path, compression='uncompressed')) or as \
+                     Parquet",
+                    self.name
+                )),
+                None => Error::Other(format!(
                     "{}: record batch {i} is unreadable: {e}",
                     self.name
-                ))
+                )),
             })?
             .ok_or_else(|| Error::Other(format!("{}: record batch {i} is empty", self.name)))
     }

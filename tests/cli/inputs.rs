@@ -512,3 +512,24 @@ fn a_store_of_an_empty_input_refuses_named_columns_too() {
     r.expect_ok("count of an empty store");
     assert_eq!(r.stdout, "count\n0\n");
 }
+
+/// An Arrow IPC file with compressed buffers (pyarrow's default for
+/// Feather v2 is LZ4 frame) is refused with what to do instead, not with
+/// the decoder's note about a missing build feature.
+#[test]
+fn a_compressed_arrow_ipc_file_is_refused_with_what_to_do() {
+    for (file, codec) in [("lz4.arrow", "LZ4"), ("zstd.arrow", "zstd")] {
+        let path = fixture(file);
+        let out = run(["run", "--input", path.to_str().unwrap(), "--agg", "sum:x"]);
+        out.expect_code(1, "a compressed IPC file");
+        assert!(
+            out.stderr
+                .contains(&format!("record batch 0 is compressed ({codec})"))
+                && out.stderr.contains("compression='uncompressed'")
+                && !out.stderr.contains("feature"),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
