@@ -1,9 +1,10 @@
 //! `--format parquet`: the result table as a Parquet file.
 //!
 //! Column types follow the values: integers are Int64 (Decimal128(38, 0)
-//! when a sum outgrows 64 bits), floats Float64 (a column mixing integers
-//! and floats is Float64), text Utf8 (Binary if some value is not UTF-8),
-//! and a column of nulls only is an all-null Int64.
+//! when a sum outgrows 64 bits; past 38 digits their exact digits as Utf8,
+//! as a sum past 128 bits already is text), floats Float64 (a column mixing
+//! integers and floats is Float64), text Utf8 (Binary if some value is not
+//! UTF-8), and a column of nulls only is an all-null Int64.
 
 use std::sync::Arc;
 
@@ -67,8 +68,10 @@ fn column(values: &[ValueRef<'_>]) -> (DataType, ArrayRef) {
             .expect("valid precision");
         return (DataType::Decimal128(38, 0), Arc::new(a));
     }
-    let a: Float64Array = ints().map(|i| i.map(|i| i as f64)).collect();
-    (DataType::Float64, Arc::new(a))
+    // an exact sum past what a Decimal128 holds: its digits, not the
+    // nearest double
+    let a: StringArray = ints().map(|i| i.map(|i| i.to_string())).collect();
+    (DataType::Utf8, Arc::new(a))
 }
 
 /// The table as the bytes of a Parquet file (one row group, Snappy).
@@ -108,6 +111,7 @@ mod tests {
                 "n".into(),
                 "x".into(),
                 "big".into(),
+                "huge".into(),
                 "none".into(),
             ],
             vec![
@@ -116,6 +120,7 @@ mod tests {
                     Value::Int(3),
                     Value::Float(0.5),
                     Value::Int(i64::MAX as i128 * 4),
+                    Value::Int(10i128.pow(38) + 1),
                     Value::Null,
                 ],
                 vec![
@@ -123,6 +128,7 @@ mod tests {
                     Value::Int(-1),
                     Value::Int(2),
                     Value::Int(1),
+                    Value::Int(-7),
                     Value::Null,
                 ],
             ],
@@ -144,9 +150,17 @@ mod tests {
                 &DataType::Int64,
                 &DataType::Float64,
                 &DataType::Decimal128(38, 0),
+                &DataType::Utf8,
                 &DataType::Int64
             ]
         );
         assert_eq!(batches[0].num_rows(), 2);
+        // 10^38 + 1 exactly, not the double 1e38
+        let huge = batches[0].column(4).as_any().downcast_ref::<StringArray>();
+        let huge: Vec<Option<&str>> = huge.unwrap().iter().collect();
+        assert_eq!(
+            huge,
+            [Some("100000000000000000000000000000000000001"), Some("-7")]
+        );
     }
 }
