@@ -488,7 +488,7 @@ fn iso_week(days: i64, year: i64) -> Result<(u32, u32), TimeError> {
         }
     };
     if !(0..=9999).contains(&year) {
-        return Err(TimeError::OutOfRange);
+        return Err(TimeError::WeekYear(year));
     }
     Ok((year as u32, ((thursday - start) / 7 + 1) as u32))
 }
@@ -514,9 +514,11 @@ pub enum TimeError {
         hours: u32,
         minutes: u32,
     },
-    /// Before 0000-01-01 or after 9999-12-31 (UTC), or in an ISO week-year
-    /// outside those.
+    /// Before 0000-01-01 or after 9999-12-31 (UTC).
     OutOfRange,
+    /// Within those years, but in an ISO week-year outside them (the
+    /// first days of 0000 are in week-year -1, the last of 9999 in 10000).
+    WeekYear(i64),
 }
 
 impl TimeError {
@@ -563,6 +565,10 @@ impl fmt::Display for TimeError {
             TimeError::OutOfRange => {
                 f.write_str("the time is outside the years 0000 to 9999 (in UTC)")
             }
+            TimeError::WeekYear(year) => write!(
+                f,
+                "its ISO week belongs to the year {year}, outside the years 0000 to 9999"
+            ),
         }
     }
 }
@@ -788,7 +794,11 @@ mod tests {
             assert_eq!(epoch(Second, secs), Err(TimeError::OutOfRange), "{secs}");
         }
         // the week of 0000-01-01 (a Saturday) is in week-year -1
-        assert_eq!(epoch(Week, -62_167_219_200), Err(TimeError::OutOfRange));
+        assert_eq!(epoch(Week, -62_167_219_200), Err(TimeError::WeekYear(-1)));
+        assert_eq!(
+            TimeError::WeekYear(-1).to_string(),
+            "its ISO week belongs to the year -1, outside the years 0000 to 9999"
+        );
     }
 
     #[test]
