@@ -565,13 +565,16 @@ impl ExactSum {
             return Ok(sum);
         }
         let low = r.get_varint()?;
-        if low + n as u64 > MAX_WIRE_CHUNKS {
+        // (checked: a `low` near 2^64 wrapped past the test, and the merge
+        // then asked for 2^33 chunks)
+        let end = low.checked_add(n as u64);
+        if end.is_none_or(|end| end > MAX_WIRE_CHUNKS) {
             return Err(r.bad_state(
                 "exact sum",
                 at,
                 format!(
                     "chunks {low}..{} beyond the limit {MAX_WIRE_CHUNKS}",
-                    low + n as u64
+                    low as u128 + n as u128
                 ),
             ));
         }
@@ -1413,6 +1416,14 @@ mod tests {
         crate::wire::put_varint(&mut far, MAX_WIRE_CHUNKS);
         far.push(2);
         assert!(err(&far).contains("beyond the limit"));
+        // a window whose end wraps past 2^64 (it passed the test, and a
+        // merge then asked for 32 GiB)
+        for low in [u64::MAX, u64::MAX - 1, u64::MAX - 2] {
+            let mut wrap = vec![0, 3];
+            crate::wire::put_varint(&mut wrap, low);
+            wrap.extend([1, 0, 0, 0, 1, 0, 0, 0, 2]);
+            assert!(err(&wrap).contains("beyond the limit"), "{low}");
+        }
         // a top beyond 2^32 (zigzag 2^33)
         let mut wide = vec![0, 1, 0];
         crate::wire::put_varint(&mut wide, 1 << 33);

@@ -318,7 +318,8 @@ impl Store {
             index_of(f64::from_bits(1)) as i64,
             index_of(f64::MAX) as i64,
         );
-        if lo < least || lo + n as i64 - 1 > greatest {
+        // `lo` bounded first: near i64::MAX, `lo + n` wrapped past the test
+        if lo < least || lo > greatest || lo + n as i64 - 1 > greatest {
             return bad(r, "bucket index out of range");
         }
         let (lo, hi) = (lo as i32, (lo + n as i64 - 1) as i32);
@@ -532,6 +533,24 @@ impl Sketch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bucket_window_past_the_index_range_is_refused() {
+        for lo in [i64::MAX, i64::MAX - 1, index_of(f64::MAX) as i64] {
+            let mut bytes = Vec::new();
+            crate::wire::put_varint(&mut bytes, 2);
+            crate::wire::put_zigzag(&mut bytes, lo);
+            bytes.extend([1, 1]);
+            bytes.extend(1f64.to_bits().to_le_bytes());
+            bytes.extend(2f64.to_bits().to_le_bytes());
+            let err = Store::decode(&mut crate::wire::Reader::new(&bytes)).unwrap_err();
+            assert!(
+                err.0.contains("bucket index out of range"),
+                "{lo}: {}",
+                err.0
+            );
+        }
+    }
 
     #[test]
     fn buckets_are_narrow_and_contiguous() {
