@@ -210,7 +210,7 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
                     stream: true,
                     threads,
                 };
-                let (inputs, header) =
+                let (inputs, header, _empty) =
                     open_csv_inputs(&files, &hive_keys, &options, threads, || {
                         query.referenced_columns()
                     })?;
@@ -399,15 +399,17 @@ fn open_typed_inputs(
 /// Opens CSV inputs and checks that they share one header; inputs with no
 /// bytes at all have none; when all are empty, the request may name no
 /// column (`fallback` gives the named ones), since nothing can check them.
-/// The header returned is the files' followed by the Hive keys.
+/// The header returned is the files' followed by the Hive keys. Returns the
+/// inputs with bytes, the header and the inputs without (which a store
+/// still records as sources: a file empty at the split may not be later).
 fn open_csv_inputs(
     files: &[InputFile],
     hive_keys: &[String],
     options: &OpenOptions,
     threads: usize,
     fallback: impl FnOnce() -> Vec<String>,
-) -> Result<(Vec<CsvInput>, Vec<String>)> {
-    let mut inputs = dataset::open_all(files, threads, |_, file| {
+) -> Result<(Vec<CsvInput>, Vec<String>, Vec<CsvInput>)> {
+    let inputs = dataset::open_all(files, threads, |_, file| {
         let mut input = CsvInput::open_with(&file.path, options)?;
         input.hive = dataset::hive_values(file);
         Ok(input)
@@ -438,12 +440,13 @@ fn open_csv_inputs(
             )));
         }
     }
-    inputs.retain(|i| !i.is_empty);
+    let (empty, inputs): (Vec<CsvInput>, Vec<CsvInput>) =
+        inputs.into_iter().partition(|i| i.is_empty);
     if let Some(first) = inputs.first() {
         dataset::check_keys(&header, hive_keys, &first.name)?;
     }
     header.extend(hive_keys.iter().cloned());
-    Ok((inputs, header))
+    Ok((inputs, header, empty))
 }
 
 /// The error for a request that names columns when no input has a header.
@@ -527,7 +530,7 @@ pub fn split(request: &Split) -> Result<CreateSummary> {
         no_header: request.no_header,
         ..OpenOptions::new(request.delimiter)
     };
-    let (inputs, header) = open_csv_inputs(&files, &hive_keys, &options, threads, fallback)?;
+    let (inputs, header, empty) = open_csv_inputs(&files, &hive_keys, &options, threads, fallback)?;
     // split caps --partitions by its own rule (a store's partition count
     // bounds its readers' memory) and notes it itself
     let opts = CreateOptions {
@@ -538,7 +541,7 @@ pub fn split(request: &Split) -> Result<CreateSummary> {
         columns: request.columns.clone(),
         quiet: request.quiet,
     };
-    store::create(&inputs, &header, &opts)
+    store::create(&inputs, &empty, &header, &opts)
 }
 
 /// Fails unless every one of `paths` is CSV: a store is built from CSV,

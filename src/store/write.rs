@@ -177,9 +177,12 @@ impl From<DataError> for Stop {
     }
 }
 
-/// Parses `inputs` (which share `header`) and writes the store.
+/// Parses `inputs` (which share `header`) and writes the store; `empty`
+/// are inputs without a byte, recorded as sources only (so that a run sees
+/// one that has changed since).
 pub fn create(
     inputs: &[CsvInput],
+    empty: &[CsvInput],
     header: &[String],
     opts: &CreateOptions,
 ) -> Result<CreateSummary> {
@@ -349,7 +352,7 @@ pub fn create(
         })
         .collect();
     let mut sources = Vec::new();
-    for input in inputs {
+    for input in inputs.iter().chain(empty) {
         sources.push(source_info(input)?);
     }
     let manifest = Manifest {

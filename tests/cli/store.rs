@@ -550,6 +550,34 @@ fn a_store_named_as_input_points_to_store() {
     ok(["run", "--input", &s(&copy), "--agg", "count,sum:n"]);
 }
 
+/// A source without a byte at the split is a source too: filled since, it
+/// makes the store stale. It was left out of the manifest, and the store
+/// went on answering as if the file were still empty.
+#[test]
+fn an_empty_source_filled_since_makes_the_store_stale() {
+    let scratch = crate::common::Scratch::new();
+    let empty = scratch.write("a.csv", "");
+    let other = scratch.write("b.csv", "x\n1\n");
+    let store = scratch.path("st");
+    ok([
+        "split",
+        "-i",
+        &s(&empty),
+        "-i",
+        &s(&other),
+        "--store",
+        &s(&store),
+        "-q",
+    ]);
+    assert!(ok(["inspect", &s(&store)]).contains("a.csv"));
+    fs::write(&empty, "x\n41\n").unwrap();
+    let err = fails(
+        ["run", "--store", &s(&store), "--agg", "count,sum:x"],
+        "is stale",
+    );
+    assert!(err.contains("a.csv"), "{err}");
+}
+
 #[test]
 fn an_edited_source_makes_the_store_stale() {
     let (fx, _) = fixture(2_000, 6);
