@@ -96,6 +96,21 @@ static MAPPINGS: [Slot; MAPPING_SLOTS] = [const { Slot::new() }; MAPPING_SLOTS];
 static DYING: AtomicBool = AtomicBool::new(false);
 /// Set by [`init`]: without it nothing is registered.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Held through a [`critical`] step; the interrupt thread takes it for good
+/// before it removes anything.
+static CRITICAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds off an interrupt's cleanup (and the process's death) until the
+/// guard is dropped, for a step that moves a registered path into place:
+/// `split` renaming its temporary directory to the next generation and
+/// pointing `current` at it. The cleanup then finds the step not begun (and
+/// removes the directory) or done (the directory is gone from its path),
+/// never halfway: removing the directory while it was renamed emptied the
+/// new generation, which the split then made current, and went on to
+/// delete the old one.
+pub fn critical() -> std::sync::MutexGuard<'static, ()> {
+    CRITICAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Blocks the current thread for good: the process is ending from a signal
 /// and the thread must not touch the registries any more.
@@ -265,11 +280,17 @@ pub fn test_pause(point: &str) {
 }
 
 /// Removes a file, or a directory and its content; errors are ignored (the
-/// path may not exist yet, or any more).
+/// path may not exist yet, or any more). A directory is tried a few times:
+/// workers still writing into it (a split's partitions) may add a file
+/// while it is being emptied, and its removal then fails.
 fn remove_path(path: &Path) {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => {
-            let _ = std::fs::remove_dir_all(path);
+            for _ in 0..5 {
+                if std::fs::remove_dir_all(path).is_ok() || !path.exists() {
+                    break;
+                }
+            }
         }
         Ok(_) => {
             let _ = std::fs::remove_file(path);
@@ -343,6 +364,8 @@ mod unix {
 
     /// Removes the registered paths and dies of `signo`.
     fn interrupted(signo: libc::c_int) -> ! {
+        // after any critical step under way, and before any other starts
+        std::mem::forget(critical());
         DYING.store(true, SeqCst);
         for slot in &CLEANUP {
             let path = slot.path.load(SeqCst);

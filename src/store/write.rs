@@ -1084,7 +1084,11 @@ impl Target {
             .map_or(1, |n| n + 1);
         let name = layout::generation_name(next);
         let generation = store.join(&name);
+        // from the rename to `current` naming the new generation, an
+        // interrupt waits (see `signals::critical`)
+        let critical = crate::signals::critical();
         std::fs::rename(dir, &generation).map_err(|e| Error::io(&generation, e))?;
+        crate::signals::test_pause("commit");
         let pointer = store.join(format!(
             "{}current-{}",
             layout::TMP_PREFIX,
@@ -1105,6 +1109,7 @@ impl Target {
             return Err(Error::io(&current, e));
         }
         self.committed = true;
+        drop(critical);
         // A version 1 store's files: the manifest first, so that nothing
         // looks like a version 1 store any more.
         let _ = std::fs::remove_file(store.join(FILE_NAME));

@@ -5,8 +5,9 @@
 //! The fault tests are deterministic: the binary's hidden test hook
 //! `RAYPROC_TEST_PAUSE=POINT:FLAG` makes it create FLAG at POINT (`map`:
 //! an input was just mapped; `output`: the temporary output file was just
-//! created) and wait until the test, having truncated a file or sent a
-//! signal, removes FLAG.
+//! created; `commit`: a split just renamed its new generation into place)
+//! and wait until the test, having truncated a file or sent a signal,
+//! removes FLAG.
 
 #![cfg(unix)]
 
@@ -567,4 +568,44 @@ fn an_arrow_input_truncated_while_mapped_is_an_error_not_a_crash() {
     let (child, flag) = spawn_paused(&scratch, "map", &args);
     truncate(&input);
     expect_truncation_error(child, &flag, &[input]);
+}
+
+/// An interrupt while `split` makes its new generation current waits until
+/// that generation is current and complete, then ends the process. The
+/// interrupt's cleanup used to remove the temporary directory while the
+/// split renamed it: the new generation was emptied, made current, and
+/// the old one deleted (the store gone, 9 times in 10 in a race test).
+#[test]
+fn an_interrupt_while_a_split_commits_waits_for_the_new_generation() {
+    let scratch = Scratch::new();
+    let input = scratch.write("in.csv", csv(20_000));
+    let store = scratch.path("st");
+    let split = [
+        os("split"),
+        os("-q"),
+        os("-i"),
+        input.as_os_str(),
+        os("--store"),
+        store.as_os_str(),
+    ];
+    let first = Command::new(bin_path()).args(split).output().unwrap();
+    assert!(first.status.success());
+    std::fs::write(&input, csv(30_000)).unwrap();
+    let (child, flag) = spawn_paused(&scratch, "commit", &split);
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    // the interrupt must wait for the commit, not end the process here
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::fs::remove_file(&flag).unwrap();
+    let done = child.wait_with_output().unwrap();
+    assert_eq!(done.status.signal(), Some(libc::SIGINT), "{done:?}");
+    let out = run(["run", "--store", store.to_str().unwrap(), "--agg", "count"]);
+    out.expect_ok("the new generation");
+    assert_eq!(out.stdout, "count\n30000\n");
+    let left: Vec<String> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
