@@ -170,8 +170,19 @@ impl Store {
             };
             let gen_dir = match layout::open_subdir(&root, &name) {
                 Ok(d) => d,
-                // removed by a split that switched `current` meanwhile
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                // removed by a split that switched `current` meanwhile (a
+                // split switches it before removing anything), unless
+                // `current` still names it: then it is missing
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if layout::read_current(&root, dir)?.as_deref() == Some(name.as_str()) {
+                        return Err(Error::Other(format!(
+                            "{}: the store's generation {name}, which `current` names, is \
+                             missing; the store is damaged, re-create it with `rayproc split`",
+                            dir.display()
+                        )));
+                    }
+                    continue;
+                }
                 Err(e) => {
                     return Err(Error::Other(format!(
                         "{}: cannot open the store's generation {name} ({e}); the store is \

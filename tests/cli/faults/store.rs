@@ -605,3 +605,28 @@ fn typed_file() -> Vec<u8> {
     drop(w);
     out
 }
+
+/// `current` naming a generation that is not there is a damaged store, not
+/// a store that "kept changing while being opened (1000 splits in a row)":
+/// a split switches `current` before it removes a generation, so one that
+/// is missing while `current` still names it was not removed by a split.
+#[test]
+fn current_naming_a_missing_generation_is_a_damaged_store() {
+    let scratch = Scratch::new();
+    let input = csv(&scratch, 50);
+    let store = scratch.path("st");
+    split(&input, &store, "1");
+    fs::write(store.join("current"), "gen-000007\n").unwrap();
+    for args in [
+        &["run", "--store", s(&store), "--agg", "count"][..],
+        &["inspect", s(&store)][..],
+    ] {
+        let out = rp(args);
+        out.expect_code(1, "a missing generation");
+        assert!(
+            out.stderr.contains("gen-000007") && out.stderr.contains("the store is damaged"),
+            "{}",
+            out.stderr
+        );
+    }
+}
