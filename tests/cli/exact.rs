@@ -378,23 +378,23 @@ fn text_column_sums_do_not_depend_on_which_rows_share_a_batch() {
 #[test]
 fn text_column_quantiles_read_floats_in_every_group_when_one_holds_a_decimal() {
     let args = ["--by", "k", "--agg", "p25:x,median:x,var:x"];
-    let csv = |b: &str| format!("k,x\nA,9007199254740993\nA,9007199254740996\nB,{b}\nC,007\n");
-    // the floats 2^53 and 2^53 + 4
-    assert_eq!(
-        answer(&csv("0.5"), &args),
-        "k,p25_x,median_x,var_x\n\
-         A,9007199254740992.0,9007199254740994.0,8.0\n\
-         B,0.5,0.5,\n\
-         C,7.0,7.0,\n"
-    );
-    // integers only: exact in every group (993.75 and 994.5, rounded once)
-    assert_eq!(
-        answer(&csv("5"), &args),
-        "k,p25_x,median_x,var_x\n\
-         A,9007199254740994.0,9007199254740994.0,4.5\n\
-         B,5.0,5.0,\n\
-         C,7.0,7.0,\n"
-    );
+    for (b, a_row, b_row) in [
+        // a decimal in the column: the floats 2^53 and 2^53 + 4
+        (
+            "0.5",
+            "9007199254740992.0,9007199254740994.0,8.0",
+            "0.5,0.5,",
+        ),
+        // integers only: exact in every group (993.75 and 994.5, rounded once)
+        ("5", "9007199254740994.0,9007199254740994.0,4.5", "5.0,5.0,"),
+    ] {
+        let csv = format!("k,x\nA,9007199254740993\nA,9007199254740996\nB,{b}\nC,007\n");
+        assert_eq!(
+            answer(&csv, &args),
+            format!("k,p25_x,median_x,var_x\nA,{a_row}\nB,{b_row}\nC,7.0,7.0,\n"),
+            "B = {b}"
+        );
+    }
 }
 
 #[test]
