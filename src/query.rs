@@ -210,7 +210,7 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
                     stream: true,
                     threads,
                 };
-                let (inputs, header, _empty) =
+                let (inputs, header, _empty, _) =
                     open_csv_inputs(&files, &hive_keys, &options, threads, || {
                         query.referenced_columns()
                     })?;
@@ -334,11 +334,10 @@ fn open_store(query: &Query, dir: &Path, allow_stale: bool) -> Result<Store> {
         let changes = store.changed_sources();
         if let Some(c) = changes.first() {
             return Err(Error::Other(format!(
-                "store {} is stale: its source {} changed since the split ({}); \
+                "store {} is stale: {}; \
                  re-run `rayproc split`, or pass --allow-stale to use the store as it is",
                 dir.display(),
-                c.path,
-                c.why
+                c.clause()
             )));
         }
     }
@@ -400,15 +399,17 @@ fn open_typed_inputs(
 /// bytes at all have none; when all are empty, the request may name no
 /// column (`fallback` gives the named ones), since nothing can check them.
 /// The header returned is the files' followed by the Hive keys. Returns the
-/// inputs with bytes, the header and the inputs without (which a store
-/// still records as sources: a file empty at the split may not be later).
+/// inputs with bytes, the header, the inputs without (which a store
+/// still records as sources: a file empty at the split may not be later),
+/// and the index in `files` of each input with bytes, then without.
+#[allow(clippy::type_complexity)]
 fn open_csv_inputs(
     files: &[InputFile],
     hive_keys: &[String],
     options: &OpenOptions,
     threads: usize,
     fallback: impl FnOnce() -> Vec<String>,
-) -> Result<(Vec<CsvInput>, Vec<String>, Vec<CsvInput>)> {
+) -> Result<(Vec<CsvInput>, Vec<String>, Vec<CsvInput>, Vec<usize>)> {
     let inputs = dataset::open_all(files, threads, |_, file| {
         let mut input = CsvInput::open_with(&file.path, options)?;
         input.hive = dataset::hive_values(file);
@@ -440,13 +441,17 @@ fn open_csv_inputs(
             )));
         }
     }
+    let order = (0..inputs.len()).filter(|&f| !inputs[f].is_empty);
+    let order = order
+        .chain((0..inputs.len()).filter(|&f| inputs[f].is_empty))
+        .collect();
     let (empty, inputs): (Vec<CsvInput>, Vec<CsvInput>) =
         inputs.into_iter().partition(|i| i.is_empty);
     if let Some(first) = inputs.first() {
         dataset::check_keys(&header, hive_keys, &first.name)?;
     }
     header.extend(hive_keys.iter().cloned());
-    Ok((inputs, header, empty))
+    Ok((inputs, header, empty, order))
 }
 
 /// The error for a request that names columns when no input has a header.
@@ -520,8 +525,16 @@ pub struct Split {
 pub fn split(request: &Split) -> Result<CreateSummary> {
     check_inputs(&request.inputs)?;
     let threads = threads(request.threads, request.quiet);
-    let (files, hive_keys) = dataset::expand_all(&request.inputs)?;
+    let (files, from, hive_keys) = dataset::expand_args(&request.inputs)?;
     check_csv(&files, threads)?;
+    // the folders and patterns, which a run of the store expands again
+    let mut patterns = Vec::new();
+    let mut pattern_of = Vec::new();
+    for arg in &request.inputs {
+        let info = store::manifest::InputInfo::of(arg)?;
+        pattern_of.push(info.is_some().then_some(patterns.len()));
+        patterns.extend(info);
+    }
     let fallback = || {
         let names = request.columns.iter().flatten();
         names.map(|c| c.plain_name().to_string()).collect()
@@ -530,7 +543,8 @@ pub fn split(request: &Split) -> Result<CreateSummary> {
         no_header: request.no_header,
         ..OpenOptions::new(request.delimiter)
     };
-    let (inputs, header, empty) = open_csv_inputs(&files, &hive_keys, &options, threads, fallback)?;
+    let (inputs, header, empty, order) =
+        open_csv_inputs(&files, &hive_keys, &options, threads, fallback)?;
     // split caps --partitions by its own rule (a store's partition count
     // bounds its readers' memory) and notes it itself
     let opts = CreateOptions {
@@ -540,6 +554,8 @@ pub fn split(request: &Split) -> Result<CreateSummary> {
         delimiter: request.delimiter,
         columns: request.columns.clone(),
         quiet: request.quiet,
+        patterns,
+        found_by: order.iter().map(|&f| pattern_of[from[f]]).collect(),
     };
     store::create(&inputs, &empty, &header, &opts)
 }

@@ -47,12 +47,22 @@ use crate::error::{Error, Result};
 /// The files of `args` (each expanded by [`paths::expand`]), in argument
 /// order, and the Hive keys they all share (see [`paths::hive_columns`]).
 pub fn expand_all(args: &[PathBuf]) -> Result<(Vec<InputFile>, Vec<String>)> {
+    let (files, _, keys) = expand_args(args)?;
+    Ok((files, keys))
+}
+
+/// [`expand_all`], and for each file the index of the argument that named
+/// it (a store records which folder or pattern found which file).
+pub fn expand_args(args: &[PathBuf]) -> Result<(Vec<InputFile>, Vec<usize>, Vec<String>)> {
     let mut files = Vec::new();
-    for arg in args {
-        files.extend(paths::expand(arg)?);
+    let mut from = Vec::new();
+    for (a, arg) in args.iter().enumerate() {
+        let found = paths::expand(arg)?;
+        from.extend(std::iter::repeat_n(a, found.len()));
+        files.extend(found);
     }
     let keys = paths::hive_columns(&files)?;
-    Ok((files, keys))
+    Ok((files, from, keys))
 }
 
 /// `open` applied to every file (and its index), in parallel when there are many, in

@@ -425,14 +425,25 @@ enum Segment {
     AnyDepth,
 }
 
+/// The components of `arg` before its first one with a glob character.
+fn literal_components(arg: &Path) -> usize {
+    arg.components()
+        .position(|c| matches!(c, Component::Normal(s) if has_meta(s)))
+        .unwrap_or_else(|| arg.components().count())
+}
+
+/// The literal base of pattern `arg`: its leading components without glob
+/// characters, the folder every file it matches lies below (`data` for
+/// `data/year=*/*.csv`), and where its Hive keys begin.
+pub fn literal_base(arg: &Path) -> PathBuf {
+    arg.components().take(literal_components(arg)).collect()
+}
+
 /// Expands pattern `arg`: its literal base and the files matched, sorted.
 fn glob(arg: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
     let comps: Vec<Component> = arg.components().collect();
-    let first = comps
-        .iter()
-        .position(|c| matches!(c, Component::Normal(s) if has_meta(s)))
-        .unwrap_or(comps.len());
-    let base: PathBuf = comps[..first].iter().collect();
+    let first = literal_components(arg);
+    let base = literal_base(arg);
     let segments: Vec<Segment> = comps[first..]
         .iter()
         .map(|c| match c {

@@ -25,6 +25,11 @@
 //! (from [`MIN_VERSION`]): they are version 5 stores without integers
 //! recorded, which answer every query except one with `--where` that reads
 //! a float column (refused, with a message to re-create the store).
+//! `inputs` (the folders and patterns given to `split`, expanded again by
+//! every run to see files added since; see [`input_changes`]) and each
+//! source's `input` were added within version 5: they mean nothing to an
+//! older reader, which reads the store as before, and a store without them
+//! is one with no folder or pattern to expand again.
 //!
 //! Why the manifest has a checksum: it decides what the reader believes
 //! about the partition files (sizes, checksums) and what errors say
@@ -36,13 +41,15 @@
 //! who can write the store: that is what validating every partition file
 //! as it is decoded is for.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
+use super::read::{Change, ChangeKind};
 use crate::error::{Error, Result};
 
 /// The store format version this build writes and reads.
@@ -80,6 +87,12 @@ pub struct Manifest {
     /// Total bytes of the partition files.
     pub bytes: u64,
     pub columns: Vec<ColumnInfo>,
+    /// The `--input`s that were folders or glob patterns, which every run
+    /// expands again to see whether they find other files now (see
+    /// [`input_changes`]). Absent (empty) in a store made before this field,
+    /// or from plain files and standard input only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<InputInfo>,
     pub sources: Vec<SourceInfo>,
     pub partitions: Vec<PartitionInfo>,
 }
@@ -140,6 +153,76 @@ pub struct SourceInfo {
     pub modified_ns: u128,
     /// `xxh3:` + the 64-bit XXH3 of the size and the first and last MiB.
     pub fingerprint: String,
+    /// For a file found by expanding a folder or pattern, that input's
+    /// position in [`Manifest::inputs`]; absent for a file named as itself
+    /// (and in a store made before `inputs` was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<usize>,
+}
+
+/// An `--input` of `split` that named a folder (a dataset) or a glob
+/// pattern rather than a file: what it finds may change after the split
+/// without any recorded source changing (a file added to the folder), so
+/// a run expands it again with the code that expanded it at the split
+/// ([`crate::source::paths::expand`]) and compares the files it finds now
+/// with the sources it found then.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct InputInfo {
+    /// As given on the command line.
+    pub path: String,
+    /// Made absolute against the working directory of `split`, symbolic
+    /// links not resolved: it is expanded again as the user named it, so a
+    /// link to a folder that now points elsewhere finds other files.
+    pub absolute_path: String,
+    /// `folder` or `pattern`.
+    pub kind: String,
+}
+
+/// [`InputInfo::kind`] of a folder read as a dataset.
+pub const FOLDER: &str = "folder";
+/// [`InputInfo::kind`] of a glob pattern.
+pub const PATTERN: &str = "pattern";
+
+impl InputInfo {
+    /// The record of `--input` `arg` when it is a folder or a pattern;
+    /// `None` for a file or standard input, whose sources say it all.
+    pub fn of(arg: &Path) -> Result<Option<InputInfo>> {
+        use crate::source::paths::is_pattern;
+        if arg.as_os_str() == "-" {
+            return Ok(None);
+        }
+        let kind = if is_pattern(arg) {
+            PATTERN
+        } else if std::fs::metadata(arg).is_ok_and(|m| m.is_dir()) {
+            FOLDER
+        } else {
+            return Ok(None);
+        };
+        let absolute = std::path::absolute(arg).map_err(|e| Error::io(arg, e))?;
+        Ok(Some(InputInfo {
+            path: arg.display().to_string(),
+            absolute_path: absolute.display().to_string(),
+            kind: kind.into(),
+        }))
+    }
+
+    /// The folder below which the files it finds lie, as given and as
+    /// recorded absolute: the folder itself, or a pattern's leading
+    /// components without glob characters.
+    fn bases(&self) -> (PathBuf, PathBuf) {
+        let (given, absolute) = (Path::new(&self.path), Path::new(&self.absolute_path));
+        if self.kind == PATTERN {
+            use crate::source::paths::literal_base;
+            (literal_base(given), literal_base(absolute))
+        } else {
+            (given.to_path_buf(), absolute.to_path_buf())
+        }
+    }
+
+    /// `folder d` or `pattern d/*.csv`, for messages.
+    fn shown(&self) -> String {
+        format!("{} {}", self.kind, self.path)
+    }
 }
 
 /// One partition file.
@@ -347,6 +430,24 @@ impl Manifest {
                 )));
             }
         }
+        for i in &self.inputs {
+            if i.kind != FOLDER && i.kind != PATTERN {
+                return Err(bad(format!(
+                    "input {} is of unknown kind {:?}",
+                    i.path, i.kind
+                )));
+            }
+        }
+        for s in &self.sources {
+            if s.input.is_some_and(|i| i >= self.inputs.len()) {
+                return Err(bad(format!(
+                    "source {} names input {}, there are {}",
+                    s.path,
+                    s.input.unwrap_or_default(),
+                    self.inputs.len()
+                )));
+            }
+        }
         if self.partitions.iter().map(|p| p.rows).sum::<u64>() != self.rows {
             return Err(bad("partition rows do not add up to the total".into()));
         }
@@ -438,6 +539,80 @@ pub fn source_change(info: &SourceInfo) -> Option<String> {
     }
 }
 
+/// What input `i` of `manifest` (a folder or a pattern) finds now that it
+/// did not find at the split, and which of the sources it found then it
+/// no longer finds, by expanding it again as `split` did
+/// ([`crate::source::paths::expand`], from its absolute path). Files are
+/// compared by their path below the input's folder (a pattern's literal
+/// base), as given then and as found now, so the working directory of the
+/// run does not matter. A source whose file is gone is left to
+/// [`source_change`], which names it already (`unreported` says whether a
+/// source still needs a word). An input that cannot be expanded any more
+/// (its folder removed, its pattern matching nothing) is a change of its
+/// own.
+pub fn input_changes(
+    manifest: &Manifest,
+    i: usize,
+    unreported: impl Fn(&SourceInfo) -> bool,
+) -> Vec<Change> {
+    let input = &manifest.inputs[i];
+    let (given, absolute) = input.bases();
+    let failed = |why: String| {
+        vec![Change {
+            path: input.path.clone(),
+            why,
+            kind: ChangeKind::Input,
+        }]
+    };
+    if input.kind == FOLDER {
+        match std::fs::metadata(&input.absolute_path) {
+            Err(e) => return failed(format!("it cannot be read ({e})")),
+            Ok(m) if !m.is_dir() => return failed("it is no longer a folder".into()),
+            Ok(_) => {}
+        }
+    }
+    let found = match crate::source::paths::expand(Path::new(&input.absolute_path)) {
+        Ok(files) => files,
+        Err(e) => return failed(format!("it cannot be expanded as at the split: {e}")),
+    };
+    // a path below the base, as text (the manifest's paths are text)
+    let below = |path: &Path, base: &Path| {
+        let rel = path.strip_prefix(base).unwrap_or(path);
+        PathBuf::from(rel.to_string_lossy().into_owned())
+    };
+    let now: BTreeSet<PathBuf> = found.iter().map(|f| below(&f.path, &absolute)).collect();
+    let sources = manifest.sources.iter().filter(|s| s.input == Some(i));
+    let then: BTreeSet<PathBuf> = sources
+        .clone()
+        .map(|s| below(Path::new(&s.path), &given))
+        .collect();
+    let mut changes: Vec<Change> = now
+        .difference(&then)
+        .map(|rel| Change {
+            path: given.join(rel).display().to_string(),
+            why: if input.kind == FOLDER {
+                format!("added to folder {} since the split", input.path)
+            } else {
+                format!(
+                    "added since the split: it matches the pattern {}",
+                    input.path
+                )
+            },
+            kind: ChangeKind::Added,
+        })
+        .collect();
+    changes.extend(
+        sources
+            .filter(|s| !now.contains(&below(Path::new(&s.path), &given)) && unreported(s))
+            .map(|s| Change {
+                path: s.path.clone(),
+                why: format!("the {} no longer finds it", input.shown()),
+                kind: ChangeKind::Source,
+            }),
+    );
+    changes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,6 +636,7 @@ mod tests {
                 dictionary: None,
                 integers: None,
             }],
+            inputs: vec![],
             sources: vec![],
             partitions: vec![PartitionInfo {
                 file: "part-00000.arrow".into(),
@@ -503,6 +679,64 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("checksum line is missing"), "{err}");
+    }
+
+    /// A folder recorded as given (`data`, relative to a working directory
+    /// the run does not share) is expanded again from its absolute path,
+    /// and the files compared by their path below it: one found now and
+    /// not then is added; one found then, still there but no longer found
+    /// (a name a dataset walk skips), is a change of its source, unless
+    /// the source's own check named it already.
+    #[test]
+    fn a_folder_is_expanded_again_and_compared() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(data.join("sub")).unwrap();
+        for f in ["one.csv", "sub/two.csv", "_three.csv"] {
+            std::fs::write(data.join(f), "a\n1\n").unwrap();
+        }
+        let source = |path: &str| SourceInfo {
+            path: path.into(),
+            absolute_path: None,
+            size: 0,
+            modified_ns: 0,
+            fingerprint: String::new(),
+            input: Some(0),
+        };
+        let mut m = sample();
+        m.inputs = vec![InputInfo {
+            path: "data".into(),
+            absolute_path: data.display().to_string(),
+            kind: FOLDER.into(),
+        }];
+        m.sources = vec![source("data/one.csv"), source("data/_three.csv")];
+        let changes = input_changes(&m, 0, |_| true);
+        let shown: Vec<(&str, ChangeKind)> =
+            changes.iter().map(|c| (c.path.as_str(), c.kind)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("data/sub/two.csv", ChangeKind::Added),
+                ("data/_three.csv", ChangeKind::Source)
+            ]
+        );
+        assert_eq!(changes[0].why, "added to folder data since the split");
+        assert!(input_changes(&m, 0, |s| s.path != "data/_three.csv").len() == 1);
+        // as found then, nothing changed
+        m.sources = vec![source("data/one.csv"), source("data/sub/two.csv")];
+        assert_eq!(input_changes(&m, 0, |_| true), []);
+        // the same files under a pattern (whose `*` would match `_three.csv`)
+        std::fs::remove_file(data.join("_three.csv")).unwrap();
+        m.inputs[0].path = "data/**/*.csv".into();
+        m.inputs[0].absolute_path = data.join("**/*.csv").display().to_string();
+        m.inputs[0].kind = PATTERN.into();
+        assert_eq!(input_changes(&m, 0, |_| true), []);
+        // a source of no folder or pattern is not theirs to judge
+        m.sources.push(SourceInfo {
+            input: None,
+            ..source("elsewhere.csv")
+        });
+        assert_eq!(input_changes(&m, 0, |_| true), []);
     }
 
     #[test]

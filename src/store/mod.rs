@@ -20,7 +20,7 @@ pub mod write;
 
 use std::fmt::Write as _;
 
-pub use read::{Change, Store, StoreRunOptions};
+pub use read::{Change, ChangeKind, Store, StoreRunOptions};
 pub use write::{create, CreateOptions, CreateSummary};
 
 /// `1234567` as `1,234,567`.
@@ -93,6 +93,14 @@ pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<Str
             None => "unchanged".into(),
         };
         let _ = writeln!(out, "  {}  {}  {state}", s.path, human_bytes(s.size));
+    }
+    // files a folder or pattern finds now, and such inputs that fail
+    for c in changes.iter().filter(|c| c.kind != ChangeKind::Source) {
+        let state = match c.kind {
+            ChangeKind::Added => "NOT IN THE STORE",
+            _ => "CHANGED since the split",
+        };
+        let _ = writeln!(out, "  {}  {state}: {}", c.path, c.why);
     }
     let _ = writeln!(out, "columns");
     let mins: Vec<Vec<String>> = m
@@ -201,7 +209,7 @@ pub fn describe_json(
     v["changed_sources"] = serde_json::Value::Array(
         changes
             .iter()
-            .map(|c| serde_json::json!({"path": c.path, "why": c.why}))
+            .map(|c| serde_json::json!({"path": c.path, "why": c.why, "kind": c.kind.name()}))
             .collect(),
     );
     if let Some(verified) = verified {

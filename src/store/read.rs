@@ -41,7 +41,7 @@ use arrow_schema::DataType;
 use memmap2::Mmap;
 
 use super::layout;
-use super::manifest::{source_change, Manifest, FILE_NAME, INTEGERS_VERSION};
+use super::manifest::{self, source_change, Manifest, FILE_NAME, INTEGERS_VERSION};
 use super::verify::{self, Layout};
 use crate::dict::Dictionary;
 use crate::error::{DataError, Error, Result};
@@ -133,11 +133,56 @@ pub struct StoreRunOptions {
     pub verify: bool,
 }
 
-/// A source that changed since the split, and how.
+/// A source that changed since the split, and how; or a file that a
+/// folder or pattern given to `split` finds now and did not then; or such
+/// an input that finds nothing any more.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Change {
+    /// The source as recorded, the new file (named as the input would name
+    /// it), or the input as given.
     pub path: String,
     pub why: String,
+    pub kind: ChangeKind,
+}
+
+/// What a [`Change`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A source of the store: changed, gone, or no longer found by its
+    /// folder or pattern.
+    Source,
+    /// A file its folder or pattern finds now, not in the store.
+    Added,
+    /// A folder or pattern that cannot be expanded as at the split.
+    Input,
+}
+
+impl ChangeKind {
+    /// The name `inspect --format json` gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChangeKind::Source => "source",
+            ChangeKind::Added => "added",
+            ChangeKind::Input => "input",
+        }
+    }
+}
+
+impl Change {
+    /// What changed, as a clause of the message that refuses a stale store.
+    pub fn clause(&self) -> String {
+        match self.kind {
+            ChangeKind::Source => format!(
+                "its source {} changed since the split ({})",
+                self.path, self.why
+            ),
+            ChangeKind::Added => format!("{} was {}", self.path, self.why),
+            ChangeKind::Input => format!(
+                "its input {} changed since the split ({})",
+                self.path, self.why
+            ),
+        }
+    }
 }
 
 impl Store {
@@ -221,18 +266,27 @@ impl Store {
     }
 
     /// Sources whose size, modification time or fingerprint changed since
-    /// the split (standard input cannot be checked and never shows here).
+    /// the split (standard input cannot be checked and never shows here),
+    /// then what each folder or pattern given to `split` finds now that it
+    /// did not, or no longer finds ([`manifest::input_changes`]).
     pub fn changed_sources(&self) -> Vec<Change> {
-        self.manifest
-            .sources
-            .iter()
+        let m = &self.manifest;
+        let mut changes: Vec<Change> = (m.sources.iter())
             .filter_map(|s| {
                 source_change(s).map(|why| Change {
                     path: s.path.clone(),
                     why,
+                    kind: ChangeKind::Source,
                 })
             })
-            .collect()
+            .collect();
+        let reported: std::collections::HashSet<String> =
+            changes.iter().map(|c| c.path.clone()).collect();
+        for i in 0..m.inputs.len() {
+            let unreported = |s: &super::manifest::SourceInfo| !reported.contains(&s.path);
+            changes.extend(manifest::input_changes(m, i, unreported));
+        }
+        changes
     }
 
     fn partition_path(&self, i: usize) -> PathBuf {

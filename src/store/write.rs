@@ -46,8 +46,8 @@ use arrow_schema::{DataType, Field, Schema};
 use super::dictionary::{self, Coder, DictionaryInfo, Distinct};
 use super::layout;
 use super::manifest::{
-    fingerprint, modified_ns, ColumnInfo, ColumnStats, Manifest, PartitionInfo, Position,
-    SourceInfo, FILE_NAME, FORMAT, VERSION,
+    fingerprint, modified_ns, ColumnInfo, ColumnStats, InputInfo, Manifest, PartitionInfo,
+    Position, SourceInfo, FILE_NAME, FORMAT, VERSION,
 };
 use crate::batch::Batch;
 use crate::error::{DataError, Error, Result};
@@ -89,6 +89,12 @@ pub struct CreateOptions {
     pub columns: Option<Vec<ColumnRef>>,
     /// No notes on stderr (a capped `--partitions`).
     pub quiet: bool,
+    /// The `--input`s that were folders or patterns, recorded so that a run
+    /// can expand them again ([`InputInfo`]).
+    pub patterns: Vec<InputInfo>,
+    /// For each of `inputs`, then each of `empty` (see [`create`]): the one
+    /// of `patterns` that found it, if one did.
+    pub found_by: Vec<Option<usize>>,
 }
 
 /// What [`create`] wrote.
@@ -352,8 +358,10 @@ pub fn create(
         })
         .collect();
     let mut sources = Vec::new();
-    for input in inputs.iter().chain(empty) {
-        sources.push(source_info(input)?);
+    for (k, input) in inputs.iter().chain(empty).enumerate() {
+        let mut source = source_info(input)?;
+        source.input = opts.found_by.get(k).copied().flatten();
+        sources.push(source);
     }
     let manifest = Manifest {
         checksum: None,
@@ -367,6 +375,7 @@ pub fn create(
         rows: partitions.iter().map(|p| p.rows).sum(),
         bytes: partitions.iter().map(|p| p.bytes).sum(),
         columns,
+        inputs: opts.patterns.clone(),
         sources,
         partitions,
     };
@@ -905,6 +914,7 @@ fn source_info(input: &CsvInput) -> Result<SourceInfo> {
             size: bytes.len() as u64,
             modified_ns: 0,
             fingerprint: format!("xxh3:{:016x}", crate::xxh3::xxh3_64(bytes)),
+            input: None,
         });
     }
     let path = Path::new(&input.name);
@@ -917,6 +927,7 @@ fn source_info(input: &CsvInput) -> Result<SourceInfo> {
         size: meta.len(),
         modified_ns: modified_ns(&meta),
         fingerprint: fingerprint(&mut file, meta.len()).map_err(|e| Error::io(path, e))?,
+        input: None,
     })
 }
 

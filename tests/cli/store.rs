@@ -610,6 +610,148 @@ fn an_edited_source_makes_the_store_stale() {
     assert_eq!(json["changed_sources"][0]["path"], s(&fx.csv));
 }
 
+/// `split` run in `dir` (so that its `--input`s may be relative).
+fn split_in(dir: &Path, args: &[&str]) {
+    let out = Command::cargo_bin("rayproc")
+        .expect("binary")
+        .current_dir(dir)
+        .arg("split")
+        .args(args)
+        .arg("-q")
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `inspect --format json`'s `changed_sources`.
+fn changed_sources(store: &Path) -> serde_json::Value {
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(["inspect", &s(store), "--format", "json"])).unwrap();
+    json["changed_sources"].clone()
+}
+
+/// A file added to a folder given to `split` makes the store stale: the
+/// folder is expanded again by every run (from any working directory) and
+/// what it finds compared with the sources. It was not: the store stayed
+/// fresh and answered for the old files only. Files a dataset walk skips
+/// (`_SUCCESS`, hidden ones) change nothing.
+#[test]
+fn a_file_added_to_a_split_folder_makes_the_store_stale() {
+    let scratch = crate::common::Scratch::new();
+    fs::create_dir_all(scratch.path("d/sub")).unwrap();
+    scratch.write("d/one.csv", "a,b\n1,2\n");
+    scratch.write("d/sub/two.csv", "a,b\n3,4\n");
+    let root = scratch.dir.path();
+    split_in(root, &["--input", "d", "--store", "st"]);
+    let store = scratch.path("st");
+    let count = ["run", "--store", &s(&store), "--agg", "count,sum:a"];
+    let before = ok(count);
+    assert_eq!(before, "count,sum_a\n2,4\n");
+    scratch.write("d/_SUCCESS", "");
+    scratch.write("d/.one.csv.crc", "x");
+    assert_eq!(ok(count), before, "an unchanged folder stays fresh");
+    assert_eq!(changed_sources(&store), serde_json::json!([]));
+
+    scratch.write("d/sub/three.csv", "a,b\n5,6\n");
+    let err = fails(count, "is stale");
+    assert!(
+        err.contains("d/sub/three.csv was added to folder d"),
+        "{err}"
+    );
+    let stale = ok([
+        "run",
+        "--store",
+        &s(&store),
+        "--agg",
+        "count,sum:a",
+        "--allow-stale",
+    ]);
+    assert_eq!(stale, before, "the store answers for the files it holds");
+    let changed = changed_sources(&store);
+    assert_eq!(changed[0]["path"], "d/sub/three.csv", "{changed}");
+    assert_eq!(changed[0]["kind"], "added", "{changed}");
+    assert!(ok(["inspect", &s(&store)]).contains("d/sub/three.csv  NOT IN THE STORE"));
+
+    // the folder gone is a change of its own, beside its sources
+    fs::remove_dir_all(scratch.path("d")).unwrap();
+    let changed = changed_sources(&store);
+    let inputs: Vec<&serde_json::Value> = (changed.as_array().unwrap().iter())
+        .filter(|c| c["kind"] == "input")
+        .collect();
+    assert_eq!(inputs.len(), 1, "{changed}");
+    assert_eq!(inputs[0]["path"], "d", "{changed}");
+}
+
+/// The same for a glob pattern: a file that matches it since the split
+/// makes the store stale; one that does not match changes nothing.
+#[test]
+fn a_file_newly_matching_a_split_pattern_makes_the_store_stale() {
+    let scratch = crate::common::Scratch::new();
+    fs::create_dir_all(scratch.path("logs/2026")).unwrap();
+    scratch.write("logs/2026/a.csv", "a\n1\n");
+    scratch.write("logs/2026/notes.txt", "a\nx\n");
+    split_in(
+        scratch.dir.path(),
+        &["--input", "logs/*/*.csv", "--store", "st"],
+    );
+    let store = scratch.path("st");
+    let count = ["run", "--store", &s(&store), "--agg", "count"];
+    assert_eq!(ok(count), "count\n1\n");
+    scratch.write("logs/2026/b.txt", "a\n2\n");
+    fs::create_dir_all(scratch.path("logs/2027")).unwrap();
+    scratch.write("logs/2027.csv", "a\n2\n");
+    assert_eq!(ok(count), "count\n1\n", "no new match: still fresh");
+
+    scratch.write("logs/2027/b.csv", "a\n2\n");
+    let err = fails(count, "is stale");
+    assert!(
+        err.contains("logs/2027/b.csv was added") && err.contains("pattern logs/*/*.csv"),
+        "{err}"
+    );
+    let stale = [
+        "run",
+        "--store",
+        &s(&store),
+        "--agg",
+        "count",
+        "--allow-stale",
+    ];
+    assert_eq!(ok(stale), "count\n1\n");
+    let changed = changed_sources(&store);
+    assert_eq!(changed[0]["path"], "logs/2027/b.csv", "{changed}");
+}
+
+/// A store made before the folders and patterns were recorded (their
+/// fields absent) is read as before: nothing to expand again, so a file
+/// added to its folder goes unseen, as it did.
+#[test]
+fn a_store_without_recorded_inputs_is_read_as_before() {
+    use rayproc::store::manifest::Manifest;
+    let scratch = crate::common::Scratch::new();
+    fs::create_dir_all(scratch.path("d")).unwrap();
+    scratch.write("d/one.csv", "a\n1\n");
+    split_in(scratch.dir.path(), &["--input", "d", "--store", "st"]);
+    let store = scratch.path("st");
+    let path = store_generation(&store).join("manifest.json");
+    let mut m = Manifest::parse(&fs::read(&path).unwrap(), &path).unwrap();
+    assert_eq!(m.inputs.len(), 1);
+    assert_eq!(m.sources[0].input, Some(0));
+    m.inputs.clear();
+    m.sources[0].input = None;
+    let text = m.to_text();
+    assert!(!text.contains("\"input"), "{text}");
+    fs::write(&path, text).unwrap();
+    scratch.write("d/two.csv", "a\n2\n");
+    assert_eq!(
+        ok(["run", "--store", &s(&store), "--agg", "count"]),
+        "count\n1\n"
+    );
+}
+
 #[test]
 fn an_unknown_manifest_version_is_refused() {
     let (fx, _) = fixture(100, 8);
