@@ -109,12 +109,22 @@ const SKIPPABLE_MASK: u32 = 0xFFFF_FFF0;
 const SKIPPABLE_MAGIC: u32 = 0x184D_2A50;
 
 /// Tells the compression of an input from its first bytes ([`SNIFF_LEN`]
-/// are enough), whatever its name: gzip's `1f 8b 08` (deflate), a zstd
-/// frame's or a skippable frame's magic number (`pzstd` output begins with a
-/// skippable frame). Anything else, including fewer bytes, is `None`. None
-/// of these byte sequences can begin a UTF-8 text, nor Parquet or Arrow IPC.
+/// are enough), whatever its name: gzip's magic number `1f 8b`, a zstd
+/// frame's or a skippable frame's (`pzstd` output begins with a skippable
+/// frame). Anything else, including fewer bytes than a magic number, is
+/// `None`. None of these byte sequences can begin a UTF-8 text, nor Parquet
+/// or Arrow IPC.
+///
+/// gzip is told by its two-byte magic alone, not with the method byte
+/// (`08`, deflate) that follows: an input that begins with `1f 8b` and ends
+/// there, or inside the rest of the header, or names another method, is a
+/// damaged gzip file, and the decoder says so (naming the input and the
+/// byte). Told by three bytes, such a file was read as CSV text, a header
+/// of control bytes and no rows, and answered. zstd's magic number is four
+/// bytes; a file cut inside it holds no magic number, and is read as
+/// text (a file `(` is a CSV header).
 pub fn sniff(head: &[u8]) -> Compression {
-    if head.len() >= 3 && head[..3] == GZIP_MAGIC {
+    if head.starts_with(&GZIP_MAGIC[..2]) {
         return Compression::Gzip;
     }
     if head.len() >= 4 {

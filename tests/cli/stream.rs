@@ -395,6 +395,50 @@ fn corrupt_and_truncated_compressed_files_are_errors() {
     assert!(r.stdout.is_empty());
 }
 
+/// A file cut inside its compression header, down to gzip's two-byte
+/// magic number alone, is a damaged compressed input (exit 1, naming it),
+/// as a file, on standard input and to `split`. Cut to `1f 8b`, or with a
+/// method byte other than deflate's after it, a gzip file was read as CSV
+/// (a header of control bytes, no rows) and answered `count` 0.
+#[test]
+fn a_file_cut_inside_its_compression_header_is_an_error() {
+    let scratch = Scratch::new();
+    let gz = gzip(b"a\n1\n");
+    let zst = zstd(b"a\n1\n");
+    let mut cases: Vec<(String, Vec<u8>, &str)> = Vec::new();
+    // gzip's header is 10 bytes; zstd's, then every cut of its one frame
+    for n in 2..=10 {
+        cases.push((format!("g{n}"), gz[..n].to_vec(), "truncated gzip"));
+    }
+    for n in 4..zst.len() {
+        cases.push((format!("z{n}"), zst[..n].to_vec(), "truncated zstd"));
+    }
+    let mut other_method = gz.clone();
+    other_method[2] = b'x';
+    cases.push(("gm".into(), other_method, "unknown compression method"));
+    let store = scratch.path("st");
+    let store = store.to_str().unwrap();
+    for (name, bytes, what) in &cases {
+        let file = scratch.write(name, bytes);
+        let p = file.to_str().unwrap();
+        for args in [
+            vec!["run", "-i", p, "--agg", "count"],
+            vec!["split", "-i", p, "--store", store, "-q"],
+        ] {
+            let r = run(&args);
+            r.expect_code(1, &format!("{name}: {args:?}"));
+            assert!(r.stderr.contains(p), "{name}: {}", r.stderr);
+            assert!(r.stderr.contains(what), "{name}: {}", r.stderr);
+            assert_eq!(r.stdout, "", "{name}: no answer");
+        }
+        let r = run_streamed(&["run", "-i", "-", "--agg", "count"], bytes, 1 << 16);
+        assert_eq!(r.code, 1, "{name} on stdin: {}", r.stderr);
+        assert!(r.stderr.contains("<stdin>"), "{name}: {}", r.stderr);
+        assert!(r.stderr.contains(what), "{name}: {}", r.stderr);
+    }
+    assert!(!scratch.path("st").exists(), "split wrote nothing");
+}
+
 // ---------------------------------------------------------------- --no-header
 
 #[test]

@@ -196,8 +196,11 @@ fn sniff_tells_formats_by_magic() {
     assert_eq!(sniff(&skippable(7, b"xy")), Compression::Zstd);
     assert_eq!(sniff(b"id,x\n1,2\n"), Compression::None);
     assert_eq!(sniff(b""), Compression::None);
-    assert_eq!(sniff(&[0x1f, 0x8b]), Compression::None);
-    assert_eq!(sniff(&[0x1f, 0x8b, 7, 0]), Compression::None);
+    // gzip's magic alone, or before another method, is a damaged gzip
+    // file (the decoder names what is wrong), not text
+    assert_eq!(sniff(&[0x1f, 0x8b]), Compression::Gzip);
+    assert_eq!(sniff(&[0x1f, 0x8b, 7, 0]), Compression::Gzip);
+    assert_eq!(sniff(&[0x1f]), Compression::None);
     assert_eq!(sniff(&zst(b"a")[..3]), Compression::None);
     assert_eq!(sniff(b"PAR1...."), Compression::None);
     assert_eq!(sniff(b"ARROW1\0\0"), Compression::None);
@@ -338,6 +341,10 @@ fn gzip_truncated_anywhere_is_an_error() {
         boundaries.push(end);
     }
     for cut in 0..file.len() {
+        // cut anywhere after its magic number, it is told as gzip: an
+        // error, not text
+        let told = sniff(&file[..cut.min(SNIFF_LEN)]);
+        assert_eq!(told == Compression::Gzip, cut >= 2, "cut {cut}");
         let r = decode(Compression::Gzip, &file[..cut]);
         match boundaries.iter().position(|&b| b == cut) {
             Some(i) => assert_eq!(r.unwrap(), parts[..=i].concat(), "cut {cut}"),
@@ -483,6 +490,8 @@ fn zstd_truncated_anywhere_is_an_error() {
         boundaries.push(end);
     }
     for cut in 0..file.len() {
+        let told = sniff(&file[..cut.min(SNIFF_LEN)]);
+        assert_eq!(told == Compression::Zstd, cut >= 4, "cut {cut}");
         let r = decode(Compression::Zstd, &file[..cut]);
         match boundaries.iter().position(|&b| b == cut) {
             Some(i) => assert_eq!(r.unwrap(), outputs[..=i].concat(), "cut {cut}"),
