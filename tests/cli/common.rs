@@ -13,9 +13,9 @@ pub const PARTITIONS: &[u32] = &[1, 2, 3, 7, 64];
 /// Thread counts every invariance check goes through.
 pub const THREADS: &[u32] = &[1, 2, 4];
 
-/// A `rayproc` command, ready for arguments.
+/// A `rayproc` command, ready for arguments ([`bin_path`]'s binary).
 pub fn rayproc() -> Command {
-    Command::cargo_bin("rayproc").expect("the rayproc binary is built")
+    Command::new(bin_path())
 }
 
 /// What one run of the binary gave.
@@ -204,9 +204,12 @@ pub fn fail_all_partitions(args: &[&str], file: &Path, code: i32) -> String {
 }
 
 /// The path of the `rayproc` binary, for tests that need a plain
-/// `std::process::Command` (pipes closed early, for instance).
+/// `std::process::Command` (pipes closed early, for instance): the one
+/// cargo built, or `RAYPROC_BIN` when set, to run the tests against an
+/// older build and see the test of a fix fail without it.
 pub fn bin_path() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("rayproc")
+    std::env::var_os("RAYPROC_BIN")
+        .map_or_else(|| assert_cmd::cargo::cargo_bin("rayproc"), PathBuf::from)
 }
 
 /// A small deterministic generator (PCG-style LCG), so that generated

@@ -6,23 +6,20 @@
 //! docs/store.md's "Guarantees under faults".
 //!
 //! The binary under test is `RAYPROC_BIN` when set (to run these tests
-//! against an older build and see them fail), else the one cargo built.
+//! against an older build and see them fail), else the one cargo built
+//! ([`bin_path`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{store_generation, write_store_manifest, Lcg, Run, Scratch};
-
-fn bin() -> PathBuf {
-    std::env::var_os("RAYPROC_BIN").map_or_else(crate::common::bin_path, PathBuf::from)
-}
+use crate::common::{bin_path, store_generation, write_store_manifest, Lcg, Run, Scratch};
 
 /// Runs the binary; a run that has not ended after `limit` is killed and
 /// reported as a hang (never a stuck test).
 fn run_within(args: &[&str], cwd: Option<&Path>, limit: Duration) -> Run {
-    let mut cmd = Command::new(bin());
+    let mut cmd = Command::new(bin_path());
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -323,7 +320,7 @@ fn entries(dir: &Path) -> Vec<String> {
 /// Starts a `split` of `data` into `store` slow enough (8 partitions, one
 /// thread) to be stopped halfway.
 fn spawn_slow_split(data: &Path, store: &Path) -> std::process::Child {
-    Command::new(bin())
+    Command::new(bin_path())
         .args([
             "split",
             "-i",
