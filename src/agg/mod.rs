@@ -275,12 +275,12 @@ pub trait StateVec: Send + Sync {
     fn complete(&self, ty: ColumnType) -> bool;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
     fn as_any_mut(&mut self) -> &mut dyn Any;
-    /// Appends the states of groups `0..groups`, one after the other (a
-    /// group without a state as a fresh one's), with no count: the caller
-    /// knows the number of groups.
-    fn encode(&self, groups: usize, out: &mut Vec<u8>);
-    /// Reads `groups` states written by [`encode`](Self::encode) and
-    /// appends them.
+    /// Appends the state of group `group` (a group without a state as a
+    /// fresh one's): a caller lists the groups it wants in its order, one
+    /// call each, and knows their number.
+    fn encode_group(&self, group: usize, out: &mut Vec<u8>);
+    /// Reads `groups` states written by [`encode_group`](Self::encode_group),
+    /// one after the other, and appends them.
     fn decode_into(&mut self, groups: usize, r: &mut Reader<'_>) -> Result<(), WireError>;
 }
 
@@ -432,10 +432,10 @@ impl<S: AggState> StateVec for States<S> {
         self
     }
 
-    fn encode(&self, groups: usize, out: &mut Vec<u8>) {
-        let fresh = S::default();
-        for g in 0..groups {
-            self.0.get(g).unwrap_or(&fresh).encode(out);
+    fn encode_group(&self, group: usize, out: &mut Vec<u8>) {
+        match self.0.get(group) {
+            Some(state) => state.encode(out),
+            None => S::default().encode(out),
         }
     }
 
@@ -953,8 +953,10 @@ mod tests {
                         .update(&col, &Groups::PerRow { ids: &ids })
                         .unwrap();
                     let (mut a, mut b) = (Vec::new(), Vec::new());
-                    grouped.encode(groups, &mut a);
-                    scattered.encode(groups, &mut b);
+                    for g in 0..groups {
+                        grouped.encode_group(g, &mut a);
+                        scattered.encode_group(g, &mut b);
+                    }
                     assert!(a == b, "{func:?}, {groups} groups of {kind}");
                 }
             }

@@ -23,8 +23,9 @@ use serde::{Deserialize, Serialize};
 /// The first bytes of every partial file.
 pub const MAGIC: &[u8; 8] = b"RAYPROCP";
 /// The format version this build writes and reads (2: an `approx_median`
-/// state of at most 64 values is kept in `median`'s form).
-pub const VERSION: u32 = 2;
+/// state of at most 64 values is kept in `median`'s form; 3: the groups
+/// in their keys' byte order).
+pub const VERSION: u32 = 3;
 
 /// The query a partial answers, as written (so that the reducer can plan
 /// it again), and the columns it was resolved against.

@@ -18,6 +18,7 @@
 //! 3. [`build`]: the rows, built in group (memory) order and read in key
 //!    order.
 
+use std::borrow::Borrow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
@@ -189,8 +190,11 @@ pub(super) fn grouped(tables: Vec<GroupTable>, types: &[ColumnType], plan: &Plan
 
 /// The groups of every table, numbered globally: table t's group i is
 /// `starts[t] + i`.
-struct Numbering {
-    keysets: Vec<KeySet>,
+///
+/// The key sets are owned (`finish`, whose output keeps them) or borrowed
+/// (a partial being encoded, [`byte_order`]).
+struct Numbering<K = KeySet> {
+    keysets: Vec<K>,
     starts: Vec<u32>,
     total: usize,
     /// The table of every [`BLOCK`]th group, so that finding a group's
@@ -206,15 +210,24 @@ impl Numbering {
     /// Numbers the groups of `tables`; returns their states apart, table
     /// by table.
     fn new(tables: Vec<GroupTable>) -> (Numbering, Vec<StateVecs>) {
-        let mut starts = Vec::with_capacity(tables.len() + 1);
         let mut keysets = Vec::with_capacity(tables.len());
         let mut part_states = Vec::with_capacity(tables.len());
-        let mut total = 0usize;
         for t in tables {
-            starts.push(total as u32);
-            total += t.groups.len();
             keysets.push(t.groups);
             part_states.push(t.states);
+        }
+        (Numbering::of(keysets), part_states)
+    }
+}
+
+impl<K: Borrow<KeySet>> Numbering<K> {
+    /// Numbers the groups of `keysets`, set after set.
+    fn of(keysets: Vec<K>) -> Numbering<K> {
+        let mut starts = Vec::with_capacity(keysets.len() + 1);
+        let mut total = 0usize;
+        for set in &keysets {
+            starts.push(total as u32);
+            total += set.borrow().len();
         }
         starts.push(total as u32);
         let block_tables: Vec<usize> = (0..=total as u32 / BLOCK)
@@ -224,13 +237,12 @@ impl Numbering {
                     .saturating_sub(1)
             })
             .collect();
-        let numbering = Numbering {
+        Numbering {
             keysets,
             starts,
             total,
             block_tables,
-        };
-        (numbering, part_states)
+        }
     }
 
     /// Group `g` as (table, group in that table).
@@ -248,7 +260,7 @@ impl Numbering {
     #[inline]
     fn key(&self, g: u32) -> &[u8] {
         let (t, i) = self.locate(g);
-        self.keysets[t].get(i)
+        self.keysets[t].borrow().get(i)
     }
 }
 
@@ -258,7 +270,7 @@ impl Numbering {
 /// Groups numbered in key order already (a key column grouped by code
 /// into a sorted dictionary, `partial::coded`) are found so in one pass
 /// that stops at the first pair out of order, at once for hashed keys.
-fn sort_text_keys(groups: &Numbering) -> Vec<u32> {
+fn sort_text_keys<K: Borrow<KeySet> + Sync>(groups: &Numbering<K>) -> Vec<u32> {
     let total = groups.total as u32;
     let in_order = (1..total)
         .into_par_iter()
@@ -270,13 +282,32 @@ fn sort_text_keys(groups: &Numbering) -> Vec<u32> {
     sort_byte_keys(groups)
 }
 
+/// The groups of `tables` (distinct keys), all together, in the byte
+/// order of their encoded keys: `(table, group in that table)` each.
+///
+/// This is the order a partial's byte form lists its groups in
+/// (`Partial::encode`), so that the bytes of a partial depend on its
+/// rows only, not on the order the run's workers met its groups in nor
+/// on the per-run seed of the partitions' hash.
+pub(super) fn in_byte_order(tables: &[&GroupTable]) -> Vec<(u32, u32)> {
+    let groups = Numbering::of(tables.iter().map(|t| &t.groups).collect());
+    let order = sort_text_keys(&groups);
+    order
+        .into_par_iter()
+        .map(|g| {
+            let (t, i) = groups.locate(g);
+            (t as u32, i)
+        })
+        .collect()
+}
+
 /// Keys numbered `0..len()`, each a byte string, sorted by their bytes.
 trait ByteKeys: Sync {
     fn len(&self) -> usize;
     fn key(&self, g: u32) -> &[u8];
 }
 
-impl ByteKeys for Numbering {
+impl<K: Borrow<KeySet> + Sync> ByteKeys for Numbering<K> {
     fn len(&self) -> usize {
         self.total
     }

@@ -601,8 +601,13 @@ fn wire_partial_decoding_checks_plan_and_keys() {
         let e = err(&two_keys, &partial(types, &[key]));
         assert!(e.contains(why), "{key:?}: {e}");
     }
+    // a repeated key, and keys out of order: a partial's groups have one
+    // order (ascending bytes), so that its bytes are canonical
     let dup = partial(&[3, 3], &[b"\x02\x02", b"\x02\x02"]);
-    assert!(err(&two_keys, &dup).contains("repeats"));
+    let e = err(&two_keys, &dup);
+    assert!(e.contains("key 1 (keys from byte 3): not after"), "{e}");
+    let descending = partial(&[3, 3], &[b"\x02\x01\0", b"\x01a\0\0\x02"]);
+    assert!(err(&two_keys, &descending).contains("key 1 (keys from byte 3): not after"));
     let mut trailing = bytes.clone();
     trailing.push(0);
     assert!(err(&plan2, &trailing).contains("trailing"));

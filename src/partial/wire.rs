@@ -6,9 +6,17 @@
 //! `--by`), then each planned state's vector, group by group. A partial
 //! to encode comes from [`Partial::merge_all`]; after a partitioned merge
 //! its groups sit in one table per hash partition, with disjoint keys, and
-//! are written as one table (the keys of every partition in turn, and each
-//! state vector likewise), so a decoded partial is one table that merges
+//! are written as one table, so a decoded partial is one table that merges
 //! and finishes like any other.
+//!
+//! The groups are written in the byte order of their encoded keys, not in
+//! the order the tables number them: that order is the order the workers
+//! met the keys in and the partitions of a hash seeded afresh by every
+//! run, so `map` gave other bytes for the same rows from run to run and
+//! from one thread count to another. Sorted, the bytes depend on the rows
+//! alone (each state has one byte form), and neighbouring keys share
+//! longer prefixes, which the keys' front coding ([`put_prefixed`]) turns
+//! into a smaller file.
 //!
 //! Decoding trusts nothing: the type count must be the plan's width, the
 //! keys must be distinct and well-formed for the plan's number of key
@@ -44,20 +52,24 @@ impl Partial {
         put_varint(out, self.types.len() as u64);
         self.types.iter().for_each(|&t| put_u8(out, type_byte(t)));
         let tables: Vec<&GroupTable> = self.tables().collect();
-        let groups = |t: &GroupTable| if self.keyed { t.groups.len() } else { 1 };
-        if self.keyed {
-            let total: usize = tables.iter().map(|t| t.groups.len()).sum();
-            put_varint(out, total as u64);
+        let order = if self.keyed {
+            let order = super::finish::in_byte_order(&tables);
+            put_varint(out, order.len() as u64);
             let mut prev: &[u8] = &[];
-            for key in tables.iter().flat_map(|t| t.groups.iter()) {
+            for &(t, g) in &order {
+                let key = tables[t as usize].groups.get(g);
                 put_prefixed(out, prev, key);
                 prev = key;
             }
-        }
+            order
+        } else {
+            // the one keyless group
+            vec![(0, 0)]
+        };
         let states = tables.first().map_or(0, |t| t.states.len());
         for s in 0..states {
-            for t in &tables {
-                t.states[s].encode(groups(t), out);
+            for &(t, g) in &order {
+                tables[t as usize].states[s].encode_group(g as usize, out);
             }
         }
     }
@@ -105,9 +117,19 @@ impl Partial {
         let remap = if self.keyed {
             let at = r.pos();
             let key_types: Vec<ColumnType> = plan.keys.iter().map(|&k| types[k]).collect();
+            // the keys come in ascending byte order (`encode`): the one
+            // byte form of a partial's groups
+            let mut prev: Vec<u8> = Vec::new();
             self.table.groups.decode_into(&mut r, |i, key| {
                 check_key(key, &key_types)
-                    .map_err(|why| format!("group key {i} (keys from byte {at}): {why}"))
+                    .and_then(|()| match i > 0 && key <= &prev[..] {
+                        true => Err("not after the key before it (keys are sorted)".into()),
+                        false => Ok(()),
+                    })
+                    .map_err(|why| format!("group key {i} (keys from byte {at}): {why}"))?;
+                prev.clear();
+                prev.extend_from_slice(key);
+                Ok(())
             })?
         } else {
             vec![0]

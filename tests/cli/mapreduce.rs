@@ -464,6 +464,62 @@ fn parts_read_by_several_threads_give_the_same_bytes() {
     }
 }
 
+/// A part's partial file is the same bytes however it was made: from run
+/// to run (the partitions' hash is seeded afresh by each process) and at
+/// any thread count (the workers meet the groups in another order), with
+/// few groups and with more than a worker keeps in one table (the
+/// partitioned path). Partials can then be cached, compared and
+/// deduplicated by their checksum.
+#[test]
+fn a_part_is_the_same_bytes_from_run_to_run_and_thread_to_thread() {
+    let dir = Scratch::new();
+    let varied = varied_csv(&dir, "varied.csv", 20_000, 5);
+    let mut text = String::from("k,x,n\n");
+    for i in 0..90_000u64 {
+        text += &format!("key{},{}.5,{}\n", (i * 7919) % 60_000, i % 1000, i % 77);
+    }
+    let many = dir.write("many.csv", &text);
+    for (path, by, agg) in [
+        (
+            &varied,
+            "k",
+            "count,median:x,p90:n,distinct:t,min:t,max:n,mean:x",
+        ),
+        (&varied, "t", "sum:x,var:x,approx_distinct:n"),
+        (&many, "k", "sum:n,mean:x,median:x,distinct:n,min:x"),
+    ] {
+        let p = path.display().to_string();
+        let part = |threads: &str, name: &str| {
+            let out = dir.path(name);
+            let o = out.display().to_string();
+            run([
+                "map",
+                "--input",
+                &p,
+                "--by",
+                by,
+                "--agg",
+                agg,
+                "--threads",
+                threads,
+                "--part",
+                "0/2",
+                "--emit-partial",
+                &o,
+            ])
+            .expect_ok("map");
+            std::fs::read(&out).unwrap()
+        };
+        let first = part("2", "a.part");
+        for (threads, name) in [("2", "b.part"), ("1", "c.part"), ("3", "d.part")] {
+            assert!(
+                part(threads, name) == first,
+                "{p} by {by}: {threads} threads gave other bytes"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_compressed_input_goes_whole_to_one_part() {
     let dir = Scratch::new();
