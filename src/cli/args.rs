@@ -130,7 +130,9 @@ pub struct RunArgs {
     #[arg(long, short = 'p', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub partitions: Option<u32>,
 
-    /// Output format [default: table on a terminal, csv otherwise].
+    /// Output format [default: from --output's extension (.csv, .json,
+    /// .ndjson or .jsonl, .parquet or .pq), else table on a terminal, csv
+    /// otherwise].
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<Format>,
 
@@ -170,7 +172,9 @@ pub struct ReduceArgs {
     #[arg(required = true, value_name = "PARTIAL")]
     pub partials: Vec<PathBuf>,
 
-    /// Output format [default: table on a terminal, csv otherwise].
+    /// Output format [default: from --output's extension (.csv, .json,
+    /// .ndjson or .jsonl, .parquet or .pq), else table on a terminal, csv
+    /// otherwise].
     #[arg(long, short = 'f', value_enum, conflicts_with = "emit_partial")]
     pub format: Option<Format>,
 

@@ -4,13 +4,14 @@
 //!
 //! What belongs here is what only makes sense on a command line: text to
 //! parse (specs, column lists, `tab`), defaults that look at the terminal
-//! (`--format`, `--progress`), and conflicts between flags. Nothing is
+//! or at `--output`'s name (`--format`, `--progress`), and conflicts
+//! between flags. Nothing is
 //! opened or read here: what needs the inputs is checked by
 //! [`crate::query`]. The checks keep the order they have always had, so
 //! that a command line with several faults reports the same one first.
 
 use std::io::{self, IsTerminal};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::args::{InspectArgs, MapArgs, ProgressMode, QueryArgs, ReduceArgs, RunArgs, SplitArgs};
 use crate::error::{Error, Result};
@@ -88,7 +89,7 @@ impl RunArgs {
     pub fn validate(self) -> Result<RunConfig> {
         let quiet = self.query.quiet;
         let query = self.query.validate()?;
-        let format = output_format(self.format, self.output.is_none())?;
+        let format = output_format(self.format, self.output.as_deref())?;
         let progress = !quiet
             && match self.progress {
                 ProgressMode::Always => true,
@@ -110,17 +111,35 @@ impl RunArgs {
     }
 }
 
-/// `--format`, or its default: a table on a terminal, CSV otherwise. Binary
-/// Parquet is not written to a terminal.
-fn output_format(format: Option<Format>, to_stdout: bool) -> Result<Format> {
-    let terminal = to_stdout && io::stdout().is_terminal();
-    let format = format.unwrap_or(if terminal { Format::Table } else { Format::Csv });
+/// `--format`, or its default: the format `--output`'s extension names
+/// ([`format_of_name`]), else a table on a terminal and CSV otherwise.
+/// Binary Parquet is not written to a terminal.
+fn output_format(format: Option<Format>, output: Option<&Path>) -> Result<Format> {
+    let terminal = output.is_none() && io::stdout().is_terminal();
+    let format = format
+        .or_else(|| output.and_then(format_of_name))
+        .unwrap_or(if terminal { Format::Table } else { Format::Csv });
     if format == Format::Parquet && terminal {
         return Err(Error::Usage(
             "--format parquet writes binary data: give --output PATH, or redirect stdout".into(),
         ));
     }
     Ok(format)
+}
+
+/// The format a file name's extension names, if any (case aside):
+/// `--output by_day.parquet` with no `--format` is a Parquet file, as
+/// DuckDB's `COPY ... TO` and Polars' writers read the name, not CSV
+/// bytes under a `.parquet` name that every Parquet reader then refuses.
+fn format_of_name(path: &Path) -> Option<Format> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "parquet" | "pq" => Some(Format::Parquet),
+        "csv" => Some(Format::Csv),
+        "json" => Some(Format::Json),
+        "ndjson" | "jsonl" => Some(Format::Ndjson),
+        _ => None,
+    }
 }
 
 /// A validated `map` request.
@@ -159,7 +178,7 @@ impl ReduceArgs {
         let threads = query::threads(self.threads.map(|t| t as usize), self.quiet);
         let format = match &self.emit_partial {
             Some(_) => Format::Csv, // unused
-            None => output_format(self.format, self.output.is_none())?,
+            None => output_format(self.format, self.output.as_deref())?,
         };
         Ok(ReduceConfig {
             reduce: Reduce {
@@ -221,5 +240,25 @@ mod tests {
         assert!(parse_delimiter("\"").is_err());
         assert!(parse_delimiter(";;").is_err());
         assert!(parse_delimiter("é").is_err());
+    }
+
+    #[test]
+    fn an_output_name_gives_the_format_unless_one_is_named() {
+        let of = |format: Option<Format>, name: &str| output_format(format, Some(Path::new(name)));
+        for (name, format) in [
+            ("r.parquet", Format::Parquet),
+            ("dir.v2/R.PQ", Format::Parquet),
+            ("r.json", Format::Json),
+            ("r.ndjson", Format::Ndjson),
+            ("r.jsonl", Format::Ndjson),
+            ("r.csv", Format::Csv),
+            ("r.txt", Format::Csv),
+            ("r", Format::Csv),
+            (".parquet", Format::Csv),
+        ] {
+            assert_eq!(of(None, name).unwrap(), format, "{name}");
+        }
+        assert_eq!(of(Some(Format::Csv), "r.parquet").unwrap(), Format::Csv);
+        assert_eq!(of(Some(Format::Table), "r.json").unwrap(), Format::Table);
     }
 }

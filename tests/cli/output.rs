@@ -257,6 +257,54 @@ fn output_file_defaults_to_csv_and_honours_format() {
     );
 }
 
+/// Without `--format`, `--output`'s extension names the format (for
+/// `run` and `reduce`); a named `--format` wins, and another name is CSV.
+#[test]
+fn an_output_file_is_written_in_the_format_its_name_says() {
+    let s = Scratch::new();
+    let written = |name: &str, extra: &[&str]| {
+        let out = s.path(name);
+        let mut args = vec![
+            "--by",
+            "city",
+            "--agg",
+            "count",
+            "--output",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        run_on(&sample(), &args).expect_ok(name);
+        std::fs::read(&out).unwrap()
+    };
+    let parquet = written("r.parquet", &[]);
+    assert!(parquet.starts_with(b"PAR1") && parquet.ends_with(b"PAR1"));
+    let back = run_on(
+        &s.path("r.parquet"),
+        &["--agg", "sum:count", "--format", "csv"],
+    );
+    assert_eq!(back.expect_ok("read back").stdout, "sum_count\n6\n");
+    assert!(written("r.PQ", &[]).starts_with(b"PAR1"));
+    let json = String::from_utf8(written("r.json", &[])).unwrap();
+    assert_eq!(json_of(&json)[0], json!({"city": "Berlin", "count": 2}));
+    for name in ["r.ndjson", "r.jsonl"] {
+        let lines = String::from_utf8(written(name, &[])).unwrap();
+        assert!(
+            lines.starts_with("{\"city\":\"Berlin\",\"count\":2}\n"),
+            "{name}: {lines}"
+        );
+    }
+    let csv = "city,count\nBerlin,2\nLisbon,1\nParis,3\n";
+    for name in ["r.csv", "r.txt", "r"] {
+        assert_eq!(
+            String::from_utf8(written(name, &[])).unwrap(),
+            csv,
+            "{name}"
+        );
+    }
+    let named = written("named.parquet", &["--format", "csv"]);
+    assert_eq!(String::from_utf8(named).unwrap(), csv);
+}
+
 #[test]
 fn output_file_is_not_created_on_a_data_error_and_no_temporary_is_left() {
     let s = Scratch::new();
