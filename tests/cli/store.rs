@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
-use assert_cmd::Command;
 
 struct Out {
     code: i32,
@@ -29,11 +28,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let out = Command::cargo_bin("rayproc")
-        .expect("binary")
-        .args(args)
-        .output()
-        .expect("runs");
+    let out = crate::common::rayproc().args(args).output().expect("runs");
     Out {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -612,8 +607,7 @@ fn an_edited_source_makes_the_store_stale() {
 
 /// `split` run in `dir` (so that its `--input`s may be relative).
 fn split_in(dir: &Path, args: &[&str]) {
-    let out = Command::cargo_bin("rayproc")
-        .expect("binary")
+    let out = crate::common::rayproc()
         .current_dir(dir)
         .arg("split")
         .args(args)
@@ -1062,8 +1056,7 @@ fn other_arrow_types_are_read_by_the_documented_rules() {
 fn stores_of_standard_input_and_of_empty_files() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("st");
-    let out = Command::cargo_bin("rayproc")
-        .unwrap()
+    let out = crate::common::rayproc()
         .args(["split", "-i", "-", "--store", &s(&store), "-q"])
         .write_stdin("a,b\n1,x\n2,\n")
         .output()
