@@ -70,9 +70,13 @@ pub struct CsvInput {
     pub body_start: usize,
     /// True for a file with no bytes at all (not even a header).
     pub is_empty: bool,
-    /// True when the bytes were copied from standard input, a pipe or
-    /// another input that cannot be read again (see the module doc).
-    pub spooled: bool,
+    /// True when the input cannot be read again: standard input, a pipe,
+    /// a FIFO, a file generated as it is read (`/proc`), whose bytes were
+    /// copied once (see the module doc). A store records such a source
+    /// without a path and never checks it again. A compressed file is not
+    /// one: its text is a decompressed copy, but the file itself stays on
+    /// disk, where a run of the store checks that it did not change.
+    pub read_once: bool,
     /// The values of the Hive columns that follow the file's own columns
     /// in the table (see [`dataset`]); empty outside a Hive dataset.
     pub hive: Vec<String>,
@@ -123,7 +127,7 @@ impl CsvInput {
     /// decompressed: as a stream with `options.stream`, else into a spooled
     /// copy.
     pub fn open_with(path: &Path, options: &OpenOptions) -> Result<CsvInput> {
-        let (name, file, spooled) = if path.as_os_str() == "-" {
+        let (name, file, read_once) = if path.as_os_str() == "-" {
             let name = "<stdin>".to_string();
             let stdin: Box<dyn Read + Send> = Box::new(io::stdin());
             if options.stream {
@@ -139,19 +143,20 @@ impl CsvInput {
             }
             (name, spool(path, pipe)?, true)
         } else {
-            let (file, spooled) = open_readable(path)?;
-            (path.display().to_string(), file, spooled)
+            let (file, read_once) = open_readable(path)?;
+            (path.display().to_string(), file, read_once)
         };
-        Self::from_file(path, name, file, spooled, options)
+        Self::from_file(path, name, file, read_once, options)
     }
 
     /// An input of the bytes of `file` (mapped), or of their decompressed
-    /// text when they are compressed.
+    /// text when they are compressed. `read_once`: see
+    /// [`CsvInput::read_once`].
     fn from_file(
         path: &Path,
         name: String,
         file: File,
-        spooled: bool,
+        read_once: bool,
         options: &OpenOptions,
     ) -> Result<CsvInput> {
         let delimiter = options.delimiter;
@@ -174,13 +179,14 @@ impl CsvInput {
                     let file = file.try_clone().map_err(|e| Error::io(path, e))?;
                     return stream::open_compressed(name, map, file, compression, options);
                 }
-                // `split` maps its inputs: a decompressed copy
+                // `split` maps its inputs: a decompressed copy, of a file
+                // that can be read again (unless `file` is itself a copy)
                 let text = decompress::decoder(compression, &map[..], &name);
                 let copy = spool(path, text).map_err(|e| match e {
                     Error::Io { source, .. } => decompress::error(&name, source),
                     e => e,
                 })?;
-                return Self::from_file(path, name, copy, true, options);
+                return Self::from_file(path, name, copy, read_once, options);
             }
             #[cfg(unix)]
             let _ = map.advise(memmap2::Advice::Sequential);
@@ -196,7 +202,7 @@ impl CsvInput {
             header: Vec::new(),
             body_start: 0,
             is_empty: meta.len() == 0,
-            spooled,
+            read_once,
             hive: Vec::new(),
             line_base: 0,
             stream: None,
@@ -510,7 +516,8 @@ pub fn detect_format(path: &Path) -> Result<InputFormat> {
 }
 
 /// Opens `path` for mapping: the file itself when it is a regular file with
-/// bytes, else a spooled copy (see the module doc). True when spooled.
+/// bytes, else a spooled copy (see the module doc). True when spooled:
+/// the input cannot be read again.
 fn open_readable(path: &Path) -> Result<(File, bool)> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if !meta.is_file() && !meta.is_dir() {

@@ -199,7 +199,8 @@ fn start(
         header: Vec::new(),
         body_start: 0,
         is_empty,
-        spooled: false,
+        // only `split` records sources, and it never streams
+        read_once: false,
         hive: Vec::new(),
         line_base: 0,
         stream: Some(Rest {
@@ -500,7 +501,7 @@ fn parse_block<W>(
         header: input.header.clone(),
         body_start: start,
         is_empty: false,
-        spooled: false,
+        read_once: false,
         hive: input.hive.clone(),
         line_base: 0,
         stream: None,

@@ -29,7 +29,11 @@
 //! every run to see files added since; see [`input_changes`]) and each
 //! source's `input` were added within version 5: they mean nothing to an
 //! older reader, which reads the store as before, and a store without them
-//! is one with no folder or pattern to expand again.
+//! is one with no folder or pattern to expand again. A compressed source
+//! (`.csv.gz`, `.csv.zst`) was recorded like standard input, without a
+//! path, until it too was recorded as the file on disk (within version 5:
+//! the fields mean what they meant for a plain file); such an old record
+//! is left unchecked, as before.
 //!
 //! Why the manifest has a checksum: it decides what the reader believes
 //! about the partition files (sizes, checksums) and what errors say
@@ -145,13 +149,21 @@ pub struct Position {
 pub struct SourceInfo {
     /// As given on the command line (`<stdin>` for standard input).
     pub path: String,
-    /// Absolute path used to re-check the source; absent for stdin.
+    /// Absolute path used to re-check the source; absent for an input
+    /// that cannot be read again (standard input, a pipe), which is never
+    /// checked, and, in a store made before compressed files were
+    /// recorded, for a compressed file too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub absolute_path: Option<String>,
+    /// The file's size on disk (a compressed file's compressed size); of an
+    /// input read once, the bytes read (decompressed).
     pub size: u64,
-    /// Modification time, nanoseconds since the Unix epoch.
+    /// Modification time, nanoseconds since the Unix epoch (0 for an input
+    /// read once).
     pub modified_ns: u128,
-    /// `xxh3:` + the 64-bit XXH3 of the size and the first and last MiB.
+    /// `xxh3:` + the 64-bit XXH3 of the size and the first and last MiB of
+    /// the file on disk ([`fingerprint`]); of an input read once, the XXH3
+    /// of all the bytes read.
     pub fingerprint: String,
     /// For a file found by expanding a folder or pattern, that input's
     /// position in [`Manifest::inputs`]; absent for a file named as itself

@@ -89,7 +89,12 @@ pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<Str
     for s in &m.sources {
         let state = match changes.iter().find(|c| c.path == s.path) {
             Some(c) => format!("CHANGED since the split: {}", c.why),
-            None if s.absolute_path.is_none() => "standard input, cannot be re-checked".into(),
+            None if s.absolute_path.is_none() && s.path == "<stdin>" => {
+                "standard input, cannot be re-checked".into()
+            }
+            // a pipe, or a compressed file in a store made before those
+            // were recorded as files
+            None if s.absolute_path.is_none() => "read once, cannot be re-checked".into(),
             None => "unchanged".into(),
         };
         let _ = writeln!(out, "  {}  {}  {state}", s.path, human_bytes(s.size));

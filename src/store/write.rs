@@ -904,9 +904,16 @@ fn column_checksums(path: &Path) -> std::result::Result<(String, Vec<String>), S
         .map_err(|e| Stop::Failed(Error::Other(format!("{shown}: {e}"))))
 }
 
+/// The record of `input` as a source. A file on disk, compressed or not,
+/// is recorded by its absolute path, size, modification time and
+/// [`fingerprint`] of its bytes *on disk* (the compressed bytes of a
+/// `.csv.gz`: nothing is decompressed to check it, and only its ends are
+/// read), so that a run sees it change. An input that cannot be read again
+/// (standard input, a pipe) is recorded without a path, which no run
+/// checks: its size and fingerprint, of all the text read, are there for
+/// people to compare.
 fn source_info(input: &CsvInput) -> Result<SourceInfo> {
-    if input.spooled {
-        // standard input or a pipe: it cannot be read again to check it
+    if input.read_once {
         let bytes = input.bytes();
         return Ok(SourceInfo {
             path: input.name.clone(),

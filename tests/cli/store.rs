@@ -719,6 +719,103 @@ fn a_file_newly_matching_a_split_pattern_makes_the_store_stale() {
     assert_eq!(changed[0]["path"], "logs/2027/b.csv", "{changed}");
 }
 
+/// `text` compressed as gzip.
+fn gzip(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    e.write_all(text.as_bytes()).unwrap();
+    e.finish().unwrap()
+}
+
+/// `text` compressed as zstd.
+fn zstd(text: &str) -> Vec<u8> {
+    zstd::stream::encode_all(text.as_bytes(), 3).unwrap()
+}
+
+/// The sources `store`'s manifest records.
+fn sources(store: &Path) -> Vec<rayproc::store::manifest::SourceInfo> {
+    let path = store_generation(store).join("manifest.json");
+    let m = rayproc::store::manifest::Manifest::parse(&fs::read(&path).unwrap(), &path).unwrap();
+    m.sources
+}
+
+/// A compressed source is a file like any other: replaced since the split,
+/// it makes the store stale, by name. It was recorded like standard input
+/// (no path, never checked), and the store went on answering for the old
+/// data. Its record is of the file on disk, the compressed bytes, so that
+/// a check decompresses nothing and reads only the file's ends; standard
+/// input, compressed or not, stays unrecorded.
+#[test]
+fn a_replaced_compressed_source_makes_the_store_stale() {
+    use rayproc::store::manifest::fingerprint;
+    let scratch = crate::common::Scratch::new();
+    // named for their format, and gzip under a plain name (told by its
+    // magic bytes)
+    type Pack = fn(&str) -> Vec<u8>;
+    let packs: [(&str, Pack); 3] = [
+        ("x.csv.gz", gzip),
+        ("x.csv.zst", zstd),
+        ("packed.csv", gzip),
+    ];
+    for (name, pack) in packs {
+        let file = scratch.write(name, pack("a\n1\n"));
+        let store = scratch.path(&format!("{name}.store"));
+        ok(["split", "-i", &s(&file), "--store", &s(&store), "-q"]);
+        let count = ["run", "--store", &s(&store), "--agg", "count"];
+        assert_eq!(ok(count), "count\n1\n");
+        let source = &sources(&store)[0];
+        let size = fs::metadata(&file).unwrap().len();
+        assert_eq!(source.size, size, "{name}: the size on disk");
+        let absolute = s(&fs::canonicalize(&file).unwrap());
+        assert_eq!(source.absolute_path.as_deref(), Some(absolute.as_str()));
+        let mut on_disk = fs::File::open(&file).unwrap();
+        assert_eq!(source.fingerprint, fingerprint(&mut on_disk, size).unwrap());
+
+        fs::write(&file, pack("a\n1\n2\n")).unwrap();
+        let err = fails(count, "is stale");
+        assert!(
+            err.contains(&format!("its source {}", s(&file))) && err.contains("--allow-stale"),
+            "{err}"
+        );
+        let stale = [&count[..], &["--allow-stale"]].concat();
+        assert_eq!(
+            ok(stale),
+            "count\n1\n",
+            "the store answers for what it holds"
+        );
+    }
+
+    // found by a folder
+    fs::create_dir_all(scratch.path("d")).unwrap();
+    scratch.write("d/a.csv.gz", gzip("a\n1\n"));
+    scratch.write("d/b.csv", "a\n2\n");
+    split_in(scratch.dir.path(), &["--input", "d", "--store", "st"]);
+    let store = scratch.path("st");
+    let count = ["run", "--store", &s(&store), "--agg", "count,sum:a"];
+    assert_eq!(ok(count), "count,sum_a\n2,3\n");
+    scratch.write("d/a.csv.gz", gzip("a\n1\n4\n"));
+    let err = fails(count, "is stale");
+    assert!(err.contains("its source d/a.csv.gz changed"), "{err}");
+    let changed = changed_sources(&store);
+    assert_eq!(changed[0]["path"], "d/a.csv.gz", "{changed}");
+    assert_eq!(changed[0]["kind"], "source", "{changed}");
+
+    // standard input cannot be read again: recorded, never checked
+    let stdin = scratch.path("stdin.store");
+    let out = crate::common::rayproc()
+        .args(["split", "-i", "-", "--store", &s(&stdin), "-q"])
+        .write_stdin(gzip("a\n1\n"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let source = &sources(&stdin)[0];
+    assert_eq!(
+        (source.path.as_str(), source.absolute_path.as_deref()),
+        ("<stdin>", None)
+    );
+    assert!(ok(["inspect", &s(&stdin)]).contains("standard input, cannot be re-checked"));
+}
+
 /// A store made before the folders and patterns were recorded (their
 /// fields absent) is read as before: nothing to expand again, so a file
 /// added to its folder goes unseen, as it did.
