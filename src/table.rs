@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 
-use crate::value::Value;
+use crate::value::{ColumnType, Value};
 
 /// Stored rows per chunk: a chunk is built by one task.
 const CHUNK: usize = 1 << 14;
@@ -122,6 +122,10 @@ pub struct Table {
     pub notes: Vec<String>,
     /// What the rows were built from, freed with the table ([`Table::keep`]).
     kept: Kept,
+    /// Per column, the type every value of it has where the run knows one
+    /// (`Null` where the values decide, or where none was declared):
+    /// what a typed output gives a column of no value ([`Table::declared`]).
+    declared: Vec<ColumnType>,
 }
 
 /// Values a table holds on to only so that they are freed with it.
@@ -255,6 +259,23 @@ impl<'a> Row<'a> {
 
 impl Table {
     /// A table of the given rows, in order.
+    /// Declares the type of each column's values (see [`Table::declared`]).
+    pub fn with_types(mut self, types: Vec<ColumnType>) -> Table {
+        debug_assert_eq!(types.len(), self.columns.len(), "a type per column");
+        self.declared = types;
+        self
+    }
+
+    /// The type every value of column `j` has, as the run that made the
+    /// table knows it: a key column's type, an aggregate's answer type
+    /// ([`crate::agg::Func::output_type`]). `Null` where the values decide
+    /// (or nothing was declared). Parquet output types a column that holds
+    /// no value by it, so that a result of no group has the columns a
+    /// result of some groups has.
+    pub fn declared(&self, j: usize) -> ColumnType {
+        self.declared.get(j).copied().unwrap_or(ColumnType::Null)
+    }
+
     pub fn from_rows(columns: Vec<String>, rows: Vec<Vec<Value>>) -> Table {
         let mut rows = rows.into_iter();
         Table::build(columns, rows.len(), None, |_, out| {
@@ -314,6 +335,7 @@ impl Table {
             None => n,
         };
         Table {
+            declared: Vec::new(),
             columns,
             chunks,
             order,

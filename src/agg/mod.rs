@@ -586,6 +586,26 @@ pub const FUNCS: &[FuncName] = &[
 ];
 
 impl Func {
+    /// The type of this function's answers over a column of type `input`,
+    /// where every answer has it (`Null`: the answers' values decide, as a
+    /// sum of text does). Counts are integers; means, deviations and
+    /// quantiles floats; sums the column's numbers; extremes the column's
+    /// type. What an output declares for a column of no value (a result
+    /// of no group).
+    pub fn output_type(&self, input: ColumnType) -> ColumnType {
+        match self {
+            Func::CountRows | Func::Count | Func::NullCount => ColumnType::Int,
+            Func::Distinct | Func::ApproxDistinct => ColumnType::Int,
+            Func::Mean | Func::Var | Func::Std | Func::VarPop | Func::StdPop => ColumnType::Float,
+            Func::Quantile(..) | Func::ApproxQuantile(..) => ColumnType::Float,
+            Func::Sum => match input {
+                ColumnType::Int | ColumnType::Float => input,
+                ColumnType::Null | ColumnType::Text => ColumnType::Null,
+            },
+            Func::Min | Func::Max => input,
+        }
+    }
+
     /// Every function name, in [`FUNCS`] order, for help and "did you mean"
     /// messages.
     pub fn names() -> impl Iterator<Item = &'static str> {

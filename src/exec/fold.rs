@@ -48,6 +48,12 @@ impl<'a> Fold<'a> {
         self.partial.fold(self.plan, batch)
     }
 
+    /// Records column types a source knows without reading a row (see
+    /// [`Partial::note_types`]).
+    pub fn note_types(&mut self, types: &[crate::value::ColumnType]) {
+        self.partial.note_types(types);
+    }
+
     /// True when an earlier task failed: the reader may stop early
     /// (returning `Ok`), its result will not be used.
     pub fn cancelled(&self) -> bool {

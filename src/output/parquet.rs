@@ -4,7 +4,11 @@
 //! when a sum outgrows 64 bits; past 38 digits their exact digits as Utf8,
 //! as a sum past 128 bits already is text), floats Float64 (a column mixing
 //! integers and floats is Float64), text Utf8 (Binary if some value is not
-//! UTF-8), and a column of nulls only is an all-null Int64.
+//! UTF-8). A column of nulls only (every column of a result of no group)
+//! has the type the run declares for it ([`Table::declared`]: Utf8 for
+//! text, Float64 for floats), so that a day of no row writes the columns
+//! other days write; and Int64 where the run knows none (a CSV column of
+//! no value has no type).
 
 use std::sync::Arc;
 
@@ -18,12 +22,23 @@ use parquet::file::properties::WriterProperties;
 
 use super::plain;
 use crate::table::{Table, ValueRef};
+use crate::value::ColumnType;
 
 /// The largest magnitude Decimal128(38, 0) holds.
 const DECIMAL_MAX: i128 = 10i128.pow(38) - 1;
 
-fn column(values: &[ValueRef<'_>]) -> (DataType, ArrayRef) {
+fn column(values: &[ValueRef<'_>], declared: ColumnType) -> (DataType, ArrayRef) {
     let any = |f: fn(&ValueRef<'_>) -> bool| values.iter().any(f);
+    if values.iter().all(|v| matches!(v, ValueRef::Null)) {
+        let n = values.len();
+        return match declared {
+            ColumnType::Text => (DataType::Utf8, Arc::new(StringArray::new_null(n))),
+            ColumnType::Float => (DataType::Float64, Arc::new(Float64Array::new_null(n))),
+            ColumnType::Int | ColumnType::Null => {
+                (DataType::Int64, Arc::new(Int64Array::new_null(n)))
+            }
+        };
+    }
     if any(|v| matches!(v, ValueRef::Text(_))) {
         let bytes = |v: &ValueRef<'_>| match *v {
             ValueRef::Null => None,
@@ -80,7 +95,7 @@ pub fn to_parquet(table: &Table) -> std::io::Result<Vec<u8>> {
     let mut arrays = Vec::new();
     for (j, name) in table.columns.iter().enumerate() {
         let values: Vec<ValueRef<'_>> = table.rows().map(|r| r.get(j)).collect();
-        let (dt, array) = column(&values);
+        let (dt, array) = column(&values, table.declared(j));
         fields.push(Field::new(name, dt, true));
         arrays.push(array);
     }

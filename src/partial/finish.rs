@@ -97,9 +97,17 @@ pub(super) fn scalar(table: &GroupTable, types: &[ColumnType], plan: &Plan) -> T
             (why.is_some() as usize, why)
         })
         .collect();
-    let mut out = Table::from_rows(columns, vec![row]);
+    let mut out = Table::from_rows(columns, vec![row]).with_types(answer_types(plan, types));
     out.notes = beyond_bound_notes(plan, &beyond, None);
     out
+}
+
+/// The types of the aggregates' answers ([`Func::output_type`]), in
+/// output order.
+fn answer_types(plan: &Plan, types: &[ColumnType]) -> Vec<ColumnType> {
+    (0..plan.aggs.len())
+        .map(|i| plan.aggs[i].spec.func.output_type(agg_type(plan, types, i)))
+        .collect()
 }
 
 /// The number of distinct values among the keys of a group-by of the one
@@ -180,7 +188,17 @@ pub(super) fn grouped(tables: Vec<GroupTable>, types: &[ColumnType], plan: &Plan
         sort_typed_keys(&groups, &key_types, part_states, plan)
     };
     crate::phases::mark("sort");
-    let mut table = build(plan, types, &groups, &key_types, firsts, &states);
+    // a time bucket's key is its label, text (with no row it has no type)
+    let declared_keys = plan
+        .keys
+        .iter()
+        .zip(&key_types)
+        .map(|(&k, &ty)| match k >= plan.slots() {
+            true => ColumnType::Text,
+            false => ty,
+        });
+    let declared = declared_keys.chain(answer_types(plan, types)).collect();
+    let mut table = build(plan, types, &groups, &key_types, firsts, &states).with_types(declared);
     // freed with the table, not here: see `Table::keep`
     table.keep(groups);
     table.keep(states);

@@ -233,6 +233,17 @@ impl Partial {
         }
     }
 
+    /// Widens the columns' types by `types` (one per column; `Null` adds
+    /// nothing), with no row: what a typed source's schema says of a
+    /// column whatever rows `--where` keeps, so that a filter keeping no
+    /// row still leaves a text column text (a result of no group then
+    /// declares its key column text, [`Table::declared`]).
+    pub fn note_types(&mut self, types: &[ColumnType]) {
+        for (t, &o) in self.types.iter_mut().zip(types) {
+            *t = t.widen(o);
+        }
+    }
+
     /// Folds a batch in. On a rejected value, returns the earliest row (and
     /// the first aggregate, in plan order, that rejected it).
     pub fn fold(&mut self, plan: &Plan, batch: &Batch<'_>) -> Result<(), Rejected> {

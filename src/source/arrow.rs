@@ -648,6 +648,22 @@ pub fn fold_arrays(
         }
         prepared.push(p);
     }
+    // A text or float column is so by its schema, whatever rows the filter
+    // keeps; integers are typed by their batches (a UInt64 batch holding a
+    // value past i64 is float), and a column typed by the rows it keeps
+    // (`spelled`) is not typed by its schema at all.
+    let by_schema: Vec<ColumnType> = (prepared.iter().enumerate())
+        .map(|(i, p)| {
+            let as_typed = spelling
+                .get(i)
+                .is_none_or(|s| matches!(s, crate::rows::Spelling::AsTyped));
+            match p.kind {
+                ReadAs::Text | ReadAs::Float if as_typed => p.kind.column_type(),
+                _ => ColumnType::Null,
+            }
+        })
+        .collect();
+    fold.note_types(&by_schema);
     let mut buckets = crate::rows::Buckets::default();
     for_each_batch(&prepared, len, |batch, offset| {
         if fold.cancelled() {

@@ -804,3 +804,95 @@ fn distinct_alone_on_many_threads_counts_typed_values_as_distinct_with_others_do
         }
     }
 }
+
+/// The Arrow types of the columns of the Parquet file at `path`.
+fn parquet_types(path: &Path) -> Vec<arrow_schema::DataType> {
+    let file = std::fs::File::open(path).unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    (reader.schema().fields().iter())
+        .map(|f| f.data_type().clone())
+        .collect()
+}
+
+/// A result of no group (a filter that keeps no row) written as Parquet
+/// has the column types a result of some groups has, where the run knows
+/// them: a typed input's text and float columns by their schema, a time
+/// bucket's key as text, counts as integers, means and quantiles as
+/// floats; through `run` and through `map` + `reduce` alike. A CSV column
+/// of no value has no type (Int64, as documented).
+#[test]
+fn a_result_of_no_group_has_the_column_types_of_one_with_groups() {
+    use arrow_array::StringArray;
+    use arrow_schema::DataType::{Float64, Int64, Utf8};
+    let s = Scratch::new();
+    let city: ArrayRef = Arc::new(StringArray::from(vec!["b", "a", "b", "c"]));
+    let x: ArrayRef = Arc::new(Float64Array::from(vec![1.5, 2.5, 3.0, 4.0]));
+    let n: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3, 4]));
+    let ts: ArrayRef = Arc::new(StringArray::from(vec!["2024-01-01T10:00:00"; 4]));
+    let columns = vec![("city", city), ("x", x), ("n", n), ("ts", ts)];
+    let inputs = write_typed(&s, "typed", columns);
+    let queries: [(&[&str], Vec<arrow_schema::DataType>); 3] = [
+        (
+            &[
+                "--by",
+                "city",
+                "--agg",
+                "mean:x,min:city,count,sum:x,median:n,min:x,sum:n",
+            ],
+            vec![Utf8, Float64, Utf8, Int64, Float64, Float64, Float64, Int64],
+        ),
+        (
+            &["--by", "day(ts)", "--agg", "count,max:x"],
+            vec![Utf8, Int64, Float64],
+        ),
+        (
+            &["--agg", "min:city,mean:n,max:x"],
+            vec![Utf8, Float64, Float64],
+        ),
+    ];
+    for input in &inputs {
+        let i = input.display().to_string();
+        for (k, (query, want)) in queries.iter().enumerate() {
+            for filter in ["n > 0", "n > 100"] {
+                let out = s.path(&format!("r{k}.parquet"));
+                let o = out.display().to_string();
+                let mut args = vec!["run", "--input", &i, "--where", filter];
+                args.extend(["--format", "parquet", "--output", &o]);
+                args.extend(query.iter());
+                crate::common::run(&args).expect_ok("run");
+                assert_eq!(&parquet_types(&out), want, "{i} {query:?} where {filter}");
+                let part = s.path("p.part").display().to_string();
+                let mut map = vec!["map", "--input", &i, "--where", filter, "--part", "0/1"];
+                map.extend(query.iter());
+                map.extend(["--emit-partial", &part]);
+                crate::common::run(&map).expect_ok("map");
+                crate::common::run(["reduce", &part, "--format", "parquet", "--output", &o])
+                    .expect_ok("reduce");
+                assert_eq!(
+                    &parquet_types(&out),
+                    want,
+                    "reduce: {i} {query:?} where {filter}"
+                );
+            }
+        }
+    }
+    // CSV: a column of no value has no type; the answers' types hold
+    let header = s.write("h.csv", "city,x\n");
+    let out = s.path("h.parquet");
+    crate::common::run([
+        "run",
+        "--input",
+        &header.display().to_string(),
+        "--by",
+        "city",
+        "--agg",
+        "count,mean:x,min:x",
+        "--format",
+        "parquet",
+        "--output",
+        &out.display().to_string(),
+    ])
+    .expect_ok("header only");
+    assert_eq!(parquet_types(&out), [Int64, Int64, Float64, Int64]);
+}
