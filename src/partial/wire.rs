@@ -52,15 +52,18 @@ impl Partial {
         put_varint(out, self.types.len() as u64);
         self.types.iter().for_each(|&t| put_u8(out, type_byte(t)));
         let tables: Vec<&GroupTable> = self.tables().collect();
+        let key = |(t, g): (u32, u32)| tables[t as usize].groups.get(g);
         let order = if self.keyed {
             let order = super::finish::in_byte_order(&tables);
             put_varint(out, order.len() as u64);
-            let mut prev: &[u8] = &[];
-            for &(t, g) in &order {
-                let key = tables[t as usize].groups.get(g);
-                put_prefixed(out, prev, key);
-                prev = key;
-            }
+            // each run of groups coded after the key before the run
+            encode_runs(&order, out, |run, at, out| {
+                let mut prev: &[u8] = if at == 0 { &[] } else { key(order[at - 1]) };
+                for &group in run {
+                    put_prefixed(out, prev, key(group));
+                    prev = key(group);
+                }
+            });
             order
         } else {
             // the one keyless group
@@ -68,9 +71,11 @@ impl Partial {
         };
         let states = tables.first().map_or(0, |t| t.states.len());
         for s in 0..states {
-            for &(t, g) in &order {
-                tables[t as usize].states[s].encode_group(g as usize, out);
-            }
+            encode_runs(&order, out, |run, _, out| {
+                for &(t, g) in run {
+                    tables[t as usize].states[s].encode_group(g as usize, out);
+                }
+            });
         }
     }
 
@@ -155,6 +160,34 @@ impl Partial {
         }
         Ok(())
     }
+}
+
+/// Groups encoded together by one thread in [`encode_runs`].
+const RUN: usize = 1 << 14;
+
+/// Appends `encode(run, at, out)` of each run of [`RUN`] groups of `order`
+/// (`at`: where the run starts in `order`) in order: the runs are encoded
+/// in parallel, each into its own buffer. A million groups' keys and
+/// states are read in key order, a few cache misses each, which one
+/// thread took 80 ms of a map of the reference data to do.
+fn encode_runs(
+    order: &[(u32, u32)],
+    out: &mut Vec<u8>,
+    encode: impl Fn(&[(u32, u32)], usize, &mut Vec<u8>) + Sync,
+) {
+    use rayon::prelude::*;
+    if order.len() <= RUN {
+        return encode(order, 0, out);
+    }
+    let runs: Vec<Vec<u8>> = (order.par_chunks(RUN).enumerate())
+        .map(|(i, run)| {
+            let mut buf = Vec::new();
+            encode(run, i * RUN, &mut buf);
+            buf
+        })
+        .collect();
+    out.reserve(runs.iter().map(Vec::len).sum());
+    runs.iter().for_each(|run| out.extend_from_slice(run));
 }
 
 /// Checks that `key` is what [`encode_key`](crate::batch::encode_key)
