@@ -524,6 +524,7 @@ pub struct Split {
 /// columnar partitions, which [`Source::Store`] then reads in place.
 pub fn split(request: &Split) -> Result<CreateSummary> {
     check_inputs(&request.inputs)?;
+    store::write::check_outside_inputs(&request.store, &request.inputs)?;
     let threads = threads(request.threads, request.quiet);
     let (files, from, hive_keys) = dataset::expand_args(&request.inputs)?;
     check_csv(&files, threads)?;

@@ -54,7 +54,10 @@
 //! A rayproc store (`rayproc split --store DIR`) is not a dataset: its
 //! folder holds a pointer file and generations of partitions, of which one
 //! is current. Any file inside one, named, walked or matched, is an error
-//! that names the store and `--store`, the flag that reads it.
+//! that names the store and `--store`, the flag that reads it. So `split`
+//! writes no store where its own folder or pattern would find it, since
+//! every run of the store expands that input again: [`would_find`] says
+//! where, by these same rules.
 //!
 //! # Symbolic links
 //!
@@ -439,12 +442,10 @@ pub fn literal_base(arg: &Path) -> PathBuf {
     arg.components().take(literal_components(arg)).collect()
 }
 
-/// Expands pattern `arg`: its literal base and the files matched, sorted.
-fn glob(arg: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
+/// The segments of pattern `arg` after its literal base.
+fn segments(arg: &Path) -> Vec<Segment> {
     let comps: Vec<Component> = arg.components().collect();
-    let first = literal_components(arg);
-    let base = literal_base(arg);
-    let segments: Vec<Segment> = comps[first..]
+    comps[literal_components(arg)..]
         .iter()
         .map(|c| match c {
             Component::Normal(s) if *s == "**" => Segment::AnyDepth,
@@ -453,7 +454,84 @@ fn glob(arg: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
             }
             other => Segment::Literal(other.as_os_str().to_os_string()),
         })
-        .collect();
+        .collect()
+}
+
+/// Whether expanding `arg`, a folder or a pattern, would find a file at
+/// `file` (an absolute path whose folders need not exist yet), by the
+/// rules [`expand`] follows: a folder finds every file below it that no
+/// name beginning with `.` or `_` hides (it is the pattern `DIR/**`); a
+/// pattern, the files its segments match. `split` asks it of the files a
+/// store will hold, so as not to write a store where its own inputs would
+/// find it. Both are compared with their folders resolved (symbolic links,
+/// `..`), so `link/s` is seen inside folder `d` when `link` points to `d`;
+/// a link *inside* a folder that leads elsewhere is not followed here.
+/// `false` for a file, standard input, or a folder that does not exist.
+pub fn would_find(arg: &Path, file: &Path) -> bool {
+    let (base, segments) = if is_pattern(arg) {
+        (literal_base(arg), segments(arg))
+    } else if arg.as_os_str() != "-" && is_dir(arg) {
+        (arg.to_path_buf(), vec![Segment::AnyDepth])
+    } else {
+        return false;
+    };
+    let base = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &base
+    };
+    let Ok(base) = fs::canonicalize(base) else {
+        return false;
+    };
+    let Ok(rel) = file.strip_prefix(&base) else {
+        return false;
+    };
+    let names: Vec<&OsStr> = rel
+        .components()
+        .map(|c| match c {
+            Component::Normal(name) => Some(name),
+            _ => None,
+        })
+        .collect::<Option<_>>()
+        .unwrap_or_default();
+    !names.is_empty() && matches_below(&segments, &names)
+}
+
+/// Whether `segments` match the path `names` below a pattern's base, as
+/// [`Glob::step`] would find it: every name a folder but the last, a file.
+fn matches_below(segments: &[Segment], names: &[&OsStr]) -> bool {
+    let (Some(segment), Some(&name)) = (segments.first(), names.first()) else {
+        // a path that ends in a folder, or one longer than the pattern
+        return false;
+    };
+    let last_segment = segments.len() == 1;
+    let file = names.len() == 1;
+    match segment {
+        Segment::Literal(literal) => {
+            name == literal
+                && last_segment == file
+                && (file || matches_below(&segments[1..], &names[1..]))
+        }
+        Segment::Pattern(p) => {
+            let shown = name.to_string_lossy();
+            (p.leading_dot || !shown.starts_with('.'))
+                && p.matches(&shown)
+                && last_segment == file
+                && (file || matches_below(&segments[1..], &names[1..]))
+        }
+        // `dir/**`: every file below, as a dataset walk finds them
+        Segment::AnyDepth if last_segment => !names.iter().any(|n| skipped(n)),
+        Segment::AnyDepth => {
+            matches_below(&segments[1..], names)
+                || (!file && !skipped(name) && matches_below(segments, &names[1..]))
+        }
+    }
+}
+
+/// Expands pattern `arg`: its literal base and the files matched, sorted.
+fn glob(arg: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
+    let base = literal_base(arg);
+    let segments = segments(arg);
     let mut g = Glob {
         segments,
         out: Vec::new(),

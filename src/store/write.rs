@@ -1008,6 +1008,68 @@ fn resolve_target(store: &Path) -> Result<PathBuf> {
     Ok(resolved)
 }
 
+/// Refuses to write `store` where one of `split`'s `inputs`, a folder or a
+/// pattern, would find its files. Such an input is expanded again by every
+/// run of the store, to see whether it finds other files now
+/// ([`super::manifest::input_changes`]); it would find the store itself,
+/// which an expansion refuses to read as data
+/// ([`crate::source::paths::expand`]), so the store would be stale from
+/// its first run on, and the next `split` of it would fail the same way.
+/// Checked before anything is read or written, on the files a store holds
+/// (`current`, a generation's manifest, partitions and dictionaries),
+/// matched as the expansion would match them
+/// ([`crate::source::paths::would_find`]): a store in a folder that a
+/// folder read skips (`data/_store`), or beside files a pattern matches
+/// (`data/**/*.csv`), is fine. A `--store` that cannot be resolved is left
+/// to [`prepare_target`] to report, after the inputs' own errors.
+pub fn check_outside_inputs(store: &Path, inputs: &[PathBuf]) -> Result<()> {
+    use crate::source::paths::{is_pattern, would_find};
+    let Ok(dir) = resolve_target(store) else {
+        return Ok(());
+    };
+    // and as named, its last component unresolved: a link `d/s` to a store
+    // elsewhere is a folder that a read of `d` enters
+    let parent = match store.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let named =
+        (store.file_name()).and_then(|name| Some(std::fs::canonicalize(parent).ok()?.join(name)));
+    let mut files = Vec::new();
+    for dir in std::iter::once(&dir).chain(&named) {
+        let generation = dir.join(layout::generation_name(1));
+        files.extend([
+            dir.join(layout::CURRENT),
+            generation.join(FILE_NAME),
+            generation.join(partition_file(0)),
+            generation.join(dictionary::file_name(0)),
+        ]);
+    }
+    let Some(arg) = inputs
+        .iter()
+        .find(|arg| files.iter().any(|f| would_find(arg, f)))
+    else {
+        return Ok(());
+    };
+    let (s, a) = (store.display(), arg.display());
+    let why = "every run of the store expands it again, to see whether it finds other files now, \
+               and would find the store's own files";
+    Err(Error::Usage(if is_pattern(arg) {
+        format!(
+            "--store {s} is where the pattern {a} given to --input finds files: {why}; \
+             write the store where the pattern finds nothing"
+        )
+    } else if std::fs::canonicalize(arg).is_ok_and(|d| d == dir || Some(&d) == named.as_ref()) {
+        format!("--store {s} is the folder {a} given to --input: {why}; write the store elsewhere")
+    } else {
+        format!(
+            "--store {s} is inside the folder {a} given to --input, which is read with every \
+             folder below it: {why}; write the store outside {a}, or in a folder whose name \
+             begins with _ or . (which a folder read skips)"
+        )
+    }))
+}
+
 /// Checks that `store` may be (re)written, takes its writer lock, removes
 /// what killed splits left, and makes the temporary directory.
 fn prepare_target(store: &Path) -> Result<Target> {

@@ -816,6 +816,119 @@ fn a_replaced_compressed_source_makes_the_store_stale() {
     assert!(ok(["inspect", &s(&stdin)]).contains("standard input, cannot be re-checked"));
 }
 
+/// Every file below `dir`, as paths relative to it, sorted.
+fn files_below(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let path = e.unwrap().path();
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if fs::symlink_metadata(&path).unwrap().is_dir() {
+                todo.push(path);
+            }
+            out.push(rel);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `split` refuses to write a store where one of its own `--input`s, a
+/// folder or a pattern, would find it, naming both, before it writes
+/// anything: every run expands such an input again, would find the store
+/// there (which an expansion refuses to read as data), and called the
+/// store stale from its first run on; the next split of it failed too.
+/// A Hive folder is read with every folder below it like any other, so a
+/// store named like a partition (`h/k=2`) is refused the same way. A store
+/// in a folder a folder read skips (`_`, `.`), or beside the files a
+/// pattern finds, is fine, and fresh.
+#[test]
+fn split_refuses_a_store_its_own_inputs_would_find() {
+    let scratch = crate::common::Scratch::new();
+    let root = scratch.dir.path();
+    fs::create_dir_all(scratch.path("d/sub")).unwrap();
+    fs::create_dir_all(scratch.path("h/k=1")).unwrap();
+    scratch.write("d/a.csv", "a\n1\n");
+    scratch.write("d/sub/b.csv", "a\n2\n");
+    scratch.write("h/k=1/a.csv", "a\n1\n");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(scratch.path("d"), scratch.path("link")).unwrap();
+    let split = |input: &str, store: &str| {
+        let out = crate::common::rayproc()
+            .current_dir(root)
+            .args(["split", "-q", "--input", input, "--store", store])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let mut refused = vec![
+        ("d", "d/s", "is inside the folder d given to --input"),
+        ("d", "d/sub/s", "is inside the folder d given to --input"),
+        ("d", "d", "is the folder d given to --input"),
+        ("h", "h/k=2", "is inside the folder h given to --input"),
+        (
+            "d/**/*",
+            "d/s",
+            "is where the pattern d/**/* given to --input",
+        ),
+        ("d/**", "d/s", "is where the pattern d/** given to --input"),
+        (
+            "d/*/*",
+            "d/s",
+            "is where the pattern d/*/* given to --input",
+        ),
+        ("d/**/*.arrow", "d/s", "is where the pattern"),
+    ];
+    // through links: to the folder, and from inside it to a store elsewhere
+    #[cfg(unix)]
+    {
+        fs::create_dir(scratch.path("elsewhere")).unwrap();
+        std::os::unix::fs::symlink(scratch.path("elsewhere"), scratch.path("d/sub/out")).unwrap();
+        refused.push(("d", "link/s", "is inside the folder d given to --input"));
+        refused.push(("d", "d/sub/out", "is inside the folder d given to --input"));
+    }
+    let before = files_below(root);
+    for (input, store, why) in refused {
+        let (code, err) = split(input, store);
+        assert_eq!(code, Some(2), "{input} into {store}: {err}");
+        assert!(
+            err.contains(&format!("--store {store} {why}")),
+            "{input} into {store}: {err}"
+        );
+        assert_eq!(
+            files_below(root),
+            before,
+            "{input} into {store}: nothing written"
+        );
+    }
+    for (input, store, count) in [
+        ("d/**/*.csv", "d/s", 2),
+        ("d/*", "d/s", 1),
+        ("d", "d/_s", 2),
+        ("d", "d/.s", 2),
+        ("d", "d/sub/_s", 2),
+    ] {
+        let (code, err) = split(input, store);
+        assert_eq!(code, Some(0), "{input} into {store}: {err}");
+        let store = root.join(store);
+        let run = ["run", "--store", &s(&store), "--agg", "count"];
+        assert_eq!(
+            ok(run),
+            format!("count\n{count}\n"),
+            "{input} into {store:?}"
+        );
+        fs::remove_dir_all(&store).unwrap();
+    }
+}
+
 /// A store made before the folders and patterns were recorded (their
 /// fields absent) is read as before: nothing to expand again, so a file
 /// added to its folder goes unseen, as it did.

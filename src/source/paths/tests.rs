@@ -481,3 +481,119 @@ fn a_store_is_refused_as_a_dataset_and_named_with_the_flag_to_use() {
     assert_eq!(names(&other, "plain"), ["plain/current", "plain/x.csv"]);
     assert_eq!(names(&other, "gen-000001"), ["gen-000001/y.csv"]);
 }
+
+// ------------------------------------------------------------ would_find
+
+/// What `expand` finds of `arg`, canonical; nothing where it fails.
+fn found(arg: &Path) -> Vec<PathBuf> {
+    let files = expand(arg).unwrap_or_default();
+    let files = files.into_iter();
+    files.map(|f| fs::canonicalize(f.path).unwrap()).collect()
+}
+
+/// `would_find` says of every file what `expand` finds: on a tree of
+/// nested, hidden and `_` folders, for folders and patterns of every kind
+/// of segment, a file is found by one exactly when the expansion lists it;
+/// and of a file not there yet (asked with its folders not made), what the
+/// expansion lists once it is.
+#[test]
+fn would_find_agrees_with_expand() {
+    let files = [
+        "a.csv",
+        "b.txt",
+        ".h.csv",
+        "_s.csv",
+        "sub/c.csv",
+        "sub/.hid/d.csv",
+        "sub/_tmp/e.csv",
+        "sub/deep/f.csv",
+        "sub/deep/g.txt",
+        ".dot/g.csv",
+        "_under/i.csv",
+    ];
+    let d = tree(&files);
+    let root = fs::canonicalize(d.path()).unwrap();
+    let args = [
+        "",
+        "sub",
+        "sub/deep",
+        "*",
+        "*.csv",
+        "**",
+        "**/*",
+        "**/*.csv",
+        "*/*",
+        "*/*.csv",
+        "*/*/*",
+        "sub/*",
+        "sub/**",
+        "sub/**/*.csv",
+        ".*",
+        ".*/*",
+        "*/.*/*",
+        "**/.hid/*",
+        "_*",
+        "_*/*",
+        "sub/_*/*",
+        "[as]*",
+        "**/deep/*",
+        "sub/*/f.csv",
+        "**/**/*.txt",
+        "s?b/**",
+        "sub/deep/[fg].*",
+        "*/current",
+        "**/gen-*/*.arrow",
+    ];
+    // files a split would add
+    let new = [
+        "sub/st/current",
+        "sub/_st/current",
+        "n/gen-000001/part-00000.arrow",
+    ];
+    for arg in args {
+        let arg = d.path().join(arg);
+        let now = found(&arg);
+        for f in files {
+            let f = root.join(f);
+            let shown = format!("{} finds {}", arg.display(), f.display());
+            assert_eq!(would_find(&arg, &f), now.contains(&f), "{shown}");
+        }
+        for f in new {
+            let path = d.path().join(f);
+            let made = path.ancestors().filter(|a| !a.exists()).last().unwrap();
+            let made = made.to_path_buf();
+            let f = root.join(f);
+            let before = would_find(&arg, &f);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, "x").unwrap();
+            let then = found(&arg).contains(&f);
+            fs::remove_dir_all(&made).unwrap();
+            let shown = format!("{} would find {}", arg.display(), f.display());
+            assert_eq!(before, then, "{shown}");
+        }
+    }
+    // a file, standard input, a missing folder, a file outside the base
+    let a = root.join("a.csv");
+    assert!(!would_find(&a, &a));
+    assert!(!would_find(Path::new("-"), &a));
+    assert!(!would_find(
+        &d.path().join("none"),
+        &root.join("none/a.csv")
+    ));
+    assert!(!would_find(&d.path().join("sub"), &a));
+    // a folder named through a link is its target
+    #[cfg(unix)]
+    {
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(d.path().join("sub"), &link).unwrap();
+        assert!(would_find(&link, &root.join("sub/deep/f.csv")));
+        assert!(would_find(
+            &link.join("*/*.csv"),
+            &root.join("sub/deep/f.csv")
+        ));
+        assert!(!would_find(
+            &link.join("*.csv"),
+            &root.join("sub/deep/f.csv")
+        ));
+    }
+}
