@@ -614,6 +614,22 @@ impl Rejection {
     }
 }
 
+/// Records the column types that `arrays`' Arrow types say whatever rows
+/// `--where` keeps ([`crate::exec::Fold::note_types`]): text, and floats
+/// (integers are typed by their batches: a UInt64 batch holding a value
+/// past i64 is float). For Parquet and Arrow IPC inputs, which are typed
+/// by their schema; not for a store, whose columns are typed as their CSV
+/// was, by the rows kept, so that `run --store` answers as `run --input`.
+pub fn note_schema_types(fold: &mut crate::exec::Fold<'_>, arrays: &[ArrayRef]) {
+    let types: Vec<ColumnType> = (arrays.iter())
+        .map(|a| match kind_of(a.data_type()) {
+            Ok(kind @ (ReadAs::Text | ReadAs::Float)) => kind.column_type(),
+            _ => ColumnType::Null,
+        })
+        .collect();
+    fold.note_types(&types);
+}
+
 /// Folds `arrays` (one per plan slot, each `len` rows) into `fold`, in
 /// batches, keeping the rows the plan's filter keeps and adding its time
 /// buckets ([`crate::rows::fold_typed`]). A rejected value becomes the
@@ -648,22 +664,6 @@ pub fn fold_arrays(
         }
         prepared.push(p);
     }
-    // A text or float column is so by its schema, whatever rows the filter
-    // keeps; integers are typed by their batches (a UInt64 batch holding a
-    // value past i64 is float), and a column typed by the rows it keeps
-    // (`spelled`) is not typed by its schema at all.
-    let by_schema: Vec<ColumnType> = (prepared.iter().enumerate())
-        .map(|(i, p)| {
-            let as_typed = spelling
-                .get(i)
-                .is_none_or(|s| matches!(s, crate::rows::Spelling::AsTyped));
-            match p.kind {
-                ReadAs::Text | ReadAs::Float if as_typed => p.kind.column_type(),
-                _ => ColumnType::Null,
-            }
-        })
-        .collect();
-    fold.note_types(&by_schema);
     let mut buckets = crate::rows::Buckets::default();
     for_each_batch(&prepared, len, |batch, offset| {
         if fold.cancelled() {

@@ -120,6 +120,7 @@ impl ParquetInput {
             let batch = batch.map_err(|e| wrap(&e))?;
             let arrays = super::typed::slot_arrays(plan, hive, &batch);
             let first = row;
+            super::arrow::note_schema_types(fold, &arrays);
             fold_arrays(
                 fold,
                 &plan.slot_names,

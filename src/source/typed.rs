@@ -117,6 +117,7 @@ impl TypedInput {
                     }
                     let batch = f.batch(i)?;
                     let arrays = slot_arrays(plan, &self.hive, &batch);
+                    super::arrow::note_schema_types(fold, &arrays);
                     super::arrow::fold_arrays(
                         fold,
                         &plan.slot_names,

@@ -877,7 +877,29 @@ fn a_result_of_no_group_has_the_column_types_of_one_with_groups() {
             }
         }
     }
-    // CSV: a column of no value has no type; the answers' types hold
+    // CSV, and a store made from it (typed as its CSV, by the rows kept,
+    // not by the store's schema): a column of no value has no type; the
+    // answers' types hold
+    let csv = s
+        .write("c.csv", "city,x\nb,1.5\na,2.5\n")
+        .display()
+        .to_string();
+    let store = s.path("c.store").display().to_string();
+    crate::common::run(["split", "-q", "--input", &csv, "--store", &store]).expect_ok("split");
+    for source in [["--input", &csv], ["--store", &store]] {
+        let out = s.path("c.parquet");
+        let o = out.display().to_string();
+        let mut args = vec!["run", "--where", "x > 100", "--by", "city"];
+        args.extend(source);
+        args.extend(["--agg", "count,min:x,sum:x,mean:x"]);
+        args.extend(["--format", "parquet", "--output", &o]);
+        crate::common::run(&args).expect_ok("csv");
+        assert_eq!(
+            parquet_types(&out),
+            [Int64, Int64, Int64, Int64, Float64],
+            "{source:?}"
+        );
+    }
     let header = s.write("h.csv", "city,x\n");
     let out = s.path("h.parquet");
     crate::common::run([
