@@ -210,7 +210,7 @@ pub(super) fn grouped(tables: Vec<GroupTable>, types: &[ColumnType], plan: &Plan
 /// `starts[t] + i`.
 ///
 /// The key sets are owned (`finish`, whose output keeps them) or borrowed
-/// (a partial being encoded, [`byte_order`]).
+/// (a partial being encoded, [`in_byte_order`]).
 struct Numbering<K = KeySet> {
     keysets: Vec<K>,
     starts: Vec<u32>,
