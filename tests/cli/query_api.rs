@@ -4,26 +4,19 @@
 //! flags over the library, so any difference is a behaviour that lives in
 //! the command line and should not.
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
+use crate::common::sample;
 use rayproc::error::Error;
 use rayproc::output::{self, Format};
 use rayproc::query::{self, Inspect, InspectFormat, Query, Source, Split};
 use rayproc::spec::{parse_columns, parse_specs};
 
 fn rayproc(args: &[&str]) -> (i32, Vec<u8>, String) {
-    let out = Command::cargo_bin("rayproc")
-        .expect("the rayproc binary is built")
+    let out = crate::common::rayproc()
         .args(args)
         .output()
         .expect("rayproc runs");
     let stderr = String::from_utf8(out.stderr).expect("UTF-8 stderr");
     (out.status.code().expect("an exit code"), out.stdout, stderr)
-}
-
-fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sample.csv")
 }
 
 fn query(source: Source, specs: &[&str], by: &[&str]) -> Query {
