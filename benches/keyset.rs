@@ -15,7 +15,6 @@
 //! cargo bench --bench keyset -- 4000    # one size
 //! ```
 
-use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
 use rayproc::keyset::{shared_hasher, KeySet};
@@ -82,7 +81,7 @@ fn measure(n: usize, len: usize) {
         let mut sink = 0u64;
         for batch in &batches {
             hashes.clear();
-            hashes.extend(batch.iter().map(|&k| hasher.hash_one(k)));
+            hashes.extend(batch.iter().map(|&k| hasher.hash(k)));
             sink ^= hashes[0];
         }
         std::hint::black_box(sink);
@@ -95,7 +94,7 @@ fn measure(n: usize, len: usize) {
     assert_eq!(set.len(), n, "the keys repeat");
     let all_hashes: Vec<Vec<u64>> = batches
         .iter()
-        .map(|b| b.iter().map(|&k| hasher.hash_one(k)).collect())
+        .map(|b| b.iter().map(|&k| hasher.hash(k)).collect())
         .collect();
     let hit = median_ns(LOOKUPS, || {
         let start = Instant::now();
@@ -112,7 +111,7 @@ fn measure(n: usize, len: usize) {
 
     // new keys, into sets growing from empty (their fresh memory
     // included), enough of them for a steady figure
-    let fresh: Vec<u64> = (0..n).map(|k| hasher.hash_one(key(k))).collect();
+    let fresh: Vec<u64> = (0..n).map(|k| hasher.hash(key(k))).collect();
     let sets = (LOOKUPS / 4 / n).max(1);
     let insert = median_ns(n * sets, || {
         let mut took = Duration::ZERO;

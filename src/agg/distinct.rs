@@ -5,7 +5,6 @@
 //! text of each distinct value and decide at `finish`, once the column's
 //! type is known. Memory grows with the number of distinct values.
 
-use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -422,7 +421,7 @@ impl TextSet {
             }
             Big::Parts(parts) => {
                 let hasher = shared_hasher();
-                let hashes: Vec<u64> = (0..count).map(|i| hasher.hash_one(key(i))).collect();
+                let hashes: Vec<u64> = (0..count).map(|i| hasher.hash(key(i))).collect();
                 const AHEAD: usize = 16;
                 for (i, &hash) in hashes.iter().enumerate() {
                     if let Some(&ahead) = hashes.get(i + AHEAD) {
@@ -442,7 +441,7 @@ impl TextSet {
             unreachable!("only one set of texts is split");
         };
         for key in one.iter() {
-            let hash = hasher.hash_one(key);
+            let hash = hasher.hash(key);
             parts[part_of(hash)].intern_hashed(key, hash);
         }
         self.big = Some(Box::new(Big::Parts(parts)));

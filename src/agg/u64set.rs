@@ -12,8 +12,6 @@ use std::hash::BuildHasher;
 use hashbrown::DefaultHashBuilder;
 use rayon::prelude::*;
 
-use crate::keyset::shared_hasher;
-
 /// The most a table is filled: `len` at most this many eighths of its slots.
 const MAX_LOAD_EIGHTHS: usize = 5;
 /// Values ahead to prefetch the slot of while inserting a batch.
@@ -84,6 +82,13 @@ impl Default for U64Set {
             hasher: shared_hasher(),
         }
     }
+}
+
+/// The hasher of every set, seeded once per process: sets that share it
+/// keep their values in one order, which [`U64Set`]'s merges rely on.
+fn shared_hasher() -> DefaultHashBuilder {
+    static HASHER: std::sync::OnceLock<DefaultHashBuilder> = std::sync::OnceLock::new();
+    *HASHER.get_or_init(DefaultHashBuilder::default)
 }
 
 impl U64Set {

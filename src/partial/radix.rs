@@ -32,7 +32,6 @@
 //! row is folded exactly once, and exact states make the answer independent
 //! of which way a row went.
 
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -490,7 +489,7 @@ impl Buffers {
                 }
                 let (len, at) = get_len(chunk, 8 * cols + mask_len);
                 let key = &chunk[at..at + len];
-                d.hashes.push(hasher.hash_one(key));
+                d.hashes.push(hasher.hash(key));
                 d.keys.push(key);
                 let mut at = at + len;
                 for (c, kind) in self.kinds.iter().enumerate() {
@@ -693,7 +692,7 @@ impl Radix {
         let hasher = hasher();
         self.hashes.clear();
         self.hashes
-            .extend((0..batch.len).map(|r| hasher.hash_one(scratch.key(r))));
+            .extend((0..batch.len).map(|r| hasher.hash(scratch.key(r))));
         let cols: Vec<_> = self.slots.iter().map(|&s| &batch.columns[s]).collect();
         // the columns whose text the rows carry
         let texts: Vec<&[&[u8]]> = (cols.iter().zip(&self.buffers.kinds))
@@ -974,7 +973,7 @@ fn split(plan: &Plan, table: GroupTable) -> Vec<GroupTable> {
         .groups
         .iter()
         .map(|key| {
-            let hash = hasher.hash_one(key);
+            let hash = hasher.hash(key);
             let p = part_of(hash);
             (p as u32, parts[p].groups.intern_hashed(key, hash))
         })
