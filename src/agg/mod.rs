@@ -279,6 +279,10 @@ pub trait StateVec: Send + Sync {
     /// fresh one's): a caller lists the groups it wants in its order, one
     /// call each, and knows their number.
     fn encode_group(&self, group: usize, out: &mut Vec<u8>);
+    /// Starts fetching group `group`'s state, for a caller that visits
+    /// groups in an order of its own (the partial's key order, at random
+    /// in memory): a hint, nothing else.
+    fn prefetch_group(&self, _group: usize) {}
     /// Reads `groups` states written by [`encode_group`](Self::encode_group),
     /// one after the other, and appends them.
     fn decode_into(&mut self, groups: usize, r: &mut Reader<'_>) -> Result<(), WireError>;
@@ -430,6 +434,12 @@ impl<S: AggState> StateVec for States<S> {
 
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
+    }
+
+    fn prefetch_group(&self, group: usize) {
+        if let Some(state) = self.0.get(group) {
+            crate::hint::prefetch(state);
+        }
     }
 
     fn encode_group(&self, group: usize, out: &mut Vec<u8>) {

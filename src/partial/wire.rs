@@ -30,6 +30,9 @@ use crate::plan::Plan;
 use crate::value::ColumnType;
 use crate::wire::{put_prefixed, put_u8, put_varint, Reader, WireError};
 
+/// Groups ahead of the one being encoded whose key or state is fetched.
+const AHEAD: usize = 16;
+
 /// The byte of each column type.
 fn type_byte(t: ColumnType) -> u8 {
     match t {
@@ -59,7 +62,15 @@ impl Partial {
             // each run of groups coded after the key before the run
             encode_runs(&order, out, |run, at, out| {
                 let mut prev: &[u8] = if at == 0 { &[] } else { key(order[at - 1]) };
-                for &group in run {
+                for (i, &group) in run.iter().enumerate() {
+                    // in key order the keys are at random in the arenas:
+                    // a key's end, then its bytes, fetched ahead
+                    if let Some(&(t, g)) = run.get(i + 2 * AHEAD) {
+                        tables[t as usize].groups.prefetch_end(g);
+                    }
+                    if let Some(&(t, g)) = run.get(i + AHEAD) {
+                        tables[t as usize].groups.prefetch_bytes(g);
+                    }
                     put_prefixed(out, prev, key(group));
                     prev = key(group);
                 }
@@ -72,7 +83,10 @@ impl Partial {
         let states = tables.first().map_or(0, |t| t.states.len());
         for s in 0..states {
             encode_runs(&order, out, |run, _, out| {
-                for &(t, g) in run {
+                for (i, &(t, g)) in run.iter().enumerate() {
+                    if let Some(&(t, g)) = run.get(i + AHEAD) {
+                        tables[t as usize].states[s].prefetch_group(g as usize);
+                    }
                     tables[t as usize].states[s].encode_group(g as usize, out);
                 }
             });
