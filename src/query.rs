@@ -528,6 +528,10 @@ pub fn split(request: &Split) -> Result<CreateSummary> {
     let threads = threads(request.threads, request.quiet);
     let (files, from, hive_keys) = dataset::expand_args(&request.inputs)?;
     check_csv(&files, threads)?;
+    // each file as it is before it is opened to be read: what the store
+    // records, and compares with the file again before it is committed
+    let mut before =
+        dataset::open_all(&files, threads, |_, f| store::write::record_source(&f.path))?;
     // the folders and patterns, which a run of the store expands again
     let mut patterns = Vec::new();
     let mut pattern_of = Vec::new();
@@ -557,6 +561,7 @@ pub fn split(request: &Split) -> Result<CreateSummary> {
         quiet: request.quiet,
         patterns,
         found_by: order.iter().map(|&f| pattern_of[from[f]]).collect(),
+        sources: order.iter().map(|&f| before[f].take()).collect(),
     };
     store::create(&inputs, &empty, &header, &opts)
 }

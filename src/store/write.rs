@@ -14,6 +14,12 @@
 //! 2. **write**: every partition is parsed again and written with the final
 //!    types as one Arrow IPC file, hashed as it is written.
 //!
+//! Each source file is recorded ([`record_source`]) before it is opened,
+//! and compared with that record again once both passes are done
+//! ([`check_sources`]): a file that changed in between fails the split, so
+//! that a store never holds one version of a file under the record of
+//! another.
+//!
 //! Everything goes into a temporary directory inside the store directory
 //! (`DIR/.tmp-PID`, removed on failure and, through [`crate::signals`], on
 //! SIGINT/SIGTERM/SIGHUP), which becomes a new generation once its manifest
@@ -46,8 +52,8 @@ use arrow_schema::{DataType, Field, Schema};
 use super::dictionary::{self, Coder, DictionaryInfo, Distinct};
 use super::layout;
 use super::manifest::{
-    fingerprint, modified_ns, ColumnInfo, ColumnStats, InputInfo, Manifest, PartitionInfo,
-    Position, SourceInfo, FILE_NAME, FORMAT, VERSION,
+    fingerprint, modified_ns, source_change, ColumnInfo, ColumnStats, InputInfo, Manifest,
+    PartitionInfo, Position, SourceInfo, FILE_NAME, FORMAT, VERSION,
 };
 use crate::batch::Batch;
 use crate::error::{DataError, Error, Result};
@@ -95,6 +101,11 @@ pub struct CreateOptions {
     /// For each of `inputs`, then each of `empty` (see [`create`]): the one
     /// of `patterns` that found it, if one did.
     pub found_by: Vec<Option<usize>>,
+    /// For each of `inputs`, then each of `empty`: its file as it was before
+    /// it was opened ([`record_source`]); `None` for standard input and
+    /// other inputs read once. This is what the manifest records, not the
+    /// file as it is once the data has been read, which may be another.
+    pub sources: Vec<Option<SourceInfo>>,
 }
 
 /// What [`create`] wrote.
@@ -359,10 +370,16 @@ pub fn create(
         .collect();
     let mut sources = Vec::new();
     for (k, input) in inputs.iter().chain(empty).enumerate() {
-        let mut source = source_info(input)?;
+        let before = opts.sources.get(k).and_then(Option::as_ref);
+        let mut source = source_info(input, before)?;
         source.input = opts.found_by.get(k).copied().flatten();
         sources.push(source);
     }
+    // every byte of the store is read and written: a source that is not
+    // the file recorded before it was read fails the split here, before
+    // the commit, and `target` removes what was written
+    crate::signals::test_pause("split.read");
+    check_sources(&pool, &sources)?;
     let manifest = Manifest {
         checksum: None,
         format: FORMAT.into(),
@@ -904,15 +921,49 @@ fn column_checksums(path: &Path) -> std::result::Result<(String, Vec<String>), S
         .map_err(|e| Stop::Failed(Error::Other(format!("{shown}: {e}"))))
 }
 
-/// The record of `input` as a source. A file on disk, compressed or not,
-/// is recorded by its absolute path, size, modification time and
-/// [`fingerprint`] of its bytes *on disk* (the compressed bytes of a
-/// `.csv.gz`: nothing is decompressed to check it, and only its ends are
-/// read), so that a run sees it change. An input that cannot be read again
-/// (standard input, a pipe) is recorded without a path, which no run
+/// The record of the input file `path` as a source, taken before `split`
+/// opens it. A file on disk, compressed or not, is recorded by its absolute
+/// path, size, modification time and [`fingerprint`] of its bytes *on
+/// disk* (the compressed bytes of a `.csv.gz`: nothing is decompressed to
+/// check it, and only its ends are read), so that a run sees it change.
+/// Taken once the data had been read, as it once was, the record described
+/// whatever the file had become meanwhile: a source rewritten during a
+/// split was recorded as the new file over the old data, and the store
+/// answered for the old data as fresh. Taken before, it describes the file
+/// that was read, unless the file changed after it, which
+/// [`check_sources`] sees.
+///
+/// `None` for standard input and for a file that is neither regular nor a
+/// folder (a pipe, a FIFO, a device), which is not opened here: such an
+/// input is read once, and recorded from the bytes read ([`source_info`]).
+pub fn record_source(path: &Path) -> Result<Option<SourceInfo>> {
+    if path.as_os_str() == "-" {
+        return Ok(None);
+    }
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let absolute = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+    let mut file = File::open(&absolute).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    Ok(Some(SourceInfo {
+        path: path.display().to_string(),
+        absolute_path: Some(absolute.display().to_string()),
+        size: meta.len(),
+        modified_ns: modified_ns(&meta),
+        fingerprint: fingerprint(&mut file, meta.len()).map_err(|e| Error::io(path, e))?,
+        input: None,
+    }))
+}
+
+/// The record of `input` as a source: `before`, its file as recorded
+/// before it was opened ([`record_source`]). An input that cannot be read
+/// again (standard input, a pipe) is recorded without a path, which no run
 /// checks: its size and fingerprint, of all the text read, are there for
-/// people to compare.
-fn source_info(input: &CsvInput) -> Result<SourceInfo> {
+/// people to compare. An input read from a file with no record was not a
+/// regular file when the split began, and is now.
+fn source_info(input: &CsvInput, before: Option<&SourceInfo>) -> Result<SourceInfo> {
     if input.read_once {
         let bytes = input.bytes();
         return Ok(SourceInfo {
@@ -924,18 +975,49 @@ fn source_info(input: &CsvInput) -> Result<SourceInfo> {
             input: None,
         });
     }
-    let path = Path::new(&input.name);
-    let absolute = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
-    let mut file = File::open(&absolute).map_err(|e| Error::io(path, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    Ok(SourceInfo {
-        path: input.name.clone(),
-        absolute_path: Some(absolute.display().to_string()),
-        size: meta.len(),
-        modified_ns: modified_ns(&meta),
-        fingerprint: fingerprint(&mut file, meta.len()).map_err(|e| Error::io(path, e))?,
-        input: None,
-    })
+    match before {
+        Some(record) => Ok(record.clone()),
+        None => Err(changed_while_split(
+            &input.name,
+            "it was not a regular file when the split began",
+        )),
+    }
+}
+
+/// Fails unless every source file in `sources` is still the file recorded
+/// before it was read, compared as `run --store` compares it
+/// ([`source_change`]: size, modification time, fingerprint), and still
+/// the file its name leads to (not a symbolic link pointed elsewhere).
+/// Called once the store's data is written and before it is committed: a
+/// file that changed in between may have been read in part or whole as
+/// either version, and the store would answer for data that no record
+/// describes. The first source that changed, in input order, is named.
+fn check_sources(pool: &rayon::ThreadPool, sources: &[SourceInfo]) -> Result<()> {
+    use rayon::prelude::*;
+    let changed = |s: &SourceInfo| -> Option<String> {
+        let absolute = s.absolute_path.as_ref()?;
+        match std::fs::canonicalize(&s.path) {
+            Err(e) => Some(format!("cannot be read ({e})")),
+            Ok(now) if now.display().to_string() != *absolute => {
+                Some(format!("its name now leads to {}", now.display()))
+            }
+            Ok(_) => source_change(s),
+        }
+    };
+    let first = pool.install(|| {
+        (sources.par_iter())
+            .find_map_first(|s| changed(s).map(|why| changed_while_split(&s.path, &why)))
+    });
+    first.map_or(Ok(()), Err)
+}
+
+/// The error for source `name` that changed while it was being split,
+/// and `why` ([`source_change`]'s words).
+fn changed_while_split(name: &str, why: &str) -> Error {
+    Error::Other(format!(
+        "{name} changed while it was being split ({why}); the store was not written, \
+         and a store already there is left as it was: run `rayproc split` again"
+    ))
 }
 
 /// A store being built: the store directory, locked for writing, and the

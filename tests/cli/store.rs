@@ -1008,6 +1008,169 @@ fn split_reports_data_errors_like_run_and_writes_nothing() {
     );
 }
 
+/// `rayproc split` with `args`, started with the binary's test hook
+/// `RAYPROC_TEST_PAUSE=POINT:FLAG` (`map`: an input was just mapped,
+/// before its header is read; `split.read`: every byte of the store is
+/// read and written, and it is not yet committed); returns once it waits
+/// there, its FLAG created. Removing FLAG lets it go on ([`resume`]).
+fn split_paused(
+    scratch: &crate::common::Scratch,
+    point: &str,
+    args: &[&str],
+) -> (std::process::Child, PathBuf) {
+    use std::process::{Command, Stdio};
+    let flag = scratch.path("pause.flag");
+    let mut child = Command::new(crate::common::bin_path())
+        .arg("split")
+        .args(args)
+        .env("RAYPROC_TEST_PAUSE", format!("{point}:{}", flag.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rayproc starts");
+    while !flag.exists() {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "rayproc split ended ({status}) before reaching {point}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    (child, flag)
+}
+
+/// Lets the split paused by [`split_paused`] go on, and what it gave.
+fn resume(child: std::process::Child, flag: &Path) -> Out {
+    fs::remove_file(flag).unwrap();
+    let out = child.wait_with_output().expect("split ends");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Asserts that `out`, a split of `source`, failed with exit 1 because
+/// the source changed while it was being split, for `why`.
+#[track_caller]
+fn expect_changed_while_split(out: &Out, source: &Path, why: &str) {
+    assert_eq!(
+        out.code,
+        1,
+        "a split of {} that changed under it must fail: {}{}",
+        s(source),
+        out.stdout,
+        out.stderr
+    );
+    let want = format!(
+        "rayproc: error: {} changed while it was being split (",
+        s(source)
+    );
+    assert!(
+        out.stderr.starts_with(&want) && out.stderr.contains(why),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("run `rayproc split` again"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+}
+
+/// Every file below `dir` with its bytes: a store as it is on disk.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    (files_below(dir).into_iter())
+        .map(|rel| {
+            let bytes = fs::read(dir.join(&rel)).unwrap_or_default();
+            (rel, bytes)
+        })
+        .collect()
+}
+
+/// A source that changes while `split` reads it fails the split, naming
+/// it, and leaves no store. The source was fingerprinted once its data had
+/// been read, so the store recorded the new file over data of the old one
+/// (or of part of the new), and `run --store` answered from that data with
+/// exit 0, calling the store fresh. Here the file is changed after it was
+/// mapped and before its header is read: replaced by another (a rename
+/// over it), and rewritten in place, longer (the map still covers the old
+/// length: the split read the old rows of the new text).
+#[test]
+fn a_source_changed_while_split_reads_it_fails_the_split() {
+    let scratch = crate::common::Scratch::new();
+    let old = "k,x\na,1\nb,2\nc,3\n";
+    let data = scratch.write("data.csv", old);
+    let store = scratch.path("st");
+    let split = ["-i", &s(&data), "--store", &s(&store), "-q"];
+
+    let (child, flag) = split_paused(&scratch, "map", &split);
+    let new = scratch.write("new.csv", "k,x\na,10\nb,20\n");
+    fs::rename(&new, &data).unwrap();
+    expect_changed_while_split(&resume(child, &flag), &data, "size is now 14 bytes, was 16");
+    assert!(!store.exists(), "no store: {:?}", scratch.listing());
+    assert_eq!(scratch.listing(), ["data.csv"]);
+
+    fs::write(&data, old).unwrap();
+    let (child, flag) = split_paused(&scratch, "map", &split);
+    fs::write(&data, format!("{old}d,4\n")).unwrap();
+    expect_changed_while_split(&resume(child, &flag), &data, "size is now 20 bytes, was 16");
+    assert_eq!(scratch.listing(), ["data.csv"], "no store");
+
+    // unchanged, the same split succeeds, and its store is fresh
+    fs::write(&data, old).unwrap();
+    let (child, flag) = split_paused(&scratch, "split.read", &split);
+    let out = resume(child, &flag);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let count = ["run", "--store", &s(&store), "--agg", "count,sum:x"];
+    assert_eq!(ok(count), "count,sum_x\n3,6\n");
+}
+
+/// A source rewritten while `split` writes the store, to the same size and
+/// with its modification time put back, so that only its fingerprint tells
+/// (the bytes differ), fails the split, and the store already at `--store`
+/// is left exactly as it was: its files, its answers. So does a source
+/// found through a folder, or rewritten to another size. The split used to
+/// record the rewritten file over the old data and replace the store.
+#[test]
+fn a_source_rewritten_while_split_writes_leaves_the_old_store() {
+    let scratch = crate::common::Scratch::new();
+    let data = scratch.write("data.csv", "k,x\na,1\nb,2\n");
+    let store = scratch.path("st");
+    let split = ["-i", &s(&data), "--store", &s(&store), "-q"];
+    ok([&["split"][..], &split].concat());
+    let count = ["run", "--store", &s(&store), "--agg", "count,sum:x"];
+    assert_eq!(ok(count), "count,sum_x\n2,3\n");
+    let before = snapshot(&store);
+
+    let mtime = fs::metadata(&data).unwrap().modified().unwrap();
+    let (child, flag) = split_paused(&scratch, "split.read", &split);
+    fs::write(&data, "k,x\na,7\nb,9\n").unwrap();
+    let file = fs::File::options().write(true).open(&data).unwrap();
+    file.set_modified(mtime).unwrap();
+    drop(file);
+    assert_eq!(fs::metadata(&data).unwrap().modified().unwrap(), mtime);
+    expect_changed_while_split(&resume(child, &flag), &data, "content differs");
+    assert_eq!(snapshot(&store), before, "the old store, untouched");
+    // the old store answers for the old data, and is stale now
+    fails(count, "is stale");
+    let stale = [&count[..], &["--allow-stale"]].concat();
+    assert_eq!(ok(stale), "count,sum_x\n2,3\n");
+
+    // found through a folder, and rewritten to another size
+    fs::create_dir(scratch.path("d")).unwrap();
+    scratch.write("d/one.csv", "k,x\na,1\n");
+    let two = scratch.write("d/two.csv", "k,x\nb,2\n");
+    let folder = ["-i", &s(&scratch.path("d")), "--store", &s(&store), "-q"];
+    let (child, flag) = split_paused(&scratch, "split.read", &folder);
+    fs::write(&two, "k,x\nb,2\nc,3\n").unwrap();
+    expect_changed_while_split(&resume(child, &flag), &two, "size is now 12 bytes, was 8");
+    assert_eq!(snapshot(&store), before, "the old store, untouched");
+}
+
 #[test]
 fn split_replaces_a_store_and_keeps_other_directories() {
     let (fx, _) = fixture(1_000, 9);
