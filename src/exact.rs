@@ -835,10 +835,10 @@ fn pow2(k: i64) -> f64 {
 fn scale(m: u64, k: i64) -> f64 {
     let x = m as f64;
     if k > 1023 {
-        if k > 2100 {
-            return f64::INFINITY;
-        }
-        return x * pow2(1023) * pow2(k - 1023);
+        // m >= 1 makes it at least 2^1024: past f64::MAX whatever m is (a
+        // second power of two past 2^1023 would leave pow2's range, whose
+        // exponent bits then spill into the sign: -0.0 and NaN, not inf)
+        return if m == 0 { 0.0 } else { f64::INFINITY };
     }
     if k >= -1022 {
         return x * pow2(k);
@@ -1508,6 +1508,31 @@ mod tests {
         assert_eq!(round_ratio(&BigInt::from(3), &one, -1075), 1e-323); // 1.5 ulp -> 2
         assert_eq!(round_ratio(&BigInt::from(1), &one, 1024), f64::INFINITY);
         assert_eq!(round_ratio(&BigInt::from(7), &BigUint::from(10u32), 0), 0.7);
+    }
+
+    /// A quotient past 2^2047 (a variance of integers hundreds of digits
+    /// wide, or a crafted partial's state) overflows to infinity: `scale`
+    /// took a second power of two past 2^1023 outside `pow2`'s range, a
+    /// debug assertion, and in release -0.0 or NaN (found by the `partial`
+    /// fuzz target).
+    #[test]
+    fn ratio_rounding_far_past_the_largest_float() {
+        for exp2 in (1024..2300).chain([5000]) {
+            for num in [1u128, 3, u128::MAX] {
+                assert_eq!(round_ratio_small(false, num, 1, exp2), f64::INFINITY);
+                assert_eq!(round_ratio_small(true, num, 1, exp2), f64::NEG_INFINITY);
+            }
+            let wide = U256::mul(u128::MAX, u128::MAX);
+            assert_eq!(round_ratio_wide(wide, 3, exp2 - 200), f64::INFINITY);
+            let big = BigInt::from(5) << 300usize;
+            assert_eq!(
+                round_ratio(&big, &BigUint::one(), exp2 - 300),
+                f64::INFINITY
+            );
+        }
+        assert_eq!(scale(1, 2047), f64::INFINITY);
+        assert_eq!(scale(1 << 52, 2047 - 52), f64::INFINITY);
+        assert_eq!(scale(0, 2047), 0.0);
     }
 
     /// A window keeps its chunks in order as it grows past its inline room,
