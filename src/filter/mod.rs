@@ -146,6 +146,18 @@ pub(crate) enum Literal {
     Text(String),
 }
 
+/// How `--where` writes the `n`-th column called `name`: `name#n`, or
+/// `"name"#n` where the bare form would mean a column literally called
+/// `name#n` (or `name` needs quotes).
+fn numbered(header: &[String], name: &str, n: usize) -> String {
+    let bare = format!("{name}#{n}");
+    if parse::write_name(name) == name && !header.contains(&bare) {
+        bare
+    } else {
+        format!("\"{}\"#{n}", name.replace('"', "\"\""))
+    }
+}
+
 impl Expr {
     /// The expression as given.
     pub fn text(&self) -> &str {
@@ -171,6 +183,32 @@ impl Expr {
     }
 
     fn position(&self, header: &[String], c: &ColumnRef, at: usize) -> Result<usize, ParseError> {
+        // a bare `k#2` means the column literally called so, if there is
+        // one (as in `--agg` and `--by`: `crate::plan`)
+        if let Some(literal) = &c.literal {
+            let exact: Vec<usize> = (0..header.len())
+                .filter(|&i| header[i] == *literal)
+                .collect();
+            if let [only] = exact[..] {
+                return Ok(only);
+            }
+            if !exact.is_empty() {
+                let numbers: Vec<String> = exact.iter().map(|i| (i + 1).to_string()).collect();
+                let name = parse::write_name(literal);
+                let picks: Vec<String> = (1..=exact.len()).map(|i| format!("{name}#{i}")).collect();
+                return Err(ParseError::new(
+                    &self.text,
+                    at,
+                    format!("column {} is ambiguous", c.text),
+                )
+                .with_note(format!(
+                    "the input has {} columns named '{literal}' (columns {}); pick one by its number: {}",
+                    exact.len(),
+                    numbers.join(", "),
+                    picks.join(", ")
+                )));
+            }
+        }
         let found: Vec<usize> = (0..header.len()).filter(|&i| header[i] == c.name).collect();
         let error = |message: String| ParseError::new(&self.text, at, message);
         let listed = || {
@@ -198,8 +236,7 @@ impl Expr {
             }
             (None, 1) => Ok(found[0]),
             (None, n) => {
-                let name = parse::write_name(&c.name);
-                let picks: Vec<String> = (1..=n).map(|i| format!("{name}#{i}")).collect();
+                let picks: Vec<String> = (1..=n).map(|i| numbered(header, &c.name, i)).collect();
                 Err(
                     error(format!("column {} is ambiguous", c.text)).with_note(format!(
                         "{}; pick one by its number: {}",

@@ -591,7 +591,11 @@ impl Parser<'_> {
                     )));
                 }
                 self.bump();
-                let column = self.column(name, *occurrence, t.start, t.end);
+                // a bare `k#2` may be the name of a column literally called
+                // so, which wins over the `#N` reading, as in `--agg`
+                let literal = (!quoted && occurrence.is_some())
+                    .then(|| self.text[t.start..t.end].to_string());
+                let column = self.column(name, *occurrence, literal, t.start, t.end);
                 let kind = self.test()?;
                 Ok(Node::Test(Test { column, kind }))
             }
@@ -603,18 +607,23 @@ impl Parser<'_> {
     }
 
     /// The index of the column named so, registered on first mention.
-    fn column(&mut self, name: &str, occurrence: Option<usize>, start: usize, end: usize) -> usize {
-        if let Some(i) = self
-            .columns
-            .iter()
-            .position(|c| c.name == name && c.occurrence == occurrence)
+    fn column(
+        &mut self,
+        name: &str,
+        occurrence: Option<usize>,
+        literal: Option<String>,
+        start: usize,
+        end: usize,
+    ) -> usize {
+        if let Some(i) = (self.columns.iter())
+            .position(|c| c.name == name && c.occurrence == occurrence && c.literal == literal)
         {
             return i;
         }
         self.columns.push(ColumnRef {
             name: name.to_string(),
             occurrence,
-            literal: None,
+            literal,
             text: self.text[start..end].to_string(),
         });
         self.offsets.push(start);

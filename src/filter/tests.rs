@@ -111,15 +111,25 @@ fn quoting() {
     for (text, want) in cases {
         assert_eq!(canonical(text), want, "{text}");
     }
-    let e = parse(r##""say ""hi""" = 'it''s' and k#2 = 1 and "k"#2 = 2 and x = 1"##).unwrap();
-    let names: Vec<(&str, Option<usize>)> = e
+    let e = parse(
+        r##""say ""hi""" = 'it''s' and k#2 = 1 and "k"#2 = 2 and x = 1 and k#2 = 3 and x < 2"##,
+    )
+    .unwrap();
+    let names: Vec<(&str, Option<usize>, Option<&str>)> = e
         .columns()
         .iter()
-        .map(|c| (c.name.as_str(), c.occurrence))
+        .map(|c| (c.name.as_str(), c.occurrence, c.literal.as_deref()))
         .collect();
+    // a bare k#2 is the column literally called so where there is one,
+    // "k"#2 always the second k: two references
     assert_eq!(
         names,
-        [("say \"hi\"", None), ("k", Some(2)), ("x", None)],
+        [
+            ("say \"hi\"", None, None),
+            ("k", Some(2), Some("k#2")),
+            ("k", Some(2), None),
+            ("x", None, None)
+        ],
         "distinct, in order of first mention"
     );
 }

@@ -72,6 +72,24 @@ fn a_column_literally_named_k_hash_2_wins_over_the_second_k() {
 }
 
 #[test]
+fn in_where_too_a_column_literally_named_k_hash_2_wins_over_the_second_k() {
+    let (_d, file) = temp_csv("x,x#2,x\n1,20,300\n1,21,300\n");
+    // as in --agg: the bare x#2 is the column called so, "x"#2 the second x
+    let out = run_all_partitions(&["--where", "x#2 = 20", "--agg", "count,sum:x#2"], &file);
+    assert_eq!(out, "count,sum_x#2\n1,20\n");
+    let out = run_all_partitions(&["--where", r##""x"#2 = 300"##, "--agg", "count"], &file);
+    assert_eq!(out, "count\n2\n");
+    let out = run_all_partitions(
+        &["--where", r##"x#2 = 21 and "x"#2 = 300"##, "--agg", "count"],
+        &file,
+    );
+    assert_eq!(out, "count\n1\n");
+    // the ambiguity hint quotes the second x, as --agg's does
+    let err = fail_all_partitions(&["--where", "x = 1", "--agg", "count"], &file, 2);
+    assert!(err.contains(r##"x#1, "x"#2"##), "{err}");
+}
+
+#[test]
 fn a_number_past_the_repeats_is_a_usage_error() {
     let (_d, file) = temp_csv(REPEATED_KEY);
     let err = fail_all_partitions(&["--by", "k#3", "--agg", "count"], &file, 2);
