@@ -526,7 +526,12 @@ pub fn split(request: &Split) -> Result<CreateSummary> {
     check_inputs(&request.inputs)?;
     store::write::check_outside_inputs(&request.store, &request.inputs)?;
     let threads = threads(request.threads, request.quiet);
-    let (files, from, hive_keys) = dataset::expand_args(&request.inputs)?;
+    let dataset::Expanded {
+        files,
+        from,
+        kinds,
+        hive_keys,
+    } = dataset::expand_args(&request.inputs)?;
     check_csv(&files, threads)?;
     // each file as it is before it is opened to be read: what the store
     // records, and compares with the file again before it is committed
@@ -535,8 +540,8 @@ pub fn split(request: &Split) -> Result<CreateSummary> {
     // the folders and patterns, which a run of the store expands again
     let mut patterns = Vec::new();
     let mut pattern_of = Vec::new();
-    for arg in &request.inputs {
-        let info = store::manifest::InputInfo::of(arg)?;
+    for (arg, &kind) in request.inputs.iter().zip(&kinds) {
+        let info = store::manifest::InputInfo::of(arg, kind)?;
         pattern_of.push(info.is_some().then_some(patterns.len()));
         patterns.extend(info);
     }

@@ -37,7 +37,7 @@
 //! over many small files, so they run on a pool, and the first error in
 //! argument order is the one reported, whichever thread met it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
@@ -47,22 +47,70 @@ use crate::error::{Error, Result};
 /// The files of `args` (each expanded by [`paths::expand`]), in argument
 /// order, and the Hive keys they all share (see [`paths::hive_columns`]).
 pub fn expand_all(args: &[PathBuf]) -> Result<(Vec<InputFile>, Vec<String>)> {
-    let (files, _, keys) = expand_args(args)?;
-    Ok((files, keys))
+    let expanded = expand_args(args)?;
+    Ok((expanded.files, expanded.hive_keys))
 }
 
-/// [`expand_all`], and for each file the index of the argument that named
-/// it (a store records which folder or pattern found which file).
-pub fn expand_args(args: &[PathBuf]) -> Result<(Vec<InputFile>, Vec<usize>, Vec<String>)> {
+/// What [`expand_args`] found: what [`expand_all`] finds, and what a store
+/// records of the arguments (which folder or pattern found which file).
+pub struct Expanded {
+    pub files: Vec<InputFile>,
+    /// For each of `files`, the index of the argument that named it.
+    pub from: Vec<usize>,
+    /// For each argument, what it named.
+    pub kinds: Vec<InputKind>,
+    pub hive_keys: Vec<String>,
+}
+
+/// [`expand_all`], with what [`Expanded`] adds.
+pub fn expand_args(args: &[PathBuf]) -> Result<Expanded> {
     let mut files = Vec::new();
     let mut from = Vec::new();
+    let mut kinds = Vec::with_capacity(args.len());
     for (a, arg) in args.iter().enumerate() {
         let found = paths::expand(arg)?;
+        kinds.push(InputKind::of(arg, &found));
         from.extend(std::iter::repeat_n(a, found.len()));
         files.extend(found);
     }
-    let keys = paths::hive_columns(&files)?;
-    Ok((files, from, keys))
+    let hive_keys = paths::hive_columns(&files)?;
+    Ok(Expanded {
+        files,
+        from,
+        kinds,
+        hive_keys,
+    })
+}
+
+/// What an `--input` argument named, as [`paths::expand`] read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// A file, or `-` (standard input).
+    File,
+    /// A folder, read as a dataset.
+    Folder,
+    /// A glob pattern.
+    Pattern,
+}
+
+impl InputKind {
+    /// What `arg` was, told from what [`paths::expand`] found for it rather
+    /// than by looking at `arg` again: a second look costs a `stat` per
+    /// argument, and could see a path that changed in between (a file
+    /// replaced by a folder) and so describe another input than the one
+    /// read. A pattern is told by its text, as `expand` tells it; any other
+    /// argument `expand` returns as itself when it is a file (or `-`), and
+    /// as the files below it, joined to it and so never equal to it, when
+    /// it is a folder.
+    fn of(arg: &Path, found: &[InputFile]) -> InputKind {
+        if paths::is_pattern(arg) {
+            InputKind::Pattern
+        } else if matches!(found, [only] if only.path == arg) {
+            InputKind::File
+        } else {
+            InputKind::Folder
+        }
+    }
 }
 
 /// `open` applied to every file (and its index), in parallel when there are many, in

@@ -55,6 +55,7 @@ use serde::{Deserialize, Serialize};
 
 use super::read::{Change, ChangeKind};
 use crate::error::{Error, Result};
+use crate::source::dataset::InputKind;
 
 /// The store format version this build writes and reads.
 pub const VERSION: u32 = 5;
@@ -196,19 +197,14 @@ pub const FOLDER: &str = "folder";
 pub const PATTERN: &str = "pattern";
 
 impl InputInfo {
-    /// The record of `--input` `arg` when it is a folder or a pattern;
-    /// `None` for a file or standard input, whose sources say it all.
-    pub fn of(arg: &Path) -> Result<Option<InputInfo>> {
-        use crate::source::paths::is_pattern;
-        if arg.as_os_str() == "-" {
-            return Ok(None);
-        }
-        let kind = if is_pattern(arg) {
-            PATTERN
-        } else if std::fs::metadata(arg).is_ok_and(|m| m.is_dir()) {
-            FOLDER
-        } else {
-            return Ok(None);
+    /// The record of `--input` `arg`, which `split` expanded as `kind`,
+    /// when it is a folder or a pattern; `None` for a file or standard
+    /// input, whose sources say it all.
+    pub fn of(arg: &Path, kind: InputKind) -> Result<Option<InputInfo>> {
+        let kind = match kind {
+            InputKind::Pattern => PATTERN,
+            InputKind::Folder => FOLDER,
+            InputKind::File => return Ok(None),
         };
         let absolute = std::path::absolute(arg).map_err(|e| Error::io(arg, e))?;
         Ok(Some(InputInfo {
