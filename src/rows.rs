@@ -302,6 +302,12 @@ pub fn fold_typed(
     on: &mut dyn FnMut(&Batch<'_>) -> Result<(), BadRow>,
 ) -> Result<(), BadRow> {
     let Some(filter) = &plan.filter else {
+        if let Some(bad) = unspelled_epoch(plan, batch, spelling, first, None) {
+            // the rows before it first: an earlier row's error wins
+            let head = head_batch(batch, bad.row);
+            buckets.with_buckets(plan, &head, on, |bad| bad)?;
+            return Err(bad);
+        }
         return buckets.with_buckets(plan, batch, on, |bad| bad);
     };
     let mut kept = Vec::with_capacity(batch.len);
@@ -340,6 +346,11 @@ pub fn fold_typed(
     }
     if kept.is_empty() {
         return Ok(());
+    }
+    if let Some(bad) = unspelled_epoch(plan, batch, spelling, first, Some(&kept)) {
+        let head = head_batch(batch, bad.row);
+        fold_typed(plan, &head, spelling, first, buckets, on)?;
+        return Err(bad);
     }
     let respelled = spelling.iter().any(|s| !matches!(s, Spelling::AsTyped));
     if kept.len() == batch.len {
@@ -386,6 +397,52 @@ pub fn fold_typed(
         buckets.with_buckets(plan, &kept_batch, on, |bad| bad)
     };
     folded.map_err(at)
+}
+
+/// The first of `rows` (every row: `None`) at which a time bucket would
+/// read a float as epoch seconds that the source's CSV did not write as an
+/// integer ([`Spelling::Float`]), as the error the CSV gives there.
+///
+/// A float without text is epoch seconds when it is integral
+/// ([`TimeUnit::bucket_row`]: a Parquet `DOUBLE` of seconds), but over
+/// the CSV a store was split from only a field written as an integer is:
+/// `1700000000.0` is an error there, and the store must not answer for it.
+/// `first` is the row of `batch`'s first row among those `spelling` covers.
+fn unspelled_epoch(
+    plan: &Plan,
+    batch: &Batch<'_>,
+    spelling: &[Spelling<'_>],
+    first: usize,
+    rows: Option<&[u32]>,
+) -> Option<BadRow> {
+    let mut earliest: Option<(usize, usize)> = None;
+    for (b, bucket) in plan.buckets.iter().enumerate() {
+        let col = &batch.columns[bucket.slot];
+        let (Some(Spelling::Float(marks)), Data::Float(v), None) =
+            (spelling.get(bucket.slot), col.data, col.raw)
+        else {
+            continue;
+        };
+        let unspelled = |r: usize| col.is_valid(r) && marks.int(first + r, v[r]).is_none();
+        let row = match rows {
+            None => (0..batch.len).find(|&r| unspelled(r)),
+            Some(kept) => kept.iter().map(|&r| r as usize).find(|&r| unspelled(r)),
+        };
+        if let Some(row) = row.filter(|&r| earliest.is_none_or(|(e, _)| r < e)) {
+            earliest = Some((row, b));
+        }
+    }
+    let (row, b) = earliest?;
+    let bucket = &plan.buckets[b];
+    let value = value_text(&batch.columns[bucket.slot], row);
+    // the float's text (`1700000000.0`: never an integer's) is what the
+    // CSV's field read as: the same error
+    let error = (bucket.unit.bucket(&value, &mut Vec::new()).err()).unwrap_or(TimeError::Malformed);
+    Some(BadRow {
+        row,
+        slot: bucket.slot,
+        message: error.message(&bucket.term, &value),
+    })
 }
 
 /// How a typed source's column is typed by the rows `--where` keeps.

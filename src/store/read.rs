@@ -83,7 +83,8 @@ struct ColumnsRead {
     codes: Vec<Option<(usize, Arc<Dictionary>)>>,
     /// Per plan slot, under `--where`: how its column is typed by the rows
     /// kept (a text column by its values; a float column by its integers,
-    /// at this position among `needed`).
+    /// at this position among `needed`); and for a float column a time
+    /// bucket reads, which of its values were integers (epoch seconds).
     spelled: Vec<Option<SpelledAt>>,
 }
 
@@ -118,6 +119,9 @@ enum SpelledAt {
     Text,
     /// The integers' field, by its position among the fields read.
     Float(usize),
+    /// A float column none of whose values was an integer (it has no
+    /// integers' field), for a time bucket: no row is epoch seconds.
+    NoIntegers,
 }
 
 /// Times a reader re-resolves `current` when a split switched it between
@@ -520,36 +524,44 @@ impl Store {
         }
         // Under `--where`, a column is typed by the rows kept, as `run
         // --input` types the CSV: text by its values, a float column by its
-        // integers, where it has any.
+        // integers, where it has any. A time bucket of a float column reads
+        // its integers too: over the CSV, only a field written as an integer
+        // is epoch seconds (`1700000000.0` is an error), and the store has
+        // no text to tell them by.
         let mut spelled = vec![None; plan.slots()];
-        if plan.filter.is_some() {
-            let integers = self.manifest.integer_columns();
-            for (c, info) in self.manifest.columns.iter().enumerate() {
-                let slot = plan.slot_of.get(c).copied().unwrap_or(UNUSED);
-                if slot == UNUSED {
-                    continue;
-                }
-                spelled[slot as usize] = match info.ty.as_str() {
-                    "text" => Some(SpelledAt::Text),
-                    "float" if info.integers.is_some() => {
-                        let k = integers.iter().position(|&i| i == c).expect("listed");
-                        needed.push(columns + coded.len() + k);
-                        Some(SpelledAt::Float(needed.len() - 1))
-                    }
-                    "float" if self.manifest.version < INTEGERS_VERSION => {
-                        return Err(Error::Other(format!(
-                            "{}: store format version {} does not record which values of \
-                             float column '{}' were integers, which `--where` needs to type \
-                             the rows it keeps as the CSV would; re-create the store with \
-                             `rayproc split`",
-                            self.dir.display(),
-                            self.manifest.version,
-                            info.name
-                        )));
-                    }
-                    _ => None,
-                };
+        let bucketed = |slot: usize| plan.buckets.iter().any(|b| b.slot == slot);
+        let integers = self.manifest.integer_columns();
+        for (c, info) in self.manifest.columns.iter().enumerate() {
+            let slot = plan.slot_of.get(c).copied().unwrap_or(UNUSED);
+            if slot == UNUSED || !(plan.filter.is_some() || bucketed(slot as usize)) {
+                continue;
             }
+            let slot = slot as usize;
+            spelled[slot] = match info.ty.as_str() {
+                "text" if plan.filter.is_some() => Some(SpelledAt::Text),
+                "float" if info.integers.is_some() => {
+                    let k = integers.iter().position(|&i| i == c).expect("listed");
+                    needed.push(columns + coded.len() + k);
+                    Some(SpelledAt::Float(needed.len() - 1))
+                }
+                "float" if self.manifest.version < INTEGERS_VERSION => {
+                    let needs = match bucketed(slot) {
+                        true => "a time bucket needs to tell epoch seconds",
+                        false => "`--where` needs to type the rows it keeps as the CSV would",
+                    };
+                    return Err(Error::Other(format!(
+                        "{}: store format version {} does not record which values of \
+                         float column '{}' were integers, which {needs}; re-create the \
+                         store with `rayproc split`",
+                        self.dir.display(),
+                        self.manifest.version,
+                        info.name
+                    )));
+                }
+                // no value of the column was an integer
+                "float" if bucketed(slot) => Some(SpelledAt::NoIntegers),
+                _ => None,
+            };
         }
         Ok(ColumnsRead {
             needed,
@@ -649,6 +661,14 @@ impl Store {
                     s.map(|s| match s {
                         SpelledAt::Text => Spelled::Text,
                         SpelledAt::Float(p) => Spelled::Float(batch.column(p).clone()),
+                        SpelledAt::NoIntegers => {
+                            Spelled::Float(Arc::new(arrow_array::BooleanArray::from(vec![
+                                false;
+                                batch
+                                    .num_rows(
+                                    )
+                            ])))
+                        }
                     })
                 })
                 .collect();

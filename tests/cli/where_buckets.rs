@@ -387,3 +387,55 @@ fn a_dropped_row_decides_no_type() {
     let first = run_on(&csv, &["--agg", "sum:x,max:x", "--format", "csv"]);
     assert_eq!(first.stdout, out);
 }
+
+/// A time bucket of a float column from a store answers as over the CSV it
+/// was split from: only a field written as an integer is epoch seconds. The
+/// store has no text, and read an integral float (`1700000000.0`, written
+/// so in the CSV, an error there) as epoch seconds, exit 0; with `--where`
+/// too. A row the filter drops is never read, and a column with no integer
+/// at all (`1.5`, `2.5`) is refused as well.
+#[test]
+fn a_store_reads_as_epoch_seconds_only_what_its_csv_wrote_as_integers() {
+    let scratch = Scratch::new();
+    for (name, text, bad) in [
+        ("whole", "ts,k\n1700000000.0,a\n5,b\n", "\"1700000000.0\""),
+        ("later", "ts,k\n5,a\n1700000000,b\n7.5,c\n", "\"7.5\""),
+        ("fractions", "ts,k\n1.5,a\n2.5,b\n", "\"1.5\""),
+    ] {
+        let csv = scratch.path(&format!("{name}.csv"));
+        std::fs::write(&csv, text).unwrap();
+        let store = s(&scratch.path(&format!("{name}.store")));
+        run(["split", "-i", &s(&csv), "--store", &store, "--quiet"]).expect_ok("split");
+        let args = ["--by", "day(ts)", "--agg", "count", "--format", "csv"];
+        let from_csv = run_on(&csv, &args);
+        from_csv.expect_code(1, name);
+        let mut store_args = vec!["run", "--store", &store];
+        store_args.extend(args);
+        for filter in [None, Some("k != 'zz'")] {
+            let mut all = store_args.clone();
+            all.extend(filter.iter().flat_map(|f| ["--where", f]));
+            let out = run(all);
+            out.expect_code(1, &format!("{name}, --where {filter:?}"));
+            assert!(
+                out.stderr.contains(&format!(
+                    "day(ts) needs a date-time or epoch seconds, found {bad}"
+                )) && out.stderr.contains("nor integer epoch seconds"),
+                "{name}: {}",
+                out.stderr
+            );
+        }
+    }
+    // the rows the filter keeps are integers: as over the CSV
+    let store = s(&scratch.path("whole.store"));
+    let kept = [
+        "--by", "day(ts)", "--where", "k = 'b'", "--agg", "count", "--format", "csv",
+    ];
+    let from_csv = run_on(&scratch.path("whole.csv"), &kept);
+    from_csv.expect_ok("csv, filtered");
+    assert_eq!(from_csv.stdout, "day_ts,count\n1970-01-01,1\n");
+    let mut all = vec!["run", "--store", &store];
+    all.extend(kept);
+    let out = run(all);
+    out.expect_ok("store, filtered");
+    assert_eq!(out.stdout, from_csv.stdout);
+}
