@@ -2,5 +2,5 @@
 //! to the store when files are truncated, replaced or are not what they
 //! seem, and when a run is interrupted or killed.
 
-mod output;
+pub(crate) mod output;
 mod store;

@@ -1018,27 +1018,9 @@ fn split_paused(
     point: &str,
     args: &[&str],
 ) -> (std::process::Child, PathBuf) {
-    use std::process::{Command, Stdio};
-    let flag = scratch.path("pause.flag");
-    let mut child = Command::new(crate::common::bin_path())
-        .arg("split")
-        .args(args)
-        .env("RAYPROC_TEST_PAUSE", format!("{point}:{}", flag.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("rayproc starts");
-    while !flag.exists() {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "rayproc split ended ({status}) before reaching {point}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    (child, flag)
+    let mut all = vec![std::ffi::OsStr::new("split")];
+    all.extend(args.iter().map(std::ffi::OsStr::new));
+    crate::faults::output::spawn_paused(scratch, point, &all)
 }
 
 /// Lets the split paused by [`split_paused`] go on, and what it gave.

@@ -5,9 +5,11 @@
 //! The fault tests are deterministic: the binary's hidden test hook
 //! `RAYPROC_TEST_PAUSE=POINT:FLAG` makes it create FLAG at POINT (`map`:
 //! an input was just mapped; `output`: the temporary output file was just
-//! created; `commit`: a split just renamed its new generation into place)
-//! and wait until the test, having truncated a file or sent a signal,
-//! removes FLAG.
+//! created; `commit`: a split just renamed its new generation into place;
+//! `split.read`: a split has written every byte of its store, before it
+//! checks its sources and commits) and wait until the test, having
+//! truncated or rewritten a file or sent a signal, removes FLAG
+//! ([`spawn_paused`], which `tests/cli/store.rs` uses too).
 
 #![cfg(unix)]
 
@@ -29,7 +31,11 @@ fn csv(rows: u64) -> String {
 
 /// Starts rayproc with `args`, paused at `point`; returns once it waits
 /// there (its FLAG exists).
-fn spawn_paused(scratch: &Scratch, point: &str, args: &[&std::ffi::OsStr]) -> (Child, PathBuf) {
+pub(crate) fn spawn_paused(
+    scratch: &Scratch,
+    point: &str,
+    args: &[&std::ffi::OsStr],
+) -> (Child, PathBuf) {
     spawn_paused_ignoring(scratch, point, args, None)
 }
 
