@@ -183,44 +183,27 @@ impl Expr {
     }
 
     fn position(&self, header: &[String], c: &ColumnRef, at: usize) -> Result<usize, ParseError> {
+        let positions = |name: &str| -> Vec<usize> {
+            (0..header.len()).filter(|&i| header[i] == name).collect()
+        };
         // a bare `k#2` means the column literally called so, if there is
         // one (as in `--agg` and `--by`: `crate::plan`)
-        if let Some(literal) = &c.literal {
-            let exact: Vec<usize> = (0..header.len())
-                .filter(|&i| header[i] == *literal)
-                .collect();
-            if let [only] = exact[..] {
-                return Ok(only);
-            }
-            if !exact.is_empty() {
-                let numbers: Vec<String> = exact.iter().map(|i| (i + 1).to_string()).collect();
-                let name = parse::write_name(literal);
-                let picks: Vec<String> = (1..=exact.len()).map(|i| format!("{name}#{i}")).collect();
-                return Err(ParseError::new(
-                    &self.text,
-                    at,
-                    format!("column {} is ambiguous", c.text),
-                )
-                .with_note(format!(
-                    "the input has {} columns named '{literal}' (columns {}); pick one by its number: {}",
-                    exact.len(),
-                    numbers.join(", "),
-                    picks.join(", ")
-                )));
-            }
-        }
-        let found: Vec<usize> = (0..header.len()).filter(|&i| header[i] == c.name).collect();
+        let (name, occurrence) = match &c.literal {
+            Some(literal) if !positions(literal).is_empty() => (literal.as_str(), None),
+            _ => (c.name.as_str(), c.occurrence),
+        };
+        let found = positions(name);
         let error = |message: String| ParseError::new(&self.text, at, message);
         let listed = || {
             let numbers: Vec<String> = found.iter().map(|i| (i + 1).to_string()).collect();
             format!(
                 "the input has {} columns named '{}' (columns {})",
                 found.len(),
-                c.name,
+                name,
                 numbers.join(", ")
             )
         };
-        match (c.occurrence, found.len()) {
+        match (occurrence, found.len()) {
             (_, 0) => {
                 let mut note = String::new();
                 if let Some(near) = nearest(&c.name, header.iter().map(String::as_str)) {
@@ -236,7 +219,7 @@ impl Expr {
             }
             (None, 1) => Ok(found[0]),
             (None, n) => {
-                let picks: Vec<String> = (1..=n).map(|i| numbered(header, &c.name, i)).collect();
+                let picks: Vec<String> = (1..=n).map(|i| numbered(header, name, i)).collect();
                 Err(
                     error(format!("column {} is ambiguous", c.text)).with_note(format!(
                         "{}; pick one by its number: {}",
@@ -248,7 +231,7 @@ impl Expr {
             (Some(n), count) if n <= count => Ok(found[n - 1]),
             (Some(_), 1) => Err(error(format!("no column {}", c.text)).with_note(format!(
                 "the input has one column named '{}' (column {})",
-                c.name,
+                name,
                 found[0] + 1
             ))),
             (Some(_), _) => Err(error(format!("no column {}", c.text)).with_note(listed())),
