@@ -896,13 +896,17 @@ mod tests {
     /// Keys alike but for a few digits (the reference data's
     /// `key_0000000` to `key_0999999`) spread evenly over the 256
     /// partitions (the hash's top bits), over a table's slots (its low
-    /// bits) and over the tags: no bucket holds twice its share.
+    /// bits) and over the tags: every bucket holds within half its share
+    /// of it. The seeds are random: with 256 keys or more a bucket (at
+    /// least 16 standard deviations of a random spread, 8 for the slots),
+    /// an even hash misses these bounds with a chance far below 10^-12; a
+    /// test with 4,096 buckets of 64 keys and a floor of 32 failed once.
     #[test]
     fn key_hashes_spread_similar_keys_evenly() {
         let hasher = KeyHasher::random();
         let n = 1 << 18;
         let mut parts = vec![0u32; PARTS];
-        let mut slots = vec![0u32; 1 << 12];
+        let mut slots = vec![0u32; 1 << 10];
         let mut tags = vec![0u32; 1 << 8];
         for long in [false, true] {
             parts.fill(0);
@@ -915,7 +919,7 @@ mod tests {
                 };
                 let hash = hasher.hash(key.as_bytes());
                 parts[part_of(hash)] += 1;
-                slots[hash as usize & ((1 << 12) - 1)] += 1;
+                slots[hash as usize & ((1 << 10) - 1)] += 1;
                 // the tag's bits below the partition's
                 tags[(tag_of(hash) >> 16) as usize & 0xff] += 1;
             }
@@ -923,7 +927,7 @@ mod tests {
                 let share = n as u32 / buckets.len() as u32;
                 let (lo, hi) = (buckets.iter().min().unwrap(), buckets.iter().max().unwrap());
                 assert!(
-                    *hi < 2 * share && *lo > share / 2,
+                    *hi < share * 3 / 2 && *lo > share / 2,
                     "{name} (long keys: {long}): {lo}..{hi} keys a bucket, {share} expected"
                 );
             }
