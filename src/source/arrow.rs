@@ -110,7 +110,7 @@ pub struct Prepared {
 impl Prepared {
     /// The kind of this array's values (`Null` when every value is null).
     pub fn kind(&self) -> ReadAs {
-        if self.array.null_count() == self.array.len() {
+        if self.array.logical_null_count() == self.array.len() {
             ReadAs::Null
         } else {
             self.kind
@@ -156,9 +156,13 @@ impl Prepared {
     }
 }
 
-/// Per row, whether it holds a value; `None` when every row does.
+/// Per row, whether it holds a value; `None` when every row does. Arrow's
+/// *logical* nulls: every row of a `Null` array (which has no validity
+/// buffer), and the rows of a dictionary array whose key names a null value,
+/// are null too.
 fn valid_mask(a: &dyn Array) -> Option<Vec<bool>> {
-    (a.null_count() > 0).then(|| (0..a.len()).map(|i| a.is_valid(i)).collect())
+    let nulls = a.logical_nulls()?;
+    (nulls.null_count() > 0).then(|| nulls.iter().collect())
 }
 
 /// Converts `array` (of column `name`) to one of the shapes [`for_each_batch`] reads,

@@ -1407,6 +1407,114 @@ fn other_arrow_types_are_read_by_the_documented_rules() {
     );
 }
 
+/// Arrow's logical nulls are nulls: a column of the `Null` type (which has
+/// no validity buffer) is all null, as documented ("an all-null integer
+/// column"), and so are the rows of a dictionary array whose key names a
+/// null value. Both were read as values: `count:nul` was the row count,
+/// `null_count:nul` 0, `sum:nul` 0.0, `--by nul` one key `0`; the rows
+/// pointing at the null dictionary value were the text `""`.
+#[test]
+fn arrow_null_columns_and_null_dictionary_values_are_null() {
+    use arrow_array::types::Int32Type;
+    use arrow_array::{DictionaryArray, Int32Array, NullArray};
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Int32Array::from(vec![Some(0), Some(1), None, Some(1), Some(0)]);
+    let values = StringArray::from(vec![Some("a"), None]);
+    let dict = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).unwrap();
+    let arrays: Vec<ArrayRef> = vec![
+        Arc::new(NullArray::new(5)),
+        Arc::new(dict),
+        Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5])),
+    ];
+    let fields: Vec<Field> = ["nul", "k", "x"]
+        .iter()
+        .zip(&arrays)
+        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+        .collect();
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap();
+    let ipc = dir.path().join("nulls.arrow");
+    let mut w =
+        arrow_ipc::writer::FileWriter::try_new(fs::File::create(&ipc).unwrap(), &batch.schema())
+            .unwrap();
+    w.write(&batch).unwrap();
+    w.finish().unwrap();
+    let parquet = dir.path().join("nulls.parquet");
+    let only_nul = batch.project(&[0, 2]).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        fs::File::create(&parquet).unwrap(),
+        only_nul.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&only_nul).unwrap();
+    w.close().unwrap();
+    for file in [&ipc, &parquet] {
+        let f = s(file);
+        assert_eq!(
+            ok([
+                "run",
+                "-i",
+                &f,
+                "--agg",
+                "count,count:nul,null_count:nul,sum:nul,min:nul,distinct:nul",
+                "-f",
+                "csv"
+            ]),
+            "count,count_nul,null_count_nul,sum_nul,min_nul,distinct_nul\n5,0,5,,,0\n",
+            "{f}"
+        );
+        assert_eq!(
+            ok(["run", "-i", &f, "--by", "nul", "--agg", "sum:x", "-f", "csv"]),
+            "nul,sum_x\n,15\n",
+            "{f}"
+        );
+        assert_eq!(
+            ok([
+                "run",
+                "-i",
+                &f,
+                "--where",
+                "nul is null",
+                "--agg",
+                "count",
+                "-f",
+                "csv"
+            ]),
+            "count\n5\n",
+            "{f}"
+        );
+    }
+    let f = s(&ipc);
+    assert_eq!(
+        ok([
+            "run",
+            "-i",
+            &f,
+            "--by",
+            "k",
+            "--agg",
+            "count,null_count:k,sum:x",
+            "-f",
+            "csv"
+        ]),
+        "k,count,null_count_k,sum_x\na,2,0,6\n,3,3,9\n"
+    );
+    assert_eq!(
+        ok([
+            "run",
+            "-i",
+            &f,
+            "--where",
+            "k is null",
+            "--agg",
+            "count",
+            "-f",
+            "csv"
+        ]),
+        "count\n3\n"
+    );
+}
+
 #[test]
 fn stores_of_standard_input_and_of_empty_files() {
     let dir = tempfile::tempdir().unwrap();
