@@ -60,10 +60,11 @@ thread_local! {
 }
 static QUIET_HOOK: Once = Once::new();
 
-/// Runs an Arrow decoder call: its error, or a panic on a malformed file
-/// (see the module docs), becomes `Err` with the reason.
-fn guarded<T>(
-    decode: impl FnOnce() -> std::result::Result<T, arrow_schema::ArrowError>,
+/// Runs an Arrow (or Parquet, `source::parquet`) decoder call: its error,
+/// or a panic on a malformed file (see the module docs), becomes `Err` with
+/// the reason.
+pub(crate) fn guarded<T, E: std::fmt::Display>(
+    decode: impl FnOnce() -> std::result::Result<T, E>,
 ) -> std::result::Result<T, String> {
     QUIET_HOOK.call_once(|| {
         let previous = std::panic::take_hook();

@@ -1,6 +1,12 @@
 //! Parquet inputs: a partition is a run of row groups; only the columns the
 //! plan needs are decoded, and partitions are read in parallel, each through
 //! its own file handle.
+//!
+//! The `parquet` crate (60) is not panic-free on a damaged file: a
+//! definition-level run that claims more values than its page holds panics
+//! in arrow-buffer's bounds checks (`offset + len out of bounds`). Every
+//! call into it therefore runs under [`guarded`], as the Arrow IPC decoder's
+//! do: such a panic is an error naming the file, not a crash.
 
 use std::fs::File;
 use std::ops::Range;
@@ -12,6 +18,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::arrow::ProjectionMask;
 
 use super::arrow::fold_arrays;
+use super::ipc::guarded;
 use crate::error::{Error, Result};
 use crate::exec::Fold;
 use crate::plan::{Plan, UNUSED};
@@ -37,7 +44,7 @@ impl ParquetInput {
     pub fn open(path: &Path) -> Result<ParquetInput> {
         let name = path.display().to_string();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        let meta = guarded(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()))
             .map_err(|e| Error::Other(format!("{name}: not a readable Parquet file: {e}")))?;
         let header = meta
             .schema()
@@ -106,18 +113,22 @@ impl ParquetInput {
             .collect();
         let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         let mask = ProjectionMask::roots(self.meta.parquet_schema(), roots.iter().copied());
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
-            .with_projection(mask)
-            .with_row_groups(groups.clone().collect())
-            .with_batch_size(DECODE_ROWS)
-            .build()
-            .map_err(|e| wrap(&e))?;
+        let mut reader = guarded(|| {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
+                .with_projection(mask)
+                .with_row_groups(groups.clone().collect())
+                .with_batch_size(DECODE_ROWS)
+                .build()
+        })
+        .map_err(|e| wrap(&e))?;
         let mut row = self.row_starts[groups.start];
-        for batch in reader {
+        loop {
             if fold.cancelled() {
                 return Ok(());
             }
-            let batch = batch.map_err(|e| wrap(&e))?;
+            let Some(batch) = guarded(|| reader.next().transpose()).map_err(|e| wrap(&e))? else {
+                break;
+            };
             let arrays = super::typed::slot_arrays(plan, hive, &batch);
             let first = row;
             super::arrow::note_schema_types(fold, &arrays);

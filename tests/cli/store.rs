@@ -1515,6 +1515,55 @@ fn arrow_null_columns_and_null_dictionary_values_are_null() {
     );
 }
 
+/// A damaged Parquet file is an error naming it, never a crash: the
+/// `parquet` crate panics (`offset + len out of bounds`) on a page whose
+/// definition-level run claims more values than the page holds, and that
+/// panic ended the run with exit 101 and a backtrace.
+#[test]
+fn a_parquet_page_claiming_too_many_levels_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.parquet");
+    // 16 values, every other one null: the definition levels are one
+    // bit-packed run of 2 groups (header 0x05, levels 0x55 0x55) after their
+    // 4-byte length, in an uncompressed page with no dictionary
+    let x = Int64Array::from_iter((0..16).map(|i| (i % 2 == 0).then_some(i)));
+    let batch = RecordBatch::try_from_iter([("x", Arc::new(x) as ArrayRef)]).unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_dictionary_enabled(false)
+        .set_compression(parquet::basic::Compression::UNCOMPRESSED)
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        fs::File::create(&path).unwrap(),
+        batch.schema(),
+        Some(props),
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let p = s(&path);
+    assert_eq!(
+        ok(["run", "-i", &p, "--agg", "count:x,sum:x", "-f", "csv"]),
+        "count_x,sum_x\n8,56\n"
+    );
+    let mut bytes = fs::read(&path).unwrap();
+    let levels = [3, 0, 0, 0, 0x05, 0x55, 0x55];
+    let at = (bytes.windows(levels.len()))
+        .position(|w| w == levels)
+        .expect("the definition levels as described");
+    // a run of 108 groups (864 levels) in a page of 16
+    bytes[at + 4] = 0xd9;
+    fs::write(&path, &bytes).unwrap();
+    for threads in ["1", "2"] {
+        let err = fails(
+            ["run", "-i", &p, "--agg", "sum:x", "-t", threads],
+            "damaged.parquet: ",
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(err.lines().count(), 1, "one line, no backtrace: {err}");
+    }
+}
+
 #[test]
 fn stores_of_standard_input_and_of_empty_files() {
     let dir = tempfile::tempdir().unwrap();
