@@ -170,7 +170,8 @@ fn push_json_text(out: &mut Vec<u8>, t: &[u8]) {
 
 /// Appends `v` as a CSV field to `out`: the [`plain`] text (text as its
 /// bytes, valid UTF-8 or not), quoted when it holds a delimiter, quote or
-/// line break or starts or ends with blanks.
+/// line break, starts or ends with blanks, or is empty (`""`: an empty
+/// field is null, and a typed input's empty string is another key).
 fn push_csv_field(out: &mut Vec<u8>, v: ValueRef<'_>) {
     use std::io::Write as _;
     match v {
@@ -185,6 +186,7 @@ fn push_csv_field(out: &mut Vec<u8>, v: ValueRef<'_>) {
 fn push_csv_text(out: &mut Vec<u8>, s: &[u8]) {
     let blank = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
     let needs_quotes = s.iter().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+        || s.is_empty()
         || blank(s.first())
         || blank(s.last());
     if needs_quotes {
@@ -522,6 +524,20 @@ mod tests {
         let mut out = Vec::new();
         write(&t, Format::Csv, &mut out).unwrap();
         assert_eq!(out, b"k\n\xff\n\"a,\xfe\"\"\"\n");
+    }
+
+    #[test]
+    fn csv_empty_text_is_quoted_and_null_is_empty() {
+        let t = Table::from_rows(
+            vec!["k".into(), "n".into()],
+            vec![
+                vec![Value::Text(Vec::new()), Value::Int(1)],
+                vec![Value::Null, Value::Int(2)],
+            ],
+        );
+        let mut out = Vec::new();
+        write(&t, Format::Csv, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "k,n\n\"\",1\n,2\n");
     }
 
     #[test]

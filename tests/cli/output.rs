@@ -101,6 +101,33 @@ fn csv_is_the_default_format_when_stdout_is_not_a_terminal_and_null_is_an_empty_
     assert_eq!(r.stdout, "k,count,sum_x,min_x\na,1,1.5,1.5\nb,1,,\n");
 }
 
+/// A typed input's empty string is a value, another key than null, and CSV
+/// output keeps them apart as DuckDB and Polars write them: the empty text
+/// as `""`, null as an empty field. Both were an empty field: two rows with
+/// the same key, and a `min` of `""` that read as no value.
+#[test]
+fn csv_writes_an_empty_text_as_two_quotes_and_null_as_nothing() {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    let s = Scratch::new();
+    let path = s.path("k.parquet");
+    let k = StringArray::from(vec![Some(""), None, Some("a"), Some("")]);
+    let x = Int64Array::from(vec![1, 2, 3, 4]);
+    let batch = RecordBatch::try_from_iter([
+        ("k", Arc::new(k) as ArrayRef),
+        ("x", Arc::new(x) as ArrayRef),
+    ])
+    .unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let r = run_on(&path, &["--by", "k", "--agg", "sum:x,min:k", "-f", "csv"]);
+    r.expect_ok("empty text and null keys");
+    assert_eq!(r.stdout, "k,sum_x,min_k\n\"\",5,\"\"\na,3,a\n,2,\n");
+}
+
 #[test]
 fn ndjson_prints_one_object_per_line_with_group_columns_first() {
     let r = run_on(
