@@ -549,7 +549,7 @@ fn a_piped_stdout_gets_a_one_mebibyte_buffer() {
 // RAYPROC_PHASES
 
 /// With `RAYPROC_PHASES` set, a run prints on stderr the time of each of
-/// its phases in order, and its output is the same; without it (the test
+/// its phases in order, wall and CPU, and its output is the same; without it (the test
 /// environment may not carry it), nothing.
 #[test]
 fn phase_times_go_to_stderr_only_when_asked() {
@@ -583,9 +583,16 @@ fn phase_times_go_to_stderr_only_when_asked() {
     );
     for line in stderr.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(fields.len(), 4, "name, time, ms, +delta: {line}");
+        assert_eq!(
+            fields.len(),
+            6,
+            "name, time, ms, +delta, cpu, +cpu delta: {line}"
+        );
         let at: f64 = fields[1].parse().unwrap();
         let delta: f64 = fields[3].parse().unwrap();
         assert!(at >= 0.0 && delta >= 0.0 && delta <= at + 1e-9, "{line}");
+        assert_eq!(fields[4], "cpu", "{line}");
+        let cpu: f64 = fields[5].parse().unwrap();
+        assert!(cpu >= 0.0, "a phase's CPU time is never negative: {line}");
     }
 }
