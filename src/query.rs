@@ -210,7 +210,7 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
                     stream: true,
                     threads,
                 };
-                let (inputs, header, _empty, _) =
+                let OpenedCsv { inputs, header, .. } =
                     open_csv_inputs(&files, &hive_keys, &options, threads, || {
                         query.referenced_columns()
                     })?;
@@ -395,21 +395,30 @@ fn open_typed_inputs(
     Ok((inputs, header))
 }
 
+/// CSV inputs opened together ([`open_csv_inputs`]).
+struct OpenedCsv {
+    /// The inputs with bytes, in `files` order.
+    inputs: Vec<CsvInput>,
+    /// Their shared header, followed by the Hive keys.
+    header: Vec<String>,
+    /// The inputs with no bytes at all, which have no header (a store
+    /// still records them as sources: a file empty at the split may not be
+    /// later).
+    empty: Vec<CsvInput>,
+    /// The index in `files` of each input of `inputs`, then of `empty`.
+    order: Vec<usize>,
+}
+
 /// Opens CSV inputs and checks that they share one header; inputs with no
 /// bytes at all have none; when all are empty, the request may name no
 /// column (`fallback` gives the named ones), since nothing can check them.
-/// The header returned is the files' followed by the Hive keys. Returns the
-/// inputs with bytes, the header, the inputs without (which a store
-/// still records as sources: a file empty at the split may not be later),
-/// and the index in `files` of each input with bytes, then without.
-#[allow(clippy::type_complexity)]
 fn open_csv_inputs(
     files: &[InputFile],
     hive_keys: &[String],
     options: &OpenOptions,
     threads: usize,
     fallback: impl FnOnce() -> Vec<String>,
-) -> Result<(Vec<CsvInput>, Vec<String>, Vec<CsvInput>, Vec<usize>)> {
+) -> Result<OpenedCsv> {
     let inputs = dataset::open_all(files, threads, |_, file| {
         let mut input = CsvInput::open_with(&file.path, options)?;
         input.hive = dataset::hive_values(file);
@@ -451,7 +460,12 @@ fn open_csv_inputs(
         dataset::check_keys(&header, hive_keys, &first.name)?;
     }
     header.extend(hive_keys.iter().cloned());
-    Ok((inputs, header, empty, order))
+    Ok(OpenedCsv {
+        inputs,
+        header,
+        empty,
+        order,
+    })
 }
 
 /// The error for a request that names columns when no input has a header.
@@ -553,8 +567,12 @@ pub fn split(request: &Split) -> Result<CreateSummary> {
         no_header: request.no_header,
         ..OpenOptions::new(request.delimiter)
     };
-    let (inputs, header, empty, order) =
-        open_csv_inputs(&files, &hive_keys, &options, threads, fallback)?;
+    let OpenedCsv {
+        inputs,
+        header,
+        empty,
+        order,
+    } = open_csv_inputs(&files, &hive_keys, &options, threads, fallback)?;
     // split caps --partitions by its own rule (a store's partition count
     // bounds its readers' memory) and notes it itself
     let opts = CreateOptions {
