@@ -28,6 +28,11 @@
 //! overflow. A projection that names a column the file does not have is an
 //! error, not a panic.
 //!
+//! A compressed file (LZ4 frame, the default of pyarrow's Feather v2, or
+//! zstd) is read too: each buffer is decompressed into memory of its own
+//! (no longer a view of the map) once the sizes the batch claims are
+//! bounded ([`compressed`]: Arrow allocates a claim before checking it).
+//!
 //! A mapped file truncated underneath the process raises SIGBUS: the store
 //! never rewrites a partition file in place (it builds a new generation and
 //! switches to it), and inputs are assumed not to be rewritten during a run.
@@ -48,6 +53,8 @@ use arrow_schema::SchemaRef;
 use memmap2::Mmap;
 
 use crate::error::{Error, Result};
+
+mod compressed;
 
 /// The magic bytes that open and close an Arrow IPC file.
 pub const MAGIC: &[u8] = b"ARROW1";
@@ -91,23 +98,17 @@ pub(crate) fn guarded<T, E: std::fmt::Display>(
     }
 }
 
-/// The codec of a compressed buffer, if `why` is the Arrow decoder's
-/// refusal to decompress one.
-///
-/// Compressed IPC files (LZ4 frame is pyarrow's default for Feather v2,
-/// zstd the other) are refused, not read: arrow-ipc sizes the output of
-/// each buffer by the length the file claims, before it checks it, so a
-/// crafted 1 KiB file could ask for exabytes and abort the process. Reading
-/// them needs those lengths bounded first (by the batch's rows and each
-/// column's type); until then the error says what to do instead.
-fn refused_codec(why: &str) -> Option<&'static str> {
-    if why.contains("lz4 IPC decompression requires") {
-        Some("LZ4")
-    } else if why.contains("zstd IPC decompression requires") {
-        Some("zstd")
-    } else {
-        None
-    }
+/// The error for a compressed batch (record batch `what`) whose buffers
+/// claim more than [`compressed::check_claims`] lets Arrow allocate.
+fn too_large(name: &str, what: &str, big: compressed::TooLarge) -> Error {
+    Error::Other(format!(
+        "{name}: {what}'s compressed buffers claim {} bytes uncompressed, more than rayproc \
+         reads from a batch of its size ({} bytes: {} times its compressed body, or 256 MiB): \
+         write the file in smaller batches, uncompressed, or as Parquet",
+        big.claimed,
+        big.most,
+        compressed::RATIO
+    ))
 }
 
 fn truncated(name: &str) -> Error {
@@ -238,8 +239,10 @@ impl IpcFile {
             decoder,
             blocks,
         };
-        for block in &dictionaries {
+        for (d, block) in dictionaries.iter().enumerate() {
             let buf = file.block_buffer(block)?;
+            compressed::check_claims(block, &buf)
+                .map_err(|big| too_large(name, &format!("dictionary batch {d}"), big))?;
             let decoder = &mut file.decoder;
             guarded(|| decoder.read_dictionary(block, &buf))
                 .map_err(|e| bad(format!("dictionary: {e}")))?;
@@ -282,19 +285,14 @@ impl IpcFile {
     pub fn batch(&self, i: usize) -> Result<RecordBatch> {
         let block = &self.blocks[i];
         let buf = self.block_buffer(block)?;
+        compressed::check_claims(block, &buf)
+            .map_err(|big| too_large(&self.name, &format!("record batch {i}"), big))?;
         guarded(|| self.decoder.read_record_batch(block, &buf))
-            .map_err(|e| match refused_codec(&e) {
-                Some(codec) => Error::Other(format!(
-                    "{}: record batch {i} is compressed ({codec}), which rayproc does not \
-                     read: write the file uncompressed (pyarrow: \
-                     feather.write_feather(table, path, compression='uncompressed')) or as \
-                     Parquet",
-                    self.name
-                )),
-                None => Error::Other(format!(
+            .map_err(|e| {
+                Error::Other(format!(
                     "{}: record batch {i} is unreadable: {e}",
                     self.name
-                )),
+                ))
             })?
             .ok_or_else(|| Error::Other(format!("{}: record batch {i} is empty", self.name)))
             .and_then(|batch| {
