@@ -33,7 +33,10 @@
 //! (`.csv.gz`, `.csv.zst`) was recorded like standard input, without a
 //! path, until it too was recorded as the file on disk (within version 5:
 //! the fields mean what they meant for a plain file); such an old record
-//! is left unchecked, as before.
+//! is left unchecked, as before. Each partition's `origin` (where its
+//! records begin in which source, so that an error about a row names the
+//! source line) was added within version 5 too: a store without it names
+//! the partition file and row instead.
 //!
 //! Why the manifest has a checksum: it decides what the reader believes
 //! about the partition files (sizes, checksums) and what errors say
@@ -255,6 +258,21 @@ pub struct PartitionInfo {
     /// field after the codes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub integers: Vec<ColumnStats>,
+    /// Where the partition's rows were read from, so that an error about
+    /// one of them names its source line as `run --input` would (absent in
+    /// stores made before it was recorded, within version 5: their errors
+    /// name the partition file and row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+}
+
+/// The records a partition holds: those of source `source` (a position in
+/// [`Manifest::sources`]) from byte `offset` of its text (decompressed,
+/// for a compressed file) on, one row each, in order.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Origin {
+    pub source: usize,
+    pub offset: u64,
 }
 
 impl PartitionInfo {
@@ -647,6 +665,7 @@ mod tests {
             inputs: vec![],
             sources: vec![],
             partitions: vec![PartitionInfo {
+                origin: None,
                 file: "part-00000.arrow".into(),
                 rows: 2,
                 bytes: 10,

@@ -190,6 +190,57 @@ impl Change {
 }
 
 impl Store {
+    /// The source file and line of row `row` of partition `i`, as the
+    /// split recorded them ([`manifest::Origin`]), for an error about that
+    /// row: the source is read again from the partition's first record,
+    /// counting records, on this error path only (recording every row's
+    /// line would cost every split, for errors few runs meet). `None` when
+    /// the store records no origin (made before it did), the source cannot
+    /// be read again (standard input), or it is no longer the file split
+    /// read: the caller then names the partition file and row.
+    fn source_line(&self, i: usize, row: u64) -> Option<(String, u64)> {
+        use crate::source::csv::CsvReader;
+        use crate::source::{CsvInput, OpenOptions};
+        let origin = self.manifest.partitions.get(i)?.origin.as_ref()?;
+        let source = self.manifest.sources.get(origin.source)?;
+        let path = source.absolute_path.as_ref()?;
+        // checked when the store was opened; it may have changed since
+        if source_change(source).is_some() {
+            return None;
+        }
+        let delimiter = *self.manifest.delimiter.as_bytes().first()?;
+        let input = CsvInput::open_with(Path::new(path), &OpenOptions::new(delimiter)).ok()?;
+        // a plan that reads no column: the reader still cuts every record
+        let count = crate::spec::parse_specs(&["count"]).ok()?;
+        let plan = Plan::new(&input.header, &count, &[]).ok()?;
+        let mut reader = CsvReader::new(&plan, delimiter);
+        let start = usize::try_from(origin.offset).ok()?;
+        let mut left = usize::try_from(row).ok()?;
+        let mut found = None;
+        let _ = reader.read_range(
+            &input,
+            start.min(input.bytes().len()),
+            input.bytes().len(),
+            &mut |batch: &crate::batch::Batch<'_>, starts: &[usize]| {
+                if left < batch.len {
+                    found = Some(starts[left]);
+                    return Err(DataError {
+                        file: String::new(),
+                        line: 0,
+                        column: None,
+                        message: "found".into(),
+                    });
+                }
+                left -= batch.len;
+                Ok(())
+            },
+            &mut |_| {},
+        );
+        Some((source.path.clone(), input.line_of(found?)))
+    }
+}
+
+impl Store {
     /// Resolves the current generation of the store in `dir`, locks it
     /// against removal, and reads and checks its manifest.
     pub fn open(dir: &Path) -> Result<Store> {
@@ -690,11 +741,15 @@ impl Store {
                         .get(read.columns[r.slot])
                         .and_then(|c| c.first_non_number.as_ref())
                         .filter(|p| p.partition == i && p.row == row);
-                    match origin {
+                    let at = match origin {
+                        Some(p) => Some((p.file.clone(), p.line)),
+                        None => self.source_line(i, row),
+                    };
+                    match at {
                         // the same FILE:LINE: error as `run --input` on the source
-                        Some(p) => Error::Data(DataError {
-                            file: p.file.clone(),
-                            line: p.line,
+                        Some((file, line)) => Error::Data(DataError {
+                            file,
+                            line,
                             column: Some(column.clone()),
                             message: r.message.clone(),
                         }),

@@ -52,7 +52,7 @@ use arrow_schema::{DataType, Field, Schema};
 use super::dictionary::{self, Coder, DictionaryInfo, Distinct};
 use super::layout;
 use super::manifest::{
-    fingerprint, modified_ns, source_change, ColumnInfo, ColumnStats, InputInfo, Manifest,
+    fingerprint, modified_ns, source_change, ColumnInfo, ColumnStats, InputInfo, Manifest, Origin,
     PartitionInfo, Position, SourceInfo, FILE_NAME, FORMAT, VERSION,
 };
 use crate::batch::Batch;
@@ -903,6 +903,11 @@ fn write_partition<'i>(
         columns,
         codes,
         integers,
+        // the sources are the inputs, in order ([`create`])
+        origin: Some(Origin {
+            source: task.input,
+            offset: task.start as u64,
+        }),
     })
 }
 

@@ -1850,3 +1850,119 @@ fn a_filter_types_a_store_column_by_the_rows_it_keeps() {
         assert_eq!(ok(reduce), want, "{shown:?}... where {filter}, in 2 parts");
     }
 }
+
+/// An error about a row of a store names the source file and line, as the
+/// same query over the CSV does, whichever partition the row landed in:
+/// the store records where each partition's records begin in its source,
+/// and the error path reads the source again to count them. Records that
+/// span lines (quoted newlines, CRLF) and a compressed source are counted
+/// as `run --input` counts them; a source that cannot be read again
+/// (standard input) leaves the partition file and row.
+#[test]
+fn a_store_error_names_the_source_line_the_csv_error_names() {
+    let scratch = crate::common::Scratch::new();
+    let mut csv = String::from("ts,note,v\r\n");
+    for r in 0..40_000 {
+        let ts = match r {
+            31_337 => "not-a-time".to_string(),
+            _ => format!("2024-01-{:02}T00:00:00", r % 28 + 1),
+        };
+        let note = match (r % 7, r % 11) {
+            (0, _) => "\"one\ntwo\"",
+            (_, 0) => "\"a\r\nb\nc\"",
+            _ => "plain",
+        };
+        csv.push_str(&format!("{ts},{note},{r}\r\n"));
+    }
+    let plain = scratch.write("events.csv", &csv);
+    let packed = scratch.write("events.csv.gz", gzip(&csv));
+    let queries: [&[&str]; 2] = [
+        &["--by", "day(ts)", "--agg", "count"],
+        &["--agg", "sum:note"],
+    ];
+    for (source, partitions) in [(&plain, "4"), (&packed, "3")] {
+        let store = scratch.path(&format!("store-{partitions}"));
+        ok([
+            "split".as_ref(),
+            "--input".as_ref(),
+            source.as_os_str(),
+            "--store".as_ref(),
+            store.as_os_str(),
+            "--partitions".as_ref(),
+            partitions.as_ref(),
+            "--quiet".as_ref(),
+        ]);
+        let parts = fs::read_dir(store_generation(&store)).unwrap().count();
+        assert!(parts > 2, "several partitions: {parts} files");
+        for query in queries {
+            let over = |args: [&std::ffi::OsStr; 3]| {
+                let mut all: Vec<&std::ffi::OsStr> = args.to_vec();
+                all.extend(query.iter().map(std::ffi::OsStr::new));
+                rayproc(all)
+            };
+            let csv = over(["run".as_ref(), "--input".as_ref(), source.as_os_str()]);
+            let stored = over(["run".as_ref(), "--store".as_ref(), store.as_os_str()]);
+            assert_eq!(csv.code, 1, "{}", csv.stderr);
+            assert_eq!(stored.code, 1, "{}", stored.stderr);
+            assert_eq!(
+                stored.stderr,
+                csv.stderr,
+                "{query:?} over {}",
+                source.display()
+            );
+        }
+    }
+    // the day bucket's error is on the bad row's line: its 31,337 records
+    // before and the header take 31,338 lines, and the notes' newlines more
+    let extra: usize = (0..31_337)
+        .map(|r| match (r % 7, r % 11) {
+            (0, _) => 1,
+            (_, 0) => 2,
+            _ => 0,
+        })
+        .sum();
+    let line = 31_338 + extra + 1;
+    let out = rayproc([
+        "run".as_ref(),
+        "--store".as_ref(),
+        scratch.path("store-4").as_os_str(),
+        "--by".as_ref(),
+        "day(ts)".as_ref(),
+        "--agg".as_ref(),
+        "count".as_ref(),
+    ]);
+    assert!(
+        out.stderr
+            .contains(&format!("events.csv:{line}: column 'ts'")),
+        "{}",
+        out.stderr
+    );
+    // from standard input: no source to read again
+    let store = scratch.path("store-stdin");
+    let split = crate::common::run_with_stdin(
+        [
+            "split".as_ref(),
+            "--input".as_ref(),
+            "-".as_ref(),
+            "--store".as_ref(),
+            store.as_os_str(),
+            "--partitions".as_ref(),
+            "1".as_ref(),
+            "--quiet".as_ref(),
+        ],
+        Some(csv.as_bytes()),
+    );
+    assert_eq!(split.code, 0, "{}", split.stderr);
+    fails(
+        [
+            "run".as_ref(),
+            "--store".as_ref(),
+            store.as_os_str(),
+            "--by".as_ref(),
+            "day(ts)".as_ref(),
+            "--agg".as_ref(),
+            "count".as_ref(),
+        ],
+        "part-00000.arrow: row 31338: column 'ts'",
+    );
+}
