@@ -576,6 +576,35 @@ impl Spelled {
     }
 }
 
+/// Reads every column of `batch` as the aggregates would ([`prepare`],
+/// then [`for_each_batch`]; a column rayproc cannot aggregate is skipped,
+/// as an unused one is) and returns a digest of the values: what the fuzz
+/// targets of the typed readers drive (`source::ipc::read_everything`,
+/// `source::parquet::read_everything`), where any damage must come out of
+/// the decoder as an error, never reach here as a panic.
+pub fn digest_batch(batch: &arrow_array::RecordBatch) -> u64 {
+    let columns: Vec<Prepared> = (batch.schema().fields().iter().zip(batch.columns()))
+        .filter_map(|(field, array)| prepare(field.name(), array).ok())
+        .collect();
+    let mut digest = 0u64;
+    for_each_batch::<()>(&columns, batch.num_rows(), |view, _| {
+        for col in &view.columns {
+            for r in (0..view.len).filter(|&r| col.is_valid(r)) {
+                let v = match col.data {
+                    Data::Int(v) => v[r] as u64,
+                    Data::Float(v) => v[r].to_bits(),
+                    Data::Text(t) => t[r].len() as u64 ^ t[r].first().map_or(0, |&c| c as u64),
+                    Data::Rows => 1,
+                };
+                digest = digest.rotate_left(5) ^ v;
+            }
+        }
+        Ok(())
+    })
+    .expect("the closure never fails");
+    digest
+}
+
 /// The integers `marks` records of a float column of `len` rows
 /// ([`Spelled::Float`]), or why it cannot be them.
 pub fn int_marks(marks: &ArrayRef, len: usize) -> Result<crate::rows::IntMarks<'_>, String> {
