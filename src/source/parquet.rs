@@ -106,7 +106,7 @@ impl ParquetInput {
         fold: &mut Fold<'_>,
         hive: &[(super::dataset::HiveType, String)],
     ) -> Result<()> {
-        let wrap = |e: &dyn std::fmt::Display| Error::Other(format!("{}: {e}", self.name));
+        let wrap = |e: &dyn std::fmt::Display| read_error(&self.name, e);
         // Columns in file order, and for each slot its position among them.
         let roots: Vec<usize> = (0..self.header.len())
             .filter(|&i| plan.slot_of.get(i).is_some_and(|&s| s != UNUSED))
@@ -155,12 +155,35 @@ impl ParquetInput {
     }
 }
 
+/// The error for file `name` that the Parquet reader reported as `e`. A
+/// codec this build leaves out (Brotli: a large crate for a codec few
+/// writers use; LZO, which the `parquet` crate does not read) says so and
+/// what to do, rather than the crate's "Disabled feature at compile time".
+fn read_error(name: &str, e: &dyn std::fmt::Display) -> Error {
+    let why = e.to_string();
+    let lower = why.to_ascii_lowercase();
+    let codec = [
+        ("Brotli", "compile time: brotli"),
+        ("LZO", "codec type lzo"),
+    ]
+    .into_iter()
+    .find(|(_, says)| lower.contains(says));
+    match codec {
+        Some((codec, _)) => Error::Other(format!(
+            "{name}: its pages are compressed with {codec}, which rayproc does not read (it \
+             reads Parquet uncompressed or compressed with Snappy, gzip, LZ4 or zstd): rewrite \
+             it with one of those (pyarrow: pq.write_table(table, path, compression='zstd'))"
+        )),
+        None => Error::Other(format!("{name}: {why}")),
+    }
+}
+
 /// Decodes every row group of `input`, every column, and reads each as the
 /// aggregates would ([`super::arrow::digest_batch`]): the rows read and a
 /// digest of the values. What the `parquet_file` fuzz target drives: any
 /// damage must come out as an error, never as a panic, a crash or a hang.
 pub fn read_everything(input: &ParquetInput) -> Result<(u64, u64)> {
-    let wrap = |e: &dyn std::fmt::Display| Error::Other(format!("{}: {e}", input.name));
+    let wrap = |e: &dyn std::fmt::Display| read_error(&input.name, e);
     let file = File::open(&input.path).map_err(|e| Error::io(&input.path, e))?;
     let mut reader = guarded(|| {
         ParquetRecordBatchReaderBuilder::new_with_metadata(file, input.meta.clone())
