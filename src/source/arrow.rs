@@ -305,6 +305,46 @@ fn decimal_to_f64(v: i128, scale: i8) -> f64 {
     parse_float(text.as_bytes()).unwrap_or(f64::NAN)
 }
 
+/// 0000-01-01 and 9999-12-31 as days since 1970-01-01 (proleptic
+/// Gregorian): the dates whose `YYYY-MM-DD` text sorts as they do.
+const FIRST_DAY: i64 = -719_528;
+const LAST_DAY: i64 = 2_932_896;
+
+/// The first row of a date or timestamp array whose day lies outside the
+/// years 0000 to 9999, and its year. Such values are read as their text
+/// (`YYYY-MM-DD…`), by which `min`, `max`, `distinct` and `--where` compare
+/// them, and past those years the text no longer sorts by date
+/// (`10000-01-01` before `9999-12-31`, `-001-…` before `0000-…`): refused,
+/// not answered wrongly.
+fn first_day_out_of_range(array: &dyn Array) -> Option<(usize, i64)> {
+    use DataType::*;
+    fn first<T: ArrowPrimitiveType>(
+        array: &dyn Array,
+        day: impl Fn(T::Native) -> i64,
+    ) -> Option<(usize, i64)> {
+        (array.as_primitive::<T>().iter().enumerate())
+            .filter_map(|(r, v)| Some((r, day(v?))))
+            .find(|(_, d)| !(FIRST_DAY..=LAST_DAY).contains(d))
+            .map(|(r, d)| (r, crate::timebucket::civil_from_days(d).0))
+    }
+    const DAY_MS: i64 = 86_400_000;
+    match array.data_type() {
+        Date32 => first::<Date32Type>(array, i64::from),
+        Date64 => first::<Date64Type>(array, |ms| ms.div_euclid(DAY_MS)),
+        Timestamp(TimeUnit::Second, _) => {
+            first::<TimestampSecondType>(array, |s| s.div_euclid(86_400))
+        }
+        Timestamp(TimeUnit::Millisecond, _) => {
+            first::<TimestampMillisecondType>(array, |ms| ms.div_euclid(DAY_MS))
+        }
+        Timestamp(TimeUnit::Microsecond, _) => {
+            first::<TimestampMicrosecondType>(array, |us| us.div_euclid(DAY_MS * 1_000))
+        }
+        // a nanosecond timestamp spans 1677 to 2262
+        _ => None,
+    }
+}
+
 /// Days since 1970-01-01 as `YYYY-MM-DD` (proleptic Gregorian).
 fn format_date(days: i64) -> String {
     let (y, m, d) = crate::timebucket::civil_from_days(days);
@@ -685,6 +725,17 @@ pub fn fold_arrays(
     let mut prepared = Vec::with_capacity(arrays.len());
     let mut spelling = Vec::new();
     for (i, (name, array)) in names.iter().zip(arrays).enumerate() {
+        if let Some((row, year)) = first_day_out_of_range(array.as_ref()) {
+            return Err(reject(Rejection {
+                row,
+                slot: i,
+                message: format!(
+                    "a date in the year {year}: rayproc reads dates and timestamps of the \
+                     years 0000 to 9999 (their text, by which they compare, sorts by date \
+                     only there)"
+                ),
+            }));
+        }
         let mut p = prepare(name, array).map_err(crate::error::Error::Other)?;
         if let Some(Some((codes, dict))) = codes.get(i) {
             p = p

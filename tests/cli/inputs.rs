@@ -594,3 +594,73 @@ fn parquet_files_of_every_common_codec_read_alike() {
         brotli.stderr
     );
 }
+
+/// Dates and timestamps are read as their `YYYY-MM-DD…` text, which sorts
+/// by date only within the years 0000 to 9999: `max` of 10000-01-01 and
+/// 9999-12-31 was 9999-12-31, and `--where "d < '2000-01-01'"` kept
+/// 10000-01-01. A value outside those years, in a column the query reads,
+/// is now an error naming the file and row; the years' first and last days
+/// read, and a column the query does not read is not looked at.
+#[test]
+fn dates_outside_the_years_0000_to_9999_are_errors_naming_the_row() {
+    use arrow_array::{ArrayRef, Date32Array, Int64Array, RecordBatch, TimestampSecondArray};
+    use std::sync::Arc;
+    let scratch = Scratch::new();
+    let write = |name: &str, days: Vec<i32>| {
+        let n = days.len() as i64;
+        let batch = RecordBatch::try_from_iter([
+            ("d", Arc::new(Date32Array::from(days.clone())) as ArrayRef),
+            (
+                "t",
+                Arc::new(TimestampSecondArray::from(
+                    days.iter()
+                        .map(|&d| d as i64 * 86_400 + 1)
+                        .collect::<Vec<_>>(),
+                )),
+            ),
+            ("v", Arc::new(Int64Array::from_iter_values(0..n))),
+        ])
+        .unwrap();
+        let path = scratch.path(name);
+        let file = std::fs::File::create(&path).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        path
+    };
+    // 0000-01-01, 1970-01-01, 9999-12-31
+    let inside = write("inside.parquet", vec![-719_528, 0, 2_932_896]);
+    let out = run_on(&inside, &["--agg", "min:d,max:d,max:t,count"]);
+    out.expect_ok("the years' first and last days");
+    assert_eq!(
+        out.stdout,
+        "min_d,max_d,max_t,count\n0000-01-01,9999-12-31,9999-12-31T00:00:01,3\n"
+    );
+    // 1970-01-01, 10000-01-01 (row 2), 9999-12-31
+    let outside = write("outside.parquet", vec![0, 2_932_897, 2_932_896]);
+    for agg in ["max:d", "min:t", "distinct:d"] {
+        let out = run_on(&outside, &["--agg", agg]);
+        out.expect_code(1, agg);
+        assert!(
+            out.stderr.contains("outside.parquet: row 2: column '")
+                && out.stderr.contains("a date in the year 10000"),
+            "{agg}: {}",
+            out.stderr
+        );
+    }
+    let out = run_on(&outside, &["--where", "d < '2000-01-01'", "--agg", "count"]);
+    out.expect_code(1, "--where on such a date");
+    // a year before 0000 too
+    let before = write("before.parquet", vec![-719_529]);
+    let out = run_on(&before, &["--agg", "min:d"]);
+    out.expect_code(1, "the year -1");
+    assert!(
+        out.stderr.contains("a date in the year -1"),
+        "{}",
+        out.stderr
+    );
+    // columns not read are not looked at
+    let out = run_on(&outside, &["--agg", "sum:v"]);
+    out.expect_ok("a query that reads no date");
+    assert_eq!(out.stdout, "sum_v\n3\n");
+}
