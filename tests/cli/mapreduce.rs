@@ -596,6 +596,43 @@ fn a_crafted_header_is_an_error_not_a_crash() {
     }
 }
 
+/// A partial whose `var` state no values make (crafted: the count of the
+/// values 1, 2, 3 lowered to 2, or to 0) is refused as any corrupt body is,
+/// naming the file, the aggregate and the byte: it finished as `var` -4 and
+/// `std` NaN, exit 0 (and a state of no values with sums as null, or,
+/// merged into another part's group, as that group's sums plus these).
+#[test]
+fn a_crafted_moments_state_is_refused() {
+    use rayproc::mapreduce::PartialFile;
+    let dir = Scratch::new();
+    let csv = dir.write("x.csv", "x\n1\n2\n3\n");
+    let c = csv.display().to_string();
+    let query = ["--input", &c, "--agg", "var:x,std:x"];
+    let parts = map_all(&dir, &query, 1);
+    let real = PartialFile::from_bytes(&std::fs::read(&parts[0]).unwrap()).unwrap();
+    // one column type (integer), then the state: its count first
+    assert_eq!(real.body[..3], [1, 1, 3], "{:?}", real.body);
+    let got = reduce(&parts, &["--format", "csv"]);
+    got.expect_ok("the real part");
+    assert_eq!(got.stdout, "var_x,std_x\n1.0,1.0\n");
+    let crafted = dir.path("crafted.part");
+    for count in [2, 0] {
+        let mut file = real.clone();
+        file.body[2] = count;
+        std::fs::write(&crafted, file.to_bytes()).unwrap();
+        let r = reduce(std::slice::from_ref(&crafted), &["--format", "csv"]);
+        r.expect_code(1, &format!("count {count}"));
+        assert!(
+            r.stderr.contains("crafted.part")
+                && r.stderr
+                    .contains("var of 'x': bad state for var/std at byte 2: "),
+            "count {count}: {}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+    }
+}
+
 #[test]
 fn a_column_numeric_in_one_part_and_text_in_another_keeps_min_max_exact() {
     // `v` holds numbers in the first half and text in the second: min/max
