@@ -439,3 +439,66 @@ fn a_store_reads_as_epoch_seconds_only_what_its_csv_wrote_as_integers() {
     out.expect_ok("store, filtered");
     assert_eq!(out.stdout, from_csv.stdout);
 }
+
+/// Epoch second zero: `0`, `+0` and `00` are integers, the instant 0, on
+/// every path. `-0` (`-00`) is not an integer (`number::parse_int`: it is
+/// the float -0.0, whose sign an integer cannot keep; its column is a float
+/// column), so, like `0.0` or `1700000000.0`, it is no epoch second: over
+/// the CSV, over a store split from it (which holds -0.0 however the CSV
+/// spelled it and takes as epoch seconds only the rows written as
+/// integers), and under `--where`, which keeps or drops the row by its
+/// number and leaves the bucket to read what it keeps as the rest do.
+#[test]
+fn epoch_zero_is_read_alike_on_every_path() {
+    let scratch = Scratch::new();
+    for (i, zero) in ["0", "+0", "00", "-0", "-00"].into_iter().enumerate() {
+        let csv = scratch.write(
+            &format!("zero{i}.csv"),
+            format!("ts,k\n5,a\n{zero},b\n86400,c\n"),
+        );
+        let store = s(&scratch.path(&format!("zero{i}.store")));
+        run(["split", "-i", &s(&csv), "--store", &store, "--quiet"]).expect_ok("split");
+        let integer = !zero.starts_with('-');
+        for (filter, want) in [
+            (None, "1970-01-01,2\n1970-01-02,1\n"),
+            (Some("k != 'zz'"), "1970-01-01,2\n1970-01-02,1\n"),
+            (Some("ts <= 0"), "1970-01-01,1\n"),
+            // the row dropped: every path answers
+            (Some("k != 'b'"), "1970-01-01,1\n1970-01-02,1\n"),
+        ] {
+            let mut args = vec!["--by", "day(ts)", "--agg", "count", "--format", "csv"];
+            args.extend(filter.iter().flat_map(|f| ["--where", *f]));
+            let what = format!("{zero}, --where {filter:?}");
+            let mut on_store = vec!["run", "--store", &store];
+            on_store.extend(&args);
+            let from_store = run(&on_store);
+            if integer || filter == Some("k != 'b'") {
+                let from_csv = run_all_partitions(&args, &csv);
+                assert_eq!(from_csv, format!("day_ts,count\n{want}"), "{what}");
+                from_store.expect_ok(&what);
+                assert_eq!(from_store.stdout, from_csv, "store, {what}");
+            } else {
+                let err = fail_all_partitions(&args, &csv, 1);
+                let found = |text: &str| {
+                    format!("day(ts) needs a date-time or epoch seconds, found \"{text}")
+                };
+                assert!(
+                    err.contains(&format!("zero{i}.csv:3: column 'ts': {}\"", found(zero)))
+                        && err.contains("nor integer epoch seconds"),
+                    "{what}: {err}"
+                );
+                // at the same line; the value as the store has it (`-0`
+                // is the float's own spelling, which it does not keep)
+                from_store.expect_code(1, &format!("store, {what}"));
+                assert!(
+                    from_store
+                        .stderr
+                        .contains(&format!("zero{i}.csv:3: column 'ts': {}", found("")))
+                        && from_store.stderr.contains("nor integer epoch seconds"),
+                    "store, {what}: {}",
+                    from_store.stderr
+                );
+            }
+        }
+    }
+}
