@@ -96,6 +96,27 @@ impl ParquetInput {
         Ok(())
     }
 
+    /// The record batches of row groups `groups`, columns `mask`: a
+    /// function that gives the next (`None` after the last). Every call into
+    /// the `parquet` crate runs under [`guarded`] (see the module docs).
+    fn batches(
+        &self,
+        mask: ProjectionMask,
+        groups: Vec<usize>,
+    ) -> Result<impl FnMut() -> Result<Option<arrow_array::RecordBatch>> + '_> {
+        let wrap = |e: &dyn std::fmt::Display| read_error(&self.name, e);
+        let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let mut reader = guarded(|| {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
+                .with_projection(mask)
+                .with_row_groups(groups)
+                .with_batch_size(DECODE_ROWS)
+                .build()
+        })
+        .map_err(|e| wrap(&e))?;
+        Ok(move || guarded(|| reader.next().transpose()).map_err(|e| wrap(&e)))
+    }
+
     /// Reads row groups `groups` into `fold`, decoding only the plan's columns.
     /// `hive`: the Hive columns' types and values (see
     /// [`super::typed::slot_arrays`]).
@@ -106,27 +127,18 @@ impl ParquetInput {
         fold: &mut Fold<'_>,
         hive: &[(super::dataset::HiveType, String)],
     ) -> Result<()> {
-        let wrap = |e: &dyn std::fmt::Display| read_error(&self.name, e);
         // Columns in file order, and for each slot its position among them.
         let roots: Vec<usize> = (0..self.header.len())
             .filter(|&i| plan.slot_of.get(i).is_some_and(|&s| s != UNUSED))
             .collect();
-        let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         let mask = ProjectionMask::roots(self.meta.parquet_schema(), roots.iter().copied());
-        let mut reader = guarded(|| {
-            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
-                .with_projection(mask)
-                .with_row_groups(groups.clone().collect())
-                .with_batch_size(DECODE_ROWS)
-                .build()
-        })
-        .map_err(|e| wrap(&e))?;
+        let mut batches = self.batches(mask, groups.clone().collect())?;
         let mut row = self.row_starts[groups.start];
         loop {
             if fold.cancelled() {
                 return Ok(());
             }
-            let Some(batch) = guarded(|| reader.next().transpose()).map_err(|e| wrap(&e))? else {
+            let Some(batch) = batches()? else {
                 break;
             };
             let arrays = super::typed::slot_arrays(plan, hive, &batch);
@@ -183,16 +195,9 @@ fn read_error(name: &str, e: &dyn std::fmt::Display) -> Error {
 /// digest of the values. What the `parquet_file` fuzz target drives: any
 /// damage must come out as an error, never as a panic, a crash or a hang.
 pub fn read_everything(input: &ParquetInput) -> Result<(u64, u64)> {
-    let wrap = |e: &dyn std::fmt::Display| read_error(&input.name, e);
-    let file = File::open(&input.path).map_err(|e| Error::io(&input.path, e))?;
-    let mut reader = guarded(|| {
-        ParquetRecordBatchReaderBuilder::new_with_metadata(file, input.meta.clone())
-            .with_batch_size(DECODE_ROWS)
-            .build()
-    })
-    .map_err(|e| wrap(&e))?;
+    let mut batches = input.batches(ProjectionMask::all(), (0..input.row_groups()).collect())?;
     let (mut rows, mut digest) = (0u64, 0u64);
-    while let Some(batch) = guarded(|| reader.next().transpose()).map_err(|e| wrap(&e))? {
+    while let Some(batch) = batches()? {
         digest = digest.rotate_left(7) ^ super::arrow::digest_batch(&batch);
         rows += batch.num_rows() as u64;
     }
