@@ -11,9 +11,9 @@
 //! | Arrow type | read as |
 //! | --- | --- |
 //! | Int8..Int64, UInt8..UInt32 | integer |
-//! | UInt64 | integer; a batch holding a value above 2^63-1 is float |
+//! | UInt64 | integer; a batch holding a value above 2^63-1 is text, its digits (as the CSV reader reads such an integer) |
 //! | Float16, Float32, Float64 | float (widened exactly) |
-//! | Decimal32/64/128 with scale ≤ 0 | integer; a batch holding a value outside i64 is float |
+//! | Decimal32/64/128 with scale ≤ 0 | integer; a batch holding a value outside i64 is text, its digits |
 //! | Decimal32/64/128 with scale > 0 | float: the decimal's text, correctly rounded (as the CSV reader would) |
 //! | Utf8, LargeUtf8, Utf8View, Binary, LargeBinary, BinaryView | text (the bytes as stored; an empty string is a value, not null) |
 //! | Dictionary of any of those | text |
@@ -59,7 +59,7 @@ impl ReadAs {
 }
 
 /// The kind an Arrow type is read as (before looking at values: UInt64 and
-/// integral decimals say `Int` but may turn out float), or why it cannot be.
+/// integral decimals say `Int` but may turn out text, their digits), or why it cannot be.
 pub fn kind_of(dt: &DataType) -> Result<ReadAs, String> {
     use DataType::*;
     Ok(match dt {
@@ -105,6 +105,10 @@ pub struct Prepared {
     /// A text column's rows also as `u32` codes into a dictionary, each
     /// checked to be in range ([`Prepared::with_codes`]).
     codes: Option<(ArrayRef, Arc<Dictionary>)>,
+    /// Whether the text is the digits of integers beyond 64 bits (a
+    /// UInt64 or integral decimal array): typed by the rows `--where`
+    /// keeps, as the CSV reader types such fields ([`Spelled::Text`]).
+    digits: bool,
 }
 
 impl Prepared {
@@ -174,21 +178,25 @@ pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
         kind,
         array: array.clone(),
         codes: None,
+        digits: false,
     };
     let ints = |a: Int64Array| Prepared {
         kind: ReadAs::Int,
         array: Arc::new(a),
         codes: None,
+        digits: false,
     };
     let floats = |a: Float64Array| Prepared {
         kind: ReadAs::Float,
         array: Arc::new(a),
         codes: None,
+        digits: false,
     };
     let text = |a: arrow_array::StringArray| Prepared {
         kind: ReadAs::Text,
         array: Arc::new(a),
         codes: None,
+        digits: false,
     };
     Ok(match array.data_type() {
         Null | Int64 | Float64 => keep(kind),
@@ -204,7 +212,12 @@ pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
             if fits {
                 ints(a.unary(|v| v as i64))
             } else {
-                floats(a.unary(|v| v as f64))
+                // as the CSV reader reads `18446744073709551615`: never a
+                // float, which would merge neighbouring identifiers
+                Prepared {
+                    digits: true,
+                    ..text(to_text(a, |v| v.to_string()))
+                }
             }
         }
         Float16 => floats(array.as_primitive::<Float16Type>().unary(|v| v.to_f64())),
@@ -280,8 +293,27 @@ where
                 kind: ReadAs::Int,
                 array: Arc::new(values),
                 codes: None,
+                digits: false,
             };
         }
+        // an integer beyond 64 bits: its digits, as the CSV reader reads
+        // such an integer (text, never a float, which would merge
+        // neighbouring identifiers; the numeric aggregates read the text's
+        // integer exactly)
+        let zeros = "0".repeat(scale.unsigned_abs() as usize);
+        return Prepared {
+            kind: ReadAs::Text,
+            array: Arc::new(to_text(a, |v| {
+                let v: i128 = v.into();
+                if v == 0 {
+                    "0".to_string()
+                } else {
+                    format!("{v}{zeros}")
+                }
+            })),
+            codes: None,
+            digits: true,
+        };
     }
     let values: Float64Array = a
         .iter()
@@ -291,6 +323,7 @@ where
         kind: ReadAs::Float,
         array: Arc::new(values),
         codes: None,
+        digits: false,
     }
 }
 
@@ -745,6 +778,9 @@ pub fn fold_arrays(
         if let Some(Some(how)) = spelled.get(i) {
             spelling.resize(i + 1, crate::rows::Spelling::AsTyped);
             spelling[i] = how.spelling(name, &p, len)?;
+        } else if p.digits {
+            spelling.resize(i + 1, crate::rows::Spelling::AsTyped);
+            spelling[i] = crate::rows::Spelling::Text;
         }
         prepared.push(p);
     }
@@ -819,7 +855,7 @@ mod tests {
         let a: ArrayRef = Arc::new(Int32Array::from(vec![Some(1), None, Some(-3)]));
         assert_eq!(kinds(a), (ReadAs::Int, vec![ColumnType::Int]));
         let a: ArrayRef = Arc::new(UInt64Array::from(vec![u64::MAX]));
-        assert_eq!(kinds(a), (ReadAs::Float, vec![ColumnType::Float]));
+        assert_eq!(kinds(a), (ReadAs::Text, vec![ColumnType::Text]));
         let a: ArrayRef = Arc::new(BooleanArray::from(vec![true, false]));
         assert_eq!(kinds(a).0, ReadAs::Text);
         let a: ArrayRef = Arc::new(StringArray::from(vec![None::<&str>, None]));
@@ -867,5 +903,61 @@ mod tests {
             .unwrap();
             assert_eq!(got, want, "{}", array.data_type());
         }
+    }
+
+    /// Integers beyond 64 bits, UInt64 or decimals of scale 0 or below, are
+    /// their digits (as the CSV reader reads them: text, never a float);
+    /// within i64 they are integers, and decimals of a positive scale are
+    /// floats, correctly rounded.
+    #[test]
+    fn integers_beyond_64_bits_are_their_digits() {
+        use arrow_array::Decimal128Array;
+        let digits = |a: ArrayRef| {
+            let p = prepare("c", &a).unwrap();
+            assert_eq!(p.kind, ReadAs::Text, "{}", a.data_type());
+            assert!(p.digits);
+            let rows = text_slices(p.array.as_ref());
+            rows.iter()
+                .map(|r| String::from_utf8(r.to_vec()).unwrap())
+                .collect::<Vec<_>>()
+        };
+        let a = UInt64Array::from(vec![Some(u64::MAX), None, Some(0), Some(1 << 63)]);
+        assert_eq!(
+            digits(Arc::new(a)),
+            ["18446744073709551615", "", "0", "9223372036854775808"]
+        );
+        let decimal = |values: Vec<Option<i128>>, scale: i8| -> ArrayRef {
+            Arc::new(
+                Decimal128Array::from(values)
+                    .with_precision_and_scale(38, scale)
+                    .unwrap(),
+            )
+        };
+        let wide = 10i128.pow(20);
+        let a = decimal(vec![Some(wide), Some(-wide - 1), Some(0), None], 0);
+        assert_eq!(
+            digits(a),
+            ["100000000000000000000", "-100000000000000000001", "0", ""]
+        );
+        // scale -3: each value times 1000; zero is `0`, not `000` (which
+        // the CSV reader would read as a zero-padded text)
+        let a = decimal(vec![Some(i64::MAX as i128), Some(-7), Some(0)], -3);
+        assert_eq!(digits(a), ["9223372036854775807000", "-7000", "0"]);
+        // within i64: integers, whatever the scale's zeros
+        let a = decimal(vec![Some(-7), Some(0), Some(9_223_372_036_854_775)], -3);
+        let p = prepare("c", &a).unwrap();
+        assert_eq!((p.kind, p.digits), (ReadAs::Int, false));
+        assert_eq!(
+            p.array.as_primitive::<Int64Type>().values(),
+            &[-7000, 0, 9_223_372_036_854_775_000]
+        );
+        let a = UInt64Array::from(vec![i64::MAX as u64]);
+        let p = prepare("c", &(Arc::new(a) as ArrayRef)).unwrap();
+        assert_eq!((p.kind, p.digits), (ReadAs::Int, false));
+        // a positive scale: a float, as `100000000000000000000.5` reads
+        let a = decimal(vec![Some(wide * 10 + 5)], 1);
+        let p = prepare("c", &a).unwrap();
+        assert_eq!((p.kind, p.digits), (ReadAs::Float, false));
+        assert_eq!(p.array.as_primitive::<Float64Type>().values(), &[1e20]);
     }
 }
