@@ -341,3 +341,16 @@ pub fn write_store_manifest(path: &Path, text: &str) {
     };
     std::fs::write(path, out).unwrap();
 }
+
+/// `data` compressed as gzip.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// `data` compressed as zstd.
+pub fn zstd(data: &[u8]) -> Vec<u8> {
+    zstd::stream::encode_all(data, 3).unwrap()
+}

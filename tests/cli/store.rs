@@ -9,7 +9,7 @@
 //! - `split` reports data errors as `run` does and writes nothing;
 //! - `--format parquet` writes a Parquet file that reads back.
 
-use crate::common::{set_store_version, store_generation, Lcg};
+use crate::common::{gzip, set_store_version, store_generation, zstd, Lcg};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -719,19 +719,6 @@ fn a_file_newly_matching_a_split_pattern_makes_the_store_stale() {
     assert_eq!(changed[0]["path"], "logs/2027/b.csv", "{changed}");
 }
 
-/// `text` compressed as gzip.
-fn gzip(text: &str) -> Vec<u8> {
-    use std::io::Write;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-    e.write_all(text.as_bytes()).unwrap();
-    e.finish().unwrap()
-}
-
-/// `text` compressed as zstd.
-fn zstd(text: &str) -> Vec<u8> {
-    zstd::stream::encode_all(text.as_bytes(), 3).unwrap()
-}
-
 /// The sources `store`'s manifest records.
 fn sources(store: &Path) -> Vec<rayproc::store::manifest::SourceInfo> {
     let path = store_generation(store).join("manifest.json");
@@ -751,14 +738,14 @@ fn a_replaced_compressed_source_makes_the_store_stale() {
     let scratch = crate::common::Scratch::new();
     // named for their format, and gzip under a plain name (told by its
     // magic bytes)
-    type Pack = fn(&str) -> Vec<u8>;
+    type Pack = fn(&[u8]) -> Vec<u8>;
     let packs: [(&str, Pack); 3] = [
         ("x.csv.gz", gzip),
         ("x.csv.zst", zstd),
         ("packed.csv", gzip),
     ];
     for (name, pack) in packs {
-        let file = scratch.write(name, pack("a\n1\n"));
+        let file = scratch.write(name, pack(b"a\n1\n"));
         let store = scratch.path(&format!("{name}.store"));
         ok(["split", "-i", &s(&file), "--store", &s(&store), "-q"]);
         let count = ["run", "--store", &s(&store), "--agg", "count"];
@@ -771,7 +758,7 @@ fn a_replaced_compressed_source_makes_the_store_stale() {
         let mut on_disk = fs::File::open(&file).unwrap();
         assert_eq!(source.fingerprint, fingerprint(&mut on_disk, size).unwrap());
 
-        fs::write(&file, pack("a\n1\n2\n")).unwrap();
+        fs::write(&file, pack(b"a\n1\n2\n")).unwrap();
         let err = fails(count, "is stale");
         assert!(
             err.contains(&format!("its source {}", s(&file))) && err.contains("--allow-stale"),
@@ -787,13 +774,13 @@ fn a_replaced_compressed_source_makes_the_store_stale() {
 
     // found by a folder
     fs::create_dir_all(scratch.path("d")).unwrap();
-    scratch.write("d/a.csv.gz", gzip("a\n1\n"));
+    scratch.write("d/a.csv.gz", gzip(b"a\n1\n"));
     scratch.write("d/b.csv", "a\n2\n");
     split_in(scratch.dir.path(), &["--input", "d", "--store", "st"]);
     let store = scratch.path("st");
     let count = ["run", "--store", &s(&store), "--agg", "count,sum:a"];
     assert_eq!(ok(count), "count,sum_a\n2,3\n");
-    scratch.write("d/a.csv.gz", gzip("a\n1\n4\n"));
+    scratch.write("d/a.csv.gz", gzip(b"a\n1\n4\n"));
     let err = fails(count, "is stale");
     assert!(err.contains("its source d/a.csv.gz changed"), "{err}");
     let changed = changed_sources(&store);
@@ -804,7 +791,7 @@ fn a_replaced_compressed_source_makes_the_store_stale() {
     let stdin = scratch.path("stdin.store");
     let out = crate::common::rayproc()
         .args(["split", "-i", "-", "--store", &s(&stdin), "-q"])
-        .write_stdin(gzip("a\n1\n"))
+        .write_stdin(gzip(b"a\n1\n"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -1875,7 +1862,7 @@ fn a_store_error_names_the_source_line_the_csv_error_names() {
         csv.push_str(&format!("{ts},{note},{r}\r\n"));
     }
     let plain = scratch.write("events.csv", &csv);
-    let packed = scratch.write("events.csv.gz", gzip(&csv));
+    let packed = scratch.write("events.csv.gz", gzip(csv.as_bytes()));
     let queries: [&[&str]; 2] = [
         &["--by", "day(ts)", "--agg", "count"],
         &["--agg", "sum:note"],

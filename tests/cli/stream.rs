@@ -245,16 +245,6 @@ fn non_utf8_text_on_stdin_fails_json_naming_the_column() {
 
 // ---------------------------------------------------------------- compressed
 
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn zstd(data: &[u8]) -> Vec<u8> {
-    zstd::stream::encode_all(data, 3).unwrap()
-}
-
 /// A larger CSV (many blocks), with quoted newlines now and then.
 fn big_csv(rows: usize) -> Vec<u8> {
     let mut rng = Lcg(11);
