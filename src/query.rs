@@ -288,14 +288,14 @@ impl Prepared<'_> {
     /// (on this error path only; see [`output::utf8`]).
     pub fn check_text(&self, table: &Table, format: Format) -> Result<()> {
         match &self.inputs {
-            // a streamed input cannot be read again: the error then names
-            // the column and the value, not the line
-            Inputs::Csv(inputs) if inputs.iter().any(CsvInput::is_stream) => {
-                output::utf8::check(table, format, |_| None)
-            }
             Inputs::Csv(inputs) => output::utf8::check(table, format, |column| {
-                let delimiter = self.query.delimiter.unwrap_or(b',');
-                output::utf8::locate_in_csv(&self.plan, inputs, delimiter, column)
+                let options = OpenOptions {
+                    delimiter: self.query.delimiter.unwrap_or(b','),
+                    no_header: self.query.no_header,
+                    stream: true,
+                    threads: self.threads,
+                };
+                output::utf8::locate_in_csv(&self.plan, inputs, &options, column)
             }),
             Inputs::Typed(_) | Inputs::Store(_) => output::utf8::check(table, format, |_| None),
         }

@@ -11,26 +11,29 @@
 //!
 //! The position is found by reading the CSV inputs again, on this error
 //! path only: remembering where each key was first seen would cost every
-//! run of every group-by, for an error few runs meet. Stores and typed
-//! inputs have no lines; for them the error names the column and the value.
+//! run of every group-by, for an error few runs meet. A compressed file is
+//! decompressed again; standard input and pipes cannot be read again, and
+//! typed inputs have no lines: for them the error names the column and the
+//! value.
 
 use super::{for_terminal, Format};
 use crate::batch::Batch;
 use crate::error::{DataError, Error};
+use crate::exec::ExecOptions;
 use crate::plan::Plan;
 use crate::source::csv::CsvReader;
-use crate::source::CsvInput;
+use crate::source::{stream, CsvInput, OpenOptions};
 use crate::table::{Table, ValueRef};
 use crate::value::Data;
 
 /// Fails when `format` needs UTF-8 and `table` holds text that is not;
 /// `locate(column)` gives the input position of the first such value of
-/// the input column behind output column `column`, where known, and that
-/// value (the error's message is replaced).
+/// the input column behind output column `column`, where known, its
+/// message that value as [`show`] shows it (the message is then completed).
 pub fn check(
     table: &Table,
     format: Format,
-    locate: impl FnOnce(usize) -> Option<(DataError, Vec<u8>)>,
+    locate: impl FnOnce(usize) -> Option<DataError>,
 ) -> Result<(), Error> {
     let name = match format {
         Format::Json => "json",
@@ -45,8 +48,8 @@ pub fn check(
          --format csv writes text as its bytes, --format parquet as binary"
     );
     Err(match locate(column) {
-        Some((mut e, found)) => {
-            e.message = format!("invalid UTF-8 in {}: {why}", show(&found));
+        Some(mut e) => {
+            e.message = format!("invalid UTF-8 in {}: {why}", e.message);
             Error::Data(e)
         }
         None => Error::Other(format!(
@@ -93,14 +96,16 @@ fn show(bytes: &[u8]) -> String {
 
 /// The first record of `inputs` (in input order) whose value in the input
 /// column behind output column `column` is not UTF-8, as an error at its
-/// line, and that value; `None` if that column is not text read from the
-/// inputs.
+/// line whose message is that value ([`show`]); `None` if that column is
+/// not text read from the inputs, or an input before it cannot be read
+/// again (standard input, a pipe). A streamed compressed file is streamed
+/// again, in blocks, as the run read it ([`stream::map`]).
 pub fn locate_in_csv(
     plan: &Plan,
     inputs: &[CsvInput],
-    delimiter: u8,
+    options: &OpenOptions,
     column: usize,
-) -> Option<(DataError, Vec<u8>)> {
+) -> Option<DataError> {
     let keys = plan.keys.len();
     let slot = match column.checked_sub(keys) {
         None => plan.keys[column],
@@ -111,41 +116,52 @@ pub fn locate_in_csv(
         return None;
     }
     let name = &plan.slot_names[slot];
-    let mut reader = CsvReader::new(plan, delimiter);
-    for input in inputs {
-        let mut on_batch = |batch: &Batch<'_>, starts: &[usize]| -> Result<(), Found> {
-            let col = &batch.columns[slot];
-            let texts = match (col.raw, col.data) {
-                (Some(raw), _) => raw,
-                (None, Data::Text(text)) => text,
-                _ => return Ok(()),
-            };
-            match (texts.iter().enumerate())
-                .find(|&(row, t)| col.is_valid(row) && std::str::from_utf8(t).is_err())
-            {
-                Some((row, t)) => Err(Found(
-                    input.error_at(starts[row], Some(name), String::new()),
-                    t.to_vec(),
-                )),
-                None => Ok(()),
-            }
+    // the batch's first value that is not UTF-8, as an error at its line
+    let find = |input: &CsvInput, batch: &Batch<'_>, starts: &[usize]| -> Result<(), DataError> {
+        let col = &batch.columns[slot];
+        let texts = match (col.raw, col.data) {
+            (Some(raw), _) => raw,
+            (None, Data::Text(text)) => text,
+            _ => return Ok(()),
         };
-        let end = input.bytes().len();
-        let read = reader.read_range(input, input.body_start, end, &mut on_batch, &mut |_| {});
-        match read {
-            Ok(_) => {}
-            Err(Found(e, value)) => return Some((e, value)),
+        match (texts.iter().enumerate())
+            .find(|&(row, t)| col.is_valid(row) && std::str::from_utf8(t).is_err())
+        {
+            Some((row, t)) => Err(input.error_at(starts[row], Some(name), show(t))),
+            None => Ok(()),
+        }
+    };
+    for input in inputs {
+        let found = if input.is_stream() {
+            let mut again = CsvInput::open_with(input.reopen.as_deref()?, options).ok()?;
+            again.hive = input.hive.clone();
+            let opts = ExecOptions {
+                partitions: None,
+                threads: options.threads,
+                delimiter: options.delimiter,
+                progress: false,
+                taper: false,
+            };
+            let fold = |_: &mut (), piece: &CsvInput, batch: &Batch<'_>, starts: &[usize]| {
+                find(piece, batch, starts)
+            };
+            let workers = vec![(); options.threads.max(1)];
+            match stream::map(plan, &again, &opts, workers, &fold) {
+                Ok(_) => None,
+                Err(Error::Data(e)) => Some(e),
+                // (the stream no longer reads: no position to give)
+                Err(_) => return None,
+            }
+        } else {
+            let mut reader = CsvReader::new(plan, options.delimiter);
+            let mut on_batch = |batch: &Batch<'_>, starts: &[usize]| find(input, batch, starts);
+            let end = input.bytes().len();
+            let read = reader.read_range(input, input.body_start, end, &mut on_batch, &mut |_| {});
+            read.err()
+        };
+        if found.is_some() {
+            return found;
         }
     }
     None
-}
-
-/// Where the search stopped: the value found, or (impossible after a run
-/// that succeeded) a record the reader rejects.
-struct Found(DataError, Vec<u8>);
-
-impl From<DataError> for Found {
-    fn from(e: DataError) -> Self {
-        Found(e, Vec::new())
-    }
 }

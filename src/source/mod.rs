@@ -35,7 +35,7 @@ pub mod typed;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
@@ -87,6 +87,9 @@ pub struct CsvInput {
     /// For a streamed input (see [`stream`]): the rest of the stream, after
     /// `bytes` (which then hold only its first bytes, header included).
     pub(crate) stream: Option<stream::Rest>,
+    /// For a streamed compressed file: its path, so that an error path can
+    /// stream it again (`output::utf8`); `None` for every other input.
+    pub(crate) reopen: Option<PathBuf>,
 }
 
 /// How [`CsvInput::open_with`] opens an input.
@@ -177,7 +180,9 @@ impl CsvInput {
             if compression != decompress::Compression::None {
                 if options.stream {
                     let file = file.try_clone().map_err(|e| Error::io(path, e))?;
-                    return stream::open_compressed(name, map, file, compression, options);
+                    let mut input = stream::open_compressed(name, map, file, compression, options)?;
+                    input.reopen = (!read_once).then(|| path.to_path_buf());
+                    return Ok(input);
                 }
                 // `split` maps its inputs: a decompressed copy, of a file
                 // that can be read again (unless `file` is itself a copy)
@@ -206,6 +211,7 @@ impl CsvInput {
             hive: Vec::new(),
             line_base: 0,
             stream: None,
+            reopen: None,
         };
         input.read_header(delimiter, options.no_header)?;
         Ok(input)

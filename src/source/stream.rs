@@ -206,6 +206,7 @@ fn start(
         stream: Some(Rest {
             reader: Mutex::new(Some(reader)),
         }),
+        reopen: None,
     };
     input.read_header(options.delimiter, options.no_header)?;
     Ok(input)
@@ -505,6 +506,7 @@ fn parse_block<W>(
         hive: input.hive.clone(),
         line_base: 0,
         stream: None,
+        reopen: None,
     };
     let read = |piece: &CsvInput, state: &mut W| {
         let mut reader = CsvReader::new(plan, opts.delimiter);

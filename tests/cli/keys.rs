@@ -569,6 +569,66 @@ fn json_refuses_text_that_is_not_utf8_naming_its_first_line() {
             }
         }
     }
+    // a compressed file is decompressed again, in blocks as the run read
+    // it: the same line (the reopened stream's blocks count their lines);
+    // standard input cannot be read again: the column and the value
+    let bytes = std::fs::read(&csv).unwrap();
+    let gz = scratch.write("bytes.csv.gz", crate::common::gzip(&bytes));
+    let zst = scratch.write("bytes.csv.zst", crate::common::zstd(&bytes));
+    for packed in [&gz, &zst] {
+        let name = packed.display().to_string();
+        let want =
+            format!("rayproc: error: {name}:3: column 'k': invalid UTF-8 in \"\\xff\": json");
+        for threads in ["1", "3"] {
+            let args = [
+                "run",
+                "--input",
+                packed.to_str().unwrap(),
+                "--by",
+                "k",
+                "--agg",
+                "count",
+                "--format",
+                "json",
+                "--threads",
+                threads,
+            ];
+            let r = run_bytes_with_stdin(args, None);
+            assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+            assert!(r.stdout.is_empty());
+            assert!(r.stderr.starts_with(&want), "{args:?}: {}", r.stderr);
+        }
+    }
+    // a plain file after standard input: stdin may hold the first such
+    // value, so no line is named
+    for args in [
+        &[
+            "run", "--input", "-", "--by", "k", "--agg", "count", "--format", "json",
+        ][..],
+        &[
+            "run",
+            "--input",
+            "-",
+            "--input",
+            gz.to_str().unwrap(),
+            "--by",
+            "k",
+            "--agg",
+            "count",
+            "--format",
+            "json",
+        ],
+    ] {
+        let r = run_bytes_with_stdin(args, Some(&bytes));
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.starts_with(
+                "rayproc: error: column 'k': invalid UTF-8 in \"z\\xff\": json output"
+            ),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
     // a store has no lines: the column and the value instead
     let store = scratch.path("bytes.store");
     let s = store.to_str().unwrap();
