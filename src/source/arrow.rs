@@ -17,6 +17,7 @@
 //! | Decimal32/64/128 with scale > 0 | float: the decimal's text, correctly rounded (as the CSV reader would) |
 //! | Utf8, LargeUtf8, Utf8View, Binary, LargeBinary, BinaryView | text (the bytes as stored; an empty string is a value, not null) |
 //! | Dictionary of any of those | text |
+//! | Dictionary of any other type above | as its values |
 //! | Boolean | text: `true` / `false` |
 //! | Date32, Date64 | text: `YYYY-MM-DD` |
 //! | Timestamp (any unit, any zone) | text: `YYYY-MM-DDTHH:MM:SS[.fraction]` in UTC, the fraction as long as the unit |
@@ -76,6 +77,9 @@ pub fn kind_of(dt: &DataType) -> Result<ReadAs, String> {
         Utf8 | LargeUtf8 | Utf8View | Binary | LargeBinary | BinaryView | Boolean | Date32
         | Date64 | Timestamp(_, _) => ReadAs::Text,
         Dictionary(_, value) if is_text(value) => ReadAs::Text,
+        // a dictionary of numbers, dates, ...: read as its values (see
+        // `prepare`)
+        Dictionary(_, value) => kind_of(value)?,
         other => {
             return Err(format!(
                 "has Arrow type {other}, which rayproc cannot aggregate \
@@ -174,6 +178,9 @@ fn valid_mask(a: &dyn Array) -> Option<Vec<bool>> {
 pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
     use DataType::*;
     let kind = kind_of(array.data_type()).map_err(|why| format!("column '{name}' {why}"))?;
+    if is_coded_non_text(array.data_type()) {
+        return prepare(name, &decoded(name, array)?);
+    }
     let keep = |kind| Prepared {
         kind,
         array: array.clone(),
@@ -260,6 +267,27 @@ pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
         }
         _ => keep(ReadAs::Text),
     })
+}
+
+/// Whether `dt` is a dictionary of anything but text, which is read as its
+/// values ([`decoded`]).
+fn is_coded_non_text(dt: &DataType) -> bool {
+    matches!(dt, DataType::Dictionary(_, value) if !is_text(value))
+}
+
+/// A dictionary of numbers (pandas' categorical integers, pyarrow's
+/// `dictionary_encode`), dates, ...: its values, row by row (a key past
+/// the values is an error, not a panic; a null key or a key naming a null
+/// value is null). Any other array as it is.
+fn decoded(name: &str, array: &ArrayRef) -> Result<ArrayRef, String> {
+    if !is_coded_non_text(array.data_type()) {
+        return Ok(array.clone());
+    }
+    let dictionary = array.as_any_dictionary();
+    let options = arrow_select::take::TakeOptions { check_bounds: true };
+    let values = dictionary.values().as_ref();
+    arrow_select::take::take(values, dictionary.keys(), Some(options))
+        .map_err(|e| format!("column '{name}': {e}"))
 }
 
 fn to_text<T: ArrowPrimitiveType>(
@@ -758,6 +786,7 @@ pub fn fold_arrays(
     let mut prepared = Vec::with_capacity(arrays.len());
     let mut spelling = Vec::new();
     for (i, (name, array)) in names.iter().zip(arrays).enumerate() {
+        let array = &decoded(name, array).map_err(crate::error::Error::Other)?;
         if let Some((row, year)) = first_day_out_of_range(array.as_ref()) {
             return Err(reject(Rejection {
                 row,
@@ -959,5 +988,45 @@ mod tests {
         let p = prepare("c", &a).unwrap();
         assert_eq!((p.kind, p.digits), (ReadAs::Float, false));
         assert_eq!(p.array.as_primitive::<Float64Type>().values(), &[1e20]);
+    }
+
+    /// A dictionary of numbers or dates is read as its values: a null key,
+    /// and a key naming a null value, are null. It was refused ("has Arrow
+    /// type Dictionary(Int32, Int64), which rayproc cannot aggregate").
+    #[test]
+    fn dictionaries_of_numbers_are_their_values() {
+        use arrow_array::{DictionaryArray, Int8Array};
+        let keys = Int8Array::from(vec![Some(1), None, Some(0), Some(2), Some(1)]);
+        let values: ArrayRef = Arc::new(Int64Array::from(vec![Some(-5), Some(7), None]));
+        let a: ArrayRef = Arc::new(DictionaryArray::try_new(keys.clone(), values).unwrap());
+        assert_eq!(kind_of(a.data_type()), Ok(ReadAs::Int));
+        let p = prepare("c", &a).unwrap();
+        assert_eq!(p.kind, ReadAs::Int);
+        let got: Vec<Option<i64>> = p.array.as_primitive::<Int64Type>().iter().collect();
+        assert_eq!(got, [Some(7), None, Some(-5), None, Some(7)]);
+        // wide UInt64 values: their digits, as a plain UInt64 column's
+        let values: ArrayRef = Arc::new(UInt64Array::from(vec![u64::MAX, 3, 4]));
+        let a: ArrayRef = Arc::new(DictionaryArray::try_new(keys.clone(), values).unwrap());
+        let p = prepare("c", &a).unwrap();
+        assert_eq!((p.kind, p.digits), (ReadAs::Text, true));
+        assert_eq!(
+            text_slices(p.array.as_ref()),
+            [&b"3"[..], b"", b"18446744073709551615", b"4", b"3"]
+        );
+        // dates: their text
+        let values: ArrayRef = Arc::new(Date32Array::from(vec![0, 1, 19_723]));
+        let a: ArrayRef = Arc::new(DictionaryArray::try_new(keys, values).unwrap());
+        let p = prepare("c", &a).unwrap();
+        assert_eq!(p.kind, ReadAs::Text);
+        assert_eq!(
+            text_slices(p.array.as_ref()),
+            [
+                &b"1970-01-02"[..],
+                b"",
+                b"1970-01-01",
+                b"2024-01-01",
+                b"1970-01-02"
+            ]
+        );
     }
 }

@@ -664,3 +664,114 @@ fn dates_outside_the_years_0000_to_9999_are_errors_naming_the_row() {
     out.expect_ok("a query that reads no date");
     assert_eq!(out.stdout, "sum_v\n3\n");
 }
+
+/// A dictionary-encoded column of numbers or dates (pandas' categorical
+/// integers, pyarrow's `dictionary_encode`) is read as its values, in
+/// Parquet and Arrow IPC alike: the same answers as the plain column. It
+/// was refused ("has Arrow type Dictionary(Int32, Int64), which rayproc
+/// cannot aggregate"). A date past 9999 inside a dictionary is the error
+/// a plain date column gives.
+#[test]
+fn dictionaries_of_numbers_and_dates_read_as_their_values() {
+    use arrow_array::types::{Int16Type, Int32Type, Int8Type};
+    use arrow_array::{
+        ArrayRef, Date32Array, DictionaryArray, Float64Array, Int64Array, RecordBatch,
+    };
+    use std::sync::Arc;
+    let scratch = Scratch::new();
+    let n = 40usize;
+    let ids: Vec<Option<i64>> = (0..n)
+        .map(|i| (i % 7 != 3).then_some((i % 5) as i64 * 1000))
+        .collect();
+    let xs: Vec<Option<f64>> = (0..n)
+        .map(|i| (i % 4 != 1).then_some((i % 3) as f64 / 4.0))
+        .collect();
+    let days: Vec<i32> = (0..n).map(|i| 19_000 + (i % 6) as i32).collect();
+    let plain = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(ids.clone())) as ArrayRef),
+        ("x", Arc::new(Float64Array::from(xs.clone()))),
+        ("d", Arc::new(Date32Array::from(days.clone()))),
+    ])
+    .unwrap();
+    let coded = |batch_days: &[i32]| {
+        // the ids as keys into their distinct values
+        let distinct: Vec<i64> = (0..5).map(|v| v * 1000).collect();
+        let keys = arrow_array::Int32Array::from(
+            ids.iter()
+                .map(|v| v.map(|v| (v / 1000) as i32))
+                .collect::<Vec<_>>(),
+        );
+        let id = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(Int64Array::from(distinct)))
+            .unwrap();
+        // a null value in the dictionary stands for the missing x
+        let xkeys = arrow_array::Int8Array::from(
+            (0..n)
+                .map(|i| Some(if i % 4 == 1 { 3 } else { (i % 3) as i8 }))
+                .collect::<Vec<_>>(),
+        );
+        let xvalues = Float64Array::from(vec![Some(0.0), Some(0.25), Some(0.5), None]);
+        let x = DictionaryArray::<Int8Type>::try_new(xkeys, Arc::new(xvalues)).unwrap();
+        let dkeys =
+            arrow_array::Int16Array::from((0..n).map(|i| (i % 6) as i16).collect::<Vec<_>>());
+        let d = DictionaryArray::<Int16Type>::try_new(
+            dkeys,
+            Arc::new(Date32Array::from(batch_days.to_vec())),
+        )
+        .unwrap();
+        RecordBatch::try_from_iter_with_nullable([
+            ("id", Arc::new(id) as ArrayRef, true),
+            ("x", Arc::new(x), true),
+            ("d", Arc::new(d), true),
+        ])
+        .unwrap()
+    };
+    let write = |name: &str, batch: &RecordBatch| -> [std::path::PathBuf; 2] {
+        let parquet = scratch.path(&format!("{name}.parquet"));
+        let file = std::fs::File::create(&parquet).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        w.write(batch).unwrap();
+        w.close().unwrap();
+        let ipc = scratch.path(&format!("{name}.arrow"));
+        let file = std::fs::File::create(&ipc).unwrap();
+        let mut w = arrow_ipc::writer::FileWriter::try_new(file, &batch.schema()).unwrap();
+        w.write(batch).unwrap();
+        w.finish().unwrap();
+        [parquet, ipc]
+    };
+    let plain = write("plain", &plain);
+    let coded_files = write("coded", &coded(&(19_000..19_006).collect::<Vec<_>>()));
+    let queries: [&[&str]; 4] = [
+        &["--by", "id", "--agg", "count,sum:x,mean:x,max:d"],
+        &["--by", "d", "--agg", "count,min:id,distinct:x,median:x"],
+        &["--agg", "sum:id,distinct:id,min:d,max:d,count:x"],
+        &[
+            "--where",
+            "id >= 2000 and d < '2022-01-04'",
+            "--by",
+            "x",
+            "--agg",
+            "count,sum:id",
+        ],
+    ];
+    for query in queries {
+        let want = run_on(&plain[0], query);
+        want.expect_ok("the plain columns");
+        assert_eq!(run_on(&plain[1], query).stdout, want.stdout, "{query:?}");
+        for file in &coded_files {
+            let got = run_on(file, query);
+            got.expect_ok(&format!("{query:?} over {}", file.display()));
+            assert_eq!(got.stdout, want.stdout, "{query:?} over {}", file.display());
+        }
+    }
+    // 10000-01-01 in a dictionary of dates, named by its row (3: key 2)
+    let far = coded(&[19_000, 19_001, 2_932_897, 19_003, 19_004, 19_005]);
+    for file in write("far", &far) {
+        let out = run_on(&file, &["--agg", "max:d"]);
+        out.expect_code(1, "a date past 9999 in a dictionary");
+        assert!(
+            out.stderr.contains("row 3: column 'd'") && out.stderr.contains("the year 10000"),
+            "{}",
+            out.stderr
+        );
+    }
+}
