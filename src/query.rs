@@ -283,9 +283,9 @@ impl Prepared<'_> {
     }
 
     /// Fails when `format` needs UTF-8 text and `table` (this query's
-    /// result) holds text that is not; for CSV inputs the error names the
-    /// first input line holding such a value, found by reading them again
-    /// (on this error path only; see [`output::utf8`]).
+    /// result) holds text that is not; for CSV inputs and stores the error
+    /// names the first input line holding such a value, found by reading
+    /// them again (on this error path only; see [`output::utf8`]).
     pub fn check_text(&self, table: &Table, format: Format) -> Result<()> {
         match &self.inputs {
             Inputs::Csv(inputs) => output::utf8::check(table, format, |column| {
@@ -297,7 +297,18 @@ impl Prepared<'_> {
                 };
                 output::utf8::locate_in_csv(&self.plan, inputs, &options, column)
             }),
-            Inputs::Typed(_) | Inputs::Store(_) => output::utf8::check(table, format, |_| None),
+            Inputs::Store(store) => output::utf8::check(table, format, |column| {
+                let slot = output::utf8::input_slot(&self.plan, column)?;
+                let not_utf8 = |t: &[u8]| std::str::from_utf8(t).is_err();
+                let (file, line, text) = store.locate_text(&self.plan, slot, not_utf8)?;
+                Some(crate::error::DataError {
+                    file,
+                    line,
+                    column: Some(self.plan.slot_names[slot].clone()),
+                    message: output::utf8::show(&text),
+                })
+            }),
+            Inputs::Typed(_) => output::utf8::check(table, format, |_| None),
         }
     }
 

@@ -12,9 +12,10 @@
 //! The position is found by reading the CSV inputs again, on this error
 //! path only: remembering where each key was first seen would cost every
 //! run of every group-by, for an error few runs meet. A compressed file is
-//! decompressed again; standard input and pipes cannot be read again, and
-//! typed inputs have no lines: for them the error names the column and the
-//! value.
+//! decompressed again; a store names the source line a row was split from
+//! ([`crate::store::Store::locate_text`]). Standard input and pipes cannot
+//! be read again, and Parquet and Arrow inputs have no lines: for them the
+//! error names the column and the value.
 
 use super::{for_terminal, Format};
 use crate::batch::Batch;
@@ -85,13 +86,23 @@ fn first_invalid(table: &Table) -> Option<(usize, Vec<u8>)> {
 }
 
 /// A value for a message: escaped as the table format shows it, shortened.
-fn show(bytes: &[u8]) -> String {
+pub fn show(bytes: &[u8]) -> String {
     const MAX: usize = 60;
     let shown = for_terminal(bytes);
     match shown.char_indices().nth(MAX) {
         Some((cut, _)) => format!("\"{}…\"", &shown[..cut]),
         None => format!("\"{shown}\""),
     }
+}
+
+/// The plan slot (input column) behind output column `column`; `None` for
+/// a count or a time bucket (whose keys are ASCII).
+pub fn input_slot(plan: &Plan, column: usize) -> Option<usize> {
+    let slot = match column.checked_sub(plan.keys.len()) {
+        None => plan.keys[column],
+        Some(agg) => plan.aggs.get(agg)?.slot?,
+    };
+    (slot < plan.slots()).then_some(slot)
 }
 
 /// The first record of `inputs` (in input order) whose value in the input
@@ -106,15 +117,7 @@ pub fn locate_in_csv(
     options: &OpenOptions,
     column: usize,
 ) -> Option<DataError> {
-    let keys = plan.keys.len();
-    let slot = match column.checked_sub(keys) {
-        None => plan.keys[column],
-        Some(agg) => plan.aggs.get(agg)?.slot?,
-    };
-    // a time bucket's keys are ASCII
-    if slot >= plan.slots() {
-        return None;
-    }
+    let slot = input_slot(plan, column)?;
     let name = &plan.slot_names[slot];
     // the batch's first value that is not UTF-8, as an error at its line
     let find = |input: &CsvInput, batch: &Batch<'_>, starts: &[usize]| -> Result<(), DataError> {

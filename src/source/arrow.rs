@@ -764,16 +764,10 @@ pub fn note_schema_types(fold: &mut crate::exec::Fold<'_>, arrays: &[ArrayRef]) 
     fold.note_types(&types);
 }
 
-/// Folds `arrays` (one per plan slot, each `len` rows) into `fold`, in
-/// batches, keeping the rows the plan's filter keeps and adding its time
-/// buckets ([`crate::rows::fold_typed`]). A rejected value becomes the
-/// error `reject` makes of it.
-///
-/// `codes[i]`, where there is one, is `arrays[i]`'s rows as codes into a
-/// dictionary ([`Prepared::with_codes`]); `codes` may be shorter than
-/// `arrays`, or empty, where no array has codes. Likewise `spelled[i]`:
-/// how `arrays[i]` is typed by the rows `--where` keeps ([`Spelled`]; as
-/// typed where there is none).
+/// Folds `arrays` (one per plan slot, each `len` rows; `codes` and
+/// `spelled` as [`Rows`] says) into `fold`: the rows the plan's filter
+/// keeps, with its time buckets ([`each_kept_batch`]). A rejected value
+/// becomes the error `reject` makes of it.
 pub fn fold_arrays(
     fold: &mut crate::exec::Fold<'_>,
     names: &[String],
@@ -783,6 +777,70 @@ pub fn fold_arrays(
     len: usize,
     reject: impl Fn(Rejection) -> crate::error::Error,
 ) -> crate::error::Result<()> {
+    let plan = fold.plan();
+    let rows = Rows {
+        names,
+        arrays,
+        codes,
+        spelled,
+        len,
+    };
+    each_kept_batch(plan, &rows, reject, &mut |batch: &Batch<'_>| {
+        if fold.cancelled() {
+            // another task failed: this one's rows no longer matter
+            return Ok(());
+        }
+        fold.fold(batch).map_err(|r| {
+            let agg = &plan.aggs[r.agg];
+            let slot = agg.slot.expect("only column aggregates reject values");
+            let value = crate::rows::value_text(&batch.columns[slot], r.row);
+            crate::rows::BadRow {
+                row: r.row,
+                slot,
+                message: format!(
+                    "{} needs numbers, found {}",
+                    agg.spec.func.label(),
+                    crate::error::show_value(&value)
+                ),
+            }
+        })
+    })
+}
+
+/// The arrays of one typed batch, one per plan slot, as [`fold_arrays`]
+/// and [`each_kept_batch`] take them.
+pub struct Rows<'r> {
+    pub names: &'r [String],
+    pub arrays: &'r [ArrayRef],
+    /// `codes[i]`, where there is one, is `arrays[i]`'s rows as codes into
+    /// a dictionary ([`Prepared::with_codes`]); may be shorter than
+    /// `arrays`, or empty, where no array has codes.
+    pub codes: &'r [Option<(ArrayRef, Arc<Dictionary>)>],
+    /// Likewise: how `arrays[i]` is typed by the rows `--where` keeps
+    /// ([`Spelled`]; as typed where there is none).
+    pub spelled: &'r [Option<Spelled>],
+    /// Rows in each array.
+    pub len: usize,
+}
+
+/// Passes the rows of `rows` that the plan's filter keeps, typed as the
+/// CSV reader would type them and with the plan's time buckets, to `on`,
+/// a batch at a time ([`crate::rows::fold_typed`]). A rejected value
+/// becomes the error `reject` makes of it, as does a row `on` returns
+/// (naming a row of the batch it was given), with its row among `rows`.
+pub fn each_kept_batch(
+    plan: &crate::plan::Plan,
+    rows: &Rows<'_>,
+    reject: impl Fn(Rejection) -> crate::error::Error,
+    on: &mut dyn FnMut(&Batch<'_>) -> Result<(), crate::rows::BadRow>,
+) -> crate::error::Result<()> {
+    let Rows {
+        names,
+        arrays,
+        codes,
+        spelled,
+        len,
+    } = *rows;
     let mut prepared = Vec::with_capacity(arrays.len());
     let mut spelling = Vec::new();
     for (i, (name, array)) in names.iter().zip(arrays).enumerate() {
@@ -815,27 +873,7 @@ pub fn fold_arrays(
     }
     let mut buckets = crate::rows::Buckets::default();
     for_each_batch(&prepared, len, |batch, offset| {
-        if fold.cancelled() {
-            return Ok(());
-        }
-        let plan = fold.plan();
-        let mut on = |batch: &Batch<'_>| {
-            fold.fold(batch).map_err(|r| {
-                let agg = &plan.aggs[r.agg];
-                let slot = agg.slot.expect("only column aggregates reject values");
-                let value = crate::rows::value_text(&batch.columns[slot], r.row);
-                crate::rows::BadRow {
-                    row: r.row,
-                    slot,
-                    message: format!(
-                        "{} needs numbers, found {}",
-                        agg.spec.func.label(),
-                        crate::error::show_value(&value)
-                    ),
-                }
-            })
-        };
-        let folded = crate::rows::fold_typed(plan, batch, &spelling, offset, &mut buckets, &mut on);
+        let folded = crate::rows::fold_typed(plan, batch, &spelling, offset, &mut buckets, on);
         folded.map_err(|bad| {
             reject(Rejection {
                 row: offset + bad.row,

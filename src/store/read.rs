@@ -48,7 +48,7 @@ use crate::error::{DataError, Error, Result};
 use crate::exec::{self, AggregateOptions, Fold};
 use crate::partial::Table;
 use crate::plan::{Plan, UNUSED};
-use crate::source::arrow::{fold_arrays, Spelled};
+use crate::source::arrow::{each_kept_batch, fold_arrays, Rows, Spelled};
 use crate::source::ipc::IpcFile;
 use crate::source::release_range;
 use crate::xxh3::Xxh3;
@@ -509,6 +509,77 @@ impl Store {
         super::dictionary::read(&self.gen_dir, &self.generation, info, verify).map(Some)
     }
 
+    /// The first row, in the store's order, that `plan`'s filter keeps
+    /// and whose text in slot `slot` `is_bad` (text that `json` output
+    /// cannot hold): the source `FILE` and `LINE` it was split from
+    /// ([`Store::source_line`]), and the text. `None` when there is none,
+    /// or its source cannot be read again. On an error path only: the
+    /// partitions are read again, unverified (the run that failed read
+    /// them verified).
+    pub fn locate_text(
+        &self,
+        plan: &Plan,
+        slot: usize,
+        is_bad: impl Fn(&[u8]) -> bool,
+    ) -> Option<(String, u64, Vec<u8>)> {
+        use crate::value::Data;
+        let read = self.columns_read(plan, false).ok()?;
+        for i in 0..self.partitions() {
+            let path = self.partition_path(i);
+            let name = path.display().to_string();
+            let map = self.map_partition(i).ok()?;
+            let _truncation = crate::signals::register_mapping(map.as_ptr(), map.len(), &path);
+            let ipc = IpcFile::from_map(map, &name, true, Some(read.needed.clone())).ok()?;
+            let mut first = 0u64;
+            for b in 0..ipc.batches() {
+                let batch = ipc.batch(b).ok()?;
+                let (arrays, codes, spelled) = slot_arrays(&read, plan, &batch, &name).ok()?;
+                let rows = Rows {
+                    names: &plan.slot_names,
+                    arrays: &arrays,
+                    codes: &codes,
+                    spelled: &spelled,
+                    len: batch.num_rows(),
+                };
+                let mut text = None;
+                let row = std::cell::Cell::new(None);
+                let reject = |r: crate::source::arrow::Rejection| {
+                    row.set(Some(r.row));
+                    Error::Other(r.message)
+                };
+                let searched = each_kept_batch(plan, &rows, reject, &mut |kept| {
+                    let col = &kept.columns[slot];
+                    let texts = match (col.raw, col.data) {
+                        (Some(raw), _) => raw,
+                        (None, Data::Text(t)) => t,
+                        _ => return Ok(()),
+                    };
+                    let found =
+                        (texts.iter().enumerate()).find(|&(r, t)| col.is_valid(r) && is_bad(t));
+                    match found {
+                        Some((r, t)) => {
+                            text = Some(t.to_vec());
+                            Err(crate::rows::BadRow {
+                                row: r,
+                                slot,
+                                message: String::new(),
+                            })
+                        }
+                        None => Ok(()),
+                    }
+                });
+                if searched.is_err() {
+                    // found, or (impossible after a run that succeeded) a
+                    // row the run would have refused
+                    let (file, line) = self.source_line(i, first + row.get()? as u64)?;
+                    return Some((file, line, text?));
+                }
+                first += batch.num_rows() as u64;
+            }
+        }
+        None
+    }
+
     /// The partition files of the store.
     pub fn partitions(&self) -> usize {
         self.manifest.partitions.len()
@@ -687,42 +758,13 @@ impl Store {
                     break;
                 }
             };
-            let arrays = (read.rows.iter().zip(&plan.slot_names))
-                .map(|(at, column)| match at {
-                    RowsAt::Column(p) => Ok(batch.column(*p).clone()),
-                    RowsAt::Codes(p, values) => dictionary_rows(column, batch.column(*p), values)
-                        .map_err(|why| Error::Other(format!("{name}: {why}"))),
-                })
-                .collect::<Result<Vec<_>>>();
-            let arrays = match arrays {
-                Ok(arrays) => arrays,
+            let (arrays, codes, spelled) = match slot_arrays(read, plan, &batch, &name) {
+                Ok(all) => all,
                 Err(e) => {
                     outcome = Err(e);
                     break;
                 }
             };
-            let codes: Vec<_> = (read.codes.iter())
-                .map(|c| {
-                    c.as_ref()
-                        .map(|(p, dict)| (batch.column(*p).clone(), Arc::clone(dict)))
-                })
-                .collect();
-            let spelled: Vec<_> = (read.spelled.iter())
-                .map(|s| {
-                    s.map(|s| match s {
-                        SpelledAt::Text => Spelled::Text,
-                        SpelledAt::Float(p) => Spelled::Float(batch.column(p).clone()),
-                        SpelledAt::NoIntegers => {
-                            Spelled::Float(Arc::new(arrow_array::BooleanArray::from(vec![
-                                false;
-                                batch
-                                    .num_rows(
-                                    )
-                            ])))
-                        }
-                    })
-                })
-                .collect();
             let first = rows;
             let folded = fold_arrays(
                 fold,
@@ -827,6 +869,52 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The arrays of `batch` (of partition file `name`) that `plan`'s slots
+/// read, as [`fold_arrays`] takes them: each slot's rows, the codes of the
+/// coded columns it reads as codes, and how `--where` types the rows kept.
+#[allow(clippy::type_complexity)]
+fn slot_arrays(
+    read: &ColumnsRead,
+    plan: &Plan,
+    batch: &arrow_array::RecordBatch,
+    name: &str,
+) -> Result<(
+    Vec<ArrayRef>,
+    Vec<Option<(ArrayRef, Arc<Dictionary>)>>,
+    Vec<Option<Spelled>>,
+)> {
+    let arrays = (read.rows.iter().zip(&plan.slot_names))
+        .map(|(at, column)| match at {
+            RowsAt::Column(p) => Ok(batch.column(*p).clone()),
+            RowsAt::Codes(p, values) => dictionary_rows(column, batch.column(*p), values)
+                .map_err(|why| Error::Other(format!("{name}: {why}"))),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let codes: Vec<_> = (read.codes.iter())
+        .map(|c| {
+            c.as_ref()
+                .map(|(p, dict)| (batch.column(*p).clone(), Arc::clone(dict)))
+        })
+        .collect();
+    let spelled: Vec<_> = (read.spelled.iter())
+        .map(|s| {
+            s.map(|s| match s {
+                SpelledAt::Text => Spelled::Text,
+                SpelledAt::Float(p) => Spelled::Float(batch.column(p).clone()),
+                SpelledAt::NoIntegers => {
+                    Spelled::Float(Arc::new(arrow_array::BooleanArray::from(vec![
+                        false;
+                        batch
+                            .num_rows(
+                            )
+                    ])))
+                }
+            })
+        })
+        .collect();
+    Ok((arrays, codes, spelled))
 }
 
 /// A coded column's rows as an Arrow dictionary array: `codes` (a `UInt32`

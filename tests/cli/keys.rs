@@ -629,10 +629,50 @@ fn json_refuses_text_that_is_not_utf8_naming_its_first_line() {
             r.stderr
         );
     }
-    // a store has no lines: the column and the value instead
-    let store = scratch.path("bytes.store");
+    // a store names the source line its row was split from: the same
+    // error as `run --input` on the source, whatever the partitions, also
+    // under `--where` (the first kept row) and from a compressed source
+    let queries: [&[&str]; 3] = [
+        &["--by", "k", "--agg", "count"],
+        &["--by", "v,k", "--agg", "count", "--where", "v >= 100"],
+        &["--agg", "max:k", "--where", "v > 200"],
+    ];
+    for (source, parts) in [(&csv, "1"), (&csv, "5"), (&gz, "3")] {
+        let source = source.to_str().unwrap();
+        let store = scratch.path(&format!("bytes{parts}.store"));
+        let s = store.to_str().unwrap();
+        let split = run_bytes_with_stdin(
+            [
+                "split",
+                "--input",
+                source,
+                "--store",
+                s,
+                "--partitions",
+                parts,
+            ],
+            None,
+        );
+        assert_eq!(split.code, 0, "{}", split.stderr);
+        for query in queries {
+            let mut from_source = vec!["run", "--input", source, "--format", "json"];
+            from_source.extend(query);
+            let want = run_bytes_with_stdin(&from_source, None);
+            assert_eq!(want.code, 1, "{from_source:?}: {}", want.stderr);
+            assert!(want.stderr.contains(".csv"), "{}", want.stderr);
+            let mut from_store = vec!["run", "--store", s, "--format", "json"];
+            from_store.extend(query);
+            let r = run_bytes_with_stdin(&from_store, None);
+            assert_eq!(r.code, 1, "{from_store:?}: {}", r.stderr);
+            assert!(r.stdout.is_empty());
+            assert_eq!(r.stderr, want.stderr, "{from_store:?}");
+        }
+    }
+    // a store split from standard input has no source to read again: the
+    // column and the value instead
+    let store = scratch.path("stdin.store");
     let s = store.to_str().unwrap();
-    let split = run_bytes_with_stdin(["split", "--input", csv_arg, "--store", s], None);
+    let split = run_bytes_with_stdin(["split", "--input", "-", "--store", s], Some(&bytes));
     assert_eq!(split.code, 0, "{}", split.stderr);
     let r = run_bytes_with_stdin(
         [
