@@ -21,10 +21,11 @@
 //! | Boolean | text: `true` / `false` |
 //! | Date32, Date64 | text: `YYYY-MM-DD` |
 //! | Timestamp (any unit, any zone) | text: `YYYY-MM-DDTHH:MM:SS[.fraction]` in UTC, the fraction as long as the unit |
+//! | Time32, Time64 (times of day) | text: `HH:MM:SS[.fraction]`, the fraction as long as the unit |
 //! | Null | an all-null integer column |
 //!
-//! Anything else (lists, structs, maps, intervals, durations, times of day,
-//! Decimal256) is an error naming the column.
+//! Anything else (lists, structs, maps, intervals, durations, Decimal256) is
+//! an error naming the column.
 
 use std::sync::Arc;
 
@@ -75,7 +76,7 @@ pub fn kind_of(dt: &DataType) -> Result<ReadAs, String> {
             }
         }
         Utf8 | LargeUtf8 | Utf8View | Binary | LargeBinary | BinaryView | Boolean | Date32
-        | Date64 | Timestamp(_, _) => ReadAs::Text,
+        | Date64 | Timestamp(_, _) | Time32(_) | Time64(_) => ReadAs::Text,
         Dictionary(_, value) if is_text(value) => ReadAs::Text,
         // a dictionary of numbers, dates, ...: read as its values (see
         // `prepare`)
@@ -83,7 +84,8 @@ pub fn kind_of(dt: &DataType) -> Result<ReadAs, String> {
         other => {
             return Err(format!(
                 "has Arrow type {other}, which rayproc cannot aggregate \
-                 (supported: integers, floats, decimals, strings, binary, booleans, dates, timestamps)"
+                 (supported: integers, floats, decimals, strings, binary, booleans, dates, timestamps, \
+                 times of day)"
             ))
         }
     })
@@ -265,6 +267,24 @@ pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
             );
             text(to_text(&a, |v| format_timestamp(v, per_second, digits)))
         }
+        // a time of day: `HH:MM:SS[.fraction]`, the fraction as long as the
+        // unit (values outside the day are refused by `first_out_of_range`)
+        Time32(TimeUnit::Second) => {
+            let a = array.as_primitive::<Time32SecondType>();
+            text(to_text(a, |v| format_time(v as i64, 1, 0)))
+        }
+        Time32(_) => {
+            let a = array.as_primitive::<Time32MillisecondType>();
+            text(to_text(a, |v| format_time(v as i64, 1_000, 3)))
+        }
+        Time64(TimeUnit::Microsecond) => {
+            let a = array.as_primitive::<Time64MicrosecondType>();
+            text(to_text(a, |v| format_time(v, 1_000_000, 6)))
+        }
+        Time64(_) => {
+            let a = array.as_primitive::<Time64NanosecondType>();
+            text(to_text(a, |v| format_time(v, 1_000_000_000, 9)))
+        }
         _ => keep(ReadAs::Text),
     })
 }
@@ -372,12 +392,13 @@ const FIRST_DAY: i64 = -719_528;
 const LAST_DAY: i64 = 2_932_896;
 
 /// The first row of a date or timestamp array whose day lies outside the
-/// years 0000 to 9999, and its year. Such values are read as their text
-/// (`YYYY-MM-DD…`), by which `min`, `max`, `distinct` and `--where` compare
-/// them, and past those years the text no longer sorts by date
-/// (`10000-01-01` before `9999-12-31`, `-001-…` before `0000-…`): refused,
-/// not answered wrongly.
-fn first_day_out_of_range(array: &dyn Array) -> Option<(usize, i64)> {
+/// years 0000 to 9999, or of a time-of-day array whose time lies outside
+/// the day, and why, in words. Such values are read as their text
+/// (`YYYY-MM-DD…`, `HH:MM:SS…`), by which `min`, `max`, `distinct` and
+/// `--where` compare them, and past those bounds the text no longer sorts
+/// as they do (`10000-01-01` before `9999-12-31`, `-001-…` before
+/// `0000-…`): refused, not answered wrongly.
+fn first_out_of_range(array: &dyn Array) -> Option<(usize, String)> {
     use DataType::*;
     fn first<T: ArrowPrimitiveType>(
         array: &dyn Array,
@@ -389,7 +410,48 @@ fn first_day_out_of_range(array: &dyn Array) -> Option<(usize, i64)> {
             .map(|(r, d)| (r, crate::timebucket::civil_from_days(d).0))
     }
     const DAY_MS: i64 = 86_400_000;
+    let year = |found: Option<(usize, i64)>| {
+        found.map(|(row, year)| {
+            let why = format!(
+                "a date in the year {year}: rayproc reads dates and timestamps of the \
+                 years 0000 to 9999 (their text, by which they compare, sorts by date \
+                 only there)"
+            );
+            (row, why)
+        })
+    };
+    // a time of day outside the day (Arrow's types allow 0 to 24 hours,
+    // exclusive): its text would not sort as times do
+    fn time<T: ArrowPrimitiveType>(array: &dyn Array, per_day: i64) -> Option<(usize, String)>
+    where
+        T::Native: Into<i64>,
+    {
+        (array.as_primitive::<T>().iter().enumerate())
+            .filter_map(|(r, v)| Some((r, v?.into())))
+            .find(|(_, v)| !(0..per_day).contains(v))
+            .map(|(r, v)| {
+                let why = format!(
+                    "a time of day of {v} {} since midnight, outside the day",
+                    match per_day {
+                        86_400 => "seconds",
+                        DAY_MS => "milliseconds",
+                        86_400_000_000 => "microseconds",
+                        _ => "nanoseconds",
+                    }
+                );
+                (r, why)
+            })
+    }
     match array.data_type() {
+        Time32(TimeUnit::Second) => return time::<Time32SecondType>(array, 86_400),
+        Time32(_) => return time::<Time32MillisecondType>(array, DAY_MS),
+        Time64(TimeUnit::Microsecond) => {
+            return time::<Time64MicrosecondType>(array, DAY_MS * 1_000)
+        }
+        Time64(_) => return time::<Time64NanosecondType>(array, DAY_MS * 1_000_000),
+        _ => {}
+    }
+    year(match array.data_type() {
         Date32 => first::<Date32Type>(array, i64::from),
         Date64 => first::<Date64Type>(array, |ms| ms.div_euclid(DAY_MS)),
         Timestamp(TimeUnit::Second, _) => {
@@ -403,7 +465,7 @@ fn first_day_out_of_range(array: &dyn Array) -> Option<(usize, i64)> {
         }
         // a nanosecond timestamp spans 1677 to 2262
         _ => None,
-    }
+    })
 }
 
 /// Days since 1970-01-01 as `YYYY-MM-DD` (proleptic Gregorian).
@@ -413,17 +475,21 @@ fn format_date(days: i64) -> String {
 }
 
 fn format_timestamp(v: i64, per_second: i64, digits: usize) -> String {
-    let secs = v.div_euclid(per_second);
-    let frac = v.rem_euclid(per_second);
-    let days = secs.div_euclid(86_400);
-    let s = secs.rem_euclid(86_400);
-    let mut out = format!(
-        "{}T{:02}:{:02}:{:02}",
+    let days = v.div_euclid(per_second).div_euclid(86_400);
+    let in_day = v - days * 86_400 * per_second;
+    format!(
+        "{}T{}",
         format_date(days),
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    );
+        format_time(in_day, per_second, digits)
+    )
+}
+
+/// `HH:MM:SS[.fraction]` of `v` units of `1 / per_second` second into a
+/// day (`0 <= v < 86_400 * per_second`), the fraction `digits` long.
+fn format_time(v: i64, per_second: i64, digits: usize) -> String {
+    let s = v.div_euclid(per_second);
+    let frac = v.rem_euclid(per_second);
+    let mut out = format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
     if digits > 0 {
         out.push_str(&format!(".{frac:0digits$}"));
     }
@@ -845,15 +911,11 @@ pub fn each_kept_batch(
     let mut spelling = Vec::new();
     for (i, (name, array)) in names.iter().zip(arrays).enumerate() {
         let array = &decoded(name, array).map_err(crate::error::Error::Other)?;
-        if let Some((row, year)) = first_day_out_of_range(array.as_ref()) {
+        if let Some((row, message)) = first_out_of_range(array.as_ref()) {
             return Err(reject(Rejection {
                 row,
                 slot: i,
-                message: format!(
-                    "a date in the year {year}: rayproc reads dates and timestamps of the \
-                     years 0000 to 9999 (their text, by which they compare, sorts by date \
-                     only there)"
-                ),
+                message,
             }));
         }
         let mut p = prepare(name, array).map_err(crate::error::Error::Other)?;
@@ -1066,5 +1128,63 @@ mod tests {
                 b"1970-01-02"
             ]
         );
+    }
+
+    /// Times of day are their `HH:MM:SS[.fraction]` text (which sorts as
+    /// they do), the fraction as long as the unit; a value outside the day
+    /// (which Arrow's types forbid, and a crafted file may hold) is refused,
+    /// naming its row. They were refused as a type.
+    #[test]
+    fn times_of_day_are_their_text() {
+        use arrow_array::{
+            Time32MillisecondArray, Time32SecondArray, Time64MicrosecondArray,
+            Time64NanosecondArray,
+        };
+        let texts = |a: ArrayRef| {
+            assert_eq!(kind_of(a.data_type()), Ok(ReadAs::Text));
+            assert_eq!(first_out_of_range(a.as_ref()), None);
+            let p = prepare("t", &a).unwrap();
+            (text_slices(p.array.as_ref()).iter())
+                .map(|t| String::from_utf8(t.to_vec()).unwrap())
+                .collect::<Vec<_>>()
+        };
+        let a = Time32SecondArray::from(vec![Some(3723), None, Some(0), Some(86_399)]);
+        assert_eq!(texts(Arc::new(a)), ["01:02:03", "", "00:00:00", "23:59:59"]);
+        let a = Time32MillisecondArray::from(vec![3_723_004, 86_399_999]);
+        assert_eq!(texts(Arc::new(a)), ["01:02:03.004", "23:59:59.999"]);
+        let a = Time64MicrosecondArray::from(vec![3_723_000_005, 0]);
+        assert_eq!(texts(Arc::new(a)), ["01:02:03.000005", "00:00:00.000000"]);
+        let a = Time64NanosecondArray::from(vec![86_399_999_999_999]);
+        assert_eq!(texts(Arc::new(a)), ["23:59:59.999999999"]);
+        // outside the day, by one unit either way
+        let outside: [(ArrayRef, &str); 4] = [
+            (
+                Arc::new(Time32SecondArray::from(vec![0, 86_400])),
+                "86400 seconds",
+            ),
+            (
+                Arc::new(Time32MillisecondArray::from(vec![0, -1])),
+                "-1 milliseconds",
+            ),
+            (
+                Arc::new(Time64MicrosecondArray::from(vec![0, 86_400_000_000])),
+                "86400000000 microseconds",
+            ),
+            (
+                Arc::new(Time64NanosecondArray::from(vec![0, i64::MIN])),
+                "nanoseconds",
+            ),
+        ];
+        for (a, unit) in outside {
+            let (row, why) = first_out_of_range(a.as_ref()).unwrap();
+            assert_eq!(row, 1, "{}", a.data_type());
+            assert!(
+                why.contains(unit) && why.contains("outside the day"),
+                "{why}"
+            );
+        }
+        // timestamps keep their form
+        assert_eq!(format_timestamp(-1, 1_000, 3), "1969-12-31T23:59:59.999");
+        assert_eq!(format_timestamp(86_400, 1, 0), "1970-01-02T00:00:00");
     }
 }
