@@ -475,8 +475,10 @@ fn format_date(days: i64) -> String {
 }
 
 fn format_timestamp(v: i64, per_second: i64, digits: usize) -> String {
-    let days = v.div_euclid(per_second).div_euclid(86_400);
-    let in_day = v - days * 86_400 * per_second;
+    // (no product of `v`'s size: any i64 is a nanosecond timestamp)
+    let secs = v.div_euclid(per_second);
+    let days = secs.div_euclid(86_400);
+    let in_day = secs.rem_euclid(86_400) * per_second + v.rem_euclid(per_second);
     format!(
         "{}T{}",
         format_date(days),
@@ -1186,5 +1188,13 @@ mod tests {
         // timestamps keep their form
         assert_eq!(format_timestamp(-1, 1_000, 3), "1969-12-31T23:59:59.999");
         assert_eq!(format_timestamp(86_400, 1, 0), "1970-01-02T00:00:00");
+        assert_eq!(
+            format_timestamp(i64::MIN, 1_000_000_000, 9),
+            "1677-09-21T00:12:43.145224192"
+        );
+        assert_eq!(
+            format_timestamp(i64::MAX, 1_000_000_000, 9),
+            "2262-04-11T23:47:16.854775807"
+        );
     }
 }
