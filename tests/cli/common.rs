@@ -354,3 +354,28 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 pub fn zstd(data: &[u8]) -> Vec<u8> {
     zstd::stream::encode_all(data, 3).unwrap()
 }
+
+/// Writes `batch` as Parquet at `path`, in row groups of at most
+/// `row_group_rows` rows (`None`: the writer's default).
+pub fn write_parquet(path: &Path, batch: &arrow_array::RecordBatch, row_group_rows: Option<usize>) {
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(row_group_rows)
+        .build();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+}
+
+/// Writes `batch` as an Arrow IPC file at `path`, in record batches of at
+/// most `batch_rows` rows (`None`: one).
+pub fn write_ipc(path: &Path, batch: &arrow_array::RecordBatch, batch_rows: Option<usize>) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = arrow_ipc::writer::FileWriter::try_new(file, &batch.schema()).unwrap();
+    let step = batch_rows.unwrap_or(batch.num_rows()).max(1);
+    for at in (0..batch.num_rows()).step_by(step) {
+        w.write(&batch.slice(at, step.min(batch.num_rows() - at)))
+            .unwrap();
+    }
+    w.finish().unwrap();
+}

@@ -622,10 +622,7 @@ fn dates_outside_the_years_0000_to_9999_are_errors_naming_the_row() {
         ])
         .unwrap();
         let path = scratch.path(name);
-        let file = std::fs::File::create(&path).unwrap();
-        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
-        w.write(&batch).unwrap();
-        w.close().unwrap();
+        write_parquet(&path, &batch, None);
         path
     };
     // 0000-01-01, 1970-01-01, 9999-12-31
@@ -727,15 +724,9 @@ fn dictionaries_of_numbers_and_dates_read_as_their_values() {
     };
     let write = |name: &str, batch: &RecordBatch| -> [std::path::PathBuf; 2] {
         let parquet = scratch.path(&format!("{name}.parquet"));
-        let file = std::fs::File::create(&parquet).unwrap();
-        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
-        w.write(batch).unwrap();
-        w.close().unwrap();
+        write_parquet(&parquet, batch, None);
         let ipc = scratch.path(&format!("{name}.arrow"));
-        let file = std::fs::File::create(&ipc).unwrap();
-        let mut w = arrow_ipc::writer::FileWriter::try_new(file, &batch.schema()).unwrap();
-        w.write(batch).unwrap();
-        w.finish().unwrap();
+        write_ipc(&ipc, batch, None);
         [parquet, ipc]
     };
     let plain = write("plain", &plain);
@@ -815,15 +806,9 @@ fn times_of_day_read_as_their_text_answer_as_the_csv() {
         ])
         .unwrap();
         let parquet = scratch.path(&format!("{name}.parquet"));
-        let file = std::fs::File::create(&parquet).unwrap();
-        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
-        w.write(&batch).unwrap();
-        w.close().unwrap();
+        write_parquet(&parquet, &batch, None);
         let ipc = scratch.path(&format!("{name}.arrow"));
-        let file = std::fs::File::create(&ipc).unwrap();
-        let mut w = arrow_ipc::writer::FileWriter::try_new(file, &batch.schema()).unwrap();
-        w.write(&batch).unwrap();
-        w.finish().unwrap();
+        write_ipc(&ipc, &batch, None);
         [parquet, ipc]
     };
     let queries: [&[&str]; 3] = [

@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::common::{run_bytes_with_stdin, Scratch, PARTITIONS, THREADS};
+use crate::common::{run_bytes_with_stdin, write_ipc, write_parquet, Scratch, PARTITIONS, THREADS};
 use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch};
 use arrow_schema::{Field, Schema};
 use std::fmt::Write as _;
@@ -449,26 +449,10 @@ fn record_batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
 fn write_typed(scratch: &Scratch, name: &str, columns: Vec<(&str, ArrayRef)>) -> [PathBuf; 2] {
     let batch = record_batch(columns);
     let parquet = scratch.path(&format!("{name}.parquet"));
-    write_parquet(&parquet, &batch);
+    write_parquet(&parquet, &batch, Some(7));
     let ipc = scratch.path(&format!("{name}.arrow"));
-    let file = std::fs::File::create(&ipc).unwrap();
-    let mut w = arrow_ipc::writer::FileWriter::try_new(file, &batch.schema()).unwrap();
-    for at in (0..batch.num_rows()).step_by(11) {
-        w.write(&batch.slice(at, 11.min(batch.num_rows() - at)))
-            .unwrap();
-    }
-    w.finish().unwrap();
+    write_ipc(&ipc, &batch, Some(11));
     [parquet, ipc]
-}
-
-fn write_parquet(path: &Path, batch: &RecordBatch) {
-    let props = parquet::file::properties::WriterProperties::builder()
-        .set_max_row_group_row_count(Some(7))
-        .build();
-    let file = std::fs::File::create(path).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
-    w.write(batch).unwrap();
-    w.close().unwrap();
 }
 
 /// The non-UTF-8 fixture: 300 rows, key `KEYS[i % 6]` (`None`: null) and

@@ -119,10 +119,7 @@ fn csv_writes_an_empty_text_as_two_quotes_and_null_as_nothing() {
         ("x", Arc::new(x) as ArrayRef),
     ])
     .unwrap();
-    let file = std::fs::File::create(&path).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    crate::common::write_parquet(&path, &batch, None);
     let r = run_on(&path, &["--by", "k", "--agg", "sum:x,min:k", "-f", "csv"]);
     r.expect_ok("empty text and null keys");
     assert_eq!(r.stdout, "k,sum_x,min_k\n\"\",5,\"\"\na,3,a\n,2,\n");

@@ -210,14 +210,7 @@ fn record_batch(rows: &[Vec<Cell>]) -> RecordBatch {
 
 /// Writes the rows as Parquet with small row groups (several per file).
 fn write_parquet(path: &Path, rows: &[Vec<Cell>], row_group_rows: usize) {
-    let batch = record_batch(rows);
-    let props = parquet::file::properties::WriterProperties::builder()
-        .set_max_row_group_row_count(Some(row_group_rows))
-        .build();
-    let file = fs::File::create(path).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    crate::common::write_parquet(path, &record_batch(rows), Some(row_group_rows));
 }
 
 /// Writes the rows as an Arrow IPC file, in record batches of `per` rows.

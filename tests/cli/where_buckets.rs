@@ -57,13 +57,7 @@ fn typed_copies(scratch: &Scratch) -> (PathBuf, PathBuf) {
         .collect();
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap();
     let parquet = scratch.path("events.parquet");
-    let props = parquet::file::properties::WriterProperties::builder()
-        .set_max_row_group_row_count(Some(4))
-        .build();
-    let file = std::fs::File::create(&parquet).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    crate::common::write_parquet(&parquet, &batch, Some(4));
     let ipc = scratch.path("events.arrow");
     let file = std::fs::File::create(&ipc).unwrap();
     let mut w = arrow_ipc::writer::FileWriter::try_new(file, &batch.schema()).unwrap();
