@@ -559,58 +559,36 @@ fn json_refuses_text_that_is_not_utf8_naming_its_first_line() {
     let bytes = std::fs::read(&csv).unwrap();
     let gz = scratch.write("bytes.csv.gz", crate::common::gzip(&bytes));
     let zst = scratch.write("bytes.csv.zst", crate::common::zstd(&bytes));
+    // `run INPUTS --by k --agg count --format json`, stdin `stdin`: it
+    // fails, writing nothing; its stderr
+    let refused = |inputs: &[&str], extra: &[&str], stdin: Option<&[u8]>| {
+        let mut args = vec!["run"];
+        args.extend(inputs.iter().flat_map(|i| ["--input", i]));
+        args.extend(["--by", "k", "--agg", "count", "--format", "json"]);
+        args.extend(extra);
+        let r = run_bytes_with_stdin(&args, stdin);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{args:?}");
+        r.stderr
+    };
     for packed in [&gz, &zst] {
         let name = packed.display().to_string();
         let want =
             format!("rayproc: error: {name}:3: column 'k': invalid UTF-8 in \"\\xff\": json");
         for threads in ["1", "3"] {
-            let args = [
-                "run",
-                "--input",
-                packed.to_str().unwrap(),
-                "--by",
-                "k",
-                "--agg",
-                "count",
-                "--format",
-                "json",
-                "--threads",
-                threads,
-            ];
-            let r = run_bytes_with_stdin(args, None);
-            assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
-            assert!(r.stdout.is_empty());
-            assert!(r.stderr.starts_with(&want), "{args:?}: {}", r.stderr);
+            let stderr = refused(&[packed.to_str().unwrap()], &["--threads", threads], None);
+            assert!(stderr.starts_with(&want), "{threads}: {stderr}");
         }
     }
     // a plain file after standard input: stdin may hold the first such
     // value, so no line is named
-    for args in [
-        &[
-            "run", "--input", "-", "--by", "k", "--agg", "count", "--format", "json",
-        ][..],
-        &[
-            "run",
-            "--input",
-            "-",
-            "--input",
-            gz.to_str().unwrap(),
-            "--by",
-            "k",
-            "--agg",
-            "count",
-            "--format",
-            "json",
-        ],
-    ] {
-        let r = run_bytes_with_stdin(args, Some(&bytes));
-        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+    for inputs in [&["-"][..], &["-", gz.to_str().unwrap()]] {
+        let stderr = refused(inputs, &[], Some(&bytes));
         assert!(
-            r.stderr.starts_with(
+            stderr.starts_with(
                 "rayproc: error: column 'k': invalid UTF-8 in \"z\\xff\": json output"
             ),
-            "{args:?}: {}",
-            r.stderr
+            "{inputs:?}: {stderr}"
         );
     }
     // a store names the source line its row was split from: the same
