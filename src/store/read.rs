@@ -88,6 +88,13 @@ struct ColumnsRead {
     spelled: Vec<Option<SpelledAt>>,
 }
 
+/// What [`slot_arrays`] reads of a batch, as [`fold_arrays`] takes it.
+struct SlotArrays {
+    arrays: Vec<ArrayRef>,
+    codes: Vec<Option<(ArrayRef, Arc<Dictionary>)>>,
+    spelled: Vec<Option<Spelled>>,
+}
+
 /// Where a plan slot's rows are read from.
 #[derive(Clone)]
 enum RowsAt {
@@ -533,7 +540,11 @@ impl Store {
             let mut first = 0u64;
             for b in 0..ipc.batches() {
                 let batch = ipc.batch(b).ok()?;
-                let (arrays, codes, spelled) = slot_arrays(&read, plan, &batch, &name).ok()?;
+                let SlotArrays {
+                    arrays,
+                    codes,
+                    spelled,
+                } = slot_arrays(&read, plan, &batch, &name).ok()?;
                 let rows = Rows {
                     names: &plan.slot_names,
                     arrays: &arrays,
@@ -758,7 +769,11 @@ impl Store {
                     break;
                 }
             };
-            let (arrays, codes, spelled) = match slot_arrays(read, plan, &batch, &name) {
+            let SlotArrays {
+                arrays,
+                codes,
+                spelled,
+            } = match slot_arrays(read, plan, &batch, &name) {
                 Ok(all) => all,
                 Err(e) => {
                     outcome = Err(e);
@@ -874,17 +889,12 @@ impl Store {
 /// The arrays of `batch` (of partition file `name`) that `plan`'s slots
 /// read, as [`fold_arrays`] takes them: each slot's rows, the codes of the
 /// coded columns it reads as codes, and how `--where` types the rows kept.
-#[allow(clippy::type_complexity)]
 fn slot_arrays(
     read: &ColumnsRead,
     plan: &Plan,
     batch: &arrow_array::RecordBatch,
     name: &str,
-) -> Result<(
-    Vec<ArrayRef>,
-    Vec<Option<(ArrayRef, Arc<Dictionary>)>>,
-    Vec<Option<Spelled>>,
-)> {
+) -> Result<SlotArrays> {
     let arrays = (read.rows.iter().zip(&plan.slot_names))
         .map(|(at, column)| match at {
             RowsAt::Column(p) => Ok(batch.column(*p).clone()),
@@ -904,17 +914,17 @@ fn slot_arrays(
                 SpelledAt::Text => Spelled::Text,
                 SpelledAt::Float(p) => Spelled::Float(batch.column(p).clone()),
                 SpelledAt::NoIntegers => {
-                    Spelled::Float(Arc::new(arrow_array::BooleanArray::from(vec![
-                        false;
-                        batch
-                            .num_rows(
-                            )
-                    ])))
+                    let none = vec![false; batch.num_rows()];
+                    Spelled::Float(Arc::new(arrow_array::BooleanArray::from(none)))
                 }
             })
         })
         .collect();
-    Ok((arrays, codes, spelled))
+    Ok(SlotArrays {
+        arrays,
+        codes,
+        spelled,
+    })
 }
 
 /// A coded column's rows as an Arrow dictionary array: `codes` (a `UInt32`
