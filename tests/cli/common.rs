@@ -379,3 +379,20 @@ pub fn write_ipc(path: &Path, batch: &arrow_array::RecordBatch, batch_rows: Opti
     }
     w.finish().unwrap();
 }
+
+/// Writes `batch` as `NAME.parquet` (row groups of at most `parquet_rows`
+/// rows) and `NAME.arrow` (record batches of at most `ipc_rows` rows) in
+/// `scratch`; returns both paths.
+pub fn write_parquet_and_ipc(
+    scratch: &Scratch,
+    name: &str,
+    batch: &arrow_array::RecordBatch,
+    parquet_rows: Option<usize>,
+    ipc_rows: Option<usize>,
+) -> [PathBuf; 2] {
+    let parquet = scratch.path(&format!("{name}.parquet"));
+    write_parquet(&parquet, batch, parquet_rows);
+    let ipc = scratch.path(&format!("{name}.arrow"));
+    write_ipc(&ipc, batch, ipc_rows);
+    [parquet, ipc]
+}

@@ -12,7 +12,7 @@
 //! - an empty input, which accepted any column name.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::common::*;
 use crate::common::{run_with_stdin, sample};
@@ -722,13 +722,8 @@ fn dictionaries_of_numbers_and_dates_read_as_their_values() {
         ])
         .unwrap()
     };
-    let write = |name: &str, batch: &RecordBatch| -> [std::path::PathBuf; 2] {
-        let parquet = scratch.path(&format!("{name}.parquet"));
-        write_parquet(&parquet, batch, None);
-        let ipc = scratch.path(&format!("{name}.arrow"));
-        write_ipc(&ipc, batch, None);
-        [parquet, ipc]
-    };
+    let write =
+        |name: &str, batch: &RecordBatch| write_parquet_and_ipc(&scratch, name, batch, None, None);
     let plain = write("plain", &plain);
     let coded_files = write("coded", &coded(&(19_000..19_006).collect::<Vec<_>>()));
     let queries: [&[&str]; 4] = [
@@ -744,23 +739,41 @@ fn dictionaries_of_numbers_and_dates_read_as_their_values() {
             "count,sum:id",
         ],
     ];
+    let mut files = plain[1..].to_vec();
+    files.extend(coded_files);
+    answer_as(&plain[0], &files, &queries);
+    // 10000-01-01 in a dictionary of dates, named by its row (3: key 2)
+    let far = coded(&[19_000, 19_001, 2_932_897, 19_003, 19_004, 19_005]);
+    refused_at(
+        &write("far", &far),
+        "max:d",
+        "row 3: column 'd'",
+        "the year 10000",
+    );
+}
+
+/// Asserts that every query of `queries` answers over each of `files` as
+/// over `want`.
+fn answer_as(want: &Path, files: &[PathBuf], queries: &[&[&str]]) {
     for query in queries {
-        let want = run_on(&plain[0], query);
-        want.expect_ok("the plain columns");
-        assert_eq!(run_on(&plain[1], query).stdout, want.stdout, "{query:?}");
-        for file in &coded_files {
+        let want = run_on(want, query);
+        want.expect_ok(&format!("{query:?} over the reference"));
+        for file in files {
             let got = run_on(file, query);
             got.expect_ok(&format!("{query:?} over {}", file.display()));
             assert_eq!(got.stdout, want.stdout, "{query:?} over {}", file.display());
         }
     }
-    // 10000-01-01 in a dictionary of dates, named by its row (3: key 2)
-    let far = coded(&[19_000, 19_001, 2_932_897, 19_003, 19_004, 19_005]);
-    for file in write("far", &far) {
-        let out = run_on(&file, &["--agg", "max:d"]);
-        out.expect_code(1, "a date past 9999 in a dictionary");
+}
+
+/// Asserts that `--agg AGG` over each of `files` fails, its message naming
+/// `at` (`row N: column 'c'`) and saying `why`.
+fn refused_at(files: &[PathBuf], agg: &str, at: &str, why: &str) {
+    for file in files {
+        let out = run_on(file, &["--agg", agg]);
+        out.expect_code(1, why);
         assert!(
-            out.stderr.contains("row 3: column 'd'") && out.stderr.contains("the year 10000"),
+            out.stderr.contains(at) && out.stderr.contains(why),
             "{}",
             out.stderr
         );
@@ -805,11 +818,7 @@ fn times_of_day_read_as_their_text_answer_as_the_csv() {
             ("v", Arc::new(Int64Array::from_iter_values(0..n))),
         ])
         .unwrap();
-        let parquet = scratch.path(&format!("{name}.parquet"));
-        write_parquet(&parquet, &batch, None);
-        let ipc = scratch.path(&format!("{name}.arrow"));
-        write_ipc(&ipc, &batch, None);
-        [parquet, ipc]
+        write_parquet_and_ipc(&scratch, name, &batch, None, None)
     };
     let queries: [&[&str]; 3] = [
         &["--agg", "min:t,max:t,distinct:t,count:t"],
@@ -821,23 +830,8 @@ fn times_of_day_read_as_their_text_answer_as_the_csv() {
             "count,min:t,max:v",
         ],
     ];
-    for file in write("times", micros) {
-        for query in queries {
-            let want = run_on(&csv, query);
-            want.expect_ok("the CSV");
-            let got = run_on(&file, query);
-            got.expect_ok(&format!("{query:?} over {}", file.display()));
-            assert_eq!(got.stdout, want.stdout, "{query:?} over {}", file.display());
-        }
-    }
+    answer_as(&csv, &write("times", micros), &queries);
     // 24:00:00 is past the day (row 2)
-    for file in write("late", vec![Some(0), Some(86_400_000_000), None]) {
-        let out = run_on(&file, &["--agg", "max:t"]);
-        out.expect_code(1, "a time outside the day");
-        assert!(
-            out.stderr.contains("row 2: column 't'") && out.stderr.contains("outside the day"),
-            "{}",
-            out.stderr
-        );
-    }
+    let late = write("late", vec![Some(0), Some(86_400_000_000), None]);
+    refused_at(&late, "max:t", "row 2: column 't'", "outside the day");
 }

@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::common::{run_bytes_with_stdin, write_ipc, write_parquet, Scratch, PARTITIONS, THREADS};
+use crate::common::{run_bytes_with_stdin, write_parquet_and_ipc, Scratch, PARTITIONS, THREADS};
 use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch};
 use arrow_schema::{Field, Schema};
 use std::fmt::Write as _;
@@ -447,12 +447,7 @@ fn record_batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
 /// and as Arrow IPC (`NAME.arrow`, record batches of 11 rows); returns both
 /// paths.
 fn write_typed(scratch: &Scratch, name: &str, columns: Vec<(&str, ArrayRef)>) -> [PathBuf; 2] {
-    let batch = record_batch(columns);
-    let parquet = scratch.path(&format!("{name}.parquet"));
-    write_parquet(&parquet, &batch, Some(7));
-    let ipc = scratch.path(&format!("{name}.arrow"));
-    write_ipc(&ipc, &batch, Some(11));
-    [parquet, ipc]
+    write_parquet_and_ipc(scratch, name, &record_batch(columns), Some(7), Some(11))
 }
 
 /// The non-UTF-8 fixture: 300 rows, key `KEYS[i % 6]` (`None`: null) and
