@@ -440,6 +440,17 @@ impl Plan {
         self.slot_of[index] as usize
     }
 
+    /// The slot (input column) behind output column `column` of this
+    /// plan's result (its keys, then its aggregates); `None` for a count
+    /// or a time bucket, which read no column of their own.
+    pub fn input_slot(&self, column: usize) -> Option<usize> {
+        let slot = match column.checked_sub(self.keys.len()) {
+            None => self.keys[column],
+            Some(agg) => self.aggs.get(agg)?.slot?,
+        };
+        (slot < self.slots()).then_some(slot)
+    }
+
     /// Number of parsed columns.
     pub fn slots(&self) -> usize {
         self.slot_names.len()

@@ -28,13 +28,13 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{DataError, Error, Result};
 use crate::exec::{self, ExecOptions};
 use crate::output::{self, Format};
 use crate::plan::Plan;
-use crate::source::dataset;
 use crate::source::paths::InputFile;
 use crate::source::typed::{self, TypedInput};
+use crate::source::{dataset, locate};
 use crate::source::{detect_format, CsvInput, InputFormat, OpenOptions};
 use crate::spec::{AggSpec, ColumnRef};
 use crate::store::{self, CreateOptions, Store, StoreRunOptions};
@@ -287,29 +287,29 @@ impl Prepared<'_> {
     /// names the first input line holding such a value, found by reading
     /// them again (on this error path only; see [`output::utf8`]).
     pub fn check_text(&self, table: &Table, format: Format) -> Result<()> {
-        match &self.inputs {
-            Inputs::Csv(inputs) => output::utf8::check(table, format, |column| {
-                let options = OpenOptions {
-                    delimiter: self.query.delimiter.unwrap_or(b','),
-                    no_header: self.query.no_header,
-                    stream: true,
-                    threads: self.threads,
-                };
-                output::utf8::locate_in_csv(&self.plan, inputs, &options, column)
-            }),
-            Inputs::Store(store) => output::utf8::check(table, format, |column| {
-                let slot = output::utf8::input_slot(&self.plan, column)?;
-                let not_utf8 = |t: &[u8]| std::str::from_utf8(t).is_err();
-                let (file, line, text) = store.locate_text(&self.plan, slot, not_utf8)?;
-                Some(crate::error::DataError {
-                    file,
-                    line,
-                    column: Some(self.plan.slot_names[slot].clone()),
-                    message: output::utf8::show(&text),
-                })
-            }),
-            Inputs::Typed(_) => output::utf8::check(table, format, |_| None),
-        }
+        output::utf8::check(table, format, |column| {
+            let slot = self.plan.input_slot(column)?;
+            let not_utf8 = |t: &[u8]| std::str::from_utf8(t).is_err();
+            let (file, line, text) = match &self.inputs {
+                Inputs::Csv(inputs) => {
+                    let options = OpenOptions {
+                        delimiter: self.query.delimiter.unwrap_or(b','),
+                        no_header: self.query.no_header,
+                        stream: true,
+                        threads: self.threads,
+                    };
+                    locate::first_text(&self.plan, inputs, &options, slot, not_utf8)?
+                }
+                Inputs::Store(store) => store.locate_text(&self.plan, slot, not_utf8)?,
+                Inputs::Typed(_) => return None,
+            };
+            Some(DataError {
+                file,
+                line,
+                column: Some(self.plan.slot_names[slot].clone()),
+                message: output::utf8::show(&text),
+            })
+        })
     }
 
     /// How the engines run this query (`rayproc map` reads its CSV part

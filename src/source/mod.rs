@@ -26,6 +26,7 @@ pub mod decompress;
 pub mod fastscan;
 pub mod indexscan;
 pub mod ipc;
+pub mod locate;
 pub mod parquet;
 pub mod paths;
 pub mod scan;
