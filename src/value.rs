@@ -63,6 +63,29 @@ pub fn canonical_nan(v: f64) -> f64 {
     }
 }
 
+/// The one spelling of `v` (`-` and digits, no leading zero), written at the
+/// end of `buf`: the text that a column which ends up text holds for an
+/// integer a typed batch gave as a number (a Parquet `UInt64` column is
+/// numbers in row groups below 2^63 and digits in one above, as the CSV
+/// reader reads such integers).
+pub fn int_text(v: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut n = v.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
+}
+
 /// One output value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
@@ -193,6 +216,24 @@ impl Rows<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_integer_s_text_is_its_one_spelling() {
+        let mut buf = [0; 20];
+        for v in [
+            0,
+            7,
+            -7,
+            10,
+            -10,
+            123456789,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            assert_eq!(int_text(v, &mut buf), v.to_string().as_bytes());
+        }
+    }
 
     #[test]
     fn key_order_puts_null_last() {

@@ -49,6 +49,26 @@ impl Distinct {
         self.typed.iter().flat_map(|t| t.floats.iter())
     }
 
+    /// How many of the typed integers no text spells: in a column that
+    /// ends up text, a typed batch's integers (a Parquet `UInt64` row group
+    /// below 2^63 beside one of digits) count as their one spelling
+    /// ([`crate::value::int_text`]), as the CSV reader reads them. (A typed
+    /// float never shares a column with text: no source gives both.)
+    fn ints_spelled_apart(&self) -> usize {
+        if self.ints().next().is_none() {
+            return 0;
+        }
+        let spelled: std::collections::HashSet<i64> = self
+            .text
+            .values(
+                |t| parse_int_field(t).filter(|_| canonical_int(t)),
+                |c| number_codes::int_of(c).filter(|_| number_codes::is_canonical_int(c)),
+            )
+            .into_iter()
+            .collect();
+        self.ints().filter(|i| !spelled.contains(i)).count()
+    }
+
     /// Whether the state holds typed values of one kind only (`ints` or
     /// not) and no text: its set's size is then the count.
     fn only_typed(&self, ints: bool) -> Option<usize> {
@@ -673,7 +693,7 @@ impl AggState for Distinct {
     fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
         let n = match ty {
             ColumnType::Null => 0,
-            ColumnType::Text => self.text.len(),
+            ColumnType::Text => self.text.len() + self.ints_spelled_apart(),
             // every text the one spelling of its integer, and no typed
             // values: as many integers as texts (a set of ten million
             // integers built here took a second)

@@ -13,7 +13,7 @@
 use std::cmp::Ordering;
 
 use super::{AggState, BadValue, Func};
-use crate::value::{canonical_nan, float_cmp, Column, ColumnType, Data, Rows, Value};
+use crate::value::{canonical_nan, float_cmp, int_text, Column, ColumnType, Data, Rows, Value};
 use crate::wire::{put_bytes, put_f64, put_u8, put_zigzag, Reader, WireError};
 
 /// `MAX`: a maximum, else a minimum; `TEXT`: keep the text extremes of
@@ -162,10 +162,29 @@ impl<const MAX: bool, const TEXT: bool> AggState for Extreme<MAX, TEXT> {
             Data::Text(t) => Some(col.raw.unwrap_or(t)),
             _ if TEXT => col.raw,
             _ => {
-                self.text_skipped |= col.raw.is_some() && rows.count() > 0;
+                // a numeric batch's text (a CSV field's bytes, or the one
+                // spelling of a typed batch's integer) decides if the
+                // column ends up text
+                self.text_skipped |= rows.count() > 0;
                 None
             }
         };
+        if let (None, Data::Int(values), true) = (raw, col.data, TEXT) {
+            // a typed batch has no text: its integers' spelling stands for it
+            let mut buf = [0; 20];
+            let mut best: Option<Vec<u8>> = None;
+            rows.for_each(|r| {
+                if col.is_valid(r) {
+                    let v = int_text(values[r], &mut buf);
+                    if best.as_deref().is_none_or(|b| Self::better(v.cmp(b))) {
+                        best = Some(v.to_vec());
+                    }
+                }
+            });
+            if let Some(b) = best {
+                self.offer_text(&b);
+            }
+        }
         if let Some(raw) = raw {
             // Find the batch's extreme first, then copy it once. Comparing
             // 8-byte prefixes as integers settles almost every comparison

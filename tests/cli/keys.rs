@@ -1072,3 +1072,82 @@ fn integers_beyond_64_bits_read_alike_from_csv_parquet_and_arrow() {
         }
     }
 }
+
+/// Row groups and batches of narrow integers beside one holding a value
+/// beyond 64 bits: the column is text (as the CSV reads it), and the narrow
+/// batches' values count as their spelling in `min`, `max` and `distinct`
+/// (they were dropped: `max` 3 for 7, `distinct` 2 for 3, and a group of
+/// narrow batches only came out empty), for every partition count and in
+/// parts mapped and reduced.
+#[test]
+fn narrow_batches_beside_wide_ones_keep_their_values_as_text() {
+    // (k, u, d); batches of two rows: [a 5, b 10] [a 2^64-1, b 5] [a 7, b -]
+    // [a -, b 10]
+    const ROWS: [(&str, Option<u64>, Option<i128>); 8] = [
+        ("a", Some(5), Some(5)),
+        ("b", Some(10), Some(-10)),
+        ("a", Some(u64::MAX), Some(10i128.pow(20))),
+        ("b", Some(5), Some(5)),
+        ("a", Some(7), Some(7)),
+        ("b", None, None),
+        ("a", None, None),
+        ("b", Some(10), Some(-10)),
+    ];
+    const TOTALS: &str = "min_u,max_u,distinct_u,min_d,max_d,distinct_d\n\
+        10,7,4,-10,7,4\n";
+    const BY_K: &str = "k,min_u,max_u,distinct_u,min_d,max_d,distinct_d\n\
+        a,18446744073709551615,7,3,100000000000000000000,7,3\n\
+        b,10,5,2,-10,5,2\n";
+    let aggs = "min:u,max:u,distinct:u,min:d,max:d,distinct:d";
+    let queries: [(&[&str], &str); 2] = [
+        (&["--agg", aggs], TOTALS),
+        (&["--by", "k", "--agg", aggs], BY_K),
+    ];
+    let scratch = Scratch::new();
+    let mut text = String::from("k,u,d\n");
+    for (k, u, d) in ROWS {
+        let u = u.map(|u| u.to_string()).unwrap_or_default();
+        let d = d.map(|d| d.to_string()).unwrap_or_default();
+        writeln!(text, "{k},{u},{d}").unwrap();
+    }
+    let csv = scratch.write("narrow.csv", text);
+    let k: arrow_array::StringArray = ROWS.iter().map(|r| Some(r.0)).collect();
+    let u: arrow_array::UInt64Array = ROWS.iter().map(|r| r.1).collect();
+    let d = arrow_array::Decimal128Array::from(ROWS.iter().map(|r| r.2).collect::<Vec<_>>())
+        .with_precision_and_scale(38, 0)
+        .unwrap();
+    let columns = vec![
+        ("k", Arc::new(k) as ArrayRef),
+        ("u", Arc::new(u) as _),
+        ("d", Arc::new(d) as _),
+    ];
+    let typed = write_parquet_and_ipc(&scratch, "narrow", &record_batch(columns), Some(2), Some(2));
+    for (args, want) in queries {
+        let args: Vec<&str> = args.iter().copied().chain(["--format", "csv"]).collect();
+        for path in [&csv, &typed[0], &typed[1]] {
+            let mut from = vec!["--input", path.to_str().unwrap()];
+            from.extend(&args);
+            let got = String::from_utf8(same_everywhere(&from, true)).unwrap();
+            assert_eq!(got, want, "{args:?} from {}", path.display());
+            // in parts, mapped and reduced
+            let mut partials = Vec::new();
+            for part in 0..3 {
+                let out = scratch.path(&format!("part{part}"));
+                let mut map = vec!["map".to_string()];
+                map.extend(from.iter().map(|a| a.to_string()));
+                map.retain(|a| a != "--format" && a != "csv");
+                map.extend(["--part".into(), format!("{part}/3"), "--emit-partial".into()]);
+                map.push(out.display().to_string());
+                crate::common::run(&map).expect_ok("map");
+                partials.push(out.display().to_string());
+            }
+            let mut reduce = vec!["reduce".to_string()];
+            reduce.extend(partials);
+            reduce.extend(["--format".into(), "csv".into()]);
+            // (a part that saw only numbers is mapped again, keeping text)
+            let r = crate::common::run(&reduce);
+            r.expect_code(0, "reduce");
+            assert_eq!(r.stdout, want, "{args:?} from {}, mapped in 3 parts", path.display());
+        }
+    }
+}
