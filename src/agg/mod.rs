@@ -649,11 +649,13 @@ impl Func {
         match lower.strip_prefix('p') {
             Some(num) if !num.is_empty() => {
                 let valid_chars = num.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-                let pct: f64 = match num.parse() {
-                    Ok(v) if valid_chars && num.as_bytes()[0].is_ascii_digit() => v,
-                    _ => return Err(format!("'{name}' is not a percentile: use pNN with NN between 0 and 100, like p99 or p99.9")),
-                };
-                if !(0.0..=100.0).contains(&pct) {
+                // digits with at most one point, a digit first
+                let decimal =
+                    valid_chars && num.as_bytes()[0].is_ascii_digit() && num.parse::<f64>().is_ok();
+                if !decimal {
+                    return Err(format!("'{name}' is not a percentile: use pNN with NN between 0 and 100, like p99 or p99.9"));
+                }
+                if !at_most_100(num) {
                     return Err(format!(
                         "percentile '{name}' is out of range: NN must be between 0 and 100"
                     ));
@@ -740,6 +742,16 @@ impl Func {
             Func::ApproxQuantile(..) => states::<ApproxQuantile>(),
         }
     }
+}
+
+/// Whether `digits` (ASCII digits with at most one `.`, never negative) is
+/// at most 100, decided on the text: the percentile is the decimal as
+/// written, and as a double a value just above 100 (`100.000000000000001`)
+/// rounds to 100.
+fn at_most_100(digits: &str) -> bool {
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let int = int.trim_start_matches('0');
+    int.len() < 3 || (int == "100" && frac.bytes().all(|b| b == b'0'))
 }
 
 /// `"99.9"` → 0.999, by moving the decimal point in the text, so that the
@@ -1003,6 +1015,48 @@ mod tests {
         assert_eq!(percent_to_fraction("12.345"), 0.12345);
         assert_eq!(Func::parse("p50"), Ok(Func::Quantile(0.5, "p50".into())));
         assert_eq!(Func::parse("nope"), Err(String::new()));
+    }
+
+    /// The range is decided on the digits, not on their double: 100 and a
+    /// hair (which rounds to 100.0) is out, 100 however spelt is in.
+    #[test]
+    fn percentiles_above_100_by_a_hair_are_out_of_range() {
+        for name in [
+            "p100.000000000000001",
+            "p100.00000000000000000000000001",
+            "p0100.1",
+            "p101",
+            "p1000",
+            "p00000000000000000000101",
+        ] {
+            for name in [name.to_string(), format!("approx_{name}")] {
+                let why = Func::parse(&name).unwrap_err();
+                assert!(why.contains("out of range"), "{name}: {why}");
+                assert!(why.contains(&format!("'{name}'")), "{name}: {why}");
+            }
+        }
+        for (name, q) in [
+            ("p100", 1.0),
+            ("p100.", 1.0),
+            ("p100.0000", 1.0),
+            ("p0100", 1.0),
+            ("p00000000000000000000100.000", 1.0),
+            ("p99.999999999999999999", 1.0),
+            ("p0", 0.0),
+            ("p0.000", 0.0),
+            ("p000", 0.0),
+            ("p7", 0.07),
+        ] {
+            assert_eq!(
+                Func::parse(name),
+                Ok(Func::Quantile(q, name.into())),
+                "{name}"
+            );
+        }
+        for name in ["p-0", "p-1", "p.5", "p1.2.3", "p+5", "p1e2", "p 5"] {
+            let why = Func::parse(name).unwrap_err();
+            assert!(why.contains("is not a percentile"), "{name}: {why}");
+        }
     }
 
     #[test]

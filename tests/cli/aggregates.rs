@@ -215,6 +215,43 @@ fn p99_9_is_a_percentile_spec() {
     assert_eq!(f64_of(&v["p0.1_x"]), 1.0, "{out}");
 }
 
+/// NN is the decimal as written: a hair above 100 is out of range (exit 2)
+/// though its double is 100.0, which let `p100.000000000000001` through as
+/// the max; 100 however spelt, and 0, are in.
+#[test]
+fn percentiles_a_hair_above_100_are_refused() {
+    let (_d, file) = temp_csv("x\n1\n2\n3\n");
+    for spec in [
+        "p100.000000000000001:x",
+        "approx_p100.000000000000001:x",
+        "p100.00000000000000000000000000001:x",
+        "p0100.0000000000000001:x",
+        "p-0:x",
+    ] {
+        let r = run_on(&file, &["--agg", spec]);
+        r.expect_code(2, spec);
+        assert_eq!(r.stdout, "", "{spec}");
+        let name = spec.trim_end_matches(":x");
+        assert!(
+            r.stderr.contains(&format!("'{name}'")),
+            "{spec}: {}",
+            r.stderr
+        );
+    }
+    for (spec, col) in [
+        ("p100.0000:x", "p100.0000_x"),
+        ("p0100:x", "p0100_x"),
+        ("p99.99999999999999999:x", "p99.99999999999999999_x"),
+        ("approx_p100.000:x", "approx_p100.000_x"),
+    ] {
+        let r = run_on(&file, &["--agg", spec]);
+        r.expect_ok(spec);
+        assert_eq!(r.stdout, format!("{col}\n3.0\n"), "{spec}");
+    }
+    let r = run_on(&file, &["--agg", "p0.000:x,p-0:x"]);
+    r.expect_code(2, "p-0");
+}
+
 #[test]
 fn count_alone_counts_rows_and_count_column_counts_non_null_values() {
     let (_d, file) = temp_csv("a,b\n1,\n,\n3,x\n");
