@@ -45,6 +45,68 @@ pub struct PlanText {
     pub columns: Vec<String>,
 }
 
+impl PlanText {
+    /// What of `self` differs from `expected`, one entry per field that
+    /// does, as `SETTING (expected SETTING)`: a reducer refusing a partial
+    /// names only what differs, so that a partial mapped with another
+    /// `--delimiter` or `--no-header` (the same `--agg`, `--by` and
+    /// `--where`) does not read as two identical plans.
+    fn differences(&self, expected: &PlanText) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut differ = |what: &str, mine: String, theirs: String| {
+            out.push(format!("{what}{mine} (expected {what}{theirs})"));
+        };
+        if self.agg != expected.agg {
+            differ(
+                "--agg ",
+                format!("{:?}", self.agg),
+                format!("{:?}", expected.agg),
+            );
+        }
+        if self.by != expected.by {
+            differ(
+                "--by ",
+                format!("{:?}", self.by),
+                format!("{:?}", expected.by),
+            );
+        }
+        if self.filter != expected.filter {
+            let filter = |f: &Option<String>| match f {
+                Some(f) => format!("--where {f:?}"),
+                None => "no --where".into(),
+            };
+            differ("", filter(&self.filter), filter(&expected.filter));
+        }
+        if self.delimiter != expected.delimiter {
+            let delimiter = |d: u8| format!("'{}'", char::from(d).escape_default());
+            differ(
+                "--delimiter ",
+                delimiter(self.delimiter),
+                delimiter(expected.delimiter),
+            );
+        }
+        if self.no_header != expected.no_header {
+            let header = |no: bool| match no {
+                true => "--no-header",
+                false => "a header row",
+            };
+            differ(
+                "",
+                header(self.no_header).into(),
+                header(expected.no_header).into(),
+            );
+        }
+        if self.columns != expected.columns {
+            differ(
+                "columns ",
+                format!("{:?}", self.columns),
+                format!("{:?}", expected.columns),
+            );
+        }
+        out
+    }
+}
+
 /// One input, and how to tell that it is the same one later.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct InputId {
@@ -140,16 +202,8 @@ impl Header {
     pub fn mismatch(&self, other: &Header) -> Option<String> {
         if self.plan != other.plan {
             return Some(format!(
-                "it answers another query (--agg {:?} --by {:?} --where {:?}, columns {:?}; \
-                 expected --agg {:?} --by {:?} --where {:?}, columns {:?})",
-                other.plan.agg,
-                other.plan.by,
-                other.plan.filter,
-                other.plan.columns,
-                self.plan.agg,
-                self.plan.by,
-                self.plan.filter,
-                self.plan.columns
+                "it answers another query ({})",
+                other.plan.differences(&self.plan).join("; ")
             ));
         }
         if self.source != other.source || self.args != other.args {
@@ -322,6 +376,17 @@ mod tests {
         assert_eq!(a.fingerprint(), b.fingerprint());
         b.plan.agg = vec!["sum:x".into()];
         assert!(a.mismatch(&b).unwrap().contains("another query"));
+        // only what differs is named
+        let mut e = a.clone();
+        e.plan.delimiter = b'\t';
+        e.plan.no_header = !a.plan.no_header;
+        let why = a.mismatch(&e).unwrap();
+        assert!(
+            why.contains("--delimiter '\\t' (expected --delimiter ','"),
+            "{why}"
+        );
+        assert!(why.contains("header"), "{why}");
+        assert!(!why.contains("--agg") && !why.contains("columns"), "{why}");
         let mut c = a.clone();
         c.inputs[0].size = 101;
         assert!(a.mismatch(&c).unwrap().contains("/d/a.csv changed"));

@@ -232,6 +232,47 @@ fn partials_that_do_not_belong_together_are_refused() {
     assert!(r.stderr.contains("not a rayproc partial"), "{}", r.stderr);
 }
 
+/// Partials mapped with another `--delimiter` or `--no-header` are
+/// refused by a message naming that setting, and only what differs: it
+/// printed the two plans' `--agg`, `--by`, `--where` and columns, the same
+/// in both.
+#[test]
+fn a_partial_of_another_dialect_is_refused_naming_what_differs() {
+    let dir = Scratch::new();
+    let map = |input: &PathBuf, part: &str, out: &str, extra: &[&str]| {
+        let (input, out) = (input.display().to_string(), dir.path(out));
+        let out_arg = out.display().to_string();
+        let mut args = vec!["map", "--input", &input, "--part", part];
+        args.extend(extra);
+        args.extend(["--emit-partial", &out_arg]);
+        run(&args).expect_ok(&format!("map {part} {extra:?}"));
+        out
+    };
+    let one = dir.write("one.csv", "x\n1\n2\n3\n");
+    let q0 = map(&one, "0/2", "q0", &["--agg", "sum:x"]);
+    let q1 = map(&one, "1/2", "q1", &["--agg", "sum:x", "-d", ";"]);
+    let r = reduce(&[q0, q1], &[]);
+    r.expect_code(1, "another delimiter");
+    assert!(
+        r.stderr
+            .contains("--delimiter ';' (expected --delimiter ',')"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("--agg"), "{}", r.stderr);
+    // a first line `1`: column `1` whether it is the header or data
+    let ones = dir.write("ones.csv", "1\n1\n2\n3\n");
+    let h0 = map(&ones, "0/2", "h0", &["--agg", "sum:1"]);
+    let h1 = map(&ones, "1/2", "h1", &["--agg", "sum:1", "--no-header"]);
+    let r = reduce(&[h0, h1], &[]);
+    r.expect_code(1, "--no-header");
+    assert!(
+        r.stderr.contains("(--no-header (expected a header row))"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn a_bad_record_fails_its_part_as_run_fails() {
     let dir = Scratch::new();
