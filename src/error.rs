@@ -74,15 +74,69 @@ impl fmt::Display for DataError {
 
 impl std::error::Error for DataError {}
 
-/// Shortens a field for an error message and shows invisible characters.
+/// A value as messages show it: quoted, shortened to 60 characters, every
+/// character visible and two values never shown alike. Quotes and
+/// backslashes are escaped, line breaks and tabs are `\n`, `\r`, `\t`,
+/// other control and invisible characters `\u{..}` (as Rust's `{:?}`
+/// writes them), and bytes that are not UTF-8 `\xNN` (not U+FFFD, which
+/// made `ab\xfe` and `ab\xff` one message).
 pub fn show_value(raw: &[u8]) -> String {
+    use std::fmt::Write as _;
     const MAX: usize = 60;
-    let s = String::from_utf8_lossy(raw);
-    let mut out: String = s.chars().take(MAX).collect();
-    if s.chars().count() > MAX {
-        out.push('…');
+    let mut out = String::with_capacity(raw.len().min(4 * MAX) + 2);
+    out.push('"');
+    let mut shown = 0;
+    for chunk in raw.utf8_chunks() {
+        let valid = chunk.valid().chars().map(Ok);
+        for c in valid.chain(chunk.invalid().iter().map(|&b| Err(b))) {
+            if shown == MAX {
+                out.push_str("…\"");
+                return out;
+            }
+            shown += 1;
+            match c {
+                // (a char's escape_debug escapes the quote a str's does not)
+                Ok('\'') => out.push('\''),
+                Ok(c) if is_bidi_control(c) => {
+                    write!(out, "\\u{{{:x}}}", c as u32).expect("write to a String")
+                }
+                Ok(c) => out.extend(c.escape_debug()),
+                Err(b) => write!(out, "\\x{b:02x}").expect("write to a String"),
+            }
+        }
     }
-    format!("{out:?}")
+    out.push('"');
+    out
+}
+
+/// The marks and overrides that reorder how text around them is shown:
+/// printed raw, `abc` could show as `cba`.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::show_value;
+
+    #[test]
+    fn values_show_every_byte_distinctly() {
+        assert_eq!(show_value(b"ab\xfe"), r#""ab\xfe""#);
+        assert_eq!(show_value(b"ab\xff"), r#""ab\xff""#);
+        assert_eq!(show_value("ab\u{FFFD}".as_bytes()), "\"ab\u{FFFD}\"");
+        assert_eq!(show_value(b"a\"b\\c'd"), r#""a\"b\\c'd""#);
+        assert_eq!(show_value(b"\x1b[0m\t\n"), r#""\u{1b}[0m\t\n""#);
+        assert_eq!(show_value("x\u{202e}y".as_bytes()), r#""x\u{202e}y""#);
+        let long = "é".repeat(70);
+        assert_eq!(
+            show_value(long.as_bytes()),
+            format!("\"{}…\"", "é".repeat(60))
+        );
+        assert_eq!(
+            show_value(&[0xff; 61]),
+            format!("\"{}…\"", "\\xff".repeat(60))
+        );
+    }
+}

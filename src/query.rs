@@ -307,7 +307,7 @@ impl Prepared<'_> {
                 file,
                 line,
                 column: Some(self.plan.slot_names[slot].clone()),
-                message: output::utf8::show(&text),
+                message: crate::error::show_value(&text),
             })
         })
     }

@@ -208,7 +208,9 @@ fn push_csv_text(out: &mut Vec<u8>, s: &[u8]) {
 /// `\t`; other control characters (C0, DEL, C1: ESC would start a
 /// terminal command) and the bidirectional overrides and isolates (which
 /// reorder what is shown) are `\u{..}`; bytes that are not UTF-8 are
-/// `\xNN`. Everything else, backslash included, is shown as it is.
+/// `\xNN`; a backslash is `\\`, so that no text shows as another's escape
+/// (a newline and the two characters `\n` were both `\n`). Everything else
+/// is shown as it is.
 pub fn for_terminal(t: &[u8]) -> String {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(t.len());
@@ -218,9 +220,8 @@ pub fn for_terminal(t: &[u8]) -> String {
                 '\n' => out.push_str("\\n"),
                 '\r' => out.push_str("\\r"),
                 '\t' => out.push_str("\\t"),
-                c if c.is_control()
-                    || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') =>
-                {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() || crate::error::is_bidi_control(c) => {
                     write!(out, "\\u{{{:x}}}", c as u32).expect("write to a String")
                 }
                 c => out.push(c),
@@ -333,7 +334,9 @@ fn write_pretty(table: &Table, out: &mut dyn Write) -> io::Result<()> {
     let names: Vec<String> = (table.columns.iter())
         .map(|c| for_terminal(c.as_bytes()))
         .collect();
-    let width = |s: &str| s.chars().count();
+    // terminal cells, not characters: a CJK character or an emoji takes
+    // two, a combining accent none
+    let width = |s: &str| unicode_width::UnicodeWidthStr::width(s);
     let widths: Vec<usize> = names
         .iter()
         .enumerate()
@@ -508,8 +511,11 @@ mod tests {
         );
         assert_eq!(
             for_terminal("é\u{202e}\\ \u{2069}".as_bytes()),
-            "é\\u{202e}\\ \\u{2069}"
+            "é\\u{202e}\\\\ \\u{2069}"
         );
+        // a newline and the two characters `\n` are two texts
+        assert_eq!(for_terminal(b"\n"), "\\n");
+        assert_eq!(for_terminal(b"\\n"), "\\\\n");
     }
 
     #[test]

@@ -15,14 +15,15 @@
 //! Standard input and pipes cannot be read again, and Parquet and Arrow
 //! inputs have no lines: for them the error names the column and the value.
 
-use super::{for_terminal, Format};
-use crate::error::{DataError, Error};
+use super::Format;
+use crate::error::{show_value, DataError, Error};
 use crate::table::{Table, ValueRef};
 
 /// Fails when `format` needs UTF-8 and `table` holds text that is not;
 /// `locate(column)` gives the input position of the first such value of
 /// the input column behind output column `column`, where known, its
-/// message that value as [`show`] shows it (the message is then completed).
+/// message that value as [`show_value`] shows it (the message is then
+/// completed).
 pub fn check(
     table: &Table,
     format: Format,
@@ -48,7 +49,7 @@ pub fn check(
         None => Error::Other(format!(
             "column '{}': invalid UTF-8 in {}: {why}",
             table.columns[column],
-            show(&bytes)
+            show_value(&bytes)
         )),
     })
 }
@@ -75,14 +76,4 @@ fn first_invalid(table: &Table) -> Option<(usize, Vec<u8>)> {
         }
     }
     found.map(|(j, t)| (j, t.to_vec()))
-}
-
-/// A value for a message: escaped as the table format shows it, shortened.
-pub fn show(bytes: &[u8]) -> String {
-    const MAX: usize = 60;
-    let shown = for_terminal(bytes);
-    match shown.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("\"{}…\"", &shown[..cut]),
-        None => format!("\"{shown}\""),
-    }
 }

@@ -120,6 +120,34 @@ fn the_first_bad_record_in_file_order_is_reported_by_every_numeric_aggregate_at_
     }
 }
 
+/// A value's bytes that are not UTF-8 are shown as `\xNN`: as U+FFFD, the
+/// values `ab\xfe` and `ab\xff` gave one message, and not the bytes to find.
+#[test]
+fn a_bad_value_that_is_not_utf8_is_shown_byte_for_byte() {
+    for (bytes, shown) in [
+        (&b"ab\xfe"[..], r#""ab\xfe""#),
+        (b"ab\xff", r#""ab\xff""#),
+        (b"\xc3(", r#""\xc3(""#),
+        (b"q\"\\", r#""q\"\\""#),
+    ] {
+        let mut text = b"x\n1\n".to_vec();
+        text.extend_from_slice(if bytes.starts_with(b"q") {
+            b"\"q\"\"\\\""
+        } else {
+            bytes
+        });
+        text.push(b'\n');
+        let (_d, file) = temp_csv(&text);
+        let stderr = fail_all_partitions(&["--agg", "sum:x"], &file, 1);
+        assert!(
+            stderr.contains(&format!("{}:3: column 'x'", file.display())),
+            "{stderr}"
+        );
+        assert!(stderr.contains(shown), "expected {shown} in: {stderr}");
+        assert!(!stderr.contains('\u{FFFD}'), "{stderr}");
+    }
+}
+
 #[test]
 fn a_field_count_error_before_a_bad_value_is_the_one_reported_and_vice_versa() {
     for (short_at, bad_at) in [(4000u64, 15000u64), (15000, 4000)] {

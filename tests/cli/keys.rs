@@ -777,7 +777,8 @@ fn the_table_format_shows_control_characters_as_escapes() {
     let scratch = Scratch::new();
     let csv = scratch.write(
         "ctl.csv",
-        "k,v\n\"a\x1b[31mred\",1\n\"tab\there\",2\n\"nl\nx\",3\n\u{202E}rtl,4\nback\\slash,5\n\x07bell\x7f,6\n",
+        "k,v\n\"a\x1b[31mred\",1\n\"tab\there\",2\n\"nl\nx\",3\n\u{202E}rtl,4\nback\\slash,5\n\x07bell\x7f,6\n\
+         nl\\nx,7\n日本,8\n",
     );
     let got = same_everywhere(
         &[
@@ -793,18 +794,23 @@ fn the_table_format_shows_control_characters_as_escapes() {
         true,
     );
     let got = String::from_utf8(got).unwrap();
-    // sorted by bytes: 07 < a < b < n < t < E2 80 AE
+    // sorted by bytes: 07 < a < b < n (then `nl\` after `nl\n`) < t <
+    // E2 80 AE < E6; a backslash is escaped, so that the newline and the
+    // two characters `\n` show apart, and the columns are aligned by
+    // terminal cells (`日本` takes four)
     let keys = [
-        "\\u{7}bell\\u{7f}",
-        "a\\u{1b}[31mred",
-        "back\\slash",
-        "nl\\nx",
-        "tab\\there",
-        "\\u{202e}rtl",
+        ("\\u{7}bell\\u{7f}", 15),
+        ("a\\u{1b}[31mred", 14),
+        ("back\\\\slash", 11),
+        ("nl\\nx", 5),
+        ("nl\\\\nx", 6),
+        ("tab\\there", 9),
+        ("\\u{202e}rtl", 11),
+        ("日本", 4),
     ];
     let mut want = format!("{:<15}  count\n{}  -----\n", "k", "-".repeat(15));
-    for k in keys {
-        want.push_str(&format!("{k:<15}  {:>5}\n", 1));
+    for (k, cells) in keys {
+        want.push_str(&format!("{k}{}  {:>5}\n", " ".repeat(15 - cells), 1));
     }
     assert_eq!(got, want);
     assert!(
@@ -1136,7 +1142,11 @@ fn narrow_batches_beside_wide_ones_keep_their_values_as_text() {
                 let mut map = vec!["map".to_string()];
                 map.extend(from.iter().map(|a| a.to_string()));
                 map.retain(|a| a != "--format" && a != "csv");
-                map.extend(["--part".into(), format!("{part}/3"), "--emit-partial".into()]);
+                map.extend([
+                    "--part".into(),
+                    format!("{part}/3"),
+                    "--emit-partial".into(),
+                ]);
                 map.push(out.display().to_string());
                 crate::common::run(&map).expect_ok("map");
                 partials.push(out.display().to_string());
@@ -1147,7 +1157,12 @@ fn narrow_batches_beside_wide_ones_keep_their_values_as_text() {
             // (a part that saw only numbers is mapped again, keeping text)
             let r = crate::common::run(&reduce);
             r.expect_code(0, "reduce");
-            assert_eq!(r.stdout, want, "{args:?} from {}, mapped in 3 parts", path.display());
+            assert_eq!(
+                r.stdout,
+                want,
+                "{args:?} from {}, mapped in 3 parts",
+                path.display()
+            );
         }
     }
 }
