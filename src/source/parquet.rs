@@ -7,15 +7,30 @@
 //! in arrow-buffer's bounds checks (`offset + len out of bounds`). Every
 //! call into it therefore runs under [`guarded`], as the Arrow IPC decoder's
 //! do: such a panic is an error naming the file, not a crash.
+//!
+//! A dictionary column is read as its values (see [`super::arrow`]), but
+//! the crate's reader only gives some dictionaries as dictionaries. Its
+//! Arrow schema comes from the `ARROW:schema` that pyarrow and arrow-rs
+//! writers store, which keeps a column's dictionary type; asked for a
+//! dictionary of decimals stored as bytes (pyarrow's default for decimals)
+//! it fails ("unsupported data type for byte array dictionary reader"),
+//! and for a dictionary of booleans it panics. [`readable_schema`] hands
+//! the reader such columns as their value type: the same values, decoded
+//! plainly. Dictionaries of text and binary, and of numbers, dates and
+//! times stored as integers or floats, stay dictionaries: the reader gives
+//! those, and for text they are what keeps grouping by them cheap.
 
 use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::ProjectionMask;
+use parquet::basic::Type as Physical;
 
 use super::arrow::fold_arrays;
 use super::ipc::guarded;
@@ -44,8 +59,22 @@ impl ParquetInput {
     pub fn open(path: &Path) -> Result<ParquetInput> {
         let name = path.display().to_string();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let meta = guarded(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()))
-            .map_err(|e| Error::Other(format!("{name}: not a readable Parquet file: {e}")))?;
+        let meta = guarded(|| {
+            let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
+            // the same footer, read with the dictionaries the reader cannot
+            // give replaced by their values (see the module docs); should
+            // the crate refuse that schema, the file reads as before and
+            // only such a column, if a query reads it, fails
+            Ok::<_, parquet::errors::ParquetError>(match readable_schema(&meta) {
+                Some(schema) => ArrowReaderMetadata::try_new(
+                    Arc::clone(meta.metadata()),
+                    ArrowReaderOptions::new().with_schema(schema),
+                )
+                .unwrap_or(meta),
+                None => meta,
+            })
+        })
+        .map_err(|e| Error::Other(format!("{name}: not a readable Parquet file: {e}")))?;
         let header = meta
             .schema()
             .fields()
@@ -204,6 +233,64 @@ pub fn read_everything(input: &ParquetInput) -> Result<(u64, u64)> {
     Ok((rows, digest))
 }
 
+/// The schema `meta`'s reader is to use when some top-level column is a
+/// dictionary it cannot give as one ([`dictionary_readable`]): that column
+/// as its value type, every other field as it is. `None` when there is none.
+fn readable_schema(meta: &ArrowReaderMetadata) -> Option<SchemaRef> {
+    let schema = meta.schema();
+    let roots = meta.parquet_schema().root_schema().get_fields();
+    let mut changed = false;
+    let fields: Vec<Arc<Field>> = schema
+        .fields()
+        .iter()
+        .zip(roots)
+        .map(|(field, root)| match field.data_type() {
+            DataType::Dictionary(_, value) if !dictionary_readable(root, value) => {
+                changed = true;
+                Arc::new(
+                    field
+                        .as_ref()
+                        .clone()
+                        .with_data_type(value.as_ref().clone()),
+                )
+            }
+            _ => Arc::clone(field),
+        })
+        .collect();
+    changed.then(|| Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
+}
+
+/// Whether the `parquet` crate (60) reads `column` as a dictionary of
+/// `value`. Byte-array columns go through its byte-array dictionary
+/// reader, which builds dictionaries of text and binary only (not of
+/// decimals or float16 stored as bytes); integer and float columns through
+/// its primitive reader, which builds a dictionary of any type it can
+/// decode them as; a boolean column's dictionary panics in it. A nested
+/// column is left as it is (rayproc refuses nested columns by their type).
+fn dictionary_readable(column: &parquet::schema::types::Type, value: &DataType) -> bool {
+    if !column.is_primitive() {
+        return true;
+    }
+    match column.get_physical_type() {
+        Physical::BYTE_ARRAY | Physical::FIXED_LEN_BYTE_ARRAY => matches!(
+            value,
+            DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+                | DataType::Binary
+                | DataType::LargeBinary
+                | DataType::BinaryView
+                | DataType::FixedSizeBinary(_)
+        ),
+        Physical::BOOLEAN => false,
+        Physical::INT32
+        | Physical::INT64
+        | Physical::INT96
+        | Physical::FLOAT
+        | Physical::DOUBLE => true,
+    }
+}
+
 /// True when a file's first and last bytes are Parquet's magic.
 pub fn is_parquet(head: &[u8], tail: &[u8]) -> bool {
     head.starts_with(MAGIC) && tail.ends_with(MAGIC)
@@ -214,6 +301,113 @@ mod tests {
     use super::*;
     use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
     use std::sync::Arc;
+
+    /// Dictionaries the `parquet` crate gives as dictionaries (of text,
+    /// binary, integers, floats, dates, decimals stored as integers: the
+    /// arrow writer stores those of precision up to 18 so) stay so; one of
+    /// decimals stored as bytes (precision above 18) or of booleans is read
+    /// as its values. Each reads back as the values written.
+    #[test]
+    fn only_dictionaries_the_reader_cannot_give_become_their_values() {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::{Int16Type, Int32Type, Int8Type};
+        use arrow_array::{
+            Array, BooleanArray, Date32Array, Decimal128Array, Decimal32Array, DictionaryArray,
+            Int32Array,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let keys = || Int32Array::from(vec![0, 1, 0, 1]);
+        let dict = |values: ArrayRef| -> ArrayRef {
+            Arc::new(DictionaryArray::<Int32Type>::try_new(keys(), values).unwrap())
+        };
+        let dec = |p, s| -> ArrayRef {
+            Arc::new(
+                Decimal128Array::from(vec![Some(150), None])
+                    .with_precision_and_scale(p, s)
+                    .unwrap(),
+            )
+        };
+        let columns: Vec<(&str, ArrayRef, bool)> = vec![
+            (
+                "text",
+                dict(Arc::new(StringArray::from(vec!["a", "b"]))),
+                true,
+            ),
+            ("int", dict(Arc::new(Int64Array::from(vec![5, 6]))), true),
+            (
+                "float",
+                dict(Arc::new(Float64Array::from(vec![0.5, 1.5]))),
+                true,
+            ),
+            ("date", dict(Arc::new(Date32Array::from(vec![1, 2]))), true),
+            (
+                "dec32",
+                dict(Arc::new(
+                    Decimal32Array::from(vec![Some(150), None])
+                        .with_precision_and_scale(5, 2)
+                        .unwrap(),
+                )),
+                true,
+            ),
+            ("dec", dict(dec(5, 2)), true),
+            ("dec18", dict(dec(18, 0)), true),
+            ("dec30", dict(dec(30, 2)), false),
+            (
+                "bool",
+                Arc::new(
+                    DictionaryArray::<Int16Type>::try_new(
+                        vec![0i16, 1, 0, 1].into(),
+                        Arc::new(BooleanArray::from(vec![Some(true), None])),
+                    )
+                    .unwrap(),
+                ),
+                false,
+            ),
+            (
+                "dec25",
+                Arc::new(
+                    DictionaryArray::<Int8Type>::try_new(vec![1i8, 0, 1, 0].into(), dec(25, 3))
+                        .unwrap(),
+                ),
+                false,
+            ),
+        ];
+        let batch = RecordBatch::try_from_iter_with_nullable(
+            columns.iter().map(|(n, a, _)| (*n, Arc::clone(a), true)),
+        )
+        .unwrap();
+        let file = File::create(&path).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let input = ParquetInput::open(&path).unwrap();
+        for (i, (name, array, stays)) in columns.iter().enumerate() {
+            let DataType::Dictionary(_, value) = array.data_type() else {
+                unreachable!()
+            };
+            let want = match stays {
+                true => array.data_type(),
+                false => value.as_ref(),
+            };
+            assert_eq!(&input.data_type(i), want, "{name}");
+        }
+        // every column reads, each as its values
+        let mut batches = input.batches(ProjectionMask::all(), vec![0]).unwrap();
+        let got = batches().unwrap().unwrap();
+        assert!(batches().unwrap().is_none());
+        let values_of = |a: &ArrayRef| match a.as_any_dictionary_opt() {
+            Some(dict) => arrow_select::take::take(dict.values(), dict.keys(), None).unwrap(),
+            None => Arc::clone(a),
+        };
+        for (i, (name, array, _)) in columns.iter().enumerate() {
+            assert_eq!(
+                values_of(got.column(i)).to_data(),
+                values_of(array).to_data(),
+                "{name}"
+            );
+        }
+    }
 
     /// A file of two row groups read whole, and every damaged copy of it
     /// (each byte of its footer and pages flipped in turn, or the file cut

@@ -835,3 +835,111 @@ fn times_of_day_read_as_their_text_answer_as_the_csv() {
     let late = write("late", vec![Some(0), Some(86_400_000_000), None]);
     refused_at(&late, "max:t", "row 2: column 't'", "outside the day");
 }
+
+/// A Parquet column that is a dictionary of decimals stored as bytes
+/// (pyarrow's `dictionary_encode()` of a decimal column; the arrow writer
+/// stores decimals of precision above 18 so) or of booleans is read as its
+/// values, as the same column in Arrow IPC and the plain column are. The
+/// `parquet` crate's reader cannot give such a column as a dictionary: a
+/// dictionary of decimals was refused ("unsupported data type for byte
+/// array dictionary reader - Dictionary(Int32, Decimal128(20, 2))"), one of
+/// booleans panicked in it ("entered unreachable code").
+#[test]
+fn parquet_dictionaries_of_decimals_and_booleans_read_as_their_values() {
+    use arrow_array::types::{Int16Type, Int32Type, Int8Type};
+    use arrow_array::{
+        ArrayRef, BooleanArray, Decimal128Array, DictionaryArray, RecordBatch, StringArray,
+    };
+    use std::sync::Arc;
+    let scratch = Scratch::new();
+    let n = 50usize;
+    // cents: 1.50, 2.25, null, -0.75, 1000.01; whole numbers to 10^17
+    let cents = [Some(150i128), Some(225), None, Some(-75), Some(100_001)];
+    let wholes = [Some(7i128), None, Some(99_999_999_999_999_999), Some(-3)];
+    let flags = [Some(true), Some(false), None];
+    let d_keys: Vec<i32> = (0..n).map(|i| (i * 7 % 5) as i32).collect();
+    let e_keys: Vec<i8> = (0..n).map(|i| (i % 4) as i8).collect();
+    let b_keys: Vec<i16> = (0..n).map(|i| (i * 5 % 3) as i16).collect();
+    let decimals = |values: Vec<Option<i128>>, p: u8, s: i8| {
+        Decimal128Array::from(values)
+            .with_precision_and_scale(p, s)
+            .unwrap()
+    };
+    let k = StringArray::from_iter_values((0..n).map(|i| format!("k{}", i % 3)));
+    let plain = RecordBatch::try_from_iter([
+        ("k", Arc::new(k.clone()) as ArrayRef),
+        (
+            "d",
+            Arc::new(decimals(
+                d_keys.iter().map(|&i| cents[i as usize]).collect(),
+                20,
+                2,
+            )),
+        ),
+        (
+            "e",
+            Arc::new(decimals(
+                e_keys.iter().map(|&i| wholes[i as usize]).collect(),
+                25,
+                0,
+            )),
+        ),
+        (
+            "b",
+            Arc::new(BooleanArray::from(
+                b_keys
+                    .iter()
+                    .map(|&i| flags[i as usize])
+                    .collect::<Vec<_>>(),
+            )),
+        ),
+    ])
+    .unwrap();
+    let d = DictionaryArray::<Int32Type>::try_new(
+        d_keys.into(),
+        Arc::new(decimals(cents.to_vec(), 20, 2)),
+    )
+    .unwrap();
+    let e = DictionaryArray::<Int8Type>::try_new(
+        e_keys.into(),
+        Arc::new(decimals(wholes.to_vec(), 25, 0)),
+    )
+    .unwrap();
+    let b = DictionaryArray::<Int16Type>::try_new(
+        b_keys.into(),
+        Arc::new(BooleanArray::from(flags.to_vec())),
+    )
+    .unwrap();
+    let coded = RecordBatch::try_from_iter_with_nullable([
+        ("k", Arc::new(k) as ArrayRef, false),
+        ("d", Arc::new(d), true),
+        ("e", Arc::new(e), true),
+        ("b", Arc::new(b), true),
+    ])
+    .unwrap();
+    // row groups of 16 rows: a dictionary page in each
+    let plain = write_parquet_and_ipc(&scratch, "plain", &plain, Some(16), None);
+    let coded = write_parquet_and_ipc(&scratch, "coded", &coded, Some(16), None);
+    let queries: [&[&str]; 4] = [
+        &[
+            "--agg",
+            "count:d,min:d,max:d,sum:d,mean:d,distinct:d,null_count:d",
+        ],
+        &[
+            "--agg",
+            "count:e,min:e,max:e,sum:e,distinct:e,median:e,count:b,min:b,max:b",
+        ],
+        &["--by", "d", "--agg", "count,min:e,max:b"],
+        &[
+            "--where",
+            "d > 1.6 and e < 100",
+            "--by",
+            "k,b",
+            "--agg",
+            "count,sum:d",
+        ],
+    ];
+    let mut files = plain[1..].to_vec();
+    files.extend(coded);
+    answer_as(&plain[0], &files, &queries);
+}
