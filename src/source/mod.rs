@@ -15,8 +15,11 @@
 //! whose stat size is 0 but that yields bytes when read (the files of
 //! `/proc`): trusting the stat size read those as empty, a silent
 //! `count 0`. A pipe's bytes can be read only once: [`detect_format`] reads
-//! its first bytes and keeps the opened pipe for [`CsvInput::open_with`],
-//! and a pipe named twice is refused (see [`stream::take_pipe`]).
+//! the first bytes of standard input or a pipe and keeps the opened stream
+//! for [`CsvInput::open_with`], and a pipe named twice is refused, told by
+//! its device and inode, not its path: `-` and `/dev/stdin` are one pipe,
+//! and two readers would split its bytes between them (see
+//! [`stream::take_pipe`]).
 
 pub mod arrow;
 pub mod csv;
@@ -131,21 +134,18 @@ impl CsvInput {
     /// decompressed: as a stream with `options.stream`, else into a spooled
     /// copy.
     pub fn open_with(path: &Path, options: &OpenOptions) -> Result<CsvInput> {
-        let (name, file, read_once) = if path.as_os_str() == "-" {
-            let name = "<stdin>".to_string();
-            let stdin: Box<dyn Read + Send> = Box::new(io::stdin());
-            if options.stream {
-                #[cfg(target_os = "linux")]
-                crate::pipe::grow(0);
-                return stream::open(name, stdin, options);
-            }
-            (name, spool_stdin()?, true)
-        } else if let Some(pipe) = stream::take_pipe(path)? {
-            let name = path.display().to_string();
+        let (name, file, read_once) = if let Some(pipe) = stream::take_pipe(path)? {
+            // standard input is named `<stdin>`, in messages and errors
+            let shown = if path.as_os_str() == "-" {
+                Path::new("<stdin>")
+            } else {
+                path
+            };
+            let name = shown.display().to_string();
             if options.stream {
                 return stream::open(name, pipe, options);
             }
-            (name, spool(path, pipe)?, true)
+            (name, spool(shown, pipe)?, true)
         } else {
             let (file, read_once) = open_readable(path)?;
             (path.display().to_string(), file, read_once)
@@ -462,64 +462,153 @@ pub fn line_of(buf: &[u8], offset: usize) -> u64 {
     1 + (lf + lone_cr) as u64
 }
 
-/// Tells an input's format by its magic bytes, whatever its name
-/// (standard input is CSV). Anything that is neither Parquet nor Arrow IPC
-/// is read as CSV (compressed CSV included). A pipe or FIFO is opened here
-/// and its first bytes read ([`stream::peek_pipe`]); the opened pipe is
-/// kept for [`CsvInput::open_with`]. Parquet and Arrow IPC are read by
-/// random access from the path, so they must come as regular files.
-pub fn detect_format(path: &Path) -> Result<InputFormat> {
-    if path.as_os_str() == "-" {
-        return Ok(InputFormat::Csv);
-    }
-    if let Ok(m) = std::fs::metadata(path) {
-        if !m.is_file() && !m.is_dir() {
-            let head = stream::peek_pipe(path)?;
-            let format = if head.starts_with(b"PAR1") {
-                InputFormat::Parquet
-            } else if ipc::is_ipc(&head) {
-                InputFormat::Ipc
-            } else {
-                InputFormat::Csv
-            };
-            if format != InputFormat::Csv {
-                return Err(Error::io(
-                    path,
-                    io::Error::other(format!(
-                        "holds {} but is not a regular file (a pipe or FIFO); {} inputs are read \
-                         by random access: save it to a file first",
-                        format.name(),
-                        format.name()
-                    )),
-                ));
-            }
-            return Ok(format);
+/// What an input's first bytes say it is, by the strict rule of
+/// [`detect_format`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Start {
+    /// `PAR1`, then the field header of a Thrift compact struct's first
+    /// field, an i32 (`0x15`): a page header (`type`), or, in a file of no
+    /// column chunk, the footer (`version`).
+    Parquet,
+    /// `ARROW1` and its two bytes of padding.
+    IpcFile,
+    /// An Arrow IPC stream (pyarrow's `ipc.new_stream`, often `.arrows`).
+    IpcStream,
+    /// Anything else: CSV, compressed or not.
+    Other,
+}
+
+impl Start {
+    /// The first bytes of Arrow IPC's file format: its magic and padding.
+    const IPC_FILE: &'static [u8] = b"ARROW1\0\0";
+    /// Bytes [`Start::of`] needs at most.
+    const SNIFF: usize = 16;
+
+    fn of(head: &[u8]) -> Start {
+        if head.starts_with(parquet::MAGIC) && head.get(parquet::MAGIC.len()) == Some(&0x15) {
+            Start::Parquet
+        } else if head.starts_with(Self::IPC_FILE) {
+            Start::IpcFile
+        } else if is_ipc_stream(head) {
+            Start::IpcStream
+        } else {
+            Start::Other
         }
+    }
+}
+
+/// Whether `head` opens an Arrow IPC stream: the continuation marker
+/// (`FF FF FF FF`), the length of the first message's metadata (little
+/// endian, padded to 8 bytes; 0 would end the stream), and the offset of
+/// that flatbuffer's root table (4-aligned, within the metadata). Such
+/// bytes are never text: `FF` is no byte of UTF-8, nor of Latin-1 text in
+/// practice. (The stream format before Arrow 0.15, without the marker, is
+/// not told.)
+fn is_ipc_stream(head: &[u8]) -> bool {
+    let word = |at: usize| {
+        head.get(at..at + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+    };
+    let (Some(u32::MAX), Some(len), Some(root)) = (word(0), word(4), word(8)) else {
+        return false;
+    };
+    len >= 8 && len % 8 == 0 && len <= i32::MAX as u32 && root >= 4 && root % 4 == 0 && root < len
+}
+
+/// The error for an Arrow IPC stream, which rayproc does not read.
+fn ipc_stream_refusal(name: &str) -> Error {
+    Error::Other(format!(
+        "{name}: holds an Arrow IPC stream (the streaming format: pyarrow's ipc.new_stream, \
+         often .arrows), which rayproc does not read; write the IPC file format instead \
+         (pyarrow: ipc.new_file, or feather.write_feather; to convert, write \
+         pa.ipc.open_stream(src).read_all() with ipc.new_file)"
+    ))
+}
+
+/// Tells an input's format by its magic bytes, whatever its name.
+///
+/// A regular file with the magic at both ends (`PAR1`, `ARROW1`) is
+/// Parquet or Arrow IPC; anything else is CSV (compressed CSV included),
+/// unless its first bytes are surely binary: a start that can only be
+/// Parquet (`PAR1` and a Thrift field header, see [`Start`]) or an Arrow
+/// IPC file (`ARROW1\0\0`) without the closing magic is a truncated or
+/// partly copied file, and an Arrow IPC stream is a format rayproc does
+/// not read. Both are errors (exit 1): read as CSV, such a file gave a
+/// count with exit 0, or its binary bytes as column names. The start is
+/// told strictly (`PAR1` alone, or `ARROW1` alone, may open a CSV header:
+/// `PAR10,b`), and by the same rule for every kind of input.
+///
+/// Standard input, a pipe or a FIFO is opened here and its first bytes read
+/// ([`stream::peek_pipe`]); the opened stream is kept for
+/// [`CsvInput::open_with`]. Parquet and Arrow IPC are read by random
+/// access from the path, so a stream that starts as one is refused.
+pub fn detect_format(path: &Path) -> Result<InputFormat> {
+    let stdin = path.as_os_str() == "-";
+    if stdin || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let head = stream::peek_pipe(path)?;
+        let shown = if stdin { Path::new("<stdin>") } else { path };
+        let format = match Start::of(&head) {
+            Start::Other => return Ok(InputFormat::Csv),
+            Start::IpcStream => return Err(ipc_stream_refusal(&shown.display().to_string())),
+            Start::Parquet => InputFormat::Parquet,
+            Start::IpcFile => InputFormat::Ipc,
+        };
+        let name = format.name();
+        let what = if stdin {
+            "comes on standard input"
+        } else {
+            "is not a regular file (a pipe or FIFO)"
+        };
+        return Err(Error::io(
+            shown,
+            io::Error::other(format!(
+                "holds {name} but {what}; {name} inputs are read by random access from a \
+                 path: save it to a file first"
+            )),
+        ));
     }
     let mut file = match File::open(path) {
         Ok(f) => f,
         // let the CSV reader report the error, as before
         Err(_) => return Ok(InputFormat::Csv),
     };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if len < 12 || file.metadata().is_ok_and(|m| m.is_dir()) {
+    let Ok(meta) = file.metadata() else {
+        return Ok(InputFormat::Csv);
+    };
+    if meta.is_dir() {
         return Ok(InputFormat::Csv);
     }
-    let mut head = [0u8; 6];
-    let mut tail = [0u8; 6];
-    let read = file
-        .read_exact(&mut head)
-        .and_then(|_| file.seek(SeekFrom::End(-6)))
-        .and_then(|_| file.read_exact(&mut tail));
-    read.map_err(|e| Error::io(path, e))?;
-    let format = if parquet::is_parquet(&head, &tail) {
-        InputFormat::Parquet
-    } else if ipc::is_ipc(&head) && tail == *ipc::MAGIC {
-        InputFormat::Ipc
-    } else {
-        InputFormat::Csv
-    };
-    Ok(format)
+    let mut head = Vec::with_capacity(Start::SNIFF);
+    (&mut file)
+        .take(Start::SNIFF as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, e))?;
+    if meta.len() >= 12 {
+        let mut tail = [0u8; 6];
+        file.seek(SeekFrom::End(-6))
+            .and_then(|_| file.read_exact(&mut tail))
+            .map_err(|e| Error::io(path, e))?;
+        if parquet::is_parquet(&head, &tail) {
+            return Ok(InputFormat::Parquet);
+        }
+        if ipc::is_ipc(&head) && tail == *ipc::MAGIC {
+            return Ok(InputFormat::Ipc);
+        }
+    }
+    let name = path.display().to_string();
+    match Start::of(&head) {
+        Start::Other => Ok(InputFormat::Csv),
+        Start::IpcStream => Err(ipc_stream_refusal(&name)),
+        start @ (Start::Parquet | Start::IpcFile) => Err(Error::Other(format!(
+            "{name}: starts as {} but does not end with its footer: a truncated or partly \
+             copied file?",
+            if start == Start::Parquet {
+                "Parquet"
+            } else {
+                "an Arrow IPC file"
+            }
+        ))),
+    }
 }
 
 /// Opens `path` for mapping: the file itself when it is a regular file with
@@ -559,12 +648,6 @@ fn spool(path: &Path, mut source: impl Read) -> Result<File> {
     file.seek(SeekFrom::Start(0))
         .map_err(|e| Error::io(path, e))?;
     Ok(file)
-}
-
-/// Copies standard input into an anonymous temporary file, so that it can
-/// be mapped and split like any file without holding it in memory.
-fn spool_stdin() -> Result<File> {
-    spool(Path::new("<stdin>"), io::stdin().lock())
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -642,5 +725,65 @@ mod fetch_tests {
         assert_eq!(ahead.to, end);
         let small = FetchAhead::new(&input, 4, 9);
         assert_eq!(small.to, 9);
+    }
+}
+
+#[cfg(test)]
+mod sniff_tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// First bytes of files pyarrow 26 writes: Parquet (a page header
+    /// first; with no column, the footer), with and without rows, and
+    /// Arrow IPC files and streams.
+    #[test]
+    fn starts_of_files_writers_write() {
+        for parquet in [
+            "5041523115041530", // rows, dictionary pages
+            "504152311500153c", // no dictionary
+            "5041523115041500", // no rows
+            "504152311504191c", // no columns: the footer
+            "5041523115021930", // the parquet crate, no rows: the footer
+        ] {
+            assert_eq!(Start::of(&hex(parquet)), Start::Parquet, "{parquet}");
+        }
+        assert_eq!(
+            Start::of(&hex("4152524f57310000ffffffffa8000000")),
+            Start::IpcFile
+        );
+        for stream in [
+            "ffffffffa80000001000000000000a00",
+            "ffffffff300000001000000000000a00", // no columns
+        ] {
+            assert_eq!(Start::of(&hex(stream)), Start::IpcStream, "{stream}");
+        }
+    }
+
+    /// Text that merely begins with a magic, and binary that is not quite
+    /// an IPC stream, is CSV.
+    #[test]
+    fn near_misses_are_csv() {
+        for head in [
+            &b"PAR10,b\n1,2\n"[..],
+            b"PAR1",
+            b"PAR1PAR1",
+            b"ARROW1,b\n1,2\n",
+            b"ARROW1\0",
+            b"",
+            b"\xff\xff\xff\xff",
+            b"\xff\xff\xff\xff\x00\x00\x00\x00\x10\x00\x00\x00", // end of stream
+            b"\xff\xff\xff\xff\x0c\x00\x00\x00\x04\x00\x00\x00", // length not padded
+            b"\xff\xff\xff\xff\x10\x00\x00\x00\x10\x00\x00\x00", // root past the metadata
+            b"\xff\xff\xff\xff\x10\x00\x00\x00\x06\x00\x00\x00", // root not aligned
+            b"\xff\xff\xff\xff\x10\x00\x00\x80\x08\x00\x00\x00", // negative length
+        ] {
+            assert_eq!(Start::of(head), Start::Other, "{head:?}");
+        }
     }
 }

@@ -72,67 +72,214 @@ pub struct Rest {
     reader: Mutex<Option<Box<dyn Read + Send>>>,
 }
 
-/// A pipe or FIFO named as an input: opened (with its first bytes read) by
-/// [`peek_pipe`], then taken by [`take_pipe`].
+/// A stream named as an input (standard input, a pipe, a FIFO): opened
+/// (with its first bytes read) by [`peek_pipe`], then taken by
+/// [`take_pipe`].
 enum Pipe {
-    Peeked(Vec<u8>, File),
+    Peeked(Vec<u8>, Box<dyn Read + Send>),
     Taken,
 }
 
-/// The pipes opened so far, by path: a pipe yields its bytes once.
-static PIPES: Mutex<Vec<(PathBuf, Pipe)>> = Mutex::new(Vec::new());
+/// Which file a stream is: its device and inode, the same whatever path
+/// names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Identity {
+    dev: u64,
+    ino: u64,
+}
 
-/// Bytes [`peek_pipe`] reads to tell the format.
-const PEEK: usize = 8;
+/// One stream opened so far.
+struct Opened {
+    /// As the user named it (`-` for standard input).
+    path: PathBuf,
+    /// `None` where it cannot be told (standard input closed, a system
+    /// without inodes) or need not be (standard input redirected from a
+    /// regular file, which is read twice like any file named twice).
+    id: Option<Identity>,
+    pipe: Pipe,
+}
 
-/// Opens the pipe or FIFO `path` and returns its first bytes (up to 8), to
-/// tell its format; [`take_pipe`] then yields the whole stream.
-pub fn peek_pipe(path: &Path) -> Result<Vec<u8>> {
-    let mut pipes = PIPES.lock().unwrap_or_else(|e| e.into_inner());
-    match pipes.iter().find(|(p, _)| p == path) {
-        Some((_, Pipe::Peeked(head, _))) => return Ok(head.clone()),
-        Some((_, Pipe::Taken)) => return Ok(Vec::new()),
-        None => {}
+/// The streams opened so far. A stream yields its bytes once, so a second
+/// reader would split them with the first (both answers wrong, no error):
+/// one named twice is a usage error, whether by the same path or by two
+/// (`-` and `/dev/stdin` or `/dev/fd/0`, a FIFO as `ff` and `./ff`), told
+/// by [`Identity`], not by the path's text.
+static PIPES: Mutex<Vec<Opened>> = Mutex::new(Vec::new());
+
+/// Bytes [`peek_pipe`] reads to tell the format (see
+/// [`super::detect_format`]): enough for an Arrow IPC stream's marker,
+/// metadata length and flatbuffer root offset.
+const PEEK: usize = 16;
+
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The identity of a file neither regular nor a directory: a pipe, a FIFO,
+/// a character device (`None` for any other).
+fn stream_identity(meta: &std::fs::Metadata) -> Option<Identity> {
+    if meta.is_file() || meta.is_dir() {
+        return None;
     }
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some(Identity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// The identity of standard input (`fstat` of a duplicate of fd 0), when
+/// it is a stream.
+fn stdin_identity() -> Option<Identity> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
+        stream_identity(&File::from(fd).metadata().ok()?)
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// Whether `path` is read as a stream ([`take_pipe`]), and then its
+/// identity.
+fn streamed(path: &Path) -> Option<Option<Identity>> {
+    if is_stdin(path) {
+        return Some(stdin_identity());
+    }
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() && !m.is_dir() => Some(stream_identity(&m)),
+        _ => None,
+    }
+}
+
+/// How messages name `path`.
+fn shown(path: &Path) -> String {
+    if is_stdin(path) {
+        "- (standard input)".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// The stream opened as `path` already (by this path, else by another of
+/// the same identity `id`: a usage error naming both).
+fn find<'a>(
+    pipes: &'a mut [Opened],
+    path: &Path,
+    id: Option<Identity>,
+) -> Result<Option<&'a mut Opened>> {
+    // by the text (`Path` equality would take `./ff` for `ff`), so that a
+    // second spelling is named in the error
+    if let Some(i) = pipes
+        .iter()
+        .position(|o| o.path.as_os_str() == path.as_os_str())
+    {
+        return Ok(Some(&mut pipes[i]));
+    }
+    match pipes.iter().find(|o| id.is_some() && o.id == id) {
+        Some(first) => Err(Error::Usage(format!(
+            "{} and {} are the same pipe, named twice as inputs: its bytes can be read only once",
+            shown(&first.path),
+            shown(path)
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Opens the stream `path` (`-`: standard input, which is not opened
+/// again) whose identity was `id` when looked up; returns it and the
+/// identity of what was opened (a FIFO renamed meanwhile is another), or
+/// the error of one already open under another path.
+fn open_stream(
+    pipes: &mut [Opened],
+    path: &Path,
+    id: Option<Identity>,
+) -> Result<(Box<dyn Read + Send>, Option<Identity>)> {
+    if is_stdin(path) {
+        #[cfg(target_os = "linux")]
+        crate::pipe::grow(0);
+        return Ok((Box::new(io::stdin()), id));
+    }
+    // Looked up before opening, not after: opening a FIFO again whose
+    // writer is done would wait for another writer, forever.
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
     #[cfg(target_os = "linux")]
     crate::pipe::grow(std::os::fd::AsRawFd::as_raw_fd(&file));
+    let opened = file.metadata().ok().and_then(|m| stream_identity(&m));
+    if opened != id {
+        find(pipes, path, opened)?;
+    }
+    Ok((Box::new(file), opened))
+}
+
+/// Opens the stream `path` (`-` is standard input; else a pipe, a FIFO or
+/// another file that is neither regular nor a directory) and returns its
+/// first bytes (up to [`PEEK`]), to tell its format; [`take_pipe`] then
+/// yields the whole stream. Peeking the same path again returns the same
+/// bytes; a path naming a stream already opened under another path is a
+/// usage error.
+pub fn peek_pipe(path: &Path) -> Result<Vec<u8>> {
+    let id = streamed(path).flatten();
+    let mut pipes = PIPES.lock().unwrap_or_else(|e| e.into_inner());
+    match find(&mut pipes, path, id)? {
+        Some(Opened {
+            pipe: Pipe::Peeked(head, _),
+            ..
+        }) => return Ok(head.clone()),
+        Some(_) => return Ok(Vec::new()),
+        None => {}
+    }
+    let (mut reader, id) = open_stream(&mut pipes, path, id)?;
     let mut head = Vec::with_capacity(PEEK);
-    (&mut file)
+    let name = if is_stdin(path) {
+        Path::new("<stdin>")
+    } else {
+        path
+    };
+    (&mut reader)
         .take(PEEK as u64)
         .read_to_end(&mut head)
-        .map_err(|e| Error::io(path, e))?;
-    pipes.push((path.to_path_buf(), Pipe::Peeked(head.clone(), file)));
+        .map_err(|e| Error::io(name, e))?;
+    pipes.push(Opened {
+        path: path.to_path_buf(),
+        id,
+        pipe: Pipe::Peeked(head.clone(), reader),
+    });
     Ok(head)
 }
 
-/// The stream of `path` when it is a pipe, a FIFO or another file that is
-/// neither regular nor a directory (`None` otherwise). A pipe named twice
-/// is a usage error: its bytes can be read only once.
+/// The stream of `path` when it is standard input (`-`), a pipe, a FIFO or
+/// another file that is neither regular nor a directory (`None`
+/// otherwise), with the bytes [`peek_pipe`] read first. A stream named
+/// twice, by one path or by two, is a usage error: its bytes can be read
+/// only once.
 pub fn take_pipe(path: &Path) -> Result<Option<Box<dyn Read + Send>>> {
-    match std::fs::metadata(path) {
-        Ok(m) if !m.is_file() && !m.is_dir() => {}
-        _ => return Ok(None),
-    }
+    let Some(id) = streamed(path) else {
+        return Ok(None);
+    };
     let mut pipes = PIPES.lock().unwrap_or_else(|e| e.into_inner());
-    let entry = pipes.iter_mut().find(|(p, _)| p == path);
-    match entry {
-        Some((_, pipe @ Pipe::Peeked(..))) => {
-            let Pipe::Peeked(head, file) = std::mem::replace(pipe, Pipe::Taken) else {
-                unreachable!("matched above")
-            };
-            Ok(Some(Box::new(io::Cursor::new(head).chain(file))))
-        }
-        Some((_, Pipe::Taken)) => Err(Error::Usage(format!(
-            "{} is a pipe named twice as an input: its bytes can be read only once",
-            path.display()
-        ))),
+    match find(&mut pipes, path, id)? {
+        Some(opened) => match std::mem::replace(&mut opened.pipe, Pipe::Taken) {
+            Pipe::Peeked(head, reader) => Ok(Some(Box::new(io::Cursor::new(head).chain(reader)))),
+            Pipe::Taken => Err(Error::Usage(format!(
+                "{} is a pipe named twice as an input: its bytes can be read only once",
+                shown(path)
+            ))),
+        },
         None => {
-            let file = File::open(path).map_err(|e| Error::io(path, e))?;
-            #[cfg(target_os = "linux")]
-            crate::pipe::grow(std::os::fd::AsRawFd::as_raw_fd(&file));
-            pipes.push((path.to_path_buf(), Pipe::Taken));
-            Ok(Some(Box::new(file)))
+            let (reader, id) = open_stream(&mut pipes, path, id)?;
+            pipes.push(Opened {
+                path: path.to_path_buf(),
+                id,
+                pipe: Pipe::Taken,
+            });
+            Ok(Some(reader))
         }
     }
 }

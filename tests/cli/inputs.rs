@@ -330,23 +330,165 @@ fn a_named_fifo_is_read_whole() {
 #[test]
 fn a_fifo_holding_parquet_is_refused_not_misread() {
     // Parquet is read by random access from its path; a pipe cannot be
-    // re-read, so it is refused clearly rather than read as empty or CSV.
+    // re-read, so it is refused clearly rather than read as empty or CSV
+    // (the start of a Parquet file, with rows and without: the parquet
+    // crate then writes no page, and the footer comes first)
     let scratch = Scratch::new();
-    let fifo = scratch.path("p.fifo");
-    mkfifo(&fifo);
-    let mut bytes = b"PAR1".to_vec();
-    bytes.extend([0u8; 16]);
-    bytes.extend(b"PAR1");
-    let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-    let writer = feed(&fifo, bytes);
-    let r = run_on(&fifo, &["--agg", "count"]);
+    for rows in [3, 0] {
+        let path = scratch.path("p.parquet");
+        write_parquet(&path, &small_batch(rows), None);
+        let fifo = scratch.path(&format!("p{rows}.fifo"));
+        mkfifo(&fifo);
+        let writer = feed_lossy(&fifo, std::fs::read(&path).unwrap());
+        let r = run_on(&fifo, &["--agg", "count"]);
+        release(&fifo, writer);
+        r.expect_code(1, "parquet in a fifo");
+        assert!(
+            r.stderr.contains(&format!("p{rows}.fifo"))
+                && r.stderr.contains("holds Parquet")
+                && r.stderr.contains("save it to a file first"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+/// Writes `content` into the FIFO `path` from a thread, as [`feed`] does,
+/// but stops quietly when the reader goes (rayproc refusing the run);
+/// [`release`] joins it.
+#[cfg(unix)]
+fn feed_lossy(path: &Path, content: Vec<u8>) -> std::thread::JoinHandle<()> {
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&path) {
+            let _ = f.write_all(&content);
+        }
+    })
+}
+
+/// Joins the writer of [`feed_lossy`]; if rayproc never opened the FIFO,
+/// the writer still waits for a reader: opening it for reading, without
+/// waiting, and closing it lets the writer go (its writes then fail).
+#[cfg(unix)]
+fn release(path: &Path, writer: std::thread::JoinHandle<()>) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let start = std::time::Instant::now();
+    while !writer.is_finished() && start.elapsed() < std::time::Duration::from_secs(30) {
+        let _ = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path);
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     writer.join().unwrap();
-    r.expect_code(1, "parquet in a fifo");
-    assert!(
-        r.stderr.contains("p.fifo") && r.stderr.contains("Parquet"),
-        "{}",
-        r.stderr
+}
+
+/// The lines `1` to `n`, as `seq 1 n` prints them.
+fn seq(n: u64) -> Vec<u8> {
+    (1..=n)
+        .flat_map(|i| format!("{i}\n").into_bytes())
+        .collect()
+}
+
+/// One FIFO named by two paths (`ff` and `./ff`, or a link to it) is one
+/// pipe named twice: both inputs read it, so they split its bytes between
+/// them, and the run printed a wrong sum and count with exit 0. The pipe is
+/// told by its device and inode, not by the path's text.
+#[cfg(unix)]
+#[test]
+fn one_fifo_under_two_spellings_is_a_usage_error() {
+    let scratch = Scratch::new();
+    let fifo = scratch.path("two.fifo");
+    mkfifo(&fifo);
+    std::os::unix::fs::symlink(&fifo, scratch.path("link")).unwrap();
+    let dotted = scratch.dir.path().join(".").join("two.fifo");
+    let dotted = dotted.to_str().unwrap();
+    // paths relative to the scratch folder, where rayproc runs
+    for (a, b) in [
+        ("two.fifo", "link"),
+        ("two.fifo", "./two.fifo"),
+        (fifo.to_str().unwrap(), dotted),
+    ] {
+        // more than a pipe's buffer: the writer is still there when the
+        // second path is opened
+        let writer = feed_lossy(&fifo, seq(500_000));
+        let out = rayproc()
+            .current_dir(scratch.dir.path())
+            .args([
+                "run",
+                "--no-header",
+                "-i",
+                a,
+                "-i",
+                b,
+                "--agg",
+                "sum:1,count",
+            ])
+            .output()
+            .unwrap();
+        release(&fifo, writer);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{a} and {b}: {stderr}");
+        let both = format!("{a} and {b} are the same pipe, named twice");
+        assert!(stderr.contains(&both), "{stderr}");
+    }
+}
+
+/// Standard input on a pipe named as `-`, `/dev/stdin` or `/dev/fd/0` is
+/// one pipe: named twice under two of them, it was read by both, the rows
+/// split between them (`count` 200,001 of 200,000 lines, exit 0).
+#[cfg(target_os = "linux")]
+#[test]
+fn standard_input_under_two_names_is_a_usage_error() {
+    let rows = seq(200_000);
+    let shown = |p: &str| {
+        if p == "-" {
+            "- (standard input)".to_string()
+        } else {
+            p.to_string()
+        }
+    };
+    for (a, b) in [
+        ("-", "/dev/stdin"),
+        ("/dev/stdin", "/dev/fd/0"),
+        ("/dev/fd/0", "-"),
+    ] {
+        let r = run_with_stdin(
+            [
+                "run",
+                "--no-header",
+                "-i",
+                a,
+                "-i",
+                b,
+                "--agg",
+                "sum:1,count",
+            ],
+            Some(&rows),
+        );
+        r.expect_code(2, &format!("{a} and {b}"));
+        let both = format!("{} and {} are the same pipe", shown(a), shown(b));
+        assert!(r.stderr.contains(&both), "{}", r.stderr);
+    }
+    // split too
+    let scratch = Scratch::new();
+    let store = scratch.path("st");
+    let r = run_with_stdin(
+        [
+            "split",
+            "--no-header",
+            "-i",
+            "-",
+            "-i",
+            "/dev/stdin",
+            "--store",
+        ]
+        .into_iter()
+        .chain([store.to_str().unwrap(), "-q"]),
+        Some(&rows),
     );
+    r.expect_code(2, "split of - and /dev/stdin");
+    assert!(!store.exists(), "no store written");
 }
 
 #[cfg(target_os = "linux")]
@@ -942,4 +1084,107 @@ fn parquet_dictionaries_of_decimals_and_booleans_read_as_their_values() {
     let mut files = plain[1..].to_vec();
     files.extend(coded);
     answer_as(&plain[0], &files, &queries);
+}
+
+// ---------------------------------------------------------------- format detection
+
+/// `rows` rows of an integer column `x` (0, 1, 2, ...) and a text
+/// column `k`.
+pub(crate) fn small_batch(rows: i64) -> arrow_array::RecordBatch {
+    use arrow_array::{ArrayRef, Int64Array, StringArray};
+    use std::sync::Arc;
+    let keys = (0..rows).map(|i| format!("key{}", i % 7));
+    arrow_array::RecordBatch::try_from_iter([
+        (
+            "x",
+            Arc::new(Int64Array::from_iter_values(0..rows)) as ArrayRef,
+        ),
+        ("k", Arc::new(StringArray::from_iter_values(keys))),
+    ])
+    .unwrap()
+}
+
+/// A Parquet or Arrow IPC file cut short (an interrupted copy) starts as
+/// one but lacks the footer at its end: it was read as CSV, so `count`
+/// printed a number with exit 0 and other queries named its binary bytes
+/// as unknown columns. It is an error naming the file, from any cut on.
+#[test]
+fn truncated_parquet_and_ipc_files_are_errors_naming_them() {
+    let scratch = Scratch::new();
+    let [parquet, ipc] =
+        write_parquet_and_ipc(&scratch, "whole", &small_batch(2000), Some(500), Some(500));
+    for (whole, what) in [(parquet, "Parquet"), (ipc, "an Arrow IPC file")] {
+        let bytes = std::fs::read(&whole).unwrap();
+        let ext = whole.extension().unwrap().to_str().unwrap();
+        for cut in [8, 100, bytes.len() / 2, bytes.len() - 1] {
+            let cut_file = scratch.write(&format!("cut{cut}.{ext}"), &bytes[..cut]);
+            for agg in ["count", "sum:x"] {
+                let r = run_on(&cut_file, &["--agg", agg]);
+                r.expect_code(1, &format!("{} --agg {agg}", cut_file.display()));
+                let why = format!(
+                    "{}: starts as {what} but does not end with its footer: a truncated or \
+                     partly copied file?",
+                    cut_file.display()
+                );
+                assert!(r.stderr.contains(&why), "{}", r.stderr);
+            }
+        }
+    }
+}
+
+/// An Arrow IPC stream (pyarrow's `ipc.new_stream`, `.arrows`) was read as
+/// CSV with exit 0; it is refused, saying how to write the file format.
+#[test]
+fn an_arrow_ipc_stream_is_refused_naming_the_file_format() {
+    let scratch = Scratch::new();
+    for rows in [100, 0] {
+        let path = scratch.path(&format!("s{rows}.arrows"));
+        let batch = small_batch(rows);
+        let file = std::fs::File::create(&path).unwrap();
+        let mut w = arrow_ipc::writer::StreamWriter::try_new(file, &batch.schema()).unwrap();
+        w.write(&batch).unwrap();
+        w.finish().unwrap();
+        let r = run_on(&path, &["--agg", "count"]);
+        r.expect_code(1, "an IPC stream");
+        assert!(
+            r.stderr
+                .contains(&format!("{}: holds an Arrow IPC stream", path.display()))
+                && r.stderr.contains("ipc.new_file"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+/// A CSV whose header merely begins with a magic (`PAR1`, `ARROW1`) is
+/// CSV through every kind of input: a pipe's start was told by `PAR1`
+/// alone, so such a CSV read from a file or standard input was refused as
+/// Parquet through `<(cat file)` or a FIFO.
+#[cfg(unix)]
+#[test]
+fn csv_headers_that_begin_like_a_magic_are_csv_through_every_input() {
+    let scratch = Scratch::new();
+    for (i, text) in ["PAR10,b\n1,2\n3,4\n", "ARROW1,b\n1,2\n3,4\n"]
+        .into_iter()
+        .enumerate()
+    {
+        let file = scratch.write(&format!("magic{i}.csv"), text);
+        let query = ["--agg", "count,sum:b"];
+        let want = "count,sum_b\n2,6\n";
+        run_on(&file, &query).expect_ok("a file");
+        assert_eq!(run_on(&file, &query).stdout, want);
+        let stdin = run_with_stdin(
+            ["run", "-i", "-"].into_iter().chain(query),
+            Some(text.as_bytes()),
+        );
+        stdin.expect_ok("standard input");
+        assert_eq!(stdin.stdout, want);
+        let fifo = scratch.path(&format!("magic{i}.fifo"));
+        mkfifo(&fifo);
+        let writer = feed_lossy(&fifo, text.as_bytes().to_vec());
+        let r = run_on(&fifo, &query);
+        release(&fifo, writer);
+        r.expect_ok("a FIFO");
+        assert_eq!(r.stdout, want);
+    }
 }

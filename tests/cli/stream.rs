@@ -481,3 +481,38 @@ fn split_takes_no_header_and_compressed_inputs() {
     r.expect_ok("run on the store");
     assert_eq!(r.stdout, "1,sum_2\na,5\nb,2\n");
 }
+
+/// Parquet and Arrow IPC on standard input are told by the same start as
+/// through a pipe or FIFO, and refused the same way (they are read by
+/// random access from a path): Parquet piped to `-i -` was parsed as CSV,
+/// failing on "fields" of its binary bytes, and an Arrow IPC file or
+/// stream counted its "lines" with exit 0.
+#[test]
+fn parquet_and_arrow_on_standard_input_are_refused_as_through_a_fifo() {
+    let scratch = Scratch::new();
+    let batch = crate::inputs::small_batch(300);
+    let [parquet, ipc] = write_parquet_and_ipc(&scratch, "t", &batch, None, None);
+    let mut stream = Vec::new();
+    let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut stream, &batch.schema()).unwrap();
+    w.write(&batch).unwrap();
+    w.finish().unwrap();
+    drop(w);
+    let save = "inputs are read by random access from a path: save it to a file first";
+    for (bytes, why) in [
+        (
+            std::fs::read(parquet).unwrap(),
+            format!("<stdin>: holds Parquet but comes on standard input; Parquet {save}"),
+        ),
+        (
+            std::fs::read(ipc).unwrap(),
+            format!("<stdin>: holds Arrow IPC but comes on standard input; Arrow IPC {save}"),
+        ),
+        (stream, "<stdin>: holds an Arrow IPC stream".to_string()),
+    ] {
+        for agg in ["count", "sum:x"] {
+            let r = run_with_stdin(["run", "-i", "-", "--agg", agg], Some(&bytes));
+            r.expect_code(1, &why);
+            assert!(r.stderr.contains(&why), "{}", r.stderr);
+        }
+    }
+}
