@@ -455,7 +455,7 @@ fn open_csv_inputs(
                 .find(|i| !i.is_empty)
                 .expect("a non-empty input");
             return Err(Error::Data(input.error_at(
-                0,
+                input.header_at,
                 None,
                 dataset::columns_differ(&input.header, &first.name, &header),
             )));

@@ -72,7 +72,11 @@ pub struct CsvInput {
     pub header: Vec<String>,
     /// Offset of the first byte after the header line.
     pub body_start: usize,
-    /// True for a file with no bytes at all (not even a header).
+    /// Offset of the header line (after blank lines and a BOM), where an
+    /// error about the columns points.
+    pub header_at: usize,
+    /// True for an input with no header: no bytes at all, or only blank
+    /// lines (and a BOM).
     pub is_empty: bool,
     /// True when the input cannot be read again: standard input, a pipe,
     /// a FIFO, a file generated as it is read (`/proc`), whose bytes were
@@ -207,6 +211,7 @@ impl CsvInput {
             bytes,
             header: Vec::new(),
             body_start: 0,
+            header_at: 0,
             is_empty: meta.len() == 0,
             read_once,
             hive: Vec::new(),
@@ -240,8 +245,8 @@ impl CsvInput {
         let start = if buf.starts_with(BOM) { BOM.len() } else { 0 };
         let mut scanner = Scanner::new(buf, start, delimiter);
         let mut sink = AllFields::default();
-        let header = match scanner.next_record(usize::MAX, &mut sink) {
-            None => Vec::new(),
+        let found = match scanner.next_record(usize::MAX, &mut sink) {
+            None => None,
             Some(Err(e)) => {
                 return Err(self
                     .error_at(
@@ -251,15 +256,31 @@ impl CsvInput {
                     )
                     .into())
             }
-            Some(Ok((_, fields))) if no_header => (1..=fields).map(|i| i.to_string()).collect(),
-            Some(Ok(_)) => sink
-                .0
-                .iter()
-                .map(|&span| String::from_utf8_lossy(&field_bytes(buf, span)).into_owned())
-                .collect(),
+            Some(Ok((at, fields))) if no_header => {
+                Some((at, (1..=fields).map(|i| i.to_string()).collect()))
+            }
+            Some(Ok((at, _))) => Some((
+                at,
+                (sink.0.iter())
+                    .map(|&span| String::from_utf8_lossy(&field_bytes(buf, span)).into_owned())
+                    .collect(),
+            )),
         };
-        self.body_start = if no_header { start } else { scanner.position() };
-        self.header = header;
+        let (end, after) = (buf.len(), scanner.position());
+        match found {
+            // blank lines (or a BOM) only: no header and no rows, as an
+            // input of no bytes (with `no_header`, the blank lines were
+            // read as records of no field: an index out of bounds)
+            None => {
+                self.body_start = end;
+                self.is_empty = true;
+            }
+            Some((at, header)) => {
+                self.body_start = if no_header { start } else { after };
+                self.header_at = at;
+                self.header = header;
+            }
+        }
         Ok(())
     }
 

@@ -345,6 +345,7 @@ fn start(
         },
         header: Vec::new(),
         body_start: 0,
+        header_at: 0,
         is_empty,
         // only `split` records sources, and it never streams
         read_once: false,
@@ -648,6 +649,7 @@ fn parse_block<W>(
         // Hive columns after them from `hive`
         header: input.header.clone(),
         body_start: start,
+        header_at: 0,
         is_empty: false,
         read_once: false,
         hive: input.hive.clone(),

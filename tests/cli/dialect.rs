@@ -52,6 +52,89 @@ fn an_empty_file_gives_count_0_and_has_no_columns_to_name() {
     assert_eq!(run_all_partitions(&["--agg", "count"], &file), "count\n0\n");
 }
 
+/// An input of blank lines (or a byte-order mark) only has no header and
+/// no rows, as an input of no bytes: with `--no-header` its blank lines
+/// were records of no field, and the scanner's index went out of bounds
+/// (a panic, exit 101); without it, beside another input it was a file of
+/// 0 columns whose columns differ (exit 1), and naming a column gave "the
+/// input has no columns" (exit 2) where an empty input gives exit 1.
+#[test]
+fn an_input_of_blank_lines_only_is_an_empty_input() {
+    let s = Scratch::new();
+    let other = s.write("other.csv", "a,b\n1,2\n");
+    for (i, blank) in [
+        &b"\n"[..],
+        b"\n\n\n",
+        b"\r\n",
+        b"\r",
+        b"\xef\xbb\xbf\n",
+        b"\xef\xbb\xbf",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let file = s.write(&format!("blank{i}.csv"), blank);
+        let gz = s.write(&format!("blank{i}.csv.gz"), crate::common::gzip(blank));
+        for input in [&file, &gz] {
+            for header in [&[][..], &["--no-header"]] {
+                let mut args = vec!["--agg", "count"];
+                args.extend(header);
+                let r = run_on(input, &args);
+                r.expect_ok("count of blank lines");
+                assert_eq!(r.stdout, "count\n0\n", "{blank:?} {header:?}");
+                let mut args = vec!["--agg", "sum:a"];
+                args.extend(header);
+                let r = run_on(input, &args);
+                r.expect_code(1, "a column of blank lines");
+                assert!(r.stderr.contains("empty input, no header"), "{}", r.stderr);
+            }
+            // beside another input: its rows alone
+            let r = run([
+                "run",
+                "--input",
+                other.to_str().unwrap(),
+                "--input",
+                input.to_str().unwrap(),
+                "--agg",
+                "count,sum:a",
+            ]);
+            r.expect_ok("beside another input");
+            assert_eq!(r.stdout, "count,sum_a\n1,1\n", "{blank:?}");
+        }
+        let r = crate::common::run_with_stdin(
+            ["run", "--no-header", "--input", "-", "--agg", "count"],
+            Some(blank),
+        );
+        r.expect_ok("standard input of blank lines");
+        assert_eq!(r.stdout, "count\n0\n", "{blank:?}");
+    }
+}
+
+/// Files whose headers differ: the error names the line the header is on,
+/// after blank lines (it named line 1).
+#[test]
+fn a_header_after_blank_lines_is_named_at_its_line() {
+    let s = Scratch::new();
+    let good = s.write("good.csv", "a,b\n1,2\n");
+    let bad = s.write("bad.csv", "\n\r\n\na,c\n1,2\n");
+    let r = run([
+        "run",
+        "--input",
+        good.to_str().unwrap(),
+        "--input",
+        bad.to_str().unwrap(),
+        "--agg",
+        "count",
+    ]);
+    r.expect_code(1, "headers differ");
+    let want = format!("{}:4: its columns differ", bad.display());
+    assert!(
+        r.stderr.contains(&want),
+        "expected {want:?} in: {}",
+        r.stderr
+    );
+}
+
 #[test]
 fn a_header_only_file_gives_count_0_and_null_aggregates() {
     let out = run_all_partitions(
