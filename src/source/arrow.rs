@@ -91,7 +91,8 @@ pub fn kind_of(dt: &DataType) -> Result<ReadAs, String> {
     })
 }
 
-fn is_text(dt: &DataType) -> bool {
+/// Text and binary types, read as text.
+pub(super) fn is_text(dt: &DataType) -> bool {
     matches!(
         dt,
         DataType::Utf8

@@ -32,7 +32,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::arrow::ProjectionMask;
 use parquet::basic::Type as Physical;
 
-use super::arrow::fold_arrays;
+use super::arrow::{fold_arrays, is_text};
 use super::ipc::guarded;
 use crate::error::{Error, Result};
 use crate::exec::Fold;
@@ -272,16 +272,9 @@ fn dictionary_readable(column: &parquet::schema::types::Type, value: &DataType) 
         return true;
     }
     match column.get_physical_type() {
-        Physical::BYTE_ARRAY | Physical::FIXED_LEN_BYTE_ARRAY => matches!(
-            value,
-            DataType::Utf8
-                | DataType::LargeUtf8
-                | DataType::Utf8View
-                | DataType::Binary
-                | DataType::LargeBinary
-                | DataType::BinaryView
-                | DataType::FixedSizeBinary(_)
-        ),
+        Physical::BYTE_ARRAY | Physical::FIXED_LEN_BYTE_ARRAY => {
+            is_text(value) || matches!(value, DataType::FixedSizeBinary(_))
+        }
         Physical::BOOLEAN => false,
         Physical::INT32
         | Physical::INT64
