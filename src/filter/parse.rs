@@ -557,6 +557,12 @@ impl Parser<'_> {
         if self.at_keyword("not") {
             self.enter()?;
             self.bump();
+            if matches!(self.peek().tok, Tok::Cmp(_) | Tok::Match(_)) {
+                // `not > 2`: a column called `not`, compared
+                return Err(self.expected("a condition after \"not\"").with_note(
+                    "not is a keyword; a column called so is written in double quotes: \"not\"",
+                ));
+            }
             let inner = self.not()?;
             self.depth -= 1;
             return Ok(Node::Not(Box::new(inner)));
@@ -599,7 +605,15 @@ impl Parser<'_> {
                 let kind = self.test()?;
                 Ok(Node::Test(Test { column, kind }))
             }
-            Tok::Number(_) | Tok::Text(_) => Err(self
+            Tok::Number(_) => {
+                // `1 > 5` with --no-header, whose columns are named 1, 2, ...
+                let number = &self.text[t.start..t.end];
+                Err(self.expected(CONDITION).with_note(format!(
+                    "a condition starts with the column: x > 3, not 3 < x; a column whose \
+                     name is a number (as with --no-header) is written in double quotes: \"{number}\""
+                )))
+            }
+            Tok::Text(_) => Err(self
                 .expected(CONDITION)
                 .with_note("a condition starts with the column: x > 3, not 3 < x")),
             _ => Err(self.expected(CONDITION)),

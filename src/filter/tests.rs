@@ -245,6 +245,16 @@ fn error_display_has_a_caret() {
     assert!(s.lines().nth(2).unwrap().contains("is null"), "{s}");
     let s = err("and = 1").to_string();
     assert!(s.contains("\"and\""), "{s}");
+    // a column called `not`, and one named by a number (--no-header's
+    // `1`, `2`, ...), are written in double quotes: the notes say so
+    let s = err("not > 2").to_string();
+    assert!(s.contains("written in double quotes: \"not\""), "{s}");
+    let s = err("12 > 5").to_string();
+    assert!(s.contains("written in double quotes: \"12\""), "{s}");
+    assert!(s.contains("not 3 < x"), "{s}");
+    canonical("not x > 2");
+    canonical("not not (x > 2)");
+    canonical("\"not\" > 2 and \"12\" > 5");
     let e: crate::error::Error = err("x").into();
     assert_eq!(e.exit_code(), 2);
 }
