@@ -1128,8 +1128,8 @@ fn narrow_batches_beside_wide_ones_keep_their_values_as_text() {
         ("d", Arc::new(d) as _),
     ];
     let typed = write_parquet_and_ipc(&scratch, "narrow", &record_batch(columns), Some(2), Some(2));
-    for (args, want) in queries {
-        let args: Vec<&str> = args.iter().copied().chain(["--format", "csv"]).collect();
+    for (query, want) in queries {
+        let args: Vec<&str> = query.iter().copied().chain(["--format", "csv"]).collect();
         for path in [&csv, &typed[0], &typed[1]] {
             let mut from = vec!["--input", path.to_str().unwrap()];
             from.extend(&args);
@@ -1139,9 +1139,9 @@ fn narrow_batches_beside_wide_ones_keep_their_values_as_text() {
             let mut partials = Vec::new();
             for part in 0..3 {
                 let out = scratch.path(&format!("part{part}"));
-                let mut map = vec!["map".to_string()];
-                map.extend(from.iter().map(|a| a.to_string()));
-                map.retain(|a| a != "--format" && a != "csv");
+                let mut map = vec!["map".to_string(), "--input".into()];
+                map.push(path.display().to_string());
+                map.extend(query.iter().map(|a| a.to_string()));
                 map.extend([
                     "--part".into(),
                     format!("{part}/3"),
