@@ -139,12 +139,7 @@ impl CsvInput {
     /// copy.
     pub fn open_with(path: &Path, options: &OpenOptions) -> Result<CsvInput> {
         let (name, file, read_once) = if let Some(pipe) = stream::take_pipe(path)? {
-            // standard input is named `<stdin>`, in messages and errors
-            let shown = if path.as_os_str() == "-" {
-                Path::new("<stdin>")
-            } else {
-                path
-            };
+            let shown = stream::input_name(path);
             let name = shown.display().to_string();
             if options.stream {
                 return stream::open(name, pipe, options);
@@ -564,10 +559,10 @@ fn ipc_stream_refusal(name: &str) -> Error {
 /// [`CsvInput::open_with`]. Parquet and Arrow IPC are read by random
 /// access from the path, so a stream that starts as one is refused.
 pub fn detect_format(path: &Path) -> Result<InputFormat> {
-    let stdin = path.as_os_str() == "-";
-    if stdin || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+    if stream::is_streamed(path) {
+        let stdin = path.as_os_str() == "-";
         let head = stream::peek_pipe(path)?;
-        let shown = if stdin { Path::new("<stdin>") } else { path };
+        let shown = stream::input_name(path);
         let format = match Start::of(&head) {
             Start::Other => return Ok(InputFormat::Csv),
             Start::IpcStream => return Err(ipc_stream_refusal(&shown.display().to_string())),

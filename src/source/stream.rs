@@ -115,6 +115,16 @@ fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// The name an input goes by in messages and errors: `<stdin>` for `-`,
+/// else its path.
+pub(crate) fn input_name(path: &Path) -> &Path {
+    if is_stdin(path) {
+        Path::new("<stdin>")
+    } else {
+        path
+    }
+}
+
 /// The identity of a file neither regular nor a directory: a pipe, a FIFO,
 /// a character device (`None` for any other).
 fn stream_identity(meta: &std::fs::Metadata) -> Option<Identity> {
@@ -156,6 +166,12 @@ fn streamed(path: &Path) -> Option<Option<Identity>> {
         Ok(m) if !m.is_file() && !m.is_dir() => Some(stream_identity(&m)),
         _ => None,
     }
+}
+
+/// Whether `path` is read as a stream: standard input, a pipe, a FIFO, a
+/// file neither regular nor a directory.
+pub(crate) fn is_streamed(path: &Path) -> bool {
+    streamed(path).is_some()
 }
 
 /// How messages name `path`.
@@ -237,11 +253,7 @@ pub fn peek_pipe(path: &Path) -> Result<Vec<u8>> {
     }
     let (mut reader, id) = open_stream(&mut pipes, path, id)?;
     let mut head = Vec::with_capacity(PEEK);
-    let name = if is_stdin(path) {
-        Path::new("<stdin>")
-    } else {
-        path
-    };
+    let name = input_name(path);
     (&mut reader)
         .take(PEEK as u64)
         .read_to_end(&mut head)
