@@ -100,10 +100,10 @@ value (8 bytes each); distinct keeps every distinct value; --by keeps one state
 per group. Over a --store, scalar aggregates run in bounded memory whatever
 the store's size: partitions are mapped, read in place and released.
 
-Inputs: CSV, Parquet or Arrow IPC (Feather v2) files, told apart by their
-content (PAR1, ARROW1 at both ends), not their name; a file that starts as
-Parquet or Arrow but lacks its footer is refused as truncated, and an Arrow
-IPC stream is refused (write the IPC file format). Parquet and Arrow inputs
+Inputs: CSV, Parquet or Arrow IPC (Feather v2) files and Arrow IPC streams
+(.arrows), told apart by their content (PAR1, ARROW1 at both ends), not
+their name; a file that starts as Parquet or Arrow but lacks its footer, or
+a stream without its end marker, is refused as truncated. Parquet and Arrow inputs
 are typed by their schema (see docs/store.md for how other types are read);
 only the needed columns are decoded, and row groups are read in parallel. A
 quoted glob (--input 'logs/*.csv') is expanded by rayproc, sorted by path; a

@@ -1,4 +1,8 @@
-//! Arrow IPC files (Feather v2), memory-mapped and decoded without copies.
+//! Arrow IPC files (Feather v2) and streams, memory-mapped and decoded
+//! without copies.
+//!
+//! Where the messages lie, a file's footer or a stream's walk, is
+//! [`layout`]'s; from there both formats are one reader.
 //!
 //! The file is mapped once; the map is wrapped in one Arrow [`Buffer`] whose
 //! owner is the `Arc<Mmap>`, and each record batch is decoded by a
@@ -47,14 +51,17 @@ use std::sync::Once;
 
 use arrow_array::RecordBatch;
 use arrow_buffer::Buffer;
-use arrow_ipc::reader::{read_footer_length, FileDecoder};
-use arrow_ipc::{root_as_footer, Block};
+use arrow_ipc::reader::FileDecoder;
+use arrow_ipc::Block;
 use arrow_schema::SchemaRef;
 use memmap2::Mmap;
 
 use crate::error::{Error, Result};
 
 mod compressed;
+mod layout;
+
+pub use layout::is_stream;
 
 /// The magic bytes that open and close an Arrow IPC file.
 pub const MAGIC: &[u8] = b"ARROW1";
@@ -126,8 +133,11 @@ pub struct IpcFile {
     map: Option<Arc<Mmap>>,
     buffer: Buffer,
     pub schema: SchemaRef,
-    decoder: FileDecoder,
+    /// One decoder per epoch of dictionaries ([`layout`]): a file has one.
+    decoders: Vec<FileDecoder>,
     blocks: Vec<Block>,
+    /// Each record batch's decoder, an index into `decoders`.
+    epoch_of: Vec<usize>,
 }
 
 impl IpcFile {
@@ -188,40 +198,19 @@ impl IpcFile {
         require_alignment: bool,
         projection: Option<Vec<usize>>,
     ) -> Result<IpcFile> {
-        let bad = |why: String| Error::Other(format!("{name}: not a valid Arrow IPC file: {why}"));
         let bytes = buffer.as_slice();
-        let len = bytes.len();
-        if len < MIN_LEN || &bytes[..MAGIC.len()] != MAGIC {
+        let (layout, format) = if bytes.len() >= MIN_LEN && bytes.starts_with(MAGIC) {
+            (layout::of_file(bytes), "file")
+        } else if layout::is_stream(bytes) {
+            (layout::of_stream(bytes), "stream")
+        } else {
             return Err(truncated(name));
-        }
-        let tail: [u8; 10] = bytes[len - 10..].try_into().expect("10 bytes");
-        let footer_len = read_footer_length(tail).map_err(|e| bad(e.to_string()))?;
-        if footer_len > len - 10 - MAGIC.len() {
-            return Err(bad("footer length out of range (truncated?)".into()));
-        }
-        let footer = root_as_footer(&bytes[len - 10 - footer_len..len - 10])
-            .map_err(|e| bad(format!("unreadable footer: {e}")))?;
-        let fb_schema = footer
-            .schema()
-            .ok_or_else(|| bad("footer without schema".into()))?;
-        if !fb_schema.endianness().equals_to_target_endianness() {
-            return Err(bad("written on a machine of the other endianness".into()));
-        }
-        let schema =
-            Arc::new(guarded(|| arrow_ipc::convert::try_fb_to_schema(fb_schema)).map_err(bad)?);
-        let blocks: Vec<Block> = footer
-            .recordBatches()
-            .map(|b| b.iter().copied().collect())
-            .unwrap_or_default();
-        let dictionaries: Vec<Block> = footer
-            .dictionaries()
-            .map(|b| b.iter().copied().collect())
-            .unwrap_or_default();
-        let version = footer.version();
-
-        let mut decoder =
-            FileDecoder::new(schema.clone(), version).with_require_alignment(require_alignment);
-        if let Some(p) = projection {
+        };
+        let bad =
+            |why: String| Error::Other(format!("{name}: not a valid Arrow IPC {format}: {why}"));
+        let layout = layout.map_err(bad)?;
+        let schema = layout.schema;
+        if let Some(p) = &projection {
             if let Some(&c) = p.iter().find(|&&c| c >= schema.fields().len()) {
                 return Err(bad(format!(
                     "column {} asked for, the file has {}",
@@ -229,23 +218,30 @@ impl IpcFile {
                     schema.fields().len()
                 )));
             }
-            decoder = decoder.with_projection(p);
         }
         let mut file = IpcFile {
             name: name.to_string(),
             map,
             buffer,
             schema,
-            decoder,
-            blocks,
+            decoders: Vec::with_capacity(layout.epochs.len()),
+            blocks: layout.batches,
+            epoch_of: layout.epoch_of,
         };
-        for (d, block) in dictionaries.iter().enumerate() {
-            let buf = file.block_buffer(block)?;
-            compressed::check_claims(block, &buf)
-                .map_err(|big| too_large(name, &format!("dictionary batch {d}"), big))?;
-            let decoder = &mut file.decoder;
-            guarded(|| decoder.read_dictionary(block, &buf))
-                .map_err(|e| bad(format!("dictionary: {e}")))?;
+        for dictionaries in &layout.epochs {
+            let mut decoder = FileDecoder::new(file.schema.clone(), layout.version)
+                .with_require_alignment(require_alignment);
+            if let Some(p) = &projection {
+                decoder = decoder.with_projection(p.clone());
+            }
+            for (d, block) in dictionaries.iter().enumerate() {
+                let buf = file.block_buffer(block)?;
+                compressed::check_claims(block, &buf)
+                    .map_err(|big| too_large(name, &format!("dictionary batch {d}"), big))?;
+                guarded(|| decoder.read_dictionary(block, &buf))
+                    .map_err(|e| bad(format!("dictionary: {e}")))?;
+            }
+            file.decoders.push(decoder);
         }
         Ok(file)
     }
@@ -287,7 +283,8 @@ impl IpcFile {
         let buf = self.block_buffer(block)?;
         compressed::check_claims(block, &buf)
             .map_err(|big| too_large(&self.name, &format!("record batch {i}"), big))?;
-        guarded(|| self.decoder.read_record_batch(block, &buf))
+        let decoder = &self.decoders[self.epoch_of[i]];
+        guarded(|| decoder.read_record_batch(block, &buf))
             .map_err(|e| {
                 Error::Other(format!(
                     "{}: record batch {i} is unreadable: {e}",

@@ -505,7 +505,7 @@ impl Start {
             Start::Parquet
         } else if head.starts_with(Self::IPC_FILE) {
             Start::IpcFile
-        } else if is_ipc_stream(head) {
+        } else if ipc::is_stream(head) {
             Start::IpcStream
         } else {
             Start::Other
@@ -513,44 +513,17 @@ impl Start {
     }
 }
 
-/// Whether `head` opens an Arrow IPC stream: the continuation marker
-/// (`FF FF FF FF`), the length of the first message's metadata (little
-/// endian, padded to 8 bytes; 0 would end the stream), and the offset of
-/// that flatbuffer's root table (4-aligned, within the metadata). Such
-/// bytes are never text: `FF` is no byte of UTF-8, nor of Latin-1 text in
-/// practice. (The stream format before Arrow 0.15, without the marker, is
-/// not told.)
-fn is_ipc_stream(head: &[u8]) -> bool {
-    let word = |at: usize| {
-        head.get(at..at + 4)
-            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
-    };
-    let (Some(u32::MAX), Some(len), Some(root)) = (word(0), word(4), word(8)) else {
-        return false;
-    };
-    len >= 8 && len % 8 == 0 && len <= i32::MAX as u32 && root >= 4 && root % 4 == 0 && root < len
-}
-
-/// The error for an Arrow IPC stream, which rayproc does not read.
-fn ipc_stream_refusal(name: &str) -> Error {
-    Error::Other(format!(
-        "{name}: holds an Arrow IPC stream (the streaming format: pyarrow's ipc.new_stream, \
-         often .arrows), which rayproc does not read; write the IPC file format instead \
-         (pyarrow: ipc.new_file, or feather.write_feather; to convert, write \
-         pa.ipc.open_stream(src).read_all() with ipc.new_file)"
-    ))
-}
-
 /// Tells an input's format by its magic bytes, whatever its name.
 ///
 /// A regular file with the magic at both ends (`PAR1`, `ARROW1`) is
-/// Parquet or Arrow IPC; anything else is CSV (compressed CSV included),
-/// unless its first bytes are surely binary: a start that can only be
-/// Parquet (`PAR1` and a Thrift field header, see [`Start`]) or an Arrow
-/// IPC file (`ARROW1\0\0`) without the closing magic is a truncated or
-/// partly copied file, and an Arrow IPC stream is a format rayproc does
-/// not read. Both are errors (exit 1): read as CSV, such a file gave a
-/// count with exit 0, or its binary bytes as column names. The start is
+/// Parquet or Arrow IPC, and so is one that opens as an Arrow IPC stream
+/// (read by [`ipc::IpcFile`] too, which checks the rest); anything else is
+/// CSV (compressed CSV included), unless its first bytes are surely
+/// binary: a start that can only be Parquet (`PAR1` and a Thrift field
+/// header, see [`Start`]) or an Arrow IPC file (`ARROW1\0\0`) without the
+/// closing magic is a truncated or partly copied file, an error (exit 1):
+/// read as CSV, such a file gave a count with exit 0, or its binary bytes
+/// as column names. The start is
 /// told strictly (`PAR1` alone, or `ARROW1` alone, may open a CSV header:
 /// `PAR10,b`), and by the same rule for every kind of input.
 ///
@@ -565,9 +538,8 @@ pub fn detect_format(path: &Path) -> Result<InputFormat> {
         let shown = stream::input_name(path);
         let format = match Start::of(&head) {
             Start::Other => return Ok(InputFormat::Csv),
-            Start::IpcStream => return Err(ipc_stream_refusal(&shown.display().to_string())),
             Start::Parquet => InputFormat::Parquet,
-            Start::IpcFile => InputFormat::Ipc,
+            Start::IpcFile | Start::IpcStream => InputFormat::Ipc,
         };
         let name = format.name();
         let what = if stdin {
@@ -614,7 +586,7 @@ pub fn detect_format(path: &Path) -> Result<InputFormat> {
     let name = path.display().to_string();
     match Start::of(&head) {
         Start::Other => Ok(InputFormat::Csv),
-        Start::IpcStream => Err(ipc_stream_refusal(&name)),
+        Start::IpcStream => Ok(InputFormat::Ipc),
         start @ (Start::Parquet | Start::IpcFile) => Err(Error::Other(format!(
             "{name}: starts as {} but does not end with its footer: a truncated or partly \
              copied file?",

@@ -1132,28 +1132,168 @@ fn truncated_parquet_and_ipc_files_are_errors_naming_them() {
     }
 }
 
-/// An Arrow IPC stream (pyarrow's `ipc.new_stream`, `.arrows`) was read as
-/// CSV with exit 0; it is refused, saying how to write the file format.
+/// Writes `batches` as an Arrow IPC stream, its dictionaries sent again
+/// where they change (`Resend`) or extended by deltas (`Delta`).
+fn write_ipc_stream(
+    path: &Path,
+    batches: &[arrow_array::RecordBatch],
+    handling: arrow_ipc::writer::DictionaryHandling,
+) {
+    let options = arrow_ipc::writer::IpcWriteOptions::default().with_dictionary_handling(handling);
+    let file = std::fs::File::create(path).unwrap();
+    let mut w =
+        arrow_ipc::writer::StreamWriter::try_new_with_options(file, &batches[0].schema(), options)
+            .unwrap();
+    for batch in batches {
+        w.write(batch).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// An Arrow IPC stream (pyarrow's `ipc.new_stream`, Polars'
+/// `write_ipc_stream`, `.arrows`) was read as CSV with exit 0 until stop
+/// 74, then refused; it is read as its file format would be, for every
+/// partition count, with or without rows.
 #[test]
-fn an_arrow_ipc_stream_is_refused_naming_the_file_format() {
+fn an_arrow_ipc_stream_is_read_as_the_file_format_is() {
     let scratch = Scratch::new();
-    for rows in [100, 0] {
-        let path = scratch.path(&format!("s{rows}.arrows"));
+    for rows in [1000, 0] {
         let batch = small_batch(rows);
-        let file = std::fs::File::create(&path).unwrap();
-        let mut w = arrow_ipc::writer::StreamWriter::try_new(file, &batch.schema()).unwrap();
-        w.write(&batch).unwrap();
-        w.finish().unwrap();
+        let [_, file] =
+            write_parquet_and_ipc(&scratch, &format!("f{rows}"), &batch, None, Some(300));
+        let stream = scratch.path(&format!("s{rows}.arrows"));
+        let batches: Vec<_> = if rows == 0 {
+            vec![batch.clone()]
+        } else {
+            (0..rows)
+                .step_by(300)
+                .map(|at| batch.slice(at as usize, 300.min(rows - at) as usize))
+                .collect()
+        };
+        write_ipc_stream(&stream, &batches, Default::default());
+        for agg in ["count", "sum:x,mean:x,min:k,distinct:k"] {
+            let want = run_on(&file, &["--agg", agg, "--by", "k"]);
+            want.expect_ok("the IPC file");
+            for p in ["1", "2", "4"] {
+                let got = run_on(&stream, &["--agg", agg, "--by", "k", "--partitions", p]);
+                got.expect_ok("the IPC stream");
+                assert_eq!(
+                    got.stdout, want.stdout,
+                    "{rows} rows, {agg}, --partitions {p}"
+                );
+            }
+        }
+    }
+}
+
+/// A stream may replace a dictionary between record batches (pyarrow does
+/// whenever a chunk's dictionary differs) or extend it by a delta: each
+/// batch is decoded with the dictionaries in force where it stands, never
+/// with a later replacement.
+#[test]
+fn an_arrow_ipc_streams_dictionaries_are_those_in_force_at_each_batch() {
+    use arrow_array::types::Int32Type;
+    use arrow_array::{ArrayRef, DictionaryArray, Int64Array, RecordBatch, StringArray};
+    use arrow_ipc::writer::DictionaryHandling;
+    use std::sync::Arc;
+    let scratch = Scratch::new();
+    let batch = |keys: &[i32], values: &[&str], x: &[i64]| {
+        let k = DictionaryArray::<Int32Type>::try_new(
+            keys.iter().copied().collect(),
+            Arc::new(StringArray::from(values.to_vec())),
+        )
+        .unwrap();
+        RecordBatch::try_from_iter([
+            ("k", Arc::new(k) as ArrayRef),
+            ("x", Arc::new(Int64Array::from(x.to_vec()))),
+        ])
+        .unwrap()
+    };
+    // the second batch's dictionary replaces the first's: its key 0 is z
+    let replaced = [
+        batch(&[0, 1, 0], &["a", "b"], &[1, 2, 3]),
+        batch(&[0, 0, 1], &["z", "a"], &[10, 20, 30]),
+        batch(&[1, 0], &["z", "a"], &[100, 200]),
+    ];
+    // the second and third extend the first's (`a b`, then `c`, then `d`)
+    let extended = [
+        batch(&[0, 1, 0], &["a", "b"], &[1, 2, 3]),
+        batch(&[0, 1, 2], &["a", "b", "c"], &[10, 20, 30]),
+        batch(&[3, 2], &["a", "b", "c", "d"], &[100, 200]),
+    ];
+    for (batches, handling, want) in [
+        (
+            &replaced,
+            DictionaryHandling::Resend,
+            "k,sum_x,count\na,134,4\nb,2,1\nz,230,3\n",
+        ),
+        (
+            &extended,
+            DictionaryHandling::Resend,
+            "k,sum_x,count\na,14,3\nb,22,2\nc,230,2\nd,100,1\n",
+        ),
+        (
+            &extended,
+            DictionaryHandling::Delta,
+            "k,sum_x,count\na,14,3\nb,22,2\nc,230,2\nd,100,1\n",
+        ),
+    ] {
+        let path = scratch.path("d.arrows");
+        write_ipc_stream(&path, batches, handling);
+        for p in ["1", "3"] {
+            let r = run_on(
+                &path,
+                &["--by", "k", "--agg", "sum:x,count", "--partitions", p],
+            );
+            r.expect_ok("a stream of dictionaries");
+            assert_eq!(r.stdout, want, "{handling:?}, --partitions {p}");
+        }
+    }
+}
+
+/// A stream cut anywhere (a writer that died, an interrupted copy) is an
+/// error naming it, not the rows before the cut: even a cut at a message's
+/// end, which only the missing end-of-stream marker tells. So are bytes
+/// after the marker (two streams concatenated).
+#[test]
+fn an_arrow_ipc_stream_cut_short_or_followed_by_bytes_is_an_error() {
+    let scratch = Scratch::new();
+    let whole = scratch.path("whole.arrows");
+    let batch = small_batch(900);
+    let batches: Vec<_> = (0..3).map(|i| batch.slice(i * 300, 300)).collect();
+    write_ipc_stream(&whole, &batches, Default::default());
+    let bytes = std::fs::read(&whole).unwrap();
+    let mut cuts: Vec<usize> = (12..bytes.len()).step_by(97).collect();
+    cuts.push(bytes.len() - 8); // just before the end-of-stream marker
+    cuts.push(bytes.len() - 4);
+    for cut in cuts {
+        let path = scratch.write(&format!("cut{cut}.arrows"), &bytes[..cut]);
         let r = run_on(&path, &["--agg", "count"]);
-        r.expect_code(1, "an IPC stream");
+        r.expect_code(1, &format!("cut at {cut}"));
+        let named = format!("{}: not a valid Arrow IPC", path.display());
+        let started = format!("{}: starts as", path.display());
         assert!(
-            r.stderr
-                .contains(&format!("{}: holds an Arrow IPC stream", path.display()))
-                && r.stderr.contains("ipc.new_file"),
-            "{}",
+            r.stderr.contains(&named) || r.stderr.contains(&started),
+            "cut at {cut}: {}",
             r.stderr
         );
     }
+    let end = scratch.write("end.arrows", &bytes[..bytes.len() - 8]);
+    let r = run_on(&end, &["--agg", "count"]);
+    assert!(
+        r.stderr
+            .contains("ends without the end-of-stream marker (truncated?)"),
+        "{}",
+        r.stderr
+    );
+    let twice = scratch.write("twice.arrows", &[&bytes[..], &bytes[..]].concat());
+    let r = run_on(&twice, &["--agg", "count"]);
+    r.expect_code(1, "two streams");
+    assert!(
+        r.stderr.contains("bytes after the end-of-stream marker"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// A CSV whose header merely begins with a magic (`PAR1`, `ARROW1`) is

@@ -507,7 +507,10 @@ fn parquet_and_arrow_on_standard_input_are_refused_as_through_a_fifo() {
             std::fs::read(ipc).unwrap(),
             format!("<stdin>: holds Arrow IPC but comes on standard input; Arrow IPC {save}"),
         ),
-        (stream, "<stdin>: holds an Arrow IPC stream".to_string()),
+        (
+            stream,
+            format!("<stdin>: holds Arrow IPC but comes on standard input; Arrow IPC {save}"),
+        ),
     ] {
         for agg in ["count", "sum:x"] {
             let r = run_with_stdin(["run", "-i", "-", "--agg", agg], Some(&bytes));
