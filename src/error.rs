@@ -140,3 +140,13 @@ mod tests {
         );
     }
 }
+
+/// Writes `line` and a newline to stderr in one call, ignoring a failure:
+/// nothing is left to tell it to, and it must not turn a run's outcome
+/// into a panic (what [`crate::say`] is for).
+pub fn to_stderr(line: fmt::Arguments) {
+    use std::io::Write;
+    let mut text = line.to_string();
+    text.push('\n');
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}

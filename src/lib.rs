@@ -42,6 +42,19 @@
 // resolve. Without this, those links were thirty-odd warnings of every
 // `cargo doc`, and the broken links among them went unseen.
 #![allow(rustdoc::private_intra_doc_links)]
+// stderr is written through `say!` (below), never `eprintln!`, outside tests
+#![cfg_attr(not(test), deny(clippy::print_stderr))]
+
+/// `eprintln!` for the binary's own lines (errors, notes, progress): a
+/// stderr that cannot be written (closed, `2>/dev/full`, a pipe whose
+/// reader left) is ignored, where `eprintln!` panics (exit 101). The exit
+/// code is the run's own either way ([`error::to_stderr`]).
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::error::to_stderr(format_args!($($arg)*))
+    };
+}
 
 pub mod agg;
 pub mod alloc;

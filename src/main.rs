@@ -11,7 +11,7 @@ fn main() {
         // `rayproc ... | head`: a closed stdout is not a failure
         Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
-            eprintln!("rayproc: error: {e}");
+            rayproc::say!("rayproc: error: {e}");
             e.exit_code()
         }
     };

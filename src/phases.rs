@@ -57,7 +57,7 @@ pub fn mark(name: &str) {
     let mut marks = MARKS.lock().unwrap_or_else(|e| e.into_inner());
     let (start, last, last_cpu) = marks.get_or_insert((now, now, cpu));
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-    eprintln!(
+    crate::say!(
         "{name:16} {:8.1} ms {:+8.1}   cpu {:+8.1}",
         ms(now - *start),
         ms(now - *last),

@@ -84,7 +84,7 @@ impl Progress {
                 let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
                 if last.elapsed() >= LINE_EVERY || done == parts {
                     *last = Instant::now();
-                    eprintln!("{}", self.line(done, parts));
+                    crate::say!("{}", self.line(done, parts));
                 }
             }
         }

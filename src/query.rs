@@ -218,7 +218,7 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
                     crate::source::csv_run::coarsening_note(query.partitions, &inputs)
                 {
                     if !query.quiet {
-                        eprintln!("rayproc: note: {note}");
+                        crate::say!("rayproc: note: {note}");
                     }
                 }
                 let plan =
@@ -515,7 +515,7 @@ pub fn threads(requested: Option<usize>, quiet: bool) -> usize {
     };
     let useful = exec::useful_threads(requested, cores);
     if useful < requested && !quiet {
-        eprintln!(
+        crate::say!(
             "rayproc: note: --threads {requested} capped to {useful} (more than {} per core cannot help)",
             exec::THREADS_PER_CORE
         );

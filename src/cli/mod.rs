@@ -94,7 +94,7 @@ pub fn reduce(config: &ReduceConfig) -> Result<()> {
 fn print_notes(table: &crate::table::Table, quiet: bool) {
     if !quiet {
         for note in &table.notes {
-            eprintln!("rayproc: note: {note}");
+            crate::say!("rayproc: note: {note}");
         }
     }
 }
@@ -116,7 +116,7 @@ fn write_partial(bytes: &[u8], path: &std::path::Path) -> Result<()> {
 pub fn split(request: &Split) -> Result<()> {
     let summary = query::split(request)?;
     if !request.quiet {
-        eprintln!(
+        crate::say!(
             "rayproc: wrote {} rows in {} partitions ({}) to {}",
             summary.rows,
             summary.partitions,

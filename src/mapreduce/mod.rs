@@ -682,7 +682,7 @@ fn keep_text(units: &mut [Unit], header: &Header, query: &Query, quiet: bool) ->
         return Ok(());
     }
     if !quiet {
-        eprintln!(
+        crate::say!(
             "rayproc: note: mapping {} of {} partials again keeping the text of min/max values: \
              a column is text in some parts and numbers in others",
             redo.len(),
@@ -904,7 +904,7 @@ fn repair_cuts(units: &mut Vec<Unit>, header: &Header, query: &Query, quiet: boo
                 .flat_map(|u| u.file.header.covered.iter())
                 .map(|p| format!("{p}/{}", header.parts))
                 .collect();
-            eprintln!(
+            crate::say!(
                 "rayproc: note: mapping part{} {} again with exact record boundaries: a guessed \
                  cut fell inside a quoted field (malformed quoting)",
                 if shown.len() == 1 { "" } else { "s" },

@@ -217,7 +217,7 @@ pub fn create(
             .unwrap_or(0);
         let capped = capped_partitions(requested, largest);
         if capped < requested && !opts.quiet {
-            eprintln!(
+            crate::say!(
                 "rayproc: note: --partitions {requested} would make partitions of less than \
                  {} KiB of CSV each (or more than {MAX_PARTITIONS}); writing {capped} per input",
                 MIN_PARTITION_BYTES >> 10

@@ -4,7 +4,8 @@
 //! (exit 1); a usage error says what is wrong and what was meant (exit 2).
 
 use crate::common::{
-    fail_all_partitions, fixture, run, run_all_partitions, run_on, sample, temp_csv, CsvText, Lcg,
+    bin_path, fail_all_partitions, fixture, run, run_all_partitions, run_on, sample, temp_csv,
+    CsvText, Lcg, Scratch,
 };
 
 // ---------------------------------------------------------------------------
@@ -318,5 +319,44 @@ fn help_documents_the_exit_codes() {
                 "{args:?}: no line for exit code {code} ({word}):\n{text}"
             );
         }
+    }
+}
+
+/// Every line rayproc writes on stderr (an error, a note, `split`'s
+/// summary) went through `eprintln!`, which panics when stderr cannot be
+/// written: `2>/dev/full`, or a closed pipe, turned exit 1 or 2 into a
+/// panic's 101. The exit code is now the run's own.
+#[cfg(unix)]
+#[test]
+fn a_stderr_that_cannot_be_written_keeps_the_exit_code() {
+    let scratch = Scratch::new();
+    let csv = scratch.write("t.csv", "k,x\na,1\nb,2\n");
+    let store = scratch.path("t.store");
+    let csv_path = csv.to_str().unwrap();
+    let store_path = store.to_str().unwrap();
+    for (args, code) in [
+        (
+            vec!["run", "-i", csv_path, "--agg", "count", "--where", "x >"],
+            2,
+        ),
+        (vec!["run", "-i", "no-such.csv", "--agg", "count"], 1),
+        (vec!["run", "-i", csv_path, "--agg", "sum:k"], 1),
+        // a note on stderr, and success
+        (
+            vec!["run", "-i", csv_path, "--agg", "count", "--threads", "4096"],
+            0,
+        ),
+        (vec!["split", "-i", csv_path, "--store", store_path], 0),
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = std::process::Command::new(bin_path())
+            .args(&args)
+            .stderr(full)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
     }
 }
