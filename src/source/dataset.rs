@@ -73,6 +73,7 @@ pub fn expand_args(args: &[PathBuf]) -> Result<Expanded> {
         from.extend(std::iter::repeat_n(a, found.len()));
         files.extend(found);
     }
+    super::stream::check_named_once(files.iter().map(|f| f.path.as_path()))?;
     let hive_keys = paths::hive_columns(&files)?;
     Ok(Expanded {
         files,

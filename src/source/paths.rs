@@ -364,6 +364,15 @@ impl Entry {
         let m = fs::metadata(&self.path).map_err(|e| Error::io(&self.path, e))?;
         Ok(m.is_dir().then_some(m))
     }
+
+    /// This entry, not a folder, as a data file ([`data_file`]).
+    fn file(self) -> Result<PathBuf> {
+        if self.ty.is_file() {
+            return Ok(self.path);
+        }
+        let m = fs::metadata(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        data_file(self.path, &m)
+    }
 }
 
 /// A folder's entries, in the order the file system gives them.
@@ -399,6 +408,24 @@ fn enter(path: &Path, meta: &fs::Metadata, ancestors: &mut Vec<DirId>) -> Result
     Ok(())
 }
 
+/// `path`, which a folder walk or a pattern found and whose metadata
+/// (links followed) is `meta`, if it is a regular file. Anything else that
+/// is not a folder (a FIFO, a socket, a device) is an error naming it:
+/// opening a FIFO waits for a writer, for ever without one, and a folder
+/// or a pattern stands for files at rest. Named alone, such a file is read
+/// as a stream.
+fn data_file(path: PathBuf, meta: &fs::Metadata) -> Result<PathBuf> {
+    if meta.is_file() {
+        return Ok(path);
+    }
+    Err(Error::Other(format!(
+        "{}: not a regular file (a FIFO, socket or device), found in a folder or by a \
+         pattern, which read regular files only: name it alone with --input to read it as a \
+         stream",
+        path.display()
+    )))
+}
+
 /// Every data file below `dir` (unsorted).
 fn walk(dir: &Path, ancestors: &mut Vec<DirId>, out: &mut Vec<PathBuf>) -> Result<()> {
     for e in entries(dir)? {
@@ -411,7 +438,7 @@ fn walk(dir: &Path, ancestors: &mut Vec<DirId>, out: &mut Vec<PathBuf>) -> Resul
                 walk(&e.path, ancestors, out)?;
                 ancestors.pop();
             }
-            None => out.push(e.path),
+            None => out.push(e.file()?),
         }
     }
     Ok(())
@@ -569,7 +596,7 @@ impl Glob {
                 let path = at.join(name);
                 match fs::metadata(&path) {
                     Ok(m) if m.is_dir() && !last => self.step(&path, i + 1, ancestors)?,
-                    Ok(m) if !m.is_dir() && last => self.out.push(path),
+                    Ok(m) if !m.is_dir() && last => self.out.push(data_file(path, &m)?),
                     _ => {}
                 }
             }
@@ -584,7 +611,7 @@ impl Glob {
                     .collect();
                 for e in matched {
                     match (e.folder()?, last) {
-                        (None, true) => self.out.push(e.path),
+                        (None, true) => self.out.push(e.file()?),
                         (Some(_), false) => self.step(&e.path, i + 1, ancestors)?,
                         _ => {}
                     }

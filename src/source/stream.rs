@@ -208,6 +208,38 @@ fn find<'a>(
     }
 }
 
+/// Fails when one stream is named by two of `paths` (the inputs, as
+/// expanded), by one spelling or by two: checked by `stat` before any input
+/// is opened, since opening a FIFO waits for its writer. [`find`] tells the
+/// same as streams are opened, but a FIFO named twice with no writer yet
+/// waited there for ever, before its second name was looked at.
+pub(crate) fn check_named_once<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Result<()> {
+    let mut seen: Vec<(&Path, Option<Identity>)> = Vec::new();
+    for path in paths {
+        let Some(id) = streamed(path) else {
+            continue;
+        };
+        for &(first, first_id) in &seen {
+            if first.as_os_str() == path.as_os_str() {
+                return Err(Error::Usage(format!(
+                    "{} is a pipe named twice as an input: its bytes can be read only once",
+                    shown(path)
+                )));
+            }
+            if id.is_some() && first_id == id {
+                return Err(Error::Usage(format!(
+                    "{} and {} are the same pipe, named twice as inputs: its bytes can be read \
+                     only once",
+                    shown(first),
+                    shown(path)
+                )));
+            }
+        }
+        seen.push((path, id));
+    }
+    Ok(())
+}
+
 /// Opens the stream `path` (`-`: standard input, which is not opened
 /// again) whose identity was `id` when looked up; returns it and the
 /// identity of what was opened (a FIFO renamed meanwhile is another), or

@@ -262,10 +262,10 @@ fn one_fifo_named_twice_is_a_usage_error() {
     let scratch = Scratch::new();
     let fifo = scratch.path("twice.fifo");
     mkfifo(&fifo);
-    let writer = feed(&fifo, CSV);
+    let writer = feed_lossy(&fifo, CSV.to_vec());
     let f = fifo.to_str().unwrap();
     let r = run(["run", "--input", f, "--input", f, "--agg", "count,sum:x"]);
-    writer.join().unwrap();
+    release(&fifo, writer);
     r.expect_code(2, "one fifo twice");
     assert!(r.stderr.contains("named twice"), "{}", r.stderr);
 }
@@ -431,6 +431,89 @@ fn one_fifo_under_two_spellings_is_a_usage_error() {
         assert_eq!(out.status.code(), Some(2), "{a} and {b}: {stderr}");
         let both = format!("{a} and {b} are the same pipe, named twice");
         assert!(stderr.contains(&both), "{stderr}");
+    }
+}
+
+/// Runs rayproc with `args` in `dir`; `None` if it is still running after
+/// 20 s (then killed): a run waiting on a FIFO that no one writes.
+#[cfg(unix)]
+fn run_within(dir: &Path, args: &[&str]) -> Option<std::process::Output> {
+    let mut child = std::process::Command::new(bin_path())
+        .current_dir(dir)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().unwrap())
+}
+
+/// A FIFO named twice, with no writer yet, waited for ever in the first
+/// open (its second name was looked at only once a writer came): the
+/// inputs are now told apart by `stat`, before any is opened.
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_twice_with_no_writer_is_refused_at_once() {
+    let scratch = Scratch::new();
+    let fifo = scratch.path("idle.fifo");
+    mkfifo(&fifo);
+    std::os::unix::fs::symlink(&fifo, scratch.path("link")).unwrap();
+    for (a, b, why) in [
+        ("idle.fifo", "idle.fifo", "idle.fifo is a pipe named twice"),
+        (
+            "idle.fifo",
+            "./link",
+            "idle.fifo and ./link are the same pipe",
+        ),
+    ] {
+        let out = run_within(
+            scratch.dir.path(),
+            &["run", "-i", a, "-i", b, "--agg", "count"],
+        )
+        .unwrap_or_else(|| panic!("{a} and {b}: still waiting after 20 s"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{a} and {b}: {stderr}");
+        assert!(stderr.contains(why), "{stderr}");
+    }
+}
+
+/// A FIFO (or socket, or device) inside a dataset folder, or matched by a
+/// pattern, was opened like a file: with no writer, the run waited for
+/// ever. A folder or pattern reads regular files only; such a file is an
+/// error naming it (named alone, it is still read as a stream).
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_a_folder_or_matched_by_a_pattern_is_an_error_naming_it() {
+    let scratch = Scratch::new();
+    let dir = scratch.path("data");
+    std::fs::create_dir_all(dir.join("year=2026")).unwrap();
+    std::fs::write(dir.join("year=2026/f.csv"), "k,x\na,1\n").unwrap();
+    mkfifo(&dir.join("year=2026/p.csv"));
+    for args in [
+        vec!["run", "-i", "data", "--agg", "count"],
+        vec!["run", "-i", "data/*/*.csv", "--agg", "count"],
+        vec!["run", "-i", "data/**", "--agg", "count"],
+        vec!["run", "-i", "data/*/p.csv", "--agg", "count"],
+        vec!["split", "-i", "data", "--store", "s"],
+    ] {
+        let out = run_within(scratch.dir.path(), &args)
+            .unwrap_or_else(|| panic!("{args:?}: still waiting after 20 s"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("p.csv: not a regular file (a FIFO, socket or device)"),
+            "{args:?}: {stderr}"
+        );
     }
 }
 
