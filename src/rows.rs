@@ -14,13 +14,15 @@
 //!
 //! A row can fail three ways: a numeric `--where` test meets a non-number,
 //! a bucket key column holds something that is not a time, an aggregate
-//! meets a non-number. The error reported is the earliest row's, in input
-//! order, as row-by-row evaluation would find it: the filter's error is
-//! the earliest among the tests ([`crate::filter::Bound::select`]); on it,
-//! the rows before it are still filtered and folded, so that an earlier
-//! bucket or aggregate error wins. Likewise a bad time value: the rows
-//! before it are folded first. Errors come back with the row of the batch
-//! given ([`BadRow`]), which the source turns into a position.
+//! meets a non-number; a typed input's row a fourth, a value rayproc cannot
+//! read where the query reads it ([`Unreadable`]: a date past 9999). The
+//! error reported is the earliest row's, in input order, as row-by-row
+//! evaluation would find it: the filter's error is the earliest among the
+//! tests ([`crate::filter::Bound::select`]); on it, the rows before it are
+//! still filtered and folded, so that an earlier bucket or aggregate error
+//! wins. Likewise a bad time value or an unreadable one: the rows before it
+//! are folded first. Errors come back with the row of the batch given
+//! ([`BadRow`]), which the source turns into a position.
 
 use crate::batch::Batch;
 use crate::plan::Plan;
@@ -285,6 +287,45 @@ impl<'a> Gathered<'a> {
     }
 }
 
+/// The values of a typed batch that rayproc cannot read: dates and
+/// timestamps outside the years 0000 to 9999, times of day outside the day
+/// (`source::arrow`), whose text would not sort as they do.
+///
+/// Each is an error where the query reads it, and only there: in a row
+/// `--where` keeps, and in any row of a column `--where` itself reads
+/// (whose tests compare that text: a row they drop by it could not be told
+/// from one they drop rightly). A row the filter drops otherwise has no say,
+/// as a bad time in a dropped CSV row is no error: the answer is the one of
+/// filtering the file first.
+#[derive(Clone, Copy)]
+pub struct Unreadable<'a> {
+    /// `(row, slot)` of each such value, ascending.
+    pub cells: &'a [(usize, usize)],
+    /// What is wrong with the value at `(row, slot)`, in words.
+    pub why: &'a dyn Fn(usize, usize) -> String,
+}
+
+impl Unreadable<'_> {
+    /// No such value.
+    pub const NONE: Unreadable<'static> = Unreadable {
+        cells: &[],
+        why: &|_, _| String::new(),
+    };
+
+    /// The cells of the first `len` rows.
+    fn within(&self, len: usize) -> &[(usize, usize)] {
+        &self.cells[..self.cells.partition_point(|&(row, _)| row < len)]
+    }
+
+    fn error(&self, (row, slot): (usize, usize)) -> BadRow {
+        BadRow {
+            row,
+            slot,
+            message: (self.why)(row, slot),
+        }
+    }
+}
+
 /// Filters a typed batch (Parquet, Arrow IPC, the store) with the plan's
 /// filter, appends its bucket columns and passes the kept rows to `on`.
 /// `on`'s errors name rows of the batch it is given; the errors returned
@@ -292,16 +333,26 @@ impl<'a> Gathered<'a> {
 ///
 /// `spelling` says, per slot, how a column is typed by the rows the filter
 /// keeps ([`Spelling`]; empty: every column as typed), over rows that start
-/// `first` rows before `batch`'s first row.
+/// `first` rows before `batch`'s first row. `unreadable` lists the values
+/// of `batch` that are an error where the query reads them ([`Unreadable`]).
 pub fn fold_typed(
     plan: &Plan,
     batch: &Batch<'_>,
     spelling: &[Spelling<'_>],
     first: usize,
+    unreadable: Unreadable<'_>,
     buckets: &mut Buckets,
     on: &mut dyn FnMut(&Batch<'_>) -> Result<(), BadRow>,
 ) -> Result<(), BadRow> {
+    let far = unreadable.within(batch.len);
     let Some(filter) = &plan.filter else {
+        // every row is kept; the rows before it first: an earlier row's
+        // error wins
+        if let Some(&cell) = far.first() {
+            let head = head_batch(batch, cell.0);
+            fold_typed(plan, &head, spelling, first, unreadable, buckets, on)?;
+            return Err(unreadable.error(cell));
+        }
         if let Some(bad) = unspelled_epoch(plan, batch, spelling, first, None) {
             // the rows before it first: an earlier row's error wins
             let head = head_batch(batch, bad.row);
@@ -310,6 +361,12 @@ pub fn fold_typed(
         }
         return buckets.with_buckets(plan, batch, on, |bad| bad);
     };
+    // a value the filter's tests read (as text): as a rejected field
+    if let Some(&cell) = far.iter().find(|(_, slot)| filter.slots().contains(slot)) {
+        let head = head_batch(batch, cell.0);
+        fold_typed(plan, &head, spelling, first, unreadable, buckets, on)?;
+        return Err(unreadable.error(cell));
+    }
     let mut kept = Vec::with_capacity(batch.len);
     let texts = float_texts(batch, spelling, first, filter.slots());
     let selected = if texts.is_empty() {
@@ -336,7 +393,7 @@ pub fn fold_typed(
     if let Err(rejected) = selected {
         // the rows before it first: an earlier row's error wins
         let head = head_batch(batch, rejected.row);
-        fold_typed(plan, &head, spelling, first, buckets, on)?;
+        fold_typed(plan, &head, spelling, first, unreadable, buckets, on)?;
         let value = value_text(&batch.columns[rejected.slot], rejected.row);
         return Err(BadRow {
             row: rejected.row,
@@ -347,9 +404,16 @@ pub fn fold_typed(
     if kept.is_empty() {
         return Ok(());
     }
+    // a value in a kept row (`kept` ascends)
+    let in_kept = |&&(row, _): &&(usize, usize)| kept.binary_search(&(row as u32)).is_ok();
+    if let Some(&cell) = far.iter().find(in_kept) {
+        let head = head_batch(batch, cell.0);
+        fold_typed(plan, &head, spelling, first, unreadable, buckets, on)?;
+        return Err(unreadable.error(cell));
+    }
     if let Some(bad) = unspelled_epoch(plan, batch, spelling, first, Some(&kept)) {
         let head = head_batch(batch, bad.row);
-        fold_typed(plan, &head, spelling, first, buckets, on)?;
+        fold_typed(plan, &head, spelling, first, unreadable, buckets, on)?;
         return Err(bad);
     }
     let respelled = spelling.iter().any(|s| !matches!(s, Spelling::AsTyped));
@@ -400,14 +464,17 @@ pub fn fold_typed(
 }
 
 /// The first of `rows` (every row: `None`) at which a time bucket would
-/// read a float as epoch seconds that the source's CSV did not write as an
-/// integer ([`Spelling::Float`]), as the error the CSV gives there.
+/// read a float as epoch seconds that its source did not write as an
+/// integer, as the error the CSV gives there.
 ///
-/// A float without text is epoch seconds when it is integral
-/// ([`TimeUnit::bucket_row`]: a Parquet `DOUBLE` of seconds), but over
-/// the CSV a store was split from only a field written as an integer is:
-/// `1700000000.0` is an error there, and the store must not answer for it.
-/// `first` is the row of `batch`'s first row among those `spelling` covers.
+/// Epoch seconds are an integer field: over a CSV `1700000000.0` is an
+/// error, whatever its value. A float without text is read as epoch
+/// seconds when it is integral ([`TimeUnit::bucket_row`]), which is right
+/// only for the rows a store's CSV wrote as integers ([`Spelling::Float`]);
+/// a float of a typed source's own (a Parquet `DOUBLE`, a decimal with a
+/// fraction: `pa.decimal128(14, 2)`) was never one, so each of its values
+/// is refused, as the same data as CSV is. `first` is the row of
+/// `batch`'s first row among those `spelling` covers.
 fn unspelled_epoch(
     plan: &Plan,
     batch: &Batch<'_>,
@@ -418,12 +485,16 @@ fn unspelled_epoch(
     let mut earliest: Option<(usize, usize)> = None;
     for (b, bucket) in plan.buckets.iter().enumerate() {
         let col = &batch.columns[bucket.slot];
-        let (Some(Spelling::Float(marks)), Data::Float(v), None) =
-            (spelling.get(bucket.slot), col.data, col.raw)
-        else {
+        let (Data::Float(v), None) = (col.data, col.raw) else {
             continue;
         };
-        let unspelled = |r: usize| col.is_valid(r) && marks.int(first + r, v[r]).is_none();
+        // no marks: no row was written as an integer
+        let marks = match spelling.get(bucket.slot) {
+            Some(Spelling::Float(marks)) => Some(marks),
+            _ => None,
+        };
+        let int = |r: usize| marks.and_then(|m| m.int(first + r, v[r]));
+        let unspelled = |r: usize| col.is_valid(r) && int(r).is_none();
         let row = match rows {
             None => (0..batch.len).find(|&r| unspelled(r)),
             Some(kept) => kept.iter().map(|&r| r as usize).find(|&r| unspelled(r)),
@@ -679,6 +750,17 @@ mod tests {
     /// Runs `fold_typed` on a batch of text timestamps and integer `x`:
     /// the keys and x values folded, and the error.
     fn run(plan: &Plan, ts: &[&str], x: &[i64]) -> (Vec<(String, i64)>, Option<BadRow>) {
+        run_far(plan, ts, x, &[])
+    }
+
+    /// [`run`], the values of `ts` at rows `far` unreadable ([`Unreadable`],
+    /// message `far ROW`).
+    fn run_far(
+        plan: &Plan,
+        ts: &[&str],
+        x: &[i64],
+        far: &[usize],
+    ) -> (Vec<(String, i64)>, Option<BadRow>) {
         let ts: Vec<&[u8]> = ts.iter().map(|t| t.as_bytes()).collect();
         let valid: Vec<bool> = ts.iter().map(|t| !t.is_empty()).collect();
         let batch = Batch {
@@ -717,7 +799,13 @@ mod tests {
             }
             Ok(())
         };
-        let err = fold_typed(plan, &batch, &[], 0, &mut Buckets::default(), &mut on).err();
+        let cells: Vec<(usize, usize)> = far.iter().map(|&r| (r, 0)).collect();
+        let unreadable = Unreadable {
+            cells: &cells,
+            why: &|row, slot| format!("far {row} {slot}"),
+        };
+        let mut buckets = Buckets::default();
+        let err = fold_typed(plan, &batch, &[], 0, unreadable, &mut buckets, &mut on).err();
         (got, err)
     }
 
@@ -904,6 +992,95 @@ mod tests {
             err.message.contains("needs a number, found \"abc\""),
             "{err:?}"
         );
+    }
+
+    /// A value the query cannot read (a typed input's date past 9999) is
+    /// an error where the query reads it, and only there: a row `--where`
+    /// drops has no say, as a bad time in a dropped CSV row has none. It
+    /// was refused before the filter ran, in any row.
+    #[test]
+    fn an_unreadable_value_is_an_error_only_where_it_is_read() {
+        let ts = ["2026-01-01", "2026-01-02", "2026-01-03"];
+        let x = [1, 2, 3];
+        let bad = |err: Option<BadRow>| {
+            let err = err.expect("an error");
+            (err.row, err.slot, err.message)
+        };
+        // no filter: every row is read, the rows before it folded first
+        let (got, err) = run_far(&plan("day(ts)", None), &ts, &x, &[1]);
+        assert_eq!(got, [("2026-01-01".into(), 1)]);
+        assert_eq!(bad(err), (1, 0, "far 1 0".into()));
+        // dropped by the filter: never read
+        let p = plan("day(ts)", Some("x != 2"));
+        let (got, err) = run_far(&p, &ts, &x, &[1]);
+        assert_eq!(err, None);
+        assert_eq!(got, [("2026-01-01".into(), 1), ("2026-01-03".into(), 3)]);
+        let (got, err) = run_far(&plan("year(ts)", Some("x > 5")), &ts, &x, &[0, 1, 2]);
+        assert_eq!((got.len(), err), (0, None));
+        // kept: an error at its row, the kept rows before it folded
+        let (got, err) = run_far(&p, &ts, &x, &[1, 2]);
+        assert_eq!(got, [("2026-01-01".into(), 1)]);
+        assert_eq!(bad(err), (2, 0, "far 2 0".into()));
+        // in a column the filter reads (by its text): in any row
+        let p = plan("day(ts)", Some("x != 2 and ts > '2000'"));
+        let (got, err) = run_far(&p, &ts, &x, &[1]);
+        assert_eq!(got, [("2026-01-01".into(), 1)]);
+        assert_eq!(bad(err), (1, 0, "far 1 0".into()));
+        // an earlier row's error wins: a bad time in a kept row
+        let p = plan("day(ts)", Some("x != 3"));
+        let (got, err) = run_far(&p, &["nope", "2026-01-02", "2026-01-03"], &x, &[1]);
+        assert_eq!((got.len(), bad(err).0), (0, 0));
+    }
+
+    /// A typed source's float (a Parquet `DOUBLE`, a decimal with a
+    /// fraction) is no epoch second, not even a whole one: over a CSV
+    /// `1700000000.0` is an error, so it is one here too, in the rows the
+    /// filter keeps. Whole floats were read as epoch seconds.
+    #[test]
+    fn a_typed_float_is_no_epoch_second() {
+        let ts = [1_700_000_000.0, 86_400.0, 0.0];
+        let valid = [true, true, false];
+        let x = [1i64, 2, 3];
+        let batch = Batch {
+            codes: Vec::new(),
+            len: 3,
+            columns: vec![
+                Column {
+                    len: 3,
+                    data: Data::Float(&ts),
+                    valid: Some(&valid),
+                    raw: None,
+                },
+                Column {
+                    len: 3,
+                    data: Data::Int(&x),
+                    valid: None,
+                    raw: None,
+                },
+            ],
+            types: vec![ColumnType::Float, ColumnType::Int],
+        };
+        let fold = |filter: Option<&str>| {
+            let p = plan("day(ts)", filter);
+            let mut rows = 0;
+            let mut on = |b: &Batch<'_>| -> Result<(), BadRow> {
+                rows += b.len;
+                Ok(())
+            };
+            let none = Unreadable::NONE;
+            let err = fold_typed(&p, &batch, &[], 0, none, &mut Buckets::default(), &mut on);
+            (rows, err.err().map(|e| (e.row, e.slot, e.message)))
+        };
+        let found = |v: &str| {
+            format!(
+                "day(ts) needs a date-time or epoch seconds, found \"{v}\": {}",
+                TimeError::Malformed
+            )
+        };
+        assert_eq!(fold(None), (0, Some((0, 0, found("1700000000.0")))));
+        assert_eq!(fold(Some("x != 1")), (0, Some((1, 0, found("86400.0")))));
+        // only the null is kept: its key is null
+        assert_eq!(fold(Some("x = 3")), (1, None));
     }
 
     #[test]

@@ -17,6 +17,17 @@
 //!   does any integer field of a text column: a field's meaning must not
 //!   depend on the type its batch happened to get.
 //!
+//! A float is not epoch seconds, not even a whole one: over a CSV
+//! `1700000000.0` is an error (epoch seconds are an integer field), and
+//! every input kind answers as its CSV would. So a Parquet or Arrow float (`DOUBLE`,
+//! `FLOAT`) or decimal with a fraction digit (scale > 0, read as a float)
+//! is refused whatever its value, and a store's float column is epoch
+//! seconds only on the rows its CSV wrote as integers (`rows::Spelling`).
+//! A decimal of scale ≤ 0 is an integer, here as everywhere in rayproc,
+//! and so epoch seconds. [`TimeUnit::bucket_row`] reads an integral float
+//! without text as epoch seconds for those store rows; `rows` refuses every
+//! other such float before it gets there.
+//!
 //! A value with an offset is converted to UTC before it is bucketed (which
 //! may move it to another day, month or year: `2027-01-01T00:30+01:00` is in
 //! `2026`); one without an offset is bucketed as written (local time stays
@@ -166,8 +177,10 @@ impl TimeUnit {
 
     /// Appends the key of row `row` of `col`, which must not be null: an
     /// integer batch holds epoch seconds, a text batch any accepted text;
-    /// a float batch is read from its source text (where there is none, an
-    /// integral value is epoch seconds).
+    /// a float batch is read from its source text. Where there is none, an
+    /// integral value is epoch seconds: the caller passes only the rows a
+    /// store's CSV wrote as integers (a typed source's own floats are
+    /// refused before, see the module docs).
     pub fn bucket_row(
         self,
         col: &Column<'_>,

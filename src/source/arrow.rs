@@ -27,6 +27,7 @@
 //! Anything else (lists, structs, maps, intervals, durations, Decimal256) is
 //! an error naming the column.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
@@ -392,67 +393,87 @@ fn decimal_to_f64(v: i128, scale: i8) -> f64 {
 const FIRST_DAY: i64 = -719_528;
 const LAST_DAY: i64 = 2_932_896;
 
-/// The first row of a date or timestamp array whose day lies outside the
-/// years 0000 to 9999, or of a time-of-day array whose time lies outside
-/// the day, and why, in words. Such values are read as their text
+/// A date, timestamp or time of day that rayproc cannot read: its text
 /// (`YYYY-MM-DD…`, `HH:MM:SS…`), by which `min`, `max`, `distinct` and
-/// `--where` compare them, and past those bounds the text no longer sorts
-/// as they do (`10000-01-01` before `9999-12-31`, `-001-…` before
-/// `0000-…`): refused, not answered wrongly.
-fn first_out_of_range(array: &dyn Array) -> Option<(usize, String)> {
-    use DataType::*;
-    fn first<T: ArrowPrimitiveType>(
-        array: &dyn Array,
-        day: impl Fn(T::Native) -> i64,
-    ) -> Option<(usize, i64)> {
-        (array.as_primitive::<T>().iter().enumerate())
-            .filter_map(|(r, v)| Some((r, day(v?))))
-            .find(|(_, d)| !(FIRST_DAY..=LAST_DAY).contains(d))
-            .map(|(r, d)| (r, crate::timebucket::civil_from_days(d).0))
-    }
-    const DAY_MS: i64 = 86_400_000;
-    let year = |found: Option<(usize, i64)>| {
-        found.map(|(row, year)| {
-            let why = format!(
+/// `--where` compare it, no longer sorts as it does (`10000-01-01` before
+/// `9999-12-31`, `-001-…` before `0000-…`): refused, not answered wrongly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OutOfRange {
+    /// A date or timestamp in this year, outside 0000 to 9999.
+    Year(i64),
+    /// A time of day of `value` units since midnight, outside the day of
+    /// `per_day` units (which Arrow's types forbid and a damaged file may
+    /// hold).
+    TimeOfDay { value: i64, per_day: i64 },
+}
+
+impl std::fmt::Display for OutOfRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            OutOfRange::Year(year) => write!(
+                f,
                 "a date in the year {year}: rayproc reads dates and timestamps of the \
                  years 0000 to 9999 (their text, by which they compare, sorts by date \
                  only there)"
-            );
-            (row, why)
-        })
-    };
+            ),
+            OutOfRange::TimeOfDay { value, per_day } => write!(
+                f,
+                "a time of day of {value} {} since midnight, outside the day",
+                match per_day {
+                    86_400 => "seconds",
+                    DAY_MS => "milliseconds",
+                    86_400_000_000 => "microseconds",
+                    _ => "nanoseconds",
+                }
+            ),
+        }
+    }
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The first of `rows` of a date or timestamp array whose day lies outside
+/// the years 0000 to 9999, or of a time-of-day array whose time lies
+/// outside the day, and why ([`OutOfRange`]). `None` for any other array.
+///
+/// Such a value is an error only where the query reads it (see
+/// [`crate::rows::Unreadable`]): in a row that `--where` drops, in a column
+/// it does not test, it is none, as a bad time in a dropped CSV row is
+/// none. So the rows are looked at a batch at a time, and only in a column
+/// that holds such a value at all.
+fn first_out_of_range(array: &dyn Array, rows: Range<usize>) -> Option<(usize, OutOfRange)> {
+    use DataType::*;
+    let start = rows.start;
+    let array = array.slice(start, rows.len());
+    let array = array.as_ref();
+    fn first<T: ArrowPrimitiveType>(
+        array: &dyn Array,
+        day: impl Fn(T::Native) -> i64,
+    ) -> Option<(usize, OutOfRange)> {
+        (array.as_primitive::<T>().iter().enumerate())
+            .filter_map(|(r, v)| Some((r, day(v?))))
+            .find(|(_, d)| !(FIRST_DAY..=LAST_DAY).contains(d))
+            .map(|(r, d)| {
+                let year = crate::timebucket::civil_from_days(d).0;
+                (r, OutOfRange::Year(year))
+            })
+    }
     // a time of day outside the day (Arrow's types allow 0 to 24 hours,
     // exclusive): its text would not sort as times do
-    fn time<T: ArrowPrimitiveType>(array: &dyn Array, per_day: i64) -> Option<(usize, String)>
+    fn time<T: ArrowPrimitiveType>(array: &dyn Array, per_day: i64) -> Option<(usize, OutOfRange)>
     where
         T::Native: Into<i64>,
     {
         (array.as_primitive::<T>().iter().enumerate())
             .filter_map(|(r, v)| Some((r, v?.into())))
             .find(|(_, v)| !(0..per_day).contains(v))
-            .map(|(r, v)| {
-                let why = format!(
-                    "a time of day of {v} {} since midnight, outside the day",
-                    match per_day {
-                        86_400 => "seconds",
-                        DAY_MS => "milliseconds",
-                        86_400_000_000 => "microseconds",
-                        _ => "nanoseconds",
-                    }
-                );
-                (r, why)
-            })
+            .map(|(r, value)| (r, OutOfRange::TimeOfDay { value, per_day }))
     }
-    match array.data_type() {
-        Time32(TimeUnit::Second) => return time::<Time32SecondType>(array, 86_400),
-        Time32(_) => return time::<Time32MillisecondType>(array, DAY_MS),
-        Time64(TimeUnit::Microsecond) => {
-            return time::<Time64MicrosecondType>(array, DAY_MS * 1_000)
-        }
-        Time64(_) => return time::<Time64NanosecondType>(array, DAY_MS * 1_000_000),
-        _ => {}
-    }
-    year(match array.data_type() {
+    let found = match array.data_type() {
+        Time32(TimeUnit::Second) => time::<Time32SecondType>(array, 86_400),
+        Time32(_) => time::<Time32MillisecondType>(array, DAY_MS),
+        Time64(TimeUnit::Microsecond) => time::<Time64MicrosecondType>(array, DAY_MS * 1_000),
+        Time64(_) => time::<Time64NanosecondType>(array, DAY_MS * 1_000_000),
         Date32 => first::<Date32Type>(array, i64::from),
         Date64 => first::<Date64Type>(array, |ms| ms.div_euclid(DAY_MS)),
         Timestamp(TimeUnit::Second, _) => {
@@ -466,7 +487,8 @@ fn first_out_of_range(array: &dyn Array) -> Option<(usize, String)> {
         }
         // a nanosecond timestamp spans 1677 to 2262
         _ => None,
-    })
+    };
+    found.map(|(r, why)| (start + r, why))
 }
 
 /// Days since 1970-01-01 as `YYYY-MM-DD` (proleptic Gregorian).
@@ -895,8 +917,10 @@ pub struct Rows<'r> {
 /// Passes the rows of `rows` that the plan's filter keeps, typed as the
 /// CSV reader would type them and with the plan's time buckets, to `on`,
 /// a batch at a time ([`crate::rows::fold_typed`]). A rejected value
-/// becomes the error `reject` makes of it, as does a row `on` returns
-/// (naming a row of the batch it was given), with its row among `rows`.
+/// (a date outside the years 0000 to 9999 too, where the query reads it:
+/// [`crate::rows::Unreadable`]) becomes the error `reject` makes of it, as
+/// does a row `on` returns (naming a row of the batch it was given), with
+/// its row among `rows`.
 pub fn each_kept_batch(
     plan: &crate::plan::Plan,
     rows: &Rows<'_>,
@@ -912,14 +936,14 @@ pub fn each_kept_batch(
     } = *rows;
     let mut prepared = Vec::with_capacity(arrays.len());
     let mut spelling = Vec::new();
+    // the columns holding a date, timestamp or time of day rayproc cannot
+    // read: each such value is an error only where the query reads it
+    // ([`crate::rows::Unreadable`]), so they are found a batch at a time
+    let mut far: Vec<(usize, ArrayRef)> = Vec::new();
     for (i, (name, array)) in names.iter().zip(arrays).enumerate() {
         let array = &decoded(name, array).map_err(crate::error::Error::Other)?;
-        if let Some((row, message)) = first_out_of_range(array.as_ref()) {
-            return Err(reject(Rejection {
-                row,
-                slot: i,
-                message,
-            }));
+        if first_out_of_range(array.as_ref(), 0..len).is_some() {
+            far.push((i, array.clone()));
         }
         let mut p = prepare(name, array).map_err(crate::error::Error::Other)?;
         if let Some(Some((codes, dict))) = codes.get(i) {
@@ -937,8 +961,30 @@ pub fn each_kept_batch(
         prepared.push(p);
     }
     let mut buckets = crate::rows::Buckets::default();
+    let mut cells = Vec::new();
     for_each_batch(&prepared, len, |batch, offset| {
-        let folded = crate::rows::fold_typed(plan, batch, &spelling, offset, &mut buckets, on);
+        let rows = offset..offset + batch.len;
+        cells.clear();
+        for (slot, array) in &far {
+            let mut from = rows.start;
+            while let Some((row, _)) = first_out_of_range(array.as_ref(), from..rows.end) {
+                cells.push((row - offset, *slot));
+                from = row + 1;
+            }
+        }
+        cells.sort_unstable();
+        let why = |row: usize, slot: usize| {
+            let (_, array) = far.iter().find(|(s, _)| *s == slot).expect("a far column");
+            let at = offset + row;
+            let (_, why) = first_out_of_range(array.as_ref(), at..at + 1).expect("out of range");
+            why.to_string()
+        };
+        let unreadable = crate::rows::Unreadable {
+            cells: &cells,
+            why: &why,
+        };
+        let folded =
+            crate::rows::fold_typed(plan, batch, &spelling, offset, unreadable, &mut buckets, on);
         folded.map_err(|bad| {
             reject(Rejection {
                 row: offset + bad.row,
@@ -1145,7 +1191,7 @@ mod tests {
         };
         let texts = |a: ArrayRef| {
             assert_eq!(kind_of(a.data_type()), Ok(ReadAs::Text));
-            assert_eq!(first_out_of_range(a.as_ref()), None);
+            assert_eq!(first_out_of_range(a.as_ref(), 0..a.len()), None);
             let p = prepare("t", &a).unwrap();
             (text_slices(p.array.as_ref()).iter())
                 .map(|t| String::from_utf8(t.to_vec()).unwrap())
@@ -1179,8 +1225,10 @@ mod tests {
             ),
         ];
         for (a, unit) in outside {
-            let (row, why) = first_out_of_range(a.as_ref()).unwrap();
+            let (row, why) = first_out_of_range(a.as_ref(), 0..a.len()).unwrap();
             assert_eq!(row, 1, "{}", a.data_type());
+            assert_eq!(first_out_of_range(a.as_ref(), 0..1), None);
+            let why = why.to_string();
             assert!(
                 why.contains(unit) && why.contains("outside the day"),
                 "{why}"

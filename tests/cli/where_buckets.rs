@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{Field, Schema};
+use arrow_schema::{DataType, Field, Schema};
 
 use crate::common::{
-    fail_all_partitions, run, run_all_partitions, run_on, run_with_stdin, temp_csv, Scratch,
+    fail_all_partitions, run, run_all_partitions, run_on, run_with_stdin, temp_csv,
+    write_parquet_and_ipc, Scratch,
 };
 
 /// Events: time, status, path, latency (always a fraction, so that Parquet's
@@ -494,5 +495,265 @@ fn epoch_zero_is_read_alike_on_every_path() {
                 );
             }
         }
+    }
+}
+
+/// Epoch seconds are an integer field: a whole float (`1700000000.0`) is an
+/// error over a CSV, and so now over Parquet and Arrow IPC, where a float
+/// column (`DOUBLE`) or a decimal with a fraction digit (`decimal128(14,
+/// 2)`, read as a float) answered as epoch seconds, exit 0. A decimal of
+/// scale 0 is an integer, as everywhere, and its values epoch seconds. Only
+/// the rows `--where` keeps are read; a store split from the CSV agrees.
+#[test]
+fn typed_floats_and_fractional_decimals_are_no_epoch_seconds() {
+    use arrow_array::Decimal128Array;
+    let scratch = Scratch::new();
+    let decimal = |scale: i8, whole: [i128; 2]| -> ArrayRef {
+        let unscaled = whole.map(|v| v * 10i128.pow(scale as u32));
+        let a = Decimal128Array::from(vec![Some(unscaled[0]), Some(unscaled[1]), None]);
+        Arc::new(a.with_precision_and_scale(14, scale).unwrap())
+    };
+    let batch = RecordBatch::try_from_iter([
+        (
+            "f",
+            Arc::new(Float64Array::from(vec![
+                Some(1_700_000_000.0),
+                Some(86_400.0),
+                None,
+            ])) as ArrayRef,
+        ),
+        ("d", decimal(2, [1_700_000_000, 86_400])),
+        ("d0", decimal(0, [1_700_000_000, 86_400])),
+        (
+            "k",
+            Arc::new(StringArray::from(vec!["a", "b", "c"])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let typed = crate::common::write_parquet_and_ipc(&scratch, "secs", &batch, Some(2), None);
+    let csv = scratch.write(
+        "secs.csv",
+        "f,d,d0,k\n1700000000.0,1700000000.00,1700000000,a\n86400.0,86400.00,86400,b\n,,,c\n",
+    );
+    let store = s(&scratch.path("secs.store"));
+    run(["split", "-i", &s(&csv), "--store", &store, "--quiet"]).expect_ok("split");
+    let on_store = |args: &[&str]| {
+        let mut all = vec!["run", "--store", &store];
+        all.extend(args);
+        run(all)
+    };
+    let needs = "needs a date-time or epoch seconds, found \"";
+    for column in ["f", "d"] {
+        let term = format!("day({column})");
+        for (filter, csv_line, row, found) in [
+            (None, 2, 1, "1700000000.0"),
+            (Some("k != 'a'"), 3, 2, "86400.0"),
+        ] {
+            let mut args = vec!["--by", &term, "--agg", "count"];
+            args.extend(filter.iter().flat_map(|f| ["--where", *f]));
+            let what = format!("{term}, --where {filter:?}");
+            let at_line = format!("secs.csv:{csv_line}: column '{column}': {term} {needs}");
+            let err = fail_all_partitions(&args, &csv, 1);
+            assert!(
+                err.contains(&at_line) && err.contains("nor integer epoch seconds"),
+                "{what}: {err}"
+            );
+            let out = on_store(&args);
+            out.expect_code(1, &format!("store, {what}"));
+            assert!(
+                out.stderr.contains(&at_line),
+                "store, {what}: {}",
+                out.stderr
+            );
+            for file in &typed {
+                let out = run_on(file, &args);
+                out.expect_code(1, &format!("{}, {what}", s(file)));
+                let at_row = format!("row {row}: column '{column}': {term} {needs}{found}\"");
+                assert!(
+                    out.stderr.contains(&s(file))
+                        && out.stderr.contains(&at_row)
+                        && out.stderr.contains("nor integer epoch seconds"),
+                    "{}, {what}: {}",
+                    s(file),
+                    out.stderr
+                );
+            }
+        }
+        // only the null is kept: its key is null, on every input
+        let args = [
+            "--by", &term, "--where", "k = 'c'", "--agg", "count", "--format", "csv",
+        ];
+        let want = run_all_partitions(&args, &csv);
+        assert_eq!(want, format!("day_{column},count\n,1\n"));
+        for file in &typed {
+            let out = run_on(file, &args);
+            out.expect_ok(&s(file));
+            assert_eq!(out.stdout, want, "{}", s(file));
+        }
+        assert_eq!(on_store(&args).stdout, want, "store");
+    }
+    // scale 0: integers, and so epoch seconds
+    let args = ["--by", "day(d0)", "--agg", "count", "--format", "csv"];
+    let want = run_all_partitions(&args, &csv);
+    assert_eq!(want, "day_d0,count\n1970-01-02,1\n2023-11-14,1\n,1\n");
+    for file in &typed {
+        let out = run_on(file, &args);
+        out.expect_ok(&s(file));
+        assert_eq!(out.stdout, want, "{}", s(file));
+    }
+}
+
+/// A date or timestamp outside the years 0000 to 9999 (or a time of day
+/// outside the day) in a typed input is an error where the query reads it,
+/// naming its row, but not in a row `--where` drops: as a bad time in a
+/// dropped CSV row is none, the answer is the one of the input filtered
+/// first. It was refused in any row, before the filter ran, and ahead of an
+/// earlier row's error. A column the filter itself reads is still refused
+/// in any row: its tests compare the value's text.
+#[test]
+fn a_date_past_9999_in_a_dropped_row_is_no_error() {
+    use arrow_array::{Time32SecondArray, TimestampMicrosecondArray};
+    // 10000-01-01T00:00:00, in microseconds
+    const FAR: i64 = 253_402_300_800_000_000;
+    let scratch = Scratch::new();
+    let batch = RecordBatch::try_from_iter([
+        (
+            "ts",
+            Arc::new(TimestampMicrosecondArray::from(vec![
+                0,
+                FAR,
+                86_400_000_000,
+                FAR,
+            ])) as ArrayRef,
+        ),
+        (
+            "tod",
+            Arc::new(Time32SecondArray::from(vec![3_600, 86_400, 7_200, 0])) as ArrayRef,
+        ),
+        (
+            "id",
+            Arc::new(Int64Array::from(vec![1, 2, 3, 4])) as ArrayRef,
+        ),
+        (
+            "s",
+            Arc::new(StringArray::from(vec!["x", "2", "3", "4"])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let typed = crate::common::write_parquet_and_ipc(&scratch, "far", &batch, Some(2), None);
+    for file in &typed {
+        let name = s(file);
+        let answers = |args: &[&str], want: &str| {
+            let out = run_on(file, &[args, &["--format", "csv"]].concat());
+            out.expect_ok(&format!("{name} {args:?}"));
+            assert_eq!(out.stdout, want, "{name} {args:?}");
+        };
+        let by_day = ["--by", "day(ts)", "--agg", "count"];
+        answers(
+            &[&by_day[..], &["--where", "id = 1"]].concat(),
+            "day_ts,count\n1970-01-01,1\n",
+        );
+        answers(
+            &[&by_day[..], &["--where", "id in (1, 3)"]].concat(),
+            "day_ts,count\n1970-01-01,1\n1970-01-02,1\n",
+        );
+        answers(
+            &[
+                "--agg",
+                "max:ts,min:tod,count",
+                "--where",
+                "id = 1 or id = 3",
+            ],
+            "max_ts,min_tod,count\n1970-01-02T00:00:00.000000,01:00:00,2\n",
+        );
+        let refused = |args: &[&str], at: &str| {
+            let out = run_on(file, args);
+            out.expect_code(1, &format!("{name} {args:?}"));
+            assert!(
+                out.stderr.contains(&name) && out.stderr.contains(at),
+                "{name} {args:?}: {}",
+                out.stderr
+            );
+        };
+        let year = "column 'ts': a date in the year 10000";
+        refused(&by_day, &format!("row 2: {year}"));
+        refused(
+            &[&by_day[..], &["--where", "id >= 3"]].concat(),
+            &format!("row 4: {year}"),
+        );
+        refused(
+            &["--agg", "min:tod", "--where", "id < 3"],
+            "row 2: column 'tod': a time of day of 86400 seconds",
+        );
+        // the filter reads ts: every row of it
+        refused(
+            &["--agg", "count", "--where", "id = 1 and ts > '1960'"],
+            &format!("row 2: {year}"),
+        );
+        // an earlier row's error wins
+        refused(
+            &["--agg", "sum:s,max:ts"],
+            "row 1: column 's': sum needs numbers, found \"x\"",
+        );
+    }
+}
+
+/// The same over more rows than one batch holds (4,096): the values past
+/// 9999 are found among the rows of each, and named by their rows in the
+/// file.
+#[test]
+fn dates_past_9999_are_told_apart_across_batches() {
+    use arrow_array::Date32Array;
+    const ROWS: usize = 10_000;
+    // 10000-01-01 in days
+    const FAR: i32 = 2_932_897;
+    let scratch = Scratch::new();
+    let days: Vec<i32> = (0..ROWS)
+        .map(|r| {
+            if r == 4_500 || r == 8_200 {
+                FAR
+            } else {
+                r as i32
+            }
+        })
+        .collect();
+    let keep: Vec<&str> = (0..ROWS)
+        .map(|r| match r {
+            4_500 => "n",
+            8_200 => "m",
+            _ => "y",
+        })
+        .collect();
+    let batch = RecordBatch::try_from_iter([
+        ("d", Arc::new(Date32Array::from(days)) as ArrayRef),
+        ("keep", Arc::new(StringArray::from(keep)) as ArrayRef),
+    ])
+    .unwrap();
+    let typed = crate::common::write_parquet_and_ipc(&scratch, "many", &batch, None, None);
+    for file in &typed {
+        let name = s(file);
+        for (filter, row) in [(None, 4_501), (Some("keep != 'n'"), 8_201)] {
+            let mut args = vec!["--by", "year(d)", "--agg", "count"];
+            args.extend(filter.iter().flat_map(|f| ["--where", *f]));
+            let out = run_on(file, &args);
+            out.expect_code(1, &name);
+            assert!(
+                out.stderr
+                    .contains(&format!("row {row}: column 'd': a date in the year 10000")),
+                "{name} {filter:?}: {}",
+                out.stderr
+            );
+        }
+        let args = [
+            "--agg",
+            "count,max:d",
+            "--where",
+            "keep = 'y'",
+            "--format",
+            "csv",
+        ];
+        let out = run_on(file, &args);
+        out.expect_ok(&name);
+        assert_eq!(out.stdout, "count,max_d\n9998,1997-05-18\n", "{name}");
     }
 }
