@@ -1,27 +1,54 @@
 //! Evaluating a bound `--where` expression on a columnar batch.
 //!
-//! Each node computes a truth value per row, coded `FALSE < UNKNOWN < TRUE`
-//! (0, 1, 2), so that SQL's three-valued `and` is the minimum, `or` the
-//! maximum and `not` is `2 - v`. A node is given a *selection* (the rows it
-//! must decide, ascending) and writes only those rows of its output. `and`
-//! evaluates its first term on the selection and each next one only on the
-//! rows not yet false; `or` likewise on the rows not yet true. A test's loop
-//! is chosen once per batch by the column's type (integer, float, text), so
-//! that no per-row dispatch remains.
+//! A test computes a truth value per row, coded `FALSE < UNKNOWN < TRUE`
+//! (0, 1, 2), so that `not` is `2 - v`. A node is given a *selection* (the
+//! rows it must decide, ascending) and writes only those rows of its output.
+//! A test's loop is chosen once per batch by the column's type (integer,
+//! float, text), so that no per-row dispatch remains.
+//!
+//! # Only what decides the row
+//!
+//! A row is kept when the expression is `TRUE`; whether a dropped row is
+//! `FALSE` or `UNKNOWN` makes no difference. So a node is asked one yes/no
+//! question, its *target*: "is the value `TRUE`?" (the root), or "is it
+//! `FALSE`?" (under a `not`, which swaps the target: `not v` is true exactly
+//! where `v` is false). Its output answers that question only: `out[r] ==
+//! target` exactly where the value is the target, while a row where it is
+//! not may be left either of the two other values. The question decides
+//! which rows each next term of an `and`/`or` must see:
+//!
+//! | node | target `TRUE` | target `FALSE` |
+//! | --- | --- | --- |
+//! | `a and b` | `b` where `a` is true | `b` where `a` is not false |
+//! | `a or b`  | `b` where `a` is not true | `b` where `a` is false |
+//!
+//! Everywhere else `b` cannot change whether the row is kept, so it is not
+//! evaluated: in `k = 'a' and x > 5`, `x` is read only where `k` is `a`,
+//! not where `k` is null (`null and anything` is never true). Under a `not`
+//! a null first term does leave the second open: `not (k = 'a' and x > 5)`
+//! is true where `k` is null and `x > 5` false, so `x` is read there. Each
+//! term is asked its `and`/`or`'s question, so the rule holds at every
+//! depth. (SQL's usual short-circuit, no `b` where `a` is false in an `and`
+//! or true in an `or`, is the part of the table both targets share.)
+//!
+//! # Errors
 //!
 //! A numeric test meeting a field that is not a number stops the batch. The
-//! report must be the row that row-by-row evaluation (left to right, with
-//! short-circuit) would stop at: the least row where *any* evaluated test
-//! rejects. Since the selections are exactly the rows row-by-row evaluation
-//! visits, every test only looks at rows before the least rejection found
-//! so far, and a later test may lower it.
+//! report must be the row that row-by-row evaluation (left to right, asking
+//! the same questions, with the same short-circuits) would stop at: the
+//! least row where *any* evaluated test rejects. Since the selections are
+//! exactly the rows row-by-row evaluation visits, every test only looks at
+//! rows before the least rejection found so far, and a later test may lower
+//! it.
 
 use std::io::Write as _;
 
 use regex::bytes::Regex;
 
 use super::like::LikePattern;
-use super::number::{classify, BetweenTest, CmpOp, CmpTest, InTest, NumLit, NumTest};
+use super::number::{
+    classify, may_hide_an_integer, BetweenTest, CmpOp, CmpTest, InTest, NumLit, NumTest,
+};
 use super::{Expr, Literal, Node, TestKind};
 use crate::batch::Batch;
 use crate::value::{Column, Data};
@@ -278,8 +305,9 @@ impl Bound {
         )
     }
 
-    /// Each row's truth value: `FALSE`, `UNKNOWN` or `TRUE`.
-    pub(crate) fn truths(&self, batch: &Batch<'_>) -> Result<Vec<u8>, Rejected> {
+    /// Each row's answer to "is the expression true?": `TRUE` where it is,
+    /// `FALSE` or `UNKNOWN` where not (see the module docs).
+    fn truths(&self, batch: &Batch<'_>) -> Result<Vec<u8>, Rejected> {
         let mut out = vec![FALSE; batch.len];
         let mut ctx = Ctx {
             batch,
@@ -287,7 +315,7 @@ impl Bound {
             rejected: None,
             text: Vec::new(),
         };
-        eval_node(&self.root, Sel::All(batch.len), &mut out, &mut ctx);
+        eval_node(&self.root, Sel::All(batch.len), TRUE, &mut out, &mut ctx);
         match ctx.rejected {
             Some(r) => Err(r),
             None => Ok(out),
@@ -295,47 +323,55 @@ impl Bound {
     }
 }
 
-fn eval_node(node: &BNode, sel: Sel<'_>, out: &mut [u8], ctx: &mut Ctx<'_, '_>) {
+/// Writes, for each row of `sel`, whether `node` is `target` (`TRUE` or
+/// `FALSE`): `out[r] == target` exactly where it is.
+fn eval_node(node: &BNode, sel: Sel<'_>, target: u8, out: &mut [u8], ctx: &mut Ctx<'_, '_>) {
     match node {
         BNode::Leaf(leaf) => eval_leaf(leaf, sel.before(ctx.limit), out, ctx),
         BNode::Not(inner) => {
-            eval_node(inner, sel, out, ctx);
+            // `not v` is true where `v` is false, and false where true
+            eval_node(inner, sel, TRUE - target, out, ctx);
             sel.for_each(|r| out[r] = TRUE - out[r]);
         }
-        BNode::And(items) => combine(items, sel, out, ctx, FALSE, u8::min),
-        BNode::Or(items) => combine(items, sel, out, ctx, TRUE, u8::max),
+        // `and` is true when every term is, false when any is; `or` the
+        // other way round
+        BNode::And(items) => combine(items, sel, target, target == TRUE, out, ctx),
+        BNode::Or(items) => combine(items, sel, target, target == FALSE, out, ctx),
     }
 }
 
-/// `and` (`decided` FALSE, `join` min) or `or` (TRUE, max): each next term
-/// only on the rows the ones before left undecided.
+/// `and`/`or` asked for `target`: it is the target when `every` term is
+/// (else when any is). Each next term runs only on the rows the ones
+/// before left open: for `every`, those where each term so far is the
+/// target; otherwise those where none is.
 fn combine(
     items: &[BNode],
     sel: Sel<'_>,
+    target: u8,
+    every: bool,
     out: &mut [u8],
     ctx: &mut Ctx<'_, '_>,
-    decided: u8,
-    join: fn(u8, u8) -> u8,
 ) {
     let (first, rest) = items.split_first().expect("a term");
-    eval_node(first, sel, out, ctx);
+    eval_node(first, sel, target, out, ctx);
     if rest.is_empty() {
         return;
     }
+    let open = |v: u8| (v == target) == every;
     let mut pending = Vec::new();
-    sel.before(ctx.limit)
-        .collect_where(out, |v| v != decided, &mut pending);
+    sel.before(ctx.limit).collect_where(out, open, &mut pending);
     let mut next = vec![FALSE; out.len()];
     for item in rest {
         if pending.is_empty() {
             break;
         }
-        eval_node(item, Sel::Rows(&pending), &mut next, ctx);
+        eval_node(item, Sel::Rows(&pending), target, &mut next, ctx);
         let limit = ctx.limit;
         pending.retain(|&r| {
             let r = r as usize;
-            out[r] = join(out[r], next[r]);
-            out[r] != decided && r < limit
+            // on an open row, the row is the target iff this term is
+            out[r] = next[r];
+            open(out[r]) && r < limit
         });
     }
 }
@@ -433,9 +469,9 @@ fn numeric<T: NumTest>(
                 return;
             }
             let d = v[r];
-            let holds = if t.ambiguous(d) {
-                // an integral value that compares differently as the
-                // integer its text may be: decide by the text
+            let holds = if may_hide_an_integer(d) {
+                // an integral value of 2^53 or more may be an integer
+                // that is not this double: decide by the text
                 match col.raw.and_then(|raw| classify(raw[r])) {
                     Some(n) => t.field(&n),
                     None => t.double(d),

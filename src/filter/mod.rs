@@ -35,12 +35,16 @@
 //!   are compared *exactly*, also with fractional literals and beyond 2^53
 //!   (`x < 2.5` is `x <= 2`; `x = 9007199254740993` is not
 //!   `9007199254740992`), and so are integers wider than 64 bits. Other
-//!   numbers are doubles and compare with the double the same number reader
-//!   makes of the literal, exactly, so that `x = 0.1` finds the fields
-//!   written `0.1`. NaN is above every number (as in `max` and in key
-//!   order), `-0.0` equals `0`. The rule is decided by each field's text,
-//!   so a row's fate does not depend on how the input is cut into batches;
-//!   see [`number`].
+//!   numbers are doubles, each the number rayproc prints for it (the
+//!   shortest decimal that reads back as that double), compared with the
+//!   literal exactly too: `x = 0.1` finds the fields written `0.1`, and `1`
+//!   and `1.0` compare alike with every literal, also one that no double
+//!   holds (`x < 1.0000000000000000001` is true for both). A Parquet or
+//!   Arrow double is the same number as the CSV field it was written from.
+//!   The infinities are beyond every literal (`1e400` too), NaN above every
+//!   number (as in `max` and in key order), `-0.0` equals `0`. The rule is
+//!   decided by each field's text, so a row's fate does not depend on how
+//!   the input is cut into batches; see [`number`].
 //! - **a text literal compares the field's text** (CSV-unquoted), in byte
 //!   order, as `min`/`max` order text. For a number column this is its text
 //!   as written in the input; where the source has no text (Parquet, Arrow)
@@ -60,11 +64,15 @@
 //! [`Expr::bind`] maps the expression's columns to batch slots, giving a
 //! [`Bound`] that evaluates a whole [`Batch`] at a time, node by node: a
 //! test runs one loop over its column (type dispatch outside the loop), and
-//! `and`/`or` evaluate each next term only on the rows still undecided
-//! (true or unknown for `and`, false or unknown for `or`), as SQL's
-//! short-circuit does row by row. A non-number met by a numeric test is
-//! reported at the earliest row where row-by-row evaluation would meet one,
-//! whatever the batch, so the error is the same for every `--partitions`.
+//! `and`/`or` evaluate each next term only on the rows where it can still
+//! change whether the row is kept: in `k = 'a' and x > 0`, `x` is read
+//! only where `k` is `a` (not where `k` is null: the row is dropped
+//! whatever `x` is), while in `not (k = 'a' and x > 0)` it is read where
+//! `k` is `a` or null (`not (null and false)` is true); see [`eval`]. A
+//! non-number met by a numeric test is reported at the earliest row where
+//! row-by-row evaluation (left to right, with these short-circuits) would
+//! meet one, whatever the batch, so the error is the same for every
+//! `--partitions`.
 
 pub mod eval;
 pub mod like;
@@ -194,6 +202,8 @@ impl Expr {
         };
         let found = positions(name);
         let error = |message: String| ParseError::new(&self.text, at, message);
+        // the column as written, within reason
+        let shown = parse::clip(&c.text);
         let listed = || {
             let numbers: Vec<String> = found.iter().map(|i| (i + 1).to_string()).collect();
             format!(
@@ -215,13 +225,13 @@ impl Expr {
                     let list: Vec<String> = header.iter().map(|h| format!("'{h}'")).collect();
                     note.push_str(&format!("available columns: {}", list.join(", ")));
                 }
-                Err(error(format!("unknown column {}", c.text)).with_note(note))
+                Err(error(format!("unknown column {shown}")).with_note(note))
             }
             (None, 1) => Ok(found[0]),
             (None, n) => {
                 let picks: Vec<String> = (1..=n).map(|i| numbered(header, name, i)).collect();
                 Err(
-                    error(format!("column {} is ambiguous", c.text)).with_note(format!(
+                    error(format!("column {shown} is ambiguous")).with_note(format!(
                         "{}; pick one by its number: {}",
                         listed(),
                         picks.join(", ")
@@ -229,12 +239,12 @@ impl Expr {
                 )
             }
             (Some(n), count) if n <= count => Ok(found[n - 1]),
-            (Some(_), 1) => Err(error(format!("no column {}", c.text)).with_note(format!(
+            (Some(_), 1) => Err(error(format!("no column {shown}")).with_note(format!(
                 "the input has one column named '{}' (column {})",
                 name,
                 found[0] + 1
             ))),
-            (Some(_), _) => Err(error(format!("no column {}", c.text)).with_note(listed())),
+            (Some(_), _) => Err(error(format!("no column {shown}")).with_note(listed())),
         }
     }
 

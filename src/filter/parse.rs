@@ -33,6 +33,24 @@ use crate::spec::ColumnRef;
 /// input can exhaust the stack of the parser or the evaluator.
 const MAX_DEPTH: usize = 128;
 
+/// The most characters of the expression an error shows: of a longer one,
+/// a window of this many around the offending character, an ellipsis for
+/// each cut, so that the message stays a few lines however long the
+/// expression (one of 60,000 parentheses is refused by its nesting, and
+/// should not be printed whole, with a caret line as long).
+const SHOWN: usize = 100;
+
+/// Of the window, how many characters come before the offending one (where
+/// the expression has them): what led to the error says more than what
+/// follows it.
+const BEFORE: usize = 60;
+
+/// Before the expression in an error, under the message.
+const INDENT: &str = "  ";
+
+/// The most characters of a token, name or number a message quotes.
+const QUOTED: usize = 40;
+
 /// The reserved words.
 const KEYWORDS: [&str; 8] = ["and", "or", "not", "in", "between", "is", "null", "like"];
 
@@ -76,19 +94,58 @@ impl ParseError {
     }
 }
 
+/// The characters `from..to` that an error at character `at` shows of an
+/// expression of `len` characters (see [`SHOWN`]).
+fn window(len: usize, at: usize) -> (usize, usize) {
+    if len <= SHOWN {
+        return (0, len);
+    }
+    // a full window, also when the error is near the end (`at` is `len`
+    // for a premature end: the caret is after the last character)
+    let from = at.saturating_sub(BEFORE).min(len - SHOWN);
+    (from, from + SHOWN)
+}
+
+/// `s`, or its first [`QUOTED`] characters and an ellipsis.
+pub(crate) fn clip(s: &str) -> String {
+    match s.char_indices().nth(QUOTED) {
+        Some((end, _)) => format!("{}…", &s[..end]),
+        None => s.to_string(),
+    }
+}
+
 impl fmt::Display for ParseError {
-    /// `--where: MESSAGE at column N: EXPR`, then a caret under the
-    /// offending character, then the note if any.
+    /// `--where: MESSAGE at column N:`, then the expression (indented by
+    /// two spaces, as a window around the offending character if it is
+    /// long), a caret under that character, and the note if any.
+    ///
+    /// The expression is on a line of its own so that the caret lines up
+    /// whatever the first line is prefixed with (`rayproc: error: `, a
+    /// partial's name): with the expression after the message, the caret
+    /// was off by that prefix.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let head = format!("--where: {} at column {}: ", self.message, self.column());
         // one char per char, so that the caret lines up
-        let shown: String = self
-            .input
-            .chars()
+        let chars: Vec<char> = (self.input.chars())
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
-        let pad = head.chars().count() + self.column() - 1;
-        write!(f, "{head}{shown}\n{:pad$}^", "")?;
+        let at = self.column() - 1;
+        let (from, to) = window(chars.len(), at);
+        let mut shown = String::new();
+        if from > 0 {
+            shown.push('…');
+        }
+        shown.extend(&chars[from..to]);
+        if to < chars.len() {
+            shown.push('…');
+        }
+        let pad = INDENT.len() + usize::from(from > 0) + at - from;
+        write!(
+            f,
+            "--where: {} at column {}:\n{INDENT}{shown}\n{:pad$}^",
+            self.message,
+            self.column(),
+            ""
+        )?;
         if let Some(note) = &self.note {
             write!(f, "\n{note}")?;
         }
@@ -292,7 +349,7 @@ fn lex(text: &str) -> Vec<Token> {
                         format!(
                             "unexpected {} after the number {}",
                             describe_char(text, end),
-                            &text[i..end]
+                            clip(&text[i..end])
                         ),
                     )
                 } else {
@@ -492,13 +549,7 @@ impl Parser<'_> {
 
     /// A token as messages show it.
     fn shown(&self, t: &Token) -> String {
-        const MAX: usize = 40;
-        let src = &self.text[t.start..t.end];
-        let src: String = if src.chars().count() > MAX {
-            src.chars().take(MAX).chain(['…']).collect()
-        } else {
-            src.to_string()
-        };
+        let src = clip(&self.text[t.start..t.end]);
         match t.tok {
             Tok::End => "the end".into(),
             Tok::Name { quoted: true, .. } | Tok::Text(_) => src,
@@ -607,7 +658,7 @@ impl Parser<'_> {
             }
             Tok::Number(_) => {
                 // `1 > 5` with --no-header, whose columns are named 1, 2, ...
-                let number = &self.text[t.start..t.end];
+                let number = clip(&self.text[t.start..t.end]);
                 Err(self.expected(CONDITION).with_note(format!(
                     "a condition starts with the column: x > 3, not 3 < x; a column whose \
                      name is a number (as with --no-header) is written in double quotes: \"{number}\""
@@ -773,7 +824,7 @@ impl Parser<'_> {
                 .with_note("a comparison with null is never true: test for nulls with COLUMN is null or COLUMN is not null")),
             Tok::Name { name, .. } => Err(self.expected(LITERAL).with_note(format!(
                 "a column is compared with a literal, not another column; text literals take single quotes: '{}'",
-                name.replace('\'', "''")
+                clip(&name.replace('\'', "''"))
             ))),
             _ => Err(self.expected(LITERAL)),
         }

@@ -226,23 +226,27 @@ fn error_positions() {
 
 #[test]
 fn error_display_has_a_caret() {
-    let head =
-        "--where: expected a number or a 'text' literal after \">\", found \">\" at column 4: ";
+    // the expression on a line of its own, so that the caret lines up
+    // whatever precedes the message (`rayproc: error: `)
     assert_eq!(
         err("x >> 3").to_string(),
-        format!("{head}x >> 3\n{}^", " ".repeat(head.len() + 3))
+        "--where: expected a number or a 'text' literal after \">\", found \">\" at column 4:\n  \
+         x >> 3\n     ^"
     );
     // the caret counts characters, not bytes, and a tab or newline shows as
     // one space
     let e = err("\"é\"\t= 'x' and\n€");
     let s = e.to_string();
-    let (first, rest) = s.split_once('\n').unwrap();
-    let caret = rest.lines().next().unwrap();
-    assert_eq!(first.chars().nth(caret.chars().count() - 1), Some('€'));
+    let lines: Vec<&str> = s.lines().collect();
+    assert_eq!(lines[1], "  \"é\" = 'x' and €", "{s}");
+    assert_eq!(
+        lines[1].chars().nth(lines[2].chars().count() - 1),
+        Some('€')
+    );
     assert!(e.note.as_deref().unwrap().contains("double quotes"), "{s}");
     // notes follow the caret line
     let s = err("x = null").to_string();
-    assert!(s.lines().nth(2).unwrap().contains("is null"), "{s}");
+    assert!(s.lines().nth(3).unwrap().contains("is null"), "{s}");
     let s = err("and = 1").to_string();
     assert!(s.contains("\"and\""), "{s}");
     // a column called `not`, and one named by a number (--no-header's
@@ -257,6 +261,81 @@ fn error_display_has_a_caret() {
     canonical("\"not\" > 2 and \"12\" > 5");
     let e: crate::error::Error = err("x").into();
     assert_eq!(e.exit_code(), 2);
+}
+
+/// The expression as an error shows it (the line after the message), and
+/// the index in it of the character above the caret.
+fn shown_and_caret(e: &ParseError) -> (String, usize) {
+    let s = e.to_string();
+    let head = format!("--where: {} at column {}:", e.message, e.column());
+    let mut lines = s.lines();
+    assert_eq!(lines.next(), Some(head.as_str()), "{s}");
+    let shown = lines.next().unwrap().strip_prefix("  ").unwrap();
+    let caret = lines.next().unwrap();
+    assert_eq!(caret.trim_start(), "^", "{s}");
+    (shown.to_string(), caret.chars().count() - 3)
+}
+
+#[test]
+fn a_long_expression_is_shown_around_the_error() {
+    let chain = ["x = 1"; 300].join(" and ");
+    let cases = [
+        // 60,000 parentheses, refused at the 129th
+        format!("{}x = 1{}", "(".repeat(60_000), ")".repeat(60_000)),
+        format!("{chain} and y >> 3"),
+        format!("x >> 3 and {chain}"),
+        format!("{chain} and"),
+        format!("{chain} and (y = 'a' or €)"),
+        format!("{chain} and y = 'x\ty' and z <> 'é€' {chain}"),
+        format!("x = 1 and {}", "not ".repeat(200)),
+    ];
+    for text in &cases {
+        let e = err(text);
+        let s = e.to_string();
+        assert!(s.len() < 600, "{} bytes: {s}", s.len());
+        let (shown, caret) = shown_and_caret(&e);
+        let chars: Vec<char> = shown.chars().collect();
+        let at = e.column() - 1;
+        let cut_before = chars[0] == '…';
+        let cut_after = chars.last() == Some(&'…') && at < text.chars().count();
+        assert_eq!(cut_before, at > 60, "{s}");
+        assert!(chars.len() <= 102, "{s}");
+        // the caret is under the offending character, or after the last
+        match text.chars().nth(at) {
+            Some(c) => {
+                let c = if c.is_control() { ' ' } else { c };
+                assert_eq!(chars[caret], c, "{s}");
+                assert!(cut_after || caret < chars.len(), "{s}");
+            }
+            None => assert_eq!(caret, chars.len(), "{s}"),
+        }
+        // and the window is the expression's own text there
+        let from = at - (caret - usize::from(cut_before));
+        let inner = &chars[usize::from(cut_before)..chars.len() - usize::from(cut_after)];
+        let original: Vec<char> = (text.chars().skip(from).take(inner.len()))
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        assert_eq!(inner, original.as_slice(), "{s}");
+    }
+    let e = err(&cases[0]);
+    assert!(e.message.contains("nests deeper than 128"), "{e}");
+    assert_eq!(e.column(), 129);
+    // a short expression is shown whole, as before
+    let short = format!("{} and y >> 3", ["x = 1"; 8].join(" and "));
+    assert_eq!(shown_and_caret(&err(&short)).0, short);
+    // names and numbers quoted in messages and notes are cut too
+    let long = "9".repeat(5000);
+    let s = err(&format!("x = {long}x")).to_string();
+    assert!(s.len() < 600 && s.contains("after the number 9999"), "{s}");
+    let s = err(&format!("{long} > 1")).to_string();
+    assert!(s.len() < 800, "{s}");
+    let name = format!("\"{}\"", "n".repeat(5000));
+    let e = parse(&format!("x = 1 and {name} = 2"))
+        .unwrap()
+        .resolve(&["x".into()])
+        .unwrap_err();
+    let s = e.to_string();
+    assert!(s.len() < 600 && s.contains("unknown column \"nnnn"), "{s}");
 }
 
 #[test]
@@ -450,46 +529,53 @@ fn with_batch<R>(cols: &[Col], f: impl FnOnce(&Batch<'_>) -> R) -> R {
     })
 }
 
-/// Each row's truth: `Some(true)`, `Some(false)` or `None` (unknown); the
-/// columns are named `a`, `b`, `c`, ... in order.
-fn truths(expr: &str, cols: &[Col]) -> Result<Vec<Option<bool>>, Rejected> {
+/// Binds `expr` to columns named `a`, `b`, `c`, ... in order.
+fn bind(expr: &str, cols: &[Col]) -> Bound {
     let header: Vec<String> = (0..cols.len())
         .map(|i| ((b'a' + i as u8) as char).to_string())
         .collect();
-    let bound = parse(expr)
+    parse(expr)
         .unwrap_or_else(|e| panic!("{e}"))
         .bind_header(&header)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The rows `bound` keeps, by `select`, checked against `eval`.
+fn select(bound: &Bound, cols: &[Col]) -> Result<Vec<usize>, Rejected> {
     with_batch(cols, |batch| {
-        let t = bound.truths(batch)?;
-        // eval and select agree with the truths
-        let mut keep = Vec::new();
         let mut rows = Vec::new();
-        bound.eval(batch, &mut keep).unwrap();
-        bound.select(batch, &mut rows).unwrap();
+        let mut keep = Vec::new();
+        let selected = bound.select(batch, &mut rows);
+        assert_eq!(bound.eval(batch, &mut keep), selected, "eval and select");
+        selected?;
         let kept: Vec<u32> = (0..keep.len() as u32)
             .filter(|&i| keep[i as usize])
             .collect();
-        assert_eq!(rows, kept);
-        Ok(t.iter()
-            .map(|&v| match v {
-                0 => Some(false),
-                1 => None,
-                _ => Some(true),
-            })
-            .collect())
+        assert_eq!(rows, kept, "eval and select");
+        Ok(rows.iter().map(|&r| r as usize).collect())
     })
+}
+
+/// The rows kept, or where a numeric test first met a non-number.
+fn outcome(expr: &str, cols: &[Col]) -> Result<Vec<usize>, Rejected> {
+    select(&bind(expr, cols), cols)
 }
 
 /// The rows kept.
 fn kept(expr: &str, cols: &[Col]) -> Vec<usize> {
-    truths(expr, cols)
-        .unwrap_or_else(|r| panic!("{expr}: rejected {r:?}"))
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| **t == Some(true))
-        .map(|(i, _)| i)
-        .collect()
+    outcome(expr, cols).unwrap_or_else(|r| panic!("{expr}: rejected {r:?}"))
+}
+
+/// Each row's truth: `Some(true)` where `expr` keeps it, `Some(false)`
+/// where `not (expr)` does, else `None` (unknown). (The evaluation answers
+/// only whether a row is kept; see `eval`.)
+fn truths(expr: &str, cols: &[Col]) -> Result<Vec<Option<bool>>, Rejected> {
+    let t = outcome(expr, cols)?;
+    let f = outcome(&format!("not ({expr})"), cols)?;
+    assert!(t.iter().all(|r| !f.contains(r)), "{expr}: true and false");
+    Ok((0..cols[0].valid.len())
+        .map(|r| (t.contains(&r) || f.contains(&r)).then_some(t.contains(&r)))
+        .collect())
 }
 
 #[test]
@@ -554,9 +640,14 @@ fn comparisons_on_floats() {
         ("a > 2.5", &[3, 5]),
         ("a >= 2.5", &[2, 3, 5]),
         ("a != 2.5", &[0, 1, 3, 5, 6, 7]),
-        ("a <= 1e400", &[0, 1, 2, 5, 6, 7]),
-        ("a = 1e400", &[5]),
-        ("a = -1e400", &[6]),
+        // the infinities are beyond every literal, NaN above every number
+        ("a <= 1e400", &[0, 1, 2, 6, 7]),
+        ("a = 1e400", &[]),
+        ("a > 1e400", &[3, 5]),
+        ("a = -1e400", &[]),
+        ("a < -1e400", &[6]),
+        ("a > 1e-400", &[0, 2, 3, 5, 7]),
+        ("a >= -1e-400", &[0, 1, 2, 3, 5, 7]),
         ("a in (0.1, 2.5)", &[0, 2]),
         ("a between 0 and 1", &[0, 1, 7]),
         ("a not between 0 and 1", &[2, 3, 5, 6]),
@@ -616,9 +707,14 @@ fn integers_compare_exactly_near_2_pow_63_and_2_pow_53() {
     assert_eq!(kept("a > 9007199254740992", from_ref(&f)), [1, 3]);
     assert_eq!(kept("a in (9007199254740993)", from_ref(&f)), [1]);
     assert_eq!(kept("a < 9223372036854775807", from_ref(&f)), [0, 1, 2]);
-    // without source text a double is all there is
+    // without source text a double is all there is: 2^53, exactly
     let typed = floats(&[Some(9007199254740992.0)]);
-    assert_eq!(kept("a = 9007199254740993", &[typed]), [0]);
+    assert_eq!(kept("a = 9007199254740992", from_ref(&typed)), [0]);
+    assert_eq!(
+        kept("a = 9007199254740993", from_ref(&typed)),
+        Vec::<usize>::new()
+    );
+    assert_eq!(kept("a < 9007199254740993", &[typed]), [0]);
     // integers wider than 64 bits: text batches, compared exactly
     let w = csv(&[
         "89014103211118510720",
@@ -635,17 +731,44 @@ fn integers_compare_exactly_near_2_pow_63_and_2_pow_53() {
 
 #[test]
 fn a_literal_finer_than_a_double() {
-    // 3 and 3.0 are the same double, but "3" is an integer (compared
-    // exactly: below the literal) and "3.0" a double (equal to the literal's
-    // double), in whatever batch they land
+    // "3" is the integer 3 and "3.0" the double 3, the same number: both
+    // are below a literal no double holds, in whatever batch they land,
+    // and so is a Parquet double 3.0
     let lit = "3.00000000000000000001";
-    for cols in [csv(&["3", "3.0", "4"]), text(&["3", "3.0", "4"])] {
-        assert_eq!(kept(&format!("a < {lit}"), from_ref(&cols)), [0]);
-        assert_eq!(kept(&format!("a = {lit}"), from_ref(&cols)), [1]);
-        assert_eq!(kept(&format!("a in (1, {lit})"), from_ref(&cols)), [1]);
-        assert_eq!(kept(&format!("a between {lit} and 5"), &[cols]), [1, 2]);
+    let typed = floats(&[Some(3.0), Some(3.0), Some(4.0)]);
+    for cols in [csv(&["3", "3.0", "4"]), text(&["3", "3.0", "4"]), typed] {
+        assert_eq!(kept(&format!("a < {lit}"), from_ref(&cols)), [0, 1]);
+        assert_eq!(
+            kept(&format!("a = {lit}"), from_ref(&cols)),
+            Vec::<usize>::new()
+        );
+        assert_eq!(kept(&format!("a > {lit}"), from_ref(&cols)), [2]);
+        assert_eq!(
+            kept(&format!("a in (1, {lit})"), from_ref(&cols)),
+            Vec::<usize>::new()
+        );
+        assert_eq!(kept(&format!("a between {lit} and 5"), &[cols]), [2]);
     }
     assert_eq!(kept(&format!("a < {lit}"), &[csv(&["3", "4"])]), [0]);
+    // the probe's cases: 1 and 1.0 in one float column; 0 and 0.0 against
+    // a literal below the least double
+    let one = csv(&["1", "1.0"]);
+    assert_eq!(one.data.kind(), "float");
+    assert_eq!(
+        kept("a = 1.0000000000000000001", from_ref(&one)),
+        Vec::<usize>::new()
+    );
+    assert_eq!(kept("a < 1.0000000000000000001", from_ref(&one)), [0, 1]);
+    assert_eq!(kept("a > 0.9999999999999999999", from_ref(&one)), [0, 1]);
+    let zero = csv(&["0", "0.0", "-0.0", "5e-324"]);
+    assert_eq!(kept("a = 1e-400", from_ref(&zero)), Vec::<usize>::new());
+    assert_eq!(kept("a < 1e-400", from_ref(&zero)), [0, 1, 2]);
+    assert_eq!(kept("a > -1e-400 and a < 1e-400", &[zero]), [0, 1, 2]);
+    // a literal that is a double's exact value but not how it prints
+    let tenth = csv(&["0.1", "0.10000000000000001"]);
+    assert_eq!(kept("a = 0.1", from_ref(&tenth)), [0, 1], "one double");
+    let exact = "0.1000000000000000055511151231257827021181583404541015625";
+    assert_eq!(kept(&format!("a < {exact}"), &[tenth]), [0, 1]);
 }
 
 #[test]
@@ -673,6 +796,10 @@ fn results_do_not_depend_on_the_batch_type() {
         "007",
         " 7 ",
         "+7",
+        "1",
+        "1.0",
+        "0.0",
+        "5e-324",
     ];
     let literals = [
         "0",
@@ -692,8 +819,45 @@ fn results_do_not_depend_on_the_batch_type() {
         "1.5e-300",
         "7",
         "-1e-400",
+        "1e-400",
+        "1.0000000000000000001",
+        "0.9999999999999999999",
+        "-1e400",
+        "5e-324",
+        "3e-324",
     ];
     let ops = ["=", "!=", "<", "<=", ">", ">="];
+    // alone, each field gets the same answer as the same number read
+    // without text (a Parquet double or integer), where that is the
+    // same number: a double, or an integer a double holds
+    for field in pool {
+        let typed = match number::classify(field.as_bytes()) {
+            Some(number::FieldNumber::Double(d)) => floats(&[Some(d)]),
+            Some(number::FieldNumber::Int(v)) if v.unsigned_abs() < 1 << 53 => {
+                let as_int = ints(&[Some(v)]);
+                for lit in literals {
+                    for op in ops {
+                        let expr = format!("a {op} {lit}");
+                        let want = kept(&expr, &[text(&[field])]);
+                        assert_eq!(kept(&expr, from_ref(&as_int)), want, "{expr} on {field}");
+                    }
+                }
+                floats(&[Some(v as f64)])
+            }
+            _ => continue,
+        };
+        for lit in literals {
+            for op in ops {
+                let expr = format!("a {op} {lit}");
+                let want = kept(&expr, &[text(&[field])]);
+                assert_eq!(
+                    kept(&expr, from_ref(&typed)),
+                    want,
+                    "{expr} on {field} (typed)"
+                );
+            }
+        }
+    }
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
     for _ in 0..200 {
         let fields: Vec<&str> = (0..6)
@@ -889,7 +1053,7 @@ fn non_numbers_are_rejected_at_the_first_row_reached() {
     let b = text(&["zz", "1", "1"]);
     let c = csv(&["0", "1", "1"]);
     let cols = [a, b, c];
-    let rejected = |expr: &str| truths(expr, &cols).unwrap_err();
+    let rejected = |expr: &str| outcome(expr, &cols).unwrap_err();
     // row by row: row 0's b is reached (a = 1 > 0), and is not a number
     assert_eq!(
         rejected("a > 0 and b > 0"),
@@ -952,6 +1116,307 @@ fn non_numbers_are_rejected_at_the_first_row_reached() {
     );
     // blanks around a number are fine, as for sum
     assert_eq!(kept("a > 1", &[text(&[" 2", "1 ", "\t3\t"])]), [0, 2]);
+}
+
+#[test]
+fn a_test_is_read_only_where_it_can_decide_the_row() {
+    // k is null on rows 0 and 3, where x is not a number
+    let k = csv(&["", "a", "b", ""]);
+    let x = text(&["abc", "7", "3", "xyz"]);
+    let cols = [k, x];
+    let rejected = |row: usize| Rejected {
+        row,
+        slot: 1,
+        test: 1,
+    };
+    // `null and x > 5` is never true: x is not read where k is null
+    let cases: &[(&str, &[usize])] = &[
+        ("a = 'a' and b > 5", &[1]),
+        ("a = 'a' and b > 5 and b < 100", &[1]),
+        ("(a = 'a' or a = 'b') and b > 5", &[1]),
+        ("a = 'a' and b > 5 or a = 'b'", &[1, 2]),
+        ("not not (a = 'a' and b > 5)", &[1]),
+        ("not (a = 'a') and b < 5", &[2]),
+        ("a != 'b' and not (b < 5)", &[1]),
+        // under a not, the question is whether `k != 'a' or x < 5` is
+        // false: not where k is null, whatever x
+        ("not (a != 'a' or b < 5)", &[1]),
+        ("not (a = 'b' or b < 5 or a = 'c')", &[1]),
+        // `not (null or x > 5)` is never true either
+        ("not (a = 'b' or b > 5)", &[]),
+        ("a = 'b' and b > 5", &[]),
+    ];
+    for &(expr, want) in cases {
+        assert_eq!(outcome(expr, &cols), Ok(want.to_vec()), "{expr}");
+    }
+    // where a null first term leaves the row open, x is read: `null or
+    // true` is true, `not (null and false)` is true
+    for expr in [
+        "a = 'a' or b > 5",
+        "not (a = 'a' and b > 5)",
+        "not (a = 'a') or b > 5",
+        "a = 'b' or b > 5",
+    ] {
+        assert_eq!(outcome(expr, &cols), Err(rejected(0)), "{expr}");
+    }
+    // and, left to right, a test that comes first is read on every row
+    let first = outcome("b > 5 and a = 'a'", &cols).unwrap_err();
+    assert_eq!((first.row, first.test), (0, 0));
+}
+
+/// What a cell of the logic model makes of the tests on it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Cell {
+    True,
+    False,
+    Null,
+    /// Not a number: an error where a test reads it.
+    Bad,
+}
+
+impl Cell {
+    const ALL: [Cell; 4] = [Cell::True, Cell::False, Cell::Null, Cell::Bad];
+
+    fn field(self) -> &'static str {
+        match self {
+            Cell::True => "1",
+            Cell::False => "0",
+            Cell::Null => "",
+            Cell::Bad => "abc",
+        }
+    }
+}
+
+/// SQL's three-valued logic, every test evaluated: `leaf` gives each
+/// test's value by its column.
+fn three_valued(node: &Node, leaf: &dyn Fn(usize) -> Option<bool>) -> Option<bool> {
+    let all = |items: &[Node]| {
+        items
+            .iter()
+            .map(|n| three_valued(n, leaf))
+            .collect::<Vec<_>>()
+    };
+    match node {
+        Node::Test(t) => leaf(t.column),
+        Node::Not(inner) => three_valued(inner, leaf).map(|v| !v),
+        Node::And(items) => {
+            let v = all(items);
+            if v.contains(&Some(false)) {
+                Some(false)
+            } else if v.contains(&None) {
+                None
+            } else {
+                Some(true)
+            }
+        }
+        Node::Or(items) => {
+            let v = all(items);
+            if v.contains(&Some(true)) {
+                Some(true)
+            } else if v.contains(&None) {
+                None
+            } else {
+                Some(false)
+            }
+        }
+    }
+}
+
+/// Row-by-row evaluation, left to right, asking each node whether it is
+/// `target` and stopping each `and`/`or` as soon as the answer is known:
+/// the rule `--where` promises. `Err(test)` where a test reads a `Bad`
+/// cell; `reads` gets each test read, in order.
+fn row_by_row(
+    node: &Node,
+    target: bool,
+    leaf: &dyn Fn(usize) -> Result<Option<bool>, ()>,
+    reads: &mut Vec<usize>,
+) -> Result<bool, usize> {
+    match node {
+        Node::Test(t) => {
+            reads.push(t.column);
+            let v = leaf(t.column).map_err(|()| t.column)?;
+            Ok(v == Some(target))
+        }
+        Node::Not(inner) => row_by_row(inner, !target, leaf, reads),
+        Node::And(items) | Node::Or(items) => {
+            // the target when every term is, or when any is
+            let every = matches!(node, Node::And(_)) == target;
+            for item in items {
+                if row_by_row(item, target, leaf, reads)? != every {
+                    return Ok(!every);
+                }
+            }
+            Ok(every)
+        }
+    }
+}
+
+/// A random expression over the model's columns, each test on a column of
+/// its own (`a`, `b`, ... in order); and whether each test is negated
+/// (true on the cell `0`).
+fn random_expr(state: &mut u64) -> (String, Vec<bool>) {
+    fn go(state: &mut u64, depth: usize, negated: &mut Vec<bool>) -> String {
+        let r = crate::testing::xorshift(state);
+        match r % 8 {
+            0..=2 if depth < 4 => {
+                let n = 2 + (r >> 8) as usize % 2;
+                let op = if (r >> 16).is_multiple_of(2) {
+                    " and "
+                } else {
+                    " or "
+                };
+                let terms: Vec<String> = (0..n).map(|_| go(state, depth + 1, negated)).collect();
+                format!("({})", terms.join(op))
+            }
+            3 if depth < 4 => format!("not {}", go(state, depth + 1, negated)),
+            _ => {
+                let c = (b'a' + negated.len() as u8) as char;
+                let (test, neg) = [
+                    ("= 1", false),
+                    ("!= 1", true),
+                    (">= 1", false),
+                    ("< 1", true),
+                    ("in (1, 2)", false),
+                    ("not in (1)", true),
+                    ("between 1 and 2", false),
+                    ("not between 1 and 5", true),
+                ][(r >> 8) as usize % 8];
+                negated.push(neg);
+                format!("{c} {test}")
+            }
+        }
+    }
+    let mut negated = Vec::new();
+    let text = go(state, 0, &mut negated);
+    (text, negated)
+}
+
+/// The evaluator against row-by-row evaluation on every combination of
+/// true, false, null and non-number cells; and row-by-row evaluation
+/// against SQL's logic: it keeps the rows SQL keeps, whatever the cells it
+/// does not read (sound), and reads a test only where, given the tests
+/// read before it, its value can change whether the row is kept (minimal).
+#[test]
+fn evaluation_reads_exactly_what_decides_each_row() {
+    let mut state = 0x0dd_ba11_u64;
+    let mut checked = 0;
+    while checked < 300 {
+        let (source, negated) = random_expr(&mut state);
+        let k = negated.len();
+        if k > 5 {
+            continue;
+        }
+        checked += 1;
+        let expr = parse(&source).unwrap();
+        assert_eq!(expr.columns().len(), k, "{source}");
+        let root = expr.root();
+        // SQL's answer for each assignment of true, false, null to the tests
+        let assignments = 3usize.pow(k as u32);
+        let value =
+            |x: usize, i: usize| [Some(true), Some(false), None][x / 3usize.pow(i as u32) % 3];
+        let sql_keeps: Vec<bool> = (0..assignments)
+            .map(|x| three_valued(root, &|i| value(x, i).map(|v| v != negated[i])) == Some(true))
+            .collect();
+        // every combination of cells, one row each
+        let rows: Vec<Vec<Cell>> = (0..4usize.pow(k as u32))
+            .map(|n| {
+                (0..k)
+                    .map(|i| Cell::ALL[n / 4usize.pow(i as u32) % 4])
+                    .collect()
+            })
+            .collect();
+        let cols: Vec<Col> = (0..k)
+            .map(|i| {
+                let fields: Vec<&str> = rows.iter().map(|r| r[i].field()).collect();
+                text(&fields)
+            })
+            .collect();
+        let bound = expr
+            .bind(|c| Ok::<_, ()>((c.name.as_bytes()[0] - b'a') as usize))
+            .unwrap();
+        let mut want_kept = Vec::new();
+        let mut first_error = None;
+        let mut minimal = std::collections::HashMap::new();
+        for (r, row) in rows.iter().enumerate() {
+            let leaf = |i: usize| match row[i] {
+                Cell::True => Ok(Some(!negated[i])),
+                Cell::False => Ok(Some(negated[i])),
+                Cell::Null => Ok(None),
+                Cell::Bad => Err(()),
+            };
+            let mut reads = Vec::new();
+            let got = row_by_row(root, true, &leaf, &mut reads);
+            // the same row alone
+            let one: Vec<Col> = row.iter().map(|c| text(&[c.field()])).collect();
+            let want = got
+                .map(|keep| if keep { vec![0] } else { vec![] })
+                .map_err(|test| Rejected {
+                    row: 0,
+                    slot: test,
+                    test,
+                });
+            assert_eq!(select(&bound, &one), want, "{source} on {row:?}");
+            match got {
+                Ok(true) => want_kept.push(r),
+                Ok(false) => {}
+                Err(test) => {
+                    first_error.get_or_insert(Rejected {
+                        row: r,
+                        slot: test,
+                        test,
+                    });
+                }
+            }
+            // sound: SQL keeps the row iff row-by-row does, whatever the
+            // cells not read
+            if let Ok(keep) = got {
+                let free: Vec<usize> = (0..k).filter(|i| row[*i] == Cell::Bad).collect();
+                for x in 0..3usize.pow(free.len() as u32) {
+                    let mut a = 0;
+                    for (i, cell) in row.iter().enumerate() {
+                        let v = match cell {
+                            Cell::True => 0,
+                            Cell::False => 1,
+                            Cell::Null => 2,
+                            Cell::Bad => {
+                                let j = free.iter().position(|&f| f == i).unwrap();
+                                x / 3usize.pow(j as u32) % 3
+                            }
+                        };
+                        a += v * 3usize.pow(i as u32);
+                    }
+                    assert_eq!(sql_keeps[a], keep, "{source} on {row:?}");
+                }
+            }
+            // minimal: each test read can change the outcome, given the
+            // values of the tests read before it
+            for (n, &test) in reads.iter().enumerate() {
+                let before: Vec<(usize, usize)> =
+                    reads[..n].iter().map(|&i| (i, row[i] as usize)).collect();
+                let decides = *minimal.entry((before.clone(), test)).or_insert_with(|| {
+                    (0..assignments).any(|a| {
+                        let digit = |i: usize| a / 3usize.pow(i as u32) % 3;
+                        before.iter().all(|&(i, v)| digit(i) == v) && {
+                            let base = a - digit(test) * 3usize.pow(test as u32);
+                            let keeps = |v: usize| sql_keeps[base + v * 3usize.pow(test as u32)];
+                            keeps(0) != keeps(1) || keeps(1) != keeps(2)
+                        }
+                    })
+                });
+                assert!(
+                    decides,
+                    "{source}: test {test} read on {row:?} decides nothing"
+                );
+            }
+        }
+        // the whole batch: the first error, else the rows kept
+        let want = match first_error {
+            Some(e) => Err(e),
+            None => Ok(want_kept),
+        };
+        assert_eq!(select(&bound, &cols), want, "{source}");
+    }
 }
 
 #[test]

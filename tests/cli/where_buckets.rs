@@ -305,6 +305,121 @@ fn where_errors_are_positioned() {
     );
 }
 
+/// A test is read (and its field must be a number) only where it can
+/// still change whether the row is kept: a null `k` drops the row in
+/// `k = 'a' and x > 5` whatever `x` is, so `x` is not read there; under a
+/// `not` it is, as `not (null and false)` is true.
+#[test]
+fn where_reads_a_test_only_where_it_can_decide_the_row() {
+    let (_dir, csv) = temp_csv("k,x\n,abc\na,7\nb,zz\n");
+    for expr in [
+        "k = 'a' and x > 5",
+        "(k = 'a' or k = 'c') and x > 5",
+        "not (k != 'a' or x < 5)",
+    ] {
+        let out = run_all_partitions(
+            &["--where", expr, "--agg", "count,sum:x", "--format", "csv"],
+            &csv,
+        );
+        assert_eq!(out, "count,sum_x\n1,7\n", "{expr}");
+    }
+    for expr in ["not (k = 'a' and x > 5)", "k = 'a' or x > 5"] {
+        let err = fail_all_partitions(&["--where", expr, "--agg", "count"], &csv, 1);
+        assert!(
+            err.contains("input.csv:2: column 'x': --where x > 5 needs a number, found \"abc\""),
+            "{expr}: {err}"
+        );
+    }
+}
+
+/// A float field compares with a number literal exactly, as the number
+/// rayproc prints for it: `1.0` as `1`, `0.0` as `0`, also against a
+/// literal no double holds, and a Parquet or Arrow double, or a store's, as
+/// in the CSV.
+#[test]
+fn where_compares_a_float_as_the_number_it_prints() {
+    let scratch = Scratch::new();
+    let csv = scratch.write("e.csv", "x,id\n1,b\n1.0,c\n0,d\n0.0,e\n0.1,f\n");
+    let x: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 1.0, 0.0, 0.0, 0.1]));
+    let id: ArrayRef = Arc::new(StringArray::from(vec!["b", "c", "d", "e", "f"]));
+    let schema = Schema::new(vec![
+        Field::new("x", DataType::Float64, true),
+        Field::new("id", DataType::Utf8, true),
+    ]);
+    let batch = RecordBatch::try_new(Arc::new(schema), vec![x, id]).unwrap();
+    let typed = write_parquet_and_ipc(&scratch, "e", &batch, Some(2), Some(3));
+    let store = s(&scratch.path("e.store"));
+    let split = ["split", "--input", &s(&csv), "--store", &store];
+    run(split).expect_code(0, "split");
+    for (expr, ids) in [
+        ("x = 1.0000000000000000001", ""),
+        ("x < 1.0000000000000000001 and x > 0.5", "bc"),
+        ("x > 0.9999999999999999999", "bc"),
+        ("x in (1.0000000000000000001, 1e-400)", ""),
+        ("x = 1e-400", ""),
+        ("x < 1e-400", "de"),
+        ("x between -1e-400 and 1e-400", "de"),
+        ("x = 0.1", "f"),
+        ("x <= 0.1 and x > 0", "f"),
+    ] {
+        let args = [
+            "--where", expr, "--by", "id", "--agg", "count", "--format", "csv",
+        ];
+        let mut want = String::from("id,count\n");
+        for id in ids.chars() {
+            want.push_str(&format!("{id},1\n"));
+        }
+        assert_eq!(run_all_partitions(&args, &csv), want, "{expr}");
+        for file in &typed {
+            let got = run_on(file, &args);
+            got.expect_ok(&s(file));
+            assert_eq!(got.stdout, want, "{expr} on {}", s(file));
+        }
+        let got = run([&["run", "--store", &store][..], &args[..]].concat());
+        got.expect_ok("store");
+        assert_eq!(got.stdout, want, "{expr} on the store");
+    }
+}
+
+/// An error in a long `--where` shows a window of the expression around
+/// the offending character, `…` where it is cut, with the caret under
+/// that character as the terminal shows it (after `rayproc: error: `).
+#[test]
+fn a_long_where_is_shown_around_the_error() {
+    let (_dir, csv) = temp_csv("x,y\n1,2\n");
+    let deep = format!("{}x = 1{}", "(".repeat(60_000), ")".repeat(60_000));
+    let chain = ["x = 1"; 100].join(" and ");
+    for (expr, message, column) in [
+        (deep, "the expression nests deeper than 128 levels", 129),
+        (
+            format!("{chain} and y >> 3 and {chain}"),
+            "expected a number or a 'text' literal after \">\", found \">\"",
+            chain.len() + 9,
+        ),
+        ("price >> 3".to_string(), "expected a number", 8),
+    ] {
+        let out = run_on(&csv, &["--where", &expr, "--agg", "count"]);
+        out.expect_code(2, message);
+        let err = &out.stderr;
+        assert!(err.len() < 500, "{} bytes: {err}", err.len());
+        let head = format!("rayproc: error: --where: {message}");
+        assert!(err.starts_with(&head), "{err}");
+        assert!(err.contains(&format!(" at column {column}:\n")), "{err}");
+        // the caret under the offending character, in what the terminal
+        // shows
+        let lines: Vec<&str> = err.lines().collect();
+        let caret = lines.iter().position(|l| l.trim_start() == "^").unwrap();
+        let under = lines[caret - 1]
+            .chars()
+            .nth(lines[caret].chars().count() - 1);
+        assert_eq!(under, expr.chars().nth(column - 1), "{err}");
+        if expr.len() > 100 {
+            assert!(lines[caret - 1].starts_with("  …"), "{err}");
+            assert!(lines[caret - 1].ends_with('…'), "{err}");
+        }
+    }
+}
+
 #[test]
 fn bad_times_are_positioned() {
     let (_dir, csv) = temp_csv("ts,k\n2026-01-01,a\n2026-02-30T00:00:00,b\nnope,c\n");
@@ -337,11 +452,11 @@ fn where_usage_errors() {
     let out = run_on(&csv, &["--where", "price >> 3", "--agg", "count"]);
     out.expect_code(2, "parse error");
     assert!(
-        out.stderr.contains("at column 8: price >> 3\n"),
+        out.stderr
+            .contains("at column 8:\n  price >> 3\n         ^\n"),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("       ^"), "{}", out.stderr);
     let out = run_on(&csv, &["--where", "prise > 3", "--agg", "count"]);
     out.expect_code(2, "unknown column");
     assert!(
