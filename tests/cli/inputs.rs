@@ -1369,7 +1369,7 @@ fn an_arrow_ipc_stream_cut_short_or_followed_by_bytes_is_an_error() {
         "{}",
         r.stderr
     );
-    let twice = scratch.write("twice.arrows", &[&bytes[..], &bytes[..]].concat());
+    let twice = scratch.write("twice.arrows", [&bytes[..], &bytes[..]].concat());
     let r = run_on(&twice, &["--agg", "count"]);
     r.expect_code(1, "two streams");
     assert!(
