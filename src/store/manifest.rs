@@ -36,7 +36,10 @@
 //! is left unchecked, as before. Each partition's `origin` (where its
 //! records begin in which source, so that an error about a row names the
 //! source line) was added within version 5 too: a store without it names
-//! the partition file and row instead.
+//! the partition file and row instead. So were a statistic's `min_truncated`
+//! and `max_truncated` ([`ColumnStats`]: a text `min` or `max` of more than
+//! [`STAT_TEXT_BYTES`] is recorded as its beginning): an older reader shows
+//! the beginning as the value, which no query reads.
 //!
 //! Why the manifest has a checksum: it decides what the reader believes
 //! about the partition files (sizes, checksums) and what errors say
@@ -336,12 +339,31 @@ pub struct ColumnStats {
     pub null_count: u64,
     /// Numbers as JSON numbers (non-finite floats as the strings `NaN`,
     /// `inf`, `-inf`), text as a string (invalid UTF-8 replaced); absent
-    /// when the partition has no value.
+    /// when the partition has no value. A text value longer than
+    /// [`STAT_TEXT_BYTES`] is recorded as its first bytes only (cut at a
+    /// character), with `min_truncated` / `max_truncated` set: the
+    /// partition's least (greatest) value *begins with* that text. So the
+    /// manifest stays small whatever the data (one 4 GiB value made a 4 GB
+    /// manifest that no reader would read), and a recorded prefix still
+    /// orders as the value does against any other recorded one: a prefix
+    /// is at most its value, and a value that is not an extension of it
+    /// compares with both alike.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<serde_json::Value>,
+    /// `min` is only the beginning of a longer value (added within version
+    /// 5: an older reader shows the beginning as the value).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub min_truncated: bool,
+    /// `max` is only the beginning of a longer value.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub max_truncated: bool,
 }
+
+/// The most bytes of a text value that a partition's `min` or `max`
+/// records ([`ColumnStats::min`]).
+pub const STAT_TEXT_BYTES: usize = 4 << 10;
 
 impl Manifest {
     /// Reads and checks `manifest.json` in the generation directory `dir`
@@ -492,13 +514,45 @@ impl Manifest {
     }
 }
 
+impl Manifest {
+    /// The length of [`Manifest::to_text`], counted without making it (a
+    /// manifest too large to read is refused before it is written).
+    pub fn text_len(&self) -> u64 {
+        struct Count(u64);
+        impl std::io::Write for Count {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += buf.len() as u64;
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut count = Count(0);
+        let body = match self.checksum {
+            None => serde_json::to_writer_pretty(&mut count, self),
+            Some(_) => serde_json::to_writer_pretty(
+                &mut count,
+                &Manifest {
+                    checksum: None,
+                    ..self.clone()
+                },
+            ),
+        };
+        body.expect("manifest to JSON");
+        // the body less its opening `{\n`, a newline, and the checksum line
+        count.0 - 2 + 1 + (CHECKSUM_HEAD.len() + 16 + CHECKSUM_TAIL.len()) as u64
+    }
+}
+
 /// What precedes the checksum's hex digits in a manifest file.
 const CHECKSUM_HEAD: &str = "{\n  \"checksum\": \"xxh3:";
 /// What follows them, ending the checksum's line.
 const CHECKSUM_TAIL: &str = "\",\n";
-/// A manifest larger than this is not one `split` wrote (4096 partitions of
-/// many columns stay far below it).
-const MAX_BYTES: u64 = 1 << 30;
+/// A manifest larger than this is not one `split` wrote: `split` refuses
+/// to write one (see `write::check_manifest_size`), so that every store it
+/// writes can be read.
+pub const MAX_BYTES: u64 = 1 << 30;
 
 /// The checksum a manifest's text records, and the bytes it covers.
 fn split_checksum(text: &[u8]) -> Option<(String, &[u8])> {
@@ -676,6 +730,7 @@ mod tests {
                     null_count: 0,
                     min: Some(serde_json::json!(0.1)),
                     max: Some(serde_json::json!(1e300)),
+                    ..ColumnStats::default()
                 }],
                 codes: Vec::new(),
                 integers: Vec::new(),
@@ -687,6 +742,7 @@ mod tests {
     fn the_manifest_checks_its_own_bytes() {
         let m = sample();
         let text = m.to_text();
+        assert_eq!(m.text_len(), text.len() as u64);
         let read = Manifest::parse(text.as_bytes(), Path::new("m")).unwrap();
         assert!(read.checksum.as_deref().unwrap().starts_with("xxh3:"));
         assert_eq!(

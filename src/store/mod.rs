@@ -52,17 +52,20 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-fn stat_text(v: &Option<serde_json::Value>) -> String {
+/// A statistic for people: text shortened to 24 characters, followed by
+/// `…` where the value goes on (past them, or past what the manifest
+/// recorded of it: `truncated`).
+fn stat_text(v: &Option<(serde_json::Value, bool)>) -> String {
     match v {
         None => "null".into(),
-        Some(serde_json::Value::String(s)) => {
+        Some((serde_json::Value::String(s), truncated)) => {
             let mut t: String = s.chars().take(24).collect();
-            if s.chars().count() > 24 {
+            if *truncated || s.chars().count() > 24 {
                 t.push('…');
             }
             t.replace('\n', "\\n")
         }
-        Some(other) => other.to_string(),
+        Some((other, _)) => other.to_string(),
     }
 }
 
@@ -113,20 +116,32 @@ pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<Str
         .iter()
         .enumerate()
         .map(|(c, col)| {
-            // min/max over partitions, as the manifest records them
-            let vals = |pick: fn(&manifest::ColumnStats) -> &Option<serde_json::Value>| {
-                m.partitions
-                    .iter()
-                    .filter_map(|p| pick(&p.columns[c]).clone())
+            // min/max over partitions, as the manifest records them: a
+            // text value cut short (`truncated`) orders after the text it
+            // begins with, as the whole value does
+            type Pick = fn(&manifest::ColumnStats) -> (&Option<serde_json::Value>, bool);
+            let vals = |pick: Pick| {
+                (m.partitions.iter())
+                    .filter_map(|p| {
+                        let (v, truncated) = pick(&p.columns[c]);
+                        Some((v.clone()?, truncated))
+                    })
                     .collect::<Vec<_>>()
             };
-            let order =
-                |a: &serde_json::Value, b: &serde_json::Value| match (a.as_f64(), b.as_f64()) {
-                    (Some(x), Some(y)) if col.ty != "text" => x.total_cmp(&y),
-                    _ => a.to_string().cmp(&b.to_string()),
-                };
-            let min = vals(|s| &s.min).into_iter().min_by(order);
-            let max = vals(|s| &s.max).into_iter().max_by(order);
+            let order = |(a, a_cut): &(serde_json::Value, bool),
+                         (b, b_cut): &(serde_json::Value, bool)| {
+                match (a.as_f64(), b.as_f64(), a.as_str(), b.as_str()) {
+                    (Some(x), Some(y), ..) if col.ty != "text" => x.total_cmp(&y),
+                    (.., Some(x), Some(y)) => (x, a_cut).cmp(&(y, b_cut)),
+                    _ => (a.to_string(), a_cut).cmp(&(b.to_string(), b_cut)),
+                }
+            };
+            let min = vals(|s| (&s.min, s.min_truncated))
+                .into_iter()
+                .min_by(order);
+            let max = vals(|s| (&s.max, s.max_truncated))
+                .into_iter()
+                .max_by(order);
             // a coded column: its dictionary's size beside the Arrow type;
             // a float column with integers: their field's type
             let arrow = match (&col.dictionary, &col.integers) {

@@ -34,8 +34,17 @@
 //! input, would only add files and manifest entries (the manifest is held
 //! in memory by every reader), so `--partitions` is capped, with a note on
 //! stderr.
+//!
+//! What no input can make `split` write ([`Limits`]): a record batch whose
+//! text in one column passes Arrow's 32-bit offsets (the batch is closed
+//! early; a single field that long is an error naming its line), a `min`
+//! or `max` statistic of more than [`STAT_TEXT_BYTES`] of text (the
+//! beginning of the value is recorded, marked as such), and a manifest
+//! larger than a reader accepts ([`manifest::MAX_BYTES`]: refused before
+//! anything is committed). Each bound is a parameter of [`create_with`],
+//! so that tests reach it with a few bytes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -52,20 +61,21 @@ use arrow_schema::{DataType, Field, Schema};
 use super::dictionary::{self, Coder, DictionaryInfo, Distinct};
 use super::layout;
 use super::manifest::{
-    fingerprint, modified_ns, source_change, ColumnInfo, ColumnStats, InputInfo, Manifest, Origin,
-    PartitionInfo, Position, SourceInfo, FILE_NAME, FORMAT, VERSION,
+    self, fingerprint, modified_ns, source_change, ColumnInfo, ColumnStats, InputInfo, Manifest,
+    Origin, PartitionInfo, Position, SourceInfo, FILE_NAME, FORMAT, STAT_TEXT_BYTES, VERSION,
 };
+use crate::agg::Func;
 use crate::batch::Batch;
 use crate::error::{DataError, Error, Result};
 use crate::exec::{self, ExecOptions};
 use crate::number::typing::may_be_integer;
 use crate::number::{parse_int_field, EXACT_INT_LIMIT};
-use crate::plan::Plan;
+use crate::plan::{Plan, PlannedAgg, PlannedState};
 use crate::progress::Progress;
 use crate::source::csv::CsvReader;
 use crate::source::csv_run::{self, CsvTask};
 use crate::source::CsvInput;
-use crate::spec::ColumnRef;
+use crate::spec::{quote_if_needed, AggSpec, ColumnRef};
 use crate::value::{parse_float_field, ColumnType, Data};
 
 /// Rows per Arrow record batch in a partition file.
@@ -74,6 +84,40 @@ const WRITE_ROWS: usize = 65_536;
 pub const MIN_PARTITION_BYTES: usize = 4 << 10;
 /// The most partitions `split` makes of one input.
 pub const MAX_PARTITIONS: usize = 4096;
+
+/// The bounds of what `split` writes ([`create`] uses [`LIMITS`]; tests
+/// lower them through [`create_with`]).
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    /// The most bytes of text one column of one record batch holds.
+    /// Arrow's `Utf8` and `Binary` arrays locate their values by 32-bit
+    /// offsets: a batch is closed early rather than let its text pass
+    /// `i32::MAX` (the offsets wrapped, storing a 4 GiB value as its length
+    /// mod 2^32, and between 2 and 4 GiB the writer panicked), and a single
+    /// field longer than this is an error naming its line.
+    batch_text: usize,
+    /// The most bytes of a text value that a `min` or `max` statistic
+    /// records ([`ColumnStats::min`]).
+    stat_text: usize,
+    /// When the manifest would be larger than `manifest` bytes with them,
+    /// text statistics are cut to this many bytes.
+    stat_text_short: usize,
+    /// The largest manifest a reader accepts ([`manifest::MAX_BYTES`]).
+    manifest: u64,
+}
+
+const LIMITS: Limits = Limits {
+    batch_text: i32::MAX as usize,
+    stat_text: STAT_TEXT_BYTES,
+    stat_text_short: 64,
+    manifest: manifest::MAX_BYTES,
+};
+
+/// Fewer bytes than the manifest takes for the statistics of one field of
+/// one partition, at the least (a checksum and a null count, indented:
+/// about 94 bytes), so that a store whose manifest could not be read is
+/// refused before anything is written.
+const LEAST_STATS_BYTES: u64 = 64;
 
 /// The partition count a store gets for `requested` over inputs whose
 /// largest body is `largest` bytes.
@@ -203,12 +247,22 @@ pub fn create(
     header: &[String],
     opts: &CreateOptions,
 ) -> Result<CreateSummary> {
+    create_with(inputs, empty, header, opts, &LIMITS)
+}
+
+/// [`create`] within `limits`.
+fn create_with(
+    inputs: &[CsvInput],
+    empty: &[CsvInput],
+    header: &[String],
+    opts: &CreateOptions,
+    limits: &Limits,
+) -> Result<CreateSummary> {
     // every column by default, repeated names included (told apart as k#2)
-    let columns = match &opts.columns {
-        Some(c) => c.clone(),
-        None => Plan::every_column(header),
+    let plan = match &opts.columns {
+        Some(columns) => Plan::for_columns(header, columns)?,
+        None => every_column_plan(header)?,
     };
-    let plan = Plan::for_columns(header, &columns)?;
     let partitions = opts.partitions.map(|requested| {
         let largest = inputs
             .iter()
@@ -316,6 +370,20 @@ pub fn create(
             .collect::<Vec<_>>(),
     ));
 
+    // every partition records every field's statistics: a store whose
+    // manifest no reader would read is refused before anything is written
+    let least = (tasks.len() as u64)
+        .saturating_mul(schema.fields().len() as u64)
+        .saturating_mul(LEAST_STATS_BYTES);
+    if least > limits.manifest {
+        return Err(manifest_too_large(
+            least,
+            limits.manifest,
+            tasks.len(),
+            schema.fields().len(),
+        ));
+    }
+
     // Pass 2: write, one partition file per task, each worker with a reader
     // (and the coded columns' dictionaries).
     let dir = target.tmp.as_path();
@@ -338,9 +406,11 @@ pub fn create(
             let input = &inputs[task.input];
             let out = Written {
                 schema: &schema,
+                labels: &plan.slot_labels,
                 types: &types,
                 coders: &coders,
                 integers: &integers,
+                limits,
             };
             write_partition(reader, input, task, &out, dir, ctx)
         },
@@ -380,7 +450,7 @@ pub fn create(
     // the commit, and `target` removes what was written
     crate::signals::test_pause("split.read");
     check_sources(&pool, &sources)?;
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         checksum: None,
         format: FORMAT.into(),
         version: VERSION,
@@ -396,6 +466,7 @@ pub fn create(
         sources,
         partitions,
     };
+    fit_manifest(&mut manifest, limits)?;
     let summary = CreateSummary {
         rows: manifest.rows,
         partitions: manifest.partitions.len(),
@@ -403,6 +474,117 @@ pub fn create(
     };
     target.commit(&manifest)?;
     Ok(summary)
+}
+
+/// The plan that reads every column of `header` (`NAME#N` where the name
+/// repeats), as `Plan::for_columns(header, &Plan::every_column(header))`
+/// makes it, in time linear in the columns. Those look every column up
+/// among all the others, and counted each name's columns once per column
+/// of it: a header of commas (every name empty) of 8,000 columns took
+/// 40 s, and one of 2 million ran for more than ten minutes before the
+/// column limit refused it. The limit is checked first, as `run` checks it.
+fn every_column_plan(header: &[String]) -> Result<Plan> {
+    // no column named: only the header is checked (the column limit)
+    let mut plan = Plan::for_columns(header, &[])?;
+    let mut total: HashMap<&str, usize> = HashMap::with_capacity(header.len());
+    for name in header {
+        *total.entry(name).or_default() += 1;
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, name) in header.iter().enumerate() {
+        let mut column = ColumnRef::named(name);
+        let label = if total[name.as_str()] > 1 {
+            let n = seen.entry(name).or_default();
+            *n += 1;
+            column.occurrence = Some(*n);
+            column.text = format!("{}#{n}", quote_if_needed(name));
+            format!("{name}#{n}")
+        } else {
+            name.clone()
+        };
+        // below `plan::UNUSED`: `for_columns` checked the column count
+        plan.slot_of[i] = i as u16;
+        plan.slot_names.push(name.clone());
+        plan.slot_labels.push(label.clone());
+        plan.aggs.push(PlannedAgg {
+            spec: AggSpec {
+                func: Func::Count,
+                text: column.text.clone(),
+                column: Some(column),
+                name: label,
+            },
+            slot: Some(i),
+            state: i,
+        });
+        // a count shares no state
+        plan.states.push(PlannedState {
+            func: Func::Count,
+            slot: Some(i),
+            first_agg: i,
+        });
+    }
+    Ok(plan)
+}
+
+/// Makes `manifest` fit what a reader accepts (`limits.manifest`): its
+/// text statistics are cut shorter if that is enough, else the store is
+/// refused, before it is committed (and what was written is removed).
+fn fit_manifest(manifest: &mut Manifest, limits: &Limits) -> Result<()> {
+    if manifest.text_len() <= limits.manifest {
+        return Ok(());
+    }
+    for stats in (manifest.partitions.iter_mut()).flat_map(|p| p.columns.iter_mut()) {
+        cut_stat(
+            &mut stats.min,
+            &mut stats.min_truncated,
+            limits.stat_text_short,
+        );
+        cut_stat(
+            &mut stats.max,
+            &mut stats.max_truncated,
+            limits.stat_text_short,
+        );
+    }
+    let bytes = manifest.text_len();
+    if bytes <= limits.manifest {
+        return Ok(());
+    }
+    let fields = manifest.fields();
+    Err(manifest_too_large(
+        bytes,
+        limits.manifest,
+        manifest.partitions.len(),
+        fields,
+    ))
+}
+
+/// Cuts a text statistic `stat` to at most `limit` bytes (at a character),
+/// marking it `truncated`.
+fn cut_stat(stat: &mut Option<serde_json::Value>, truncated: &mut bool, limit: usize) {
+    if let Some(serde_json::Value::String(text)) = stat {
+        if text.len() > limit {
+            let mut end = limit;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            *truncated = true;
+        }
+    }
+}
+
+/// The error for a store whose manifest would be `bytes` (at least), more
+/// than the `limit` a reader accepts.
+fn manifest_too_large(bytes: u64, limit: u64, partitions: usize, fields: usize) -> Error {
+    Error::Other(format!(
+        "the store's manifest would take at least {} ({} partitions of {} fields each), more \
+         than the {} a reader accepts; the store was not written: split into fewer \
+         partitions (--partitions) or fewer columns (--columns)",
+        super::human_bytes(bytes),
+        super::thousands(partitions as u64),
+        super::thousands(fields as u64),
+        super::human_bytes(limit),
+    ))
 }
 
 fn type_pass(
@@ -519,10 +701,75 @@ struct StatsAcc {
     nulls: u64,
     int: Option<(i64, i64)>,
     float: Option<(f64, f64)>,
-    text: Option<(Vec<u8>, Vec<u8>)>,
+    /// The least and greatest text, each as [`text_key`] records it.
+    text: Option<(TextKey, TextKey)>,
+    /// The most bytes of a text value recorded ([`Limits::stat_text`]).
+    text_limit: usize,
+}
+
+/// A text value as a statistic records it: its first bytes (all of them,
+/// up to a limit), and whether there were more.
+type TextKey = (Vec<u8>, bool);
+
+/// Value `v` as a statistic of at most `limit` bytes records it: its first
+/// `limit` bytes, and whether it is longer. Ordered as tuples, these keys
+/// keep the order of the values (`v <= w` gives `key(v) <= key(w)`: a
+/// value of at most `limit` bytes is less than every longer value it
+/// begins), so the least key is the least value's, and the greatest the
+/// greatest's, without holding a whole value that may be gigabytes.
+fn text_key(v: &[u8], limit: usize) -> (&[u8], bool) {
+    match v.len() > limit {
+        true => (&v[..limit], true),
+        false => (v, false),
+    }
+}
+
+/// `v`, the beginning of a longer value, without the first bytes of a
+/// UTF-8 character that the cut split.
+fn whole_chars(v: &[u8]) -> &[u8] {
+    for back in 1..=v.len().min(4) {
+        let at = v.len() - back;
+        let width = match v[at] {
+            0x80..=0xBF => continue,
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        return if width > back { &v[..at] } else { v };
+    }
+    v
 }
 
 impl StatsAcc {
+    fn new(text_limit: usize) -> StatsAcc {
+        StatsAcc {
+            text_limit,
+            ..StatsAcc::default()
+        }
+    }
+
+    /// Takes text value `v` into the least and greatest.
+    fn text(&mut self, v: &[u8]) {
+        let key = text_key(v, self.text_limit);
+        let set = |to: &mut TextKey| {
+            to.0.clear();
+            to.0.extend_from_slice(key.0);
+            to.1 = key.1;
+        };
+        match &mut self.text {
+            Some((lo, hi)) => {
+                if key < (&lo.0[..], lo.1) {
+                    set(lo);
+                }
+                if key > (&hi.0[..], hi.1) {
+                    set(hi);
+                }
+            }
+            None => self.text = Some(((key.0.to_vec(), key.1), (key.0.to_vec(), key.1))),
+        }
+    }
+
     fn finish(self) -> ColumnStats {
         use serde_json::Value as J;
         let float = |v: f64| {
@@ -532,27 +779,35 @@ impl StatsAcc {
                 J::String(crate::output::format_float(v))
             }
         };
-        let text = |v: Vec<u8>| J::String(String::from_utf8_lossy(&v).into_owned());
-        let (min, max) = if let Some((a, b)) = self.int {
-            (Some(J::from(a)), Some(J::from(b)))
+        let text = |(v, cut): TextKey| {
+            let v = if cut { whole_chars(&v) } else { &v[..] };
+            (
+                Some(J::String(String::from_utf8_lossy(v).into_owned())),
+                cut,
+            )
+        };
+        let ((min, min_truncated), (max, max_truncated)) = if let Some((a, b)) = self.int {
+            ((Some(J::from(a)), false), (Some(J::from(b)), false))
         } else if let Some((a, b)) = self.float {
-            (Some(float(a)), Some(float(b)))
+            ((Some(float(a)), false), (Some(float(b)), false))
         } else if let Some((a, b)) = self.text {
-            (Some(text(a)), Some(text(b)))
+            (text(a), text(b))
         } else {
-            (None, None)
+            ((None, false), (None, false))
         };
         ColumnStats {
             checksum: String::new(),
             null_count: self.nulls,
             min,
             max,
+            min_truncated,
+            max_truncated,
         }
     }
 }
 
 impl<'c> Gather<'c> {
-    fn new(ty: ColumnType, coder: Option<&'c Coder>) -> Gather<'c> {
+    fn new(ty: ColumnType, coder: Option<&'c Coder>, stat_text: usize) -> Gather<'c> {
         Gather {
             ty,
             coder,
@@ -565,8 +820,34 @@ impl<'c> Gather<'c> {
             offsets: vec![0],
             bytes: Vec::new(),
             valid: Vec::new(),
-            stats: StatsAcc::default(),
+            stats: StatsAcc::new(stat_text),
         }
+    }
+
+    /// Whether this gathers a column's text (into 32-bit offsets).
+    fn gathers_text(&self) -> bool {
+        self.ty == ColumnType::Text && self.coder.is_none()
+    }
+
+    /// How many of rows `rows` of `col` this text gather can take with its
+    /// text within `limit` bytes ([`Limits::batch_text`]).
+    fn rows_that_fit(
+        &self,
+        col: &crate::value::Column<'_>,
+        rows: std::ops::Range<usize>,
+        limit: usize,
+    ) -> usize {
+        let raw = col.raw.expect("CSV batches keep their text");
+        let mut used = self.bytes.len();
+        for row in rows.clone() {
+            if col.is_valid(row) {
+                used += raw[row].len();
+                if used > limit {
+                    return row - rows.start;
+                }
+            }
+        }
+        rows.len()
     }
 
     /// Adds the row (a coded column's code from `batch_codes`).
@@ -617,19 +898,13 @@ impl<'c> Gather<'c> {
                 if valid {
                     let v = raw[row];
                     self.bytes.extend_from_slice(v);
-                    match &mut self.stats.text {
-                        Some((lo, hi)) => {
-                            if v < &lo[..] {
-                                *lo = v.to_vec();
-                            }
-                            if v > &hi[..] {
-                                *hi = v.to_vec();
-                            }
-                        }
-                        None => self.stats.text = Some((v.to_vec(), v.to_vec())),
-                    }
+                    self.stats.text(v);
                 }
-                self.offsets.push(self.bytes.len() as i32);
+                // the writer closes a batch before its text passes the
+                // offsets' range ([`Gather::rows_that_fit`])
+                let end = i32::try_from(self.bytes.len());
+                self.offsets
+                    .push(end.expect("a batch's text is within i32::MAX bytes"));
             }
         }
     }
@@ -752,10 +1027,13 @@ impl<W: Write> Write for Hashing<W> {
 #[derive(Clone, Copy)]
 struct Written<'a> {
     schema: &'a Arc<Schema>,
+    /// Per column: its name in messages (`NAME#N` where the name repeats).
+    labels: &'a [String],
     types: &'a [ColumnType],
     coders: &'a [Option<Coder>],
     /// Per column: the integers its field records.
     integers: &'a [Integers],
+    limits: &'a Limits,
 }
 
 /// The name of the field of a float column's integers in partition files
@@ -781,9 +1059,11 @@ fn write_partition<'i>(
 ) -> std::result::Result<PartitionInfo, Stop> {
     let Written {
         schema,
+        labels,
         types,
         coders,
         integers,
+        limits,
     } = *out;
     let name = partition_file(ctx.index());
     let path = dir.join(&name);
@@ -796,11 +1076,14 @@ fn write_partition<'i>(
     let mut writer = FileWriter::try_new(sink, schema).map_err(arrow)?;
     // per schema field: the batch column it gathers, and how
     let mut sources: Vec<usize> = (0..types.len()).collect();
-    let mut gathers: Vec<Gather> = types.iter().map(|&t| Gather::new(t, None)).collect();
+    let stat_text = limits.stat_text;
+    let mut gathers: Vec<Gather> = (types.iter())
+        .map(|&t| Gather::new(t, None, stat_text))
+        .collect();
     for (s, coder) in coders.iter().enumerate() {
         if let Some(coder) = coder {
             sources.push(s);
-            gathers.push(Gather::new(ColumnType::Text, Some(coder)));
+            gathers.push(Gather::new(ColumnType::Text, Some(coder), stat_text));
         }
     }
     for (s, &ints) in integers.iter().enumerate() {
@@ -808,7 +1091,7 @@ fn write_partition<'i>(
             sources.push(s);
             gathers.push(Gather {
                 integers: ints,
-                ..Gather::new(ColumnType::Float, None)
+                ..Gather::new(ColumnType::Float, None, stat_text)
             });
         }
     }
@@ -825,7 +1108,7 @@ fn write_partition<'i>(
         let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(arrow)?;
         writer.write(&batch).map_err(arrow)
     };
-    let mut on_batch = |batch: &Batch<'_>, _starts: &[usize]| -> std::result::Result<(), Stop> {
+    let mut on_batch = |batch: &Batch<'_>, starts: &[usize]| -> std::result::Result<(), Stop> {
         if ctx.cancelled() {
             return Err(Stop::Cancelled);
         }
@@ -845,7 +1128,40 @@ fn write_partition<'i>(
         }
         let mut start = 0;
         while start < batch.len {
-            let take = (WRITE_ROWS - pending).min(batch.len - start);
+            let mut take = (WRITE_ROWS - pending).min(batch.len - start);
+            // as many rows as every text column's offsets can still take
+            for (g, &source) in gathers.iter().zip(&sources) {
+                if g.gathers_text() {
+                    let col = &batch.columns[source];
+                    take = take.min(g.rows_that_fit(col, start..start + take, limits.batch_text));
+                }
+            }
+            if take == 0 && pending > 0 {
+                flush(&mut gathers, &mut writer)?;
+                pending = 0;
+                continue;
+            }
+            if take == 0 {
+                // row `start` alone has a field longer than a batch holds
+                let (s, len) = (gathers.iter().zip(&sources))
+                    .filter(|(g, _)| g.gathers_text())
+                    .find_map(|(_, &s)| {
+                        let col = &batch.columns[s];
+                        let len = col.raw.map_or(0, |raw| raw[start].len());
+                        (col.is_valid(start) && len > limits.batch_text).then_some((s, len))
+                    })
+                    .expect("a field too long for a batch");
+                return Err(Stop::Failed(Error::Data(input.error_at(
+                    starts[start],
+                    Some(&labels[s]),
+                    format!(
+                        "a field of {} bytes is longer than a store can hold (at most {} \
+                         bytes: Arrow locates text by 32-bit offsets); `run --input` reads it",
+                        super::thousands(len as u64),
+                        super::thousands(limits.batch_text as u64)
+                    ),
+                ))));
+            }
             for (g, &source) in gathers.iter_mut().zip(&sources) {
                 let col = &batch.columns[source];
                 if g.integers != Integers::None {
@@ -1304,6 +1620,258 @@ impl Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `csv` written to a fresh folder and split into a store there, in
+    /// one partition, within `limits`: the folder (kept while it lives),
+    /// the CSV's path, the store's path, and what [`create_with`] said.
+    fn split_within(
+        csv: &str,
+        limits: &Limits,
+    ) -> (tempfile::TempDir, PathBuf, PathBuf, Result<CreateSummary>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, csv).unwrap();
+        let input = CsvInput::open(&path, b',').unwrap();
+        let store = dir.path().join("s");
+        let opts = CreateOptions {
+            store: store.clone(),
+            partitions: Some(1),
+            threads: 1,
+            delimiter: b',',
+            columns: None,
+            quiet: true,
+            patterns: Vec::new(),
+            found_by: vec![None],
+            sources: vec![record_source(&path).unwrap()],
+        };
+        let header = input.header.clone();
+        let done = create_with(&[input], &[], &header, &opts, limits);
+        (dir, path, store, done)
+    }
+
+    /// The record batches of partition file `i` of `store`.
+    fn batches(store: &Path, i: usize) -> Vec<RecordBatch> {
+        let current = std::fs::read_to_string(store.join(layout::CURRENT)).unwrap();
+        let file = File::open(store.join(current.trim()).join(partition_file(i))).unwrap();
+        let reader = arrow_ipc::reader::FileReader::try_new(file, None).unwrap();
+        reader.map(|b| b.unwrap()).collect()
+    }
+
+    #[test]
+    fn the_plan_of_every_column_is_the_plan_for_columns_of_every_column() {
+        let headers: [&[&str]; 6] = [
+            &[],
+            &["a", "b", "c"],
+            &["", "", "x", ""],
+            &["k", "k#2", "k", "v", "k"],
+            &[" a", "a b", "\"q\"", " a", "a,b", "a,b"],
+            &["a", "a", "a", "a"],
+        ];
+        for header in headers {
+            let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+            let slow = Plan::for_columns(&header, &Plan::every_column(&header)).unwrap();
+            let fast = every_column_plan(&header).unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{header:?}");
+        }
+        // the column limit, as `run` refuses it
+        let wide = vec![String::new(); 70_000];
+        let err = every_column_plan(&wide).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "the input has 70000 columns; rayproc handles up to 65534"
+        );
+    }
+
+    #[test]
+    fn a_text_statistic_keys_keep_the_order_of_the_values() {
+        // every string of a and b of up to 5 letters, recorded in 2 bytes
+        let mut all: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=5 {
+            for bits in 0..1u32 << len {
+                all.push((0..len).map(|i| b"ab"[(bits >> i) as usize & 1]).collect());
+            }
+        }
+        for v in &all {
+            for w in &all {
+                if v <= w {
+                    assert!(text_key(v, 2) <= text_key(w, 2), "{v:?} {w:?}");
+                }
+            }
+        }
+        assert_eq!(whole_chars("aé".as_bytes()), "aé".as_bytes());
+        assert_eq!(whole_chars(&"aé".as_bytes()[..2]), b"a");
+        assert_eq!(whole_chars(&"a€".as_bytes()[..3]), b"a");
+        assert_eq!(whole_chars(&"a😀".as_bytes()[..4]), b"a");
+        assert_eq!(whole_chars(&[b'a', 0xFF]), &[b'a', 0xFF]);
+    }
+
+    /// A CSV of text `t` (10 bytes a value, every 7th null), coded text `k`
+    /// (30 bytes, 3 values) and integers `n`, `rows` rows.
+    fn texts(rows: usize) -> (String, Vec<Option<String>>, Vec<String>) {
+        let mut csv = String::from("t,k,n\n");
+        let (mut t, mut k) = (Vec::new(), Vec::new());
+        for i in 0..rows {
+            t.push((i % 7 != 3).then(|| format!("t{i:09}")));
+            k.push(format!("{}{}", "k".repeat(29), i % 3));
+            let field = t[i].clone().unwrap_or_default();
+            csv += &format!("{field},{},{i}\n", k[i]);
+        }
+        (csv, t, k)
+    }
+
+    #[test]
+    fn a_batch_is_closed_before_its_text_passes_the_offsets_range() {
+        let limits = Limits {
+            batch_text: 95,
+            ..LIMITS
+        };
+        let (csv, t, k) = texts(100);
+        let (_dir, _, store, done) = split_within(&csv, &limits);
+        assert_eq!(done.unwrap().rows, 100);
+        let batches = batches(&store, 0);
+        // 3 values of k (90 bytes) a batch: no batch passes 95 bytes
+        assert!(batches.len() >= 34, "{} batches", batches.len());
+        let (mut seen_t, mut seen_k) = (Vec::new(), Vec::new());
+        for b in &batches {
+            let tb = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+            let kb = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+            assert!(tb.value_data().len() <= 95 && kb.value_data().len() <= 95);
+            seen_t.extend(tb.iter().map(|v| v.map(str::to_string)));
+            seen_k.extend(kb.iter().map(|v| v.unwrap().to_string()));
+        }
+        assert_eq!((seen_t, seen_k), (t, k));
+        let read = super::super::Store::open(&store).unwrap();
+        assert!(read.manifest.columns[1].dictionary.is_some(), "k is coded");
+        assert_eq!(read.verify_all(), vec![None]);
+    }
+
+    #[test]
+    fn a_field_longer_than_a_batch_holds_is_an_error_naming_its_line() {
+        let limits = Limits {
+            batch_text: 50,
+            ..LIMITS
+        };
+        let long = "x".repeat(51);
+        let csv = format!("t,n\na,1\n\"b\nc\",2\n{long},3\nd,4\n");
+        let (_dir, path, store, done) = split_within(&csv, &limits);
+        let Err(Error::Data(e)) = done else {
+            panic!("not a data error: {done:?}");
+        };
+        assert_eq!((e.file, e.line), (path.display().to_string(), 5));
+        assert_eq!(e.column.as_deref(), Some("t"));
+        assert!(e.message.contains("a field of 51 bytes"), "{}", e.message);
+        assert!(!store.exists(), "a failed split leaves no store");
+        // one that fits alone is stored, in a batch of its own
+        let limits = Limits {
+            batch_text: 51,
+            ..LIMITS
+        };
+        let (_dir, _, store, done) = split_within(&csv, &limits);
+        assert_eq!(done.unwrap().rows, 4);
+        let rows: Vec<usize> = batches(&store, 0).iter().map(|b| b.num_rows()).collect();
+        assert_eq!(rows, [2, 1, 1]);
+    }
+
+    #[test]
+    fn text_statistics_record_the_beginning_of_a_long_value() {
+        let limits = Limits {
+            stat_text: 5,
+            ..LIMITS
+        };
+        let csv =
+            "t,u,v,w\nbbbbbbbb,éééé,abc,aaaaaab\nab,b,abd,aaaaaaa\nzz,c,abcdef,b\nzzzzzz,,,\n";
+        let (_dir, _, store, done) = split_within(csv, &limits);
+        done.unwrap();
+        let read = super::super::Store::open(&store).unwrap();
+        let stats = &read.manifest.partitions[0].columns;
+        let got = |c: usize| {
+            let s = &stats[c];
+            let text =
+                |v: &Option<serde_json::Value>| v.as_ref().unwrap().as_str().unwrap().to_string();
+            (text(&s.min), s.min_truncated, text(&s.max), s.max_truncated)
+        };
+        assert_eq!(got(0), ("ab".into(), false, "zzzzz".into(), true));
+        // 5 bytes of éééé cut a character: the whole ones
+        assert_eq!(got(1), ("b".into(), false, "éé".into(), true));
+        // abcdef (recorded as abcde) lies between abc and abd
+        assert_eq!(got(2), ("abc".into(), false, "abd".into(), false));
+        assert_eq!(got(3), ("aaaaa".into(), true, "b".into(), false));
+        let text = super::super::describe(&read, &[], None);
+        // the last two cells of a column's line: its min and max
+        let extremes = |name: &str| {
+            let found = text.lines().find(|l| l.starts_with(&format!("  {name} ")));
+            let line = found.unwrap_or_else(|| panic!("no {name}:\n{text}"));
+            let cells: Vec<&str> = line.split_whitespace().collect();
+            cells[cells.len() - 2..].join(" ")
+        };
+        assert_eq!(extremes("t"), "ab zzzzz…", "{text}");
+        assert_eq!(extremes("u"), "b éé…", "{text}");
+        assert_eq!(extremes("w"), "aaaaa… b", "{text}");
+    }
+
+    #[test]
+    fn a_manifest_too_large_to_read_is_never_written() {
+        // text of 201 bytes a value, in 3 values (coded)
+        let mut csv = String::from("k,n\n");
+        for i in 0..50 {
+            csv += &format!("{}{},{i}\n", "k".repeat(200), i % 3);
+        }
+        // refused before anything is written: 3 fields of 1 partition
+        // take more than 3 × 64 bytes
+        let limits = Limits {
+            manifest: 3 * LEAST_STATS_BYTES - 1,
+            ..LIMITS
+        };
+        let (_dir, _, store, done) = split_within(&csv, &limits);
+        let err = done.unwrap_err().to_string();
+        assert!(
+            err.contains("the store's manifest would take at least"),
+            "{err}"
+        );
+        assert!(!store.exists(), "a failed split leaves no store");
+        // the manifest with text statistics of 4 bytes
+        let short = Limits {
+            stat_text: 4,
+            ..LIMITS
+        };
+        let (_dir, _, store, done) = split_within(&csv, &short);
+        done.unwrap();
+        let manifest = super::super::Store::open(&store).unwrap().manifest;
+        let fits = manifest.text_len();
+        // the least statistics of a field take more than LEAST_STATS_BYTES
+        let mut more = manifest.clone();
+        let least = ColumnStats {
+            checksum: format!("xxh3:{:016x}", 0),
+            ..ColumnStats::default()
+        };
+        more.partitions[0].columns.push(least);
+        assert!(more.text_len() - manifest.text_len() > LEAST_STATS_BYTES);
+        // too large with whole statistics, fits with them cut to 4 bytes
+        let limits = Limits {
+            stat_text_short: 4,
+            manifest: fits + 8,
+            ..LIMITS
+        };
+        let (_dir, _, store, done) = split_within(&csv, &limits);
+        done.unwrap();
+        let read = super::super::Store::open(&store).unwrap();
+        let k = &read.manifest.partitions[0].columns[0];
+        assert_eq!(k.min.as_ref().unwrap(), "kkkk");
+        assert!(k.min_truncated && k.max_truncated);
+        // too large even so: refused before the commit, nothing left
+        let limits = Limits {
+            stat_text_short: 4,
+            manifest: fits - 100,
+            ..LIMITS
+        };
+        let (_dir, _, store, done) = split_within(&csv, &limits);
+        let err = done.unwrap_err().to_string();
+        assert!(
+            err.contains("the store's manifest would take at least"),
+            "{err}"
+        );
+        assert!(!store.exists(), "a failed split leaves no store");
+    }
 
     #[test]
     fn partitions_that_cannot_help_are_coarsened() {

@@ -1946,3 +1946,113 @@ fn a_store_error_names_the_source_line_the_csv_error_names() {
         "part-00000.arrow: row 31338: column 'ts'",
     );
 }
+
+/// Runs `rayproc` with `args` and fails the test if it has not finished
+/// within `secs` seconds (it is killed then): for work that must stay
+/// quick, with a bound far above its time, so that only a slowdown by
+/// orders of magnitude fails. Its output must fit a pipe (64 KiB).
+fn within(secs: u64, args: &[&str]) -> Out {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(crate::common::bin_path())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let start = Instant::now();
+    while child.try_wait().expect("waits").is_none() {
+        if start.elapsed() > Duration::from_secs(secs) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("rayproc {args:?} took more than {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A header of `n` empty names (a line of commas) and rows 1 and 2.
+fn unnamed_columns(n: usize) -> String {
+    let row = |v: &str| vec![v; n].join(",");
+    format!("{}\n{}\n{}\n", ",".repeat(n - 1), row("1"), row("2"))
+}
+
+/// Naming the columns of a header that repeats one name was quadratic in
+/// them (each counted the columns of its name): 20,000 empty names took
+/// minutes, and now take well under a second.
+#[test]
+fn split_names_thousands_of_unnamed_columns_in_linear_time() {
+    let (scratch, csv) = crate::common::temp_csv(unnamed_columns(20_000));
+    let store = scratch.path("st");
+    let out = within(60, &["split", "-i", &s(&csv), "--store", &s(&store), "-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // each told apart by its number, as over the CSV
+    let last = ["--agg", "count,sum:\"\"#20000,max:\"\"#1", "-f", "csv"];
+    let from_store = ok(["run", "--store", &s(&store)].iter().chain(&last));
+    assert_eq!(from_store, ok(["run", "-i", &s(&csv)].iter().chain(&last)));
+    assert_eq!(from_store, "count,sum_#20000,max_#1\n2,3,2\n");
+}
+
+/// `split` refuses as many columns as `run` refuses, with its message and
+/// as soon: 70,000 unnamed columns took it minutes to reach the refusal.
+#[test]
+fn split_refuses_too_many_columns_as_run_does() {
+    let (scratch, csv) = crate::common::temp_csv(unnamed_columns(70_000));
+    let store = scratch.path("st");
+    let run = rayproc(["run", "-i", &s(&csv), "--agg", "count"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run
+        .stderr
+        .contains("the input has 70000 columns; rayproc handles up to 65534"));
+    let split = within(30, &["split", "-i", &s(&csv), "--store", &s(&store), "-q"]);
+    assert_eq!((split.code, split.stderr), (1, run.stderr));
+    assert!(!store.exists(), "nothing is written");
+}
+
+/// A text value's `min` or `max` is recorded as its first 4 KiB, marked as
+/// such: a value of gigabytes was recorded whole, and made a manifest that
+/// no reader would read.
+#[test]
+fn a_long_text_statistic_is_recorded_as_its_beginning() {
+    let (a, z) = ("a".repeat(10_000), format!("{}é", "z".repeat(4_095)));
+    let (scratch, csv) = crate::common::temp_csv(format!("t,n\nm,1\n{a},2\n{z},3\n"));
+    let store = scratch.path("st");
+    ok(["split", "-i", &s(&csv), "--store", &s(&store), "-q"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(["inspect", &s(&store), "--format", "json"])).unwrap();
+    let t = &json["partitions"][0]["columns"][0];
+    let len = |v: &serde_json::Value| v.as_str().map(str::len);
+    assert_eq!((len(&t["min"]), len(&t["max"])), (Some(4096), Some(4095)));
+    // the cut falls inside é: the whole characters before it
+    assert_eq!(t["min"], "a".repeat(4096));
+    assert_eq!(t["max"], "z".repeat(4095));
+    assert_eq!(
+        (&t["min_truncated"], &t["max_truncated"]),
+        (&true.into(), &true.into())
+    );
+    let n = &json["partitions"][0]["columns"][1];
+    assert_eq!(
+        (&n["min"], &n["max"], n.get("min_truncated")),
+        (&1.into(), &3.into(), None)
+    );
+    let text = ok(["inspect", &s(&store)]);
+    let line = text.lines().find(|l| l.starts_with("  t ")).unwrap();
+    assert!(
+        line.ends_with(&format!("{}…  {}…", "a".repeat(24), "z".repeat(24))),
+        "{text}"
+    );
+    // the answers read the values, whole
+    for agg in ["min:t", "max:t", "distinct:t"] {
+        let args = ["--agg", agg, "-f", "json"];
+        assert_eq!(
+            ok(["run", "--store", &s(&store)].iter().chain(&args)),
+            ok(["run", "-i", &s(&csv)].iter().chain(&args))
+        );
+    }
+}
