@@ -117,6 +117,16 @@ pub fn is_bidi_control(c: char) -> bool {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Writes `line` and a newline to stderr in one call, ignoring a failure:
+/// nothing is left to tell it to, and it must not turn a run's outcome
+/// into a panic (what [`crate::say`] is for).
+pub fn to_stderr(line: fmt::Arguments) {
+    use std::io::Write;
+    let mut text = line.to_string();
+    text.push('\n');
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 #[cfg(test)]
 mod tests {
     use super::show_value;
@@ -139,14 +149,4 @@ mod tests {
             format!("\"{}…\"", "\\xff".repeat(60))
         );
     }
-}
-
-/// Writes `line` and a newline to stderr in one call, ignoring a failure:
-/// nothing is left to tell it to, and it must not turn a run's outcome
-/// into a panic (what [`crate::say`] is for).
-pub fn to_stderr(line: fmt::Arguments) {
-    use std::io::Write;
-    let mut text = line.to_string();
-    text.push('\n');
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
