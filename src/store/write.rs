@@ -1816,19 +1816,23 @@ mod tests {
         for i in 0..50 {
             csv += &format!("{}{},{i}\n", "k".repeat(200), i % 3);
         }
+        // a manifest too large is refused, and nothing is left
+        let refused = |limits: &Limits| {
+            let (_dir, _, store, done) = split_within(&csv, limits);
+            let err = done.unwrap_err().to_string();
+            assert!(
+                err.contains("the store's manifest would take at least"),
+                "{err}"
+            );
+            assert!(!store.exists(), "a failed split leaves no store");
+        };
         // refused before anything is written: 3 fields of 1 partition
         // take more than 3 × 64 bytes
         let limits = Limits {
             manifest: 3 * LEAST_STATS_BYTES - 1,
             ..LIMITS
         };
-        let (_dir, _, store, done) = split_within(&csv, &limits);
-        let err = done.unwrap_err().to_string();
-        assert!(
-            err.contains("the store's manifest would take at least"),
-            "{err}"
-        );
-        assert!(!store.exists(), "a failed split leaves no store");
+        refused(&limits);
         // the manifest with text statistics of 4 bytes
         let short = Limits {
             stat_text: 4,
@@ -1864,13 +1868,7 @@ mod tests {
             manifest: fits - 100,
             ..LIMITS
         };
-        let (_dir, _, store, done) = split_within(&csv, &limits);
-        let err = done.unwrap_err().to_string();
-        assert!(
-            err.contains("the store's manifest would take at least"),
-            "{err}"
-        );
-        assert!(!store.exists(), "a failed split leaves no store");
+        refused(&limits);
     }
 
     #[test]
