@@ -44,7 +44,7 @@
 //! anything is committed). Each bound is a parameter of [`create_with`],
 //! so that tests reach it with a few bytes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -64,18 +64,17 @@ use super::manifest::{
     self, fingerprint, modified_ns, source_change, ColumnInfo, ColumnStats, InputInfo, Manifest,
     Origin, PartitionInfo, Position, SourceInfo, FILE_NAME, FORMAT, STAT_TEXT_BYTES, VERSION,
 };
-use crate::agg::Func;
 use crate::batch::Batch;
 use crate::error::{DataError, Error, Result};
 use crate::exec::{self, ExecOptions};
 use crate::number::typing::may_be_integer;
 use crate::number::{parse_int_field, EXACT_INT_LIMIT};
-use crate::plan::{Plan, PlannedAgg, PlannedState};
+use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::source::csv::CsvReader;
 use crate::source::csv_run::{self, CsvTask};
 use crate::source::CsvInput;
-use crate::spec::{quote_if_needed, AggSpec, ColumnRef};
+use crate::spec::ColumnRef;
 use crate::value::{parse_float_field, ColumnType, Data};
 
 /// Rows per Arrow record batch in a partition file.
@@ -261,7 +260,7 @@ fn create_with(
     // every column by default, repeated names included (told apart as k#2)
     let plan = match &opts.columns {
         Some(columns) => Plan::for_columns(header, columns)?,
-        None => every_column_plan(header)?,
+        None => Plan::for_every_column(header)?,
     };
     let partitions = opts.partitions.map(|requested| {
         let largest = inputs
@@ -474,56 +473,6 @@ fn create_with(
     };
     target.commit(&manifest)?;
     Ok(summary)
-}
-
-/// The plan that reads every column of `header` (`NAME#N` where the name
-/// repeats), as `Plan::for_columns(header, &Plan::every_column(header))`
-/// makes it, in time linear in the columns. Those look every column up
-/// among all the others, and counted each name's columns once per column
-/// of it: a header of commas (every name empty) of 8,000 columns took
-/// 40 s, and one of 2 million ran for more than ten minutes before the
-/// column limit refused it. The limit is checked first, as `run` checks it.
-fn every_column_plan(header: &[String]) -> Result<Plan> {
-    // no column named: only the header is checked (the column limit)
-    let mut plan = Plan::for_columns(header, &[])?;
-    let mut total: HashMap<&str, usize> = HashMap::with_capacity(header.len());
-    for name in header {
-        *total.entry(name).or_default() += 1;
-    }
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for (i, name) in header.iter().enumerate() {
-        let mut column = ColumnRef::named(name);
-        let label = if total[name.as_str()] > 1 {
-            let n = seen.entry(name).or_default();
-            *n += 1;
-            column.occurrence = Some(*n);
-            column.text = format!("{}#{n}", quote_if_needed(name));
-            format!("{name}#{n}")
-        } else {
-            name.clone()
-        };
-        // below `plan::UNUSED`: `for_columns` checked the column count
-        plan.slot_of[i] = i as u16;
-        plan.slot_names.push(name.clone());
-        plan.slot_labels.push(label.clone());
-        plan.aggs.push(PlannedAgg {
-            spec: AggSpec {
-                func: Func::Count,
-                text: column.text.clone(),
-                column: Some(column),
-                name: label,
-            },
-            slot: Some(i),
-            state: i,
-        });
-        // a count shares no state
-        plan.states.push(PlannedState {
-            func: Func::Count,
-            slot: Some(i),
-            first_agg: i,
-        });
-    }
-    Ok(plan)
 }
 
 /// Makes `manifest` fit what a reader accepts (`limits.manifest`): its
@@ -1670,12 +1619,12 @@ mod tests {
         for header in headers {
             let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
             let slow = Plan::for_columns(&header, &Plan::every_column(&header)).unwrap();
-            let fast = every_column_plan(&header).unwrap();
+            let fast = Plan::for_every_column(&header).unwrap();
             assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{header:?}");
         }
         // the column limit, as `run` refuses it
         let wide = vec![String::new(); 70_000];
-        let err = every_column_plan(&wide).unwrap_err().to_string();
+        let err = Plan::for_every_column(&wide).unwrap_err().to_string();
         assert_eq!(
             err,
             "the input has 70000 columns; rayproc handles up to 65534"
