@@ -183,6 +183,23 @@ fn shown(path: &Path) -> String {
     }
 }
 
+/// The usage error for one stream named twice by the same path.
+fn named_twice(path: &Path) -> Error {
+    Error::Usage(format!(
+        "{} is a pipe named twice as an input: its bytes can be read only once",
+        shown(path)
+    ))
+}
+
+/// The usage error for one stream named by two paths.
+fn same_pipe(first: &Path, second: &Path) -> Error {
+    Error::Usage(format!(
+        "{} and {} are the same pipe, named twice as inputs: its bytes can be read only once",
+        shown(first),
+        shown(second)
+    ))
+}
+
 /// The stream opened as `path` already (by this path, else by another of
 /// the same identity `id`: a usage error naming both).
 fn find<'a>(
@@ -199,11 +216,7 @@ fn find<'a>(
         return Ok(Some(&mut pipes[i]));
     }
     match pipes.iter().find(|o| id.is_some() && o.id == id) {
-        Some(first) => Err(Error::Usage(format!(
-            "{} and {} are the same pipe, named twice as inputs: its bytes can be read only once",
-            shown(&first.path),
-            shown(path)
-        ))),
+        Some(first) => Err(same_pipe(&first.path, path)),
         None => Ok(None),
     }
 }
@@ -221,18 +234,10 @@ pub(crate) fn check_named_once<'a>(paths: impl IntoIterator<Item = &'a Path>) ->
         };
         for &(first, first_id) in &seen {
             if first.as_os_str() == path.as_os_str() {
-                return Err(Error::Usage(format!(
-                    "{} is a pipe named twice as an input: its bytes can be read only once",
-                    shown(path)
-                )));
+                return Err(named_twice(path));
             }
             if id.is_some() && first_id == id {
-                return Err(Error::Usage(format!(
-                    "{} and {} are the same pipe, named twice as inputs: its bytes can be read \
-                     only once",
-                    shown(first),
-                    shown(path)
-                )));
+                return Err(same_pipe(first, path));
             }
         }
         seen.push((path, id));
@@ -311,10 +316,7 @@ pub fn take_pipe(path: &Path) -> Result<Option<Box<dyn Read + Send>>> {
     match find(&mut pipes, path, id)? {
         Some(opened) => match std::mem::replace(&mut opened.pipe, Pipe::Taken) {
             Pipe::Peeked(head, reader) => Ok(Some(Box::new(io::Cursor::new(head).chain(reader)))),
-            Pipe::Taken => Err(Error::Usage(format!(
-                "{} is a pipe named twice as an input: its bytes can be read only once",
-                shown(path)
-            ))),
+            Pipe::Taken => Err(named_twice(path)),
         },
         None => {
             let (reader, id) = open_stream(&mut pipes, path, id)?;
