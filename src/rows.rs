@@ -344,123 +344,155 @@ pub fn fold_typed(
     buckets: &mut Buckets,
     on: &mut dyn FnMut(&Batch<'_>) -> Result<(), BadRow>,
 ) -> Result<(), BadRow> {
-    let far = unreadable.within(batch.len);
-    let Some(filter) = &plan.filter else {
-        // every row is kept; the rows before it first: an earlier row's
-        // error wins
-        if let Some(&cell) = far.first() {
-            let head = head_batch(batch, cell.0);
-            fold_typed(plan, &head, spelling, first, unreadable, buckets, on)?;
-            return Err(unreadable.error(cell));
-        }
-        if let Some(bad) = unspelled_epoch(plan, batch, spelling, first, None) {
-            // the rows before it first: an earlier row's error wins
-            let head = head_batch(batch, bad.row);
-            buckets.with_buckets(plan, &head, on, |bad| bad)?;
-            return Err(bad);
-        }
-        return buckets.with_buckets(plan, batch, on, |bad| bad);
+    let fold = TypedFold {
+        plan,
+        spelling,
+        first,
+        unreadable,
     };
-    // a value the filter's tests read (as text): as a rejected field
-    if let Some(&cell) = far.iter().find(|(_, slot)| filter.slots().contains(slot)) {
-        let head = head_batch(batch, cell.0);
-        fold_typed(plan, &head, spelling, first, unreadable, buckets, on)?;
-        return Err(unreadable.error(cell));
+    fold.fold(batch, buckets, on)
+}
+
+/// [`fold_typed`]'s arguments that stay the same as it folds the rows
+/// before a bad one.
+#[derive(Clone, Copy)]
+struct TypedFold<'p, 's> {
+    plan: &'p Plan,
+    spelling: &'p [Spelling<'s>],
+    first: usize,
+    unreadable: Unreadable<'p>,
+}
+
+impl TypedFold<'_, '_> {
+    /// Fails with `bad` once the rows of `batch` before it are folded: an
+    /// earlier row's error wins over it, as in a CSV read row by row.
+    fn fail_after_rows_before(
+        &self,
+        batch: &Batch<'_>,
+        bad: BadRow,
+        buckets: &mut Buckets,
+        on: &mut dyn FnMut(&Batch<'_>) -> Result<(), BadRow>,
+    ) -> Result<(), BadRow> {
+        self.fold(&head_batch(batch, bad.row), buckets, on)?;
+        Err(bad)
     }
-    let mut kept = Vec::with_capacity(batch.len);
-    let texts = float_texts(batch, spelling, first, filter.slots());
-    let selected = if texts.is_empty() {
-        filter.select(batch, &mut kept)
-    } else {
-        // the filter reads the float columns' texts; the rest of the
-        // batch goes on as it is
-        let rows: Vec<Option<Vec<&[u8]>>> =
-            texts.iter().map(|t| t.as_ref().map(row_texts)).collect();
-        let mut columns = batch.columns.clone();
-        for (col, rows) in columns.iter_mut().zip(&rows) {
-            if let Some(rows) = rows {
-                col.raw = Some(rows);
+
+    fn fold(
+        &self,
+        batch: &Batch<'_>,
+        buckets: &mut Buckets,
+        on: &mut dyn FnMut(&Batch<'_>) -> Result<(), BadRow>,
+    ) -> Result<(), BadRow> {
+        let &TypedFold {
+            plan,
+            spelling,
+            first,
+            unreadable,
+        } = self;
+        let far = unreadable.within(batch.len);
+        let Some(filter) = &plan.filter else {
+            // every row is kept
+            if let Some(&cell) = far.first() {
+                return self.fail_after_rows_before(batch, unreadable.error(cell), buckets, on);
             }
-        }
-        let view = Batch {
-            len: batch.len,
-            columns,
-            types: batch.types.clone(),
-            codes: batch.codes.clone(),
+            if let Some(bad) = unspelled_epoch(plan, batch, spelling, first, None) {
+                return self.fail_after_rows_before(batch, bad, buckets, on);
+            }
+            return buckets.with_buckets(plan, batch, on, |bad| bad);
         };
-        filter.select(&view, &mut kept)
-    };
-    if let Err(rejected) = selected {
-        // the rows before it first: an earlier row's error wins
-        let head = head_batch(batch, rejected.row);
-        fold_typed(plan, &head, spelling, first, unreadable, buckets, on)?;
-        let value = value_text(&batch.columns[rejected.slot], rejected.row);
-        return Err(BadRow {
-            row: rejected.row,
-            slot: rejected.slot,
-            message: filter.message(&rejected, &value),
-        });
-    }
-    if kept.is_empty() {
-        return Ok(());
-    }
-    // a value in a kept row (`kept` ascends)
-    let in_kept = |&&(row, _): &&(usize, usize)| kept.binary_search(&(row as u32)).is_ok();
-    if let Some(&cell) = far.iter().find(in_kept) {
-        let head = head_batch(batch, cell.0);
-        fold_typed(plan, &head, spelling, first, unreadable, buckets, on)?;
-        return Err(unreadable.error(cell));
-    }
-    if let Some(bad) = unspelled_epoch(plan, batch, spelling, first, Some(&kept)) {
-        let head = head_batch(batch, bad.row);
-        fold_typed(plan, &head, spelling, first, unreadable, buckets, on)?;
-        return Err(bad);
-    }
-    let respelled = spelling.iter().any(|s| !matches!(s, Spelling::AsTyped));
-    if kept.len() == batch.len {
-        if respelled {
-            return respell(
-                batch,
-                spelling,
-                |r| first + r,
-                |b| buckets.with_buckets(plan, b, on, |bad| bad),
-            );
+        // a value the filter's tests read (as text): as a rejected field
+        if let Some(&cell) = far.iter().find(|(_, slot)| filter.slots().contains(slot)) {
+            return self.fail_after_rows_before(batch, unreadable.error(cell), buckets, on);
         }
-        return buckets.with_buckets(plan, batch, on, |bad| bad);
+        let mut kept = Vec::with_capacity(batch.len);
+        let texts = float_texts(batch, spelling, first, filter.slots());
+        let selected = if texts.is_empty() {
+            filter.select(batch, &mut kept)
+        } else {
+            // the filter reads the float columns' texts; the rest of the
+            // batch goes on as it is
+            let rows: Vec<Option<Vec<&[u8]>>> =
+                texts.iter().map(|t| t.as_ref().map(row_texts)).collect();
+            let mut columns = batch.columns.clone();
+            for (col, rows) in columns.iter_mut().zip(&rows) {
+                if let Some(rows) = rows {
+                    col.raw = Some(rows);
+                }
+            }
+            let view = Batch {
+                len: batch.len,
+                columns,
+                types: batch.types.clone(),
+                codes: batch.codes.clone(),
+            };
+            filter.select(&view, &mut kept)
+        };
+        if let Err(rejected) = selected {
+            let value = value_text(&batch.columns[rejected.slot], rejected.row);
+            let bad = BadRow {
+                row: rejected.row,
+                slot: rejected.slot,
+                message: filter.message(&rejected, &value),
+            };
+            return self.fail_after_rows_before(batch, bad, buckets, on);
+        }
+        if kept.is_empty() {
+            return Ok(());
+        }
+        // a value in a kept row (`kept` ascends)
+        let in_kept = |&&(row, _): &&(usize, usize)| kept.binary_search(&(row as u32)).is_ok();
+        if let Some(&cell) = far.iter().find(in_kept) {
+            return self.fail_after_rows_before(batch, unreadable.error(cell), buckets, on);
+        }
+        if let Some(bad) = unspelled_epoch(plan, batch, spelling, first, Some(&kept)) {
+            return self.fail_after_rows_before(batch, bad, buckets, on);
+        }
+        let respelled = spelling.iter().any(|s| !matches!(s, Spelling::AsTyped));
+        if kept.len() == batch.len {
+            if respelled {
+                return respell(
+                    batch,
+                    spelling,
+                    |r| first + r,
+                    |b| buckets.with_buckets(plan, b, on, |bad| bad),
+                );
+            }
+            return buckets.with_buckets(plan, batch, on, |bad| bad);
+        }
+        let mut gathered: Vec<Gathered<'_>> = Vec::new();
+        gathered.resize_with(batch.columns.len(), Gathered::default);
+        let types: Vec<ColumnType> = (gathered.iter_mut().zip(&batch.columns).zip(&batch.types))
+            .map(|((g, col), &ty)| g.gather(col, ty, &kept))
+            .collect();
+        let columns = (gathered.iter().zip(&batch.columns))
+            .map(|(g, col)| g.column(col, kept.len()))
+            .collect();
+        // a coded column's codes are gathered with its rows
+        let kept_codes: Vec<Option<Vec<u32>>> = (batch.codes.iter())
+            .map(|c| c.map(|c| kept.iter().map(|&r| c.codes()[r as usize]).collect()))
+            .collect();
+        let kept_batch = Batch {
+            len: kept.len(),
+            columns,
+            types,
+            codes: (batch.codes.iter().zip(&kept_codes))
+                .map(|(c, k)| Some(c.as_ref()?.with_codes(k.as_ref()?)))
+                .collect(),
+        };
+        let at = |mut bad: BadRow| {
+            bad.row = kept[bad.row] as usize;
+            bad
+        };
+        let folded = if respelled {
+            let row_of = |r: usize| first + kept[r] as usize;
+            respell(&kept_batch, spelling, row_of, |b| {
+                buckets.with_buckets(plan, b, on, |bad| bad)
+            })
+        } else {
+            buckets.with_buckets(plan, &kept_batch, on, |bad| bad)
+        };
+        folded.map_err(at)
     }
-    let mut gathered: Vec<Gathered<'_>> = Vec::new();
-    gathered.resize_with(batch.columns.len(), Gathered::default);
-    let types: Vec<ColumnType> = (gathered.iter_mut().zip(&batch.columns).zip(&batch.types))
-        .map(|((g, col), &ty)| g.gather(col, ty, &kept))
-        .collect();
-    let columns = (gathered.iter().zip(&batch.columns))
-        .map(|(g, col)| g.column(col, kept.len()))
-        .collect();
-    // a coded column's codes are gathered with its rows
-    let kept_codes: Vec<Option<Vec<u32>>> = (batch.codes.iter())
-        .map(|c| c.map(|c| kept.iter().map(|&r| c.codes()[r as usize]).collect()))
-        .collect();
-    let kept_batch = Batch {
-        len: kept.len(),
-        columns,
-        types,
-        codes: (batch.codes.iter().zip(&kept_codes))
-            .map(|(c, k)| Some(c.as_ref()?.with_codes(k.as_ref()?)))
-            .collect(),
-    };
-    let at = |mut bad: BadRow| {
-        bad.row = kept[bad.row] as usize;
-        bad
-    };
-    let folded = if respelled {
-        let row_of = |r: usize| first + kept[r] as usize;
-        respell(&kept_batch, spelling, row_of, |b| {
-            buckets.with_buckets(plan, b, on, |bad| bad)
-        })
-    } else {
-        buckets.with_buckets(plan, &kept_batch, on, |bad| bad)
-    };
-    folded.map_err(at)
 }
 
 /// The first of `rows` (every row: `None`) at which a time bucket would
