@@ -15,6 +15,8 @@
 //! aggregate (`--by count --agg count`, over a previous result) is allowed:
 //! refusing it would leave no way to ask.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use crate::agg::{Func, SharedState};
 use crate::error::Error;
 use crate::filter::{Bound, Expr};
@@ -48,7 +50,8 @@ pub struct Plan {
     pub slot_of: Vec<u16>,
     /// For each slot, the column name.
     pub slot_names: Vec<String>,
-    /// For each slot, the column's label in the output (see [`Plan::label`]).
+    /// For each slot, the column's label in the output: its name, or
+    /// `NAME#N` (the N-th of that name) where the header repeats the name.
     pub slot_labels: Vec<String>,
     /// Batch columns of the `--by` keys, in order: a slot, or a time
     /// bucket's column (`slots() + i` for `buckets[i]`).
@@ -145,6 +148,7 @@ impl Plan {
         filter: Option<&Expr>,
     ) -> Result<Plan, Error> {
         let mut plan = Plan::empty(header)?;
+        let names = Names::of(header);
         let by_text: Vec<&str> = by.iter().map(|c| c.text.as_str()).collect();
         let by_context = format!("--by {}", by_text.join(","));
         // a bucket's key column is numbered once every slot is known
@@ -153,7 +157,7 @@ impl Plan {
             match TimeUnit::parse_by(&column.text) {
                 Some(parsed) => {
                     let (unit, inner) = parsed?;
-                    let slot = plan.slot(&inner, &by_context)?;
+                    let slot = plan.slot(&names, &inner, &by_context)?;
                     if (plan.buckets.iter()).any(|b| (b.unit, b.slot) == (unit, slot)) {
                         return Err(Error::Usage(format!(
                             "--by names {}({}) twice",
@@ -171,7 +175,7 @@ impl Plan {
                     plan.keys.push(plan.buckets.len() - 1);
                 }
                 None => {
-                    let slot = plan.slot(column, &by_context)?;
+                    let slot = plan.slot(&names, column, &by_context)?;
                     let twice = (plan.keys.iter().enumerate())
                         .any(|(i, &k)| k == slot && !bucket_keys.contains(&i));
                     if twice {
@@ -188,7 +192,7 @@ impl Plan {
             let mut spec = spec.clone();
             let slot = match &spec.column {
                 Some(col) => {
-                    let slot = plan.slot(col, &format!("--agg {}", spec.text))?;
+                    let slot = plan.slot(&names, col, &format!("--agg {}", spec.text))?;
                     spec.name = format!("{}_{}", spec.func.label(), plan.slot_labels[slot]);
                     Some(slot)
                 }
@@ -205,7 +209,7 @@ impl Plan {
             let mut next = positions.into_iter();
             plan.filter = Some(expr.bind(|_| {
                 let index = next.next().expect("one position per column");
-                Ok::<_, Error>(plan.slot_at(index))
+                Ok::<_, Error>(plan.slot_at(&names, index))
             })?);
         }
         let slots = plan.slots();
@@ -221,11 +225,12 @@ impl Plan {
     /// that order: one `count:COL` per column, named by its label.
     pub fn for_columns(header: &[String], columns: &[ColumnRef]) -> Result<Plan, Error> {
         let mut plan = Plan::empty(header)?;
+        let names = Names::of(header);
         let texts: Vec<&str> = columns.iter().map(|c| c.text.as_str()).collect();
         let context = format!("--columns {}", texts.join(","));
         for column in columns {
             let before = plan.slots();
-            let slot = plan.slot(column, &context)?;
+            let slot = plan.slot(&names, column, &context)?;
             if slot < before {
                 return Err(Error::Usage(format!(
                     "--columns names column '{}' twice",
@@ -250,12 +255,11 @@ impl Plan {
     /// References to every column of `header`, in order (`NAME#N` where the
     /// name repeats): what `split` stores without `--columns`.
     pub fn every_column(header: &[String]) -> Vec<ColumnRef> {
-        header
-            .iter()
-            .zip(occurrences(header))
-            .map(|(name, n)| {
+        let names = Names::of(header);
+        (header.iter().enumerate())
+            .map(|(index, name)| {
                 let mut column = ColumnRef::named(name);
-                if let Some(n) = n {
+                if let Some(n) = names.occurrence(index) {
                     column.occurrence = Some(n);
                     column.text = format!("{}#{n}", quote_if_needed(name));
                 }
@@ -264,53 +268,17 @@ impl Plan {
             .collect()
     }
 
-    /// The plan that reads every column of `header`, as
-    /// `Plan::for_columns(header, &Plan::every_column(header))` makes it, in
-    /// time linear in the columns: `for_columns` looks each column up among
-    /// all the others, so a header of commas (every name empty) of 8,000
-    /// columns took 40 s, and one of 2 million ran for more than ten minutes
-    /// before the column limit refused it. The limit is checked first, as
-    /// `run` checks it.
+    /// The plan that reads every column of `header`: what `split` stores
+    /// without `--columns`. The column limit is checked before the
+    /// references are made, as `run` checks it: a header of two million
+    /// commas is refused at once.
     pub fn for_every_column(header: &[String]) -> Result<Plan, Error> {
-        // no column named: only the header is checked (the column limit)
-        let mut plan = Plan::for_columns(header, &[])?;
-        for (i, column) in Plan::every_column(header).into_iter().enumerate() {
-            let label = match column.occurrence {
-                Some(n) => format!("{}#{n}", column.name),
-                None => column.name.clone(),
-            };
-            // below `UNUSED`: `for_columns` checked the column count
-            plan.slot_of[i] = i as u16;
-            plan.slot_names.push(header[i].clone());
-            plan.slot_labels.push(label.clone());
-            plan.aggs.push(PlannedAgg {
-                spec: AggSpec {
-                    func: Func::Count,
-                    text: column.text.clone(),
-                    column: Some(column),
-                    name: label,
-                },
-                slot: Some(i),
-                state: i,
-            });
-            // a count shares no state
-            plan.states.push(PlannedState {
-                func: Func::Count,
-                slot: Some(i),
-                first_agg: i,
-            });
-        }
-        Ok(plan)
+        check_width(header)?;
+        Plan::for_columns(header, &Plan::every_column(header))
     }
 
     fn empty(header: &[String]) -> Result<Plan, Error> {
-        if header.len() >= UNUSED as usize {
-            return Err(Error::Other(format!(
-                "the input has {} columns; rayproc handles up to {}",
-                header.len(),
-                UNUSED - 1
-            )));
-        }
+        check_width(header)?;
         Ok(Plan {
             header: header.to_vec(),
             slot_of: vec![UNUSED; header.len()],
@@ -336,14 +304,12 @@ impl Plan {
         // count` over a previous result): each is still told apart by its
         // place, and refusing would leave no way to ask.
         let keys = self.keys.len();
+        // where each name first appears among the keys, and among the
+        // aggregates
+        let mut first: [HashMap<&str, usize>; 2] = Default::default();
         for (j, name) in names.iter().enumerate() {
-            let earlier = if j < keys {
-                &names[..j]
-            } else {
-                &names[keys..j]
-            };
-            if let Some(i) = earlier.iter().position(|n| n == name) {
-                let i = if j < keys { i } else { i + keys };
+            let earlier = &mut first[usize::from(j >= keys)];
+            if let Some(&i) = earlier.get(name.as_str()) {
                 return Err(Error::Usage(format!(
                     "output column '{name}' would appear twice (from {} and from {}); \
                      output column names must be unique: ask for each aggregate once",
@@ -351,6 +317,7 @@ impl Plan {
                     source(j)
                 )));
             }
+            earlier.insert(name, j);
         }
         Ok(())
     }
@@ -359,22 +326,22 @@ impl Plan {
     /// column with the same [`SharedState`] share one, and `sum`/`mean` join
     /// the variances' state when a column has both.
     fn share_states(&mut self) {
-        let with_moments: Vec<Option<usize>> = self
+        let with_moments: BTreeSet<Option<usize>> = self
             .aggs
             .iter()
             .filter(|a| a.spec.func.shared_state() == Some(SharedState::Moments))
             .map(|a| a.slot)
             .collect();
-        let mut shared: Vec<((SharedState, Option<usize>), usize)> = Vec::new();
+        let mut shared: BTreeMap<(SharedState, Option<usize>), usize> = BTreeMap::new();
         for i in 0..self.aggs.len() {
             let agg = &self.aggs[i];
             let kind = agg.spec.func.shared_state().map(|k| match k {
                 SharedState::Sum if with_moments.contains(&agg.slot) => SharedState::Moments,
                 k => k,
             });
-            let existing = kind.and_then(|k| shared.iter().find(|(key, _)| *key == (k, agg.slot)));
+            let existing = kind.and_then(|k| shared.get(&(k, agg.slot)));
             let state = match existing {
-                Some(&(_, state)) => state,
+                Some(&state) => state,
                 None => {
                     self.states.push(PlannedState {
                         func: kind
@@ -384,7 +351,7 @@ impl Plan {
                     });
                     let state = self.states.len() - 1;
                     if let Some(k) = kind {
-                        shared.push(((k, agg.slot), state));
+                        shared.insert((k, agg.slot), state);
                     }
                     state
                 }
@@ -393,88 +360,17 @@ impl Plan {
         }
     }
 
-    /// The label of column `index` in the output: its name, or `NAME#N`
-    /// (N-th of that name) when the header repeats the name.
-    pub fn label(&self, index: usize) -> String {
-        let name = &self.header[index];
-        if self.header.iter().filter(|h| *h == name).count() == 1 {
-            return name.clone();
-        }
-        let n = self.header[..=index].iter().filter(|h| *h == name).count();
-        format!("{name}#{n}")
-    }
-
-    /// The header position `column` refers to (see [`crate::spec`]).
-    fn position_of(&self, column: &ColumnRef, context: &str) -> Result<usize, Error> {
-        let positions = |name: &str| -> Vec<usize> {
-            (0..self.header.len())
-                .filter(|&i| self.header[i] == name)
-                .collect()
-        };
-        // a bare `k#2` means the column literally called so, if there is one
-        let (name, occurrence) = match &column.literal {
-            Some(literal) if !positions(literal).is_empty() => (literal.as_str(), None),
-            _ => (column.name.as_str(), column.occurrence),
-        };
-        let found = positions(name);
-        let listed = |found: &[usize]| {
-            let numbers: Vec<String> = found.iter().map(|i| (i + 1).to_string()).collect();
-            format!(
-                "the input has {} columns named '{name}' (columns {})",
-                found.len(),
-                numbers.join(", ")
-            )
-        };
-        match (occurrence, found.len()) {
-            (_, 0) => Err(unknown_column(&column.text, name, context, &self.header)),
-            (None, 1) => Ok(found[0]),
-            (None, _) => {
-                let picks: Vec<String> =
-                    (1..=found.len()).map(|n| self.numbered(name, n)).collect();
-                Err(Error::Usage(format!(
-                    "column '{name}' in {context} is ambiguous: {}; \
-                     pick one by its number among them: {}",
-                    listed(&found),
-                    picks.join(", ")
-                )))
-            }
-            (Some(n), count) if n <= count => Ok(found[n - 1]),
-            (Some(_), _) => Err(Error::Usage(format!(
-                "no column {} in {context}: {}",
-                column.text,
-                if found.len() == 1 {
-                    format!(
-                        "the input has one column named '{name}' (column {})",
-                        found[0] + 1
-                    )
-                } else {
-                    listed(&found)
-                }
-            ))),
-        }
-    }
-
-    /// How to write a reference to the `n`-th column called `name`.
-    fn numbered(&self, name: &str, n: usize) -> String {
-        let bare = format!("{name}#{n}");
-        if quote_if_needed(name) == name && !self.header.contains(&bare) {
-            bare
-        } else {
-            format!("\"{}\"#{n}", name.replace('"', "\"\""))
-        }
-    }
-
-    fn slot(&mut self, column: &ColumnRef, context: &str) -> Result<usize, Error> {
-        let index = self.position_of(column, context)?;
-        Ok(self.slot_at(index))
+    fn slot(&mut self, names: &Names, column: &ColumnRef, context: &str) -> Result<usize, Error> {
+        let index = names.position_of(column, context)?;
+        Ok(self.slot_at(names, index))
     }
 
     /// The slot of header column `index`, given one if it has none.
-    fn slot_at(&mut self, index: usize) -> usize {
+    fn slot_at(&mut self, names: &Names, index: usize) -> usize {
         if self.slot_of[index] == UNUSED {
             self.slot_of[index] = self.slot_names.len() as u16;
             self.slot_names.push(self.header[index].clone());
-            self.slot_labels.push(self.label(index));
+            self.slot_labels.push(names.label(index));
         }
         self.slot_of[index] as usize
     }
@@ -539,26 +435,114 @@ fn unknown_column(text: &str, name: &str, context: &str, header: &[String]) -> E
     Error::Usage(msg)
 }
 
-/// For each column of `header`, which of its name's columns it is (1 for
-/// the first), where the name repeats; `None` where it does not. Counted
-/// once for the whole header.
-fn occurrences(header: &[String]) -> Vec<Option<usize>> {
-    let mut total: std::collections::HashMap<&str, usize> =
-        std::collections::HashMap::with_capacity(header.len());
-    for name in header {
-        *total.entry(name).or_default() += 1;
+/// The columns of a header by name, each looked up in constant time. A
+/// plan resolves its columns one at a time, and a scan of the header for
+/// each made planning quadratic in the columns: `split --columns` naming
+/// 10,000 columns of 65,000 took 3 s of CPU, `split` of 8,000 unnamed
+/// columns 40 s.
+struct Names<'h> {
+    header: &'h [String],
+    /// Each name's columns, ascending.
+    positions: HashMap<&'h str, Vec<usize>>,
+}
+
+impl<'h> Names<'h> {
+    fn of(header: &'h [String]) -> Names<'h> {
+        let mut positions: HashMap<&str, Vec<usize>> = HashMap::with_capacity(header.len());
+        for (index, name) in header.iter().enumerate() {
+            positions.entry(name).or_default().push(index);
+        }
+        Names { header, positions }
     }
-    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    header
-        .iter()
-        .map(|name| {
-            (total[name.as_str()] > 1).then(|| {
-                let n = seen.entry(name).or_default();
-                *n += 1;
-                *n
-            })
-        })
-        .collect()
+
+    /// The columns called `name`, ascending.
+    fn positions(&self, name: &str) -> &[usize] {
+        self.positions.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Which of its name's columns column `index` is (1 for the first),
+    /// where the header repeats the name; `None` where it does not.
+    fn occurrence(&self, index: usize) -> Option<usize> {
+        let same = self.positions(&self.header[index]);
+        (same.len() > 1).then(|| same.partition_point(|&i| i < index) + 1)
+    }
+
+    /// The label of column `index` in the output: its name, or `NAME#N`
+    /// (N-th of that name) when the header repeats the name.
+    fn label(&self, index: usize) -> String {
+        let name = &self.header[index];
+        match self.occurrence(index) {
+            Some(n) => format!("{name}#{n}"),
+            None => name.clone(),
+        }
+    }
+
+    /// The header position `column` refers to (see [`crate::spec`]).
+    fn position_of(&self, column: &ColumnRef, context: &str) -> Result<usize, Error> {
+        // a bare `k#2` means the column literally called so, if there is one
+        let (name, occurrence) = match &column.literal {
+            Some(literal) if !self.positions(literal).is_empty() => (literal.as_str(), None),
+            _ => (column.name.as_str(), column.occurrence),
+        };
+        let found = self.positions(name);
+        let listed = |found: &[usize]| {
+            let numbers: Vec<String> = found.iter().map(|i| (i + 1).to_string()).collect();
+            format!(
+                "the input has {} columns named '{name}' (columns {})",
+                found.len(),
+                numbers.join(", ")
+            )
+        };
+        match (occurrence, found.len()) {
+            (_, 0) => Err(unknown_column(&column.text, name, context, self.header)),
+            (None, 1) => Ok(found[0]),
+            (None, _) => {
+                let picks: Vec<String> =
+                    (1..=found.len()).map(|n| self.numbered(name, n)).collect();
+                Err(Error::Usage(format!(
+                    "column '{name}' in {context} is ambiguous: {}; \
+                     pick one by its number among them: {}",
+                    listed(found),
+                    picks.join(", ")
+                )))
+            }
+            (Some(n), count) if n <= count => Ok(found[n - 1]),
+            (Some(_), _) => Err(Error::Usage(format!(
+                "no column {} in {context}: {}",
+                column.text,
+                if found.len() == 1 {
+                    format!(
+                        "the input has one column named '{name}' (column {})",
+                        found[0] + 1
+                    )
+                } else {
+                    listed(found)
+                }
+            ))),
+        }
+    }
+
+    /// How to write a reference to the `n`-th column called `name`.
+    fn numbered(&self, name: &str, n: usize) -> String {
+        let bare = format!("{name}#{n}");
+        if quote_if_needed(name) == name && self.positions(&bare).is_empty() {
+            bare
+        } else {
+            format!("\"{}\"#{n}", name.replace('"', "\"\""))
+        }
+    }
+}
+
+/// Refuses a header of more columns than a slot can number.
+fn check_width(header: &[String]) -> Result<(), Error> {
+    if header.len() >= UNUSED as usize {
+        return Err(Error::Other(format!(
+            "the input has {} columns; rayproc handles up to {}",
+            header.len(),
+            UNUSED - 1
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -643,5 +627,34 @@ mod tests {
         let plan = Plan::for_columns(&header, &every).unwrap();
         assert_eq!(plan.slot_names, header);
         assert_eq!(plan.slot_of, [0, 1, 2]);
+    }
+
+    #[test]
+    fn the_plan_of_every_column_labels_each_repeated_name_by_number() {
+        let header: Vec<String> = ["k", "k#2", "k", "v", "", "", "a,b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let plan = Plan::for_every_column(&header).unwrap();
+        assert_eq!(plan.slot_names, header);
+        assert_eq!(plan.slot_of, [0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            plan.slot_labels,
+            ["k#1", "k#2", "k#2", "v", "#1", "#2", "a,b"]
+        );
+        let texts: Vec<&str> = plan.aggs.iter().map(|a| a.spec.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["k#1", "\"k#2\"", "k#2", "v", "\"\"#1", "\"\"#2", "\"a,b\""]
+        );
+        let states: Vec<usize> = plan.aggs.iter().map(|a| a.state).collect();
+        assert_eq!(states, [0, 1, 2, 3, 4, 5, 6]);
+        // the column limit, as `run` refuses it
+        let wide = vec![String::new(); 70_000];
+        let err = Plan::for_every_column(&wide).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "the input has 70000 columns; rayproc handles up to 65534"
+        );
     }
 }

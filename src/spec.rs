@@ -37,7 +37,7 @@ pub struct AggSpec {
     pub column: Option<ColumnRef>,
     /// Output column name: `count` or `FUNC_COLUMN`. The plan replaces
     /// COLUMN by the column's label once the header is known (see
-    /// [`crate::plan::Plan::label`]).
+    /// [`crate::plan::Plan::slot_labels`]).
     pub name: String,
     /// The spec as written (trimmed), for messages.
     pub text: String,

@@ -1607,31 +1607,6 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_of_every_column_is_the_plan_for_columns_of_every_column() {
-        let headers: [&[&str]; 6] = [
-            &[],
-            &["a", "b", "c"],
-            &["", "", "x", ""],
-            &["k", "k#2", "k", "v", "k"],
-            &[" a", "a b", "\"q\"", " a", "a,b", "a,b"],
-            &["a", "a", "a", "a"],
-        ];
-        for header in headers {
-            let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-            let slow = Plan::for_columns(&header, &Plan::every_column(&header)).unwrap();
-            let fast = Plan::for_every_column(&header).unwrap();
-            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{header:?}");
-        }
-        // the column limit, as `run` refuses it
-        let wide = vec![String::new(); 70_000];
-        let err = Plan::for_every_column(&wide).unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "the input has 70000 columns; rayproc handles up to 65534"
-        );
-    }
-
-    #[test]
     fn a_text_statistic_keys_keep_the_order_of_the_values() {
         // every string of a and b of up to 5 letters, recorded in 2 bytes
         let mut all: Vec<Vec<u8>> = vec![Vec::new()];

@@ -1999,6 +1999,64 @@ fn split_names_thousands_of_unnamed_columns_in_linear_time() {
     assert_eq!(from_store, "count,sum_#20000,max_#1\n2,3,2\n");
 }
 
+/// A plan looked each named column up in the whole header, and checked
+/// each output name against all before it: 60,000 aggregates over 65,000
+/// columns took `run` 22 s, and `split --columns` naming 10,000 of them 13
+/// s. Both now take a fraction of a second.
+#[test]
+fn run_and_split_plan_tens_of_thousands_of_named_columns_in_linear_time() {
+    let n = 65_000;
+    let header: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+    let row = |v: &str| vec![v; n].join(",");
+    let (scratch, csv) = crate::common::temp_csv(format!(
+        "{}\n{}\n{}\n",
+        header.join(","),
+        row("1"),
+        row("2")
+    ));
+    // six flags of 10,000 aggregates: one argument holds at most 128 KiB
+    let aggs: Vec<String> = (header[..60_000].chunks(10_000))
+        .map(|names| {
+            names
+                .iter()
+                .map(|c| format!("sum:{c}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    let mut args: Vec<String> = ["run", "-i", &s(&csv), "-f", "csv"]
+        .map(String::from)
+        .to_vec();
+    for agg in &aggs {
+        args.extend(["--agg".to_string(), agg.clone()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = within(10, &args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].starts_with("sum_c0,sum_c1,") && lines[0].ends_with(",sum_c59999"));
+    assert_eq!(lines[1], vec!["3"; 60_000].join(","));
+
+    let store = scratch.path("st");
+    let columns = header[55_000..].join(",");
+    let split = [
+        "split",
+        "-i",
+        &s(&csv),
+        "--store",
+        &s(&store),
+        "--columns",
+        &columns,
+        "-q",
+    ];
+    let out = within(10, &split);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let last = ["--agg", "count,sum:c64999,max:c55000", "-f", "csv"];
+    let from_store = ok(["run", "--store", &s(&store)].iter().chain(&last));
+    assert_eq!(from_store, "count,sum_c64999,max_c55000\n2,3,2\n");
+}
+
 /// `split` refuses as many columns as `run` refuses, with its message and
 /// as soon: 70,000 unnamed columns took it minutes to reach the refusal.
 #[test]
