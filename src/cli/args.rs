@@ -3,6 +3,7 @@
 //! conflicting flags); what needs thought is in `validate.rs`, and what the
 //! values mean is in [`crate::query`].
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -98,7 +99,7 @@ pub struct QueryArgs {
     /// Aggregate only the rows for which EXPR is true (see below):
     /// --where "status >= 500 and path like '/api/%'".
     #[arg(long = "where", short = 'w', value_name = "EXPR")]
-    pub filter: Option<String>,
+    pub filter: Option<OsString>,
 
     /// Worker threads [default: all cores]. Never changes the output.
     #[arg(long, short = 't', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
@@ -136,7 +137,8 @@ pub struct RunArgs {
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<Format>,
 
-    /// Write the result to this file (atomically) instead of stdout.
+    /// Write the result to this file (atomically) instead of stdout (`-`:
+    /// stdout, as without --output).
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<PathBuf>,
 
@@ -178,7 +180,8 @@ pub struct ReduceArgs {
     #[arg(long, short = 'f', value_enum, conflicts_with = "emit_partial")]
     pub format: Option<Format>,
 
-    /// Write the result to this file (atomically) instead of stdout.
+    /// Write the result to this file (atomically) instead of stdout (`-`:
+    /// stdout, as without --output).
     #[arg(
         long,
         short = 'o',

@@ -90,7 +90,7 @@ fn driver_args(args: &RunArgs) -> Result<Vec<OsString>> {
         flag("--by", b.into());
     }
     if let Some(w) = &q.filter {
-        flag("--where", w.into());
+        flag("--where", w.clone());
     }
     if let Some(d) = &q.delimiter {
         flag("--delimiter", d.into());
@@ -105,8 +105,9 @@ fn driver_args(args: &RunArgs) -> Result<Vec<OsString>> {
         let name = f.to_possible_value().expect("every format has a name");
         flag("--format", name.get_name().into());
     }
-    if let Some(o) = &args.output {
-        flag("--output", absolute(o)?);
+    // (`-o -` is standard output: the driver's, as without --output)
+    if let Some(o) = super::validate::output_file(args.output.clone()) {
+        flag("--output", absolute(&o)?);
     }
     let progress = match args.progress {
         ProgressMode::Auto => "auto",

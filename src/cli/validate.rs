@@ -56,7 +56,7 @@ impl QueryArgs {
         let filter = self
             .filter
             .as_deref()
-            .map(crate::filter::parse)
+            .map(|text| crate::filter::parse_bytes(text.as_encoded_bytes()))
             .transpose()?;
         let delimiter = self.delimiter.as_deref().map(parse_delimiter).transpose()?;
         query::check_stdin_once(&self.input)?;
@@ -89,7 +89,8 @@ impl RunArgs {
     pub fn validate(self) -> Result<RunConfig> {
         let quiet = self.query.quiet;
         let query = self.query.validate()?;
-        let format = output_format(self.format, self.output.as_deref())?;
+        let output = output_file(self.output);
+        let format = output_format(self.format, output.as_deref())?;
         let progress = !quiet
             && match self.progress {
                 ProgressMode::Always => true,
@@ -106,9 +107,17 @@ impl RunArgs {
                 ..query
             },
             format,
-            output: self.output,
+            output,
         })
     }
+}
+
+/// `--output`'s file, or `None` for standard output, which `-` names, as
+/// it does for `--input` and `--emit-partial` (`./-` is a file named `-`).
+/// Read as a file name, `-o -` wrote a file `-` into the current
+/// directory, where a pipeline expected the result on its stdout.
+pub(super) fn output_file(output: Option<PathBuf>) -> Option<PathBuf> {
+    output.filter(|path| path.as_os_str() != "-")
 }
 
 /// `--format`, or its default: the format `--output`'s extension names
@@ -176,9 +185,10 @@ pub struct ReduceConfig {
 impl ReduceArgs {
     pub fn validate(self) -> Result<ReduceConfig> {
         let threads = query::threads(self.threads.map(|t| t as usize), self.quiet);
+        let output = output_file(self.output);
         let format = match &self.emit_partial {
             Some(_) => Format::Csv, // unused
-            None => output_format(self.format, self.output.as_deref())?,
+            None => output_format(self.format, output.as_deref())?,
         };
         Ok(ReduceConfig {
             reduce: Reduce {
@@ -188,7 +198,7 @@ impl ReduceArgs {
                 quiet: self.quiet,
             },
             format,
-            output: self.output,
+            output,
             emit: self.emit_partial,
         })
     }
@@ -200,6 +210,13 @@ impl SplitArgs {
     pub fn validate(self) -> Result<Split> {
         let delimiter = parse_delimiter(&self.delimiter)?;
         query::check_stdin_once(&self.input)?;
+        if self.store.as_os_str() == "-" {
+            return Err(Error::Usage(
+                "--store -: a store is a directory, it cannot go to standard output \
+                 (`./-` is a directory named -)"
+                    .into(),
+            ));
+        }
         let columns = match &self.columns {
             Some(c) => Some(parse_columns(c, "--columns")?),
             None => None,

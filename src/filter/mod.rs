@@ -86,7 +86,7 @@ use std::fmt;
 
 pub use eval::{Bound, Rejected};
 pub use number::{CmpOp, NumLit};
-pub use parse::{parse, ParseError};
+pub use parse::{parse, parse_bytes, ParseError};
 
 #[cfg(doc)]
 use crate::batch::Batch;

@@ -482,6 +482,26 @@ struct Parser<'a> {
     depth: usize,
 }
 
+/// Parses a `--where` expression given as bytes, as a command line gives
+/// it (an argument need not be UTF-8). The expression is text, and bytes
+/// that are not UTF-8 are refused where they start, with the way to match
+/// such bytes in a field: a regex with Unicode off (`(?-u)`), where `\xNN`
+/// is the byte NN (the fields are matched as bytes, [`regex::bytes`]).
+pub fn parse_bytes(bytes: &[u8]) -> Result<Expr, ParseError> {
+    let valid = match std::str::from_utf8(bytes) {
+        Ok(text) => return parse(text),
+        Err(e) => e.valid_up_to(),
+    };
+    let byte = bytes[valid];
+    // the text before the byte is the expression's, so the caret is under it
+    let shown = String::from_utf8_lossy(bytes);
+    let message = format!("byte 0x{byte:02x} (at byte offset {valid}) is not UTF-8");
+    Err(ParseError::new(&shown, valid, message).with_note(format!(
+        "an expression is UTF-8 text; to match bytes that are not UTF-8 in a field, \
+         use a regex with Unicode off and \\xNN escapes: COLUMN ~ '(?-u)\\x{byte:02x}'"
+    )))
+}
+
 /// Parses a `--where` expression.
 pub fn parse(text: &str) -> Result<Expr, ParseError> {
     let mut p = Parser {

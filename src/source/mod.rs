@@ -186,7 +186,14 @@ impl CsvInput {
                 }
                 // `split` maps its inputs: a decompressed copy, of a file
                 // that can be read again (unless `file` is itself a copy)
-                let text = decompress::decoder(compression, &map[..], &name);
+                let mut text = decompress::decoder(compression, &map[..], &name);
+                let mut head = Vec::with_capacity(Start::SNIFF);
+                (&mut text)
+                    .take(Start::SNIFF as u64)
+                    .read_to_end(&mut head)
+                    .map_err(|e| decompress::error(&name, e))?;
+                refuse_compressed_typed(&name, compression, &head)?;
+                let text = io::Cursor::new(head).chain(text);
                 let copy = spool(path, text).map_err(|e| match e {
                     Error::Io { source, .. } => decompress::error(&name, source),
                     e => e,
@@ -597,6 +604,38 @@ pub fn detect_format(path: &Path) -> Result<InputFormat> {
             }
         ))),
     }
+}
+
+/// Refuses a compressed input (`name`, compressed as `compression`) whose
+/// decompressed text starts (`head`) as Parquet or Arrow IPC, by the strict
+/// rule of [`detect_format`]. Such a file is told apart only once it is
+/// decompressed, and read as CSV it failed on its binary bytes ("expected
+/// 3 fields") or counted them as rows. rayproc reads Parquet and Arrow IPC
+/// by random access, so only uncompressed: they compress their own pages
+/// and buffers, and a compressed copy of one gains little.
+///
+/// The content decides, not the name: the strict starts (`PAR1` and a
+/// Thrift field header, `ARROW1\0\0`, a plausible IPC stream message) are
+/// what every writer puts first, so a `data.gz` from a dataset folder or a
+/// pattern is told as surely as an `x.parquet.gz`, and a CSV whose header
+/// merely begins `PAR1` stays CSV, compressed or not.
+pub(crate) fn refuse_compressed_typed(
+    name: &str,
+    compression: decompress::Compression,
+    head: &[u8],
+) -> Result<()> {
+    let (what, format) = match Start::of(head) {
+        Start::Other => return Ok(()),
+        Start::Parquet => ("a Parquet file", InputFormat::Parquet),
+        Start::IpcFile => ("an Arrow IPC file", InputFormat::Ipc),
+        Start::IpcStream => ("an Arrow IPC stream", InputFormat::Ipc),
+    };
+    let (tool, format) = (compression.name(), format.name());
+    Err(Error::Other(format!(
+        "{name}: holds {what} compressed with {tool}; rayproc reads {format} only \
+         uncompressed ({format} compresses its own data): decompress it into a file first, \
+         with `{tool} -d`"
+    )))
 }
 
 /// Opens `path` for mapping: the file itself when it is a regular file with

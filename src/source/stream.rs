@@ -340,7 +340,7 @@ pub fn open(name: String, reader: Box<dyn Read + Send>, options: &OpenOptions) -
         Compression::None => reader,
         _ => Box::new(ParallelDecoder::from_reader(reader)),
     };
-    start(name, reader, options)
+    start(name, reader, compression, options)
 }
 
 /// Opens a compressed file (mapped) for streaming: decompressed on several
@@ -362,20 +362,27 @@ pub fn open_compressed(
         let text = decompress::decoder(compression, file, &name);
         ParallelDecoder::from_reader(text)
     };
-    start(name, Box::new(decoder), options)
+    start(name, Box::new(decoder), compression, options)
 }
 
 /// Reads the first bytes of a stream, up to the end of its first record
 /// (the header, or with `no_header` the first data line), and makes the
-/// streamed input.
+/// streamed input. A decompressed stream (`compression`) that holds Parquet
+/// or Arrow IPC is refused on its first block, before a binary "record"
+/// without a line end is read whole.
 fn start(
     name: String,
     mut reader: Box<dyn Read + Send>,
+    compression: Compression,
     options: &OpenOptions,
 ) -> Result<CsvInput> {
     let mut head = Vec::new();
     let mut len = 0;
-    let mut eof = false;
+    let mut eof =
+        fill(&mut reader, &mut head, &mut len, 64 << 10).map_err(|e| read_error(&name, e, None))?;
+    if compression != Compression::None {
+        super::refuse_compressed_typed(&name, compression, &head[..len])?;
+    }
     while !eof && !first_record_read(&head[..len], options.delimiter) {
         let want = (len * 2).max(64 << 10);
         eof =

@@ -1379,6 +1379,84 @@ fn an_arrow_ipc_stream_cut_short_or_followed_by_bytes_is_an_error() {
     );
 }
 
+/// A Parquet or Arrow IPC file compressed whole (`x.parquet.gz`,
+/// `x.arrow.zst`) was decompressed and read as CSV, and failed on its
+/// binary bytes ("expected 1 fields"). Told by its decompressed start, it
+/// is an error naming the file and the way out, from a file, a folder or a
+/// pattern (whatever the name), standard input and `split`; a compressed
+/// CSV that merely begins `PAR1` stays CSV.
+#[test]
+fn compressed_parquet_and_ipc_files_are_errors_naming_them() {
+    let scratch = Scratch::new();
+    let batch = small_batch(1000);
+    let [parquet, file] = write_parquet_and_ipc(&scratch, "t", &batch, None, Some(300));
+    let stream = scratch.path("t.arrows");
+    write_ipc_stream(&stream, &[batch], Default::default());
+    let typed = [
+        (parquet, "a Parquet file", "Parquet"),
+        (file, "an Arrow IPC file", "Arrow IPC"),
+        (stream, "an Arrow IPC stream", "Arrow IPC"),
+    ];
+    let folder = scratch.path("lake/year=2026");
+    std::fs::create_dir_all(&folder).unwrap();
+    for (path, what, format) in typed {
+        let bytes = std::fs::read(&path).unwrap();
+        for (tool, ext) in [("gzip", "gz"), ("zstd", "zst")] {
+            let packed = if ext == "gz" {
+                gzip(&bytes)
+            } else {
+                zstd(&bytes)
+            };
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let named = scratch.write(&format!("{name}.{ext}"), &packed);
+            let plain = scratch.write(&format!("plain.{ext}"), &packed);
+            let listed = folder.join("part-0");
+            std::fs::write(&listed, &packed).unwrap();
+            let why = |name: &str| {
+                format!(
+                    "rayproc: error: {name}: holds {what} compressed with {tool}; rayproc reads \
+                     {format} only uncompressed ({format} compresses its own data): decompress \
+                     it into a file first, with `{tool} -d`\n"
+                )
+            };
+            let query = ["--agg", "count"];
+            for (r, name) in [
+                (run_on(&named, &query), named.display().to_string()),
+                (run_on(&plain, &query), plain.display().to_string()),
+                (run_on(&folder, &query), listed.display().to_string()),
+                (
+                    run_on(&folder.join("*"), &query),
+                    listed.display().to_string(),
+                ),
+                (
+                    run_with_stdin(["run", "-i", "-", "--agg", "count"], Some(&packed)),
+                    "<stdin>".to_string(),
+                ),
+            ] {
+                r.expect_code(1, &name);
+                assert_eq!(r.stderr, why(&name), "{name}");
+            }
+            let store = scratch.path("s");
+            let r = run([
+                "split",
+                "-i",
+                named.to_str().unwrap(),
+                "--store",
+                store.to_str().unwrap(),
+            ]);
+            r.expect_code(1, "split");
+            assert_eq!(r.stderr, why(&named.display().to_string()), "split");
+            assert!(!store.exists(), "no store written");
+        }
+    }
+    let magic = scratch.write("magic.csv.gz", gzip(b"PAR10,b\n1,2\n3,4\n"));
+    let r = run_on(&magic, &["--agg", "count,sum:b"]);
+    assert_eq!(
+        r.expect_ok("a CSV beginning PAR1").stdout,
+        "count,sum_b\n2,6\n"
+    );
+}
+
 /// A CSV whose header merely begins with a magic (`PAR1`, `ARROW1`) is
 /// CSV through every kind of input: a pipe's start was told by `PAR1`
 /// alone, so such a CSV read from a file or standard input was refused as

@@ -378,16 +378,91 @@ fn existing_output_file_is_replaced_on_success() {
     assert_eq!(s.listing(), ["in.csv", "result.csv"]);
 }
 
+/// An output that cannot be written is named as the user gave it, with
+/// why (exit 1), and no file is left: `-o /proc/version` said "No such
+/// file or directory", of the temporary file rayproc could not make
+/// beside a file that exists.
 #[test]
-fn output_into_a_missing_directory_exits_1() {
+fn an_output_that_cannot_be_written_is_named_with_the_reason() {
     let s = Scratch::new();
-    let out = s.path("no/such/dir/result.csv");
-    let r = run_on(
-        &sample(),
-        &["--agg", "count", "--output", out.to_str().unwrap()],
+    s.write("file.csv", "x\n");
+    std::fs::create_dir(s.path("folder")).unwrap();
+    let shown = |name: &str| s.path(name).display().to_string();
+    let mut cases = vec![
+        (
+            shown("no/such/result.csv"),
+            format!("the directory {} does not exist", shown("no/such")),
+        ),
+        (shown("folder"), "it is a directory".to_string()),
+        ("/".to_string(), "it is a directory".to_string()),
+        (
+            shown("file.csv/result.csv"),
+            format!("{} is not a directory", shown("file.csv")),
+        ),
+    ];
+    if cfg!(target_os = "linux") {
+        // (the reason is the kernel's: ENOENT for root, EACCES for others)
+        let why = "cannot create a file in /proc (".to_string();
+        cases.insert(0, ("/proc/version".to_string(), why));
+    }
+    for (out, why) in cases {
+        let r = run_on(&sample(), &["--agg", "count", "--output", &out]);
+        r.expect_code(1, &out);
+        let want = format!("rayproc: error: {out}: cannot write the output: {why}");
+        assert!(r.stderr.starts_with(&want), "{out}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{out}: {}", r.stderr);
+        assert_eq!(s.listing(), ["file.csv", "folder"], "{out}: nothing left");
+    }
+}
+
+/// `-o -` is standard output, as `--input -` is standard input and
+/// `--emit-partial -` standard output: it wrote a file named `-` into the
+/// current directory. It is what no `--output` is, format included, for
+/// `run` and `reduce`; `./-` still names a file `-`.
+#[test]
+fn output_dash_is_standard_output() {
+    let s = Scratch::new();
+    s.write("in.csv", std::fs::read(sample()).unwrap());
+    let here = |args: &[&str]| {
+        let out = crate::common::rayproc()
+            .current_dir(s.dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let run = ["run", "-i", "in.csv", "--by", "city", "--agg", "count"];
+    let csv = "city,count\nBerlin,2\nLisbon,1\nParis,3\n";
+    assert_eq!(here(&[&run[..], &["-o", "-"]].concat()), csv);
+    let json = here(&[&run[..], &["--output", "-", "--format", "json"]].concat());
+    assert_eq!(json_of(&json)[2], json!({"city": "Paris", "count": 3}));
+    let map = ["map", "-i", "in.csv", "--by", "city", "--agg", "count"];
+    here(&[&map[..], &["--part", "0/1", "--emit-partial", "p.part"]].concat());
+    assert_eq!(here(&["reduce", "p.part", "-o", "-"]), csv);
+    assert_eq!(s.listing(), ["in.csv", "p.part"], "no file named -");
+    assert_eq!(here(&[&run[..], &["-o", "./-"]].concat()), "");
+    assert_eq!(std::fs::read_to_string(s.path("-")).unwrap(), csv);
+}
+
+/// A store is a directory: `split --store -` is a usage error, where it
+/// made a store named `-` in the current directory.
+#[test]
+fn a_store_cannot_go_to_standard_output() {
+    let s = Scratch::new();
+    s.write("in.csv", std::fs::read(sample()).unwrap());
+    let out = crate::common::rayproc()
+        .current_dir(s.dir.path())
+        .args(["split", "-i", "in.csv", "--store", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--store -: a store is a directory"),
+        "{stderr}"
     );
-    r.expect_code(1, "unwritable --output");
-    assert!(!r.stderr.is_empty());
+    assert_eq!(s.listing(), ["in.csv"]);
 }
 
 // ---------------------------------------------------------------------------

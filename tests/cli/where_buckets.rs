@@ -476,6 +476,42 @@ fn where_usage_errors() {
     out.expect_code(2, "bucket twice");
 }
 
+/// A `--where` that is not UTF-8 got clap's "invalid UTF-8 was detected
+/// in one or more arguments", which named neither the flag nor the byte.
+/// It is a usage error at that byte, which says how to match such bytes;
+/// and the way it says works.
+#[cfg(unix)]
+#[test]
+fn a_where_that_is_not_utf8_is_a_usage_error_at_its_byte() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let (_dir, csv) = temp_csv(b"k,x\ncaf\xe9,1\ncafe,2\n");
+    let args = [
+        OsStr::new("run"),
+        OsStr::new("-i"),
+        csv.as_os_str(),
+        OsStr::new("--where"),
+        OsStr::from_bytes(b"x > 0 and k = 'caf\xe9'"),
+        OsStr::new("--agg"),
+        OsStr::new("count"),
+    ];
+    let out = run(args);
+    out.expect_code(2, "not UTF-8");
+    let caret = format!("{}^", " ".repeat(2 + 18));
+    let want = format!(
+        "rayproc: error: --where: byte 0xe9 (at byte offset 18) is not UTF-8 at column 19:\n  \
+         x > 0 and k = 'caf\u{fffd}'\n{caret}\nan expression is UTF-8 text; to match bytes \
+         that are not UTF-8 in a field, use a regex with Unicode off and \\xNN escapes: \
+         COLUMN ~ '(?-u)\\xe9'\n"
+    );
+    assert_eq!(out.stderr, want);
+    let out = run_on(
+        &csv,
+        &["--where", "k ~ '(?-u)^caf\\xe9$'", "--agg", "sum:x"],
+    );
+    assert_eq!(out.expect_ok("a regex of bytes").stdout, "sum_x\n1\n");
+}
+
 #[test]
 fn a_dropped_row_decides_no_type() {
     // 1.5 is only in a dropped row: x stays an integer column, as in the
