@@ -1,8 +1,9 @@
 //! Typed errors. Every error knows which exit code it maps to and carries
 //! enough context (file, line, column) for a person to fix the input.
 
+use std::borrow::Cow;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything that can stop a run.
 #[derive(Debug, thiserror::Error)]
@@ -14,7 +15,7 @@ pub enum Error {
     #[error("{0}")]
     Data(#[from] DataError),
     /// Reading an input or writing the output failed. Exit 1.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", show_path(.path))]
     Io {
         path: PathBuf,
         #[source]
@@ -52,11 +53,13 @@ impl Error {
 /// A problem with the data itself, positioned at a physical line of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataError {
-    /// The file as the user named it (`<stdin>` for standard input).
+    /// The file as the user named it (`<stdin>` for standard input), as
+    /// it is: messages show it escaped ([`show_name`]).
     pub file: String,
     /// 1-based physical line on which the offending record starts.
     pub line: u64,
-    /// The column concerned, when there is one.
+    /// The column concerned, when there is one, named as it is (shown
+    /// escaped as `file` is).
     pub column: Option<String>,
     /// What is wrong, in words.
     pub message: String,
@@ -64,9 +67,9 @@ pub struct DataError {
 
 impl fmt::Display for DataError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: ", self.file, self.line)?;
+        write!(f, "{}:{}: ", show_name(&self.file), self.line)?;
         if let Some(c) = &self.column {
-            write!(f, "column '{c}': ")?;
+            write!(f, "column '{}': ", show_name(c))?;
         }
         write!(f, "{}", self.message)
     }
@@ -79,34 +82,104 @@ impl std::error::Error for DataError {}
 /// backslashes are escaped, line breaks and tabs are `\n`, `\r`, `\t`,
 /// other control and invisible characters `\u{..}` (as Rust's `{:?}`
 /// writes them), and bytes that are not UTF-8 `\xNN` (not U+FFFD, which
-/// made `ab\xfe` and `ab\xff` one message).
+/// made `ab\xfe` and `ab\xff` one message). A combining mark is escaped
+/// only where it has no character before it to combine with (as
+/// `str::escape_debug` does): escaped everywhere, as `char::escape_debug`
+/// does, it broke every word of Hindi (`हिन\u{94d}दी`).
 pub fn show_value(raw: &[u8]) -> String {
-    use std::fmt::Write as _;
     const MAX: usize = 60;
     let mut out = String::with_capacity(raw.len().min(4 * MAX) + 2);
     out.push('"');
-    let mut shown = 0;
-    for chunk in raw.utf8_chunks() {
-        let valid = chunk.valid().chars().map(Ok);
-        for c in valid.chain(chunk.invalid().iter().map(|&b| Err(b))) {
-            if shown == MAX {
-                out.push_str("…\"");
-                return out;
-            }
-            shown += 1;
-            match c {
-                // (a char's escape_debug escapes the quote a str's does not)
-                Ok('\'') => out.push('\''),
-                Ok(c) if is_bidi_control(c) => {
-                    write!(out, "\\u{{{:x}}}", c as u32).expect("write to a String")
-                }
-                Ok(c) => out.extend(c.escape_debug()),
-                Err(b) => write!(out, "\\x{b:02x}").expect("write to a String"),
-            }
+    let mut previous = None;
+    for (shown, c) in units(raw).enumerate() {
+        if shown == MAX {
+            out.push_str("…\"");
+            return out;
         }
+        push_shown(&mut out, c, Some('"'), previous);
+        previous = Some(c);
     }
     out.push('"');
     out
+}
+
+/// A file or column name as messages show it. A name is what a person
+/// looks for (in a folder, in a header) and types again, so it keeps its
+/// own characters where they can be read: a name of printable text shows
+/// as it is, unquoted (messages put it after `FILE:` or between `'`), and
+/// never shortened, or the file could not be found from the message. Only
+/// the characters that would garble the message or make two names look
+/// alike are escaped, as in [`show_value`]: line breaks and tabs (`\n`,
+/// `\t`), control characters such as ESC, which would reach the terminal
+/// as a command, and bidirectional overrides (`\u{1b}`, `\u{202e}`), other
+/// invisible characters and a combining mark that begins the name
+/// (`\u{..}`), and bytes that are not UTF-8 (`\xNN`, so that `a\xfe` and
+/// `a\xff` differ). A backslash is `\\`: a name shown without a backslash
+/// is then the name itself, and one shown with backslashes reads back one
+/// way only. Quotes are not escaped: `Owner's name` and `O'Brien.csv` are
+/// common, and `O\'Brien.csv` is no file.
+pub fn show_name<T: AsRef<[u8]> + ?Sized>(name: &T) -> Cow<'_, str> {
+    let raw = name.as_ref();
+    let mut out = String::with_capacity(raw.len());
+    let mut previous = None;
+    for c in units(raw) {
+        push_shown(&mut out, c, None, previous);
+        previous = Some(c);
+    }
+    match std::str::from_utf8(raw) {
+        Ok(text) if text == out => Cow::Borrowed(text),
+        _ => Cow::Owned(out),
+    }
+}
+
+/// A path as messages show it: its bytes as [`show_name`] shows a name
+/// (not [`Path::display`], which shows invalid bytes as U+FFFD).
+pub fn show_path(path: &Path) -> Cow<'_, str> {
+    show_name(path.as_os_str().as_encoded_bytes())
+}
+
+/// The characters of `raw`, and its bytes that are not UTF-8 (`Err`).
+fn units(raw: &[u8]) -> impl Iterator<Item = Result<char, u8>> + '_ {
+    raw.utf8_chunks().flat_map(|chunk| {
+        let valid = chunk.valid().chars().map(Ok);
+        valid.chain(chunk.invalid().iter().map(|&b| Err(b)))
+    })
+}
+
+/// Writes one character (or byte that is not UTF-8) of a text shown
+/// between `quote`s (or none), after `previous`: escaped as `{:?}` escapes
+/// a string, except that of the two quotes only `quote` is (`escape_debug`
+/// escapes both), and that a bidirectional control is escaped too. A
+/// combining mark after a character is left to combine with it; where
+/// nothing precedes it (the text's start, a byte that is not UTF-8) it
+/// would combine with the quote or the message around it, and is escaped.
+fn push_shown(
+    out: &mut String,
+    c: Result<char, u8>,
+    quote: Option<char>,
+    previous: Option<Result<char, u8>>,
+) {
+    use std::fmt::Write as _;
+    match c {
+        Ok(c @ ('"' | '\'')) if Some(c) != quote => out.push(c),
+        Ok(c) if is_bidi_control(c) => {
+            write!(out, "\\u{{{:x}}}", c as u32).expect("write to a String")
+        }
+        Ok(c) => {
+            let escaped = c.escape_debug();
+            if escaped.len() == 1 {
+                out.push(c);
+            } else if let Some(Ok(before)) = previous {
+                // `str::escape_debug` escapes a combining mark only as the
+                // string's first character
+                let pair: String = [before, c].into_iter().collect();
+                out.extend(pair.escape_debug().skip(before.escape_debug().len()));
+            } else {
+                out.extend(escaped);
+            }
+        }
+        Err(b) => write!(out, "\\x{b:02x}").expect("write to a String"),
+    }
 }
 
 /// The marks and overrides that reorder how text around them is shown:
@@ -129,7 +202,9 @@ pub fn to_stderr(line: fmt::Arguments) {
 
 #[cfg(test)]
 mod tests {
-    use super::show_value;
+    use super::{show_name, show_path, show_value, DataError, Error};
+    use std::borrow::Cow;
+    use std::path::Path;
 
     #[test]
     fn values_show_every_byte_distinctly() {
@@ -148,5 +223,78 @@ mod tests {
             show_value(&[0xff; 61]),
             format!("\"{}…\"", "\\xff".repeat(60))
         );
+    }
+
+    #[test]
+    fn plain_names_show_as_they_are() {
+        for name in [
+            "data.csv",
+            "x",
+            "",
+            "prix €",
+            "日本語",
+            "a \"b\"",
+            "a/b c.csv",
+        ] {
+            assert!(
+                matches!(show_name(name), Cow::Borrowed(n) if n == name),
+                "{name}"
+            );
+        }
+        // never shortened: a file must be found from the message
+        let long = "n".repeat(500);
+        assert_eq!(show_name(&long), long);
+    }
+
+    #[test]
+    fn names_show_every_byte_distinctly_on_one_line() {
+        assert_eq!(show_name("a\nb.csv"), r"a\nb.csv");
+        assert_eq!(show_name("\x1b[31mred"), r"\u{1b}[31mred");
+        assert_eq!(show_name("x\u{202e}y"), r"x\u{202e}y");
+        assert_eq!(show_name(b"a\xff"), r"a\xff");
+        assert_eq!(show_name(b"a\xfe"), r"a\xfe");
+        assert_eq!(show_name("a\u{FFFD}"), "a\u{FFFD}");
+        // a backslash is escaped, so no name shows as another's escape
+        assert_eq!(show_name(r"a\nb"), r"a\\nb");
+        assert_ne!(show_name(r"a\nb"), show_name("a\nb"));
+        // quotes are not: a name with an apostrophe is common
+        assert_eq!(show_name("O'Brien's \"x\".csv"), "O'Brien's \"x\".csv");
+        // a combining mark is escaped only where it has nothing to combine with
+        assert_eq!(show_name("हिन्दी"), "हिन्दी");
+        assert_eq!(show_name("e\u{301}"), "e\u{301}");
+        assert_eq!(show_name("\u{301}x"), r"\u{301}x");
+        assert_eq!(show_name(b"\xff\xcc\x81"), r"\xff\u{301}");
+        assert_eq!(show_value("हिन्दी".as_bytes()), "\"हिन्दी\"");
+        assert_eq!(show_value("\u{301}".as_bytes()), r#""\u{301}""#);
+        // invisible characters are escaped wherever they are
+        assert_eq!(show_name("a\u{200b}b"), r"a\u{200b}b");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_show_their_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = Path::new(std::ffi::OsStr::from_bytes(b"dir/n\xffo\n.csv"));
+        assert_eq!(show_path(path), r"dir/n\xffo\n.csv");
+        assert_eq!(show_path(Path::new("<stdin>")), "<stdin>");
+        let io = Error::io(path, std::io::Error::other("gone"));
+        assert_eq!(io.to_string(), r"dir/n\xffo\n.csv: gone");
+    }
+
+    #[test]
+    fn data_errors_show_file_and_column_escaped() {
+        let e = DataError {
+            file: "a\nb.csv".into(),
+            line: 3,
+            column: Some("\x1b[0m".into()),
+            message: "bad".into(),
+        };
+        assert_eq!(e.to_string(), r"a\nb.csv:3: column '\u{1b}[0m': bad");
+        let plain = DataError {
+            file: "data.csv".into(),
+            column: Some("x".into()),
+            ..e
+        };
+        assert_eq!(plain.to_string(), "data.csv:3: column 'x': bad");
     }
 }

@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::agg::{Func, SharedState};
-use crate::error::Error;
+use crate::error::{show_name, Error};
 use crate::filter::{Bound, Expr};
 use crate::spec::{nearest, quote_if_needed, AggSpec, ColumnRef};
 use crate::timebucket::TimeUnit;
@@ -162,7 +162,7 @@ impl Plan {
                         return Err(Error::Usage(format!(
                             "--by names {}({}) twice",
                             unit.name(),
-                            plan.slot_labels[slot]
+                            show_name(&plan.slot_labels[slot])
                         )));
                     }
                     plan.buckets.push(Bucket {
@@ -181,7 +181,7 @@ impl Plan {
                     if twice {
                         return Err(Error::Usage(format!(
                             "--by names column '{}' twice",
-                            plan.slot_labels[slot]
+                            show_name(&plan.slot_labels[slot])
                         )));
                     }
                     plan.keys.push(slot);
@@ -234,7 +234,7 @@ impl Plan {
             if slot < before {
                 return Err(Error::Usage(format!(
                     "--columns names column '{}' twice",
-                    plan.slot_labels[slot]
+                    show_name(&plan.slot_labels[slot])
                 )));
             }
             plan.aggs.push(PlannedAgg {
@@ -310,6 +310,7 @@ impl Plan {
         for (j, name) in names.iter().enumerate() {
             let earlier = &mut first[usize::from(j >= keys)];
             if let Some(&i) = earlier.get(name.as_str()) {
+                let name = show_name(name);
                 return Err(Error::Usage(format!(
                     "output column '{name}' would appear twice (from {} and from {}); \
                      output column names must be unique: ask for each aggregate once",
@@ -418,18 +419,20 @@ impl Plan {
 
 /// `text` is the reference as written, `name` the name it looks for.
 fn unknown_column(text: &str, name: &str, context: &str, header: &[String]) -> Error {
-    let mut msg = format!("unknown column '{text}' in {context}");
+    let mut msg = format!("unknown column '{}' in {context}", show_name(text));
     if let Some(near) = nearest(name, header.iter().map(String::as_str)) {
-        msg.push_str(&format!("; did you mean '{near}'?"));
+        msg.push_str(&format!("; did you mean '{}'?", show_name(near)));
         let written = quote_if_needed(near);
         if written != near {
-            msg.push_str(&format!(" (name it as {written})"));
+            msg.push_str(&format!(" (name it as {})", show_name(&written)));
         }
     }
     if header.is_empty() {
         msg.push_str("; the input has no columns");
     } else {
-        let list: Vec<String> = header.iter().map(|h| format!("'{h}'")).collect();
+        let list: Vec<String> = (header.iter())
+            .map(|h| format!("'{}'", show_name(h)))
+            .collect();
         msg.push_str(&format!("\navailable columns: {}", list.join(", ")));
     }
     Error::Usage(msg)
@@ -485,10 +488,11 @@ impl<'h> Names<'h> {
             _ => (column.name.as_str(), column.occurrence),
         };
         let found = self.positions(name);
+        let shown = show_name(name);
         let listed = |found: &[usize]| {
             let numbers: Vec<String> = found.iter().map(|i| (i + 1).to_string()).collect();
             format!(
-                "the input has {} columns named '{name}' (columns {})",
+                "the input has {} columns named '{shown}' (columns {})",
                 found.len(),
                 numbers.join(", ")
             )
@@ -497,10 +501,11 @@ impl<'h> Names<'h> {
             (_, 0) => Err(unknown_column(&column.text, name, context, self.header)),
             (None, 1) => Ok(found[0]),
             (None, _) => {
-                let picks: Vec<String> =
-                    (1..=found.len()).map(|n| self.numbered(name, n)).collect();
+                let picks: Vec<String> = (1..=found.len())
+                    .map(|n| show_name(&self.numbered(name, n)).into_owned())
+                    .collect();
                 Err(Error::Usage(format!(
-                    "column '{name}' in {context} is ambiguous: {}; \
+                    "column '{shown}' in {context} is ambiguous: {}; \
                      pick one by its number among them: {}",
                     listed(found),
                     picks.join(", ")
@@ -509,10 +514,10 @@ impl<'h> Names<'h> {
             (Some(n), count) if n <= count => Ok(found[n - 1]),
             (Some(_), _) => Err(Error::Usage(format!(
                 "no column {} in {context}: {}",
-                column.text,
+                show_name(&column.text),
                 if found.len() == 1 {
                     format!(
-                        "the input has one column named '{name}' (column {})",
+                        "the input has one column named '{shown}' (column {})",
                         found[0] + 1
                     )
                 } else {

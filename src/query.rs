@@ -28,7 +28,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{DataError, Error, Result};
+use crate::error::{show_name, show_path, DataError, Error, Result};
 use crate::exec::{self, ExecOptions};
 use crate::output::{self, Format};
 use crate::plan::Plan;
@@ -336,7 +336,7 @@ fn open_store(query: &Query, dir: &Path, allow_stale: bool) -> Result<Store> {
             return Err(Error::Usage(format!(
                 "--delimiter {given:?} does not apply to --store: {} was split with --delimiter {:?}, \
                  and its columns are already apart; drop --delimiter, or split again",
-                dir.display(),
+                show_path(dir),
                 store.manifest.delimiter
             )));
         }
@@ -347,7 +347,7 @@ fn open_store(query: &Query, dir: &Path, allow_stale: bool) -> Result<Store> {
             return Err(Error::Other(format!(
                 "store {} is stale: {}; \
                  re-run `rayproc split`, or pass --allow-stale to use the store as it is",
-                dir.display(),
+                show_path(dir),
                 c.clause()
             )));
         }
@@ -356,7 +356,7 @@ fn open_store(query: &Query, dir: &Path, allow_stale: bool) -> Result<Store> {
         && store.manifest.rows == 0
         && !query.referenced_columns().is_empty()
     {
-        return Err(no_header(&format!("store {}", dir.display())));
+        return Err(no_header(&format!("store {}", show_path(dir))));
     }
     Ok(store)
 }
@@ -378,8 +378,8 @@ fn open_typed_inputs(
             .expect("a typed input");
         return Err(Error::Usage(format!(
             "{} is CSV but {} is {}: one run reads either CSV inputs or Parquet/Arrow inputs, not both",
-            paths[i].display(),
-            paths[typed].display(),
+            show_path(paths[i]),
+            show_path(paths[typed]),
             formats[typed].name()
         )));
     }
@@ -396,7 +396,7 @@ fn open_typed_inputs(
         if input.header() != header {
             return Err(Error::Other(format!(
                 "{}: {}",
-                input.name(),
+                show_name(input.name()),
                 dataset::columns_differ(&input.header(), inputs[0].name(), &header)
             )));
         }
@@ -445,7 +445,7 @@ fn open_csv_inputs(
         // with no header at all, a named column cannot be checked: refuse
         None => match fallback() {
             named if named.is_empty() => named,
-            _ => return Err(no_header(&inputs[0].name)),
+            _ => return Err(no_header(&show_name(&inputs[0].name))),
         },
     };
     for input in inputs.iter().filter(|i| !i.is_empty) {
@@ -479,7 +479,8 @@ fn open_csv_inputs(
     })
 }
 
-/// The error for a request that names columns when no input has a header.
+/// The error for a request that names columns when no input has a header;
+/// `name`: the input, as messages show it.
 fn no_header(name: &str) -> Error {
     Error::Other(format!(
         "{name}: empty input, no header to check the columns against"
@@ -609,7 +610,7 @@ fn check_csv(files: &[InputFile], threads: usize) -> Result<()> {
         if format != InputFormat::Csv {
             return Err(Error::Usage(format!(
                 "{} is {}: `split` reads CSV; run reads {} files directly (--input)",
-                path.display(),
+                show_path(path),
                 format.name(),
                 format.name()
             )));

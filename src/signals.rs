@@ -242,9 +242,11 @@ impl Drop for MappingGuard {
 /// Registers the mapped region `ptr..ptr + len` of file `path` (named as the
 /// user knows it): a SIGBUS in it then ends the run with
 /// `rayproc: error: PATH changed while being read (truncated?)` and exit
-/// code 1 instead of a crash.
+/// code 1 instead of a crash. The path is kept as that message shows it
+/// ([`crate::error::show_path`]): the handler can only copy bytes.
 pub fn register_mapping(ptr: *const u8, len: usize, path: &Path) -> MappingGuard {
-    let slot = claim(&MAPPINGS, ptr as usize, len, path);
+    let shown = crate::error::show_path(path);
+    let slot = claim(&MAPPINGS, ptr as usize, len, Path::new(&*shown));
     test_pause("map");
     MappingGuard { slot }
 }

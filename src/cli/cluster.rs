@@ -13,7 +13,7 @@ use std::path::Path;
 use clap::ValueEnum;
 
 use super::args::{ProgressMode, RunArgs};
-use crate::error::{Error, Result};
+use crate::error::{show_path, Error, Result};
 
 /// The environment variable naming the Python interpreter of the driver.
 pub const PYTHON_VAR: &str = "RAYPROC_PYTHON";
@@ -45,7 +45,7 @@ fn cannot_start(python: &OsString, e: std::io::Error) -> Error {
     Error::Other(format!(
         "--cluster: cannot start {} ({e}); set {PYTHON_VAR} to a Python that has the driver \
          (pip install ./python, see docs/cluster.md)",
-        Path::new(python).display()
+        show_path(Path::new(python))
     ))
 }
 

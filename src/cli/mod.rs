@@ -23,7 +23,7 @@ pub use args::{
 };
 pub use validate::{MapConfig, ReduceConfig, RunConfig};
 
-use crate::error::{Error, Result};
+use crate::error::{show_path, Error, Result};
 use crate::output;
 use crate::query::{self, Inspect, Split};
 use crate::store;
@@ -121,7 +121,7 @@ pub fn split(request: &Split) -> Result<()> {
             summary.rows,
             summary.partitions,
             store::human_bytes(summary.bytes),
-            request.store.display()
+            show_path(&request.store)
         );
     }
     Ok(())
@@ -140,7 +140,7 @@ pub fn inspect(request: &Inspect) -> Result<()> {
         return Err(Error::Other(format!(
             "{} partition file(s) of {} failed verification; re-create the store with `rayproc split`",
             inspection.failed,
-            request.store.display()
+            show_path(&request.store)
         )));
     }
     Ok(())

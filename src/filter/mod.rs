@@ -90,6 +90,7 @@ pub use parse::{parse, parse_bytes, ParseError};
 
 #[cfg(doc)]
 use crate::batch::Batch;
+use crate::error::show_name;
 use crate::spec::{nearest, ColumnRef};
 
 /// A parsed `--where` expression.
@@ -209,7 +210,7 @@ impl Expr {
             format!(
                 "the input has {} columns named '{}' (columns {})",
                 found.len(),
-                name,
+                show_name(name),
                 numbers.join(", ")
             )
         };
@@ -217,19 +218,24 @@ impl Expr {
             (_, 0) => {
                 let mut note = String::new();
                 if let Some(near) = nearest(&c.name, header.iter().map(String::as_str)) {
-                    note = format!("did you mean {}?\n", parse::write_name(near));
+                    note = format!("did you mean {}?\n", show_name(&parse::write_name(near)));
                 }
                 if header.is_empty() {
                     note.push_str("the input has no columns");
                 } else {
-                    let list: Vec<String> = header.iter().map(|h| format!("'{h}'")).collect();
+                    let list: Vec<String> = header
+                        .iter()
+                        .map(|h| format!("'{}'", show_name(h)))
+                        .collect();
                     note.push_str(&format!("available columns: {}", list.join(", ")));
                 }
                 Err(error(format!("unknown column {shown}")).with_note(note))
             }
             (None, 1) => Ok(found[0]),
             (None, n) => {
-                let picks: Vec<String> = (1..=n).map(|i| numbered(header, name, i)).collect();
+                let picks: Vec<String> = (1..=n)
+                    .map(|i| show_name(&numbered(header, name, i)).into_owned())
+                    .collect();
                 Err(
                     error(format!("column {shown} is ambiguous")).with_note(format!(
                         "{}; pick one by its number: {}",
@@ -241,7 +247,7 @@ impl Expr {
             (Some(n), count) if n <= count => Ok(found[n - 1]),
             (Some(_), 1) => Err(error(format!("no column {shown}")).with_note(format!(
                 "the input has one column named '{}' (column {})",
-                name,
+                show_name(name),
                 found[0] + 1
             ))),
             (Some(_), _) => Err(error(format!("no column {shown}")).with_note(listed())),

@@ -48,7 +48,7 @@ use std::path::{Path, PathBuf};
 use crate::xxh3::Xxh3;
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::{show_name, show_path, Error, Result};
 use crate::exec::ExecOptions;
 use crate::partial::{Partial, Table};
 use crate::plan::Plan;
@@ -553,6 +553,7 @@ pub enum Reduced {
 
 /// One partial file read, and its name.
 struct Unit {
+    /// The partial's file, as messages show it.
     name: String,
     file: PartialFile,
 }
@@ -721,7 +722,7 @@ fn read_units(paths: &[PathBuf]) -> Result<Vec<Unit>> {
                 ("<stdin>".to_string(), bytes)
             } else {
                 let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-                (path.display().to_string(), bytes)
+                (show_path(path).into_owned(), bytes)
             };
             let file = PartialFile::from_bytes(&bytes)
                 .map_err(|why| Error::Other(format!("{name}: {why}")))?;
@@ -859,7 +860,7 @@ fn misaligned_parts(units: &[Unit], header: &Header) -> Result<BTreeSet<usize>> 
                 None => {
                     return Err(Error::Other(format!(
                         "internal error: no part read {}",
-                        body.name
+                        show_name(&body.name)
                     )))
                 }
             }

@@ -88,7 +88,7 @@ fn unwritable(path: &Path, why: io::Error) -> Error {
 /// through a file, or a folder that refuses new files (read-only, no
 /// permission, a file system such as `/proc` where nothing can be created).
 fn no_file_in(dir: &Path, e: io::Error) -> io::Error {
-    let shown = dir.display();
+    let shown = crate::error::show_path(dir);
     match fs::metadata(dir) {
         Err(d) if d.kind() == io::ErrorKind::NotFound => {
             io::Error::new(d.kind(), format!("the directory {shown} does not exist"))

@@ -48,7 +48,7 @@ pub fn check(
         }
         None => Error::Other(format!(
             "column '{}': invalid UTF-8 in {}: {why}",
-            table.columns[column],
+            crate::error::show_name(&table.columns[column]),
             show_value(&bytes)
         )),
     })

@@ -161,7 +161,7 @@ fn beyond_bound_notes(
     (beyond.iter().enumerate())
         .filter_map(|(i, &(n, why))| {
             let why = why.filter(|_| n > 0)?;
-            let name = &names[key_columns + i];
+            let name = crate::error::show_name(&names[key_columns + i]);
             Some(match groups {
                 Some(groups) => format!("{name}: in {n} of {groups} groups, {why}"),
                 None => format!("{name}: {why}"),

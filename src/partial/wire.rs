@@ -158,7 +158,7 @@ impl Partial {
             read.decode_into(remap.len(), &mut r).map_err(|e| {
                 let column = planned
                     .slot
-                    .map(|s| format!(" of '{}'", plan.column_label(s)));
+                    .map(|s| format!(" of '{}'", crate::error::show_name(plan.column_label(s))));
                 WireError(format!(
                     "{}{}: {e}",
                     planned.func.label(),

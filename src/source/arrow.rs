@@ -38,6 +38,7 @@ use arrow_schema::{DataType, TimeUnit};
 
 use crate::batch::{Batch, BATCH_ROWS};
 use crate::dict::{Codes, Dictionary};
+use crate::error::show_name;
 use crate::number::parse_float;
 use crate::value::{Column, ColumnType, Data};
 
@@ -144,7 +145,8 @@ impl Prepared {
     ) -> Result<Prepared, String> {
         let Some(a) = codes.as_primitive_opt::<UInt32Type>() else {
             return Err(format!(
-                "column '{name}': codes must be UInt32, found {}",
+                "column '{}': codes must be UInt32, found {}",
+                show_name(name),
                 codes.data_type()
             ));
         };
@@ -152,12 +154,14 @@ impl Prepared {
             && ((a.null_count() == 0 && self.array.null_count() == 0)
                 || (0..a.len()).all(|i| a.is_valid(i) == self.array.is_valid(i)));
         if self.kind != ReadAs::Text || !same_nulls {
+            let name = show_name(name);
             return Err(format!("column '{name}': its codes do not match its rows"));
         }
         let valid = valid_mask(codes.as_ref());
         if let Err(row) = Codes::new(a.values(), valid.as_deref(), dict) {
             return Err(format!(
-                "column '{name}': row {}: code {} is past the end of its dictionary of {} values",
+                "column '{}': row {}: code {} is past the end of its dictionary of {} values",
+                show_name(name),
                 row + 1,
                 a.values()[row],
                 dict.len()
@@ -181,7 +185,8 @@ fn valid_mask(a: &dyn Array) -> Option<Vec<bool>> {
 /// without copying Int64, Float64 and text arrays.
 pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
     use DataType::*;
-    let kind = kind_of(array.data_type()).map_err(|why| format!("column '{name}' {why}"))?;
+    let kind =
+        kind_of(array.data_type()).map_err(|why| format!("column '{}' {why}", show_name(name)))?;
     if is_coded_non_text(array.data_type()) {
         return prepare(name, &decoded(name, array)?);
     }
@@ -265,7 +270,7 @@ pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
                 a.into_builder()
                     .data_type(DataType::Int64)
                     .build()
-                    .map_err(|e| format!("column '{name}': {e}"))?,
+                    .map_err(|e| format!("column '{}': {e}", show_name(name)))?,
             );
             text(to_text(&a, |v| format_timestamp(v, per_second, digits)))
         }
@@ -309,7 +314,7 @@ fn decoded(name: &str, array: &ArrayRef) -> Result<ArrayRef, String> {
     let options = arrow_select::take::TakeOptions { check_bounds: true };
     let values = dictionary.values().as_ref();
     arrow_select::take::take(values, dictionary.keys(), Some(options))
-        .map_err(|e| format!("column '{name}': {e}"))
+        .map_err(|e| format!("column '{}': {e}", show_name(name)))
 }
 
 fn to_text<T: ArrowPrimitiveType>(
@@ -756,6 +761,7 @@ impl Spelled {
     ) -> crate::error::Result<crate::rows::Spelling<'a>> {
         use crate::rows::Spelling;
         let bad = |why: String| {
+            let name = show_name(name);
             crate::error::Error::Other(format!("the integers of column '{name}': {why}"))
         };
         Ok(match self {
@@ -835,7 +841,8 @@ pub struct Rejection {
 impl Rejection {
     /// "column 'x': sum needs numbers, found "abc"", as the CSV path says it.
     pub fn describe(&self, plan: &crate::plan::Plan) -> String {
-        format!("column '{}': {}", plan.slot_labels[self.slot], self.message)
+        let column = show_name(&plan.slot_labels[self.slot]);
+        format!("column '{column}': {}", self.message)
     }
 }
 

@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::paths::{self, InputFile};
-use crate::error::{Error, Result};
+use crate::error::{show_name, Error, Result};
 
 /// The files of `args` (each expanded by [`paths::expand`]), in argument
 /// order, and the Hive keys they all share (see [`paths::hive_columns`]).
@@ -150,6 +150,7 @@ pub fn open_all<T: Send>(
 pub fn first_difference(header: &[String], want: &[String]) -> String {
     for (i, (got, wanted)) in header.iter().zip(want).enumerate() {
         if got != wanted {
+            let (got, wanted) = (show_name(got), show_name(wanted));
             return format!("column {} is '{got}', not '{wanted}'", i + 1);
         }
     }
@@ -159,14 +160,14 @@ pub fn first_difference(header: &[String], want: &[String]) -> String {
             header.len(),
             want.len(),
             header.len() + 1,
-            want[header.len()]
+            show_name(&want[header.len()])
         ),
         _ => format!(
             "it has {} columns, not {}: column {} '{}' is extra",
             header.len(),
             want.len(),
             want.len() + 1,
-            header[want.len()]
+            show_name(&header[want.len()])
         ),
     }
 }
@@ -174,12 +175,14 @@ pub fn first_difference(header: &[String], want: &[String]) -> String {
 /// The message for a file whose columns (`header`) differ from those of
 /// the first file, `first` (whose columns are `want`).
 pub fn columns_differ(header: &[String], first: &str, want: &[String]) -> String {
+    let list = |names: &[String]| names.iter().map(show_name).collect::<Vec<_>>().join(",");
+    let first = show_name(first);
     format!(
         "its columns differ from those of {first}: {}; files read as one table must have the \
          same columns, in the same order (this file: [{}]; {first}: [{}])",
         first_difference(header, want),
-        header.join(","),
-        want.join(",")
+        list(header),
+        list(want)
     )
 }
 
@@ -189,8 +192,10 @@ pub fn columns_differ(header: &[String], first: &str, want: &[String]) -> String
 pub fn check_keys(header: &[String], keys: &[String], first: &str) -> Result<()> {
     match keys.iter().find(|k| header.contains(k)) {
         Some(k) => Err(Error::Other(format!(
-            "{first}: the folder key {k}= names a column that the file also has: rename the \
-             column or the key=value folders"
+            "{}: the folder key {}= names a column that the file also has: rename the \
+             column or the key=value folders",
+            show_name(first),
+            show_name(k)
         ))),
         None => Ok(()),
     }

@@ -163,7 +163,7 @@ pub fn sniff_reader<'a, R: Read + Send + 'a>(
 /// and at which compressed byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError {
-    /// The input as the user named it.
+    /// The input as the user named it (shown escaped).
     pub name: String,
     pub compression: Compression,
     pub kind: DecodeErrorKind,
@@ -186,21 +186,22 @@ pub enum DecodeErrorKind {
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let format = self.compression.name();
+        let name = crate::error::show_name(&self.name);
         match self.kind {
             DecodeErrorKind::Truncated => write!(
                 f,
-                "{}: truncated {format} input: the data ends at byte {}, {} (the file is incomplete or damaged)",
-                self.name, self.offset, self.detail
+                "{name}: truncated {format} input: the data ends at byte {}, {} (the file is incomplete or damaged)",
+                self.offset, self.detail
             ),
             DecodeErrorKind::Corrupt => write!(
                 f,
-                "{}: corrupt {format} input at byte {}: {} (the file is damaged)",
-                self.name, self.offset, self.detail
+                "{name}: corrupt {format} input at byte {}: {} (the file is damaged)",
+                self.offset, self.detail
             ),
             DecodeErrorKind::TrailingGarbage => write!(
                 f,
-                "{}: {format} input has trailing garbage: the bytes from {} on {}",
-                self.name, self.offset, self.detail
+                "{name}: {format} input has trailing garbage: the bytes from {} on {}",
+                self.offset, self.detail
             ),
         }
     }

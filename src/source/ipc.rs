@@ -56,7 +56,7 @@ use arrow_ipc::Block;
 use arrow_schema::SchemaRef;
 use memmap2::Mmap;
 
-use crate::error::{Error, Result};
+use crate::error::{show_name, Error, Result};
 
 mod compressed;
 mod layout;
@@ -109,9 +109,10 @@ pub(crate) fn guarded<T, E: std::fmt::Display>(
 /// claim more than [`compressed::check_claims`] lets Arrow allocate.
 fn too_large(name: &str, what: &str, big: compressed::TooLarge) -> Error {
     Error::Other(format!(
-        "{name}: {what}'s compressed buffers claim {} bytes uncompressed, more than rayproc \
+        "{}: {what}'s compressed buffers claim {} bytes uncompressed, more than rayproc \
          reads from a batch of its size ({} bytes: {} times its compressed body, or 256 MiB): \
          write the file in smaller batches, uncompressed, or as Parquet",
+        show_name(name),
         big.claimed,
         big.most,
         compressed::RATIO
@@ -120,7 +121,8 @@ fn too_large(name: &str, what: &str, big: compressed::TooLarge) -> Error {
 
 fn truncated(name: &str) -> Error {
     Error::Other(format!(
-        "{name}: not a valid Arrow IPC file: missing the ARROW1 header (truncated?)"
+        "{}: not a valid Arrow IPC file: missing the ARROW1 header (truncated?)",
+        show_name(name)
     ))
 }
 
@@ -206,8 +208,9 @@ impl IpcFile {
         } else {
             return Err(truncated(name));
         };
+        let shown = show_name(name);
         let bad =
-            |why: String| Error::Other(format!("{name}: not a valid Arrow IPC {format}: {why}"));
+            |why: String| Error::Other(format!("{shown}: not a valid Arrow IPC {format}: {why}"));
         let layout = layout.map_err(bad)?;
         let schema = layout.schema;
         if let Some(p) = &projection {
@@ -255,7 +258,7 @@ impl IpcFile {
             }
             _ => Err(Error::Other(format!(
                 "{}: not a valid Arrow IPC file: a record batch lies outside the file (truncated?)",
-                self.name
+                show_name(&self.name)
             ))),
         }
     }
@@ -288,10 +291,13 @@ impl IpcFile {
             .map_err(|e| {
                 Error::Other(format!(
                     "{}: record batch {i} is unreadable: {e}",
-                    self.name
+                    show_name(&self.name)
                 ))
             })?
-            .ok_or_else(|| Error::Other(format!("{}: record batch {i} is empty", self.name)))
+            .ok_or_else(|| {
+                let name = show_name(&self.name);
+                Error::Other(format!("{name}: record batch {i} is empty"))
+            })
             .and_then(|batch| {
                 // the row count is the message's own word: nothing checks it
                 // against a batch without columns, or whose columns take no
@@ -302,7 +308,7 @@ impl IpcFile {
                     return Err(Error::Other(format!(
                         "{}: not a valid Arrow IPC file: record batch {i} says it has {} rows, \
                          more than its {} bytes can hold",
-                        self.name,
+                        show_name(&self.name),
                         batch.num_rows(),
                         block.bodyLength()
                     )));

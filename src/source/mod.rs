@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
-use crate::error::{DataError, Error, Result};
+use crate::error::{show_path, DataError, Error, Result};
 use scan::{field_bytes, AllFields, Scanner};
 
 /// The bytes of an input, kept mapped for the whole run.
@@ -590,7 +590,7 @@ pub fn detect_format(path: &Path) -> Result<InputFormat> {
             return Ok(InputFormat::Ipc);
         }
     }
-    let name = path.display().to_string();
+    let name = show_path(path);
     match Start::of(&head) {
         Start::Other => Ok(InputFormat::Csv),
         Start::IpcStream => Ok(InputFormat::Ipc),

@@ -34,7 +34,7 @@ use parquet::basic::Type as Physical;
 
 use super::arrow::{fold_arrays, is_text};
 use super::ipc::guarded;
-use crate::error::{Error, Result};
+use crate::error::{show_name, show_path, Error, Result};
 use crate::exec::Fold;
 use crate::plan::{Plan, UNUSED};
 
@@ -74,7 +74,10 @@ impl ParquetInput {
                 None => meta,
             })
         })
-        .map_err(|e| Error::Other(format!("{name}: not a readable Parquet file: {e}")))?;
+        .map_err(|e| {
+            let name = show_path(path);
+            Error::Other(format!("{name}: not a readable Parquet file: {e}"))
+        })?;
         let header = meta
             .schema()
             .fields()
@@ -118,7 +121,8 @@ impl ParquetInput {
         for (i, field) in self.meta.schema().fields().iter().enumerate() {
             if plan.slot_of.get(i).is_some_and(|&s| s != UNUSED) {
                 super::arrow::kind_of(field.data_type()).map_err(|why| {
-                    Error::Other(format!("{}: column '{}' {why}", self.name, field.name()))
+                    let (name, column) = (show_name(&self.name), show_name(field.name()));
+                    Error::Other(format!("{name}: column '{column}' {why}"))
                 })?;
             }
         }
@@ -183,7 +187,7 @@ impl ParquetInput {
                 |r| {
                     Error::Other(format!(
                         "{}: row {}: {}",
-                        self.name,
+                        show_name(&self.name),
                         first + r.row as u64 + 1,
                         r.describe(plan)
                     ))
@@ -201,6 +205,7 @@ impl ParquetInput {
 /// writers use; LZO, which the `parquet` crate does not read) says so and
 /// what to do, rather than the crate's "Disabled feature at compile time".
 fn read_error(name: &str, e: &dyn std::fmt::Display) -> Error {
+    let name = show_name(name);
     let why = e.to_string();
     let lower = why.to_ascii_lowercase();
     let codec = [

@@ -71,7 +71,7 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{show_name, show_path, Error, Result};
 
 /// One input file and the Hive partition values of its folders.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -198,8 +198,8 @@ fn refuse_store_files<'a>(files: impl IntoIterator<Item = &'a PathBuf>) -> Resul
                 "{}: this folder is a rayproc store; query it with --store {} \
                  (read as a folder of files, it would mix the store's generations \
                  and skip its checks)",
-                store.display(),
-                store.display()
+                show_path(store),
+                show_path(store)
             )));
         }
     }
@@ -222,15 +222,16 @@ pub fn hive_columns(files: &[InputFile]) -> Result<Vec<String>> {
                 if k.is_empty() {
                     "no key=value folders".to_string()
                 } else {
+                    let k: Vec<_> = k.iter().map(show_name).collect();
                     format!("the keys {}", k.join(", "))
                 }
             };
             return Err(Error::Other(format!(
                 "{}: its folders give {}, but {} has {}: every file of a dataset must lie \
                  under the same key=value folders, in the same order",
-                f.path.display(),
+                show_path(&f.path),
                 show(&got),
-                first.path.display(),
+                show_path(&first.path),
                 show(&want)
             )));
         }
@@ -267,8 +268,8 @@ fn hive_of(base: &Path, path: &Path) -> Result<Vec<(String, String)>> {
             String::from_utf8(percent_decode(part)).map_err(|_| {
                 Error::Other(format!(
                     "{}: the folder name {} is not UTF-8 text once percent-decoded",
-                    path.display(),
-                    name.to_string_lossy()
+                    show_path(path),
+                    show_path(Path::new(name))
                 ))
             })
         };
@@ -279,8 +280,9 @@ fn hive_of(base: &Path, path: &Path) -> Result<Vec<(String, String)>> {
         }
         if hive.iter().any(|(k, _)| *k == key) {
             return Err(Error::Other(format!(
-                "{}: the key {key} appears in two key=value folders",
-                path.display()
+                "{}: the key {} appears in two key=value folders",
+                show_path(path),
+                show_name(&key)
             )));
         }
         hive.push((key, value));
@@ -401,7 +403,7 @@ fn enter(path: &Path, meta: &fs::Metadata, ancestors: &mut Vec<DirId>) -> Result
     if ancestors.contains(&id) {
         return Err(Error::Other(format!(
             "{}: symbolic link loop: this folder is also one of its own parent folders",
-            path.display()
+            show_path(path)
         )));
     }
     ancestors.push(id);
@@ -422,7 +424,7 @@ fn data_file(path: PathBuf, meta: &fs::Metadata) -> Result<PathBuf> {
         "{}: not a regular file (a FIFO, socket or device), found in a folder or by a \
          pattern, which read regular files only: name it alone with --input to read it as a \
          stream",
-        path.display()
+        show_path(&path)
     )))
 }
 

@@ -62,7 +62,7 @@ use super::scan::{FieldSink, Scanner, Span};
 use super::{line_of, Bytes, CsvInput, OpenOptions, BOM};
 use crate::batch::Batch;
 use crate::cpu;
-use crate::error::{DataError, Error, Result};
+use crate::error::{show_name, show_path, DataError, Error, Result};
 use crate::exec::{self, ExecOptions};
 use crate::partial::{Partial, SharedParts, Table};
 use crate::plan::Plan;
@@ -175,11 +175,11 @@ pub(crate) fn is_streamed(path: &Path) -> bool {
 }
 
 /// How messages name `path`.
-fn shown(path: &Path) -> String {
+fn shown(path: &Path) -> std::borrow::Cow<'_, str> {
     if is_stdin(path) {
         "- (standard input)".into()
     } else {
-        path.display().to_string()
+        show_path(path)
     }
 }
 
@@ -495,7 +495,7 @@ fn read_error(name: &str, e: io::Error, line: Option<u64>) -> Error {
         let at = line.map_or(String::new(), |l| {
             format!(" (the text read so far reaches line {l})")
         });
-        return Error::Other(format!("{name}: {no_room}{at}"));
+        return Error::Other(format!("{}: {no_room}{at}", show_name(name)));
     }
     match (decompress::error(name, e), line) {
         (Error::Other(message), Some(line)) => Error::Other(format!(
@@ -661,7 +661,10 @@ pub fn map<W: Send>(
         .stream
         .as_ref()
         .and_then(|rest| rest.reader.lock().unwrap_or_else(|e| e.into_inner()).take())
-        .ok_or_else(|| Error::Other(format!("internal error: {} read twice", input.name)))?;
+        .ok_or_else(|| {
+            let name = show_name(&input.name);
+            Error::Other(format!("internal error: {name} read twice"))
+        })?;
     let threads = workers.len().max(1);
     let (tx, rx) = sync_channel::<Block>(threads);
     let rx = Mutex::new(rx);

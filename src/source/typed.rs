@@ -12,7 +12,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use super::dataset::HiveType;
 use super::ipc::IpcFile;
 use super::parquet::ParquetInput;
-use crate::error::{Error, Result};
+use crate::error::{show_name, Error, Result};
 use crate::exec::{self, AggregateOptions, ExecOptions, Fold};
 use crate::partial::Table;
 use crate::plan::{Plan, UNUSED};
@@ -98,7 +98,8 @@ impl TypedInput {
                 for (i, field) in f.schema.fields().iter().enumerate() {
                     if plan.slot_of.get(i).is_some_and(|&s| s != UNUSED) {
                         super::arrow::kind_of(field.data_type()).map_err(|why| {
-                            Error::Other(format!("{}: column '{}' {why}", f.name, field.name()))
+                            let (name, column) = (show_name(&f.name), show_name(field.name()));
+                            Error::Other(format!("{name}: column '{column}' {why}"))
                         })?;
                     }
                 }
@@ -128,7 +129,7 @@ impl TypedInput {
                         |r| {
                             Error::Other(format!(
                                 "{}: record batch {i}, row {}: {}",
-                                f.name,
+                                show_name(&f.name),
                                 r.row + 1,
                                 r.describe(plan)
                             ))
@@ -195,16 +196,17 @@ fn check_kinds(plan: &Plan, inputs: &[TypedInput]) -> Result<()> {
             match seen {
                 Some((k, first)) if (k == Kind::Text) != (kind == Kind::Text) => {
                     return Err(Error::Other(format!(
-                        "column '{}' is {} in {first} but {} in {}; inputs must agree on which \
+                        "column '{}' is {} in {} but {} in {}; inputs must agree on which \
                          columns are text",
-                        plan.header[col],
+                        show_name(&plan.header[col]),
                         if k == Kind::Text { "text" } else { "numeric" },
+                        show_name(first),
                         if kind == Kind::Text {
                             "text"
                         } else {
                             "numeric"
                         },
-                        input.name()
+                        show_name(input.name())
                     )))
                 }
                 None => seen = Some((kind, input.name())),

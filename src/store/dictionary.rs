@@ -32,7 +32,7 @@ use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
 
 use crate::dict::Dictionary;
-use crate::error::{Error, Result};
+use crate::error::{show_path, Error, Result};
 use crate::keyset::KeySet;
 use crate::source::ipc::IpcFile;
 
@@ -193,7 +193,7 @@ pub fn file_name(column: usize) -> String {
 pub fn write(dir: &Path, column: usize, coder: &Coder, utf8: bool) -> Result<DictionaryInfo> {
     let name = file_name(column);
     let path = dir.join(&name);
-    let arrow = |e: arrow_schema::ArrowError| Error::Other(format!("{}: {e}", path.display()));
+    let arrow = |e: arrow_schema::ArrowError| Error::Other(format!("{}: {e}", show_path(&path)));
     let (dt, array): (DataType, ArrayRef) = if utf8 {
         let values: Vec<&str> = coder
             .values()
@@ -240,7 +240,7 @@ pub fn read(
     let damaged = |why: String| {
         Error::Other(format!(
             "{}: {why}; re-create the store with `rayproc split`",
-            path.display()
+            show_path(&path)
         ))
     };
     let file = super::layout::open_regular(dir, &info.file, &path)?;

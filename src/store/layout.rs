@@ -40,7 +40,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::io::{AsRawFd, FromRawFd};
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{show_path, Error, Result};
 
 /// The file naming the current generation.
 pub const CURRENT: &str = "current";
@@ -116,7 +116,7 @@ pub fn open_regular(dir: &File, name: &str, shown: &Path) -> Result<File> {
     let damaged = |why: String| {
         Error::Other(format!(
             "{}: {why}; the store is damaged, re-create it with `rayproc split`",
-            shown.display()
+            show_path(shown)
         ))
     };
     let file = open_at(
@@ -160,7 +160,7 @@ pub fn read_limited(mut file: &File, limit: u64, shown: &Path) -> Result<Vec<u8>
         return Err(Error::Other(format!(
             "{}: larger than {limit} bytes; the store is damaged, re-create it with \
              `rayproc split`",
-            shown.display()
+            show_path(shown)
         )));
     }
     Ok(out)
@@ -212,7 +212,7 @@ pub fn read_current(dir: &File, shown: &Path) -> Result<Option<String>> {
         return Err(Error::Other(format!(
             "{}: does not name a generation; the store is damaged, re-create it with \
              `rayproc split`",
-            path.display()
+            show_path(&path)
         )));
     }
     Ok(Some(name.to_string()))

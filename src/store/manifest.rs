@@ -60,7 +60,7 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 
 use super::read::{Change, ChangeKind};
-use crate::error::{Error, Result};
+use crate::error::{show_name, show_path, Error, Result};
 use crate::source::dataset::InputKind;
 
 /// The store format version this build writes and reads.
@@ -318,13 +318,16 @@ impl Manifest {
     pub fn field_label(&self, field: usize) -> String {
         let coded = self.coded_columns();
         match field.checked_sub(self.columns.len()) {
-            None => format!("column '{}'", self.columns[field].name),
+            None => format!("column '{}'", show_name(&self.columns[field].name)),
             Some(c) if c < coded.len() => {
-                format!("the codes of column '{}'", self.columns[coded[c]].name)
+                format!(
+                    "the codes of column '{}'",
+                    show_name(&self.columns[coded[c]].name)
+                )
             }
             Some(c) => format!(
                 "the integers of column '{}'",
-                self.columns[self.integer_columns()[c - coded.len()]].name
+                show_name(&self.columns[self.integer_columns()[c - coded.len()]].name)
             ),
         }
     }
@@ -380,7 +383,7 @@ impl Manifest {
         let damaged = |why: String| {
             Error::Other(format!(
                 "{}: the manifest is damaged ({why}); re-create the store with `rayproc split`",
-                path.display()
+                show_path(path)
             ))
         };
         let value: serde_json::Value =
@@ -388,7 +391,7 @@ impl Manifest {
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
             return Err(Error::Other(format!(
                 "{}: not a rayproc store manifest (no \"format\": \"{FORMAT}\")",
-                path.display()
+                show_path(path)
             )));
         }
         match value.get("version").and_then(|v| v.as_u64()) {
@@ -397,7 +400,7 @@ impl Manifest {
                 return Err(Error::Other(format!(
                     "{}: store format version {v} was made by an older rayproc (this one \
                      reads versions {MIN_VERSION} to {VERSION}); re-create the store with `rayproc split`",
-                    path.display()
+                    show_path(path)
                 )));
             }
             other => {
@@ -405,7 +408,7 @@ impl Manifest {
                 return Err(Error::Other(format!(
                     "{}: store format version {found} is not supported by this rayproc \
                      (it reads versions {MIN_VERSION} to {VERSION}); re-create the store with `rayproc split`",
-                    path.display()
+                    show_path(path)
                 )));
             }
         }
@@ -426,7 +429,7 @@ impl Manifest {
     /// Internal consistency: partition files named plainly, counts adding up.
     fn check(&self, path: &Path) -> Result<()> {
         let bad =
-            |why: String| Error::Other(format!("{}: malformed manifest: {why}", path.display()));
+            |why: String| Error::Other(format!("{}: malformed manifest: {why}", show_path(path)));
         let (coded, integers) = (self.coded_columns().len(), self.integer_columns().len());
         for p in &self.partitions {
             if p.file.contains(['/', '\\']) || p.file.starts_with('.') || p.file.is_empty() {
@@ -435,21 +438,21 @@ impl Manifest {
             if p.codes.len() != coded {
                 return Err(bad(format!(
                     "{} has the codes of {} columns, {coded} columns are coded",
-                    p.file,
+                    show_name(&p.file),
                     p.codes.len()
                 )));
             }
             if p.integers.len() != integers {
                 return Err(bad(format!(
                     "{} has the integers of {} columns, {integers} columns have them",
-                    p.file,
+                    show_name(&p.file),
                     p.integers.len()
                 )));
             }
             if p.columns.len() != self.columns.len() {
                 return Err(bad(format!(
                     "{} has stats for {} columns, the schema has {}",
-                    p.file,
+                    show_name(&p.file),
                     p.columns.len(),
                     self.columns.len()
                 )));
@@ -463,7 +466,9 @@ impl Manifest {
                 {
                     return Err(bad(format!(
                         "column '{}' has integers of type {ints} but is {} ({})",
-                        c.name, c.ty, c.arrow_type
+                        show_name(&c.name),
+                        c.ty,
+                        c.arrow_type
                     )));
                 }
             }
@@ -474,7 +479,9 @@ impl Manifest {
             if c.ty != "text" || !["Utf8", "Binary"].contains(&c.arrow_type.as_str()) {
                 return Err(bad(format!(
                     "column '{}' has a dictionary but is {} ({})",
-                    c.name, c.ty, c.arrow_type
+                    show_name(&c.name),
+                    c.ty,
+                    c.arrow_type
                 )));
             }
         }
@@ -671,11 +678,11 @@ pub fn input_changes(
         .map(|rel| Change {
             path: given.join(rel).display().to_string(),
             why: if input.kind == FOLDER {
-                format!("added to folder {} since the split", input.path)
+                format!("added to folder {} since the split", show_name(&input.path))
             } else {
                 format!(
                     "added since the split: it matches the pattern {}",
-                    input.path
+                    show_name(&input.path)
                 )
             },
             kind: ChangeKind::Added,

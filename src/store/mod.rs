@@ -20,6 +20,8 @@ pub mod write;
 
 use std::fmt::Write as _;
 
+use crate::error::{show_name, show_path};
+
 pub use read::{Change, ChangeKind, Store, StoreRunOptions};
 pub use write::{create, CreateOptions, CreateSummary};
 
@@ -71,11 +73,13 @@ fn stat_text(v: &Option<(serde_json::Value, bool)>) -> String {
 
 /// The manifest for people: rows, partitions, sizes, schema, sources (and
 /// whether they changed since the split), and with `verified` the result of
-/// checking each partition.
+/// checking each partition. Names are shown as messages show them
+/// ([`show_name`]): for a terminal, one line each (`describe_json`, for
+/// scripts, keeps them as they are).
 pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<String>]>) -> String {
     let m = &store.manifest;
     let mut out = String::new();
-    let _ = writeln!(out, "store       {}", store.dir.display());
+    let _ = writeln!(out, "store       {}", show_path(&store.dir));
     let _ = writeln!(
         out,
         "format      {} version {}, written by {}",
@@ -100,7 +104,8 @@ pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<Str
             None if s.absolute_path.is_none() => "read once, cannot be re-checked".into(),
             None => "unchanged".into(),
         };
-        let _ = writeln!(out, "  {}  {}  {state}", s.path, human_bytes(s.size));
+        let path = show_name(&s.path);
+        let _ = writeln!(out, "  {path}  {}  {state}", human_bytes(s.size));
     }
     // files a folder or pattern finds now, and such inputs that fail
     for c in changes.iter().filter(|c| c.kind != ChangeKind::Source) {
@@ -108,7 +113,7 @@ pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<Str
             ChangeKind::Added => "NOT IN THE STORE",
             _ => "CHANGED since the split",
         };
-        let _ = writeln!(out, "  {}  {state}: {}", c.path, c.why);
+        let _ = writeln!(out, "  {}  {state}: {}", show_name(&c.path), c.why);
     }
     let _ = writeln!(out, "columns");
     let mins: Vec<Vec<String>> = m
@@ -150,7 +155,7 @@ pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<Str
                 (None, None) => col.arrow_type.clone(),
             };
             vec![
-                col.name.clone(),
+                show_name(&col.name).into_owned(),
                 col.ty.clone(),
                 arrow,
                 thousands(col.null_count),
@@ -170,7 +175,7 @@ pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<Str
         .enumerate()
         .map(|(i, p)| {
             let mut row = vec![
-                p.file.clone(),
+                show_name(&p.file).into_owned(),
                 thousands(p.rows),
                 human_bytes(p.bytes),
                 p.checksum.clone(),

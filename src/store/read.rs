@@ -44,7 +44,7 @@ use super::layout;
 use super::manifest::{self, source_change, Manifest, FILE_NAME, INTEGERS_VERSION};
 use super::verify::{self, Layout};
 use crate::dict::Dictionary;
-use crate::error::{DataError, Error, Result};
+use crate::error::{show_name, show_path, DataError, Error, Result};
 use crate::exec::{self, AggregateOptions, Fold};
 use crate::partial::Table;
 use crate::plan::{Plan, UNUSED};
@@ -185,12 +185,14 @@ impl Change {
         match self.kind {
             ChangeKind::Source => format!(
                 "its source {} changed since the split ({})",
-                self.path, self.why
+                show_name(&self.path),
+                self.why
             ),
-            ChangeKind::Added => format!("{} was {}", self.path, self.why),
+            ChangeKind::Added => format!("{} was {}", show_name(&self.path), self.why),
             ChangeKind::Input => format!(
                 "its input {} changed since the split ({})",
-                self.path, self.why
+                show_name(&self.path),
+                self.why
             ),
         }
     }
@@ -254,7 +256,7 @@ impl Store {
         let root = layout::open_dir(dir).map_err(|e| {
             Error::Other(format!(
                 "{}: no such store directory ({e}); make one with `rayproc split`",
-                dir.display()
+                show_path(dir)
             ))
         })?;
         for _ in 0..RESOLVE_TRIES {
@@ -264,13 +266,13 @@ impl Store {
                     format!(
                         "{}: a store made by an older rayproc (format version 1); re-create \
                          it with `rayproc split`",
-                        dir.display()
+                        show_path(dir)
                     )
                 } else {
                     format!(
                         "{}: not a rayproc store (no `{}` file; is it a store made by \
                          `rayproc split`?)",
-                        dir.display(),
+                        show_path(dir),
                         layout::CURRENT
                     )
                 }));
@@ -285,7 +287,7 @@ impl Store {
                         return Err(Error::Other(format!(
                             "{}: the store's generation {name}, which `current` names, is \
                              missing; the store is damaged, re-create it with `rayproc split`",
-                            dir.display()
+                            show_path(dir)
                         )));
                     }
                     continue;
@@ -294,7 +296,7 @@ impl Store {
                     return Err(Error::Other(format!(
                         "{}: cannot open the store's generation {name} ({e}); the store is \
                          damaged, re-create it with `rayproc split`",
-                        dir.display()
+                        show_path(dir)
                     )))
                 }
             };
@@ -314,7 +316,7 @@ impl Store {
         Err(Error::Other(format!(
             "{}: the store kept changing while being opened ({RESOLVE_TRIES} splits in a row); \
              try again",
-            dir.display()
+            show_path(dir)
         )))
     }
 
@@ -366,7 +368,7 @@ impl Store {
             return Err(Error::Other(format!(
                 "{}: partition file is {len} bytes, the manifest says {} (truncated or replaced); \
                  re-create the store with `rayproc split`",
-                path.display(),
+                show_path(&path),
                 info.bytes
             )));
         }
@@ -410,7 +412,7 @@ impl Store {
         Error::Other(format!(
             "{}: checksum mismatch{what} ({found}, the manifest says {recorded}): the partition \
              file is corrupted; re-create the store with `rayproc split`",
-            self.partition_path(i).display(),
+            show_path(&self.partition_path(i)),
         ))
     }
 
@@ -424,7 +426,7 @@ impl Store {
             Error::Other(format!(
                 "{}: not a partition file as `split` writes them ({e}); the store is damaged, \
                  re-create it with `rayproc split`",
-                path.display()
+                show_path(&path)
             ))
         };
         let bytes = ipc.bytes();
@@ -686,9 +688,9 @@ impl Store {
                         "{}: store format version {} does not record which values of \
                          float column '{}' were integers, which {needs}; re-create the \
                          store with `rayproc split`",
-                        self.dir.display(),
+                        show_path(&self.dir),
                         self.manifest.version,
-                        info.name
+                        show_name(&info.name)
                     )));
                 }
                 // no value of the column was an integer
@@ -810,9 +812,12 @@ impl Store {
                             column: Some(column.clone()),
                             message: r.message.clone(),
                         }),
-                        None => {
-                            Error::Other(format!("{name}: row {}: {}", row + 1, r.describe(plan)))
-                        }
+                        None => Error::Other(format!(
+                            "{}: row {}: {}",
+                            show_name(&name),
+                            row + 1,
+                            r.describe(plan)
+                        )),
                     }
                 },
             );
@@ -847,7 +852,8 @@ impl Store {
         outcome?;
         if rows != info.rows {
             return Err(Error::Other(format!(
-                "{name}: holds {rows} rows, the manifest says {}; re-create the store with `rayproc split`",
+                "{}: holds {rows} rows, the manifest says {}; re-create the store with `rayproc split`",
+                show_name(&name),
                 info.rows
             )));
         }
@@ -878,8 +884,9 @@ impl Store {
             });
         if !same {
             return Err(Error::Other(format!(
-                "{name}: the partition's schema differs from the manifest's; \
-                 re-create the store with `rayproc split`"
+                "{}: the partition's schema differs from the manifest's; \
+                 re-create the store with `rayproc split`",
+                show_name(name)
             )));
         }
         Ok(())
@@ -899,7 +906,7 @@ fn slot_arrays(
         .map(|(at, column)| match at {
             RowsAt::Column(p) => Ok(batch.column(*p).clone()),
             RowsAt::Codes(p, values) => dictionary_rows(column, batch.column(*p), values)
-                .map_err(|why| Error::Other(format!("{name}: {why}"))),
+                .map_err(|why| Error::Other(format!("{}: {why}", show_name(name)))),
         })
         .collect::<Result<Vec<_>>>()?;
     let codes: Vec<_> = (read.codes.iter())
@@ -937,9 +944,10 @@ fn dictionary_rows(
     values: &ArrayRef,
 ) -> std::result::Result<ArrayRef, String> {
     use arrow_array::{cast::AsArray, Array};
+    let shown = show_name(name);
     let keys = (codes.as_primitive_opt::<arrow_array::types::UInt32Type>()).ok_or_else(|| {
         format!(
-            "column '{name}': codes must be UInt32, found {}",
+            "column '{shown}': codes must be UInt32, found {}",
             codes.data_type()
         )
     })?;
@@ -947,12 +955,12 @@ fn dictionary_rows(
         .find(|&(row, &code)| code as usize >= values.len() && keys.is_valid(row));
     if let Some((row, code)) = past {
         return Err(format!(
-            "column '{name}': row {}: code {code} is past the end of its dictionary of {} values",
+            "column '{shown}': row {}: code {code} is past the end of its dictionary of {} values",
             row + 1,
             values.len()
         ));
     }
     let rows = arrow_array::DictionaryArray::try_new(keys.clone(), Arc::clone(values))
-        .map_err(|e| format!("column '{name}': {e}"))?;
+        .map_err(|e| format!("column '{shown}': {e}"))?;
     Ok(Arc::new(rows))
 }

@@ -120,7 +120,7 @@ impl Layout {
                 buffers_of(f.data_type()).ok_or_else(|| {
                     format!(
                         "column '{}' has Arrow type {}, which a store does not hold",
-                        f.name(),
+                        crate::error::show_name(f.name()),
                         f.data_type()
                     )
                 })

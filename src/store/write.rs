@@ -65,7 +65,7 @@ use super::manifest::{
     Origin, PartitionInfo, Position, SourceInfo, FILE_NAME, FORMAT, STAT_TEXT_BYTES, VERSION,
 };
 use crate::batch::Batch;
-use crate::error::{DataError, Error, Result};
+use crate::error::{show_name, show_path, DataError, Error, Result};
 use crate::exec::{self, ExecOptions};
 use crate::number::typing::may_be_integer;
 use crate::number::{parse_int_field, EXACT_INT_LIMIT};
@@ -1018,7 +1018,7 @@ fn write_partition<'i>(
     let path = dir.join(&name);
     let io = |e: std::io::Error| Stop::Failed(Error::io(&path, e));
     let arrow = |e: arrow_schema::ArrowError| {
-        Stop::Failed(Error::Other(format!("{}: {e}", path.display())))
+        Stop::Failed(Error::Other(format!("{}: {e}", show_path(&path))))
     };
     let file = File::create(&path).map_err(io)?;
     let sink = Hashing::new(BufWriter::with_capacity(1 << 20, file));
@@ -1070,7 +1070,7 @@ fn write_partition<'i>(
                     // the same text read twice gave another value
                     return Err(Stop::Failed(Error::Other(format!(
                         "{}: the input changed while it was being split",
-                        input.name
+                        show_name(&input.name)
                     ))));
                 }
             }
@@ -1119,7 +1119,7 @@ fn write_partition<'i>(
                         // the type pass found every integer within ±2^53
                         return Err(Stop::Failed(Error::Other(format!(
                             "{}: the input changed while it was being split",
-                            input.name
+                            show_name(&input.name)
                         ))));
                     }
                     continue;
@@ -1188,7 +1188,7 @@ fn column_checksums(path: &Path) -> std::result::Result<(String, Vec<String>), S
     let ipc = crate::source::ipc::IpcFile::from_map(Arc::new(map), &shown, true, None)
         .map_err(Stop::Failed)?;
     super::verify::checksums(ipc.bytes(), ipc.blocks(), &ipc.schema)
-        .map_err(|e| Stop::Failed(Error::Other(format!("{shown}: {e}"))))
+        .map_err(|e| Stop::Failed(Error::Other(format!("{}: {e}", show_path(path)))))
 }
 
 /// The record of the input file `path` as a source, taken before `split`
@@ -1269,7 +1269,7 @@ fn check_sources(pool: &rayon::ThreadPool, sources: &[SourceInfo]) -> Result<()>
         match std::fs::canonicalize(&s.path) {
             Err(e) => Some(format!("cannot be read ({e})")),
             Ok(now) if now.display().to_string() != *absolute => {
-                Some(format!("its name now leads to {}", now.display()))
+                Some(format!("its name now leads to {}", show_path(&now)))
             }
             Ok(_) => source_change(s),
         }
@@ -1285,8 +1285,9 @@ fn check_sources(pool: &rayon::ThreadPool, sources: &[SourceInfo]) -> Result<()>
 /// and `why` ([`source_change`]'s words).
 fn changed_while_split(name: &str, why: &str) -> Error {
     Error::Other(format!(
-        "{name} changed while it was being split ({why}); the store was not written, \
-         and a store already there is left as it was: run `rayproc split` again"
+        "{} changed while it was being split ({why}); the store was not written, \
+         and a store already there is left as it was: run `rayproc split` again",
+        show_name(name)
     ))
 }
 
@@ -1338,7 +1339,10 @@ fn resolve_target(store: &Path) -> Result<PathBuf> {
                 _ => Path::new("."),
             };
             let name = store.file_name().ok_or_else(|| {
-                Error::Usage(format!("--store {}: not a directory name", store.display()))
+                Error::Usage(format!(
+                    "--store {}: not a directory name",
+                    show_path(store)
+                ))
             })?;
             std::fs::canonicalize(parent)
                 .map_err(|e| Error::io(parent, e))?
@@ -1352,8 +1356,8 @@ fn resolve_target(store: &Path) -> Result<PathBuf> {
         if inner && (parent.join(layout::CURRENT).exists() || parent.join(FILE_NAME).exists()) {
             return Err(Error::Usage(format!(
                 "--store {}: is a part of the store {}; name the store itself",
-                store.display(),
-                parent.display()
+                show_path(store),
+                show_path(parent)
             )));
         }
     }
@@ -1403,7 +1407,7 @@ pub fn check_outside_inputs(store: &Path, inputs: &[PathBuf]) -> Result<()> {
     else {
         return Ok(());
     };
-    let (s, a) = (store.display(), arg.display());
+    let (s, a) = (show_path(store), show_path(arg));
     let why = "every run of the store expands it again, to see whether it finds other files now, \
                and would find the store's own files";
     Err(Error::Usage(if is_pattern(arg) {
@@ -1429,7 +1433,7 @@ fn prepare_target(store: &Path) -> Result<Target> {
     let not_a_store = || {
         Error::Usage(format!(
             "--store {}: exists and is not a rayproc store; choose a new directory",
-            store.display()
+            show_path(store)
         ))
     };
     let created = match std::fs::symlink_metadata(&dir) {

@@ -360,3 +360,73 @@ fn a_stderr_that_cannot_be_written_keeps_the_exit_code() {
         assert_eq!(out.status.code(), Some(code), "{args:?}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// names in messages
+
+/// A file name is shown with its unprintable characters escaped: a newline
+/// in it split the error into two lines, the second starting with the rest
+/// of the name as if it were a message of its own.
+#[test]
+fn a_file_name_with_a_newline_is_shown_escaped_on_one_line() {
+    let scratch = Scratch::new();
+    let file = scratch.write("bad\nname.csv", "x\n1\nzz\n");
+    let run = run_on(&file, &["--agg", "sum:x"]);
+    run.expect_code(1, "a bad value");
+    let want = format!(
+        "rayproc: error: {}/bad\\nname.csv:3: column 'x': sum needs numbers, found \"zz\"\n",
+        scratch.dir.path().display()
+    );
+    assert_eq!(run.stderr, want);
+}
+
+/// A column name from a header is shown with its control and bidirectional
+/// characters escaped: an ESC reached the terminal as a command (here,
+/// red text), an override reordered the rest of the line. A `'` in a name
+/// and a combining mark after a letter show as they are.
+#[test]
+fn column_names_with_control_characters_are_shown_escaped() {
+    let (_d, file) = temp_csv("k,a\x1b[31m,b\u{202e}c,it's,हिन्दी\nx,zz,1,2,3\n");
+    let run = run_on(&file, &["--agg", "sum:z"]);
+    run.expect_code(2, "an unknown column");
+    let listed = r"available columns: 'k', 'a\u{1b}[31m', 'b\u{202e}c', 'it's', 'हिन्दी'";
+    assert!(run.stderr.contains(listed), "{}", run.stderr);
+    assert!(!run.stderr.contains(['\x1b', '\u{202e}']), "{}", run.stderr);
+
+    // a data error names the column as a message shows it, not as typed
+    let run = run_on(&file, &["--agg", "sum:a\x1b[31m"]);
+    run.expect_code(1, "a bad value");
+    let want = format!(
+        "rayproc: error: {}:2: column 'a\\u{{1b}}[31m': sum needs numbers, found \"zz\"\n",
+        file.display()
+    );
+    assert_eq!(run.stderr, want);
+}
+
+/// A path's bytes that are not UTF-8 are shown as `\xNN`: shown as U+FFFD,
+/// `no\xff.csv` and `no\xfe.csv` gave the same message, and not the name
+/// to look for.
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_is_shown_byte_for_byte() {
+    use std::os::unix::ffi::OsStrExt;
+    let scratch = Scratch::new();
+    let missing = |name: &[u8]| {
+        let file = scratch.dir.path().join(std::ffi::OsStr::from_bytes(name));
+        let run = run_on(&file, &["--agg", "count"]);
+        run.expect_code(1, "a missing file");
+        run.stderr
+    };
+    let (ff, fe) = (missing(b"no\xff.csv"), missing(b"no\xfe.csv"));
+    let dir = scratch.dir.path().display();
+    assert!(
+        ff.starts_with(&format!("rayproc: error: {dir}/no\\xff.csv: ")),
+        "{ff}"
+    );
+    assert!(
+        fe.starts_with(&format!("rayproc: error: {dir}/no\\xfe.csv: ")),
+        "{fe}"
+    );
+    assert_eq!(ff.lines().count(), 1, "{ff}");
+    assert!(!ff.contains('\u{FFFD}'), "{ff}");
+}
