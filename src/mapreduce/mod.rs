@@ -303,8 +303,11 @@ fn csv_bodies(inputs: &[CsvInput]) -> Result<Vec<Body>> {
         .iter()
         .map(|input| {
             if input.is_stream() {
-                let len = std::fs::metadata(&input.name)
-                    .map_err(|e| Error::io(&input.name, e))?
+                // the file itself: its name as messages show it is no path
+                // where it is not UTF-8
+                let path = input.reopen.as_deref().unwrap_or(Path::new(&input.name));
+                let len = std::fs::metadata(path)
+                    .map_err(|e| Error::io(path, e))?
                     .len();
                 Ok(Body {
                     name: input.name.clone(),

@@ -594,6 +594,46 @@ fn a_compressed_input_goes_whole_to_one_part() {
     }
 }
 
+/// A compressed input whose name is not UTF-8 is mapped: its size was
+/// looked up by the name messages show (with U+FFFD), which named no file.
+#[cfg(unix)]
+#[test]
+fn a_compressed_input_whose_name_is_not_utf8_is_mapped() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = Scratch::new();
+    let csv = varied_csv(&dir, "a.csv", 1000, 3);
+    let gz = dir
+        .dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"a\xff.csv.gz"));
+    let compressed = std::process::Command::new("gzip")
+        .arg("-c")
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(compressed.status.success());
+    std::fs::write(&gz, compressed.stdout).unwrap();
+    let query = ["--by", "k", "--agg", "count,mean:x"];
+    let csv = csv.display().to_string();
+    let want = run_query(&[&["--input", &csv][..], &query].concat(), &["-f", "csv"]);
+    want.expect_ok("run");
+    let part = dir.path("p.part");
+    let map = std::process::Command::new(bin_path())
+        .arg("map")
+        .arg("--input")
+        .arg(&gz)
+        .args(query)
+        .args(["--part", "0/1", "--emit-partial"])
+        .arg(&part)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&map.stderr);
+    assert!(map.status.success(), "{stderr}");
+    let got = reduce(&[part], &["-f", "csv"]);
+    got.expect_ok("reduce");
+    assert_eq!(got.stdout, want.stdout);
+}
+
 #[test]
 fn a_crafted_header_is_an_error_not_a_crash() {
     use rayproc::mapreduce::PartialFile;
