@@ -63,6 +63,8 @@ pub struct Distinct {
     seen: u64,
     /// The ids of a batch's values (not needed, but interned into).
     ids: Vec<u32>,
+    /// The most bytes of text the set may hold ([`MAX_BYTES`]).
+    max_bytes: usize,
 }
 
 /// Past this many distinct values, a column whose values are mostly
@@ -74,10 +76,15 @@ const MOSTLY_DISTINCT: u64 = 2;
 
 impl Distinct {
     pub fn new() -> Distinct {
+        Distinct::with_max_bytes(MAX_BYTES)
+    }
+
+    fn with_max_bytes(max_bytes: usize) -> Distinct {
         Distinct {
             set: Some(KeySet::new()),
             seen: 0,
             ids: Vec::new(),
+            max_bytes,
         }
     }
 
@@ -87,16 +94,47 @@ impl Distinct {
     }
 
     /// Adds `values`; gives up past the limits.
+    ///
+    /// The values go into the set in runs whose bytes fit in what it may
+    /// still hold: a batch can carry gigabytes of text (a field of 1 GiB),
+    /// and the set copied all of it before the limit was looked at, a peak
+    /// of the batch's text twice over. A value that fits in no run gives
+    /// the column up, unless the set holds it already.
     pub fn add<'v>(&mut self, values: impl Iterator<Item = &'v [u8]>) {
-        if let Some(set) = &mut self.set {
-            // a batch at a time: the set prefetches each value's slot
-            let values: Vec<&[u8]> = values.collect();
+        let Some(set) = &mut self.set else {
+            return;
+        };
+        // a run at a time: the set prefetches each value's slot
+        let values: Vec<&[u8]> = values.collect();
+        let mut rest = &values[..];
+        while !rest.is_empty() {
+            let mut room = self.max_bytes.saturating_sub(set.bytes());
+            let run = rest
+                .iter()
+                .take_while(|v| room.checked_sub(v.len()).map(|r| room = r).is_some())
+                .count();
+            if run == 0 {
+                if set.find(rest[0]).is_none() {
+                    self.set = None;
+                    return;
+                }
+                (self.seen, rest) = (self.seen + 1, &rest[1..]);
+                continue;
+            }
             self.ids.clear();
-            set.intern_batch(values.len(), |i| values[i], &mut self.ids);
-            self.seen += values.len() as u64;
+            set.intern_batch(run, |i| rest[i], &mut self.ids);
+            (self.seen, rest) = (self.seen + run as u64, &rest[run..]);
+        }
+        self.check_limits();
+    }
+
+    /// Gives up on a set past the limits: the values', the bytes' (after a
+    /// merge), or [`EARLY`]'s.
+    fn check_limits(&mut self) {
+        if let Some(set) = &self.set {
             let n = set.len();
             let mostly_distinct = n > EARLY && n as u64 * MOSTLY_DISTINCT > self.seen;
-            if n > MAX_VALUES || set.bytes() > MAX_BYTES || mostly_distinct {
+            if n > MAX_VALUES || set.bytes() > self.max_bytes || mostly_distinct {
                 self.set = None;
             }
         }
@@ -108,7 +146,7 @@ impl Distinct {
             (Some(mine), Some(theirs)) => {
                 mine.absorb(&theirs);
                 self.seen += other.seen;
-                self.add(std::iter::empty());
+                self.check_limits();
             }
             _ => self.set = None,
         }
@@ -307,4 +345,46 @@ pub fn from_ipc(ipc: &IpcFile) -> std::result::Result<Dictionary, String> {
         }
     }
     Dictionary::new(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes the set holds, `None` once the column is given up.
+    fn held(d: &Distinct) -> Option<usize> {
+        d.set.as_ref().map(KeySet::bytes)
+    }
+
+    #[test]
+    fn values_go_in_while_their_bytes_fit_and_a_new_one_past_them_gives_up() {
+        let (a, b) = ("a".repeat(50), "b".repeat(40));
+        let mut d = Distinct::with_max_bytes(100);
+        d.add([a.as_bytes(), a.as_bytes(), b.as_bytes()].into_iter());
+        assert_eq!(held(&d), Some(90));
+        // a value longer than the room left that the set holds already
+        d.add([a.as_bytes(), b"x", a.as_bytes(), b"y"].into_iter());
+        assert_eq!((held(&d), d.seen), (Some(92), 7));
+        // up to the limit exactly, then one byte past it
+        d.add([&b"z".repeat(8)[..]].into_iter());
+        assert_eq!(held(&d), Some(100));
+        d.add([&b"q"[..], b"a"].into_iter());
+        assert_eq!(held(&d), None);
+        // a value longer than the limit, alone
+        let mut d = Distinct::with_max_bytes(100);
+        d.add([&[7u8; 101][..]].into_iter());
+        assert_eq!(held(&d), None);
+    }
+
+    #[test]
+    fn a_merge_past_the_bytes_gives_up() {
+        let (mut mine, mut theirs) = (Distinct::with_max_bytes(100), Distinct::with_max_bytes(100));
+        mine.add([&[1u8; 60][..]].into_iter());
+        theirs.add([&[2u8; 60][..]].into_iter());
+        assert_eq!(held(&mine.merge(theirs)), None);
+        let (mut mine, mut theirs) = (Distinct::with_max_bytes(100), Distinct::with_max_bytes(100));
+        mine.add([&[1u8; 60][..]].into_iter());
+        theirs.add([&[1u8; 60][..]].into_iter());
+        assert_eq!(held(&mine.merge(theirs)), Some(60));
+    }
 }
