@@ -1,5 +1,8 @@
 //! Typed errors. Every error knows which exit code it maps to and carries
 //! enough context (file, line, column) for a person to fix the input.
+//! What cannot be written (an output, a store) is said here once
+//! ([`unwritable`]), so that `-o PATH` and `split --store PATH` name the
+//! path given and the reason in the same words.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -189,6 +192,52 @@ pub fn is_bidi_control(c: char) -> bool {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The error for a result that cannot be written at all (`what`: `output`
+/// for `--output`, `store` for `split --store`): it names the path the
+/// user gave, and says why ([`cannot_create_in`], or a refusal). What
+/// failed is most often a file or folder made beside the target (the
+/// temporary file of an output, the store directory itself), whose path
+/// would mean nothing to the user: `-o /proc/version` said "No such file
+/// or directory" of a file that exists, `split --store missing/x/st`
+/// named only `missing/x`.
+pub(crate) fn unwritable(path: &Path, what: &str, why: std::io::Error) -> Error {
+    let message = format!("cannot write the {what}: {why}");
+    Error::io(path, std::io::Error::new(why.kind(), message))
+}
+
+/// Why no `entry` (`a file`, `a directory`) can be made in `dir`, from the
+/// error `e` that making one (or looking for it in `dir`) gave: a folder
+/// that does not exist, a path through a file, or a folder that refuses
+/// new entries (read-only, no permission, a file system such as `/proc`
+/// where nothing can be created). The kernel's bare `ENOENT` or `ENOTDIR`
+/// does not say which component is missing or not a folder; this does.
+pub(crate) fn cannot_create_in(dir: &Path, entry: &str, e: std::io::Error) -> std::io::Error {
+    use std::io::{Error as IoError, ErrorKind};
+    let shown = show_path(dir);
+    match std::fs::metadata(dir) {
+        Err(d) if d.kind() == ErrorKind::NotFound => {
+            IoError::new(d.kind(), format!("the directory {shown} does not exist"))
+        }
+        Ok(meta) if !meta.is_dir() => IoError::new(
+            ErrorKind::NotADirectory,
+            format!("{shown} is not a directory"),
+        ),
+        _ => IoError::new(
+            e.kind(),
+            format!("cannot create {entry} in {shown} ({})", plain_reason(&e)),
+        ),
+    }
+}
+
+/// An I/O error's words without the `(os error N)` that std appends.
+fn plain_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => text[..at].to_string(),
+        _ => text,
+    }
+}
 
 /// Writes `line` and a newline to stderr in one call, ignoring a failure:
 /// nothing is left to tell it to, and it must not turn a run's outcome

@@ -64,6 +64,9 @@ impl QueryArgs {
         // noted before the usage errors below, as it always was (resolving
         // it again in the query is silent)
         let threads = query::threads(self.threads.map(|t| t as usize), self.quiet);
+        if let Some(dir) = &self.store {
+            no_stream_store("--store", dir, "come from standard input")?;
+        }
         let source = match self.store {
             Some(dir) => Source::Store {
                 dir,
@@ -151,6 +154,23 @@ fn format_of_name(path: &Path) -> Option<Format> {
     }
 }
 
+/// Refuses `-` as the store `named` (`--store`, `inspect`'s argument),
+/// which the store would `stream` to or from (`go to standard output`).
+/// Everywhere else on the command line `-` is standard input or output
+/// (`--input -`, `-o -`), but a store is a directory, which no stream can
+/// be: `split --store -` made a store named `-` in the current directory,
+/// and `run --store -` and `inspect -` looked for one, and said "no such
+/// store directory" where the user meant standard input. A folder named
+/// `-` is still `./-`.
+fn no_stream_store(named: &str, dir: &Path, stream: &str) -> Result<()> {
+    if dir.as_os_str() != "-" {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{named} -: a store is a directory, it cannot {stream} (`./-` is a directory named -)"
+    )))
+}
+
 /// A validated `map` request.
 #[derive(Debug, Clone)]
 pub struct MapConfig {
@@ -210,13 +230,7 @@ impl SplitArgs {
     pub fn validate(self) -> Result<Split> {
         let delimiter = parse_delimiter(&self.delimiter)?;
         query::check_stdin_once(&self.input)?;
-        if self.store.as_os_str() == "-" {
-            return Err(Error::Usage(
-                "--store -: a store is a directory, it cannot go to standard output \
-                 (`./-` is a directory named -)"
-                    .into(),
-            ));
-        }
+        no_stream_store("--store", &self.store, "go to standard output")?;
         let columns = match &self.columns {
             Some(c) => Some(parse_columns(c, "--columns")?),
             None => None,
@@ -235,8 +249,9 @@ impl SplitArgs {
 }
 
 impl InspectArgs {
-    /// Nothing to check beyond what clap checks.
+    /// Checks that the store is not `-`.
     pub fn validate(self) -> Result<Inspect> {
+        no_stream_store("inspect", &self.store, "come from standard input")?;
         Ok(Inspect {
             store: self.store,
             format: self.format,

@@ -27,7 +27,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{cannot_create_in, unwritable, Error, Result};
 use crate::signals;
 
 /// What goes between `.NAME` and `-PID-RANDOM` in a temporary file's name.
@@ -43,22 +43,24 @@ pub fn write_atomically(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // the output cannot be written, named as given, with why
+    let no_file = |e| unwritable(path, "output", cannot_create_in(&dir, "a file", e));
     let existing = match fs::metadata(&target) {
         Ok(meta) if meta.is_dir() => {
             let e = io::Error::new(io::ErrorKind::IsADirectory, "it is a directory");
-            return Err(unwritable(path, e));
+            return Err(unwritable(path, "output", e));
         }
         Ok(meta) if !meta.is_file() => return write_in_place(path, &target, fill),
         Ok(meta) => Some(meta.permissions()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(unwritable(path, no_file_in(&dir, e))),
+        Err(e) => return Err(no_file(e)),
     };
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     remove_leftovers(&dir, &name);
-    let tmp = Temporary::create(&dir, &name).map_err(|e| unwritable(path, no_file_in(&dir, e)))?;
+    let tmp = Temporary::create(&dir, &name).map_err(no_file)?;
     signals::test_pause("output");
     if let Some(permissions) = existing {
         tmp.file
@@ -72,45 +74,6 @@ pub fn write_atomically(
     }
     tmp.file.sync_all().map_err(|e| Error::io(path, e))?;
     tmp.persist(&target).map_err(|e| Error::io(path, e))
-}
-
-/// The error for an output that cannot be written at all: it names the
-/// path the user gave, not the temporary file beside its target, whose
-/// name would mean nothing to them (`-o /proc/version` said "No such file
-/// or directory" of a file that exists).
-fn unwritable(path: &Path, why: io::Error) -> Error {
-    let message = format!("cannot write the output: {why}");
-    Error::io(path, io::Error::new(why.kind(), message))
-}
-
-/// Why no file can be made in `dir`, from the error `e` that making one (or
-/// looking for the target in it) gave: a folder that does not exist, a path
-/// through a file, or a folder that refuses new files (read-only, no
-/// permission, a file system such as `/proc` where nothing can be created).
-fn no_file_in(dir: &Path, e: io::Error) -> io::Error {
-    let shown = crate::error::show_path(dir);
-    match fs::metadata(dir) {
-        Err(d) if d.kind() == io::ErrorKind::NotFound => {
-            io::Error::new(d.kind(), format!("the directory {shown} does not exist"))
-        }
-        Ok(meta) if !meta.is_dir() => io::Error::new(
-            io::ErrorKind::NotADirectory,
-            format!("{shown} is not a directory"),
-        ),
-        _ => io::Error::new(
-            e.kind(),
-            format!("cannot create a file in {shown} ({})", plain_reason(&e)),
-        ),
-    }
-}
-
-/// An I/O error's words without the `(os error N)` that std appends.
-fn plain_reason(e: &io::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" (os error ") {
-        Some(at) if text.ends_with(')') => text[..at].to_string(),
-        _ => text,
-    }
 }
 
 /// Writes straight into a device or FIFO, as the shell's `>` does.

@@ -65,7 +65,7 @@ use super::manifest::{
     Origin, PartitionInfo, Position, SourceInfo, FILE_NAME, FORMAT, STAT_TEXT_BYTES, VERSION,
 };
 use crate::batch::Batch;
-use crate::error::{show_name, show_path, DataError, Error, Result};
+use crate::error::{cannot_create_in, show_name, show_path, unwritable, DataError, Error, Result};
 use crate::exec::{self, ExecOptions};
 use crate::number::typing::may_be_integer;
 use crate::number::{parse_int_field, EXACT_INT_LIMIT};
@@ -1334,10 +1334,7 @@ fn resolve_target(store: &Path) -> Result<PathBuf> {
     let resolved = match std::fs::canonicalize(store) {
         Ok(p) => p,
         Err(_) => {
-            let parent = match store.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => Path::new("."),
-            };
+            let parent = parent_of(store);
             let name = store.file_name().ok_or_else(|| {
                 Error::Usage(format!(
                     "--store {}: not a directory name",
@@ -1345,7 +1342,7 @@ fn resolve_target(store: &Path) -> Result<PathBuf> {
                 ))
             })?;
             std::fs::canonicalize(parent)
-                .map_err(|e| Error::io(parent, e))?
+                .map_err(|e| cannot_make(store, e))?
                 .join(name)
         }
     };
@@ -1385,10 +1382,7 @@ pub fn check_outside_inputs(store: &Path, inputs: &[PathBuf]) -> Result<()> {
     };
     // and as named, its last component unresolved: a link `d/s` to a store
     // elsewhere is a folder that a read of `d` enters
-    let parent = match store.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let parent = parent_of(store);
     let named =
         (store.file_name()).and_then(|name| Some(std::fs::canonicalize(parent).ok()?.join(name)));
     let mut files = Vec::new();
@@ -1426,42 +1420,87 @@ pub fn check_outside_inputs(store: &Path, inputs: &[PathBuf]) -> Result<()> {
     }))
 }
 
+/// The folder `path` is in, as named (`.` for a bare name).
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// The store directory `store` cannot be made (exit 1): named as given,
+/// with what is wrong with the folder it goes in ([`cannot_create_in`]).
+/// The bare OS error named the folder (`missing/x: No such file or
+/// directory`), or the store resolved to an absolute path, without saying
+/// that it was the store that could not be written.
+fn cannot_make(store: &Path, e: std::io::Error) -> Error {
+    let why = cannot_create_in(parent_of(store), "a directory", e);
+    unwritable(store, "store", why)
+}
+
+/// `store` is something that `split` does not write over (exit 2), said
+/// as [`cannot_make`] says it.
+fn refused(store: &Path, why: String) -> Error {
+    Error::Usage(unwritable(store, "store", std::io::Error::other(why)).to_string())
+}
+
 /// Checks that `store` may be (re)written, takes its writer lock, removes
-/// what killed splits left, and makes the temporary directory.
+/// what killed splits left, and makes the temporary directory. A store
+/// directory made here is removed again if a later step fails.
 fn prepare_target(store: &Path) -> Result<Target> {
     let dir = resolve_target(store)?;
-    let not_a_store = || {
-        Error::Usage(format!(
-            "--store {}: exists and is not a rayproc store; choose a new directory",
-            show_path(store)
-        ))
-    };
     let created = match std::fs::symlink_metadata(&dir) {
-        Ok(meta) if !meta.is_dir() => return Err(not_a_store()),
+        Ok(meta) if !meta.is_dir() => {
+            let what = if meta.is_file() {
+                "it is a file, not a directory"
+            } else {
+                "it is not a directory"
+            };
+            return Err(refused(store, format!("{what}; name a new directory")));
+        }
         Ok(_) => false,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::create_dir(&dir) {
             Ok(()) => true,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
-            Err(e) => return Err(Error::io(&dir, e)),
+            Err(e) => return Err(cannot_make(store, e)),
         },
-        Err(e) => return Err(Error::io(&dir, e)),
+        Err(e) => return Err(cannot_make(store, e)),
     };
-    let names = |dir: &Path| -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-            let entry = entry.map_err(|e| Error::io(dir, e))?;
-            out.push(entry.file_name().to_string_lossy().into_owned());
-        }
-        Ok(out)
+    let target = lock_target(store, dir.clone(), created);
+    if target.is_err() && created {
+        let _ = std::fs::remove_dir(&dir);
+    }
+    target
+}
+
+/// [`prepare_target`] once the directory `dir` exists.
+fn lock_target(store: &Path, dir: PathBuf, created: bool) -> Result<Target> {
+    let names = || -> Result<Vec<std::ffi::OsString>> {
+        let read = || -> std::io::Result<Vec<_>> {
+            std::fs::read_dir(&dir)?
+                .map(|e| Ok(e?.file_name()))
+                .collect()
+        };
+        read().map_err(|e| unwritable(store, "store", e))
     };
-    if !names(&dir)?.iter().all(|n| belongs_to_a_store(n)) {
-        return Err(not_a_store());
+    let foreign = (names()?.into_iter())
+        .filter(|n| !belongs_to_a_store(&n.to_string_lossy()))
+        .min();
+    if let Some(name) = foreign {
+        return Err(refused(
+            store,
+            format!(
+                "the directory is not a rayproc store (it holds {}), and split writes over a \
+                 store only; name a new directory",
+                show_name(name.as_encoded_bytes())
+            ),
+        ));
     }
     let root = layout::open_dir(&dir).map_err(|e| Error::io(&dir, e))?;
     layout::lock(&root, true, true).map_err(|e| Error::io(&dir, e))?;
     // Under the writer lock, no live split owns a temporary entry.
-    for name in names(&dir)? {
-        if name.starts_with(layout::TMP_PREFIX) {
+    for name in names()? {
+        if name.to_string_lossy().starts_with(layout::TMP_PREFIX) {
             let path = dir.join(&name);
             let gone = match std::fs::symlink_metadata(&path) {
                 Ok(m) if m.is_dir() => std::fs::remove_dir_all(&path),
@@ -1473,7 +1512,7 @@ fn prepare_target(store: &Path) -> Result<Target> {
     }
     let tmp = dir.join(format!("{}{}", layout::TMP_PREFIX, std::process::id()));
     let ((), guard) = crate::signals::create_removable(tmp.clone(), |p| std::fs::create_dir(p))
-        .map_err(|e| Error::io(&tmp, e))?;
+        .map_err(|e| unwritable(store, "store", cannot_create_in(store, "a directory", e)))?;
     Ok(Target {
         store: dir,
         root,

@@ -6,7 +6,8 @@
 //! - damage: a flipped byte, a truncated or deleted partition file, an edited
 //!   source, an unknown manifest version each fail with their own message
 //!   and exit 1, never with an answer;
-//! - `split` reports data errors as `run` does and writes nothing;
+//! - `split` reports data errors as `run` does and writes nothing; a store
+//!   it cannot write (or `-` as a store) is named with the reason;
 //! - `--format parquet` writes a Parquet file that reads back.
 
 use crate::common::{gzip, set_store_version, store_generation, zstd, Lcg};
@@ -1154,6 +1155,124 @@ fn split_replaces_a_store_and_keeps_other_directories() {
     let out = rayproc(["split", "-i", &s(&fx.csv), "--store", &s(&other)]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(other.join("precious.txt").exists());
+}
+
+/// `rayproc` run in `dir`, so that the paths it is given are relative.
+fn rayproc_in(dir: &Path, args: &[&str]) -> Out {
+    let out = crate::common::rayproc()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("runs");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A store that cannot be written where `--store` names it is an error
+/// naming that path as given, what failed and why, as an output that
+/// cannot be written is: the bare OS error named another path
+/// (`missing/x: No such file or directory`) or the right one without
+/// saying what failed (`/proc/st: No such file or directory`). A file, or
+/// a folder that is not a store, is refused (exit 2), never written over.
+/// Nothing is left behind: no store directory, no temporary one.
+#[test]
+fn split_names_a_store_it_cannot_write_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("in.csv"), "a,b\n1,2\n").unwrap();
+    fs::write(root.join("file.csv"), "x\n").unwrap();
+    fs::create_dir(root.join("folder")).unwrap();
+    fs::write(root.join("folder/notes.txt"), "keep").unwrap();
+    let before = files_below(root);
+    let mut cases = vec![
+        (
+            "missing/x/st",
+            1,
+            "the directory missing/x does not exist".to_string(),
+        ),
+        ("file.csv/st", 1, "file.csv is not a directory".to_string()),
+        ("file.csv", 2, "it is a file, not a directory".to_string()),
+        (
+            "folder",
+            2,
+            "the directory is not a rayproc store (it holds notes.txt)".to_string(),
+        ),
+    ];
+    if cfg!(target_os = "linux") {
+        // (the reason is the kernel's: ENOENT for root, EACCES for others)
+        let why = "cannot create a directory in /proc (".to_string();
+        cases.insert(0, ("/proc/st", 1, why));
+    }
+    for (store, code, why) in cases {
+        let out = rayproc_in(root, &["split", "-i", "in.csv", "--store", store]);
+        assert_eq!(out.code, code, "{store}: {}", out.stderr);
+        let want = format!("rayproc: error: {store}: cannot write the store: {why}");
+        assert!(out.stderr.starts_with(&want), "{store}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{store}: {}", out.stderr);
+        assert_eq!(files_below(root), before, "{store}: nothing left behind");
+    }
+}
+
+/// A store is a directory, which standard input cannot be: `run --store
+/// -` and `inspect -` are usage errors, as `split --store -` is, where
+/// they looked for a folder named `-` and said there was no such store.
+/// `./-` is that folder.
+#[test]
+fn a_store_cannot_come_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("in.csv"), "a,b\n1,2\n").unwrap();
+    let from_stdin = "a store is a directory, it cannot come from standard input \
+                      (`./-` is a directory named -)";
+    for (args, named) in [
+        (&["run", "--store", "-", "--agg", "count"][..], "--store"),
+        (&["inspect", "-"][..], "inspect"),
+        (
+            &[
+                "map",
+                "--store",
+                "-",
+                "--agg",
+                "count",
+                "--part",
+                "0/1",
+                "--emit-partial",
+                "-",
+            ][..],
+            "--store",
+        ),
+    ] {
+        let out = rayproc_in(root, args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        let want = format!("rayproc: error: {named} -: {from_stdin}\n");
+        assert_eq!(out.stderr, want, "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+    }
+    let out = rayproc_in(root, &["split", "-i", "in.csv", "--store", "-"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        (out.stderr).contains("--store -: a store is a directory, it cannot go to standard output"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(files_below(root), ["in.csv"]);
+    // a folder named -
+    split_in(root, &["-i", "in.csv", "--store", "./-"]);
+    let count = rayproc_in(
+        root,
+        &["run", "--store", "./-", "--agg", "count", "-f", "csv"],
+    );
+    assert_eq!(
+        (count.code, count.stdout.as_str()),
+        (0, "count\n1\n"),
+        "{}",
+        count.stderr
+    );
+    let inspected = rayproc_in(root, &["inspect", "./-"]);
+    assert_eq!(inspected.code, 0, "{}", inspected.stderr);
 }
 
 #[test]
