@@ -251,7 +251,7 @@ pub fn to_stderr(line: fmt::Arguments) {
 
 #[cfg(test)]
 mod tests {
-    use super::{show_name, show_path, show_value, DataError, Error};
+    use super::{is_bidi_control, show_name, show_path, show_value, DataError, Error};
     use std::borrow::Cow;
     use std::path::Path;
 
@@ -328,6 +328,62 @@ mod tests {
         assert_eq!(show_path(Path::new("<stdin>")), "<stdin>");
         let io = Error::io(path, std::io::Error::other("gone"));
         assert_eq!(io.to_string(), r"dir/n\xffo\n.csv: gone");
+    }
+
+    /// Over texts made of the pieces that need care (controls, invisible and
+    /// combining characters, bidi overrides, bytes that are not UTF-8,
+    /// backslashes, quotes, escapes written out), no two names or values
+    /// show alike, and what shows has no control, bidi or invisible
+    /// character left.
+    #[test]
+    fn names_and_values_show_distinctly_and_visibly() {
+        const PIECES: [&[u8]; 16] = [
+            b"a",
+            b"\\",
+            b"'",
+            b"\"",
+            b"\n",
+            b"\\n",
+            b"\x1b",
+            b"\xff",
+            b"\xfe",
+            b"\xcc\x81",
+            "\u{301}".as_bytes(),
+            "\u{202e}".as_bytes(),
+            "\u{200b}".as_bytes(),
+            "\\u{301}".as_bytes(),
+            "\u{94d}".as_bytes(),
+            "é".as_bytes(),
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut seen_names = std::collections::HashMap::new();
+        let mut seen_values = std::collections::HashMap::new();
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 5) as usize;
+            let raw: Vec<u8> = (0..len)
+                .flat_map(|i| PIECES[(state >> (8 + 4 * i)) as usize % PIECES.len()].to_vec())
+                .collect();
+            let (name, value) = (show_name(&raw).into_owned(), show_value(&raw));
+            for shown in [&name, &value] {
+                let bad = shown.chars().find(|&c| {
+                    c.is_control() || is_bidi_control(c) || matches!(c, '\u{200b}' | '\u{feff}')
+                });
+                assert_eq!(bad, None, "{raw:?} shows as {shown}");
+            }
+            let earlier = seen_names.insert(name.clone(), raw.clone());
+            assert!(
+                earlier.as_ref().is_none_or(|e| *e == raw),
+                "{earlier:?} and {raw:?}: {name}"
+            );
+            let earlier = seen_values.insert(value.clone(), raw.clone());
+            assert!(
+                earlier.as_ref().is_none_or(|e| *e == raw),
+                "{earlier:?} and {raw:?}: {value}"
+            );
+        }
     }
 
     #[test]
