@@ -631,6 +631,7 @@ pub(crate) fn refuse_compressed_typed(
         Start::IpcStream => ("an Arrow IPC stream", InputFormat::Ipc),
     };
     let (tool, format) = (compression.name(), format.name());
+    let name = crate::error::show_name(name);
     Err(Error::Other(format!(
         "{name}: holds {what} compressed with {tool}; rayproc reads {format} only \
          uncompressed ({format} compresses its own data): decompress it into a file first, \

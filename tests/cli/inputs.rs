@@ -1409,7 +1409,8 @@ fn compressed_parquet_and_ipc_files_are_errors_naming_them() {
             };
             let name = path.file_name().unwrap().to_str().unwrap();
             let named = scratch.write(&format!("{name}.{ext}"), &packed);
-            let plain = scratch.write(&format!("plain.{ext}"), &packed);
+            // (a name that says nothing, shown escaped)
+            let plain = scratch.write(&format!("pla\nin.{ext}"), &packed);
             let listed = folder.join("part-0");
             std::fs::write(&listed, &packed).unwrap();
             let why = |name: &str| {
@@ -1422,7 +1423,10 @@ fn compressed_parquet_and_ipc_files_are_errors_naming_them() {
             let query = ["--agg", "count"];
             for (r, name) in [
                 (run_on(&named, &query), named.display().to_string()),
-                (run_on(&plain, &query), plain.display().to_string()),
+                (
+                    run_on(&plain, &query),
+                    plain.display().to_string().replace('\n', "\\n"),
+                ),
                 (run_on(&folder, &query), listed.display().to_string()),
                 (
                     run_on(&folder.join("*"), &query),
