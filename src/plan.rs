@@ -15,7 +15,7 @@
 //! aggregate (`--by count --agg count`, over a previous result) is allowed:
 //! refusing it would leave no way to ask.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::agg::{Func, SharedState};
 use crate::error::{show_name, Error};
@@ -261,7 +261,7 @@ impl Plan {
                 let mut column = ColumnRef::named(name);
                 if let Some(n) = names.occurrence(index) {
                     column.occurrence = Some(n);
-                    column.text = format!("{}#{n}", quote_if_needed(name));
+                    column.text = names.numbered(name, n);
                 }
                 column
             })
@@ -371,7 +371,7 @@ impl Plan {
         if self.slot_of[index] == UNUSED {
             self.slot_of[index] = self.slot_names.len() as u16;
             self.slot_names.push(self.header[index].clone());
-            self.slot_labels.push(names.label(index));
+            self.slot_labels.push(names.label(index).to_string());
         }
         self.slot_of[index] as usize
     }
@@ -447,6 +447,8 @@ struct Names<'h> {
     header: &'h [String],
     /// Each name's columns, ascending.
     positions: HashMap<&'h str, Vec<usize>>,
+    /// Each column's label in the output, no two alike (see [`Names::label`]).
+    labels: Vec<String>,
 }
 
 impl<'h> Names<'h> {
@@ -455,7 +457,13 @@ impl<'h> Names<'h> {
         for (index, name) in header.iter().enumerate() {
             positions.entry(name).or_default().push(index);
         }
-        Names { header, positions }
+        let mut names = Names {
+            header,
+            positions,
+            labels: Vec::new(),
+        };
+        names.labels = names.unique_labels();
+        names
     }
 
     /// The columns called `name`, ascending.
@@ -470,14 +478,44 @@ impl<'h> Names<'h> {
         (same.len() > 1).then(|| same.partition_point(|&i| i < index) + 1)
     }
 
-    /// The label of column `index` in the output: its name, or `NAME#N`
-    /// (N-th of that name) when the header repeats the name.
-    fn label(&self, index: usize) -> String {
-        let name = &self.header[index];
-        match self.occurrence(index) {
-            Some(n) => format!("{name}#{n}"),
-            None => name.clone(),
+    /// Every column's label. A name the header holds once is its own
+    /// label; the columns of a repeated name are numbered (`k#2`), quoting
+    /// the name where a column is literally called `k#2` (`"k"#2`, the
+    /// reference that picks it). Two columns never share a label:
+    /// a crafted header can still make a numbered label equal another
+    /// column's (`k,k#2,"k"#2,k`), and such a label gets `#N` more, the
+    /// first N free, so that each output column keeps a name of its own.
+    fn unique_labels(&self) -> Vec<String> {
+        let mut taken: HashSet<String> = (self.header.iter())
+            .filter(|name| self.positions(name).len() == 1)
+            .cloned()
+            .collect();
+        let mut labels = Vec::with_capacity(self.header.len());
+        for (index, name) in self.header.iter().enumerate() {
+            let Some(n) = self.occurrence(index) else {
+                labels.push(name.clone());
+                continue;
+            };
+            let mut label = format!("{name}#{n}");
+            if taken.contains(&label) {
+                let quoted = format!("\"{}\"#{n}", name.replace('"', "\"\""));
+                label = quoted.clone();
+                let mut more = 1;
+                while taken.contains(&label) {
+                    more += 1;
+                    label = format!("{quoted}#{more}");
+                }
+            }
+            taken.insert(label.clone());
+            labels.push(label);
         }
+        labels
+    }
+
+    /// The label of column `index` in the output: its name, or its name
+    /// numbered when the header repeats it (see [`Names::unique_labels`]).
+    fn label(&self, index: usize) -> &str {
+        &self.labels[index]
     }
 
     /// The header position `column` refers to (see [`crate::spec`]).
@@ -635,6 +673,48 @@ mod tests {
     }
 
     #[test]
+    fn no_two_columns_share_a_label_however_the_header_is_crafted() {
+        let header: Vec<String> = ["k", "k#2", "\"k\"#2", "k", "\"k\"#2#2", "x#1", "x", "x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let names = Names::of(&header);
+        let labels: Vec<&str> = (0..header.len()).map(|i| names.label(i)).collect();
+        assert_eq!(
+            labels,
+            [
+                "k#1",
+                "k#2",
+                "\"k\"#2",
+                "\"k\"#2#3",
+                "\"k\"#2#2",
+                "x#1",
+                "\"x\"#1",
+                "x#2"
+            ]
+        );
+        // the second `k` and the column called `k#2` are two aggregates
+        let by = crate::spec::parse_columns(&["k#2", "\"k\"#2"], "--by").unwrap();
+        let plan = Plan::resolve(
+            &header,
+            &parse_specs(&["count:k#2,count:\"k\"#2"]).unwrap(),
+            &by,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.output_names(),
+            ["k#2", "\"k\"#2#3", "count_k#2", "count_\"k\"#2#3"]
+        );
+        // a header of many repeated names among their numbered forms
+        let mut header: Vec<String> = (1..=300).map(|n| format!("a#{n}")).collect();
+        header.extend(std::iter::repeat("a".to_string()).take(300));
+        header.extend((1..=300).map(|n| format!("\"a\"#{n}")));
+        let names = Names::of(&header);
+        let labels: HashSet<&str> = (0..header.len()).map(|i| names.label(i)).collect();
+        assert_eq!(labels.len(), header.len());
+    }
+
+    #[test]
     fn the_plan_of_every_column_labels_each_repeated_name_by_number() {
         let header: Vec<String> = ["k", "k#2", "k", "v", "", "", "a,b"]
             .iter()
@@ -645,12 +725,12 @@ mod tests {
         assert_eq!(plan.slot_of, [0, 1, 2, 3, 4, 5, 6]);
         assert_eq!(
             plan.slot_labels,
-            ["k#1", "k#2", "k#2", "v", "#1", "#2", "a,b"]
+            ["k#1", "k#2", "\"k\"#2", "v", "#1", "#2", "a,b"]
         );
         let texts: Vec<&str> = plan.aggs.iter().map(|a| a.spec.text.as_str()).collect();
         assert_eq!(
             texts,
-            ["k#1", "\"k#2\"", "k#2", "v", "\"\"#1", "\"\"#2", "\"a,b\""]
+            ["k#1", "\"k#2\"", "\"k\"#2", "v", "\"\"#1", "\"\"#2", "\"a,b\""]
         );
         let states: Vec<usize> = plan.aggs.iter().map(|a| a.state).collect();
         assert_eq!(states, [0, 1, 2, 3, 4, 5, 6]);
