@@ -166,11 +166,9 @@ fn an_input_truncated_while_mapped_is_an_error_not_a_crash() {
     assert_eq!(temporaries(&scratch), Vec::<String>::new());
 }
 
-#[test]
-fn a_store_partition_truncated_while_mapped_is_an_error_not_a_crash() {
-    let scratch = Scratch::new();
-    let input = scratch.write("in.csv", csv(20_000));
-    let store = scratch.path("st");
+/// Splits `input` into `store` in `partitions` partitions.
+fn split_quietly(input: &Path, store: &Path, partitions: usize) {
+    let partitions = partitions.to_string();
     let made = run([
         os("split"),
         os("--input"),
@@ -178,10 +176,18 @@ fn a_store_partition_truncated_while_mapped_is_an_error_not_a_crash() {
         os("--store"),
         store.as_os_str(),
         os("--partitions"),
-        os("2"),
+        os(&partitions),
         os("--quiet"),
     ]);
     made.expect_code(0, "split");
+}
+
+#[test]
+fn a_store_partition_truncated_while_mapped_is_an_error_not_a_crash() {
+    let scratch = Scratch::new();
+    let input = scratch.write("in.csv", csv(20_000));
+    let store = scratch.path("st");
+    split_quietly(&input, &store, 2);
     let args = [
         os("run"),
         os("--store"),
@@ -545,17 +551,7 @@ fn an_arrow_input_truncated_while_mapped_is_an_error_not_a_crash() {
     let scratch = Scratch::new();
     let source = scratch.write("in.csv", csv(20_000));
     let store = scratch.path("in.store");
-    let made = run([
-        os("split"),
-        os("--input"),
-        source.as_os_str(),
-        os("--store"),
-        store.as_os_str(),
-        os("--partitions"),
-        os("1"),
-        os("--quiet"),
-    ]);
-    made.expect_code(0, "split");
+    split_quietly(&source, &store, 1);
     // a store partition is an Arrow IPC file: read it as an --input
     let partition = store_partitions(&store).remove(0);
     let input = scratch.path("in.arrow");
