@@ -284,7 +284,7 @@ pub fn cap_from(simd: Option<&OsStr>, no_simd: bool) -> Result<Level, String> {
             let names: Vec<&str> = Level::ALL.iter().rev().map(|l| l.name()).collect();
             format!(
                 "RAYPROC_SIMD={}: unknown value; expected one of {} (or unset)",
-                v.to_string_lossy(),
+                crate::error::show_name(v.as_encoded_bytes()),
                 names.join(", ")
             )
         })?,

@@ -141,6 +141,49 @@ pub fn show_path(path: &Path) -> Cow<'_, str> {
     show_name(path.as_os_str().as_encoded_bytes())
 }
 
+/// Text typed as code rather than as a name (a `--where` expression, its
+/// regex), as messages show it: as [`show_name`] shows a name, on one line
+/// with every control, bidirectional override and invisible character
+/// escaped, except that a backslash is left as typed. In code a backslash
+/// is already an escape (a regex's `\d`, a like pattern's `\%`), and
+/// `\\d` in the message would read as another pattern than the one typed.
+pub fn show_code(text: &str) -> Cow<'_, str> {
+    let mut out = String::with_capacity(text.len());
+    let mut previous = None;
+    for c in text.chars() {
+        push_code(&mut out, c, previous);
+        previous = Some(c);
+    }
+    if out == text {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(out)
+    }
+}
+
+/// Writes character `c` of code after `previous` (`None` at the start of
+/// what is shown) as [`show_code`] shows it: one character at a time, so
+/// that a caret can be placed under any of them.
+pub(crate) fn push_code(out: &mut String, c: char, previous: Option<char>) {
+    if c == '\\' {
+        out.push(c);
+    } else {
+        push_shown(out, Ok(c), None, previous.map(Ok));
+    }
+}
+
+/// Each line of `text` (a message of several lines from elsewhere, such
+/// as a regex's error) shown as [`show_code`] shows code: the lines stay
+/// apart, and nothing within one can reach the terminal as a command.
+pub(crate) fn show_code_lines(text: &str) -> Cow<'_, str> {
+    let lines: Vec<Cow<str>> = text.split('\n').map(show_code).collect();
+    if lines.iter().all(|l| matches!(l, Cow::Borrowed(_))) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(lines.join("\n"))
+    }
+}
+
 /// The characters of `raw`, and its bytes that are not UTF-8 (`Err`).
 fn units(raw: &[u8]) -> impl Iterator<Item = Result<char, u8>> + '_ {
     raw.utf8_chunks().flat_map(|chunk| {
@@ -211,23 +254,59 @@ pub(crate) fn unwritable(path: &Path, what: &str, why: std::io::Error) -> Error 
 /// that does not exist, a path through a file, or a folder that refuses
 /// new entries (read-only, no permission, a file system such as `/proc`
 /// where nothing can be created). The kernel's bare `ENOENT` or `ENOTDIR`
-/// does not say which component is missing or not a folder; this does.
+/// does not say which component is missing or not a folder; this does:
+/// `a/b/c` below a file `a` said "cannot create a directory in a/b/c (Not
+/// a directory)", now "a is a file, not a directory".
 pub(crate) fn cannot_create_in(dir: &Path, entry: &str, e: std::io::Error) -> std::io::Error {
     use std::io::{Error as IoError, ErrorKind};
-    let shown = show_path(dir);
-    match std::fs::metadata(dir) {
-        Err(d) if d.kind() == ErrorKind::NotFound => {
-            IoError::new(d.kind(), format!("the directory {shown} does not exist"))
-        }
-        Ok(meta) if !meta.is_dir() => IoError::new(
-            ErrorKind::NotADirectory,
-            format!("{shown} is not a directory"),
-        ),
-        _ => IoError::new(
-            e.kind(),
-            format!("cannot create {entry} in {shown} ({})", plain_reason(&e)),
-        ),
+    if let Some((_, why)) = not_a_directory(dir) {
+        return IoError::new(ErrorKind::NotADirectory, why);
     }
+    match std::fs::metadata(dir) {
+        Err(d) if d.kind() == ErrorKind::NotFound => IoError::new(
+            d.kind(),
+            format!("the directory {} does not exist", show_path(dir)),
+        ),
+        _ => because(format!("cannot create {entry} in {}", show_path(dir)), &e),
+    }
+}
+
+/// What makes `path` no directory, where something on it is not one: the
+/// first component (`a` of `a/b/c`, or `path` itself) that exists and is
+/// not a directory, as in `path` (as the user gave it), and in words: `a
+/// is a file, not a directory` for a regular file, `a is not a directory`
+/// for a device or FIFO. `None` where every component that exists is a
+/// directory (or cannot be looked at).
+pub(crate) fn not_a_directory(path: &Path) -> Option<(PathBuf, String)> {
+    // (component by component, not `Path::ancestors`, which keeps a
+    // trailing `/`: `f/` of a file `f` is an error, not `f`)
+    let mut at = PathBuf::new();
+    for component in path.components() {
+        at.push(component);
+        match std::fs::metadata(&at) {
+            Ok(meta) if meta.is_dir() => continue,
+            Ok(meta) => {
+                let shown = show_path(&at).into_owned();
+                return Some((
+                    at,
+                    if meta.is_file() {
+                        format!("{shown} is a file, not a directory")
+                    } else {
+                        format!("{shown} is not a directory")
+                    },
+                ));
+            }
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// The error `e` said as `what` failed and why, in words: `cannot list
+/// the directory (Permission denied)`, with neither std's `(os error 13)`
+/// nor a path the user did not give (the message's head names the path).
+pub(crate) fn because(what: String, e: &std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{what} ({})", plain_reason(e)))
 }
 
 /// An I/O error's words without the `(os error N)` that std appends.
@@ -251,7 +330,7 @@ pub fn to_stderr(line: fmt::Arguments) {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_bidi_control, show_name, show_path, show_value, DataError, Error};
+    use super::{is_bidi_control, show_code, show_name, show_path, show_value, DataError, Error};
     use std::borrow::Cow;
     use std::path::Path;
 
@@ -384,6 +463,92 @@ mod tests {
                 "{earlier:?} and {raw:?}: {value}"
             );
         }
+    }
+
+    /// Code (a `--where` expression) is shown as a name is, but for its
+    /// backslashes, which are the code's own escapes.
+    #[test]
+    fn code_shows_as_typed_but_for_what_would_garble_the_line() {
+        for code in ["x > 3", r"k ~ '^\d+$'", r"k like 'a\%'", "prix € = 'é'", ""] {
+            assert!(
+                matches!(show_code(code), Cow::Borrowed(c) if c == code),
+                "{code}"
+            );
+        }
+        assert_eq!(show_code("k = '\x1b[31m'\n"), r"k = '\u{1b}[31m'\n");
+        assert_eq!(show_code("a\u{202e}b\u{200b}"), r"a\u{202e}b\u{200b}");
+        assert_eq!(show_code("\u{301}e\u{301}"), "\\u{301}e\u{301}");
+        // one character at a time, as the whole
+        let text = "a\u{301}\x1b\\é";
+        let mut one = String::new();
+        let mut previous = None;
+        for c in text.chars() {
+            super::push_code(&mut one, c, previous);
+            previous = Some(c);
+        }
+        assert_eq!(one, show_code(text));
+        // a message of several lines keeps them, each shown as code
+        let lines = "regex parse error:\n    \x1b(\n     ^\nerror: unclosed group";
+        assert_eq!(
+            super::show_code_lines(lines),
+            "regex parse error:\n    \\u{1b}(\n     ^\nerror: unclosed group"
+        );
+        assert!(matches!(
+            super::show_code_lines("a\nb\\d"),
+            Cow::Borrowed("a\nb\\d")
+        ));
+    }
+
+    /// What cannot be made in a folder says which component of its path
+    /// is no folder, as the path was given: the kernel's ENOTDIR named
+    /// none ("cannot create a directory in a/b/c (Not a directory)").
+    #[test]
+    fn a_path_through_a_file_names_the_file() {
+        use super::{because, cannot_create_in, not_a_directory};
+        use std::io::{Error as IoError, ErrorKind};
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        let shown = file.display().to_string();
+        for below in ["", "b", "b/c", "b/c/"] {
+            let path = file.join(below);
+            let (at, why) = not_a_directory(&path).unwrap();
+            assert_eq!(at, file, "{below}");
+            assert_eq!(why, format!("{shown} is a file, not a directory"));
+            let e = cannot_create_in(&path, "a file", IoError::from(ErrorKind::NotADirectory));
+            assert_eq!(e.kind(), ErrorKind::NotADirectory);
+            assert_eq!(e.to_string(), why, "{below}");
+        }
+        assert_eq!(not_a_directory(dir.path()), None);
+        assert_eq!(not_a_directory(&dir.path().join("missing/x")), None);
+        let e = cannot_create_in(
+            &dir.path().join("missing/x"),
+            "a file",
+            IoError::from(ErrorKind::NotFound),
+        );
+        let missing = dir.path().join("missing/x").display().to_string();
+        assert_eq!(
+            e.to_string(),
+            format!("the directory {missing} does not exist")
+        );
+        // (nor is a device)
+        let (at, _) = not_a_directory(Path::new("/dev/null/x")).unwrap();
+        assert_eq!(at, Path::new("/dev/null"));
+        // the reason in words, without std's `(os error N)`
+        let e = because(
+            "cannot list the directory".into(),
+            &IoError::from_raw_os_error(13),
+        );
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(
+            e.to_string(),
+            "cannot list the directory (Permission denied)"
+        );
+        let e = super::unwritable(Path::new("st"), "store", e);
+        assert_eq!(
+            e.to_string(),
+            "st: cannot write the store: cannot list the directory (Permission denied)"
+        );
     }
 
     #[test]

@@ -150,7 +150,7 @@ impl Plan {
         let mut plan = Plan::empty(header)?;
         let names = Names::of(header);
         let by_text: Vec<&str> = by.iter().map(|c| c.text.as_str()).collect();
-        let by_context = format!("--by {}", by_text.join(","));
+        let by_context = format!("--by {}", show_name(&by_text.join(",")));
         // a bucket's key column is numbered once every slot is known
         let mut bucket_keys = Vec::new();
         for column in by {
@@ -192,7 +192,8 @@ impl Plan {
             let mut spec = spec.clone();
             let slot = match &spec.column {
                 Some(col) => {
-                    let slot = plan.slot(&names, col, &format!("--agg {}", spec.text))?;
+                    let context = format!("--agg {}", show_name(&spec.text));
+                    let slot = plan.slot(&names, col, &context)?;
                     spec.name = format!("{}_{}", spec.func.label(), plan.slot_labels[slot]);
                     Some(slot)
                 }
@@ -227,7 +228,7 @@ impl Plan {
         let mut plan = Plan::empty(header)?;
         let names = Names::of(header);
         let texts: Vec<&str> = columns.iter().map(|c| c.text.as_str()).collect();
-        let context = format!("--columns {}", texts.join(","));
+        let context = format!("--columns {}", show_name(&texts.join(",")));
         for column in columns {
             let before = plan.slots();
             let slot = plan.slot(&names, column, &context)?;
@@ -297,8 +298,8 @@ impl Plan {
     fn check_output_names(&self, by: &[ColumnRef]) -> Result<(), Error> {
         let names = self.output_names();
         let source = |i: usize| match i.checked_sub(self.keys.len()) {
-            None => format!("--by {}", by[i].text),
-            Some(a) => format!("--agg {}", self.aggs[a].spec.text),
+            None => format!("--by {}", show_name(&by[i].text)),
+            Some(a) => format!("--agg {}", show_name(&self.aggs[a].spec.text)),
         };
         // A key may share its name with an aggregate (`--by count --agg
         // count` over a previous result): each is still told apart by its
@@ -707,7 +708,7 @@ mod tests {
         );
         // a header of many repeated names among their numbered forms
         let mut header: Vec<String> = (1..=300).map(|n| format!("a#{n}")).collect();
-        header.extend(std::iter::repeat("a".to_string()).take(300));
+        header.extend(std::iter::repeat_n("a".to_string(), 300));
         header.extend((1..=300).map(|n| format!("\"a\"#{n}")));
         let names = Names::of(&header);
         let labels: HashSet<&str> = (0..header.len()).map(|i| names.label(i)).collect();

@@ -27,7 +27,7 @@
 use std::fmt;
 
 use crate::agg::Func;
-use crate::error::Error;
+use crate::error::{show_name, Error};
 
 /// One requested aggregate.
 #[derive(Clone, Debug, PartialEq)]
@@ -149,7 +149,8 @@ pub fn split_list<'a>(value: &'a str, flag: &str) -> Result<Vec<&'a str>, Error>
     }
     if quoted {
         return Err(Error::Usage(format!(
-            "{flag} {value}: a quoted column name is not closed; write \"NAME\" (a quote inside is doubled: \"\")"
+            "{flag} {}: a quoted column name is not closed; write \"NAME\" (a quote inside is doubled: \"\")",
+            show_name(value)
         )));
     }
     parts.push(&value[start..]);
@@ -196,7 +197,8 @@ pub fn parse_column(text: &str, flag: &str) -> Result<ColumnRef, Error> {
     }
     let Some(rest) = rest else {
         return Err(Error::Usage(format!(
-            "{flag} {text}: a quoted column name is not closed; write \"NAME\" (a quote inside is doubled: \"\")"
+            "{flag} {}: a quoted column name is not closed; write \"NAME\" (a quote inside is doubled: \"\")",
+            show_name(text)
         )));
     };
     let occurrence = match rest {
@@ -205,7 +207,8 @@ pub fn parse_column(text: &str, flag: &str) -> Result<ColumnRef, Error> {
             Some(("", n)) => Some(n),
             _ => {
                 return Err(Error::Usage(format!(
-                    "{flag} {text}: after a quoted column name only #N may follow (the N-th column of that name), not {rest:?}"
+                    "{flag} {}: after a quoted column name only #N may follow (the N-th column of that name), not {rest:?}",
+                    show_name(text)
                 )))
             }
         },
@@ -256,10 +259,13 @@ fn parse_spec(text: &str) -> Result<AggSpec, Error> {
         Some((f, c)) => (f.trim(), Some(c.trim())),
         None => (text, None),
     };
+    // the spec as typed, as messages show it (on one line, escaped)
+    let shown = show_name(text);
     let func = Func::parse(func_text).map_err(|why| {
         if why.is_empty() {
             let mut msg = format!(
-                "unknown aggregate function '{func_text}' in --agg {text}; known functions: {}",
+                "unknown aggregate function '{}' in --agg {shown}; known functions: {}",
+                show_name(func_text),
                 Func::names().collect::<Vec<_>>().join(", ")
             );
             if let Some(near) = nearest(func_text, Func::names()) {
@@ -267,7 +273,7 @@ fn parse_spec(text: &str) -> Result<AggSpec, Error> {
             }
             Error::Usage(msg)
         } else {
-            Error::Usage(format!("{why} (in --agg {text})"))
+            Error::Usage(format!("{why} (in --agg {shown})"))
         }
     })?;
     match column {
@@ -277,11 +283,12 @@ fn parse_spec(text: &str) -> Result<AggSpec, Error> {
             name: "count".into(),
             text: text.to_string(),
         }),
+        // (`func_text` is a function's name, and so is `text`)
         None => Err(Error::Usage(format!(
             "--agg {text}: '{func_text}' needs a column, as in {func_text}:COLUMN"
         ))),
         Some("") => Err(Error::Usage(format!(
-            "--agg {text}: the column name is empty (an empty name is written \"\")"
+            "--agg {shown}: the column name is empty (an empty name is written \"\")"
         ))),
         Some(col) => {
             let column = parse_column(col, "--agg")?;

@@ -539,7 +539,8 @@ impl TimeError {
     /// (`hour(ts)`); the caller adds `FILE:LINE: column 'ts': `.
     pub fn message(&self, term: &str, value: &[u8]) -> String {
         format!(
-            "{term} needs a date-time or epoch seconds, found {}: {self}",
+            "{} needs a date-time or epoch seconds, found {}: {self}",
+            crate::error::show_name(term),
             crate::error::show_value(value)
         )
     }

@@ -635,7 +635,11 @@ impl Func {
                 }
                 Ok(_) => Err(String::new()),
                 // the message quotes `rest` first: quote the whole name
-                Err(why) => Err(why.replacen(rest, name, 1)),
+                Err(why) => Err(why.replacen(
+                    &*crate::error::show_name(rest),
+                    &crate::error::show_name(name),
+                    1,
+                )),
             };
         }
         let named = FUNCS.iter().find_map(|f| match f.make {
@@ -652,12 +656,14 @@ impl Func {
                 // digits with at most one point, a digit first
                 let decimal =
                     valid_chars && num.as_bytes()[0].is_ascii_digit() && num.parse::<f64>().is_ok();
+                // the name as typed, on one line, escaped
+                let shown = crate::error::show_name(name);
                 if !decimal {
-                    return Err(format!("'{name}' is not a percentile: use pNN with NN between 0 and 100, like p99 or p99.9"));
+                    return Err(format!("'{shown}' is not a percentile: use pNN with NN between 0 and 100, like p99 or p99.9"));
                 }
                 if !at_most_100(num) {
                     return Err(format!(
-                        "percentile '{name}' is out of range: NN must be between 0 and 100"
+                        "percentile '{shown}' is out of range: NN must be between 0 and 100"
                     ));
                 }
                 Ok(Func::Quantile(percent_to_fraction(num), lower))

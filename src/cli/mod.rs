@@ -14,6 +14,7 @@ mod cluster;
 pub mod help;
 pub mod validate;
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use clap::Parser;
@@ -23,7 +24,7 @@ pub use args::{
 };
 pub use validate::{MapConfig, ReduceConfig, RunConfig};
 
-use crate::error::{show_path, Error, Result};
+use crate::error::{show_name, show_path, Error, Result};
 use crate::output;
 use crate::query::{self, Inspect, Split};
 use crate::store;
@@ -36,7 +37,8 @@ where
 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
-        Err(e) => e.exit(), // clap prints help/version (exit 0) or usage errors (exit 2)
+        // clap prints help/version (exit 0) or usage errors (exit 2)
+        Err(e) => escape_typed(e).exit(),
     };
     match cli.command {
         Command::Run(args) if args.cluster.is_some() => cluster::run(args),
@@ -46,6 +48,53 @@ where
         Command::Split(args) => split(&args.validate()?),
         Command::Inspect(args) => inspect(&args.validate()?),
     }
+}
+
+/// clap's error `e` with the text the user typed in it (a flag value, an
+/// unknown argument) shown as every message of rayproc shows it
+/// ([`show_name`]): clap quoted it raw, so that `--format $'x\ny'` split
+/// its message over two lines, and an ESC in it reached the terminal. The
+/// rest of the message (what clap says, the flags' names, the usage line)
+/// is left as clap writes and styles it.
+fn escape_typed(mut e: clap::Error) -> clap::Error {
+    use clap::builder::StyledStr;
+    use clap::error::{ContextKind, ContextValue};
+    fn escaped(text: &str) -> Option<String> {
+        match show_name(text) {
+            Cow::Owned(shown) => Some(shown),
+            Cow::Borrowed(_) => None,
+        }
+    }
+    fn each<T>(items: &[T], text: impl Fn(&T) -> String) -> Option<Vec<String>> {
+        let shown: Vec<Option<String>> = items.iter().map(|i| escaped(&text(i))).collect();
+        shown.iter().any(Option::is_some).then(|| {
+            (items.iter().zip(shown))
+                .map(|(i, s)| s.unwrap_or_else(|| text(i)))
+                .collect()
+        })
+    }
+    let kinds: Vec<ContextKind> = e.context().map(|(kind, _)| kind).collect();
+    for kind in kinds {
+        // the usage line is clap's, from the definition and the binary's name
+        if kind == ContextKind::Usage {
+            continue;
+        }
+        let value = match e.get(kind) {
+            Some(ContextValue::String(s)) => escaped(s).map(ContextValue::String),
+            Some(ContextValue::Strings(v)) => each(v, String::clone).map(ContextValue::Strings),
+            Some(ContextValue::StyledStr(s)) => {
+                escaped(&s.to_string()).map(|t| ContextValue::StyledStr(StyledStr::from(t)))
+            }
+            // tips, which quote the argument (`to pass '--x' as a value, ...`)
+            Some(ContextValue::StyledStrs(v)) => each(v, StyledStr::to_string)
+                .map(|v| ContextValue::StyledStrs(v.into_iter().map(StyledStr::from).collect())),
+            _ => None,
+        };
+        if let Some(value) = value {
+            e.insert(kind, value);
+        }
+    }
+    e
 }
 
 /// `rayproc run`: the query's table, written where `--output` says.

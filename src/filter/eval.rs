@@ -300,7 +300,7 @@ impl Bound {
     pub fn message(&self, rejected: &Rejected, value: &[u8]) -> String {
         format!(
             "--where {} needs a number, found {}",
-            self.tests[rejected.test],
+            crate::error::show_code(&self.tests[rejected.test]),
             crate::error::show_value(value)
         )
     }

@@ -90,7 +90,7 @@ pub use parse::{parse, parse_bytes, ParseError};
 
 #[cfg(doc)]
 use crate::batch::Batch;
-use crate::error::show_name;
+use crate::error::{show_code, show_name};
 use crate::spec::{nearest, ColumnRef};
 
 /// A parsed `--where` expression.
@@ -204,7 +204,7 @@ impl Expr {
         let found = positions(name);
         let error = |message: String| ParseError::new(&self.text, at, message);
         // the column as written, within reason
-        let shown = parse::clip(&c.text);
+        let shown = show_code(&parse::clip(&c.text)).into_owned();
         let listed = || {
             let numbers: Vec<String> = found.iter().map(|i| (i + 1).to_string()).collect();
             format!(

@@ -27,6 +27,7 @@ use regex::bytes::RegexBuilder;
 use super::like::LikePattern;
 use super::number::{CmpOp, NumLit};
 use super::{Expr, Literal, Node, Test, TestKind};
+use crate::error::{push_code, show_code, show_code_lines};
 use crate::spec::ColumnRef;
 
 /// Nesting deeper than this (parentheses, `not`) is refused, so that no
@@ -123,22 +124,49 @@ impl fmt::Display for ParseError {
     /// whatever the first line is prefixed with (`rayproc: error: `, a
     /// partial's name): with the expression after the message, the caret
     /// was off by that prefix.
+    ///
+    /// The expression is shown as typed, but on one line and with nothing
+    /// that a terminal would take as a command or reorder: a tab or line
+    /// break, which separates words in it, shows as a space, and a control
+    /// character (ESC), bidirectional override or invisible character as
+    /// its escape (`\u{1b}`), as in every message ([`show_code`]). The
+    /// caret goes under the first cell of the offending character as a
+    /// terminal shows it: after the escapes, wide characters (CJK, which
+    /// take two cells) and combining marks (which take none) before it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // one char per char, so that the caret lines up
-        let chars: Vec<char> = (self.input.chars())
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
+        use unicode_width::UnicodeWidthStr;
+        let chars: Vec<char> = self.input.chars().collect();
         let at = self.column() - 1;
         let (from, to) = window(chars.len(), at);
         let mut shown = String::new();
         if from > 0 {
             shown.push('…');
         }
-        shown.extend(&chars[from..to]);
+        // the cells before the offending character, and of the character
+        // before the one shown last
+        let mut pad = INDENT.len() + usize::from(from > 0);
+        let mut last = 0;
+        for (i, &c) in chars.iter().enumerate().take(to).skip(from) {
+            let before = shown.len();
+            match c {
+                // (what the lexer skips as a space)
+                c if c.is_ascii_whitespace() => shown.push(' '),
+                // after `…` a combining mark has nothing of its own to join
+                c => push_code(&mut shown, c, (i > from).then(|| chars[i - 1])),
+            }
+            let cells = shown[before..].width();
+            if i < at {
+                pad += cells;
+                last = cells;
+            } else if i == at && cells == 0 {
+                // a combining mark, shown joined to the character before
+                // it: the caret goes under that character
+                pad -= last;
+            }
+        }
         if to < chars.len() {
             shown.push('…');
         }
-        let pad = INDENT.len() + usize::from(from > 0) + at - from;
         write!(
             f,
             "--where: {} at column {}:\n{INDENT}{shown}\n{:pad$}^",
@@ -567,9 +595,9 @@ impl Parser<'_> {
         }
     }
 
-    /// A token as messages show it.
+    /// A token as messages show it (a quoted one on one line, escaped).
     fn shown(&self, t: &Token) -> String {
-        let src = clip(&self.text[t.start..t.end]);
+        let src = show_code(&clip(&self.text[t.start..t.end])).into_owned();
         match t.tok {
             Tok::End => "the end".into(),
             Tok::Name { quoted: true, .. } | Tok::Text(_) => src,
@@ -807,8 +835,10 @@ impl Parser<'_> {
     fn regex(&mut self, negated: bool) -> Result<TestKind, ParseError> {
         let (pattern, at) = self.text_literal("a 'regex' in single quotes")?;
         let regex = RegexBuilder::new(&pattern).build().map_err(|e| {
+            // (the regex crate's message quotes the pattern, a line of it
+            // on a line of its own)
             self.error_at(at, "this is not a valid regex".into())
-                .with_note(e.to_string())
+                .with_note(show_code_lines(&e.to_string()))
         })?;
         Ok(TestKind::Regex { negated, regex })
     }
@@ -844,7 +874,7 @@ impl Parser<'_> {
                 .with_note("a comparison with null is never true: test for nulls with COLUMN is null or COLUMN is not null")),
             Tok::Name { name, .. } => Err(self.expected(LITERAL).with_note(format!(
                 "a column is compared with a literal, not another column; text literals take single quotes: '{}'",
-                clip(&name.replace('\'', "''"))
+                show_code(&clip(&name.replace('\'', "''")))
             ))),
             _ => Err(self.expected(LITERAL)),
         }

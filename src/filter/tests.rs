@@ -338,6 +338,62 @@ fn a_long_expression_is_shown_around_the_error() {
     assert!(s.len() < 600 && s.contains("unknown column \"nnnn"), "{s}");
 }
 
+/// The expression an error shows is on one line with nothing a terminal
+/// would obey or reorder (ESC, other controls, bidirectional overrides and
+/// invisible characters show as their escapes; tabs and line breaks, which
+/// separate words, as spaces), and the caret is under the offending
+/// character as the terminal shows the line: after escapes (several
+/// cells), wide characters (two) and combining marks (none). It counted
+/// characters: a CJK character before it put it a cell early, a combining
+/// mark a cell late, and an override reordered the line.
+#[test]
+fn the_caret_is_under_the_offending_character_as_a_terminal_shows_it() {
+    use unicode_width::UnicodeWidthStr;
+    // (expression, what the line shows from the caret on)
+    let cases = [
+        ("k = '\x1b[31m' >> 3", ">> 3"),
+        ("k = 'a\u{202e}b' >> 3", ">> 3"),
+        ("k = 'a\u{200b}b' >> 3", ">> 3"),
+        ("k = '日本語' >> 3", ">> 3"),
+        ("k = '🦀' >> 3", ">> 3"),
+        ("k = 'e\u{301}\u{301}' >> 3", ">> 3"),
+        ("k = 'a\\d' >> 3", ">> 3"),
+        ("k\t=\n1 \x1b", "\\u{1b}"),
+        ("k = 1 and 日本 = 2", "日本 = 2"),
+        ("k = 1 and e\u{301} = 2", "e\u{301} = 2"),
+        ("k = '\x07' and 1 = 2", "1 = 2"),
+    ];
+    // and the same at the end of an expression too long to show whole
+    let long: Vec<(String, &str)> = cases
+        .iter()
+        .map(|&(text, rest)| (format!("{} and {text}", ["x = 1"; 40].join(" and ")), rest))
+        .chain([(
+            format!("{} and k >> 3", ["k = '\x1b日'"; 40].join(" and ")),
+            "> 3",
+        )])
+        .collect();
+    let all = (cases.iter().map(|&(t, r)| (t.to_string(), r))).chain(long);
+    for (text, rest) in all {
+        let s = err(&text).to_string();
+        let lines: Vec<&str> = s.lines().collect();
+        let (shown, caret) = (lines[1], lines[2]);
+        assert!(caret.ends_with('^') && caret.trim_start() == "^", "{s}");
+        // the cells before the caret are the line's up to that character
+        let cells = caret.len() - 1;
+        let split = (0..=shown.len())
+            .filter(|&i| shown.is_char_boundary(i))
+            .find(|&i| shown[..i].width() == cells)
+            .unwrap_or_else(|| panic!("no character at cell {cells}: {s}"));
+        assert!(shown[split..].starts_with(rest), "{text:?}: {s}");
+        assert!(
+            !shown
+                .chars()
+                .any(|c| c.is_control() || crate::error::is_bidi_control(c) || c == '\u{200b}'),
+            "{s}"
+        );
+    }
+}
+
 #[test]
 fn nesting_is_bounded() {
     let deep = format!("{}x = 1{}", "(".repeat(100), ")".repeat(100));

@@ -44,7 +44,7 @@ use super::layout;
 use super::manifest::{self, source_change, Manifest, FILE_NAME, INTEGERS_VERSION};
 use super::verify::{self, Layout};
 use crate::dict::Dictionary;
-use crate::error::{show_name, show_path, DataError, Error, Result};
+use crate::error::{because, not_a_directory, show_name, show_path, DataError, Error, Result};
 use crate::exec::{self, AggregateOptions, Fold};
 use crate::partial::Table;
 use crate::plan::{Plan, UNUSED};
@@ -249,16 +249,42 @@ impl Store {
     }
 }
 
+/// Why the store directory `dir` cannot be opened (`e`), in words: that
+/// there is none (and what on its path is not a directory, where
+/// something is), or what refused it. It said "no such store directory
+/// (Permission denied (os error 13))" of a directory that exists, and
+/// "(Not a directory (os error 20))" without saying what is not one.
+fn unopened(dir: &Path, e: std::io::Error) -> Error {
+    let shown = show_path(dir);
+    let make = "make one with `rayproc split`";
+    Error::Other(match not_a_directory(dir) {
+        Some((at, _)) if at == dir => {
+            let what = if at.is_file() {
+                "a file"
+            } else {
+                "not a directory"
+            };
+            format!(
+                "{shown}: not a store directory (it is {what}); a store is a directory \
+                 that `rayproc split` makes"
+            )
+        }
+        Some((_, why)) => format!("{shown}: no such store directory ({why}); {make}"),
+        None if e.kind() == std::io::ErrorKind::NotFound => {
+            format!("{shown}: no such store directory; {make}")
+        }
+        None => format!(
+            "{shown}: {}",
+            because("cannot open the store directory".into(), &e)
+        ),
+    })
+}
+
 impl Store {
     /// Resolves the current generation of the store in `dir`, locks it
     /// against removal, and reads and checks its manifest.
     pub fn open(dir: &Path) -> Result<Store> {
-        let root = layout::open_dir(dir).map_err(|e| {
-            Error::Other(format!(
-                "{}: no such store directory ({e}); make one with `rayproc split`",
-                show_path(dir)
-            ))
-        })?;
+        let root = layout::open_dir(dir).map_err(|e| unopened(dir, e))?;
         for _ in 0..RESOLVE_TRIES {
             let Some(name) = layout::read_current(&root, dir)? else {
                 let legacy = layout::open_regular(&root, FILE_NAME, &dir.join(FILE_NAME)).is_ok();
@@ -300,7 +326,10 @@ impl Store {
                     )))
                 }
             };
-            layout::lock(&gen_dir, false, true).map_err(|e| Error::io(dir, e))?;
+            layout::lock(&gen_dir, false, true).map_err(|e| {
+                let what = format!("cannot lock the store's generation {name}");
+                Error::io(dir, because(what, &e))
+            })?;
             if layout::read_current(&root, dir)?.as_deref() != Some(name.as_str()) {
                 continue;
             }

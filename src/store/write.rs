@@ -65,7 +65,9 @@ use super::manifest::{
     Origin, PartitionInfo, Position, SourceInfo, FILE_NAME, FORMAT, STAT_TEXT_BYTES, VERSION,
 };
 use crate::batch::Batch;
-use crate::error::{cannot_create_in, show_name, show_path, unwritable, DataError, Error, Result};
+use crate::error::{
+    because, cannot_create_in, show_name, show_path, unwritable, DataError, Error, Result,
+};
 use crate::exec::{self, ExecOptions};
 use crate::number::typing::may_be_integer;
 use crate::number::{parse_int_field, EXACT_INT_LIMIT};
@@ -1438,6 +1440,14 @@ fn cannot_make(store: &Path, e: std::io::Error) -> Error {
     unwritable(store, "store", why)
 }
 
+/// A step of writing `store` (`what`: `cannot lock the directory`) failed
+/// with `e` (exit 1), said as [`cannot_make`] says it: named as given (not
+/// as resolved, an absolute path the user never typed), with the reason
+/// in words.
+fn failed(store: &Path, what: String, e: std::io::Error) -> Error {
+    unwritable(store, "store", because(what, &e))
+}
+
 /// `store` is something that `split` does not write over (exit 2), said
 /// as [`cannot_make`] says it.
 fn refused(store: &Path, why: String) -> Error {
@@ -1481,7 +1491,7 @@ fn lock_target(store: &Path, dir: PathBuf, created: bool) -> Result<Target> {
                 .map(|e| Ok(e?.file_name()))
                 .collect()
         };
-        read().map_err(|e| unwritable(store, "store", e))
+        read().map_err(|e| failed(store, "cannot list the directory".into(), e))
     };
     let foreign = (names()?.into_iter())
         .filter(|n| !belongs_to_a_store(&n.to_string_lossy()))
@@ -1496,8 +1506,10 @@ fn lock_target(store: &Path, dir: PathBuf, created: bool) -> Result<Target> {
             ),
         ));
     }
-    let root = layout::open_dir(&dir).map_err(|e| Error::io(&dir, e))?;
-    layout::lock(&root, true, true).map_err(|e| Error::io(&dir, e))?;
+    let root =
+        layout::open_dir(&dir).map_err(|e| failed(store, "cannot open the directory".into(), e))?;
+    layout::lock(&root, true, true)
+        .map_err(|e| failed(store, "cannot lock the directory".into(), e))?;
     // Under the writer lock, no live split owns a temporary entry.
     for name in names()? {
         if name.to_string_lossy().starts_with(layout::TMP_PREFIX) {
@@ -1507,7 +1519,14 @@ fn lock_target(store: &Path, dir: PathBuf, created: bool) -> Result<Target> {
                 Ok(_) => std::fs::remove_file(&path),
                 Err(e) => Err(e),
             };
-            gone.map_err(|e| Error::io(&path, e))?;
+            gone.map_err(|e| {
+                let left = show_path(&store.join(&name)).into_owned();
+                failed(
+                    store,
+                    format!("cannot remove {left}, left by a killed split"),
+                    e,
+                )
+            })?;
         }
     }
     let tmp = dir.join(format!("{}{}", layout::TMP_PREFIX, std::process::id()));

@@ -430,3 +430,261 @@ fn a_file_name_that_is_not_utf8_is_shown_byte_for_byte() {
     assert_eq!(ff.lines().count(), 1, "{ff}");
     assert!(!ff.contains('\u{FFFD}'), "{ff}");
 }
+
+// ---------------------------------------------------------------------------
+// text the user typed, in messages
+
+/// Whether `stderr` is lines of visible text: no control character but the
+/// line ends (an ESC would reach the terminal as a command) and no
+/// bidirectional override (which reorders what follows it).
+fn visible(stderr: &str) -> bool {
+    !stderr
+        .chars()
+        .any(|c| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c))
+}
+
+/// The cases of a test that went wrong, each with its stderr: all of
+/// them are checked, and a failure lists every one.
+#[derive(Default)]
+struct Misses(Vec<String>);
+
+impl Misses {
+    fn check(&mut self, case: impl std::fmt::Debug, ok: bool, stderr: &str) {
+        if !ok {
+            self.0.push(format!("{case:?} gave:\n{stderr}"));
+        }
+    }
+
+    /// Checks that `stderr` is `want` exactly.
+    fn exact(&mut self, case: impl std::fmt::Debug, stderr: &str, want: &str) {
+        self.check(case, stderr == want, stderr);
+    }
+
+    #[track_caller]
+    fn none(self) {
+        assert!(
+            self.0.is_empty(),
+            "{} cases:\n{}",
+            self.0.len(),
+            self.0.join("\n")
+        );
+    }
+}
+
+/// A flag's value is echoed in its error as messages show every name: a
+/// newline or ESC in it was printed raw, so that a stray line break split
+/// the message over two lines and `--by $'k\e[31m'` turned the terminal
+/// red. Plain text shows as before.
+#[test]
+fn a_flag_value_is_shown_escaped_in_its_error() {
+    let (dir, csv) = temp_csv("k,x\na,1\n");
+    let mut misses = Misses::default();
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &["--agg", "sum:x\x1b[31m"],
+            "unknown column 'x\\u{1b}[31m' in --agg sum:x\\u{1b}[31m\n\
+             available columns: 'k', 'x'",
+        ),
+        (
+            &["--by", "k\x1b[31m", "--agg", "count"],
+            "unknown column 'k\\u{1b}[31m' in --by k\\u{1b}[31m\navailable columns: 'k', 'x'",
+        ),
+        (
+            &["--by", "day(t\u{202e}s)", "--agg", "count"],
+            "unknown column 't\\u{202e}s' in --by day(t\\u{202e}s)\navailable columns: 'k', 'x'",
+        ),
+        (
+            &["--agg", "sum\n:x,sum:x"],
+            "output column 'sum_x' would appear twice (from --agg sum\\n:x and from --agg sum:x); \
+             output column names must be unique: ask for each aggregate once",
+        ),
+        (
+            &["--agg", "p9\nx:x"],
+            "'p9\\nx' is not a percentile: use pNN with NN between 0 and 100, like p99 or p99.9 \
+             (in --agg p9\\nx:x)",
+        ),
+        (
+            &["--agg", "Approx_p9\x1b:x"],
+            "'Approx_p9\\u{1b}' is not a percentile: use pNN with NN between 0 and 100, like p99 \
+             or p99.9 (in --agg Approx_p9\\u{1b}:x)",
+        ),
+        (
+            &["--by", "\"k\n\"#x", "--agg", "count"],
+            "--by \"k\\n\"#x: after a quoted column name only #N may follow (the N-th column of \
+             that name), not \"#x\"",
+        ),
+        (
+            &["--by", "\"k\x1b", "--agg", "count"],
+            "--by \"k\\u{1b}: a quoted column name is not closed; write \"NAME\" (a quote inside \
+             is doubled: \"\")",
+        ),
+    ];
+    for (args, want) in cases {
+        let r = run_on(&csv, args);
+        misses.exact(args, &r.stderr, &format!("rayproc: error: {want}\n"));
+    }
+    // an unknown function: the list of functions follows
+    let r = run_on(&csv, &["--agg", "maen\x1b:x"]);
+    let want = "rayproc: error: unknown aggregate function 'maen\\u{1b}' in --agg maen\\u{1b}:x;";
+    let ok = r.stderr.starts_with(want) && visible(&r.stderr) && r.stderr.lines().count() == 1;
+    misses.check("maen\x1b:x", ok, &r.stderr);
+    // split --columns
+    let store = dir.path("st");
+    let r = run([
+        "split",
+        "-i",
+        csv.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--columns",
+        "k,z\x1b",
+    ]);
+    let want = "rayproc: error: unknown column 'z\\u{1b}' in --columns k,z\\u{1b}\n";
+    misses.check("--columns k,z\x1b", r.stderr.starts_with(want), &r.stderr);
+    // plain text as it always was
+    let r = run_on(&csv, &["--agg", "sum:y"]);
+    let want = "rayproc: error: unknown column 'y' in --agg sum:y\navailable columns: 'k', 'x'\n";
+    misses.exact("sum:y", &r.stderr, want);
+    misses.none();
+}
+
+/// A data error quotes the `--by` term or `--where` test it failed, which
+/// may name a column with a line break or ESC in it: those are escaped as
+/// the column's own name is.
+#[test]
+fn a_data_error_shows_the_typed_term_escaped() {
+    let (_dir, csv) = temp_csv("\"t\ns\",\"v\x1b\"\nnope,n/a\n");
+    let mut misses = Misses::default();
+    let r = run_on(&csv, &["--by", "day(\"t\ns\")", "--agg", "count"]);
+    let want = format!(
+        "rayproc: error: {}:3: column 't\\ns': day(\"t\\ns\") needs a date-time or epoch \
+         seconds, found \"nope\": ",
+        csv.display()
+    );
+    let ok = r.code == 1 && r.stderr.starts_with(&want) && r.stderr.lines().count() == 1;
+    misses.check("day(\"t\ns\")", ok, &r.stderr);
+    let r = run_on(&csv, &["--where", "\"v\x1b\" > 1", "--agg", "count"]);
+    let want = format!(
+        "rayproc: error: {}:3: column 'v\\u{{1b}}': --where \"v\\u{{1b}}\" > 1 needs a number, \
+         found \"n/a\"\n",
+        csv.display()
+    );
+    misses.exact("\"v\x1b\" > 1", &r.stderr, &want);
+    misses.none();
+}
+
+/// A value clap refuses (`--format`, `--threads`, an unknown flag) is
+/// quoted by clap's message, raw: a newline in it split the message.
+#[test]
+fn a_value_clap_refuses_is_shown_escaped() {
+    let (_dir, csv) = temp_csv("k,x\na,1\n");
+    let mut misses = Misses::default();
+    for (args, want) in [
+        (
+            ["--format", "x\ny\u{202e}"],
+            "error: invalid value 'x\\ny\\u{202e}' for '--format <FORMAT>'\n",
+        ),
+        (
+            ["--threads", "1\x1b"],
+            "error: invalid value '1\\u{1b}' for '--threads <N>': invalid digit found in string\n",
+        ),
+        (
+            ["--no-such\n", "x"],
+            "error: unexpected argument '--no-such\\n' found\n",
+        ),
+        // plain values as clap writes them
+        (
+            ["--format", "xml"],
+            "error: invalid value 'xml' for '--format <FORMAT>'\n",
+        ),
+    ] {
+        let r = run_on(&csv, &[&["--agg", "count"][..], &args].concat());
+        let ok = r.code == 2 && r.stderr.starts_with(want) && visible(&r.stderr);
+        misses.check(args, ok, &r.stderr);
+    }
+    misses.none();
+}
+
+/// `RAYPROC_SIMD` is typed too: its value was shown raw.
+#[test]
+fn a_bad_rayproc_simd_is_shown_escaped() {
+    let out = crate::common::rayproc()
+        .env("RAYPROC_SIMD", "avx\n2")
+        .args(["run", "-i", sample().to_str().unwrap(), "--agg", "count"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let want = "rayproc: error: RAYPROC_SIMD=avx\\n2: unknown value; expected one of ";
+    assert!(stderr.starts_with(want), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// A `--where` error shows the expression on a line of its own with a
+/// caret under the offending character. An ESC or bidirectional override
+/// in it reached the terminal (in the token the message quotes, in a note,
+/// in the regex crate's message; in the expression, an override reordered
+/// the line), and the caret counted characters, so that each CJK
+/// character (two cells) before it put it a cell early. Such characters
+/// now show as their escapes, and the caret goes under the character as
+/// the terminal shows the line.
+#[test]
+fn a_where_error_shows_the_expression_escaped_with_the_caret_in_place() {
+    let (_dir, csv) = temp_csv("k,x\na,1\n");
+    let mut misses = Misses::default();
+    for (expr, want) in [
+        (
+            "k = 'a\u{202e}b' >> 3",
+            "--where: expected and, or or the end of the expression after 'a\\u{202e}b', found \
+             \">\" at column 11:\n  k = 'a\\u{202e}b' >> 3\n                   ^\n",
+        ),
+        (
+            "k = 'x\x1b' y",
+            "--where: expected and, or or the end of the expression after 'x\\u{1b}', found \
+             \"y\" at column 10:\n  k = 'x\\u{1b}' y\n                ^\n",
+        ),
+        (
+            "k = '日本' >> 3",
+            "--where: expected and, or or the end of the expression after '日本', found \">\" \
+             at column 10:\n  k = '日本' >> 3\n             ^\n",
+        ),
+        (
+            "\"x\x1by\" = 1",
+            "--where: unknown column \"x\\u{1b}y\" at column 1:\n  \"x\\u{1b}y\" = 1\n  ^\n\
+             available columns: 'k', 'x'\n",
+        ),
+        (
+            "k = \"a\x1bb\"",
+            "--where: expected a number or a 'text' literal after \"=\", found \"a\\u{1b}b\" at \
+             column 5:\n  k = \"a\\u{1b}b\"\n      ^\na column is compared with a literal, not \
+             another column; text literals take single quotes: 'a\\u{1b}b'\n",
+        ),
+        (
+            "k = 1 and \u{1b}",
+            "--where: unexpected \"\\u{1b}\" at column 11:\n  k = 1 and \\u{1b}\n            ^\n",
+        ),
+        // as before: a combining mark joins its letter, a tab is a space
+        (
+            "k = 'e\u{301}' >> 3",
+            "--where: expected and, or or the end of the expression after 'e\u{301}', found \
+             \">\" at column 10:\n  k = 'e\u{301}' >> 3\n          ^\n",
+        ),
+        (
+            "k\t>> 3",
+            "--where: expected a number or a 'text' literal after \">\", found \">\" at column \
+             4:\n  k >> 3\n     ^\n",
+        ),
+    ] {
+        let r = run_on(&csv, &["--where", expr, "--agg", "count"]);
+        misses.exact(expr, &r.stderr, &format!("rayproc: error: {want}"));
+    }
+    // the regex crate's message quotes the pattern: escaped there too
+    let r = run_on(&csv, &["--where", "k ~ '\x1b[31m('", "--agg", "count"]);
+    let ok = r.stderr.contains("\\u{1b}[31m(") && visible(&r.stderr);
+    misses.check("k ~ '\x1b[31m('", ok, &r.stderr);
+    // a backslash is code, shown as typed
+    let r = run_on(&csv, &["--where", "k ~ '\\d+('", "--agg", "count"]);
+    let ok = r.stderr.contains("at column 5:\n  k ~ '\\d+('\n      ^\n");
+    misses.check("k ~ '\\d+('", ok, &r.stderr);
+    misses.none();
+}

@@ -395,9 +395,15 @@ fn an_output_that_cannot_be_written_is_named_with_the_reason() {
         ),
         (shown("folder"), "it is a directory".to_string()),
         ("/".to_string(), "it is a directory".to_string()),
+        // the kernel's ENOTDIR said "cannot create a file in
+        // .../file.csv/x (Not a directory)", naming no file
+        (
+            shown("file.csv/x/result.csv"),
+            format!("{} is a file, not a directory", shown("file.csv")),
+        ),
         (
             shown("file.csv/result.csv"),
-            format!("{} is not a directory", shown("file.csv")),
+            format!("{} is a file, not a directory", shown("file.csv")),
         ),
     ];
     if cfg!(target_os = "linux") {

@@ -1193,7 +1193,18 @@ fn split_names_a_store_it_cannot_write_with_the_reason() {
             1,
             "the directory missing/x does not exist".to_string(),
         ),
-        ("file.csv/st", 1, "file.csv is not a directory".to_string()),
+        // the kernel's ENOTDIR said "cannot create a directory in
+        // file.csv/x/y (Not a directory)", naming no file
+        (
+            "file.csv/x/y/st",
+            1,
+            "file.csv is a file, not a directory".to_string(),
+        ),
+        (
+            "file.csv/st",
+            1,
+            "file.csv is a file, not a directory".to_string(),
+        ),
         ("file.csv", 2, "it is a file, not a directory".to_string()),
         (
             "folder",
@@ -1213,6 +1224,90 @@ fn split_names_a_store_it_cannot_write_with_the_reason() {
         assert!(out.stderr.starts_with(&want), "{store}: {}", out.stderr);
         assert_eq!(out.stderr.lines().count(), 1, "{store}: {}", out.stderr);
         assert_eq!(files_below(root), before, "{store}: nothing left behind");
+    }
+}
+
+/// A store that cannot be opened is named as given, with why in words:
+/// "no such store directory (Permission denied (os error 13))" was said of
+/// a directory that exists, "(Not a directory (os error 20))" named no
+/// file, and a missing store repeated "No such file or directory (os
+/// error 2)". Whatever the reason, no message keeps std's `(os error N)`.
+#[test]
+fn a_store_that_cannot_be_opened_is_named_with_the_reason_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("file.csv"), "x\n").unwrap();
+    let make = "make one with `rayproc split`";
+    let mut cases = vec![
+        (
+            "missing/st".to_string(),
+            format!("missing/st: no such store directory; {make}"),
+        ),
+        (
+            "file.csv/x/st".to_string(),
+            format!("file.csv/x/st: no such store directory (file.csv is a file, not a directory); {make}"),
+        ),
+        (
+            "file.csv".to_string(),
+            "file.csv: not a store directory (it is a file); a store is a directory that \
+             `rayproc split` makes"
+                .to_string(),
+        ),
+    ];
+    // (a directory that even root may not open, where there is one)
+    let fdinfo = "/proc/1/fdinfo";
+    let refused = fs::read_dir(fdinfo).map_err(|e| e.kind());
+    if fs::metadata(fdinfo).is_ok_and(|m| m.is_dir())
+        && refused.as_ref().err() == Some(&std::io::ErrorKind::PermissionDenied)
+    {
+        cases.push((
+            fdinfo.to_string(),
+            format!("{fdinfo}: cannot open the store directory (Permission denied)"),
+        ));
+    }
+    let mut misses = Vec::new();
+    for (store, want) in &cases {
+        for args in [
+            &["run", "--store", store, "--agg", "count"][..],
+            &["inspect", store][..],
+        ] {
+            let out = rayproc_in(root, args);
+            if out.code != 1 || out.stderr != format!("rayproc: error: {want}\n") {
+                misses.push(format!("{args:?}: {}", out.stderr));
+            }
+        }
+    }
+    assert!(misses.is_empty(), "{}", misses.join(""));
+}
+
+/// A store folder that `split` can see but not list (or open, lock, or
+/// clean of what a killed split left) is named as given, with what failed
+/// in words: it said "cannot write the store: Permission denied (os error
+/// 13)", or named the folder by its absolute path. (As root, only such
+/// folders of `/proc` refuse a listing, where there are any.)
+#[test]
+fn split_names_a_store_it_cannot_list_with_the_reason_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("in.csv"), "a,b\n1,2\n").unwrap();
+    let mut tried = 0;
+    for store in ["/proc/1/map_files", "/proc/1/fdinfo"] {
+        let listed = fs::read_dir(store).and_then(|mut d| d.next().transpose());
+        let denied = listed.is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied);
+        if !(denied && fs::metadata(store).is_ok_and(|m| m.is_dir())) {
+            continue;
+        }
+        tried += 1;
+        let out = rayproc_in(root, &["split", "-i", "in.csv", "--store", store]);
+        assert_eq!(out.code, 1, "{store}: {}", out.stderr);
+        let want = format!(
+            "rayproc: error: {store}: cannot write the store: cannot list the directory \
+             (Permission denied)\n"
+        );
+        assert_eq!(out.stderr, want);
+    }
+    if tried == 0 {
+        eprintln!("no folder here refuses to be listed: nothing to check");
     }
 }
 
