@@ -17,8 +17,10 @@ pub enum Error {
     /// The input data is malformed at a known position. Exit 1.
     #[error("{0}")]
     Data(#[from] DataError),
-    /// Reading an input or writing the output failed. Exit 1.
-    #[error("{}: {source}", show_path(.path))]
+    /// Reading an input or writing the output failed. Exit 1. The reason
+    /// is std's words without the `(os error N)` it appends, as in every
+    /// other message.
+    #[error("{}: {}", show_path(.path), plain_reason(.source))]
     Io {
         path: PathBuf,
         #[source]
