@@ -405,11 +405,11 @@ impl TypedFold<'_, '_> {
             return self.fail_after_rows_before(batch, unreadable.error(cell), buckets, on);
         }
         let mut kept = Vec::with_capacity(batch.len);
-        let texts = float_texts(batch, spelling, first, filter.slots());
+        let texts = filter_texts(batch, spelling, first, filter.slots(), filter.text_slots());
         let selected = if texts.is_empty() {
             filter.select(batch, &mut kept)
         } else {
-            // the filter reads the float columns' texts; the rest of the
+            // the filter reads the number columns' texts; the rest of the
             // batch goes on as it is
             let rows: Vec<Option<Vec<&[u8]>>> =
                 texts.iter().map(|t| t.as_ref().map(row_texts)).collect();
@@ -502,7 +502,7 @@ impl TypedFold<'_, '_> {
 /// Epoch seconds are an integer field: over a CSV `1700000000.0` is an
 /// error, whatever its value. A float without text is read as epoch
 /// seconds when it is integral ([`TimeUnit::bucket_row`]), which is right
-/// only for the rows a store's CSV wrote as integers ([`Spelling::Float`]);
+/// only for the rows a store's CSV wrote as integers ([`Spelling::Number`]);
 /// a float of a typed source's own (a Parquet `DOUBLE`, a decimal with a
 /// fraction: `pa.decimal128(14, 2)`) was never one, so each of its values
 /// is refused, as the same data as CSV is. `first` is the row of
@@ -522,7 +522,9 @@ fn unspelled_epoch(
         };
         // no marks: no row was written as an integer
         let marks = match spelling.get(bucket.slot) {
-            Some(Spelling::Float(marks)) => Some(marks),
+            Some(Spelling::Number {
+                ints: Some(marks), ..
+            }) => Some(marks),
             _ => None,
         };
         let int = |r: usize| marks.and_then(|m| m.int(first + r, v[r]));
@@ -558,7 +560,8 @@ fn unspelled_epoch(
 /// was split from, so it types its text columns' kept values as the CSV
 /// reader types a batch ([`Spelling::Text`]), and a float column whose CSV
 /// spelled some values as integers is integers wherever every kept value
-/// was one ([`Spelling::Float`]), with the integers' exact values.
+/// was one ([`Spelling::Number`]), with the integers' exact values. A text
+/// test of a number column reads the text the CSV wrote ([`Written`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub enum Spelling<'a> {
     /// The column's type is the source's.
@@ -566,8 +569,80 @@ pub enum Spelling<'a> {
     AsTyped,
     /// The kept values are CSV fields: typed as the CSV reader types them.
     Text,
-    /// A float column, and which of its rows were integers.
-    Float(IntMarks<'a>),
+    /// A number column: for a float one with any, which of its rows were
+    /// integers; and the text of the fields written otherwise than the
+    /// value prints, where a text test reads it.
+    Number {
+        ints: Option<IntMarks<'a>>,
+        texts: Option<Written<'a>>,
+    },
+}
+
+/// The text a store's CSV wrote of each field of a number column whose
+/// text is not what a filter reads of the value (`+7`, `1.50`, `1e3`; none
+/// for the others): an Arrow `Utf8` or `Binary` array's buffers.
+#[derive(Clone, Copy, Debug)]
+pub struct Written<'a> {
+    /// `len + 1` offsets into `values`, ascending.
+    offsets: &'a [i32],
+    values: &'a [u8],
+    /// A bitmap (least significant bit first) of the rows with a text, and
+    /// the bit of row 0; `None` when every row has one.
+    valid: Option<(&'a [u8], usize)>,
+}
+
+impl<'a> Written<'a> {
+    /// The texts of `len` rows, or why the buffers cannot be them.
+    pub fn new(
+        offsets: &'a [i32],
+        values: &'a [u8],
+        valid: Option<(&'a [u8], usize)>,
+        len: usize,
+    ) -> Result<Written<'a>, String> {
+        if offsets.len() <= len {
+            return Err(format!("{} offsets for {len} rows", offsets.len()));
+        }
+        let offsets = &offsets[..len + 1];
+        if offsets[0] < 0 || offsets.windows(2).any(|w| w[0] > w[1]) {
+            return Err("offsets out of order".into());
+        }
+        if offsets[len] as usize > values.len() {
+            return Err(format!(
+                "an offset of {} past {} bytes of text",
+                offsets[len],
+                values.len()
+            ));
+        }
+        if let Some((bytes, offset)) = valid {
+            if offset
+                .checked_add(len)
+                .is_none_or(|end| end.div_ceil(8) > bytes.len())
+            {
+                return Err(format!(
+                    "a bitmap of {} bytes marks {len} rows",
+                    bytes.len()
+                ));
+            }
+        }
+        Ok(Written {
+            offsets,
+            values,
+            valid,
+        })
+    }
+
+    /// Row `row`'s text, if its field was written otherwise than printed.
+    #[inline]
+    pub fn text(&self, row: usize) -> Option<&'a [u8]> {
+        if let Some((bytes, offset)) = self.valid {
+            let bit = offset + row;
+            if bytes[bit / 8] >> (bit % 8) & 1 == 0 {
+                return None;
+            }
+        }
+        let (start, end) = (self.offsets[row] as usize, self.offsets[row + 1] as usize);
+        Some(&self.values[start..end])
+    }
 }
 
 /// Which rows of a float column its CSV spelled as integers, and their
@@ -626,33 +701,56 @@ impl<'a> IntMarks<'a> {
     }
 }
 
-/// The text a filter reads of a float column with integers, per row (see
-/// [`Spelling::Float`]): a marked row's integer as written (`2`, the exact
-/// `9007199254740993`), any other row's float as the CSV writer prints it
-/// (what a filter reads of a float without text). With it, a numeric test
-/// that the float alone cannot decide (an integral value near the literal)
-/// decides by the integer, as over the CSV's text, and a text test reads
-/// `2` where the CSV had `2`, not `2.0`. Per slot the filter `reads`: the
-/// texts back to back and where each row's ends; none elsewhere.
-fn float_texts(
+/// The text a filter reads of a number column with integers or texts, per
+/// row (see [`Spelling::Number`]): a field written otherwise than its value
+/// prints as the CSV wrote it (`+7`, `1.50`, `1e3`), where a text test
+/// reads the column (`text_reads`); a float column's marked row as its
+/// integer (`2`, the exact `9007199254740993`); any other row's number as
+/// the CSV writer prints it (what a filter reads of a number without
+/// text). With it, a numeric test that the float alone cannot decide (an
+/// integral value near the literal) decides by the integer, as over the
+/// CSV's text, and a text test reads what `run --input` reads: `2` where
+/// the CSV had `2`, not `2.0`, and `+7` where it had `+7`. Per slot the
+/// filter `reads`: the texts back to back and where each row's ends; none
+/// elsewhere (a number column without either reads as printed).
+fn filter_texts(
     batch: &Batch<'_>,
     spelling: &[Spelling<'_>],
     first: usize,
     reads: &[usize],
+    text_reads: &[usize],
 ) -> Vec<Option<(Vec<u8>, Vec<usize>)>> {
     use std::io::Write;
     let mut slots: Vec<Option<(Vec<u8>, Vec<usize>)>> = Vec::new();
     for &s in reads {
-        let (Some(Spelling::Float(marks)), Data::Float(v)) =
-            (spelling.get(s), batch.columns[s].data)
-        else {
+        let Some(&Spelling::Number { ints, texts }) = spelling.get(s) else {
             continue;
         };
+        // a numeric test reads the value (and a marked row's integer)
+        let texts = texts.filter(|_| text_reads.contains(&s));
+        let data = batch.columns[s].data;
+        let ints = match data {
+            Data::Float(_) => ints,
+            _ => None,
+        };
+        if ints.is_none() && texts.is_none() {
+            continue;
+        }
         let (mut text, mut ends) = (Vec::new(), Vec::with_capacity(batch.len));
-        for (r, &f) in v[..batch.len].iter().enumerate() {
-            let written = match marks.int(first + r, f) {
-                Some(i) => write!(text, "{i}"),
-                None => write!(text, "{f:?}"),
+        for r in 0..batch.len {
+            if let Some(t) = texts.and_then(|t| t.text(first + r)) {
+                text.extend_from_slice(t);
+                ends.push(text.len());
+                continue;
+            }
+            let written = match data {
+                Data::Int(v) => write!(text, "{}", v[r]),
+                Data::Float(v) => match ints.and_then(|m| m.int(first + r, v[r])) {
+                    Some(i) => write!(text, "{i}"),
+                    None => write!(text, "{:?}", v[r]),
+                },
+                // (a number column's data is numbers)
+                Data::Text(_) | Data::Rows => Ok(()),
             };
             written.expect("write to a Vec");
             ends.push(text.len());
@@ -663,7 +761,7 @@ fn float_texts(
     slots
 }
 
-/// Each row's text of one slot of [`float_texts`].
+/// Each row's text of one slot of [`filter_texts`].
 fn row_texts((text, ends): &(Vec<u8>, Vec<usize>)) -> Vec<&[u8]> {
     let starts = std::iter::once(0).chain(ends.iter().copied());
     starts.zip(ends).map(|(a, &b)| &text[a..b]).collect()
@@ -712,7 +810,12 @@ fn respell<'a, E>(
                     changed[s] = Some(typed[s].ty);
                 }
             }
-            (Spelling::Float(marks), Data::Float(v)) => {
+            (
+                Spelling::Number {
+                    ints: Some(marks), ..
+                },
+                Data::Float(v),
+            ) => {
                 let v = &v[..col.len];
                 let mut all = true;
                 ints[s].extend(
@@ -919,6 +1022,99 @@ mod tests {
     }
 
     #[test]
+    fn written_texts_are_checked_and_read_by_row() {
+        let offsets = [0, 2, 2, 5];
+        let values = b"+71e3";
+        // rows 0 and 2 have a text
+        let valid = [0b101u8];
+        let w = Written::new(&offsets, values, Some((&valid, 0)), 3).unwrap();
+        assert_eq!(w.text(0), Some(&b"+7"[..]));
+        assert_eq!(w.text(1), None);
+        assert_eq!(w.text(2), Some(&b"1e3"[..]));
+        // from row 1 of the bitmap on (a sliced array)
+        let w = Written::new(&offsets[1..], values, Some((&valid, 1)), 2).unwrap();
+        assert_eq!((w.text(0), w.text(1)), (None, Some(&b"1e3"[..])));
+        let all = Written::new(&offsets, values, None, 3).unwrap();
+        assert_eq!(all.text(1), Some(&b""[..]));
+        // what cannot be the texts of 3 rows
+        for (offsets, values, valid, why) in [
+            (&[0, 2, 2][..], &values[..], None, "3 offsets for 3 rows"),
+            (&[0, 2, 1, 5], values, None, "offsets out of order"),
+            (&[-1, 2, 2, 5], values, None, "offsets out of order"),
+            (&[0, 2, 2, 6], values, None, "past 5 bytes"),
+            (
+                &offsets,
+                values,
+                Some((&valid[..], 6)),
+                "a bitmap of 1 bytes marks 3 rows",
+            ),
+            (&offsets, values, Some((&[][..], 0)), "a bitmap of 0 bytes"),
+        ] {
+            let err = Written::new(offsets, values, valid, 3).unwrap_err();
+            assert!(err.contains(why), "{err}");
+        }
+    }
+
+    /// A text test of a number column reads a field's text as written
+    /// where there is one, and the printed number elsewhere; a numeric
+    /// test, the values.
+    #[test]
+    fn a_filter_reads_the_written_texts_of_a_number_column() {
+        let plan = |filter: &str| {
+            let header = vec!["n".to_string()];
+            let expr = crate::filter::parse(filter).unwrap();
+            let specs = parse_specs(&["count"]).unwrap();
+            Plan::resolve_where(&header, &specs, &[], Some(&expr)).unwrap()
+        };
+        let v = [7i64, 8, 1000, 9];
+        let offsets = [0, 2, 2, 5, 5];
+        let valid = [0b0101u8];
+        let texts = Written::new(&offsets, b"+71e3", Some((&valid, 0)), 4).unwrap();
+        let kept = |filter: &str, rows: std::ops::Range<usize>| {
+            let first = rows.start;
+            let batch = Batch {
+                codes: Vec::new(),
+                len: rows.len(),
+                columns: vec![Column {
+                    len: rows.len(),
+                    data: Data::Int(&v[rows.clone()]),
+                    valid: None,
+                    raw: None,
+                }],
+                types: vec![ColumnType::Int],
+            };
+            let spelling = [Spelling::Number {
+                ints: None,
+                texts: Some(texts),
+            }];
+            let mut counted = 0;
+            let mut buckets = Buckets::default();
+            fold_typed(
+                &plan(filter),
+                &batch,
+                &spelling,
+                first,
+                Unreadable::NONE,
+                &mut buckets,
+                &mut |b| {
+                    counted += b.len;
+                    Ok(())
+                },
+            )
+            .unwrap();
+            counted
+        };
+        assert_eq!(kept("n like '+%'", 0..4), 1);
+        assert_eq!(kept("n like '7'", 0..4), 0);
+        assert_eq!(kept("n = '1e3'", 0..4), 1);
+        assert_eq!(kept("n = '1000'", 0..4), 0);
+        assert_eq!(kept("not n like '%e%'", 0..4), 3);
+        assert_eq!(kept("n >= 8", 0..4), 3);
+        // rows 2 and 3 of the column, as a batch of its own
+        assert_eq!(kept("n = '1e3' or n = '9'", 2..4), 2);
+    }
+
+    #[test]
     fn a_float_column_of_marked_integers_is_those_integers() {
         // rows 1.. of the marks (row_of is r + 1): bits 1, 2, 3
         let floats: &'static [f64] = &[2.0, 9007199254740992.0, -0.5];
@@ -930,7 +1126,14 @@ mod tests {
         };
         let bits = [0b0110u8];
         let marks = IntMarks::new(Some((&bits, 0)), None, 4).unwrap();
-        let (ty, v, _) = respelled(col(2, None), ColumnType::Float, Spelling::Float(marks));
+        let (ty, v, _) = respelled(
+            col(2, None),
+            ColumnType::Float,
+            Spelling::Number {
+                ints: Some(marks),
+                texts: None,
+            },
+        );
         assert_eq!(
             (ty, v),
             (
@@ -939,12 +1142,22 @@ mod tests {
             )
         );
         // an unmarked value keeps the column float; an unmarked null does not
-        let (ty, _, _) = respelled(col(3, None), ColumnType::Float, Spelling::Float(marks));
+        let (ty, _, _) = respelled(
+            col(3, None),
+            ColumnType::Float,
+            Spelling::Number {
+                ints: Some(marks),
+                texts: None,
+            },
+        );
         assert_eq!(ty, ColumnType::Float);
         let (ty, v, _) = respelled(
             col(3, Some(&[true, true, false])),
             ColumnType::Float,
-            Spelling::Float(marks),
+            Spelling::Number {
+                ints: Some(marks),
+                texts: None,
+            },
         );
         assert_eq!(
             (ty, &v[..2]),
@@ -956,18 +1169,41 @@ mod tests {
         // the exact integers, where the float is not the value
         let exact = [0, 2, 9007199254740993, 0];
         let marks = IntMarks::new(Some((&bits, 0)), Some(&exact), 4).unwrap();
-        let (_, v, _) = respelled(col(2, None), ColumnType::Float, Spelling::Float(marks));
+        let (_, v, _) = respelled(
+            col(2, None),
+            ColumnType::Float,
+            Spelling::Number {
+                ints: Some(marks),
+                texts: None,
+            },
+        );
         assert_eq!(v, ["int 2", "int 9007199254740993"]);
         // a bit offset, and every row marked
         let shifted = [0b1100u8];
         let marks = IntMarks::new(Some((&shifted, 1)), None, 4).unwrap();
         assert_eq!(
-            respelled(col(2, None), ColumnType::Float, Spelling::Float(marks)).0,
+            respelled(
+                col(2, None),
+                ColumnType::Float,
+                Spelling::Number {
+                    ints: Some(marks),
+                    texts: None
+                }
+            )
+            .0,
             ColumnType::Int
         );
         let marks = IntMarks::new(None, None, 4).unwrap();
         assert_eq!(
-            respelled(col(2, None), ColumnType::Float, Spelling::Float(marks)).0,
+            respelled(
+                col(2, None),
+                ColumnType::Float,
+                Spelling::Number {
+                    ints: Some(marks),
+                    texts: None
+                }
+            )
+            .0,
             ColumnType::Int
         );
     }

@@ -80,6 +80,8 @@ pub struct Bound {
     root: BNode,
     /// The slots read, ascending, each once.
     slots: Vec<usize>,
+    /// The slots a text test reads, ascending, each once.
+    text_slots: Vec<usize>,
     /// Each test in the canonical form, by test number.
     tests: Vec<String>,
 }
@@ -113,6 +115,20 @@ enum LeafKind {
     TextIn(Vec<Vec<u8>>),
     Like(LikePattern),
     Regex(Regex),
+}
+
+impl LeafKind {
+    /// Whether the test reads the field's text ([`textual`]).
+    fn reads_text(&self) -> bool {
+        match self {
+            LeafKind::IsNull | LeafKind::Cmp(_) | LeafKind::Between(_) | LeafKind::In(_) => false,
+            LeafKind::TextCmp(..)
+            | LeafKind::TextBetween(..)
+            | LeafKind::TextIn(_)
+            | LeafKind::Like(_)
+            | LeafKind::Regex(_) => true,
+        }
+    }
 }
 
 /// The rows a node must decide.
@@ -178,10 +194,30 @@ impl Bound {
         let mut used = slots.to_vec();
         used.sort_unstable();
         used.dedup();
+        let mut text_slots = Vec::new();
+        Self::text_leaves(&root, &mut text_slots);
+        text_slots.sort_unstable();
+        text_slots.dedup();
         Bound {
             root,
             slots: used,
+            text_slots,
             tests,
+        }
+    }
+
+    /// Adds the slot of each text test under `node` to `into`.
+    fn text_leaves(node: &BNode, into: &mut Vec<usize>) {
+        match node {
+            BNode::And(items) | BNode::Or(items) => {
+                items.iter().for_each(|n| Self::text_leaves(n, into))
+            }
+            BNode::Not(inner) => Self::text_leaves(inner, into),
+            BNode::Leaf(leaf) => {
+                if leaf.kind.reads_text() {
+                    into.push(leaf.slot);
+                }
+            }
         }
     }
 
@@ -259,6 +295,14 @@ impl Bound {
     /// The slots the expression reads, ascending.
     pub fn slots(&self) -> &[usize] {
         &self.slots
+    }
+
+    /// The slots a text test (a text literal, `like`, `~`) reads, ascending:
+    /// of a number column, such a test reads the field's text, not its
+    /// value (a numeric test reads the text of none but an integral value
+    /// of 2^53 or more, to tell which integer it was).
+    pub fn text_slots(&self) -> &[usize] {
+        &self.text_slots
     }
 
     /// The slot of the test that sees every row of a batch (the first term

@@ -26,6 +26,7 @@ pub mod decimal;
 mod lanes_testing;
 #[cfg(target_arch = "x86_64")]
 mod loads;
+pub mod printed;
 pub mod typing;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x4;

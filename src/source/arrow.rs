@@ -744,10 +744,15 @@ pub fn for_each_batch<E>(
 pub enum Spelled {
     /// Text whose values are CSV fields: typed as the CSV reader types them.
     Text,
-    /// A float column, and per row whether its CSV field was an integer: a
-    /// `Boolean` array without nulls, or an `Int64` array of the integers,
-    /// null where a field was not one.
-    Float(ArrayRef),
+    /// A number column: for a float one, per row whether its CSV field was
+    /// an integer (`ints`: a `Boolean` array without nulls, or an `Int64`
+    /// array of the integers, null where a field was not one); and the text
+    /// of each field that is not what a filter reads of its value (`texts`:
+    /// a `Utf8` or `Binary` array, null where the text is the value's).
+    Number {
+        ints: Option<ArrayRef>,
+        texts: Option<ArrayRef>,
+    },
 }
 
 impl Spelled {
@@ -760,14 +765,25 @@ impl Spelled {
         len: usize,
     ) -> crate::error::Result<crate::rows::Spelling<'a>> {
         use crate::rows::Spelling;
-        let bad = |why: String| {
+        let bad = |what: &str, why: String| {
             let name = show_name(name);
-            crate::error::Error::Other(format!("the integers of column '{name}': {why}"))
+            crate::error::Error::Other(format!("the {what} of column '{name}': {why}"))
         };
         Ok(match self {
             Spelled::Text if p.kind == ReadAs::Text => Spelling::Text,
-            Spelled::Float(marks) if p.kind == ReadAs::Float => {
-                Spelling::Float(int_marks(marks, len).map_err(bad)?)
+            Spelled::Number { ints, texts } if matches!(p.kind, ReadAs::Float | ReadAs::Int) => {
+                let ints = match ints {
+                    Some(marks) if p.kind == ReadAs::Float => {
+                        Some(int_marks(marks, len).map_err(|why| bad("integers", why))?)
+                    }
+                    Some(_) => return Err(bad("integers", "an integer column has none".into())),
+                    None => None,
+                };
+                let texts = match texts {
+                    Some(t) => Some(written_texts(t, len).map_err(|why| bad("texts", why))?),
+                    None => None,
+                };
+                Spelling::Number { ints, texts }
             }
             _ => Spelling::AsTyped,
         })
@@ -826,6 +842,30 @@ pub fn int_marks(marks: &ArrayRef, len: usize) -> Result<crate::rows::IntMarks<'
             "{other} is neither Boolean (without nulls) nor Int64"
         )),
     }
+}
+
+/// The texts `texts` records of a number column of `len` rows
+/// ([`Spelled::Number`]), or why it cannot be them.
+pub fn written_texts(texts: &ArrayRef, len: usize) -> Result<crate::rows::Written<'_>, String> {
+    use crate::rows::Written;
+    if texts.len() != len {
+        return Err(format!("{} rows, the column has {len}", texts.len()));
+    }
+    let (offsets, values) = match texts.data_type() {
+        DataType::Utf8 => {
+            let t = texts.as_string::<i32>();
+            (t.value_offsets(), t.values().as_slice())
+        }
+        DataType::Binary => {
+            let t = texts.as_binary::<i32>();
+            (t.value_offsets(), t.values().as_slice())
+        }
+        other => return Err(format!("{other} is neither Utf8 nor Binary")),
+    };
+    let valid = texts
+        .nulls()
+        .map(|n| (n.inner().values(), n.inner().offset()));
+    Written::new(offsets, values, valid, len)
 }
 
 /// Why a typed source rejected a value: the row (among the arrays given to

@@ -25,6 +25,13 @@
 //! (from [`MIN_VERSION`]): they are version 5 stores without integers
 //! recorded, which answer every query except one with `--where` that reads
 //! a float column (refused, with a message to re-create the store).
+//! Version 6 added the text of number fields written otherwise than printed
+//! (`texts`, and a field after the integers in every partition file: the
+//! field's text where it is not what a filter reads of the value, `+7`,
+//! `1.50`, `1e3`; see [`ColumnInfo::texts`]), which a text test of
+//! `--where` reads. A version 3 to 5 store is a version 6 store without
+//! them, and refuses only a `--where` whose text test reads a number
+//! column.
 //! `inputs` (the folders and patterns given to `split`, expanded again by
 //! every run to see files added since; see [`input_changes`]) and each
 //! source's `input` were added within version 5: they mean nothing to an
@@ -64,14 +71,18 @@ use crate::error::{show_name, show_path, Error, Result};
 use crate::source::dataset::InputKind;
 
 /// The store format version this build writes and reads.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 /// The oldest store format version this build reads (version 3 is version
 /// 4 without dictionary-coded columns; version 4 is version 5 without the
-/// integers of float columns).
+/// integers of float columns; version 5 is version 6 without the text of
+/// number fields).
 pub const MIN_VERSION: u32 = 3;
 /// The first store format version that records the integers of float
 /// columns.
 pub const INTEGERS_VERSION: u32 = 5;
+/// The first store format version that records the text of number fields
+/// written otherwise than printed.
+pub const TEXTS_VERSION: u32 = 6;
 /// The `format` field of every manifest.
 pub const FORMAT: &str = "rayproc-store";
 /// The manifest's file name inside the store directory.
@@ -137,6 +148,15 @@ pub struct ColumnInfo {
     /// a query with `--where`, which types a column by the rows it keeps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integers: Option<String>,
+    /// For a number column (integer or float) some of whose fields' text
+    /// is not what a filter reads of the value stored (`+7`, `1.50`, `1e3`,
+    /// ` 7`: an integer reads as `{i}`, a float as its integer where
+    /// `integers` marks the row, else as Rust's `{:?}`): the Arrow type
+    /// (`Utf8`) of the field `NAME#text` after the integers in every
+    /// partition file, that text where it differs and null where it does
+    /// not. Read only by a `--where` with a text test of the column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub texts: Option<String>,
 }
 
 /// Where a row of the store came from.
@@ -261,6 +281,10 @@ pub struct PartitionInfo {
     /// field after the codes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub integers: Vec<ColumnStats>,
+    /// Per number column with `texts` (in column order), its texts' field
+    /// after the integers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub texts: Vec<ColumnStats>,
     /// Where the partition's rows were read from, so that an error about
     /// one of them names its source line as `run --input` would (absent in
     /// stores made before it was recorded, within version 5: their errors
@@ -280,12 +304,16 @@ pub struct Origin {
 
 impl PartitionInfo {
     /// The statistics of schema field `field`: a column's, or past the
-    /// columns, the codes of a coded one, then the integers of a float one.
+    /// columns, the codes of a coded one, then the integers of a float one,
+    /// then the texts of a number one.
     pub fn field(&self, field: usize) -> &ColumnStats {
         match field.checked_sub(self.columns.len()) {
             None => &self.columns[field],
             Some(c) if c < self.codes.len() => &self.codes[c],
-            Some(c) => &self.integers[c - self.codes.len()],
+            Some(c) if c < self.codes.len() + self.integers.len() => {
+                &self.integers[c - self.codes.len()]
+            }
+            Some(c) => &self.texts[c - self.codes.len() - self.integers.len()],
         }
     }
 }
@@ -307,10 +335,21 @@ impl Manifest {
             .collect()
     }
 
+    /// The number columns with texts recorded, in the order their fields
+    /// follow the integers in every partition file.
+    pub fn text_columns(&self) -> Vec<usize> {
+        (0..self.columns.len())
+            .filter(|&c| self.columns[c].texts.is_some())
+            .collect()
+    }
+
     /// The schema fields of every partition file: the columns, the codes,
-    /// the integers.
+    /// the integers, the texts.
     pub fn fields(&self) -> usize {
-        self.columns.len() + self.coded_columns().len() + self.integer_columns().len()
+        self.columns.len()
+            + self.coded_columns().len()
+            + self.integer_columns().len()
+            + self.text_columns().len()
     }
 
     /// What schema field `field` holds, for messages: `column 'k'`,
@@ -325,10 +364,17 @@ impl Manifest {
                     show_name(&self.columns[coded[c]].name)
                 )
             }
-            Some(c) => format!(
+            Some(c) if c < coded.len() + self.integer_columns().len() => format!(
                 "the integers of column '{}'",
                 show_name(&self.columns[self.integer_columns()[c - coded.len()]].name)
             ),
+            Some(c) => {
+                let t = c - coded.len() - self.integer_columns().len();
+                format!(
+                    "the texts of column '{}'",
+                    show_name(&self.columns[self.text_columns()[t]].name)
+                )
+            }
         }
     }
 }
@@ -431,6 +477,7 @@ impl Manifest {
         let bad =
             |why: String| Error::Other(format!("{}: malformed manifest: {why}", show_path(path)));
         let (coded, integers) = (self.coded_columns().len(), self.integer_columns().len());
+        let texts = self.text_columns().len();
         for p in &self.partitions {
             if p.file.contains(['/', '\\']) || p.file.starts_with('.') || p.file.is_empty() {
                 return Err(bad(format!("bad partition file name {:?}", p.file)));
@@ -447,6 +494,13 @@ impl Manifest {
                     "{} has the integers of {} columns, {integers} columns have them",
                     show_name(&p.file),
                     p.integers.len()
+                )));
+            }
+            if p.texts.len() != texts {
+                return Err(bad(format!(
+                    "{} has the texts of {} columns, {texts} columns have them",
+                    show_name(&p.file),
+                    p.texts.len()
                 )));
             }
             if p.columns.len() != self.columns.len() {
@@ -466,6 +520,20 @@ impl Manifest {
                 {
                     return Err(bad(format!(
                         "column '{}' has integers of type {ints} but is {} ({})",
+                        show_name(&c.name),
+                        c.ty,
+                        c.arrow_type
+                    )));
+                }
+            }
+            if let Some(texts) = &c.texts {
+                let number = matches!(
+                    (c.ty.as_str(), c.arrow_type.as_str()),
+                    ("integer", "Int64") | ("float", "Float64")
+                );
+                if !number || texts != "Utf8" {
+                    return Err(bad(format!(
+                        "column '{}' has texts of type {texts} but is {} ({})",
                         show_name(&c.name),
                         c.ty,
                         c.arrow_type
@@ -722,6 +790,7 @@ mod tests {
                 first_non_number: None,
                 dictionary: None,
                 integers: None,
+                texts: None,
             }],
             inputs: vec![],
             sources: vec![],
@@ -741,6 +810,7 @@ mod tests {
                 }],
                 codes: Vec::new(),
                 integers: Vec::new(),
+                texts: Vec::new(),
             }],
         }
     }

@@ -148,12 +148,16 @@ pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<Str
                 .into_iter()
                 .max_by(order);
             // a coded column: its dictionary's size beside the Arrow type;
-            // a float column with integers: their field's type
-            let arrow = match (&col.dictionary, &col.integers) {
+            // a float column with integers: their field's type; a number
+            // column with texts: theirs
+            let mut arrow = match (&col.dictionary, &col.integers) {
                 (Some(d), _) => format!("{} + codes of {}", col.arrow_type, thousands(d.values)),
                 (None, Some(ints)) => format!("{} + integers ({ints})", col.arrow_type),
                 (None, None) => col.arrow_type.clone(),
             };
+            if let Some(texts) = &col.texts {
+                arrow.push_str(&format!(" + texts ({texts})"));
+            }
             vec![
                 show_name(&col.name).into_owned(),
                 col.ty.clone(),

@@ -41,7 +41,7 @@ use arrow_schema::DataType;
 use memmap2::Mmap;
 
 use super::layout;
-use super::manifest::{self, source_change, Manifest, FILE_NAME, INTEGERS_VERSION};
+use super::manifest::{self, source_change, Manifest, FILE_NAME, INTEGERS_VERSION, TEXTS_VERSION};
 use super::verify::{self, Layout};
 use crate::dict::Dictionary;
 use crate::error::{because, not_a_directory, show_name, show_path, DataError, Error, Result};
@@ -83,7 +83,8 @@ struct ColumnsRead {
     codes: Vec<Option<(usize, Arc<Dictionary>)>>,
     /// Per plan slot, under `--where`: how its column is typed by the rows
     /// kept (a text column by its values; a float column by its integers,
-    /// at this position among `needed`); and for a float column a time
+    /// at this position among `needed`), and for a number column a text
+    /// test reads, its fields' texts; and for a float column a time
     /// bucket reads, which of its values were integers (epoch seconds).
     spelled: Vec<Option<SpelledAt>>,
 }
@@ -124,8 +125,13 @@ const SMALL_DICTIONARY: u64 = 1 << 14;
 #[derive(Clone, Copy)]
 enum SpelledAt {
     Text,
-    /// The integers' field, by its position among the fields read.
-    Float(usize),
+    /// A number column: the integers' field of a float one that has them,
+    /// and the texts' field of one that has them and whose text a test
+    /// reads, by their positions among the fields read.
+    Number {
+        ints: Option<usize>,
+        texts: Option<usize>,
+    },
     /// A float column none of whose values was an integer (it has no
     /// integers' field), for a time bucket: no row is epoch seconds.
     NoIntegers,
@@ -695,18 +701,24 @@ impl Store {
         let mut spelled = vec![None; plan.slots()];
         let bucketed = |slot: usize| plan.buckets.iter().any(|b| b.slot == slot);
         let integers = self.manifest.integer_columns();
+        let texts = self.manifest.text_columns();
+        let text_slots = plan.filter.as_ref().map_or(&[][..], |f| f.text_slots());
         for (c, info) in self.manifest.columns.iter().enumerate() {
             let slot = plan.slot_of.get(c).copied().unwrap_or(UNUSED);
             if slot == UNUSED || !(plan.filter.is_some() || bucketed(slot as usize)) {
                 continue;
             }
             let slot = slot as usize;
-            spelled[slot] = match info.ty.as_str() {
-                "text" if plan.filter.is_some() => Some(SpelledAt::Text),
+            let number = matches!(info.ty.as_str(), "integer" | "float");
+            let ints = match info.ty.as_str() {
+                "text" if plan.filter.is_some() => {
+                    spelled[slot] = Some(SpelledAt::Text);
+                    continue;
+                }
                 "float" if info.integers.is_some() => {
                     let k = integers.iter().position(|&i| i == c).expect("listed");
                     needed.push(columns + coded.len() + k);
-                    Some(SpelledAt::Float(needed.len() - 1))
+                    Some(needed.len() - 1)
                 }
                 "float" if self.manifest.version < INTEGERS_VERSION => {
                     let needs = match bucketed(slot) {
@@ -722,9 +734,34 @@ impl Store {
                         show_name(&info.name)
                     )));
                 }
-                // no value of the column was an integer
-                "float" if bucketed(slot) => Some(SpelledAt::NoIntegers),
                 _ => None,
+            };
+            // a text test (`like`, `~`, a text literal) reads a number
+            // field's text as the CSV wrote it (`+7`, `1.50`, `1e3`)
+            let texts_read = match number && text_slots.contains(&slot) {
+                false => None,
+                true if info.texts.is_some() => {
+                    let k = texts.iter().position(|&i| i == c).expect("listed");
+                    needed.push(columns + coded.len() + integers.len() + k);
+                    Some(needed.len() - 1)
+                }
+                true if self.manifest.version < TEXTS_VERSION => {
+                    return Err(Error::Other(format!(
+                        "{}: store format version {} does not record how the CSV wrote \
+                         the numbers of column '{}' (`+7`, `1.50`, `1e3`), which a text \
+                         test of `--where` reads; re-create the store with `rayproc split`",
+                        show_path(&self.dir),
+                        self.manifest.version,
+                        show_name(&info.name)
+                    )));
+                }
+                // every field's text is its value's printed form
+                true => None,
+            };
+            spelled[slot] = match (ints, texts_read) {
+                (None, None) if info.ty == "float" && bucketed(slot) => Some(SpelledAt::NoIntegers),
+                (None, None) => None,
+                (ints, texts) => Some(SpelledAt::Number { ints, texts }),
             };
         }
         Ok(ColumnsRead {
@@ -892,12 +929,13 @@ impl Store {
 
     /// The partition file's schema must be the manifest's: its columns,
     /// then the codes of each coded one, then the integers of each float
-    /// one that has them.
+    /// one that has them, then the texts of each number one that has them.
     fn check_schema(&self, ipc: &IpcFile, name: &str) -> Result<()> {
         let fields = ipc.schema.fields();
         let columns = &self.manifest.columns;
         let coded = self.manifest.coded_columns();
         let integers = self.manifest.integer_columns();
+        let texts = self.manifest.text_columns();
         let same = fields.len() == self.manifest.fields()
             && fields
                 .iter()
@@ -910,6 +948,13 @@ impl Store {
             && (fields[columns.len() + coded.len()..].iter().zip(&integers)).all(|(f, &c)| {
                 f.name() == &super::write::integers_field(&columns[c].name)
                     && columns[c].integers.as_deref() == Some(&f.data_type().to_string()[..])
+            })
+            && (fields[columns.len() + coded.len() + integers.len()..]
+                .iter()
+                .zip(&texts))
+            .all(|(f, &c)| {
+                f.name() == &super::write::texts_field(&columns[c].name)
+                    && columns[c].texts.as_deref() == Some(&f.data_type().to_string()[..])
             });
         if !same {
             return Err(Error::Other(format!(
@@ -948,10 +993,16 @@ fn slot_arrays(
         .map(|s| {
             s.map(|s| match s {
                 SpelledAt::Text => Spelled::Text,
-                SpelledAt::Float(p) => Spelled::Float(batch.column(p).clone()),
+                SpelledAt::Number { ints, texts } => Spelled::Number {
+                    ints: ints.map(|p| batch.column(p).clone()),
+                    texts: texts.map(|p| batch.column(p).clone()),
+                },
                 SpelledAt::NoIntegers => {
                     let none = vec![false; batch.num_rows()];
-                    Spelled::Float(Arc::new(arrow_array::BooleanArray::from(none)))
+                    Spelled::Number {
+                        ints: Some(Arc::new(arrow_array::BooleanArray::from(none))),
+                        texts: None,
+                    }
                 }
             })
         })

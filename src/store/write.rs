@@ -172,6 +172,9 @@ struct Typing {
     /// Per slot: whether a number batch held an integer (see
     /// [`Integers`]).
     integers: Vec<Integers>,
+    /// Per slot: whether a number batch held a field whose text is not
+    /// what a filter reads of its value ([`ColumnInfo::texts`]).
+    texts: Vec<bool>,
     /// Rows seen so far in the partition.
     rows: u64,
 }
@@ -223,6 +226,27 @@ fn spelled_int(col: &crate::value::Column<'_>, ty: ColumnType, row: usize) -> Op
             parse_int_field(col.raw.expect("CSV batches keep their text")[row])
         }
         _ => None,
+    }
+}
+
+/// Whether row `row` of number batch `col` (of type `ty`) is valid and its
+/// field's text is not what a filter reads of the value a store keeps of
+/// it ([`ColumnInfo::texts`]): an integer's one spelling (also a float
+/// column's integer, which its `#ints` field marks), a double's `{:?}`.
+#[inline]
+fn written_otherwise(col: &crate::value::Column<'_>, ty: ColumnType, row: usize) -> bool {
+    use crate::number::printed::{is_printed_float, is_printed_int};
+    if !col.is_valid(row) {
+        return false;
+    }
+    let text = col.raw.expect("CSV batches keep their text")[row];
+    match (ty, col.data) {
+        (ColumnType::Int, Data::Int(v)) => !is_printed_int(text, v[row]),
+        (ColumnType::Float, Data::Float(v)) => match spelled_int(col, ty, row) {
+            Some(i) => !is_printed_int(text, i),
+            None => !is_printed_float(text, v[row]),
+        },
+        _ => false,
     }
 }
 
@@ -298,10 +322,12 @@ fn create_with(
     let mut utf8 = vec![true; slots];
     let mut first_text: Vec<Option<Position>> = vec![None; slots];
     let mut integers = vec![Integers::None; slots];
+    let mut texts = vec![false; slots];
     for (p, t) in typings.iter().enumerate() {
         for s in 0..slots {
             types[s] = types[s].widen(t.types[s]);
             integers[s] = integers[s].max(t.integers[s]);
+            texts[s] |= t.texts[s];
             utf8[s] &= t.utf8[s];
             if first_text[s].is_none() {
                 if let Some((row, offset)) = t.first_text[s] {
@@ -340,6 +366,11 @@ fn create_with(
             *i = Integers::None;
         }
     }
+    // only a number column's texts are recorded (number fields are ASCII:
+    // `number::printed`'s tests)
+    for (t, ty) in texts.iter_mut().zip(&types) {
+        *t &= matches!(ty, ColumnType::Int | ColumnType::Float);
+    }
     let integer_types: Vec<Option<DataType>> = (integers.iter())
         .map(|i| match i {
             Integers::None => None,
@@ -348,7 +379,8 @@ fn create_with(
         })
         .collect();
     // the columns, then the codes of each coded one, then the integers of
-    // each float one that has them (in column order)
+    // each float one that has them, then the texts of each number one that
+    // has them (in column order)
     let schema = Arc::new(Schema::new(
         (0..slots)
             .map(|s| Field::new(&plan.slot_names[s], arrow_types[s].clone(), true))
@@ -368,6 +400,11 @@ fn create_with(
                     nullable,
                 ))
             }))
+            .chain(
+                (0..slots)
+                    .filter(|&s| texts[s])
+                    .map(|s| Field::new(texts_field(&plan.slot_names[s]), DataType::Utf8, true)),
+            )
             .collect::<Vec<_>>(),
     ));
 
@@ -411,6 +448,7 @@ fn create_with(
                 types: &types,
                 coders: &coders,
                 integers: &integers,
+                texts: &texts,
                 limits,
             };
             write_partition(reader, input, task, &out, dir, ctx)
@@ -437,6 +475,7 @@ fn create_with(
             },
             dictionary: dictionaries[s].clone(),
             integers: integer_types[s].as_ref().map(DataType::to_string),
+            texts: texts[s].then(|| DataType::Utf8.to_string()),
         })
         .collect();
     let mut sources = Vec::new();
@@ -550,10 +589,17 @@ fn type_pass(
         utf8: vec![true; slots],
         first_text: vec![None; slots],
         integers: vec![Integers::None; slots],
+        texts: vec![false; slots],
         rows: 0,
     };
     // each worker keeps the typings of the partitions it read, by index,
-    // and the distinct values of each column that has only text so far
+    // and the distinct values of each column that has only text so far;
+    // once any partition has a number field written otherwise than
+    // printed, no other looks for one in that column (the write pass reads
+    // every field of such a column again)
+    let texts_found: Vec<std::sync::atomic::AtomicBool> = (0..slots)
+        .map(|_| std::sync::atomic::AtomicBool::new(false))
+        .collect();
     let fold = |worker: &mut TypeWorker,
                 index: usize,
                 _input: &CsvInput,
@@ -561,7 +607,7 @@ fn type_pass(
                 starts: &[usize]|
      -> std::result::Result<(), DataError> {
         let typing = worker.seen.entry(index).or_insert_with(|| blank.clone());
-        for s in 0..slots {
+        for (s, texts_found) in texts_found.iter().enumerate() {
             let ty = batch.types[s];
             typing.types[s] = typing.types[s].widen(ty);
             if ty != ColumnType::Text {
@@ -571,6 +617,14 @@ fn type_pass(
                     if typing.integers[s] != Integers::Wide {
                         let found = Integers::of_batch(&batch.columns[s], ty);
                         typing.integers[s] = typing.integers[s].max(found);
+                    }
+                    use std::sync::atomic::Ordering::Relaxed;
+                    if !typing.texts[s] && !texts_found.load(Relaxed) {
+                        let col = &batch.columns[s];
+                        typing.texts[s] = (0..batch.len).any(|r| written_otherwise(col, ty, r));
+                        if typing.texts[s] {
+                            texts_found.store(true, Relaxed);
+                        }
                     }
                 }
                 continue;
@@ -635,6 +689,9 @@ struct Gather<'c> {
     /// ([`Gather::push_integers`]): `Exact` gathers `marks`, `Wide` the
     /// integers as `ints` (null where a field was not one).
     integers: Integers,
+    /// Gathers the texts of a number column ([`Gather::push_text`]): the
+    /// field's text where it is not the value's printed form, else null.
+    texts: bool,
     marks: Vec<bool>,
     codes: Vec<u32>,
     /// The codes of the batch being gathered, per row.
@@ -763,6 +820,7 @@ impl<'c> Gather<'c> {
             ty,
             coder,
             integers: Integers::None,
+            texts: false,
             marks: Vec::new(),
             codes: Vec::new(),
             batch_codes: Vec::new(),
@@ -775,9 +833,10 @@ impl<'c> Gather<'c> {
         }
     }
 
-    /// Whether this gathers a column's text (into 32-bit offsets).
+    /// Whether this gathers a column's text (into 32-bit offsets): a text
+    /// column's, or a number column's texts.
     fn gathers_text(&self) -> bool {
-        self.ty == ColumnType::Text && self.coder.is_none()
+        (self.ty == ColumnType::Text && self.coder.is_none()) || self.texts
     }
 
     /// How many of rows `rows` of `col` this text gather can take with its
@@ -890,6 +949,30 @@ impl<'c> Gather<'c> {
         true
     }
 
+    /// Adds row `row` of a number column's batch `col` (of type `ty`) to
+    /// the column's texts: the field's text where it is not what a filter
+    /// reads of the value ([`written_otherwise`]), else null. False if that
+    /// text is not UTF-8, which no number field is.
+    fn push_text(&mut self, col: &crate::value::Column<'_>, ty: ColumnType, row: usize) -> bool {
+        let written = written_otherwise(col, ty, row);
+        self.valid.push(written);
+        if written {
+            let text = col.raw.expect("CSV batches keep their text")[row];
+            if std::str::from_utf8(text).is_err() {
+                return false;
+            }
+            self.bytes.extend_from_slice(text);
+        } else {
+            self.stats.nulls += 1;
+        }
+        // the writer closes a batch before its text passes the offsets'
+        // range ([`Gather::rows_that_fit`])
+        let end = i32::try_from(self.bytes.len());
+        self.offsets
+            .push(end.expect("a batch's text is within i32::MAX bytes"));
+        true
+    }
+
     fn take(&mut self, dt: &DataType) -> ArrayRef {
         let nulls = self
             .valid
@@ -984,6 +1067,8 @@ struct Written<'a> {
     coders: &'a [Option<Coder>],
     /// Per column: the integers its field records.
     integers: &'a [Integers],
+    /// Per column: whether it has a field of texts.
+    texts: &'a [bool],
     limits: &'a Limits,
 }
 
@@ -991,6 +1076,12 @@ struct Written<'a> {
 /// ([`ColumnInfo::integers`]).
 pub fn integers_field(column: &str) -> String {
     format!("{column}#ints")
+}
+
+/// The name of the field of a number column's texts in partition files
+/// ([`ColumnInfo::texts`]).
+pub fn texts_field(column: &str) -> String {
+    format!("{column}#text")
 }
 
 /// The name of partition `i`'s file.
@@ -1014,6 +1105,7 @@ fn write_partition<'i>(
         types,
         coders,
         integers,
+        texts,
         limits,
     } = *out;
     let name = partition_file(ctx.index());
@@ -1043,6 +1135,15 @@ fn write_partition<'i>(
             gathers.push(Gather {
                 integers: ints,
                 ..Gather::new(ColumnType::Float, None, stat_text)
+            });
+        }
+    }
+    for (s, &has) in texts.iter().enumerate() {
+        if has {
+            sources.push(s);
+            gathers.push(Gather {
+                texts: true,
+                ..Gather::new(types[s], None, stat_text)
             });
         }
     }
@@ -1126,6 +1227,19 @@ fn write_partition<'i>(
                     }
                     continue;
                 }
+                if g.texts {
+                    let ty = batch.types[source];
+                    for row in start..start + take {
+                        if !g.push_text(col, ty, row) {
+                            return Err(Stop::Failed(Error::Other(format!(
+                                "{}: column '{}': a number field is not UTF-8",
+                                show_name(&input.name),
+                                show_name(&labels[source])
+                            ))));
+                        }
+                    }
+                    continue;
+                }
                 for row in start..start + take {
                     g.push(col, row);
                 }
@@ -1156,11 +1270,13 @@ fn write_partition<'i>(
     for (stats, sum) in columns.iter_mut().zip(column_checksums) {
         stats.checksum = sum;
     }
-    // the codes' fields follow the columns, then the integers' (their
-    // statistics are their columns'; such a field has only a checksum and
-    // a null count)
+    // the codes' fields follow the columns, then the integers', then the
+    // texts' (their statistics are their columns'; such a field has only a
+    // checksum and a null count)
+    let integer_fields = integers.iter().filter(|&&i| i != Integers::None).count();
     let mut codes = columns.split_off(types.len());
-    let integers = codes.split_off(coders.iter().flatten().count());
+    let mut integers = codes.split_off(coders.iter().flatten().count());
+    let texts = integers.split_off(integer_fields);
     Ok(PartitionInfo {
         file: name,
         rows,
@@ -1170,6 +1286,7 @@ fn write_partition<'i>(
         columns,
         codes,
         integers,
+        texts,
         // the sources are the inputs, in order ([`create`])
         origin: Some(Origin {
             source: task.input,

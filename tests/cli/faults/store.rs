@@ -167,6 +167,74 @@ fn a_crafted_partition_with_recomputed_checksums_is_an_error_not_a_crash() {
     }
 }
 
+/// The texts of a number column (`NAME#text`, format version 6) are read
+/// only by a text test of `--where`, and checked as every column read is:
+/// crafted offsets whose checksums were recomputed are an error, never a
+/// crash, and so is a manifest that gives the field another type.
+#[test]
+fn crafted_texts_of_a_number_column_are_an_error_not_a_crash() {
+    let scratch = Scratch::new();
+    // `c` is integers written with a sign: `+1` ... `+9`, two bytes each,
+    // all kept as texts (offsets 0, 2, 4, 6, ...)
+    let mut text = String::from("id,c\n");
+    for i in 0..3_000 {
+        text.push_str(&format!("{i},+{}\n", i % 9 + 1));
+    }
+    let data = scratch.write("data.csv", text);
+    let store = scratch.path("st");
+    split(&data, &store, "1");
+    let manifest = store_generation(&store).join("manifest.json");
+    assert!(fs::read_to_string(&manifest)
+        .unwrap()
+        .contains("\"texts\": \"Utf8\""));
+    let texted = ["--where", "c like '+%'", "--agg", "count"];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--store", s(&store)];
+        args.extend_from_slice(extra);
+        rp(&args)
+    };
+    let out = run(&texted);
+    out.expect_code(0, "a text test of the texts");
+    assert_eq!(out.stdout, "count\n3000\n");
+    let part = store_generation(&store).join("part-00000.arrow");
+    let mut bytes = fs::read(&part).unwrap();
+    let offsets: Vec<u8> = [0i32, 2, 4, 6]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let at = find(&bytes, &offsets).expect("the texts' offsets");
+    bytes[at + 8..at + 12].copy_from_slice(&0x3fff_0000i32.to_le_bytes());
+    fs::write(&part, &bytes).unwrap();
+    let out = run(&texted);
+    out.expect_code(1, "texts damaged");
+    assert!(
+        out.stderr
+            .contains("checksum mismatch in the texts of column 'c'"),
+        "{}",
+        out.stderr
+    );
+    recompute_checksums(&store);
+    for extra in [&[][..], &["--no-verify"][..]] {
+        let mut args = texted.to_vec();
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        out.expect_code(1, &format!("crafted texts {extra:?}"));
+        assert!(out.stderr.contains("part-00000.arrow"), "{}", out.stderr);
+        // a query that does not read the texts answers
+        let mut args = vec!["--where", "c > 3", "--agg", "count,sum:c"];
+        args.extend_from_slice(extra);
+        run(&args).expect_code(0, "texts unread");
+    }
+    // the manifest says the texts are of another type
+    let m = fs::read_to_string(&manifest).unwrap();
+    let edited = m.replace("\"texts\": \"Utf8\"", "\"texts\": \"Int64\"");
+    assert_ne!(m, edited);
+    write_store_manifest(&manifest, &edited);
+    let out = run(&["--agg", "count"]);
+    out.expect_code(1, "texts of another type");
+    assert!(out.stderr.contains("malformed manifest"), "{}", out.stderr);
+}
+
 #[test]
 fn an_edited_manifest_is_caught_by_its_checksum() {
     let scratch = Scratch::new();
