@@ -247,7 +247,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// or directory" of a file that exists, `split --store missing/x/st`
 /// named only `missing/x`.
 pub(crate) fn unwritable(path: &Path, what: &str, why: std::io::Error) -> Error {
-    let message = format!("cannot write the {what}: {why}");
+    let message = format!("cannot write the {what}: {}", plain_reason(&why));
     Error::io(path, std::io::Error::new(why.kind(), message))
 }
 

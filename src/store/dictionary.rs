@@ -231,7 +231,7 @@ pub fn file_name(column: usize) -> String {
 pub fn write(dir: &Path, column: usize, coder: &Coder, utf8: bool) -> Result<DictionaryInfo> {
     let name = file_name(column);
     let path = dir.join(&name);
-    let arrow = |e: arrow_schema::ArrowError| Error::Other(format!("{}: {e}", show_path(&path)));
+    let arrow = |e| super::write::arrow_failed(&path, e);
     let (dt, array): (DataType, ArrayRef) = if utf8 {
         let values: Vec<&str> = coder
             .values()

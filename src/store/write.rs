@@ -428,7 +428,9 @@ fn create_with(
     let mut dictionaries: Vec<Option<DictionaryInfo>> = Vec::with_capacity(slots);
     for (s, coder) in coders.iter().enumerate() {
         dictionaries.push(match coder {
-            Some(c) => Some(dictionary::write(dir, s, c, utf8[s])?),
+            Some(c) => {
+                Some(dictionary::write(dir, s, c, utf8[s]).map_err(|e| target.write_failed(e))?)
+            }
             None => None,
         });
     }
@@ -456,7 +458,7 @@ fn create_with(
     );
     let partitions = match written.into_result() {
         Ok((_, partitions)) => partitions,
-        Err(Stop::Failed(e)) => return Err(e),
+        Err(Stop::Failed(e)) => return Err(target.write_failed(e)),
         Err(Stop::Cancelled) => {
             unreachable!("a writer stops for a cancellation only when cancelled")
         }
@@ -1084,6 +1086,16 @@ pub fn texts_field(column: &str) -> String {
     format!("{column}#text")
 }
 
+/// An error of Arrow's writer on `path`: its I/O error as one on `path`
+/// (which the split says as the store it could not write), anything else
+/// with Arrow's words.
+pub(super) fn arrow_failed(path: &Path, e: arrow_schema::ArrowError) -> Error {
+    match e {
+        arrow_schema::ArrowError::IoError(_, source) => Error::io(path, source),
+        e => Error::Other(format!("{}: {e}", show_path(path))),
+    }
+}
+
 /// The name of partition `i`'s file.
 pub fn partition_file(i: usize) -> String {
     format!("part-{i:05}.arrow")
@@ -1111,9 +1123,7 @@ fn write_partition<'i>(
     let name = partition_file(ctx.index());
     let path = dir.join(&name);
     let io = |e: std::io::Error| Stop::Failed(Error::io(&path, e));
-    let arrow = |e: arrow_schema::ArrowError| {
-        Stop::Failed(Error::Other(format!("{}: {e}", show_path(&path))))
-    };
+    let arrow = |e| Stop::Failed(arrow_failed(&path, e));
     let file = File::create(&path).map_err(io)?;
     let sink = Hashing::new(BufWriter::with_capacity(1 << 20, file));
     let mut writer = FileWriter::try_new(sink, schema).map_err(arrow)?;
@@ -1413,7 +1423,10 @@ fn changed_while_split(name: &str, why: &str) -> Error {
 /// A store being built: the store directory, locked for writing, and the
 /// temporary directory inside it that becomes the next generation.
 struct Target {
+    /// The store's directory, resolved (see [`resolve_target`]).
     store: PathBuf,
+    /// The store as the user named it, for messages.
+    given: PathBuf,
     root: File,
     /// `DIR/.tmp-PID`: unique, since the writer lock admits one live split.
     tmp: PathBuf,
@@ -1651,6 +1664,7 @@ fn lock_target(store: &Path, dir: PathBuf, created: bool) -> Result<Target> {
         .map_err(|e| unwritable(store, "store", cannot_create_in(store, "a directory", e)))?;
     Ok(Target {
         store: dir,
+        given: store.to_path_buf(),
         root,
         tmp,
         _interrupt: guard,
@@ -1664,12 +1678,28 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 impl Target {
+    /// `e`, said as the store that could not be written where it is an
+    /// I/O error on a file of the new generation (a full disk, a file size
+    /// limit): "st: cannot write the store: No space left on device", not
+    /// the temporary file's resolved path and Arrow's "Io error:". Any
+    /// other error (an input that cannot be read) is left as it is.
+    fn write_failed(&self, e: Error) -> Error {
+        match e {
+            Error::Io { path, source } if path.starts_with(&self.tmp) => {
+                unwritable(&self.given, "store", source)
+            }
+            e => e,
+        }
+    }
+
     /// Writes the manifest last, makes the directory the next generation,
     /// switches `current` to it, and removes what no reader holds.
     fn commit(mut self, manifest: &Manifest) -> Result<()> {
         let store_dir = self.store.clone();
         let store = store_dir.as_path();
         let tmp = self.tmp.clone();
+        let given = self.given.clone();
+        let failed = |e: std::io::Error| unwritable(&given, "store", e);
         let dir = tmp.as_path();
         let path = dir.join(FILE_NAME);
         let write = || -> std::io::Result<()> {
@@ -1678,11 +1708,11 @@ impl Target {
             f.sync_all()?;
             sync_dir(dir)
         };
-        write().map_err(|e| Error::io(&path, e))?;
+        write().map_err(failed)?;
 
         let mut generations = Vec::new();
-        for entry in std::fs::read_dir(store).map_err(|e| Error::io(store, e))? {
-            let entry = entry.map_err(|e| Error::io(store, e))?;
+        for entry in std::fs::read_dir(store).map_err(failed)? {
+            let entry = entry.map_err(failed)?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if layout::generation_number(&name).is_some() {
                 generations.push(name);
@@ -1698,7 +1728,7 @@ impl Target {
         // from the rename to `current` naming the new generation, an
         // interrupt waits (see `signals::critical`)
         let critical = crate::signals::critical();
-        std::fs::rename(dir, &generation).map_err(|e| Error::io(&generation, e))?;
+        std::fs::rename(dir, &generation).map_err(failed)?;
         crate::signals::test_pause("commit");
         let pointer = store.join(format!(
             "{}current-{}",
@@ -1717,7 +1747,7 @@ impl Target {
         if let Err(e) = switch() {
             let _ = std::fs::remove_file(&pointer);
             let _ = std::fs::remove_dir_all(&generation);
-            return Err(Error::io(&current, e));
+            return Err(failed(e));
         }
         self.committed = true;
         drop(critical);

@@ -1178,6 +1178,41 @@ fn rayproc_in(dir: &Path, args: &[&str]) -> Out {
 /// saying what failed (`/proc/st: No such file or directory`). A file, or
 /// a folder that is not a store, is refused (exit 2), never written over.
 /// Nothing is left behind: no store directory, no temporary one.
+/// A store that fills the disk (here: a file size limit, `ulimit -f`,
+/// with `SIGXFSZ` ignored so that the write fails with `EFBIG`) is named
+/// as the user gave it, with the reason: the split said
+/// "/abs/path/st/.tmp-PID/dict-0.arrow: Io error: File too large (os error
+/// 27)", a temporary file's resolved path in Arrow's words. Nothing is
+/// left behind.
+#[test]
+fn a_store_that_cannot_be_written_to_the_end_is_named_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut csv = String::from("k,x,t\n");
+    for i in 0..40_000 {
+        csv.push_str(&format!("key{},{}.25,text {i}\n", i % 997, i % 1000));
+    }
+    fs::write(root.join("in.csv"), csv).unwrap();
+    let before = files_below(root);
+    // (1 KiB blocks: every file the split writes is cut at 100 KiB)
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 100; exec '{}' split --input in.csv --store st --partitions 1",
+        crate::common::bin_path().display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "rayproc: error: st: cannot write the store: File too large"
+    );
+    assert_eq!(files_below(root), before, "nothing is left behind");
+}
+
 #[test]
 fn split_names_a_store_it_cannot_write_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
