@@ -867,6 +867,14 @@ fn respell<'a, E>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A float column's spelling with `marks` and no texts.
+    fn marked(marks: IntMarks<'_>) -> Spelling<'_> {
+        Spelling::Number {
+            ints: Some(marks),
+            texts: None,
+        }
+    }
     use crate::spec::{parse_columns, parse_specs};
 
     fn plan(by: &str, filter: Option<&str>) -> Plan {
@@ -1126,14 +1134,7 @@ mod tests {
         };
         let bits = [0b0110u8];
         let marks = IntMarks::new(Some((&bits, 0)), None, 4).unwrap();
-        let (ty, v, _) = respelled(
-            col(2, None),
-            ColumnType::Float,
-            Spelling::Number {
-                ints: Some(marks),
-                texts: None,
-            },
-        );
+        let (ty, v, _) = respelled(col(2, None), ColumnType::Float, marked(marks));
         assert_eq!(
             (ty, v),
             (
@@ -1142,22 +1143,12 @@ mod tests {
             )
         );
         // an unmarked value keeps the column float; an unmarked null does not
-        let (ty, _, _) = respelled(
-            col(3, None),
-            ColumnType::Float,
-            Spelling::Number {
-                ints: Some(marks),
-                texts: None,
-            },
-        );
+        let (ty, _, _) = respelled(col(3, None), ColumnType::Float, marked(marks));
         assert_eq!(ty, ColumnType::Float);
         let (ty, v, _) = respelled(
             col(3, Some(&[true, true, false])),
             ColumnType::Float,
-            Spelling::Number {
-                ints: Some(marks),
-                texts: None,
-            },
+            marked(marks),
         );
         assert_eq!(
             (ty, &v[..2]),
@@ -1169,41 +1160,18 @@ mod tests {
         // the exact integers, where the float is not the value
         let exact = [0, 2, 9007199254740993, 0];
         let marks = IntMarks::new(Some((&bits, 0)), Some(&exact), 4).unwrap();
-        let (_, v, _) = respelled(
-            col(2, None),
-            ColumnType::Float,
-            Spelling::Number {
-                ints: Some(marks),
-                texts: None,
-            },
-        );
+        let (_, v, _) = respelled(col(2, None), ColumnType::Float, marked(marks));
         assert_eq!(v, ["int 2", "int 9007199254740993"]);
         // a bit offset, and every row marked
         let shifted = [0b1100u8];
         let marks = IntMarks::new(Some((&shifted, 1)), None, 4).unwrap();
         assert_eq!(
-            respelled(
-                col(2, None),
-                ColumnType::Float,
-                Spelling::Number {
-                    ints: Some(marks),
-                    texts: None
-                }
-            )
-            .0,
+            respelled(col(2, None), ColumnType::Float, marked(marks)).0,
             ColumnType::Int
         );
         let marks = IntMarks::new(None, None, 4).unwrap();
         assert_eq!(
-            respelled(
-                col(2, None),
-                ColumnType::Float,
-                Spelling::Number {
-                    ints: Some(marks),
-                    texts: None
-                }
-            )
-            .0,
+            respelled(col(2, None), ColumnType::Float, marked(marks)).0,
             ColumnType::Int
         );
     }
