@@ -586,9 +586,41 @@ pub struct Written<'a> {
     /// `len + 1` offsets into `values`, ascending.
     offsets: &'a [i32],
     values: &'a [u8],
-    /// A bitmap (least significant bit first) of the rows with a text, and
-    /// the bit of row 0; `None` when every row has one.
-    valid: Option<(&'a [u8], usize)>,
+    /// The rows with a text; `None` when every row has one.
+    valid: Option<Bitmap<'a>>,
+}
+
+/// A bitmap (least significant bit first) and the bit of row 0, checked
+/// to cover its rows: an Arrow array's validity or a `Boolean`'s values,
+/// from a file that may have been crafted.
+#[derive(Clone, Copy, Debug)]
+struct Bitmap<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+}
+
+impl<'a> Bitmap<'a> {
+    /// `bytes` from bit `offset` on as the bits of `len` rows, or why it
+    /// cannot be.
+    fn new((bytes, offset): (&'a [u8], usize), len: usize) -> Result<Bitmap<'a>, String> {
+        if offset
+            .checked_add(len)
+            .is_none_or(|end| end.div_ceil(8) > bytes.len())
+        {
+            return Err(format!(
+                "a bitmap of {} bytes marks {len} rows",
+                bytes.len()
+            ));
+        }
+        Ok(Bitmap { bytes, offset })
+    }
+
+    /// Row `row`'s bit.
+    #[inline]
+    fn get(&self, row: usize) -> bool {
+        let bit = self.offset + row;
+        self.bytes[bit / 8] >> (bit % 8) & 1 == 1
+    }
 }
 
 impl<'a> Written<'a> {
@@ -613,32 +645,18 @@ impl<'a> Written<'a> {
                 values.len()
             ));
         }
-        if let Some((bytes, offset)) = valid {
-            if offset
-                .checked_add(len)
-                .is_none_or(|end| end.div_ceil(8) > bytes.len())
-            {
-                return Err(format!(
-                    "a bitmap of {} bytes marks {len} rows",
-                    bytes.len()
-                ));
-            }
-        }
         Ok(Written {
             offsets,
             values,
-            valid,
+            valid: valid.map(|v| Bitmap::new(v, len)).transpose()?,
         })
     }
 
     /// Row `row`'s text, if its field was written otherwise than printed.
     #[inline]
     pub fn text(&self, row: usize) -> Option<&'a [u8]> {
-        if let Some((bytes, offset)) = self.valid {
-            let bit = offset + row;
-            if bytes[bit / 8] >> (bit % 8) & 1 == 0 {
-                return None;
-            }
+        if self.valid.is_some_and(|v| !v.get(row)) {
+            return None;
         }
         let (start, end) = (self.offsets[row] as usize, self.offsets[row + 1] as usize);
         Some(&self.values[start..end])
@@ -649,9 +667,8 @@ impl<'a> Written<'a> {
 /// values.
 #[derive(Clone, Copy, Debug)]
 pub struct IntMarks<'a> {
-    /// A bitmap (least significant bit first) and the bit of row 0; `None`
-    /// when every row is marked.
-    bits: Option<(&'a [u8], usize)>,
+    /// The marked rows; `None` when every row is marked.
+    bits: Option<Bitmap<'a>>,
     /// The integers, per row; `None` when each is its float's value (every
     /// integer of the column within ±2^53).
     exact: Option<&'a [i64]>,
@@ -664,17 +681,7 @@ impl<'a> IntMarks<'a> {
         exact: Option<&'a [i64]>,
         len: usize,
     ) -> Result<IntMarks<'a>, String> {
-        if let Some((bytes, offset)) = bits {
-            if offset
-                .checked_add(len)
-                .is_none_or(|end| end.div_ceil(8) > bytes.len())
-            {
-                return Err(format!(
-                    "a bitmap of {} bytes marks {len} rows",
-                    bytes.len()
-                ));
-            }
-        }
+        let bits = bits.map(|b| Bitmap::new(b, len)).transpose()?;
         if exact.is_some_and(|v| v.len() < len) {
             return Err(format!(
                 "{} integers for {len} rows",
@@ -687,11 +694,8 @@ impl<'a> IntMarks<'a> {
     /// Row `row`'s integer, if its field was one (`float`: the row's value).
     #[inline]
     pub fn int(&self, row: usize, float: f64) -> Option<i64> {
-        if let Some((bytes, offset)) = self.bits {
-            let bit = offset + row;
-            if bytes[bit / 8] >> (bit % 8) & 1 == 0 {
-                return None;
-            }
+        if self.bits.is_some_and(|b| !b.get(row)) {
+            return None;
         }
         Some(match self.exact {
             Some(v) => v[row],
