@@ -1699,7 +1699,7 @@ impl Target {
         let store = store_dir.as_path();
         let tmp = self.tmp.clone();
         let given = self.given.clone();
-        let failed = |e: std::io::Error| unwritable(&given, "store", e);
+        let cannot_write = |e: std::io::Error| unwritable(&given, "store", e);
         let dir = tmp.as_path();
         let path = dir.join(FILE_NAME);
         let write = || -> std::io::Result<()> {
@@ -1708,11 +1708,11 @@ impl Target {
             f.sync_all()?;
             sync_dir(dir)
         };
-        write().map_err(failed)?;
+        write().map_err(cannot_write)?;
 
         let mut generations = Vec::new();
-        for entry in std::fs::read_dir(store).map_err(failed)? {
-            let entry = entry.map_err(failed)?;
+        for entry in std::fs::read_dir(store).map_err(cannot_write)? {
+            let entry = entry.map_err(cannot_write)?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if layout::generation_number(&name).is_some() {
                 generations.push(name);
@@ -1728,7 +1728,7 @@ impl Target {
         // from the rename to `current` naming the new generation, an
         // interrupt waits (see `signals::critical`)
         let critical = crate::signals::critical();
-        std::fs::rename(dir, &generation).map_err(failed)?;
+        std::fs::rename(dir, &generation).map_err(cannot_write)?;
         crate::signals::test_pause("commit");
         let pointer = store.join(format!(
             "{}current-{}",
@@ -1747,7 +1747,7 @@ impl Target {
         if let Err(e) = switch() {
             let _ = std::fs::remove_file(&pointer);
             let _ = std::fs::remove_dir_all(&generation);
-            return Err(failed(e));
+            return Err(cannot_write(e));
         }
         self.committed = true;
         drop(critical);
