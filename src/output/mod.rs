@@ -234,6 +234,27 @@ pub fn for_terminal(t: &[u8]) -> String {
     out
 }
 
+/// A text cell of the `table` format: [`for_terminal`], in double quotes
+/// (a quote inside doubled, as in CSV) where it would otherwise look like
+/// another cell: the text `null` (a null cell is `null`), the empty text
+/// (a Parquet or Arrow `""`, which CSV output writes `""` too), a text
+/// with blanks at either end (which the padding hides: `"  "`, `"a "`), and
+/// one that begins with a quote, so that a quoted cell reads one way only.
+fn table_text(t: &[u8]) -> String {
+    let shown = for_terminal(t);
+    let blank = |c: Option<char>| c.is_some_and(char::is_whitespace);
+    let ambiguous = shown.is_empty()
+        || shown == "null"
+        || shown.starts_with('"')
+        || blank(shown.chars().next())
+        || blank(shown.chars().next_back());
+    if ambiguous {
+        format!("\"{}\"", shown.replace('"', "\"\""))
+    } else {
+        shown
+    }
+}
+
 /// Writes `format_row(index, row, buffer)` for every row, in order. Rows are
 /// formatted in chunks on every thread of the current rayon pool (the
 /// `--threads` pool) and written as they complete ([`ordered`]), so that a
@@ -325,7 +346,7 @@ fn write_pretty(table: &Table, out: &mut dyn Write) -> io::Result<()> {
             r.iter()
                 .map(|v| match v {
                     ValueRef::Null => "null".to_string(),
-                    ValueRef::Text(t) => for_terminal(t),
+                    ValueRef::Text(t) => table_text(t),
                     other => plain(other),
                 })
                 .collect()
@@ -516,6 +537,46 @@ mod tests {
         // a newline and the two characters `\n` are two texts
         assert_eq!(for_terminal(b"\n"), "\\n");
         assert_eq!(for_terminal(b"\\n"), "\\\\n");
+    }
+
+    /// A `table` cell that would look like another is quoted: the text
+    /// `null` is not the null cell, the empty text and blanks are visible,
+    /// and a text that is quoted already stays apart from a quoted one.
+    #[test]
+    fn table_cells_never_look_alike() {
+        let cells = [
+            &b"null"[..],
+            b"",
+            b"  ",
+            b" a",
+            b"a\t",
+            b"\"null\"",
+            b"\"",
+            b"NULL",
+            b"a b",
+            b"a\"b",
+        ];
+        let shown: Vec<String> = cells.iter().map(|t| table_text(t)).collect();
+        assert_eq!(
+            shown,
+            [
+                "\"null\"",
+                "\"\"",
+                "\"  \"",
+                "\" a\"",
+                "a\\t",
+                "\"\"\"null\"\"\"",
+                "\"\"\"\"",
+                "NULL",
+                "a b",
+                "a\"b",
+            ]
+        );
+        let null = "null".to_string();
+        let mut all: Vec<&String> = shown.iter().chain([&null]).collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), cells.len() + 1, "{shown:?}");
     }
 
     #[test]

@@ -227,6 +227,60 @@ fn table_format_has_an_aligned_header() {
     assert!(r.stdout.contains("Berlin") && r.stdout.contains("40.833333333333336"));
 }
 
+/// In `table`, a null key and the text `null`, the empty text and one of
+/// blanks were shown alike (`null`, `null`, and two blank cells): each
+/// group now has a cell of its own, the texts that would pass for another
+/// in quotes.
+#[test]
+fn table_format_shows_null_empty_and_blank_texts_apart() {
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let s = Scratch::new();
+    let keys = StringArray::from(vec![
+        Some("null"),
+        None,
+        Some(""),
+        Some("  "),
+        Some("\"null\""),
+        Some("a"),
+    ]);
+    let batch = RecordBatch::try_from_iter([
+        ("k", Arc::new(keys) as ArrayRef),
+        (
+            "v",
+            Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5, 6])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let input = s.path("k.parquet");
+    crate::common::write_parquet(&input, &batch, None);
+    let r = run_on(
+        &input,
+        &["--by", "k", "--agg", "sum:v", "--format", "table"],
+    );
+    r.expect_ok("table");
+    assert_aligned(&r.stdout, &["k", "sum_v"]);
+    let rows: Vec<(&str, &str)> = (r.stdout.lines().skip(2))
+        .map(|l| {
+            let (k, v) = l.rsplit_once(' ').unwrap();
+            (k.trim_end(), v)
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("\"\"", "3"),
+            ("\"  \"", "4"),
+            ("\"\"\"null\"\"\"", "5"),
+            ("a", "6"),
+            ("\"null\"", "1"),
+            ("null", "2"),
+        ],
+        "{}",
+        r.stdout
+    );
+}
+
 // ---------------------------------------------------------------------------
 // --output
 
