@@ -47,7 +47,7 @@ fn every_aggregate_matches_the_exact_oracle() {
 
 #[test]
 fn where_follows_three_valued_logic() {
-    oracle("where", &["--cases", "400"]);
+    oracle("where", &["--cases", "1500"]);
 }
 
 #[test]

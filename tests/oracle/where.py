@@ -4,7 +4,10 @@ Random expressions (and, or, not; comparisons with number and text
 literals; in, between, like, regular expressions; is null) over integer,
 float and text columns with nulls; the rows the evaluator keeps must be
 the rows rayproc aggregates (their count, the exact sum of an integer
-column, the least and greatest text).
+column, the least and greatest text). The evaluator is as lazy as the
+README's contract (`holds`): a number test reads a field only where it can
+still change whether the row is kept, and where one reads text (`k` holds
+both) rayproc must fail naming that row's line, the first in the input.
 """
 import csv, io, json, math, random, re, subprocess
 from fractions import Fraction
@@ -26,6 +29,12 @@ def gen(kind, rng):
         return rng.choice(["0.5", "-0.5", "1e1", "10", "10.0", "0.1", "0.30000000000000004", "-0.0", "0",
                            repr(rng.uniform(-20, 20)), "1e-300", "9007199254740993"])
     return rng.choice(TEXTS[:-4] + ["10", "9"])
+
+
+# how often a test of each column has a text literal: `k` holds texts, so its
+# number tests meet fields that are not numbers (a data error where a test
+# reads one, none where the row was decided without it)
+TEXT_SHARE = {"n": 0.15, "x": 0.15, "k": 0.7}
 
 
 def num(s):
@@ -78,9 +87,26 @@ def OR(a, b):
     return False
 
 
+def holds(node, row, want):
+    """Whether `node` is `want` (True or False) on `row`, evaluated as the README says rayproc
+    evaluates: left to right, a test only where it can still change whether the row is kept
+    (the row is kept when the root holds True; `not` asks its operand the other question; `and`
+    asked True needs both, asked False either, and `or` the reverse). A number test that meets
+    a field that is not a number raises DataError."""
+    kind = node[0]
+    if kind == "test":
+        return node[1](row) is want
+    if kind == "not":
+        return holds(node[1], row, not want)
+    a, b = node[1], node[2]
+    if (kind == "and") == want:
+        return holds(a, row, want) and holds(b, row, want)
+    return holds(a, row, want) or holds(b, row, want)
+
+
 def gen_lit(col, rng, text=None):
     if text is None:
-        text = col == "k" or rng.random() < 0.15
+        text = rng.random() < TEXT_SHARE[col]
     if text:
         return rng.choice(TEXTS)
     v = rng.choice(["0", "10", "-1", "0.5", "1e1", "9007199254740992", "9007199254740993", "-0.0", "2.5", "-20",
@@ -94,23 +120,22 @@ def gen_expr(rng, depth=0):
         op = rng.choice(["and", "or"])
         a, ea = gen_expr(rng, depth + 1)
         b, eb = gen_expr(rng, depth + 1)
-        f = AND if op == "and" else OR
-        return f"({a} {op} {b})", (lambda row, ea=ea, eb=eb, f=f: f(ea(row), eb(row)))
+        return f"({a} {op} {b})", (op, ea, eb)
     if depth < 3 and r < 0.45:
         a, ea = gen_expr(rng, depth + 1)
-        return f"not {a}", (lambda row, ea=ea: NOT(ea(row)))
+        return f"not {a}", ("not", ea)
     col = rng.choice(["n", "x", "k"])
     ci = {"n": 0, "x": 1, "k": 2}[col]
     kind = rng.random()
     if kind < 0.45:
         op = rng.choice(["=", "!=", "<", "<=", ">", ">="])
         lit = gen_lit(col, rng)
-        return f"{col} {op} {lit_sql(lit)}", (lambda row: cmp(row[ci], op, lit))
+        return f"{col} {op} {lit_sql(lit)}", ("test", lambda row: cmp(row[ci], op, lit))
     if kind < 0.55:
         neg = rng.random() < 0.5
-        return f"{col} is {'not ' if neg else ''}null", (lambda row: (row[ci] != "") if neg else (row[ci] == ""))
+        return f"{col} is {'not ' if neg else ''}null", ("test", lambda row: (row[ci] != "") if neg else (row[ci] == ""))
     if kind < 0.7:
-        text = col == "k" or rng.random() < 0.15
+        text = rng.random() < TEXT_SHARE[col]
         lits = [gen_lit(col, rng, text) for _ in range(rng.randint(1, 3))]
         neg = rng.random() < 0.5
 
@@ -119,16 +144,16 @@ def gen_expr(rng, depth=0):
             for l in lits:
                 v = OR(v, cmp(row[ci], "=", l))
             return NOT(v) if neg else v
-        return f"{col} {'not ' if neg else ''}in ({', '.join(lit_sql(l) for l in lits)})", ev
+        return f"{col} {'not ' if neg else ''}in ({', '.join(lit_sql(l) for l in lits)})", ("test", ev)
     if kind < 0.8:
-        text = col == "k" or rng.random() < 0.15
+        text = rng.random() < TEXT_SHARE[col]
         lo, hi = gen_lit(col, rng, text), gen_lit(col, rng, text)
         neg = rng.random() < 0.3
 
         def ev(row, lo=lo, hi=hi, neg=neg):
             v = AND(cmp(row[ci], ">=", lo), cmp(row[ci], "<=", hi))
             return NOT(v) if neg else v
-        return f"{col} {'not ' if neg else ''}between {lit_sql(lo)} and {lit_sql(hi)}", ev
+        return f"{col} {'not ' if neg else ''}between {lit_sql(lo)} and {lit_sql(hi)}", ("test", ev)
     if kind < 0.92:
         pat = rng.choice(["a%", "%b", "_", "a_b", "%", "a\\%", "é%", "_本", "%.%", "1%", "%0", ""])
         neg = rng.random() < 0.3
@@ -138,7 +163,7 @@ def gen_expr(rng, depth=0):
                 return None
             v = like(row[ci], pat)
             return (not v) if neg else v
-        return f"{col} {'not ' if neg else ''}like {lit_sql(pat)}", ev
+        return f"{col} {'not ' if neg else ''}like {lit_sql(pat)}", ("test", ev)
     rx = rng.choice(["^a", "b$", "[0-9]", "\\.", "^$", "é", "a|b"])
     neg = rng.random() < 0.3
 
@@ -147,7 +172,7 @@ def gen_expr(rng, depth=0):
             return None
         v = re.search(rx, row[ci]) is not None
         return (not v) if neg else v
-    return f"{col} {'!~' if neg else '~'} {lit_sql(rx)}", ev
+    return f"{col} {'!~' if neg else '~'} {lit_sql(rx)}", ("test", ev)
 
 
 def run_case(seed):
@@ -155,15 +180,16 @@ def run_case(seed):
     rng = random.Random(seed)
     n = rng.choice([1, 3, 10, 40, 300])
     rows = [[gen("n", rng), gen("x", rng), gen("k", rng)] for _ in range(n)]
-    expr, ev = gen_expr(rng)
-    err = False
+    expr, root = gen_expr(rng)
+    err = None  # the first row whose test reads a field that is not a number
     kept = []
-    for row in rows:
+    for i, row in enumerate(rows):
         try:
-            if ev(row) is True:
+            if holds(root, row, True):
                 kept.append(row)
         except DataError:
-            err = True
+            err = i
+            break
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows([["n", "x", "k"]] + rows)
     cmd = [R, "run", "--input", "-", "--agg", "count,sum:n,min:k,max:k", "--where", expr, "--format", "json",
@@ -174,9 +200,12 @@ def run_case(seed):
         return f"CRASH {p.returncode} {desc} {p.stderr.decode()[-500:]}"
     if p.returncode == 2:
         return f"USAGE {desc}: {p.stderr.decode().strip()}"
-    if err:
-        # a number test met a field that is not a number: a data error,
-        # unless the row was decided without that test
+    if err is not None:
+        # a number test read a field that is not a number: a data error
+        # naming the first such row's line (the header is line 1)
+        line = f"<stdin>:{err + 2}: "
+        if p.returncode != 1 or not p.stderr.decode().startswith(f"rayproc: error: {line}"):
+            return f"WANTED ERROR at {line}{desc}: exit {p.returncode} {p.stderr.decode().strip()!r}"
         return None
     if p.returncode != 0:
         return f"ERROR {desc}: {p.stderr.decode().strip()}"
