@@ -35,7 +35,10 @@ pub struct PlanText {
     pub agg: Vec<String>,
     /// `--by`, one column or bucket per entry, as written.
     pub by: Vec<String>,
-    /// `--where`, as written.
+    /// `--where`, in its canonical form (the `Display` of
+    /// [`crate::filter::Expr`], which parses back to the same expression):
+    /// partials mapped with two spellings of one expression merge. A
+    /// header written before the form was canonical is read into it.
     #[serde(rename = "where")]
     pub filter: Option<String>,
     /// The CSV delimiter (one byte).
@@ -273,8 +276,14 @@ impl PartialFile {
         let header_len = read_u32(content, 12).ok_or("truncated")? as usize;
         let header_end = 16usize.checked_add(header_len).ok_or("bad header length")?;
         let header_bytes = content.get(16..header_end).ok_or("truncated header")?;
-        let header: Header =
+        let mut header: Header =
             serde_json::from_slice(header_bytes).map_err(|e| format!("bad header: {e}"))?;
+        if let Some(text) = &mut header.plan.filter {
+            // (one that does not parse is left for the reducer to report)
+            if let Ok(filter) = crate::filter::parse(text) {
+                *text = filter.to_string();
+            }
+        }
         let body_len = read_u64(content, header_end).ok_or("truncated")?;
         let body_start = header_end + 8;
         if body_len != (content.len() - body_start) as u64 {
@@ -366,6 +375,30 @@ mod tests {
         assert!(PartialFile::from_bytes(b"col\n1\n")
             .unwrap_err()
             .starts_with("not a rayproc partial"));
+    }
+
+    /// A header's `--where` is read in its canonical form, also from a
+    /// partial that kept it as written (before the form was canonical), so
+    /// that two spellings of one expression merge and a third does not.
+    #[test]
+    fn a_where_is_read_in_its_canonical_form() {
+        let read = |filter: &str| {
+            let mut file = sample();
+            file.header.plan.filter = Some(filter.into());
+            PartialFile::from_bytes(&file.to_bytes()).unwrap().header
+        };
+        let terse = read("x>1 and NOT x<2");
+        let spaced = read("(x > 1) AND not (x < 2)");
+        let canonical = crate::filter::parse("x > 1 and not x < 2")
+            .unwrap()
+            .to_string();
+        assert_eq!(terse.plan.filter.as_deref(), Some(&canonical[..]));
+        assert_eq!(terse.mismatch(&spaced), None);
+        assert_eq!(terse.fingerprint(), spaced.fingerprint());
+        let other = read("x > 1 and not x <= 2");
+        assert!(terse.mismatch(&other).unwrap().contains("another query"));
+        // one that does not parse is kept as written, for the reducer to report
+        assert_eq!(read("x >").plan.filter.as_deref(), Some("x >"));
     }
 
     #[test]

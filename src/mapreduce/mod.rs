@@ -232,7 +232,9 @@ fn plan_text(query: &Query, plan: &Plan) -> PlanText {
     PlanText {
         agg: query.specs.iter().map(|s| s.text.clone()).collect(),
         by: query.by.iter().map(|c| c.text.clone()).collect(),
-        filter: query.filter.as_ref().map(|f| f.text().to_string()),
+        // canonical (`Expr`'s `Display`): parts mapped with `x>0` and
+        // `x > 0` answer one query, and merge
+        filter: query.filter.as_ref().map(|f| f.to_string()),
         delimiter: query.delimiter.unwrap_or(b','),
         no_header: query.no_header,
         columns: plan.header.clone(),
