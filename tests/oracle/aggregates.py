@@ -227,9 +227,15 @@ def eq(a, b):
         h = Fraction(n - 1) * p
         lo = math.floor(h)
         x0, x1 = sx[lo], sx[min(lo + 1, n - 1)]
-        big = max(abs(v) for v in sx)
-        small = max(abs(x0), abs(x1))
-        if small == 0 or big / small > 1e17:
+
+        def collapsed(v):
+            # kept in the lowest bucket of its sign: more than 2^58.5 times smaller than the
+            # largest magnitude of that sign (2^58 here, a bucket's width of margin)
+            if v == 0 or not math.isfinite(v):
+                return False
+            same = [abs(u) for u in sx if u != 0 and math.isfinite(u) and (u > 0) == (v > 0)]
+            return max(same) / abs(v) > 2 ** 58
+        if max(abs(x0), abs(x1)) == 0 or collapsed(x0) or collapsed(x1):
             return True  # the documented collapse of the lowest bucket (a note on stderr)
         return abs(Fraction(a) - Fraction(q)) <= Fraction(1, 100) * max(abs(Fraction(x0)), abs(Fraction(x1)))
     if isinstance(a, float) or isinstance(b, float):
