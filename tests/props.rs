@@ -231,9 +231,16 @@ fn reference_column(values: &[&str]) -> Vec<(String, Value)> {
         let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
         digits.len() >= 2 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit())
     });
+    // `-0` is the float -0.0: an integer cannot keep the sign (README,
+    // Types), so it makes its column a float column
+    let int = |v: &str| {
+        v.parse::<i64>()
+            .ok()
+            .filter(|&i| i != 0 || !v.starts_with('-'))
+    };
     let ints: Option<Vec<i64>> = match padded {
         true => None,
-        false => present.iter().map(|v| v.parse::<i64>().ok()).collect(),
+        false => present.iter().map(|v| int(v)).collect(),
     };
     let floats: Option<Vec<f64>> = match padded {
         true => None,
