@@ -9,9 +9,9 @@
 //!
 //! The expected values use rayproc's documented typing rules: a JSON `""`
 //! is null; a column is text if a value is an integer with a significant
-//! leading zero (`08123`), else integer if every non-null value is an i64,
-//! float if every one is a number, else text; min/max/keys compare in that
-//! type.
+//! leading zero (`08123`), else integer if every non-null value is an i64
+//! (`-0` is not: it is the float -0.0), float if every one is a number,
+//! else text; min/max/keys compare in that type.
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
@@ -68,7 +68,12 @@ fn zero_padded(s: &str) -> bool {
 fn type_column(raw: &[String]) -> Vec<Option<Cell>> {
     let present: Vec<&String> = raw.iter().filter(|s| !s.is_empty()).collect();
     let padded = present.iter().any(|s| zero_padded(s));
-    let all_int = !padded && present.iter().all(|s| s.parse::<i64>().is_ok());
+    // (`-0` is the float -0.0: an integer cannot keep the sign)
+    let all_int = !padded
+        && (present.iter()).all(|s| {
+            s.parse::<i64>()
+                .is_ok_and(|i| i != 0 || !s.starts_with('-'))
+        });
     let all_num = !padded && present.iter().all(|s| as_number(s).is_some());
     raw.iter()
         .map(|s| {
