@@ -239,33 +239,14 @@ fn partials_that_do_not_belong_together_are_refused() {
 fn parts_mapped_with_two_spellings_of_one_where_merge() {
     let dir = Scratch::new();
     let a = varied_csv(&dir, "a.csv", 500, 6).display().to_string();
-    let query = |filter: &'static str| {
-        let a = a.clone();
-        move |d: &Scratch| {
-            map_all(
-                d,
-                &["--input", &a, "--agg", "sum:x,count", "--where", filter],
-                2,
-            )
-        }
-    };
+    let query = |filter: &'static str| ["--input", &a, "--agg", "sum:x,count", "--where", filter];
     let (d1, d2, d3) = (Scratch::new(), Scratch::new(), Scratch::new());
-    let terse = query("x>0 AND NOT k LIKE 'g1%'")(&d1);
-    let spaced = query("(x > 0) and not (k like 'g1%')")(&d2);
-    let other = query("x >= 0 and not k like 'g1%'")(&d3);
+    let terse = map_all(&d1, &query("x>0 AND NOT k LIKE 'g1%'"), 2);
+    let spaced = map_all(&d2, &query("(x > 0) and not (k like 'g1%')"), 2);
+    let other = map_all(&d3, &query("x >= 0 and not k like 'g1%'"), 2);
     let r = reduce(&[terse[0].clone(), spaced[1].clone()], &[]);
     r.expect_ok("two spellings");
-    let want = run_query(
-        &[
-            "--input",
-            &a,
-            "--agg",
-            "sum:x,count",
-            "--where",
-            "x > 0 and not k like 'g1%'",
-        ],
-        &[],
-    );
+    let want = run_query(&query("x > 0 and not k like 'g1%'"), &[]);
     want.expect_ok("run");
     assert_eq!(r.stdout, want.stdout);
     let r = reduce(&[terse[0].clone(), other[1].clone()], &[]);
