@@ -457,7 +457,7 @@ fn days_in_month(y: u32, m: u32) -> u32 {
 
 /// Days from 1970-01-01 to `y-m-d` (proleptic Gregorian; Howard Hinnant's
 /// `days_from_civil`).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400; // [0, 399]

@@ -20,7 +20,7 @@
 //! | Dictionary of any other type above | as its values |
 //! | Boolean | text: `true` / `false` |
 //! | Date32, Date64 | text: `YYYY-MM-DD` |
-//! | Timestamp (any unit, any zone) | text: `YYYY-MM-DDTHH:MM:SS[.fraction]` in UTC, the fraction as long as the unit |
+//! | Timestamp (any unit, any zone) | text: `YYYY-MM-DDTHH:MM:SS[.fraction]` in UTC, the fraction as long as the unit (a Parquet INT96 in any year: `super::parquet`) |
 //! | Time32, Time64 (times of day) | text: `HH:MM:SS[.fraction]`, the fraction as long as the unit |
 //! | Null | an all-null integer column |
 //!
@@ -504,14 +504,40 @@ fn format_date(days: i64) -> String {
 
 fn format_timestamp(v: i64, per_second: i64, digits: usize) -> String {
     // (no product of `v`'s size: any i64 is a nanosecond timestamp)
-    let secs = v.div_euclid(per_second);
+    format_seconds(
+        v.div_euclid(per_second),
+        v.rem_euclid(per_second),
+        per_second,
+        digits,
+    )
+}
+
+/// [`format_timestamp`] of the timestamp `secs` seconds and `frac` units
+/// of `1 / per_second` second (`0 <= frac < per_second`) after 1970: for a
+/// value that may lie past what an `i64` of such units holds (a Parquet
+/// INT96, `super::parquet`).
+fn format_seconds(secs: i64, frac: i64, per_second: i64, digits: usize) -> String {
     let days = secs.div_euclid(86_400);
-    let in_day = secs.rem_euclid(86_400) * per_second + v.rem_euclid(per_second);
+    let in_day = secs.rem_euclid(86_400) * per_second + frac;
     format!(
         "{}T{}",
         format_date(days),
         format_time(in_day, per_second, digits)
     )
+}
+
+/// The text of a timestamp as [`decoded`] and `prepare` give a timestamp
+/// array's (`secs`, `frac`, `per_second` as [`format_seconds`] takes them;
+/// `per_second` a power of ten up to 10^9, the fraction as many digits as
+/// its zeros), or why it is not read: a day outside the years 0000 to 9999.
+pub(super) fn timestamp_text(secs: i64, frac: i64, per_second: i64) -> Result<String, String> {
+    let day = secs.div_euclid(86_400);
+    if !(FIRST_DAY..=LAST_DAY).contains(&day) {
+        let year = crate::timebucket::civil_from_days(day).0;
+        return Err(OutOfRange::Year(year).to_string());
+    }
+    let digits = per_second.ilog10() as usize;
+    Ok(format_seconds(secs, frac, per_second, digits))
 }
 
 /// `HH:MM:SS[.fraction]` of `v` units of `1 / per_second` second into a

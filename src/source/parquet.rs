@@ -25,9 +25,11 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::ProjectionMask;
 use parquet::basic::Type as Physical;
@@ -53,6 +55,28 @@ pub struct ParquetInput {
     pub header: Vec<String>,
     /// First row of each row group, and the total row count at the end.
     row_starts: Vec<u64>,
+    /// The top-level INT96 timestamp columns, and a reader's metadata that
+    /// reads them as seconds (see [`Int96`]).
+    int96: Option<Int96>,
+}
+
+/// A file's legacy INT96 timestamps (what Spark, Hive and Impala write):
+/// a day and the nanoseconds into it, which the `parquet` crate turns into
+/// one `i64` of the column's unit with wrapping arithmetic. As nanoseconds
+/// (its default, and what a file without an Arrow schema gets) that wraps
+/// for every time outside 1677-09-21 to 2262-04-11: `9999-12-31`, the
+/// "valid until" of many warehouse tables, read as a day in 1816.
+///
+/// So each such column is read twice: as the file asks, and as whole
+/// seconds, which no INT96 overflows (a day is an `i32`). The two together
+/// give the exact time ([`exact_int96`]); a batch whose times all fit the
+/// unit keeps its array, and one that holds a time past it becomes that
+/// column's text, the same text [`super::arrow`] gives the times that fit.
+struct Int96 {
+    /// Top-level column indices.
+    columns: Vec<usize>,
+    /// The file's metadata with those columns read as `Timestamp(Second)`.
+    seconds: ArrowReaderMetadata,
 }
 
 impl ParquetInput {
@@ -89,12 +113,17 @@ impl ParquetInput {
             let last = *row_starts.last().expect("non-empty");
             row_starts.push(last + rg.num_rows().max(0) as u64);
         }
+        let int96 = Int96::of(&meta).map_err(|e| {
+            let name = show_path(path);
+            Error::Other(format!("{name}: not a readable Parquet file: {e}"))
+        })?;
         Ok(ParquetInput {
             name,
             path: path.to_path_buf(),
             meta,
             header,
             row_starts,
+            int96,
         })
     }
 
@@ -129,25 +158,113 @@ impl ParquetInput {
         Ok(())
     }
 
-    /// The record batches of row groups `groups`, columns `mask`: a
-    /// function that gives the next (`None` after the last). Every call into
-    /// the `parquet` crate runs under [`guarded`] (see the module docs).
+    /// The record batches of row groups `groups` (consecutive), top-level
+    /// columns `roots` (ascending): a function that gives the next (`None`
+    /// after the last), its INT96 timestamps exact ([`Int96`]). Every call
+    /// into the `parquet` crate runs under [`guarded`] (see the module docs).
     fn batches(
         &self,
-        mask: ProjectionMask,
+        roots: &[usize],
         groups: Vec<usize>,
-    ) -> Result<impl FnMut() -> Result<Option<arrow_array::RecordBatch>> + '_> {
+    ) -> Result<impl FnMut() -> Result<Option<RecordBatch>> + '_> {
         let wrap = |e: &dyn std::fmt::Display| read_error(&self.name, e);
+        let mut row = groups.first().map_or(0, |&g| self.row_starts[g]);
+        // the INT96 columns read: their place in a batch, and their index
+        let int96: Vec<(usize, usize)> = match &self.int96 {
+            Some(int96) => (roots.iter().enumerate())
+                .filter(|(_, root)| int96.columns.contains(root))
+                .map(|(at, &root)| (at, root))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut seconds = match &self.int96 {
+            Some(Int96 { seconds, .. }) if !int96.is_empty() => {
+                let roots = int96.iter().map(|&(_, root)| root);
+                Some(self.reader(seconds, roots, groups.clone())?)
+            }
+            _ => None,
+        };
+        let mut reader = self.reader(&self.meta, roots.iter().copied(), groups)?;
+        Ok(move || {
+            let Some(batch) = guarded(|| reader.next().transpose()).map_err(|e| wrap(&e))? else {
+                return Ok(None);
+            };
+            let batch = match &mut seconds {
+                Some(seconds) => {
+                    let whole = guarded(|| seconds.next().transpose()).map_err(|e| wrap(&e))?;
+                    self.exact_int96(batch, whole, &int96, row)?
+                }
+                None => batch,
+            };
+            row += batch.num_rows() as u64;
+            Ok(Some(batch))
+        })
+    }
+
+    /// A reader of row groups `groups`, top-level columns `roots`, with the
+    /// schema of `meta`.
+    fn reader(
+        &self,
+        meta: &ArrowReaderMetadata,
+        roots: impl IntoIterator<Item = usize>,
+        groups: Vec<usize>,
+    ) -> Result<ParquetRecordBatchReader> {
         let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
-        let mut reader = guarded(|| {
-            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
+        let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+        guarded(|| {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
                 .with_projection(mask)
                 .with_row_groups(groups)
                 .with_batch_size(DECODE_ROWS)
                 .build()
         })
-        .map_err(|e| wrap(&e))?;
-        Ok(move || guarded(|| reader.next().transpose()).map_err(|e| wrap(&e)))
+        .map_err(|e| read_error(&self.name, &e))
+    }
+
+    /// `batch` (whose first row is the file's row `row`, counted from 0)
+    /// with each INT96 column (`int96`: its place in the batch, and its
+    /// index) made exact by the same rows read as whole seconds (`whole`,
+    /// one column per entry of `int96`; see [`Int96`]).
+    fn exact_int96(
+        &self,
+        batch: RecordBatch,
+        whole: Option<RecordBatch>,
+        int96: &[(usize, usize)],
+        row: u64,
+    ) -> Result<RecordBatch> {
+        let name = show_name(&self.name);
+        let whole = whole
+            .filter(|w| w.num_rows() == batch.num_rows())
+            .ok_or_else(|| {
+                Error::Other(format!(
+                    "{name}: its INT96 timestamps did not read as as many rows as its other columns"
+                ))
+            })?;
+        let mut fields: Vec<Arc<Field>> = batch.schema().fields().iter().cloned().collect();
+        let mut columns = batch.columns().to_vec();
+        let mut changed = false;
+        for (j, &(at, root)) in int96.iter().enumerate() {
+            match exact_int96(&columns[at], whole.column(j)) {
+                Ok(None) => {}
+                Ok(Some(text)) => {
+                    fields[at] = Arc::new(Field::new(fields[at].name(), DataType::Utf8, true));
+                    columns[at] = text;
+                    changed = true;
+                }
+                Err((r, why)) => {
+                    let column = show_name(&self.header[root]);
+                    let row = row + r as u64 + 1;
+                    return Err(Error::Other(format!(
+                        "{name}: row {row}: column '{column}': {why}"
+                    )));
+                }
+            }
+        }
+        if !changed {
+            return Ok(batch);
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .map_err(|e| Error::Other(format!("{name}: {e}")))
     }
 
     /// Reads row groups `groups` into `fold`, decoding only the plan's columns.
@@ -164,8 +281,7 @@ impl ParquetInput {
         let roots: Vec<usize> = (0..self.header.len())
             .filter(|&i| plan.slot_of.get(i).is_some_and(|&s| s != UNUSED))
             .collect();
-        let mask = ProjectionMask::roots(self.meta.parquet_schema(), roots.iter().copied());
-        let mut batches = self.batches(mask, groups.clone().collect())?;
+        let mut batches = self.batches(&roots, groups.clone().collect())?;
         let mut row = self.row_starts[groups.start];
         loop {
             if fold.cancelled() {
@@ -229,7 +345,8 @@ fn read_error(name: &str, e: &dyn std::fmt::Display) -> Error {
 /// digest of the values. What the `parquet_file` fuzz target drives: any
 /// damage must come out as an error, never as a panic, a crash or a hang.
 pub fn read_everything(input: &ParquetInput) -> Result<(u64, u64)> {
-    let mut batches = input.batches(ProjectionMask::all(), (0..input.row_groups()).collect())?;
+    let roots: Vec<usize> = (0..input.header.len()).collect();
+    let mut batches = input.batches(&roots, (0..input.row_groups()).collect())?;
     let (mut rows, mut digest) = (0u64, 0u64);
     while let Some(batch) = batches()? {
         digest = digest.rotate_left(7) ^ super::arrow::digest_batch(&batch);
@@ -280,13 +397,119 @@ fn dictionary_readable(column: &parquet::schema::types::Type, value: &DataType) 
         Physical::BYTE_ARRAY | Physical::FIXED_LEN_BYTE_ARRAY => {
             is_text(value) || matches!(value, DataType::FixedSizeBinary(_))
         }
-        Physical::BOOLEAN => false,
-        Physical::INT32
-        | Physical::INT64
-        | Physical::INT96
-        | Physical::FLOAT
-        | Physical::DOUBLE => true,
+        // an INT96 column is read twice and its two reads combined
+        // ([`Int96`]): as plain timestamps
+        Physical::BOOLEAN | Physical::INT96 => false,
+        Physical::INT32 | Physical::INT64 | Physical::FLOAT | Physical::DOUBLE => true,
     }
+}
+
+impl Int96 {
+    /// The top-level INT96 timestamp columns of the file `meta` reads, and
+    /// the metadata to read them as seconds; `None` when it has none.
+    fn of(meta: &ArrowReaderMetadata) -> std::result::Result<Option<Int96>, String> {
+        let roots = meta.parquet_schema().root_schema().get_fields();
+        let schema = meta.schema();
+        let columns: Vec<usize> = (roots.iter().zip(schema.fields()).enumerate())
+            .filter(|(_, (root, field))| {
+                root.is_primitive()
+                    && root.get_physical_type() == Physical::INT96
+                    && matches!(field.data_type(), DataType::Timestamp(_, _))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if columns.is_empty() {
+            return Ok(None);
+        }
+        let fields: Vec<Arc<Field>> = (schema.fields().iter().enumerate())
+            .map(|(i, field)| match columns.contains(&i) {
+                true => Arc::new(
+                    field
+                        .as_ref()
+                        .clone()
+                        .with_data_type(DataType::Timestamp(arrow_schema::TimeUnit::Second, None)),
+                ),
+                false => Arc::clone(field),
+            })
+            .collect();
+        let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+        let seconds = guarded(|| {
+            ArrowReaderMetadata::try_new(
+                Arc::clone(meta.metadata()),
+                ArrowReaderOptions::new().with_schema(schema),
+            )
+        })?;
+        Ok(Some(Int96 { columns, seconds }))
+    }
+}
+
+/// An INT96 column read as its timestamps (`read`: any unit, as wrapped by
+/// the `parquet` crate) made exact by the same rows read as whole seconds
+/// (`whole`, which never wrap; see [`Int96`]): `None` when every time of
+/// `read` is exact, else the column's text ([`super::arrow::timestamp_text`],
+/// the text `read`'s unit gives), or the first row (from 0) whose time
+/// lies outside the years 0000 to 9999, and why.
+///
+/// Why it is exact: an INT96 holds a day `D` and nanoseconds `N`; its time
+/// in units of `1/f` second is `T = D·86400·f + N·f/10^9` (rounded toward
+/// zero), which the `parquet` crate gives modulo 2^64, and its whole
+/// seconds `s = D·86400 + N/10^9` (rounded likewise), which fit. `T − s·f`
+/// is `N`'s sub-second part in those units, less than `f` in size, so the
+/// wrapping difference of the two reads is it exactly, and `T` is `s·f` plus
+/// it, whether or not `T` fits in an `i64`.
+fn exact_int96(
+    read: &ArrayRef,
+    whole: &ArrayRef,
+) -> std::result::Result<Option<ArrayRef>, (usize, String)> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{
+        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+        TimestampSecondType,
+    };
+    use arrow_schema::TimeUnit;
+    let (values, f) = match read.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => return Ok(None),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => (
+            read.as_primitive::<TimestampMillisecondType>().values(),
+            1_000,
+        ),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => (
+            read.as_primitive::<TimestampMicrosecondType>().values(),
+            1_000_000,
+        ),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => (
+            read.as_primitive::<TimestampNanosecondType>().values(),
+            1_000_000_000,
+        ),
+        _ => return Ok(None),
+    };
+    let Some(seconds) = whole.as_primitive_opt::<TimestampSecondType>() else {
+        return Ok(None);
+    };
+    let seconds = seconds.values();
+    let valid = |i: usize| read.is_valid(i);
+    // the sub-second part of row i, in units of 1/f second (|part| < f)
+    let part = |i: usize| values[i].wrapping_sub(seconds[i].wrapping_mul(f));
+    let fits = |i: usize| {
+        seconds[i]
+            .checked_mul(f)
+            .and_then(|t| t.checked_add(part(i)))
+            .is_some()
+    };
+    if (0..read.len()).all(|i| !valid(i) || fits(i)) {
+        return Ok(None);
+    }
+    let mut text = arrow_array::builder::StringBuilder::with_capacity(read.len(), read.len() * 30);
+    for i in 0..read.len() {
+        if !valid(i) {
+            text.append_null();
+            continue;
+        }
+        let (s, p) = (seconds[i], part(i));
+        let (s, p) = if p < 0 { (s - 1, p + f) } else { (s, p) };
+        text.append_value(super::arrow::timestamp_text(s, p, f).map_err(|why| (i, why))?);
+    }
+    Ok(Some(Arc::new(text.finish())))
 }
 
 /// True when a file's first and last bytes are Parquet's magic.
@@ -299,6 +522,135 @@ mod tests {
     use super::*;
     use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
     use std::sync::Arc;
+
+    /// INT96 timestamps read as the times they hold, whatever their day
+    /// and nanoseconds (crafted ones too: nanoseconds past a day, or
+    /// negative as the crate reads them): a batch whose times fit in
+    /// nanoseconds keeps its timestamp array, one that holds a time past
+    /// them is the text each time would have, and a time outside the years
+    /// 0000 to 9999 is an error naming the file, row and column. The
+    /// expected times are worked out in `i128`.
+    #[test]
+    fn int96_timestamps_read_exactly_in_every_year() {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::TimestampNanosecondType;
+        use arrow_array::Array;
+        use parquet::data_type::{Int64Type, Int96 as Raw, Int96Type};
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::writer::SerializedFileWriter;
+        use parquet::schema::parser::parse_message_type;
+        const EPOCH: i64 = 2_440_588; // the Julian day of 1970-01-01
+        const DAY_NS: i128 = 86_400_000_000_000;
+        let write = |path: &Path, times: &[Option<(i64, i64)>]| {
+            let schema = "message m { optional int96 ts; required int64 v; }";
+            let schema = Arc::new(parse_message_type(schema).unwrap());
+            let props = Arc::new(WriterProperties::builder().build());
+            let file = File::create(path).unwrap();
+            let mut w = SerializedFileWriter::new(file, schema, props).unwrap();
+            let mut rg = w.next_row_group().unwrap();
+            let values: Vec<Raw> = (times.iter().flatten())
+                .map(|&(day, nanos)| {
+                    let mut raw = Raw::new();
+                    let n = nanos as u64;
+                    raw.set_data(n as u32, (n >> 32) as u32, (EPOCH + day) as u32);
+                    raw
+                })
+                .collect();
+            let levels: Vec<i16> = times.iter().map(|t| t.is_some() as i16).collect();
+            let mut col = rg.next_column().unwrap().unwrap();
+            (col.typed::<Int96Type>())
+                .write_batch(&values, Some(&levels), None)
+                .unwrap();
+            col.close().unwrap();
+            let mut col = rg.next_column().unwrap().unwrap();
+            let v: Vec<i64> = (0..times.len() as i64).collect();
+            col.typed::<Int64Type>()
+                .write_batch(&v, None, None)
+                .unwrap();
+            col.close().unwrap();
+            rg.close().unwrap();
+            w.close().unwrap();
+        };
+        // what a row of `(day, nanos)` reads as: the time's text
+        let expected = |(day, nanos): (i64, i64)| {
+            let t = day as i128 * DAY_NS + nanos as i128;
+            let (secs, frac) = (t.div_euclid(1_000_000_000), t.rem_euclid(1_000_000_000));
+            super::super::arrow::timestamp_text(secs as i64, frac as i64, 1_000_000_000)
+        };
+        let texts = |path: &Path| -> Result<Vec<Option<String>>> {
+            let input = ParquetInput::open(path)?;
+            let mut batches = input.batches(&[0, 1], vec![0])?;
+            let mut out = Vec::new();
+            while let Some(batch) = batches()? {
+                let ts = batch.column(0);
+                for i in 0..ts.len() {
+                    out.push(ts.is_valid(i).then(|| match ts.data_type() {
+                        DataType::Utf8 => ts.as_string::<i32>().value(i).to_string(),
+                        _ => {
+                            let v = ts.as_primitive::<TimestampNanosecondType>().value(i);
+                            let (s, f) = (v.div_euclid(1_000_000_000), v.rem_euclid(1_000_000_000));
+                            super::super::arrow::timestamp_text(s, f, 1_000_000_000).unwrap()
+                        }
+                    }));
+                }
+            }
+            Ok(out)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let day = |y: i64| crate::timebucket::days_from_civil(y, 1, 1);
+        let within = [
+            Some((0, 0)),
+            Some((10_957, 45_000_123_456_789)),
+            None,
+            Some((-106_751, 86_399_999_999_999)),
+            Some((-1, 86_400_000_000_005)),
+        ];
+        write(&path, &within);
+        let input = ParquetInput::open(&path).unwrap();
+        let mut batches = input.batches(&[0, 1], vec![0]).unwrap();
+        let batch = batches().unwrap().unwrap();
+        assert!(
+            matches!(batch.column(0).data_type(), DataType::Timestamp(_, _)),
+            "times that fit keep their array: {:?}",
+            batch.column(0).data_type()
+        );
+        let far = [
+            Some((day(9999) + 364, 86_399_999_999_000)), // 9999-12-31
+            Some((0, 1)),
+            None,
+            Some((day(1500), 0)),
+            Some((day(1), -1)),
+            Some((day(2000), -(1 << 62))),
+            Some((day(3000), i64::MAX)),
+            Some((-719_528, 0)),
+        ];
+        for times in [&within[..], &far[..]] {
+            write(&path, times);
+            let want: Vec<Option<String>> = (times.iter())
+                .map(|t| t.map(|t| expected(t).unwrap()))
+                .collect();
+            assert_eq!(texts(&path).unwrap(), want, "{times:?}");
+        }
+        assert_eq!(
+            texts(&path).unwrap()[0].as_deref(),
+            Some("9999-12-31T23:59:59.999999000")
+        );
+        // a time past the year 9999 (row 3), and one before the year 0000
+        for (times, row) in [
+            (vec![Some((0, 0)), None, Some((day(10_000), 0))], 3),
+            (vec![Some((-719_529, 0))], 1),
+        ] {
+            write(&path, &times);
+            let e = texts(&path).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!(
+                    "t.parquet: row {row}: column 'ts': a date in the year"
+                )),
+                "{e}"
+            );
+        }
+    }
 
     /// Dictionaries the `parquet` crate gives as dictionaries (of text,
     /// binary, integers, floats, dates, decimals stored as integers: the
@@ -391,7 +743,8 @@ mod tests {
             assert_eq!(&input.data_type(i), want, "{name}");
         }
         // every column reads, each as its values
-        let mut batches = input.batches(ProjectionMask::all(), vec![0]).unwrap();
+        let all: Vec<usize> = (0..input.header.len()).collect();
+        let mut batches = input.batches(&all, vec![0]).unwrap();
         let got = batches().unwrap().unwrap();
         assert!(batches().unwrap().is_none());
         let values_of = |a: &ArrayRef| match a.as_any_dictionary_opt() {

@@ -780,6 +780,31 @@ fn compressed_arrow_ipc_files_read_as_the_uncompressed_file() {
     assert_eq!(query("batches_zstd.arrow"), plain, "zstd");
 }
 
+/// Legacy INT96 timestamps (what Spark, Hive and Impala write, here with no
+/// Arrow schema in the footer) read as the times they hold in every year
+/// rayproc reads: outside 1677-09-21 to 2262-04-11 the `parquet` crate's
+/// nanoseconds wrapped, and 9999-12-31 (a common "valid until") read as a
+/// day in 1816, 1500-06-01 as one in 2084, without a word. Two row groups,
+/// at every partition count: the far times in both.
+#[test]
+fn int96_timestamps_read_as_their_times_in_every_year() {
+    let path = fixture("int96.parquet");
+    let grouped = ["--by", "year(ts)", "--agg", "count,sum:v,min:ts,max:ts"];
+    assert_eq!(
+        run_all_partitions(&grouped, &path),
+        "year_ts,count,sum_v,min_ts,max_ts\n\
+         0001,1,5,0001-01-01T00:00:00.000000000,0001-01-01T00:00:00.000000000\n\
+         1500,1,3,1500-06-01T00:00:00.000000000,1500-06-01T00:00:00.000000000\n\
+         2000,1,1,2000-01-01T12:30:00.250000000,2000-01-01T12:30:00.250000000\n\
+         2262,1,6,2262-04-12T00:00:00.000000000,2262-04-12T00:00:00.000000000\n\
+         9999,1,2,9999-12-31T23:59:59.999999000,9999-12-31T23:59:59.999999000\n\
+         ,1,4,,\n"
+    );
+    let out = run_on(&path, &["--where", "ts > '9000'", "--agg", "count,sum:v"]);
+    out.expect_ok("--where");
+    assert_eq!(out.stdout, "count,sum_v\n1,2\n");
+}
+
 /// Parquet files written by pyarrow with each common codec read alike
 /// (gzip and LZ4 were refused with the `parquet` crate's "Disabled feature
 /// at compile time" until its `flate2` and `lz4` features were built); one
