@@ -562,9 +562,23 @@ fn order_ties<T: Send + Sync>(
 /// a number column (their first 16 bytes taken by the text, its
 /// terminator and the number's high bytes) sorted by whole keys with
 /// `memcmp` took half a million-group run.
+///
+/// From [`WHOLE_KEYS_FROM`] bytes on, a run is sorted by the rest of its
+/// whole keys instead: a level a call, keys that agree on thousands of
+/// bytes nested the calls thousands deep and overflowed a worker's stack
+/// (three keys of 60 KB that differ only at their ends aborted the run).
 fn sort_run<K: ByteKeys>(keys: &K, run: &mut [u32], depth: usize) {
     // past the next 16 bytes: more to compare
     const MORE: i64 = 17;
+    if depth >= WHOLE_KEYS_FROM {
+        // the keys agree on their bytes before `depth`, zero-padded: the
+        // bytes after it, then the length (of keys that end before it, the
+        // shorter is a prefix of the longer), are the order of the levels
+        let rest = |g: u32| keys.key(g).get(depth..).unwrap_or(&[]);
+        let len = |g: u32| keys.key(g).len();
+        run.sort_unstable_by(|&a, &b| (rest(a), len(a), a).cmp(&(rest(b), len(b), b)));
+        return;
+    }
     let mut keyed: Vec<(u128, i64, u32)> = run
         .iter()
         .map(|&g| {
@@ -606,6 +620,10 @@ fn sort_run<K: ByteKeys>(keys: &K, run: &mut [u32], depth: usize) {
         .into_par_iter()
         .for_each(|run| sort_run(keys, run, depth + 16));
 }
+
+/// How deep into keys [`sort_run`] goes 16 bytes a level (16 levels at
+/// the most) before it sorts what still ties by the whole keys' bytes.
+const WHOLE_KEYS_FROM: usize = 256;
 
 /// The groups in key order, for typed keys: returns the first group of
 /// each run of equal keys, in order, and the states, merged where a run
@@ -991,6 +1009,20 @@ mod tests {
         .map(|k| k.to_vec())
         .collect();
         keys.extend((0..3000u32).map(|i| format!("key_{:07}", i * 7919 % 3000).into_bytes()));
+        // keys that agree on thousands of bytes (each 16 a level of
+        // `sort_run` once, which overflowed the stack), and around the
+        // depth where the whole keys decide (`WHOLE_KEYS_FROM`)
+        let long = |n: usize, end: &[u8]| [b"key_", &vec![b'z'; n][..], end].concat();
+        for n in [
+            100_000,
+            WHOLE_KEYS_FROM - 21,
+            WHOLE_KEYS_FROM - 4,
+            WHOLE_KEYS_FROM + 9,
+        ] {
+            for end in [&b""[..], b"\0", b"\0\0", b"0", b"1", b"\xff", b"0\0"] {
+                keys.push(long(n, end));
+            }
+        }
         for shared in [true, false] {
             let mut keys = keys.clone();
             if !shared {
