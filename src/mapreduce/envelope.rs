@@ -24,8 +24,9 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: &[u8; 8] = b"RAYPROCP";
 /// The format version this build writes and reads (2: an `approx_median`
 /// state of at most 64 values is kept in `median`'s form; 3: the groups
-/// in their keys' byte order).
-pub const VERSION: u32 = 3;
+/// in their keys' byte order; 4: an `approx_median` sketch records whether
+/// it took a number that is not an integer).
+pub const VERSION: u32 = 4;
 
 /// The query a partial answers, as written (so that the reducer can plan
 /// it again), and the columns it was resolved against.

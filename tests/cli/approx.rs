@@ -374,3 +374,49 @@ fn an_answer_that_may_miss_its_bound_is_noted() {
         a_only.stderr
     );
 }
+
+/// A group's few integers (kept exactly, at most 64 values) are read as
+/// `median` reads them: as floats where another group of the column holds
+/// a decimal, whether that group's values are kept exactly or sketched,
+/// and whichever batches, partitions or map parts the rows come in.
+/// `approx_median` read them as integers whenever the group's own batches
+/// held no decimal: `0.5` (the exact middle of -2^63 and 2^63 + 1) at one
+/// partition, `0.0` (their floats' middle, `median`'s answer) at three.
+#[test]
+fn a_group_of_few_integers_is_read_as_median_reads_it() {
+    let sketched: String = (0..100).map(|i| format!("b,{i}\n")).collect();
+    for (other, want) in [
+        ("b,1e-7\n".to_string(), "0.0"),
+        (format!("{sketched}b,0.5\n"), "0.0"),
+        (sketched, "0.5"),
+    ] {
+        let (_dir, path) = temp_csv(format!(
+            "k,x\na,9223372036854775809\n{other}a,-9223372036854775808\n"
+        ));
+        let args = ["--by", "k", "--agg", "median:x,approx_median:x"];
+        let out = same_everywhere(&path, &args);
+        let (header, rows) = table(&out);
+        let a = &rows[0];
+        assert_eq!(field(&header, a, "median_x"), want, "{other:?}");
+        assert_eq!(field(&header, a, "approx_median_x"), want, "{other:?}");
+        // and from map parts: each part's rows in batches of their own
+        let dir = tempfile::tempdir().unwrap();
+        for n in [2, 3] {
+            let mut parts = Vec::new();
+            for i in 0..n {
+                let part = dir.path().join(format!("p{n}_{i}"));
+                let mut map = vec!["map", "--input", path.to_str().unwrap()];
+                map.extend_from_slice(&args);
+                let spec = format!("{i}/{n}");
+                map.extend(["--part", &spec, "--emit-partial", part.to_str().unwrap()]);
+                run(&map).expect_ok("map");
+                parts.push(part);
+            }
+            let mut reduce = vec!["reduce", "--format", "csv"];
+            reduce.extend(parts.iter().map(|p| p.to_str().unwrap()));
+            let r = run(&reduce);
+            r.expect_ok("reduce");
+            assert_eq!(r.stdout, out, "{n} parts, {other:?}");
+        }
+    }
+}

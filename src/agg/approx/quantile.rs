@@ -29,7 +29,7 @@ use num_traits::{ToPrimitive, Zero};
 use super::ddsketch::Sketch;
 pub use super::ddsketch::{MAX_BUCKETS, RELATIVE_ACCURACY};
 use crate::agg::quantile::{fraction, lerp_non_finite};
-use crate::agg::{for_each_value, AggState, BadValue, Func, Quantile};
+use crate::agg::{for_each_value, AggState, BadValue, ColumnFacts, Func, Quantile};
 use crate::value::{Column, ColumnType, Data, Rows, Value};
 
 /// Values a state keeps as they are, answering exactly.
@@ -41,6 +41,10 @@ pub struct ApproxQuantile {
     /// Every value, while there are at most [`EXACT_MAX`] (then empty).
     exact: Quantile,
     sketch: Option<Box<Sketch>>,
+    /// Whether a value the sketch took was a number but not an integer
+    /// ([`ColumnFacts::non_integers`]): what the exact values would tell
+    /// [`gather`](AggState::gather), kept once they are gone.
+    non_integers: bool,
 }
 
 impl ApproxQuantile {
@@ -50,6 +54,7 @@ impl ApproxQuantile {
         if self.sketch.is_none() && self.exact.len() > EXACT_MAX {
             let mut sketch = Box::<Sketch>::default();
             self.exact.for_each_float(|v| sketch.add(v));
+            self.non_integers = non_integers(&self.exact);
             self.exact = Quantile::default();
             self.sketch = Some(sketch);
         }
@@ -96,6 +101,14 @@ impl ApproxQuantile {
     }
 }
 
+/// Whether the exact quantiles' state `q` holds a number that is not an
+/// integer, as its [`gather`](AggState::gather) finds.
+fn non_integers(q: &Quantile) -> bool {
+    let mut facts = ColumnFacts::default();
+    q.gather(&mut facts);
+    facts.non_integers
+}
+
 /// `a + (b - a)·t` for `a <= b` and `0 < t < 1`, with the exact quantiles'
 /// rules for NaN, infinities and zeros.
 fn lerp(a: f64, b: f64, t: f64) -> f64 {
@@ -131,7 +144,12 @@ impl AggState for ApproxQuantile {
         };
         match col.data {
             Data::Float(values) => {
-                for_each_value(col, values, rows, |v| sketch.add(v));
+                let mut any = false;
+                for_each_value(col, values, rows, |v| {
+                    sketch.add(v);
+                    any = true;
+                });
+                self.non_integers |= any;
             }
             Data::Int(values) => {
                 for_each_value(col, values, rows, |v| sketch.add(v as f64));
@@ -142,6 +160,7 @@ impl AggState for ApproxQuantile {
                 let mut batch = Quantile::default();
                 batch.update(col, rows)?;
                 batch.for_each_float(|v| sketch.add(v));
+                self.non_integers |= non_integers(&batch);
             }
             Data::Rows => {}
         }
@@ -152,6 +171,7 @@ impl AggState for ApproxQuantile {
         if self.sketch.is_none() && other.sketch.is_some() {
             std::mem::swap(self, other);
         }
+        self.non_integers |= other.non_integers;
         match (&mut self.sketch, &other.sketch) {
             (Some(mine), Some(theirs)) => mine.merge(theirs),
             (Some(mine), None) => other.exact.for_each_float(|v| mine.add(v)),
@@ -162,13 +182,28 @@ impl AggState for ApproxQuantile {
         }
     }
 
+    /// What the exact values tell about the column, or the sketch kept of
+    /// them: a group's few integers are read as `median` reads them, as
+    /// floats where another group of the column holds a decimal (in a
+    /// sketch or not), whichever batches the rows came in.
+    fn gather(&self, facts: &mut ColumnFacts) {
+        self.exact.gather(facts);
+        facts.non_integers |= self.non_integers;
+    }
+
     fn finish(&self, ty: ColumnType, func: &Func) -> Value {
+        let mut facts = ColumnFacts::default();
+        self.gather(&mut facts);
+        self.finish_in(ty, func, &facts)
+    }
+
+    fn finish_in(&self, ty: ColumnType, func: &Func, facts: &ColumnFacts) -> Value {
         let Func::ApproxQuantile(q, label) = func else {
             unreachable!("approximate quantile state used for {func:?}")
         };
         let label = label.strip_prefix("approx_").unwrap_or(label);
         let Some(sketch) = &self.sketch else {
-            return self.exact.finish(ty, &Func::Quantile(*q, label.into()));
+            return (self.exact).finish_in(ty, &Func::Quantile(*q, label.into()), facts);
         };
         let (num, den) = fraction(label);
         Self::sketch_quantile(sketch, &num, &den).map_or(Value::Null, Value::Float)
@@ -190,7 +225,8 @@ impl AggState for ApproxQuantile {
         )
     }
 
-    /// `0`, then the exact state's form; or `1`, then the sketch.
+    /// `0`, then the exact state's form; or the sketch after `1` (every
+    /// value it took an integer) or `2` (not).
     fn encode(&self, out: &mut Vec<u8>) {
         match &self.sketch {
             None => {
@@ -198,7 +234,7 @@ impl AggState for ApproxQuantile {
                 self.exact.encode(out);
             }
             Some(sketch) => {
-                out.push(1);
+                out.push(1 + self.non_integers as u8);
                 sketch.encode(out);
             }
         }
@@ -218,9 +254,10 @@ impl AggState for ApproxQuantile {
                 Ok(ApproxQuantile {
                     exact,
                     sketch: None,
+                    non_integers: false,
                 })
             }
-            1 => {
+            form @ (1 | 2) => {
                 let sketch = Sketch::decode(r)?;
                 if sketch.count() <= EXACT_MAX as u64 {
                     return Err(r.bad_state(AGG, at, "a sketch of few values"));
@@ -228,6 +265,7 @@ impl AggState for ApproxQuantile {
                 Ok(ApproxQuantile {
                     exact: Quantile::default(),
                     sketch: Some(Box::new(sketch)),
+                    non_integers: form == 2,
                 })
             }
             tag => Err(r.bad_state(AGG, at, format!("unknown form {tag}"))),
