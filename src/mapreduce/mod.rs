@@ -76,7 +76,8 @@ impl Part {
     pub fn parse(text: &str) -> Result<Part> {
         let bad = || {
             Error::Usage(format!(
-                "--part must be I/N with 0 <= I < N (part I of N, counted from 0), not {text:?}"
+                "--part must be I/N with 0 <= I < N <= {MAX_PARTS} (part I of N, counted from \
+                 0), not {text:?}"
             ))
         };
         let (i, n) = text.split_once('/').ok_or_else(bad)?;

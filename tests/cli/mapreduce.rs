@@ -391,7 +391,8 @@ fn map_refuses_standard_input_and_bad_parts() {
         r.stderr
     );
     let s = sample().display().to_string();
-    for bad in ["2/2", "x", "1/0"] {
+    // (the most parts is said: `0/1000001` read as breaking a rule it keeps)
+    for bad in ["2/2", "x", "1/0", "0/1000001"] {
         let r = run([
             "map",
             "--input",
@@ -404,7 +405,12 @@ fn map_refuses_standard_input_and_bad_parts() {
             "-",
         ]);
         r.expect_code(2, bad);
-        assert!(r.stderr.contains("--part must be I/N"), "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("--part must be I/N with 0 <= I < N <= 1000000"),
+            "{}",
+            r.stderr
+        );
     }
 }
 
