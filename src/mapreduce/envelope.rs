@@ -163,6 +163,17 @@ pub enum SourceKind {
     Store,
 }
 
+impl SourceKind {
+    /// What inputs of this kind are, in a message.
+    fn describe(self) -> &'static str {
+        match self {
+            SourceKind::Csv => "CSV",
+            SourceKind::Typed => "Parquet or Arrow IPC",
+            SourceKind::Store => "a store",
+        }
+    }
+}
+
 /// The header of a partial file.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Header {
@@ -210,10 +221,20 @@ impl Header {
                 other.plan.differences(&self.plan).join("; ")
             ));
         }
-        if self.source != other.source || self.args != other.args {
+        if self.args != other.args {
             return Some(format!(
                 "it was mapped from other inputs ({:?}; expected {:?})",
                 other.args, self.args
+            ));
+        }
+        if self.source != other.source {
+            // the same names, read as another kind of input: a file
+            // replaced between the maps (a CSV file by a Parquet one)
+            return Some(format!(
+                "its inputs were read as {}, the other partials' as {} (a file replaced \
+                 between the maps?)",
+                other.source.describe(),
+                self.source.describe()
             ));
         }
         if self.inputs != other.inputs || self.bodies != other.bodies {

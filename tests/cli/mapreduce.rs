@@ -789,3 +789,42 @@ fn a_column_numeric_in_one_part_and_text_in_another_keeps_min_max_exact() {
         }
     }
 }
+
+/// Parts of one input name read as two kinds of input (a CSV file
+/// replaced by a Parquet file of the same columns between the maps) are
+/// refused with that reason: the message said the parts were mapped from
+/// "other inputs" and named the same file twice.
+#[test]
+fn parts_of_an_input_replaced_by_another_kind_are_refused_saying_so() {
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+    use std::sync::Arc;
+    let scratch = Scratch::new();
+    let input = scratch.write("x.dat", "a,b\n1,2\n3,4\n");
+    let map = |i: usize| {
+        let part = scratch.path(&format!("q{i}"));
+        let spec = format!("{i}/2");
+        let args = ["map", "--input", input.to_str().unwrap(), "--agg", "sum:a"];
+        let args = [
+            &args[..],
+            &["--part", &spec, "--emit-partial", part.to_str().unwrap()],
+        ];
+        run(args.concat()).expect_ok("map");
+        part
+    };
+    let first = map(0);
+    let column = |v: Vec<i64>| Arc::new(Int64Array::from(v)) as ArrayRef;
+    let batch =
+        RecordBatch::try_from_iter([("a", column(vec![1, 3])), ("b", column(vec![2, 4]))]).unwrap();
+    write_parquet(&input, &batch, None);
+    let second = map(1);
+    let r = run(["reduce", first.to_str().unwrap(), second.to_str().unwrap()]);
+    r.expect_code(1, "reduce");
+    assert!(
+        r.stderr.contains(
+            "its inputs were read as Parquet or Arrow IPC, the other partials' as CSV (a file \
+             replaced between the maps?)"
+        ),
+        "{}",
+        r.stderr
+    );
+}
