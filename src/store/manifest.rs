@@ -176,10 +176,15 @@ pub struct Position {
 pub struct SourceInfo {
     /// As given on the command line (`<stdin>` for standard input).
     pub path: String,
-    /// Absolute path used to re-check the source; absent for an input
-    /// that cannot be read again (standard input, a pipe), which is never
-    /// checked, and, in a store made before compressed files were
-    /// recorded, for a compressed file too.
+    /// Absolute path used to re-check the source: the path as given, made
+    /// absolute against the working directory of `split`, symbolic links
+    /// not resolved, so that a run checks the file the name the user gave
+    /// leads to now (a link pointed at another file is a change). A store
+    /// made before recorded the resolved path, and so checks the file the
+    /// link led to at the split. Absent for an input that cannot be read
+    /// again (standard input, a pipe), which is never checked, and, in a
+    /// store made before compressed files were recorded, for a compressed
+    /// file too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub absolute_path: Option<String>,
     /// The file's size on disk (a compressed file's compressed size); of an

@@ -1325,6 +1325,14 @@ fn column_checksums(path: &Path) -> std::result::Result<(String, Vec<String>), S
 /// path, size, modification time and [`fingerprint`] of its bytes *on
 /// disk* (the compressed bytes of a `.csv.gz`: nothing is decompressed to
 /// check it, and only its ends are read), so that a run sees it change.
+///
+/// The path is the one the user named, made absolute against the working
+/// directory, with its symbolic links left in place (as a folder's or a
+/// pattern's is, [`InputInfo::of`]): a run checks the file that name leads
+/// to then. Resolved, as it once was, it pinned the file the link led to at
+/// the split: `--input latest.csv`, a link pointed at next month's file
+/// since, was never seen to change, and the store answered for the old
+/// month as fresh.
 /// Taken once the data had been read, as it once was, the record described
 /// whatever the file had become meanwhile: a source rewritten during a
 /// split was recorded as the new file over the old data, and the store
@@ -1343,7 +1351,7 @@ pub fn record_source(path: &Path) -> Result<Option<SourceInfo>> {
     if !meta.is_file() {
         return Ok(None);
     }
-    let absolute = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+    let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
     let mut file = File::open(&absolute).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
     Ok(Some(SourceInfo {
@@ -1385,27 +1393,18 @@ fn source_info(input: &CsvInput, before: Option<&SourceInfo>) -> Result<SourceIn
 
 /// Fails unless every source file in `sources` is still the file recorded
 /// before it was read, compared as `run --store` compares it
-/// ([`source_change`]: size, modification time, fingerprint), and still
-/// the file its name leads to (not a symbolic link pointed elsewhere).
-/// Called once the store's data is written and before it is committed: a
-/// file that changed in between may have been read in part or whole as
-/// either version, and the store would answer for data that no record
-/// describes. The first source that changed, in input order, is named.
+/// ([`source_change`]: size, modification time, fingerprint of the file
+/// its name leads to now, so a symbolic link pointed at another file is a
+/// change too). Called once the store's data is written and before it is
+/// committed: a file that changed in between may have been read in part or
+/// whole as either version, and the store would answer for data that no
+/// record describes. The first source that changed, in input order, is
+/// named.
 fn check_sources(pool: &rayon::ThreadPool, sources: &[SourceInfo]) -> Result<()> {
     use rayon::prelude::*;
-    let changed = |s: &SourceInfo| -> Option<String> {
-        let absolute = s.absolute_path.as_ref()?;
-        match std::fs::canonicalize(&s.path) {
-            Err(e) => Some(format!("cannot be read ({e})")),
-            Ok(now) if now.display().to_string() != *absolute => {
-                Some(format!("its name now leads to {}", show_path(&now)))
-            }
-            Ok(_) => source_change(s),
-        }
-    };
     let first = pool.install(|| {
         (sources.par_iter())
-            .find_map_first(|s| changed(s).map(|why| changed_while_split(&s.path, &why)))
+            .find_map_first(|s| source_change(s).map(|why| changed_while_split(&s.path, &why)))
     });
     first.map_or(Ok(()), Err)
 }
