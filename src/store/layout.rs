@@ -191,6 +191,34 @@ pub fn lock(file: &File, exclusive: bool, wait: bool) -> std::io::Result<bool> {
     }
 }
 
+/// Whether the directory at `path` is a store of this layout: it holds a
+/// regular file `current` that names a generation. For `split`, to tell a
+/// store from other directories (it refuses to write one inside a store);
+/// readers use [`read_current`], which says what is wrong.
+pub fn names_a_generation(path: &Path) -> bool {
+    let Ok(dir) = open_dir(path) else {
+        return false;
+    };
+    matches!(read_current(&dir, path), Ok(Some(_)))
+}
+
+/// Whether the directory at `path` holds a manifest of the first layout
+/// (format version 1: `manifest.json` beside the partitions, no
+/// generations), told by its `format` within its first KiB.
+pub fn holds_a_first_manifest(path: &Path) -> bool {
+    let Ok(dir) = open_dir(path) else {
+        return false;
+    };
+    let shown = path.join(super::manifest::FILE_NAME);
+    let Ok(file) = open_regular(&dir, super::manifest::FILE_NAME, &shown) else {
+        return false;
+    };
+    let mut head = Vec::new();
+    let _ = (&file).take(1024).read_to_end(&mut head);
+    let format = format!("\"{}\"", super::manifest::FORMAT);
+    head.windows(format.len()).any(|w| w == format.as_bytes())
+}
+
 /// The generation `current` names in `dir` (shown as `shown`), `None` when
 /// there is no `current`.
 pub fn read_current(dir: &File, shown: &Path) -> Result<Option<String>> {

@@ -1460,7 +1460,8 @@ fn belongs_to_a_store(name: &str) -> bool {
 /// `store` as a path to the directory itself: a symbolic link is replaced
 /// by what it points to (so `split --store link` writes the store the link
 /// names, and `--store .` the current directory), and a store cannot be
-/// written into one of its own generations.
+/// written into one of its own generations, nor anywhere else inside
+/// another store ([`store_above`]).
 fn resolve_target(store: &Path) -> Result<PathBuf> {
     let resolved = match std::fs::canonicalize(store) {
         Ok(p) => p,
@@ -1489,7 +1490,38 @@ fn resolve_target(store: &Path) -> Result<PathBuf> {
             )));
         }
     }
+    if let Some((outer, up)) = store_above(&resolved) {
+        // the outer store as the user named it, where `store` names it
+        let named = (store.ancestors().nth(up))
+            .filter(|p| !p.as_os_str().is_empty())
+            .filter(|p| std::fs::canonicalize(p).is_ok_and(|p| p == outer));
+        return Err(refused(
+            store,
+            format!(
+                "it is inside the store {}, and a store holds only its own files (a split \
+                 of that store would refuse it, and one replacing a generation would remove \
+                 it); name a directory outside the store",
+                show_path(named.unwrap_or(&outer))
+            ),
+        ));
+    }
     Ok(resolved)
+}
+
+/// The nearest store that holds `dir` (a resolved path), below the
+/// directory itself, and how many levels up from `dir` it is: a directory
+/// whose `current` names a generation, or, failing any, one holding a
+/// manifest of the first layout (format version 1, see [`super::layout`]).
+/// A store written there was accepted, and made its outer store one that
+/// `split` no longer writes over ("not a rayproc store (it holds inner)")
+/// though every reader still read it; one written into a generation would
+/// have been removed with it by the next split of the outer store.
+fn store_above(dir: &Path) -> Option<(PathBuf, usize)> {
+    let above = || dir.ancestors().enumerate().skip(1);
+    let found = above()
+        .find(|(_, a)| layout::names_a_generation(a))
+        .or_else(|| above().find(|(_, a)| layout::holds_a_first_manifest(a)))?;
+    Some((found.1.to_path_buf(), found.0))
 }
 
 /// Refuses to write `store` where one of `split`'s `inputs`, a folder or a
@@ -1626,14 +1658,22 @@ fn lock_target(store: &Path, dir: PathBuf, created: bool) -> Result<Target> {
         .filter(|n| !belongs_to_a_store(&n.to_string_lossy()))
         .min();
     if let Some(name) = foreign {
-        return Err(refused(
-            store,
+        let name = show_name(name.as_encoded_bytes());
+        // a store that readers read is not "not a store" (a store made
+        // inside it by an older rayproc, say): say what to move
+        let why = if layout::names_a_generation(&dir) {
             format!(
-                "the directory is not a rayproc store (it holds {}), and split writes over a \
-                 store only; name a new directory",
-                show_name(name.as_encoded_bytes())
-            ),
-        ));
+                "the store also holds {name}, which is none of a store's own entries, and \
+                 split writes over a store only when it holds nothing else; move {name} out \
+                 of the store, or name a new directory"
+            )
+        } else {
+            format!(
+                "the directory is not a rayproc store (it holds {name}), and split writes \
+                 over a store only; name a new directory"
+            )
+        };
+        return Err(refused(store, why));
     }
     let root =
         layout::open_dir(&dir).map_err(|e| failed(store, "cannot open the directory".into(), e))?;

@@ -1302,6 +1302,57 @@ fn split_names_a_store_it_cannot_write_with_the_reason() {
     }
 }
 
+/// A store is never written inside another store: `--store outer.s/inner`
+/// (or below one of its generations) is refused with exit 2, naming the
+/// outer store, and nothing is written. It was accepted, after which
+/// `split --store outer.s` refused the outer store, which every run still
+/// read, as "not a rayproc store (it holds inner)". A store that holds
+/// such a directory (as an older rayproc left it) is refused by `split`
+/// with what to move out, not called "not a rayproc store".
+#[test]
+fn split_refuses_a_store_inside_another_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("o.csv"), "a\n1\n2\n").unwrap();
+    let split = |store: &str| rayproc_in(root, &["split", "-q", "-i", "o.csv", "--store", store]);
+    let out = split("outer.s");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let generation = fs::read_to_string(root.join("outer.s/current")).unwrap();
+    let generation = generation.trim_end();
+    let before = files_below(root);
+    let inside = format!("outer.s/{generation}/inner");
+    for store in ["outer.s/inner", inside.as_str()] {
+        let out = split(store);
+        assert_eq!(out.code, 2, "{store}: {}", out.stderr);
+        let want = format!(
+            "rayproc: error: {store}: cannot write the store: it is inside the store outer.s, "
+        );
+        assert!(out.stderr.starts_with(&want), "{store}: {}", out.stderr);
+        assert_eq!(files_below(root), before, "{store}: nothing written");
+    }
+    // the outer store is still a store that split writes over
+    let out = split("outer.s");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let count = ["run", "--store", "outer.s", "--agg", "count"];
+    assert_eq!(rayproc_in(root, &count).stdout, "count\n2\n");
+
+    // a store made inside it before this was refused
+    fs::create_dir(root.join("outer.s/inner")).unwrap();
+    fs::write(root.join("outer.s/inner/current"), "gen-000001\n").unwrap();
+    assert_eq!(rayproc_in(root, &count).stdout, "count\n2\n", "still read");
+    let out = split("outer.s");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(
+            "rayproc: error: outer.s: cannot write the store: the store also holds inner, \
+             which is none of a store's own entries"
+        ) && out.stderr.contains("move inner out of the store")
+            && !out.stderr.contains("not a rayproc store"),
+        "{}",
+        out.stderr
+    );
+}
+
 /// A store that cannot be opened is named as given, with why in words:
 /// "no such store directory (Permission denied (os error 13))" was said of
 /// a directory that exists, "(Not a directory (os error 20))" named no
