@@ -539,7 +539,19 @@ fn unspelled_epoch(
     }
     let (row, b) = earliest?;
     let bucket = &plan.buckets[b];
-    let value = value_text(&batch.columns[bucket.slot], row);
+    // the field as a store's CSV wrote it, where it kept the text (`1e9`,
+    // `1.50`, `Infinity`): the CSV's error quotes the field, and a printed
+    // float (`1000000000.0`, `1.5`, `inf`) was another value's text
+    let written = match spelling.get(bucket.slot) {
+        Some(Spelling::Number {
+            texts: Some(texts), ..
+        }) => texts.text(first + row),
+        _ => None,
+    };
+    let value = match written {
+        Some(text) => text.to_vec(),
+        None => value_text(&batch.columns[bucket.slot], row),
+    };
     // the float's text (`1700000000.0`: never an integer's) is what the
     // CSV's field read as: the same error
     let error = (bucket.unit.bucket(&value, &mut Vec::new()).err()).unwrap_or(TimeError::Malformed);

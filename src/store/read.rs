@@ -85,7 +85,8 @@ struct ColumnsRead {
     /// kept (a text column by its values; a float column by its integers,
     /// at this position among `needed`), and for a number column a text
     /// test reads, its fields' texts; and for a float column a time
-    /// bucket reads, which of its values were integers (epoch seconds).
+    /// bucket reads, which of its values were integers (epoch seconds), and
+    /// the texts its error quotes.
     spelled: Vec<Option<SpelledAt>>,
 }
 
@@ -127,7 +128,8 @@ enum SpelledAt {
     Text,
     /// A number column: the integers' field of a float one that has them,
     /// and the texts' field of one that has them and whose text a test
-    /// reads, by their positions among the fields read.
+    /// reads (or, for a float one, a time bucket's error quotes), by their
+    /// positions among the fields read.
     Number {
         ints: Option<usize>,
         texts: Option<usize>,
@@ -737,15 +739,22 @@ impl Store {
                 _ => None,
             };
             // a text test (`like`, `~`, a text literal) reads a number
-            // field's text as the CSV wrote it (`+7`, `1.50`, `1e3`)
-            let texts_read = match number && text_slots.contains(&slot) {
-                false => None,
-                true if info.texts.is_some() => {
+            // field's text as the CSV wrote it (`+7`, `1.50`, `1e3`), and
+            // so does the error of a time bucket of a float column, which
+            // quotes the field as the CSV's does (`found "1e9"`, where the
+            // value prints as `1000000000.0`)
+            let text_test = number && text_slots.contains(&slot);
+            let quoted = info.ty == "float" && bucketed(slot);
+            let texts_read = match (text_test || quoted, info.texts.is_some()) {
+                (false, _) => None,
+                (true, true) => {
                     let k = texts.iter().position(|&i| i == c).expect("listed");
                     needed.push(columns + coded.len() + integers.len() + k);
                     Some(needed.len() - 1)
                 }
-                true if self.manifest.version < TEXTS_VERSION => {
+                // a store without texts quotes a bucket's value as printed,
+                // as it always did; a text test would keep other rows
+                (true, false) if text_test && self.manifest.version < TEXTS_VERSION => {
                     return Err(Error::Other(format!(
                         "{}: store format version {} does not record how the CSV wrote \
                          the numbers of column '{}' (`+7`, `1.50`, `1e3`), which a text \
@@ -756,7 +765,7 @@ impl Store {
                     )));
                 }
                 // every field's text is its value's printed form
-                true => None,
+                (true, false) => None,
             };
             spelled[slot] = match (ints, texts_read) {
                 (None, None) if info.ty == "float" && bucketed(slot) => Some(SpelledAt::NoIntegers),

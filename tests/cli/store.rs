@@ -2450,6 +2450,44 @@ fn a_store_error_names_the_source_line_the_csv_error_names() {
     );
 }
 
+/// A time bucket of a float column fails on a field not written as an
+/// integer, and the store's error quotes the field as the CSV wrote it,
+/// as `run --input` does: `found "1e9"`, not the printed float
+/// `"1000000000.0"` (nor `"1.5"` for `1.50`, `"inf"` for `Infinity`).
+/// The store keeps such a field's text (`NAME#text`); the error quoted the
+/// value as printed. Rows `--where` drops are not read, as over the CSV,
+/// and a field written as printed is quoted as it is either way.
+#[test]
+fn a_float_time_bucket_error_quotes_the_field_as_the_csv_wrote_it() {
+    let scratch = crate::common::Scratch::new();
+    let cases: [(&str, &[&str]); 5] = [
+        ("t\n1700000000\n1e9\nInfinity\n", &[]),
+        ("t\n1700000000\n1.50\n", &[]),
+        (
+            "t,k\n1700000000,a\n1e9,b\nInfinity,c\n",
+            &["--where", "k = 'c'"],
+        ),
+        ("t,k\n1700000000,a\n+1.0e3,b\n", &["--where", "t > 5"]),
+        ("t\n1700000000\n2.5\n", &[]),
+    ];
+    for (i, (csv, filter)) in cases.iter().enumerate() {
+        let source = scratch.write(&format!("t{i}.csv"), csv);
+        let store = scratch.path(&format!("t{i}.s"));
+        ok(["split", "-q", "-i", &s(&source), "--store", &s(&store)]);
+        let query = [&["--by", "day(t)", "--agg", "count"][..], filter].concat();
+        let over_csv = rayproc([&["run", "-i", &s(&source)][..], &query].concat());
+        let over_store = rayproc([&["run", "--store", &s(&store)][..], &query].concat());
+        assert_eq!(over_csv.code, 1, "{csv:?}: {}", over_csv.stderr);
+        assert!(
+            over_csv.stderr.contains("epoch seconds, found"),
+            "{}",
+            over_csv.stderr
+        );
+        assert_eq!(over_store.code, 1, "{csv:?}: {}", over_store.stderr);
+        assert_eq!(over_store.stderr, over_csv.stderr, "{csv:?} {filter:?}");
+    }
+}
+
 /// Runs `rayproc` with `args` and fails the test if it has not finished
 /// within `secs` seconds (it is killed then): for work that must stay
 /// quick, with a bound far above its time, so that only a slowdown by
