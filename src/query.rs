@@ -121,6 +121,18 @@ impl Query {
     /// empty file) cannot be checked against.
     fn referenced_columns(&self) -> Vec<String> {
         let mut cols: Vec<String> = Vec::new();
+        for column in self.column_refs() {
+            let name = column.plain_name();
+            if !cols.iter().any(|c| c == name) {
+                cols.push(name.to_string());
+            }
+        }
+        cols
+    }
+
+    /// Every column reference of the query, as written: `--by` (a time
+    /// bucket's column), `--agg`, then `--where`.
+    fn column_refs(&self) -> Vec<ColumnRef> {
         let buckets: Vec<ColumnRef> = (self.by.iter())
             .filter_map(|c| crate::timebucket::TimeUnit::parse_by(&c.text)?.ok())
             .map(|(_, c)| c)
@@ -128,17 +140,11 @@ impl Query {
         let by =
             (self.by.iter()).filter(|c| crate::timebucket::TimeUnit::parse_by(&c.text).is_none());
         let filtered = self.filter.iter().flat_map(|f| f.columns());
-        for column in by
-            .chain(&buckets)
+        (by.chain(&buckets))
             .chain(self.specs.iter().filter_map(|s| s.column.as_ref()))
             .chain(filtered)
-        {
-            let name = column.plain_name();
-            if !cols.iter().any(|c| c == name) {
-                cols.push(name.to_string());
-            }
-        }
-        cols
+            .cloned()
+            .collect()
     }
 }
 
@@ -191,12 +197,14 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
                 ));
             }
             let store = open_store(query, dir, *allow_stale)?;
+            store.check_references(&query.column_refs())?;
             let plan = Plan::resolve_where(
                 &store.header(),
                 &query.specs,
                 &query.by,
                 query.filter.as_ref(),
             )?;
+            store.check_plan(&plan)?;
             (plan, Inputs::Store(Box::new(store)))
         }
         Source::Files(args) => {

@@ -32,6 +32,18 @@
 //! `--where` reads. A version 3 to 5 store is a version 6 store without
 //! them, and refuses only a `--where` whose text test reads a number
 //! column.
+//! Version 7 records which of its source's columns the store holds, where
+//! `split --columns` kept other columns than all of them in order
+//! (`source_columns`, the source's header, and each column's `source`, its
+//! position there; see [`Manifest::source_columns`]): a query resolves its
+//! columns against the source's header, so that `k#2`, the second `k` of
+//! the source, is that column from the store too. The partition files are
+//! as before, but the columns' names no longer say which columns they are:
+//! a version 6 reader would resolve `k#1` against them, and answer from
+//! another column, so the version says so first. A version 3 to 6 store is
+//! a version 7 store without them: it refuses only a query that names a
+//! column by its number (`k#2`), which it cannot tell from another of its
+//! source's columns of that name.
 //! `inputs` (the folders and patterns given to `split`, expanded again by
 //! every run to see files added since; see [`input_changes`]) and each
 //! source's `input` were added within version 5: they mean nothing to an
@@ -71,11 +83,11 @@ use crate::error::{show_name, show_path, Error, Result};
 use crate::source::dataset::InputKind;
 
 /// The store format version this build writes and reads.
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 /// The oldest store format version this build reads (version 3 is version
 /// 4 without dictionary-coded columns; version 4 is version 5 without the
 /// integers of float columns; version 5 is version 6 without the text of
-/// number fields).
+/// number fields; version 6 is version 7 without its source's columns).
 pub const MIN_VERSION: u32 = 3;
 /// The first store format version that records the integers of float
 /// columns.
@@ -83,6 +95,10 @@ pub const INTEGERS_VERSION: u32 = 5;
 /// The first store format version that records the text of number fields
 /// written otherwise than printed.
 pub const TEXTS_VERSION: u32 = 6;
+/// The first store format version that records which of its source's
+/// columns it holds, where it holds not all of them in order
+/// ([`Manifest::source_columns`]).
+pub const SOURCE_COLUMNS_VERSION: u32 = 7;
 /// The `format` field of every manifest.
 pub const FORMAT: &str = "rayproc-store";
 /// The manifest's file name inside the store directory.
@@ -109,6 +125,21 @@ pub struct Manifest {
     /// Total bytes of the partition files.
     pub bytes: u64,
     pub columns: Vec<ColumnInfo>,
+    /// The header of the source, every column's name in order, where the
+    /// store holds other columns than all of them in order (`split
+    /// --columns`); each column's [`ColumnInfo::source`] is its position
+    /// here. Absent where the store holds every column in order (its
+    /// columns are its source's header), and in stores before version 7.
+    ///
+    /// Why: a query names columns as the source's header does, and a
+    /// header may repeat a name, told apart by number (`k#2`, the second
+    /// `k`). Resolved against the store's own columns, `k#1` of a store of
+    /// `--columns 'k#2'` was the one `k` it holds, the source's second, and
+    /// `k#2` was no column: a silent answer from another column. Resolved
+    /// against this, every reference means the column it means over the
+    /// source, and a column the store does not hold is said to be so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_columns: Option<Vec<String>>,
     /// The `--input`s that were folders or glob patterns, which every run
     /// expands again to see whether they find other files now (see
     /// [`input_changes`]). Absent (empty) in a store made before this field,
@@ -157,6 +188,10 @@ pub struct ColumnInfo {
     /// not. Read only by a `--where` with a text test of the column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub texts: Option<String>,
+    /// The column's position in [`Manifest::source_columns`], where the
+    /// manifest has them (and only then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<usize>,
 }
 
 /// Where a row of the store came from.
@@ -558,6 +593,7 @@ impl Manifest {
                 )));
             }
         }
+        self.check_source_columns().map_err(bad)?;
         for i in &self.inputs {
             if i.kind != FOLDER && i.kind != PATTERN {
                 return Err(bad(format!(
@@ -580,6 +616,43 @@ impl Manifest {
             return Err(bad("partition rows do not add up to the total".into()));
         }
         Ok(())
+    }
+
+    /// Every column names a column of [`Manifest::source_columns`], where
+    /// there are any: one of its name, and no other column the same; and
+    /// none names one where there are none.
+    fn check_source_columns(&self) -> std::result::Result<(), String> {
+        let Some(header) = &self.source_columns else {
+            return match self.columns.iter().find(|c| c.source.is_some()) {
+                Some(c) => Err(format!(
+                    "column '{}' has a source position, the store records no source columns",
+                    show_name(&c.name)
+                )),
+                None => Ok(()),
+            };
+        };
+        let mut seen = vec![false; header.len()];
+        for c in &self.columns {
+            let at = c
+                .source
+                .ok_or_else(|| format!("column '{}' has no source position", show_name(&c.name)))?;
+            if header.get(at) != Some(&c.name) || std::mem::replace(&mut seen[at], true) {
+                return Err(format!(
+                    "column '{}' has source position {at}, which is not a column of its \
+                     name or is another column's",
+                    show_name(&c.name)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The position in the source's header of each column (the store's
+    /// own order where it records none: it holds every column in order).
+    pub fn source_positions(&self) -> Vec<usize> {
+        (self.columns.iter().enumerate())
+            .map(|(c, info)| info.source.unwrap_or(c))
+            .collect()
     }
 
     /// The manifest file's text: its checksum on the second line, over the
@@ -796,7 +869,9 @@ mod tests {
                 dictionary: None,
                 integers: None,
                 texts: None,
+                source: None,
             }],
+            source_columns: None,
             inputs: vec![],
             sources: vec![],
             partitions: vec![PartitionInfo {

@@ -116,6 +116,11 @@ pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<Str
         let _ = writeln!(out, "  {}  {state}: {}", show_name(&c.path), c.why);
     }
     let _ = writeln!(out, "columns");
+    // a column of a name its source repeats, as a query names it (`k#2`):
+    // which of them the store holds (a store before version 7 does not know)
+    let refs = (m.version >= manifest::SOURCE_COLUMNS_VERSION)
+        .then(|| crate::plan::Plan::every_column(&store.header()));
+    let positions = m.source_positions();
     let mins: Vec<Vec<String>> = m
         .columns
         .iter()
@@ -158,8 +163,12 @@ pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<Str
             if let Some(texts) = &col.texts {
                 arrow.push_str(&format!(" + texts ({texts})"));
             }
+            let name = match refs.as_ref().and_then(|r| r.get(positions[c])) {
+                Some(r) if r.occurrence.is_some() => show_name(&r.text),
+                _ => show_name(&col.name),
+            };
             vec![
-                show_name(&col.name).into_owned(),
+                name.into_owned(),
                 col.ty.clone(),
                 arrow,
                 thousands(col.null_count),

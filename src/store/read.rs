@@ -41,7 +41,10 @@ use arrow_schema::DataType;
 use memmap2::Mmap;
 
 use super::layout;
-use super::manifest::{self, source_change, Manifest, FILE_NAME, INTEGERS_VERSION, TEXTS_VERSION};
+use super::manifest::{
+    self, source_change, Manifest, FILE_NAME, INTEGERS_VERSION, SOURCE_COLUMNS_VERSION,
+    TEXTS_VERSION,
+};
 use super::verify::{self, Layout};
 use crate::dict::Dictionary;
 use crate::error::{because, not_a_directory, show_name, show_path, DataError, Error, Result};
@@ -51,6 +54,7 @@ use crate::plan::{Plan, UNUSED};
 use crate::source::arrow::{each_kept_batch, fold_arrays, Rows, Spelled};
 use crate::source::ipc::IpcFile;
 use crate::source::release_range;
+use crate::spec::ColumnRef;
 use crate::xxh3::Xxh3;
 
 /// Bytes hashed between two releases of the pages just hashed.
@@ -357,13 +361,80 @@ impl Store {
         )))
     }
 
-    /// Column names, in schema order.
+    /// The header a query's columns are resolved against: its source's
+    /// (where the store holds other columns than all of them in order,
+    /// [`Manifest::source_columns`]), else its columns' names in schema
+    /// order. A plan resolved against it has a slot per position of this
+    /// header, which [`Store::run`] maps to the store's columns.
     pub fn header(&self) -> Vec<String> {
-        self.manifest
-            .columns
-            .iter()
-            .map(|c| c.name.clone())
-            .collect()
+        match &self.manifest.source_columns {
+            Some(header) => header.clone(),
+            None => (self.manifest.columns.iter())
+                .map(|c| c.name.clone())
+                .collect(),
+        }
+    }
+
+    /// Fails where the store cannot tell which of its source's columns a
+    /// reference among `columns` (every column reference of a query)
+    /// means: a store before version 7 records only its columns' names, and
+    /// where its source repeated a name, `split --columns` may have kept
+    /// some of those columns or reordered them, so that its own numbering
+    /// of them is not the source's. A reference by number (`k#2`) is
+    /// refused there rather than answered from what may be another column;
+    /// checked before the query is resolved, which would number them so.
+    pub fn check_references(&self, columns: &[ColumnRef]) -> Result<()> {
+        let m = &self.manifest;
+        if m.version >= SOURCE_COLUMNS_VERSION {
+            return Ok(());
+        }
+        let header = self.header();
+        let holds = |name: &String| header.contains(name);
+        // (a name it does not hold is an unknown column, as resolved)
+        let numbered = columns.iter().find(|c| {
+            c.occurrence.is_some() && holds(&c.name) && !c.literal.as_ref().is_some_and(holds)
+        });
+        match numbered {
+            Some(c) => Err(Error::Other(format!(
+                "{}: store format version {} does not record which of its source's \
+                 columns named '{}' it holds (`split --columns` may have kept some of \
+                 them, or reordered them), and {} picks one by its number; re-create \
+                 the store with `rayproc split`",
+                show_path(&self.dir),
+                m.version,
+                show_name(&c.name),
+                show_name(&c.text)
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Fails unless the store holds every column `plan` (resolved against
+    /// [`Store::header`]) reads: a column of the source that `split
+    /// --columns` left out is named, with the columns the store holds
+    /// (exit 2, as an unknown column).
+    pub fn check_plan(&self, plan: &Plan) -> Result<()> {
+        let stored = self.manifest.source_positions();
+        let mut held = vec![false; plan.slot_of.len()];
+        for &p in &stored {
+            if let Some(h) = held.get_mut(p) {
+                *h = true;
+            }
+        }
+        let missing = (plan.slot_of.iter().enumerate()).find(|&(p, &s)| s != UNUSED && !held[p]);
+        if let Some((_, &slot)) = missing {
+            // as `--columns` names them
+            let every = Plan::every_column(&plan.header);
+            let held: Vec<&str> = stored.iter().map(|&p| every[p].text.as_str()).collect();
+            return Err(Error::Usage(format!(
+                "store {} does not hold column '{}' of its source: it was split with \
+                 --columns {}; split the source again with the columns this query reads",
+                show_path(&self.dir),
+                show_name(&plan.slot_labels[slot as usize]),
+                show_name(&held.join(","))
+            )));
+        }
+        Ok(())
     }
 
     /// Sources whose size, modification time or fingerprint changed since
@@ -657,9 +728,15 @@ impl Store {
     /// column whose codes the plan reads ([`Plan::reads_codes`]), with its
     /// dictionary (read and checked once per run).
     fn columns_read(&self, plan: &Plan, verify: bool) -> Result<ColumnsRead> {
+        // (checked when the query was prepared; a slot of no column here
+        // would read another column's data)
+        self.check_plan(plan)?;
         let columns = self.manifest.columns.len();
         let coded = self.manifest.coded_columns();
-        let slot_of = |c: usize| plan.slot_of.get(c).copied().unwrap_or(UNUSED);
+        // the plan's slots are by position in the source's header
+        // ([`Store::header`])
+        let positions = self.manifest.source_positions();
+        let slot_of = |c: usize| plan.slot_of.get(positions[c]).copied().unwrap_or(UNUSED);
         let small = |c: usize| {
             (self.manifest.columns[c].dictionary.as_ref())
                 .is_some_and(|d| d.values <= SMALL_DICTIONARY)
@@ -706,7 +783,7 @@ impl Store {
         let texts = self.manifest.text_columns();
         let text_slots = plan.filter.as_ref().map_or(&[][..], |f| f.text_slots());
         for (c, info) in self.manifest.columns.iter().enumerate() {
-            let slot = plan.slot_of.get(c).copied().unwrap_or(UNUSED);
+            let slot = slot_of(c);
             if slot == UNUSED || !(plan.filter.is_some() || bucketed(slot as usize)) {
                 continue;
             }

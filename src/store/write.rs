@@ -464,6 +464,17 @@ fn create_with(
         }
     };
 
+    // where each stored column lies in the source's header: recorded where
+    // the store holds other columns than all of them in order, so that a
+    // query names them as over the source (`k#2`, see
+    // `Manifest::source_columns`)
+    let mut positions = vec![0; slots];
+    for (p, &s) in plan.slot_of.iter().enumerate() {
+        if s != crate::plan::UNUSED {
+            positions[s as usize] = p;
+        }
+    }
+    let in_order = slots == header.len() && positions.iter().enumerate().all(|(s, &p)| s == p);
     let columns: Vec<ColumnInfo> = (0..slots)
         .map(|s| ColumnInfo {
             name: plan.slot_names[s].clone(),
@@ -478,6 +489,7 @@ fn create_with(
             dictionary: dictionaries[s].clone(),
             integers: integer_types[s].as_ref().map(DataType::to_string),
             texts: texts[s].then(|| DataType::Utf8.to_string()),
+            source: (!in_order).then_some(positions[s]),
         })
         .collect();
     let mut sources = Vec::new();
@@ -504,6 +516,7 @@ fn create_with(
         rows: partitions.iter().map(|p| p.rows).sum(),
         bytes: partitions.iter().map(|p| p.bytes).sum(),
         columns,
+        source_columns: (!in_order).then(|| header.to_vec()),
         inputs: opts.patterns.clone(),
         sources,
         partitions,

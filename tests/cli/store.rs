@@ -1548,6 +1548,114 @@ fn split_keeps_only_the_named_columns() {
     assert_eq!(out.code, 2, "unknown column in the store: {}", out.stderr);
 }
 
+/// `split --columns` over a header that repeats a name: a store keeps
+/// which of its source's columns each of its columns is, so that `k#2`
+/// (the second column named `k`) means that column from the store as from
+/// the CSV, whichever columns were kept and in whatever order. Every query
+/// answers as over the CSV, to the byte (errors too), and one that reads a
+/// column the store does not hold is refused, naming it. The store named
+/// its columns by their own order: with `--columns 'k#2,k#1'`, `--by k#1`
+/// answered with the source's second `k`; with `--columns 'k#2'`,
+/// `sum:k#2` was refused and `--by k#1` answered with `k#2`'s data. A store
+/// made before the columns were recorded (version 6) refuses a column
+/// named by its number, which it cannot tell from another.
+#[test]
+fn a_stored_column_is_the_column_its_source_numbers_so() {
+    use rayproc::store::manifest::Manifest;
+    let scratch = crate::common::Scratch::new();
+    let csv = scratch.write("dup.csv", "k,k,v\nfoo,1,x\nbar,2,y\nfoo,3,z\n");
+    let split = |name: &str, columns: &str| {
+        let store = scratch.path(name);
+        let (input, output) = (s(&csv), s(&store));
+        let args = [
+            "split",
+            "-q",
+            "-i",
+            &input,
+            "--store",
+            &output,
+            "--columns",
+            columns,
+        ];
+        ok(args);
+        store
+    };
+    let same = |store: &Path, query: &[&str]| {
+        let over_csv = rayproc([&["run", "-i", &s(&csv)][..], query].concat());
+        let over_store = rayproc([&["run", "--store", &s(store)][..], query].concat());
+        let (want, got) = (
+            (over_csv.code, over_csv.stdout, over_csv.stderr),
+            (over_store.code, over_store.stdout, over_store.stderr),
+        );
+        assert_eq!(got, want, "{query:?} over {}", s(store));
+        want.0
+    };
+    let both = split("both.s", "k#2,k#1");
+    let second = split("second.s", "k#2");
+    let two = split("two.s", "v,k#2");
+    let queries: [&[&str]; 6] = [
+        &["--by", "k#1", "--agg", "count"],
+        &["--by", "k#2", "--agg", "count"],
+        &["--agg", "sum:k#2"],
+        &["--by", "k#1", "--agg", "max:k#2,min:k#1"],
+        &["--agg", "count,sum:k#2", "--where", "k#1 = 'foo'"],
+        &["--by", "k", "--agg", "count"],
+    ];
+    for query in queries {
+        same(&both, query);
+    }
+    // the ambiguous `k` is refused as over the CSV
+    assert_eq!(same(&both, queries[5]), 2);
+    for store in [&second, &two] {
+        assert_eq!(same(store, &["--agg", "sum:k#2"]), 0);
+        assert_eq!(same(store, &["--by", "k#2", "--agg", "count"]), 0);
+        assert_eq!(same(store, &["--by", "k", "--agg", "count"]), 2);
+        assert_eq!(same(store, &["--agg", "sum:k#3"]), 2);
+        for query in [
+            &["--by", "k#1", "--agg", "count"][..],
+            &["--agg", "count", "--where", "k#1 = 'foo'"],
+        ] {
+            let out = rayproc([&["run", "--store", &s(store)][..], query].concat());
+            assert_eq!(out.code, 2, "{query:?}: {}{}", out.stdout, out.stderr);
+            assert!(out.stdout.is_empty(), "{}", out.stdout);
+            assert!(
+                out.stderr
+                    .contains("does not hold column 'k#1' of its source")
+                    && out.stderr.contains("--columns "),
+                "{query:?}: {}",
+                out.stderr
+            );
+        }
+    }
+    let shown = ok(["inspect", &s(&second)]);
+    assert!(shown.contains("\n  k#2 "), "{shown}");
+
+    // as a version 6 store records it: the names alone
+    let path = store_generation(&second).join("manifest.json");
+    let mut m = Manifest::parse(&fs::read(&path).unwrap(), &path).unwrap();
+    m.version = 6;
+    m.source_columns = None;
+    m.columns[0].source = None;
+    fs::write(&path, m.to_text()).unwrap();
+    let err = fails(
+        ["run", "--store", &s(&second), "--agg", "sum:k#2"],
+        "store format version 6 does not record which of its source's columns named 'k'",
+    );
+    assert!(err.contains("re-create the store"), "{err}");
+    fails(
+        [
+            "run",
+            "--store",
+            &s(&second),
+            "--by",
+            "k#1",
+            "--agg",
+            "count",
+        ],
+        "k#1 picks one by its number",
+    );
+}
+
 #[test]
 fn inspect_describes_the_store() {
     let (fx, _) = fixture(3_000, 12);
@@ -1566,7 +1674,7 @@ fn inspect_describes_the_store() {
     assert_eq!(verified.matches(" ok").count(), 3, "{verified}");
     let json: serde_json::Value =
         serde_json::from_str(&ok(["inspect", &s(&store), "--format", "json"])).unwrap();
-    assert_eq!(json["version"], 6);
+    assert_eq!(json["version"], 7);
     assert_eq!(json["partitions"].as_array().unwrap().len(), 3);
     let empty = json["columns"]
         .as_array()
