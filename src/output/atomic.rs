@@ -5,12 +5,35 @@
 //! renamed over PATH: a failed run leaves PATH as it was. What a rename
 //! would break is handled apart:
 //!
-//! - **Not a regular file** (`/dev/null`, `/dev/stdout`, `/dev/full`, a
-//!   FIFO): renaming over it would replace the device node or the pipe by
-//!   a regular file (as root, `--output /dev/null` would break the
-//!   machine), and a FIFO's reader would get nothing. Such paths are
-//!   opened and written directly, as the shell's `>` does; a write error
-//!   (ENOSPC on `/dev/full`) is reported.
+//! - **Not a regular file** (`/dev/null`, `/dev/full`, a FIFO): renaming
+//!   over it would replace the device node or the pipe by a regular file
+//!   (as root, `--output /dev/null` would break the machine), and a FIFO's
+//!   reader would get nothing. Such paths are opened and written directly,
+//!   as the shell's `>` does; a write error (ENOSPC on `/dev/full`) is
+//!   reported.
+//! - **An open descriptor** (`/dev/stdout`, `/dev/stderr`, `/dev/fd/N`,
+//!   `/proc/self/fd/N`, `/proc/PID/fd/N`: on Linux, a *magic link* in an
+//!   `fd` folder of `/proc`, to which the others lead): the result is
+//!   written through that descriptor, as if it were stdout, at its
+//!   position (or at the end, if it was opened to append), and the
+//!   descriptor is neither reopened nor truncated. Such a link is no
+//!   path: `read_link` gives `pipe:[123]`, `socket:[456]`, or the name the
+//!   file had (`NAME (deleted)` once removed), and replacing the file it
+//!   names by a rename swept away what the shell had written there before
+//!   (`{ echo header; rayproc ... -o /dev/stdout; } > report` lost the
+//!   header, `>> log` the log), sent what it wrote after to the unlinked
+//!   old file, made a stray file named `NAME (deleted)`, and failed on a
+//!   pipe ("cannot create a file in /proc/self/fd"). Reopening the link,
+//!   as bash's `> /dev/stdout` does on Linux, is no better: the kernel
+//!   opens the file anew, truncated and at offset 0, so that the header
+//!   is lost as well, and the shell's next write lands at its own offset,
+//!   over the result. Writing through the descriptor is what `-o -` does
+//!   and what a command's plain stdout does: the result lands where the
+//!   next byte written to it would. Like stdout it is written as it is
+//!   made, not atomically (a failed write leaves what was written). A
+//!   link to a descriptor of another process (its `/proc/PID/fd/N`, which
+//!   this one does not share) cannot be written through, and is opened
+//!   and written as the shell's `>` opens it.
 //! - **A symlink**: the link is kept and its *target* is replaced
 //!   atomically (the temporary file is made beside the target, so that the
 //!   rename stays within one filesystem).
@@ -38,7 +61,14 @@ pub fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
-    let target = resolve_links(path).map_err(|e| Error::io(path, e))?;
+    let target = match resolve_links(path).map_err(|e| unwritable(path, "output", e))? {
+        Target::Path(target) => target,
+        Target::Descriptor(file) => return write_in_place(path, file, fill),
+        Target::Reopened(link) => {
+            let file = File::create(link).map_err(|e| Error::io(path, e))?;
+            return write_in_place(path, file, fill);
+        }
+    };
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -50,7 +80,10 @@ pub fn write_atomically(
             let e = io::Error::new(io::ErrorKind::IsADirectory, "it is a directory");
             return Err(unwritable(path, "output", e));
         }
-        Ok(meta) if !meta.is_file() => return write_in_place(path, &target, fill),
+        Ok(meta) if !meta.is_file() => {
+            let file = File::create(&target).map_err(|e| Error::io(path, e))?;
+            return write_in_place(path, file, fill);
+        }
         Ok(meta) => Some(meta.permissions()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(no_file(e)),
@@ -76,23 +109,47 @@ pub fn write_atomically(
     tmp.persist(&target).map_err(|e| Error::io(path, e))
 }
 
-/// Writes straight into a device or FIFO, as the shell's `>` does.
+/// Writes straight into `file`, an open device, FIFO or descriptor, as
+/// the shell's `>` or a plain stdout does (a pipe gets the larger buffer
+/// that stdout gets: see [`crate::pipe`]).
 fn write_in_place(
     path: &Path,
-    target: &Path,
+    file: File,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
-    let file = File::create(target).map_err(|e| Error::io(path, e))?;
+    #[cfg(target_os = "linux")]
+    crate::pipe::grow(std::os::fd::AsRawFd::as_raw_fd(&file));
     let mut out = BufWriter::new(file);
     fill(&mut out).map_err(|e| Error::io(path, e))?;
     out.flush().map_err(|e| Error::io(path, e))
 }
 
+/// What an `--output` path leads to once its symlinks are followed.
+enum Target {
+    /// A path: a file, to replace, or a device or FIFO, to write into. It
+    /// is the path given or the target its symlinks lead to (which may not
+    /// exist).
+    Path(PathBuf),
+    /// A descriptor of this process that the path names (`/dev/stdout`),
+    /// duplicated: written through, neither reopened nor truncated.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    Descriptor(File),
+    /// A link to a descriptor of another process (`/proc/PID/fd/N`), to
+    /// open as the shell's `>` would.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    Reopened(PathBuf),
+}
+
 /// Follows `path` through symlinks to the file that would be written; a
-/// dangling link gives its (missing) target.
-fn resolve_links(path: &Path) -> io::Result<PathBuf> {
+/// dangling link gives its (missing) target. A link into an `fd` folder of
+/// `/proc` is a descriptor, not a path ([`descriptor`]).
+fn resolve_links(path: &Path) -> io::Result<Target> {
     let mut at = path.to_path_buf();
     for _ in 0..40 {
+        #[cfg(target_os = "linux")]
+        if let Some(fd) = descriptor_number(&at) {
+            return descriptor(at, fd);
+        }
         match fs::symlink_metadata(&at) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 let link = fs::read_link(&at)?;
@@ -101,10 +158,84 @@ fn resolve_links(path: &Path) -> io::Result<PathBuf> {
                     _ => link,
                 };
             }
-            _ => return Ok(at),
+            _ => return Ok(Target::Path(at)),
         }
     }
     Err(io::Error::other("too many levels of symbolic links"))
+}
+
+/// The descriptor number `N` that `at` names when it is `DIR/fd/N` in a
+/// `/proc` file system (`/proc/self/fd/1`, `/proc/PID/task/TID/fd/1`, and
+/// `/dev/fd/1`, whose `/dev/fd` leads there), whether or not `N` is open.
+/// What `/proc` holds there are magic links, which the kernel follows to
+/// the open file itself, not to the text `read_link` gives.
+#[cfg(target_os = "linux")]
+fn descriptor_number(at: &Path) -> Option<libc::c_int> {
+    use std::os::unix::ffi::OsStrExt;
+    /// `statfs`'s `f_type` of `/proc` (`linux/magic.h`).
+    const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+    let name = at.file_name()?.to_str()?;
+    let fd: libc::c_int = name.parse().ok()?;
+    // (the kernel's names only: `+1` or `01` is no descriptor there)
+    if fd.to_string() != name {
+        return None;
+    }
+    let dir = at.parent()?;
+    if dir.file_name()? != "fd" {
+        return None;
+    }
+    let dir = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut fs = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: a NUL-terminated path, and a buffer of the struct statfs
+    // fills; it is read only where statfs succeeded.
+    let found = unsafe { libc::statfs(dir.as_ptr(), fs.as_mut_ptr()) } == 0;
+    // SAFETY: statfs succeeded, so it filled the whole struct.
+    let proc =
+        found && u64::try_from(unsafe { fs.assume_init() }.f_type).ok() == Some(PROC_SUPER_MAGIC);
+    proc.then_some(fd)
+}
+
+/// The output that descriptor `fd`'s magic link `link` names: this
+/// process's own descriptor `fd`, duplicated, if it holds the very file
+/// the link leads to (`/dev/stdout`, `/proc/self/fd/1`, and the shell's
+/// `/proc/$$/fd/1` that rayproc inherited); else another process's, to
+/// reopen. A descriptor that is not open, leads to a directory or is open
+/// for reading only is refused, in words.
+#[cfg(target_os = "linux")]
+fn descriptor(link: PathBuf, fd: libc::c_int) -> io::Result<Target> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::fs::MetadataExt;
+    let named = match fs::metadata(&link) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let why = format!("descriptor {fd} is not open");
+            return Err(io::Error::new(e.kind(), why));
+        }
+        Err(e) => return Err(e),
+    };
+    if named.is_dir() {
+        let e = io::Error::new(io::ErrorKind::IsADirectory, "it is a directory");
+        return Err(e);
+    }
+    // SAFETY: F_DUPFD_CLOEXEC reads no memory of ours; a descriptor that
+    // is not open gets an error (-1).
+    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if copy < 0 {
+        return Ok(Target::Reopened(link));
+    }
+    // SAFETY: `copy` is a new descriptor, open, and owned by nothing else.
+    let file = File::from(unsafe { OwnedFd::from_raw_fd(copy) });
+    let ours = file.metadata()?;
+    if (ours.dev(), ours.ino()) != (named.dev(), named.ino()) {
+        return Ok(Target::Reopened(link));
+    }
+    // SAFETY: F_GETFL reads no memory of ours.
+    let flags = unsafe { libc::fcntl(copy, libc::F_GETFL) };
+    if flags >= 0 && flags & libc::O_ACCMODE == libc::O_RDONLY {
+        let why = format!("descriptor {fd} is open for reading only");
+        return Err(io::Error::new(io::ErrorKind::PermissionDenied, why));
+    }
+    Ok(Target::Descriptor(file))
 }
 
 /// A temporary file being written; removed when dropped unless persisted.
@@ -231,6 +362,36 @@ mod tests {
             1,
             "no temporary left"
         );
+    }
+
+    /// A descriptor named through `/proc/self/fd` is written where it
+    /// stands, even once its file is removed (`read_link` gives `NAME
+    /// (deleted)` then), and one open for reading only is refused.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_descriptor_is_written_through_where_it_stands() {
+        use std::io::{Read, Seek};
+        use std::os::fd::AsRawFd;
+        let dir = tempfile::tempdir().unwrap();
+        // (a file already removed, as `tempfile()` makes it)
+        let mut file = tempfile::tempfile_in(dir.path()).unwrap();
+        file.write_all(b"before\n").unwrap();
+        let link = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        write_atomically(&link, |w| w.write_all(b"result\n")).unwrap();
+        file.write_all(b"after\n").unwrap();
+        let mut text = String::new();
+        file.rewind().unwrap();
+        file.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "before\nresult\nafter\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+        let input = dir.path().join("in.csv");
+        std::fs::write(&input, "x\n1\n").unwrap();
+        let reading = File::open(&input).unwrap();
+        let link = PathBuf::from(format!("/proc/self/fd/{}", reading.as_raw_fd()));
+        let refused = write_atomically(&link, |w| w.write_all(b"result\n"));
+        assert!(refused.is_err());
+        assert_eq!(std::fs::read_to_string(&input).unwrap(), "x\n1\n");
     }
 
     #[test]

@@ -419,6 +419,196 @@ fn output_to_a_fifo_feeds_its_reader() {
     assert_eq!(reader.join().unwrap(), expected(&input));
 }
 
+/// `run --input INPUT --agg sum:x --output OUTPUT` with `stdout`, no
+/// terminal and no shell: how the tests of `--output /dev/stdout` give it
+/// a stdout that is a file, a pipe or a socket. The command (and with it
+/// the parent's copy of `stdout`) is dropped on return, so that a pipe's
+/// or a socket's reader sees its end.
+fn run_to(input: &Path, output: &str, stdout: Stdio) -> std::process::Output {
+    Command::new(bin_path())
+        .args(["run", "--input"])
+        .arg(input)
+        .args(["--agg", "sum:x", "--output", output])
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+/// The names under which a process reaches its own stdout on Linux.
+#[cfg(target_os = "linux")]
+const STDOUT_NAMES: [&str; 3] = ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"];
+
+/// `--output /dev/stdout` with a file for stdout writes through that
+/// descriptor, where the next byte would go, as the command's plain stdout
+/// would: `{ echo header; rayproc ... -o /dev/stdout; echo trailer; } >
+/// report` keeps all three, `>> log` keeps the log. rayproc took the
+/// magic link for the file's path and replaced the file by a rename: the
+/// header and the log were lost, the trailer went to the unlinked file,
+/// and a stdout file already removed gave a stray file `NAME (deleted)`.
+#[cfg(target_os = "linux")]
+#[test]
+fn output_to_dev_stdout_writes_into_a_file_stdout_where_it_stands() {
+    use std::io::{Read, Seek, Write};
+    let scratch = Scratch::new();
+    let input = scratch.write("in.csv", csv(10));
+    let want = expected(&input);
+    for output in STDOUT_NAMES {
+        let report = scratch.path("report.txt");
+        let mut file = std::fs::File::create(&report).unwrap();
+        file.write_all(b"header\n").unwrap();
+        let done = run_to(&input, output, Stdio::from(file.try_clone().unwrap()));
+        assert!(done.status.success(), "{output}: {done:?}");
+        // (the clone shares the descriptor's offset, as the shell's does)
+        file.write_all(b"trailer\n").unwrap();
+        let report = std::fs::read_to_string(&report).unwrap();
+        assert_eq!(report, format!("header\n{want}trailer\n"), "{output}");
+
+        let log = scratch.write("log.txt", "previous line\n");
+        let appended = std::fs::File::options().append(true).open(&log).unwrap();
+        let done = run_to(&input, output, Stdio::from(appended));
+        assert!(done.status.success(), "{output}: {done:?}");
+        let log = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(log, format!("previous line\n{want}"), "{output} >>");
+
+        let gone = scratch.path("gone.txt");
+        let mut file = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&gone)
+            .unwrap();
+        file.write_all(b"header\n").unwrap();
+        std::fs::remove_file(&gone).unwrap();
+        let done = run_to(&input, output, Stdio::from(file.try_clone().unwrap()));
+        assert!(done.status.success(), "{output}: {done:?}");
+        let mut text = String::new();
+        file.rewind().unwrap();
+        file.read_to_string(&mut text).unwrap();
+        assert_eq!(text, format!("header\n{want}"), "{output}, a removed file");
+        assert_eq!(
+            scratch.listing(),
+            ["in.csv", "log.txt", "report.txt"],
+            "{output}: no stray file"
+        );
+    }
+}
+
+/// `--output /dev/stdout` with a pipe or a socket for stdout writes into
+/// it, as `-o -` does. The magic link's text, `pipe:[123]`, was read as a
+/// relative path: "cannot create a file in /proc/self/fd", exit 1.
+#[cfg(target_os = "linux")]
+#[test]
+fn output_to_dev_stdout_writes_into_a_piped_stdout() {
+    use std::io::Read;
+    let scratch = Scratch::new();
+    let input = scratch.write("in.csv", csv(10));
+    let want = expected(&input);
+    for output in STDOUT_NAMES {
+        let done = run_to(&input, output, Stdio::piped());
+        assert!(done.status.success(), "{output}: {done:?}");
+        assert_eq!(String::from_utf8_lossy(&done.stdout), want, "{output}");
+
+        let (mine, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let done = run_to(
+            &input,
+            output,
+            Stdio::from(std::os::fd::OwnedFd::from(theirs)),
+        );
+        assert!(done.status.success(), "{output}: {done:?}");
+        let mut received = String::new();
+        (&mine).read_to_string(&mut received).unwrap();
+        assert_eq!(received, want, "{output}, a socket");
+    }
+    let parquet = Command::new(bin_path())
+        .args(["run", "--input"])
+        .arg(&input)
+        .args(["--agg", "sum:x", "--format", "parquet", "-o", "/dev/stdout"])
+        .output()
+        .unwrap();
+    assert!(parquet.status.success(), "{parquet:?}");
+    assert!(parquet.stdout.starts_with(b"PAR1") && parquet.stdout.ends_with(b"PAR1"));
+    let on_stderr = Command::new(bin_path())
+        .args(["run", "--input"])
+        .arg(&input)
+        .args(["--agg", "sum:x", "-o", "/dev/stderr"])
+        .output()
+        .unwrap();
+    assert!(on_stderr.status.success(), "{on_stderr:?}");
+    assert_eq!(String::from_utf8_lossy(&on_stderr.stderr), want);
+    assert_eq!(on_stderr.stdout, b"");
+    assert_eq!(scratch.listing(), ["in.csv"]);
+}
+
+/// A descriptor that is not open, or open for reading only, is refused
+/// in words, and nothing is written. `-o /dev/stdin` with the input for
+/// stdin replaced the input file by the result; `-o /dev/fd/N` of no open
+/// descriptor said "cannot create a file in /dev/fd".
+#[cfg(target_os = "linux")]
+#[test]
+fn output_to_a_descriptor_that_cannot_be_written_is_refused() {
+    let scratch = Scratch::new();
+    let input = scratch.write("in.csv", csv(10));
+    let failed = run_to(&input, "/dev/fd/987", Stdio::null());
+    assert_eq!(failed.status.code(), Some(1), "{failed:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&failed.stderr),
+        "rayproc: error: /dev/fd/987: cannot write the output: descriptor 987 is not open\n"
+    );
+    let read_only = Command::new(bin_path())
+        .args(["run", "--input"])
+        .arg(&input)
+        .args(["--agg", "sum:x", "-o", "/dev/stdin"])
+        .stdin(std::fs::File::open(&input).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(read_only.status.code(), Some(1), "{read_only:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&read_only.stderr),
+        "rayproc: error: /dev/stdin: cannot write the output: descriptor 0 is open for reading only\n"
+    );
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), csv(10));
+    assert_eq!(scratch.listing(), ["in.csv"]);
+}
+
+/// A link to another process's descriptor (`/proc/PID/fd/1`) cannot be
+/// written through: the file it leads to is opened as the shell's `>`
+/// opens it, in place, and keeps its inode (it was replaced by a rename,
+/// and the process went on writing to the unlinked old file).
+#[cfg(target_os = "linux")]
+#[test]
+fn output_to_another_process_descriptor_writes_its_file_in_place() {
+    use std::os::unix::fs::MetadataExt;
+    let scratch = Scratch::new();
+    let input = scratch.write("in.csv", csv(10));
+    let log = scratch.write(
+        "log.txt",
+        "a log longer than the result, which is emptied first\n",
+    );
+    let inode = std::fs::metadata(&log).unwrap().ino();
+    let mut sleeper = Command::new("sleep")
+        .arg("60")
+        .stdout(std::fs::File::options().append(true).open(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let done = run_to(
+        &input,
+        &format!("/proc/{}/fd/1", sleeper.id()),
+        Stdio::null(),
+    );
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+    assert!(done.status.success(), "{done:?}");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), expected(&input));
+    assert_eq!(
+        std::fs::metadata(&log).unwrap().ino(),
+        inode,
+        "the same file"
+    );
+    assert_eq!(scratch.listing(), ["in.csv", "log.txt"]);
+}
+
 #[test]
 fn output_into_a_missing_folder_names_the_target() {
     let (scratch, input) = crate::common::temp_csv(csv(10));
