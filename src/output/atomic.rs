@@ -37,6 +37,9 @@
 //! - **A symlink**: the link is kept and its *target* is replaced
 //!   atomically (the temporary file is made beside the target, so that the
 //!   rename stays within one filesystem).
+//! - **A directory**, or a path that can only name one (`out/`), is
+//!   refused, with why: it is one, a component of it is a file, or which
+//!   of its folders does not exist.
 //! - **Modes**: a new file gets `0666` less the umask, as with `>`; a
 //!   replaced file keeps its mode.
 //!
@@ -50,7 +53,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::{cannot_create_in, unwritable, Error, Result};
+use crate::error::{cannot_create_in, not_a_directory, show_path, unwritable, Error, Result};
 use crate::signals;
 
 /// What goes between `.NAME` and `-PID-RANDOM` in a temporary file's name.
@@ -61,6 +64,9 @@ pub fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
+    if names_a_directory(path) {
+        return Err(unwritable(path, "output", no_file_at_directory(path)));
+    }
     let target = match resolve_links(path).map_err(|e| unwritable(path, "output", e))? {
         Target::Path(target) => target,
         Target::Descriptor(file) => return write_in_place(path, file, fill),
@@ -107,6 +113,57 @@ pub fn write_atomically(
     }
     tmp.file.sync_all().map_err(|e| Error::io(path, e))?;
     tmp.persist(&target).map_err(|e| Error::io(path, e))
+}
+
+/// Whether `path` can only name a directory: it ends in `/` (or `/.`,
+/// `/..`, or is `.` or `..`). Read as a file's path, `no_such_dir/` made a
+/// temporary file in `.` whose rename onto it failed with a bare "Not a
+/// directory", and `file/` looked for a temporary's place in `.`, which
+/// the message then named; and `/dev/fd/1/` would be taken for stdout, as
+/// `Path::file_name` ignores the trailing `/` that the kernel does not.
+fn names_a_directory(path: &Path) -> bool {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    bytes.ends_with(b"/")
+        || bytes.ends_with(b"/.")
+        || bytes.ends_with(b"/..")
+        || bytes == b"."
+        || bytes == b".."
+}
+
+/// Why a `path` that names a directory ([`names_a_directory`]) cannot be
+/// written as the output, in the words of the other outputs that cannot
+/// be: it is a directory; a component of it is a file (`file.csv/`:
+/// "file.csv is a file, not a directory"); or its first component that
+/// does not exist, named as a missing directory, since the path can name
+/// nothing else.
+fn no_file_at_directory(path: &Path) -> io::Error {
+    let looked = fs::metadata(path);
+    if looked.as_ref().is_ok_and(|meta| meta.is_dir()) {
+        return io::Error::new(io::ErrorKind::IsADirectory, "it is a directory");
+    }
+    if let Some((_, why)) = not_a_directory(path) {
+        return io::Error::new(io::ErrorKind::NotADirectory, why);
+    }
+    let mut at = PathBuf::new();
+    for component in path.components() {
+        at.push(component);
+        if fs::metadata(&at).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
+            let text = path.as_os_str().as_encoded_bytes();
+            let end = ["/..", "/.", "/"]
+                .into_iter()
+                .find(|end| text.ends_with(end.as_bytes()))
+                .unwrap_or(".");
+            let why = format!(
+                "a path ending in {end} names a directory, and the directory {} does not exist",
+                show_path(&at)
+            );
+            return io::Error::new(io::ErrorKind::NotFound, why);
+        }
+    }
+    // (what the system said, where it was neither: a folder not to be read)
+    looked
+        .err()
+        .unwrap_or_else(|| io::ErrorKind::NotADirectory.into())
 }
 
 /// Writes straight into `file`, an open device, FIFO or descriptor, as

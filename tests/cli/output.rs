@@ -475,6 +475,57 @@ fn an_output_that_cannot_be_written_is_named_with_the_reason() {
     }
 }
 
+/// An output ending in `/` names a directory, never a file to write, and
+/// is refused as the other outputs that cannot be written are, with the
+/// reason (exit 1, nothing left). `-o no_such_dir/` said only
+/// "no_such_dir/: Not a directory" (a temporary file made in `.` could
+/// not be renamed onto it), and `-o file.csv/` "cannot create a file in .
+/// (Not a directory)", naming a folder that was not at fault.
+#[test]
+fn an_output_ending_in_a_slash_is_refused_as_a_directory() {
+    let s = Scratch::new();
+    s.write("file.csv", "x\n");
+    std::fs::create_dir(s.path("folder")).unwrap();
+    let shown = |name: &str| s.path(name).display().to_string();
+    let missing = |end: &str, dir: &str| {
+        format!("a path ending in {end} names a directory, and the directory {dir} does not exist")
+    };
+    let cases = [
+        // as typed, in the current directory (the tester's case)
+        ("missing/".to_string(), missing("/", "missing")),
+        (
+            "file.csv/".to_string(),
+            "file.csv is a file, not a directory".to_string(),
+        ),
+        ("folder/".to_string(), "it is a directory".to_string()),
+        (shown("missing/"), missing("/", &shown("missing"))),
+        (shown("missing/x/"), missing("/", &shown("missing"))),
+        (shown("missing/."), missing("/.", &shown("missing"))),
+        (
+            shown("file.csv/"),
+            format!("{} is a file, not a directory", shown("file.csv")),
+        ),
+        (
+            shown("file.csv/x/"),
+            format!("{} is a file, not a directory", shown("file.csv")),
+        ),
+    ];
+    for (out, why) in cases {
+        let r = crate::common::rayproc()
+            .current_dir(s.dir.path())
+            .args(["run", "--input"])
+            .arg(sample())
+            .args(["--agg", "count", "--output", &out])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(1), "{out}: {stderr}");
+        let want = format!("rayproc: error: {out}: cannot write the output: {why}\n");
+        assert_eq!(stderr, want, "{out}");
+        assert_eq!(s.listing(), ["file.csv", "folder"], "{out}: nothing left");
+    }
+}
+
 /// `-o -` is standard output, as `--input -` is standard input and
 /// `--emit-partial -` standard output: it wrote a file named `-` into the
 /// current directory. It is what no `--output` is, format included, for
