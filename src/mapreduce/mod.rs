@@ -14,8 +14,9 @@
 //! - Parquet and Arrow IPC files: their row groups or record batches, laid
 //!   end to end and cut by count. A store: its partition files.
 //!
-//! **Checking the guesses.** A guessed cut can be wrong only for
-//! malformed quoting. Each map records, per byte range it read, where its
+//! **Checking the guesses.** A guessed cut can be wrong (for malformed
+//! quoting, or quoted line breaks that the look-ahead cannot place: see
+//! [`split`]). Each map records, per byte range it read, where its
 //! last record ended; the reducer checks that every range of a file starts
 //! where the one before it stopped, as `run` checks its partitions. Where
 //! one does not, the reducer maps the parts on both sides of that cut
@@ -98,12 +99,22 @@ impl std::fmt::Display for Part {
 
 /// `rayproc map`: the partial result of one part of a query.
 pub fn map(query: &Query, part: Part) -> Result<PartialFile> {
+    // A part is a byte range of each input, read by position: a stream
+    // (standard input, `/dev/stdin`, a pipe as `<(...)`, a FIFO) has no
+    // positions, and its bytes can be read only once. Told by what the
+    // path is, not by its text: `/dev/stdin` read as a file was an empty
+    // part (a count of 0, exit 0), and a FIFO was opened a second time,
+    // waiting for a writer that never came.
     if let Source::Files(args) = &query.source {
-        if args.iter().any(|a| a.as_os_str() == "-") {
-            return Err(Error::Usage(
-                "map reads files: standard input cannot be cut into parts (save it to a file first)"
-                    .into(),
-            ));
+        if let Some(a) = args.iter().find(|a| stream::is_streamed(a)) {
+            let what = if a.as_os_str() == "-" {
+                "standard input".to_string()
+            } else {
+                format!("{} is a pipe, FIFO or device: it", show_path(a))
+            };
+            return Err(Error::Usage(format!(
+                "map reads files: {what} cannot be cut into parts (save it to a file first)"
+            )));
         }
     }
     map_part(query, &[part.index], part.count, false, false)
@@ -891,17 +902,23 @@ fn repair_cuts(units: &mut Vec<Unit>, header: &Header, query: &Query, quiet: boo
         if bad.is_empty() {
             return Ok(());
         }
-        let (redo, keep): (Vec<Unit>, Vec<Unit>) = std::mem::take(units)
-            .into_iter()
-            .partition(|u| u.file.header.covered.iter().any(|p| bad.contains(p)));
-        *units = keep;
+        // A part with exact cuts is right whatever its neighbours say: of
+        // the parts beside a cut that does not meet, only the guessed ones
+        // are mapped again (mapping the exact ones again too mapped parts
+        // twice, and said so twice, when a repaired part's exact cut then
+        // disagreed with a neighbour's guess).
         let known_exact = |u: &Unit| {
             let h = &u.file.header;
             (h.covered.iter()).all(|&part| {
                 remapped.contains(&part) || h.pieces.iter().any(|p| p.part == part && p.exact)
             })
         };
-        if redo.iter().all(known_exact) {
+        let (redo, keep): (Vec<Unit>, Vec<Unit>) =
+            std::mem::take(units).into_iter().partition(|u| {
+                u.file.header.covered.iter().any(|p| bad.contains(p)) && !known_exact(u)
+            });
+        *units = keep;
+        if redo.is_empty() {
             return Err(Error::Other(
                 "internal error: exact part boundaries failed validation".into(),
             ));
@@ -913,7 +930,8 @@ fn repair_cuts(units: &mut Vec<Unit>, header: &Header, query: &Query, quiet: boo
                 .collect();
             crate::say!(
                 "rayproc: note: mapping part{} {} again with exact record boundaries: a guessed \
-                 cut fell inside a quoted field (malformed quoting)",
+                 cut fell inside a quoted field (quoted line breaks, or malformed quoting, can \
+                 mislead the guess; the answer is the same)",
                 if shown.len() == 1 { "" } else { "s" },
                 shown.join(", ")
             );

@@ -7,7 +7,8 @@
 //! Why a CSV map is not just one run of tasks: finding exact record
 //! boundaries takes a sequential pass with the parser, so the splitter
 //! *guesses* them from a little look-ahead past each cut. The guess can be
-//! wrong only for malformed quoting, and the map itself shows whether it
+//! wrong (for malformed quoting, and for quoted line breaks the look-ahead
+//! cannot place: [`super::split`]), and the map itself shows whether it
 //! was: partition *i* starts on a true record boundary if every partition
 //! before it did and the last record of partition *i − 1* ended exactly
 //! there. So [`map`] runs the tasks, then checks the boundaries in order;
@@ -305,8 +306,9 @@ fn map_in_pool<W: Send>(
     };
     let (mut workers, mut outcomes) = run_map(&tasks);
 
-    // Speculative boundaries are only guesses for malformed quoting: check
-    // that each partition's last record ends where the next one starts, and
+    // Speculative boundaries are guesses (`split`'s module doc says when
+    // they can be wrong): check that each partition's last record ends
+    // where the next one starts, and
     // if one does not, redo the map on boundaries found by the real parser.
     if let Verdict::Misaligned = check(inputs, &tasks, &outcomes) {
         tasks = tasks_from(&|input, parts| sequential_split(input, parts, opts.delimiter));

@@ -7,8 +7,11 @@
 //! ranges and, reading only a little past each cut, guesses the quote state
 //! there and walks to the first newline outside quotes.
 //!
-//! A guess can be wrong only for malformed quoting (`5'11" tall`, a quote
-//! inside an unquoted field). The map step ([`super::csv_run`]) therefore
+//! A guess can be wrong: for malformed quoting (`5'11" tall`, a quote
+//! inside an unquoted field), and for a well-formed quoted field holding
+//! line breaks when no quote in the look-ahead tells the state (its quotes
+//! all follow a line break and precede a delimiter or one: `\n",`, which
+//! can open or close a field; the guess is then "outside"). The map step ([`super::csv_run`]) therefore
 //! validates every boundary with the real parser (each partition's last
 //! record must end where the next partition starts) and, on a mismatch,
 //! redoes the map on [`split_sequential`]'s boundaries, found by a plain
@@ -55,8 +58,8 @@ fn finish(mut bounds: Vec<usize>, start: usize, end: usize) -> Vec<usize> {
 /// *guessed* from the first quote whose role is unambiguous (see
 /// [`guess_inside`]), then the boundary is the first newline outside quotes.
 ///
-/// A guess can only be wrong for malformed quoting, and callers validate
-/// every boundary: partition `i` is parsed from a true record start, so the
+/// A guess can be wrong (see the module doc), and callers validate every
+/// boundary: partition `i` is parsed from a true record start, so the
 /// record it ends on must end exactly where partition `i + 1` starts. On a
 /// mismatch the caller falls back to [`split_sequential`].
 pub fn split_speculative(buf: &[u8], start: usize, parts: usize, delimiter: u8) -> Vec<usize> {

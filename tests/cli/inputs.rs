@@ -596,6 +596,60 @@ fn dev_stdin_on_a_pipe_is_read_whole() {
     }
 }
 
+/// A part of `map` is a byte range of each input, read by position. A
+/// stream named by a path other than `-` got through the check: map of
+/// `/dev/stdin` on a pipe was an empty part (`reduce` printed a count of
+/// 0, exit 0), and of a FIFO opened it again after reading it whole,
+/// waiting for a writer for ever. Both are refused as `-` is.
+#[cfg(target_os = "linux")]
+#[test]
+fn map_refuses_a_stream_under_any_name() {
+    let csv = b"x\n1\n2\n3\n";
+    let map = |input: &str| {
+        [
+            "map",
+            "--input",
+            input,
+            "--agg",
+            "count",
+            "--part",
+            "0/1",
+            "--emit-partial",
+            "-",
+        ]
+        .map(str::to_string)
+    };
+    let r = run_with_stdin(map("/dev/stdin"), Some(csv));
+    r.expect_code(2, "map of /dev/stdin on a pipe");
+    assert!(
+        r.stderr.contains("/dev/stdin is a pipe, FIFO or device")
+            && r.stderr.contains("cannot be cut into parts"),
+        "{}",
+        r.stderr
+    );
+    let scratch = Scratch::new();
+    let fifo = scratch.path("in.fifo");
+    mkfifo(&fifo);
+    // a writer for each time the FIFO is opened (the build before opened
+    // it twice; this one never does)
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            for _ in 0..2 {
+                feed_lossy(&fifo, csv.to_vec()).join().unwrap();
+            }
+        })
+    };
+    let r = run(map(fifo.to_str().unwrap()));
+    release(&fifo, writer);
+    r.expect_code(2, "map of a FIFO");
+    assert!(
+        r.stderr.contains("in.fifo is a pipe, FIFO or device"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_proc_file_with_stat_size_0_is_read_whole() {
