@@ -66,6 +66,7 @@ pub mod error;
 pub mod exact;
 pub mod exec;
 pub mod filter;
+pub mod flock;
 mod hint;
 pub mod keyset;
 pub mod mapreduce;

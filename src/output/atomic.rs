@@ -322,18 +322,48 @@ impl Temporary {
             });
             match created {
                 Ok((file, guard)) => {
-                    return Ok(Temporary {
+                    let mut temporary = Temporary {
                         path,
                         persisted: false,
                         file,
                         _guard: guard,
-                    })
+                    };
+                    if temporary.held()? {
+                        return Ok(temporary);
+                    }
+                    // taken for a leftover before it was locked: the
+                    // path is no longer ours to remove; another name
+                    temporary.persisted = true;
+                    continue;
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
             }
         }
         Err(io::Error::other("cannot find a free temporary file name"))
+    }
+
+    /// Locks the file for as long as it is open, the sign that a live run
+    /// writes it ([`remove_leftovers`]), and checks that the path still
+    /// names it: another run may have taken it for a leftover between
+    /// its creation and the lock.
+    #[cfg(unix)]
+    fn held(&self) -> io::Result<bool> {
+        use std::os::unix::fs::MetadataExt;
+        match crate::flock::lock(&self.file, true, false) {
+            // a file system without locks: the process ID alone tells
+            Err(_) => return Ok(true),
+            // a cleaner holds it, about to remove it
+            Ok(false) => return Ok(false),
+            Ok(true) => {}
+        }
+        let (ours, named) = (self.file.metadata()?, fs::symlink_metadata(&self.path));
+        Ok(named.is_ok_and(|m| m.dev() == ours.dev() && m.ino() == ours.ino()))
+    }
+
+    #[cfg(not(unix))]
+    fn held(&self) -> io::Result<bool> {
+        Ok(true)
     }
 
     /// Renames the file over `target`.
@@ -353,7 +383,11 @@ impl Drop for Temporary {
 }
 
 /// Removes `DIR/.NAME.rayproc-tmp-PID-*` files left by runs that were
-/// killed (SIGKILL, power loss) and whose process no longer exists.
+/// killed (SIGKILL, power loss): whose process no longer exists and whose
+/// lock no one holds. The process ID alone removed the live file of a run
+/// in another PID namespace (a container, or another host writing to the
+/// same shared folder), which then failed with `No such file or
+/// directory`.
 fn remove_leftovers(dir: &Path, name: &str) {
     let prefix = format!(".{name}{TMP_MARK}");
     let Ok(entries) = fs::read_dir(dir) else {
@@ -368,9 +402,26 @@ fn remove_leftovers(dir: &Path, name: &str) {
             continue;
         };
         let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if is_file && pid != std::process::id() && !process_exists(pid) {
+        if is_file && pid != std::process::id() && !process_exists(pid) && !in_use(&entry.path()) {
             let _ = fs::remove_file(entry.path());
         }
+    }
+}
+
+/// True unless the temporary file at `path` is certainly not being
+/// written: no process holds its lock ([`Temporary::held`]).
+fn in_use(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(file) = File::open(path) else {
+            return true;
+        };
+        !crate::flock::lock(&file, true, false).unwrap_or(false)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        true
     }
 }
 

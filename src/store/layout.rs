@@ -166,31 +166,6 @@ pub fn read_limited(mut file: &File, limit: u64, shown: &Path) -> Result<Vec<u8>
     Ok(out)
 }
 
-/// `flock` on `file`: shared or exclusive; with `wait` false, `Ok(false)`
-/// when another process holds a conflicting lock.
-pub fn lock(file: &File, exclusive: bool, wait: bool) -> std::io::Result<bool> {
-    let mut op = if exclusive {
-        libc::LOCK_EX
-    } else {
-        libc::LOCK_SH
-    };
-    if !wait {
-        op |= libc::LOCK_NB;
-    }
-    loop {
-        // SAFETY: flock on a descriptor that stays open during the call.
-        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-            return Ok(true);
-        }
-        let e = std::io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EWOULDBLOCK) if !wait => return Ok(false),
-            _ => return Err(e),
-        }
-    }
-}
-
 /// Whether the directory at `path` is a store of this layout: it holds a
 /// regular file `current` that names a generation. For `split`, to tell a
 /// store from other directories (it refuses to write one inside a store);

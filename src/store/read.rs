@@ -338,7 +338,7 @@ impl Store {
                     )))
                 }
             };
-            layout::lock(&gen_dir, false, true).map_err(|e| {
+            crate::flock::lock(&gen_dir, false, true).map_err(|e| {
                 let what = format!("cannot lock the store's generation {name}");
                 Error::io(dir, because(what, &e))
             })?;

@@ -1690,7 +1690,7 @@ fn lock_target(store: &Path, dir: PathBuf, created: bool) -> Result<Target> {
     }
     let root =
         layout::open_dir(&dir).map_err(|e| failed(store, "cannot open the directory".into(), e))?;
-    layout::lock(&root, true, true)
+    crate::flock::lock(&root, true, true)
         .map_err(|e| failed(store, "cannot lock the directory".into(), e))?;
     // Under the writer lock, no live split owns a temporary entry.
     for name in names()? {
@@ -1818,7 +1818,7 @@ impl Target {
         // the next split.
         for old in generations {
             if let Ok(d) = layout::open_subdir(&self.root, &old) {
-                if layout::lock(&d, true, false).unwrap_or(false) {
+                if crate::flock::lock(&d, true, false).unwrap_or(false) {
                     let _ = std::fs::remove_dir_all(store.join(&old));
                 }
             }

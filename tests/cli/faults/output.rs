@@ -295,6 +295,44 @@ fn the_leftover_of_a_killed_output_is_removed_by_the_next_run() {
     assert_eq!(std::fs::read_to_string(&out).unwrap(), expected(&input));
 }
 
+/// A run in another PID namespace (a container, or another host writing
+/// to a shared folder) has a process ID that does not exist here: its
+/// live temporary file was removed as a leftover, and that run failed
+/// with `No such file or directory`. A live writer holds a lock on its
+/// file; only a file no one holds is a leftover.
+#[test]
+fn a_live_temporary_file_of_another_pid_namespace_is_kept() {
+    let scratch = Scratch::new();
+    let input = scratch.path("in.csv");
+    std::fs::write(&input, csv(100)).unwrap();
+    let out = scratch.path("out.csv");
+    // a process ID that no longer exists here
+    let mut gone = Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let live = scratch.path(&format!(".out.csv.rayproc-tmp-{pid}-0123abcd"));
+    let held = std::fs::File::create(&live).unwrap();
+    // SAFETY: flock on a descriptor that stays open during the call.
+    assert_eq!(
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&held), libc::LOCK_EX) },
+        0
+    );
+    run_on(
+        &input,
+        &["--agg", "sum:x", "--output", out.to_str().unwrap()],
+    )
+    .expect_ok("run");
+    assert!(live.exists(), "the live file was removed");
+    // once its writer is gone, the next run removes it
+    drop(held);
+    run_on(
+        &input,
+        &["--agg", "sum:x", "--output", out.to_str().unwrap()],
+    )
+    .expect_ok("run");
+    assert!(!live.exists(), "the leftover was kept");
+}
+
 /// What `run --input INPUT --agg sum:x` prints on stdout.
 fn expected(input: &Path) -> String {
     let run = run_on(input, &["--agg", "sum:x", "--format", "csv"]);
