@@ -23,6 +23,73 @@
 //! taken the free memory back (a run 2.5 s after another process freed 1.5
 //! GiB), and 0.355 s either way on small pages (stop 53).
 
+/// The process's allocator (`main.rs`): the system's, except that memory
+/// it refuses ends the run through [`crate::signals::out_of_memory`] (a
+/// message, the temporary files removed, exit 1) instead of Rust's abort.
+/// A caller that handles a refusal itself asks through [`fallibly`].
+pub struct Allocator;
+
+std::thread_local! {
+    /// Set while this thread asks for memory it can do without.
+    static FALLIBLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `ask` (a `try_reserve` and the like) with a refused allocation
+/// returned to it as an error, as the standard library means, rather than
+/// ending the run.
+pub fn fallibly<T>(ask: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            FALLIBLE.with(|f| f.set(self.0));
+        }
+    }
+    let _restore = Restore(FALLIBLE.with(|f| f.replace(true)));
+    ask()
+}
+
+/// `ptr` as the allocator returns it: a null one (refused) ends the run,
+/// unless inside [`fallibly`].
+#[inline]
+fn granted(ptr: *mut u8, layout: std::alloc::Layout) -> *mut u8 {
+    if ptr.is_null() && !FALLIBLE.try_with(|f| f.get()).unwrap_or(false) {
+        crate::signals::out_of_memory(layout)
+    }
+    ptr
+}
+
+// SAFETY: every call is passed to `System` unchanged, which upholds the
+// `GlobalAlloc` contract; only a null result is looked at, and it is
+// either returned (as `System` gave it) or never returns (the process
+// exits). The thread-local read is a const-initialised `Cell` with no
+// destructor: it neither allocates nor fails while the thread lives.
+unsafe impl std::alloc::GlobalAlloc for Allocator {
+    #[inline]
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: the caller's contract, passed on.
+        granted(unsafe { std::alloc::System.alloc(layout) }, layout)
+    }
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: the caller's contract, passed on.
+        granted(unsafe { std::alloc::System.alloc_zeroed(layout) }, layout)
+    }
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: the caller's contract, passed on.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's contract, passed on; the layout of the new
+        // size is valid, as `realloc`'s contract requires of `new_size`.
+        unsafe {
+            let new = std::alloc::Layout::from_size_align_unchecked(new_size, layout.align());
+            granted(std::alloc::System.realloc(ptr, layout, new_size), new)
+        }
+    }
+}
+
 /// From this many threads a run pads glibc's heaps ([`pad_heaps_for`]).
 const MANY_THREADS: usize = 8;
 

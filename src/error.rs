@@ -48,6 +48,13 @@ impl Error {
         }
     }
 
+    /// The system would not start `threads` threads (a process limit,
+    /// `ulimit -u`).
+    pub fn cannot_start_threads(threads: usize, source: &std::io::Error) -> Self {
+        let s = if threads == 1 { "" } else { "s" };
+        Error::Other(format!("cannot start {threads} thread{s}: {source}"))
+    }
+
     /// True when the error is a closed stdout (`rayproc ... | head`), which
     /// is not a failure for a shell pipeline.
     pub fn is_broken_pipe(&self) -> bool {

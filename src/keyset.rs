@@ -205,7 +205,7 @@ impl Slots {
     fn mapped(n: usize) -> Slots {
         let bytes = n * std::mem::size_of::<Slot>();
         let layout = std::alloc::Layout::array::<Slot>(n).expect("table size");
-        let ptr = map_anon(bytes).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        let ptr = map_anon(bytes).unwrap_or_else(|| crate::signals::out_of_memory(layout));
         advise_mapping(ptr, bytes);
         // SAFETY: the whole of the fresh mapping just made, still zeroed.
         unsafe { populate(ptr, bytes) };
@@ -257,7 +257,7 @@ impl Slots {
                     // SAFETY: `old` is our mapping of `old_bytes`, given up
                     // here (nothing else refers to it).
                     unsafe { remap_by_copy(old, old_bytes, bytes) }
-                        .unwrap_or_else(|| std::alloc::handle_alloc_error(layout()))
+                        .unwrap_or_else(|| crate::signals::out_of_memory(layout()))
                 } else {
                     remapped
                 };

@@ -1,6 +1,10 @@
 //! The `rayproc` binary: all the work is in the library; `main` only maps
 //! the outcome to an exit code.
 
+/// The system's allocator, with refused memory a clear error, not an abort.
+#[global_allocator]
+static ALLOCATOR: rayproc::alloc::Allocator = rayproc::alloc::Allocator;
+
 fn main() {
     // before any thread starts: every thread inherits the blocked signals
     rayproc::signals::init();

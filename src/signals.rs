@@ -1,6 +1,7 @@
 //! What rayproc does when the process is stopped from outside: interrupted
-//! (SIGINT, SIGTERM, SIGHUP) or faulting on a mapped input that shrank under
-//! it (SIGBUS).
+//! (SIGINT, SIGTERM, SIGHUP), faulting on a mapped input that shrank under
+//! it (SIGBUS), writing past the file size limit (SIGXFSZ, ignored so that
+//! the write fails as any other) or refused memory ([`out_of_memory`]).
 //!
 //! # Why
 //!
@@ -311,8 +312,39 @@ pub fn init() {
             ACTIVE.store(true, SeqCst);
             unix::start_interrupt_thread();
             unix::install_bus_handler();
+            unix::ignore_file_size_limit();
         });
     }
+}
+
+/// Gives a program that replaces this process (`exec`: the `--cluster`
+/// driver) the signal state rayproc started with: the interrupts [`init`]
+/// blocked unblocked, and SIGXFSZ back to its default. A blocked mask and
+/// an ignored signal survive `exec`: the driver never saw Ctrl-C, `kill`
+/// or `timeout`'s SIGTERM (pending for ever, only SIGKILL ended it), and
+/// neither did the Ray and rayproc processes it started.
+pub fn restore_for_exec() {
+    #[cfg(unix)]
+    unix::restore_for_exec();
+}
+
+/// Ends the run for memory the system refused (`layout`'s bytes): says
+/// so, removes the registered temporary files, and exits 1, as a SIGBUS on
+/// a shrunk input does. Rust's own handler for a refused allocation
+/// aborts: under a memory limit (`ulimit -v`, a container's) a group-by
+/// of many keys died of SIGABRT (exit 134, a core where cores are kept)
+/// with half a backtrace, and left `--output`'s temporary file behind.
+/// Called by the process's allocator ([`crate::alloc::Allocator`]) and by
+/// the anonymous mappings that stand in for allocations.
+///
+/// It allocates nothing and takes no lock: it may run on any thread, in
+/// the middle of anything (a thread that was refused memory while holding
+/// the allocator's lock included).
+pub fn out_of_memory(layout: std::alloc::Layout) -> ! {
+    #[cfg(unix)]
+    unix::die_out_of_memory(layout.size());
+    #[cfg(not(unix))]
+    std::alloc::handle_alloc_error(layout)
 }
 
 #[cfg(unix)]
@@ -332,7 +364,14 @@ mod unix {
         }
     }
 
+    /// The interrupts [`start_interrupt_thread`] blocked (bit `signo`).
+    static BLOCKED: AtomicUsize = AtomicUsize::new(0);
+    /// Whether SIGXFSZ had its default action before
+    /// [`ignore_file_size_limit`].
+    static XFSZ_DEFAULT: AtomicBool = AtomicBool::new(false);
+
     pub(super) fn start_interrupt_thread() {
+        let mut blocked = 0usize;
         // SAFETY: sigset_t is a plain C struct, initialised by sigemptyset
         // before use; pthread_sigmask only changes this thread's mask,
         // which the threads started later inherit.
@@ -342,11 +381,13 @@ mod unix {
             for signo in INTERRUPTS {
                 if !ignored(signo) {
                     libc::sigaddset(&mut set, signo);
+                    blocked |= 1 << signo;
                 }
             }
             libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
             set
         };
+        BLOCKED.store(blocked, SeqCst);
         let started = std::thread::Builder::new()
             .name("rayproc-signals".into())
             .spawn(move || loop {
@@ -361,6 +402,27 @@ mod unix {
             // No thread, no cleanup: let the signals kill as before.
             // SAFETY: as above, on this thread's own mask.
             unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+            BLOCKED.store(0, SeqCst);
+        }
+    }
+
+    pub(super) fn restore_for_exec() {
+        let blocked = BLOCKED.load(SeqCst);
+        // SAFETY: plain libc calls on this thread's own signal mask and on
+        // SIGXFSZ's disposition (to the default action, no handler); the
+        // set is initialised by sigemptyset before use.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for signo in INTERRUPTS {
+                if blocked & (1 << signo) != 0 {
+                    libc::sigaddset(&mut set, signo);
+                }
+            }
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            if XFSZ_DEFAULT.load(SeqCst) {
+                libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+            }
         }
     }
 
@@ -391,6 +453,18 @@ mod unix {
             libc::raise(signo);
             libc::_exit(128 + signo)
         }
+    }
+
+    /// Ignores SIGXFSZ, which a write past the file size limit (`ulimit
+    /// -f`) raises: by default it killed the process with no message (exit
+    /// 153) and left the temporary output or store behind. Ignored, the
+    /// write fails with EFBIG ("File too large"), which every writer
+    /// already reports as an unwritable output, removing what it made.
+    pub(super) fn ignore_file_size_limit() {
+        // SAFETY: setting a signal's disposition to SIG_IGN is a plain
+        // libc call with no handler to run.
+        let old = unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+        XFSZ_DEFAULT.store(old == libc::SIG_DFL, SeqCst);
     }
 
     pub(super) fn install_bus_handler() {
@@ -429,10 +503,7 @@ mod unix {
         let (code, addr) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
         if DYING.swap(true, SeqCst) {
             // another thread is already ending the process
-            loop {
-                // SAFETY: pause only waits for a signal.
-                unsafe { libc::pause() };
-            }
+            pause_forever()
         }
         let path = if code > 0 { find_mapping(addr) } else { None };
         let Some(path) = path else {
@@ -447,15 +518,59 @@ mod unix {
             }
             return;
         };
-        write_stderr(b"rayproc: error: ");
         // SAFETY: a published pointer is a live NUL-terminated string that
         // no one frees once DYING is set (module docs).
-        write_stderr(unsafe { CStr::from_ptr(path) }.to_bytes());
-        write_stderr(b" changed while being read (truncated?)\n");
+        let name = unsafe { CStr::from_ptr(path) }.to_bytes();
+        fail(&[name, b" changed while being read (truncated?)"])
+    }
+
+    /// [`out_of_memory`](super::out_of_memory) on Unix.
+    pub(super) fn die_out_of_memory(bytes: usize) -> ! {
+        if DYING.swap(true, SeqCst) {
+            pause_forever()
+        }
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = bytes;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        fail(&[
+            b"out of memory: the system refused ",
+            &digits[at..],
+            b" bytes (a memory limit such as `ulimit -v`, or more than this machine holds)",
+        ])
+    }
+
+    /// Another thread is already ending the process: wait for it, without
+    /// allocating (a handler, or a thread refused memory, must not).
+    fn pause_forever() -> ! {
+        loop {
+            // SAFETY: pause only waits for a signal.
+            unsafe { libc::pause() };
+        }
+    }
+
+    /// Writes `rayproc: error: ` and `message` to stderr, unlinks the
+    /// registered temporary files and exits 1, async-signal-safely. The
+    /// caller has set `DYING`.
+    fn fail(message: &[&[u8]]) -> ! {
+        write_stderr(b"rayproc: error: ");
+        for piece in message {
+            write_stderr(piece);
+        }
+        write_stderr(b"\n");
         for slot in &CLEANUP {
             let file = slot.path.load(SeqCst);
             if !file.is_null() {
-                // SAFETY: as above; unlink fails harmlessly on a directory.
+                // SAFETY: a published pointer is a live C string that no
+                // one frees once DYING is set (module docs); unlink fails
+                // harmlessly on a directory.
                 unsafe { libc::unlink(file) };
             }
         }

@@ -31,6 +31,9 @@ pub fn run(args: RunArgs) -> Result<()> {
 #[cfg(unix)]
 fn exec(mut command: std::process::Command, python: &OsString) -> Result<()> {
     use std::os::unix::process::CommandExt;
+    // the driver must see Ctrl-C and SIGTERM: it cancels its tasks and
+    // removes its files itself (docs/cluster.md)
+    crate::signals::restore_for_exec();
     let e = command.exec();
     Err(cannot_start(python, e))
 }

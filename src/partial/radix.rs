@@ -139,7 +139,7 @@ fn page_layout(len: usize) -> std::alloc::Layout {
 impl Slab {
     fn new(len: usize) -> Slab {
         let map = memmap2::MmapMut::map_anon(len)
-            .unwrap_or_else(|_| std::alloc::handle_alloc_error(page_layout(len)));
+            .unwrap_or_else(|_| crate::signals::out_of_memory(page_layout(len)));
         Slab { map }
     }
 

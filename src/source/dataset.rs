@@ -130,10 +130,11 @@ pub fn open_all<T: Send>(
     let results: Vec<Result<T>> = if files.len() < PARALLEL_FROM {
         files.iter().enumerate().map(open).collect()
     } else {
+        let openers = (threads * THREADS_PER_CORE).clamp(1, 64);
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads((threads * THREADS_PER_CORE).clamp(1, 64))
+            .num_threads(openers)
             .build()
-            .map_err(|e| Error::Other(format!("cannot start threads: {e}")))?;
+            .map_err(|e| Error::cannot_start_threads(openers, &std::io::Error::other(e)))?;
         pool.install(|| {
             (files.par_iter().enumerate())
                 .with_min_len(8)

@@ -913,7 +913,7 @@ impl ParallelDecoder {
             name: name.to_string(),
         };
         let mut me = Self::start(Arc::new(jobs), threads);
-        me.parallel = parallel && threads > 1;
+        me.parallel = parallel && me.workers.len() > 1;
         me
     }
 
@@ -938,16 +938,33 @@ impl ParallelDecoder {
         let pool: Arc<Pool> = Arc::new(Mutex::new(Vec::new()));
         let flags = Arc::new(Flags::default());
         let count = jobs.count();
-        let workers = (0..threads)
-            .map(|_| {
-                let (jobs, schedule) = (Arc::clone(&jobs), Arc::clone(&schedule));
-                let (pool, flags) = (Arc::clone(&pool), Arc::clone(&flags));
-                std::thread::Builder::new()
-                    .name("rayproc-decompress".into())
-                    .spawn(move || work(&*jobs, &schedule, &pool, &flags))
-                    .expect("spawning a decompression thread")
-            })
-            .collect();
+        // A thread the system will not start (a process limit, `ulimit -u`)
+        // is one fewer worker: any number decodes the same bytes. With
+        // none the input cannot be read, an error from the first read (it
+        // was a panic).
+        let mut workers = Vec::with_capacity(threads);
+        let mut refused = None;
+        for _ in 0..threads {
+            let (jobs, schedule) = (Arc::clone(&jobs), Arc::clone(&schedule));
+            let (pool, flags) = (Arc::clone(&pool), Arc::clone(&flags));
+            match std::thread::Builder::new()
+                .name("rayproc-decompress".into())
+                .spawn(move || work(&*jobs, &schedule, &pool, &flags))
+            {
+                Ok(worker) => workers.push(worker),
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
+            }
+        }
+        let failed = match refused {
+            Some(e) if workers.is_empty() => Some((
+                e.kind(),
+                format!("cannot start a thread to decompress it: {e}"),
+            )),
+            _ => None,
+        };
         ParallelDecoder {
             order: Some(order_rx),
             current: None,
@@ -959,7 +976,7 @@ impl ParallelDecoder {
             pool,
             flags,
             workers,
-            failed: None,
+            failed,
         }
     }
 

@@ -38,7 +38,7 @@ pub mod stream;
 pub mod typed;
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
@@ -669,12 +669,42 @@ fn open_readable(path: &Path) -> Result<(File, bool)> {
     ))
 }
 
-/// Copies `source` into an anonymous temporary file, rewound.
+/// Copies `source` into an anonymous temporary file, rewound. A failure of
+/// the temporary file is said to be one, naming its folder: it was
+/// reported as the input's own (`<stdin>: No such file or directory` for
+/// a `TMPDIR` that does not exist, `/proc/self/status: No space left on
+/// device` for a full one), and users looked for a fault in the input.
 fn spool(path: &Path, mut source: impl Read) -> Result<File> {
-    let mut file = tempfile::tempfile().map_err(|e| Error::io(path, e))?;
-    io::copy(&mut source, &mut file).map_err(|e| Error::io(path, e))?;
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| Error::io(path, e))?;
+    let temp = |e: io::Error| {
+        let dir = std::env::temp_dir();
+        let from = if std::env::var_os("TMPDIR").is_some() {
+            " (TMPDIR)"
+        } else {
+            ""
+        };
+        Error::io(
+            path,
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot copy it to a temporary file in {}{from} to read it: {e}",
+                    show_path(&dir)
+                ),
+            ),
+        )
+    };
+    let mut file = tempfile::tempfile().map_err(temp)?;
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let n = match source.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        file.write_all(&chunk[..n]).map_err(temp)?;
+    }
+    file.seek(SeekFrom::Start(0)).map_err(temp)?;
     Ok(file)
 }
 

@@ -457,7 +457,7 @@ fn fill(
 /// an error, not an abort.
 fn grow(buf: &mut Vec<u8>, want: usize) -> io::Result<()> {
     if buf.len() < want {
-        if buf.try_reserve_exact(want - buf.len()).is_err() {
+        if crate::alloc::fallibly(|| buf.try_reserve_exact(want - buf.len())).is_err() {
             return Err(io::Error::new(
                 io::ErrorKind::OutOfMemory,
                 NoRoom { held: buf.len() },
@@ -675,22 +675,33 @@ pub fn map<W: Send>(
         lines: Mutex::new(Vec::new()),
         counted: Condvar::new(),
     };
-    let (produced, states) = std::thread::scope(|scope| {
-        let handles: Vec<_> = workers
-            .into_iter()
-            .map(|mut state| {
-                let (rx, shared, recycle) = (&rx, &shared, recycle_tx.clone());
-                scope.spawn(move || {
-                    loop {
-                        let block = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                        let Ok(block) = block else { break };
-                        let buf = parse_block(plan, input, opts, &mut state, fold, block, shared);
-                        let _ = recycle.send(buf);
+    let started = std::thread::scope(|scope| {
+        let mut handles = Vec::with_capacity(threads);
+        for mut state in workers {
+            let (rx, shared, recycle) = (&rx, &shared, recycle_tx.clone());
+            let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
+                loop {
+                    let block = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok(block) = block else { break };
+                    let buf = parse_block(plan, input, opts, &mut state, fold, block, shared);
+                    let _ = recycle.send(buf);
+                }
+                state
+            });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                // a process limit (`ulimit -u`): an error, as when the
+                // pool cannot start (it was a panic); the workers started
+                // end when the channel closes
+                Err(e) => {
+                    drop(tx);
+                    for handle in handles {
+                        let _ = handle.join();
                     }
-                    state
-                })
-            })
-            .collect();
+                    return Err(e);
+                }
+            }
+        }
         let produced = produce(
             input,
             opts.delimiter,
@@ -704,8 +715,9 @@ pub fn map<W: Send>(
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect();
-        (produced, states)
+        Ok((produced, states))
     });
+    let (produced, states) = started.map_err(|e| Error::cannot_start_threads(threads, &e))?;
     if let Some((_, e)) = shared.error.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(Error::Data(e));
     }

@@ -1,0 +1,232 @@
+//! Resource limits and the environment: a run that the system refuses a
+//! file size, memory or a temporary folder ends as any other unwritable
+//! output or unreadable input does (a message, exit 1, nothing left
+//! behind), not killed by a signal or aborted; and the `--cluster` driver
+//! that rayproc hands over to gets the signal state rayproc started with.
+
+use std::ffi::OsStr;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::common::{bin_path, Scratch};
+
+/// A CSV of `rows` rows with as many distinct keys: a group-by of it
+/// needs tens of megabytes of tables, its result hundreds of kilobytes.
+fn many_keys(rows: u64) -> String {
+    let mut text = String::from("k,x\n");
+    for i in 0..rows {
+        text.push_str(&format!("{},{i}\n", i * 7919 % 1_000_003));
+    }
+    text
+}
+
+/// Runs rayproc with `args` in `dir`, under `limit` set to `value` (bytes).
+fn run_limited(
+    dir: &Path,
+    limit: libc::__rlimit_resource_t,
+    value: u64,
+    args: &[&OsStr],
+) -> Output {
+    let mut command = Command::new(bin_path());
+    // SAFETY: between fork and exec the hook calls only `setrlimit`, which
+    // is async-signal-safe, on a struct on its own stack.
+    unsafe {
+        command.pre_exec(move || {
+            let rl = libc::rlimit {
+                rlim_cur: value,
+                rlim_max: value,
+            };
+            if libc::setrlimit(limit, &rl) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("rayproc runs")
+}
+
+fn leftovers(scratch: &Scratch, keep: &[&str]) -> Vec<String> {
+    (scratch.listing().into_iter())
+        .filter(|n| !keep.contains(&n.as_str()))
+        .collect()
+}
+
+fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
+/// `ulimit -f`: a write past the limit raised SIGXFSZ, whose default
+/// action killed the process with no message (exit 153) and left the
+/// temporary output, the store under construction or the partial behind.
+#[test]
+fn a_file_size_limit_is_an_unwritable_output_not_a_kill() {
+    let scratch = Scratch::new();
+    std::fs::write(scratch.path("in.csv"), many_keys(20_000)).unwrap();
+    let limit = 8 << 10;
+    let commands: [&[&str]; 3] = [
+        &[
+            "run",
+            "-i",
+            "in.csv",
+            "--by",
+            "k",
+            "--agg",
+            "count,sum:x",
+            "-o",
+            "out.csv",
+        ],
+        &["split", "-i", "in.csv", "--store", "st"],
+        &[
+            "map",
+            "-i",
+            "in.csv",
+            "--by",
+            "k",
+            "--agg",
+            "count,sum:x",
+            "--part",
+            "0/1",
+            "--emit-partial",
+            "p.part",
+        ],
+    ];
+    for args in commands {
+        let args: Vec<&OsStr> = args.iter().map(|a| os(a)).collect();
+        let out = run_limited(scratch.dir.path(), libc::RLIMIT_FSIZE, limit, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+        assert!(stderr.contains("File too large"), "{args:?}: {stderr}");
+        assert_eq!(
+            leftovers(&scratch, &["in.csv"]),
+            Vec::<String>::new(),
+            "{args:?}"
+        );
+    }
+}
+
+/// `ulimit -v` (or a container's limit): memory the system refused ended
+/// in Rust's abort, `memory allocation of 16777216 bytes failed`, exit 134
+/// (a core where cores are kept), with the temporary output left behind.
+/// The limit is far below what this group-by needs, so that it fails
+/// wherever it runs.
+#[test]
+fn refused_memory_is_an_error_not_an_abort() {
+    let scratch = Scratch::new();
+    std::fs::write(scratch.path("in.csv"), many_keys(200_000)).unwrap();
+    let args = [
+        "run",
+        "-i",
+        "in.csv",
+        "--by",
+        "k",
+        "--agg",
+        "count,sum:x",
+        "--threads",
+        "2",
+        "-o",
+        "out.csv",
+    ];
+    let args: Vec<&OsStr> = args.iter().map(|a| os(a)).collect();
+    let out = run_limited(scratch.dir.path(), libc::RLIMIT_AS, 80 << 20, &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{:?} {stderr}", out.status);
+    assert!(
+        stderr.starts_with("rayproc: error: out of memory: the system refused ")
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    assert_eq!(leftovers(&scratch, &["in.csv"]), Vec::<String>::new());
+}
+
+/// A stream `split` reads, or a `/proc` file, is first copied to a
+/// temporary file; when that failed the input was blamed:
+/// `<stdin>: No such file or directory` for a `TMPDIR` that does not exist.
+#[test]
+fn a_temporary_folder_that_fails_is_named_not_the_input() {
+    let scratch = Scratch::new();
+    let missing = scratch.path("no-such-dir");
+    let mut child = Command::new(bin_path())
+        .current_dir(scratch.dir.path())
+        .args(["split", "-i", "-", "--store", "st"])
+        .env("TMPDIR", &missing)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rayproc starts");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(b"k,x\na,1\n");
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "<stdin>: cannot copy it to a temporary file in {} (TMPDIR) to read it: No such file or directory",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(leftovers(&scratch, &[]), Vec::<String>::new());
+}
+
+/// `run --cluster` hands the process over to the Python driver (`exec`),
+/// which inherited rayproc's blocked interrupts: Ctrl-C, `kill` and
+/// `timeout` never reached it, nor the processes it started. A stand-in
+/// driver prints the signal masks it got.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_cluster_driver_gets_the_signals_rayproc_started_with() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new();
+    let driver = scratch.path("driver.sh");
+    std::fs::write(
+        &driver,
+        "#!/bin/sh\ngrep -E '^Sig(Blk|Ign):' /proc/self/status\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&driver, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(scratch.path("in.csv"), "k\na\n").unwrap();
+    let out = Command::new(bin_path())
+        .current_dir(scratch.dir.path())
+        .args([
+            "run",
+            "--cluster",
+            "127.0.0.1:1",
+            "-i",
+            "in.csv",
+            "--agg",
+            "count",
+        ])
+        .env("RAYPROC_PYTHON", &driver)
+        .stdin(Stdio::null())
+        .output()
+        .expect("rayproc runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mask = |name: &str| {
+        let line = stdout.lines().find(|l| l.starts_with(name)).expect(name);
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    let bit = |signo: libc::c_int| 1u64 << (signo - 1);
+    let interrupts = bit(libc::SIGINT) | bit(libc::SIGTERM) | bit(libc::SIGHUP);
+    assert_eq!(mask("SigBlk:") & interrupts, 0, "{stdout}");
+    assert_eq!(mask("SigIgn:") & bit(libc::SIGXFSZ), 0, "{stdout}");
+}
