@@ -37,23 +37,31 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import numbers
 import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import warnings
 from typing import Dict, List, Optional, Sequence, Union
 
 __version__ = "0.1.0"
-__all__ = ["run", "RayprocError", "MAX_RETRIES"]
+__all__ = ["run", "RayprocError", "RayprocWarning", "MAX_RETRIES"]
 
 #: Ray retries of a part whose worker or node died (Ray's own default for tasks).
 MAX_RETRIES = 3
 #: Partials merged per `reduce --emit-partial` once that many wait on disk.
 _MERGE_FANIN_DEFAULT = 64
+#: The command line's ranges (`rayproc run --threads`, `--partitions`).
+_MAX_THREADS = 4096
+_MAX_PARTITIONS = 1_000_000
+_PROGRESS_MODES = ("auto", "always", "never")
 
 _log = logging.getLogger("rayproc_ray")
 
@@ -75,25 +83,135 @@ class RayprocError(Exception):
         super().__init__(stderr.decode("utf-8", "replace").rstrip("\n"))
 
 
-class _Interrupted(Exception):
-    def __init__(self, exit_code: int):
-        super().__init__(exit_code)
-        self.exit_code = exit_code
+class RayprocWarning(UserWarning):
+    """A `rayproc: note:` of the run (the command line prints it on stderr), for instance an
+    approximate aggregate whose answer may be off by more than its promised accuracy. The
+    Python API issues each note with `warnings.warn(text, RayprocWarning)` once the
+    DataFrame is read (Python shows it on stderr once per call site, by default; the
+    `warnings` filters can turn it into an error or silence it)."""
 
 
-def _as_list(value) -> List[str]:
+# The signal that ended the run (the driver's handlers set it before raising
+# KeyboardInterrupt): the exit code is 128 + it; None is Ctrl-C.
+_SIGNALLED: Optional[int] = None
+
+
+def _usage(message: str) -> RayprocError:
+    return RayprocError(f"rayproc: error: {message}", 2)
+
+
+def _int_arg(value, name: str, flag: str, lo: int, hi: int) -> int:
+    """An integer argument of the API, checked as the command line checks `flag`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _usage(f"invalid value {value!r} for {name}= ({flag}): an integer is needed")
+    value = int(value)
+    if not lo <= value <= hi:
+        raise _usage(f"invalid value {value} for {name}= ({flag}): {value} is not in {lo}..={hi}")
+    return value
+
+
+def _bool_arg(value, name: str, flag: str) -> bool:
+    if not isinstance(value, bool):
+        raise _usage(f"invalid value {value!r} for {name}= ({flag}): True or False is needed")
+    return value
+
+
+def _is_path(value) -> bool:
+    return isinstance(value, (str, bytes, os.PathLike))
+
+
+def _path(value) -> str:
+    """A path as the text the command line would get: bytes (a non-UTF-8 name) become the
+    str `os.fsdecode` makes of them, which `os.fsencode` turns back into the same bytes."""
+    value = os.fspath(value)
+    return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
+def _path_list(value, name: str, flag: str) -> List[str]:
+    """A path or a list of paths (str, bytes or os.PathLike)."""
     if value is None:
         return []
-    if isinstance(value, (str, os.PathLike)):
-        return [os.fspath(value)]
-    return [os.fspath(v) for v in value]
+    if _is_path(value):
+        return [_path(value)]
+    try:
+        items = list(value)
+    except TypeError:
+        items = None
+    if items is None or not all(_is_path(v) for v in items):
+        raise _usage(
+            f"invalid value {value!r} for {name}= ({flag}): a path (str, bytes, os.PathLike) "
+            "or a list of paths is needed"
+        )
+    return [_path(v) for v in items]
+
+
+def _str_list(value, name: str, flag: str) -> List[str]:
+    """A string or a list of strings (each may hold several, comma-separated, as on the
+    command line)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    try:
+        items = list(value) if not isinstance(value, (bytes, bytearray)) else None
+    except TypeError:
+        items = None
+    if items is None or not all(isinstance(v, str) for v in items):
+        raise _usage(f"invalid value {value!r} for {name}= ({flag}): a string or a list of strings is needed")
+    return items
+
+
+def _opt_str(value, name: str, flag: str) -> Optional[str]:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return os.fsdecode(value)
+    raise _usage(f"invalid value {value!r} for {name}= ({flag}): a string is needed")
+
+
+def _check_progress(value) -> str:
+    if value not in _PROGRESS_MODES:
+        raise _usage(f"invalid value {value!r} for progress= (--progress): one of auto, always, never is needed")
+    return value
+
+
+def _check_partitions(value) -> Optional[int]:
+    if value is None:
+        return None
+    return _int_arg(value, "partitions", "--partitions", 1, _MAX_PARTITIONS)
+
+
+def _check_stream(path: str):
+    """A pipe, FIFO or device given as an input (`-i <(...)`, `mkfifo`): every part's map
+    would open it, and all but one would wait for ever for a writer. A path that does not
+    exist is left to the maps (a glob pattern, or their `No such file` error)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        raise _usage(
+            f"--input {path} is a pipe, FIFO or device: a cluster reads files that every node "
+            "sees, by position (save it to a file first)"
+        )
 
 
 class _Plan:
-    """The flags every map of the run gets (paths already absolute)."""
+    """The flags every map of the run gets.
 
-    def __init__(self, inputs, store, agg, by, where, delimiter, no_header, threads):
-        inputs = _as_list(inputs)
+    Paths go to the maps as they were given, relative ones with the driver's working
+    directory (`cwd`, the maps run in it): a map then reads exactly the files `rayproc run`
+    would read, and names them in its messages as `rayproc run` does. (Prefixing the
+    directory to the path text instead made a directory name holding `*`, `?` or `[` part
+    of a glob pattern, and every message named the absolute path.)"""
+
+    def __init__(self, inputs, store, agg, by, where, delimiter, no_header, threads,
+                 allow_stale=False, no_verify=False):
+        inputs = _path_list(inputs, "inputs", "--input")
+        if store is not None:
+            if not _is_path(store):
+                raise _usage(f"invalid value {store!r} for store= (--store): a path is needed")
+            store = _path(store)
         if store is not None and inputs:
             raise RayprocError("rayproc: error: give --input or --store, not both", 2)
         if store is None and not inputs:
@@ -104,19 +222,30 @@ class _Plan:
                 "give paths that every node sees",
                 2,
             )
-        agg = _as_list(agg)
+        for p in inputs:
+            _check_stream(p)
+        agg = _str_list(agg, "agg", "--agg")
         if not agg:
             raise RayprocError("rayproc: error: give at least one --agg SPEC", 2)
-        if threads < 1:
-            raise RayprocError("rayproc: error: --threads must be at least 1", 2)
-        self.inputs = [os.path.abspath(p) for p in inputs]
-        self.store = os.path.abspath(os.fspath(store)) if store is not None else None
+        self.by = _str_list(by, "by", "--by")
+        self.where = _opt_str(where, "where", "--where")
+        if delimiter is not None and not isinstance(delimiter, str):
+            raise _usage(f"invalid value {delimiter!r} for delimiter= (--delimiter): a string is needed")
+        self.no_header = _bool_arg(no_header, "no_header", "--no-header")
+        self.threads = _int_arg(threads, "threads", "--threads", 1, _MAX_THREADS)
+        self.allow_stale = _bool_arg(allow_stale, "allow_stale", "--allow-stale")
+        self.no_verify = _bool_arg(no_verify, "no_verify", "--no-verify")
+        if store is None and (self.allow_stale or self.no_verify):
+            flag = "--allow-stale" if self.allow_stale else "--no-verify"
+            raise _usage(f"{flag} applies to --store only")
+        self.inputs = inputs
+        self.store = store
         self.agg = agg
-        self.by = _as_list(by)
-        self.where = where
         self.delimiter = delimiter
-        self.no_header = no_header
-        self.threads = threads
+        paths = inputs + ([store] if store is not None else [])
+        # The maps run in this directory when a path is relative (it must exist on every
+        # node, as it must for the absolute form of such a path).
+        self.cwd = os.getcwd() if any(not os.path.isabs(p) for p in paths) else None
 
     def map_args(self, part: int, parts: int) -> List[str]:
         args = ["map"]
@@ -124,6 +253,10 @@ class _Plan:
             args += ["--input", p]
         if self.store is not None:
             args += ["--store", self.store]
+            if self.allow_stale:
+                args.append("--allow-stale")
+            if self.no_verify:
+                args.append("--no-verify")
         args += ["--part", f"{part}/{parts}"]
         for a in self.agg:
             args += ["--agg", a]
@@ -218,7 +351,7 @@ def _make_map_task():
     """The task body, made in a closure so that cloudpickle ships it by value (workers need
     only `ray`, not this package)."""
 
-    def rayproc_map(args, ship):
+    def rayproc_map(args, ship, cwd=None):
         import os
         import subprocess
         import tempfile
@@ -252,14 +385,21 @@ def _make_map_task():
             except Exception:
                 pass
 
+        node = ray.util.get_node_ip_address()
+        if cwd is not None and not os.path.isdir(cwd):
+            msg = (
+                f"rayproc: error: relative paths are read from the driver's working directory "
+                f"{cwd}, which node {node} does not have: give paths that every node sees\n"
+            )
+            return 1, b"", os.fsencode(msg), node, time.time() - t0
         proc = subprocess.run(
             [exe] + list(args),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             preexec_fn=die_with_parent,
+            cwd=cwd,
         )
-        node = ray.util.get_node_ip_address()
         return proc.returncode, proc.stdout, proc.stderr, node, time.time() - t0
 
     return rayproc_map
@@ -290,6 +430,7 @@ class _Progress:
         self.total = total
         self.start = time.monotonic()
         self.last = 0.0
+        self.shown = None
         self.drawn = False
 
     def update(self, done: int, nbytes: int, force: bool = False):
@@ -299,7 +440,10 @@ class _Progress:
         period = 0.1 if self.kind == "bar" else 2.0
         if not force and now - self.last < period:
             return
+        if self.kind == "line" and (done, nbytes) == self.shown:
+            return  # nothing new to say
         self.last = now
+        self.shown = (done, nbytes)
         elapsed = now - self.start
         if done:
             eta = f"ETA {max(0.0, elapsed / done * (self.total - done)):.0f}s"
@@ -322,39 +466,53 @@ class _Progress:
             sys.stderr.flush()
 
 
-# The stage folder of the runtime_env this process's ray.init was given (None: not ours).
-_INIT_STAGE: Optional[str] = None
+# The connection this module made with ray.init: (stage folder given as its working_dir,
+# the job id of that connection). None: not connected by us. Guarded by _CONNECT_LOCK, so
+# that two threads calling run() at once make one connection, not two ray.init.
+_INIT: Optional[tuple] = None
+_CONNECT_LOCK = threading.Lock()
+
+
+def _job_id(ray):
+    try:
+        return ray.get_runtime_context().get_job_id()
+    except Exception:
+        return None
 
 
 def _connect(ray, address: Optional[str], stage: str):
     """Connects (or reuses this process's connection); returns the `ship` argument of the
     tasks: None when the binary is in the job's working_dir, else (digest, [ObjectRef])."""
-    global _INIT_STAGE
-    if not ray.is_initialized():
-        _probe(address)
-        try:
-            kwargs = {}
-            if not address and not os.environ.get("RAY_ADDRESS"):
-                kwargs["include_dashboard"] = False  # a local Ray just for this run
-            ray.init(
-                address=address,
-                runtime_env={"working_dir": stage},
-                # Ray's own warnings (a retried task, a dead node) would change the run's
-                # stderr; errors that end the run are reported by us, in one paragraph.
-                logging_level=logging.ERROR,
-                log_to_driver=False,
-                **kwargs,
-            )
-        except Exception as e:  # ConnectionError, RuntimeError, ... from ray.init
-            detail = _first_line(str(e)) or type(e).__name__
-            where = f" at {address}" if address else ""
-            raise RayprocError(
-                f"rayproc: error: cannot connect to the Ray cluster{where}: {detail}", 1
-            ) from None
-        _INIT_STAGE = stage
-        return None
-    if _INIT_STAGE == stage:
-        return None
+    global _INIT
+    with _CONNECT_LOCK:
+        if not ray.is_initialized():
+            _INIT = None  # whatever we made before was shut down
+            _probe(address)
+            try:
+                kwargs = {}
+                if not address and not os.environ.get("RAY_ADDRESS"):
+                    kwargs["include_dashboard"] = False  # a local Ray just for this run
+                ray.init(
+                    address=address,
+                    runtime_env={"working_dir": stage},
+                    # Ray's own warnings (a retried task, a dead node) would change the run's
+                    # stderr; errors that end the run are reported by us, in one paragraph.
+                    logging_level=logging.ERROR,
+                    log_to_driver=False,
+                    **kwargs,
+                )
+            except Exception as e:  # ConnectionError, RuntimeError, ... from ray.init
+                detail = _first_line(str(e)) or type(e).__name__
+                where = f" at {address}" if address else ""
+                raise RayprocError(
+                    f"rayproc: error: cannot connect to the Ray cluster{where}: {detail}", 1
+                ) from None
+            _INIT = (stage, _job_id(ray))
+            return None
+        # Ours only if it is still the very connection we made with this stage: after the
+        # caller's ray.shutdown() and own ray.init(), the job (and its working_dir) is new.
+        if _INIT is not None and _INIT == (stage, _job_id(ray)):
+            return None
     with open(os.path.join(stage, "rayproc"), "rb") as f:
         data = f.read()
     digest = hashlib.sha256(data).hexdigest()[:32]
@@ -405,6 +563,55 @@ def _signal_name(num: int) -> str:
         return f"signal {num}"
 
 
+def _task_demand(opts: dict) -> Dict[str, float]:
+    """The resources one map task with these `.options()` asks Ray for (Ray's names)."""
+    demand = {}
+    for key, name in (("num_cpus", "CPU"), ("num_gpus", "GPU"), ("memory", "memory")):
+        if opts.get(key):
+            demand[name] = float(opts[key])
+    for name, amount in (opts.get("resources") or {}).items():
+        if amount:
+            demand[name] = float(amount)
+    return demand
+
+
+def _show_amount(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _check_feasible(ray, demands: List[Dict[str, float]], threads: int, cpus_from_threads: bool):
+    """Refuses a run whose map tasks no node of the cluster can hold: Ray would keep them
+    pending for ever (an "infeasible" task), and the run would wait silently. Nodes are
+    those alive now: an autoscaling cluster must have one such node up."""
+    try:
+        nodes = [n.get("Resources") or {} for n in ray.nodes() if n.get("Alive")]
+    except Exception:
+        return  # no view of the nodes (an old Ray, a client): Ray schedules as it can
+    if not nodes:
+        return
+    for demand in demands:
+        if any(all(node.get(k, 0) >= v for k, v in demand.items()) for node in nodes):
+            continue
+        cpu_short = all(node.get("CPU", 0) < demand.get("CPU", 0) for node in nodes)
+        other = {k: v for k, v in demand.items() if k != "CPU"}
+        cpu_only = any(all(node.get(k, 0) >= v for k, v in other.items()) for node in nodes)
+        most = max(node.get("CPU", 0) for node in nodes)
+        if cpu_short and cpu_only and cpus_from_threads:
+            raise _usage(
+                f"--threads {threads}: no node of the cluster has {threads} CPUs (the most a "
+                f"node has: {_show_amount(most)}); each map task asks Ray for --threads CPUs: "
+                f"give --threads {max(1, int(most))} or less"
+            )
+        wanted = ", ".join(f"{k}={_show_amount(v)}" for k, v in sorted(demand.items()))
+        has = ", ".join(
+            f"{k}={_show_amount(max(node.get(k, 0) for node in nodes))}" for k in sorted(demand)
+        )
+        raise _usage(
+            f"no node of the cluster has the resources a map task asks for ({wanted}; "
+            f"--threads and ray_options): the most any node has is {has}"
+        )
+
+
 def _execute(
     plan: _Plan,
     *,
@@ -418,23 +625,26 @@ def _execute(
     capture: bool,
     max_retries: int = MAX_RETRIES,
     ray_options: Optional[dict] = None,
+    after_connect=None,
+    notes: Optional[list] = None,
 ) -> int:
     """Runs the whole thing; returns the final reduce's exit code (0) or raises RayprocError.
-    With `capture`, the reduce's stderr is collected (the API) instead of inherited."""
+    With `capture`, the reduce's stderr is collected (the API) instead of inherited, and its
+    `rayproc: note:` lines are appended to `notes`. `after_connect()` runs once connected
+    (the command line reinstalls its signal handlers there: ray.init replaces them)."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     trace_path = os.environ.get("RAYPROC_RAY_TRACE")
     fanin = max(2, int(os.environ.get("RAYPROC_RAY_MERGE_FANIN", _MERGE_FANIN_DEFAULT)))
-    if partitions is not None and partitions < 1:
-        raise RayprocError("rayproc: error: --partitions must be at least 1", 2)
+    partitions = _check_partitions(partitions)
+    progress = _check_progress(progress)
+    max_retries = _int_arg(max_retries, "max_retries", "Ray's max_retries", 0, 1000)
+    if ray_options is not None and not (
+        isinstance(ray_options, dict) and all(isinstance(k, str) for k in ray_options)
+    ):
+        raise _usage(f"invalid value {ray_options!r} for ray_options=: a dict of Ray's .options() is needed")
     t_start = time.monotonic()
     stage = _stage_binary(binary)
     import ray  # late: `rayproc run --cluster --help`-like paths never pay for it
-
-    ship = _connect(ray, address, stage)
-    t_connected = time.monotonic()
-    if partitions is None:
-        partitions = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    n = partitions
 
     task = ray.remote(_make_map_task())
     # SPREAD: parts go round the nodes rather than filling the driver's node first (Ray's
@@ -447,16 +657,35 @@ def _execute(
         scheduling_strategy="SPREAD",
     )
     opts.update(ray_options or {})
+    try:  # Ray checks the options here, before anything runs
+        task.options(name="rayproc map", **opts)
+    except (TypeError, ValueError) as e:
+        raise _usage(f"invalid ray_options {ray_options!r}: {_first_line(str(e))}") from None
 
     # Developer hook (the cluster test): part I asks for one unit of the custom resource
     # names[I % len], so that parts land on given nodes whatever the scheduler prefers.
     round_robin = [r for r in os.environ.get("RAYPROC_RAY_ROUND_ROBIN", "").split(",") if r]
 
-    def submit(i):
+    def part_options(i):
         part_opts = dict(opts)
         if round_robin:
             part_opts["resources"] = {**opts.get("resources", {}), round_robin[i % len(round_robin)]: 1}
-        return task.options(name=f"rayproc map {i}/{n}", **part_opts).remote(plan.map_args(i, n), ship)
+        return part_opts
+
+    ship = _connect(ray, address, stage)
+    if after_connect is not None:
+        after_connect()
+    t_connected = time.monotonic()
+    demands = [_task_demand(part_options(i)) for i in range(max(1, len(round_robin)))]
+    _check_feasible(ray, demands, plan.threads, "num_cpus" not in (ray_options or {}))
+    if partitions is None:
+        partitions = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    n = partitions
+
+    def submit(i):
+        return task.options(name=f"rayproc map {i}/{n}", **part_options(i)).remote(
+            plan.map_args(i, n), ship, plan.cwd
+        )
 
     workdir = tempfile.mkdtemp(prefix="rayproc-ray-")
     refs: Dict[object, int] = {}
@@ -535,7 +764,9 @@ def _execute(
                     levels[lvl] = []
                     levels[lvl + 1].append(dst)
                 lvl += 1
-            bar.update(len(done_ok), nbytes, force=bool(ready))
+            # At most a line every 2 s off a terminal (a redraw every 0.1 s on one).
+            bar.update(len(done_ok), nbytes)
+        bar.update(len(done_ok), nbytes, force=True)  # the last state: every part done
         bar.close()
         t_mapped = time.monotonic()
 
@@ -558,7 +789,13 @@ def _execute(
         try:
             _, err = proc.communicate()
         except BaseException:
-            # Ctrl-C reached the reduce too (same process group): let it clean up.
+            # Ctrl-C reached the reduce too (same process group); a SIGTERM or SIGHUP (or a
+            # `kill -INT`) sent to the driver alone did not: pass it on, and let the reduce
+            # remove its temporary output itself.
+            try:
+                proc.send_signal(_SIGNALLED or signal.SIGINT)
+            except OSError:
+                pass
             proc.wait()
             raise
         if trace_path:
@@ -579,6 +816,8 @@ def _execute(
             if capture:
                 raise RayprocError(err or b"rayproc: error: rayproc reduce failed", proc.returncode)
             return proc.returncode
+        if capture and err and notes is not None:
+            notes.extend(_notes(err))
         return 0
     except BaseException:
         for ref in refs:
@@ -591,6 +830,18 @@ def _execute(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _notes(stderr: bytes) -> List[str]:
+    """The messages of a successful run's stderr (`rayproc: note: ...`, each with the lines
+    that continue it)."""
+    out: List[str] = []
+    for line in stderr.decode("utf-8", "replace").splitlines():
+        if line.startswith("rayproc: ") or not out:
+            out.append(line)
+        else:
+            out[-1] += "\n" + line
+    return [m for m in out if m.strip()]
+
+
 def _reduce_to_partial(binary: str, files: Sequence[str], dst: str):
     proc = subprocess.run(
         [binary, "reduce", *files, "--emit-partial", dst, "--quiet"],
@@ -600,6 +851,51 @@ def _reduce_to_partial(binary: str, files: Sequence[str], dst: str):
     )
     if proc.returncode != 0:
         raise RayprocError(proc.stderr or b"rayproc: error: merging partials failed", proc.returncode)
+
+
+def _unique_names(names: Sequence[str]) -> List[str]:
+    """Column names made unique as `polars.read_csv` makes a header's: the k-th repeat
+    (k = 0, 1, ...) of NAME becomes NAME_duplicated_k (skipping a name already taken)."""
+    taken = set(names)
+    seen: Dict[str, int] = {}
+    out = []
+    for name in names:
+        if name not in seen:
+            seen[name] = 0
+            out.append(name)
+            continue
+        while True:
+            cand = f"{name}_duplicated_{seen[name]}"
+            seen[name] += 1
+            if cand not in taken:
+                break
+        taken.add(cand)
+        out.append(cand)
+    return out
+
+
+def _read_result(path: str):
+    """The final reduce's Parquet file as a polars.DataFrame. A table may have two columns
+    of one name (a --by key named like an aggregate's column: `run` prints `count,count`);
+    polars refuses those, so the repeats are renamed as `_unique_names` says."""
+    import polars as pl
+
+    try:
+        return pl.read_parquet(path)
+    except pl.exceptions.DuplicateError:
+        pass
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise RayprocError(
+            "rayproc: error: the result has two columns of the same name (a --by key named "
+            "like an aggregate's column): reading it as a DataFrame renames the repeat, which "
+            "needs pyarrow (pip install pyarrow), or give the --by key another name",
+            1,
+        ) from None
+    table = pq.ParquetFile(path).read()
+    table = table.rename_columns(_unique_names(table.column_names))
+    return pl.from_arrow(table)
 
 
 def run(
@@ -617,24 +913,41 @@ def run(
     progress: str = "auto",
     max_retries: int = MAX_RETRIES,
     ray_options: Optional[dict] = None,
+    allow_stale: bool = False,
+    no_verify: bool = False,
 ):
     """Aggregates `inputs` (paths every node sees) on a Ray cluster; returns a polars.DataFrame.
 
-    The arguments are those of `rayproc run` (`agg`, `by`: a string or a list of strings).
-    `partitions` is the number of Ray tasks (default: the cluster's CPUs), `threads` the CPUs
-    each asks for. `address` is what `ray.init` takes (`auto`, `HOST:PORT`, `ray://HOST:PORT`;
-    None: $RAY_ADDRESS or a local Ray); an existing connection of this process is reused.
-    `rayproc`: the binary (default $RAYPROC_BIN, then PATH). `ray_options`: extra
-    `.options()` for the map tasks, e.g. `{"resources": {"big_disk": 1}}`.
+    The arguments are those of `rayproc run` (`agg`, `by`: a string or a list of strings;
+    `inputs`: a path or a list of paths, str, bytes or os.PathLike; a relative path is read
+    from the current directory, which every node must then have). `partitions` is the number
+    of Ray tasks (default: the cluster's CPUs), `threads` the CPUs each asks for (a node
+    must have that many). `address` is what `ray.init` takes (`auto`, `HOST:PORT`,
+    `ray://HOST:PORT`; None: $RAY_ADDRESS or a local Ray); an existing connection of this
+    process is reused (it may be shared by threads). `rayproc`: the binary (default
+    $RAYPROC_BIN, then PATH). `ray_options`: extra `.options()` for the map tasks, e.g.
+    `{"resources": {"big_disk": 1}}`. `allow_stale`, `no_verify`: `--allow-stale`,
+    `--no-verify` for `store`.
 
     The result is the final reduce's Parquet output read by polars, so columns are typed
-    (Int64, Float64, String) exactly as `rayproc run --format parquet` writes them. Raises
-    RayprocError (its `stderr` and `exit_code` are what the command line would show).
+    exactly as `rayproc run --format parquet` writes them (docs/store.md, "Parquet output").
+    Two columns of one name (a --by key named like an aggregate) become NAME and
+    NAME_duplicated_0, as `polars.read_csv` names a repeated header. The run's notes
+    (`rayproc: note: ...`, e.g. an approximate answer that may be off by more than its
+    accuracy) are issued as `RayprocWarning`s. Raises RayprocError (its `stderr` and
+    `exit_code` are what the command line would show; a wrong argument: exit code 2).
     """
-    import polars as pl
-
-    plan = _Plan(inputs, store, agg, by, where, delimiter, no_header, threads)
+    plan = _Plan(inputs, store, agg, by, where, delimiter, no_header, threads, allow_stale, no_verify)
+    partitions = _check_partitions(partitions)
+    progress = _check_progress(progress)
+    if address is not None and not isinstance(address, str):
+        raise _usage(f"invalid value {address!r} for address=: a string is needed")
+    if rayproc is not None:
+        if not _is_path(rayproc):
+            raise _usage(f"invalid value {rayproc!r} for rayproc=: a path is needed")
+        rayproc = _path(rayproc)
     binary = find_binary(rayproc)
+    notes: List[str] = []
     with tempfile.TemporaryDirectory(prefix="rayproc-ray-out-") as tmp:
         out = os.path.join(tmp, "result.parquet")
         _execute(
@@ -649,5 +962,9 @@ def run(
             capture=True,
             max_retries=max_retries,
             ray_options=ray_options,
+            notes=notes,
         )
-        return pl.read_parquet(out)
+        df = _read_result(out)
+    for note in notes:
+        warnings.warn(note, RayprocWarning, stacklevel=2)
+    return df

@@ -2,10 +2,16 @@
 `rayproc run --cluster ADDRESS ...` execs (its exit code becomes rayproc's).
 
 Flags are `rayproc run`'s, long forms only (rayproc normalises them before the exec):
---input PATH (repeated) or --store DIR, --agg SPEC (repeated), --by COLS (repeated),
---where EXPR, --delimiter C, --no-header, --partitions N (Ray tasks; default: the
-cluster's CPUs), --threads T (CPUs per task, default 1), --format F, --output PATH,
---progress auto|always|never, --quiet.
+--input PATH (repeated) or --store DIR (with --allow-stale, --no-verify), --agg SPEC
+(repeated), --by COLS (repeated), --where EXPR, --delimiter C, --no-header, --partitions N
+(Ray tasks; default: the cluster's CPUs), --threads T (CPUs per task, default 1), --format F,
+--output PATH, --progress auto|always|never, --quiet. Relative paths are read from the
+driver's working directory (the maps run in it).
+
+Arguments that are not UTF-8 (a path's raw bytes) never stay on this process's command line:
+`ray.init` records the command line as the job's entrypoint and encodes it as UTF-8, which
+fails on them. The driver then runs itself again with its arguments in the environment
+(`RAYPROC_RAY_ARGV`, the arguments' bytes in hex, NUL-separated) and an ASCII command line.
 """
 
 from __future__ import annotations
@@ -15,7 +21,11 @@ import os
 import signal
 import sys
 
-from . import MAX_RETRIES, RayprocError, _execute, _Interrupted, _Plan, find_binary
+from . import MAX_RETRIES, RayprocError, _execute, _Plan, find_binary
+import rayproc_ray as _pkg
+
+#: The environment variable that carries the arguments across the re-exec (see above).
+ARGV_VAR = "RAYPROC_RAY_ARGV"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--rayproc", default=None, help="the rayproc binary (default $RAYPROC_BIN, then PATH)")
     r.add_argument("--input", action="append", default=[])
     r.add_argument("--store", default=None)
+    r.add_argument("--allow-stale", action="store_true")
+    r.add_argument("--no-verify", action="store_true")
     r.add_argument("--agg", action="append", default=[], required=True)
     r.add_argument("--by", action="append", default=[])
     r.add_argument("--where", default=None)
@@ -48,19 +60,72 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _on_signal(signum, _frame):
-    raise _Interrupted(128 + signum)
+    # Raised from wherever the main thread is, Ray's Cython code included: Ray turns a
+    # KeyboardInterrupt (only that) into its own clean interruption, any other exception
+    # into a SystemError. main() reads the signal from _SIGNALLED.
+    if _pkg._SIGNALLED is not None:
+        return  # already ending: let the cleanup finish
+    _pkg._SIGNALLED = signum
+    raise KeyboardInterrupt
+
+
+def _install_handlers():
+    """SIGINT, SIGTERM and SIGHUP end the run as Ctrl-C does (tasks cancelled, temporary
+    files removed), with exit code 128 + the signal. Installed again once connected:
+    ray.init replaces SIGTERM's handler (and Ray's core worker has one that prints a crash
+    report). A signal ignored when the driver started (`nohup`) stays ignored."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            if signal.getsignal(sig) is signal.SIG_IGN:
+                continue
+            signal.signal(sig, _on_signal)
+        except (OSError, ValueError):
+            pass
+
+
+def _utf8(arg: str) -> bool:
+    try:
+        arg.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _argv_from_env() -> list:
+    raw = bytes.fromhex(os.environ.pop(ARGV_VAR))
+    return [os.fsdecode(a) for a in raw.split(b"\0")] if raw else []
+
+
+def _reexec_ascii(argv: list):
+    """Runs the driver again with `argv` in the environment (never returns)."""
+    os.environ[ARGV_VAR] = b"\0".join(os.fsencode(a) for a in argv).hex()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "rayproc_ray"])
 
 
 def main(argv=None) -> int:
+    if argv is None:
+        if ARGV_VAR in os.environ:
+            argv = _argv_from_env()
+        else:
+            argv = sys.argv[1:]
+            if not all(_utf8(a) for a in argv):
+                _reexec_ascii(argv)
     args = _parser().parse_args(argv)
     # Ray's driver prints cluster events (a task retried because its node died) with Python's
     # sys.stdout; the table goes to file descriptor 1 from the final `rayproc reduce` only.
     # Keep the two apart: Ray's notices go to stderr (nowhere with --quiet).
     sys.stdout = open(os.devnull, "w") if args.quiet else sys.stderr
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _on_signal)
+    # A part cancelled after an earlier one failed may end in an error nobody fetches: Ray
+    # would log it ("Unhandled error ...") on the run's stderr; the run reports its own.
+    os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
+    _install_handlers()
     try:
-        plan = _Plan(args.input, args.store, args.agg, args.by, args.where, args.delimiter, args.no_header, args.threads)
+        plan = _Plan(
+            args.input, args.store, args.agg, args.by, args.where, args.delimiter, args.no_header,
+            args.threads, args.allow_stale, args.no_verify,
+        )
         binary = find_binary(args.rayproc)
         return _execute(
             plan,
@@ -73,16 +138,17 @@ def main(argv=None) -> int:
             quiet=args.quiet,
             capture=False,
             max_retries=args.max_retries,
+            after_connect=_install_handlers,
         )
     except RayprocError as e:
         sys.stderr.buffer.write(e.stderr)
         sys.stderr.flush()
         return e.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("\n")
-        return 130
-    except _Interrupted as e:
-        return e.exit_code
+        signum = _pkg._SIGNALLED or signal.SIGINT
+        if signum == signal.SIGINT:
+            sys.stderr.write("\n")
+        return 128 + signum
 
 
 if __name__ == "__main__":

@@ -10,7 +10,15 @@ Checks, against `rayproc run` on one machine (byte for byte):
 - the Python API returns the same table as a typed polars.DataFrame (the binary shipped
   through the object store to the other node, then through the job's working_dir);
 - a malformed line: the same `FILE:LINE:` stderr, exit 1, nothing written to --output;
-- the worker node killed mid-run: the answer is unchanged, or the run fails cleanly (says which).
+- the worker node killed mid-run: the answer is unchanged, or the run fails cleanly (says which);
+- SIGINT, SIGTERM, SIGHUP: exit 130, 143, 129, maps cancelled, nothing left behind;
+- `--progress always` prints a line every 2 s, not per batch; a non-UTF-8 input name; a FIFO
+  input refused at once; relative paths in a directory named `st*r` and a stale store with
+  --allow-stale (from the command line when the binary passes them through);
+- the API: two threads at once, run() after ray.shutdown() and the caller's ray.init(),
+  tasks no node can hold refused (exit 2), a --by key named like an aggregate, notes as
+  RayprocWarning, relative paths, allow_stale.
+test_driver_unit.py (no cluster) runs first.
 Every Ray process it started is stopped by PID in a finally, and none may be left.
 """
 
@@ -54,16 +62,16 @@ def env(**extra) -> dict:
     return e
 
 
-def run_local(args):
-    return subprocess.run([BIN, "run", *args], capture_output=True, env=env())
+def run_local(args, cwd=None):
+    return subprocess.run([BIN, "run", *args], capture_output=True, env=env(), cwd=cwd)
 
 
-def run_cluster(address, args, extra_env=None, rayproc=None):
+def run_cluster(address, args, extra_env=None, rayproc=None, cwd=None):
     if rayproc is None:
         cmd = [BIN, "run", "--cluster", address, *args]
-    else:  # the driver directly, with another binary (a slow wrapper)
+    else:  # the driver directly (with another binary: a slow wrapper)
         cmd = [sys.executable, "-m", "rayproc_ray", "run", "--address", address, "--rayproc", rayproc, *args]
-    return subprocess.run(cmd, capture_output=True, env=env(**(extra_env or {})), timeout=300)
+    return subprocess.run(cmd, capture_output=True, env=env(**(extra_env or {})), timeout=300, cwd=cwd)
 
 
 def make_data(d: str) -> dict:
@@ -152,13 +160,64 @@ def test_cli(c: LoopbackCluster, data: dict, tmp: str):
     check_same(c.address, ["--input", q, "--by", "k,s", "--agg", "count", "--format", "ndjson"], 6)
 
     out_cluster, out_local = os.path.join(tmp, "c.csv"), os.path.join(tmp, "l.csv")
-    base = ["--input", q, "--by", "k", "--agg", "std:x", "--format", "csv"]
-    assert run_local([*base, "--output", out_local]).returncode == 0
-    got = run_cluster(c.address, [*base, "--output", out_cluster, "--partitions", "4", "--progress", "always"])
+    base = ["--by", "k", "--agg", "std:x", "--format", "csv"]
+    assert run_local(["--input", q, *base, "--output", out_local]).returncode == 0
+    # The cluster reads a copy whose name is not UTF-8 (ray.init must not see it on the
+    # driver's command line, where it failed as "cannot connect").
+    odd = os.path.join(os.fsencode(tmp), b"n\xffu.csv")
+    shutil.copyfile(q, odd)
+    t = time.time()
+    got = run_cluster(c.address, ["--input", os.fsdecode(odd), *base, "--output", out_cluster, "--partitions", "16", "--progress", "always"])
+    wall = time.time() - t
     assert got.returncode == 0 and got.stdout == b"", got
     assert open(out_cluster, "rb").read() == open(out_local, "rb").read()
-    assert b"4/4 parts" in got.stderr, f"--progress always should print lines off a terminal: {got.stderr!r}"
-    log("ok: --output written atomically with the same bytes; --progress always prints lines")
+    assert b"16/16 parts" in got.stderr, f"--progress always should print lines off a terminal: {got.stderr!r}"
+    # a line every 2 s (plus the first and the last), not one per batch of parts done
+    lines = got.stderr.splitlines()
+    assert len(lines) <= 2 + wall / 2, f"{len(lines)} progress lines in {wall:.1f} s: {got.stderr.decode()}"
+    assert len(set(lines)) == len(lines), f"a progress line repeated: {got.stderr.decode()}"
+    log(f"ok: --output (input named by non-UTF-8 bytes) written atomically with the same bytes; --progress always: {len(lines)} lines in {wall:.1f} s")
+
+    # A binary that passes --allow-stale and relative paths through (src/cli/cluster.rs):
+    # the same checks as the driver-level ones in test_api, from the command line.
+    probe = run_cluster(c.address, ["--store", os.path.join(tmp, "none.store"), "--agg", "count", "--allow-stale"])
+    if b"does not apply with --cluster" in probe.stderr:
+        log("skipped: this rayproc refuses --allow-stale with --cluster and makes paths absolute (the CLI-level checks of relative paths and stale stores)")
+    else:
+        star = _glob_dirs(tmp)
+        args = ["--input", "dup.csv", "--by", "k", "--agg", "count,sum:x"]
+        want = run_local(args, cwd=star)
+        got = run_cluster(c.address, [*args, "--partitions", "2", "--progress", "never"], cwd=star)
+        assert (got.returncode, got.stdout, got.stderr) == (want.returncode, want.stdout, want.stderr), (got, want)
+        store = _stale_store(tmp, "cli")
+        for extra in (["--allow-stale", "--no-verify"],):
+            want = run_local(["--store", store, "--agg", "count", *extra])
+            got = run_cluster(c.address, ["--store", store, "--agg", "count", "--partitions", "2", "--progress", "never", *extra])
+            assert (got.returncode, got.stdout, got.stderr) == (want.returncode, want.stdout, want.stderr), (extra, got, want)
+        log("ok: run --cluster in a directory named st*r, and a stale store with --allow-stale: as run")
+
+
+def _glob_dirs(tmp: str) -> str:
+    """`st*r` and its sibling `star`, each with dup.csv: a relative input read in `st*r`
+    must not become the pattern `.../st*r/dup.csv`, which matches both."""
+    for name in ("st*r", "star"):
+        d = os.path.join(tmp, name)
+        os.makedirs(d, exist_ok=True)
+        for file in ("dup.csv", "bad.csv"):
+            with open(os.path.join(d, file), "w") as f:
+                f.write("k,x\na,1\nb,2\na,3\n" + ("b,zz\n" if file == "bad.csv" else ""))
+    return os.path.join(tmp, "st*r")
+
+
+def _stale_store(tmp: str, name: str) -> str:
+    src = os.path.join(tmp, f"{name}-src.csv")
+    with open(src, "w") as f:
+        f.write("k,x\na,1\nb,2\n")
+    store = os.path.join(tmp, f"{name}.store")
+    subprocess.run([BIN, "split", "-i", src, "--store", store, "-q"], check=True, env=env())
+    with open(src, "a") as f:
+        f.write("a,5\n")
+    return store
 
 
 def test_errors(c: LoopbackCluster, data: dict, tmp: str):
@@ -177,6 +236,14 @@ def test_errors(c: LoopbackCluster, data: dict, tmp: str):
     want = run_local(["--input", data["quoted"], "--agg", "mean:nope"])
     assert got.returncode == want.returncode == 2 and got.stderr == want.stderr, (got, want)
     log("ok: unknown column -> exit 2, same message as run")
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    t = time.time()
+    got = run_cluster(c.address, ["--input", fifo, "--agg", "count", "--partitions", "2"])
+    assert got.returncode == 2 and b"is a pipe, FIFO or device" in got.stderr, got
+    assert time.time() - t < 30, "a FIFO input must be refused at once"
+    os.unlink(fifo)
+    log("ok: a FIFO input -> exit 2 at once, not a hang")
     from loopback import free_port
 
     got = run_cluster(f"127.0.0.1:{free_port()}", ["--input", data["quoted"], "--agg", "mean:x"])
@@ -220,6 +287,135 @@ def test_api(c: LoopbackCluster, data: dict, tmp: str):
     ray.shutdown()
     del os.environ["RAYPROC_RAY_TRACE"]
     log(f"ok: API returns a typed polars.DataFrame {dict(df.schema)} equal to run's CSV (object store and working_dir shipping)")
+    _test_api_more(c, data, tmp, ref)
+
+
+def _test_api_more(c: LoopbackCluster, data: dict, tmp: str, ref):
+    import ray
+
+    for check in (_api_threads_and_reconnect, _api_infeasible, _api_names_and_notes, _api_relative_and_store):
+        check(c, data, tmp, ref)
+    ray.shutdown()
+
+
+def _api_threads_and_reconnect(c: LoopbackCluster, data: dict, tmp: str, ref):
+    import threading
+
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    import ray
+    import rayproc_ray
+
+    q = data["quoted"]
+    kw = dict(agg=["count,mean:x,median:x", "distinct:s"], by=["k"], rayproc=CLUSTER_BIN, progress="never")
+    # Two threads, no connection yet: one ray.init between them, both runs succeed.
+    results = {}
+
+    def go(i):
+        try:
+            results[i] = rayproc_ray.run(q, partitions=2, address=c.address, **kw)
+        except Exception as e:  # noqa: BLE001 (reported below)
+            results[i] = e
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    for r in results.values():
+        assert isinstance(r, pl.DataFrame), r
+        assert_frame_equal(r, ref, check_dtypes=False)
+    # Our connection shut down by the caller, then the caller's own: the binary must go
+    # through the object store again (the old connection's working_dir is gone).
+    ray.shutdown()
+    ray.init(address=c.address, logging_level=logging.ERROR, log_to_driver=False)
+    assert_frame_equal(rayproc_ray.run(q, partitions=2, **kw), ref, check_dtypes=False)
+    log("ok: API from two threads at once; run() after ray.shutdown() and the caller's ray.init()")
+
+
+def _api_infeasible(c: LoopbackCluster, data: dict, tmp: str, ref):
+    import rayproc_ray
+
+    q = data["quoted"]
+    # Tasks no node can hold: refused at once (exit 2), not a silent wait for ever.
+    for bad, words in (({"threads": 2}, "--threads 2: no node of the cluster has 2 CPUs"),
+                       ({"ray_options": {"resources": {"gpu_box": 1}}}, "gpu_box=1")):
+        t = time.time()
+        try:
+            rayproc_ray.run(q, agg="count", address=c.address, rayproc=CLUSTER_BIN, progress="never", **bad)
+            raise AssertionError(f"{bad}: should be refused")
+        except rayproc_ray.RayprocError as e:
+            assert e.exit_code == 2 and words in str(e), (bad, str(e))
+        assert time.time() - t < 20, bad
+    log("ok: --threads above every node's CPUs, an unknown resource -> exit 2 at once")
+
+
+def _api_names_and_notes(c: LoopbackCluster, data: dict, tmp: str, ref):
+    import warnings
+
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    import rayproc_ray
+
+    kw = dict(address=c.address, rayproc=CLUSTER_BIN, progress="never")
+    # A --by key named like an aggregate's column: a DataFrame, as polars.read_csv names it.
+    dup = os.path.join(tmp, "dup.csv")
+    with open(dup, "w") as f:
+        f.write("count,x\na,1\nb,2\na,3\n")
+    df = rayproc_ray.run(dup, by="count", agg="count,sum:x", partitions=2, **kw)
+    csv = run_local(["--input", dup, "--by", "count", "--agg", "count,sum:x", "--format", "csv"]).stdout
+    assert df.columns == ["count", "count_duplicated_0", "sum_x"], df.columns
+    assert_frame_equal(df.sort("count"), pl.read_csv(io.BytesIO(csv)).sort("count"))
+
+    # The run's notes are warnings (RayprocWarning), not dropped.
+    note = os.path.join(tmp, "note.csv")
+    with open(note, "w") as f:
+        f.write("x\n" + "1\n" * 100 + f"{10**18}\n")
+    want = run_local(["--input", note, "--agg", "approx_median:x"])
+    assert b"rayproc: note:" in want.stderr, want
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rayproc_ray.run(note, agg="approx_median:x", partitions=3, **kw)
+    got = [str(w.message) for w in caught if w.category is rayproc_ray.RayprocWarning]
+    assert got == [want.stderr.decode().rstrip("\n")], (got, want.stderr)
+    log("ok: a --by key named like an aggregate -> count, count_duplicated_0; notes -> RayprocWarning")
+
+
+def _api_relative_and_store(c: LoopbackCluster, data: dict, tmp: str, ref):
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    import rayproc_ray
+
+    kw = dict(address=c.address, rayproc=CLUSTER_BIN, progress="never")
+    # Relative paths, read in a directory named `st*r` next to `star`: the same answer and
+    # the same messages (paths as typed) as run there; a stale store with allow_stale.
+    star = _glob_dirs(tmp)
+    old = os.getcwd()
+    os.chdir(star)
+    try:
+        want = run_local(["--input", "dup.csv", "--by", "k", "--agg", "count,sum:x"])
+        df = rayproc_ray.run("dup.csv", by="k", agg="count,sum:x", partitions=2, **kw)
+        assert_frame_equal(df.sort("k"), pl.read_csv(io.BytesIO(want.stdout)).sort("k"))
+        want = run_local(["--input", "bad.csv", "--agg", "sum:x"])
+        try:
+            rayproc_ray.run("bad.csv", agg="sum:x", partitions=2, **kw)
+            raise AssertionError("a non-number must raise")
+        except rayproc_ray.RayprocError as e:
+            assert (e.exit_code, e.stderr) == (want.returncode, want.stderr), (e.stderr, want.stderr)
+        store = os.path.relpath(_stale_store(tmp, "api"))
+        want = run_local(["--store", store, "--agg", "count"])
+        try:
+            rayproc_ray.run(store=store, agg="count", **kw)
+            raise AssertionError("a stale store must raise")
+        except rayproc_ray.RayprocError as e:
+            assert (e.exit_code, e.stderr) == (want.returncode, want.stderr), (e.stderr, want.stderr)
+        want = run_local(["--store", store, "--agg", "count", "--allow-stale", "--no-verify"])
+        df = rayproc_ray.run(store=store, agg="count", allow_stale=True, no_verify=True, **kw)
+        assert_frame_equal(df, pl.read_csv(io.BytesIO(want.stdout)))
+    finally:
+        os.chdir(old)
+    log("ok: relative paths in a directory named st*r: run's answer and messages; allow_stale on a stale store")
 
 
 def test_kill_worker_node(c: LoopbackCluster, data: dict, tmp: str):
@@ -261,7 +457,8 @@ def test_kill_worker_node(c: LoopbackCluster, data: dict, tmp: str):
 
 
 def test_interrupt(c: LoopbackCluster, data: dict, tmp: str):
-    """Ctrl-C: the tasks are cancelled (no map left running), exit 130, no --output."""
+    """Ctrl-C, SIGTERM, SIGHUP: the tasks are cancelled (no map left running), exit 130, 143,
+    129, no --output, no temporary folder, no traceback nor Ray crash report."""
     slow = os.path.join(tmp, "slower-rayproc")
     with open(slow, "w") as f:
         # The map becomes `sleep 31.7` (exec: the task's own child, as a real map is).
@@ -270,21 +467,25 @@ def test_interrupt(c: LoopbackCluster, data: dict, tmp: str):
     out = os.path.join(tmp, "interrupted.csv")
     cmd = [sys.executable, "-m", "rayproc_ray", "run", "--address", c.address, "--rayproc", slow,
            "--input", data["quoted"], "--agg", "mean:x", "--partitions", "4", "--output", out]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
-    deadline = time.time() + 60
-    while time.time() < deadline and not _sleepers():
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, f"exit {proc.returncode}: {err.decode()}"
-    assert b"Traceback" not in err, err.decode()
-    assert not os.path.exists(out)
-    deadline = time.time() + 20
-    while time.time() < deadline and _sleepers():
-        time.sleep(0.2)
-    left = _sleepers()
-    assert not left, f"maps still running after Ctrl-C: {left}"
-    log("ok: Ctrl-C -> exit 130, every map cancelled, no --output")
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        scratch = tempfile.mkdtemp(dir=tmp, prefix="tmpdir-")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(TMPDIR=scratch))
+        deadline = time.time() + 60
+        while time.time() < deadline and not _sleepers():
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + sig, f"{sig.name}: exit {proc.returncode}: {err.decode()}"
+        assert b"Traceback" not in err and b"received at time" not in err, err.decode()
+        assert not os.path.exists(out)
+        left = [f for f in os.listdir(scratch) if f.startswith("rayproc-ray-")]
+        assert not left, f"{sig.name}: temporary files left: {left}"
+        deadline = time.time() + 20
+        while time.time() < deadline and _sleepers():
+            time.sleep(0.2)
+        left = _sleepers()
+        assert not left, f"maps still running after {sig.name}: {left}"
+        log(f"ok: {sig.name} -> exit {128 + sig}, every map cancelled, no --output, no temporary folder")
 
 
 def _sleepers():
@@ -301,6 +502,9 @@ def _cmd(pid: int) -> bytes:
 
 
 def main():
+    import test_driver_unit
+
+    test_driver_unit.main()  # the checks that need no cluster
     tmp = tempfile.mkdtemp(prefix="rayproc-cluster-test-")
     c = LoopbackCluster()
     ok = False
