@@ -1,9 +1,11 @@
 //! `rayproc run --cluster ADDRESS`: the same query on a Ray cluster. The
 //! scheduling is Ray's and lives in the Python driver (`python/`,
 //! `rayproc_ray`); this module only checks the flags as `run` would, and
-//! hands the driver a normalised command line (long flags, absolute
-//! paths, since the workers do not share this directory) with the path of
-//! this binary, which the driver ships to the workers. The driver runs
+//! hands the driver a normalised command line (long flags; paths as typed:
+//! the driver runs the maps in this directory when a path is relative, so
+//! that a directory name holding `*`, `?` or `[` never becomes part of a
+//! glob pattern and messages name the paths as `run` does) with the path
+//! of this binary, which the driver ships to the workers. The driver runs
 //! `rayproc map` per part and `rayproc reduce`, so the answer is this
 //! binary's, byte for byte; its exit code becomes ours (exec).
 
@@ -55,17 +57,6 @@ fn cannot_start(python: &OsString, e: std::io::Error) -> Error {
 /// The driver's command line for `args` (already validated).
 fn driver_args(args: &RunArgs) -> Result<Vec<OsString>> {
     let q = &args.query;
-    let refuse = |flag: &str| {
-        Err(Error::Usage(format!(
-            "{flag} does not apply with --cluster"
-        )))
-    };
-    if q.allow_stale {
-        return refuse("--allow-stale");
-    }
-    if q.no_verify {
-        return refuse("--no-verify");
-    }
     let mut out: Vec<OsString> = Vec::new();
     let mut flag = |name: &str, value: OsString| {
         out.push(name.into());
@@ -81,10 +72,10 @@ fn driver_args(args: &RunArgs) -> Result<Vec<OsString>> {
                 "--cluster reads files that every node sees, not standard input".into(),
             ));
         }
-        flag("--input", absolute(input)?);
+        flag("--input", input.into());
     }
     if let Some(store) = &q.store {
-        flag("--store", absolute(store)?);
+        flag("--store", store.into());
     }
     for a in &q.agg {
         flag("--agg", a.into());
@@ -110,7 +101,7 @@ fn driver_args(args: &RunArgs) -> Result<Vec<OsString>> {
     }
     // (`-o -` is standard output: the driver's, as without --output)
     if let Some(o) = super::validate::output_file(args.output.clone()) {
-        flag("--output", absolute(&o)?);
+        flag("--output", o.into());
     }
     let progress = match args.progress {
         ProgressMode::Auto => "auto",
@@ -121,14 +112,15 @@ fn driver_args(args: &RunArgs) -> Result<Vec<OsString>> {
     if q.no_header {
         out.push("--no-header".into());
     }
+    // per-store read options: every map opens the store and checks it
+    if q.allow_stale {
+        out.push("--allow-stale".into());
+    }
+    if q.no_verify {
+        out.push("--no-verify".into());
+    }
     if q.quiet {
         out.push("--quiet".into());
     }
     Ok(out)
-}
-
-fn absolute(path: &Path) -> Result<OsString> {
-    std::path::absolute(path)
-        .map(OsString::from)
-        .map_err(|e| Error::io(path, e))
 }
