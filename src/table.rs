@@ -19,6 +19,8 @@ const CHUNK: usize = 1 << 14;
 pub enum ValueRef<'a> {
     Null,
     Int(i128),
+    /// An integer past `i128`, as its digits ([`Value::IntDigits`]).
+    IntDigits(&'a [u8]),
     Float(f64),
     Text(&'a [u8]),
 }
@@ -28,6 +30,7 @@ impl ValueRef<'_> {
         match self {
             ValueRef::Null => Value::Null,
             ValueRef::Int(i) => Value::Int(i),
+            ValueRef::IntDigits(d) => Value::IntDigits(d.to_vec()),
             ValueRef::Float(f) => Value::Float(f),
             ValueRef::Text(t) => Value::Text(t.to_vec()),
         }
@@ -39,6 +42,7 @@ impl<'a> From<&'a Value> for ValueRef<'a> {
         match v {
             Value::Null => ValueRef::Null,
             Value::Int(i) => ValueRef::Int(*i),
+            Value::IntDigits(d) => ValueRef::IntDigits(d),
             Value::Float(f) => ValueRef::Float(*f),
             Value::Text(t) => ValueRef::Text(t),
         }
@@ -59,6 +63,11 @@ enum Cell {
     Int(i64),
     /// An integer outside `i64`: 16 little-endian bytes at `at` in the arena.
     WideInt {
+        at: usize,
+    },
+    /// An integer outside `i128` ([`ValueRef::IntDigits`]): laid out as
+    /// [`Cell::LongText`] is, its digits for the text.
+    IntDigits {
         at: usize,
     },
     Float(f64),
@@ -163,6 +172,9 @@ impl RowBuilder<'_> {
                     Cell::WideInt { at }
                 }
             },
+            ValueRef::IntDigits(d) => Cell::IntDigits {
+                at: push_long(text, d),
+            },
             ValueRef::Float(f) => Cell::Float(f),
             ValueRef::Text(t) if t.len() <= SHORT_MAX => {
                 let mut bytes = [0u8; SHORT_MAX];
@@ -179,13 +191,9 @@ impl RowBuilder<'_> {
                     text.extend_from_slice(t);
                     Cell::Text { start, len }
                 }
-                _ => {
-                    let at = text.len();
-                    text.extend_from_slice(&(at as u64 + 16).to_le_bytes());
-                    text.extend_from_slice(&(t.len() as u64).to_le_bytes());
-                    text.extend_from_slice(t);
-                    Cell::LongText { at }
-                }
+                _ => Cell::LongText {
+                    at: push_long(text, t),
+                },
             },
         };
         self.chunk.cells.push(cell);
@@ -195,6 +203,23 @@ impl RowBuilder<'_> {
     pub fn push_text(&mut self, t: &[u8]) {
         self.push_ref(ValueRef::Text(t));
     }
+}
+
+/// Appends `t` to `arena` after its start and length (two little-endian
+/// `u64`s), and returns where those are: the arena part of a
+/// [`Cell::LongText`] or [`Cell::IntDigits`] ([`long_at`] reads it back).
+fn push_long(arena: &mut Vec<u8>, t: &[u8]) -> usize {
+    let at = arena.len();
+    arena.extend_from_slice(&(at as u64 + 16).to_le_bytes());
+    arena.extend_from_slice(&(t.len() as u64).to_le_bytes());
+    arena.extend_from_slice(t);
+    at
+}
+
+/// The bytes [`push_long`] appended at `at` of `arena`.
+fn long_at(arena: &[u8], at: usize) -> &[u8] {
+    let (start, len) = words_at(arena, at);
+    &arena[start as usize..][..len as usize]
 }
 
 /// One row of a table.
@@ -226,10 +251,8 @@ impl<'a> Row<'a> {
             Cell::Float(f) => ValueRef::Float(f),
             Cell::Short { len, ref bytes } => ValueRef::Text(&bytes[..len as usize]),
             Cell::Text { start, len } => ValueRef::Text(&self.text[start..start + len as usize]),
-            Cell::LongText { at } => {
-                let (start, len) = words_at(self.text, at);
-                ValueRef::Text(&self.text[start as usize..][..len as usize])
-            }
+            Cell::LongText { at } => ValueRef::Text(long_at(self.text, at)),
+            Cell::IntDigits { at } => ValueRef::IntDigits(long_at(self.text, at)),
         }
     }
 
@@ -483,6 +506,7 @@ mod tests {
             ValueRef::Int(i128::MAX),
             ValueRef::Int(i128::MIN),
             ValueRef::Int(-(1 << 100) + 12345),
+            ValueRef::IntDigits(b"-170141183460469231731687303715884105729"),
             ValueRef::Float(-0.0),
             ValueRef::Float(f64::MIN_POSITIVE),
             ValueRef::Text(b""),

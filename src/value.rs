@@ -92,6 +92,11 @@ pub enum Value {
     Null,
     /// Integers are exact; sums may exceed the 64-bit range.
     Int(i128),
+    /// An integer too wide for `i128` (an exact sum past 2^127), as its
+    /// decimal digits (`-` and digits, no leading zero). Not `Text`: the
+    /// writers print it as the number it is (a JSON number, not a string),
+    /// so that a column's JSON type never depends on its magnitude.
+    IntDigits(Vec<u8>),
     Float(f64),
     Text(Vec<u8>),
 }
@@ -106,6 +111,12 @@ impl Value {
             (Null, _) => Ordering::Greater,
             (_, Null) => Ordering::Less,
             (Int(a), Int(b)) => a.cmp(b),
+            (IntDigits(a), IntDigits(b)) => int_digits_cmp(a, b),
+            // past i128: below every `Int` if negative, else above
+            (IntDigits(a), Int(_)) => int_digits_sign(a),
+            (Int(_), IntDigits(b)) => int_digits_sign(b).reverse(),
+            (IntDigits(a), Float(b)) => float_cmp(int_digits_float(a), *b),
+            (Float(a), IntDigits(b)) => float_cmp(*a, int_digits_float(b)),
             (Float(a), Float(b)) => float_cmp(*a, *b),
             (Int(a), Float(b)) => float_cmp(*a as f64, *b),
             (Float(a), Int(b)) => float_cmp(*a, *b as f64),
@@ -114,6 +125,36 @@ impl Value {
             (_, Text(_)) => Ordering::Less,
         }
     }
+}
+
+/// The order of two integers given as [`Value::IntDigits`] (the one
+/// spelling of each: the longer magnitude is the larger).
+fn int_digits_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    let magnitude = |a: &[u8], b: &[u8]| a.len().cmp(&b.len()).then_with(|| a.cmp(b));
+    match (a.first() == Some(&b'-'), b.first() == Some(&b'-')) {
+        (false, false) => magnitude(a, b),
+        (true, true) => magnitude(b, a),
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+    }
+}
+
+/// Where an integer past `i128` ([`Value::IntDigits`]) stands against every
+/// integer that fits: below if negative, above if not.
+fn int_digits_sign(d: &[u8]) -> Ordering {
+    if d.first() == Some(&b'-') {
+        Ordering::Less
+    } else {
+        Ordering::Greater
+    }
+}
+
+/// [`Value::IntDigits`] as the nearest float.
+fn int_digits_float(d: &[u8]) -> f64 {
+    std::str::from_utf8(d)
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 /// The typed values of one column over the rows of a batch.
@@ -251,6 +292,36 @@ mod tests {
                 Value::Float(0.5),
                 Value::Int(3),
                 Value::Null
+            ]
+        );
+    }
+
+    /// Integers past `i128` sort among the others by value.
+    #[test]
+    fn integers_past_128_bits_sort_by_value() {
+        let digits = |d: &str| Value::IntDigits(d.as_bytes().to_vec());
+        let mut v = vec![
+            digits("170141183460469231731687303715884105728"),
+            digits("-170141183460469231731687303715884105729"),
+            Value::Int(i128::MAX),
+            digits("1701411834604692317316873037158841057280"),
+            Value::Int(i128::MIN),
+            digits("-1701411834604692317316873037158841057280"),
+            digits("170141183460469231731687303715884105729"),
+            Value::Float(1e39),
+        ];
+        v.sort_by(|a, b| a.total_cmp(b));
+        assert_eq!(
+            v,
+            vec![
+                digits("-1701411834604692317316873037158841057280"),
+                digits("-170141183460469231731687303715884105729"),
+                Value::Int(i128::MIN),
+                Value::Int(i128::MAX),
+                digits("170141183460469231731687303715884105728"),
+                digits("170141183460469231731687303715884105729"),
+                Value::Float(1e39),
+                digits("1701411834604692317316873037158841057280"),
             ]
         );
     }

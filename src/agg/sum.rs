@@ -257,11 +257,13 @@ fn add_text_number(big: &mut BigInts, text: &[u8]) {
 }
 
 /// An exact integer as an output value: an integer when it fits 128 bits
-/// (every sum of 64-bit integers does), else its decimal digits.
+/// (every sum of 64-bit integers does), else its decimal digits, still an
+/// integer ([`Value::IntDigits`]), which JSON prints as a number as it
+/// prints a smaller sum.
 pub(crate) fn integer_value(v: BigInt) -> Value {
     match i128::try_from(&v) {
         Ok(v) => Value::Int(v),
-        Err(_) => Value::Text(v.to_string().into_bytes()),
+        Err(_) => Value::IntDigits(v.to_string().into_bytes()),
     }
 }
 

@@ -95,7 +95,7 @@ pub fn plain(v: ValueRef<'_>) -> String {
         ValueRef::Null => String::new(),
         ValueRef::Int(i) => i.to_string(),
         ValueRef::Float(f) => format_float(f),
-        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::IntDigits(t) | ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
     }
 }
 
@@ -144,6 +144,8 @@ fn push_json_value(out: &mut Vec<u8>, v: ValueRef<'_>) {
     match v {
         ValueRef::Null => out.extend_from_slice(b"null"),
         ValueRef::Int(i) => push_int(out, i),
+        // a JSON number has any number of digits
+        ValueRef::IntDigits(d) => out.extend_from_slice(d),
         // JSON has no NaN or infinity
         ValueRef::Float(f) if !f.is_finite() => out.extend_from_slice(b"null"),
         ValueRef::Float(f) => write!(out, "{f:?}").expect("write to a Vec"),
@@ -177,6 +179,7 @@ fn push_csv_field(out: &mut Vec<u8>, v: ValueRef<'_>) {
     match v {
         ValueRef::Null => {}
         ValueRef::Int(i) => push_int(out, i),
+        ValueRef::IntDigits(d) => out.extend_from_slice(d),
         ValueRef::Float(f) if f.is_finite() => write!(out, "{f:?}").expect("write to a Vec"),
         ValueRef::Float(f) => out.extend_from_slice(format_float(f).as_bytes()),
         ValueRef::Text(t) => push_csv_text(out, t),
@@ -375,7 +378,7 @@ fn write_pretty(table: &Table, out: &mut dyn Write) -> io::Result<()> {
             table.rows().all(|r| {
                 matches!(
                     r.get(j),
-                    ValueRef::Int(_) | ValueRef::Float(_) | ValueRef::Null
+                    ValueRef::Int(_) | ValueRef::IntDigits(_) | ValueRef::Float(_) | ValueRef::Null
                 )
             })
         })
@@ -467,6 +470,43 @@ mod tests {
         assert_eq!(
             render(Format::Table),
             "city       count  mean_x\n---------  -----  ------\nParis, FR      3     2.5\nnull          10     NaN\n"
+        );
+    }
+
+    /// An integer past `i128` is a number in every format (its digits,
+    /// bare in JSON, right-aligned in a table), and a text of digits a
+    /// string.
+    #[test]
+    fn an_integer_past_128_bits_is_a_number() {
+        let digits = b"-170141183460469231731687303715884105729";
+        let t = Table::from_rows(
+            vec!["k".into(), "n".into()],
+            vec![
+                vec![
+                    Value::Text(b"12".to_vec()),
+                    Value::IntDigits(digits.to_vec()),
+                ],
+                vec![Value::Text(b"3".to_vec()), Value::Int(7)],
+            ],
+        );
+        let shown = |format| {
+            let mut out = Vec::new();
+            write(&t, format, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let n = std::str::from_utf8(digits).unwrap();
+        assert_eq!(
+            shown(Format::Ndjson),
+            format!("{{\"k\":\"12\",\"n\":{n}}}\n{{\"k\":\"3\",\"n\":7}}\n")
+        );
+        assert_eq!(shown(Format::Csv), format!("k,n\n12,{n}\n3,7\n"));
+        let pad = " ".repeat(n.len() - 1);
+        assert_eq!(
+            shown(Format::Table),
+            format!(
+                "k   {pad}n\n--  {}\n12  {n}\n3   {pad}7\n",
+                "-".repeat(n.len())
+            )
         );
     }
 

@@ -1,8 +1,8 @@
 //! `--format parquet`: the result table as a Parquet file.
 //!
 //! Column types follow the values: integers are Int64 (Decimal128(38, 0)
-//! when a sum outgrows 64 bits; past 38 digits their exact digits as Utf8,
-//! as a sum past 128 bits already is text), floats Float64 (a column mixing
+//! when a sum outgrows 64 bits; past 38 digits, and past 128 bits, their
+//! exact digits as Utf8), floats Float64 (a column mixing
 //! integers and floats is Float64), text Utf8 (Binary if some value is not
 //! UTF-8). A column of nulls only (every column of a result of no group)
 //! has the type the run declares for it ([`Table::declared`]: Utf8 for
@@ -39,10 +39,12 @@ fn column(values: &[ValueRef<'_>], declared: ColumnType) -> (DataType, ArrayRef)
             }
         };
     }
-    if any(|v| matches!(v, ValueRef::Text(_))) {
+    // (an integer past 128 bits too: Parquet has no wider integer, and a
+    // float would not be its exact value)
+    if any(|v| matches!(v, ValueRef::Text(_) | ValueRef::IntDigits(_))) {
         let bytes = |v: &ValueRef<'_>| match *v {
             ValueRef::Null => None,
-            ValueRef::Text(t) => Some(t.to_vec()),
+            ValueRef::Text(t) | ValueRef::IntDigits(t) => Some(t.to_vec()),
             other => Some(plain(other).into_bytes()),
         };
         let all: Vec<Option<Vec<u8>>> = values.iter().map(bytes).collect();
@@ -128,6 +130,7 @@ mod tests {
                 "big".into(),
                 "huge".into(),
                 "none".into(),
+                "wider".into(),
             ],
             vec![
                 vec![
@@ -137,6 +140,7 @@ mod tests {
                     Value::Int(i64::MAX as i128 * 4),
                     Value::Int(10i128.pow(38) + 1),
                     Value::Null,
+                    Value::IntDigits(b"-170141183460469231731687303715884105729".to_vec()),
                 ],
                 vec![
                     Value::Null,
@@ -145,6 +149,7 @@ mod tests {
                     Value::Int(1),
                     Value::Int(-7),
                     Value::Null,
+                    Value::Int(5),
                 ],
             ],
         );
@@ -166,7 +171,8 @@ mod tests {
                 &DataType::Float64,
                 &DataType::Decimal128(38, 0),
                 &DataType::Utf8,
-                &DataType::Int64
+                &DataType::Int64,
+                &DataType::Utf8,
             ]
         );
         assert_eq!(batches[0].num_rows(), 2);
@@ -176,6 +182,13 @@ mod tests {
         assert_eq!(
             huge,
             [Some("100000000000000000000000000000000000001"), Some("-7")]
+        );
+        // past 128 bits: the digits, beside a small integer's
+        let wider = batches[0].column(6).as_any().downcast_ref::<StringArray>();
+        let wider: Vec<Option<&str>> = wider.unwrap().iter().collect();
+        assert_eq!(
+            wider,
+            [Some("-170141183460469231731687303715884105729"), Some("5")]
         );
     }
 }

@@ -770,6 +770,7 @@ fn encode_value(v: ValueRef<'_>, out: &mut Vec<u8>) {
             }
             out.push(0);
         }
+        ValueRef::IntDigits(_) => unreachable!("a key's integer has 64 bits"),
         ValueRef::Null => out.push(3),
     }
 }
@@ -801,7 +802,7 @@ fn number_keys(groups: &Numbering, key_types: &[ColumnType]) -> Option<Vec<u128>
                     ValueRef::Null => Some(NULL),
                     ValueRef::Int(i) => i64::try_from(i).ok().map(|i| ordered_int(i) as u128),
                     ValueRef::Float(f) => Some(ordered_float(f) as u128),
-                    ValueRef::Text(_) => None,
+                    ValueRef::Text(_) | ValueRef::IntDigits(_) => None,
                 }
             });
             key.map(|k| (k << u32::BITS) | g as u128)

@@ -203,6 +203,84 @@ fn json_prints_null_for_null_and_infinite_floats() {
     }
 }
 
+/// A sum past 128 bits was printed by json and ndjson as a string
+/// (`{"sum_x":"1999…98"}`), while a smaller sum was a number: a column's
+/// JSON type changed with its magnitude. It is a number of its digits now,
+/// as a run, a map and reduce, and a run on a store all print it; csv
+/// prints the digits, Parquet keeps them as Utf8, and a text of digits (a
+/// key) stays a string.
+#[test]
+fn json_prints_an_integer_past_128_bits_as_a_number() {
+    let s = Scratch::new();
+    let nines = "9".repeat(38);
+    let input = s.write(
+        "w.csv",
+        format!("k,x\n{nines},{nines}\n{nines},{nines}\nb,1\n"),
+    );
+    // 2 * (10^38 - 1), past i128::MAX (about 1.7e38)
+    let sum = format!("1{}8", "9".repeat(37));
+    let query = ["--by", "k", "--agg", "sum:x", "--format"];
+    let want = format!("{{\"k\":\"{nines}\",\"sum_x\":{sum}}}\n{{\"k\":\"b\",\"sum_x\":1}}\n");
+    let ndjson = run_on(&input, &[&query[..], &["ndjson"]].concat());
+    assert_eq!(ndjson.expect_ok("ndjson").stdout, want);
+    let json = run_on(&input, &[&query[..], &["json"]].concat());
+    let lines: Vec<&str> = want.lines().collect();
+    assert_eq!(
+        json.expect_ok("json").stdout,
+        format!("[\n  {},\n  {}\n]\n", lines[0], lines[1])
+    );
+    let scalar = run_on(&input, &["--agg", "sum:x", "--format", "ndjson"]);
+    let all = format!("1{}9", "9".repeat(37));
+    let one = format!("{{\"sum_x\":{all}}}\n");
+    assert_eq!(scalar.expect_ok("scalar").stdout, one);
+    let csv = run_on(&input, &[&query[..], &["csv"]].concat());
+    assert_eq!(
+        csv.expect_ok("csv").stdout,
+        format!("k,sum_x\n{nines},{sum}\nb,1\n")
+    );
+    // map and reduce
+    let input_arg = input.display().to_string();
+    let parts: Vec<String> = (0..2)
+        .map(|i| {
+            let part = s.path(&format!("p{i}.part")).display().to_string();
+            let mut args = vec!["map", "--input", &input_arg, "--by", "k", "--agg", "sum:x"];
+            let n = format!("{i}/2");
+            args.extend(["--part", &n, "--emit-partial", &part]);
+            crate::common::run(&args).expect_ok("map");
+            part
+        })
+        .collect();
+    let mut reduce = vec!["reduce"];
+    reduce.extend(parts.iter().map(String::as_str));
+    reduce.extend(["--format", "ndjson"]);
+    assert_eq!(crate::common::run(&reduce).expect_ok("reduce").stdout, want);
+    // a store
+    let store = s.path("st").display().to_string();
+    crate::common::run(["split", "--input", &input_arg, "--store", &store, "-q"])
+        .expect_ok("split");
+    let mut on_store = vec!["run", "--store", &store];
+    on_store.extend(&query);
+    on_store.push("ndjson");
+    assert_eq!(
+        crate::common::run(&on_store).expect_ok("store").stdout,
+        want
+    );
+    // Parquet has no integer that wide: the digits, as Utf8
+    let out = s.path("w.parquet");
+    let o = out.display().to_string();
+    run_on(&input, &["--by", "k", "--agg", "sum:x", "-o", &o]).expect_ok("parquet");
+    let file = std::fs::File::open(&out).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let batch = reader.map(Result::unwrap).next().unwrap();
+    let sums = batch.column(1).as_any();
+    let sums = sums.downcast_ref::<arrow_array::StringArray>().unwrap();
+    let sums: Vec<Option<&str>> = sums.iter().collect();
+    assert_eq!(sums, [Some(sum.as_str()), Some("1")]);
+}
+
 #[test]
 fn table_format_has_an_aligned_header() {
     let r = run_on(
