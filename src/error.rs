@@ -129,7 +129,8 @@ pub fn show_value(raw: &[u8]) -> String {
 /// `a\xff` differ). A backslash is `\\`: a name shown without a backslash
 /// is then the name itself, and one shown with backslashes reads back one
 /// way only. Quotes are not escaped: `Owner's name` and `O'Brien.csv` are
-/// common, and `O\'Brien.csv` is no file.
+/// common, and `O\'Brien.csv` is no file. The `table` output format shows
+/// its cells and column names this way too ([`crate::output::for_terminal`]).
 pub fn show_name<T: AsRef<[u8]> + ?Sized>(name: &T) -> Cow<'_, str> {
     let raw = name.as_ref();
     let mut out = String::with_capacity(raw.len());

@@ -5,8 +5,9 @@
 //! valid UTF-8 or not, and two keys that differ in a byte are two rows. So
 //! every format must keep distinct texts distinct. `csv` writes the bytes as
 //! they are and Parquet writes a Binary column when some value is not UTF-8;
-//! `table` shows invalid bytes and control characters as escapes (a key
-//! holding ESC must not drive the terminal); `json` and `ndjson`, which can
+//! `table` shows invalid bytes, control and invisible characters as
+//! escapes, as messages do (a key holding ESC must not drive the terminal,
+//! nor `a\u{200b}b` pass for `ab`); `json` and `ndjson`, which can
 //! only hold UTF-8, refuse such text ([`utf8`]) rather than replace it by
 //! U+FFFD and print distinct keys alike.
 
@@ -15,6 +16,7 @@ mod ordered;
 pub mod parquet;
 pub mod utf8;
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -207,34 +209,20 @@ fn push_csv_text(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// Text as the `table` format shows it: safe to print on a terminal, and
-/// distinct texts shown distinctly. Line breaks and tabs are `\n`, `\r`,
-/// `\t`; other control characters (C0, DEL, C1: ESC would start a
-/// terminal command) and the bidirectional overrides and isolates (which
-/// reorder what is shown) are `\u{..}`; bytes that are not UTF-8 are
-/// `\xNN`; a backslash is `\\`, so that no text shows as another's escape
-/// (a newline and the two characters `\n` were both `\n`). Everything else
-/// is shown as it is.
-pub fn for_terminal(t: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(t.len());
-    for chunk in t.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '\\' => out.push_str("\\\\"),
-                c if c.is_control() || crate::error::is_bidi_control(c) => {
-                    write!(out, "\\u{{{:x}}}", c as u32).expect("write to a String")
-                }
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            write!(out, "\\x{b:02x}").expect("write to a String");
-        }
-    }
-    out
+/// distinct texts shown distinctly, escaped as messages show a name
+/// ([`crate::error::show_name`]), so that what must be escaped is decided
+/// in one place. Line breaks and tabs are `\n`, `\r`, `\t`, NUL is `\0`;
+/// other control characters (C0, DEL, C1: ESC would start a terminal
+/// command), the
+/// bidirectional overrides and isolates (which reorder what is shown),
+/// invisible characters (a zero-width space, a word joiner, a byte-order
+/// mark: `a\u{200b}b` printed raw reads `ab`) and a combining mark with no
+/// character before it (it would join the padding of the cell) are
+/// `\u{..}`; bytes that are not UTF-8 are `\xNN`; a backslash is `\\`, so
+/// that no text shows as another's escape (a newline and the two
+/// characters `\n` were both `\n`). Everything else is shown as it is.
+pub fn for_terminal(t: &[u8]) -> Cow<'_, str> {
+    crate::error::show_name(t)
 }
 
 /// A text cell of the `table` format: [`for_terminal`], in double quotes
@@ -244,7 +232,7 @@ pub fn for_terminal(t: &[u8]) -> String {
 /// with blanks at either end (which the padding hides: `"  "`, `"a "`), and
 /// one that begins with a quote, so that a quoted cell reads one way only.
 fn table_text(t: &[u8]) -> String {
-    let shown = for_terminal(t);
+    let shown = for_terminal(t).into_owned();
     let blank = |c: Option<char>| c.is_some_and(char::is_whitespace);
     let ambiguous = shown.is_empty()
         || shown == "null"
@@ -356,7 +344,7 @@ fn write_pretty(table: &Table, out: &mut dyn Write) -> io::Result<()> {
         })
         .collect();
     let names: Vec<String> = (table.columns.iter())
-        .map(|c| for_terminal(c.as_bytes()))
+        .map(|c| for_terminal(c.as_bytes()).into_owned())
         .collect();
     // terminal cells, not characters: a CJK character or an emoji takes
     // two, a combining accent none
@@ -577,6 +565,24 @@ mod tests {
         // a newline and the two characters `\n` are two texts
         assert_eq!(for_terminal(b"\n"), "\\n");
         assert_eq!(for_terminal(b"\\n"), "\\\\n");
+        // invisible characters, which made `a\u{200b}b` read `ab`, as
+        // messages show them
+        assert_eq!(
+            for_terminal("a\u{200b}b\u{2060}\u{feff}\u{ad}".as_bytes()),
+            r"a\u{200b}b\u{2060}\u{feff}\u{ad}"
+        );
+        // a combining mark is left to combine with the character before
+        // it, and escaped where none is (it would join the padding)
+        assert_eq!(
+            for_terminal("\u{301}e\u{301}".as_bytes()),
+            "\\u{301}e\u{301}"
+        );
+        assert_eq!(for_terminal(b"\xff\xcc\x81"), r"\xff\u{301}");
+        // plain text is not copied
+        assert!(matches!(
+            for_terminal("Zürich 東京".as_bytes()),
+            Cow::Borrowed(_)
+        ));
     }
 
     /// A `table` cell that would look like another is quoted: the text

@@ -359,6 +359,41 @@ fn table_format_shows_null_empty_and_blank_texts_apart() {
     );
 }
 
+/// `table` printed invisible characters as they are: the keys `ab`,
+/// `a<U+200B>b` (zero-width space), `a<U+2060>b` (word joiner) and
+/// `a<U+FEFF>b` (byte-order mark) all read `ab`, and a column name holding
+/// one read as another. They are escaped now as messages escape them
+/// (`a\u{200b}b`), and so is a combining mark that begins a cell (it would
+/// join the padding before it), with the columns still aligned.
+#[test]
+fn table_format_escapes_invisible_characters_as_messages_do() {
+    let (_d, file) =
+        temp_csv("k,a\u{200b}b\nab,1\na\u{200b}b,2\na\u{2060}b,4\na\u{feff}b,5\n\u{301}x,6\n");
+    let r = run_on(
+        &file,
+        &["--by", "k", "--agg", "sum:a\u{200b}b", "--format", "table"],
+    );
+    r.expect_ok("table");
+    assert_aligned(&r.stdout, &["k", r"sum_a\u{200b}b"]);
+    let rows: Vec<Vec<&str>> = (r.stdout.lines().skip(2))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ["ab", "1"],
+            [r"a\u{200b}b", "2"],
+            [r"a\u{2060}b", "4"],
+            [r"a\u{feff}b", "5"],
+            [r"\u{301}x", "6"],
+        ],
+        "{}",
+        r.stdout
+    );
+    let invisible = ['\u{200b}', '\u{2060}', '\u{feff}', '\u{301}'];
+    assert!(!r.stdout.contains(invisible), "{}", r.stdout);
+}
+
 // ---------------------------------------------------------------------------
 // --output
 
