@@ -135,6 +135,8 @@ pub struct Table {
     /// (`Null` where the values decide, or where none was declared):
     /// what a typed output gives a column of no value ([`Table::declared`]).
     declared: Vec<ColumnType>,
+    /// How many leading columns are group keys ([`Table::key_columns`]).
+    keys: usize,
 }
 
 /// Values a table holds on to only so that they are freed with it.
@@ -299,6 +301,20 @@ impl Table {
         self.declared.get(j).copied().unwrap_or(ColumnType::Null)
     }
 
+    /// Says that the first `n` columns are group keys (`--by`).
+    pub fn with_key_columns(mut self, n: usize) -> Table {
+        debug_assert!(n <= self.columns.len(), "keys among the columns");
+        self.keys = n;
+        self
+    }
+
+    /// How many leading columns are group keys (`--by`; 0 without).
+    /// JSON spells a key's NaN and infinities, which a value's `null`
+    /// would print alike and like the null key.
+    pub fn key_columns(&self) -> usize {
+        self.keys
+    }
+
     pub fn from_rows(columns: Vec<String>, rows: Vec<Vec<Value>>) -> Table {
         let mut rows = rows.into_iter();
         Table::build(columns, rows.len(), None, |_, out| {
@@ -359,6 +375,7 @@ impl Table {
         };
         Table {
             declared: Vec::new(),
+            keys: 0,
             columns,
             chunks,
             order,

@@ -9,7 +9,9 @@
 //! escapes, as messages do (a key holding ESC must not drive the terminal,
 //! nor `a\u{200b}b` pass for `ab`); `json` and `ndjson`, which can
 //! only hold UTF-8, refuse such text ([`utf8`]) rather than replace it by
-//! U+FFFD and print distinct keys alike.
+//! U+FFFD and print distinct keys alike. Likewise a key's NaN and
+//! infinities, which JSON lacks, are strings there, not the `null` of the
+//! null key ([`Table::key_columns`]).
 
 mod atomic;
 mod ordered;
@@ -141,15 +143,24 @@ fn push_int(out: &mut Vec<u8>, v: i128) {
 }
 
 /// Appends `v` as JSON to `out` (no allocation for valid UTF-8 text).
-fn push_json_value(out: &mut Vec<u8>, v: ValueRef<'_>) {
+/// JSON has no NaN or infinity: in a value they are `null`, in a group
+/// key (`key`) the strings `"NaN"`, `"inf"` and `"-inf"` ([`format_float`],
+/// CSV's spelling), or the groups NaN, inf, -inf and null would print
+/// alike.
+fn push_json_value(out: &mut Vec<u8>, v: ValueRef<'_>, key: bool) {
     use std::io::Write as _;
     match v {
         ValueRef::Null => out.extend_from_slice(b"null"),
         ValueRef::Int(i) => push_int(out, i),
         // a JSON number has any number of digits
         ValueRef::IntDigits(d) => out.extend_from_slice(d),
-        // JSON has no NaN or infinity
-        ValueRef::Float(f) if !f.is_finite() => out.extend_from_slice(b"null"),
+        ValueRef::Float(f) if !f.is_finite() => {
+            if key {
+                push_json_text(out, format_float(f).as_bytes())
+            } else {
+                out.extend_from_slice(b"null")
+            }
+        }
         ValueRef::Float(f) => write!(out, "{f:?}").expect("write to a Vec"),
         ValueRef::Text(t) => push_json_text(out, t),
     }
@@ -282,6 +293,7 @@ fn write_json(table: &Table, out: &mut dyn Write, array: bool) -> io::Result<()>
         .iter()
         .map(|c| serde_json::to_string(c).expect("string to JSON"))
         .collect();
+    let keys = table.key_columns();
     if array {
         write!(out, "[")?;
     }
@@ -296,7 +308,7 @@ fn write_json(table: &Table, out: &mut dyn Write, array: bool) -> io::Result<()>
             }
             out.extend_from_slice(names[j].as_bytes());
             out.push(b':');
-            push_json_value(out, v);
+            push_json_value(out, v, j < keys);
         }
         out.push(b'}');
         if !array {
@@ -495,6 +507,25 @@ mod tests {
                 "k   {pad}n\n--  {}\n12  {n}\n3   {pad}7\n",
                 "-".repeat(n.len())
             )
+        );
+    }
+
+    /// JSON has no NaN or infinity: a key's are strings (as `null` the
+    /// groups NaN, inf, -inf and null printed alike), a value's `null`.
+    #[test]
+    fn json_spells_a_key_s_nan_and_infinities() {
+        let rows = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY]
+            .map(|f| vec![Value::Float(f), Value::Float(f)])
+            .into_iter()
+            .chain([vec![Value::Null, Value::Float(1.5)]])
+            .collect();
+        let t = Table::from_rows(vec!["k".into(), "x".into()], rows).with_key_columns(1);
+        let mut out = Vec::new();
+        write(&t, Format::Ndjson, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"k\":\"NaN\",\"x\":null}\n{\"k\":\"inf\",\"x\":null}\n\
+             {\"k\":\"-inf\",\"x\":null}\n{\"k\":null,\"x\":1.5}\n"
         );
     }
 

@@ -198,7 +198,9 @@ pub(super) fn grouped(tables: Vec<GroupTable>, types: &[ColumnType], plan: &Plan
             false => ty,
         });
     let declared = declared_keys.chain(answer_types(plan, types)).collect();
-    let mut table = build(plan, types, &groups, &key_types, firsts, &states).with_types(declared);
+    let mut table = build(plan, types, &groups, &key_types, firsts, &states)
+        .with_types(declared)
+        .with_key_columns(plan.keys.len());
     // freed with the table, not here: see `Table::keep`
     table.keep(groups);
     table.keep(states);

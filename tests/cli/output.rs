@@ -281,6 +281,53 @@ fn json_prints_an_integer_past_128_bits_as_a_number() {
     assert_eq!(sums, [Some(sum.as_str()), Some("1")]);
 }
 
+/// json and ndjson printed the `--by` keys NaN, inf, -inf and null all
+/// as `null`, four groups alike (`{"k":null,"sum_x":3}`, ...). A key's NaN
+/// and infinities are the strings CSV spells them with now (`"NaN"`,
+/// `"inf"`, `"-inf"`) and the null key stays `null`; an aggregate's NaN
+/// stays `null`. Beside a time bucket's key, in either order, too.
+#[test]
+fn json_spells_a_key_s_nan_and_infinities_apart_from_null() {
+    let (_d, file) = temp_csv(
+        "k,x,ts\nnan,1,2024-01-01\ninf,2,2024-01-01\n-inf,3,2024-01-02\n,4,\n1.5,5,2024-01-02\n",
+    );
+    let by_k = [
+        json!({"k": "-inf", "sum_x": 3, "max_k": null}),
+        json!({"k": 1.5, "sum_x": 5, "max_k": 1.5}),
+        json!({"k": "inf", "sum_x": 2, "max_k": null}),
+        json!({"k": "NaN", "sum_x": 1, "max_k": null}),
+        json!({"k": null, "sum_x": 4, "max_k": null}),
+    ];
+    let by_day_k = [
+        json!({"day_ts": "2024-01-01", "k": "inf", "sum_x": 2}),
+        json!({"day_ts": "2024-01-01", "k": "NaN", "sum_x": 1}),
+        json!({"day_ts": "2024-01-02", "k": "-inf", "sum_x": 3}),
+        json!({"day_ts": "2024-01-02", "k": 1.5, "sum_x": 5}),
+        json!({"day_ts": null, "k": null, "sum_x": 4}),
+    ];
+    let by_k_day = [
+        json!({"k": "-inf", "day_ts": "2024-01-02", "sum_x": 3}),
+        json!({"k": 1.5, "day_ts": "2024-01-02", "sum_x": 5}),
+        json!({"k": "inf", "day_ts": "2024-01-01", "sum_x": 2}),
+        json!({"k": "NaN", "day_ts": "2024-01-01", "sum_x": 1}),
+        json!({"k": null, "day_ts": null, "sum_x": 4}),
+    ];
+    let cases: [(&[&str], &[serde_json::Value]); 3] = [
+        (&["--by", "k", "--agg", "sum:x,max:k"], &by_k),
+        (&["--by", "day(ts),k", "--agg", "sum:x"], &by_day_k),
+        (&["--by", "k,day(ts)", "--agg", "sum:x"], &by_k_day),
+    ];
+    for (query, want) in cases {
+        let json = run_on(&file, &[query, &["--format", "json"]].concat());
+        assert_eq!(json.expect_ok("json").json(), json!(want), "{query:?}");
+        let ndjson = run_on(&file, &[query, &["--format", "ndjson"]].concat());
+        let lines: Vec<serde_json::Value> = (ndjson.expect_ok("ndjson").stdout.lines())
+            .map(json_of)
+            .collect();
+        assert_eq!(lines, want, "{query:?}");
+    }
+}
+
 #[test]
 fn table_format_has_an_aligned_header() {
     let r = run_on(
