@@ -186,21 +186,35 @@ fn a_temporary_folder_that_fails_is_named_not_the_input() {
 /// `run --cluster` hands the process over to the Python driver (`exec`),
 /// which inherited rayproc's blocked interrupts: Ctrl-C, `kill` and
 /// `timeout` never reached it, nor the processes it started. A stand-in
-/// driver prints the signal masks it got.
+/// driver (Python, which keeps the mask it is given: a shell resets it)
+/// prints the signal masks it got.
 #[cfg(target_os = "linux")]
 #[test]
 fn the_cluster_driver_gets_the_signals_rayproc_started_with() {
     use std::os::unix::fs::PermissionsExt;
     let scratch = Scratch::new();
-    let driver = scratch.path("driver.sh");
+    let driver = scratch.path("driver.py");
     std::fs::write(
         &driver,
-        "#!/bin/sh\ngrep -E '^Sig(Blk|Ign):' /proc/self/status\n",
+        "#!/usr/bin/env python3\nimport sys\nfor line in open('/proc/self/status'):\n    \
+         if line.startswith(('SigBlk:', 'SigIgn:')):\n        sys.stdout.write(line)\n",
     )
     .unwrap();
     std::fs::set_permissions(&driver, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::write(scratch.path("in.csv"), "k\na\n").unwrap();
-    let out = Command::new(bin_path())
+    let mut command = Command::new(bin_path());
+    // SAFETY: between fork and exec the hook calls only `signal`, which is
+    // async-signal-safe: rayproc starts with these signals at their
+    // default, whatever this test process ignores.
+    unsafe {
+        command.pre_exec(|| {
+            for signo in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGXFSZ] {
+                libc::signal(signo, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
+    let out = command
         .current_dir(scratch.dir.path())
         .args([
             "run",
