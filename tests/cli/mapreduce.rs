@@ -863,9 +863,10 @@ fn a_valid_file_that_misleads_the_guesses_is_repaired_once_per_part() {
     expected.expect_ok("run");
     let parts = map_all(&dir, &query, 5);
     let r = reduce(&parts, &[]);
-    r.expect_ok("reduce");
+    assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, expected.stdout);
-    assert!(!r.stderr.contains("malformed"), "{}", r.stderr);
+    // the note may say what can mislead a guess, not blame this file
+    assert!(!r.stderr.contains("(malformed quoting)"), "{}", r.stderr);
     let mut named: Vec<&str> = (r.stderr.lines())
         .filter_map(|l| l.split(" again with").next()?.split("mapping part").nth(1))
         .flat_map(|list| list.trim_start_matches('s').split(", "))

@@ -242,5 +242,7 @@ fn the_cluster_driver_gets_the_signals_rayproc_started_with() {
     let bit = |signo: libc::c_int| 1u64 << (signo - 1);
     let interrupts = bit(libc::SIGINT) | bit(libc::SIGTERM) | bit(libc::SIGHUP);
     assert_eq!(mask("SigBlk:") & interrupts, 0, "{stdout}");
-    assert_eq!(mask("SigIgn:") & bit(libc::SIGXFSZ), 0, "{stdout}");
+    // (SIGXFSZ, which rayproc ignores and gives back, cannot be checked
+    // here: Python ignores it itself as it starts)
+    assert_eq!(mask("SigIgn:") & interrupts, 0, "{stdout}");
 }
