@@ -2,6 +2,19 @@
 //! ETA, partitions done) when stderr is a terminal, or, with
 //! `--progress always` on a pipe or log file, a plain line every few
 //! seconds, since a redrawn bar is noise in a log.
+//!
+//! A map of known size (files, mapped) counts its bytes against the total
+//! and its partitions done. A stream (standard input, a pipe, a compressed
+//! file: [`Progress::stream`]) has no size to count against and no
+//! partitions, only the bytes read so far and the rate: its bar is a
+//! spinner with those, and its line is written as the bytes come in (every
+//! 2 s, the last when the stream ends), not when a partition ends, since a
+//! stream's blocks may each take minutes of a slow producer. It counts
+//! from the stream's opening: its header is read then, up to 64 KiB, which
+//! a slow producer may take minutes to write. (A stream showed nothing at
+//! all before, so that `zcat ... | rayproc run -i -` in a cron job never
+//! logged progress.) Sources only report bytes ([`Progress::advance`]);
+//! how they show is decided here.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -19,10 +32,19 @@ enum Mode {
     Lines { last: Mutex<Instant> },
 }
 
+/// What the bytes counted are part of.
+enum Size {
+    /// A map of this many bytes, in partitions.
+    Known(u64),
+    /// A stream, as messages name it; `decompressed`: the bytes counted
+    /// are its text, decompressed, not those read from the file or pipe.
+    Stream { name: String, decompressed: bool },
+}
+
 /// Thread-safe progress of a map step.
 pub struct Progress {
     mode: Mode,
-    total: u64,
+    size: Size,
     bytes: AtomicU64,
     parts: AtomicUsize,
     done: AtomicUsize,
@@ -46,17 +68,57 @@ impl Progress {
             bar.set_message(format!("partitions 0/{parts}"));
             Mode::Bar(bar)
         } else {
-            Mode::Lines {
-                last: Mutex::new(Instant::now()),
-            }
+            Mode::lines()
         };
+        Progress::with(mode, Size::Known(total), parts)
+    }
+
+    /// The progress of reading the stream `name`, of unknown size: bytes
+    /// read and the rate. `decompressed`: the bytes reported are the text
+    /// decompressed from it. Its lines start at once; its bar only once
+    /// [`Progress::show_bar`] is called: streams are opened together (in
+    /// parallel, compressed files), and their bars would draw over each
+    /// other, but mapped one at a time.
+    pub fn stream(enabled: bool, name: &str, decompressed: bool) -> Progress {
+        let size = Size::Stream {
+            name: crate::error::show_name(name).into_owned(),
+            decompressed,
+        };
+        let mode = if !enabled {
+            Mode::Off
+        } else if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {elapsed_precise} {msg}, {binary_bytes_per_sec}",
+                )
+                .expect("valid template"),
+            );
+            bar.set_message(size.read(0));
+            Mode::Bar(bar)
+        } else {
+            Mode::lines()
+        };
+        Progress::with(mode, size, 0)
+    }
+
+    fn with(mode: Mode, size: Size, parts: usize) -> Progress {
         Progress {
             mode,
-            total,
+            size,
             bytes: AtomicU64::new(0),
             parts: AtomicUsize::new(parts),
             done: AtomicUsize::new(0),
             start: Instant::now(),
+        }
+    }
+
+    /// A stream's bar is drawn from now on, with what was read before.
+    pub fn show_bar(&self) {
+        if let Mode::Bar(bar) = &self.mode {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+            // the time goes on while a slow producer writes nothing
+            bar.enable_steady_tick(Duration::from_millis(200));
         }
     }
 
@@ -67,9 +129,23 @@ impl Progress {
 
     /// `bytes` more were read.
     pub fn advance(&self, bytes: u64) {
-        self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        if let Mode::Bar(bar) = &self.mode {
-            bar.inc(bytes);
+        let now = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        match (&self.mode, &self.size) {
+            (Mode::Off, _) => {}
+            (Mode::Bar(bar), Size::Known(_)) => bar.inc(bytes),
+            (Mode::Bar(bar), size @ Size::Stream { .. }) => {
+                bar.inc(bytes);
+                bar.set_message(size.read(now));
+            }
+            // a map's lines come as its partitions end
+            (Mode::Lines { .. }, Size::Known(_)) => {}
+            (Mode::Lines { last }, Size::Stream { .. }) => {
+                let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+                if last.elapsed() >= LINE_EVERY {
+                    *last = Instant::now();
+                    crate::say!("{}", self.line());
+                }
+            }
         }
     }
 
@@ -84,26 +160,39 @@ impl Progress {
                 let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
                 if last.elapsed() >= LINE_EVERY || done == parts {
                     *last = Instant::now();
-                    crate::say!("{}", self.line(done, parts));
+                    crate::say!("{}", self.line());
                 }
             }
         }
     }
 
-    fn line(&self, done: usize, parts: usize) -> String {
+    /// The plain line: `rayproc: 50.56 MiB / 50.56 MiB (100%), 248.58
+    /// MiB/s, partitions 4/4` for a map, `rayproc: <stdin>: 12.00 MiB
+    /// read, 5.00 MiB/s` for a stream (`read (decompressed)` where the
+    /// bytes are a compressed stream's text).
+    fn line(&self) -> String {
         let bytes = self.bytes.load(Ordering::Relaxed);
         let secs = self.start.elapsed().as_secs_f64().max(1e-9);
-        let pct = if self.total > 0 {
-            100.0 * bytes as f64 / self.total as f64
-        } else {
-            100.0
-        };
-        format!(
-            "rayproc: {} / {} ({pct:.0}%), {}/s, partitions {done}/{parts}",
-            HumanBytes(bytes),
-            HumanBytes(self.total),
-            HumanBytes((bytes as f64 / secs) as u64),
-        )
+        let rate = HumanBytes((bytes as f64 / secs) as u64);
+        match &self.size {
+            Size::Known(total) => {
+                let (done, parts) = (
+                    self.done.load(Ordering::Relaxed),
+                    self.parts.load(Ordering::Relaxed),
+                );
+                let pct = if *total > 0 {
+                    100.0 * bytes as f64 / *total as f64
+                } else {
+                    100.0
+                };
+                format!(
+                    "rayproc: {} / {} ({pct:.0}%), {rate}/s, partitions {done}/{parts}",
+                    HumanBytes(bytes),
+                    HumanBytes(*total),
+                )
+            }
+            size @ Size::Stream { .. } => format!("rayproc: {}, {rate}/s", size.read(bytes)),
+        }
     }
 
     /// The map starts over (on corrected partition boundaries).
@@ -116,9 +205,75 @@ impl Progress {
         }
     }
 
+    /// The map is over: the bar goes; a stream's last line says what was
+    /// read in all (a map's last partition said it).
     pub fn finish(&self) {
-        if let Mode::Bar(bar) = &self.mode {
-            bar.finish_and_clear();
+        match (&self.mode, &self.size) {
+            (Mode::Bar(bar), _) => bar.finish_and_clear(),
+            (Mode::Lines { .. }, Size::Stream { .. }) => crate::say!("{}", self.line()),
+            _ => {}
         }
+    }
+}
+
+impl Mode {
+    fn lines() -> Mode {
+        Mode::Lines {
+            last: Mutex::new(Instant::now()),
+        }
+    }
+}
+
+impl Size {
+    /// `<stdin>: 12.00 MiB read` (`read (decompressed)`) for a stream that
+    /// has read `bytes`.
+    fn read(&self, bytes: u64) -> String {
+        match self {
+            Size::Stream { name, decompressed } => format!(
+                "{name}: {} read{}",
+                HumanBytes(bytes),
+                if *decompressed { " (decompressed)" } else { "" }
+            ),
+            Size::Known(_) => HumanBytes(bytes).to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_line_has_its_bytes_and_rate_but_no_total() {
+        let plain = Progress::with(
+            Mode::Off,
+            Size::Stream {
+                name: "<stdin>".into(),
+                decompressed: false,
+            },
+            0,
+        );
+        plain.advance(3 << 20);
+        plain.advance(1 << 20);
+        let line = plain.line();
+        assert!(
+            line.starts_with("rayproc: <stdin>: 4.00 MiB read, "),
+            "{line}"
+        );
+        assert!(line.ends_with("/s"), "{line}");
+        let gz = Progress::with(
+            Mode::Off,
+            Size::Stream {
+                name: "a.csv.gz".into(),
+                decompressed: true,
+            },
+            0,
+        );
+        gz.advance(1500);
+        let line = gz.line();
+        assert!(
+            line.starts_with("rayproc: a.csv.gz: 1.46 KiB read (decompressed), "),
+            "{line}"
+        );
     }
 }

@@ -217,6 +217,7 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
                     no_header: query.no_header,
                     stream: true,
                     threads,
+                    progress: query.progress,
                 };
                 let OpenedCsv { inputs, header, .. } =
                     open_csv_inputs(&files, &hive_keys, &options, threads, || {
@@ -305,6 +306,7 @@ impl Prepared<'_> {
                         no_header: self.query.no_header,
                         stream: true,
                         threads: self.threads,
+                        progress: false,
                     };
                     locate::first_text(&self.plan, inputs, &options, slot, not_utf8)?
                 }

@@ -112,6 +112,9 @@ pub struct OpenOptions {
     pub stream: bool,
     /// Threads that may decompress a multi-member or multi-frame file.
     pub threads: usize,
+    /// Show the progress of a streamed input from its opening on (see
+    /// [`crate::progress::Progress::stream`]).
+    pub progress: bool,
 }
 
 impl OpenOptions {
@@ -121,6 +124,7 @@ impl OpenOptions {
             no_header: false,
             stream: false,
             threads: 1,
+            progress: false,
         }
     }
 }
@@ -507,6 +511,22 @@ impl Start {
     /// Bytes [`Start::of`] needs at most.
     const SNIFF: usize = 16;
 
+    /// Whether `head`, an input's first bytes, tells [`Start::of`] what it
+    /// is: it is [`Start::SNIFF`] long, or no more bytes can change the
+    /// answer (each binary start is decided by this many bytes, or ruled
+    /// out by fewer: a CSV's first byte, `i` of `id,...`, rules out all).
+    fn told(head: &[u8]) -> bool {
+        const STARTS: [(&[u8], usize); 3] = [
+            (b"PAR1\x15", 5),
+            (Start::IPC_FILE, 8),
+            (b"\xff\xff\xff\xff", 12),
+        ];
+        head.len() >= Self::SNIFF
+            || STARTS.iter().all(|&(magic, decided_by)| {
+                head.len() >= decided_by || !magic.starts_with(&head[..head.len().min(magic.len())])
+            })
+    }
+
     fn of(head: &[u8]) -> Start {
         if head.starts_with(parquet::MAGIC) && head.get(parquet::MAGIC.len()) == Some(&0x15) {
             Start::Parquet
@@ -843,5 +863,37 @@ mod sniff_tests {
         ] {
             assert_eq!(Start::of(head), Start::Other, "{head:?}");
         }
+    }
+
+    /// A stream's format is told from as few of its first bytes as can
+    /// tell it (a slow producer's first line may take long), and the
+    /// answer is the one its first 16 bytes give.
+    #[test]
+    fn the_fewest_first_bytes_tell_the_same_start() {
+        let heads = [
+            &b"id,x\n1,2\n3,4\n5,6\n"[..],
+            b"a\n1\n2\n3\n4\n5\n6\n7\n",
+            b"PAR10,b\n1,2\n3,4\n",
+            b"ARROW1,b\n1,2\n3,4\n",
+            b"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6\xf5\xf4\xf3\xf2\xf1\xf0",
+            b"\xff\xff\xff\xff\x10\x00\x00\x00\x06\x00\x00\x00\x00\x00\x00\x00",
+        ];
+        let binary = [
+            hex("5041523115041530"),
+            hex("4152524f57310000ffffffffa8000000"),
+            hex("ffffffffa80000001000000000000a00"),
+        ];
+        for head in heads
+            .iter()
+            .copied()
+            .chain(binary.iter().map(Vec::as_slice))
+        {
+            let fewest = (0..=head.len()).find(|&n| Start::told(&head[..n])).unwrap();
+            assert_eq!(Start::of(&head[..fewest]), Start::of(head), "{head:?}");
+        }
+        // CSV by its first byte
+        assert!(Start::told(b"i") && Start::told(b"a") && Start::told(b"PAR2"));
+        assert!(!Start::told(b"") && !Start::told(b"PAR1") && !Start::told(b"ARROW"));
+        assert!(!Start::told(b"\xff\xff\xff\xff\x10\x00\x00\x00"));
     }
 }

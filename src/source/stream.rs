@@ -66,10 +66,13 @@ use crate::error::{show_name, show_path, DataError, Error, Result};
 use crate::exec::{self, ExecOptions};
 use crate::partial::{Partial, SharedParts, Table};
 use crate::plan::Plan;
+use crate::progress::Progress;
 
 /// The unread rest of a streamed input, taken once by [`map`].
 pub struct Rest {
     reader: Mutex<Option<Box<dyn Read + Send>>>,
+    /// Of the bytes read, from the opening on ([`Counted`]).
+    progress: Arc<Progress>,
 }
 
 /// A stream named as an input (standard input, a pipe, a FIFO): opened
@@ -106,10 +109,10 @@ struct Opened {
 /// by [`Identity`], not by the path's text.
 static PIPES: Mutex<Vec<Opened>> = Mutex::new(Vec::new());
 
-/// Bytes [`peek_pipe`] reads to tell the format (see
+/// Bytes [`peek_pipe`] reads at most to tell the format (see
 /// [`super::detect_format`]): enough for an Arrow IPC stream's marker,
 /// metadata length and flatbuffer root offset.
-const PEEK: usize = 16;
+const PEEK: usize = super::Start::SNIFF;
 
 fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
@@ -273,7 +276,7 @@ fn open_stream(
 
 /// Opens the stream `path` (`-` is standard input; else a pipe, a FIFO or
 /// another file that is neither regular nor a directory) and returns its
-/// first bytes (up to [`PEEK`]), to tell its format; [`take_pipe`] then
+/// first bytes (up to [`PEEK`], as many as tell its format), to tell it; [`take_pipe`] then
 /// yields the whole stream. Peeking the same path again returns the same
 /// bytes; a path naming a stream already opened under another path is a
 /// usage error.
@@ -291,10 +294,18 @@ pub fn peek_pipe(path: &Path) -> Result<Vec<u8>> {
     let (mut reader, id) = open_stream(&mut pipes, path, id)?;
     let mut head = Vec::with_capacity(PEEK);
     let name = input_name(path);
-    (&mut reader)
-        .take(PEEK as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| Error::io(name, e))?;
+    // no more than the format needs, as it comes: a slow producer's first
+    // byte may tell CSV (its progress is shown from the opening on, after
+    // this), where 16 bytes could take it minutes
+    let mut chunk = [0u8; PEEK];
+    while head.len() < PEEK && !super::Start::told(&head) {
+        match reader.read(&mut chunk[..PEEK - head.len()]) {
+            Ok(0) => break,
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(name, e)),
+        }
+    }
     pipes.push(Opened {
         path: path.to_path_buf(),
         id,
@@ -369,13 +380,20 @@ pub fn open_compressed(
 /// (the header, or with `no_header` the first data line), and makes the
 /// streamed input. A decompressed stream (`compression`) that holds Parquet
 /// or Arrow IPC is refused on its first block, before a binary "record"
-/// without a line end is read whole.
+/// without a line end is read whole. Every byte read, from here on, is
+/// counted for the progress (`options.progress`).
 fn start(
     name: String,
-    mut reader: Box<dyn Read + Send>,
+    reader: Box<dyn Read + Send>,
     compression: Compression,
     options: &OpenOptions,
 ) -> Result<CsvInput> {
+    let decompressed = compression != Compression::None;
+    let progress = Arc::new(Progress::stream(options.progress, &name, decompressed));
+    let mut reader: Box<dyn Read + Send> = Box::new(Counted {
+        reader,
+        progress: Arc::clone(&progress),
+    });
     let mut head = Vec::new();
     let mut len = 0;
     let mut eof =
@@ -406,6 +424,7 @@ fn start(
         line_base: 0,
         stream: Some(Rest {
             reader: Mutex::new(Some(reader)),
+            progress,
         }),
         reopen: None,
     };
@@ -649,7 +668,9 @@ impl Shared {
 /// The map step over the streamed input `input`: reads its stream in
 /// blocks, parses them on one thread per state of `workers` and folds
 /// every batch into that thread's state. Returns the states, or the error
-/// of the input's first bad record (else of the stream's read).
+/// of the input's first bad record (else of the stream's read). Its
+/// progress, counted since the stream was opened, shows its bar from here
+/// to the stream's end.
 pub fn map<W: Send>(
     plan: &Plan,
     input: &CsvInput,
@@ -657,14 +678,17 @@ pub fn map<W: Send>(
     workers: Vec<W>,
     fold: &StreamFold<'_, W>,
 ) -> Result<Vec<W>> {
-    let reader = input
-        .stream
-        .as_ref()
+    let rest = input.stream.as_ref();
+    let reader = rest
         .and_then(|rest| rest.reader.lock().unwrap_or_else(|e| e.into_inner()).take())
         .ok_or_else(|| {
             let name = show_name(&input.name);
             Error::Other(format!("internal error: {name} read twice"))
         })?;
+    let progress = rest.map(|rest| Arc::clone(&rest.progress));
+    if let Some(progress) = &progress {
+        progress.show_bar();
+    }
     let threads = workers.len().max(1);
     let (tx, rx) = sync_channel::<Block>(threads);
     let rx = Mutex::new(rx);
@@ -718,6 +742,9 @@ pub fn map<W: Send>(
         Ok((produced, states))
     });
     let (produced, states) = started.map_err(|e| Error::cannot_start_threads(threads, &e))?;
+    if let Some(progress) = &progress {
+        progress.finish();
+    }
     if let Some((_, e)) = shared.error.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(Error::Data(e));
     }
@@ -796,6 +823,22 @@ fn parse_block<W>(
 /// A failed read: the error, the blocks queued before it, and the lines of
 /// the bytes read since.
 type ReadFailure = (io::Error, usize, u64);
+
+/// A stream's reader that reports each read to its progress, as it
+/// comes in: a block is read for as long as the producer takes to write
+/// it, and the header, first, for as long as it takes to write 64 KiB.
+struct Counted {
+    reader: Box<dyn Read + Send>,
+    progress: Arc<Progress>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
 
 /// Reads the stream into blocks cut on record boundaries and queues them
 /// in order, until the stream ends or a block fails.

@@ -519,3 +519,85 @@ fn parquet_and_arrow_on_standard_input_are_refused_as_through_a_fifo() {
         }
     }
 }
+
+/// `--progress always` with stderr not a terminal wrote nothing for a
+/// stream (standard input, a pipe, a compressed file), so that a cron job
+/// fed by `zcat ... | rayproc run -i - --progress always` never logged
+/// progress. It writes the bytes read so far and the rate (no total, no
+/// percentage: none is known), every 2 s as the bytes come in, and a last
+/// line when the stream ends; of a compressed file, the bytes of its text.
+/// The producer writes a row every 100 ms until it sees a line while the
+/// stream is still open, whatever the time that takes on a loaded machine.
+#[test]
+fn progress_always_reports_a_stream_while_it_is_read() {
+    use std::io::{BufRead, BufReader};
+    use std::time::Instant;
+    let mut child = Command::new(bin_path())
+        .args(["run", "-i", "-", "--agg", "sum:a", "--progress", "always"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rayproc starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let lines = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            tx.send(line.unwrap()).unwrap();
+        }
+    });
+    stdin.write_all(b"a\n").unwrap();
+    let (mut rows, mut seen) = (0u64, Vec::new());
+    let start = Instant::now();
+    while seen.is_empty() && start.elapsed() < Duration::from_secs(60) {
+        stdin.write_all(b"1\n").unwrap();
+        stdin.flush().unwrap();
+        rows += 1;
+        std::thread::sleep(Duration::from_millis(100));
+        seen.extend(rx.try_iter());
+    }
+    let while_open = seen.len();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    lines.join().unwrap();
+    seen.extend(rx.try_iter());
+    assert_eq!(out.status.code(), Some(0), "{seen:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("sum_a\n{rows}\n")
+    );
+    assert!(
+        while_open > 0,
+        "no progress line in 60 s of a stream: {seen:?}"
+    );
+    assert!(seen.len() > while_open, "no last line: {seen:?}");
+    for line in &seen {
+        let ok = line.starts_with("rayproc: <stdin>: ")
+            && line.contains(" read, ")
+            && line.ends_with("/s")
+            && !line.contains('%');
+        assert!(ok, "{line}");
+    }
+    // the last line: every byte
+    let all = indicatif::HumanBytes(2 + 2 * rows).to_string();
+    let last = seen.last().unwrap();
+    assert!(
+        last.starts_with(&format!("rayproc: <stdin>: {all} read, ")),
+        "{last}"
+    );
+
+    // a compressed file: its text (8 bytes) is what is counted
+    let scratch = Scratch::new();
+    let gz = scratch.write("n.csv.gz", gzip(b"a\n1\n2\n3\n"));
+    let r = run_on(&gz, &["--agg", "sum:a", "--progress", "always"]);
+    r.expect_code(0, "gzip");
+    assert_eq!(r.stdout, "sum_a\n6\n");
+    let want = format!("rayproc: {}: 8 B read (decompressed), ", gz.display());
+    assert!(
+        r.stderr.starts_with(&want) && r.stderr.ends_with("/s\n"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+}
