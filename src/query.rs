@@ -517,8 +517,10 @@ pub fn check_stdin_once(paths: &[PathBuf]) -> Result<()> {
 }
 
 /// The worker thread count for `requested` threads (`None`: every core),
-/// capped where more threads cannot help, with a note on stderr unless
-/// `quiet`.
+/// capped where more threads cannot help ([`exec::useful_threads`]), with
+/// a note on stderr unless `quiet`. The note gives the whole rule: it said
+/// only "more than 4 per core cannot help" while leaving 128 per core on
+/// two cores, where the 256 always honoured decided.
 pub fn threads(requested: Option<usize>, quiet: bool) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let Some(requested) = requested else {
@@ -527,8 +529,10 @@ pub fn threads(requested: Option<usize>, quiet: bool) -> usize {
     let useful = exec::useful_threads(requested, cores);
     if useful < requested && !quiet {
         crate::say!(
-            "rayproc: note: --threads {requested} capped to {useful} (more than {} per core cannot help)",
-            exec::THREADS_PER_CORE
+            "rayproc: note: --threads {requested} capped to {useful} (more than {} per core \
+             cannot help; {} are always allowed)",
+            exec::THREADS_PER_CORE,
+            exec::ALWAYS_HONOURED_THREADS
         );
     }
     useful

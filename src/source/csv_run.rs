@@ -117,19 +117,42 @@ fn partitions_for(input: &CsvInput, opts: &ExecOptions) -> usize {
 }
 
 /// A note for stderr when `--partitions requested` is coarsened for one of
-/// `inputs` (`None` when every input gets what was asked).
+/// `inputs` (`None` when every input gets what was asked). It says what
+/// was done, for this run: the count (or counts) made, for how many of the
+/// inputs when not for all, and the rule. (It said "partitions under 64
+/// KiB cannot help" while cutting a 175-byte file into 4096 of them, and
+/// nothing when only the smaller of two inputs was coarsened.) A streamed
+/// input is read in blocks, not partitions ([`super::stream`]): no count
+/// is asked of it, none coarsened.
 pub fn coarsening_note(requested: Option<usize>, inputs: &[CsvInput]) -> Option<String> {
-    let requested = requested?;
-    let used = inputs
-        .iter()
-        .map(|i| useful_partitions(requested, i.bytes().len() - i.body_start))
-        .max()?;
-    (used < requested).then(|| {
-        format!(
-            "--partitions {requested} coarsened to {used} (partitions under {} KiB cannot help)",
-            MIN_PARTITION_BYTES >> 10
-        )
-    })
+    let bodies: Vec<usize> = (inputs.iter().filter(|i| !i.is_stream()))
+        .map(|i| i.bytes().len() - i.body_start)
+        .collect();
+    note_for_bodies(requested?, &bodies)
+}
+
+/// [`coarsening_note`] for the mapped inputs, of `bodies` bytes each.
+fn note_for_bodies(requested: usize, bodies: &[usize]) -> Option<String> {
+    let coarsened: Vec<usize> = (bodies.iter())
+        .map(|&body| useful_partitions(requested, body))
+        .filter(|&used| used < requested)
+        .collect();
+    let (least, most) = (coarsened.iter().min()?, coarsened.iter().max()?);
+    let to = if least == most {
+        format!("to {least}")
+    } else {
+        format!("to between {least} and {most}")
+    };
+    let of = if coarsened.len() < bodies.len() {
+        format!(" for {} of {} inputs", coarsened.len(), bodies.len())
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "--partitions {requested} coarsened {to}{of} (an input is cut into more than \
+         {ALWAYS_HONOURED_PARTITIONS} partitions only as far as each holds {} KiB)",
+        MIN_PARTITION_BYTES >> 10
+    ))
 }
 
 impl exec::Input for CsvInput {
@@ -696,6 +719,37 @@ mod tests {
         assert_eq!(default_partitions(4 << 20, 2), 8);
         assert_eq!(default_partitions(1_100_000_000, 2), 32);
         assert_eq!(default_partitions(usize::MAX / 2, 2), 4096);
+    }
+
+    #[test]
+    fn the_coarsening_note_says_what_was_done() {
+        let rule = "(an input is cut into more than 4096 partitions only as far as each \
+                    holds 64 KiB)";
+        let note = |requested, bodies: &[usize]| note_for_bodies(requested, bodies);
+        assert_eq!(note(4096, &[175]), None);
+        assert_eq!(note(64, &[175, 300 << 20]), None);
+        assert_eq!(
+            note(4097, &[175]).unwrap(),
+            format!("--partitions 4097 coarsened to 4096 {rule}")
+        );
+        assert_eq!(
+            note(1_000_000, &[300 << 20]).unwrap(),
+            format!("--partitions 1000000 coarsened to 4800 {rule}")
+        );
+        // only the smaller input: said so (the largest count made was the
+        // one asked for, and nothing was said)
+        assert_eq!(
+            note(4097, &[300 << 20, 175]).unwrap(),
+            format!("--partitions 4097 coarsened to 4096 for 1 of 2 inputs {rule}")
+        );
+        assert_eq!(
+            note(5000, &[175, 300 << 20, 1 << 40]).unwrap(),
+            format!(
+                "--partitions 5000 coarsened to between 4096 and 4800 for 2 of 3 inputs {rule}"
+            )
+        );
+        // no mapped input (a stream alone): nothing to coarsen
+        assert_eq!(note(5000, &[]), None);
     }
 
     #[test]

@@ -685,7 +685,8 @@ fn thousands_of_threads_give_the_same_bytes_as_the_default() {
             assert_eq!(
                 many.stderr,
                 format!(
-                    "rayproc: note: --threads {threads} capped to {useful} (more than 4 per core cannot help)\n"
+                    "rayproc: note: --threads {threads} capped to {useful} (more than 4 per core \
+                     cannot help; 256 are always allowed)\n"
                 )
             );
         }
@@ -729,7 +730,8 @@ fn a_million_partitions_are_coarsened_and_give_the_same_bytes() {
     assert_eq!(many.stdout, base.stdout);
     assert_eq!(
         many.stderr,
-        "rayproc: note: --partitions 1000000 coarsened to 4096 (partitions under 64 KiB cannot help)\n"
+        "rayproc: note: --partitions 1000000 coarsened to 4096 (an input is cut into more than \
+         4096 partitions only as far as each holds 64 KiB)\n"
     );
     let honoured = run_on(
         &input,
@@ -774,6 +776,50 @@ fn a_million_partitions_are_coarsened_and_give_the_same_bytes() {
     ]);
     stored.expect_ok("run --store");
     assert_eq!(stored.stdout, base.stdout);
+}
+
+/// The note on a coarsened `--partitions` says what was done for this run:
+/// it said "coarsened to 4096 (partitions under 64 KiB cannot help)" while
+/// cutting a 175-byte file into 4096 of them, and "coarsened to 4096" of
+/// standard input, which is read in blocks whatever `--partitions` says.
+/// Neither changes the output.
+#[test]
+fn the_coarsening_note_says_what_is_done() {
+    let sample = crate::common::sample();
+    let base = run_on(&sample, &["--agg", "count,sum:qty"]);
+    base.expect_ok("default");
+    let rule = "(an input is cut into more than 4096 partitions only as far as each holds 64 KiB)";
+    let coarsened = run_on(&sample, &["--agg", "count,sum:qty", "-p", "4097"]);
+    coarsened.expect_code(0, "-p 4097");
+    assert_eq!(coarsened.stdout, base.stdout);
+    assert_eq!(
+        coarsened.stderr,
+        format!("rayproc: note: --partitions 4097 coarsened to 4096 {rule}\n")
+    );
+    // two inputs, both coarsened alike: one count, no "for N of M inputs"
+    let sample = sample.to_str().unwrap();
+    let both = run([
+        "run", "-i", sample, "-i", sample, "--agg", "count", "-p", "5000",
+    ]);
+    both.expect_code(0, "two inputs");
+    assert_eq!(
+        both.stderr,
+        format!("rayproc: note: --partitions 5000 coarsened to 4096 {rule}\n")
+    );
+    let honoured = run_on(
+        std::path::Path::new(sample),
+        &["--agg", "count,sum:qty", "-p", "4096"],
+    );
+    honoured.expect_ok("-p 4096 is made as asked");
+    assert_eq!(honoured.stdout, base.stdout);
+    // a stream has no partitions to coarsen
+    let text = std::fs::read(sample).unwrap();
+    let streamed = crate::common::run_with_stdin(
+        ["run", "-i", "-", "--agg", "count,sum:qty", "-p", "5000"],
+        Some(&text),
+    );
+    streamed.expect_ok("stdin with -p 5000");
+    assert_eq!(streamed.stdout, base.stdout);
 }
 
 #[test]
