@@ -175,10 +175,20 @@ pub fn show_code(text: &str) -> Cow<'_, str> {
 /// what is shown) as [`show_code`] shows it: one character at a time, so
 /// that a caret can be placed under any of them.
 pub(crate) fn push_code(out: &mut String, c: char, previous: Option<char>) {
-    if c == '\\' {
-        out.push(c);
+    push_code_unit(out, Ok(c), previous.map(Ok));
+}
+
+/// [`push_code`] of a character or of a byte that is not UTF-8 (`Err`,
+/// shown `\xNN`), of code typed as bytes ([`units`]).
+pub(crate) fn push_code_unit(
+    out: &mut String,
+    c: Result<char, u8>,
+    previous: Option<Result<char, u8>>,
+) {
+    if c == Ok('\\') {
+        out.push('\\');
     } else {
-        push_shown(out, Ok(c), None, previous.map(Ok));
+        push_shown(out, c, None, previous);
     }
 }
 
@@ -195,7 +205,7 @@ pub(crate) fn show_code_lines(text: &str) -> Cow<'_, str> {
 }
 
 /// The characters of `raw`, and its bytes that are not UTF-8 (`Err`).
-fn units(raw: &[u8]) -> impl Iterator<Item = Result<char, u8>> + '_ {
+pub(crate) fn units(raw: &[u8]) -> impl Iterator<Item = Result<char, u8>> + '_ {
     raw.utf8_chunks().flat_map(|chunk| {
         let valid = chunk.valid().chars().map(Ok);
         valid.chain(chunk.invalid().iter().map(|&b| Err(b)))

@@ -15,6 +15,7 @@ pub mod help;
 pub mod validate;
 
 use std::borrow::Cow;
+use std::ffi::OsString;
 use std::io::{self, Write};
 
 use clap::Parser;
@@ -35,10 +36,11 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         // clap prints help/version (exit 0) or usage errors (exit 2)
-        Err(e) => escape_typed(e).exit(),
+        Err(e) => escape_typed(e, &args).exit(),
     };
     match cli.command {
         Command::Run(args) if args.cluster.is_some() => cluster::run(args),
@@ -56,16 +58,33 @@ where
 /// its message over two lines, and an ESC in it reached the terminal. The
 /// rest of the message (what clap says, the flags' names, the usage line)
 /// is left as clap writes and styles it.
-fn escape_typed(mut e: clap::Error) -> clap::Error {
+///
+/// clap has a value that is not UTF-8 only as text with U+FFFD in place of
+/// its bytes, which would show `\xfe` and `\xff` alike: a flag's value
+/// refused for it ([`args::Utf8`]) carries its bytes, and any other text
+/// of clap's with U+FFFD (an unknown argument) is the argument of `args`
+/// that reads so, where only one does.
+fn escape_typed(mut e: clap::Error, args: &[OsString]) -> clap::Error {
     use clap::builder::StyledStr;
     use clap::error::{ContextKind, ContextValue};
-    fn escaped(text: &str) -> Option<String> {
+    let escaped = |text: &str| -> Option<String> {
+        if text.contains(char::REPLACEMENT_CHARACTER) {
+            let mut typed =
+                (args.iter()).filter(|a| a.to_str().is_none() && a.to_string_lossy() == text);
+            if let (Some(one), None) = (typed.next(), typed.next()) {
+                return Some(show_name(one.as_encoded_bytes()).into_owned());
+            }
+        }
         match show_name(text) {
             Cow::Owned(shown) => Some(shown),
             Cow::Borrowed(_) => None,
         }
-    }
-    fn each<T>(items: &[T], text: impl Fn(&T) -> String) -> Option<Vec<String>> {
+    };
+    fn each<T>(
+        items: &[T],
+        text: impl Fn(&T) -> String,
+        escaped: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<Vec<String>> {
         let shown: Vec<Option<String>> = items.iter().map(|i| escaped(&text(i))).collect();
         shown.iter().any(Option::is_some).then(|| {
             (items.iter().zip(shown))
@@ -73,20 +92,29 @@ fn escape_typed(mut e: clap::Error) -> clap::Error {
                 .collect()
         })
     }
+    let not_utf8 = std::error::Error::source(&e)
+        .and_then(|source| source.downcast_ref::<args::NotUtf8>())
+        .map(|bytes| show_name(&bytes.0).into_owned());
     let kinds: Vec<ContextKind> = e.context().map(|(kind, _)| kind).collect();
     for kind in kinds {
         // the usage line is clap's, from the definition and the binary's name
         if kind == ContextKind::Usage {
             continue;
         }
+        if let (ContextKind::InvalidValue, Some(shown)) = (kind, &not_utf8) {
+            e.insert(kind, ContextValue::String(shown.clone()));
+            continue;
+        }
         let value = match e.get(kind) {
             Some(ContextValue::String(s)) => escaped(s).map(ContextValue::String),
-            Some(ContextValue::Strings(v)) => each(v, String::clone).map(ContextValue::Strings),
+            Some(ContextValue::Strings(v)) => {
+                each(v, String::clone, &escaped).map(ContextValue::Strings)
+            }
             Some(ContextValue::StyledStr(s)) => {
                 escaped(&s.to_string()).map(|t| ContextValue::StyledStr(StyledStr::from(t)))
             }
             // tips, which quote the argument (`to pass '--x' as a value, ...`)
-            Some(ContextValue::StyledStrs(v)) => each(v, StyledStr::to_string)
+            Some(ContextValue::StyledStrs(v)) => each(v, StyledStr::to_string, &escaped)
                 .map(|v| ContextValue::StyledStrs(v.into_iter().map(StyledStr::from).collect())),
             _ => None,
         };

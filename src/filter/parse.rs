@@ -27,7 +27,7 @@ use regex::bytes::RegexBuilder;
 use super::like::LikePattern;
 use super::number::{CmpOp, NumLit};
 use super::{Expr, Literal, Node, Test, TestKind};
-use crate::error::{push_code, show_code, show_code_lines};
+use crate::error::{push_code_unit, show_code, show_code_lines, units};
 use crate::spec::ColumnRef;
 
 /// Nesting deeper than this (parentheses, `not`) is refused, so that no
@@ -66,16 +66,24 @@ pub struct ParseError {
     pub message: String,
     /// More help, printed after the caret line.
     pub note: Option<String>,
-    input: String,
+    /// The expression's bytes: UTF-8, but for the error that says it is
+    /// not ([`parse_bytes`]).
+    input: Vec<u8>,
 }
 
 impl ParseError {
     pub(crate) fn new(input: &str, offset: usize, message: String) -> ParseError {
+        ParseError::in_bytes(input.as_bytes(), offset, message)
+    }
+
+    /// An error at byte `offset` of an expression typed as `input`, which
+    /// need not be UTF-8.
+    pub(crate) fn in_bytes(input: &[u8], offset: usize, message: String) -> ParseError {
         ParseError {
             offset,
             message,
             note: None,
-            input: input.to_string(),
+            input: input.to_vec(),
         }
     }
 
@@ -84,13 +92,14 @@ impl ParseError {
         self
     }
 
-    /// 1-based column (in characters) of the offending character.
+    /// 1-based column (in characters, a byte that is not UTF-8 counting
+    /// as one) of the offending character.
     pub fn column(&self) -> usize {
-        self.input[..self.offset].chars().count() + 1
+        units(&self.input[..self.offset]).count() + 1
     }
 
     /// The expression as given.
-    pub fn input(&self) -> &str {
+    pub fn input(&self) -> &[u8] {
         &self.input
     }
 }
@@ -129,13 +138,14 @@ impl fmt::Display for ParseError {
     /// that a terminal would take as a command or reorder: a tab or line
     /// break, which separates words in it, shows as a space, and a control
     /// character (ESC), bidirectional override or invisible character as
-    /// its escape (`\u{1b}`), as in every message ([`show_code`]). The
+    /// its escape (`\u{1b}`), as in every message ([`show_code`]); a byte
+    /// that is not UTF-8 as `\xff` (as U+FFFD, `\xfe` looked alike). The
     /// caret goes under the first cell of the offending character as a
     /// terminal shows it: after the escapes, wide characters (CJK, which
     /// take two cells) and combining marks (which take none) before it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use unicode_width::UnicodeWidthStr;
-        let chars: Vec<char> = self.input.chars().collect();
+        let chars: Vec<Result<char, u8>> = units(&self.input).collect();
         let at = self.column() - 1;
         let (from, to) = window(chars.len(), at);
         let mut shown = String::new();
@@ -150,9 +160,9 @@ impl fmt::Display for ParseError {
             let before = shown.len();
             match c {
                 // (what the lexer skips as a space)
-                c if c.is_ascii_whitespace() => shown.push(' '),
+                Ok(c) if c.is_ascii_whitespace() => shown.push(' '),
                 // after `…` a combining mark has nothing of its own to join
-                c => push_code(&mut shown, c, (i > from).then(|| chars[i - 1])),
+                c => push_code_unit(&mut shown, c, (i > from).then(|| chars[i - 1])),
             }
             let cells = shown[before..].width();
             if i < at {
@@ -521,13 +531,12 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Expr, ParseError> {
         Err(e) => e.valid_up_to(),
     };
     let byte = bytes[valid];
-    // the text before the byte is the expression's, so the caret is under it
-    let shown = String::from_utf8_lossy(bytes);
     let message = format!("byte 0x{byte:02x} (at byte offset {valid}) is not UTF-8");
-    Err(ParseError::new(&shown, valid, message).with_note(format!(
+    let note = format!(
         "an expression is UTF-8 text; to match bytes that are not UTF-8 in a field, \
          use a regex with Unicode off and \\xNN escapes: COLUMN ~ '(?-u)\\x{byte:02x}'"
-    )))
+    );
+    Err(ParseError::in_bytes(bytes, valid, message).with_note(note))
 }
 
 /// Parses a `--where` expression.

@@ -220,7 +220,7 @@ fn error_positions() {
         let e = err(text);
         assert_eq!(e.column(), column, "{text}: {e}");
         assert!(e.message.contains(part), "{text}: {e}");
-        assert_eq!(e.input(), text);
+        assert_eq!(e.input(), text.as_bytes());
     }
 }
 
@@ -1599,4 +1599,29 @@ fn random_input_never_panics() {
         }
     }
     assert!(parsed > 100, "{parsed} parsed");
+}
+
+/// An expression that is not UTF-8 is shown with its bytes as `\xNN`, not
+/// as U+FFFD (which showed `\xfe` and `\xff` alike), the caret under the
+/// first that is not UTF-8, after wide characters and escapes before it.
+#[test]
+fn bytes_that_are_not_utf8_show_escaped_with_the_caret_under_them() {
+    for (bytes, shown, column, caret) in [
+        (&b"k = '\xff'"[..], r"k = '\xff'", 6, 5),
+        (b"k = '\xfe'", r"k = '\xfe'", 6, 5),
+        // 中 takes two cells, \u{1b} six
+        (
+            b"k = '\xe4\xb8\xad\x1b\xff\xfe'",
+            r"k = '中\u{1b}\xff\xfe'",
+            8,
+            5 + 2 + 6,
+        ),
+        // a backslash stays as typed (it is the expression's own escape)
+        (b"k ~ '\\d\xc3'", r"k ~ '\d\xc3'", 8, 7),
+    ] {
+        let e = parse_bytes(bytes).expect_err("not UTF-8");
+        assert_eq!(e.column(), column, "{shown}");
+        assert_eq!(e.input(), bytes);
+        assert_eq!(shown_and_caret(&e), (shown.to_string(), caret), "{e}");
+    }
 }

@@ -605,6 +605,160 @@ fn a_value_clap_refuses_is_shown_escaped() {
     misses.none();
 }
 
+/// A flag value with bytes that are not UTF-8 is shown with them as `\xNN`,
+/// naming its flag: clap showed each as U+FFFD (`--format $'\xff'` and
+/// `$'\xfe'` gave the same message), or, for a flag that takes text or a
+/// number (`--agg`, `--by`, `--threads`), said only "invalid UTF-8 was
+/// detected in one or more arguments". Still a usage error (exit 2); an
+/// unknown argument is shown the same way, and paths still take any bytes.
+#[cfg(unix)]
+#[test]
+fn a_flag_value_that_is_not_utf8_is_shown_escaped_naming_its_flag() {
+    use std::ffi::{OsStr, OsString};
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let scratch = Scratch::new();
+    let csv = scratch.write("k.csv", "k,x\na,1\n");
+    let store = scratch.path("st");
+    let raw = |b: &[u8]| OsString::from_vec(b.to_vec());
+    let args = |list: &[&[u8]]| -> Vec<OsString> { list.iter().map(|a| raw(a)).collect() };
+    let csv_arg = csv.as_os_str().as_bytes();
+    let store_arg = store.as_os_str().as_bytes();
+    let mut misses = Misses::default();
+    let cases: Vec<(Vec<OsString>, &str)> = vec![
+        (
+            args(&[
+                b"run",
+                b"-i",
+                csv_arg,
+                b"--agg",
+                b"count",
+                b"--format",
+                b"\xff",
+            ]),
+            r"invalid value '\xff' for '--format <FORMAT>': not UTF-8",
+        ),
+        (
+            args(&[
+                b"run",
+                b"-i",
+                csv_arg,
+                b"--agg",
+                b"count",
+                b"--format",
+                b"\xfe",
+            ]),
+            r"invalid value '\xfe' for '--format <FORMAT>': not UTF-8",
+        ),
+        (
+            args(&[
+                b"run",
+                b"-i",
+                csv_arg,
+                b"--agg",
+                b"count",
+                b"--progress",
+                b"a\xff",
+            ]),
+            r"invalid value 'a\xff' for '--progress <PROGRESS>': not UTF-8",
+        ),
+        (
+            args(&[b"run", b"-i", csv_arg, b"--agg", b"sum:\xff"]),
+            r"invalid value 'sum:\xff' for '--agg <SPEC>': not UTF-8",
+        ),
+        (
+            args(&[b"run", b"-i", csv_arg, b"--agg=sum:\\\xff"]),
+            r"invalid value 'sum:\\\xff' for '--agg <SPEC>': not UTF-8",
+        ),
+        (
+            args(&[b"run", b"-i", csv_arg, b"--agg", b"count", b"--by", b"\xff"]),
+            r"invalid value '\xff' for '--by <COL[,COL...]>': not UTF-8",
+        ),
+        (
+            args(&[b"run", b"-i", csv_arg, b"--agg", b"count", b"-t", b"2\xff"]),
+            r"invalid value '2\xff' for '--threads <N>': not UTF-8",
+        ),
+        (
+            args(&[b"run", b"-i", csv_arg, b"--agg", b"count", b"-p", b"\xff"]),
+            r"invalid value '\xff' for '--partitions <N>': not UTF-8",
+        ),
+        (
+            args(&[b"run", b"-i", csv_arg, b"--agg", b"count", b"-d", b"\xff"]),
+            r"invalid value '\xff' for '--delimiter <CHAR>': not UTF-8",
+        ),
+        (
+            args(&[
+                b"run",
+                b"-i",
+                csv_arg,
+                b"--agg",
+                b"count",
+                b"--cluster",
+                b"h\xff:1",
+            ]),
+            r"invalid value 'h\xff:1' for '--cluster <ADDRESS>': not UTF-8",
+        ),
+        (
+            args(&[
+                b"split",
+                b"-i",
+                csv_arg,
+                b"--store",
+                store_arg,
+                b"--columns",
+                b"k,\xff",
+            ]),
+            r"invalid value 'k,\xff' for '--columns <COL[,COL...]>': not UTF-8",
+        ),
+        (
+            args(&[
+                b"map", b"-i", csv_arg, b"--agg", b"count", b"--part", b"0/\xff",
+            ]),
+            r"invalid value '0/\xff' for '--part <I/N>': not UTF-8",
+        ),
+        (
+            args(&[b"reduce", b"p.part", b"--format", b"\xff"]),
+            r"invalid value '\xff' for '--format <FORMAT>': not UTF-8",
+        ),
+        (
+            args(&[b"inspect", store_arg, b"--format", b"\xff"]),
+            r"invalid value '\xff' for '--format <FORMAT>': not UTF-8",
+        ),
+        (
+            args(&[b"run", b"-i", csv_arg, b"--agg", b"count", b"--no-such\xff"]),
+            r"unexpected argument '--no-such\xff' found",
+        ),
+    ];
+    for (args, want) in cases {
+        let r = crate::common::run_bytes_with_stdin(&args, None);
+        let ok = r.code == 2
+            && r.stderr.starts_with(&format!("error: {want}\n"))
+            && !r.stderr.contains('\u{fffd}')
+            && visible(&r.stderr);
+        misses.check(&args, ok, &r.stderr);
+    }
+    // paths take any bytes: a file named `k\xff.csv` is read, and the
+    // result written to `out\xfe.csv`
+    let odd = scratch.dir.path().join(OsStr::from_bytes(b"k\xff.csv"));
+    std::fs::copy(&csv, &odd).unwrap();
+    let out = scratch.dir.path().join(OsStr::from_bytes(b"out\xfe.csv"));
+    let r = run([
+        OsStr::new("run"),
+        OsStr::new("-i"),
+        odd.as_os_str(),
+        OsStr::new("--agg"),
+        OsStr::new("sum:x"),
+        OsStr::new("-o"),
+        out.as_os_str(),
+    ]);
+    misses.check(
+        "a path that is not UTF-8",
+        r.code == 0 && r.stderr.is_empty(),
+        &r.stderr,
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"sum_x\n1\n");
+    misses.none();
+}
+
 /// `RAYPROC_SIMD` is typed too: its value was shown raw.
 #[test]
 fn a_bad_rayproc_simd_is_shown_escaped() {

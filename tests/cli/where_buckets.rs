@@ -479,7 +479,9 @@ fn where_usage_errors() {
 /// A `--where` that is not UTF-8 got clap's "invalid UTF-8 was detected
 /// in one or more arguments", which named neither the flag nor the byte.
 /// It is a usage error at that byte, which says how to match such bytes;
-/// and the way it says works.
+/// and the way it says works. The expression under the message shows the
+/// byte as `\xe9`, the caret under it (it showed U+FFFD, which every byte
+/// that is not UTF-8 shows as).
 #[cfg(unix)]
 #[test]
 fn a_where_that_is_not_utf8_is_a_usage_error_at_its_byte() {
@@ -500,7 +502,7 @@ fn a_where_that_is_not_utf8_is_a_usage_error_at_its_byte() {
     let caret = format!("{}^", " ".repeat(2 + 18));
     let want = format!(
         "rayproc: error: --where: byte 0xe9 (at byte offset 18) is not UTF-8 at column 19:\n  \
-         x > 0 and k = 'caf\u{fffd}'\n{caret}\nan expression is UTF-8 text; to match bytes \
+         x > 0 and k = 'caf\\xe9'\n{caret}\nan expression is UTF-8 text; to match bytes \
          that are not UTF-8 in a field, use a regex with Unicode off and \\xNN escapes: \
          COLUMN ~ '(?-u)\\xe9'\n"
     );
