@@ -60,7 +60,7 @@
 use std::fmt;
 
 use crate::error::Error;
-use crate::number::{parse_int, trim_blanks};
+use crate::number::{is_wide_int_field, parse_int, trim_blanks};
 use crate::spec::ColumnRef;
 use crate::value::{Column, Data};
 
@@ -149,6 +149,10 @@ impl TimeUnit {
         }
         match parse_int(v) {
             Some(secs) => self.bucket_epoch(secs, out),
+            // an integer all the same, and so epoch seconds, just too many
+            // of them for 64 bits (far outside the years 0000 to 9999):
+            // called "not ... integer epoch seconds", it read as a typo
+            None if is_wide_int_field(v) => Err(TimeError::OutOfRange),
             None => Err(TimeError::Malformed),
         }
     }
@@ -195,6 +199,9 @@ impl TimeUnit {
                 // 2^63 is exact as a double; every integral f below it fits
                 if f.fract() == 0.0 && f.abs() < 9_223_372_036_854_775_808.0 {
                     self.bucket_epoch(f as i64, out)
+                } else if f.fract() == 0.0 {
+                    // an integer (the caller says), beyond 64 bits
+                    Err(TimeError::OutOfRange)
                 } else {
                     Err(TimeError::Malformed)
                 }
@@ -807,6 +814,22 @@ mod tests {
         for secs in [253_402_300_800, -62_167_219_201, i64::MAX, i64::MIN] {
             assert_eq!(epoch(Second, secs), Err(TimeError::OutOfRange), "{secs}");
         }
+        // an integer too wide for 64 bits is epoch seconds out of range,
+        // as i64::MAX is, not "not ... integer epoch seconds"
+        for wide in [
+            "12345678901234567890123",
+            "9223372036854775808",
+            " -9223372036854775809\t",
+            "+99999999999999999999999999999999999999",
+        ] {
+            let mut out = Vec::new();
+            let e = Second.bucket(wide.as_bytes(), &mut out);
+            assert_eq!(e, Err(TimeError::OutOfRange), "{wide:?}");
+        }
+        for not_int in ["1e30", "12345678901234567890123.0", "-0", "0x10"] {
+            let e = Second.bucket(not_int.as_bytes(), &mut Vec::new());
+            assert_eq!(e, Err(TimeError::Malformed), "{not_int:?}");
+        }
         // the week of 0000-01-01 (a Saturday) is in week-year -1
         assert_eq!(epoch(Week, -62_167_219_200), Err(TimeError::WeekYear(-1)));
         assert_eq!(
@@ -972,7 +995,8 @@ mod tests {
             ("1.5", Malformed),
             ("1e9", Malformed),
             ("1700000000.5", Malformed),
-            ("99999999999999999999", Malformed),
+            // an integer, too wide for 64 bits: epoch seconds out of range
+            ("99999999999999999999", OutOfRange),
             ("2026-11-30\n", Malformed),
             ("２０２６-11-30", Malformed),
         ];

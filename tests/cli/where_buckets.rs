@@ -756,6 +756,70 @@ fn typed_floats_and_fractional_decimals_are_no_epoch_seconds() {
     }
 }
 
+/// An integer is epoch seconds whatever its width: one too wide for 64
+/// bits (`12345678901234567890123`, a CSV field, or a Parquet or Arrow
+/// `decimal128(30, 0)`, read as the text of its digits) was "not an ISO
+/// 8601 date or date-time ... nor integer epoch seconds", where
+/// `9223372036854775807` got the accurate "outside the years 0000 to
+/// 9999". Both say the latter, on every input kind.
+#[test]
+fn an_epoch_integer_wider_than_64_bits_is_out_of_range_not_malformed() {
+    use arrow_array::Decimal128Array;
+    let scratch = Scratch::new();
+    let wide = "12345678901234567890123";
+    let csv = scratch.write("w.csv", format!("ts,k\n1,a\n{wide},b\n-{wide},c\n"));
+    let out_of_range = "the time is outside the years 0000 to 9999 (in UTC)";
+    let term = "day(ts)";
+    let needs = "day(ts) needs a date-time or epoch seconds, found";
+    let args = ["--by", term, "--agg", "count"];
+    let err = fail_all_partitions(&args, &csv, 1);
+    assert_eq!(
+        err,
+        format!(
+            "rayproc: error: {}:3: column 'ts': {needs} \"{wide}\": {out_of_range}\n",
+            s(&csv)
+        )
+    );
+    // the negative one too (the first is kept out by --where)
+    let err = fail_all_partitions(
+        &["--where", "k = 'c'", "--by", term, "--agg", "count"],
+        &csv,
+        1,
+    );
+    assert!(
+        err.ends_with(&format!(
+            ":4: column 'ts': {needs} \"-{wide}\": {out_of_range}\n"
+        )),
+        "{err}"
+    );
+    let store = s(&scratch.path("w.store"));
+    run(["split", "-i", &s(&csv), "--store", &store, "--quiet"]).expect_ok("split");
+    let out = run(["run", "--store", &store, "--by", term, "--agg", "count"]);
+    out.expect_code(1, "store");
+    assert!(
+        out.stderr.ends_with(&format!(
+            ":3: column 'ts': {needs} \"{wide}\": {out_of_range}\n"
+        )),
+        "store: {}",
+        out.stderr
+    );
+    let decimals = Decimal128Array::from(vec![Some(1), Some(wide.parse::<i128>().unwrap())])
+        .with_precision_and_scale(30, 0)
+        .unwrap();
+    let batch = RecordBatch::try_from_iter([("ts", Arc::new(decimals) as ArrayRef)]).unwrap();
+    for file in write_parquet_and_ipc(&scratch, "w", &batch, None, None) {
+        let out = run_on(&file, &args);
+        out.expect_code(1, &s(&file));
+        let want = format!("column 'ts': {needs} \"{wide}\": {out_of_range}\n");
+        assert!(
+            out.stderr.contains(&s(&file)) && out.stderr.ends_with(&want),
+            "{}: {}",
+            s(&file),
+            out.stderr
+        );
+    }
+}
+
 /// A date or timestamp outside the years 0000 to 9999 (or a time of day
 /// outside the day) in a typed input is an error where the query reads it,
 /// naming its row, but not in a row `--where` drops: as a bad time in a
