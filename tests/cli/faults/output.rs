@@ -312,11 +312,10 @@ fn a_live_temporary_file_of_another_pid_namespace_is_kept() {
     gone.wait().unwrap();
     let live = scratch.path(&format!(".out.csv.rayproc-tmp-{pid}-0123abcd"));
     let held = std::fs::File::create(&live).unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&held);
     // SAFETY: flock on a descriptor that stays open during the call.
-    assert_eq!(
-        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&held), libc::LOCK_EX) },
-        0
-    );
+    let locked = unsafe { libc::flock(fd, libc::LOCK_EX) };
+    assert_eq!(locked, 0);
     run_on(
         &input,
         &["--agg", "sum:x", "--output", out.to_str().unwrap()],
