@@ -50,7 +50,7 @@ impl Error {
 
     /// The system would not start `threads` threads (a process limit,
     /// `ulimit -u`).
-    pub fn cannot_start_threads(threads: usize, source: &std::io::Error) -> Self {
+    pub fn cannot_start_threads(threads: usize, source: &dyn std::fmt::Display) -> Self {
         let s = if threads == 1 { "" } else { "s" };
         Error::Other(format!("cannot start {threads} thread{s}: {source}"))
     }

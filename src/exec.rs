@@ -100,7 +100,7 @@ pub fn pool(threads: usize) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| Error::cannot_start_threads(threads, &std::io::Error::other(e)))
+        .map_err(|e| Error::cannot_start_threads(threads, &e))
 }
 
 /// A pool of `threads` threads, but no more than `tasks`: a thread without

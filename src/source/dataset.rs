@@ -134,7 +134,7 @@ pub fn open_all<T: Send>(
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(openers)
             .build()
-            .map_err(|e| Error::cannot_start_threads(openers, &std::io::Error::other(e)))?;
+            .map_err(|e| Error::cannot_start_threads(openers, &e))?;
         pool.install(|| {
             (files.par_iter().enumerate())
                 .with_min_len(8)
