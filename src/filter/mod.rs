@@ -283,11 +283,51 @@ impl Expr {
     /// A test written back in the canonical form.
     pub(crate) fn test_text(&self, t: &Test) -> String {
         let mut s = String::new();
-        self.write_test(&mut s, t).expect("write to a String");
+        (self.write_test(&mut s, t, &self.references())).expect("write to a String");
         s
     }
 
-    fn write_node(&self, f: &mut impl fmt::Write, node: &Node) -> fmt::Result {
+    /// The canonical form with every column named as `header` needs it
+    /// ([`Display`](fmt::Display) names them as written): `k#2` and
+    /// `"k"#2`, or `x` and `x#1` in a header with one `x`, are one column
+    /// there and are written alike, and two references to different
+    /// columns never are. What a partial's header records, so that the
+    /// reducer, which plans the query again from this text and the same
+    /// header, reads the columns the map read, and merges exactly the parts
+    /// of one query. `None` if a column is not in `header`.
+    pub fn canonical(&self, header: &[String]) -> Option<String> {
+        let positions = self.resolve(header).ok()?;
+        let names = (positions.iter())
+            .map(|&p| {
+                let name = &header[p];
+                let before = header[..p].iter().filter(|h| *h == name).count();
+                if before == 0 && !header[p + 1..].contains(name) {
+                    parse::write_name(name)
+                } else {
+                    numbered(header, name, before + 1)
+                }
+            })
+            .collect::<Vec<_>>();
+        let mut s = String::new();
+        (self.write_node(&mut s, &self.root, &names)).expect("write to a String");
+        Some(s)
+    }
+
+    /// Each of [`Expr::columns`] as the canonical form writes it without a
+    /// header: as written, up to quotes. A quoted `"k"#2` stays quoted, as
+    /// a bare `k#2` may mean a column literally called so.
+    fn references(&self) -> Vec<String> {
+        (self.columns.iter())
+            .map(|c| match (c.occurrence, &c.literal) {
+                (None, _) => parse::write_name(&c.name),
+                // bare as written: `name` needs no quotes
+                (Some(n), Some(_)) => format!("{}#{n}", c.name),
+                (Some(n), None) => format!("\"{}\"#{n}", c.name.replace('"', "\"\"")),
+            })
+            .collect()
+    }
+
+    fn write_node(&self, f: &mut impl fmt::Write, node: &Node, names: &[String]) -> fmt::Result {
         let list = |f: &mut dyn fmt::Write, items: &[Node], sep: &str| -> fmt::Result {
             f.write_char('(')?;
             for (i, item) in items.iter().enumerate() {
@@ -295,7 +335,7 @@ impl Expr {
                     f.write_str(sep)?;
                 }
                 let mut s = String::new();
-                self.write_node(&mut s, item)?;
+                self.write_node(&mut s, item, names)?;
                 f.write_str(&s)?;
             }
             f.write_char(')')
@@ -305,18 +345,14 @@ impl Expr {
             Node::Or(items) => list(f, items, " OR "),
             Node::Not(inner) => {
                 f.write_str("NOT ")?;
-                self.write_node(f, inner)
+                self.write_node(f, inner, names)
             }
-            Node::Test(t) => self.write_test(f, t),
+            Node::Test(t) => self.write_test(f, t, names),
         }
     }
 
-    fn write_test(&self, f: &mut impl fmt::Write, t: &Test) -> fmt::Result {
-        let c = &self.columns[t.column];
-        write!(f, "{}", parse::write_name(&c.name))?;
-        if let Some(n) = c.occurrence {
-            write!(f, "#{n}")?;
-        }
+    fn write_test(&self, f: &mut impl fmt::Write, t: &Test, names: &[String]) -> fmt::Result {
+        f.write_str(&names[t.column])?;
         let not = |negated: bool| if negated { " NOT" } else { "" };
         match &t.kind {
             TestKind::Compare(op, lit) => write!(f, " {} {lit}", op.symbol()),
@@ -341,11 +377,12 @@ impl Expr {
 
 impl fmt::Display for Expr {
     /// The canonical form: keywords in capitals, every `and`/`or` in
-    /// parentheses, names quoted only where needed. It parses back to the
-    /// same expression.
+    /// parentheses, names quoted only where needed (and `"k"#2` as
+    /// written). It parses back to the same expression.
+    /// [`Expr::canonical`] also names the columns as a header needs them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = String::new();
-        self.write_node(&mut s, &self.root)?;
+        self.write_node(&mut s, &self.root, &self.references())?;
         f.write_str(&s)
     }
 }

@@ -102,6 +102,9 @@ fn quoting() {
         (r#""NULL" is null"#, r#""NULL" IS NULL"#),
         (r#""" = 'a'"#, r#""" = 'a'"#),
         ("k#2 = 1", "k#2 = 1"),
+        // quoted, `"k"#2` is always the second k, where a bare `k#2` may
+        // be a column literally called so: the quotes are kept
+        (r##""k"#2 = 1"##, r##""k"#2 = 1"##),
         (r##""a b"#2 = 1"##, r##""a b"#2 = 1"##),
         ("x = 'a\"b'", "x = 'a\"b'"),
         ("x = 'é ''€'''", "x = 'é ''€'''"),
@@ -405,6 +408,48 @@ fn nesting_is_bounded() {
     // long flat chains are not nesting
     let chain = ["x = 1"; 5000].join(" or ");
     assert!(parse(&chain).is_ok());
+}
+
+/// `Expr::canonical`: every column named as the header needs it, so that
+/// two references to one column read alike and references to two columns
+/// never do (what a partial records, and the reducer plans again).
+#[test]
+fn canonical_names_follow_the_header() {
+    let header = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let canonical = |text: &str, h: &[String]| parse(text).unwrap().canonical(h);
+    // a literal `k#2` column: the second k must be written quoted, the
+    // literal one as a quoted name
+    let h = header(&["k", "k", "v", "k#2"]);
+    let second = canonical(r##""k"#2 = 'a'"##, &h).unwrap();
+    let literal = canonical("k#2 = 'a'", &h).unwrap();
+    assert_eq!(second, r##""k"#2 = 'a'"##);
+    assert_eq!(literal, r##""k#2" = 'a'"##);
+    assert_eq!(canonical(r##""k#2" = 'a'"##, &h).unwrap(), literal);
+    for text in [&second, &literal] {
+        let again = parse(text).unwrap();
+        assert_eq!(again.canonical(&h).as_ref(), Some(text), "{text}");
+    }
+    assert_eq!(parse(&second).unwrap().resolve(&h).unwrap(), vec![1]);
+    assert_eq!(parse(&literal).unwrap().resolve(&h).unwrap(), vec![3]);
+    // no literal `k#2`: both spellings of the second k are one query
+    let h = header(&["k", "k", "v"]);
+    assert_eq!(canonical(r##""k"#2 = 1"##, &h).unwrap(), "k#2 = 1");
+    assert_eq!(canonical("k#2 = 1", &h).unwrap(), "k#2 = 1");
+    // two literal `k#2` columns: the second k stays unambiguous
+    let h = header(&["k", "k", "k#2", "k#2"]);
+    let text = canonical(r##""k"#2 = 2"##, &h).unwrap();
+    assert_eq!(parse(&text).unwrap().resolve(&h).unwrap(), vec![1]);
+    assert_eq!(
+        canonical(r##""k#2"#2 = 2"##, &h).unwrap(),
+        r##""k#2"#2 = 2"##
+    );
+    // one `x`: `x#1` is `x`; names that need quotes keep them
+    let h = header(&["x", "unit price", "and"]);
+    assert_eq!(
+        canonical(r##"x#1 > 0 and "unit price" < 3 or "and" is null"##, &h).unwrap(),
+        r##"((x > 0 AND "unit price" < 3) OR "and" IS NULL)"##
+    );
+    assert_eq!(canonical("y = 1", &h), None, "a column the header lacks");
 }
 
 #[test]

@@ -25,8 +25,10 @@ pub const MAGIC: &[u8; 8] = b"RAYPROCP";
 /// The format version this build writes and reads (2: an `approx_median`
 /// state of at most 64 values is kept in `median`'s form; 3: the groups
 /// in their keys' byte order; 4: an `approx_median` sketch records whether
-/// it took a number that is not an integer).
-pub const VERSION: u32 = 4;
+/// it took a number that is not an integer; 5: `--where` names its
+/// columns as the header needs them, so that `"k"#2` is not recorded as
+/// `k#2`, which a column literally called so would answer).
+pub const VERSION: u32 = 5;
 
 /// The query a partial answers, as written (so that the reducer can plan
 /// it again), and the columns it was resolved against.
@@ -36,10 +38,12 @@ pub struct PlanText {
     pub agg: Vec<String>,
     /// `--by`, one column or bucket per entry, as written.
     pub by: Vec<String>,
-    /// `--where`, in its canonical form (the `Display` of
-    /// [`crate::filter::Expr`], which parses back to the same expression):
-    /// partials mapped with two spellings of one expression merge. A
-    /// header written before the form was canonical is read into it.
+    /// `--where`, in its canonical form against `columns`
+    /// ([`crate::filter::Expr::canonical`], which parses back to the same
+    /// expression and names each column as `columns` needs it): partials
+    /// mapped with two spellings of one expression merge, and two
+    /// expressions over different columns never read alike. A header
+    /// written before the form was canonical is read into it.
     #[serde(rename = "where")]
     pub filter: Option<String>,
     /// The CSV delimiter (one byte).
@@ -301,9 +305,12 @@ impl PartialFile {
         let mut header: Header =
             serde_json::from_slice(header_bytes).map_err(|e| format!("bad header: {e}"))?;
         if let Some(text) = &mut header.plan.filter {
-            // (one that does not parse is left for the reducer to report)
-            if let Ok(filter) = crate::filter::parse(text) {
-                *text = filter.to_string();
+            // (one that does not parse, or names a column the header does
+            // not hold, is left for the reducer to report)
+            if let Some(canonical) = (crate::filter::parse(text).ok())
+                .and_then(|filter| filter.canonical(&header.plan.columns))
+            {
+                *text = canonical;
             }
         }
         let body_len = read_u64(content, header_end).ok_or("truncated")?;

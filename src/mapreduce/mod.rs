@@ -244,9 +244,12 @@ fn plan_text(query: &Query, plan: &Plan) -> PlanText {
     PlanText {
         agg: query.specs.iter().map(|s| s.text.clone()).collect(),
         by: query.by.iter().map(|c| c.text.clone()).collect(),
-        // canonical (`Expr`'s `Display`): parts mapped with `x>0` and
-        // `x > 0` answer one query, and merge
-        filter: query.filter.as_ref().map(|f| f.to_string()),
+        // canonical, its columns named as the header needs them
+        // (`Expr::canonical`): parts mapped with `x>0` and `x > 0` answer
+        // one query, and merge; `"k"#2` and a column literally called
+        // `k#2` stay apart
+        filter: (query.filter.as_ref())
+            .map(|f| f.canonical(&plan.header).unwrap_or_else(|| f.to_string())),
         delimiter: query.delimiter.unwrap_or(b','),
         no_header: query.no_header,
         columns: plan.header.clone(),

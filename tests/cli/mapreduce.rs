@@ -254,6 +254,77 @@ fn parts_mapped_with_two_spellings_of_one_where_merge() {
     assert!(r.stderr.contains("another query"), "{}", r.stderr);
 }
 
+/// `"k"#2` in `--where` (the second column called `k`) was recorded in a
+/// partial's header as `k#2`, which means a column literally called `k#2`
+/// where the header has one: the reducer merged a part of `"k"#2 = 'a'`
+/// with one of `k#2 = 'a'`, answered with the other column when it mapped
+/// parts again, and refused a header with two `k#2` columns as ambiguous.
+#[test]
+fn a_where_on_a_numbered_column_keeps_its_column_through_reduce() {
+    let dir = Scratch::new();
+    // the second k and the literal k#2 disagree on every row; a quoted
+    // field of many lines misleads the guessed cuts, so that the reducer
+    // maps the parts again from the header's text
+    let mut csv = String::from("k,k,v,k#2\nx,b,10,a\n");
+    for _ in 0..50 {
+        csv.push_str("x,a,1,b\n");
+    }
+    csv.push_str("x,a,1,\"");
+    for _ in 0..3000 {
+        csv.push_str("x,a,1,b\n");
+    }
+    csv.push_str("\"\nx,a,2,b\n");
+    for _ in 0..50 {
+        csv.push_str("x,b,10,a\n");
+    }
+    let file = dir.write("t.csv", csv.as_bytes()).display().to_string();
+    let query =
+        |filter: &'static str| ["--input", &file, "--agg", "count,sum:v", "--where", filter];
+    let second = query("\"k\"#2 = 'a'");
+    let want = run_query(&second, &[]);
+    want.expect_ok("run");
+    assert_eq!(want.stdout, "count,sum_v\n52,53\n");
+    let (d1, d2) = (Scratch::new(), Scratch::new());
+    let parts = map_all(&d1, &second, 5);
+    let r = reduce(&parts, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("again with exact record boundaries"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout, want.stdout, "{}", r.stderr);
+    // the literal column is another query
+    let literal = map_all(&d2, &query("k#2 = 'a'"), 5);
+    let r = reduce(&[parts[0].clone(), literal[1].clone()], &[]);
+    r.expect_code(1, "two columns");
+    assert!(r.stderr.contains("another query"), "{}", r.stderr);
+    // a header with two columns literally called k#2: "k"#2 is still the
+    // second k
+    let amb = dir
+        .write("amb.csv", b"k,k,k#2,k#2\n1,2,3,4\n")
+        .display()
+        .to_string();
+    let d3 = Scratch::new();
+    let parts = map_all(
+        &d3,
+        &["--input", &amb, "--agg", "count", "--where", "\"k\"#2 = 2"],
+        1,
+    );
+    let r = reduce(&parts, &[]);
+    r.expect_ok("two literal k#2 columns");
+    assert_eq!(r.stdout, "count\n1\n");
+    // and a data error quotes the test as written, not the other column
+    let bad = dir.write("e.csv", b"k,k,k#2\n1,x,1\n");
+    let r = run_on(&bad, &["--where", "\"k\"#2 > 0", "--agg", "count"]);
+    r.expect_code(1, "not a number");
+    assert!(
+        r.stderr.contains("--where \"k\"#2 > 0 needs a number"),
+        "{}",
+        r.stderr
+    );
+}
+
 /// Partials mapped with another `--delimiter` or `--no-header` are
 /// refused by a message naming that setting, and only what differs: it
 /// printed the two plans' `--agg`, `--by`, `--where` and columns, the same
