@@ -811,19 +811,26 @@ fn select_ascending<T: Ranked>(
 
 /// [`ranks_many`] on the current rayon pool, for big inputs: a sorted
 /// strided sample gives, for each rank `k`, two values that bracket it; one
-/// parallel pass counts the values below each bracket and collects those
-/// inside it, and the selections run on those few. The sequential
-/// selection was the serial tail of a quantile over ten million values on
-/// many cores, and a pass per quantile read every value once for each
-/// (the median and p99 of ten million values from a store: most of the
-/// run's time). `None` for a rank whose bracket misses it (a sample fooled
-/// by the input's order); the caller then selects it sequentially.
+/// parallel pass counts the values below each bracket and equal to either
+/// end, and collects those strictly inside it, and the selections run on
+/// those few. The sequential selection was the serial tail of a quantile
+/// over ten million values on many cores, and a pass per quantile read
+/// every value once for each (the median and p99 of ten million values
+/// from a store: most of the run's time). `None` for a rank whose bracket
+/// misses it (a sample fooled by the input's order), or holds more values
+/// than [`bracket_budget`] allows; the caller then selects it sequentially.
+///
+/// Memory: the values collected are bounded whatever the input. A bracket's
+/// ends are counted, not collected, so ties cost nothing (a column of one
+/// value, or of a few, put nearly every value inside every bracket: ten
+/// million values took 639 MB for five quantiles and 4.2 GB for fifty,
+/// against the 80 MB they hold); a bracket stops collecting once it holds
+/// more than its budget (an input ordered to fool the strided sample);
+/// and the ranks are taken [`BRACKETS_PER_PASS`] at a time, each pass's
+/// values freed before the next.
 fn ranks_parallel<T: Ranked>(parts: &[&[T]], wanted: &[Wanted]) -> Vec<Option<(T, Option<T>)>> {
-    use rayon::prelude::*;
-    use std::cmp::Ordering::Greater;
     const SAMPLE: usize = 1 << 14;
-    const MARGIN: usize = 512; // 4 standard deviations of a sample rank
-
+    let n = total_len(parts);
     // where each part starts among all the values
     let starts: Vec<usize> = (parts.iter())
         .scan(0, |at, p| {
@@ -832,7 +839,6 @@ fn ranks_parallel<T: Ranked>(parts: &[&[T]], wanted: &[Wanted]) -> Vec<Option<(T
             Some(start)
         })
         .collect();
-    let n = total_len(parts);
     let value_at = |i: usize| {
         let p = starts.partition_point(|&s| s <= i) - 1;
         parts[p][i - starts[p]]
@@ -840,17 +846,90 @@ fn ranks_parallel<T: Ranked>(parts: &[&[T]], wanted: &[Wanted]) -> Vec<Option<(T
     let step = n / SAMPLE;
     let mut sample: Vec<T> = (0..SAMPLE).map(|i| value_at(i * step)).collect();
     sample.sort_unstable_by(T::order);
-    // Each rank's bracket, as keys (integers; the open side of a bracket
-    // near either end is the key no value is beyond), and its upper end.
-    let brackets: Vec<(i64, i64, Option<T>)> = (wanted.iter())
+    let chunks: Vec<&[T]> = (parts.iter())
+        .flat_map(|part| part.chunks(1 << 16))
+        .collect();
+    (wanted.chunks(BRACKETS_PER_PASS))
+        .flat_map(|wanted| bracketed_pass(&chunks, n, &sample, wanted))
+        .collect()
+}
+
+/// Ranks [`ranks_parallel`] brackets in one pass over the values.
+const BRACKETS_PER_PASS: usize = 4;
+
+/// The values a bracket may collect: twice what one holds when the sample
+/// is not fooled (`2 * MARGIN` of `SAMPLE` ranks, n / 16), so that a pass
+/// of [`BRACKETS_PER_PASS`] collects at most about n / 2 values.
+fn bracket_budget(n: usize) -> usize {
+    n / 8
+}
+
+/// The value of rank `k` ([`ranks_parallel`]) for each of `wanted`: one
+/// parallel pass over `chunks` (`n` values in all) with the brackets the
+/// sorted `sample` gives.
+fn bracketed_pass<T: Ranked>(
+    chunks: &[&[T]],
+    n: usize,
+    sample: &[T],
+    wanted: &[Wanted],
+) -> Vec<Option<(T, Option<T>)>> {
+    use rayon::prelude::*;
+    use std::cmp::Ordering::Greater;
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    const MARGIN: usize = 512; // 4 standard deviations of a sample rank
+
+    /// A rank's bracket: its ends (`None` beyond either end of the
+    /// sample), their keys, and the keys strictly inside it as an
+    /// inclusive range (empty, `MAX..=MIN`, when there are none).
+    #[derive(Clone, Copy)]
+    struct Bracket<T> {
+        lo: Option<T>,
+        hi: Option<T>,
+        lo_key: i64,
+        hi_key: i64,
+        inside: (i64, i64),
+    }
+    let samples = sample.len();
+    let brackets: Vec<Bracket<T>> = (wanted.iter())
         .map(|w| {
-            let r = w.k * SAMPLE / n;
+            let r = w.k * samples / n;
             let lo = (r > MARGIN).then(|| sample[r - MARGIN]);
-            let hi = (r + MARGIN < SAMPLE).then(|| sample[r + MARGIN]);
-            let lo_key = lo.map_or(i64::MIN, |lo| lo.key());
-            (lo_key, hi.map_or(i64::MAX, |hi| hi.key()), hi)
+            let hi = (r + MARGIN < samples).then(|| sample[r + MARGIN]);
+            let (lo_key, hi_key) = (lo.map(|v| v.key()), hi.map(|v| v.key()));
+            let first = match lo_key {
+                None => Some(i64::MIN),
+                Some(k) => k.checked_add(1),
+            };
+            let last = match hi_key {
+                None => Some(i64::MAX),
+                Some(k) => k.checked_sub(1),
+            };
+            let inside = match (first, last) {
+                (Some(first), Some(last)) => (first, last),
+                _ => (i64::MAX, i64::MIN),
+            };
+            Bracket {
+                lo,
+                hi,
+                // a missing end's key: one no value equals, as its count
+                // is masked off by the end's absence
+                lo_key: lo_key.unwrap_or(i64::MIN),
+                hi_key: hi_key.unwrap_or(i64::MAX),
+                inside,
+            }
         })
         .collect();
+    let budget = bracket_budget(n);
+    // values collected so far per bracket; past the budget, none more
+    let collected: Vec<AtomicUsize> = brackets.iter().map(|_| AtomicUsize::new(0)).collect();
+    /// Per chunk and bracket: values below it, equal to its low and high
+    /// ends, and those strictly inside it.
+    struct Counts<T> {
+        below: usize,
+        at_lo: usize,
+        at_hi: usize,
+        inside: Vec<T>,
+    }
     // The pass compares keys and has no branch on a value: every value is
     // written to a small buffer, whose end moves only past the values
     // inside the bracket. With a comparison through `order`, the
@@ -858,15 +937,17 @@ fn ranks_parallel<T: Ranked>(parts: &[&[T]], wanted: &[Wanted]) -> Vec<Option<(T
     // value inside), it took 40% of a median's CPU over ten million
     // values. A block of values stays in L1 while each bracket reads it.
     const BLOCK: usize = 512;
-    let chunks: Vec<&[T]> = (parts.iter())
-        .flat_map(|part| part.chunks(1 << 16))
-        .collect();
-    // per chunk, per bracket: the values below it, and those inside
-    let counted: Vec<Vec<(usize, Vec<T>)>> = chunks
+    let counted: Vec<Vec<Counts<T>>> = chunks
         .par_iter()
         .map(|chunk| {
-            let mut counts: Vec<(usize, Vec<T>)> =
-                brackets.iter().map(|_| (0, Vec::new())).collect();
+            let mut counts: Vec<Counts<T>> = (brackets.iter())
+                .map(|_| Counts {
+                    below: 0,
+                    at_lo: 0,
+                    at_hi: 0,
+                    inside: Vec::new(),
+                })
+                .collect();
             let mut buf = [sample[0]; BLOCK];
             for (b, block) in chunk.chunks(BLOCK).enumerate() {
                 // the next block's lines, fetched while this one is read
@@ -876,46 +957,103 @@ fn ranks_parallel<T: Ranked>(parts: &[&[T]], wanted: &[Wanted]) -> Vec<Option<(T
                         .step_by(64 / std::mem::size_of::<T>().max(1))
                         .for_each(crate::hint::prefetch);
                 }
-                for (&(lo_key, hi_key, _), (below, inside)) in brackets.iter().zip(&mut counts) {
-                    let (mut n, mut under) = (0, 0);
+                for ((bracket, c), total) in brackets.iter().zip(&mut counts).zip(&collected) {
+                    let (has_lo, has_hi) = (bracket.lo.is_some(), bracket.hi.is_some());
+                    // (the ends are one value when the bracket is a tie)
+                    let distinct_hi = has_hi && bracket.hi_key != bracket.lo_key;
+                    let (first, last) = bracket.inside;
+                    let (mut m, mut under, mut lo, mut hi) = (0, 0, 0, 0);
                     for v in block {
                         let key = v.key();
-                        under += (key < lo_key) as usize;
-                        buf[n] = *v;
-                        n += (key >= lo_key && key <= hi_key) as usize;
+                        under += (key < bracket.lo_key && has_lo) as usize;
+                        lo += (key == bracket.lo_key && has_lo) as usize;
+                        hi += (key == bracket.hi_key && distinct_hi) as usize;
+                        buf[m] = *v;
+                        m += (key >= first && key <= last) as usize;
                     }
-                    *below += under;
-                    inside.extend_from_slice(&buf[..n]);
+                    c.below += under;
+                    c.at_lo += lo;
+                    c.at_hi += hi;
+                    if m > 0 && total.load(Relaxed) <= budget {
+                        c.inside.extend_from_slice(&buf[..m]);
+                    }
+                }
+            }
+            for (c, total) in counts.iter_mut().zip(&collected) {
+                if total.fetch_add(c.inside.len(), Relaxed) + c.inside.len() > budget {
+                    c.inside = Vec::new();
                 }
             }
             counts
         })
         .collect();
-    (0..wanted.len())
-        .into_par_iter()
-        .map(|j| {
-            let Wanted { k, next } = wanted[j];
-            let below: usize = counted.iter().map(|c| c[j].0).sum();
-            let mut inside: Vec<T> = Vec::with_capacity(counted.iter().map(|c| c[j].1.len()).sum());
-            counted
-                .iter()
-                .for_each(|c| inside.extend_from_slice(&c[j].1));
-            if k < below || k >= below + inside.len() {
+    // each bracket's pieces, moved out of the chunks' counts so that each
+    // is freed as it is appended
+    let mut pieces: Vec<Vec<Vec<T>>> = brackets.iter().map(|_| Vec::new()).collect();
+    let mut sums = vec![(0usize, 0usize, 0usize); brackets.len()];
+    for chunk in counted {
+        for (j, c) in chunk.into_iter().enumerate() {
+            sums[j].0 += c.below;
+            sums[j].1 += c.at_lo;
+            sums[j].2 += c.at_hi;
+            pieces[j].push(c.inside);
+        }
+    }
+    (pieces.into_par_iter().enumerate())
+        .map(|(j, pieces)| {
+            if collected[j].load(Relaxed) > budget {
                 return None;
             }
-            let (_, a, rest) = inside.select_nth_unstable_by(k - below, T::order);
-            let a = *a;
-            let b = if !next || k + 1 == n {
-                None
-            } else if let Some(b) = rest.iter().copied().min_by(T::order) {
-                Some(b)
-            } else {
-                // rank k + 1 lies above the bracket: the least value there
-                let hi = brackets[j].2;
+            let Wanted { k, next } = wanted[j];
+            let Bracket { lo, hi, .. } = brackets[j];
+            let (below, at_lo, at_hi) = sums[j];
+            let mut inside: Vec<T> = Vec::with_capacity(pieces.iter().map(Vec::len).sum());
+            for piece in pieces {
+                inside.extend_from_slice(&piece);
+            }
+            // ranks below + [0, at_lo) are `lo`, then the values inside
+            // in order, then `hi`'s ties
+            let (first_inside, first_hi) = (below + at_lo, below + at_lo + inside.len());
+            let end = first_hi + at_hi;
+            if k < below || k >= end {
+                return None;
+            }
+            // the value of rank `k + 1` when it lies at or past `hi`'s
+            // ties: `hi`, or the least value above the bracket
+            let at_or_above_hi = |rank: usize| {
+                if rank < end {
+                    return hi;
+                }
                 let is_above = |v: &T| hi.is_some_and(|hi| v.order(&hi) == Greater);
                 (chunks.par_iter())
                     .flat_map_iter(|chunk| chunk.iter().copied().filter(is_above))
                     .min_by(T::order)
+            };
+            let wants_next = next && k + 1 < n;
+            let (a, b) = if k < first_inside {
+                let b = wants_next.then(|| match k + 1 {
+                    r if r < first_inside => lo,
+                    r if r < first_hi => inside.iter().copied().min_by(T::order),
+                    r => at_or_above_hi(r),
+                });
+                (
+                    lo.expect("ranks at the low end's ties have one"),
+                    b.flatten(),
+                )
+            } else if k < first_hi {
+                let (_, a, rest) = inside.select_nth_unstable_by(k - first_inside, T::order);
+                let a = *a;
+                let b = wants_next.then(|| match rest.iter().copied().min_by(T::order) {
+                    Some(b) => Some(b),
+                    None => at_or_above_hi(k + 1),
+                });
+                (a, b.flatten())
+            } else {
+                let b = wants_next.then(|| at_or_above_hi(k + 1));
+                (
+                    hi.expect("ranks at the high end's ties have one"),
+                    b.flatten(),
+                )
             };
             Some((a, b))
         })
