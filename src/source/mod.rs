@@ -46,7 +46,7 @@ use memmap2::Mmap;
 use crate::error::{show_path, DataError, Error, Result};
 use scan::{field_bytes, AllFields, Scanner};
 
-/// The bytes of an input, kept mapped for the whole run.
+/// The bytes of an input, kept (mapped, or read when small) for the whole run.
 enum Bytes {
     /// The guard keeps the region registered for the SIGBUS handler (see
     /// [`crate::signals`]); it is declared first so that it is dropped, and
@@ -56,11 +56,47 @@ enum Bytes {
         map: Mmap,
     },
     /// The first `.1` bytes of a buffer held in memory: a block of a
-    /// stream ([`stream`]), or the first bytes of a stream, read to find
-    /// its header. (The buffer keeps its length, so that a recycled one is
+    /// stream ([`stream`]), the first bytes of a stream, read to find
+    /// its header, or a small file ([`READ_UP_TO`]). (The buffer keeps its length, so that a recycled one is
     /// not zeroed again.)
     Owned(Vec<u8>, usize),
     Empty,
+}
+
+/// Files up to this size are read into memory rather than mapped: a
+/// mapping takes a page at least, and each one counts against the
+/// kernel's limit on a process's mappings (`vm.max_map_count`, 65,530 by
+/// default), so a dataset of 66,000 small files could not be read at all
+/// ("Cannot allocate memory"); a read of a few pages is also cheaper than
+/// mapping them and faulting them in.
+const READ_UP_TO: u64 = 64 * 1024;
+
+/// The bytes of `file` (`len` by its `stat`; a file that grew since is
+/// read to its end as it is now).
+fn read_small(mut file: &File, len: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.read_to_end(&mut bytes)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok(bytes)
+}
+
+/// A failed map of `path`, explained where the likely cause is a limit.
+fn map_error(path: &Path, e: io::Error) -> Error {
+    if e.raw_os_error() != Some(libc::ENOMEM) {
+        return Error::io(path, e);
+    }
+    Error::io(
+        path,
+        io::Error::new(
+            e.kind(),
+            format!(
+                "{e}: mapping it exceeded a limit: the kernel's number of mappings a process may \
+                 hold (vm.max_map_count; every input file larger than {} KiB holds one for \
+                 the run), or the address space limit (ulimit -v)",
+                READ_UP_TO / 1024
+            ),
+        ),
+    )
 }
 
 /// One CSV input: its bytes, header and where the records begin.
@@ -174,12 +210,23 @@ impl CsvInput {
                 io::Error::other("is a directory, not a CSV file"),
             ));
         }
+        let small = ((1..=READ_UP_TO).contains(&meta.len()) && meta.is_file())
+            .then(|| read_small(&file, meta.len()))
+            .transpose()
+            .map_err(|e| Error::io(path, e))?
+            .filter(|b| {
+                decompress::sniff(&b[..b.len().min(decompress::SNIFF_LEN)])
+                    == decompress::Compression::None
+            });
         let bytes = if meta.len() == 0 {
             Bytes::Empty
+        } else if let Some(small) = small {
+            let len = small.len();
+            Bytes::Owned(small, len)
         } else {
             // SAFETY: the map is read-only; a file truncated by another
             // process while we read it can fault, as with any mmap reader.
-            let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+            let map = unsafe { Mmap::map(&file) }.map_err(|e| map_error(path, e))?;
             let compression = decompress::sniff(&map[..map.len().min(decompress::SNIFF_LEN)]);
             if compression != decompress::Compression::None {
                 if options.stream {
