@@ -259,7 +259,9 @@ fn add_text_number(big: &mut BigInts, text: &[u8]) {
 /// An exact integer as an output value: an integer when it fits 128 bits
 /// (every sum of 64-bit integers does), else its decimal digits, still an
 /// integer ([`Value::IntDigits`]), which JSON prints as a number as it
-/// prints a smaller sum.
+/// prints a smaller sum. A sum is as long as its longest field, which the
+/// input chooses: num-bigint (0.4.7 on) writes it in subquadratic time
+/// (see [`crate::number::bigdec`]).
 pub(crate) fn integer_value(v: BigInt) -> Value {
     match i128::try_from(&v) {
         Ok(v) => Value::Int(v),

@@ -16,11 +16,14 @@
 //!   same value, bit for bit;
 //! - the `_field` forms allow ASCII blanks (space, tab) around the number;
 //! - [`is_wide_int_field`] and [`parse_wide_int_field`] single out the
-//!   integers too wide for 64 bits, which are never read as floats.
+//!   integers too wide for 64 bits, which are never read as floats, and
+//!   [`bigdec`] reads them in subquadratic time, whatever their
+//!   length.
 //!
 //! Which vectorised path the batch readers take is [`crate::cpu`]'s answer.
 
 pub mod batch;
+pub mod bigdec;
 pub mod decimal;
 #[cfg(all(test, target_arch = "x86_64"))]
 mod lanes_testing;
@@ -132,7 +135,9 @@ pub fn parse_wide_int_field(s: &[u8]) -> Option<num_bigint::BigInt> {
     }
     let t = trim_blanks(s);
     let t = t.strip_prefix(b"+").unwrap_or(t);
-    num_bigint::BigInt::parse_bytes(t, 10)
+    // not `BigInt::parse_bytes`, quadratic in the digits: a field's length
+    // is the input's to choose ([`bigdec`])
+    bigdec::parse(t)
 }
 
 /// Parses a number (decimal, exponent, `inf`, `nan`) the way a CSV reader

@@ -335,6 +335,46 @@ fn wide_integers_sum_exactly() {
     );
 }
 
+/// Integers of 200,000 digits sum exactly, and print whole: read and
+/// written in subquadratic time (a field's length is the input's to
+/// choose, and num-bigint's own decimal conversions are quadratic).
+#[test]
+fn integers_of_200000_digits_sum_exactly() {
+    let n = 200_000;
+    // (10^n - 1) + 1 + 5*10^(n-1) - 10^(n-1) = 10^n + 4*10^(n-1): "14" and
+    // n - 1 zeros
+    let nines = "9".repeat(n);
+    let five = format!("5{}", "0".repeat(n - 1));
+    let minus_one = format!("-1{}", "0".repeat(n - 1));
+    let csv = column(&[&nines, "1", &five, &minus_one]);
+    let want = format!("sum_x\n14{}\n", "0".repeat(n - 1));
+    assert!(answer(&csv, &["--agg", "sum:x"]) == want, "sum of four");
+
+    // random digits, signs and leading zeros, with num-bigint's own
+    // conversions as the oracle
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut digit = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (b'0' + (state % 10) as u8) as char
+    };
+    let values: Vec<String> = (0..5)
+        .map(|i| {
+            let sign = ["", "-", "+", "-", "00"][i];
+            let digits: String = (0..n - 3 * i).map(|_| digit()).collect();
+            format!("{sign}7{digits}")
+        })
+        .collect();
+    let total: num_bigint::BigInt = values
+        .iter()
+        .map(|v| num_bigint::BigInt::parse_bytes(v.as_bytes(), 10).unwrap())
+        .sum();
+    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+    let out = answer(&column(&refs), &["--agg", "sum:x"]);
+    assert!(out == format!("sum_x\n{total}\n"), "sum of random digits");
+}
+
 /// A text column of numbers (one wider than 64 bits) where one group has
 /// a `1.5`: every group's sum reads its values as floats, whatever batch
 /// (float or not) each group's rows shared with the `1.5`. Before, a group
