@@ -35,6 +35,47 @@ pub fn shared_hasher() -> KeyHasher {
     *HASHER.get_or_init(KeyHasher::random)
 }
 
+/// A random value fixed for the process, one per `purpose`, drawn from
+/// the [`shared_hasher`]'s seeds (so from the OS, once). For the small
+/// tables beside the key tables that place entries by a cheaper hash of
+/// their own (the short-key cache, `approx_distinct`'s exact set): with
+/// the placement seeded, inputs cannot be crafted to pile into one probe
+/// run (hash flooding). Nothing observable may depend on such a placement.
+///
+/// In tests, [`test_seeds::with_salt`] changes it on the calling thread.
+pub fn process_seed(purpose: &str) -> u64 {
+    let seed = shared_hasher().hash(purpose.as_bytes());
+    #[cfg(test)]
+    let seed = seed ^ test_seeds::salt().wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    seed
+}
+
+/// Test-only: other [`process_seed`]s on one thread, to check that nothing
+/// observable depends on them.
+#[cfg(test)]
+pub mod test_seeds {
+    use std::cell::Cell;
+
+    std::thread_local! {
+        static SALT: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// The calling thread's salt (0: the process's own seeds).
+    pub fn salt() -> u64 {
+        SALT.with(Cell::get)
+    }
+
+    /// Runs `f` with [`process_seed`](super::process_seed) salted by
+    /// `salt` on this thread (build and use every table inside `f`: a
+    /// table placed under one seed cannot be probed under another).
+    pub fn with_salt<R>(salt: u64, f: impl FnOnce() -> R) -> R {
+        let before = SALT.with(|s| s.replace(salt));
+        let out = f();
+        SALT.with(|s| s.set(before));
+        out
+    }
+}
+
 /// The hash of a key: its bytes read as 16-byte words, each folded into
 /// the hash by one multiply.
 ///
@@ -93,7 +134,7 @@ impl KeyHasher {
 
 /// The high and low halves of `a * b`, xored.
 #[inline(always)]
-fn folded_multiply(a: u64, b: u64) -> u64 {
+pub(crate) fn folded_multiply(a: u64, b: u64) -> u64 {
     let full = (a as u128) * (b as u128);
     (full as u64) ^ ((full >> 64) as u64)
 }

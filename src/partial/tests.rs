@@ -285,6 +285,71 @@ fn short_keys_group_as_the_general_path() {
     }
 }
 
+/// The short-key cache's placement is seeded per process; a partial's
+/// bytes and table are the same under any seed, for keys that all shared
+/// one home slot under the old fixed placement (16 hex digits: both words
+/// full) and for everyday ones.
+#[test]
+fn short_keys_answer_alike_under_any_seed() {
+    let plan = plan("count,sum:w,approx_distinct:w");
+    let old_home = |k: &[u8]| {
+        let w = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap());
+        let x = w(&k[..8]) ^ w(&k[8..]).rotate_left(29) ^ 16;
+        x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52
+    };
+    let crafted: Vec<String> = (0u64..)
+        .map(|i| format!("{:016x}", i.wrapping_mul(0x2545_f491_4f6c_dd1d)))
+        .filter(|k| old_home(k.as_bytes()) == 0)
+        .take(600)
+        .collect();
+    let everyday: Vec<String> = (0..300).map(|i| format!("key{i}")).collect();
+    let mut seed = 0x77_u64;
+    let rows: Vec<(&str, i64)> = (0..30_000)
+        .map(|i| {
+            let r = crate::testing::xorshift(&mut seed) as usize;
+            let keys = if i % 3 == 0 { &everyday } else { &crafted };
+            (keys[r % keys.len()].as_str(), (r >> 40) as i64 % 5000)
+        })
+        .collect();
+    let fold = |salt: u64| {
+        crate::keyset::test_seeds::with_salt(salt, || {
+            let mut partial = Partial::new(&plan);
+            for chunk in rows.chunks(1000) {
+                let keys: Vec<&[u8]> = chunk.iter().map(|(k, _)| k.as_bytes()).collect();
+                let w: Vec<i64> = chunk.iter().map(|&(_, w)| w).collect();
+                let col = |data| Column {
+                    len: chunk.len(),
+                    data,
+                    valid: None,
+                    raw: None,
+                };
+                let batch = Batch {
+                    codes: Vec::new(),
+                    len: chunk.len(),
+                    columns: vec![
+                        col(Data::Text(&keys)),
+                        col(Data::Int(&w)),
+                        col(Data::Int(&w)),
+                    ],
+                    types: vec![ColumnType::Text, ColumnType::Int, ColumnType::Int],
+                };
+                partial.fold(&plan, &batch).unwrap();
+            }
+            let merged = Partial::merge_all(&plan, vec![partial]);
+            let mut bytes = Vec::new();
+            merged.encode(&mut bytes);
+            (bytes, merged.finish(&plan))
+        })
+    };
+    let (bytes, table) = fold(0);
+    assert_eq!(table.len(), 900);
+    for salt in [1, 0xfeed] {
+        let (b, t) = fold(salt);
+        assert!(b == bytes, "salt {salt}: other partial bytes");
+        same(&t, &table, &format!("salt {salt}"));
+    }
+}
+
 #[test]
 fn partitioned_group_by_answers_as_the_direct_one() {
     let rows = rows(60_000, 9_000);
