@@ -249,6 +249,8 @@ fn the_cluster_driver_gets_the_signals_rayproc_started_with() {
 
 /// The peak resident set of `rayproc args` (kilobytes), from `wait4`.
 fn peak_rss_kib(args: &[&OsStr]) -> (i32, i64) {
+    // reaped by `wait4` below, which std's `wait` cannot report rusage of
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(bin_path())
         .args(args)
         .stdout(Stdio::null())
