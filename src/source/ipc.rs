@@ -157,7 +157,7 @@ impl IpcFile {
         // SAFETY: a read-only map, viewed only as bytes that are validated
         // before use; a file truncated under the map raises SIGBUS (see the
         // module docs), it cannot make the map lie about its length.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| super::map_error(path, e))?;
         // Arrays decoded from the map may outlive this file (they share the
         // map), so the region stays registered for the whole run: a page
         // that vanishes under it is an error naming the file, not a crash.

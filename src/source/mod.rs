@@ -81,7 +81,7 @@ fn read_small(mut file: &File, len: u64) -> io::Result<Vec<u8>> {
 }
 
 /// A failed map of `path`, explained where the likely cause is a limit.
-fn map_error(path: &Path, e: io::Error) -> Error {
+pub(super) fn map_error(path: &Path, e: io::Error) -> Error {
     if e.raw_os_error() != Some(libc::ENOMEM) {
         return Error::io(path, e);
     }
@@ -91,8 +91,8 @@ fn map_error(path: &Path, e: io::Error) -> Error {
             e.kind(),
             format!(
                 "{e}: mapping it exceeded a limit: the kernel's number of mappings a process may \
-                 hold (vm.max_map_count; every input file larger than {} KiB holds one for \
-                 the run), or the address space limit (ulimit -v)",
+                 hold (vm.max_map_count; every Arrow IPC file, and every CSV file larger \
+                 than {} KiB, holds one for the run), or the address space limit (ulimit -v)",
                 READ_UP_TO / 1024
             ),
         ),
