@@ -93,15 +93,12 @@ fn parse_digits(digits: &[u8], powers: &mut Powers) -> BigUint {
 mod tests {
     use super::*;
 
-    /// A small deterministic generator (xorshift), so that failures repeat.
+    /// A small deterministic generator, so that failures repeat.
     struct Rng(u64);
 
     impl Rng {
         fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
+            crate::testing::xorshift(&mut self.0)
         }
         fn digits(&mut self, n: usize) -> Vec<u8> {
             (0..n).map(|_| b'0' + (self.next() % 10) as u8).collect()
