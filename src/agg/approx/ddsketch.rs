@@ -114,22 +114,123 @@ pub fn representative(i: i32) -> f64 {
     lo * (2.0 / (1.0 + lo / hi))
 }
 
-/// Bucket counts of one sign: `counts[j]` is bucket `base + j`. At most
-/// [`MAX_BUCKETS`] long, grown on demand (empty until the first value);
-/// also the least and greatest magnitudes added, as bits.
+/// Bucket counts of one sign, and the least and greatest magnitudes added,
+/// as bits. What a store holds is a count per bucket, a value of bucket
+/// `i` counted in `max(i, floor)` (`floor` the greatest bucket with a
+/// count, less `MAX_BUCKETS - 1`); how the counts lie in memory
+/// ([`Layout`]) follows how many values there are, and never changes an
+/// answer or the byte form.
 #[derive(Clone, Debug)]
 pub struct Store {
-    base: i32,
-    counts: Vec<u64>,
+    layout: Layout,
     min_bits: u64,
     max_bits: u64,
+}
+
+/// How a store's counts are held.
+///
+/// Why two forms: an array of one count per bucket, from the least bucket
+/// with a count to the greatest, makes an add one index, but its length
+/// is the span of the magnitudes, not the number of values. A state spills
+/// into the sketch at 65 values, and 65 values spread over 58 octaves took
+/// the whole 16 KiB of a sign: `approx_median` by a key with many small
+/// groups of widely spread values took ten times the input's memory
+/// (20,000 groups of 100 values, 35 MB of CSV: 349 MB), far more than the
+/// exact `median`'s 8 bytes a value. So a store keeps its buckets with a
+/// count as a sorted list until it holds as many values as the array would
+/// have buckets, and goes back to the list when a value far away would
+/// grow the array past its values: a state then takes at most 8 bytes a
+/// value or the array's `MAX_BUCKETS` counts, whichever is less (and what
+/// the allocator rounds up).
+#[derive(Clone, Debug)]
+enum Layout {
+    /// Each bucket with a count as `(bucket + 2^31) << 32 | count`,
+    /// ascending; `total` is the sum of the counts. The store is sparse
+    /// only while `total` is less than the array's span (at most
+    /// `MAX_BUCKETS`), so a count fits its 32 bits with room to spare.
+    Sparse { entries: Vec<u64>, total: u64 },
+    /// `counts[j]` is bucket `base + j`; at most [`MAX_BUCKETS`] long.
+    Dense { base: i32, counts: Vec<u64> },
+}
+
+/// A sparse entry: `bucket` biased into the high half, `count` below.
+fn entry(bucket: i32, count: u64) -> u64 {
+    debug_assert!(count < 1 << 32);
+    (u64::from(bucket as u32 ^ (1 << 31)) << 32) | count
+}
+
+/// The bucket of a sparse entry.
+fn entry_bucket(e: u64) -> i32 {
+    ((e >> 32) as u32 ^ (1 << 31)) as i32
+}
+
+/// The count of a sparse entry.
+fn entry_count(e: u64) -> u64 {
+    e & 0xFFFF_FFFF
+}
+
+/// The buckets with a count, ascending, of either layout.
+enum Buckets<'a> {
+    Sparse(std::slice::Iter<'a, u64>),
+    Dense(i32, std::iter::Enumerate<std::slice::Iter<'a, u64>>),
+}
+
+impl Iterator for Buckets<'_> {
+    type Item = (i32, u64);
+
+    fn next(&mut self) -> Option<(i32, u64)> {
+        match self {
+            Buckets::Sparse(it) => it.next().map(|&e| (entry_bucket(e), entry_count(e))),
+            Buckets::Dense(base, it) => it
+                .find(|(_, &c)| c != 0)
+                .map(|(j, &c)| (*base + j as i32, c)),
+        }
+    }
+}
+
+impl Layout {
+    /// The layout of `buckets` (ascending, each with a count, any span):
+    /// those below the floor moved up to it, then dense when there are at
+    /// least as many values as buckets from the least to the greatest.
+    fn of(mut buckets: Vec<(i32, u64)>) -> Layout {
+        let Some(&(hi, _)) = buckets.last() else {
+            return Layout::Sparse {
+                entries: Vec::new(),
+                total: 0,
+            };
+        };
+        let floor = hi - (MAX_BUCKETS as i32 - 1);
+        let below = buckets.partition_point(|&(i, _)| i < floor);
+        if below > 0 {
+            let moved: u64 = buckets[..below].iter().map(|&(_, c)| c).sum();
+            match buckets.get_mut(below) {
+                Some((i, c)) if *i == floor => *c += moved,
+                _ => buckets.insert(below, (floor, moved)),
+            }
+            buckets.drain(..below);
+        }
+        let lo = buckets[0].0;
+        let total: u64 = buckets.iter().map(|&(_, c)| c).sum();
+        if total >= (hi - lo + 1) as u64 {
+            let mut counts = vec![0u64; (hi - lo + 1) as usize];
+            for (i, c) in buckets {
+                counts[(i - lo) as usize] = c;
+            }
+            Layout::Dense { base: lo, counts }
+        } else {
+            let entries = buckets.into_iter().map(|(i, c)| entry(i, c)).collect();
+            Layout::Sparse { entries, total }
+        }
+    }
 }
 
 impl Default for Store {
     fn default() -> Self {
         Store {
-            base: 0,
-            counts: Vec::new(),
+            layout: Layout::Sparse {
+                entries: Vec::new(),
+                total: 0,
+            },
             min_bits: u64::MAX,
             max_bits: 0,
         }
@@ -144,52 +245,110 @@ impl Store {
         self.max_bits = self.max_bits.max(bits);
         // Any bucket inside the array is at or above the floor: the array
         // holds the top bucket and is at most MAX_BUCKETS long.
-        let j = i.wrapping_sub(self.base) as u32 as usize;
-        match self.counts.get_mut(j) {
-            Some(c) => *c += 1,
-            None => self.add_outside(i, 1),
+        if let Layout::Dense { base, counts } = &mut self.layout {
+            let j = i.wrapping_sub(*base) as u32 as usize;
+            if let Some(c) = counts.get_mut(j) {
+                *c += 1;
+                return;
+            }
+        }
+        self.add_outside(i);
+    }
+
+    /// Counts a value in bucket `i`, which is not in a dense array.
+    #[inline(never)]
+    fn add_outside(&mut self, i: i32) {
+        match &mut self.layout {
+            Layout::Sparse { entries, total } => {
+                let top = entries.last().map_or(i, |&e| entry_bucket(e).max(i));
+                let floor = top - (MAX_BUCKETS as i32 - 1);
+                if entries.first().is_some_and(|&e| entry_bucket(e) < floor) {
+                    // rare: a new top moved the floor past the least buckets
+                    let buckets = entries.iter().map(|&e| (entry_bucket(e), entry_count(e)));
+                    let buckets = buckets.chain([(i, 1)]).collect();
+                    self.layout = Layout::of(sorted(buckets));
+                    return;
+                }
+                let i = i.max(floor);
+                match entries.binary_search_by_key(&i, |&e| entry_bucket(e)) {
+                    Ok(k) => entries[k] += 1,
+                    Err(k) => entries.insert(k, entry(i, 1)),
+                }
+                *total += 1;
+                let lo = entry_bucket(entries[0]);
+                if *total >= (top - lo + 1) as u64 {
+                    self.layout = Layout::of(self.buckets().collect());
+                }
+            }
+            Layout::Dense { .. } => {
+                let (lo, hi) = self.nonzero_range().unwrap_or((i, i));
+                let (lo, hi) = (lo.min(i), hi.max(i));
+                let span = hi - lo.max(hi - (MAX_BUCKETS as i32 - 1)) + 1;
+                if self.total() + 1 < span as u64 {
+                    // a value far from the others: fewer values than the
+                    // array would need buckets
+                    let buckets = self.buckets().chain([(i, 1)]).collect();
+                    self.layout = Layout::of(sorted(buckets));
+                    return;
+                }
+                let floor = self.cover(lo, hi);
+                let i = i.max(floor);
+                if let Layout::Dense { base, counts } = &mut self.layout {
+                    counts[(i - *base) as usize] += 1;
+                }
+            }
         }
     }
 
-    /// Counts `n` values in bucket `i`, outside the array.
-    #[cold]
-    fn add_outside(&mut self, i: i32, n: u64) {
-        let (lo, hi) = self.nonzero_range().unwrap_or((i, i));
-        let floor = self.cover(lo.min(i), hi.max(i));
-        let i = i.max(floor);
-        self.counts[(i - self.base) as usize] += n;
+    /// The buckets with a count, ascending.
+    fn buckets(&self) -> Buckets<'_> {
+        match &self.layout {
+            Layout::Sparse { entries, .. } => Buckets::Sparse(entries.iter()),
+            Layout::Dense { base, counts } => Buckets::Dense(*base, counts.iter().enumerate()),
+        }
     }
 
     /// The least and greatest buckets with a count.
     fn nonzero_range(&self) -> Option<(i32, i32)> {
-        let first = self.counts.iter().position(|&c| c != 0)?;
-        let last = self.counts.iter().rposition(|&c| c != 0)?;
-        Some((self.base + first as i32, self.base + last as i32))
+        match &self.layout {
+            Layout::Sparse { entries, .. } => Some((
+                entry_bucket(*entries.first()?),
+                entry_bucket(*entries.last()?),
+            )),
+            Layout::Dense { base, counts } => {
+                let first = counts.iter().position(|&c| c != 0)?;
+                let last = counts.iter().rposition(|&c| c != 0)?;
+                Some((base + first as i32, base + last as i32))
+            }
+        }
     }
 
-    /// Makes the array cover buckets `lo..=hi` (`hi` the greatest bucket
-    /// that will have a count), moving counts below the floor
+    /// Makes the dense array cover buckets `lo..=hi` (`hi` the greatest
+    /// bucket that will have a count), moving counts below the floor
     /// `hi - MAX_BUCKETS + 1` up to it; returns the floor.
     fn cover(&mut self, lo: i32, hi: i32) -> i32 {
         let floor = hi - (MAX_BUCKETS as i32 - 1);
+        let Layout::Dense { base, counts } = &mut self.layout else {
+            unreachable!("cover of a sparse store")
+        };
         let lo = lo.max(floor);
-        let end = self.base + self.counts.len() as i32; // exclusive
-        if !self.counts.is_empty() && lo >= self.base && hi < end {
+        let end = *base + counts.len() as i32; // exclusive
+        if !counts.is_empty() && lo >= *base && hi < end {
             return floor;
         }
         // room to grow on both sides, within MAX_BUCKETS
         let pad = ((hi - lo + 1) / 8).max(16);
         let new_lo = (lo - pad).max(floor);
         let new_hi = (hi + pad).min(new_lo + MAX_BUCKETS as i32 - 1);
-        let mut counts = vec![0u64; (new_hi - new_lo + 1) as usize];
-        for (j, &c) in self.counts.iter().enumerate() {
+        let mut grown = vec![0u64; (new_hi - new_lo + 1) as usize];
+        for (j, &c) in counts.iter().enumerate() {
             if c != 0 {
-                let i = (self.base + j as i32).max(floor);
-                counts[(i - new_lo) as usize] += c;
+                let i = (*base + j as i32).max(floor);
+                grown[(i - new_lo) as usize] += c;
             }
         }
-        self.base = new_lo;
-        self.counts = counts;
+        *base = new_lo;
+        *counts = grown;
         floor
     }
 
@@ -202,19 +361,27 @@ impl Store {
             Some((slo, shi)) => (slo.min(olo), shi.max(ohi)),
             None => (olo, ohi),
         };
-        let floor = self.cover(lo, hi);
-        for (j, &c) in other.counts.iter().enumerate() {
-            if c != 0 {
-                let i = (other.base + j as i32).max(floor);
-                self.counts[(i - self.base) as usize] += c;
+        let span = hi - lo.max(hi - (MAX_BUCKETS as i32 - 1)) + 1;
+        let dense = |s: &Store| matches!(s.layout, Layout::Dense { .. });
+        if dense(self) && dense(other) && self.total() + other.total() >= span as u64 {
+            let floor = self.cover(lo, hi);
+            if let Layout::Dense { base, counts } = &mut self.layout {
+                for (i, c) in other.buckets() {
+                    counts[(i.max(floor) - *base) as usize] += c;
+                }
             }
+        } else {
+            self.layout = Layout::of(merged(self.buckets(), other.buckets()));
         }
         self.min_bits = self.min_bits.min(other.min_bits);
         self.max_bits = self.max_bits.max(other.max_bits);
     }
 
     fn total(&self) -> u64 {
-        self.counts.iter().sum()
+        match &self.layout {
+            Layout::Sparse { total, .. } => *total,
+            Layout::Dense { counts, .. } => counts.iter().sum(),
+        }
     }
 
     /// The value standing for the `k`-th smallest magnitude (0-based, `k`
@@ -229,10 +396,10 @@ impl Store {
             return max;
         }
         let mut seen = 0;
-        for (j, &c) in self.counts.iter().enumerate() {
+        for (i, c) in self.buckets() {
             seen += c;
             if k < seen {
-                return representative(self.base + j as i32).clamp(min, max);
+                return representative(i).clamp(min, max);
             }
         }
         unreachable!("rank {k} beyond the store's {total} values")
@@ -247,8 +414,7 @@ impl Store {
         if k == 0 || k + 1 == total || !self.has_collapsed() {
             return false;
         }
-        let lowest = self.counts.iter().position(|&c| c != 0);
-        lowest.is_some_and(|j| k < self.counts[j])
+        self.buckets().next().is_some_and(|(_, c)| k < c)
     }
 
     /// Whether the lowest bucket holds values moved up from below the
@@ -259,23 +425,64 @@ impl Store {
     }
 
     /// `(bucket, count)` of every bucket with a count, ascending, and the
-    /// magnitude extremes: the content, whatever the array's layout.
+    /// magnitude extremes: the content, whatever the layout.
     #[cfg(test)]
     fn canonical(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.min_bits.to_le_bytes());
         out.extend_from_slice(&self.max_bits.to_le_bytes());
-        for (j, &c) in self.counts.iter().enumerate() {
-            if c != 0 {
-                out.extend_from_slice(&(self.base + j as i32).to_le_bytes());
-                out.extend_from_slice(&c.to_le_bytes());
-            }
+        for (i, c) in self.buckets() {
+            out.extend_from_slice(&i.to_le_bytes());
+            out.extend_from_slice(&c.to_le_bytes());
         }
         out.push(b'|');
     }
 
+    /// Counts held in memory: the array's length, or the list's.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.counts.len()
+        match &self.layout {
+            Layout::Sparse { entries, .. } => entries.len(),
+            Layout::Dense { counts, .. } => counts.len(),
+        }
+    }
+
+    /// Whether the counts are an array.
+    #[cfg(test)]
+    fn is_dense(&self) -> bool {
+        matches!(self.layout, Layout::Dense { .. })
+    }
+}
+
+/// `buckets` sorted by bucket, a bucket's counts summed.
+fn sorted(mut buckets: Vec<(i32, u64)>) -> Vec<(i32, u64)> {
+    buckets.sort_unstable_by_key(|&(i, _)| i);
+    buckets.dedup_by(|b, a| {
+        let same = a.0 == b.0;
+        if same {
+            a.1 += b.1;
+        }
+        same
+    });
+    buckets
+}
+
+/// Two ascending bucket lists as one, a bucket in both summed.
+fn merged(a: Buckets<'_>, b: Buckets<'_>) -> Vec<(i32, u64)> {
+    let mut out = Vec::new();
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(&(i, c)), Some(&(j, d))) if i == j => {
+                a.next();
+                b.next();
+                (i, c + d)
+            }
+            (Some(&(i, _)), Some(&(j, _))) if i < j => a.next().expect("peeked"),
+            (_, Some(_)) => b.next().expect("peeked"),
+            (Some(_), None) => a.next().expect("peeked"),
+            (None, None) => return out,
+        };
+        out.push(next);
     }
 }
 
@@ -291,8 +498,12 @@ impl Store {
         };
         put_varint(out, (hi - lo + 1) as u64);
         put_zigzag(out, lo as i64);
-        let counts = &self.counts[(lo - self.base) as usize..=(hi - self.base) as usize];
-        counts.iter().for_each(|&c| put_varint(out, c));
+        let mut next = lo;
+        for (i, c) in self.buckets() {
+            (next..i).for_each(|_| put_varint(out, 0));
+            put_varint(out, c);
+            next = i + 1;
+        }
         put_u64(out, self.min_bits);
         put_u64(out, self.max_bits);
     }
@@ -347,9 +558,11 @@ impl Store {
         {
             return bad(r, "extremes outside their buckets");
         }
+        let buckets = (counts.iter().enumerate())
+            .filter(|&(_, &c)| c != 0)
+            .map(|(j, &c)| (lo + j as i32, c));
         Ok(Store {
-            base: lo,
-            counts,
+            layout: Layout::of(buckets.collect()),
             min_bits,
             max_bits,
         })
@@ -593,6 +806,115 @@ mod tests {
                 "{x}: {r}, {err}"
             );
         }
+    }
+
+    /// What a store holds, by definition: each value's bucket moved up to
+    /// the floor below the greatest bucket, counted.
+    fn model(magnitudes: &[f64]) -> Vec<(i32, u64)> {
+        let top = magnitudes.iter().map(|&m| index_of(m)).max().unwrap_or(0);
+        let floor = top - (MAX_BUCKETS as i32 - 1);
+        let mut counts = std::collections::BTreeMap::new();
+        for &m in magnitudes {
+            *counts.entry(index_of(m).max(floor)).or_insert(0u64) += 1;
+        }
+        counts.into_iter().collect()
+    }
+
+    /// Magnitudes of `n` values: clustered (a few buckets, many values
+    /// each), spread over a few octaves, or over the whole range.
+    fn magnitudes(seed: &mut u64, n: usize) -> Vec<f64> {
+        let shape = crate::testing::xorshift(seed) % 3;
+        (0..n)
+            .map(|_| {
+                let r = crate::testing::xorshift(seed);
+                let u = (r >> 11) as f64 / (1u64 << 53) as f64;
+                match shape {
+                    0 => 1.0 + (r % 4) as f64 * 0.5,
+                    1 => 2f64.powf(u * 12.0),
+                    _ => 10f64.powf(-300.0 + u * 600.0),
+                }
+            })
+            .filter(|m| m.is_finite() && *m > 0.0)
+            .collect()
+    }
+
+    #[test]
+    fn both_layouts_hold_the_same_counts_whatever_the_order_and_merges() {
+        let mut seed = 0x9e37_79b9u64;
+        for case in 0..300 {
+            let n = (crate::testing::xorshift(&mut seed) % 3000) as usize + 1;
+            let values = magnitudes(&mut seed, n);
+            let want = model(&values);
+            // one store, and the same values split among 1 to 8 stores
+            // merged in turn
+            let mut one = Store::default();
+            values
+                .iter()
+                .for_each(|&m| one.add(index_of(m), m.to_bits()));
+            let parts = (crate::testing::xorshift(&mut seed) % 8) as usize + 1;
+            let mut stores = vec![Store::default(); parts];
+            for &m in &values {
+                let k = (crate::testing::xorshift(&mut seed) % parts as u64) as usize;
+                stores[k].add(index_of(m), m.to_bits());
+            }
+            let mut merged = Store::default();
+            stores.iter().for_each(|s| merged.merge(s));
+            for store in [&one, &merged] {
+                assert_eq!(store.buckets().collect::<Vec<_>>(), want, "case {case}");
+                assert_eq!(store.total(), values.len() as u64);
+                // the memory bound: a list no longer than the values, an
+                // array no longer than the values (and the room it keeps to
+                // grow, an eighth on each side) or MAX_BUCKETS
+                let room = values.len() + values.len() / 4 + 32;
+                assert!(store.len() <= room, "case {case}: {}", store.len());
+                assert!(store.len() <= MAX_BUCKETS);
+                // the byte form is the layout's content, and reads back
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                store.encode(&mut a);
+                one.encode(&mut b);
+                assert_eq!(a, b, "case {case}");
+                let back = Store::decode(&mut crate::wire::Reader::new(&a)).unwrap();
+                assert_eq!(back.buckets().collect::<Vec<_>>(), want);
+                let total = values.len() as u64;
+                for k in [0, total / 2, total - 1] {
+                    assert_eq!(
+                        store.magnitude_at(k, total).to_bits(),
+                        one.magnitude_at(k, total).to_bits()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn few_values_far_apart_take_little_memory() {
+        // 65 values over 600 decades: the array would be MAX_BUCKETS long
+        let mut store = Store::default();
+        for k in 0..65 {
+            let m = 10f64.powf(-300.0 + k as f64 * 9.0);
+            store.add(index_of(m), m.to_bits());
+        }
+        assert!(!store.is_dense() && store.len() <= 65, "{}", store.len());
+        // many values in a few octaves: the array
+        let mut narrow = Store::default();
+        for k in 0..10_000 {
+            let m = 1.0 + (k % 1000) as f64 / 100.0;
+            narrow.add(index_of(m), m.to_bits());
+        }
+        assert!(narrow.is_dense());
+        // one value far above them: MAX_BUCKETS counts are still fewer
+        // than the values, so the array stays, the low buckets collapsed
+        narrow.add(index_of(1e300), 1e300f64.to_bits());
+        assert!(narrow.is_dense() && narrow.len() <= MAX_BUCKETS);
+        // a dense store of few values meeting a far one
+        let mut few = Store::default();
+        for k in 0..200 {
+            let m = 1.0 + k as f64 / 400.0;
+            few.add(index_of(m), m.to_bits());
+        }
+        assert!(few.is_dense());
+        few.add(index_of(1e300), 1e300f64.to_bits());
+        assert!(!few.is_dense() && few.len() <= 201, "{}", few.len());
     }
 
     #[test]
