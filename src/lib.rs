@@ -100,4 +100,11 @@ pub(crate) mod testing {
         *state ^= *state << 17;
         *state
     }
+
+    /// The path of a file in `testdata/`.
+    pub fn fixture(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(name)
+    }
 }

@@ -61,7 +61,7 @@ use crate::error::{show_name, Error, Result};
 mod compressed;
 mod layout;
 
-pub use layout::is_stream;
+pub use layout::{is_legacy_stream, is_stream, may_be_legacy_stream};
 
 /// The magic bytes that open and close an Arrow IPC file.
 pub const MAGIC: &[u8] = b"ARROW1";
@@ -203,7 +203,7 @@ impl IpcFile {
         let bytes = buffer.as_slice();
         let (layout, format) = if bytes.len() >= MIN_LEN && bytes.starts_with(MAGIC) {
             (layout::of_file(bytes), "file")
-        } else if layout::is_stream(bytes) {
+        } else if layout::is_stream(bytes) || layout::is_legacy_stream(bytes) {
             (layout::of_stream(bytes), "stream")
         } else {
             return Err(truncated(name));

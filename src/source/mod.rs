@@ -571,10 +571,24 @@ impl Start {
             (Start::IPC_FILE, 8),
             (b"\xff\xff\xff\xff", 12),
         ];
+        // a legacy stream's first 8 bytes (`ipc::may_be_legacy_stream`),
+        // unless a byte read so far rules it out: its length and root
+        // offset are multiples of 4 under 2^24
+        let byte = |i: usize, ok: fn(u8) -> bool| head.get(i).is_none_or(|&b| ok(b));
+        let legacy_open = head.len() < 8
+            && byte(0, |b| b % 4 == 0)
+            && byte(3, |b| b == 0)
+            && byte(4, |b| b % 4 == 0)
+            && byte(7, |b| b == 0);
         head.len() >= Self::SNIFF
-            || STARTS.iter().all(|&(magic, decided_by)| {
-                head.len() >= decided_by || !magic.starts_with(&head[..head.len().min(magic.len())])
-            })
+            || !legacy_open
+                && STARTS
+                    .into_iter()
+                    .chain(FOREIGN_STARTS)
+                    .all(|(magic, decided_by)| {
+                        head.len() >= decided_by
+                            || !magic.starts_with(&head[..head.len().min(magic.len())])
+                    })
     }
 
     fn of(head: &[u8]) -> Start {
@@ -582,11 +596,79 @@ impl Start {
             Start::Parquet
         } else if head.starts_with(Self::IPC_FILE) {
             Start::IpcFile
-        } else if ipc::is_stream(head) {
+        } else if ipc::is_stream(head) || ipc::may_be_legacy_stream(head) {
             Start::IpcStream
         } else {
             Start::Other
         }
+    }
+}
+
+/// Starts of file formats rayproc does not read ([`foreign`]) that no CSV
+/// text opens with, and how many bytes decide each: what a pipe's peek
+/// reads before it may stop ([`Start::told`]).
+const FOREIGN_STARTS: [(&[u8], usize); 7] = [
+    (b"Obj\x01", 4),
+    (b"PK\x03\x04", 4),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8),
+    (b"SQLite format 3\0", 16),
+    (b"BZh", 10),
+    (b"\xfd7zXZ\0", 6),
+    (b"\x04\x22\x4d\x18", 4),
+];
+
+/// What a file is, if it is in a format rayproc does not read but would
+/// otherwise take for CSV text: read as CSV, such a file gave a count of
+/// its binary "lines" with exit 0 (a Feather version 1 file of 3 rows
+/// counted 0, an ORC file 19). Told strictly: by magic bytes that no text
+/// opens with, or, where the magic is text (`FEA1`, `ORC`), by the magic
+/// at both ends of a regular file (`tail`: its last six bytes; a pipe has
+/// none, and such a start from a pipe stays CSV).
+fn foreign(head: &[u8], tail: Option<&[u8; 6]>) -> Option<&'static str> {
+    // the magic `magic` then `after` bytes end the file
+    let ends = |magic: &[u8], after: usize| tail.is_some_and(|t| t[..6 - after].ends_with(magic));
+    let bzip2 = head.len() >= 10
+        && head.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&head[3])
+        && head[4..10] == *b"1AY&SY";
+    Some(if head.starts_with(b"FEA1") && ends(b"FEA1", 0) {
+        "a Feather version 1 file (pandas before 1.0, R's feather), which rayproc does not \
+         read: it reads Feather version 2 (Arrow IPC); convert it with pyarrow: \
+         `pyarrow.feather.write_feather(pyarrow.feather.read_table(OLD), NEW)`"
+    } else if head.starts_with(b"ORC") && ends(b"ORC", 1) {
+        "an ORC file, which rayproc does not read: convert it to Parquet \
+         (`pyarrow.parquet.write_table(pyarrow.orc.read_table(OLD), NEW)`)"
+    } else if head.starts_with(FOREIGN_STARTS[0].0) {
+        "an Avro file, which rayproc does not read: convert it to CSV or Parquet"
+    } else if head.starts_with(FOREIGN_STARTS[1].0) {
+        "a ZIP archive (an Excel workbook?), which rayproc does not read: unzip it, or save \
+         the sheet as CSV"
+    } else if head.starts_with(FOREIGN_STARTS[2].0) {
+        "an OLE2 document (an Excel 97-2003 workbook?), which rayproc does not read: save \
+         the sheet as CSV"
+    } else if head.starts_with(FOREIGN_STARTS[3].0) {
+        "an SQLite database, which rayproc does not read: export the table as CSV \
+         (`sqlite3 -csv -header DB 'select * from T'`)"
+    } else if bzip2 {
+        "compressed with bzip2; rayproc decompresses gzip and zstd only: decompress it \
+         first (`bzip2 -dc FILE | rayproc run --input - ...`)"
+    } else if head.starts_with(FOREIGN_STARTS[5].0) {
+        "compressed with xz; rayproc decompresses gzip and zstd only: decompress it first \
+         (`xz -dc FILE | rayproc run --input - ...`)"
+    } else if head.starts_with(FOREIGN_STARTS[6].0) {
+        "compressed with LZ4; rayproc decompresses gzip and zstd only: decompress it first \
+         (`lz4 -dc FILE | rayproc run --input - ...`)"
+    } else {
+        return None;
+    })
+}
+
+/// [`foreign`]'s finding as an error naming the input (`shown`, as
+/// messages show it).
+fn refuse_foreign(shown: &str, head: &[u8], tail: Option<&[u8; 6]>) -> Result<()> {
+    match foreign(head, tail) {
+        None => Ok(()),
+        Some(what) => Err(Error::Other(format!("{shown}: is {what}"))),
     }
 }
 
@@ -613,6 +695,7 @@ pub fn detect_format(path: &Path) -> Result<InputFormat> {
         let stdin = path.as_os_str() == "-";
         let head = stream::peek_pipe(path)?;
         let shown = stream::input_name(path);
+        refuse_foreign(&show_path(shown), &head, None)?;
         let format = match Start::of(&head) {
             Start::Other => return Ok(InputFormat::Csv),
             Start::Parquet => InputFormat::Parquet,
@@ -648,22 +731,38 @@ pub fn detect_format(path: &Path) -> Result<InputFormat> {
         .take(Start::SNIFF as u64)
         .read_to_end(&mut head)
         .map_err(|e| Error::io(path, e))?;
+    let mut tail = None;
     if meta.len() >= 12 {
-        let mut tail = [0u8; 6];
+        let mut end = [0u8; 6];
         file.seek(SeekFrom::End(-6))
-            .and_then(|_| file.read_exact(&mut tail))
+            .and_then(|_| file.read_exact(&mut end))
             .map_err(|e| Error::io(path, e))?;
-        if parquet::is_parquet(&head, &tail) {
+        if parquet::is_parquet(&head, &end) {
             return Ok(InputFormat::Parquet);
         }
-        if ipc::is_ipc(&head) && tail == *ipc::MAGIC {
+        if ipc::is_ipc(&head) && end == *ipc::MAGIC {
             return Ok(InputFormat::Ipc);
         }
+        tail = Some(end);
     }
     let name = show_path(path);
+    refuse_foreign(&name, &head, tail.as_ref())?;
     match Start::of(&head) {
         Start::Other => Ok(InputFormat::Csv),
-        Start::IpcStream => Ok(InputFormat::Ipc),
+        Start::IpcStream if ipc::is_stream(&head) => Ok(InputFormat::Ipc),
+        Start::IpcStream => {
+            // a legacy stream's start: its first message tells
+            let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
+            let mut first = Vec::new();
+            file.seek(SeekFrom::Start(0))
+                .and_then(|_| (&mut file).take(4 + u64::from(len)).read_to_end(&mut first))
+                .map_err(|e| Error::io(path, e))?;
+            Ok(if ipc::is_legacy_stream(&first) {
+                InputFormat::Ipc
+            } else {
+                InputFormat::Csv
+            })
+        }
         start @ (Start::Parquet | Start::IpcFile) => Err(Error::Other(format!(
             "{name}: starts as {} but does not end with its footer: a truncated or partly \
              copied file?",
@@ -932,6 +1031,10 @@ mod sniff_tests {
             hex("5041523115041530"),
             hex("4152524f57310000ffffffffa8000000"),
             hex("ffffffffa80000001000000000000a00"),
+            hex("a40000001000000000000a000c000600"), // a legacy stream
+            hex("504b0304140000000800a1b2c3d4e5f6"), // zip
+            hex("fd377a585a000004e6d6b44602002101"), // xz
+            b"BZh91AY&SY\x12\x34\x56\x78\x9a\xbc".to_vec(),
         ];
         for head in heads
             .iter()
@@ -940,10 +1043,70 @@ mod sniff_tests {
         {
             let fewest = (0..=head.len()).find(|&n| Start::told(&head[..n])).unwrap();
             assert_eq!(Start::of(&head[..fewest]), Start::of(head), "{head:?}");
+            assert_eq!(
+                foreign(&head[..fewest], None),
+                foreign(head, None),
+                "{head:?}"
+            );
         }
-        // CSV by its first byte
+        // CSV by its first byte (or, opening as a legacy stream may, its
+        // fourth)
         assert!(Start::told(b"i") && Start::told(b"a") && Start::told(b"PAR2"));
+        assert!(!Start::told(b"x,y") && Start::told(b"x,y\n"));
+        assert!(!Start::told(b"\xa4\x00\x00\x00\x10\x00\x00"));
         assert!(!Start::told(b"") && !Start::told(b"PAR1") && !Start::told(b"ARROW"));
         assert!(!Start::told(b"\xff\xff\xff\xff\x10\x00\x00\x00"));
+    }
+
+    /// The first bytes of a legacy IPC stream (pyarrow 26,
+    /// `use_legacy_format=True`) may open one; CSV text cannot (its fourth
+    /// byte is not zero).
+    #[test]
+    fn a_legacy_streams_start_is_told_from_text() {
+        assert!(ipc::may_be_legacy_stream(&hex("a40000001000000000000a00")));
+        assert_eq!(
+            Start::of(&hex("a40000001000000000000a000c000600")),
+            Start::IpcStream
+        );
+        for text in [&b"x,y\n0,0\n"[..], b"0000,1\n", b"abc\0\x10\0\0\0"] {
+            assert!(!ipc::may_be_legacy_stream(text), "{text:?}");
+        }
+    }
+
+    /// Formats rayproc does not read are told by their magic, the textual
+    /// ones only at both ends; text that merely begins like one is CSV.
+    #[test]
+    fn foreign_formats_are_told_strictly() {
+        let feather_v1 = std::fs::read(crate::testing::fixture("feather_v1.feather")).unwrap();
+        let orc = std::fs::read(crate::testing::fixture("orc.orc")).unwrap();
+        for (bytes, what) in [(&feather_v1, "Feather version 1"), (&orc, "ORC")] {
+            let tail: [u8; 6] = bytes[bytes.len() - 6..].try_into().unwrap();
+            let found = foreign(&bytes[..16], Some(&tail)).unwrap();
+            assert!(found.contains(what), "{found}");
+            // from a pipe (no end to check), or with another end: CSV
+            assert_eq!(foreign(&bytes[..16], None), None);
+            assert_eq!(foreign(&bytes[..16], Some(b"a,b\n1\n")), None);
+        }
+        assert_eq!(foreign(b"FEA1,ORC\n", Some(b"1,ORC\n")), None);
+        for (head, what) in [
+            (&b"Obj\x01\x04\x14avro"[..], "Avro"),
+            (b"PK\x03\x04\x14\x00", "ZIP"),
+            (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00", "OLE2"),
+            (b"SQLite format 3\0", "SQLite"),
+            (b"BZh41AY&SY\x01", "bzip2"),
+            (b"\xfd7zXZ\0\0", "xz"),
+            (b"\x04\x22\x4d\x18\x64", "LZ4"),
+        ] {
+            let found = foreign(head, None).unwrap_or_else(|| panic!("{head:?}"));
+            assert!(found.contains(what), "{found}");
+        }
+        for text in [
+            &b"Obj,x\n"[..],
+            b"PK,x\n",
+            b"SQLite format 3,x",
+            b"BZh,x\n1,2\n3,4",
+        ] {
+            assert_eq!(foreign(text, None), None, "{text:?}");
+        }
     }
 }

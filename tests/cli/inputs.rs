@@ -1348,6 +1348,116 @@ fn an_arrow_ipc_stream_is_read_as_the_file_format_is() {
     }
 }
 
+/// An Arrow IPC stream in the framing before Arrow 0.15 (no continuation
+/// marker; `pyarrow.ipc.IpcWriteOptions(use_legacy_format=True)` still
+/// writes it) was read as CSV: a 3-row stream counted 4 rows, exit 0. It
+/// is read as the current format is, cut short it is an error, and from a
+/// pipe or compressed it is refused as any IPC input is.
+#[test]
+fn a_legacy_arrow_ipc_stream_is_read_as_the_current_format_is() {
+    let scratch = Scratch::new();
+    let batch = small_batch(1000);
+    let [_, file] = write_parquet_and_ipc(&scratch, "f", &batch, None, Some(300));
+    let stream = scratch.path("legacy.arrows");
+    {
+        let options =
+            arrow_ipc::writer::IpcWriteOptions::try_new(8, true, arrow_ipc::MetadataVersion::V4)
+                .unwrap();
+        let out = std::fs::File::create(&stream).unwrap();
+        let mut w =
+            arrow_ipc::writer::StreamWriter::try_new_with_options(out, &batch.schema(), options)
+                .unwrap();
+        for at in (0..1000).step_by(300) {
+            w.write(&batch.slice(at, 300.min(1000 - at))).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let bytes = std::fs::read(&stream).unwrap();
+    assert_ne!(bytes[..4], [0xff; 4], "the legacy framing");
+    for agg in ["count", "sum:x,mean:x,min:k,distinct:k"] {
+        let want = run_on(&file, &["--agg", agg, "--by", "k"]);
+        want.expect_ok("the IPC file");
+        for p in ["1", "3"] {
+            let got = run_on(&stream, &["--agg", agg, "--by", "k", "--partitions", p]);
+            got.expect_ok("the legacy stream");
+            assert_eq!(got.stdout, want.stdout, "{agg}, --partitions {p}");
+        }
+    }
+    let cut = scratch.write("cut.arrows", &bytes[..bytes.len() - 20]);
+    let r = run_on(&cut, &["--agg", "count"]);
+    r.expect_code(1, "a cut legacy stream");
+    assert!(
+        r.stderr.contains("not a valid Arrow IPC stream"),
+        "{}",
+        r.stderr
+    );
+    let r = run_with_stdin(["run", "--input", "-", "--agg", "count"], Some(&bytes));
+    r.expect_code(1, "a legacy stream on stdin");
+    assert!(
+        r.stderr
+            .contains("holds Arrow IPC but comes on standard input"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Files in formats rayproc does not read were read as CSV: a Feather
+/// version 1 file of 3 rows counted 0 rows and an ORC file 19, with exit 0,
+/// a ZIP archive or a bzip2 file its binary "lines". Each is an error
+/// naming the file and the format, and what to do; text that only begins
+/// like one stays CSV.
+#[test]
+fn files_of_formats_rayproc_does_not_read_are_refused_naming_them() {
+    let scratch = Scratch::new();
+    let junk: Vec<u8> = (0..200u32).map(|i| (i * 37 % 251) as u8).collect();
+    let with = |magic: &[u8]| [magic, &junk[..]].concat();
+    let files = [
+        (fixture("feather_v1.feather"), "a Feather version 1 file"),
+        (fixture("orc.orc"), "an ORC file"),
+        (scratch.write("a.avro", with(b"Obj\x01")), "an Avro file"),
+        (
+            scratch.write("book.xlsx", with(b"PK\x03\x04")),
+            "a ZIP archive",
+        ),
+        (
+            scratch.write("t.bz2", with(b"BZh91AY&SY")),
+            "compressed with bzip2",
+        ),
+        (
+            scratch.write("t.xz", with(b"\xfd7zXZ\0")),
+            "compressed with xz",
+        ),
+        (
+            scratch.write("t.lz4", with(b"\x04\x22\x4d\x18")),
+            "compressed with LZ4",
+        ),
+    ];
+    for (path, what) in &files {
+        for agg in ["count", "sum:x"] {
+            let r = run_on(path, &["--agg", agg]);
+            r.expect_code(1, &path.display().to_string());
+            let said = format!("{}: is {what}", path.display());
+            assert!(r.stderr.contains(&said), "{}", r.stderr);
+        }
+    }
+    // from a pipe, by the magic that no text opens with
+    let r = run_with_stdin(
+        ["run", "--input", "-", "--agg", "count"],
+        Some(&with(b"PK\x03\x04")),
+    );
+    r.expect_code(1, "a zip on stdin");
+    assert!(
+        r.stderr.contains("<stdin>: is a ZIP archive"),
+        "{}",
+        r.stderr
+    );
+    // text that begins as a textual magic does, but does not end as one
+    for text in ["FEA1,x\n1,2\n", "ORC,x\n1,2\n", "BZh,x\n1,2\n"] {
+        let path = scratch.write("t.csv", text);
+        run_on(&path, &["--agg", "count"]).expect_ok(text);
+    }
+}
+
 /// A stream may replace a dictionary between record batches (pyarrow does
 /// whenever a chunk's dictionary differs) or extend it by a delta: each
 /// batch is decoded with the dictionaries in force where it stands, never

@@ -57,14 +57,51 @@ const CONTINUATION: u32 = u32::MAX;
 /// endian, padded to 8 bytes; 0 would end the stream), and the offset of
 /// that flatbuffer's root table (4-aligned, within the metadata). Such
 /// bytes are never text: `FF` is no byte of UTF-8, nor of Latin-1 text in
-/// practice. (The stream format before Arrow 0.15, without the marker, is
-/// not told.)
+/// practice. (The stream format before Arrow 0.15 has no marker: see
+/// [`may_be_legacy_stream`].)
 pub fn is_stream(head: &[u8]) -> bool {
     let (Some(CONTINUATION), Some(len), Some(root)) = (word(head, 0), word(head, 4), word(head, 8))
     else {
         return false;
     };
     len >= 8 && len % 8 == 0 && len <= i32::MAX as u32 && root >= 4 && root % 4 == 0 && root < len
+}
+
+/// The most a legacy stream's first message (its schema) may claim: its
+/// length's last byte is then zero, which no text's fourth byte is.
+const LEGACY_SCHEMA_MAX: u32 = 1 << 24;
+
+/// Whether `head` may open an Arrow IPC stream in the format before Arrow
+/// 0.15 (what `pyarrow.ipc.IpcWriteOptions(use_legacy_format=True)` still
+/// writes): no continuation marker, each message its metadata length and
+/// then the flatbuffer, the stream ended by a zero length. Told by the
+/// first message's length (at least 8, a multiple of 4, under
+/// [`LEGACY_SCHEMA_MAX`]: its fourth byte is zero) and its root offset
+/// (4-aligned, within the metadata), as [`is_stream`] tells the current
+/// format. Eight bytes cannot tell it surely: [`is_legacy_stream`] reads
+/// the message.
+pub fn may_be_legacy_stream(head: &[u8]) -> bool {
+    let (Some(len), Some(root)) = (word(head, 0), word(head, 4)) else {
+        return false;
+    };
+    (8..LEGACY_SCHEMA_MAX).contains(&len)
+        && len % 4 == 0
+        && root >= 4
+        && root % 4 == 0
+        && root < len
+}
+
+/// Whether `bytes`, from an input's start, open a legacy Arrow IPC stream
+/// ([`may_be_legacy_stream`]) whose first message verifies as a flatbuffer
+/// `Message` holding a schema. Read as CSV, such a stream gave a count of
+/// its binary lines with exit 0.
+pub fn is_legacy_stream(bytes: &[u8]) -> bool {
+    if !may_be_legacy_stream(bytes) {
+        return false;
+    }
+    let len = word(bytes, 0).expect("a length") as usize;
+    (bytes.get(4..4 + len).map(root_as_message))
+        .is_some_and(|m| m.is_ok_and(|m| m.header_type() == MessageHeader::Schema))
 }
 
 /// The little-endian `u32` at `at`, if the bytes reach that far.
@@ -106,8 +143,13 @@ pub(super) fn of_file(bytes: &[u8]) -> Result<Layout, String> {
     })
 }
 
-/// Walks a stream's messages (`bytes` satisfies [`is_stream`]).
+/// Walks a stream's messages (`bytes` satisfies [`is_stream`] or
+/// [`is_legacy_stream`]). A legacy stream's messages open with their
+/// length alone, 4 bytes instead of 8; the blocks cut from it include that
+/// prefix in their metadata, which arrow-ipc's decoder reads either way.
 pub(super) fn of_stream(bytes: &[u8]) -> Result<Layout, String> {
+    let legacy = word(bytes, 0) != Some(CONTINUATION);
+    let prefix = if legacy { 4 } else { 8 };
     let mut schema: Option<(SchemaRef, MetadataVersion)> = None;
     let mut batches = Vec::new();
     let mut epoch_of = Vec::new();
@@ -121,7 +163,12 @@ pub(super) fn of_stream(bytes: &[u8]) -> Result<Layout, String> {
         if at == bytes.len() {
             return Err("ends without the end-of-stream marker (truncated?)".into());
         }
-        let (Some(marker), Some(meta_len)) = (word(bytes, at), word(bytes, at + 4)) else {
+        let (marker, meta_len) = if legacy {
+            (Some(CONTINUATION), word(bytes, at))
+        } else {
+            (word(bytes, at), word(bytes, at + 4))
+        };
+        let (Some(marker), Some(meta_len)) = (marker, meta_len) else {
             return Err(format!(
                 "cut short in the message at byte {at} (truncated?)"
             ));
@@ -132,23 +179,23 @@ pub(super) fn of_stream(bytes: &[u8]) -> Result<Layout, String> {
             ));
         }
         if meta_len == 0 {
-            if at + 8 != bytes.len() {
+            if at + prefix != bytes.len() {
                 return Err(format!(
                     "{} bytes after the end-of-stream marker at byte {at}",
-                    bytes.len() - at - 8
+                    bytes.len().saturating_sub(at + prefix)
                 ));
             }
             break;
         }
         let meta_len = meta_len as usize;
         let block_meta = meta_len
-            .checked_add(8)
+            .checked_add(prefix)
             .filter(|&m| m <= i32::MAX as usize)
             .ok_or_else(|| {
                 format!("the message at byte {at} has a metadata length out of range")
             })?;
         let meta = bytes
-            .get(at + 8..at + block_meta)
+            .get(at + prefix..at + block_meta)
             .ok_or_else(|| format!("cut short in the message at byte {at} (truncated?)"))?;
         let message =
             root_as_message(meta).map_err(|e| format!("unreadable message at byte {at}: {e}"))?;
