@@ -222,9 +222,7 @@ impl HiveType {
         let (mut ints, mut floats) = (true, true);
         for v in values.into_iter().filter(|v| !v.is_empty()) {
             ints &= v.parse::<i64>().is_ok_and(|i| i.to_string() == v);
-            floats &= v
-                .parse::<f64>()
-                .is_ok_and(|f| f.is_finite() && format!("{f:?}") == v);
+            floats &= v.parse::<f64>().is_ok_and(|f| format!("{f:?}") == v);
         }
         if ints {
             HiveType::Int
@@ -303,6 +301,10 @@ mod tests {
         assert_eq!(HiveType::of(["1.50"]), HiveType::Text);
         assert_eq!(HiveType::of(["Paris"]), HiveType::Text);
         assert_eq!(HiveType::of(["", ""]), HiveType::Int);
+        // infinities and NaN as rayproc prints them, and no other way
+        assert_eq!(HiveType::of(["9.0", "inf", "-inf", "NaN"]), HiveType::Float);
+        assert_eq!(HiveType::of(["1.5", "nan"]), HiveType::Text);
+        assert_eq!(HiveType::of(["1.5", "Infinity"]), HiveType::Text);
         let a = HiveType::Int.array("", 3);
         assert_eq!(a.null_count(), 3);
         let a = HiveType::Text.array("x", 2);

@@ -351,6 +351,46 @@ fn an_empty_folder_and_a_folder_of_skipped_files_are_errors() {
     assert!(r.stderr.contains(s(&root)), "{}", r.stderr);
 }
 
+/// A float key spelled as rayproc prints infinities and NaN (`inf`,
+/// `-inf`, `NaN`) made a Parquet or Arrow dataset's whole key text: keys
+/// sorted as text (`10.0` before `9.0`) and `min:x` was `10.0`, where the
+/// same dataset as CSV answers with floats.
+#[test]
+fn a_parquet_datasets_float_key_may_be_infinite_or_nan() {
+    let scratch = Scratch::new();
+    let (csv_root, pq_root) = (scratch.path("csv"), scratch.path("pq"));
+    for x in ["9.0", "10.0", "inf", "-inf", "NaN"] {
+        let folder = format!("x={x}");
+        let src = put(&scratch.path("src"), &format!("{folder}/s.csv"), "y\n1\n");
+        let csv_out = put(&csv_root, &format!("{folder}/p.csv"), "y\n1\n");
+        assert!(csv_out.exists());
+        let pq_out = pq_root.join(&folder).join("p.parquet");
+        std::fs::create_dir_all(pq_out.parent().unwrap()).unwrap();
+        let r = run([
+            "run",
+            "--input",
+            s(&src),
+            "--by",
+            "y",
+            "--agg",
+            "count",
+            "--format",
+            "parquet",
+            "--output",
+            s(&pq_out),
+        ]);
+        r.expect_code(0, "write a part");
+    }
+    let args = ["--by", "x", "--agg", "count,min:x,max:x"];
+    let want = run_all_partitions(&args, &csv_root);
+    assert_eq!(
+        want,
+        "x,count,min_x,max_x\n-inf,1,-inf,-inf\n9.0,1,9.0,9.0\n10.0,1,10.0,10.0\n\
+         inf,1,inf,inf\nNaN,1,NaN,NaN\n"
+    );
+    assert_eq!(run_all_partitions(&args, &pq_root), want);
+}
+
 #[test]
 fn a_hive_key_that_is_also_a_column_of_the_files_is_refused() {
     let scratch = Scratch::new();
