@@ -394,7 +394,7 @@ fn open_typed_inputs(
         )));
     }
     let types = dataset::hive_types(files);
-    let inputs = dataset::open_all(files, threads, |i, file| {
+    let mut inputs = dataset::open_all(files, threads, |i, file| {
         let hive = dataset::hive_values(file);
         match formats[i] {
             InputFormat::Parquet => TypedInput::open_parquet(&file.path, hive, &types),
@@ -411,8 +411,9 @@ fn open_typed_inputs(
             )));
         }
     }
-    dataset::check_keys(&header, hive_keys, inputs[0].name())?;
-    header.extend(hive_keys.iter().cloned());
+    let in_files = dataset::keys_in_files(&header, hive_keys);
+    inputs.iter_mut().for_each(|i| i.drop_hive(&in_files));
+    header.extend(dataset::added_keys(hive_keys, &in_files));
     Ok((inputs, header))
 }
 
@@ -475,12 +476,17 @@ fn open_csv_inputs(
     let order = order
         .chain((0..inputs.len()).filter(|&f| inputs[f].is_empty))
         .collect();
-    let (empty, inputs): (Vec<CsvInput>, Vec<CsvInput>) =
+    let (mut empty, mut inputs): (Vec<CsvInput>, Vec<CsvInput>) =
         inputs.into_iter().partition(|i| i.is_empty);
-    if let Some(first) = inputs.first() {
-        dataset::check_keys(&header, hive_keys, &first.name)?;
+    let in_files = if inputs.is_empty() {
+        Vec::new()
+    } else {
+        dataset::keys_in_files(&header, hive_keys)
+    };
+    for input in inputs.iter_mut().chain(&mut empty) {
+        dataset::drop_keys(&mut input.hive, &in_files);
     }
-    header.extend(hive_keys.iter().cloned());
+    header.extend(dataset::added_keys(hive_keys, &in_files));
     Ok(OpenedCsv {
         inputs,
         header,

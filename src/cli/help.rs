@@ -108,8 +108,9 @@ are typed by their schema (see docs/store.md for how other types are read);
 only the needed columns are decoded, and row groups are read in parallel. A
 quoted glob (--input 'logs/*.csv') is expanded by rayproc, sorted by path; a
 folder (--input DIR) reads every file below it but hidden and _-prefixed
-ones (_SUCCESS); key=value folders (Hive style) become text columns named
-key.
+ones (_SUCCESS); key=value folders (Hive style) become columns named key,
+typed as a CSV field of the value is (a key the files also hold as a column
+is read from the files).
 All files form one table and must have the same columns.
 
 Stores: `--store DIR` reads a store made by `rayproc split`. A store whose

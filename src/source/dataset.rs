@@ -187,19 +187,32 @@ pub fn columns_differ(header: &[String], first: &str, want: &[String]) -> String
     )
 }
 
-/// Fails when a Hive key is also one of the files' own columns (`header`):
-/// the table would hold two columns of that name, one of them not in the
-/// files, and `--by key` would not say which.
-pub fn check_keys(header: &[String], keys: &[String], first: &str) -> Result<()> {
-    match keys.iter().find(|k| header.contains(k)) {
-        Some(k) => Err(Error::Other(format!(
-            "{}: the folder key {}= names a column that the file also has: rename the \
-             column or the key=value folders",
-            show_name(first),
-            show_name(k)
-        ))),
-        None => Ok(()),
+/// The Hive keys (indices into `keys`) that are also columns of the files
+/// (`header`): such a key is read from the files, and its folders only
+/// name it. Polars' `write_parquet(partition_by=...)` keeps the key
+/// columns in the files (its only layout), and such a dataset was refused;
+/// taking the folder's constant instead would give the table two columns
+/// of one name, and `--by key` could not say which.
+pub fn keys_in_files(header: &[String], keys: &[String]) -> Vec<usize> {
+    (0..keys.len())
+        .filter(|&k| header.contains(&keys[k]))
+        .collect()
+}
+
+/// `values` (one per Hive key) without those of the keys `in_files`
+/// ([`keys_in_files`], ascending).
+pub fn drop_keys<T>(values: &mut Vec<T>, in_files: &[usize]) {
+    for &k in in_files.iter().rev() {
+        values.remove(k);
     }
+}
+
+/// The Hive keys the table adds after the files' own columns: `keys`
+/// without those `in_files`.
+pub fn added_keys(keys: &[String], in_files: &[usize]) -> Vec<String> {
+    let mut added = keys.to_vec();
+    drop_keys(&mut added, in_files);
+    added
 }
 
 /// The Hive values of `file`, in key order: the empty text for a null.

@@ -39,8 +39,8 @@
 //! names beginning with `.` or `_` (`_SUCCESS`, `_committed_…`, `.crc`
 //! files) are skipped, files and folders alike. Folder names of the form
 //! `key=value` (Hive partitioning, as Spark, DuckDB and Polars write it)
-//! become text columns `key`; keys and values are percent-decoded as those
-//! writers encode them (`city=S%C3%A3o%20Paulo`). A value that is empty
+//! become columns `key` (typed in [`super::dataset`]); keys and values are
+//! percent-decoded as those writers encode them (`city=S%C3%A3o%20Paulo`). A value that is empty
 //! (`key=`) or Hive's `__HIVE_DEFAULT_PARTITION__` (how Spark and Polars
 //! write a null) is null: the empty text, which is how rayproc reads a null
 //! field anyway. Other folders (`2026/`, `raw/`) give no column. Every file

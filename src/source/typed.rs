@@ -58,6 +58,12 @@ impl TypedInput {
         TypedInput { file, hive }
     }
 
+    /// Leaves out the Hive columns of the keys `in_files`, which the file
+    /// holds itself ([`super::dataset::keys_in_files`]).
+    pub fn drop_hive(&mut self, in_files: &[usize]) {
+        super::dataset::drop_keys(&mut self.hive, in_files);
+    }
+
     pub fn name(&self) -> &str {
         match &self.file {
             TypedFile::Parquet(p) => &p.name,

@@ -391,15 +391,53 @@ fn a_parquet_datasets_float_key_may_be_infinite_or_nan() {
     assert_eq!(run_all_partitions(&args, &pq_root), want);
 }
 
+/// Polars' `write_parquet(partition_by=...)` keeps the key columns in the
+/// files under its `key=value` folders, and every such dataset was refused
+/// ("the folder key year= names a column that the file also has"). A key
+/// that is also a column of the files is read from the files; other keys
+/// still come from their folders.
 #[test]
-fn a_hive_key_that_is_also_a_column_of_the_files_is_refused() {
+fn a_hive_key_that_is_also_a_column_of_the_files_is_read_from_the_files() {
     let scratch = Scratch::new();
-    let root = scratch.path("ds");
-    put(&root, "year=2024/a.csv", "year,v\n2023,1\n");
-    let r = run(["run", "--input", s(&root), "--by", "year", "--agg", "count"]);
-    r.expect_code(1, "a key that is a column");
-    assert!(r.stderr.contains("the folder key year="), "{}", r.stderr);
-    assert!(r.stderr.contains("a.csv"), "{}", r.stderr);
+    let csv_root = scratch.path("csv");
+    let pq_root = scratch.path("pq");
+    let parts = [
+        ("year=2024/m=1", "year,v\n2024,1\n"),
+        ("year=2025/m=1", "year,v\n2025,2\n2025,3\n"),
+        ("year=2025/m=2", "year,v\n2025,4\n"),
+    ];
+    for (folder, text) in parts {
+        put(&csv_root, &format!("{folder}/a.csv"), text);
+        let src = put(&scratch.path("src"), &format!("{folder}/s.csv"), text);
+        let out = pq_root.join(folder).join("00000000.parquet");
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let r = run([
+            "run",
+            "--input",
+            s(&src),
+            "--by",
+            "year,v",
+            "--agg",
+            "count",
+            "--format",
+            "parquet",
+            "--output",
+            s(&out),
+        ]);
+        r.expect_code(0, "write a part");
+    }
+    let want = "year,m,count,sum_v\n2024,1,1,1\n2025,1,2,5\n2025,2,1,4\n";
+    let args = ["--by", "year,m", "--agg", "count,sum:v"];
+    assert_eq!(run_all_partitions(&args, &csv_root), want);
+    // (the Parquet files hold year, v and count)
+    let args = ["--by", "year,m", "--agg", "count,sum:v"];
+    assert_eq!(run_all_partitions(&args, &pq_root), want);
+    // the file's values, whatever the folder says
+    let odd = scratch.path("odd");
+    put(&odd, "year=2024/a.csv", "year,v\n2023,1\n");
+    let r = run(["run", "--input", s(&odd), "--by", "year", "--agg", "count"]);
+    r.expect_ok("a key that is a column");
+    assert_eq!(r.stdout, "year,count\n2023,1\n");
 }
 
 /// A Hive dataset whose files are compressed (read as streams, in blocks)
