@@ -84,7 +84,16 @@ impl ParquetInput {
         let name = path.display().to_string();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let meta = guarded(|| {
-            let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
+            // A footer's Arrow schema (`ARROW:schema`, what pyarrow and
+            // Polars embed) the crate cannot read (Polars' Int128) made the
+            // whole file unreadable, though its Parquet columns are plain:
+            // then the types are read from the Parquet schema alone, and
+            // only such a column, if a query reads it, fails, naming it.
+            let meta =
+                ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).or_else(|e| {
+                    let plain = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+                    ArrowReaderMetadata::load(&file, plain).map_err(|_| e)
+                })?;
             // the same footer, read with the dictionaries the reader cannot
             // give replaced by their values (see the module docs); should
             // the crate refuse that schema, the file reads as before and

@@ -834,6 +834,24 @@ fn compressed_arrow_ipc_files_read_as_the_uncompressed_file() {
     assert_eq!(query("batches_zstd.arrow"), plain, "zstd");
 }
 
+/// Polars writes its Int128 columns with an Arrow schema in the footer
+/// that the parquet crate cannot read, and the whole file was refused
+/// ("Int type with bit width of 128 ... not supported"), though the query
+/// never read that column. The file reads from its Parquet schema instead:
+/// the other columns answer, and the Int128 one, if asked for, is an error
+/// naming it.
+#[test]
+fn a_parquet_file_with_an_unreadable_arrow_schema_reads_its_other_columns() {
+    let path = fixture("int128_polars.parquet");
+    assert_eq!(
+        run_all_partitions(&["--agg", "sum:x,count"], &path),
+        "sum_x,count\n3,2\n"
+    );
+    let r = run_on(&path, &["--agg", "sum:big"]);
+    r.expect_code(1, "the Int128 column");
+    assert!(r.stderr.contains("column 'big'"), "{}", r.stderr);
+}
+
 /// Legacy INT96 timestamps (what Spark, Hive and Impala write, here with no
 /// Arrow schema in the footer) read as the times they hold in every year
 /// rayproc reads: outside 1677-09-21 to 2262-04-11 the `parquet` crate's
