@@ -196,6 +196,14 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
                         .into(),
                 ));
             }
+            if query.no_header {
+                // (it was ignored: a store's columns are named at its split)
+                return Err(Error::Usage(
+                    "--no-header does not apply to --store: a store's columns were named when \
+                     it was split (`rayproc split --no-header` names them 1, 2, ...)"
+                        .into(),
+                ));
+            }
             let store = open_store(query, dir, *allow_stale)?;
             store.check_references(&query.column_refs())?;
             let plan = Plan::resolve_where(

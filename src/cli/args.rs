@@ -122,7 +122,8 @@ pub struct QueryArgs {
     pub delimiter: Option<String>,
 
     /// CSV inputs have no header line: the first line is data, and the
-    /// columns are named 1, 2, ... (as `cut -f` counts them).
+    /// columns are named 1, 2, ... (as `cut -f` counts them). Not with
+    /// --store: a store's columns are named when it is split.
     #[arg(long)]
     pub no_header: bool,
 

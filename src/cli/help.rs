@@ -47,8 +47,9 @@ any spelling or sign is one key (NaN), after +inf: the largest value in min,
 max and the quantiles too.
 
 Formats: csv writes text as its bytes, parquet as Binary where it is not UTF-8;
-json and ndjson refuse text that is not UTF-8 (exit 1, naming FILE:LINE of an
-uncompressed CSV file, else the column and the value);
+json and ndjson refuse text that is not UTF-8 (exit 1, naming FILE:LINE of a
+CSV file, compressed or not, or of a store's source, else the column and the
+value);
 table shows control characters and invalid bytes as escapes (\\n, \\u{1b}, \\xff).
 
 Column names (in --agg, --by and split --columns): whitespace around a name
@@ -148,9 +149,10 @@ gives the same output as `run --input` on the sources, without parsing them
 again: the partitions are memory-mapped and read in place. A column with no
 value at all is stored as an all-null Int64 column.
 
-The store is built in a temporary directory beside DIR and renamed into
-place: an interrupted split leaves no store behind, and an existing store at
-DIR is replaced only once the new one is complete.
+The store is built in a temporary directory inside DIR (DIR/.tmp-PID) and
+switched to by an atomic rename: an interrupted split leaves no new store
+behind, and an existing store at DIR is replaced only once the new one is
+complete.
 
 Examples:
   rayproc split --input big.csv --store big.store

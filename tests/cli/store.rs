@@ -378,6 +378,28 @@ fn numeric_aggregate_over_text_fails_like_csv() {
     );
 }
 
+/// `--no-header` with `--store` was silently ignored, where `--delimiter`
+/// and `--partitions` are refused: it is refused too (exit 2).
+#[test]
+fn no_header_does_not_apply_to_a_store() {
+    let (fx, _) = fixture(100, 1);
+    let store = split_store(&fx, "st", "1");
+    let out = rayproc([
+        "run",
+        "--store",
+        &s(&store),
+        "--no-header",
+        "--agg",
+        "count",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--no-header does not apply to --store"),
+        "{}",
+        out.stderr
+    );
+}
+
 fn split_store(fx: &Fixture, name: &str, parts: &str) -> PathBuf {
     let store = fx.root.join(name);
     ok([
