@@ -315,6 +315,27 @@ impl IpcFile {
             })
     }
 
+    /// The rows of the record batches before batch `i`, from their
+    /// messages' own counts (`None` when one cannot be read): where an
+    /// error in batch `i` is named by its row in the file, as a Parquet
+    /// file's is, not by a batch number and a row within it that only the
+    /// writer's batch sizes explain. Read only for such an error.
+    pub fn rows_before(&self, i: usize) -> Option<u64> {
+        let bytes = self.buffer.as_slice();
+        let mut rows = 0u64;
+        for block in &self.blocks[..i] {
+            let (start, _) = block_range(block)?;
+            let meta_len = usize::try_from(block.metaDataLength()).ok()?;
+            let meta = bytes.get(start..start.checked_add(meta_len)?)?;
+            // past the continuation marker and length, or a legacy length
+            let prefix = if meta.get(..4)? == [0xff; 4] { 8 } else { 4 };
+            let message = arrow_ipc::root_as_message(meta.get(prefix..)?).ok()?;
+            let length = message.header_as_record_batch()?.length();
+            rows = rows.checked_add(u64::try_from(length).ok()?)?;
+        }
+        Some(rows)
+    }
+
     /// Tells the kernel that batch `i`'s pages will not be read again, so
     /// they leave this process's resident set (they stay in the page cache;
     /// a later read faults them back in from there).

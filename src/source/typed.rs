@@ -133,12 +133,18 @@ impl TypedInput {
                         &[],
                         batch.num_rows(),
                         |r| {
-                            Error::Other(format!(
-                                "{}: record batch {i}, row {}: {}",
-                                show_name(&f.name),
-                                r.row + 1,
-                                r.describe(plan)
-                            ))
+                            let name = show_name(&f.name);
+                            let why = r.describe(plan);
+                            Error::Other(match f.rows_before(i) {
+                                Some(before) => {
+                                    format!("{name}: row {}: {why}", before + r.row as u64 + 1)
+                                }
+                                None => format!(
+                                    "{name}: record batch {}, row {}: {why}",
+                                    i + 1,
+                                    r.row + 1
+                                ),
+                            })
                         },
                     )?;
                     drop(batch);

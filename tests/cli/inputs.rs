@@ -834,6 +834,35 @@ fn compressed_arrow_ipc_files_read_as_the_uncompressed_file() {
     assert_eq!(query("batches_zstd.arrow"), plain, "zstd");
 }
 
+/// A data error in an Arrow IPC file named "record batch 1, row 3" (the
+/// batch counted from 0, the row from 1 within it) where the same data as
+/// Parquet says "row 6": a user had to know the writer's batch sizes. It is
+/// the row in the file, for a file and for a stream (legacy framing too).
+#[test]
+fn an_arrow_ipc_error_names_the_row_in_the_file() {
+    use arrow_array::{RecordBatch, StringArray};
+    use std::sync::Arc;
+    let scratch = Scratch::new();
+    let x = StringArray::from(vec!["1", "2", "3", "4", "5", "oops", "7"]);
+    let batch = RecordBatch::try_from_iter([("x", Arc::new(x) as arrow_array::ArrayRef)]).unwrap();
+    let [parquet, ipc] = write_parquet_and_ipc(&scratch, "t", &batch, Some(3), Some(3));
+    let stream = scratch.path("t.arrows");
+    let batches: Vec<_> = (0..7)
+        .step_by(3)
+        .map(|at| batch.slice(at, 3.min(7 - at)))
+        .collect();
+    write_ipc_stream(&stream, &batches, Default::default());
+    for path in [&parquet, &ipc, &stream] {
+        let r = run_on(path, &["--agg", "sum:x"]);
+        r.expect_code(1, &path.display().to_string());
+        let want = format!(
+            "{}: row 6: column 'x': sum needs numbers, found \"oops\"",
+            path.display()
+        );
+        assert!(r.stderr.contains(&want), "{}", r.stderr);
+    }
+}
+
 /// Polars writes its Int128 columns with an Arrow schema in the footer
 /// that the parquet crate cannot read, and the whole file was refused
 /// ("Int type with bit width of 128 ... not supported"), though the query
