@@ -239,7 +239,9 @@ impl<'p, 'i> CsvReader<'p, 'i> {
                         self.flush(input, on_batch)?;
                         let line = input.line_of(e.quote);
                         let msg = format!("quoted field opened on line {line} is never closed");
-                        return Err(input.error_at(e.record_start, None, msg).into());
+                        let field = field_at(buf, e.record_start, e.quote, self.delimiter);
+                        let column = input.header.get(field).map(String::as_str);
+                        return Err(input.error_at(e.record_start, column, msg).into());
                     }
                 }
             }
@@ -323,7 +325,7 @@ impl<'p, 'i> CsvReader<'p, 'i> {
         if fields != ncols {
             self.fields.truncate(self.starts.len());
             self.flush(input, on_batch)?;
-            let msg = format!("expected {ncols} fields (as in the header), found {fields}");
+            let msg = ragged(input, record_start, self.delimiter, fields);
             return Err(input.error_at(record_start, None, msg).into());
         }
         self.starts.push(record_start);
@@ -497,6 +499,48 @@ fn compact<T: Copy>(v: &mut Vec<T>, kept: &[u32]) {
         v[to] = v[from as usize];
     }
     v.truncate(kept.len());
+}
+
+/// The index of the field that byte `at` lies in, of the record starting at
+/// `start`: the delimiters before it outside quotes. The fields before it
+/// are whole (the scanner read them), so quotes pair up there and a `""`
+/// escape toggles twice.
+fn field_at(buf: &[u8], start: usize, at: usize, delimiter: u8) -> usize {
+    let mut inside = false;
+    let mut field = 0;
+    for &b in &buf[start..at.min(buf.len())] {
+        if b == b'"' {
+            inside = !inside;
+        } else if b == delimiter && !inside {
+            field += 1;
+        }
+    }
+    field
+}
+
+/// The message for a record of `fields` fields where the header has
+/// another count: the first field past the header's, or the first column
+/// with no field, so that a wide file's fault is found by its content.
+fn ragged(input: &CsvInput, record_start: usize, delimiter: u8, fields: usize) -> String {
+    let ncols = input.header.len();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut msg = format!(
+        "expected {ncols} field{} (as in the header), found {fields}",
+        plural(ncols)
+    );
+    let mut all = super::scan::AllFields::default();
+    let mut scanner = Scanner::new(input.bytes(), record_start, delimiter);
+    if let Some(Ok(_)) = scanner.next_record(usize::MAX, &mut all) {
+        if let Some(&extra) = all.0.get(ncols) {
+            let value = super::scan::field_bytes(input.bytes(), extra);
+            let value = crate::error::show_value(&value);
+            msg.push_str(&format!(": field {} is {value}", ncols + 1));
+        } else if let Some(name) = input.header.get(fields) {
+            let name = crate::error::show_name(name);
+            msg.push_str(&format!(": none for column '{name}'"));
+        }
+    }
+    msg
 }
 
 #[cfg(test)]

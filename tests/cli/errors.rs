@@ -23,15 +23,43 @@ fn wrong_field_count_after_multiline_records_reports_the_physical_line() {
     //   line 11     5,oops          <- 2 fields instead of 3
     let file = fixture("field_count_error.csv");
     let stderr = fail_all_partitions(&["--agg", "count"], &file, 1);
-    let want = format!("{}:11:", file.display());
+    let want = format!(
+        "{}:11: expected 3 fields (as in the header), found 2: none for column 'v'",
+        file.display()
+    );
     assert!(stderr.contains(&want), "expected {want:?} in: {stderr}");
 }
 
+/// A record with a field too many said only how many it had, not which:
+/// in a wide file, the extra field's value is what finds the fault.
 #[test]
 fn wrong_field_count_with_too_many_fields_is_an_error_too() {
-    let (_d, file) = temp_csv("a,b\n1,2\n3,4,5\n6,7\n");
+    let (_d, file) = temp_csv("a,b\n1,2\n3,\"4,x\",5\n6,7\n");
     let stderr = fail_all_partitions(&["--agg", "count"], &file, 1);
-    let want = format!("{}:3:", file.display());
+    let want = format!(
+        "{}:3: expected 2 fields (as in the header), found 3: field 3 is \"5\"",
+        file.display()
+    );
+    assert!(stderr.contains(&want), "expected {want:?} in: {stderr}");
+    let (_d, file) = temp_csv("a\n1\n2,3\n");
+    let stderr = fail_all_partitions(&["--agg", "count"], &file, 1);
+    assert!(
+        stderr.contains("expected 1 field (as in the header), found 2"),
+        "{stderr}"
+    );
+}
+
+/// An unclosed quote named the line it opened on but not the column: in a
+/// wide file, the column is what finds it (the fields before it may be
+/// quoted, with delimiters and escapes inside).
+#[test]
+fn an_unclosed_quote_names_the_column_it_opened_in() {
+    let (_d, file) = temp_csv("a,b,c,d\n1,\"x,\"\"y\",2,\"3,4\n5,6,7,8\n");
+    let stderr = fail_all_partitions(&["--agg", "count"], &file, 1);
+    let want = format!(
+        "{}:2: column 'd': quoted field opened on line 2 is never closed",
+        file.display()
+    );
     assert!(stderr.contains(&want), "expected {want:?} in: {stderr}");
 }
 
