@@ -577,8 +577,9 @@ impl<'h> Names<'h> {
     }
 }
 
-/// Refuses a header of more columns than a slot can number.
-fn check_width(header: &[String]) -> Result<(), Error> {
+/// Refuses a header of more columns than a slot can number (the inputs
+/// check it first, to name the file: [`crate::query`]).
+pub(crate) fn check_width(header: &[String]) -> Result<(), Error> {
     if header.len() >= UNUSED as usize {
         return Err(Error::Other(format!(
             "the input has {} columns; rayproc handles up to {}",

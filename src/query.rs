@@ -419,6 +419,7 @@ fn open_typed_inputs(
             )));
         }
     }
+    named_width(&header, inputs[0].name())?;
     let in_files = dataset::keys_in_files(&header, hive_keys);
     inputs.iter_mut().for_each(|i| i.drop_hive(&in_files));
     header.extend(dataset::added_keys(hive_keys, &in_files));
@@ -486,10 +487,12 @@ fn open_csv_inputs(
         .collect();
     let (mut empty, mut inputs): (Vec<CsvInput>, Vec<CsvInput>) =
         inputs.into_iter().partition(|i| i.is_empty);
-    let in_files = if inputs.is_empty() {
-        Vec::new()
-    } else {
-        dataset::keys_in_files(&header, hive_keys)
+    let in_files = match inputs.first() {
+        None => Vec::new(),
+        Some(first) => {
+            named_width(&header, &first.name)?;
+            dataset::keys_in_files(&header, hive_keys)
+        }
     };
     for input in inputs.iter_mut().chain(&mut empty) {
         dataset::drop_keys(&mut input.hive, &in_files);
@@ -501,6 +504,12 @@ fn open_csv_inputs(
         empty,
         order,
     })
+}
+
+/// Refuses a header (of the input named `name`) wider than a plan can
+/// number, naming the input: the plan's own check cannot.
+fn named_width(header: &[String], name: &str) -> Result<()> {
+    crate::plan::check_width(header).map_err(|e| Error::Other(format!("{}: {e}", show_name(name))))
 }
 
 /// The error for a request that names columns when no input has a header;

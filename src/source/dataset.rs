@@ -176,7 +176,18 @@ pub fn first_difference(header: &[String], want: &[String]) -> String {
 /// The message for a file whose columns (`header`) differ from those of
 /// the first file, `first` (whose columns are `want`).
 pub fn columns_differ(header: &[String], first: &str, want: &[String]) -> String {
-    let list = |names: &[String]| names.iter().map(show_name).collect::<Vec<_>>().join(",");
+    // at most LISTED names of each: 60,000 columns made the line 600 KB,
+    // and the first difference, named before the lists, is what matters
+    const LISTED: usize = 50;
+    let list = |names: &[String]| {
+        let mut shown = (names.iter().take(LISTED).map(show_name))
+            .collect::<Vec<_>>()
+            .join(",");
+        if names.len() > LISTED {
+            shown.push_str(&format!(",… {} more", names.len() - LISTED));
+        }
+        shown
+    };
     let first = show_name(first);
     format!(
         "its columns differ from those of {first}: {}; files read as one table must have the \
@@ -284,6 +295,20 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn a_long_header_is_listed_in_part() {
+        let wide: Vec<String> = (0..60_000).map(|i| format!("column_{i}")).collect();
+        let mut other = wide.clone();
+        other[59_000] = "x".into();
+        let message = columns_differ(&other, "a.csv", &wide);
+        assert!(message.len() < 3_000, "{} bytes", message.len());
+        assert!(
+            message.contains("column 59001 is 'x', not 'column_59000'"),
+            "{message}"
+        );
+        assert!(message.contains(",… 59950 more]"), "{message}");
     }
 
     #[test]

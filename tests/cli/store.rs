@@ -2730,15 +2730,18 @@ fn run_and_split_plan_tens_of_thousands_of_named_columns_in_linear_time() {
 
 /// `split` refuses as many columns as `run` refuses, with its message and
 /// as soon: 70,000 unnamed columns took it minutes to reach the refusal.
+/// The message names the file (it did not).
 #[test]
 fn split_refuses_too_many_columns_as_run_does() {
     let (scratch, csv) = crate::common::temp_csv(unnamed_columns(70_000));
     let store = scratch.path("st");
     let run = rayproc(["run", "-i", &s(&csv), "--agg", "count"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run
-        .stderr
-        .contains("the input has 70000 columns; rayproc handles up to 65534"));
+    let want = format!(
+        "{}: the input has 70000 columns; rayproc handles up to 65534",
+        csv.display()
+    );
+    assert!(run.stderr.contains(&want), "{}", run.stderr);
     let split = within(30, &["split", "-i", &s(&csv), "--store", &s(&store), "-q"]);
     assert_eq!((split.code, split.stderr), (1, run.stderr));
     assert!(!store.exists(), "nothing is written");
