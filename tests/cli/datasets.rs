@@ -351,6 +351,27 @@ fn an_empty_folder_and_a_folder_of_skipped_files_are_errors() {
     assert!(r.stderr.contains(s(&root)), "{}", r.stderr);
 }
 
+/// Writes the rows of the CSV file `src` (its columns `by`, each row's
+/// values distinct) as the Parquet file `out`, with a `count` column:
+/// `run --by BY --agg count --format parquet`.
+fn as_parquet(src: &Path, by: &str, out: &Path) {
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let r = run([
+        "run",
+        "--input",
+        s(src),
+        "--by",
+        by,
+        "--agg",
+        "count",
+        "--format",
+        "parquet",
+        "--output",
+        s(out),
+    ]);
+    r.expect_code(0, "write a part");
+}
+
 /// A float key spelled as rayproc prints infinities and NaN (`inf`,
 /// `-inf`, `NaN`) made a Parquet or Arrow dataset's whole key text: keys
 /// sorted as text (`10.0` before `9.0`) and `min:x` was `10.0`, where the
@@ -362,24 +383,8 @@ fn a_parquet_datasets_float_key_may_be_infinite_or_nan() {
     for x in ["9.0", "10.0", "inf", "-inf", "NaN"] {
         let folder = format!("x={x}");
         let src = put(&scratch.path("src"), &format!("{folder}/s.csv"), "y\n1\n");
-        let csv_out = put(&csv_root, &format!("{folder}/p.csv"), "y\n1\n");
-        assert!(csv_out.exists());
-        let pq_out = pq_root.join(&folder).join("p.parquet");
-        std::fs::create_dir_all(pq_out.parent().unwrap()).unwrap();
-        let r = run([
-            "run",
-            "--input",
-            s(&src),
-            "--by",
-            "y",
-            "--agg",
-            "count",
-            "--format",
-            "parquet",
-            "--output",
-            s(&pq_out),
-        ]);
-        r.expect_code(0, "write a part");
+        put(&csv_root, &format!("{folder}/p.csv"), "y\n1\n");
+        as_parquet(&src, "y", &pq_root.join(&folder).join("p.parquet"));
     }
     let args = ["--by", "x", "--agg", "count,min:x,max:x"];
     let want = run_all_partitions(&args, &csv_root);
@@ -409,22 +414,11 @@ fn a_hive_key_that_is_also_a_column_of_the_files_is_read_from_the_files() {
     for (folder, text) in parts {
         put(&csv_root, &format!("{folder}/a.csv"), text);
         let src = put(&scratch.path("src"), &format!("{folder}/s.csv"), text);
-        let out = pq_root.join(folder).join("00000000.parquet");
-        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-        let r = run([
-            "run",
-            "--input",
-            s(&src),
-            "--by",
+        as_parquet(
+            &src,
             "year,v",
-            "--agg",
-            "count",
-            "--format",
-            "parquet",
-            "--output",
-            s(&out),
-        ]);
-        r.expect_code(0, "write a part");
+            &pq_root.join(folder).join("00000000.parquet"),
+        );
     }
     let want = "year,m,count,sum_v\n2024,1,1,1\n2025,1,2,5\n2025,2,1,4\n";
     let args = ["--by", "year,m", "--agg", "count,sum:v"];
