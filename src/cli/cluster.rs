@@ -26,9 +26,27 @@ pub fn run(args: RunArgs) -> Result<()> {
     let argv = driver_args(&args)?;
     let python = std::env::var_os(PYTHON_VAR).unwrap_or_else(|| "python3".into());
     let mut command = std::process::Command::new(&python);
-    command.arg("-m").arg("rayproc_ray").arg("run").args(&argv);
+    command.arg("-c").arg(DRIVER).arg("run").args(&argv);
     exec(command, &python)
 }
+
+/// What the interpreter runs: `python -m rayproc_ray`, but a Python
+/// without the package says so in rayproc's words and how to get it (it
+/// printed only Python's "No module named rayproc_ray"). `run_module` with
+/// `alter_sys` gives the driver the `sys.argv` that `-m` gives it.
+const DRIVER: &str = "\
+import runpy, sys
+try:
+    import rayproc_ray
+except ModuleNotFoundError as e:
+    if e.name != 'rayproc_ray':
+        raise
+    sys.stderr.write('rayproc: error: --cluster: ' + sys.executable + ' has no rayproc_ray '
+        '(the driver): install it into that Python with pip install ./python, or set '
+        'RAYPROC_PYTHON to a Python that has it (docs/cluster.md)\\n')
+    sys.exit(1)
+runpy.run_module('rayproc_ray', run_name='__main__', alter_sys=True)
+";
 
 #[cfg(unix)]
 fn exec(mut command: std::process::Command, python: &OsString) -> Result<()> {

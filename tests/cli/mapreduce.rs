@@ -561,6 +561,39 @@ fn cluster_without_a_driver_says_how_to_get_one() {
     assert_eq!(r.status.code(), Some(2));
 }
 
+/// A Python without the driver package printed only Python's "No module
+/// named rayproc_ray": it now says, in rayproc's words, which Python lacks
+/// it and how to get it. (Skipped where no `python3` is on the PATH.)
+#[test]
+fn cluster_with_a_python_without_the_driver_says_how_to_get_it() {
+    // succeeds only for a python3 without the package
+    let probe = "import importlib.util as u, sys; print(sys.executable); \
+                 sys.exit(u.find_spec('rayproc_ray') is not None)";
+    let python = std::process::Command::new("python3")
+        .args(["-c", probe])
+        .env_remove("PYTHONPATH")
+        .output()
+        .ok()
+        .filter(|o| o.status.success());
+    let Some(python) = python else {
+        eprintln!("no python3 without rayproc_ray: skipped");
+        return;
+    };
+    let python = String::from_utf8_lossy(&python.stdout).trim().to_string();
+    let s = sample().display().to_string();
+    let r = rayproc()
+        .env("RAYPROC_PYTHON", &python)
+        .env_remove("PYTHONPATH")
+        .args(["run", "--cluster", "auto", "--input", &s, "--agg", "count"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    let want = format!("rayproc: error: --cluster: {python} has no rayproc_ray (the driver)");
+    assert!(err.starts_with(&want), "{err}");
+    assert!(err.contains("pip install ./python"), "{err}");
+}
+
 #[test]
 fn parts_read_by_several_threads_give_the_same_bytes() {
     // pieces of several MiB are cut again into one range per thread; with
