@@ -239,8 +239,8 @@ impl<'p, 'i> CsvReader<'p, 'i> {
                         self.flush(input, on_batch)?;
                         let line = input.line_of(e.quote);
                         let msg = format!("quoted field opened on line {line} is never closed");
-                        let field = field_at(buf, e.record_start, e.quote, self.delimiter);
-                        let column = input.header.get(field).map(String::as_str);
+                        let (field, _) = record_fields(input, e.record_start, self.delimiter);
+                        let column = input.header.get(field.len()).map(String::as_str);
                         return Err(input.error_at(e.record_start, column, msg).into());
                     }
                 }
@@ -501,21 +501,15 @@ fn compact<T: Copy>(v: &mut Vec<T>, kept: &[u32]) {
     v.truncate(kept.len());
 }
 
-/// The index of the field that byte `at` lies in, of the record starting at
-/// `start`: the delimiters before it outside quotes. The fields before it
-/// are whole (the scanner read them), so quotes pair up there and a `""`
-/// escape toggles twice.
-fn field_at(buf: &[u8], start: usize, at: usize, delimiter: u8) -> usize {
-    let mut inside = false;
-    let mut field = 0;
-    for &b in &buf[start..at.min(buf.len())] {
-        if b == b'"' {
-            inside = !inside;
-        } else if b == delimiter && !inside {
-            field += 1;
-        }
-    }
-    field
+/// The fields of the record starting at `start`, read again by the scalar
+/// scanner, which defines them (for an error's message), and whether the
+/// record is whole: for one whose quote is never closed, the fields before
+/// that quote's.
+fn record_fields(input: &CsvInput, start: usize, delimiter: u8) -> (Vec<Span>, bool) {
+    let mut all = super::scan::AllFields::default();
+    let mut scanner = Scanner::new(input.bytes(), start, delimiter);
+    let whole = matches!(scanner.next_record(usize::MAX, &mut all), Some(Ok(_)));
+    (all.0, whole)
 }
 
 /// The message for a record of `fields` fields where the header has
@@ -528,10 +522,9 @@ fn ragged(input: &CsvInput, record_start: usize, delimiter: u8, fields: usize) -
         "expected {ncols} field{} (as in the header), found {fields}",
         plural(ncols)
     );
-    let mut all = super::scan::AllFields::default();
-    let mut scanner = Scanner::new(input.bytes(), record_start, delimiter);
-    if let Some(Ok(_)) = scanner.next_record(usize::MAX, &mut all) {
-        if let Some(&extra) = all.0.get(ncols) {
+    let (all, whole) = record_fields(input, record_start, delimiter);
+    if whole {
+        if let Some(&extra) = all.get(ncols) {
             let value = super::scan::field_bytes(input.bytes(), extra);
             let value = crate::error::show_value(&value);
             msg.push_str(&format!(": field {} is {value}", ncols + 1));

@@ -61,6 +61,10 @@ fn an_unclosed_quote_names_the_column_it_opened_in() {
         file.display()
     );
     assert!(stderr.contains(&want), "expected {want:?} in: {stderr}");
+    // a quote inside an unquoted field is data, not an opening
+    let (_d, file) = temp_csv("a,b,c\n5\"11,x,\"3,4\n");
+    let stderr = fail_all_partitions(&["--agg", "count"], &file, 1);
+    assert!(stderr.contains(":2: column 'c': quoted field"), "{stderr}");
 }
 
 /// A 20,000-record file whose `latency_ms` column has non-numbers at
