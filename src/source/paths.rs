@@ -159,13 +159,49 @@ pub fn expand(arg: &Path) -> Result<Vec<InputFile>> {
 /// folder of data files, a store would mix every generation still on disk
 /// (an old one a reader still holds counted twice) and read its pointer
 /// file and manifests as data; `--store` reads the current generation
-/// alone and verifies it.
+/// alone and verifies it. A partition read alone would show the store's
+/// own columns (`city#codes`) and skip its checks.
+///
+/// A file is judged where it really lies, not by how its path is spelled:
+/// `part-00000.arrow` typed inside a generation folder, `.` there, or a
+/// link into a store are refused as `st/gen-000001/part-00000.arrow` is.
+/// The spelled path is looked at first, so that the message names the
+/// store as the user wrote it; then the file's folder resolved (once per
+/// folder), and the file itself where it is a link.
 fn refuse_store_files<'a>(files: impl IntoIterator<Item = &'a PathBuf>) -> Result<()> {
-    use crate::store::layout::{generation_number, CURRENT};
-    let folder = |p: &'a Path| match p.parent() {
+    let mut resolved_dir: Option<(&Path, Option<PathBuf>)> = None;
+    for f in files {
+        if let Some(store) = store_holding(f) {
+            return Err(in_a_store(&store));
+        }
+        let dir = folder(f);
+        if resolved_dir.as_ref().is_none_or(|(d, _)| *d != dir) {
+            resolved_dir = Some((dir, fs::canonicalize(dir).ok()));
+        }
+        let real = match (fs::symlink_metadata(f), &resolved_dir) {
+            (Ok(m), _) if m.file_type().is_symlink() => fs::canonicalize(f).ok(),
+            (_, Some((_, Some(dir)))) => f.file_name().map(|name| dir.join(name)),
+            _ => None,
+        };
+        if let Some(store) = real.as_deref().and_then(store_holding) {
+            return Err(in_a_store(&store));
+        }
+    }
+    Ok(())
+}
+
+/// The folder a file path lies in, `.` for a bare name.
+fn folder(p: &Path) -> &Path {
+    match p.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    };
+    }
+}
+
+/// The store `f` belongs to, judged by its path as written: `f` is the
+/// store's `current` file, or lies in one of its generation folders.
+fn store_holding(f: &Path) -> Option<PathBuf> {
+    use crate::store::layout::{generation_number, CURRENT};
     let is_generation = |name: Option<&OsStr>| {
         name.and_then(OsStr::to_str)
             .and_then(generation_number)
@@ -179,31 +215,25 @@ fn refuse_store_files<'a>(files: impl IntoIterator<Item = &'a PathBuf>) -> Resul
                     .any(|e| is_generation(Some(&e.file_name())) && e.path().is_dir())
             })
     };
-    let mut checked: Option<&Path> = None;
-    for f in files {
-        let dir = folder(f);
-        let store = if f.file_name() == Some(OsStr::new(CURRENT)) {
-            dir
-        } else if is_generation(dir.file_name()) {
-            if checked == Some(dir) {
-                continue;
-            }
-            checked = Some(dir);
-            folder(dir)
-        } else {
-            continue;
-        };
-        if is_store(store) {
-            return Err(Error::Other(format!(
-                "{}: this folder is a rayproc store; query it with --store {} \
-                 (read as a folder of files, it would mix the store's generations \
-                 and skip its checks)",
-                show_path(store),
-                show_path(store)
-            )));
-        }
-    }
-    Ok(())
+    let dir = folder(f);
+    let store = if f.file_name() == Some(OsStr::new(CURRENT)) {
+        dir
+    } else if is_generation(dir.file_name()) {
+        folder(dir)
+    } else {
+        return None;
+    };
+    is_store(store).then(|| store.to_path_buf())
+}
+
+fn in_a_store(store: &Path) -> Error {
+    Error::Other(format!(
+        "{}: this folder is a rayproc store; query it with --store {} \
+         (read as a folder of files, it would mix the store's generations \
+         and skip its checks)",
+        show_path(store),
+        show_path(store)
+    ))
 }
 
 /// The Hive columns of files read as one table: the keys every file has,

@@ -561,6 +561,48 @@ fn a_store_named_as_input_points_to_store() {
     ok(["run", "--input", &s(&copy), "--agg", "count,sum:n"]);
 }
 
+/// Whether `--input` refused a store's file hung on how its path was
+/// spelled: typed inside the generation folder (`part-00000.arrow`, `.`)
+/// or through a link, a partition was read as a plain Arrow file (the
+/// store's own columns as data, no checks), and the generation's folder
+/// read as data failed on mixing CSV and Arrow without naming the store.
+#[test]
+fn a_store_file_is_refused_however_its_path_is_spelled() {
+    let (fx, _) = fixture(300, 7);
+    let store = split_store(&fx, "st", "2");
+    let generation = store_generation(&store);
+    let run_in = |dir: &Path, input: &str| {
+        let out = crate::common::rayproc()
+            .current_dir(dir)
+            .args(["run", "--input", input, "--agg", "count"])
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{input} in {dir:?}: {stderr}");
+        assert!(
+            stderr.contains("is a rayproc store") && stderr.contains("--store"),
+            "{input} in {dir:?}: {stderr}"
+        );
+    };
+    run_in(&generation, "part-00000.arrow");
+    run_in(&generation, ".");
+    run_in(&generation, "manifest.json");
+    run_in(&generation, "*.arrow");
+    run_in(&store, "current");
+    run_in(&store, "gen-000001/part-00000.arrow");
+    run_in(&generation.join(".."), "gen-000001");
+    // links to a partition, to a generation and to the store
+    let links = fx.root.join("links");
+    fs::create_dir(&links).unwrap();
+    std::os::unix::fs::symlink(generation.join("part-00000.arrow"), links.join("p.arrow")).unwrap();
+    std::os::unix::fs::symlink(&generation, links.join("g")).unwrap();
+    std::os::unix::fs::symlink(&store, links.join("s")).unwrap();
+    for input in ["p.arrow", "g", "s", "g/part-00000.arrow"] {
+        run_in(&links, input);
+    }
+    run_in(&fx.root, "links");
+}
+
 /// A source without a byte at the split is a source too: filled since, it
 /// makes the store stale. It was left out of the manifest, and the store
 /// went on answering as if the file were still empty.
