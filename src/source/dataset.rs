@@ -18,16 +18,18 @@
 //!   empty field. A non-number under `sum` is the usual error, naming the
 //!   file and the line of the first record of the batch.
 //! - Parquet and Arrow IPC ([`super::typed`]): a constant Arrow array per
-//!   decoded batch, typed once for the whole dataset ([`HiveType`]):
-//!   Int64 when every non-null value of the key is an integer written as
-//!   rayproc writes it (`2024`, `-3`; not `007` or `+3`), else Float64 when
-//!   every one is a float written as rayproc writes it (`1.5`), else text.
-//!   One type for all files, because typed sources do not re-type a column
-//!   per batch; and only canonical spellings are numbers, so that a group
-//!   key prints the folder's text byte for byte, as the CSV path does
-//!   (there a key keeps its original text). The only difference from CSV:
-//!   a key whose values mix spellings (`k=1`, `k=x`, or `k=007`) is text
-//!   in a typed dataset, where CSV types it per batch.
+//!   decoded batch, typed once for the whole dataset ([`HiveType`]) by the
+//!   CSV rule ([`crate::number::typing`]) over all of the key's values, as
+//!   if they were one CSV column: Int64 when every non-null value is an
+//!   integer (`2024`, `+3`), Float64 when every one is a number and one is
+//!   not an integer (`2` and `1.5` are the floats 2.0 and 1.5, `1e2` is
+//!   100.0), else text, kept as the folder spells it (`007`, `Paris`, an
+//!   integer beyond 64 bits). One type for all files, because typed
+//!   sources do not re-type a column per batch; and the CSV rule, because
+//!   a dataset's answer must not depend on what kind of files lie in its
+//!   folders (a stricter rule, numbers only where spelled as rayproc
+//!   prints them, once typed `x=2` beside `x=1.5` as text in a Parquet
+//!   dataset and as floats in a CSV one).
 //!
 //! # Why open in parallel
 //!
@@ -43,6 +45,8 @@ use rayon::prelude::*;
 
 use super::paths::{self, InputFile};
 use crate::error::{show_name, Error, Result};
+use crate::number::typing::Typed;
+use crate::value::{ColumnType, Data};
 
 /// The files of `args` (each expanded by [`paths::expand`]), in argument
 /// order, and the Hive keys they all share (see [`paths::hive_columns`]).
@@ -241,42 +245,46 @@ pub enum HiveType {
 }
 
 impl HiveType {
-    /// The type of a key whose values (over every file) are `values`.
+    /// The type of a key whose values (over every file) are `values`: the
+    /// type a CSV column of these fields takes (see the module doc).
     pub fn of<'a>(values: impl IntoIterator<Item = &'a str>) -> HiveType {
-        let (mut ints, mut floats) = (true, true);
-        for v in values.into_iter().filter(|v| !v.is_empty()) {
-            ints &= v.parse::<i64>().is_ok_and(|i| i.to_string() == v);
-            floats &= v.parse::<f64>().is_ok_and(|f| format!("{f:?}") == v);
-        }
-        if ints {
-            HiveType::Int
-        } else if floats {
-            HiveType::Float
-        } else {
-            HiveType::Text
+        let raw: Vec<&[u8]> = values.into_iter().map(str::as_bytes).collect();
+        match Self::typed(&raw).ty {
+            ColumnType::Null | ColumnType::Int => HiveType::Int,
+            ColumnType::Float => HiveType::Float,
+            ColumnType::Text => HiveType::Text,
         }
     }
 
+    /// `raw` typed as a CSV batch of these fields.
+    fn typed(raw: &[&[u8]]) -> Typed {
+        let mut typed = Typed::default();
+        // the fields lie in separate strings: no lane reads around one
+        typed.fill(raw, 0..0);
+        typed
+    }
+
     /// A column of `len` copies of `value` of this type (all null for the
-    /// empty value).
+    /// empty value). `value` is one of the values the type was found for.
     pub fn array(self, value: &str, len: usize) -> arrow_array::ArrayRef {
         use arrow_array::{Float64Array, Int64Array, StringArray};
         use std::sync::Arc;
         if value.is_empty() {
             return Arc::new(Int64Array::new_null(len));
         }
-        match self {
-            HiveType::Int => Arc::new(Int64Array::from_value(
-                value.parse().expect("typed as an integer"),
-                len,
-            )),
-            HiveType::Float => Arc::new(Float64Array::from_value(
-                value.parse().expect("typed as a float"),
-                len,
-            )),
-            HiveType::Text => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+        let raw = [value.as_bytes()];
+        let typed = Self::typed(&raw);
+        let data = typed.column(&raw).data;
+        match (self, data) {
+            (HiveType::Int, Data::Int(v)) => Arc::new(Int64Array::from_value(v[0], len)),
+            // an integer among floats is its nearest float, as in a CSV
+            // column whose other batches are floats
+            (HiveType::Float, Data::Int(v)) => Arc::new(Float64Array::from_value(v[0] as f64, len)),
+            (HiveType::Float, Data::Float(v)) => Arc::new(Float64Array::from_value(v[0], len)),
+            (HiveType::Text, _) => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
                 value, len,
             ))),
+            _ => unreachable!("{value:?} is not a value the key was typed {self:?} for"),
         }
     }
 }
@@ -329,23 +337,32 @@ mod tests {
     }
 
     #[test]
-    fn hive_types_take_only_canonical_numbers() {
+    fn hive_types_are_what_a_csv_column_of_the_values_is() {
         assert_eq!(HiveType::of(["2024", "2025", ""]), HiveType::Int);
-        assert_eq!(HiveType::of(["-3"]), HiveType::Int);
+        assert_eq!(HiveType::of(["-3", "+3"]), HiveType::Int);
         assert_eq!(HiveType::of(["007"]), HiveType::Text);
-        assert_eq!(HiveType::of(["+3"]), HiveType::Text);
+        assert_eq!(HiveType::of(["007", "1.5"]), HiveType::Text);
         assert_eq!(HiveType::of(["1.5", "2.25"]), HiveType::Float);
-        assert_eq!(HiveType::of(["1.5", "2"]), HiveType::Text);
-        assert_eq!(HiveType::of(["1.50"]), HiveType::Text);
-        assert_eq!(HiveType::of(["Paris"]), HiveType::Text);
+        assert_eq!(HiveType::of(["1.5", "2"]), HiveType::Float);
+        assert_eq!(HiveType::of(["1.50", "1e2"]), HiveType::Float);
+        assert_eq!(HiveType::of(["Paris", "2"]), HiveType::Text);
+        assert_eq!(HiveType::of(["99999999999999999999", "1"]), HiveType::Text);
         assert_eq!(HiveType::of(["", ""]), HiveType::Int);
-        // infinities and NaN as rayproc prints them, and no other way
         assert_eq!(HiveType::of(["9.0", "inf", "-inf", "NaN"]), HiveType::Float);
-        assert_eq!(HiveType::of(["1.5", "nan"]), HiveType::Text);
-        assert_eq!(HiveType::of(["1.5", "Infinity"]), HiveType::Text);
         let a = HiveType::Int.array("", 3);
         assert_eq!(a.null_count(), 3);
         let a = HiveType::Text.array("x", 2);
         assert_eq!(a.len(), 2);
+        let float = |v: &str| {
+            let a = HiveType::Float.array(v, 1);
+            let a = a.as_any().downcast_ref::<arrow_array::Float64Array>();
+            a.unwrap().value(0)
+        };
+        assert_eq!(float("2"), 2.0);
+        assert_eq!(float("1e2"), 100.0);
+        assert_eq!(float("1.50"), 1.5);
+        let int = HiveType::Int.array("+3", 1);
+        let int = int.as_any().downcast_ref::<arrow_array::Int64Array>();
+        assert_eq!(int.unwrap().value(0), 3);
     }
 }

@@ -396,6 +396,50 @@ fn a_parquet_datasets_float_key_may_be_infinite_or_nan() {
     assert_eq!(run_all_partitions(&args, &pq_root), want);
 }
 
+/// A Parquet or Arrow dataset typed its keys by a stricter rule than a CSV
+/// column (numbers only where spelled as rayproc prints them): `x=2` beside
+/// `x=1.5`, `x=1.50`, `x=1e2`, `x=+3` or `x=-0` made the key text, sorted
+/// by bytes, where the same folders of CSV files answer with numbers. The
+/// answer must not depend on the kind of files in the folders.
+#[test]
+fn a_datasets_keys_type_alike_whatever_files_lie_in_its_folders() {
+    let sets: &[&[&str]] = &[
+        &["2", "1.5", "100000.0"],
+        &["1.50", "2.25"],
+        &["1e2", "2.5", "-3"],
+        &["+3", "4"],
+        &["-0", "0", "7"],
+        &["1", "Infinity", "nan"],
+        &["007", "1.5"],
+        &["99999999999999999999", "1"],
+        &["2", "x", ""],
+    ];
+    for (i, values) in sets.iter().enumerate() {
+        let scratch = Scratch::new();
+        let (csv_root, pq_root) = (scratch.path("csv"), scratch.path("pq"));
+        for x in values.iter() {
+            let folder = format!("x={x}");
+            let src = put(&scratch.path("src"), &format!("{folder}/s.csv"), "y\n1\n");
+            put(&csv_root, &format!("{folder}/p.csv"), "y\n1\n");
+            as_parquet(&src, "y", &pq_root.join(&folder).join("p.parquet"));
+        }
+        let args = ["--by", "x", "--agg", "count,min:x,max:x,distinct:x"];
+        let want = run_all_partitions(&args, &csv_root);
+        assert_eq!(
+            run_all_partitions(&args, &pq_root),
+            want,
+            "set {i}: {values:?}"
+        );
+        if i == 0 {
+            assert_eq!(
+                want,
+                "x,count,min_x,max_x,distinct_x\n1.5,1,1.5,1.5,1\n2.0,1,2.0,2.0,1\n\
+                 100000.0,1,100000.0,100000.0,1\n"
+            );
+        }
+    }
+}
+
 /// Polars' `write_parquet(partition_by=...)` keeps the key columns in the
 /// files under its `key=value` folders, and every such dataset was refused
 /// ("the folder key year= names a column that the file also has"). A key
