@@ -314,6 +314,9 @@ struct GzipReader<R> {
     members: u64,
     /// Offset of the current member's first byte.
     member_start: u64,
+    /// An error met by a call that had inflated bytes: those are returned
+    /// first, the error by the next call (see [`Deferred`]).
+    pending: Deferred,
 }
 
 impl<R: BufRead> GzipReader<R> {
@@ -328,6 +331,7 @@ impl<R: BufRead> GzipReader<R> {
             state: GzState::Header,
             members: 0,
             member_start: base,
+            pending: Deferred::default(),
         }
     }
 
@@ -502,11 +506,16 @@ impl<R: BufRead> GzipReader<R> {
             self.pos += used as u64;
             let ended = match status {
                 Ok(ended) => ended,
-                Err(e) => return Err(self.corrupt(self.pos, format!("invalid deflate data ({e})"))),
+                Err(e) => {
+                    let e = self.corrupt(self.pos, format!("invalid deflate data ({e})"));
+                    return self.pending.after(produced, e);
+                }
             };
             self.crc.update(&out[..produced]);
             if ended {
-                self.trailer()?;
+                if let Err(e) = self.trailer() {
+                    return self.pending.after(produced, e);
+                }
                 self.state = GzState::Header;
                 return Ok(produced);
             }
@@ -528,6 +537,7 @@ impl<R: BufRead> Read for GzipReader<R> {
         if out.is_empty() {
             return Ok(0);
         }
+        self.pending.take()?;
         loop {
             match self.state {
                 GzState::Done => return Ok(0),
@@ -549,7 +559,45 @@ impl<R: BufRead> Read for GzipReader<R> {
     }
 }
 
+/// An error a decoder met after decoding some bytes in the same call.
+///
+/// The bytes decoded before a damaged spot are returned, and the error by
+/// the next call: the reader then sees all the text before the damage,
+/// however its reads were cut (a pipe's chunks, the buffers' sizes), so
+/// that an error in that text comes first in the input, and wins, the same
+/// way every time. (Returning the error at once dropped what the call had
+/// decoded, as much as a buffer's worth, and which error a run reported
+/// hung on where its reads happened to fall.)
+#[derive(Default)]
+struct Deferred(Option<io::Error>);
+
+impl Deferred {
+    /// `Ok(produced)` with `e` kept for the next call, or `e` now when the
+    /// call produced nothing.
+    fn after(&mut self, produced: usize, e: io::Error) -> io::Result<usize> {
+        if produced == 0 {
+            return Err(e);
+        }
+        self.0 = Some(e);
+        Ok(produced)
+    }
+
+    /// The kept error, if any.
+    fn take(&mut self) -> io::Result<()> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
 // ---------------------------------------------------------------- zstd ----
+
+/// The most a call to libzstd decodes into the caller's buffer: less than a
+/// zstd block (128 KiB), so that only a frame of less than one block can be
+/// decoded in one pass, and its damage then loses nothing the streamed
+/// decoding would have returned. (About 16,000 calls a gigabyte.)
+const ZSTD_CALL_OUT: usize = (64 << 10) - 1;
 
 /// Concatenated zstd frames (skippable ones skipped), checked by libzstd.
 struct ZstdReader<R> {
@@ -564,6 +612,8 @@ struct ZstdReader<R> {
     /// Offset of the current (or last) frame's first byte.
     frame_start: u64,
     done: bool,
+    /// An error met by a call that had decoded bytes (see [`Deferred`]).
+    pending: Deferred,
 }
 
 impl<R: BufRead> ZstdReader<R> {
@@ -577,6 +627,7 @@ impl<R: BufRead> ZstdReader<R> {
             frames: 0,
             frame_start: base,
             done: false,
+            pending: Deferred::default(),
         }
     }
 
@@ -621,6 +672,14 @@ impl<R: BufRead> Read for ZstdReader<R> {
         if out.is_empty() || self.done {
             return Ok(0);
         }
+        self.pending.take()?;
+        // below a frame's size, so that libzstd never decodes a whole frame
+        // in one pass (which it does when the frame is all in the input and
+        // fits the output): a damaged block then returns nothing of the
+        // blocks before it, and whether a frame happened to be all in the
+        // input (a pipe's chunks) would decide which error a run reports
+        let room = out.len().min(ZSTD_CALL_OUT);
+        let out = &mut out[..room];
         loop {
             let input = fill(&mut self.src)?;
             let at_end = input.is_empty();
@@ -647,7 +706,7 @@ impl<R: BufRead> Read for ZstdReader<R> {
             self.pos += used as u64;
             let ended = result == Ok(0);
             match result {
-                Err(code) => return Err(self.zstd_error(code)),
+                Err(code) => return self.pending.after(produced, self.zstd_error(code)),
                 Ok(0) => {
                     // a frame ended and is fully flushed
                     self.between_frames = true;

@@ -868,7 +868,23 @@ fn produce(
         let target = want.max(len + 1);
         let eof = match fill(&mut reader, &mut buf, &mut len, target) {
             Ok(eof) => eof,
-            Err(e) => return Err((e, seq, line_of(&buf[..len], len) - 1)),
+            Err(e) => {
+                // the records read before the failure are parsed first: a
+                // bad one comes before the failure in the input, and wins,
+                // as it would in a file, wherever the block was cut
+                let Some(cut) = last_boundary(&buf[..len], start, delimiter) else {
+                    return Err((e, seq, line_of(&buf[..len], len) - 1));
+                };
+                let rest = &buf[cut..len];
+                let rest_lines = line_of(rest, rest.len()) - 1;
+                let _ = tx.send(Block {
+                    seq,
+                    buf,
+                    len: cut,
+                    start,
+                });
+                return Err((e, seq + 1, rest_lines));
+            }
         };
         if eof {
             if len > start {

@@ -385,6 +385,54 @@ fn corrupt_and_truncated_compressed_files_are_errors() {
     assert!(r.stdout.is_empty());
 }
 
+/// A bad record before the spot where a compressed input is damaged is an
+/// error earlier in the input than the damage, and is the one reported,
+/// as a file's first bad record is. It was reported only when it lay in an
+/// earlier block of the stream than the damage (a megabyte), so a bad
+/// record a few lines before a truncation or a member's CRC check lost to
+/// it, and gzip and zstd, files and standard input, or two block sizes
+/// named different errors for the same text.
+#[test]
+fn a_bad_record_before_a_damaged_spot_is_the_error_reported() {
+    let scratch = Scratch::new();
+    let mut data = big_csv(20_000);
+    // a non-number in x, half way: a block or two of zstd before the end
+    let at = data.len() / 2;
+    let at = at + data[at..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    let comma = at + data[at..].iter().position(|&b| b == b',').unwrap();
+    let comma = comma + 1 + data[comma + 1..].iter().position(|&b| b == b',').unwrap();
+    data.insert(comma + 1, b'q');
+    let plain = file_answer(&scratch, &data, &["--agg", "count,sum:x"]);
+    assert_eq!(plain.code, 1, "{}", plain.stderr);
+    assert!(
+        plain.stderr.contains("sum needs numbers"),
+        "{}",
+        plain.stderr
+    );
+    for (kind, bytes) in [("gz", gzip(&data)), ("zst", zstd(&data))] {
+        let cut = bytes[..bytes.len() - 40].to_vec();
+        let mut flipped = bytes.clone();
+        // the checksum (gzip's CRC-32, zstd's content checksum) at the end
+        let n = flipped.len();
+        flipped[n - 6] ^= 0x55;
+        for (what, damaged) in [("cut", cut), ("checksum", flipped)] {
+            let name = format!("{what}.{kind}");
+            let file = scratch.write(&name, &damaged);
+            let p = file.to_str().unwrap();
+            for parts in ["1", "3"] {
+                let mut r =
+                    run_bytes_with_stdin(args_for(p, &["--agg", "count,sum:x", "-p", parts]), None);
+                r.stderr = r.stderr.replace(p, "<stdin>");
+                assert_same(&r, &plain, &format!("{name} -p {parts}"));
+            }
+            for block in [1 << 10, 1 << 16, 1 << 20] {
+                let r = run_streamed(&["run", "-i", "-", "--agg", "count,sum:x"], &damaged, block);
+                assert_same(&r, &plain, &format!("{name} on stdin, blocks of {block}"));
+            }
+        }
+    }
+}
+
 /// A file cut inside its compression header, down to gzip's two-byte
 /// magic number alone, is a damaged compressed input (exit 1, naming it),
 /// as a file, on standard input and to `split`. Cut to `1f 8b`, or with a

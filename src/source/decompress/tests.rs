@@ -1018,3 +1018,64 @@ fn bench_decoders() {
         }
     }
 }
+
+/// Reads `r` in calls of at most `chunk` bytes until it ends or fails:
+/// the bytes read, and whether it failed.
+fn read_in(mut r: impl Read, chunk: usize) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; chunk];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return (out, false),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return (out, true),
+        }
+    }
+}
+
+/// A damaged input yields the bytes before its error however the reads
+/// are cut, on both sides (the compressed bytes arriving one at a time or
+/// all at once, the caller asking for a byte or a megabyte): a call that
+/// met the damage after decoding some bytes returns them, and the error on
+/// the next call. The error was returned at once, dropping what the call
+/// had decoded, so a caller saw more or less of the text before the damage
+/// depending on its buffers (and a pipe's chunks). gzip returns every byte
+/// before the damage, the same every time. libzstd does not say what a
+/// failing call wrote, so zstd may lose what that call flushed (at most
+/// [`ZSTD_CALL_OUT`] bytes) besides the damaged block (128 KiB at most).
+#[test]
+fn the_bytes_before_the_damage_are_returned_however_reads_are_cut() {
+    let text = data(600_000, 5);
+    for (kind, whole, compression) in [
+        ("gzip", gz(&text), Compression::Gzip),
+        ("zstd", zst(&text), Compression::Zstd),
+    ] {
+        let n = whole.len();
+        let mut checksum = whole.clone();
+        checksum[n - 6] ^= 0x55;
+        for (what, damaged) in [("cut", whole[..n - 40].to_vec()), ("flipped", checksum)] {
+            let mut seen: Option<usize> = None;
+            for chunk in [1, 4096, 1 << 20] {
+                for trickle in [false, true] {
+                    let got = if trickle {
+                        read_in(decoder(compression, Trickle(&damaged), NAME), chunk)
+                    } else {
+                        read_in(decoder(compression, &damaged[..], NAME), chunk)
+                    };
+                    let case = format!("{kind} {what}, chunks of {chunk}, trickled {trickle}");
+                    assert!(got.1, "{case}: no error");
+                    assert!(text.starts_with(&got.0), "{case}: not the text");
+                    let lost = text.len() - got.0.len();
+                    if compression == Compression::Gzip {
+                        // the last few bytes wait for the deflate data past the cut
+                        assert!(lost < 300, "{case}: {lost} bytes lost");
+                        assert_eq!(*seen.get_or_insert(got.0.len()), got.0.len(), "{case}");
+                    } else {
+                        assert!(lost <= (128 << 10) + ZSTD_CALL_OUT, "{case}: {lost}");
+                    }
+                }
+            }
+        }
+    }
+}
