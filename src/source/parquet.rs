@@ -176,8 +176,9 @@ impl ParquetInput {
         roots: &[usize],
         groups: Vec<usize>,
     ) -> Result<impl FnMut() -> Result<Option<RecordBatch>> + '_> {
-        let wrap = |e: &dyn std::fmt::Display| read_error(&self.name, e);
         let mut row = groups.first().map_or(0, |&g| self.row_starts[g]);
+        let all_roots = roots.to_vec();
+        let wrap = move |e: &dyn std::fmt::Display, row: u64| self.damaged(&all_roots, row, e);
         // the INT96 columns read: their place in a batch, and their index
         let int96: Vec<(usize, usize)> = match &self.int96 {
             Some(int96) => (roots.iter().enumerate())
@@ -195,12 +196,14 @@ impl ParquetInput {
         };
         let mut reader = self.reader(&self.meta, roots.iter().copied(), groups)?;
         Ok(move || {
-            let Some(batch) = guarded(|| reader.next().transpose()).map_err(|e| wrap(&e))? else {
+            let Some(batch) = guarded(|| reader.next().transpose()).map_err(|e| wrap(&e, row))?
+            else {
                 return Ok(None);
             };
             let batch = match &mut seconds {
                 Some(seconds) => {
-                    let whole = guarded(|| seconds.next().transpose()).map_err(|e| wrap(&e))?;
+                    let whole =
+                        guarded(|| seconds.next().transpose()).map_err(|e| wrap(&e, row))?;
                     self.exact_int96(batch, whole, &int96, row)?
                 }
                 None => batch,
@@ -208,6 +211,52 @@ impl ParquetInput {
             row += batch.num_rows() as u64;
             Ok(Some(batch))
         })
+    }
+
+    /// The error for the batch of columns `roots` that failed to decode as
+    /// `e`, its first row the file's row `row` (from 0): it names the row
+    /// group, its rows, and the column that fails read alone (the crate
+    /// does not say which one failed), found by reading each column of each
+    /// row group the batch spans alone, after the fact. A message of the
+    /// crate's alone ("snappy: corrupt input") left the user to find the
+    /// damage.
+    fn damaged(&self, roots: &[usize], row: u64, e: &dyn std::fmt::Display) -> Error {
+        let plain = read_error(&self.name, e);
+        if plain.to_string().contains("rayproc does not read") {
+            return plain;
+        }
+        let groups = self.row_starts.len() - 1;
+        if groups == 0 {
+            return plain;
+        }
+        let group_of = |row: u64| self.row_starts.partition_point(|&s| s <= row) - 1;
+        let first = group_of(row).min(groups);
+        let last = group_of(row + DECODE_ROWS as u64 - 1).min(groups - 1);
+        let fails_alone = |root: usize, g: usize| {
+            let Ok(mut reader) = self.reader(&self.meta, [root], vec![g]) else {
+                return true;
+            };
+            loop {
+                match guarded(|| reader.next().transpose()) {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return false,
+                    Err(_) => return true,
+                }
+            }
+        };
+        let found = (first..=last)
+            .flat_map(|g| roots.iter().map(move |&root| (g, root)))
+            .find(|&(g, root)| fails_alone(root, g));
+        let Some((g, root)) = found else {
+            return plain;
+        };
+        let (from, to) = (self.row_starts[g] + 1, self.row_starts[g + 1]);
+        Error::Other(format!(
+            "{}: row group {g} (counted from 0; rows {from} to {to}), column '{}' cannot be \
+             decoded, the file is damaged: {e}",
+            show_name(&self.name),
+            show_name(&self.header[root]),
+        ))
     }
 
     /// A reader of row groups `groups`, top-level columns `roots`, with the

@@ -1341,6 +1341,68 @@ fn truncated_parquet_and_ipc_files_are_errors_naming_them() {
     }
 }
 
+/// A Parquet page that cannot be decoded (a snappy block damaged in the
+/// middle of a column chunk) was named with the crate's words alone
+/// ("x.parquet: Parquet argument error: External: snappy: corrupt
+/// input"), where the file's other errors name a row: it now names the row
+/// group, its rows and the damaged column, and a query that does not read
+/// that column is not stopped by it.
+#[test]
+fn a_damaged_parquet_page_names_its_row_group_and_column() {
+    use arrow_array::{Int64Array, RecordBatch, StringArray};
+    use parquet::file::reader::FileReader;
+    use std::sync::Arc;
+    let scratch = Scratch::new();
+    let n = 4_000;
+    let batch = RecordBatch::try_from_iter([
+        (
+            "x",
+            Arc::new(Int64Array::from_iter_values(0..n)) as arrow_array::ArrayRef,
+        ),
+        (
+            "s",
+            Arc::new(StringArray::from_iter_values(
+                (0..n).map(|i| format!("text number {i} of many")),
+            )),
+        ),
+    ])
+    .unwrap();
+    let path = scratch.path("damaged.parquet");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(1_000))
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .set_dictionary_enabled(false)
+        .build();
+    let file = std::fs::File::create(&path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    // the middle of column s's chunk in row group 2
+    let reader =
+        parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&path).unwrap())
+            .unwrap();
+    let chunk = reader.metadata().row_group(2).column(1).clone();
+    let (start, len) = chunk.byte_range();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = (start + len / 2) as usize;
+    bytes[mid..mid + 24].fill(0xff);
+    std::fs::write(&path, &bytes).unwrap();
+    for agg in ["count:s", "max:s,sum:x"] {
+        let r = run_on(&path, &["--agg", agg, "-p", "1"]);
+        r.expect_code(1, agg);
+        let want = format!(
+            "{}: row group 2 (counted from 0; rows 2001 to 3000), column 's' cannot be decoded, \
+             the file is damaged: ",
+            path.display()
+        );
+        assert!(r.stderr.contains(&want), "{agg}: {}", r.stderr);
+    }
+    // x's pages are whole
+    let r = run_on(&path, &["--agg", "sum:x,count"]);
+    r.expect_code(0, "x alone");
+    assert_eq!(r.stdout, format!("sum_x,count\n{},{n}\n", n * (n - 1) / 2));
+}
+
 /// Writes `batches` as an Arrow IPC stream, its dictionaries sent again
 /// where they change (`Resend`) or extended by deltas (`Delta`).
 fn write_ipc_stream(
