@@ -139,6 +139,7 @@ pub struct RunArgs {
 
     /// Partitions per input [default: from the input size and threads].
     /// Never changes the output. With --cluster: the number of Ray tasks.
+    /// Not with --store: a store's partitions are set when it is split.
     #[arg(long, short = 'p', value_name = "N", value_parser = Utf8(clap::value_parser!(u32).range(1..=1_000_000)))]
     pub partitions: Option<u32>,
 
