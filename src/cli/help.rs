@@ -12,7 +12,7 @@ Exit codes:
   0  success (also when stdout is closed early, as by `| head`)
   1  data or I/O error: malformed CSV, a non-number where a number is needed,
      unreadable input, unwritable output (nothing is written)
-  2  usage error: bad flag, bad --agg spec, unknown column
+  2  usage error: a bad flag or flag value (an --agg spec or column of run)
   129, 130, 143  ended by SIGHUP, SIGINT, SIGTERM (temporary files removed first)";
 
 /// `run --help`: aggregates, output, names, types, memory, inputs, stores.
