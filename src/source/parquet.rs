@@ -222,11 +222,8 @@ impl ParquetInput {
     /// damage.
     fn damaged(&self, roots: &[usize], row: u64, e: &dyn std::fmt::Display) -> Error {
         let plain = read_error(&self.name, e);
-        if plain.to_string().contains("rayproc does not read") {
-            return plain;
-        }
         let groups = self.row_starts.len() - 1;
-        if groups == 0 {
+        if groups == 0 || missing_codec(e).is_some() {
             return plain;
         }
         let group_of = |row: u64| self.row_starts.partition_point(|&s| s <= row) - 1;
@@ -380,22 +377,27 @@ impl ParquetInput {
 /// what to do, rather than the crate's "Disabled feature at compile time".
 fn read_error(name: &str, e: &dyn std::fmt::Display) -> Error {
     let name = show_name(name);
-    let why = e.to_string();
-    let lower = why.to_ascii_lowercase();
-    let codec = [
-        ("Brotli", "compile time: brotli"),
-        ("LZO", "codec type lzo"),
-    ]
-    .into_iter()
-    .find(|(_, says)| lower.contains(says));
-    match codec {
-        Some((codec, _)) => Error::Other(format!(
+    match missing_codec(e) {
+        Some(codec) => Error::Other(format!(
             "{name}: its pages are compressed with {codec}, which rayproc does not read (it \
              reads Parquet uncompressed or compressed with Snappy, gzip, LZ4 or zstd): rewrite \
              it with one of those (pyarrow: pq.write_table(table, path, compression='zstd'))"
         )),
-        None => Error::Other(format!("{name}: {why}")),
+        None => Error::Other(format!("{name}: {e}")),
     }
+}
+
+/// The codec this build leaves out that the Parquet reader's error `e`
+/// names, if any (see [`read_error`]).
+fn missing_codec(e: &dyn std::fmt::Display) -> Option<&'static str> {
+    let lower = e.to_string().to_ascii_lowercase();
+    [
+        ("Brotli", "compile time: brotli"),
+        ("LZO", "codec type lzo"),
+    ]
+    .into_iter()
+    .find(|(_, says)| lower.contains(says))
+    .map(|(codec, _)| codec)
 }
 
 /// Decodes every row group of `input`, every column, and reads each as the
