@@ -30,22 +30,25 @@ fn wrong_field_count_after_multiline_records_reports_the_physical_line() {
     assert!(stderr.contains(&want), "expected {want:?} in: {stderr}");
 }
 
+/// The error of `--agg count` over a file of `csv`, the same at every
+/// partition count (exit 1), with the file's name shown as `FILE`.
+fn count_error(csv: &str) -> String {
+    let (_d, file) = temp_csv(csv);
+    let stderr = fail_all_partitions(&["--agg", "count"], &file, 1);
+    stderr.replace(&file.display().to_string(), "FILE")
+}
+
 /// A record with a field too many said only how many it had, not which:
 /// in a wide file, the extra field's value is what finds the fault.
 #[test]
 fn wrong_field_count_with_too_many_fields_is_an_error_too() {
-    let (_d, file) = temp_csv("a,b\n1,2\n3,\"4,x\",5\n6,7\n");
-    let stderr = fail_all_partitions(&["--agg", "count"], &file, 1);
-    let want = format!(
-        "{}:3: expected 2 fields (as in the header), found 3: field 3 is \"5\"",
-        file.display()
-    );
-    assert!(stderr.contains(&want), "expected {want:?} in: {stderr}");
-    let (_d, file) = temp_csv("a\n1\n2,3\n");
-    let stderr = fail_all_partitions(&["--agg", "count"], &file, 1);
+    let e = count_error("a,b\n1,2\n3,\"4,x\",5\n6,7\n");
+    let want = "FILE:3: expected 2 fields (as in the header), found 3: field 3 is \"5\"";
+    assert!(e.contains(want), "expected {want:?} in: {e}");
+    let e = count_error("a\n1\n2,3\n");
     assert!(
-        stderr.contains("expected 1 field (as in the header), found 2"),
-        "{stderr}"
+        e.contains("expected 1 field (as in the header), found 2"),
+        "{e}"
     );
 }
 
@@ -54,17 +57,12 @@ fn wrong_field_count_with_too_many_fields_is_an_error_too() {
 /// quoted, with delimiters and escapes inside).
 #[test]
 fn an_unclosed_quote_names_the_column_it_opened_in() {
-    let (_d, file) = temp_csv("a,b,c,d\n1,\"x,\"\"y\",2,\"3,4\n5,6,7,8\n");
-    let stderr = fail_all_partitions(&["--agg", "count"], &file, 1);
-    let want = format!(
-        "{}:2: column 'd': quoted field opened on line 2 is never closed",
-        file.display()
-    );
-    assert!(stderr.contains(&want), "expected {want:?} in: {stderr}");
+    let e = count_error("a,b,c,d\n1,\"x,\"\"y\",2,\"3,4\n5,6,7,8\n");
+    let want = "FILE:2: column 'd': quoted field opened on line 2 is never closed";
+    assert!(e.contains(want), "expected {want:?} in: {e}");
     // a quote inside an unquoted field is data, not an opening
-    let (_d, file) = temp_csv("a,b,c\n5\"11,x,\"3,4\n");
-    let stderr = fail_all_partitions(&["--agg", "count"], &file, 1);
-    assert!(stderr.contains(":2: column 'c': quoted field"), "{stderr}");
+    let e = count_error("a,b,c\n5\"11,x,\"3,4\n");
+    assert!(e.contains(":2: column 'c': quoted field"), "{e}");
 }
 
 /// A 20,000-record file whose `latency_ms` column has non-numbers at
