@@ -28,7 +28,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{show_name, show_path, DataError, Error, Result};
+use crate::error::{show_name, show_path, Error, Result};
 use crate::exec::{self, ExecOptions};
 use crate::output::{self, Format};
 use crate::plan::Plan;
@@ -301,13 +301,13 @@ impl Prepared<'_> {
 
     /// Fails when `format` needs UTF-8 text and `table` (this query's
     /// result) holds text that is not; for CSV inputs and stores the error
-    /// names the first input line holding such a value, found by reading
-    /// them again (on this error path only; see [`output::utf8`]).
+    /// names the first input line holding the refused value, found by
+    /// reading them again (on this error path only; see [`output::utf8`]).
     pub fn check_text(&self, table: &Table, format: Format) -> Result<()> {
-        output::utf8::check(table, format, |column| {
+        output::utf8::check(table, format, |column, refused| {
             let slot = self.plan.input_slot(column)?;
-            let not_utf8 = |t: &[u8]| std::str::from_utf8(t).is_err();
-            let (file, line, text) = match &self.inputs {
+            let holds_it = |t: &[u8]| t == refused;
+            let found = match &self.inputs {
                 Inputs::Csv(inputs) => {
                     let options = OpenOptions {
                         delimiter: self.query.delimiter.unwrap_or(b','),
@@ -316,16 +316,14 @@ impl Prepared<'_> {
                         threads: self.threads,
                         progress: false,
                     };
-                    locate::first_text(&self.plan, inputs, &options, slot, not_utf8)?
+                    locate::first_text(&self.plan, inputs, &options, slot, holds_it)
                 }
-                Inputs::Store(store) => store.locate_text(&self.plan, slot, not_utf8)?,
-                Inputs::Typed(_) => return None,
+                Inputs::Store(store) => store.locate_text(&self.plan, slot, holds_it),
+                Inputs::Typed(_) => None,
             };
-            Some(DataError {
-                file,
-                line,
-                column: Some(self.plan.slot_names[slot].clone()),
-                message: crate::error::show_value(&text),
+            Some(output::utf8::Origin {
+                column: self.plan.slot_names[slot].clone(),
+                at: found.map(|(file, line, _)| (file, line)),
             })
         })
     }

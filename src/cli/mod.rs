@@ -157,7 +157,7 @@ pub fn reduce(config: &ReduceConfig) -> Result<()> {
         crate::mapreduce::Reduced::Table(table) => {
             // the inputs are not read here: a text that JSON cannot hold
             // is named by its column and value
-            output::utf8::check(&table, config.format, |_| None)?;
+            output::utf8::check(&table, config.format, |_, _| None)?;
             let threads = query::threads(config.reduce.threads, true);
             output::write_table(&table, config.format, config.output.as_deref(), threads)?;
             print_notes(&table, config.reduce.quiet);

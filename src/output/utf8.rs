@@ -5,8 +5,12 @@
 //! ones would have to become U+FFFD and the three rows would print alike, a
 //! silent merge for whoever reads the JSON back. So a result holding text
 //! that is not UTF-8 is refused in those formats (exit 1, nothing written),
-//! the error naming the first input line whose value in that column is not
-//! UTF-8, so that the data can be fixed; `--format csv` (the bytes as they
+//! the error naming the refused value (the result's first, in column then
+//! row order) and the first input line that holds it, so that the data can
+//! be fixed. The value is the result's, never merely the input's first
+//! value that is not UTF-8 (which a `max:k` or a `--where` may leave out):
+//! so a file and the same bytes on standard input, which has no lines to
+//! name, refuse the same value; `--format csv` (the bytes as they
 //! are) and `--format parquet` (a Binary column) write it faithfully.
 //!
 //! The position is found by the caller, which knows the inputs
@@ -19,15 +23,22 @@ use super::Format;
 use crate::error::{show_value, DataError, Error};
 use crate::table::{Table, ValueRef};
 
+/// Where a refused value came from, as far as the caller can tell: the
+/// input column it was read from, and the first input line holding it
+/// (`FILE`, `LINE`) where the inputs can be read again.
+pub struct Origin {
+    pub column: String,
+    pub at: Option<(String, u64)>,
+}
+
 /// Fails when `format` needs UTF-8 and `table` holds text that is not;
-/// `locate(column)` gives the input position of the first such value of
-/// the input column behind output column `column`, where known, its
-/// message that value as [`show_value`] shows it (the message is then
-/// completed).
+/// `locate(column, value)` tells where `value`, the refused one, in
+/// output column `column`, came from (`None`: the message names the output
+/// column alone).
 pub fn check(
     table: &Table,
     format: Format,
-    locate: impl FnOnce(usize) -> Option<DataError>,
+    locate: impl FnOnce(usize, &[u8]) -> Option<Origin>,
 ) -> Result<(), Error> {
     let name = match format {
         Format::Json => "json",
@@ -37,19 +48,25 @@ pub fn check(
     let Some((column, bytes)) = first_invalid(table) else {
         return Ok(());
     };
-    let why = format!(
-        "{name} output cannot hold text that is not UTF-8 (distinct keys would print alike); \
-         --format csv writes text as its bytes, --format parquet as binary"
+    let message = format!(
+        "invalid UTF-8 in {}: {name} output cannot hold text that is not UTF-8 (distinct keys \
+         would print alike); --format csv writes text as its bytes, --format parquet as binary",
+        show_value(&bytes)
     );
-    Err(match locate(column) {
-        Some(mut e) => {
-            e.message = format!("invalid UTF-8 in {}: {why}", e.message);
-            Error::Data(e)
-        }
+    let origin = locate(column, &bytes).unwrap_or_else(|| Origin {
+        column: table.columns[column].clone(),
+        at: None,
+    });
+    Err(match origin.at {
+        Some((file, line)) => Error::Data(DataError {
+            file,
+            line,
+            column: Some(origin.column),
+            message,
+        }),
         None => Error::Other(format!(
-            "column '{}': invalid UTF-8 in {}: {why}",
-            crate::error::show_name(&table.columns[column]),
-            show_value(&bytes)
+            "column '{}': {message}",
+            crate::error::show_name(&origin.column)
         )),
     })
 }

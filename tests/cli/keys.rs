@@ -519,39 +519,56 @@ fn distinct_min_and_max_of_text_are_by_bytes() {
 }
 
 #[test]
-fn json_refuses_text_that_is_not_utf8_naming_its_first_line() {
+fn json_refuses_text_that_is_not_utf8_naming_the_value_and_its_first_line() {
     let scratch = Scratch::new();
     let csv = non_utf8_input(&scratch);
     let csv_arg = csv.to_str().unwrap();
     let name = csv.display().to_string();
-    // the first key that is not UTF-8 is `\xff`, on line 3
-    let want = format!(
-        "rayproc: error: {name}:3: column 'k': invalid UTF-8 in \"\\xff\": json output cannot hold"
-    );
+    let bytes = std::fs::read(&csv).unwrap();
+    // the refused value is the result's first that is not UTF-8 (leftmost
+    // column, then row order), the line the first that holds it: `\xff`
+    // is on line 3, `z\xff` first on line 7
     for format in ["json", "ndjson"] {
-        for query in [
-            &["--by", "k", "--agg", "count"][..],
-            &["--by", "v,k", "--agg", "count"],
-            // max:k is `\xff`; the line is where column k first is not UTF-8
-            &["--agg", "min:k,max:k"],
+        for (query, line, value) in [
+            (&["--by", "k", "--agg", "count"][..], 7, "z\\xff"),
+            (&["--by", "v,k", "--agg", "count"], 3, "\\xff"),
+            (&["--agg", "min:k,max:k"], 3, "\\xff"),
+            // the first such value kept is `z\xff` (line 13), but the
+            // result's is `\xff`, kept on line 15 at the earliest
+            (&["--agg", "max:k", "--where", "v > 10"], 15, "\\xff"),
+            (
+                &["--by", "k", "--agg", "count", "--where", "v > 10"],
+                13,
+                "z\\xff",
+            ),
         ] {
+            let why =
+                format!("column 'k': invalid UTF-8 in \"{value}\": {format} output cannot hold");
+            let want = format!("rayproc: error: {name}:{line}: {why}");
             for (p, t) in [("1", "1"), ("7", "2"), ("64", "4")] {
                 let mut args = vec!["run", "--input", csv_arg, "--format", format];
                 args.extend(query);
                 args.extend(["--partitions", p, "--threads", t]);
                 let r = run_bytes_with_stdin(&args, None);
-                let want = want.replace("json output", &format!("{format} output"));
                 assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
                 assert!(r.stdout.is_empty(), "{args:?}: nothing is written");
                 assert!(r.stderr.starts_with(&want), "{args:?}: {}", r.stderr);
                 assert!(r.stderr.contains("--format csv"), "{}", r.stderr);
             }
+            // standard input cannot be read again: the same column and
+            // value, with no line
+            let mut args = vec!["run", "--input", "-", "--format", format];
+            args.extend(query);
+            let r = run_bytes_with_stdin(&args, Some(&bytes));
+            assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+            assert!(r.stdout.is_empty(), "{args:?}: nothing is written");
+            let want = format!("rayproc: error: {why}");
+            assert!(r.stderr.starts_with(&want), "{args:?}: {}", r.stderr);
         }
     }
     // a compressed file is decompressed again, in blocks as the run read
     // it: the same line (the reopened stream's blocks count their lines);
     // standard input cannot be read again: the column and the value
-    let bytes = std::fs::read(&csv).unwrap();
     let gz = scratch.write("bytes.csv.gz", crate::common::gzip(&bytes));
     let zst = scratch.write("bytes.csv.zst", crate::common::zstd(&bytes));
     // `run INPUTS --by k --agg count --format json`, stdin `stdin`: it
@@ -569,7 +586,7 @@ fn json_refuses_text_that_is_not_utf8_naming_its_first_line() {
     for packed in [&gz, &zst] {
         let name = packed.display().to_string();
         let want =
-            format!("rayproc: error: {name}:3: column 'k': invalid UTF-8 in \"\\xff\": json");
+            format!("rayproc: error: {name}:7: column 'k': invalid UTF-8 in \"z\\xff\": json");
         for threads in ["1", "3"] {
             let stderr = refused(&[packed.to_str().unwrap()], &["--threads", threads], None);
             assert!(stderr.starts_with(&want), "{threads}: {stderr}");
