@@ -295,18 +295,24 @@ impl AggState for Quantile {
 
     /// A flags byte (bit 0: `decimals`); the floats and the integers, each
     /// sorted (`f64::total_cmp` order) and delta-coded
-    /// ([`put_sorted_u64s`]); the text batches' floats (bits) and integers
-    /// (big integers), as they are. Sorting makes the form canonical and
-    /// small: the values' order never mattered to `finish`.
+    /// ([`put_sorted_u64s`]); the text batches' floats (bits, in the same
+    /// order) and integers (big integers, ascending). Sorting makes the form
+    /// canonical (the same values in any order of arrival, any merge order,
+    /// are the same bytes) and small: the values' order never mattered to
+    /// `finish`.
     fn encode(&self, out: &mut Vec<u8>) {
         put_u8(out, self.decimals() as u8);
         let (floats, ints) = (self.float_parts(), self.int_parts());
         put_sorted_u64s(out, &sorted_keys(&floats, |&v| f64_order_key(v)));
         put_sorted_u64s(out, &sorted_keys(&ints, |&v| i64_order_key(v)));
-        put_varint(out, self.text_floats().len() as u64);
-        self.text_floats().iter().for_each(|&v| put_f64(out, v));
-        put_varint(out, self.text_ints().len() as u64);
-        self.text_ints().iter().for_each(|v| put_bigint(out, v));
+        let mut text_floats = self.text_floats().to_vec();
+        text_floats.sort_unstable_by_key(|&v| f64_order_key(v));
+        put_varint(out, text_floats.len() as u64);
+        text_floats.iter().for_each(|&v| put_f64(out, v));
+        let mut text_ints: Vec<&BigInt> = self.text_ints().iter().collect();
+        text_ints.sort_unstable();
+        put_varint(out, text_ints.len() as u64);
+        text_ints.iter().for_each(|v| put_bigint(out, v));
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
@@ -323,6 +329,13 @@ impl AggState for Quantile {
         let mut text_ints = Vec::with_capacity(n);
         for _ in 0..n {
             text_ints.push(r.get_bigint()?);
+        }
+        // the one form `encode` writes: ascending
+        let ascending_floats = text_floats
+            .windows(2)
+            .all(|w| f64_order_key(w[0]) <= f64_order_key(w[1]));
+        if !ascending_floats || !text_ints.windows(2).all(|w| w[0] <= w[1]) {
+            return Err(r.bad_state("median/pNN", at, "text values out of order"));
         }
         // every text value adds a float, and an integer or `decimals`
         if text_ints.len() > text_floats.len() || decimals != (text_floats.len() > text_ints.len())

@@ -28,7 +28,7 @@ pub const MAGIC: &[u8; 8] = b"RAYPROCP";
 /// it took a number that is not an integer; 5: `--where` names its
 /// columns as the header needs them, so that `"k"#2` is not recorded as
 /// `k#2`, which a column literally called so would answer).
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// The query a partial answers, as written (so that the reducer can plan
 /// it again), and the columns it was resolved against.
