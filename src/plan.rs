@@ -296,14 +296,14 @@ impl Plan {
 
     /// Refuses a request whose output would name two columns alike.
     fn check_output_names(&self, by: &[ColumnRef]) -> Result<(), Error> {
-        let names = self.output_names();
+        let names = self.requested_names();
         let source = |i: usize| match i.checked_sub(self.keys.len()) {
             None => format!("--by {}", show_name(&by[i].text)),
             Some(a) => format!("--agg {}", show_name(&self.aggs[a].spec.text)),
         };
         // A key may share its name with an aggregate (`--by count --agg
-        // count` over a previous result): each is still told apart by its
-        // place, and refusing would leave no way to ask.
+        // count` over a previous result): refusing would leave no way to
+        // ask, and the output numbers the two (`output_names`).
         let keys = self.keys.len();
         // where each name first appears among the keys, and among the
         // aggregates
@@ -408,14 +408,63 @@ impl Plan {
         }
     }
 
-    /// Output column names: keys, then aggregates.
+    /// Output column names: keys, then aggregates. A key may share its
+    /// name with an aggregate (`--by count --agg count` over a previous
+    /// result, [`Plan::check_output_names`]); the two are then numbered as
+    /// the columns of a header that repeats a name are, `count#1` (the key)
+    /// and `count#2`, quoted where such a label is another column's name
+    /// (`"count"#2`), so that no two output columns share a name: a JSON
+    /// object with a name twice keeps one value, and Parquet readers refuse
+    /// a schema with a name twice.
     pub fn output_names(&self) -> Vec<String> {
+        let mut names = self.requested_names();
+        let keys = self.keys.len();
+        let aggregate_named: HashMap<&str, usize> = (names[keys..].iter().enumerate())
+            .map(|(a, name)| (name.as_str(), keys + a))
+            .collect();
+        let shared: Vec<[usize; 2]> = (0..keys)
+            .filter_map(|k| Some([k, *aggregate_named.get(names[k].as_str())?]))
+            .collect();
+        if shared.is_empty() {
+            return names;
+        }
+        let mut taken: HashSet<String> = names.iter().cloned().collect();
+        for pair in shared {
+            let name = names[pair[0]].clone();
+            for (n, column) in (1..).zip(pair) {
+                names[column] = free_label(&name, n, &mut taken);
+            }
+        }
+        names
+    }
+
+    /// Output column names as asked for: the keys' labels, then the
+    /// aggregates' names.
+    fn requested_names(&self) -> Vec<String> {
         self.keys
             .iter()
             .map(|&k| self.column_label(k).to_string())
             .chain(self.aggs.iter().map(|a| a.spec.name.clone()))
             .collect()
     }
+}
+
+/// `name#n`, or where that is `taken`, `"name"#n` (the reference that picks
+/// the `n`th column called `name`), then `"name"#n#2` and on, the first
+/// free; the label found is taken.
+fn free_label(name: &str, n: usize, taken: &mut HashSet<String>) -> String {
+    let mut label = format!("{name}#{n}");
+    if taken.contains(&label) {
+        let quoted = format!("\"{}\"#{n}", name.replace('"', "\"\""));
+        label = quoted.clone();
+        let mut more = 1;
+        while taken.contains(&label) {
+            more += 1;
+            label = format!("{quoted}#{more}");
+        }
+    }
+    taken.insert(label.clone());
+    label
 }
 
 /// `text` is the reference as written, `name` the name it looks for.
@@ -497,18 +546,7 @@ impl<'h> Names<'h> {
                 labels.push(name.clone());
                 continue;
             };
-            let mut label = format!("{name}#{n}");
-            if taken.contains(&label) {
-                let quoted = format!("\"{}\"#{n}", name.replace('"', "\"\""));
-                label = quoted.clone();
-                let mut more = 1;
-                while taken.contains(&label) {
-                    more += 1;
-                    label = format!("{quoted}#{more}");
-                }
-            }
-            taken.insert(label.clone());
-            labels.push(label);
+            labels.push(free_label(name, n, &mut taken));
         }
         labels
     }
@@ -714,6 +752,30 @@ mod tests {
         let names = Names::of(&header);
         let labels: HashSet<&str> = (0..header.len()).map(|i| names.label(i)).collect();
         assert_eq!(labels.len(), header.len());
+    }
+
+    #[test]
+    fn a_key_named_as_an_aggregate_is_numbered_with_it() {
+        let header: Vec<String> = ["mean_x", "x", "count", "count#2", "g"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let names = |by: &[&str], aggs: &str| {
+            let by = crate::spec::parse_columns(by, "--by").unwrap();
+            let plan = Plan::resolve(&header, &parse_specs(&[aggs]).unwrap(), &by).unwrap();
+            plan.output_names()
+        };
+        assert_eq!(
+            names(&["mean_x", "g"], "mean:x,sum:x"),
+            ["mean_x#1", "g", "mean_x#2", "sum_x"]
+        );
+        // `count#2` is a column's name: the aggregate's label is quoted
+        assert_eq!(
+            names(&["count", "count#2"], "count,max:x"),
+            ["count#1", "count#2", "\"count\"#2", "max_x"]
+        );
+        // no name shared: as asked
+        assert_eq!(names(&["g"], "count,mean:x"), ["g", "count", "mean_x"]);
     }
 
     #[test]

@@ -241,7 +241,65 @@ fn the_same_aggregate_twice_is_a_usage_error_naming_it() {
     // a key named like an aggregate (a previous result read back) is fine
     let (_d, file) = temp_csv("count\n1\n1\n");
     let out = run_all_partitions(&["--by", "count", "--agg", "count"], &file);
-    assert_eq!(out, "count,count\n1,2\n");
+    assert_eq!(out, "count#1,count#2\n1,2\n");
+}
+
+/// A key that shares its name with an aggregate: both were written under
+/// the one name, a JSON object held it twice (readers keep one value) and
+/// Parquet readers refused the schema. The two are numbered, as a header
+/// that repeats a name is, in every format, and read back.
+#[test]
+fn a_key_named_as_an_aggregate_is_numbered_with_it_in_every_format() {
+    let scratch = Scratch::new();
+    let csv = scratch.write("r.csv", "mean_x,x,count#2\n5,10,a\n6,20,b\n5,30,c\n");
+    let c = csv.to_str().unwrap();
+    let query = ["run", "--input", c, "--by", "mean_x", "--agg", "mean:x"];
+    let with = |extra: &[&str]| {
+        let mut args = query.to_vec();
+        args.extend(extra);
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        r.stdout
+    };
+    assert_eq!(with(&["-f", "csv"]), "mean_x#1,mean_x#2\n5,20.0\n6,20.0\n");
+    assert_eq!(
+        with(&["-f", "ndjson"]),
+        "{\"mean_x#1\":5,\"mean_x#2\":20.0}\n{\"mean_x#1\":6,\"mean_x#2\":20.0}\n"
+    );
+    let json: serde_json::Value = serde_json::from_str(&with(&["-f", "json"])).unwrap();
+    assert_eq!(json[1]["mean_x#1"], 6);
+    // Parquet keeps both columns, each read back by its name
+    let parquet = scratch.path("r.parquet");
+    with(&["-o", parquet.to_str().unwrap()]);
+    let back = run([
+        "run",
+        "--input",
+        parquet.to_str().unwrap(),
+        "--agg",
+        "sum:mean_x#1,sum:mean_x#2",
+    ]);
+    assert_eq!(back.code, 0, "{}", back.stderr);
+    assert_eq!(back.stdout, "sum_mean_x#1,sum_mean_x#2\n11,40.0\n");
+    // a label that is already a column's name is quoted, as `"count"#2`
+    // picks the second `count`
+    let csv = scratch.write("c.csv", "count,count#2\n1,a\n1,b\n");
+    let r = run([
+        "run",
+        "--input",
+        csv.to_str().unwrap(),
+        "--by",
+        "count,count#2",
+        "--agg",
+        "count",
+        "-f",
+        "ndjson",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "{\"count#1\":1,\"count#2\":\"a\",\"\\\"count\\\"#2\":1}\n\
+         {\"count#1\":1,\"count#2\":\"b\",\"\\\"count\\\"#2\":1}\n"
+    );
 }
 
 // ---------------------------------------------------------------------------
