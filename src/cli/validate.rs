@@ -125,18 +125,54 @@ pub(super) fn output_file(output: Option<PathBuf>) -> Option<PathBuf> {
 
 /// `--format`, or its default: the format `--output`'s extension names
 /// ([`format_of_name`]), else a table on a terminal and CSV otherwise.
-/// Binary Parquet is not written to a terminal.
+/// Binary Parquet is not written to a terminal, stdout or an `--output`
+/// that names one (`/dev/stdout`, `/dev/tty`).
 fn output_format(format: Option<Format>, output: Option<&Path>) -> Result<Format> {
-    let terminal = output.is_none() && io::stdout().is_terminal();
+    let terminal = match output {
+        None => io::stdout().is_terminal(),
+        Some(path) => names_a_terminal(path),
+    };
     let format = format
         .or_else(|| output.and_then(format_of_name))
         .unwrap_or(if terminal { Format::Table } else { Format::Csv });
     if format == Format::Parquet && terminal {
-        return Err(Error::Usage(
-            "--format parquet writes binary data: give --output PATH, or redirect stdout".into(),
-        ));
+        let why = match output {
+            None => String::new(),
+            Some(path) => format!(", and {} is a terminal", crate::error::show_path(path)),
+        };
+        return Err(Error::Usage(format!(
+            "--format parquet writes binary data{why}: give --output PATH, or redirect stdout"
+        )));
     }
     Ok(format)
+}
+
+/// Whether `path` is a terminal: the one a standard stream of this
+/// process is (`/dev/stdout`, `/proc/self/fd/2`, `/dev/pts/3`), or the
+/// controlling one (`/dev/tty`). Told by device numbers, without opening
+/// the path: opening a device may act on it (a tape rewinds when closed).
+#[cfg(unix)]
+fn names_a_terminal(path: &Path) -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let char_device =
+        |meta: std::fs::Metadata| meta.file_type().is_char_device().then(|| meta.rdev());
+    let Some(device) = std::fs::metadata(path).ok().and_then(char_device) else {
+        return false;
+    };
+    let of_stream = |fd: std::os::fd::BorrowedFd<'_>| {
+        let file = std::fs::File::from(fd.try_clone_to_owned().ok()?);
+        (fd.is_terminal()).then(|| file.metadata().ok().and_then(char_device))?
+    };
+    let (stdin, stdout, stderr) = (io::stdin(), io::stdout(), io::stderr());
+    let streams = [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()];
+    let controlling = std::fs::metadata("/dev/tty").ok().and_then(char_device);
+    controlling == Some(device) || streams.into_iter().any(|fd| of_stream(fd) == Some(device))
+}
+
+#[cfg(not(unix))]
+fn names_a_terminal(_: &Path) -> bool {
+    false
 }
 
 /// The format a file name's extension names, if any (case aside):

@@ -94,10 +94,7 @@ pub fn write_atomically(
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(no_file(e)),
     };
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = temporary_stem(&target);
     remove_leftovers(&dir, &name);
     let tmp = Temporary::create(&dir, &name).map_err(no_file)?;
     signals::test_pause("output");
@@ -113,6 +110,28 @@ pub fn write_atomically(
     }
     tmp.file.sync_all().map_err(|e| Error::io(path, e))?;
     tmp.persist(&target).map_err(|e| Error::io(path, e))
+}
+
+/// The `NAME` of the temporary file `.NAME.rayproc-tmp-PID-RANDOM` made
+/// for `target`: its file name, shortened so that the temporary's fits
+/// the 255 bytes a file name may take. Whole, a legal name of over 220
+/// bytes (or fewer bytes that are not UTF-8, each read as a 3-byte
+/// U+FFFD) made the temporary's too long, and the output was refused.
+fn temporary_stem(target: &Path) -> String {
+    // `.`, the mark, a pid of up to 10 digits, `-` and 8 hex digits
+    const MAX: usize = 255 - (1 + TMP_MARK.len() + 10 + 1 + 8);
+    let mut name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.len() > MAX {
+        let mut end = MAX;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
+    }
+    name
 }
 
 /// Whether `path` can only name a directory: it ends in `/` (or `/.`,
@@ -451,6 +470,35 @@ fn process_exists(pid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A name of 255 bytes, the most a file name takes, is written; so is
+    /// one of bytes that are not UTF-8 (each a 3-byte U+FFFD in the
+    /// temporary's name), and a leftover of a killed run is still found.
+    #[test]
+    fn the_longest_names_are_written() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut utf8 = "é".repeat(126);
+        utf8.push_str("abc");
+        let not_utf8 = std::ffi::OsStr::from_bytes(&[0xff; 200]).to_owned();
+        for name in [
+            std::ffi::OsString::from("c".repeat(255)),
+            std::ffi::OsString::from(utf8),
+            not_utf8,
+        ] {
+            assert!(name.len() >= 200);
+            let target = dir.path().join(&name);
+            let stem = temporary_stem(&target);
+            let dead = format!(".{stem}{TMP_MARK}99999999-0000abcd");
+            assert!(dead.len() <= 255, "{}", dead.len());
+            std::fs::write(dir.path().join(&dead), "left").unwrap();
+            write_atomically(&target, |w| w.write_all(b"new")).unwrap();
+            assert_eq!(std::fs::read(&target).unwrap(), b"new");
+            let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+            assert_eq!(left.len(), 1, "the leftover is removed, no temporary stays");
+            std::fs::remove_file(&target).unwrap();
+        }
+    }
 
     #[test]
     fn replaces_only_on_success() {

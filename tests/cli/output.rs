@@ -939,3 +939,128 @@ fn phase_times_go_to_stderr_only_when_asked() {
         assert!(cpu >= 0.0, "a phase's CPU time is never negative: {line}");
     }
 }
+
+/// A file name of up to 255 bytes, the most one takes, is written, also one
+/// of bytes that are not UTF-8: the temporary file beside it had a name 33
+/// bytes longer, and names past 222 bytes were refused ("File name too
+/// long").
+#[test]
+fn the_longest_file_names_are_written() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = Scratch::new();
+    let names = [
+        std::ffi::OsString::from("c".repeat(251) + ".csv"),
+        std::ffi::OsStr::from_bytes(&[0xfe; 250]).to_owned(),
+    ];
+    for name in names {
+        let out = dir.path("").join(&name);
+        let r = rayproc_with(&[
+            "run".as_ref(),
+            "--input".as_ref(),
+            sample().as_os_str(),
+            "--agg".as_ref(),
+            "count".as_ref(),
+            "--output".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert_eq!(r.0, Some(0), "{}", r.1);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "count\n6\n");
+        let entries = std::fs::read_dir(dir.path("")).unwrap().count();
+        assert_eq!(entries, 1, "no temporary file is left");
+        std::fs::remove_file(&out).unwrap();
+    }
+}
+
+/// Runs the binary with `args` (paths as they are): its exit code and
+/// stderr.
+fn rayproc_with(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let out = StdCommand::new(bin_path())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// A pseudo-terminal: the main side's descriptor and the other side
+/// opened as a file, what a process run in a terminal has as its stdout.
+fn terminal() -> (std::os::fd::OwnedFd, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    let (mut main, mut other) = (-1, -1);
+    // SAFETY: openpty writes two descriptors into the two ints it is
+    // given, and reads no name, settings or size when given null.
+    let made = unsafe {
+        libc::openpty(
+            &mut main,
+            &mut other,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(made, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened, and are owned by nothing
+    // else.
+    unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(main),
+            std::fs::File::from_raw_fd(other),
+        )
+    }
+}
+
+/// `--output /dev/stdout` writes through stdout, as `-o -` does; Parquet,
+/// which `-o -` refuses to a terminal, went to the terminal through it.
+#[test]
+fn parquet_is_not_written_to_a_terminal_by_any_name() {
+    let sample = sample();
+    for output in ["-", "/dev/stdout", "/proc/self/fd/1", "/dev/fd/1"] {
+        for format in [&["--format", "parquet"][..], &[]] {
+            let (_main, tty) = terminal();
+            let out = StdCommand::new(bin_path())
+                .args(["run", "--input", sample.to_str().unwrap(), "--agg", "count"])
+                .args(["--output", output])
+                .args(format)
+                .stdin(Stdio::null())
+                .stdout(tty)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if format.is_empty() {
+                assert_eq!(out.status.code(), Some(0), "{output}: {stderr}");
+                continue;
+            }
+            assert_eq!(out.status.code(), Some(2), "{output}: {stderr}");
+            assert!(
+                stderr.starts_with("rayproc: error: --format parquet writes binary data"),
+                "{output}: {stderr}"
+            );
+        }
+    }
+    // a file, or stdout that is not a terminal, takes it
+    let dir = Scratch::new();
+    let file = dir.path("r.bin");
+    let r = run_on(
+        &sample,
+        &[
+            "--agg",
+            "count",
+            "--format",
+            "parquet",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = StdCommand::new(bin_path())
+        .args(["run", "--input", sample.to_str().unwrap(), "--agg", "count"])
+        .args(["--format", "parquet", "-o", "/dev/stdout"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.starts_with(b"PAR1"));
+}
