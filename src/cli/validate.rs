@@ -67,6 +67,22 @@ impl QueryArgs {
         if let Some(dir) = &self.store {
             no_stream_store("--store", dir, "come from standard input")?;
         }
+        // (clap's `requires = "store"` does not hold them: they were taken
+        // with --input and did nothing)
+        for (given, flag, what) in [
+            (
+                self.allow_stale,
+                "--allow-stale",
+                "whether its sources changed",
+            ),
+            (self.no_verify, "--no-verify", "its checksums"),
+        ] {
+            if given && self.store.is_none() {
+                return Err(Error::Usage(format!(
+                    "{flag} applies to --store only: it skips the check of a store's {what}"
+                )));
+            }
+        }
         let source = match self.store {
             Some(dir) => Source::Store {
                 dir,

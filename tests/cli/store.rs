@@ -400,6 +400,28 @@ fn no_header_does_not_apply_to_a_store() {
     );
 }
 
+/// `--allow-stale` and `--no-verify` say "With --store:", and were taken
+/// without it, doing nothing: refused (exit 2), as `--partitions` is with
+/// `--store`.
+#[test]
+fn store_only_flags_are_refused_without_a_store() {
+    let (fx, _) = fixture(100, 1);
+    let input = s(&fx.csv);
+    for command in ["run", "map"] {
+        for flag in ["--allow-stale", "--no-verify"] {
+            let mut args = vec![command, "-i", &input, "--agg", "count", flag];
+            if command == "map" {
+                args.extend(["--part", "0/1", "--emit-partial", "-"]);
+            }
+            let out = rayproc(&args);
+            assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+            let want = format!("rayproc: error: {flag} applies to --store only");
+            assert!(out.stderr.starts_with(&want), "{args:?}: {}", out.stderr);
+            assert!(out.stdout.is_empty());
+        }
+    }
+}
+
 fn split_store(fx: &Fixture, name: &str, parts: &str) -> PathBuf {
     let store = fx.root.join(name);
     ok([
