@@ -52,7 +52,8 @@ impl Error {
     /// `ulimit -u`).
     pub fn cannot_start_threads(threads: usize, source: &dyn std::fmt::Display) -> Self {
         let s = if threads == 1 { "" } else { "s" };
-        Error::Other(format!("cannot start {threads} thread{s}: {source}"))
+        let why = without_os_code(source.to_string());
+        Error::Other(format!("cannot start {threads} thread{s}: {why}"))
     }
 
     /// True when the error is a closed stdout (`rayproc ... | head`), which
@@ -329,11 +330,24 @@ pub(crate) fn because(what: String, e: &std::io::Error) -> std::io::Error {
     std::io::Error::new(e.kind(), format!("{what} ({})", plain_reason(e)))
 }
 
-/// An I/O error's words without the `(os error N)` that std appends.
-fn plain_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" (os error ") {
-        Some(at) if text.ends_with(')') => text[..at].to_string(),
+/// An I/O error's words without the `(os error N)` that std appends (also
+/// where a message made of one ends in it). Only that: a message that
+/// goes on after it ends otherwise, and cutting at its last `(os error `
+/// whenever it ended in `)` cut off a whole explanation that did.
+pub(crate) fn plain_reason(e: &std::io::Error) -> String {
+    without_os_code(e.to_string())
+}
+
+/// `text` without the `(os error N)` that ends it, if it does.
+fn without_os_code(text: String) -> String {
+    match text.rsplit_once(" (os error ") {
+        Some((words, code))
+            if code
+                .strip_suffix(')')
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            words.to_string()
+        }
         _ => text,
     }
 }
@@ -568,6 +582,26 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "st: cannot write the store: cannot list the directory (Permission denied)"
+        );
+    }
+
+    /// Only the `(os error N)` that ends a message is std's: one that a
+    /// message goes on after is kept, with all that follows it.
+    #[test]
+    fn the_os_code_is_cut_from_the_end_only() {
+        use std::io::{Error as IoError, ErrorKind};
+        let raw = IoError::from_raw_os_error(12);
+        assert_eq!(super::plain_reason(&raw), "Cannot allocate memory");
+        let told = format!("{raw}: the limit (ulimit -v)");
+        let e = IoError::new(ErrorKind::OutOfMemory, told.clone());
+        assert_eq!(super::plain_reason(&e), told);
+        for kept in ["a (os error )", "a (os error 1x)", "a (os error 12"] {
+            assert_eq!(super::plain_reason(&IoError::other(kept)), kept);
+        }
+        let e = Error::cannot_start_threads(2, &IoError::from_raw_os_error(11));
+        assert_eq!(
+            e.to_string(),
+            "cannot start 2 threads: Resource temporarily unavailable"
         );
     }
 

@@ -24,7 +24,10 @@ pub fn run(args: RunArgs) -> Result<()> {
     // the same usage errors as without --cluster, first
     args.clone().validate()?;
     let argv = driver_args(&args)?;
-    let python = std::env::var_os(PYTHON_VAR).unwrap_or_else(|| "python3".into());
+    // set but empty (`RAYPROC_PYTHON= rayproc ...`) is unset, as for PATH
+    let python = (std::env::var_os(PYTHON_VAR))
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "python3".into());
     let mut command = std::process::Command::new(&python);
     command.arg("-c").arg(DRIVER).arg("run").args(&argv);
     exec(command, &python)
@@ -66,9 +69,10 @@ fn exec(mut command: std::process::Command, python: &OsString) -> Result<()> {
 
 fn cannot_start(python: &OsString, e: std::io::Error) -> Error {
     Error::Other(format!(
-        "--cluster: cannot start {} ({e}); set {PYTHON_VAR} to a Python that has the driver \
+        "--cluster: cannot start {} ({}); set {PYTHON_VAR} to a Python that has the driver \
          (pip install ./python, see docs/cluster.md)",
-        show_path(Path::new(python))
+        show_path(Path::new(python)),
+        crate::error::plain_reason(&e)
     ))
 }
 

@@ -90,9 +90,10 @@ pub(super) fn map_error(path: &Path, e: io::Error) -> Error {
         io::Error::new(
             e.kind(),
             format!(
-                "{e}: mapping it exceeded a limit: the kernel's number of mappings a process may \
+                "{}: mapping it exceeded a limit: the kernel's number of mappings a process may \
                  hold (vm.max_map_count; every Arrow IPC file, and every CSV file larger \
                  than {} KiB, holds one for the run), or the address space limit (ulimit -v)",
+                crate::error::plain_reason(&e),
                 READ_UP_TO / 1024
             ),
         ),

@@ -149,6 +149,41 @@ fn refused_memory_is_an_error_not_an_abort() {
     assert_eq!(leftovers(&scratch, &["in.csv"]), Vec::<String>::new());
 }
 
+/// A file that cannot be mapped (here the address space limit; the
+/// kernel's count of mappings, `vm.max_map_count`, fails alike) is named
+/// with the limits that refuse it. The explanation was built, then cut
+/// off with the `(os error 12)` inside it: `big.csv: Cannot allocate
+/// memory`, naming no limit.
+#[test]
+fn a_file_refused_a_mapping_names_the_limits() {
+    let scratch = Scratch::new();
+    let file = std::fs::File::create(scratch.path("big.csv")).unwrap();
+    {
+        use std::io::Write;
+        (&file).write_all(b"x\n1\n").unwrap();
+    }
+    file.set_len(1 << 30).unwrap(); // sparse: takes no disk
+    for command in ["run", "split"] {
+        let mut args = vec![command, "-i", "big.csv"];
+        args.extend(match command {
+            "run" => ["--agg", "count"],
+            _ => ["--store", "st"],
+        });
+        let args: Vec<&OsStr> = args.iter().map(|a| os(a)).collect();
+        let out = run_limited(scratch.dir.path(), libc::RLIMIT_AS, 500 << 20, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{:?} {stderr}", out.status);
+        assert!(
+            stderr.starts_with(
+                "rayproc: error: big.csv: Cannot allocate memory: mapping it exceeded a limit"
+            ) && stderr.contains("(vm.max_map_count;")
+                && stderr.trim_end().ends_with("(ulimit -v)")
+                && !stderr.contains("os error"),
+            "{stderr}"
+        );
+    }
+}
+
 /// A stream `split` reads, or a `/proc` file, is first copied to a
 /// temporary file; when that failed the input was blamed:
 /// `<stdin>: No such file or directory` for a `TMPDIR` that does not exist.
