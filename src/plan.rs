@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use crate::agg::{Func, SharedState};
 use crate::error::{show_name, Error};
 use crate::filter::{Bound, Expr};
-use crate::spec::{nearest, quote_if_needed, AggSpec, ColumnRef};
+use crate::spec::{column_list, nearest, quote_if_needed, AggSpec, ColumnRef};
 use crate::timebucket::TimeUnit;
 
 /// A time-bucket key: `unit(column)`.
@@ -480,10 +480,7 @@ fn unknown_column(text: &str, name: &str, context: &str, header: &[String]) -> E
     if header.is_empty() {
         msg.push_str("; the input has no columns");
     } else {
-        let list: Vec<String> = (header.iter())
-            .map(|h| format!("'{}'", show_name(h)))
-            .collect();
-        msg.push_str(&format!("\navailable columns: {}", list.join(", ")));
+        msg.push_str(&format!("\navailable columns: {}", column_list(header)));
     }
     Error::Usage(msg)
 }

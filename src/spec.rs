@@ -306,41 +306,110 @@ fn parse_spec(text: &str) -> Result<AggSpec, Error> {
 /// insertions, deletions, substitutions and swaps of two neighbours
 /// (`maen` is one edit from `mean`), each costing one.
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.to_lowercase().chars().collect();
-    let b: Vec<char> = b.to_lowercase().chars().collect();
-    // rows i-2, i-1 and i of the optimal-string-alignment table
-    let mut before: Vec<usize> = Vec::new();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-            if i > 0 && j > 0 && *ca == b[j - 1] && a[i - 1] == *cb {
-                cur[j + 1] = cur[j + 1].min(before[j - 1] + 1);
-            }
-        }
-        before = std::mem::replace(&mut prev, cur);
+    let (a, b) = (folded(a), folded(b));
+    distance_within(&a, &b, a.len().max(b.len())).expect("no distance exceeds the longer length")
+}
+
+/// `text` lowercased, as chars.
+fn folded(text: &str) -> Vec<char> {
+    text.to_lowercase().chars().collect()
+}
+
+/// The edit distance of `a` and `b` (as [`edit_distance`] counts it) when
+/// it is at most `max`, else `None`. Only the cells within `max` of the
+/// diagonal are computed, and the table is left as soon as a row holds no
+/// cell within `max`: a cost of about `a.len()` × `max`, where the whole
+/// table made the suggestion for an unknown name of 5,000 chars, among
+/// 65,000 columns of 100, take 100 seconds.
+fn distance_within(a: &[char], b: &[char], max: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > max {
+        return None;
     }
-    prev[b.len()]
+    // beyond `max`: never read as less than `max + 1`, never overflowing
+    let far = max + 1;
+    // rows i-2, i-1 and i of the optimal-string-alignment table
+    let mut before = vec![far; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).map(|j| j.min(far)).collect();
+    let mut cur = vec![far; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur.fill(far);
+        cur[0] = (i + 1).min(far);
+        let mut least = cur[0];
+        let (from, to) = (i.saturating_sub(max), (i + max + 1).min(b.len()));
+        for j in from..to {
+            let cb = &b[j];
+            let cost = usize::from(ca != cb);
+            let mut d = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            if i > 0 && j > 0 && *ca == b[j - 1] && a[i - 1] == *cb {
+                d = d.min(before[j - 1] + 1);
+            }
+            cur[j + 1] = d.min(far);
+            least = least.min(cur[j + 1]);
+        }
+        if least > max {
+            return None;
+        }
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let d = prev[b.len()];
+    (d <= max).then_some(d)
 }
 
 /// The candidate closest to `word`, if it is close enough to be a likely
 /// typo: at most one edit in three chars of the longer of the two, so that
 /// a one-letter name is matched only by itself in another case (`e` is not
-/// a typo of `ü`), `prise` is of `price`, and `qyt` is of `qty`.
+/// a typo of `ü`), `prise` is of `price`, and `qyt` is of `qty`; the first
+/// of the closest. No suggestion for a word of over [`SUGGESTED_UP_TO`]
+/// chars: the search stays short however long the word and the names.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let close = |d: usize, c: &str| {
-        let longer = word.chars().count().max(c.chars().count());
-        d * 3 <= longer
-    };
-    let best = candidates
-        .into_iter()
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|&(d, c)| close(d, c))
-        .min_by_key(|&(d, _)| d)?;
-    Some(best.1)
+    let length = word.chars().count();
+    if length > SUGGESTED_UP_TO {
+        return None;
+    }
+    let word = folded(word);
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        // within a third of the longer: at most half as long again
+        if c.len() > 4 * (length + length / 2 + 1) {
+            continue; // more chars than that, whatever they are
+        }
+        let mut max = length.max(c.chars().count()) / 3;
+        if let Some((d, _)) = best {
+            match d.checked_sub(1) {
+                Some(closer) => max = max.min(closer),
+                None => break, // equal but for case: none is closer
+            }
+        }
+        if let Some(d) = distance_within(&word, &folded(c), max) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
 }
+
+/// The longest word [`nearest`] finds a likely typo of, in chars.
+const SUGGESTED_UP_TO: usize = 128;
+
+/// A header's names for a message (`'id', 'price'`), the first
+/// [`LISTED_UP_TO`] of them, then how many more: the whole list of 65,000
+/// columns was a message of 7 MB.
+pub fn column_list(header: &[String]) -> String {
+    let mut list: Vec<String> = (header.iter().take(LISTED_UP_TO))
+        .map(|h| format!("'{}'", show_name(h)))
+        .collect();
+    if header.len() > LISTED_UP_TO {
+        list.push(format!(
+            "and {} more ({} in all)",
+            header.len() - LISTED_UP_TO,
+            header.len()
+        ));
+    }
+    list.join(", ")
+}
+
+/// How many names [`column_list`] shows.
+const LISTED_UP_TO: usize = 100;
 
 #[cfg(test)]
 mod tests {
@@ -382,6 +451,73 @@ mod tests {
             .contains("empty"));
         assert!(parse_specs(&["mean:"]).is_err());
         assert!(parse_specs::<&str>(&[]).is_err());
+    }
+
+    /// The whole optimal-string-alignment table, as `edit_distance` was.
+    fn whole_table(a: &str, b: &str) -> usize {
+        let (a, b) = (folded(a), folded(b));
+        let mut before: Vec<usize> = Vec::new();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.iter().enumerate() {
+            let mut cur = vec![i + 1; b.len() + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let cost = usize::from(ca != cb);
+                cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+                if i > 0 && j > 0 && *ca == b[j - 1] && a[i - 1] == *cb {
+                    cur[j + 1] = cur[j + 1].min(before[j - 1] + 1);
+                }
+            }
+            before = std::mem::replace(&mut prev, cur);
+        }
+        prev[b.len()]
+    }
+
+    #[test]
+    fn the_band_gives_the_whole_tables_distance_within_its_bound() {
+        let mut state = 7;
+        let mut next = || crate::testing::xorshift(&mut state);
+        for _ in 0..3000 {
+            let word = |next: &mut dyn FnMut() -> u64| -> String {
+                let len = (next() % 12) as usize;
+                (0..len)
+                    .map(|_| ['a', 'b', 'C', 'é'][next() as usize % 4])
+                    .collect()
+            };
+            let (a, b) = (word(&mut next), word(&mut next));
+            let d = whole_table(&a, &b);
+            assert_eq!(edit_distance(&a, &b), d, "{a} {b}");
+            for max in 0..14 {
+                let within = distance_within(&folded(&a), &folded(&b), max);
+                assert_eq!(within, (d <= max).then_some(d), "{a} {b} {max}");
+            }
+        }
+    }
+
+    /// Long names, many of them: the search is short, and finds as before.
+    #[test]
+    fn nearest_stays_short_for_long_names() {
+        let names: Vec<String> = (0..20_000)
+            .map(|i| format!("col{i:05}_{}", "x".repeat(92)))
+            .collect();
+        let names = || names.iter().map(String::as_str);
+        let typo = format!("col01234_{}", "x".repeat(91));
+        assert_eq!(nearest(&typo, names()), Some(names().nth(1234).unwrap()));
+        assert_eq!(nearest(&"y".repeat(100), names()), None);
+        assert_eq!(nearest(&"y".repeat(100_000), names()), None);
+        let long = "a".repeat(1 << 20);
+        assert_eq!(nearest("ab", [long.as_str(), "b"]), None);
+        assert_eq!(nearest("aab", [long.as_str(), "aa"]), Some("aa"));
+        // the first of the closest; case alone is no edit
+        assert_eq!(nearest("ab", ["abc", "ab_", "AB", "ab"]), Some("AB"));
+    }
+
+    #[test]
+    fn a_long_header_is_listed_in_part() {
+        let header: Vec<String> = (0..150).map(|i| format!("c{i}")).collect();
+        let list = column_list(&header);
+        assert!(list.starts_with("'c0', 'c1', "), "{list}");
+        assert!(list.ends_with("'c99', and 50 more (150 in all)"), "{list}");
+        assert_eq!(column_list(&header[..2]), "'c0', 'c1'");
     }
 
     #[test]

@@ -91,7 +91,7 @@ pub use parse::{parse, parse_bytes, ParseError};
 #[cfg(doc)]
 use crate::batch::Batch;
 use crate::error::{show_code, show_name};
-use crate::spec::{nearest, ColumnRef};
+use crate::spec::{column_list, nearest, ColumnRef};
 
 /// A parsed `--where` expression.
 #[derive(Clone, Debug)]
@@ -223,11 +223,7 @@ impl Expr {
                 if header.is_empty() {
                     note.push_str("the input has no columns");
                 } else {
-                    let list: Vec<String> = header
-                        .iter()
-                        .map(|h| format!("'{}'", show_name(h)))
-                        .collect();
-                    note.push_str(&format!("available columns: {}", list.join(", ")));
+                    note.push_str(&format!("available columns: {}", column_list(header)));
                 }
                 Err(error(format!("unknown column {shown}")).with_note(note))
             }
