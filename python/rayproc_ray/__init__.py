@@ -853,49 +853,13 @@ def _reduce_to_partial(binary: str, files: Sequence[str], dst: str):
         raise RayprocError(proc.stderr or b"rayproc: error: merging partials failed", proc.returncode)
 
 
-def _unique_names(names: Sequence[str]) -> List[str]:
-    """Column names made unique as `polars.read_csv` makes a header's: the k-th repeat
-    (k = 0, 1, ...) of NAME becomes NAME_duplicated_k (skipping a name already taken)."""
-    taken = set(names)
-    seen: Dict[str, int] = {}
-    out = []
-    for name in names:
-        if name not in seen:
-            seen[name] = 0
-            out.append(name)
-            continue
-        while True:
-            cand = f"{name}_duplicated_{seen[name]}"
-            seen[name] += 1
-            if cand not in taken:
-                break
-        taken.add(cand)
-        out.append(cand)
-    return out
-
-
 def _read_result(path: str):
-    """The final reduce's Parquet file as a polars.DataFrame. A table may have two columns
-    of one name (a --by key named like an aggregate's column: `run` prints `count,count`);
-    polars refuses those, so the repeats are renamed as `_unique_names` says."""
+    """The final reduce's Parquet file as a polars.DataFrame. rayproc names no two columns
+    alike (a --by key named like an aggregate's column is numbered with it: `count#1`,
+    `count#2`), so polars reads every result."""
     import polars as pl
 
-    try:
-        return pl.read_parquet(path)
-    except pl.exceptions.DuplicateError:
-        pass
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise RayprocError(
-            "rayproc: error: the result has two columns of the same name (a --by key named "
-            "like an aggregate's column): reading it as a DataFrame renames the repeat, which "
-            "needs pyarrow (pip install pyarrow), or give the --by key another name",
-            1,
-        ) from None
-    table = pq.ParquetFile(path).read()
-    table = table.rename_columns(_unique_names(table.column_names))
-    return pl.from_arrow(table)
+    return pl.read_parquet(path)
 
 
 def run(
@@ -931,8 +895,8 @@ def run(
 
     The result is the final reduce's Parquet output read by polars, so columns are typed
     exactly as `rayproc run --format parquet` writes them (docs/store.md, "Parquet output").
-    Two columns of one name (a --by key named like an aggregate) become NAME and
-    NAME_duplicated_0, as `polars.read_csv` names a repeated header. The run's notes
+    A --by key named like an aggregate's column is numbered with it, as on the command
+    line (`count#1`, `count#2`). The run's notes
     (`rayproc: note: ...`, e.g. an approximate answer that may be off by more than its
     accuracy) are issued as `RayprocWarning`s. Raises RayprocError (its `stderr` and
     `exit_code` are what the command line would show; a wrong argument: exit code 2).

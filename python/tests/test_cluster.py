@@ -358,14 +358,14 @@ def _api_names_and_notes(c: LoopbackCluster, data: dict, tmp: str, ref):
     import rayproc_ray
 
     kw = dict(address=c.address, rayproc=CLUSTER_BIN, progress="never")
-    # A --by key named like an aggregate's column: a DataFrame, as polars.read_csv names it.
+    # A --by key named like an aggregate's column: numbered with it, as the command line does.
     dup = os.path.join(tmp, "dup.csv")
     with open(dup, "w") as f:
         f.write("count,x\na,1\nb,2\na,3\n")
     df = rayproc_ray.run(dup, by="count", agg="count,sum:x", partitions=2, **kw)
     csv = run_local(["--input", dup, "--by", "count", "--agg", "count,sum:x", "--format", "csv"]).stdout
-    assert df.columns == ["count", "count_duplicated_0", "sum_x"], df.columns
-    assert_frame_equal(df.sort("count"), pl.read_csv(io.BytesIO(csv)).sort("count"))
+    assert df.columns == ["count#1", "count#2", "sum_x"], df.columns
+    assert_frame_equal(df.sort("count#1"), pl.read_csv(io.BytesIO(csv)).sort("count#1"))
 
     # The run's notes are warnings (RayprocWarning), not dropped.
     note = os.path.join(tmp, "note.csv")
