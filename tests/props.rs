@@ -700,7 +700,7 @@ fn map_reduce(query: &rayproc::query::Query, n: usize, seed: u64) -> Vec<u8> {
         quiet: true,
     };
     match mapreduce::reduce(&reduce).unwrap() {
-        Reduced::Table(table) => csv_bytes(&table),
+        Reduced::Table(table, _) => csv_bytes(&table),
         Reduced::Partial(_) => panic!("a table was asked for"),
     }
 }

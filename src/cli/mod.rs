@@ -154,10 +154,15 @@ pub fn reduce(config: &ReduceConfig) -> Result<()> {
             let emit = config.emit.as_deref().expect("a partial is asked for");
             write_partial(&file.to_bytes(), emit)
         }
-        crate::mapreduce::Reduced::Table(table) => {
+        crate::mapreduce::Reduced::Table(table, sources) => {
             // the inputs are not read here: a text that JSON cannot hold
-            // is named by its column and value
-            output::utf8::check(&table, config.format, |_, _| None)?;
+            // is named by its input column, as `run` names it, and value
+            output::utf8::check(&table, config.format, |column, _| {
+                Some(output::utf8::Origin {
+                    column: sources[column].clone()?,
+                    at: None,
+                })
+            })?;
             let threads = query::threads(config.reduce.threads, true);
             output::write_table(&table, config.format, config.output.as_deref(), threads)?;
             print_notes(&table, config.reduce.quiet);

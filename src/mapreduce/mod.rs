@@ -567,7 +567,10 @@ pub struct Reduce {
 
 /// What [`reduce`] made.
 pub enum Reduced {
-    Table(Table),
+    /// The result, and the name of the input column behind each of its
+    /// columns, where there is one (what `run` names in an error about a
+    /// value of the result: [`crate::output::utf8`]).
+    Table(Table, Vec<Option<String>>),
     Partial(PartialFile),
 }
 
@@ -661,7 +664,11 @@ pub fn reduce(request: &Reduce) -> Result<Reduced> {
             "internal error: a partial kept no text extremes".into(),
         ));
     }
-    Ok(Reduced::Table(pool.install(|| merged.finish(plan))))
+    let table = pool.install(|| merged.finish(plan));
+    let sources = (0..table.columns.len())
+        .map(|c| Some(plan.slot_names[plan.input_slot(c)?].clone()))
+        .collect();
+    Ok(Reduced::Table(table, sources))
 }
 
 /// Merges the units' partials: each thread absorbs its share as it

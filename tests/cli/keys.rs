@@ -564,6 +564,18 @@ fn json_refuses_text_that_is_not_utf8_naming_the_value_and_its_first_line() {
             assert!(r.stdout.is_empty(), "{args:?}: nothing is written");
             let want = format!("rayproc: error: {why}");
             assert!(r.stderr.starts_with(&want), "{args:?}: {}", r.stderr);
+            // nor does `reduce`, which reads partials: the same again
+            let part = scratch.path("all.part");
+            let mut args = vec!["map", "--input", csv_arg, "--part", "0/1"];
+            args.extend(query);
+            args.extend(["--emit-partial", part.to_str().unwrap()]);
+            let r = run_bytes_with_stdin(&args, None);
+            assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+            let args = ["reduce", part.to_str().unwrap(), "--format", format];
+            let r = run_bytes_with_stdin(args, None);
+            assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+            assert!(r.stdout.is_empty(), "{args:?}: nothing is written");
+            assert!(r.stderr.starts_with(&want), "{args:?}: {}", r.stderr);
         }
     }
     // a compressed file is decompressed again, in blocks as the run read
