@@ -73,13 +73,17 @@ impl QueryArgs {
             (
                 self.allow_stale,
                 "--allow-stale",
-                "whether its sources changed",
+                "reads a store whose sources changed",
             ),
-            (self.no_verify, "--no-verify", "its checksums"),
+            (
+                self.no_verify,
+                "--no-verify",
+                "skips the checksums of a store's files",
+            ),
         ] {
             if given && self.store.is_none() {
                 return Err(Error::Usage(format!(
-                    "{flag} applies to --store only: it skips the check of a store's {what}"
+                    "{flag} applies to --store only: it {what}"
                 )));
             }
         }

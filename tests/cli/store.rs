@@ -408,15 +408,18 @@ fn store_only_flags_are_refused_without_a_store() {
     let (fx, _) = fixture(100, 1);
     let input = s(&fx.csv);
     for command in ["run", "map"] {
-        for flag in ["--allow-stale", "--no-verify"] {
+        for (flag, why) in [
+            ("--allow-stale", "it reads a store whose sources changed"),
+            ("--no-verify", "it skips the checksums of a store's files"),
+        ] {
             let mut args = vec![command, "-i", &input, "--agg", "count", flag];
             if command == "map" {
                 args.extend(["--part", "0/1", "--emit-partial", "-"]);
             }
             let out = rayproc(&args);
             assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
-            let want = format!("rayproc: error: {flag} applies to --store only");
-            assert!(out.stderr.starts_with(&want), "{args:?}: {}", out.stderr);
+            let want = format!("rayproc: error: {flag} applies to --store only: {why}\n");
+            assert_eq!(out.stderr, want, "{args:?}");
             assert!(out.stdout.is_empty());
         }
     }
