@@ -368,10 +368,14 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         return None;
     }
     let word = folded(word);
+    // lowercasing never shortens (`İ` is two chars lowercased): a
+    // candidate of n chars is n or more lowercased, at least n less this
+    // many edits from the word
+    let reach = word.len().max(length);
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         // within a third of the longer: at most half as long again
-        if c.len() > 4 * (length + length / 2 + 1) {
+        if c.len() > 4 * (reach + reach / 2 + 1) {
             continue; // more chars than that, whatever they are
         }
         let mut max = length.max(c.chars().count()) / 3;
@@ -509,6 +513,9 @@ mod tests {
         assert_eq!(nearest("aab", [long.as_str(), "aa"]), Some("aa"));
         // the first of the closest; case alone is no edit
         assert_eq!(nearest("ab", ["abc", "ab_", "AB", "ab"]), Some("AB"));
+        // `İ` lowercased is two chars: its word reaches as far as those
+        let dotted = "i\u{307}".repeat(5) + &"\u{1f600}".repeat(5);
+        assert_eq!(nearest("İİİİİ", [dotted.as_str()]), Some(dotted.as_str()));
     }
 
     #[test]
