@@ -312,9 +312,14 @@ impl Plan {
             let earlier = &mut first[usize::from(j >= keys)];
             if let Some(&i) = earlier.get(name.as_str()) {
                 let name = show_name(name);
+                let hint = if j < keys {
+                    "group by one of them"
+                } else {
+                    "ask for each aggregate once"
+                };
                 return Err(Error::Usage(format!(
                     "output column '{name}' would appear twice (from {} and from {}); \
-                     output column names must be unique: ask for each aggregate once",
+                     output column names must be unique: {hint}",
                     source(i),
                     source(j)
                 )));

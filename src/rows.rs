@@ -1342,7 +1342,10 @@ mod tests {
         let by = parse_columns(&["day(ts),day_ts"], "--by").unwrap();
         let err = Plan::resolve(&header, &specs, &by).unwrap_err();
         assert!(
-            err.to_string().contains("'day_ts' would appear twice"),
+            err.to_string().contains("'day_ts' would appear twice")
+                && err
+                    .to_string()
+                    .ends_with("must be unique: group by one of them"),
             "{err}"
         );
         let by = parse_columns(&["day(ts),DAY( ts )"], "--by").unwrap();

@@ -27,7 +27,9 @@ pub const MAGIC: &[u8; 8] = b"RAYPROCP";
 /// in their keys' byte order; 4: an `approx_median` sketch records whether
 /// it took a number that is not an integer; 5: `--where` names its
 /// columns as the header needs them, so that `"k"#2` is not recorded as
-/// `k#2`, which a column literally called so would answer).
+/// `k#2`, which a column literally called so would answer; 6: a `median`
+/// state's values of text batches are written sorted, so that a part is
+/// the same bytes however its values came).
 pub const VERSION: u32 = 6;
 
 /// The query a partial answers, as written (so that the reducer can plan
