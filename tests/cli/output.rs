@@ -1012,6 +1012,30 @@ fn terminal() -> (std::os::fd::OwnedFd, std::fs::File) {
     }
 }
 
+/// What a pseudo-terminal's main side holds to be read, without waiting.
+fn drain(main: &std::os::fd::OwnedFd) -> Vec<u8> {
+    use std::os::fd::AsRawFd;
+    let fd = main.as_raw_fd();
+    // SAFETY: F_GETFL and F_SETFL on a descriptor this test owns.
+    unsafe {
+        libc::fcntl(
+            fd,
+            libc::F_SETFL,
+            libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+        )
+    };
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        // SAFETY: reads at most `buf.len()` bytes into `buf`.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            return all;
+        }
+        all.extend_from_slice(&buf[..n as usize]);
+    }
+}
+
 /// `--output /dev/stdout` writes through stdout, as `-o -` does; Parquet,
 /// which `-o -` refuses to a terminal, went to the terminal through it.
 #[test]
@@ -1019,7 +1043,7 @@ fn parquet_is_not_written_to_a_terminal_by_any_name() {
     let sample = sample();
     for output in ["-", "/dev/stdout", "/proc/self/fd/1", "/dev/fd/1"] {
         for format in [&["--format", "parquet"][..], &[]] {
-            let (_main, tty) = terminal();
+            let (main, tty) = terminal();
             let out = StdCommand::new(bin_path())
                 .args(["run", "--input", sample.to_str().unwrap(), "--agg", "count"])
                 .args(["--output", output])
@@ -1030,7 +1054,13 @@ fn parquet_is_not_written_to_a_terminal_by_any_name() {
                 .unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
             if format.is_empty() {
+                // a table, as on a terminal
                 assert_eq!(out.status.code(), Some(0), "{output}: {stderr}");
+                let shown = String::from_utf8_lossy(&drain(&main)).into_owned();
+                assert!(
+                    shown.contains("count") && shown.contains("-----"),
+                    "{output}: {shown:?}"
+                );
                 continue;
             }
             assert_eq!(out.status.code(), Some(2), "{output}: {stderr}");
