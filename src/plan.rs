@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use crate::agg::{Func, SharedState};
 use crate::error::{show_name, Error};
 use crate::filter::{Bound, Expr};
-use crate::spec::{column_list, nearest, quote_if_needed, AggSpec, ColumnRef};
+use crate::spec::{column_list, nearest, quote_if_needed, some_of, AggSpec, ColumnRef};
 use crate::timebucket::TimeUnit;
 
 /// A time-bucket key: `unit(column)`.
@@ -569,25 +569,23 @@ impl<'h> Names<'h> {
         let found = self.positions(name);
         let shown = show_name(name);
         let listed = |found: &[usize]| {
-            let numbers: Vec<String> = found.iter().map(|i| (i + 1).to_string()).collect();
             format!(
                 "the input has {} columns named '{shown}' (columns {})",
                 found.len(),
-                numbers.join(", ")
+                some_of(found.iter().map(|i| (i + 1).to_string()))
             )
         };
         match (occurrence, found.len()) {
             (_, 0) => Err(unknown_column(&column.text, name, context, self.header)),
             (None, 1) => Ok(found[0]),
             (None, _) => {
-                let picks: Vec<String> = (1..=found.len())
-                    .map(|n| show_name(&self.numbered(name, n)).into_owned())
-                    .collect();
+                let picks =
+                    (1..found.len() + 1).map(|n| show_name(&self.numbered(name, n)).into_owned());
                 Err(Error::Usage(format!(
                     "column '{shown}' in {context} is ambiguous: {}; \
                      pick one by its number among them: {}",
                     listed(found),
-                    picks.join(", ")
+                    some_of(picks)
                 )))
             }
             (Some(n), count) if n <= count => Ok(found[n - 1]),

@@ -399,20 +399,26 @@ const SUGGESTED_UP_TO: usize = 128;
 /// [`LISTED_UP_TO`] of them, then how many more: the whole list of 65,000
 /// columns was a message of 7 MB.
 pub fn column_list(header: &[String]) -> String {
-    let mut list: Vec<String> = (header.iter().take(LISTED_UP_TO))
-        .map(|h| format!("'{}'", show_name(h)))
-        .collect();
-    if header.len() > LISTED_UP_TO {
+    some_of(header.iter().map(|h| format!("'{}'", show_name(h))))
+}
+
+/// The first [`LISTED_UP_TO`] of `items`, joined by commas, then how many
+/// more: what a message lists of what may be thousands (a header's
+/// columns, the positions of a name it repeats). Only those shown are
+/// made.
+pub fn some_of(items: impl ExactSizeIterator<Item = String>) -> String {
+    let count = items.len();
+    let mut list: Vec<String> = items.take(LISTED_UP_TO).collect();
+    if count > LISTED_UP_TO {
         list.push(format!(
-            "and {} more ({} in all)",
-            header.len() - LISTED_UP_TO,
-            header.len()
+            "and {} more ({count} in all)",
+            count - LISTED_UP_TO
         ));
     }
     list.join(", ")
 }
 
-/// How many names [`column_list`] shows.
+/// How many items [`some_of`] shows.
 const LISTED_UP_TO: usize = 100;
 
 #[cfg(test)]
@@ -525,6 +531,11 @@ mod tests {
         assert!(list.starts_with("'c0', 'c1', "), "{list}");
         assert!(list.ends_with("'c99', and 50 more (150 in all)"), "{list}");
         assert_eq!(column_list(&header[..2]), "'c0', 'c1'");
+        let positions = some_of((1..65_001).map(|n| n.to_string()));
+        assert!(
+            positions.ends_with(", 100, and 64900 more (65000 in all)"),
+            "{positions}"
+        );
     }
 
     #[test]

@@ -91,7 +91,7 @@ pub use parse::{parse, parse_bytes, ParseError};
 #[cfg(doc)]
 use crate::batch::Batch;
 use crate::error::{show_code, show_name};
-use crate::spec::{column_list, nearest, ColumnRef};
+use crate::spec::{column_list, nearest, some_of, ColumnRef};
 
 /// A parsed `--where` expression.
 #[derive(Clone, Debug)]
@@ -206,12 +206,11 @@ impl Expr {
         // the column as written, within reason
         let shown = show_code(&parse::clip(&c.text)).into_owned();
         let listed = || {
-            let numbers: Vec<String> = found.iter().map(|i| (i + 1).to_string()).collect();
             format!(
                 "the input has {} columns named '{}' (columns {})",
                 found.len(),
                 show_name(name),
-                numbers.join(", ")
+                some_of(found.iter().map(|i| (i + 1).to_string()))
             )
         };
         match (occurrence, found.len()) {
@@ -229,14 +228,12 @@ impl Expr {
             }
             (None, 1) => Ok(found[0]),
             (None, n) => {
-                let picks: Vec<String> = (1..=n)
-                    .map(|i| show_name(&numbered(header, name, i)).into_owned())
-                    .collect();
+                let picks = (1..n + 1).map(|i| show_name(&numbered(header, name, i)).into_owned());
                 Err(
                     error(format!("column {shown} is ambiguous")).with_note(format!(
                         "{}; pick one by its number: {}",
                         listed(),
-                        picks.join(", ")
+                        some_of(picks)
                     )),
                 )
             }
