@@ -323,7 +323,7 @@ impl Prepared<'_> {
             };
             Some(output::utf8::Origin {
                 column: self.plan.slot_names[slot].clone(),
-                at: found.map(|(file, line, _)| (file, line)),
+                at: found,
             })
         })
     }

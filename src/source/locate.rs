@@ -18,7 +18,7 @@ use super::csv::CsvReader;
 use super::{stream, CsvInput, OpenOptions};
 
 /// The first record of `inputs` (in input order) that `plan`'s filter keeps
-/// and whose text in slot `slot` `is_bad`: its file, its line and that text.
+/// and whose text in slot `slot` `is_sought`: its file and its line.
 /// `None` when there is none, when the slot is not text read from the
 /// inputs, or when an input before it cannot be read again (standard input,
 /// a pipe). A streamed compressed file is streamed again, in blocks, as the
@@ -28,11 +28,11 @@ pub fn first_text(
     inputs: &[CsvInput],
     options: &OpenOptions,
     slot: usize,
-    is_bad: impl Fn(&[u8]) -> bool + Sync,
-) -> Option<(String, u64, Vec<u8>)> {
-    // the batch's first bad value, as an "error" at its line carrying the
-    // value's row: the readers stop at the first error a callback returns
-    let find = |input: &CsvInput, batch: &Batch<'_>, starts: &[usize]| -> Result<(), Found> {
+    is_sought: impl Fn(&[u8]) -> bool + Sync,
+) -> Option<(String, u64)> {
+    // the batch's first value sought, as an "error" at its line: the
+    // readers stop at the first error a callback returns
+    let find = |input: &CsvInput, batch: &Batch<'_>, starts: &[usize]| -> Result<(), DataError> {
         let col = &batch.columns[slot];
         let texts = match (col.raw, col.data) {
             (Some(raw), _) => raw,
@@ -41,12 +41,9 @@ pub fn first_text(
         };
         match (texts.iter())
             .enumerate()
-            .find(|&(row, t)| col.is_valid(row) && is_bad(t))
+            .find(|&(row, t)| col.is_valid(row) && is_sought(t))
         {
-            Some((row, t)) => Err(Found(
-                input.error_at(starts[row], None, String::new()),
-                t.to_vec(),
-            )),
+            Some((row, _)) => Err(input.error_at(starts[row], None, String::new())),
             None => Ok(()),
         }
     };
@@ -62,13 +59,13 @@ pub fn first_text(
                 taper: false,
             };
             // every worker's find, by line: the map's error is the first in
-            // input order, and no two records start on one line
+            // input order (a find, unless the stream itself failed there),
+            // and no two records start on one line
             let found = std::sync::Mutex::new(Vec::new());
             let fold = |_: &mut (), piece: &CsvInput, batch: &Batch<'_>, starts: &[usize]| {
-                find(piece, batch, starts).map_err(|Found(at, text)| {
+                find(piece, batch, starts).inspect_err(|at| {
                     let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
-                    found.push((at.line, text));
-                    at
+                    found.push(at.line);
                 })
             };
             let workers = vec![(); options.threads.max(1)];
@@ -76,8 +73,7 @@ pub fn first_text(
                 Ok(_) => None,
                 Err(Error::Data(at)) => {
                     let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
-                    let (_, text) = found.into_iter().find(|(line, _)| *line == at.line)?;
-                    Some(Found(at, text))
+                    found.contains(&at.line).then_some(at)
                 }
                 // (the stream no longer reads: no position to give)
                 Err(_) => return None,
@@ -86,22 +82,15 @@ pub fn first_text(
             let mut reader = CsvReader::new(plan, options.delimiter);
             let mut found = None;
             let mut on_batch = |batch: &Batch<'_>, starts: &[usize]| {
-                find(input, batch, starts).map_err(|f| {
-                    let at = f.0.clone();
-                    found = Some(f);
-                    at
-                })
+                find(input, batch, starts).inspect_err(|at| found = Some(at.clone()))
             };
             let end = input.bytes().len();
             let read = reader.read_range(input, input.body_start, end, &mut on_batch, &mut |_| {});
             read.err().and(found)
         };
-        if let Some(Found(at, text)) = found {
-            return Some((at.file, at.line, text));
+        if let Some(at) = found {
+            return Some((at.file, at.line));
         }
     }
     None
 }
-
-/// A bad value's position and text.
-struct Found(DataError, Vec<u8>);

@@ -627,9 +627,9 @@ impl Store {
     }
 
     /// The first row, in the store's order, that `plan`'s filter keeps
-    /// and whose text in slot `slot` `is_bad` (text that `json` output
+    /// and whose text in slot `slot` `is_sought` (a value `json` output
     /// cannot hold): the source `FILE` and `LINE` it was split from
-    /// ([`Store::source_line`]), and the text. `None` when there is none,
+    /// ([`Store::source_line`]). `None` when there is none,
     /// or its source cannot be read again. On an error path only: the
     /// partitions are read again, unverified (the run that failed read
     /// them verified).
@@ -637,8 +637,8 @@ impl Store {
         &self,
         plan: &Plan,
         slot: usize,
-        is_bad: impl Fn(&[u8]) -> bool,
-    ) -> Option<(String, u64, Vec<u8>)> {
+        is_sought: impl Fn(&[u8]) -> bool,
+    ) -> Option<(String, u64)> {
         use crate::value::Data;
         let read = self.columns_read(plan, false).ok()?;
         for i in 0..self.partitions() {
@@ -662,7 +662,7 @@ impl Store {
                     spelled: &spelled,
                     len: batch.num_rows(),
                 };
-                let mut text = None;
+                let mut sought = false;
                 let row = std::cell::Cell::new(None);
                 let reject = |r: crate::source::arrow::Rejection| {
                     row.set(Some(r.row));
@@ -676,10 +676,10 @@ impl Store {
                         _ => return Ok(()),
                     };
                     let found =
-                        (texts.iter().enumerate()).find(|&(r, t)| col.is_valid(r) && is_bad(t));
+                        (texts.iter().enumerate()).find(|&(r, t)| col.is_valid(r) && is_sought(t));
                     match found {
-                        Some((r, t)) => {
-                            text = Some(t.to_vec());
+                        Some((r, _)) => {
+                            sought = true;
                             Err(crate::rows::BadRow {
                                 row: r,
                                 slot,
@@ -691,9 +691,10 @@ impl Store {
                 });
                 if searched.is_err() {
                     // found, or (impossible after a run that succeeded) a
-                    // row the run would have refused
-                    let (file, line) = self.source_line(i, first + row.get()? as u64)?;
-                    return Some((file, line, text?));
+                    // row the run would have refused: no position
+                    return sought
+                        .then(|| self.source_line(i, first + row.get()? as u64))
+                        .flatten();
                 }
                 first += batch.num_rows() as u64;
             }
