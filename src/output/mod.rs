@@ -331,12 +331,20 @@ fn write_csv(table: &Table, out: &mut dyn Write) -> io::Result<()> {
     }
     header.push(b'\n');
     out.write_all(&header)?;
+    let one_column = table.columns.len() == 1;
     write_rows(table, out, |_, row, out| {
+        let line = out.len();
         for (j, v) in row.iter().enumerate() {
             if j > 0 {
                 out.push(b',');
             }
             push_csv_field(out, v);
+        }
+        if one_column && out.len() == line {
+            // A lone null would be a blank line, which CSV readers (rayproc's
+            // too) skip: the row would be lost. `""` keeps it, as Python's
+            // `csv` module writes it; rayproc and DuckDB read it back as null.
+            out.extend_from_slice(b"\"\"");
         }
         out.push(b'\n');
     })
@@ -682,6 +690,19 @@ mod tests {
         let mut out = Vec::new();
         write(&t, Format::Csv, &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "k,n\n\"\",1\n,2\n");
+    }
+
+    /// A one-column row whose value is null is `""`, not a blank line that
+    /// readers skip.
+    #[test]
+    fn csv_writes_a_lone_null_as_an_empty_quoted_field() {
+        let t = Table::from_rows(
+            vec!["max_x".into()],
+            vec![vec![Value::Null], vec![Value::Int(1)], vec![Value::Null]],
+        );
+        let mut out = Vec::new();
+        write(&t, Format::Csv, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "max_x\n\"\"\n1\n\"\"\n");
     }
 
     #[test]
