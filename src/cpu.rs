@@ -39,9 +39,11 @@
 //! - `RAYPROC_SIMD=avx512|avx2|sse|none` caps the level: the paths that run
 //!   are those of the lower of the cap and what the processor has. ASCII
 //!   case is ignored; an empty value is no cap. Any other value is refused
-//!   at start-up ([`check_env`], called by `main`: a usage error, exit 2,
-//!   naming the accepted values) rather than silently ignored, since a
-//!   benchmark that meant to cap and did not would record the wrong path.
+//!   at start-up ([`check_env`], called once the arguments are parsed: a
+//!   usage error, exit 2, naming the accepted values; `--help` is still
+//!   printed, so that it is at hand to mend the value) rather than silently
+//!   ignored, since a benchmark that meant to cap and did not would record
+//!   the wrong path.
 //!   (A library caller that skips the check gets the `none` paths for such
 //!   a value: the slowest, never a wrong one.)
 //! - `RAYPROC_NO_SIMD` (set to anything) is the older switch: the same as
@@ -292,8 +294,9 @@ pub fn cap_from(simd: Option<&OsStr>, no_simd: bool) -> Result<Level, String> {
     Ok(if no_simd { cap.min(Level::Sse) } else { cap })
 }
 
-/// Refuses an unknown `RAYPROC_SIMD` value: a usage error (exit 2). `main`
-/// calls it before anything else runs.
+/// Refuses an unknown `RAYPROC_SIMD` value: a usage error (exit 2).
+/// [`crate::cli::main_with_args`] calls it once the arguments are parsed,
+/// before any command runs.
 pub fn check_env() -> crate::error::Result<()> {
     env_cap().map(|_| ()).map_err(crate::error::Error::Usage)
 }

@@ -8,9 +8,7 @@ static ALLOCATOR: rayproc::alloc::Allocator = rayproc::alloc::Allocator;
 fn main() {
     // before any thread starts: every thread inherits the blocked signals
     rayproc::signals::init();
-    let code = match rayproc::cpu::check_env()
-        .and_then(|()| rayproc::cli::main_with_args(std::env::args_os()))
-    {
+    let code = match rayproc::cli::main_with_args(std::env::args_os()) {
         Ok(()) => 0,
         // `rayproc ... | head`: a closed stdout is not a failure
         Err(e) if e.is_broken_pipe() => 0,

@@ -39,9 +39,17 @@ where
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        // clap prints help/version (exit 0) or usage errors (exit 2)
-        Err(e) => escape_typed(e, &args).exit(),
+        // clap prints help (exit 0) whatever the environment holds, so that
+        // help stays at hand to mend it
+        Err(e) if is_help(&e) => escape_typed(e, &args).exit(),
+        // the version names the SIMD level, which an unknown cap leaves
+        // undecided; usage errors (exit 2) come after the environment's
+        Err(e) => {
+            crate::cpu::check_env()?;
+            escape_typed(e, &args).exit()
+        }
     };
+    crate::cpu::check_env()?;
     match cli.command {
         Command::Run(args) if args.cluster.is_some() => cluster::run(args),
         Command::Run(args) => run(&args.validate()?),
@@ -50,6 +58,16 @@ where
         Command::Split(args) => split(&args.validate()?),
         Command::Inspect(args) => inspect(&args.validate()?),
     }
+}
+
+/// Whether clap's `e` is help it prints (`--help`, `help`, a command
+/// without its arguments).
+fn is_help(e: &clap::Error) -> bool {
+    use clap::error::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    )
 }
 
 /// clap's error `e` with the text the user typed in it (a flag value, an

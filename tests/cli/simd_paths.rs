@@ -173,6 +173,25 @@ fn an_unknown_cap_is_a_usage_error() {
     }
 }
 
+/// Help is printed whatever `RAYPROC_SIMD` holds: it is where a user
+/// looks to mend the value. An unknown cap refused `--help` too.
+#[test]
+fn help_is_printed_under_an_unknown_cap() {
+    for args in [
+        &["--help"][..],
+        &["run", "--help"][..],
+        &["help", "split"][..],
+    ] {
+        let out = run(args, Some("bogus"), false);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        assert!(
+            String::from_utf8(out.stdout).unwrap().contains("Usage"),
+            "{args:?}"
+        );
+        assert!(out.stderr.is_empty(), "{args:?}");
+    }
+}
+
 /// Runs `args` uncapped and under every cap: the same exit code, stdout
 /// and stderr each time.
 fn same_under_every_cap(args: &[&str]) {
