@@ -28,9 +28,53 @@ pub fn run(args: RunArgs) -> Result<()> {
     let python = (std::env::var_os(PYTHON_VAR))
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| "python3".into());
+    check_python(&python)?;
     let mut command = std::process::Command::new(&python);
     command.arg("-c").arg(DRIVER).arg("run").args(&argv);
     exec(command, &python)
+}
+
+/// What [`check_python`] runs: it prints the interpreter's version after a
+/// word no other program prints for `-c CODE`.
+const PROBE: &str = "import sys; sys.stdout.write('rayproc-python %d.%d' % sys.version_info[:2])";
+
+/// The oldest Python the driver runs on (`python/pyproject.toml`).
+const OLDEST_PYTHON: (u32, u32) = (3, 9);
+
+/// Refuses a `python` that is not a Python the driver runs on. Once exec'd,
+/// whatever it does is the run's outcome: `RAYPROC_PYTHON=/bin/true` exited
+/// 0 having printed and written nothing, a lost result that a cron job
+/// would take for a success. Asking it to print its version first costs one
+/// interpreter start, against the seconds a cluster run takes anyway.
+fn check_python(python: &OsString) -> Result<()> {
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(PROBE)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .map_err(|e| cannot_start(python, e))?;
+    match probed_version(&out.stdout) {
+        Some(v) if out.status.success() && v >= OLDEST_PYTHON => Ok(()),
+        Some((major, minor)) if out.status.success() => Err(Error::Other(format!(
+            "--cluster: {} is Python {major}.{minor}; the driver needs {}.{} or newer: set \
+             {PYTHON_VAR} to one (docs/cluster.md)",
+            show_path(Path::new(python)),
+            OLDEST_PYTHON.0,
+            OLDEST_PYTHON.1
+        ))),
+        _ => Err(Error::Other(format!(
+            "--cluster: {} does not run Python code (`-c` printed no version{}): set \
+             {PYTHON_VAR} to a Python that has the driver (pip install ./python, see \
+             docs/cluster.md)",
+            show_path(Path::new(python)),
+            match out.status.code() {
+                Some(0) => String::new(),
+                Some(code) => format!(", exit {code}"),
+                None => ", killed by a signal".into(),
+            }
+        ))),
+    }
 }
 
 /// What the interpreter runs: `python -m rayproc_ray`, but a Python
@@ -74,6 +118,14 @@ fn cannot_start(python: &OsString, e: std::io::Error) -> Error {
         show_path(Path::new(python)),
         crate::error::plain_reason(&e)
     ))
+}
+
+/// The version [`PROBE`] printed, if `stdout` is what it prints.
+fn probed_version(stdout: &[u8]) -> Option<(u32, u32)> {
+    let (major, minor) = (std::str::from_utf8(stdout).ok()?)
+        .strip_prefix("rayproc-python ")?
+        .split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
 /// The driver's command line for `args` (already validated).
@@ -145,4 +197,41 @@ fn driver_args(args: &RunArgs) -> Result<Vec<OsString>> {
         out.push("--quiet".into());
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_s_version_is_read_and_compared() {
+        assert_eq!(probed_version(b"rayproc-python 3.12"), Some((3, 12)));
+        assert_eq!(probed_version(b"rayproc-python 2.7"), Some((2, 7)));
+        assert!(probed_version(b"rayproc-python 3.10") >= Some(OLDEST_PYTHON));
+        assert!(probed_version(b"rayproc-python 3.8") < Some(OLDEST_PYTHON));
+        for other in [
+            &b""[..],
+            b"-c import sys",
+            b"rayproc-python 3",
+            b"rayproc-python x.y",
+        ] {
+            assert_eq!(probed_version(other), None, "{other:?}");
+        }
+    }
+
+    /// The probe is what the version check reads, by the interpreter that
+    /// runs the tests (skipped where there is no `python3`).
+    #[test]
+    fn a_python_passes_the_check() {
+        let python: OsString = "python3".into();
+        if std::process::Command::new(&python)
+            .arg("-V")
+            .output()
+            .is_err()
+        {
+            eprintln!("no python3: skipped");
+            return;
+        }
+        check_python(&python).unwrap();
+    }
 }

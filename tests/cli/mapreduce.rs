@@ -561,6 +561,53 @@ fn cluster_without_a_driver_says_how_to_get_one() {
     assert_eq!(r.status.code(), Some(2));
 }
 
+/// A program that is not Python exited 0 with no answer
+/// (`RAYPROC_PYTHON=/bin/true`): a cron job's silent loss. It is refused,
+/// naming it, as is a program that fails or prints something else.
+#[test]
+fn cluster_with_a_program_that_is_not_python_is_refused() {
+    let s = Scratch::new();
+    let input = sample().display().to_string();
+    let out = s.path("out.csv");
+    for (python, says) in [
+        (
+            "/bin/true",
+            "does not run Python code (`-c` printed no version)",
+        ),
+        (
+            "/bin/echo",
+            "does not run Python code (`-c` printed no version)",
+        ),
+        (
+            "/bin/sh",
+            "does not run Python code (`-c` printed no version, exit ",
+        ),
+    ] {
+        let r = rayproc()
+            .env("RAYPROC_PYTHON", python)
+            .args([
+                "run",
+                "--cluster",
+                "auto",
+                "--input",
+                &input,
+                "--agg",
+                "count",
+            ])
+            .args(["-o", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(1), "{python}: {err}");
+        assert!(
+            err.starts_with(&format!("rayproc: error: --cluster: {python} ")) && err.contains(says),
+            "{python}: {err}"
+        );
+        assert!(err.contains("RAYPROC_PYTHON"), "{err}");
+        assert!(r.stdout.is_empty() && !out.exists(), "{python}");
+    }
+}
+
 /// A Python without the driver package printed only Python's "No module
 /// named rayproc_ray": it now says, in rayproc's words, which Python lacks
 /// it and how to get it. (Skipped where no `python3` is on the PATH.)
