@@ -605,6 +605,12 @@ fn glob(arg: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
     Ok((base, files))
 }
 
+/// Whether `p` is a symbolic link to nothing.
+fn is_dangling(p: &Path) -> bool {
+    fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
+        && fs::metadata(p).is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+}
+
 fn is_dir(p: &Path) -> bool {
     let p = if p.as_os_str().is_empty() {
         Path::new(".")
@@ -629,7 +635,15 @@ impl Glob {
                 match fs::metadata(&path) {
                     Ok(m) if m.is_dir() && !last => self.step(&path, i + 1, ancestors)?,
                     Ok(m) if !m.is_dir() && last => self.out.push(data_file(path, &m)?),
-                    _ => {}
+                    Ok(_) => {}
+                    // nothing of that name here, or a file where a folder
+                    // is wanted; anything else (a path too long to open, a
+                    // folder that cannot be searched) may hide a match
+                    Err(e)
+                        if e.kind() == io::ErrorKind::NotADirectory
+                            || (e.kind() == io::ErrorKind::NotFound
+                                && fs::symlink_metadata(&path).is_err()) => {}
+                    Err(e) => return Err(Error::io(&path, e)),
                 }
             }
             Segment::Pattern(p) => {
@@ -660,12 +674,20 @@ impl Glob {
                     if skipped(&e.name) {
                         continue;
                     }
-                    // a dangling link is no folder to descend into; it is
-                    // an error only where a component matches it
-                    if let Ok(Some(meta)) = e.folder() {
-                        enter(&e.path, &meta, ancestors)?;
-                        self.step(&e.path, i, ancestors)?;
-                        ancestors.pop();
+                    match e.folder() {
+                        Ok(Some(meta)) => {
+                            enter(&e.path, &meta, ancestors)?;
+                            self.step(&e.path, i, ancestors)?;
+                            ancestors.pop();
+                        }
+                        Ok(None) => {}
+                        // a dangling link is no folder to descend into; it
+                        // is an error only where a component matches it
+                        Err(_) if is_dangling(&e.path) => {}
+                        // a folder that could not be looked at (its path
+                        // too long to open) may hold matches: skipping it
+                        // silently left its files out of the answer
+                        Err(err) => return Err(err),
                     }
                 }
             }
