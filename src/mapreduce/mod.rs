@@ -81,9 +81,16 @@ impl Part {
                  0), not {text:?}"
             ))
         };
+        // digits only, as clap reads --threads and --partitions: `usize`'s
+        // parse takes a `+`, and blanks were trimmed
+        let number = |s: &str| {
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse::<usize>().ok())
+                .flatten()
+                .ok_or_else(bad)
+        };
         let (i, n) = text.split_once('/').ok_or_else(bad)?;
-        let index: usize = i.trim().parse().map_err(|_| bad())?;
-        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        let (index, count) = (number(i)?, number(n)?);
         if index >= count || count > MAX_PARTS {
             return Err(bad());
         }
@@ -973,7 +980,24 @@ mod tests {
     fn parts_parse() {
         assert_eq!(Part::parse("0/1").unwrap(), Part { index: 0, count: 1 });
         assert_eq!(Part::parse("7/8").unwrap(), Part { index: 7, count: 8 });
-        for bad in ["8/8", "1", "-1/3", "a/b", "1/0", "0/2000000"] {
+        assert_eq!(Part::parse("007/08").unwrap(), Part { index: 7, count: 8 });
+        for bad in [
+            "8/8",
+            "1",
+            "-1/3",
+            "a/b",
+            "1/0",
+            "0/2000000",
+            " 0/1",
+            "0/1 ",
+            "0 / 1",
+            "+0/1",
+            "0/+1",
+            "/1",
+            "0/",
+            "0/1/2",
+            "٣/4",
+        ] {
             assert!(Part::parse(bad).is_err(), "{bad}");
         }
     }
