@@ -115,7 +115,8 @@ pub struct QueryArgs {
     #[arg(long, short = 't', value_name = "N", value_parser = Utf8(clap::value_parser!(u32).range(1..=4096)))]
     pub threads: Option<u32>,
 
-    /// Field delimiter: one ASCII character, or `tab` [default: ,]. A store
+    /// Field delimiter: one ASCII character, or `tab` (`\t` too)
+    /// [default: ,]. A store
     /// keeps the delimiter it was split with: with --store, only that one
     /// is accepted.
     #[arg(long, short = 'd', value_name = "CHAR", value_parser = text())]
@@ -253,7 +254,7 @@ pub struct SplitArgs {
     #[arg(long, short = 't', value_name = "N", value_parser = Utf8(clap::value_parser!(u32).range(1..=4096)))]
     pub threads: Option<u32>,
 
-    /// Field delimiter: one ASCII character, or `tab`.
+    /// Field delimiter: one ASCII character, or `tab` (`\t` too).
     #[arg(
         long,
         short = 'd',

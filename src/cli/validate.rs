@@ -29,15 +29,15 @@ pub struct RunConfig {
     pub output: Option<PathBuf>,
 }
 
-/// `--delimiter`: one ASCII character (or `tab`) that cannot be mistaken
-/// for quoting or a line end.
+/// `--delimiter`: one ASCII character (or `tab`, or `\t` as typed in a
+/// shell's quotes) that cannot be mistaken for quoting or a line end.
 pub(super) fn parse_delimiter(text: &str) -> Result<u8> {
     let d = match text {
         "tab" | "\\t" | "\t" => b'\t',
         s if s.len() == 1 && s.is_ascii() => s.as_bytes()[0],
         _ => {
             return Err(Error::Usage(format!(
-                "--delimiter must be one ASCII character or `tab`, not {text:?}"
+                "--delimiter must be one ASCII character or `tab` (`\\t`), not {text:?}"
             )))
         }
     };
