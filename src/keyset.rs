@@ -42,7 +42,7 @@ pub fn shared_hasher() -> KeyHasher {
 /// the placement seeded, inputs cannot be crafted to pile into one probe
 /// run (hash flooding). Nothing observable may depend on such a placement.
 ///
-/// In tests, [`test_seeds::with_salt`] changes it on the calling thread.
+/// In tests, `test_seeds::with_salt` changes it on the calling thread.
 pub fn process_seed(purpose: &str) -> u64 {
     let seed = shared_hasher().hash(purpose.as_bytes());
     #[cfg(test)]

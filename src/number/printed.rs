@@ -26,7 +26,7 @@
 /// Whether `text`, a field that reads as the integer `v`
 /// ([`super::parse_int_field`]), is the one spelling of `v` (what a filter
 /// reads of an integer without text). That spelling is the only text in
-/// its syntax, `0` or `-`? [1-9][0-9]*, that reads as `v`, so the syntax
+/// its syntax, `0` or `-?[1-9][0-9]*`, that reads as `v`, so the syntax
 /// decides, without writing `v` out.
 #[inline]
 pub fn is_printed_int(text: &[u8], v: i64) -> bool {

@@ -846,7 +846,7 @@ pub fn digest_batch(batch: &arrow_array::RecordBatch) -> u64 {
 }
 
 /// The integers `marks` records of a float column of `len` rows
-/// ([`Spelled::Float`]), or why it cannot be them.
+/// (the `ints` of a [`Spelled::Number`]), or why it cannot be them.
 pub fn int_marks(marks: &ArrayRef, len: usize) -> Result<crate::rows::IntMarks<'_>, String> {
     use crate::rows::IntMarks;
     if marks.len() != len {
