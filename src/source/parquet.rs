@@ -117,11 +117,10 @@ impl ParquetInput {
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        let mut row_starts = vec![0u64];
-        for rg in meta.metadata().row_groups() {
-            let last = *row_starts.last().expect("non-empty");
-            row_starts.push(last + rg.num_rows().max(0) as u64);
-        }
+        let row_starts = row_starts(meta.metadata()).map_err(|why| {
+            let name = show_path(path);
+            Error::Other(format!("{name}: the file is damaged: {why}"))
+        })?;
         let int96 = Int96::of(&meta).map_err(|e| {
             let name = show_path(path);
             Error::Other(format!("{name}: not a readable Parquet file: {e}"))
@@ -200,10 +199,21 @@ impl ParquetInput {
             else {
                 return Ok(None);
             };
+        let (first, end) = match (groups.first(), groups.last()) {
+            (Some(&a), Some(&b)) => (a, b + 1),
+            _ => (0, 0),
+        };
             let batch = match &mut seconds {
+        let read_roots = roots.to_vec();
                 Some(seconds) => {
                     let whole =
                         guarded(|| seconds.next().transpose()).map_err(|e| wrap(&e, row))?;
+                // a page that claims fewer or more values than it holds
+                // reads as a row group of another length, in one column or
+                // in all: the answer would count other rows, silently
+                if end > first && row != self.row_starts[end] {
+                    return Err(self.miscounted(&read_roots, first..end, row));
+                }
                     self.exact_int96(batch, whole, &int96, row)?
                 }
                 None => batch,
@@ -229,22 +239,10 @@ impl ParquetInput {
         let group_of = |row: u64| self.row_starts.partition_point(|&s| s <= row) - 1;
         let first = group_of(row).min(groups);
         let last = group_of(row + DECODE_ROWS as u64 - 1).min(groups - 1);
-        let fails_alone = |root: usize, g: usize| {
-            let Ok(mut reader) = self.reader(&self.meta, [root], vec![g]) else {
-                return true;
-            };
-            loop {
-                match guarded(|| reader.next().transpose()) {
-                    Ok(Some(_)) => {}
-                    Ok(None) => return false,
-                    Err(_) => return true,
-                }
-            }
-        };
         let found = (first..=last)
             .flat_map(|g| roots.iter().map(move |&root| (g, root)))
-            .find(|&(g, root)| fails_alone(root, g));
-        let Some((g, root)) = found else {
+            .find_map(|(g, root)| Some((g, root, self.wrong_alone(root, g)?)));
+        let Some((g, root, wrong)) = found else {
             return plain;
         };
         let (from, to) = (self.row_starts[g] + 1, self.row_starts[g + 1]);
@@ -253,6 +251,11 @@ impl ParquetInput {
              decoded, the file is damaged: {e}",
             show_name(&self.name),
             show_name(&self.header[root]),
+        if let Some(rows) = wrong {
+            // a column that decodes, as another number of rows than its
+            // row group's, fails beside the others ("out of sync")
+            return self.miscounted_column(g, root, rows);
+        }
         ))
     }
 
@@ -262,6 +265,68 @@ impl ParquetInput {
         &self,
         meta: &ArrowReaderMetadata,
         roots: impl IntoIterator<Item = usize>,
+    /// The error for row groups `groups` of columns `roots` that decoded
+    /// as rows up to `end` (counted from 0), not as many as the footer
+    /// says: it names the first row group and column that read alone as
+    /// another count (or fail), else the groups.
+    fn miscounted(&self, roots: &[usize], groups: Range<usize>, end: u64) -> Error {
+        for g in groups.clone() {
+            for &root in roots {
+                match self.wrong_alone(root, g) {
+                    None => {}
+                    Some(Some(rows)) => return self.miscounted_column(g, root, rows),
+                    Some(None) => {
+                        return Error::Other(format!(
+                            "{}: row group {g} (counted from 0), column '{}' cannot be \
+                             decoded, the file is damaged",
+                            show_name(&self.name),
+                            show_name(&self.header[root]),
+                        ))
+                    }
+                }
+            }
+        }
+        let name = show_name(&self.name);
+        let claimed = self.row_starts[groups.end] - self.row_starts[groups.start];
+        let read = end.wrapping_sub(self.row_starts[groups.start]);
+        Error::Other(format!(
+            "{name}: row groups {} to {} (counted from 0) decoded as {read} rows where the \
+             footer says {claimed}: the file is damaged",
+            groups.start,
+            groups.end - 1
+        ))
+    }
+
+    /// What is wrong with column `root` of row group `g` read alone: `None`
+    /// if nothing, `Some(None)` if it fails to decode, `Some(Some(rows))` if
+    /// it decodes as another number of rows than the footer says.
+    fn wrong_alone(&self, root: usize, g: usize) -> Option<Option<u64>> {
+        let Ok(mut reader) = self.reader(&self.meta, [root], vec![g]) else {
+            return Some(None);
+        };
+        let mut rows = 0u64;
+        loop {
+            match guarded(|| reader.next().transpose()) {
+                Ok(Some(batch)) => rows += batch.num_rows() as u64,
+                Ok(None) => break,
+                Err(_) => return Some(None),
+            }
+        }
+        let claimed = self.row_starts[g + 1] - self.row_starts[g];
+        (rows != claimed).then_some(Some(rows))
+    }
+
+    /// The error for column `root` of row group `g` decoding as `rows`.
+    fn miscounted_column(&self, g: usize, root: usize, rows: u64) -> Error {
+        Error::Other(format!(
+            "{}: row group {g} (counted from 0), column '{}' holds {rows} rows where the footer \
+             says {}: the file is damaged",
+            show_name(&self.name),
+            show_name(&self.header[root]),
+            self.row_starts[g + 1] - self.row_starts[g]
+        ))
+    }
+
         groups: Vec<usize>,
     ) -> Result<ParquetRecordBatchReader> {
         let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
@@ -377,6 +442,44 @@ impl ParquetInput {
 /// what to do, rather than the crate's "Disabled feature at compile time".
 fn read_error(name: &str, e: &dyn std::fmt::Display) -> Error {
     let name = show_name(name);
+/// The first row of each row group of `meta`, and the total at the end; or
+/// why the footer's counts cannot be the rows. A column that is not
+/// repeated holds one value (or null) per row, so its chunk's value count
+/// is the row group's row count: the two are written apart in the footer,
+/// and one damaged (a flipped bit, a negative or absurd count) no longer
+/// passes for the rows. A count of rows alone (`--agg count`) reads no
+/// page: it counted what a damaged `num_rows` said, and one of 2^40 rows
+/// took hours of empty batches to count.
+fn row_starts(
+    meta: &parquet::file::metadata::ParquetMetaData,
+) -> std::result::Result<Vec<u64>, String> {
+    let mut starts = vec![0u64];
+    for (g, rg) in meta.row_groups().iter().enumerate() {
+        let rows = u64::try_from(rg.num_rows()).map_err(|_| {
+            format!(
+                "row group {g} (counted from 0) claims {} rows",
+                rg.num_rows()
+            )
+        })?;
+        for c in rg.columns() {
+            if c.column_descr().max_rep_level() == 0 && c.num_values() != rg.num_rows() {
+                return Err(format!(
+                    "row group {g} (counted from 0) claims {rows} rows, but its column '{}' \
+                     holds {} values",
+                    show_name(&c.column_path().string()),
+                    c.num_values()
+                ));
+            }
+        }
+        let last = *starts.last().expect("non-empty");
+        starts.push(
+            last.checked_add(rows)
+                .ok_or_else(|| format!("row group {g} (counted from 0) claims {rows} rows"))?,
+        );
+    }
+    Ok(starts)
+}
+
     match missing_codec(e) {
         Some(codec) => Error::Other(format!(
             "{name}: its pages are compressed with {codec}, which rayproc does not read (it \

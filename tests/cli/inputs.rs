@@ -881,6 +881,53 @@ fn a_parquet_file_with_an_unreadable_arrow_schema_reads_its_other_columns() {
     assert!(r.stderr.contains("column 'big'"), "{}", r.stderr);
 }
 
+/// Damage that the Parquet format can tell was read as other rows, exit 0:
+/// a row group's row count that its columns' value counts contradict (a
+/// count alone trusted it: 10 rows of 12), a data page claiming 11 of its
+/// 12 values (11 rows, sum 55 of 66), and a flipped bit in a page whose
+/// writer stored its CRC-32 (5.0 read as 2.5). Each is an error naming
+/// the damage, whatever the aggregates and the partitioning.
+#[test]
+fn damaged_parquet_counts_and_checksums_are_errors_not_other_rows() {
+    for (file, queries, says) in [
+        (
+            "damaged_row_count.parquet",
+            &["count", "count,sum:x"][..],
+            "damaged_row_count.parquet: the file is damaged: row group 0 (counted from 0) \
+             claims 4 rows, but its column 'i' holds 6 values\n",
+        ),
+        (
+            "damaged_page_values.parquet",
+            &["count,sum:x", "sum:x,sum:i", "max:x"][..],
+            "damaged_page_values.parquet: row group 0 (counted from 0), column 'x' holds 11 \
+             rows where the footer says 12: the file is damaged\n",
+        ),
+        (
+            "damaged_page_crc.parquet",
+            &["sum:x", "count,max:x"][..],
+            "damaged_page_crc.parquet: row group 0 (counted from 0; rows 1 to 12), column 'x' \
+             cannot be decoded, the file is damaged: ",
+        ),
+    ] {
+        let path = fixture(file);
+        for agg in queries {
+            let err = fail_all_partitions(&["--agg", agg], &path, 1);
+            assert!(
+                err.starts_with("rayproc: error: ") && err.contains(says),
+                "{file} {agg}: {err}"
+            );
+        }
+    }
+    // the undamaged column of the page file still answers
+    assert_eq!(
+        run_all_partitions(
+            &["--agg", "count,sum:i"],
+            &fixture("damaged_page_values.parquet")
+        ),
+        "count,sum_i\n12,66\n"
+    );
+}
+
 /// Legacy INT96 timestamps (what Spark, Hive and Impala write, here with no
 /// Arrow schema in the footer) read as the times they hold in every year
 /// rayproc reads: outside 1677-09-21 to 2262-04-11 the `parquet` crate's
