@@ -632,7 +632,18 @@ fn foreign(head: &[u8], tail: Option<&[u8; 6]>) -> Option<&'static str> {
         && head.starts_with(b"BZh")
         && (b'1'..=b'9').contains(&head[3])
         && head[4..10] == *b"1AY&SY";
-    Some(if head.starts_with(b"FEA1") && ends(b"FEA1", 0) {
+    // a control byte other than a tab or line end: no CSV text holds one
+    let binary = head
+        .iter()
+        .take(16)
+        .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'));
+    Some(if head.starts_with(b"PARE") && ends(b"PARE", 0) {
+        "an encrypted Parquet file (Parquet modular encryption), which rayproc does not \
+         read: write it without encryption"
+    } else if !head.starts_with(b"PAR1") && ends(b"PAR1", 0) && binary {
+        "a damaged Parquet file: it ends with Parquet's magic (PAR1) but does not begin with \
+         it, and its first bytes are not text"
+    } else if head.starts_with(b"FEA1") && ends(b"FEA1", 0) {
         "a Feather version 1 file (pandas before 1.0, R's feather), which rayproc does not \
          read: it reads Feather version 2 (Arrow IPC); convert it with pyarrow: \
          `pyarrow.feather.write_feather(pyarrow.feather.read_table(OLD), NEW)`"
@@ -1104,6 +1115,14 @@ mod sniff_tests {
         for text in [
             &b"Obj,x\n"[..],
             b"PK,x\n",
+        // Parquet that rayproc cannot read, told by both ends
+        let pare = foreign(b"PARE\x15\x00\x15", Some(b"\0\0PARE")).unwrap();
+        assert!(pare.contains("encrypted Parquet"), "{pare}");
+        let damaged = foreign(b"PAR0\x15\x00\x15\xf0", Some(b"\x02\0PAR1")).unwrap();
+        assert!(damaged.contains("damaged Parquet"), "{damaged}");
+        // text that ends so is CSV
+        assert_eq!(foreign(b"PARE,x\n", Some(b"x\nPARE")), None);
+        assert_eq!(foreign(b"x,y\n1,PAR1", Some(b"1,PAR1")), None);
             b"SQLite format 3,x",
             b"BZh,x\n1,2\n3,4",
         ] {
