@@ -75,3 +75,44 @@ mod tests {
         }
     }
 }
+
+/// Whether standard stream `fd` (0 or 1) is open the way rayproc uses it:
+/// 0 for reading, 1 for writing. Rust's `stdin()` and `stdout()` take a
+/// descriptor open only the other way (`1<file`, `0>file`: `EBADF` on
+/// use) for a sink that swallows everything and an empty input: the
+/// result went nowhere with exit 0, and `count` was 0. The error says
+/// which stream and why. (A closed one is never seen here: before `main`,
+/// the Rust runtime opens `/dev/null` on a closed standard descriptor.)
+#[cfg(unix)]
+pub fn check_std(fd: std::os::fd::RawFd) -> crate::error::Result<()> {
+    // SAFETY: F_GETFL takes no argument and touches no memory of ours.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    let reading = fd == 0;
+    let usable = flags >= 0
+        && match flags & libc::O_ACCMODE {
+            libc::O_RDONLY => reading,
+            libc::O_WRONLY => !reading,
+            _ => true,
+        };
+    if usable {
+        return Ok(());
+    }
+    let (what, how, instead) = if reading {
+        ("input", "reading", "name a file with --input")
+    } else {
+        ("output", "writing", "write to a file with --output")
+    };
+    let state = if flags < 0 {
+        "closed"
+    } else {
+        "open the other way only"
+    };
+    Err(crate::error::Error::Other(format!(
+        "standard {what} is not open for {how} ({state}): {instead}"
+    )))
+}
+
+#[cfg(not(unix))]
+pub fn check_std(_: i32) -> crate::error::Result<()> {
+    Ok(())
+}

@@ -180,6 +180,23 @@ pub(crate) enum Inputs {
     Store(Box<Store>),
 }
 
+impl Inputs {
+    /// `result`, unless an input file changed while it was read (see
+    /// [`crate::source::unchanged`]); a store checks its own files.
+    pub(crate) fn unless_changed<T>(&self, result: Result<T>) -> Result<T> {
+        use crate::source::unchanged::unless_changed;
+        match self {
+            Inputs::Csv(inputs) => {
+                unless_changed(result, inputs.iter().map(|i| (i.name.as_str(), i.state())))
+            }
+            Inputs::Typed(inputs) => {
+                unless_changed(result, inputs.iter().map(|i| (i.name(), i.state())))
+            }
+            Inputs::Store(_) => result,
+        }
+    }
+}
+
 /// Opens the inputs of `query`, checks that they form one table, and
 /// resolves its plan: everything short of reading the data. Notes on
 /// stderr (unless `quiet`) when `threads` is capped or `partitions`
@@ -275,6 +292,11 @@ impl Prepared<'_> {
 
     /// Reads the data and returns the result table.
     pub fn execute(&self) -> Result<Table> {
+        let read = self.read();
+        self.inputs.unless_changed(read)
+    }
+
+    fn read(&self) -> Result<Table> {
         let query = self.query;
         match &self.inputs {
             Inputs::Csv(inputs) => exec::run(&self.plan, inputs, &self.exec_options()),

@@ -27,13 +27,16 @@
 //! - **SIGBUS.** The mmap sites register each mapped region with
 //!   [`register_mapping`]. A `SA_SIGINFO` handler looks the faulting
 //!   address (`si_addr`) up; when it lies in a registered region, the
-//!   handler writes `rayproc: error: FILE changed while being read
-//!   (truncated?)` with `write(2)`, unlinks the registered temporary files
-//!   and `_exit(1)`s. A fault anywhere else is a real bug: the handler
-//!   restores the default action and re-raises, and the process still
-//!   dies of SIGBUS. Registered directories are not removed from the
-//!   handler (that would need `opendir`, which allocates): the next run's
-//!   cleanup removes them.
+//!   handler hands the ending to the interrupt thread: it notes the file,
+//!   sends the process a signal only that thread waits for ([`bus_signal`])
+//!   and waits; the thread removes every registered path, directories
+//!   included (`split`'s store under construction: they were left behind,
+//!   hundreds of MB, when a handler could only `unlink`), writes
+//!   `rayproc: error: FILE changed while being read (truncated?)` and
+//!   exits 1. Without that thread (it could not start) the handler writes
+//!   the message, unlinks the registered files and `_exit(1)`s itself. A
+//!   fault anywhere else is a real bug: the handler restores the default
+//!   action and re-raises, and the process still dies of SIGBUS.
 //!
 //! # The registries are lock-free slot tables
 //!
@@ -353,6 +356,20 @@ mod unix {
 
     const INTERRUPTS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
+    /// The signal by which the SIGBUS handler hands the ending of the run
+    /// to the interrupt thread: the first real-time signal the C library
+    /// leaves to programs, blocked in every thread and waited for by that
+    /// one only, so that no one else ever sees it.
+    fn bus_signal() -> libc::c_int {
+        libc::SIGRTMIN()
+    }
+
+    /// Whether the interrupt thread waits for [`bus_signal`].
+    static BUS_THREAD: AtomicBool = AtomicBool::new(false);
+    /// The name of the input whose mapping faulted, for the interrupt
+    /// thread's message.
+    static BUS_NAME: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+
     /// True when `signo` is ignored (as `nohup` leaves SIGHUP).
     fn ignored(signo: libc::c_int) -> bool {
         // SAFETY: a null new action only reads the current one into `old`,
@@ -384,6 +401,7 @@ mod unix {
                     blocked |= 1 << signo;
                 }
             }
+            libc::sigaddset(&mut set, bus_signal());
             libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
             set
         };
@@ -395,9 +413,13 @@ mod unix {
                 // SAFETY: `set` is an initialised signal set and `signo` a
                 // valid place for the answer.
                 if unsafe { libc::sigwait(&set, &mut signo) } == 0 {
+                    if signo == bus_signal() {
+                        bus_fault();
+                    }
                     interrupted(signo);
                 }
             });
+        BUS_THREAD.store(started.is_ok(), SeqCst);
         if started.is_err() {
             // No thread, no cleanup: let the signals kill as before.
             // SAFETY: as above, on this thread's own mask.
@@ -419,6 +441,7 @@ mod unix {
                     libc::sigaddset(&mut set, signo);
                 }
             }
+            libc::sigaddset(&mut set, bus_signal());
             libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
             if XFSZ_DEFAULT.load(SeqCst) {
                 libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
@@ -426,11 +449,28 @@ mod unix {
         }
     }
 
-    /// Removes the registered paths and dies of `signo`.
-    fn interrupted(signo: libc::c_int) -> ! {
-        // after any critical step under way, and before any other starts
+    /// The run's end after a SIGBUS in a registered mapping, on the
+    /// interrupt thread (the handler set `DYING` and [`BUS_NAME`]): the
+    /// registered paths removed, directories included, the message, exit 1.
+    fn bus_fault() -> ! {
+        // as an interrupt does (no critical step reads a mapped input, so
+        // the faulting thread, which waits for good, holds none)
         std::mem::forget(critical());
-        DYING.store(true, SeqCst);
+        remove_registered();
+        let name = BUS_NAME.load(SeqCst);
+        // SAFETY: the handler stored a published mapping's name, a live C
+        // string that no one frees once DYING is set (module docs).
+        let name = unsafe { CStr::from_ptr(name) }.to_bytes();
+        write_stderr(b"rayproc: error: ");
+        write_stderr(name);
+        write_stderr(b" changed while being read (truncated?)\n");
+        // SAFETY: _exit ends the process at once; the faulting thread must
+        // not run on (it waits in the handler).
+        unsafe { libc::_exit(1) }
+    }
+
+    /// Removes every registered path (`DYING` is set).
+    fn remove_registered() {
         for slot in &CLEANUP {
             let path = slot.path.load(SeqCst);
             if !path.is_null() {
@@ -441,6 +481,14 @@ mod unix {
                 remove_path(Path::new(std::ffi::OsStr::from_bytes(bytes)));
             }
         }
+    }
+
+    /// Removes the registered paths and dies of `signo`.
+    fn interrupted(signo: libc::c_int) -> ! {
+        // after any critical step under way, and before any other starts
+        std::mem::forget(critical());
+        DYING.store(true, SeqCst);
+        remove_registered();
         // SAFETY: plain libc calls on this thread's own signal state; with
         // the default action restored and the signal unblocked here, raise
         // ends the process with that signal, as the shell expects.
@@ -518,6 +566,15 @@ mod unix {
             }
             return;
         };
+        if BUS_THREAD.load(SeqCst) {
+            // the interrupt thread ends the run (it may allocate, to remove
+            // directories); this thread must not run on, and waits
+            BUS_NAME.store(path as *mut libc::c_char, SeqCst);
+            // SAFETY: kill and getpid are async-signal-safe; the signal is
+            // blocked in every thread but waited for by the interrupt one.
+            unsafe { libc::kill(libc::getpid(), bus_signal()) };
+            pause_forever()
+        }
         // SAFETY: a published pointer is a live NUL-terminated string that
         // no one frees once DYING is set (module docs).
         let name = unsafe { CStr::from_ptr(path) }.to_bytes();

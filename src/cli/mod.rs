@@ -149,6 +149,9 @@ pub fn run(config: &RunConfig) -> Result<()> {
     let threads = query::threads(config.query.threads, true);
     crate::alloc::pad_heaps_for(threads);
     let table = query::run(&config.query)?;
+    if let Some(out) = &config.output {
+        refuse_an_input_as_output("--output", out, &config.query)?;
+    }
     output::write_table(&table, config.format, config.output.as_deref(), threads)?;
     crate::phases::mark("output");
     print_notes(&table, config.query.quiet);
@@ -162,7 +165,39 @@ pub fn run(config: &RunConfig) -> Result<()> {
 /// `--emit-partial` says.
 pub fn map(config: &MapConfig) -> Result<()> {
     let file = crate::mapreduce::map(&config.query, config.part)?;
+    if config.emit.as_os_str() != "-" {
+        refuse_an_input_as_output("--emit-partial", &config.emit, &config.query)?;
+    }
     write_partial(&file.to_bytes(), &config.emit)
+}
+
+/// Refuses an output (`path`, named by `flag`) that would replace what
+/// `query` read: one of its input files, or a file in the store it read
+/// (`-o STORE/current` left the store damaged). Exit 2.
+fn refuse_an_input_as_output(
+    flag: &str,
+    path: &std::path::Path,
+    query: &query::Query,
+) -> Result<()> {
+    crate::source::unchanged::refuse_as_output(flag, path)?;
+    if let query::Source::Store { dir, .. } = &query.source {
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        let (Ok(folder), Ok(store)) = (folder.canonicalize(), dir.canonicalize()) else {
+            return Ok(());
+        };
+        if folder.starts_with(&store) {
+            return Err(Error::Usage(format!(
+                "{flag} {} is inside the store {} that was read: writing it would change the \
+                 store; write the result elsewhere",
+                show_path(path),
+                show_path(dir)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `rayproc reduce`: the merged result (or partial).
@@ -202,6 +237,7 @@ fn print_notes(table: &crate::table::Table, quiet: bool) {
 /// Writes a partial file's bytes to `path` (atomically), or to stdout.
 fn write_partial(bytes: &[u8], path: &std::path::Path) -> Result<()> {
     if path.as_os_str() == "-" {
+        crate::pipe::check_std(1)?;
         let stdout = io::stdout();
         let mut out = stdout.lock();
         return out

@@ -150,64 +150,69 @@ fn map_part(
     let (args, inputs) = identity(query)?;
     let mut pieces = Vec::new();
     let mut bodies = Vec::new();
-    let (source, partial) = match prepared.inputs() {
-        Inputs::Csv(csv) => {
-            bodies = csv_bodies(csv)?;
-            let mut partials = Vec::new();
-            for &index in parts {
-                let part = Part { index, count };
-                let cut = csv_part(&plan, csv, &bodies, part, exact, &prepared.exec_options())?;
-                partials.push(cut.0);
-                pieces.extend(cut.1);
+    let mut read = || -> Result<(SourceKind, Partial)> {
+        Ok(match prepared.inputs() {
+            Inputs::Csv(csv) => {
+                bodies = csv_bodies(csv)?;
+                let mut partials = Vec::new();
+                for &index in parts {
+                    let part = Part { index, count };
+                    let cut = csv_part(&plan, csv, &bodies, part, exact, &prepared.exec_options())?;
+                    partials.push(cut.0);
+                    pieces.extend(cut.1);
+                }
+                (SourceKind::Csv, merge_flat(&plan, partials))
             }
-            (SourceKind::Csv, merge_flat(&plan, partials))
-        }
-        Inputs::Typed(typed_inputs) => {
-            let units = typed::units(typed_inputs);
-            let mut tasks = Vec::new();
-            for &index in parts {
-                for (input, range) in unit_share(&units, Part { index, count }) {
+            Inputs::Typed(typed_inputs) => {
+                let units = typed::units(typed_inputs);
+                let mut tasks = Vec::new();
+                for &index in parts {
+                    for (input, range) in unit_share(&units, Part { index, count }) {
+                        pieces.push(Piece {
+                            part: index,
+                            input,
+                            start: range.start as u64,
+                            end: range.end as u64,
+                            stop: range.end as u64,
+                            exact: true,
+                        });
+                        tasks.extend(range.map(|u| TypedTask {
+                            input,
+                            units: u..u + 1,
+                        }));
+                    }
+                }
+                let partial = typed::partial(&plan, typed_inputs, &tasks, threads)?;
+                (SourceKind::Typed, partial)
+            }
+            Inputs::Store(store) => {
+                let files = store.partitions();
+                let verify = matches!(query.source, Source::Store { verify: true, .. });
+                let mut partials = Vec::new();
+                for &index in parts {
+                    let range = files * index / count..files * (index + 1) / count;
                     pieces.push(Piece {
                         part: index,
-                        input,
+                        input: 0,
                         start: range.start as u64,
                         end: range.end as u64,
                         stop: range.end as u64,
                         exact: true,
                     });
-                    tasks.extend(range.map(|u| TypedTask {
-                        input,
-                        units: u..u + 1,
-                    }));
+                    let opts = StoreRunOptions {
+                        threads,
+                        progress: false,
+                        verify,
+                    };
+                    partials.push(store.partial(&plan, range, &opts)?);
                 }
+                (SourceKind::Store, merge_flat(&plan, partials))
             }
-            let partial = typed::partial(&plan, typed_inputs, &tasks, threads)?;
-            (SourceKind::Typed, partial)
-        }
-        Inputs::Store(store) => {
-            let files = store.partitions();
-            let verify = matches!(query.source, Source::Store { verify: true, .. });
-            let mut partials = Vec::new();
-            for &index in parts {
-                let range = files * index / count..files * (index + 1) / count;
-                pieces.push(Piece {
-                    part: index,
-                    input: 0,
-                    start: range.start as u64,
-                    end: range.end as u64,
-                    stop: range.end as u64,
-                    exact: true,
-                });
-                let opts = StoreRunOptions {
-                    threads,
-                    progress: false,
-                    verify,
-                };
-                partials.push(store.partial(&plan, range, &opts)?);
-            }
-            (SourceKind::Store, merge_flat(&plan, partials))
-        }
+        })
     };
+    // an input that changed while it was read makes a partial of neither
+    // version (and the identity recorded before the read would not tell)
+    let (source, partial) = prepared.inputs().unless_changed(read())?;
     if !plan.text_extremes && !partial.complete(&plan) {
         // a min/max column of this part holds text: keep every value's text
         drop(prepared);

@@ -41,7 +41,11 @@
 //!   refused, with why: it is one, a component of it is a file, or which
 //!   of its folders does not exist.
 //! - **Modes**: a new file gets `0666` less the umask, as with `>`; a
-//!   replaced file keeps its mode.
+//!   replaced file keeps its mode, and its owner and group where this
+//!   process may give them (root may: a report owned by a service user,
+//!   replaced by root's cron job, became root's and unreadable to it; a
+//!   user may keep a group of theirs). Other metadata (extended
+//!   attributes, ACLs beyond the mode) belongs to the file replaced.
 //!
 //! The temporary file is named `.NAME.rayproc-tmp-PID-RANDOM`. It is
 //! registered with [`crate::signals`], so SIGINT, SIGTERM, SIGHUP and a
@@ -90,7 +94,7 @@ pub fn write_atomically(
             let file = File::create(&target).map_err(|e| Error::io(path, e))?;
             return write_in_place(path, file, fill);
         }
-        Ok(meta) => Some(meta.permissions()),
+        Ok(meta) => Some(meta),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(no_file(e)),
     };
@@ -98,9 +102,16 @@ pub fn write_atomically(
     remove_leftovers(&dir, &name);
     let tmp = Temporary::create(&dir, &name).map_err(no_file)?;
     signals::test_pause("output");
-    if let Some(permissions) = existing {
+    if let Some(meta) = existing {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            // before the mode: a change of owner clears set-id bits;
+            // refused (not root, a group not ours), the file stays ours
+            let _ = std::os::unix::fs::fchown(&tmp.file, Some(meta.uid()), Some(meta.gid()));
+        }
         tmp.file
-            .set_permissions(permissions)
+            .set_permissions(meta.permissions())
             .map_err(|e| Error::io(path, e))?;
     }
     {

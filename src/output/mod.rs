@@ -56,6 +56,7 @@ pub fn write_table(
     crate::exec::pool(threads)?.install(|| match path {
         Some(path) => write_atomically(path, |w| write(table, format, w)),
         None => {
+            crate::pipe::check_std(1)?;
             // a result piped to a program: see `crate::pipe`
             #[cfg(target_os = "linux")]
             crate::pipe::grow(std::os::fd::AsRawFd::as_raw_fd(&io::stdout()));

@@ -140,6 +140,9 @@ pub struct IpcFile {
     blocks: Vec<Block>,
     /// Each record batch's decoder, an index into `decoders`.
     epoch_of: Vec<usize>,
+    /// The file as it was opened, when it was opened by its path: see
+    /// [`super::unchanged`].
+    pub(crate) state: Option<super::unchanged::FileState>,
 }
 
 impl IpcFile {
@@ -154,6 +157,8 @@ impl IpcFile {
         projection: Option<Vec<usize>>,
     ) -> Result<IpcFile> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        // before any byte is read
+        let state = super::unchanged::FileState::of(&file, name, None);
         // SAFETY: a read-only map, viewed only as bytes that are validated
         // before use; a file truncated under the map raises SIGBUS (see the
         // module docs), it cannot make the map lie about its length.
@@ -162,7 +167,9 @@ impl IpcFile {
         // map), so the region stays registered for the whole run: a page
         // that vanishes under it is an error naming the file, not a crash.
         crate::signals::register_mapping_for_run(map.as_ptr(), map.len(), Path::new(name));
-        IpcFile::from_map(Arc::new(map), name, require_alignment, projection)
+        let mut opened = IpcFile::from_map(Arc::new(map), name, require_alignment, projection)?;
+        opened.state = state;
+        Ok(opened)
     }
 
     /// Reads the footer of a mapped IPC file; every batch decoded from it is
@@ -230,6 +237,7 @@ impl IpcFile {
             decoders: Vec::with_capacity(layout.epochs.len()),
             blocks: layout.batches,
             epoch_of: layout.epoch_of,
+            state: None,
         };
         for dictionaries in &layout.epochs {
             let mut decoder = FileDecoder::new(file.schema.clone(), layout.version)

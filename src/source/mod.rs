@@ -36,6 +36,7 @@ pub mod scan;
 pub mod split;
 pub mod stream;
 pub mod typed;
+pub mod unchanged;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -135,6 +136,9 @@ pub struct CsvInput {
     /// For a streamed compressed file: its path, so that an error path can
     /// stream it again (`output::utf8`); `None` for every other input.
     pub(crate) reopen: Option<PathBuf>,
+    /// The file as it was opened, for a file that can be read again: see
+    /// [`unchanged`].
+    pub(crate) state: Option<unchanged::FileState>,
 }
 
 /// How [`CsvInput::open_with`] opens an input.
@@ -211,6 +215,10 @@ impl CsvInput {
                 io::Error::other("is a directory, not a CSV file"),
             ));
         }
+        // before any byte is read
+        let state = (!read_once)
+            .then(|| unchanged::FileState::of(&file, &name, None))
+            .flatten();
         let small = ((1..=READ_UP_TO).contains(&meta.len()) && meta.is_file())
             .then(|| read_small(&file, meta.len()))
             .transpose()
@@ -275,9 +283,16 @@ impl CsvInput {
             line_base: 0,
             stream: None,
             reopen: None,
+            state,
         };
         input.read_header(delimiter, options.no_header)?;
         Ok(input)
+    }
+
+    /// The file as it was opened ([`unchanged`]), if it is one that can
+    /// change.
+    pub fn state(&self) -> Option<&unchanged::FileState> {
+        self.state.as_ref()
     }
 
     /// True for an input read as a stream (see [`stream`]): its bytes can
@@ -1100,6 +1115,14 @@ mod sniff_tests {
             assert_eq!(foreign(&bytes[..16], Some(b"a,b\n1\n")), None);
         }
         assert_eq!(foreign(b"FEA1,ORC\n", Some(b"1,ORC\n")), None);
+        // Parquet that rayproc cannot read, told by both ends
+        let pare = foreign(b"PARE\x15\x00\x15", Some(b"\0\0PARE")).unwrap();
+        assert!(pare.contains("encrypted Parquet"), "{pare}");
+        let damaged = foreign(b"PAR0\x15\x00\x15\xf0", Some(b"\x02\0PAR1")).unwrap();
+        assert!(damaged.contains("damaged Parquet"), "{damaged}");
+        // text that ends so is CSV
+        assert_eq!(foreign(b"PARE,x\n", Some(b"x\nPARE")), None);
+        assert_eq!(foreign(b"x,y\n1,PAR1", Some(b"1,PAR1")), None);
         for (head, what) in [
             (&b"Obj\x01\x04\x14avro"[..], "Avro"),
             (b"PK\x03\x04\x14\x00", "ZIP"),
@@ -1115,14 +1138,6 @@ mod sniff_tests {
         for text in [
             &b"Obj,x\n"[..],
             b"PK,x\n",
-        // Parquet that rayproc cannot read, told by both ends
-        let pare = foreign(b"PARE\x15\x00\x15", Some(b"\0\0PARE")).unwrap();
-        assert!(pare.contains("encrypted Parquet"), "{pare}");
-        let damaged = foreign(b"PAR0\x15\x00\x15\xf0", Some(b"\x02\0PAR1")).unwrap();
-        assert!(damaged.contains("damaged Parquet"), "{damaged}");
-        // text that ends so is CSV
-        assert_eq!(foreign(b"PARE,x\n", Some(b"x\nPARE")), None);
-        assert_eq!(foreign(b"x,y\n1,PAR1", Some(b"1,PAR1")), None);
             b"SQLite format 3,x",
             b"BZh,x\n1,2\n3,4",
         ] {

@@ -58,6 +58,9 @@ pub struct ParquetInput {
     /// The top-level INT96 timestamp columns, and a reader's metadata that
     /// reads them as seconds (see [`Int96`]).
     int96: Option<Int96>,
+    /// The file as it was opened (every reader opens its path again): see
+    /// [`super::unchanged`].
+    pub(crate) state: Option<super::unchanged::FileState>,
 }
 
 /// A file's legacy INT96 timestamps (what Spark, Hive and Impala write):
@@ -83,6 +86,8 @@ impl ParquetInput {
     pub fn open(path: &Path) -> Result<ParquetInput> {
         let name = path.display().to_string();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        // before any byte is read
+        let state = super::unchanged::FileState::of(&file, &name, Some(path));
         let meta = guarded(|| {
             // A footer's Arrow schema (`ARROW:schema`, what pyarrow and
             // Polars embed) the crate cannot read (Polars' Int128) made the
@@ -132,6 +137,7 @@ impl ParquetInput {
             header,
             row_starts,
             int96,
+            state,
         })
     }
 
@@ -193,27 +199,27 @@ impl ParquetInput {
             }
             _ => None,
         };
-        let mut reader = self.reader(&self.meta, roots.iter().copied(), groups)?;
-        Ok(move || {
-            let Some(batch) = guarded(|| reader.next().transpose()).map_err(|e| wrap(&e, row))?
-            else {
-                return Ok(None);
-            };
         let (first, end) = match (groups.first(), groups.last()) {
             (Some(&a), Some(&b)) => (a, b + 1),
             _ => (0, 0),
         };
-            let batch = match &mut seconds {
+        let mut reader = self.reader(&self.meta, roots.iter().copied(), groups)?;
         let read_roots = roots.to_vec();
-                Some(seconds) => {
-                    let whole =
-                        guarded(|| seconds.next().transpose()).map_err(|e| wrap(&e, row))?;
+        Ok(move || {
+            let Some(batch) = guarded(|| reader.next().transpose()).map_err(|e| wrap(&e, row))?
+            else {
                 // a page that claims fewer or more values than it holds
                 // reads as a row group of another length, in one column or
                 // in all: the answer would count other rows, silently
                 if end > first && row != self.row_starts[end] {
                     return Err(self.miscounted(&read_roots, first..end, row));
                 }
+                return Ok(None);
+            };
+            let batch = match &mut seconds {
+                Some(seconds) => {
+                    let whole =
+                        guarded(|| seconds.next().transpose()).map_err(|e| wrap(&e, row))?;
                     self.exact_int96(batch, whole, &int96, row)?
                 }
                 None => batch,
@@ -245,26 +251,20 @@ impl ParquetInput {
         let Some((g, root, wrong)) = found else {
             return plain;
         };
+        if let Some(rows) = wrong {
+            // a column that decodes, as another number of rows than its
+            // row group's, fails beside the others ("out of sync")
+            return self.miscounted_column(g, root, rows);
+        }
         let (from, to) = (self.row_starts[g] + 1, self.row_starts[g + 1]);
         Error::Other(format!(
             "{}: row group {g} (counted from 0; rows {from} to {to}), column '{}' cannot be \
              decoded, the file is damaged: {e}",
             show_name(&self.name),
             show_name(&self.header[root]),
-        if let Some(rows) = wrong {
-            // a column that decodes, as another number of rows than its
-            // row group's, fails beside the others ("out of sync")
-            return self.miscounted_column(g, root, rows);
-        }
         ))
     }
 
-    /// A reader of row groups `groups`, top-level columns `roots`, with the
-    /// schema of `meta`.
-    fn reader(
-        &self,
-        meta: &ArrowReaderMetadata,
-        roots: impl IntoIterator<Item = usize>,
     /// The error for row groups `groups` of columns `roots` that decoded
     /// as rows up to `end` (counted from 0), not as many as the footer
     /// says: it names the first row group and column that read alone as
@@ -327,6 +327,12 @@ impl ParquetInput {
         ))
     }
 
+    /// A reader of row groups `groups`, top-level columns `roots`, with the
+    /// schema of `meta`.
+    fn reader(
+        &self,
+        meta: &ArrowReaderMetadata,
+        roots: impl IntoIterator<Item = usize>,
         groups: Vec<usize>,
     ) -> Result<ParquetRecordBatchReader> {
         let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
@@ -436,12 +442,6 @@ impl ParquetInput {
     }
 }
 
-/// The error for file `name` that the Parquet reader reported as `e`. A
-/// codec this build leaves out (Brotli: a large crate for a codec few
-/// writers use; LZO, which the `parquet` crate does not read) says so and
-/// what to do, rather than the crate's "Disabled feature at compile time".
-fn read_error(name: &str, e: &dyn std::fmt::Display) -> Error {
-    let name = show_name(name);
 /// The first row of each row group of `meta`, and the total at the end; or
 /// why the footer's counts cannot be the rows. A column that is not
 /// repeated holds one value (or null) per row, so its chunk's value count
@@ -480,6 +480,12 @@ fn row_starts(
     Ok(starts)
 }
 
+/// The error for file `name` that the Parquet reader reported as `e`. A
+/// codec this build leaves out (Brotli: a large crate for a codec few
+/// writers use; LZO, which the `parquet` crate does not read) says so and
+/// what to do, rather than the crate's "Disabled feature at compile time".
+fn read_error(name: &str, e: &dyn std::fmt::Display) -> Error {
+    let name = show_name(name);
     match missing_codec(e) {
         Some(codec) => Error::Other(format!(
             "{name}: its pages are compressed with {codec}, which rayproc does not read (it \

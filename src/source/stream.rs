@@ -258,6 +258,7 @@ fn open_stream(
     id: Option<Identity>,
 ) -> Result<(Box<dyn Read + Send>, Option<Identity>)> {
     if is_stdin(path) {
+        crate::pipe::check_std(0)?;
         #[cfg(target_os = "linux")]
         crate::pipe::grow(0);
         return Ok((Box::new(io::stdin()), id));
@@ -427,6 +428,7 @@ fn start(
             progress,
         }),
         reopen: None,
+        state: None,
     };
     input.read_header(options.delimiter, options.no_header)?;
     Ok(input)
@@ -792,6 +794,7 @@ fn parse_block<W>(
         line_base: 0,
         stream: None,
         reopen: None,
+        state: None,
     };
     let read = |piece: &CsvInput, state: &mut W| {
         let mut reader = CsvReader::new(plan, opts.delimiter);

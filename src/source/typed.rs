@@ -71,6 +71,14 @@ impl TypedInput {
         }
     }
 
+    /// The file as it was opened ([`super::unchanged`]).
+    pub fn state(&self) -> Option<&super::unchanged::FileState> {
+        match &self.file {
+            TypedFile::Parquet(p) => p.state.as_ref(),
+            TypedFile::Ipc(f, _) => f.state.as_ref(),
+        }
+    }
+
     /// The file's own columns (the Hive columns not included).
     pub fn header(&self) -> Vec<String> {
         match &self.file {

@@ -1,0 +1,278 @@
+//! Whether an input file changed while a run read it.
+//!
+//! rayproc reads a file by mapping it, or (Parquet) by reading its pages
+//! where the footer says they are. Another process that changes the file
+//! meanwhile changes what is read, and only some changes fault: a file
+//! truncated by whole pages raises SIGBUS on the next read past its new
+//! end (see [`crate::signals`]), but one cut within its last page reads
+//! zeros in place of the lost bytes (a group `k\0\0` that was never in
+//! the file, exit 0), and one rewritten in place keeping its size (or
+//! appended to by a writer still writing its last line) reads as a mix
+//! of old and new bytes, an answer that matches neither version.
+//!
+//! So an input opened from a regular file keeps the file's handle and its
+//! size and modification time at the open ([`FileState`]); when the run
+//! has read everything (its answer, or the error it ended with, in hand),
+//! each is asked again, of the same open file, not of its path: a file
+//! replaced by a rename under the same name is still the file read, and
+//! not a change. Any difference is an error that wins over the answer and
+//! over an error the damage may have caused (`sum needs numbers, found
+//! "6\0\0"`). An input read again by its path (a Parquet file: every
+//! reader opens it) also fails when the path names another file now.
+//!
+//! `split` has checked its sources so since it was written (it records
+//! them); this is the same promise for `run` and `map`.
+//!
+//! The files opened so are also what an output must not replace
+//! ([`refuse_as_output`]): `run -i in.csv -o in.csv` (or through a link,
+//! or a pattern that found the output) replaced the input with the result,
+//! exit 0.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use crate::error::{show_name, Error, Result};
+
+/// A file as it was when it was opened.
+#[derive(Debug)]
+pub struct FileState {
+    file: File,
+    len: u64,
+    modified: Option<SystemTime>,
+    /// The path that readers open again, and the file it named.
+    reopened: Option<(PathBuf, FileId)>,
+}
+
+/// What tells two files apart on one machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    device: u64,
+    inode: u64,
+}
+
+impl FileId {
+    #[cfg(unix)]
+    fn of(meta: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            device: meta.dev(),
+            inode: meta.ino(),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn of(_: &std::fs::Metadata) -> FileId {
+        FileId {
+            device: 0,
+            inode: 0,
+        }
+    }
+}
+
+impl FileState {
+    /// The state of `file`, open for reading; `None` for anything but a
+    /// regular file (a pipe or a device has no size to keep), or where its
+    /// metadata cannot be read (then nothing is checked, as before).
+    /// `reopened`: the path readers open again, if they do. The file is
+    /// noted as read by this process, under `name` ([`refuse_as_output`]).
+    pub fn of(file: &File, name: &str, reopened: Option<&Path>) -> Option<FileState> {
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        let mut read = READ.lock().unwrap_or_else(|e| e.into_inner());
+        read.push((FileId::of(&meta), name.to_string()));
+        drop(read);
+        Some(FileState {
+            file: file.try_clone().ok()?,
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            reopened: reopened.map(|p| (p.to_path_buf(), FileId::of(&meta))),
+        })
+    }
+
+    /// How the file differs from what it was at the open, in words; `None`
+    /// when it does not.
+    pub fn change(&self) -> Option<String> {
+        let now = match self.file.metadata() {
+            Ok(m) => m,
+            Err(e) => return Some(format!("it cannot be asked its size now: {e}")),
+        };
+        if now.len() != self.len {
+            return Some(format!(
+                "its size is now {} bytes, was {}",
+                now.len(),
+                self.len
+            ));
+        }
+        if now.modified().ok() != self.modified {
+            return Some("it was written to, keeping its size".into());
+        }
+        if let Some((path, id)) = &self.reopened {
+            match std::fs::metadata(path) {
+                Ok(m) if FileId::of(&m) == *id => {}
+                Ok(_) => return Some("its name now names another file".into()),
+                Err(e) => {
+                    return Some(format!(
+                        "it cannot be opened by its name now: {}",
+                        crate::error::plain_reason(&e)
+                    ))
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Every file a [`FileState`] was made of, with its name: the inputs of
+/// this process.
+static READ: Mutex<Vec<(FileId, String)>> = Mutex::new(Vec::new());
+
+/// Refuses `path`, named by `flag`, as an output when it is a file this
+/// process reads as an input (by any name: a symbolic or hard link, a
+/// pattern's match): replacing it would lose the input. An output that
+/// does not exist yet, or cannot be asked, is no input.
+pub fn refuse_as_output(flag: &str, path: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if !meta.is_file() {
+        return Ok(());
+    }
+    let id = FileId::of(&meta);
+    let read = READ.lock().unwrap_or_else(|e| e.into_inner());
+    match read.iter().find(|(r, _)| *r == id) {
+        None => Ok(()),
+        Some((_, name)) => Err(Error::Usage(format!(
+            "{flag} {} is the input {}: writing it would replace what was read; write the \
+             result elsewhere",
+            crate::error::show_path(path),
+            show_name(name)
+        ))),
+    }
+}
+
+/// The error for input `name` that changed while it was read (`why`:
+/// [`FileState::change`]'s words).
+pub fn changed_while_read(name: &str, why: &str) -> Error {
+    Error::Other(format!(
+        "{} changed while being read ({why}), so no answer is given: run again once nothing \
+         writes to it (or on a copy)",
+        show_name(name)
+    ))
+}
+
+/// `result`, unless one of the `inputs` (a name and its state) changed
+/// while it was read: then that change, the first in input order, which
+/// explains the result or the error better than either.
+pub fn unless_changed<'a, T>(
+    result: Result<T>,
+    inputs: impl IntoIterator<Item = (&'a str, Option<&'a FileState>)>,
+) -> Result<T> {
+    for (name, state) in inputs {
+        if let Some(why) = state.and_then(FileState::change) {
+            return Err(changed_while_read(name, &why));
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Seek, SeekFrom, Write};
+
+    use super::*;
+
+    fn state_of(path: &Path, reopened: bool) -> FileState {
+        let file = File::open(path).unwrap();
+        FileState::of(&file, "in", reopened.then_some(path)).unwrap()
+    }
+
+    #[test]
+    fn a_file_read_is_refused_as_an_output_by_any_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("read.csv");
+        std::fs::write(&path, "x\n1\n").unwrap();
+        let (linked, other) = (dir.path().join("hard"), dir.path().join("other"));
+        std::fs::hard_link(&path, &linked).unwrap();
+        std::fs::write(&other, "x\n1\n").unwrap();
+        let _state = state_of(&path, false);
+        for name in [&path, &linked] {
+            let e = refuse_as_output("--output", name).unwrap_err().to_string();
+            assert!(
+                e.contains("is the input in: writing it would replace"),
+                "{e}"
+            );
+        }
+        refuse_as_output("--output", &other).unwrap();
+        refuse_as_output("--output", &dir.path().join("new")).unwrap();
+    }
+
+    #[test]
+    fn a_file_left_alone_is_unchanged_and_every_change_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, "k,x\na,1\nb,2\n").unwrap();
+        let state = state_of(&path, false);
+        assert_eq!(state.change(), None);
+        // cut by two bytes: the size
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(10).unwrap();
+        assert_eq!(state.change().unwrap(), "its size is now 10 bytes, was 12");
+
+        // rewritten in place, the same size: the modification time
+        std::fs::write(&path, "k,x\na,1\nb,2\n").unwrap();
+        let state = state_of(&path, false);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.seek(SeekFrom::Start(4)).unwrap();
+        f.write_all(b"c").unwrap();
+        drop(f);
+        assert_eq!(
+            state.change().unwrap(),
+            "it was written to, keeping its size"
+        );
+    }
+
+    #[test]
+    fn a_file_replaced_by_a_rename_is_a_change_only_where_its_name_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.parquet");
+        std::fs::write(&path, "old").unwrap();
+        let (kept, reopened) = (state_of(&path, false), state_of(&path, true));
+        let new = dir.path().join("new");
+        std::fs::write(&new, "new").unwrap();
+        std::fs::rename(&new, &path).unwrap();
+        assert_eq!(kept.change(), None);
+        assert_eq!(
+            reopened.change().unwrap(),
+            "its name now names another file"
+        );
+        std::fs::remove_file(&path).unwrap();
+        assert!(reopened
+            .change()
+            .unwrap()
+            .starts_with("it cannot be opened by its name now"));
+    }
+
+    #[test]
+    fn the_first_change_wins_over_the_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, "1").unwrap();
+        std::fs::write(&b, "1").unwrap();
+        let (sa, sb) = (state_of(&a, false), state_of(&b, false));
+        let ok: Result<u8> = Ok(7);
+        let both = || [("a", Some(&sa)), ("stdin", None), ("b", Some(&sb))];
+        assert_eq!(unless_changed(ok, both()).unwrap(), 7);
+        std::fs::write(&b, "12").unwrap();
+        let failed: Result<u8> = Err(Error::Other("sum needs numbers".into()));
+        let e = unless_changed(failed, both()).unwrap_err().to_string();
+        assert!(
+            e.starts_with("b changed while being read (its size is now 2 bytes, was 1)"),
+            "{e}"
+        );
+    }
+}
