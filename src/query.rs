@@ -382,8 +382,14 @@ fn open_store(query: &Query, dir: &Path, allow_stale: bool) -> Result<Store> {
     if !allow_stale {
         let changes = store.changed_sources();
         if let Some(c) = changes.first() {
+            // a source this user may not read cannot be told changed or not
+            let state = if c.unreadable() {
+                "cannot be checked"
+            } else {
+                "is stale"
+            };
             return Err(Error::Other(format!(
-                "store {} is stale: {}; \
+                "store {} {state}: {}; \
                  re-run `rayproc split`, or pass --allow-stale to use the store as it is",
                 show_path(dir),
                 c.clause()

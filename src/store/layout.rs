@@ -130,6 +130,13 @@ pub fn open_regular(dir: &File, name: &str, shown: &Path) -> Result<File> {
              reads outside the store)"
                 .into(),
         ),
+        // not damage: the store may be whole, and re-creating it would not
+        // help a reader without the right to read it
+        Some(libc::EACCES | libc::EPERM) => Error::Other(format!(
+            "{}: cannot open ({}): this user may not read the store's files",
+            show_path(shown),
+            crate::error::plain_reason(&e)
+        )),
         _ => damaged(format!("cannot open ({e})")),
     })?;
     let meta = file

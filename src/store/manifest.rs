@@ -752,7 +752,7 @@ pub fn source_change(info: &SourceInfo) -> Option<String> {
     let path = info.absolute_path.as_ref()?;
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
-        Err(e) => return Some(format!("cannot be read ({e})")),
+        Err(e) => return Some(unreadable(e)),
     };
     if meta.len() != info.size {
         return Some(format!(
@@ -768,7 +768,18 @@ pub fn source_change(info: &SourceInfo) -> Option<String> {
     match now {
         Ok(f) if f == info.fingerprint => None,
         Ok(_) => Some("content differs".into()),
-        Err(e) => Some(format!("cannot be read ({e})")),
+        Err(e) => Some(unreadable(e)),
+    }
+}
+
+/// [`source_change`]'s words for a source it could not read: one this
+/// user may not read is not known to have changed ([`super::read::UNREADABLE`]).
+fn unreadable(e: std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        let reason = crate::error::plain_reason(&e);
+        format!("{} ({reason})", super::read::UNREADABLE)
+    } else {
+        format!("cannot be read ({e})")
     }
 }
 
@@ -849,6 +860,33 @@ pub fn input_changes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A source this user may not read is not said to have changed: the
+    /// store was refused as "stale: its source changed since the split
+    /// (cannot be read (Permission denied))".
+    #[test]
+    fn an_unreadable_source_is_not_called_changed() {
+        let denied = std::io::Error::from_raw_os_error(libc::EACCES);
+        let change = Change {
+            path: "src.csv".into(),
+            why: unreadable(denied),
+            kind: ChangeKind::Source,
+        };
+        assert!(change.unreadable());
+        assert_eq!(
+            change.clause(),
+            "its source src.csv cannot be read by this user (Permission denied), so whether it \
+             changed since the split is not known"
+        );
+        let gone = Change {
+            why: unreadable(std::io::Error::from_raw_os_error(libc::ENOENT)),
+            ..change
+        };
+        assert!(!gone.unreadable());
+        assert!(gone
+            .clause()
+            .starts_with("its source src.csv changed since the split (cannot"));
+    }
 
     fn sample() -> Manifest {
         Manifest {

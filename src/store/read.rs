@@ -156,6 +156,10 @@ pub struct StoreRunOptions {
     pub verify: bool,
 }
 
+/// How [`source_change`] begins its words for a source that exists but
+/// this user may not read.
+pub const UNREADABLE: &str = "cannot be read by this user";
+
 /// A source that changed since the split, and how; or a file that a
 /// folder or pattern given to `split` finds now and did not then; or such
 /// an input that finds nothing any more.
@@ -192,8 +196,21 @@ impl ChangeKind {
 }
 
 impl Change {
+    /// Whether this is a source that could not be read (this user may not)
+    /// rather than one known to have changed.
+    pub fn unreadable(&self) -> bool {
+        self.kind == ChangeKind::Source && self.why.starts_with(UNREADABLE)
+    }
+
     /// What changed, as a clause of the message that refuses a stale store.
     pub fn clause(&self) -> String {
+        if self.unreadable() {
+            return format!(
+                "its source {} {}, so whether it changed since the split is not known",
+                show_name(&self.path),
+                self.why
+            );
+        }
         match self.kind {
             ChangeKind::Source => format!(
                 "its source {} changed since the split ({})",
