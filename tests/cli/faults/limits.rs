@@ -231,7 +231,9 @@ fn the_cluster_driver_gets_the_signals_rayproc_started_with() {
     let driver = scratch.path("driver.py");
     std::fs::write(
         &driver,
-        "#!/usr/bin/env python3\nimport sys\nfor line in open('/proc/self/status'):\n    \
+        "#!/usr/bin/env python3\nimport sys\nif 'rayproc-python' in ' '.join(sys.argv):\n    \
+         sys.stdout.write('rayproc-python %d.%d' % sys.version_info[:2])\n    sys.exit(0)\n\
+         for line in open('/proc/self/status'):\n    \
          if line.startswith(('SigBlk:', 'SigIgn:')):\n        sys.stdout.write(line)\n",
     )
     .unwrap();
