@@ -179,7 +179,11 @@ fn refuse_an_input_as_output(
     path: &std::path::Path,
     query: &query::Query,
 ) -> Result<()> {
-    crate::source::unchanged::refuse_as_output(flag, path)?;
+    // (a descriptor, `/dev/stdout`, is written through, not replaced)
+    let Some(replaced) = output::replaced_file(path) else {
+        return Ok(());
+    };
+    crate::source::unchanged::refuse_as_output(flag, path, &replaced)?;
     if let query::Source::Store { dir, .. } = &query.source {
         let folder = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,

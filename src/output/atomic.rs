@@ -227,6 +227,17 @@ enum Target {
     Reopened(PathBuf),
 }
 
+/// The file that writing `path` would replace (its symlinks followed), if
+/// it is one: `None` for a descriptor (`/dev/stdout`: written through where
+/// it stands, and refused on its own terms when it cannot be) or a path
+/// that cannot be followed (the write says why).
+pub fn replaced_file(path: &Path) -> Option<PathBuf> {
+    match resolve_links(path) {
+        Ok(Target::Path(p)) => Some(p),
+        _ => None,
+    }
+}
+
 /// Follows `path` through symlinks to the file that would be written; a
 /// dangling link gives its (missing) target. A link into an `fd` folder of
 /// `/proc` is a descriptor, not a path ([`descriptor`]).

@@ -25,7 +25,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::table::{Row, Table, ValueRef};
 
-pub use atomic::write_atomically;
+pub use atomic::{replaced_file, write_atomically};
 
 /// An output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

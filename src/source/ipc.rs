@@ -158,7 +158,7 @@ impl IpcFile {
     ) -> Result<IpcFile> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         // before any byte is read
-        let state = super::unchanged::FileState::of(&file, name, None);
+        let state = super::unchanged::FileState::of(&file, path, name, false);
         // SAFETY: a read-only map, viewed only as bytes that are validated
         // before use; a file truncated under the map raises SIGBUS (see the
         // module docs), it cannot make the map lie about its length.

@@ -217,7 +217,7 @@ impl CsvInput {
         }
         // before any byte is read
         let state = (!read_once)
-            .then(|| unchanged::FileState::of(&file, &name, None))
+            .then(|| unchanged::FileState::of(&file, path, &name, false))
             .flatten();
         let small = ((1..=READ_UP_TO).contains(&meta.len()) && meta.is_file())
             .then(|| read_small(&file, meta.len()))
@@ -652,7 +652,7 @@ fn foreign(head: &[u8], tail: Option<&[u8; 6]>) -> Option<&'static str> {
         .iter()
         .take(16)
         .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'));
-    Some(if head.starts_with(b"PARE") && ends(b"PARE", 0) {
+    Some(if head.starts_with(b"PARE") && ends(b"PARE", 0) && binary {
         "an encrypted Parquet file (Parquet modular encryption), which rayproc does not \
          read: write it without encryption"
     } else if !head.starts_with(b"PAR1") && ends(b"PAR1", 0) && binary {

@@ -87,7 +87,7 @@ impl ParquetInput {
         let name = path.display().to_string();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         // before any byte is read
-        let state = super::unchanged::FileState::of(&file, &name, Some(path));
+        let state = super::unchanged::FileState::of(&file, path, &name, true);
         let meta = guarded(|| {
             // A footer's Arrow schema (`ARROW:schema`, what pyarrow and
             // Polars embed) the crate cannot read (Polars' Int128) made the

@@ -10,15 +10,17 @@
 //! appended to by a writer still writing its last line) reads as a mix
 //! of old and new bytes, an answer that matches neither version.
 //!
-//! So an input opened from a regular file keeps the file's handle and its
-//! size and modification time at the open ([`FileState`]); when the run
-//! has read everything (its answer, or the error it ended with, in hand),
-//! each is asked again, of the same open file, not of its path: a file
-//! replaced by a rename under the same name is still the file read, and
-//! not a change. Any difference is an error that wins over the answer and
+//! So an input opened from a regular file keeps the file's identity
+//! (device and inode), size and modification time at the open
+//! ([`FileState`]); when the run has read everything (its answer, or the
+//! error it ended with, in hand), its path is asked again. The same file
+//! with another size or time is an error that wins over the answer and
 //! over an error the damage may have caused (`sum needs numbers, found
-//! "6\0\0"`). An input read again by its path (a Parquet file: every
-//! reader opens it) also fails when the path names another file now.
+//! "6\0\0"`). Another file under the name (a rename over it), or none,
+//! leaves the file that was opened and read whole, which is no change,
+//! except for an input read again by its path (a Parquet file: every
+//! reader opens it), which then read another file. No descriptor is kept:
+//! a dataset of 10,000 files must not hold 10,000 of them.
 //!
 //! `split` has checked its sources so since it was written (it records
 //! them); this is the same promise for `run` and `map`.
@@ -28,7 +30,7 @@
 //! or a pattern that found the output) replaced the input with the result,
 //! exit 0.
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -38,11 +40,28 @@ use crate::error::{show_name, Error, Result};
 /// A file as it was when it was opened.
 #[derive(Debug)]
 pub struct FileState {
-    file: File,
+    path: PathBuf,
+    id: Stamp,
+    /// Readers open the path again.
+    reopened: bool,
+}
+
+/// A file's identity, size and modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    file: FileId,
     len: u64,
     modified: Option<SystemTime>,
-    /// The path that readers open again, and the file it named.
-    reopened: Option<(PathBuf, FileId)>,
+}
+
+impl Stamp {
+    fn of(meta: &Metadata) -> Stamp {
+        Stamp {
+            file: FileId::of(meta),
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        }
+    }
 }
 
 /// What tells two files apart on one machine.
@@ -72,76 +91,77 @@ impl FileId {
 }
 
 impl FileState {
-    /// The state of `file`, open for reading; `None` for anything but a
-    /// regular file (a pipe or a device has no size to keep), or where its
-    /// metadata cannot be read (then nothing is checked, as before).
-    /// `reopened`: the path readers open again, if they do. The file is
-    /// noted as read by this process, under `name` ([`refuse_as_output`]).
-    pub fn of(file: &File, name: &str, reopened: Option<&Path>) -> Option<FileState> {
+    /// The state of `file`, opened from `path` for reading; `None` for
+    /// anything but a regular file (a pipe or a device has no size to
+    /// keep), or where its metadata cannot be read (then nothing is
+    /// checked, as before). `reopened`: readers open `path` again. The file
+    /// is noted as read by this process, under `name`
+    /// ([`refuse_as_output`]).
+    pub fn of(file: &File, path: &Path, name: &str, reopened: bool) -> Option<FileState> {
         let meta = file.metadata().ok()?;
         if !meta.is_file() {
             return None;
         }
+        let id = Stamp::of(&meta);
         let mut read = READ.lock().unwrap_or_else(|e| e.into_inner());
-        read.push((FileId::of(&meta), name.to_string()));
+        read.push((id, name.to_string()));
         drop(read);
         Some(FileState {
-            file: file.try_clone().ok()?,
-            len: meta.len(),
-            modified: meta.modified().ok(),
-            reopened: reopened.map(|p| (p.to_path_buf(), FileId::of(&meta))),
+            path: path.to_path_buf(),
+            id,
+            reopened,
         })
     }
 
     /// How the file differs from what it was at the open, in words; `None`
     /// when it does not.
     pub fn change(&self) -> Option<String> {
-        let now = match self.file.metadata() {
-            Ok(m) => m,
-            Err(e) => return Some(format!("it cannot be asked its size now: {e}")),
+        let now = match std::fs::metadata(&self.path) {
+            Ok(m) => Stamp::of(&m),
+            Err(_) if !self.reopened => return None,
+            Err(e) => {
+                return Some(format!(
+                    "it cannot be opened by its name now: {}",
+                    crate::error::plain_reason(&e)
+                ))
+            }
         };
-        if now.len() != self.len {
+        if now.file != self.id.file {
+            return self
+                .reopened
+                .then(|| "its name now names another file".into());
+        }
+        if now.len != self.id.len {
             return Some(format!(
                 "its size is now {} bytes, was {}",
-                now.len(),
-                self.len
+                now.len, self.id.len
             ));
         }
-        if now.modified().ok() != self.modified {
+        if now.modified != self.id.modified {
             return Some("it was written to, keeping its size".into());
-        }
-        if let Some((path, id)) = &self.reopened {
-            match std::fs::metadata(path) {
-                Ok(m) if FileId::of(&m) == *id => {}
-                Ok(_) => return Some("its name now names another file".into()),
-                Err(e) => {
-                    return Some(format!(
-                        "it cannot be opened by its name now: {}",
-                        crate::error::plain_reason(&e)
-                    ))
-                }
-            }
         }
         None
     }
 }
 
-/// Every file a [`FileState`] was made of, with its name: the inputs of
-/// this process.
-static READ: Mutex<Vec<(FileId, String)>> = Mutex::new(Vec::new());
+/// Every file a [`FileState`] was made of, as it was opened (identity,
+/// size and time: an inode freed and reused since is another file), with
+/// its name: the inputs of this process.
+static READ: Mutex<Vec<(Stamp, String)>> = Mutex::new(Vec::new());
 
-/// Refuses `path`, named by `flag`, as an output when it is a file this
-/// process reads as an input (by any name: a symbolic or hard link, a
-/// pattern's match): replacing it would lose the input. An output that
-/// does not exist yet, or cannot be asked, is no input.
-pub fn refuse_as_output(flag: &str, path: &Path) -> Result<()> {
-    let Ok(meta) = std::fs::metadata(path) else {
+/// Refuses `path`, named by `flag`, as an output when the file it would
+/// replace (`replaced`: its links followed) is a file this process reads as
+/// an input (by any name: a symbolic or hard link, a pattern's match):
+/// replacing it would lose the input. An output that does not exist yet,
+/// or cannot be asked, is no input.
+pub fn refuse_as_output(flag: &str, path: &Path, replaced: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::metadata(replaced) else {
         return Ok(());
     };
     if !meta.is_file() {
         return Ok(());
     }
-    let id = FileId::of(&meta);
+    let id = Stamp::of(&meta);
     let read = READ.lock().unwrap_or_else(|e| e.into_inner());
     match read.iter().find(|(r, _)| *r == id) {
         None => Ok(()),
@@ -187,7 +207,7 @@ mod tests {
 
     fn state_of(path: &Path, reopened: bool) -> FileState {
         let file = File::open(path).unwrap();
-        FileState::of(&file, "in", reopened.then_some(path)).unwrap()
+        FileState::of(&file, path, "in", reopened).unwrap()
     }
 
     #[test]
@@ -200,14 +220,17 @@ mod tests {
         std::fs::write(&other, "x\n1\n").unwrap();
         let _state = state_of(&path, false);
         for name in [&path, &linked] {
-            let e = refuse_as_output("--output", name).unwrap_err().to_string();
+            let e = refuse_as_output("--output", name, name)
+                .unwrap_err()
+                .to_string();
             assert!(
                 e.contains("is the input in: writing it would replace"),
                 "{e}"
             );
         }
-        refuse_as_output("--output", &other).unwrap();
-        refuse_as_output("--output", &dir.path().join("new")).unwrap();
+        refuse_as_output("--output", &other, &other).unwrap();
+        let new = dir.path().join("new");
+        refuse_as_output("--output", &new, &new).unwrap();
     }
 
     #[test]
