@@ -152,8 +152,16 @@ impl Query {
 /// [`Prepared::execute`], then, when `query.format` needs UTF-8 text,
 /// [`Prepared::check_text`].
 pub fn run(query: &Query) -> Result<Table> {
+    run_checked(query, || Ok(()))
+}
+
+/// [`run`], with `check` called once the inputs are open, before any of
+/// their data is read (an output that would replace an input is refused
+/// then, not after the reading).
+pub fn run_checked(query: &Query, check: impl FnOnce() -> Result<()>) -> Result<Table> {
     crate::phases::mark("start");
     let prepared = prepare(query)?;
+    check()?;
     let table = prepared.execute()?;
     if let Some(format) = query.format {
         prepared.check_text(&table, format)?;
@@ -186,11 +194,14 @@ impl Inputs {
     pub(crate) fn unless_changed<T>(&self, result: Result<T>) -> Result<T> {
         use crate::source::unchanged::unless_changed;
         match self {
-            Inputs::Csv(inputs) => {
-                unless_changed(result, inputs.iter().map(|i| (i.name.as_str(), i.state())))
-            }
+            Inputs::Csv(inputs) => unless_changed(
+                result,
+                inputs
+                    .iter()
+                    .map(|i| (i.name.as_str(), i.state(), i.ends_a_record())),
+            ),
             Inputs::Typed(inputs) => {
-                unless_changed(result, inputs.iter().map(|i| (i.name(), i.state())))
+                unless_changed(result, inputs.iter().map(|i| (i.name(), i.state(), false)))
             }
             Inputs::Store(_) => result,
         }
@@ -383,14 +394,19 @@ fn open_store(query: &Query, dir: &Path, allow_stale: bool) -> Result<Store> {
         let changes = store.changed_sources();
         if let Some(c) = changes.first() {
             // a source this user may not read cannot be told changed or not
-            let state = if c.unreadable() {
-                "cannot be checked"
+            let (state, mend) = if c.unreadable() {
+                (
+                    "cannot be checked",
+                    "pass --allow-stale to use it without the check",
+                )
             } else {
-                "is stale"
+                (
+                    "is stale",
+                    "re-run `rayproc split`, or pass --allow-stale to use the store as it is",
+                )
             };
             return Err(Error::Other(format!(
-                "store {} {state}: {}; \
-                 re-run `rayproc split`, or pass --allow-stale to use the store as it is",
+                "store {} {state}: {}; {mend}",
                 show_path(dir),
                 c.clause()
             )));

@@ -413,7 +413,10 @@ mod unix {
                 // SAFETY: `set` is an initialised signal set and `signo` a
                 // valid place for the answer.
                 if unsafe { libc::sigwait(&set, &mut signo) } == 0 {
-                    if signo == bus_signal() {
+                    // the hand-off from the SIGBUS handler, which names the
+                    // file first; sent from outside, the signal ends the
+                    // run as any interrupt does (it killed rayproc before)
+                    if signo == bus_signal() && !BUS_NAME.load(SeqCst).is_null() {
                         bus_fault();
                     }
                     interrupted(signo);

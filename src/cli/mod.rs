@@ -148,10 +148,11 @@ pub fn run(config: &RunConfig) -> Result<()> {
     // (silent: a capped --threads was noted when validated)
     let threads = query::threads(config.query.threads, true);
     crate::alloc::pad_heaps_for(threads);
-    let table = query::run(&config.query)?;
-    if let Some(out) = &config.output {
-        refuse_an_input_as_output("--output", out, &config.query)?;
-    }
+    // refused once the inputs are open, before any is read
+    let table = query::run_checked(&config.query, || match &config.output {
+        Some(out) => refuse_an_input_as_output("--output", out, &config.query),
+        None => Ok(()),
+    })?;
     output::write_table(&table, config.format, config.output.as_deref(), threads)?;
     crate::phases::mark("output");
     print_notes(&table, config.query.quiet);
@@ -185,7 +186,9 @@ fn refuse_an_input_as_output(
     };
     crate::source::unchanged::refuse_as_output(flag, path, &replaced)?;
     if let query::Source::Store { dir, .. } = &query.source {
-        let folder = match path.parent() {
+        // the folder of the file replaced, links followed: a link to
+        // `STORE/current` replaces that file
+        let folder = match replaced.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => std::path::Path::new("."),
         };

@@ -216,7 +216,7 @@ impl CsvInput {
             ));
         }
         // before any byte is read
-        let state = (!read_once)
+        let mut state = (!read_once)
             .then(|| unchanged::FileState::of(&file, path, &name, false))
             .flatten();
         let small = ((1..=READ_UP_TO).contains(&meta.len()) && meta.is_file())
@@ -228,8 +228,17 @@ impl CsvInput {
                     == decompress::Compression::None
             });
         let bytes = if meta.len() == 0 {
+            // nothing to read: the answer is the empty file's, whatever
+            // is written to it after
+            state = None;
             Bytes::Empty
         } else if let Some(small) = small {
+            // read whole at the open: the answer is of these bytes,
+            // whatever happens to the file after; only the reading itself
+            // must have seen one version
+            if let Some(why) = state.take().and_then(|s| s.change(false)) {
+                return Err(unchanged::changed_while_read(&name, &why));
+            }
             // (where the fault tests pause once an input is open, as a
             // mapped one pauses when its region is registered)
             crate::signals::test_pause("map");
@@ -290,9 +299,16 @@ impl CsvInput {
     }
 
     /// The file as it was opened ([`unchanged`]), if it is one that can
-    /// change.
+    /// change while it is read.
     pub fn state(&self) -> Option<&unchanged::FileState> {
         self.state.as_ref()
+    }
+
+    /// Whether the bytes read end where a record ends (a line end, or no
+    /// bytes at all): then what a writer appends after them cannot have
+    /// changed a record that was read ([`unchanged::FileState::change`]).
+    pub fn ends_a_record(&self) -> bool {
+        matches!(self.bytes().last(), None | Some(b'\n' | b'\r'))
     }
 
     /// True for an input read as a stream (see [`stream`]): its bytes can

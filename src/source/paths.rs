@@ -605,10 +605,28 @@ fn glob(arg: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
     Ok((base, files))
 }
 
-/// Whether `p` is a symbolic link to nothing.
+/// Whether `p` is a symbolic link that leads to nothing: to a missing
+/// name, round in a loop, or through a file as if it were a folder.
 fn is_dangling(p: &Path) -> bool {
+    let nowhere = |e: io::Error| {
+        matches!(
+            e.kind(),
+            io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+        ) || leads_round(&e)
+    };
     fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
-        && fs::metadata(p).is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+        && fs::metadata(p).is_err_and(nowhere)
+}
+
+/// Whether `e` is a loop of symbolic links (`ELOOP`).
+#[cfg(unix)]
+fn leads_round(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+#[cfg(not(unix))]
+fn leads_round(_: &io::Error) -> bool {
+    false
 }
 
 fn is_dir(p: &Path) -> bool {

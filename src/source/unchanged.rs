@@ -10,6 +10,11 @@
 //! appended to by a writer still writing its last line) reads as a mix
 //! of old and new bytes, an answer that matches neither version.
 //!
+//! A CSV file whose bytes read end a record may grow meanwhile (a log
+//! being written): what is appended after them changes nothing read, and
+//! the answer is the file's as it was at the open. A file read whole at
+//! the open (up to 64 KiB) is checked once, then.
+//!
 //! So an input opened from a regular file keeps the file's identity
 //! (device and inode), size and modification time at the open
 //! ([`FileState`]); when the run has read everything (its answer, or the
@@ -114,8 +119,10 @@ impl FileState {
     }
 
     /// How the file differs from what it was at the open, in words; `None`
-    /// when it does not.
-    pub fn change(&self) -> Option<String> {
+    /// when it does not. `appendable`: the bytes read end a record, so that
+    /// bytes appended after them (a log being written) changed nothing
+    /// that was read: a longer file is then no change.
+    pub fn change(&self, appendable: bool) -> Option<String> {
         let now = match std::fs::metadata(&self.path) {
             Ok(m) => Stamp::of(&m),
             Err(_) if !self.reopened => return None,
@@ -131,6 +138,9 @@ impl FileState {
                 .reopened
                 .then(|| "its name now names another file".into());
         }
+        if appendable && now.len > self.id.len {
+            return None;
+        }
         if now.len != self.id.len {
             return Some(format!(
                 "its size is now {} bytes, was {}",
@@ -138,7 +148,7 @@ impl FileState {
             ));
         }
         if now.modified != self.id.modified {
-            return Some("it was written to, keeping its size".into());
+            return Some("its modification time changed".into());
         }
         None
     }
@@ -189,10 +199,10 @@ pub fn changed_while_read(name: &str, why: &str) -> Error {
 /// explains the result or the error better than either.
 pub fn unless_changed<'a, T>(
     result: Result<T>,
-    inputs: impl IntoIterator<Item = (&'a str, Option<&'a FileState>)>,
+    inputs: impl IntoIterator<Item = (&'a str, Option<&'a FileState>, bool)>,
 ) -> Result<T> {
-    for (name, state) in inputs {
-        if let Some(why) = state.and_then(FileState::change) {
+    for (name, state, appendable) in inputs {
+        if let Some(why) = state.and_then(|s| s.change(appendable)) {
             return Err(changed_while_read(name, &why));
         }
     }
@@ -239,11 +249,18 @@ mod tests {
         let path = dir.path().join("in.csv");
         std::fs::write(&path, "k,x\na,1\nb,2\n").unwrap();
         let state = state_of(&path, false);
-        assert_eq!(state.change(), None);
+        assert_eq!(state.change(false), None);
         // cut by two bytes: the size
         let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         f.set_len(10).unwrap();
-        assert_eq!(state.change().unwrap(), "its size is now 10 bytes, was 12");
+        assert_eq!(
+            state.change(false).unwrap(),
+            "its size is now 10 bytes, was 12"
+        );
+        assert_eq!(
+            state.change(true).unwrap(),
+            "its size is now 10 bytes, was 12"
+        );
 
         // rewritten in place, the same size: the modification time
         std::fs::write(&path, "k,x\na,1\nb,2\n").unwrap();
@@ -254,9 +271,20 @@ mod tests {
         f.write_all(b"c").unwrap();
         drop(f);
         assert_eq!(
-            state.change().unwrap(),
-            "it was written to, keeping its size"
+            state.change(false).unwrap(),
+            "its modification time changed"
         );
+        // appended to: a change unless the bytes read ended a record
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"c,3\n").unwrap();
+        assert_eq!(
+            state.change(false).unwrap(),
+            "its size is now 16 bytes, was 12"
+        );
+        assert_eq!(state.change(true), None);
     }
 
     #[test]
@@ -268,14 +296,14 @@ mod tests {
         let new = dir.path().join("new");
         std::fs::write(&new, "new").unwrap();
         std::fs::rename(&new, &path).unwrap();
-        assert_eq!(kept.change(), None);
+        assert_eq!(kept.change(false), None);
         assert_eq!(
-            reopened.change().unwrap(),
+            reopened.change(false).unwrap(),
             "its name now names another file"
         );
         std::fs::remove_file(&path).unwrap();
         assert!(reopened
-            .change()
+            .change(false)
             .unwrap()
             .starts_with("it cannot be opened by its name now"));
     }
@@ -288,7 +316,13 @@ mod tests {
         std::fs::write(&b, "1").unwrap();
         let (sa, sb) = (state_of(&a, false), state_of(&b, false));
         let ok: Result<u8> = Ok(7);
-        let both = || [("a", Some(&sa)), ("stdin", None), ("b", Some(&sb))];
+        let both = || {
+            [
+                ("a", Some(&sa), false),
+                ("stdin", None, false),
+                ("b", Some(&sb), false),
+            ]
+        };
         assert_eq!(unless_changed(ok, both()).unwrap(), 7);
         std::fs::write(&b, "12").unwrap();
         let failed: Result<u8> = Err(Error::Other("sum needs numbers".into()));

@@ -450,6 +450,11 @@ fn dangling_links_are_errors_where_they_are_read() {
     // a pattern that does not match it does not read it
     assert_eq!(names(&d, "t/a*"), ["t/a.csv"]);
     assert_eq!(names(&d, "**/a.csv"), ["t/a.csv"]);
+    // nor a link round in a loop, or through a file, below `**`
+    symlink("loop", d.path().join("t/loop")).unwrap();
+    symlink("a.csv/x", d.path().join("t/through")).unwrap();
+    assert_eq!(names(&d, "**/a.csv"), ["t/a.csv"]);
+    assert_eq!(names(&d, "t/**/a*.csv"), ["t/a.csv"]);
 }
 
 // ------------------------------------------------------------- stores
