@@ -28,8 +28,9 @@
 //!   [`register_mapping`]. A `SA_SIGINFO` handler looks the faulting
 //!   address (`si_addr`) up; when it lies in a registered region, the
 //!   handler hands the ending to the interrupt thread: it notes the file,
-//!   sends the process a signal only that thread waits for ([`bus_signal`])
-//!   and waits; the thread removes every registered path, directories
+//!   sends the process a signal only that thread waits for (`SIGRTMIN`;
+//!   one sent from outside, with no file noted, ends the run as an
+//!   interrupt does) and waits; the thread removes every registered path, directories
 //!   included (`split`'s store under construction: they were left behind,
 //!   hundreds of MB, when a handler could only `unlink`), writes
 //!   `rayproc: error: FILE changed while being read (truncated?)` and
