@@ -567,12 +567,13 @@ fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
     run(["run", "--store", &s(&store), "--agg", "sum:x"]).expect_ok("the store is whole");
 }
 
-/// Runs rayproc with `args` through `sh`, its standard streams redirected
-/// by `redirect` (`>&-`, `<&-`, ...).
-fn run_redirected(redirect: &str, args: &[&str]) -> crate::common::Run {
+/// Runs rayproc with `args` through `sh`: after `setup` (`umask 077; `),
+/// with its standard streams redirected by `redirect` (`1<file`), so that
+/// either applies to the child alone.
+fn run_through_sh(setup: &str, redirect: &str, args: &[&std::ffi::OsStr]) -> crate::common::Run {
     let out = Command::new("sh")
         .arg("-c")
-        .arg(format!("exec \"$0\" \"$@\" {redirect}"))
+        .arg(format!("{setup}exec \"$0\" \"$@\" {redirect}"))
         .arg(bin_path())
         .args(args)
         .stdin(Stdio::null())
@@ -583,6 +584,13 @@ fn run_redirected(redirect: &str, args: &[&str]) -> crate::common::Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// [`run_through_sh`] with `args`, its standard streams redirected by
+/// `redirect`.
+fn run_redirected(redirect: &str, args: &[&str]) -> crate::common::Run {
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| os(a)).collect();
+    run_through_sh("", redirect, &args)
 }
 
 /// A standard stream open only the other way (stdout for reading, stdin
@@ -657,21 +665,16 @@ fn expected(input: &Path) -> String {
 /// `run --input in.csv --agg sum:x --output TARGET`, through `sh` so that
 /// the umask can be set for the child alone.
 fn run_with_umask(umask: &str, input: &Path, target: &Path) -> crate::common::Run {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
-        .arg(bin_path())
-        .args(["run", "--input"])
-        .arg(input)
-        .args(["--agg", "sum:x", "--output"])
-        .arg(target)
-        .output()
-        .unwrap();
-    crate::common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let args = [
+        os("run"),
+        os("--input"),
+        input.as_os_str(),
+        os("--agg"),
+        os("sum:x"),
+        os("--output"),
+        target.as_os_str(),
+    ];
+    run_through_sh(&format!("umask {umask}; "), "", &args)
 }
 
 fn mode(path: &Path) -> u32 {
