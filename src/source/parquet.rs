@@ -245,13 +245,10 @@ impl ParquetInput {
         let group_of = |row: u64| self.row_starts.partition_point(|&s| s <= row) - 1;
         let first = group_of(row).min(groups);
         let last = group_of(row + DECODE_ROWS as u64 - 1).min(groups - 1);
-        let found = (first..=last)
-            .flat_map(|g| roots.iter().map(move |&root| (g, root)))
-            .find_map(|(g, root)| Some((g, root, self.wrong_alone(root, g)?)));
-        let Some((g, root, wrong)) = found else {
+        let Some((g, root, wrong)) = self.first_wrong(roots, first..last + 1) else {
             return plain;
         };
-        if let Some(rows) = wrong {
+        if let Wrong::Rows(rows) = wrong {
             // a column that decodes, as another number of rows than its
             // row group's, fails beside the others ("out of sync")
             return self.miscounted_column(g, root, rows);
@@ -270,21 +267,17 @@ impl ParquetInput {
     /// says: it names the first row group and column that read alone as
     /// another count (or fail), else the groups.
     fn miscounted(&self, roots: &[usize], groups: Range<usize>, end: u64) -> Error {
-        for g in groups.clone() {
-            for &root in roots {
-                match self.wrong_alone(root, g) {
-                    None => {}
-                    Some(Some(rows)) => return self.miscounted_column(g, root, rows),
-                    Some(None) => {
-                        return Error::Other(format!(
-                            "{}: row group {g} (counted from 0), column '{}' cannot be \
-                             decoded, the file is damaged",
-                            show_name(&self.name),
-                            show_name(&self.header[root]),
-                        ))
-                    }
-                }
+        match self.first_wrong(roots, groups.clone()) {
+            Some((g, root, Wrong::Rows(rows))) => return self.miscounted_column(g, root, rows),
+            Some((g, root, Wrong::Fails)) => {
+                return Error::Other(format!(
+                    "{}: row group {g} (counted from 0), column '{}' cannot be decoded, the \
+                     file is damaged",
+                    show_name(&self.name),
+                    show_name(&self.header[root]),
+                ))
             }
+            None => {}
         }
         let name = show_name(&self.name);
         let claimed = self.row_starts[groups.end] - self.row_starts[groups.start];
@@ -297,23 +290,32 @@ impl ParquetInput {
         ))
     }
 
-    /// What is wrong with column `root` of row group `g` read alone: `None`
-    /// if nothing, `Some(None)` if it fails to decode, `Some(Some(rows))` if
-    /// it decodes as another number of rows than the footer says.
-    fn wrong_alone(&self, root: usize, g: usize) -> Option<Option<u64>> {
+    /// The first row group of `groups`, and in it the first of the columns
+    /// `roots`, that reads alone otherwise than the footer says, and how:
+    /// found after the fact, on an error path only (the crate does not say
+    /// which column failed).
+    fn first_wrong(&self, roots: &[usize], groups: Range<usize>) -> Option<(usize, usize, Wrong)> {
+        groups
+            .flat_map(|g| roots.iter().map(move |&root| (g, root)))
+            .find_map(|(g, root)| Some((g, root, self.wrong_alone(root, g)?)))
+    }
+
+    /// What is wrong with column `root` of row group `g` read alone, if
+    /// anything.
+    fn wrong_alone(&self, root: usize, g: usize) -> Option<Wrong> {
         let Ok(mut reader) = self.reader(&self.meta, [root], vec![g]) else {
-            return Some(None);
+            return Some(Wrong::Fails);
         };
         let mut rows = 0u64;
         loop {
             match guarded(|| reader.next().transpose()) {
                 Ok(Some(batch)) => rows += batch.num_rows() as u64,
                 Ok(None) => break,
-                Err(_) => return Some(None),
+                Err(_) => return Some(Wrong::Fails),
             }
         }
         let claimed = self.row_starts[g + 1] - self.row_starts[g];
-        (rows != claimed).then_some(Some(rows))
+        (rows != claimed).then_some(Wrong::Rows(rows))
     }
 
     /// The error for column `root` of row group `g` decoding as `rows`.
@@ -440,6 +442,15 @@ impl ParquetInput {
         fold.advance(self.bytes(groups));
         Ok(())
     }
+}
+
+/// How a column of a row group reads alone when not as the footer says
+/// ([`ParquetInput::first_wrong`]).
+enum Wrong {
+    /// It fails to decode.
+    Fails,
+    /// It decodes as this many rows.
+    Rows(u64),
 }
 
 /// The first row of each row group of `meta`, and the total at the end; or
