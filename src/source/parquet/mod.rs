@@ -8,6 +8,10 @@
 //! call into it therefore runs under [`guarded`], as the Arrow IPC decoder's
 //! do: such a panic is an error naming the file, not a crash.
 //!
+//! Nor does it doubt what a page header says the page decodes to: before a
+//! run of row groups is decoded, [`pages`] walks the page headers of the
+//! chunks it will read and holds each claim against its codec.
+//!
 //! A dictionary column is read as its values (see [`super::arrow`]), but
 //! the crate's reader only gives some dictionaries as dictionaries. Its
 //! Arrow schema comes from the `ARROW:schema` that pyarrow and arrow-rs
@@ -33,6 +37,8 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::arrow::ProjectionMask;
 use parquet::basic::Type as Physical;
+
+mod pages;
 
 use super::arrow::{fold_arrays, is_text};
 use super::ipc::guarded;
@@ -181,6 +187,7 @@ impl ParquetInput {
         roots: &[usize],
         groups: Vec<usize>,
     ) -> Result<impl FnMut() -> Result<Option<RecordBatch>> + '_> {
+        self.check_pages(roots, &groups)?;
         let mut row = groups.first().map_or(0, |&g| self.row_starts[g]);
         let all_roots = roots.to_vec();
         let wrap = move |e: &dyn std::fmt::Display, row: u64| self.damaged(&all_roots, row, e);
@@ -227,6 +234,32 @@ impl ParquetInput {
             row += batch.num_rows() as u64;
             Ok(Some(batch))
         })
+    }
+
+    /// Checks the page headers of the chunks of columns `roots` in row
+    /// groups `groups` (see [`pages`]) before the crate reads them.
+    fn check_pages(&self, roots: &[usize], groups: &[usize]) -> Result<()> {
+        let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let file_len = file.metadata().map_err(|e| Error::io(&self.path, e))?.len();
+        let schema = self.meta.parquet_schema();
+        let leaves: Vec<usize> = (0..schema.num_columns())
+            .filter(|&leaf| roots.contains(&schema.get_column_root_idx(leaf)))
+            .collect();
+        for &g in groups {
+            let group = self.meta.metadata().row_group(g);
+            for &leaf in &leaves {
+                if let Err(why) = pages::check_chunk(&file, file_len, group.column(leaf)) {
+                    let root = schema.get_column_root_idx(leaf);
+                    return Err(Error::Other(format!(
+                        "{}: row group {g} (counted from 0), column '{}': {why}: the file is \
+                         damaged",
+                        show_name(&self.name),
+                        show_name(&self.header[root]),
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The error for the batch of columns `roots` that failed to decode as
