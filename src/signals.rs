@@ -332,6 +332,39 @@ pub fn restore_for_exec() {
     unix::restore_for_exec();
 }
 
+std::thread_local! {
+    /// The input this thread is decoding ([`decoding`]): a C string that
+    /// outlives the mark, named when memory is refused meanwhile.
+    static DECODING: std::cell::Cell<*const std::ffi::c_char> =
+        const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Marks this thread as decoding the input shown as `name` until the mark
+/// is dropped. Memory refused meanwhile is reported as asked for while
+/// decoding that file ([`out_of_memory`]): a damaged file can claim more
+/// than it holds, and the crates that decode Parquet and Arrow allocate
+/// what it claims. Under a memory limit such a file ended the run with
+/// "out of memory", naming no file.
+pub fn decoding(name: &CStr) -> Decoding<'_> {
+    let previous = DECODING.with(|d| d.replace(name.as_ptr()));
+    Decoding {
+        previous,
+        _name: std::marker::PhantomData,
+    }
+}
+
+/// The mark [`decoding`] sets; dropping it restores the one before.
+pub struct Decoding<'a> {
+    previous: *const std::ffi::c_char,
+    _name: std::marker::PhantomData<&'a CStr>,
+}
+
+impl Drop for Decoding<'_> {
+    fn drop(&mut self) {
+        DECODING.with(|d| d.set(self.previous));
+    }
+}
+
 /// Ends the run for memory the system refused (`layout`'s bytes): says
 /// so, removes the registered temporary files, and exits 1, as a SIGBUS on
 /// a shrunk input does. Rust's own handler for a refused allocation
@@ -601,6 +634,21 @@ mod unix {
                 break;
             }
         }
+        let decoding = DECODING.try_with(|d| d.get()).unwrap_or(std::ptr::null());
+        if !decoding.is_null() {
+            // SAFETY: set by `decoding` on this thread (the one refused
+            // memory, here now) from a C string that outlives its mark,
+            // which is still set: the string is alive and unchanged.
+            let name = unsafe { CStr::from_ptr(decoding) }.to_bytes();
+            fail(&[
+                b"out of memory while decoding ",
+                name,
+                b": the system refused ",
+                &digits[at..],
+                b" bytes (a damaged file can claim more than it holds; else a memory limit such \
+                  as `ulimit -v`, or more than this machine holds)",
+            ])
+        }
         fail(&[
             b"out of memory: the system refused ",
             &digits[at..],
@@ -689,5 +737,25 @@ mod tests {
         slots.dedup();
         assert_eq!(slots.len(), 10_000);
         drop(guards);
+    }
+
+    #[test]
+    fn a_decoding_mark_names_its_file_until_dropped_and_nests() {
+        let now = || {
+            let p = DECODING.with(|d| d.get());
+            // SAFETY: a set mark's string outlives it (`decoding`)
+            (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_owned())
+        };
+        let (a, b) = (c"a.parquet", c"b.arrow");
+        assert_eq!(now(), None);
+        let outer = decoding(a);
+        assert_eq!(now().as_deref(), Some(a));
+        {
+            let _inner = decoding(b);
+            assert_eq!(now().as_deref(), Some(b));
+        }
+        assert_eq!(now().as_deref(), Some(a));
+        drop(outer);
+        assert_eq!(now(), None);
     }
 }

@@ -293,6 +293,8 @@ impl IpcFile {
         compressed::check_claims(block, &buf)
             .map_err(|big| too_large(&self.name, &format!("record batch {i}"), big))?;
         let decoder = &self.decoders[self.epoch_of[i]];
+        let shown = std::ffi::CString::new(show_name(&self.name).into_owned()).unwrap_or_default();
+        let _decoding = crate::signals::decoding(&shown);
         guarded(|| decoder.read_record_batch(block, &buf))
             .map_err(|e| {
                 Error::Other(format!(

@@ -24,6 +24,7 @@
 //! times stored as integers or floats, stay dictionaries: the reader gives
 //! those, and for text they are what keeps grouping by them cheap.
 
+use std::ffi::CString;
 use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -55,6 +56,8 @@ const DECODE_ROWS: usize = 65_536;
 /// An opened Parquet file: its metadata and column names.
 pub struct ParquetInput {
     pub name: String,
+    /// The name as messages show it, for [`crate::signals::decoding`].
+    shown: CString,
     path: PathBuf,
     meta: ArrowReaderMetadata,
     /// Top-level column names.
@@ -94,6 +97,8 @@ impl ParquetInput {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         // before any byte is read
         let state = super::unchanged::FileState::of(&file, path, &name, true);
+        let shown = CString::new(show_path(path).into_owned()).unwrap_or_default();
+        let decoding = crate::signals::decoding(&shown);
         let meta = guarded(|| {
             // A footer's Arrow schema (`ARROW:schema`, what pyarrow and
             // Polars embed) the crate cannot read (Polars' Int128) made the
@@ -122,6 +127,7 @@ impl ParquetInput {
             let name = show_path(path);
             Error::Other(format!("{name}: not a readable Parquet file: {e}"))
         })?;
+        drop(decoding);
         let header = meta
             .schema()
             .fields()
@@ -138,6 +144,7 @@ impl ParquetInput {
         })?;
         Ok(ParquetInput {
             name,
+            shown,
             path: path.to_path_buf(),
             meta,
             header,
@@ -213,6 +220,7 @@ impl ParquetInput {
         let mut reader = self.reader(&self.meta, roots.iter().copied(), groups)?;
         let read_roots = roots.to_vec();
         Ok(move || {
+            let _decoding = crate::signals::decoding(&self.shown);
             let Some(batch) = guarded(|| reader.next().transpose()).map_err(|e| wrap(&e, row))?
             else {
                 // a page that claims fewer or more values than it holds
@@ -340,6 +348,7 @@ impl ParquetInput {
             return Some(Wrong::Fails);
         };
         let mut rows = 0u64;
+        let _decoding = crate::signals::decoding(&self.shown);
         loop {
             match guarded(|| reader.next().transpose()) {
                 Ok(Some(batch)) => rows += batch.num_rows() as u64,

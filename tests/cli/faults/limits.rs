@@ -149,6 +149,30 @@ fn refused_memory_is_an_error_not_an_abort() {
     assert_eq!(leftovers(&scratch, &["in.csv"]), Vec::<String>::new());
 }
 
+/// A damaged Parquet footer whose root claims 2^31 - 1 columns has the
+/// `parquet` crate ask for 16 GiB: under a memory limit the run ended with
+/// "out of memory", naming neither the file nor that it may be damaged.
+/// (Without a limit the crate's own error names the damage.)
+#[test]
+fn memory_refused_while_decoding_a_file_names_the_file() {
+    let scratch = Scratch::new();
+    let fixture = crate::common::fixture("damaged_schema_children.parquet");
+    let args = ["run", "-i", fixture.to_str().unwrap(), "--agg", "count"];
+    let args: Vec<&OsStr> = args.iter().map(|a| os(a)).collect();
+    let out = run_limited(scratch.dir.path(), libc::RLIMIT_AS, 1 << 30, &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{:?} {stderr}", out.status);
+    assert!(
+        stderr.starts_with("rayproc: error: out of memory while decoding ")
+            && stderr.contains(
+                "/damaged_schema_children.parquet: the system refused 17179869176 bytes (a \
+                 damaged file can claim more than it holds; else a memory limit"
+            )
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}
+
 /// A file that cannot be mapped (here the address space limit; the
 /// kernel's count of mappings, `vm.max_map_count`, fails alike) is named
 /// with the limits that refuse it. The explanation was built, then cut
