@@ -657,7 +657,7 @@ fn map_reduce(query: &rayproc::query::Query, n: usize, seed: u64) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let mut files: Vec<std::path::PathBuf> = (0..n)
         .map(|index| {
-            let file = mapreduce::map(query, Part { index, count: n }).unwrap();
+            let file = mapreduce::map(query, Part { index, count: n }, &|| Ok(())).unwrap();
             let path = dir.path().join(format!("{index}.part"));
             std::fs::write(&path, file.to_bytes()).unwrap();
             path

@@ -165,10 +165,12 @@ pub fn run(config: &RunConfig) -> Result<()> {
 /// `rayproc map`: the partial result of one part, written where
 /// `--emit-partial` says.
 pub fn map(config: &MapConfig) -> Result<()> {
-    let file = crate::mapreduce::map(&config.query, config.part)?;
-    if config.emit.as_os_str() != "-" {
-        refuse_an_input_as_output("--emit-partial", &config.emit, &config.query)?;
-    }
+    // refused once the inputs are open, before any is read
+    let refuse = || match config.emit.as_os_str() {
+        stdout if stdout == "-" => Ok(()),
+        _ => refuse_an_input_as_output("--emit-partial", &config.emit, &config.query),
+    };
+    let file = crate::mapreduce::map(&config.query, config.part, &refuse)?;
     write_partial(&file.to_bytes(), &config.emit)
 }
 

@@ -104,8 +104,10 @@ impl std::fmt::Display for Part {
     }
 }
 
-/// `rayproc map`: the partial result of one part of a query.
-pub fn map(query: &Query, part: Part) -> Result<PartialFile> {
+/// `rayproc map`: the partial result of one part of a query. `check` is
+/// called once the inputs are open, before any of their data is read (an
+/// output that would replace an input is refused then).
+pub fn map(query: &Query, part: Part, check: &dyn Fn() -> Result<()>) -> Result<PartialFile> {
     // A part is a byte range of each input, read by position: a stream
     // (standard input, `/dev/stdin`, a pipe as `<(...)`, a FIFO) has no
     // positions, and its bytes can be read only once. Told by what the
@@ -124,20 +126,23 @@ pub fn map(query: &Query, part: Part) -> Result<PartialFile> {
             )));
         }
     }
-    map_part(query, &[part.index], part.count, false, false)
+    map_part(query, &[part.index], part.count, false, false, check)
 }
 
 /// Maps `parts` of `count` into one partial; `exact`: every CSV cut is
 /// found by the parser rather than guessed; `text`: keep the text of
-/// `min`/`max` values (else only where this part needs it).
+/// `min`/`max` values (else only where this part needs it); `check`: see
+/// [`map`].
 fn map_part(
     query: &Query,
     parts: &[usize],
     count: usize,
     exact: bool,
     text: bool,
+    check: &dyn Fn() -> Result<()>,
 ) -> Result<PartialFile> {
     let prepared = query::prepare(query)?;
+    check()?;
     let streamed = match prepared.inputs() {
         Inputs::Csv(csv) => csv.iter().any(CsvInput::is_stream),
         _ => false,
@@ -216,7 +221,7 @@ fn map_part(
     if !plan.text_extremes && !partial.complete(&plan) {
         // a min/max column of this part holds text: keep every value's text
         drop(prepared);
-        return map_part(query, parts, count, exact, true);
+        return map_part(query, parts, count, exact, true, check);
     }
     let mut body = Vec::new();
     partial.encode(&mut body);
@@ -734,7 +739,7 @@ fn keep_text(units: &mut [Unit], header: &Header, query: &Query, quiet: bool) ->
         let old = &unit.file.header;
         // (cuts are checked after this, as for the first maps)
         let exact = !old.pieces.is_empty() && old.pieces.iter().all(|p| p.exact);
-        let file = map_part(query, &old.covered, header.parts, exact, true)?;
+        let file = map_part(query, &old.covered, header.parts, exact, true, &|| Ok(()))?;
         if let Some(why) = header.mismatch(&file.header) {
             return Err(Error::Other(format!(
                 "{}: cannot map part {} again: {why}",
@@ -961,7 +966,7 @@ fn repair_cuts(units: &mut Vec<Unit>, header: &Header, query: &Query, quiet: boo
         for unit in redo {
             let parts = &unit.file.header.covered;
             let text = unit.file.header.text_extremes;
-            let file = map_part(query, parts, header.parts, true, text)?;
+            let file = map_part(query, parts, header.parts, true, text, &|| Ok(()))?;
             remapped.extend(parts.iter().copied());
             if let Some(why) = header.mismatch(&file.header) {
                 return Err(Error::Other(format!(

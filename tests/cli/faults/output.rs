@@ -567,6 +567,41 @@ fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
     run(["run", "--store", &s(&store), "--agg", "sum:x"]).expect_ok("the store is whole");
 }
 
+/// The refusal comes once the inputs are open, before their data is read:
+/// `map` read the whole input first, so that an input with a bad value
+/// was answered with that value's error (exit 1), and the output that
+/// would have replaced the input was never named.
+#[test]
+fn an_output_that_is_an_input_is_refused_before_it_is_read() {
+    let scratch = Scratch::new();
+    let text = "x\n1\nabc\n";
+    let input = scratch.write("in.csv", text);
+    let input = input.to_str().unwrap();
+    for args in [
+        vec!["run", "-i", input, "--agg", "sum:x", "-o", input],
+        vec![
+            "map",
+            "-i",
+            input,
+            "--agg",
+            "sum:x",
+            "--part",
+            "0/1",
+            "--emit-partial",
+            input,
+        ],
+    ] {
+        let r = run(&args);
+        r.expect_code(2, &args[0]);
+        assert!(
+            r.stderr.contains(&format!("{input} is the input ")) && !r.stderr.contains("abc"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert_eq!(std::fs::read_to_string(input).unwrap(), text, "{args:?}");
+    }
+}
+
 /// Runs rayproc with `args` through `sh`: after `setup` (`umask 077; `),
 /// with its standard streams redirected by `redirect` (`1<file`), so that
 /// either applies to the child alone.
