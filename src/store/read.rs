@@ -317,7 +317,18 @@ impl Store {
         for _ in 0..RESOLVE_TRIES {
             let Some(name) = layout::read_current(&root, dir)? else {
                 let legacy = layout::open_regular(&root, FILE_NAME, &dir.join(FILE_NAME)).is_ok();
-                return Err(Error::Other(if legacy {
+                // a split holds the directory's writer lock while it writes
+                // (a shared lock is refused only then): a store it is
+                // creating has no `current` yet
+                let creating =
+                    !legacy && crate::flock::lock(&root, false, false).ok() == Some(false);
+                return Err(Error::Other(if creating {
+                    format!(
+                        "{}: a split is creating this store and has not finished: run again \
+                         once it has",
+                        show_path(dir)
+                    )
+                } else if legacy {
                     format!(
                         "{}: a store made by an older rayproc (format version 1); re-create \
                          it with `rayproc split`",

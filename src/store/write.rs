@@ -304,7 +304,7 @@ fn create_with(
         }
         capped
     });
-    let target = prepare_target(&opts.store)?;
+    let target = prepare_target(&opts.store, opts.quiet)?;
 
     let pool = exec::pool(opts.threads)?;
     // Pass 1: types, over validated partitions (the same split as `run`).
@@ -1630,8 +1630,9 @@ fn refused(store: &Path, why: String) -> Error {
 
 /// Checks that `store` may be (re)written, takes its writer lock, removes
 /// what killed splits left, and makes the temporary directory. A store
-/// directory made here is removed again if a later step fails.
-fn prepare_target(store: &Path) -> Result<Target> {
+/// directory made here is removed again if a later step fails. `quiet`:
+/// say nothing while waiting for another split's lock.
+fn prepare_target(store: &Path, quiet: bool) -> Result<Target> {
     let dir = resolve_target(store)?;
     let created = match std::fs::symlink_metadata(&dir) {
         Ok(meta) if !meta.is_dir() => {
@@ -1650,7 +1651,7 @@ fn prepare_target(store: &Path) -> Result<Target> {
         },
         Err(e) => return Err(cannot_make(store, e)),
     };
-    let target = lock_target(store, dir.clone(), created);
+    let target = lock_target(store, dir.clone(), created, quiet);
     if target.is_err() && created {
         let _ = std::fs::remove_dir(&dir);
     }
@@ -1658,7 +1659,7 @@ fn prepare_target(store: &Path) -> Result<Target> {
 }
 
 /// [`prepare_target`] once the directory `dir` exists.
-fn lock_target(store: &Path, dir: PathBuf, created: bool) -> Result<Target> {
+fn lock_target(store: &Path, dir: PathBuf, created: bool, quiet: bool) -> Result<Target> {
     let names = || -> Result<Vec<std::ffi::OsString>> {
         let read = || -> std::io::Result<Vec<_>> {
             std::fs::read_dir(&dir)?
@@ -1690,8 +1691,21 @@ fn lock_target(store: &Path, dir: PathBuf, created: bool) -> Result<Target> {
     }
     let root =
         layout::open_dir(&dir).map_err(|e| failed(store, "cannot open the directory".into(), e))?;
-    crate::flock::lock(&root, true, true)
-        .map_err(|e| failed(store, "cannot lock the directory".into(), e))?;
+    let lock = |wait| {
+        crate::flock::lock(&root, true, wait)
+            .map_err(|e| failed(store, "cannot lock the directory".into(), e))
+    };
+    // another split of this store holds the lock until it ends: a wait
+    // that says nothing looks like a hang
+    if !lock(false)? {
+        if !quiet {
+            crate::say!(
+                "rayproc: note: waiting for another split of {} to finish",
+                show_path(store)
+            );
+        }
+        lock(true)?;
+    }
     // Under the writer lock, no live split owns a temporary entry.
     for name in names()? {
         if name.to_string_lossy().starts_with(layout::TMP_PREFIX) {

@@ -1221,6 +1221,52 @@ fn a_source_changed_while_split_reads_it_fails_the_split() {
     assert_eq!(ok(count), "count,sum_x\n3,6\n");
 }
 
+/// While a first split of a store is writing it, a query of the store is
+/// told that a split is creating it (it said "not a rayproc store"), and a
+/// second split says that it waits for the first (it waited in silence,
+/// as if hung); then it writes the store again.
+#[test]
+fn a_store_being_created_is_said_to_be_and_a_second_split_says_it_waits() {
+    let scratch = crate::common::Scratch::new();
+    let data = scratch.write("data.csv", "k,x\na,1\nb,2\n");
+    let store = scratch.path("st");
+    let split = ["-i", &s(&data), "--store", &s(&store)];
+    let (first, flag) = split_paused(&scratch, "split.read", &split);
+    let count = ["run", "--store", &s(&store), "--agg", "count,sum:x"];
+    let out = rayproc(count);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "rayproc: error: {}: a split is creating this store and has not finished: run again \
+             once it has\n",
+            s(&store)
+        )
+    );
+    let second = std::process::Command::new(crate::common::bin_path())
+        .arg("split")
+        .args(split)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // the second split is waiting once it has said so
+    let note = format!(
+        "rayproc: note: waiting for another split of {} to finish\n",
+        s(&store)
+    );
+    let mut stderr = second.stderr.expect("piped");
+    let mut said = vec![0u8; note.len()];
+    std::io::Read::read_exact(&mut stderr, &mut said).unwrap();
+    assert_eq!(String::from_utf8_lossy(&said), note);
+    let out = resume(first, &flag);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(!rest.contains("error"), "{rest}");
+    assert_eq!(ok(count), "count,sum_x\n2,3\n");
+}
+
 /// A source rewritten while `split` writes the store, to the same size and
 /// with its modification time put back, so that only its fingerprint tells
 /// (the bytes differ), fails the split, and the store already at `--store`
