@@ -15,7 +15,7 @@
 //! | Float16, Float32, Float64 | float (widened exactly) |
 //! | Decimal32/64/128 with scale ≤ 0 | integer; a batch holding a value outside i64 is text, its digits |
 //! | Decimal32/64/128 with scale > 0 | float: the decimal's text, correctly rounded (as the CSV reader would) |
-//! | Utf8, LargeUtf8, Utf8View, Binary, LargeBinary, BinaryView | text (the bytes as stored; an empty string is a value, not null) |
+//! | Utf8, LargeUtf8, Utf8View, Binary, LargeBinary, BinaryView, FixedSizeBinary | text (the bytes as stored; an empty string is a value, not null) |
 //! | Dictionary of any of those | text |
 //! | Dictionary of any other type above | as its values |
 //! | Boolean | text: `true` / `false` |
@@ -77,8 +77,8 @@ pub fn kind_of(dt: &DataType) -> Result<ReadAs, String> {
                 ReadAs::Float
             }
         }
-        Utf8 | LargeUtf8 | Utf8View | Binary | LargeBinary | BinaryView | Boolean | Date32
-        | Date64 | Timestamp(_, _) | Time32(_) | Time64(_) => ReadAs::Text,
+        Utf8 | LargeUtf8 | Utf8View | Binary | LargeBinary | BinaryView | FixedSizeBinary(_)
+        | Boolean | Date32 | Date64 | Timestamp(_, _) | Time32(_) | Time64(_) => ReadAs::Text,
         Dictionary(_, value) if is_text(value) => ReadAs::Text,
         // a dictionary of numbers, dates, ...: read as its values (see
         // `prepare`)
@@ -292,8 +292,23 @@ pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
             let a = array.as_primitive::<Time64NanosecondType>();
             text(to_text(a, |v| format_time(v, 1_000_000_000, 9)))
         }
+        FixedSizeBinary(_) => Prepared {
+            kind: ReadAs::Text,
+            array: Arc::new(variable_width(array.as_fixed_size_binary())),
+            codes: None,
+            digits: false,
+        },
         _ => keep(ReadAs::Text),
     })
+}
+
+/// Fixed-width bytes (UUIDs, hashes: Parquet's `FIXED_LEN_BYTE_ARRAY`) as
+/// the `Binary` array of the same values, sharing their bytes: read as
+/// every other binary column is.
+fn variable_width(a: &arrow_array::FixedSizeBinaryArray) -> arrow_array::BinaryArray {
+    let width = usize::try_from(a.value_length()).unwrap_or(0);
+    let offsets = arrow_buffer::OffsetBuffer::from_lengths(std::iter::repeat_n(width, a.len()));
+    arrow_array::BinaryArray::new(offsets, a.values().clone(), a.nulls().cloned())
 }
 
 /// Whether `dt` is a dictionary of anything but text, which is read as its
