@@ -213,6 +213,20 @@ pub fn remove_on_interrupt(path: PathBuf) -> Guard {
     }
 }
 
+/// A cleanup slot's `start` for a directory removed only if empty
+/// ([`remove_on_interrupt_if_empty`]).
+const EMPTY_ONLY: usize = 1;
+
+/// Registers the directory `path` to be removed on interrupt (as
+/// [`remove_on_interrupt`]), but only if it is empty once every other
+/// registered path is gone: a store folder that a first `split` made, which
+/// an interrupt left behind, empty. Once the store is in it, it stays.
+pub fn remove_on_interrupt_if_empty(path: PathBuf) -> Guard {
+    Guard {
+        slot: claim(&CLEANUP, EMPTY_ONLY, 0, &path),
+    }
+}
+
 /// Registers `path` for removal on interrupt, then calls `create` to make
 /// it. If an interrupt's cleanup ran between the two, the new path is
 /// removed here and the thread waits for the process to end.
@@ -506,16 +520,24 @@ mod unix {
         unsafe { libc::_exit(1) }
     }
 
-    /// Removes every registered path (`DYING` is set).
+    /// Removes every registered path (`DYING` is set): the directories
+    /// to be removed only if empty last, once what they held is gone.
     fn remove_registered() {
-        for slot in &CLEANUP {
-            let path = slot.path.load(SeqCst);
-            if !path.is_null() {
+        for empty_only in [false, true] {
+            for slot in &CLEANUP {
+                let path = slot.path.load(SeqCst);
+                if path.is_null() || (slot.start.load(SeqCst) == EMPTY_ONLY) != empty_only {
+                    continue;
+                }
                 // SAFETY: a published pointer is a live C string from
                 // `claim`; with DYING set no one frees it (module docs).
                 let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
                 use std::os::unix::ffi::OsStrExt;
-                remove_path(Path::new(std::ffi::OsStr::from_bytes(bytes)));
+                let path = Path::new(std::ffi::OsStr::from_bytes(bytes));
+                match empty_only {
+                    true => drop(std::fs::remove_dir(path)),
+                    false => remove_path(path),
+                }
             }
         }
     }

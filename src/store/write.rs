@@ -1444,8 +1444,9 @@ struct Target {
     tmp: PathBuf,
     /// Removes `tmp` if the process is interrupted (SIGINT, SIGTERM, SIGHUP).
     _interrupt: crate::signals::Guard,
-    /// This split made `store`, so a failed split removes it again.
-    created: bool,
+    /// This split made `store`, so a failed or interrupted split removes
+    /// it again (the guard: see [`crate::signals::remove_on_interrupt_if_empty`]).
+    created: Option<crate::signals::Guard>,
     committed: bool,
 }
 
@@ -1453,7 +1454,7 @@ impl Drop for Target {
     /// A split that failed leaves nothing (after a commit, `tmp` is gone).
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.tmp);
-        if self.created && !self.committed {
+        if self.created.is_some() && !self.committed {
             // only if empty: another split may have filled it meanwhile
             let _ = std::fs::remove_dir(&self.store);
         }
@@ -1643,23 +1644,35 @@ fn prepare_target(store: &Path, quiet: bool) -> Result<Target> {
             };
             return Err(refused(store, format!("{what}; name a new directory")));
         }
-        Ok(_) => false,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::create_dir(&dir) {
-            Ok(()) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
-            Err(e) => return Err(cannot_make(store, e)),
-        },
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // an interrupt would leave it empty (the temporary directory
+            // in it is removed): it goes too, unless the store is in it
+            let guard = crate::signals::remove_on_interrupt_if_empty(dir.clone());
+            match std::fs::create_dir(&dir) {
+                Ok(()) => Some(guard),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+                Err(e) => return Err(cannot_make(store, e)),
+            }
+        }
         Err(e) => return Err(cannot_make(store, e)),
     };
+    let made = created.is_some();
     let target = lock_target(store, dir.clone(), created, quiet);
-    if target.is_err() && created {
+    if target.is_err() && made {
         let _ = std::fs::remove_dir(&dir);
     }
     target
 }
 
-/// [`prepare_target`] once the directory `dir` exists.
-fn lock_target(store: &Path, dir: PathBuf, created: bool, quiet: bool) -> Result<Target> {
+/// [`prepare_target`] once the directory `dir` exists; `created`: the
+/// guard of a directory it made.
+fn lock_target(
+    store: &Path,
+    dir: PathBuf,
+    created: Option<crate::signals::Guard>,
+    quiet: bool,
+) -> Result<Target> {
     let names = || -> Result<Vec<std::ffi::OsString>> {
         let read = || -> std::io::Result<Vec<_>> {
             std::fs::read_dir(&dir)?

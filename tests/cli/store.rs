@@ -1267,6 +1267,37 @@ fn a_store_being_created_is_said_to_be_and_a_second_split_says_it_waits() {
     assert_eq!(ok(count), "count,sum_x\n2,3\n");
 }
 
+/// An interrupted first split leaves nothing: the store folder it made
+/// went with the temporary directory in it (it stayed, empty, and a query
+/// said it was "not a rayproc store"). An interrupted split of an existing
+/// store leaves that store as it was.
+#[test]
+fn an_interrupted_first_split_leaves_no_store_folder() {
+    use std::os::unix::process::ExitStatusExt;
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let scratch = crate::common::Scratch::new();
+        let data = scratch.write("data.csv", "k,x\na,1\nb,2\n");
+        let store = scratch.path("st");
+        let split = ["-i", &s(&data), "--store", &s(&store), "-q"];
+        let (child, flag) = split_paused(&scratch, "split.read", &split);
+        // SAFETY: signals our own child, whose pid is alive (not reaped).
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        let done = child.wait_with_output().unwrap();
+        assert_eq!(done.status.signal(), Some(signal), "{}", done.status);
+        fs::remove_file(&flag).unwrap();
+        assert_eq!(scratch.listing(), ["data.csv"], "signal {signal}");
+
+        ok([&["split"][..], &split].concat());
+        let (child, flag) = split_paused(&scratch, "split.read", &split);
+        // SAFETY: as above.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        child.wait_with_output().unwrap();
+        fs::remove_file(&flag).unwrap();
+        let count = ["run", "--store", &s(&store), "--agg", "count,sum:x"];
+        assert_eq!(ok(count), "count,sum_x\n2,3\n", "signal {signal}");
+    }
+}
+
 /// A source rewritten while `split` writes the store, to the same size and
 /// with its modification time put back, so that only its fingerprint tells
 /// (the bytes differ), fails the split, and the store already at `--store`
