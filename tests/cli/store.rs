@@ -1243,7 +1243,7 @@ fn a_store_being_created_is_said_to_be_and_a_second_split_says_it_waits() {
             s(&store)
         )
     );
-    let second = std::process::Command::new(crate::common::bin_path())
+    let mut second = std::process::Command::new(crate::common::bin_path())
         .arg("split")
         .args(split)
         .stderr(std::process::Stdio::piped())
@@ -1255,7 +1255,7 @@ fn a_store_being_created_is_said_to_be_and_a_second_split_says_it_waits() {
         "rayproc: note: waiting for another split of {} to finish\n",
         s(&store)
     );
-    let mut stderr = second.stderr.expect("piped");
+    let mut stderr = second.stderr.take().expect("piped");
     let mut said = vec![0u8; note.len()];
     std::io::Read::read_exact(&mut stderr, &mut said).unwrap();
     assert_eq!(String::from_utf8_lossy(&said), note);
@@ -1264,6 +1264,7 @@ fn a_store_being_created_is_said_to_be_and_a_second_split_says_it_waits() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert!(!rest.contains("error"), "{rest}");
+    assert!(second.wait().unwrap().success(), "the second split");
     assert_eq!(ok(count), "count,sum_x\n2,3\n");
 }
 

@@ -592,7 +592,7 @@ fn an_output_that_is_an_input_is_refused_before_it_is_read() {
         ],
     ] {
         let r = run(&args);
-        r.expect_code(2, &args[0]);
+        r.expect_code(2, args[0]);
         assert!(
             r.stderr.contains(&format!("{input} is the input ")) && !r.stderr.contains("abc"),
             "{args:?}: {}",
