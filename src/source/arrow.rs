@@ -40,6 +40,7 @@ use crate::batch::{Batch, BATCH_ROWS};
 use crate::dict::{Codes, Dictionary};
 use crate::error::show_name;
 use crate::number::parse_float;
+use crate::plan::{Plan, UNUSED};
 use crate::value::{Column, ColumnType, Data};
 
 /// The rayproc type an Arrow column is read as.
@@ -91,6 +92,24 @@ pub fn kind_of(dt: &DataType) -> Result<ReadAs, String> {
             ))
         }
     })
+}
+
+/// Checks that every column of `schema` that `plan` reads has a type
+/// rayproc reads ([`kind_of`]); `name`: the file's, for the error.
+pub(super) fn check_types(
+    name: &str,
+    schema: &arrow_schema::Schema,
+    plan: &Plan,
+) -> crate::error::Result<()> {
+    for (i, field) in schema.fields().iter().enumerate() {
+        if plan.slot_of.get(i).is_some_and(|&s| s != UNUSED) {
+            kind_of(field.data_type()).map_err(|why| {
+                let (name, column) = (show_name(name), show_name(field.name()));
+                crate::error::Error::Other(format!("{name}: column '{column}' {why}"))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Text and binary types, read as text.

@@ -108,17 +108,7 @@ impl TypedInput {
     fn check_types(&self, plan: &Plan) -> Result<()> {
         match &self.file {
             TypedFile::Parquet(p) => p.check_types(plan),
-            TypedFile::Ipc(f, _) => {
-                for (i, field) in f.schema.fields().iter().enumerate() {
-                    if plan.slot_of.get(i).is_some_and(|&s| s != UNUSED) {
-                        super::arrow::kind_of(field.data_type()).map_err(|why| {
-                            let (name, column) = (show_name(&f.name), show_name(field.name()));
-                            Error::Other(format!("{name}: column '{column}' {why}"))
-                        })?;
-                    }
-                }
-                Ok(())
-            }
+            TypedFile::Ipc(f, _) => super::arrow::check_types(&f.name, &f.schema, plan),
         }
     }
 

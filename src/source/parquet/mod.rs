@@ -174,15 +174,7 @@ impl ParquetInput {
 
     /// Checks that every column the plan reads has a supported type.
     pub fn check_types(&self, plan: &Plan) -> Result<()> {
-        for (i, field) in self.meta.schema().fields().iter().enumerate() {
-            if plan.slot_of.get(i).is_some_and(|&s| s != UNUSED) {
-                super::arrow::kind_of(field.data_type()).map_err(|why| {
-                    let (name, column) = (show_name(&self.name), show_name(field.name()));
-                    Error::Other(format!("{name}: column '{column}' {why}"))
-                })?;
-            }
-        }
-        Ok(())
+        super::arrow::check_types(&self.name, self.meta.schema(), plan)
     }
 
     /// The record batches of row groups `groups` (consecutive), top-level
