@@ -68,8 +68,10 @@ pub struct PageHeader {
 /// Why a header could not be parsed from the bytes at hand.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Unparsed {
-    /// The bytes end inside the header: read more.
-    Short,
+    /// The bytes end inside the header, which needs at least this many
+    /// bytes in all (a value's stated length, a list's count: one byte an
+    /// element at least): read more, unless there are not as many.
+    Short(u64),
     /// The bytes cannot be a header.
     Invalid(&'static str),
 }
@@ -130,16 +132,23 @@ struct Compact<'a> {
 
 impl Compact<'_> {
     fn byte(&mut self) -> Result<u8, Unparsed> {
-        let b = *self.bytes.get(self.at).ok_or(Unparsed::Short)?;
+        self.need(1)?;
+        let b = self.bytes[self.at];
         self.at += 1;
         Ok(b)
     }
 
-    fn skip(&mut self, n: u64) -> Result<(), Unparsed> {
+    /// `Short` unless `n` more bytes are at hand.
+    fn need(&self, n: u64) -> Result<(), Unparsed> {
         let left = (self.bytes.len() - self.at) as u64;
         if n > left {
-            return Err(Unparsed::Short);
+            return Err(Unparsed::Short((self.at as u64).saturating_add(n)));
         }
+        Ok(())
+    }
+
+    fn skip(&mut self, n: u64) -> Result<(), Unparsed> {
+        self.need(n)?;
         self.at += n as usize;
         Ok(())
     }
@@ -223,6 +232,7 @@ impl Compact<'_> {
                 };
                 // every element takes a byte at least: a count past the
                 // bytes at hand ends as `Short`, not as a long loop
+                self.need(n)?;
                 for _ in 0..n {
                     self.skip_value(head & 0x0f, depth + 1, false)?;
                 }
@@ -234,6 +244,7 @@ impl Compact<'_> {
                     return Ok(());
                 }
                 let kinds = self.byte()?;
+                self.need(n.saturating_mul(2))?;
                 for _ in 0..n {
                     self.skip_value(kinds >> 4, depth + 1, false)?;
                     self.skip_value(kinds & 0x0f, depth + 1, false)?;
@@ -364,7 +375,10 @@ fn check_page(
             Physical::INT96 => 96,
             Physical::FIXED_LEN_BYTE_ARRAY => 8 * i64::from(descr.type_length().max(0)),
         };
-        if values < 0 || i64::from(values) * bits > decoded * 8 {
+        if values < 0 {
+            return Err(format!("says it holds {values} values"));
+        }
+        if i64::from(values) * bits > decoded * 8 {
             return Err(format!(
                 "says it holds {values} values, more than its {decoded} \
                  bytes can"
@@ -427,10 +441,13 @@ impl Window {
             let bytes = self.slice(file, at, want, end)?;
             match parse_header(bytes) {
                 Ok(parsed) => return Ok(parsed),
-                Err(Unparsed::Short) if (bytes.len() as u64) < end - at => {
-                    want = bytes.len().max(want) * 2;
+                // what the header says it needs decides, not what a
+                // damaged length claims: a binary of 2^40 bytes in a chunk
+                // of 200 MB had the whole chunk read into memory
+                Err(Unparsed::Short(need)) if need <= end - at => {
+                    want = (need as usize).max(bytes.len().max(want) * 2);
                 }
-                Err(Unparsed::Short) => return Err(unread("runs past the end of its chunk")),
+                Err(Unparsed::Short(_)) => return Err(unread("runs past the end of its chunk")),
                 Err(Unparsed::Invalid(why)) => {
                     return Err(unread(&format!("cannot be read ({why})")))
                 }

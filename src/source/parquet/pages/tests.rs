@@ -133,11 +133,10 @@ fn a_header_parses_to_its_fields_and_its_length() {
 fn a_header_cut_short_asks_for_more_and_damage_is_invalid() {
     let bytes = data_page(1000, 400);
     for cut in 0..bytes.len() {
-        assert_eq!(
-            parse_header(&bytes[..cut]),
-            Err(Unparsed::Short),
-            "cut at {cut}"
-        );
+        match parse_header(&bytes[..cut]) {
+            Err(Unparsed::Short(need)) => assert!(need > cut as u64, "cut at {cut}: {need}"),
+            other => panic!("cut at {cut}: {other:?}"),
+        }
     }
     // no sizes
     let mut w = Writer::default();
@@ -164,11 +163,14 @@ fn a_header_cut_short_asks_for_more_and_damage_is_invalid() {
         parse_header(&[0x05, 0xfe, 0xff, 0x07]),
         Err(Unparsed::Invalid(_))
     ));
-    // a list claiming 2^60 elements ends as soon as its bytes do
+    // a list claiming 2^60 elements, and a binary of 2^40 bytes, say what
+    // they need at once (the walk reads no more than the chunk holds)
     let list = [
         0x99, 0xf5, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10, 0x02,
     ];
-    assert_eq!(parse_header(&list), Err(Unparsed::Short));
+    assert_eq!(parse_header(&list), Err(Unparsed::Short(11 + (1 << 60))));
+    let binary = [0x98, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0x00];
+    assert_eq!(parse_header(&binary), Err(Unparsed::Short(7 + (1 << 40))));
 }
 
 #[test]
@@ -453,6 +455,13 @@ fn a_chunk_is_walked_page_by_page_and_damage_named_by_its_byte() {
     let mut cut = pages.clone();
     cut[2].1.clear();
     cut[2].0.truncate(5);
+    let e = walk_pages(Compression::SNAPPY, &cut).unwrap_err();
+    assert_eq!(
+        e,
+        format!("the page header at byte {at} runs past the end of its chunk")
+    );
+    // a statistic claiming 2^40 bytes: said at once, none of them read
+    cut[2].0 = vec![0x15, 0x00, 0x98, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20];
     let e = walk_pages(Compression::SNAPPY, &cut).unwrap_err();
     assert_eq!(
         e,
