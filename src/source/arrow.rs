@@ -322,12 +322,13 @@ pub fn prepare(name: &str, array: &ArrayRef) -> Result<Prepared, String> {
 }
 
 /// Fixed-width bytes (UUIDs, hashes: Parquet's `FIXED_LEN_BYTE_ARRAY`) as
-/// the `Binary` array of the same values, sharing their bytes: read as
-/// every other binary column is.
-fn variable_width(a: &arrow_array::FixedSizeBinaryArray) -> arrow_array::BinaryArray {
+/// the `LargeBinary` array of the same values, sharing their bytes: read as
+/// every other binary column is. Large: a batch of wide values can hold
+/// more than 2 GiB (32-bit offsets panicked on 2,100 values of 1 MiB).
+fn variable_width(a: &arrow_array::FixedSizeBinaryArray) -> arrow_array::LargeBinaryArray {
     let width = usize::try_from(a.value_length()).unwrap_or(0);
     let offsets = arrow_buffer::OffsetBuffer::from_lengths(std::iter::repeat_n(width, a.len()));
-    arrow_array::BinaryArray::new(offsets, a.values().clone(), a.nulls().cloned())
+    arrow_array::LargeBinaryArray::new(offsets, a.values().clone(), a.nulls().cloned())
 }
 
 /// Whether `dt` is a dictionary of anything but text, which is read as its
@@ -1115,6 +1116,25 @@ mod tests {
         assert_eq!(format_timestamp(1_500, 1_000, 3), "1970-01-01T00:00:01.500");
         assert_eq!(format_timestamp(-1, 1, 0), "1969-12-31T23:59:59");
         assert_eq!(format_timestamp(86_399, 1, 0), "1970-01-01T23:59:59");
+    }
+
+    /// Fixed-width bytes become 64-bit offsets over the same bytes, for a
+    /// sliced array too: with 32-bit ones, a batch of 2,100 values of 1
+    /// MiB (2.2 GB) panicked ("offset overflow").
+    #[test]
+    fn fixed_width_bytes_are_large_binary_over_their_own_bytes() {
+        let values: Vec<Option<[u8; 3]>> = vec![Some(*b"abc"), None, Some(*b"xyz"), Some(*b"k00")];
+        let a = arrow_array::FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+            values.iter().map(|v| v.as_ref().map(|b| b.as_slice())),
+            3,
+        )
+        .unwrap();
+        let sliced: ArrayRef = Arc::new(a.slice(1, 3));
+        let p = prepare("u", &sliced).unwrap();
+        assert_eq!(p.kind, ReadAs::Text);
+        assert_eq!(p.array.data_type(), &DataType::LargeBinary);
+        assert!(p.array.is_null(0) && p.array.null_count() == 1);
+        assert_eq!(text_slices(p.array.as_ref())[1..], [b"xyz", b"k00"]);
     }
 
     #[test]
