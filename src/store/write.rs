@@ -1635,44 +1635,65 @@ fn refused(store: &Path, why: String) -> Error {
 /// say nothing while waiting for another split's lock.
 fn prepare_target(store: &Path, quiet: bool) -> Result<Target> {
     let dir = resolve_target(store)?;
-    let created = match std::fs::symlink_metadata(&dir) {
-        Ok(meta) if !meta.is_dir() => {
-            let what = if meta.is_file() {
-                "it is a file, not a directory"
-            } else {
-                "it is not a directory"
-            };
-            return Err(refused(store, format!("{what}; name a new directory")));
-        }
-        Ok(_) => None,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // an interrupt would leave it empty (the temporary directory
-            // in it is removed): it goes too, unless the store is in it
-            let guard = crate::signals::remove_on_interrupt_if_empty(dir.clone());
-            match std::fs::create_dir(&dir) {
-                Ok(()) => Some(guard),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
-                Err(e) => return Err(cannot_make(store, e)),
+    // A first split of a new store that failed or was interrupted while
+    // this one waited for its lock removes the folder it made (empty): the
+    // folder is made again, and locked again.
+    for _ in 0..MAKE_TRIES {
+        let created = match std::fs::symlink_metadata(&dir) {
+            Ok(meta) if !meta.is_dir() => {
+                let what = if meta.is_file() {
+                    "it is a file, not a directory"
+                } else {
+                    "it is not a directory"
+                };
+                return Err(refused(store, format!("{what}; name a new directory")));
+            }
+            Ok(_) => None,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                match std::fs::create_dir(&dir) {
+                    // an interrupt would leave it empty (the temporary
+                    // directory in it is removed): it goes too, unless the
+                    // store is in it. Registered once made by this split,
+                    // never one another process made.
+                    Ok(()) => Some(crate::signals::remove_on_interrupt_if_empty(dir.clone())),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+                    Err(e) => return Err(cannot_make(store, e)),
+                }
+            }
+            Err(e) => return Err(cannot_make(store, e)),
+        };
+        let made = created.is_some();
+        match lock_target(store, dir.clone(), created, quiet) {
+            Ok(Some(target)) => return Ok(target),
+            Ok(None) => continue,
+            Err(e) => {
+                if made {
+                    let _ = std::fs::remove_dir(&dir);
+                }
+                return Err(e);
             }
         }
-        Err(e) => return Err(cannot_make(store, e)),
-    };
-    let made = created.is_some();
-    let target = lock_target(store, dir.clone(), created, quiet);
-    if target.is_err() && made {
-        let _ = std::fs::remove_dir(&dir);
     }
-    target
+    Err(failed(
+        store,
+        "its directory was removed while this split waited for it, again and again".into(),
+        std::io::Error::from(std::io::ErrorKind::NotFound),
+    ))
 }
 
+/// How many times [`prepare_target`] makes a store's directory that other
+/// splits remove while it waits.
+const MAKE_TRIES: usize = 8;
+
 /// [`prepare_target`] once the directory `dir` exists; `created`: the
-/// guard of a directory it made.
+/// guard of a directory it made. `None`: the directory was removed while
+/// this split waited for its lock.
 fn lock_target(
     store: &Path,
     dir: PathBuf,
     created: Option<crate::signals::Guard>,
     quiet: bool,
-) -> Result<Target> {
+) -> Result<Option<Target>> {
     let names = || -> Result<Vec<std::ffi::OsString>> {
         let read = || -> std::io::Result<Vec<_>> {
             std::fs::read_dir(&dir)?
@@ -1718,6 +1739,15 @@ fn lock_target(
             );
         }
         lock(true)?;
+        // the folder locked is the one at `dir` still, or it was removed
+        // (see `prepare_target`): entries could not be made in it
+        use std::os::unix::fs::MetadataExt;
+        let held = root.metadata().map(|m| (m.dev(), m.ino()));
+        match (held, std::fs::metadata(&dir)) {
+            (Ok(held), Ok(now)) if held != (now.dev(), now.ino()) => return Ok(None),
+            (_, Err(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            _ => {}
+        }
     }
     // Under the writer lock, no live split owns a temporary entry.
     for name in names()? {
@@ -1741,7 +1771,7 @@ fn lock_target(
     let tmp = dir.join(format!("{}{}", layout::TMP_PREFIX, std::process::id()));
     let ((), guard) = crate::signals::create_removable(tmp.clone(), |p| std::fs::create_dir(p))
         .map_err(|e| unwritable(store, "store", cannot_create_in(store, "a directory", e)))?;
-    Ok(Target {
+    Ok(Some(Target {
         store: dir,
         given: store.to_path_buf(),
         root,
@@ -1749,7 +1779,7 @@ fn lock_target(
         _interrupt: guard,
         created,
         committed: false,
-    })
+    }))
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {

@@ -1268,6 +1268,41 @@ fn a_store_being_created_is_said_to_be_and_a_second_split_says_it_waits() {
     assert_eq!(ok(count), "count,sum_x\n2,3\n");
 }
 
+/// A split waiting for a first split of the same new store, which is then
+/// interrupted (and removes the folder it made), makes the store itself:
+/// it failed ("cannot list the directory (No such file or directory)")
+/// once the interrupted split took its folder away.
+#[test]
+fn a_split_waiting_for_an_interrupted_first_split_makes_the_store() {
+    use std::os::unix::process::ExitStatusExt;
+    let scratch = crate::common::Scratch::new();
+    let data = scratch.write("data.csv", "k,x\na,1\nb,2\n");
+    let store = scratch.path("st");
+    let split = ["-i", &s(&data), "--store", &s(&store)];
+    let (first, flag) = split_paused(&scratch, "split.read", &split);
+    let mut second = std::process::Command::new(crate::common::bin_path())
+        .arg("split")
+        .args(split)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = second.stderr.take().expect("piped");
+    let mut said = [0u8; 40];
+    std::io::Read::read_exact(&mut stderr, &mut said).unwrap();
+    assert!(said.starts_with(b"rayproc: note: waiting for another split"));
+    // SAFETY: signals our own child, whose pid is alive (not reaped).
+    unsafe { libc::kill(first.id() as libc::pid_t, libc::SIGINT) };
+    let done = first.wait_with_output().unwrap();
+    assert_eq!(done.status.signal(), Some(libc::SIGINT), "{}", done.status);
+    fs::remove_file(&flag).unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(second.wait().unwrap().success(), "the second split: {rest}");
+    let count = ["run", "--store", &s(&store), "--agg", "count,sum:x"];
+    assert_eq!(ok(count), "count,sum_x\n2,3\n");
+}
+
 /// An interrupted first split leaves nothing: the store folder it made
 /// went with the temporary directory in it (it stayed, empty, and a query
 /// said it was "not a rayproc store"). An interrupted split of an existing
