@@ -1243,22 +1243,7 @@ fn a_store_being_created_is_said_to_be_and_a_second_split_says_it_waits() {
             s(&store)
         )
     );
-    let mut second = std::process::Command::new(crate::common::bin_path())
-        .arg("split")
-        .args(split)
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // the second split is waiting once it has said so
-    let note = format!(
-        "rayproc: note: waiting for another split of {} to finish\n",
-        s(&store)
-    );
-    let mut stderr = second.stderr.take().expect("piped");
-    let mut said = vec![0u8; note.len()];
-    std::io::Read::read_exact(&mut stderr, &mut said).unwrap();
-    assert_eq!(String::from_utf8_lossy(&said), note);
+    let (mut second, mut stderr) = second_split_waiting(&split, &store);
     let out = resume(first, &flag);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let mut rest = String::new();
@@ -1266,6 +1251,42 @@ fn a_store_being_created_is_said_to_be_and_a_second_split_says_it_waits() {
     assert!(!rest.contains("error"), "{rest}");
     assert!(second.wait().unwrap().success(), "the second split");
     assert_eq!(ok(count), "count,sum_x\n2,3\n");
+}
+
+/// Starts a split with the arguments `split` while another split of
+/// `store` holds its lock, and returns it once it has said that it waits,
+/// with the rest of its stderr. Within 60 s: a build that says nothing
+/// fails the test here instead of hanging it.
+fn second_split_waiting(
+    split: &[&str],
+    store: &Path,
+) -> (std::process::Child, std::process::ChildStderr) {
+    let mut second = std::process::Command::new(crate::common::bin_path())
+        .arg("split")
+        .args(split)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = second.stderr.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // the split writes nothing more until the other one ends
+        let mut reader = std::io::BufReader::new(stderr);
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut reader, &mut line);
+        let _ = tx.send((line, reader.into_inner()));
+    });
+    let Ok((line, stderr)) = rx.recv_timeout(std::time::Duration::from_secs(60)) else {
+        let _ = second.kill();
+        panic!("the second split said nothing in 60 s");
+    };
+    let note = format!(
+        "rayproc: note: waiting for another split of {} to finish\n",
+        s(store)
+    );
+    assert_eq!(line, note);
+    (second, stderr)
 }
 
 /// A split waiting for a first split of the same new store, which is then
@@ -1280,17 +1301,7 @@ fn a_split_waiting_for_an_interrupted_first_split_makes_the_store() {
     let store = scratch.path("st");
     let split = ["-i", &s(&data), "--store", &s(&store)];
     let (first, flag) = split_paused(&scratch, "split.read", &split);
-    let mut second = std::process::Command::new(crate::common::bin_path())
-        .arg("split")
-        .args(split)
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stderr = second.stderr.take().expect("piped");
-    let mut said = [0u8; 40];
-    std::io::Read::read_exact(&mut stderr, &mut said).unwrap();
-    assert!(said.starts_with(b"rayproc: note: waiting for another split"));
+    let (mut second, mut stderr) = second_split_waiting(&split, &store);
     // SAFETY: signals our own child, whose pid is alive (not reaped).
     unsafe { libc::kill(first.id() as libc::pid_t, libc::SIGINT) };
     let done = first.wait_with_output().unwrap();
