@@ -130,6 +130,8 @@ fn truncated(name: &str) -> Error {
 pub struct IpcFile {
     /// The name shown in messages.
     pub name: String,
+    /// The name as messages show it, for [`crate::signals::decoding`].
+    shown: std::ffi::CString,
     /// The mapping `buffer` views, when the bytes are mapped (pages of a map
     /// can be released; bytes in memory cannot).
     map: Option<Arc<Mmap>>,
@@ -231,6 +233,7 @@ impl IpcFile {
         }
         let mut file = IpcFile {
             name: name.to_string(),
+            shown: std::ffi::CString::new(show_name(name).into_owned()).unwrap_or_default(),
             map,
             buffer,
             schema,
@@ -293,8 +296,7 @@ impl IpcFile {
         compressed::check_claims(block, &buf)
             .map_err(|big| too_large(&self.name, &format!("record batch {i}"), big))?;
         let decoder = &self.decoders[self.epoch_of[i]];
-        let shown = std::ffi::CString::new(show_name(&self.name).into_owned()).unwrap_or_default();
-        let _decoding = crate::signals::decoding(&shown);
+        let _decoding = crate::signals::decoding(&self.shown);
         guarded(|| decoder.read_record_batch(block, &buf))
             .map_err(|e| {
                 Error::Other(format!(
