@@ -16,6 +16,7 @@
 //! | Decimal32/64/128 with scale ≤ 0 | integer; a batch holding a value outside i64 is text, its digits |
 //! | Decimal32/64/128 with scale > 0 | float: the decimal's text, correctly rounded (as the CSV reader would) |
 //! | Utf8, LargeUtf8, Utf8View, Binary, LargeBinary, BinaryView, FixedSizeBinary | text (the bytes as stored; an empty string is a value, not null) |
+//! | UUIDs: FixedSizeBinary(16) with the `arrow.uuid` extension, or Parquet's UUID type | text: `123e4567-e89b-12d3-a456-426614174000` |
 //! | Dictionary of any of those | text |
 //! | Dictionary of any other type above | as its values |
 //! | Boolean | text: `true` / `false` |
@@ -329,6 +330,71 @@ fn variable_width(a: &arrow_array::FixedSizeBinaryArray) -> arrow_array::LargeBi
     let width = usize::try_from(a.value_length()).unwrap_or(0);
     let offsets = arrow_buffer::OffsetBuffer::from_lengths(std::iter::repeat_n(width, a.len()));
     arrow_array::LargeBinaryArray::new(offsets, a.values().clone(), a.nulls().cloned())
+}
+
+/// The Arrow extension that marks a `FixedSizeBinary(16)` column as UUIDs:
+/// what pyarrow writes for `pa.uuid()`, Polars and DuckDB for their UUID
+/// types.
+const UUID_EXTENSION: &str = "arrow.uuid";
+
+/// Whether `field` holds UUIDs by its Arrow extension ([`UUID_EXTENSION`]):
+/// such a column is read as the UUIDs' text ([`uuid_text`]). Parquet's
+/// own UUID type is found from the file's schema
+/// ([`super::parquet::ParquetInput::uuid_columns`]).
+pub(super) fn is_uuid(field: &arrow_schema::Field) -> bool {
+    field.data_type() == &DataType::FixedSizeBinary(16)
+        && (field.metadata().get("ARROW:extension:name")).is_some_and(|n| n == UUID_EXTENSION)
+}
+
+/// `array` with UUIDs as their text if `uuid` says it holds them and it is
+/// 16-byte values; else `array` itself.
+pub(super) fn uuids_as_text(array: &ArrayRef, uuid: bool) -> ArrayRef {
+    match array.data_type() {
+        DataType::FixedSizeBinary(16) if uuid => Arc::new(uuid_text(array.as_fixed_size_binary())),
+        _ => array.clone(),
+    }
+}
+
+/// UUIDs (16 bytes each) as their canonical text, as DuckDB and Python
+/// print them: lowercase hex, dashes after the 4th, 6th, 8th and 10th byte
+/// (`123e4567-e89b-12d3-a456-426614174000`). The text sorts as the bytes
+/// do, so `min`, `max` and the key order are the UUIDs' own order; and it
+/// is UTF-8, so JSON output holds it (the raw bytes are rarely UTF-8).
+/// Large (64-bit offsets): a batch of more than 59M UUIDs has more than
+/// 2 GiB of text.
+fn uuid_text(a: &arrow_array::FixedSizeBinaryArray) -> arrow_array::LargeBinaryArray {
+    // a byte's two hex digits, one copy each (a digit at a time took 28 ns
+    // a UUID, more than decoding it)
+    const HEX: [[u8; 2]; 256] = {
+        let digits = b"0123456789abcdef";
+        let mut t = [[0u8; 2]; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = [digits[i >> 4], digits[i & 15]];
+            i += 1;
+        }
+        t
+    };
+    const WIDTH: usize = 36;
+    // where each byte's two digits go: the dashes between the groups of
+    // 4, 2, 2, 2 and 6 bytes stay where the cell was filled with them
+    const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+    let mut text = Vec::with_capacity(a.len() * WIDTH);
+    // every value, a null's too (its bytes are whatever the writer left),
+    // so that each has its 36 bytes; `values` starts at the array's first
+    // and holds 16 bytes for each (the array's invariant, which arrow
+    // checks when it builds one from a file)
+    for uuid in a.values().chunks_exact(16).take(a.len()) {
+        let mut cell = [b'-'; WIDTH];
+        for (&byte, at) in uuid.iter().zip(AT) {
+            cell[at..at + 2].copy_from_slice(&HEX[usize::from(byte)]);
+        }
+        text.extend_from_slice(&cell);
+    }
+    let offsets = arrow_buffer::OffsetBuffer::from_lengths(std::iter::repeat_n(WIDTH, a.len()));
+    // binary, which is read as text as a string is, rather than a string
+    // array checking that hex digits are UTF-8 (8% of a `min` of UUIDs)
+    arrow_array::LargeBinaryArray::new(offsets, text.into(), a.nulls().cloned())
 }
 
 /// Whether `dt` is a dictionary of anything but text, which is read as its
@@ -1135,6 +1201,61 @@ mod tests {
         assert_eq!(p.array.data_type(), &DataType::LargeBinary);
         assert!(p.array.is_null(0) && p.array.null_count() == 1);
         assert_eq!(text_slices(p.array.as_ref())[1..], [b"xyz", b"k00"]);
+    }
+
+    #[test]
+    fn uuids_read_as_their_canonical_text_in_their_byte_order() {
+        let bytes: [[u8; 16]; 4] = [
+            *b"\x12\x3e\x45\x67\xe8\x9b\x12\xd3\xa4\x56\x42\x66\x14\x17\x40\x00",
+            [0; 16],
+            [0xff; 16],
+            *b"\x80\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01",
+        ];
+        let values = [
+            Some(&bytes[0][..]),
+            None,
+            Some(&bytes[1]),
+            Some(&bytes[2]),
+            Some(&bytes[3]),
+        ];
+        let a = arrow_array::FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+            values.into_iter(),
+            16,
+        )
+        .unwrap();
+        // sliced, as the readers hand out batches
+        let a: ArrayRef = Arc::new(a.slice(0, 5));
+        let field = |metadata: &[(&str, &str)]| {
+            arrow_schema::Field::new("u", DataType::FixedSizeBinary(16), true).with_metadata(
+                (metadata.iter())
+                    .map(|&(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<std::collections::HashMap<_, _>>(),
+            )
+        };
+        assert!(is_uuid(&field(&[("ARROW:extension:name", "arrow.uuid")])));
+        assert!(!is_uuid(&field(&[("ARROW:extension:name", "arrow.json")])));
+        assert!(!is_uuid(&field(&[])));
+        let text = uuids_as_text(&a, true);
+        let p = prepare("u", &text).unwrap();
+        assert_eq!(p.kind, ReadAs::Text);
+        assert!(p.array.is_null(1) && p.array.null_count() == 1);
+        let shown: Vec<&[u8]> = text_slices(p.array.as_ref());
+        assert_eq!(shown[0], b"123e4567-e89b-12d3-a456-426614174000");
+        assert_eq!(shown[2], b"00000000-0000-0000-0000-000000000000");
+        assert_eq!(shown[3], b"ffffffff-ffff-ffff-ffff-ffffffffffff");
+        assert_eq!(shown[4], b"80000000-0000-0000-0000-000000000001");
+        // the text sorts as the bytes do
+        let mut by_bytes = [0, 2, 3, 4];
+        by_bytes.sort_by_key(|&i| values[i]);
+        let mut by_text = [0, 2, 3, 4];
+        by_text.sort_by_key(|&i| shown[i]);
+        assert_eq!(by_bytes, by_text);
+        // not a UUID column, or not 16 bytes wide: the bytes as they are
+        assert!(Arc::ptr_eq(&uuids_as_text(&a, false), &a));
+        let narrow: ArrayRef = Arc::new(
+            arrow_array::FixedSizeBinaryArray::try_from_iter([b"abc"].into_iter()).unwrap(),
+        );
+        assert!(Arc::ptr_eq(&uuids_as_text(&narrow, true), &narrow));
     }
 
     #[test]

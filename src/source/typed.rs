@@ -22,6 +22,8 @@ pub struct TypedInput {
     file: TypedFile,
     /// Each Hive column's type (the dataset's) and this file's value.
     hive: Vec<(HiveType, String)>,
+    /// Which file columns hold UUIDs, read as their text.
+    uuid: Vec<bool>,
 }
 
 enum TypedFile {
@@ -55,7 +57,16 @@ impl TypedInput {
 
     fn new(file: TypedFile, hive: Vec<String>, types: &[HiveType]) -> TypedInput {
         let hive = types.iter().copied().zip(hive).collect();
-        TypedInput { file, hive }
+        let uuid = match &file {
+            TypedFile::Parquet(p) => p.uuid_columns(),
+            TypedFile::Ipc(f, _) => f
+                .schema
+                .fields()
+                .iter()
+                .map(|f| super::arrow::is_uuid(f))
+                .collect(),
+        };
+        TypedInput { file, hive, uuid }
     }
 
     /// Leaves out the Hive columns of the keys `in_files`, which the file
@@ -114,14 +125,14 @@ impl TypedInput {
 
     fn read(&self, plan: &Plan, units: Range<usize>, fold: &mut Fold<'_>) -> Result<()> {
         match &self.file {
-            TypedFile::Parquet(p) => p.read(plan, units, fold, &self.hive),
+            TypedFile::Parquet(p) => p.read(plan, units, fold, &self.hive, &self.uuid),
             TypedFile::Ipc(f, _) => {
                 for i in units {
                     if fold.cancelled() {
                         return Ok(());
                     }
                     let batch = f.batch(i)?;
-                    let arrays = slot_arrays(plan, &self.hive, &batch);
+                    let arrays = slot_arrays(plan, &self.hive, &self.uuid, &batch);
                     super::arrow::note_schema_types(fold, &arrays);
                     super::arrow::fold_arrays(
                         fold,
@@ -163,17 +174,21 @@ fn needed_columns(plan: &Plan, file_columns: usize) -> Vec<usize> {
 }
 
 /// One array per plan slot for a batch decoded with only the needed file
-/// columns (in file order): those by their position among them, each Hive
-/// column as `batch.num_rows()` copies of this file's value.
+/// columns (in file order): those by their position among them (the
+/// columns `uuid` marks as their UUIDs' text: [`super::arrow::uuids_as_text`]),
+/// each Hive column as `batch.num_rows()` copies of this file's value.
 pub(super) fn slot_arrays(
     plan: &Plan,
     hive: &[(HiveType, String)],
+    uuid: &[bool],
     batch: &RecordBatch,
 ) -> Vec<ArrayRef> {
     let file_columns = plan.slot_of.len() - hive.len();
     let mut arrays: Vec<Option<ArrayRef>> = vec![None; plan.slots()];
     for (pos, col) in needed_columns(plan, file_columns).into_iter().enumerate() {
-        arrays[plan.slot_of[col] as usize] = Some(batch.column(pos).clone());
+        let is_uuid = uuid.get(col).copied().unwrap_or(false);
+        let array = super::arrow::uuids_as_text(batch.column(pos), is_uuid);
+        arrays[plan.slot_of[col] as usize] = Some(array);
     }
     for (k, (ty, value)) in hive.iter().enumerate() {
         let slot = plan.slot_of[file_columns + k];
@@ -253,6 +268,8 @@ fn project(plan: &Plan, inputs: &[TypedInput]) -> Result<Vec<Option<TypedInput>>
                         path.clone(),
                     ),
                     hive: input.hive.clone(),
+                    // by the whole file's columns, as `slot_arrays` asks
+                    uuid: input.uuid.clone(),
                 })
             }
             TypedFile::Parquet(_) => None,

@@ -37,7 +37,7 @@ use parquet::arrow::arrow_reader::{
     ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::ProjectionMask;
-use parquet::basic::Type as Physical;
+use parquet::basic::{LogicalType, Type as Physical};
 
 mod pages;
 
@@ -152,6 +152,23 @@ impl ParquetInput {
             int96,
             state,
         })
+    }
+
+    /// Which top-level columns hold UUIDs: of Parquet's UUID type (what
+    /// DuckDB writes; the crate reads them as bare 16-byte values), or
+    /// marked so by the file's Arrow schema ([`super::arrow::is_uuid`]).
+    pub fn uuid_columns(&self) -> Vec<bool> {
+        let roots = self.meta.parquet_schema().root_schema().get_fields();
+        (self.meta.schema().fields().iter().enumerate())
+            .map(|(i, field)| {
+                let typed = roots.get(i).is_some_and(|root| {
+                    root.is_primitive()
+                        && root.get_basic_info().logical_type_ref() == Some(&LogicalType::Uuid)
+                });
+                super::arrow::is_uuid(field)
+                    || (typed && field.data_type() == &DataType::FixedSizeBinary(16))
+            })
+            .collect()
     }
 
     /// The Arrow type of column `i`.
@@ -430,14 +447,15 @@ impl ParquetInput {
     }
 
     /// Reads row groups `groups` into `fold`, decoding only the plan's columns.
-    /// `hive`: the Hive columns' types and values (see
-    /// [`super::typed::slot_arrays`]).
+    /// `hive` and `uuid`: the Hive columns' types and values, and which
+    /// file columns hold UUIDs (see [`super::typed::slot_arrays`]).
     pub fn read(
         &self,
         plan: &Plan,
         groups: Range<usize>,
         fold: &mut Fold<'_>,
         hive: &[(super::dataset::HiveType, String)],
+        uuid: &[bool],
     ) -> Result<()> {
         // Columns in file order, and for each slot its position among them.
         let roots: Vec<usize> = (0..self.header.len())
@@ -452,7 +470,7 @@ impl ParquetInput {
             let Some(batch) = batches()? else {
                 break;
             };
-            let arrays = super::typed::slot_arrays(plan, hive, &batch);
+            let arrays = super::typed::slot_arrays(plan, hive, uuid, &batch);
             let first = row;
             super::arrow::note_schema_types(fold, &arrays);
             fold_arrays(
