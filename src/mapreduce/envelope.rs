@@ -29,8 +29,11 @@ pub const MAGIC: &[u8; 8] = b"RAYPROCP";
 /// columns as the header needs them, so that `"k"#2` is not recorded as
 /// `k#2`, which a column literally called so would answer; 6: a `median`
 /// state's values of text batches are written sorted, so that a part is
-/// the same bytes however its values came).
-pub const VERSION: u32 = 6;
+/// the same bytes however its values came; 7: a Parquet or Arrow UUID is
+/// the UUID's text, not its 16 bytes, and Polars' 128-bit integers are
+/// integers: parts of one query made by builds on either side of that
+/// would count one key twice).
+pub const VERSION: u32 = 7;
 
 /// The query a partial answers, as written (so that the reducer can plan
 /// it again), and the columns it was resolved against.

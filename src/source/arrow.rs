@@ -17,6 +17,7 @@
 //! | Decimal32/64/128 with scale > 0 | float: the decimal's text, correctly rounded (as the CSV reader would) |
 //! | Utf8, LargeUtf8, Utf8View, Binary, LargeBinary, BinaryView, FixedSizeBinary | text (the bytes as stored; an empty string is a value, not null) |
 //! | UUIDs: FixedSizeBinary(16) with the `arrow.uuid` extension, or Parquet's UUID type | text: `123e4567-e89b-12d3-a456-426614174000` |
+//! | Polars' Int128, UInt128 (read as FixedSizeBinary(16): [`super::ipc::wide`]) | integer, as an integral decimal; an unsigned value of 2^127 or more is an error |
 //! | Dictionary of any of those | text |
 //! | Dictionary of any other type above | as its values |
 //! | Boolean | text: `true` / `false` |
@@ -337,22 +338,80 @@ fn variable_width(a: &arrow_array::FixedSizeBinaryArray) -> arrow_array::LargeBi
 /// types.
 const UUID_EXTENSION: &str = "arrow.uuid";
 
-/// Whether `field` holds UUIDs by its Arrow extension ([`UUID_EXTENSION`]):
-/// such a column is read as the UUIDs' text ([`uuid_text`]). Parquet's
-/// own UUID type is found from the file's schema
-/// ([`super::parquet::ParquetInput::uuid_columns`]).
-pub(super) fn is_uuid(field: &arrow_schema::Field) -> bool {
-    field.data_type() == &DataType::FixedSizeBinary(16)
-        && (field.metadata().get("ARROW:extension:name")).is_some_and(|n| n == UUID_EXTENSION)
+/// How a typed file's column is read besides what its Arrow type says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Recast {
+    /// As its type says.
+    #[default]
+    AsTyped,
+    /// UUIDs, as their text ([`uuid_text`]): a `FixedSizeBinary(16)` with
+    /// the Arrow extension [`UUID_EXTENSION`], or of Parquet's UUID type
+    /// ([`super::parquet::ParquetInput::recasts`]).
+    Uuid,
+    /// 128-bit integers (Polars' `Int128`, `UInt128`) read as
+    /// `FixedSizeBinary(16)` ([`super::ipc::wide`]), as integers
+    /// ([`wide_ints`]).
+    WideInt { signed: bool },
 }
 
-/// `array` with UUIDs as their text if `uuid` says it holds them and it is
-/// 16-byte values; else `array` itself.
-pub(super) fn uuids_as_text(array: &ArrayRef, uuid: bool) -> ArrayRef {
-    match array.data_type() {
-        DataType::FixedSizeBinary(16) if uuid => Arc::new(uuid_text(array.as_fixed_size_binary())),
-        _ => array.clone(),
+impl Recast {
+    /// What `field`'s own metadata says.
+    pub fn of_field(field: &arrow_schema::Field) -> Recast {
+        if field.data_type() != &DataType::FixedSizeBinary(16) {
+            return Recast::AsTyped;
+        }
+        let metadata = field.metadata();
+        if let Some(sign) = metadata.get(super::ipc::wide::WIDE_INT) {
+            return Recast::WideInt {
+                signed: sign == "signed",
+            };
+        }
+        match metadata.get("ARROW:extension:name") {
+            Some(name) if name == UUID_EXTENSION => Recast::Uuid,
+            _ => Recast::AsTyped,
+        }
     }
+
+    /// `array` read as `self` says, if it is 16-byte values (else as it
+    /// is); the error says which value cannot be read.
+    pub fn apply(self, array: &ArrayRef) -> Result<ArrayRef, String> {
+        if array.data_type() != &DataType::FixedSizeBinary(16) {
+            return Ok(array.clone());
+        }
+        let a = array.as_fixed_size_binary();
+        Ok(match self {
+            Recast::AsTyped => array.clone(),
+            Recast::Uuid => Arc::new(uuid_text(a)),
+            Recast::WideInt { signed } => Arc::new(wide_ints(a, signed)?),
+        })
+    }
+}
+
+/// 128-bit integers (16 little-endian bytes each) as a `Decimal128` of
+/// scale 0, which is read as integers, or as their digits in a batch that
+/// holds one beyond 64 bits ([`decimal`]), as the CSV reader reads such an
+/// integer. An unsigned one of 2^127 or more has no such form: an error.
+fn wide_ints(
+    a: &arrow_array::FixedSizeBinaryArray,
+    signed: bool,
+) -> Result<arrow_array::Decimal128Array, String> {
+    // `values` starts at the array's first and holds 16 bytes for each
+    let values: Vec<i128> = (a.values().chunks_exact(16).take(a.len()))
+        .map(|v| i128::from_le_bytes(v.try_into().expect("16 bytes")))
+        .collect();
+    if !signed {
+        let beyond = (values.iter().enumerate()).find(|&(i, &v)| v < 0 && a.is_valid(i));
+        if let Some((_, &v)) = beyond {
+            return Err(format!(
+                "holds the unsigned integer {}, 2^127 or more: rayproc reads integers \
+                 up to 2^127 - 1",
+                v as u128
+            ));
+        }
+    }
+    arrow_array::Decimal128Array::new(values.into(), a.nulls().cloned())
+        .with_precision_and_scale(38, 0)
+        .map_err(|e| e.to_string())
 }
 
 /// UUIDs (16 bytes each) as their canonical text, as DuckDB and Python
@@ -1232,10 +1291,17 @@ mod tests {
                     .collect::<std::collections::HashMap<_, _>>(),
             )
         };
-        assert!(is_uuid(&field(&[("ARROW:extension:name", "arrow.uuid")])));
-        assert!(!is_uuid(&field(&[("ARROW:extension:name", "arrow.json")])));
-        assert!(!is_uuid(&field(&[])));
-        let text = uuids_as_text(&a, true);
+        let uuid = |metadata| Recast::of_field(&field(metadata));
+        assert_eq!(
+            uuid(&[("ARROW:extension:name", "arrow.uuid")]),
+            Recast::Uuid
+        );
+        assert_eq!(
+            uuid(&[("ARROW:extension:name", "arrow.json")]),
+            Recast::AsTyped
+        );
+        assert_eq!(uuid(&[]), Recast::AsTyped);
+        let text = Recast::Uuid.apply(&a).unwrap();
         let p = prepare("u", &text).unwrap();
         assert_eq!(p.kind, ReadAs::Text);
         assert!(p.array.is_null(1) && p.array.null_count() == 1);
@@ -1251,11 +1317,54 @@ mod tests {
         by_text.sort_by_key(|&i| shown[i]);
         assert_eq!(by_bytes, by_text);
         // not a UUID column, or not 16 bytes wide: the bytes as they are
-        assert!(Arc::ptr_eq(&uuids_as_text(&a, false), &a));
+        assert!(Arc::ptr_eq(&Recast::AsTyped.apply(&a).unwrap(), &a));
         let narrow: ArrayRef = Arc::new(
             arrow_array::FixedSizeBinaryArray::try_from_iter([b"abc"].into_iter()).unwrap(),
         );
-        assert!(Arc::ptr_eq(&uuids_as_text(&narrow, true), &narrow));
+        assert!(Arc::ptr_eq(&Recast::Uuid.apply(&narrow).unwrap(), &narrow));
+    }
+
+    #[test]
+    fn wide_ints_read_as_integers_or_their_digits() {
+        let values: [Option<i128>; 4] = [Some(-5), None, Some(1 << 100), Some(i128::MAX)];
+        let a = arrow_array::FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+            values.iter().map(|v| v.map(i128::to_le_bytes)),
+            16,
+        )
+        .unwrap();
+        let a: ArrayRef = Arc::new(a);
+        let field = arrow_schema::Field::new("w", DataType::FixedSizeBinary(16), true)
+            .with_metadata(std::collections::HashMap::from([(
+                super::super::ipc::wide::WIDE_INT.to_string(),
+                "signed".to_string(),
+            )]));
+        assert_eq!(Recast::of_field(&field), Recast::WideInt { signed: true });
+        let read = Recast::WideInt { signed: true }.apply(&a).unwrap();
+        let p = prepare("w", &read).unwrap();
+        // beyond 64 bits: the batch is the numbers' digits
+        assert_eq!(p.kind, ReadAs::Text);
+        assert!(p.array.is_null(1));
+        let shown: Vec<&[u8]> = text_slices(p.array.as_ref());
+        assert_eq!(shown[0], b"-5");
+        assert_eq!(shown[2], b"1267650600228229401496703205376");
+        assert_eq!(shown[3], i128::MAX.to_string().as_bytes());
+        // within 64 bits: integers
+        let small: ArrayRef = Arc::new(a.slice(0, 2));
+        let p = prepare(
+            "w",
+            &Recast::WideInt { signed: true }.apply(&small).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(p.kind, ReadAs::Int);
+        // an unsigned one of 2^127 or more is refused, unless null
+        let e = Recast::WideInt { signed: false }.apply(&a).unwrap_err();
+        assert!(
+            e.contains("unsigned integer 340282366920938463463374607431768211451"),
+            "{e}"
+        );
+        let unsigned =
+            Recast::WideInt { signed: false }.apply(&Arc::new(a.slice(1, 3)) as &ArrayRef);
+        assert!(unsigned.is_ok());
     }
 
     #[test]

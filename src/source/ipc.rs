@@ -60,6 +60,7 @@ use crate::error::{show_name, Error, Result};
 
 mod compressed;
 mod layout;
+pub(crate) mod wide;
 
 pub use layout::{is_legacy_stream, is_stream, may_be_legacy_stream};
 

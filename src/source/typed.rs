@@ -8,7 +8,9 @@ use std::ops::Range;
 use std::path::Path;
 
 use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::DataType;
 
+use super::arrow::Recast;
 use super::dataset::HiveType;
 use super::ipc::IpcFile;
 use super::parquet::ParquetInput;
@@ -22,8 +24,8 @@ pub struct TypedInput {
     file: TypedFile,
     /// Each Hive column's type (the dataset's) and this file's value.
     hive: Vec<(HiveType, String)>,
-    /// Which file columns hold UUIDs, read as their text.
-    uuid: Vec<bool>,
+    /// How each file column is read besides its Arrow type says.
+    recast: Vec<Recast>,
 }
 
 enum TypedFile {
@@ -57,16 +59,16 @@ impl TypedInput {
 
     fn new(file: TypedFile, hive: Vec<String>, types: &[HiveType]) -> TypedInput {
         let hive = types.iter().copied().zip(hive).collect();
-        let uuid = match &file {
-            TypedFile::Parquet(p) => p.uuid_columns(),
+        let recast = match &file {
+            TypedFile::Parquet(p) => p.recasts(),
             TypedFile::Ipc(f, _) => f
                 .schema
                 .fields()
                 .iter()
-                .map(|f| super::arrow::is_uuid(f))
+                .map(|f| Recast::of_field(f))
                 .collect(),
         };
-        TypedInput { file, hive, uuid }
+        TypedInput { file, hive, recast }
     }
 
     /// Leaves out the Hive columns of the keys `in_files`, which the file
@@ -125,14 +127,14 @@ impl TypedInput {
 
     fn read(&self, plan: &Plan, units: Range<usize>, fold: &mut Fold<'_>) -> Result<()> {
         match &self.file {
-            TypedFile::Parquet(p) => p.read(plan, units, fold, &self.hive, &self.uuid),
+            TypedFile::Parquet(p) => p.read(plan, units, fold, &self.hive, &self.recast),
             TypedFile::Ipc(f, _) => {
                 for i in units {
                     if fold.cancelled() {
                         return Ok(());
                     }
                     let batch = f.batch(i)?;
-                    let arrays = slot_arrays(plan, &self.hive, &self.uuid, &batch);
+                    let arrays = slot_arrays(plan, &self.hive, &self.recast, &batch, &f.name)?;
                     super::arrow::note_schema_types(fold, &arrays);
                     super::arrow::fold_arrays(
                         fold,
@@ -174,20 +176,25 @@ fn needed_columns(plan: &Plan, file_columns: usize) -> Vec<usize> {
 }
 
 /// One array per plan slot for a batch decoded with only the needed file
-/// columns (in file order): those by their position among them (the
-/// columns `uuid` marks as their UUIDs' text: [`super::arrow::uuids_as_text`]),
-/// each Hive column as `batch.num_rows()` copies of this file's value.
+/// columns (in file order): those by their position among them (each read
+/// as `recast` says of its file column: [`Recast::apply`]; an error names
+/// the file `name`), each Hive column as `batch.num_rows()` copies of this
+/// file's value.
 pub(super) fn slot_arrays(
     plan: &Plan,
     hive: &[(HiveType, String)],
-    uuid: &[bool],
+    recast: &[Recast],
     batch: &RecordBatch,
-) -> Vec<ArrayRef> {
+    name: &str,
+) -> Result<Vec<ArrayRef>> {
     let file_columns = plan.slot_of.len() - hive.len();
     let mut arrays: Vec<Option<ArrayRef>> = vec![None; plan.slots()];
     for (pos, col) in needed_columns(plan, file_columns).into_iter().enumerate() {
-        let is_uuid = uuid.get(col).copied().unwrap_or(false);
-        let array = super::arrow::uuids_as_text(batch.column(pos), is_uuid);
+        let how = recast.get(col).copied().unwrap_or_default();
+        let array = how.apply(batch.column(pos)).map_err(|why| {
+            let column = show_name(&plan.header[col]);
+            Error::Other(format!("{}: column '{column}' {why}", show_name(name)))
+        })?;
         arrays[plan.slot_of[col] as usize] = Some(array);
     }
     for (k, (ty, value)) in hive.iter().enumerate() {
@@ -196,46 +203,75 @@ pub(super) fn slot_arrays(
             arrays[slot as usize] = Some(ty.array(value, batch.num_rows()));
         }
     }
-    arrays
+    Ok(arrays
         .into_iter()
         .map(|a| a.expect("every slot is a column"))
-        .collect()
+        .collect())
 }
 
 /// A column that is text in one input and numeric in another would be
-/// typed per batch, which typed sources do not support: refuse it.
+/// typed per batch, which typed sources do not support: refuse it. So is
+/// one that holds UUIDs in one input and bare 16-byte values in another:
+/// read as text either way, the same UUID would be two keys (its text and
+/// its bytes). A column is as its [`Recast`] reads it: Polars' 128-bit
+/// integers are numbers.
 fn check_kinds(plan: &Plan, inputs: &[TypedInput]) -> Result<()> {
     use super::arrow::{kind_of, ReadAs as Kind};
+    let describe = |kind: Kind, recast: Recast| match (kind, recast) {
+        (_, Recast::Uuid) => "UUIDs",
+        (Kind::Text, _) => "text",
+        _ => "numeric",
+    };
     let file_columns = plan.slot_of.len() - inputs.first().map_or(0, |i| i.hive.len());
     for col in needed_columns(plan, file_columns) {
-        let mut seen: Option<(Kind, &str)> = None;
+        // the first input's reading of the column, and whether it is bytes
+        // of 16 (a UUID's width) read as they are
+        let mut seen: Option<(Kind, Recast, bool, &str)> = None;
         for input in inputs {
             let dt = match &input.file {
                 TypedFile::Parquet(p) => p.data_type(col),
                 TypedFile::Ipc(f, _) => f.schema.field(col).data_type().clone(),
             };
-            let Ok(kind) = kind_of(&dt) else { continue };
+            let recast = input.recast.get(col).copied().unwrap_or_default();
+            let kind = match recast {
+                Recast::WideInt { .. } => Kind::Int,
+                _ => match kind_of(&dt) {
+                    Ok(kind) => kind,
+                    Err(_) => continue,
+                },
+            };
             if kind == Kind::Null {
                 continue;
             }
-            match seen {
-                Some((k, first)) if (k == Kind::Text) != (kind == Kind::Text) => {
-                    return Err(Error::Other(format!(
-                        "column '{}' is {} in {} but {} in {}; inputs must agree on which \
-                         columns are text",
-                        show_name(&plan.header[col]),
-                        if k == Kind::Text { "text" } else { "numeric" },
-                        show_name(first),
-                        if kind == Kind::Text {
-                            "text"
-                        } else {
-                            "numeric"
-                        },
-                        show_name(input.name())
-                    )))
-                }
-                None => seen = Some((kind, input.name())),
-                _ => {}
+            let bytes16 = recast == Recast::AsTyped && dt == DataType::FixedSizeBinary(16);
+            let Some((k, r, b, first)) = seen else {
+                seen = Some((kind, recast, bytes16, input.name()));
+                continue;
+            };
+            let uuid_and_bytes = (r == Recast::Uuid && bytes16) || (b && recast == Recast::Uuid);
+            if (k == Kind::Text) != (kind == Kind::Text) || uuid_and_bytes {
+                let second = match (uuid_and_bytes, bytes16) {
+                    (true, true) => "16-byte values",
+                    _ => describe(kind, recast),
+                };
+                let first_is = if uuid_and_bytes && b {
+                    "16-byte values"
+                } else {
+                    describe(k, r)
+                };
+                return Err(Error::Other(format!(
+                    "column '{}' is {first_is} in {} but {second} in {}; inputs must agree on \
+                     which columns are text{}",
+                    show_name(&plan.header[col]),
+                    show_name(first),
+                    show_name(input.name()),
+                    if uuid_and_bytes {
+                        " (a UUID is read as its text, bytes without Parquet's or Arrow's \
+                         UUID type as themselves)"
+                    } else {
+                        ""
+                    }
+                )));
             }
         }
     }
@@ -269,7 +305,7 @@ fn project(plan: &Plan, inputs: &[TypedInput]) -> Result<Vec<Option<TypedInput>>
                     ),
                     hive: input.hive.clone(),
                     // by the whole file's columns, as `slot_arrays` asks
-                    uuid: input.uuid.clone(),
+                    recast: input.recast.clone(),
                 })
             }
             TypedFile::Parquet(_) => None,

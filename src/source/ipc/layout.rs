@@ -125,7 +125,13 @@ pub(super) fn of_file(bytes: &[u8]) -> Result<Layout, String> {
     if !fb_schema.endianness().equals_to_target_endianness() {
         return Err("written on a machine of the other endianness".into());
     }
-    let schema = guarded(|| arrow_ipc::convert::try_fb_to_schema(fb_schema))?;
+    let footer_bytes = &bytes[len - 10 - footer_len..len - 10];
+    let schema = convert(footer_bytes, fb_schema, |copy| {
+        let footer = root_as_footer(copy).map_err(|e| format!("unreadable footer: {e}"))?;
+        footer
+            .schema()
+            .ok_or_else(|| "footer without schema".into())
+    })?;
     let batches: Vec<Block> = footer
         .recordBatches()
         .map(|b| b.iter().copied().collect())
@@ -141,6 +147,41 @@ pub(super) fn of_file(bytes: &[u8]) -> Result<Layout, String> {
         batches,
         epochs: vec![dictionaries],
     })
+}
+
+/// `schema`, read from the flatbuffer `buf`, as an Arrow schema; its
+/// top-level 128-bit integer fields, which arrow-rs does not read, as
+/// `FixedSizeBinary(16)` marked [`super::wide::WIDE_INT`]: read from a copy
+/// of `buf` so rewritten, which `root` reads the schema from again.
+fn convert(
+    buf: &[u8],
+    schema: arrow_ipc::Schema<'_>,
+    root: impl for<'b> Fn(&'b [u8]) -> Result<arrow_ipc::Schema<'b>, String>,
+) -> Result<arrow_schema::Schema, String> {
+    use super::wide::{as_fixed_bytes, wide_ints, WIDE_INT};
+    let wide = wide_ints(schema);
+    if wide.is_empty() {
+        return guarded(|| arrow_ipc::convert::try_fb_to_schema(schema));
+    }
+    let copy = as_fixed_bytes(buf, &wide);
+    let rewritten = root(&copy)?;
+    let converted = guarded(|| arrow_ipc::convert::try_fb_to_schema(rewritten))?;
+    let mut fields: Vec<arrow_schema::Field> = converted
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    for w in &wide {
+        let field = &mut fields[w.column];
+        let mut metadata = field.metadata().clone();
+        let sign = if w.signed { "signed" } else { "unsigned" };
+        metadata.insert(WIDE_INT.to_string(), sign.to_string());
+        field.set_metadata(metadata);
+    }
+    Ok(arrow_schema::Schema::new_with_metadata(
+        fields,
+        converted.metadata().clone(),
+    ))
 }
 
 /// Walks a stream's messages (`bytes` satisfies [`is_stream`] or
@@ -217,7 +258,13 @@ pub(super) fn of_stream(bytes: &[u8]) -> Result<Layout, String> {
                 if !fb_schema.endianness().equals_to_target_endianness() {
                     return Err("written on a machine of the other endianness".into());
                 }
-                let converted = guarded(|| arrow_ipc::convert::try_fb_to_schema(fb_schema))?;
+                let converted = convert(meta, fb_schema, |copy| {
+                    let message = root_as_message(copy)
+                        .map_err(|e| format!("unreadable message at byte {at}: {e}"))?;
+                    message
+                        .header_as_schema()
+                        .ok_or_else(|| "an empty schema message".into())
+                })?;
                 schema = Some((std::sync::Arc::new(converted), message.version()));
             }
             MessageHeader::Schema => {

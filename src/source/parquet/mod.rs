@@ -41,8 +41,9 @@ use parquet::basic::{LogicalType, Type as Physical};
 
 mod pages;
 
-use super::arrow::{fold_arrays, is_text};
+use super::arrow::{fold_arrays, is_text, Recast};
 use super::ipc::guarded;
+use super::ipc::wide;
 use crate::error::{show_name, show_path, Error, Result};
 use crate::exec::Fold;
 use crate::plan::{Plan, UNUSED};
@@ -154,19 +155,36 @@ impl ParquetInput {
         })
     }
 
-    /// Which top-level columns hold UUIDs: of Parquet's UUID type (what
-    /// DuckDB writes; the crate reads them as bare 16-byte values), or
-    /// marked so by the file's Arrow schema ([`super::arrow::is_uuid`]).
-    pub fn uuid_columns(&self) -> Vec<bool> {
+    /// How each top-level column is read besides its Arrow type says
+    /// ([`Recast`]): UUIDs of Parquet's UUID type (what DuckDB writes; the
+    /// crate reads them as bare 16-byte values) or marked so by the file's
+    /// Arrow schema, and Polars' 128-bit integers, 16 bytes with no Parquet
+    /// type, which only the footer's Arrow schema (`ARROW:schema`, which
+    /// the crate cannot read then) says are integers ([`wide`]).
+    pub fn recasts(&self) -> Vec<Recast> {
         let roots = self.meta.parquet_schema().root_schema().get_fields();
+        let file = self.meta.metadata().file_metadata();
+        let wide: Vec<(usize, bool)> = (file.key_value_metadata().into_iter().flatten())
+            .filter(|kv| kv.key == "ARROW:schema")
+            .filter_map(|kv| kv.value.as_deref())
+            .flat_map(wide::in_arrow_schema)
+            .collect();
         (self.meta.schema().fields().iter().enumerate())
             .map(|(i, field)| {
-                let typed = roots.get(i).is_some_and(|root| {
+                if field.data_type() != &DataType::FixedSizeBinary(16) {
+                    return Recast::AsTyped;
+                }
+                if let Some(&(_, signed)) = wide.iter().find(|&&(column, _)| column == i) {
+                    return Recast::WideInt { signed };
+                }
+                let uuid = roots.get(i).is_some_and(|root| {
                     root.is_primitive()
                         && root.get_basic_info().logical_type_ref() == Some(&LogicalType::Uuid)
                 });
-                super::arrow::is_uuid(field)
-                    || (typed && field.data_type() == &DataType::FixedSizeBinary(16))
+                match Recast::of_field(field) {
+                    Recast::AsTyped if uuid => Recast::Uuid,
+                    recast => recast,
+                }
             })
             .collect()
     }
@@ -447,15 +465,15 @@ impl ParquetInput {
     }
 
     /// Reads row groups `groups` into `fold`, decoding only the plan's columns.
-    /// `hive` and `uuid`: the Hive columns' types and values, and which
-    /// file columns hold UUIDs (see [`super::typed::slot_arrays`]).
+    /// `hive` and `recast`: the Hive columns' types and values, and how
+    /// each file column is read (see [`super::typed::slot_arrays`]).
     pub fn read(
         &self,
         plan: &Plan,
         groups: Range<usize>,
         fold: &mut Fold<'_>,
         hive: &[(super::dataset::HiveType, String)],
-        uuid: &[bool],
+        recast: &[Recast],
     ) -> Result<()> {
         // Columns in file order, and for each slot its position among them.
         let roots: Vec<usize> = (0..self.header.len())
@@ -470,7 +488,7 @@ impl ParquetInput {
             let Some(batch) = batches()? else {
                 break;
             };
-            let arrays = super::typed::slot_arrays(plan, hive, uuid, &batch);
+            let arrays = super::typed::slot_arrays(plan, hive, recast, &batch, &self.name)?;
             let first = row;
             super::arrow::note_schema_types(fold, &arrays);
             fold_arrays(
