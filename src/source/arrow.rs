@@ -976,15 +976,25 @@ impl Spelled {
     }
 }
 
-/// Reads every column of `batch` as the aggregates would ([`prepare`],
-/// then [`for_each_batch`]; a column rayproc cannot aggregate is skipped,
+/// Reads every column of `batch` as the aggregates would (as `recasts`
+/// says, by column, then [`prepare`] and [`for_each_batch`]; a column
+/// rayproc cannot aggregate or a value it cannot read is skipped,
 /// as an unused one is) and returns a digest of the values: what the fuzz
 /// targets of the typed readers drive (`source::ipc::read_everything`,
 /// `source::parquet::read_everything`), where any damage must come out of
 /// the decoder as an error, never reach here as a panic.
-pub fn digest_batch(batch: &arrow_array::RecordBatch) -> u64 {
+pub fn digest_batch(batch: &arrow_array::RecordBatch, recasts: &[Recast]) -> u64 {
     let columns: Vec<Prepared> = (batch.schema().fields().iter().zip(batch.columns()))
-        .filter_map(|(field, array)| prepare(field.name(), array).ok())
+        .enumerate()
+        .filter_map(|(i, (field, array))| {
+            let array = recasts
+                .get(i)
+                .copied()
+                .unwrap_or_default()
+                .apply(array)
+                .ok()?;
+            prepare(field.name(), &array).ok()
+        })
         .collect();
     let mut digest = 0u64;
     for_each_batch::<()>(&columns, batch.num_rows(), |view, _| {

@@ -375,7 +375,10 @@ pub fn read_everything(file: &IpcFile) -> Result<(u64, u64)> {
     let mut digest = 0u64;
     for b in 0..file.batches() {
         let batch = file.batch(b)?;
-        digest = digest.rotate_left(7) ^ crate::source::arrow::digest_batch(&batch);
+        let recasts: Vec<_> = (batch.schema().fields().iter())
+            .map(|f| crate::source::arrow::Recast::of_field(f))
+            .collect();
+        digest = digest.rotate_left(7) ^ crate::source::arrow::digest_batch(&batch, &recasts);
         for array in batch.columns() {
             // as the integers of a float column (a store's `NAME#ints`)
             if let Ok(marks) = crate::source::arrow::int_marks(array, batch.num_rows()) {

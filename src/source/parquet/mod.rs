@@ -597,9 +597,10 @@ fn missing_codec(e: &dyn std::fmt::Display) -> Option<&'static str> {
 pub fn read_everything(input: &ParquetInput) -> Result<(u64, u64)> {
     let roots: Vec<usize> = (0..input.header.len()).collect();
     let mut batches = input.batches(&roots, (0..input.row_groups()).collect())?;
+    let recasts = input.recasts();
     let (mut rows, mut digest) = (0u64, 0u64);
     while let Some(batch) = batches()? {
-        digest = digest.rotate_left(7) ^ super::arrow::digest_batch(&batch);
+        digest = digest.rotate_left(7) ^ super::arrow::digest_batch(&batch, &recasts);
         rows += batch.num_rows() as u64;
     }
     Ok((rows, digest))
