@@ -863,6 +863,23 @@ fn an_arrow_ipc_error_names_the_row_in_the_file() {
     }
 }
 
+/// Asserts that each query of `queries` gives every file of `files` the
+/// answer it gives `csv` (the same values as CSV text), at every
+/// partitioning.
+fn answers_as_csv_does(csv: &Path, files: &[PathBuf], queries: &[&[&str]]) {
+    for args in queries {
+        let want = run_all_partitions(args, csv);
+        for file in files {
+            assert_eq!(
+                run_all_partitions(args, file),
+                want,
+                "{args:?} {}",
+                file.display()
+            );
+        }
+    }
+}
+
 /// Fixed-width bytes (Parquet's `FIXED_LEN_BYTE_ARRAY`, Arrow's
 /// `FixedSizeBinary`: UUIDs, hashes) read as the bytes they hold, as a
 /// binary column does: they were refused ("has Arrow type
@@ -896,21 +913,15 @@ fn fixed_width_bytes_read_as_the_bytes_they_hold() {
         "fixed.csv",
         "u,x\nab01,1\n,2\nzz99,3\nab01,4\nk000,5\n0000,6\nzz99,7\n",
     );
-    for args in [
-        &["--agg", "count,count:u,null_count:u,distinct:u,min:u,max:u"][..],
-        &["--by", "u", "--agg", "count,sum:x"][..],
-        &["--where", "u > 'b'", "--agg", "count,sum:x"][..],
-    ] {
-        let want = run_all_partitions(args, &csv);
-        for file in &files {
-            assert_eq!(
-                run_all_partitions(args, file),
-                want,
-                "{args:?} {}",
-                file.display()
-            );
-        }
-    }
+    answers_as_csv_does(
+        &csv,
+        &files,
+        &[
+            &["--agg", "count,count:u,null_count:u,distinct:u,min:u,max:u"],
+            &["--by", "u", "--agg", "count,sum:x"],
+            &["--where", "u > 'b'", "--agg", "count,sum:x"],
+        ],
+    );
     assert_eq!(
         run_all_partitions(&["--agg", "distinct:u,min:u,max:u"], &files[0]),
         "distinct_u,min_u,max_u\n4,0000,zz99\n"
@@ -937,21 +948,15 @@ fn uuid_columns_read_as_their_text() {
         fixture("uuid_duckdb.parquet"),
         fixture("uuid_pyarrow.arrow"),
     ];
-    for args in [
-        &["--agg", "count,count:id,distinct:id,min:id,max:id"][..],
-        &["--by", "id", "--agg", "count,sum:v"][..],
-        &["--where", "id > '7'", "--agg", "count,sum:v"][..],
-    ] {
-        let want = run_all_partitions(args, &csv);
-        for file in &files {
-            assert_eq!(
-                run_all_partitions(args, file),
-                want,
-                "{args:?} {}",
-                file.display()
-            );
-        }
-    }
+    answers_as_csv_does(
+        &csv,
+        &files,
+        &[
+            &["--agg", "count,count:id,distinct:id,min:id,max:id"],
+            &["--by", "id", "--agg", "count,sum:v"],
+            &["--where", "id > '7'", "--agg", "count,sum:v"],
+        ],
+    );
     for file in &files {
         let r = run_on(file, &["--by", "id", "--agg", "sum:v", "--format", "json"]);
         r.expect_code(0, "UUID keys as JSON");
@@ -1006,25 +1011,19 @@ fn polars_128_bit_integers_read_as_integers() {
     );
     let files =
         ["arrow", "arrows", "parquet"].map(|ext| fixture(&format!("wide_ints_polars.{ext}")));
-    for args in [
+    answers_as_csv_does(
+        &csv,
+        &files,
         &[
-            "--agg",
-            "sum:x,sum:big,min:big,max:big,count:big,sum:small,mean:small,max:us",
-        ][..],
-        &["--by", "small", "--agg", "count,sum:big,min:us"][..],
-        &["--where", "big > 100 or small < 0", "--agg", "count,sum:x"][..],
-        &["--by", "us", "--agg", "count"][..],
-    ] {
-        let want = run_all_partitions(args, &csv);
-        for file in &files {
-            assert_eq!(
-                run_all_partitions(args, file),
-                want,
-                "{args:?} {}",
-                file.display()
-            );
-        }
-    }
+            &[
+                "--agg",
+                "sum:x,sum:big,min:big,max:big,count:big,sum:small,mean:small,max:us",
+            ],
+            &["--by", "small", "--agg", "count,sum:big,min:us"],
+            &["--where", "big > 100 or small < 0", "--agg", "count,sum:x"],
+            &["--by", "us", "--agg", "count"],
+        ],
+    );
     assert_eq!(
         run_all_partitions(&["--agg", "max:big,sum:small"], &files[0]),
         "max_big,sum_small\n1267650600228229401496703205376,7\n"
