@@ -213,20 +213,21 @@ pub(super) fn slot_arrays(
 /// typed per batch, which typed sources do not support: refuse it. So is
 /// one that holds UUIDs in one input and bare 16-byte values in another:
 /// read as text either way, the same UUID would be two keys (its text and
-/// its bytes). A column is as its [`Recast`] reads it: Polars' 128-bit
-/// integers are numbers.
+/// its bytes). And one that may hold integers beyond 64 bits in one input
+/// (read as their digits, as the CSV reader reads such integers) and
+/// floats in another: a typed float has no text, and `distinct` counted
+/// them apart (4 values as 2). A column is as its [`Recast`] reads it:
+/// Polars' 128-bit integers are numbers.
 fn check_kinds(plan: &Plan, inputs: &[TypedInput]) -> Result<()> {
     use super::arrow::{kind_of, ReadAs as Kind};
-    let describe = |kind: Kind, recast: Recast| match (kind, recast) {
-        (_, Recast::Uuid) => "UUIDs",
-        (Kind::Text, _) => "text",
-        _ => "numeric",
-    };
     let file_columns = plan.slot_of.len() - inputs.first().map_or(0, |i| i.hive.len());
     for col in needed_columns(plan, file_columns) {
-        // the first input's reading of the column, and whether it is bytes
-        // of 16 (a UUID's width) read as they are
-        let mut seen: Option<(Kind, Recast, bool, &str)> = None;
+        let column = show_name(&plan.header[col]);
+        // the first input to read the column, whether as text, and the
+        // first to hold UUIDs and bare 16-byte values in it
+        let mut first: Option<(bool, &str)> = None;
+        let (mut uuids, mut bytes) = (None, None);
+        let (mut wide, mut floats) = (None, None);
         for input in inputs {
             let dt = match &input.file {
                 TypedFile::Parquet(p) => p.data_type(col),
@@ -243,39 +244,70 @@ fn check_kinds(plan: &Plan, inputs: &[TypedInput]) -> Result<()> {
             if kind == Kind::Null {
                 continue;
             }
-            let bytes16 = recast == Recast::AsTyped && dt == DataType::FixedSizeBinary(16);
-            let Some((k, r, b, first)) = seen else {
-                seen = Some((kind, recast, bytes16, input.name()));
-                continue;
-            };
-            let uuid_and_bytes = (r == Recast::Uuid && bytes16) || (b && recast == Recast::Uuid);
-            if (k == Kind::Text) != (kind == Kind::Text) || uuid_and_bytes {
-                let second = match (uuid_and_bytes, bytes16) {
-                    (true, true) => "16-byte values",
-                    _ => describe(kind, recast),
-                };
-                let first_is = if uuid_and_bytes && b {
-                    "16-byte values"
-                } else {
-                    describe(k, r)
-                };
+            let text = kind == Kind::Text;
+            let what = |text| if text { "text" } else { "numeric" };
+            match first {
+                None => first = Some((text, input.name())),
+                Some((was, name)) if was != text => {
+                    return Err(Error::Other(format!(
+                        "column '{column}' is {} in {} but {} in {}; inputs must agree on which \
+                         columns are text",
+                        what(was),
+                        show_name(name),
+                        what(text),
+                        show_name(input.name())
+                    )))
+                }
+                Some(_) => {}
+            }
+            if kind == Kind::Float {
+                floats = floats.or(Some(input.name()));
+            } else if matches!(recast, Recast::WideInt { .. }) || may_pass_64_bits(&dt) {
+                wide = wide.or(Some(input.name()));
+            }
+            if let (Some(w), Some(f)) = (wide, floats) {
                 return Err(Error::Other(format!(
-                    "column '{}' is {first_is} in {} but {second} in {}; inputs must agree on \
-                     which columns are text{}",
-                    show_name(&plan.header[col]),
-                    show_name(first),
-                    show_name(input.name()),
-                    if uuid_and_bytes {
-                        " (a UUID is read as its text, bytes without Parquet's or Arrow's \
-                         UUID type as themselves)"
-                    } else {
-                        ""
-                    }
+                    "column '{column}' holds integers that may pass 64 bits in {} (a 128-bit or \
+                     unsigned 64-bit integer, or an integral decimal) but floats in {}: such \
+                     an integer is read as its digits, which no float compares with; inputs \
+                     must agree (cast one of them)",
+                    show_name(w),
+                    show_name(f)
+                )));
+            }
+            match recast {
+                Recast::Uuid => uuids = uuids.or(Some(input.name())),
+                Recast::AsTyped if dt == DataType::FixedSizeBinary(16) => {
+                    bytes = bytes.or(Some(input.name()))
+                }
+                _ => {}
+            }
+            if let (Some(u), Some(b)) = (uuids, bytes) {
+                return Err(Error::Other(format!(
+                    "column '{column}' holds UUIDs in {} but bare 16-byte values in {}: the \
+                     same UUID would be two keys (a UUID is read as its text, bytes without \
+                     Parquet's or Arrow's UUID type as themselves); inputs must agree",
+                    show_name(u),
+                    show_name(b)
                 )));
             }
         }
     }
     Ok(())
+}
+
+/// Whether a column of Arrow type `dt` may hold an integer beyond 64 bits,
+/// which is read as its digits ([`super::arrow`]): a `UInt64`, or an
+/// integral decimal of more than 18 digits (or a dictionary of one).
+fn may_pass_64_bits(dt: &DataType) -> bool {
+    match dt {
+        DataType::UInt64 => true,
+        DataType::Decimal32(p, s) | DataType::Decimal64(p, s) | DataType::Decimal128(p, s) => {
+            *s <= 0 && i32::from(*p) - i32::from(*s) > 18
+        }
+        DataType::Dictionary(_, value) => may_pass_64_bits(value),
+        _ => false,
+    }
 }
 
 /// Cuts `units` into `parts` runs of nearly equal length (no empty run,

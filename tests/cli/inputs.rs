@@ -1042,6 +1042,75 @@ fn polars_128_bit_integers_read_as_integers() {
     }
 }
 
+/// A column that may hold integers beyond 64 bits in one input (Polars'
+/// Int128, a UInt64, an integral decimal of 38 digits: read as their
+/// digits where they pass 64 bits) and floats in another was answered
+/// wrongly: `distinct` counted {1, 2^100, -2^100, 5.5, 7.0} as 3 (the typed
+/// floats were left out of a column that ended text). Refused, naming both
+/// files; beside 64-bit integers it reads.
+#[test]
+fn integers_beyond_64_bits_beside_floats_are_refused() {
+    use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, UInt64Array};
+    use std::sync::Arc;
+    let scratch = Scratch::new();
+    let columns = |big: ArrayRef| {
+        let n = big.len() as i64;
+        RecordBatch::try_from_iter([
+            (
+                "x",
+                Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef,
+            ),
+            ("big", big.clone()),
+            ("small", big.clone()),
+            ("u", big.clone()),
+            ("us", big),
+        ])
+        .unwrap()
+    };
+    let floats = columns(Arc::new(Float64Array::from(vec![5.5, 7.0])));
+    let ints = columns(Arc::new(Int64Array::from(vec![5, 7])));
+    let [floats_pq, floats_ipc] = write_parquet_and_ipc(&scratch, "floats", &floats, None, None);
+    let [ints_pq, _] = write_parquet_and_ipc(&scratch, "ints", &ints, None, None);
+    let unsigned = columns(Arc::new(UInt64Array::from(vec![1, u64::MAX])));
+    let [unsigned_pq, _] = write_parquet_and_ipc(&scratch, "unsigned", &unsigned, None, None);
+    let wide = fixture("wide_ints_polars.parquet");
+    for (wide, floats) in [
+        (&wide, &floats_pq),
+        (&wide, &floats_ipc),
+        // a UInt64 beyond 2^63 beside floats: 35e64a1 answered 2 for 4
+        (&unsigned_pq, &floats_pq),
+    ] {
+        let r = run([
+            "run".as_ref(),
+            "--input".as_ref(),
+            wide.as_os_str(),
+            "--input".as_ref(),
+            floats.as_os_str(),
+            "--agg".as_ref(),
+            std::ffi::OsStr::new("distinct:big"),
+        ]);
+        r.expect_code(1, "Int128 beside floats");
+        assert!(
+            r.stderr
+                .contains("column 'big' holds integers that may pass 64 bits in")
+                && r.stderr.contains("but floats in"),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = run([
+        "run".as_ref(),
+        "--input".as_ref(),
+        wide.as_os_str(),
+        "--input".as_ref(),
+        ints_pq.as_os_str(),
+        "--agg".as_ref(),
+        std::ffi::OsStr::new("distinct:big,sum:big"),
+    ]);
+    r.expect_code(0, "Int128 beside Int64");
+    assert_eq!(r.stdout, "distinct_big,sum_big\n5,13\n");
+}
+
 /// A column that holds UUIDs in one input and bare 16-byte values (no
 /// UUID type) in another would be two keys for each UUID, its text and
 /// its bytes: refused, naming both files, as a column that is text in one
@@ -1077,7 +1146,8 @@ fn uuids_in_one_input_and_bare_bytes_in_another_are_refused() {
         ]);
         r.expect_code(1, "UUIDs and bare bytes");
         assert!(
-            r.stderr.contains("column 'id' is UUIDs in") && r.stderr.contains("16-byte values in"),
+            r.stderr.contains("column 'id' holds UUIDs in")
+                && r.stderr.contains("but bare 16-byte values in"),
             "{}",
             r.stderr
         );
