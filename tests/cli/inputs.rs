@@ -1117,46 +1117,60 @@ fn integers_beyond_64_bits_beside_floats_are_refused() {
 /// and numeric in the other is.
 #[test]
 fn uuids_in_one_input_and_bare_bytes_in_another_are_refused() {
-    use arrow_array::{ArrayRef, FixedSizeBinaryArray, Int64Array, RecordBatch};
+    use arrow_array::{ArrayRef, FixedSizeBinaryArray, Int64Array, RecordBatch, StringArray};
     use std::sync::Arc;
     let scratch = Scratch::new();
+    let table = |id: ArrayRef| {
+        let v = Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef;
+        RecordBatch::try_from_iter([("id", id), ("v", v)]).unwrap()
+    };
     let id = FixedSizeBinaryArray::try_from_iter([[0u8; 16], [0xff; 16]].into_iter()).unwrap();
-    let batch = RecordBatch::try_from_iter([
-        ("id", Arc::new(id) as ArrayRef),
-        ("v", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
-    ])
-    .unwrap();
-    let bare = write_parquet_and_ipc(&scratch, "bare", &batch, None, None);
-    for (uuids, bare) in [
-        (fixture("uuid_duckdb.parquet"), &bare[0]),
-        (fixture("uuid_pyarrow.arrow"), &bare[1]),
+    let bare = write_parquet_and_ipc(&scratch, "bare", &table(Arc::new(id)), None, None);
+    let text = StringArray::from(vec![
+        "00000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    ]);
+    let texts = write_parquet_and_ipc(&scratch, "texts", &table(Arc::new(text)), None, None);
+    let (uuids_pq, uuids_ipc) = (
+        fixture("uuid_duckdb.parquet"),
+        fixture("uuid_pyarrow.arrow"),
+    );
+    for inputs in [
+        vec![&uuids_pq, &bare[0]],
+        vec![&uuids_ipc, &bare[1]],
+        // after a text column, which agrees with both: each is checked
+        // against every other input, not only the first
+        vec![&texts[0], &uuids_pq, &bare[0]],
+        vec![&texts[1], &bare[1], &uuids_ipc],
     ] {
-        let (i, agg) = (
-            std::ffi::OsStr::new("--input"),
-            std::ffi::OsStr::new("--agg"),
-        );
-        let r = run([
-            std::ffi::OsStr::new("run"),
-            i,
-            uuids.as_os_str(),
-            i,
-            bare.as_os_str(),
-            agg,
-            std::ffi::OsStr::new("distinct:id"),
-        ]);
+        let mut args = vec![std::ffi::OsStr::new("run")];
+        for input in &inputs {
+            args.extend([std::ffi::OsStr::new("--input"), input.as_os_str()]);
+        }
+        args.extend(["--agg", "distinct:id"].map(std::ffi::OsStr::new));
+        let r = run(args);
         r.expect_code(1, "UUIDs and bare bytes");
         assert!(
             r.stderr.contains("column 'id' holds UUIDs in")
                 && r.stderr.contains("but bare 16-byte values in"),
-            "{}",
+            "{inputs:?}: {}",
             r.stderr
         );
-        // the bare bytes alone read as they did
-        assert_eq!(
-            run_all_partitions(&["--agg", "distinct:id"], bare),
-            "distinct_id\n2\n"
-        );
     }
+    // the bare bytes alone read as they did, and UUIDs beside their text
+    // are one key each
+    assert_eq!(
+        run_all_partitions(&["--agg", "distinct:id"], &bare[0]),
+        "distinct_id\n2\n"
+    );
+    let mut args = vec![std::ffi::OsStr::new("run")];
+    for input in [&texts[0], &uuids_pq] {
+        args.extend([std::ffi::OsStr::new("--input"), input.as_os_str()]);
+    }
+    args.extend(["--agg", "distinct:id"].map(std::ffi::OsStr::new));
+    let r = run(args);
+    r.expect_code(0, "UUIDs beside their text");
+    assert_eq!(r.stdout, "distinct_id\n4\n");
 }
 
 /// Damage that the Parquet format can tell was read as other rows, exit 0:
