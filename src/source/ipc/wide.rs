@@ -87,11 +87,11 @@ pub fn as_fixed_bytes(buf: &[u8], wide: &[WideInt]) -> Vec<u8> {
     copy
 }
 
-/// The top-level 128-bit integer columns (position, signedness) that a
-/// Parquet footer's `ARROW:schema` value declares: base64 of an IPC schema
-/// message, with or without its continuation marker and length (as
+/// The top-level 128-bit integer columns (position, name, signedness)
+/// that a Parquet footer's `ARROW:schema` value declares: base64 of an IPC
+/// schema message, with or without its continuation marker and length (as
 /// arrow-rs reads it). Nothing when it is not one.
-pub fn in_arrow_schema(encoded: &str) -> Vec<(usize, bool)> {
+pub fn in_arrow_schema(encoded: &str) -> Vec<(usize, String, bool)> {
     let Some(bytes) = base64(encoded.trim_end()) else {
         return Vec::new();
     };
@@ -105,8 +105,14 @@ pub fn in_arrow_schema(encoded: &str) -> Vec<(usize, bool)> {
     let Some(schema) = message.header_as_schema() else {
         return Vec::new();
     };
+    let names = schema.fields();
     (wide_ints(schema).into_iter())
-        .map(|w| (w.column, w.signed))
+        .map(|w| {
+            let name = names
+                .and_then(|f| f.get(w.column).name())
+                .unwrap_or_default();
+            (w.column, name.to_string(), w.signed)
+        })
         .collect()
 }
 

@@ -164,7 +164,7 @@ impl ParquetInput {
     pub fn recasts(&self) -> Vec<Recast> {
         let roots = self.meta.parquet_schema().root_schema().get_fields();
         let file = self.meta.metadata().file_metadata();
-        let wide: Vec<(usize, bool)> = (file.key_value_metadata().into_iter().flatten())
+        let wide: Vec<(usize, String, bool)> = (file.key_value_metadata().into_iter().flatten())
             .filter(|kv| kv.key == "ARROW:schema")
             .filter_map(|kv| kv.value.as_deref())
             .flat_map(wide::in_arrow_schema)
@@ -174,16 +174,21 @@ impl ParquetInput {
                 if field.data_type() != &DataType::FixedSizeBinary(16) {
                     return Recast::AsTyped;
                 }
-                if let Some(&(_, signed)) = wide.iter().find(|&&(column, _)| column == i) {
-                    return Recast::WideInt { signed };
-                }
+                // the file's own Parquet type first: the Arrow schema is
+                // another writer's word, matched by place and name
                 let uuid = roots.get(i).is_some_and(|root| {
                     root.is_primitive()
                         && root.get_basic_info().logical_type_ref() == Some(&LogicalType::Uuid)
                 });
-                match Recast::of_field(field) {
-                    Recast::AsTyped if uuid => Recast::Uuid,
-                    recast => recast,
+                if uuid {
+                    return Recast::Uuid;
+                }
+                let declared = wide
+                    .iter()
+                    .find(|(column, name, _)| *column == i && name == field.name());
+                match declared {
+                    Some(&(_, _, signed)) => Recast::WideInt { signed },
+                    None => Recast::of_field(field),
                 }
             })
             .collect()
