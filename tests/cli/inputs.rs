@@ -863,6 +863,16 @@ fn an_arrow_ipc_error_names_the_row_in_the_file() {
     }
 }
 
+/// `rayproc run` of `inputs` (one `--input` each) with `--agg agg`.
+fn run_inputs(inputs: &[&PathBuf], agg: &str) -> Run {
+    let mut args = vec![std::ffi::OsStr::new("run")];
+    for input in inputs {
+        args.extend([std::ffi::OsStr::new("--input"), input.as_os_str()]);
+    }
+    args.extend(["--agg", agg].map(std::ffi::OsStr::new));
+    run(args)
+}
+
 /// Asserts that each query of `queries` gives every file of `files` the
 /// answer it gives `csv` (the same values as CSV text), at every
 /// partitioning.
@@ -1080,15 +1090,7 @@ fn integers_beyond_64_bits_beside_floats_are_refused() {
         // a UInt64 beyond 2^63 beside floats: 35e64a1 answered 2 for 4
         (&unsigned_pq, &floats_pq),
     ] {
-        let r = run([
-            "run".as_ref(),
-            "--input".as_ref(),
-            wide.as_os_str(),
-            "--input".as_ref(),
-            floats.as_os_str(),
-            "--agg".as_ref(),
-            std::ffi::OsStr::new("distinct:big"),
-        ]);
+        let r = run_inputs(&[wide, floats], "distinct:big");
         r.expect_code(1, "Int128 beside floats");
         assert!(
             r.stderr
@@ -1098,15 +1100,7 @@ fn integers_beyond_64_bits_beside_floats_are_refused() {
             r.stderr
         );
     }
-    let r = run([
-        "run".as_ref(),
-        "--input".as_ref(),
-        wide.as_os_str(),
-        "--input".as_ref(),
-        ints_pq.as_os_str(),
-        "--agg".as_ref(),
-        std::ffi::OsStr::new("distinct:big,sum:big"),
-    ]);
+    let r = run_inputs(&[&wide, &ints_pq], "distinct:big,sum:big");
     r.expect_code(0, "Int128 beside Int64");
     assert_eq!(r.stdout, "distinct_big,sum_big\n5,13\n");
 }
@@ -1143,12 +1137,7 @@ fn uuids_in_one_input_and_bare_bytes_in_another_are_refused() {
         vec![&texts[0], &uuids_pq, &bare[0]],
         vec![&texts[1], &bare[1], &uuids_ipc],
     ] {
-        let mut args = vec![std::ffi::OsStr::new("run")];
-        for input in &inputs {
-            args.extend([std::ffi::OsStr::new("--input"), input.as_os_str()]);
-        }
-        args.extend(["--agg", "distinct:id"].map(std::ffi::OsStr::new));
-        let r = run(args);
+        let r = run_inputs(&inputs, "distinct:id");
         r.expect_code(1, "UUIDs and bare bytes");
         assert!(
             r.stderr.contains("column 'id' holds UUIDs in")
@@ -1163,12 +1152,7 @@ fn uuids_in_one_input_and_bare_bytes_in_another_are_refused() {
         run_all_partitions(&["--agg", "distinct:id"], &bare[0]),
         "distinct_id\n2\n"
     );
-    let mut args = vec![std::ffi::OsStr::new("run")];
-    for input in [&texts[0], &uuids_pq] {
-        args.extend([std::ffi::OsStr::new("--input"), input.as_os_str()]);
-    }
-    args.extend(["--agg", "distinct:id"].map(std::ffi::OsStr::new));
-    let r = run(args);
+    let r = run_inputs(&[&texts[0], &uuids_pq], "distinct:id");
     r.expect_code(0, "UUIDs beside their text");
     assert_eq!(r.stdout, "distinct_id\n4\n");
 }
