@@ -16,7 +16,7 @@
 //! | Decimal32/64/128 with scale ≤ 0 | integer; a batch holding a value outside i64 is text, its digits |
 //! | Decimal32/64/128 with scale > 0 | float: the decimal's text, correctly rounded (as the CSV reader would) |
 //! | Utf8, LargeUtf8, Utf8View, Binary, LargeBinary, BinaryView, FixedSizeBinary | text (the bytes as stored; an empty string is a value, not null) |
-//! | UUIDs: FixedSizeBinary(16) with the `arrow.uuid` extension, or Parquet's UUID type | text: `123e4567-e89b-12d3-a456-426614174000` |
+//! | UUIDs: FixedSizeBinary(16) (or a dictionary of it) with the `arrow.uuid` extension, or Parquet's UUID type | text: `123e4567-e89b-12d3-a456-426614174000` |
 //! | Polars' Int128, UInt128 (read as FixedSizeBinary(16): [`super::ipc::wide`]) | integer, as an integral decimal; an unsigned value of 2^127 or more is an error |
 //! | Dictionary of any of those | text |
 //! | Dictionary of any other type above | as its values |
@@ -355,9 +355,11 @@ pub enum Recast {
 }
 
 impl Recast {
-    /// What `field`'s own metadata says.
+    /// What `field`'s own metadata says (of a dictionary's values too:
+    /// pyarrow's dictionary of `pa.uuid()` carries the extension on its
+    /// field).
     pub fn of_field(field: &arrow_schema::Field) -> Recast {
-        if field.data_type() != &DataType::FixedSizeBinary(16) {
+        if !holds_16_bytes(field.data_type()) {
             return Recast::AsTyped;
         }
         let metadata = field.metadata();
@@ -372,11 +374,27 @@ impl Recast {
         }
     }
 
-    /// `array` read as `self` says, if it is 16-byte values (else as it
-    /// is); the error says which value cannot be read.
+    /// `array` read as `self` says, if it is 16-byte values or a
+    /// dictionary of them (else as it is); the error says which value
+    /// cannot be read. A dictionary of UUIDs stays one, of their text (read
+    /// through its codes, as any text dictionary); one of 128-bit integers
+    /// is decoded first, so that only the values its rows hold are checked.
     pub fn apply(self, array: &ArrayRef) -> Result<ArrayRef, String> {
-        if array.data_type() != &DataType::FixedSizeBinary(16) {
+        if self == Recast::AsTyped || !holds_16_bytes(array.data_type()) {
             return Ok(array.clone());
+        }
+        if let DataType::Dictionary(..) = array.data_type() {
+            let dictionary = array.as_any_dictionary();
+            return match self {
+                Recast::WideInt { .. } => {
+                    let options = arrow_select::take::TakeOptions { check_bounds: true };
+                    let values = dictionary.values().as_ref();
+                    let rows = arrow_select::take::take(values, dictionary.keys(), Some(options))
+                        .map_err(|e| format!("has a dictionary key past its values: {e}"))?;
+                    self.apply(&rows)
+                }
+                _ => Ok(dictionary.with_values(self.apply(dictionary.values())?)),
+            };
         }
         let a = array.as_fixed_size_binary();
         Ok(match self {
@@ -384,6 +402,16 @@ impl Recast {
             Recast::Uuid => Arc::new(uuid_text(a)),
             Recast::WideInt { signed } => Arc::new(wide_ints(a, signed)?),
         })
+    }
+}
+
+/// Whether a column of Arrow type `dt` holds 16-byte values, plain or
+/// dictionary-encoded: what UUIDs and 128-bit integers are read as.
+pub(super) fn holds_16_bytes(dt: &DataType) -> bool {
+    match dt {
+        DataType::FixedSizeBinary(16) => true,
+        DataType::Dictionary(_, value) => **value == DataType::FixedSizeBinary(16),
+        _ => false,
     }
 }
 
@@ -1332,6 +1360,33 @@ mod tests {
             arrow_array::FixedSizeBinaryArray::try_from_iter([b"abc"].into_iter()).unwrap(),
         );
         assert!(Arc::ptr_eq(&Recast::Uuid.apply(&narrow).unwrap(), &narrow));
+        // dictionary-encoded: the field's extension is read the same, and
+        // the values become text, read through the codes (until stop 88
+        // the bytes)
+        let coded: ArrayRef = Arc::new(
+            arrow_array::DictionaryArray::<Int8Type>::try_new(
+                vec![Some(3), None, Some(0), Some(3)].into(),
+                a.clone(),
+            )
+            .unwrap(),
+        );
+        let coded_field = arrow_schema::Field::new("u", coded.data_type().clone(), true)
+            .with_metadata(
+                field(&[("ARROW:extension:name", "arrow.uuid")])
+                    .metadata()
+                    .clone(),
+            );
+        assert_eq!(Recast::of_field(&coded_field), Recast::Uuid);
+        let p = prepare("u", &Recast::Uuid.apply(&coded).unwrap()).unwrap();
+        assert_eq!(p.kind, ReadAs::Text);
+        assert!(
+            matches!(p.array.data_type(), DataType::Dictionary(..)),
+            "read as a text dictionary"
+        );
+        assert!(p.array.is_null(1) && p.array.null_count() == 1);
+        let rows = text_slices(p.array.as_ref());
+        assert_eq!((rows[0], rows[2], rows[3]), (shown[3], shown[0], shown[3]));
+        assert!(Arc::ptr_eq(&Recast::AsTyped.apply(&coded).unwrap(), &coded));
     }
 
     #[test]
@@ -1375,6 +1430,32 @@ mod tests {
         let unsigned =
             Recast::WideInt { signed: false }.apply(&Arc::new(a.slice(1, 3)) as &ArrayRef);
         assert!(unsigned.is_ok());
+        // dictionary-encoded: decoded first, so only the values its rows
+        // name are checked; a key past the values is an error, not a panic
+        let coded = |keys: Vec<Option<i16>>| -> ArrayRef {
+            let keys = arrow_array::Int16Array::from(keys);
+            Arc::new(arrow_array::DictionaryArray::new(keys, a.clone()))
+        };
+        let field = arrow_schema::Field::new("w", coded(vec![]).data_type().clone(), true)
+            .with_metadata(field.metadata().clone());
+        assert_eq!(Recast::of_field(&field), Recast::WideInt { signed: true });
+        // (value 0, -5, is 2^128 - 5 unsigned: named by no row here)
+        let read = (Recast::WideInt { signed: false })
+            .apply(&coded(vec![Some(2), None, Some(1), Some(3)]))
+            .unwrap();
+        let p = prepare("w", &read).unwrap();
+        assert_eq!(p.kind, ReadAs::Text);
+        let shown: Vec<&[u8]> = text_slices(p.array.as_ref());
+        assert_eq!(shown[0], b"1267650600228229401496703205376");
+        assert!(p.array.is_null(1) && p.array.is_null(2));
+        assert_eq!(shown[3], i128::MAX.to_string().as_bytes());
+        let e = (Recast::WideInt { signed: false })
+            .apply(&coded(vec![Some(3), Some(0)]))
+            .unwrap_err();
+        assert!(
+            e.contains("unsigned integer 340282366920938463463374607431768211451"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -277,7 +277,7 @@ fn check_kinds(plan: &Plan, inputs: &[TypedInput]) -> Result<()> {
             }
             match recast {
                 Recast::Uuid => uuids = uuids.or(Some(input.name())),
-                Recast::AsTyped if dt == DataType::FixedSizeBinary(16) => {
+                Recast::AsTyped if super::arrow::holds_16_bytes(&dt) => {
                     bytes = bytes.or(Some(input.name()))
                 }
                 _ => {}

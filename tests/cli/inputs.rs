@@ -957,6 +957,9 @@ fn uuid_columns_read_as_their_text() {
     let files = [
         fixture("uuid_duckdb.parquet"),
         fixture("uuid_pyarrow.arrow"),
+        // dictionary-encoded (read as the bytes until stop 88)
+        fixture("uuid_dict_pyarrow.arrow"),
+        fixture("uuid_dict_pyarrow.arrows"),
     ];
     answers_as_csv_does(
         &csv,
@@ -1111,7 +1114,10 @@ fn integers_beyond_64_bits_beside_floats_are_refused() {
 /// and numeric in the other is.
 #[test]
 fn uuids_in_one_input_and_bare_bytes_in_another_are_refused() {
-    use arrow_array::{ArrayRef, FixedSizeBinaryArray, Int64Array, RecordBatch, StringArray};
+    use arrow_array::types::Int32Type;
+    use arrow_array::{
+        ArrayRef, DictionaryArray, FixedSizeBinaryArray, Int64Array, RecordBatch, StringArray,
+    };
     use std::sync::Arc;
     let scratch = Scratch::new();
     let table = |id: ArrayRef| {
@@ -1119,7 +1125,10 @@ fn uuids_in_one_input_and_bare_bytes_in_another_are_refused() {
         RecordBatch::try_from_iter([("id", id), ("v", v)]).unwrap()
     };
     let id = FixedSizeBinaryArray::try_from_iter([[0u8; 16], [0xff; 16]].into_iter()).unwrap();
-    let bare = write_parquet_and_ipc(&scratch, "bare", &table(Arc::new(id)), None, None);
+    let bare = write_parquet_and_ipc(&scratch, "bare", &table(Arc::new(id.clone())), None, None);
+    let coded = DictionaryArray::<Int32Type>::try_new(vec![1, 0].into(), Arc::new(id)).unwrap();
+    let bare_coded = write_parquet_and_ipc(&scratch, "coded", &table(Arc::new(coded)), None, None);
+    let uuids_coded = fixture("uuid_dict_pyarrow.arrow");
     let text = StringArray::from(vec![
         "00000000-0000-0000-0000-000000000000",
         "ffffffff-ffff-ffff-ffff-ffffffffffff",
@@ -1136,6 +1145,10 @@ fn uuids_in_one_input_and_bare_bytes_in_another_are_refused() {
         // against every other input, not only the first
         vec![&texts[0], &uuids_pq, &bare[0]],
         vec![&texts[1], &bare[1], &uuids_ipc],
+        // either side dictionary-encoded (stop 88: both read as bytes)
+        vec![&uuids_coded, &bare[1]],
+        vec![&uuids_ipc, &bare_coded[1]],
+        vec![&bare_coded[0], &uuids_pq],
     ] {
         let r = run_inputs(&inputs, "distinct:id");
         r.expect_code(1, "UUIDs and bare bytes");
@@ -1155,6 +1168,15 @@ fn uuids_in_one_input_and_bare_bytes_in_another_are_refused() {
     let r = run_inputs(&[&texts[0], &uuids_pq], "distinct:id");
     r.expect_code(0, "UUIDs beside their text");
     assert_eq!(r.stdout, "distinct_id\n4\n");
+    // UUIDs plain and dictionary-encoded are the same keys (8 until stop
+    // 88, the coded ones read as their bytes)
+    let r = run_inputs(&[&uuids_ipc, &uuids_coded], "distinct:id");
+    r.expect_code(0, "UUIDs plain and coded");
+    assert_eq!(r.stdout, "distinct_id\n4\n");
+    assert_eq!(
+        run_all_partitions(&["--agg", "distinct:id"], &bare_coded[1]),
+        "distinct_id\n2\n"
+    );
 }
 
 /// Damage that the Parquet format can tell was read as other rows, exit 0:

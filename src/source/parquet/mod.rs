@@ -41,7 +41,7 @@ use parquet::basic::{LogicalType, Type as Physical};
 
 mod pages;
 
-use super::arrow::{fold_arrays, is_text, Recast};
+use super::arrow::{fold_arrays, holds_16_bytes, is_text, Recast};
 use super::ipc::guarded;
 use super::ipc::wide;
 use crate::error::{show_name, show_path, Error, Result};
@@ -171,7 +171,7 @@ impl ParquetInput {
             .collect();
         (self.meta.schema().fields().iter().enumerate())
             .map(|(i, field)| {
-                if field.data_type() != &DataType::FixedSizeBinary(16) {
+                if !holds_16_bytes(field.data_type()) {
                     return Recast::AsTyped;
                 }
                 // the file's own Parquet type first: the Arrow schema is
