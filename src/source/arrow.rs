@@ -88,25 +88,42 @@ pub fn kind_of(dt: &DataType) -> Result<ReadAs, String> {
         Dictionary(_, value) => kind_of(value)?,
         other => {
             return Err(format!(
-                "has Arrow type {other}, which rayproc cannot aggregate \
-                 (supported: integers, floats, decimals, strings, binary, booleans, dates, timestamps, \
-                 times of day)"
+                "has Arrow type {other}, which rayproc cannot aggregate ({SUPPORTED})"
             ))
         }
     })
 }
 
+/// The types rayproc reads, for the errors that refuse a column.
+const SUPPORTED: &str = "supported: integers, floats, decimals, strings, binary, booleans, \
+                         dates, timestamps, times of day";
+
 /// Checks that every column of `schema` that `plan` reads has a type
-/// rayproc reads ([`kind_of`]); `name`: the file's, for the error.
+/// rayproc reads ([`kind_of`]); `name`: the file's, for the error. A column
+/// that holds 128-bit integers inside it (marked
+/// [`super::ipc::wide::NESTED_WIDE_INT`], or among `nested_wide`) is said
+/// to, not by the type it was read as, whose 16-byte values stand in for
+/// the integers.
 pub(super) fn check_types(
     name: &str,
     schema: &arrow_schema::Schema,
     plan: &Plan,
+    nested_wide: &[usize],
 ) -> crate::error::Result<()> {
     for (i, field) in schema.fields().iter().enumerate() {
         if plan.slot_of.get(i).is_some_and(|&s| s != UNUSED) {
             kind_of(field.data_type()).map_err(|why| {
                 let (name, column) = (show_name(name), show_name(field.name()));
+                let nested = nested_wide.contains(&i)
+                    || (field.metadata()).contains_key(super::ipc::wide::NESTED_WIDE_INT);
+                let why = if nested {
+                    format!(
+                        "holds 128-bit integers (Polars' Int128 or UInt128) inside a list, \
+                         struct or map: rayproc aggregates no nested column ({SUPPORTED})"
+                    )
+                } else {
+                    why
+                };
                 crate::error::Error::Other(format!("{name}: column '{column}' {why}"))
             })?;
         }

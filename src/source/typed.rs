@@ -121,7 +121,7 @@ impl TypedInput {
     fn check_types(&self, plan: &Plan) -> Result<()> {
         match &self.file {
             TypedFile::Parquet(p) => p.check_types(plan),
-            TypedFile::Ipc(f, _) => super::arrow::check_types(&f.name, &f.schema, plan),
+            TypedFile::Ipc(f, _) => super::arrow::check_types(&f.name, &f.schema, plan, &[]),
         }
     }
 

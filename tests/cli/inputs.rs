@@ -1006,6 +1006,38 @@ fn a_parquet_file_with_an_unreadable_arrow_schema_reads_its_other_columns() {
     );
 }
 
+/// 128-bit integers inside nested columns (Polars' `List(Int128)`, a
+/// struct with a `UInt128` field): an Arrow IPC file or stream holding one
+/// was refused whole ("not a valid Arrow IPC file: ... Int type with bit
+/// width of 128"), whatever the query read, and a query of such a column in
+/// Parquet was refused as a list of `FixedSizeBinary(16)`. The files open
+/// and their other columns read; the nested columns are refused as what
+/// they are.
+#[test]
+fn nested_128_bit_integers_leave_the_other_columns_readable() {
+    for ext in ["arrow", "arrows", "parquet"] {
+        let path = fixture(&format!("wide_ints_nested_polars.{ext}"));
+        assert_eq!(
+            run_all_partitions(&["--agg", "sum:x,count"], &path),
+            "sum_x,count\n6,3\n",
+            "{ext}"
+        );
+        for agg in ["count:l", "min:s"] {
+            let r = run_on(&path, &["--agg", agg]);
+            r.expect_code(1, agg);
+            let column = &agg[agg.len() - 1..];
+            assert!(
+                r.stderr.contains(&format!(
+                    "wide_ints_nested_polars.{ext}: column '{column}' holds 128-bit integers \
+                     (Polars' Int128 or UInt128) inside a list, struct or map"
+                )),
+                "{ext} {agg}: {}",
+                r.stderr
+            );
+        }
+    }
+}
+
 /// Polars' 128-bit integers (Int128, UInt128), which arrow-rs does not
 /// read: an Arrow IPC file or stream holding one was refused whole ("not a
 /// valid Arrow IPC file: ... Int type with bit width of 128"), and in

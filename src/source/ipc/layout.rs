@@ -150,15 +150,17 @@ pub(super) fn of_file(bytes: &[u8]) -> Result<Layout, String> {
 }
 
 /// `schema`, read from the flatbuffer `buf`, as an Arrow schema; its
-/// top-level 128-bit integer fields, which arrow-rs does not read, as
-/// `FixedSizeBinary(16)` marked [`super::wide::WIDE_INT`]: read from a copy
-/// of `buf` so rewritten, which `root` reads the schema from again.
+/// 128-bit integer fields, which arrow-rs does not read, as
+/// `FixedSizeBinary(16)`, a top-level one marked [`super::wide::WIDE_INT`]
+/// and one holding some inside it [`super::wide::NESTED_WIDE_INT`]: read
+/// from a copy of `buf` so rewritten, which `root` reads the schema from
+/// again.
 fn convert(
     buf: &[u8],
     schema: arrow_ipc::Schema<'_>,
     root: impl for<'b> Fn(&'b [u8]) -> Result<arrow_ipc::Schema<'b>, String>,
 ) -> Result<arrow_schema::Schema, String> {
-    use super::wide::{as_fixed_bytes, wide_ints, WIDE_INT};
+    use super::wide::{as_fixed_bytes, wide_ints, NESTED_WIDE_INT, WIDE_INT};
     let wide = wide_ints(schema);
     if wide.is_empty() {
         return guarded(|| arrow_ipc::convert::try_fb_to_schema(schema));
@@ -174,8 +176,12 @@ fn convert(
     for w in &wide {
         let field = &mut fields[w.column];
         let mut metadata = field.metadata().clone();
-        let sign = if w.signed { "signed" } else { "unsigned" };
-        metadata.insert(WIDE_INT.to_string(), sign.to_string());
+        if w.nested {
+            metadata.insert(NESTED_WIDE_INT.to_string(), "true".to_string());
+        } else {
+            let sign = if w.signed { "signed" } else { "unsigned" };
+            metadata.insert(WIDE_INT.to_string(), sign.to_string());
+        }
         field.set_metadata(metadata);
     }
     Ok(arrow_schema::Schema::new_with_metadata(

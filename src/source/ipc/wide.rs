@@ -23,48 +23,78 @@ use arrow_ipc::{Int, Type};
 /// read as `FixedSizeBinary(16)`: `signed` or `unsigned`.
 pub const WIDE_INT: &str = "rayproc:int128";
 
-/// A top-level field of 128-bit integers in an IPC schema's flatbuffer:
-/// its position among the fields, its signedness, and where in the buffer
-/// the schema was read from its type's tag and bit width lie.
+/// The field metadata that marks a top-level column holding 128-bit
+/// integers inside it (Polars' `List(Int128)`, a struct with a `UInt128`
+/// field): read as `FixedSizeBinary(16)` there too, so that the file opens
+/// and its other columns read; the column itself is nested, which rayproc
+/// does not aggregate, and its error says what it holds
+/// ([`super::super::arrow::check_types`]).
+pub const NESTED_WIDE_INT: &str = "rayproc:nested-int128";
+
+/// A field of 128-bit integers in an IPC schema's flatbuffer: the
+/// top-level column it is or lies in (`nested`), its signedness, and where
+/// in the buffer the schema was read from its type's tag and bit width lie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WideInt {
     pub column: usize,
     pub signed: bool,
+    pub nested: bool,
     tag_at: usize,
     width_at: usize,
 }
 
-/// The top-level fields of `schema` that are integers of 128 bits.
+/// The fields of `schema` that are integers of 128 bits, at the top level
+/// or inside a top-level field's children (at any depth: the flatbuffer
+/// verifier has bounded it), in the order of the columns.
 pub fn wide_ints(schema: arrow_ipc::Schema<'_>) -> Vec<WideInt> {
     let Some(fields) = schema.fields() else {
         return Vec::new();
     };
     let mut found = Vec::new();
     for (column, field) in fields.iter().enumerate() {
-        if field.type_type() != Type::Int || field.dictionary().is_some() {
-            continue;
-        }
-        let Some(int) = field.type_as_int() else {
-            continue;
-        };
-        if int.bitWidth() != 128 {
-            continue;
-        }
-        // where the two values lie: the tables' own offsets (0 when a
-        // value is absent, a default, which these never are)
-        let tag = field._tab.vtable().get(arrow_ipc::Field::VT_TYPE_TYPE);
-        let width = int._tab.vtable().get(Int::VT_BITWIDTH);
-        if tag == 0 || width == 0 {
-            continue;
-        }
-        found.push(WideInt {
-            column,
-            signed: int.is_signed(),
-            tag_at: field._tab.loc() + usize::from(tag),
-            width_at: int._tab.loc() + usize::from(width),
-        });
+        visit(field, column, false, &mut found);
     }
     found
+}
+
+/// `field` and its children, as [`wide_ints`] finds them.
+fn visit(field: arrow_ipc::Field<'_>, column: usize, nested: bool, found: &mut Vec<WideInt>) {
+    if let Some((signed, tag_at, width_at)) = wide_int(field) {
+        found.push(WideInt {
+            column,
+            signed,
+            nested,
+            tag_at,
+            width_at,
+        });
+    }
+    for child in field.children().into_iter().flatten() {
+        visit(child, column, true, found);
+    }
+}
+
+/// Whether `field` is a (not dictionary-encoded) 128-bit integer: its
+/// signedness and where its type's tag and bit width lie.
+fn wide_int(field: arrow_ipc::Field<'_>) -> Option<(bool, usize, usize)> {
+    if field.type_type() != Type::Int || field.dictionary().is_some() {
+        return None;
+    }
+    let int = field.type_as_int()?;
+    if int.bitWidth() != 128 {
+        return None;
+    }
+    // where the two values lie: the tables' own offsets (0 when a value is
+    // absent, a default, which these never are)
+    let tag = field._tab.vtable().get(arrow_ipc::Field::VT_TYPE_TYPE);
+    let width = int._tab.vtable().get(Int::VT_BITWIDTH);
+    if tag == 0 || width == 0 {
+        return None;
+    }
+    Some((
+        int.is_signed(),
+        field._tab.loc() + usize::from(tag),
+        int._tab.loc() + usize::from(width),
+    ))
 }
 
 /// `buf` with each of `wide`'s fields (found in a schema read from `buf`)
@@ -87,11 +117,11 @@ pub fn as_fixed_bytes(buf: &[u8], wide: &[WideInt]) -> Vec<u8> {
     copy
 }
 
-/// The top-level 128-bit integer columns (position, name, signedness)
-/// that a Parquet footer's `ARROW:schema` value declares: base64 of an IPC
-/// schema message, with or without its continuation marker and length (as
-/// arrow-rs reads it). Nothing when it is not one.
-pub fn in_arrow_schema(encoded: &str) -> Vec<(usize, String, bool)> {
+/// The 128-bit integer columns that a Parquet footer's `ARROW:schema`
+/// value declares: base64 of an IPC schema message, with or without its
+/// continuation marker and length (as arrow-rs reads it). Nothing when it
+/// is not one.
+pub fn in_arrow_schema(encoded: &str) -> Vec<Declared> {
     let Some(bytes) = base64(encoded.trim_end()) else {
         return Vec::new();
     };
@@ -111,9 +141,24 @@ pub fn in_arrow_schema(encoded: &str) -> Vec<(usize, String, bool)> {
             let name = names
                 .and_then(|f| f.get(w.column).name())
                 .unwrap_or_default();
-            (w.column, name.to_string(), w.signed)
+            Declared {
+                column: w.column,
+                name: name.to_string(),
+                signed: w.signed,
+                nested: w.nested,
+            }
         })
         .collect()
+}
+
+/// A 128-bit integer column (or one holding them, `nested`) that a
+/// Parquet footer's Arrow schema declares, by its place and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub column: usize,
+    pub name: String,
+    pub signed: bool,
+    pub nested: bool,
 }
 
 /// Standard base64 (`=` padding optional), or `None` for any other byte.

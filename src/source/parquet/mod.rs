@@ -163,12 +163,7 @@ impl ParquetInput {
     /// the crate cannot read then) says are integers ([`wide`]).
     pub fn recasts(&self) -> Vec<Recast> {
         let roots = self.meta.parquet_schema().root_schema().get_fields();
-        let file = self.meta.metadata().file_metadata();
-        let wide: Vec<(usize, String, bool)> = (file.key_value_metadata().into_iter().flatten())
-            .filter(|kv| kv.key == "ARROW:schema")
-            .filter_map(|kv| kv.value.as_deref())
-            .flat_map(wide::in_arrow_schema)
-            .collect();
+        let wide = self.declared_wide();
         (self.meta.schema().fields().iter().enumerate())
             .map(|(i, field)| {
                 if !holds_16_bytes(field.data_type()) {
@@ -183,14 +178,26 @@ impl ParquetInput {
                 if uuid {
                     return Recast::Uuid;
                 }
-                let declared = wide
-                    .iter()
-                    .find(|(column, name, _)| *column == i && name == field.name());
+                let declared = (wide.iter()).find(|w| !w.nested && w.column == i);
                 match declared {
-                    Some(&(_, _, signed)) => Recast::WideInt { signed },
+                    Some(w) => Recast::WideInt { signed: w.signed },
                     None => Recast::of_field(field),
                 }
             })
+            .collect()
+    }
+
+    /// The 128-bit integer columns, and those holding such integers inside
+    /// them, that the footer's Arrow schema declares ([`wide`]) and that
+    /// the file's own schema agrees with by name at the same place.
+    fn declared_wide(&self) -> Vec<wide::Declared> {
+        let file = self.meta.metadata().file_metadata();
+        let fields = self.meta.schema().fields();
+        (file.key_value_metadata().into_iter().flatten())
+            .filter(|kv| kv.key == "ARROW:schema")
+            .filter_map(|kv| kv.value.as_deref())
+            .flat_map(wide::in_arrow_schema)
+            .filter(|w| fields.get(w.column).is_some_and(|f| f.name() == &w.name))
             .collect()
     }
 
@@ -214,7 +221,11 @@ impl ParquetInput {
 
     /// Checks that every column the plan reads has a supported type.
     pub fn check_types(&self, plan: &Plan) -> Result<()> {
-        super::arrow::check_types(&self.name, self.meta.schema(), plan)
+        let nested: Vec<usize> = (self.declared_wide().into_iter())
+            .filter(|w| w.nested)
+            .map(|w| w.column)
+            .collect();
+        super::arrow::check_types(&self.name, self.meta.schema(), plan, &nested)
     }
 
     /// The record batches of row groups `groups` (consecutive), top-level
