@@ -80,8 +80,19 @@ pub fn kind_of(dt: &DataType) -> Result<ReadAs, String> {
                 ReadAs::Float
             }
         }
-        Utf8 | LargeUtf8 | Utf8View | Binary | LargeBinary | BinaryView | FixedSizeBinary(_)
-        | Boolean | Date32 | Date64 | Timestamp(_, _) | Time32(_) | Time64(_) => ReadAs::Text,
+        Utf8
+        | LargeUtf8
+        | Utf8View
+        | Binary
+        | LargeBinary
+        | BinaryView
+        | FixedSizeBinary(_)
+        | Boolean
+        | Date32
+        | Date64
+        | Timestamp(_, _)
+        | Time32(_)
+        | Time64(_) => ReadAs::Text,
         Dictionary(_, value) if is_text(value) => ReadAs::Text,
         // a dictionary of numbers, dates, ...: read as its values (see
         // `prepare`)
