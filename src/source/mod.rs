@@ -347,12 +347,32 @@ impl CsvInput {
             Some(Ok((at, fields))) if no_header => {
                 Some((at, (1..=fields).map(|i| i.to_string()).collect()))
             }
-            Some(Ok((at, _))) => Some((
-                at,
-                (sink.0.iter())
-                    .map(|&span| String::from_utf8_lossy(&field_bytes(buf, span)).into_owned())
-                    .collect(),
-            )),
+            Some(Ok((at, _))) => {
+                // a header of binary bytes: what a damaged Arrow IPC stream
+                // or file, or UTF-16 text, opens with (read as CSV, such an
+                // input was counted with exit 0)
+                if let Some(nul) = memchr::memchr(0, &buf[at..scanner.position()]) {
+                    return Err(self
+                        .error_at(
+                            at,
+                            None,
+                            format!(
+                                "the header holds a NUL byte (at byte {}, counted from 0), which \
+                                 no CSV text does: is this a damaged Arrow IPC or Parquet \
+                                 file, UTF-16 text or another binary format? rayproc reads \
+                                 CSV (UTF-8), Parquet and Arrow IPC",
+                                at + nul
+                            ),
+                        )
+                        .into());
+                }
+                Some((
+                    at,
+                    (sink.0.iter())
+                        .map(|&span| String::from_utf8_lossy(&field_bytes(buf, span)).into_owned())
+                        .collect(),
+                ))
+            }
         };
         let (end, after) = (buf.len(), scanner.position());
         match found {
@@ -674,6 +694,9 @@ fn foreign(head: &[u8], tail: Option<&[u8; 6]>) -> Option<&'static str> {
     } else if !head.starts_with(b"PAR1") && ends(b"PAR1", 0) && binary {
         "a damaged Parquet file: it ends with Parquet's magic (PAR1) but does not begin with \
          it, and its first bytes are not text"
+    } else if !head.starts_with(ipc::MAGIC) && ends(ipc::MAGIC, 0) && binary {
+        "a damaged Arrow IPC file: it ends with Arrow's magic (ARROW1) but does not begin \
+         with it, and its first bytes are not text"
     } else if head.starts_with(b"FEA1") && ends(b"FEA1", 0) {
         "a Feather version 1 file (pandas before 1.0, R's feather), which rayproc does not \
          read: it reads Feather version 2 (Arrow IPC); convert it with pyarrow: \
@@ -1136,6 +1159,9 @@ mod sniff_tests {
         assert!(pare.contains("encrypted Parquet"), "{pare}");
         let damaged = foreign(b"PAR0\x15\x00\x15\xf0", Some(b"\x02\0PAR1")).unwrap();
         assert!(damaged.contains("damaged Parquet"), "{damaged}");
+        let damaged = foreign(b"ARROW9\0\0\xff\xff\xff\xff", Some(b"ARROW1")).unwrap();
+        assert!(damaged.contains("damaged Arrow IPC file"), "{damaged}");
+        assert_eq!(foreign(b"x,y\n1,ARROW1", Some(b"ARROW1")), None);
         // text that ends so is CSV
         assert_eq!(foreign(b"PARE,x\n", Some(b"x\nPARE")), None);
         assert_eq!(foreign(b"x,y\n1,PAR1", Some(b"1,PAR1")), None);

@@ -1985,6 +1985,68 @@ fn files_of_formats_rayproc_does_not_read_are_refused_naming_them() {
     }
 }
 
+/// Arrow IPC files and streams whose first bytes are damaged were read as
+/// CSV: a file whose magic lost a byte (`ARROW9`, its end intact) counted
+/// 11 "rows" with exit 0, and a stream whose first byte changed counted 10.
+/// The file is refused as a damaged Arrow IPC file (its closing magic says
+/// so), and a header holding a NUL byte, which no CSV text does, is refused
+/// whatever the input (a file, a pipe, UTF-16 text); NUL bytes in data rows
+/// are read as stored, as before.
+#[test]
+fn damaged_arrow_starts_and_binary_headers_are_refused() {
+    let scratch = Scratch::new();
+    let mut file = std::fs::read(fixture("uuid_dict_pyarrow.arrow")).unwrap();
+    file[5] = b'9';
+    let file = scratch.write("damaged.arrow", &file);
+    for agg in ["count", "distinct:id"] {
+        let r = run_on(&file, &["--agg", agg]);
+        r.expect_code(1, agg);
+        assert!(
+            r.stderr.contains(&format!(
+                "{}: is a damaged Arrow IPC file: it ends with Arrow's magic (ARROW1)",
+                file.display()
+            )),
+            "{}",
+            r.stderr
+        );
+    }
+    let mut stream = std::fs::read(fixture("uuid_dict_pyarrow.arrows")).unwrap();
+    stream[0] = 0xfe;
+    let utf16: Vec<u8> = "id,x\n1,2\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    for (name, bytes) in [("damaged.arrows", stream), ("utf16.csv", utf16)] {
+        let path = scratch.write(name, &bytes);
+        let r = run_on(&path, &["--agg", "count"]);
+        r.expect_code(1, name);
+        assert!(
+            r.stderr.contains(&format!(
+                "{}:1: the header holds a NUL byte",
+                path.display()
+            )),
+            "{}",
+            r.stderr
+        );
+        let r = run_with_stdin(["run", "--input", "-", "--agg", "count"], Some(&bytes));
+        r.expect_code(1, name);
+        assert!(
+            r.stderr.contains("<stdin>:1: the header holds a NUL byte"),
+            "{}",
+            r.stderr
+        );
+    }
+    // NUL in the rows, or in the first row that --no-header makes data
+    let path = scratch.write("nul_rows.csv", "id,x\na\0b,1\n\0,2\n");
+    let r = run_on(&path, &["--agg", "count,distinct:id,sum:x"]);
+    r.expect_code(0, "NUL in rows");
+    assert_eq!(r.stdout, "count,distinct_id,sum_x\n2,2,3\n");
+    let path = scratch.write("nul_first_row.csv", "a\0b,1\n\0,2\n");
+    let r = run_on(&path, &["--no-header", "--agg", "count,distinct:1"]);
+    r.expect_code(0, "NUL in the first row, no header");
+    assert_eq!(r.stdout, "count,distinct_1\n2,2\n");
+}
+
 /// A stream may replace a dictionary between record batches (pyarrow does
 /// whenever a chunk's dictionary differs) or extend it by a delta: each
 /// batch is decoded with the dictionaries in force where it stands, never
