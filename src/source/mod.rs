@@ -357,11 +357,11 @@ impl CsvInput {
                             at,
                             None,
                             format!(
-                                "the header holds a NUL byte (at byte {}, counted from 0), which \
-                                 no CSV text does: is this a damaged Arrow IPC or Parquet \
-                                 file, UTF-16 text or another binary format? rayproc reads \
-                                 CSV (UTF-8), Parquet and Arrow IPC",
-                                at + nul
+                                "the header holds a NUL byte (its byte {}, counted from 1), \
+                                 which no CSV text does: is this a damaged Arrow IPC or \
+                                 Parquet file, UTF-16 text or another binary format? rayproc \
+                                 reads CSV (UTF-8), Parquet and Arrow IPC",
+                                nul + 1
                             ),
                         )
                         .into());
@@ -669,16 +669,31 @@ const FOREIGN_STARTS: [(&[u8], usize); 7] = [
     (b"\x04\x22\x4d\x18", 4),
 ];
 
+/// The last bytes of a regular file that [`foreign`] reads: the longest
+/// magic (`ARROW1`) and the footer length before it.
+const TAIL: usize = 10;
+
 /// What a file is, if it is in a format rayproc does not read but would
 /// otherwise take for CSV text: read as CSV, such a file gave a count of
 /// its binary "lines" with exit 0 (a Feather version 1 file of 3 rows
 /// counted 0, an ORC file 19). Told strictly: by magic bytes that no text
 /// opens with, or, where the magic is text (`FEA1`, `ORC`), by the magic
-/// at both ends of a regular file (`tail`: its last six bytes; a pipe has
+/// at both ends of a regular file (`tail`: its last [`TAIL`] bytes; a pipe has
 /// none, and such a start from a pipe stays CSV).
-fn foreign(head: &[u8], tail: Option<&[u8; 6]>) -> Option<&'static str> {
+fn foreign(head: &[u8], tail: Option<&[u8; TAIL]>) -> Option<&'static str> {
     // the magic `magic` then `after` bytes end the file
-    let ends = |magic: &[u8], after: usize| tail.is_some_and(|t| t[..6 - after].ends_with(magic));
+    let ends =
+        |magic: &[u8], after: usize| tail.is_some_and(|t| t[..TAIL - after].ends_with(magic));
+    // `magic` ends the file after a plausible footer length (Parquet's and
+    // Arrow's: little-endian, 4 bytes): not zero, and under 2^24, so that
+    // its top byte is zero, which no text holds (a CSV may end `,ARROW1`)
+    let footer = |magic: &[u8]| {
+        tail.is_some_and(|t| {
+            let at = TAIL - magic.len() - 4;
+            let len = u32::from_le_bytes(t[at..at + 4].try_into().expect("4 bytes"));
+            ends(magic, 0) && len > 0 && len < 1 << 24
+        })
+    };
     let bzip2 = head.len() >= 10
         && head.starts_with(b"BZh")
         && (b'1'..=b'9').contains(&head[3])
@@ -688,13 +703,13 @@ fn foreign(head: &[u8], tail: Option<&[u8; 6]>) -> Option<&'static str> {
         .iter()
         .take(16)
         .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'));
-    Some(if head.starts_with(b"PARE") && ends(b"PARE", 0) && binary {
+    Some(if head.starts_with(b"PARE") && footer(b"PARE") && binary {
         "an encrypted Parquet file (Parquet modular encryption), which rayproc does not \
          read: write it without encryption"
-    } else if !head.starts_with(b"PAR1") && ends(b"PAR1", 0) && binary {
+    } else if !head.starts_with(b"PAR1") && footer(b"PAR1") && binary {
         "a damaged Parquet file: it ends with Parquet's magic (PAR1) but does not begin with \
          it, and its first bytes are not text"
-    } else if !head.starts_with(ipc::MAGIC) && ends(ipc::MAGIC, 0) && binary {
+    } else if !head.starts_with(ipc::MAGIC) && footer(ipc::MAGIC) && binary {
         "a damaged Arrow IPC file: it ends with Arrow's magic (ARROW1) but does not begin \
          with it, and its first bytes are not text"
     } else if head.starts_with(b"FEA1") && ends(b"FEA1", 0) {
@@ -731,7 +746,7 @@ fn foreign(head: &[u8], tail: Option<&[u8; 6]>) -> Option<&'static str> {
 
 /// [`foreign`]'s finding as an error naming the input (`shown`, as
 /// messages show it).
-fn refuse_foreign(shown: &str, head: &[u8], tail: Option<&[u8; 6]>) -> Result<()> {
+fn refuse_foreign(shown: &str, head: &[u8], tail: Option<&[u8; TAIL]>) -> Result<()> {
     match foreign(head, tail) {
         None => Ok(()),
         Some(what) => Err(Error::Other(format!("{shown}: is {what}"))),
@@ -799,14 +814,14 @@ pub fn detect_format(path: &Path) -> Result<InputFormat> {
         .map_err(|e| Error::io(path, e))?;
     let mut tail = None;
     if meta.len() >= 12 {
-        let mut end = [0u8; 6];
-        file.seek(SeekFrom::End(-6))
+        let mut end = [0u8; TAIL];
+        file.seek(SeekFrom::End(-(TAIL as i64)))
             .and_then(|_| file.read_exact(&mut end))
             .map_err(|e| Error::io(path, e))?;
         if parquet::is_parquet(&head, &end) {
             return Ok(InputFormat::Parquet);
         }
-        if ipc::is_ipc(&head) && end == *ipc::MAGIC {
+        if ipc::is_ipc(&head) && end.ends_with(ipc::MAGIC) {
             return Ok(InputFormat::Ipc);
         }
         tail = Some(end);
@@ -1146,25 +1161,36 @@ mod sniff_tests {
         let feather_v1 = std::fs::read(crate::testing::fixture("feather_v1.feather")).unwrap();
         let orc = std::fs::read(crate::testing::fixture("orc.orc")).unwrap();
         for (bytes, what) in [(&feather_v1, "Feather version 1"), (&orc, "ORC")] {
-            let tail: [u8; 6] = bytes[bytes.len() - 6..].try_into().unwrap();
+            let tail: [u8; TAIL] = bytes[bytes.len() - TAIL..].try_into().unwrap();
             let found = foreign(&bytes[..16], Some(&tail)).unwrap();
             assert!(found.contains(what), "{found}");
             // from a pipe (no end to check), or with another end: CSV
             assert_eq!(foreign(&bytes[..16], None), None);
-            assert_eq!(foreign(&bytes[..16], Some(b"a,b\n1\n")), None);
+            assert_eq!(foreign(&bytes[..16], Some(b"x\nab,cd\n1\n")), None);
         }
-        assert_eq!(foreign(b"FEA1,ORC\n", Some(b"1,ORC\n")), None);
-        // Parquet that rayproc cannot read, told by both ends
-        let pare = foreign(b"PARE\x15\x00\x15", Some(b"\0\0PARE")).unwrap();
+        assert_eq!(foreign(b"FEA1,ORC\n", Some(b"x\ny,1,ORC\n")), None);
+        // Parquet that rayproc cannot read, and damaged Parquet and Arrow
+        // IPC files, told by both ends and the footer length before the
+        // closing magic
+        let pare = foreign(b"PARE\x15\x00\x15", Some(b"\x15\0\x12\x01\0\0PARE")).unwrap();
         assert!(pare.contains("encrypted Parquet"), "{pare}");
-        let damaged = foreign(b"PAR0\x15\x00\x15\xf0", Some(b"\x02\0PAR1")).unwrap();
+        let damaged = foreign(b"PAR0\x15\x00\x15\xf0", Some(b"\0\0\x02\x01\0\0PAR1")).unwrap();
         assert!(damaged.contains("damaged Parquet"), "{damaged}");
-        let damaged = foreign(b"ARROW9\0\0\xff\xff\xff\xff", Some(b"ARROW1")).unwrap();
+        let damaged = foreign(b"ARROW9\0\0\xff\xff\xff\xff", Some(b"\xf8\0\0\0ARROW1")).unwrap();
         assert!(damaged.contains("damaged Arrow IPC file"), "{damaged}");
-        assert_eq!(foreign(b"x,y\n1,ARROW1", Some(b"ARROW1")), None);
-        // text that ends so is CSV
-        assert_eq!(foreign(b"PARE,x\n", Some(b"x\nPARE")), None);
-        assert_eq!(foreign(b"x,y\n1,PAR1", Some(b"1,PAR1")), None);
+        // text that ends so is CSV, binary bytes at its start or not (a
+        // Hive table's `\x01` delimiter, terminal colour codes)
+        for (head, tail) in [
+            (&b"PARE,x\n"[..], &b"x\n1,2,PARE"[..]),
+            (b"x,y\n1,PAR1", b"y\n1,x,PAR1"),
+            (b"x,y\n1,ARROW1", b"\n1,,ARROW1"),
+            (b"k\x01x\na\x01ARROW1", b"x\na\x01ARROW1"),
+            (b"k,x\n\x1b[1ma\x1b[0m,PAR1", b"a\x1b[0m,PAR1"),
+            (b"PARE\x01x\n", b"\n\x01y\x01x,PARE"),
+        ] {
+            let tail: &[u8; TAIL] = (&tail[tail.len() - TAIL..]).try_into().unwrap();
+            assert_eq!(foreign(head, Some(tail)), None, "{head:?}");
+        }
         for (head, what) in [
             (&b"Obj\x01\x04\x14avro"[..], "Avro"),
             (b"PK\x03\x04\x14\x00", "ZIP"),

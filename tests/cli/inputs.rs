@@ -2036,6 +2036,36 @@ fn damaged_arrow_starts_and_binary_headers_are_refused() {
             r.stderr
         );
     }
+    // the byte is the header's own, after blank lines and a BOM
+    for text in [&b"\n\nk,\0x\na,1\n"[..], b"\xef\xbb\xbfk,\0x\na,1\n"] {
+        let path = scratch.write("nul_later.csv", text);
+        let r = run_on(&path, &["--agg", "count"]);
+        r.expect_code(1, "NUL in a later header");
+        let line = if text[0] == b'\n' { 3 } else { 1 };
+        assert!(
+            r.stderr.contains(&format!(
+                "{}:{line}: the header holds a NUL byte (its byte 3, counted from 1)",
+                path.display()
+            )),
+            "{}",
+            r.stderr
+        );
+    }
+    // text that ends as an Arrow IPC or Parquet file does, binary bytes at
+    // its start or not (a Hive table's `\x01` delimiter, colour codes)
+    for (text, delimiter) in [
+        ("k\x01x\nab\x01ARROW1", "\x01"),
+        ("k,x\n\x1b[1ma\x1b[0m,uploaded ARROW1", ","),
+        ("k,x\n\x1b[1ma\x1b[0m,uploaded PAR1", ","),
+    ] {
+        let path = scratch.write("ends_as_magic.csv", text);
+        let r = run_on(
+            &path,
+            &["--delimiter", delimiter, "--agg", "count,distinct:x"],
+        );
+        r.expect_code(0, text);
+        assert_eq!(r.stdout, "count,distinct_x\n1,1\n");
+    }
     // NUL in the rows, or in the first row that --no-header makes data
     let path = scratch.write("nul_rows.csv", "id,x\na\0b,1\n\0,2\n");
     let r = run_on(&path, &["--agg", "count,distinct:id,sum:x"]);
