@@ -38,6 +38,19 @@ impl Run {
         self
     }
 
+    /// Panics unless the run failed with exit code 1 and stderr holds
+    /// `says`.
+    #[track_caller]
+    pub fn expect_error(&self, what: &str, says: &str) -> &Self {
+        self.expect_code(1, what);
+        assert!(
+            self.stderr.contains(says),
+            "{what}: stderr does not say {says:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
     /// Panics unless the run succeeded with an empty stderr.
     #[track_caller]
     pub fn expect_ok(&self, what: &str) -> &Self {

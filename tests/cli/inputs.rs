@@ -1999,15 +1999,12 @@ fn damaged_arrow_starts_and_binary_headers_are_refused() {
     file[5] = b'9';
     let file = scratch.write("damaged.arrow", &file);
     for agg in ["count", "distinct:id"] {
-        let r = run_on(&file, &["--agg", agg]);
-        r.expect_code(1, agg);
-        assert!(
-            r.stderr.contains(&format!(
+        run_on(&file, &["--agg", agg]).expect_error(
+            agg,
+            &format!(
                 "{}: is a damaged Arrow IPC file: it ends with Arrow's magic (ARROW1)",
                 file.display()
-            )),
-            "{}",
-            r.stderr
+            ),
         );
     }
     let mut stream = std::fs::read(fixture("uuid_dict_pyarrow.arrows")).unwrap();
@@ -2018,37 +2015,23 @@ fn damaged_arrow_starts_and_binary_headers_are_refused() {
         .collect();
     for (name, bytes) in [("damaged.arrows", stream), ("utf16.csv", utf16)] {
         let path = scratch.write(name, &bytes);
-        let r = run_on(&path, &["--agg", "count"]);
-        r.expect_code(1, name);
-        assert!(
-            r.stderr.contains(&format!(
-                "{}:1: the header holds a NUL byte",
-                path.display()
-            )),
-            "{}",
-            r.stderr
+        run_on(&path, &["--agg", "count"]).expect_error(
+            name,
+            &format!("{}:1: the header holds a NUL byte", path.display()),
         );
-        let r = run_with_stdin(["run", "--input", "-", "--agg", "count"], Some(&bytes));
-        r.expect_code(1, name);
-        assert!(
-            r.stderr.contains("<stdin>:1: the header holds a NUL byte"),
-            "{}",
-            r.stderr
-        );
+        run_with_stdin(["run", "--input", "-", "--agg", "count"], Some(&bytes))
+            .expect_error(name, "<stdin>:1: the header holds a NUL byte");
     }
     // the byte is the header's own, after blank lines and a BOM
     for text in [&b"\n\nk,\0x\na,1\n"[..], b"\xef\xbb\xbfk,\0x\na,1\n"] {
         let path = scratch.write("nul_later.csv", text);
-        let r = run_on(&path, &["--agg", "count"]);
-        r.expect_code(1, "NUL in a later header");
         let line = if text[0] == b'\n' { 3 } else { 1 };
-        assert!(
-            r.stderr.contains(&format!(
+        run_on(&path, &["--agg", "count"]).expect_error(
+            "NUL in a later header",
+            &format!(
                 "{}:{line}: the header holds a NUL byte (its byte 3, counted from 1)",
                 path.display()
-            )),
-            "{}",
-            r.stderr
+            ),
         );
     }
     // text that ends as an Arrow IPC or Parquet file does, binary bytes at
