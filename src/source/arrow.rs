@@ -112,9 +112,9 @@ const SUPPORTED: &str = "supported: integers, floats, decimals, strings, binary,
 /// Checks that every column of `schema` that `plan` reads has a type
 /// rayproc reads ([`kind_of`]); `name`: the file's, for the error. A column
 /// that holds 128-bit integers inside it (marked
-/// [`super::ipc::wide::NESTED_WIDE_INT`], or among `nested_wide`) is said
-/// to, not by the type it was read as, whose 16-byte values stand in for
-/// the integers.
+/// [`super::ipc::wide::NESTED_WIDE_INT`], or among `nested_wide`) is refused
+/// as such, not by the type it was read as (16-byte values stand in for its
+/// integers).
 pub(super) fn check_types(
     name: &str,
     schema: &arrow_schema::Schema,
@@ -405,8 +405,8 @@ impl Recast {
     /// `array` read as `self` says, if it is 16-byte values or a
     /// dictionary of them (else as it is); the error says which value
     /// cannot be read. A dictionary of UUIDs stays one, of their text (read
-    /// through its codes, as any text dictionary); one of 128-bit integers
-    /// is decoded first, so that only the values its rows hold are checked.
+    /// as any text dictionary is); one of 128-bit integers is decoded
+    /// first, so that only the values its rows hold are checked.
     pub fn apply(self, array: &ArrayRef) -> Result<ArrayRef, String> {
         if self == Recast::AsTyped || !holds_16_bytes(array.data_type()) {
             return Ok(array.clone());
@@ -1389,8 +1389,8 @@ mod tests {
         );
         assert!(Arc::ptr_eq(&Recast::Uuid.apply(&narrow).unwrap(), &narrow));
         // dictionary-encoded: the field's extension is read the same, and
-        // the values become text, read through the codes (until stop 88
-        // the bytes)
+        // the dictionary's values become text, the column a text
+        // dictionary (until stop 88 the bytes)
         let coded: ArrayRef = Arc::new(
             arrow_array::DictionaryArray::<Int8Type>::try_new(
                 vec![Some(3), None, Some(0), Some(3)].into(),
@@ -1459,7 +1459,7 @@ mod tests {
             Recast::WideInt { signed: false }.apply(&Arc::new(a.slice(1, 3)) as &ArrayRef);
         assert!(unsigned.is_ok());
         // dictionary-encoded: decoded first, so only the values its rows
-        // name are checked; a key past the values is an error, not a panic
+        // name are checked
         let coded = |keys: Vec<Option<i16>>| -> ArrayRef {
             let keys = arrow_array::Int16Array::from(keys);
             Arc::new(arrow_array::DictionaryArray::new(keys, a.clone()))
