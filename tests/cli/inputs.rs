@@ -1023,16 +1023,13 @@ fn nested_128_bit_integers_leave_the_other_columns_readable() {
             "{ext}"
         );
         for agg in ["count:l", "min:s"] {
-            let r = run_on(&path, &["--agg", agg]);
-            r.expect_code(1, agg);
             let column = &agg[agg.len() - 1..];
-            assert!(
-                r.stderr.contains(&format!(
+            run_on(&path, &["--agg", agg]).expect_error(
+                &format!("{ext} {agg}"),
+                &format!(
                     "wide_ints_nested_polars.{ext}: column '{column}' holds 128-bit integers \
                      (Polars' Int128 or UInt128) inside a list, struct or map"
-                )),
-                "{ext} {agg}: {}",
-                r.stderr
+                ),
             );
         }
     }
@@ -1074,15 +1071,9 @@ fn polars_128_bit_integers_read_as_integers() {
         "max_big,sum_small\n1267650600228229401496703205376,7\n"
     );
     for file in &files {
-        let r = run_on(file, &["--agg", "max:u"]);
-        r.expect_code(1, "an unsigned value of 2^127 + 5");
-        assert!(
-            r.stderr.contains(
-                "column 'u' holds the unsigned integer \
-                 170141183460469231731687303715884105733"
-            ),
-            "{}",
-            r.stderr
+        run_on(file, &["--agg", "max:u"]).expect_error(
+            "an unsigned value of 2^127 + 5",
+            "column 'u' holds the unsigned integer 170141183460469231731687303715884105733",
         );
     }
 }
@@ -1126,14 +1117,11 @@ fn integers_beyond_64_bits_beside_floats_are_refused() {
         (&unsigned_pq, &floats_pq),
     ] {
         let r = run_inputs(&[wide, floats], "distinct:big");
-        r.expect_code(1, "Int128 beside floats");
-        assert!(
-            r.stderr
-                .contains("column 'big' holds integers that may pass 64 bits in")
-                && r.stderr.contains("but floats in"),
-            "{}",
-            r.stderr
-        );
+        r.expect_error(
+            "Int128 beside floats",
+            "column 'big' holds integers that may pass 64 bits in",
+        )
+        .expect_error("Int128 beside floats", "but floats in");
     }
     let r = run_inputs(&[&wide, &ints_pq], "distinct:big,sum:big");
     r.expect_code(0, "Int128 beside Int64");
@@ -1182,14 +1170,10 @@ fn uuids_in_one_input_and_bare_bytes_in_another_are_refused() {
         vec![&uuids_ipc, &bare_coded[1]],
         vec![&bare_coded[0], &uuids_pq],
     ] {
-        let r = run_inputs(&inputs, "distinct:id");
-        r.expect_code(1, "UUIDs and bare bytes");
-        assert!(
-            r.stderr.contains("column 'id' holds UUIDs in")
-                && r.stderr.contains("but bare 16-byte values in"),
-            "{inputs:?}: {}",
-            r.stderr
-        );
+        let what = format!("UUIDs and bare bytes: {inputs:?}");
+        run_inputs(&inputs, "distinct:id")
+            .expect_error(&what, "column 'id' holds UUIDs in")
+            .expect_error(&what, "but bare 16-byte values in");
     }
     // the bare bytes alone read as they did, and UUIDs beside their text
     // are one key each
