@@ -68,6 +68,9 @@ pub struct ParquetInput {
     /// The top-level INT96 timestamp columns, and a reader's metadata that
     /// reads them as seconds (see [`Int96`]).
     int96: Option<Int96>,
+    /// The 128-bit integer columns, and those holding such integers, that
+    /// the footer's Arrow schema declares ([`declared_wide`]).
+    wide: Vec<wide::Declared>,
     /// The file as it was opened (every reader opens its path again): see
     /// [`super::unchanged`].
     pub(crate) state: Option<super::unchanged::FileState>,
@@ -143,6 +146,7 @@ impl ParquetInput {
             let name = show_path(path);
             Error::Other(format!("{name}: not a readable Parquet file: {e}"))
         })?;
+        let wide = declared_wide(&meta);
         Ok(ParquetInput {
             name,
             shown,
@@ -151,6 +155,7 @@ impl ParquetInput {
             header,
             row_starts,
             int96,
+            wide,
             state,
         })
     }
@@ -163,7 +168,6 @@ impl ParquetInput {
     /// the crate cannot read then) says are integers ([`wide`]).
     pub fn recasts(&self) -> Vec<Recast> {
         let roots = self.meta.parquet_schema().root_schema().get_fields();
-        let wide = self.declared_wide();
         (self.meta.schema().fields().iter().enumerate())
             .map(|(i, field)| {
                 if !holds_16_bytes(field.data_type()) {
@@ -178,26 +182,12 @@ impl ParquetInput {
                 if uuid {
                     return Recast::Uuid;
                 }
-                let declared = (wide.iter()).find(|w| !w.nested && w.column == i);
+                let declared = (self.wide.iter()).find(|w| !w.nested && w.column == i);
                 match declared {
                     Some(w) => Recast::WideInt { signed: w.signed },
                     None => Recast::of_field(field),
                 }
             })
-            .collect()
-    }
-
-    /// The 128-bit integer columns, and those holding such integers inside
-    /// them, that the footer's Arrow schema declares ([`wide`]) and that
-    /// the file's own schema agrees with by name at the same place.
-    fn declared_wide(&self) -> Vec<wide::Declared> {
-        let file = self.meta.metadata().file_metadata();
-        let fields = self.meta.schema().fields();
-        (file.key_value_metadata().into_iter().flatten())
-            .filter(|kv| kv.key == "ARROW:schema")
-            .filter_map(|kv| kv.value.as_deref())
-            .flat_map(wide::in_arrow_schema)
-            .filter(|w| fields.get(w.column).is_some_and(|f| f.name() == &w.name))
             .collect()
     }
 
@@ -221,7 +211,7 @@ impl ParquetInput {
 
     /// Checks that every column the plan reads has a supported type.
     pub fn check_types(&self, plan: &Plan) -> Result<()> {
-        let nested: Vec<usize> = (self.declared_wide().into_iter())
+        let nested: Vec<usize> = (self.wide.iter())
             .filter(|w| w.nested)
             .map(|w| w.column)
             .collect();
@@ -620,6 +610,20 @@ pub fn read_everything(input: &ParquetInput) -> Result<(u64, u64)> {
         rows += batch.num_rows() as u64;
     }
     Ok((rows, digest))
+}
+
+/// The 128-bit integer columns, and those holding such integers inside
+/// them, that the footer's Arrow schema declares ([`wide`]) and that the
+/// file's own schema agrees with by name at the same place.
+fn declared_wide(meta: &ArrowReaderMetadata) -> Vec<wide::Declared> {
+    let file = meta.metadata().file_metadata();
+    let fields = meta.schema().fields();
+    (file.key_value_metadata().into_iter().flatten())
+        .filter(|kv| kv.key == "ARROW:schema")
+        .filter_map(|kv| kv.value.as_deref())
+        .flat_map(wide::in_arrow_schema)
+        .filter(|w| fields.get(w.column).is_some_and(|f| f.name() == &w.name))
+        .collect()
 }
 
 /// The schema `meta`'s reader is to use when some top-level column is a
