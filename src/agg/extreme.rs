@@ -9,11 +9,25 @@
 //! remember that they did; if the column ends up text, [`AggState::complete`]
 //! says so and the scheduler runs the map again with [`MinText`] and
 //! [`MaxText`], which keep the text of every batch.
+//!
+//! One kind of text column is compared by value all the same: one made
+//! text only by integers wider than 64 bits (a Polars Int128 column, a
+//! UInt64 past 2^63 - 1, IDs of twenty digits in a CSV file). Its values
+//! are integers, and their text order would put `18446744073709551616`
+//! below `3`. So the states also keep the integer extreme of the text
+//! values that are integers ([`integer_digits`]), and whether some text
+//! value is an integer past 64 bits and some is no integer at all; the
+//! column's answer is the integer one when some value read is wider than
+//! 64 bits and every one is an integer (facts of the whole column,
+//! [`ColumnFacts`], so that every group of a `--by` answers alike).
 
 use std::cmp::Ordering;
 
-use super::{AggState, BadValue, Func};
-use crate::value::{canonical_nan, float_cmp, int_text, Column, ColumnType, Data, Rows, Value};
+use super::{AggState, BadValue, ColumnFacts, Func};
+use crate::number::{integer_digits, parse_int};
+use crate::value::{
+    canonical_nan, float_cmp, int_text, parse_int_field, Column, ColumnType, Data, Rows, Value,
+};
 use crate::wire::{put_bytes, put_f64, put_u8, put_zigzag, Reader, WireError};
 
 /// `MAX`: a maximum, else a minimum; `TEXT`: keep the text extremes of
@@ -23,6 +37,13 @@ pub struct Extreme<const MAX: bool, const TEXT: bool> {
     int: Option<i64>,
     float: Option<f64>,
     text: Option<Vec<u8>>,
+    /// The extreme by value of the text values that are integers, as `-`
+    /// and digits; `None` once some text value is not an integer.
+    digits: Option<Vec<u8>>,
+    /// Some text value is an integer beyond 64 bits.
+    wide: bool,
+    /// Some text value is not an integer ([`integer_digits`]).
+    not_integer: bool,
     /// A numeric batch's text was not looked at.
     text_skipped: bool,
 }
@@ -95,6 +116,113 @@ impl<const MAX: bool, const TEXT: bool> Extreme<MAX, TEXT> {
         }
     }
 
+    /// Offers `v`, an integer as `-` and digits (see [`integer_digits`]).
+    fn offer_digits(&mut self, v: (bool, &[u8])) {
+        let current = self.digits.as_deref().map(signed_digits);
+        if current.is_none_or(|c| Self::better(integer_order(v, c))) {
+            let (negative, digits) = v;
+            let mut d = Vec::with_capacity(digits.len() + 1);
+            if negative {
+                d.push(b'-');
+            }
+            d.extend_from_slice(digits);
+            self.digits = Some(d);
+        }
+    }
+
+    /// Keeps the integer extreme of a text batch's `values` (see the
+    /// module docs), until some value is not an integer: then no text
+    /// value is compared by value, and the state stops looking.
+    fn offer_integers(&mut self, col: &Column<'_>, rows: Rows<'_>, values: &[&[u8]]) {
+        if self.not_integer {
+            return;
+        }
+        let found = match rows {
+            Rows::All(n) => Self::integer_extremes(col, 0..n, values),
+            Rows::Some(ids) => Self::integer_extremes(col, ids.iter().map(|&r| r as usize), values),
+        };
+        let Some((narrow, wide)) = found else {
+            self.not_integer = true;
+            self.digits = None;
+            return;
+        };
+        self.wide |= wide.is_some();
+        if let Some(w) = wide {
+            self.offer_digits(w);
+        }
+        if let Some(i) = narrow {
+            let mut buf = [0; 20];
+            self.offer_digits(signed_digits(int_text(i, &mut buf)));
+        }
+    }
+
+    /// The extremes of the values of `rows` that fit 64 bits and of those
+    /// wider (as [`integer_digits`] reads them); `None` if some value is
+    /// not an integer. Most values of such a column fit 64 bits: they take
+    /// the plain integer reader and an integer comparison, in a loop of its
+    /// own (a closure per row cost a typed column of short digit strings a
+    /// quarter of its `min`/`max` time).
+    #[inline(always)]
+    fn integer_extremes<'v>(
+        col: &Column<'_>,
+        rows: impl Iterator<Item = usize>,
+        values: &[&'v [u8]],
+    ) -> Option<(Option<i64>, Option<SignedDigits<'v>>)> {
+        let mut narrow = if MAX { i64::MIN } else { i64::MAX };
+        let mut any_narrow = false;
+        let mut wide: Option<SignedDigits<'_>> = None;
+        for r in rows {
+            if !col.is_valid(r) {
+                continue;
+            }
+            let v = values[r];
+            let i = match parse_int(v) {
+                Some(i) => {
+                    // `parse_int` reads `007` too, which is text
+                    let digits = match v[0] {
+                        b'-' | b'+' => &v[1..],
+                        _ => v,
+                    };
+                    if digits.len() > 1 && digits[0] == b'0' {
+                        return None;
+                    }
+                    i
+                }
+                // blanks around, wider than 64 bits, or no integer
+                None => match (integer_digits(v)?, parse_int_field(v)) {
+                    (_, Some(i)) => i,
+                    (w, None) => {
+                        if wide.is_none_or(|b| Self::better(integer_order(w, b))) {
+                            wide = Some(w);
+                        }
+                        continue;
+                    }
+                },
+            };
+            narrow = if MAX { narrow.max(i) } else { narrow.min(i) };
+            any_narrow = true;
+        }
+        Some((any_narrow.then_some(narrow), wide))
+    }
+
+    /// The answer of a column that is text only for its integers wider
+    /// than 64 bits: the extreme by value of its integers, those of its
+    /// integer batches and those of its text.
+    fn integer_answer(&self) -> Value {
+        let ints = self.int.map(|v| Value::Int(v.into()));
+        let text = self.digits.as_deref().map(digits_value);
+        match (ints, text) {
+            (Some(a), Some(b)) => {
+                if Self::better(b.total_cmp(&a)) {
+                    b
+                } else {
+                    a
+                }
+            }
+            (a, b) => a.or(b).unwrap_or(Value::Null),
+        }
+    }
+
     #[inline]
     fn offer_text(&mut self, v: &[u8]) {
         match &mut self.text {
@@ -106,6 +234,42 @@ impl<const MAX: bool, const TEXT: bool> Extreme<MAX, TEXT> {
             }
             None => self.text = Some(v.to_vec()),
         }
+    }
+}
+
+/// An integer as its sign (negative or not) and digits, as
+/// [`integer_digits`] reads it: no leading zero, zero never negative.
+type SignedDigits<'a> = (bool, &'a [u8]);
+
+/// The order of two integers given as their sign and digits.
+fn integer_order(a: (bool, &[u8]), b: (bool, &[u8])) -> Ordering {
+    let ((a_negative, a), (b_negative, b)) = (a, b);
+    let magnitude = a.len().cmp(&b.len()).then_with(|| a.cmp(b));
+    match (a_negative, b_negative) {
+        (false, false) => magnitude,
+        (true, true) => magnitude.reverse(),
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+    }
+}
+
+/// A state's `digits` (`-` and digits) as the sign and digits.
+fn signed_digits(d: &[u8]) -> (bool, &[u8]) {
+    match d.strip_prefix(b"-") {
+        Some(digits) => (true, digits),
+        None => (false, d),
+    }
+}
+
+/// A state's `digits` as an output value: an integer where it fits 128
+/// bits, else its digits ([`Value::IntDigits`], as a sum past 128 bits).
+fn digits_value(d: &[u8]) -> Value {
+    match std::str::from_utf8(d)
+        .ok()
+        .and_then(|t| t.parse::<i128>().ok())
+    {
+        Some(v) => Value::Int(v),
+        None => Value::IntDigits(d.to_vec()),
     }
 }
 
@@ -159,7 +323,11 @@ impl<const MAX: bool, const TEXT: bool> AggState for Extreme<MAX, TEXT> {
             Data::Text(_) | Data::Rows => {}
         }
         let raw = match col.data {
-            Data::Text(t) => Some(col.raw.unwrap_or(t)),
+            Data::Text(t) => {
+                let text = col.raw.unwrap_or(t);
+                self.offer_integers(col, rows, text);
+                Some(text)
+            }
             _ if TEXT => col.raw,
             _ => {
                 // a numeric batch's text (a CSV field's bytes, or the one
@@ -221,11 +389,35 @@ impl<const MAX: bool, const TEXT: bool> AggState for Extreme<MAX, TEXT> {
         if let Some(v) = other.text.take() {
             self.offer_text(&v);
         }
+        self.wide |= other.wide;
+        self.not_integer |= other.not_integer;
+        if self.not_integer {
+            self.digits = None;
+        } else if let Some(v) = other.digits.take() {
+            self.offer_digits(signed_digits(&v));
+        }
         self.text_skipped |= other.text_skipped;
     }
 
-    fn complete(&self, ty: ColumnType) -> bool {
-        ty != ColumnType::Text || !self.text_skipped
+    /// Every group's text values and floats decide whether a text column's
+    /// answers are integers: they must all be integers (see the module
+    /// docs).
+    fn gather(&self, facts: &mut ColumnFacts) {
+        facts.wide_integers |= self.wide;
+        facts.not_integers |= self.not_integer || self.float.is_some();
+    }
+
+    /// A text answer needs the text of every batch; an integer one (see
+    /// [`gather`](Self::gather)) does not.
+    fn complete(&self, ty: ColumnType, facts: &ColumnFacts) -> bool {
+        ty != ColumnType::Text || !self.text_skipped || integers_only(facts)
+    }
+
+    fn finish_in(&self, ty: ColumnType, func: &Func, facts: &ColumnFacts) -> Value {
+        if ty == ColumnType::Text && integers_only(facts) {
+            return self.integer_answer();
+        }
+        self.finish(ty, func)
     }
 
     fn finish(&self, ty: ColumnType, _func: &Func) -> Value {
@@ -247,14 +439,19 @@ impl<const MAX: bool, const TEXT: bool> AggState for Extreme<MAX, TEXT> {
     }
 
     /// A flags byte (bit 0: an integer, 1: a float, 2: a text follow; 3:
-    /// `text_skipped`), then those present: the integer (zigzag), the
-    /// float's bits, the text (length-prefixed). The same for the text
-    /// variants: a state that skipped text decodes as incomplete there too.
+    /// `text_skipped`; 4: the integer extreme of text values follows; 5:
+    /// `wide`; 6: `not_integer`), then those present: the integer
+    /// (zigzag), the float's bits, the text, the digits (length-prefixed).
+    /// The same for the text variants: a state that skipped text decodes
+    /// as incomplete there too.
     fn encode(&self, out: &mut Vec<u8>) {
         let flags = self.int.is_some() as u8
             | (self.float.is_some() as u8) << 1
             | (self.text.is_some() as u8) << 2
-            | (self.text_skipped as u8) << 3;
+            | (self.text_skipped as u8) << 3
+            | (self.digits.is_some() as u8) << 4
+            | (self.wide as u8) << 5
+            | (self.not_integer as u8) << 6;
         put_u8(out, flags);
         if let Some(v) = self.int {
             put_zigzag(out, v);
@@ -265,12 +462,15 @@ impl<const MAX: bool, const TEXT: bool> AggState for Extreme<MAX, TEXT> {
         if let Some(t) = &self.text {
             put_bytes(out, t);
         }
+        if let Some(d) = &self.digits {
+            put_bytes(out, d);
+        }
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
         let at = r.pos();
         let flags = r.get_u8()?;
-        if flags >> 4 != 0 {
+        if flags >> 7 != 0 {
             let agg = if MAX { "max" } else { "min" };
             return Err(r.bad_state(agg, at, format!("unknown flags {flags:#x}")));
         }
@@ -291,8 +491,26 @@ impl<const MAX: bool, const TEXT: bool> AggState for Extreme<MAX, TEXT> {
                 None
             },
             text_skipped: flags & 8 != 0,
+            digits: if flags & 16 != 0 {
+                let d = r.get_bytes()?;
+                if integer_digits(d) != Some(signed_digits(d)) {
+                    let agg = if MAX { "max" } else { "min" };
+                    return Err(r.bad_state(agg, at, "an integer extreme that is not an integer"));
+                }
+                Some(d.to_vec())
+            } else {
+                None
+            },
+            wide: flags & 32 != 0,
+            not_integer: flags & 64 != 0,
         })
     }
+}
+
+/// Whether a text column's `min` and `max` compare its values as
+/// integers: some is wider than 64 bits, and every one is an integer.
+fn integers_only(facts: &ColumnFacts) -> bool {
+    facts.wide_integers && !facts.not_integers
 }
 
 /// `min:col`.
@@ -465,6 +683,112 @@ mod tests {
                 let fast = prefix(a).cmp(&prefix(b)).then_with(|| a.cmp(b));
                 assert_eq!(fast, a.cmp(b), "{a:?} vs {b:?}");
             }
+        }
+    }
+
+    /// The answer of a state over its whole column (no other group).
+    fn answer<S: AggState>(s: &S, func: &Func) -> Value {
+        let mut facts = ColumnFacts::default();
+        s.gather(&mut facts);
+        assert!(s.complete(ColumnType::Text, &facts) || facts.not_integers);
+        s.finish_in(ColumnType::Text, func, &facts)
+    }
+
+    /// A column made text by integers wider than 64 bits only is compared
+    /// by value: in text order `3` was the maximum of {1, 2^64, 3}.
+    #[test]
+    fn integers_past_64_bits_compare_by_value() {
+        let values = [
+            "3",
+            "18446744073709551616",
+            " +7",
+            "-89014103211118510720",
+            "0",
+            "",
+        ];
+        let (max, r) = texts::<Max>(&values);
+        assert!(r.is_ok());
+        assert_eq!(answer(&max, &Func::Max), Value::Int(1 << 64));
+        let (min, _) = texts::<Min>(&values);
+        assert_eq!(answer(&min, &Func::Min), Value::Int(-89014103211118510720));
+        // past 128 bits: the digits, still an integer
+        let huge = "-1234567890123456789012345678901234567890";
+        let (min, _) = texts::<MinText>(&["5", huge]);
+        assert_eq!(
+            answer(&min, &Func::Min),
+            Value::IntDigits(huge.as_bytes().to_vec())
+        );
+        // beside an integer batch (its text skipped, and not needed)
+        let mut max = ints::<Max>(&[Some(12), None, Some(-3)]);
+        max.merge(&mut texts::<Max>(&["-18446744073709551616", "5"]).0);
+        assert!(max.text_skipped);
+        assert_eq!(answer(&max, &Func::Max), Value::Int(12));
+        let mut min = texts::<Min>(&["-18446744073709551616"]).0;
+        min.merge(&mut ints::<Min>(&[Some(12)]));
+        assert_eq!(answer(&min, &Func::Min), Value::Int(-(1 << 64)));
+    }
+
+    /// Any value that is no integer as an integer column spells one, in
+    /// any group, leaves the column's order the text's; and without an
+    /// integer past 64 bits (a typed string column of digits) it is the
+    /// text's too.
+    #[test]
+    fn other_values_keep_text_order() {
+        for other in ["abc", "007", "-0", "1.5", "  ", "1e3", "+"] {
+            for first in [true, false] {
+                let wide = texts::<Max>(&["18446744073709551616", "3"]).0;
+                let odd = texts::<Max>(&[other]).0;
+                let (mut a, mut b) = if first { (odd, wide) } else { (wide, odd) };
+                a.merge(&mut b);
+                assert!(a.digits.is_none(), "{other:?}");
+                let want = std::cmp::max(other, "3");
+                assert_eq!(
+                    answer(&a, &Func::Max),
+                    Value::Text(want.as_bytes().to_vec()),
+                    "{other:?}"
+                );
+                // the same fact from another group's state
+                let mut facts = ColumnFacts::default();
+                texts::<Max>(&["18446744073709551616", "3"])
+                    .0
+                    .gather(&mut facts);
+                texts::<Max>(&[other]).0.gather(&mut facts);
+                assert!(facts.not_integers && facts.wide_integers);
+            }
+        }
+        // a float batch is no integer either
+        let mut max = texts::<MaxText>(&["18446744073709551616"]).0;
+        max.merge(&mut floats::<MaxText>(&[Some(2.5)]));
+        assert!(matches!(answer(&max, &Func::Max), Value::Text(_)));
+        let (max, _) = texts::<Max>(&["10", "9"]);
+        assert_eq!(answer(&max, &Func::Max), Value::Text(b"9".to_vec()));
+        // and a plain state that skipped text needs it again then
+        let mut max = ints::<Max>(&[Some(12)]);
+        max.merge(&mut texts::<Max>(&["abc"]).0);
+        let mut facts = ColumnFacts::default();
+        max.gather(&mut facts);
+        assert!(!max.complete(ColumnType::Text, &facts));
+    }
+
+    /// A state's integer extreme of text values must be an integer as
+    /// `integer_digits` spells one: a partial holding another is refused.
+    #[test]
+    fn decoded_integer_extremes_are_integers() {
+        let (max, _) = texts::<Max>(&["18446744073709551616", "-7"]);
+        let mut bytes = Vec::new();
+        max.encode(&mut bytes);
+        let decoded = Max::decode(&mut Reader::new(&bytes)).expect("round trip");
+        assert_eq!(
+            decoded.digits.as_deref(),
+            Some(&b"18446744073709551616"[..])
+        );
+        for bad in [&b"-0"[..], b"007", b"", b"12a", b"+5", b" 5"] {
+            let mut state = max.clone();
+            state.digits = Some(bad.to_vec());
+            let mut bytes = Vec::new();
+            state.encode(&mut bytes);
+            let err = Max::decode(&mut Reader::new(&bytes)).expect_err("refused");
+            assert!(err.to_string().contains("not an integer"), "{err}");
         }
     }
 

@@ -56,6 +56,16 @@ pub struct ColumnFacts {
     /// every value as the float it parses to, in every group; without one,
     /// they are exact integers (some maybe wider than 64 bits).
     pub non_integers: bool,
+    /// Some value `min` or `max` read is an integer beyond 64 bits (which
+    /// makes its column text, [`crate::number::is_wide_int_field`]).
+    pub wide_integers: bool,
+    /// Some value `min` or `max` read is not an integer as an integer
+    /// column spells one ([`crate::number::integer_digits`]): text, a
+    /// number with a point or an exponent, `-0`, an integer with a
+    /// significant leading zero (`007`). Without one, a text column whose
+    /// values include [`wide_integers`](Self::wide_integers) is text only
+    /// for them, and `min` and `max` compare its values as integers.
+    pub not_integers: bool,
 }
 
 /// A row whose value an aggregate cannot accept (text where a number is
@@ -121,11 +131,12 @@ pub trait AggState: Default + Send + Sync + 'static {
     fn beyond_bound(&self, _func: &Func) -> Option<&'static str> {
         None
     }
-    /// Whether [`finish`](Self::finish) can answer for type `ty`. A state
-    /// that cut a corner betting on the type answers false when the bet was
-    /// lost, and the scheduler runs the map again with exact states
+    /// Whether [`finish_in`](Self::finish_in) can answer for type `ty` and
+    /// the column's `facts` (gathered from every group). A state that cut a
+    /// corner betting on the type answers false when the bet was lost, and
+    /// the scheduler runs the map again with exact states
     /// ([`Func::new_states_for`]).
-    fn complete(&self, _ty: ColumnType) -> bool {
+    fn complete(&self, _ty: ColumnType, _facts: &ColumnFacts) -> bool {
         true
     }
     /// Folds each row `r` of `col` into `states[ids[r]]` (a group-by with
@@ -271,8 +282,9 @@ pub trait StateVec: Send + Sync {
     ) -> Vec<Value>;
     /// [`AggState::beyond_bound`] of a group's state.
     fn beyond_bound(&self, group: usize, func: &Func) -> Option<&'static str>;
-    /// Whether every group's state is [complete](AggState::complete).
-    fn complete(&self, ty: ColumnType) -> bool;
+    /// Whether every group's state is [complete](AggState::complete), given
+    /// what [`gather`](Self::gather) found in every table's groups.
+    fn complete(&self, ty: ColumnType, facts: &ColumnFacts) -> bool;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
     fn as_any_mut(&mut self) -> &mut dyn Any;
     /// Appends the state of group `group` (a group without a state as a
@@ -424,8 +436,8 @@ impl<S: AggState> StateVec for States<S> {
         self.0.get(group).and_then(|s| s.beyond_bound(func))
     }
 
-    fn complete(&self, ty: ColumnType) -> bool {
-        self.0.iter().all(|s| s.complete(ty))
+    fn complete(&self, ty: ColumnType, facts: &ColumnFacts) -> bool {
+        self.0.iter().all(|s| s.complete(ty, facts))
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn Any> {

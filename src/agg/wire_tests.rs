@@ -109,11 +109,13 @@ fn decode<S: AggState>(bytes: &[u8]) -> Result<S, crate::wire::WireError> {
 /// Every answer of `s`, for every type.
 fn answers<S: AggState>(s: &S, funcs: &[Func]) -> Vec<String> {
     let mut out = Vec::new();
+    let mut facts = ColumnFacts::default();
+    s.gather(&mut facts);
     for ty in TYPES {
         for f in funcs {
-            out.push(show(&s.finish(ty, f)));
+            out.push(show(&s.finish_in(ty, f, &facts)));
         }
-        out.push(s.complete(ty).to_string());
+        out.push(s.complete(ty, &facts).to_string());
     }
     out
 }

@@ -32,8 +32,11 @@ pub const MAGIC: &[u8; 8] = b"RAYPROCP";
 /// the same bytes however its values came; 7: a Parquet or Arrow UUID is
 /// the UUID's text, not its 16 bytes, and Polars' 128-bit integers are
 /// integers: parts of one query made by builds on either side of that
-/// would count one key twice).
-pub const VERSION: u32 = 7;
+/// would count one key twice; 8: a `min`/`max` state keeps the extreme by
+/// value of the text values that are integers, and whether some is wider
+/// than 64 bits or none at all, for a column made text by integers past
+/// 64 bits).
+pub const VERSION: u32 = 8;
 
 /// The query a partial answers, as written (so that the reducer can plan
 /// it again), and the columns it was resolved against.

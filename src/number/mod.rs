@@ -19,6 +19,8 @@
 //!   integers too wide for 64 bits, which are never read as floats, and
 //!   [`bigdec`] reads them in subquadratic time, whatever their
 //!   length.
+//! - [`integer_digits`] reads an integer of any width as its sign and
+//!   digits, for `min` and `max` to compare such integers by value.
 //!
 //! Which vectorised path the batch readers take is [`crate::cpu`]'s answer.
 
@@ -107,6 +109,28 @@ pub fn is_wide_int_field(s: &[u8]) -> bool {
         && digits.iter().all(u8::is_ascii_digit)
         && digits.iter().any(|&b| b != b'0')
         && parse_int(t).is_none()
+}
+
+/// An integer of any width spelled as an integer column spells one: blanks
+/// around it allowed, an optional sign, then ASCII digits without a
+/// significant leading zero (`0`, `+0`, `12`, `-89014103211118510720`;
+/// not `007` nor `+00`, which are text, [`is_zero_padded_int`], nor `-0`,
+/// which is the float -0.0). Returns whether it is negative, and its digits.
+/// What `min` and `max` compare as integers in a column made text by
+/// integers wider than 64 bits.
+pub fn integer_digits(s: &[u8]) -> Option<(bool, &[u8])> {
+    let t = trim_blanks(s);
+    let (negative, digits) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let canonical = match digits {
+        [] => false,
+        [b'0'] => !negative,
+        [first, ..] => *first != b'0' && digits.iter().all(u8::is_ascii_digit),
+    };
+    canonical.then_some((negative, digits))
 }
 
 /// Whether `s` (blanks around it allowed) is an integer written with a
@@ -224,6 +248,43 @@ fn parse_float_trimmed(s: &[u8]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integer_digits_are_an_integer_columns_spelling() {
+        assert_eq!(integer_digits(b"0"), Some((false, &b"0"[..])));
+        assert_eq!(integer_digits(b"+0"), Some((false, &b"0"[..])));
+        assert_eq!(integer_digits(b" -12\t"), Some((true, &b"12"[..])));
+        assert_eq!(
+            integer_digits(b"89014103211118510720"),
+            Some((false, &b"89014103211118510720"[..]))
+        );
+        for text in [
+            &b"-0"[..],
+            b"007",
+            b"+00",
+            b"-01",
+            b"",
+            b"-",
+            b"+",
+            b" ",
+            b"1.0",
+            b"1e3",
+            b"1_000",
+            b"0x10",
+            b"12a",
+            b"--1",
+        ] {
+            assert_eq!(integer_digits(text), None, "{text:?}");
+        }
+        // an integer column's every value is one, and only `-0` is read
+        // as another number
+        for v in [0i64, 1, -1, 42, i64::MIN, i64::MAX] {
+            let text = v.to_string();
+            let (negative, digits) = integer_digits(text.as_bytes()).expect("an integer");
+            assert_eq!(negative, v < 0);
+            assert_eq!(digits, v.unsigned_abs().to_string().as_bytes());
+        }
+    }
 
     #[test]
     fn wide_integers() {

@@ -13,7 +13,6 @@
 use super::StateVecs;
 use crate::keyset::KeySet;
 use crate::plan::Plan;
-use crate::value::ColumnType;
 
 /// A hash aggregate: group keys (encoded with [`encode_key`](crate::batch::encode_key)), numbered by
 /// first appearance, and one state vector per planned state
@@ -61,15 +60,5 @@ impl GroupTable {
         for (mine, theirs) in self.states.iter_mut().zip(other.states) {
             mine.merge_from(theirs, &remap);
         }
-    }
-
-    pub(super) fn complete(&self, plan: &Plan, types: &[ColumnType]) -> bool {
-        plan.states
-            .iter()
-            .zip(&self.states)
-            .all(|(planned, states)| {
-                let ty = planned.slot.map_or(ColumnType::Null, |s| types[s]);
-                states.complete(ty)
-            })
     }
 }

@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::agg::{BadValue, Groups, StateVec};
+use crate::agg::{BadValue, ColumnFacts, Groups, StateVec};
 use crate::batch::Batch;
 use crate::plan::Plan;
 pub use crate::table::Table;
@@ -428,7 +428,16 @@ impl Partial {
     pub fn complete(&self, plan: &Plan) -> bool {
         debug_assert!(self.radix.is_none(), "complete() after merge_all");
         let plan = self.keys_only.as_deref().unwrap_or(plan);
-        self.tables().all(|t| t.complete(plan, &self.types))
+        plan.states.iter().enumerate().all(|(i, planned)| {
+            let ty = planned.slot.map_or(ColumnType::Null, |s| self.types[s]);
+            // what the states know of a text column (`AggState::gather`):
+            // facts of every group of every table, as `finish` sees them
+            let mut facts = ColumnFacts::default();
+            if ty == ColumnType::Text {
+                self.tables().for_each(|t| t.states[i].gather(&mut facts));
+            }
+            self.tables().all(|t| t.states[i].complete(ty, &facts))
+        })
     }
 
     /// The final table: one row, or one row per group sorted by key.

@@ -335,6 +335,55 @@ fn wide_integers_sum_exactly() {
     );
 }
 
+/// `min` and `max` of a column made text only by integers wider than 64
+/// bits compare its values as integers: in text order the maximum of
+/// {1, 2^64, 3} was 3 and its minimum of 5000 small identifiers and
+/// 89014103211118510720 was 0 only by luck of the spelling. Every group
+/// of a `--by` answers alike, and JSON prints the answers as numbers.
+#[test]
+fn wide_integers_have_extremes_by_value() {
+    let csv = column(&[
+        "1",
+        "18446744073709551616",
+        "3",
+        "",
+        "-89014103211118510720",
+    ]);
+    assert_eq!(
+        answer(&csv, &["--agg", "min:x,max:x"]),
+        "min_x,max_x\n-89014103211118510720,18446744073709551616\n"
+    );
+    let mut ids = identifiers();
+    ids.push_str("-12,3\n100,3\n");
+    assert_eq!(
+        answer(&ids, &["--agg", "min:id,max:id", "--where", "v >= 2"]),
+        "min_id,max_id\n-12,89014103211118510722\n"
+    );
+    assert_eq!(
+        answer(&ids, &["--by", "v", "--agg", "min:id,max:id"]),
+        "v,min_id,max_id\n1,0,6\n2,12345678901234567,89014103211118510722\n3,-12,100\n"
+    );
+    let (_dir, path) = temp_csv(&ids);
+    let r = run_on(&path, &["--agg", "min:id,max:id", "--format", "json"]);
+    r.expect_code(0, "json");
+    assert_eq!(
+        r.stdout,
+        "[\n  {\"min_id\":-12,\"max_id\":89014103211118510722}\n]\n"
+    );
+    // a value that is no integer as a column of them spells one, in any
+    // group, leaves the whole column in text order
+    for other in ["abc", "007", "1.5"] {
+        let mut odd = ids.clone();
+        odd.push_str(&format!("{other},4\n"));
+        let want = format!("v,max_id\n1,6\n2,89014103211118510722\n3,100\n4,{other}\n");
+        assert_eq!(
+            answer(&odd, &["--by", "v", "--agg", "max:id"]),
+            want,
+            "{other}"
+        );
+    }
+}
+
 /// Integers of 200,000 digits sum exactly, and print whole: read and
 /// written in subquadratic time (a field's length is the input's to
 /// choose, and num-bigint's own decimal conversions are quadratic).

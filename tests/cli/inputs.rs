@@ -1070,6 +1070,15 @@ fn polars_128_bit_integers_read_as_integers() {
         run_all_partitions(&["--agg", "max:big,sum:small"], &files[0]),
         "max_big,sum_small\n1267650600228229401496703205376,7\n"
     );
+    // compared as integers: in text order 3 was the largest of 1, 2^64, 3
+    for file in &files {
+        assert_eq!(
+            run_all_partitions(&["--agg", "min:us,max:us,min:big,max:small"], file),
+            "min_us,max_us,min_big,max_small\n1,18446744073709551616,-1267650600228229401496703205376,9\n",
+            "{}",
+            file.display()
+        );
+    }
     for file in &files {
         run_on(file, &["--agg", "max:u"]).expect_error(
             "an unsigned value of 2^127 + 5",

@@ -1024,8 +1024,8 @@ const WIDE_ROWS: [(Option<u64>, Option<&str>); 6] = [
 
 /// An integer beyond 64 bits in a Parquet or Arrow IPC file (a UInt64 above
 /// 2^63 - 1, a decimal of scale 0 beyond i64) is read as the CSV reader
-/// reads the same digits: its column text for keys, `min`, `max` and
-/// `distinct`, its integers exact in sums. They were read as floats, which
+/// reads the same digits: its column text for keys and `distinct`, its
+/// integers compared as integers by `min` and `max` and exact in sums. They were read as floats, which
 /// merged `18446744073709551615` and `18446744073709551614` into one key
 /// `1.8446744073709552e19`, counted them as one distinct value and summed
 /// them inexactly: an answer that depended on the input kind. A `--where`
@@ -1041,7 +1041,7 @@ fn integers_beyond_64_bits_read_alike_from_csv_parquet_and_arrow() {
         9223372036854775808,5,70,-100000000000000000000,-100000000000000000000\n\
         ,5,85,,\n";
     const TOTALS: &str = "sum_k,distinct_k,min_k,max_k,sum_d,distinct_d,count_d,mean_d,median_k\n\
-        230584300921369395260,5,10,9223372036854775808,500000000000000000040,5,25,\
+        230584300921369395260,5,5,18446744073709551615,500000000000000000040,5,25,\
         2e19,9.223372036854776e18\n";
     const BY_D: &str = "d,count,max_k\n\
         -100000000000000000000,5,9223372036854775808\n\
@@ -1110,10 +1110,10 @@ fn integers_beyond_64_bits_read_alike_from_csv_parquet_and_arrow() {
 
 /// Row groups and batches of narrow integers beside one holding a value
 /// beyond 64 bits: the column is text (as the CSV reads it), and the narrow
-/// batches' values count as their spelling in `min`, `max` and `distinct`
-/// (they were dropped: `max` 3 for 7, `distinct` 2 for 3, and a group of
-/// narrow batches only came out empty), for every partition count and in
-/// parts mapped and reduced.
+/// batches' values count in `min`, `max` (as integers, every value being
+/// one) and `distinct` (as their spelling) (they were dropped: `max` 3 for
+/// 7, `distinct` 2 for 3, and a group of narrow batches only came out
+/// empty), for every partition count and in parts mapped and reduced.
 #[test]
 fn narrow_batches_beside_wide_ones_keep_their_values_as_text() {
     // (k, u, d); batches of two rows: [a 5, b 10] [a 2^64-1, b 5] [a 7, b -]
@@ -1129,10 +1129,10 @@ fn narrow_batches_beside_wide_ones_keep_their_values_as_text() {
         ("b", Some(10), Some(-10)),
     ];
     const TOTALS: &str = "min_u,max_u,distinct_u,min_d,max_d,distinct_d\n\
-        10,7,4,-10,7,4\n";
+        5,18446744073709551615,4,-10,100000000000000000000,4\n";
     const BY_K: &str = "k,min_u,max_u,distinct_u,min_d,max_d,distinct_d\n\
-        a,18446744073709551615,7,3,100000000000000000000,7,3\n\
-        b,10,5,2,-10,5,2\n";
+        a,5,18446744073709551615,3,5,100000000000000000000,3\n\
+        b,5,10,2,-10,5,2\n";
     let aggs = "min:u,max:u,distinct:u,min:d,max:d,distinct:d";
     let queries: [(&[&str], &str); 2] = [
         (&["--agg", aggs], TOTALS),
