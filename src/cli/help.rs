@@ -92,8 +92,9 @@ quoted \"day(ts)\" is a column of that name.
 Types: a column is integer if every non-null value is a 64-bit integer, float
 if every one is a number, else text. An integer wider than 64 bits is never
 read as a float: its column is text for keys and distinct (compared by their
-text), min and max compare it as integers (as text if some value is no integer:
-a word, 007, 1.5), and sum/mean/var/median read its integers exactly. An empty
+text; keys sort by value if all are plain integers), min and max compare it as
+integers (as text if some value is no integer: a word, 007, 1.5), and
+sum/mean/var/median read its integers exactly. An empty
 field is null; aggregates skip nulls, and an aggregate over no values is null
 (counts are 0).
 

@@ -137,7 +137,7 @@ pub(super) fn distinct_keys<'a>(
     let mut values: Vec<u64> = (tables.par_iter())
         .flat_map_iter(|&t| {
             fields(t).filter_map(|field| match typed_key(Some(field), ty) {
-                ValueRef::Int(i) => Some(i as u64),
+                ValueRef::Int(i) => i64::try_from(i).ok().map(|i| i as u64),
                 ValueRef::Float(f) => Some(f.to_bits()),
                 _ => None,
             })
@@ -177,7 +177,14 @@ pub(super) fn grouped(tables: Vec<GroupTable>, types: &[ColumnType], plan: &Plan
     // encoding; other keys are typed first, and groups whose keys are
     // equal as values of the column's type ("7" and "007" in an integer
     // column) are merged.
-    let key_types: Vec<ColumnType> = plan.keys.iter().map(|&k| types[k]).collect();
+    let mut key_types: Vec<ColumnType> = plan.keys.iter().map(|&k| types[k]).collect();
+    let width = key_types.len();
+    for (j, (&k, ty)) in plan.keys.iter().zip(&mut key_types).enumerate() {
+        // (a time bucket's key, past the slots, is its label)
+        if *ty == ColumnType::Text && k < plan.slots() && wide_integer_keys(&groups, j, width) {
+            *ty = ColumnType::Int;
+        }
+    }
     let text_only = key_types
         .iter()
         .all(|t| matches!(t, ColumnType::Text | ColumnType::Null));
@@ -206,6 +213,44 @@ pub(super) fn grouped(tables: Vec<GroupTable>, types: &[ColumnType], plan: &Plan
     table.keep(states);
     crate::phases::mark("build");
     table
+}
+
+/// Whether key column `j` (of `width`) is text only for integers wider
+/// than 64 bits: every key of it an integer spelled as an integer column
+/// spells one, and no other way (no `+`, no blanks, no leading zero, so
+/// that two keys are equal values exactly when they are equal text), and
+/// some wider than 64 bits. Its keys then sort by value and print as
+/// integers ([`typed_key`] of an integer column), as `min` and `max`
+/// compare such a column's values; each key stays its group.
+fn wide_integer_keys(groups: &Numbering, j: usize, width: usize) -> bool {
+    // `None`: a key that is no such integer; else whether it is wide
+    let kind = |field: Option<&[u8]>| match field {
+        None => Some(false),
+        Some(f) if plain_integer(f) => Some(crate::number::parse_int(f).is_none()),
+        Some(_) => None,
+    };
+    let verdict = (0..groups.total as u32)
+        .into_par_iter()
+        .map(|g| {
+            let key = groups.key(g);
+            if width == 1 {
+                return kind(match key.split_first() {
+                    Some((&crate::batch::VALUE_TAG, field)) => Some(field),
+                    _ => None,
+                });
+            }
+            kind(decode_key(key, width)[j].as_deref())
+        })
+        .try_reduce(|| false, |a, b| Some(a || b));
+    verdict == Some(true)
+}
+
+/// Whether `f` is an integer of any width spelled one way only: `-` or no
+/// sign, then digits without a leading zero ([`crate::number::integer_digits`]
+/// with nothing around them and no `+`).
+fn plain_integer(f: &[u8]) -> bool {
+    crate::number::integer_digits(f)
+        .is_some_and(|(negative, digits)| f.len() == digits.len() + negative as usize)
 }
 
 /// The groups of every table, numbered globally: table t's group i is
@@ -753,10 +798,14 @@ impl ByteKeys for Encoded {
 fn encode_value(v: ValueRef<'_>, out: &mut Vec<u8>) {
     match v {
         ValueRef::Int(i) => {
-            // (a key's integer is what `parse_int_field` read: 64 bits)
-            let i = i64::try_from(i).expect("a key's integer has 64 bits");
             out.push(1);
-            out.extend_from_slice(&ordered_int(i).to_be_bytes());
+            match i64::try_from(i) {
+                Ok(i) => {
+                    out.push(1);
+                    out.extend_from_slice(&ordered_int(i).to_be_bytes());
+                }
+                Err(_) => encode_wide(i < 0, i.unsigned_abs().to_string().as_bytes(), out),
+            }
         }
         ValueRef::Float(f) => {
             out.push(1);
@@ -772,8 +821,33 @@ fn encode_value(v: ValueRef<'_>, out: &mut Vec<u8>) {
             }
             out.push(0);
         }
-        ValueRef::IntDigits(_) => unreachable!("a key's integer has 64 bits"),
+        ValueRef::IntDigits(d) => {
+            out.push(1);
+            match d.strip_prefix(b"-") {
+                Some(digits) => encode_wide(true, digits, out),
+                None => encode_wide(false, d, out),
+            }
+        }
         ValueRef::Null => out.push(3),
+    }
+}
+
+/// Appends an integer wider than 64 bits (its sign, and its digits, no
+/// leading zero) after an integer's class byte, ordered among the 64-bit
+/// ones (which are `1` and 8 bytes): a negative one is `0`, its number of
+/// digits (4 bytes, big-endian) and its digits, every byte inverted (a
+/// larger magnitude sorts lower); a positive one `2`, then the same bytes
+/// as they are. Each is as long as its length says, so prefix-free.
+fn encode_wide(negative: bool, digits: &[u8], out: &mut Vec<u8>) {
+    let len = u32::try_from(digits.len()).expect("a key under 4 GiB");
+    if negative {
+        out.push(0);
+        out.extend_from_slice(&(!len).to_be_bytes());
+        out.extend(digits.iter().map(|d| !d));
+    } else {
+        out.push(2);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(digits);
     }
 }
 
@@ -968,9 +1042,17 @@ fn typed_key(field: Option<&[u8]>, ty: ColumnType) -> ValueRef<'_> {
         return ValueRef::Null;
     };
     match ty {
-        ColumnType::Int => {
-            parse_int_field(raw).map_or(ValueRef::Text(raw), |v| ValueRef::Int(v.into()))
-        }
+        ColumnType::Int => match parse_int_field(raw) {
+            Some(v) => ValueRef::Int(v.into()),
+            // a key of a column of integers wider than 64 bits
+            // ([`wide_integer_keys`]): as `i128` where it fits, as a sum
+            // is, else its digits
+            None if plain_integer(raw) => std::str::from_utf8(raw)
+                .ok()
+                .and_then(|t| t.parse::<i128>().ok())
+                .map_or(ValueRef::IntDigits(raw), ValueRef::Int),
+            None => ValueRef::Text(raw),
+        },
         ColumnType::Float => match parse_float_field(raw) {
             // One key for 0.0 and -0.0 (equal numbers), printed 0.0; one
             // for every NaN (`nan`, `NaN`, `-nan`, any payload: a store or
@@ -1213,12 +1295,80 @@ mod tests {
     /// come back in the order, and with the runs of equal keys, of the
     /// typed values: numbers of both kinds and spellings, text with zero
     /// bytes and empty text, nulls.
+    /// A key column is read as integers wider than 64 bits only when every
+    /// key is an integer spelled one way (no `+`, blanks, leading zero)
+    /// and one is that wide.
+    #[test]
+    fn wide_integer_key_columns() {
+        use crate::value::{Column, Data};
+        let numbering = |keys: &[(&[u8], &[u8])]| {
+            let mut table = GroupTable {
+                groups: KeySet::new(),
+                states: Vec::new(),
+            };
+            let (a, b): (Vec<&[u8]>, Vec<&[u8]>) = keys.iter().copied().unzip();
+            let valid: Vec<bool> = a.iter().map(|f| !f.is_empty()).collect();
+            let mut key = Vec::new();
+            for row in 0..keys.len() {
+                key.clear();
+                for (c, fields) in [&a, &b].into_iter().enumerate() {
+                    let col = Column {
+                        len: keys.len(),
+                        data: Data::Text(fields),
+                        valid: Some(if c == 0 {
+                            &valid
+                        } else {
+                            &[true; 8][..keys.len()]
+                        }),
+                        raw: Some(fields),
+                    };
+                    crate::batch::encode_key(&col, row, c == 1, &mut key);
+                }
+                table.groups.intern(&key);
+            }
+            Numbering::new(vec![table]).0
+        };
+        let wide: &[u8] = b"18446744073709551616";
+        let groups = numbering(&[(b"1", b"x"), (wide, b"y"), (b"", b"z"), (b"-3", b"5")]);
+        assert!(wide_integer_keys(&groups, 0, 2));
+        assert!(!wide_integer_keys(&groups, 1, 2), "words");
+        for odd in [&b"+1"[..], b" 1", b"01", b"-0", b"1.0", b"x"] {
+            let groups = numbering(&[(odd, b"x"), (wide, b"y")]);
+            assert!(!wide_integer_keys(&groups, 0, 2), "{odd:?}");
+        }
+        let groups = numbering(&[(b"10", b"x"), (b"9", b"y")]);
+        assert!(!wide_integer_keys(&groups, 0, 2), "no key past 64 bits");
+    }
+
     #[test]
     fn encoded_keys_sort_as_values() {
         use crate::value::{Column, Data};
-        let words: [&[u8]; 16] = [
-            b"7", b"007", b"-0.0", b"0", b"NaN", b"-inf", b"1.5", b"", b"a", b"a\0", b"a\0\0",
-            b"a\x01", b"\0", b"\xff", b"12", b"-3",
+        // with integers past 64 and 128 bits, which an integer key column
+        // of them holds (`wide_integer_keys`)
+        let words: [&[u8]; 23] = [
+            b"7",
+            b"007",
+            b"-0.0",
+            b"0",
+            b"NaN",
+            b"-inf",
+            b"1.5",
+            b"",
+            b"a",
+            b"a\0",
+            b"a\0\0",
+            b"a\x01",
+            b"\0",
+            b"\xff",
+            b"12",
+            b"-3",
+            b"9223372036854775808",
+            b"-9223372036854775809",
+            b"18446744073709551616",
+            b"170141183460469231731687303715884105728",
+            b"-170141183460469231731687303715884105729",
+            b"-1701411834604692317316873037158841057290",
+            b"99999999999999999999999999999999999999999",
         ];
         let types = [ColumnType::Int, ColumnType::Float, ColumnType::Text];
         let mut state = 77u64;

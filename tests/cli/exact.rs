@@ -384,6 +384,77 @@ fn wide_integers_have_extremes_by_value() {
     }
 }
 
+/// Keys of a column made text only by integers wider than 64 bits sort by
+/// value and print as integers: in byte order `-12` came first, then
+/// `0`, `1`, `10`, `100`, `12345678901234567`, ... and `6` after
+/// `12345678901234568`. Each key stays its group; a key spelled another
+/// way (`+5`, `007`, `-0`) leaves the whole column in byte order.
+#[test]
+fn wide_integer_keys_sort_by_value() {
+    let mut ids = identifiers();
+    ids.push_str("-12,3\n100,3\n");
+    let out = answer(&ids, &["--by", "id", "--agg", "count"]);
+    let keys: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "-12",
+            "0",
+            "1",
+            "2",
+            "3",
+            "4",
+            "5",
+            "6",
+            "100",
+            "12345678901234567",
+            "12345678901234568",
+            "89014103211118510720",
+            "89014103211118510721",
+            "89014103211118510722"
+        ]
+    );
+    let (_dir, path) = temp_csv(column(&[
+        "3",
+        "-170141183460469231731687303715884105729",
+        "18446744073709551616",
+    ]));
+    let r = run_on(&path, &["--by", "x", "--agg", "count", "--format", "json"]);
+    r.expect_code(0, "json");
+    assert_eq!(
+        r.stdout,
+        "[\n  {\"x\":-170141183460469231731687303715884105729,\"count\":1},\n  \
+         {\"x\":3,\"count\":1},\n  {\"x\":18446744073709551616,\"count\":1}\n]\n"
+    );
+    // two key columns, one of them such integers
+    assert_eq!(
+        answer(
+            &ids,
+            &["--by", "v,id", "--agg", "count", "--where", "v > 1"]
+        ),
+        "v,id,count\n2,12345678901234567,1\n2,12345678901234568,1\n\
+         2,89014103211118510720,1\n2,89014103211118510721,1\n2,89014103211118510722,1\n\
+         3,-12,1\n3,100,1\n"
+    );
+    for odd in ["+5", "007", "-0"] {
+        let csv = column(&["18446744073709551616", "5", odd]);
+        let mut want = vec!["18446744073709551616,1", "5,1", &*format!("{odd},1")]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        want.sort();
+        assert_eq!(
+            answer(&csv, &["--by", "x", "--agg", "count"]),
+            format!("x,count\n{}\n", want.join("\n")),
+            "{odd:?}"
+        );
+    }
+}
+
 /// Integers of 200,000 digits sum exactly, and print whole: read and
 /// written in subquadratic time (a field's length is the input's to
 /// choose, and num-bigint's own decimal conversions are quadratic).

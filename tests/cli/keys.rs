@@ -1024,8 +1024,9 @@ const WIDE_ROWS: [(Option<u64>, Option<&str>); 6] = [
 
 /// An integer beyond 64 bits in a Parquet or Arrow IPC file (a UInt64 above
 /// 2^63 - 1, a decimal of scale 0 beyond i64) is read as the CSV reader
-/// reads the same digits: its column text for keys and `distinct`, its
-/// integers compared as integers by `min` and `max` and exact in sums. They were read as floats, which
+/// reads the same digits: its column text for `distinct` (its keys each
+/// their group, but sorted by value and printed as integers), its integers
+/// compared as integers by `min` and `max` and exact in sums. They were read as floats, which
 /// merged `18446744073709551615` and `18446744073709551614` into one key
 /// `1.8446744073709552e19`, counted them as one distinct value and summed
 /// them inexactly: an answer that depended on the input kind. A `--where`
@@ -1034,11 +1035,11 @@ const WIDE_ROWS: [(Option<u64>, Option<&str>); 6] = [
 #[test]
 fn integers_beyond_64_bits_read_alike_from_csv_parquet_and_arrow() {
     const KEYS: &str = "k,count,sum_v,min_d,max_d\n\
+        5,5,75,7,7\n\
         10,5,80,0,0\n\
+        9223372036854775808,5,70,-100000000000000000000,-100000000000000000000\n\
         18446744073709551614,5,65,100000000000000000001,100000000000000000001\n\
         18446744073709551615,5,60,100000000000000000000,100000000000000000000\n\
-        5,5,75,7,7\n\
-        9223372036854775808,5,70,-100000000000000000000,-100000000000000000000\n\
         ,5,85,,\n";
     const TOTALS: &str = "sum_k,distinct_k,min_k,max_k,sum_d,distinct_d,count_d,mean_d,median_k\n\
         230584300921369395260,5,5,18446744073709551615,500000000000000000040,5,25,\
@@ -1046,9 +1047,9 @@ fn integers_beyond_64_bits_read_alike_from_csv_parquet_and_arrow() {
     const BY_D: &str = "d,count,max_k\n\
         -100000000000000000000,5,9223372036854775808\n\
         0,5,10\n\
+        7,5,5\n\
         100000000000000000000,5,18446744073709551615\n\
         100000000000000000001,5,18446744073709551614\n\
-        7,5,5\n\
         ,5,\n";
     // only the rows of 5 and 10: integers, in numeric order, as in the CSV
     const NARROW: &str = "k,count,max_k\n5,5,5\n10,5,10\n";
