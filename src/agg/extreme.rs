@@ -117,7 +117,7 @@ impl<const MAX: bool, const TEXT: bool> Extreme<MAX, TEXT> {
     }
 
     /// Offers `v`, an integer as `-` and digits (see [`integer_digits`]).
-    fn offer_digits(&mut self, v: (bool, &[u8])) {
+    fn offer_digits(&mut self, v: SignedDigits<'_>) {
         let current = self.digits.as_deref().map(signed_digits);
         if current.is_none_or(|c| Self::better(integer_order(v, c))) {
             let (negative, digits) = v;
@@ -242,7 +242,7 @@ impl<const MAX: bool, const TEXT: bool> Extreme<MAX, TEXT> {
 type SignedDigits<'a> = (bool, &'a [u8]);
 
 /// The order of two integers given as their sign and digits.
-fn integer_order(a: (bool, &[u8]), b: (bool, &[u8])) -> Ordering {
+fn integer_order(a: SignedDigits<'_>, b: SignedDigits<'_>) -> Ordering {
     let ((a_negative, a), (b_negative, b)) = (a, b);
     let magnitude = a.len().cmp(&b.len()).then_with(|| a.cmp(b));
     match (a_negative, b_negative) {
@@ -254,7 +254,7 @@ fn integer_order(a: (bool, &[u8]), b: (bool, &[u8])) -> Ordering {
 }
 
 /// A state's `digits` (`-` and digits) as the sign and digits.
-fn signed_digits(d: &[u8]) -> (bool, &[u8]) {
+fn signed_digits(d: &[u8]) -> SignedDigits<'_> {
     match d.strip_prefix(b"-") {
         Some(digits) => (true, digits),
         None => (false, d),
