@@ -127,16 +127,35 @@ impl Value {
     }
 }
 
-/// The order of two integers given as [`Value::IntDigits`] (the one
-/// spelling of each: the longer magnitude is the larger).
-fn int_digits_cmp(a: &[u8], b: &[u8]) -> Ordering {
-    let magnitude = |a: &[u8], b: &[u8]| a.len().cmp(&b.len()).then_with(|| a.cmp(b));
-    match (a.first() == Some(&b'-'), b.first() == Some(&b'-')) {
-        (false, false) => magnitude(a, b),
-        (true, true) => magnitude(b, a),
+/// An integer as its sign (negative or not) and digits, as
+/// [`crate::number::integer_digits`] reads it: no leading zero, zero never negative.
+pub(crate) type SignedDigits<'a> = (bool, &'a [u8]);
+
+/// The order of two integers given as their sign and digits.
+pub(crate) fn integer_order(a: SignedDigits<'_>, b: SignedDigits<'_>) -> Ordering {
+    let ((a_negative, a), (b_negative, b)) = (a, b);
+    let magnitude = a.len().cmp(&b.len()).then_with(|| a.cmp(b));
+    match (a_negative, b_negative) {
+        (false, false) => magnitude,
+        (true, true) => magnitude.reverse(),
         (true, false) => Ordering::Less,
         (false, true) => Ordering::Greater,
     }
+}
+
+/// An integer's one spelling (`-` and digits, [`Value::IntDigits`]) as
+/// its sign and digits.
+pub(crate) fn signed_digits(d: &[u8]) -> SignedDigits<'_> {
+    match d.strip_prefix(b"-") {
+        Some(digits) => (true, digits),
+        None => (false, d),
+    }
+}
+
+/// The order of two integers given as [`Value::IntDigits`] (the one
+/// spelling of each: the longer magnitude is the larger).
+fn int_digits_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    integer_order(signed_digits(a), signed_digits(b))
 }
 
 /// Where an integer past `i128` ([`Value::IntDigits`]) stands against every

@@ -24,9 +24,10 @@
 use std::cmp::Ordering;
 
 use super::{AggState, BadValue, ColumnFacts, Func};
-use crate::number::{integer_digits, parse_int};
+use crate::number::{integer_digits, parse_int, plain_integer};
 use crate::value::{
-    canonical_nan, float_cmp, int_text, parse_int_field, Column, ColumnType, Data, Rows, Value,
+    canonical_nan, float_cmp, int_text, integer_order, parse_int_field, signed_digits, Column,
+    ColumnType, Data, Rows, SignedDigits, Value,
 };
 use crate::wire::{put_bytes, put_f64, put_u8, put_zigzag, Reader, WireError};
 
@@ -234,30 +235,6 @@ impl<const MAX: bool, const TEXT: bool> Extreme<MAX, TEXT> {
             }
             None => self.text = Some(v.to_vec()),
         }
-    }
-}
-
-/// An integer as its sign (negative or not) and digits, as
-/// [`integer_digits`] reads it: no leading zero, zero never negative.
-type SignedDigits<'a> = (bool, &'a [u8]);
-
-/// The order of two integers given as their sign and digits.
-fn integer_order(a: SignedDigits<'_>, b: SignedDigits<'_>) -> Ordering {
-    let ((a_negative, a), (b_negative, b)) = (a, b);
-    let magnitude = a.len().cmp(&b.len()).then_with(|| a.cmp(b));
-    match (a_negative, b_negative) {
-        (false, false) => magnitude,
-        (true, true) => magnitude.reverse(),
-        (true, false) => Ordering::Less,
-        (false, true) => Ordering::Greater,
-    }
-}
-
-/// A state's `digits` (`-` and digits) as the sign and digits.
-fn signed_digits(d: &[u8]) -> SignedDigits<'_> {
-    match d.strip_prefix(b"-") {
-        Some(digits) => (true, digits),
-        None => (false, d),
     }
 }
 
@@ -493,7 +470,7 @@ impl<const MAX: bool, const TEXT: bool> AggState for Extreme<MAX, TEXT> {
             text_skipped: flags & 8 != 0,
             digits: if flags & 16 != 0 {
                 let d = r.get_bytes()?;
-                if integer_digits(d) != Some(signed_digits(d)) {
+                if !plain_integer(d) {
                     let agg = if MAX { "max" } else { "min" };
                     return Err(r.bad_state(agg, at, "an integer extreme that is not an integer"));
                 }

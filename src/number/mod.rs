@@ -133,6 +133,13 @@ pub fn integer_digits(s: &[u8]) -> Option<(bool, &[u8])> {
     canonical.then_some((negative, digits))
 }
 
+/// Whether `f` is an integer of any width spelled one way only: `-` or no
+/// sign, then digits without a leading zero ([`integer_digits`] with
+/// nothing around them and no `+`), as a key or a state keeps one.
+pub fn plain_integer(f: &[u8]) -> bool {
+    integer_digits(f).is_some_and(|(negative, digits)| f.len() == digits.len() + negative as usize)
+}
+
 /// Whether `s` (blanks around it allowed) is an integer written with a
 /// significant leading zero: an optional sign, then two or more ASCII
 /// digits of which the first is `0` (`007`, `-01`, `08123`; not `0`, not

@@ -226,7 +226,7 @@ fn wide_integer_keys(groups: &Numbering, j: usize, width: usize) -> bool {
     // `None`: a key that is no such integer; else whether it is wide
     let kind = |field: Option<&[u8]>| match field {
         None => Some(false),
-        Some(f) if plain_integer(f) => Some(crate::number::parse_int(f).is_none()),
+        Some(f) if crate::number::plain_integer(f) => Some(crate::number::parse_int(f).is_none()),
         Some(_) => None,
     };
     let verdict = (0..groups.total as u32)
@@ -243,14 +243,6 @@ fn wide_integer_keys(groups: &Numbering, j: usize, width: usize) -> bool {
         })
         .try_reduce(|| false, |a, b| Some(a || b));
     verdict == Some(true)
-}
-
-/// Whether `f` is an integer of any width spelled one way only: `-` or no
-/// sign, then digits without a leading zero ([`crate::number::integer_digits`]
-/// with nothing around them and no `+`).
-fn plain_integer(f: &[u8]) -> bool {
-    crate::number::integer_digits(f)
-        .is_some_and(|(negative, digits)| f.len() == digits.len() + negative as usize)
 }
 
 /// The groups of every table, numbered globally: table t's group i is
@@ -1047,7 +1039,7 @@ fn typed_key(field: Option<&[u8]>, ty: ColumnType) -> ValueRef<'_> {
             // a key of a column of integers wider than 64 bits
             // ([`wide_integer_keys`]): as `i128` where it fits, as a sum
             // is, else its digits
-            None if plain_integer(raw) => std::str::from_utf8(raw)
+            None if crate::number::plain_integer(raw) => std::str::from_utf8(raw)
                 .ok()
                 .and_then(|t| t.parse::<i128>().ok())
                 .map_or(ValueRef::IntDigits(raw), ValueRef::Int),
