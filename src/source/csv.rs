@@ -518,8 +518,13 @@ fn record_fields(input: &CsvInput, start: usize, delimiter: u8) -> (Vec<Span>, b
 fn ragged(input: &CsvInput, record_start: usize, delimiter: u8, fields: usize) -> String {
     let ncols = input.header.len();
     let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let first = if input.no_header {
+        "on line 1"
+    } else {
+        "in the header"
+    };
     let mut msg = format!(
-        "expected {ncols} field{} (as in the header), found {fields}",
+        "expected {ncols} field{} (as {first}), found {fields}",
         plural(ncols)
     );
     let (all, whole) = record_fields(input, record_start, delimiter);

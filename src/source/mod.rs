@@ -38,6 +38,7 @@ pub mod stream;
 pub mod typed;
 pub mod unchanged;
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -116,6 +117,9 @@ pub struct CsvInput {
     /// True for an input with no header: no bytes at all, or only blank
     /// lines (and a BOM).
     pub is_empty: bool,
+    /// True when the columns are named `1`, `2`, ... (`--no-header`): the
+    /// first line is data, and messages count fields against it.
+    pub no_header: bool,
     /// True when the input cannot be read again: standard input, a pipe,
     /// a FIFO, a file generated as it is read (`/proc`), whose bytes were
     /// copied once (see the module doc). A store records such a source
@@ -287,6 +291,7 @@ impl CsvInput {
             body_start: 0,
             header_at: 0,
             is_empty: meta.len() == 0,
+            no_header: options.no_header,
             read_once,
             hive: Vec::new(),
             line_base: 0,
@@ -344,20 +349,20 @@ impl CsvInput {
                     )
                     .into())
             }
-            Some(Ok((at, fields))) if no_header => {
-                Some((at, (1..=fields).map(|i| i.to_string()).collect()))
-            }
-            Some(Ok((at, _))) => {
-                // a header of binary bytes: what a damaged Arrow IPC stream
-                // or file, or UTF-16 text, opens with (read as CSV, such an
-                // input was counted with exit 0)
+            Some(Ok((at, fields))) => {
+                // a first line of binary bytes: what a damaged Arrow IPC
+                // stream or file, or UTF-16 text, opens with (read as CSV,
+                // such an input was counted with exit 0). A NUL byte later
+                // in the data is kept as part of its field; on the first
+                // line, header or data, it says the input is not text.
                 if let Some(nul) = memchr::memchr(0, &buf[at..scanner.position()]) {
+                    let line = if no_header { "line 1" } else { "the header" };
                     return Err(self
                         .error_at(
                             at,
                             None,
                             format!(
-                                "the header holds a NUL byte (its byte {}, counted from 1), \
+                                "{line} holds a NUL byte (its byte {}, counted from 1), \
                                  which no CSV text does: is this a damaged Arrow IPC or \
                                  Parquet file, UTF-16 text or another binary format? rayproc \
                                  reads CSV (UTF-8), Parquet and Arrow IPC",
@@ -366,12 +371,14 @@ impl CsvInput {
                         )
                         .into());
                 }
-                Some((
-                    at,
+                let names = if no_header {
+                    (1..=fields).map(|i| i.to_string()).collect()
+                } else {
                     (sink.0.iter())
                         .map(|&span| String::from_utf8_lossy(&field_bytes(buf, span)).into_owned())
-                        .collect(),
-                ))
+                        .collect()
+                };
+                Some((at, names))
             }
         };
         let (end, after) = (buf.len(), scanner.position());
@@ -659,7 +666,7 @@ impl Start {
 /// Starts of file formats rayproc does not read ([`foreign`]) that no CSV
 /// text opens with, and how many bytes decide each: what a pipe's peek
 /// reads before it may stop ([`Start::told`]).
-const FOREIGN_STARTS: [(&[u8], usize); 7] = [
+const FOREIGN_STARTS: [(&[u8], usize); 10] = [
     (b"Obj\x01", 4),
     (b"PK\x03\x04", 4),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8),
@@ -667,7 +674,85 @@ const FOREIGN_STARTS: [(&[u8], usize); 7] = [
     (b"BZh", 10),
     (b"\xfd7zXZ\0", 6),
     (b"\x04\x22\x4d\x18", 4),
+    // byte-order marks of UTF-16 and UTF-32 ([`wide_text`]), told by the
+    // characters after them too
+    (b"\xff\xfe", Start::SNIFF),
+    (b"\xfe\xff", Start::SNIFF),
+    (b"\0\0\xfe\xff", Start::SNIFF),
 ];
+
+/// The encoding `head` is in, and how its start tells it, when it opens
+/// with the byte-order mark of UTF-16 or UTF-32 text (Excel's "Unicode
+/// Text", PowerShell's `Out-File`, SQL Server's exports): read as CSV,
+/// its header held NUL bytes, or with `--no-header` its rows were counted
+/// with exit 0. No UTF-8 text opens with these bytes (`FE` and `FF` are
+/// never UTF-8); the characters after the mark must be text too (no
+/// control character but a tab or line end, no noncharacter, no unpaired
+/// surrogate), so that binary bytes that happen to open so (a damaged
+/// Arrow IPC stream's `FE FF FF FF`) are not called text. UTF-16 of CJK
+/// characters, which holds no NUL byte, is told as well.
+fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    let (encoding, how, unit, big) = if head.starts_with(b"\0\0\xfe\xff") {
+        (
+            "UTF-32",
+            "big-endian: it opens with the byte-order mark 00 00 FE FF",
+            4,
+            true,
+        )
+    } else if head.starts_with(b"\xff\xfe\0\0") {
+        (
+            "UTF-32",
+            "little-endian: it opens with the byte-order mark FF FE 00 00",
+            4,
+            false,
+        )
+    } else if head.starts_with(b"\xff\xfe") {
+        (
+            "UTF-16",
+            "little-endian: it opens with the byte-order mark FF FE",
+            2,
+            false,
+        )
+    } else if head.starts_with(b"\xfe\xff") {
+        (
+            "UTF-16",
+            "big-endian: it opens with the byte-order mark FE FF",
+            2,
+            true,
+        )
+    } else {
+        return None;
+    };
+    let units = head[unit..].chunks_exact(unit).map(|b| {
+        let mut word = [0u8; 4];
+        word[4 - unit..].copy_from_slice(b);
+        if !big {
+            word[4 - unit..].reverse();
+        }
+        u32::from_be_bytes(word)
+    });
+    // a char, or a UTF-16 pair's first half (its second must follow, unless
+    // the head ends first)
+    let mut high = false;
+    for u in units {
+        let text = match u {
+            0xd800..=0xdbff => unit == 2 && !high,
+            0xdc00..=0xdfff => unit == 2 && high,
+            _ => {
+                !high
+                    && char::from_u32(u).is_some_and(|c| {
+                        (!c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+                            && (u & 0xfffe) != 0xfffe
+                    })
+            }
+        };
+        if !text {
+            return None;
+        }
+        high = (0xd800..=0xdbff).contains(&u);
+    }
+    Some((encoding, how))
+}
 
 /// The last bytes of a regular file that [`foreign`] reads: the longest
 /// magic (`ARROW1`) and the footer length before it.
@@ -679,8 +764,23 @@ const TAIL: usize = 10;
 /// counted 0, an ORC file 19). Told strictly: by magic bytes that no text
 /// opens with, or, where the magic is text (`FEA1`, `ORC`), by the magic
 /// at both ends of a regular file (`tail`: its last [`TAIL`] bytes; a pipe has
-/// none, and such a start from a pipe stays CSV).
-fn foreign(head: &[u8], tail: Option<&[u8; TAIL]>) -> Option<&'static str> {
+/// none, and such a start from a pipe stays CSV); UTF-16 and UTF-32 text
+/// by its byte-order mark and the characters after it ([`wide_text`]).
+fn foreign(head: &[u8], tail: Option<&[u8; TAIL]>) -> Option<Cow<'static, str>> {
+    if let Some((encoding, how)) = wide_text(head) {
+        return Some(
+            format!(
+                "{encoding} text ({how}); rayproc reads CSV as UTF-8: convert it first \
+                 (`iconv -f {encoding} -t UTF-8 FILE > NEW.csv`)"
+            )
+            .into(),
+        );
+    }
+    foreign_format(head, tail).map(Cow::Borrowed)
+}
+
+/// [`foreign`]'s file formats, by their magic bytes.
+fn foreign_format(head: &[u8], tail: Option<&[u8; TAIL]>) -> Option<&'static str> {
     // the magic `magic` then `after` bytes end the file
     let ends =
         |magic: &[u8], after: usize| tail.is_some_and(|t| t[..TAIL - after].ends_with(magic));
@@ -874,6 +974,15 @@ pub(crate) fn refuse_compressed_typed(
     compression: decompress::Compression,
     head: &[u8],
 ) -> Result<()> {
+    let name = crate::error::show_name(name);
+    if let Some((encoding, how)) = wide_text(head) {
+        let tool = compression.name();
+        return Err(Error::Other(format!(
+            "{name}: holds {encoding} text compressed with {tool} ({how}, once \
+             decompressed); rayproc reads CSV as UTF-8: convert it first \
+             (`{tool} -dc FILE | iconv -f {encoding} -t UTF-8 > NEW.csv`)"
+        )));
+    }
     let (what, format) = match Start::of(head) {
         Start::Other => return Ok(()),
         Start::Parquet => ("a Parquet file", InputFormat::Parquet),
@@ -881,7 +990,6 @@ pub(crate) fn refuse_compressed_typed(
         Start::IpcStream => ("an Arrow IPC stream", InputFormat::Ipc),
     };
     let (tool, format) = (compression.name(), format.name());
-    let name = crate::error::show_name(name);
     Err(Error::Other(format!(
         "{name}: holds {what} compressed with {tool}; rayproc reads {format} only \
          uncompressed ({format} compresses its own data): decompress it into a file first, \
@@ -1116,6 +1224,9 @@ mod sniff_tests {
             hex("504b0304140000000800a1b2c3d4e5f6"), // zip
             hex("fd377a585a000004e6d6b44602002101"), // xz
             b"BZh91AY&SY\x12\x34\x56\x78\x9a\xbc".to_vec(),
+            hex("fffe690064002c0078000a0031002c00"), // UTF-16LE `id,x\n1,`
+            hex("feff00690064002c0078000a0031002c"), // UTF-16BE
+            hex("feffffffa80000001000000000000a00"), // a damaged stream: CSV
         ];
         for head in heads
             .iter()
@@ -1137,6 +1248,67 @@ mod sniff_tests {
         assert!(!Start::told(b"\xa4\x00\x00\x00\x10\x00\x00"));
         assert!(!Start::told(b"") && !Start::told(b"PAR1") && !Start::told(b"ARROW"));
         assert!(!Start::told(b"\xff\xff\xff\xff\x10\x00\x00\x00"));
+    }
+
+    /// UTF-16 and UTF-32 are told by their byte-order mark and the text
+    /// after it; binary bytes after a mark, or a mark's bytes alone where
+    /// more could follow, are not text.
+    #[test]
+    fn wide_text_is_told_by_its_mark_and_characters() {
+        let encode = |text: &str, unit: usize, big: bool| -> Vec<u8> {
+            let units: Vec<u32> = if unit == 2 {
+                text.encode_utf16().map(u32::from).collect()
+            } else {
+                text.chars().map(u32::from).collect()
+            };
+            (units.iter())
+                .flat_map(|&u| {
+                    let b = u.to_be_bytes();
+                    let mut w = b[4 - unit..].to_vec();
+                    if !big {
+                        w.reverse();
+                    }
+                    w
+                })
+                .collect()
+        };
+        for text in [
+            "\u{feff}id,x\n",
+            "\u{feff}名,值\r\n",
+            "\u{feff}\t😀,a",
+            "\u{feff}",
+        ] {
+            for (unit, big, encoding) in [
+                (2, false, "UTF-16"),
+                (2, true, "UTF-16"),
+                (4, false, "UTF-32"),
+                (4, true, "UTF-32"),
+            ] {
+                let bytes = encode(text, unit, big);
+                for n in [bytes.len(), bytes.len().min(Start::SNIFF)] {
+                    let found = wide_text(&bytes[..n]).map(|(e, _)| e);
+                    assert_eq!(found, Some(encoding), "{text:?} {unit} {big} {n}");
+                }
+            }
+        }
+        // 😀 cut after its first half by the head's end is still text
+        let cut = encode("\u{feff}ab😀", 2, false);
+        assert_eq!(
+            wide_text(&cut[..cut.len() - 2]).map(|(e, _)| e),
+            Some("UTF-16")
+        );
+        for binary in [
+            &hex("feffffffa8000000")[..], // U+FFFF
+            &hex("fffe0100")[..],         // a control character
+            &hex("fffe00dc4100")[..],     // a second half alone
+            &hex("fffe00d84100")[..],     // a first half, then no second
+            &hex("0000feff00110000")[..], // past U+10FFFF
+            &hex("fffe000000d80000")[..], // a surrogate in UTF-32
+            b"\xef\xbb\xbfid,x\n",        // UTF-8's own mark
+            b"id,x\n",
+        ] {
+            assert_eq!(wide_text(binary), None, "{binary:?}");
+        }
     }
 
     /// The first bytes of a legacy IPC stream (pyarrow 26,

@@ -419,6 +419,7 @@ fn start(
         body_start: 0,
         header_at: 0,
         is_empty,
+        no_header: options.no_header,
         // only `split` records sources, and it never streams
         read_once: false,
         hive: Vec::new(),
@@ -789,6 +790,7 @@ fn parse_block<W>(
         body_start: start,
         header_at: 0,
         is_empty: false,
+        no_header: input.no_header,
         read_once: false,
         hive: input.hive.clone(),
         line_base: 0,

@@ -2042,15 +2042,161 @@ fn damaged_arrow_starts_and_binary_headers_are_refused() {
         r.expect_code(0, text);
         assert_eq!(r.stdout, "count,distinct_x\n1,1\n");
     }
-    // NUL in the rows, or in the first row that --no-header makes data
+    // NUL in the rows after the first line, with a header or without
     let path = scratch.write("nul_rows.csv", "id,x\na\0b,1\n\0,2\n");
     let r = run_on(&path, &["--agg", "count,distinct:id,sum:x"]);
     r.expect_code(0, "NUL in rows");
     assert_eq!(r.stdout, "count,distinct_id,sum_x\n2,2,3\n");
-    let path = scratch.write("nul_first_row.csv", "a\0b,1\n\0,2\n");
     let r = run_on(&path, &["--no-header", "--agg", "count,distinct:1"]);
-    r.expect_code(0, "NUL in the first row, no header");
-    assert_eq!(r.stdout, "count,distinct_1\n2,2\n");
+    r.expect_code(0, "NUL in later rows, no header");
+    assert_eq!(r.stdout, "count,distinct_1\n3,3\n");
+}
+
+/// With `--no-header`, a damaged Arrow IPC stream or UTF-16 text without a
+/// byte-order mark was read as CSV with exit 0 (the stream's first byte
+/// changed: 10 "rows"), as the NUL bytes of its first line were data. The
+/// first line tells text from binary with or without a header: a NUL byte
+/// there is refused, naming line 1, from a file, a pipe or a compressed
+/// input; a ragged row is then counted against line 1, not "the header".
+#[test]
+fn no_header_binary_first_lines_are_refused() {
+    let scratch = Scratch::new();
+    let mut stream = std::fs::read(fixture("uuid_dict_pyarrow.arrows")).unwrap();
+    stream[0] = 0xfe;
+    let utf16: Vec<u8> = "id,x\n1,2\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    for (name, bytes) in [
+        ("damaged.arrows", stream),
+        ("utf16.csv", utf16),
+        ("nul_first_row.csv", b"a\0b,1\n\0,2\n".to_vec()),
+    ] {
+        let path = scratch.write(name, &bytes);
+        let args = ["--no-header", "--agg", "count"];
+        run_on(&path, &args).expect_error(
+            name,
+            &format!("{}:1: line 1 holds a NUL byte", path.display()),
+        );
+        run_with_stdin(
+            ["run", "--input", "-", "--no-header", "--agg", "count"],
+            Some(&bytes),
+        )
+        .expect_error(name, "<stdin>:1: line 1 holds a NUL byte");
+        let gz = scratch.path("first.csv.gz");
+        let status = std::process::Command::new("gzip")
+            .arg("-c")
+            .arg(&path)
+            .stdout(std::fs::File::create(&gz).unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        run_on(&gz, &args).expect_error(
+            name,
+            &format!("{}:1: line 1 holds a NUL byte", gz.display()),
+        );
+    }
+    let path = scratch.write("ragged.csv", "a,b\n1\n");
+    run_on(&path, &["--no-header", "--agg", "count"]).expect_error(
+        "ragged",
+        &format!(
+            "{}:2: expected 2 fields (as on line 1), found 1: none for column '2'",
+            path.display()
+        ),
+    );
+    run_on(&path, &["--agg", "count"]).expect_error(
+        "ragged",
+        &format!(
+            "{}:2: expected 2 fields (as in the header), found 1: none for column 'b'",
+            path.display()
+        ),
+    );
+}
+
+/// UTF-16 and UTF-32 text (Excel's "Unicode Text", PowerShell's
+/// `Out-File`) was read as CSV: with a header its NUL bytes were refused
+/// as binary, with `--no-header` big-endian UTF-16 counted its lines with
+/// exit 0, and UTF-16 of CJK text, which has no NUL byte, was read as
+/// bytes. Its byte-order mark, which no UTF-8 text opens with, tells it:
+/// the error names the encoding and the `iconv` command that converts it,
+/// from a file, a pipe or a compressed input, header or not.
+#[test]
+fn utf16_and_utf32_text_is_told_by_its_mark() {
+    let scratch = Scratch::new();
+    let text = "\u{feff}id,名\n1,值\n2,3\n";
+    let le16: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let be16: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let le32: Vec<u8> = text
+        .chars()
+        .flat_map(|c| (c as u32).to_le_bytes())
+        .collect();
+    let be32: Vec<u8> = text
+        .chars()
+        .flat_map(|c| (c as u32).to_be_bytes())
+        .collect();
+    for (bytes, encoding, mark) in [
+        (
+            le16,
+            "UTF-16",
+            "little-endian: it opens with the byte-order mark FF FE)",
+        ),
+        (
+            be16,
+            "UTF-16",
+            "big-endian: it opens with the byte-order mark FE FF)",
+        ),
+        (
+            le32,
+            "UTF-32",
+            "little-endian: it opens with the byte-order mark FF FE 00 00)",
+        ),
+        (
+            be32,
+            "UTF-32",
+            "big-endian: it opens with the byte-order mark 00 00 FE FF)",
+        ),
+    ] {
+        let path = scratch.write("wide.csv", &bytes);
+        let convert = format!("`iconv -f {encoding} -t UTF-8 FILE > NEW.csv`");
+        for header in [&[][..], &["--no-header"]] {
+            let args: Vec<&str> = header.iter().copied().chain(["--agg", "count"]).collect();
+            run_on(&path, &args).expect_error(
+                mark,
+                &format!(
+                    "{}: is {encoding} text ({mark}; rayproc reads CSV as UTF-8: convert it \
+                     first ({convert})",
+                    path.display()
+                ),
+            );
+            let mut piped = vec!["run", "--input", "-"];
+            piped.extend(&args);
+            run_with_stdin(piped, Some(&bytes))
+                .expect_error(mark, &format!("<stdin>: is {encoding} text ({mark}"));
+        }
+        let zst = scratch.path("wide.csv.zst");
+        let status = std::process::Command::new("zstd")
+            .args(["-q", "-f", "-o"])
+            .arg(&zst)
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        run_on(&zst, &["--agg", "count"]).expect_error(
+            mark,
+            &format!(
+                "{}: holds {encoding} text compressed with zstd ({}, once decompressed); \
+                 rayproc reads CSV as UTF-8: convert it first (`zstd -dc FILE | iconv -f \
+                 {encoding} -t UTF-8 > NEW.csv`)",
+                zst.display(),
+                mark.trim_end_matches(')')
+            ),
+        );
+    }
+    // UTF-8 with its own mark (`EF BB BF`) is read, as before
+    let path = scratch.write("utf8.csv", "\u{feff}id,名\n1,值\n2,3\n");
+    let r = run_on(&path, &["--agg", "count,max:名"]);
+    r.expect_code(0, "UTF-8 with a mark");
+    assert_eq!(r.stdout, "count,max_名\n2,值\n");
 }
 
 /// A stream may replace a dictionary between record batches (pyarrow does
