@@ -519,7 +519,7 @@ fn ragged(input: &CsvInput, record_start: usize, delimiter: u8, fields: usize) -
     let ncols = input.header.len();
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let first = if input.no_header {
-        "on line 1"
+        "in the first record"
     } else {
         "in the header"
     };

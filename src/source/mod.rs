@@ -267,6 +267,7 @@ impl CsvInput {
                 (&mut text)
                     .take(Start::SNIFF as u64)
                     .read_to_end(&mut head)
+                    .and_then(|_| read_wide_head(&mut head, &mut text))
                     .map_err(|e| decompress::error(&name, e))?;
                 refuse_compressed_typed(&name, compression, &head)?;
                 let text = io::Cursor::new(head).chain(text);
@@ -356,7 +357,11 @@ impl CsvInput {
                 // in the data is kept as part of its field; on the first
                 // line, header or data, it says the input is not text.
                 if let Some(nul) = memchr::memchr(0, &buf[at..scanner.position()]) {
-                    let line = if no_header { "line 1" } else { "the header" };
+                    let line = if no_header {
+                        "the first record"
+                    } else {
+                        "the header"
+                    };
                     return Err(self
                         .error_at(
                             at,
@@ -639,6 +644,20 @@ impl Start {
             && byte(3, |b| b == 0)
             && byte(4, |b| b % 4 == 0)
             && byte(7, |b| b == 0);
+        // a byte-order mark (or the start of one) and text after it, with
+        // no line end yet ([`wide_text`])
+        let wide_open = head.len() < WIDE_SNIFF
+            && match wide_scan(head) {
+                WideScan::NoMark => WIDE_MARKS
+                    .iter()
+                    .any(|m| head.len() < m.len() && m.starts_with(head)),
+                // (`FF FE` then fewer than 2 bytes may yet be UTF-32's mark)
+                WideScan::Open => true,
+                WideScan::Binary | WideScan::Line => false,
+            };
+        if wide_open {
+            return false;
+        }
         head.len() >= Self::SNIFF
             || !legacy_open
                 && STARTS
@@ -666,7 +685,7 @@ impl Start {
 /// Starts of file formats rayproc does not read ([`foreign`]) that no CSV
 /// text opens with, and how many bytes decide each: what a pipe's peek
 /// reads before it may stop ([`Start::told`]).
-const FOREIGN_STARTS: [(&[u8], usize); 10] = [
+const FOREIGN_STARTS: [(&[u8], usize); 7] = [
     (b"Obj\x01", 4),
     (b"PK\x03\x04", 4),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8),
@@ -674,46 +693,67 @@ const FOREIGN_STARTS: [(&[u8], usize); 10] = [
     (b"BZh", 10),
     (b"\xfd7zXZ\0", 6),
     (b"\x04\x22\x4d\x18", 4),
-    // byte-order marks of UTF-16 and UTF-32 ([`wide_text`]), told by the
-    // characters after them too
-    (b"\xff\xfe", Start::SNIFF),
-    (b"\xfe\xff", Start::SNIFF),
-    (b"\0\0\xfe\xff", Start::SNIFF),
 ];
 
-/// The encoding `head` is in, and how its start tells it, when it opens
-/// with the byte-order mark of UTF-16 or UTF-32 text (Excel's "Unicode
-/// Text", PowerShell's `Out-File`, SQL Server's exports): read as CSV,
-/// its header held NUL bytes, or with `--no-header` its rows were counted
-/// with exit 0. No UTF-8 text opens with these bytes (`FE` and `FF` are
-/// never UTF-8); the characters after the mark must be text too (no
-/// control character but a tab or line end, no noncharacter, no unpaired
-/// surrogate), so that binary bytes that happen to open so (a damaged
-/// Arrow IPC stream's `FE FF FF FF`) are not called text. UTF-16 of CJK
-/// characters, which holds no NUL byte, is told as well.
-fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
-    let (encoding, how, unit, big) = if head.starts_with(b"\0\0\xfe\xff") {
+/// The byte-order marks of UTF-32 (big-endian, little-endian) and UTF-16
+/// (little-endian, big-endian), in the order [`wide_scan`] tries them.
+const WIDE_MARKS: [&[u8]; 4] = [b"\0\0\xfe\xff", b"\xff\xfe\0\0", b"\xff\xfe", b"\xfe\xff"];
+
+/// The most bytes [`wide_text`] reads of an input that opens with a mark:
+/// its first line must end within them.
+const WIDE_SNIFF: usize = 4096;
+
+/// Reads on from `reader` into `head`, an input's first bytes (up to
+/// [`Start::SNIFF`], read from it), when they open with a byte-order mark
+/// of UTF-16 or UTF-32: up to [`WIDE_SNIFF`] bytes, what [`wide_text`]
+/// reads.
+fn read_wide_head(head: &mut Vec<u8>, reader: impl Read) -> io::Result<()> {
+    if wide_mark(head).is_some() {
+        let want = WIDE_SNIFF.saturating_sub(head.len()) as u64;
+        reader.take(want).read_to_end(head)?;
+    }
+    Ok(())
+}
+
+/// What the characters after a byte-order mark say ([`wide_scan`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WideScan {
+    /// No mark of UTF-16 or UTF-32 opens the bytes (or not yet all of one).
+    NoMark,
+    /// A character after the mark is not text: binary bytes.
+    Binary,
+    /// Text up to a line end (its first line): the encoding is told.
+    Line,
+    /// Text so far, with no line end yet.
+    Open,
+}
+
+/// The encoding `head` opens with the mark of, how the mark reads, the
+/// size of its units and whether they are big-endian.
+fn wide_mark(head: &[u8]) -> Option<(&'static str, &'static str, usize, bool)> {
+    let [be32, le32, le16, be16] = WIDE_MARKS;
+    Some(if head.starts_with(be32) {
         (
             "UTF-32",
             "big-endian: it opens with the byte-order mark 00 00 FE FF",
             4,
             true,
         )
-    } else if head.starts_with(b"\xff\xfe\0\0") {
+    } else if head.starts_with(le32) {
         (
             "UTF-32",
             "little-endian: it opens with the byte-order mark FF FE 00 00",
             4,
             false,
         )
-    } else if head.starts_with(b"\xff\xfe") {
+    } else if head.starts_with(le16) {
         (
             "UTF-16",
             "little-endian: it opens with the byte-order mark FF FE",
             2,
             false,
         )
-    } else if head.starts_with(b"\xfe\xff") {
+    } else if head.starts_with(be16) {
         (
             "UTF-16",
             "big-endian: it opens with the byte-order mark FE FF",
@@ -722,6 +762,15 @@ fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
         )
     } else {
         return None;
+    })
+}
+
+/// Reads the characters after `head`'s byte-order mark, up to the first
+/// line end: each must be text (no control character but a tab or line
+/// end, no noncharacter, no unpaired surrogate, nothing past U+10FFFF).
+fn wide_scan(head: &[u8]) -> WideScan {
+    let Some((_, _, unit, big)) = wide_mark(head) else {
+        return WideScan::NoMark;
     };
     let units = head[unit..].chunks_exact(unit).map(|b| {
         let mut word = [0u8; 4];
@@ -731,8 +780,7 @@ fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
         }
         u32::from_be_bytes(word)
     });
-    // a char, or a UTF-16 pair's first half (its second must follow, unless
-    // the head ends first)
+    // after a UTF-16 pair's first half (its second must follow)
     let mut high = false;
     for u in units {
         let text = match u {
@@ -747,11 +795,32 @@ fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
             }
         };
         if !text {
-            return None;
+            return WideScan::Binary;
+        }
+        if u == u32::from(b'\n') || u == u32::from(b'\r') {
+            return WideScan::Line;
         }
         high = (0xd800..=0xdbff).contains(&u);
     }
-    Some((encoding, how))
+    WideScan::Open
+}
+
+/// The encoding `head` is in, and how its start tells it, when it is
+/// UTF-16 or UTF-32 text (Excel's "Unicode Text", PowerShell's `Out-File`,
+/// SQL Server's exports): read as CSV, its header held NUL bytes, or with
+/// `--no-header` its rows were counted with exit 0. Told by its byte-order
+/// mark, which no UTF-8 text opens with (`FE` and `FF` are never UTF-8),
+/// then characters that are text up to the end of the first line, within
+/// [`WIDE_SNIFF`] bytes. UTF-16 of CJK characters, which holds no NUL
+/// byte, is told too; binary bytes that happen to open with a mark (a
+/// damaged Arrow IPC stream's `FE FF FF FF`), Latin-1 text that does
+/// (`þÿ`, whose line ends are single bytes, not characters of two), and a
+/// few bytes after a mark with no line end among them, are not.
+fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    // the same bytes decide, however many were read
+    let head = &head[..head.len().min(WIDE_SNIFF)];
+    let (encoding, how, _, _) = wide_mark(head)?;
+    (wide_scan(head) == WideScan::Line).then_some((encoding, how))
 }
 
 /// The last bytes of a regular file that [`foreign`] reads: the longest
@@ -776,6 +845,7 @@ fn foreign(head: &[u8], tail: Option<&[u8; TAIL]>) -> Option<Cow<'static, str>> 
             .into(),
         );
     }
+    let head = &head[..head.len().min(Start::SNIFF)];
     foreign_format(head, tail).map(Cow::Borrowed)
 }
 
@@ -911,6 +981,7 @@ pub fn detect_format(path: &Path) -> Result<InputFormat> {
     (&mut file)
         .take(Start::SNIFF as u64)
         .read_to_end(&mut head)
+        .and_then(|_| read_wide_head(&mut head, &mut file))
         .map_err(|e| Error::io(path, e))?;
     let mut tail = None;
     if meta.len() >= 12 {
@@ -1233,7 +1304,10 @@ mod sniff_tests {
             .copied()
             .chain(binary.iter().map(Vec::as_slice))
         {
-            let fewest = (0..=head.len()).find(|&n| Start::told(&head[..n])).unwrap();
+            // (or all of it: a stream may end before it is told)
+            let fewest = (0..=head.len())
+                .find(|&n| Start::told(&head[..n]))
+                .unwrap_or(head.len());
             assert_eq!(Start::of(&head[..fewest]), Start::of(head), "{head:?}");
             assert_eq!(
                 foreign(&head[..fewest], None),
@@ -1248,6 +1322,10 @@ mod sniff_tests {
         assert!(!Start::told(b"\xa4\x00\x00\x00\x10\x00\x00"));
         assert!(!Start::told(b"") && !Start::told(b"PAR1") && !Start::told(b"ARROW"));
         assert!(!Start::told(b"\xff\xff\xff\xff\x10\x00\x00\x00"));
+        // a mark, and text after it up to a line end, or binary bytes
+        assert!(!Start::told(b"\xff") && !Start::told(b"\0\0\xfe"));
+        assert!(!Start::told(b"\xff\xfe") && !Start::told(b"\xff\xfeA\0B\0C\0D\0E\0F\0G\0"));
+        assert!(Start::told(b"\xff\xfeA\0\n\0") && Start::told(b"\xfe\xff\xff\xff"));
     }
 
     /// UTF-16 and UTF-32 are told by their byte-order mark and the text
@@ -1285,18 +1363,26 @@ mod sniff_tests {
                 (4, true, "UTF-32"),
             ] {
                 let bytes = encode(text, unit, big);
-                for n in [bytes.len(), bytes.len().min(Start::SNIFF)] {
-                    let found = wide_text(&bytes[..n]).map(|(e, _)| e);
-                    assert_eq!(found, Some(encoding), "{text:?} {unit} {big} {n}");
-                }
+                let found = wide_text(&bytes).map(|(e, _)| e);
+                let line = text.contains(['\n', '\r']);
+                assert_eq!(found, line.then_some(encoding), "{text:?} {unit} {big}");
             }
         }
-        // 😀 cut after its first half by the head's end is still text
-        let cut = encode("\u{feff}ab😀", 2, false);
-        assert_eq!(
-            wide_text(&cut[..cut.len() - 2]).map(|(e, _)| e),
-            Some("UTF-16")
+        // a first line past what is read is not told; up to it, it is
+        let long = format!("\u{feff}{}\n", "名".repeat(WIDE_SNIFF / 2));
+        let bytes = encode(&long, 2, false);
+        assert_eq!(wide_text(&bytes), None);
+        assert_eq!(wide_scan(&bytes[..WIDE_SNIFF]), WideScan::Open);
+        let line = encode(
+            &format!("\u{feff}{}\n", "名".repeat(WIDE_SNIFF / 2 - 2)),
+            2,
+            false,
         );
+        assert_eq!(line.len(), WIDE_SNIFF);
+        assert_eq!(wide_text(&line).map(|(e, _)| e), Some("UTF-16"));
+        // Latin-1 text that opens with `þÿ`: its line end is one byte
+        assert_eq!(wide_text(b"\xfe\xffid,name\n1,Jos\xe9\n"), None);
+        assert_eq!(wide_text(b"\xff\xfea,b\n1,2\n"), None);
         for binary in [
             &hex("feffffffa8000000")[..], // U+FFFF
             &hex("fffe0100")[..],         // a control character
@@ -1306,6 +1392,7 @@ mod sniff_tests {
             &hex("fffe000000d80000")[..], // a surrogate in UTF-32
             b"\xef\xbb\xbfid,x\n",        // UTF-8's own mark
             b"id,x\n",
+            b"\xfe\xff\x54", // no line end
         ] {
             assert_eq!(wide_text(binary), None, "{binary:?}");
         }

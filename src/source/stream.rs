@@ -112,7 +112,7 @@ static PIPES: Mutex<Vec<Opened>> = Mutex::new(Vec::new());
 /// Bytes [`peek_pipe`] reads at most to tell the format (see
 /// [`super::detect_format`]): enough for an Arrow IPC stream's marker,
 /// metadata length and flatbuffer root offset.
-const PEEK: usize = super::Start::SNIFF;
+const PEEK: usize = super::WIDE_SNIFF;
 
 fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"

@@ -2055,9 +2055,10 @@ fn damaged_arrow_starts_and_binary_headers_are_refused() {
 /// With `--no-header`, a damaged Arrow IPC stream or UTF-16 text without a
 /// byte-order mark was read as CSV with exit 0 (the stream's first byte
 /// changed: 10 "rows"), as the NUL bytes of its first line were data. The
-/// first line tells text from binary with or without a header: a NUL byte
-/// there is refused, naming line 1, from a file, a pipe or a compressed
-/// input; a ragged row is then counted against line 1, not "the header".
+/// first record tells text from binary with or without a header: a NUL
+/// byte there is refused, from a file, a pipe or a compressed input,
+/// naming its line (after blank lines too); a ragged row is then counted
+/// against the first record, not "the header".
 #[test]
 fn no_header_binary_first_lines_are_refused() {
     let scratch = Scratch::new();
@@ -2076,13 +2077,13 @@ fn no_header_binary_first_lines_are_refused() {
         let args = ["--no-header", "--agg", "count"];
         run_on(&path, &args).expect_error(
             name,
-            &format!("{}:1: line 1 holds a NUL byte", path.display()),
+            &format!("{}:1: the first record holds a NUL byte", path.display()),
         );
         run_with_stdin(
             ["run", "--input", "-", "--no-header", "--agg", "count"],
             Some(&bytes),
         )
-        .expect_error(name, "<stdin>:1: line 1 holds a NUL byte");
+        .expect_error(name, "<stdin>:1: the first record holds a NUL byte");
         let gz = scratch.path("first.csv.gz");
         let status = std::process::Command::new("gzip")
             .arg("-c")
@@ -2093,14 +2094,20 @@ fn no_header_binary_first_lines_are_refused() {
         assert!(status.success());
         run_on(&gz, &args).expect_error(
             name,
-            &format!("{}:1: line 1 holds a NUL byte", gz.display()),
+            &format!("{}:1: the first record holds a NUL byte", gz.display()),
         );
     }
+    // after blank lines, the first record's own line is named
+    let path = scratch.write("blank_first.csv", "\n\na\0,1\n");
+    run_on(&path, &["--no-header", "--agg", "count"]).expect_error(
+        "blank lines first",
+        &format!("{}:3: the first record holds a NUL byte", path.display()),
+    );
     let path = scratch.write("ragged.csv", "a,b\n1\n");
     run_on(&path, &["--no-header", "--agg", "count"]).expect_error(
         "ragged",
         &format!(
-            "{}:2: expected 2 fields (as on line 1), found 1: none for column '2'",
+            "{}:2: expected 2 fields (as in the first record), found 1: none for column '2'",
             path.display()
         ),
     );
@@ -2192,6 +2199,12 @@ fn utf16_and_utf32_text_is_told_by_its_mark() {
             ),
         );
     }
+    // Latin-1 text that opens with `þÿ` (its line ends are single bytes)
+    // is read as CSV, as before
+    let path = scratch.write("latin1.csv", b"\xfe\xffid,name\n1,Jos\xe9\n");
+    let r = run_on(&path, &["--agg", "count"]);
+    r.expect_code(0, "Latin-1 opening as a mark");
+    assert_eq!(r.stdout, "count\n1\n");
     // UTF-8 with its own mark (`EF BB BF`) is read, as before
     let path = scratch.write("utf8.csv", "\u{feff}id,名\n1,值\n2,3\n");
     let r = run_on(&path, &["--agg", "count,max:名"]);
