@@ -482,6 +482,9 @@ fn unknown_column(text: &str, name: &str, context: &str, header: &[String]) -> E
             msg.push_str(&format!(" (name it as {})", show_name(&written)));
         }
     }
+    if let Some(hint) = crate::spec::delimiter_hint(name, header) {
+        msg.push_str(&format!("; {hint}"));
+    }
     if header.is_empty() {
         msg.push_str("; the input has no columns");
     } else {

@@ -392,6 +392,29 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     best.map(|(_, c)| c)
 }
 
+/// A likely wrong delimiter, when a name was not found: the header is one
+/// column whose name, cut at a tab, `;`, `|` or `,`, holds `name` (a TSV
+/// or a European CSV read with the default comma). The note says which
+/// delimiter, as `--delimiter` takes it.
+pub fn delimiter_hint(name: &str, header: &[String]) -> Option<String> {
+    let [only] = header else {
+        return None;
+    };
+    let (c, flag) = [('\t', "tab"), (';', "';'"), ('|', "'|'"), (',', "','")]
+        .into_iter()
+        .find(|&(c, _)| only.split(c).any(|part| part == name))?;
+    let shown = if c == '\t' {
+        "a tab".to_string()
+    } else {
+        format!("'{c}'")
+    };
+    Some(format!(
+        "the header was read as one column, '{}': are its fields cut by {shown}? \
+         (`--delimiter {flag}`)",
+        show_name(only)
+    ))
+}
+
 /// The longest word [`nearest`] finds a likely typo of, in chars.
 const SUGGESTED_UP_TO: usize = 128;
 
@@ -424,6 +447,24 @@ const LISTED_UP_TO: usize = 100;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_one_column_header_cut_by_another_delimiter_is_hinted() {
+        let one = |h: &str| vec![h.to_string()];
+        let hint = delimiter_hint("b", &one("a\tb")).unwrap();
+        assert!(hint.contains("cut by a tab? (`--delimiter tab`)"), "{hint}");
+        let hint = delimiter_hint("price", &one("id;price;qty")).unwrap();
+        assert!(hint.contains("cut by ';'? (`--delimiter ';'`)"), "{hint}");
+        let hint = delimiter_hint("a", &one("a|b")).unwrap();
+        assert!(hint.contains("(`--delimiter '|'`)"), "{hint}");
+        let hint = delimiter_hint("b", &one("a,b")).unwrap();
+        assert!(hint.contains("(`--delimiter ','`)"), "{hint}");
+        // the name is not among the parts, or there are several columns
+        assert_eq!(delimiter_hint("c", &one("a;b")), None);
+        assert_eq!(delimiter_hint("b", &one("ab")), None);
+        assert_eq!(delimiter_hint("b", &["a;b".into(), "c".into()]), None);
+        assert_eq!(delimiter_hint("b", &[]), None);
+    }
 
     #[test]
     fn parses_lists() {

@@ -219,6 +219,9 @@ impl Expr {
                 if let Some(near) = nearest(&c.name, header.iter().map(String::as_str)) {
                     note = format!("did you mean {}?\n", show_name(&parse::write_name(near)));
                 }
+                if let Some(hint) = crate::spec::delimiter_hint(&c.name, header) {
+                    note.push_str(&format!("{hint}\n"));
+                }
                 if header.is_empty() {
                     note.push_str("the input has no columns");
                 } else {

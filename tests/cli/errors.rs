@@ -286,6 +286,44 @@ fn an_unknown_column_exits_2_listing_columns_with_did_you_mean() {
     assert_eq!(r.stdout, "");
 }
 
+/// A TSV or a semicolon CSV read with the default comma is one column
+/// named by its whole header line: the error only listed that one name.
+/// It now says which delimiter would cut the header into the name asked
+/// for, in `--agg`, `--by` and `--where` alike.
+#[test]
+fn a_one_column_header_hints_at_the_delimiter() {
+    let scratch = Scratch::new();
+    let cases = [
+        ("t.tsv", "id\tprice\n1\t2\n", "'id\\tprice'", "a tab", "tab"),
+        ("s.csv", "id;price\n1;2\n", "'id;price'", "';'", "';'"),
+    ];
+    for (name, text, header, by, flag) in cases {
+        let path = scratch.write(name, text);
+        let hint = format!(
+            "the header was read as one column, {header}: are its fields cut by {by}? \
+             (`--delimiter {flag}`)"
+        );
+        for args in [
+            &["--agg", "sum:price"][..],
+            &["--by", "price", "--agg", "count"],
+            &["--where", "price > 1", "--agg", "count"],
+        ] {
+            let r = run_on(&path, args);
+            r.expect_code(2, name);
+            assert!(r.stderr.contains(&hint), "{args:?}: {}", r.stderr);
+        }
+        let flag = flag.trim_matches('\'');
+        let r = run_on(&path, &["--delimiter", flag, "--agg", "sum:price"]);
+        r.expect_code(0, name);
+        assert_eq!(r.stdout, "sum_price\n2\n");
+    }
+    // a name that no delimiter cuts out of the header: no hint
+    let path = scratch.write("s.csv", "id;price\n1;2\n");
+    let r = run_on(&path, &["--agg", "sum:cost"]);
+    r.expect_code(2, "no hint");
+    assert!(!r.stderr.contains("--delimiter"), "{}", r.stderr);
+}
+
 #[test]
 fn an_unknown_by_column_exits_2_with_did_you_mean() {
     let r = run_on(&sample(), &["--by", "ctiy", "--agg", "count"]);
