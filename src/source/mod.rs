@@ -1328,6 +1328,35 @@ mod sniff_tests {
         assert!(Start::told(b"\xff\xfeA\0\n\0") && Start::told(b"\xfe\xff\xff\xff"));
     }
 
+    /// Random bytes after each mark: the fewest bytes that tell the start
+    /// (what a pipe's peek reads) give the answer all of them give, and
+    /// nothing panics.
+    #[test]
+    fn random_bytes_after_a_mark_are_told_by_their_first_bytes() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as u8
+        };
+        for i in 0..20_000 {
+            let mark = WIDE_MARKS[i % WIDE_MARKS.len()];
+            let mut head = mark.to_vec();
+            // few distinct bytes, so that line ends and text both occur
+            let alphabet = [0, b'\n', b'\r', b'a', 0xd8, 0xdc, 0xff, 0x4e];
+            head.extend((0..24).map(|_| alphabet[next() as usize % alphabet.len()]));
+            let fewest = (0..=head.len())
+                .find(|&n| Start::told(&head[..n]))
+                .unwrap_or(head.len());
+            assert_eq!(
+                foreign(&head[..fewest], None),
+                foreign(&head, None),
+                "{head:?}"
+            );
+        }
+    }
+
     /// UTF-16 and UTF-32 are told by their byte-order mark and the text
     /// after it; binary bytes after a mark, or a mark's bytes alone where
     /// more could follow, are not text.
