@@ -394,12 +394,25 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 
 /// A likely wrong delimiter, when a name was not found: the header is one
 /// column whose name, cut at a tab, `;`, `|` or `,`, holds `name` (a TSV
-/// or a European CSV read with the default comma). The note says which
-/// delimiter, as `--delimiter` takes it.
+/// or a European CSV read with the default comma), or Excel's `sep=;`
+/// line. The note says which delimiter, as `--delimiter` takes it.
 pub fn delimiter_hint(name: &str, header: &[String]) -> Option<String> {
     let [only] = header else {
         return None;
     };
+    if let Some(sep) = only.strip_prefix("sep=").filter(|d| d.chars().count() == 1) {
+        let flag = if sep == "\t" {
+            "tab".into()
+        } else {
+            format!("'{sep}'")
+        };
+        return Some(format!(
+            "the header is Excel's delimiter line, '{}', which rayproc does not read: drop \
+             that line (`tail -n +2 FILE | rayproc run --input - ...`) and give \
+             `--delimiter {flag}`",
+            show_name(only)
+        ));
+    }
     let (c, flag) = [('\t', "tab"), (';', "';'"), ('|', "'|'"), (',', "','")]
         .into_iter()
         .find(|&(c, _)| only.split(c).any(|part| part == name))?;
@@ -459,6 +472,13 @@ mod tests {
         assert!(hint.contains("(`--delimiter '|'`)"), "{hint}");
         let hint = delimiter_hint("b", &one("a,b")).unwrap();
         assert!(hint.contains("(`--delimiter ','`)"), "{hint}");
+        // Excel's `sep=` line opens the file
+        let hint = delimiter_hint("b", &one("sep=;")).unwrap();
+        assert!(hint.contains("Excel's delimiter line, 'sep=;'"), "{hint}");
+        assert!(hint.contains("`--delimiter ';'`"), "{hint}");
+        let hint = delimiter_hint("b", &one("sep=\t")).unwrap();
+        assert!(hint.contains("`--delimiter tab`"), "{hint}");
+        assert_eq!(delimiter_hint("b", &one("sep=;;")), None);
         // the name is not among the parts, or there are several columns
         assert_eq!(delimiter_hint("c", &one("a;b")), None);
         assert_eq!(delimiter_hint("b", &one("ab")), None);

@@ -317,6 +317,18 @@ fn a_one_column_header_hints_at_the_delimiter() {
         r.expect_code(0, name);
         assert_eq!(r.stdout, "sum_price\n2\n");
     }
+    // Excel's delimiter line opens the file: one column, `sep=;`, whose
+    // rows were counted
+    let path = scratch.write("sep.csv", "sep=;\nid;price\n1;2\n");
+    let r = run_on(&path, &["--agg", "sum:price"]);
+    r.expect_code(2, "sep=");
+    assert!(
+        r.stderr
+            .contains("the header is Excel's delimiter line, 'sep=;'")
+            && r.stderr.contains("`--delimiter ';'`"),
+        "{}",
+        r.stderr
+    );
     // a name that no delimiter cuts out of the header: no hint
     let path = scratch.write("s.csv", "id;price\n1;2\n");
     let r = run_on(&path, &["--agg", "sum:cost"]);
