@@ -241,13 +241,7 @@ impl<const MAX: bool, const TEXT: bool> Extreme<MAX, TEXT> {
 /// A state's `digits` as an output value: an integer where it fits 128
 /// bits, else its digits ([`Value::IntDigits`], as a sum past 128 bits).
 fn digits_value(d: &[u8]) -> Value {
-    match std::str::from_utf8(d)
-        .ok()
-        .and_then(|t| t.parse::<i128>().ok())
-    {
-        Some(v) => Value::Int(v),
-        None => Value::IntDigits(d.to_vec()),
-    }
+    crate::number::plain_integer_i128(d).map_or_else(|| Value::IntDigits(d.to_vec()), Value::Int)
 }
 
 /// An integer that orders as [`float_cmp`] orders floats (the map

@@ -140,6 +140,14 @@ pub fn plain_integer(f: &[u8]) -> bool {
     integer_digits(f).is_some_and(|(negative, digits)| f.len() == digits.len() + negative as usize)
 }
 
+/// The value of `f`, a [`plain_integer`], where it fits 128 bits: what an
+/// integer wider than 64 bits prints as (a sum's, a key's, an extreme's);
+/// `None` past 128 bits, where its digits are printed as they are.
+pub fn plain_integer_i128(f: &[u8]) -> Option<i128> {
+    debug_assert!(plain_integer(f), "{f:?}");
+    std::str::from_utf8(f).ok()?.parse().ok()
+}
+
 /// Whether `s` (blanks around it allowed) is an integer written with a
 /// significant leading zero: an optional sign, then two or more ASCII
 /// digits of which the first is `0` (`007`, `-01`, `08123`; not `0`, not

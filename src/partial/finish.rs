@@ -1039,9 +1039,7 @@ fn typed_key(field: Option<&[u8]>, ty: ColumnType) -> ValueRef<'_> {
             // a key of a column of integers wider than 64 bits
             // ([`wide_integer_keys`]): as `i128` where it fits, as a sum
             // is, else its digits
-            None if crate::number::plain_integer(raw) => std::str::from_utf8(raw)
-                .ok()
-                .and_then(|t| t.parse::<i128>().ok())
+            None if crate::number::plain_integer(raw) => crate::number::plain_integer_i128(raw)
                 .map_or(ValueRef::IntDigits(raw), ValueRef::Int),
             None => ValueRef::Text(raw),
         },
