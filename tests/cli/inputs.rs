@@ -1978,6 +1978,19 @@ fn files_of_formats_rayproc_does_not_read_are_refused_naming_them() {
     }
 }
 
+/// Inputs whose first line holds NUL bytes: an Arrow IPC stream whose
+/// first byte is damaged (no longer its marker), and UTF-16 text without
+/// a byte-order mark.
+fn binary_first_lines() -> [(&'static str, Vec<u8>); 2] {
+    let mut stream = std::fs::read(fixture("uuid_dict_pyarrow.arrows")).unwrap();
+    stream[0] = 0xfe;
+    let utf16: Vec<u8> = "id,x\n1,2\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    [("damaged.arrows", stream), ("utf16.csv", utf16)]
+}
+
 /// Arrow IPC files and streams whose first bytes are damaged were read as
 /// CSV: a file whose magic lost a byte (`ARROW9`, its end intact) counted
 /// 11 "rows" with exit 0, and a stream whose first byte changed counted 10.
@@ -2000,13 +2013,7 @@ fn damaged_arrow_starts_and_binary_headers_are_refused() {
             ),
         );
     }
-    let mut stream = std::fs::read(fixture("uuid_dict_pyarrow.arrows")).unwrap();
-    stream[0] = 0xfe;
-    let utf16: Vec<u8> = "id,x\n1,2\n"
-        .encode_utf16()
-        .flat_map(u16::to_le_bytes)
-        .collect();
-    for (name, bytes) in [("damaged.arrows", stream), ("utf16.csv", utf16)] {
+    for (name, bytes) in binary_first_lines() {
         let path = scratch.write(name, &bytes);
         run_on(&path, &["--agg", "count"]).expect_error(
             name,
@@ -2062,15 +2069,10 @@ fn damaged_arrow_starts_and_binary_headers_are_refused() {
 #[test]
 fn no_header_binary_first_lines_are_refused() {
     let scratch = Scratch::new();
-    let mut stream = std::fs::read(fixture("uuid_dict_pyarrow.arrows")).unwrap();
-    stream[0] = 0xfe;
-    let utf16: Vec<u8> = "id,x\n1,2\n"
-        .encode_utf16()
-        .flat_map(u16::to_le_bytes)
-        .collect();
+    let [stream, utf16] = binary_first_lines();
     for (name, bytes) in [
-        ("damaged.arrows", stream),
-        ("utf16.csv", utf16),
+        stream,
+        utf16,
         ("nul_first_row.csv", b"a\0b,1\n\0,2\n".to_vec()),
     ] {
         let path = scratch.write(name, &bytes);
