@@ -300,7 +300,7 @@ impl CsvInput {
             reopen: None,
             state,
         };
-        input.read_header(delimiter, options.no_header)?;
+        input.read_header(delimiter)?;
         Ok(input)
     }
 
@@ -334,7 +334,8 @@ impl CsvInput {
 
     /// Reads the header line (with `no_header`, only counts the fields of
     /// the first line, which stays data, and names them `1`, `2`, ...).
-    fn read_header(&mut self, delimiter: u8, no_header: bool) -> Result<()> {
+    fn read_header(&mut self, delimiter: u8) -> Result<()> {
+        let no_header = self.no_header;
         let buf = self.bytes();
         let start = if buf.starts_with(BOM) { BOM.len() } else { 0 };
         let mut scanner = Scanner::new(buf, start, delimiter);
@@ -837,16 +838,22 @@ const TAIL: usize = 10;
 /// by its byte-order mark and the characters after it ([`wide_text`]).
 fn foreign(head: &[u8], tail: Option<&[u8; TAIL]>) -> Option<Cow<'static, str>> {
     if let Some((encoding, how)) = wide_text(head) {
-        return Some(
-            format!(
-                "{encoding} text ({how}); rayproc reads CSV as UTF-8: convert it first \
-                 (`iconv -f {encoding} -t UTF-8 FILE > NEW.csv`)"
-            )
-            .into(),
-        );
+        let convert = to_utf8(encoding, None);
+        return Some(format!("{encoding} text ({how}); {convert}").into());
     }
     let head = &head[..head.len().min(Start::SNIFF)];
     foreign_format(head, tail).map(Cow::Borrowed)
+}
+
+/// What to do with text in `encoding` ([`wide_text`]), compressed with
+/// the tool `compressed` or not: the command that converts it.
+fn to_utf8(encoding: &str, compressed: Option<&str>) -> String {
+    let iconv = format!("iconv -f {encoding} -t UTF-8");
+    let command = match compressed {
+        None => format!("{iconv} FILE > NEW.csv"),
+        Some(tool) => format!("{tool} -dc FILE | {iconv} > NEW.csv"),
+    };
+    format!("rayproc reads CSV as UTF-8: convert it first (`{command}`)")
 }
 
 /// [`foreign`]'s file formats, by their magic bytes.
@@ -1048,10 +1055,10 @@ pub(crate) fn refuse_compressed_typed(
     let name = crate::error::show_name(name);
     if let Some((encoding, how)) = wide_text(head) {
         let tool = compression.name();
+        let convert = to_utf8(encoding, Some(tool));
         return Err(Error::Other(format!(
             "{name}: holds {encoding} text compressed with {tool} ({how}, once \
-             decompressed); rayproc reads CSV as UTF-8: convert it first \
-             (`{tool} -dc FILE | iconv -f {encoding} -t UTF-8 > NEW.csv`)"
+             decompressed); {convert}"
         )));
     }
     let (what, format) = match Start::of(head) {

@@ -111,7 +111,9 @@ static PIPES: Mutex<Vec<Opened>> = Mutex::new(Vec::new());
 
 /// Bytes [`peek_pipe`] reads at most to tell the format (see
 /// [`super::detect_format`]): enough for an Arrow IPC stream's marker,
-/// metadata length and flatbuffer root offset.
+/// metadata length and flatbuffer root offset, and for the first line of
+/// UTF-16 or UTF-32 text after its mark (`super::wide_text`); it stops as
+/// soon as the bytes read tell.
 const PEEK: usize = super::WIDE_SNIFF;
 
 fn is_stdin(path: &Path) -> bool {
@@ -431,7 +433,7 @@ fn start(
         reopen: None,
         state: None,
     };
-    input.read_header(options.delimiter, options.no_header)?;
+    input.read_header(options.delimiter)?;
     Ok(input)
 }
 
