@@ -400,12 +400,14 @@ pub fn delimiter_hint(name: &str, header: &[String]) -> Option<String> {
     let [only] = header else {
         return None;
     };
-    if let Some(sep) = only.strip_prefix("sep=").filter(|d| d.chars().count() == 1) {
-        let flag = if sep == "\t" {
-            "tab".into()
-        } else {
-            format!("'{sep}'")
-        };
+    // the delimiter as `--delimiter` takes it, and as prose names it
+    let flag = |c: char| match c {
+        '\t' => ("tab".to_string(), "a tab".to_string()),
+        c => (format!("'{c}'"), format!("'{c}'")),
+    };
+    // (one byte: `--delimiter` takes one ASCII character)
+    if let Some(sep) = only.strip_prefix("sep=").filter(|d| d.len() == 1) {
+        let (flag, _) = flag(sep.chars().next()?);
         return Some(format!(
             "the header is Excel's delimiter line, '{}', which rayproc does not read: drop \
              that line (`tail -n +2 FILE | rayproc run --input - ...`) and give \
@@ -413,14 +415,10 @@ pub fn delimiter_hint(name: &str, header: &[String]) -> Option<String> {
             show_name(only)
         ));
     }
-    let (c, flag) = [('\t', "tab"), (';', "';'"), ('|', "'|'"), (',', "','")]
+    let c = ['\t', ';', '|', ',']
         .into_iter()
-        .find(|&(c, _)| only.split(c).any(|part| part == name))?;
-    let shown = if c == '\t' {
-        "a tab".to_string()
-    } else {
-        format!("'{c}'")
-    };
+        .find(|&c| only.split(c).any(|part| part == name))?;
+    let (flag, shown) = flag(c);
     Some(format!(
         "the header was read as one column, '{}': are its fields cut by {shown}? \
          (`--delimiter {flag}`)",
