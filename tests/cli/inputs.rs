@@ -1137,6 +1137,61 @@ fn integers_beyond_64_bits_beside_floats_are_refused() {
     assert_eq!(r.stdout, "distinct_big,sum_big\n5,13\n");
 }
 
+/// `approx_distinct` of a UInt64 column whose row groups (or record
+/// batches) are integers in one and digits past 2^63 in another (the
+/// column ends text): the integers past 2^53 of the integer batches went
+/// uncounted, so the answer depended on `--partitions` (3 or 2; a group
+/// of one value 0), where `distinct` gave 3 at every one.
+#[test]
+fn approx_distinct_counts_typed_integers_of_a_column_made_text() {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
+    use std::sync::Arc;
+    let scratch = Scratch::new();
+    let batch = RecordBatch::try_from_iter([
+        (
+            "k",
+            Arc::new(StringArray::from(vec!["a", "b", "a", "a"])) as ArrayRef,
+        ),
+        (
+            "x",
+            Arc::new(UInt64Array::from(vec![
+                (1 << 53) + 1,
+                (1 << 53) + 1,
+                1 << 63,
+                5,
+            ])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let files = write_parquet_and_ipc(&scratch, "u64", &batch, Some(2), Some(2));
+    for file in &files {
+        for p in ["1", "2", "4"] {
+            let whole = run_on(file, &["--agg", "distinct:x,approx_distinct:x", "-p", p]);
+            whole.expect_ok("approx_distinct of UInt64");
+            assert_eq!(
+                whole.stdout, "distinct_x,approx_distinct_x\n3,3\n",
+                "{file:?} -p {p}"
+            );
+            let by = run_on(
+                file,
+                &[
+                    "--by",
+                    "k",
+                    "--agg",
+                    "distinct:x,approx_distinct:x",
+                    "-p",
+                    p,
+                ],
+            );
+            by.expect_ok("approx_distinct of UInt64 by k");
+            assert_eq!(
+                by.stdout, "k,distinct_x,approx_distinct_x\na,3,3\nb,1,1\n",
+                "{file:?} -p {p}"
+            );
+        }
+    }
+}
+
 /// A column that holds UUIDs in one input and bare 16-byte values (no
 /// UUID type) in another would be two keys for each UUID, its text and
 /// its bytes: refused, naming both files, as a column that is text in one

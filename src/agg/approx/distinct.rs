@@ -33,9 +33,12 @@
 //! same registers, and so the same estimate, on every run and machine.
 //!
 //! Typed inputs (Parquet, Arrow, the store) have no source text for their
-//! numbers; their numeric batches feed no `texts` sketch, as `distinct`
-//! keeps no text for them (such inputs never mix text and numbers in one
-//! column).
+//! numbers. Their integers outside `common` feed the `texts` sketch as
+//! their one spelling (digits, `-` if negative): such an input makes a
+//! column text only with integers too wide for 64 bits (a `UInt64` or
+//! `Decimal128(p, 0)` batch of them beside one of integers), where
+//! `distinct` counts each integer so too. Their floats feed no `texts`
+//! sketch: no source gives floats and text in one column.
 
 use crate::xxh3::xxh3_64_with_seed;
 
@@ -140,9 +143,13 @@ impl ApproxDistinct {
             let rest = self.rest_mut();
             rest.ints.insert(hash_int(v));
             rest.floats.insert(hash_float(v as f64));
-            if let Some(t) = text {
-                rest.texts.insert(hash_text(t));
-            }
+            // a typed batch's integer has no source text: in a column that
+            // ends up text (a Parquet `UInt64` row group below 2^63 beside
+            // one of digits) it counts as its one spelling, as `distinct`
+            // counts it
+            let mut buf = [0; 20];
+            let t = text.unwrap_or_else(|| crate::value::int_text(v, &mut buf));
+            rest.texts.insert(hash_text(t));
         }
     }
 
@@ -357,6 +364,58 @@ mod tests {
                 "{values:?} as {ty:?}"
             );
         }
+    }
+
+    /// A typed input's integer batch (no source text) in a column that
+    /// ends up text, as a Parquet `UInt64` row group below 2^63 beside one
+    /// of wider digits makes it: each integer counts as its one spelling,
+    /// past 2^53 too, as `distinct` counts it. Before, those past 2^53 went
+    /// uncounted: 1 for two values, 0 for a group of one.
+    #[test]
+    fn a_typed_integer_in_a_text_column_counts_as_its_spelling() {
+        let ints = [(1 << 53) + 1, 1 << 62, -(1 << 60) - 3, 5, i64::MIN];
+        let texts: Vec<String> = ints.iter().map(|v| v.to_string()).collect();
+        let raw: Vec<&[u8]> = texts.iter().map(|t| t.as_bytes()).collect();
+        let wide: [&[u8]; 2] = [b"9223372036854775808", b"-9223372036854775809"];
+        let column = |data: Data<'static>, len| Column {
+            len,
+            data,
+            valid: None,
+            raw: None,
+        };
+        let ints: &'static [i64] = Box::leak(Box::new(ints));
+        let raw: &'static [&'static [u8]] = Box::leak(
+            raw.iter()
+                .map(|t| &*Box::leak(t.to_vec().into_boxed_slice()))
+                .collect::<Vec<&[u8]>>()
+                .into_boxed_slice(),
+        );
+        let wide: &'static [&'static [u8]] = Box::leak(Box::new(wide));
+        let mut approx = ApproxDistinct::default();
+        let mut exact = Distinct::default();
+        for col in [
+            column(Data::Int(ints), ints.len()),
+            column(Data::Text(wide), 2),
+        ] {
+            approx.update(&col, Rows::All(col.len)).unwrap();
+            exact.update(&col, Rows::All(col.len)).unwrap();
+        }
+        let want = Value::Int((ints.len() as i64 + 2).into());
+        assert_eq!(exact.finish(ColumnType::Text, &Func::Distinct), want);
+        assert_eq!(approx.finish(ColumnType::Text, &Func::ApproxDistinct), want);
+        // the integers' sketch is that of their digits as text
+        let mut typed = ApproxDistinct::default();
+        typed
+            .update(&column(Data::Int(ints), ints.len()), Rows::All(ints.len()))
+            .unwrap();
+        let mut spelled = ApproxDistinct::default();
+        spelled
+            .update(&column(Data::Text(raw), raw.len()), Rows::All(raw.len()))
+            .unwrap();
+        assert_eq!(
+            typed.canonical_bytes(ColumnType::Text),
+            spelled.canonical_bytes(ColumnType::Text)
+        );
     }
 
     /// The same values give the same sketch whatever their batch types:
