@@ -182,11 +182,9 @@ fn refuse_an_input_as_output(
     path: &std::path::Path,
     query: &query::Query,
 ) -> Result<()> {
-    // (a descriptor, `/dev/stdout`, is written through, not replaced)
-    let Some(replaced) = output::replaced_file(path) else {
+    let Some(replaced) = refuse_a_read_file_as_output(flag, path)? else {
         return Ok(());
     };
-    crate::source::unchanged::refuse_as_output(flag, path, &replaced)?;
     if let query::Source::Store { dir, .. } = &query.source {
         // the folder of the file replaced, links followed: a link to
         // `STORE/current` replaces that file
@@ -209,11 +207,35 @@ fn refuse_an_input_as_output(
     Ok(())
 }
 
-/// `rayproc reduce`: the merged result (or partial).
+/// Refuses an output (`path`, named by `flag`) that would replace a file
+/// this process read (by any name: [`refuse_as_output`]); returns the file
+/// it would replace, links followed, if it replaces one. Exit 2.
+///
+/// [`refuse_as_output`]: crate::source::unchanged::refuse_as_output
+fn refuse_a_read_file_as_output(
+    flag: &str,
+    path: &std::path::Path,
+) -> Result<Option<std::path::PathBuf>> {
+    // (standard output, and a descriptor, `/dev/stdout`, are written
+    // through, not replaced)
+    if path.as_os_str() == "-" {
+        return Ok(None);
+    }
+    let Some(replaced) = output::replaced_file(path) else {
+        return Ok(None);
+    };
+    crate::source::unchanged::refuse_as_output(flag, path, &replaced)?;
+    Ok(Some(replaced))
+}
+
+/// `rayproc reduce`: the merged result (or partial). An output that is one
+/// of the partials read (or an input a part was mapped again from) is
+/// refused, as `run` and `map` refuse theirs: the partial is kept.
 pub fn reduce(config: &ReduceConfig) -> Result<()> {
     match crate::mapreduce::reduce(&config.reduce)? {
         crate::mapreduce::Reduced::Partial(file) => {
             let emit = config.emit.as_deref().expect("a partial is asked for");
+            refuse_a_read_file_as_output("--emit-partial", emit)?;
             write_partial(&file.to_bytes(), emit)
         }
         crate::mapreduce::Reduced::Table(table, sources) => {
@@ -225,6 +247,9 @@ pub fn reduce(config: &ReduceConfig) -> Result<()> {
                     at: None,
                 })
             })?;
+            if let Some(out) = &config.output {
+                refuse_a_read_file_as_output("--output", out)?;
+            }
             let threads = query::threads(config.reduce.threads, true);
             output::write_table(&table, config.format, config.output.as_deref(), threads)?;
             print_notes(&table, config.reduce.quiet);

@@ -765,8 +765,14 @@ fn read_units(paths: &[PathBuf]) -> Result<Vec<Unit>> {
                     .map_err(|e| Error::io("<stdin>", e))?;
                 ("<stdin>".to_string(), bytes)
             } else {
-                let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-                (show_path(path).into_owned(), bytes)
+                let name = show_path(path).into_owned();
+                let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+                // noted as read, so that no output of this reduce replaces it
+                let _ = crate::source::unchanged::FileState::of(&file, path, &name, false);
+                let mut bytes = Vec::new();
+                file.read_to_end(&mut bytes)
+                    .map_err(|e| Error::io(path, e))?;
+                (name, bytes)
             };
             let file = PartialFile::from_bytes(&bytes)
                 .map_err(|why| Error::Other(format!("{name}: {why}")))?;

@@ -567,6 +567,56 @@ fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
     run(["run", "--store", &s(&store), "--agg", "sum:x"]).expect_ok("the store is whole");
 }
 
+/// `reduce` wrote its result over one of the partials it read, by name or
+/// through a link, with exit 0 (`reduce p0 p1 -o p0`, `--emit-partial
+/// p1`): that machine's `map` had to run again. Refused as `run` and `map`
+/// refuse theirs, the partial kept.
+#[test]
+fn a_reduce_output_that_is_a_partial_is_refused_and_the_partial_kept() {
+    let scratch = Scratch::new();
+    let input = scratch.write("in.csv", csv(100));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let parts = [0, 1].map(|i| {
+        let part = scratch.path(&format!("p{i}.part"));
+        run([
+            "map",
+            "-i",
+            &s(&input),
+            "--agg",
+            "sum:x",
+            "--part",
+            &format!("{i}/2"),
+            "--emit-partial",
+            &s(&part),
+        ])
+        .expect_ok("map");
+        part
+    });
+    let link = scratch.path("link.part");
+    std::os::unix::fs::symlink(&parts[0], &link).unwrap();
+    let before = parts.clone().map(|p| std::fs::read(p).unwrap());
+    for (flag, out) in [
+        ("-o", &parts[0]),
+        ("--output", &link),
+        ("--emit-partial", &parts[1]),
+        ("--emit-partial", &link),
+    ] {
+        let target = s(out);
+        let r = run(["reduce", &s(&parts[0]), &s(&parts[1]), flag, &target]);
+        r.expect_code(2, &target);
+        assert!(
+            r.stderr.contains(&format!("{target} is the input ")),
+            "{}",
+            r.stderr
+        );
+        for (part, bytes) in parts.iter().zip(&before) {
+            assert_eq!(&std::fs::read(part).unwrap(), bytes, "{flag} {target}");
+        }
+    }
+    let out = scratch.path("sum.csv");
+    run(["reduce", &s(&parts[0]), &s(&parts[1]), "-o", &s(&out)]).expect_ok("elsewhere");
+}
+
 /// The refusal comes once the inputs are open, before their data is read:
 /// `map` read the whole input first, so that an input with a bad value
 /// was answered with that value's error (exit 1), and the output that
