@@ -667,7 +667,7 @@ impl Parser<'_> {
             self.bump();
             if matches!(self.peek().tok, Tok::Cmp(_) | Tok::Match(_)) {
                 // `not > 2`: a column called `not`, compared
-                return Err(self.expected("a condition after \"not\"").with_note(
+                return Err(self.expected("a condition").with_note(
                     "not is a keyword; a column called so is written in double quotes: \"not\"",
                 ));
             }

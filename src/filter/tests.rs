@@ -256,6 +256,11 @@ fn error_display_has_a_caret() {
     // `1`, `2`, ...), are written in double quotes: the notes say so
     let s = err("not > 2").to_string();
     assert!(s.contains("written in double quotes: \"not\""), "{s}");
+    // (it said `after "not" after "not"`)
+    assert_eq!(
+        err("not = 1").message,
+        "expected a condition after \"not\", found \"=\""
+    );
     let s = err("12 > 5").to_string();
     assert!(s.contains("written in double quotes: \"12\""), "{s}");
     assert!(s.contains("not 3 < x"), "{s}");
