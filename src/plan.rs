@@ -72,6 +72,19 @@ pub struct Plan {
     /// [`crate::agg::Func::new_states_for`]); false unless a first run found
     /// a text column where they had skipped it.
     pub text_extremes: bool,
+    /// CSV fields read as null besides the empty one (`--null NA`): a
+    /// field whose text (unquoted) is one of these, byte for byte, is
+    /// null wherever it is read, in the filter as in the aggregates and
+    /// keys. Sorted, without repeats or the empty text ([`null_spellings`]),
+    /// so that two spellings of one set compare equal.
+    pub nulls: Vec<String>,
+}
+
+/// `given` as [`Plan::nulls`] holds it: sorted, each once, without the
+/// empty text (which is null anyway).
+pub fn null_spellings(given: &[String]) -> Vec<String> {
+    let set: BTreeSet<&String> = given.iter().filter(|s| !s.is_empty()).collect();
+    set.into_iter().cloned().collect()
 }
 
 #[derive(Clone, Debug)]
@@ -291,6 +304,7 @@ impl Plan {
             aggs: Vec::new(),
             states: Vec::new(),
             text_extremes: false,
+            nulls: Vec::new(),
         })
     }
 

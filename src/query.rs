@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{show_name, show_path, Error, Result};
 use crate::exec::{self, ExecOptions};
 use crate::output::{self, Format};
-use crate::plan::Plan;
+use crate::plan::{null_spellings, Plan};
 use crate::source::paths::InputFile;
 use crate::source::typed::{self, TypedInput};
 use crate::source::{dataset, locate};
@@ -95,6 +95,12 @@ pub struct Query {
     /// CSV inputs have no header line: the first line is data, and the
     /// columns are named `1`, `2`, ... (as `cut -f` counts them).
     pub no_header: bool,
+    /// `--null`: CSV field texts read as null besides the empty field
+    /// (`NA`, `NULL`, `\N`), each taken literally (see [`Plan::nulls`]).
+    /// Not for Parquet or Arrow inputs, which hold nulls of their own; a
+    /// store keeps the ones it was split with: with [`Source::Store`],
+    /// only those are accepted.
+    pub nulls: Vec<String>,
 }
 
 impl Query {
@@ -114,6 +120,7 @@ impl Query {
             quiet: false,
             format: None,
             no_header: false,
+            nulls: Vec::new(),
         }
     }
 
@@ -234,12 +241,17 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
             }
             let store = open_store(query, dir, *allow_stale)?;
             store.check_references(&query.column_refs())?;
-            let plan = Plan::resolve_where(
-                &store.header(),
-                &query.specs,
-                &query.by,
-                query.filter.as_ref(),
-            )?;
+            let plan = Plan {
+                // (what reads the sources again, to name a line, reads
+                // them as the split did)
+                nulls: store.manifest.nulls.clone(),
+                ..Plan::resolve_where(
+                    &store.header(),
+                    &query.specs,
+                    &query.by,
+                    query.filter.as_ref(),
+                )?
+            };
             store.check_plan(&plan)?;
             (plan, Inputs::Store(Box::new(store)))
         }
@@ -266,10 +278,21 @@ pub fn prepare(query: &Query) -> Result<Prepared<'_>> {
                         crate::say!("rayproc: note: {note}");
                     }
                 }
-                let plan =
-                    Plan::resolve_where(&header, &query.specs, &query.by, query.filter.as_ref())?;
+                let plan = Plan {
+                    nulls: null_spellings(&query.nulls),
+                    ..Plan::resolve_where(&header, &query.specs, &query.by, query.filter.as_ref())?
+                };
                 (plan, Inputs::Csv(inputs))
             } else {
+                if !query.nulls.is_empty() {
+                    let typed = (files.iter().zip(&formats)).find(|(_, &f)| f != InputFormat::Csv);
+                    let (file, format) = typed.expect("an input that is not CSV");
+                    return Err(Error::Usage(format!(
+                        "--null applies to CSV inputs only: {} is {}, whose nulls are its own",
+                        show_path(&file.path),
+                        format.name()
+                    )));
+                }
                 let (inputs, header) = open_typed_inputs(&files, &hive_keys, &formats, threads)?;
                 let plan =
                     Plan::resolve_where(&header, &query.specs, &query.by, query.filter.as_ref())?;
@@ -389,6 +412,23 @@ fn open_store(query: &Query, dir: &Path, allow_stale: bool) -> Result<Store> {
                 store.manifest.delimiter
             )));
         }
+    }
+    let nulls = null_spellings(&query.nulls);
+    if !nulls.is_empty() && nulls != store.manifest.nulls {
+        let spelled = |nulls: &[String]| match nulls {
+            [] => "no --null".to_string(),
+            _ => (nulls.iter())
+                .map(|s| format!("--null {s:?}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        return Err(Error::Usage(format!(
+            "{} does not apply to --store: {} was split with {}, and its nulls are already read; \
+             drop --null, or split again",
+            spelled(&nulls),
+            show_path(dir),
+            spelled(&store.manifest.nulls)
+        )));
     }
     if !allow_stale {
         let changes = store.changed_sources();
@@ -623,6 +663,8 @@ pub struct Split {
     pub quiet: bool,
     /// The inputs have no header line (see [`Query::no_header`]).
     pub no_header: bool,
+    /// Field texts read as null (see [`Query::nulls`]).
+    pub nulls: Vec<String>,
 }
 
 /// Parses the inputs of `request` once and writes them as a store of typed
@@ -671,6 +713,7 @@ pub fn split(request: &Split) -> Result<CreateSummary> {
         partitions: request.partitions,
         threads,
         delimiter: request.delimiter,
+        nulls: null_spellings(&request.nulls),
         columns: request.columns.clone(),
         quiet: request.quiet,
         patterns,

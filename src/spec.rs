@@ -426,6 +426,32 @@ pub fn delimiter_hint(name: &str, header: &[String]) -> Option<String> {
     ))
 }
 
+/// Texts that other programs write for a missing value: R and pandas
+/// (`NA`, `NaN` is a number here), SQL exports (`NULL`, MySQL's `\N`),
+/// spreadsheets (`#N/A`, `N/A`), Python (`None`).
+const NULL_SPELLINGS: [&[u8]; 13] = [
+    b"NA", b"N/A", b"n/a", b"na", b"#N/A", b"NULL", b"null", b"Null", b"\\N", b"None", b"none",
+    b"nil", b"-",
+];
+
+/// A note for a value refused as a number, when it is a common spelling of
+/// a missing value: the flag that reads it as null, shell-quoted.
+pub fn null_hint(found: &[u8]) -> Option<String> {
+    let text = NULL_SPELLINGS.into_iter().find(|&s| s == found)?;
+    let text = std::str::from_utf8(text).expect("ASCII");
+    let plain = text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'/' || b == b'-');
+    let quoted = if plain {
+        text.to_string()
+    } else {
+        format!("'{text}'")
+    };
+    Some(format!(
+        "if it marks a missing value, `--null {quoted}` reads it as null"
+    ))
+}
+
 /// The longest word [`nearest`] finds a likely typo of, in chars.
 const SUGGESTED_UP_TO: usize = 128;
 

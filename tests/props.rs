@@ -124,6 +124,12 @@ fn csv_case() -> impl Strategy<Value = CsvCase> {
 }
 
 fn render(case: &CsvCase) -> Vec<u8> {
+    render_nulls_as(case, "")
+}
+
+/// [`render`], each null written as `null` (empty for [`render`]), quoted
+/// as text is.
+fn render_nulls_as(case: &CsvCase, null: &str) -> Vec<u8> {
     let mut out = Vec::new();
     if case.bom {
         out.extend_from_slice(b"\xEF\xBB\xBF");
@@ -140,7 +146,10 @@ fn render(case: &CsvCase) -> Vec<u8> {
             .iter()
             .map(|c| {
                 let s = match c {
-                    Cell::Null => return String::new(),
+                    // (`""`, a quoted empty field, as it is: one column's
+                    // null that is no blank line, which is no record)
+                    Cell::Null if null.is_empty() || null == "\"\"" => return null.to_string(),
+                    Cell::Null => null.to_string(),
                     Cell::Int(i) => i.to_string(),
                     Cell::Float(f) => f.clone(),
                     Cell::Text(t) => t.clone(),
@@ -190,8 +199,23 @@ fn run_lib(
     partitions: usize,
     threads: usize,
 ) -> (Table, String) {
+    run_lib_nulls(path, specs, by, partitions, threads, &[])
+}
+
+/// [`run_lib`] with `nulls` read as null (`--null`).
+fn run_lib_nulls(
+    path: &std::path::Path,
+    specs: &[String],
+    by: &[String],
+    partitions: usize,
+    threads: usize,
+    nulls: &[&str],
+) -> (Table, String) {
     let input = CsvInput::open(path, b',').unwrap();
-    let plan = Plan::new(&input.header, &parse_specs(specs).unwrap(), by).unwrap();
+    let plan = Plan {
+        nulls: nulls.iter().map(|s| s.to_string()).collect(),
+        ..Plan::new(&input.header, &parse_specs(specs).unwrap(), by).unwrap()
+    };
     let opts = ExecOptions {
         partitions: Some(partitions),
         threads,
@@ -363,6 +387,28 @@ proptest! {
         for parts in [2, 5, 64] {
             let (_, out) = run_lib(file.path(), &specs, &by, parts, 2);
             prop_assert_eq!(&out, &grouped, "group-by, partitions {}", parts);
+        }
+    }
+
+    /// `--null`: a table whose nulls are written `NA` (or `\N`, `NULL`),
+    /// quoted or not, gives the bytes of the same table with them empty
+    /// (`""`), at every partitioning, grouped or not.
+    #[test]
+    fn null_spellings_read_as_empty_fields(
+        case in csv_case(),
+        null in prop::sample::select(vec!["NA", "\\N", "NULL"]),
+    ) {
+        // (an empty field alone on its line would be a blank line)
+        let (empty, spelled) = (render_nulls_as(&case, "\"\""), render_nulls_as(&case, null));
+        let (empty, spelled) = (write_temp(&empty), write_temp(&spelled));
+        let specs = specs_for(&case.kinds);
+        for by in [vec![], vec!["c0".to_string()]] {
+            let (_, want) = run_lib(empty.path(), &specs, &by, 1, 1);
+            for (parts, threads) in [(1, 1), (3, 2), (64, 2)] {
+                let nulls = [null, "never"];
+                let (_, out) = run_lib_nulls(spelled.path(), &specs, &by, parts, threads, &nulls);
+                prop_assert_eq!(&out, &want, "{} partitions {} by {:?}", null, parts, by);
+            }
         }
     }
 
@@ -771,6 +817,7 @@ proptest! {
             columns: None,
             quiet: true,
             no_header: false,
+            nulls: Vec::new(),
         };
         let specs = parse_specs(&specs_for(&case.kinds)).unwrap();
         let split = query::split(&split);

@@ -206,7 +206,7 @@ class _Plan:
     of a glob pattern, and every message named the absolute path.)"""
 
     def __init__(self, inputs, store, agg, by, where, delimiter, no_header, threads,
-                 allow_stale=False, no_verify=False):
+                 allow_stale=False, no_verify=False, null=()):
         inputs = _path_list(inputs, "inputs", "--input")
         if store is not None:
             if not _is_path(store):
@@ -232,6 +232,7 @@ class _Plan:
         if delimiter is not None and not isinstance(delimiter, str):
             raise _usage(f"invalid value {delimiter!r} for delimiter= (--delimiter): a string is needed")
         self.no_header = _bool_arg(no_header, "no_header", "--no-header")
+        self.null = _str_list(null, "null", "--null")
         self.threads = _int_arg(threads, "threads", "--threads", 1, _MAX_THREADS)
         self.allow_stale = _bool_arg(allow_stale, "allow_stale", "--allow-stale")
         self.no_verify = _bool_arg(no_verify, "no_verify", "--no-verify")
@@ -268,6 +269,8 @@ class _Plan:
             args += ["--delimiter", self.delimiter]
         if self.no_header:
             args.append("--no-header")
+        for n in self.null:
+            args += ["--null", n]
         args += ["--threads", str(self.threads), "--quiet", "--emit-partial", "-"]
         return args
 
@@ -879,6 +882,7 @@ def run(
     ray_options: Optional[dict] = None,
     allow_stale: bool = False,
     no_verify: bool = False,
+    null=(),
 ):
     """Aggregates `inputs` (paths every node sees) on a Ray cluster; returns a polars.DataFrame.
 
@@ -891,7 +895,8 @@ def run(
     process is reused (it may be shared by threads). `rayproc`: the binary (default
     $RAYPROC_BIN, then PATH). `ray_options`: extra `.options()` for the map tasks, e.g.
     `{"resources": {"big_disk": 1}}`. `allow_stale`, `no_verify`: `--allow-stale`,
-    `--no-verify` for `store`.
+    `--no-verify` for `store`. `null`: a string or a list of strings, CSV field texts read
+    as null (`--null`, repeated: `null=["NA", "NULL"]`).
 
     The result is the final reduce's Parquet output read by polars, so columns are typed
     exactly as `rayproc run --format parquet` writes them (docs/store.md, "Parquet output").
@@ -901,7 +906,9 @@ def run(
     accuracy) are issued as `RayprocWarning`s. Raises RayprocError (its `stderr` and
     `exit_code` are what the command line would show; a wrong argument: exit code 2).
     """
-    plan = _Plan(inputs, store, agg, by, where, delimiter, no_header, threads, allow_stale, no_verify)
+    plan = _Plan(
+        inputs, store, agg, by, where, delimiter, no_header, threads, allow_stale, no_verify, null
+    )
     partitions = _check_partitions(partitions)
     progress = _check_progress(progress)
     if address is not None and not isinstance(address, str):

@@ -3,7 +3,8 @@
 
 Flags are `rayproc run`'s, long forms only (rayproc normalises them before the exec):
 --input PATH (repeated) or --store DIR (with --allow-stale, --no-verify), --agg SPEC
-(repeated), --by COLS (repeated), --where EXPR, --delimiter C, --no-header, --partitions N
+(repeated), --by COLS (repeated), --where EXPR, --delimiter C, --no-header, --null TEXT
+(repeated), --partitions N
 (Ray tasks; default: the cluster's CPUs), --threads T (CPUs per task, default 1), --format F,
 --output PATH, --progress auto|always|never, --quiet. Relative paths are read from the
 driver's working directory (the maps run in it).
@@ -49,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--where", default=None)
     r.add_argument("--delimiter", default=None)
     r.add_argument("--no-header", action="store_true")
+    r.add_argument("--null", action="append", default=[])
     r.add_argument("--partitions", type=int, default=None)
     r.add_argument("--threads", type=int, default=1)
     r.add_argument("--format", default=None, choices=["csv", "tsv", "json", "ndjson", "table", "parquet"])
@@ -124,7 +126,7 @@ def main(argv=None) -> int:
     try:
         plan = _Plan(
             args.input, args.store, args.agg, args.by, args.where, args.delimiter, args.no_header,
-            args.threads, args.allow_stale, args.no_verify,
+            args.threads, args.allow_stale, args.no_verify, args.null,
         )
         binary = find_binary(args.rayproc)
         return _execute(

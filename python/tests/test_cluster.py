@@ -158,6 +158,8 @@ def test_cli(c: LoopbackCluster, data: dict, tmp: str):
     check_same(c.address, ["--input", data["pq"], "--by", "k", "--agg", "count,mean:x,p99:x"], 4)
     check_same(c.address, ["--input", q, "--where", "x > 50 and note != 'plain'", "--agg", "count,sum:x", "--format", "json"], 3)
     check_same(c.address, ["--input", q, "--by", "k,s", "--agg", "count", "--format", "ndjson"], 6)
+    # --null reaches every map: without it, "plain" and "s7" would be keys and counted
+    check_same(c.address, ["--input", q, "--by", "note", "--agg", "count,count:s", "--null", "plain", "--null", "s7"], 3)
 
     out_cluster, out_local = os.path.join(tmp, "c.csv"), os.path.join(tmp, "l.csv")
     base = ["--by", "k", "--agg", "std:x", "--format", "csv"]

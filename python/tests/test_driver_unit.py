@@ -61,6 +61,13 @@ def test_arguments():
     assert os.fsencode(p.inputs[0]) == b"/d/n\xffu.csv"
     p = _Plan([b"/a.csv", "/b.csv"], None, ["count", "sum:x"], "k", b"x > 1", None, False, 2)
     assert p.inputs == ["/a.csv", "/b.csv"] and p.where == "x > 1" and p.by == ["k"], vars(p)
+    # --null: a string or a list, each a flag of its own for every map
+    for null, flags in [("NA", ["--null", "NA"]), (["NA", "\\N"], ["--null", "NA", "--null", "\\N"])]:
+        p = _Plan("/a.csv", None, "count", None, None, None, False, 1, null=null)
+        args = p.map_args(0, 2)
+        at = args.index("--null")
+        assert args[at:at + len(flags)] == flags, args
+    assert "null" in _usage_error(null=5)
 
 
 def test_relative_paths():

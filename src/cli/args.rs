@@ -128,6 +128,14 @@ pub struct QueryArgs {
     #[arg(long)]
     pub no_header: bool,
 
+    /// A CSV field of exactly this text is null, as an empty one is
+    /// (`--null NA --null NULL`: repeat for several; taken literally,
+    /// case and spaces included). Not for Parquet or Arrow inputs. A
+    /// store keeps the ones it was split with: with --store, only those
+    /// are accepted.
+    #[arg(long, value_name = "TEXT", value_parser = text())]
+    pub null: Vec<String>,
+
     /// Print nothing on stderr but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -268,6 +276,12 @@ pub struct SplitArgs {
     /// columns are named 1, 2, ...
     #[arg(long)]
     pub no_header: bool,
+
+    /// A field of exactly this text is null, as an empty one is (`--null
+    /// NA --null NULL`: repeat for several; taken literally). The store
+    /// holds them as nulls and records the texts.
+    #[arg(long, value_name = "TEXT", value_parser = text())]
+    pub null: Vec<String>,
 
     /// Print nothing on stderr but errors.
     #[arg(long, short = 'q')]

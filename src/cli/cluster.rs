@@ -163,6 +163,9 @@ fn driver_args(args: &RunArgs) -> Result<Vec<OsString>> {
     if let Some(d) = &q.delimiter {
         flag("--delimiter", d.into());
     }
+    for n in &q.null {
+        flag("--null", n.into());
+    }
     if let Some(p) = args.partitions {
         flag("--partitions", p.to_string().into());
     }

@@ -102,6 +102,7 @@ impl QueryArgs {
             threads: Some(threads),
             quiet: self.quiet,
             no_header: self.no_header,
+            nulls: self.null,
             ..Query::new(source, specs)
         })
     }
@@ -300,6 +301,7 @@ impl SplitArgs {
             columns,
             quiet: self.quiet,
             no_header: self.no_header,
+            nulls: self.null,
         })
     }
 }

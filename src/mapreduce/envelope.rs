@@ -35,8 +35,9 @@ pub const MAGIC: &[u8; 8] = b"RAYPROCP";
 /// would count one key twice; 8: a `min`/`max` state keeps the extreme by
 /// value of the text values that are integers, and whether some is wider
 /// than 64 bits or none at all, for a column made text by integers past
-/// 64 bits).
-pub const VERSION: u32 = 8;
+/// 64 bits; 9: `--null`, the CSV texts read as null, which a reducer
+/// before it would not have compared).
+pub const VERSION: u32 = 9;
 
 /// The query a partial answers, as written (so that the reducer can plan
 /// it again), and the columns it was resolved against.
@@ -57,6 +58,10 @@ pub struct PlanText {
     /// The CSV delimiter (one byte).
     pub delimiter: u8,
     pub no_header: bool,
+    /// The CSV field texts read as null besides the empty one
+    /// ([`crate::plan::Plan::nulls`]: for a store, those it was split with).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nulls: Vec<String>,
     /// The inputs' columns (Hive columns included).
     pub columns: Vec<String>,
 }
@@ -111,6 +116,16 @@ impl PlanText {
                 header(self.no_header).into(),
                 header(expected.no_header).into(),
             );
+        }
+        if self.nulls != expected.nulls {
+            let nulls = |n: &[String]| match n {
+                [] => "no --null".to_string(),
+                _ => (n.iter())
+                    .map(|s| format!("--null {s:?}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            };
+            differ("", nulls(&self.nulls), nulls(&expected.nulls));
         }
         if self.columns != expected.columns {
             differ(
@@ -359,6 +374,7 @@ mod tests {
                     filter: Some("x > 1".into()),
                     delimiter: b',',
                     no_header: false,
+                    nulls: Vec::new(),
                     columns: vec!["k".into(), "x".into()],
                 },
                 source: SourceKind::Csv,
@@ -450,7 +466,9 @@ mod tests {
         let mut e = a.clone();
         e.plan.delimiter = b'\t';
         e.plan.no_header = !a.plan.no_header;
+        e.plan.nulls = vec!["NA".into()];
         let why = a.mismatch(&e).unwrap();
+        assert!(why.contains("--null \"NA\" (expected no --null)"), "{why}");
         assert!(
             why.contains("--delimiter '\\t' (expected --delimiter ','"),
             "{why}"

@@ -269,6 +269,7 @@ fn plan_text(query: &Query, plan: &Plan) -> PlanText {
             .map(|f| f.canonical(&plan.header).unwrap_or_else(|| f.to_string())),
         delimiter: query.delimiter.unwrap_or(b','),
         no_header: query.no_header,
+        nulls: plan.nulls.clone(),
         columns: plan.header.clone(),
     }
 }
@@ -856,6 +857,7 @@ fn query_of(header: &Header, name: &str, threads: usize) -> Result<Query> {
     query.filter = filter;
     query.delimiter = Some(header.plan.delimiter);
     query.no_header = header.plan.no_header;
+    query.nulls = header.plan.nulls.clone();
     query.threads = Some(threads);
     query.quiet = true;
     Ok(query)
@@ -874,6 +876,7 @@ fn plan_of(header: &Header, name: &str, text_extremes: bool) -> Result<Plan> {
     .map_err(|e| Error::Other(format!("{name}: bad query in the header: {e}")))?;
     Ok(Plan {
         text_extremes,
+        nulls: header.plan.nulls.clone(),
         ..plan
     })
 }

@@ -359,6 +359,14 @@ impl<'p, 'i> CsvReader<'p, 'i> {
         if n == 0 {
             return Ok(());
         }
+        // before the Hive columns are filled: a folder's `k=NA` is a key
+        // its path names, not a field of the file
+        let nulls = &self.plan.nulls;
+        if !nulls.is_empty() {
+            for raw in &mut self.fields.raw {
+                null_spelled(raw, nulls);
+            }
+        }
         for &(slot, value) in &self.hive {
             self.fields.raw[slot].resize(n, value);
         }
@@ -379,7 +387,8 @@ impl<'p, 'i> CsvReader<'p, 'i> {
                 .collect();
             let mut raw: Vec<Vec<&[u8]>> = self.fields.raw.clone();
             for (e, text) in self.fields.escaped.iter().zip(&decoded) {
-                raw[e.slot][e.row] = text;
+                let null = nulls.iter().any(|s| s.as_bytes() == &text[..]);
+                raw[e.slot][e.row] = if null { &[] } else { text };
             }
             (self.stage).run(input, readable, &mut raw, &mut self.starts, on_batch)
         };
@@ -444,7 +453,10 @@ impl Stage<'_> {
             drop(batch);
             if let Err(rejected) = selected {
                 let (row, slot) = (rejected.row, rejected.slot);
-                let message = filter.message(&rejected, raw[slot][row]);
+                let mut message = filter.message(&rejected, raw[slot][row]);
+                if let Some(hint) = crate::spec::null_hint(raw[slot][row]) {
+                    message = format!("{message} ({hint})");
+                }
                 let error = input.error_at(starts[row], Some(&plan.slot_labels[slot]), message);
                 // the rows before it first: an earlier row's error wins
                 raw.iter_mut().for_each(|r| r.truncate(row));
@@ -490,6 +502,16 @@ impl Stage<'_> {
                 input.error_at(starts[bad.row], column, bad.message).into()
             },
         )
+    }
+}
+
+/// Makes each field of `raw` that `nulls` spells ([`Plan::nulls`]) empty,
+/// which is how a null reads everywhere after.
+fn null_spelled(raw: &mut [&[u8]], nulls: &[String]) {
+    for field in raw {
+        if nulls.iter().any(|s| s.as_bytes() == *field) {
+            *field = &[];
+        }
     }
 }
 

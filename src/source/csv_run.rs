@@ -215,11 +215,14 @@ pub(crate) fn fold_batch(
         let a = &plan.aggs[agg];
         let slot = a.slot.expect("only column aggregates reject values");
         let raw = batch.columns[slot].raw.map_or(&b""[..], |r| r[row]);
-        let msg = format!(
+        let mut msg = format!(
             "{} needs numbers, found {}",
             a.spec.func.label(),
             show_value(raw)
         );
+        if let Some(hint) = crate::spec::null_hint(raw) {
+            msg = format!("{msg} ({hint})");
+        }
         input.error_at(starts[row], Some(&plan.slot_labels[slot]), msg)
     })
 }

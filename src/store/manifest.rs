@@ -120,6 +120,11 @@ pub struct Manifest {
     pub created_at: u64,
     /// The CSV field delimiter the sources were read with.
     pub delimiter: String,
+    /// The field texts the sources' CSV was read with as null besides the
+    /// empty one (`split --null`), as [`crate::plan::Plan::nulls`] holds
+    /// them; the partitions hold them as nulls. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nulls: Vec<String>,
     /// Total rows over all partitions.
     pub rows: u64,
     /// Total bytes of the partition files.
@@ -896,6 +901,7 @@ mod tests {
             created_by: "rayproc test".into(),
             created_at: 0,
             delimiter: ",".into(),
+            nulls: Vec::new(),
             rows: 2,
             bytes: 10,
             columns: vec![ColumnInfo {

@@ -92,6 +92,14 @@ pub fn describe(store: &Store, changes: &[Change], verified: Option<&[Option<Str
         m.partitions.len(),
         human_bytes(m.bytes)
     );
+    if !m.nulls.is_empty() {
+        let spelled: Vec<String> = m.nulls.iter().map(|s| format!("{s:?}")).collect();
+        let _ = writeln!(
+            out,
+            "nulls       {} (split --null), and empty fields",
+            spelled.join(", ")
+        );
+    }
     let _ = writeln!(out, "sources");
     for s in &m.sources {
         let state = match changes.iter().find(|c| c.path == s.path) {

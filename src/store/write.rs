@@ -136,6 +136,9 @@ pub struct CreateOptions {
     pub partitions: Option<usize>,
     pub threads: usize,
     pub delimiter: u8,
+    /// CSV field texts read as null besides the empty one
+    /// ([`Plan::nulls`]'s form).
+    pub nulls: Vec<String>,
     /// Only these columns (in this order); `None` keeps them all.
     pub columns: Option<Vec<ColumnRef>>,
     /// No notes on stderr (a capped `--partitions`).
@@ -284,9 +287,12 @@ fn create_with(
     limits: &Limits,
 ) -> Result<CreateSummary> {
     // every column by default, repeated names included (told apart as k#2)
-    let plan = match &opts.columns {
-        Some(columns) => Plan::for_columns(header, columns)?,
-        None => Plan::for_every_column(header)?,
+    let plan = Plan {
+        nulls: opts.nulls.clone(),
+        ..match &opts.columns {
+            Some(columns) => Plan::for_columns(header, columns)?,
+            None => Plan::for_every_column(header)?,
+        }
     };
     let partitions = opts.partitions.map(|requested| {
         let largest = inputs
@@ -513,6 +519,7 @@ fn create_with(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
         delimiter: (opts.delimiter as char).to_string(),
+        nulls: opts.nulls.clone(),
         rows: partitions.iter().map(|p| p.rows).sum(),
         bytes: partitions.iter().map(|p| p.bytes).sum(),
         columns,
@@ -1905,6 +1912,7 @@ mod tests {
             partitions: Some(1),
             threads: 1,
             delimiter: b',',
+            nulls: Vec::new(),
             columns: None,
             quiet: true,
             patterns: Vec::new(),

@@ -24,6 +24,7 @@ mod invariance;
 mod keys;
 mod mapreduce;
 mod names;
+mod nulls;
 mod oracle;
 mod output;
 mod query_api;

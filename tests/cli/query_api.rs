@@ -87,6 +87,7 @@ fn a_store_made_and_read_through_the_library_gives_what_the_binary_gives() {
         columns: None,
         quiet: true,
         no_header: false,
+        nulls: Vec::new(),
     })
     .unwrap();
     assert_eq!(summary.rows, 6);
