@@ -658,6 +658,16 @@ mod tests {
     }
 
     #[test]
+    fn null_spellings_are_one_set_however_given() {
+        let set = |given: &[&str]| {
+            null_spellings(&given.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(set(&["NULL", "NA", "NA", ""]), ["NA", "NULL"]);
+        assert_eq!(set(&["NA", "NULL"]), set(&["NULL", "", "NA"]));
+        assert!(set(&[""]).is_empty() && set(&[]).is_empty());
+    }
+
+    #[test]
     fn slots_follow_first_use() {
         let specs = parse_specs(&["mean:price,max:qty,min:price,count"]).unwrap();
         let plan = Plan::new(&header(), &specs, &["city".into()]).unwrap();

@@ -486,6 +486,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_missing_value_spelled_as_other_programs_do_names_the_flag() {
+        let hint = |t: &str| null_hint(t.as_bytes());
+        for (text, flag) in [
+            ("NA", "--null NA"),
+            ("N/A", "--null N/A"),
+            ("NULL", "--null NULL"),
+            ("-", "--null -"),
+            ("\\N", "--null '\\N'"),
+            ("#N/A", "--null '#N/A'"),
+        ] {
+            let h = hint(text).unwrap_or_else(|| panic!("{text}"));
+            assert!(h.contains(&format!("`{flag}`")), "{text}: {h}");
+        }
+        // words, numbers' neighbours and blanks are not missing values
+        for text in ["abc", "NAN", "nan", "NA ", " NA", "", "n", "--", "?"] {
+            assert_eq!(hint(text), None, "{text}");
+        }
+    }
+
+    #[test]
     fn a_one_column_header_cut_by_another_delimiter_is_hinted() {
         let one = |h: &str| vec![h.to_string()];
         let hint = delimiter_hint("b", &one("a\tb")).unwrap();

@@ -22,7 +22,7 @@ Aggregates (SPEC is FUNC:COLUMN, or `count` alone; comma-separate several):
   sum, mean        exact: the sum, and the exact sum / count, each rounded once
   min, max         numeric order, or byte order for text columns
   var, std         sample (n-1);  var_pop, std_pop: population (n); rounded once
-  null_count       empty fields
+  null_count       empty fields (and those --null names)
   median, pNN      exact, linear interpolation rounded once (p99 is 99/100 as
                    written, p99.9 is 999/1000; p0..p100)
   distinct         exact number of distinct non-null values
@@ -95,8 +95,9 @@ read as a float: its column is text for keys and distinct (compared by their
 text; keys sort by value if all are plain integers), min and max compare it as
 integers (as text if some value is no integer: a word, 007, 1.5), and
 sum/mean/var/median read its integers exactly. An empty
-field is null; aggregates skip nulls, and an aggregate over no values is null
-(counts are 0).
+field is null, and so is a CSV field of a text --null names (--null NA --null
+'\\N': taken literally, after unquoting); aggregates skip nulls, and an
+aggregate over no values is null (counts are 0).
 
 Memory: scalar aggregates use constant memory per group. median/pNN keep every
 value (8 bytes each); distinct keeps every distinct value; --by keeps one state
