@@ -80,6 +80,18 @@ pub struct Plan {
     pub nulls: Vec<String>,
 }
 
+/// A set of [`Plan::nulls`] as flags, for messages: `--null "NA" --null
+/// "\\N"`, or `no --null`.
+pub fn show_nulls(nulls: &[String]) -> String {
+    match nulls {
+        [] => "no --null".to_string(),
+        _ => (nulls.iter())
+            .map(|s| format!("--null {s:?}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
 /// `given` as [`Plan::nulls`] holds it: sorted, each once, without the
 /// empty text (which is null anyway).
 pub fn null_spellings(given: &[String]) -> Vec<String> {

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{show_name, show_path, Error, Result};
 use crate::exec::{self, ExecOptions};
 use crate::output::{self, Format};
-use crate::plan::{null_spellings, Plan};
+use crate::plan::{null_spellings, show_nulls, Plan};
 use crate::source::paths::InputFile;
 use crate::source::typed::{self, TypedInput};
 use crate::source::{dataset, locate};
@@ -415,19 +415,12 @@ fn open_store(query: &Query, dir: &Path, allow_stale: bool) -> Result<Store> {
     }
     let nulls = null_spellings(&query.nulls);
     if !nulls.is_empty() && nulls != store.manifest.nulls {
-        let spelled = |nulls: &[String]| match nulls {
-            [] => "no --null".to_string(),
-            _ => (nulls.iter())
-                .map(|s| format!("--null {s:?}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-        };
         return Err(Error::Usage(format!(
             "{} does not apply to --store: {} was split with {}, and its nulls are already read; \
              drop --null, or split again",
-            spelled(&nulls),
+            show_nulls(&nulls),
             show_path(dir),
-            spelled(&store.manifest.nulls)
+            show_nulls(&store.manifest.nulls)
         )));
     }
     if !allow_stale {

@@ -118,14 +118,8 @@ impl PlanText {
             );
         }
         if self.nulls != expected.nulls {
-            let nulls = |n: &[String]| match n {
-                [] => "no --null".to_string(),
-                _ => (n.iter())
-                    .map(|s| format!("--null {s:?}"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            };
-            differ("", nulls(&self.nulls), nulls(&expected.nulls));
+            use crate::plan::show_nulls;
+            differ("", show_nulls(&self.nulls), show_nulls(&expected.nulls));
         }
         if self.columns != expected.columns {
             differ(
