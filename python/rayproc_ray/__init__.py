@@ -269,8 +269,8 @@ class _Plan:
             args += ["--delimiter", self.delimiter]
         if self.no_header:
             args.append("--no-header")
-        for n in self.null:
-            args += ["--null", n]
+        # attached: a text that starts with "-" (a sentinel such as -999) would read as a flag
+        args += [f"--null={n}" for n in self.null]
         args += ["--threads", str(self.threads), "--quiet", "--emit-partial", "-"]
         return args
 

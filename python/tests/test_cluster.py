@@ -160,6 +160,8 @@ def test_cli(c: LoopbackCluster, data: dict, tmp: str):
     check_same(c.address, ["--input", q, "--by", "k,s", "--agg", "count", "--format", "ndjson"], 6)
     # --null reaches every map: without it, "plain" and "s7" would be keys and counted
     check_same(c.address, ["--input", q, "--by", "note", "--agg", "count,count:s", "--null", "plain", "--null", "s7"], 3)
+    # a text that starts with "-" goes through the driver and the maps as one
+    check_same(c.address, ["--input", data["b"], "--agg", "count:x,sum:x", "--null=-1", "--null=--", "--null=-NA"], 2)
 
     out_cluster, out_local = os.path.join(tmp, "c.csv"), os.path.join(tmp, "l.csv")
     base = ["--by", "k", "--agg", "std:x", "--format", "csv"]

@@ -61,11 +61,12 @@ def test_arguments():
     assert os.fsencode(p.inputs[0]) == b"/d/n\xffu.csv"
     p = _Plan([b"/a.csv", "/b.csv"], None, ["count", "sum:x"], "k", b"x > 1", None, False, 2)
     assert p.inputs == ["/a.csv", "/b.csv"] and p.where == "x > 1" and p.by == ["k"], vars(p)
-    # --null: a string or a list, each a flag of its own for every map
-    for null, flags in [("NA", ["--null", "NA"]), (["NA", "\\N"], ["--null", "NA", "--null", "\\N"])]:
+    # --null: a string or a list, each a flag of its own for every map, attached (a
+    # sentinel such as -999 would read as a flag)
+    for null, flags in [("NA", ["--null=NA"]), (["NA", "\\N", "-999"], ["--null=NA", "--null=\\N", "--null=-999"])]:
         p = _Plan("/a.csv", None, "count", None, None, None, False, 1, null=null)
         args = p.map_args(0, 2)
-        at = args.index("--null")
+        at = args.index(flags[0])
         assert args[at:at + len(flags)] == flags, args
     assert "null" in _usage_error(null=5)
 

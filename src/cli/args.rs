@@ -130,7 +130,8 @@ pub struct QueryArgs {
 
     /// A CSV field of exactly this text is null, as an empty one is
     /// (`--null NA --null NULL`: repeat for several; taken literally,
-    /// case and spaces included). Not for Parquet or Arrow inputs. A
+    /// case and spaces included; one that starts with `-` attached:
+    /// `--null=-999`). Not for Parquet or Arrow inputs. A
     /// store keeps the ones it was split with: with --store, only those
     /// are accepted.
     #[arg(long, value_name = "TEXT", value_parser = text())]
@@ -278,7 +279,8 @@ pub struct SplitArgs {
     pub no_header: bool,
 
     /// A field of exactly this text is null, as an empty one is (`--null
-    /// NA --null NULL`: repeat for several; taken literally). The store
+    /// NA --null NULL`: repeat for several; taken literally; `--null=-999`
+    /// for one that starts with `-`). The store
     /// holds them as nulls and records the texts.
     #[arg(long, value_name = "TEXT", value_parser = text())]
     pub null: Vec<String>,

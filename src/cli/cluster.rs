@@ -163,9 +163,6 @@ fn driver_args(args: &RunArgs) -> Result<Vec<OsString>> {
     if let Some(d) = &q.delimiter {
         flag("--delimiter", d.into());
     }
-    for n in &q.null {
-        flag("--null", n.into());
-    }
     if let Some(p) = args.partitions {
         flag("--partitions", p.to_string().into());
     }
@@ -189,6 +186,11 @@ fn driver_args(args: &RunArgs) -> Result<Vec<OsString>> {
     if q.no_header {
         out.push("--no-header".into());
     }
+    // (attached: a text that starts with `-`, a sentinel such as `-999`,
+    // would read as a flag to the driver and the maps)
+    for n in &q.null {
+        out.push(format!("--null={n}").into());
+    }
     // per-store read options: every map opens the store and checks it
     if q.allow_stale {
         out.push("--allow-stale".into());
@@ -205,6 +207,37 @@ fn driver_args(args: &RunArgs) -> Result<Vec<OsString>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `--null` text that starts with `-` (`-999`) reached the driver
+    /// and the maps as a flag of its own: each goes attached.
+    #[test]
+    fn null_texts_reach_the_driver_attached() {
+        use clap::Parser;
+        let cli = super::super::args::Cli::try_parse_from([
+            "rayproc",
+            "run",
+            "-i",
+            "a.csv",
+            "--agg",
+            "sum:x",
+            "--null=-999",
+            "--null",
+            "NA",
+            "--null=--",
+            "--cluster",
+            "auto",
+        ])
+        .unwrap();
+        let super::super::args::Command::Run(args) = cli.command else {
+            panic!("run");
+        };
+        let argv = driver_args(&args).unwrap();
+        let nulls: Vec<&OsString> = argv
+            .iter()
+            .filter(|a| a.to_string_lossy().starts_with("--null"))
+            .collect();
+        assert_eq!(nulls, ["--null=-999", "--null=NA", "--null=--"]);
+    }
 
     #[test]
     fn the_probe_s_version_is_read_and_compared() {

@@ -1,5 +1,6 @@
 //! Reading a partition of a CSV input as typed batches.
 
+use super::csv_run::with_null_hint;
 use super::fastscan::{FastScanner, Step};
 use super::indexscan::{IndexScanner, Window};
 use super::scan::{unescape, FieldSink, Scanner, Span};
@@ -453,10 +454,8 @@ impl Stage<'_> {
             drop(batch);
             if let Err(rejected) = selected {
                 let (row, slot) = (rejected.row, rejected.slot);
-                let mut message = filter.message(&rejected, raw[slot][row]);
-                if let Some(hint) = crate::spec::null_hint(raw[slot][row]) {
-                    message = format!("{message} ({hint})");
-                }
+                let message = filter.message(&rejected, raw[slot][row]);
+                let message = with_null_hint(message, plan, input, slot, raw[slot][row]);
                 let error = input.error_at(starts[row], Some(&plan.slot_labels[slot]), message);
                 // the rows before it first: an earlier row's error wins
                 raw.iter_mut().for_each(|r| r.truncate(row));

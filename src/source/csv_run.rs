@@ -215,16 +215,34 @@ pub(crate) fn fold_batch(
         let a = &plan.aggs[agg];
         let slot = a.slot.expect("only column aggregates reject values");
         let raw = batch.columns[slot].raw.map_or(&b""[..], |r| r[row]);
-        let mut msg = format!(
+        let msg = format!(
             "{} needs numbers, found {}",
             a.spec.func.label(),
             show_value(raw)
         );
-        if let Some(hint) = crate::spec::null_hint(raw) {
-            msg = format!("{msg} ({hint})");
-        }
+        let msg = with_null_hint(msg, plan, input, slot, raw);
         input.error_at(starts[row], Some(&plan.slot_labels[slot]), msg)
     })
+}
+
+/// `message`, about the field `raw` of slot `slot` refused as a number,
+/// with a note naming `--null` when `raw` is a common spelling of a
+/// missing value ([`crate::spec::null_hint`]) and a field of the file: a
+/// Hive folder's `k=NA` is a key its path names, which `--null` leaves.
+pub(crate) fn with_null_hint(
+    message: String,
+    plan: &Plan,
+    input: &CsvInput,
+    slot: usize,
+    raw: &[u8],
+) -> String {
+    // the Hive columns follow the file's own in the table
+    let column = plan.slot_of.iter().position(|&s| usize::from(s) == slot);
+    let of_the_file = column.is_some_and(|c| c < input.header.len());
+    match crate::spec::null_hint(raw).filter(|_| of_the_file) {
+        Some(hint) => format!("{message} ({hint})"),
+        None => message,
+    }
 }
 
 /// Folds a batch into a worker's state: (state, task index, input, batch,

@@ -646,7 +646,7 @@ fn a_data_error_shows_the_typed_term_escaped() {
     let r = run_on(&csv, &["--where", "\"v\x1b\" > 1", "--agg", "count"]);
     let want = format!(
         "rayproc: error: {}:3: column 'v\\u{{1b}}': --where \"v\\u{{1b}}\" > 1 needs a number, \
-         found \"n/a\"\n",
+         found \"n/a\" (if it marks a missing value, `--null n/a` reads it as null)\n",
         csv.display()
     );
     misses.exact("\"v\x1b\" > 1", &r.stderr, &want);

@@ -157,6 +157,31 @@ fn a_hive_folder_named_like_a_null_is_a_key() {
     let r = run_on(&d, &["--by", "k", "--agg", "count,sum:x", "--null", "NA"]);
     r.expect_ok("hive");
     assert_eq!(r.stdout, "k,count,sum_x\nNA,2,1\nb,1,2\n");
+    // a number aggregate or test of the key meets `NA`: no note naming
+    // --null, which cannot make it null (it named it, --null NA given)
+    for args in [
+        &["--agg", "sum:k"][..],
+        &["--where", "k > 0", "--agg", "count"],
+    ] {
+        for null in [&[][..], &["--null", "NA"]] {
+            let mut all = args.to_vec();
+            all.extend_from_slice(null);
+            let r = run_on(&d, &all);
+            r.expect_code(1, "key NA");
+            assert!(
+                r.stderr.contains("column 'k'") && !r.stderr.contains("--null"),
+                "{all:?}: {}",
+                r.stderr
+            );
+        }
+    }
+    // while the file's own field gets it
+    let r = run_on(&d, &["--agg", "sum:x"]);
+    assert!(
+        r.stderr.contains("`--null NA` reads it as null"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
