@@ -106,6 +106,32 @@ def _reexec_ascii(argv: list):
     os.execv(sys.executable, [sys.executable, "-m", "rayproc_ray"])
 
 
+#: The driver's flags that take a value (the next argument, when not attached).
+_VALUE_FLAGS = {
+    "--address", "--rayproc", "--input", "--store", "--agg", "--by", "--where", "--delimiter",
+    "--null", "--partitions", "--threads", "--format", "--output", "--progress", "--max-retries",
+}
+
+
+def _take_nulls(argv: list) -> tuple:
+    """`argv` without its attached `--null=TEXT` flags, and their texts. rayproc passes each
+    --null attached, so that a text starting with "-" is no flag; argparse would still take
+    `--null=--` as no value at all (it drops a "--" from a value), so these are read here."""
+    rest, nulls, i = [], [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a in _VALUE_FLAGS and i + 1 < len(argv):
+            rest += argv[i:i + 2]
+            i += 2
+            continue
+        if a.startswith("--null="):
+            nulls.append(a[len("--null="):])
+        else:
+            rest.append(a)
+        i += 1
+    return rest, nulls
+
+
 def main(argv=None) -> int:
     if argv is None:
         if ARGV_VAR in os.environ:
@@ -114,7 +140,9 @@ def main(argv=None) -> int:
             argv = sys.argv[1:]
             if not all(_utf8(a) for a in argv):
                 _reexec_ascii(argv)
+    argv, nulls = _take_nulls(argv)
     args = _parser().parse_args(argv)
+    args.null += nulls
     # Ray's driver prints cluster events (a task retried because its node died) with Python's
     # sys.stdout; the table goes to file descriptor 1 from the final `rayproc reduce` only.
     # Keep the two apart: Ray's notices go to stderr (nowhere with --quiet).

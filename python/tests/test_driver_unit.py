@@ -69,6 +69,10 @@ def test_arguments():
         at = args.index(flags[0])
         assert args[at:at + len(flags)] == flags, args
     assert "null" in _usage_error(null=5)
+    # the driver's command line: attached texts read as they are, "--" too (argparse drops it)
+    from rayproc_ray.__main__ import _take_nulls
+    argv = ["--input", "--null=x.csv", "--null=--", "--agg", "count", "--null=-1", "--null", "NA"]
+    assert _take_nulls(argv) == (["--input", "--null=x.csv", "--agg", "count", "--null", "NA"], ["--", "-1"])
 
 
 def test_relative_paths():
