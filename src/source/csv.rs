@@ -388,8 +388,11 @@ impl<'p, 'i> CsvReader<'p, 'i> {
                 .collect();
             let mut raw: Vec<Vec<&[u8]>> = self.fields.raw.clone();
             for (e, text) in self.fields.escaped.iter().zip(&decoded) {
-                let null = nulls.iter().any(|s| s.as_bytes() == &text[..]);
-                raw[e.slot][e.row] = if null { &[] } else { text };
+                raw[e.slot][e.row] = if is_null_spelled(text, nulls) {
+                    &[]
+                } else {
+                    text
+                };
             }
             (self.stage).run(input, readable, &mut raw, &mut self.starts, on_batch)
         };
@@ -508,10 +511,15 @@ impl Stage<'_> {
 /// which is how a null reads everywhere after.
 fn null_spelled(raw: &mut [&[u8]], nulls: &[String]) {
     for field in raw {
-        if nulls.iter().any(|s| s.as_bytes() == *field) {
+        if is_null_spelled(field, nulls) {
             *field = &[];
         }
     }
+}
+
+/// Whether `field` is one of `nulls` ([`Plan::nulls`]).
+fn is_null_spelled(field: &[u8], nulls: &[String]) -> bool {
+    nulls.iter().any(|s| s.as_bytes() == field)
 }
 
 /// Keeps entries `kept` (ascending) of `v`, in place.
