@@ -409,3 +409,23 @@ pub fn write_parquet_and_ipc(
     write_ipc(&ipc, batch, ipc_rows);
     [parquet, ipc]
 }
+
+/// Maps every part of `n` into `dir`, returning the partial files (in
+/// part order).
+pub fn map_all(dir: &Scratch, query: &[&str], n: usize) -> Vec<PathBuf> {
+    (0..n)
+        .map(|i| {
+            let out = dir.path(&format!("p{i}-of-{n}.part"));
+            let mut args: Vec<String> = vec!["map".into()];
+            args.extend(query.iter().map(|s| s.to_string()));
+            args.extend([
+                "--part".into(),
+                format!("{i}/{n}"),
+                "--emit-partial".into(),
+                out.display().to_string(),
+            ]);
+            run(&args).expect_ok(&format!("map {i}/{n}"));
+            out
+        })
+        .collect()
+}

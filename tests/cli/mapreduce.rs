@@ -7,26 +7,6 @@ use std::path::PathBuf;
 
 use crate::common::*;
 
-/// Maps every part of `n` into `dir`, returning the partial files (in
-/// part order).
-fn map_all(dir: &Scratch, query: &[&str], n: usize) -> Vec<PathBuf> {
-    (0..n)
-        .map(|i| {
-            let out = dir.path(&format!("p{i}-of-{n}.part"));
-            let mut args: Vec<String> = vec!["map".into()];
-            args.extend(query.iter().map(|s| s.to_string()));
-            args.extend([
-                "--part".into(),
-                format!("{i}/{n}"),
-                "--emit-partial".into(),
-                out.display().to_string(),
-            ]);
-            run(&args).expect_ok(&format!("map {i}/{n}"));
-            out
-        })
-        .collect()
-}
-
 fn reduce(partials: &[PathBuf], extra: &[&str]) -> Run {
     let mut args: Vec<String> = vec!["reduce".into()];
     args.extend(partials.iter().map(|p| p.display().to_string()));

@@ -119,17 +119,9 @@ fn every_form_of_the_input_gives_the_same_bytes() {
             assert_eq!(r.stdout, want, "{query:?} store");
         }
         // map and reduce
-        let parts: Vec<_> = (0..3)
-            .map(|i| {
-                let part = scratch.path(&format!("p{i}"));
-                let mut args = vec!["map", "-i", spelled.to_str().unwrap()];
-                args.extend(nulls(query));
-                let n = format!("{i}/3");
-                args.extend(["--part", &n, "--emit-partial", part.to_str().unwrap()]);
-                run(&args).expect_ok("map");
-                part
-            })
-            .collect();
+        let mut args = vec!["-i", spelled.to_str().unwrap()];
+        args.extend(nulls(query));
+        let parts = map_all(&scratch, &args, 3);
         let mut args = vec!["reduce", "-q"];
         args.extend(parts.iter().map(|p| p.to_str().unwrap()));
         let r = run(&args);
@@ -240,13 +232,12 @@ fn null_spellings_are_refused_where_they_cannot_apply() {
         );
     }
     // partials mapped with and without: not merged
+    let dirs = [Scratch::new(), Scratch::new()];
     let parts = [None, Some("NA")].map(|null| {
-        let part = scratch.path(&format!("{null:?}.part"));
-        let mut args = vec!["map", "-i", csv.to_str().unwrap(), "--agg", "count:x"];
+        let mut args = vec!["-i", csv.to_str().unwrap(), "--agg", "count:x"];
         args.extend(null.iter().flat_map(|n| ["--null", n]));
-        args.extend(["--part", "0/1", "--emit-partial", part.to_str().unwrap()]);
-        run(&args).expect_ok("map");
-        part
+        let dir = &dirs[null.is_some() as usize];
+        map_all(dir, &args, 1).remove(0)
     });
     let r = run(["reduce", &s(&parts[0]), &s(&parts[1])]);
     r.expect_code(1, "two nulls");
