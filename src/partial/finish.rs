@@ -745,8 +745,10 @@ fn value_order(groups: &Numbering, key_types: &[ColumnType]) -> (Vec<u32>, Vec<b
 /// field's encoding is prefix-free, so comparing two keys' bytes compares
 /// their first differing fields.
 struct Encoded {
-    /// Keys of groups `c * ENCODE_CHUNK ..`: their bytes and ends.
-    chunks: Vec<(Vec<u8>, Vec<u32>)>,
+    /// Keys of groups `c * ENCODE_CHUNK ..`: their bytes and ends. The
+    /// ends are `usize`: a chunk's keys may pass 4 GiB (two text keys of
+    /// 2.2 GB did, and a `u32` end panicked).
+    chunks: Vec<(Vec<u8>, Vec<usize>)>,
 }
 
 /// Groups encoded by one task.
@@ -764,7 +766,7 @@ impl Encoded {
                     for_each_typed_key(groups.key(g as u32), key_types, |v| {
                         encode_value(v, &mut bytes)
                     });
-                    ends.push(u32::try_from(bytes.len()).expect("a chunk's keys exceed 4 GiB"));
+                    ends.push(bytes.len());
                 }
                 (bytes, ends)
             })
@@ -781,8 +783,8 @@ impl ByteKeys for Encoded {
     fn key(&self, g: u32) -> &[u8] {
         let (bytes, ends) = &self.chunks[g as usize / ENCODE_CHUNK];
         let i = g as usize % ENCODE_CHUNK;
-        let start = if i == 0 { 0 } else { ends[i - 1] as usize };
-        &bytes[start..ends[i] as usize]
+        let start = if i == 0 { 0 } else { ends[i - 1] };
+        &bytes[start..ends[i]]
     }
 }
 
@@ -827,11 +829,11 @@ fn encode_value(v: ValueRef<'_>, out: &mut Vec<u8>) {
 /// Appends an integer wider than 64 bits (its sign, and its digits, no
 /// leading zero) after an integer's class byte, ordered among the 64-bit
 /// ones (which are `1` and 8 bytes): a negative one is `0`, its number of
-/// digits (4 bytes, big-endian) and its digits, every byte inverted (a
+/// digits (8 bytes, big-endian: a key of digits may pass 4 GiB) and its digits, every byte inverted (a
 /// larger magnitude sorts lower); a positive one `2`, then the same bytes
 /// as they are. Each is as long as its length says, so prefix-free.
 fn encode_wide(negative: bool, digits: &[u8], out: &mut Vec<u8>) {
-    let len = u32::try_from(digits.len()).expect("a key under 4 GiB");
+    let len = digits.len() as u64;
     if negative {
         out.push(0);
         out.extend_from_slice(&(!len).to_be_bytes());
