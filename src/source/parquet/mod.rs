@@ -626,28 +626,42 @@ fn declared_wide(meta: &ArrowReaderMetadata) -> Vec<wide::Declared> {
         .collect()
 }
 
-/// The schema `meta`'s reader is to use when some top-level column is a
-/// dictionary it cannot give as one ([`dictionary_readable`]): that column
-/// as its value type, every other field as it is. `None` when there is none.
+/// The schema `meta`'s reader is to use, where it differs from the
+/// file's (`None` where it does not):
+/// - a top-level column that is a dictionary the crate cannot give as one
+///   ([`dictionary_readable`]) is read as its value type;
+/// - a top-level text or binary column (`Utf8`, `Binary`, also as such a
+///   dictionary's values) is read with 64-bit offsets (`LargeUtf8`,
+///   `LargeBinary`). Why: a decoded batch (`DECODE_ROWS` rows) holds all
+///   its rows' bytes in one array, and past 2 GiB of them (values of 32 KiB
+///   on average, as a column of documents has; or a result of rayproc's
+///   own `--format parquet` with long keys) the crate refused the column
+///   ("index overflow decoding byte array"), which read as a damaged file.
+///   What pyarrow and DuckDB write as `string`, Polars writes as
+///   `large_string` already, the reference data's text included.
 fn readable_schema(meta: &ArrowReaderMetadata) -> Option<SchemaRef> {
     let schema = meta.schema();
     let roots = meta.parquet_schema().root_schema().get_fields();
     let mut changed = false;
+    let large = |t: &DataType| match t {
+        DataType::Utf8 => DataType::LargeUtf8,
+        DataType::Binary => DataType::LargeBinary,
+        other => other.clone(),
+    };
     let fields: Vec<Arc<Field>> = schema
         .fields()
         .iter()
         .zip(roots)
-        .map(|(field, root)| match field.data_type() {
-            DataType::Dictionary(_, value) if !dictionary_readable(root, value) => {
-                changed = true;
-                Arc::new(
-                    field
-                        .as_ref()
-                        .clone()
-                        .with_data_type(value.as_ref().clone()),
-                )
+        .map(|(field, root)| {
+            let read = match field.data_type() {
+                DataType::Dictionary(_, value) if !dictionary_readable(root, value) => large(value),
+                other => large(other),
+            };
+            if &read == field.data_type() {
+                return Arc::clone(field);
             }
-            _ => Arc::clone(field),
+            changed = true;
+            Arc::new(field.as_ref().clone().with_data_type(read))
         })
         .collect();
     changed.then(|| Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
