@@ -278,9 +278,10 @@ impl InputInfo {
             InputKind::File => return Ok(None),
         };
         let absolute = std::path::absolute(arg).map_err(|e| Error::io(arg, e))?;
+        let absolute_path = super::write::recordable(arg, &absolute)?.to_string();
         Ok(Some(InputInfo {
             path: arg.display().to_string(),
-            absolute_path: absolute.display().to_string(),
+            absolute_path,
             kind: kind.into(),
         }))
     }

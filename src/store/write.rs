@@ -1372,16 +1372,34 @@ pub fn record_source(path: &Path) -> Result<Option<SourceInfo>> {
         return Ok(None);
     }
     let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+    let absolute_text = recordable(path, &absolute)?;
     let mut file = File::open(&absolute).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
     Ok(Some(SourceInfo {
         path: path.display().to_string(),
-        absolute_path: Some(absolute.display().to_string()),
+        absolute_path: Some(absolute_text.to_string()),
         size: meta.len(),
         modified_ns: modified_ns(&meta),
         fingerprint: fingerprint(&mut file, meta.len()).map_err(|e| Error::io(path, e))?,
         input: None,
     }))
+}
+
+/// `absolute` (of `path`, as named) as the text a manifest records, by
+/// which every run of the store finds the file again: refused where it is
+/// not UTF-8, as a manifest's paths are JSON text. Recorded with its odd
+/// bytes replaced, such a file was opened again under the replaced name
+/// before the commit and reported as changed during the split ("run
+/// `rayproc split` again", which could never help).
+pub fn recordable<'a>(path: &Path, absolute: &'a Path) -> Result<&'a str> {
+    absolute.to_str().ok_or_else(|| {
+        Error::Other(format!(
+            "{}: a store records the names of its sources as text, to find them again on every \
+             run, and this name is not UTF-8: rename it (or its folder), or query it with \
+             `rayproc run --input`, which reads it under any name",
+            show_path(path)
+        ))
+    })
 }
 
 /// The record of `input` as a source: `before`, its file as recorded
