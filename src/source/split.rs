@@ -110,106 +110,113 @@ fn split_guessing(
         return finish(Vec::new(), start, end);
     }
     let points = cuts(start, end, parts);
-    let stretches: Vec<(bool, Stretch)> = (1..parts)
+    let walks: Vec<(bool, Walk)> = (1..parts)
         .into_par_iter()
         .map(|j| {
             let (cut, next) = (points[j], points[j + 1]);
             let inside = guess_inside(buf, cut, delimiter, lookahead);
-            let stretch = Stretch::read(buf, cut, next);
-            // what the guess and the stretch read (the guess looks at the
-            // byte before a quote, and at the one after a `""` pair that
+            let walk = walk_within(buf, cut, next, inside);
+            // what the guess and the walk read (the guess looks at the byte
+            // before a quote, and at the one after a `""` pair that
             // straddles the look-ahead's end)
-            let read_to = stretch
-                .read_to
-                .max(cut.saturating_add(lookahead).saturating_add(2));
+            let walked_to = walk.unwrap_or(next);
+            let read_to = walked_to.max(cut.saturating_add(lookahead).saturating_add(2));
             release(cut.saturating_sub(1), read_to.min(end));
-            (inside, stretch)
+            (inside, walk)
         })
         .collect();
-    finish(chained_boundaries(&stretches, end), start, end)
+    finish(chained_boundaries(buf, &points[1..], walks), start, end)
 }
 
-/// What a walk from a cut to the next one finds, for either quote state at
-/// the cut: the first record end (LF, or a CR that no LF follows, at even
-/// quote parity from the state), and whether the stretch's quotes flip the
-/// state. [`next_boundary`] from a cut is then the first stretch's record
-/// end for its state or, where it has none, the next stretch's for the
-/// state flipped by this one, and so on ([`chained_boundaries`]).
+/// A walk from `from`, in quote state `inside` there, to the first record
+/// end (LF, or a CR that no LF follows, outside quotes) before `to`:
+/// `Ok(end)`, or `Err(flips)` when there is none, `flips` telling whether
+/// the quotes of `from..to` flip the state. [`next_boundary`] from a cut is
+/// the walk to the next cut or, where it finds no record end, the walk from
+/// the next cut in the state flipped so ([`chained_boundaries`]).
 ///
-/// Why not walk from each cut to its boundary: from every cut inside one
-/// long field, each walk went to the field's end, the same bytes once per
+/// Why the walks stop at the next cut: from every cut inside one long
+/// field, each walk went on to the field's end, the same bytes once per
 /// cut. A field of 200 MB of doubled quotes (each quote flips the state,
-/// and no guess can tell it) took 22 s at the default partitions against
-/// 0.07 s at one, and `-p 4096` on a 3 MB file 55 s. Each stretch is read
-/// once now, and a stretch with no line break is only counted.
-#[derive(Debug)]
-struct Stretch {
-    /// The first record end when the stretch starts outside quotes
-    /// (`[0]`) and inside them (`[1]`).
-    first: [Option<usize>; 2],
-    /// Whether the stretch holds an odd number of quotes; read whole only
-    /// where some `first` is `None`, the one case it is asked for.
-    flips: bool,
-    /// Where the reading stopped: the end of the stretch, or past the
-    /// record end found second.
-    read_to: usize,
+/// and no guess can tell it) took 11 s at the default partitions against
+/// 0.09 s at one, and `-p 4096` on a 3 MB one 27 s. A walk reads line by
+/// line, counting the quotes of each, so a stretch of no line break is
+/// only counted.
+type Walk = std::result::Result<usize, bool>;
+
+fn walk_within(buf: &[u8], from: usize, to: usize, inside: bool) -> Walk {
+    let odd_quotes = |bytes: &[u8]| bytes.iter().filter(|&&b| b == b'"').count() % 2 == 1;
+    let mut flips = false;
+    let mut pos = from;
+    while let Some(i) = memchr::memchr2(b'\n', b'\r', &buf[pos..to]) {
+        let at = pos + i;
+        flips ^= odd_quotes(&buf[pos..at]);
+        pos = at + 1;
+        if buf[at] == b'\r' && buf.get(at + 1) == Some(&b'\n') {
+            continue; // the LF ends it
+        }
+        // outside quotes here: the state at `from`, flipped by the quotes
+        // since, is outside
+        if inside == flips {
+            return Ok(pos);
+        }
+    }
+    Err(flips ^ odd_quotes(&buf[pos..to]))
 }
 
-impl Stretch {
-    fn read(buf: &[u8], from: usize, to: usize) -> Stretch {
-        let quotes = |bytes: &[u8]| bytes.iter().filter(|&&b| b == b'"').count();
-        let mut first = [None, None];
-        let mut flips = false;
-        let mut pos = from;
-        while let Some(i) = memchr::memchr2(b'\n', b'\r', &buf[pos..to]) {
-            let at = pos + i;
-            flips ^= quotes(&buf[pos..at]) % 2 == 1;
-            pos = at + 1;
-            if buf[at] == b'\r' && buf.get(at + 1) == Some(&b'\n') {
-                continue; // the LF ends it
-            }
-            // a record end for the start state whose parity the quotes
-            // so far make even: outside if they are even
-            let state = flips as usize;
-            if first[state].is_none() {
-                first[state] = Some(pos);
-                if first[1 - state].is_some() {
-                    return Stretch {
-                        first,
-                        flips,
-                        read_to: pos,
-                    };
+/// Each cut's boundary, [`next_boundary`] from it in the state guessed
+/// there, from `walks` (per cut: the guess, and its walk to the next cut,
+/// [`walk_within`]). `stretches` holds the cuts and then the end: stretch
+/// `j` is `stretches[j]..stretches[j + 1]`.
+///
+/// Where a walk finds no record end, the boundary is the next stretch's in
+/// the state the walk flipped to. That is the next cut's own walk when the
+/// state is its guess; otherwise the stretch is walked in the other state
+/// now, at most once: two guesses at odds happen where the text is quoted
+/// oddly or a cut falls in a long field, so a stretch is read at most
+/// twice and most stretches once, up to their first record end.
+fn chained_boundaries(buf: &[u8], stretches: &[usize], walks: Vec<(bool, Walk)>) -> Vec<usize> {
+    let end = *stretches.last().expect("the end");
+    let count = walks.len();
+    let guesses: Vec<bool> = walks.iter().map(|&(guess, _)| guess).collect();
+    // each stretch's walk in either state, as known so far
+    let mut walked: Vec<[Option<Walk>; 2]> = walks
+        .into_iter()
+        .map(|(guess, walk)| {
+            let mut both = [None, None];
+            both[guess as usize] = Some(walk);
+            both
+        })
+        .collect();
+    // the boundary from the start of stretch `j` in either state, once known
+    let mut boundary: Vec<[Option<usize>; 2]> = vec![[None, None]; count];
+    let mut path = Vec::new();
+    (0..count)
+        .map(|j| {
+            let (mut k, mut state) = (j, guesses[j]);
+            path.clear();
+            let found = loop {
+                if k == count {
+                    break end;
                 }
-            }
-        }
-        flips ^= quotes(&buf[pos..to]) % 2 == 1;
-        Stretch {
-            first,
-            flips,
-            read_to: to,
-        }
-    }
-}
-
-/// Each cut's boundary, [`next_boundary`] from it with the state guessed
-/// there, from the stretches between the cuts (`(guess, stretch)` per
-/// cut; the last stretch ends at `end`).
-fn chained_boundaries(stretches: &[(bool, Stretch)], end: usize) -> Vec<usize> {
-    // the boundary from the start of stretch `j` in either state, from
-    // the last stretch back
-    let mut from = vec![[end, end]; stretches.len() + 1];
-    for (j, (_, stretch)) in stretches.iter().enumerate().rev() {
-        for state in [false, true] {
-            from[j][state as usize] = match stretch.first[state as usize] {
-                Some(bound) => bound,
-                None => from[j + 1][(state ^ stretch.flips) as usize],
+                if let Some(bound) = boundary[k][state as usize] {
+                    break bound;
+                }
+                let walk = *walked[k][state as usize]
+                    .get_or_insert_with(|| walk_within(buf, stretches[k], stretches[k + 1], state));
+                match walk {
+                    Ok(bound) => break bound,
+                    Err(flips) => {
+                        path.push((k, state));
+                        (k, state) = (k + 1, state ^ flips);
+                    }
+                }
             };
-        }
-    }
-    stretches
-        .iter()
-        .enumerate()
-        .map(|(j, &(guess, _))| from[j][guess as usize])
+            for &(k, state) in &path {
+                boundary[k][state as usize] = Some(found);
+            }
+            found
+        })
         .collect()
 }
 
@@ -460,7 +467,7 @@ mod tests {
     /// guess: random bytes of quotes, line breaks (LF, CR, CRLF), commas
     /// and letters, cut at every count of parts.
     #[test]
-    fn chained_stretches_find_what_a_walk_from_each_cut_finds() {
+    fn chained_walks_find_what_a_walk_from_each_cut_finds() {
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = || {
             seed ^= seed << 13;
@@ -480,24 +487,38 @@ mod tests {
                 .collect();
             for parts in 2..12 {
                 let points = cuts(0, len, parts);
-                let stretches: Vec<(bool, Stretch)> = (1..parts)
+                let walks: Vec<(bool, Walk)> = (1..parts)
                     .map(|j| {
-                        (
-                            next() % 2 == 1,
-                            Stretch::read(&buf, points[j], points[j + 1]),
-                        )
+                        let guess = next() % 2 == 1;
+                        (guess, walk_within(&buf, points[j], points[j + 1], guess))
                     })
                     .collect();
                 let walked: Vec<usize> = (1..parts)
-                    .map(|j| next_boundary(&buf, points[j], stretches[j - 1].0))
+                    .map(|j| next_boundary(&buf, points[j], walks[j - 1].0))
                     .collect();
                 assert_eq!(
-                    chained_boundaries(&stretches, len),
+                    chained_boundaries(&buf, &points[1..], walks),
                     walked,
                     "{:?} in {parts}",
                     String::from_utf8_lossy(&buf)
                 );
             }
+        }
+    }
+
+    /// On text without quotes a walk reads to the first line end past its
+    /// cut, not on through its stretch (which a first form of the chained
+    /// walks did, to find the other quote state's record end: the whole
+    /// input read once before the map).
+    #[test]
+    fn plain_text_is_read_to_the_first_line_end_past_each_cut() {
+        let buf = "123,456\n".repeat(1000);
+        let read = std::sync::Mutex::new(Vec::new());
+        let release = |from: usize, to: usize| read.lock().unwrap().push(to - from);
+        let bounds = split_guessing(buf.as_bytes(), 0, 10, b',', 16, &release);
+        assert_eq!(bounds.len(), 11);
+        for n in read.into_inner().unwrap() {
+            assert!(n <= 16 + 3 + 8, "{n} bytes read past a cut");
         }
     }
 
