@@ -435,6 +435,20 @@ fn long_keys_csv(dir: &Scratch, header: &str, rows: &[(u8, usize, &str)]) -> std
     path
 }
 
+/// The standard output of `rayproc args`, which must succeed.
+fn succeeds(args: &[&OsStr]) -> Vec<u8> {
+    let out = Command::new(bin_path())
+        .args(args)
+        .output()
+        .expect("run rayproc");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// The lengths of the first field of each line of `out` after its header,
 /// and the rest of each line.
 fn long_fields(out: &[u8]) -> Vec<(usize, String)> {
@@ -458,20 +472,13 @@ fn group_keys_past_4_gib_in_all_sort() {
     let dir = Scratch::new();
     let len = 2_200_000_000;
     let file = long_keys_csv(&dir, "k,n", &[(b'b', len, ",1"), (b'a', len, ",2")]);
-    let out = Command::new(bin_path())
-        .args([
-            "run", "--by", "k,n", "--agg", "count", "--format", "csv", "--input",
-        ])
-        .arg(&file)
-        .output()
-        .expect("run rayproc");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let query = [
+        "run", "--by", "k,n", "--agg", "count", "--format", "csv", "--input",
+    ]
+    .map(os);
+    let stdout = succeeds(&[&query[..], &[file.as_os_str()]].concat());
     assert_eq!(
-        long_fields(&out.stdout),
+        long_fields(&stdout),
         [(len, ",2,1".to_string()), (len, ",1,1".to_string())]
     );
 }
@@ -494,18 +501,6 @@ fn parquet_output_of_keys_past_2_gib_reads_back() {
     ];
     let file = long_keys_csv(&dir, "k", &keys);
     let parquet = dir.path("out.parquet");
-    let rayproc = |args: &[&OsStr]| {
-        let out = Command::new(bin_path())
-            .args(args)
-            .output()
-            .expect("run rayproc");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
     let (by_k, count) = (["--by", "k"].map(os), ["--agg", "count"].map(os));
     let write = [
         os("--format"),
@@ -516,9 +511,9 @@ fn parquet_output_of_keys_past_2_gib_reads_back() {
     fn input(path: &Path) -> [&OsStr; 3] {
         [os("run"), os("--input"), path.as_os_str()]
     }
-    rayproc(&[&input(&file)[..], &by_k, &count, &write].concat());
+    succeeds(&[&input(&file)[..], &by_k, &count, &write].concat());
     let csv = [os("--format"), os("csv")];
-    let back = rayproc(&[&input(&parquet)[..], &by_k, &count, &csv].concat());
+    let back = succeeds(&[&input(&parquet)[..], &by_k, &count, &csv].concat());
     let ones = ",1".to_string();
     assert_eq!(
         long_fields(&back),
